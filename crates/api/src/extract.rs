@@ -1,0 +1,113 @@
+//! Extractors whose rejections are Rocket.Chat errors, never axum's plain-text ones.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use threadsync_domain::{Error, User};
+
+/// The logged-in caller, from `X-User-Id` + `X-Auth-Token` (both required).
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub user: User,
+    /// The token of this request, so `logout` can remove exactly it.
+    pub token: String,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let (Some(user_id), Some(token)) = (header("x-user-id"), header("x-auth-token")) else {
+            return Err(ApiError(Error::NotLoggedIn));
+        };
+        let user = state.authenticate(&user_id, &token).await?;
+        Ok(CurrentUser { user, token })
+    }
+}
+
+/// A JSON request body. Missing or empty bodies read as `{}` (Rocket.Chat
+/// clients send some POSTs without one); the content type is not required,
+/// since several clients omit it. Syntax errors, wrong types and oversized
+/// bodies are 400 `error-invalid-params`, never 415/422/413 or plain text.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            ApiError(Error::invalid_params(format!("Invalid request body: {}", rejection.body_text())))
+        })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        serde_json::from_slice(text).map(Body).map_err(|e| ApiError(json_error(&e)))
+    }
+}
+
+/// A client-facing description of a JSON error, without serde's line/column noise.
+fn json_error(e: &serde_json::Error) -> Error {
+    let message = e.to_string();
+    let message = match message.find(" at line ") {
+        Some(idx) => &message[..idx],
+        None => &message,
+    };
+    match e.classify() {
+        serde_json::error::Category::Data => Error::invalid_params(format!("Invalid request body: {message}")),
+        _ => Error::invalid_params(format!("Invalid JSON in request body: {message}")),
+    }
+}
+
+/// The query string as name → value (the last value wins for repeated names).
+#[derive(Debug, Default)]
+pub struct Params(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(Error::invalid_params("The query string could not be parsed.")))?;
+        Ok(Params(map))
+    }
+}
+
+impl Params {
+    /// A parameter's value; empty values count as absent, as in Rocket.Chat.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// A required parameter, or `The required "<name>" query param is missing.`
+    pub fn required(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| {
+            ApiError(Error::invalid_params(format!("The required \"{name}\" query param is missing.")))
+        })
+    }
+}
+
+/// A required body field, or `The required "<name>" param is missing.`
+pub fn required<T>(value: Option<T>, name: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError(Error::missing_param(name)))
+}
+
+/// A required, non-empty string body field.
+pub fn required_str<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
+    value
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError(Error::missing_param(name)))
+}

@@ -1,0 +1,10 @@
+//! In-process tests of the HTTP API: the real router over a real SQLite store
+//! in a temporary directory, driven with `tower::ServiceExt::oneshot`.
+//! One test binary (modules per endpoint family) to keep link times low.
+
+mod support;
+
+mod auth;
+mod errors;
+mod settings;
+mod users;

@@ -1,0 +1,165 @@
+//! Test harness: a fresh server per test.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tempfile::TempDir;
+use threadsync_service::{bootstrap, AdminSeed, Services};
+use threadsync_storage_sqlite::{SqliteOptions, SqliteStore};
+use tower::ServiceExt;
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASS: &str = "admin-pass";
+
+/// A logged-in client: the ids the API expects in headers.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: String,
+    pub token: String,
+    pub username: String,
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub services: Arc<Services>,
+    pub admin: Session,
+    _dir: TempDir,
+}
+
+/// A response: status and JSON body (every response must be JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts a 200 success and returns the body.
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert_eq!(self.status, StatusCode::OK, "expected 200, got {:?}: {}", self.status, self.body);
+        assert_eq!(self.body["success"], json!(true), "{}", self.body);
+        self.body
+    }
+
+    /// Asserts a Rocket.Chat error with this status, error text and errorType.
+    #[track_caller]
+    pub fn err(self, status: u16, error: &str, error_type: Option<&str>) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["success"], json!(false), "{}", self.body);
+        assert_eq!(self.body["error"], json!(error), "{}", self.body);
+        match error_type {
+            Some(t) => assert_eq!(self.body["errorType"], json!(t), "{}", self.body),
+            None => assert!(self.body.get("errorType").is_none(), "{}", self.body),
+        }
+        self.body
+    }
+
+    /// Asserts a 400 with this errorType (text checked loosely).
+    #[track_caller]
+    pub fn err_type(self, error_type: &str) -> Value {
+        assert_eq!(self.status.as_u16(), 400, "body: {}", self.body);
+        assert_eq!(self.body["success"], json!(false), "{}", self.body);
+        assert_eq!(self.body["errorType"], json!(error_type), "{}", self.body);
+        self.body
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default())
+            .await
+            .expect("open store");
+        let services = Services::start_with_cost(Arc::new(store), 4).await.expect("services");
+        bootstrap(
+            &services,
+            Some(AdminSeed {
+                username: ADMIN.into(),
+                password: ADMIN_PASS.into(),
+                email: "admin@example.com".into(),
+            }),
+        )
+        .await
+        .expect("bootstrap");
+        let router = threadsync_api::router(Arc::clone(&services));
+        let mut app = TestApp {
+            router,
+            services,
+            admin: Session { user_id: String::new(), token: String::new(), username: ADMIN.into() },
+            _dir: dir,
+        };
+        app.admin = app.login(ADMIN, ADMIN_PASS).await;
+        app
+    }
+
+    /// Sends a raw request.
+    pub async fn request(&self, req: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        assert!(content_type.starts_with("application/json"), "non-JSON response {status}: {content_type}");
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("invalid JSON: {bytes:?}"));
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, path: &str, session: Option<&Session>) -> Reply {
+        let mut req = Request::get(path);
+        if let Some(s) = session {
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
+        }
+        self.request(req.body(Body::empty()).expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, session: Option<&Session>, body: Value) -> Reply {
+        self.post_raw(path, session, body.to_string()).await
+    }
+
+    pub async fn post_raw(&self, path: &str, session: Option<&Session>, body: impl Into<Body>) -> Reply {
+        let mut req = Request::post(path).header("content-type", "application/json");
+        if let Some(s) = session {
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
+        }
+        self.request(req.body(body.into()).expect("request")).await
+    }
+
+    pub async fn login(&self, user: &str, password: &str) -> Session {
+        let body = self
+            .post("/api/v1/login", None, json!({"user": user, "password": password}))
+            .await
+            .ok();
+        Session {
+            user_id: body["data"]["userId"].as_str().expect("userId").to_owned(),
+            token: body["data"]["authToken"].as_str().expect("authToken").to_owned(),
+            username: user.to_owned(),
+        }
+    }
+
+    /// Registers a user through the API and logs them in.
+    pub async fn user(&self, username: &str) -> Session {
+        self.post(
+            "/api/v1/users.register",
+            None,
+            json!({"username": username, "email": format!("{username}@example.com"), "pass": "pw-123456", "name": username}),
+        )
+        .await
+        .ok();
+        self.login(username, "pw-123456").await
+    }
+
+    /// Sets a setting as the admin.
+    pub async fn set_setting(&self, id: &str, value: Value) {
+        self.post(&format!("/api/v1/settings/{id}"), Some(&self.admin), json!({"value": value}))
+            .await
+            .ok();
+    }
+}

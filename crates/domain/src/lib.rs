@@ -1,0 +1,18 @@
+//! Domain types and errors of threadsync.
+//!
+//! This crate does no I/O. Every other layer (storage traits, backends,
+//! services, HTTP API, binary) depends on it, never the other way round.
+
+pub mod error;
+pub mod id;
+pub mod message;
+pub mod room;
+pub mod settings;
+pub mod time;
+pub mod user;
+
+pub use error::{Error, Result};
+pub use message::{Message, Tombstone, UserRef};
+pub use room::{Room, RoomType, Subscription};
+pub use time::Timestamp;
+pub use user::{Email, User};

@@ -1,0 +1,163 @@
+//! Messages, thread fields and tombstones.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A reference to a user inside another document (`u`, `editedBy`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+}
+
+/// A user mentioned in a message (`@username`, or `all` / `here`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none", default)]
+    pub kind: Option<String>,
+}
+
+/// A channel named in a message (`#name`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelMention {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+}
+
+/// A message document. Fields threadsync models are typed; every other field
+/// a client sent (`alias`, `emoji`, `attachments`, `customFields`, or fields
+/// we have never heard of) is kept in `extra` and round-trips unchanged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub rid: String,
+    #[serde(default)]
+    pub msg: String,
+    pub ts: Timestamp,
+    pub u: UserRef,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub mentions: Vec<Mention>,
+    #[serde(default)]
+    pub channels: Vec<ChannelMention>,
+    /// The thread this message replies to (always a top-level message).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tmid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tshow: Option<bool>,
+    /// Thread parents: number of (non-deleted) replies.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tcount: Option<i64>,
+    /// Thread parents: time of the last reply.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tlm: Option<Timestamp>,
+    /// Thread parents: ids of the users following the thread.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub replies: Option<Vec<String>>,
+    /// Message type; `rm` marks a deleted thread parent kept as a placeholder.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub t: Option<String>,
+    #[serde(rename = "editedAt", skip_serializing_if = "Option::is_none", default)]
+    pub edited_at: Option<Timestamp>,
+    #[serde(rename = "editedBy", skip_serializing_if = "Option::is_none", default)]
+    pub edited_by: Option<UserRef>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Fields a client may never set through `extra`: they are either modelled
+/// above or owned by the server.
+pub const RESERVED_FIELDS: &[&str] = &[
+    "_id",
+    "rid",
+    "msg",
+    "ts",
+    "u",
+    "_updatedAt",
+    "mentions",
+    "channels",
+    "tmid",
+    "tshow",
+    "tcount",
+    "tlm",
+    "replies",
+    "t",
+    "editedAt",
+    "editedBy",
+    "_hidden",
+    "_deletedAt",
+    "e2e",
+    "drid",
+    "reactions",
+    "pinned",
+    "pinnedAt",
+    "pinnedBy",
+    "starred",
+    "urls",
+    "md",
+    "unread",
+    "groupable",
+    "sandstormSessionId",
+    "imported",
+];
+
+/// Fields a client may set when sending, stored in `extra`.
+pub const CLIENT_CONTENT_FIELDS: &[&str] = &["alias", "emoji", "avatar", "attachments", "customFields"];
+
+impl Message {
+    /// Whether this message is a thread parent (has, or had, replies).
+    pub fn is_thread_parent(&self) -> bool {
+        self.tcount.is_some()
+    }
+
+    /// Whether this message is a deleted thread parent kept as a placeholder.
+    pub fn is_removed_placeholder(&self) -> bool {
+        self.t.as_deref() == Some("rm")
+    }
+}
+
+/// What remains of a deleted message: enough for sync to report the removal.
+/// The content itself is dropped at deletion time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub rid: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tmid: Option<String>,
+    #[serde(rename = "_deletedAt")]
+    pub deleted_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_fields_round_trip() {
+        let doc = json!({
+            "_id": "m1", "rid": "GENERAL", "msg": "hi",
+            "ts": "2019-04-16T18:30:46.615Z",
+            "u": {"_id": "u1", "username": "alice", "name": "Alice"},
+            "_updatedAt": "2019-04-16T18:30:46.669Z",
+            "mentions": [], "channels": [],
+            "alias": "bot", "customFields": {"a": [1, 2]}, "somethingNew": true
+        });
+        let m: Message = serde_json::from_value(doc.clone()).expect("parses");
+        assert_eq!(m.extra.get("somethingNew"), Some(&json!(true)));
+        assert_eq!(serde_json::to_value(&m).expect("serialises"), doc);
+    }
+}

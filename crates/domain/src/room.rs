@@ -1,0 +1,106 @@
+//! Rooms (public channels, private groups, direct messages) and subscriptions.
+
+use crate::message::UserRef;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The room type, as Rocket.Chat's `t` field spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RoomType {
+    /// `c`: a public channel, readable by every logged-in user.
+    #[serde(rename = "c")]
+    Channel,
+    /// `p`: a private group, readable by its members only.
+    #[serde(rename = "p")]
+    Group,
+    /// `d`: a direct message, readable by its members only.
+    #[serde(rename = "d")]
+    Direct,
+}
+
+impl RoomType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomType::Channel => "c",
+            RoomType::Group => "p",
+            RoomType::Direct => "d",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "c" => Some(RoomType::Channel),
+            "p" => Some(RoomType::Group),
+            "d" => Some(RoomType::Direct),
+            _ => None,
+        }
+    }
+}
+
+/// A room. Serialises to Rocket.Chat's room object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Room {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub t: RoomType,
+    /// Unique among `c`/`p` rooms; `None` for direct messages.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fname: Option<String>,
+    /// The creator (`u`).
+    #[serde(rename = "u", skip_serializing_if = "Option::is_none", default)]
+    pub creator: Option<UserRef>,
+    pub ts: Timestamp,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Timestamp,
+    pub msgs: i64,
+    #[serde(rename = "usersCount")]
+    pub users_count: i64,
+    #[serde(rename = "ro")]
+    pub read_only: bool,
+    #[serde(rename = "default")]
+    pub is_default: bool,
+    #[serde(rename = "sysMes")]
+    pub sys_mes: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    /// Direct messages: the members' usernames and ids, sorted by id.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub usernames: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub uids: Vec<String>,
+    /// Time of the last message (`lm`).
+    #[serde(rename = "lm", skip_serializing_if = "Option::is_none", default)]
+    pub last_message_at: Option<Timestamp>,
+}
+
+/// A user's membership of a room, with their read state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub rid: String,
+    pub u: UserRef,
+    pub t: RoomType,
+    /// The room's name as this user sees it (the other user's username in a DM).
+    pub name: String,
+    pub fname: String,
+    pub ts: Timestamp,
+    /// Last seen.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ls: Option<Timestamp>,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Timestamp,
+    pub open: bool,
+    pub alert: bool,
+    pub unread: i64,
+    #[serde(rename = "userMentions")]
+    pub user_mentions: i64,
+    /// Threads with replies this user has not read.
+    pub tunread: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}

@@ -1,0 +1,220 @@
+//! The settings threadsync knows, their types and defaults (behaviour.md §6).
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The type of a setting's value, used to validate `POST settings/:id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettingKind {
+    Boolean,
+    /// An integer within `min..=max`.
+    Int { min: i64, max: i64 },
+    /// One of a fixed set of strings.
+    Select(&'static [&'static str]),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct SettingDef {
+    pub id: &'static str,
+    pub kind: SettingKind,
+    pub default: DefaultValue,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum DefaultValue {
+    Bool(bool),
+    Int(i64),
+    Str(&'static str),
+}
+
+impl DefaultValue {
+    pub fn to_json(self) -> Value {
+        match self {
+            DefaultValue::Bool(b) => json!(b),
+            DefaultValue::Int(i) => json!(i),
+            DefaultValue::Str(s) => json!(s),
+        }
+    }
+}
+
+pub const THREADS_ENABLED: &str = "Threads_enabled";
+pub const MESSAGE_MAX_ALLOWED_SIZE: &str = "Message_MaxAllowedSize";
+pub const API_DEFAULT_COUNT: &str = "API_Default_Count";
+pub const API_UPPER_COUNT_LIMIT: &str = "API_Upper_Count_Limit";
+pub const API_ALLOW_INFINITE_COUNT: &str = "API_Allow_Infinite_Count";
+pub const ACCOUNTS_REGISTRATION_FORM: &str = "Accounts_RegistrationForm";
+pub const API_ENABLE_RATE_LIMITER: &str = "API_Enable_Rate_Limiter";
+pub const RATE_LIMIT_CALLS_DEFAULT: &str = "API_Enable_Rate_Limiter_Limit_Calls_Default";
+pub const RATE_LIMIT_TIME_DEFAULT: &str = "API_Enable_Rate_Limiter_Limit_Time_Default";
+pub const MESSAGE_ALLOW_EDITING: &str = "Message_AllowEditing";
+pub const MESSAGE_ALLOW_DELETING: &str = "Message_AllowDeleting";
+
+/// Every setting threadsync knows. Unknown ids are refused by `settings/:id`.
+pub const DEFINITIONS: &[SettingDef] = &[
+    SettingDef { id: THREADS_ENABLED, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    SettingDef {
+        id: MESSAGE_MAX_ALLOWED_SIZE,
+        kind: SettingKind::Int { min: 1, max: 1_000_000 },
+        default: DefaultValue::Int(5000),
+    },
+    SettingDef {
+        id: API_DEFAULT_COUNT,
+        kind: SettingKind::Int { min: 1, max: 10_000 },
+        default: DefaultValue::Int(50),
+    },
+    SettingDef {
+        id: API_UPPER_COUNT_LIMIT,
+        kind: SettingKind::Int { min: 1, max: 10_000 },
+        default: DefaultValue::Int(100),
+    },
+    SettingDef { id: API_ALLOW_INFINITE_COUNT, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    SettingDef {
+        id: ACCOUNTS_REGISTRATION_FORM,
+        kind: SettingKind::Select(&["Public", "Disabled", "Secret Url"]),
+        default: DefaultValue::Str("Public"),
+    },
+    SettingDef { id: API_ENABLE_RATE_LIMITER, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    SettingDef {
+        id: RATE_LIMIT_CALLS_DEFAULT,
+        kind: SettingKind::Int { min: 1, max: 1_000_000 },
+        default: DefaultValue::Int(10),
+    },
+    SettingDef {
+        id: RATE_LIMIT_TIME_DEFAULT,
+        kind: SettingKind::Int { min: 1, max: 86_400_000 },
+        default: DefaultValue::Int(60_000),
+    },
+    SettingDef { id: MESSAGE_ALLOW_EDITING, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    SettingDef { id: MESSAGE_ALLOW_DELETING, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+];
+
+pub fn definition(id: &str) -> Option<&'static SettingDef> {
+    DEFINITIONS.iter().find(|d| d.id == id)
+}
+
+/// Checks `value` against the setting's type. Returns the value to store, or
+/// a human-readable reason for the refusal.
+pub fn validate(def: &SettingDef, value: &Value) -> Result<Value, String> {
+    match def.kind {
+        SettingKind::Boolean => value
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| format!("Setting {} expects a boolean", def.id)),
+        SettingKind::Int { min, max } => match value.as_i64() {
+            Some(i) if (min..=max).contains(&i) => Ok(json!(i)),
+            _ => Err(format!("Setting {} expects an integer from {min} to {max}", def.id)),
+        },
+        SettingKind::Select(options) => match value.as_str() {
+            Some(s) if options.contains(&s) => Ok(json!(s)),
+            _ => Err(format!("Setting {} expects one of {}", def.id, options.join(", "))),
+        },
+    }
+}
+
+/// A typed snapshot of every setting, read on each request from the service's cache.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub values: BTreeMap<String, Value>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            values: DEFINITIONS
+                .iter()
+                .map(|d| (d.id.to_owned(), d.default.to_json()))
+                .collect(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults overlaid with stored values (stored values of unknown or
+    /// mistyped settings are ignored).
+    pub fn from_stored(stored: impl IntoIterator<Item = (String, Value)>) -> Self {
+        let mut s = Settings::default();
+        for (id, value) in stored {
+            if let Some(def) = definition(&id) {
+                if let Ok(v) = validate(def, &value) {
+                    s.values.insert(id, v);
+                }
+            }
+        }
+        s
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Value> {
+        self.values.get(id)
+    }
+
+    fn bool(&self, id: &str) -> bool {
+        self.values.get(id).and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    fn int(&self, id: &str) -> i64 {
+        self.values.get(id).and_then(Value::as_i64).unwrap_or(0)
+    }
+
+    pub fn threads_enabled(&self) -> bool {
+        self.bool(THREADS_ENABLED)
+    }
+    pub fn message_max_allowed_size(&self) -> usize {
+        usize::try_from(self.int(MESSAGE_MAX_ALLOWED_SIZE)).unwrap_or(5000)
+    }
+    pub fn api_default_count(&self) -> i64 {
+        self.int(API_DEFAULT_COUNT)
+    }
+    pub fn api_upper_count_limit(&self) -> i64 {
+        self.int(API_UPPER_COUNT_LIMIT)
+    }
+    pub fn api_allow_infinite_count(&self) -> bool {
+        self.bool(API_ALLOW_INFINITE_COUNT)
+    }
+    pub fn registration_public(&self) -> bool {
+        self.values.get(ACCOUNTS_REGISTRATION_FORM).and_then(Value::as_str) == Some("Public")
+    }
+    pub fn rate_limiter_enabled(&self) -> bool {
+        self.bool(API_ENABLE_RATE_LIMITER)
+    }
+    pub fn rate_limit_calls(&self) -> i64 {
+        self.int(RATE_LIMIT_CALLS_DEFAULT)
+    }
+    pub fn rate_limit_window_ms(&self) -> i64 {
+        self.int(RATE_LIMIT_TIME_DEFAULT)
+    }
+    pub fn allow_editing(&self) -> bool {
+        self.bool(MESSAGE_ALLOW_EDITING)
+    }
+    pub fn allow_deleting(&self) -> bool {
+        self.bool(MESSAGE_ALLOW_DELETING)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = Settings::default();
+        assert!(s.threads_enabled());
+        assert_eq!(s.message_max_allowed_size(), 5000);
+        assert_eq!(s.api_default_count(), 50);
+        assert_eq!(s.api_upper_count_limit(), 100);
+        assert!(s.api_allow_infinite_count());
+        assert!(s.registration_public());
+        assert!(s.allow_editing() && s.allow_deleting());
+    }
+
+    #[test]
+    fn validation_rejects_wrong_types() {
+        let def = definition(THREADS_ENABLED).expect("known");
+        assert!(validate(def, &json!("yes")).is_err());
+        assert_eq!(validate(def, &json!(false)), Ok(json!(false)));
+        let def = definition(MESSAGE_MAX_ALLOWED_SIZE).expect("known");
+        assert!(validate(def, &json!(0)).is_err());
+        assert!(validate(def, &json!(1.5)).is_err());
+        let stored = Settings::from_stored([(THREADS_ENABLED.to_owned(), json!("nope"))]);
+        assert!(stored.threads_enabled(), "mistyped stored value falls back to the default");
+    }
+}

@@ -1,0 +1,71 @@
+//! Users.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Email {
+    pub address: String,
+    pub verified: bool,
+}
+
+/// A user account. `password_hash` is bcrypt of the lowercase hex SHA-256 of
+/// the password (Meteor's scheme); it never leaves the server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub emails: Vec<Email>,
+    pub password_hash: Option<String>,
+    pub roles: Vec<String>,
+    pub active: bool,
+    /// Presence: `online`, `away`, `busy`, `offline`.
+    pub status: String,
+    pub utc_offset: f64,
+    /// `user` or `bot`.
+    pub kind: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.has_role("admin")
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The user as other users see it (`users.info`, `users.create`): never
+    /// the password hash or tokens.
+    pub fn public_json(&self) -> Value {
+        json!({
+            "_id": self.id,
+            "type": self.kind,
+            "createdAt": self.created_at,
+            "username": self.username,
+            "name": self.name,
+            "emails": self.emails,
+            "status": self.status,
+            "active": self.active,
+            "roles": self.roles,
+            "utcOffset": self.utc_offset,
+            "_updatedAt": self.updated_at,
+        })
+    }
+
+    /// The user as they see themselves (`login`'s `me`, `GET me`).
+    pub fn me_json(&self) -> Value {
+        let mut v = self.public_json();
+        if let Some(map) = v.as_object_mut() {
+            map.insert("settings".into(), json!({"preferences": {}}));
+            if let Some(email) = self.emails.first() {
+                map.insert("email".into(), json!(email.address));
+            }
+        }
+        v
+    }
+}

@@ -1,0 +1,21 @@
+//! Room access rules (behaviour.md §2, Rocket.Chat's `canAccessRoom`).
+
+use crate::Services;
+use threadsync_domain::{Result, Room, RoomType, User};
+
+impl Services {
+    /// Whether `user` may read `room`: any logged-in user reads a public
+    /// channel; a private group or DM only its members. Admins get no
+    /// exemption for `p`/`d` reads, as in Rocket.Chat.
+    pub async fn can_read_room(&self, user: &User, room: &Room) -> Result<bool> {
+        match room.t {
+            RoomType::Channel => Ok(true),
+            RoomType::Group | RoomType::Direct => self.is_member(user, &room.id).await,
+        }
+    }
+
+    /// Whether `user` has a subscription to the room.
+    pub async fn is_member(&self, user: &User, rid: &str) -> Result<bool> {
+        Ok(self.store.subscription(rid, &user.id).await?.is_some())
+    }
+}

@@ -1,0 +1,86 @@
+//! First start: the `GENERAL` channel and the first admin.
+
+use crate::users::NewUser;
+use crate::Services;
+use threadsync_domain::{Error, Result, Room, RoomType, Timestamp};
+use threadsync_storage::StorageError;
+
+/// The id of the default public channel every Rocket.Chat server has.
+pub const GENERAL_ROOM_ID: &str = "GENERAL";
+
+/// The first admin, from `ADMIN_USERNAME`, `ADMIN_PASS`, `ADMIN_EMAIL`
+/// (the names Rocket.Chat's images use).
+#[derive(Clone, Debug)]
+pub struct AdminSeed {
+    pub username: String,
+    pub password: String,
+    pub email: String,
+}
+
+/// What [`bootstrap`] did, for the binary to log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BootstrapReport {
+    /// Users already exist: nothing to do.
+    AlreadyInitialised,
+    /// No users existed; the admin was created with this username.
+    AdminCreated { username: String },
+    /// No users exist and no admin seed was given.
+    NoAdmin,
+}
+
+/// On a store with no users: makes sure `GENERAL` exists and creates the
+/// admin from `seed` if given. Safe to run on every start.
+pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<BootstrapReport> {
+    let store = services.store();
+    if store.count_users().await? > 0 {
+        return Ok(BootstrapReport::AlreadyInitialised);
+    }
+    if store.room_by_id(GENERAL_ROOM_ID).await?.is_none() {
+        let now = Timestamp::now();
+        let general = Room {
+            id: GENERAL_ROOM_ID.to_owned(),
+            t: RoomType::Channel,
+            name: Some("general".to_owned()),
+            fname: Some("general".to_owned()),
+            creator: None,
+            ts: now,
+            updated_at: now,
+            msgs: 0,
+            users_count: 0,
+            read_only: false,
+            is_default: true,
+            sys_mes: true,
+            topic: None,
+            description: None,
+            usernames: Vec::new(),
+            uids: Vec::new(),
+            last_message_at: None,
+        };
+        match store.create_room(&general, &[]).await {
+            // Another instance created it first: fine.
+            Ok(_) | Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let Some(seed) = seed else {
+        return Ok(BootstrapReport::NoAdmin);
+    };
+    let name = seed.username.clone();
+    services
+        .create_user(NewUser {
+            username: seed.username,
+            email: seed.email,
+            password: seed.password,
+            name: name.clone(),
+            roles: vec!["admin".into(), "user".into()],
+            active: true,
+            verified: true,
+            join_default_channels: true,
+        })
+        .await
+        .map_err(|e| match e {
+            Error::Rejected { reason, .. } => Error::internal(format!("cannot create the admin: {reason}")),
+            other => other,
+        })?;
+    Ok(BootstrapReport::AdminCreated { username: name })
+}

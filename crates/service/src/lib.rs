@@ -1,0 +1,74 @@
+//! The rules of threadsync: who may do what, and what each operation does.
+//!
+//! Services sit between the HTTP API and the storage traits. They see only
+//! the traits (never SQL), and they speak domain errors, which the HTTP layer
+//! turns into Rocket.Chat's wire format.
+
+mod access;
+mod membership;
+mod auth;
+mod bootstrap;
+mod paging;
+mod settings;
+mod users;
+
+pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
+pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
+pub use paging::Paging;
+pub use users::NewUser;
+
+use std::sync::{Arc, RwLock};
+use threadsync_domain::settings::Settings;
+use threadsync_domain::Result;
+use threadsync_storage::Store;
+
+/// The application: the store plus the rules. Cheap to share (`Arc`).
+pub struct Services {
+    store: Arc<dyn Store>,
+    /// Settings are read on almost every request and written rarely, so the
+    /// current values live here and writes replace the whole snapshot; a
+    /// request keeps the `Arc` it took and sees one consistent set.
+    settings: RwLock<Arc<Settings>>,
+    /// Serialises setting changes so the stored value and the in-memory
+    /// snapshot always end up equal, even for concurrent writes of one id.
+    settings_write: tokio::sync::Mutex<()>,
+    /// bcrypt cost for new password hashes (Meteor uses 10; tests lower it).
+    bcrypt_cost: u32,
+}
+
+impl Services {
+    /// Loads the persisted settings and returns the services over `store`.
+    pub async fn start(store: Arc<dyn Store>) -> Result<Arc<Services>> {
+        Self::start_with_cost(store, auth::DEFAULT_BCRYPT_COST).await
+    }
+
+    /// As [`Services::start`], with a chosen bcrypt cost (tests use the
+    /// minimum, 4, to stay fast; production uses Meteor's 10).
+    pub async fn start_with_cost(store: Arc<dyn Store>, bcrypt_cost: u32) -> Result<Arc<Services>> {
+        let stored = store.load_settings().await?;
+        Ok(Arc::new(Services {
+            store,
+            settings: RwLock::new(Arc::new(Settings::from_stored(stored))),
+            settings_write: tokio::sync::Mutex::new(()),
+            bcrypt_cost,
+        }))
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The current settings snapshot.
+    pub fn settings(&self) -> Arc<Settings> {
+        match self.settings.read() {
+            Ok(guard) => Arc::clone(&guard),
+            // A writer panicked mid-replace; the snapshot itself is still whole.
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Finishes in-flight writes and closes the store.
+    pub async fn shutdown(&self) {
+        self.store.close().await;
+    }
+}

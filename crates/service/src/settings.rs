@@ -1,0 +1,42 @@
+//! `settings/:id`: reading and changing settings (admin only).
+
+use crate::Services;
+use serde_json::Value;
+use std::sync::Arc;
+use threadsync_domain::settings::{definition, validate, Settings};
+use threadsync_domain::{Error, Result, User};
+
+impl Services {
+    /// The value of a known setting. Reading needs a logged-in user; admins
+    /// see every setting, as Rocket.Chat's `view-privileged-setting`.
+    pub fn setting(&self, caller: &User, id: &str) -> Result<Value> {
+        if !caller.is_admin() {
+            return Err(Error::Forbidden);
+        }
+        self.settings()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), "error-setting-not-found"))
+    }
+
+    /// Changes a setting after checking its type; persisted before the
+    /// in-memory snapshot changes, so a restart never loses an answered write.
+    pub async fn change_setting(&self, caller: &User, id: &str, value: &Value) -> Result<()> {
+        if !caller.is_admin() {
+            return Err(Error::Forbidden);
+        }
+        let def = definition(id)
+            .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), "error-setting-not-found"))?;
+        let value = validate(def, value).map_err(Error::invalid_params)?;
+        let _one_writer = self.settings_write.lock().await;
+        self.store.save_setting(id, &value).await?;
+        let mut guard = match self.settings.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut next: Settings = (**guard).clone();
+        next.values.insert(id.to_owned(), value);
+        *guard = Arc::new(next);
+        Ok(())
+    }
+}

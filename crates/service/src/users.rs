@@ -1,0 +1,202 @@
+//! Users: registration, creation by an admin, lookup, deletion.
+
+use crate::membership::new_subscription;
+use crate::Services;
+use std::sync::OnceLock;
+use threadsync_domain::{id, Email, Error, Result, Timestamp, User};
+use threadsync_storage::StorageError;
+
+const MAX_USERNAME_LEN: usize = 64;
+const MAX_NAME_LEN: usize = 256;
+const MAX_EMAIL_LEN: usize = 254;
+const MAX_PASSWORD_LEN: usize = 1024;
+
+/// A user to create (`users.register`, `users.create`, the first admin).
+#[derive(Clone, Debug, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub active: bool,
+    pub verified: bool,
+    pub join_default_channels: bool,
+}
+
+fn username_pattern() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    // Rocket.Chat's default `UTF8_User_Names_Validation`.
+    RE.get_or_init(|| regex::Regex::new(r"^[0-9a-zA-Z\-_.]+$").expect("valid pattern"))
+}
+
+fn validate_username(username: &str) -> Result<()> {
+    if username.is_empty() || username.len() > MAX_USERNAME_LEN || !username_pattern().is_match(username) {
+        return Err(Error::rejected(
+            format!("{username} is not a valid username, use only letters, numbers, dots, hyphens and underscores"),
+            "error-invalid-username",
+        ));
+    }
+    if matches!(username.to_ascii_lowercase().as_str(), "all" | "here") {
+        return Err(Error::rejected(format!("{username} is blocked and can't be used!"), "error-blocked-username"));
+    }
+    Ok(())
+}
+
+fn validate_email(email: &str) -> Result<()> {
+    let ok = email.len() <= MAX_EMAIL_LEN
+        && !email.chars().any(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::rejected(format!("Invalid email {email}"), "error-invalid-email"))
+    }
+}
+
+impl Services {
+    /// Creates a user after validating every field; joins the default
+    /// channels unless asked not to.
+    pub async fn create_user(&self, new: NewUser) -> Result<User> {
+        let username = new.username.trim().to_owned();
+        let email = new.email.trim().to_owned();
+        validate_username(&username)?;
+        validate_email(&email)?;
+        if new.password.is_empty() || new.password.len() > MAX_PASSWORD_LEN {
+            return Err(Error::invalid_params("The password must be 1 to 1024 characters long."));
+        }
+        let name = if new.name.trim().is_empty() { username.clone() } else { new.name.trim().to_owned() };
+        if name.chars().count() > MAX_NAME_LEN {
+            return Err(Error::invalid_params("The name is too long."));
+        }
+        if self.store.user_by_username(&username).await?.is_some() {
+            return Err(username_taken(&username));
+        }
+        if self.store.user_by_email(&email).await?.is_some() {
+            return Err(email_taken(&email));
+        }
+        let now = Timestamp::now();
+        let roles = if new.roles.is_empty() { vec!["user".to_owned()] } else { new.roles };
+        for role in &roles {
+            if !matches!(role.as_str(), "admin" | "user" | "bot" | "guest") {
+                return Err(Error::rejected(format!("Invalid role {role}"), "error-invalid-role"));
+            }
+        }
+        let user = User {
+            id: id::new_id(),
+            username: username.clone(),
+            name,
+            emails: vec![Email { address: email.clone(), verified: new.verified }],
+            password_hash: Some(self.hash_new_password(&new.password).await?),
+            kind: if roles.iter().any(|r| r == "bot") { "bot".into() } else { "user".into() },
+            roles,
+            active: new.active,
+            status: "offline".into(),
+            utc_offset: 0.0,
+            created_at: now,
+            updated_at: now,
+        };
+        // The checks above give friendly errors; the store's unique indexes
+        // are what actually guarantee uniqueness under concurrent requests.
+        self.store.insert_user(&user).await.map_err(|e| match e {
+            StorageError::Conflict("email") => email_taken(&email),
+            StorageError::Conflict(_) => username_taken(&username),
+            other => other.into(),
+        })?;
+        if new.join_default_channels {
+            for room in self.store.default_rooms().await? {
+                let sub = new_subscription(&room, &user, None, Vec::new());
+                self.store.add_subscription(&sub).await?;
+            }
+        }
+        Ok(user)
+    }
+
+    /// `users.register`: self-service sign-up, while `Accounts_RegistrationForm` is `Public`.
+    pub async fn register(&self, username: &str, email: &str, pass: &str, name: &str) -> Result<User> {
+        if !self.settings().registration_public() {
+            return Err(Error::rejected("User registration is only allowed via Secret URL", "error-user-registration-secret"));
+        }
+        self.create_user(NewUser {
+            username: username.to_owned(),
+            email: email.to_owned(),
+            password: pass.to_owned(),
+            name: name.to_owned(),
+            roles: vec!["user".into()],
+            active: true,
+            verified: false,
+            join_default_channels: true,
+        })
+        .await
+    }
+
+    /// `users.create`: admin only.
+    pub async fn create_user_as(&self, caller: &User, new: NewUser) -> Result<User> {
+        if !caller.is_admin() {
+            return Err(Error::Forbidden);
+        }
+        self.create_user(new).await
+    }
+
+    /// `users.info`: by id or by username.
+    pub async fn user_info(&self, user_id: Option<&str>, username: Option<&str>) -> Result<User> {
+        let found = match (user_id, username) {
+            (Some(id), _) if !id.is_empty() => self.store.user_by_id(id).await?,
+            (_, Some(name)) if !name.is_empty() => self.store.user_by_username(name).await?,
+            _ => {
+                return Err(Error::invalid_params(
+                    "The required \"userId\" or \"username\" param was not provided",
+                ))
+            }
+        };
+        found.ok_or_else(|| Error::rejected("User not found.", "error-invalid-user"))
+    }
+
+    /// `users.delete`: admin only; the last admin cannot be deleted.
+    pub async fn delete_user(&self, caller: &User, user_id: &str) -> Result<()> {
+        if !caller.is_admin() {
+            return Err(Error::Forbidden);
+        }
+        let target = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(|| Error::rejected("Invalid user", "error-invalid-user"))?;
+        if target.is_admin() && target.id == caller.id {
+            return Err(Error::rejected(
+                "Leaving the app without admins is not allowed",
+                "error-action-not-allowed",
+            ));
+        }
+        self.store.delete_user(&target.id).await?;
+        Ok(())
+    }
+}
+
+fn username_taken(username: &str) -> Error {
+    Error::rejected(format!("Username is already in use: {username}"), "error-field-unavailable")
+}
+
+fn email_taken(email: &str) -> Error {
+    Error::rejected(format!("Email already exists: {email}"), "error-field-unavailable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_and_emails_are_validated() {
+        assert!(validate_username("alice.b-c_9").is_ok());
+        assert!(validate_username("al ice").is_err());
+        assert!(validate_username("").is_err());
+        assert!(validate_username("all").is_err());
+        assert!(validate_username(&"a".repeat(65)).is_err());
+        assert!(validate_email("a@b.c").is_ok());
+        assert!(validate_email("a@").is_err());
+        assert!(validate_email("a b@c").is_err());
+        assert!(validate_email("no-at").is_err());
+    }
+}

@@ -1,0 +1,194 @@
+//! Storage traits of threadsync, one per aggregate, and the conformance suite
+//! every backend must pass.
+//!
+//! # Atomicity
+//! Every method is one transaction: it either applies completely or not at
+//! all. Operations that touch several aggregates because one rule demands it
+//! (a thread reply updates the reply, its parent and the followers'
+//! subscriptions) are single methods for that reason, rather than several
+//! calls the service would have to make atomic itself.
+//!
+//! # The room clock (lossless sync, behaviour.md §4.1)
+//! Backends, never callers, assign `ts`, `_updatedAt`, `editedAt`, `tlm` and
+//! `_deletedAt`. Each room has a clock; every document a write touches takes
+//! the next tick, `max(now_ms, last + 1)`, and the clock is advanced inside
+//! the same transaction, under the room's write lock. Hence within a room:
+//! - no two documents share a timestamp (a page cut never splits a millisecond);
+//! - a write that commits later never carries an earlier time than one a
+//!   reader could already see, because the next writer cannot read the clock
+//!   before the previous writer's transaction has committed.
+//!
+//! A client that always asks for "changes after the greatest stamp I have"
+//! therefore never misses an update or a removal.
+
+pub mod conformance;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
+
+pub use threadsync_domain::message::{ChannelMention, Mention};
+
+/// Errors a backend reports. Services translate them into domain errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// A uniqueness rule was violated; names the rule (`username`, `email`,
+    /// `room_name`, `id`, ...).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// A document the operation depends on does not exist (or no longer does).
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The operation is not valid for the document's current state.
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
+    /// The backend failed (I/O, connection, corrupt data). Detail for the log.
+    #[error("backend failure: {0}")]
+    Backend(String),
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+impl From<StorageError> for threadsync_domain::Error {
+    fn from(e: StorageError) -> Self {
+        threadsync_domain::Error::internal(e)
+    }
+}
+
+/// One page of a listing and the total number of matching items.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// Users and their login tokens.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn count_users(&self) -> StorageResult<u64>;
+    /// Fails with `Conflict("id" | "username" | "email")`. Usernames and
+    /// email addresses are unique case-insensitively.
+    async fn insert_user(&self, user: &User) -> StorageResult<()>;
+    async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>>;
+    /// Case-insensitive.
+    async fn user_by_username(&self, username: &str) -> StorageResult<Option<User>>;
+    /// Case-insensitive.
+    async fn user_by_email(&self, email: &str) -> StorageResult<Option<User>>;
+    /// The users among `usernames` that exist (case-insensitive), in any order.
+    async fn users_by_usernames(&self, usernames: &[String]) -> StorageResult<Vec<User>>;
+    /// Removes the user, their tokens and their subscriptions (rooms'
+    /// `usersCount` follow). Their messages stay. `false` if no such user.
+    async fn delete_user(&self, id: &str) -> StorageResult<bool>;
+    /// Stores a login token, only ever as its hash.
+    async fn insert_login_token(&self, user_id: &str, token_hash: &str, created_at: Timestamp) -> StorageResult<()>;
+    async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>>;
+    async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool>;
+}
+
+/// Rooms and subscriptions (membership and read state).
+#[async_trait]
+pub trait RoomStore: Send + Sync {
+    /// Creates the room with its initial subscriptions; `usersCount` is set
+    /// from them. Fails with `Conflict("id")`, or `Conflict("room_name")`
+    /// when a `c`/`p` room already has that name (case-insensitively).
+    async fn create_room(&self, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room>;
+    async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>>;
+    /// A `c` or `p` room by name, case-insensitive.
+    async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>>;
+    /// The direct-message room whose members are exactly `uids` (any order).
+    async fn direct_room(&self, uids: &[String]) -> StorageResult<Option<Room>>;
+    /// Rooms flagged `default` (new users join them).
+    async fn default_rooms(&self) -> StorageResult<Vec<Room>>;
+    /// Removes the room with its subscriptions, messages and tombstones.
+    async fn delete_room(&self, id: &str) -> StorageResult<bool>;
+    /// Adds a member. `Ok(false)` if already subscribed; `NotFound("room")`.
+    async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool>;
+    /// Removes a member. `Ok(false)` if not subscribed.
+    async fn remove_subscription(&self, rid: &str, user_id: &str) -> StorageResult<bool>;
+    async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>>;
+    /// Members of a room, ordered by username.
+    async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>>;
+    /// Rooms of the given types the user is subscribed to, ordered by name.
+    async fn rooms_of_user(&self, user_id: &str, types: &[RoomType], offset: u64, count: u64) -> StorageResult<Page<Room>>;
+}
+
+/// A new message for [`MessageStore::insert_message`]. The store assigns `ts`
+/// and `_updatedAt`; whatever the caller put there is overwritten.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub message: Message,
+    /// Set when the message replies in a thread (`message.tmid` is then the
+    /// top-level parent's id, already resolved by the service).
+    pub reply: Option<ReplyBookkeeping>,
+    /// A subscription to create in the same transaction if the sender has
+    /// none (posting to a public channel joins it).
+    pub join: Option<Subscription>,
+}
+
+/// What a thread reply does to its parent and to the followers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyBookkeeping {
+    /// Added to the parent's `replies` (the parent's author on the first
+    /// reply, the sender, the users mentioned in the reply).
+    pub add_followers: Vec<String>,
+}
+
+/// A change of a message's text by [`MessageStore::edit_message`].
+#[derive(Clone, Debug)]
+pub struct MessageEdit {
+    pub msg: String,
+    pub mentions: Vec<Mention>,
+    pub channels: Vec<ChannelMention>,
+    pub edited_by: UserRef,
+}
+
+/// What [`MessageStore::delete_message`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Deletion {
+    /// The message is gone; the tombstone records its removal.
+    Removed(Tombstone),
+    /// A thread parent with replies stays in place as a `t: "rm"` placeholder.
+    Placeholder(Message),
+}
+
+/// Messages, thread bookkeeping and tombstones.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Inserts the message, stamped by the room clock, and in the same
+    /// transaction: the room's `msgs`/`lm`; for a reply, the parent's
+    /// `tcount += 1`, `tlm`, `replies ∪= add_followers`, `_updatedAt`, and
+    /// the parent id added to the `tunread` of every follower other than the
+    /// sender who is subscribed to the room; the `join` subscription.
+    /// Fails with `Conflict("id")`, `NotFound("room")`, `NotFound("thread")`
+    /// (parent missing, in another room, or itself a reply).
+    async fn insert_message(&self, new: NewMessage) -> StorageResult<Message>;
+    async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>>;
+    /// Replaces the text; sets `editedAt`, `editedBy` and `_updatedAt`.
+    /// `NotFound("message")`.
+    async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message>;
+    /// Deletes a message: a thread parent with replies becomes a placeholder
+    /// (`t: "rm"`, `msg: ""`, content cleared, `tcount/tlm/replies` kept);
+    /// anything else is removed and leaves a tombstone, and a reply's parent
+    /// gets `tcount -= 1` and a new `_updatedAt`. `NotFound("message")`.
+    async fn delete_message(&self, id: &str) -> StorageResult<Deletion>;
+    /// Adds (`follow`) or removes the user in the thread parent's `replies`
+    /// and moves its `_updatedAt`; unfollowing also removes the thread from
+    /// the user's `tunread` in that room. Returns the updated parent.
+    async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message>;
+}
+
+/// Persisted settings (only values that differ from the defaults need be stored).
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn load_settings(&self) -> StorageResult<Vec<(String, Value)>>;
+    async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()>;
+}
+
+/// A complete backend.
+#[async_trait]
+pub trait Store: UserStore + RoomStore + MessageStore + SettingsStore + Send + Sync {
+    /// A short name for logs (`sqlite`, `postgres`).
+    fn backend_name(&self) -> &'static str;
+    /// Finishes in-flight writes and releases the database cleanly.
+    async fn close(&self);
+}
