@@ -1,8 +1,14 @@
 //! Endpoint families. Each module exposes `routes()`, merged here.
 
 mod auth;
+mod channels;
+mod chat;
+mod groups;
+mod im;
 mod info;
+mod rooms;
 mod settings;
+mod subscriptions;
 mod users;
 
 use crate::AppState;
@@ -14,4 +20,10 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(settings::routes())
+        .merge(channels::routes())
+        .merge(groups::routes())
+        .merge(im::routes())
+        .merge(rooms::routes())
+        .merge(subscriptions::routes())
+        .merge(chat::routes())
 }

@@ -5,6 +5,8 @@
 mod support;
 
 mod auth;
+mod chat;
 mod errors;
+mod rooms;
 mod settings;
 mod users;
