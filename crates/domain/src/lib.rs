@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod id;
+pub mod listing;
 pub mod message;
 pub mod room;
 pub mod settings;
