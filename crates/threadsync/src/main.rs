@@ -1,1 +1,54 @@
-fn main() {}
+//! The threadsync server binary: configuration, backend choice, startup and
+//! shutdown. Everything else lives in the library crates.
+
+mod cli;
+mod config;
+mod serve;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use config::Config;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => run_serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // `{:#}` prints the whole context chain on one line.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_serve(args: cli::ServeArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(args)?;
+    init_tracing(&config.log)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve::run(config))
+}
+
+/// Logs go to stderr so stdout carries only the `listening on` line.
+/// `RUST_LOG` wins over the config file's `log`.
+fn init_tracing(config_filter: &str) -> anyhow::Result<()> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.trim().is_empty() => EnvFilter::try_new(&value)
+            .map_err(|e| anyhow::anyhow!("invalid RUST_LOG {value:?}: {e}"))?,
+        _ => EnvFilter::try_new(config_filter)
+            .map_err(|e| anyhow::anyhow!("invalid log filter {config_filter:?}: {e}"))?,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot initialise logging: {e}"))
+}

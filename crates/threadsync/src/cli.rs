@@ -1,0 +1,55 @@
+//! Command-line interface. Every setting of `serve` can also come from an
+//! environment variable or the config file; the precedence is resolved in
+//! [`crate::config`], so the values here stay `Option`s.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// threadsync: a server speaking Rocket.Chat's REST API, with exact
+/// incremental thread sync.
+#[derive(Debug, Parser)]
+#[command(name = "threadsync", version, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (Rocket.Chat REST API under /api/v1).
+    ///
+    /// On a first start with no users, the admin is created from
+    /// ADMIN_USERNAME, ADMIN_PASS and ADMIN_EMAIL. Stops cleanly on SIGINT or
+    /// SIGTERM. Log level: RUST_LOG (default `info`).
+    Serve(ServeArgs),
+}
+
+/// Flags of `serve`. Flags and environment variables override the config
+/// file, which overrides the built-in defaults.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on, HOST:PORT; port 0 picks a free port
+    /// [default: 127.0.0.1:3000]
+    #[arg(long, env = "THREADSYNC_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Directory of the embedded SQLite database, created if missing
+    /// [default: ./threadsync-data]
+    #[arg(long, env = "THREADSYNC_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// PostgreSQL connection URL. The PostgreSQL backend is not available
+    /// yet: setting this makes the server refuse to start
+    // The value may carry a password, so `--help` must not echo it.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Number of SQLite reader connections [default: the backend's]
+    #[arg(long, env = "THREADSYNC_SQLITE_READERS", value_name = "N")]
+    pub sqlite_readers: Option<usize>,
+
+    /// JSON config file with the keys listen, data, database_url,
+    /// sqlite_readers, log; flags and environment variables override it
+    #[arg(long, env = "THREADSYNC_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}

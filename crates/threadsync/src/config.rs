@@ -1,0 +1,147 @@
+//! The effective configuration of `serve`: built-in defaults, overridden by
+//! the config file, overridden by flags and environment variables.
+
+use crate::cli::ServeArgs;
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATA: &str = "./threadsync-data";
+pub const DEFAULT_LOG: &str = "info";
+
+/// The keys a config file may hold; all optional.
+#[derive(Debug, Default, Deserialize)]
+// A misspelt key would otherwise be ignored silently and the server would
+// run with a default the operator thought they had changed.
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub sqlite_readers: Option<usize>,
+    /// Log filter in `RUST_LOG` syntax; `RUST_LOG` itself wins over it.
+    pub log: Option<String>,
+}
+
+/// What `serve` runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub listen: String,
+    pub data: PathBuf,
+    /// Set when a PostgreSQL backend was asked for.
+    pub database_url: Option<String>,
+    /// `None`: the backend's default.
+    pub sqlite_readers: Option<usize>,
+    /// Log filter used when `RUST_LOG` is not set.
+    pub log: String,
+}
+
+impl Config {
+    /// Merges the flags/env values in `args` over the file named by
+    /// `args.config` (if any) over the defaults.
+    pub fn resolve(args: ServeArgs) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        Config::merge(args, file)
+    }
+
+    fn merge(args: ServeArgs, file: FileConfig) -> anyhow::Result<Config> {
+        let listen = non_empty(args.listen)
+            .or(non_empty(file.listen))
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let data = args
+            .data
+            .filter(|p| !p.as_os_str().is_empty())
+            .or(file.data.filter(|p| !p.as_os_str().is_empty()))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+        // An empty DATABASE_URL is how many environments say "unset"; treating
+        // it as a request for PostgreSQL would refuse to start for no reason.
+        let database_url = non_empty(args.database_url).or(non_empty(file.database_url));
+        let sqlite_readers = args.sqlite_readers.or(file.sqlite_readers);
+        if sqlite_readers == Some(0) {
+            bail!("sqlite_readers must be at least 1");
+        }
+        let log = non_empty(file.log).unwrap_or_else(|| DEFAULT_LOG.to_owned());
+        Ok(Config {
+            listen,
+            data,
+            database_url,
+            sqlite_readers,
+            log,
+        })
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "invalid config file {} (expected a JSON object with the keys listen, data, database_url, sqlite_readers, log)",
+            path.display()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_given() {
+        let config = Config::merge(ServeArgs::default(), FileConfig::default()).expect("config");
+        assert_eq!(config.listen, DEFAULT_LISTEN);
+        assert_eq!(config.data, PathBuf::from(DEFAULT_DATA));
+        assert_eq!(config.database_url, None);
+        assert_eq!(config.sqlite_readers, None);
+        assert_eq!(config.log, DEFAULT_LOG);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let file: FileConfig = serde_json::from_str(
+            r#"{"listen": "0.0.0.0:80", "data": "/srv/ts", "sqlite_readers": 8, "log": "debug"}"#,
+        )
+        .expect("json");
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            ..ServeArgs::default()
+        };
+        let config = Config::merge(args, file).expect("config");
+        assert_eq!(config.listen, "127.0.0.1:0");
+        assert_eq!(config.data, PathBuf::from("/srv/ts"));
+        assert_eq!(config.sqlite_readers, Some(8));
+        assert_eq!(config.log, "debug");
+    }
+
+    #[test]
+    fn empty_database_url_means_unset() {
+        let args = ServeArgs {
+            database_url: Some(String::new()),
+            ..ServeArgs::default()
+        };
+        let config = Config::merge(args, FileConfig::default()).expect("config");
+        assert_eq!(config.database_url, None);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        assert!(serde_json::from_str::<FileConfig>(r#"{"listn": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn zero_readers_is_rejected() {
+        let args = ServeArgs {
+            sqlite_readers: Some(0),
+            ..ServeArgs::default()
+        };
+        assert!(Config::merge(args, FileConfig::default()).is_err());
+    }
+}

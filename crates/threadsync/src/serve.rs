@@ -1,0 +1,232 @@
+//! `threadsync serve`: open the store, bootstrap, serve HTTP until a signal,
+//! then drain and close.
+
+use crate::config::Config;
+use anyhow::{bail, Context};
+use std::future::IntoFuture;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use threadsync_service::{bootstrap, AdminSeed, BootstrapReport, Services};
+use threadsync_storage::Store;
+use threadsync_storage_sqlite::{SqliteOptions, SqliteStore};
+use tokio::net::TcpListener;
+
+/// How long in-flight requests get to finish after a stop signal. A client
+/// holding a connection open must not keep the server (and the store) from
+/// closing forever; a second signal skips the wait altogether.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Picks and opens the storage backend. The only place that knows which
+/// backends exist, so a PostgreSQL branch slots in here.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if config.database_url.is_some() {
+        // The URL is not echoed: it usually carries a password.
+        bail!(
+            "the PostgreSQL backend is not available yet; remove --database-url / DATABASE_URL / \
+             database_url to use the embedded SQLite store in the --data directory"
+        );
+    }
+    let mut options = SqliteOptions::default();
+    if let Some(readers) = config.sqlite_readers {
+        options.readers = readers;
+    }
+    let store = SqliteStore::open(&config.data, options)
+        .await
+        .with_context(|| format!("cannot open the SQLite store in {}", config.data.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Runs the server until SIGINT/SIGTERM, then shuts down cleanly.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Installed before anything else so a signal that arrives while we start
+    // (e.g. a supervisor that gives up) still leads to a clean stop, not to
+    // the default action of killing the process mid-write.
+    let mut signals = Signals::install()?;
+
+    let store = open_store(&config).await?;
+    tracing::info!(backend = store.backend_name(), data = %config.data.display(), "store opened");
+    let services = match Services::start(Arc::clone(&store)).await {
+        Ok(services) => services,
+        Err(e) => {
+            store.close().await;
+            return Err(anyhow::Error::new(e).context("cannot start the services"));
+        }
+    };
+
+    // From here on every failure must still close the store.
+    let result = serve(&config, &services, &mut signals).await;
+    services.shutdown().await;
+    result?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve(
+    config: &Config,
+    services: &Arc<Services>,
+    signals: &mut Signals,
+) -> anyhow::Result<()> {
+    let report = bootstrap(services, admin_seed_from_env())
+        .await
+        .context("cannot initialise the database (GENERAL channel, first admin)")?;
+    log_bootstrap(&report);
+
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    announce(addr);
+
+    let app = threadsync_api::router(Arc::clone(services));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        // An error means the sender was dropped: stop as well.
+        let _ = stop_rx.await;
+    });
+    let mut server = tokio::spawn(server.into_future());
+
+    tokio::select! {
+        finished = &mut server => {
+            // The server only ends by itself on a fatal error.
+            return match finished {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(anyhow::Error::new(e).context("the HTTP server failed")),
+                Err(e) => Err(anyhow::Error::new(e).context("the HTTP server task failed")),
+            };
+        }
+        name = signals.recv() => {
+            tracing::info!("{name} received; finishing in-flight requests");
+        }
+    }
+    let _ = stop_tx.send(());
+
+    tokio::select! {
+        finished = &mut server => match finished {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("the HTTP server failed while stopping: {e}"),
+            Err(e) => tracing::error!("the HTTP server task failed while stopping: {e}"),
+        },
+        name = signals.recv() => {
+            tracing::warn!("{name} received again; not waiting for in-flight requests");
+            server.abort();
+        }
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+            tracing::warn!("in-flight requests still running after {DRAIN_TIMEOUT:?}; stopping anyway");
+            server.abort();
+        }
+    }
+    Ok(())
+}
+
+/// Logs the bound address and prints it on stdout as well: with
+/// `--listen HOST:0` the port is only known now, and scripts and tests read
+/// it from that one stable line (the log format may change).
+fn announce(addr: SocketAddr) {
+    tracing::info!("listening on http://{addr}");
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout must not stop the server; the log has the line too.
+    let _ = writeln!(stdout, "listening on http://{addr}");
+    let _ = stdout.flush();
+}
+
+/// The first admin from `ADMIN_USERNAME`, `ADMIN_PASS`, `ADMIN_EMAIL`: all
+/// three or nothing.
+fn admin_seed_from_env() -> Option<AdminSeed> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (username, password, email) =
+        (var("ADMIN_USERNAME"), var("ADMIN_PASS"), var("ADMIN_EMAIL"));
+    match (username, password, email) {
+        (Some(username), Some(password), Some(email)) => Some(AdminSeed {
+            username,
+            password,
+            email,
+        }),
+        (None, None, None) => None,
+        (username, password, email) => {
+            let missing: Vec<&str> = [
+                ("ADMIN_USERNAME", username.is_none()),
+                ("ADMIN_PASS", password.is_none()),
+                ("ADMIN_EMAIL", email.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(name, is_missing)| is_missing.then_some(name))
+            .collect();
+            tracing::warn!(
+                "ignoring the ADMIN_* variables: {} not set",
+                missing.join(", ")
+            );
+            None
+        }
+    }
+}
+
+fn log_bootstrap(report: &BootstrapReport) {
+    match report {
+        BootstrapReport::AdminCreated { username } => {
+            tracing::info!("admin {username} created; log in with POST /api/v1/login {{user, password}}");
+        }
+        BootstrapReport::NoAdmin => tracing::warn!(
+            "no admin exists: set ADMIN_USERNAME, ADMIN_PASS and ADMIN_EMAIL and restart to create one, \
+             or register a user with POST /api/v1/users.register"
+        ),
+        BootstrapReport::AlreadyInitialised => {
+            tracing::debug!("users exist; ADMIN_* variables, if any, are not used");
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM (what `docker stop`, systemd and Kubernetes
+/// send) both mean "stop cleanly".
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())
+                .context("cannot install the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate())
+                .context("cannot install the SIGTERM handler")?,
+        })
+    }
+
+    /// Waits for the next stop signal and names it.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+/// Elsewhere only Ctrl-C exists.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            // No way to wait for a signal: never stop on one.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
