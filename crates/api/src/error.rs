@@ -40,7 +40,9 @@ pub fn status_and_body(error: &Error) -> (StatusCode, Value) {
                 "errorType": "error-unauthorized",
             }),
         ),
-        Error::RouteNotFound => (StatusCode::NOT_FOUND, json!({"success": false, "error": "Resource not found"})),
+        Error::RouteNotFound => {
+            (StatusCode::NOT_FOUND, json!({"success": false, "error": "Resource not found"}))
+        }
         Error::TooManyRequests { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             json!({"success": false, "error": format!("{error} [error-too-many-requests]")}),
@@ -53,10 +55,9 @@ pub fn status_and_body(error: &Error) -> (StatusCode, Value) {
             (StatusCode::BAD_REQUEST, body)
         }
         Error::Legacy(message) => (StatusCode::BAD_REQUEST, json!({"success": false, "error": message})),
-        Error::Internal(_) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({"success": false, "error": "Internal server error"}),
-        ),
+        Error::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, json!({"success": false, "error": "Internal server error"}))
+        }
     }
 }
 

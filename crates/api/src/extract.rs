@@ -65,7 +65,9 @@ fn json_error(e: &serde_json::Error) -> Error {
         None => &message,
     };
     match e.classify() {
-        serde_json::error::Category::Data => Error::invalid_params(format!("Invalid request body: {message}")),
+        serde_json::error::Category::Data => {
+            Error::invalid_params(format!("Invalid request body: {message}"))
+        }
         _ => Error::invalid_params(format!("Invalid JSON in request body: {message}")),
     }
 }
@@ -106,8 +108,5 @@ pub fn required<T>(value: Option<T>, name: &str) -> Result<T, ApiError> {
 
 /// A required, non-empty string body field.
 pub fn required_str<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
-    value
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| ApiError(Error::missing_param(name)))
+    value.as_deref().filter(|s| !s.trim().is_empty()).ok_or_else(|| ApiError(Error::missing_param(name)))
 }

@@ -30,11 +30,7 @@ pub enum Error {
     /// A request the server refuses (400): `"<reason> [<code>]"` with `errorType: <code>`,
     /// and optional `details`.
     #[error("{reason} [{code}]")]
-    Rejected {
-        reason: String,
-        code: String,
-        details: Option<Value>,
-    },
+    Rejected { reason: String, code: String, details: Option<Value> },
     /// A legacy Rocket.Chat error (400) whose body has no `errorType`.
     #[error("{0}")]
     Legacy(String),
@@ -46,21 +42,13 @@ pub enum Error {
 impl Error {
     /// A 400 rejection with Rocket.Chat's `"<reason> [<code>]"` form.
     pub fn rejected(reason: impl Into<String>, code: impl Into<String>) -> Self {
-        Error::Rejected {
-            reason: reason.into(),
-            code: code.into(),
-            details: None,
-        }
+        Error::Rejected { reason: reason.into(), code: code.into(), details: None }
     }
 
     /// Adds Rocket.Chat's `details` object (e.g. `{"method": "followMessage"}`).
     pub fn with_details(self, extra: Value) -> Self {
         match self {
-            Error::Rejected { reason, code, .. } => Error::Rejected {
-                reason,
-                code,
-                details: Some(extra),
-            },
+            Error::Rejected { reason, code, .. } => Error::Rejected { reason, code, details: Some(extra) },
             other => other,
         }
     }

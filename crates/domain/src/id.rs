@@ -18,9 +18,7 @@ pub fn new_token() -> String {
 
 fn random_string(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
-        .collect()
+    (0..len).map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())])).collect()
 }
 
 /// Whether a client-supplied id is acceptable: 1..=64 characters of
@@ -28,9 +26,7 @@ fn random_string(alphabet: &[u8], len: usize) -> String {
 pub fn is_valid_client_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]

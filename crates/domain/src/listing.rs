@@ -64,7 +64,8 @@ impl Sort {
         let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
             return Ok(Sort::default());
         };
-        let invalid = || Error::rejected(format!("Invalid sort parameter provided: \"{raw}\""), "error-invalid-sort");
+        let invalid =
+            || Error::rejected(format!("Invalid sort parameter provided: \"{raw}\""), "error-invalid-sort");
         if raw.len() > 1024 {
             return Err(invalid());
         }
@@ -111,8 +112,9 @@ impl Projection {
         let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
             return Ok(Projection::All);
         };
-        let invalid =
-            || Error::rejected(format!("Invalid fields parameter provided: \"{raw}\""), "error-invalid-fields");
+        let invalid = || {
+            Error::rejected(format!("Invalid fields parameter provided: \"{raw}\""), "error-invalid-fields")
+        };
         if raw.len() > 2048 {
             return Err(invalid());
         }
@@ -257,7 +259,10 @@ mod tests {
         assert_eq!(Sort::parse(None), Ok(Sort::default()));
         for bad in [r#"{"ts": 2}"#, r#"{"nope": 1}"#, "[1]", "{", r#"{"$where": 1}"#, r#"{"ts": "1"}"#] {
             let e = Sort::parse(Some(bad)).expect_err(bad);
-            assert_eq!(e.to_string(), format!("Invalid sort parameter provided: \"{bad}\" [error-invalid-sort]"));
+            assert_eq!(
+                e.to_string(),
+                format!("Invalid sort parameter provided: \"{bad}\" [error-invalid-sort]")
+            );
         }
     }
 
@@ -265,13 +270,17 @@ mod tests {
     fn projection_include_exclude_and_nested() {
         let doc = json!({"_id": "a", "msg": "m", "u": {"_id": "u", "username": "x"}, "e2e": "secret",
             "mentions": [{"_id": "1", "username": "y"}]});
-        let p = Projection::parse(Some(r#"{"msg": 1, "u.username": 1, "mentions.username": 1}"#)).expect("valid");
+        let p =
+            Projection::parse(Some(r#"{"msg": 1, "u.username": 1, "mentions.username": 1}"#)).expect("valid");
         assert_eq!(
             p.apply(doc.clone()),
             json!({"_id": "a", "msg": "m", "u": {"username": "x"}, "mentions": [{"username": "y"}]})
         );
         let p = Projection::parse(Some(r#"{"msg": 0, "_id": 0}"#)).expect("valid");
-        assert_eq!(p.apply(doc.clone()), json!({"u": {"_id": "u", "username": "x"}, "mentions": [{"_id": "1", "username": "y"}]}));
+        assert_eq!(
+            p.apply(doc.clone()),
+            json!({"u": {"_id": "u", "username": "x"}, "mentions": [{"_id": "1", "username": "y"}]})
+        );
         let p = Projection::parse(Some(r#"{"msg": 1, "_id": 0}"#)).expect("valid");
         assert_eq!(p.apply(doc.clone()), json!({"msg": "m"}));
         assert!(Projection::All.apply(doc).get("e2e").is_none());

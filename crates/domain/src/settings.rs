@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 pub enum SettingKind {
     Boolean,
     /// An integer within `min..=max`.
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// One of a fixed set of strings.
     Select(&'static [&'static str]),
 }
@@ -67,7 +70,11 @@ pub const DEFINITIONS: &[SettingDef] = &[
         kind: SettingKind::Int { min: 1, max: 10_000 },
         default: DefaultValue::Int(100),
     },
-    SettingDef { id: API_ALLOW_INFINITE_COUNT, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    SettingDef {
+        id: API_ALLOW_INFINITE_COUNT,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
+    },
     SettingDef {
         id: ACCOUNTS_REGISTRATION_FORM,
         kind: SettingKind::Select(&["Public", "Disabled", "Secret Url"]),
@@ -96,10 +103,9 @@ pub fn definition(id: &str) -> Option<&'static SettingDef> {
 /// a human-readable reason for the refusal.
 pub fn validate(def: &SettingDef, value: &Value) -> Result<Value, String> {
     match def.kind {
-        SettingKind::Boolean => value
-            .as_bool()
-            .map(Value::Bool)
-            .ok_or_else(|| format!("Setting {} expects a boolean", def.id)),
+        SettingKind::Boolean => {
+            value.as_bool().map(Value::Bool).ok_or_else(|| format!("Setting {} expects a boolean", def.id))
+        }
         SettingKind::Int { min, max } => match value.as_i64() {
             Some(i) if (min..=max).contains(&i) => Ok(json!(i)),
             _ => Err(format!("Setting {} expects an integer from {min} to {max}", def.id)),
@@ -119,12 +125,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            values: DEFINITIONS
-                .iter()
-                .map(|d| (d.id.to_owned(), d.default.to_json()))
-                .collect(),
-        }
+        Settings { values: DEFINITIONS.iter().map(|d| (d.id.to_owned(), d.default.to_json())).collect() }
     }
 }
 

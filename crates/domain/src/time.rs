@@ -59,9 +59,7 @@ impl Timestamp {
             }
         }
         if let Ok(date) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return date
-                .and_hms_opt(0, 0, 0)
-                .map(|naive| Timestamp(naive.and_utc().timestamp_millis()));
+            return date.and_hms_opt(0, 0, 0).map(|naive| Timestamp(naive.and_utc().timestamp_millis()));
         }
         None
     }

@@ -156,9 +156,7 @@ impl Services {
 
     async fn issue_token(&self, user: User) -> Result<LoginSession> {
         let token = id::new_token();
-        self.store
-            .insert_login_token(&user.id, &hash_token(&token), Timestamp::now())
-            .await?;
+        self.store.insert_login_token(&user.id, &hash_token(&token), Timestamp::now()).await?;
         Ok(LoginSession { user, token })
     }
 
@@ -182,9 +180,7 @@ impl Services {
     pub(crate) async fn hash_new_password(&self, password: &str) -> Result<String> {
         let cost = self.bcrypt_cost;
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_password(&password, cost))
-            .await
-            .map_err(Error::internal)?
+        tokio::task::spawn_blocking(move || hash_password(&password, cost)).await.map_err(Error::internal)?
     }
 }
 
@@ -216,10 +212,14 @@ mod tests {
     #[test]
     fn login_body_forms() {
         let f = |v| LoginCredentials::from_json(&v);
-        assert!(matches!(f(json!({"user": "a", "password": "p"})),
-            Some(LoginCredentials::Password { user: LoginUser::Username(_), .. })));
-        assert!(matches!(f(json!({"user": "a@b.c", "password": "p"})),
-            Some(LoginCredentials::Password { user: LoginUser::Email(_), .. })));
+        assert!(matches!(
+            f(json!({"user": "a", "password": "p"})),
+            Some(LoginCredentials::Password { user: LoginUser::Username(_), .. })
+        ));
+        assert!(matches!(
+            f(json!({"user": "a@b.c", "password": "p"})),
+            Some(LoginCredentials::Password { user: LoginUser::Email(_), .. })
+        ));
         assert!(matches!(f(json!({"email": "a@b.c", "password": {"digest": "AB", "algorithm": "sha-256"}})),
             Some(LoginCredentials::Password { password: LoginPassword::Sha256Digest(ref d), .. }) if d == "ab"));
         assert!(matches!(f(json!({"resume": "t"})), Some(LoginCredentials::Resume { .. })));

@@ -5,16 +5,20 @@
 //! turns into Rocket.Chat's wire format.
 
 mod access;
-mod membership;
 mod auth;
 mod bootstrap;
+mod membership;
+mod messages;
 mod paging;
+mod rooms;
 mod settings;
 mod users;
 
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
+pub use messages::{DeletedMessage, PostMessage, PostedMessage};
 pub use paging::Paging;
+pub use rooms::{Listing, RoomSelector, UserSelector};
 pub use users::NewUser;
 
 use std::sync::{Arc, RwLock};

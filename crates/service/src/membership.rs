@@ -4,16 +4,17 @@ use threadsync_domain::{id, Room, RoomType, Subscription, Timestamp, User, UserR
 
 /// A reference to `user` as stored inside other documents.
 pub(crate) fn user_ref(user: &User) -> UserRef {
-    UserRef {
-        id: user.id.clone(),
-        username: user.username.clone(),
-        name: Some(user.name.clone()),
-    }
+    UserRef { id: user.id.clone(), username: user.username.clone(), name: Some(user.name.clone()) }
 }
 
 /// A fresh subscription of `user` to `room`. In a direct message the
 /// subscription is named after the other member (`other`), as Rocket.Chat does.
-pub(crate) fn new_subscription(room: &Room, user: &User, other: Option<&User>, roles: Vec<String>) -> Subscription {
+pub(crate) fn new_subscription(
+    room: &Room,
+    user: &User,
+    other: Option<&User>,
+    roles: Vec<String>,
+) -> Subscription {
     let now = Timestamp::now();
     let (name, fname) = match (room.t, other) {
         (RoomType::Direct, Some(o)) => (o.username.clone(), o.name.clone()),
@@ -26,11 +27,7 @@ pub(crate) fn new_subscription(room: &Room, user: &User, other: Option<&User>, r
     Subscription {
         id: id::new_id(),
         rid: room.id.clone(),
-        u: UserRef {
-            id: user.id.clone(),
-            username: user.username.clone(),
-            name: None,
-        },
+        u: UserRef { id: user.id.clone(), username: user.username.clone(), name: None },
         t: room.t,
         name,
         fname,

@@ -1,1 +1,525 @@
-//! Messages: being written.
+//! Messages: sending (`chat.sendMessage`, `chat.postMessage`), reading
+//! (`chat.getMessage`), editing (`chat.update`) and deleting (`chat.delete`),
+//! with the thread bookkeeping a reply implies (behaviour.md §3, §4).
+//!
+//! The rules live here; the store applies each write atomically and assigns
+//! every timestamp (`ts`, `_updatedAt`, `editedAt`, `tlm`, `_deletedAt`).
+
+mod mentions;
+
+use crate::membership::{new_subscription, user_ref};
+use crate::Services;
+use serde_json::{Map, Value};
+use threadsync_domain::message::{ChannelMention, Mention, RESERVED_FIELDS};
+use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Subscription, Timestamp, User, UserRef};
+use threadsync_storage::{Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError};
+
+/// Room roles that may post in a read-only room and delete others' messages
+/// (Rocket.Chat's `post-readonly` / `delete-message` defaults, besides admins).
+const MODERATING_ROLES: &[&str] = &["owner", "moderator"];
+
+/// `chat.postMessage`'s input, already typed by the HTTP layer.
+#[derive(Clone, Debug, Default)]
+pub struct PostMessage {
+    /// `channel`: `#name`, `@username`, a room id or a room name.
+    pub channel: Option<String>,
+    /// `roomId`: the same forms as `channel`; `channel` wins when both are given.
+    pub room_id: Option<String>,
+    pub text: Option<String>,
+    pub alias: Option<String>,
+    pub emoji: Option<String>,
+    pub avatar: Option<String>,
+    pub attachments: Option<Vec<Value>>,
+    pub tmid: Option<String>,
+    pub custom_fields: Option<Map<String, Value>>,
+}
+
+/// What `chat.postMessage` answers: the target as the client gave it and the message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PostedMessage {
+    pub channel: String,
+    pub message: Message,
+}
+
+/// What `chat.delete` answers: the message's identity and the deletion time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeletedMessage {
+    pub id: String,
+    pub rid: String,
+    pub u: UserRef,
+    /// The tombstone's `_deletedAt`, or the placeholder's new `_updatedAt`.
+    pub deleted_at: Timestamp,
+}
+
+/// A message as a client asked for it, validated, before room checks.
+#[derive(Debug, Default)]
+struct Draft {
+    id: Option<String>,
+    rid: Option<String>,
+    msg: String,
+    tmid: Option<String>,
+    tshow: Option<bool>,
+    /// Content fields (`alias`, `attachments`...) and unknown client fields.
+    extra: Map<String, Value>,
+}
+
+impl Draft {
+    /// Reads `chat.sendMessage`'s `message` object: checks the types of the
+    /// fields we understand, keeps unknown fields, drops reserved ones (a
+    /// client cannot forge `u`, `tcount`, `_updatedAt`, `t`...).
+    fn from_client(mut fields: Map<String, Value>) -> Result<Draft> {
+        let id = take_string(&mut fields, "_id")?.filter(|s| !s.is_empty());
+        if let Some(id) = &id {
+            if !id::is_valid_client_id(id) {
+                return Err(Error::invalid_params(
+                    "The \"_id\" property on the message object must be 1 to 64 characters of letters, digits, '.', '_' or '-'.",
+                ));
+            }
+        }
+        let rid = take_string(&mut fields, "rid")?.filter(|s| !s.is_empty());
+        let msg = take_string(&mut fields, "msg")?.unwrap_or_default();
+        let tmid = take_string(&mut fields, "tmid")?.filter(|s| !s.is_empty());
+        let tshow = match fields.remove("tshow") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(b),
+            Some(_) => return Err(wrong_type("tshow", "a boolean")),
+        };
+        let mut extra = Map::new();
+        for (key, value) in fields {
+            if RESERVED_FIELDS.contains(&key.as_str()) {
+                continue;
+            }
+            match key.as_str() {
+                "alias" | "emoji" | "avatar" => match value {
+                    Value::Null => continue,
+                    Value::String(_) => {}
+                    _ => return Err(wrong_type(&key, "a string")),
+                },
+                "attachments" => match &value {
+                    Value::Null => continue,
+                    Value::Array(items) if items.iter().all(Value::is_object) => {}
+                    _ => return Err(wrong_type(&key, "an array of objects")),
+                },
+                "customFields" => match value {
+                    Value::Null => continue,
+                    Value::Object(_) => {}
+                    _ => return Err(wrong_type(&key, "an object")),
+                },
+                _ => {}
+            }
+            extra.insert(key, value);
+        }
+        Ok(Draft { id, rid, msg, tmid, tshow, extra })
+    }
+
+    /// `chat.postMessage`'s fields as a draft (it takes no `_id` and no
+    /// unknown fields, as in Rocket.Chat).
+    fn from_post(post: &PostMessage) -> Result<Draft> {
+        let mut fields = Map::new();
+        for (key, value) in [("alias", &post.alias), ("emoji", &post.emoji), ("avatar", &post.avatar)] {
+            if let Some(v) = value {
+                fields.insert(key.into(), Value::String(v.clone()));
+            }
+        }
+        if let Some(attachments) = &post.attachments {
+            fields.insert("attachments".into(), Value::Array(attachments.clone()));
+        }
+        if let Some(custom) = &post.custom_fields {
+            fields.insert("customFields".into(), Value::Object(custom.clone()));
+        }
+        if let Some(text) = &post.text {
+            fields.insert("msg".into(), Value::String(text.clone()));
+        }
+        if let Some(tmid) = &post.tmid {
+            fields.insert("tmid".into(), Value::String(tmid.clone()));
+        }
+        Draft::from_client(fields)
+    }
+}
+
+fn take_string(fields: &mut Map<String, Value>, key: &str) -> Result<Option<String>> {
+    match fields.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(wrong_type(key, "a string")),
+    }
+}
+
+fn wrong_type(field: &str, expected: &str) -> Error {
+    Error::invalid_params(format!("The \"{field}\" property on the message object must be {expected}."))
+}
+
+fn invalid_message() -> Error {
+    Error::rejected("Invalid message", "error-invalid-message")
+}
+
+fn invalid_room() -> Error {
+    Error::rejected("Invalid room", "error-invalid-room")
+}
+
+fn invalid_channel() -> Error {
+    Error::rejected("Invalid channel", "invalid-channel")
+}
+
+fn size_exceeded() -> Error {
+    Error::rejected("Message size exceeds Message_MaxAllowedSize", "error-message-size-exceeded")
+}
+
+fn no_message_found(msg_id: &str) -> Error {
+    Error::Legacy(format!("No message found with the id of \"{msg_id}\"."))
+}
+
+fn room_mismatch() -> Error {
+    Error::Legacy("The room id provided does not match where the message is from.".into())
+}
+
+fn editing_not_allowed() -> Error {
+    Error::rejected("Message editing not allowed", "error-action-not-allowed")
+}
+
+fn deleting_not_allowed() -> Error {
+    Error::rejected("Not allowed", "error-action-not-allowed")
+}
+
+fn has_moderating_role(subscription: Option<&Subscription>) -> bool {
+    subscription.is_some_and(|s| s.roles.iter().any(|r| MODERATING_ROLES.contains(&r.as_str())))
+}
+
+impl Services {
+    /// `chat.sendMessage`: sends the client's `message` object (see
+    /// [`Draft::from_client`] for what is kept) to the room `rid`.
+    pub async fn send_message(&self, caller: &User, message: Map<String, Value>) -> Result<Message> {
+        let draft = Draft::from_client(message)?;
+        let Some(rid) = draft.rid.clone() else {
+            return Err(Error::Legacy("The 'rid' property on the message object is missing.".into()));
+        };
+        self.check_draft(&draft)?;
+        let room = self.store.room_by_id(&rid).await?.ok_or_else(invalid_room)?;
+        self.deliver(caller, &room, draft).await
+    }
+
+    /// `chat.postMessage`: resolves `channel` (or `roomId`), then sends
+    /// `text` and the content fields there. `#name` is a room by name,
+    /// `@username` the direct message with that user (opened if needed),
+    /// anything else a room id, then a room name, then a user id (a DM).
+    pub async fn post_message(&self, caller: &User, post: PostMessage) -> Result<PostedMessage> {
+        let target = post
+            .channel
+            .clone()
+            .or_else(|| post.room_id.clone())
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(invalid_channel)?;
+        let draft = Draft::from_post(&post)?;
+        // Refuse a bad message before resolving `@user`, which may open a DM.
+        self.check_draft(&draft)?;
+        let room = self.resolve_channel(caller, &target).await?;
+        let message = self.deliver(caller, &room, draft).await?;
+        Ok(PostedMessage { channel: target, message })
+    }
+
+    /// `chat.getMessage`: any message of a room the caller can read
+    /// (a deleted thread parent is returned as its `t: "rm"` placeholder).
+    pub async fn get_message(&self, caller: &User, msg_id: &str) -> Result<Message> {
+        let message = self.store.message_by_id(msg_id).await?.ok_or_else(|| no_message_found(msg_id))?;
+        let room = self.store.room_by_id(&message.rid).await?.ok_or_else(Error::not_allowed)?;
+        if !self.can_read_room(caller, &room).await? {
+            return Err(Error::not_allowed());
+        }
+        Ok(message)
+    }
+
+    /// `chat.update`: replaces a message's text (mentions and channels are
+    /// parsed again). The author may edit while `Message_AllowEditing` is on;
+    /// admins always (Rocket.Chat's `edit-message`). The editor must still be
+    /// able to post in the room. Thread counters are not touched.
+    pub async fn update_message(
+        &self,
+        caller: &User,
+        room_id: &str,
+        msg_id: &str,
+        text: &str,
+    ) -> Result<Message> {
+        let original = self.store.message_by_id(msg_id).await?.ok_or_else(|| no_message_found(msg_id))?;
+        if original.rid != room_id {
+            return Err(room_mismatch());
+        }
+        let may_edit = caller.is_admin() || (self.settings().allow_editing() && original.u.id == caller.id);
+        if !may_edit || original.is_removed_placeholder() {
+            return Err(editing_not_allowed());
+        }
+        let room = self.store.room_by_id(room_id).await?.ok_or_else(invalid_room)?;
+        self.check_can_post(caller, &room).await?;
+        if text.chars().count() > self.settings().message_max_allowed_size() {
+            return Err(size_exceeded());
+        }
+        if text == original.msg {
+            // Nothing changes: no new `editedAt`, no `_updatedAt` for sync to report.
+            return Ok(original);
+        }
+        let (mentions, channels) = self.resolve_mentions(caller, text).await?;
+        let edit = MessageEdit {
+            msg: text.to_owned(),
+            mentions,
+            channels,
+            edited_by: UserRef { id: caller.id.clone(), username: caller.username.clone(), name: None },
+        };
+        self.store.edit_message(msg_id, edit).await.map_err(|e| match e {
+            StorageError::NotFound(_) => no_message_found(msg_id),
+            other => other.into(),
+        })
+    }
+
+    /// `chat.delete`: the author may delete while `Message_AllowDeleting` is
+    /// on, as may the room's owners and moderators; admins always. `as_user`
+    /// deletes as the author (admins only, for others' messages). A reply
+    /// leaves a tombstone and lowers its parent's `tcount`; a thread parent
+    /// with replies stays as a `t: "rm"` placeholder.
+    pub async fn delete_message(
+        &self,
+        caller: &User,
+        room_id: &str,
+        msg_id: &str,
+        as_user: bool,
+    ) -> Result<DeletedMessage> {
+        let message = self.store.message_by_id(msg_id).await?.ok_or_else(|| no_message_found(msg_id))?;
+        if message.rid != room_id {
+            return Err(room_mismatch());
+        }
+        let as_author = as_user && message.u.id != caller.id;
+        if as_author && !caller.is_admin() {
+            return Err(Error::Legacy(
+                "Unauthorized. You must have the permission \"force-delete-message\" to delete other's message as them."
+                    .into(),
+            ));
+        }
+        let author;
+        let actor = if as_author {
+            author = self
+                .store
+                .user_by_id(&message.u.id)
+                .await?
+                .ok_or_else(|| Error::Legacy("User not found".into()))?;
+            &author
+        } else {
+            caller
+        };
+        self.check_can_delete(actor, &message).await?;
+        let deleted_at = match self.store.delete_message(msg_id).await {
+            Ok(Deletion::Removed(tombstone)) => tombstone.deleted_at,
+            Ok(Deletion::Placeholder(placeholder)) => placeholder.updated_at,
+            Err(StorageError::NotFound(_)) => return Err(no_message_found(msg_id)),
+            Err(other) => return Err(other.into()),
+        };
+        Ok(DeletedMessage { id: message.id, rid: message.rid, u: message.u, deleted_at })
+    }
+
+    /// Checks that need no room: `tshow` without `tmid`, threads switched
+    /// off, the size limit.
+    fn check_draft(&self, draft: &Draft) -> Result<()> {
+        let settings = self.settings();
+        if draft.tshow == Some(true) && draft.tmid.is_none() {
+            return Err(Error::rejected("tshow provided but missing tmid", "invalid-params"));
+        }
+        if draft.tmid.is_some() && !settings.threads_enabled() {
+            return Err(Error::rejected("not-allowed", "error-not-allowed"));
+        }
+        if draft.msg.chars().count() > settings.message_max_allowed_size() {
+            return Err(size_exceeded());
+        }
+        Ok(())
+    }
+
+    /// Sends a checked draft to `room`: access, thread, mentions, insert.
+    async fn deliver(&self, caller: &User, room: &Room, draft: Draft) -> Result<Message> {
+        let join = self.check_can_post(caller, room).await?;
+        let parent = match &draft.tmid {
+            Some(tmid) => Some(self.thread_parent(&room.id, tmid).await?),
+            None => None,
+        };
+        let (mentions, channels) = self.resolve_mentions(caller, &draft.msg).await?;
+        let reply = parent.as_ref().map(|parent| {
+            let mut followers: Vec<String> = Vec::new();
+            // Rocket.Chat adds the parent's author when the thread starts.
+            if parent.tcount.unwrap_or(0) == 0 {
+                followers.push(parent.u.id.clone());
+            }
+            followers.push(caller.id.clone());
+            followers
+                .extend(mentions.iter().filter(|m| m.kind.as_deref() == Some("user")).map(|m| m.id.clone()));
+            let mut seen = std::collections::HashSet::new();
+            followers.retain(|f| seen.insert(f.clone()));
+            ReplyBookkeeping { add_followers: followers }
+        });
+        let now = Timestamp::now();
+        let client_id = draft.id.is_some();
+        let message = Message {
+            id: draft.id.unwrap_or_else(id::new_id),
+            rid: room.id.clone(),
+            msg: draft.msg,
+            // The store stamps `ts` and `_updatedAt` from the room clock.
+            ts: now,
+            u: user_ref(caller),
+            updated_at: now,
+            mentions,
+            channels,
+            tmid: parent.map(|p| p.id),
+            tshow: draft.tshow,
+            tcount: None,
+            tlm: None,
+            replies: None,
+            t: None,
+            edited_at: None,
+            edited_by: None,
+            extra: draft.extra,
+        };
+        self.store.insert_message(NewMessage { message, reply, join }).await.map_err(|e| match e {
+            StorageError::Conflict(_) if client_id => {
+                Error::rejected("A message with this _id already exists", "error-duplicate-id")
+            }
+            StorageError::NotFound("thread") => invalid_message(),
+            StorageError::NotFound(_) => invalid_room(),
+            other => other.into(),
+        })
+    }
+
+    /// Whether `caller` may post in `room` (Rocket.Chat's `canSendMessage`):
+    /// members only in `p`/`d`; in a read-only room only admins, owners and
+    /// moderators. Returns the subscription to create when posting joins a
+    /// public channel.
+    async fn check_can_post(&self, caller: &User, room: &Room) -> Result<Option<Subscription>> {
+        let subscription = self.store.subscription(&room.id, &caller.id).await?;
+        if subscription.is_none() && matches!(room.t, RoomType::Group | RoomType::Direct) {
+            return Err(Error::not_allowed());
+        }
+        if room.read_only && !caller.is_admin() && !has_moderating_role(subscription.as_ref()) {
+            return Err(Error::rejected(
+                "You can't send messages because the room is readonly.",
+                "error-not-allowed",
+            ));
+        }
+        Ok(match subscription {
+            Some(_) => None,
+            None => Some(new_subscription(room, caller, None, Vec::new())),
+        })
+    }
+
+    /// Rocket.Chat's `canDeleteMessage` for `actor`.
+    async fn check_can_delete(&self, actor: &User, message: &Message) -> Result<()> {
+        if actor.is_admin() {
+            return Ok(());
+        }
+        if !self.settings().allow_deleting() {
+            return Err(deleting_not_allowed());
+        }
+        let subscription = self.store.subscription(&message.rid, &actor.id).await?;
+        let moderator = has_moderating_role(subscription.as_ref());
+        if !moderator && message.u.id != actor.id {
+            return Err(deleting_not_allowed());
+        }
+        let read_only = self.store.room_by_id(&message.rid).await?.is_some_and(|r| r.read_only);
+        if read_only && !moderator {
+            return Err(Error::rejected(
+                "You can't delete messages because the room is readonly.",
+                "error-not-allowed",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The top-level message a reply to `tmid` belongs to, in room `rid`. A
+    /// reply to a reply is re-pointed to its thread (no nested threads).
+    async fn thread_parent(&self, rid: &str, tmid: &str) -> Result<Message> {
+        let parent = self.store.message_by_id(tmid).await?.ok_or_else(invalid_message)?;
+        let top = match &parent.tmid {
+            Some(top_id) => self.store.message_by_id(top_id).await?.ok_or_else(invalid_message)?,
+            None => parent,
+        };
+        if top.rid != rid || top.tmid.is_some() {
+            return Err(invalid_message());
+        }
+        Ok(top)
+    }
+
+    /// The room a `chat.postMessage` target names (see [`Services::post_message`]).
+    async fn resolve_channel(&self, caller: &User, target: &str) -> Result<Room> {
+        if let Some(name) = target.strip_prefix('#') {
+            return self.store.room_by_name(name).await?.ok_or_else(invalid_channel);
+        }
+        if let Some(username) = target.strip_prefix('@') {
+            return self.open_direct_message(caller, username).await;
+        }
+        if let Some(room) = self.store.room_by_id(target).await? {
+            return Ok(room);
+        }
+        if let Some(room) = self.store.room_by_name(target).await? {
+            return Ok(room);
+        }
+        if let Some(user) = self.store.user_by_id(target).await? {
+            return self.open_direct_message(caller, &user.username).await;
+        }
+        Err(invalid_channel())
+    }
+
+    /// Mentions and channels named in `msg`: existing users (plus `all` and
+    /// `here`), and existing public channels or private groups the sender is
+    /// a member of (**[better]**: Rocket.Chat lists any private group, which
+    /// leaks its id to outsiders). Order follows the text.
+    async fn resolve_mentions(
+        &self,
+        sender: &User,
+        msg: &str,
+    ) -> Result<(Vec<Mention>, Vec<ChannelMention>)> {
+        let mut mentions = Vec::new();
+        let names = mentions::user_mentions(msg);
+        let mut lookup: Vec<String> = Vec::new();
+        for name in names.iter().filter(|n| !matches!(n.as_str(), "all" | "here")) {
+            lookup.push(name.clone());
+            if let Some(trimmed) = mentions::without_trailing_dots(name) {
+                lookup.push(trimmed.to_owned());
+            }
+        }
+        let users =
+            if lookup.is_empty() { Vec::new() } else { self.store.users_by_usernames(&lookup).await? };
+        for name in &names {
+            let mention = if matches!(name.as_str(), "all" | "here") {
+                Some(Mention { id: name.clone(), username: name.clone(), name: None, kind: None })
+            } else {
+                let find = |n: &str| users.iter().find(|u| u.username.eq_ignore_ascii_case(n));
+                find(name).or_else(|| mentions::without_trailing_dots(name).and_then(find)).map(|u| Mention {
+                    id: u.id.clone(),
+                    username: u.username.clone(),
+                    name: Some(u.name.clone()),
+                    kind: Some("user".into()),
+                })
+            };
+            if let Some(m) = mention {
+                if !mentions.iter().any(|x: &Mention| x.id == m.id) {
+                    mentions.push(m);
+                }
+            }
+        }
+
+        let mut channels: Vec<ChannelMention> = Vec::new();
+        for name in mentions::channel_mentions(msg) {
+            let mut room = self.store.room_by_name(&name).await?;
+            if room.is_none() {
+                if let Some(trimmed) = mentions::without_trailing_dots(&name) {
+                    room = self.store.room_by_name(trimmed).await?;
+                }
+            }
+            let Some(room) = room else { continue };
+            let visible = match room.t {
+                RoomType::Channel => true,
+                RoomType::Group => self.is_member(sender, &room.id).await?,
+                RoomType::Direct => false,
+            };
+            if visible && !channels.iter().any(|c| c.id == room.id) {
+                if let Some(room_name) = room.name {
+                    channels.push(ChannelMention { id: room.id, name: room_name });
+                }
+            }
+        }
+        Ok((mentions, channels))
+    }
+}

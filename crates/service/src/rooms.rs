@@ -1,13 +1,552 @@
-//! Rooms: being written.
+//! Rooms: public channels (`c`), private groups (`p`) and direct messages
+//! (`d`); creating them, reading them, and membership (behaviour.md §2).
+//!
+//! The `channels.*` and `groups.*` endpoint families share these methods and
+//! name their family with a [`RoomType`]: a room of another type is "not
+//! found" for that family, as in Rocket.Chat. The error texts are
+//! Rocket.Chat's.
 
+use crate::membership::{new_subscription, user_ref};
+use crate::paging::Paging;
 use crate::Services;
-use threadsync_domain::{Error, Result, Room, User};
+use std::sync::OnceLock;
+use threadsync_domain::{id, Error, Result, Room, RoomType, Subscription, Timestamp, User};
+use threadsync_storage::StorageError;
+
+/// The longest channel or group name accepted.
+const MAX_ROOM_NAME_LEN: usize = 64;
+/// Members fetched per step while looking for another owner of a room.
+const OWNER_SCAN_BATCH: u64 = 200;
+/// The subscription role that owns a room.
+const OWNER_ROLE: &str = "owner";
+
+/// Which room a request names: `roomId`, or else `roomName` (case-insensitive).
+/// Empty or blank values count as absent; when both are given the id wins.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RoomSelector<'a> {
+    pub room_id: Option<&'a str>,
+    pub room_name: Option<&'a str>,
+}
+
+/// Which user a request names: `userId`, or else `username` (case-insensitive).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserSelector<'a> {
+    pub user_id: Option<&'a str>,
+    pub username: Option<&'a str>,
+}
+
+/// One page of a listing and the total number of matching items.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// What the caller is about to do with a room found through its family:
+/// reading gives admins no exemption for `p`/`d`; managing (invite, kick,
+/// delete) does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    Read,
+    Manage,
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+fn family_word(t: RoomType) -> &'static str {
+    match t {
+        RoomType::Channel => "channel",
+        RoomType::Group => "group",
+        RoomType::Direct => "room",
+    }
+}
+
+/// Rocket.Chat's "not found" for a family; also what a non-member gets for a
+/// private group, so that its existence does not leak.
+fn room_not_found(t: RoomType) -> Error {
+    Error::rejected(
+        format!(
+            "The required \"roomId\" or \"roomName\" param provided does not match any {}",
+            family_word(t)
+        ),
+        "error-room-not-found",
+    )
+}
+
+/// Neither `roomId` nor `roomName` was given. Rocket.Chat's `groups.*` spell
+/// the code `error-room-param-not-provided`, everything else
+/// `error-roomid-param-not-provided`.
+fn room_param_missing(t: Option<RoomType>) -> Error {
+    let code = match t {
+        Some(RoomType::Group) => "error-room-param-not-provided",
+        _ => "error-roomid-param-not-provided",
+    };
+    Error::rejected("The parameter \"roomId\" or \"roomName\" is required", code)
+}
+
+fn room_name_pattern() -> &'static regex::Regex {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    // Rocket.Chat's default `UTF8_Channel_Names_Validation`.
+    RE.get_or_init(|| regex::Regex::new(r"^[0-9a-zA-Z\-_.]+$").expect("valid pattern"))
+}
+
+fn escape_html(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#x27;".to_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// A channel or group name: Rocket.Chat's default pattern, at most 64
+/// characters, not a mention keyword.
+fn validate_room_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_ROOM_NAME_LEN
+        && room_name_pattern().is_match(name)
+        && !matches!(name.to_ascii_lowercase().as_str(), "all" | "here");
+    if ok {
+        Ok(())
+    } else {
+        let shown: String = name.chars().take(MAX_ROOM_NAME_LEN + 1).collect();
+        Err(Error::rejected(
+            format!("{} is not a valid room name.", escape_html(&shown)),
+            "error-invalid-room-name",
+        ))
+    }
+}
+
+fn duplicate_name(name: &str) -> Error {
+    Error::rejected(format!("A channel with name '{name}' exists"), "error-duplicate-channel-name")
+}
+
+fn is_owner(subscription: Option<&Subscription>) -> bool {
+    subscription.is_some_and(|s| s.roles.iter().any(|r| r == OWNER_ROLE))
+}
+
+fn last_owner() -> Error {
+    Error::rejected(
+        "You are the last owner. Please set new owner before leaving the room.",
+        "error-you-are-last-owner",
+    )
+}
+
+/// The id Rocket.Chat gives a direct message: its members' ids, sorted and
+/// concatenated. Deterministic, so two concurrent opens collide on the id.
+fn direct_room_id(uids: &[String]) -> String {
+    uids.concat()
+}
 
 impl Services {
+    /// `channels.create` (`t` = `c`) / `groups.create` (`t` = `p`): a new room
+    /// named `name` with the caller as its `owner` and `members` (usernames)
+    /// as plain members. Unknown usernames are refused; the caller listed
+    /// among `members` is ignored.
+    pub async fn create_room(
+        &self,
+        caller: &User,
+        t: RoomType,
+        name: &str,
+        members: &[String],
+        read_only: bool,
+    ) -> Result<Room> {
+        if t == RoomType::Direct {
+            return Err(Error::internal("create_room called for a direct message"));
+        }
+        validate_room_name(name)?;
+        let mut wanted: Vec<String> = Vec::new();
+        for username in members {
+            let username = username.trim().trim_start_matches('@');
+            if username.is_empty()
+                || username.eq_ignore_ascii_case(&caller.username)
+                || wanted.iter().any(|w| w.eq_ignore_ascii_case(username))
+            {
+                continue;
+            }
+            wanted.push(username.to_owned());
+        }
+        let found =
+            if wanted.is_empty() { Vec::new() } else { self.store.users_by_usernames(&wanted).await? };
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|w| !found.iter().any(|u| u.username.eq_ignore_ascii_case(w)))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::rejected(
+                format!("Invalid username: {}", missing.join(", ")),
+                "error-invalid-username",
+            ));
+        }
+        // A friendly early answer; the store's unique index is the guarantee.
+        if self.store.room_by_name(name).await?.is_some() {
+            return Err(duplicate_name(name));
+        }
+        let now = Timestamp::now();
+        let room = Room {
+            id: id::new_id(),
+            t,
+            name: Some(name.to_owned()),
+            fname: Some(name.to_owned()),
+            creator: Some(user_ref(caller)),
+            ts: now,
+            updated_at: now,
+            msgs: 0,
+            users_count: 0,
+            read_only,
+            is_default: false,
+            sys_mes: !read_only,
+            topic: None,
+            description: None,
+            usernames: Vec::new(),
+            uids: Vec::new(),
+            last_message_at: None,
+        };
+        let mut subscriptions = vec![new_subscription(&room, caller, None, vec![OWNER_ROLE.to_owned()])];
+        subscriptions.extend(found.iter().map(|member| new_subscription(&room, member, None, Vec::new())));
+        self.store.create_room(&room, &subscriptions).await.map_err(|e| match e {
+            StorageError::Conflict("room_name") => duplicate_name(name),
+            other => other.into(),
+        })
+    }
+
+    /// `channels.info` / `groups.info`: a public channel is readable by every
+    /// logged-in user; a private group only by its members (others get "not
+    /// found", admins included).
+    pub async fn room_info(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<Room> {
+        let (room, _) = self.family_room(caller, t, room, Need::Read).await?;
+        Ok(room)
+    }
+
+    /// `rooms.info`: a room of any type the caller may read. A room that does
+    /// not exist and one the caller may not read give the same
+    /// `Not allowed`, as in Rocket.Chat.
+    pub async fn any_room_info(&self, caller: &User, room: RoomSelector<'_>) -> Result<Room> {
+        let found = self.find_room(room).await?.ok_or_else(|| room_param_missing(None))?;
+        match found {
+            Some(room) if self.can_read_room(caller, &room).await? => Ok(room),
+            _ => Err(Error::not_allowed()),
+        }
+    }
+
+    /// `channels.join`: joins a public channel (a no-op for a member). Private
+    /// groups and direct messages cannot be joined: `Not allowed`.
+    pub async fn join_room(&self, caller: &User, room: RoomSelector<'_>) -> Result<Room> {
+        let room = self
+            .find_room(room)
+            .await?
+            .ok_or_else(|| room_param_missing(Some(RoomType::Channel)))?
+            .ok_or_else(|| room_not_found(RoomType::Channel))?;
+        if room.t != RoomType::Channel {
+            return Err(Error::not_allowed());
+        }
+        if self.store.subscription(&room.id, &caller.id).await?.is_none() {
+            self.store.add_subscription(&new_subscription(&room, caller, None, Vec::new())).await?;
+        }
+        self.reload(&room).await
+    }
+
+    /// `channels.invite` / `groups.invite`: adds a user (a no-op if already a
+    /// member). The caller must be a member, or an admin.
+    pub async fn invite_to_room(
+        &self,
+        caller: &User,
+        t: RoomType,
+        room: RoomSelector<'_>,
+        target: UserSelector<'_>,
+    ) -> Result<Room> {
+        let (room, own) = self.family_room(caller, t, room, Need::Manage).await?;
+        if own.is_none() && !caller.is_admin() {
+            return Err(Error::not_allowed());
+        }
+        let target = self.target_user(target).await?;
+        if self.store.subscription(&room.id, &target.id).await?.is_none() {
+            self.store.add_subscription(&new_subscription(&room, &target, None, Vec::new())).await?;
+        }
+        self.reload(&room).await
+    }
+
+    /// `channels.kick` / `groups.kick`: removes a member. The caller must be
+    /// an owner of the room, or an admin; the room's last owner cannot be
+    /// removed.
+    pub async fn kick_from_room(
+        &self,
+        caller: &User,
+        t: RoomType,
+        room: RoomSelector<'_>,
+        target: UserSelector<'_>,
+    ) -> Result<Room> {
+        let (room, own) = self.family_room(caller, t, room, Need::Manage).await?;
+        if !is_owner(own.as_ref()) && !caller.is_admin() {
+            return Err(Error::not_allowed());
+        }
+        let target = self.target_user(target).await?;
+        let Some(theirs) = self.store.subscription(&room.id, &target.id).await? else {
+            return Err(Error::rejected("User is not in this room", "error-user-not-in-room"));
+        };
+        if is_owner(Some(&theirs)) && !self.has_other_owner(&room.id, &target.id).await? {
+            return Err(last_owner());
+        }
+        self.store.remove_subscription(&room.id, &target.id).await?;
+        self.reload(&room).await
+    }
+
+    /// `channels.leave` / `groups.leave`: the caller leaves the room; the last
+    /// owner must first make someone else owner.
+    pub async fn leave_room(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<Room> {
+        let (room, own) = self.family_room(caller, t, room, Need::Read).await?;
+        let Some(own) = own else {
+            return Err(Error::rejected("You are not in this room", "error-user-not-in-room"));
+        };
+        if is_owner(Some(&own)) && !self.has_other_owner(&room.id, &caller.id).await? {
+            return Err(last_owner());
+        }
+        self.store.remove_subscription(&room.id, &caller.id).await?;
+        self.reload(&room).await
+    }
+
+    /// `channels.delete` / `groups.delete`: removes the room with its
+    /// memberships and messages. Owners of the room and admins only.
+    pub async fn delete_room(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<()> {
+        let (room, own) = self.family_room(caller, t, room, Need::Manage).await?;
+        if !is_owner(own.as_ref()) && !caller.is_admin() {
+            return Err(Error::not_allowed());
+        }
+        if self.store.delete_room(&room.id).await? {
+            Ok(())
+        } else {
+            Err(room_not_found(t))
+        }
+    }
+
+    /// `channels.members` / `groups.members`: the room's members ordered by
+    /// username, with the same read rule as [`Services::room_info`].
+    pub async fn room_members(
+        &self,
+        caller: &User,
+        t: RoomType,
+        room: RoomSelector<'_>,
+        paging: Paging,
+    ) -> Result<Listing<User>> {
+        let (room, _) = self.family_room(caller, t, room, Need::Read).await?;
+        let page = self.store.room_members(&room.id, paging.offset, paging.count).await?;
+        Ok(Listing { items: page.items, total: page.total })
+    }
+
+    /// `channels.list.joined` / `groups.list`: the rooms of type `t` the
+    /// caller is a member of, ordered by name.
+    pub async fn joined_rooms(&self, caller: &User, t: RoomType, paging: Paging) -> Result<Listing<Room>> {
+        let page = self.store.rooms_of_user(&caller.id, &[t], paging.offset, paging.count).await?;
+        Ok(Listing { items: page.items, total: page.total })
+    }
+
+    /// `subscriptions.getOne`: the caller's own subscription to the room, or
+    /// `None` when they have none (or the room does not exist).
+    pub async fn own_subscription(&self, caller: &User, room_id: &str) -> Result<Option<Subscription>> {
+        Ok(self.store.subscription(room_id, &caller.id).await?)
+    }
+
     /// The direct-message room between `caller` and `username`, created if
-    /// needed (`im.create`, `chat.postMessage` with `@username`).
+    /// needed (`im.create`, `chat.postMessage` with `@username`). A DM with
+    /// oneself is allowed, as in Rocket.Chat. Unknown user: `Invalid user`.
     pub async fn open_direct_message(&self, caller: &User, username: &str) -> Result<Room> {
-        let _ = (caller, username);
-        Err(Error::internal("not yet implemented"))
+        let username = username.trim().trim_start_matches('@');
+        if username.is_empty() {
+            return Err(Error::missing_param("username"));
+        }
+        let other = if username.eq_ignore_ascii_case(&caller.username) {
+            caller.clone()
+        } else {
+            self.store
+                .user_by_username(username)
+                .await?
+                .ok_or_else(|| Error::rejected("Invalid user", "error-invalid-user"))?
+        };
+        let mut members: Vec<&User> = vec![caller, &other];
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        members.dedup_by(|a, b| a.id == b.id);
+        let uids: Vec<String> = members.iter().map(|u| u.id.clone()).collect();
+
+        if let Some(room) = self.store.direct_room(&uids).await? {
+            return self.ensure_direct_subscriptions(room, caller, &other).await;
+        }
+        let now = Timestamp::now();
+        let room = Room {
+            id: direct_room_id(&uids),
+            t: RoomType::Direct,
+            name: None,
+            fname: None,
+            creator: None,
+            ts: now,
+            updated_at: now,
+            msgs: 0,
+            users_count: 0,
+            read_only: false,
+            is_default: false,
+            sys_mes: true,
+            topic: None,
+            description: None,
+            usernames: members.iter().map(|u| u.username.clone()).collect(),
+            uids: uids.clone(),
+            last_message_at: None,
+        };
+        let mut subscriptions = vec![new_subscription(&room, caller, Some(&other), Vec::new())];
+        if other.id != caller.id {
+            subscriptions.push(new_subscription(&room, &other, Some(caller), Vec::new()));
+        }
+        match self.store.create_room(&room, &subscriptions).await {
+            Ok(room) => Ok(room),
+            // A concurrent request created it first: use theirs.
+            Err(StorageError::Conflict(_)) => match self.store.direct_room(&uids).await? {
+                Some(room) => self.ensure_direct_subscriptions(room, caller, &other).await,
+                None => Err(Error::internal("direct message conflict without a room")),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Re-adds a missing subscription of either member of an existing DM, so
+    /// that opening it always leaves both able to read it.
+    async fn ensure_direct_subscriptions(&self, room: Room, caller: &User, other: &User) -> Result<Room> {
+        let mut changed = false;
+        for (member, peer) in [(caller, other), (other, caller)] {
+            if self.store.subscription(&room.id, &member.id).await?.is_none() {
+                self.store.add_subscription(&new_subscription(&room, member, Some(peer), Vec::new())).await?;
+                changed = true;
+            }
+            if member.id == peer.id {
+                break;
+            }
+        }
+        if changed {
+            self.reload(&room).await
+        } else {
+            Ok(room)
+        }
+    }
+
+    /// The room `selector` names, of any type. The outer `None`: neither
+    /// `roomId` nor `roomName` was given; the inner `None`: no such room.
+    async fn find_room(&self, selector: RoomSelector<'_>) -> Result<Option<Option<Room>>> {
+        Ok(match (non_empty(selector.room_id), non_empty(selector.room_name)) {
+            (Some(id), _) => Some(self.store.room_by_id(id.trim()).await?),
+            (None, Some(name)) => Some(self.store.room_by_name(name.trim()).await?),
+            (None, None) => None,
+        })
+    }
+
+    /// The room of family `t` named by `selector`, and the caller's
+    /// subscription to it. A room of another type is not found; a private
+    /// room the caller is not in is not found either (admins excepted when
+    /// managing it).
+    async fn family_room(
+        &self,
+        caller: &User,
+        t: RoomType,
+        selector: RoomSelector<'_>,
+        need: Need,
+    ) -> Result<(Room, Option<Subscription>)> {
+        let room = self
+            .find_room(selector)
+            .await?
+            .ok_or_else(|| room_param_missing(Some(t)))?
+            .filter(|room| room.t == t)
+            .ok_or_else(|| room_not_found(t))?;
+        let own = self.store.subscription(&room.id, &caller.id).await?;
+        let visible =
+            room.t == RoomType::Channel || own.is_some() || (need == Need::Manage && caller.is_admin());
+        if !visible {
+            return Err(room_not_found(t));
+        }
+        Ok((room, own))
+    }
+
+    /// The user an invite or kick names.
+    async fn target_user(&self, target: UserSelector<'_>) -> Result<User> {
+        let found = match (non_empty(target.user_id), non_empty(target.username)) {
+            (Some(id), _) => self.store.user_by_id(id.trim()).await?,
+            (None, Some(name)) => self.store.user_by_username(name.trim()).await?,
+            (None, None) => {
+                return Err(Error::rejected(
+                    "The required \"userId\" or \"username\" param was not provided",
+                    "error-user-param-not-provided",
+                ))
+            }
+        };
+        found.ok_or_else(|| {
+            Error::rejected(
+                "The required \"userId\" or \"username\" param provided does not match any users",
+                "error-invalid-user",
+            )
+        })
+    }
+
+    /// Whether a member other than `except` owns the room. Walks the members
+    /// in batches and stops at the first other owner found.
+    async fn has_other_owner(&self, rid: &str, except: &str) -> Result<bool> {
+        let mut offset = 0;
+        loop {
+            let page = self.store.room_members(rid, offset, OWNER_SCAN_BATCH).await?;
+            if page.items.is_empty() {
+                return Ok(false);
+            }
+            for member in page.items.iter().filter(|m| m.id != except) {
+                if is_owner(self.store.subscription(rid, &member.id).await?.as_ref()) {
+                    return Ok(true);
+                }
+            }
+            offset += page.items.len() as u64;
+            if offset >= page.total {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// The room as stored now (after a membership change moved `usersCount`).
+    async fn reload(&self, room: &Room) -> Result<Room> {
+        self.store.room_by_id(&room.id).await?.ok_or_else(|| room_not_found(room.t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_are_validated() {
+        assert!(validate_room_name("general").is_ok());
+        assert!(validate_room_name("a.b-c_9").is_ok());
+        assert!(validate_room_name(&"a".repeat(64)).is_ok());
+        assert!(validate_room_name(&"a".repeat(65)).is_err());
+        assert!(validate_room_name("").is_err());
+        assert!(validate_room_name("with space").is_err());
+        assert!(validate_room_name("ünïcode").is_err());
+        assert!(validate_room_name("Here").is_err());
+        let err = validate_room_name("<b>").expect_err("invalid");
+        assert_eq!(err.to_string(), "&lt;b&gt; is not a valid room name. [error-invalid-room-name]");
+    }
+
+    #[test]
+    fn error_texts_follow_rocket_chat() {
+        assert_eq!(
+            room_not_found(RoomType::Group).to_string(),
+            "The required \"roomId\" or \"roomName\" param provided does not match any group [error-room-not-found]"
+        );
+        assert_eq!(room_param_missing(Some(RoomType::Group)).code(), Some("error-room-param-not-provided"));
+        assert_eq!(
+            room_param_missing(Some(RoomType::Channel)).code(),
+            Some("error-roomid-param-not-provided")
+        );
+        assert_eq!(
+            duplicate_name("x").to_string(),
+            "A channel with name 'x' exists [error-duplicate-channel-name]"
+        );
     }
 }

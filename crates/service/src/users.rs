@@ -38,7 +38,10 @@ fn validate_username(username: &str) -> Result<()> {
         ));
     }
     if matches!(username.to_ascii_lowercase().as_str(), "all" | "here") {
-        return Err(Error::rejected(format!("{username} is blocked and can't be used!"), "error-blocked-username"));
+        return Err(Error::rejected(
+            format!("{username} is blocked and can't be used!"),
+            "error-blocked-username",
+        ));
     }
     Ok(())
 }
@@ -117,7 +120,10 @@ impl Services {
     /// `users.register`: self-service sign-up, while `Accounts_RegistrationForm` is `Public`.
     pub async fn register(&self, username: &str, email: &str, pass: &str, name: &str) -> Result<User> {
         if !self.settings().registration_public() {
-            return Err(Error::rejected("User registration is only allowed via Secret URL", "error-user-registration-secret"));
+            return Err(Error::rejected(
+                "User registration is only allowed via Secret URL",
+                "error-user-registration-secret",
+            ));
         }
         self.create_user(NewUser {
             username: username.to_owned(),

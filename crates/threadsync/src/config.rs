@@ -49,9 +49,8 @@ impl Config {
     }
 
     fn merge(args: ServeArgs, file: FileConfig) -> anyhow::Result<Config> {
-        let listen = non_empty(args.listen)
-            .or(non_empty(file.listen))
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen =
+            non_empty(args.listen).or(non_empty(file.listen)).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let data = args
             .data
             .filter(|p| !p.as_os_str().is_empty())
@@ -65,13 +64,7 @@ impl Config {
             bail!("sqlite_readers must be at least 1");
         }
         let log = non_empty(file.log).unwrap_or_else(|| DEFAULT_LOG.to_owned());
-        Ok(Config {
-            listen,
-            data,
-            database_url,
-            sqlite_readers,
-            log,
-        })
+        Ok(Config { listen, data, database_url, sqlite_readers, log })
     }
 }
 
@@ -110,10 +103,7 @@ mod tests {
             r#"{"listen": "0.0.0.0:80", "data": "/srv/ts", "sqlite_readers": 8, "log": "debug"}"#,
         )
         .expect("json");
-        let args = ServeArgs {
-            listen: Some("127.0.0.1:0".into()),
-            ..ServeArgs::default()
-        };
+        let args = ServeArgs { listen: Some("127.0.0.1:0".into()), ..ServeArgs::default() };
         let config = Config::merge(args, file).expect("config");
         assert_eq!(config.listen, "127.0.0.1:0");
         assert_eq!(config.data, PathBuf::from("/srv/ts"));
@@ -123,10 +113,7 @@ mod tests {
 
     #[test]
     fn empty_database_url_means_unset() {
-        let args = ServeArgs {
-            database_url: Some(String::new()),
-            ..ServeArgs::default()
-        };
+        let args = ServeArgs { database_url: Some(String::new()), ..ServeArgs::default() };
         let config = Config::merge(args, FileConfig::default()).expect("config");
         assert_eq!(config.database_url, None);
     }
@@ -138,10 +125,7 @@ mod tests {
 
     #[test]
     fn zero_readers_is_rejected() {
-        let args = ServeArgs {
-            sqlite_readers: Some(0),
-            ..ServeArgs::default()
-        };
+        let args = ServeArgs { sqlite_readers: Some(0), ..ServeArgs::default() };
         assert!(Config::merge(args, FileConfig::default()).is_err());
     }
 }

@@ -30,9 +30,7 @@ fn main() -> ExitCode {
 fn run_serve(args: cli::ServeArgs) -> anyhow::Result<()> {
     let config = Config::resolve(args)?;
     init_tracing(&config.log)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve::run(config))
 }
 
@@ -40,8 +38,9 @@ fn run_serve(args: cli::ServeArgs) -> anyhow::Result<()> {
 /// `RUST_LOG` wins over the config file's `log`.
 fn init_tracing(config_filter: &str) -> anyhow::Result<()> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(value) if !value.trim().is_empty() => EnvFilter::try_new(&value)
-            .map_err(|e| anyhow::anyhow!("invalid RUST_LOG {value:?}: {e}"))?,
+        Ok(value) if !value.trim().is_empty() => {
+            EnvFilter::try_new(&value).map_err(|e| anyhow::anyhow!("invalid RUST_LOG {value:?}: {e}"))?
+        }
         _ => EnvFilter::try_new(config_filter)
             .map_err(|e| anyhow::anyhow!("invalid log filter {config_filter:?}: {e}"))?,
     };

@@ -63,11 +63,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(
-    config: &Config,
-    services: &Arc<Services>,
-    signals: &mut Signals,
-) -> anyhow::Result<()> {
+async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals) -> anyhow::Result<()> {
     let report = bootstrap(services, admin_seed_from_env())
         .await
         .context("cannot initialise the database (GENERAL channel, first admin)")?;
@@ -76,21 +72,16 @@ async fn serve(
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener
-        .local_addr()
-        .context("cannot read the bound address")?;
+    let addr = listener.local_addr().context("cannot read the bound address")?;
     announce(addr);
 
     let app = threadsync_api::router(Arc::clone(services));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        // An error means the sender was dropped: stop as well.
-        let _ = stop_rx.await;
-    });
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            // An error means the sender was dropped: stop as well.
+            let _ = stop_rx.await;
+        });
     let mut server = tokio::spawn(server.into_future());
 
     tokio::select! {
@@ -141,14 +132,9 @@ fn announce(addr: SocketAddr) {
 /// three or nothing.
 fn admin_seed_from_env() -> Option<AdminSeed> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let (username, password, email) =
-        (var("ADMIN_USERNAME"), var("ADMIN_PASS"), var("ADMIN_EMAIL"));
+    let (username, password, email) = (var("ADMIN_USERNAME"), var("ADMIN_PASS"), var("ADMIN_EMAIL"));
     match (username, password, email) {
-        (Some(username), Some(password), Some(email)) => Some(AdminSeed {
-            username,
-            password,
-            email,
-        }),
+        (Some(username), Some(password), Some(email)) => Some(AdminSeed { username, password, email }),
         (None, None, None) => None,
         (username, password, email) => {
             let missing: Vec<&str> = [
@@ -159,10 +145,7 @@ fn admin_seed_from_env() -> Option<AdminSeed> {
             .into_iter()
             .filter_map(|(name, is_missing)| is_missing.then_some(name))
             .collect();
-            tracing::warn!(
-                "ignoring the ADMIN_* variables: {} not set",
-                missing.join(", ")
-            );
+            tracing::warn!("ignoring the ADMIN_* variables: {} not set", missing.join(", "));
             None
         }
     }
@@ -196,10 +179,8 @@ impl Signals {
     fn install() -> anyhow::Result<Signals> {
         use tokio::signal::unix::{signal, SignalKind};
         Ok(Signals {
-            interrupt: signal(SignalKind::interrupt())
-                .context("cannot install the SIGINT handler")?,
-            terminate: signal(SignalKind::terminate())
-                .context("cannot install the SIGTERM handler")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?,
         })
     }
 

@@ -74,9 +74,7 @@ struct Session {
 impl Server {
     /// Starts `cmd` and waits for its `listening on http://...` line on stdout.
     fn start(mut cmd: Command) -> Server {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn threadsync");
         let stdout = child.stdout.take().expect("child stdout");
         let stderr = child.stderr.take().expect("child stderr");
@@ -103,17 +101,8 @@ impl Server {
             }
         });
 
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("http client");
-        let mut server = Server {
-            child,
-            base: String::new(),
-            log,
-            log_reader: Some(log_reader),
-            http,
-        };
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
+        let mut server = Server { child, base: String::new(), log, log_reader: Some(log_reader), http };
         match address_rx.recv_timeout(STARTUP_TIMEOUT) {
             Ok(url) => server.base = url,
             Err(e) => server.fail(&format!("no `listening on` line on stdout ({e:?})")),
@@ -123,10 +112,7 @@ impl Server {
             .strip_prefix("http://127.0.0.1:")
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| server.fail(&format!("unexpected address line {:?}", server.base)));
-        assert_ne!(
-            port, 0,
-            "the real port must be printed, not the requested 0"
-        );
+        assert_ne!(port, 0, "the real port must be printed, not the requested 0");
         server
     }
 
@@ -152,11 +138,7 @@ impl Server {
     /// afterwards.
     fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(&pid)
-            .status()
-            .expect("run kill");
+        let status = Command::new("kill").arg("-TERM").arg(&pid).status().expect("run kill");
         assert!(status.success(), "kill -TERM {pid} failed");
         let status = wait_with_timeout(&mut self.child, EXIT_TIMEOUT)
             .unwrap_or_else(|| self.fail("the server did not exit after SIGTERM"));
@@ -167,9 +149,7 @@ impl Server {
     async fn get(&self, path: &str, session: Option<&Session>) -> (u16, Value) {
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some(s) = session {
-            req = req
-                .header("X-User-Id", &s.user_id)
-                .header("X-Auth-Token", &s.token);
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
         }
         reply(req.send().await.expect("GET")).await
     }
@@ -177,29 +157,19 @@ impl Server {
     async fn post(&self, path: &str, session: Option<&Session>, body: Value) -> (u16, Value) {
         let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
         if let Some(s) = session {
-            req = req
-                .header("X-User-Id", &s.user_id)
-                .header("X-Auth-Token", &s.token);
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
         }
         reply(req.send().await.expect("POST")).await
     }
 
     async fn login(&self, user: &str, password: &str) -> Session {
-        let (status, body) = self
-            .post(
-                "/api/v1/login",
-                None,
-                json!({"user": user, "password": password}),
-            )
-            .await;
+        let (status, body) =
+            self.post("/api/v1/login", None, json!({"user": user, "password": password})).await;
         assert_eq!(status, 200, "login: {body}");
         assert_eq!(body["status"], "success", "{body}");
         Session {
             user_id: body["data"]["userId"].as_str().expect("userId").to_owned(),
-            token: body["data"]["authToken"]
-                .as_str()
-                .expect("authToken")
-                .to_owned(),
+            token: body["data"]["authToken"].as_str().expect("authToken").to_owned(),
         }
     }
 }
@@ -216,17 +186,10 @@ impl Drop for Server {
 /// Status and JSON body; every response of the API must be JSON.
 async fn reply(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let text = response.text().await.expect("body");
-    assert!(
-        content_type.starts_with("application/json"),
-        "{status} with {content_type:?}: {text}"
-    );
+    assert!(content_type.starts_with("application/json"), "{status} with {content_type:?}: {text}");
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"));
     (status, body)
 }
@@ -246,9 +209,7 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus>
 
 /// Runs a command that must exit by itself; returns (status, stdout, stderr).
 fn run_to_exit(mut cmd: Command) -> (ExitStatus, String, String) {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn threadsync");
     let mut stdout = child.stdout.take().expect("stdout");
     let mut stderr = child.stderr.take().expect("stderr");
@@ -265,16 +226,9 @@ fn run_to_exit(mut cmd: Command) -> (ExitStatus, String, String) {
     let Some(status) = wait_with_timeout(&mut child, EXIT_TIMEOUT) else {
         let _ = child.kill();
         let _ = child.wait();
-        panic!(
-            "threadsync did not exit; stderr:\n{}",
-            err.join().unwrap_or_default()
-        );
+        panic!("threadsync did not exit; stderr:\n{}", err.join().unwrap_or_default());
     };
-    (
-        status,
-        out.join().expect("stdout reader"),
-        err.join().expect("stderr reader"),
-    )
+    (status, out.join().expect("stdout reader"), err.join().expect("stderr reader"))
 }
 
 /// The whole life of a server: first start creates the admin, the API
@@ -294,10 +248,7 @@ async fn serve_post_stop_restart_and_read_back() {
 
     let (status, body) = server.get("/api/v1/no.such.route", None).await;
     assert_eq!(status, 404, "{body}");
-    assert_eq!(
-        body,
-        json!({"success": false, "error": "Resource not found"})
-    );
+    assert_eq!(body, json!({"success": false, "error": "Resource not found"}));
 
     let admin = server.login(ADMIN, ADMIN_PASS).await;
     let (status, me) = server.get("/api/v1/me", Some(&admin)).await;
@@ -307,40 +258,20 @@ async fn serve_post_stop_restart_and_read_back() {
     assert_eq!(me["username"], ADMIN, "{me}");
 
     let (status, posted) = server
-        .post(
-            "/api/v1/chat.postMessage",
-            Some(&admin),
-            json!({"roomId": "GENERAL", "text": text}),
-        )
+        .post("/api/v1/chat.postMessage", Some(&admin), json!({"roomId": "GENERAL", "text": text}))
         .await;
     assert_eq!(status, 200, "chat.postMessage: {posted}");
     assert_eq!(posted["success"], true, "{posted}");
-    assert!(
-        posted["ts"].is_number(),
-        "chat.postMessage returns ts as epoch ms: {posted}"
-    );
-    let msg_id = posted["message"]["_id"]
-        .as_str()
-        .expect("message _id")
-        .to_owned();
+    assert!(posted["ts"].is_number(), "chat.postMessage returns ts as epoch ms: {posted}");
+    let msg_id = posted["message"]["_id"].as_str().expect("message _id").to_owned();
 
-    let (status, got) = server
-        .get(
-            &format!("/api/v1/chat.getMessage?msgId={msg_id}"),
-            Some(&admin),
-        )
-        .await;
+    let (status, got) = server.get(&format!("/api/v1/chat.getMessage?msgId={msg_id}"), Some(&admin)).await;
     assert_eq!(status, 200, "chat.getMessage: {got}");
     assert_eq!(got["message"]["msg"], text, "{got}");
     assert_eq!(got["message"]["rid"], "GENERAL", "{got}");
 
     let status = server.terminate();
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status after SIGTERM: {status}\n{}",
-        server.log()
-    );
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status}\n{}", server.log());
     let log = server.log();
     assert!(log.contains(&format!("admin {ADMIN} created")), "{log}");
     assert!(log.contains("stopped"), "{log}");
@@ -349,27 +280,14 @@ async fn serve_post_stop_restart_and_read_back() {
     // Same data directory, same admin seed: nothing is recreated.
     let mut server = Server::start(serve_cmd(data.path()));
     let admin = server.login(ADMIN, ADMIN_PASS).await;
-    let (status, got) = server
-        .get(
-            &format!("/api/v1/chat.getMessage?msgId={msg_id}"),
-            Some(&admin),
-        )
-        .await;
+    let (status, got) = server.get(&format!("/api/v1/chat.getMessage?msgId={msg_id}"), Some(&admin)).await;
     assert_eq!(status, 200, "chat.getMessage after restart: {got}");
     assert_eq!(got["message"]["msg"], text, "{got}");
 
     let status = server.terminate();
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status after SIGTERM: {status}\n{}",
-        server.log()
-    );
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status}\n{}", server.log());
     let log = server.log();
-    assert!(
-        !log.contains(&format!("admin {ADMIN} created")),
-        "the admin must not be recreated:\n{log}"
-    );
+    assert!(!log.contains(&format!("admin {ADMIN} created")), "the admin must not be recreated:\n{log}");
     assert!(!log.contains("ERROR"), "{log}");
 }
 
@@ -378,11 +296,7 @@ async fn serve_post_stop_restart_and_read_back() {
 async fn first_start_without_admin_warns() {
     let data = tempfile::tempdir().expect("temp dir");
     let mut cmd = threadsync();
-    cmd.arg("serve")
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--data")
-        .arg(data.path());
+    cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data").arg(data.path());
     let mut server = Server::start(cmd);
 
     let (status, body) = server.get("/api/info", None).await;
@@ -391,10 +305,7 @@ async fn first_start_without_admin_warns() {
     assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
     let log = server.log();
     assert!(log.contains("no admin exists"), "{log}");
-    assert!(
-        log.contains("ADMIN_USERNAME") && log.contains("users.register"),
-        "{log}"
-    );
+    assert!(log.contains("ADMIN_USERNAME") && log.contains("users.register"), "{log}");
 }
 
 /// `--config` supplies the settings; a flag overrides it.
@@ -405,26 +316,18 @@ async fn config_file_is_read_and_flags_override_it() {
     let config = dir.path().join("threadsync.json");
     std::fs::write(
         &config,
-        json!({"listen": "127.0.0.1:1", "data": data, "sqlite_readers": 2, "log": "info"})
-            .to_string(),
+        json!({"listen": "127.0.0.1:1", "data": data, "sqlite_readers": 2, "log": "info"}).to_string(),
     )
     .expect("write config");
 
     // Port 1 from the file would fail (privileged, or taken); the flag wins.
     let mut cmd = threadsync();
-    cmd.arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .arg("--listen")
-        .arg("127.0.0.1:0");
+    cmd.arg("serve").arg("--config").arg(&config).arg("--listen").arg("127.0.0.1:0");
     let mut server = Server::start(cmd);
     let (status, body) = server.get("/api/info", None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
-    assert!(
-        data.is_dir(),
-        "the data directory from the config file was not used"
-    );
+    assert!(data.is_dir(), "the data directory from the config file was not used");
 }
 
 #[test]
@@ -436,10 +339,7 @@ fn bad_config_file_fails_clearly() {
     cmd.arg("serve").arg("--config").arg(&config);
     let (status, _, stderr) = run_to_exit(cmd);
     assert!(!status.success(), "{stderr}");
-    assert!(
-        stderr.contains("threadsync.json") && stderr.contains("listn"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("threadsync.json") && stderr.contains("listn"), "{stderr}");
 }
 
 /// PostgreSQL is not there yet: asking for it must fail at once, say so,
@@ -451,34 +351,18 @@ fn database_url_is_refused() {
         let data = dir.path().join("data");
         let url = "postgres://threadsync:s3cret-pw@localhost/threadsync";
         let mut cmd = threadsync();
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data")
-            .arg(&data);
+        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data").arg(&data);
         if via_env {
             cmd.env("DATABASE_URL", url);
         } else {
             cmd.arg("--database-url").arg(url);
         }
         let (status, stdout, stderr) = run_to_exit(cmd);
-        assert!(
-            !status.success(),
-            "must fail (env: {via_env}); stderr:\n{stderr}"
-        );
-        assert!(
-            stderr.contains("PostgreSQL backend is not available yet"),
-            "{stderr}"
-        );
-        assert!(
-            !stderr.contains("s3cret-pw"),
-            "the URL's password leaked:\n{stderr}"
-        );
+        assert!(!status.success(), "must fail (env: {via_env}); stderr:\n{stderr}");
+        assert!(stderr.contains("PostgreSQL backend is not available yet"), "{stderr}");
+        assert!(!stderr.contains("s3cret-pw"), "the URL's password leaked:\n{stderr}");
         assert!(!stdout.contains("listening on"), "{stdout}");
-        assert!(
-            !data.exists(),
-            "nothing must be created when refusing to start"
-        );
+        assert!(!data.exists(), "nothing must be created when refusing to start");
     }
 }
 
@@ -505,9 +389,6 @@ fn help_describes_the_commands_and_settings() {
         "127.0.0.1:3000",
         "./threadsync-data",
     ] {
-        assert!(
-            stdout.contains(needle),
-            "`serve --help` lacks {needle}:\n{stdout}"
-        );
+        assert!(stdout.contains(needle), "`serve --help` lacks {needle}:\n{stdout}");
     }
 }

@@ -1,8 +1,110 @@
-//! TODO: being written.
+//! Rooms of any type: `rooms.info`; and the request bodies and response
+//! shapes the `channels.*` and `groups.*` families share.
 
+use crate::extract::{CurrentUser, Params};
+use crate::response::{ok, ApiResult};
 use crate::AppState;
+use axum::extract::State;
+use axum::routing::get;
 use axum::Router;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use threadsync_domain::{Room, User};
+use threadsync_service::{Listing, Paging, RoomSelector, UserSelector};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/api/v1/rooms.info", get(info))
+}
+
+/// `GET /api/v1/rooms.info?roomId=|roomName=` (auth) → `{room}`: a room of
+/// any type the caller may read (public channels: anyone; groups and DMs:
+/// members). Unknown and unreadable rooms both answer `Not allowed`, as in
+/// Rocket.Chat.
+async fn info(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let room = services.any_room_info(&caller.user, room_selector(&params)).await?;
+    ok(json!({"room": room}))
+}
+
+/// The room a GET request names with `roomId` / `roomName`.
+pub(super) fn room_selector(params: &Params) -> RoomSelector<'_> {
+    RoomSelector { room_id: params.get("roomId"), room_name: params.get("roomName") }
+}
+
+/// The `count` / `offset` of a GET request, per the settings.
+pub(super) fn paging(services: &AppState, params: &Params) -> Result<Paging, crate::error::ApiError> {
+    Ok(Paging::from_params(params.get("count"), params.get("offset"), &services.settings())?)
+}
+
+/// `channels.create` / `groups.create`: `{name, members?, readOnly?}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreateBody {
+    pub name: Option<String>,
+    pub members: Option<Vec<String>>,
+    pub read_only: Option<bool>,
+}
+
+/// A body naming a room: `{roomId}` or `{roomName}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RoomBody {
+    pub room_id: Option<String>,
+    pub room_name: Option<String>,
+}
+
+impl RoomBody {
+    pub fn selector(&self) -> RoomSelector<'_> {
+        RoomSelector { room_id: self.room_id.as_deref(), room_name: self.room_name.as_deref() }
+    }
+}
+
+/// A body naming a room and a user: `{roomId|roomName, userId|username}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RoomUserBody {
+    pub room_id: Option<String>,
+    pub room_name: Option<String>,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+}
+
+impl RoomUserBody {
+    pub fn room(&self) -> RoomSelector<'_> {
+        RoomSelector { room_id: self.room_id.as_deref(), room_name: self.room_name.as_deref() }
+    }
+
+    pub fn user(&self) -> UserSelector<'_> {
+        UserSelector { user_id: self.user_id.as_deref(), username: self.username.as_deref() }
+    }
+}
+
+/// A room member as `channels.members` lists them.
+fn member_json(user: &User) -> Value {
+    json!({
+        "_id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "status": user.status,
+        "_updatedAt": user.updated_at,
+    })
+}
+
+/// `{members, count, offset, total}`.
+pub(super) fn members_body(listing: &Listing<User>, paging: Paging) -> Value {
+    json!({
+        "members": listing.items.iter().map(member_json).collect::<Vec<_>>(),
+        "count": listing.items.len(),
+        "offset": paging.offset,
+        "total": listing.total,
+    })
+}
+
+/// `{<key>: [rooms], count, offset, total}` (`channels` or `groups`).
+pub(super) fn rooms_body(key: &str, listing: &Listing<Room>, paging: Paging) -> Value {
+    json!({
+        key: listing.items,
+        "count": listing.items.len(),
+        "offset": paging.offset,
+        "total": listing.total,
+    })
 }

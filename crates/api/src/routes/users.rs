@@ -55,7 +55,11 @@ struct CreateBody {
 
 /// `POST /api/v1/users.create` (admin): `{email, name, username, password,
 /// roles?, active?, verified?, joinDefaultChannels?}`.
-async fn create(State(services): State<AppState>, caller: CurrentUser, Body(body): Body<CreateBody>) -> ApiResult {
+async fn create(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<CreateBody>,
+) -> ApiResult {
     let new = NewUser {
         username: required_str(&body.username, "username")?.to_owned(),
         email: required_str(&body.email, "email")?.to_owned(),
@@ -84,7 +88,11 @@ struct DeleteBody {
 }
 
 /// `POST /api/v1/users.delete` (admin): `{userId}` or `{username}`.
-async fn delete(State(services): State<AppState>, caller: CurrentUser, Body(body): Body<DeleteBody>) -> ApiResult {
+async fn delete(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<DeleteBody>,
+) -> ApiResult {
     let target = match (&body.user_id, &body.username) {
         (Some(id), _) if !id.is_empty() => id.clone(),
         (_, Some(name)) if !name.is_empty() => services.user_info(None, Some(name)).await?.id,

@@ -11,10 +11,7 @@ const NOT_LOGGED_IN: &str = "You must be logged in to do this.";
 #[tokio::test]
 async fn login_with_user_field_returns_token_and_me() {
     let app = TestApp::new().await;
-    let body = app
-        .post("/api/v1/login", None, json!({"user": ADMIN, "password": ADMIN_PASS}))
-        .await
-        .ok();
+    let body = app.post("/api/v1/login", None, json!({"user": ADMIN, "password": ADMIN_PASS})).await.ok();
     assert_eq!(body["status"], "success");
     let token = body["data"]["authToken"].as_str().expect("token");
     assert_eq!(token.len(), 43);
@@ -32,19 +29,10 @@ async fn login_with_user_field_returns_token_and_me() {
 #[tokio::test]
 async fn login_accepts_username_email_and_digest_forms() {
     let app = TestApp::new().await;
-    app.post("/api/v1/login", None, json!({"username": ADMIN, "password": ADMIN_PASS}))
-        .await
-        .ok();
-    app.post("/api/v1/login", None, json!({"user": "admin@example.com", "password": ADMIN_PASS}))
-        .await
-        .ok();
-    app.post("/api/v1/login", None, json!({"email": "ADMIN@example.com", "password": ADMIN_PASS}))
-        .await
-        .ok();
-    let digest: String = Sha256::digest(ADMIN_PASS.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    app.post("/api/v1/login", None, json!({"username": ADMIN, "password": ADMIN_PASS})).await.ok();
+    app.post("/api/v1/login", None, json!({"user": "admin@example.com", "password": ADMIN_PASS})).await.ok();
+    app.post("/api/v1/login", None, json!({"email": "ADMIN@example.com", "password": ADMIN_PASS})).await.ok();
+    let digest: String = Sha256::digest(ADMIN_PASS.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     app.post(
         "/api/v1/login",
         None,
@@ -65,14 +53,16 @@ async fn login_accepts_username_email_and_digest_forms() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_401() {
     let app = TestApp::new().await;
-    let a = app
-        .post("/api/v1/login", None, json!({"user": ADMIN, "password": "nope"}))
-        .await
-        .err(401, "Unauthorized", None);
-    let b = app
-        .post("/api/v1/login", None, json!({"user": "ghost", "password": "nope"}))
-        .await
-        .err(401, "Unauthorized", None);
+    let a = app.post("/api/v1/login", None, json!({"user": ADMIN, "password": "nope"})).await.err(
+        401,
+        "Unauthorized",
+        None,
+    );
+    let b = app.post("/api/v1/login", None, json!({"user": "ghost", "password": "nope"})).await.err(
+        401,
+        "Unauthorized",
+        None,
+    );
     assert_eq!(a, b);
     assert_eq!(a["status"], "error");
     assert_eq!(a["message"], "Unauthorized");
@@ -81,31 +71,22 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
 #[tokio::test]
 async fn login_with_malformed_bodies_is_a_clean_error() {
     let app = TestApp::new().await;
-    app.post("/api/v1/login", None, json!({"user": ADMIN}))
-        .await
-        .err(401, "Unauthorized", None);
-    app.post("/api/v1/login", None, json!({"user": ADMIN, "password": 12}))
-        .await
-        .err(401, "Unauthorized", None);
-    app.post_raw("/api/v1/login", None, "{not json")
-        .await
-        .err_type("error-invalid-params");
-    app.post_raw("/api/v1/login", None, "[1,2]")
-        .await
-        .err(401, "Unauthorized", None);
+    app.post("/api/v1/login", None, json!({"user": ADMIN})).await.err(401, "Unauthorized", None);
+    app.post("/api/v1/login", None, json!({"user": ADMIN, "password": 12})).await.err(
+        401,
+        "Unauthorized",
+        None,
+    );
+    app.post_raw("/api/v1/login", None, "{not json").await.err_type("error-invalid-params");
+    app.post_raw("/api/v1/login", None, "[1,2]").await.err(401, "Unauthorized", None);
 }
 
 #[tokio::test]
 async fn resume_login_with_an_existing_token() {
     let app = TestApp::new().await;
-    let body = app
-        .post("/api/v1/login", None, json!({"resume": app.admin.token}))
-        .await
-        .ok();
+    let body = app.post("/api/v1/login", None, json!({"resume": app.admin.token})).await.ok();
     assert_eq!(body["data"]["userId"], json!(app.admin.user_id));
-    app.post("/api/v1/login", None, json!({"resume": "not-a-token"}))
-        .await
-        .err(401, "Unauthorized", None);
+    app.post("/api/v1/login", None, json!({"resume": "not-a-token"})).await.err(401, "Unauthorized", None);
 }
 
 #[tokio::test]
@@ -149,17 +130,9 @@ async fn logout_revokes_only_that_token() {
 async fn tokens_are_stored_hashed() {
     let app = TestApp::new().await;
     let store = app.services.store();
-    assert!(store
-        .user_by_login_token(&app.admin.user_id, &app.admin.token)
-        .await
-        .expect("lookup")
-        .is_none());
+    assert!(store.user_by_login_token(&app.admin.user_id, &app.admin.token).await.expect("lookup").is_none());
     let hashed = threadsync_service::hash_token(&app.admin.token);
-    assert!(store
-        .user_by_login_token(&app.admin.user_id, &hashed)
-        .await
-        .expect("lookup")
-        .is_some());
+    assert!(store.user_by_login_token(&app.admin.user_id, &hashed).await.expect("lookup").is_some());
     let user = store.user_by_username(ADMIN).await.expect("lookup").expect("admin");
     let hash = user.password_hash.expect("hash");
     assert!(hash.starts_with("$2"), "bcrypt hash expected");

@@ -1,1 +1,915 @@
-//! Being written.
+//! chat.sendMessage, chat.postMessage, chat.getMessage, chat.update, chat.delete,
+//! and the thread bookkeeping a reply implies.
+
+use crate::support::{Reply, Session, TestApp};
+use serde_json::{json, Value};
+use threadsync_domain::{Room, RoomType, Subscription, Timestamp, UserRef};
+
+const SEND: &str = "/api/v1/chat.sendMessage";
+const POST: &str = "/api/v1/chat.postMessage";
+const UPDATE: &str = "/api/v1/chat.update";
+const DELETE: &str = "/api/v1/chat.delete";
+
+/// A fresh app with the rate limiter off (these tests send many messages).
+async fn app() -> TestApp {
+    let app = TestApp::new().await;
+    app.set_setting("API_Enable_Rate_Limiter", json!(false)).await;
+    app
+}
+
+async fn send(app: &TestApp, who: &Session, message: Value) -> Reply {
+    app.post(SEND, Some(who), json!({ "message": message })).await
+}
+
+/// Sends `msg` to `rid` and returns the stored message.
+async fn say(app: &TestApp, who: &Session, rid: &str, msg: &str) -> Value {
+    send(app, who, json!({"rid": rid, "msg": msg})).await.ok()["message"].clone()
+}
+
+/// Replies `msg` in the thread `tmid` of `rid`.
+async fn reply(app: &TestApp, who: &Session, rid: &str, tmid: &str, msg: &str) -> Value {
+    send(app, who, json!({"rid": rid, "msg": msg, "tmid": tmid})).await.ok()["message"].clone()
+}
+
+async fn get_message(app: &TestApp, who: &Session, id: &str) -> Reply {
+    app.get(&format!("/api/v1/chat.getMessage?msgId={id}"), Some(who)).await
+}
+
+async fn fetch(app: &TestApp, who: &Session, id: &str) -> Value {
+    get_message(app, who, id).await.ok()["message"].clone()
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {v}"))
+}
+
+fn stamp(v: &Value, key: &str) -> Timestamp {
+    Timestamp::parse(text(v, key)).unwrap_or_else(|| panic!("{key} is not a date in {v}"))
+}
+
+fn set_of(v: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = v
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| x.as_str().expect("string").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+/// Creates a room straight in the store: `members` with their room roles.
+async fn make_room(
+    app: &TestApp,
+    t: RoomType,
+    name: &str,
+    read_only: bool,
+    members: &[(&Session, &[&str])],
+) -> String {
+    let store = app.services.store();
+    let now = Timestamp::now();
+    let id = format!("room-{name}");
+    let room = Room {
+        id: id.clone(),
+        t,
+        name: Some(name.to_owned()),
+        fname: Some(name.to_owned()),
+        creator: None,
+        ts: now,
+        updated_at: now,
+        msgs: 0,
+        users_count: 0,
+        read_only,
+        is_default: false,
+        sys_mes: true,
+        topic: None,
+        description: None,
+        usernames: Vec::new(),
+        uids: Vec::new(),
+        last_message_at: None,
+    };
+    let subscriptions: Vec<Subscription> = members
+        .iter()
+        .map(|(s, roles)| Subscription {
+            id: format!("sub-{name}-{}", s.username),
+            rid: id.clone(),
+            u: UserRef { id: s.user_id.clone(), username: s.username.clone(), name: None },
+            t,
+            name: name.to_owned(),
+            fname: name.to_owned(),
+            ts: now,
+            ls: Some(now),
+            updated_at: now,
+            open: true,
+            alert: false,
+            unread: 0,
+            user_mentions: 0,
+            tunread: Vec::new(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        })
+        .collect();
+    store.create_room(&room, &subscriptions).await.expect("create room");
+    id
+}
+
+// ---------------------------------------------------------------- sendMessage
+
+#[tokio::test]
+async fn send_message_returns_the_stored_message() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let body = send(&app, &alice, json!({"rid": "GENERAL", "msg": "hello"})).await.ok();
+    let m = &body["message"];
+    assert_eq!(m["rid"], "GENERAL");
+    assert_eq!(m["msg"], "hello");
+    assert_eq!(m["u"], json!({"_id": alice.user_id, "username": "alice", "name": "alice"}));
+    assert_eq!(m["mentions"], json!([]));
+    assert_eq!(m["channels"], json!([]));
+    assert_eq!(text(m, "_id").len(), 17, "generated ids are Meteor ids");
+    assert!(stamp(m, "ts") <= stamp(m, "_updatedAt"));
+    assert!(text(m, "ts").ends_with('Z'));
+    for absent in ["tmid", "tcount", "tlm", "replies", "t", "editedAt"] {
+        assert!(m.get(absent).is_none(), "{absent} in {m}");
+    }
+    assert_eq!(fetch(&app, &alice, text(m, "_id")).await, *m);
+}
+
+#[tokio::test]
+async fn send_message_needs_auth() {
+    let app = app().await;
+    app.post(SEND, None, json!({"message": {"rid": "GENERAL", "msg": "x"}})).await.err(
+        401,
+        "You must be logged in to do this.",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn client_id_is_kept_and_must_be_unique_and_valid() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let m = send(&app, &alice, json!({"_id": "client-id.1", "rid": "GENERAL", "msg": "a"})).await.ok();
+    assert_eq!(m["message"]["_id"], "client-id.1");
+    send(&app, &alice, json!({"_id": "client-id.1", "rid": "GENERAL", "msg": "b"})).await.err(
+        400,
+        "A message with this _id already exists [error-duplicate-id]",
+        Some("error-duplicate-id"),
+    );
+    assert_eq!(fetch(&app, &alice, "client-id.1").await["msg"], "a", "the first message is untouched");
+    send(&app, &alice, json!({"_id": "bad id!", "rid": "GENERAL", "msg": "c"}))
+        .await
+        .err_type("error-invalid-params");
+    send(&app, &alice, json!({"_id": 42, "rid": "GENERAL", "msg": "c"}))
+        .await
+        .err_type("error-invalid-params");
+}
+
+#[tokio::test]
+async fn send_message_rejects_bad_input() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    app.post(SEND, Some(&alice), json!({})).await.err(
+        400,
+        "The \"message\" parameter must be provided. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    send(&app, &alice, json!({"msg": "no room"})).await.err(
+        400,
+        "The 'rid' property on the message object is missing.",
+        None,
+    );
+    send(&app, &alice, json!({"rid": "nope", "msg": "x"})).await.err(
+        400,
+        "Invalid room [error-invalid-room]",
+        Some("error-invalid-room"),
+    );
+    for bad in [
+        json!({"rid": "GENERAL", "msg": 5}),
+        json!({"rid": "GENERAL", "msg": "x", "tshow": "yes"}),
+        json!({"rid": "GENERAL", "msg": "x", "attachments": {}}),
+        json!({"rid": "GENERAL", "msg": "x", "attachments": ["not an object"]}),
+        json!({"rid": "GENERAL", "msg": "x", "customFields": []}),
+        json!({"rid": "GENERAL", "msg": "x", "alias": 1}),
+        json!({"rid": "GENERAL", "msg": "x", "tmid": true}),
+        json!({"rid": ["GENERAL"], "msg": "x"}),
+    ] {
+        send(&app, &alice, bad).await.err_type("error-invalid-params");
+    }
+    app.post(SEND, Some(&alice), json!({"message": "text"})).await.err_type("error-invalid-params");
+    send(&app, &alice, json!({"rid": "GENERAL", "msg": "x", "tshow": true})).await.err(
+        400,
+        "tshow provided but missing tmid [invalid-params]",
+        Some("invalid-params"),
+    );
+}
+
+#[tokio::test]
+async fn unknown_fields_round_trip_and_text_leaves_msg_empty() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let sent = send(
+        &app,
+        &alice,
+        json!({
+            "rid": "GENERAL",
+            "text": "the test helper's field",
+            "alias": "Ali",
+            "emoji": ":smile:",
+            "avatar": "http://example.com/a.png",
+            "attachments": [{"title": "t", "fields": [{"title": "a", "value": "b"}]}],
+            "customFields": {"priority": "high"},
+            "somethingNew": {"nested": [1, 2, {"x": null}]},
+        }),
+    )
+    .await
+    .ok()["message"]
+        .clone();
+    assert_eq!(sent["msg"], "");
+    let got = fetch(&app, &alice, text(&sent, "_id")).await;
+    assert_eq!(got["text"], "the test helper's field");
+    assert_eq!(got["alias"], "Ali");
+    assert_eq!(got["emoji"], ":smile:");
+    assert_eq!(got["avatar"], "http://example.com/a.png");
+    assert_eq!(got["attachments"], json!([{"title": "t", "fields": [{"title": "a", "value": "b"}]}]));
+    assert_eq!(got["customFields"], json!({"priority": "high"}));
+    assert_eq!(got["somethingNew"], json!({"nested": [1, 2, {"x": null}]}));
+    assert_eq!(got, sent);
+}
+
+#[tokio::test]
+async fn forged_reserved_fields_are_ignored() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let sent = send(
+        &app,
+        &alice,
+        json!({
+            "rid": "GENERAL",
+            "msg": "honest",
+            "u": {"_id": bob.user_id, "username": "bob"},
+            "ts": "2000-01-01T00:00:00.000Z",
+            "_updatedAt": "2000-01-01T00:00:00.000Z",
+            "tcount": 99,
+            "tlm": "2000-01-01T00:00:00.000Z",
+            "replies": [bob.user_id],
+            "t": "rm",
+            "editedAt": "2000-01-01T00:00:00.000Z",
+            "editedBy": {"_id": bob.user_id, "username": "bob"},
+            "mentions": [{"_id": bob.user_id, "username": "bob"}],
+            "channels": [{"_id": "GENERAL", "name": "general"}],
+            "_deletedAt": "2000-01-01T00:00:00.000Z",
+            "pinned": true,
+            "reactions": {":x:": {"usernames": ["bob"]}},
+        }),
+    )
+    .await
+    .ok()["message"]
+        .clone();
+    let got = fetch(&app, &alice, text(&sent, "_id")).await;
+    assert_eq!(got, sent);
+    assert_eq!(got["u"]["_id"], json!(alice.user_id));
+    assert!(stamp(&got, "ts") > Timestamp::parse("2020-01-01T00:00:00Z").expect("date"));
+    assert!(stamp(&got, "_updatedAt") > Timestamp::parse("2020-01-01T00:00:00Z").expect("date"));
+    assert_eq!(got["mentions"], json!([]));
+    assert_eq!(got["channels"], json!([]));
+    for forged in
+        ["tcount", "tlm", "replies", "t", "editedAt", "editedBy", "_deletedAt", "pinned", "reactions"]
+    {
+        assert!(got.get(forged).is_none(), "{forged} kept in {got}");
+    }
+}
+
+#[tokio::test]
+async fn mentions_and_channels_are_parsed() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let outsider = app.user("outsider").await;
+    let mine = make_room(&app, RoomType::Group, "mine", false, &[(&alice, &["owner"])]).await;
+    make_room(&app, RoomType::Group, "secret", false, &[(&outsider, &["owner"])]).await;
+    let m = say(
+        &app,
+        &alice,
+        "GENERAL",
+        "@bob look @all @here @nobody mail@bob.com thanks @bob. #general #secret #mine #nothing\n@alice",
+    )
+    .await;
+    assert_eq!(
+        m["mentions"],
+        json!([
+            {"_id": bob.user_id, "username": "bob", "name": "bob", "type": "user"},
+            {"_id": "all", "username": "all"},
+            {"_id": "here", "username": "here"},
+            {"_id": alice.user_id, "username": "alice", "name": "alice", "type": "user"},
+        ])
+    );
+    assert_eq!(m["channels"], json!([{"_id": "GENERAL", "name": "general"}, {"_id": mine, "name": "mine"}]));
+    assert_eq!(fetch(&app, &bob, text(&m, "_id")).await["mentions"], m["mentions"]);
+}
+
+#[tokio::test]
+async fn private_group_outsiders_cannot_send_or_read() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let rid = make_room(&app, RoomType::Group, "private", false, &[(&alice, &["owner"])]).await;
+    let m = say(&app, &alice, &rid, "members only").await;
+    send(&app, &bob, json!({"rid": rid, "msg": "let me in"})).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    get_message(&app, &bob, text(&m, "_id")).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    // Admins are not exempt from reading private rooms they are not in.
+    get_message(&app, &app.admin, text(&m, "_id")).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    let uid = bob.user_id.clone();
+    assert!(app.services.store().subscription(&rid, &uid).await.expect("lookup").is_none());
+    // A reply from an outsider is refused too.
+    send(&app, &bob, json!({"rid": rid, "msg": "x", "tmid": text(&m, "_id")})).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+}
+
+#[tokio::test]
+async fn posting_in_a_public_channel_joins_it() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let rid = make_room(&app, RoomType::Channel, "lobby", false, &[]).await;
+    let before = app.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(&alice)).await.ok();
+    assert_eq!(before["subscription"], Value::Null);
+    // Reading a public channel needs no membership.
+    let first = say(&app, &app.admin, &rid, "welcome").await;
+    fetch(&app, &alice, text(&first, "_id")).await;
+    say(&app, &alice, &rid, "hi").await;
+    let after = app.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(&alice)).await.ok();
+    assert_eq!(after["subscription"]["rid"], json!(rid));
+    assert_eq!(after["subscription"]["u"]["_id"], json!(alice.user_id));
+    // Posting again does not fail on the existing membership.
+    say(&app, &alice, &rid, "again").await;
+}
+
+#[tokio::test]
+async fn read_only_rooms_accept_owners_and_admins_only() {
+    let app = app().await;
+    let owner = app.user("owner").await;
+    let member = app.user("member").await;
+    let rid =
+        make_room(&app, RoomType::Channel, "announcements", true, &[(&owner, &["owner"]), (&member, &[])])
+            .await;
+    say(&app, &owner, &rid, "news").await;
+    say(&app, &app.admin, &rid, "admin news").await;
+    send(&app, &member, json!({"rid": rid, "msg": "me too"})).await.err(
+        400,
+        "You can't send messages because the room is readonly. [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+}
+
+#[tokio::test]
+async fn message_size_limit_follows_the_setting() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    app.set_setting("Message_MaxAllowedSize", json!(10)).await;
+    // Counted in characters, not bytes.
+    let m = say(&app, &alice, "GENERAL", &"é".repeat(10)).await;
+    let too_long = "x".repeat(11);
+    let exceeded = "Message size exceeds Message_MaxAllowedSize [error-message-size-exceeded]";
+    send(&app, &alice, json!({"rid": "GENERAL", "msg": too_long})).await.err(
+        400,
+        exceeded,
+        Some("error-message-size-exceeded"),
+    );
+    app.post(POST, Some(&alice), json!({"channel": "#general", "text": too_long})).await.err(
+        400,
+        exceeded,
+        Some("error-message-size-exceeded"),
+    );
+    app.post(UPDATE, Some(&alice), json!({"roomId": "GENERAL", "msgId": m["_id"], "text": too_long}))
+        .await
+        .err(400, exceeded, Some("error-message-size-exceeded"));
+    app.set_setting("Message_MaxAllowedSize", json!(5000)).await;
+    say(&app, &alice, "GENERAL", &too_long).await;
+}
+
+// -------------------------------------------------------------------- threads
+
+#[tokio::test]
+async fn thread_reply_updates_the_parent() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let dave = app.user("dave").await;
+    let parent = say(&app, &alice, "GENERAL", "a thread").await;
+    let pid = text(&parent, "_id");
+
+    let r1 = reply(&app, &bob, "GENERAL", pid, "first reply").await;
+    assert_eq!(r1["tmid"], json!(pid));
+    let p1 = fetch(&app, &alice, pid).await;
+    assert_eq!(p1["tcount"], 1);
+    assert_eq!(p1["tlm"], r1["ts"], "tlm is the reply's ts");
+    assert_eq!(set_of(&p1["replies"]), sorted(&[&alice.user_id, &bob.user_id]));
+    assert!(stamp(&p1, "_updatedAt") > stamp(&parent, "_updatedAt"));
+    assert!(stamp(&p1, "_updatedAt") > stamp(&r1, "_updatedAt"), "the parent is written after the reply");
+    assert_eq!(p1["msg"], "a thread");
+    assert!(p1.get("tmid").is_none());
+
+    let r2 = reply(&app, &carol, "GENERAL", pid, "second, cc @dave @all").await;
+    let p2 = fetch(&app, &alice, pid).await;
+    assert_eq!(p2["tcount"], 2);
+    assert_eq!(p2["tlm"], r2["ts"]);
+    assert_eq!(
+        set_of(&p2["replies"]),
+        sorted(&[&alice.user_id, &bob.user_id, &carol.user_id, &dave.user_id])
+    );
+    assert!(stamp(&p2, "_updatedAt") > stamp(&r2, "_updatedAt"));
+    assert!(stamp(&r2, "_updatedAt") > stamp(&p1, "_updatedAt"));
+    // Followers other than the sender have the thread unread.
+    let uid = dave.user_id.clone();
+    let sub = app.services.store().subscription("GENERAL", &uid).await.expect("lookup").expect("member");
+    assert!(sub.tunread.contains(&pid.to_owned()));
+}
+
+#[tokio::test]
+async fn parent_author_is_added_only_when_the_thread_starts() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let parent = say(&app, &alice, "GENERAL", "thread").await;
+    let pid = text(&parent, "_id");
+    reply(&app, &bob, "GENERAL", pid, "one").await;
+    // Alice unfollows; a later reply does not add her back.
+    app.services.store().set_following(pid, &alice.user_id, false).await.expect("unfollow");
+    reply(&app, &bob, "GENERAL", pid, "two").await;
+    assert_eq!(set_of(&fetch(&app, &bob, pid).await["replies"]), sorted(&[&bob.user_id]));
+}
+
+#[tokio::test]
+async fn reply_to_a_reply_is_repointed_to_the_thread() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let parent = say(&app, &alice, "GENERAL", "top").await;
+    let pid = text(&parent, "_id");
+    let r1 = reply(&app, &bob, "GENERAL", pid, "reply").await;
+    let r2 = reply(&app, &alice, "GENERAL", text(&r1, "_id"), "reply to the reply").await;
+    assert_eq!(r2["tmid"], json!(pid));
+    let p = fetch(&app, &alice, pid).await;
+    assert_eq!(p["tcount"], 2);
+    assert_eq!(p["tlm"], r2["ts"]);
+    let r1_now = fetch(&app, &alice, text(&r1, "_id")).await;
+    assert!(r1_now.get("tcount").is_none(), "a reply never becomes a parent: {r1_now}");
+}
+
+#[tokio::test]
+async fn tmid_must_name_a_message_of_the_same_room() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    send(&app, &alice, json!({"rid": "GENERAL", "msg": "x", "tmid": "does-not-exist"})).await.err(
+        400,
+        "Invalid message [error-invalid-message]",
+        Some("error-invalid-message"),
+    );
+    let other = make_room(&app, RoomType::Channel, "other", false, &[(&alice, &[])]).await;
+    let elsewhere = say(&app, &alice, &other, "elsewhere").await;
+    send(&app, &alice, json!({"rid": "GENERAL", "msg": "x", "tmid": elsewhere["_id"]})).await.err(
+        400,
+        "Invalid message [error-invalid-message]",
+        Some("error-invalid-message"),
+    );
+    let p = fetch(&app, &alice, text(&elsewhere, "_id")).await;
+    assert!(p.get("tcount").is_none());
+}
+
+#[tokio::test]
+async fn threads_disabled_rejects_replies() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let parent = say(&app, &alice, "GENERAL", "top").await;
+    app.set_setting("Threads_enabled", json!(false)).await;
+    send(&app, &alice, json!({"rid": "GENERAL", "msg": "x", "tmid": parent["_id"]})).await.err(
+        400,
+        "not-allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    app.post(POST, Some(&alice), json!({"roomId": "GENERAL", "text": "x", "tmid": parent["_id"]})).await.err(
+        400,
+        "not-allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    // Plain messages still work.
+    say(&app, &alice, "GENERAL", "no thread").await;
+    assert!(fetch(&app, &alice, text(&parent, "_id")).await.get("tcount").is_none());
+}
+
+#[tokio::test]
+async fn deleting_a_reply_lowers_tcount_and_moves_the_parent() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let parent = say(&app, &alice, "GENERAL", "top").await;
+    let pid = text(&parent, "_id");
+    reply(&app, &bob, "GENERAL", pid, "keep").await;
+    let r2 = reply(&app, &bob, "GENERAL", pid, "remove").await;
+    let before = fetch(&app, &alice, pid).await;
+    assert_eq!(before["tcount"], 2);
+    let deleted = app.post(DELETE, Some(&bob), json!({"roomId": "GENERAL", "msgId": r2["_id"]})).await.ok();
+    let after = fetch(&app, &alice, pid).await;
+    assert_eq!(after["tcount"], 1);
+    assert!(stamp(&after, "_updatedAt") > stamp(&before, "_updatedAt"));
+    assert!(stamp(&after, "_updatedAt") > stamp(&deleted, "ts"));
+    get_message(&app, &alice, text(&r2, "_id")).await.err(
+        400,
+        &format!("No message found with the id of \"{}\".", text(&r2, "_id")),
+        None,
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_thread_parent_leaves_a_placeholder() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let parent = send(
+        &app,
+        &alice,
+        json!({"rid": "GENERAL", "msg": "secret @bob", "alias": "A", "attachments": [{"title": "x"}]}),
+    )
+    .await
+    .ok()["message"]
+        .clone();
+    let pid = text(&parent, "_id");
+    let r = reply(&app, &bob, "GENERAL", pid, "reply").await;
+    let before = fetch(&app, &alice, pid).await;
+    let deleted = app.post(DELETE, Some(&alice), json!({"roomId": "GENERAL", "msgId": pid})).await.ok();
+    assert_eq!(deleted["_id"], json!(pid));
+    let p = fetch(&app, &bob, pid).await;
+    assert_eq!(p["t"], "rm");
+    assert_eq!(p["msg"], "");
+    assert_eq!(p["tcount"], 1);
+    assert_eq!(p["tlm"], r["ts"]);
+    assert_eq!(set_of(&p["replies"]), set_of(&before["replies"]));
+    assert!(p.get("alias").is_none() && p.get("attachments").is_none(), "content cleared: {p}");
+    assert!(stamp(&p, "_updatedAt") > stamp(&before, "_updatedAt"));
+    // The reply survives; the placeholder cannot be edited.
+    fetch(&app, &bob, text(&r, "_id")).await;
+    app.post(UPDATE, Some(&alice), json!({"roomId": "GENERAL", "msgId": pid, "text": "back"})).await.err(
+        400,
+        "Message editing not allowed [error-action-not-allowed]",
+        Some("error-action-not-allowed"),
+    );
+}
+
+#[tokio::test]
+async fn updated_at_strictly_increases_across_writes_in_a_room() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let mut stamps = Vec::new();
+    let m1 = say(&app, &alice, "GENERAL", "one").await;
+    stamps.push(stamp(&m1, "_updatedAt"));
+    let m2 = say(&app, &bob, "GENERAL", "two").await;
+    stamps.push(stamp(&m2, "_updatedAt"));
+    let r = reply(&app, &bob, "GENERAL", text(&m1, "_id"), "reply").await;
+    stamps.push(stamp(&r, "_updatedAt"));
+    stamps.push(stamp(&fetch(&app, &alice, text(&m1, "_id")).await, "_updatedAt"));
+    let edited = app
+        .post(UPDATE, Some(&bob), json!({"roomId": "GENERAL", "msgId": m2["_id"], "text": "two!"}))
+        .await
+        .ok();
+    stamps.push(stamp(&edited["message"], "_updatedAt"));
+    let deleted = app.post(DELETE, Some(&bob), json!({"roomId": "GENERAL", "msgId": r["_id"]})).await.ok();
+    stamps.push(stamp(&deleted, "ts"));
+    stamps.push(stamp(&fetch(&app, &alice, text(&m1, "_id")).await, "_updatedAt"));
+    for _ in 0..5 {
+        stamps.push(stamp(&say(&app, &alice, "GENERAL", "burst").await, "_updatedAt"));
+    }
+    for pair in stamps.windows(2) {
+        assert!(pair[0] < pair[1], "not strictly increasing: {stamps:?}");
+    }
+}
+
+// ---------------------------------------------------------------- postMessage
+
+#[tokio::test]
+async fn post_message_by_name_id_and_hash() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let by_hash = app
+        .post(
+            POST,
+            Some(&alice),
+            json!({"channel": "#general", "text": "by #name", "alias": "A", "emoji": ":x:"}),
+        )
+        .await
+        .ok();
+    assert_eq!(by_hash["channel"], "#general");
+    assert_eq!(by_hash["message"]["rid"], "GENERAL");
+    assert_eq!(by_hash["message"]["msg"], "by #name");
+    assert_eq!(by_hash["message"]["alias"], "A");
+    let ts = by_hash["ts"].as_i64().expect("ts is epoch milliseconds");
+    assert_eq!(ts, stamp(&by_hash["message"], "ts").millis());
+
+    let by_id = app.post(POST, Some(&alice), json!({"roomId": "GENERAL", "text": "by id"})).await.ok();
+    assert_eq!(by_id["channel"], "GENERAL");
+    assert_eq!(by_id["message"]["rid"], "GENERAL");
+    assert!(by_id["ts"].is_number());
+
+    let by_name =
+        app.post(POST, Some(&alice), json!({"channel": "general", "text": "by plain name"})).await.ok();
+    assert_eq!(by_name["message"]["rid"], "GENERAL");
+
+    let as_array =
+        app.post(POST, Some(&alice), json!({"roomId": ["GENERAL"], "text": "array of one"})).await.ok();
+    assert_eq!(as_array["channel"], "GENERAL");
+
+    let got = fetch(&app, &alice, text(&by_id["message"], "_id")).await;
+    assert_eq!(got, by_id["message"]);
+
+    // A thread reply through postMessage.
+    let r = app
+        .post(
+            POST,
+            Some(&alice),
+            json!({"roomId": "GENERAL", "text": "reply", "tmid": by_id["message"]["_id"]}),
+        )
+        .await
+        .ok();
+    assert_eq!(r["message"]["tmid"], by_id["message"]["_id"]);
+    assert_eq!(fetch(&app, &alice, text(&by_id["message"], "_id")).await["tcount"], 1);
+}
+
+#[tokio::test]
+async fn post_message_to_a_user_opens_a_direct_message() {
+    // Needs `Services::open_direct_message` (rooms service).
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let posted = app.post(POST, Some(&alice), json!({"channel": "@bob", "text": "psst"})).await.ok();
+    assert_eq!(posted["channel"], "@bob");
+    let m = &posted["message"];
+    let rid = text(m, "rid").to_owned();
+    assert_ne!(rid, "GENERAL");
+    assert_eq!(fetch(&app, &bob, text(m, "_id")).await["msg"], "psst");
+    get_message(&app, &carol, text(m, "_id")).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    // The same DM the second time, also from the other side.
+    let again = app.post(POST, Some(&bob), json!({"channel": "@alice", "text": "ok"})).await.ok();
+    assert_eq!(again["message"]["rid"], json!(rid));
+    app.post(POST, Some(&alice), json!({"channel": "@nobody", "text": "x"}))
+        .await
+        .err_type("error-invalid-user");
+}
+
+#[tokio::test]
+async fn post_message_needs_a_known_channel() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let invalid = "Invalid channel [invalid-channel]";
+    app.post(POST, Some(&alice), json!({"text": "nowhere"})).await.err(400, invalid, Some("invalid-channel"));
+    app.post(POST, Some(&alice), json!({"channel": "#nope", "text": "x"})).await.err(
+        400,
+        invalid,
+        Some("invalid-channel"),
+    );
+    app.post(POST, Some(&alice), json!({"roomId": "nope", "text": "x"})).await.err(
+        400,
+        invalid,
+        Some("invalid-channel"),
+    );
+    app.post(POST, Some(&alice), json!({"roomId": ["GENERAL", "other"], "text": "x"}))
+        .await
+        .err_type("error-invalid-params");
+    app.post(POST, Some(&alice), json!({"roomId": "GENERAL", "text": 3}))
+        .await
+        .err_type("error-invalid-params");
+    let rid = make_room(&app, RoomType::Group, "hidden", false, &[(&app.admin, &["owner"])]).await;
+    app.post(POST, Some(&alice), json!({"roomId": rid, "text": "x"})).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+}
+
+// ----------------------------------------------------------------- getMessage
+
+#[tokio::test]
+async fn get_message_errors() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    app.get("/api/v1/chat.getMessage", Some(&alice)).await.err(
+        400,
+        "The required \"msgId\" query param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.get("/api/v1/chat.getMessage?msgId=missing", Some(&alice)).await.err(
+        400,
+        "No message found with the id of \"missing\".",
+        None,
+    );
+    app.get("/api/v1/chat.getMessage?msgId=x", None).await.err(
+        401,
+        "You must be logged in to do this.",
+        None,
+    );
+}
+
+// --------------------------------------------------------------------- update
+
+#[tokio::test]
+async fn update_edits_text_and_mentions() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let m = say(&app, &alice, "GENERAL", "typo").await;
+    let body = app
+        .post(
+            UPDATE,
+            Some(&alice),
+            json!({"roomId": "GENERAL", "msgId": m["_id"], "text": "fixed @bob #general"}),
+        )
+        .await
+        .ok();
+    let e = &body["message"];
+    assert_eq!(e["msg"], "fixed @bob #general");
+    assert_eq!(e["editedBy"], json!({"_id": alice.user_id, "username": "alice"}));
+    assert!(stamp(e, "editedAt") > stamp(&m, "ts"));
+    assert!(stamp(e, "_updatedAt") > stamp(&m, "_updatedAt"));
+    assert_eq!(e["ts"], m["ts"]);
+    assert_eq!(e["mentions"][0]["_id"], json!(bob.user_id));
+    assert_eq!(e["channels"], json!([{"_id": "GENERAL", "name": "general"}]));
+    assert_eq!(fetch(&app, &bob, text(&m, "_id")).await, *e);
+    // The admin may edit anyone's message.
+    let by_admin = app
+        .post(UPDATE, Some(&app.admin), json!({"roomId": "GENERAL", "msgId": m["_id"], "text": "moderated"}))
+        .await
+        .ok();
+    assert_eq!(by_admin["message"]["editedBy"]["username"], "admin");
+}
+
+#[tokio::test]
+async fn editing_a_reply_keeps_thread_counters() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let parent = say(&app, &alice, "GENERAL", "top").await;
+    let pid = text(&parent, "_id");
+    let r = reply(&app, &bob, "GENERAL", pid, "reply").await;
+    let before = fetch(&app, &alice, pid).await;
+    app.post(UPDATE, Some(&bob), json!({"roomId": "GENERAL", "msgId": r["_id"], "text": "edited reply"}))
+        .await
+        .ok();
+    assert_eq!(fetch(&app, &alice, pid).await, before);
+}
+
+#[tokio::test]
+async fn update_errors() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let m = say(&app, &alice, "GENERAL", "mine").await;
+    let id = text(&m, "_id").to_owned();
+    app.post(UPDATE, Some(&alice), json!({"msgId": id, "text": "x"})).await.err(
+        400,
+        "The required \"roomId\" param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.post(UPDATE, Some(&alice), json!({"roomId": "GENERAL", "text": "x"})).await.err(
+        400,
+        "The required \"msgId\" param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.post(UPDATE, Some(&alice), json!({"roomId": "GENERAL", "msgId": id})).await.err(
+        400,
+        "The required \"text\" param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.post(UPDATE, Some(&alice), json!({"roomId": "GENERAL", "msgId": "nope", "text": "x"})).await.err(
+        400,
+        "No message found with the id of \"nope\".",
+        None,
+    );
+    app.post(UPDATE, Some(&alice), json!({"roomId": "other", "msgId": id, "text": "x"})).await.err(
+        400,
+        "The room id provided does not match where the message is from.",
+        None,
+    );
+    let not_allowed = "Message editing not allowed [error-action-not-allowed]";
+    app.post(UPDATE, Some(&bob), json!({"roomId": "GENERAL", "msgId": id, "text": "hijack"})).await.err(
+        400,
+        not_allowed,
+        Some("error-action-not-allowed"),
+    );
+    app.set_setting("Message_AllowEditing", json!(false)).await;
+    app.post(UPDATE, Some(&alice), json!({"roomId": "GENERAL", "msgId": id, "text": "later"})).await.err(
+        400,
+        not_allowed,
+        Some("error-action-not-allowed"),
+    );
+    assert_eq!(fetch(&app, &alice, &id).await, m, "nothing changed");
+    // Admins keep `edit-message` whatever the setting.
+    app.post(UPDATE, Some(&app.admin), json!({"roomId": "GENERAL", "msgId": id, "text": "admin"})).await.ok();
+}
+
+// --------------------------------------------------------------------- delete
+
+#[tokio::test]
+async fn delete_returns_the_identity_and_leaves_nothing() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let m = say(&app, &alice, "GENERAL", "bye").await;
+    let body = app.post(DELETE, Some(&alice), json!({"roomId": "GENERAL", "msgId": m["_id"]})).await.ok();
+    assert_eq!(body["_id"], m["_id"]);
+    assert_eq!(
+        body["message"],
+        json!({"_id": m["_id"], "rid": "GENERAL", "u": {"_id": alice.user_id, "username": "alice", "name": "alice"}})
+    );
+    assert!(stamp(&body, "ts") > stamp(&m, "_updatedAt"));
+    get_message(&app, &alice, text(&m, "_id")).await.err(
+        400,
+        &format!("No message found with the id of \"{}\".", text(&m, "_id")),
+        None,
+    );
+}
+
+#[tokio::test]
+async fn delete_permissions_and_errors() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let m = say(&app, &alice, "GENERAL", "mine").await;
+    let id = text(&m, "_id").to_owned();
+    app.post(DELETE, Some(&alice), json!({"msgId": id})).await.err(
+        400,
+        "The required \"roomId\" param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.post(DELETE, Some(&alice), json!({"roomId": "GENERAL"})).await.err(
+        400,
+        "The required \"msgId\" param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.post(DELETE, Some(&alice), json!({"roomId": "GENERAL", "msgId": "nope"})).await.err(
+        400,
+        "No message found with the id of \"nope\".",
+        None,
+    );
+    app.post(DELETE, Some(&alice), json!({"roomId": "elsewhere", "msgId": id})).await.err(
+        400,
+        "The room id provided does not match where the message is from.",
+        None,
+    );
+    let not_allowed = "Not allowed [error-action-not-allowed]";
+    app.post(DELETE, Some(&bob), json!({"roomId": "GENERAL", "msgId": id})).await.err(
+        400,
+        not_allowed,
+        Some("error-action-not-allowed"),
+    );
+    app.post(DELETE, Some(&bob), json!({"roomId": "GENERAL", "msgId": id, "asUser": true}))
+        .await
+        .err(
+            400,
+            "Unauthorized. You must have the permission \"force-delete-message\" to delete other's message as them.",
+            None,
+        );
+    app.set_setting("Message_AllowDeleting", json!(false)).await;
+    app.post(DELETE, Some(&alice), json!({"roomId": "GENERAL", "msgId": id})).await.err(
+        400,
+        not_allowed,
+        Some("error-action-not-allowed"),
+    );
+    fetch(&app, &alice, &id).await;
+    // Admins keep `force-delete-message` whatever the setting.
+    app.post(DELETE, Some(&app.admin), json!({"roomId": "GENERAL", "msgId": id})).await.ok();
+}
+
+#[tokio::test]
+async fn room_owners_may_delete_others_messages() {
+    let app = app().await;
+    let owner = app.user("owner").await;
+    let member = app.user("member").await;
+    let rid = make_room(&app, RoomType::Group, "team", false, &[(&owner, &["owner"]), (&member, &[])]).await;
+    let m = say(&app, &member, &rid, "oops").await;
+    app.post(DELETE, Some(&owner), json!({"roomId": rid, "msgId": m["_id"]})).await.ok();
+}

@@ -25,9 +25,7 @@ async fn info_needs_no_auth() {
 async fn oversized_bodies_are_400_not_413() {
     let app = TestApp::new().await;
     let huge = format!("{{\"user\": \"{}\"}}", "x".repeat(threadsync_api::MAX_BODY_BYTES + 10));
-    app.post_raw("/api/v1/login", None, huge)
-        .await
-        .err_type("error-invalid-params");
+    app.post_raw("/api/v1/login", None, huge).await.err_type("error-invalid-params");
 }
 
 #[tokio::test]

@@ -28,15 +28,21 @@ async fn settings_are_admin_only() {
     let app = TestApp::new().await;
     let alice = app.user("alice").await;
     let forbidden = "User does not have the permissions required for this action [error-unauthorized]";
-    app.get("/api/v1/settings/Threads_enabled", Some(&alice))
-        .await
-        .err(403, forbidden, Some("error-unauthorized"));
-    app.post("/api/v1/settings/Threads_enabled", Some(&alice), json!({"value": false}))
-        .await
-        .err(403, forbidden, Some("error-unauthorized"));
-    app.get("/api/v1/settings/Threads_enabled", None)
-        .await
-        .err(401, "You must be logged in to do this.", None);
+    app.get("/api/v1/settings/Threads_enabled", Some(&alice)).await.err(
+        403,
+        forbidden,
+        Some("error-unauthorized"),
+    );
+    app.post("/api/v1/settings/Threads_enabled", Some(&alice), json!({"value": false})).await.err(
+        403,
+        forbidden,
+        Some("error-unauthorized"),
+    );
+    app.get("/api/v1/settings/Threads_enabled", None).await.err(
+        401,
+        "You must be logged in to do this.",
+        None,
+    );
     assert!(app.services.settings().threads_enabled());
 }
 
@@ -49,12 +55,12 @@ async fn bad_setting_values_and_ids_are_rejected() {
     app.post("/api/v1/settings/API_Upper_Count_Limit", Some(&app.admin), json!({"value": -5}))
         .await
         .err_type("error-invalid-params");
-    app.post("/api/v1/settings/Threads_enabled", Some(&app.admin), json!({}))
-        .await
-        .err(400, "The required \"value\" param is missing. [error-invalid-params]", Some("error-invalid-params"));
-    app.get("/api/v1/settings/No_Such_Setting", Some(&app.admin))
-        .await
-        .err_type("error-setting-not-found");
+    app.post("/api/v1/settings/Threads_enabled", Some(&app.admin), json!({})).await.err(
+        400,
+        "The required \"value\" param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.get("/api/v1/settings/No_Such_Setting", Some(&app.admin)).await.err_type("error-setting-not-found");
     app.post("/api/v1/settings/No_Such_Setting", Some(&app.admin), json!({"value": 1}))
         .await
         .err_type("error-setting-not-found");

@@ -71,9 +71,7 @@ impl Reply {
 impl TestApp {
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path(), SqliteOptions::default())
-            .await
-            .expect("open store");
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("open store");
         let services = Services::start_with_cost(Arc::new(store), 4).await.expect("services");
         bootstrap(
             &services,
@@ -133,10 +131,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, user: &str, password: &str) -> Session {
-        let body = self
-            .post("/api/v1/login", None, json!({"user": user, "password": password}))
-            .await
-            .ok();
+        let body = self.post("/api/v1/login", None, json!({"user": user, "password": password})).await.ok();
         Session {
             user_id: body["data"]["userId"].as_str().expect("userId").to_owned(),
             token: body["data"]["authToken"].as_str().expect("authToken").to_owned(),
@@ -158,8 +153,6 @@ impl TestApp {
 
     /// Sets a setting as the admin.
     pub async fn set_setting(&self, id: &str, value: Value) {
-        self.post(&format!("/api/v1/settings/{id}"), Some(&self.admin), json!({"value": value}))
-            .await
-            .ok();
+        self.post(&format!("/api/v1/settings/{id}"), Some(&self.admin), json!({"value": value})).await.ok();
     }
 }

@@ -55,12 +55,16 @@ async fn register_rejects_duplicates_and_bad_fields() {
     app.post("/api/v1/users.register", None, json!({"username": "carol", "email": "nope", "pass": "x"}))
         .await
         .err_type("error-invalid-email");
-    app.post("/api/v1/users.register", None, json!({"email": "c@d.e", "pass": "x"}))
-        .await
-        .err(400, "The required \"username\" param is missing. [error-invalid-params]", Some("error-invalid-params"));
-    app.post("/api/v1/users.register", None, json!({"username": "carol", "email": "c@d.e"}))
-        .await
-        .err(400, "The required \"pass\" param is missing. [error-invalid-params]", Some("error-invalid-params"));
+    app.post("/api/v1/users.register", None, json!({"email": "c@d.e", "pass": "x"})).await.err(
+        400,
+        "The required \"username\" param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.post("/api/v1/users.register", None, json!({"username": "carol", "email": "c@d.e"})).await.err(
+        400,
+        "The required \"pass\" param is missing. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
 }
 
 #[tokio::test]
@@ -101,9 +105,13 @@ async fn create_is_admin_only_and_honours_options() {
     )
     .await
     .err_type("error-invalid-role");
-    app.post("/api/v1/users.create", Some(&app.admin), json!({"username": "y", "email": "y@e.com", "password": "pw"}))
-        .await
-        .err_type("error-invalid-params");
+    app.post(
+        "/api/v1/users.create",
+        Some(&app.admin),
+        json!({"username": "y", "email": "y@e.com", "password": "pw"}),
+    )
+    .await
+    .err_type("error-invalid-params");
     app.post("/api/v1/users.create", None, json!({})).await.err(
         401,
         "You must be logged in to do this.",
@@ -121,29 +129,32 @@ async fn inactive_users_cannot_log_in() {
     )
     .await
     .ok();
-    app.post("/api/v1/login", None, json!({"user": "sleepy", "password": "pw"}))
-        .await
-        .err(401, "Unauthorized", None);
+    app.post("/api/v1/login", None, json!({"user": "sleepy", "password": "pw"})).await.err(
+        401,
+        "Unauthorized",
+        None,
+    );
 }
 
 #[tokio::test]
 async fn info_by_id_and_username() {
     let app = TestApp::new().await;
     let alice = app.user("alice").await;
-    let by_id = app
-        .get(&format!("/api/v1/users.info?userId={}", alice.user_id), Some(&app.admin))
-        .await
-        .ok();
+    let by_id = app.get(&format!("/api/v1/users.info?userId={}", alice.user_id), Some(&app.admin)).await.ok();
     assert_eq!(by_id["user"]["username"], "alice");
     let by_name = app.get("/api/v1/users.info?username=ALICE", Some(&alice)).await.ok();
     assert_eq!(by_name["user"]["_id"], json!(alice.user_id));
-    app.get("/api/v1/users.info?username=ghost", Some(&alice))
-        .await
-        .err(400, "User not found. [error-invalid-user]", Some("error-invalid-user"));
+    app.get("/api/v1/users.info?username=ghost", Some(&alice)).await.err(
+        400,
+        "User not found. [error-invalid-user]",
+        Some("error-invalid-user"),
+    );
     app.get("/api/v1/users.info", Some(&alice)).await.err_type("error-invalid-params");
-    app.get("/api/v1/users.info?username=alice", None)
-        .await
-        .err(401, "You must be logged in to do this.", None);
+    app.get("/api/v1/users.info?username=alice", None).await.err(
+        401,
+        "You must be logged in to do this.",
+        None,
+    );
 }
 
 #[tokio::test]
@@ -151,24 +162,18 @@ async fn delete_is_admin_only_and_removes_access() {
     let app = TestApp::new().await;
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    app.post("/api/v1/users.delete", Some(&bob), json!({"userId": alice.user_id}))
-        .await
-        .err_type("error-unauthorized");
-    app.post("/api/v1/users.delete", Some(&app.admin), json!({"userId": alice.user_id}))
-        .await
-        .ok();
-    app.get("/api/v1/me", Some(&alice))
-        .await
-        .err(401, "You must be logged in to do this.", None);
+    app.post("/api/v1/users.delete", Some(&bob), json!({"userId": alice.user_id})).await.err(
+        403,
+        "User does not have the permissions required for this action [error-unauthorized]",
+        Some("error-unauthorized"),
+    );
+    app.post("/api/v1/users.delete", Some(&app.admin), json!({"userId": alice.user_id})).await.ok();
+    app.get("/api/v1/me", Some(&alice)).await.err(401, "You must be logged in to do this.", None);
     app.post("/api/v1/users.delete", Some(&app.admin), json!({"userId": alice.user_id}))
         .await
         .err_type("error-invalid-user");
-    app.post("/api/v1/users.delete", Some(&app.admin), json!({"username": "bob"}))
-        .await
-        .ok();
-    app.post("/api/v1/users.delete", Some(&app.admin), json!({}))
-        .await
-        .err_type("error-invalid-params");
+    app.post("/api/v1/users.delete", Some(&app.admin), json!({"username": "bob"})).await.ok();
+    app.post("/api/v1/users.delete", Some(&app.admin), json!({})).await.err_type("error-invalid-params");
     app.post("/api/v1/users.delete", Some(&app.admin), json!({"userId": app.admin.user_id}))
         .await
         .err_type("error-action-not-allowed");
