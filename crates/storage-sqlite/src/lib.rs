@@ -1,1 +1,325 @@
+//! The embedded SQLite backend of threadsync.
+//!
+//! # Layout
+//! One database file, `threadsync.db`, in the directory given to
+//! [`SqliteStore::open`], in WAL mode:
+//! - **one writer**: a connection owned by a dedicated OS thread that runs
+//!   every write as one `BEGIN IMMEDIATE` transaction, in submission order
+//!   (writer.rs explains why);
+//! - **N readers**: a pool of read-only connections used from tokio's
+//!   blocking pool; WAL lets them read concurrently with the writer
+//!   (pool.rs).
+//!
+//! # Durability
+//! `synchronous=NORMAL` in WAL mode: a commit is durable against a crash of
+//! the process (the WAL is written before the commit returns, the OS has
+//! it), so no committed transaction is lost when threadsync dies. A power
+//! loss or OS crash may lose the last transactions committed before it, but
+//! never corrupts the database. `FULL` would fsync the WAL on every commit
+//! for the power-loss case, at a large cost per write.
+//!
+//! # Timestamps
+//! All sync stamps come from the per-room clock in clock.rs; see the crate
+//! docs of `threadsync-storage` for the invariant.
 
+mod clock;
+mod db;
+mod messages;
+mod migrations;
+mod pool;
+mod rooms;
+mod settings;
+mod users;
+mod writer;
+
+use async_trait::async_trait;
+use pool::Readers;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, User};
+use threadsync_storage::{
+    Deletion, MessageEdit, MessageStore, NewMessage, Page, RoomStore, SettingsStore, StorageError,
+    StorageResult, Store, UserStore,
+};
+use writer::Writer;
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "threadsync.db";
+
+/// How long a connection waits for a lock held by someone else (another
+/// process opening the same file, or a checkpoint) before failing. Within
+/// one process the single writer means writers never wait for each other.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Tuning of [`SqliteStore`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Read-only connections in the pool (at least one is opened).
+    pub readers: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { readers: 4 }
+    }
+}
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: Readers,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the directory `dir` and the database
+    /// `threadsync.db` inside it, and applies pending schema migrations.
+    pub async fn open(dir: &Path, options: SqliteOptions) -> Result<SqliteStore, StorageError> {
+        let dir = dir.to_path_buf();
+        tokio::task::spawn_blocking(move || open_blocking(&dir, &options))
+            .await
+            .map_err(|e| StorageError::Backend(format!("opening sqlite failed: {e}")))?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn write<T, F>(&self, job: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        self.writer.execute(job).await
+    }
+
+    async fn read<T, F>(&self, job: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        self.readers.execute(job).await
+    }
+}
+
+fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteStore> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StorageError::Backend(format!("cannot create data directory {}: {e}", dir.display())))?;
+    let path = dir.join(DATABASE_FILE);
+    let backend = |what: &str, e: rusqlite::Error| StorageError::Backend(format!("sqlite {what}: {e}"));
+
+    // The writer opens first: it creates the file, switches it to WAL and
+    // migrates, so the readers find the final schema.
+    let mut conn = Connection::open(&path).map_err(|e| backend("open", e))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|e| backend("journal_mode", e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StorageError::Backend(format!("sqlite refused WAL mode (got {mode})")));
+    }
+    // See "Durability" in the crate docs.
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| backend("synchronous", e))?;
+    conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| backend("foreign_keys", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
+    migrations::apply(&mut conn)?;
+
+    let mut readers = Vec::new();
+    for _ in 0..options.readers.max(1) {
+        let reader = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| backend("open reader", e))?;
+        reader.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
+        readers.push(reader);
+    }
+    let writer = Writer::start(conn)?;
+    tracing::info!(path = %path.display(), readers = readers.len(), "opened sqlite store");
+    Ok(SqliteStore { path, writer, readers: Readers::new(readers) })
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn count_users(&self) -> StorageResult<u64> {
+        self.read(users::count_users).await
+    }
+
+    async fn insert_user(&self, user: &User) -> StorageResult<()> {
+        let user = user.clone();
+        self.write(move |c| users::insert(c, &user)).await
+    }
+
+    async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>> {
+        let id = id.to_owned();
+        self.read(move |c| users::by_id(c, &id)).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StorageResult<Option<User>> {
+        let username = username.to_owned();
+        self.read(move |c| users::by_username(c, &username)).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StorageResult<Option<User>> {
+        let email = email.to_owned();
+        self.read(move |c| users::by_email(c, &email)).await
+    }
+
+    async fn users_by_usernames(&self, usernames: &[String]) -> StorageResult<Vec<User>> {
+        let usernames = usernames.to_vec();
+        self.read(move |c| users::by_usernames(c, &usernames)).await
+    }
+
+    async fn delete_user(&self, id: &str) -> StorageResult<bool> {
+        let id = id.to_owned();
+        self.write(move |c| users::delete(c, &id)).await
+    }
+
+    async fn insert_login_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        created_at: Timestamp,
+    ) -> StorageResult<()> {
+        let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
+        self.write(move |c| users::insert_login_token(c, &user_id, &token_hash, created_at)).await
+    }
+
+    async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
+        let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
+        self.read(move |c| users::by_login_token(c, &user_id, &token_hash)).await
+    }
+
+    async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| users::by_token_hash(c, &token_hash)).await
+    }
+
+    async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
+        let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
+        self.write(move |c| users::delete_login_token(c, &user_id, &token_hash)).await
+    }
+}
+
+#[async_trait]
+impl RoomStore for SqliteStore {
+    async fn create_room(&self, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room> {
+        let (room, subscriptions) = (room.clone(), subscriptions.to_vec());
+        self.write(move |c| rooms::create(c, &room, &subscriptions)).await
+    }
+
+    async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>> {
+        let id = id.to_owned();
+        self.read(move |c| rooms::load(c, &id)).await
+    }
+
+    async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
+        let name = name.to_owned();
+        self.read(move |c| rooms::by_name(c, &name)).await
+    }
+
+    async fn direct_room(&self, uids: &[String]) -> StorageResult<Option<Room>> {
+        let uids = uids.to_vec();
+        self.read(move |c| rooms::direct(c, &uids)).await
+    }
+
+    async fn default_rooms(&self) -> StorageResult<Vec<Room>> {
+        self.read(rooms::defaults).await
+    }
+
+    async fn delete_room(&self, id: &str) -> StorageResult<bool> {
+        let id = id.to_owned();
+        self.write(move |c| rooms::delete(c, &id)).await
+    }
+
+    async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool> {
+        let subscription = subscription.clone();
+        self.write(move |c| rooms::add_subscription(c, &subscription)).await
+    }
+
+    async fn remove_subscription(&self, rid: &str, user_id: &str) -> StorageResult<bool> {
+        let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
+        self.write(move |c| rooms::remove_subscription(c, &rid, &user_id)).await
+    }
+
+    async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
+        let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
+        self.read(move |c| rooms::subscription(c, &rid, &user_id)).await
+    }
+
+    async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>> {
+        let rid = rid.to_owned();
+        self.read(move |c| rooms::members(c, &rid, offset, count)).await
+    }
+
+    async fn rooms_of_user(
+        &self,
+        user_id: &str,
+        types: &[RoomType],
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Room>> {
+        let (user_id, types) = (user_id.to_owned(), types.to_vec());
+        self.read(move |c| rooms::of_user(c, &user_id, &types, offset, count)).await
+    }
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
+        self.write(move |c| messages::insert(c, new)).await
+    }
+
+    async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
+        let id = id.to_owned();
+        self.read(move |c| messages::load(c, &id)).await
+    }
+
+    async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
+        let id = id.to_owned();
+        self.write(move |c| messages::edit(c, &id, edit)).await
+    }
+
+    async fn delete_message(&self, id: &str) -> StorageResult<Deletion> {
+        let id = id.to_owned();
+        self.write(move |c| messages::delete(c, &id)).await
+    }
+
+    async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
+        let (tmid, user_id) = (tmid.to_owned(), user_id.to_owned());
+        self.write(move |c| messages::set_following(c, &tmid, &user_id, follow)).await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn load_settings(&self) -> StorageResult<Vec<(String, Value)>> {
+        self.read(settings::load).await
+    }
+
+    async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()> {
+        let (id, value) = (id.to_owned(), value.clone());
+        self.write(move |c| settings::save(c, &id, &value)).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    /// Waits for the reads in flight and closes the readers, then lets the
+    /// writer finish every queued write, checkpoint the WAL into the main
+    /// file (`wal_checkpoint(TRUNCATE)`) and close. Later calls fail with
+    /// `Backend("... closed")`. Idempotent.
+    async fn close(&self) {
+        // Readers first: an open read snapshot would keep the checkpoint
+        // from truncating the WAL.
+        self.readers.shutdown().await;
+        self.writer.shutdown().await;
+        tracing::info!(path = %self.path.display(), "closed sqlite store");
+    }
+}

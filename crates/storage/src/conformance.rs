@@ -1,1 +1,1103 @@
-//! Conformance suite (filled in by the SQLite backend work).
+//! The conformance suite: one set of test bodies, written against the traits
+//! only, that every backend must pass.
+//!
+//! Each body is a public `async fn(&dyn Store)` that starts from an empty
+//! store. A backend runs them all with [`conformance_suite!`](crate::conformance_suite),
+//! giving an async expression that opens a fresh store for each test and
+//! yields it paired with whatever must outlive it (a temporary directory, a
+//! database guard), as a [`StoreFixture`]:
+//!
+//! ```ignore
+//! threadsync_storage::conformance_suite!(async {
+//!     let dir = tempfile::tempdir().expect("temp dir");
+//!     let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("open");
+//!     (store, dir)
+//! });
+//! ```
+//!
+//! The expansion needs `tokio` (with `macros` and the multi-threaded runtime)
+//! in the calling crate. Each test closes its store at the end.
+//!
+//! Backend-specific behaviour (reopening a store, query plans) is tested by
+//! the backend itself.
+//!
+//! This module is test support: it panics on every failed expectation.
+
+use crate::{Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError, Store};
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+use threadsync_domain::message::{ChannelMention, Mention};
+use threadsync_domain::{Email, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
+
+/// What a test's `make` expression yields: the store, and whatever must stay
+/// alive as long as it does.
+pub trait StoreFixture {
+    fn store(&self) -> &dyn Store;
+}
+
+/// A store and its guard (a temporary directory, a database handle...). The
+/// store is dropped before the guard.
+impl<S: Store, G> StoreFixture for (S, G) {
+    fn store(&self) -> &dyn Store {
+        &self.0
+    }
+}
+
+/// Expands into one `#[tokio::test]` per conformance body. `$make` is an
+/// async expression yielding a fresh [`StoreFixture`]; it is evaluated once
+/// per test.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@tests $make;
+            users_insert_and_lookup,
+            users_conflicts,
+            users_delete_cascades,
+            login_tokens,
+            rooms_create_and_lookup,
+            rooms_direct_and_default,
+            rooms_members_paging,
+            rooms_of_user_filters_and_pages,
+            subscriptions_add_and_remove,
+            rooms_delete_cascades,
+            messages_insert_stamps_and_round_trips,
+            messages_insert_rejections,
+            messages_insert_joins,
+            messages_edit,
+            messages_missing_ids,
+            thread_reply_bookkeeping,
+            thread_reply_rejections,
+            thread_delete_reply_leaves_tombstone,
+            thread_delete_parent_leaves_placeholder,
+            messages_delete_plain_leaves_tombstone,
+            thread_follow_and_unfollow,
+            settings_save_and_load,
+            clock_tight_loop_strictly_increases,
+            clock_concurrent_writers_distinct_stamps,
+        );
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let fixture = $make.await;
+                let store = $crate::conformance::StoreFixture::store(&fixture);
+                $crate::conformance::$name(store).await;
+                store.close().await;
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Builders
+// ---------------------------------------------------------------------------
+
+pub fn user(id: &str, username: &str, email: &str) -> User {
+    User {
+        id: id.to_owned(),
+        username: username.to_owned(),
+        name: format!("{username} name"),
+        emails: vec![Email { address: email.to_owned(), verified: false }],
+        password_hash: Some(format!("hash-of-{username}")),
+        roles: vec!["user".to_owned()],
+        active: true,
+        status: "offline".to_owned(),
+        utc_offset: 1.5,
+        kind: "user".to_owned(),
+        created_at: Timestamp(1_555_439_446_615),
+        updated_at: Timestamp(1_555_439_446_616),
+    }
+}
+
+pub fn user_ref(user: &User) -> UserRef {
+    UserRef { id: user.id.clone(), username: user.username.clone(), name: Some(user.name.clone()) }
+}
+
+/// A `c`/`p` room named `name`, or a `d` room when `t` is `Direct` (give
+/// members with [`direct`] instead).
+pub fn room(id: &str, t: RoomType, name: &str) -> Room {
+    Room {
+        id: id.to_owned(),
+        t,
+        name: Some(name.to_owned()),
+        fname: Some(name.to_owned()),
+        creator: None,
+        ts: Timestamp(1_555_439_446_615),
+        updated_at: Timestamp(1_555_439_446_615),
+        msgs: 0,
+        users_count: 0,
+        read_only: false,
+        is_default: false,
+        sys_mes: true,
+        topic: None,
+        description: None,
+        usernames: Vec::new(),
+        uids: Vec::new(),
+        last_message_at: None,
+    }
+}
+
+pub fn channel(id: &str, name: &str) -> Room {
+    room(id, RoomType::Channel, name)
+}
+
+pub fn direct(id: &str, members: &[&User]) -> Room {
+    let mut members: Vec<&User> = members.to_vec();
+    members.sort_by(|a, b| a.id.cmp(&b.id));
+    Room {
+        name: None,
+        fname: None,
+        usernames: members.iter().map(|u| u.username.clone()).collect(),
+        uids: members.iter().map(|u| u.id.clone()).collect(),
+        ..room(id, RoomType::Direct, "")
+    }
+}
+
+pub fn subscription(room: &Room, user: &User) -> Subscription {
+    let name = room.name.clone().unwrap_or_default();
+    Subscription {
+        id: format!("{}-{}", room.id, user.id),
+        rid: room.id.clone(),
+        u: user_ref(user),
+        t: room.t,
+        name: name.clone(),
+        fname: name,
+        ts: Timestamp(1_555_439_446_615),
+        ls: None,
+        updated_at: Timestamp(1_555_439_446_615),
+        open: true,
+        alert: false,
+        unread: 0,
+        user_mentions: 0,
+        tunread: Vec::new(),
+        roles: Vec::new(),
+    }
+}
+
+/// A message as a service would hand it to the store; `ts`/`_updatedAt`
+/// are deliberately bogus, the store must overwrite them.
+pub fn message(id: &str, rid: &str, author: &User, text: &str) -> Message {
+    Message {
+        id: id.to_owned(),
+        rid: rid.to_owned(),
+        msg: text.to_owned(),
+        ts: Timestamp(1),
+        u: user_ref(author),
+        updated_at: Timestamp(2),
+        mentions: Vec::new(),
+        channels: Vec::new(),
+        tmid: None,
+        tshow: None,
+        tcount: None,
+        tlm: None,
+        replies: None,
+        t: None,
+        edited_at: None,
+        edited_by: None,
+        extra: Map::new(),
+    }
+}
+
+pub fn plain(message: Message) -> NewMessage {
+    NewMessage { message, reply: None, join: None }
+}
+
+/// A reply in thread `tmid`, adding `followers` to the parent's `replies`.
+pub fn reply(mut message: Message, tmid: &str, followers: &[&User]) -> NewMessage {
+    message.tmid = Some(tmid.to_owned());
+    NewMessage {
+        message,
+        reply: Some(ReplyBookkeeping { add_followers: followers.iter().map(|u| u.id.clone()).collect() }),
+        join: None,
+    }
+}
+
+/// Four users; `alice`, `bob` and `carol` are members of the channel
+/// `ROOM` ("room"), `dave` is not.
+pub struct World {
+    pub alice: User,
+    pub bob: User,
+    pub carol: User,
+    pub dave: User,
+    pub room: Room,
+}
+
+pub const ROOM: &str = "ROOM";
+
+impl World {
+    pub async fn new(store: &dyn Store) -> World {
+        let alice = user("u-alice", "alice", "alice@example.com");
+        let bob = user("u-bob", "bob", "bob@example.com");
+        let carol = user("u-carol", "carol", "carol@example.com");
+        let dave = user("u-dave", "dave", "dave@example.com");
+        for u in [&alice, &bob, &carol, &dave] {
+            store.insert_user(u).await.expect("insert user");
+        }
+        let room = channel(ROOM, "room");
+        let subs: Vec<Subscription> = [&alice, &bob, &carol].iter().map(|u| subscription(&room, u)).collect();
+        let room = store.create_room(&room, &subs).await.expect("create room");
+        World { alice, bob, carol, dave, room }
+    }
+
+    pub async fn post(&self, store: &dyn Store, id: &str, author: &User) -> Message {
+        store
+            .insert_message(plain(message(id, ROOM, author, &format!("text of {id}"))))
+            .await
+            .expect("insert message")
+    }
+
+    pub async fn reply(
+        &self,
+        store: &dyn Store,
+        id: &str,
+        tmid: &str,
+        author: &User,
+        followers: &[&User],
+    ) -> Message {
+        store
+            .insert_message(reply(message(id, ROOM, author, &format!("reply {id}")), tmid, followers))
+            .await
+            .expect("insert reply")
+    }
+}
+
+async fn must_get(store: &dyn Store, id: &str) -> Message {
+    store
+        .message_by_id(id)
+        .await
+        .expect("message_by_id")
+        .unwrap_or_else(|| panic!("message {id} should exist"))
+}
+
+async fn tunread(store: &dyn Store, rid: &str, user: &User) -> Vec<String> {
+    store
+        .subscription(rid, &user.id)
+        .await
+        .expect("subscription")
+        .unwrap_or_else(|| panic!("{} should be subscribed to {rid}", user.username))
+        .tunread
+}
+
+async fn room_of(store: &dyn Store, rid: &str) -> Room {
+    store.room_by_id(rid).await.expect("room_by_id").unwrap_or_else(|| panic!("room {rid} should exist"))
+}
+
+fn ids<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<String> {
+    items.iter().map(|i| id(i).to_owned()).collect()
+}
+
+fn assert_distinct(stamps: &[Timestamp], what: &str) {
+    let set: HashSet<i64> = stamps.iter().map(|t| t.0).collect();
+    assert_eq!(set.len(), stamps.len(), "{what}: stamps must be pairwise distinct: {stamps:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Users and tokens
+// ---------------------------------------------------------------------------
+
+pub async fn users_insert_and_lookup(store: &dyn Store) {
+    assert_eq!(store.count_users().await, Ok(0));
+    let alice = user("u1", "Alice", "Alice@Example.com");
+    let bob = user("u2", "bob", "bob@example.com");
+    store.insert_user(&alice).await.expect("insert alice");
+    store.insert_user(&bob).await.expect("insert bob");
+    assert_eq!(store.count_users().await, Ok(2));
+
+    assert_eq!(store.user_by_id("u1").await, Ok(Some(alice.clone())), "all fields round-trip");
+    assert_eq!(store.user_by_id("nobody").await, Ok(None));
+    assert_eq!(store.user_by_username("alice").await, Ok(Some(alice.clone())));
+    assert_eq!(store.user_by_username("ALICE").await, Ok(Some(alice.clone())));
+    assert_eq!(store.user_by_username("ali").await, Ok(None));
+    assert_eq!(store.user_by_email("alice@example.COM").await, Ok(Some(alice.clone())));
+    assert_eq!(store.user_by_email("nobody@example.com").await, Ok(None));
+
+    let mut found = store
+        .users_by_usernames(&["BOB".to_owned(), "alice".to_owned(), "zed".to_owned()])
+        .await
+        .expect("users_by_usernames");
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(found, vec![alice, bob]);
+    assert_eq!(store.users_by_usernames(&[]).await, Ok(vec![]));
+}
+
+pub async fn users_conflicts(store: &dyn Store) {
+    store.insert_user(&user("u1", "alice", "alice@example.com")).await.expect("insert");
+    assert_eq!(
+        store.insert_user(&user("u1", "other", "other@example.com")).await,
+        Err(StorageError::Conflict("id"))
+    );
+    assert_eq!(
+        store.insert_user(&user("u2", "ALICE", "other@example.com")).await,
+        Err(StorageError::Conflict("username"))
+    );
+    assert_eq!(
+        store.insert_user(&user("u2", "other", "ALICE@example.com")).await,
+        Err(StorageError::Conflict("email"))
+    );
+    // A second address of a new user colliding with an existing one.
+    let mut two = user("u3", "two", "two@example.com");
+    two.emails.push(Email { address: "Alice@Example.Com".to_owned(), verified: true });
+    assert_eq!(store.insert_user(&two).await, Err(StorageError::Conflict("email")));
+    // A failed insert leaves nothing behind.
+    assert_eq!(store.count_users().await, Ok(1));
+    assert_eq!(store.user_by_email("two@example.com").await, Ok(None));
+    assert_eq!(store.user_by_username("two").await, Ok(None));
+    // Several addresses of one user are all findable.
+    let mut multi = user("u4", "multi", "first@example.com");
+    multi.emails.push(Email { address: "second@example.com".to_owned(), verified: true });
+    store.insert_user(&multi).await.expect("insert multi");
+    assert_eq!(store.user_by_email("SECOND@example.com").await, Ok(Some(multi)));
+}
+
+pub async fn users_delete_cascades(store: &dyn Store) {
+    let w = World::new(store).await;
+    store.insert_login_token(&w.bob.id, "hash-1", Timestamp(5)).await.expect("token");
+    let posted = w.post(store, "m1", &w.bob).await;
+    assert_eq!(room_of(store, ROOM).await.users_count, 3);
+
+    assert_eq!(store.delete_user(&w.bob.id).await, Ok(true));
+    assert_eq!(store.delete_user(&w.bob.id).await, Ok(false), "second delete finds nobody");
+    assert_eq!(store.user_by_id(&w.bob.id).await, Ok(None));
+    assert_eq!(store.user_by_username("bob").await, Ok(None));
+    assert_eq!(store.user_by_email("bob@example.com").await, Ok(None));
+    assert_eq!(store.user_by_login_token(&w.bob.id, "hash-1").await, Ok(None));
+    assert_eq!(store.subscription(ROOM, &w.bob.id).await, Ok(None));
+    assert_eq!(room_of(store, ROOM).await.users_count, 2);
+    let members = store.room_members(ROOM, 0, 10).await.expect("members");
+    assert_eq!(ids(&members.items, |u| &u.id), vec![w.alice.id.clone(), w.carol.id.clone()]);
+    // Their messages stay.
+    assert_eq!(store.message_by_id("m1").await, Ok(Some(posted)));
+    // The username and address are free again.
+    store.insert_user(&user("u-bob-2", "Bob", "BOB@example.com")).await.expect("reuse name and email");
+}
+
+pub async fn login_tokens(store: &dyn Store) {
+    let alice = user("u1", "alice", "alice@example.com");
+    store.insert_user(&alice).await.expect("insert");
+    store.insert_login_token("u1", "hash-a", Timestamp(10)).await.expect("token a");
+    store.insert_login_token("u1", "hash-b", Timestamp(11)).await.expect("token b");
+    assert_eq!(store.user_by_login_token("u1", "hash-a").await, Ok(Some(alice.clone())));
+    assert_eq!(store.user_by_login_token("u1", "hash-b").await, Ok(Some(alice.clone())));
+    assert_eq!(store.user_by_login_token("u1", "wrong").await, Ok(None));
+    assert_eq!(store.user_by_login_token("u2", "hash-a").await, Ok(None), "hash of another user");
+    assert_eq!(store.user_by_token_hash("hash-b").await, Ok(Some(alice.clone())), "resume by hash alone");
+    assert_eq!(store.user_by_token_hash("wrong").await, Ok(None));
+    assert_eq!(store.delete_login_token("u1", "hash-a").await, Ok(true));
+    assert_eq!(store.delete_login_token("u1", "hash-a").await, Ok(false));
+    assert_eq!(store.user_by_login_token("u1", "hash-a").await, Ok(None));
+    assert_eq!(store.user_by_login_token("u1", "hash-b").await, Ok(Some(alice)), "other tokens stay");
+}
+
+// ---------------------------------------------------------------------------
+// Rooms and subscriptions
+// ---------------------------------------------------------------------------
+
+pub async fn rooms_create_and_lookup(store: &dyn Store) {
+    let alice = user("u1", "alice", "alice@example.com");
+    let bob = user("u2", "bob", "bob@example.com");
+    store.insert_user(&alice).await.expect("alice");
+    store.insert_user(&bob).await.expect("bob");
+    let general = channel("GENERAL", "General");
+    let subs = [subscription(&general, &alice), subscription(&general, &bob)];
+    let created = store.create_room(&general, &subs).await.expect("create");
+    assert_eq!(created.users_count, 2, "usersCount comes from the subscriptions");
+    assert_eq!(created.name.as_deref(), Some("General"));
+    assert_eq!(room_of(store, "GENERAL").await, created, "returned room is the stored one");
+    assert!(store.subscription("GENERAL", "u1").await.expect("sub").is_some());
+    assert!(store.subscription("GENERAL", "u2").await.expect("sub").is_some());
+
+    assert_eq!(store.room_by_name("general").await, Ok(Some(created.clone())));
+    assert_eq!(store.room_by_name("GENERAL").await, Ok(Some(created.clone())));
+    assert_eq!(store.room_by_name("gen").await, Ok(None));
+    assert_eq!(store.room_by_id("nope").await, Ok(None));
+
+    assert_eq!(
+        store.create_room(&channel("OTHER", "GENERAL"), &[]).await,
+        Err(StorageError::Conflict("room_name")),
+        "names are unique case-insensitively"
+    );
+    assert_eq!(
+        store.create_room(&room("OTHER", RoomType::Group, "general"), &[]).await,
+        Err(StorageError::Conflict("room_name")),
+        "across channels and groups"
+    );
+    assert_eq!(
+        store.create_room(&channel("GENERAL", "another"), &[]).await,
+        Err(StorageError::Conflict("id"))
+    );
+    assert_eq!(store.room_by_id("OTHER").await, Ok(None), "failed creates leave nothing");
+
+    let group = store
+        .create_room(
+            &room("G1", RoomType::Group, "secret"),
+            &[subscription(&room("G1", RoomType::Group, "secret"), &alice)],
+        )
+        .await
+        .expect("group");
+    assert_eq!(group.t, RoomType::Group);
+    assert_eq!(store.room_by_name("Secret").await, Ok(Some(group)));
+}
+
+pub async fn rooms_direct_and_default(store: &dyn Store) {
+    let a = user("ua", "a", "a@example.com");
+    let b = user("ub", "b", "b@example.com");
+    let c = user("uc", "c", "c@example.com");
+    for u in [&a, &b, &c] {
+        store.insert_user(u).await.expect("user");
+    }
+    let ab = direct("DM-ab", &[&b, &a]);
+    let dm = store.create_room(&ab, &[subscription(&ab, &a), subscription(&ab, &b)]).await.expect("dm");
+    let ac = direct("DM-ac", &[&a, &c]);
+    store.create_room(&ac, &[]).await.expect("second dm, no name conflict");
+
+    let uids = |xs: &[&str]| xs.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(store.direct_room(&uids(&["ua", "ub"])).await, Ok(Some(dm.clone())));
+    assert_eq!(store.direct_room(&uids(&["ub", "ua"])).await, Ok(Some(dm)), "any order");
+    assert_eq!(store.direct_room(&uids(&["ua"])).await, Ok(None));
+    assert_eq!(store.direct_room(&uids(&["ua", "ub", "uc"])).await, Ok(None), "exactly these");
+    assert_eq!(
+        store.direct_room(&uids(&["uc", "ua"])).await.expect("dm").map(|r| r.id),
+        Some("DM-ac".to_owned())
+    );
+
+    assert_eq!(store.default_rooms().await, Ok(vec![]));
+    let mut general = channel("GENERAL", "general");
+    general.is_default = true;
+    let general = store.create_room(&general, &[]).await.expect("general");
+    store.create_room(&channel("C2", "other"), &[]).await.expect("c2");
+    assert_eq!(store.default_rooms().await, Ok(vec![general]));
+}
+
+pub async fn rooms_members_paging(store: &dyn Store) {
+    let users = [
+        user("u3", "carol", "c@example.com"),
+        user("u1", "alice", "a@example.com"),
+        user("u2", "bob", "b@example.com"),
+        user("u4", "dave", "d@example.com"),
+    ];
+    for u in &users {
+        store.insert_user(u).await.expect("user");
+    }
+    let r = channel("R", "r");
+    let subs: Vec<Subscription> = users[..3].iter().map(|u| subscription(&r, u)).collect();
+    store.create_room(&r, &subs).await.expect("room");
+
+    let all = store.room_members("R", 0, 10).await.expect("members");
+    assert_eq!(all.total, 3);
+    assert_eq!(ids(&all.items, |u| &u.username), vec!["alice", "bob", "carol"], "ordered by username");
+    let page = store.room_members("R", 1, 1).await.expect("page");
+    assert_eq!(page.total, 3);
+    assert_eq!(ids(&page.items, |u| &u.username), vec!["bob"]);
+    let past = store.room_members("R", 5, 10).await.expect("past the end");
+    assert_eq!((past.items.len(), past.total), (0, 3));
+    let none = store.room_members("nope", 0, 10).await.expect("no room");
+    assert_eq!((none.items.len(), none.total), (0, 0));
+}
+
+pub async fn rooms_of_user_filters_and_pages(store: &dyn Store) {
+    let alice = user("u1", "alice", "a@example.com");
+    let bob = user("u2", "bob", "b@example.com");
+    store.insert_user(&alice).await.expect("alice");
+    store.insert_user(&bob).await.expect("bob");
+    let rooms = [
+        channel("C-beta", "beta"),
+        channel("C-alpha", "Alpha"),
+        room("P-gamma", RoomType::Group, "gamma"),
+        direct("D-ab", &[&alice, &bob]),
+    ];
+    for r in &rooms {
+        store.create_room(r, &[subscription(r, &alice)]).await.expect("room");
+    }
+    store
+        .create_room(&channel("C-other", "other"), &[subscription(&channel("C-other", "other"), &bob)])
+        .await
+        .expect("room without alice");
+
+    let channels = store.rooms_of_user("u1", &[RoomType::Channel], 0, 10).await.expect("channels");
+    assert_eq!(channels.total, 2);
+    assert_eq!(ids(&channels.items, |r| &r.id), vec!["C-alpha", "C-beta"], "ordered by name");
+
+    let named = store.rooms_of_user("u1", &[RoomType::Channel, RoomType::Group], 0, 10).await.expect("named");
+    assert_eq!(ids(&named.items, |r| &r.id), vec!["C-alpha", "C-beta", "P-gamma"]);
+    let page = store.rooms_of_user("u1", &[RoomType::Group, RoomType::Channel], 1, 1).await.expect("page");
+    assert_eq!(page.total, 3);
+    assert_eq!(ids(&page.items, |r| &r.id), vec!["C-beta"]);
+
+    let dms = store.rooms_of_user("u1", &[RoomType::Direct], 0, 10).await.expect("dms");
+    assert_eq!(ids(&dms.items, |r| &r.id), vec!["D-ab"]);
+    let bobs = store
+        .rooms_of_user("u2", &[RoomType::Channel, RoomType::Group, RoomType::Direct], 0, 10)
+        .await
+        .expect("bob");
+    assert_eq!(ids(&bobs.items, |r| &r.id), vec!["C-other"], "bob has no subscription to the DM");
+}
+
+pub async fn subscriptions_add_and_remove(store: &dyn Store) {
+    let w = World::new(store).await;
+    assert_eq!(w.room.users_count, 3);
+    let dave_sub = subscription(&w.room, &w.dave);
+    assert_eq!(store.add_subscription(&dave_sub).await, Ok(true));
+    assert_eq!(store.add_subscription(&dave_sub).await, Ok(false), "already subscribed");
+    assert_eq!(room_of(store, ROOM).await.users_count, 4);
+    let stored = store.subscription(ROOM, &w.dave.id).await.expect("subscription").expect("exists");
+    assert_eq!((stored.id.as_str(), stored.u.id.as_str()), (dave_sub.id.as_str(), w.dave.id.as_str()));
+
+    let mut elsewhere = dave_sub.clone();
+    elsewhere.rid = "nope".to_owned();
+    elsewhere.id = "other-id".to_owned();
+    assert_eq!(store.add_subscription(&elsewhere).await, Err(StorageError::NotFound("room")));
+
+    assert_eq!(store.remove_subscription(ROOM, &w.dave.id).await, Ok(true));
+    assert_eq!(store.remove_subscription(ROOM, &w.dave.id).await, Ok(false), "not subscribed");
+    assert_eq!(store.subscription(ROOM, &w.dave.id).await, Ok(None));
+    assert_eq!(room_of(store, ROOM).await.users_count, 3);
+    assert_eq!(store.remove_subscription("nope", &w.dave.id).await, Ok(false));
+}
+
+pub async fn rooms_delete_cascades(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    w.post(store, "gone", &w.alice).await;
+    store.delete_message("gone").await.expect("delete");
+    let other = store
+        .create_room(&channel("OTHER", "other"), &[subscription(&channel("OTHER", "other"), &w.alice)])
+        .await
+        .expect("other");
+    store
+        .insert_message(plain(message("keep", &other.id, &w.alice, "kept")))
+        .await
+        .expect("message elsewhere");
+
+    assert_eq!(store.delete_room(ROOM).await, Ok(true));
+    assert_eq!(store.delete_room(ROOM).await, Ok(false));
+    assert_eq!(store.room_by_id(ROOM).await, Ok(None));
+    assert_eq!(store.room_by_name("room").await, Ok(None));
+    for id in ["parent", "r1"] {
+        assert_eq!(store.message_by_id(id).await, Ok(None));
+    }
+    assert_eq!(store.subscription(ROOM, &w.alice.id).await, Ok(None));
+    let alice_rooms = store.rooms_of_user(&w.alice.id, &[RoomType::Channel], 0, 10).await.expect("rooms");
+    assert_eq!(ids(&alice_rooms.items, |r| &r.id), vec!["OTHER"]);
+    assert!(store.message_by_id("keep").await.expect("read").is_some(), "other rooms untouched");
+    // The name is free again.
+    store.create_room(&channel("NEW", "Room"), &[]).await.expect("reuse name");
+}
+
+// ---------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------
+
+pub async fn messages_insert_stamps_and_round_trips(store: &dyn Store) {
+    let w = World::new(store).await;
+    let before = Timestamp::now();
+    let mut m = message("m1", ROOM, &w.alice, "hello @bob #room");
+    m.mentions = vec![Mention {
+        id: w.bob.id.clone(),
+        username: "bob".to_owned(),
+        name: None,
+        kind: Some("user".to_owned()),
+    }];
+    m.channels = vec![ChannelMention { id: ROOM.to_owned(), name: "room".to_owned() }];
+    m.extra.insert("alias".to_owned(), json!("bot"));
+    m.extra.insert("customFields".to_owned(), json!({"a": [1, 2, {"b": null}]}));
+    m.extra.insert("somethingNew".to_owned(), json!(true));
+    let saved = store.insert_message(plain(m.clone())).await.expect("insert");
+
+    assert_eq!(saved.ts, saved.updated_at, "ts == _updatedAt on creation");
+    assert!(saved.ts >= before, "stamped by the store, not the caller");
+    let expected = Message { ts: saved.ts, updated_at: saved.updated_at, ..m };
+    assert_eq!(saved, expected, "everything else is kept");
+    let read = must_get(store, "m1").await;
+    assert_eq!(read, saved);
+    let doc = serde_json::to_value(&read).expect("serialise");
+    assert_eq!(doc["somethingNew"], json!(true), "unknown fields round-trip");
+    assert_eq!(doc["customFields"], json!({"a": [1, 2, {"b": null}]}));
+
+    let room = room_of(store, ROOM).await;
+    assert_eq!(room.msgs, 1);
+    assert_eq!(room.last_message_at, Some(saved.ts));
+    let second = w.post(store, "m2", &w.bob).await;
+    assert!(second.ts > saved.ts);
+    let room = room_of(store, ROOM).await;
+    assert_eq!((room.msgs, room.last_message_at), (2, Some(second.ts)));
+}
+
+pub async fn messages_insert_rejections(store: &dyn Store) {
+    let w = World::new(store).await;
+    let first = w.post(store, "m1", &w.alice).await;
+    assert_eq!(
+        store.insert_message(plain(message("m1", ROOM, &w.bob, "again"))).await,
+        Err(StorageError::Conflict("id"))
+    );
+    assert_eq!(must_get(store, "m1").await, first, "the original is untouched");
+    assert_eq!(
+        store.insert_message(plain(message("m2", "nope", &w.bob, "where"))).await,
+        Err(StorageError::NotFound("room"))
+    );
+    assert_eq!(store.message_by_id("m2").await, Ok(None));
+    assert_eq!(room_of(store, ROOM).await.msgs, 1, "failed inserts change no counter");
+}
+
+pub async fn messages_insert_joins(store: &dyn Store) {
+    let w = World::new(store).await;
+    let mut new = plain(message("m1", ROOM, &w.dave, "hi, I am new"));
+    new.join = Some(subscription(&w.room, &w.dave));
+    store.insert_message(new).await.expect("insert with join");
+    assert!(store.subscription(ROOM, &w.dave.id).await.expect("sub").is_some());
+    assert_eq!(room_of(store, ROOM).await.users_count, 4);
+
+    // Already a member: the join is a no-op.
+    let mut again = plain(message("m2", ROOM, &w.dave, "again"));
+    again.join = Some(subscription(&w.room, &w.dave));
+    store.insert_message(again).await.expect("insert with redundant join");
+    let room = room_of(store, ROOM).await;
+    assert_eq!((room.users_count, room.msgs), (4, 2));
+}
+
+pub async fn messages_edit(store: &dyn Store) {
+    let w = World::new(store).await;
+    let mut m = message("m1", ROOM, &w.alice, "frist");
+    m.extra.insert("alias".to_owned(), json!("bot"));
+    let original = store.insert_message(plain(m)).await.expect("insert");
+    let mention = Mention { id: w.bob.id.clone(), username: "bob".to_owned(), name: None, kind: None };
+    let editor = UserRef { id: w.carol.id.clone(), username: "carol".to_owned(), name: None };
+    let edited = store
+        .edit_message(
+            "m1",
+            MessageEdit {
+                msg: "first @bob".to_owned(),
+                mentions: vec![mention.clone()],
+                channels: vec![],
+                edited_by: editor.clone(),
+            },
+        )
+        .await
+        .expect("edit");
+    assert_eq!(edited.msg, "first @bob");
+    assert_eq!(edited.mentions, vec![mention]);
+    assert_eq!(edited.edited_by, Some(editor));
+    assert!(edited.updated_at > original.updated_at, "_updatedAt moves");
+    assert_eq!(edited.edited_at, Some(edited.updated_at), "editedAt == _updatedAt");
+    assert_eq!(edited.ts, original.ts, "ts is kept");
+    assert_eq!((&edited.u, &edited.extra), (&original.u, &original.extra), "other fields are kept");
+    assert_eq!(must_get(store, "m1").await, edited);
+    assert_eq!(room_of(store, ROOM).await.msgs, 1, "an edit is not a new message");
+}
+
+pub async fn messages_missing_ids(store: &dyn Store) {
+    let w = World::new(store).await;
+    let edit = MessageEdit {
+        msg: "x".to_owned(),
+        mentions: vec![],
+        channels: vec![],
+        edited_by: user_ref(&w.alice),
+    };
+    assert_eq!(store.message_by_id("nope").await, Ok(None));
+    assert_eq!(store.edit_message("nope", edit).await.map(|_| ()), Err(StorageError::NotFound("message")));
+    assert_eq!(store.delete_message("nope").await, Err(StorageError::NotFound("message")));
+    assert_eq!(
+        store.set_following("nope", &w.alice.id, true).await.map(|_| ()),
+        Err(StorageError::NotFound("message"))
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Threads
+// ---------------------------------------------------------------------------
+
+pub async fn thread_reply_bookkeeping(store: &dyn Store) {
+    let w = World::new(store).await;
+    let parent = w.post(store, "parent", &w.alice).await;
+    assert!(!parent.is_thread_parent());
+
+    // bob replies; followers: the parent's author, the sender, a mentioned
+    // user (dave) who is not a member of the room.
+    let r1 = w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob, &w.dave, &w.bob]).await;
+    assert_eq!(r1.tmid.as_deref(), Some("parent"));
+    assert_eq!(r1.ts, r1.updated_at);
+    let p = must_get(store, "parent").await;
+    assert_eq!(p.tcount, Some(1));
+    assert_eq!(p.tlm, Some(r1.ts), "tlm is the reply's ts");
+    assert_eq!(
+        p.replies,
+        Some(vec![w.alice.id.clone(), w.bob.id.clone(), w.dave.id.clone()]),
+        "followers in order, without duplicates"
+    );
+    assert!(p.updated_at > r1.updated_at, "the parent takes its own, later tick");
+    assert_eq!((p.msg.as_str(), p.ts), (parent.msg.as_str(), parent.ts), "the parent's content is kept");
+    assert_eq!(tunread(store, ROOM, &w.alice).await, vec!["parent".to_owned()]);
+    assert_eq!(tunread(store, ROOM, &w.bob).await, Vec::<String>::new(), "not the sender");
+    assert_eq!(tunread(store, ROOM, &w.carol).await, Vec::<String>::new(), "not a follower");
+    assert_eq!(store.subscription(ROOM, &w.dave.id).await, Ok(None), "no subscription appears");
+
+    // alice replies: bob now has it unread; alice's list has no duplicate.
+    let r2 = w.reply(store, "r2", "parent", &w.alice, &[&w.alice]).await;
+    let p2 = must_get(store, "parent").await;
+    assert_eq!(p2.tcount, Some(2));
+    assert_eq!(p2.tlm, Some(r2.ts));
+    assert_eq!(p2.replies, p.replies, "no new follower");
+    assert!(r2.updated_at > p.updated_at && p2.updated_at > r2.updated_at);
+    assert_eq!(tunread(store, ROOM, &w.bob).await, vec!["parent".to_owned()]);
+    assert_eq!(tunread(store, ROOM, &w.alice).await, vec!["parent".to_owned()]);
+    let room = room_of(store, ROOM).await;
+    assert_eq!((room.msgs, room.last_message_at), (3, Some(r2.ts)));
+
+    // A second thread goes into the same lists.
+    w.post(store, "parent2", &w.carol).await;
+    w.reply(store, "r3", "parent2", &w.carol, &[&w.carol, &w.bob]).await;
+    assert_eq!(tunread(store, ROOM, &w.bob).await, vec!["parent".to_owned(), "parent2".to_owned()]);
+
+    // Editing a reply does not touch the parent's counters.
+    let before = must_get(store, "parent").await;
+    store
+        .edit_message(
+            "r1",
+            MessageEdit {
+                msg: "edited".to_owned(),
+                mentions: vec![],
+                channels: vec![],
+                edited_by: user_ref(&w.bob),
+            },
+        )
+        .await
+        .expect("edit reply");
+    let after = must_get(store, "parent").await;
+    assert_eq!((after.tcount, after.tlm), (before.tcount, before.tlm));
+}
+
+pub async fn thread_reply_rejections(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    let other = channel("OTHER", "other");
+    store.create_room(&other, &[subscription(&other, &w.alice)]).await.expect("other room");
+    store
+        .insert_message(plain(message("elsewhere", "OTHER", &w.alice, "x")))
+        .await
+        .expect("message in other room");
+
+    let thread = Err(StorageError::NotFound("thread"));
+    let attempt = |id: &str, tmid: &str| reply(message(id, ROOM, &w.bob, "x"), tmid, &[&w.bob]);
+    assert_eq!(store.insert_message(attempt("x1", "missing")).await, thread, "missing parent");
+    assert_eq!(store.insert_message(attempt("x2", "elsewhere")).await, thread, "parent in another room");
+    assert_eq!(store.insert_message(attempt("x3", "r1")).await, thread, "parent is a reply");
+    for id in ["x1", "x2", "x3"] {
+        assert_eq!(store.message_by_id(id).await, Ok(None), "{id} not stored");
+    }
+    let p = must_get(store, "parent").await;
+    assert_eq!(p.tcount, Some(1), "counters untouched by rejected replies");
+    assert_eq!(room_of(store, ROOM).await.msgs, 2);
+}
+
+pub async fn thread_delete_reply_leaves_tombstone(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    let r1 = w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    let r2 = w.reply(store, "r2", "parent", &w.carol, &[&w.carol]).await;
+    let before = must_get(store, "parent").await;
+    assert_eq!(before.tcount, Some(2));
+
+    let deletion = store.delete_message("r1").await.expect("delete reply");
+    let Deletion::Removed(tombstone) = deletion else {
+        panic!("a reply is removed, got {deletion:?}");
+    };
+    assert_eq!(
+        tombstone,
+        Tombstone {
+            id: "r1".to_owned(),
+            rid: ROOM.to_owned(),
+            tmid: Some("parent".to_owned()),
+            deleted_at: tombstone.deleted_at,
+        }
+    );
+    assert!(tombstone.deleted_at > before.updated_at, "_deletedAt is a new tick");
+    assert!(tombstone.deleted_at > r1.updated_at);
+    assert_eq!(store.message_by_id("r1").await, Ok(None));
+    let after = must_get(store, "parent").await;
+    assert_eq!(after.tcount, Some(1), "tcount goes down");
+    assert!(after.updated_at > tombstone.deleted_at, "the parent's _updatedAt moves past the tombstone");
+    assert_eq!(after.replies, before.replies, "followers are kept");
+    assert_eq!(after.tlm, before.tlm);
+    assert_eq!(must_get(store, "r2").await, r2, "the other reply is untouched");
+    assert_eq!(room_of(store, ROOM).await.msgs, 2);
+
+    // Deleting the last reply: tcount reaches 0, never below.
+    store.delete_message("r2").await.expect("delete r2");
+    assert_eq!(must_get(store, "parent").await.tcount, Some(0));
+    // The parent now has no replies: deleting it removes it for good.
+    let gone = store.delete_message("parent").await.expect("delete parent");
+    assert!(matches!(gone, Deletion::Removed(ref t) if t.id == "parent" && t.tmid.is_none()), "{gone:?}");
+    assert_eq!(store.message_by_id("parent").await, Ok(None));
+}
+
+pub async fn thread_delete_parent_leaves_placeholder(store: &dyn Store) {
+    let w = World::new(store).await;
+    let mut m = message("parent", ROOM, &w.alice, "hello @bob");
+    m.mentions = vec![Mention { id: w.bob.id.clone(), username: "bob".to_owned(), name: None, kind: None }];
+    m.channels = vec![ChannelMention { id: ROOM.to_owned(), name: "room".to_owned() }];
+    m.extra.insert("attachments".to_owned(), json!([{"title": "x"}]));
+    store.insert_message(plain(m)).await.expect("parent");
+    store
+        .edit_message(
+            "parent",
+            MessageEdit {
+                msg: "hello again @bob".to_owned(),
+                mentions: vec![],
+                channels: vec![],
+                edited_by: user_ref(&w.alice),
+            },
+        )
+        .await
+        .expect("edit");
+    let r1 = w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    let before = must_get(store, "parent").await;
+
+    let deletion = store.delete_message("parent").await.expect("delete parent");
+    let Deletion::Placeholder(placeholder) = deletion else {
+        panic!("a parent with replies stays, got {deletion:?}");
+    };
+    assert_eq!(placeholder.t.as_deref(), Some("rm"));
+    assert_eq!(placeholder.msg, "");
+    assert!(placeholder.mentions.is_empty() && placeholder.channels.is_empty());
+    assert!(placeholder.extra.is_empty(), "content fields cleared: {:?}", placeholder.extra);
+    assert_eq!((placeholder.edited_at, placeholder.edited_by.as_ref()), (None, None));
+    assert_eq!(
+        (placeholder.tcount, placeholder.tlm, &placeholder.replies),
+        (before.tcount, before.tlm, &before.replies),
+        "thread fields are kept"
+    );
+    assert_eq!((&placeholder.u, placeholder.ts), (&before.u, before.ts));
+    assert!(placeholder.updated_at > before.updated_at);
+    assert!(placeholder.is_removed_placeholder());
+    assert_eq!(must_get(store, "parent").await, placeholder);
+    assert_eq!(must_get(store, "r1").await, r1, "replies stay");
+}
+
+pub async fn messages_delete_plain_leaves_tombstone(store: &dyn Store) {
+    let w = World::new(store).await;
+    let m = w.post(store, "m1", &w.alice).await;
+    w.post(store, "m2", &w.alice).await;
+    let deletion = store.delete_message("m1").await.expect("delete");
+    let Deletion::Removed(tombstone) = deletion else {
+        panic!("a plain message is removed, got {deletion:?}");
+    };
+    assert_eq!(
+        (tombstone.id.as_str(), tombstone.rid.as_str(), tombstone.tmid.as_deref()),
+        ("m1", ROOM, None)
+    );
+    assert!(tombstone.deleted_at > m.updated_at);
+    assert_eq!(store.message_by_id("m1").await, Ok(None));
+    assert_eq!(store.delete_message("m1").await, Err(StorageError::NotFound("message")));
+    assert_eq!(room_of(store, ROOM).await.msgs, 1);
+}
+
+pub async fn thread_follow_and_unfollow(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    let p0 = must_get(store, "parent").await;
+
+    let p1 = store.set_following("parent", &w.carol.id, true).await.expect("follow");
+    assert_eq!(p1.replies, Some(vec![w.alice.id.clone(), w.bob.id.clone(), w.carol.id.clone()]));
+    assert!(p1.updated_at > p0.updated_at, "_updatedAt moves");
+    assert_eq!(p1.tcount, p0.tcount);
+    assert_eq!(must_get(store, "parent").await, p1);
+    let p1b = store.set_following("parent", &w.carol.id, true).await.expect("follow twice");
+    assert_eq!(p1b.replies, p1.replies, "no duplicate follower");
+
+    // carol now gets the thread unread on the next reply.
+    w.reply(store, "r2", "parent", &w.bob, &[&w.bob]).await;
+    assert_eq!(tunread(store, ROOM, &w.carol).await, vec!["parent".to_owned()]);
+    assert_eq!(tunread(store, ROOM, &w.alice).await, vec!["parent".to_owned()]);
+
+    let before = must_get(store, "parent").await;
+    let p2 = store.set_following("parent", &w.carol.id, false).await.expect("unfollow");
+    assert_eq!(p2.replies, Some(vec![w.alice.id.clone(), w.bob.id.clone()]));
+    assert!(p2.updated_at > before.updated_at);
+    assert_eq!(tunread(store, ROOM, &w.carol).await, Vec::<String>::new(), "unfollow clears tunread");
+    assert_eq!(tunread(store, ROOM, &w.alice).await, vec!["parent".to_owned()], "others keep theirs");
+
+    // No longer a follower: the next reply leaves carol alone.
+    w.reply(store, "r3", "parent", &w.bob, &[&w.bob]).await;
+    assert_eq!(tunread(store, ROOM, &w.carol).await, Vec::<String>::new());
+    // Unfollowing when not following still answers the parent.
+    let p3 = store.set_following("parent", &w.dave.id, false).await.expect("unfollow stranger");
+    assert_eq!(p3.replies, p2.replies);
+}
+
+// ---------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------
+
+pub async fn settings_save_and_load(store: &dyn Store) {
+    assert_eq!(store.load_settings().await, Ok(vec![]));
+    store.save_setting("Threads_enabled", &json!(false)).await.expect("save");
+    store.save_setting("API_Default_Count", &json!(25)).await.expect("save");
+    store.save_setting("Complex", &json!({"a": [1, "two", null]})).await.expect("save");
+    store.save_setting("Threads_enabled", &json!(true)).await.expect("overwrite");
+    let mut loaded = store.load_settings().await.expect("load");
+    loaded.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected: Vec<(String, Value)> = vec![
+        ("API_Default_Count".to_owned(), json!(25)),
+        ("Complex".to_owned(), json!({"a": [1, "two", null]})),
+        ("Threads_enabled".to_owned(), json!(true)),
+    ];
+    assert_eq!(loaded, expected);
+}
+
+// ---------------------------------------------------------------------------
+// The room clock
+// ---------------------------------------------------------------------------
+
+/// Many writes in a tight loop: far more than one per millisecond, yet each
+/// takes a distinct, strictly greater stamp, and reading back agrees.
+pub async fn clock_tight_loop_strictly_increases(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    let mut written = Vec::new();
+    for i in 0..200 {
+        let m = if i % 4 == 3 {
+            w.reply(store, &format!("m{i}"), "parent", &w.bob, &[&w.bob]).await
+        } else {
+            w.post(store, &format!("m{i}"), &w.alice).await
+        };
+        assert_eq!(m.ts, m.updated_at);
+        written.push(m);
+    }
+    for pair in written.windows(2) {
+        assert!(
+            pair[1].updated_at > pair[0].updated_at,
+            "stamps must strictly increase: {} then {}",
+            pair[0].updated_at.0,
+            pair[1].updated_at.0
+        );
+    }
+    // Backend-independent check: read every document back.
+    let mut stamps = Vec::new();
+    for m in &written {
+        let read = must_get(store, &m.id).await;
+        assert_eq!(read.updated_at, m.updated_at);
+        stamps.push(read.updated_at);
+    }
+    stamps.push(must_get(store, "parent").await.updated_at);
+    assert_distinct(&stamps, "tight loop");
+}
+
+/// The result of one write in [`clock_concurrent_writers_distinct_stamps`].
+enum Wrote {
+    Message(Box<Message>),
+    Removed(Tombstone),
+}
+
+/// 8 writers × 50 writes into one room (inserts, replies to one shared
+/// thread, edits, deletes), all concurrently: every stamp handed out is
+/// distinct, each writer sees its own stamps increase, and the final
+/// documents (read back with `message_by_id`) and tombstones carry pairwise
+/// distinct stamps.
+pub async fn clock_concurrent_writers_distinct_stamps(store: &dyn Store) {
+    const WRITERS: usize = 8;
+    const WRITES: usize = 50;
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    let w = &w;
+
+    let writer = |i: usize| async move {
+        let author = [&w.alice, &w.bob, &w.carol][i % 3];
+        let mut log: Vec<(String, Wrote)> = Vec::new();
+        for j in 0..WRITES {
+            let reply_id = |j: usize| format!("w{i}-r{j}");
+            let plain_id = |j: usize| format!("w{i}-m{j}");
+            let wrote = match j % 5 {
+                0 => (
+                    reply_id(j),
+                    Wrote::Message(Box::new(w.reply(store, &reply_id(j), "parent", author, &[author]).await)),
+                ),
+                1 | 2 => (plain_id(j), Wrote::Message(Box::new(w.post(store, &plain_id(j), author).await))),
+                3 => {
+                    let id = plain_id(j - 2);
+                    let edit = MessageEdit {
+                        msg: format!("edit {j}"),
+                        mentions: vec![],
+                        channels: vec![],
+                        edited_by: user_ref(author),
+                    };
+                    let m = store.edit_message(&id, edit).await.expect("edit");
+                    (id, Wrote::Message(Box::new(m)))
+                }
+                _ => {
+                    // Alternately a reply (its parent moves too) and a plain message.
+                    let id = if (j / 5) % 2 == 0 { reply_id(j - 4) } else { plain_id(j - 3) };
+                    match store.delete_message(&id).await.expect("delete") {
+                        Deletion::Removed(t) => (id, Wrote::Removed(t)),
+                        Deletion::Placeholder(m) => panic!("{id} has no replies, got a placeholder {m:?}"),
+                    }
+                }
+            };
+            log.push(wrote);
+        }
+        log
+    };
+    let (l0, l1, l2, l3, l4, l5, l6, l7) =
+        tokio::join!(writer(0), writer(1), writer(2), writer(3), writer(4), writer(5), writer(6), writer(7));
+    let logs = [l0, l1, l2, l3, l4, l5, l6, l7];
+    assert_eq!(logs.len(), WRITERS);
+
+    let stamp = |wrote: &Wrote| match wrote {
+        Wrote::Message(m) => m.updated_at,
+        Wrote::Removed(t) => t.deleted_at,
+    };
+    let mut all = Vec::new();
+    for log in &logs {
+        let own: Vec<Timestamp> = log.iter().map(|(_, wrote)| stamp(wrote)).collect();
+        for pair in own.windows(2) {
+            assert!(pair[1] > pair[0], "a later write of one writer commits later: {own:?}");
+        }
+        all.extend(own);
+    }
+    assert_eq!(all.len(), WRITERS * WRITES);
+    assert_distinct(&all, "every write");
+
+    // Final state, read back.
+    let mut finals = Vec::new();
+    let mut seen = HashSet::new();
+    let mut max_reply_ts = Timestamp(0);
+    let mut deleted_replies = 0;
+    for log in &logs {
+        for (id, wrote) in log.iter().rev() {
+            if let Wrote::Message(m) = wrote {
+                if m.tmid.is_some() {
+                    max_reply_ts = max_reply_ts.max(m.ts);
+                }
+            }
+            if !seen.insert(id.clone()) {
+                continue; // the latest write of this id decides
+            }
+            match (wrote, store.message_by_id(id).await.expect("read")) {
+                (Wrote::Removed(t), None) => {
+                    finals.push(t.deleted_at);
+                    if t.tmid.is_some() {
+                        deleted_replies += 1;
+                    }
+                }
+                (Wrote::Message(m), Some(read)) => {
+                    assert_eq!(&read, m.as_ref(), "the read-back equals the last write");
+                    finals.push(read.updated_at);
+                }
+                (_, read) => panic!("{id}: unexpected final state {read:?}"),
+            }
+        }
+    }
+    let parent = must_get(store, "parent").await;
+    finals.push(parent.updated_at);
+    assert_distinct(&finals, "final documents and tombstones");
+
+    let replies = WRITERS * WRITES / 5;
+    assert_eq!(deleted_replies, WRITERS * 5);
+    assert_eq!(parent.tcount, Some(i64::try_from(replies - deleted_replies).unwrap_or(i64::MAX)));
+    assert_eq!(parent.tlm, Some(max_reply_ts), "tlm is the ts of the last reply committed");
+    let inserted = 1 + WRITERS * (WRITES / 5) * 3;
+    let removed = WRITERS * (WRITES / 5);
+    assert_eq!(room_of(store, ROOM).await.msgs, i64::try_from(inserted - removed).unwrap_or(i64::MAX));
+}

@@ -80,8 +80,16 @@ pub trait UserStore: Send + Sync {
     /// `usersCount` follow). Their messages stay. `false` if no such user.
     async fn delete_user(&self, id: &str) -> StorageResult<bool>;
     /// Stores a login token, only ever as its hash.
-    async fn insert_login_token(&self, user_id: &str, token_hash: &str, created_at: Timestamp) -> StorageResult<()>;
+    async fn insert_login_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        created_at: Timestamp,
+    ) -> StorageResult<()>;
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>>;
+    /// The owner of a token found by its hash alone (`login {resume}` carries
+    /// no user id). Hashes are 256-bit, so collisions are not a concern.
+    async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>>;
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool>;
 }
 
@@ -109,7 +117,13 @@ pub trait RoomStore: Send + Sync {
     /// Members of a room, ordered by username.
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>>;
     /// Rooms of the given types the user is subscribed to, ordered by name.
-    async fn rooms_of_user(&self, user_id: &str, types: &[RoomType], offset: u64, count: u64) -> StorageResult<Page<Room>>;
+    async fn rooms_of_user(
+        &self,
+        user_id: &str,
+        types: &[RoomType],
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Room>>;
 }
 
 /// A new message for [`MessageStore::insert_message`]. The store assigns `ts`
@@ -144,6 +158,7 @@ pub struct MessageEdit {
 
 /// What [`MessageStore::delete_message`] did.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one value per delete; boxing buys nothing
 pub enum Deletion {
     /// The message is gone; the tombstone records its removal.
     Removed(Tombstone),

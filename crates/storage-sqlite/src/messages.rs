@@ -1,0 +1,231 @@
+//! Messages, thread bookkeeping and tombstones.
+//!
+//! A message row holds the full serde_json form of the domain `Message` in
+//! `doc` (so fields threadsync does not model round-trip) and copies of the
+//! fields the queries use (`rid`, `tmid`, `ts`, `updated_at`, `tlm`,
+//! `tcount`, `u_id`, `t`), rewritten from the document on every write.
+//!
+//! Every function here runs inside one writer transaction, and stamps every
+//! document it touches with its own tick of the room clock (clock.rs).
+
+use crate::clock;
+use crate::db::{exists, from_json, to_json, Db};
+use crate::rooms;
+use rusqlite::{params, Connection, OptionalExtension};
+use threadsync_domain::{Message, Timestamp, Tombstone};
+use threadsync_storage::{Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
+
+pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>> {
+    conn.query_row("SELECT doc FROM messages WHERE id = ?1", [id], |row| row.get::<_, String>(0))
+        .optional()
+        .db()?
+        .map(|doc| from_json(&doc))
+        .transpose()
+}
+
+fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {
+    conn.execute(
+        "INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            m.id,
+            m.rid,
+            m.tmid,
+            m.ts.millis(),
+            m.updated_at.millis(),
+            m.tlm.map(Timestamp::millis),
+            m.tcount,
+            m.u.id,
+            m.t,
+            to_json(m)?,
+        ],
+    )
+    .db()?;
+    Ok(())
+}
+
+fn update_row(conn: &Connection, m: &Message) -> StorageResult<()> {
+    conn.execute(
+        "UPDATE messages SET rid = ?2, tmid = ?3, ts = ?4, updated_at = ?5, tlm = ?6, tcount = ?7, \
+                             u_id = ?8, t = ?9, doc = ?10 \
+         WHERE id = ?1",
+        params![
+            m.id,
+            m.rid,
+            m.tmid,
+            m.ts.millis(),
+            m.updated_at.millis(),
+            m.tlm.map(Timestamp::millis),
+            m.tcount,
+            m.u.id,
+            m.t,
+            to_json(m)?,
+        ],
+    )
+    .db()?;
+    Ok(())
+}
+
+pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Message> {
+    let NewMessage { mut message, reply, join } = new;
+    let mut room = rooms::load(conn, &message.rid)?.ok_or(StorageError::NotFound("room"))?;
+    if exists(conn, "SELECT 1 FROM messages WHERE id = ?1", [&message.id])? {
+        return Err(StorageError::Conflict("id"));
+    }
+    // Validate the thread before writing anything. A message with `tmid` is
+    // a reply whether or not the caller sent bookkeeping: the parent's
+    // counters must count every reply.
+    let parent = match &message.tmid {
+        Some(tmid) => Some(
+            load(conn, tmid)?
+                .filter(|p| p.rid == message.rid && p.tmid.is_none())
+                .ok_or(StorageError::NotFound("thread"))?,
+        ),
+        None if reply.is_some() => return Err(StorageError::Invalid("reply without tmid")),
+        None => None,
+    };
+
+    // The reply takes tick t, its parent t + 1 (one tick per document).
+    let stamp = clock::tick(conn, &message.rid)?;
+    message.ts = stamp;
+    message.updated_at = stamp;
+    let mut last = stamp;
+    if let Some(subscription) = &join {
+        rooms::join(conn, &mut room, subscription, stamp)?;
+    }
+    // A re-used id lives again: drop its old tombstone, or sync would report
+    // the message as both present and removed.
+    conn.execute("DELETE FROM tombstones WHERE id = ?1", [&message.id]).db()?;
+    insert_row(conn, &message)?;
+
+    if let Some(mut parent) = parent {
+        let parent_stamp = clock::tick(conn, &message.rid)?;
+        last = parent_stamp;
+        parent.tcount = Some(parent.tcount.unwrap_or(0) + 1);
+        parent.tlm = Some(stamp);
+        let mut followers = parent.replies.take().unwrap_or_default();
+        for user_id in reply.map(|r| r.add_followers).unwrap_or_default() {
+            if !followers.contains(&user_id) {
+                followers.push(user_id);
+            }
+        }
+        parent.updated_at = parent_stamp;
+        parent.replies = Some(followers);
+        update_row(conn, &parent)?;
+        let followers = parent.replies.as_deref().unwrap_or_default();
+        // Followers other than the sender who are members learn of the new
+        // reply through `tunread`; subscriptions share the parent's tick
+        // (they are another collection, and each belongs to another user).
+        for user_id in followers.iter().filter(|u| **u != message.u.id) {
+            if let Some(mut subscription) = rooms::subscription(conn, &message.rid, user_id)? {
+                if !subscription.tunread.contains(&parent.id) {
+                    subscription.tunread.push(parent.id.clone());
+                    subscription.updated_at = parent_stamp;
+                    rooms::save_subscription(conn, &subscription)?;
+                }
+            }
+        }
+    }
+
+    room.msgs += 1;
+    room.last_message_at = Some(stamp);
+    room.updated_at = last;
+    rooms::save(conn, &room)?;
+    Ok(message)
+}
+
+pub(crate) fn edit(conn: &Connection, id: &str, edit: MessageEdit) -> StorageResult<Message> {
+    let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
+    let stamp = clock::tick(conn, &message.rid)?;
+    message.msg = edit.msg;
+    message.mentions = edit.mentions;
+    message.channels = edit.channels;
+    message.edited_at = Some(stamp);
+    message.edited_by = Some(edit.edited_by);
+    message.updated_at = stamp;
+    update_row(conn, &message)?;
+    Ok(message)
+}
+
+pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
+    let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
+    let stamp = clock::tick(conn, &message.rid)?;
+
+    if message.tcount.unwrap_or(0) > 0 {
+        // A thread parent with replies stays as a placeholder, so the
+        // replies keep their thread; its thread fields are kept.
+        message.t = Some("rm".to_owned());
+        message.msg.clear();
+        message.mentions.clear();
+        message.channels.clear();
+        message.extra.clear();
+        message.edited_at = None;
+        message.edited_by = None;
+        message.updated_at = stamp;
+        update_row(conn, &message)?;
+        return Ok(Deletion::Placeholder(message));
+    }
+
+    conn.execute("DELETE FROM messages WHERE id = ?1", [id]).db()?;
+    let tombstone = Tombstone {
+        id: message.id.clone(),
+        rid: message.rid.clone(),
+        tmid: message.tmid.clone(),
+        deleted_at: stamp,
+    };
+    // An upsert: the same id may have been deleted before and re-inserted.
+    conn.execute(
+        "INSERT INTO tombstones (id, rid, tmid, deleted_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (id) DO UPDATE SET rid = excluded.rid, tmid = excluded.tmid, \
+                                        deleted_at = excluded.deleted_at",
+        params![tombstone.id, tombstone.rid, tombstone.tmid, tombstone.deleted_at.millis()],
+    )
+    .db()?;
+
+    let mut last = stamp;
+    if let Some(tmid) = &message.tmid {
+        if let Some(mut parent) = load(conn, tmid)? {
+            let parent_stamp = clock::tick(conn, &message.rid)?;
+            last = parent_stamp;
+            parent.tcount = Some((parent.tcount.unwrap_or(0) - 1).max(0));
+            parent.updated_at = parent_stamp;
+            update_row(conn, &parent)?;
+        }
+    }
+    if let Some(mut room) = rooms::load(conn, &message.rid)? {
+        room.msgs = (room.msgs - 1).max(0);
+        room.updated_at = last;
+        rooms::save(conn, &room)?;
+    }
+    Ok(Deletion::Removed(tombstone))
+}
+
+pub(crate) fn set_following(
+    conn: &Connection,
+    tmid: &str,
+    user_id: &str,
+    follow: bool,
+) -> StorageResult<Message> {
+    let mut message = load(conn, tmid)?.ok_or(StorageError::NotFound("message"))?;
+    let stamp = clock::tick(conn, &message.rid)?;
+    if follow {
+        let followers = message.replies.get_or_insert_with(Vec::new);
+        if !followers.iter().any(|u| u == user_id) {
+            followers.push(user_id.to_owned());
+        }
+    } else if let Some(followers) = &mut message.replies {
+        followers.retain(|u| u != user_id);
+    }
+    message.updated_at = stamp;
+    update_row(conn, &message)?;
+    if !follow {
+        if let Some(mut subscription) = rooms::subscription(conn, &message.rid, user_id)? {
+            if subscription.tunread.contains(&message.id) {
+                subscription.tunread.retain(|t| *t != message.id);
+                subscription.updated_at = stamp;
+                rooms::save_subscription(conn, &subscription)?;
+            }
+        }
+    }
+    Ok(message)
+}

@@ -1,0 +1,325 @@
+//! Rooms and subscriptions.
+//!
+//! Both are stored as their domain document (`doc`, JSON) plus the columns
+//! queries filter on. Writes are read-modify-write of the whole document, so
+//! `doc` and the columns never disagree. The `clock` column is the exception:
+//! only clock.rs touches it, and `save_room` leaves it alone.
+
+use crate::clock;
+use crate::db::{count, exists, from_json, sql_int, to_json, Db};
+use crate::users::{self, fold};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashSet;
+use threadsync_domain::{Room, RoomType, Subscription, User};
+use threadsync_storage::{Page, StorageError, StorageResult};
+
+/// The key that finds a direct-message room by its members: the ids sorted
+/// and deduplicated, as a JSON array.
+fn dm_key(uids: &[String]) -> StorageResult<String> {
+    let mut ids: Vec<&str> = uids.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    to_json(&ids)
+}
+
+fn is_named_type(t: RoomType) -> bool {
+    matches!(t, RoomType::Channel | RoomType::Group)
+}
+
+/// The extracted columns of a room, computed from its document.
+struct RoomColumns {
+    name_lower: Option<String>,
+    dm_key: Option<String>,
+    doc: String,
+}
+
+fn room_columns(room: &Room) -> StorageResult<RoomColumns> {
+    Ok(RoomColumns {
+        name_lower: room.name.as_deref().map(fold),
+        dm_key: match room.t {
+            RoomType::Direct => Some(dm_key(&room.uids)?),
+            _ => None,
+        },
+        doc: to_json(room)?,
+    })
+}
+
+pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Room>> {
+    conn.query_row("SELECT doc FROM rooms WHERE id = ?1", [id], |row| row.get::<_, String>(0))
+        .optional()
+        .db()?
+        .map(|doc| from_json(&doc))
+        .transpose()
+}
+
+/// Rewrites a room's document and columns (not its clock).
+pub(crate) fn save(conn: &Connection, room: &Room) -> StorageResult<()> {
+    let cols = room_columns(room)?;
+    conn.execute(
+        "UPDATE rooms SET t = ?2, name = ?3, name_lower = ?4, dm_key = ?5, is_default = ?6, \
+                          ts = ?7, updated_at = ?8, doc = ?9 \
+         WHERE id = ?1",
+        params![
+            room.id,
+            room.t.as_str(),
+            room.name,
+            cols.name_lower,
+            cols.dm_key,
+            room.is_default,
+            room.ts.millis(),
+            room.updated_at.millis(),
+            cols.doc,
+        ],
+    )
+    .db()?;
+    Ok(())
+}
+
+pub(crate) fn create(conn: &Connection, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room> {
+    if exists(conn, "SELECT 1 FROM rooms WHERE id = ?1", [&room.id])? {
+        return Err(StorageError::Conflict("id"));
+    }
+    let mut room = room.clone();
+    if room.t == RoomType::Direct {
+        // Keep the documented form: members sorted by id, no duplicates.
+        room.uids.sort_unstable();
+        room.uids.dedup();
+    }
+    let cols = room_columns(&room)?;
+    if is_named_type(room.t) {
+        if let Some(name_lower) = &cols.name_lower {
+            if exists(conn, "SELECT 1 FROM rooms WHERE name_lower = ?1 AND t IN ('c', 'p')", [name_lower])? {
+                return Err(StorageError::Conflict("room_name"));
+            }
+        }
+    }
+    conn.execute(
+        "INSERT INTO rooms (id, t, name, name_lower, dm_key, is_default, ts, updated_at, clock, doc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+        params![
+            room.id,
+            room.t.as_str(),
+            room.name,
+            cols.name_lower,
+            cols.dm_key,
+            room.is_default,
+            room.ts.millis(),
+            room.updated_at.millis(),
+            cols.doc,
+        ],
+    )
+    .db()?;
+    // The room and its first subscriptions share the creation tick: they are
+    // different collections, uniqueness of stamps matters within messages.
+    let stamp = clock::tick(conn, &room.id)?;
+    let mut members = HashSet::new();
+    for subscription in subscriptions {
+        if subscription.rid != room.id {
+            return Err(StorageError::Invalid("subscription rid"));
+        }
+        // The same user listed twice is one membership.
+        if !members.insert(subscription.u.id.as_str()) {
+            continue;
+        }
+        let mut subscription = subscription.clone();
+        subscription.updated_at = stamp;
+        insert_subscription(conn, &subscription)?;
+    }
+    room.users_count = i64::try_from(members.len()).unwrap_or(i64::MAX);
+    room.updated_at = stamp;
+    save(conn, &room)?;
+    Ok(room)
+}
+
+fn rooms_from(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> StorageResult<Vec<Room>> {
+    let mut stmt = conn.prepare(sql).db()?;
+    let docs = stmt
+        .query_map(params, |row| row.get::<_, String>(0))
+        .db()?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .db()?;
+    docs.iter().map(|doc| from_json(doc)).collect()
+}
+
+pub(crate) fn by_name(conn: &Connection, name: &str) -> StorageResult<Option<Room>> {
+    // Same predicate as the partial unique index, so the index is used.
+    conn.query_row("SELECT doc FROM rooms WHERE name_lower = ?1 AND t IN ('c', 'p')", [fold(name)], |row| {
+        row.get::<_, String>(0)
+    })
+    .optional()
+    .db()?
+    .map(|doc| from_json(&doc))
+    .transpose()
+}
+
+pub(crate) fn direct(conn: &Connection, uids: &[String]) -> StorageResult<Option<Room>> {
+    // Should two DMs with the same members exist (the trait has no rule
+    // against it), the oldest one is the answer, consistently.
+    let rooms = rooms_from(
+        conn,
+        "SELECT doc FROM rooms WHERE dm_key = ?1 AND t = 'd' ORDER BY ts, id LIMIT 1",
+        [dm_key(uids)?],
+    )?;
+    Ok(rooms.into_iter().next())
+}
+
+pub(crate) fn defaults(conn: &Connection) -> StorageResult<Vec<Room>> {
+    rooms_from(conn, "SELECT doc FROM rooms WHERE is_default = 1 ORDER BY coalesce(name_lower, ''), id", [])
+}
+
+pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<bool> {
+    // The foreign keys cascade too; explicit deletes keep the rule visible
+    // and do not depend on `PRAGMA foreign_keys`.
+    conn.execute("DELETE FROM subscriptions WHERE rid = ?1", [id]).db()?;
+    conn.execute("DELETE FROM messages WHERE rid = ?1", [id]).db()?;
+    conn.execute("DELETE FROM tombstones WHERE rid = ?1", [id]).db()?;
+    let removed = conn.execute("DELETE FROM rooms WHERE id = ?1", [id]).db()?;
+    Ok(removed > 0)
+}
+
+pub(crate) fn subscription(
+    conn: &Connection,
+    rid: &str,
+    user_id: &str,
+) -> StorageResult<Option<Subscription>> {
+    conn.query_row(
+        "SELECT doc FROM subscriptions WHERE rid = ?1 AND user_id = ?2",
+        params![rid, user_id],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .db()?
+    .map(|doc| from_json(&doc))
+    .transpose()
+}
+
+fn insert_subscription(conn: &Connection, subscription: &Subscription) -> StorageResult<()> {
+    conn.execute(
+        "INSERT INTO subscriptions (id, rid, user_id, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            subscription.id,
+            subscription.rid,
+            subscription.u.id,
+            subscription.updated_at.millis(),
+            to_json(subscription)?,
+        ],
+    )
+    .db()?;
+    Ok(())
+}
+
+/// Rewrites a subscription's document (found by its id).
+pub(crate) fn save_subscription(conn: &Connection, subscription: &Subscription) -> StorageResult<()> {
+    conn.execute(
+        "UPDATE subscriptions SET updated_at = ?2, doc = ?3 WHERE id = ?1",
+        params![subscription.id, subscription.updated_at.millis(), to_json(subscription)?],
+    )
+    .db()?;
+    Ok(())
+}
+
+/// Adds a member, stamped with `stamp`, and counts it in the room's
+/// `usersCount`. `Ok(false)` if the user already has a subscription.
+pub(crate) fn join(
+    conn: &Connection,
+    room: &mut Room,
+    subscription: &Subscription,
+    stamp: threadsync_domain::Timestamp,
+) -> StorageResult<bool> {
+    if subscription.rid != room.id {
+        return Err(StorageError::Invalid("subscription rid"));
+    }
+    if exists(
+        conn,
+        "SELECT 1 FROM subscriptions WHERE rid = ?1 AND user_id = ?2",
+        params![room.id, subscription.u.id],
+    )? {
+        return Ok(false);
+    }
+    let mut subscription = subscription.clone();
+    subscription.updated_at = stamp;
+    insert_subscription(conn, &subscription)?;
+    room.users_count += 1;
+    Ok(true)
+}
+
+pub(crate) fn add_subscription(conn: &Connection, subscription: &Subscription) -> StorageResult<bool> {
+    let mut room = load(conn, &subscription.rid)?.ok_or(StorageError::NotFound("room"))?;
+    if exists(
+        conn,
+        "SELECT 1 FROM subscriptions WHERE rid = ?1 AND user_id = ?2",
+        params![room.id, subscription.u.id],
+    )? {
+        return Ok(false);
+    }
+    let stamp = clock::tick(conn, &room.id)?;
+    join(conn, &mut room, subscription, stamp)?;
+    room.updated_at = stamp;
+    save(conn, &room)?;
+    Ok(true)
+}
+
+pub(crate) fn remove_subscription(conn: &Connection, rid: &str, user_id: &str) -> StorageResult<bool> {
+    let removed = conn
+        .execute("DELETE FROM subscriptions WHERE rid = ?1 AND user_id = ?2", params![rid, user_id])
+        .db()?;
+    if removed == 0 {
+        return Ok(false);
+    }
+    if let Some(mut room) = load(conn, rid)? {
+        room.users_count = (room.users_count - 1).max(0);
+        room.updated_at = clock::tick(conn, rid)?;
+        save(conn, &room)?;
+    }
+    Ok(true)
+}
+
+pub(crate) fn members(conn: &Connection, rid: &str, offset: u64, limit: u64) -> StorageResult<Page<User>> {
+    let sql = format!(
+        "SELECT {} FROM subscriptions s JOIN users u ON u.id = s.user_id \
+         WHERE s.rid = ?1 ORDER BY u.username_lower, u.id LIMIT ?2 OFFSET ?3",
+        users::COLUMNS
+    );
+    let mut stmt = conn.prepare(&sql).db()?;
+    let items = stmt
+        .query_map(params![rid, sql_int(limit), sql_int(offset)], users::from_row)
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
+    let total: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE s.rid = ?1",
+            [rid],
+            |row| row.get(0),
+        )
+        .db()?;
+    Ok(Page { items, total: count(total) })
+}
+
+pub(crate) fn of_user(
+    conn: &Connection,
+    user_id: &str,
+    types: &[RoomType],
+    offset: u64,
+    limit: u64,
+) -> StorageResult<Page<Room>> {
+    let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    let types = to_json(&types)?;
+    // DMs have no name: they sort first, by id.
+    let items = rooms_from(
+        conn,
+        "SELECT r.doc FROM subscriptions s JOIN rooms r ON r.id = s.rid \
+         WHERE s.user_id = ?1 AND r.t IN (SELECT value FROM json_each(?2)) \
+         ORDER BY coalesce(r.name_lower, ''), r.id LIMIT ?3 OFFSET ?4",
+        params![user_id, types, sql_int(limit), sql_int(offset)],
+    )?;
+    let total: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM subscriptions s JOIN rooms r ON r.id = s.rid \
+             WHERE s.user_id = ?1 AND r.t IN (SELECT value FROM json_each(?2))",
+            params![user_id, types],
+            |row| row.get(0),
+        )
+        .db()?;
+    Ok(Page { items, total: count(total) })
+}

@@ -1,0 +1,195 @@
+//! Users, their email addresses and login tokens.
+//!
+//! `User` has no serde form of its own (it must never be serialised by
+//! accident, it holds the password hash), so users are stored as columns.
+
+use crate::db::{count, exists, to_json, Db};
+use crate::rooms;
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::collections::HashSet;
+use threadsync_domain::{Timestamp, User};
+use threadsync_storage::{StorageError, StorageResult};
+
+/// The columns [`from_row`] expects, in order; `u.` so joins can use it.
+pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
+     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at";
+
+pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let json_column = |idx: usize| -> rusqlite::Result<String> { row.get(idx) };
+    let emails = json_column(3)?;
+    let roles = json_column(5)?;
+    Ok(User {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        name: row.get(2)?,
+        emails: serde_json::from_str(&emails)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, Type::Text, Box::new(e)))?,
+        password_hash: row.get(4)?,
+        roles: serde_json::from_str(&roles)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, Type::Text, Box::new(e)))?,
+        active: row.get(6)?,
+        status: row.get(7)?,
+        utc_offset: row.get(8)?,
+        kind: row.get(9)?,
+        created_at: Timestamp(row.get(10)?),
+        updated_at: Timestamp(row.get(11)?),
+    })
+}
+
+/// Case folding for the case-insensitive rules. Done here, in Rust, so every
+/// backend folds exactly alike.
+pub(crate) fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+pub(crate) fn count_users(conn: &Connection) -> StorageResult<u64> {
+    conn.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).db().map(count)
+}
+
+pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
+    // Explicit checks give each rule its own error; they cannot race, the
+    // writer runs one transaction at a time.
+    if exists(conn, "SELECT 1 FROM users WHERE id = ?1", [&user.id])? {
+        return Err(StorageError::Conflict("id"));
+    }
+    let username_lower = fold(&user.username);
+    if exists(conn, "SELECT 1 FROM users WHERE username_lower = ?1", [&username_lower])? {
+        return Err(StorageError::Conflict("username"));
+    }
+    let mut addresses = HashSet::new();
+    for email in &user.emails {
+        let address = fold(&email.address);
+        if exists(conn, "SELECT 1 FROM user_emails WHERE address_lower = ?1", [&address])?
+            || !addresses.insert(address)
+        {
+            return Err(StorageError::Conflict("email"));
+        }
+    }
+    conn.execute(
+        "INSERT INTO users (id, username, username_lower, name, emails, password_hash, roles, \
+                            active, status, utc_offset, kind, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            user.id,
+            user.username,
+            username_lower,
+            user.name,
+            to_json(&user.emails)?,
+            user.password_hash,
+            to_json(&user.roles)?,
+            user.active,
+            user.status,
+            user.utc_offset,
+            user.kind,
+            user.created_at.millis(),
+            user.updated_at.millis(),
+        ],
+    )
+    .db()?;
+    for address in addresses {
+        conn.execute(
+            "INSERT INTO user_emails (address_lower, user_id) VALUES (?1, ?2)",
+            params![address, user.id],
+        )
+        .db()?;
+    }
+    Ok(())
+}
+
+fn one(conn: &Connection, filter: &str, value: &str) -> StorageResult<Option<User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users u WHERE {filter}");
+    conn.query_row(&sql, [value], from_row).optional().db()
+}
+
+pub(crate) fn by_id(conn: &Connection, id: &str) -> StorageResult<Option<User>> {
+    one(conn, "u.id = ?1", id)
+}
+
+pub(crate) fn by_username(conn: &Connection, username: &str) -> StorageResult<Option<User>> {
+    one(conn, "u.username_lower = ?1", &fold(username))
+}
+
+pub(crate) fn by_email(conn: &Connection, email: &str) -> StorageResult<Option<User>> {
+    one(conn, "u.id = (SELECT user_id FROM user_emails WHERE address_lower = ?1)", &fold(email))
+}
+
+pub(crate) fn by_usernames(conn: &Connection, usernames: &[String]) -> StorageResult<Vec<User>> {
+    let folded: Vec<String> = usernames.iter().map(|u| fold(u)).collect();
+    // One JSON array parameter instead of a variable number of `?`s.
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users u \
+         WHERE u.username_lower IN (SELECT value FROM json_each(?1)) ORDER BY u.username_lower"
+    );
+    let mut stmt = conn.prepare(&sql).db()?;
+    let rows = stmt.query_map([to_json(&folded)?], from_row).db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
+pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<bool> {
+    if !exists(conn, "SELECT 1 FROM users WHERE id = ?1", [id])? {
+        return Ok(false);
+    }
+    // Subscriptions carry no foreign key to users; remove them one by one so
+    // each room's `usersCount` follows.
+    let rids: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT rid FROM subscriptions WHERE user_id = ?1").db()?;
+        let rows = stmt.query_map([id], |row| row.get(0)).db()?;
+        rows.collect::<rusqlite::Result<_>>().db()?
+    };
+    for rid in rids {
+        rooms::remove_subscription(conn, &rid, id)?;
+    }
+    // Tokens and addresses go by ON DELETE CASCADE; explicit all the same, so
+    // the rule is visible here and not only in the schema.
+    conn.execute("DELETE FROM login_tokens WHERE user_id = ?1", [id]).db()?;
+    conn.execute("DELETE FROM user_emails WHERE user_id = ?1", [id]).db()?;
+    conn.execute("DELETE FROM users WHERE id = ?1", [id]).db()?;
+    Ok(true)
+}
+
+pub(crate) fn insert_login_token(
+    conn: &Connection,
+    user_id: &str,
+    token_hash: &str,
+    created_at: Timestamp,
+) -> StorageResult<()> {
+    if !exists(conn, "SELECT 1 FROM users WHERE id = ?1", [user_id])? {
+        return Err(StorageError::NotFound("user"));
+    }
+    conn.execute(
+        "INSERT INTO login_tokens (user_id, token_hash, created_at) VALUES (?1, ?2, ?3)",
+        params![user_id, token_hash, created_at.millis()],
+    )
+    .db()?;
+    Ok(())
+}
+
+pub(crate) fn by_login_token(
+    conn: &Connection,
+    user_id: &str,
+    token_hash: &str,
+) -> StorageResult<Option<User>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM login_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.user_id = ?1 AND t.token_hash = ?2"
+    );
+    conn.query_row(&sql, params![user_id, token_hash], from_row).optional().db()
+}
+
+pub(crate) fn by_token_hash(conn: &Connection, token_hash: &str) -> StorageResult<Option<User>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM login_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
+    );
+    conn.query_row(&sql, params![token_hash], from_row).optional().db()
+}
+
+pub(crate) fn delete_login_token(conn: &Connection, user_id: &str, token_hash: &str) -> StorageResult<bool> {
+    let removed = conn
+        .execute(
+            "DELETE FROM login_tokens WHERE user_id = ?1 AND token_hash = ?2",
+            params![user_id, token_hash],
+        )
+        .db()?;
+    Ok(removed > 0)
+}

@@ -1,0 +1,225 @@
+//! The shared conformance suite on SQLite, plus the SQLite-specific tests:
+//! persistence across a reopen, the room clock surviving a restart, writers
+//! on several OS threads at once, and the query plans of the sync paths.
+
+use rusqlite::Connection;
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use tempfile::TempDir;
+use threadsync_domain::Timestamp;
+use threadsync_storage::conformance::{World, ROOM};
+use threadsync_storage::{Deletion, MessageStore, RoomStore, SettingsStore, Store, UserStore};
+use threadsync_storage_sqlite::{SqliteOptions, SqliteStore, DATABASE_FILE};
+
+/// A fresh store in its own temporary directory. The directory travels with
+/// the store, so it is deleted only after the test (and the store) are done.
+async fn fresh() -> (SqliteStore, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("open store");
+    (store, dir)
+}
+
+threadsync_storage::conformance_suite!(fresh());
+
+/// A plain connection to the database file, bypassing the store.
+fn raw(dir: &Path) -> Connection {
+    Connection::open(dir.join(DATABASE_FILE)).expect("raw connection")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_keeps_the_data() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("data").join("nested");
+    let store =
+        SqliteStore::open(&dir, SqliteOptions { readers: 2 }).await.expect("open creates the directories");
+    assert_eq!(store.path(), dir.join(DATABASE_FILE));
+    let w = World::new(&store).await;
+    store.insert_login_token(&w.alice.id, "hash", Timestamp(7)).await.expect("token");
+    w.post(&store, "parent", &w.alice).await;
+    w.reply(&store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    w.post(&store, "gone", &w.bob).await;
+    let Deletion::Removed(tombstone) = store.delete_message("gone").await.expect("delete") else {
+        panic!("a plain message is removed");
+    };
+    store.save_setting("Threads_enabled", &serde_json::json!(false)).await.expect("setting");
+    let parent_before = store.message_by_id("parent").await.expect("read").expect("parent");
+    store.close().await;
+    // After close the store refuses work instead of hanging; close is idempotent.
+    assert!(store.message_by_id("parent").await.is_err());
+    assert!(store.save_setting("x", &serde_json::json!(1)).await.is_err());
+    store.close().await;
+    drop(store);
+
+    // close() checkpointed: everything is in the main file, the WAL is empty.
+    let wal = dir.join(format!("{DATABASE_FILE}-wal"));
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0, "WAL truncated");
+
+    let store = SqliteStore::open(&dir, SqliteOptions::default()).await.expect("reopen");
+    assert_eq!(store.count_users().await, Ok(4));
+    assert!(store.user_by_login_token("u-alice", "hash").await.expect("token").is_some());
+    let room = store.room_by_id(ROOM).await.expect("room").expect("exists");
+    assert_eq!((room.users_count, room.msgs), (3, 2));
+    assert_eq!(store.message_by_id("parent").await, Ok(Some(parent_before)));
+    assert_eq!(
+        store.subscription(ROOM, "u-alice").await.expect("sub").expect("exists").tunread,
+        vec!["parent".to_owned()]
+    );
+    assert_eq!(store.message_by_id("gone").await, Ok(None));
+    assert_eq!(
+        store.load_settings().await,
+        Ok(vec![("Threads_enabled".to_owned(), serde_json::json!(false))])
+    );
+    store.close().await;
+
+    let conn = raw(&dir);
+    let kept: i64 = conn
+        .query_row("SELECT deleted_at FROM tombstones WHERE id = 'gone'", [], |r| r.get(0))
+        .expect("tombstone kept");
+    assert_eq!(kept, tombstone.deleted_at.millis());
+    let versions: i64 =
+        conn.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)).expect("versions");
+    assert_eq!(versions, 1, "reopening applies no migration twice");
+}
+
+/// The clock lives in the database: after a restart, stamps continue from
+/// the last tick even if the wall clock is behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_survives_a_restart() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(tmp.path(), SqliteOptions::default()).await.expect("open");
+    let w = World::new(&store).await;
+    w.post(&store, "m1", &w.alice).await;
+    store.close().await;
+
+    // Pretend the last tick was an hour ahead of the wall clock (clock skew,
+    // or a burst of writes that ran ahead of real time).
+    let ahead = Timestamp::now().millis() + 3_600_000;
+    raw(tmp.path())
+        .execute("UPDATE rooms SET clock = ?1 WHERE id = ?2", rusqlite::params![ahead, ROOM])
+        .expect("move clock");
+
+    let store = SqliteStore::open(tmp.path(), SqliteOptions::default()).await.expect("reopen");
+    let m2 = w.post(&store, "m2", &w.alice).await;
+    assert_eq!(m2.ts.millis(), ahead + 1, "the next tick follows the stored clock");
+    let r = w.reply(&store, "r1", "m2", &w.bob, &[&w.bob]).await;
+    assert_eq!(r.ts.millis(), ahead + 2);
+    let parent = store.message_by_id("m2").await.expect("read").expect("m2");
+    assert_eq!(parent.updated_at.millis(), ahead + 3, "reply t, parent t + 1");
+    store.close().await;
+}
+
+/// Writers on several OS threads at once (tokio::spawn on a multi-threaded
+/// runtime) while readers poll: stamps stay distinct and per-task increasing,
+/// and no reader ever sees the room's counter go backwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_writers_and_readers() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SqliteStore::open(tmp.path(), SqliteOptions { readers: 3 }).await.expect("open"));
+    let world = Arc::new(World::new(store.as_ref()).await);
+    world.post(store.as_ref(), "parent", &world.alice).await;
+
+    let mut writers = Vec::new();
+    for i in 0..8 {
+        let (store, w) = (Arc::clone(&store), Arc::clone(&world));
+        writers.push(tokio::spawn(async move {
+            let mut stamps = Vec::new();
+            for j in 0..50 {
+                let id = format!("t{i}-{j}");
+                let m = if j % 3 == 0 {
+                    w.reply(store.as_ref(), &id, "parent", &w.bob, &[&w.bob]).await
+                } else {
+                    w.post(store.as_ref(), &id, &w.alice).await
+                };
+                stamps.push(m.updated_at);
+            }
+            stamps
+        }));
+    }
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let store = Arc::clone(&store);
+        readers.push(tokio::spawn(async move {
+            let mut last = 0;
+            for _ in 0..200 {
+                let room = store.room_by_id(ROOM).await.expect("read").expect("room");
+                assert!(room.msgs >= last, "a reader saw the past after the future");
+                last = room.msgs;
+            }
+        }));
+    }
+    let mut all = HashSet::new();
+    for writer in writers {
+        let stamps = writer.await.expect("writer task");
+        assert!(stamps.windows(2).all(|p| p[1] > p[0]), "per-task increasing");
+        for s in stamps {
+            assert!(all.insert(s), "duplicate stamp {s:?}");
+        }
+    }
+    for reader in readers {
+        reader.await.expect("reader task");
+    }
+    let parent = store.message_by_id("parent").await.expect("read").expect("parent");
+    assert!(all.insert(parent.updated_at), "the parent's stamp is distinct too");
+    assert_eq!(parent.tcount, Some(8 * 17));
+    store.close().await;
+}
+
+/// The sync paths (behaviour.md §4.1 "Indexed") are served by indexes, not
+/// scans: their cost follows the delta, not the table.
+#[tokio::test]
+async fn sync_queries_use_indexes() {
+    let (store, tmp) = fresh().await;
+    store.close().await;
+    let conn = raw(tmp.path());
+    let cases = [
+        (
+            "SELECT doc FROM messages WHERE tmid = ?1 AND updated_at > ?2 ORDER BY updated_at LIMIT 50",
+            "messages_tmid_updated",
+        ),
+        ("SELECT doc FROM messages WHERE tmid = ?1 ORDER BY ts LIMIT 50 OFFSET 0", "messages_tmid_ts"),
+        (
+            "SELECT id, deleted_at FROM tombstones WHERE tmid = ?1 AND deleted_at > ?2 ORDER BY deleted_at",
+            "tombstones_tmid_deleted",
+        ),
+        (
+            "SELECT doc FROM messages WHERE rid = ?1 AND updated_at > ?2 ORDER BY updated_at",
+            "messages_rid_updated",
+        ),
+        (
+            "SELECT id, deleted_at FROM tombstones WHERE rid = ?1 AND deleted_at > ?2 ORDER BY deleted_at",
+            "tombstones_rid_deleted",
+        ),
+        (
+            "SELECT doc FROM messages WHERE rid = ?1 AND tcount IS NOT NULL ORDER BY tlm DESC LIMIT 50",
+            "messages_threads_tlm",
+        ),
+        (
+            "SELECT doc FROM messages WHERE rid = ?1 AND tcount IS NOT NULL AND updated_at > ?2 ORDER BY updated_at",
+            "messages_threads_updated",
+        ),
+        ("SELECT doc FROM messages WHERE rid = ?1 ORDER BY ts DESC LIMIT 50", "messages_rid_ts"),
+        ("SELECT doc FROM rooms WHERE name_lower = ?1 AND t IN ('c', 'p')", "rooms_name_lower"),
+    ];
+    for (sql, index) in cases {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("explain");
+        let params = vec![rusqlite::types::Value::Null; stmt.parameter_count()];
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        let plan = plan.join(" | ");
+        assert!(plan.contains(index), "{sql}\n  should use {index}, plan: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  should not sort, plan: {plan}");
+    }
+    // Lookups that return a row or two (sorting them costs nothing).
+    let lookups =
+        [("SELECT doc FROM rooms WHERE dm_key = ?1 AND t = 'd' ORDER BY ts, id LIMIT 1", "rooms_dm_key")];
+    for (sql, index) in lookups {
+        let plan: String = conn
+            .query_row(&format!("EXPLAIN QUERY PLAN {sql}"), [rusqlite::types::Value::Null], |r| r.get(3))
+            .expect("plan");
+        assert!(plan.contains(index), "{sql}\n  should use {index}, plan: {plan}");
+    }
+}
