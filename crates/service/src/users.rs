@@ -101,19 +101,25 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
+        // The default channels are joined in the same transaction as the
+        // user is created: a failure leaves neither behind.
+        let joins = if new.join_default_channels {
+            self.store
+                .default_rooms()
+                .await?
+                .iter()
+                .map(|room| new_subscription(room, &user, None, Vec::new()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         // The checks above give friendly errors; the store's unique indexes
         // are what actually guarantee uniqueness under concurrent requests.
-        self.store.insert_user(&user).await.map_err(|e| match e {
+        self.store.insert_user(&user, &joins).await.map_err(|e| match e {
             StorageError::Conflict("email") => email_taken(&email),
             StorageError::Conflict(_) => username_taken(&username),
             other => other.into(),
         })?;
-        if new.join_default_channels {
-            for room in self.store.default_rooms().await? {
-                let sub = new_subscription(&room, &user, None, Vec::new());
-                self.store.add_subscription(&sub).await?;
-            }
-        }
         Ok(user)
     }
 

@@ -147,9 +147,16 @@ impl UserStore for SqliteStore {
         self.read(users::count_users).await
     }
 
-    async fn insert_user(&self, user: &User) -> StorageResult<()> {
-        let user = user.clone();
-        self.write(move |c| users::insert(c, &user)).await
+    async fn insert_user(&self, user: &User, joins: &[Subscription]) -> StorageResult<()> {
+        let (user, joins) = (user.clone(), joins.to_vec());
+        self.write(move |c| {
+            users::insert(c, &user)?;
+            for sub in &joins {
+                rooms::add_subscription(c, sub)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>> {

@@ -52,6 +52,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@tests $make;
             users_insert_and_lookup,
             users_conflicts,
+            users_insert_with_joins_is_atomic,
             users_delete_cascades,
             login_tokens,
             rooms_create_and_lookup,
@@ -232,7 +233,7 @@ impl World {
         let carol = user("u-carol", "carol", "carol@example.com");
         let dave = user("u-dave", "dave", "dave@example.com");
         for u in [&alice, &bob, &carol, &dave] {
-            store.insert_user(u).await.expect("insert user");
+            store.insert_user(u, &[]).await.expect("insert user");
         }
         let room = channel(ROOM, "room");
         let subs: Vec<Subscription> = [&alice, &bob, &carol].iter().map(|u| subscription(&room, u)).collect();
@@ -300,8 +301,8 @@ pub async fn users_insert_and_lookup(store: &dyn Store) {
     assert_eq!(store.count_users().await, Ok(0));
     let alice = user("u1", "Alice", "Alice@Example.com");
     let bob = user("u2", "bob", "bob@example.com");
-    store.insert_user(&alice).await.expect("insert alice");
-    store.insert_user(&bob).await.expect("insert bob");
+    store.insert_user(&alice, &[]).await.expect("insert alice");
+    store.insert_user(&bob, &[]).await.expect("insert bob");
     assert_eq!(store.count_users().await, Ok(2));
 
     assert_eq!(store.user_by_id("u1").await, Ok(Some(alice.clone())), "all fields round-trip");
@@ -321,24 +322,42 @@ pub async fn users_insert_and_lookup(store: &dyn Store) {
     assert_eq!(store.users_by_usernames(&[]).await, Ok(vec![]));
 }
 
+pub async fn users_insert_with_joins_is_atomic(store: &dyn Store) {
+    let general = room("GENERAL", RoomType::Channel, "general");
+    store.create_room(&general, &[]).await.expect("room");
+    let alice = user("u1", "alice", "alice@example.com");
+    store.insert_user(&alice, &[subscription(&general, &alice)]).await.expect("insert with join");
+    assert!(store.subscription("GENERAL", "u1").await.expect("lookup").is_some());
+    assert_eq!(store.room_by_id("GENERAL").await.expect("room").map(|r| r.users_count), Some(1));
+
+    // A join to a missing room fails the whole insert: no user is left behind.
+    let bob = user("u2", "bob", "bob@example.com");
+    let missing = room("MISSING", RoomType::Channel, "missing");
+    let result = store.insert_user(&bob, &[subscription(&general, &bob), subscription(&missing, &bob)]).await;
+    assert_eq!(result, Err(StorageError::NotFound("room")));
+    assert_eq!(store.user_by_id("u2").await, Ok(None));
+    assert_eq!(store.subscription("GENERAL", "u2").await, Ok(None));
+    assert_eq!(store.room_by_id("GENERAL").await.expect("room").map(|r| r.users_count), Some(1));
+}
+
 pub async fn users_conflicts(store: &dyn Store) {
-    store.insert_user(&user("u1", "alice", "alice@example.com")).await.expect("insert");
+    store.insert_user(&user("u1", "alice", "alice@example.com"), &[]).await.expect("insert");
     assert_eq!(
-        store.insert_user(&user("u1", "other", "other@example.com")).await,
+        store.insert_user(&user("u1", "other", "other@example.com"), &[]).await,
         Err(StorageError::Conflict("id"))
     );
     assert_eq!(
-        store.insert_user(&user("u2", "ALICE", "other@example.com")).await,
+        store.insert_user(&user("u2", "ALICE", "other@example.com"), &[]).await,
         Err(StorageError::Conflict("username"))
     );
     assert_eq!(
-        store.insert_user(&user("u2", "other", "ALICE@example.com")).await,
+        store.insert_user(&user("u2", "other", "ALICE@example.com"), &[]).await,
         Err(StorageError::Conflict("email"))
     );
     // A second address of a new user colliding with an existing one.
     let mut two = user("u3", "two", "two@example.com");
     two.emails.push(Email { address: "Alice@Example.Com".to_owned(), verified: true });
-    assert_eq!(store.insert_user(&two).await, Err(StorageError::Conflict("email")));
+    assert_eq!(store.insert_user(&two, &[]).await, Err(StorageError::Conflict("email")));
     // A failed insert leaves nothing behind.
     assert_eq!(store.count_users().await, Ok(1));
     assert_eq!(store.user_by_email("two@example.com").await, Ok(None));
@@ -346,7 +365,7 @@ pub async fn users_conflicts(store: &dyn Store) {
     // Several addresses of one user are all findable.
     let mut multi = user("u4", "multi", "first@example.com");
     multi.emails.push(Email { address: "second@example.com".to_owned(), verified: true });
-    store.insert_user(&multi).await.expect("insert multi");
+    store.insert_user(&multi, &[]).await.expect("insert multi");
     assert_eq!(store.user_by_email("SECOND@example.com").await, Ok(Some(multi)));
 }
 
@@ -369,12 +388,12 @@ pub async fn users_delete_cascades(store: &dyn Store) {
     // Their messages stay.
     assert_eq!(store.message_by_id("m1").await, Ok(Some(posted)));
     // The username and address are free again.
-    store.insert_user(&user("u-bob-2", "Bob", "BOB@example.com")).await.expect("reuse name and email");
+    store.insert_user(&user("u-bob-2", "Bob", "BOB@example.com"), &[]).await.expect("reuse name and email");
 }
 
 pub async fn login_tokens(store: &dyn Store) {
     let alice = user("u1", "alice", "alice@example.com");
-    store.insert_user(&alice).await.expect("insert");
+    store.insert_user(&alice, &[]).await.expect("insert");
     store.insert_login_token("u1", "hash-a", Timestamp(10)).await.expect("token a");
     store.insert_login_token("u1", "hash-b", Timestamp(11)).await.expect("token b");
     assert_eq!(store.user_by_login_token("u1", "hash-a").await, Ok(Some(alice.clone())));
@@ -396,8 +415,8 @@ pub async fn login_tokens(store: &dyn Store) {
 pub async fn rooms_create_and_lookup(store: &dyn Store) {
     let alice = user("u1", "alice", "alice@example.com");
     let bob = user("u2", "bob", "bob@example.com");
-    store.insert_user(&alice).await.expect("alice");
-    store.insert_user(&bob).await.expect("bob");
+    store.insert_user(&alice, &[]).await.expect("alice");
+    store.insert_user(&bob, &[]).await.expect("bob");
     let general = channel("GENERAL", "General");
     let subs = [subscription(&general, &alice), subscription(&general, &bob)];
     let created = store.create_room(&general, &subs).await.expect("create");
@@ -444,7 +463,7 @@ pub async fn rooms_direct_and_default(store: &dyn Store) {
     let b = user("ub", "b", "b@example.com");
     let c = user("uc", "c", "c@example.com");
     for u in [&a, &b, &c] {
-        store.insert_user(u).await.expect("user");
+        store.insert_user(u, &[]).await.expect("user");
     }
     let ab = direct("DM-ab", &[&b, &a]);
     let dm = store.create_room(&ab, &[subscription(&ab, &a), subscription(&ab, &b)]).await.expect("dm");
@@ -477,7 +496,7 @@ pub async fn rooms_members_paging(store: &dyn Store) {
         user("u4", "dave", "d@example.com"),
     ];
     for u in &users {
-        store.insert_user(u).await.expect("user");
+        store.insert_user(u, &[]).await.expect("user");
     }
     let r = channel("R", "r");
     let subs: Vec<Subscription> = users[..3].iter().map(|u| subscription(&r, u)).collect();
@@ -498,8 +517,8 @@ pub async fn rooms_members_paging(store: &dyn Store) {
 pub async fn rooms_of_user_filters_and_pages(store: &dyn Store) {
     let alice = user("u1", "alice", "a@example.com");
     let bob = user("u2", "bob", "b@example.com");
-    store.insert_user(&alice).await.expect("alice");
-    store.insert_user(&bob).await.expect("bob");
+    store.insert_user(&alice, &[]).await.expect("alice");
+    store.insert_user(&bob, &[]).await.expect("bob");
     let rooms = [
         channel("C-beta", "beta"),
         channel("C-alpha", "Alpha"),

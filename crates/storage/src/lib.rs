@@ -66,9 +66,12 @@ pub struct Page<T> {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     async fn count_users(&self) -> StorageResult<u64>;
-    /// Fails with `Conflict("id" | "username" | "email")`. Usernames and
-    /// email addresses are unique case-insensitively.
-    async fn insert_user(&self, user: &User) -> StorageResult<()>;
+    /// Creates the user and, in the same transaction, the given subscriptions
+    /// (the default channels a new user joins). Fails with
+    /// `Conflict("id" | "username" | "email")`: usernames and email addresses
+    /// are unique case-insensitively; `NotFound("room")` for a subscription
+    /// to a missing room.
+    async fn insert_user(&self, user: &User, joins: &[Subscription]) -> StorageResult<()>;
     async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>>;
     /// Case-insensitive.
     async fn user_by_username(&self, username: &str) -> StorageResult<Option<User>>;
