@@ -29,7 +29,7 @@ pub enum Error {
     TooManyRequests { wait_secs: u64 },
     /// A request the server refuses (400): `"<reason> [<code>]"` with `errorType: <code>`,
     /// and optional `details`.
-    #[error("{reason} [{code}]")]
+    #[error("{}", display_rejected(reason, code))]
     Rejected { reason: String, code: String, details: Option<Value> },
     /// A legacy Rocket.Chat error (400) whose body has no `errorType`.
     #[error("{0}")]
@@ -39,7 +39,21 @@ pub enum Error {
     Internal(String),
 }
 
+fn display_rejected(reason: &str, code: &str) -> String {
+    if reason.is_empty() {
+        format!("[{code}]")
+    } else {
+        format!("{reason} [{code}]")
+    }
+}
+
 impl Error {
+    /// Rocket.Chat's errors thrown as `new Meteor.Error("<text>")`, whose
+    /// body is `{"error": "[<text>]", "errorType": "<text>"}`.
+    pub fn bare(text: impl Into<String>) -> Self {
+        Error::rejected(String::new(), text)
+    }
+
     /// A 400 rejection with Rocket.Chat's `"<reason> [<code>]"` form.
     pub fn rejected(reason: impl Into<String>, code: impl Into<String>) -> Self {
         Error::Rejected { reason: reason.into(), code: code.into(), details: None }
@@ -93,6 +107,13 @@ mod tests {
         let e = Error::rejected("Not Allowed", "error-not-allowed");
         assert_eq!(e.to_string(), "Not Allowed [error-not-allowed]");
         assert_eq!(e.code(), Some("error-not-allowed"));
+    }
+
+    #[test]
+    fn bare_errors_repeat_the_text_as_type() {
+        let e = Error::bare("The required \"mid\" body param is missing.");
+        assert_eq!(e.to_string(), "[The required \"mid\" body param is missing.]");
+        assert_eq!(e.code(), Some("The required \"mid\" body param is missing."));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod conformance;
 
 use async_trait::async_trait;
 use serde_json::Value;
+use threadsync_domain::listing::Sort;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
 pub use threadsync_domain::message::{ChannelMention, Mention};
@@ -195,6 +196,110 @@ pub trait MessageStore: Send + Sync {
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message>;
 }
 
+/// Which documents a change feed covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeScope<'a> {
+    /// The replies of one thread (`chat.syncThreadMessages`): messages with
+    /// this `tmid`, and tombstones of such replies.
+    Thread(&'a str),
+    /// The thread parents of a room (`chat.syncThreadsList`): messages with
+    /// `tcount`, and tombstones of messages that had it.
+    ThreadParents(&'a str),
+    /// Every message of a room (`chat.syncMessages`).
+    Room(&'a str),
+}
+
+/// A page of a change feed: documents updated and removed after a stamp,
+/// oldest change first across both lists. Because stamps are unique within a
+/// room, "everything after the last stamp of this page" resumes exactly.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Updated documents, by `_updatedAt` ascending.
+    pub updated: Vec<Message>,
+    /// Removals, by `_deletedAt` ascending.
+    pub removed: Vec<Tombstone>,
+    /// Whether more changes exist beyond this page.
+    pub more: bool,
+}
+
+impl Changes {
+    /// The greatest stamp in the page: where the next page starts.
+    pub fn last_stamp(&self) -> Option<Timestamp> {
+        let u = self.updated.last().map(|m| m.updated_at);
+        let r = self.removed.last().map(|t| t.deleted_at);
+        u.max(r)
+    }
+}
+
+/// Which thread parents `chat.getThreadsList` lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ThreadKind {
+    /// Every thread of the room.
+    All,
+    /// Threads this user follows (is in `replies`).
+    Following(String),
+    /// Threads with these ids (the caller's `tunread`).
+    Among(Vec<String>),
+}
+
+/// A `chat.getThreadsList` request, after validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadListQuery {
+    pub rid: String,
+    pub kind: ThreadKind,
+    /// Case-insensitive substring of `msg`.
+    pub text: Option<String>,
+    /// Empty: `tlm` descending.
+    pub sort: Sort,
+    pub offset: u64,
+    pub count: u64,
+}
+
+/// One side of a cursor page (`chat.syncMessages` with `next` / `previous`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    /// Stamps strictly greater, ascending.
+    After(Timestamp),
+    /// Stamps strictly smaller, descending.
+    Before(Timestamp),
+}
+
+/// Read paths of threads and sync. Every method reads one consistent
+/// snapshot: a page never mixes the state before and after a write (a
+/// change feed built from two snapshots could skip a change).
+#[async_trait]
+pub trait SyncStore: Send + Sync {
+    /// Changes in `scope` with a stamp greater than `since`, oldest first:
+    /// skips `offset` changes, then returns at most `limit` (the two lists
+    /// together). Cost follows `offset + limit`, not the thread or room size.
+    async fn changes_since(
+        &self,
+        scope: ChangeScope<'_>,
+        since: Timestamp,
+        offset: u64,
+        limit: u64,
+    ) -> StorageResult<Changes>;
+    /// The replies of a thread (the parent excluded). Empty sort: `ts`
+    /// ascending. `_id` breaks ties.
+    async fn thread_replies(&self, tmid: &str, sort: &Sort, offset: u64, count: u64)
+        -> StorageResult<Page<Message>>;
+    /// Thread parents of a room (messages with `tcount`), filtered and paged.
+    async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>>;
+    /// Messages of a room by `_updatedAt` relative to the cursor, at most `count`.
+    async fn room_updates(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Message>>;
+    /// Tombstones of a room by `_deletedAt` relative to the cursor, at most `count`.
+    async fn room_removals(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Tombstone>>;
+    /// Tombstones of a room deleted after `since`, oldest first, paged with total.
+    async fn room_tombstones(&self, rid: &str, since: Timestamp, offset: u64, count: u64)
+        -> StorageResult<Page<Tombstone>>;
+    /// Drops tombstones deleted before `before` and records `before` as the
+    /// horizon: changes older than it can no longer be reported. Returns how
+    /// many were dropped.
+    async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64>;
+    /// The horizon of [`SyncStore::prune_tombstones`], if tombstones were ever pruned.
+    async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>>;
+}
+
 /// Persisted settings (only values that differ from the defaults need be stored).
 #[async_trait]
 pub trait SettingsStore: Send + Sync {
@@ -204,7 +309,7 @@ pub trait SettingsStore: Send + Sync {
 
 /// A complete backend.
 #[async_trait]
-pub trait Store: UserStore + RoomStore + MessageStore + SettingsStore + Send + Sync {
+pub trait Store: UserStore + RoomStore + MessageStore + SyncStore + SettingsStore + Send + Sync {
     /// A short name for logs (`sqlite`, `postgres`).
     fn backend_name(&self) -> &'static str;
     /// Finishes in-flight writes and releases the database cleanly.
