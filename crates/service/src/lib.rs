@@ -17,7 +17,7 @@ mod users;
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use messages::{DeletedMessage, PostMessage, PostedMessage};
-pub use paging::Paging;
+pub use paging::{Paging, HARD_MAX_COUNT};
 pub use rooms::{Listing, RoomSelector, UserSelector};
 pub use users::NewUser;
 
@@ -36,26 +36,54 @@ pub struct Services {
     /// Serialises setting changes so the stored value and the in-memory
     /// snapshot always end up equal, even for concurrent writes of one id.
     settings_write: tokio::sync::Mutex<()>,
+    options: ServiceOptions,
+}
+
+/// Tunables of the services, chosen by the binary (or a test).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceOptions {
     /// bcrypt cost for new password hashes (Meteor uses 10; tests lower it).
-    bcrypt_cost: u32,
+    pub bcrypt_cost: u32,
+    /// The most changes one sync response carries when the client sends no
+    /// `count` (and the ceiling of `count=0`). Clients resume from the last
+    /// stamp they got, so a cap loses nothing; it bounds memory per request.
+    pub max_sync_items: u64,
+    /// Tombstones older than this are pruned; a sync from before the pruning
+    /// horizon is refused with a "resync" error instead of answered
+    /// incompletely. `None` (the default): tombstones are kept forever.
+    pub tombstone_retention_ms: Option<i64>,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            bcrypt_cost: auth::DEFAULT_BCRYPT_COST,
+            max_sync_items: paging::HARD_MAX_COUNT,
+            tombstone_retention_ms: None,
+        }
+    }
 }
 
 impl Services {
     /// Loads the persisted settings and returns the services over `store`.
     pub async fn start(store: Arc<dyn Store>) -> Result<Arc<Services>> {
-        Self::start_with_cost(store, auth::DEFAULT_BCRYPT_COST).await
+        Self::start_with(store, ServiceOptions::default()).await
     }
 
-    /// As [`Services::start`], with a chosen bcrypt cost (tests use the
-    /// minimum, 4, to stay fast; production uses Meteor's 10).
-    pub async fn start_with_cost(store: Arc<dyn Store>, bcrypt_cost: u32) -> Result<Arc<Services>> {
+    /// As [`Services::start`], with chosen options (tests use bcrypt cost 4,
+    /// the minimum, to stay fast; production uses Meteor's 10).
+    pub async fn start_with(store: Arc<dyn Store>, options: ServiceOptions) -> Result<Arc<Services>> {
         let stored = store.load_settings().await?;
         Ok(Arc::new(Services {
             store,
             settings: RwLock::new(Arc::new(Settings::from_stored(stored))),
             settings_write: tokio::sync::Mutex::new(()),
-            bcrypt_cost,
+            options,
         }))
+    }
+
+    pub fn options(&self) -> &ServiceOptions {
+        &self.options
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -29,6 +29,7 @@ mod migrations;
 mod pool;
 mod rooms;
 mod settings;
+mod sync;
 mod users;
 mod writer;
 
@@ -38,10 +39,11 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, User};
+use threadsync_domain::listing::Sort;
+use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    Deletion, MessageEdit, MessageStore, NewMessage, Page, RoomStore, SettingsStore, StorageError,
-    StorageResult, Store, UserStore,
+    ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageStore, NewMessage, Page, RoomStore,
+    SettingsStore, StorageError, StorageResult, Store, SyncStore, ThreadListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -297,6 +299,78 @@ impl MessageStore for SqliteStore {
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
         let (tmid, user_id) = (tmid.to_owned(), user_id.to_owned());
         self.write(move |c| messages::set_following(c, &tmid, &user_id, follow)).await
+    }
+}
+
+#[async_trait]
+impl SyncStore for SqliteStore {
+    async fn changes_since(
+        &self,
+        scope: ChangeScope<'_>,
+        since: Timestamp,
+        offset: u64,
+        limit: u64,
+    ) -> StorageResult<Changes> {
+        // The scope borrows; the read runs on another thread.
+        let owned = match scope {
+            ChangeScope::Thread(id) => (0, id.to_owned()),
+            ChangeScope::ThreadParents(id) => (1, id.to_owned()),
+            ChangeScope::Room(id) => (2, id.to_owned()),
+        };
+        self.read(move |c| {
+            let scope = match owned.0 {
+                0 => ChangeScope::Thread(&owned.1),
+                1 => ChangeScope::ThreadParents(&owned.1),
+                _ => ChangeScope::Room(&owned.1),
+            };
+            sync::changes_since(c, scope, since, offset, limit)
+        })
+        .await
+    }
+
+    async fn thread_replies(
+        &self,
+        tmid: &str,
+        sort: &Sort,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Message>> {
+        let (tmid, sort) = (tmid.to_owned(), sort.clone());
+        self.read(move |c| sync::thread_replies(c, &tmid, &sort, offset, count)).await
+    }
+
+    async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>> {
+        let query = query.clone();
+        self.read(move |c| sync::thread_parents(c, &query)).await
+    }
+
+    async fn room_updates(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Message>> {
+        let rid = rid.to_owned();
+        self.read(move |c| sync::room_updates(c, &rid, cursor, count)).await
+    }
+
+    async fn room_removals(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Tombstone>> {
+        let rid = rid.to_owned();
+        self.read(move |c| sync::room_removals(c, &rid, cursor, count)).await
+    }
+
+    async fn room_tombstones(
+        &self,
+        rid: &str,
+        since: Timestamp,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Tombstone>> {
+        let rid = rid.to_owned();
+        self.read(move |c| sync::room_tombstones(c, &rid, since, offset, count)).await
+    }
+
+    async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64> {
+        self.write(move |c| sync::prune_tombstones(c, before)).await
+    }
+
+    async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
+        self.read(sync::tombstone_horizon).await
     }
 }
 

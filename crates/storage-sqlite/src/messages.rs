@@ -175,10 +175,16 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
     };
     // An upsert: the same id may have been deleted before and re-inserted.
     conn.execute(
-        "INSERT INTO tombstones (id, rid, tmid, deleted_at) VALUES (?1, ?2, ?3, ?4) \
+        "INSERT INTO tombstones (id, rid, tmid, deleted_at, was_thread) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (id) DO UPDATE SET rid = excluded.rid, tmid = excluded.tmid, \
-                                        deleted_at = excluded.deleted_at",
-        params![tombstone.id, tombstone.rid, tombstone.tmid, tombstone.deleted_at.millis()],
+                                        deleted_at = excluded.deleted_at, was_thread = excluded.was_thread",
+        params![
+            tombstone.id,
+            tombstone.rid,
+            tombstone.tmid,
+            tombstone.deleted_at.millis(),
+            message.tcount.is_some()
+        ],
     )
     .db()?;
 

@@ -23,9 +23,13 @@
 //!
 //! This module is test support: it panics on every failed expectation.
 
-use crate::{Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError, Store};
+use crate::{
+    ChangeScope, Changes, Cursor, Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError, Store,
+    ThreadKind, ThreadListQuery,
+};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
+use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::message::{ChannelMention, Mention};
 use threadsync_domain::{Email, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
@@ -73,6 +77,12 @@ macro_rules! conformance_suite {
             messages_delete_plain_leaves_tombstone,
             thread_follow_and_unfollow,
             settings_save_and_load,
+            sync_thread_changes_merge_and_resume,
+            sync_thread_parent_and_room_scopes,
+            sync_thread_replies_sort_and_paging,
+            sync_thread_parents_filters,
+            sync_room_cursors_and_tombstones,
+            sync_prune_tombstones_sets_horizon,
             clock_tight_loop_strictly_increases,
             clock_concurrent_writers_distinct_stamps,
         );
@@ -1119,4 +1129,231 @@ pub async fn clock_concurrent_writers_distinct_stamps(store: &dyn Store) {
     let inserted = 1 + WRITERS * (WRITES / 5) * 3;
     let removed = WRITERS * (WRITES / 5);
     assert_eq!(room_of(store, ROOM).await.msgs, i64::try_from(inserted - removed).unwrap_or(i64::MAX));
+}
+
+// ---------------------------------------------------------------------------
+// Sync read paths
+// ---------------------------------------------------------------------------
+
+fn message_ids(messages: &[Message]) -> Vec<&str> {
+    messages.iter().map(|m| m.id.as_str()).collect()
+}
+
+fn tomb_ids(tombstones: &[Tombstone]) -> Vec<&str> {
+    tombstones.iter().map(|t| t.id.as_str()).collect()
+}
+
+/// Follows a feed page by page from `since`, as a client does, and returns
+/// every change seen, in order, as (id, stamp, removed).
+async fn follow_feed(
+    store: &dyn Store,
+    scope: ChangeScope<'_>,
+    limit: u64,
+) -> Vec<(String, Timestamp, bool)> {
+    let mut since = Timestamp(0);
+    let mut seen = Vec::new();
+    for _ in 0..1000 {
+        let page: Changes = store.changes_since(scope, since, 0, limit).await.expect("changes");
+        assert!(page.updated.len() + page.removed.len() <= usize::try_from(limit).expect("small"));
+        seen.extend(page.updated.iter().map(|m| (m.id.clone(), m.updated_at, false)));
+        seen.extend(page.removed.iter().map(|t| (t.id.clone(), t.deleted_at, true)));
+        match page.last_stamp() {
+            Some(last) => since = last,
+            None => {
+                assert!(!page.more, "an empty page has nothing more");
+                return seen;
+            }
+        }
+        if !page.more {
+            return seen;
+        }
+    }
+    panic!("the feed never ended");
+}
+
+pub async fn sync_thread_changes_merge_and_resume(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    w.post(store, "other", &w.alice).await;
+    let start = must_get(store, "parent").await.updated_at;
+    for i in 1..=5 {
+        w.reply(store, &format!("r{i}"), "parent", &w.bob, &[&w.bob]).await;
+    }
+    w.reply(store, "elsewhere", "other", &w.bob, &[]).await;
+    let edit =
+        MessageEdit { msg: "edited".into(), mentions: vec![], channels: vec![], edited_by: user_ref(&w.bob) };
+    store.edit_message("r2", edit).await.expect("edit");
+    store.delete_message("r4").await.expect("delete");
+
+    let all = store.changes_since(ChangeScope::Thread("parent"), start, 0, 100).await.expect("changes");
+    assert_eq!(
+        message_ids(&all.updated),
+        vec!["r1", "r3", "r5", "r2"],
+        "by _updatedAt; the parent is not a reply"
+    );
+    assert_eq!(tomb_ids(&all.removed), vec!["r4"]);
+    assert_eq!(all.removed[0].tmid.as_deref(), Some("parent"));
+    assert!(!all.more);
+    let stamps: Vec<Timestamp> = all.updated.iter().map(|m| m.updated_at).collect();
+    assert!(stamps.windows(2).all(|w| w[0] < w[1]), "ascending");
+
+    // Strictly after: the change carrying `since` itself is not repeated.
+    let r3 = must_get(store, "r3").await;
+    let after_r3 =
+        store.changes_since(ChangeScope::Thread("parent"), r3.updated_at, 0, 100).await.expect("changes");
+    assert_eq!(message_ids(&after_r3.updated), vec!["r5", "r2"]);
+    assert_eq!(tomb_ids(&after_r3.removed), vec!["r4"]);
+
+    // Offset skips changes of the merged feed.
+    let skipped = store.changes_since(ChangeScope::Thread("parent"), start, 3, 100).await.expect("changes");
+    assert_eq!(message_ids(&skipped.updated), vec!["r2"]);
+    assert_eq!(tomb_ids(&skipped.removed), vec!["r4"]);
+
+    // Paging by the last stamp collects every change once, whatever the page size.
+    for limit in [1, 2, 3, 5] {
+        let seen = follow_feed(store, ChangeScope::Thread("parent"), limit).await;
+        let names: Vec<&str> = seen.iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(names, vec!["r1", "r3", "r5", "r2", "r4"], "limit {limit}");
+    }
+    let limited = store.changes_since(ChangeScope::Thread("parent"), start, 0, 2).await.expect("changes");
+    assert_eq!(message_ids(&limited.updated), vec!["r1", "r3"]);
+    assert!(limited.more);
+    let empty =
+        store.changes_since(ChangeScope::Thread("nothing"), Timestamp(0), 0, 10).await.expect("changes");
+    assert_eq!(empty, Changes::default());
+}
+
+pub async fn sync_thread_parent_and_room_scopes(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "plain", &w.alice).await;
+    w.post(store, "p1", &w.alice).await;
+    w.post(store, "p2", &w.alice).await;
+    w.reply(store, "a", "p1", &w.bob, &[]).await;
+    w.reply(store, "b", "p2", &w.bob, &[]).await;
+    // p2 loses its only reply, then is deleted: it had been a thread parent.
+    store.delete_message("b").await.expect("delete b");
+    store.delete_message("p2").await.expect("delete p2");
+    store.delete_message("plain").await.expect("delete plain");
+
+    let parents =
+        store.changes_since(ChangeScope::ThreadParents(ROOM), Timestamp(0), 0, 100).await.expect("parents");
+    assert_eq!(message_ids(&parents.updated), vec!["p1"], "only messages with tcount");
+    assert_eq!(tomb_ids(&parents.removed), vec!["p2"], "removed thread parents only");
+
+    let room = store.changes_since(ChangeScope::Room(ROOM), Timestamp(0), 0, 100).await.expect("room");
+    assert_eq!(message_ids(&room.updated), vec!["a", "p1"], "replies too, by _updatedAt");
+    assert_eq!(tomb_ids(&room.removed), vec!["b", "p2", "plain"]);
+    let idempotent = store.changes_since(ChangeScope::ThreadParents(ROOM), Timestamp(0), 0, 100).await;
+    assert_eq!(idempotent, Ok(parents));
+}
+
+pub async fn sync_thread_replies_sort_and_paging(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    for i in 1..=4 {
+        w.reply(store, &format!("r{i}"), "parent", if i % 2 == 0 { &w.bob } else { &w.carol }, &[]).await;
+    }
+    let page = store.thread_replies("parent", &Sort::default(), 0, 10).await.expect("replies");
+    assert_eq!(message_ids(&page.items), vec!["r1", "r2", "r3", "r4"], "ts ascending by default");
+    assert_eq!(page.total, 4);
+    let desc = Sort::by(SortField::Ts, Direction::Desc);
+    let page = store.thread_replies("parent", &desc, 1, 2).await.expect("replies");
+    assert_eq!(message_ids(&page.items), vec!["r3", "r2"]);
+    assert_eq!(page.total, 4, "total ignores paging");
+    let by_user = Sort(vec![(SortField::Username, Direction::Asc), (SortField::Ts, Direction::Desc)]);
+    let page = store.thread_replies("parent", &by_user, 0, 10).await.expect("replies");
+    assert_eq!(message_ids(&page.items), vec!["r4", "r2", "r3", "r1"], "bob before carol, then newest first");
+    let none = store.thread_replies("r1", &Sort::default(), 0, 10).await.expect("replies");
+    assert_eq!((none.items.len(), none.total), (0, 0));
+}
+
+pub async fn sync_thread_parents_filters(store: &dyn Store) {
+    let w = World::new(store).await;
+    for id in ["t1", "t2", "t3"] {
+        let mut m = message(id, ROOM, &w.alice, &format!("Topic {id} About Rust"));
+        if id == "t3" {
+            m.msg = "something else".into();
+        }
+        store.insert_message(plain(m)).await.expect("parent");
+    }
+    w.post(store, "no-thread", &w.alice).await;
+    w.reply(store, "a", "t1", &w.bob, &[&w.bob]).await;
+    w.reply(store, "b", "t2", &w.carol, &[&w.carol]).await;
+    w.reply(store, "c", "t3", &w.carol, &[&w.carol]).await;
+    w.reply(store, "d", "t1", &w.carol, &[&w.carol]).await;
+
+    let query = |kind: ThreadKind, text: Option<&str>| ThreadListQuery {
+        rid: ROOM.into(),
+        kind,
+        text: text.map(str::to_owned),
+        sort: Sort::default(),
+        offset: 0,
+        count: 10,
+    };
+    let all = store.thread_parents(&query(ThreadKind::All, None)).await.expect("all");
+    assert_eq!(message_ids(&all.items), vec!["t1", "t3", "t2"], "tlm descending");
+    assert_eq!(all.total, 3);
+    let following =
+        store.thread_parents(&query(ThreadKind::Following(w.bob.id.clone()), None)).await.expect("f");
+    assert_eq!(message_ids(&following.items), vec!["t1"]);
+    let among_query = query(ThreadKind::Among(vec!["t2".into(), "t3".into(), "x".into()]), None);
+    let among = store.thread_parents(&among_query).await.expect("among");
+    assert_eq!(message_ids(&among.items), vec!["t3", "t2"]);
+    let text = store.thread_parents(&query(ThreadKind::All, Some("about RUST"))).await.expect("text");
+    assert_eq!(message_ids(&text.items), vec!["t1", "t2"]);
+    assert_eq!(text.total, 2);
+    let mut paged = query(ThreadKind::All, None);
+    paged.offset = 1;
+    paged.count = 1;
+    paged.sort = Sort::by(SortField::Ts, Direction::Asc);
+    let page = store.thread_parents(&paged).await.expect("paged");
+    assert_eq!((message_ids(&page.items), page.total), (vec!["t2"], 3));
+    let mut elsewhere = query(ThreadKind::All, None);
+    elsewhere.rid = "nowhere".into();
+    assert_eq!(store.thread_parents(&elsewhere).await.expect("none").total, 0);
+}
+
+pub async fn sync_room_cursors_and_tombstones(store: &dyn Store) {
+    let w = World::new(store).await;
+    let m1 = w.post(store, "m1", &w.alice).await;
+    let m2 = w.post(store, "m2", &w.alice).await;
+    let m3 = w.post(store, "m3", &w.alice).await;
+    let after = store.room_updates(ROOM, Cursor::After(m1.updated_at), 10).await.expect("after");
+    assert_eq!(message_ids(&after), vec!["m2", "m3"]);
+    let before = store.room_updates(ROOM, Cursor::Before(m3.updated_at), 10).await.expect("before");
+    assert_eq!(message_ids(&before), vec!["m2", "m1"], "newest first");
+    let one = store.room_updates(ROOM, Cursor::After(Timestamp(0)), 1).await.expect("one");
+    assert_eq!(message_ids(&one), vec!["m1"]);
+
+    let d1 = store.delete_message("m1").await.expect("d1");
+    store.delete_message("m2").await.expect("d2");
+    let Deletion::Removed(first) = d1 else { panic!("removed") };
+    let removals = store.room_removals(ROOM, Cursor::After(first.deleted_at), 10).await.expect("removals");
+    assert_eq!(tomb_ids(&removals), vec!["m2"]);
+    let removals =
+        store.room_removals(ROOM, Cursor::Before(Timestamp(i64::MAX)), 10).await.expect("removals");
+    assert_eq!(tomb_ids(&removals), vec!["m2", "m1"]);
+
+    let page = store.room_tombstones(ROOM, m2.updated_at, 0, 10).await.expect("tombstones");
+    assert_eq!((tomb_ids(&page.items), page.total), (vec!["m1", "m2"], 2), "deleted after m2 was written");
+    let page = store.room_tombstones(ROOM, Timestamp(0), 1, 1).await.expect("tombstones");
+    assert_eq!((tomb_ids(&page.items), page.total), (vec!["m2"], 2));
+    let later = store.room_tombstones(ROOM, Timestamp(i64::MAX - 1), 0, 10).await.expect("tombstones");
+    assert_eq!(later.total, 0);
+}
+
+pub async fn sync_prune_tombstones_sets_horizon(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "m1", &w.alice).await;
+    w.post(store, "m2", &w.alice).await;
+    assert_eq!(store.tombstone_horizon().await, Ok(None));
+    let Deletion::Removed(t1) = store.delete_message("m1").await.expect("d1") else { panic!("removed") };
+    let Deletion::Removed(t2) = store.delete_message("m2").await.expect("d2") else { panic!("removed") };
+    assert_eq!(store.prune_tombstones(t2.deleted_at).await, Ok(1), "strictly older than the cutoff");
+    assert_eq!(store.tombstone_horizon().await, Ok(Some(t2.deleted_at)));
+    let left = store.room_tombstones(ROOM, Timestamp(0), 0, 10).await.expect("tombstones");
+    assert_eq!(tomb_ids(&left.items), vec!["m2"]);
+    // The horizon never moves back.
+    assert_eq!(store.prune_tombstones(t1.deleted_at).await, Ok(0));
+    assert_eq!(store.tombstone_horizon().await, Ok(Some(t2.deleted_at)));
 }

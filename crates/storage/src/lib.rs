@@ -281,8 +281,13 @@ pub trait SyncStore: Send + Sync {
     ) -> StorageResult<Changes>;
     /// The replies of a thread (the parent excluded). Empty sort: `ts`
     /// ascending. `_id` breaks ties.
-    async fn thread_replies(&self, tmid: &str, sort: &Sort, offset: u64, count: u64)
-        -> StorageResult<Page<Message>>;
+    async fn thread_replies(
+        &self,
+        tmid: &str,
+        sort: &Sort,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Message>>;
     /// Thread parents of a room (messages with `tcount`), filtered and paged.
     async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>>;
     /// Messages of a room by `_updatedAt` relative to the cursor, at most `count`.
@@ -290,8 +295,13 @@ pub trait SyncStore: Send + Sync {
     /// Tombstones of a room by `_deletedAt` relative to the cursor, at most `count`.
     async fn room_removals(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Tombstone>>;
     /// Tombstones of a room deleted after `since`, oldest first, paged with total.
-    async fn room_tombstones(&self, rid: &str, since: Timestamp, offset: u64, count: u64)
-        -> StorageResult<Page<Tombstone>>;
+    async fn room_tombstones(
+        &self,
+        rid: &str,
+        since: Timestamp,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Tombstone>>;
     /// Drops tombstones deleted before `before` and records `before` as the
     /// horizon: changes older than it can no longer be reported. Returns how
     /// many were dropped.

@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tempfile::TempDir;
-use threadsync_service::{bootstrap, AdminSeed, Services};
+use threadsync_service::{bootstrap, AdminSeed, ServiceOptions, Services};
 use threadsync_storage_sqlite::{SqliteOptions, SqliteStore};
 use tower::ServiceExt;
 
@@ -72,7 +72,12 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("open store");
-        let services = Services::start_with_cost(Arc::new(store), 4).await.expect("services");
+        let services = Services::start_with(
+            Arc::new(store),
+            ServiceOptions { bcrypt_cost: 4, ..ServiceOptions::default() },
+        )
+        .await
+        .expect("services");
         bootstrap(
             &services,
             Some(AdminSeed {
