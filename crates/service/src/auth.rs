@@ -180,7 +180,7 @@ impl Services {
     }
 
     pub(crate) async fn hash_new_password(&self, password: &str) -> Result<String> {
-        let cost = self.bcrypt_cost;
+        let cost = self.options.bcrypt_cost;
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || hash_password(&password, cost)).await.map_err(Error::internal)?
     }
