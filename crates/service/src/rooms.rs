@@ -15,8 +15,6 @@ use threadsync_storage::StorageError;
 
 /// The longest channel or group name accepted.
 const MAX_ROOM_NAME_LEN: usize = 64;
-/// Members fetched per step while looking for another owner of a room.
-const OWNER_SCAN_BATCH: u64 = 200;
 /// The subscription role that owns a room.
 const OWNER_ROLE: &str = "owner";
 
@@ -129,6 +127,14 @@ fn duplicate_name(name: &str) -> Error {
 
 fn is_owner(subscription: Option<&Subscription>) -> bool {
     subscription.is_some_and(|s| s.roles.iter().any(|r| r == OWNER_ROLE))
+}
+
+/// The store refuses to remove a room's only owner (atomically with the removal).
+fn keep_an_owner(e: StorageError) -> Error {
+    match e {
+        StorageError::Invalid("last owner") => last_owner(),
+        other => other.into(),
+    }
 }
 
 fn last_owner() -> Error {
@@ -288,13 +294,10 @@ impl Services {
             return Err(Error::not_allowed());
         }
         let target = self.target_user(target).await?;
-        let Some(theirs) = self.store.subscription(&room.id, &target.id).await? else {
+        if self.store.subscription(&room.id, &target.id).await?.is_none() {
             return Err(Error::rejected("User is not in this room", "error-user-not-in-room"));
-        };
-        if is_owner(Some(&theirs)) && !self.has_other_owner(&room.id, &target.id).await? {
-            return Err(last_owner());
         }
-        self.store.remove_subscription(&room.id, &target.id).await?;
+        self.store.remove_subscription(&room.id, &target.id, true).await.map_err(keep_an_owner)?;
         self.reload(&room).await
     }
 
@@ -302,13 +305,10 @@ impl Services {
     /// owner must first make someone else owner.
     pub async fn leave_room(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<Room> {
         let (room, own) = self.family_room(caller, t, room, Need::Read).await?;
-        let Some(own) = own else {
+        if own.is_none() {
             return Err(Error::rejected("You are not in this room", "error-user-not-in-room"));
-        };
-        if is_owner(Some(&own)) && !self.has_other_owner(&room.id, &caller.id).await? {
-            return Err(last_owner());
         }
-        self.store.remove_subscription(&room.id, &caller.id).await?;
+        self.store.remove_subscription(&room.id, &caller.id, true).await.map_err(keep_an_owner)?;
         self.reload(&room).await
     }
 
@@ -486,27 +486,6 @@ impl Services {
                 "error-invalid-user",
             )
         })
-    }
-
-    /// Whether a member other than `except` owns the room. Walks the members
-    /// in batches and stops at the first other owner found.
-    async fn has_other_owner(&self, rid: &str, except: &str) -> Result<bool> {
-        let mut offset = 0;
-        loop {
-            let page = self.store.room_members(rid, offset, OWNER_SCAN_BATCH).await?;
-            if page.items.is_empty() {
-                return Ok(false);
-            }
-            for member in page.items.iter().filter(|m| m.id != except) {
-                if is_owner(self.store.subscription(rid, &member.id).await?.as_ref()) {
-                    return Ok(true);
-                }
-            }
-            offset += page.items.len() as u64;
-            if offset >= page.total {
-                return Ok(false);
-            }
-        }
     }
 
     /// The room as stored now (after a membership change moved `usersCount`).

@@ -248,9 +248,14 @@ impl RoomStore for SqliteStore {
         self.write(move |c| rooms::add_subscription(c, &subscription)).await
     }
 
-    async fn remove_subscription(&self, rid: &str, user_id: &str) -> StorageResult<bool> {
+    async fn remove_subscription(
+        &self,
+        rid: &str,
+        user_id: &str,
+        keep_an_owner: bool,
+    ) -> StorageResult<bool> {
         let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
-        self.write(move |c| rooms::remove_subscription(c, &rid, &user_id)).await
+        self.write(move |c| rooms::remove_subscription(c, &rid, &user_id, keep_an_owner)).await
     }
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {

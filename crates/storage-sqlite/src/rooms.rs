@@ -259,7 +259,27 @@ pub(crate) fn add_subscription(conn: &Connection, subscription: &Subscription) -
     Ok(true)
 }
 
-pub(crate) fn remove_subscription(conn: &Connection, rid: &str, user_id: &str) -> StorageResult<bool> {
+pub(crate) fn remove_subscription(
+    conn: &Connection,
+    rid: &str,
+    user_id: &str,
+    keep_an_owner: bool,
+) -> StorageResult<bool> {
+    const IS_OWNER: &str = "EXISTS (SELECT 1 FROM json_each(doc, '$.roles') WHERE value = 'owner')";
+    if keep_an_owner
+        && exists(
+            conn,
+            &format!("SELECT 1 FROM subscriptions WHERE rid = ?1 AND user_id = ?2 AND {IS_OWNER}"),
+            params![rid, user_id],
+        )?
+        && !exists(
+            conn,
+            &format!("SELECT 1 FROM subscriptions WHERE rid = ?1 AND user_id != ?2 AND {IS_OWNER}"),
+            params![rid, user_id],
+        )?
+    {
+        return Err(StorageError::Invalid("last owner"));
+    }
     let removed = conn
         .execute("DELETE FROM subscriptions WHERE rid = ?1 AND user_id = ?2", params![rid, user_id])
         .db()?;

@@ -140,14 +140,8 @@ pub(crate) fn thread_replies(
     offset: u64,
     count: u64,
 ) -> StorageResult<Page<Message>> {
-    let order = order_by(sort, (SortField::Ts, Direction::Asc));
     let args = [SqlValue::Text(tmid.to_owned())];
-    let sql = format!(
-        "SELECT doc FROM messages WHERE tmid = ?1 ORDER BY {order} LIMIT {} OFFSET {}",
-        sql_int(count),
-        sql_int(offset)
-    );
-    let items = docs(conn, &sql, &args)?;
+    let items = docs(conn, &thread_replies_sql(sort, offset, count), &args)?;
     let total = total(conn, "SELECT count(*) FROM messages WHERE tmid = ?1", &args)?;
     Ok(Page { items, total })
 }

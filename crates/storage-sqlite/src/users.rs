@@ -138,7 +138,7 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<bool> {
         rows.collect::<rusqlite::Result<_>>().db()?
     };
     for rid in rids {
-        rooms::remove_subscription(conn, &rid, id)?;
+        rooms::remove_subscription(conn, &rid, id, false)?;
     }
     // Tokens and addresses go by ON DELETE CASCADE; explicit all the same, so
     // the rule is visible here and not only in the schema.

@@ -577,11 +577,31 @@ pub async fn subscriptions_add_and_remove(store: &dyn Store) {
     elsewhere.id = "other-id".to_owned();
     assert_eq!(store.add_subscription(&elsewhere).await, Err(StorageError::NotFound("room")));
 
-    assert_eq!(store.remove_subscription(ROOM, &w.dave.id).await, Ok(true));
-    assert_eq!(store.remove_subscription(ROOM, &w.dave.id).await, Ok(false), "not subscribed");
+    assert_eq!(store.remove_subscription(ROOM, &w.dave.id, false).await, Ok(true));
+    assert_eq!(store.remove_subscription(ROOM, &w.dave.id, false).await, Ok(false), "not subscribed");
     assert_eq!(store.subscription(ROOM, &w.dave.id).await, Ok(None));
     assert_eq!(room_of(store, ROOM).await.users_count, 3);
-    assert_eq!(store.remove_subscription("nope", &w.dave.id).await, Ok(false));
+    assert_eq!(store.remove_subscription("nope", &w.dave.id, true).await, Ok(false));
+
+    // The last owner stays unless the caller allows removing them.
+    let mut owned = subscription(&w.room, &w.dave);
+    owned.roles = vec!["owner".to_owned()];
+    assert_eq!(store.add_subscription(&owned).await, Ok(true));
+    assert_eq!(
+        store.remove_subscription(ROOM, &w.dave.id, true).await,
+        Err(StorageError::Invalid("last owner"))
+    );
+    assert!(store.subscription(ROOM, &w.dave.id).await.expect("lookup").is_some());
+    let mut second = subscription(&w.room, &w.alice);
+    second.roles = vec!["owner".to_owned()];
+    store.remove_subscription(ROOM, &w.alice.id, false).await.expect("remove alice");
+    store.add_subscription(&second).await.expect("alice as owner");
+    assert_eq!(store.remove_subscription(ROOM, &w.dave.id, true).await, Ok(true), "another owner remains");
+    assert_eq!(
+        store.remove_subscription(ROOM, &w.alice.id, true).await,
+        Err(StorageError::Invalid("last owner"))
+    );
+    assert_eq!(store.remove_subscription(ROOM, &w.alice.id, false).await, Ok(true));
 }
 
 pub async fn rooms_delete_cascades(store: &dyn Store) {

@@ -116,7 +116,11 @@ pub trait RoomStore: Send + Sync {
     /// Adds a member. `Ok(false)` if already subscribed; `NotFound("room")`.
     async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool>;
     /// Removes a member. `Ok(false)` if not subscribed.
-    async fn remove_subscription(&self, rid: &str, user_id: &str) -> StorageResult<bool>;
+    /// With `keep_an_owner`, refuses (`Invalid("last owner")`) to remove the
+    /// room's only owner; the check and the removal are one transaction, so
+    /// two owners leaving at once cannot both succeed.
+    async fn remove_subscription(&self, rid: &str, user_id: &str, keep_an_owner: bool)
+        -> StorageResult<bool>;
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>>;
     /// Members of a room, ordered by username.
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>>;
