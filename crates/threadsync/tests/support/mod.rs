@@ -1,0 +1,235 @@
+//! Shared by the end-to-end test binaries: starting the real `threadsync`
+//! binary on a free port and talking to it over real HTTP.
+// Each test binary uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_threadsync");
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASS: &str = "e2e-admin-pass";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+
+/// Generous: debug builds on a busy two-core machine start slowly, and the
+/// first start hashes the admin password with bcrypt.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+pub const EXIT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A `threadsync` command with none of the test machine's own settings
+/// leaking in (a `DATABASE_URL` in the environment would make it refuse to
+/// start, for instance).
+pub fn threadsync() -> Command {
+    let mut cmd = Command::new(BIN);
+    for var in [
+        "DATABASE_URL",
+        "THREADSYNC_LISTEN",
+        "THREADSYNC_DATA",
+        "THREADSYNC_CONFIG",
+        "THREADSYNC_SQLITE_READERS",
+        "ADMIN_USERNAME",
+        "ADMIN_PASS",
+        "ADMIN_EMAIL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "info");
+    cmd
+}
+
+/// `serve` on a free port over `data`, with the admin seed.
+pub fn serve_cmd(data: &Path) -> Command {
+    let mut cmd = threadsync();
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data")
+        .arg(data)
+        .env("ADMIN_USERNAME", ADMIN)
+        .env("ADMIN_PASS", ADMIN_PASS)
+        .env("ADMIN_EMAIL", ADMIN_EMAIL);
+    cmd
+}
+
+/// A running server. Dropping it kills the process, so a failing test never
+/// leaves a server behind.
+pub struct Server {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`, as the server printed it.
+    pub base: String,
+    pub log: Arc<Mutex<String>>,
+    pub log_reader: Option<JoinHandle<()>>,
+    pub http: reqwest::Client,
+}
+
+/// A logged-in user: the values of the `X-User-Id` / `X-Auth-Token` headers.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: String,
+    pub token: String,
+}
+
+impl Server {
+    /// Starts `cmd` and waits for its `listening on http://...` line on stdout.
+    pub fn start(mut cmd: Command) -> Server {
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn threadsync");
+        let stdout = child.stdout.take().expect("child stdout");
+        let stderr = child.stderr.take().expect("child stderr");
+
+        let log = Arc::new(Mutex::new(String::new()));
+        let log_reader = {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let mut log = log.lock().expect("log lock");
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            })
+        };
+        let (address_tx, address_rx) = mpsc::channel();
+        // Keeps draining stdout after the address line so the server never
+        // blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = address_tx.send(url.to_owned());
+                }
+            }
+        });
+
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
+        let mut server = Server { child, base: String::new(), log, log_reader: Some(log_reader), http };
+        match address_rx.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(url) => server.base = url,
+            Err(e) => server.fail(&format!("no `listening on` line on stdout ({e:?})")),
+        }
+        let port: u16 = server
+            .base
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| server.fail(&format!("unexpected address line {:?}", server.base)));
+        assert_ne!(port, 0, "the real port must be printed, not the requested 0");
+        server
+    }
+
+    /// Kills the server and panics with its log, for diagnosis.
+    pub fn fail(&mut self, message: &str) -> ! {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.join_log();
+        panic!("{message}\n--- server log ---\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    pub fn join_log(&mut self) {
+        if let Some(reader) = self.log_reader.take() {
+            let _ = reader.join();
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; the log is complete
+    /// afterwards.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").arg("-TERM").arg(&pid).status().expect("run kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+        let status = wait_with_timeout(&mut self.child, EXIT_TIMEOUT)
+            .unwrap_or_else(|| self.fail("the server did not exit after SIGTERM"));
+        self.join_log();
+        status
+    }
+
+    pub async fn get(&self, path: &str, session: Option<&Session>) -> (u16, Value) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(s) = session {
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
+        }
+        reply(req.send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, path: &str, session: Option<&Session>, body: Value) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(s) = session {
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
+        }
+        reply(req.send().await.expect("POST")).await
+    }
+
+    pub async fn login(&self, user: &str, password: &str) -> Session {
+        let (status, body) =
+            self.post("/api/v1/login", None, json!({"user": user, "password": password})).await;
+        assert_eq!(status, 200, "login: {body}");
+        assert_eq!(body["status"], "success", "{body}");
+        Session {
+            user_id: body["data"]["userId"].as_str().expect("userId").to_owned(),
+            token: body["data"]["authToken"].as_str().expect("authToken").to_owned(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Status and JSON body; every response of the API must be JSON.
+pub async fn reply(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let text = response.text().await.expect("body");
+    assert!(content_type.starts_with("application/json"), "{status} with {content_type:?}: {text}");
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"));
+    (status, body)
+}
+
+pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs a command that must exit by itself; returns (status, stdout, stderr).
+pub fn run_to_exit(mut cmd: Command) -> (ExitStatus, String, String) {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn threadsync");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let Some(status) = wait_with_timeout(&mut child, EXIT_TIMEOUT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("threadsync did not exit; stderr:\n{}", err.join().unwrap_or_default());
+    };
+    (status, out.join().expect("stdout reader"), err.join().expect("stderr reader"))
+}
