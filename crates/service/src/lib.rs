@@ -10,8 +10,11 @@ mod bootstrap;
 mod membership;
 mod messages;
 mod paging;
+mod retention;
 mod rooms;
 mod settings;
+mod sync;
+mod threads;
 mod users;
 
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
@@ -19,6 +22,8 @@ pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use messages::{DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
 pub use rooms::{Listing, RoomSelector, UserSelector};
+pub use sync::{CursorBounds, DeletedListing, ListParams, RoomSync, SyncMessagesParams};
+pub use threads::{MessageListing, SyncedChanges, ThreadsListParams};
 pub use users::NewUser;
 
 use std::sync::{Arc, RwLock};

@@ -48,8 +48,20 @@ pub struct ServeArgs {
     #[arg(long, env = "THREADSYNC_SQLITE_READERS", value_name = "N")]
     pub sqlite_readers: Option<usize>,
 
+    /// Most changes one sync response carries when the client asks for
+    /// everything (no `count`, or `count=0`) [default: 1000]
+    #[arg(long, env = "THREADSYNC_MAX_SYNC_ITEMS", value_name = "N")]
+    pub max_sync_items: Option<u64>,
+
+    /// Keep tombstones of deleted messages this many days, then prune them;
+    /// syncs from before the pruning horizon are told to resync
+    /// [default: keep forever]
+    #[arg(long, env = "THREADSYNC_TOMBSTONE_RETENTION_DAYS", value_name = "DAYS")]
+    pub tombstone_retention_days: Option<u32>,
+
     /// JSON config file with the keys listen, data, database_url,
-    /// sqlite_readers, log; flags and environment variables override it
+    /// sqlite_readers, max_sync_items, tombstone_retention_days, log; flags
+    /// and environment variables override it
     #[arg(long, env = "THREADSYNC_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

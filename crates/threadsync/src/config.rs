@@ -20,6 +20,8 @@ pub struct FileConfig {
     pub data: Option<PathBuf>,
     pub database_url: Option<String>,
     pub sqlite_readers: Option<usize>,
+    pub max_sync_items: Option<u64>,
+    pub tombstone_retention_days: Option<u32>,
     /// Log filter in `RUST_LOG` syntax; `RUST_LOG` itself wins over it.
     pub log: Option<String>,
 }
@@ -33,6 +35,10 @@ pub struct Config {
     pub database_url: Option<String>,
     /// `None`: the backend's default.
     pub sqlite_readers: Option<usize>,
+    /// Cap on changes per sync response (`None`: the services' default).
+    pub max_sync_items: Option<u64>,
+    /// `None`: tombstones are kept forever.
+    pub tombstone_retention_days: Option<u32>,
     /// Log filter used when `RUST_LOG` is not set.
     pub log: String,
 }
@@ -63,8 +69,24 @@ impl Config {
         if sqlite_readers == Some(0) {
             bail!("sqlite_readers must be at least 1");
         }
+        let max_sync_items = args.max_sync_items.or(file.max_sync_items);
+        if max_sync_items == Some(0) {
+            bail!("max_sync_items must be at least 1");
+        }
+        let tombstone_retention_days = args.tombstone_retention_days.or(file.tombstone_retention_days);
+        if tombstone_retention_days == Some(0) {
+            bail!("tombstone_retention_days must be at least 1 (leave it unset to keep tombstones forever)");
+        }
         let log = non_empty(file.log).unwrap_or_else(|| DEFAULT_LOG.to_owned());
-        Ok(Config { listen, data, database_url, sqlite_readers, log })
+        Ok(Config {
+            listen,
+            data,
+            database_url,
+            sqlite_readers,
+            max_sync_items,
+            tombstone_retention_days,
+            log,
+        })
     }
 }
 
@@ -77,7 +99,7 @@ fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| {
         format!(
-            "invalid config file {} (expected a JSON object with the keys listen, data, database_url, sqlite_readers, log)",
+            "invalid config file {} (expected a JSON object with the keys listen, data, database_url, sqlite_readers, max_sync_items, tombstone_retention_days, log)",
             path.display()
         )
     })
@@ -94,6 +116,8 @@ mod tests {
         assert_eq!(config.data, PathBuf::from(DEFAULT_DATA));
         assert_eq!(config.database_url, None);
         assert_eq!(config.sqlite_readers, None);
+        assert_eq!(config.max_sync_items, None);
+        assert_eq!(config.tombstone_retention_days, None);
         assert_eq!(config.log, DEFAULT_LOG);
     }
 
@@ -121,6 +145,19 @@ mod tests {
     #[test]
     fn unknown_file_keys_are_rejected() {
         assert!(serde_json::from_str::<FileConfig>(r#"{"listn": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn sync_settings_come_from_file_or_flags_and_zero_is_rejected() {
+        let file: FileConfig =
+            serde_json::from_str(r#"{"max_sync_items": 200, "tombstone_retention_days": 90}"#).expect("json");
+        let args = ServeArgs { max_sync_items: Some(50), ..ServeArgs::default() };
+        let config = Config::merge(args, file).expect("config");
+        assert_eq!((config.max_sync_items, config.tombstone_retention_days), (Some(50), Some(90)));
+        let zero = ServeArgs { max_sync_items: Some(0), ..ServeArgs::default() };
+        assert!(Config::merge(zero, FileConfig::default()).is_err());
+        let zero = ServeArgs { tombstone_retention_days: Some(0), ..ServeArgs::default() };
+        assert!(Config::merge(zero, FileConfig::default()).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use threadsync_service::{bootstrap, AdminSeed, BootstrapReport, Services};
+use threadsync_service::{bootstrap, AdminSeed, BootstrapReport, ServiceOptions, Services};
 use threadsync_storage::Store;
 use threadsync_storage_sqlite::{SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
@@ -47,7 +47,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let store = open_store(&config).await?;
     tracing::info!(backend = store.backend_name(), data = %config.data.display(), "store opened");
-    let services = match Services::start(Arc::clone(&store)).await {
+    let mut options = ServiceOptions::default();
+    if let Some(n) = config.max_sync_items {
+        options.max_sync_items = n;
+    }
+    options.tombstone_retention_ms = config.tombstone_retention_days.map(|d| i64::from(d) * 86_400_000);
+    let services = match Services::start_with(Arc::clone(&store), options).await {
         Ok(services) => services,
         Err(e) => {
             store.close().await;
@@ -75,6 +80,10 @@ async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals)
     let addr = listener.local_addr().context("cannot read the bound address")?;
     announce(addr);
 
+    let pruner = services
+        .options()
+        .tombstone_retention_ms
+        .map(|_| tokio::spawn(prune_tombstones(Arc::clone(services))));
     let app = threadsync_api::router(Arc::clone(services));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -98,6 +107,9 @@ async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals)
         }
     }
     let _ = stop_tx.send(());
+    if let Some(pruner) = pruner {
+        pruner.abort();
+    }
 
     tokio::select! {
         finished = &mut server => match finished {
@@ -208,6 +220,24 @@ impl Signals {
             Ok(()) => "Ctrl-C",
             // No way to wait for a signal: never stop on one.
             Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+/// How often old tombstones are pruned when a retention is configured.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Prunes tombstones older than the retention, now and then every hour.
+/// Pruning is one write transaction that also moves the horizon, so a sync
+/// from before it is refused rather than answered without the removals.
+async fn prune_tombstones(services: Arc<Services>) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        every.tick().await;
+        match services.prune_tombstones().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "old tombstones pruned"),
+            Err(e) => tracing::warn!("pruning tombstones failed: {e}"),
         }
     }
 }

@@ -9,6 +9,7 @@ mod info;
 mod rooms;
 mod settings;
 mod subscriptions;
+mod threads;
 mod users;
 
 use crate::AppState;
@@ -26,4 +27,5 @@ pub fn routes() -> Router<AppState> {
         .merge(rooms::routes())
         .merge(subscriptions::routes())
         .merge(chat::routes())
+        .merge(threads::routes())
 }

@@ -9,4 +9,6 @@ mod chat;
 mod errors;
 mod rooms;
 mod settings;
+mod sync;
+mod threads;
 mod users;

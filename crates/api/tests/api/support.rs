@@ -161,3 +161,110 @@ impl TestApp {
         self.post(&format!("/api/v1/settings/{id}"), Some(&self.admin), json!({"value": value})).await.ok();
     }
 }
+
+// ------------------------------------------------ helpers for threads and sync
+
+impl TestApp {
+    /// A fresh server with chosen service options (bcrypt cost forced to 4)
+    /// and the rate limiter off, e.g. a small `max_sync_items`.
+    pub async fn with_options(options: ServiceOptions) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("open store");
+        let services = Services::start_with(Arc::new(store), ServiceOptions { bcrypt_cost: 4, ..options })
+            .await
+            .expect("services");
+        bootstrap(
+            &services,
+            Some(AdminSeed {
+                username: ADMIN.into(),
+                password: ADMIN_PASS.into(),
+                email: "admin@example.com".into(),
+            }),
+        )
+        .await
+        .expect("bootstrap");
+        let router = threadsync_api::router(Arc::clone(&services));
+        let mut app = TestApp {
+            router,
+            services,
+            admin: Session { user_id: String::new(), token: String::new(), username: ADMIN.into() },
+            _dir: dir,
+        };
+        app.admin = app.login(ADMIN, ADMIN_PASS).await;
+        app.set_setting("API_Enable_Rate_Limiter", json!(false)).await;
+        app
+    }
+
+    /// A fresh server with default options and the rate limiter off.
+    pub async fn unlimited() -> TestApp {
+        TestApp::with_options(ServiceOptions::default()).await
+    }
+
+    /// Sends `msg` to `rid` (`chat.sendMessage`) and returns the stored message.
+    pub async fn say(&self, who: &Session, rid: &str, msg: &str) -> Value {
+        self.post("/api/v1/chat.sendMessage", Some(who), json!({"message": {"rid": rid, "msg": msg}}))
+            .await
+            .ok()["message"]
+            .clone()
+    }
+
+    /// Replies `msg` in the thread `tmid` of `rid` and returns the reply.
+    pub async fn reply_in(&self, who: &Session, rid: &str, tmid: &str, msg: &str) -> Value {
+        self.post(
+            "/api/v1/chat.sendMessage",
+            Some(who),
+            json!({"message": {"rid": rid, "msg": msg, "tmid": tmid}}),
+        )
+        .await
+        .ok()["message"]
+            .clone()
+    }
+
+    /// Edits a message's text (`chat.update`) and returns it.
+    pub async fn edit(&self, who: &Session, rid: &str, id: &str, text: &str) -> Value {
+        self.post("/api/v1/chat.update", Some(who), json!({"roomId": rid, "msgId": id, "text": text}))
+            .await
+            .ok()["message"]
+            .clone()
+    }
+
+    /// Deletes a message (`chat.delete`).
+    pub async fn remove(&self, who: &Session, rid: &str, id: &str) {
+        self.post("/api/v1/chat.delete", Some(who), json!({"roomId": rid, "msgId": id})).await.ok();
+    }
+
+    /// A message as `chat.getMessage` returns it.
+    pub async fn message(&self, who: &Session, id: &str) -> Value {
+        self.get(&format!("/api/v1/chat.getMessage?msgId={id}"), Some(who)).await.ok()["message"].clone()
+    }
+
+    /// Creates a private group owned by `owner` with `members`; returns its id.
+    pub async fn group(&self, owner: &Session, name: &str, members: &[&Session]) -> String {
+        let members: Vec<&str> = members.iter().map(|s| s.username.as_str()).collect();
+        let body = self
+            .post("/api/v1/groups.create", Some(owner), json!({"name": name, "members": members}))
+            .await
+            .ok();
+        body["group"]["_id"].as_str().expect("group id").to_owned()
+    }
+
+    /// Opens the direct message between `me` and `other`; returns its id.
+    pub async fn direct(&self, me: &Session, other: &Session) -> String {
+        let body = self.post("/api/v1/im.create", Some(me), json!({"username": other.username})).await.ok();
+        body["room"]["_id"].as_str().expect("room id").to_owned()
+    }
+}
+
+/// Percent-encodes a query-string value (JSON for `sort`, `fields`, `query`).
+pub fn enc(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

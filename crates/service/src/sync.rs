@@ -1,0 +1,446 @@
+//! Room-level sync (`chat.syncMessages`, `chat.getDeletedMessages`) and the
+//! pieces every change feed shares: reading a "since" date, the page bound,
+//! the tombstone horizon, the `sort` / `query` / `fields` parameters
+//! (behaviour.md §4, §5).
+//!
+//! # Bounded, resumable feeds **[better]**
+//! A change feed answers the changes after a stamp, **oldest first**, at
+//! most `count` of them (capped by `API_Upper_Count_Limit`), or without a
+//! `count` at most [`ServiceOptions::max_sync_items`](crate::ServiceOptions).
+//! Stamps are unique within a room, so a client that asks again from the
+//! greatest `_updatedAt` / `_deletedAt` it received resumes exactly where
+//! the page ended: nothing is skipped, nothing repeated.
+
+use crate::paging::Paging;
+use crate::Services;
+use serde_json::Value;
+use std::cmp::Ordering;
+use threadsync_domain::listing::{Direction, Projection, Sort, SortField};
+use threadsync_domain::settings::Settings;
+use threadsync_domain::{Error, Message, Result, Room, Timestamp, Tombstone, User};
+use threadsync_storage::{ChangeScope, Changes, Cursor};
+
+/// The paging and shaping parameters of a listing or feed, as the client
+/// sent them (empty values already count as absent).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ListParams<'a> {
+    pub offset: Option<&'a str>,
+    pub count: Option<&'a str>,
+    pub sort: Option<&'a str>,
+    pub query: Option<&'a str>,
+    pub fields: Option<&'a str>,
+}
+
+/// `sort`, `query` and `fields`, parsed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Shaping {
+    pub sort: Sort,
+    pub projection: Projection,
+}
+
+impl Shaping {
+    /// Parses `sort`, then `query`, then `fields`: the first bad one is the error.
+    pub fn parse(list: &ListParams<'_>) -> Result<Shaping> {
+        let sort = Sort::parse(list.sort)?;
+        parse_message_query(list.query)?;
+        let projection = Projection::parse(list.fields)?;
+        Ok(Shaping { sort, projection })
+    }
+
+    /// Serialises and projects messages.
+    pub fn project(&self, messages: Vec<Message>) -> Result<Vec<Value>> {
+        messages
+            .into_iter()
+            .map(|m| serde_json::to_value(m).map(|v| self.projection.apply(v)).map_err(Error::internal))
+            .collect()
+    }
+}
+
+/// The `query` parameter (MongoDB query syntax, behaviour.md §5).
+///
+/// The safe query subset is not implemented yet: an absent parameter, or an
+/// empty object (which narrows nothing), is accepted; anything else is
+/// refused as `Invalid query parameter provided: "<raw>" [error-invalid-query]`.
+/// This is the one place to replace with the real parser, which will return
+/// the filter to AND into each endpoint's own.
+pub(crate) fn parse_message_query(raw: Option<&str>) -> Result<()> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(());
+    };
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(map)) if map.is_empty() => Ok(()),
+        _ => Err(Error::rejected(
+            format!("Invalid query parameter provided: \"{raw}\""),
+            "error-invalid-query",
+        )),
+    }
+}
+
+/// A validated feed page request: skip `offset` changes, return at most `limit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FeedBound {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl FeedBound {
+    /// `count` and `offset` of a change feed. Non-numeric or negative values
+    /// are refused as in [`Paging`]. A `count` is honoured up to
+    /// `API_Upper_Count_Limit`; no `count` (or `count=0` while
+    /// `API_Allow_Infinite_Count`) means up to `max_sync_items`; `count=0`
+    /// otherwise means `API_Default_Count`.
+    pub fn parse(
+        count: Option<&str>,
+        offset: Option<&str>,
+        settings: &Settings,
+        max_sync_items: u64,
+    ) -> Result<FeedBound> {
+        // Validates both values and applies the settings' caps.
+        let paging = Paging::from_params(count, offset, settings)?;
+        let limit = match count.map(|c| c.trim().parse::<u64>()) {
+            None => max_sync_items,
+            Some(Ok(0)) if settings.api_allow_infinite_count() => max_sync_items,
+            Some(_) => paging.count,
+        };
+        Ok(FeedBound { offset: paging.offset, limit: limit.max(1) })
+    }
+}
+
+/// Reads a required date parameter. `missing` and `invalid` are the
+/// endpoint's own errors.
+pub(crate) fn required_date(
+    raw: Option<&str>,
+    missing: impl FnOnce() -> Error,
+    invalid: impl FnOnce() -> Error,
+) -> Result<Timestamp> {
+    let raw = raw.ok_or_else(missing)?;
+    Timestamp::parse(raw).ok_or_else(invalid)
+}
+
+/// Sorts one page of messages in memory: the keys in priority order, then
+/// `_id` in the first key's direction. Stable. A missing value sorts before
+/// any value, as in MongoDB.
+pub(crate) fn sort_messages(messages: &mut [Message], sort: &Sort) {
+    let Some(&(_, first)) = sort.0.first() else {
+        return;
+    };
+    messages.sort_by(|a, b| {
+        sort.0
+            .iter()
+            .map(|&(field, dir)| directed(compare_field(a, b, field), dir))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| directed(a.id.cmp(&b.id), first))
+    });
+}
+
+fn directed(o: Ordering, dir: Direction) -> Ordering {
+    match dir {
+        Direction::Asc => o,
+        Direction::Desc => o.reverse(),
+    }
+}
+
+fn compare_field(a: &Message, b: &Message, field: SortField) -> Ordering {
+    match field {
+        SortField::Id => a.id.cmp(&b.id),
+        SortField::Ts => a.ts.cmp(&b.ts),
+        SortField::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+        SortField::Tlm => a.tlm.cmp(&b.tlm),
+        SortField::Tcount => a.tcount.cmp(&b.tcount),
+        SortField::EditedAt => a.edited_at.cmp(&b.edited_at),
+        SortField::Msg => a.msg.cmp(&b.msg),
+        SortField::Username => a.u.username.cmp(&b.u.username),
+    }
+}
+
+/// Refused: the requested date is older than the tombstones kept.
+fn resync_required(param: &str, what: &str) -> Error {
+    Error::rejected(
+        format!(
+            "The \"{param}\" date is older than the deletion history this server keeps; resync the {what} from scratch."
+        ),
+        "error-resync-required",
+    )
+}
+
+/// The generic room denial of the room-level endpoints.
+fn room_not_allowed() -> Error {
+    Error::not_allowed()
+}
+
+/// `chat.syncMessages`'s parameters, as the client sent them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyncMessagesParams<'a> {
+    pub room_id: Option<&'a str>,
+    pub last_update: Option<&'a str>,
+    pub next: Option<&'a str>,
+    pub previous: Option<&'a str>,
+    /// `UPDATED` or `DELETED`.
+    pub kind: Option<&'a str>,
+    pub count: Option<&'a str>,
+    pub offset: Option<&'a str>,
+}
+
+/// A cursor page's bounds, epoch milliseconds: `next` is the newest item's
+/// stamp, `previous` the oldest's; both `None` for an empty page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CursorBounds {
+    pub next: Option<Timestamp>,
+    pub previous: Option<Timestamp>,
+}
+
+impl CursorBounds {
+    fn of(stamps: impl Iterator<Item = Timestamp> + Clone) -> CursorBounds {
+        CursorBounds { next: stamps.clone().max(), previous: stamps.min() }
+    }
+}
+
+/// What `chat.syncMessages` answers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RoomSync {
+    /// `lastUpdate` form: messages updated and removed after the date, oldest first.
+    Delta { updated: Vec<Message>, deleted: Vec<Tombstone> },
+    /// Cursor form, `type=UPDATED`: ascending after `next`, descending before `previous`.
+    Updated { items: Vec<Message>, cursor: CursorBounds },
+    /// Cursor form, `type=DELETED`.
+    Deleted { items: Vec<Tombstone>, cursor: CursorBounds },
+}
+
+/// A page of tombstones (`chat.getDeletedMessages`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeletedListing {
+    pub items: Vec<Tombstone>,
+    pub offset: u64,
+    pub total: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FeedKind {
+    Updated,
+    Deleted,
+}
+
+fn sync_invalid(reason: &str) -> Error {
+    Error::invalid_params(reason)
+}
+
+fn parse_cursor_stamp(name: &str, raw: &str) -> Result<Timestamp> {
+    raw.trim().parse::<i64>().ok().filter(|ms| *ms >= 0).map(Timestamp::from_millis).ok_or_else(|| {
+        sync_invalid(&format!("The \"{name}\" query param must be a number of milliseconds since the epoch."))
+    })
+}
+
+impl Services {
+    /// The change feed of `scope` after `since`, bounded (see the module
+    /// docs). Refuses with `error-resync-required` when `since` is older
+    /// than the tombstone horizon (a removal could be missing).
+    pub(crate) async fn feed(
+        &self,
+        scope: ChangeScope<'_>,
+        since: Timestamp,
+        bound: FeedBound,
+        param: &str,
+        what: &str,
+    ) -> Result<Changes> {
+        self.check_horizon(since, param, what).await?;
+        Ok(self.store.changes_since(scope, since, bound.offset, bound.limit).await?)
+    }
+
+    /// Refuses `since` older than the tombstone horizon.
+    pub(crate) async fn check_horizon(&self, since: Timestamp, param: &str, what: &str) -> Result<()> {
+        match self.store.tombstone_horizon().await? {
+            Some(horizon) if since < horizon => Err(resync_required(param, what)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The room `rid` if `caller` may read it; `None` when it does not
+    /// exist or may not be read (callers answer the same error for both).
+    pub(crate) async fn readable_room(&self, caller: &User, rid: &str) -> Result<Option<Room>> {
+        let Some(room) = self.store.room_by_id(rid).await? else {
+            return Ok(None);
+        };
+        Ok(if self.can_read_room(caller, &room).await? { Some(room) } else { None })
+    }
+
+    /// `chat.syncMessages`. Checks, in order: `roomId`; the form
+    /// (`lastUpdate` cannot be combined with `next`, `previous` or `type`;
+    /// not both `next` and `previous`; `next`/`previous` need `type`); a
+    /// missing `lastUpdate` outside the cursor form; an invalid `lastUpdate`;
+    /// `type` in {`UPDATED`, `DELETED`}; numeric cursors; `count`/`offset`;
+    /// room access (`Not allowed`); the tombstone horizon.
+    ///
+    /// `lastUpdate` form: every message of the room updated, and every
+    /// removal, after the date, oldest first, bounded like every feed.
+    /// Cursor form: `next=<ms>` gives the items stamped after it, ascending;
+    /// `previous=<ms>` those before it, descending; `type` alone starts
+    /// from the beginning (as `next=0`). At most `count` items (no `count`:
+    /// `max_sync_items`).
+    pub async fn sync_messages(&self, caller: &User, params: SyncMessagesParams<'_>) -> Result<RoomSync> {
+        let rid = params.room_id.ok_or_else(|| {
+            Error::rejected(
+                "The required \"roomId\" query param is missing.",
+                "error-roomId-param-not-provided",
+            )
+        })?;
+        let cursor_form = params.next.is_some() || params.previous.is_some() || params.kind.is_some();
+        if params.last_update.is_some() && cursor_form {
+            return Err(sync_invalid(
+                "The \"lastUpdate\" query param cannot be combined with \"next\", \"previous\" or \"type\".",
+            ));
+        }
+        if params.next.is_some() && params.previous.is_some() {
+            return Err(sync_invalid("Only one of the \"next\" and \"previous\" query params may be given."));
+        }
+        if (params.next.is_some() || params.previous.is_some()) && params.kind.is_none() {
+            return Err(sync_invalid(
+                "The \"type\" query param (\"UPDATED\" or \"DELETED\") is required with \"next\" or \"previous\".",
+            ));
+        }
+        let settings = self.settings();
+        if !cursor_form {
+            let since = required_date(
+                params.last_update,
+                || {
+                    Error::rejected(
+                        "The required \"lastUpdate\" query param is missing.",
+                        "error-lastUpdate-param-not-provided",
+                    )
+                },
+                || {
+                    Error::rejected(
+                        "The \"lastUpdate\" query parameter must be a valid date.",
+                        "error-roomId-param-invalid",
+                    )
+                },
+            )?;
+            let bound =
+                FeedBound::parse(params.count, params.offset, &settings, self.options.max_sync_items)?;
+            self.readable_room(caller, rid).await?.ok_or_else(room_not_allowed)?;
+            let changes = self.feed(ChangeScope::Room(rid), since, bound, "lastUpdate", "room").await?;
+            return Ok(RoomSync::Delta { updated: changes.updated, deleted: changes.removed });
+        }
+
+        let kind = match params.kind {
+            Some("UPDATED") => FeedKind::Updated,
+            Some("DELETED") => FeedKind::Deleted,
+            _ => {
+                return Err(sync_invalid("The \"type\" query param must be \"UPDATED\" or \"DELETED\"."));
+            }
+        };
+        let cursor = match (params.next, params.previous) {
+            (Some(raw), _) => Cursor::After(parse_cursor_stamp("next", raw)?),
+            (None, Some(raw)) => Cursor::Before(parse_cursor_stamp("previous", raw)?),
+            (None, None) => Cursor::After(Timestamp::from_millis(0)),
+        };
+        let bound = FeedBound::parse(params.count, None, &settings, self.options.max_sync_items)?;
+        self.readable_room(caller, rid).await?.ok_or_else(room_not_allowed)?;
+        match kind {
+            FeedKind::Updated => {
+                let items = self.store.room_updates(rid, cursor, bound.limit).await?;
+                let cursor = CursorBounds::of(items.iter().map(|m| m.updated_at));
+                Ok(RoomSync::Updated { items, cursor })
+            }
+            FeedKind::Deleted => {
+                if let Cursor::After(since) = cursor {
+                    self.check_horizon(since, "next", "room").await?;
+                }
+                let items = self.store.room_removals(rid, cursor, bound.limit).await?;
+                let cursor = CursorBounds::of(items.iter().map(|t| t.deleted_at));
+                Ok(RoomSync::Deleted { items, cursor })
+            }
+        }
+    }
+
+    /// `chat.getDeletedMessages`: the room's removals after `since`, oldest
+    /// first, paged (`count`/`offset` as every listing). Checks, in order:
+    /// `roomId`, `since` present, `since` a date (Rocket.Chat's bare
+    /// errors); paging; room access (`Not allowed`); the tombstone horizon.
+    pub async fn deleted_messages(
+        &self,
+        caller: &User,
+        room_id: Option<&str>,
+        since: Option<&str>,
+        count: Option<&str>,
+        offset: Option<&str>,
+    ) -> Result<DeletedListing> {
+        let rid = room_id.ok_or_else(|| Error::bare("The required \"roomId\" query param is missing."))?;
+        let since = required_date(
+            since,
+            || Error::bare("The required \"since\" query param is missing."),
+            || Error::bare("The \"since\" query parameter must be a valid date."),
+        )?;
+        let paging = Paging::from_params(count, offset, &self.settings())?;
+        self.readable_room(caller, rid).await?.ok_or_else(room_not_allowed)?;
+        self.check_horizon(since, "since", "room").await?;
+        let page = self.store.room_tombstones(rid, since, paging.offset, paging.count).await?;
+        Ok(DeletedListing { items: page.items, offset: paging.offset, total: page.total })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use threadsync_domain::UserRef;
+
+    fn msg(id: &str, ts: i64, tlm: Option<i64>, username: &str) -> Message {
+        Message {
+            id: id.into(),
+            rid: "r".into(),
+            msg: id.into(),
+            ts: Timestamp(ts),
+            u: UserRef { id: username.into(), username: username.into(), name: None },
+            updated_at: Timestamp(ts),
+            mentions: vec![],
+            channels: vec![],
+            tmid: None,
+            tshow: None,
+            tcount: None,
+            tlm: tlm.map(Timestamp),
+            replies: None,
+            t: None,
+            edited_at: None,
+            edited_by: None,
+            extra: Default::default(),
+        }
+    }
+
+    fn ids(ms: &[Message]) -> Vec<&str> {
+        ms.iter().map(|m| m.id.as_str()).collect()
+    }
+
+    #[test]
+    fn in_memory_sort_uses_keys_then_id() {
+        let mut ms = vec![msg("b", 2, None, "x"), msg("a", 2, Some(1), "y"), msg("c", 1, Some(5), "x")];
+        sort_messages(&mut ms, &Sort::parse(Some(r#"{"ts": -1}"#)).expect("sort"));
+        assert_eq!(ids(&ms), ["b", "a", "c"], "ties broken by _id in the first key's direction");
+        sort_messages(&mut ms, &Sort::parse(Some(r#"{"tlm": 1}"#)).expect("sort"));
+        assert_eq!(ids(&ms), ["b", "a", "c"], "missing sorts first");
+        sort_messages(&mut ms, &Sort::parse(Some(r#"{"u.username": 1, "ts": 1}"#)).expect("sort"));
+        assert_eq!(ids(&ms), ["c", "b", "a"]);
+        sort_messages(&mut ms, &Sort::default());
+        assert_eq!(ids(&ms), ["c", "b", "a"], "an empty sort keeps the order");
+    }
+
+    #[test]
+    fn feed_bound_defaults_and_caps() {
+        let s = Settings::default();
+        assert_eq!(FeedBound::parse(None, None, &s, 7), Ok(FeedBound { offset: 0, limit: 7 }));
+        assert_eq!(FeedBound::parse(Some("0"), Some("2"), &s, 7), Ok(FeedBound { offset: 2, limit: 7 }));
+        assert_eq!(FeedBound::parse(Some("500"), None, &s, 7), Ok(FeedBound { offset: 0, limit: 100 }));
+        assert_eq!(FeedBound::parse(Some("3"), None, &s, 7), Ok(FeedBound { offset: 0, limit: 3 }));
+        assert!(FeedBound::parse(Some("x"), None, &s, 7).is_err());
+        assert!(FeedBound::parse(None, Some("-1"), &s, 7).is_err());
+    }
+
+    #[test]
+    fn query_is_refused_unless_empty() {
+        assert_eq!(parse_message_query(None), Ok(()));
+        assert_eq!(parse_message_query(Some(" {} ")), Ok(()));
+        let e = parse_message_query(Some(r#"{"msg": "x"}"#)).expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            r#"Invalid query parameter provided: "{"msg": "x"}" [error-invalid-query]"#
+        );
+    }
+}

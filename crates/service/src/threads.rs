@@ -1,0 +1,265 @@
+//! The thread family (behaviour.md §4): `chat.syncThreadMessages` (the
+//! seed), `chat.getThreadMessages`, `chat.getThreadsList`,
+//! `chat.syncThreadsList`, `chat.followMessage` / `chat.unfollowMessage`.
+//!
+//! Every method runs its checks in the documented order, so the first
+//! problem of a request is the one reported, as Rocket.Chat does. Room
+//! denials on these endpoints are `Not Allowed [error-not-allowed]` (capital
+//! A), and `not-allowed` with `details: {method}` for follow / unfollow.
+
+use crate::paging::Paging;
+use crate::sync::{required_date, sort_messages, FeedBound, ListParams, Shaping};
+use crate::Services;
+use serde_json::{json, Value};
+use threadsync_domain::{Error, Result, Tombstone, User};
+use threadsync_storage::{ChangeScope, StorageError, ThreadKind, ThreadListQuery};
+
+/// A page of a change feed as the sync endpoints answer it: `update` (the
+/// `fields` projection applied) and `remove`, both oldest change first
+/// unless a `sort` reordered `update`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncedChanges {
+    pub update: Vec<Value>,
+    pub remove: Vec<Tombstone>,
+    /// Whether more changes exist after this page (the client asks again
+    /// from the greatest stamp it received).
+    pub more: bool,
+}
+
+/// A page of messages (`fields` applied) with the request's offset and the
+/// number of matching messages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageListing {
+    pub items: Vec<Value>,
+    pub offset: u64,
+    pub total: u64,
+}
+
+/// `chat.getThreadsList`'s own filters, as the client sent them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadsListParams<'a> {
+    pub rid: Option<&'a str>,
+    /// `all` (the default), `following` or `unread`.
+    pub kind: Option<&'a str>,
+    /// A case-insensitive substring of `msg`.
+    pub text: Option<&'a str>,
+}
+
+fn threads_disabled() -> Error {
+    Error::rejected("Threads Disabled", "error-not-allowed")
+}
+
+fn missing_tmid() -> Error {
+    Error::invalid_params("The required \"tmid\" query param is missing.")
+}
+
+fn missing_rid() -> Error {
+    Error::rejected("The required \"rid\" query param is missing.", "error-room-id-param-not-provided")
+}
+
+fn missing_updated_since() -> Error {
+    Error::rejected("The required param \"updatedSince\" is missing.", "error-updatedSince-param-invalid")
+}
+
+fn invalid_updated_since() -> Error {
+    Error::rejected(
+        "The \"updatedSince\" query parameter must be a valid date.",
+        "error-updatedSince-param-invalid",
+    )
+}
+
+/// `tmid` names no message (thread endpoints spell it with a capital M).
+fn invalid_thread() -> Error {
+    Error::rejected("Invalid Message", "error-invalid-message")
+}
+
+/// The room denial of the thread endpoints.
+fn thread_not_allowed() -> Error {
+    Error::rejected("Not Allowed", "error-not-allowed")
+}
+
+fn method_details(method: &str) -> Value {
+    json!({ "method": method })
+}
+
+impl Services {
+    fn check_threads_enabled(&self) -> Result<()> {
+        if self.settings().threads_enabled() {
+            Ok(())
+        } else {
+            Err(threads_disabled())
+        }
+    }
+
+    /// Checks that the message `tmid` exists (`Invalid Message`; a
+    /// `t: "rm"` placeholder exists) and that the caller may read its room
+    /// (`Not Allowed`).
+    async fn check_readable_thread(&self, caller: &User, tmid: &str) -> Result<()> {
+        let message = self.store.message_by_id(tmid).await?.ok_or_else(invalid_thread)?;
+        self.readable_room(caller, &message.rid).await?.ok_or_else(thread_not_allowed)?;
+        Ok(())
+    }
+
+    /// `chat.syncThreadMessages` (the seed). Checks, in order: threads
+    /// enabled; `tmid` present; `updatedSince` present, then a date;
+    /// `sort`, `query`, `fields`; `count`/`offset`; `tmid` an existing
+    /// message (`Invalid Message`); room access (`Not Allowed`); the
+    /// tombstone horizon (`error-resync-required`).
+    ///
+    /// `update`: replies of the thread with `_updatedAt > updatedSince`
+    /// (strict; the parent is never included); `remove`: tombstones of its
+    /// replies deleted after it. The oldest changes are selected first (at
+    /// most `count`, else `max_sync_items`), so a client resumes from the
+    /// greatest stamp it got; a `sort` only reorders the selected `update`
+    /// page, it never changes which changes are selected.
+    pub async fn sync_thread_messages(
+        &self,
+        caller: &User,
+        tmid: Option<&str>,
+        updated_since: Option<&str>,
+        list: ListParams<'_>,
+    ) -> Result<SyncedChanges> {
+        self.check_threads_enabled()?;
+        let tmid = tmid.ok_or_else(missing_tmid)?;
+        let since = required_date(updated_since, missing_updated_since, invalid_updated_since)?;
+        let shaping = Shaping::parse(&list)?;
+        let bound = FeedBound::parse(list.count, list.offset, &self.settings(), self.options.max_sync_items)?;
+        self.check_readable_thread(caller, tmid).await?;
+        let changes = self.feed(ChangeScope::Thread(tmid), since, bound, "updatedSince", "thread").await?;
+        let mut update = changes.updated;
+        sort_messages(&mut update, &shaping.sort);
+        Ok(SyncedChanges { update: shaping.project(update)?, remove: changes.removed, more: changes.more })
+    }
+
+    /// `chat.getThreadMessages`: the replies of a thread (not the parent),
+    /// by default `ts` ascending. Checks, in order: threads enabled; `tmid`;
+    /// `sort`, `query`, `fields`; `count`/`offset`; `Invalid Message`;
+    /// `Not Allowed`.
+    pub async fn thread_messages(
+        &self,
+        caller: &User,
+        tmid: Option<&str>,
+        list: ListParams<'_>,
+    ) -> Result<MessageListing> {
+        self.check_threads_enabled()?;
+        let tmid = tmid.ok_or_else(missing_tmid)?;
+        let shaping = Shaping::parse(&list)?;
+        let paging = Paging::from_params(list.count, list.offset, &self.settings())?;
+        self.check_readable_thread(caller, tmid).await?;
+        let page = self.store.thread_replies(tmid, &shaping.sort, paging.offset, paging.count).await?;
+        Ok(MessageListing { items: shaping.project(page.items)?, offset: paging.offset, total: page.total })
+    }
+
+    /// `chat.getThreadsList`: the thread parents of a room, by default
+    /// `tlm` descending. `type`: `all` (default), `following` (the caller is
+    /// in `replies`), `unread` (ids in the caller's `tunread`; none without
+    /// a subscription). Checks, in order: threads enabled; `rid`; `type`
+    /// (`invalid-params`); `sort`, `query`, `fields`; `count`/`offset`; the
+    /// room exists and may be read (`Not Allowed` for both).
+    pub async fn threads_list(
+        &self,
+        caller: &User,
+        params: ThreadsListParams<'_>,
+        list: ListParams<'_>,
+    ) -> Result<MessageListing> {
+        self.check_threads_enabled()?;
+        let rid = params.rid.ok_or_else(missing_rid)?;
+        #[derive(PartialEq)]
+        enum Kind {
+            All,
+            Following,
+            Unread,
+        }
+        let kind = match params.kind {
+            None | Some("all") => Kind::All,
+            Some("following") => Kind::Following,
+            Some("unread") => Kind::Unread,
+            Some(_) => {
+                return Err(Error::rejected("must be equal to one of the allowed values", "invalid-params"))
+            }
+        };
+        let shaping = Shaping::parse(&list)?;
+        let paging = Paging::from_params(list.count, list.offset, &self.settings())?;
+        self.readable_room(caller, rid).await?.ok_or_else(thread_not_allowed)?;
+        let kind = match kind {
+            Kind::All => ThreadKind::All,
+            Kind::Following => ThreadKind::Following(caller.id.clone()),
+            Kind::Unread => {
+                let unread =
+                    self.store.subscription(rid, &caller.id).await?.map(|s| s.tunread).unwrap_or_default();
+                if unread.is_empty() {
+                    return Ok(MessageListing { items: Vec::new(), offset: paging.offset, total: 0 });
+                }
+                ThreadKind::Among(unread)
+            }
+        };
+        let query = ThreadListQuery {
+            rid: rid.to_owned(),
+            kind,
+            text: params.text.map(str::to_owned),
+            sort: shaping.sort.clone(),
+            offset: paging.offset,
+            count: paging.count,
+        };
+        let page = self.store.thread_parents(&query).await?;
+        Ok(MessageListing { items: shaping.project(page.items)?, offset: paging.offset, total: page.total })
+    }
+
+    /// `chat.syncThreadsList`: thread parents of the room updated after
+    /// `updatedSince` (`update`, placeholders of deleted parents included)
+    /// and parents removed after it (`remove`). Idempotent; bounded and
+    /// resumable like every feed. Checks, in order: threads enabled; `rid`;
+    /// `updatedSince` present, then a date; `sort`, `query`, `fields`;
+    /// `count`/`offset`; the room exists and may be read (`Not Allowed`);
+    /// the tombstone horizon.
+    pub async fn sync_threads_list(
+        &self,
+        caller: &User,
+        rid: Option<&str>,
+        updated_since: Option<&str>,
+        list: ListParams<'_>,
+    ) -> Result<SyncedChanges> {
+        self.check_threads_enabled()?;
+        let rid = rid.ok_or_else(missing_rid)?;
+        let since = required_date(updated_since, missing_updated_since, invalid_updated_since)?;
+        let shaping = Shaping::parse(&list)?;
+        let bound = FeedBound::parse(list.count, list.offset, &self.settings(), self.options.max_sync_items)?;
+        self.readable_room(caller, rid).await?.ok_or_else(thread_not_allowed)?;
+        let changes =
+            self.feed(ChangeScope::ThreadParents(rid), since, bound, "updatedSince", "thread list").await?;
+        let mut update = changes.updated;
+        sort_messages(&mut update, &shaping.sort);
+        Ok(SyncedChanges { update: shaping.project(update)?, remove: changes.removed, more: changes.more })
+    }
+
+    /// `chat.followMessage` (`follow`) / `chat.unfollowMessage`: adds or
+    /// removes the caller in the thread's `replies` (a reply's `mid` means
+    /// its parent) and moves the parent's `_updatedAt`; unfollowing also
+    /// clears the thread from the caller's `tunread`. Checks, in order:
+    /// `mid` (a bare error); threads enabled; the message exists; room
+    /// access. The last three carry `details: {method}`.
+    pub async fn follow_thread(&self, caller: &User, mid: Option<&str>, follow: bool) -> Result<()> {
+        let mid = mid
+            .filter(|m| !m.trim().is_empty())
+            .ok_or_else(|| Error::bare("The required \"mid\" body param is missing."))?;
+        let method = if follow { "followMessage" } else { "unfollowMessage" };
+        let not_allowed =
+            || Error::rejected("not-allowed", "error-not-allowed").with_details(method_details(method));
+        let invalid = || {
+            Error::rejected("Invalid message", "error-invalid-message").with_details(method_details(method))
+        };
+        if !self.settings().threads_enabled() {
+            return Err(not_allowed());
+        }
+        let message = self.store.message_by_id(mid).await?.ok_or_else(invalid)?;
+        if self.readable_room(caller, &message.rid).await?.is_none() {
+            return Err(not_allowed());
+        }
+        let thread = message.tmid.as_deref().unwrap_or(&message.id);
+        match self.store.set_following(thread, &caller.id, follow).await {
+            Ok(_) => Ok(()),
+            Err(StorageError::NotFound(_)) => Err(invalid()),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
