@@ -17,7 +17,7 @@ use support::*;
 
 const WRITERS: usize = 4;
 const OPS_PER_WRITER: usize = 120;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 8;
 /// Small pages, so the syncer pages through the delta while writes land.
 const SYNC_PAGE: usize = 7;
 
