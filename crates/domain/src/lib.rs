@@ -6,6 +6,7 @@
 pub mod error;
 pub mod id;
 pub mod listing;
+pub mod query;
 pub mod message;
 pub mod room;
 pub mod settings;
