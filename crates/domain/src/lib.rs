@@ -6,8 +6,8 @@
 pub mod error;
 pub mod id;
 pub mod listing;
-pub mod query;
 pub mod message;
+pub mod query;
 pub mod room;
 pub mod settings;
 pub mod time;

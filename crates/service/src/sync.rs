@@ -16,6 +16,7 @@ use crate::Services;
 use serde_json::Value;
 use std::cmp::Ordering;
 use threadsync_domain::listing::{Direction, Projection, Sort, SortField};
+use threadsync_domain::query::Filter;
 use threadsync_domain::settings::Settings;
 use threadsync_domain::{Error, Message, Result, Room, Timestamp, Tombstone, User};
 use threadsync_storage::{ChangeScope, Changes, Cursor};
@@ -35,6 +36,8 @@ pub struct ListParams<'a> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Shaping {
     pub sort: Sort,
+    /// The client's `query`: always ANDed inside the endpoint's own filter.
+    pub filter: Filter,
     pub projection: Projection,
 }
 
@@ -42,9 +45,9 @@ impl Shaping {
     /// Parses `sort`, then `query`, then `fields`: the first bad one is the error.
     pub fn parse(list: &ListParams<'_>) -> Result<Shaping> {
         let sort = Sort::parse(list.sort)?;
-        parse_message_query(list.query)?;
+        let filter = Filter::parse(list.query)?;
         let projection = Projection::parse(list.fields)?;
-        Ok(Shaping { sort, projection })
+        Ok(Shaping { sort, filter, projection })
     }
 
     /// Serialises and projects messages.
@@ -53,26 +56,6 @@ impl Shaping {
             .into_iter()
             .map(|m| serde_json::to_value(m).map(|v| self.projection.apply(v)).map_err(Error::internal))
             .collect()
-    }
-}
-
-/// The `query` parameter (MongoDB query syntax, behaviour.md §5).
-///
-/// The safe query subset is not implemented yet: an absent parameter, or an
-/// empty object (which narrows nothing), is accepted; anything else is
-/// refused as `Invalid query parameter provided: "<raw>" [error-invalid-query]`.
-/// This is the one place to replace with the real parser, which will return
-/// the filter to AND into each endpoint's own.
-pub(crate) fn parse_message_query(raw: Option<&str>) -> Result<()> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return Ok(());
-    };
-    match serde_json::from_str::<Value>(raw) {
-        Ok(Value::Object(map)) if map.is_empty() => Ok(()),
-        _ => Err(Error::rejected(
-            format!("Invalid query parameter provided: \"{raw}\""),
-            "error-invalid-query",
-        )),
     }
 }
 
@@ -238,12 +221,13 @@ impl Services {
         &self,
         scope: ChangeScope<'_>,
         since: Timestamp,
+        filter: &Filter,
         bound: FeedBound,
         param: &str,
         what: &str,
     ) -> Result<Changes> {
         self.check_horizon(since, param, what).await?;
-        Ok(self.store.changes_since(scope, since, bound.offset, bound.limit).await?)
+        Ok(self.store.changes_since(scope, since, filter, bound.offset, bound.limit).await?)
     }
 
     /// Refuses `since` older than the tombstone horizon.
@@ -317,7 +301,8 @@ impl Services {
             let bound =
                 FeedBound::parse(params.count, params.offset, &settings, self.options.max_sync_items)?;
             self.readable_room(caller, rid).await?.ok_or_else(room_not_allowed)?;
-            let changes = self.feed(ChangeScope::Room(rid), since, bound, "lastUpdate", "room").await?;
+            let changes =
+                self.feed(ChangeScope::Room(rid), since, &Filter::True, bound, "lastUpdate", "room").await?;
             return Ok(RoomSync::Delta { updated: changes.updated, deleted: changes.removed });
         }
 
@@ -431,16 +416,5 @@ mod tests {
         assert_eq!(FeedBound::parse(Some("3"), None, &s, 7), Ok(FeedBound { offset: 0, limit: 3 }));
         assert!(FeedBound::parse(Some("x"), None, &s, 7).is_err());
         assert!(FeedBound::parse(None, Some("-1"), &s, 7).is_err());
-    }
-
-    #[test]
-    fn query_is_refused_unless_empty() {
-        assert_eq!(parse_message_query(None), Ok(()));
-        assert_eq!(parse_message_query(Some(" {} ")), Ok(()));
-        let e = parse_message_query(Some(r#"{"msg": "x"}"#)).expect_err("refused");
-        assert_eq!(
-            e.to_string(),
-            r#"Invalid query parameter provided: "{"msg": "x"}" [error-invalid-query]"#
-        );
     }
 }

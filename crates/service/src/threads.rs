@@ -10,6 +10,9 @@
 use crate::paging::Paging;
 use crate::sync::{required_date, sort_messages, FeedBound, ListParams, Shaping};
 use crate::Services;
+
+/// The longest `text` filter of `chat.getThreadsList`.
+const MAX_TEXT_FILTER: usize = 1024;
 use serde_json::{json, Value};
 use threadsync_domain::{Error, Result, Tombstone, User};
 use threadsync_storage::{ChangeScope, StorageError, ThreadKind, ThreadListQuery};
@@ -125,7 +128,9 @@ impl Services {
         let shaping = Shaping::parse(&list)?;
         let bound = FeedBound::parse(list.count, list.offset, &self.settings(), self.options.max_sync_items)?;
         self.check_readable_thread(caller, tmid).await?;
-        let changes = self.feed(ChangeScope::Thread(tmid), since, bound, "updatedSince", "thread").await?;
+        let changes = self
+            .feed(ChangeScope::Thread(tmid), since, &shaping.filter, bound, "updatedSince", "thread")
+            .await?;
         let mut update = changes.updated;
         sort_messages(&mut update, &shaping.sort);
         Ok(SyncedChanges { update: shaping.project(update)?, remove: changes.removed, more: changes.more })
@@ -146,7 +151,10 @@ impl Services {
         let shaping = Shaping::parse(&list)?;
         let paging = Paging::from_params(list.count, list.offset, &self.settings())?;
         self.check_readable_thread(caller, tmid).await?;
-        let page = self.store.thread_replies(tmid, &shaping.sort, paging.offset, paging.count).await?;
+        let page = self
+            .store
+            .thread_replies(tmid, &shaping.filter, &shaping.sort, paging.offset, paging.count)
+            .await?;
         Ok(MessageListing { items: shaping.project(page.items)?, offset: paging.offset, total: page.total })
     }
 
@@ -178,6 +186,13 @@ impl Services {
                 return Err(Error::rejected("must be equal to one of the allowed values", "invalid-params"))
             }
         };
+        // The text becomes a (literal, escaped) pattern in the store; bound it
+        // like any other string a query may carry.
+        if params.text.is_some_and(|t| t.len() > MAX_TEXT_FILTER) {
+            return Err(Error::invalid_params(format!(
+                "The \"text\" query parameter must be at most {MAX_TEXT_FILTER} bytes."
+            )));
+        }
         let shaping = Shaping::parse(&list)?;
         let paging = Paging::from_params(list.count, list.offset, &self.settings())?;
         self.readable_room(caller, rid).await?.ok_or_else(thread_not_allowed)?;
@@ -197,6 +212,7 @@ impl Services {
             rid: rid.to_owned(),
             kind,
             text: params.text.map(str::to_owned),
+            filter: shaping.filter.clone(),
             sort: shaping.sort.clone(),
             offset: paging.offset,
             count: paging.count,
@@ -225,8 +241,16 @@ impl Services {
         let shaping = Shaping::parse(&list)?;
         let bound = FeedBound::parse(list.count, list.offset, &self.settings(), self.options.max_sync_items)?;
         self.readable_room(caller, rid).await?.ok_or_else(thread_not_allowed)?;
-        let changes =
-            self.feed(ChangeScope::ThreadParents(rid), since, bound, "updatedSince", "thread list").await?;
+        let changes = self
+            .feed(
+                ChangeScope::ThreadParents(rid),
+                since,
+                &shaping.filter,
+                bound,
+                "updatedSince",
+                "thread list",
+            )
+            .await?;
         let mut update = changes.updated;
         sort_messages(&mut update, &shaping.sort);
         Ok(SyncedChanges { update: shaping.project(update)?, remove: changes.removed, more: changes.more })

@@ -27,6 +27,7 @@ mod db;
 mod messages;
 mod migrations;
 mod pool;
+mod query;
 mod rooms;
 mod settings;
 mod sync;
@@ -40,6 +41,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
+use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
     ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageStore, NewMessage, Page, RoomStore,
@@ -126,6 +128,7 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| backend("synchronous", e))?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| backend("foreign_keys", e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
+    query::register_functions(&conn).map_err(|e| backend("register functions", e))?;
     migrations::apply(&mut conn)?;
 
     let mut readers = Vec::new();
@@ -136,6 +139,7 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
         )
         .map_err(|e| backend("open reader", e))?;
         reader.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
+        query::register_functions(&reader).map_err(|e| backend("register functions", e))?;
         readers.push(reader);
     }
     let writer = Writer::start(conn)?;
@@ -313,9 +317,11 @@ impl SyncStore for SqliteStore {
         &self,
         scope: ChangeScope<'_>,
         since: Timestamp,
+        filter: &Filter,
         offset: u64,
         limit: u64,
     ) -> StorageResult<Changes> {
+        let filter = filter.clone();
         // The scope borrows; the read runs on another thread.
         let owned = match scope {
             ChangeScope::Thread(id) => (0, id.to_owned()),
@@ -328,7 +334,7 @@ impl SyncStore for SqliteStore {
                 1 => ChangeScope::ThreadParents(&owned.1),
                 _ => ChangeScope::Room(&owned.1),
             };
-            sync::changes_since(c, scope, since, offset, limit)
+            sync::changes_since(c, scope, since, &filter, offset, limit)
         })
         .await
     }
@@ -336,12 +342,13 @@ impl SyncStore for SqliteStore {
     async fn thread_replies(
         &self,
         tmid: &str,
+        filter: &Filter,
         sort: &Sort,
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Message>> {
-        let (tmid, sort) = (tmid.to_owned(), sort.clone());
-        self.read(move |c| sync::thread_replies(c, &tmid, &sort, offset, count)).await
+        let (tmid, filter, sort) = (tmid.to_owned(), filter.clone(), sort.clone());
+        self.read(move |c| sync::thread_replies(c, &tmid, &filter, &sort, offset, count)).await
     }
 
     async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>> {

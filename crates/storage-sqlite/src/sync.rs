@@ -5,9 +5,11 @@
 //! checks with `EXPLAIN QUERY PLAN` that none of them scans a table.
 
 use crate::db::{count, from_json, sql_int, Db};
+use crate::query;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use threadsync_domain::listing::{Direction, Sort, SortField};
+use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Timestamp, Tombstone};
 use threadsync_storage::{ChangeScope, Changes, Cursor, Page, StorageResult, ThreadKind, ThreadListQuery};
 
@@ -28,17 +30,19 @@ fn scope_filters(scope: ChangeScope<'_>) -> (&'static str, &'static str, &str) {
     }
 }
 
-fn changes_sql(scope: ChangeScope<'_>) -> (String, &str) {
-    let (messages, tombstones, key) = scope_filters(scope);
-    let sql = format!(
+/// The feed statement; its parameters are `?1` the scope key, `?2` the
+/// stamp, `?3` the row limit, `?4` the offset, then the filter's.
+fn changes_sql(scope: ChangeScope<'_>, filter: &Filter, args: &mut Vec<SqlValue>) -> String {
+    let (messages, tombstones, _) = scope_filters(scope);
+    let query = query::compile(filter, args);
+    format!(
         "SELECT updated_at AS stamp, doc, NULL, NULL, NULL FROM messages \
-             WHERE {messages} AND updated_at > ?2 \
+             WHERE {messages} AND updated_at > ?2 AND {query} \
          UNION ALL \
          SELECT deleted_at AS stamp, NULL, id, rid, tmid FROM tombstones \
              WHERE {tombstones} AND deleted_at > ?2 \
          ORDER BY stamp LIMIT ?3 OFFSET ?4"
-    );
-    (sql, key)
+    )
 }
 
 /// One merged, stamp-ordered feed of updates and removals. SQLite merges the
@@ -49,14 +53,21 @@ pub(crate) fn changes_since(
     conn: &Connection,
     scope: ChangeScope<'_>,
     since: Timestamp,
+    filter: &Filter,
     offset: u64,
     limit: u64,
 ) -> StorageResult<Changes> {
-    let (sql, key) = changes_sql(scope);
-    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let (_, _, key) = scope_filters(scope);
     // One row more than asked tells whether the feed goes on.
-    let fetch = sql_int(limit.saturating_add(1));
-    let mut rows = stmt.query(params![key, since.millis(), fetch, sql_int(offset)]).db()?;
+    let mut args = vec![
+        SqlValue::Text(key.to_owned()),
+        SqlValue::Integer(since.millis()),
+        SqlValue::Integer(sql_int(limit.saturating_add(1))),
+        SqlValue::Integer(sql_int(offset)),
+    ];
+    let sql = changes_sql(scope, filter, &mut args);
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let mut rows = stmt.query(params_from_iter(args.iter())).db()?;
     let mut changes = Changes::default();
     let mut taken = 0u64;
     while let Some(row) = rows.next().db()? {
@@ -123,26 +134,38 @@ fn total(conn: &Connection, sql: &str, args: &[SqlValue]) -> StorageResult<u64> 
     Ok(count(n))
 }
 
-fn thread_replies_sql(sort: &Sort, offset: u64, count: u64) -> String {
+/// The page and count statements of a thread's replies; `args` holds the
+/// thread id and receives the filter's parameters.
+fn thread_replies_sql(
+    filter: &Filter,
+    sort: &Sort,
+    offset: u64,
+    count: u64,
+    args: &mut Vec<SqlValue>,
+) -> (String, String) {
+    let query = query::compile(filter, args);
     let order = order_by(sort, (SortField::Ts, Direction::Asc));
-    format!(
-        "SELECT doc FROM messages WHERE tmid = ?1 ORDER BY {order} LIMIT {} OFFSET {}",
+    let page = format!(
+        "SELECT doc FROM messages WHERE tmid = ?1 AND {query} ORDER BY {order} LIMIT {} OFFSET {}",
         sql_int(count),
         sql_int(offset)
-    )
+    );
+    (page, format!("SELECT count(*) FROM messages WHERE tmid = ?1 AND {query}"))
 }
 
 /// Replies of a thread; `messages_tmid_ts` serves the default order.
 pub(crate) fn thread_replies(
     conn: &Connection,
     tmid: &str,
+    filter: &Filter,
     sort: &Sort,
     offset: u64,
     count: u64,
 ) -> StorageResult<Page<Message>> {
-    let args = [SqlValue::Text(tmid.to_owned())];
-    let items = docs(conn, &thread_replies_sql(sort, offset, count), &args)?;
-    let total = total(conn, "SELECT count(*) FROM messages WHERE tmid = ?1", &args)?;
+    let mut args = vec![SqlValue::Text(tmid.to_owned())];
+    let (page_sql, count_sql) = thread_replies_sql(filter, sort, offset, count, &mut args);
+    let items = docs(conn, &page_sql, &args)?;
+    let total = total(conn, &count_sql, &args)?;
     Ok(Page { items, total })
 }
 
@@ -174,12 +197,13 @@ fn thread_parents_sql(query: &ThreadListQuery) -> (String, String, Vec<SqlValue>
         }
     }
     if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
-        // SQLite's lower() folds ASCII only; the query language (a later
-        // step) brings Unicode-aware case folding.
-        args.push(SqlValue::Text(text.to_owned()));
-        filter
-            .push_str(&format!(" AND instr(lower(json_extract(doc, '$.msg')), lower(?{})) > 0", args.len()));
+        // A case-insensitive substring, Unicode-aware: the text, escaped, as
+        // a regex for ts_regexp (SQLite's own lower() folds ASCII only).
+        args.push(SqlValue::Text(format!("(?i){}", regex::escape(text))));
+        filter.push_str(&format!(" AND ts_regexp(?{}, json_extract(doc, '$.msg'))", args.len()));
     }
+    let compiled = query::compile(&query.filter, &mut args);
+    filter.push_str(&format!(" AND {compiled}"));
     let order = order_by(&query.sort, (SortField::Tlm, Direction::Desc));
     let sql = format!(
         "SELECT doc FROM messages WHERE {filter} ORDER BY {order} LIMIT {} OFFSET {}",
@@ -289,11 +313,13 @@ pub(crate) fn tombstone_horizon(conn: &Connection) -> StorageResult<Option<Times
 #[cfg(test)]
 mod tests {
     use super::*;
+    use threadsync_domain::query::{Cond, Literal, Pattern};
     use threadsync_storage::ThreadKind;
 
     fn schema() -> Connection {
         let mut conn = Connection::open_in_memory().expect("open");
         crate::migrations::apply(&mut conn).expect("migrate");
+        query::register_functions(&conn).expect("functions");
         conn
     }
 
@@ -329,17 +355,35 @@ mod tests {
     #[test]
     fn every_sync_query_uses_an_index() {
         let conn = schema();
-        let thread = changes_sql(ChangeScope::Thread("t")).0;
-        assert_indexed(&conn, &thread, &["messages_tmid_updated", "tombstones_tmid_deleted"]);
-        let parents = changes_sql(ChangeScope::ThreadParents("r")).0;
-        assert_indexed(&conn, &parents, &["messages_threads_updated", "tombstones_threads_deleted"]);
-        let room = changes_sql(ChangeScope::Room("r")).0;
-        assert_indexed(&conn, &room, &["messages_rid_updated", "tombstones_rid_deleted"]);
+        // With and without a client query: the query narrows inside the
+        // indexed range, it never changes the access path.
+        let field = |path| threadsync_domain::query::field(path).expect("allow-listed");
+        let pattern = Pattern { pattern: "(?i)x".into(), regex: regex::Regex::new("(?i)x").expect("regex") };
+        let narrowing = Filter::And(vec![
+            Filter::Field { field: field("msg"), cond: Cond::Regex(pattern) },
+            Filter::Field {
+                field: field("mentions.username"),
+                cond: Cond::Eq(Literal::String("bob".into())),
+            },
+        ]);
+        for filter in [Filter::True, narrowing.clone()] {
+            let feed = |scope| changes_sql(scope, &filter, &mut vec![SqlValue::Null; 4]);
+            let thread = feed(ChangeScope::Thread("t"));
+            assert_indexed(&conn, &thread, &["messages_tmid_updated", "tombstones_tmid_deleted"]);
+            let parents = feed(ChangeScope::ThreadParents("r"));
+            assert_indexed(&conn, &parents, &["messages_threads_updated", "tombstones_threads_deleted"]);
+            let room = feed(ChangeScope::Room("r"));
+            assert_indexed(&conn, &room, &["messages_rid_updated", "tombstones_rid_deleted"]);
 
-        assert_indexed(&conn, &thread_replies_sql(&Sort::default(), 0, 50), &["messages_tmid_ts"]);
-        let desc = Sort::by(SortField::Ts, Direction::Desc);
-        assert_indexed(&conn, &thread_replies_sql(&desc, 100, 50), &["messages_tmid_ts"]);
-        assert_indexed(&conn, "SELECT count(*) FROM messages WHERE tmid = ?1", &["messages_tmid"]);
+            let replies = |sort: &Sort, offset| {
+                thread_replies_sql(&filter, sort, offset, 50, &mut vec![SqlValue::Null])
+            };
+            let (page, count) = replies(&Sort::default(), 0);
+            assert_indexed(&conn, &page, &["messages_tmid_ts"]);
+            assert_indexed(&conn, &count, &["messages_tmid"]);
+            let (page, _) = replies(&Sort::by(SortField::Ts, Direction::Desc), 100);
+            assert_indexed(&conn, &page, &["messages_tmid_ts"]);
+        }
 
         for kind in [ThreadKind::All, ThreadKind::Following("u".into()), ThreadKind::Among(vec!["a".into()])]
         {
@@ -347,6 +391,7 @@ mod tests {
                 rid: "r".into(),
                 kind,
                 text: Some("x".into()),
+                filter: narrowing.clone(),
                 sort: Sort::default(),
                 offset: 0,
                 count: 50,

@@ -21,11 +21,13 @@
 //! A client that always asks for "changes after the greatest stamp I have"
 //! therefore never misses an update or a removal.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use threadsync_domain::listing::Sort;
+use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
 pub use threadsync_domain::message::{ChannelMention, Mention};
@@ -247,12 +249,14 @@ pub enum ThreadKind {
 }
 
 /// A `chat.getThreadsList` request, after validation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ThreadListQuery {
     pub rid: String,
     pub kind: ThreadKind,
-    /// Case-insensitive substring of `msg`.
+    /// Case-insensitive (Unicode) substring of `msg`.
     pub text: Option<String>,
+    /// The client's `query`, ANDed in.
+    pub filter: Filter,
     /// Empty: `tlm` descending.
     pub sort: Sort,
     pub offset: u64,
@@ -275,19 +279,23 @@ pub enum Cursor {
 pub trait SyncStore: Send + Sync {
     /// Changes in `scope` with a stamp greater than `since`, oldest first:
     /// skips `offset` changes, then returns at most `limit` (the two lists
-    /// together). Cost follows `offset + limit`, not the thread or room size.
+    /// together). `filter` (the client's `query`) narrows the updates;
+    /// removals carry no content and are all reported. Cost follows
+    /// `offset + limit`, not the thread or room size.
     async fn changes_since(
         &self,
         scope: ChangeScope<'_>,
         since: Timestamp,
+        filter: &Filter,
         offset: u64,
         limit: u64,
     ) -> StorageResult<Changes>;
-    /// The replies of a thread (the parent excluded). Empty sort: `ts`
-    /// ascending. `_id` breaks ties.
+    /// The replies of a thread (the parent excluded) that match `filter`.
+    /// Empty sort: `ts` ascending. `_id` breaks ties.
     async fn thread_replies(
         &self,
         tmid: &str,
+        filter: &Filter,
         sort: &Sort,
         offset: u64,
         count: u64,

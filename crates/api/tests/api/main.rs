@@ -7,6 +7,7 @@ mod support;
 mod auth;
 mod chat;
 mod errors;
+mod query;
 mod rooms;
 mod settings;
 mod sync;

@@ -120,7 +120,7 @@ async fn sync_thread_errors_in_order() {
         .await
         .err(
             400,
-            "Invalid query parameter provided: \"{\"msg\": {\"$where\": 1}}\" [error-invalid-query]",
+            "Invalid query parameter provided: \"{\"msg\": {\"$where\": 1}}\" (operator \"$where\" is not allowed) [error-invalid-query]",
             Some("error-invalid-query"),
         );
     sync(&app, &alice, &format!("tmid=nope&updatedSince={EPOCH}&fields={bad_fields}&count=x")).await.err(

@@ -38,8 +38,10 @@
 
 mod matcher;
 mod parse;
+#[cfg(test)]
+mod tests;
 
-pub use parse::Limits;
+pub use parse::{Limits, REGEX_SIZE_LIMIT};
 
 /// The type of a field's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,5 +164,15 @@ pub enum Filter {
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Nor(Vec<Filter>),
-    Field { field: &'static Field, cond: Cond },
+    Field {
+        field: &'static Field,
+        cond: Cond,
+    },
+}
+
+impl Default for Filter {
+    /// No query: every document matches.
+    fn default() -> Self {
+        Filter::True
+    }
 }

@@ -23,6 +23,8 @@
 //!
 //! This module is test support: it panics on every failed expectation.
 
+pub mod oracle;
+
 use crate::{
     ChangeScope, Changes, Cursor, Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError, Store,
     ThreadKind, ThreadListQuery,
@@ -31,6 +33,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::message::{ChannelMention, Mention};
+use threadsync_domain::query::Filter;
 use threadsync_domain::{Email, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
 /// What a test's `make` expression yields: the store, and whatever must stay
@@ -1173,7 +1176,8 @@ async fn follow_feed(
     let mut since = Timestamp(0);
     let mut seen = Vec::new();
     for _ in 0..1000 {
-        let page: Changes = store.changes_since(scope, since, 0, limit).await.expect("changes");
+        let page: Changes =
+            store.changes_since(scope, since, &Filter::True, 0, limit).await.expect("changes");
         assert!(page.updated.len() + page.removed.len() <= usize::try_from(limit).expect("small"));
         seen.extend(page.updated.iter().map(|m| (m.id.clone(), m.updated_at, false)));
         seen.extend(page.removed.iter().map(|t| (t.id.clone(), t.deleted_at, true)));
@@ -1205,7 +1209,10 @@ pub async fn sync_thread_changes_merge_and_resume(store: &dyn Store) {
     store.edit_message("r2", edit).await.expect("edit");
     store.delete_message("r4").await.expect("delete");
 
-    let all = store.changes_since(ChangeScope::Thread("parent"), start, 0, 100).await.expect("changes");
+    let all = store
+        .changes_since(ChangeScope::Thread("parent"), start, &Filter::True, 0, 100)
+        .await
+        .expect("changes");
     assert_eq!(
         message_ids(&all.updated),
         vec!["r1", "r3", "r5", "r2"],
@@ -1219,13 +1226,18 @@ pub async fn sync_thread_changes_merge_and_resume(store: &dyn Store) {
 
     // Strictly after: the change carrying `since` itself is not repeated.
     let r3 = must_get(store, "r3").await;
-    let after_r3 =
-        store.changes_since(ChangeScope::Thread("parent"), r3.updated_at, 0, 100).await.expect("changes");
+    let after_r3 = store
+        .changes_since(ChangeScope::Thread("parent"), r3.updated_at, &Filter::True, 0, 100)
+        .await
+        .expect("changes");
     assert_eq!(message_ids(&after_r3.updated), vec!["r5", "r2"]);
     assert_eq!(tomb_ids(&after_r3.removed), vec!["r4"]);
 
     // Offset skips changes of the merged feed.
-    let skipped = store.changes_since(ChangeScope::Thread("parent"), start, 3, 100).await.expect("changes");
+    let skipped = store
+        .changes_since(ChangeScope::Thread("parent"), start, &Filter::True, 3, 100)
+        .await
+        .expect("changes");
     assert_eq!(message_ids(&skipped.updated), vec!["r2"]);
     assert_eq!(tomb_ids(&skipped.removed), vec!["r4"]);
 
@@ -1235,11 +1247,16 @@ pub async fn sync_thread_changes_merge_and_resume(store: &dyn Store) {
         let names: Vec<&str> = seen.iter().map(|(id, _, _)| id.as_str()).collect();
         assert_eq!(names, vec!["r1", "r3", "r5", "r2", "r4"], "limit {limit}");
     }
-    let limited = store.changes_since(ChangeScope::Thread("parent"), start, 0, 2).await.expect("changes");
+    let limited = store
+        .changes_since(ChangeScope::Thread("parent"), start, &Filter::True, 0, 2)
+        .await
+        .expect("changes");
     assert_eq!(message_ids(&limited.updated), vec!["r1", "r3"]);
     assert!(limited.more);
-    let empty =
-        store.changes_since(ChangeScope::Thread("nothing"), Timestamp(0), 0, 10).await.expect("changes");
+    let empty = store
+        .changes_since(ChangeScope::Thread("nothing"), Timestamp(0), &Filter::True, 0, 10)
+        .await
+        .expect("changes");
     assert_eq!(empty, Changes::default());
 }
 
@@ -1255,15 +1272,21 @@ pub async fn sync_thread_parent_and_room_scopes(store: &dyn Store) {
     store.delete_message("p2").await.expect("delete p2");
     store.delete_message("plain").await.expect("delete plain");
 
-    let parents =
-        store.changes_since(ChangeScope::ThreadParents(ROOM), Timestamp(0), 0, 100).await.expect("parents");
+    let parents = store
+        .changes_since(ChangeScope::ThreadParents(ROOM), Timestamp(0), &Filter::True, 0, 100)
+        .await
+        .expect("parents");
     assert_eq!(message_ids(&parents.updated), vec!["p1"], "only messages with tcount");
     assert_eq!(tomb_ids(&parents.removed), vec!["p2"], "removed thread parents only");
 
-    let room = store.changes_since(ChangeScope::Room(ROOM), Timestamp(0), 0, 100).await.expect("room");
+    let room = store
+        .changes_since(ChangeScope::Room(ROOM), Timestamp(0), &Filter::True, 0, 100)
+        .await
+        .expect("room");
     assert_eq!(message_ids(&room.updated), vec!["a", "p1"], "replies too, by _updatedAt");
     assert_eq!(tomb_ids(&room.removed), vec!["b", "p2", "plain"]);
-    let idempotent = store.changes_since(ChangeScope::ThreadParents(ROOM), Timestamp(0), 0, 100).await;
+    let idempotent =
+        store.changes_since(ChangeScope::ThreadParents(ROOM), Timestamp(0), &Filter::True, 0, 100).await;
     assert_eq!(idempotent, Ok(parents));
 }
 
@@ -1273,17 +1296,17 @@ pub async fn sync_thread_replies_sort_and_paging(store: &dyn Store) {
     for i in 1..=4 {
         w.reply(store, &format!("r{i}"), "parent", if i % 2 == 0 { &w.bob } else { &w.carol }, &[]).await;
     }
-    let page = store.thread_replies("parent", &Sort::default(), 0, 10).await.expect("replies");
+    let page = store.thread_replies("parent", &Filter::True, &Sort::default(), 0, 10).await.expect("replies");
     assert_eq!(message_ids(&page.items), vec!["r1", "r2", "r3", "r4"], "ts ascending by default");
     assert_eq!(page.total, 4);
     let desc = Sort::by(SortField::Ts, Direction::Desc);
-    let page = store.thread_replies("parent", &desc, 1, 2).await.expect("replies");
+    let page = store.thread_replies("parent", &Filter::True, &desc, 1, 2).await.expect("replies");
     assert_eq!(message_ids(&page.items), vec!["r3", "r2"]);
     assert_eq!(page.total, 4, "total ignores paging");
     let by_user = Sort(vec![(SortField::Username, Direction::Asc), (SortField::Ts, Direction::Desc)]);
-    let page = store.thread_replies("parent", &by_user, 0, 10).await.expect("replies");
+    let page = store.thread_replies("parent", &Filter::True, &by_user, 0, 10).await.expect("replies");
     assert_eq!(message_ids(&page.items), vec!["r4", "r2", "r3", "r1"], "bob before carol, then newest first");
-    let none = store.thread_replies("r1", &Sort::default(), 0, 10).await.expect("replies");
+    let none = store.thread_replies("r1", &Filter::True, &Sort::default(), 0, 10).await.expect("replies");
     assert_eq!((none.items.len(), none.total), (0, 0));
 }
 
@@ -1306,6 +1329,7 @@ pub async fn sync_thread_parents_filters(store: &dyn Store) {
         rid: ROOM.into(),
         kind,
         text: text.map(str::to_owned),
+        filter: Filter::True,
         sort: Sort::default(),
         offset: 0,
         count: 10,
