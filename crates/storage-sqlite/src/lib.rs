@@ -44,10 +44,14 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageStore, NewMessage, Page, RoomStore,
-    SettingsStore, StorageError, StorageResult, Store, SyncStore, ThreadListQuery, UserStore,
+    ChangeScope, Changes, Cursor, Deletion, EventKind, MessageEdit, MessageStore, NewMessage, Page,
+    RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery,
+    UserStore,
 };
 use writer::Writer;
+
+/// Events kept for slow listeners before they start losing the oldest.
+const EVENT_BUFFER: usize = 1024;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "threadsync.db";
@@ -75,6 +79,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: Readers,
+    /// Committed writes, for realtime listeners (`Store::subscribe`).
+    events: tokio::sync::broadcast::Sender<StoreEvent>,
 }
 
 impl SqliteStore {
@@ -98,6 +104,20 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
     {
         self.writer.execute(job).await
+    }
+
+    /// Announces a committed write to the listeners. Called only with the
+    /// result of a write that returned, i.e. whose transaction committed.
+    fn announce<T>(
+        &self,
+        result: StorageResult<T>,
+        event: impl FnOnce(&T) -> StoreEvent,
+    ) -> StorageResult<T> {
+        if let Ok(value) = &result {
+            // No listener is not an error: nobody needs the event.
+            let _ = self.events.send(event(value));
+        }
+        result
     }
 
     async fn read<T, F>(&self, job: F) -> StorageResult<T>
@@ -144,7 +164,8 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     }
     let writer = Writer::start(conn)?;
     tracing::info!(path = %path.display(), readers = readers.len(), "opened sqlite store");
-    Ok(SqliteStore { path, writer, readers: Readers::new(readers) })
+    let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
+    Ok(SqliteStore { path, writer, readers: Readers::new(readers), events })
 }
 
 #[async_trait]
@@ -155,14 +176,16 @@ impl UserStore for SqliteStore {
 
     async fn insert_user(&self, user: &User, joins: &[Subscription]) -> StorageResult<()> {
         let (user, joins) = (user.clone(), joins.to_vec());
-        self.write(move |c| {
-            users::insert(c, &user)?;
-            for sub in &joins {
-                rooms::add_subscription(c, sub)?;
-            }
-            Ok(())
-        })
-        .await
+        let result = self
+            .write(move |c| {
+                users::insert(c, &user)?;
+                for sub in &joins {
+                    rooms::add_subscription(c, sub)?;
+                }
+                Ok(())
+            })
+            .await;
+        self.announce(result, |_| StoreEvent { rid: None, kind: EventKind::User })
     }
 
     async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>> {
@@ -187,7 +210,10 @@ impl UserStore for SqliteStore {
 
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
         let id = id.to_owned();
-        self.write(move |c| users::delete(c, &id)).await
+        self.announce(self.write(move |c| users::delete(c, &id)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::User,
+        })
     }
 
     async fn insert_login_token(
@@ -197,7 +223,10 @@ impl UserStore for SqliteStore {
         created_at: Timestamp,
     ) -> StorageResult<()> {
         let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
-        self.write(move |c| users::insert_login_token(c, &user_id, &token_hash, created_at)).await
+        self.announce(
+            self.write(move |c| users::insert_login_token(c, &user_id, &token_hash, created_at)).await,
+            |_| StoreEvent { rid: None, kind: EventKind::User },
+        )
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
@@ -212,7 +241,9 @@ impl UserStore for SqliteStore {
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
         let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
-        self.write(move |c| users::delete_login_token(c, &user_id, &token_hash)).await
+        self.announce(self.write(move |c| users::delete_login_token(c, &user_id, &token_hash)).await, |_| {
+            StoreEvent { rid: None, kind: EventKind::User }
+        })
     }
 }
 
@@ -220,7 +251,10 @@ impl UserStore for SqliteStore {
 impl RoomStore for SqliteStore {
     async fn create_room(&self, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room> {
         let (room, subscriptions) = (room.clone(), subscriptions.to_vec());
-        self.write(move |c| rooms::create(c, &room, &subscriptions)).await
+        self.announce(self.write(move |c| rooms::create(c, &room, &subscriptions)).await, |r| StoreEvent {
+            rid: Some(r.id.clone()),
+            kind: EventKind::Room,
+        })
     }
 
     async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>> {
@@ -243,13 +277,19 @@ impl RoomStore for SqliteStore {
     }
 
     async fn delete_room(&self, id: &str) -> StorageResult<bool> {
-        let id = id.to_owned();
-        self.write(move |c| rooms::delete(c, &id)).await
+        let (id, rid) = (id.to_owned(), id.to_owned());
+        self.announce(self.write(move |c| rooms::delete(c, &id)).await, |_| StoreEvent {
+            rid: Some(rid),
+            kind: EventKind::Room,
+        })
     }
 
     async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool> {
-        let subscription = subscription.clone();
-        self.write(move |c| rooms::add_subscription(c, &subscription)).await
+        let (subscription, rid) = (subscription.clone(), subscription.rid.clone());
+        self.announce(self.write(move |c| rooms::add_subscription(c, &subscription)).await, |_| StoreEvent {
+            rid: Some(rid),
+            kind: EventKind::Room,
+        })
     }
 
     async fn remove_subscription(
@@ -258,8 +298,11 @@ impl RoomStore for SqliteStore {
         user_id: &str,
         keep_an_owner: bool,
     ) -> StorageResult<bool> {
-        let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
-        self.write(move |c| rooms::remove_subscription(c, &rid, &user_id, keep_an_owner)).await
+        let (room, rid, user_id) = (rid.to_owned(), rid.to_owned(), user_id.to_owned());
+        self.announce(
+            self.write(move |c| rooms::remove_subscription(c, &rid, &user_id, keep_an_owner)).await,
+            |_| StoreEvent { rid: Some(room), kind: EventKind::Room },
+        )
     }
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
@@ -287,7 +330,10 @@ impl RoomStore for SqliteStore {
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
-        self.write(move |c| messages::insert(c, new)).await
+        self.announce(self.write(move |c| messages::insert(c, new)).await, |m| StoreEvent {
+            rid: Some(m.rid.clone()),
+            kind: EventKind::Message,
+        })
     }
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
@@ -297,17 +343,28 @@ impl MessageStore for SqliteStore {
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
         let id = id.to_owned();
-        self.write(move |c| messages::edit(c, &id, edit)).await
+        self.announce(self.write(move |c| messages::edit(c, &id, edit)).await, |m| StoreEvent {
+            rid: Some(m.rid.clone()),
+            kind: EventKind::Message,
+        })
     }
 
     async fn delete_message(&self, id: &str) -> StorageResult<Deletion> {
         let id = id.to_owned();
-        self.write(move |c| messages::delete(c, &id)).await
+        self.announce(self.write(move |c| messages::delete(c, &id)).await, |d| StoreEvent {
+            rid: Some(match d {
+                Deletion::Removed(t) => t.rid.clone(),
+                Deletion::Placeholder(m) => m.rid.clone(),
+            }),
+            kind: EventKind::Message,
+        })
     }
 
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
         let (tmid, user_id) = (tmid.to_owned(), user_id.to_owned());
-        self.write(move |c| messages::set_following(c, &tmid, &user_id, follow)).await
+        self.announce(self.write(move |c| messages::set_following(c, &tmid, &user_id, follow)).await, |m| {
+            StoreEvent { rid: Some(m.rid.clone()), kind: EventKind::Message }
+        })
     }
 }
 
@@ -394,7 +451,10 @@ impl SettingsStore for SqliteStore {
 
     async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()> {
         let (id, value) = (id.to_owned(), value.clone());
-        self.write(move |c| settings::save(c, &id, &value)).await
+        self.announce(self.write(move |c| settings::save(c, &id, &value)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::Settings,
+        })
     }
 }
 
@@ -402,6 +462,10 @@ impl SettingsStore for SqliteStore {
 impl Store for SqliteStore {
     fn backend_name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent> {
+        self.events.subscribe()
     }
 
     /// Waits for the reads in flight and closes the readers, then lets the

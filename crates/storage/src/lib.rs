@@ -329,11 +329,59 @@ pub trait SettingsStore: Send + Sync {
     async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()>;
 }
 
+/// What a committed write changed: the seam for realtime fan-out. Events
+/// are announced only after the transaction committed, so a listener that
+/// reacts by reading sees the change. On a shared database every instance
+/// receives every instance's events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreEvent {
+    /// The room the write touched, when it touched one.
+    pub rid: Option<String>,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A message was created, edited, deleted, or its thread data changed.
+    Message,
+    /// A room or its membership changed.
+    Room,
+    /// A user or their tokens changed.
+    User,
+    /// A setting changed.
+    Settings,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Message => "message",
+            EventKind::Room => "room",
+            EventKind::User => "user",
+            EventKind::Settings => "settings",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        Some(match s {
+            "message" => EventKind::Message,
+            "room" => EventKind::Room,
+            "user" => EventKind::User,
+            "settings" => EventKind::Settings,
+            _ => return None,
+        })
+    }
+}
+
 /// A complete backend.
 #[async_trait]
 pub trait Store: UserStore + RoomStore + MessageStore + SyncStore + SettingsStore + Send + Sync {
     /// A short name for logs (`sqlite`, `postgres`).
     fn backend_name(&self) -> &'static str;
+    /// Events of committed writes (see [`StoreEvent`]). A slow receiver
+    /// loses the oldest events (`RecvError::Lagged`) rather than slowing
+    /// writers down.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent>;
     /// Finishes in-flight writes and releases the database cleanly.
     async fn close(&self);
 }

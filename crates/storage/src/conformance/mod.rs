@@ -88,6 +88,7 @@ macro_rules! conformance_suite {
             sync_prune_tombstones_sets_horizon,
             clock_tight_loop_strictly_increases,
             clock_concurrent_writers_distinct_stamps,
+            events_follow_committed_writes,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -1400,4 +1401,33 @@ pub async fn sync_prune_tombstones_sets_horizon(store: &dyn Store) {
     // The horizon never moves back.
     assert_eq!(store.prune_tombstones(t1.deleted_at).await, Ok(0));
     assert_eq!(store.tombstone_horizon().await, Ok(Some(t2.deleted_at)));
+}
+
+// ---------------------------------------------------------------------------
+// Events (the realtime seam)
+// ---------------------------------------------------------------------------
+
+/// The next event, waiting a little: a backend may deliver events through
+/// the database (PostgreSQL NOTIFY), so they arrive asynchronously.
+async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<crate::StoreEvent>) -> crate::StoreEvent {
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event within 10 s")
+        .expect("event")
+}
+
+pub async fn events_follow_committed_writes(store: &dyn Store) {
+    use crate::{EventKind, StoreEvent};
+    let w = World::new(store).await;
+    let mut rx = store.subscribe();
+    w.post(store, "m1", &w.alice).await;
+    assert_eq!(next_event(&mut rx).await, StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message });
+    // A failed write commits nothing and announces nothing: the next event
+    // is the one of the following successful write.
+    let dup = store.insert_message(plain(message("m1", ROOM, &w.alice, "again"))).await;
+    assert_eq!(dup.map(|_| ()), Err(StorageError::Conflict("id")));
+    store.save_setting("Threads_enabled", &json!(false)).await.expect("setting");
+    assert_eq!(next_event(&mut rx).await, StoreEvent { rid: None, kind: EventKind::Settings });
+    store.delete_message("m1").await.expect("delete");
+    assert_eq!(next_event(&mut rx).await, StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message });
 }
