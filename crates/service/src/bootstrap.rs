@@ -66,7 +66,7 @@ pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<B
         return Ok(BootstrapReport::NoAdmin);
     };
     let name = seed.username.clone();
-    services
+    let created = services
         .create_user(NewUser {
             username: seed.username,
             email: seed.email,
@@ -77,10 +77,18 @@ pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<B
             verified: true,
             join_default_channels: true,
         })
-        .await
-        .map_err(|e| match e {
-            Error::Rejected { reason, .. } => Error::internal(format!("cannot create the admin: {reason}")),
-            other => other,
-        })?;
+        .await;
+    match created {
+        Ok(_) => {}
+        // Another instance on the same database created it first (both saw
+        // no users): the admin exists, which is all that was asked.
+        Err(Error::Rejected { code, .. }) if code == "error-field-unavailable" => {
+            return Ok(BootstrapReport::AlreadyInitialised)
+        }
+        Err(Error::Rejected { reason, .. }) => {
+            return Err(Error::internal(format!("cannot create the admin: {reason}")))
+        }
+        Err(other) => return Err(other),
+    }
     Ok(BootstrapReport::AdminCreated { username: name })
 }

@@ -38,11 +38,25 @@ pub struct ServeArgs {
     #[arg(long, env = "THREADSYNC_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
-    /// PostgreSQL connection URL. The PostgreSQL backend is not available
-    /// yet: setting this makes the server refuse to start
+    /// PostgreSQL connection URL (postgres://user:pass@host:port/db): use
+    /// PostgreSQL instead of the embedded SQLite store. Several instances
+    /// may share one database
     // The value may carry a password, so `--help` must not echo it.
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// PostgreSQL schema to use (created if missing) [default: public]
+    #[arg(long, env = "THREADSYNC_PG_SCHEMA", value_name = "NAME")]
+    pub pg_schema: Option<String>,
+
+    /// PostgreSQL connection pool size per instance [default: 16]
+    #[arg(long, env = "THREADSYNC_PG_POOL_SIZE", value_name = "N")]
+    pub pg_pool_size: Option<usize>,
+
+    /// Attempts to reach PostgreSQL at start, with exponential backoff,
+    /// before giving up [default: 10, about 30 s]
+    #[arg(long, env = "THREADSYNC_PG_CONNECT_ATTEMPTS", value_name = "N")]
+    pub pg_connect_attempts: Option<u32>,
 
     /// Number of SQLite reader connections [default: the backend's]
     #[arg(long, env = "THREADSYNC_SQLITE_READERS", value_name = "N")]
@@ -60,8 +74,9 @@ pub struct ServeArgs {
     pub tombstone_retention_days: Option<u32>,
 
     /// JSON config file with the keys listen, data, database_url,
-    /// sqlite_readers, max_sync_items, tombstone_retention_days, log; flags
-    /// and environment variables override it
+    /// pg_schema, pg_pool_size, sqlite_readers, max_sync_items,
+    /// tombstone_retention_days, log; flags and environment variables
+    /// override it
     #[arg(long, env = "THREADSYNC_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

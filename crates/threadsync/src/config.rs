@@ -19,6 +19,9 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub data: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub pg_schema: Option<String>,
+    pub pg_pool_size: Option<usize>,
+    pub pg_connect_attempts: Option<u32>,
     pub sqlite_readers: Option<usize>,
     pub max_sync_items: Option<u64>,
     pub tombstone_retention_days: Option<u32>,
@@ -31,8 +34,14 @@ pub struct FileConfig {
 pub struct Config {
     pub listen: String,
     pub data: PathBuf,
-    /// Set when a PostgreSQL backend was asked for.
+    /// Set when the PostgreSQL backend was asked for.
     pub database_url: Option<String>,
+    /// PostgreSQL schema (`None`: the server's default, `public`).
+    pub pg_schema: Option<String>,
+    /// PostgreSQL pool size (`None`: the backend's default).
+    pub pg_pool_size: Option<usize>,
+    /// Attempts to reach PostgreSQL at start (`None`: the backend's default).
+    pub pg_connect_attempts: Option<u32>,
     /// `None`: the backend's default.
     pub sqlite_readers: Option<usize>,
     /// Cap on changes per sync response (`None`: the services' default).
@@ -65,6 +74,21 @@ impl Config {
         // An empty DATABASE_URL is how many environments say "unset"; treating
         // it as a request for PostgreSQL would refuse to start for no reason.
         let database_url = non_empty(args.database_url).or(non_empty(file.database_url));
+        let pg_schema = non_empty(args.pg_schema).or(non_empty(file.pg_schema));
+        if let Some(schema) = &pg_schema {
+            // It ends up in SQL (CREATE SCHEMA, search_path): identifiers only.
+            let valid = schema.len() <= 63
+                && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid {
+                bail!("pg_schema must be a lowercase identifier ([a-z_][a-z0-9_]*, at most 63 characters)");
+            }
+        }
+        let pg_pool_size = args.pg_pool_size.or(file.pg_pool_size);
+        if pg_pool_size == Some(0) {
+            bail!("pg_pool_size must be at least 1");
+        }
+        let pg_connect_attempts = args.pg_connect_attempts.or(file.pg_connect_attempts).map(|n| n.max(1));
         let sqlite_readers = args.sqlite_readers.or(file.sqlite_readers);
         if sqlite_readers == Some(0) {
             bail!("sqlite_readers must be at least 1");
@@ -82,6 +106,9 @@ impl Config {
             listen,
             data,
             database_url,
+            pg_schema,
+            pg_pool_size,
+            pg_connect_attempts,
             sqlite_readers,
             max_sync_items,
             tombstone_retention_days,
@@ -99,7 +126,7 @@ fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| {
         format!(
-            "invalid config file {} (expected a JSON object with the keys listen, data, database_url, sqlite_readers, max_sync_items, tombstone_retention_days, log)",
+            "invalid config file {} (expected a JSON object with the keys listen, data, database_url, pg_schema, pg_pool_size, pg_connect_attempts, sqlite_readers, max_sync_items, tombstone_retention_days, log)",
             path.display()
         )
     })
@@ -158,6 +185,20 @@ mod tests {
         assert!(Config::merge(zero, FileConfig::default()).is_err());
         let zero = ServeArgs { tombstone_retention_days: Some(0), ..ServeArgs::default() };
         assert!(Config::merge(zero, FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn pg_settings_are_checked() {
+        let args =
+            ServeArgs { pg_schema: Some("team_1".into()), pg_pool_size: Some(4), ..ServeArgs::default() };
+        let config = Config::merge(args, FileConfig::default()).expect("config");
+        assert_eq!((config.pg_schema.as_deref(), config.pg_pool_size), (Some("team_1"), Some(4)));
+        for bad in ["Team", "a-b", "x; drop table users", "1abc"] {
+            let args = ServeArgs { pg_schema: Some(bad.into()), ..ServeArgs::default() };
+            assert!(Config::merge(args, FileConfig::default()).is_err(), "{bad}");
+        }
+        let args = ServeArgs { pg_pool_size: Some(0), ..ServeArgs::default() };
+        assert!(Config::merge(args, FileConfig::default()).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! then drain and close.
 
 use crate::config::Config;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use std::future::IntoFuture;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use threadsync_service::{bootstrap, AdminSeed, BootstrapReport, ServiceOptions, Services};
 use threadsync_storage::Store;
+use threadsync_storage_postgres::{PgOptions, PgStore};
 use threadsync_storage_sqlite::{SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
 
@@ -18,15 +19,22 @@ use tokio::net::TcpListener;
 /// closing forever; a second signal skips the wait altogether.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Picks and opens the storage backend. The only place that knows which
-/// backends exist, so a PostgreSQL branch slots in here.
+/// Picks and opens the storage backend: PostgreSQL when a database URL is
+/// given, else the embedded SQLite store. The only place that knows which
+/// backends exist.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    if config.database_url.is_some() {
-        // The URL is not echoed: it usually carries a password.
-        bail!(
-            "the PostgreSQL backend is not available yet; remove --database-url / DATABASE_URL / \
-             database_url to use the embedded SQLite store in the --data directory"
-        );
+    if let Some(url) = &config.database_url {
+        let mut options = PgOptions { schema: config.pg_schema.clone(), ..PgOptions::default() };
+        if let Some(size) = config.pg_pool_size {
+            options.pool_size = size;
+        }
+        if let Some(attempts) = config.pg_connect_attempts {
+            options.connect_attempts = attempts;
+        }
+        // The URL is never echoed: it usually carries a password. The
+        // store's error names host, port and database only.
+        let store = PgStore::connect(url, options).await.context("cannot open the PostgreSQL store")?;
+        return Ok(Arc::new(store));
     }
     let mut options = SqliteOptions::default();
     if let Some(readers) = config.sqlite_readers {

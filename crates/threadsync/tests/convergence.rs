@@ -160,20 +160,23 @@ fn differences(replica: &BTreeMap<String, Value>, truth: &BTreeMap<String, Value
     diffs
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writers_and_a_syncing_client_converge() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let server = Arc::new(Server::start(serve_cmd(data.path())));
-    let admin = server.login(ADMIN, ADMIN_PASS).await;
+/// Runs the convergence rounds with writers spread over `servers` (writer i
+/// writes through server i mod n) and a syncing client that alternates
+/// between the servers page by page. Tokens are per instance only in the
+/// sense of where they were issued; on a shared database every instance
+/// accepts them.
+async fn converge(servers: &[Arc<Server>], label: &str) {
+    let first = &servers[0];
+    let admin = first.login(ADMIN, ADMIN_PASS).await;
     // The load is deliberate; rate limits would only slow it down.
     let (status, body) =
-        server.post("/api/v1/settings/API_Enable_Rate_Limiter", Some(&admin), json!({"value": false})).await;
+        first.post("/api/v1/settings/API_Enable_Rate_Limiter", Some(&admin), json!({"value": false})).await;
     assert_eq!(status, 200, "{body}");
 
     let mut writers = Vec::new();
     for i in 0..WRITERS {
         let name = format!("writer{i}");
-        let (status, body) = server
+        let (status, body) = first
             .post(
                 "/api/v1/users.register",
                 None,
@@ -181,14 +184,14 @@ async fn concurrent_writers_and_a_syncing_client_converge() {
             )
             .await;
         assert_eq!(status, 200, "{body}");
-        writers.push(server.login(&name, "pw-123456").await);
+        writers.push(servers[i % servers.len()].login(&name, "pw-123456").await);
     }
-    let reader = server.login(ADMIN, ADMIN_PASS).await;
+    let reader = first.login(ADMIN, ADMIN_PASS).await;
 
     let mut total_pages = 0;
     let mut total_changes = 0;
     for round in 0..ROUNDS {
-        let (status, body) = server
+        let (status, body) = first
             .post(
                 "/api/v1/chat.sendMessage",
                 Some(&admin),
@@ -204,22 +207,26 @@ async fn concurrent_writers_and_a_syncing_client_converge() {
             .enumerate()
             .map(|(i, w)| {
                 let seed = 0x9E37_79B9_7F4A_7C15 ^ ((round * WRITERS + i) as u64 + 1);
-                tokio::spawn(writer(Arc::clone(&server), w.clone(), "GENERAL".into(), tmid.clone(), seed))
+                let server = Arc::clone(&servers[i % servers.len()]);
+                tokio::spawn(writer(server, w.clone(), "GENERAL".into(), tmid.clone(), seed))
             })
             .collect();
 
         let mut replica = Replica { cursor: "1970-01-01T00:00:00.000Z".into(), ..Replica::default() };
         let syncer = {
-            let server = Arc::clone(&server);
+            let servers: Vec<Arc<Server>> = servers.to_vec();
             let (reader, tmid, done) = (reader.clone(), tmid.clone(), Arc::clone(&done));
             tokio::spawn(async move {
                 let mut changes = 0;
+                let mut turn = 0;
                 while !done.load(Ordering::Acquire) {
-                    changes += replica.pull(&server, &reader, &tmid).await;
+                    changes += replica.pull(&servers[turn % servers.len()], &reader, &tmid).await;
+                    turn += 1;
                 }
                 // Writers are done: drain what is left.
                 loop {
-                    let n = replica.pull(&server, &reader, &tmid).await;
+                    let n = replica.pull(&servers[turn % servers.len()], &reader, &tmid).await;
+                    turn += 1;
                     changes += n;
                     if n == 0 {
                         return (replica, changes);
@@ -237,18 +244,24 @@ async fn concurrent_writers_and_a_syncing_client_converge() {
         total_pages += replica.pages;
         total_changes += changes;
 
-        let truth = truth(&server, &reader, &tmid).await;
+        let last = &servers[servers.len() - 1];
+        let truth = truth(last, &reader, &tmid).await;
         let diffs = differences(&replica.docs, &truth);
-        assert!(diffs.is_empty(), "round {round}: {} differences:\n{}", diffs.len(), diffs.join("\n"));
+        assert!(
+            diffs.is_empty(),
+            "{label} round {round}: {} differences:\n{}",
+            diffs.len(),
+            diffs.join("\n")
+        );
         let texts: BTreeMap<String, String> = truth
             .iter()
             .map(|(id, doc)| (id.clone(), doc["msg"].as_str().expect("msg").to_owned()))
             .collect();
-        assert_eq!(texts, expected, "round {round}: the server's truth is what the writers left");
+        assert_eq!(texts, expected, "{label} round {round}: the server's truth is what the writers left");
 
         // The parent's counters agree with the replies.
         let (status, parent) =
-            server.get(&format!("/api/v1/chat.getMessage?msgId={tmid}"), Some(&reader)).await;
+            last.get(&format!("/api/v1/chat.getMessage?msgId={tmid}"), Some(&reader)).await;
         assert_eq!(status, 200, "{parent}");
         assert_eq!(parent["message"]["tcount"].as_u64(), Some(truth.len() as u64), "round {round}: tcount");
         let followers = parent["message"]["replies"].as_array().expect("replies");
@@ -257,7 +270,36 @@ async fn concurrent_writers_and_a_syncing_client_converge() {
         }
     }
     eprintln!(
-        "convergence: {ROUNDS} rounds x {WRITERS} writers x {OPS_PER_WRITER} ops; \
+        "convergence ({label}): {ROUNDS} rounds x {WRITERS} writers x {OPS_PER_WRITER} ops; \
          the syncer applied {total_changes} changes over {total_pages} pages; 0 differences"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_and_a_syncing_client_converge() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Arc::new(Server::start(serve_cmd(data.path())));
+    converge(&[server], "sqlite, one instance").await;
+}
+
+/// Two server processes on one PostgreSQL database (a schema of its own),
+/// writers spread over both, the syncing client alternating between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_postgres_converge() {
+    let Some(db) = PgSchema::create().await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set (PostgreSQL tests need a server)");
+        return;
+    };
+    let pg_cmd = |data: &std::path::Path| {
+        let mut cmd = serve_cmd(data);
+        cmd.arg("--database-url").arg(&db.url).arg("--pg-schema").arg(&db.schema);
+        cmd
+    };
+    let (a_dir, b_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    // The first instance creates the schema, GENERAL and the admin; the
+    // second finds them (both also cope with starting at the same time).
+    let a = Arc::new(Server::start(pg_cmd(a_dir.path())));
+    let b = Arc::new(Server::start(pg_cmd(b_dir.path())));
+    converge(&[a, b], "postgres, two instances").await;
+    db.drop().await;
 }

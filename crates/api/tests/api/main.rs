@@ -4,6 +4,10 @@
 
 mod support;
 
+/// This binary runs the API tests on SQLite; `api_postgres` runs the same
+/// modules on PostgreSQL.
+pub const BACKEND: support::Backend = support::Backend::Sqlite;
+
 mod auth;
 mod chat;
 mod errors;

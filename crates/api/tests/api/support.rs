@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tempfile::TempDir;
 use threadsync_service::{bootstrap, AdminSeed, ServiceOptions, Services};
+use threadsync_storage::Store;
+use threadsync_storage_postgres::{PgOptions, PgStore};
 use threadsync_storage_sqlite::{SqliteOptions, SqliteStore};
 use tower::ServiceExt;
 
@@ -26,7 +28,7 @@ pub struct TestApp {
     pub router: Router,
     pub services: Arc<Services>,
     pub admin: Session,
-    _dir: TempDir,
+    _guard: StoreGuard,
 }
 
 /// A response: status and JSON body (every response must be JSON).
@@ -68,16 +70,69 @@ impl Reply {
     }
 }
 
+/// Which backend the test binary runs on (`crate::BACKEND`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What keeps a test's store alive, and cleans it up afterwards.
+enum StoreGuard {
+    /// The SQLite database's temporary directory.
+    Dir(#[allow(dead_code)] TempDir),
+    /// A PostgreSQL schema of the test's own, dropped with the guard.
+    Schema { url: String, schema: String },
+}
+
+impl Drop for StoreGuard {
+    fn drop(&mut self) {
+        if let StoreGuard::Schema { url, schema } = self {
+            let (url, schema) = (url.clone(), schema.clone());
+            // Drop runs inside the test's runtime; a blocking wait there is
+            // not allowed, so the cleanup gets a thread and runtime of its own.
+            let cleanup = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    if let Ok((client, connection)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+                        tokio::spawn(connection);
+                        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+                    }
+                });
+            });
+            let _ = cleanup.join();
+        }
+    }
+}
+
+async fn open_store() -> (Arc<dyn Store>, StoreGuard) {
+    match crate::BACKEND {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("open store");
+            (Arc::new(store), StoreGuard::Dir(dir))
+        }
+        Backend::Postgres => {
+            let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL (checked at build time)");
+            let schema = format!("ts_api_{}", threadsync_domain::id::new_id().to_lowercase());
+            let options = PgOptions { schema: Some(schema.clone()), pool_size: 4, ..PgOptions::default() };
+            let store = PgStore::connect(&url, options).await.expect("connect to PostgreSQL");
+            (Arc::new(store), StoreGuard::Schema { url, schema })
+        }
+    }
+}
+
 impl TestApp {
+    /// A fresh server on the test binary's backend, bootstrapped with the admin.
     pub async fn new() -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("open store");
-        let services = Services::start_with(
-            Arc::new(store),
-            ServiceOptions { bcrypt_cost: 4, ..ServiceOptions::default() },
-        )
-        .await
-        .expect("services");
+        TestApp::open(ServiceOptions::default()).await
+    }
+
+    async fn open(options: ServiceOptions) -> TestApp {
+        let (store, guard) = open_store().await;
+        let services = Services::start_with(store, ServiceOptions { bcrypt_cost: 4, ..options })
+            .await
+            .expect("services");
         bootstrap(
             &services,
             Some(AdminSeed {
@@ -93,7 +148,7 @@ impl TestApp {
             router,
             services,
             admin: Session { user_id: String::new(), token: String::new(), username: ADMIN.into() },
-            _dir: dir,
+            _guard: guard,
         };
         app.admin = app.login(ADMIN, ADMIN_PASS).await;
         app
@@ -168,29 +223,7 @@ impl TestApp {
     /// A fresh server with chosen service options (bcrypt cost forced to 4)
     /// and the rate limiter off, e.g. a small `max_sync_items`.
     pub async fn with_options(options: ServiceOptions) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("open store");
-        let services = Services::start_with(Arc::new(store), ServiceOptions { bcrypt_cost: 4, ..options })
-            .await
-            .expect("services");
-        bootstrap(
-            &services,
-            Some(AdminSeed {
-                username: ADMIN.into(),
-                password: ADMIN_PASS.into(),
-                email: "admin@example.com".into(),
-            }),
-        )
-        .await
-        .expect("bootstrap");
-        let router = threadsync_api::router(Arc::clone(&services));
-        let mut app = TestApp {
-            router,
-            services,
-            admin: Session { user_id: String::new(), token: String::new(), username: ADMIN.into() },
-            _dir: dir,
-        };
-        app.admin = app.login(ADMIN, ADMIN_PASS).await;
+        let app = TestApp::open(options).await;
         app.set_setting("API_Enable_Rate_Limiter", json!(false)).await;
         app
     }

@@ -31,6 +31,11 @@ pub fn threadsync() -> Command {
         "THREADSYNC_LISTEN",
         "THREADSYNC_DATA",
         "THREADSYNC_CONFIG",
+        "THREADSYNC_PG_SCHEMA",
+        "THREADSYNC_PG_POOL_SIZE",
+        "THREADSYNC_PG_CONNECT_ATTEMPTS",
+        "THREADSYNC_MAX_SYNC_ITEMS",
+        "THREADSYNC_TOMBSTONE_RETENTION_DAYS",
         "THREADSYNC_SQLITE_READERS",
         "ADMIN_USERNAME",
         "ADMIN_PASS",
@@ -232,4 +237,40 @@ pub fn run_to_exit(mut cmd: Command) -> (ExitStatus, String, String) {
         panic!("threadsync did not exit; stderr:\n{}", err.join().unwrap_or_default());
     };
     (status, out.join().expect("stdout reader"), err.join().expect("stderr reader"))
+}
+
+/// A schema of its own in the PostgreSQL database named by
+/// `TEST_DATABASE_URL`, for one test. `None` when no server is configured.
+pub struct PgSchema {
+    pub url: String,
+    pub schema: String,
+}
+
+impl PgSchema {
+    pub async fn create() -> Option<PgSchema> {
+        let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty())?;
+        let schema = format!("ts_e2e_{:016x}", rand_u64());
+        Some(PgSchema { url, schema })
+    }
+
+    /// Drops the schema and everything in it.
+    pub async fn drop(self) {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to drop the schema");
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+            .await
+            .expect("drop schema");
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }

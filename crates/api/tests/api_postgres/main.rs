@@ -1,0 +1,52 @@
+//! The API tests of `tests/api`, run on PostgreSQL: every test in a schema
+//! of its own in the database named by `TEST_DATABASE_URL`. Without that
+//! variable (at build time, see build.rs) they are skipped, and say so.
+
+#[cfg(postgres_tests)]
+#[path = "../api/support.rs"]
+mod support;
+
+#[cfg(postgres_tests)]
+pub const BACKEND: support::Backend = support::Backend::Postgres;
+
+#[cfg(postgres_tests)]
+#[path = "../api/auth.rs"]
+mod auth;
+
+#[cfg(postgres_tests)]
+#[path = "../api/chat.rs"]
+mod chat;
+
+#[cfg(postgres_tests)]
+#[path = "../api/errors.rs"]
+mod errors;
+
+#[cfg(postgres_tests)]
+#[path = "../api/query.rs"]
+mod query;
+
+#[cfg(postgres_tests)]
+#[path = "../api/rooms.rs"]
+mod rooms;
+
+#[cfg(postgres_tests)]
+#[path = "../api/settings.rs"]
+mod settings;
+
+#[cfg(postgres_tests)]
+#[path = "../api/sync.rs"]
+mod sync;
+
+#[cfg(postgres_tests)]
+#[path = "../api/threads.rs"]
+mod threads;
+
+#[cfg(postgres_tests)]
+#[path = "../api/users.rs"]
+mod users;
+
+#[cfg(not(postgres_tests))]
+#[test]
+fn postgres_api_tests() {
+    eprintln!("skipped: TEST_DATABASE_URL is not set (the PostgreSQL API tests need a server)");
+}

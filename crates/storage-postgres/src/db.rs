@@ -1,0 +1,157 @@
+//! Small helpers shared by the query modules: error mapping, a connection
+//! abstraction over pooled clients and transactions, JSON columns and
+//! paging arguments.
+
+use async_trait::async_trait;
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use threadsync_storage::{StorageError, StorageResult};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+/// A statement's parameters as tokio-postgres takes them.
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Which uniqueness rule a unique violation broke, by the constraint's name
+/// (the names are fixed in migrations/0001_init.sql). The query modules
+/// check the rules explicitly before writing; unlike SQLite's single
+/// writer, several PostgreSQL transactions (of one or several server
+/// instances) can pass those checks at once, so this mapping is what
+/// answers the loser of such a race.
+const UNIQUE_RULES: &[(&str, &str)] = &[
+    ("users_pkey", "id"),
+    ("users_username_lower_key", "username"),
+    ("user_emails_pkey", "email"),
+    ("login_tokens_pkey", "token"),
+    ("rooms_pkey", "id"),
+    ("rooms_name_lower", "room_name"),
+    ("subscriptions_pkey", "id"),
+    ("subscriptions_rid_user_id_key", "subscription"),
+    ("messages_pkey", "id"),
+    ("tombstones_pkey", "id"),
+    ("settings_pkey", "setting"),
+];
+
+/// The start of the message of errors after which the whole transaction
+/// may simply be run again (deadlock, serialization failure).
+const RETRYABLE: &str = "postgres: transaction aborted, retryable";
+
+/// Maps a tokio-postgres error to the storage error the traits document.
+pub(crate) fn err(e: tokio_postgres::Error) -> StorageError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::UNIQUE_VIOLATION {
+            let rule = db
+                .constraint()
+                .and_then(|name| UNIQUE_RULES.iter().find(|(c, _)| *c == name))
+                .map_or("unique", |(_, rule)| *rule);
+            return StorageError::Conflict(rule);
+        }
+        if *code == SqlState::FOREIGN_KEY_VIOLATION {
+            return StorageError::NotFound("reference");
+        }
+        if *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE {
+            return StorageError::Backend(format!("{RETRYABLE} ({}): {}", code.code(), db.message()));
+        }
+        return StorageError::Backend(format!("postgres error {}: {}", code.code(), db.message()));
+    }
+    StorageError::Backend(format!("postgres: {e}"))
+}
+
+/// Whether a failed transaction may be run again as a whole.
+pub(crate) fn retryable(e: &StorageError) -> bool {
+    matches!(e, StorageError::Backend(m) if m.starts_with(RETRYABLE))
+}
+
+pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StorageError {
+    StorageError::Backend(format!("postgres pool: {e}"))
+}
+
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StorageResult<Value> {
+    serde_json::to_value(value).map_err(|e| StorageError::Backend(format!("serialising a document: {e}")))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(value: Value) -> StorageResult<T> {
+    serde_json::from_value(value)
+        .map_err(|e| StorageError::Backend(format!("corrupt document in the database: {e}")))
+}
+
+/// Column `idx` of a row, mapping conversion failures to `Backend`.
+pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> StorageResult<T> {
+    row.try_get(idx).map_err(|e| StorageError::Backend(format!("postgres: reading column {idx}: {e}")))
+}
+
+/// A JSON document column, deserialised.
+pub(crate) fn doc<T: DeserializeOwned>(row: &Row, idx: usize) -> StorageResult<T> {
+    from_json(get::<Value>(row, idx)?)
+}
+
+/// `u64` paging arguments as BIGINT (saturating: a count beyond `i64::MAX`
+/// means "all" anyway).
+pub(crate) fn sql_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A row count as `u64`.
+pub(crate) fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Where statements run: a pooled client (autocommit, one statement is one
+/// snapshot) or a transaction. Static SQL goes through the connection's
+/// statement cache; SQL built per request (filters, sorts) does not, so
+/// the cache cannot grow without bound.
+#[async_trait]
+pub(crate) trait Conn: Send + Sync {
+    /// Rows of a static statement (prepared once per connection).
+    async fn rows(&self, sql: &str, params: Params<'_>) -> StorageResult<Vec<Row>>;
+    /// Rows of a statement built per request (not cached).
+    async fn rows_dyn(&self, sql: &str, params: Params<'_>) -> StorageResult<Vec<Row>>;
+    /// At most one row of a static statement.
+    async fn opt(&self, sql: &str, params: Params<'_>) -> StorageResult<Option<Row>>;
+    /// Rows affected by a static statement.
+    async fn exec(&self, sql: &str, params: Params<'_>) -> StorageResult<u64>;
+
+    /// Exactly one row of a static statement.
+    async fn one(&self, sql: &str, params: Params<'_>) -> StorageResult<Row> {
+        self.opt(sql, params)
+            .await?
+            .ok_or_else(|| StorageError::Backend(format!("postgres: no row returned by {sql}")))
+    }
+
+    /// Whether a static `SELECT 1 ...` returns a row (give it `LIMIT 1`
+    /// unless it can match one row at most).
+    async fn exists(&self, sql: &str, params: Params<'_>) -> StorageResult<bool> {
+        Ok(!self.rows(sql, params).await?.is_empty())
+    }
+}
+
+macro_rules! impl_conn {
+    ($ty:ty) => {
+        #[async_trait]
+        impl Conn for $ty {
+            async fn rows(&self, sql: &str, params: Params<'_>) -> StorageResult<Vec<Row>> {
+                let stmt = self.prepare_cached(sql).await.map_err(err)?;
+                self.query(&stmt, params).await.map_err(err)
+            }
+
+            async fn rows_dyn(&self, sql: &str, params: Params<'_>) -> StorageResult<Vec<Row>> {
+                self.query(sql, params).await.map_err(err)
+            }
+
+            async fn opt(&self, sql: &str, params: Params<'_>) -> StorageResult<Option<Row>> {
+                let stmt = self.prepare_cached(sql).await.map_err(err)?;
+                self.query_opt(&stmt, params).await.map_err(err)
+            }
+
+            async fn exec(&self, sql: &str, params: Params<'_>) -> StorageResult<u64> {
+                let stmt = self.prepare_cached(sql).await.map_err(err)?;
+                self.execute(&stmt, params).await.map_err(err)
+            }
+        }
+    };
+}
+
+impl_conn!(deadpool_postgres::ClientWrapper);
+impl_conn!(deadpool_postgres::Transaction<'_>);

@@ -1,0 +1,601 @@
+//! The PostgreSQL backend of threadsync, for several server instances
+//! sharing one database.
+//!
+//! # Layout
+//! - **A pool** of connections (deadpool-postgres) runs every operation.
+//!   Each write is one READ COMMITTED transaction; reads that need several
+//!   statements (a page and its total, a filtered feed walked in batches)
+//!   run in one `REPEATABLE READ READ ONLY` transaction, single statements
+//!   on their own (one statement reads one snapshot).
+//! - **The room clock** (clock.rs) orders every write of a room across all
+//!   instances: the first thing a write of a room does is tick the room's
+//!   clock, which takes the room's row lock until commit. That is what
+//!   makes sync lossless with several instances (behaviour.md §4.1).
+//! - **Events** (events.rs) travel through `NOTIFY`, sent on commit to every
+//!   instance; one dedicated connection per store `LISTEN`s.
+//! - **Migrations** (migrations.rs) are applied at connect under an advisory
+//!   lock.
+//!
+//! Documents (rooms, subscriptions, messages) are stored as JSONB with the
+//! columns queries need copied out, exactly as the SQLite backend stores
+//! them as JSON text; the two backends answer every trait method alike (the
+//! conformance suite in `threadsync-storage` checks it).
+//!
+//! # Limits
+//! - Connections are not encrypted (`NoTls`): run the database on a trusted
+//!   network or through a TLS tunnel.
+//! - JSONB cannot hold the character U+0000: a document containing it is
+//!   refused with a `Backend` error.
+//! - JSONB does not keep the order of object keys; documents compare equal
+//!   (serde_json maps ignore order) but a client may see keys of `extra`
+//!   fields in another order than it sent them.
+
+mod clock;
+mod db;
+mod events;
+mod messages;
+mod migrations;
+#[cfg(test)]
+mod plans;
+mod query;
+mod rooms;
+mod settings;
+mod sync;
+mod users;
+
+// Unit tests share the integration tests' support module, which names the
+// crate by its external name.
+#[cfg(test)]
+extern crate self as threadsync_storage_postgres;
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod test_support;
+
+use async_trait::async_trait;
+use db::Conn;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use serde_json::Value;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+use threadsync_domain::listing::Sort;
+use threadsync_domain::query::Filter;
+use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
+use threadsync_storage::{
+    ChangeScope, Changes, Cursor, Deletion, EventKind, MessageEdit, MessageStore, NewMessage, Page,
+    RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery,
+    UserStore,
+};
+use tokio::task::JoinHandle;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+/// Events kept for slow listeners before they start losing the oldest.
+const EVENT_BUFFER: usize = 1024;
+
+/// How often a write transaction is run again after a deadlock or a
+/// serialization failure (both roll the whole transaction back).
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// How long an operation waits for a free pooled connection.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// How long opening one connection may take, unless the URL says otherwise.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Tuning of [`PgStore`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PgOptions {
+    /// Connections in the pool (at least one). The event listener holds one
+    /// more, outside the pool.
+    pub pool_size: usize,
+    /// The schema holding threadsync's tables, created if missing; `None`:
+    /// the connection's default (`public`). Lower-case letters, digits and
+    /// `_`, not starting with a digit, at most 63 characters.
+    pub schema: Option<String>,
+    /// Attempts at the first connection before [`connect`] gives up (at
+    /// least one).
+    pub connect_attempts: u32,
+    /// Wait after the first failed attempt; it doubles after each further
+    /// failure, up to 5 s. Also the reconnection backoff of the event
+    /// listener.
+    pub connect_backoff: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            pool_size: 16,
+            schema: None,
+            connect_attempts: 10,
+            connect_backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The PostgreSQL implementation of [`Store`].
+pub struct PgStore {
+    pool: Pool,
+    /// Committed writes, for realtime listeners (`Store::subscribe`), fed by
+    /// the listener task.
+    events: tokio::sync::broadcast::Sender<StoreEvent>,
+    /// The NOTIFY channel of this database and schema.
+    channel: String,
+    /// This store's id in its notifications (events.rs).
+    origin: String,
+    listener: Mutex<Option<JoinHandle<()>>>,
+    /// `host:port/dbname`, for logs (never the password).
+    target: String,
+    schema: Option<String>,
+}
+
+/// Connects to the database at `url` (`postgres://user:password@host:port/db?...`,
+/// or the key-value form), creates the schema if one is configured, applies
+/// pending migrations and starts the event listener.
+///
+/// The first connection is retried `connect_attempts` times with backoff
+/// (the database may still be starting), each failure logged; then the
+/// error names the server: `cannot reach PostgreSQL at host:port/db after N
+/// attempts: <last error>`. A server that answers with a refusal (wrong
+/// password, unknown database) is not retried.
+pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, StorageError> {
+    PgStore::connect(url, options).await
+}
+
+/// Whether `schema` is a plain lower-case identifier (no quoting questions,
+/// no case folding surprises in `search_path`).
+fn valid_schema(schema: &str) -> bool {
+    let mut chars = schema.chars();
+    schema.len() <= 63
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// `host:port/dbname` of a configuration, for messages and logs.
+fn target_of(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().or(config.get_user()).unwrap_or("postgres");
+    format!("{host}:{port}/{db}")
+}
+
+impl PgStore {
+    /// See [`connect`].
+    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, StorageError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StorageError::Backend(format!("invalid PostgreSQL connection string: {e}")))?;
+        if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+            return Err(StorageError::Backend("the PostgreSQL connection string names no host".to_owned()));
+        }
+        let schema = options.schema.clone();
+        if let Some(schema) = &schema {
+            if !valid_schema(schema) {
+                return Err(StorageError::Backend(format!(
+                    "invalid schema name {schema:?}: use lower-case letters, digits and _"
+                )));
+            }
+            let options = match config.get_options() {
+                Some(existing) if !existing.trim().is_empty() => {
+                    format!("{existing} -c search_path={schema}")
+                }
+                _ => format!("-c search_path={schema}"),
+            };
+            config.options(options);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("threadsync");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let target = target_of(&config);
+
+        let mut client = first_connection(&config, &target, &options).await?;
+        migrations::apply(&mut client, schema.as_deref()).await?;
+        drop(client);
+
+        let channel = events::channel_name(schema.as_deref());
+        let origin = events::new_origin();
+        let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
+        let session = events::listen(&config, &channel).await.map_err(|e| {
+            StorageError::Backend(format!("cannot listen for events on PostgreSQL at {target}: {e}"))
+        })?;
+        let listener = tokio::spawn(events::run(
+            config.clone(),
+            channel.clone(),
+            events.clone(),
+            origin.clone(),
+            target.clone(),
+            session,
+            options.connect_backoff,
+        ));
+
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .build()
+            .map_err(|e| {
+                listener.abort();
+                StorageError::Backend(format!("cannot build the PostgreSQL pool: {e}"))
+            })?;
+        tracing::info!(target = %target, schema = schema.as_deref().unwrap_or("public"), pool = options.pool_size.max(1), "connected to postgres");
+        Ok(PgStore { pool, events, channel, origin, listener: Mutex::new(Some(listener)), target, schema })
+    }
+
+    /// The schema holding the tables (`None`: the default one).
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    async fn client(&self) -> StorageResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(db::pool_err)
+    }
+
+    fn stop_listener(&self) {
+        let handle = self.listener.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(handle) = handle {
+            handle.abort();
+        }
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.stop_listener();
+    }
+}
+
+/// The first connection, retried with backoff while the server cannot be
+/// reached.
+async fn first_connection(
+    config: &tokio_postgres::Config,
+    target: &str,
+    options: &PgOptions,
+) -> StorageResult<tokio_postgres::Client> {
+    let attempts = options.connect_attempts.max(1);
+    let mut backoff = options.connect_backoff;
+    let mut last = String::new();
+    for attempt in 1..=attempts {
+        match config.connect(NoTls).await {
+            Ok((client, connection)) => {
+                let target = target.to_owned();
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::warn!(target = %target, error = %e, "postgres setup connection failed");
+                    }
+                });
+                return Ok(client);
+            }
+            Err(e) => {
+                // A server that answered with a refusal (wrong password,
+                // unknown database) will answer the same again; only
+                // "starting up" is worth waiting for.
+                if let Some(db) = e.as_db_error() {
+                    if *db.code() != SqlState::CANNOT_CONNECT_NOW {
+                        return Err(StorageError::Backend(format!(
+                            "PostgreSQL at {target} refused the connection: {} ({})",
+                            db.message(),
+                            db.code().code()
+                        )));
+                    }
+                }
+                tracing::warn!(target = %target, attempt, attempts, error = %e, "cannot reach PostgreSQL");
+                last = e.to_string();
+                if attempt < attempts {
+                    tokio::time::sleep(backoff).await;
+                    backoff = events::next_backoff(backoff, options.connect_backoff);
+                }
+            }
+        }
+    }
+    Err(StorageError::Backend(format!(
+        "cannot reach PostgreSQL at {target} after {attempts} attempts: {last}"
+    )))
+}
+
+/// Gives the event closure of [`write!`] its argument type.
+fn event_of<T>(value: &T, event: impl FnOnce(&T) -> Option<StoreEvent>) -> Option<StoreEvent> {
+    event(value)
+}
+
+/// Runs `$body` (an expression using the transaction `$c: &dyn Conn`) in
+/// one write transaction: on success, queues the event `$event(&value)` for
+/// the other instances (a NOTIFY, delivered on commit), commits, and
+/// announces the event to this store's subscribers; on failure rolls back
+/// (by dropping the transaction) and announces nothing. A deadlock or serialization failure runs the
+/// whole transaction again, up to [`WRITE_ATTEMPTS`] times.
+macro_rules! write {
+    ($store:expr, $event:expr, |$c:ident| $body:expr) => {{
+        let store: &PgStore = $store;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let mut client = store.client().await?;
+            let tx = client.transaction().await.map_err(db::err)?;
+            let $c: &dyn Conn = &tx;
+            match $body {
+                Ok(value) => {
+                    let event = event_of(&value, $event);
+                    if let Some(event) = &event {
+                        events::notify($c, &store.channel, event, &store.origin).await?;
+                    }
+                    tx.commit().await.map_err(db::err)?;
+                    if let Some(event) = event {
+                        // No receiver is not an error: nobody needs the event.
+                        let _ = store.events.send(event);
+                    }
+                    break Ok(value);
+                }
+                Err(e) if db::retryable(&e) && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(target = %store.target, error = %e, attempt, "retrying a write transaction");
+                }
+                Err(e) => break Err(e),
+            }
+        }
+    }};
+}
+
+fn user_event<T>(_: &T) -> Option<StoreEvent> {
+    Some(StoreEvent { rid: None, kind: EventKind::User })
+}
+
+fn message_event(rid: &str) -> Option<StoreEvent> {
+    Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Message })
+}
+
+fn room_event(rid: &str) -> Option<StoreEvent> {
+    Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Room })
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn count_users(&self) -> StorageResult<u64> {
+        users::count_users(&*self.client().await?).await
+    }
+
+    async fn insert_user(&self, user: &User, joins: &[Subscription]) -> StorageResult<()> {
+        write!(self, user_event, |c| users::insert(c, user, joins).await)
+    }
+
+    async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>> {
+        users::by_id(&*self.client().await?, id).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> StorageResult<Option<User>> {
+        users::by_username(&*self.client().await?, username).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StorageResult<Option<User>> {
+        users::by_email(&*self.client().await?, email).await
+    }
+
+    async fn users_by_usernames(&self, usernames: &[String]) -> StorageResult<Vec<User>> {
+        users::by_usernames(&*self.client().await?, usernames).await
+    }
+
+    async fn delete_user(&self, id: &str) -> StorageResult<bool> {
+        write!(self, user_event, |c| users::delete(c, id).await)
+    }
+
+    async fn insert_login_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        created_at: Timestamp,
+    ) -> StorageResult<()> {
+        write!(self, user_event, |c| users::insert_login_token(c, user_id, token_hash, created_at).await)
+    }
+
+    async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
+        users::by_login_token(&*self.client().await?, user_id, token_hash).await
+    }
+
+    async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
+        users::by_token_hash(&*self.client().await?, token_hash).await
+    }
+
+    async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
+        write!(self, user_event, |c| users::delete_login_token(c, user_id, token_hash).await)
+    }
+}
+
+#[async_trait]
+impl RoomStore for PgStore {
+    async fn create_room(&self, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room> {
+        write!(self, |r: &Room| room_event(&r.id), |c| rooms::create(c, room, subscriptions).await)
+    }
+
+    async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>> {
+        rooms::load(&*self.client().await?, id).await
+    }
+
+    async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
+        rooms::by_name(&*self.client().await?, name).await
+    }
+
+    async fn direct_room(&self, uids: &[String]) -> StorageResult<Option<Room>> {
+        rooms::direct(&*self.client().await?, uids).await
+    }
+
+    async fn default_rooms(&self) -> StorageResult<Vec<Room>> {
+        rooms::defaults(&*self.client().await?).await
+    }
+
+    async fn delete_room(&self, id: &str) -> StorageResult<bool> {
+        write!(self, |_| room_event(id), |c| rooms::delete(c, id).await)
+    }
+
+    async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool> {
+        write!(self, |_| room_event(&subscription.rid), |c| rooms::add_subscription(c, subscription).await)
+    }
+
+    async fn remove_subscription(
+        &self,
+        rid: &str,
+        user_id: &str,
+        keep_an_owner: bool,
+    ) -> StorageResult<bool> {
+        write!(self, |_| room_event(rid), |c| rooms::remove_subscription(c, rid, user_id, keep_an_owner)
+            .await)
+    }
+
+    async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
+        rooms::subscription(&*self.client().await?, rid, user_id).await
+    }
+
+    async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>> {
+        let mut client = self.client().await?;
+        let tx = sync::read_tx(&mut client).await?;
+        let page = rooms::members(&tx, rid, offset, count).await?;
+        tx.commit().await.map_err(db::err)?;
+        Ok(page)
+    }
+
+    async fn rooms_of_user(
+        &self,
+        user_id: &str,
+        types: &[RoomType],
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Room>> {
+        let mut client = self.client().await?;
+        let tx = sync::read_tx(&mut client).await?;
+        let page = rooms::of_user(&tx, user_id, types, offset, count).await?;
+        tx.commit().await.map_err(db::err)?;
+        Ok(page)
+    }
+}
+
+#[async_trait]
+impl MessageStore for PgStore {
+    async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
+        write!(self, |m: &Message| message_event(&m.rid), |c| messages::insert(c, new.clone()).await)
+    }
+
+    async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
+        messages::load(&*self.client().await?, id).await
+    }
+
+    async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
+        write!(self, |m: &Message| message_event(&m.rid), |c| messages::edit(c, id, edit.clone()).await)
+    }
+
+    async fn delete_message(&self, id: &str) -> StorageResult<Deletion> {
+        write!(
+            self,
+            |d: &Deletion| match d {
+                Deletion::Removed(t) => message_event(&t.rid),
+                Deletion::Placeholder(m) => message_event(&m.rid),
+            },
+            |c| messages::delete(c, id).await
+        )
+    }
+
+    async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
+        write!(self, |m: &Message| message_event(&m.rid), |c| messages::set_following(
+            c, tmid, user_id, follow
+        )
+        .await)
+    }
+}
+
+#[async_trait]
+impl SyncStore for PgStore {
+    async fn changes_since(
+        &self,
+        scope: ChangeScope<'_>,
+        since: Timestamp,
+        filter: &Filter,
+        offset: u64,
+        limit: u64,
+    ) -> StorageResult<Changes> {
+        let mut client = self.client().await?;
+        sync::changes_since(&mut client, scope, since, filter, offset, limit).await
+    }
+
+    async fn thread_replies(
+        &self,
+        tmid: &str,
+        filter: &Filter,
+        sort: &Sort,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Message>> {
+        let mut client = self.client().await?;
+        sync::thread_replies(&mut client, tmid, filter, sort, offset, count).await
+    }
+
+    async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>> {
+        let mut client = self.client().await?;
+        sync::thread_parents(&mut client, query).await
+    }
+
+    async fn room_updates(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Message>> {
+        sync::room_updates(&*self.client().await?, rid, cursor, count).await
+    }
+
+    async fn room_removals(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Tombstone>> {
+        sync::room_removals(&*self.client().await?, rid, cursor, count).await
+    }
+
+    async fn room_tombstones(
+        &self,
+        rid: &str,
+        since: Timestamp,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Tombstone>> {
+        let mut client = self.client().await?;
+        sync::room_tombstones(&mut client, rid, since, offset, count).await
+    }
+
+    async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64> {
+        write!(self, |_| None, |c| sync::prune_tombstones(c, before).await)
+    }
+
+    async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
+        sync::tombstone_horizon(&*self.client().await?).await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for PgStore {
+    async fn load_settings(&self) -> StorageResult<Vec<(String, Value)>> {
+        settings::load(&*self.client().await?).await
+    }
+
+    async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()> {
+        write!(self, |_| Some(StoreEvent { rid: None, kind: EventKind::Settings }), |c| settings::save(
+            c, id, value
+        )
+        .await)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent> {
+        self.events.subscribe()
+    }
+
+    /// Stops the event listener and closes the pool: operations in flight
+    /// finish (their connections close when returned), later ones fail with
+    /// `Backend(...)`. Idempotent.
+    async fn close(&self) {
+        self.stop_listener();
+        self.pool.close();
+        tracing::info!(target = %self.target, "closed postgres store");
+    }
+}

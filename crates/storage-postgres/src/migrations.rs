@@ -1,0 +1,100 @@
+//! Versioned schema migrations, applied at connect.
+//!
+//! `schema_migrations` records every version applied. At connect, the
+//! versions above the highest recorded one are applied in order, each with
+//! its row in `schema_migrations`, all in one transaction that first takes
+//! a transaction-scoped advisory lock: two instances starting at once do
+//! not race (the second waits, then finds everything applied), and a crash
+//! mid-way leaves the previous schema intact (PostgreSQL's DDL is
+//! transactional). Migrations are append-only: never edit one that has
+//! shipped, add the next version instead.
+
+use crate::db::err;
+use threadsync_domain::Timestamp;
+use threadsync_storage::{StorageError, StorageResult};
+
+/// The advisory lock's first key: "threadsync migrations". The second key
+/// is a hash of the schema, so stores in different schemas of one database
+/// (parallel tests) migrate independently.
+const ADVISORY_LOCK: i32 = 0x7473_6d67; // "tsmg"
+
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    pub(crate) sql: &'static str,
+}
+
+/// Every migration, in version order.
+pub(crate) const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, sql: include_str!("../migrations/0001_init.sql") }];
+
+/// Creates the schema if one is configured (the connection's `search_path`
+/// names it) and brings it up to the latest version. Refuses a database
+/// written by a newer build (its schema may mean things this build does
+/// not know).
+pub(crate) async fn apply(client: &mut tokio_postgres::Client, schema: Option<&str>) -> StorageResult<()> {
+    let tx = client.transaction().await.map_err(err)?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        &[&ADVISORY_LOCK, &schema.unwrap_or("public")],
+    )
+    .await
+    .map_err(err)?;
+    if let Some(schema) = schema {
+        // `schema` is validated (lower-case letters, digits, `_`) by connect.
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await.map_err(err)?;
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    BIGINT PRIMARY KEY,
+             applied_at BIGINT NOT NULL
+         )",
+    )
+    .await
+    .map_err(err)?;
+    let row = tx
+        .query_one("SELECT coalesce(max(version), 0)::bigint FROM schema_migrations", &[])
+        .await
+        .map_err(err)?;
+    let current: i64 = row.try_get(0).map_err(err)?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.version);
+    if current > latest {
+        return Err(StorageError::Backend(format!(
+            "the database has schema version {current}, newer than this build supports ({latest})"
+        )));
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.batch_execute(migration.sql).await.map_err(err)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            &[&migration.version, &Timestamp::now().millis()],
+        )
+        .await
+        .map_err(err)?;
+        tracing::info!(
+            version = migration.version,
+            schema = schema.unwrap_or("public"),
+            "applied postgres schema migration"
+        );
+    }
+    tx.commit().await.map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_strictly_increasing_from_one() {
+        for (expected, m) in (1..).zip(MIGRATIONS) {
+            assert_eq!(m.version, expected);
+        }
+    }
+
+    #[test]
+    fn migrations_do_not_manage_transactions() {
+        for m in MIGRATIONS {
+            let upper = m.sql.to_uppercase();
+            assert!(!upper.contains("BEGIN;") && !upper.contains("COMMIT;"), "version {}", m.version);
+        }
+    }
+}

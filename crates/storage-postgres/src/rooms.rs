@@ -1,0 +1,338 @@
+//! Rooms and subscriptions.
+//!
+//! Both are stored as their domain document (`doc`, JSONB) plus the columns
+//! queries filter on. Writes are read-modify-write of the whole document,
+//! done under the room's clock lock (clock.rs), so `doc` and the columns
+//! never disagree and no concurrent update is lost. The `clock` column is
+//! the exception: only clock.rs touches it, and [`save`] leaves it alone.
+
+use crate::clock;
+use crate::db::{count, get, sql_int, to_json, Conn};
+use crate::users::{self, fold};
+use std::collections::HashSet;
+use threadsync_domain::{Room, RoomType, Subscription, Timestamp, User};
+use threadsync_storage::{Page, StorageError, StorageResult};
+
+/// The key that finds a direct-message room by its members: the ids sorted
+/// and deduplicated, as a JSON array (the same text as the SQLite backend).
+fn dm_key(uids: &[String]) -> StorageResult<String> {
+    let mut ids: Vec<&str> = uids.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    serde_json::to_string(&ids).map_err(|e| StorageError::Backend(format!("serialising a dm key: {e}")))
+}
+
+fn is_named_type(t: RoomType) -> bool {
+    matches!(t, RoomType::Channel | RoomType::Group)
+}
+
+fn name_lower(room: &Room) -> Option<String> {
+    room.name.as_deref().map(fold)
+}
+
+fn room_dm_key(room: &Room) -> StorageResult<Option<String>> {
+    match room.t {
+        RoomType::Direct => Ok(Some(dm_key(&room.uids)?)),
+        _ => Ok(None),
+    }
+}
+
+pub(crate) async fn load(c: &dyn Conn, id: &str) -> StorageResult<Option<Room>> {
+    c.opt("SELECT doc FROM rooms WHERE id = $1", &[&id]).await?.map(|row| crate::db::doc(&row, 0)).transpose()
+}
+
+/// Rewrites a room's document and columns (not its clock).
+pub(crate) async fn save(c: &dyn Conn, room: &Room) -> StorageResult<()> {
+    let doc = to_json(room)?;
+    c.exec(
+        "UPDATE rooms SET t = $2, name = $3, name_lower = $4, dm_key = $5, is_default = $6, \
+                          ts = $7, updated_at = $8, doc = $9 \
+         WHERE id = $1",
+        &[
+            &room.id,
+            &room.t.as_str(),
+            &room.name,
+            &name_lower(room),
+            &room_dm_key(room)?,
+            &room.is_default,
+            &room.ts.millis(),
+            &room.updated_at.millis(),
+            &doc,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn create(c: &dyn Conn, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room> {
+    if c.exists("SELECT 1 FROM rooms WHERE id = $1", &[&room.id]).await? {
+        return Err(StorageError::Conflict("id"));
+    }
+    let mut room = room.clone();
+    if room.t == RoomType::Direct {
+        // Keep the documented form: members sorted by id, no duplicates.
+        room.uids.sort_unstable();
+        room.uids.dedup();
+    }
+    let lower = name_lower(&room);
+    if is_named_type(room.t) {
+        if let Some(lower) = &lower {
+            if c.exists("SELECT 1 FROM rooms WHERE name_lower = $1 AND t IN ('c', 'p')", &[lower]).await? {
+                return Err(StorageError::Conflict("room_name"));
+            }
+        }
+    }
+    let doc = to_json(&room)?;
+    // A concurrent create of the same id or name waits on the unique index
+    // and then fails on it (Conflict, mapped in db.rs).
+    c.exec(
+        "INSERT INTO rooms (id, t, name, name_lower, dm_key, is_default, ts, updated_at, clock, doc) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
+        &[
+            &room.id,
+            &room.t.as_str(),
+            &room.name,
+            &lower,
+            &room_dm_key(&room)?,
+            &room.is_default,
+            &room.ts.millis(),
+            &room.updated_at.millis(),
+            &doc,
+        ],
+    )
+    .await?;
+    // The room and its first subscriptions share the creation tick: they are
+    // different collections, uniqueness of stamps matters within messages.
+    let stamp = clock::tick(c, &room.id).await?;
+    let mut members = HashSet::new();
+    for subscription in subscriptions {
+        if subscription.rid != room.id {
+            return Err(StorageError::Invalid("subscription rid"));
+        }
+        // The same user listed twice is one membership.
+        if !members.insert(subscription.u.id.as_str()) {
+            continue;
+        }
+        let mut subscription = subscription.clone();
+        subscription.updated_at = stamp;
+        insert_subscription(c, &subscription).await?;
+    }
+    room.users_count = i64::try_from(members.len()).unwrap_or(i64::MAX);
+    room.updated_at = stamp;
+    save(c, &room).await?;
+    Ok(room)
+}
+
+async fn rooms_from(c: &dyn Conn, sql: &str, params: crate::db::Params<'_>) -> StorageResult<Vec<Room>> {
+    c.rows(sql, params).await?.iter().map(|row| crate::db::doc(row, 0)).collect()
+}
+
+pub(crate) async fn by_name(c: &dyn Conn, name: &str) -> StorageResult<Option<Room>> {
+    // Same predicate as the partial unique index, so the index is used.
+    let lower = fold(name);
+    c.opt("SELECT doc FROM rooms WHERE name_lower = $1 AND t IN ('c', 'p')", &[&lower])
+        .await?
+        .map(|row| crate::db::doc(&row, 0))
+        .transpose()
+}
+
+pub(crate) async fn direct(c: &dyn Conn, uids: &[String]) -> StorageResult<Option<Room>> {
+    // Should two DMs with the same members exist (the trait has no rule
+    // against it), the oldest one is the answer, consistently.
+    let key = dm_key(uids)?;
+    let rooms =
+        rooms_from(c, "SELECT doc FROM rooms WHERE dm_key = $1 AND t = 'd' ORDER BY ts, id LIMIT 1", &[&key])
+            .await?;
+    Ok(rooms.into_iter().next())
+}
+
+pub(crate) async fn defaults(c: &dyn Conn) -> StorageResult<Vec<Room>> {
+    rooms_from(
+        c,
+        "SELECT doc FROM rooms WHERE is_default ORDER BY coalesce(name_lower, '') COLLATE \"C\", id",
+        &[],
+    )
+    .await
+}
+
+pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<bool> {
+    // The room's lock first: writers of the room in flight finish before,
+    // later ones find no room.
+    if !c.exists("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", &[&id]).await? {
+        return Ok(false);
+    }
+    // The foreign keys cascade too; explicit deletes keep the rule visible.
+    c.exec("DELETE FROM subscriptions WHERE rid = $1", &[&id]).await?;
+    c.exec("DELETE FROM messages WHERE rid = $1", &[&id]).await?;
+    c.exec("DELETE FROM tombstones WHERE rid = $1", &[&id]).await?;
+    let removed = c.exec("DELETE FROM rooms WHERE id = $1", &[&id]).await?;
+    Ok(removed > 0)
+}
+
+pub(crate) async fn subscription(
+    c: &dyn Conn,
+    rid: &str,
+    user_id: &str,
+) -> StorageResult<Option<Subscription>> {
+    c.opt("SELECT doc FROM subscriptions WHERE rid = $1 AND user_id = $2", &[&rid, &user_id])
+        .await?
+        .map(|row| crate::db::doc(&row, 0))
+        .transpose()
+}
+
+async fn insert_subscription(c: &dyn Conn, subscription: &Subscription) -> StorageResult<()> {
+    let doc = to_json(subscription)?;
+    c.exec(
+        "INSERT INTO subscriptions (id, rid, user_id, updated_at, doc) VALUES ($1, $2, $3, $4, $5)",
+        &[&subscription.id, &subscription.rid, &subscription.u.id, &subscription.updated_at.millis(), &doc],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Rewrites a subscription's document (found by its id).
+pub(crate) async fn save_subscription(c: &dyn Conn, subscription: &Subscription) -> StorageResult<()> {
+    let doc = to_json(subscription)?;
+    c.exec(
+        "UPDATE subscriptions SET updated_at = $2, doc = $3 WHERE id = $1",
+        &[&subscription.id, &subscription.updated_at.millis(), &doc],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds a member, stamped with `stamp`, and counts it in the room's
+/// `usersCount`. `Ok(false)` if the user already has a subscription. The
+/// caller holds the room's lock.
+pub(crate) async fn join(
+    c: &dyn Conn,
+    room: &mut Room,
+    subscription: &Subscription,
+    stamp: Timestamp,
+) -> StorageResult<bool> {
+    if subscription.rid != room.id {
+        return Err(StorageError::Invalid("subscription rid"));
+    }
+    if c.exists(
+        "SELECT 1 FROM subscriptions WHERE rid = $1 AND user_id = $2",
+        &[&room.id, &subscription.u.id],
+    )
+    .await?
+    {
+        return Ok(false);
+    }
+    let mut subscription = subscription.clone();
+    subscription.updated_at = stamp;
+    insert_subscription(c, &subscription).await?;
+    room.users_count += 1;
+    Ok(true)
+}
+
+pub(crate) async fn add_subscription(c: &dyn Conn, subscription: &Subscription) -> StorageResult<bool> {
+    // The tick first: it locks the room (NotFound when there is none), so
+    // the membership check below cannot race another join.
+    let stamp = clock::tick(c, &subscription.rid).await?;
+    let mut room = load(c, &subscription.rid).await?.ok_or(StorageError::NotFound("room"))?;
+    if !join(c, &mut room, subscription, stamp).await? {
+        return Ok(false);
+    }
+    room.updated_at = stamp;
+    save(c, &room).await?;
+    Ok(true)
+}
+
+pub(crate) async fn remove_subscription(
+    c: &dyn Conn,
+    rid: &str,
+    user_id: &str,
+    keep_an_owner: bool,
+) -> StorageResult<bool> {
+    // The room's lock first: two owners leaving at once are serialised, so
+    // the second sees that the first is gone. No room, no subscriptions
+    // (they cascade with it).
+    let stamp = match clock::tick(c, rid).await {
+        Ok(stamp) => stamp,
+        Err(StorageError::NotFound(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    const IS_OWNER: &str = "doc->'roles' ? 'owner'";
+    if keep_an_owner
+        && c.exists(
+            &format!("SELECT 1 FROM subscriptions WHERE rid = $1 AND user_id = $2 AND {IS_OWNER}"),
+            &[&rid, &user_id],
+        )
+        .await?
+        && !c
+            .exists(
+                &format!(
+                    "SELECT 1 FROM subscriptions WHERE rid = $1 AND user_id <> $2 AND {IS_OWNER} LIMIT 1"
+                ),
+                &[&rid, &user_id],
+            )
+            .await?
+    {
+        return Err(StorageError::Invalid("last owner"));
+    }
+    let removed =
+        c.exec("DELETE FROM subscriptions WHERE rid = $1 AND user_id = $2", &[&rid, &user_id]).await?;
+    if removed == 0 {
+        return Ok(false);
+    }
+    if let Some(mut room) = load(c, rid).await? {
+        room.users_count = (room.users_count - 1).max(0);
+        room.updated_at = stamp;
+        save(c, &room).await?;
+    }
+    Ok(true)
+}
+
+/// Members of a room by username; the page and the total read one snapshot
+/// (the caller runs both in one REPEATABLE READ transaction).
+pub(crate) async fn members(c: &dyn Conn, rid: &str, offset: u64, limit: u64) -> StorageResult<Page<User>> {
+    let sql = format!(
+        "SELECT {} FROM subscriptions s JOIN users u ON u.id = s.user_id \
+         WHERE s.rid = $1 ORDER BY u.username_lower, u.id LIMIT $2 OFFSET $3",
+        users::COLUMNS
+    );
+    let items = c
+        .rows(&sql, &[&rid, &sql_int(limit), &sql_int(offset)])
+        .await?
+        .iter()
+        .map(users::from_row)
+        .collect::<StorageResult<Vec<_>>>()?;
+    let row = c
+        .one(
+            "SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE s.rid = $1",
+            &[&rid],
+        )
+        .await?;
+    Ok(Page { items, total: count(get(&row, 0)?) })
+}
+
+/// Rooms of a user by name (DMs, which have none, first by id); page and
+/// total in one snapshot, as [`members`].
+pub(crate) async fn of_user(
+    c: &dyn Conn,
+    user_id: &str,
+    types: &[RoomType],
+    offset: u64,
+    limit: u64,
+) -> StorageResult<Page<Room>> {
+    let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    let items = rooms_from(
+        c,
+        "SELECT r.doc FROM subscriptions s JOIN rooms r ON r.id = s.rid \
+         WHERE s.user_id = $1 AND r.t = ANY($2) \
+         ORDER BY coalesce(r.name_lower, '') COLLATE \"C\", r.id LIMIT $3 OFFSET $4",
+        &[&user_id, &types, &sql_int(limit), &sql_int(offset)],
+    )
+    .await?;
+    let row = c
+        .one(
+            "SELECT count(*) FROM subscriptions s JOIN rooms r ON r.id = s.rid \
+             WHERE s.user_id = $1 AND r.t = ANY($2)",
+            &[&user_id, &types],
+        )
+        .await?;
+    Ok(Page { items, total: count(get(&row, 0)?) })
+}

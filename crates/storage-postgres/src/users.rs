@@ -1,0 +1,193 @@
+//! Users, their email addresses and login tokens.
+//!
+//! `User` has no serde form of its own (it must never be serialised by
+//! accident, it holds the password hash), so users are stored as columns.
+
+use crate::db::{self, count, get, to_json, Conn};
+use crate::rooms;
+use std::collections::HashSet;
+use threadsync_domain::{Email, Subscription, Timestamp, User};
+use threadsync_storage::{StorageError, StorageResult};
+use tokio_postgres::Row;
+
+/// The columns [`from_row`] expects, in order; `u.` so joins can use it.
+pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
+     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at";
+
+pub(crate) fn from_row(row: &Row) -> StorageResult<User> {
+    let emails: Vec<Email> = db::doc(row, 3)?;
+    let roles: Vec<String> = db::doc(row, 5)?;
+    Ok(User {
+        id: get(row, 0)?,
+        username: get(row, 1)?,
+        name: get(row, 2)?,
+        emails,
+        password_hash: get(row, 4)?,
+        roles,
+        active: get(row, 6)?,
+        status: get(row, 7)?,
+        utc_offset: get(row, 8)?,
+        kind: get(row, 9)?,
+        created_at: Timestamp(get(row, 10)?),
+        updated_at: Timestamp(get(row, 11)?),
+    })
+}
+
+/// Case folding for the case-insensitive rules. Done in Rust, exactly as the
+/// SQLite backend does, so every backend folds alike.
+pub(crate) fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+pub(crate) async fn count_users(c: &dyn Conn) -> StorageResult<u64> {
+    let row = c.one("SELECT count(*) FROM users", &[]).await?;
+    Ok(count(get(&row, 0)?))
+}
+
+/// Inserts the user and the subscriptions `joins` (rooms locked in id
+/// order, so concurrent multi-room writers cannot deadlock each other).
+pub(crate) async fn insert(c: &dyn Conn, user: &User, joins: &[Subscription]) -> StorageResult<()> {
+    // Explicit checks give each rule its own error; a concurrent insert that
+    // passes them too loses on the constraint instead (db.rs maps it).
+    if c.exists("SELECT 1 FROM users WHERE id = $1", &[&user.id]).await? {
+        return Err(StorageError::Conflict("id"));
+    }
+    let username_lower = fold(&user.username);
+    if c.exists("SELECT 1 FROM users WHERE username_lower = $1", &[&username_lower]).await? {
+        return Err(StorageError::Conflict("username"));
+    }
+    let mut addresses = Vec::new();
+    let mut seen = HashSet::new();
+    for email in &user.emails {
+        let address = fold(&email.address);
+        if c.exists("SELECT 1 FROM user_emails WHERE address_lower = $1", &[&address]).await?
+            || !seen.insert(address.clone())
+        {
+            return Err(StorageError::Conflict("email"));
+        }
+        addresses.push(address);
+    }
+    let emails = to_json(&user.emails)?;
+    let roles = to_json(&user.roles)?;
+    c.exec(
+        "INSERT INTO users (id, username, username_lower, name, emails, password_hash, roles, \
+                            active, status, utc_offset, kind, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        &[
+            &user.id,
+            &user.username,
+            &username_lower,
+            &user.name,
+            &emails,
+            &user.password_hash,
+            &roles,
+            &user.active,
+            &user.status,
+            &user.utc_offset,
+            &user.kind,
+            &user.created_at.millis(),
+            &user.updated_at.millis(),
+        ],
+    )
+    .await?;
+    for address in &addresses {
+        c.exec("INSERT INTO user_emails (address_lower, user_id) VALUES ($1, $2)", &[address, &user.id])
+            .await?;
+    }
+    let mut joins: Vec<&Subscription> = joins.iter().collect();
+    joins.sort_by(|a, b| a.rid.cmp(&b.rid));
+    for sub in joins {
+        rooms::add_subscription(c, sub).await?;
+    }
+    Ok(())
+}
+
+async fn one(c: &dyn Conn, filter: &str, value: &str) -> StorageResult<Option<User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users u WHERE {filter}");
+    c.opt(&sql, &[&value]).await?.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn by_id(c: &dyn Conn, id: &str) -> StorageResult<Option<User>> {
+    one(c, "u.id = $1", id).await
+}
+
+pub(crate) async fn by_username(c: &dyn Conn, username: &str) -> StorageResult<Option<User>> {
+    one(c, "u.username_lower = $1", &fold(username)).await
+}
+
+pub(crate) async fn by_email(c: &dyn Conn, email: &str) -> StorageResult<Option<User>> {
+    one(c, "u.id = (SELECT user_id FROM user_emails WHERE address_lower = $1)", &fold(email)).await
+}
+
+pub(crate) async fn by_usernames(c: &dyn Conn, usernames: &[String]) -> StorageResult<Vec<User>> {
+    let folded: Vec<String> = usernames.iter().map(|u| fold(u)).collect();
+    let sql =
+        format!("SELECT {COLUMNS} FROM users u WHERE u.username_lower = ANY($1) ORDER BY u.username_lower");
+    c.rows(&sql, &[&folded]).await?.iter().map(from_row).collect()
+}
+
+pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<bool> {
+    // Lock the user's row first: a concurrent delete of the same user waits
+    // here and then finds nobody.
+    if !c.exists("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id]).await? {
+        return Ok(false);
+    }
+    // Subscriptions carry no foreign key to users; remove them one by one so
+    // each room's `usersCount` follows (rooms locked in id order).
+    let rids: Vec<String> = c
+        .rows("SELECT rid FROM subscriptions WHERE user_id = $1 ORDER BY rid", &[&id])
+        .await?
+        .iter()
+        .map(|row| get(row, 0))
+        .collect::<StorageResult<_>>()?;
+    for rid in rids {
+        rooms::remove_subscription(c, &rid, id, false).await?;
+    }
+    c.exec("DELETE FROM login_tokens WHERE user_id = $1", &[&id]).await?;
+    c.exec("DELETE FROM user_emails WHERE user_id = $1", &[&id]).await?;
+    c.exec("DELETE FROM users WHERE id = $1", &[&id]).await?;
+    Ok(true)
+}
+
+pub(crate) async fn insert_login_token(
+    c: &dyn Conn,
+    user_id: &str,
+    token_hash: &str,
+    created_at: Timestamp,
+) -> StorageResult<()> {
+    if !c.exists("SELECT 1 FROM users WHERE id = $1", &[&user_id]).await? {
+        return Err(StorageError::NotFound("user"));
+    }
+    c.exec(
+        "INSERT INTO login_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3)",
+        &[&user_id, &token_hash, &created_at.millis()],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn by_login_token(
+    c: &dyn Conn,
+    user_id: &str,
+    token_hash: &str,
+) -> StorageResult<Option<User>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM login_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.user_id = $1 AND t.token_hash = $2"
+    );
+    c.opt(&sql, &[&user_id, &token_hash]).await?.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn by_token_hash(c: &dyn Conn, token_hash: &str) -> StorageResult<Option<User>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM login_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 LIMIT 1"
+    );
+    c.opt(&sql, &[&token_hash]).await?.as_ref().map(from_row).transpose()
+}
+
+pub(crate) async fn delete_login_token(c: &dyn Conn, user_id: &str, token_hash: &str) -> StorageResult<bool> {
+    let removed = c
+        .exec("DELETE FROM login_tokens WHERE user_id = $1 AND token_hash = $2", &[&user_id, &token_hash])
+        .await?;
+    Ok(removed > 0)
+}
