@@ -41,7 +41,11 @@ async fn measure(server: Arc<Server>, label: &str) {
     let mut threads = Vec::new();
     for t in 0..CLIENTS / 4 {
         let (status, body) = server
-            .post("/api/v1/chat.sendMessage", Some(&admin), json!({"message": {"rid": "GENERAL", "msg": format!("t{t}")}}))
+            .post(
+                "/api/v1/chat.sendMessage",
+                Some(&admin),
+                json!({"message": {"rid": "GENERAL", "msg": format!("t{t}")}}),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         threads.push(body["message"]["_id"].as_str().expect("id").to_owned());
@@ -85,7 +89,10 @@ async fn measure(server: Arc<Server>, label: &str) {
                 let mut n = 0u64;
                 while Instant::now() < deadline {
                     let (status, body) = server
-                        .get(&format!("/api/v1/chat.syncThreadMessages?tmid={tmid}&updatedSince={since}"), Some(&s))
+                        .get(
+                            &format!("/api/v1/chat.syncThreadMessages?tmid={tmid}&updatedSince={since}"),
+                            Some(&s),
+                        )
                         .await;
                     assert_eq!(status, 200, "{body}");
                     n += 1;

@@ -94,9 +94,12 @@ impl Drop for StoreGuard {
             let cleanup = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async {
-                    if let Ok((client, connection)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+                    if let Ok((client, connection)) =
+                        tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                    {
                         tokio::spawn(connection);
-                        let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+                        let _ =
+                            client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
                     }
                 });
             });
