@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::collections::HashMap;
 use threadsync_domain::{Error, User};
 
@@ -53,7 +54,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
             ApiError(Error::invalid_params(format!("Invalid request body: {}", rejection.body_text())))
         })?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(text).map(Body).map_err(|e| ApiError(json_error(&e)))
+        let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| ApiError(json_error(&e)))?;
+        // NUL cannot be stored by every backend (PostgreSQL text and jsonb
+        // refuse it), so it is refused here, for every route, as bad input.
+        if contains_nul(&value) {
+            return Err(ApiError(Error::invalid_params(
+                "Invalid request body: strings may not contain NUL characters",
+            )));
+        }
+        T::deserialize(value).map(Body).map_err(|e| ApiError(json_error(&e)))
+    }
+}
+
+fn contains_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(contains_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
     }
 }
 
@@ -83,6 +101,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
         let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError(Error::invalid_params("The query string could not be parsed.")))?;
+        if map.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+            return Err(ApiError(Error::invalid_params("Query parameters may not contain NUL characters.")));
+        }
         Ok(Params(map))
     }
 }

@@ -61,3 +61,31 @@ async fn bad_query_strings_are_400() {
     assert_eq!(reply.status.as_u16(), 400, "{}", reply.body);
     assert_eq!(reply.body["success"], json!(false));
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_everywhere() {
+    let app = TestApp::new().await;
+    app.post(
+        "/api/v1/chat.sendMessage",
+        Some(&app.admin),
+        json!({"message": {"rid": "GENERAL", "msg": "a\u{0}b"}}),
+    )
+    .await
+    .err(
+        400,
+        "Invalid request body: strings may not contain NUL characters [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+    app.post(
+        "/api/v1/users.register",
+        None,
+        json!({"username": "x", "email": "x@e.com", "pass": "p", "name": "\u{0}"}),
+    )
+    .await
+    .err_type("error-invalid-params");
+    app.get("/api/v1/chat.getMessage?msgId=a%00b", Some(&app.admin)).await.err(
+        400,
+        "Query parameters may not contain NUL characters. [error-invalid-params]",
+        Some("error-invalid-params"),
+    );
+}
