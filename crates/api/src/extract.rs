@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use std::collections::HashMap;
 use threadsync_domain::{Error, User};
 
