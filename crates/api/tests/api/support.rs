@@ -157,6 +157,18 @@ impl TestApp {
         app
     }
 
+    /// PostgreSQL only: drops the test's schema under the running server, so
+    /// every further query fails as a lost database would.
+    pub async fn break_database(&self) {
+        let StoreGuard::Schema { url, schema } = &self._guard else {
+            panic!("break_database needs the PostgreSQL backend");
+        };
+        let (client, connection) =
+            tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop schema");
+    }
+
     /// Sends a raw request.
     pub async fn request(&self, req: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(req).await.expect("infallible");
