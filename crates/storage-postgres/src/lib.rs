@@ -33,6 +33,7 @@
 mod clock;
 mod db;
 mod events;
+mod import;
 mod messages;
 mod migrations;
 #[cfg(test)]
@@ -61,9 +62,9 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, MessageEdit, MessageStore, NewMessage, Page,
-    RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery,
-    UserStore,
+    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
+    NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore,
+    ThreadListQuery, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -563,6 +564,13 @@ impl SyncStore for PgStore {
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
         sync::tombstone_horizon(&*self.client().await?).await
+    }
+}
+
+#[async_trait]
+impl ImportStore for PgStore {
+    async fn import(&self, batch: ImportBatch) -> StorageResult<()> {
+        write!(self, |_| None, |c| import::import(c, &batch).await)
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) async fn load(c: &dyn Conn, id: &str) -> StorageResult<Option<Message
     c.opt("SELECT doc FROM messages WHERE id = $1", &[&id]).await?.map(|row| db::doc(&row, 0)).transpose()
 }
 
-async fn insert_row(c: &dyn Conn, m: &Message) -> StorageResult<()> {
+pub(crate) async fn insert_row(c: &dyn Conn, m: &Message) -> StorageResult<()> {
     let doc = to_json(m)?;
     c.exec(
         "INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \

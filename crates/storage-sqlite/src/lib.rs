@@ -24,6 +24,7 @@
 
 mod clock;
 mod db;
+mod import;
 mod messages;
 mod migrations;
 mod pool;
@@ -44,9 +45,9 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, MessageEdit, MessageStore, NewMessage, Page,
-    RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery,
-    UserStore,
+    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
+    NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore,
+    ThreadListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -440,6 +441,13 @@ impl SyncStore for SqliteStore {
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
         self.read(sync::tombstone_horizon).await
+    }
+}
+
+#[async_trait]
+impl ImportStore for SqliteStore {
+    async fn import(&self, batch: ImportBatch) -> StorageResult<()> {
+        self.write(move |c| import::import(c, &batch)).await
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>
         .transpose()
 }
 
-fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {
+pub(crate) fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {
     conn.execute(
         "INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

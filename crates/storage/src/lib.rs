@@ -322,6 +322,28 @@ pub trait SyncStore: Send + Sync {
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>>;
 }
 
+/// Documents for [`ImportStore::import`], fully formed by the caller.
+#[derive(Clone, Debug, Default)]
+pub struct ImportBatch {
+    pub users: Vec<User>,
+    pub rooms: Vec<(Room, Vec<Subscription>)>,
+    /// Messages with their stamps, thread counters and followers already set.
+    pub messages: Vec<Message>,
+    pub tombstones: Vec<Tombstone>,
+}
+
+/// The bulk path (`threadsync seed`, imports): writes documents as given,
+/// many per transaction, without the per-write bookkeeping of
+/// [`MessageStore`]. The caller makes the documents consistent (thread
+/// counters, followers, unique stamps per room). Each room's clock is moved
+/// up to the greatest stamp imported into it, so later writes keep stamping
+/// after the imported ones and sync stays lossless.
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// One transaction: all of the batch or nothing.
+    async fn import(&self, batch: ImportBatch) -> StorageResult<()>;
+}
+
 /// Persisted settings (only values that differ from the defaults need be stored).
 #[async_trait]
 pub trait SettingsStore: Send + Sync {
@@ -375,7 +397,9 @@ impl EventKind {
 
 /// A complete backend.
 #[async_trait]
-pub trait Store: UserStore + RoomStore + MessageStore + SyncStore + SettingsStore + Send + Sync {
+pub trait Store:
+    UserStore + RoomStore + MessageStore + SyncStore + SettingsStore + ImportStore + Send + Sync
+{
     /// A short name for logs (`sqlite`, `postgres`).
     fn backend_name(&self) -> &'static str;
     /// Events of committed writes (see [`StoreEvent`]). A slow receiver

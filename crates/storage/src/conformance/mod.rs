@@ -89,6 +89,7 @@ macro_rules! conformance_suite {
             clock_tight_loop_strictly_increases,
             clock_concurrent_writers_distinct_stamps,
             events_follow_committed_writes,
+            import_is_atomic_and_moves_the_clock,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -1430,4 +1431,57 @@ pub async fn events_follow_committed_writes(store: &dyn Store) {
     assert_eq!(next_event(&mut rx).await, StoreEvent { rid: None, kind: EventKind::Settings });
     store.delete_message("m1").await.expect("delete");
     assert_eq!(next_event(&mut rx).await, StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message });
+}
+
+// ---------------------------------------------------------------------------
+// The bulk path
+// ---------------------------------------------------------------------------
+
+pub async fn import_is_atomic_and_moves_the_clock(store: &dyn Store) {
+    use crate::ImportBatch;
+    let alice = user("u1", "alice", "alice@example.com");
+    let room = channel("R1", "imported");
+    let far = Timestamp::now().millis() + 3_600_000;
+    let mut parent = message("p", "R1", &alice, "parent");
+    parent.ts = Timestamp(far - 10);
+    parent.updated_at = Timestamp(far);
+    parent.tcount = Some(1);
+    parent.tlm = Some(Timestamp(far - 5));
+    parent.replies = Some(vec!["u1".into()]);
+    let mut reply = message("r", "R1", &alice, "reply");
+    reply.tmid = Some("p".into());
+    reply.ts = Timestamp(far - 5);
+    reply.updated_at = Timestamp(far - 5);
+    let gone = Tombstone {
+        id: "g".into(),
+        rid: "R1".into(),
+        tmid: Some("p".into()),
+        deleted_at: Timestamp(far + 7),
+    };
+    let batch = ImportBatch {
+        users: vec![alice.clone()],
+        rooms: vec![(room.clone(), vec![subscription(&room, &alice)])],
+        messages: vec![parent.clone(), reply.clone()],
+        tombstones: vec![gone.clone()],
+    };
+    store.import(batch).await.expect("import");
+    assert_eq!(store.message_by_id("p").await, Ok(Some(parent.clone())), "documents are written as given");
+    assert_eq!(store.message_by_id("r").await, Ok(Some(reply)));
+    let feed = store
+        .changes_since(ChangeScope::Thread("p"), Timestamp(0), &Filter::True, 0, 10)
+        .await
+        .expect("feed");
+    assert_eq!((feed.updated.len(), feed.removed), (1, vec![gone]));
+    // A later write stamps after everything imported, tombstones included.
+    let next = store.insert_message(plain(message("n", "R1", &alice, "after"))).await.expect("insert");
+    assert!(next.updated_at.millis() > far + 7, "the room clock moved past the import");
+
+    // A failing batch leaves nothing behind.
+    let bob = user("u2", "bob", "bob@example.com");
+    let mut dup = message("p", "R1", &alice, "duplicate id");
+    dup.updated_at = Timestamp(far + 100);
+    let bad = ImportBatch { users: vec![bob], rooms: vec![], messages: vec![dup], tombstones: vec![] };
+    assert!(store.import(bad).await.is_err());
+    assert_eq!(store.user_by_id("u2").await, Ok(None), "all or nothing");
+    assert_eq!(store.message_by_id("p").await, Ok(Some(parent)));
 }
