@@ -22,6 +22,47 @@ pub enum Command {
     /// ADMIN_USERNAME, ADMIN_PASS and ADMIN_EMAIL. Stops cleanly on SIGINT or
     /// SIGTERM. Log level: RUST_LOG (default `info`).
     Serve(ServeArgs),
+    /// Write a deterministic benchmark dataset straight into the store
+    /// (bulk path), and a manifest describing it.
+    ///
+    /// Zipf-distributed thread sizes, one mega-thread of 100k replies when
+    /// --messages is at least 1M, about 5% of replies edited and 2% deleted,
+    /// many writes in the same millisecond across rooms. Run it on a new
+    /// data directory or database, then `serve` on the same one.
+    Seed(SeedArgs),
+}
+
+/// Flags of `seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Directory of the SQLite store to fill (ignored with --database-url)
+    #[arg(long, env = "THREADSYNC_DATA", value_name = "DIR", default_value = "./threadsync-data")]
+    pub data: PathBuf,
+    /// PostgreSQL URL: seed PostgreSQL instead of SQLite
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// PostgreSQL schema
+    #[arg(long, env = "THREADSYNC_PG_SCHEMA", value_name = "NAME")]
+    pub pg_schema: Option<String>,
+    /// Total messages (thread parents, replies and plain messages; deleted
+    /// replies count too)
+    #[arg(long, value_name = "N")]
+    pub messages: u64,
+    /// Number of threads
+    #[arg(long, value_name = "T")]
+    pub threads: u64,
+    /// Number of public channels (besides GENERAL)
+    #[arg(long, value_name = "R", default_value_t = 10)]
+    pub rooms: u64,
+    /// Number of users (all members of every room)
+    #[arg(long, value_name = "U", default_value_t = 100)]
+    pub users: u64,
+    /// Seed of the generator: the same seed gives the same dataset
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write the manifest [default: <data>/manifest.json]
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
 }
 
 /// Flags of `serve`. Flags and environment variables override the config

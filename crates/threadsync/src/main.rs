@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod seed;
 mod serve;
 
 use clap::Parser;
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => run_serve(args),
+        Command::Seed(args) => run_seed(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,6 +34,12 @@ fn run_serve(args: cli::ServeArgs) -> anyhow::Result<()> {
     init_tracing(&config.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve::run(config))
+}
+
+fn run_seed(args: cli::SeedArgs) -> anyhow::Result<()> {
+    init_tracing("warn")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(seed::run(args))
 }
 
 /// Logs go to stderr so stdout carries only the `listening on` line.
