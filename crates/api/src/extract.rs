@@ -3,8 +3,9 @@
 use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use threadsync_domain::{Error, User};
@@ -21,21 +22,29 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        let (Some(user_id), Some(token)) = (header("x-user-id"), header("x-auth-token")) else {
+        // The rate limiter may have authenticated this request already.
+        if let Some(known) = parts.extensions.get::<CurrentUser>() {
+            return Ok(known.clone());
+        }
+        let Some((user_id, token)) = auth_headers(&parts.headers) else {
             return Err(ApiError(Error::NotLoggedIn));
         };
         let user = state.authenticate(&user_id, &token).await?;
         Ok(CurrentUser { user, token })
     }
+}
+
+/// `X-User-Id` and `X-Auth-Token` (trimmed), when both are present and non-empty.
+pub(crate) fn auth_headers(headers: &HeaderMap) -> Option<(String, String)> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    Some((header("x-user-id")?, header("x-auth-token")?))
 }
 
 /// A JSON request body. Missing or empty bodies read as `{}` (Rocket.Chat
@@ -118,6 +127,23 @@ impl Params {
         self.get(name).ok_or_else(|| {
             ApiError(Error::invalid_params(format!("The required \"{name}\" query param is missing.")))
         })
+    }
+}
+
+/// Path parameters. Axum's own `Path` answers a value that is not UTF-8 once
+/// percent-decoded (`/settings/%FF`) with a plain-text 400; here it is a
+/// JSON `error-invalid-params` like every other bad input.
+#[derive(Debug)]
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(value) = Path::<T>::from_request_parts(parts, state).await.map_err(|rejection| {
+            ApiError(Error::invalid_params(format!("Invalid URL: {}", rejection.body_text())))
+        })?;
+        Ok(PathParams(value))
     }
 }
 

@@ -6,6 +6,8 @@
 
 pub mod error;
 pub mod extract;
+pub mod metrics;
+pub mod ratelimit;
 pub mod response;
 pub mod routes;
 
@@ -23,9 +25,20 @@ pub type AppState = Arc<Services>;
 
 /// The whole HTTP API.
 pub fn router(services: Arc<Services>) -> Router {
+    let rate_limit = ratelimit::RateLimit::new(Arc::clone(&services));
+    let metrics = metrics::Metrics::new();
+    let recorder = Arc::clone(&metrics);
     routes::routes()
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        // A route layer: it runs after routing, so the matched route
+        // template (not the raw path) names the series.
+        .route_layer(axum::middleware::from_fn(move |request, next| {
+            metrics::record(Arc::clone(&recorder), request, next)
+        }))
+        .layer(axum::Extension(metrics))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::route_not_found)
+        .layer(axum::middleware::from_fn_with_state(rate_limit, ratelimit::limit))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
         .layer(tower_http::trace::TraceLayer::new_for_http())

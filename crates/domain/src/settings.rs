@@ -52,6 +52,13 @@ pub const RATE_LIMIT_TIME_DEFAULT: &str = "API_Enable_Rate_Limiter_Limit_Time_De
 pub const MESSAGE_ALLOW_EDITING: &str = "Message_AllowEditing";
 pub const MESSAGE_ALLOW_DELETING: &str = "Message_AllowDeleting";
 
+/// Default of `API_Enable_Rate_Limiter_Limit_Calls_Default`: calls per window,
+/// per user (or per client IP when unauthenticated) and route. Rocket.Chat
+/// ships 10; see the note on the definition below.
+pub const DEFAULT_RATE_LIMIT_CALLS: i64 = 600;
+/// Default of `API_Enable_Rate_Limiter_Limit_Time_Default`, in milliseconds (Rocket.Chat's).
+pub const DEFAULT_RATE_LIMIT_WINDOW_MS: i64 = 60_000;
+
 /// Every setting threadsync knows. Unknown ids are refused by `settings/:id`.
 pub const DEFINITIONS: &[SettingDef] = &[
     SettingDef { id: THREADS_ENABLED, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
@@ -81,15 +88,20 @@ pub const DEFINITIONS: &[SettingDef] = &[
         default: DefaultValue::Str("Public"),
     },
     SettingDef { id: API_ENABLE_RATE_LIMITER, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    // Deliberately not Rocket.Chat's 10 calls / 60 s (behaviour.md §6 lists
+    // those): §7 asks for defaults a normal client never meets, and our key is
+    // per user and route (not per IP), so the budget is 600 calls per
+    // 60 000 ms window per user per route. The setting names and the window
+    // are Rocket.Chat's.
     SettingDef {
         id: RATE_LIMIT_CALLS_DEFAULT,
         kind: SettingKind::Int { min: 1, max: 1_000_000 },
-        default: DefaultValue::Int(10),
+        default: DefaultValue::Int(DEFAULT_RATE_LIMIT_CALLS),
     },
     SettingDef {
         id: RATE_LIMIT_TIME_DEFAULT,
         kind: SettingKind::Int { min: 1, max: 86_400_000 },
-        default: DefaultValue::Int(60_000),
+        default: DefaultValue::Int(DEFAULT_RATE_LIMIT_WINDOW_MS),
     },
     SettingDef { id: MESSAGE_ALLOW_EDITING, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
     SettingDef { id: MESSAGE_ALLOW_DELETING, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
@@ -205,6 +217,10 @@ mod tests {
         assert!(s.api_allow_infinite_count());
         assert!(s.registration_public());
         assert!(s.allow_editing() && s.allow_deleting());
+        // The limiter: on, Rocket.Chat's window, but a generous budget (§7).
+        assert!(s.rate_limiter_enabled());
+        assert_eq!(s.rate_limit_calls(), 600);
+        assert_eq!(s.rate_limit_window_ms(), 60_000);
     }
 
     #[test]

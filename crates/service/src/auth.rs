@@ -6,9 +6,12 @@
 //! password. Login tokens are 43 random characters, stored only as
 //! `base64(sha256(token))` (Meteor's `hashLoginToken`).
 
+use crate::throttle::ThrottleKey;
 use crate::Services;
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+use std::time::Instant;
 use threadsync_domain::{id, Error, Result, Timestamp, User};
 
 pub(crate) const DEFAULT_BCRYPT_COST: u32 = 10;
@@ -114,19 +117,49 @@ pub fn verify_password(password: &LoginPassword, hash: &str) -> bool {
 const DUMMY_HASH: &str = "$2b$10$CwTycUXWue0Thq9StjUM0uJ8.dSjJ0.IWkI7yuaGcP5kH3dH8bXuS";
 
 impl Services {
-    /// `POST login`: checks the credentials and issues a new token.
+    /// `POST login`: checks the credentials and issues a new token. The
+    /// client's address is unknown: only the per-account brake applies.
     pub async fn login(&self, credentials: LoginCredentials) -> Result<LoginSession> {
+        self.login_from(credentials, None).await
+    }
+
+    /// `POST login` from `client` (the peer address, when known). Repeated
+    /// failures for one account or from one address are slowed down (see
+    /// `throttle`): while blocked, attempts are refused with
+    /// `Error::TooManyRequests` before any password is checked.
+    pub async fn login_from(
+        &self,
+        credentials: LoginCredentials,
+        client: Option<IpAddr>,
+    ) -> Result<LoginSession> {
+        let ip_key = client.map(ThrottleKey::Ip);
         let user = match credentials {
             LoginCredentials::Resume { token } => {
+                // Only the address can be braked here: the token names no account.
+                self.login_throttle.check(ip_key.as_slice(), Instant::now())?;
                 // A resume token is looked up by hash alone in Meteor; we keep
                 // tokens per user, so find the user through the token's hash.
-                return self.resume(&token).await;
+                let result = self.resume(&token).await;
+                if matches!(result, Err(Error::LoginFailed)) {
+                    self.login_throttle.failed(ip_key.as_slice(), Instant::now());
+                }
+                return result;
             }
             LoginCredentials::Password { user, password } => {
                 let found = match &user {
                     LoginUser::Username(name) => self.store.user_by_username(name).await?,
                     LoginUser::Email(email) => self.store.user_by_email(email).await?,
                 };
+                // One counter per account however it is named (username,
+                // email, any case); unknown names get one of their own.
+                let account = match (&found, &user) {
+                    (Some(u), _) => ThrottleKey::User(u.id.clone()),
+                    (None, LoginUser::Username(name) | LoginUser::Email(name)) => {
+                        ThrottleKey::unknown_name(name)
+                    }
+                };
+                let keys: Vec<ThrottleKey> = std::iter::once(account).chain(ip_key).collect();
+                self.login_throttle.check(&keys, Instant::now())?;
                 let hash = found
                     .as_ref()
                     .and_then(|u| u.password_hash.clone())
@@ -136,8 +169,14 @@ impl Services {
                     .await
                     .map_err(Error::internal)?;
                 match found {
-                    Some(u) if ok && u.active && u.password_hash.is_some() => u,
-                    _ => return Err(Error::LoginFailed),
+                    Some(u) if ok && u.active && u.password_hash.is_some() => {
+                        self.login_throttle.succeeded(&keys[0]);
+                        u
+                    }
+                    _ => {
+                        self.login_throttle.failed(&keys, Instant::now());
+                        return Err(Error::LoginFailed);
+                    }
                 }
             }
         };

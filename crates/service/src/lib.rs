@@ -15,6 +15,7 @@ mod rooms;
 mod settings;
 mod sync;
 mod threads;
+mod throttle;
 mod users;
 
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
@@ -24,6 +25,7 @@ pub use paging::{Paging, HARD_MAX_COUNT};
 pub use rooms::{Listing, RoomSelector, UserSelector};
 pub use sync::{CursorBounds, DeletedListing, ListParams, RoomSync, SyncMessagesParams};
 pub use threads::{MessageListing, SyncedChanges, ThreadsListParams};
+pub use throttle::LoginThrottleConfig;
 pub use users::NewUser;
 
 use std::sync::{Arc, RwLock};
@@ -41,6 +43,8 @@ pub struct Services {
     /// Serialises setting changes so the stored value and the in-memory
     /// snapshot always end up equal, even for concurrent writes of one id.
     settings_write: tokio::sync::Mutex<()>,
+    /// Failed-login counters per account and client IP (brute-force brake).
+    login_throttle: throttle::LoginThrottle,
     options: ServiceOptions,
 }
 
@@ -57,6 +61,9 @@ pub struct ServiceOptions {
     /// horizon is refused with a "resync" error instead of answered
     /// incompletely. `None` (the default): tombstones are kept forever.
     pub tombstone_retention_ms: Option<i64>,
+    /// Brakes on repeated failed logins (thresholds, delays, capacity);
+    /// tests shorten the delays.
+    pub login_throttle: LoginThrottleConfig,
 }
 
 impl Default for ServiceOptions {
@@ -65,6 +72,7 @@ impl Default for ServiceOptions {
             bcrypt_cost: auth::DEFAULT_BCRYPT_COST,
             max_sync_items: paging::HARD_MAX_COUNT,
             tombstone_retention_ms: None,
+            login_throttle: LoginThrottleConfig::default(),
         }
     }
 }
@@ -83,6 +91,7 @@ impl Services {
             store,
             settings: RwLock::new(Arc::new(Settings::from_stored(stored))),
             settings_write: tokio::sync::Mutex::new(()),
+            login_throttle: throttle::LoginThrottle::new(options.login_throttle.clone()),
             options,
         }))
     }

@@ -9,6 +9,7 @@
 use crate::membership::{new_subscription, user_ref};
 use crate::paging::Paging;
 use crate::Services;
+use std::collections::HashSet;
 use std::sync::OnceLock;
 use threadsync_domain::{id, Error, Result, Room, RoomType, Subscription, Timestamp, User};
 use threadsync_storage::StorageError;
@@ -167,22 +168,22 @@ impl Services {
             return Err(Error::internal("create_room called for a direct message"));
         }
         validate_room_name(name)?;
+        // Sets, not scans: a body may list a hundred thousand names, and
+        // comparing each with every other would pin a worker for minutes.
         let mut wanted: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::from([caller.username.to_ascii_lowercase()]);
         for username in members {
             let username = username.trim().trim_start_matches('@');
-            if username.is_empty()
-                || username.eq_ignore_ascii_case(&caller.username)
-                || wanted.iter().any(|w| w.eq_ignore_ascii_case(username))
-            {
-                continue;
+            if !username.is_empty() && seen.insert(username.to_ascii_lowercase()) {
+                wanted.push(username.to_owned());
             }
-            wanted.push(username.to_owned());
         }
         let found =
             if wanted.is_empty() { Vec::new() } else { self.store.users_by_usernames(&wanted).await? };
+        let found_names: HashSet<String> = found.iter().map(|u| u.username.to_ascii_lowercase()).collect();
         let missing: Vec<&str> = wanted
             .iter()
-            .filter(|w| !found.iter().any(|u| u.username.eq_ignore_ascii_case(w)))
+            .filter(|w| !found_names.contains(&w.to_ascii_lowercase()))
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {

@@ -598,6 +598,16 @@ impl Store for PgStore {
         self.events.subscribe()
     }
 
+    fn stats(&self) -> Vec<(&'static str, f64)> {
+        let status = self.pool.status();
+        vec![
+            ("pool_size", status.size as f64),
+            ("pool_max", status.max_size as f64),
+            ("pool_available", status.available as f64),
+            ("pool_waiting", status.waiting as f64),
+        ]
+    }
+
     /// Stops the event listener and closes the pool: operations in flight
     /// finish (their connections close when returned), later ones fail with
     /// `Backend(...)`. Idempotent.

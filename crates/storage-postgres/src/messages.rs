@@ -218,6 +218,24 @@ pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<Deletion> {
             update_row(c, &parent).await?;
         }
     }
+    if message.tcount.is_some() {
+        // A thread that no longer exists cannot stay unread: drop it from
+        // the followers' `tunread` in the same transaction.
+        let rows = c
+            .rows(
+                "SELECT user_id FROM subscriptions WHERE rid = $1 AND doc -> 'tunread' ? $2",
+                &[&message.rid, &message.id],
+            )
+            .await?;
+        for row in rows {
+            let user_id: String = row.get(0);
+            if let Some(mut subscription) = rooms::subscription(c, &message.rid, &user_id).await? {
+                subscription.tunread.retain(|t| *t != message.id);
+                subscription.updated_at = stamp;
+                rooms::save_subscription(c, &subscription).await?;
+            }
+        }
+    }
     if let Some(mut room) = rooms::load(c, &message.rid).await? {
         room.msgs = (room.msgs - 1).max(0);
         room.updated_at = last;

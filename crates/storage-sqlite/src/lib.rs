@@ -51,6 +51,15 @@ use threadsync_storage::{
 };
 use writer::Writer;
 
+/// Compiles a query to this backend's SQL: the expression and its number of
+/// parameters. Exposed for the micro-benchmarks of the compiler.
+#[doc(hidden)]
+pub fn compile_query(filter: &Filter) -> (String, usize) {
+    let mut args = Vec::new();
+    let sql = query::compile(filter, &mut args);
+    (sql, args.len())
+}
+
 /// Events kept for slow listeners before they start losing the oldest.
 const EVENT_BUFFER: usize = 1024;
 
@@ -474,6 +483,17 @@ impl Store for SqliteStore {
 
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent> {
         self.events.subscribe()
+    }
+
+    fn stats(&self) -> Vec<(&'static str, f64)> {
+        let (queued, written) = self.writer.stats();
+        let (busy, readers) = self.readers.stats();
+        vec![
+            ("write_queue", queued as f64),
+            ("writes_total", written as f64),
+            ("readers_busy", f64::from(busy)),
+            ("readers", f64::from(readers)),
+        ]
     }
 
     /// Waits for the reads in flight and closes the readers, then lets the

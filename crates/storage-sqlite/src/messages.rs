@@ -198,6 +198,28 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
             update_row(conn, &parent)?;
         }
     }
+    if message.tcount.is_some() {
+        // A thread that no longer exists cannot stay unread: drop it from
+        // the followers' `tunread` in the same transaction.
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT user_id FROM subscriptions WHERE rid = ?1 \
+                 AND EXISTS (SELECT 1 FROM json_each(doc, '$.tunread') WHERE value = ?2)",
+            )
+            .db()?;
+        let users = stmt
+            .query_map(params![message.rid, message.id], |row| row.get::<_, String>(0))
+            .db()?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .db()?;
+        for user_id in users {
+            if let Some(mut subscription) = rooms::subscription(conn, &message.rid, &user_id)? {
+                subscription.tunread.retain(|t| *t != message.id);
+                subscription.updated_at = stamp;
+                rooms::save_subscription(conn, &subscription)?;
+            }
+        }
+    }
     if let Some(mut room) = rooms::load(conn, &message.rid)? {
         room.msgs = (room.msgs - 1).max(0);
         room.updated_at = last;

@@ -55,6 +55,12 @@ impl Readers {
         .map_err(|e| StorageError::Backend(format!("sqlite read task failed: {e}")))?
     }
 
+    /// Reader connections in use and in all.
+    pub(crate) fn stats(&self) -> (u32, u32) {
+        let idle = u32::try_from(lock(&self.idle).len()).unwrap_or(0);
+        (self.size.saturating_sub(idle), self.size)
+    }
+
     /// Waits for the reads in flight, refuses new ones and closes the
     /// connections (so none holds a snapshot that would block the final
     /// checkpoint). Idempotent.

@@ -8,29 +8,50 @@
 //! (clock.rs). Readers are unaffected: in WAL mode they read a consistent
 //! snapshot while the writer appends to the log (pool.rs).
 //!
-//! Each job runs inside one `BEGIN IMMEDIATE` transaction (the write lock is
-//! taken up front, so a transaction never fails half-way for lack of it) and
-//! is committed or rolled back as a whole; the result travels back to the
-//! async caller on a oneshot channel.
+//! Group commit: the thread takes every job waiting in the queue (up to
+//! [`MAX_BATCH`]) and runs them in one `BEGIN IMMEDIATE` transaction (the
+//! write lock is taken up front, so a transaction never fails half-way for
+//! lack of it), each job under its own savepoint: a job that fails or panics
+//! is rolled back alone, the others stand. One COMMIT then makes the whole
+//! batch durable and visible at once, which is what makes many small writes
+//! cheap. A job's answer travels back to its async caller on a oneshot
+//! channel only after that COMMIT, so nobody is told "done" for a write that
+//! could still be lost, and a caller that reads right after its write sees
+//! it. Jobs run in queue order, so commit order is still submission order.
 //!
 //! A caller that stops waiting (its future dropped) does not cancel a job
 //! already queued: the write still happens, only the answer is lost.
 
 use crate::db::{closed, lock, Db};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use threadsync_storage::{StorageError, StorageResult};
 use tokio::sync::oneshot;
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send + 'static>;
+/// Most jobs committed together.
+const MAX_BATCH: usize = 256;
+
+/// A queued write. It runs inside the batch's transaction under its own
+/// savepoint (or learns that the transaction could not begin), and returns
+/// how to deliver its outcome once the batch's COMMIT is known.
+type Job = Box<dyn FnOnce(&Connection, Result<(), &StorageError>) -> Delivery + Send + 'static>;
+
+/// Delivers a job's outcome: given `None` when the batch committed, or the
+/// error that undid the batch.
+type Delivery = Box<dyn FnOnce(Option<&StorageError>) + Send + 'static>;
 
 pub(crate) struct Writer {
     /// `None` once shutdown began: no new jobs are accepted.
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Jobs sent and not yet finished (the write queue, for /metrics).
+    pending: Arc<AtomicUsize>,
+    /// Jobs finished since start.
+    done: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -41,7 +62,12 @@ impl Writer {
             .name("threadsync-sqlite-writer".to_owned())
             .spawn(move || run(conn, receiver))
             .map_err(|e| StorageError::Backend(format!("cannot start the sqlite writer thread: {e}")))?;
-        Ok(Writer { jobs: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)) })
+        Ok(Writer {
+            jobs: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+            pending: Arc::new(AtomicUsize::new(0)),
+            done: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// Runs `job` in its own write transaction on the writer thread.
@@ -51,9 +77,22 @@ impl Writer {
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
     {
         let (done, answer) = oneshot::channel();
-        let boxed: Job = Box::new(move |conn| {
-            // The caller may have gone away; the write stands regardless.
-            let _ = done.send(in_transaction(conn, job));
+        let (pending, finished) = (Arc::clone(&self.pending), Arc::clone(&self.done));
+        let boxed: Job = Box::new(move |conn, began| {
+            let result = match began {
+                Ok(()) => in_savepoint(conn, job),
+                Err(e) => Err(e.clone()),
+            };
+            Box::new(move |commit_error| {
+                let outcome = match (result, commit_error) {
+                    (Ok(_), Some(e)) => Err(e.clone()),
+                    (result, _) => result,
+                };
+                // The caller may have gone away; the write stands regardless.
+                let _ = done.send(outcome);
+                pending.fetch_sub(1, Ordering::Relaxed);
+                finished.fetch_add(1, Ordering::Relaxed);
+            })
         });
         {
             // Held only to send (the channel is unbounded, sending never
@@ -61,9 +100,18 @@ impl Writer {
             // job is either queued before the queue closes or refused.
             let jobs = lock(&self.jobs);
             let sender = jobs.as_ref().ok_or_else(closed)?;
-            sender.send(boxed).map_err(|_| closed())?;
+            self.pending.fetch_add(1, Ordering::Relaxed);
+            if sender.send(boxed).is_err() {
+                self.pending.fetch_sub(1, Ordering::Relaxed);
+                return Err(closed());
+            }
         }
         answer.await.map_err(|_| StorageError::Backend("the sqlite writer thread stopped".to_owned()))?
+    }
+
+    /// Write jobs queued or running, and finished since start.
+    pub(crate) fn stats(&self) -> (usize, u64) {
+        (self.pending.load(Ordering::Relaxed), self.done.load(Ordering::Relaxed))
     }
 
     /// Stops accepting jobs, lets the thread finish every queued one,
@@ -84,9 +132,16 @@ impl Writer {
     }
 }
 
-fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
-    while let Ok(job) = jobs.recv() {
-        job(&mut conn);
+fn run(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch);
     }
     // The queue is closed and drained. Move everything from the WAL into the
     // main file and truncate the WAL, so the database is one clean file.
@@ -102,30 +157,45 @@ fn run(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// One job, one `BEGIN IMMEDIATE` transaction: commit on `Ok`, roll back on
-/// `Err` or panic (a panicking job must not take the writer thread down).
-fn in_transaction<T>(
-    conn: &mut Connection,
-    job: impl FnOnce(&Connection) -> StorageResult<T>,
-) -> StorageResult<T> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).db()?;
-    match panic::catch_unwind(AssertUnwindSafe(|| job(&tx))) {
-        Ok(Ok(value)) => {
-            // A failed COMMIT drops `tx`, which rolls back.
-            tx.commit().db()?;
-            Ok(value)
-        }
-        Ok(Err(e)) => {
-            if let Err(rollback) = tx.rollback() {
-                tracing::error!("sqlite rollback failed: {rollback}");
+/// Runs a batch in one transaction and delivers every outcome after COMMIT.
+fn run_batch(conn: &Connection, batch: Vec<Job>) {
+    let began = conn.execute_batch("BEGIN IMMEDIATE").db();
+    let deliveries: Vec<Delivery> =
+        batch.into_iter().map(|job| job(conn, began.as_ref().map(|_| ()))).collect();
+    let commit_error = match began {
+        Err(e) => Some(e),
+        Ok(()) => match conn.execute_batch("COMMIT").db() {
+            Ok(()) => None,
+            Err(e) => {
+                tracing::error!("sqlite commit failed, the batch is rolled back: {e}");
+                if let Err(rollback) = conn.execute_batch("ROLLBACK") {
+                    tracing::error!("sqlite rollback failed: {rollback}");
+                }
+                Some(e)
             }
-            Err(e)
-        }
-        Err(_) => {
-            if let Err(rollback) = tx.rollback() {
-                tracing::error!("sqlite rollback failed: {rollback}");
-            }
-            Err(StorageError::Backend("a sqlite write panicked and was rolled back".to_owned()))
-        }
+        },
+    };
+    for deliver in deliveries {
+        deliver(commit_error.as_ref());
     }
+}
+
+/// One job under one savepoint: released on `Ok`, rolled back on `Err` or
+/// panic (a panicking job must not take the writer thread down, nor the
+/// other jobs of its batch).
+fn in_savepoint<T>(conn: &Connection, job: impl FnOnce(&Connection) -> StorageResult<T>) -> StorageResult<T> {
+    conn.execute_batch("SAVEPOINT job").db()?;
+    let outcome = match panic::catch_unwind(AssertUnwindSafe(|| job(conn))) {
+        Ok(result) => result,
+        Err(_) => Err(StorageError::Backend("a sqlite write panicked and was rolled back".to_owned())),
+    };
+    let end = if outcome.is_ok() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    if let Err(e) = conn.execute_batch(end) {
+        // The job's changes must not commit with an error answered: undo
+        // them (if even that fails, the batch's COMMIT will fail too).
+        tracing::error!("sqlite savepoint end failed: {e}");
+        let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+        return Err(StorageError::Backend(format!("sqlite savepoint: {e}")));
+    }
+    outcome
 }

@@ -342,3 +342,47 @@ async fn query_language_survives_fuzzing() {
     eprintln!("query fuzz: {cases} inputs, {accepted} compiled and ran, {refused} refused; 0 failures");
     store.close().await;
 }
+
+/// Group commit: many writes queued at once share a transaction, each under
+/// its own savepoint. A failing write in the middle of a batch fails alone;
+/// every other write of the batch commits, and each caller hears its own
+/// outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_write_fails_alone_in_its_batch() {
+    use threadsync_storage::conformance::{message, plain};
+    use threadsync_storage::StorageError;
+    let (store, _dir) = fresh().await;
+    let w = World::new(&store).await;
+    w.post(&store, "taken", &w.alice).await;
+    let store = Arc::new(store);
+    let writes: Vec<_> = (0..200)
+        .map(|i| {
+            let (store, alice) = (Arc::clone(&store), w.alice.clone());
+            tokio::spawn(async move {
+                // Every fifth write reuses an existing id and must fail.
+                let id = if i % 5 == 0 { "taken".to_owned() } else { format!("m{i}") };
+                store.insert_message(plain(message(&id, ROOM, &alice, "x"))).await.map(|m| m.id)
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for (i, w) in writes.into_iter().enumerate() {
+        match w.await.expect("task") {
+            Ok(id) => {
+                assert_ne!(i % 5, 0);
+                assert!(store.message_by_id(&id).await.expect("read").is_some(), "{id} committed");
+                ok += 1;
+            }
+            Err(e) => {
+                assert_eq!(i % 5, 0, "write {i} failed: {e}");
+                assert_eq!(e, StorageError::Conflict("id"));
+            }
+        }
+    }
+    assert_eq!(ok, 160);
+    let stats = store.stats();
+    let figure = |name: &str| stats.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    assert_eq!(figure("write_queue"), Some(0.0), "nothing left queued");
+    assert!(figure("writes_total").is_some_and(|n| n >= 201.0), "{stats:?}");
+    store.close().await;
+}

@@ -406,6 +406,10 @@ pub trait Store:
     /// loses the oldest events (`RecvError::Lagged`) rather than slowing
     /// writers down.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent>;
+    /// Named figures for monitoring (pool use, write queue), as gauges.
+    fn stats(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
     /// Finishes in-flight writes and releases the database cleanly.
     async fn close(&self);
 }

@@ -52,6 +52,16 @@ fn init_tracing(config_filter: &str) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(config_filter)
             .map_err(|e| anyhow::anyhow!("invalid log filter {config_filter:?}: {e}"))?,
     };
+    // tokio_postgres logs every statement with its parameter values at
+    // debug level (password hashes, emails, message text): keep it at info
+    // unless the filter asks for it by name.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(value) if value.contains("tokio_postgres") => filter,
+        _ if config_filter.contains("tokio_postgres") => filter,
+        _ => filter.add_directive(
+            "tokio_postgres=info".parse().map_err(|e| anyhow::anyhow!("invalid log directive: {e}"))?,
+        ),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

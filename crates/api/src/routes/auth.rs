@@ -2,6 +2,7 @@
 
 use crate::error::ApiError;
 use crate::extract::{Body, CurrentUser};
+use crate::ratelimit::ClientIp;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -21,9 +22,14 @@ pub fn routes() -> Router<AppState> {
 /// `POST /api/v1/login`: `{user|username|email, password}` (password plain
 /// or `{digest, algorithm: "sha-256"}`) or `{resume}`. Unknown user and wrong
 /// password answer the same 401.
-async fn login(State(services): State<AppState>, Body(body): Body<Value>) -> ApiResult {
+/// Repeated failures are slowed down per account and per client IP (429).
+async fn login(
+    State(services): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Body(body): Body<Value>,
+) -> ApiResult {
     let credentials = LoginCredentials::from_json(&body).ok_or(ApiError(Error::LoginFailed))?;
-    let session = services.login(credentials).await?;
+    let session = services.login_from(credentials, ip).await?;
     ok(json!({
         "status": "success",
         "data": {

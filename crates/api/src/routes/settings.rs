@@ -1,9 +1,9 @@
 //! Settings.
 
-use crate::extract::{required, Body, CurrentUser};
+use crate::extract::{required, Body, CurrentUser, PathParams};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
@@ -14,7 +14,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /api/v1/settings/:id` (admin): `{_id, value}`.
-async fn read(State(services): State<AppState>, caller: CurrentUser, Path(id): Path<String>) -> ApiResult {
+async fn read(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    PathParams(id): PathParams<String>,
+) -> ApiResult {
     let value = services.setting(&caller.user, &id)?;
     ok(json!({"_id": id, "value": value}))
 }
@@ -29,7 +33,7 @@ struct ChangeBody {
 async fn change(
     State(services): State<AppState>,
     caller: CurrentUser,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     Body(body): Body<ChangeBody>,
 ) -> ApiResult {
     let value = required(body.value, "value")?;

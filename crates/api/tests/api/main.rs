@@ -8,10 +8,14 @@ mod support;
 /// modules on PostgreSQL.
 pub const BACKEND: support::Backend = support::Backend::Sqlite;
 
+mod access;
 mod auth;
 mod chat;
 mod errors;
+mod fuzz;
+mod metrics;
 mod query;
+mod ratelimit;
 mod rooms;
 mod settings;
 mod sync;

@@ -316,3 +316,35 @@ pub fn enc(value: &str) -> String {
         })
         .collect()
 }
+
+// ------------------------------------------------ helpers for fuzzing and access
+
+/// A response exactly as the router produced it, unchecked: the fuzz tests
+/// judge status, headers and body themselves.
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: axum::body::Bytes,
+}
+
+impl TestApp {
+    /// Sends a raw request and returns the raw response (no assertions).
+    pub async fn send(&self, req: Request<Body>) -> RawReply {
+        let response = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        RawReply { status, headers, bytes }
+    }
+
+    /// Creates a public channel owned by `owner` with `members`; returns its id.
+    pub async fn channel(&self, owner: &Session, name: &str, members: &[&Session]) -> String {
+        let members: Vec<&str> = members.iter().map(|s| s.username.as_str()).collect();
+        let body = self
+            .post("/api/v1/channels.create", Some(owner), json!({"name": name, "members": members}))
+            .await
+            .ok();
+        body["channel"]["_id"].as_str().expect("channel id").to_owned()
+    }
+}

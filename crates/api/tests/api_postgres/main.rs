@@ -10,6 +10,10 @@ mod support;
 pub const BACKEND: support::Backend = support::Backend::Postgres;
 
 #[cfg(postgres_tests)]
+#[path = "../api/access.rs"]
+mod access;
+
+#[cfg(postgres_tests)]
 #[path = "../api/auth.rs"]
 mod auth;
 
@@ -22,8 +26,20 @@ mod chat;
 mod errors;
 
 #[cfg(postgres_tests)]
+#[path = "../api/metrics.rs"]
+mod metrics;
+
+#[cfg(postgres_tests)]
+#[path = "../api/fuzz.rs"]
+mod fuzz;
+
+#[cfg(postgres_tests)]
 #[path = "../api/query.rs"]
 mod query;
+
+#[cfg(postgres_tests)]
+#[path = "../api/ratelimit.rs"]
+mod ratelimit;
 
 #[cfg(postgres_tests)]
 #[path = "../api/rooms.rs"]

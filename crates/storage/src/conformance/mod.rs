@@ -877,6 +877,8 @@ pub async fn thread_delete_reply_leaves_tombstone(store: &dyn Store) {
     assert_eq!(must_get(store, "r2").await, r2, "the other reply is untouched");
     assert_eq!(room_of(store, ROOM).await.msgs, 2);
 
+    let before_sub = store.subscription(ROOM, &w.alice.id).await.expect("lookup").expect("member");
+    assert!(before_sub.tunread.contains(&"parent".to_owned()), "alice follows and has it unread");
     // Deleting the last reply: tcount reaches 0, never below.
     store.delete_message("r2").await.expect("delete r2");
     assert_eq!(must_get(store, "parent").await.tcount, Some(0));
@@ -884,6 +886,9 @@ pub async fn thread_delete_reply_leaves_tombstone(store: &dyn Store) {
     let gone = store.delete_message("parent").await.expect("delete parent");
     assert!(matches!(gone, Deletion::Removed(ref t) if t.id == "parent" && t.tmid.is_none()), "{gone:?}");
     assert_eq!(store.message_by_id("parent").await, Ok(None));
+    // A thread that no longer exists is nobody's unread thread any more.
+    let alice_sub = store.subscription(ROOM, &w.alice.id).await.expect("lookup").expect("member");
+    assert!(!alice_sub.tunread.contains(&"parent".to_owned()), "{:?}", alice_sub.tunread);
 }
 
 pub async fn thread_delete_parent_leaves_placeholder(store: &dyn Store) {

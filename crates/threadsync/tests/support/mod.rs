@@ -274,3 +274,73 @@ fn rand_u64() -> u64 {
     );
     h.finish()
 }
+
+/// `serve` on PostgreSQL: the schema of `db` in its database (`data` is
+/// only the data directory every server is given).
+pub fn pg_serve_cmd(data: &Path, db: &PgSchema) -> Command {
+    let mut cmd = serve_cmd(data);
+    cmd.arg("--database-url").arg(&db.url).arg("--pg-schema").arg(&db.schema);
+    cmd
+}
+
+impl Server {
+    /// Sends SIGKILL (`kill -KILL <pid>`: no handler runs, nothing is
+    /// flushed or closed) and waits for the process to be gone; the log is
+    /// complete afterwards.
+    pub fn kill9(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").arg("-KILL").arg(&pid).status().expect("run kill");
+        assert!(status.success(), "kill -KILL {pid} failed");
+        let status = wait_with_timeout(&mut self.child, EXIT_TIMEOUT)
+            .unwrap_or_else(|| self.fail("the server did not die after SIGKILL"));
+        self.join_log();
+        status
+    }
+
+    /// The server's address and HTTP client, for tasks that must keep
+    /// talking to it while the test holds the [`Server`] (to kill it).
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint { base: self.base.clone(), http: self.http.clone() }
+    }
+}
+
+/// Where a server listens, for requests that may be cut by its death.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Endpoint {
+    /// A GET whose answer may never come: `None` when no complete answer
+    /// arrived (connection refused or cut, body cut short), i.e. the
+    /// request's outcome is unknown.
+    pub async fn try_get(&self, path: &str, session: Option<&Session>) -> Option<(u16, Value)> {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(s) = session {
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
+        }
+        try_reply(req.send().await.ok()?).await
+    }
+
+    /// A POST whose answer may never come (see [`Endpoint::try_get`]).
+    pub async fn try_post(&self, path: &str, session: Option<&Session>, body: Value) -> Option<(u16, Value)> {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(s) = session {
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
+        }
+        try_reply(req.send().await.ok()?).await
+    }
+}
+
+/// As [`reply`], but `None` when the body cannot be read to its end (the
+/// server died while sending it). A complete answer must still be JSON.
+pub async fn try_reply(response: reqwest::Response) -> Option<(u16, Value)> {
+    let status = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let text = response.text().await.ok()?;
+    assert!(content_type.starts_with("application/json"), "{status} with {content_type:?}: {text}");
+    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"));
+    Some((status, body))
+}

@@ -1,0 +1,379 @@
+//! `threadsync-load`: drives a threadsync server on loopback with N
+//! keep-alive connections for a bounded time and reports throughput,
+//! errors, latency percentiles and the server's RSS. See docs/load.md.
+
+mod client;
+mod rng;
+mod rss;
+mod scenario;
+mod setup;
+mod stats;
+mod target;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use scenario::Scenario;
+use serde_json::{json, Value};
+use stats::{fmt_micros, Stats};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Safety limits: a run cannot open more connections or last longer.
+const MAX_CONNECTIONS: u32 = 1024;
+const MAX_DURATION_SECS: u64 = 24 * 3600;
+const MAX_WARMUP_SECS: u64 = 3600;
+/// The set-up (users, threads) must be done within this.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "threadsync-load",
+    version,
+    about = "Load and soak generator for a threadsync server on loopback (127.0.0.0/8, ::1, localhost)."
+)]
+struct Args {
+    /// Base URL of the server; anything but loopback is refused.
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    target: String,
+    /// s1 hot delta sync, s2 full resync of a big thread, s3 mixed, s4
+    /// thread replies only, soak: s3 plus logins and follows.
+    #[arg(long, value_enum)]
+    scenario: Scenario,
+    /// Concurrent keep-alive connections, one task and one user each.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CONNECTIONS)))]
+    connections: u32,
+    /// Measured seconds (after the warm-up).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_DURATION_SECS))]
+    duration: u64,
+    /// Seconds of traffic before measuring (reported apart; errors still count).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=MAX_WARMUP_SECS))]
+    warmup: u64,
+    #[arg(long, env = "ADMIN_USERNAME", default_value = "admin")]
+    admin_user: String,
+    #[arg(long, env = "ADMIN_PASS", hide_env_values = true)]
+    admin_pass: String,
+    /// Sample this process's RSS (/proc/PID/status) every second.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Seed of the operation mix (each connection draws its own stream).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Pool users are PREFIX0, PREFIX1, ... (registered when missing).
+    #[arg(long, default_value = "load")]
+    user_prefix: String,
+    #[arg(long, default_value = "load-pass-123")]
+    user_pass: String,
+    /// Threads written at set-up for the reads and writes (GENERAL).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    threads: u64,
+    /// Replies written into each of those threads at set-up.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    replies: u64,
+    /// s2: replies of the big thread that is resynced.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=200_000))]
+    big_replies: u64,
+    /// Seconds between progress lines (stderr).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    report_every: u64,
+    /// Per-request timeout, seconds (a timeout counts as an error).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
+    request_timeout: u64,
+    /// Write every RSS sample as `seconds,kib` (seconds from the measured start).
+    #[arg(long)]
+    rss_log: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(0) => std::process::ExitCode::SUCCESS,
+        Ok(_) => std::process::ExitCode::from(2),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+/// The run; `Ok(errors)` once reported.
+async fn run(args: Args) -> anyhow::Result<u64> {
+    let target = target::parse_target(&args.target).map_err(anyhow::Error::msg)?;
+    let request_timeout = Duration::from_secs(args.request_timeout);
+    let connections = args.connections as usize;
+    let load_at_start = loadavg();
+
+    let sampler = match args.server_pid {
+        Some(pid) => {
+            if rss::read_rss_kib(pid).is_none() {
+                bail!("--server-pid {pid}: no such process, or no VmRSS in /proc/{pid}/status");
+            }
+            Some(rss::spawn_sampler(pid))
+        }
+        None => None,
+    };
+    let samples = sampler.as_ref().map(|(s, _)| Arc::clone(s));
+
+    let plan = setup::Plan {
+        users: connections,
+        user_prefix: args.user_prefix.clone(),
+        user_pass: args.user_pass.clone(),
+        threads: args.threads as usize,
+        replies: args.replies as usize,
+        big_replies: (args.scenario == Scenario::S2).then_some(args.big_replies as usize),
+        request_timeout,
+    };
+    eprintln!(
+        "threadsync-load: {} on {} with {connections} connections, {} s measured after {} s warm-up",
+        args.scenario.name(),
+        target.base,
+        args.duration,
+        args.warmup
+    );
+    let world = tokio::time::timeout(
+        SETUP_TIMEOUT,
+        setup::prepare(&target, &plan, &args.admin_user, &args.admin_pass),
+    )
+    .await
+    .context("the set-up did not finish in time")??;
+
+    let stats = Arc::new(Stats::default());
+    let start = Instant::now();
+    let measure_start = start + Duration::from_secs(args.warmup);
+    let deadline = measure_start + Duration::from_secs(args.duration);
+    let ctx = Arc::new(scenario::Ctx {
+        scenario: args.scenario,
+        world,
+        user_pass: args.user_pass.clone(),
+        stats: Arc::clone(&stats),
+        deadline,
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..connections {
+        let mut conn = client::Conn::new(&target, request_timeout)?;
+        conn.session = Some(ctx.world.users[i].1.clone());
+        tasks.spawn(scenario::run(Arc::clone(&ctx), i, conn, rng::Rng::new(args.seed, i as u64)));
+    }
+
+    // Progress lines, the end of the warm-up, the deadline.
+    let every = Duration::from_secs(args.report_every);
+    let mut next_report = start + every;
+    let mut warm = args.warmup == 0;
+    loop {
+        let now = Instant::now();
+        if !warm && now >= measure_start {
+            report_interval(&stats, "warm-up", now.duration_since(next_report - every), samples.as_ref());
+            stats.end_warmup();
+            warm = true;
+            next_report = now + every;
+        }
+        if now >= deadline {
+            break;
+        }
+        if now >= next_report {
+            let phase = if warm { "" } else { "warm-up" };
+            report_interval(&stats, phase, every, samples.as_ref());
+            next_report += every;
+        }
+        let wake = [next_report, deadline, if warm { deadline } else { measure_start }]
+            .into_iter()
+            .min()
+            .unwrap_or(deadline);
+        tokio::time::sleep_until(wake.into()).await;
+    }
+    // Requests in flight finish (bounded by their timeout), then stop.
+    let drain = tokio::time::timeout(request_timeout + Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drain.is_err() {
+        eprintln!("warning: connections still busy after the deadline were aborted");
+        tasks.abort_all();
+    }
+    let measured = measure_start.elapsed();
+    if let Some((_, task)) = &sampler {
+        task.abort();
+    }
+
+    let rss = samples.as_ref().and_then(|s| {
+        let points: Vec<(f64, u64)> = s
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|&(at, kib)| (signed_secs(at, measure_start), kib))
+            .collect();
+        if let Some(path) = &args.rss_log {
+            let text: String = points.iter().map(|(t, kib)| format!("{t:.1},{kib}\n")).collect();
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("warning: cannot write {}: {e}", path.display());
+            }
+        }
+        rss::analyse(&points)
+    });
+    Ok(final_report(&args, &target, &stats, measured, rss.as_ref(), load_at_start))
+}
+
+/// `at - origin` in seconds, negative before the origin.
+fn signed_secs(at: Instant, origin: Instant) -> f64 {
+    if at >= origin {
+        at.duration_since(origin).as_secs_f64()
+    } else {
+        -origin.duration_since(at).as_secs_f64()
+    }
+}
+
+fn report_interval(stats: &Stats, phase: &str, period: Duration, samples: Option<&rss::Samples>) {
+    let secs = period.as_secs_f64().max(1e-3);
+    let line = stats.take_interval(|r| {
+        format!(
+            "{:>9} req {:>8.0} req/s  errors {}  {}",
+            r.requests(),
+            r.requests() as f64 / secs,
+            r.errors(),
+            r.latency().short()
+        )
+    });
+    let rss = samples.and_then(rss::latest).map(|k| format!("  rss {}", rss::fmt_kib(k as f64)));
+    eprintln!("[{phase:>7}] {line}{}", rss.unwrap_or_default());
+}
+
+/// Prints the report and the JSON line; returns the number of errors
+/// (warm-up included).
+fn final_report(
+    args: &Args,
+    target: &target::Target,
+    stats: &Stats,
+    measured: Duration,
+    rss: Option<&rss::RssReport>,
+    load_at_start: Value,
+) -> u64 {
+    let secs = measured.as_secs_f64().max(1e-3);
+    let mut machine = machine();
+    machine["loadavg_at_start"] = load_at_start;
+    stats.with_totals(|total, warmup, first_errors| {
+        let requests = total.requests();
+        let errors = total.errors();
+        let (warm_requests, warm_errors) = warmup.map_or((0, 0), |w| (w.requests(), w.errors()));
+        let latency = total.latency();
+        let mut out = String::new();
+        out.push_str(&format!(
+            "threadsync-load {}: {} connections, {:.1} s measured (+{} s warm-up), {}, seed {}\n",
+            args.scenario.name(),
+            args.connections,
+            secs,
+            args.warmup,
+            target.base,
+            args.seed
+        ));
+        out.push_str(&format!("requests  {requests} ({:.0} req/s)\n", requests as f64 / secs));
+        out.push_str(&format!("errors    {errors} (warm-up: {warm_errors} of {warm_requests} requests)\n"));
+        out.push_str(&format!("latency   {}  max {}\n", latency.short(), fmt_micros(latency.max)));
+        let mut ops = serde_json::Map::new();
+        for (op, l, e) in total.per_op() {
+            out.push_str(&format!(
+                "  {:<26} {:>9} {:>8.0}/s  {}  errors {e}\n",
+                op.name(),
+                l.count,
+                l.count as f64 / secs,
+                l.short()
+            ));
+            let mut entry = l.to_json();
+            entry["count"] = json!(l.count);
+            entry["errors"] = json!(e);
+            ops.insert(op.name().to_owned(), entry);
+        }
+        if let Some(r) = rss {
+            let k = |v: u64| rss::fmt_kib(v as f64);
+            out.push_str(&format!(
+                "server RSS (pid {}{}): before set-up {}, start {}, min {}, max {}, end {}\n",
+                args.server_pid.unwrap_or_default(),
+                args.server_pid.and_then(rss::process_name).map(|n| format!(", {n}")).unwrap_or_default(),
+                r.before_setup.map_or("-".to_owned(), k),
+                k(r.start),
+                k(r.min),
+                k(r.max),
+                k(r.end),
+            ));
+            out.push_str(&format!(
+                "          growth {} (mean of the last {:.0} s minus the first {:.0} s), trend {}/min\n",
+                rss::fmt_kib(r.growth_kib()),
+                r.window_secs,
+                r.window_secs,
+                rss::fmt_kib(r.slope_kib_per_min),
+            ));
+        }
+        if !first_errors.is_empty() {
+            out.push_str(&format!("first {} errors:\n", first_errors.len()));
+            for e in first_errors {
+                out.push_str(&format!("  {e}\n"));
+            }
+        }
+        out.push_str(&format!(
+            "machine   {} CPUs ({}), {}, load average {} at the start, {} at the end\n",
+            machine["cpus"],
+            machine["cpu_model"].as_str().unwrap_or("?"),
+            rss::fmt_kib(machine["mem_total_kib"].as_f64().unwrap_or(0.0)),
+            machine["loadavg_at_start"],
+            machine["loadavg"]
+        ));
+        let summary = json!({
+            "tool": "threadsync-load",
+            "version": env!("CARGO_PKG_VERSION"),
+            "scenario": args.scenario.name(),
+            "target": target.base,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "seed": args.seed,
+            "elapsed_s": (secs * 1000.0).round() / 1000.0,
+            "requests": requests,
+            "req_per_s": (requests as f64 / secs * 10.0).round() / 10.0,
+            "errors": errors,
+            "warmup_requests": warm_requests,
+            "warmup_errors": warm_errors,
+            "latency_us": latency.to_json(),
+            "ops": ops,
+            "rss_kib": rss.map_or(Value::Null, rss::RssReport::to_json),
+            "machine": machine,
+        });
+        out.push_str(&summary.to_string());
+        out.push('\n');
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(out.as_bytes());
+        let _ = stdout.flush();
+        errors + warm_errors
+    })
+}
+
+/// The 1, 5 and 15 minute load averages (other work on the machine skews
+/// the figures: the report says how busy it was).
+fn loadavg() -> Value {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let values: Vec<f64> = text.split_whitespace().take(3).filter_map(|v| v.parse().ok()).collect();
+    json!(values)
+}
+
+/// CPUs, CPU model, memory and load, from /proc.
+fn machine() -> Value {
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim()))
+        .unwrap_or("unknown");
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok());
+    json!({"cpus": cpus, "cpu_model": model, "mem_total_kib": mem_kib, "loadavg": loadavg()})
+}

@@ -1,0 +1,303 @@
+//! What each connection does until the deadline.
+
+use crate::client::{CallError, Conn};
+use crate::rng::Rng;
+use crate::setup::{self, Thread, World, EPOCH, ROOM};
+use crate::stats::{Op, Stats};
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// Hot delta sync: `chat.syncThreadMessages` from near the end of a
+    /// thread (0-5 changes); no writes.
+    S1,
+    /// Full resync of one big thread: from the epoch, `count=0`, page after
+    /// page until exhausted; no writes.
+    S2,
+    /// Mixed: 80% sync, 10% getThreadMessages, 8% sends into threads, 1%
+    /// edits, 1% deletes.
+    S3,
+    /// Sends into threads only.
+    S4,
+    /// `s3` plus a little login/logout and follow/unfollow, for long runs.
+    Soak,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::S1 => "s1",
+            Scenario::S2 => "s2",
+            Scenario::S3 => "s3",
+            Scenario::S4 => "s4",
+            Scenario::Soak => "soak",
+        }
+    }
+
+    fn mix(self) -> &'static [(Action, u32)] {
+        match self {
+            Scenario::S1 => &[(Action::HotSync, 1)],
+            Scenario::S2 => &[(Action::FullResync, 1)],
+            Scenario::S3 => S3_MIX,
+            Scenario::S4 => &[(Action::Send, 1)],
+            Scenario::Soak => SOAK_MIX,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    /// `s1`: a fixed `updatedSince` 0-5 changes before a thread's end.
+    HotSync,
+    /// `s3`/`soak`: sync a thread from the greatest stamp this connection
+    /// has seen of it, as a real client polls.
+    CursorSync,
+    FullResync,
+    GetThread,
+    Send,
+    Update,
+    Delete,
+    Follow,
+    Unfollow,
+    /// A password login then a logout of that new session.
+    LoginLogout,
+}
+
+/// Weights out of 10,000.
+const S3_MIX: &[(Action, u32)] = &[
+    (Action::CursorSync, 8_000),
+    (Action::GetThread, 1_000),
+    (Action::Send, 800),
+    (Action::Update, 100),
+    (Action::Delete, 100),
+];
+
+/// `s3` with 0.62% taken from the syncs for follows, unfollows and logins
+/// (bcrypt makes a login cost tens of milliseconds of CPU: keep it rare).
+const SOAK_MIX: &[(Action, u32)] = &[
+    (Action::CursorSync, 7_938),
+    (Action::GetThread, 1_000),
+    (Action::Send, 800),
+    (Action::Update, 100),
+    (Action::Delete, 100),
+    (Action::Follow, 30),
+    (Action::Unfollow, 30),
+    (Action::LoginLogout, 2),
+];
+
+fn pick(mix: &[(Action, u32)], rng: &mut Rng) -> Action {
+    let total: u32 = mix.iter().map(|&(_, w)| w).sum();
+    let mut roll = rng.below(total as usize) as u32;
+    for &(action, weight) in mix {
+        if roll < weight {
+            return action;
+        }
+        roll -= weight;
+    }
+    mix[mix.len() - 1].0
+}
+
+/// A connection keeps the ids of its last replies, to edit and delete them.
+const OWN_MESSAGES: usize = 64;
+/// `chat.getThreadMessages`: the newest page, as a client opening a thread.
+const GET_THREAD_QUERY: &str = "&count=50&sort=%7B%22ts%22%3A-1%7D";
+
+pub struct Ctx {
+    pub scenario: Scenario,
+    pub world: World,
+    pub user_pass: String,
+    pub stats: Arc<Stats>,
+    pub deadline: Instant,
+}
+
+struct Connection {
+    ctx: Arc<Ctx>,
+    index: usize,
+    conn: Conn,
+    rng: Rng,
+    /// Per thread: the greatest change stamp this connection has seen.
+    cursors: Vec<String>,
+    mine: VecDeque<String>,
+    sent: u64,
+}
+
+/// Runs connection `index` until the deadline.
+pub async fn run(ctx: Arc<Ctx>, index: usize, conn: Conn, rng: Rng) {
+    let cursors = ctx
+        .world
+        .threads
+        .iter()
+        .map(|t| t.stamps.last().cloned().unwrap_or_else(|| EPOCH.to_owned()))
+        .collect();
+    let mut c = Connection { ctx, index, conn, rng, cursors, mine: VecDeque::new(), sent: 0 };
+    let mix = c.ctx.scenario.mix();
+    while Instant::now() < c.ctx.deadline {
+        let action = pick(mix, &mut c.rng);
+        c.step(action).await;
+    }
+}
+
+impl Connection {
+    async fn step(&mut self, action: Action) {
+        match action {
+            Action::HotSync => self.hot_sync().await,
+            Action::CursorSync => self.cursor_sync().await,
+            Action::FullResync => self.full_resync().await,
+            Action::GetThread => {
+                let tmid = self.random_thread().id.clone();
+                let path = format!("/api/v1/chat.getThreadMessages?tmid={tmid}{GET_THREAD_QUERY}");
+                self.timed(Op::GetThread, |c| c.conn.get(&path)).await;
+            }
+            Action::Send => self.send().await,
+            Action::Update => {
+                if self.mine.is_empty() {
+                    return self.send().await;
+                }
+                let id = self.mine[self.rng.below(self.mine.len())].clone();
+                self.sent += 1;
+                let body = json!({"roomId": ROOM, "msgId": id, "text": format!("edit {}-{}", self.index, self.sent)});
+                self.timed(Op::Update, |c| c.conn.post("/api/v1/chat.update", &body)).await;
+            }
+            Action::Delete => {
+                let Some(id) = self.mine.remove(self.rng.below(self.mine.len().max(1))) else {
+                    return self.send().await;
+                };
+                let body = json!({"roomId": ROOM, "msgId": id});
+                self.timed(Op::Delete, |c| c.conn.post("/api/v1/chat.delete", &body)).await;
+            }
+            Action::Follow | Action::Unfollow => {
+                let (op, path) = match action {
+                    Action::Follow => (Op::Follow, "/api/v1/chat.followMessage"),
+                    _ => (Op::Unfollow, "/api/v1/chat.unfollowMessage"),
+                };
+                let body = json!({"mid": self.random_thread().id});
+                self.timed(op, |c| c.conn.post(path, &body)).await;
+            }
+            Action::LoginLogout => {
+                let name = self.ctx.world.users[self.index].0.clone();
+                let pass = self.ctx.user_pass.clone();
+                let Some(session) = self.timed(Op::Login, |c| c.conn.login(&name, &pass)).await else {
+                    return;
+                };
+                let empty = json!({});
+                self.timed(Op::Logout, |c| c.conn.post_as("/api/v1/logout", &empty, Some(&session))).await;
+            }
+        }
+    }
+
+    fn random_thread(&mut self) -> &Thread {
+        let i = self.rng.below(self.ctx.world.threads.len());
+        &self.ctx.world.threads[i]
+    }
+
+    /// Times one request and records it; the answer if it succeeded.
+    async fn timed<'a, T, F>(&'a self, op: Op, call: impl FnOnce(&'a Self) -> F) -> Option<T>
+    where
+        F: Future<Output = Result<T, CallError>> + 'a,
+    {
+        let started = Instant::now();
+        let result = call(self).await;
+        let outcome = result.as_ref().map(|_| ()).map_err(|e| format!("{}: {e}", op.name()));
+        self.ctx.stats.record(op, started.elapsed(), outcome);
+        result.ok()
+    }
+
+    async fn send(&mut self) {
+        let i = self.rng.below(self.ctx.world.threads.len());
+        self.sent += 1;
+        let body = json!({"message": {
+            "rid": ROOM,
+            "tmid": self.ctx.world.threads[i].id,
+            "msg": format!("load {}-{}", self.index, self.sent),
+        }});
+        let sent: Option<Value> =
+            self.timed(Op::Send, |c| c.conn.post("/api/v1/chat.sendMessage", &body)).await;
+        if let Some(id) = sent.as_ref().and_then(|b| b["message"]["_id"].as_str()) {
+            if self.mine.len() == OWN_MESSAGES {
+                self.mine.pop_front();
+            }
+            self.mine.push_back(id.to_owned());
+        }
+    }
+
+    /// `s1`: `k` in 0..=5 changes before the end of a thread that does not
+    /// change during the run; the answer must hold exactly `k` changes.
+    async fn hot_sync(&mut self) {
+        let i = self.rng.below(self.ctx.world.threads.len());
+        let k = self.rng.below(6);
+        let thread = &self.ctx.world.threads[i];
+        let (since, expected) = match thread.stamps.len() {
+            n if n > k => (thread.stamps[n - 1 - k].as_str(), k),
+            n => (EPOCH, n),
+        };
+        let path = setup::sync_path(&thread.id, since, false);
+        let started = Instant::now();
+        let result = self.conn.get(&path).await.and_then(|body| setup::page_stamps(&body));
+        let outcome = match result {
+            Ok(stamps) if stamps.len() == expected => Ok(()),
+            Ok(stamps) => Err(format!(
+                "{}: check failed: expected {expected} changes after {since} in thread {}, got {}",
+                Op::SyncThread.name(),
+                thread.id,
+                stamps.len()
+            )),
+            Err(e) => Err(format!("{}: {e}", Op::SyncThread.name())),
+        };
+        self.ctx.stats.record(Op::SyncThread, started.elapsed(), outcome);
+    }
+
+    async fn cursor_sync(&mut self) {
+        let i = self.rng.below(self.ctx.world.threads.len());
+        let path = setup::sync_path(&self.ctx.world.threads[i].id, &self.cursors[i], false);
+        let started = Instant::now();
+        let result = self.conn.get(&path).await.and_then(|body| setup::page_stamps(&body));
+        let outcome = result.as_ref().map(|_| ()).map_err(|e| format!("{}: {e}", Op::SyncThread.name()));
+        self.ctx.stats.record(Op::SyncThread, started.elapsed(), outcome);
+        if let Some(max) = result.ok().and_then(|stamps| stamps.into_iter().max()) {
+            if max > self.cursors[i] {
+                self.cursors[i] = max;
+            }
+        }
+    }
+
+    /// `s2`: the whole big thread, page after page; every page is a
+    /// request, the whole resync is timed as `Op::Resync` and must return
+    /// every change the set-up saw.
+    async fn full_resync(&mut self) {
+        let Some(big) = &self.ctx.world.big else { return };
+        let started = Instant::now();
+        let result = setup::full_resync(&self.conn, &big.id, Some(&self.ctx.stats)).await;
+        let outcome = match result {
+            Ok(stamps) if stamps == big.stamps => Ok(()),
+            Ok(stamps) => Err(format!(
+                "{}: check failed: {} changes, expected {}",
+                Op::Resync.name(),
+                stamps.len(),
+                big.stamps.len()
+            )),
+            // The failed page is already counted as a failed request.
+            Err(_) => return,
+        };
+        self.ctx.stats.record(Op::Resync, started.elapsed(), outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixes_follow_their_weights() {
+        assert_eq!(S3_MIX.iter().map(|m| m.1).sum::<u32>(), 10_000);
+        assert_eq!(SOAK_MIX.iter().map(|m| m.1).sum::<u32>(), 10_000);
+        let mut rng = Rng::new(3, 0);
+        let n = 200_000;
+        let syncs = (0..n).filter(|_| pick(S3_MIX, &mut rng) == Action::CursorSync).count();
+        let share = syncs as f64 / f64::from(n);
+        assert!((share - 0.80).abs() < 0.01, "{share}");
+    }
+}

@@ -1,0 +1,232 @@
+//! Before the clock starts: the admin turns the rate limiter off, a pool of
+//! users is registered (or logged in again on a later run), and threads with
+//! replies are written so that the reads have something to read.
+
+use crate::client::{CallError, Conn, Session};
+use crate::stats::{Op, Stats};
+use crate::target::Target;
+use anyhow::{anyhow, Context};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// The room every thread of a run lives in (created by the server's bootstrap).
+pub const ROOM: &str = "GENERAL";
+/// `updatedSince` for "everything".
+pub const EPOCH: &str = "1970-01-01T00:00:00.000Z";
+/// A full resync gives up after this many pages (a safety bound, far above
+/// any thread this tool writes).
+const MAX_PAGES: usize = 100_000;
+
+pub struct Plan {
+    pub users: usize,
+    pub user_prefix: String,
+    pub user_pass: String,
+    pub threads: usize,
+    pub replies: usize,
+    /// The size of the one big thread (`s2`), if one is needed.
+    pub big_replies: Option<usize>,
+    pub request_timeout: Duration,
+}
+
+/// A thread of the run and the stamps of its changes, oldest first, as a
+/// full sync saw them at the end of the set-up.
+#[derive(Clone, Debug)]
+pub struct Thread {
+    pub id: String,
+    pub stamps: Vec<String>,
+}
+
+pub struct World {
+    /// `(username, session)`, one per connection.
+    pub users: Vec<(String, Session)>,
+    pub threads: Vec<Thread>,
+    pub big: Option<Thread>,
+}
+
+pub async fn prepare(
+    target: &Target,
+    plan: &Plan,
+    admin_user: &str,
+    admin_pass: &str,
+) -> anyhow::Result<World> {
+    let mut admin = Conn::new(target, plan.request_timeout)?;
+    let session = admin.login(admin_user, admin_pass).await.map_err(|e| match e.status() {
+        Some(401) => {
+            anyhow!("admin login as {admin_user:?} refused (401): check --admin-user / --admin-pass")
+        }
+        _ => anyhow!("admin login as {admin_user:?} failed: {e}"),
+    })?;
+    admin.session = Some(session);
+    admin
+        .post("/api/v1/settings/API_Enable_Rate_Limiter", &json!({"value": false}))
+        .await
+        .context("cannot turn the rate limiter off (is the admin an admin?)")?;
+
+    let started = Instant::now();
+    let users = register_users(target, plan).await?;
+    eprintln!("set-up: {} users ready in {:.1} s", users.len(), started.elapsed().as_secs_f64());
+
+    let started = Instant::now();
+    let mut parents = Vec::new();
+    for t in 0..plan.threads + usize::from(plan.big_replies.is_some()) {
+        let body = admin
+            .post(
+                "/api/v1/chat.sendMessage",
+                &json!({"message": {"rid": ROOM, "msg": format!("threadsync-load thread {t}")}}),
+            )
+            .await
+            .context("cannot post a thread parent")?;
+        parents.push(message_id(&body).context("thread parent")?);
+    }
+    let big_id = plan.big_replies.map(|_| parents.remove(plan.threads));
+    // Reply `j` goes to thread `j % threads`; the big thread's replies follow.
+    let mut targets: Vec<String> =
+        (0..plan.threads * plan.replies).map(|j| parents[j % plan.threads].clone()).collect();
+    if let (Some(id), Some(n)) = (&big_id, plan.big_replies) {
+        targets.extend(std::iter::repeat_n(id.clone(), n));
+    }
+    let written = targets.len();
+    write_replies(target, plan, &users, Arc::new(targets)).await?;
+    eprintln!(
+        "set-up: {} threads, {written} replies written in {:.1} s",
+        parents.len() + usize::from(big_id.is_some()),
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut threads = Vec::new();
+    for id in parents {
+        let stamps =
+            full_resync(&admin, &id, None).await.with_context(|| format!("cannot sync thread {id}"))?;
+        threads.push(Thread { id, stamps });
+    }
+    let big = match big_id {
+        Some(id) => {
+            let stamps = full_resync(&admin, &id, None).await.context("cannot sync the big thread")?;
+            Some(Thread { id, stamps })
+        }
+        None => None,
+    };
+    Ok(World { users, threads, big })
+}
+
+/// Logs each user of the pool in, registering those that do not exist yet.
+async fn register_users(target: &Target, plan: &Plan) -> anyhow::Result<Vec<(String, Session)>> {
+    let mut tasks = JoinSet::new();
+    for i in 0..plan.users {
+        let name = format!("{}{i}", plan.user_prefix);
+        let pass = plan.user_pass.clone();
+        let conn = Conn::new(target, plan.request_timeout)?;
+        tasks.spawn(async move {
+            let session = match conn.login(&name, &pass).await {
+                Ok(session) => session,
+                Err(e) if e.status() == Some(401) => {
+                    let body = json!({"username": name, "email": format!("{name}@example.com"), "pass": pass, "name": name});
+                    conn.post_as("/api/v1/users.register", &body, None)
+                        .await
+                        .with_context(|| format!("cannot register user {name}"))?;
+                    conn.login(&name, &pass).await.with_context(|| format!("cannot log {name} in"))?
+                }
+                Err(e) => return Err(anyhow!("cannot log {name} in: {e}")),
+            };
+            Ok::<_, anyhow::Error>((i, name, session))
+        });
+    }
+    let mut users = Vec::with_capacity(plan.users);
+    while let Some(joined) = tasks.join_next().await {
+        users.push(joined.context("a set-up task panicked")??);
+    }
+    users.sort_by_key(|(i, _, _)| *i);
+    Ok(users.into_iter().map(|(_, name, session)| (name, session)).collect())
+}
+
+/// Sends reply `j` of `targets` (a thread id each) as user `j % users`.
+async fn write_replies(
+    target: &Target,
+    plan: &Plan,
+    users: &[(String, Session)],
+    targets: Arc<Vec<String>>,
+) -> anyhow::Result<()> {
+    let mut tasks = JoinSet::new();
+    for (u, (_, session)) in users.iter().enumerate() {
+        let mut conn = Conn::new(target, plan.request_timeout)?;
+        conn.session = Some(session.clone());
+        let (targets, step) = (Arc::clone(&targets), users.len());
+        tasks.spawn(async move {
+            for j in (u..targets.len()).step_by(step) {
+                let body =
+                    json!({"message": {"rid": ROOM, "tmid": targets[j], "msg": format!("set-up reply {j}")}});
+                conn.post("/api/v1/chat.sendMessage", &body).await.context("cannot write a set-up reply")?;
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.context("a set-up task panicked")??;
+    }
+    Ok(())
+}
+
+pub fn message_id(body: &Value) -> anyhow::Result<String> {
+    body["message"]["_id"].as_str().map(str::to_owned).ok_or_else(|| anyhow!("no message._id in {body}"))
+}
+
+/// `chat.syncThreadMessages` of `tmid` after `since`; `count=0` asks for as
+/// many as the server gives in one page.
+pub fn sync_path(tmid: &str, since: &str, all: bool) -> String {
+    let count = if all { "&count=0" } else { "" };
+    format!("/api/v1/chat.syncThreadMessages?tmid={tmid}&updatedSince={since}{count}")
+}
+
+/// The change stamps of a sync page (`update[]._updatedAt` and
+/// `remove[]._deletedAt`), in page order. Stamps are fixed-width ISO-8601
+/// UTC strings, so they compare as strings.
+pub fn page_stamps(body: &Value) -> Result<Vec<String>, CallError> {
+    let messages = &body["messages"];
+    let (Some(update), Some(remove)) = (messages["update"].as_array(), messages["remove"].as_array()) else {
+        return Err(CallError::Body(format!("no messages.update / messages.remove in {body:.200}")));
+    };
+    let mut stamps = Vec::with_capacity(update.len() + remove.len());
+    for (list, key) in [(update, "_updatedAt"), (remove, "_deletedAt")] {
+        for item in list {
+            let stamp =
+                item[key].as_str().ok_or_else(|| CallError::Body(format!("a change without {key}")))?;
+            stamps.push(stamp.to_owned());
+        }
+    }
+    Ok(stamps)
+}
+
+/// A full resync of a thread from the epoch: `count=0` pages, each asked
+/// from the greatest stamp of the previous one, until a page comes back
+/// empty or shorter than the largest page seen (the server's cap). Each page
+/// is recorded in `stats` when given. Returns every change stamp, sorted.
+pub async fn full_resync(conn: &Conn, tmid: &str, stats: Option<&Stats>) -> Result<Vec<String>, CallError> {
+    let mut since = EPOCH.to_owned();
+    let mut all = Vec::new();
+    let mut largest = 0;
+    for _ in 0..MAX_PAGES {
+        let started = Instant::now();
+        let page = conn.get(&sync_path(tmid, &since, true)).await.and_then(|body| page_stamps(&body));
+        if let Some(stats) = stats {
+            let outcome = page
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| format!("{} (resync page): {e}", Op::SyncThread.name()));
+            stats.record(Op::SyncThread, started.elapsed(), outcome);
+        }
+        let page = page?;
+        let n = page.len();
+        if let Some(max) = page.iter().max() {
+            since.clone_from(max);
+        }
+        all.extend(page);
+        if n == 0 || n < largest {
+            all.sort_unstable();
+            return Ok(all);
+        }
+        largest = largest.max(n);
+    }
+    Err(CallError::Body(format!("thread {tmid}: no end after {MAX_PAGES} pages")))
+}
