@@ -23,12 +23,30 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Shared state of every handler.
 pub type AppState = Arc<Services>;
 
+/// Choices of what the router serves beyond the API.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RouterOptions {
+    /// Mount the load harness's ceiling endpoints under `/bench` (never in
+    /// production: they skip auth).
+    pub bench_endpoints: bool,
+}
+
 /// The whole HTTP API.
 pub fn router(services: Arc<Services>) -> Router {
+    router_with(services, RouterOptions::default())
+}
+
+/// The whole HTTP API, with options.
+pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
     let rate_limit = ratelimit::RateLimit::new(Arc::clone(&services));
     let metrics = metrics::Metrics::new();
     let recorder = Arc::clone(&metrics);
-    routes::routes()
+    let routes = if options.bench_endpoints {
+        routes::routes().merge(routes::bench::routes())
+    } else {
+        routes::routes()
+    };
+    routes
         .route("/metrics", axum::routing::get(metrics::metrics))
         // A route layer: it runs after routing, so the matched route
         // template (not the raw path) names the series.

@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod bench;
 mod bootstrap;
 mod membership;
 mod messages;

@@ -114,6 +114,11 @@ pub struct ServeArgs {
     #[arg(long, env = "THREADSYNC_TOMBSTONE_RETENTION_DAYS", value_name = "DAYS")]
     pub tombstone_retention_days: Option<u32>,
 
+    /// Mount the load harness's ceiling endpoints under /bench (they skip
+    /// auth: for benchmarks on loopback only, never in production)
+    #[arg(long, env = "THREADSYNC_BENCH_ENDPOINTS")]
+    pub bench_endpoints: bool,
+
     /// JSON config file with the keys listen, data, database_url,
     /// pg_schema, pg_pool_size, sqlite_readers, max_sync_items,
     /// tombstone_retention_days, log; flags and environment variables

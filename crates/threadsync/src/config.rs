@@ -50,6 +50,8 @@ pub struct Config {
     pub tombstone_retention_days: Option<u32>,
     /// Log filter used when `RUST_LOG` is not set.
     pub log: String,
+    /// Serve the `/bench` ceiling endpoints (flag only, never from a file).
+    pub bench_endpoints: bool,
 }
 
 impl Config {
@@ -113,6 +115,7 @@ impl Config {
             max_sync_items,
             tombstone_retention_days,
             log,
+            bench_endpoints: args.bench_endpoints,
         })
     }
 }

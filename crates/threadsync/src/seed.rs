@@ -158,6 +158,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         max_sync_items: None,
         tombstone_retention_days: None,
         log: "warn".into(),
+        bench_endpoints: false,
     };
     let store = open_store(&config).await?;
     let result = seed(&store, &args).await;

@@ -92,7 +92,13 @@ async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals)
         .options()
         .tombstone_retention_ms
         .map(|_| tokio::spawn(prune_tombstones(Arc::clone(services))));
-    let app = threadsync_api::router(Arc::clone(services));
+    if config.bench_endpoints {
+        tracing::warn!(
+            "benchmark endpoints under /bench are mounted: they skip auth; never use this in production"
+        );
+    }
+    let options = threadsync_api::RouterOptions { bench_endpoints: config.bench_endpoints };
+    let app = threadsync_api::router_with(Arc::clone(services), options);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {

@@ -1,6 +1,7 @@
 //! Endpoint families. Each module exposes `routes()`, merged here.
 
 mod auth;
+pub(crate) mod bench;
 mod channels;
 mod chat;
 mod groups;

@@ -46,3 +46,40 @@ async fn metrics_count_requests_per_route_template() {
     assert!(text.contains("threadsync_store{backend="), "store figures: {text}");
     assert!(text.contains("process_resident_memory_bytes "), "{text}");
 }
+
+#[tokio::test]
+async fn bench_endpoints_are_not_mounted_by_default() {
+    let app = TestApp::new().await;
+    app.get("/bench/static?bytes=100", None).await.err(404, "Resource not found", None);
+    app.get("/bench/raw-sync?tmid=x&updatedSince=2000-01-01T00:00:00Z", None).await.err(
+        404,
+        "Resource not found",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn bench_endpoints_serve_the_ceilings_when_asked() {
+    let app = TestApp::new().await;
+    let bench = threadsync_api::router_with(
+        std::sync::Arc::clone(&app.services),
+        threadsync_api::RouterOptions { bench_endpoints: true },
+    );
+    let get = |path: &str| {
+        let bench = bench.clone();
+        let path = path.to_owned();
+        async move {
+            let response =
+                bench.oneshot(Request::get(path).body(Body::empty()).expect("request")).await.expect("ok");
+            assert_eq!(response.status().as_u16(), 200);
+            let bytes = response.into_body().collect().await.expect("body").to_bytes();
+            serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")
+        }
+    };
+    let body = get("/bench/static?bytes=2000").await;
+    assert!(body.to_string().len() >= 1900, "about the size asked");
+    let parent = app.say(&app.admin, "GENERAL", "parent").await["_id"].as_str().expect("id").to_owned();
+    app.reply_in(&app.admin, "GENERAL", &parent, "one").await;
+    let raw = get(&format!("/bench/raw-sync?tmid={parent}&updatedSince=2000-01-01T00:00:00Z")).await;
+    assert_eq!(raw["messages"]["update"].as_array().map(Vec::len), Some(1), "the same rows as the real sync");
+}
