@@ -39,6 +39,23 @@ pub enum Error {
     Internal(String),
 }
 
+/// How many characters of a client's raw parameter an error repeats.
+const ECHO_CHARS: usize = 200;
+
+/// A client's raw parameter for an error message: cut to 200 characters
+/// (with `…`), so a megabyte of input never comes back as a megabyte error.
+pub fn echo(raw: &str) -> String {
+    truncate(raw, ECHO_CHARS)
+}
+
+/// `s` cut to `max` characters, with `…` when something was cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
 fn display_rejected(reason: &str, code: &str) -> String {
     if reason.is_empty() {
         format!("[{code}]")

@@ -5,7 +5,7 @@
 //! storage layer only ever sees known fields and fixed directions, never
 //! client text.
 
-use crate::error::Error;
+use crate::error::{echo, Error};
 use serde_json::{Map, Value};
 
 /// A message field clients may sort by. Each maps to an indexed or cheap
@@ -64,8 +64,12 @@ impl Sort {
         let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
             return Ok(Sort::default());
         };
-        let invalid =
-            || Error::rejected(format!("Invalid sort parameter provided: \"{raw}\""), "error-invalid-sort");
+        let invalid = || {
+            Error::rejected(
+                format!("Invalid sort parameter provided: \"{}\"", echo(raw)),
+                "error-invalid-sort",
+            )
+        };
         if raw.len() > 1024 {
             return Err(invalid());
         }
@@ -113,7 +117,10 @@ impl Projection {
             return Ok(Projection::All);
         };
         let invalid = || {
-            Error::rejected(format!("Invalid fields parameter provided: \"{raw}\""), "error-invalid-fields")
+            Error::rejected(
+                format!("Invalid fields parameter provided: \"{}\"", echo(raw)),
+                "error-invalid-fields",
+            )
         };
         if raw.len() > 2048 {
             return Err(invalid());

@@ -11,7 +11,7 @@
 //! [`ECHO_CHARS`] characters.
 
 use super::{field, Cond, Field, Filter, Literal, Pattern, Shape, ValueKind};
-use crate::error::Error;
+use crate::error::{echo, truncate, Error};
 use crate::time::{self, Timestamp};
 use serde_json::{Map, Value};
 
@@ -47,9 +47,6 @@ impl Default for Limits {
     }
 }
 
-/// How many characters of the raw query an error message repeats.
-const ECHO_CHARS: usize = 200;
-
 /// How much memory a compiled regular expression may use (both the program
 /// and the lazy DFA's cache). The SQLite backend compiles with the same bound.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -77,17 +74,9 @@ impl Filter {
 /// The one error of the parser.
 fn rejection(raw: &str, reason: &str) -> Error {
     Error::rejected(
-        format!("Invalid query parameter provided: \"{}\" ({reason})", truncate(raw, ECHO_CHARS)),
+        format!("Invalid query parameter provided: \"{}\" ({reason})", echo(raw)),
         "error-invalid-query",
     )
-}
-
-/// `s` cut to `max` characters, with `…` when something was cut.
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_owned(),
-    }
 }
 
 /// A name from the query, quoted and cut for an error message.
