@@ -119,17 +119,25 @@ async fn register_users(target: &Target, plan: &Plan) -> anyhow::Result<Vec<(Str
         let pass = plan.user_pass.clone();
         let conn = Conn::new(target, plan.request_timeout)?;
         tasks.spawn(async move {
-            let session = match conn.login(&name, &pass).await {
-                Ok(session) => session,
-                Err(e) if e.status() == Some(401) => {
-                    let body = json!({"username": name, "email": format!("{name}@example.com"), "pass": pass, "name": name});
-                    conn.post_as("/api/v1/users.register", &body, None)
-                        .await
-                        .with_context(|| format!("cannot register user {name}"))?;
-                    conn.login(&name, &pass).await.with_context(|| format!("cannot log {name} in"))?
-                }
-                Err(e) => return Err(anyhow!("cannot log {name} in: {e}")),
+            // Register first, then log in: logging in first would make every
+            // new user a failed login, and the server's login brake blocks an
+            // address after a few of those. A refused registration is taken
+            // as "exists already" (a later run on the same server); the
+            // login then tells whether the password matches.
+            let body =
+                json!({"username": name, "email": format!("{name}@example.com"), "pass": pass, "name": name});
+            let registered = match conn.post_as("/api/v1/users.register", &body, None).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.status() == Some(400) => Err(e),
+                Err(e) => return Err(anyhow!("cannot register user {name}: {e}")),
             };
+            let session = conn.login(&name, &pass).await.map_err(|e| match registered {
+                Ok(()) => anyhow!("cannot log {name} in: {e}"),
+                Err(refused) => anyhow!(
+                    "user {name}: registration refused ({refused}) and login failed ({e}); \
+                     another --user-prefix or --user-pass?"
+                ),
+            })?;
             Ok::<_, anyhow::Error>((i, name, session))
         });
     }
