@@ -168,22 +168,12 @@ fn differences(replica: &BTreeMap<String, Value>, truth: &BTreeMap<String, Value
 async fn converge(servers: &[Arc<Server>], label: &str) {
     let first = &servers[0];
     let admin = first.login(ADMIN, ADMIN_PASS).await;
-    // The load is deliberate; rate limits would only slow it down.
-    let (status, body) =
-        first.post("/api/v1/settings/API_Enable_Rate_Limiter", Some(&admin), json!({"value": false})).await;
-    assert_eq!(status, 200, "{body}");
+    first.disable_rate_limiter(&admin).await;
 
     let mut writers = Vec::new();
     for i in 0..WRITERS {
         let name = format!("writer{i}");
-        let (status, body) = first
-            .post(
-                "/api/v1/users.register",
-                None,
-                json!({"username": name, "email": format!("{name}@example.com"), "pass": "pw-123456", "name": name}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        first.register(&name).await;
         writers.push(servers[i % servers.len()].login(&name, "pw-123456").await);
     }
     let reader = first.login(ADMIN, ADMIN_PASS).await;

@@ -21,20 +21,11 @@ const SYNC_SECONDS: u64 = 5;
 
 async fn measure(server: Arc<Server>, label: &str) {
     let admin = server.login(ADMIN, ADMIN_PASS).await;
-    let (status, body) =
-        server.post("/api/v1/settings/API_Enable_Rate_Limiter", Some(&admin), json!({"value": false})).await;
-    assert_eq!(status, 200, "{body}");
+    server.disable_rate_limiter(&admin).await;
     let mut sessions = Vec::new();
     for i in 0..CLIENTS {
         let name = format!("load{i}");
-        let (status, body) = server
-            .post(
-                "/api/v1/users.register",
-                None,
-                json!({"username": name, "email": format!("{name}@example.com"), "pass": "pw-123456", "name": name}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        server.register(&name).await;
         sessions.push(server.login(&name, "pw-123456").await);
     }
     // One thread per 4 clients, so writers contend on threads and rooms.

@@ -170,6 +170,20 @@ impl Server {
         reply(req.send().await.expect("POST")).await
     }
 
+    /// Registers `name` (password `pw-123456`) through `users.register`.
+    pub async fn register(&self, name: &str) {
+        let body = json!({"username": name, "email": format!("{name}@example.com"), "pass": "pw-123456", "name": name});
+        let (status, body) = self.post("/api/v1/users.register", None, body).await;
+        assert_eq!(status, 200, "register {name}: {body}");
+    }
+
+    /// Turns the rate limiter off, as `admin`: load in tests is deliberate.
+    pub async fn disable_rate_limiter(&self, admin: &Session) {
+        let (status, body) =
+            self.post("/api/v1/settings/API_Enable_Rate_Limiter", Some(admin), json!({"value": false})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     pub async fn login(&self, user: &str, password: &str) -> Session {
         let (status, body) =
             self.post("/api/v1/login", None, json!({"user": user, "password": password})).await;
