@@ -74,7 +74,12 @@ impl Conn {
     }
 
     pub async fn get(&self, path_and_query: &str) -> Result<Value, CallError> {
-        self.send(self.http.get(format!("{}{path_and_query}", self.base)), self.session.as_ref()).await
+        self.get_sized(path_and_query).await.map(|(body, _)| body)
+    }
+
+    /// A GET and the size of its body in bytes.
+    pub async fn get_sized(&self, path_and_query: &str) -> Result<(Value, usize), CallError> {
+        self.send_sized(self.http.get(format!("{}{path_and_query}", self.base)), self.session.as_ref()).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CallError> {
@@ -92,9 +97,17 @@ impl Conn {
 
     async fn send(
         &self,
-        mut request: reqwest::RequestBuilder,
+        request: reqwest::RequestBuilder,
         session: Option<&Session>,
     ) -> Result<Value, CallError> {
+        self.send_sized(request, session).await.map(|(body, _)| body)
+    }
+
+    async fn send_sized(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        session: Option<&Session>,
+    ) -> Result<(Value, usize), CallError> {
         if let Some(s) = session {
             request = request.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
         }
@@ -104,7 +117,9 @@ impl Conn {
         if !status.is_success() {
             return Err(CallError::Status(status.as_u16(), snippet(&bytes)));
         }
-        serde_json::from_slice(&bytes).map_err(|e| CallError::Body(format!("{e}: {}", snippet(&bytes))))
+        let body = serde_json::from_slice(&bytes)
+            .map_err(|e| CallError::Body(format!("{e}: {}", snippet(&bytes))))?;
+        Ok((body, bytes.len()))
     }
 
     /// `POST /api/v1/login` with a password; the new session.

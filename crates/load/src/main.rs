@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use stats::{fmt_micros, Stats};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,8 +53,18 @@ struct Args {
     warmup: u64,
     #[arg(long, env = "ADMIN_USERNAME", default_value = "admin")]
     admin_user: String,
+    /// Not needed with --manifest (the manifest names the admin).
     #[arg(long, env = "ADMIN_PASS", hide_env_values = true)]
-    admin_pass: String,
+    admin_pass: Option<String>,
+    /// A `threadsync seed` manifest: use its users, threads and admin
+    /// instead of writing a set-up (the server serves that dataset).
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// After the run, run the ceilings for the same time with the same
+    /// connections (`s1` only; the server needs `serve --bench-endpoints`):
+    /// `/bench/raw-sync` and `/bench/static`, and report s1 as ratios.
+    #[arg(long)]
+    ceilings: bool,
     /// Sample this process's RSS (/proc/PID/status) every second.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -65,7 +76,8 @@ struct Args {
     user_prefix: String,
     #[arg(long, default_value = "load-pass-123")]
     user_pass: String,
-    /// Threads written at set-up for the reads and writes (GENERAL).
+    /// Threads written at set-up for the reads and writes (GENERAL); with
+    /// --manifest, threads picked from the dataset.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1000))]
     threads: u64,
     /// Replies written into each of those threads at set-up.
@@ -110,6 +122,10 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     let request_timeout = Duration::from_secs(args.request_timeout);
     let connections = args.connections as usize;
     let load_at_start = loadavg();
+    if args.ceilings && args.scenario != Scenario::S1 {
+        bail!("--ceilings compares s1 with its ceilings: use it with --scenario s1");
+    }
+    let manifest = args.manifest.as_deref().map(setup::Manifest::read).transpose()?;
 
     let sampler = match args.server_pid {
         Some(pid) => {
@@ -132,83 +148,50 @@ async fn run(args: Args) -> anyhow::Result<u64> {
         request_timeout,
     };
     eprintln!(
-        "threadsync-load: {} on {} with {connections} connections, {} s measured after {} s warm-up",
+        "threadsync-load: {} on {} with {connections} connections, {} s measured after {} s warm-up{}",
         args.scenario.name(),
         target.base,
         args.duration,
-        args.warmup
+        args.warmup,
+        args.manifest.as_ref().map(|m| format!(", dataset {}", m.display())).unwrap_or_default()
     );
-    let world = tokio::time::timeout(
-        SETUP_TIMEOUT,
-        setup::prepare(&target, &plan, &args.admin_user, &args.admin_pass),
-    )
-    .await
-    .context("the set-up did not finish in time")??;
-
-    let stats = Arc::new(Stats::default());
-    let start = Instant::now();
-    let measure_start = start + Duration::from_secs(args.warmup);
-    let deadline = measure_start + Duration::from_secs(args.duration);
-    let ctx = Arc::new(scenario::Ctx {
-        scenario: args.scenario,
-        world,
-        user_pass: args.user_pass.clone(),
-        stats: Arc::clone(&stats),
-        deadline,
-    });
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..connections {
-        let mut conn = client::Conn::new(&target, request_timeout)?;
-        conn.session = Some(ctx.world.users[i].1.clone());
-        tasks.spawn(scenario::run(Arc::clone(&ctx), i, conn, rng::Rng::new(args.seed, i as u64)));
-    }
-
-    // Progress lines, the end of the warm-up, the deadline.
-    let every = Duration::from_secs(args.report_every);
-    let mut next_report = start + every;
-    let mut warm = args.warmup == 0;
-    loop {
-        let now = Instant::now();
-        if !warm && now >= measure_start {
-            report_interval(&stats, "warm-up", now.duration_since(next_report - every), samples.as_ref());
-            stats.end_warmup();
-            warm = true;
-            next_report = now + every;
+    let prepared = match &manifest {
+        Some(manifest) => setup::prepare_from_manifest(&target, &plan, manifest).await,
+        None => {
+            let admin_pass =
+                args.admin_pass.as_deref().context("--admin-pass (or ADMIN_PASS) is required")?;
+            setup::prepare(&target, &plan, &args.admin_user, admin_pass).await
         }
-        if now >= deadline {
-            break;
-        }
-        if now >= next_report {
-            let phase = if warm { "" } else { "warm-up" };
-            report_interval(&stats, phase, every, samples.as_ref());
-            next_report += every;
-        }
-        let wake = [next_report, deadline, if warm { deadline } else { measure_start }]
-            .into_iter()
-            .min()
-            .unwrap_or(deadline);
-        tokio::time::sleep_until(wake.into()).await;
-    }
-    // Requests in flight finish (bounded by their timeout), then stop.
-    let drain = tokio::time::timeout(request_timeout + Duration::from_secs(5), async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    if drain.is_err() {
-        eprintln!("warning: connections still busy after the deadline were aborted");
-        tasks.abort_all();
-    }
-    let measured = measure_start.elapsed();
-    if let Some((_, task)) = &sampler {
-        task.abort();
-    }
+    };
+    let world = Arc::new(
+        tokio::time::timeout(SETUP_TIMEOUT, async { prepared })
+            .await
+            .context("the set-up did not finish in time")??,
+    );
+    let user_pass = manifest.as_ref().map_or_else(|| args.user_pass.clone(), |m| m.users.password.clone());
 
+    let phase = |scenario, static_bytes| Phase {
+        target: &target,
+        scenario,
+        world: Arc::clone(&world),
+        user_pass: user_pass.clone(),
+        request_timeout,
+        connections,
+        warmup: Duration::from_secs(args.warmup),
+        duration: Duration::from_secs(args.duration),
+        report_every: Duration::from_secs(args.report_every),
+        seed: args.seed,
+        static_bytes,
+        samples: samples.as_ref(),
+    };
+    let main = phase(args.scenario, 0).run().await?;
     let rss = samples.as_ref().and_then(|s| {
         let points: Vec<(f64, u64)> = s
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|&(at, kib)| (signed_secs(at, measure_start), kib))
+            .filter(|&&(at, _)| at <= main.ended)
+            .map(|&(at, kib)| (signed_secs(at, main.measure_start), kib))
             .collect();
         if let Some(path) = &args.rss_log {
             let text: String = points.iter().map(|(t, kib)| format!("{t:.1},{kib}\n")).collect();
@@ -218,7 +201,165 @@ async fn run(args: Args) -> anyhow::Result<u64> {
         }
         rss::analyse(&points)
     });
-    Ok(final_report(&args, &target, &stats, measured, rss.as_ref(), load_at_start))
+    let (mut errors, mut summary) =
+        report(&args, args.scenario.name(), &target, &main, rss.as_ref(), load_at_start);
+
+    if args.ceilings {
+        // Same connections, duration, threads and stamps: only what the
+        // server does per request changes, so the figures are ratios.
+        let bytes = main.mean_body_bytes.unwrap_or(1024);
+        let raw = phase(Scenario::CeilingRawSync, 0).run().await?;
+        let fixed = phase(Scenario::CeilingStatic, bytes).run().await?;
+        let mut ceilings = serde_json::Map::new();
+        let mut text = format!(
+            "ceilings (same connections, duration, threads and stamps; static body {bytes} bytes, the mean of s1's):\n"
+        );
+        let main_rate = main.req_per_s();
+        text.push_str(&format!("  {:<18} {:>9.0} req/s  {}\n", "s1", main_rate, main.latency().short()));
+        for (name, ceiling) in [("raw_sync", &raw), ("static", &fixed)] {
+            let (e, _) = ceiling.errors();
+            errors += e;
+            let ratio = main_rate / ceiling.req_per_s().max(1e-9);
+            text.push_str(&format!(
+                "  {:<18} {:>9.0} req/s  {}  errors {e}  s1 = {:.1}% of it\n",
+                ceiling.scenario.name(),
+                ceiling.req_per_s(),
+                ceiling.latency().short(),
+                ratio * 100.0
+            ));
+            ceilings.insert(
+                name.to_owned(),
+                json!({
+                    "req_per_s": (ceiling.req_per_s() * 10.0).round() / 10.0,
+                    "latency_us": ceiling.latency().to_json(),
+                    "errors": e,
+                    "s1_ratio": (ratio * 1000.0).round() / 1000.0,
+                }),
+            );
+        }
+        ceilings.insert("static_body_bytes".to_owned(), json!(bytes));
+        summary["ceilings"] = Value::Object(ceilings);
+        print!("{text}");
+    }
+    if let Some((_, task)) = &sampler {
+        task.abort();
+    }
+    println!("{summary}");
+    let _ = std::io::stdout().flush();
+    Ok(errors)
+}
+
+/// One measured phase: the connections, the scenario, the clock.
+struct Phase<'a> {
+    target: &'a target::Target,
+    scenario: Scenario,
+    world: Arc<setup::World>,
+    user_pass: String,
+    request_timeout: Duration,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    report_every: Duration,
+    seed: u64,
+    static_bytes: u64,
+    samples: Option<&'a rss::Samples>,
+}
+
+/// What a phase measured.
+struct Measured {
+    scenario: Scenario,
+    stats: Arc<Stats>,
+    measure_start: Instant,
+    ended: Instant,
+    elapsed: Duration,
+    mean_body_bytes: Option<u64>,
+}
+
+impl Measured {
+    fn req_per_s(&self) -> f64 {
+        self.stats.with_totals(|t, _, _| t.requests()) as f64 / self.elapsed.as_secs_f64().max(1e-3)
+    }
+
+    fn latency(&self) -> stats::Latency {
+        self.stats.with_totals(|t, _, _| t.latency())
+    }
+
+    /// Errors measured, and in the warm-up.
+    fn errors(&self) -> (u64, u64) {
+        self.stats.with_totals(|t, w, _| (t.errors(), w.map_or(0, stats::Recorder::errors)))
+    }
+}
+
+impl Phase<'_> {
+    async fn run(self) -> anyhow::Result<Measured> {
+        let stats = Arc::new(Stats::default());
+        let start = Instant::now();
+        let measure_start = start + self.warmup;
+        let deadline = measure_start + self.duration;
+        let ctx = Arc::new(scenario::Ctx {
+            scenario: self.scenario,
+            world: Arc::clone(&self.world),
+            user_pass: self.user_pass.clone(),
+            stats: Arc::clone(&stats),
+            deadline,
+            static_bytes: self.static_bytes,
+            body_bytes: AtomicU64::new(0),
+            bodies: AtomicU64::new(0),
+        });
+        if self.scenario != Scenario::S1 && self.scenario.name().starts_with("ceiling") {
+            eprintln!("ceiling: {} for {} s", self.scenario.name(), self.duration.as_secs());
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..self.connections {
+            let mut conn = client::Conn::new(self.target, self.request_timeout)?;
+            conn.session = Some(ctx.world.users[i].1.clone());
+            tasks.spawn(scenario::run(Arc::clone(&ctx), i, conn, rng::Rng::new(self.seed, i as u64)));
+        }
+
+        // Progress lines, the end of the warm-up, the deadline.
+        let every = self.report_every;
+        let mut next_report = start + every;
+        let mut warm = self.warmup.is_zero();
+        loop {
+            let now = Instant::now();
+            if !warm && now >= measure_start {
+                report_interval(&stats, "warm-up", now.duration_since(next_report - every), self.samples);
+                stats.end_warmup();
+                warm = true;
+                next_report = now + every;
+            }
+            if now >= deadline {
+                break;
+            }
+            if now >= next_report {
+                let phase = if warm { "" } else { "warm-up" };
+                report_interval(&stats, phase, every, self.samples);
+                next_report += every;
+            }
+            let wake = [next_report, deadline, if warm { deadline } else { measure_start }]
+                .into_iter()
+                .min()
+                .unwrap_or(deadline);
+            tokio::time::sleep_until(wake.into()).await;
+        }
+        // Requests in flight finish (bounded by their timeout), then stop.
+        let drain = tokio::time::timeout(self.request_timeout + Duration::from_secs(5), async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drain.is_err() {
+            eprintln!("warning: connections still busy after the deadline were aborted");
+            tasks.abort_all();
+        }
+        Ok(Measured {
+            scenario: self.scenario,
+            stats,
+            measure_start,
+            ended: Instant::now(),
+            elapsed: measure_start.elapsed(),
+            mean_body_bytes: ctx.mean_body_bytes(),
+        })
+    }
 }
 
 /// `at - origin` in seconds, negative before the origin.
@@ -245,17 +386,18 @@ fn report_interval(stats: &Stats, phase: &str, period: Duration, samples: Option
     eprintln!("[{phase:>7}] {line}{}", rss.unwrap_or_default());
 }
 
-/// Prints the report and the JSON line; returns the number of errors
-/// (warm-up included).
-fn final_report(
+/// Prints the report of the main phase; returns the number of errors
+/// (warm-up included) and the JSON summary, printed last.
+fn report(
     args: &Args,
+    name: &str,
     target: &target::Target,
-    stats: &Stats,
-    measured: Duration,
+    measured: &Measured,
     rss: Option<&rss::RssReport>,
     load_at_start: Value,
-) -> u64 {
-    let secs = measured.as_secs_f64().max(1e-3);
+) -> (u64, Value) {
+    let stats = &measured.stats;
+    let secs = measured.elapsed.as_secs_f64().max(1e-3);
     let mut machine = machine();
     machine["loadavg_at_start"] = load_at_start;
     stats.with_totals(|total, warmup, first_errors| {
@@ -266,12 +408,7 @@ fn final_report(
         let mut out = String::new();
         out.push_str(&format!(
             "threadsync-load {}: {} connections, {:.1} s measured (+{} s warm-up), {}, seed {}\n",
-            args.scenario.name(),
-            args.connections,
-            secs,
-            args.warmup,
-            target.base,
-            args.seed
+            name, args.connections, secs, args.warmup, target.base, args.seed
         ));
         out.push_str(&format!("requests  {requests} ({:.0} req/s)\n", requests as f64 / secs));
         out.push_str(&format!("errors    {errors} (warm-up: {warm_errors} of {warm_requests} requests)\n"));
@@ -327,7 +464,9 @@ fn final_report(
         let summary = json!({
             "tool": "threadsync-load",
             "version": env!("CARGO_PKG_VERSION"),
-            "scenario": args.scenario.name(),
+            "scenario": name,
+            "manifest": args.manifest.as_ref().map(|m| m.display().to_string()),
+            "mean_body_bytes": measured.mean_body_bytes,
             "target": target.base,
             "connections": args.connections,
             "duration_s": args.duration,
@@ -344,12 +483,10 @@ fn final_report(
             "rss_kib": rss.map_or(Value::Null, rss::RssReport::to_json),
             "machine": machine,
         });
-        out.push_str(&summary.to_string());
-        out.push('\n');
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(out.as_bytes());
         let _ = stdout.flush();
-        errors + warm_errors
+        (errors + warm_errors, summary)
     })
 }
 

@@ -2,11 +2,12 @@
 
 use crate::client::{CallError, Conn};
 use crate::rng::Rng;
-use crate::setup::{self, Thread, World, EPOCH, ROOM};
+use crate::setup::{self, Thread, World, EPOCH};
 use crate::stats::{Op, Stats};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -25,6 +26,14 @@ pub enum Scenario {
     S4,
     /// `s3` plus a little login/logout and follow/unfollow, for long runs.
     Soak,
+    /// Ceiling (run by `--ceilings`, not chosen): `GET /bench/static` with
+    /// a body of the size `s1` answered; HTTP and JSON alone.
+    #[value(skip)]
+    CeilingStatic,
+    /// Ceiling (run by `--ceilings`): `GET /bench/raw-sync` with the same
+    /// threads, stamps and checks as `s1`; the indexed store query alone.
+    #[value(skip)]
+    CeilingRawSync,
 }
 
 impl Scenario {
@@ -35,6 +44,8 @@ impl Scenario {
             Scenario::S3 => "s3",
             Scenario::S4 => "s4",
             Scenario::Soak => "soak",
+            Scenario::CeilingStatic => "ceiling-static",
+            Scenario::CeilingRawSync => "ceiling-raw-sync",
         }
     }
 
@@ -45,6 +56,8 @@ impl Scenario {
             Scenario::S3 => S3_MIX,
             Scenario::S4 => &[(Action::Send, 1)],
             Scenario::Soak => SOAK_MIX,
+            Scenario::CeilingStatic => &[(Action::StaticBody, 1)],
+            Scenario::CeilingRawSync => &[(Action::RawSync, 1)],
         }
     }
 }
@@ -65,6 +78,8 @@ enum Action {
     Unfollow,
     /// A password login then a logout of that new session.
     LoginLogout,
+    StaticBody,
+    RawSync,
 }
 
 /// Weights out of 10,000.
@@ -108,10 +123,23 @@ const GET_THREAD_QUERY: &str = "&count=50&sort=%7B%22ts%22%3A-1%7D";
 
 pub struct Ctx {
     pub scenario: Scenario,
-    pub world: World,
+    pub world: Arc<World>,
     pub user_pass: String,
     pub stats: Arc<Stats>,
     pub deadline: Instant,
+    /// The body size `/bench/static` is asked for.
+    pub static_bytes: u64,
+    /// Response bodies of `s1`'s syncs: bytes and count, for the mean size.
+    pub body_bytes: AtomicU64,
+    pub bodies: AtomicU64,
+}
+
+impl Ctx {
+    /// The mean body size of the hot syncs answered so far, in bytes.
+    pub fn mean_body_bytes(&self) -> Option<u64> {
+        let n = self.bodies.load(Ordering::Relaxed);
+        (n > 0).then(|| self.body_bytes.load(Ordering::Relaxed) / n)
+    }
 }
 
 struct Connection {
@@ -121,7 +149,8 @@ struct Connection {
     rng: Rng,
     /// Per thread: the greatest change stamp this connection has seen.
     cursors: Vec<String>,
-    mine: VecDeque<String>,
+    /// `(rid, _id)` of this connection's last replies.
+    mine: VecDeque<(String, String)>,
     sent: u64,
 }
 
@@ -157,16 +186,17 @@ impl Connection {
                 if self.mine.is_empty() {
                     return self.send().await;
                 }
-                let id = self.mine[self.rng.below(self.mine.len())].clone();
+                let (rid, id) = self.mine[self.rng.below(self.mine.len())].clone();
                 self.sent += 1;
-                let body = json!({"roomId": ROOM, "msgId": id, "text": format!("edit {}-{}", self.index, self.sent)});
+                let body =
+                    json!({"roomId": rid, "msgId": id, "text": format!("edit {}-{}", self.index, self.sent)});
                 self.timed(Op::Update, |c| c.conn.post("/api/v1/chat.update", &body)).await;
             }
             Action::Delete => {
-                let Some(id) = self.mine.remove(self.rng.below(self.mine.len().max(1))) else {
+                let Some((rid, id)) = self.mine.remove(self.rng.below(self.mine.len().max(1))) else {
                     return self.send().await;
                 };
-                let body = json!({"roomId": ROOM, "msgId": id});
+                let body = json!({"roomId": rid, "msgId": id});
                 self.timed(Op::Delete, |c| c.conn.post("/api/v1/chat.delete", &body)).await;
             }
             Action::Follow | Action::Unfollow => {
@@ -186,6 +216,11 @@ impl Connection {
                 let empty = json!({});
                 self.timed(Op::Logout, |c| c.conn.post_as("/api/v1/logout", &empty, Some(&session))).await;
             }
+            Action::StaticBody => {
+                let path = format!("/bench/static?bytes={}", self.ctx.static_bytes);
+                self.timed(Op::Static, |c| c.conn.get(&path)).await;
+            }
+            Action::RawSync => self.hot_sync().await,
         }
     }
 
@@ -209,9 +244,10 @@ impl Connection {
     async fn send(&mut self) {
         let i = self.rng.below(self.ctx.world.threads.len());
         self.sent += 1;
+        let thread = &self.ctx.world.threads[i];
         let body = json!({"message": {
-            "rid": ROOM,
-            "tmid": self.ctx.world.threads[i].id,
+            "rid": thread.rid,
+            "tmid": thread.id,
             "msg": format!("load {}-{}", self.index, self.sent),
         }});
         let sent: Option<Value> =
@@ -220,12 +256,13 @@ impl Connection {
             if self.mine.len() == OWN_MESSAGES {
                 self.mine.pop_front();
             }
-            self.mine.push_back(id.to_owned());
+            self.mine.push_back((self.ctx.world.threads[i].rid.clone(), id.to_owned()));
         }
     }
 
     /// `s1`: `k` in 0..=5 changes before the end of a thread that does not
     /// change during the run; the answer must hold exactly `k` changes.
+    /// The raw-sync ceiling asks the same of `/bench/raw-sync`.
     async fn hot_sync(&mut self) {
         let i = self.rng.below(self.ctx.world.threads.len());
         let k = self.rng.below(6);
@@ -234,20 +271,29 @@ impl Connection {
             n if n > k => (thread.stamps[n - 1 - k].as_str(), k),
             n => (EPOCH, n),
         };
-        let path = setup::sync_path(&thread.id, since, false);
+        let (op, path) = match self.ctx.scenario {
+            Scenario::CeilingRawSync => {
+                (Op::RawSync, format!("/bench/raw-sync?tmid={}&updatedSince={since}", thread.id))
+            }
+            _ => (Op::SyncThread, setup::sync_path(&thread.id, since, false)),
+        };
         let started = Instant::now();
-        let result = self.conn.get(&path).await.and_then(|body| setup::page_stamps(&body));
+        let result = self.conn.get_sized(&path).await.and_then(|(body, bytes)| {
+            self.ctx.body_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+            self.ctx.bodies.fetch_add(1, Ordering::Relaxed);
+            setup::page_stamps(&body)
+        });
         let outcome = match result {
             Ok(stamps) if stamps.len() == expected => Ok(()),
             Ok(stamps) => Err(format!(
                 "{}: check failed: expected {expected} changes after {since} in thread {}, got {}",
-                Op::SyncThread.name(),
+                op.name(),
                 thread.id,
                 stamps.len()
             )),
-            Err(e) => Err(format!("{}: {e}", Op::SyncThread.name())),
+            Err(e) => Err(format!("{}: {e}", op.name())),
         };
-        self.ctx.stats.record(Op::SyncThread, started.elapsed(), outcome);
+        self.ctx.stats.record(op, started.elapsed(), outcome);
     }
 
     async fn cursor_sync(&mut self) {

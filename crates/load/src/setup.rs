@@ -5,7 +5,8 @@
 use crate::client::{CallError, Conn, Session};
 use crate::stats::{Op, Stats};
 use crate::target::Target;
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +36,8 @@ pub struct Plan {
 #[derive(Clone, Debug)]
 pub struct Thread {
     pub id: String,
+    /// The room of the thread (sends, edits and deletes name it).
+    pub rid: String,
     pub stamps: Vec<String>,
 }
 
@@ -51,18 +54,7 @@ pub async fn prepare(
     admin_user: &str,
     admin_pass: &str,
 ) -> anyhow::Result<World> {
-    let mut admin = Conn::new(target, plan.request_timeout)?;
-    let session = admin.login(admin_user, admin_pass).await.map_err(|e| match e.status() {
-        Some(401) => {
-            anyhow!("admin login as {admin_user:?} refused (401): check --admin-user / --admin-pass")
-        }
-        _ => anyhow!("admin login as {admin_user:?} failed: {e}"),
-    })?;
-    admin.session = Some(session);
-    admin
-        .post("/api/v1/settings/API_Enable_Rate_Limiter", &json!({"value": false}))
-        .await
-        .context("cannot turn the rate limiter off (is the admin an admin?)")?;
+    let admin = admin_connection(target, plan.request_timeout, admin_user, admin_pass).await?;
 
     let started = Instant::now();
     let users = register_users(target, plan).await?;
@@ -99,15 +91,165 @@ pub async fn prepare(
     for id in parents {
         let stamps =
             full_resync(&admin, &id, None).await.with_context(|| format!("cannot sync thread {id}"))?;
-        threads.push(Thread { id, stamps });
+        threads.push(Thread { id, rid: ROOM.to_owned(), stamps });
     }
     let big = match big_id {
         Some(id) => {
             let stamps = full_resync(&admin, &id, None).await.context("cannot sync the big thread")?;
-            Some(Thread { id, stamps })
+            Some(Thread { id, rid: ROOM.to_owned(), stamps })
         }
         None => None,
     };
+    Ok(World { users, threads, big })
+}
+
+/// Turns the server's rate limiter off as `admin` (its default budget is
+/// far below what a load run sends); the admin's connection.
+async fn admin_connection(
+    target: &Target,
+    timeout: Duration,
+    admin_user: &str,
+    admin_pass: &str,
+) -> anyhow::Result<Conn> {
+    let mut admin = Conn::new(target, timeout)?;
+    let session = admin.login(admin_user, admin_pass).await.map_err(|e| match e.status() {
+        Some(401) => {
+            anyhow!("admin login as {admin_user:?} refused (401): check --admin-user / --admin-pass")
+        }
+        _ => anyhow!("admin login as {admin_user:?} failed: {e}"),
+    })?;
+    admin.session = Some(session);
+    admin
+        .post("/api/v1/settings/API_Enable_Rate_Limiter", &json!({"value": false}))
+        .await
+        .context("cannot turn the rate limiter off (is the admin an admin?)")?;
+    Ok(admin)
+}
+
+/// The parts of a `threadsync seed` manifest the load tool uses.
+#[derive(Debug, Deserialize)]
+pub struct Manifest {
+    pub admin: Credentials,
+    pub users: ManifestUsers,
+    pub mega_thread: Option<String>,
+    pub threads: Vec<ManifestThread>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ManifestUsers {
+    pub password: String,
+    pub usernames: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ManifestThread {
+    pub tmid: String,
+    pub rid: String,
+    /// Live replies.
+    pub replies: u64,
+    /// Deleted replies (each a tombstone in the feed).
+    pub deleted: u64,
+    #[serde(default)]
+    pub mega: bool,
+}
+
+impl Manifest {
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Manifest> {
+        let text =
+            std::fs::read(path).with_context(|| format!("cannot read the manifest {}", path.display()))?;
+        let manifest: Manifest = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not a threadsync seed manifest", path.display()))?;
+        if manifest.users.usernames.is_empty() || manifest.threads.is_empty() {
+            bail!("the manifest {} has no users or no threads", path.display());
+        }
+        Ok(manifest)
+    }
+
+    /// `want` threads for the hot reads and the writes, chosen the same way
+    /// on every run: threads with 6 to 5,000 changes (enough for a delta of
+    /// 0-5 changes, small enough to resync at set-up), spread evenly over
+    /// the manifest's list (which mixes rooms and sizes).
+    fn pick_threads(&self, want: usize) -> Vec<&ManifestThread> {
+        let fits: Vec<&ManifestThread> = self
+            .threads
+            .iter()
+            .filter(|t| !t.mega && (6..=5_000).contains(&(t.replies + t.deleted)))
+            .collect();
+        let step = (fits.len() / want.max(1)).max(1);
+        fits.into_iter().step_by(step).take(want).collect()
+    }
+
+    /// The thread `s2` resyncs: the mega-thread, else the largest.
+    fn big_thread(&self) -> Option<&ManifestThread> {
+        match &self.mega_thread {
+            Some(id) => self.threads.iter().find(|t| &t.tmid == id),
+            None => self.threads.iter().max_by_key(|t| t.replies + t.deleted),
+        }
+    }
+}
+
+/// The set-up on a seeded server (`threadsync seed`): no writes; the pool
+/// users are the manifest's (connection `i` logs in as user `i` modulo
+/// their number), the threads are picked from it and resynced once to
+/// learn their change stamps.
+pub async fn prepare_from_manifest(
+    target: &Target,
+    plan: &Plan,
+    manifest: &Manifest,
+) -> anyhow::Result<World> {
+    let admin =
+        admin_connection(target, plan.request_timeout, &manifest.admin.username, &manifest.admin.password)
+            .await?;
+    let started = Instant::now();
+    let mut tasks = JoinSet::new();
+    for i in 0..plan.users {
+        let name = manifest.users.usernames[i % manifest.users.usernames.len()].clone();
+        let pass = manifest.users.password.clone();
+        let conn = Conn::new(target, plan.request_timeout)?;
+        tasks.spawn(async move {
+            let session = conn.login(&name, &pass).await.map_err(|e| anyhow!("cannot log {name} in: {e}"))?;
+            Ok::<_, anyhow::Error>((i, name, session))
+        });
+    }
+    let mut users = Vec::with_capacity(plan.users);
+    while let Some(joined) = tasks.join_next().await {
+        users.push(joined.context("a set-up task panicked")??);
+    }
+    users.sort_by_key(|(i, _, _)| *i);
+    let users: Vec<(String, Session)> = users.into_iter().map(|(_, name, session)| (name, session)).collect();
+    eprintln!("set-up: {} sessions ready in {:.1} s", users.len(), started.elapsed().as_secs_f64());
+
+    let started = Instant::now();
+    let mut threads = Vec::new();
+    for t in manifest.pick_threads(plan.threads) {
+        let stamps = full_resync(&admin, &t.tmid, None)
+            .await
+            .with_context(|| format!("cannot sync thread {}", t.tmid))?;
+        threads.push(Thread { id: t.tmid.clone(), rid: t.rid.clone(), stamps });
+    }
+    if threads.is_empty() {
+        bail!("the manifest has no thread with 6 to 5,000 changes");
+    }
+    let big = match plan.big_replies.and(manifest.big_thread()) {
+        Some(t) => {
+            let stamps = full_resync(&admin, &t.tmid, None).await.context("cannot sync the big thread")?;
+            Some(Thread { id: t.tmid.clone(), rid: t.rid.clone(), stamps })
+        }
+        None => None,
+    };
+    eprintln!(
+        "set-up: {} threads ({} changes){} resynced in {:.1} s",
+        threads.len(),
+        threads.iter().map(|t| t.stamps.len()).sum::<usize>(),
+        big.as_ref().map(|b| format!(" and a big thread of {} changes", b.stamps.len())).unwrap_or_default(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(World { users, threads, big })
 }
 

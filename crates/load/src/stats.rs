@@ -20,10 +20,12 @@ pub enum Op {
     Login,
     Logout,
     Resync,
+    Static,
+    RawSync,
 }
 
 impl Op {
-    pub const ALL: [Op; 10] = [
+    pub const ALL: [Op; 12] = [
         Op::SyncThread,
         Op::GetThread,
         Op::Send,
@@ -34,6 +36,8 @@ impl Op {
         Op::Login,
         Op::Logout,
         Op::Resync,
+        Op::Static,
+        Op::RawSync,
     ];
 
     pub fn name(self) -> &'static str {
@@ -48,6 +52,8 @@ impl Op {
             Op::Login => "login",
             Op::Logout => "logout",
             Op::Resync => "full resync (all pages)",
+            Op::Static => "GET /bench/static",
+            Op::RawSync => "GET /bench/raw-sync",
         }
     }
 

@@ -13,7 +13,7 @@
 //! If the wall clock steps backwards, stamps keep increasing from the last
 //! tick; they catch up with real time once it passes them again.
 
-use crate::db::Db;
+use crate::db::{Cached, Db};
 use rusqlite::{params, Connection, OptionalExtension};
 use threadsync_domain::Timestamp;
 use threadsync_storage::{StorageError, StorageResult};
@@ -24,7 +24,7 @@ pub(crate) fn tick(conn: &Connection, rid: &str) -> StorageResult<Timestamp> {
     // Read the wall clock inside the transaction: the writer holds the
     // database's write lock, so no other tick of this room can interleave.
     let now = Timestamp::now().millis();
-    conn.query_row(
+    conn.cached_row(
         "UPDATE rooms SET clock = max(?1, clock + 1) WHERE id = ?2 RETURNING clock",
         params![now, rid],
         |row| row.get::<_, i64>(0),

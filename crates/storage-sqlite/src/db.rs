@@ -53,9 +53,44 @@ fn map_error(e: rusqlite::Error) -> StorageError {
     StorageError::Backend(format!("sqlite: {e}"))
 }
 
+/// `query_row` and `execute` through the connection's statement cache.
+///
+/// rusqlite's `Connection::query_row` and `Connection::execute` parse the
+/// SQL on every call; on the hot paths (the token check, the thread and room
+/// lookups of every request, the inserts of every write) parsing was a
+/// visible share of the server's profile. Every statement text here is a
+/// constant or built from constants, so the cache keyed by text is bounded
+/// by the code, not by the input (see [`STATEMENT_CACHE`]).
+pub(crate) trait Cached {
+    fn cached_row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+    fn cached_execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn cached_row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn cached_execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
+/// Prepared statements kept per connection: more than the distinct
+/// statements of the hot paths, including the compiled `query` filters a
+/// client repeats.
+pub(crate) const STATEMENT_CACHE: usize = 256;
+
 /// Whether `sql` (a `SELECT 1 ...`) returns a row.
 pub(crate) fn exists(conn: &Connection, sql: &str, params: impl Params) -> StorageResult<bool> {
-    Ok(conn.query_row(sql, params, |_| Ok(())).optional().db()?.is_some())
+    Ok(conn.cached_row(sql, params, |_| Ok(())).optional().db()?.is_some())
 }
 
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StorageResult<String> {

@@ -137,6 +137,15 @@ impl SqliteStore {
     {
         self.readers.execute(job).await
     }
+
+    /// A single-row lookup by a unique index (runs on the calling task; see
+    /// pool.rs). Anything that may scan goes through [`Self::read`].
+    async fn point<T, F>(&self, job: F) -> StorageResult<T>
+    where
+        F: FnOnce(&Connection) -> StorageResult<T>,
+    {
+        self.readers.execute_point(job).await
+    }
 }
 
 fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteStore> {
@@ -158,6 +167,7 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| backend("synchronous", e))?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| backend("foreign_keys", e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
+    conn.set_prepared_statement_cache_capacity(db::STATEMENT_CACHE);
     query::register_functions(&conn).map_err(|e| backend("register functions", e))?;
     migrations::apply(&mut conn)?;
 
@@ -169,6 +179,7 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
         )
         .map_err(|e| backend("open reader", e))?;
         reader.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
+        reader.set_prepared_statement_cache_capacity(db::STATEMENT_CACHE);
         query::register_functions(&reader).map_err(|e| backend("register functions", e))?;
         readers.push(reader);
     }
@@ -199,18 +210,15 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>> {
-        let id = id.to_owned();
-        self.read(move |c| users::by_id(c, &id)).await
+        self.point(|c| users::by_id(c, id)).await
     }
 
     async fn user_by_username(&self, username: &str) -> StorageResult<Option<User>> {
-        let username = username.to_owned();
-        self.read(move |c| users::by_username(c, &username)).await
+        self.point(|c| users::by_username(c, username)).await
     }
 
     async fn user_by_email(&self, email: &str) -> StorageResult<Option<User>> {
-        let email = email.to_owned();
-        self.read(move |c| users::by_email(c, &email)).await
+        self.point(|c| users::by_email(c, email)).await
     }
 
     async fn users_by_usernames(&self, usernames: &[String]) -> StorageResult<Vec<User>> {
@@ -240,13 +248,11 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
-        let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
-        self.read(move |c| users::by_login_token(c, &user_id, &token_hash)).await
+        self.point(|c| users::by_login_token(c, user_id, token_hash)).await
     }
 
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        let token_hash = token_hash.to_owned();
-        self.read(move |c| users::by_token_hash(c, &token_hash)).await
+        self.point(|c| users::by_token_hash(c, token_hash)).await
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
@@ -268,13 +274,11 @@ impl RoomStore for SqliteStore {
     }
 
     async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>> {
-        let id = id.to_owned();
-        self.read(move |c| rooms::load(c, &id)).await
+        self.point(|c| rooms::load(c, id)).await
     }
 
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
-        let name = name.to_owned();
-        self.read(move |c| rooms::by_name(c, &name)).await
+        self.point(|c| rooms::by_name(c, name)).await
     }
 
     async fn direct_room(&self, uids: &[String]) -> StorageResult<Option<Room>> {
@@ -316,8 +320,7 @@ impl RoomStore for SqliteStore {
     }
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
-        let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
-        self.read(move |c| rooms::subscription(c, &rid, &user_id)).await
+        self.point(|c| rooms::subscription(c, rid, user_id)).await
     }
 
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>> {
@@ -347,8 +350,7 @@ impl MessageStore for SqliteStore {
     }
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
-        let id = id.to_owned();
-        self.read(move |c| messages::load(c, &id)).await
+        self.point(|c| messages::load(c, id)).await
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
@@ -449,7 +451,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
-        self.read(sync::tombstone_horizon).await
+        self.point(sync::tombstone_horizon).await
     }
 }
 

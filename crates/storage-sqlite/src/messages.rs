@@ -9,14 +9,14 @@
 //! document it touches with its own tick of the room clock (clock.rs).
 
 use crate::clock;
-use crate::db::{exists, from_json, to_json, Db};
+use crate::db::{exists, from_json, to_json, Cached, Db};
 use crate::rooms;
 use rusqlite::{params, Connection, OptionalExtension};
 use threadsync_domain::{Message, Timestamp, Tombstone};
 use threadsync_storage::{Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
 
 pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>> {
-    conn.query_row("SELECT doc FROM messages WHERE id = ?1", [id], |row| row.get::<_, String>(0))
+    conn.cached_row("SELECT doc FROM messages WHERE id = ?1", [id], |row| row.get::<_, String>(0))
         .optional()
         .db()?
         .map(|doc| from_json(&doc))
@@ -24,7 +24,7 @@ pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>
 }
 
 pub(crate) fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
@@ -45,7 +45,7 @@ pub(crate) fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {
 }
 
 fn update_row(conn: &Connection, m: &Message) -> StorageResult<()> {
-    conn.execute(
+    conn.cached_execute(
         "UPDATE messages SET rid = ?2, tmid = ?3, ts = ?4, updated_at = ?5, tlm = ?6, tcount = ?7, \
                              u_id = ?8, t = ?9, doc = ?10 \
          WHERE id = ?1",
@@ -95,7 +95,7 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
     }
     // A re-used id lives again: drop its old tombstone, or sync would report
     // the message as both present and removed.
-    conn.execute("DELETE FROM tombstones WHERE id = ?1", [&message.id]).db()?;
+    conn.cached_execute("DELETE FROM tombstones WHERE id = ?1", [&message.id]).db()?;
     insert_row(conn, &message)?;
 
     if let Some(mut parent) = parent {
@@ -166,7 +166,7 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
         return Ok(Deletion::Placeholder(message));
     }
 
-    conn.execute("DELETE FROM messages WHERE id = ?1", [id]).db()?;
+    conn.cached_execute("DELETE FROM messages WHERE id = ?1", [id]).db()?;
     let tombstone = Tombstone {
         id: message.id.clone(),
         rid: message.rid.clone(),
@@ -174,7 +174,7 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
         deleted_at: stamp,
     };
     // An upsert: the same id may have been deleted before and re-inserted.
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO tombstones (id, rid, tmid, deleted_at, was_thread) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (id) DO UPDATE SET rid = excluded.rid, tmid = excluded.tmid, \
                                         deleted_at = excluded.deleted_at, was_thread = excluded.was_thread",

@@ -6,7 +6,7 @@
 //! only clock.rs touches it, and `save_room` leaves it alone.
 
 use crate::clock;
-use crate::db::{count, exists, from_json, sql_int, to_json, Db};
+use crate::db::{count, exists, from_json, sql_int, to_json, Cached, Db};
 use crate::users::{self, fold};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
@@ -45,7 +45,7 @@ fn room_columns(room: &Room) -> StorageResult<RoomColumns> {
 }
 
 pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Room>> {
-    conn.query_row("SELECT doc FROM rooms WHERE id = ?1", [id], |row| row.get::<_, String>(0))
+    conn.cached_row("SELECT doc FROM rooms WHERE id = ?1", [id], |row| row.get::<_, String>(0))
         .optional()
         .db()?
         .map(|doc| from_json(&doc))
@@ -55,7 +55,7 @@ pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Room>> {
 /// Rewrites a room's document and columns (not its clock).
 pub(crate) fn save(conn: &Connection, room: &Room) -> StorageResult<()> {
     let cols = room_columns(room)?;
-    conn.execute(
+    conn.cached_execute(
         "UPDATE rooms SET t = ?2, name = ?3, name_lower = ?4, dm_key = ?5, is_default = ?6, \
                           ts = ?7, updated_at = ?8, doc = ?9 \
          WHERE id = ?1",
@@ -93,7 +93,7 @@ pub(crate) fn create(conn: &Connection, room: &Room, subscriptions: &[Subscripti
             }
         }
     }
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO rooms (id, t, name, name_lower, dm_key, is_default, ts, updated_at, clock, doc) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
         params![
@@ -143,7 +143,7 @@ fn rooms_from(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> St
 
 pub(crate) fn by_name(conn: &Connection, name: &str) -> StorageResult<Option<Room>> {
     // Same predicate as the partial unique index, so the index is used.
-    conn.query_row("SELECT doc FROM rooms WHERE name_lower = ?1 AND t IN ('c', 'p')", [fold(name)], |row| {
+    conn.cached_row("SELECT doc FROM rooms WHERE name_lower = ?1 AND t IN ('c', 'p')", [fold(name)], |row| {
         row.get::<_, String>(0)
     })
     .optional()
@@ -170,10 +170,10 @@ pub(crate) fn defaults(conn: &Connection) -> StorageResult<Vec<Room>> {
 pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<bool> {
     // The foreign keys cascade too; explicit deletes keep the rule visible
     // and do not depend on `PRAGMA foreign_keys`.
-    conn.execute("DELETE FROM subscriptions WHERE rid = ?1", [id]).db()?;
-    conn.execute("DELETE FROM messages WHERE rid = ?1", [id]).db()?;
-    conn.execute("DELETE FROM tombstones WHERE rid = ?1", [id]).db()?;
-    let removed = conn.execute("DELETE FROM rooms WHERE id = ?1", [id]).db()?;
+    conn.cached_execute("DELETE FROM subscriptions WHERE rid = ?1", [id]).db()?;
+    conn.cached_execute("DELETE FROM messages WHERE rid = ?1", [id]).db()?;
+    conn.cached_execute("DELETE FROM tombstones WHERE rid = ?1", [id]).db()?;
+    let removed = conn.cached_execute("DELETE FROM rooms WHERE id = ?1", [id]).db()?;
     Ok(removed > 0)
 }
 
@@ -182,7 +182,7 @@ pub(crate) fn subscription(
     rid: &str,
     user_id: &str,
 ) -> StorageResult<Option<Subscription>> {
-    conn.query_row(
+    conn.cached_row(
         "SELECT doc FROM subscriptions WHERE rid = ?1 AND user_id = ?2",
         params![rid, user_id],
         |row| row.get::<_, String>(0),
@@ -194,7 +194,7 @@ pub(crate) fn subscription(
 }
 
 fn insert_subscription(conn: &Connection, subscription: &Subscription) -> StorageResult<()> {
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO subscriptions (id, rid, user_id, updated_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             subscription.id,
@@ -210,7 +210,7 @@ fn insert_subscription(conn: &Connection, subscription: &Subscription) -> Storag
 
 /// Rewrites a subscription's document (found by its id).
 pub(crate) fn save_subscription(conn: &Connection, subscription: &Subscription) -> StorageResult<()> {
-    conn.execute(
+    conn.cached_execute(
         "UPDATE subscriptions SET updated_at = ?2, doc = ?3 WHERE id = ?1",
         params![subscription.id, subscription.updated_at.millis(), to_json(subscription)?],
     )
@@ -281,7 +281,7 @@ pub(crate) fn remove_subscription(
         return Err(StorageError::Invalid("last owner"));
     }
     let removed = conn
-        .execute("DELETE FROM subscriptions WHERE rid = ?1 AND user_id = ?2", params![rid, user_id])
+        .cached_execute("DELETE FROM subscriptions WHERE rid = ?1 AND user_id = ?2", params![rid, user_id])
         .db()?;
     if removed == 0 {
         return Ok(false);
@@ -307,7 +307,7 @@ pub(crate) fn members(conn: &Connection, rid: &str, offset: u64, limit: u64) -> 
         .collect::<rusqlite::Result<Vec<_>>>()
         .db()?;
     let total: i64 = conn
-        .query_row(
+        .cached_row(
             "SELECT count(*) FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE s.rid = ?1",
             [rid],
             |row| row.get(0),
@@ -334,7 +334,7 @@ pub(crate) fn of_user(
         params![user_id, types, sql_int(limit), sql_int(offset)],
     )?;
     let total: i64 = conn
-        .query_row(
+        .cached_row(
             "SELECT count(*) FROM subscriptions s JOIN rooms r ON r.id = s.rid \
              WHERE s.user_id = ?1 AND r.t IN (SELECT value FROM json_each(?2))",
             params![user_id, types],

@@ -1,6 +1,6 @@
 //! Persisted settings: `id` → JSON value.
 
-use crate::db::{from_json, to_json, Db};
+use crate::db::{from_json, to_json, Cached, Db};
 use rusqlite::{params, Connection};
 use serde_json::Value;
 use threadsync_storage::StorageResult;
@@ -16,7 +16,7 @@ pub(crate) fn load(conn: &Connection) -> StorageResult<Vec<(String, Value)>> {
 }
 
 pub(crate) fn save(conn: &Connection, id: &str, value: &Value) -> StorageResult<()> {
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO settings (id, value) VALUES (?1, ?2) \
          ON CONFLICT (id) DO UPDATE SET value = excluded.value",
         params![id, to_json(value)?],

@@ -4,7 +4,7 @@
 //! one snapshot. Each query names its index in a comment; `tests/plans.rs`
 //! checks with `EXPLAIN QUERY PLAN` that none of them scans a table.
 
-use crate::db::{count, from_json, sql_int, Db};
+use crate::db::{count, from_json, sql_int, Cached, Db};
 use crate::query;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -292,9 +292,10 @@ pub(crate) fn room_tombstones(
 /// one write transaction: a reader sees either the old tombstones or the
 /// new horizon that makes the sync refuse, never neither.
 pub(crate) fn prune_tombstones(conn: &Connection, before: Timestamp) -> StorageResult<u64> {
-    let removed = conn.execute("DELETE FROM tombstones WHERE deleted_at < ?1", [before.millis()]).db()?;
+    let removed =
+        conn.cached_execute("DELETE FROM tombstones WHERE deleted_at < ?1", [before.millis()]).db()?;
     let horizon = tombstone_horizon(conn)?.map_or(before, |h| h.max(before));
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![HORIZON_KEY, horizon.millis().to_string()],
     )
@@ -304,7 +305,7 @@ pub(crate) fn prune_tombstones(conn: &Connection, before: Timestamp) -> StorageR
 
 pub(crate) fn tombstone_horizon(conn: &Connection) -> StorageResult<Option<Timestamp>> {
     let value: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [HORIZON_KEY], |row| row.get(0))
+        .cached_row("SELECT value FROM meta WHERE key = ?1", [HORIZON_KEY], |row| row.get(0))
         .optional()
         .db()?;
     Ok(value.and_then(|v| v.parse::<i64>().ok()).map(Timestamp))

@@ -3,7 +3,7 @@
 //! `User` has no serde form of its own (it must never be serialised by
 //! accident, it holds the password hash), so users are stored as columns.
 
-use crate::db::{count, exists, to_json, Db};
+use crate::db::{count, exists, to_json, Cached, Db};
 use crate::rooms;
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -44,7 +44,7 @@ pub(crate) fn fold(s: &str) -> String {
 }
 
 pub(crate) fn count_users(conn: &Connection) -> StorageResult<u64> {
-    conn.query_row("SELECT count(*) FROM users", [], |row| row.get(0)).db().map(count)
+    conn.cached_row("SELECT count(*) FROM users", [], |row| row.get(0)).db().map(count)
 }
 
 pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
@@ -66,7 +66,7 @@ pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
             return Err(StorageError::Conflict("email"));
         }
     }
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO users (id, username, username_lower, name, emails, password_hash, roles, \
                             active, status, utc_offset, kind, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -88,7 +88,7 @@ pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
     )
     .db()?;
     for address in addresses {
-        conn.execute(
+        conn.cached_execute(
             "INSERT INTO user_emails (address_lower, user_id) VALUES (?1, ?2)",
             params![address, user.id],
         )
@@ -99,7 +99,7 @@ pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
 
 fn one(conn: &Connection, filter: &str, value: &str) -> StorageResult<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users u WHERE {filter}");
-    conn.query_row(&sql, [value], from_row).optional().db()
+    conn.cached_row(&sql, [value], from_row).optional().db()
 }
 
 pub(crate) fn by_id(conn: &Connection, id: &str) -> StorageResult<Option<User>> {
@@ -142,9 +142,9 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<bool> {
     }
     // Tokens and addresses go by ON DELETE CASCADE; explicit all the same, so
     // the rule is visible here and not only in the schema.
-    conn.execute("DELETE FROM login_tokens WHERE user_id = ?1", [id]).db()?;
-    conn.execute("DELETE FROM user_emails WHERE user_id = ?1", [id]).db()?;
-    conn.execute("DELETE FROM users WHERE id = ?1", [id]).db()?;
+    conn.cached_execute("DELETE FROM login_tokens WHERE user_id = ?1", [id]).db()?;
+    conn.cached_execute("DELETE FROM user_emails WHERE user_id = ?1", [id]).db()?;
+    conn.cached_execute("DELETE FROM users WHERE id = ?1", [id]).db()?;
     Ok(true)
 }
 
@@ -157,7 +157,7 @@ pub(crate) fn insert_login_token(
     if !exists(conn, "SELECT 1 FROM users WHERE id = ?1", [user_id])? {
         return Err(StorageError::NotFound("user"));
     }
-    conn.execute(
+    conn.cached_execute(
         "INSERT INTO login_tokens (user_id, token_hash, created_at) VALUES (?1, ?2, ?3)",
         params![user_id, token_hash, created_at.millis()],
     )
@@ -174,19 +174,19 @@ pub(crate) fn by_login_token(
         "SELECT {COLUMNS} FROM login_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.user_id = ?1 AND t.token_hash = ?2"
     );
-    conn.query_row(&sql, params![user_id, token_hash], from_row).optional().db()
+    conn.cached_row(&sql, params![user_id, token_hash], from_row).optional().db()
 }
 
 pub(crate) fn by_token_hash(conn: &Connection, token_hash: &str) -> StorageResult<Option<User>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM login_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1"
     );
-    conn.query_row(&sql, params![token_hash], from_row).optional().db()
+    conn.cached_row(&sql, params![token_hash], from_row).optional().db()
 }
 
 pub(crate) fn delete_login_token(conn: &Connection, user_id: &str, token_hash: &str) -> StorageResult<bool> {
     let removed = conn
-        .execute(
+        .cached_execute(
             "DELETE FROM login_tokens WHERE user_id = ?1 AND token_hash = ?2",
             params![user_id, token_hash],
         )
