@@ -98,8 +98,8 @@ impl Services {
     /// `t: "rm"` placeholder exists) and that the caller may read its room
     /// (`Not Allowed`).
     async fn check_readable_thread(&self, caller: &User, tmid: &str) -> Result<()> {
-        let message = self.store.message_by_id(tmid).await?.ok_or_else(invalid_thread)?;
-        self.readable_room(caller, &message.rid).await?.ok_or_else(thread_not_allowed)?;
+        let rid = self.store.message_room(tmid).await?.ok_or_else(invalid_thread)?;
+        self.readable_room(caller, &rid).await?.ok_or_else(thread_not_allowed)?;
         Ok(())
     }
 

@@ -485,6 +485,10 @@ impl MessageStore for PgStore {
         messages::load(&*self.client().await?, id).await
     }
 
+    async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
+        messages::room_of(&*self.client().await?, id).await
+    }
+
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
         write!(self, |m: &Message| message_event(&m.rid), |c| messages::edit(c, id, edit.clone()).await)
     }

@@ -23,6 +23,11 @@ pub(crate) async fn load(c: &dyn Conn, id: &str) -> StorageResult<Option<Message
     c.opt("SELECT doc FROM messages WHERE id = $1", &[&id]).await?.map(|row| db::doc(&row, 0)).transpose()
 }
 
+/// The room of a message, without its document.
+pub(crate) async fn room_of(c: &dyn Conn, id: &str) -> StorageResult<Option<String>> {
+    Ok(c.opt("SELECT rid FROM messages WHERE id = $1", &[&id]).await?.map(|row| row.get(0)))
+}
+
 pub(crate) async fn insert_row(c: &dyn Conn, m: &Message) -> StorageResult<()> {
     let doc = to_json(m)?;
     c.exec(

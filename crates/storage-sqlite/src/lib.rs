@@ -62,6 +62,9 @@ pub fn compile_query(filter: &Filter) -> (String, usize) {
 
 /// Events kept for slow listeners before they start losing the oldest.
 const EVENT_BUFFER: usize = 1024;
+/// Feed pages of at most this many changes are read on the calling task
+/// (`changes_since`).
+const INLINE_FEED_ROWS: u64 = 32;
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "threadsync.db";
@@ -183,7 +186,12 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
         query::register_functions(&reader).map_err(|e| backend("register functions", e))?;
         readers.push(reader);
     }
-    let writer = Writer::start(conn)?;
+    // Checkpoints run on their own connection and thread (writer.rs), not
+    // inside the writer's commits.
+    conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| backend("wal_autocheckpoint", e))?;
+    let checkpointer = Connection::open(&path).map_err(|e| backend("open checkpointer", e))?;
+    checkpointer.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
+    let writer = Writer::start(conn, checkpointer)?;
     tracing::info!(path = %path.display(), readers = readers.len(), "opened sqlite store");
     let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
     Ok(SqliteStore { path, writer, readers: Readers::new(readers), events })
@@ -353,6 +361,10 @@ impl MessageStore for SqliteStore {
         self.point(|c| messages::load(c, id)).await
     }
 
+    async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
+        self.point(|c| messages::room_of(c, id)).await
+    }
+
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
         let id = id.to_owned();
         self.announce(self.write(move |c| messages::edit(c, &id, edit)).await, |m| StoreEvent {
@@ -390,6 +402,22 @@ impl SyncStore for SqliteStore {
         offset: u64,
         limit: u64,
     ) -> StorageResult<Changes> {
+        // Hot delta syncs (clients polling a thread or room they have open)
+        // find a handful of changes. The page is first read on the calling
+        // task with a small bound (see pool.rs for why that is cheaper); it
+        // is the answer when it does not fill up. Only a bigger page goes to
+        // the blocking pool, read again from the start with its full bound
+        // (the probe is dropped, so the answer is one snapshot either way;
+        // the probe's cost is small next to that page's). A client `query`
+        // or an `offset` can make the scan long whatever the page size, so
+        // those always go to the pool.
+        if matches!(filter, Filter::True) && offset == 0 {
+            let probe_limit = limit.min(INLINE_FEED_ROWS);
+            let probe = self.point(|c| sync::changes_since(c, scope, since, filter, 0, probe_limit)).await?;
+            if !probe.more || probe_limit == limit {
+                return Ok(probe);
+            }
+        }
         let filter = filter.clone();
         // The scope borrows; the read runs on another thread.
         let owned = match scope {

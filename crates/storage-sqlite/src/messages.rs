@@ -23,6 +23,11 @@ pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>
         .transpose()
 }
 
+/// The room of a message, without decoding its document.
+pub(crate) fn room_of(conn: &Connection, id: &str) -> StorageResult<Option<String>> {
+    conn.cached_row("SELECT rid FROM messages WHERE id = ?1", [id], |row| row.get(0)).optional().db()
+}
+
 pub(crate) fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {
     conn.cached_execute(
         "INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
@@ -112,19 +117,9 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
         parent.updated_at = parent_stamp;
         parent.replies = Some(followers);
         update_row(conn, &parent)?;
-        let followers = parent.replies.as_deref().unwrap_or_default();
-        // Followers other than the sender who are members learn of the new
-        // reply through `tunread`; subscriptions share the parent's tick
-        // (they are another collection, and each belongs to another user).
-        for user_id in followers.iter().filter(|u| **u != message.u.id) {
-            if let Some(mut subscription) = rooms::subscription(conn, &message.rid, user_id)? {
-                if !subscription.tunread.contains(&parent.id) {
-                    subscription.tunread.push(parent.id.clone());
-                    subscription.updated_at = parent_stamp;
-                    rooms::save_subscription(conn, &subscription)?;
-                }
-            }
-        }
+        let followers: Vec<&String> =
+            parent.replies.iter().flatten().filter(|u| **u != message.u.id).collect();
+        mark_thread_unread(conn, &message.rid, &parent.id, &followers, parent_stamp)?;
     }
 
     room.msgs += 1;
@@ -132,6 +127,47 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
     room.updated_at = last;
     rooms::save(conn, &room)?;
     Ok(message)
+}
+
+/// Followers other than the sender who are members learn of a new reply
+/// through `tunread`: `tmid` is appended to the `tunread` of each of their
+/// subscriptions in `rid` that does not hold it yet, stamped `stamp` (the
+/// parent's tick: subscriptions are another collection, and each belongs to
+/// another user).
+///
+/// One statement for all followers, editing the documents in place with
+/// SQLite's JSON functions, and finding the subscriptions that need it
+/// through `subscription_tunread` (migration 3) instead of decoding each
+/// document: the followers who already have the thread are one range of
+/// its primary key, so in the common case (every follower already has it)
+/// no subscription is even looked up. A popular thread has dozens of
+/// followers, and loading,
+/// decoding, re-encoding and saving each subscription in Rust was 40% of
+/// the writer thread's time in the profile of `s4` (BENCHMARKS.md).
+/// Subscriptions that already list the thread are not touched, so they keep
+/// their stamp (nothing changed for their user). The update trigger adds the
+/// new rows of `subscription_tunread`.
+fn mark_thread_unread(
+    conn: &Connection,
+    rid: &str,
+    tmid: &str,
+    followers: &[&String],
+    stamp: Timestamp,
+) -> StorageResult<()> {
+    if followers.is_empty() {
+        return Ok(());
+    }
+    let followers = serde_json::to_string(followers).map_err(|e| StorageError::Backend(e.to_string()))?;
+    conn.cached_execute(
+        "UPDATE subscriptions \
+            SET updated_at = ?3, doc = json_set(doc, '$.tunread[#]', ?2, '$._updatedAt', ?4) \
+          WHERE rid = ?1 \
+            AND user_id IN (SELECT value FROM json_each(?5) \
+                            EXCEPT SELECT user_id FROM subscription_tunread WHERE rid = ?1 AND tmid = ?2)",
+        params![rid, tmid, stamp.millis(), stamp.to_iso(), followers],
+    )
+    .db()?;
+    Ok(())
 }
 
 pub(crate) fn edit(conn: &Connection, id: &str, edit: MessageEdit) -> StorageResult<Message> {
@@ -202,10 +238,7 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
         // A thread that no longer exists cannot stay unread: drop it from
         // the followers' `tunread` in the same transaction.
         let mut stmt = conn
-            .prepare_cached(
-                "SELECT user_id FROM subscriptions WHERE rid = ?1 \
-                 AND EXISTS (SELECT 1 FROM json_each(doc, '$.tunread') WHERE value = ?2)",
-            )
+            .prepare_cached("SELECT user_id FROM subscription_tunread WHERE rid = ?1 AND tmid = ?2")
             .db()?;
         let users = stmt
             .query_map(params![message.rid, message.id], |row| row.get::<_, String>(0))

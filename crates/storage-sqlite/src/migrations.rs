@@ -21,6 +21,7 @@ pub(crate) struct Migration {
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, sql: include_str!("../migrations/0002_sync.sql") },
+    Migration { version: 3, sql: include_str!("../migrations/0003_tunread_index.sql") },
 ];
 
 /// Brings the schema up to the latest version. Refuses a database written by
@@ -82,5 +83,48 @@ mod tests {
         conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)", [])
             .expect("insert");
         assert!(matches!(apply(&mut conn), Err(StorageError::Backend(_))));
+    }
+
+    /// Version 3 derives `subscription_tunread` from the documents already
+    /// stored, and its triggers keep it equal to them afterwards.
+    #[test]
+    fn tunread_index_is_backfilled_and_follows_the_documents() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .expect("table");
+        for m in &MIGRATIONS[..2] {
+            conn.execute_batch(m.sql).expect("old migration");
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [m.version]).expect("record");
+        }
+        conn.execute_batch(
+            "INSERT INTO rooms (id, t, name_lower, ts, updated_at, doc) VALUES ('R', 'c', 'r', 0, 0, '{}');
+             INSERT INTO subscriptions (id, rid, user_id, updated_at, doc)
+                 VALUES ('s1', 'R', 'u1', 0, '{\"tunread\":[\"t1\",\"t2\"]}'),
+                        ('s2', 'R', 'u2', 0, '{\"tunread\":[]}');",
+        )
+        .expect("old rows");
+        apply(&mut conn).expect("upgrade");
+        let index = |conn: &Connection| -> Vec<(String, String)> {
+            let mut stmt = conn
+                .prepare("SELECT user_id, tmid FROM subscription_tunread ORDER BY 1, 2")
+                .expect("prepare");
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query");
+            rows.collect::<rusqlite::Result<_>>().expect("rows")
+        };
+        let pair = |u: &str, t: &str| (u.to_owned(), t.to_owned());
+        assert_eq!(index(&conn), vec![pair("u1", "t1"), pair("u1", "t2")], "backfilled");
+
+        conn.execute_batch(
+            "UPDATE subscriptions SET doc = '{\"tunread\":[\"t2\"]}' WHERE id = 's1';
+             UPDATE subscriptions SET doc = '{\"tunread\":[\"t3\"]}' WHERE id = 's2';
+             INSERT INTO subscriptions (id, rid, user_id, updated_at, doc)
+                 VALUES ('s3', 'R', 'u3', 0, '{\"tunread\":[\"t1\"]}');",
+        )
+        .expect("writes");
+        assert_eq!(index(&conn), vec![pair("u1", "t2"), pair("u2", "t3"), pair("u3", "t1")], "updated");
+        conn.execute("DELETE FROM subscriptions WHERE id = 's2'", []).expect("delete");
+        assert_eq!(index(&conn), vec![pair("u1", "t2"), pair("u3", "t1")], "deleted");
     }
 }

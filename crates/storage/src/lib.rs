@@ -188,6 +188,12 @@ pub trait MessageStore: Send + Sync {
     /// (parent missing, in another room, or itself a reply).
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message>;
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>>;
+    /// The room of message `id`, without decoding its document: the access
+    /// check of every thread request needs only that, and a popular
+    /// thread's parent carries a long `replies` list.
+    async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
+        Ok(self.message_by_id(id).await?.map(|m| m.rid))
+    }
     /// Replaces the text; sets `editedAt`, `editedBy` and `_updatedAt`.
     /// `NotFound("message")`.
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message>;

@@ -401,6 +401,7 @@ pub async fn users_delete_cascades(store: &dyn Store) {
     let members = store.room_members(ROOM, 0, 10).await.expect("members");
     assert_eq!(ids(&members.items, |u| &u.id), vec![w.alice.id.clone(), w.carol.id.clone()]);
     // Their messages stay.
+    assert_eq!(store.message_room("m1").await, Ok(Some(posted.rid.clone())));
     assert_eq!(store.message_by_id("m1").await, Ok(Some(posted)));
     // The username and address are free again.
     store.insert_user(&user("u-bob-2", "Bob", "BOB@example.com"), &[]).await.expect("reuse name and email");
@@ -630,6 +631,7 @@ pub async fn rooms_delete_cascades(store: &dyn Store) {
     assert_eq!(store.room_by_name("room").await, Ok(None));
     for id in ["parent", "r1"] {
         assert_eq!(store.message_by_id(id).await, Ok(None));
+        assert_eq!(store.message_room(id).await, Ok(None));
     }
     assert_eq!(store.subscription(ROOM, &w.alice.id).await, Ok(None));
     let alice_rooms = store.rooms_of_user(&w.alice.id, &[RoomType::Channel], 0, 10).await.expect("rooms");
@@ -802,6 +804,16 @@ pub async fn thread_reply_bookkeeping(store: &dyn Store) {
     w.post(store, "parent2", &w.carol).await;
     w.reply(store, "r3", "parent2", &w.carol, &[&w.carol, &w.bob]).await;
     assert_eq!(tunread(store, ROOM, &w.bob).await, vec!["parent".to_owned(), "parent2".to_owned()]);
+
+    // Unfollowing drops the thread from bob's list; following again, the
+    // next reply brings it back (at the end), once.
+    store.set_following("parent", &w.bob.id, false).await.expect("unfollow");
+    assert_eq!(tunread(store, ROOM, &w.bob).await, vec!["parent2".to_owned()]);
+    store.set_following("parent", &w.bob.id, true).await.expect("follow again");
+    w.reply(store, "r4", "parent", &w.alice, &[&w.alice]).await;
+    w.reply(store, "r5", "parent", &w.carol, &[]).await;
+    assert_eq!(tunread(store, ROOM, &w.bob).await, vec!["parent2".to_owned(), "parent".to_owned()]);
+    assert_eq!(tunread(store, ROOM, &w.carol).await, Vec::<String>::new(), "carol does not follow parent");
 
     // Editing a reply does not touch the parent's counters.
     let before = must_get(store, "parent").await;
