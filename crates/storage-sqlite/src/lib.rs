@@ -168,6 +168,8 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     }
     // See "Durability" in the crate docs.
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| backend("synchronous", e))?;
+    conn.pragma_update(None, "temp_store", "MEMORY").map_err(|e| backend("temp_store", e))?;
+    conn.pragma_update(None, "cache_size", -8192).map_err(|e| backend("cache_size", e))?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| backend("foreign_keys", e))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
     conn.set_prepared_statement_cache_capacity(db::STATEMENT_CACHE);

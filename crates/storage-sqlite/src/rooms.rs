@@ -75,6 +75,27 @@ pub(crate) fn save(conn: &Connection, room: &Room) -> StorageResult<()> {
     Ok(())
 }
 
+/// Counts a new message in its room without decoding the room's document:
+/// `msgs + 1`, `lm` = the message's stamp, `_updatedAt` = `updated`. The
+/// same edit as loading, changing and [`save`]-ing the room, done by
+/// SQLite's JSON functions (this runs for every message written).
+pub(crate) fn count_message(
+    conn: &Connection,
+    id: &str,
+    stamp: threadsync_domain::Timestamp,
+    updated: threadsync_domain::Timestamp,
+) -> StorageResult<()> {
+    conn.cached_execute(
+        "UPDATE rooms SET updated_at = ?4, \
+                          doc = json_set(doc, '$.msgs', coalesce(json_extract(doc, '$.msgs'), 0) + 1, \
+                                              '$.lm', ?2, '$._updatedAt', ?3) \
+         WHERE id = ?1",
+        params![id, stamp.to_iso(), updated.to_iso(), updated.millis()],
+    )
+    .db()?;
+    Ok(())
+}
+
 pub(crate) fn create(conn: &Connection, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room> {
     if exists(conn, "SELECT 1 FROM rooms WHERE id = ?1", [&room.id])? {
         return Err(StorageError::Conflict("id"));
