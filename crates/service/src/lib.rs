@@ -24,7 +24,7 @@ pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use messages::{DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
 pub use rooms::{Listing, RoomSelector, UserSelector};
-pub use sync::{CursorBounds, DeletedListing, ListParams, RoomSync, SyncMessagesParams};
+pub use sync::{CursorBounds, DeletedListing, Documents, ListParams, RoomSync, SyncMessagesParams};
 pub use threads::{MessageListing, SyncedChanges, ThreadsListParams};
 pub use throttle::LoginThrottleConfig;
 pub use users::NewUser;

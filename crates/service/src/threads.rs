@@ -8,7 +8,7 @@
 //! A), and `not-allowed` with `details: {method}` for follow / unfollow.
 
 use crate::paging::Paging;
-use crate::sync::{required_date, sort_messages, FeedBound, ListParams, Shaping};
+use crate::sync::{required_date, sort_messages, Documents, FeedBound, ListParams, Shaping};
 use crate::Services;
 
 /// The longest `text` filter of `chat.getThreadsList`.
@@ -22,7 +22,7 @@ use threadsync_storage::{ChangeScope, StorageError, ThreadKind, ThreadListQuery}
 /// unless a `sort` reordered `update`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyncedChanges {
-    pub update: Vec<Value>,
+    pub update: Documents,
     pub remove: Vec<Tombstone>,
     /// Whether more changes exist after this page (the client asks again
     /// from the greatest stamp it received).
@@ -33,7 +33,7 @@ pub struct SyncedChanges {
 /// number of matching messages.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageListing {
-    pub items: Vec<Value>,
+    pub items: Documents,
     pub offset: u64,
     pub total: u64,
 }
@@ -203,7 +203,7 @@ impl Services {
                 let unread =
                     self.store.subscription(rid, &caller.id).await?.map(|s| s.tunread).unwrap_or_default();
                 if unread.is_empty() {
-                    return Ok(MessageListing { items: Vec::new(), offset: paging.offset, total: 0 });
+                    return Ok(MessageListing { items: Documents::Whole(Vec::new()), offset: paging.offset, total: 0 });
                 }
                 ThreadKind::Among(unread)
             }

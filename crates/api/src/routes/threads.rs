@@ -14,16 +14,16 @@
 //! `error-resync-required` rather than answered incompletely.
 
 use crate::extract::{Body, CurrentUser, Params};
-use crate::response::{ok, ApiResult};
+use crate::response::{ok, ApiResult, Keyed, Success, TypedResult};
 use crate::AppState;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use threadsync_domain::{Timestamp, Tombstone};
 use threadsync_service::{
-    CursorBounds, ListParams, MessageListing, RoomSync, SyncMessagesParams, SyncedChanges, ThreadsListParams,
+    CursorBounds, Documents, ListParams, MessageListing, RoomSync, SyncMessagesParams, SyncedChanges, ThreadsListParams,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -50,19 +50,36 @@ fn list_params(params: &Params) -> ListParams<'_> {
 }
 
 /// `{update, remove}`.
-fn changes_body(changes: SyncedChanges) -> Value {
-    json!({"update": changes.update, "remove": changes.remove})
+#[derive(Serialize)]
+struct ChangesBody {
+    update: Documents,
+    remove: Vec<Tombstone>,
+}
+
+fn changes_body(changes: SyncedChanges) -> ChangesBody {
+    ChangesBody { update: changes.update, remove: changes.remove }
 }
 
 /// `{<key>: [...], count, offset, total}`; `count` is the number of items returned.
-fn listing_body(key: &str, listing: MessageListing) -> Value {
-    let count = listing.items.len();
-    json!({
-        key: listing.items,
-        "count": count,
-        "offset": listing.offset,
-        "total": listing.total,
-    })
+struct ListingBody {
+    key: &'static str,
+    listing: MessageListing,
+}
+
+impl Serialize for ListingBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry(self.key, &self.listing.items)?;
+        map.serialize_entry("count", &self.listing.items.len())?;
+        map.serialize_entry("offset", &self.listing.offset)?;
+        map.serialize_entry("total", &self.listing.total)?;
+        map.end()
+    }
+}
+
+fn listing_body(key: &'static str, listing: MessageListing) -> ListingBody {
+    ListingBody { key, listing }
 }
 
 /// A removal as the room-level endpoints list it: `{_id, _deletedAt}`.
@@ -90,7 +107,7 @@ async fn sync_thread_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
     params: Params,
-) -> ApiResult {
+) -> TypedResult<Keyed<ChangesBody>> {
     let changes = services
         .sync_thread_messages(
             &caller.user,
@@ -99,7 +116,7 @@ async fn sync_thread_messages(
             list_params(&params),
         )
         .await?;
-    ok(json!({"messages": changes_body(changes)}))
+    Ok(Success(Keyed("messages", changes_body(changes))))
 }
 
 /// `GET /api/v1/chat.getThreadMessages?tmid=&offset=&count=&sort=&query=&fields=`
@@ -110,9 +127,9 @@ async fn get_thread_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
     params: Params,
-) -> ApiResult {
+) -> TypedResult<ListingBody> {
     let listing = services.thread_messages(&caller.user, params.get("tmid"), list_params(&params)).await?;
-    ok(listing_body("messages", listing))
+    Ok(Success(listing_body("messages", listing)))
 }
 
 /// `GET /api/v1/chat.getThreadsList?rid=&type=&text=&offset=&count=&sort=&query=&fields=`
@@ -125,11 +142,11 @@ async fn get_threads_list(
     State(services): State<AppState>,
     caller: CurrentUser,
     params: Params,
-) -> ApiResult {
+) -> TypedResult<ListingBody> {
     let filters =
         ThreadsListParams { rid: params.get("rid"), kind: params.get("type"), text: params.get("text") };
     let listing = services.threads_list(&caller.user, filters, list_params(&params)).await?;
-    ok(listing_body("threads", listing))
+    Ok(Success(listing_body("threads", listing)))
 }
 
 /// `GET /api/v1/chat.syncThreadsList?rid=&updatedSince=&count=&offset=&sort=&query=&fields=`
@@ -141,11 +158,11 @@ async fn sync_threads_list(
     State(services): State<AppState>,
     caller: CurrentUser,
     params: Params,
-) -> ApiResult {
+) -> TypedResult<Keyed<ChangesBody>> {
     let changes = services
         .sync_threads_list(&caller.user, params.get("rid"), params.get("updatedSince"), list_params(&params))
         .await?;
-    ok(json!({"threads": changes_body(changes)}))
+    Ok(Success(Keyed("threads", changes_body(changes))))
 }
 
 #[derive(Deserialize)]
