@@ -203,7 +203,11 @@ impl Services {
                 let unread =
                     self.store.subscription(rid, &caller.id).await?.map(|s| s.tunread).unwrap_or_default();
                 if unread.is_empty() {
-                    return Ok(MessageListing { items: Documents::Whole(Vec::new()), offset: paging.offset, total: 0 });
+                    return Ok(MessageListing {
+                        items: Documents::Whole(Vec::new()),
+                        offset: paging.offset,
+                        total: 0,
+                    });
                 }
                 ThreadKind::Among(unread)
             }

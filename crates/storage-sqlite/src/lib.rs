@@ -196,7 +196,7 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     let writer = Writer::start(conn, checkpointer)?;
     tracing::info!(path = %path.display(), readers = readers.len(), "opened sqlite store");
     let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
-    Ok(SqliteStore { path, writer, readers: Readers::new(readers), events })
+    Ok(SqliteStore { path, writer, readers: Readers::new(readers)?, events })
 }
 
 #[async_trait]

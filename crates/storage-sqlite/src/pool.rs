@@ -4,7 +4,11 @@
 //! transaction and is never blocked by the writer (nor blocks it), so reads
 //! scale with the pool while the single writer (writer.rs) keeps writing.
 //! SQLite calls block, so reads that may scan (pages, feeds, listings) run
-//! on tokio's blocking pool ([`Readers::execute`]); single-row lookups by a
+//! on the pool's own threads, one per connection ([`Readers::execute`]),
+//! not on tokio's blocking pool: that pool grew to 50-80 threads under
+//! load, and glibc's allocator keeps freed memory per thread arena, so a
+//! page of 1,000 messages decoded on ever other threads left RSS tens of
+//! megabytes above the live data (BENCHMARKS.md, `s2`). Single-row lookups by a
 //! unique index run on the calling task ([`Readers::execute_point`]): they
 //! cost a few microseconds on a warm cache, less than the hand-off to a
 //! blocking thread and back, which profiles of the hot sync path showed
@@ -16,24 +20,53 @@
 use crate::db::{closed, lock, Db};
 use rusqlite::Connection;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 use threadsync_storage::{StorageError, StorageResult};
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
+
+/// A read for a reader thread; it answers on its own channel.
+type ReadJob = Box<dyn FnOnce() + Send + 'static>;
 
 pub(crate) struct Readers {
     idle: Arc<Mutex<Vec<Connection>>>,
     permits: Arc<Semaphore>,
     size: u32,
+    /// `None` once shut down.
+    jobs: Mutex<Option<mpsc::Sender<ReadJob>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Readers {
-    pub(crate) fn new(connections: Vec<Connection>) -> Readers {
+    /// The pool and its threads, one per connection: a permit holder always
+    /// finds both an idle connection and an idle thread.
+    pub(crate) fn new(connections: Vec<Connection>) -> StorageResult<Readers> {
         let size = connections.len();
-        Readers {
+        let (sender, receiver) = mpsc::channel::<ReadJob>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut threads = Vec::with_capacity(size);
+        for i in 0..size {
+            let receiver = Arc::clone(&receiver);
+            let thread = std::thread::Builder::new()
+                .name(format!("threadsync-sqlite-reader-{i}"))
+                .spawn(move || loop {
+                    // The lock is held only to take the next job.
+                    let job = lock(&receiver).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break, // the pool shut down
+                    }
+                })
+                .map_err(|e| StorageError::Backend(format!("cannot start a sqlite reader thread: {e}")))?;
+            threads.push(thread);
+        }
+        Ok(Readers {
             idle: Arc::new(Mutex::new(connections)),
             permits: Arc::new(Semaphore::new(size)),
             size: u32::try_from(size).unwrap_or(u32::MAX),
-        }
+            jobs: Mutex::new(Some(sender)),
+            threads: Mutex::new(threads),
+        })
     }
 
     /// Runs `read` on an idle connection, inside one read transaction so that
@@ -45,20 +78,28 @@ impl Readers {
     {
         let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(|_| closed())?;
         let idle = Arc::clone(&self.idle);
-        // The permit and the connection move into the blocking task and are
-        // given back there, not here: if the caller's future is dropped
-        // mid-read, the task still returns the connection before releasing
-        // the permit.
-        tokio::task::spawn_blocking(move || {
+        let (answer, answered) = oneshot::channel();
+        // The permit and the connection move into the job and are given
+        // back there, not here: if the caller's future is dropped mid-read,
+        // the job still returns the connection before releasing the permit.
+        let job: ReadJob = Box::new(move || {
             let _permit = permit; // dropped last, after the connection is back
-            let mut conn =
-                lock(&idle).pop().ok_or_else(|| StorageError::Backend("no idle sqlite reader".to_owned()))?;
-            let result = panic::catch_unwind(AssertUnwindSafe(|| snapshot(&mut conn, read)));
-            lock(&idle).push(conn);
-            result.unwrap_or_else(|_| Err(StorageError::Backend("a sqlite read panicked".to_owned())))
-        })
-        .await
-        .map_err(|e| StorageError::Backend(format!("sqlite read task failed: {e}")))?
+                                  // Taken in its own statement: a guard in the `match` head would
+                                  // live through the arms, which lock again.
+            let conn = lock(&idle).pop();
+            let result = match conn {
+                None => Err(StorageError::Backend("no idle sqlite reader".to_owned())),
+                Some(mut conn) => {
+                    let result = panic::catch_unwind(AssertUnwindSafe(|| snapshot(&mut conn, read)));
+                    lock(&idle).push(conn);
+                    result.unwrap_or_else(|_| Err(StorageError::Backend("a sqlite read panicked".to_owned())))
+                }
+            };
+            // The caller may have gone away; nothing to undo for a read.
+            let _ = answer.send(result);
+        });
+        lock(&self.jobs).as_ref().ok_or_else(closed)?.send(job).map_err(|_| closed())?;
+        answered.await.map_err(|_| StorageError::Backend("a sqlite reader thread stopped".to_owned()))?
     }
 
     /// Runs a single-statement lookup by a unique index on the calling
@@ -97,6 +138,15 @@ impl Readers {
         for conn in connections {
             if let Err((_, e)) = conn.close() {
                 tracing::warn!("closing a sqlite reader failed: {e}");
+            }
+        }
+        // Closing the queue ends the threads (no job is running: every
+        // permit is held here).
+        drop(lock(&self.jobs).take());
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        for thread in threads {
+            if tokio::task::spawn_blocking(move || thread.join()).await.is_err() {
+                tracing::warn!("waiting for a sqlite reader thread failed");
             }
         }
     }

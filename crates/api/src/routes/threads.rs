@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use threadsync_domain::{Timestamp, Tombstone};
 use threadsync_service::{
-    CursorBounds, Documents, ListParams, MessageListing, RoomSync, SyncMessagesParams, SyncedChanges, ThreadsListParams,
+    CursorBounds, Documents, ListParams, MessageListing, RoomSync, SyncMessagesParams, SyncedChanges,
+    ThreadsListParams,
 };
 
 pub fn routes() -> Router<AppState> {
