@@ -168,6 +168,9 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     }
     // See "Durability" in the crate docs.
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| backend("synchronous", e))?;
+    // The writer's savepoint journals stay in memory, and it caches 8 MiB
+    // of pages (default 2 MiB): both showed in the profile of `s4`
+    // (BENCHMARKS.md).
     conn.pragma_update(None, "temp_store", "MEMORY").map_err(|e| backend("temp_store", e))?;
     conn.pragma_update(None, "cache_size", -8192).map_err(|e| backend("cache_size", e))?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| backend("foreign_keys", e))?;
@@ -185,6 +188,11 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
         .map_err(|e| backend("open reader", e))?;
         reader.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
         reader.set_prepared_statement_cache_capacity(db::STATEMENT_CACHE);
+        // 8 MiB of pages per reader (SQLite's default is 2 MiB): at 5M
+        // messages the hot sync path's index and table pages did not fit,
+        // and S1 paid for it in page reads (BENCHMARKS.md). The cache fills
+        // on demand; an idle server does not hold it.
+        reader.pragma_update(None, "cache_size", -8192).map_err(|e| backend("cache_size", e))?;
         query::register_functions(&reader).map_err(|e| backend("register functions", e))?;
         readers.push(reader);
     }
