@@ -6,9 +6,12 @@
 //! - **one writer**: a connection owned by a dedicated OS thread that runs
 //!   every write as one `BEGIN IMMEDIATE` transaction, in submission order
 //!   (writer.rs explains why);
-//! - **N readers**: a pool of read-only connections used from tokio's
-//!   blocking pool; WAL lets them read concurrently with the writer
-//!   (pool.rs).
+//! - **N readers**: a pool of read-only connections; single-row lookups
+//!   run on the calling task, scans on the pool's own N threads; WAL lets
+//!   them read concurrently with the writer (pool.rs);
+//! - **a checkpointer**: a connection on its own thread that copies the WAL
+//!   into the database file every 500 ms, so the writer never does it inside
+//!   a commit (writer.rs).
 //!
 //! # Durability
 //! `synchronous=NORMAL` in WAL mode: a commit is durable against a crash of
