@@ -10,8 +10,8 @@
 //!   run on the calling task, scans on the pool's own N threads; WAL lets
 //!   them read concurrently with the writer (pool.rs);
 //! - **a checkpointer**: a connection on its own thread that copies the WAL
-//!   into the database file every 500 ms, so the writer never does it inside
-//!   a commit (writer.rs).
+//!   into the database file every 500 ms, so the writer rarely does it
+//!   inside its own work (writer.rs).
 //!
 //! # Durability
 //! `synchronous=NORMAL` in WAL mode: a commit is durable against a crash of
@@ -191,17 +191,20 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
         .map_err(|e| backend("open reader", e))?;
         reader.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
         reader.set_prepared_statement_cache_capacity(db::STATEMENT_CACHE);
-        // 8 MiB of pages per reader (SQLite's default is 2 MiB): at 5M
+        // 4 MiB of pages per reader (SQLite's default is 2 MiB): at 5M
         // messages the hot sync path's index and table pages did not fit,
-        // and S1 paid for it in page reads (BENCHMARKS.md). The cache fills
-        // on demand; an idle server does not hold it.
-        reader.pragma_update(None, "cache_size", -8192).map_err(|e| backend("cache_size", e))?;
+        // and S1 paid for it in page reads. 8 MiB helped S1 no more and
+        // cost `s2` (a resync of 100,000 replies fills every reader's cache)
+        // 16 MiB of RSS (BENCHMARKS.md). The cache fills on demand; an idle
+        // server does not hold it.
+        reader.pragma_update(None, "cache_size", -4096).map_err(|e| backend("cache_size", e))?;
         query::register_functions(&reader).map_err(|e| backend("register functions", e))?;
         readers.push(reader);
     }
-    // Checkpoints run on their own connection and thread (writer.rs), not
-    // inside the writer's commits.
-    conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(|e| backend("wal_autocheckpoint", e))?;
+    // Checkpoints run on their own connection and thread (writer.rs); the
+    // writer checkpoints itself only when the WAL passes 4,000 pages, which
+    // bounds the WAL under sustained writes (writer.rs explains why).
+    conn.pragma_update(None, "wal_autocheckpoint", 4000).map_err(|e| backend("wal_autocheckpoint", e))?;
     let checkpointer = Connection::open(&path).map_err(|e| backend("open checkpointer", e))?;
     checkpointer.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
     let writer = Writer::start(conn, checkpointer)?;

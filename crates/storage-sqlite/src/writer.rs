@@ -22,13 +22,20 @@
 //! A caller that stops waiting (its future dropped) does not cancel a job
 //! already queued: the write still happens, only the answer is lost.
 //!
-//! Checkpoints (copying the WAL back into the database file) run on a
-//! second thread with its own connection, every [`CHECKPOINT_EVERY`], in
-//! `PASSIVE` mode, which never blocks the writer nor the readers. SQLite's
+//! Checkpoints (copying the WAL back into the database file) run mostly on
+//! a second thread with its own connection, every [`CHECKPOINT_EVERY`], in
+//! `PASSIVE` mode, which never blocks the writer nor the readers: SQLite's
 //! default is to checkpoint inside the COMMIT that crosses 1,000 WAL pages,
-//! on the writer thread: the profile of `s4` showed the writer blocked in
-//! the checkpoint's writes and fsync for about 9% of its time, time during
-//! which no write could commit.
+//! on the writer thread, and the profile of `s4` showed the writer blocked
+//! in the checkpoint's writes and fsync for about 9% of its time. The
+//! writer still checkpoints itself when the WAL passes 4,000 pages (16 MiB,
+//! `wal_autocheckpoint` in lib.rs), for a reason found by measuring: the
+//! WAL file only starts over from its beginning after a checkpoint that
+//! copied every frame, and under sustained writes a checkpoint on another
+//! thread never catches up with a writer that keeps appending (the WAL grew
+//! to 4 GB in 30 s of `s4`). The writer's own checkpoint runs between two
+//! batches, so it completes, and it only has the frames left since the
+//! last background pass to copy.
 
 use crate::db::{closed, lock, Cached, Db};
 use rusqlite::Connection;
