@@ -65,3 +65,30 @@ impl<T: Serialize> Serialize for Keyed<T> {
         map.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The typed body and the `Value` body are the same bytes.
+    #[tokio::test]
+    async fn success_writes_what_ok_writes() {
+        #[derive(Serialize)]
+        struct Page {
+            update: Vec<u32>,
+            remove: Vec<u32>,
+        }
+        let typed = Success(Keyed("messages", Page { update: vec![1, 2], remove: vec![] })).into_response();
+        assert_eq!(typed.headers()[header::CONTENT_TYPE], "application/json");
+        let typed = axum::body::to_bytes(typed.into_body(), 1 << 20).await.expect("body");
+        let Ok(Json(value)) = ok(json!({"messages": {"update": [1, 2], "remove": []}})) else {
+            panic!("ok() failed");
+        };
+        assert_eq!(typed, serde_json::to_vec(&value).expect("ser"));
+        assert_eq!(
+            std::str::from_utf8(&typed).expect("utf8"),
+            r#"{"messages":{"update":[1,2],"remove":[]},"success":true}"#
+        );
+    }
+}

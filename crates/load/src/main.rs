@@ -306,7 +306,7 @@ impl Phase<'_> {
             body_bytes: AtomicU64::new(0),
             bodies: AtomicU64::new(0),
         });
-        if self.scenario != Scenario::S1 && self.scenario.name().starts_with("ceiling") {
+        if matches!(self.scenario, Scenario::CeilingStatic | Scenario::CeilingRawSync) {
             eprintln!("ceiling: {} for {} s", self.scenario.name(), self.duration.as_secs());
         }
         let mut tasks = tokio::task::JoinSet::new();

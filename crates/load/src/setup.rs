@@ -380,3 +380,54 @@ pub async fn full_resync(conn: &Conn, tmid: &str, stats: Option<&Stats>) -> Resu
     }
     Err(CallError::Body(format!("thread {tmid}: no end after {MAX_PAGES} pages")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread(id: usize, replies: u64, mega: bool) -> ManifestThread {
+        ManifestThread { tmid: format!("t{id}"), rid: "R".to_owned(), replies, deleted: 0, mega }
+    }
+
+    fn manifest(threads: Vec<ManifestThread>, mega: Option<&str>) -> Manifest {
+        Manifest {
+            admin: Credentials { username: "a".to_owned(), password: "p".to_owned() },
+            users: ManifestUsers { password: "p".to_owned(), usernames: vec!["u".to_owned()] },
+            mega_thread: mega.map(str::to_owned),
+            threads,
+        }
+    }
+
+    #[test]
+    fn threads_are_picked_evenly_among_those_that_fit() {
+        // t0 is the mega-thread, t1..t3 too small, t4..t103 fit, t104 too big.
+        let mut threads = vec![thread(0, 100_000, true)];
+        threads.extend((1..4).map(|i| thread(i, 3, false)));
+        threads.extend((4..104).map(|i| thread(i, 10 + i as u64, false)));
+        threads.push(thread(104, 6_000, false));
+        let m = manifest(threads, Some("t0"));
+        let picked: Vec<&str> = m.pick_threads(10).iter().map(|t| t.tmid.as_str()).collect();
+        assert_eq!(picked.len(), 10);
+        assert_eq!(picked[0], "t4");
+        assert_eq!(picked[9], "t94", "every 10th of the 100 that fit");
+        assert_eq!(m.pick_threads(1000).len(), 100, "no more than fit");
+        assert_eq!(m.big_thread().map(|t| t.tmid.as_str()), Some("t0"));
+        let no_mega = manifest(vec![thread(1, 50, false), thread(2, 70, false)], None);
+        assert_eq!(no_mega.big_thread().map(|t| t.tmid.as_str()), Some("t2"), "else the largest");
+    }
+
+    #[test]
+    fn a_seed_manifest_parses() {
+        let text = r#"{"seed": 1, "admin": {"username": "seed-admin", "password": "pw"},
+            "users": {"password": "pw", "usernames": ["seed-user-0"]},
+            "rooms": [{"_id": "R", "name": "r"}], "mega_thread": null,
+            "threads": [{"tmid": "T", "rid": "R", "replies": 7, "deleted": 1, "mega": false,
+                         "last_stamp": "2026-11-26T09:31:17.529Z"}],
+            "time_range": {"from": "2026-11-26T09:31:17.529Z", "to": "2026-11-26T09:32:40.483Z"}}"#;
+        let m: Manifest = serde_json::from_str(text).expect("parses");
+        assert_eq!(
+            (m.admin.username.as_str(), m.threads[0].replies + m.threads[0].deleted),
+            ("seed-admin", 8)
+        );
+    }
+}

@@ -416,6 +416,24 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whole documents serialise straight from the messages; the bytes
+    /// must be what the `Value` path produced for the same documents.
+    #[test]
+    fn whole_documents_serialise_like_their_values() {
+        let messages = vec![msg("a", 1, Some(5), "alice"), msg("b", 2, None, "bob")];
+        let whole = Shaping::default().project(messages.clone()).expect("project");
+        assert!(matches!(whole, Documents::Whole(_)));
+        let values: Vec<Value> = messages.iter().map(|m| serde_json::to_value(m).expect("value")).collect();
+        assert_eq!(serde_json::to_string(&whole).expect("ser"), serde_json::to_string(&values).expect("ser"));
+        assert_eq!(whole.clone().into_values().expect("values"), values);
+        let list = ListParams { fields: Some(r#"{"msg": 1}"#), ..ListParams::default() };
+        let projected = Shaping::parse(&list).expect("parse").project(messages).expect("project");
+        assert!(matches!(projected, Documents::Projected(_)));
+        assert_eq!(projected.len(), 2);
+        let first = &projected.into_values().expect("values")[0];
+        assert!(first.get("msg").is_some() && first.get("u").is_none(), "{first}");
+    }
     use threadsync_domain::UserRef;
 
     fn msg(id: &str, ts: i64, tlm: Option<i64>, username: &str) -> Message {
