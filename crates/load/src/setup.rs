@@ -217,12 +217,7 @@ pub async fn prepare_from_manifest(
             Ok::<_, anyhow::Error>((i, name, session))
         });
     }
-    let mut users = Vec::with_capacity(plan.users);
-    while let Some(joined) = tasks.join_next().await {
-        users.push(joined.context("a set-up task panicked")??);
-    }
-    users.sort_by_key(|(i, _, _)| *i);
-    let users: Vec<(String, Session)> = users.into_iter().map(|(_, name, session)| (name, session)).collect();
+    let users = sessions_in_order(tasks).await?;
     eprintln!("set-up: {} sessions ready in {:.1} s", users.len(), started.elapsed().as_secs_f64());
 
     let started = Instant::now();
@@ -283,7 +278,15 @@ async fn register_users(target: &Target, plan: &Plan) -> anyhow::Result<Vec<(Str
             Ok::<_, anyhow::Error>((i, name, session))
         });
     }
-    let mut users = Vec::with_capacity(plan.users);
+    sessions_in_order(tasks).await
+}
+
+/// The `(index, username, session)` of every login task, as
+/// `(username, session)` in index order (connection `i` gets entry `i`).
+async fn sessions_in_order(
+    mut tasks: JoinSet<anyhow::Result<(usize, String, Session)>>,
+) -> anyhow::Result<Vec<(String, Session)>> {
+    let mut users = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         users.push(joined.context("a set-up task panicked")??);
     }

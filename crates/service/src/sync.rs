@@ -88,16 +88,6 @@ impl Documents {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    /// As JSON values (tests and callers that edit documents).
-    pub fn into_values(self) -> Result<Vec<Value>> {
-        match self {
-            Documents::Whole(v) => {
-                v.into_iter().map(|m| serde_json::to_value(m).map_err(Error::internal)).collect()
-            }
-            Documents::Projected(v) => Ok(v),
-        }
-    }
 }
 
 impl serde::Serialize for Documents {
@@ -426,12 +416,12 @@ mod tests {
         assert!(matches!(whole, Documents::Whole(_)));
         let values: Vec<Value> = messages.iter().map(|m| serde_json::to_value(m).expect("value")).collect();
         assert_eq!(serde_json::to_string(&whole).expect("ser"), serde_json::to_string(&values).expect("ser"));
-        assert_eq!(whole.clone().into_values().expect("values"), values);
+        assert_eq!(serde_json::to_value(&whole).expect("values"), Value::Array(values));
         let list = ListParams { fields: Some(r#"{"msg": 1}"#), ..ListParams::default() };
         let projected = Shaping::parse(&list).expect("parse").project(messages).expect("project");
         assert!(matches!(projected, Documents::Projected(_)));
         assert_eq!(projected.len(), 2);
-        let first = &projected.into_values().expect("values")[0];
+        let first = &serde_json::to_value(&projected).expect("values")[0];
         assert!(first.get("msg").is_some() && first.get("u").is_none(), "{first}");
     }
     use threadsync_domain::UserRef;

@@ -83,18 +83,9 @@ impl Readers {
         // back there, not here: if the caller's future is dropped mid-read,
         // the job still returns the connection before releasing the permit.
         let job: ReadJob = Box::new(move || {
-            let _permit = permit; // dropped last, after the connection is back
-                                  // Taken in its own statement: a guard in the `match` head would
-                                  // live through the arms, which lock again.
-            let conn = lock(&idle).pop();
-            let result = match conn {
-                None => Err(StorageError::Backend("no idle sqlite reader".to_owned())),
-                Some(mut conn) => {
-                    let result = panic::catch_unwind(AssertUnwindSafe(|| snapshot(&mut conn, read)));
-                    lock(&idle).push(conn);
-                    result.unwrap_or_else(|_| Err(StorageError::Backend("a sqlite read panicked".to_owned())))
-                }
-            };
+            // The permit is dropped last, after the connection is back.
+            let _permit = permit;
+            let result = on_idle(&idle, |conn| snapshot(conn, read));
             // The caller may have gone away; nothing to undo for a read.
             let _ = answer.send(result);
         });
@@ -112,12 +103,7 @@ impl Readers {
         F: FnOnce(&Connection) -> StorageResult<T>,
     {
         let _permit = self.permits.acquire().await.map_err(|_| closed())?;
-        let conn = lock(&self.idle)
-            .pop()
-            .ok_or_else(|| StorageError::Backend("no idle sqlite reader".to_owned()))?;
-        let result = panic::catch_unwind(AssertUnwindSafe(|| read(&conn)));
-        lock(&self.idle).push(conn);
-        result.unwrap_or_else(|_| Err(StorageError::Backend("a sqlite read panicked".to_owned())))
+        on_idle(&self.idle, |conn| read(conn))
     }
 
     /// Reader connections in use and in all.
@@ -150,6 +136,20 @@ impl Readers {
             }
         }
     }
+}
+
+/// Runs `read` on a connection taken from `idle` and gives it back, also
+/// when `read` panics. Callers hold a permit, so one is idle.
+fn on_idle<T>(
+    idle: &Mutex<Vec<Connection>>,
+    read: impl FnOnce(&mut Connection) -> StorageResult<T>,
+) -> StorageResult<T> {
+    // The guard of this statement ends with it: `read` runs unlocked.
+    let mut conn =
+        lock(idle).pop().ok_or_else(|| StorageError::Backend("no idle sqlite reader".to_owned()))?;
+    let result = panic::catch_unwind(AssertUnwindSafe(|| read(&mut conn)));
+    lock(idle).push(conn);
+    result.unwrap_or_else(|_| Err(StorageError::Backend("a sqlite read panicked".to_owned())))
 }
 
 fn snapshot<T>(

@@ -21,22 +21,6 @@ const ROUNDS: usize = 8;
 /// Small pages, so the syncer pages through the delta while writes land.
 const SYNC_PAGE: usize = 7;
 
-/// A tiny deterministic generator (xorshift), so a failing round can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(n).expect("small")).expect("small")
-    }
-}
-
 /// What one writer knows it left behind: its live replies and their texts.
 type Written = BTreeMap<String, String>;
 

@@ -42,26 +42,6 @@ const PASSWORD: &str = "crash-pw-123456";
 /// A client task still running this long after the kill is a bug of the test.
 const CLIENT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A tiny deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(n).expect("small")).expect("small")
-    }
-
-    fn pick<'a>(&mut self, items: &'a [String]) -> &'a String {
-        &items[self.below(items.len())]
-    }
-}
-
 fn seed() -> u64 {
     let from_env = std::env::var("THREADSYNC_CRASH_SEED").ok().and_then(|s| s.trim().parse::<u64>().ok());
     let seed = from_env.unwrap_or_else(|| {

@@ -358,3 +358,24 @@ pub async fn try_reply(response: reqwest::Response) -> Option<(u16, Value)> {
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"));
     Some((status, body))
 }
+
+/// A tiny deterministic generator (xorshift), so a failing run can be
+/// replayed from its seed. The seed must not be 0.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % u64::try_from(n).expect("small")).expect("small")
+    }
+
+    pub fn pick<'a>(&mut self, items: &'a [String]) -> &'a String {
+        &items[self.below(items.len())]
+    }
+}
