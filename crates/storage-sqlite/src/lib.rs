@@ -422,11 +422,11 @@ impl SyncStore for SqliteStore {
         // find a handful of changes. The page is first read on the calling
         // task with a small bound (see pool.rs for why that is cheaper); it
         // is the answer when it does not fill up. Only a bigger page goes to
-        // the blocking pool, read again from the start with its full bound
+        // a reader thread, read again from the start with its full bound
         // (the probe is dropped, so the answer is one snapshot either way;
         // the probe's cost is small next to that page's). A client `query`
         // or an `offset` can make the scan long whatever the page size, so
-        // those always go to the pool.
+        // those always go to a reader thread.
         if matches!(filter, Filter::True) && offset == 0 {
             let probe_limit = limit.min(INLINE_FEED_ROWS);
             let probe = self.point(|c| sync::changes_since(c, scope, since, filter, 0, probe_limit)).await?;

@@ -74,10 +74,10 @@ fn update_row(conn: &Connection, m: &Message) -> StorageResult<()> {
 pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Message> {
     let NewMessage { mut message, reply, join } = new;
     // The room's document is decoded only when the sender joins with this
-    // message (`join` edits it); otherwise its counters are edited in place
-    // (`rooms::count_message`), which keeps the writer's work per message
-    // small (BENCHMARKS.md, `s4`).
-    let mut joined_room = match &join {
+    // message (`join` edits it); its message counters are always edited in
+    // place (`rooms::count_message`), which keeps the writer's work per
+    // message small (BENCHMARKS.md, `s4`).
+    let joined_room = match &join {
         Some(_) => Some(rooms::load(conn, &message.rid)?.ok_or(StorageError::NotFound("room"))?),
         None if exists(conn, "SELECT 1 FROM rooms WHERE id = ?1", [&message.rid])? => None,
         None => return Err(StorageError::NotFound("room")),
@@ -103,8 +103,9 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
     message.ts = stamp;
     message.updated_at = stamp;
     let mut last = stamp;
-    if let (Some(subscription), Some(room)) = (&join, &mut joined_room) {
-        rooms::join(conn, room, subscription, stamp)?;
+    if let (Some(subscription), Some(mut room)) = (&join, joined_room) {
+        rooms::join(conn, &mut room, subscription, stamp)?;
+        rooms::save(conn, &room)?;
     }
     // A re-used id lives again: drop its old tombstone, or sync would report
     // the message as both present and removed.
@@ -130,15 +131,7 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
         mark_thread_unread(conn, &message.rid, &parent.id, &followers, parent_stamp)?;
     }
 
-    match joined_room {
-        Some(mut room) => {
-            room.msgs += 1;
-            room.last_message_at = Some(stamp);
-            room.updated_at = last;
-            rooms::save(conn, &room)?;
-        }
-        None => rooms::count_message(conn, &message.rid, stamp, last)?,
-    }
+    rooms::count_message(conn, &message.rid, stamp, last)?;
     Ok(message)
 }
 
@@ -154,9 +147,9 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
 /// document: the followers who already have the thread are one range of
 /// its primary key, so in the common case (every follower already has it)
 /// no subscription is even looked up. A popular thread has dozens of
-/// followers, and loading,
-/// decoding, re-encoding and saving each subscription in Rust was 40% of
-/// the writer thread's time in the profile of `s4` (BENCHMARKS.md).
+/// followers, and loading, decoding, re-encoding and saving each
+/// subscription in Rust was 40% of the writer thread's time in the profile
+/// of `s4` (BENCHMARKS.md).
 /// Subscriptions that already list the thread are not touched, so they keep
 /// their stamp (nothing changed for their user). The update trigger adds the
 /// new rows of `subscription_tunread`.

@@ -7,11 +7,11 @@
 //! on the pool's own threads, one per connection ([`Readers::execute`]),
 //! not on tokio's blocking pool: that pool grew to 50-80 threads under
 //! load, and glibc's allocator keeps freed memory per thread arena, so a
-//! page of 1,000 messages decoded on ever other threads left RSS tens of
+//! page of 1,000 messages decoded on ever new threads left RSS tens of
 //! megabytes above the live data (BENCHMARKS.md, `s2`). Single-row lookups by a
 //! unique index run on the calling task ([`Readers::execute_point`]): they
 //! cost a few microseconds on a warm cache, less than the hand-off to a
-//! blocking thread and back, which profiles of the hot sync path showed
+//! reader thread and back, which profiles of the hot sync path showed
 //! as the largest cost of a request that makes four such lookups (token,
 //! thread, room, horizon) before its feed query. The semaphore bounds the
 //! reads in flight to the number of connections, which guarantees a permit

@@ -76,9 +76,9 @@ pub(crate) fn save(conn: &Connection, room: &Room) -> StorageResult<()> {
 }
 
 /// Counts a new message in its room without decoding the room's document:
-/// `msgs + 1`, `lm` = the message's stamp, `_updatedAt` = `updated`. The
-/// same edit as loading, changing and [`save`]-ing the room, done by
-/// SQLite's JSON functions (this runs for every message written).
+/// `msgs + 1`, `lm` = the message's stamp, `_updatedAt` = `updated`, done by
+/// SQLite's JSON functions instead of loading, changing and [`save`]-ing the
+/// room (this runs for every message written).
 pub(crate) fn count_message(
     conn: &Connection,
     id: &str,

@@ -800,6 +800,19 @@ pub async fn thread_reply_bookkeeping(store: &dyn Store) {
     let room = room_of(store, ROOM).await;
     assert_eq!((room.msgs, room.last_message_at), (3, Some(r2.ts)));
 
+    // dave, not a member, joins with his first message: both counters move.
+    let joining = NewMessage {
+        message: message("d1", ROOM, &w.dave, "hello"),
+        reply: None,
+        join: Some(subscription(&room, &w.dave)),
+    };
+    let d1 = store.insert_message(joining).await.expect("post and join");
+    let joined = room_of(store, ROOM).await;
+    assert_eq!((joined.msgs, joined.last_message_at), (4, Some(d1.ts)));
+    assert_eq!(joined.users_count, room.users_count + 1);
+    assert!(joined.updated_at >= d1.ts);
+    assert!(store.subscription(ROOM, &w.dave.id).await.expect("lookup").is_some(), "dave is a member now");
+
     // A second thread goes into the same lists.
     w.post(store, "parent2", &w.carol).await;
     w.reply(store, "r3", "parent2", &w.carol, &[&w.carol, &w.bob]).await;
