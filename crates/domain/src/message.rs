@@ -35,8 +35,9 @@ pub struct ChannelMention {
 }
 
 /// A message document. Fields threadsync models are typed; every other field
-/// a client sent (`alias`, `emoji`, `attachments`, `customFields`, or fields
-/// we have never heard of) is kept in `extra` and round-trips unchanged.
+/// of the stored document (the client's content fields, see
+/// [`CLIENT_CONTENT_FIELDS`], or fields of an imported document) is kept in
+/// `extra` and round-trips unchanged.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     #[serde(rename = "_id")]
@@ -77,44 +78,41 @@ pub struct Message {
     pub extra: Map<String, Value>,
 }
 
-/// Fields a client may never set through `extra`: they are either modelled
-/// above or owned by the server.
-pub const RESERVED_FIELDS: &[&str] = &[
-    "_id",
-    "rid",
-    "msg",
-    "ts",
-    "u",
-    "_updatedAt",
-    "mentions",
-    "channels",
-    "tmid",
-    "tshow",
-    "tcount",
-    "tlm",
-    "replies",
-    "t",
-    "editedAt",
-    "editedBy",
-    "_hidden",
-    "_deletedAt",
-    "e2e",
-    "drid",
-    "reactions",
-    "pinned",
-    "pinnedAt",
-    "pinnedBy",
-    "starred",
-    "urls",
-    "md",
-    "unread",
-    "groupable",
-    "sandstormSessionId",
-    "imported",
-];
+/// The content fields a client may send with a message besides the modelled
+/// `_id`, `rid`, `msg`, `tmid` and `tshow`: what Rocket.Chat documents for
+/// `chat.sendMessage` and `chat.postMessage`. They are stored in `extra`.
+/// Every other field of a client's message object is dropped, so nothing a
+/// client sends escapes the size limits (docs/contract.md#messages).
+pub const CLIENT_CONTENT_FIELDS: &[&str] =
+    &["alias", "emoji", "avatar", "attachments", "blocks", "customFields"];
 
-/// Fields a client may set when sending, stored in `extra`.
-pub const CLIENT_CONTENT_FIELDS: &[&str] = &["alias", "emoji", "avatar", "attachments", "customFields"];
+/// The most bytes the content fields of one message may take together,
+/// written as a compact JSON object. `msg` has its own limit (the setting
+/// `Message_MaxAllowedSize`, in characters); this one bounds the rest: room
+/// for a dozen rich attachments (file cards, quotes of long messages,
+/// integration fields), not for a payload.
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+
+/// The size of `value` written as compact JSON, without building the text.
+pub fn json_size(value: &impl Serialize) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing JSON values to a counter cannot fail; if it ever did, the
+    // value counts as too large rather than as empty.
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
+}
 
 impl Message {
     /// Whether this message is a thread parent (has, or had, replies).
@@ -159,5 +157,13 @@ mod tests {
         let m: Message = serde_json::from_value(doc.clone()).expect("parses");
         assert_eq!(m.extra.get("somethingNew"), Some(&json!(true)));
         assert_eq!(serde_json::to_value(&m).expect("serialises"), doc);
+    }
+
+    #[test]
+    fn json_size_is_the_length_of_the_compact_text() {
+        for value in [json!({}), json!({"alias": "é", "attachments": [{"text": "a\"b\n"}]}), json!(null)] {
+            let text = serde_json::to_string(&value).expect("serialises");
+            assert_eq!(json_size(&value), text.len(), "{text}");
+        }
     }
 }

@@ -10,7 +10,9 @@ mod mentions;
 use crate::membership::{new_subscription, user_ref};
 use crate::Services;
 use serde_json::{Map, Value};
-use threadsync_domain::message::{ChannelMention, Mention, RESERVED_FIELDS};
+use threadsync_domain::message::{
+    json_size, ChannelMention, Mention, CLIENT_CONTENT_FIELDS, MAX_CONTENT_BYTES,
+};
 use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Subscription, Timestamp, User, UserRef};
 use threadsync_storage::{Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError};
 
@@ -59,14 +61,18 @@ struct Draft {
     msg: String,
     tmid: Option<String>,
     tshow: Option<bool>,
-    /// Content fields (`alias`, `attachments`...) and unknown client fields.
+    /// The content fields (`alias`, `attachments`...) the client sent.
     extra: Map<String, Value>,
 }
 
 impl Draft {
-    /// Reads `chat.sendMessage`'s `message` object: checks the types of the
-    /// fields we understand, keeps unknown fields, drops reserved ones (a
-    /// client cannot forge `u`, `tcount`, `_updatedAt`, `t`...).
+    /// Reads `chat.sendMessage`'s `message` object. Keeps the modelled
+    /// fields (`_id`, `rid`, `msg`, `tmid`, `tshow`) and the content fields
+    /// of [`CLIENT_CONTENT_FIELDS`], checking their types; drops everything
+    /// else without an error, as Rocket.Chat accepts fields it does not use
+    /// (its own test helper sends `text`): server-owned fields a client
+    /// must not forge (`u`, `ts`, `tcount`, `t`...) and fields nobody reads,
+    /// which would otherwise reach the store unbounded.
     fn from_client(mut fields: Map<String, Value>) -> Result<Draft> {
         let id = take_string(&mut fields, "_id")?.filter(|s| !s.is_empty());
         if let Some(id) = &id {
@@ -86,26 +92,19 @@ impl Draft {
         };
         let mut extra = Map::new();
         for (key, value) in fields {
-            if RESERVED_FIELDS.contains(&key.as_str()) {
+            if !CLIENT_CONTENT_FIELDS.contains(&key.as_str()) || value.is_null() {
                 continue;
             }
-            match key.as_str() {
-                "alias" | "emoji" | "avatar" => match value {
-                    Value::Null => continue,
-                    Value::String(_) => {}
-                    _ => return Err(wrong_type(&key, "a string")),
-                },
-                "attachments" => match &value {
-                    Value::Null => continue,
-                    Value::Array(items) if items.iter().all(Value::is_object) => {}
-                    _ => return Err(wrong_type(&key, "an array of objects")),
-                },
-                "customFields" => match value {
-                    Value::Null => continue,
-                    Value::Object(_) => {}
-                    _ => return Err(wrong_type(&key, "an object")),
-                },
-                _ => {}
+            let (well_typed, expected) = match key.as_str() {
+                "attachments" | "blocks" => (
+                    value.as_array().is_some_and(|items| items.iter().all(Value::is_object)),
+                    "an array of objects",
+                ),
+                "customFields" => (value.is_object(), "an object"),
+                _ => (value.is_string(), "a string"),
+            };
+            if !well_typed {
+                return Err(wrong_type(&key, expected));
             }
             extra.insert(key, value);
         }
@@ -163,6 +162,17 @@ fn invalid_channel() -> Error {
 
 fn size_exceeded() -> Error {
     Error::rejected("Message size exceeds Message_MaxAllowedSize", "error-message-size-exceeded")
+}
+
+/// The content fields together are over [`MAX_CONTENT_BYTES`]; the same
+/// `errorType` as the text limit, so a client handles both alike.
+fn content_size_exceeded() -> Error {
+    Error::rejected(
+        format!(
+            "Message content exceeds {MAX_CONTENT_BYTES} bytes (alias, emoji, avatar, attachments, blocks and customFields together)"
+        ),
+        "error-message-size-exceeded",
+    )
 }
 
 fn no_message_found(msg_id: &str) -> Error {
@@ -315,7 +325,8 @@ impl Services {
     }
 
     /// Checks that need no room: `tshow` without `tmid`, threads switched
-    /// off, the size limit.
+    /// off, the size limits (`msg` in characters, the content fields in
+    /// bytes of JSON).
     fn check_draft(&self, draft: &Draft) -> Result<()> {
         let settings = self.settings();
         if draft.tshow == Some(true) && draft.tmid.is_none() {
@@ -326,6 +337,9 @@ impl Services {
         }
         if draft.msg.chars().count() > settings.message_max_allowed_size() {
             return Err(size_exceeded());
+        }
+        if json_size(&draft.extra) > MAX_CONTENT_BYTES {
+            return Err(content_size_exceeded());
         }
         Ok(())
     }

@@ -23,14 +23,15 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Deserialize)]
 struct SendBody {
-    /// Kept as a map so unknown client fields survive to the store.
+    /// Kept as a map: the service picks the fields a message keeps.
     message: Option<Map<String, Value>>,
 }
 
 /// `POST /api/v1/chat.sendMessage` (auth): `{message: {_id?, rid, msg?, tmid?,
 /// tshow?, alias?, emoji?, avatar?, attachments?, customFields?, ...}}` →
-/// `{message}`. Client `_id` kept; unknown fields stored; reserved fields
-/// ignored; posting to a public channel joins it; `tmid` makes a thread reply.
+/// `{message}`. Client `_id` kept; other fields dropped, content bounded
+/// (docs/contract.md#messages); posting to a public channel joins it; `tmid`
+/// makes a thread reply.
 async fn send_message(
     State(services): State<AppState>,
     caller: CurrentUser,

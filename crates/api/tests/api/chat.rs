@@ -195,6 +195,8 @@ async fn send_message_rejects_bad_input() {
         json!({"rid": "GENERAL", "msg": "x", "attachments": {}}),
         json!({"rid": "GENERAL", "msg": "x", "attachments": ["not an object"]}),
         json!({"rid": "GENERAL", "msg": "x", "customFields": []}),
+        json!({"rid": "GENERAL", "msg": "x", "blocks": {}}),
+        json!({"rid": "GENERAL", "msg": "x", "blocks": [1]}),
         json!({"rid": "GENERAL", "msg": "x", "alias": 1}),
         json!({"rid": "GENERAL", "msg": "x", "tmid": true}),
         json!({"rid": ["GENERAL"], "msg": "x"}),
@@ -210,9 +212,10 @@ async fn send_message_rejects_bad_input() {
 }
 
 #[tokio::test]
-async fn unknown_fields_round_trip_and_text_leaves_msg_empty() {
+async fn content_fields_round_trip_and_unknown_fields_are_dropped() {
     let app = app().await;
     let alice = app.user("alice").await;
+    let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]);
     let sent = send(
         &app,
         &alice,
@@ -223,23 +226,92 @@ async fn unknown_fields_round_trip_and_text_leaves_msg_empty() {
             "emoji": ":smile:",
             "avatar": "http://example.com/a.png",
             "attachments": [{"title": "t", "fields": [{"title": "a", "value": "b"}]}],
+            "blocks": blocks,
             "customFields": {"priority": "high"},
             "somethingNew": {"nested": [1, 2, {"x": null}]},
+            "parseUrls": false,
+            "bot": {"i": "forged-integration"},
         }),
     )
     .await
     .ok()["message"]
         .clone();
+    // Rocket.Chat's test helper sends `text`: like Rocket.Chat, `msg` stays empty.
     assert_eq!(sent["msg"], "");
     let got = fetch(&app, &alice, text(&sent, "_id")).await;
-    assert_eq!(got["text"], "the test helper's field");
     assert_eq!(got["alias"], "Ali");
     assert_eq!(got["emoji"], ":smile:");
     assert_eq!(got["avatar"], "http://example.com/a.png");
     assert_eq!(got["attachments"], json!([{"title": "t", "fields": [{"title": "a", "value": "b"}]}]));
+    assert_eq!(got["blocks"], blocks);
     assert_eq!(got["customFields"], json!({"priority": "high"}));
-    assert_eq!(got["somethingNew"], json!({"nested": [1, 2, {"x": null}]}));
+    for dropped in ["text", "somethingNew", "parseUrls", "bot"] {
+        assert!(got.get(dropped).is_none(), "{dropped} kept in {got}");
+    }
     assert_eq!(got, sent);
+}
+
+/// Issue 11, defect 4: a field nobody reads must not carry 900 KB past
+/// `Message_MaxAllowedSize` into the store.
+#[tokio::test]
+async fn an_unknown_field_cannot_smuggle_a_large_document() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bogus = "z".repeat(900_000);
+    let sent = send(&app, &alice, json!({"rid": "GENERAL", "msg": "small", "bogus": bogus})).await.ok();
+    let id = text(&sent["message"], "_id").to_owned();
+    let got = get_message(&app, &alice, &id).await.ok();
+    assert!(got["message"].get("bogus").is_none(), "the unknown field was stored");
+    assert!(got.to_string().len() < 2_000, "chat.getMessage answers {} bytes", got.to_string().len());
+    let stored = app.services.store().message_by_id(&id).await.expect("store").expect("stored");
+    assert!(stored.extra.is_empty(), "stored extra fields: {:?}", stored.extra.keys().collect::<Vec<_>>());
+}
+
+/// The fields kept besides `msg` are bounded together (64 KiB of JSON):
+/// enough for a message with several rich attachments, not for a payload.
+#[tokio::test]
+async fn content_fields_are_bounded_together() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let exceeded = "Message content exceeds 65536 bytes (alias, emoji, avatar, attachments, blocks and \
+                    customFields together) [error-message-size-exceeded]";
+    // A legitimate rich message: ten attachments with a long text each.
+    let attachment = |i: usize| {
+        json!({
+            "title": format!("attachment {i}"), "title_link": "https://example.com/file.pdf",
+            "image_url": "https://example.com/image.png", "collapsed": false,
+            "text": "t".repeat(5_000),
+            "fields": [{"short": true, "title": "size", "value": "1 MB"}],
+        })
+    };
+    let rich: Vec<Value> = (0..10).map(attachment).collect();
+    let m = send(&app, &alice, json!({"rid": "GENERAL", "msg": "files", "attachments": rich})).await.ok();
+    assert_eq!(m["message"]["attachments"].as_array().map(Vec::len), Some(10));
+    // Over the bound, through each structured field and each sending route.
+    let big = "x".repeat(70_000);
+    for oversized in [
+        json!({"attachments": [{"text": big}]}),
+        json!({"customFields": {"note": big}}),
+        json!({"blocks": [{"type": "section", "text": big}]}),
+        json!({"alias": big}),
+        // Many fields each under the bound, together over it.
+        json!({"alias": "x".repeat(20_000), "avatar": "x".repeat(20_000), "customFields": {"a": "x".repeat(30_000)}}),
+    ] {
+        let mut message = oversized.clone();
+        message["rid"] = json!("GENERAL");
+        message["msg"] = json!("small");
+        send(&app, &alice, message).await.err(400, exceeded, Some("error-message-size-exceeded"));
+    }
+    for oversized in [json!({"attachments": [{"text": big}]}), json!({"customFields": {"note": big}})] {
+        let mut body = oversized.clone();
+        body["roomId"] = json!("GENERAL");
+        body["text"] = json!("small");
+        app.post(POST, Some(&alice), body).await.err(400, exceeded, Some("error-message-size-exceeded"));
+    }
+    // Nothing of the refused messages was stored.
+    let store = app.services.store();
+    let general = store.room_by_id("GENERAL").await.expect("store").expect("GENERAL");
+    assert_eq!(general.msgs, 1, "only the rich message was stored");
 }
 
 #[tokio::test]
