@@ -230,19 +230,32 @@ impl Services {
 
     /// `chat.getMessage`: any message of a room the caller can read
     /// (a deleted thread parent is returned as its `t: "rm"` placeholder).
+    /// A message of a room the caller cannot read is answered as a missing
+    /// one (**[better]**: Rocket.Chat says `Not allowed`, which tells that it exists).
     pub async fn get_message(&self, caller: &User, msg_id: &str) -> Result<Message> {
+        self.known_message(caller, msg_id, false).await
+    }
+
+    /// The message `msg_id`, if `caller` may know that it exists: a message
+    /// of a room they cannot read gets the same answer as an id that names
+    /// nothing, so ids cannot be probed (docs/contract.md#messages). With
+    /// `admin_acts`, an admin is told the truth: admins may delete (and
+    /// edit) any message, so its existence is no secret to them.
+    async fn known_message(&self, caller: &User, msg_id: &str, admin_acts: bool) -> Result<Message> {
         let message = self.store.message_by_id(msg_id).await?.ok_or_else(|| no_message_found(msg_id))?;
-        let room = self.store.room_by_id(&message.rid).await?.ok_or_else(Error::not_allowed)?;
-        if !self.can_read_room(caller, &room).await? {
-            return Err(Error::not_allowed());
+        if (admin_acts && caller.is_admin()) || self.readable_room(caller, &message.rid).await?.is_some() {
+            Ok(message)
+        } else {
+            Err(no_message_found(msg_id))
         }
-        Ok(message)
     }
 
     /// `chat.update`: replaces a message's text (mentions and channels are
     /// parsed again). The author may edit while `Message_AllowEditing` is on;
     /// admins always (Rocket.Chat's `edit-message`). The editor must still be
-    /// able to post in the room. Thread counters are not touched.
+    /// able to post in the room. Thread counters are not touched. A message
+    /// the caller may not know of is `No message found` (see
+    /// [`Services::known_message`]), even when `roomId` names another room.
     pub async fn update_message(
         &self,
         caller: &User,
@@ -250,7 +263,7 @@ impl Services {
         msg_id: &str,
         text: &str,
     ) -> Result<Message> {
-        let original = self.store.message_by_id(msg_id).await?.ok_or_else(|| no_message_found(msg_id))?;
+        let original = self.known_message(caller, msg_id, true).await?;
         if original.rid != room_id {
             return Err(room_mismatch());
         }
@@ -284,7 +297,10 @@ impl Services {
     /// on, as may the room's owners and moderators; admins always. `as_user`
     /// deletes as the author (admins only, for others' messages). A reply
     /// leaves a tombstone and lowers its parent's `tcount`; a thread parent
-    /// with replies stays as a `t: "rm"` placeholder.
+    /// with replies stays as a `t: "rm"` placeholder. A message the caller
+    /// may not know of is `No message found` (see [`Services::known_message`]),
+    /// even when `roomId` names another room (**[better]**: Rocket.Chat's
+    /// room-mismatch answer tells an outsider that the id exists).
     pub async fn delete_message(
         &self,
         caller: &User,
@@ -292,7 +308,7 @@ impl Services {
         msg_id: &str,
         as_user: bool,
     ) -> Result<DeletedMessage> {
-        let message = self.store.message_by_id(msg_id).await?.ok_or_else(|| no_message_found(msg_id))?;
+        let message = self.known_message(caller, msg_id, true).await?;
         if message.rid != room_id {
             return Err(room_mismatch());
         }

@@ -5,7 +5,10 @@
 //! Every method runs its checks in the documented order, so the first
 //! problem of a request is the one reported, as Rocket.Chat does. Room
 //! denials on these endpoints are `Not Allowed [error-not-allowed]` (capital
-//! A), and `not-allowed` with `details: {method}` for follow / unfollow.
+//! A). A message in a room the caller cannot read gets the answer of a
+//! message that does not exist (`Invalid Message`, or `Invalid message`
+//! with `details: {method}` for follow / unfollow), so that message ids
+//! cannot be probed (**[better]**: Rocket.Chat answers `Not Allowed`).
 
 use crate::paging::Paging;
 use crate::sync::{required_date, sort_messages, Documents, FeedBound, ListParams, Shaping};
@@ -94,19 +97,19 @@ impl Services {
         }
     }
 
-    /// Checks that the message `tmid` exists (`Invalid Message`; a
-    /// `t: "rm"` placeholder exists) and that the caller may read its room
-    /// (`Not Allowed`).
+    /// Checks that the message `tmid` exists (a `t: "rm"` placeholder
+    /// exists) in a room the caller may read: `Invalid Message` otherwise,
+    /// the same answer for both, so existence is not revealed.
     async fn check_readable_thread(&self, caller: &User, tmid: &str) -> Result<()> {
         let rid = self.store.message_room(tmid).await?.ok_or_else(invalid_thread)?;
-        self.readable_room(caller, &rid).await?.ok_or_else(thread_not_allowed)?;
+        self.readable_room(caller, &rid).await?.ok_or_else(invalid_thread)?;
         Ok(())
     }
 
     /// `chat.syncThreadMessages` (the seed). Checks, in order: threads
     /// enabled; `tmid` present; `updatedSince` present, then a date;
     /// `sort`, `query`, `fields`; `count`/`offset`; `tmid` an existing
-    /// message (`Invalid Message`); room access (`Not Allowed`); the
+    /// message of a room the caller may read (`Invalid Message`); the
     /// tombstone horizon (`error-resync-required`).
     ///
     /// `update`: replies of the thread with `_updatedAt > updatedSince`
@@ -138,8 +141,8 @@ impl Services {
 
     /// `chat.getThreadMessages`: the replies of a thread (not the parent),
     /// by default `ts` ascending. Checks, in order: threads enabled; `tmid`;
-    /// `sort`, `query`, `fields`; `count`/`offset`; `Invalid Message`;
-    /// `Not Allowed`.
+    /// `sort`, `query`, `fields`; `count`/`offset`; `Invalid Message` (no
+    /// such message, or not in a room the caller may read).
     pub async fn thread_messages(
         &self,
         caller: &User,
@@ -264,8 +267,9 @@ impl Services {
     /// removes the caller in the thread's `replies` (a reply's `mid` means
     /// its parent) and moves the parent's `_updatedAt`; unfollowing also
     /// clears the thread from the caller's `tunread`. Checks, in order:
-    /// `mid` (a bare error); threads enabled; the message exists; room
-    /// access. The last three carry `details: {method}`.
+    /// `mid` (a bare error); threads enabled (`not-allowed`); the message
+    /// exists in a room the caller may read (`Invalid message` for both).
+    /// The last two carry `details: {method}`.
     pub async fn follow_thread(&self, caller: &User, mid: Option<&str>, follow: bool) -> Result<()> {
         let mid = mid
             .filter(|m| !m.trim().is_empty())
@@ -281,7 +285,7 @@ impl Services {
         }
         let message = self.store.message_by_id(mid).await?.ok_or_else(invalid)?;
         if self.readable_room(caller, &message.rid).await?.is_none() {
-            return Err(not_allowed());
+            return Err(invalid());
         }
         let thread = message.tmid.as_deref().unwrap_or(&message.id);
         match self.store.set_following(thread, &caller.id, follow).await {

@@ -1,4 +1,4 @@
-//! The access matrix of behaviour.md §2, table-driven.
+//! The access matrix of docs/contract.md#rooms-and-access, table-driven.
 //!
 //! Users: an outsider (registered, not a member), a member, the room's
 //! owner (its creator; in a DM the one who opened it) and an admin who is
@@ -11,9 +11,12 @@
 //! DM is readable and writable only by its members, admins included
 //! (editing and posting need membership too), with two documented
 //! exceptions that are not room reads: an admin may delete any message
-//! (behaviour.md §3, Rocket.Chat's `force-delete-message`), and room owners
-//! (and moderators) may delete others' messages. A denial is a 400 with the
-//! endpoint's own text, and its body carries nothing of the room's content.
+//! (Rocket.Chat's `force-delete-message`), and room owners (and moderators)
+//! may delete others' messages. A denial is a 400 with the endpoint's own
+//! text, and its body carries nothing of the room's content. A message in a
+//! room the caller cannot read is not even said to exist: every endpoint
+//! that takes a message id answers as for an id that does not exist
+//! (admins excepted where they may act: deleting, editing).
 //!
 //! Each cell gets a fresh room of its own (a thread with a reply, a plain
 //! message of each member and a deleted reply), so that a write in one
@@ -65,6 +68,10 @@ enum Ep {
     Delete,
     /// `chat.delete` of someone else's message.
     DeleteOther,
+    /// `chat.update` of the member's message, naming another room (GENERAL).
+    UpdateElsewhere,
+    /// `chat.delete` of the member's message, naming another room (GENERAL).
+    DeleteElsewhere,
     SyncThreadMessages,
     GetThreadMessages,
     GetThreadsList,
@@ -94,6 +101,8 @@ const ENDPOINTS: &[Ep] = &[
     Ep::Update,
     Ep::Delete,
     Ep::DeleteOther,
+    Ep::UpdateElsewhere,
+    Ep::DeleteElsewhere,
     Ep::SyncThreadMessages,
     Ep::GetThreadMessages,
     Ep::GetThreadsList,
@@ -117,21 +126,25 @@ const ENDPOINTS: &[Ep] = &[
 enum Expect {
     /// 200 with the room's real content.
     Allow,
-    /// 400 with exactly this error, errorType and details, and no content.
-    Deny { error: &'static str, error_type: &'static str, details: Option<Value> },
+    /// 400 with exactly this error, errorType (`None`: none) and details, and no content.
+    Deny { error: &'static str, error_type: Option<&'static str>, details: Option<Value> },
+    /// Exactly what the same call answers for a message id that does not
+    /// exist (the id aside), so the message's existence is not revealed.
+    Hidden,
     /// 200 that says nothing (`subscriptions.getOne` of a non-member: `null`).
     Nothing,
 }
 
 fn deny(error: &'static str, error_type: &'static str) -> Expect {
-    Expect::Deny { error, error_type, details: None }
+    Expect::Deny { error, error_type: Some(error_type), details: None }
 }
 
 const NOT_ALLOWED: &str = "Not allowed [error-not-allowed]";
 const THREAD_NOT_ALLOWED: &str = "Not Allowed [error-not-allowed]";
-const FOLLOW_NOT_ALLOWED: &str = "not-allowed [error-not-allowed]";
 const EDIT_NOT_ALLOWED: &str = "Message editing not allowed [error-action-not-allowed]";
 const DELETE_NOT_ALLOWED: &str = "Not allowed [error-action-not-allowed]";
+/// Rocket.Chat's text, without an `errorType`.
+const ROOM_MISMATCH: &str = "The room id provided does not match where the message is from.";
 const CHANNEL_NOT_FOUND: &str =
     "The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]";
 const GROUP_NOT_FOUND: &str =
@@ -143,45 +156,42 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
     // canAccessRoom: public channels for everyone, the rest for members only.
     let reads = kind == Kind::Channel || member;
     let read = |error, error_type| if reads { Expect::Allow } else { deny(error, error_type) };
+    // A message of a room the caller cannot read does not exist for them.
+    let message = |answer: Expect| if reads { answer } else { Expect::Hidden };
+    // Admins may delete (and edit) any message, so for these they learn the truth.
+    let moderated = |answer: Expect| if reads || who == Who::Admin { answer } else { Expect::Hidden };
+    let mismatch = Expect::Deny { error: ROOM_MISMATCH, error_type: None, details: None };
     match ep {
         // Posting needs what reading needs; posting to a channel joins it.
-        Ep::SendMessage | Ep::SendReply | Ep::PostMessage | Ep::GetMessage => {
-            read(NOT_ALLOWED, "error-not-allowed")
-        }
+        Ep::SendMessage | Ep::SendReply | Ep::PostMessage => read(NOT_ALLOWED, "error-not-allowed"),
+        Ep::GetMessage | Ep::SyncThreadMessages | Ep::GetThreadMessages => message(Expect::Allow),
         Ep::SyncMessages
         | Ep::SyncMessagesUpdated
         | Ep::SyncMessagesDeleted
         | Ep::GetDeletedMessages
         | Ep::RoomsInfo => read(NOT_ALLOWED, "error-not-allowed"),
-        Ep::SyncThreadMessages | Ep::GetThreadMessages | Ep::GetThreadsList | Ep::SyncThreadsList => {
-            read(THREAD_NOT_ALLOWED, "error-not-allowed")
-        }
-        Ep::FollowMessage | Ep::UnfollowMessage if reads => Expect::Allow,
-        Ep::FollowMessage | Ep::UnfollowMessage => Expect::Deny {
-            error: FOLLOW_NOT_ALLOWED,
-            error_type: "error-not-allowed",
-            details: Some(json!({
-                "method": if ep == Ep::FollowMessage { "followMessage" } else { "unfollowMessage" }
-            })),
-        },
+        Ep::GetThreadsList | Ep::SyncThreadsList => read(THREAD_NOT_ALLOWED, "error-not-allowed"),
+        Ep::FollowMessage | Ep::UnfollowMessage => message(Expect::Allow),
         // The author edits; an admin edits any message, but only where they may post.
         Ep::Update => match who {
             Who::Member | Who::Owner => Expect::Allow,
             Who::Admin => read(NOT_ALLOWED, "error-not-allowed"),
-            Who::Outsider => deny(EDIT_NOT_ALLOWED, "error-action-not-allowed"),
+            Who::Outsider => message(deny(EDIT_NOT_ALLOWED, "error-action-not-allowed")),
         },
         // The author deletes; an admin deletes any message (not a read).
         Ep::Delete => match who {
             Who::Member | Who::Owner | Who::Admin => Expect::Allow,
-            Who::Outsider => deny(DELETE_NOT_ALLOWED, "error-action-not-allowed"),
+            Who::Outsider => message(deny(DELETE_NOT_ALLOWED, "error-action-not-allowed")),
         },
         // Others' messages: admins, and the owners of a channel or group
         // (a DM has no owner role).
         Ep::DeleteOther => match who {
             Who::Admin => Expect::Allow,
             Who::Owner if kind != Kind::Direct => Expect::Allow,
-            _ => deny(DELETE_NOT_ALLOWED, "error-action-not-allowed"),
+            _ => message(deny(DELETE_NOT_ALLOWED, "error-action-not-allowed")),
         },
+        // The wrong room named: said only to those who may know the message.
+        Ep::UpdateElsewhere | Ep::DeleteElsewhere => moderated(mismatch),
         // A family's endpoints see only rooms of their type ("not found"
         // otherwise), and a group only for its members.
         Ep::ChannelsInfo | Ep::ChannelsMembers => {
@@ -311,14 +321,35 @@ impl Fixture {
             _ => &self.member_note,
         }
     }
+
+    /// The message `ep` acts on, for the endpoints that take a message id.
+    fn message_of(&self, who: Who, ep: Ep) -> Option<&str> {
+        match ep {
+            Ep::GetMessage | Ep::SyncThreadMessages | Ep::GetThreadMessages | Ep::UnfollowMessage => {
+                Some(&self.parent)
+            }
+            Ep::FollowMessage => Some(&self.reply),
+            Ep::Update | Ep::Delete => Some(self.own_message(who)),
+            Ep::DeleteOther => Some(self.others_message(who)),
+            Ep::UpdateElsewhere | Ep::DeleteElsewhere => Some(&self.member_note),
+            _ => None,
+        }
+    }
 }
 
 const SINCE: &str = "2000-01-01T00:00:00.000Z";
 
 /// Runs `ep` as `who` on the fixture's room.
 async fn call(app: &TestApp, f: &Fixture, who: Who, ep: Ep) -> Reply {
+    call_on(app, f, who, ep, None).await
+}
+
+/// Runs `ep` as `who` on the fixture's room; `message` replaces the id of
+/// the message it acts on (see [`Fixture::message_of`]).
+async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&str>) -> Reply {
     let me = Some(f.caller(app, who));
-    let (rid, parent) = (&f.rid, &f.parent);
+    let rid = &f.rid;
+    let msg = message.or(f.message_of(who, ep)).unwrap_or_default();
     let get = |path: String| async move { app.get(&format!("/api/v1/{path}"), me).await };
     let post = |path: &str, body: Value| {
         let path = format!("/api/v1/{path}");
@@ -332,25 +363,26 @@ async fn call(app: &TestApp, f: &Fixture, who: Who, ep: Ep) -> Reply {
         Ep::SendReply => {
             post(
                 "chat.sendMessage",
-                json!({"message": {"_id": f.client_id, "rid": rid, "msg": "re", "tmid": parent}}),
+                json!({"message": {"_id": f.client_id, "rid": rid, "msg": "re", "tmid": f.parent}}),
             )
             .await
         }
         Ep::PostMessage => post("chat.postMessage", json!({"roomId": rid, "text": "posted"})).await,
-        Ep::GetMessage => get(format!("chat.getMessage?msgId={parent}")).await,
-        Ep::Update => {
-            post("chat.update", json!({"roomId": rid, "msgId": f.own_message(who), "text": "edited"})).await
+        Ep::GetMessage => get(format!("chat.getMessage?msgId={msg}")).await,
+        Ep::Update => post("chat.update", json!({"roomId": rid, "msgId": msg, "text": "edited"})).await,
+        Ep::Delete | Ep::DeleteOther => post("chat.delete", json!({"roomId": rid, "msgId": msg})).await,
+        Ep::UpdateElsewhere => {
+            post("chat.update", json!({"roomId": "GENERAL", "msgId": msg, "text": "edited"})).await
         }
-        Ep::Delete => post("chat.delete", json!({"roomId": rid, "msgId": f.own_message(who)})).await,
-        Ep::DeleteOther => post("chat.delete", json!({"roomId": rid, "msgId": f.others_message(who)})).await,
+        Ep::DeleteElsewhere => post("chat.delete", json!({"roomId": "GENERAL", "msgId": msg})).await,
         Ep::SyncThreadMessages => {
-            get(format!("chat.syncThreadMessages?tmid={parent}&updatedSince={SINCE}")).await
+            get(format!("chat.syncThreadMessages?tmid={msg}&updatedSince={SINCE}")).await
         }
-        Ep::GetThreadMessages => get(format!("chat.getThreadMessages?tmid={parent}")).await,
+        Ep::GetThreadMessages => get(format!("chat.getThreadMessages?tmid={msg}")).await,
         Ep::GetThreadsList => get(format!("chat.getThreadsList?rid={rid}")).await,
         Ep::SyncThreadsList => get(format!("chat.syncThreadsList?rid={rid}&updatedSince={SINCE}")).await,
-        Ep::FollowMessage => post("chat.followMessage", json!({"mid": f.reply})).await,
-        Ep::UnfollowMessage => post("chat.unfollowMessage", json!({"mid": parent})).await,
+        Ep::FollowMessage => post("chat.followMessage", json!({"mid": msg})).await,
+        Ep::UnfollowMessage => post("chat.unfollowMessage", json!({"mid": msg})).await,
         Ep::SyncMessages => get(format!("chat.syncMessages?roomId={rid}&lastUpdate={SINCE}")).await,
         Ep::SyncMessagesUpdated => get(format!("chat.syncMessages?roomId={rid}&type=UPDATED&next=0")).await,
         Ep::SyncMessagesDeleted => get(format!("chat.syncMessages?roomId={rid}&type=DELETED&next=0")).await,
@@ -445,6 +477,8 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
             body["subscription"]["rid"] == json!(f.rid)
                 && body["subscription"]["u"]["_id"] == json!(me.user_id)
         }
+        // Never allowed: the message is not in the room named.
+        Ep::UpdateElsewhere | Ep::DeleteElsewhere => false,
     };
     if ok {
         Ok(())
@@ -460,11 +494,13 @@ async fn check_unchanged(app: &TestApp, f: &Fixture, who: Who, ep: Ep) -> Result
         Ep::SendMessage | Ep::SendReply | Ep::PostMessage => {
             !message_exists(app, &f.client_id).await && !subscribed(app, f, me).await
         }
-        Ep::Update => {
-            let target = app.services.store().message_by_id(f.own_message(who)).await.expect("store");
+        Ep::Update | Ep::UpdateElsewhere => {
+            let target = f.message_of(who, ep).unwrap_or_default();
+            let target = app.services.store().message_by_id(target).await.expect("store");
             target.is_some_and(|m| m.msg != "edited")
         }
         Ep::Delete => message_exists(app, f.own_message(who)).await,
+        Ep::DeleteElsewhere => message_exists(app, &f.member_note).await,
         Ep::DeleteOther => message_exists(app, f.others_message(who)).await,
         Ep::FollowMessage => !followers(app, f).await.contains(&me.user_id),
         _ => true,
@@ -498,32 +534,53 @@ async fn check_cell(app: &TestApp, f: &Fixture, who: Who, ep: Ep, expect: &Expec
             let shape = status == 400
                 && body["success"] == json!(false)
                 && body["error"] == json!(error)
-                && body["errorType"] == json!(error_type)
+                && body.get("errorType") == error_type.map(|t| json!(t)).as_ref()
                 && body.get("details") == details.as_ref();
             if !shape {
                 return Err(format!(
-                    "expected 400 {error:?} ({error_type}, details {details:?}), got {status}: {body}"
+                    "expected 400 {error:?} ({error_type:?}, details {details:?}), got {status}: {body}"
                 ));
             }
-            // Nothing of the room in the answer: only the error envelope, no
-            // message text, no group name.
-            let keys: Vec<&str> = body.as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
-            if keys.iter().any(|k| !["success", "error", "errorType", "details"].contains(k)) {
-                return Err(format!("a denial with more than the error envelope: {body}"));
+            check_denial(app, f, who, ep, &body).await
+        }
+        Expect::Hidden => {
+            let real = f.message_of(who, ep).unwrap_or_default();
+            let missing = format!("no-such-message-{}", f.client_id);
+            let absent = call_on(app, f, who, ep, Some(&missing)).await;
+            let same = status == absent.status.as_u16()
+                && body.to_string().replace(real, "<id>")
+                    == absent.body.to_string().replace(&missing, "<id>");
+            if status != 400 || !same {
+                return Err(format!(
+                    "answers {status}: {body}, but an id that does not exist gets {}: {}",
+                    absent.status.as_u16(),
+                    absent.body
+                ));
             }
-            let text = body.to_string();
-            if let Some(leak) = f.secrets.iter().find(|s| text.contains(s.as_str())) {
-                return Err(format!("a denial that reveals {leak:?}: {body}"));
-            }
-            check_unchanged(app, f, who, ep).await
+            check_denial(app, f, who, ep, &body).await
         }
     }
+}
+
+/// Checks a refusal: nothing of the room in the answer (only the error
+/// envelope, no message text, no group name), and no write happened.
+async fn check_denial(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Value) -> Result<(), String> {
+    let keys: Vec<&str> = body.as_object().into_iter().flatten().map(|(k, _)| k.as_str()).collect();
+    if keys.iter().any(|k| !["success", "error", "errorType", "details"].contains(k)) {
+        return Err(format!("a denial with more than the error envelope: {body}"));
+    }
+    let text = body.to_string();
+    if let Some(leak) = f.secrets.iter().find(|s| text.contains(s.as_str())) {
+        return Err(format!("a denial that reveals {leak:?}: {body}"));
+    }
+    check_unchanged(app, f, who, ep).await
 }
 
 fn symbol(expect: &Expect) -> &'static str {
     match expect {
         Expect::Allow => "allow",
         Expect::Deny { .. } => "deny",
+        Expect::Hidden => "hidden",
         Expect::Nothing => "null",
     }
 }

@@ -398,17 +398,11 @@ async fn private_group_outsiders_cannot_send_or_read() {
         "Not allowed [error-not-allowed]",
         Some("error-not-allowed"),
     );
-    get_message(&app, &bob, text(&m, "_id")).await.err(
-        400,
-        "Not allowed [error-not-allowed]",
-        Some("error-not-allowed"),
-    );
+    // Outsiders are not told that the message exists.
+    let hidden = format!("No message found with the id of \"{}\".", text(&m, "_id"));
+    get_message(&app, &bob, text(&m, "_id")).await.err(400, &hidden, None);
     // Admins are not exempt from reading private rooms they are not in.
-    get_message(&app, &app.admin, text(&m, "_id")).await.err(
-        400,
-        "Not allowed [error-not-allowed]",
-        Some("error-not-allowed"),
-    );
+    get_message(&app, &app.admin, text(&m, "_id")).await.err(400, &hidden, None);
     let uid = bob.user_id.clone();
     assert!(app.services.store().subscription(&rid, &uid).await.expect("lookup").is_none());
     // A reply from an outsider is refused too.
@@ -741,11 +735,9 @@ async fn post_message_to_a_user_opens_a_direct_message() {
     let rid = text(m, "rid").to_owned();
     assert_ne!(rid, "GENERAL");
     assert_eq!(fetch(&app, &bob, text(m, "_id")).await["msg"], "psst");
-    get_message(&app, &carol, text(m, "_id")).await.err(
-        400,
-        "Not allowed [error-not-allowed]",
-        Some("error-not-allowed"),
-    );
+    // To anyone else the message does not exist.
+    let hidden = format!("No message found with the id of \"{}\".", text(m, "_id"));
+    get_message(&app, &carol, text(m, "_id")).await.err(400, &hidden, None);
     // The same DM the second time, also from the other side.
     let again = app.post(POST, Some(&bob), json!({"channel": "@alice", "text": "ok"})).await.ok();
     assert_eq!(again["message"]["rid"], json!(rid));
@@ -923,6 +915,37 @@ async fn delete_returns_the_identity_and_leaves_nothing() {
         &format!("No message found with the id of \"{}\".", text(&m, "_id")),
         None,
     );
+}
+
+/// Issue 11, defect 8: naming GENERAL with the id of a message in a private
+/// group the caller is not in must answer exactly as for an id that names
+/// nothing; a member naming the wrong room is still told it is the wrong room.
+#[tokio::test]
+async fn a_private_message_is_not_revealed_by_naming_another_room() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let eve = app.user("eve").await;
+    let rid = make_room(&app, RoomType::Group, "private", false, &[(&alice, &["owner"])]).await;
+    let secret = say(&app, &alice, &rid, "members only").await;
+    let secret_id = text(&secret, "_id");
+    for path in [DELETE, UPDATE] {
+        let probe = |msg_id: &str| json!({"roomId": "GENERAL", "msgId": msg_id, "text": "x"});
+        let existing = app.post(path, Some(&eve), probe(secret_id)).await;
+        let missing = app.post(path, Some(&eve), probe("nosuchmessage")).await;
+        assert_eq!(existing.status, missing.status);
+        assert_eq!(
+            existing.body.to_string().replace(secret_id, "<id>"),
+            missing.body.to_string().replace("nosuchmessage", "<id>"),
+            "{path} tells an outsider that the message exists"
+        );
+        existing.err(400, &format!("No message found with the id of \"{secret_id}\"."), None);
+        app.post(path, Some(&alice), probe(secret_id)).await.err(
+            400,
+            "The room id provided does not match where the message is from.",
+            None,
+        );
+    }
+    assert_eq!(fetch(&app, &alice, secret_id).await["msg"], "members only");
 }
 
 #[tokio::test]

@@ -140,8 +140,10 @@ async fn sync_thread_errors_in_order() {
     );
 }
 
+/// A thread in a room the caller cannot read answers as a missing one, so
+/// thread ids cannot be probed.
 #[tokio::test]
-async fn sync_thread_invalid_message_before_not_allowed() {
+async fn sync_thread_of_an_unreadable_room_is_an_invalid_message() {
     let app = TestApp::unlimited().await;
     let alice = app.user("alice").await;
     let eve = app.user("eve").await;
@@ -155,8 +157,8 @@ async fn sync_thread_invalid_message_before_not_allowed() {
     );
     sync(&app, &eve, &format!("tmid={}&updatedSince={EPOCH}", id(&parent))).await.err(
         400,
-        "Not Allowed [error-not-allowed]",
-        Some("error-not-allowed"),
+        "Invalid Message [error-invalid-message]",
+        Some("error-invalid-message"),
     );
     // The outsider's bad date is still reported first.
     sync(&app, &eve, &format!("tmid={}&updatedSince=bad", id(&parent)))
@@ -399,12 +401,16 @@ async fn thread_access_follows_the_room_rules() {
         assert_eq!(ids(&page["update"]), vec![id(&r)], "members read");
         let denied =
             |reply: Reply| reply.err(400, "Not Allowed [error-not-allowed]", Some("error-not-allowed"));
-        denied(sync(&app, &eve, &format!("tmid={}&updatedSince={EPOCH}", id(&p))).await);
-        denied(app.get(&format!("{MESSAGES}?tmid={}", id(&p)), Some(&eve)).await);
+        // A thread of a room the caller cannot read does not exist for them.
+        let hidden = |reply: Reply| {
+            reply.err(400, "Invalid Message [error-invalid-message]", Some("error-invalid-message"))
+        };
+        hidden(sync(&app, &eve, &format!("tmid={}&updatedSince={EPOCH}", id(&p))).await);
+        hidden(app.get(&format!("{MESSAGES}?tmid={}", id(&p)), Some(&eve)).await);
         denied(app.get(&format!("{LIST}?rid={rid}"), Some(&eve)).await);
         denied(app.get(&format!("{SYNC_LIST}?rid={rid}&updatedSince={EPOCH}"), Some(&eve)).await);
         // Admins are not exempt from the read rule.
-        denied(sync(&app, &app.admin, &format!("tmid={}&updatedSince={EPOCH}", id(&p))).await);
+        hidden(sync(&app, &app.admin, &format!("tmid={}&updatedSince={EPOCH}", id(&p))).await);
     }
 }
 
@@ -719,12 +725,13 @@ async fn follow_and_unfollow_errors() {
         );
         assert_eq!(body["details"], json!({"method": method}));
 
+        // A message of a room eve cannot read does not exist for her.
         let group = app.group(&alice, &format!("g-{method}").to_lowercase(), &[]).await;
         let secret = app.say(&alice, &group, "secret").await;
         let body = app.post(path, Some(&eve), json!({"mid": id(&secret)})).await.err(
             400,
-            "not-allowed [error-not-allowed]",
-            Some("error-not-allowed"),
+            "Invalid message [error-invalid-message]",
+            Some("error-invalid-message"),
         );
         assert_eq!(body["details"], json!({"method": method}));
     }
