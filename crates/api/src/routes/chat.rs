@@ -107,9 +107,9 @@ async fn post_message(
     }))
 }
 
-/// `GET /api/v1/chat.getMessage?msgId=` (auth) → `{message}`. Unknown id →
-/// 400 `No message found with the id of "<id>".`; a room the caller cannot
-/// read → `Not allowed [error-not-allowed]`.
+/// `GET /api/v1/chat.getMessage?msgId=` (auth) → `{message}`. Unknown id, or
+/// a message of a room the caller cannot read → 400 `No message found with
+/// the id of "<id>".` (the same answer, so ids cannot be probed).
 async fn get_message(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let message = services.get_message(&caller.user, params.required("msgId")?).await?;
     ok(json!({"message": message}))

@@ -102,8 +102,8 @@ fn cursor_body(cursor: CursorBounds) -> Value {
 /// and removed (`{_id, rid, tmid, _deletedAt}`), strictly after
 /// `updatedSince`, oldest first, bounded and resumable (module docs). Checks
 /// in order: threads enabled, `tmid`, `updatedSince` present then valid,
-/// `sort`/`query`/`fields`, `count`/`offset`, `Invalid Message`,
-/// `Not Allowed`, tombstone horizon.
+/// `sort`/`query`/`fields`, `count`/`offset`, `Invalid Message` (also for
+/// a thread of a room the caller cannot read), tombstone horizon.
 async fn sync_thread_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -123,7 +123,8 @@ async fn sync_thread_messages(
 /// `GET /api/v1/chat.getThreadMessages?tmid=&offset=&count=&sort=&query=&fields=`
 /// (auth) → `{messages, count, offset, total}`: the replies (not the
 /// parent), `ts` ascending by default. Errors: threads disabled, `tmid`,
-/// `sort`/`query`/`fields`, `Invalid Message`, `Not Allowed`.
+/// `sort`/`query`/`fields`, `Invalid Message` (also for a thread of a room
+/// the caller cannot read).
 async fn get_thread_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -173,8 +174,8 @@ struct MidBody {
 
 /// `POST /api/v1/chat.followMessage {mid}` (auth) → `{}`: the caller follows
 /// the thread (a reply's `mid` means its parent). Errors: missing `mid`
-/// (bare), then with `details: {method}`: threads disabled or no room
-/// access (`not-allowed`), unknown message (`Invalid message`).
+/// (bare), then with `details: {method}`: threads disabled (`not-allowed`),
+/// unknown message or one of a room the caller cannot read (`Invalid message`).
 async fn follow_message(
     State(services): State<AppState>,
     caller: CurrentUser,
