@@ -1,4 +1,4 @@
-//! The wire format of every failure (behaviour.md §0), in one place.
+//! The wire format of every failure (docs/contract.md#wire-rules), in one place.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

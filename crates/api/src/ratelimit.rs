@@ -1,4 +1,4 @@
-//! Rate limiting of the API (behaviour.md §0 and §7).
+//! Rate limiting of the API (docs/contract.md#rate-limits).
 //!
 //! Rocket.Chat limits each route per client IP; we keep its settings
 //! (`API_Enable_Rate_Limiter`, `API_Enable_Rate_Limiter_Limit_Calls_Default`,

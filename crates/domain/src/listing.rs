@@ -1,4 +1,4 @@
-//! `sort` and `fields` for message listings (behaviour.md §5).
+//! `sort` and `fields` for message listings (docs/query.md).
 //!
 //! Both arrive as raw JSON strings in the query string. They are parsed here
 //! into typed values against an allow-list of message fields, so that the

@@ -1,4 +1,4 @@
-//! The settings threadsync knows, their types and defaults (behaviour.md §6).
+//! The settings threadsync knows, their types and defaults (docs/contract.md#settings).
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -88,8 +88,9 @@ pub const DEFINITIONS: &[SettingDef] = &[
         default: DefaultValue::Str("Public"),
     },
     SettingDef { id: API_ENABLE_RATE_LIMITER, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
-    // Deliberately not Rocket.Chat's 10 calls / 60 s (behaviour.md §6 lists
-    // those): §7 asks for defaults a normal client never meets, and our key is
+    // Deliberately not Rocket.Chat's 10 calls / 60 s, which ordinary users
+    // reading threads run into: the defaults must be such that a normal
+    // client never meets them (docs/contract.md#rate-limits). Our key is
     // per user and route (not per IP), so the budget is 600 calls per
     // 60 000 ms window per user per route. The setting names and the window
     // are Rocket.Chat's.

@@ -9,7 +9,7 @@ use std::fmt;
 ///
 /// The store, not the caller, assigns the timestamps that sync relies on
 /// (`_updatedAt`, `_deletedAt`), so that they strictly increase per room in
-/// commit order (behaviour.md §4.1).
+/// commit order (docs/sync.md#the-guarantee-lossless-sync).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
 

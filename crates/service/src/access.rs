@@ -1,4 +1,4 @@
-//! Room access rules (behaviour.md §2, Rocket.Chat's `canAccessRoom`).
+//! Room access rules (docs/contract.md#rooms-and-access, Rocket.Chat's `canAccessRoom`).
 
 use crate::Services;
 use threadsync_domain::{Result, Room, RoomType, User};

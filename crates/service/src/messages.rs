@@ -1,6 +1,7 @@
 //! Messages: sending (`chat.sendMessage`, `chat.postMessage`), reading
 //! (`chat.getMessage`), editing (`chat.update`) and deleting (`chat.delete`),
-//! with the thread bookkeeping a reply implies (behaviour.md §3, §4).
+//! with the thread bookkeeping a reply implies (docs/contract.md#messages,
+//! docs/contract.md#threads).
 //!
 //! The rules live here; the store applies each write atomically and assigns
 //! every timestamp (`ts`, `_updatedAt`, `editedAt`, `tlm`, `_deletedAt`).
@@ -231,7 +232,7 @@ impl Services {
     /// `chat.getMessage`: any message of a room the caller can read
     /// (a deleted thread parent is returned as its `t: "rm"` placeholder).
     /// A message of a room the caller cannot read is answered as a missing
-    /// one (**[better]**: Rocket.Chat says `Not allowed`, which tells that it exists).
+    /// one (**[differs]**: Rocket.Chat says `Not allowed`, which tells that it exists).
     pub async fn get_message(&self, caller: &User, msg_id: &str) -> Result<Message> {
         self.known_message(caller, msg_id, false).await
     }
@@ -299,7 +300,7 @@ impl Services {
     /// leaves a tombstone and lowers its parent's `tcount`; a thread parent
     /// with replies stays as a `t: "rm"` placeholder. A message the caller
     /// may not know of is `No message found` (see [`Services::known_message`]),
-    /// even when `roomId` names another room (**[better]**: Rocket.Chat's
+    /// even when `roomId` names another room (**[differs]**: Rocket.Chat's
     /// room-mismatch answer tells an outsider that the id exists).
     pub async fn delete_message(
         &self,
@@ -493,7 +494,7 @@ impl Services {
 
     /// Mentions and channels named in `msg`: existing users (plus `all` and
     /// `here`), and existing public channels or private groups the sender is
-    /// a member of (**[better]**: Rocket.Chat lists any private group, which
+    /// a member of (**[differs]**: Rocket.Chat lists any private group, which
     /// leaks its id to outsiders). Order follows the text.
     async fn resolve_mentions(
         &self,

@@ -1,11 +1,11 @@
-//! `count` / `offset` as Rocket.Chat reads them (behaviour.md §5).
+//! `count` / `offset` as Rocket.Chat reads them (docs/contract.md#paging-and-shaping).
 
 use threadsync_domain::settings::Settings;
 use threadsync_domain::{Error, Result};
 
 /// A hard cap on items per response, whatever the settings say: `count=0`
 /// ("all") is honoured only up to this many items, so no request can make
-/// the server build an unbounded response. **[better]**
+/// the server build an unbounded response. **[differs]**
 pub const HARD_MAX_COUNT: u64 = 1000;
 
 /// A validated page request.

@@ -1,5 +1,6 @@
 //! Rooms: public channels (`c`), private groups (`p`) and direct messages
-//! (`d`); creating them, reading them, and membership (behaviour.md §2).
+//! (`d`); creating them, reading them, and membership
+//! (docs/contract.md#rooms-and-access).
 //!
 //! The `channels.*` and `groups.*` endpoint families share these methods and
 //! name their family with a [`RoomType`]: a room of another type is "not

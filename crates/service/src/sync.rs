@@ -1,9 +1,9 @@
 //! Room-level sync (`chat.syncMessages`, `chat.getDeletedMessages`) and the
 //! pieces every change feed shares: reading a "since" date, the page bound,
 //! the tombstone horizon, the `sort` / `query` / `fields` parameters
-//! (behaviour.md §4, §5).
+//! (docs/sync.md, docs/query.md).
 //!
-//! # Bounded, resumable feeds **[better]**
+//! # Bounded, resumable feeds **[differs]**
 //! A change feed answers the changes after a stamp, **oldest first**, at
 //! most `count` of them (capped by `API_Upper_Count_Limit`), or without a
 //! `count` at most [`ServiceOptions::max_sync_items`](crate::ServiceOptions).

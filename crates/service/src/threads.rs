@@ -1,5 +1,5 @@
-//! The thread family (behaviour.md §4): `chat.syncThreadMessages` (the
-//! seed), `chat.getThreadMessages`, `chat.getThreadsList`,
+//! The thread family (docs/contract.md#threads): `chat.syncThreadMessages`,
+//! `chat.getThreadMessages`, `chat.getThreadsList`,
 //! `chat.syncThreadsList`, `chat.followMessage` / `chat.unfollowMessage`.
 //!
 //! Every method runs its checks in the documented order, so the first
@@ -8,7 +8,7 @@
 //! A). A message in a room the caller cannot read gets the answer of a
 //! message that does not exist (`Invalid Message`, or `Invalid message`
 //! with `details: {method}` for follow / unfollow), so that message ids
-//! cannot be probed (**[better]**: Rocket.Chat answers `Not Allowed`).
+//! cannot be probed (**[differs]**: Rocket.Chat answers `Not Allowed`).
 
 use crate::paging::Paging;
 use crate::sync::{required_date, sort_messages, Documents, FeedBound, ListParams, Shaping};
@@ -106,7 +106,7 @@ impl Services {
         Ok(())
     }
 
-    /// `chat.syncThreadMessages` (the seed). Checks, in order: threads
+    /// `chat.syncThreadMessages`. Checks, in order: threads
     /// enabled; `tmid` present; `updatedSince` present, then a date;
     /// `sort`, `query`, `fields`; `count`/`offset`; `tmid` an existing
     /// message of a room the caller may read (`Invalid Message`); the

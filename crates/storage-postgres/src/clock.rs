@@ -1,5 +1,5 @@
 //! The room clock across server instances (see the crate docs of
-//! `threadsync-storage` for the invariant, behaviour.md §4.1).
+//! `threadsync-storage` for the invariant, and docs/sync.md).
 //!
 //! Every write transaction that touches documents of a room first takes a
 //! tick of the room's clock:

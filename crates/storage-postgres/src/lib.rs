@@ -10,7 +10,7 @@
 //! - **The room clock** (clock.rs) orders every write of a room across all
 //!   instances: the first thing a write of a room does is tick the room's
 //!   clock, which takes the room's row lock until commit. That is what
-//!   makes sync lossless with several instances (behaviour.md §4.1).
+//!   makes sync lossless with several instances (docs/sync.md).
 //! - **Events** (events.rs) travel through `NOTIFY`, sent on commit to every
 //!   instance; one dedicated connection per store `LISTEN`s.
 //! - **Migrations** (migrations.rs) are applied at connect under an advisory

@@ -1,4 +1,4 @@
-//! Index evidence (behaviour.md §4.1 "Indexed"): the exact statements the
+//! Index evidence (docs/sync.md#indexes-cost-follows-the-delta): the exact statements the
 //! sync paths run, explained by PostgreSQL on tables holding tens of
 //! thousands of rows (after ANALYZE, with the planner's default settings),
 //! use the indexes made for them and scan no table.

@@ -1,8 +1,9 @@
 //! Read paths of threads and sync (`SyncStore`).
 //!
 //! Every function runs inside one read transaction (pool.rs), so a page is
-//! one snapshot. Each query names its index in a comment; `tests/plans.rs`
-//! checks with `EXPLAIN QUERY PLAN` that none of them scans a table.
+//! one snapshot. Each query names its index in a comment; the unit test
+//! `tests::every_sync_query_uses_an_index` (below) checks with `EXPLAIN
+//! QUERY PLAN` that none of them scans a table or sorts.
 
 use crate::db::{count, from_json, sql_int, Cached, Db};
 use crate::query;

@@ -169,8 +169,8 @@ async fn parallel_writers_and_readers() {
     store.close().await;
 }
 
-/// The sync paths (behaviour.md §4.1 "Indexed") are served by indexes, not
-/// scans: their cost follows the delta, not the table.
+/// The sync paths are served by indexes, not scans: their cost follows the
+/// delta, not the table (docs/sync.md#indexes-cost-follows-the-delta).
 #[tokio::test]
 async fn sync_queries_use_indexes() {
     let (store, tmp) = fresh().await;

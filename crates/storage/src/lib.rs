@@ -8,7 +8,7 @@
 //! subscriptions) are single methods for that reason, rather than several
 //! calls the service would have to make atomic itself.
 //!
-//! # The room clock (lossless sync, behaviour.md §4.1)
+//! # The room clock (lossless sync, docs/sync.md)
 //! Backends, never callers, assign `ts`, `_updatedAt`, `editedAt`, `tlm` and
 //! `_deletedAt`. Each room has a clock; every document a write touches takes
 //! the next tick, `max(now_ms, last + 1)`, and the clock is advanced inside

@@ -1,4 +1,4 @@
-//! Lossless sync under concurrency (behaviour.md §4.1 "[better] Lossless sync").
+//! Lossless sync under concurrency (docs/sync.md#the-guarantee-lossless-sync).
 //!
 //! Several writers reply in, edit and delete from one thread of the real
 //! server while a client follows `chat.syncThreadMessages` with the greatest

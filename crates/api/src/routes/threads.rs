@@ -1,9 +1,9 @@
-//! Threads and sync: `chat.syncThreadMessages` (the seed),
+//! Threads and sync: `chat.syncThreadMessages`,
 //! `chat.getThreadMessages`, `chat.getThreadsList`, `chat.syncThreadsList`,
 //! `chat.followMessage`, `chat.unfollowMessage`, `chat.syncMessages`,
 //! `chat.getDeletedMessages`.
 //!
-//! **[better] Bounded, resumable sync.** Rocket.Chat ignores `count` and
+//! **[differs] Bounded, resumable sync.** Rocket.Chat ignores `count` and
 //! `offset` on the sync endpoints and returns the whole delta. threadsync
 //! returns the **oldest** changes first: at most `count` (capped by
 //! `API_Upper_Count_Limit`), or without `count` at most the server's sync cap.

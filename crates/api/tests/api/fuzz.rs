@@ -1,4 +1,4 @@
-//! Hostile input across the whole HTTP surface (behaviour.md §0).
+//! Hostile input across the whole HTTP surface (docs/contract.md#wire-rules).
 //!
 //! A property test sends random and malformed requests to every route:
 //! garbled JSON bodies (truncated, wrong types, huge strings, deep nesting,
@@ -1126,7 +1126,7 @@ fn crate_max_body() -> usize {
 
 // ------------------------------------------------------------ the verdict
 
-/// The wire rules every response must follow (behaviour.md §0).
+/// The wire rules every response must follow (docs/contract.md#wire-rules).
 fn verdict(method: &str, reply: &RawReply) -> Result<(), String> {
     let status = reply.status.as_u16();
     let shown = String::from_utf8_lossy(&reply.bytes[..reply.bytes.len().min(400)]).into_owned();

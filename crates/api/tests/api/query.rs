@@ -1,4 +1,4 @@
-//! `query`, `fields` and `sort` on the listing endpoints (behaviour.md §5):
+//! `query`, `fields` and `sort` on the listing endpoints (docs/query.md):
 //! the safe query language, always inside the endpoint's own filter.
 
 use crate::support::{enc, TestApp};

@@ -1,4 +1,4 @@
-//! Rate limiting (behaviour.md §0, §7) and the login brute-force brake.
+//! Rate limiting (docs/contract.md#rate-limits) and the login brute-force brake.
 
 use crate::support::{Session, TestApp};
 use axum::body::Body;
@@ -106,7 +106,11 @@ async fn defaults_are_on_and_generous() {
     let app = TestApp::new().await;
     let settings = app.services.settings();
     assert!(settings.rate_limiter_enabled());
-    assert_eq!(settings.rate_limit_calls(), 600, "deliberately above Rocket.Chat's 10 (behaviour.md §7)");
+    assert_eq!(
+        settings.rate_limit_calls(),
+        600,
+        "deliberately above Rocket.Chat's 10 (docs/contract.md#rate-limits)"
+    );
     assert_eq!(settings.rate_limit_window_ms(), 60_000);
     let alice = app.user("alice").await;
     let first = get(&app, "/api/v1/me", Some(&alice)).await;
@@ -142,7 +146,7 @@ async fn headers_count_down_then_the_fourth_call_is_429() {
     let (limit, remaining, r) = refused.limits();
     assert_eq!((limit, remaining, r), (3, 0, reset));
     assert!(r > now_ms(), "the reset lies in the future");
-    // Exactly the wire text of behaviour.md §0.
+    // Exactly Rocket.Chat's wire text (docs/contract.md#wire-rules).
     assert_eq!(
         refused.body,
         json!({"success": false, "error": format!("{TOO_MANY_PREFIX}{wait}{TOO_MANY_SUFFIX}")})

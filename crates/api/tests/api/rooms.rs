@@ -1,5 +1,5 @@
 //! Rooms: `channels.*`, `groups.*`, `im.create` / `dm.create`, `rooms.info`,
-//! `subscriptions.getOne` (behaviour.md §2).
+//! `subscriptions.getOne` (docs/contract.md#rooms-and-access).
 
 use crate::support::{Session, TestApp};
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! The thread family: chat.syncThreadMessages (the seed), chat.getThreadMessages,
+//! The thread family: chat.syncThreadMessages, chat.getThreadMessages,
 //! chat.getThreadsList, chat.syncThreadsList, chat.followMessage and
 //! chat.unfollowMessage.
 

@@ -1,5 +1,5 @@
 //! The `query` parameter: a safe subset of MongoDB's query language over
-//! message documents (behaviour.md §5).
+//! message documents (docs/query.md).
 //!
 //! Rocket.Chat passed `query` to MongoDB nearly raw and had to disable it: it
 //! reached documents outside the caller's permissions and caused unindexed
