@@ -19,7 +19,7 @@ use crate::support::{enc, Session, TestApp};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// The methods a route could answer besides the automatic HEAD and OPTIONS.
 const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
