@@ -7,6 +7,7 @@
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod openapi;
 pub mod ratelimit;
 pub mod response;
 pub mod routes;
@@ -47,7 +48,6 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
         routes::routes()
     };
     routes
-        .route("/metrics", axum::routing::get(metrics::metrics))
         // A route layer: it runs after routing, so the matched route
         // template (not the raw path) names the series.
         .route_layer(axum::middleware::from_fn(move |request, next| {

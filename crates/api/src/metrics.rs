@@ -129,6 +129,13 @@ fn resident_bytes() -> Option<u64> {
 
 /// `GET /metrics`: Prometheus text format, no auth (restrict it at the proxy
 /// like any metrics endpoint; it carries counts and timings only).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "server",
+    summary = "Request counts and latencies, store figures and memory, for Prometheus.",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4.", content_type = "text/plain", body = String)),
+)]
 pub async fn metrics(
     State(services): State<AppState>,
     Extension(metrics): Extension<Arc<Metrics>>,

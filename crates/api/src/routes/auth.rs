@@ -2,27 +2,38 @@
 
 use crate::error::ApiError;
 use crate::extract::{Body, CurrentUser};
+use crate::openapi::schemas as doc;
 use crate::ratelimit::ClientIp;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{json, Value};
 use threadsync_domain::Error;
 use threadsync_service::LoginCredentials;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/login", post(login))
-        .route("/api/v1/logout", post(logout))
-        .route("/api/v1/me", get(me))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
 }
 
+/// Logs in with a password, or resumes with a token.
+///
 /// `POST /api/v1/login`: `{user|username|email, password}` (password plain
 /// or `{digest, algorithm: "sha-256"}`) or `{resume}`. Unknown user and wrong
 /// password answer the same 401.
 /// Repeated failures are slowed down per account and per client IP (429).
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "auth",
+    request_body = doc::LoginRequest,
+    responses(
+        (status = 200, description = "The user id and auth token to send as `X-User-Id` and `X-Auth-Token`.", body = doc::LoginAnswer),
+        (status = 401, description = "Unknown user, wrong password or unknown token (one answer for all): `Unauthorized`."),
+        (status = 429, description = "Too many failed logins for this account or client address: `error-too-many-requests`."),
+    ),
+)]
 async fn login(
     State(services): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -40,13 +51,35 @@ async fn login(
     }))
 }
 
+/// Logs out this request's token.
+///
 /// `POST /api/v1/logout` (auth): removes the token used for this request.
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "auth",
+    security(("userId" = [], "authToken" = [])),
+    responses(
+        (status = 200, description = "The token no longer works.", body = doc::LogoutAnswer),
+    ),
+)]
 async fn logout(State(services): State<AppState>, caller: CurrentUser) -> ApiResult {
     services.logout(&caller.user, &caller.token).await?;
     ok(json!({"status": "success", "data": {"message": "You've been logged out!"}}))
 }
 
+/// The caller's own user.
+///
 /// `GET /api/v1/me` (auth): the caller's own user info.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    security(("userId" = [], "authToken" = [])),
+    responses(
+        (status = 200, description = "The caller, with their settings and e-mail address.", body = doc::MeAnswer),
+    ),
+)]
 async fn me(caller: CurrentUser) -> ApiResult {
     ok(caller.user.me_json())
 }

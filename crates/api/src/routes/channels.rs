@@ -4,32 +4,46 @@
 
 use super::rooms::{members_body, paging, room_selector, rooms_body, CreateBody, RoomBody, RoomUserBody};
 use crate::extract::{required_str, Body, CurrentUser, Params};
+use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::json;
 use threadsync_domain::RoomType;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const T: RoomType = RoomType::Channel;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/channels.create", post(create))
-        .route("/api/v1/channels.info", get(info))
-        .route("/api/v1/channels.join", post(join))
-        .route("/api/v1/channels.invite", post(invite))
-        .route("/api/v1/channels.kick", post(kick))
-        .route("/api/v1/channels.leave", post(leave))
-        .route("/api/v1/channels.members", get(members))
-        .route("/api/v1/channels.delete", post(delete))
-        .route("/api/v1/channels.list.joined", get(list_joined))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(info))
+        .routes(routes!(join))
+        .routes(routes!(invite))
+        .routes(routes!(kick))
+        .routes(routes!(leave))
+        .routes(routes!(members))
+        .routes(routes!(delete))
+        .routes(routes!(list_joined))
 }
 
+/// Creates a public channel.
+///
 /// `POST /api/v1/channels.create` (auth): `{name, members?, readOnly?}` →
 /// `{channel}`; the caller becomes its owner; name per Rocket.Chat's default
 /// pattern; duplicate name → `error-duplicate-channel-name`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels.create",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 200, description = "The new public channel.", body = doc::ChannelAnswer),
+        (status = 400, description = "Missing or invalid `name`; a name already taken (`error-duplicate-channel-name`); an unknown member."),
+    ),
+)]
 async fn create(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -41,15 +55,43 @@ async fn create(
     ok(json!({"channel": room}))
 }
 
+/// A public channel, by id or name.
+///
 /// `GET /api/v1/channels.info?roomId=|roomName=` (auth) → `{channel}`;
 /// readable by every logged-in user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels.info",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::RoomQuery,
+    ),
+    responses(
+        (status = 200, description = "The public channel.", body = doc::ChannelAnswer),
+        (status = 400, description = "Neither `roomId` nor `roomName` given; no such public channel (or one the caller may not see)."),
+    ),
+)]
 async fn info(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let room = services.room_info(&caller.user, T, room_selector(&params)).await?;
     ok(json!({"channel": room}))
 }
 
+/// Joins a public channel.
+///
 /// `POST /api/v1/channels.join` (auth): `{roomId|roomName}` → `{channel}`;
 /// public channels only (a private group → `Not allowed`); a no-op for members.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels.join",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomBody,
+    responses(
+        (status = 200, description = "The channel.", body = doc::ChannelAnswer),
+        (status = 400, description = "Missing room; no such channel; a private room (`Not allowed`)."),
+    ),
+)]
 async fn join(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -59,8 +101,21 @@ async fn join(
     ok(json!({"channel": room}))
 }
 
+/// Adds a user to a public channel.
+///
 /// `POST /api/v1/channels.invite` (auth): `{roomId|roomName, userId|username}`
 /// → `{channel}`; the caller must be a member or an admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels.invite",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomUserBody,
+    responses(
+        (status = 200, description = "The public channel.", body = doc::ChannelAnswer),
+        (status = 400, description = "Missing room or user; no such public channel or user; the caller is not a member."),
+    ),
+)]
 async fn invite(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -70,9 +125,22 @@ async fn invite(
     ok(json!({"channel": room}))
 }
 
+/// Removes a user from a public channel.
+///
 /// `POST /api/v1/channels.kick` (auth): `{roomId|roomName, userId|username}`
 /// → `{channel}`; the caller must be a room owner or an admin; the last
 /// owner cannot be removed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels.kick",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomUserBody,
+    responses(
+        (status = 200, description = "The public channel.", body = doc::ChannelAnswer),
+        (status = 400, description = "Missing room or user; the caller is not an owner; the user is not a member; the last owner."),
+    ),
+)]
 async fn kick(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -82,8 +150,21 @@ async fn kick(
     ok(json!({"channel": room}))
 }
 
+/// Leaves a public channel.
+///
 /// `POST /api/v1/channels.leave` (auth): `{roomId|roomName}` → `{channel}`;
 /// members only; the last owner cannot leave.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels.leave",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomBody,
+    responses(
+        (status = 200, description = "The public channel.", body = doc::ChannelAnswer),
+        (status = 400, description = "Missing room; the caller is not a member; the last owner."),
+    ),
+)]
 async fn leave(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -93,17 +174,46 @@ async fn leave(
     ok(json!({"channel": room}))
 }
 
+/// A page of a public channel's members.
+///
 /// `GET /api/v1/channels.members?roomId=|roomName=&count=&offset=` (auth) →
 /// `{members, count, offset, total}`, ordered by username; readable by every
 /// logged-in user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels.members",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::RoomQuery,
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The members, by username.", body = doc::MembersPage),
+        (status = 400, description = "Neither `roomId` nor `roomName` given; no such public channel; bad `count` / `offset`."),
+    ),
+)]
 async fn members(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let paging = paging(&services, &params)?;
     let listing = services.room_members(&caller.user, T, room_selector(&params), paging).await?;
     ok(members_body(&listing, paging))
 }
 
+/// Deletes a public channel.
+///
 /// `POST /api/v1/channels.delete` (auth): `{roomId|roomName}` → `{}`; room
 /// owners and admins only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels.delete",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomBody,
+    responses(
+        (status = 200, description = "The public channel and its messages are deleted.", body = doc::Done),
+        (status = 400, description = "Missing room; no such public channel; the caller is neither an owner nor an admin."),
+    ),
+)]
 async fn delete(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -113,8 +223,23 @@ async fn delete(
     ok(json!({}))
 }
 
+/// A page of the caller's channels.
+///
 /// `GET /api/v1/channels.list.joined?count=&offset=` (auth) →
 /// `{channels, count, offset, total}`: the caller's channels by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels.list.joined",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The channels, by name.", body = doc::ChannelsPage),
+        (status = 400, description = "Bad `count` / `offset`."),
+    ),
+)]
 async fn list_joined(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let paging = paging(&services, &params)?;
     let listing = services.joined_rooms(&caller.user, T, paging).await?;

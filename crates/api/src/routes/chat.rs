@@ -2,36 +2,53 @@
 
 use crate::error::ApiError;
 use crate::extract::{required, required_str, Body, CurrentUser, Params};
+use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threadsync_domain::Error;
 use threadsync_service::PostMessage;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/chat.sendMessage", post(send_message))
-        .route("/api/v1/chat.postMessage", post(post_message))
-        .route("/api/v1/chat.getMessage", get(get_message))
-        .route("/api/v1/chat.update", post(update))
-        .route("/api/v1/chat.delete", post(delete))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send_message))
+        .routes(routes!(post_message))
+        .routes(routes!(get_message))
+        .routes(routes!(update))
+        .routes(routes!(delete))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SendMessageRequest)]
 struct SendBody {
     /// Kept as a map: the service picks the fields a message keeps.
+    #[schema(value_type = doc::NewMessage)]
     message: Option<Map<String, Value>>,
 }
 
+/// Sends a message (a thread reply with `tmid`).
+///
 /// `POST /api/v1/chat.sendMessage` (auth): `{message: {_id?, rid, msg?, tmid?,
 /// tshow?, alias?, emoji?, avatar?, attachments?, customFields?, ...}}` →
 /// `{message}`. Client `_id` kept; other fields dropped, content bounded
 /// (docs/contract.md#messages); posting to a public channel joins it; `tmid`
 /// makes a thread reply.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.sendMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = SendBody,
+    responses(
+        (status = 200, description = "The stored message.", body = doc::MessageAnswer),
+        (status = 400, description = "Missing `message` or `rid`; a message over `Message_MaxAllowedSize`; a room the caller may not post to; a bad `tmid`; a duplicate `_id`."),
+    ),
+)]
 async fn send_message(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -45,7 +62,7 @@ async fn send_message(
 }
 
 /// A room target: Rocket.Chat also accepts an array of them.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 enum Target {
     One(String),
@@ -65,7 +82,8 @@ impl Target {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = PostMessageRequest)]
 #[serde(rename_all = "camelCase")]
 struct PostBody {
     room_id: Option<Target>,
@@ -79,10 +97,23 @@ struct PostBody {
     custom_fields: Option<Map<String, Value>>,
 }
 
+/// Posts a message to a room, channel or user.
+///
 /// `POST /api/v1/chat.postMessage` (auth): `{roomId | channel, text?, alias?,
 /// emoji?, avatar?, attachments?, tmid?, customFields?}` → `{ts: <epoch ms>,
 /// channel: <as given>, message}`. `channel` is `#name`, `@username` (DM), a
 /// room id or a room name; neither given → `[invalid-channel]`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.postMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = PostBody,
+    responses(
+        (status = 200, description = "The stored message.", body = doc::PostedAnswer),
+        (status = 400, description = "Neither `roomId` nor `channel` (`invalid-channel`); several targets; a room the caller may not post to; a message over `Message_MaxAllowedSize`."),
+    ),
+)]
 async fn post_message(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -107,24 +138,56 @@ async fn post_message(
     }))
 }
 
+/// A message, by id.
+///
 /// `GET /api/v1/chat.getMessage?msgId=` (auth) → `{message}`. Unknown id, or
 /// a message of a room the caller cannot read → 400 `No message found with
 /// the id of "<id>".` (the same answer, so ids cannot be probed).
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("msgId" = String, Query, description = "The message."),
+    ),
+    responses(
+        (status = 200, description = "The message.", body = doc::MessageAnswer),
+        (status = 400, description = "Missing `msgId`; no such message, or one in a room the caller may not read (the same answer)."),
+    ),
+)]
 async fn get_message(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let message = services.get_message(&caller.user, params.required("msgId")?).await?;
     ok(json!({"message": message}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UpdateMessageRequest)]
 #[serde(rename_all = "camelCase")]
 struct UpdateBody {
+    #[schema(value_type = String)]
     room_id: Option<String>,
+    #[schema(value_type = String)]
     msg_id: Option<String>,
+    #[schema(value_type = String)]
     text: Option<String>,
 }
 
+/// Edits a message's text.
+///
 /// `POST /api/v1/chat.update` (auth): `{roomId, msgId, text}` → `{message}`
 /// with `editedAt`/`editedBy`. Author (while `Message_AllowEditing`) or admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.update",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "The edited message, with `editedAt` and `editedBy`.", body = doc::MessageAnswer),
+        (status = 400, description = "A missing field; no such message in that room; the caller may not edit it; a text over `Message_MaxAllowedSize`."),
+    ),
+)]
 async fn update(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -137,18 +200,34 @@ async fn update(
     ok(json!({"message": message}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DeleteMessageRequest)]
 #[serde(rename_all = "camelCase")]
 struct DeleteBody {
+    #[schema(value_type = String)]
     room_id: Option<String>,
+    #[schema(value_type = String)]
     msg_id: Option<String>,
     as_user: Option<bool>,
 }
 
+/// Deletes a message.
+///
 /// `POST /api/v1/chat.delete` (auth): `{roomId, msgId, asUser?}` → `{_id, ts,
 /// message: {_id, rid, u}}`. Author (while `Message_AllowDeleting`), room
 /// owners/moderators, or admin. A thread parent with replies stays as a
 /// `t: "rm"` placeholder.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.delete",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = DeleteBody,
+    responses(
+        (status = 200, description = "The message is deleted (a thread parent with replies stays as a placeholder).", body = doc::DeletedAnswer),
+        (status = 400, description = "A missing field; no such message in that room; the caller may not delete it."),
+    ),
+)]
 async fn delete(
     State(services): State<AppState>,
     caller: CurrentUser,

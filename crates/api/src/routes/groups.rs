@@ -5,33 +5,47 @@
 
 use super::rooms::{members_body, paging, room_selector, rooms_body, CreateBody, RoomBody, RoomUserBody};
 use crate::extract::{required_str, Body, CurrentUser, Params};
+use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use serde_json::json;
 use threadsync_domain::RoomType;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const T: RoomType = RoomType::Group;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/groups.create", post(create))
-        .route("/api/v1/groups.info", get(info))
-        .route("/api/v1/groups.invite", post(invite))
-        .route("/api/v1/groups.kick", post(kick))
-        .route("/api/v1/groups.leave", post(leave))
-        .route("/api/v1/groups.members", get(members))
-        .route("/api/v1/groups.delete", post(delete))
-        .route("/api/v1/groups.list", get(list_joined))
-        .route("/api/v1/groups.list.joined", get(list_joined))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(info))
+        .routes(routes!(invite))
+        .routes(routes!(kick))
+        .routes(routes!(leave))
+        .routes(routes!(members))
+        .routes(routes!(delete))
+        .routes(routes!(list))
+        .routes(routes!(list_joined))
 }
 
+/// Creates a private group.
+///
 /// `POST /api/v1/groups.create` (auth): `{name, members?, readOnly?}` →
 /// `{group}`; the caller becomes its owner; name per Rocket.Chat's default
 /// pattern; duplicate name (with any channel or group) →
 /// `error-duplicate-channel-name`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups.create",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 200, description = "The new private group.", body = doc::GroupAnswer),
+        (status = 400, description = "Missing or invalid `name`; a name already taken (`error-duplicate-channel-name`); an unknown member."),
+    ),
+)]
 async fn create(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -43,15 +57,43 @@ async fn create(
     ok(json!({"group": room}))
 }
 
+/// A private group, by id or name.
+///
 /// `GET /api/v1/groups.info?roomId=|roomName=` (auth) → `{group}`; members
 /// only (no admin exemption).
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups.info",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::RoomQuery,
+    ),
+    responses(
+        (status = 200, description = "The private group.", body = doc::GroupAnswer),
+        (status = 400, description = "Neither `roomId` nor `roomName` given; no such private group (or one the caller may not see)."),
+    ),
+)]
 async fn info(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let room = services.room_info(&caller.user, T, room_selector(&params)).await?;
     ok(json!({"group": room}))
 }
 
+/// Adds a user to a private group.
+///
 /// `POST /api/v1/groups.invite` (auth): `{roomId|roomName, userId|username}`
 /// → `{group}`; the caller must be a member or an admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups.invite",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomUserBody,
+    responses(
+        (status = 200, description = "The private group.", body = doc::GroupAnswer),
+        (status = 400, description = "Missing room or user; no such private group or user; the caller is not a member."),
+    ),
+)]
 async fn invite(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -61,9 +103,22 @@ async fn invite(
     ok(json!({"group": room}))
 }
 
+/// Removes a user from a private group.
+///
 /// `POST /api/v1/groups.kick` (auth): `{roomId|roomName, userId|username}` →
 /// `{group}`; the caller must be a group owner or an admin; the last owner
 /// cannot be removed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups.kick",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomUserBody,
+    responses(
+        (status = 200, description = "The private group.", body = doc::GroupAnswer),
+        (status = 400, description = "Missing room or user; the caller is not an owner; the user is not a member; the last owner."),
+    ),
+)]
 async fn kick(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -73,8 +128,21 @@ async fn kick(
     ok(json!({"group": room}))
 }
 
+/// Leaves a private group.
+///
 /// `POST /api/v1/groups.leave` (auth): `{roomId|roomName}` → `{group}`;
 /// members only; the last owner cannot leave.
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups.leave",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomBody,
+    responses(
+        (status = 200, description = "The private group.", body = doc::GroupAnswer),
+        (status = 400, description = "Missing room; the caller is not a member; the last owner."),
+    ),
+)]
 async fn leave(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -84,16 +152,45 @@ async fn leave(
     ok(json!({"group": room}))
 }
 
+/// A page of a private group's members.
+///
 /// `GET /api/v1/groups.members?roomId=|roomName=&count=&offset=` (auth) →
 /// `{members, count, offset, total}`, ordered by username; members only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups.members",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::RoomQuery,
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The members, by username.", body = doc::MembersPage),
+        (status = 400, description = "Neither `roomId` nor `roomName` given; no such private group; bad `count` / `offset`."),
+    ),
+)]
 async fn members(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let paging = paging(&services, &params)?;
     let listing = services.room_members(&caller.user, T, room_selector(&params), paging).await?;
     ok(members_body(&listing, paging))
 }
 
+/// Deletes a private group.
+///
 /// `POST /api/v1/groups.delete` (auth): `{roomId|roomName}` → `{}`; group
 /// owners and admins only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups.delete",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomBody,
+    responses(
+        (status = 200, description = "The private group and its messages are deleted.", body = doc::Done),
+        (status = 400, description = "Missing room; no such private group; the caller is neither an owner nor an admin."),
+    ),
+)]
 async fn delete(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -103,10 +200,47 @@ async fn delete(
     ok(json!({}))
 }
 
+/// A page of the caller's private groups.
+///
 /// `GET /api/v1/groups.list` and `groups.list.joined` `?count=&offset=`
 /// (auth) → `{groups, count, offset, total}`: the caller's groups by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups.list.joined",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The groups, by name.", body = doc::GroupsPage),
+        (status = 400, description = "Bad `count` / `offset`."),
+    ),
+)]
 async fn list_joined(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let paging = paging(&services, &params)?;
     let listing = services.joined_rooms(&caller.user, T, paging).await?;
     ok(rooms_body("groups", &listing, paging))
+}
+
+/// A page of the caller's private groups (the same as `groups.list.joined`).
+///
+/// `GET /api/v1/groups.list?count=&offset=` (auth) → `{groups, count,
+/// offset, total}`: as `groups.list.joined`, since a user only ever sees the
+/// groups they are in.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups.list",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The groups, by name.", body = doc::GroupsPage),
+        (status = 400, description = "Bad `count` / `offset`."),
+    ),
+)]
+async fn list(state: State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    list_joined(state, caller, params).await
 }

@@ -1,4 +1,8 @@
 //! Endpoint families. Each module exposes `routes()`, merged here.
+//!
+//! Every route is mounted with `utoipa_axum`'s `routes!(handler)`, which takes
+//! the method and path from the handler's `#[utoipa::path]` attribute: what
+//! is served and what `/api/openapi.json` documents come from the same place.
 
 mod auth;
 pub(crate) mod bench;
@@ -13,11 +17,23 @@ mod subscriptions;
 mod threads;
 mod users;
 
+use crate::openapi::{self, Document};
 use crate::AppState;
-use axum::Router;
+use axum::{Extension, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// Every documented route, with `GET /api/openapi.json` serving their document.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let (router, doc) = documented().split_for_parts();
+    router.layer(Extension(Document::new(doc)))
+}
+
+/// The routes and their OpenAPI document, built together.
+fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(crate::metrics::metrics))
         .merge(info::routes())
         .merge(auth::routes())
         .merge(users::routes())

@@ -2,24 +2,41 @@
 //! shapes the `channels.*` and `groups.*` families share.
 
 use crate::extract::{CurrentUser, Params};
+use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::{Room, User};
 use threadsync_service::{Listing, Paging, RoomSelector, UserSelector};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/rooms.info", get(info))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(info))
 }
 
+/// A room of any type, by id or name.
+///
 /// `GET /api/v1/rooms.info?roomId=|roomName=` (auth) → `{room}`: a room of
 /// any type the caller may read (public channels: anyone; groups and DMs:
 /// members). Unknown and unreadable rooms both answer `Not allowed`, as in
 /// Rocket.Chat.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rooms.info",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::RoomQuery,
+    ),
+    responses(
+        (status = 200, description = "The room.", body = doc::RoomAnswer),
+        (status = 400, description = "Neither `roomId` nor `roomName` given; no such room or one the caller may not read (`Not allowed`)."),
+    ),
+)]
 async fn info(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let room = services.any_room_info(&caller.user, room_selector(&params)).await?;
     ok(json!({"room": room}))
@@ -36,16 +53,19 @@ pub(super) fn paging(services: &AppState, params: &Params) -> Result<Paging, cra
 }
 
 /// `channels.create` / `groups.create`: `{name, members?, readOnly?}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CreateRoomRequest)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct CreateBody {
+    #[schema(value_type = String)]
     pub name: Option<String>,
     pub members: Option<Vec<String>>,
     pub read_only: Option<bool>,
 }
 
 /// A body naming a room: `{roomId}` or `{roomName}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RoomRequest)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct RoomBody {
     pub room_id: Option<String>,
@@ -59,7 +79,8 @@ impl RoomBody {
 }
 
 /// A body naming a room and a user: `{roomId|roomName, userId|username}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RoomUserRequest)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct RoomUserBody {
     pub room_id: Option<String>,

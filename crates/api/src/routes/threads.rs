@@ -14,11 +14,10 @@
 //! `error-resync-required` rather than answered incompletely.
 
 use crate::extract::{Body, CurrentUser, Params};
+use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult, Keyed, Success, TypedResult};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use threadsync_domain::{Timestamp, Tombstone};
@@ -26,17 +25,20 @@ use threadsync_service::{
     CursorBounds, Documents, ListParams, MessageListing, RoomSync, SyncMessagesParams, SyncedChanges,
     ThreadsListParams,
 };
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/chat.syncThreadMessages", get(sync_thread_messages))
-        .route("/api/v1/chat.getThreadMessages", get(get_thread_messages))
-        .route("/api/v1/chat.getThreadsList", get(get_threads_list))
-        .route("/api/v1/chat.syncThreadsList", get(sync_threads_list))
-        .route("/api/v1/chat.followMessage", post(follow_message))
-        .route("/api/v1/chat.unfollowMessage", post(unfollow_message))
-        .route("/api/v1/chat.syncMessages", get(sync_messages))
-        .route("/api/v1/chat.getDeletedMessages", get(get_deleted_messages))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sync_thread_messages))
+        .routes(routes!(get_thread_messages))
+        .routes(routes!(get_threads_list))
+        .routes(routes!(sync_threads_list))
+        .routes(routes!(follow_message))
+        .routes(routes!(unfollow_message))
+        .routes(routes!(sync_messages))
+        .routes(routes!(get_deleted_messages))
 }
 
 /// `offset`, `count`, `sort`, `query`, `fields` of a GET request.
@@ -97,6 +99,8 @@ fn cursor_body(cursor: CursorBounds) -> Value {
     json!({"next": cursor_stamp(cursor.next), "previous": cursor_stamp(cursor.previous)})
 }
 
+/// A thread's replies changed and removed since a date.
+///
 /// `GET /api/v1/chat.syncThreadMessages?tmid=&updatedSince=&count=&offset=&sort=&query=&fields=`
 /// (auth) → `{messages: {update, remove}}`: the thread's replies updated,
 /// and removed (`{_id, rid, tmid, _deletedAt}`), strictly after
@@ -104,6 +108,21 @@ fn cursor_body(cursor: CursorBounds) -> Value {
 /// in order: threads enabled, `tmid`, `updatedSince` present then valid,
 /// `sort`/`query`/`fields`, `count`/`offset`, `Invalid Message` (also for
 /// a thread of a room the caller cannot read), tombstone horizon.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.syncThreadMessages",
+    tag = "threads",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("tmid" = String, Query, description = "The thread (its parent message)."),
+        ("updatedSince" = String, Query, description = "An ISO-8601 date: changes strictly after it. Resume from the greatest `_updatedAt` / `_deletedAt` received."),
+        doc::ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The changes, oldest first, at most `count`.", body = doc::ThreadMessagesSync),
+        (status = 400, description = "Threads disabled; missing `tmid` or `updatedSince`; a bad date, `sort`, `query`, `fields`, `count` or `offset`; no such thread; a room the caller may not read; a date older than the deletions kept (`error-resync-required`)."),
+    ),
+)]
 async fn sync_thread_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -120,11 +139,27 @@ async fn sync_thread_messages(
     Ok(Success(Keyed("messages", changes_body(changes))))
 }
 
+/// A page of a thread's replies.
+///
 /// `GET /api/v1/chat.getThreadMessages?tmid=&offset=&count=&sort=&query=&fields=`
 /// (auth) → `{messages, count, offset, total}`: the replies (not the
 /// parent), `ts` ascending by default. Errors: threads disabled, `tmid`,
 /// `sort`/`query`/`fields`, `Invalid Message` (also for a thread of a room
 /// the caller cannot read).
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getThreadMessages",
+    tag = "threads",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("tmid" = String, Query, description = "The thread (its parent message)."),
+        doc::ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The replies (not the parent), oldest first by default.", body = doc::MessagesPage),
+        (status = 400, description = "Threads disabled; missing `tmid`; a bad `sort`, `query` or `fields`; no such thread; a room the caller may not read."),
+    ),
+)]
 async fn get_thread_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -134,12 +169,30 @@ async fn get_thread_messages(
     Ok(Success(listing_body("messages", listing)))
 }
 
+/// A page of a room's threads.
+///
 /// `GET /api/v1/chat.getThreadsList?rid=&type=&text=&offset=&count=&sort=&query=&fields=`
 /// (auth) → `{threads, count, offset, total}`: thread parents of the room,
 /// `tlm` descending by default; `type` `all` | `following` | `unread`;
 /// `text` a case-insensitive substring of `msg`. Errors: threads disabled,
 /// `rid`, bad `type` (`invalid-params`), `sort`/`query`/`fields`,
 /// `Not Allowed` (room missing or unreadable).
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getThreadsList",
+    tag = "threads",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("rid" = String, Query, description = "The room."),
+        ("type" = Option<String>, Query, description = "`all` (default), `following` or `unread`."),
+        ("text" = Option<String>, Query, description = "A case-insensitive part of the parent's text."),
+        doc::ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The thread parents, latest reply first by default.", body = doc::ThreadsPage),
+        (status = 400, description = "Threads disabled; missing `rid`; a bad `type`, `sort`, `query` or `fields`; no such room or one the caller may not read."),
+    ),
+)]
 async fn get_threads_list(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -151,11 +204,28 @@ async fn get_threads_list(
     Ok(Success(listing_body("threads", listing)))
 }
 
+/// A room's threads changed and removed since a date.
+///
 /// `GET /api/v1/chat.syncThreadsList?rid=&updatedSince=&count=&offset=&sort=&query=&fields=`
 /// (auth) → `{threads: {update, remove}}`: thread parents updated and
 /// removed strictly after `updatedSince`; idempotent, bounded and resumable
 /// (module docs). Errors: threads disabled, `rid`, `updatedSince` present
 /// then valid, `Not Allowed`, tombstone horizon.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.syncThreadsList",
+    tag = "threads",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("rid" = String, Query, description = "The room."),
+        ("updatedSince" = String, Query, description = "An ISO-8601 date: changes strictly after it. Resume from the greatest `_updatedAt` / `_deletedAt` received."),
+        doc::ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The changed and removed thread parents, oldest first, at most `count`.", body = doc::ThreadsSync),
+        (status = 400, description = "Threads disabled; missing `rid` or `updatedSince`; a bad date; no such room or one the caller may not read; a date older than the deletions kept (`error-resync-required`)."),
+    ),
+)]
 async fn sync_threads_list(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -167,15 +237,30 @@ async fn sync_threads_list(
     Ok(Success(Keyed("threads", changes_body(changes))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ThreadRequest)]
 struct MidBody {
+    #[schema(value_type = String)]
     mid: Option<String>,
 }
 
+/// Follows a thread.
+///
 /// `POST /api/v1/chat.followMessage {mid}` (auth) → `{}`: the caller follows
 /// the thread (a reply's `mid` means its parent). Errors: missing `mid`
 /// (bare), then with `details: {method}`: threads disabled (`not-allowed`),
 /// unknown message or one of a room the caller cannot read (`Invalid message`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.followMessage",
+    tag = "threads",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MidBody,
+    responses(
+        (status = 200, description = "The caller follows the thread.", body = doc::Done),
+        (status = 400, description = "Missing `mid`; threads disabled or a room the caller may not read (`not-allowed`); no such message."),
+    ),
+)]
 async fn follow_message(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -185,8 +270,21 @@ async fn follow_message(
     ok(json!({}))
 }
 
+/// Stops following a thread.
+///
 /// `POST /api/v1/chat.unfollowMessage {mid}` (auth) → `{}`: as
 /// `chat.followMessage`, and the thread leaves the caller's `tunread`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.unfollowMessage",
+    tag = "threads",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MidBody,
+    responses(
+        (status = 200, description = "The caller no longer follows the thread.", body = doc::Done),
+        (status = 400, description = "Missing `mid`; threads disabled or a room the caller may not read (`not-allowed`); no such message."),
+    ),
+)]
 async fn unfollow_message(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -196,6 +294,8 @@ async fn unfollow_message(
     ok(json!({}))
 }
 
+/// A room's messages changed and removed since a date.
+///
 /// `GET /api/v1/chat.syncMessages?roomId=&lastUpdate=` (auth) →
 /// `{result: {updated, deleted: [{_id, _deletedAt}]}}`, oldest first,
 /// bounded and resumable; or the cursor form `?roomId=&type=UPDATED|DELETED&next=<ms>|previous=<ms>&count=`
@@ -203,6 +303,25 @@ async fn unfollow_message(
 /// epoch ms: the newest and the oldest item's stamp; null for an empty
 /// page). Errors: `roomId`, mixed or incomplete forms (`error-invalid-params`),
 /// `lastUpdate` missing / invalid, `Not allowed`, tombstone horizon.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.syncMessages",
+    tag = "threads",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        ("lastUpdate" = Option<String>, Query, description = "Delta form: an ISO-8601 date; changes strictly after it."),
+        ("type" = Option<String>, Query, description = "Cursor form: `UPDATED` or `DELETED`."),
+        ("next" = Option<String>, Query, description = "Cursor form: epoch milliseconds; items after it."),
+        ("previous" = Option<String>, Query, description = "Cursor form: epoch milliseconds; items before it."),
+        ("count" = Option<u64>, Query, description = "Cursor form: the most items to return."),
+        ("offset" = Option<u64>, Query, description = "Items to skip."),
+    ),
+    responses(
+        (status = 200, description = "The delta `{updated, deleted}` or a cursor page.", body = doc::RoomSyncAnswer),
+        (status = 400, description = "Missing `roomId`; mixed or incomplete forms (`error-invalid-params`); missing or bad `lastUpdate`; a room the caller may not read; a date older than the deletions kept (`error-resync-required`)."),
+    ),
+)]
 async fn sync_messages(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let request = SyncMessagesParams {
         room_id: params.get("roomId"),
@@ -226,10 +345,27 @@ async fn sync_messages(State(services): State<AppState>, caller: CurrentUser, pa
     ok(json!({ "result": result }))
 }
 
+/// A room's messages deleted since a date.
+///
 /// `GET /api/v1/chat.getDeletedMessages?roomId=&since=&count=&offset=` (auth)
 /// → `{messages: [{_id, _deletedAt}], count, offset, total}`, oldest first.
 /// Errors: `roomId`, `since` missing / invalid (Rocket.Chat's bare errors),
 /// `Not allowed`, tombstone horizon.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getDeletedMessages",
+    tag = "threads",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        ("since" = String, Query, description = "An ISO-8601 date: deletions strictly after it."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The deletions, oldest first.", body = doc::DeletedPage),
+        (status = 400, description = "Missing `roomId` or `since`; a bad date; a room the caller may not read; a date older than the deletions kept (`error-resync-required`)."),
+    ),
+)]
 async fn get_deleted_messages(
     State(services): State<AppState>,
     caller: CurrentUser,

@@ -1,33 +1,51 @@
 //! Users: register, create, info, delete.
 
 use crate::extract::{required_str, Body, CurrentUser, Params};
+use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use threadsync_service::NewUser;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users.register", post(register))
-        .route("/api/v1/users.create", post(create))
-        .route("/api/v1/users.info", get(info))
-        .route("/api/v1/users.delete", post(delete))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(create))
+        .routes(routes!(info))
+        .routes(routes!(delete))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RegisterRequest)]
 struct RegisterBody {
+    #[schema(value_type = String)]
     username: Option<String>,
+    #[schema(value_type = String)]
     email: Option<String>,
+    #[schema(value_type = String)]
     pass: Option<String>,
     name: Option<String>,
 }
 
+/// Registers a new user (self-service sign-up).
+///
 /// `POST /api/v1/users.register` (no auth): `{username, email, pass, name}`;
 /// allowed while `Accounts_RegistrationForm` is `Public`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.register",
+    tag = "users",
+    request_body = RegisterBody,
+    responses(
+        (status = 200, description = "The new user (log in to get a token).", body = doc::UserAnswer),
+        (status = 400, description = "A missing field; an invalid username, e-mail or password; a username or e-mail already taken (`error-field-unavailable`); registration not public (`error-user-registration-secret`)."),
+    ),
+)]
 async fn register(State(services): State<AppState>, Body(body): Body<RegisterBody>) -> ApiResult {
     let user = services
         .register(
@@ -40,12 +58,17 @@ async fn register(State(services): State<AppState>, Body(body): Body<RegisterBod
     ok(json!({"user": user.public_json()}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CreateUserRequest)]
 #[serde(rename_all = "camelCase")]
 struct CreateBody {
+    #[schema(value_type = String)]
     email: Option<String>,
+    #[schema(value_type = String)]
     name: Option<String>,
+    #[schema(value_type = String)]
     username: Option<String>,
+    #[schema(value_type = String)]
     password: Option<String>,
     roles: Option<Vec<String>>,
     active: Option<bool>,
@@ -53,8 +76,22 @@ struct CreateBody {
     join_default_channels: Option<bool>,
 }
 
+/// Creates a user (admins).
+///
 /// `POST /api/v1/users.create` (admin): `{email, name, username, password,
 /// roles?, active?, verified?, joinDefaultChannels?}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.create",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 200, description = "The new user.", body = doc::UserAnswer),
+        (status = 400, description = "A missing field; an invalid username, e-mail, password or role; a username or e-mail already taken (`error-field-unavailable`)."),
+        (status = 403, description = "The caller is not an admin: `error-unauthorized`."),
+    ),
+)]
 async fn create(
     State(services): State<AppState>,
     caller: CurrentUser,
@@ -74,20 +111,51 @@ async fn create(
     ok(json!({"user": user.public_json()}))
 }
 
+/// A user, by id or username.
+///
 /// `GET /api/v1/users.info?userId=|username=` (auth).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users.info",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("userId" = Option<String>, Query, description = "The user id."),
+        ("username" = Option<String>, Query, description = "The username (used when `userId` is absent)."),
+    ),
+    responses(
+        (status = 200, description = "The user.", body = doc::UserAnswer),
+        (status = 400, description = "Neither `userId` nor `username` given; no such user (`error-invalid-user`)."),
+    ),
+)]
 async fn info(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
     let user = services.user_info(params.get("userId"), params.get("username")).await?;
     ok(json!({"user": user.public_json()}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DeleteUserRequest)]
 #[serde(rename_all = "camelCase")]
 struct DeleteBody {
     user_id: Option<String>,
     username: Option<String>,
 }
 
+/// Deletes a user (admins).
+///
 /// `POST /api/v1/users.delete` (admin): `{userId}` or `{username}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.delete",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = DeleteBody,
+    responses(
+        (status = 200, description = "The user is deleted.", body = doc::Done),
+        (status = 400, description = "Neither `userId` nor `username` given; no such user (`error-invalid-user`); an admin deleting themself (`error-action-not-allowed`)."),
+        (status = 403, description = "The caller is not an admin: `error-unauthorized`."),
+    ),
+)]
 async fn delete(
     State(services): State<AppState>,
     caller: CurrentUser,

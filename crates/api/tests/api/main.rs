@@ -14,6 +14,7 @@ mod chat;
 mod errors;
 mod fuzz;
 mod metrics;
+mod openapi;
 mod query;
 mod ratelimit;
 mod rooms;

@@ -30,6 +30,10 @@ mod errors;
 mod metrics;
 
 #[cfg(postgres_tests)]
+#[path = "../api/openapi.rs"]
+mod openapi;
+
+#[cfg(postgres_tests)]
 #[path = "../api/fuzz.rs"]
 mod fuzz;
 

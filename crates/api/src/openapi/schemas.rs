@@ -1,0 +1,666 @@
+//! The wire shapes the document names: what the handlers answer, and the
+//! request bodies and query parameters that are not a handler's own type.
+//!
+//! These types are never built: the handlers write their answers with
+//! `serde_json` or the domain types, and these describe those bytes. The API
+//! tests check real answers against them (`tests/api/openapi.rs`), so a
+//! change of shape that is not made here too fails a test.
+#![allow(dead_code)] // Descriptions only: no value of these types is made.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+// ------------------------------------------------------------------ errors
+
+/// Every failure: `{success: false, error, errorType?, details?}` (the 401
+/// bodies also carry `status: "error"` and `message`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// The reason; when `errorType` is present it ends with ` [<errorType>]`.
+    pub error: String,
+    /// A stable code such as `error-invalid-params`, `error-not-allowed`,
+    /// `error-unauthorized`, `error-too-many-requests`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// More about the failure, e.g. `{method}` for thread follows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Map<String, Value>>,
+    /// `error` (401 answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The same text as `error` (401 answers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+// ------------------------------------------------------------------ common
+
+/// A point in time: ISO-8601 UTC with milliseconds, `2019-04-16T18:30:46.615Z`.
+#[derive(Serialize, ToSchema)]
+#[schema(value_type = String, format = DateTime, example = "2019-04-16T18:30:46.615Z")]
+pub struct Date(String);
+
+/// A body that only reports success: `{success: true}`.
+#[derive(Serialize, ToSchema)]
+pub struct Done {
+    /// Always `true`.
+    pub success: bool,
+}
+
+/// A user inside another document (`u`, `editedBy`).
+#[derive(Serialize, ToSchema)]
+pub struct UserRef {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+// ------------------------------------------------------------------ users
+
+/// An e-mail address of a user.
+#[derive(Serialize, ToSchema)]
+pub struct Email {
+    pub address: String,
+    pub verified: bool,
+}
+
+/// A user as others see them.
+#[derive(Serialize, ToSchema)]
+pub struct User {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// `user` or `bot`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: Date,
+    pub username: String,
+    pub name: String,
+    pub emails: Vec<Email>,
+    /// Presence: `online`, `away`, `busy`, `offline`.
+    pub status: String,
+    pub active: bool,
+    /// E.g. `user`, `admin`, `bot`.
+    pub roles: Vec<String>,
+    #[serde(rename = "utcOffset")]
+    pub utc_offset: f64,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+}
+
+/// A user's own preferences (always empty here).
+#[derive(Serialize, ToSchema)]
+pub struct MeSettings {
+    pub preferences: Map<String, Value>,
+}
+
+/// The caller as they see themselves: their user, their settings and their
+/// first e-mail address.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
+    pub settings: MeSettings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// `{user}`.
+#[derive(Serialize, ToSchema)]
+pub struct UserAnswer {
+    pub user: User,
+    pub success: bool,
+}
+
+/// `GET me`: the caller's own user, with `success`.
+#[derive(Serialize, ToSchema)]
+pub struct MeAnswer {
+    #[serde(flatten)]
+    pub me: Me,
+    pub success: bool,
+}
+
+/// What a login answers: the id and token to send as `X-User-Id` and
+/// `X-Auth-Token`, and the user.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginData {
+    pub user_id: String,
+    pub auth_token: String,
+    pub me: Me,
+}
+
+/// `{status: "success", data: {userId, authToken, me}}`.
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    /// `success`.
+    pub status: String,
+    pub data: LoginData,
+    pub success: bool,
+}
+
+/// `{message: "You've been logged out!"}`.
+#[derive(Serialize, ToSchema)]
+pub struct LogoutData {
+    pub message: String,
+}
+
+/// `{status: "success", data: {message}}`.
+#[derive(Serialize, ToSchema)]
+pub struct LogoutAnswer {
+    pub status: String,
+    pub data: LogoutData,
+    pub success: bool,
+}
+
+/// A password sent as its SHA-256 digest rather than in plain text.
+#[derive(Serialize, ToSchema)]
+pub struct PasswordDigest {
+    /// Lower-case hex SHA-256 of the password.
+    pub digest: String,
+    /// `sha-256`.
+    pub algorithm: String,
+}
+
+/// A password: plain text, or its digest.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Password {
+    Plain(String),
+    Digest(PasswordDigest),
+}
+
+/// Credentials: a user (`user`, `username` or `email`) and a `password`, or
+/// the `resume` token of an earlier login.
+#[derive(Serialize, ToSchema)]
+pub struct LoginRequest {
+    /// A username or an e-mail address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Password>,
+    /// An auth token from an earlier login.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
+}
+
+// ------------------------------------------------------------------ settings
+
+/// `{_id, value}`: a setting and its current value (boolean, number or string).
+#[derive(Serialize, ToSchema)]
+pub struct SettingAnswer {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub value: Value,
+    pub success: bool,
+}
+
+// ------------------------------------------------------------------ rooms
+
+/// The room type: `c` public channel, `p` private group, `d` direct message.
+#[derive(Serialize, ToSchema)]
+pub enum RoomType {
+    #[serde(rename = "c")]
+    Channel,
+    #[serde(rename = "p")]
+    Group,
+    #[serde(rename = "d")]
+    Direct,
+}
+
+/// A room: a public channel, a private group or a direct message.
+#[derive(Serialize, ToSchema)]
+pub struct Room {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub t: RoomType,
+    /// Unique among channels and groups; absent for direct messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fname: Option<String>,
+    /// The creator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub u: Option<UserRef>,
+    pub ts: Date,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+    /// Number of messages.
+    pub msgs: i64,
+    #[serde(rename = "usersCount")]
+    pub users_count: i64,
+    /// Read-only: only owners may post.
+    pub ro: bool,
+    /// Joined by new users.
+    pub default: bool,
+    #[serde(rename = "sysMes")]
+    pub sys_mes: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Direct messages: the members' usernames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usernames: Option<Vec<String>>,
+    /// Direct messages: the members' ids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uids: Option<Vec<String>>,
+    /// Time of the last message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lm: Option<Date>,
+}
+
+/// A direct message room, which also carries its id as `rid`.
+#[derive(Serialize, ToSchema)]
+pub struct DirectRoom {
+    #[serde(flatten)]
+    pub room: Room,
+    pub rid: String,
+}
+
+/// `{channel}`.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelAnswer {
+    pub channel: Room,
+    pub success: bool,
+}
+
+/// `{group}`.
+#[derive(Serialize, ToSchema)]
+pub struct GroupAnswer {
+    pub group: Room,
+    pub success: bool,
+}
+
+/// `{room}`.
+#[derive(Serialize, ToSchema)]
+pub struct RoomAnswer {
+    pub room: Room,
+    pub success: bool,
+}
+
+/// `{room}`: a direct message room.
+#[derive(Serialize, ToSchema)]
+pub struct DirectRoomAnswer {
+    pub room: DirectRoom,
+    pub success: bool,
+}
+
+/// A room member.
+#[derive(Serialize, ToSchema)]
+pub struct Member {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub status: String,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+}
+
+/// `{members, count, offset, total}`: `count` items from `offset` of `total`.
+#[derive(Serialize, ToSchema)]
+pub struct MembersPage {
+    pub members: Vec<Member>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// `{channels, count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelsPage {
+    pub channels: Vec<Room>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// `{groups, count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct GroupsPage {
+    pub groups: Vec<Room>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// A user's membership of a room, with their read state.
+#[derive(Serialize, ToSchema)]
+pub struct Subscription {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub rid: String,
+    pub u: UserRef,
+    pub t: RoomType,
+    /// The room's name as this user sees it (the other user in a DM).
+    pub name: String,
+    pub fname: String,
+    pub ts: Date,
+    /// Last seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ls: Option<Date>,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+    pub open: bool,
+    pub alert: bool,
+    pub unread: i64,
+    #[serde(rename = "userMentions")]
+    pub user_mentions: i64,
+    /// Threads with replies this user has not read.
+    pub tunread: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+/// `{subscription}`: `null` when the caller has none.
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionAnswer {
+    pub subscription: Option<Subscription>,
+    pub success: bool,
+}
+
+// ------------------------------------------------------------------ messages
+
+/// A user mentioned in a message (`@username`, or `all` / `here`).
+#[derive(Serialize, ToSchema)]
+pub struct Mention {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// A channel named in a message (`#name`).
+#[derive(Serialize, ToSchema)]
+pub struct ChannelMention {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+}
+
+/// A message document. The server's fields are listed; the client fields a
+/// message keeps (`alias`, `emoji`, `avatar`, `attachments`, `customFields`,
+/// ...) come back as they were sent. With a `fields` projection only the
+/// chosen fields are returned.
+#[derive(Serialize, ToSchema)]
+pub struct Message {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The room.
+    pub rid: String,
+    /// The text.
+    pub msg: String,
+    pub ts: Date,
+    /// The sender.
+    pub u: UserRef,
+    /// Bumped by every change; what sync pages by.
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+    pub mentions: Vec<Mention>,
+    pub channels: Vec<ChannelMention>,
+    /// The thread this message replies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmid: Option<String>,
+    /// A thread reply also shown in the room.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tshow: Option<bool>,
+    /// Thread parents: the number of replies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcount: Option<i64>,
+    /// Thread parents: the time of the last reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tlm: Option<Date>,
+    /// Thread parents: the ids of the users following the thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replies: Option<Vec<String>>,
+    /// The message type; `rm` marks a deleted thread parent kept as a placeholder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t: Option<String>,
+    #[serde(rename = "editedAt", skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Date>,
+    #[serde(rename = "editedBy", skip_serializing_if = "Option::is_none")]
+    pub edited_by: Option<UserRef>,
+    /// The client fields the message keeps, as sent.
+    #[serde(flatten)]
+    pub client_fields: Map<String, Value>,
+}
+
+/// A message as a client sends it to `chat.sendMessage`.
+#[derive(Serialize, ToSchema)]
+pub struct NewMessage {
+    /// A client-chosen id (kept), or absent for a server one.
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The room.
+    pub rid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// Makes the message a reply in this thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmid: Option<String>,
+    /// A thread reply also shown in the room.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tshow: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<Value>>,
+    #[serde(rename = "customFields", skip_serializing_if = "Option::is_none")]
+    pub custom_fields: Option<Map<String, Value>>,
+    /// Other client fields Rocket.Chat keeps on a message.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// `{message}`.
+#[derive(Serialize, ToSchema)]
+pub struct MessageAnswer {
+    pub message: Message,
+    pub success: bool,
+}
+
+/// `{ts, channel, message}`.
+#[derive(Serialize, ToSchema)]
+pub struct PostedAnswer {
+    /// The message's time, in epoch milliseconds.
+    pub ts: i64,
+    /// The target as given.
+    pub channel: String,
+    pub message: Message,
+    pub success: bool,
+}
+
+/// What remains of a deleted message in `chat.delete`'s answer.
+#[derive(Serialize, ToSchema)]
+pub struct DeletedRef {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub rid: String,
+    pub u: UserRef,
+}
+
+/// `{_id, ts, message: {_id, rid, u}}`.
+#[derive(Serialize, ToSchema)]
+pub struct DeletedAnswer {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The time of the deletion.
+    pub ts: Date,
+    pub message: DeletedRef,
+    pub success: bool,
+}
+
+// ------------------------------------------------------------------ threads and sync
+
+/// A removed message as the thread feeds report it.
+#[derive(Serialize, ToSchema)]
+pub struct Tombstone {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub rid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmid: Option<String>,
+    #[serde(rename = "_deletedAt")]
+    pub deleted_at: Date,
+}
+
+/// A removed message as the room feeds report it.
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "_deletedAt")]
+    pub deleted_at: Date,
+}
+
+/// `{update, remove}`: documents changed and removed since the given time,
+/// oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct Changes {
+    pub update: Vec<Message>,
+    pub remove: Vec<Tombstone>,
+}
+
+/// `{messages: {update, remove}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadMessagesSync {
+    pub messages: Changes,
+    pub success: bool,
+}
+
+/// `{threads: {update, remove}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadsSync {
+    pub threads: Changes,
+    pub success: bool,
+}
+
+/// `{messages, count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct MessagesPage {
+    pub messages: Vec<Message>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// `{threads, count, offset, total}`: thread parents.
+#[derive(Serialize, ToSchema)]
+pub struct ThreadsPage {
+    pub threads: Vec<Message>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// Where a cursor page ends: the newest (`next`) and oldest (`previous`)
+/// stamp of the page as strings of epoch milliseconds; `null` for an empty page.
+#[derive(Serialize, ToSchema)]
+pub struct Cursor {
+    pub next: Option<String>,
+    pub previous: Option<String>,
+}
+
+/// The delta form `{updated, deleted}`, or a cursor form: `{updated, cursor}`
+/// (`type=UPDATED`) or `{deleted, cursor}` (`type=DELETED`).
+#[derive(Serialize, ToSchema)]
+pub struct RoomSync {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<Vec<Message>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Vec<Deleted>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<Cursor>,
+}
+
+/// `{result}`.
+#[derive(Serialize, ToSchema)]
+pub struct RoomSyncAnswer {
+    pub result: RoomSync,
+    pub success: bool,
+}
+
+/// `{messages: [{_id, _deletedAt}], count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct DeletedPage {
+    pub messages: Vec<Deleted>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+// ------------------------------------------------------------------ server
+
+/// `{version}`.
+#[derive(Serialize, ToSchema)]
+pub struct InfoAnswer {
+    /// The server's version.
+    pub version: String,
+    pub success: bool,
+}
+
+// ------------------------------------------------------------------ query parameters
+
+/// Paging of a list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// How many items to return (capped by `API_Upper_Count_Limit`; `0`
+    /// asks for all up to that cap). Default `API_Default_Count`.
+    pub count: Option<u64>,
+    /// How many items to skip.
+    pub offset: Option<u64>,
+}
+
+/// Paging, order, filter and projection of a list of messages.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// How many items to return (capped by `API_Upper_Count_Limit`).
+    pub count: Option<u64>,
+    /// How many items to skip.
+    pub offset: Option<u64>,
+    /// A JSON object of fields to `1` (ascending) or `-1` (descending),
+    /// e.g. `{"ts":-1}`. See docs/query.md.
+    pub sort: Option<String>,
+    /// A JSON filter over message fields, e.g. `{"u.username":"alice"}`. See docs/query.md.
+    pub query: Option<String>,
+    /// A JSON projection, e.g. `{"msg":1}` (only the chosen fields are returned).
+    pub fields: Option<String>,
+}
+
+/// The room a request names: by id or by name (one of the two).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RoomQuery {
+    /// The room's id.
+    #[param(rename = "roomId")]
+    pub room_id: Option<String>,
+    /// The room's name (used when `roomId` is absent).
+    #[param(rename = "roomName")]
+    pub room_name: Option<String>,
+}
