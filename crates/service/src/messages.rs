@@ -221,7 +221,14 @@ impl Services {
     /// `chat.getMessage`: any message of a room the caller can read
     /// (a deleted thread parent is returned as its `t: "rm"` placeholder).
     pub async fn get_message(&self, caller: &User, msg_id: &str) -> Result<Message> {
-        let message = self.store.message_by_id(msg_id).await?.ok_or_else(|| no_message_found(msg_id))?;
+        // Rocket.Chat answers a bare `{"success": false}` here; the reason
+        // and code are ours (`chat.update` / `chat.delete` keep their legacy text).
+        let message = self.store.message_by_id(msg_id).await?.ok_or_else(|| {
+            Error::rejected(
+                format!("No message found with the id of \"{}\".", threadsync_domain::error::echo(msg_id)),
+                "error-message-not-found",
+            )
+        })?;
         let room = self.store.room_by_id(&message.rid).await?.ok_or_else(Error::not_allowed)?;
         if !self.can_read_room(caller, &room).await? {
             return Err(Error::not_allowed());

@@ -264,12 +264,12 @@ impl Services {
     /// removes the caller in the thread's `replies` (a reply's `mid` means
     /// its parent) and moves the parent's `_updatedAt`; unfollowing also
     /// clears the thread from the caller's `tunread`. Checks, in order:
-    /// `mid` (a bare error); threads enabled; the message exists; room
+    /// `mid` (Rocket.Chat's text, with a code: it throws it bare); threads enabled; the message exists; room
     /// access. The last three carry `details: {method}`.
     pub async fn follow_thread(&self, caller: &User, mid: Option<&str>, follow: bool) -> Result<()> {
         let mid = mid
             .filter(|m| !m.trim().is_empty())
-            .ok_or_else(|| Error::bare("The required \"mid\" body param is missing."))?;
+            .ok_or_else(|| Error::invalid_params("The required \"mid\" body param is missing."))?;
         let method = if follow { "followMessage" } else { "unfollowMessage" };
         let not_allowed =
             || Error::rejected("not-allowed", "error-not-allowed").with_details(method_details(method));
