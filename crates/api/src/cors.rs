@@ -2,8 +2,9 @@
 //! `API_Enable_CORS` (default off) and `API_CORS_Origin` (default `*`, or a
 //! comma-separated list of origins), read on every request.
 //!
-//! Enabled, a preflight (`OPTIONS`, any path) is answered 204 with the
-//! allowed origin, methods and headers (the auth headers among them), and
+//! Enabled, a preflight (`OPTIONS`, any path) is answered 200
+//! `{"success": true}` (JSON like every answer; Rocket.Chat's is empty) with
+//! the allowed origin, methods and headers (the auth headers among them), and
 //! every other answer carries the allowed origin and exposes the rate-limit
 //! headers. With a list, only a listed `Origin` is echoed back (with
 //! `Vary: Origin`); other origins get no CORS headers, which a browser
@@ -15,6 +16,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
 
 const ALLOW_METHODS: &str = "GET, POST, OPTIONS";
 const ALLOW_HEADERS: &str =
@@ -53,7 +56,7 @@ pub async fn cors(State(services): State<AppState>, request: Request, next: Next
     }
     let allowed = allowed_origin(settings.cors_origin(), request.headers().get(header::ORIGIN));
     if request.method() == Method::OPTIONS {
-        let mut response = StatusCode::NO_CONTENT.into_response();
+        let mut response = (StatusCode::OK, Json(json!({"success": true}))).into_response();
         if let Some(allowed) = allowed {
             let headers = response.headers_mut();
             add_origin(headers, allowed);

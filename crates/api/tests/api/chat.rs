@@ -537,8 +537,8 @@ async fn deleting_a_reply_lowers_tcount_and_moves_the_parent() {
     assert!(stamp(&after, "_updatedAt") > stamp(&deleted, "ts"));
     get_message(&app, &alice, text(&r2, "_id")).await.err(
         400,
-        &format!("No message found with the id of \"{}\".", text(&r2, "_id")),
-        None,
+        &format!("No message found with the id of \"{}\". [error-message-not-found]", text(&r2, "_id")),
+        Some("error-message-not-found"),
     );
 }
 
@@ -723,10 +723,11 @@ async fn get_message_errors() {
         "The required \"msgId\" query param is missing. [error-invalid-params]",
         Some("error-invalid-params"),
     );
+    // Rocket.Chat answers a bare `{"success": false}`; ours has a reason and a code.
     app.get("/api/v1/chat.getMessage?msgId=missing", Some(&alice)).await.err(
         400,
-        "No message found with the id of \"missing\".",
-        None,
+        "No message found with the id of \"missing\". [error-message-not-found]",
+        Some("error-message-not-found"),
     );
     app.get("/api/v1/chat.getMessage?msgId=x", None).await.err(
         401,
@@ -848,8 +849,8 @@ async fn delete_returns_the_identity_and_leaves_nothing() {
     assert!(stamp(&body, "ts") > stamp(&m, "_updatedAt"));
     get_message(&app, &alice, text(&m, "_id")).await.err(
         400,
-        &format!("No message found with the id of \"{}\".", text(&m, "_id")),
-        None,
+        &format!("No message found with the id of \"{}\". [error-message-not-found]", text(&m, "_id")),
+        Some("error-message-not-found"),
     );
 }
 
