@@ -113,7 +113,9 @@ async fn sync_messages_errors() {
         }
     }
     // A bad date is reported before access.
-    sync(&app, &eve, &format!("roomId={group}&lastUpdate=x")).await.err_type("error-lastUpdate-param-invalid");
+    sync(&app, &eve, &format!("roomId={group}&lastUpdate=x"))
+        .await
+        .err_type("error-lastUpdate-param-invalid");
 }
 
 #[tokio::test]
