@@ -40,6 +40,8 @@ pub async fn log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let ClientIp(ip) = ClientIp::of(request.extensions());
+    // At trace level, the start too: a request that never ends shows up.
+    tracing::trace!(target: TARGET, method = %method, ip = ?ip, "request received");
     let caller = Caller::default();
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
