@@ -191,12 +191,7 @@ impl LoginThrottle {
 
 /// Whole milliseconds, rounded up (a wait of 0.2 ms is still a wait).
 fn ceil_ms(d: Duration) -> u64 {
-    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if d.subsec_nanos() % 1_000_000 == 0 {
-        ms
-    } else {
-        ms.saturating_add(1)
-    }
+    u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 /// Frees room for one more key when the map is at `capacity`.
