@@ -753,7 +753,7 @@ mod tests {
         let words = |text: &str| parse(text.as_bytes(), Format::Json).expect_err(text).to_string();
         assert_eq!(
             words(r#"{"a": "\ud800"}"#),
-            "Invalid JSON in request body: invalid unicode escape (line 1, column 13) [error-invalid-params]"
+            "Invalid JSON in request body: invalid unicode escape (line 1, column 14) [error-invalid-params]"
         );
         assert!(words(r#"{"a": "x"#).contains("the JSON ends too early"));
         assert!(words("{\"a\": 1,}").contains("trailing comma"));

@@ -2,7 +2,10 @@
 //! [`crate::limits`] and a prompt graceful stop.
 //!
 //! `axum::serve` offers neither a header read timeout nor a way to bound
-//! body reads, so connections are served here with hyper's HTTP/1 server:
+//! body reads, so connections are served here with hyper's HTTP/1 server
+//! (HTTP/1 only, as `axum::serve` was without axum's `http2` feature; and
+//! hyper_util's auto-detecting builder would first wait, with no time limit,
+//! for enough bytes to tell HTTP/1 from HTTP/2):
 //!
 //! - **heads**: hyper's `header_read_timeout` closes a connection that does
 //!   not send a complete request head in time (idle keep-alive connections
@@ -18,8 +21,8 @@
 //!   refusal has;
 //! - **stopping**: once the stop future resolves no connection is accepted;
 //!   idle connections and connections still sending a head are closed at
-//!   once, body reads still waiting fail (408), and requests being handled
-//!   finish, their connections closing after the answer. [`serve`] returns
+//!   once, request bodies that pause for a second fail (408), and requests
+//!   being handled finish, their connections closing after the answer. [`serve`] returns
 //!   when every connection is gone; the caller bounds that wait.
 //!
 //! HTTP upgrades work (`with_upgrades`): an upgraded connection leaves this
