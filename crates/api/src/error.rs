@@ -1,9 +1,13 @@
-//! The wire format of every failure (docs/contract.md#wire-rules), in one place.
+//! The wire format of every failure (docs/contract.md#wire-rules), in one
+//! place: the router's answers and the refusals the server writes itself
+//! (see [`refusal_bytes`]).
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use std::time::{SystemTime, UNIX_EPOCH};
+use threadsync_domain::error::{wait_secs, Refusal};
 use threadsync_domain::Error;
 
 /// A domain error on its way to the client.
@@ -54,11 +58,41 @@ pub fn status_and_body(error: &Error) -> (StatusCode, Value) {
             }
             (StatusCode::BAD_REQUEST, body)
         }
+        Error::Refused(refusal) => (
+            refusal_status(*refusal),
+            json!({"success": false, "error": error.to_string(), "errorType": refusal.code()}),
+        ),
         Error::Legacy(message) => (StatusCode::BAD_REQUEST, json!({"success": false, "error": message})),
         Error::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, json!({"success": false, "error": "Internal server error"}))
         }
     }
+}
+
+/// The status of each refusal of the HTTP layer.
+fn refusal_status(refusal: Refusal) -> StatusCode {
+    match refusal {
+        Refusal::Malformed => StatusCode::BAD_REQUEST,
+        Refusal::Timeout => StatusCode::REQUEST_TIMEOUT,
+        Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Refusal::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+        Refusal::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// The rate-limit headers of a 429: nothing left, and when the next call is
+/// allowed (epoch ms, and `Retry-After` in seconds). The route limiter adds
+/// `X-RateLimit-Limit`; for a refusal of the login brake these describe the
+/// brake, not the route's budget.
+pub(crate) const REMAINING: header::HeaderName = header::HeaderName::from_static("x-ratelimit-remaining");
+pub(crate) const RESET: header::HeaderName = header::HeaderName::from_static("x-ratelimit-reset");
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 impl IntoResponse for ApiError {
@@ -68,8 +102,41 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let (status, body) = status_and_body(&self.0);
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self.0 {
+            Error::TooManyRequests { wait_ms } => {
+                headers.insert(REMAINING, HeaderValue::from(0u64));
+                headers.insert(RESET, HeaderValue::from(now_ms().saturating_add(*wait_ms)));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(wait_secs(*wait_ms)));
+            }
+            // The rest of a request that came too slowly (or is still
+            // coming) is not worth reading: the connection ends here.
+            Error::Refused(Refusal::Timeout | Refusal::BodyTooLarge { .. }) => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
+        }
+        response
     }
+}
+
+/// A whole HTTP/1.1 response for a refusal, as bytes: for the server's own
+/// answers to heads the router never sees (unparsable, or over hyper's
+/// limits), which then close the connection.
+pub fn refusal_bytes(refusal: Refusal) -> Vec<u8> {
+    let error = Error::Refused(refusal);
+    let (status, body) = status_and_body(&error);
+    let body = body.to_string();
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body.as_bytes());
+    out
 }
 
 /// The fallback for unknown routes and wrong methods (404, as Rocket.Chat).

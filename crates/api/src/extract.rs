@@ -1,13 +1,18 @@
 //! Extractors whose rejections are Rocket.Chat errors, never axum's plain-text ones.
 
+use crate::body::{self, Format};
 use crate::error::ApiError;
+use crate::limits::MAX_BODY_BYTES;
+use crate::server::BodyTimeout;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use threadsync_domain::error::Refusal;
 use threadsync_domain::{Error, User};
 
 /// The logged-in caller, from `X-User-Id` + `X-Auth-Token` (both required).
@@ -30,6 +35,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Err(ApiError(Error::NotLoggedIn));
         };
         let user = state.authenticate(&user_id, &token).await?;
+        crate::access::note_user(&parts.extensions, &user.id);
         Ok(CurrentUser { user, token })
     }
 }
@@ -47,22 +53,27 @@ pub(crate) fn auth_headers(headers: &HeaderMap) -> Option<(String, String)> {
     Some((header("x-user-id")?, header("x-auth-token")?))
 }
 
-/// A JSON request body. Missing or empty bodies read as `{}` (Rocket.Chat
-/// clients send some POSTs without one); the content type is not required,
-/// since several clients omit it. Syntax errors, wrong types and oversized
-/// bodies are 400 `error-invalid-params`, never 415/422/413 or plain text.
+/// A request body: JSON, or `application/x-www-form-urlencoded` as
+/// Rocket.Chat also accepts (see [`crate::body`] for how form fields map to
+/// the body type). Missing or empty bodies read as `{}` (Rocket.Chat clients
+/// send some POSTs without one); the content type is not required, since
+/// several clients omit it. Refusals:
+///
+/// - syntax errors and wrong types: 400 `error-invalid-params`, in words
+///   that name the field, never Rust types;
+/// - more than [`MAX_BODY_BYTES`]: 413 `error-request-too-large`;
+/// - a body that stalls or comes too slowly (see [`crate::server`]): 408
+///   `error-request-timeout`, and the connection is closed.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            ApiError(Error::invalid_params(format!("Invalid request body: {}", rejection.body_text())))
-        })?;
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| ApiError(json_error(&e)))?;
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let format = Format::of(req.headers());
+        let bytes = read_body(req).await?;
+        let value = body::parse(&bytes, format).map_err(ApiError)?;
         // NUL cannot be stored by every backend (PostgreSQL text and jsonb
         // refuse it), so it is refused here, for every route, as bad input.
         if contains_nul(&value) {
@@ -70,7 +81,38 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
                 "Invalid request body: strings may not contain NUL characters",
             )));
         }
-        T::deserialize(value).map(Body).map_err(|e| ApiError(json_error(&e)))
+        body::decode(value, format).map(Body).map_err(ApiError)
+    }
+}
+
+/// The whole body, at most [`MAX_BODY_BYTES`].
+async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError(Error::Refused(Refusal::BodyTooLarge { limit: MAX_BODY_BYTES }));
+    // A declared length over the limit is refused before reading anything.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+            while let Some(error) = cause {
+                if error.is::<LengthLimitError>() {
+                    return Err(too_large());
+                }
+                if error.is::<BodyTimeout>() {
+                    return Err(ApiError(Error::Refused(Refusal::Timeout)));
+                }
+                cause = error.source();
+            }
+            // The client went away or sent a broken chunked encoding.
+            Err(ApiError(Error::invalid_params(format!("Invalid request body: it could not be read ({e})"))))
+        }
     }
 }
 
@@ -80,21 +122,6 @@ fn contains_nul(value: &serde_json::Value) -> bool {
         serde_json::Value::Array(items) => items.iter().any(contains_nul),
         serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
         _ => false,
-    }
-}
-
-/// A client-facing description of a JSON error, without serde's line/column noise.
-fn json_error(e: &serde_json::Error) -> Error {
-    let message = e.to_string();
-    let message = match message.find(" at line ") {
-        Some(idx) => &message[..idx],
-        None => &message,
-    };
-    match e.classify() {
-        serde_json::error::Category::Data => {
-            Error::invalid_params(format!("Invalid request body: {message}"))
-        }
-        _ => Error::invalid_params(format!("Invalid JSON in request body: {message}")),
     }
 }
 
@@ -140,9 +167,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(value) = Path::<T>::from_request_parts(parts, state).await.map_err(|rejection| {
-            ApiError(Error::invalid_params(format!("Invalid URL: {}", rejection.body_text())))
-        })?;
+        // axum's texts name Rust types (`Cannot parse ... to a u64`): say it plainly.
+        let Path(value) = Path::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(Error::invalid_params("Invalid URL: a path segment is not valid")))?;
         Ok(PathParams(value))
     }
 }

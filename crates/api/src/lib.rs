@@ -3,23 +3,29 @@
 //! One module per endpoint family under [`routes`]; one function per endpoint.
 //! Every failure, including extractor rejections, unknown routes and panics,
 //! goes through [`error::ApiError`], the one place that writes error bodies.
+//! Beyond the API: health checks ([`health`]), `/metrics`, CORS ([`cors`]),
+//! the access log ([`access`]), and the HTTP edge's limits ([`limits`],
+//! [`server`]); docs/http.md describes them for operators.
 
+pub mod access;
+pub mod body;
+pub mod cors;
 pub mod error;
 pub mod extract;
+pub mod health;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod response;
 pub mod routes;
+pub mod server;
 
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use std::sync::Arc;
 use threadsync_service::Services;
 
-/// The largest request body accepted. Messages are capped far lower by
-/// `Message_MaxAllowedSize`; this bounds what a client can make us buffer.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use limits::MAX_BODY_BYTES;
 
 /// Shared state of every handler.
 pub type AppState = Arc<Services>;
@@ -47,6 +53,7 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
     } else {
         routes::routes()
     };
+    // Layers listed innermost first: each `.layer` wraps all above it.
     routes
         // A route layer: it runs after routing, so the matched route
         // template (not the raw path) names the series.
@@ -57,8 +64,9 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::route_not_found)
         .layer(axum::middleware::from_fn_with_state(rate_limit, ratelimit::limit))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(limits::check_head))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&services), cors::cors))
+        .layer(axum::middleware::from_fn(access::log))
         .with_state(services)
 }

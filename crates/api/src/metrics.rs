@@ -113,10 +113,31 @@ pub async fn record(metrics: Arc<Metrics>, request: Request, next: Next) -> Resp
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    // The access log, outside the router, learns the route from here.
+    response.extensions_mut().insert(crate::access::RouteName(route.clone()));
     metrics
         .record(Key { route, method, status: response.status().as_u16() }, started.elapsed().as_secs_f64());
     response
+}
+
+/// The store's figures: gauges under one family, `threadsync_store{figure}`;
+/// a figure named `*_total` only grows, so it is a counter family of its own,
+/// `threadsync_store_<name>` (one family has one type).
+fn render_store(out: &mut String, backend: &str, figures: &[(&'static str, f64)]) {
+    let (counters, gauges): (Vec<_>, Vec<_>) = figures.iter().partition(|(name, _)| name.ends_with("_total"));
+    if !gauges.is_empty() {
+        out.push_str("# HELP threadsync_store Figures of the storage backend (pools, write queue).\n");
+        out.push_str("# TYPE threadsync_store gauge\n");
+        for (name, value) in gauges {
+            let _ = writeln!(out, "threadsync_store{{backend=\"{backend}\",figure=\"{name}\"}} {value}");
+        }
+    }
+    for (name, value) in counters {
+        let _ = writeln!(out, "# HELP threadsync_store_{name} A running count of the storage backend.");
+        let _ = writeln!(out, "# TYPE threadsync_store_{name} counter");
+        let _ = writeln!(out, "threadsync_store_{name}{{backend=\"{backend}\"}} {value}");
+    }
 }
 
 /// The resident set size of this process, from `/proc/self/status` (Linux).
@@ -142,16 +163,7 @@ pub async fn metrics(
 ) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     metrics.render_requests(&mut out);
-    let store = services.store();
-    out.push_str("# HELP threadsync_store Figures of the storage backend (pools, write queue).\n");
-    out.push_str("# TYPE threadsync_store gauge\n");
-    for (name, value) in store.stats() {
-        let _ = writeln!(
-            out,
-            "threadsync_store{{backend=\"{}\",figure=\"{name}\"}} {value}",
-            store.backend_name()
-        );
-    }
+    render_store(&mut out, services.store().backend_name(), &services.store().stats());
     if let Some(rss) = resident_bytes() {
         out.push_str("# HELP process_resident_memory_bytes Resident memory of the server process.\n");
         out.push_str("# TYPE process_resident_memory_bytes gauge\n");
@@ -164,6 +176,19 @@ pub async fn metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every sample belongs to a family declared once with a `# TYPE`, and
+    /// counters are the families named `*_total`.
+    #[test]
+    fn store_counters_are_typed_counter() {
+        let mut out = String::new();
+        render_store(&mut out, "sqlite", &[("write_queue", 2.0), ("writes_total", 7.0), ("readers", 4.0)]);
+        assert!(out.contains("# TYPE threadsync_store gauge\n"), "{out}");
+        assert!(out.contains("threadsync_store{backend=\"sqlite\",figure=\"write_queue\"} 2\n"), "{out}");
+        assert!(out.contains("# TYPE threadsync_store_writes_total counter\n"), "{out}");
+        assert!(out.contains("threadsync_store_writes_total{backend=\"sqlite\"} 7\n"), "{out}");
+        assert!(!out.contains("figure=\"writes_total\""), "{out}");
+    }
 
     #[test]
     fn histograms_are_cumulative_and_counted() {

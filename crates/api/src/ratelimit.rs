@@ -1,4 +1,4 @@
-//! Rate limiting of the API (docs/contract.md#rate-limits).
+//! Rate limiting of the API (docs/contract.md#rate-limits, docs/http.md).
 //!
 //! Rocket.Chat limits each route per client IP; we keep its settings
 //! (`API_Enable_Rate_Limiter`, `API_Enable_Rate_Limiter_Limit_Calls_Default`,
@@ -24,7 +24,14 @@
 //! allowed; further calls get 429 until the window ends, and the next call
 //! opens a new one. Limited routes carry `X-RateLimit-Limit`,
 //! `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch ms of the window's
-//! end) on every response, successful or not.
+//! end) on every response, successful or not. A 429 also carries
+//! `Retry-After` (seconds).
+//!
+//! The login brake (the service's throttle of failed logins) refuses with its
+//! own 429 on a route the limiter let through: that answer keeps the
+//! brake's `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset` (when the next
+//! attempt is allowed) rather than the route's budget, which was not the
+//! reason for the refusal.
 //!
 //! Memory is bounded: at most [`RateLimiter::DEFAULT_CAPACITY`] keys, in
 //! [`SHARDS`] independently locked shards (one short lock per request). A
@@ -32,7 +39,7 @@
 //! eighth with the oldest windows, so spraying keys costs old budgets, never
 //! unbounded memory (amortised O(1) per new key).
 
-use crate::error::ApiError;
+use crate::error::{self, ApiError};
 use crate::extract::{auth_headers, CurrentUser};
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
@@ -53,8 +60,8 @@ use threadsync_service::Services;
 pub const SHARDS: usize = 16;
 
 const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const REMAINING: HeaderName = error::REMAINING;
+const RESET: HeaderName = error::RESET;
 
 /// One key's current window.
 #[derive(Clone, Copy, Debug)]
@@ -77,13 +84,24 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// Whole seconds until the window ends, rounded up (at least 1).
-    pub fn wait_secs(&self, now_ms: u64) -> u64 {
-        self.reset_ms.saturating_sub(now_ms).div_ceil(1000).max(1)
+    /// Milliseconds until the window ends.
+    pub fn wait_ms(&self, now_ms: u64) -> u64 {
+        self.reset_ms.saturating_sub(now_ms)
     }
 
+    /// Whole seconds until the window ends, rounded up (at least 1).
+    pub fn wait_secs(&self, now_ms: u64) -> u64 {
+        threadsync_domain::error::wait_secs(self.wait_ms(now_ms))
+    }
+
+    /// The route's headers on an answer. A handler's 429 (the login
+    /// brake's), which already says when to come back, keeps its own
+    /// remaining and reset.
     fn write_headers(&self, headers: &mut HeaderMap) {
         headers.insert(LIMIT, HeaderValue::from(self.limit));
+        if self.allowed && headers.contains_key(RESET) {
+            return;
+        }
         headers.insert(REMAINING, HeaderValue::from(self.remaining));
         headers.insert(RESET, HeaderValue::from(self.reset_ms));
     }
@@ -214,7 +232,7 @@ impl RateLimit {
 pub struct ClientIp(pub Option<IpAddr>);
 
 impl ClientIp {
-    fn of(extensions: &Extensions) -> ClientIp {
+    pub(crate) fn of(extensions: &Extensions) -> ClientIp {
         ClientIp(extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip()))
     }
 }
@@ -253,6 +271,7 @@ pub async fn limit(State(state): State<RateLimit>, mut req: Request, next: Next)
         // Failures (wrong token, or the store unavailable) fall back to the
         // IP key; the handler reports them as it would without the limiter.
         if let Ok(user) = state.services.authenticate(&user_id, &token).await {
+            crate::access::note_user(req.extensions(), &user.id);
             let exempt = user.is_admin() || user.has_role("bot");
             let key = format!("u:{}", user.id);
             req.extensions_mut().insert(CurrentUser { user, token });
@@ -275,7 +294,7 @@ pub async fn limit(State(state): State<RateLimit>, mut req: Request, next: Next)
     let mut response = if verdict.allowed {
         next.run(req).await
     } else {
-        ApiError(Error::TooManyRequests { wait_secs: verdict.wait_secs(now) }).into_response()
+        ApiError(Error::TooManyRequests { wait_ms: verdict.wait_ms(now) }).into_response()
     };
     verdict.write_headers(response.headers_mut());
     response

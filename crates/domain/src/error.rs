@@ -24,9 +24,10 @@ pub enum Error {
     /// No route matches the path (404).
     #[error("Resource not found")]
     RouteNotFound,
-    /// The route's rate limit was exceeded (429); `wait_secs` until it resets.
-    #[error("Error, too many requests. Please slow down. You must wait {wait_secs} seconds before trying this endpoint again.")]
-    TooManyRequests { wait_secs: u64 },
+    /// The route's rate limit or the login brake refused the call (429);
+    /// the next call is allowed `wait_ms` milliseconds from now.
+    #[error("Error, too many requests. Please slow down. You must wait {} before trying this endpoint again.", wait_words(*wait_ms))]
+    TooManyRequests { wait_ms: u64 },
     /// A request the server refuses (400): `"<reason> [<code>]"` with `errorType: <code>`,
     /// and optional `details`.
     #[error("{}", display_rejected(reason, code))]
@@ -34,9 +35,71 @@ pub enum Error {
     /// A legacy Rocket.Chat error (400) whose body has no `errorType`.
     #[error("{0}")]
     Legacy(String),
+    /// The HTTP layer refused the request itself: a size or time limit, or
+    /// a store that does not answer (each kind has its own status).
+    #[error("{}", display_rejected(&.0.reason(), .0.code()))]
+    Refused(Refusal),
     /// An unexpected failure (500). The text is for the server log only.
     #[error("Internal server error")]
     Internal(String),
+}
+
+/// Why the HTTP layer refused a request before (or instead of) handling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request line or headers could not be parsed (400).
+    Malformed,
+    /// The body did not arrive in time, or the server is stopping (408).
+    Timeout,
+    /// The body is larger than `limit` bytes (413).
+    BodyTooLarge { limit: usize },
+    /// The URL is longer than `limit` bytes (414).
+    UriTooLong { limit: usize },
+    /// The headers are larger than `limit` bytes, or too many (431).
+    HeadersTooLarge { limit: usize },
+    /// The store does not answer (503, from the readiness check).
+    Unavailable,
+}
+
+impl Refusal {
+    /// The `errorType`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Malformed => "error-bad-request",
+            Refusal::Timeout => "error-request-timeout",
+            Refusal::BodyTooLarge { .. } => "error-request-too-large",
+            Refusal::UriTooLong { .. } => "error-uri-too-long",
+            Refusal::HeadersTooLarge { .. } => "error-headers-too-large",
+            Refusal::Unavailable => "error-not-ready",
+        }
+    }
+
+    /// The words before the code.
+    pub fn reason(self) -> String {
+        match self {
+            Refusal::Malformed => "The request could not be parsed as HTTP".into(),
+            Refusal::Timeout => "The request was not received in time".into(),
+            Refusal::BodyTooLarge { limit } => format!("The request body is larger than {limit} bytes"),
+            Refusal::UriTooLong { limit } => format!("The request URL is longer than {limit} bytes"),
+            Refusal::HeadersTooLarge { limit } => {
+                format!("The request headers are larger than {limit} bytes, or too many")
+            }
+            Refusal::Unavailable => "The store is not answering".into(),
+        }
+    }
+}
+
+/// A wait in whole seconds, rounded up (at least one): `1 second`, `5 seconds`.
+fn wait_words(wait_ms: u64) -> String {
+    match wait_secs(wait_ms) {
+        1 => "1 second".to_owned(),
+        n => format!("{n} seconds"),
+    }
+}
+
+/// A wait in whole seconds, rounded up, at least 1 (what `Retry-After` says).
+pub fn wait_secs(wait_ms: u64) -> u64 {
+    wait_ms.div_ceil(1000).max(1)
 }
 
 /// How many characters of a client's raw parameter an error repeats.
@@ -65,12 +128,6 @@ fn display_rejected(reason: &str, code: &str) -> String {
 }
 
 impl Error {
-    /// Rocket.Chat's errors thrown as `new Meteor.Error("<text>")`, whose
-    /// body is `{"error": "[<text>]", "errorType": "<text>"}`.
-    pub fn bare(text: impl Into<String>) -> Self {
-        Error::rejected(String::new(), text)
-    }
-
     /// A 400 rejection with Rocket.Chat's `"<reason> [<code>]"` form.
     pub fn rejected(reason: impl Into<String>, code: impl Into<String>) -> Self {
         Error::Rejected { reason: reason.into(), code: code.into(), details: None }
@@ -110,6 +167,7 @@ impl Error {
             Error::Rejected { code, .. } => Some(code),
             Error::Forbidden => Some("error-unauthorized"),
             Error::TooManyRequests { .. } => Some("error-too-many-requests"),
+            Error::Refused(refusal) => Some(refusal.code()),
             _ => None,
         }
     }
@@ -127,10 +185,20 @@ mod tests {
     }
 
     #[test]
-    fn bare_errors_repeat_the_text_as_type() {
-        let e = Error::bare("The required \"mid\" body param is missing.");
-        assert_eq!(e.to_string(), "[The required \"mid\" body param is missing.]");
-        assert_eq!(e.code(), Some("The required \"mid\" body param is missing."));
+    fn waits_are_rounded_up_and_worded() {
+        let e = |wait_ms| Error::TooManyRequests { wait_ms }.to_string();
+        assert!(e(1).contains("You must wait 1 second before"), "{}", e(1));
+        assert!(e(1000).contains("You must wait 1 second before"));
+        assert!(e(1001).contains("You must wait 2 seconds before"));
+        assert!(e(0).contains("You must wait 1 second before"));
+        assert_eq!(wait_secs(59_500), 60);
+    }
+
+    #[test]
+    fn refusals_display_reason_and_code() {
+        let e = Error::Refused(Refusal::BodyTooLarge { limit: 10 });
+        assert_eq!(e.to_string(), "The request body is larger than 10 bytes [error-request-too-large]");
+        assert_eq!(e.code(), Some("error-request-too-large"));
     }
 
     #[test]

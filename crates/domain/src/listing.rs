@@ -59,39 +59,65 @@ impl Sort {
     }
 
     /// Parses `{"field": 1 | -1, ...}`. An absent or empty parameter gives an
-    /// empty sort (the endpoint's default applies).
+    /// empty sort (the endpoint's default applies). A refusal is `Invalid
+    /// sort parameter provided: "<raw>" (<reason>) [error-invalid-sort]`, the
+    /// same form as `query`'s.
     pub fn parse(raw: Option<&str>) -> Result<Sort, Error> {
         let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
             return Ok(Sort::default());
         };
-        let invalid = || {
+        Sort::parse_raw(raw).map_err(|reason| {
             Error::rejected(
-                format!("Invalid sort parameter provided: \"{}\"", echo(raw)),
+                format!("Invalid sort parameter provided: \"{}\" ({reason})", echo(raw)),
                 "error-invalid-sort",
             )
-        };
-        if raw.len() > 1024 {
-            return Err(invalid());
+        })
+    }
+
+    fn parse_raw(raw: &str) -> Result<Sort, String> {
+        if raw.len() > MAX_SORT_BYTES {
+            return Err(format!("longer than {MAX_SORT_BYTES} bytes"));
         }
-        let map: Map<String, Value> = serde_json::from_str(raw).map_err(|_| invalid())?;
-        if map.len() > 8 {
-            return Err(invalid());
+        let map = json_object(raw)?;
+        if map.len() > MAX_SORT_KEYS {
+            return Err(format!("more than {MAX_SORT_KEYS} fields"));
         }
         let mut keys = Vec::with_capacity(map.len());
         for (path, dir) in &map {
-            let field = SortField::parse(path).ok_or_else(invalid)?;
+            let field = SortField::parse(path).ok_or_else(|| format!("cannot sort by {}", quoted(path)))?;
             let direction = match dir.as_i64() {
                 Some(1) => Direction::Asc,
                 Some(-1) => Direction::Desc,
-                _ => return Err(invalid()),
+                _ => return Err(format!("the direction of {} must be 1 or -1", quoted(path))),
             };
             if keys.iter().any(|(f, _)| *f == field) {
-                return Err(invalid());
+                return Err(format!("{} is given twice", quoted(path)));
             }
             keys.push((field, direction));
         }
         Ok(Sort(keys))
     }
+}
+
+/// The longest `sort` parameter, and its most keys.
+const MAX_SORT_BYTES: usize = 1024;
+const MAX_SORT_KEYS: usize = 8;
+/// The longest `fields` parameter, and its most keys.
+const MAX_FIELDS_BYTES: usize = 2048;
+const MAX_FIELDS_KEYS: usize = 64;
+
+/// `raw` as a JSON object, or why not (in a client's words, never serde's).
+fn json_object(raw: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("not a JSON object".into()),
+        Err(_) => Err("not valid JSON".into()),
+    }
+}
+
+/// A field name for an error message, quoted and cut.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", crate::error::truncate(name, 64))
 }
 
 /// Fields never returned, whatever the projection asks for.
@@ -111,23 +137,27 @@ pub enum Projection {
 
 impl Projection {
     /// Parses `{"field": 0 | 1, ...}` (also `true`/`false`). Inclusion and
-    /// exclusion may only be mixed through `_id`, as in MongoDB.
+    /// exclusion may only be mixed through `_id`, as in MongoDB. A refusal is
+    /// `Invalid fields parameter provided: "<raw>" (<reason>) [error-invalid-fields]`.
     pub fn parse(raw: Option<&str>) -> Result<Projection, Error> {
         let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
             return Ok(Projection::All);
         };
-        let invalid = || {
+        Projection::parse_raw(raw).map_err(|reason| {
             Error::rejected(
-                format!("Invalid fields parameter provided: \"{}\"", echo(raw)),
+                format!("Invalid fields parameter provided: \"{}\" ({reason})", echo(raw)),
                 "error-invalid-fields",
             )
-        };
-        if raw.len() > 2048 {
-            return Err(invalid());
+        })
+    }
+
+    fn parse_raw(raw: &str) -> Result<Projection, String> {
+        if raw.len() > MAX_FIELDS_BYTES {
+            return Err(format!("longer than {MAX_FIELDS_BYTES} bytes"));
         }
-        let map: Map<String, Value> = serde_json::from_str(raw).map_err(|_| invalid())?;
-        if map.len() > 64 {
-            return Err(invalid());
+        let map = json_object(raw)?;
+        if map.len() > MAX_FIELDS_KEYS {
+            return Err(format!("more than {MAX_FIELDS_KEYS} fields"));
         }
         let mut include = Vec::new();
         let mut exclude = Vec::new();
@@ -137,10 +167,10 @@ impl Projection {
                 Value::Bool(b) => *b,
                 Value::Number(n) if n.as_i64() == Some(1) => true,
                 Value::Number(n) if n.as_i64() == Some(0) => false,
-                _ => return Err(invalid()),
+                _ => return Err(format!("the value of {} must be 0 or 1", quoted(path))),
             };
             if !valid_path(path) {
-                return Err(invalid());
+                return Err(format!("{} is not a field that can be projected", quoted(path)));
             }
             match (path.as_str(), on) {
                 ("_id", false) => exclude_id = true,
@@ -150,7 +180,7 @@ impl Projection {
             }
         }
         match (include.is_empty(), exclude.is_empty()) {
-            (false, false) => Err(invalid()),
+            (false, false) => Err("fields cannot be both included and excluded, except _id".into()),
             (false, true) => Ok(Projection::Include { paths: include, exclude_id }),
             (true, false) => {
                 if exclude_id {
@@ -264,11 +294,18 @@ mod tests {
         let s = Sort::parse(Some(r#"{"ts": -1, "_id": 1}"#)).expect("valid");
         assert_eq!(s.0, vec![(SortField::Ts, Direction::Desc), (SortField::Id, Direction::Asc)]);
         assert_eq!(Sort::parse(None), Ok(Sort::default()));
-        for bad in [r#"{"ts": 2}"#, r#"{"nope": 1}"#, "[1]", "{", r#"{"$where": 1}"#, r#"{"ts": "1"}"#] {
+        for (bad, reason) in [
+            (r#"{"ts": 2}"#, r#"the direction of "ts" must be 1 or -1"#),
+            (r#"{"nope": 1}"#, r#"cannot sort by "nope""#),
+            ("[1]", "not a JSON object"),
+            ("{", "not valid JSON"),
+            (r#"{"$where": 1}"#, r#"cannot sort by "$where""#),
+            (r#"{"ts": "1"}"#, r#"the direction of "ts" must be 1 or -1"#),
+        ] {
             let e = Sort::parse(Some(bad)).expect_err(bad);
             assert_eq!(
                 e.to_string(),
-                format!("Invalid sort parameter provided: \"{bad}\" [error-invalid-sort]")
+                format!("Invalid sort parameter provided: \"{bad}\" ({reason}) [error-invalid-sort]")
             );
         }
     }
@@ -291,8 +328,18 @@ mod tests {
         let p = Projection::parse(Some(r#"{"msg": 1, "_id": 0}"#)).expect("valid");
         assert_eq!(p.apply(doc.clone()), json!({"msg": "m"}));
         assert!(Projection::All.apply(doc).get("e2e").is_none());
-        for bad in [r#"{"msg": 1, "u": 0}"#, r#"{"msg": 2}"#, r#"{"$where": 1}"#, "x", r#"{"e2e": 1}"#] {
-            assert!(Projection::parse(Some(bad)).is_err(), "{bad}");
+        for (bad, reason) in [
+            (r#"{"msg": 1, "u": 0}"#, "fields cannot be both included and excluded, except _id"),
+            (r#"{"msg": 2}"#, r#"the value of "msg" must be 0 or 1"#),
+            (r#"{"$where": 1}"#, r#""$where" is not a field that can be projected"#),
+            ("x", "not valid JSON"),
+            (r#"{"e2e": 1}"#, r#""e2e" is not a field that can be projected"#),
+        ] {
+            let e = Projection::parse(Some(bad)).expect_err(bad);
+            assert_eq!(
+                e.to_string(),
+                format!("Invalid fields parameter provided: \"{bad}\" ({reason}) [error-invalid-fields]")
+            );
         }
     }
 }

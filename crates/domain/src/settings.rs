@@ -14,6 +14,10 @@ pub enum SettingKind {
     },
     /// One of a fixed set of strings.
     Select(&'static [&'static str]),
+    /// Any string of at most `max` characters.
+    Text {
+        max: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +55,8 @@ pub const RATE_LIMIT_CALLS_DEFAULT: &str = "API_Enable_Rate_Limiter_Limit_Calls_
 pub const RATE_LIMIT_TIME_DEFAULT: &str = "API_Enable_Rate_Limiter_Limit_Time_Default";
 pub const MESSAGE_ALLOW_EDITING: &str = "Message_AllowEditing";
 pub const MESSAGE_ALLOW_DELETING: &str = "Message_AllowDeleting";
+pub const API_ENABLE_CORS: &str = "API_Enable_CORS";
+pub const API_CORS_ORIGIN: &str = "API_CORS_Origin";
 
 /// Default of `API_Enable_Rate_Limiter_Limit_Calls_Default`: calls per window,
 /// per user (or per client IP when unauthenticated) and route. Rocket.Chat
@@ -106,6 +112,14 @@ pub const DEFINITIONS: &[SettingDef] = &[
     },
     SettingDef { id: MESSAGE_ALLOW_EDITING, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
     SettingDef { id: MESSAGE_ALLOW_DELETING, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    // Cross-origin requests from browsers, as Rocket.Chat's REST API
+    // settings: off by default; the origin is `*` or a comma-separated list.
+    SettingDef { id: API_ENABLE_CORS, kind: SettingKind::Boolean, default: DefaultValue::Bool(false) },
+    SettingDef {
+        id: API_CORS_ORIGIN,
+        kind: SettingKind::Text { max: 4096 },
+        default: DefaultValue::Str("*"),
+    },
 ];
 
 pub fn definition(id: &str) -> Option<&'static SettingDef> {
@@ -126,6 +140,10 @@ pub fn validate(def: &SettingDef, value: &Value) -> Result<Value, String> {
         SettingKind::Select(options) => match value.as_str() {
             Some(s) if options.contains(&s) => Ok(json!(s)),
             _ => Err(format!("Setting {} expects one of {}", def.id, options.join(", "))),
+        },
+        SettingKind::Text { max } => match value.as_str() {
+            Some(s) if s.chars().count() <= max => Ok(json!(s)),
+            _ => Err(format!("Setting {} expects a string of at most {max} characters", def.id)),
         },
     }
 }
@@ -202,6 +220,13 @@ impl Settings {
     pub fn allow_deleting(&self) -> bool {
         self.bool(MESSAGE_ALLOW_DELETING)
     }
+    pub fn cors_enabled(&self) -> bool {
+        self.bool(API_ENABLE_CORS)
+    }
+    /// `API_CORS_Origin`: `*`, or a comma-separated list of origins.
+    pub fn cors_origin(&self) -> &str {
+        self.values.get(API_CORS_ORIGIN).and_then(Value::as_str).unwrap_or("*")
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +247,9 @@ mod tests {
         assert!(s.rate_limiter_enabled());
         assert_eq!(s.rate_limit_calls(), 600);
         assert_eq!(s.rate_limit_window_ms(), 60_000);
+        // CORS: off, and `*` once enabled (Rocket.Chat's defaults).
+        assert!(!s.cors_enabled());
+        assert_eq!(s.cors_origin(), "*");
     }
 
     #[test]
@@ -232,6 +260,10 @@ mod tests {
         let def = definition(MESSAGE_MAX_ALLOWED_SIZE).expect("known");
         assert!(validate(def, &json!(0)).is_err());
         assert!(validate(def, &json!(1.5)).is_err());
+        let def = definition(API_CORS_ORIGIN).expect("known");
+        assert!(validate(def, &json!(true)).is_err());
+        assert!(validate(def, &json!("x".repeat(4097))).is_err());
+        assert_eq!(validate(def, &json!("https://a.example")), Ok(json!("https://a.example")));
         let stored = Settings::from_stored([(THREADS_ENABLED.to_owned(), json!("nope"))]);
         assert!(stored.threads_enabled(), "mistyped stored value falls back to the default");
     }

@@ -234,7 +234,16 @@ impl Services {
     /// A message of a room the caller cannot read is answered as a missing
     /// one (**[differs]**: Rocket.Chat says `Not allowed`, which tells that it exists).
     pub async fn get_message(&self, caller: &User, msg_id: &str) -> Result<Message> {
-        self.known_message(caller, msg_id, false).await
+        // Rocket.Chat answers a bare `{"success": false}` here; the reason
+        // and code are ours (`chat.update` / `chat.delete` keep their legacy
+        // text, without a code).
+        self.known_message(caller, msg_id, false).await.map_err(|e| match e {
+            Error::Legacy(_) => Error::rejected(
+                format!("No message found with the id of \"{}\".", threadsync_domain::error::echo(msg_id)),
+                "error-message-not-found",
+            ),
+            other => other,
+        })
     }
 
     /// The message `msg_id`, if `caller` may know that it exists: a message

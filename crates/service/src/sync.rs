@@ -331,10 +331,12 @@ impl Services {
                         "error-lastUpdate-param-not-provided",
                     )
                 },
+                // Rocket.Chat types this error `error-roomId-param-invalid`
+                // (a copy-paste slip); the code names the parameter at fault.
                 || {
                     Error::rejected(
                         "The \"lastUpdate\" query parameter must be a valid date.",
-                        "error-roomId-param-invalid",
+                        "error-lastUpdate-param-invalid",
                     )
                 },
             )?;
@@ -379,8 +381,10 @@ impl Services {
 
     /// `chat.getDeletedMessages`: the room's removals after `since`, oldest
     /// first, paged (`count`/`offset` as every listing). Checks, in order:
-    /// `roomId`, `since` present, `since` a date (Rocket.Chat's bare
-    /// errors); paging; room access (`Not allowed`); the tombstone horizon.
+    /// `roomId`, `since` present, `since` a date; paging; room access (`Not
+    /// allowed`); the tombstone horizon. Rocket.Chat throws the first three
+    /// as bare texts (the text doubling as `errorType`); here they have the
+    /// `<reason> [<code>]` form of `chat.syncMessages`' same checks.
     pub async fn deleted_messages(
         &self,
         caller: &User,
@@ -389,11 +393,26 @@ impl Services {
         count: Option<&str>,
         offset: Option<&str>,
     ) -> Result<DeletedListing> {
-        let rid = room_id.ok_or_else(|| Error::bare("The required \"roomId\" query param is missing."))?;
+        let rid = room_id.ok_or_else(|| {
+            Error::rejected(
+                "The required \"roomId\" query param is missing.",
+                "error-roomId-param-not-provided",
+            )
+        })?;
         let since = required_date(
             since,
-            || Error::bare("The required \"since\" query param is missing."),
-            || Error::bare("The \"since\" query parameter must be a valid date."),
+            || {
+                Error::rejected(
+                    "The required \"since\" query param is missing.",
+                    "error-since-param-not-provided",
+                )
+            },
+            || {
+                Error::rejected(
+                    "The \"since\" query parameter must be a valid date.",
+                    "error-since-param-invalid",
+                )
+            },
         )?;
         let paging = Paging::from_params(count, offset, &self.settings())?;
         self.readable_room(caller, rid).await?.ok_or_else(room_not_allowed)?;

@@ -267,13 +267,13 @@ impl Services {
     /// removes the caller in the thread's `replies` (a reply's `mid` means
     /// its parent) and moves the parent's `_updatedAt`; unfollowing also
     /// clears the thread from the caller's `tunread`. Checks, in order:
-    /// `mid` (a bare error); threads enabled (`not-allowed`); the message
-    /// exists in a room the caller may read (`Invalid message` for both).
-    /// The last two carry `details: {method}`.
+    /// `mid` (Rocket.Chat's text, with a code); threads enabled
+    /// (`not-allowed`); the message exists in a room the caller may read
+    /// (`Invalid message` for both). The last two carry `details: {method}`.
     pub async fn follow_thread(&self, caller: &User, mid: Option<&str>, follow: bool) -> Result<()> {
         let mid = mid
             .filter(|m| !m.trim().is_empty())
-            .ok_or_else(|| Error::bare("The required \"mid\" body param is missing."))?;
+            .ok_or_else(|| Error::invalid_params("The required \"mid\" body param is missing."))?;
         let method = if follow { "followMessage" } else { "unfollowMessage" };
         let not_allowed =
             || Error::rejected("not-allowed", "error-not-allowed").with_details(method_details(method));

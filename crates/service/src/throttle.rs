@@ -130,7 +130,8 @@ impl LoginThrottle {
     }
 
     /// Refuses the attempt when any of `keys` is blocked at `now`, with the
-    /// longest remaining wait (whole seconds, rounded up).
+    /// longest remaining wait (exact, in milliseconds: the HTTP layer derives
+    /// the `X-RateLimit-Reset` time and the worded wait from it).
     pub(crate) fn check(&self, keys: &[ThrottleKey], now: Instant) -> Result<()> {
         let entries = self.lock();
         let wait = keys
@@ -141,7 +142,7 @@ impl LoginThrottle {
             .map(|until| until - now)
             .max();
         match wait {
-            Some(wait) => Err(Error::TooManyRequests { wait_secs: ceil_secs(wait) }),
+            Some(wait) => Err(Error::TooManyRequests { wait_ms: ceil_ms(wait) }),
             None => Ok(()),
         }
     }
@@ -188,10 +189,9 @@ impl LoginThrottle {
     }
 }
 
-/// Whole seconds, rounded up, at least 1.
-fn ceil_secs(d: Duration) -> u64 {
-    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    ms.div_ceil(1000).max(1)
+/// Whole milliseconds, rounded up (a wait of 0.2 ms is still a wait).
+fn ceil_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 /// Frees room for one more key when the map is at `capacity`.
@@ -237,10 +237,11 @@ mod tests {
         ThrottleKey::Ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)))
     }
 
+    /// The wait in whole seconds, rounded up, as the 429 words it.
     fn wait(t: &LoginThrottle, keys: &[ThrottleKey], now: Instant) -> Option<u64> {
         match t.check(keys, now) {
             Ok(()) => None,
-            Err(Error::TooManyRequests { wait_secs }) => Some(wait_secs),
+            Err(Error::TooManyRequests { wait_ms }) => Some(threadsync_domain::error::wait_secs(wait_ms)),
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
@@ -270,6 +271,25 @@ mod tests {
             t.failed(&keys, now);
         }
         assert_eq!(wait(&t, &keys, now), Some(300));
+    }
+
+    /// The refusal carries the exact time left, not a rounded one: the
+    /// `X-RateLimit-Reset` header is computed from it.
+    #[test]
+    fn the_wait_is_exact() {
+        let t = throttle();
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            t.failed(&[user("u1")], t0);
+        }
+        let later = t0 + Duration::from_millis(300);
+        assert_eq!(t.check(&[user("u1")], later), Err(Error::TooManyRequests { wait_ms: 700 }));
+        let between = later + Duration::from_micros(200);
+        assert_eq!(
+            t.check(&[user("u1")], between),
+            Err(Error::TooManyRequests { wait_ms: 700 }),
+            "rounded up"
+        );
     }
 
     #[test]

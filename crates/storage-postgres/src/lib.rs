@@ -612,6 +612,12 @@ impl Store for PgStore {
         ]
     }
 
+    /// A read of the settings table on a pooled connection: fails when the
+    /// server, the database or the schema is gone, or the store is closed.
+    async fn ping(&self) -> StorageResult<()> {
+        self.client().await?.rows("SELECT 1 FROM settings LIMIT 1", &[]).await.map(|_| ())
+    }
+
     /// Stops the event listener and closes the pool: operations in flight
     /// finish (their connections close when returned), later ones fail with
     /// `Backend(...)`. Idempotent.

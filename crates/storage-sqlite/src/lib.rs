@@ -542,6 +542,16 @@ impl Store for SqliteStore {
         ]
     }
 
+    /// A read of the settings table on a reader, and the writer still
+    /// accepting jobs (without queueing one: a long write queue is load,
+    /// not unreadiness).
+    async fn ping(&self) -> StorageResult<()> {
+        if !self.writer.is_open() {
+            return Err(StorageError::Backend("the sqlite store is closed".to_owned()));
+        }
+        self.read(settings::ping).await
+    }
+
     /// Waits for the reads in flight and closes the readers, then lets the
     /// writer finish every queued write, checkpoint the WAL into the main
     /// file (`wal_checkpoint(TRUNCATE)`) and close. Later calls fail with

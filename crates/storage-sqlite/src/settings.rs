@@ -15,6 +15,11 @@ pub(crate) fn load(conn: &Connection) -> StorageResult<Vec<(String, Value)>> {
     rows.into_iter().map(|(id, value)| Ok((id, from_json(&value)?))).collect()
 }
 
+/// One cheap read of the table (the store's readiness check).
+pub(crate) fn ping(conn: &Connection) -> StorageResult<()> {
+    conn.query_row("SELECT count(*) FROM (SELECT 1 FROM settings LIMIT 1)", [], |_| Ok(())).db()
+}
+
 pub(crate) fn save(conn: &Connection, id: &str, value: &Value) -> StorageResult<()> {
     conn.cached_execute(
         "INSERT INTO settings (id, value) VALUES (?1, ?2) \

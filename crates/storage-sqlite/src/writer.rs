@@ -137,6 +137,11 @@ impl Writer {
         answer.await.map_err(|_| StorageError::Backend("the sqlite writer thread stopped".to_owned()))?
     }
 
+    /// Whether jobs are still accepted (false once shutdown began).
+    pub(crate) fn is_open(&self) -> bool {
+        lock(&self.jobs).is_some()
+    }
+
     /// Write jobs queued or running, and finished since start.
     pub(crate) fn stats(&self) -> (usize, u64) {
         (self.pending.load(Ordering::Relaxed), self.done.load(Ordering::Relaxed))

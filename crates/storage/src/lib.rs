@@ -412,10 +412,16 @@ pub trait Store:
     /// loses the oldest events (`RecvError::Lagged`) rather than slowing
     /// writers down.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent>;
-    /// Named figures for monitoring (pool use, write queue), as gauges.
+    /// Named figures for monitoring (pool use, write queue): gauges, except
+    /// figures whose name ends in `_total`, which are counters (they only
+    /// grow while the process runs).
     fn stats(&self) -> Vec<(&'static str, f64)> {
         Vec::new()
     }
+    /// Whether the store answers: one cheap read of its own tables, so a
+    /// lost database, a dropped schema or a closed store all fail (the
+    /// readiness check, `GET /readyz`).
+    async fn ping(&self) -> StorageResult<()>;
     /// Finishes in-flight writes and releases the database cleanly.
     async fn close(&self);
 }

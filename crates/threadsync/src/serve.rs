@@ -3,7 +3,6 @@
 
 use crate::config::Config;
 use anyhow::Context;
-use std::future::IntoFuture;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,19 +99,25 @@ async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals)
     let options = threadsync_api::RouterOptions { bench_endpoints: config.bench_endpoints };
     let app = threadsync_api::router_with(Arc::clone(services), options);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            // An error means the sender was dropped: stop as well.
-            let _ = stop_rx.await;
-        });
-    let mut server = tokio::spawn(server.into_future());
+    // Connections are served with the edge's time and size limits (slow
+    // clients cannot hold a connection, or the shutdown, for long), each
+    // request carrying its peer's `ConnectInfo<SocketAddr>`.
+    let stop = async move {
+        // An error means the sender was dropped: stop as well.
+        let _ = stop_rx.await;
+    };
+    let mut server = tokio::spawn(threadsync_api::server::serve(
+        listener,
+        app,
+        stop,
+        threadsync_api::limits::EdgeLimits::default(),
+    ));
 
     tokio::select! {
         finished = &mut server => {
-            // The server only ends by itself on a fatal error.
+            // The server only ends by itself when its task fails.
             return match finished {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(anyhow::Error::new(e).context("the HTTP server failed")),
+                Ok(()) => Ok(()),
                 Err(e) => Err(anyhow::Error::new(e).context("the HTTP server task failed")),
             };
         }
@@ -126,10 +131,8 @@ async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals)
     }
 
     tokio::select! {
-        finished = &mut server => match finished {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!("the HTTP server failed while stopping: {e}"),
-            Err(e) => tracing::error!("the HTTP server task failed while stopping: {e}"),
+        finished = &mut server => if let Err(e) = finished {
+            tracing::error!("the HTTP server task failed while stopping: {e}");
         },
         name = signals.recv() => {
             tracing::warn!("{name} received again; not waiting for in-flight requests");

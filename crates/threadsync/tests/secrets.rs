@@ -8,7 +8,8 @@
 //! as text) and the whole log must contain no password, no SHA-256 digest of
 //! one, and no login token. Passwords are stored as bcrypt of the digest,
 //! tokens as `base64(sha256(token))` (service/src/auth.rs); this test is
-//! what keeps it that way, and keeps request bodies and headers out of the log.
+//! what keeps it that way, and keeps request bodies, headers and query
+//! strings out of the log (the access log included).
 
 mod support;
 
@@ -22,6 +23,8 @@ const BOB_PASS: &str = "Bob-digest-pass-5d1e08b4";
 const CAROL_PASS: &str = "Carol-created-pass-c60f2e97";
 const WRONG_PASS: &str = "Wrong-guess-pass-93be4a10";
 const MESSAGE: &str = "an ordinary message that must be stored";
+/// A value sent in a query string: the access log names routes, never URLs.
+const QUERY_SECRET: &str = "Query-secret-6be02f7d";
 
 /// SHA-256 as lowercase hex (FIPS 180-4), to send digests without a dependency.
 fn sha256_hex(data: &[u8]) -> String {
@@ -123,8 +126,9 @@ fn login_ok(label: &str, (status, body): (u16, Value)) -> Session {
     Session { user_id: body["data"]["userId"].as_str().expect("userId").to_owned(), token }
 }
 
-/// Registers, logs in every way, posts, logs out; returns the secrets used.
-async fn exercise(server: &Server, label: &str) -> Secrets {
+/// Registers, logs in every way, posts, logs out; returns the secrets used
+/// and alice's user id.
+async fn exercise(server: &Server, label: &str) -> (Secrets, String) {
     let mut secrets = Secrets::default();
     secrets.add_password("the admin", ADMIN_PASS);
     secrets.add_password("alice", ALICE_PASS);
@@ -209,7 +213,13 @@ async fn exercise(server: &Server, label: &str) -> Secrets {
     assert_eq!(status, 401, "{label}: the token is gone after logout: {body}");
     let (status, body) = server.get("/api/v1/me", Some(&resumed)).await;
     assert_eq!(status, 200, "{label}: other tokens stay: {body}");
-    secrets
+
+    // A query string may carry anything; it is not logged.
+    secrets.add("a query-string value", QUERY_SECRET);
+    let (status, body) =
+        server.get(&format!("/api/v1/users.info?username=alice&token={QUERY_SECRET}"), Some(&resumed)).await;
+    assert_eq!(status, 200, "{label}: users.info: {body}");
+    (secrets, alice.user_id)
 }
 
 /// The bytes of every file of the SQLite data directory, by name.
@@ -226,13 +236,24 @@ fn data_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-/// Checks the log: trace level was really on (a control), and no secret.
-fn check_log(label: &str, server: &Server, secrets: &Secrets) {
+/// Checks the log: trace level was really on and the access log shows the
+/// requests, with the caller's id (controls), and no secret.
+fn check_log(label: &str, server: &Server, secrets: &Secrets, alice_id: &str) {
     let log = server.log();
+    let access: Vec<&str> = log.lines().filter(|l| l.contains("threadsync::access")).collect();
+    assert!(log.contains("TRACE"), "{label}: the log must be at trace level:\n{log}");
     assert!(
-        log.contains("TRACE") && log.contains("uri=/api/v1/login") && log.contains("status=200"),
-        "{label}: the log must be at trace level and show the requests:\n{log}"
+        access.iter().any(|l| l.contains("method=POST route=/api/v1/login status=200")),
+        "{label}: the access log must show the logins:\n{log}"
     );
+    assert!(
+        access
+            .iter()
+            .any(|l| l.contains("route=/api/v1/users.info status=200")
+                && l.contains(&format!("user={alice_id}"))),
+        "{label}: the access log must name the authenticated caller:\n{log}"
+    );
+    assert!(access.iter().all(|l| !l.contains('?')), "{label}: no query string in the access log:\n{log}");
     let leaks = secrets.found_in(log.as_bytes());
     assert!(leaks.is_empty(), "{label}: the log leaks {leaks:?}:\n{log}");
 }
@@ -257,7 +278,7 @@ async fn sqlite_files_and_trace_log_hold_no_secret() {
     let mut cmd = serve_cmd(data.path());
     cmd.env("RUST_LOG", "trace");
     let mut server = Server::start(cmd);
-    let secrets = exercise(&server, "sqlite").await;
+    let (secrets, alice_id) = exercise(&server, "sqlite").await;
 
     // While the server runs, recent writes sit in the WAL.
     let running = check_sqlite_files("sqlite (running)", data.path(), &secrets);
@@ -266,7 +287,7 @@ async fn sqlite_files_and_trace_log_hold_no_secret() {
     // After a clean stop, everything is checkpointed into threadsync.db.
     let stopped = check_sqlite_files("sqlite (stopped)", data.path(), &secrets);
     assert!(running && stopped, "control: the files must hold the stored message and users");
-    check_log("sqlite", &server, &secrets);
+    check_log("sqlite", &server, &secrets, &alice_id);
 }
 
 #[tokio::test]
@@ -279,10 +300,10 @@ async fn postgres_rows_and_trace_log_hold_no_secret() {
     let mut cmd = pg_serve_cmd(data.path(), &db);
     cmd.env("RUST_LOG", "trace");
     let mut server = Server::start(cmd);
-    let secrets = exercise(&server, "postgres").await;
+    let (secrets, alice_id) = exercise(&server, "postgres").await;
     let status = server.terminate();
     assert_eq!(status.code(), Some(0), "{}", server.log());
-    check_log("postgres", &server, &secrets);
+    check_log("postgres", &server, &secrets, &alice_id);
 
     let (client, connection) =
         tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.expect("connect to the test database");

@@ -623,6 +623,14 @@ pub struct InfoAnswer {
     pub success: bool,
 }
 
+/// `{status: "ok"}`: a health check passed.
+#[derive(Serialize, ToSchema)]
+pub struct HealthAnswer {
+    /// Always `ok`.
+    pub status: String,
+    pub success: bool,
+}
+
 // ------------------------------------------------------------------ query parameters
 
 /// Paging of a list.

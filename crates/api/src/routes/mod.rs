@@ -34,6 +34,7 @@ fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(crate::metrics::metrics))
+        .merge(crate::health::routes())
         .merge(info::routes())
         .merge(auth::routes())
         .merge(users::routes())

@@ -399,10 +399,11 @@ async fn private_group_outsiders_cannot_send_or_read() {
         Some("error-not-allowed"),
     );
     // Outsiders are not told that the message exists.
-    let hidden = format!("No message found with the id of \"{}\".", text(&m, "_id"));
-    get_message(&app, &bob, text(&m, "_id")).await.err(400, &hidden, None);
+    let hidden =
+        format!("No message found with the id of \"{}\". [error-message-not-found]", text(&m, "_id"));
+    get_message(&app, &bob, text(&m, "_id")).await.err(400, &hidden, Some("error-message-not-found"));
     // Admins are not exempt from reading private rooms they are not in.
-    get_message(&app, &app.admin, text(&m, "_id")).await.err(400, &hidden, None);
+    get_message(&app, &app.admin, text(&m, "_id")).await.err(400, &hidden, Some("error-message-not-found"));
     let uid = bob.user_id.clone();
     assert!(app.services.store().subscription(&rid, &uid).await.expect("lookup").is_none());
     // A reply from an outsider is refused too.
@@ -603,8 +604,8 @@ async fn deleting_a_reply_lowers_tcount_and_moves_the_parent() {
     assert!(stamp(&after, "_updatedAt") > stamp(&deleted, "ts"));
     get_message(&app, &alice, text(&r2, "_id")).await.err(
         400,
-        &format!("No message found with the id of \"{}\".", text(&r2, "_id")),
-        None,
+        &format!("No message found with the id of \"{}\". [error-message-not-found]", text(&r2, "_id")),
+        Some("error-message-not-found"),
     );
 }
 
@@ -736,8 +737,8 @@ async fn post_message_to_a_user_opens_a_direct_message() {
     assert_ne!(rid, "GENERAL");
     assert_eq!(fetch(&app, &bob, text(m, "_id")).await["msg"], "psst");
     // To anyone else the message does not exist.
-    let hidden = format!("No message found with the id of \"{}\".", text(m, "_id"));
-    get_message(&app, &carol, text(m, "_id")).await.err(400, &hidden, None);
+    let hidden = format!("No message found with the id of \"{}\". [error-message-not-found]", text(m, "_id"));
+    get_message(&app, &carol, text(m, "_id")).await.err(400, &hidden, Some("error-message-not-found"));
     // The same DM the second time, also from the other side.
     let again = app.post(POST, Some(&bob), json!({"channel": "@alice", "text": "ok"})).await.ok();
     assert_eq!(again["message"]["rid"], json!(rid));
@@ -787,10 +788,11 @@ async fn get_message_errors() {
         "The required \"msgId\" query param is missing. [error-invalid-params]",
         Some("error-invalid-params"),
     );
+    // Rocket.Chat answers a bare `{"success": false}`; ours has a reason and a code.
     app.get("/api/v1/chat.getMessage?msgId=missing", Some(&alice)).await.err(
         400,
-        "No message found with the id of \"missing\".",
-        None,
+        "No message found with the id of \"missing\". [error-message-not-found]",
+        Some("error-message-not-found"),
     );
     app.get("/api/v1/chat.getMessage?msgId=x", None).await.err(
         401,
@@ -912,8 +914,8 @@ async fn delete_returns_the_identity_and_leaves_nothing() {
     assert!(stamp(&body, "ts") > stamp(&m, "_updatedAt"));
     get_message(&app, &alice, text(&m, "_id")).await.err(
         400,
-        &format!("No message found with the id of \"{}\".", text(&m, "_id")),
-        None,
+        &format!("No message found with the id of \"{}\". [error-message-not-found]", text(&m, "_id")),
+        Some("error-message-not-found"),
     );
 }
 

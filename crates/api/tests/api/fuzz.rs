@@ -1234,7 +1234,8 @@ async fn every_route_survives_hostile_requests() {
 
 /// [`ROUTES`] lists exactly the routes of the API: the operations of the
 /// generated OpenAPI document (which `openapi.rs` proves equal to what the
-/// router serves), less the server's two non-API documents, `/metrics`
+/// router serves), less the health checks (`/livez`, `/readyz`) and the
+/// server's two non-API documents, `/metrics`
 /// (Prometheus text) and `/api/openapi.json` (an OpenAPI document, whose
 /// shape the OpenAPI standard fixes). The opt-in `/bench` family of the
 /// load harness is not part of either.
@@ -1246,7 +1247,9 @@ async fn route_list_matches_the_document() {
     let mut documented: BTreeSet<(String, String)> = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for method in ["get", "post", "put", "delete", "patch"] {
-            if item.get(method).is_some() && path != "/metrics" && path != "/api/openapi.json" {
+            if item.get(method).is_some()
+                && !["/metrics", "/api/openapi.json", "/livez", "/readyz"].contains(&path.as_str())
+            {
                 documented.insert((method.to_uppercase(), path.clone()));
             }
         }
@@ -1312,10 +1315,10 @@ async fn invalid_utf8_in_a_path_parameter_is_a_json_400() {
     assert_eq!((status, &body["value"]), (StatusCode::OK, &json!(true)), "{body}");
 }
 
-/// A body over the 1 MiB limit is a 400 on every POST route (never 413 or
+/// A body over the 1 MiB limit is a JSON 413 on every POST route (never
 /// plain text); a body of exactly 1 MiB is read and judged on its content.
 #[tokio::test]
-async fn one_mebibyte_bodies_are_400() {
+async fn bodies_over_one_mebibyte_are_413() {
     let app = TestApp::unlimited().await;
     let limit = threadsync_api::MAX_BODY_BYTES;
     assert_eq!(limit, 1024 * 1024);
@@ -1327,8 +1330,8 @@ async fn one_mebibyte_bodies_are_400() {
     };
     for path in post_routes() {
         let (status, body) = post_bytes(&app, &path, padded("{\"text\": \"", "\"}", limit + 1)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
-        assert_eq!(body["errorType"], "error-invalid-params", "{path}: {body}");
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}: {body}");
+        assert_eq!(body["errorType"], "error-request-too-large", "{path}: {body}");
     }
     // Exactly at the limit: read, then refused for what it says.
     let at_limit = padded("{\"message\": {\"rid\": \"GENERAL\", \"msg\": \"", "\"}}", limit);
@@ -1353,11 +1356,11 @@ async fn ten_thousand_deep_json_is_400() {
     }
 }
 
-/// A `query` (and `sort`, `fields`) parameter as long as a URI can be is
-/// refused with the endpoint's error, and the error echoes a bounded
-/// amount of it. A 1 MiB one cannot even be represented as an
-/// `http::Uri`; over a real socket hyper refuses the request line with a
-/// 4xx before routing, and the server goes on serving.
+/// A `query` (and `sort`, `fields`) parameter as long as the router accepts
+/// a URI to be is refused with the endpoint's error, and the error echoes a
+/// bounded amount of it; a longer URI is a JSON 414. Over a real socket,
+/// URIs beyond hyper's own limits get the same JSON refusals (written for
+/// hyper, see `threadsync_api::server`), and the server goes on serving.
 #[tokio::test]
 async fn long_query_parameters_are_refused_cleanly() {
     let app = TestApp::unlimited().await;
@@ -1373,6 +1376,7 @@ async fn long_query_parameters_are_refused_cleanly() {
         ("chat.getThreadsList", room.to_owned()),
         ("chat.syncThreadsList", format!("{room}&{since}")),
     ];
+    let limit = threadsync_api::limits::MAX_URI_BYTES;
     for (endpoint, base) in &endpoints {
         for (param, error_type) in [
             ("query", "error-invalid-query"),
@@ -1380,22 +1384,31 @@ async fn long_query_parameters_are_refused_cleanly() {
             ("fields", "error-invalid-fields"),
         ] {
             let prefix = format!("/api/v1/{endpoint}?{base}&{param}=");
-            let value = format!("%7B%22msg%22%3A%22{}", "a".repeat(MAX_URI - prefix.len() - 40));
+            // Exactly as long as the router accepts.
+            let value = format!("%7B%22msg%22%3A%22{}", "a".repeat(limit - prefix.len() - 24));
             let uri = format!("{prefix}{value}%22%7D");
-            assert!(uri.len() > 65_000 && uri.len() < MAX_URI, "{}", uri.len());
+            assert_eq!(uri.len(), limit);
             let (status, body) = get_uri(&app, &uri, &alice).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{endpoint} {param}: {body}");
             assert_eq!(body["errorType"], error_type, "{endpoint} {param}: {body}");
+            assert!(body["error"].as_str().is_some_and(|e| e.len() < 1000), "{body}");
+            // One byte more than the router accepts.
+            let longer = format!("{prefix}{value}a%22%7D");
+            let (status, body) = get_uri(&app, &longer, &alice).await;
+            assert_eq!(status, StatusCode::URI_TOO_LONG, "{endpoint} {param}: {body}");
+            assert_eq!(body["errorType"], "error-uri-too-long", "{body}");
         }
     }
     assert!(Request::get(format!("/api/info?query={}", "a".repeat(1 << 20))).body(Body::empty()).is_err());
 
-    // Over a real socket: a 1 MiB query parameter.
+    // Over a real socket, served as the binary serves.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let router = app.router.clone();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let status_of = |request: Vec<u8>| async move {
+    let limits = threadsync_api::limits::EdgeLimits::default();
+    let server =
+        tokio::spawn(threadsync_api::server::serve(listener, router, std::future::pending(), limits));
+    let answer_of = |request: Vec<u8>| async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         // The server may answer and close before it has read everything.
@@ -1403,20 +1416,39 @@ async fn long_query_parameters_are_refused_cleanly() {
         let mut response = Vec::new();
         let _ =
             tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut response)).await;
-        let head = String::from_utf8_lossy(&response[..response.len().min(200)]).into_owned();
-        let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        (status, head)
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body: Value = text
+            .split_once("\r\n\r\n")
+            .and_then(|(_, body)| serde_json::from_str(body).ok())
+            .unwrap_or(Value::Null);
+        (status, body, text.chars().take(300).collect::<String>())
     };
-    let huge = format!(
-        "GET /api/v1/chat.getThreadMessages?{thread}&query={} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-        "a".repeat(1 << 20)
+    let request_line = |query_len: usize| {
+        format!(
+            "GET /api/v1/chat.getThreadMessages?{thread}&query={} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            "a".repeat(query_len)
+        )
+        .into_bytes()
+    };
+    // Over hyper's fixed URI limit (64 KiB): 414, as JSON.
+    let (status, body, text) = answer_of(request_line(70_000)).await;
+    assert_eq!(
+        (status, &body["errorType"]),
+        (414, &json!("error-uri-too-long")),
+        "a 70 KB request line: {text}"
     );
-    let (status, head) = status_of(huge.into_bytes()).await;
-    assert!((400..500).contains(&status), "a 1 MiB request line: {head}");
-    println!("a 1 MiB query parameter over a socket: {}", head.lines().next().unwrap_or_default());
-    let (status, head) =
-        status_of(b"GET /api/info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".to_vec()).await;
-    assert_eq!(status, 200, "still serving: {head}");
+    // Over the head buffer: 431, as JSON (the client may also see the
+    // connection reset while still sending; never an empty answer).
+    let (status, body, text) = answer_of(request_line(2 << 20)).await;
+    assert!(
+        status == 0 || (status, &body["errorType"]) == (431, &json!("error-headers-too-large")),
+        "{text}"
+    );
+    println!("a 2 MiB query parameter over a socket: {}", text.lines().next().unwrap_or_default());
+    let (status, _, text) =
+        answer_of(b"GET /api/info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".to_vec()).await;
+    assert_eq!(status, 200, "still serving: {text}");
     server.abort();
 }
 

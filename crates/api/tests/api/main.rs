@@ -11,6 +11,7 @@ pub const BACKEND: support::Backend = support::Backend::Sqlite;
 mod access;
 mod auth;
 mod chat;
+mod edge;
 mod errors;
 mod fuzz;
 mod metrics;

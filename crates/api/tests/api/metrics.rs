@@ -83,3 +83,43 @@ async fn bench_endpoints_serve_the_ceilings_when_asked() {
     let raw = get(&format!("/bench/raw-sync?tmid={parent}&updatedSince=2000-01-01T00:00:00Z")).await;
     assert_eq!(raw["messages"]["update"].as_array().map(Vec::len), Some(1), "the same rows as the real sync");
 }
+
+/// Regression (issue 11, defect 11): `writes_total`, a count that only
+/// grows, was exposed in the `gauge` family of the store figures. Every
+/// family is now declared once, before its samples, with the right type:
+/// counters are named `*_total`, and nothing named `*_total` is a gauge.
+#[tokio::test]
+async fn every_series_has_the_right_type() {
+    let app = TestApp::new().await;
+    app.get("/api/v1/me", Some(&app.admin)).await.ok();
+    let text = scrape(&app).await;
+    let mut types: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for line in text.lines() {
+        if let Some(declaration) = line.strip_prefix("# TYPE ") {
+            let (family, kind) = declaration.split_once(' ').expect("# TYPE name type");
+            assert!(types.insert(family.to_owned(), kind.to_owned()).is_none(), "{family} declared twice");
+            assert_eq!(kind == "counter", family.ends_with("_total"), "{line}");
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let name = line.split(['{', ' ']).next().expect("a sample name");
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                name.strip_suffix(suffix).filter(|f| types.get(*f).is_some_and(|t| t == "histogram"))
+            })
+            .unwrap_or(name);
+        let kind = types.get(family).unwrap_or_else(|| panic!("{name} has no # TYPE before it:\n{text}"));
+        if kind == "gauge" {
+            assert!(!line.contains("_total\""), "a running count typed gauge: {line}");
+        }
+    }
+    assert_eq!(types.get("threadsync_http_requests_total").map(String::as_str), Some("counter"));
+    assert_eq!(types.get("threadsync_http_request_duration_seconds").map(String::as_str), Some("histogram"));
+    if crate::BACKEND == crate::support::Backend::Sqlite {
+        assert_eq!(types.get("threadsync_store_writes_total").map(String::as_str), Some("counter"), "{text}");
+        assert!(text.contains("threadsync_store_writes_total{backend=\"sqlite\"} "), "{text}");
+    }
+}

@@ -206,8 +206,15 @@ async fn every_operation_says_its_summary_auth_and_answers() {
         let secured = op["security"] == json!([{"userId": [], "authToken": []}]);
         assert!(secured || op.get("security").is_none(), "{name}: unexpected security {}", op["security"]);
         assert_eq!(secured, responses.contains_key("401") && path != "/api/v1/login", "{name}: 401 iff auth");
-        let public =
-            ["/api/info", "/api/openapi.json", "/metrics", "/api/v1/login", "/api/v1/users.register"];
+        let public = [
+            "/api/info",
+            "/api/openapi.json",
+            "/metrics",
+            "/livez",
+            "/readyz",
+            "/api/v1/login",
+            "/api/v1/users.register",
+        ];
         assert_eq!(!secured, public.contains(&path.as_str()), "{name}: auth as served");
         if path.starts_with("/api/") {
             assert!(responses.contains_key("429"), "{name}: no 429");
@@ -364,6 +371,8 @@ async fn every_documented_answer_matches_what_the_route_answers() {
 
     // Server.
     t.get("/api/info", None).await;
+    t.get("/livez", None).await;
+    t.get("/readyz", None).await;
     t.seen.insert(("get".into(), "/api/openapi.json".into()));
     let metrics = app.send(Request::get("/metrics").body(Body::empty()).expect("request")).await;
     assert_eq!(metrics.status, StatusCode::OK);

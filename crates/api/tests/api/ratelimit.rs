@@ -12,7 +12,16 @@ use threadsync_service::{LoginThrottleConfig, ServiceOptions};
 use tower::ServiceExt;
 
 const TOO_MANY_PREFIX: &str = "Error, too many requests. Please slow down. You must wait ";
-const TOO_MANY_SUFFIX: &str = " seconds before trying this endpoint again. [error-too-many-requests]";
+const TOO_MANY_SUFFIX: &str = " before trying this endpoint again. [error-too-many-requests]";
+
+/// The wait as the 429 words it: `1 second`, `N seconds`.
+fn wait_words(secs: u64) -> String {
+    if secs == 1 {
+        "1 second".to_owned()
+    } else {
+        format!("{secs} seconds")
+    }
+}
 
 /// A response with its headers (the shared `Reply` has none).
 struct Full {
@@ -40,7 +49,9 @@ impl Full {
         }
     }
 
-    /// Asserts the exact 429 body and returns the wait in seconds.
+    /// Asserts the exact 429 body, and headers that say when to come back
+    /// (nothing remaining, the reset time, `Retry-After` agreeing with the
+    /// worded wait); returns the wait in seconds.
     #[track_caller]
     fn assert_too_many(&self) -> u64 {
         assert_eq!(self.status, StatusCode::TOO_MANY_REQUESTS, "{}", self.body);
@@ -48,11 +59,25 @@ impl Full {
         assert_eq!(object.len(), 2, "only success and error: {}", self.body);
         assert_eq!(self.body["success"], json!(false));
         let error = self.body["error"].as_str().expect("error text");
-        let wait = error
+        let words = error
             .strip_prefix(TOO_MANY_PREFIX)
             .and_then(|rest| rest.strip_suffix(TOO_MANY_SUFFIX))
             .unwrap_or_else(|| panic!("unexpected text: {error}"));
-        wait.parse().unwrap_or_else(|_| panic!("not a number of seconds: {error}"))
+        let wait: u64 = words
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("not a number of seconds: {error}"));
+        assert_eq!(words, wait_words(wait), "{error}");
+        assert_eq!(self.header("x-ratelimit-remaining"), Some(0), "{:?}", self.headers);
+        assert_eq!(self.header("retry-after"), Some(wait), "{:?}", self.headers);
+        let reset = self.header("x-ratelimit-reset").expect("x-ratelimit-reset");
+        let now = now_ms();
+        assert!(
+            reset >= now && reset <= now + wait * 1000,
+            "reset {reset} is not within the {wait} s announced from {now}"
+        );
+        wait
     }
 }
 
@@ -149,7 +174,7 @@ async fn headers_count_down_then_the_fourth_call_is_429() {
     // Exactly Rocket.Chat's wire text (docs/contract.md#wire-rules).
     assert_eq!(
         refused.body,
-        json!({"success": false, "error": format!("{TOO_MANY_PREFIX}{wait}{TOO_MANY_SUFFIX}")})
+        json!({"success": false, "error": format!("{TOO_MANY_PREFIX}{}{TOO_MANY_SUFFIX}", wait_words(wait))})
     );
     // Still refused: refused calls do not reopen anything.
     get(&app, "/api/v1/me", Some(&alice)).await.assert_too_many();
@@ -321,6 +346,35 @@ async fn repeated_wrong_passwords_slow_the_account_down_then_let_it_in() {
         assert_unauthorized(&login(&app, "alice", "wrong", None).await);
     }
     assert_eq!(login(&app, "alice", "pw-123456", None).await.status, StatusCode::OK);
+}
+
+/// Regression (issue 11, defect 9): with the route limiter on, the brake's
+/// 429 carried the route's headers (`X-RateLimit-Remaining: 563`, a reset a
+/// minute away) and said `You must wait 1 seconds`. Its headers now describe
+/// the brake: nothing remaining, reset when the next attempt is allowed.
+#[tokio::test]
+async fn a_braked_login_says_when_to_come_back() {
+    let app = TestApp::new().await;
+    app.user("alice").await;
+    for _ in 0..5 {
+        let reply = login(&app, "alice", "wrong", Some("192.0.2.1:1")).await;
+        assert_unauthorized(&reply);
+        assert!(reply.limits().1 > 500, "the route's budget is far from spent");
+    }
+    let blocked = login(&app, "alice", "pw-123456", Some("192.0.2.1:1")).await;
+    assert_eq!(blocked.assert_too_many(), 1, "the first delay is one second");
+    assert_eq!(blocked.limits().0, 600, "the route's limit is still named");
+    assert_eq!(
+        blocked.body["error"],
+        format!("{TOO_MANY_PREFIX}1 second{TOO_MANY_SUFFIX}"),
+        "one second, not `1 seconds`"
+    );
+    let reset = blocked.limits().2;
+    assert!(reset <= now_ms() + 1000, "the brake's reset, not the route window's end: {reset}");
+    // The reset is honest: at that time the right password gets in.
+    tokio::time::sleep(Duration::from_millis(reset.saturating_sub(now_ms()) + 20)).await;
+    let ok = login(&app, "alice", "pw-123456", Some("192.0.2.1:1")).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
 }
 
 #[tokio::test]

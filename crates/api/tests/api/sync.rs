@@ -62,10 +62,12 @@ async fn sync_messages_errors() {
         "The required \"lastUpdate\" query param is missing. [error-lastUpdate-param-not-provided]",
         Some("error-lastUpdate-param-not-provided"),
     );
+    // Regression (issue 11, defect 7): Rocket.Chat types this one
+    // `error-roomId-param-invalid`; the code names the parameter at fault.
     sync(&app, &alice, &format!("roomId={rid}&lastUpdate=soon")).await.err(
         400,
-        "The \"lastUpdate\" query parameter must be a valid date. [error-roomId-param-invalid]",
-        Some("error-roomId-param-invalid"),
+        "The \"lastUpdate\" query parameter must be a valid date. [error-lastUpdate-param-invalid]",
+        Some("error-lastUpdate-param-invalid"),
     );
     let invalid = |q: String| {
         let app = &app;
@@ -111,7 +113,9 @@ async fn sync_messages_errors() {
         }
     }
     // A bad date is reported before access.
-    sync(&app, &eve, &format!("roomId={group}&lastUpdate=x")).await.err_type("error-roomId-param-invalid");
+    sync(&app, &eve, &format!("roomId={group}&lastUpdate=x"))
+        .await
+        .err_type("error-lastUpdate-param-invalid");
 }
 
 #[tokio::test]
@@ -263,12 +267,19 @@ async fn get_deleted_messages_errors() {
         "You must be logged in to do this.",
         None,
     );
-    let bare = |text: &'static str| (format!("[{text}]"), text);
-    let (error, kind) = bare("The required \"roomId\" query param is missing.");
+    // Regression (issue 11, defect 7): Rocket.Chat throws these bare
+    // (`"error": "[<text>]"`, the text as `errorType`); here they have the
+    // `<reason> [<code>]` form, with the codes of `chat.syncMessages`' checks.
+    let coded = |text: &str, code: &'static str| (format!("{text} [{code}]"), code);
+    let (error, kind) =
+        coded("The required \"roomId\" query param is missing.", "error-roomId-param-not-provided");
     app.get(&format!("{DELETED}?since=bad"), Some(&alice)).await.err(400, &error, Some(kind));
-    let (error, kind) = bare("The required \"since\" query param is missing.");
+    app.get(DELETED, Some(&alice)).await.err(400, &error, Some(kind));
+    let (error, kind) =
+        coded("The required \"since\" query param is missing.", "error-since-param-not-provided");
     app.get(&format!("{DELETED}?roomId=nope"), Some(&alice)).await.err(400, &error, Some(kind));
-    let (error, kind) = bare("The \"since\" query parameter must be a valid date.");
+    let (error, kind) =
+        coded("The \"since\" query parameter must be a valid date.", "error-since-param-invalid");
     app.get(&format!("{DELETED}?roomId=nope&since=someday"), Some(&alice)).await.err(400, &error, Some(kind));
     app.get(&format!("{DELETED}?roomId={rid}&since={EPOCH}&count=x"), Some(&alice))
         .await

@@ -113,7 +113,7 @@ async fn sync_thread_errors_in_order() {
         .await
         .err(
             400,
-            "Invalid sort parameter provided: \"{\"ts\": 2}\" [error-invalid-sort]",
+            "Invalid sort parameter provided: \"{\"ts\": 2}\" (the direction of \"ts\" must be 1 or -1) [error-invalid-sort]",
             Some("error-invalid-sort"),
         );
     sync(&app, &alice, &format!("tmid=nope&updatedSince={EPOCH}&query={bad_query}&fields={bad_fields}"))
@@ -125,7 +125,7 @@ async fn sync_thread_errors_in_order() {
         );
     sync(&app, &alice, &format!("tmid=nope&updatedSince={EPOCH}&fields={bad_fields}&count=x")).await.err(
         400,
-        "Invalid fields parameter provided: \"{\"msg\": 2}\" [error-invalid-fields]",
+        "Invalid fields parameter provided: \"{\"msg\": 2}\" (the value of \"msg\" must be 0 or 1) [error-invalid-fields]",
         Some("error-invalid-fields"),
     );
     for paging in ["count=x", "offset=-1", "count=1.5"] {
@@ -438,7 +438,7 @@ async fn get_thread_messages_errors_in_order() {
     );
     app.get(&format!("{MESSAGES}?tmid=nope&sort={}", enc("[1]")), Some(&alice)).await.err(
         400,
-        "Invalid sort parameter provided: \"[1]\" [error-invalid-sort]",
+        "Invalid sort parameter provided: \"[1]\" (not a JSON object) [error-invalid-sort]",
         Some("error-invalid-sort"),
     );
     app.get(&format!("{MESSAGES}?tmid=nope&query={}", enc("{\"$where\": \"1\"}")), Some(&alice))
@@ -446,7 +446,7 @@ async fn get_thread_messages_errors_in_order() {
         .err_type("error-invalid-query");
     app.get(&format!("{MESSAGES}?tmid=nope&fields={}", enc("x")), Some(&alice)).await.err(
         400,
-        "Invalid fields parameter provided: \"x\" [error-invalid-fields]",
+        "Invalid fields parameter provided: \"x\" (not valid JSON) [error-invalid-fields]",
         Some("error-invalid-fields"),
     );
     app.get(&format!("{MESSAGES}?tmid=nope&count=many"), Some(&alice)).await.err_type("error-invalid-params");
@@ -699,17 +699,20 @@ async fn follow_and_unfollow_errors() {
     );
     for (path, method) in [(FOLLOW, "followMessage"), (UNFOLLOW, "unfollowMessage")] {
         for body in [json!({}), json!({"mid": ""})] {
+            // Rocket.Chat throws this one bare (`[<text>]`, the text as
+            // `errorType`); here it has a code like every other error.
             app.post(path, Some(&alice), body).await.err(
                 400,
-                "[The required \"mid\" body param is missing.]",
-                Some("The required \"mid\" body param is missing."),
+                "The required \"mid\" body param is missing. [error-invalid-params]",
+                Some("error-invalid-params"),
             );
         }
         app.post(path, Some(&alice), json!({"mid": 5})).await.err_type("error-invalid-params");
 
         app.set_setting("Threads_enabled", json!(false)).await;
         // A missing mid is still reported first.
-        app.post(path, Some(&alice), json!({})).await.err_type("The required \"mid\" body param is missing.");
+        let body = app.post(path, Some(&alice), json!({})).await.err_type("error-invalid-params");
+        assert_eq!(body["error"], "The required \"mid\" body param is missing. [error-invalid-params]");
         let body = app.post(path, Some(&alice), json!({"mid": id(&parent)})).await.err(
             400,
             "not-allowed [error-not-allowed]",

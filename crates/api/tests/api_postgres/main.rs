@@ -22,6 +22,10 @@ mod auth;
 mod chat;
 
 #[cfg(postgres_tests)]
+#[path = "../api/edge.rs"]
+mod edge;
+
+#[cfg(postgres_tests)]
 #[path = "../api/errors.rs"]
 mod errors;
 

@@ -80,6 +80,7 @@ macro_rules! conformance_suite {
             messages_delete_plain_leaves_tombstone,
             thread_follow_and_unfollow,
             settings_save_and_load,
+            ping_answers_until_closed,
             sync_thread_changes_merge_and_resume,
             sync_thread_parent_and_room_scopes,
             sync_thread_replies_sort_and_paging,
@@ -1029,6 +1030,17 @@ pub async fn settings_save_and_load(store: &dyn Store) {
         ("Threads_enabled".to_owned(), json!(true)),
     ];
     assert_eq!(loaded, expected);
+}
+
+/// The readiness check: a fresh (empty) store and a used one answer; a
+/// closed one fails instead of hanging. Closing again (the harness does) is
+/// harmless.
+pub async fn ping_answers_until_closed(store: &dyn Store) {
+    store.ping().await.expect("a fresh store answers");
+    store.save_setting("Threads_enabled", &json!(false)).await.expect("save");
+    store.ping().await.expect("a store with data answers");
+    store.close().await;
+    assert!(store.ping().await.is_err(), "a closed store must not pass the readiness check");
 }
 
 // ---------------------------------------------------------------------------
