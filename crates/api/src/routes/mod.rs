@@ -1,6 +1,7 @@
 //! Endpoint families. Each module exposes `routes()`, merged here.
 
 mod auth;
+#[cfg(feature = "bench-endpoints")]
 pub(crate) mod bench;
 mod channels;
 mod chat;

@@ -37,6 +37,7 @@ pub fn threadsync() -> Command {
         "THREADSYNC_MAX_SYNC_ITEMS",
         "THREADSYNC_TOMBSTONE_RETENTION_DAYS",
         "THREADSYNC_SQLITE_READERS",
+        "THREADSYNC_BENCH_ENDPOINTS",
         "ADMIN_USERNAME",
         "ADMIN_PASS",
         "ADMIN_EMAIL",
