@@ -80,6 +80,15 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
 }
 
+/// `serve`'s arguments alone, as a command: for the tests that compare the
+/// settings with `--help` and the README.
+#[cfg(test)]
+#[derive(Debug, Parser)]
+pub struct ServeArgsCommand {
+    #[command(flatten)]
+    pub args: ServeArgs,
+}
+
 /// The command line, with each setting's default value (from
 /// [`Settings::defaults`]) added to its `--help`.
 pub fn command() -> clap::Command {

@@ -573,4 +573,50 @@ mod tests {
         let help = listen.get_help().map(ToString::to_string).unwrap_or_default();
         assert!(help.ends_with(&format!("[default: {DEFAULT_LISTEN}]")), "{help}");
     }
+
+    /// The README's configuration table lists every setting with the flag,
+    /// environment variable, config key and default that the code has, and
+    /// nothing else: the documentation cannot drift from the settings.
+    #[test]
+    fn readme_table_matches_the_settings() {
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("\n## Configuration\n").nth(1).expect("a Configuration section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        let rows: Vec<Vec<String>> = section
+            .lines()
+            .filter(|line| {
+                line.starts_with("| ") && !line.starts_with("| Setting") && !line.starts_with("| ---")
+            })
+            .map(|line| line.trim_matches('|').split(" | ").map(|c| c.trim().to_owned()).collect())
+            .collect();
+        let command = crate::cli::with_defaults_in_help(crate::cli::ServeArgsCommand::command());
+        let mut documented = 0;
+        for arg in command.get_arguments().filter(|a| a.get_id() != "help") {
+            let id = arg.get_id().as_str();
+            let long = arg.get_long().expect("a flag");
+            let row = rows
+                .iter()
+                .find(|row| row.get(1).is_some_and(|flag| flag.starts_with(&format!("`--{long}"))))
+                .unwrap_or_else(|| panic!("the README's table has no row for --{long}"));
+            assert_eq!(row.len(), 5, "{row:?}");
+            let env = arg.get_env().and_then(|e| e.to_str()).expect("an environment variable");
+            assert_eq!(row[2], format!("`{env}`"), "environment variable of --{long}");
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            if id == "config" {
+                assert_eq!(row[3], "–", "--config is not a key of the file");
+            } else {
+                assert_eq!(row[3], format!("`{id}`"), "config key of --{long}");
+            }
+            let default =
+                help.rsplit_once("[default: ").and_then(|(_, d)| d.strip_suffix(']')).expect("a default");
+            assert!(
+                row[4].replace('`', "").starts_with(default),
+                "default of --{long}: README {:?}, --help {default:?}",
+                row[4]
+            );
+            documented += 1;
+        }
+        let flag_rows = rows.iter().filter(|row| row.get(1).is_some_and(|f| f.starts_with("`--"))).count();
+        assert_eq!(flag_rows, documented, "every row with a flag is a setting of serve");
+    }
 }
