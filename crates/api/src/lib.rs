@@ -33,8 +33,9 @@ pub type AppState = Arc<Services>;
 /// Choices of what the router serves beyond the API.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RouterOptions {
-    /// Mount the load harness's ceiling endpoints under `/bench` (never in
-    /// production: they skip auth).
+    /// Mount the load harness's ceiling endpoints under `/bench`. They skip
+    /// auth, so they exist only in builds with the `bench-endpoints` feature.
+    #[cfg(feature = "bench-endpoints")]
     pub bench_endpoints: bool,
 }
 
@@ -48,11 +49,11 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
     let rate_limit = ratelimit::RateLimit::new(Arc::clone(&services));
     let metrics = metrics::Metrics::new();
     let recorder = Arc::clone(&metrics);
-    let routes = if options.bench_endpoints {
-        routes::routes().merge(routes::bench::routes())
-    } else {
-        routes::routes()
-    };
+    let routes = routes::routes();
+    #[cfg(feature = "bench-endpoints")]
+    let routes = if options.bench_endpoints { routes.merge(routes::bench::routes()) } else { routes };
+    #[cfg(not(feature = "bench-endpoints"))]
+    let _ = options;
     // Layers listed innermost first: each `.layer` wraps all above it.
     routes
         // A route layer: it runs after routing, so the matched route

@@ -61,7 +61,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
     /// After the run, run the ceilings for the same time with the same
-    /// connections (`s1` only; the server needs `serve --bench-endpoints`):
+    /// connections (`s1` only; the server needs a build with
+    /// `--features bench-endpoints` and `serve --bench-endpoints`):
     /// `/bench/raw-sync` and `/bench/static`, and report s1 as ratios.
     #[arg(long)]
     ceilings: bool,

@@ -1,6 +1,7 @@
 //! The load harness's ceiling (`/bench/raw-sync`): the thread feed straight
-//! from the store, skipping every rule. Never reachable unless the server
-//! runs with `--bench-endpoints`.
+//! from the store, skipping every rule. Compiled only with the
+//! `bench-endpoints` feature, and reachable only when the server runs with
+//! `--bench-endpoints`.
 
 use crate::Services;
 use threadsync_domain::query::Filter;

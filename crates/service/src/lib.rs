@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+#[cfg(feature = "bench-endpoints")]
 mod bench;
 mod bootstrap;
 mod membership;

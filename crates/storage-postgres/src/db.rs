@@ -56,7 +56,25 @@ pub(crate) fn err(e: tokio_postgres::Error) -> StorageError {
         }
         return StorageError::Backend(format!("postgres error {}: {}", code.code(), db.message()));
     }
-    StorageError::Backend(format!("postgres: {e}"))
+    StorageError::Backend(format!("postgres: {}", describe(&e)))
+}
+
+/// A driver error with its causes. tokio_postgres's own text is often just
+/// "error connecting to server"; the reason (the OS's "Connection refused",
+/// a timeout, a DNS failure) is its source. No part of the chain holds the
+/// connection string, so no password.
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether a failed transaction may be run again as a whole.

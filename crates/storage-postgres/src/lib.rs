@@ -288,8 +288,8 @@ async fn first_connection(
                         )));
                     }
                 }
-                tracing::warn!(target = %target, attempt, attempts, error = %e, "cannot reach PostgreSQL");
-                last = e.to_string();
+                last = db::describe(&e);
+                tracing::warn!(target = %target, attempt, attempts, error = %last, "cannot reach PostgreSQL");
                 if attempt < attempts {
                     tokio::time::sleep(backoff).await;
                     backoff = events::next_backoff(backoff, options.connect_backoff);

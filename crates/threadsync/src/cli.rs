@@ -1,8 +1,9 @@
-//! Command-line interface. Every setting of `serve` can also come from an
-//! environment variable or the config file; the precedence is resolved in
-//! [`crate::config`], so the values here stay `Option`s.
+//! Command-line interface. The settings of `serve` are declared in
+//! [`crate::config::Settings`], which is flags, environment variables and
+//! config file keys at once; the precedence is resolved there.
 
-use clap::{Args, Parser, Subcommand};
+use crate::config::{Settings, DEFAULT_DATA};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// threadsync: a server speaking Rocket.Chat's REST API, with exact
@@ -36,7 +37,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// Directory of the SQLite store to fill (ignored with --database-url)
-    #[arg(long, env = "THREADSYNC_DATA", value_name = "DIR", default_value = "./threadsync-data")]
+    #[arg(long, env = "THREADSYNC_DATA", value_name = "DIR", default_value = DEFAULT_DATA)]
     pub data: PathBuf,
     /// PostgreSQL URL: seed PostgreSQL instead of SQLite
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
@@ -65,64 +66,58 @@ pub struct SeedArgs {
     pub manifest: Option<PathBuf>,
 }
 
-/// Flags of `serve`. Flags and environment variables override the config
-/// file, which overrides the built-in defaults.
+/// Flags of `serve`: every setting, and the config file that may hold them.
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
-    /// Address to listen on, HOST:PORT; port 0 picks a free port
-    /// [default: 127.0.0.1:3000]
-    #[arg(long, env = "THREADSYNC_LISTEN", value_name = "ADDR")]
-    pub listen: Option<String>,
+    #[command(flatten)]
+    pub settings: Settings,
 
-    /// Directory of the embedded SQLite database, created if missing
-    /// [default: ./threadsync-data]
-    #[arg(long, env = "THREADSYNC_DATA", value_name = "DIR")]
-    pub data: Option<PathBuf>,
-
-    /// PostgreSQL connection URL (postgres://user:pass@host:port/db): use
-    /// PostgreSQL instead of the embedded SQLite store. Several instances
-    /// may share one database
-    // The value may carry a password, so `--help` must not echo it.
-    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-
-    /// PostgreSQL schema to use (created if missing) [default: public]
-    #[arg(long, env = "THREADSYNC_PG_SCHEMA", value_name = "NAME")]
-    pub pg_schema: Option<String>,
-
-    /// PostgreSQL connection pool size per instance [default: 16]
-    #[arg(long, env = "THREADSYNC_PG_POOL_SIZE", value_name = "N")]
-    pub pg_pool_size: Option<usize>,
-
-    /// Attempts to reach PostgreSQL at start, with exponential backoff,
-    /// before giving up [default: 10, about 30 s]
-    #[arg(long, env = "THREADSYNC_PG_CONNECT_ATTEMPTS", value_name = "N")]
-    pub pg_connect_attempts: Option<u32>,
-
-    /// Number of SQLite reader connections [default: the backend's]
-    #[arg(long, env = "THREADSYNC_SQLITE_READERS", value_name = "N")]
-    pub sqlite_readers: Option<usize>,
-
-    /// Most changes one sync response carries when the client asks for
-    /// everything (no `count`, or `count=0`) [default: 1000]
-    #[arg(long, env = "THREADSYNC_MAX_SYNC_ITEMS", value_name = "N")]
-    pub max_sync_items: Option<u64>,
-
-    /// Keep tombstones of deleted messages this many days, then prune them;
-    /// syncs from before the pruning horizon are told to resync
-    /// [default: keep forever]
-    #[arg(long, env = "THREADSYNC_TOMBSTONE_RETENTION_DAYS", value_name = "DAYS")]
-    pub tombstone_retention_days: Option<u32>,
-
-    /// Mount the load harness's ceiling endpoints under /bench (they skip
-    /// auth: for benchmarks on loopback only, never in production)
-    #[arg(long, env = "THREADSYNC_BENCH_ENDPOINTS")]
-    pub bench_endpoints: bool,
-
-    /// JSON config file with the keys listen, data, database_url,
-    /// pg_schema, pg_pool_size, sqlite_readers, max_sync_items,
-    /// tombstone_retention_days, log; flags and environment variables
-    /// override it
+    /// JSON config file: an object whose keys are the settings above, named
+    /// as their flags with `_` for `-` (e.g. `pg_pool_size`); unknown keys
+    /// are an error. Flags and environment variables override it
+    /// [default: none]
     #[arg(long, env = "THREADSYNC_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// `serve`'s arguments alone, as a command: for the tests that compare the
+/// settings with `--help` and the README.
+#[cfg(test)]
+#[derive(Debug, Parser)]
+pub struct ServeArgsCommand {
+    #[command(flatten)]
+    pub args: ServeArgs,
+}
+
+/// The command line, with each setting's default value (from
+/// [`Settings::defaults`]) added to its `--help`.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("serve", with_defaults_in_help)
+}
+
+/// Appends `[default: VALUE]` to the help of every argument of `command`
+/// that names a setting with a default value. clap's own `default_value`
+/// cannot serve: it would fill the value in, and the config file could then
+/// never override it.
+pub fn with_defaults_in_help(command: clap::Command) -> clap::Command {
+    let defaults = match serde_json::to_value(Settings::defaults()) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => return command,
+    };
+    let mut command = command;
+    for (key, value) in defaults {
+        let shown = match value {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(text) => text,
+            other => other.to_string(),
+        };
+        let present = command.get_arguments().any(|a| a.get_id() == key.as_str());
+        if present {
+            command = command.mut_arg(key.as_str(), |arg| {
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                arg.help(format!("{help} [default: {shown}]"))
+            });
+        }
+    }
+    command
 }

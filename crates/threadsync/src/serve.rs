@@ -23,22 +23,18 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// backends exist.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.database_url {
-        let mut options = PgOptions { schema: config.pg_schema.clone(), ..PgOptions::default() };
-        if let Some(size) = config.pg_pool_size {
-            options.pool_size = size;
-        }
-        if let Some(attempts) = config.pg_connect_attempts {
-            options.connect_attempts = attempts;
-        }
+        let options = PgOptions {
+            schema: config.pg_schema.clone(),
+            pool_size: config.pg_pool_size,
+            connect_attempts: config.pg_connect_attempts,
+            ..PgOptions::default()
+        };
         // The URL is never echoed: it usually carries a password. The
         // store's error names host, port and database only.
         let store = PgStore::connect(url, options).await.context("cannot open the PostgreSQL store")?;
         return Ok(Arc::new(store));
     }
-    let mut options = SqliteOptions::default();
-    if let Some(readers) = config.sqlite_readers {
-        options.readers = readers;
-    }
+    let options = SqliteOptions { readers: config.sqlite_readers };
     let store = SqliteStore::open(&config.data, options)
         .await
         .with_context(|| format!("cannot open the SQLite store in {}", config.data.display()))?;
@@ -52,13 +48,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // the default action of killing the process mid-write.
     let mut signals = Signals::install()?;
 
+    // Bound before the store is touched: a bad or taken address must fail
+    // at once, without creating or migrating a data directory first.
+    // Connections that arrive while the store opens wait in the backlog.
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+
     let store = open_store(&config).await?;
     tracing::info!(backend = store.backend_name(), data = %config.data.display(), "store opened");
-    let mut options = ServiceOptions::default();
-    if let Some(n) = config.max_sync_items {
-        options.max_sync_items = n;
-    }
-    options.tombstone_retention_ms = config.tombstone_retention_days.map(|d| i64::from(d) * 86_400_000);
+    let options = ServiceOptions {
+        max_sync_items: config.max_sync_items,
+        tombstone_retention_ms: config.tombstone_retention_days.map(|d| i64::from(d) * 86_400_000),
+        ..ServiceOptions::default()
+    };
     let services = match Services::start_with(Arc::clone(&store), options).await {
         Ok(services) => services,
         Err(e) => {
@@ -68,22 +71,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     // From here on every failure must still close the store.
-    let result = serve(&config, &services, &mut signals).await;
+    let result = serve(&config, listener, &services, &mut signals).await;
     services.shutdown().await;
     result?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals) -> anyhow::Result<()> {
-    let report = bootstrap(services, admin_seed_from_env())
+async fn serve(
+    config: &Config,
+    listener: TcpListener,
+    services: &Arc<Services>,
+    signals: &mut Signals,
+) -> anyhow::Result<()> {
+    let seed = admin_seed_from_env();
+    let seed_username = seed.as_ref().map(|s| s.username.clone());
+    let report = bootstrap(services, seed)
         .await
         .context("cannot initialise the database (GENERAL channel, first admin)")?;
-    log_bootstrap(&report);
+    log_bootstrap(services, &report, seed_username.as_deref()).await;
 
-    let listener = TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr().context("cannot read the bound address")?;
     announce(addr);
 
@@ -96,7 +103,7 @@ async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals)
             "benchmark endpoints under /bench are mounted: they skip auth; never use this in production"
         );
     }
-    let options = threadsync_api::RouterOptions { bench_endpoints: config.bench_endpoints };
+    let options = router_options(config);
     let app = threadsync_api::router_with(Arc::clone(services), options);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     // Connections are served with the edge's time and size limits (slow
@@ -146,6 +153,20 @@ async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals)
     Ok(())
 }
 
+/// What the router serves besides the API. `config.bench_endpoints` is only
+/// ever true in a build with the `bench-endpoints` feature (the
+/// configuration refuses it otherwise).
+fn router_options(config: &Config) -> threadsync_api::RouterOptions {
+    #[cfg(feature = "bench-endpoints")]
+    let options = threadsync_api::RouterOptions { bench_endpoints: config.bench_endpoints };
+    #[cfg(not(feature = "bench-endpoints"))]
+    let options = {
+        debug_assert!(!config.bench_endpoints);
+        threadsync_api::RouterOptions::default()
+    };
+    options
+}
+
 /// Logs the bound address and prints it on stdout as well: with
 /// `--listen HOST:0` the port is only known now, and scripts and tests read
 /// it from that one stable line (the log format may change).
@@ -180,7 +201,10 @@ fn admin_seed_from_env() -> Option<AdminSeed> {
     }
 }
 
-fn log_bootstrap(report: &BootstrapReport) {
+/// Says what the first-start bootstrap did. On a restart with `ADMIN_*`
+/// set, says that they were ignored: a changed password or address there
+/// changes nothing, and the operator must not believe otherwise.
+async fn log_bootstrap(services: &Services, report: &BootstrapReport, seed_username: Option<&str>) {
     match report {
         BootstrapReport::AdminCreated { username } => {
             tracing::info!("admin {username} created; log in with POST /api/v1/login {{user, password}}");
@@ -189,9 +213,26 @@ fn log_bootstrap(report: &BootstrapReport) {
             "no admin exists: set ADMIN_USERNAME, ADMIN_PASS and ADMIN_EMAIL and restart to create one, \
              or register a user with POST /api/v1/users.register"
         ),
-        BootstrapReport::AlreadyInitialised => {
-            tracing::debug!("users exist; ADMIN_* variables, if any, are not used");
-        }
+        BootstrapReport::AlreadyInitialised => match seed_username {
+            None => tracing::debug!("users exist; no ADMIN_* variables given"),
+            Some(username) => match services.store().user_by_username(username).await {
+                Ok(Some(_)) => tracing::info!(
+                    "ADMIN_USERNAME, ADMIN_PASS and ADMIN_EMAIL are ignored: users already exist, and these \
+                     variables only create the first admin on a first start; the password and email of \
+                     {username} are not changed"
+                ),
+                Ok(None) => tracing::warn!(
+                    "ADMIN_USERNAME, ADMIN_PASS and ADMIN_EMAIL are ignored: users already exist, and these \
+                     variables only create the first admin on a first start; no user {username} was created \
+                     (an existing admin can create one with POST /api/v1/users.create)"
+                ),
+                Err(e) => tracing::info!(
+                    "ADMIN_USERNAME, ADMIN_PASS and ADMIN_EMAIL are ignored: users already exist, and these \
+                     variables only create the first admin on a first start ({username} could not be \
+                     looked up: {e})"
+                ),
+            },
+        },
     }
 }
 

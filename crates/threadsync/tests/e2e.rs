@@ -114,7 +114,111 @@ fn bad_config_file_fails_clearly() {
     cmd.arg("serve").arg("--config").arg(&config);
     let (status, _, stderr) = run_to_exit(cmd);
     assert!(!status.success(), "{stderr}");
-    assert!(stderr.contains("threadsync.json") && stderr.contains("listn"), "{stderr}");
+    assert!(stderr.contains("threadsync.json") && stderr.contains("unknown key `listn`"), "{stderr}");
+    // Worded for whoever wrote the file, not in the program's type names.
+    assert!(!stderr.contains("FileConfig") && !stderr.contains("struct"), "{stderr}");
+}
+
+/// The listen address is bound before the store is opened: a bad or taken
+/// address fails at once and leaves no data directory behind.
+#[test]
+fn bad_listen_address_fails_before_the_store_is_opened() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let taken = taken.local_addr().expect("address").to_string();
+    for address in ["nonsense", "127.0.0.1:99999", taken.as_str()] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("d1");
+        let mut cmd = threadsync();
+        cmd.arg("serve").arg("--listen").arg(address).arg("--data").arg(&data);
+        let (status, stdout, stderr) = run_to_exit(cmd);
+        assert_eq!(status.code(), Some(1), "{address}: {stderr}");
+        assert!(stderr.contains(&format!("error: cannot listen on {address}")), "{address}: {stderr}");
+        assert!(!stdout.contains("listening on"), "{stdout}");
+        assert!(!data.exists(), "{address}: the data directory was created before the address was checked");
+    }
+}
+
+/// Readers are bounded at configuration time, so an absurd count fails at
+/// once with the reason instead of opening connections until the open-file
+/// limit is hit.
+#[test]
+fn too_many_sqlite_readers_fail_at_once_with_the_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let mut cmd = threadsync();
+    cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data").arg(&data);
+    cmd.arg("--sqlite-readers").arg("100000");
+    let started = std::time::Instant::now();
+    let (status, _, stderr) = run_to_exit(cmd);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: sqlite_readers must be at most 64 (got 100000)"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(!data.exists(), "nothing is created for a refused configuration");
+}
+
+/// `ADMIN_*` only create the first admin. On a restart they are ignored,
+/// and the log says so (never with the password), whether they name the
+/// existing admin or someone new.
+#[tokio::test]
+async fn admin_variables_on_a_restart_are_reported_as_ignored() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut server = Server::start(serve_cmd(data.path()));
+    assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
+
+    // The same admin, a new password: it is not changed.
+    let mut cmd = serve_cmd(data.path());
+    cmd.env("ADMIN_PASS", "a-new-password-42");
+    let mut server = Server::start(cmd);
+    server.login(ADMIN, ADMIN_PASS).await;
+    assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
+    let log = server.log();
+    assert!(
+        log.contains("ADMIN_USERNAME, ADMIN_PASS and ADMIN_EMAIL are ignored: users already exist"),
+        "{log}"
+    );
+    assert!(log.contains(&format!("the password and email of {ADMIN} are not changed")), "{log}");
+    assert!(!log.contains("a-new-password-42"), "the password leaked:\n{log}");
+
+    // Someone else: not created, and the log says so.
+    let mut cmd = serve_cmd(data.path());
+    cmd.env("ADMIN_USERNAME", "newboss").env("ADMIN_PASS", "another-secret-77");
+    let mut server = Server::start(cmd);
+    let (status, _) =
+        server.post("/api/v1/login", None, json!({"user": "newboss", "password": "another-secret-77"})).await;
+    assert_eq!(status, 401);
+    assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
+    let log = server.log();
+    assert!(log.contains("WARN") && log.contains("no user newboss was created"), "{log}");
+    assert!(!log.contains("another-secret-77"), "the password leaked:\n{log}");
+}
+
+/// The `/bench` routes skip auth, so only a binary built with the
+/// `bench-endpoints` feature has them; without it the flag is refused with
+/// the way to get them.
+#[tokio::test]
+async fn bench_endpoints_need_the_feature() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut cmd = threadsync();
+    cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data").arg(data.path());
+    cmd.arg("--bench-endpoints");
+    if cfg!(feature = "bench-endpoints") {
+        let mut server = Server::start(cmd);
+        let (status, body) = server.get("/bench/static?bytes=100", None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
+    } else {
+        let (status, stdout, stderr) = run_to_exit(cmd);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("--features bench-endpoints"), "{stderr}");
+        assert!(!stdout.contains("listening on"), "{stdout}");
+    }
+    // Without the flag the routes are not there, whatever the build.
+    let mut cmd = threadsync();
+    cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").arg("--data").arg(data.path());
+    let mut server = Server::start(cmd);
+    let (status, body) = server.get("/bench/static?bytes=100", None).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
 }
 
 /// An unreachable PostgreSQL: the server retries with backoff, then exits
@@ -137,6 +241,7 @@ fn unreachable_database_fails_clearly() {
         let (status, stdout, stderr) = run_to_exit(cmd);
         assert!(!status.success(), "must fail (env: {via_env}); stderr:\n{stderr}");
         assert!(stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1"), "{stderr}");
+        assert!(stderr.to_lowercase().contains("connection refused"), "the OS's reason:\n{stderr}");
         assert!(!stderr.contains("s3cret-pw"), "the URL's password leaked:\n{stderr}");
         assert!(!stdout.contains("listening on"), "{stdout}");
         assert!(!data.exists(), "no SQLite store is created when PostgreSQL was asked for");

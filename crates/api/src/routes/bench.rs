@@ -1,5 +1,6 @@
-//! Ceilings for the load harness, mounted only with `serve --bench-endpoints`
-//! (never by default): what the server costs with everything of a real
+//! Ceilings for the load harness, compiled only with the `bench-endpoints`
+//! feature and mounted only with `serve --bench-endpoints` (never by
+//! default): what the server costs with everything of a real
 //! request removed, so that every benchmark figure is also a ratio.
 //!
 //! - `GET /bench/static?bytes=N`: a JSON body of about N bytes built once;

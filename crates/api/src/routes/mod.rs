@@ -5,6 +5,7 @@
 //! is served and what `/api/openapi.json` documents come from the same place.
 
 mod auth;
+#[cfg(feature = "bench-endpoints")]
 pub(crate) mod bench;
 mod channels;
 mod chat;

@@ -58,6 +58,9 @@ async fn bench_endpoints_are_not_mounted_by_default() {
     );
 }
 
+// The `/bench` routes exist only with the feature, which the crate's
+// dev-dependency on itself turns on for its tests.
+#[cfg(feature = "bench-endpoints")]
 #[tokio::test]
 async fn bench_endpoints_serve_the_ceilings_when_asked() {
     let app = TestApp::new().await;

@@ -116,7 +116,7 @@ async fn open_store() -> (Arc<dyn Store>, StoreGuard) {
             (Arc::new(store), StoreGuard::Dir(dir))
         }
         Backend::Postgres => {
-            let url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL (checked at build time)");
+            let url = threadsync_storage::conformance::test_database_url();
             let schema = format!("ts_api_{}", threadsync_domain::id::new_id().to_lowercase());
             let options = PgOptions { schema: Some(schema.clone()), pool_size: 4, ..PgOptions::default() };
             let store = PgStore::connect(&url, options).await.expect("connect to PostgreSQL");
@@ -159,6 +159,8 @@ impl TestApp {
 
     /// PostgreSQL only: drops the test's schema under the running server, so
     /// every further query fails as a lost database would.
+    // Used by the PostgreSQL copy only (tests/api_postgres/failures.rs).
+    #[allow(dead_code)]
     pub async fn break_database(&self) {
         let StoreGuard::Schema { url, schema } = &self._guard else {
             panic!("break_database needs the PostgreSQL backend");

@@ -1,6 +1,7 @@
 //! Test support: a fresh store in a schema of its own on the server named by
 //! `TEST_DATABASE_URL`, dropped with everything in it when the test ends.
-//! Without the variable the tests skip (they print why and pass).
+//! Without the variable the tests that need it are compiled as ignored (see
+//! build.rs) and say why; run anyway, they fail with that reason.
 //!
 //! Also compiled into the crate's unit tests (see lib.rs).
 
@@ -11,17 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use threadsync_storage_postgres::{PgOptions, PgStore};
 
-pub const SKIPPED: &str = "skipped: TEST_DATABASE_URL is not set (PostgreSQL tests need a server)";
-
-/// The test server, or `None` (after printing [`SKIPPED`]) without one.
-pub fn database_url() -> Option<String> {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            eprintln!("{SKIPPED}");
-            None
-        }
-    }
+/// The test server (`TEST_DATABASE_URL`); panics, naming the variable,
+/// without one.
+pub fn database_url() -> String {
+    threadsync_storage::conformance::test_database_url()
 }
 
 /// A schema name no other test (of this or another process) uses.
@@ -91,14 +85,14 @@ impl Drop for SchemaGuard {
 }
 
 /// A fresh, empty store in a new schema, with the guard that drops the
-/// schema; `None` without a test server.
-pub async fn fresh() -> Option<(PgStore, SchemaGuard)> {
-    let url = database_url()?;
+/// schema.
+pub async fn fresh() -> (PgStore, SchemaGuard) {
+    let url = database_url();
     let schema = unique_schema();
     // The guard first: the schema goes even if connecting fails half-way.
     let guard = SchemaGuard::new(&url, &schema);
     let store = PgStore::connect(&url, options(&schema)).await.expect("connect to TEST_DATABASE_URL");
-    Some((store, guard))
+    (store, guard)
 }
 
 /// A plain connection to the test server with `search_path` set to

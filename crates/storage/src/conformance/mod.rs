@@ -50,13 +50,53 @@ impl<S: Store, G> StoreFixture for (S, G) {
     }
 }
 
+/// The PostgreSQL server of the tests: `TEST_DATABASE_URL`, e.g.
+/// `postgres://postgres@127.0.0.1:5432/test`.
+///
+/// Without that variable at build time the crates' build scripts leave the
+/// `postgres_tests` cfg unset and the PostgreSQL tests are compiled as
+/// ignored, so `cargo test` lists and counts them as such. Under CI (`CI`
+/// set) the cfg is set regardless: a missing server must fail the run, not
+/// pass it, and this is where it fails, as it does for a test run with
+/// `--ignored` and no server.
+pub fn test_database_url() -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ if std::env::var("CI").is_ok_and(|ci| is_ci(&ci)) => panic!(
+            "CI requires TEST_DATABASE_URL: the PostgreSQL tests need a server \
+             (e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)"
+        ),
+        _ => panic!(
+            "TEST_DATABASE_URL is not set: the PostgreSQL tests need a server \
+             (e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)"
+        ),
+    }
+}
+
+/// Whether a value of `CI` means "running under CI" (`true`, `1`, ...;
+/// not empty, `0` or `false`). The build scripts read it the same way.
+pub fn is_ci(value: &str) -> bool {
+    !matches!(value.trim().to_ascii_lowercase().as_str(), "" | "0" | "false" | "no")
+}
+
 /// Expands into one `#[tokio::test]` per conformance body. `$make` is an
 /// async expression yielding a fresh [`StoreFixture`]; it is evaluated once
-/// per test.
+/// per test. Attributes given before it, followed by `;`, go on every test
+/// (e.g. an `ignore` for a backend that needs a server):
+///
+/// ```ignore
+/// threadsync_storage::conformance_suite!(
+///     #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")];
+///     fresh()
+/// );
+/// ```
 #[macro_export]
 macro_rules! conformance_suite {
-    ($make:expr) => {
-        $crate::conformance_suite!(@tests $make;
+    ($(#[$attr:meta])+ ; $make:expr) => {
+        $crate::conformance_suite!(@suite [$(#[$attr])+] $make);
+    };
+    (@suite [$(#[$attr:meta])*] $make:expr) => {
+        $crate::conformance_suite!(@tests [$(#[$attr])*] $make;
             users_insert_and_lookup,
             users_conflicts,
             users_insert_with_joins_is_atomic,
@@ -93,16 +133,22 @@ macro_rules! conformance_suite {
             import_is_atomic_and_moves_the_clock,
         );
     };
-    (@tests $make:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let fixture = $make.await;
-                let store = $crate::conformance::StoreFixture::store(&fixture);
-                $crate::conformance::$name(store).await;
-                store.close().await;
-            }
-        )*
+    // The attributes travel as one token tree, unpacked per test by `@test`.
+    (@tests $attrs:tt $make:expr; $($name:ident),* $(,)?) => {
+        $( $crate::conformance_suite!(@test $attrs $make; $name); )*
+    };
+    (@test [$(#[$attr:meta])*] $make:expr; $name:ident) => {
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])*
+        async fn $name() {
+            let fixture = $make.await;
+            let store = $crate::conformance::StoreFixture::store(&fixture);
+            $crate::conformance::$name(store).await;
+            store.close().await;
+        }
+    };
+    ($make:expr) => {
+        $crate::conformance_suite!(@suite [] $make);
     };
 }
 

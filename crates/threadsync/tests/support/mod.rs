@@ -37,6 +37,7 @@ pub fn threadsync() -> Command {
         "THREADSYNC_MAX_SYNC_ITEMS",
         "THREADSYNC_TOMBSTONE_RETENTION_DAYS",
         "THREADSYNC_SQLITE_READERS",
+        "THREADSYNC_BENCH_ENDPOINTS",
         "ADMIN_USERNAME",
         "ADMIN_PASS",
         "ADMIN_EMAIL",
@@ -254,17 +255,19 @@ pub fn run_to_exit(mut cmd: Command) -> (ExitStatus, String, String) {
 }
 
 /// A schema of its own in the PostgreSQL database named by
-/// `TEST_DATABASE_URL`, for one test. `None` when no server is configured.
+/// `TEST_DATABASE_URL`, for one test. The tests that use it are ignored
+/// without that variable (see build.rs).
 pub struct PgSchema {
     pub url: String,
     pub schema: String,
 }
 
 impl PgSchema {
-    pub async fn create() -> Option<PgSchema> {
-        let url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty())?;
+    /// Panics, naming the variable, when no server is configured.
+    pub async fn create() -> PgSchema {
+        let url = threadsync_storage::conformance::test_database_url();
         let schema = format!("ts_e2e_{:016x}", rand_u64());
-        Some(PgSchema { url, schema })
+        PgSchema { url, schema }
     }
 
     /// Drops the schema and everything in it.
