@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod ratelimit;
+pub mod realtime;
 pub mod response;
 pub mod routes;
 
@@ -41,11 +42,13 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
     let rate_limit = ratelimit::RateLimit::new(Arc::clone(&services));
     let metrics = metrics::Metrics::new();
     let recorder = Arc::clone(&metrics);
+    let realtime = realtime::Realtime::start(Arc::clone(&services));
     let routes = if options.bench_endpoints {
         routes::routes().merge(routes::bench::routes())
     } else {
         routes::routes()
     };
+    let routes = routes.merge(realtime::routes());
     routes
         .route("/metrics", axum::routing::get(metrics::metrics))
         // A route layer: it runs after routing, so the matched route
@@ -54,6 +57,7 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
             metrics::record(Arc::clone(&recorder), request, next)
         }))
         .layer(axum::Extension(metrics))
+        .layer(axum::Extension(realtime))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::route_not_found)
         .layer(axum::middleware::from_fn_with_state(rate_limit, ratelimit::limit))

@@ -152,6 +152,9 @@ pub(crate) async fn run(
                 Ok(session) => {
                     tracing::info!(target = %target, channel = %channel, "event listener reconnected");
                     backoff = initial_backoff;
+                    // Whatever was announced while the listener was away is
+                    // lost: tell listeners to re-read from their positions.
+                    let _ = sender.send(StoreEvent { rid: None, kind: EventKind::Resync });
                     session
                 }
                 Err(e) => {

@@ -378,6 +378,9 @@ pub enum EventKind {
     User,
     /// A setting changed.
     Settings,
+    /// Announcements may have been lost (an instance's listener reconnected):
+    /// listeners re-read what they follow from their own positions.
+    Resync,
 }
 
 impl EventKind {
@@ -387,6 +390,7 @@ impl EventKind {
             EventKind::Room => "room",
             EventKind::User => "user",
             EventKind::Settings => "settings",
+            EventKind::Resync => "resync",
         }
     }
 
@@ -396,6 +400,7 @@ impl EventKind {
             "room" => EventKind::Room,
             "user" => EventKind::User,
             "settings" => EventKind::Settings,
+            "resync" => EventKind::Resync,
             _ => return None,
         })
     }
