@@ -124,6 +124,16 @@ pub trait RoomStore: Send + Sync {
     async fn remove_subscription(&self, rid: &str, user_id: &str, keep_an_owner: bool)
         -> StorageResult<bool>;
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>>;
+    /// Removes thread `tmid` from the user's `tunread` in room `rid` and
+    /// stamps the subscription with the room clock. Returns the updated
+    /// subscription, or `None` when nothing changed (no subscription, or the
+    /// thread was not unread).
+    async fn mark_thread_read(
+        &self,
+        rid: &str,
+        user_id: &str,
+        tmid: &str,
+    ) -> StorageResult<Option<Subscription>>;
     /// Members of a room, ordered by username.
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>>;
     /// Rooms of the given types the user is subscribed to, ordered by name.
@@ -306,6 +316,17 @@ pub trait SyncStore: Send + Sync {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Message>>;
+    /// Messages of a room (thread replies included) that match `filter`.
+    /// Empty sort: `ts` ascending. `_id` breaks ties. Served by the room's
+    /// `(rid, ts)` index.
+    async fn room_messages(
+        &self,
+        rid: &str,
+        filter: &Filter,
+        sort: &Sort,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Message>>;
     /// Thread parents of a room (messages with `tcount`), filtered and paged.
     async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>>;
     /// Messages of a room by `_updatedAt` relative to the cursor, at most `count`.
@@ -366,6 +387,28 @@ pub struct StoreEvent {
     /// The room the write touched, when it touched one.
     pub rid: Option<String>,
     pub kind: EventKind,
+    /// The one user whose membership or read state in `rid` the write
+    /// changed (a join, a leave, a thread marked read), when there is one.
+    pub user: Option<String>,
+    /// The payload of an [`EventKind::Ephemeral`] event (JSON text).
+    pub data: Option<String>,
+}
+
+impl StoreEvent {
+    /// A write to room `rid`.
+    pub fn room(kind: EventKind, rid: &str) -> StoreEvent {
+        StoreEvent { rid: Some(rid.to_owned()), kind, user: None, data: None }
+    }
+
+    /// A change of one user's subscription to room `rid`.
+    pub fn subscription(rid: &str, user_id: &str) -> StoreEvent {
+        StoreEvent {
+            rid: Some(rid.to_owned()),
+            kind: EventKind::Room,
+            user: Some(user_id.to_owned()),
+            data: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -381,6 +424,9 @@ pub enum EventKind {
     /// Announcements may have been lost (an instance's listener reconnected):
     /// listeners re-read what they follow from their own positions.
     Resync,
+    /// Not a write: a short-lived signal between instances (typing), carried
+    /// in `data`. Never stored, and lost if an instance misses it.
+    Ephemeral,
 }
 
 impl EventKind {
@@ -391,6 +437,7 @@ impl EventKind {
             EventKind::User => "user",
             EventKind::Settings => "settings",
             EventKind::Resync => "resync",
+            EventKind::Ephemeral => "ephemeral",
         }
     }
 
@@ -401,10 +448,15 @@ impl EventKind {
             "user" => EventKind::User,
             "settings" => EventKind::Settings,
             "resync" => EventKind::Resync,
+            "ephemeral" => EventKind::Ephemeral,
             _ => return None,
         })
     }
 }
+
+/// The largest payload of [`Store::publish`] (PostgreSQL's `NOTIFY` takes
+/// at most 8000 bytes, with the envelope).
+pub const MAX_EPHEMERAL_BYTES: usize = 6000;
 
 /// A complete backend.
 #[async_trait]
@@ -417,6 +469,10 @@ pub trait Store:
     /// loses the oldest events (`RecvError::Lagged`) rather than slowing
     /// writers down.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent>;
+    /// Sends an [`EventKind::Ephemeral`] event to every instance's
+    /// subscribers, this one included. At most [`MAX_EPHEMERAL_BYTES`] of
+    /// data; best effort.
+    async fn publish(&self, data: String) -> StorageResult<()>;
     /// Named figures for monitoring (pool use, write queue), as gauges.
     fn stats(&self) -> Vec<(&'static str, f64)> {
         Vec::new()

@@ -173,7 +173,10 @@ mod tests {
     #[test]
     fn results_leave_out_null() {
         assert_eq!(result_frame(&json!("1"), Value::Null), json!({"msg": "result", "id": "1"}));
-        assert_eq!(result_frame(&json!("1"), json!(false)), json!({"msg": "result", "id": "1", "result": false}));
+        assert_eq!(
+            result_frame(&json!("1"), json!(false)),
+            json!({"msg": "result", "id": "1", "result": false})
+        );
     }
 
     #[test]

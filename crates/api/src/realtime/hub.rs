@@ -42,7 +42,13 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(id: ConnId) -> (Arc<Outbox>, mpsc::UnboundedReceiver<Frame>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let outbox = Outbox { id, tx, queued: AtomicUsize::new(0), overflowed: AtomicBool::new(false), close: Notify::new() };
+        let outbox = Outbox {
+            id,
+            tx,
+            queued: AtomicUsize::new(0),
+            overflowed: AtomicBool::new(false),
+            close: Notify::new(),
+        };
         (Arc::new(outbox), rx)
     }
 

@@ -28,7 +28,11 @@ pub async fn call(session: &mut Session, name: &str, params: Vec<Value>) -> Repl
             let Some(user) = session.user().cloned() else {
                 // Known methods need a user; unknown ones are unknown either way.
                 return if is_known(name) {
-                    Err(ddp::error_object(json!("error-not-allowed"), "Not allowed", Some(json!({"method": name}))))
+                    Err(ddp::error_object(
+                        json!("error-not-allowed"),
+                        "Not allowed",
+                        Some(json!({"method": name})),
+                    ))
                 } else {
                     Err(not_found(name))
                 };
@@ -138,14 +142,24 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             let parent = match services.get_message(user, tmid).await {
                 Ok(parent) => parent,
                 Err(Error::Rejected { code, .. }) if code == "error-not-allowed" => {
-                    return Err(ddp::error_object(json!("error-not-allowed"), "not-allowed", Some(json!({"method": name}))))
+                    return Err(ddp::error_object(
+                        json!("error-not-allowed"),
+                        "not-allowed",
+                        Some(json!({"method": name})),
+                    ))
                 }
                 Err(_) => return Ok(json!([])),
             };
             if parent.tcount.unwrap_or(0) == 0 {
                 return Ok(json!([]));
             }
-            let list = ListParams { offset: Some(&skip), count: Some(&limit), sort: Some(r#"{"ts":-1}"#), query: None, fields: None };
+            let list = ListParams {
+                offset: Some(&skip),
+                count: Some(&limit),
+                sort: Some(r#"{"ts":-1}"#),
+                query: None,
+                fields: None,
+            };
             let replies = services.thread_messages(user, Some(tmid), list).await.map_err(domain)?;
             let mut out = vec![ejson(&parent)?];
             if let Value::Array(items) = ejson(&replies.items)? {
@@ -159,7 +173,13 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             let rid = args.get("rid").and_then(Value::as_str).ok_or_else(|| invalid_params(name))?;
             let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(50).clamp(1, 100).to_string();
             let skip = args.get("skip").and_then(Value::as_u64).unwrap_or(0).to_string();
-            let list = ListParams { offset: Some(&skip), count: Some(&limit), sort: None, query: None, fields: None };
+            let list = ListParams {
+                offset: Some(&skip),
+                count: Some(&limit),
+                sort: None,
+                query: None,
+                fields: None,
+            };
             let threads = services
                 .threads_list(user, ThreadsListParams { rid: Some(rid), kind: None, text: None }, list)
                 .await
@@ -176,7 +196,11 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         // [] → rooms; [{$date}] → {update, remove} since then.
         "rooms/get" => {
             let types = [RoomType::Channel, RoomType::Group, RoomType::Direct];
-            let rooms = services.store().rooms_of_user(&user.id, &types, 0, 10_000).await.map_err(|e| domain(e.into()))?;
+            let rooms = services
+                .store()
+                .rooms_of_user(&user.id, &types, 0, 10_000)
+                .await
+                .map_err(|e| domain(e.into()))?;
             match params.first().and_then(ddp::date_param) {
                 Some(since) => {
                     let update: Vec<_> = rooms.items.into_iter().filter(|r| r.updated_at > since).collect();
@@ -187,7 +211,11 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         }
         "subscriptions/get" => {
             let types = [RoomType::Channel, RoomType::Group, RoomType::Direct];
-            let rooms = services.store().rooms_of_user(&user.id, &types, 0, 10_000).await.map_err(|e| domain(e.into()))?;
+            let rooms = services
+                .store()
+                .rooms_of_user(&user.id, &types, 0, 10_000)
+                .await
+                .map_err(|e| domain(e.into()))?;
             let since = params.first().and_then(ddp::date_param);
             let mut subs = Vec::new();
             for room in rooms.items {
@@ -210,27 +238,29 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         }
         "getRoomNameById" => {
             let rid = string_param(&params, 0, name)?;
-            let room = services
-                .readable_room(user, &rid)
-                .await
-                .map_err(domain)?
-                .ok_or_else(|| ddp::error_object(json!("error-not-allowed"), "Not allowed", Some(json!({"method": name}))))?;
+            let room = services.readable_room(user, &rid).await.map_err(domain)?.ok_or_else(|| {
+                ddp::error_object(json!("error-not-allowed"), "Not allowed", Some(json!({"method": name})))
+            })?;
             Ok(json!(room.name.unwrap_or_default()))
         }
         // [rid] → true; public channels only.
         "joinRoom" => {
             let rid = string_param(&params, 0, name)?;
-            services.join_room(user, RoomSelector { room_id: Some(&rid), room_name: None }).await.map_err(domain)?;
+            services
+                .join_room(user, RoomSelector { room_id: Some(&rid), room_name: None })
+                .await
+                .map_err(domain)?;
             Ok(json!(true))
         }
         "leaveRoom" => {
             let rid = string_param(&params, 0, name)?;
-            let room = services
-                .readable_room(user, &rid)
+            let room = services.readable_room(user, &rid).await.map_err(domain)?.ok_or_else(|| {
+                ddp::error_object(json!("error-invalid-room"), "Invalid room", Some(json!({"method": name})))
+            })?;
+            services
+                .leave_room(user, room.t, RoomSelector { room_id: Some(&rid), room_name: None })
                 .await
-                .map_err(domain)?
-                .ok_or_else(|| ddp::error_object(json!("error-invalid-room"), "Invalid room", Some(json!({"method": name}))))?;
-            services.leave_room(user, room.t, RoomSelector { room_id: Some(&rid), room_name: None }).await.map_err(domain)?;
+                .map_err(domain)?;
             Ok(json!(true))
         }
         // [username] → {rid, _id, t: "d", ...}.
@@ -257,8 +287,18 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
     }
 }
 
-async fn find_readable(services: &threadsync_service::Services, user: &User, key: &str) -> Result<threadsync_domain::Room, Value> {
-    let not_allowed = || ddp::error_object(json!("error-not-allowed"), "Not allowed", Some(json!({"method": "getRoomIdByNameOrId"})));
+async fn find_readable(
+    services: &threadsync_service::Services,
+    user: &User,
+    key: &str,
+) -> Result<threadsync_domain::Room, Value> {
+    let not_allowed = || {
+        ddp::error_object(
+            json!("error-not-allowed"),
+            "Not allowed",
+            Some(json!({"method": "getRoomIdByNameOrId"})),
+        )
+    };
     let store = services.store();
     let room = match store.room_by_id(key).await.map_err(|e| domain(e.into()))? {
         Some(room) => Some(room),
@@ -313,7 +353,11 @@ async fn login(session: &mut Session, params: Vec<Value>) -> Reply {
     let login = match result {
         Ok(login) => login,
         Err(Error::LoginFailed) if resume.is_some() => {
-            return Err(ddp::error_object(json!(403), "You've been logged out by the server. Please log in again.", None))
+            return Err(ddp::error_object(
+                json!(403),
+                "You've been logged out by the server. Please log in again.",
+                None,
+            ))
         }
         Err(Error::LoginFailed) => return Err(ddp::error_object(json!(403), "Incorrect password", None)),
         Err(Error::TooManyRequests { wait_secs }) => {
@@ -356,5 +400,8 @@ async fn logout(session: &mut Session) {
 
 /// The stream a typing write names, for the relay's peers.
 pub fn typing_events(rid: &str) -> [(String, String); 2] {
-    [(NOTIFY_ROOM.to_owned(), format!("{rid}/user-activity")), (NOTIFY_ROOM.to_owned(), format!("{rid}/typing"))]
+    [
+        (NOTIFY_ROOM.to_owned(), format!("{rid}/user-activity")),
+        (NOTIFY_ROOM.to_owned(), format!("{rid}/typing")),
+    ]
 }

@@ -88,7 +88,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /websocket`: a raw DDP websocket.
-async fn websocket(upgrade: WebSocketUpgrade, Extension(rt): Extension<Arc<Realtime>>, ClientIp(ip): ClientIp) -> Response {
+async fn websocket(
+    upgrade: WebSocketUpgrade,
+    Extension(rt): Extension<Arc<Realtime>>,
+    ClientIp(ip): ClientIp,
+) -> Response {
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| session::run(socket, rt, ip, Transport::Raw))

@@ -143,7 +143,8 @@ impl Relay {
     }
 
     fn my_listeners(&self, rid: &str) -> impl Iterator<Item = super::hub::Target> {
-        let members = self.my_members.lock().unwrap_or_else(|p| p.into_inner()).get(rid).cloned().unwrap_or_default();
+        let members =
+            self.my_members.lock().unwrap_or_else(|p| p.into_inner()).get(rid).cloned().unwrap_or_default();
         self.hub
             .targets(ROOM_MESSAGES, MY_MESSAGES)
             .into_iter()
@@ -214,13 +215,15 @@ impl Relay {
         for (_, change) in changes {
             match change {
                 Change::Updated(message) => {
-                    let mut doc = serde_json::to_value(&message).map_err(threadsync_domain::Error::internal)?;
+                    let mut doc =
+                        serde_json::to_value(&message).map_err(threadsync_domain::Error::internal)?;
                     ddp::to_ejson(&mut doc);
                     if !my_listeners.is_empty() {
                         let (t, name) = room_info.clone().unwrap_or((RoomType::Channel, String::new()));
                         let extra = json!({"roomParticipant": true, "roomType": t, "roomName": name});
                         let frame = Arc::from(
-                            ddp::stream_frame(ROOM_MESSAGES, MY_MESSAGES, json!([doc.clone(), extra])).to_string(),
+                            ddp::stream_frame(ROOM_MESSAGES, MY_MESSAGES, json!([doc.clone(), extra]))
+                                .to_string(),
                         );
                         self.hub.deliver(&frame, my_listeners.iter());
                     }
@@ -231,7 +234,12 @@ impl Relay {
                     }
                 }
                 Change::Removed(tombstone) => {
-                    self.hub.emit(NOTIFY_ROOM, &format!("{rid}/deleteMessage"), json!([{"_id": tombstone.id}]), None);
+                    self.hub.emit(
+                        NOTIFY_ROOM,
+                        &format!("{rid}/deleteMessage"),
+                        json!([{"_id": tombstone.id}]),
+                        None,
+                    );
                 }
             }
         }
@@ -259,7 +267,8 @@ impl Relay {
                 let event = format!("{follower}/subscriptions-changed");
                 if self.hub.has(NOTIFY_USER, &event) {
                     if let Some(sub) = self.services.store().subscription(&message.rid, &follower).await? {
-                        let mut doc = serde_json::to_value(&sub).map_err(threadsync_domain::Error::internal)?;
+                        let mut doc =
+                            serde_json::to_value(&sub).map_err(threadsync_domain::Error::internal)?;
                         ddp::to_ejson(&mut doc);
                         self.hub.emit(NOTIFY_USER, &event, json!(["updated", doc]), None);
                     }

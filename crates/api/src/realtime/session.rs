@@ -99,7 +99,14 @@ pub async fn run(socket: WebSocket, rt: Arc<Realtime>, ip: Option<IpAddr>, trans
     let (close_tx, close_rx) = mpsc::channel::<(u16, &'static str)>(1);
     let writer = tokio::spawn(write_frames(sink, queue, close_rx, Arc::clone(&outbox), transport));
 
-    let mut session = Session { conn, outbox: Arc::clone(&outbox), ip, user: None, subs: HashMap::new(), rt: Arc::clone(&rt) };
+    let mut session = Session {
+        conn,
+        outbox: Arc::clone(&outbox),
+        ip,
+        user: None,
+        subs: HashMap::new(),
+        rt: Arc::clone(&rt),
+    };
     let end = read_frames(stream, &mut session, transport).await;
     session.clear_subs();
     rt.hub.stats.connections.fetch_sub(1, Ordering::Relaxed);
@@ -255,7 +262,8 @@ async fn handle_text(text: &str, session: &mut Session, connected: &mut bool) ->
             let params = frame.get("params").and_then(Value::as_array).cloned().unwrap_or_default();
             let sub_id = id.as_str().unwrap_or_default().to_owned();
             if session.subs.len() >= MAX_SUBS_PER_CONNECTION && !session.subs.contains_key(&sub_id) {
-                let error = ddp::error_object(json!("too-many-subscriptions"), "Too many subscriptions", None);
+                let error =
+                    ddp::error_object(json!("too-many-subscriptions"), "Too many subscriptions", None);
                 session.send(&ddp::nosub_frame(id, Some(error)));
                 return None;
             }
@@ -278,8 +286,11 @@ async fn handle_text(text: &str, session: &mut Session, connected: &mut bool) ->
 /// the first of its `support` list we know.
 fn negotiate(frame: &Value) -> Option<&'static str> {
     let offered = frame.get("version").and_then(Value::as_str);
-    let support: Vec<&str> =
-        frame.get("support").and_then(Value::as_array).map(|s| s.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let support: Vec<&str> = frame
+        .get("support")
+        .and_then(Value::as_array)
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let known = |v: &str| VERSIONS.iter().copied().find(|k| *k == v);
     offered.and_then(known).or_else(|| support.into_iter().find_map(known))
 }
@@ -336,15 +347,27 @@ mod tests {
 
     #[test]
     fn versions_are_negotiated() {
-        assert_eq!(negotiate(&json!({"msg": "connect", "version": "1", "support": ["1", "pre2", "pre1"]})), Some("1"));
-        assert_eq!(negotiate(&json!({"msg": "connect", "version": "pre2", "support": ["pre2"]})), Some("pre2"));
-        assert_eq!(negotiate(&json!({"msg": "connect", "version": "9", "support": ["9", "pre1"]})), Some("pre1"));
+        assert_eq!(
+            negotiate(&json!({"msg": "connect", "version": "1", "support": ["1", "pre2", "pre1"]})),
+            Some("1")
+        );
+        assert_eq!(
+            negotiate(&json!({"msg": "connect", "version": "pre2", "support": ["pre2"]})),
+            Some("pre2")
+        );
+        assert_eq!(
+            negotiate(&json!({"msg": "connect", "version": "9", "support": ["9", "pre1"]})),
+            Some("pre1")
+        );
         assert_eq!(negotiate(&json!({"msg": "connect", "version": "9", "support": ["9"]})), None);
     }
 
     #[test]
     fn sockjs_frames_hold_many_messages() {
-        assert_eq!(sockjs_messages(r#"["{\"msg\":\"ping\"}","{}"]"#), Some(vec![r#"{"msg":"ping"}"#.to_owned(), "{}".to_owned()]));
+        assert_eq!(
+            sockjs_messages(r#"["{\"msg\":\"ping\"}","{}"]"#),
+            Some(vec![r#"{"msg":"ping"}"#.to_owned(), "{}".to_owned()])
+        );
         assert_eq!(sockjs_messages("[1]"), None);
         assert_eq!(sockjs_messages("nope"), None);
     }

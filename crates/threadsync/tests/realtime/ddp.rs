@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -120,7 +121,8 @@ impl Ddp {
         self.next_id += 1;
         let id = format!("m{}", self.next_id);
         self.send(json!({"msg": "method", "id": id, "method": method, "params": params})).await;
-        let (result, _) = self.until(&format!("result of {method}"), |f| f["msg"] == "result" && f["id"] == id).await;
+        let (result, _) =
+            self.until(&format!("result of {method}"), |f| f["msg"] == "result" && f["id"] == id).await;
         let (updated, _) = self.until("updated", |f| f["msg"] == "updated").await;
         assert_eq!(updated["methods"], json!([id]), "{updated}");
         result

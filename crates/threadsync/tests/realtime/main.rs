@@ -4,9 +4,9 @@
 //! two-instance test where a write through one instance reaches a client of
 //! the other.
 
+mod ddp;
 #[path = "../support/mod.rs"]
 mod support;
-mod ddp;
 
 use ddp::{sha256_hex, Ddp};
 use serde_json::{json, Value};
@@ -79,7 +79,8 @@ async fn post(server: &Server, who: &Session, rid: &str, text: &str, tmid: Optio
     if let Some(tmid) = tmid {
         message["tmid"] = json!(tmid);
     }
-    let (status, body) = server.post("/api/v1/chat.sendMessage", Some(who), json!({"message": message})).await;
+    let (status, body) =
+        server.post("/api/v1/chat.sendMessage", Some(who), json!({"message": message})).await;
     assert_eq!(status, 200, "{body}");
     body["message"].clone()
 }
@@ -237,19 +238,31 @@ async fn sub_permissions(server: &Server) {
     let secret = group(server, &alice, "secret", &[]).await;
     let (mut a, a_uid) = Ddp::login(&server.base, "alice", "pw-123456").await;
     let (mut b, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
-    let ready = a.sub("s1", "stream-room-messages", json!([secret, {"useCollection": false, "args": []}])).await;
+    let ready =
+        a.sub("s1", "stream-room-messages", json!([secret, {"useCollection": false, "args": []}])).await;
     assert_eq!(ready, json!({"msg": "ready", "subs": ["s1"]}));
-    let denied = b.sub("s1", "stream-room-messages", json!([secret, {"useCollection": false, "args": []}])).await;
+    let denied =
+        b.sub("s1", "stream-room-messages", json!([secret, {"useCollection": false, "args": []}])).await;
     assert_eq!(denied["msg"], "nosub", "{denied}");
     assert_eq!(denied["error"]["error"], "not-allowed");
-    let other_user = b.sub("s2", "stream-notify-user", json!([format!("{a_uid}/rooms-changed"), false])).await;
+    let other_user =
+        b.sub("s2", "stream-notify-user", json!([format!("{a_uid}/rooms-changed"), false])).await;
     assert_eq!(other_user["error"]["error"], "not-allowed", "{other_user}");
     let own = a.sub("s2", "stream-notify-user", json!([format!("{a_uid}/rooms-changed"), false])).await;
     assert_eq!(own["msg"], "ready");
     // Public channels: any logged-in user.
     assert_eq!(b.sub("s3", "stream-room-messages", json!(["GENERAL", false])).await["msg"], "ready");
     // Streams we have nothing for still become ready (clients hang otherwise).
-    for (i, name) in ["stream-notify-all", "stream-notify-logged", "stream-roles", "stream-user-presence", "meteor.loginServiceConfiguration"].iter().enumerate() {
+    for (i, name) in [
+        "stream-notify-all",
+        "stream-notify-logged",
+        "stream-roles",
+        "stream-user-presence",
+        "meteor.loginServiceConfiguration",
+    ]
+    .iter()
+    .enumerate()
+    {
         let answer = b.sub(&format!("x{i}"), name, json!(["anything", false])).await;
         assert_eq!(answer["msg"], "ready", "{name}: {answer}");
     }
@@ -275,10 +288,21 @@ async fn reply_edit_delete_events(server: &Server) {
     let (mut a, _) = Ddp::login(&server.base, "alice", "pw-123456").await;
     let (mut b, bob_uid) = Ddp::login(&server.base, "bob", "pw-123456").await;
     for ddp in [&mut a, &mut b] {
-        assert_eq!(ddp.sub("r", "stream-room-messages", json!([room, {"useCollection": false, "args": []}])).await["msg"], "ready");
-        assert_eq!(ddp.sub("d", "stream-notify-room", json!([format!("{room}/deleteMessage"), false])).await["msg"], "ready");
+        assert_eq!(
+            ddp.sub("r", "stream-room-messages", json!([room, {"useCollection": false, "args": []}])).await
+                ["msg"],
+            "ready"
+        );
+        assert_eq!(
+            ddp.sub("d", "stream-notify-room", json!([format!("{room}/deleteMessage"), false])).await["msg"],
+            "ready"
+        );
     }
-    assert_eq!(b.sub("u", "stream-notify-user", json!([format!("{bob_uid}/subscriptions-changed"), false])).await["msg"], "ready");
+    assert_eq!(
+        b.sub("u", "stream-notify-user", json!([format!("{bob_uid}/subscriptions-changed"), false])).await
+            ["msg"],
+        "ready"
+    );
 
     // Reply.
     let sent = a.call("sendMessage", json!([{"_id": "r1", "rid": room, "msg": "x", "tmid": pid}])).await;
@@ -347,11 +371,13 @@ async fn rest_fallback_and_typing(server: &Server) {
     post(server, &bob, &room, "r", Some(&pid)).await;
 
     let inner = json!({"msg": "method", "id": "9", "method": "getThreadMessages", "params": [{"tmid": pid}]});
-    let (status, body) =
-        server.post("/api/v1/method.call/getThreadMessages", Some(&alice), json!({"message": inner.to_string()})).await;
+    let (status, body) = server
+        .post("/api/v1/method.call/getThreadMessages", Some(&alice), json!({"message": inner.to_string()}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["success"], true);
-    let frame: Value = serde_json::from_str(body["message"].as_str().expect("message string")).expect("EJSON");
+    let frame: Value =
+        serde_json::from_str(body["message"].as_str().expect("message string")).expect("EJSON");
     assert_eq!(frame["msg"], "result");
     assert_eq!(frame["id"], "9");
     let list = frame["result"].as_array().expect("result list");
@@ -360,16 +386,19 @@ async fn rest_fallback_and_typing(server: &Server) {
     assert!(list[0]["ts"]["$date"].is_i64());
     // A method error is still 200 success:true, with the error inside.
     let inner = json!({"msg": "method", "id": "10", "method": "nope", "params": []});
-    let (status, body) = server.post("/api/v1/method.call/nope", Some(&alice), json!({"message": inner.to_string()})).await;
+    let (status, body) =
+        server.post("/api/v1/method.call/nope", Some(&alice), json!({"message": inner.to_string()})).await;
     assert_eq!(status, 200);
     assert!(body["message"].as_str().expect("string").contains("\"error\":404"), "{body}");
     // A bad body is a 400.
-    let (status, body) = server.post("/api/v1/method.call/x", Some(&alice), json!({"message": "not json"})).await;
+    let (status, body) =
+        server.post("/api/v1/method.call/x", Some(&alice), json!({"message": "not json"})).await;
     assert_eq!((status, body["error"].clone()), (400, json!("Invalid method call")));
     // Without auth: 401; callAnon logs in.
     assert_eq!(server.post("/api/v1/method.call/x", None, json!({})).await.0, 401);
     let inner = json!({"msg": "method", "id": "1", "method": "login", "params": [{"user": {"username": "bob"}, "password": "pw-123456"}]});
-    let (status, body) = server.post("/api/v1/method.callAnon/login", None, json!({"message": inner.to_string()})).await;
+    let (status, body) =
+        server.post("/api/v1/method.callAnon/login", None, json!({"message": inner.to_string()})).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["message"].as_str().expect("string").contains(&bob.user_id));
 
@@ -380,7 +409,12 @@ async fn rest_fallback_and_typing(server: &Server) {
         ddp.sub("ua", "stream-notify-room", json!([format!("{room}/user-activity"), false])).await;
         ddp.sub("ty", "stream-notify-room", json!([format!("{room}/typing"), false])).await;
     }
-    let wrote = a.call("stream-notify-room", json!([format!("{room}/user-activity"), "alice", ["user-typing"], {"tmid": pid}])).await;
+    let wrote = a
+        .call(
+            "stream-notify-room",
+            json!([format!("{room}/user-activity"), "alice", ["user-typing"], {"tmid": pid}]),
+        )
+        .await;
     assert!(wrote.get("result").is_none() && wrote.get("error").is_none(), "{wrote}");
     let activity = b.event("stream-notify-room", &format!("{room}/user-activity")).await;
     assert_eq!(activity, json!(["alice", ["user-typing"], {"tmid": pid}]));
@@ -388,7 +422,8 @@ async fn rest_fallback_and_typing(server: &Server) {
     assert_eq!(typing, json!(["alice", true]));
     assert_eq!(a.quiet_for(Duration::from_millis(500)).await, None, "no echo to the writer");
     // Someone else's username is refused.
-    let forged = a.call("stream-notify-room", json!([format!("{room}/user-activity"), "bob", ["user-typing"]])).await;
+    let forged =
+        a.call("stream-notify-room", json!([format!("{room}/user-activity"), "bob", ["user-typing"]])).await;
     assert!(forged.get("error").is_some(), "{forged}");
 }
 
