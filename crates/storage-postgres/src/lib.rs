@@ -435,7 +435,7 @@ impl RoomStore for PgStore {
     }
 
     async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool> {
-        let event = StoreEvent::subscription(&subscription.rid, &subscription.u.id);
+        let event = StoreEvent::membership(&subscription.rid, &subscription.u.id);
         write!(self, |_| Some(event.clone()), |c| rooms::add_subscription(c, subscription).await)
     }
 
@@ -445,7 +445,7 @@ impl RoomStore for PgStore {
         user_id: &str,
         keep_an_owner: bool,
     ) -> StorageResult<bool> {
-        let event = StoreEvent::subscription(rid, user_id);
+        let event = StoreEvent::membership(rid, user_id);
         write!(self, |_| Some(event.clone()), |c| rooms::remove_subscription(c, rid, user_id, keep_an_owner)
             .await)
     }
@@ -456,7 +456,7 @@ impl RoomStore for PgStore {
         user_id: &str,
         tmid: &str,
     ) -> StorageResult<Option<Subscription>> {
-        let event = StoreEvent::subscription(rid, user_id);
+        let event = StoreEvent::read_state(rid, user_id);
         // Nothing changed, nothing to announce.
         write!(self, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
             rooms::mark_thread_read(c, rid, user_id, tmid).await

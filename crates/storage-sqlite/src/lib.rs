@@ -332,7 +332,7 @@ impl RoomStore for SqliteStore {
         let (rid, user) = (subscription.rid.clone(), subscription.u.id.clone());
         let subscription = subscription.clone();
         self.announce(self.write(move |c| rooms::add_subscription(c, &subscription)).await, |_| {
-            StoreEvent::subscription(&rid, &user)
+            StoreEvent::membership(&rid, &user)
         })
     }
 
@@ -342,7 +342,7 @@ impl RoomStore for SqliteStore {
         user_id: &str,
         keep_an_owner: bool,
     ) -> StorageResult<bool> {
-        let event = StoreEvent::subscription(rid, user_id);
+        let event = StoreEvent::membership(rid, user_id);
         let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
         self.announce(
             self.write(move |c| rooms::remove_subscription(c, &rid, &user_id, keep_an_owner)).await,
@@ -360,7 +360,7 @@ impl RoomStore for SqliteStore {
         user_id: &str,
         tmid: &str,
     ) -> StorageResult<Option<Subscription>> {
-        let event = StoreEvent::subscription(rid, user_id);
+        let event = StoreEvent::read_state(rid, user_id);
         let (rid, user_id, tmid) = (rid.to_owned(), user_id.to_owned(), tmid.to_owned());
         let result = self.write(move |c| rooms::mark_thread_read(c, &rid, &user_id, &tmid)).await;
         // Nothing changed, nothing to announce.

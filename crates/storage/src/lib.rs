@@ -400,11 +400,16 @@ impl StoreEvent {
         StoreEvent { rid: Some(rid.to_owned()), kind, user: None, data: None }
     }
 
-    /// A change of one user's subscription to room `rid`.
-    pub fn subscription(rid: &str, user_id: &str) -> StoreEvent {
+    /// One user joined or left room `rid`.
+    pub fn membership(rid: &str, user_id: &str) -> StoreEvent {
+        StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Room, user: Some(user_id.to_owned()), data: None }
+    }
+
+    /// One member's read state in room `rid` changed.
+    pub fn read_state(rid: &str, user_id: &str) -> StoreEvent {
         StoreEvent {
             rid: Some(rid.to_owned()),
-            kind: EventKind::Room,
+            kind: EventKind::Subscription,
             user: Some(user_id.to_owned()),
             data: None,
         }
@@ -415,8 +420,11 @@ impl StoreEvent {
 pub enum EventKind {
     /// A message was created, edited, deleted, or its thread data changed.
     Message,
-    /// A room or its membership changed.
+    /// A room or its membership changed (with `user`: that member joined
+    /// or left).
     Room,
+    /// One member's read state changed (`user`), not the membership.
+    Subscription,
     /// A user or their tokens changed.
     User,
     /// A setting changed.
@@ -434,6 +442,7 @@ impl EventKind {
         match self {
             EventKind::Message => "message",
             EventKind::Room => "room",
+            EventKind::Subscription => "subscription",
             EventKind::User => "user",
             EventKind::Settings => "settings",
             EventKind::Resync => "resync",
@@ -445,6 +454,7 @@ impl EventKind {
         Some(match s {
             "message" => EventKind::Message,
             "room" => EventKind::Room,
+            "subscription" => EventKind::Subscription,
             "user" => EventKind::User,
             "settings" => EventKind::Settings,
             "resync" => EventKind::Resync,

@@ -8,10 +8,9 @@
 
 use super::ddp;
 use super::session::Session;
-use super::streams::NOTIFY_ROOM;
 use serde_json::{json, Map, Value};
 use threadsync_domain::{Error, RoomType, Timestamp, User};
-use threadsync_service::{ListParams, LoginCredentials, RoomSelector, ThreadsListParams};
+use threadsync_service::{HistoryQuery, ListParams, LoginCredentials, RoomSelector, ThreadsListParams};
 
 /// What a method answers: a value, or an error object.
 pub type Reply = Result<Value, Value>;
@@ -51,6 +50,10 @@ const KNOWN: &[&str] = &[
     "followMessage",
     "unfollowMessage",
     "getSingleMessage",
+    "loadHistory",
+    "loadNextMessages",
+    "loadSurroundingMessages",
+    "readThreads",
     "rooms/get",
     "subscriptions/get",
     "getRoomIdByNameOrId",
@@ -165,7 +168,78 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             if let Value::Array(items) = ejson(&replies.items)? {
                 out.extend(items);
             }
+            // Opening a thread reads it, as in Rocket.Chat.
+            services.mark_thread_read(user, tmid).await.map_err(domain)?;
             Ok(Value::Array(out))
+        }
+        // [tmid] → nothing; clears the thread from the caller's `tunread`.
+        "readThreads" => {
+            let tmid = string_param(&params, 0, name)?;
+            services.mark_thread_read(user, &tmid).await.map_err(domain)?;
+            Ok(Value::Null)
+        }
+        // [rid, end?, limit=20, ls?, showThreadMessages=true] →
+        // {messages (newest first), firstUnread?, unreadNotLoaded}, or false
+        // for a room the caller cannot read.
+        "loadHistory" => {
+            let rid = string_param(&params, 0, name)?;
+            let query = HistoryQuery {
+                before: params.get(1).and_then(ddp::date_param),
+                after: None,
+                newest_first: true,
+                limit: params.get(2).and_then(Value::as_u64).unwrap_or(20),
+                thread_messages: params.get(4).and_then(Value::as_bool).unwrap_or(true),
+            };
+            let history = match services.room_history(user, &rid, &query).await {
+                Ok(history) => history,
+                Err(Error::Rejected { code, .. }) if code == "error-not-allowed" => return Ok(json!(false)),
+                Err(e) => return Err(domain(e)),
+            };
+            let mut reply = json!({"messages": ejson(&history.messages)?, "unreadNotLoaded": 0});
+            if let Some(ls) = params.get(3).and_then(ddp::date_param) {
+                // Unread: newer than the last seen time. Those not in this page
+                // are counted, and the oldest of them named.
+                let unread = HistoryQuery { before: None, after: Some(ls), newest_first: false, limit: 1, ..query };
+                let first = services.room_history(user, &rid, &unread).await.map_err(domain)?;
+                let loaded = history.messages.iter().filter(|m| m.ts > ls).count() as u64;
+                reply["unreadNotLoaded"] = json!(first.total.saturating_sub(loaded));
+                if let Some(oldest) = first.messages.first() {
+                    reply["firstUnread"] = ejson(oldest)?;
+                }
+            }
+            Ok(reply)
+        }
+        // [rid, end, limit=20] → {messages}: after `end`, oldest first.
+        "loadNextMessages" => {
+            let rid = string_param(&params, 0, name)?;
+            let query = HistoryQuery {
+                before: None,
+                after: params.get(1).and_then(ddp::date_param),
+                newest_first: false,
+                limit: params.get(2).and_then(Value::as_u64).unwrap_or(20),
+                thread_messages: true,
+            };
+            let history = services.room_history(user, &rid, &query).await.map_err(domain)?;
+            Ok(json!({"messages": ejson(&history.messages)?}))
+        }
+        // [{_id, rid, ts}, limit=50] → {messages, moreBefore, moreAfter}:
+        // up to half the limit before the message (newest first, as
+        // Rocket.Chat), the message, up to half after (oldest first).
+        "loadSurroundingMessages" => {
+            let args = object_param(&params, name)?;
+            let id = args.get("_id").and_then(Value::as_str).ok_or_else(|| invalid_params(name))?;
+            let limit = params.get(1).and_then(Value::as_u64).unwrap_or(50).clamp(2, 2 * threadsync_service::MAX_HISTORY);
+            let half = limit.div_ceil(2);
+            let message = services.get_message(user, id).await.map_err(domain)?;
+            let around = |before, after, newest_first| HistoryQuery { before, after, newest_first, limit: half, thread_messages: true };
+            let before = services.room_history(user, &message.rid, &around(Some(message.ts), None, true)).await.map_err(domain)?;
+            let after = services.room_history(user, &message.rid, &around(None, Some(message.ts), false)).await.map_err(domain)?;
+            let more_before = before.messages.len() as u64 == half;
+            let more_after = after.messages.len() as u64 == half;
+            let mut all = before.messages;
+            all.push(message);
+            all.extend(after.messages);
+            Ok(json!({"messages": ejson(&all)?, "moreBefore": more_before, "moreAfter": more_after}))
         }
         // [{rid, limit=50, skip=0}] → the thread parents.
         "getThreadsList" => {
@@ -333,8 +407,7 @@ async fn typing(session: &Session, user: &User, params: &[Value]) -> Result<(), 
         _ => (json!([]), false),
     };
     let extra = params.get(3).cloned().unwrap_or_else(|| json!({}));
-    session.rt.broadcast_typing(session.conn, rid, username, activities, typing, extra);
-    Ok(())
+    session.rt.relay.typing(session.conn, rid, username, activities, typing, extra).await.map_err(domain)
 }
 
 /// `login`: `{resume}` (the same token comes back), or
@@ -398,10 +471,3 @@ async fn logout(session: &mut Session) {
     session.clear_subs();
 }
 
-/// The stream a typing write names, for the relay's peers.
-pub fn typing_events(rid: &str) -> [(String, String); 2] {
-    [
-        (NOTIFY_ROOM.to_owned(), format!("{rid}/user-activity")),
-        (NOTIFY_ROOM.to_owned(), format!("{rid}/typing")),
-    ]
-}

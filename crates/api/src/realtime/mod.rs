@@ -60,22 +60,6 @@ impl Realtime {
         relay.spawn();
         Arc::new(Realtime { services, hub, relay })
     }
-
-    /// A typing write: `user-activity` and its legacy twin `typing` to the
-    /// room's other listeners on this instance, never back to the writer.
-    pub fn broadcast_typing(
-        &self,
-        from: hub::ConnId,
-        rid: &str,
-        username: &str,
-        activities: Value,
-        typing: bool,
-        extra: Value,
-    ) {
-        let [activity, legacy] = methods::typing_events(rid);
-        self.hub.emit(&activity.0, &activity.1, json!([username, activities, extra]), Some(from));
-        self.hub.emit(&legacy.0, &legacy.1, json!([username, typing]), Some(from));
-    }
 }
 
 pub fn routes() -> Router<AppState> {

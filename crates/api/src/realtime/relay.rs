@@ -25,7 +25,7 @@
 use super::ddp;
 use super::hub::Hub;
 use super::streams::{MY_MESSAGES, NOTIFY_ROOM, NOTIFY_USER, ROOM_MESSAGES};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use threadsync_domain::query::Filter;
@@ -37,9 +37,37 @@ use tokio::sync::Mutex;
 
 /// Changes read per feed page while catching up a room.
 const PAGE: u64 = 500;
+/// Announcements handled together (a burst of writes in one room needs one
+/// catch-up).
+const MAX_BATCH: usize = 256;
+
+/// A short-lived signal between instances (see [`Store::publish`]).
+///
+/// [`Store::publish`]: threadsync_storage::Store::publish
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Signal {
+    instance: String,
+    conn: super::hub::ConnId,
+    #[serde(flatten)]
+    kind: SignalKind,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "signal", rename_all = "camelCase")]
+enum SignalKind {
+    Typing { rid: String, username: String, activities: Value, typing: bool, extra: Value },
+}
+
+fn ejson_of<T: serde::Serialize>(doc: &T) -> Result<Value> {
+    let mut value = serde_json::to_value(doc).map_err(threadsync_domain::Error::internal)?;
+    ddp::to_ejson(&mut value);
+    Ok(value)
+}
 
 pub struct Relay {
     services: Arc<Services>,
+    /// Names this instance in the signals it publishes.
+    instance: String,
     hub: Arc<Hub>,
     /// Per followed room: the greatest stamp delivered. The lock is held
     /// through a room's catch-up, so a room is never pumped twice at once
@@ -52,7 +80,8 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(services: Arc<Services>, hub: Arc<Hub>) -> Arc<Relay> {
-        Arc::new(Relay { services, hub, rooms: Mutex::new(HashMap::new()), my_members: Default::default() })
+        let instance = threadsync_domain::id::new_id();
+        Arc::new(Relay { services, hub, instance, rooms: Mutex::new(HashMap::new()), my_members: Default::default() })
     }
 
     /// Starts following the store's announcements. The task ends when the
@@ -62,25 +91,57 @@ impl Relay {
         let relay = Arc::clone(self);
         tokio::spawn(async move {
             loop {
-                match events.recv().await {
-                    Ok(event) => relay.on_event(event).await,
+                let first = match events.recv().await {
+                    Ok(event) => event,
                     // Announcements were dropped: re-read every followed room.
-                    Err(RecvError::Lagged(_)) => relay.resync().await,
+                    Err(RecvError::Lagged(_)) => {
+                        relay.resync().await;
+                        continue;
+                    }
                     Err(RecvError::Closed) => break,
+                };
+                // Coalesce a burst: one catch-up per room serves every write
+                // announced so far (the feed holds them all).
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match events.try_recv() {
+                        Ok(event) => batch.push(event),
+                        Err(_) => break,
+                    }
+                }
+                let mut seen = HashSet::new();
+                for event in batch {
+                    let key = (event.kind, event.rid.clone(), event.user.clone(), event.data.clone());
+                    if event.kind == EventKind::Ephemeral || seen.insert(key) {
+                        relay.on_event(event).await;
+                    }
                 }
             }
         })
     }
 
     async fn on_event(&self, event: StoreEvent) {
-        let result = match (event.kind, event.rid) {
-            (EventKind::Message, Some(rid)) => self.pump(&rid).await,
-            (EventKind::Room, Some(rid)) => match self.room_changed(&rid).await {
-                Ok(()) => self.pump(&rid).await,
+        let result = match (event.kind, event.rid.as_deref()) {
+            (EventKind::Message, Some(rid)) => match self.pump(rid).await {
+                Ok(()) => match &event.user {
+                    Some(user) => self.subscription_changed(rid, user, false).await,
+                    None => Ok(()),
+                },
                 Err(e) => Err(e),
+            },
+            (EventKind::Room, Some(rid)) => self.room_event(rid, event.user.as_deref()).await,
+            (EventKind::Subscription, Some(rid)) => match &event.user {
+                Some(user) => self.subscription_changed(rid, user, false).await,
+                None => Ok(()),
             },
             (EventKind::Resync, _) => {
                 self.resync().await;
+                Ok(())
+            }
+            (EventKind::Ephemeral, _) => {
+                if let Some(data) = &event.data {
+                    self.ephemeral(data);
+                }
                 Ok(())
             }
             _ => Ok(()),
@@ -90,10 +151,85 @@ impl Relay {
         }
     }
 
+    async fn room_event(&self, rid: &str, user: Option<&str>) -> Result<()> {
+        self.room_changed(rid, user).await?;
+        self.pump(rid).await?;
+        if let Some(user) = user {
+            self.subscription_changed(rid, user, true).await?;
+        }
+        Ok(())
+    }
+
+    /// One user's subscription to `rid` changed (joined, left, read a
+    /// thread, unfollowed): `subscriptions-changed` and, for a join or a
+    /// leave, `rooms-changed`, to that user's connections on this instance.
+    async fn subscription_changed(&self, rid: &str, user: &str, membership: bool) -> Result<()> {
+        let subs_event = format!("{user}/subscriptions-changed");
+        let rooms_event = format!("{user}/rooms-changed");
+        let wants_subs = self.hub.has(NOTIFY_USER, &subs_event);
+        let wants_rooms = membership && self.hub.has(NOTIFY_USER, &rooms_event);
+        if !wants_subs && !wants_rooms {
+            return Ok(());
+        }
+        let store = self.services.store();
+        match store.subscription(rid, user).await? {
+            Some(sub) => {
+                // A membership event with a subscription is a join (clients
+                // upsert, so a repeated join is harmless).
+                let action = if membership { "inserted" } else { "updated" };
+                if wants_subs {
+                    self.hub.emit(NOTIFY_USER, &subs_event, json!([action, ejson_of(&sub)?]), None);
+                }
+                if wants_rooms {
+                    if let Some(room) = store.room_by_id(rid).await? {
+                        self.hub.emit(NOTIFY_USER, &rooms_event, json!([action, ejson_of(&room)?]), None);
+                    }
+                }
+            }
+            None => {
+                if wants_subs {
+                    self.hub.emit(NOTIFY_USER, &subs_event, json!(["removed", {"rid": rid, "u": {"_id": user}}]), None);
+                }
+                if wants_rooms {
+                    self.hub.emit(NOTIFY_USER, &rooms_event, json!(["removed", {"_id": rid}]), None);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A signal from an instance (this one included): typing.
+    fn ephemeral(&self, data: &str) {
+        let Ok(signal) = serde_json::from_str::<Signal>(data) else {
+            tracing::warn!("ignoring a malformed realtime signal");
+            return;
+        };
+        // The writer's own connection is not echoed; its id only means
+        // something on the instance it came from.
+        let except = (signal.instance == self.instance).then_some(signal.conn);
+        match signal.kind {
+            SignalKind::Typing { rid, username, activities, typing, extra } => {
+                self.hub.emit(NOTIFY_ROOM, &format!("{rid}/user-activity"), json!([username, activities, extra]), except);
+                self.hub.emit(NOTIFY_ROOM, &format!("{rid}/typing"), json!([username, typing]), except);
+            }
+        }
+    }
+
+    /// Sends a typing write to every instance.
+    pub async fn typing(&self, conn: super::hub::ConnId, rid: &str, username: &str, activities: Value, typing: bool, extra: Value) -> Result<()> {
+        let signal = Signal {
+            instance: self.instance.clone(),
+            conn,
+            kind: SignalKind::Typing { rid: rid.to_owned(), username: username.to_owned(), activities, typing, extra },
+        };
+        let data = serde_json::to_string(&signal).map_err(threadsync_domain::Error::internal)?;
+        self.services.store().publish(data).await.map_err(|e| threadsync_domain::Error::invalid_params(e.to_string()))
+    }
+
     async fn resync(&self) {
         let rooms: Vec<String> = self.rooms.lock().await.keys().cloned().collect();
         for rid in rooms {
-            let result = match self.room_changed(&rid).await {
+            let result = match self.room_changed(&rid, None).await {
                 Ok(()) => self.pump(&rid).await,
                 Err(e) => Err(e),
             };
@@ -306,7 +442,7 @@ impl Relay {
     /// A room or its membership changed: drop the subs of users who can no
     /// longer read it, and refresh who listens to it through
     /// `__my_messages__`.
-    async fn room_changed(&self, rid: &str) -> Result<()> {
+    async fn room_changed(&self, rid: &str, only: Option<&str>) -> Result<()> {
         let store = self.services.store();
         let room = store.room_by_id(rid).await?;
         let mut keys: Vec<(String, String, Vec<super::hub::Target>)> = Vec::new();
@@ -319,6 +455,10 @@ impl Relay {
         for (stream, event, targets) in keys {
             for target in targets {
                 let Some(uid) = target.user_id.clone() else { continue };
+                // A change of one member's subscription concerns only them.
+                if only.is_some_and(|u| u != uid) {
+                    continue;
+                }
                 let allowed = match access.get(&uid) {
                     Some(a) => *a,
                     None => {

@@ -1530,11 +1530,11 @@ pub async fn events_name_the_member_and_carry_ephemeral_data(store: &dyn Store) 
     w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
     let mut rx = store.subscribe();
     store.remove_subscription(ROOM, &w.carol.id, false).await.expect("leave");
-    assert_eq!(next_event(&mut rx).await, StoreEvent::subscription(ROOM, &w.carol.id));
+    assert_eq!(next_event(&mut rx).await, StoreEvent::membership(ROOM, &w.carol.id));
     store.add_subscription(&subscription(&w.room, &w.carol)).await.expect("join");
-    assert_eq!(next_event(&mut rx).await, StoreEvent::subscription(ROOM, &w.carol.id));
+    assert_eq!(next_event(&mut rx).await, StoreEvent::membership(ROOM, &w.carol.id));
     store.mark_thread_read(ROOM, &w.alice.id, "parent").await.expect("read");
-    assert_eq!(next_event(&mut rx).await, StoreEvent::subscription(ROOM, &w.alice.id));
+    assert_eq!(next_event(&mut rx).await, StoreEvent::read_state(ROOM, &w.alice.id));
     store.set_following("parent", &w.bob.id, false).await.expect("unfollow");
     let unfollow = next_event(&mut rx).await;
     assert_eq!((unfollow.kind, unfollow.user.as_deref()), (EventKind::Message, Some(w.bob.id.as_str())));

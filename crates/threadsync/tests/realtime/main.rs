@@ -116,6 +116,8 @@ on_both_backends!(
     rest_fallback_and_typing,
     removed_member_stops_receiving,
     my_messages_legacy_collection,
+    history_methods,
+    read_and_membership_events,
 );
 
 /// §1: greeting, connect, failed, a first frame other than connect, ping.
@@ -465,6 +467,85 @@ async fn my_messages_legacy_collection(server: &Server) {
     assert_eq!(args[0]["_id"], general["_id"]);
 }
 
+/// loadHistory, loadNextMessages and loadSurroundingMessages read the room
+/// by time, with `$date` parameters.
+async fn history_methods(server: &Server) {
+    let (_admin, alice, _bob) = people(server).await;
+    let room = group(server, &alice, "history", &["bob"]).await;
+    let mut sent = Vec::new();
+    for i in 0..6 {
+        sent.push(post(server, &alice, &room, &format!("m{i}"), None).await);
+    }
+    let pid = sent[0]["_id"].as_str().expect("id").to_owned();
+    let reply = post(server, &alice, &room, "a reply", Some(&pid)).await;
+    let (mut b, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array().expect("messages").iter().map(|m| m["msg"].as_str().expect("msg").to_owned()).collect()
+    };
+    let latest = b.call("loadHistory", json!([room, null, 3, null, true])).await;
+    assert_eq!(ids(&latest["result"]["messages"]), vec!["a reply", "m5", "m4"], "{latest}");
+    assert!(latest["result"]["messages"][0]["ts"]["$date"].is_i64());
+    let no_threads = b.call("loadHistory", json!([room, null, 3, null, false])).await;
+    assert_eq!(ids(&no_threads["result"]["messages"]), vec!["m5", "m4", "m3"]);
+    let end = sent[3]["ts"].clone();
+    let end_ms = server_ts(&end);
+    let older = b.call("loadHistory", json!([room, {"$date": end_ms}, 10])).await;
+    assert_eq!(ids(&older["result"]["messages"]), vec!["m2", "m1", "m0"], "strictly before end");
+    // ls: the last seen time; newer messages outside the page are counted.
+    let ls = server_ts(&sent[1]["ts"]);
+    let unread = b.call("loadHistory", json!([room, null, 2, {"$date": ls}, true])).await;
+    assert_eq!(unread["result"]["unreadNotLoaded"], 3, "m2, m3, m4 are unread and not loaded: {unread}");
+    assert_eq!(unread["result"]["firstUnread"]["msg"], "m2");
+    let next = b.call("loadNextMessages", json!([room, {"$date": end_ms}, 2])).await;
+    assert_eq!(ids(&next["result"]["messages"]), vec!["m4", "m5"]);
+    let around = b.call("loadSurroundingMessages", json!([{"_id": sent[3]["_id"], "rid": room, "ts": {"$date": end_ms}}, 4])).await;
+    assert_eq!(ids(&around["result"]["messages"]), vec!["m2", "m1", "m3", "m4", "m5"], "{around}");
+    assert_eq!(around["result"]["moreBefore"], true);
+    assert_eq!(around["result"]["moreAfter"], true);
+    // A room the caller cannot read: false, as Rocket.Chat.
+    let secret = group(server, &alice, "secret-history", &[]).await;
+    assert_eq!(b.call("loadHistory", json!([secret])).await["result"], false);
+    let _ = reply;
+}
+
+/// The server's ISO `ts` as epoch milliseconds.
+fn server_ts(ts: &Value) -> i64 {
+    let s = ts.as_str().expect("ISO ts");
+    chrono::DateTime::parse_from_rfc3339(s).expect("date").timestamp_millis()
+}
+
+/// Marking a thread read and joining or leaving a room reach the user's
+/// own streams: subscriptions-changed and rooms-changed.
+async fn read_and_membership_events(server: &Server) {
+    let (_admin, alice, bob) = people(server).await;
+    let room = group(server, &alice, "reads", &["bob"]).await;
+    let parent = post(server, &bob, &room, "p", None).await;
+    let pid = parent["_id"].as_str().expect("id").to_owned();
+    post(server, &alice, &room, "r", Some(&pid)).await;
+    let (mut b, bob_uid) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    b.sub("s", "stream-notify-user", json!([format!("{bob_uid}/subscriptions-changed"), false])).await;
+    b.sub("r", "stream-notify-user", json!([format!("{bob_uid}/rooms-changed"), false])).await;
+    let read = b.call("readThreads", json!([pid])).await;
+    assert!(read.get("error").is_none(), "{read}");
+    let changed = b.event("stream-notify-user", &format!("{bob_uid}/subscriptions-changed")).await;
+    assert_eq!(changed[0], "updated");
+    assert_eq!(changed[1]["tunread"], json!([]), "{changed}");
+    // Invited into a new room: inserted; kicked: removed.
+    let other = group(server, &alice, "elsewhere", &[]).await;
+    let (status, body) = server.post("/api/v1/groups.invite", Some(&alice), json!({"roomId": other, "username": "bob"})).await;
+    assert_eq!(status, 200, "{body}");
+    let inserted = b.event("stream-notify-user", &format!("{bob_uid}/rooms-changed")).await;
+    assert_eq!(inserted[0], "inserted", "{inserted}");
+    assert_eq!(inserted[1]["_id"], json!(other));
+    let sub = b.event("stream-notify-user", &format!("{bob_uid}/subscriptions-changed")).await;
+    assert_eq!((sub[0].clone(), sub[1]["rid"].clone()), (json!("inserted"), json!(other)));
+    let (status, body) = server.post("/api/v1/groups.kick", Some(&alice), json!({"roomId": other, "username": "bob"})).await;
+    assert_eq!(status, 200, "{body}");
+    let removed = b.event("stream-notify-user", &format!("{bob_uid}/rooms-changed")).await;
+    assert_eq!(removed, json!(["removed", {"_id": other}]));
+    let _ = bob;
+}
+
 /// Two instances on one PostgreSQL database: a client of A receives what is
 /// written through B.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -486,6 +567,12 @@ async fn postgres_two_instances_relay_each_others_writes() {
         let got = on_a.event("stream-room-messages", &room).await;
         assert_eq!(got[0]["_id"], sent["_id"]);
     }
+    // Typing written on B reaches a listener on A.
+    on_a.sub("t", "stream-notify-room", json!([format!("{room}/typing"), false])).await;
+    let (mut on_b, _) = Ddp::login(&b.base, "alice", "pw-123456").await;
+    let wrote = on_b.call("stream-notify-room", json!([format!("{room}/typing"), "alice", true])).await;
+    assert!(wrote.get("error").is_none(), "{wrote}");
+    assert_eq!(on_a.event("stream-notify-room", &format!("{room}/typing")).await, json!(["alice", true]));
     drop(a);
     drop(b);
     pg.drop().await;
