@@ -325,7 +325,8 @@ async fn login(session: &mut Session, params: Vec<Value>) -> Reply {
         }
         Err(e) => return Err(domain(e)),
     };
-    // A new identity: subs made as someone else (or as nobody) end.
+    // A new identity: subs made as someone else end; subs made before any
+    // login (`__my_messages__`) now act for this user.
     if session.user().is_some_and(|u| u.id != login.user.id) {
         session.clear_subs();
     }
@@ -336,7 +337,7 @@ async fn login(session: &mut Session, params: Vec<Value>) -> Reply {
         "tokenExpires": {"$date": expires},
         "type": if resume.is_some() { "resume" } else { "password" },
     });
-    session.user = Some((login.user, login.token));
+    session.bind_user(login.user, login.token).await.map_err(domain)?;
     Ok(reply)
 }
 

@@ -115,6 +115,7 @@ on_both_backends!(
     rest_fallback_and_typing,
     removed_member_stops_receiving,
     my_messages_legacy_collection,
+    my_messages_subscribed_before_login,
 );
 
 /// §1: greeting, connect, failed, a first frame other than connect, ping.
@@ -428,6 +429,37 @@ async fn my_messages_legacy_collection(server: &Server) {
     let general = post(server, &alice, "GENERAL", "in general", None).await;
     let args = b.event("stream-room-messages", "__my_messages__").await;
     assert_eq!(args[0]["_id"], general["_id"]);
+}
+
+/// After a reconnect the 0.2.9 SDK (asteroid) re-subscribes
+/// `["__my_messages__", true]` before its resume login goes out. The sub
+/// must be accepted (Rocket.Chat checks each delivery, not the sub), stay
+/// silent while nobody is logged in, and deliver once the login lands;
+/// refusing it left a reconnected bot deaf.
+async fn my_messages_subscribed_before_login(server: &Server) {
+    let (_admin, alice, bob) = people(server).await;
+    let room = group(server, &alice, "early-room", &["bob"]).await;
+    let mut b = Ddp::connect(&server.base).await;
+    b.send(json!({"msg": "sub", "id": "my", "name": "stream-room-messages", "params": ["__my_messages__", true]}))
+        .await;
+    assert_eq!(
+        b.recv().await,
+        json!({"msg": "added", "collection": "stream-room-messages", "id": "id", "fields": {"eventName": "__my_messages__"}})
+    );
+    assert_eq!(b.recv().await, json!({"msg": "ready", "subs": ["my"]}));
+    post(server, &alice, &room, "before the login", None).await;
+    let quiet = b.quiet_for(Duration::from_millis(500)).await;
+    assert_eq!(quiet, None, "nothing for a connection without a user");
+
+    let login = b.call("login", json!([{"resume": bob.token}])).await;
+    assert_eq!(login["result"]["id"], json!(bob.user_id), "{login}");
+    let message = post(server, &alice, &room, "after the login", None).await;
+    let args = b.event("stream-room-messages", "__my_messages__").await;
+    assert_eq!(args[0]["_id"], message["_id"]);
+    assert_eq!(args[1], json!({"roomParticipant": true, "roomType": "p", "roomName": "early-room"}));
+    // Other streams still need a user at sub time.
+    let mut anon = Ddp::connect(&server.base).await;
+    assert_eq!(anon.sub("r", "stream-room-messages", json!([room, false])).await["msg"], "nosub");
 }
 
 /// Two instances on one PostgreSQL database: a client of A receives what is
