@@ -64,7 +64,11 @@ function run(scenario) {
 }
 
 function describe(e) {
-  if (e instanceof Error) return e.stack || e.message;
+  if (e instanceof Error) {
+    // fetch hides why it failed (connection refused...) in `cause`.
+    const cause = e.cause ? `\ncaused by: ${describe(e.cause)}` : '';
+    return (e.stack || e.message) + cause;
+  }
   try {
     return JSON.stringify(e);
   } catch {
