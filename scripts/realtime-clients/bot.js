@@ -153,6 +153,42 @@ lib.run(async () => {
   assertEq(dmSeen[0].meta.roomType, 'd', 'roomType of the direct message');
   assertEq(dmSeen[0].meta.roomParticipant, true, 'roomParticipant of the direct message');
 
+  step('the bot joins a channel after subscribing: its messages arrive; after leaveRoom they stop');
+  const channel = (
+    await rest(base, 'POST', 'channels.create', { auth: human, body: { name: lib.unique('bot-channel') } })
+  ).channel;
+  await driver.joinRoom(channel.name);
+  const inChannel = (
+    await rest(base, 'POST', 'chat.postMessage', {
+      auth: human,
+      body: { roomId: channel._id, text: 'anyone here?' },
+    })
+  ).message;
+  await eventually('the channel message on __my_messages__', () => byId(inChannel._id).length > 0);
+  assertEq(
+    byId(inChannel._id)[0].meta,
+    { roomParticipant: true, roomType: 'c', roomName: channel.name },
+    'room details of the joined channel',
+  );
+  // By id: the 0.2.9 driver looks the argument up in `joinedIds`, which
+  // holds ids, so leaving by name never calls the server.
+  await driver.leaveRoom(channel._id);
+  const members = await rest(base, 'GET', 'channels.members', { auth: human, query: { roomId: channel._id } });
+  assert(!members.members.some((m) => m._id === bot.userId), 'the bot is no longer a member');
+  const afterLeaving = (
+    await rest(base, 'POST', 'chat.postMessage', {
+      auth: human,
+      body: { roomId: channel._id, text: 'gone?' },
+    })
+  ).message;
+  // A message posted later in a room the bot is still in arrives; the one
+  // in the channel it left must not have arrived before it.
+  const marker = (
+    await rest(base, 'POST', 'chat.postMessage', { auth: human, body: { roomId: dm._id, text: 'marker' } })
+  ).message;
+  await eventually('a later message in the DM', () => byId(marker._id).length > 0);
+  assertEq(byId(afterLeaving._id).length, 0, 'deliveries from a channel the bot left');
+
   step('the bot opens a direct message itself (createDirectMessage)');
   const sent = await driver.sendDirectToUser('a note from the bot', human.username);
   assertEq(sent.rid, dm._id, 'sendDirectToUser uses the existing DM room');
