@@ -105,7 +105,9 @@ fn ready() -> bool {
     match setup() {
         Ok(None) => true,
         Ok(Some(why)) if !in_ci() => {
-            eprintln!("skipped: {why}; the official client scripts need Node.js and npm (docs/realtime-clients.md)");
+            eprintln!(
+                "skipped: {why}; the official client scripts need Node.js and npm (docs/realtime-clients.md)"
+            );
             false
         }
         Ok(Some(why)) => panic!("CI is set and {why}: the official client scripts need Node.js and npm"),
@@ -121,7 +123,8 @@ fn run_script(server: &mut Server, script: &str) {
         .arg(&server.base)
         .current_dir(scripts_dir())
         .env("CLIENT_TIMEOUT_MS", SCRIPT_BOUND.as_millis().to_string());
-    let (ok, output) = run_bounded(node, SCRIPT_KILL_AFTER).unwrap_or_else(|e| panic!("run node {script}: {e}"));
+    let (ok, output) =
+        run_bounded(node, SCRIPT_KILL_AFTER).unwrap_or_else(|e| panic!("run node {script}: {e}"));
     if !ok {
         server.fail(&format!("node {script} {} failed:\n{output}", server.base));
     }
