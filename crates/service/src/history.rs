@@ -63,9 +63,11 @@ impl Services {
     /// Marks thread `tmid` read for the caller (clears it from their
     /// `tunread`). Returns the subscription when it changed.
     pub async fn mark_thread_read(&self, caller: &User, tmid: &str) -> Result<Option<Subscription>> {
-        let rid = self.store.message_room(tmid).await?.ok_or_else(|| {
-            Error::rejected("Invalid message", "error-invalid-message")
-        })?;
+        let rid = self
+            .store
+            .message_room(tmid)
+            .await?
+            .ok_or_else(|| Error::rejected("Invalid message", "error-invalid-message"))?;
         self.readable_room(caller, &rid).await?.ok_or_else(Error::not_allowed)?;
         Ok(self.store.mark_thread_read(&rid, &caller.id, tmid).await?)
     }

@@ -402,7 +402,12 @@ impl StoreEvent {
 
     /// One user joined or left room `rid`.
     pub fn membership(rid: &str, user_id: &str) -> StoreEvent {
-        StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Room, user: Some(user_id.to_owned()), data: None }
+        StoreEvent {
+            rid: Some(rid.to_owned()),
+            kind: EventKind::Room,
+            user: Some(user_id.to_owned()),
+            data: None,
+        }
     }
 
     /// One member's read state in room `rid` changed.

@@ -36,7 +36,7 @@ pub fn to_ejson(value: &mut Value) {
 /// A date parameter: `{"$date": ms}` (EJSON), an ISO string or epoch ms.
 pub fn date_param(value: &Value) -> Option<Timestamp> {
     match value {
-        Value::Object(map) => map.get("$date").and_then(|d| date_param(d)),
+        Value::Object(map) => map.get("$date").and_then(date_param),
         Value::String(s) => Timestamp::parse(s),
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(Timestamp::from_millis),
         _ => None,

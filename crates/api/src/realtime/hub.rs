@@ -153,6 +153,20 @@ impl Hub {
         removed
     }
 
+    /// Rebinds one sub of a connection to the user now logged in on it, in
+    /// place (no moment where the sub is missing). `true` if it was found.
+    pub fn set_user(&self, key: &Key, conn: ConnId, sub_id: &str, user_id: Option<String>) -> bool {
+        let mut routes = self.routes.write().unwrap_or_else(|p| p.into_inner());
+        let Some(target) = routes
+            .get_mut(key)
+            .and_then(|t| t.iter_mut().find(|t| t.outbox.id == conn && t.sub_id == sub_id))
+        else {
+            return false;
+        };
+        target.user_id = user_id;
+        true
+    }
+
     /// The subscribers of a key (a snapshot).
     pub fn targets(&self, stream: &str, event: &str) -> Vec<Target> {
         let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());

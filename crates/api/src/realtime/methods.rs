@@ -199,7 +199,8 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             if let Some(ls) = params.get(3).and_then(ddp::date_param) {
                 // Unread: newer than the last seen time. Those not in this page
                 // are counted, and the oldest of them named.
-                let unread = HistoryQuery { before: None, after: Some(ls), newest_first: false, limit: 1, ..query };
+                let unread =
+                    HistoryQuery { before: None, after: Some(ls), newest_first: false, limit: 1, ..query };
                 let first = services.room_history(user, &rid, &unread).await.map_err(domain)?;
                 let loaded = history.messages.iter().filter(|m| m.ts > ls).count() as u64;
                 reply["unreadNotLoaded"] = json!(first.total.saturating_sub(loaded));
@@ -228,12 +229,28 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         "loadSurroundingMessages" => {
             let args = object_param(&params, name)?;
             let id = args.get("_id").and_then(Value::as_str).ok_or_else(|| invalid_params(name))?;
-            let limit = params.get(1).and_then(Value::as_u64).unwrap_or(50).clamp(2, 2 * threadsync_service::MAX_HISTORY);
+            let limit = params
+                .get(1)
+                .and_then(Value::as_u64)
+                .unwrap_or(50)
+                .clamp(2, 2 * threadsync_service::MAX_HISTORY);
             let half = limit.div_ceil(2);
             let message = services.get_message(user, id).await.map_err(domain)?;
-            let around = |before, after, newest_first| HistoryQuery { before, after, newest_first, limit: half, thread_messages: true };
-            let before = services.room_history(user, &message.rid, &around(Some(message.ts), None, true)).await.map_err(domain)?;
-            let after = services.room_history(user, &message.rid, &around(None, Some(message.ts), false)).await.map_err(domain)?;
+            let around = |before, after, newest_first| HistoryQuery {
+                before,
+                after,
+                newest_first,
+                limit: half,
+                thread_messages: true,
+            };
+            let before = services
+                .room_history(user, &message.rid, &around(Some(message.ts), None, true))
+                .await
+                .map_err(domain)?;
+            let after = services
+                .room_history(user, &message.rid, &around(None, Some(message.ts), false))
+                .await
+                .map_err(domain)?;
             let more_before = before.messages.len() as u64 == half;
             let more_after = after.messages.len() as u64 == half;
             let mut all = before.messages;
@@ -442,7 +459,8 @@ async fn login(session: &mut Session, params: Vec<Value>) -> Reply {
         }
         Err(e) => return Err(domain(e)),
     };
-    // A new identity: subs made as someone else (or as nobody) end.
+    // A new identity: subs made as someone else end; subs made before any
+    // login (`__my_messages__`) now act for this user.
     if session.user().is_some_and(|u| u.id != login.user.id) {
         session.clear_subs();
     }
@@ -453,7 +471,7 @@ async fn login(session: &mut Session, params: Vec<Value>) -> Reply {
         "tokenExpires": {"$date": expires},
         "type": if resume.is_some() { "resume" } else { "password" },
     });
-    session.user = Some((login.user, login.token));
+    session.bind_user(login.user, login.token).await.map_err(domain)?;
     Ok(reply)
 }
 
@@ -470,4 +488,3 @@ async fn logout(session: &mut Session) {
     }
     session.clear_subs();
 }
-

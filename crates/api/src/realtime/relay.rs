@@ -81,7 +81,13 @@ pub struct Relay {
 impl Relay {
     pub fn new(services: Arc<Services>, hub: Arc<Hub>) -> Arc<Relay> {
         let instance = threadsync_domain::id::new_id();
-        Arc::new(Relay { services, hub, instance, rooms: Mutex::new(HashMap::new()), my_members: Default::default() })
+        Arc::new(Relay {
+            services,
+            hub,
+            instance,
+            rooms: Mutex::new(HashMap::new()),
+            my_members: Default::default(),
+        })
     }
 
     /// Starts following the store's announcements. The task ends when the
@@ -188,7 +194,12 @@ impl Relay {
             }
             None => {
                 if wants_subs {
-                    self.hub.emit(NOTIFY_USER, &subs_event, json!(["removed", {"rid": rid, "u": {"_id": user}}]), None);
+                    self.hub.emit(
+                        NOTIFY_USER,
+                        &subs_event,
+                        json!(["removed", {"rid": rid, "u": {"_id": user}}]),
+                        None,
+                    );
                 }
                 if wants_rooms {
                     self.hub.emit(NOTIFY_USER, &rooms_event, json!(["removed", {"_id": rid}]), None);
@@ -209,21 +220,44 @@ impl Relay {
         let except = (signal.instance == self.instance).then_some(signal.conn);
         match signal.kind {
             SignalKind::Typing { rid, username, activities, typing, extra } => {
-                self.hub.emit(NOTIFY_ROOM, &format!("{rid}/user-activity"), json!([username, activities, extra]), except);
+                self.hub.emit(
+                    NOTIFY_ROOM,
+                    &format!("{rid}/user-activity"),
+                    json!([username, activities, extra]),
+                    except,
+                );
                 self.hub.emit(NOTIFY_ROOM, &format!("{rid}/typing"), json!([username, typing]), except);
             }
         }
     }
 
     /// Sends a typing write to every instance.
-    pub async fn typing(&self, conn: super::hub::ConnId, rid: &str, username: &str, activities: Value, typing: bool, extra: Value) -> Result<()> {
+    pub async fn typing(
+        &self,
+        conn: super::hub::ConnId,
+        rid: &str,
+        username: &str,
+        activities: Value,
+        typing: bool,
+        extra: Value,
+    ) -> Result<()> {
         let signal = Signal {
             instance: self.instance.clone(),
             conn,
-            kind: SignalKind::Typing { rid: rid.to_owned(), username: username.to_owned(), activities, typing, extra },
+            kind: SignalKind::Typing {
+                rid: rid.to_owned(),
+                username: username.to_owned(),
+                activities,
+                typing,
+                extra,
+            },
         };
         let data = serde_json::to_string(&signal).map_err(threadsync_domain::Error::internal)?;
-        self.services.store().publish(data).await.map_err(|e| threadsync_domain::Error::invalid_params(e.to_string()))
+        self.services
+            .store()
+            .publish(data)
+            .await
+            .map_err(|e| threadsync_domain::Error::invalid_params(e.to_string()))
     }
 
     async fn resync(&self) {
@@ -322,6 +356,9 @@ impl Relay {
         removed: Vec<Tombstone>,
         room_info: &mut Option<(RoomType, String)>,
     ) -> Result<()> {
+        // One per change of a page, consumed at once: boxing would only
+        // add an allocation per message.
+        #[allow(clippy::large_enum_variant)]
         enum Change {
             Updated(Message),
             Removed(Tombstone),

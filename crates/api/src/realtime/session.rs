@@ -70,6 +70,24 @@ impl Session {
         }
     }
 
+    /// Binds the connection to the user who just logged in. Its subs now
+    /// act for that user, as Meteor re-runs a connection's subs when its
+    /// user changes: only `__my_messages__` can exist before a login (the
+    /// other streams need a user to subscribe), and it starts following the
+    /// user's rooms. Fails, leaving the session as it was, if the rooms
+    /// cannot be read.
+    pub async fn bind_user(&mut self, user: User, token: String) -> threadsync_domain::Result<()> {
+        let my_messages = (streams::ROOM_MESSAGES.to_owned(), streams::MY_MESSAGES.to_owned());
+        if self.subs.values().any(|key| *key == my_messages) {
+            self.rt.relay.track_user_rooms(&user).await?;
+        }
+        for (sub_id, key) in &self.subs {
+            self.rt.hub.set_user(key, self.conn, sub_id, Some(user.id.clone()));
+        }
+        self.user = Some((user, token));
+        Ok(())
+    }
+
     /// Drops every sub (logout, login as someone else, close).
     pub fn clear_subs(&mut self) {
         for (sub_id, key) in std::mem::take(&mut self.subs) {

@@ -111,10 +111,16 @@ pub fn not_allowed() -> Value {
 
 /// The read rule of each stream.
 async fn allowed(session: &Session, stream: &str, event: &str) -> threadsync_domain::Result<bool> {
+    // `__my_messages__` may be subscribed before login, as in Rocket.Chat
+    // (it checks each delivery against the connection's user, not the sub):
+    // after a reconnect the 0.2.9 SDK re-subscribes before its resume login
+    // is sent. It delivers nothing until a login binds it to a user.
+    if stream == ROOM_MESSAGES && event == MY_MESSAGES {
+        return Ok(true);
+    }
     let Some(user) = session.user() else { return Ok(false) };
     let services = &session.rt.services;
     match stream {
-        ROOM_MESSAGES if event == MY_MESSAGES => Ok(true),
         // Room access: any logged-in user for a public channel, members
         // for private groups and direct messages.
         ROOM_MESSAGES => Ok(services.readable_room(user, event).await?.is_some()),

@@ -118,6 +118,7 @@ on_both_backends!(
     my_messages_legacy_collection,
     history_methods,
     read_and_membership_events,
+    my_messages_subscribed_before_login,
 );
 
 /// §1: greeting, connect, failed, a first frame other than connect, ping.
@@ -498,7 +499,12 @@ async fn history_methods(server: &Server) {
     assert_eq!(unread["result"]["firstUnread"]["msg"], "m2");
     let next = b.call("loadNextMessages", json!([room, {"$date": end_ms}, 2])).await;
     assert_eq!(ids(&next["result"]["messages"]), vec!["m4", "m5"]);
-    let around = b.call("loadSurroundingMessages", json!([{"_id": sent[3]["_id"], "rid": room, "ts": {"$date": end_ms}}, 4])).await;
+    let around = b
+        .call(
+            "loadSurroundingMessages",
+            json!([{"_id": sent[3]["_id"], "rid": room, "ts": {"$date": end_ms}}, 4]),
+        )
+        .await;
     assert_eq!(ids(&around["result"]["messages"]), vec!["m2", "m1", "m3", "m4", "m5"], "{around}");
     assert_eq!(around["result"]["moreBefore"], true);
     assert_eq!(around["result"]["moreAfter"], true);
@@ -532,18 +538,51 @@ async fn read_and_membership_events(server: &Server) {
     assert_eq!(changed[1]["tunread"], json!([]), "{changed}");
     // Invited into a new room: inserted; kicked: removed.
     let other = group(server, &alice, "elsewhere", &[]).await;
-    let (status, body) = server.post("/api/v1/groups.invite", Some(&alice), json!({"roomId": other, "username": "bob"})).await;
+    let (status, body) =
+        server.post("/api/v1/groups.invite", Some(&alice), json!({"roomId": other, "username": "bob"})).await;
     assert_eq!(status, 200, "{body}");
     let inserted = b.event("stream-notify-user", &format!("{bob_uid}/rooms-changed")).await;
     assert_eq!(inserted[0], "inserted", "{inserted}");
     assert_eq!(inserted[1]["_id"], json!(other));
     let sub = b.event("stream-notify-user", &format!("{bob_uid}/subscriptions-changed")).await;
     assert_eq!((sub[0].clone(), sub[1]["rid"].clone()), (json!("inserted"), json!(other)));
-    let (status, body) = server.post("/api/v1/groups.kick", Some(&alice), json!({"roomId": other, "username": "bob"})).await;
+    let (status, body) =
+        server.post("/api/v1/groups.kick", Some(&alice), json!({"roomId": other, "username": "bob"})).await;
     assert_eq!(status, 200, "{body}");
     let removed = b.event("stream-notify-user", &format!("{bob_uid}/rooms-changed")).await;
     assert_eq!(removed, json!(["removed", {"_id": other}]));
     let _ = bob;
+}
+
+/// After a reconnect the 0.2.9 SDK (asteroid) re-subscribes
+/// `["__my_messages__", true]` before its resume login goes out. The sub
+/// must be accepted (Rocket.Chat checks each delivery, not the sub), stay
+/// silent while nobody is logged in, and deliver once the login lands;
+/// refusing it left a reconnected bot deaf.
+async fn my_messages_subscribed_before_login(server: &Server) {
+    let (_admin, alice, bob) = people(server).await;
+    let room = group(server, &alice, "early-room", &["bob"]).await;
+    let mut b = Ddp::connect(&server.base).await;
+    b.send(json!({"msg": "sub", "id": "my", "name": "stream-room-messages", "params": ["__my_messages__", true]}))
+        .await;
+    assert_eq!(
+        b.recv().await,
+        json!({"msg": "added", "collection": "stream-room-messages", "id": "id", "fields": {"eventName": "__my_messages__"}})
+    );
+    assert_eq!(b.recv().await, json!({"msg": "ready", "subs": ["my"]}));
+    post(server, &alice, &room, "before the login", None).await;
+    let quiet = b.quiet_for(Duration::from_millis(500)).await;
+    assert_eq!(quiet, None, "nothing for a connection without a user");
+
+    let login = b.call("login", json!([{"resume": bob.token}])).await;
+    assert_eq!(login["result"]["id"], json!(bob.user_id), "{login}");
+    let message = post(server, &alice, &room, "after the login", None).await;
+    let args = b.event("stream-room-messages", "__my_messages__").await;
+    assert_eq!(args[0]["_id"], message["_id"]);
+    assert_eq!(args[1], json!({"roomParticipant": true, "roomType": "p", "roomName": "early-room"}));
+    // Other streams still need a user at sub time.
+    let mut anon = Ddp::connect(&server.base).await;
+    assert_eq!(anon.sub("r", "stream-room-messages", json!([room, false])).await["msg"], "nosub");
 }
 
 /// Two instances on one PostgreSQL database: a client of A receives what is
