@@ -30,6 +30,8 @@ pub struct RouterOptions {
     /// Mount the load harness's ceiling endpoints under `/bench` (never in
     /// production: they skip auth).
     pub bench_endpoints: bool,
+    /// Heartbeat timings of the websocket (tests shorten them).
+    pub realtime: realtime::RealtimeOptions,
 }
 
 /// The whole HTTP API.
@@ -42,7 +44,7 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
     let rate_limit = ratelimit::RateLimit::new(Arc::clone(&services));
     let metrics = metrics::Metrics::new();
     let recorder = Arc::clone(&metrics);
-    let realtime = realtime::Realtime::start(Arc::clone(&services));
+    let realtime = realtime::Realtime::start(Arc::clone(&services), options.realtime);
     let routes = if options.bench_endpoints {
         routes::routes().merge(routes::bench::routes())
     } else {

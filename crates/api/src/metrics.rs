@@ -132,9 +132,11 @@ fn resident_bytes() -> Option<u64> {
 pub async fn metrics(
     State(services): State<AppState>,
     Extension(metrics): Extension<Arc<Metrics>>,
+    Extension(realtime): Extension<Arc<crate::realtime::Realtime>>,
 ) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     metrics.render_requests(&mut out);
+    realtime.render_metrics(&mut out);
     let store = services.store();
     out.push_str("# HELP threadsync_store Figures of the storage backend (pools, write queue).\n");
     out.push_str("# TYPE threadsync_store gauge\n");

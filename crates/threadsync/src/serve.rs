@@ -97,7 +97,8 @@ async fn serve(config: &Config, services: &Arc<Services>, signals: &mut Signals)
             "benchmark endpoints under /bench are mounted: they skip auth; never use this in production"
         );
     }
-    let options = threadsync_api::RouterOptions { bench_endpoints: config.bench_endpoints };
+    let options =
+        threadsync_api::RouterOptions { bench_endpoints: config.bench_endpoints, ..Default::default() };
     let app = threadsync_api::router_with(Arc::clone(services), options);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

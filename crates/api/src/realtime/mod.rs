@@ -14,6 +14,7 @@
 
 pub mod ddp;
 pub mod hub;
+pub mod limits;
 pub mod methods;
 pub mod relay;
 pub mod session;
@@ -39,6 +40,23 @@ pub struct Realtime {
     pub services: Arc<Services>,
     pub hub: Arc<hub::Hub>,
     pub relay: Arc<relay::Relay>,
+    pub options: RealtimeOptions,
+}
+
+/// Tunables of the realtime side; the defaults are Rocket.Chat's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RealtimeOptions {
+    /// Silence from a client after which the server pings it (30 s).
+    pub ping_after: std::time::Duration,
+    /// Further silence after that ping before the socket is closed with
+    /// 4000 (30 s).
+    pub drop_after: std::time::Duration,
+}
+
+impl Default for RealtimeOptions {
+    fn default() -> Self {
+        RealtimeOptions { ping_after: session::PING_AFTER, drop_after: session::DROP_AFTER }
+    }
 }
 
 /// How DDP messages are framed on a socket.
@@ -54,11 +72,59 @@ const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 
 impl Realtime {
     /// Builds the registry and starts the relay (needs a Tokio runtime).
-    pub fn start(services: Arc<Services>) -> Arc<Realtime> {
+    pub fn start(services: Arc<Services>, options: RealtimeOptions) -> Arc<Realtime> {
         let hub = hub::Hub::new();
         let relay = relay::Relay::new(Arc::clone(&services), Arc::clone(&hub));
         relay.spawn();
-        Arc::new(Realtime { services, hub, relay })
+        Arc::new(Realtime { services, hub, relay, options })
+    }
+
+    /// The realtime figures for `/metrics` (Prometheus text).
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write;
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = &self.hub.stats;
+        let figures: [(&str, &str, &str, u64); 6] = [
+            (
+                "threadsync_ws_connections",
+                "gauge",
+                "Open realtime (DDP) connections.",
+                stats.connections.load(Relaxed),
+            ),
+            (
+                "threadsync_ws_subscriptions",
+                "gauge",
+                "Stream subscriptions held by open connections.",
+                stats.subscriptions.load(Relaxed),
+            ),
+            (
+                "threadsync_ws_connections_total",
+                "counter",
+                "Realtime connections accepted.",
+                stats.connections_total.load(Relaxed),
+            ),
+            (
+                "threadsync_ws_events_total",
+                "counter",
+                "Stream events fanned out (one per event, whatever the subscribers).",
+                stats.events_total.load(Relaxed),
+            ),
+            (
+                "threadsync_ws_frames_total",
+                "counter",
+                "Stream frames queued to subscribers.",
+                stats.frames_total.load(Relaxed),
+            ),
+            (
+                "threadsync_ws_slow_consumers_dropped_total",
+                "counter",
+                "Connections closed (1013) because they did not read their frames.",
+                stats.slow_consumers_dropped.load(Relaxed),
+            ),
+        ];
+        for (name, kind, help, value) in figures {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
     }
 }
 
@@ -155,7 +221,15 @@ async fn run_method_call(
     // subscribed over REST.
     let conn = rt.hub.next_conn_id();
     let (outbox, _queue) = hub::Outbox::new(conn);
-    let mut session = session::Session { conn, outbox, ip, user, subs: Default::default(), rt };
+    let mut session = session::Session {
+        conn,
+        outbox,
+        ip,
+        user,
+        subs: Default::default(),
+        limiter: Default::default(),
+        rt,
+    };
     let frame = match methods::call(&mut session, &method, params).await {
         Ok(value) => ddp::result_frame(&id, value),
         Err(error) => ddp::error_result_frame(&id, error),

@@ -44,6 +44,7 @@ pub struct Session {
     pub user: Option<(User, String)>,
     /// sub id → the key it is registered under.
     pub subs: HashMap<String, Key>,
+    pub limiter: super::limits::MethodLimiter,
     pub rt: Arc<Realtime>,
 }
 
@@ -118,6 +119,7 @@ pub async fn run(socket: WebSocket, rt: Arc<Realtime>, ip: Option<IpAddr>, trans
     let writer = tokio::spawn(write_frames(sink, queue, close_rx, Arc::clone(&outbox), transport));
 
     let mut session = Session {
+        limiter: Default::default(),
         conn,
         outbox: Arc::clone(&outbox),
         ip,
@@ -156,7 +158,8 @@ async fn read_frames(
     let mut connected = false;
     let mut pinged = false;
     loop {
-        let wait = if pinged { DROP_AFTER } else { PING_AFTER };
+        let options = session.rt.options;
+        let wait = if pinged { options.drop_after } else { options.ping_after };
         let next = tokio::select! {
             next = tokio::time::timeout(wait, stream.next()) => next,
             () = session.outbox.close.notified() => {
@@ -262,7 +265,18 @@ async fn handle_text(text: &str, session: &mut Session, connected: &mut bool) ->
             };
             let id = id.clone();
             let method = method.to_owned();
-            let reply = methods::call(session, &method, params).await;
+            let verdict = if session.rt.services.settings().rate_limiter_enabled() {
+                let user = session.user.as_ref().map(|(u, _)| u);
+                session.limiter.check(&method, user, std::time::Instant::now())
+            } else {
+                Ok(())
+            };
+            let reply = match verdict {
+                Ok(()) => methods::call(session, &method, params).await,
+                Err(wait) => Err(ddp::domain_error(&threadsync_domain::Error::TooManyRequests {
+                    wait_secs: u64::try_from(wait.as_millis().div_ceil(1000)).unwrap_or(u64::MAX).max(1),
+                })),
+            };
             let result = match reply {
                 Ok(value) => ddp::result_frame(&id, value),
                 Err(error) => ddp::error_result_frame(&id, error),

@@ -118,6 +118,7 @@ on_both_backends!(
     my_messages_legacy_collection,
     history_methods,
     read_and_membership_events,
+    method_limits_and_metrics,
     my_messages_subscribed_before_login,
 );
 
@@ -615,4 +616,89 @@ async fn postgres_two_instances_relay_each_others_writes() {
     drop(a);
     drop(b);
     pg.drop().await;
+}
+
+/// The server pings a silent client, then closes it with 4000; timings
+/// shortened through the router's options, on an in-process server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_clients_are_pinged_then_dropped() {
+    use futures_util::StreamExt;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        threadsync_storage_sqlite::SqliteStore::open(dir.path(), Default::default()).await.expect("store");
+    let services = threadsync_service::Services::start(Arc::new(store)).await.expect("services");
+    let options = threadsync_api::RouterOptions {
+        realtime: threadsync_api::realtime::RealtimeOptions {
+            ping_after: Duration::from_millis(300),
+            drop_after: Duration::from_millis(300),
+        },
+        ..Default::default()
+    };
+    let app = threadsync_api::router_with(services, options);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ =
+            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+    });
+
+    // A client that answers pings stays; one that does not is dropped.
+    let mut silent = Ddp::connect(&base).await;
+    let ping = tokio::time::timeout(Duration::from_secs(5), silent.socket.next()).await.expect("a ping");
+    match ping {
+        Some(Ok(Message::Text(text))) => {
+            assert_eq!(serde_json::from_str::<Value>(&text).expect("json"), json!({"msg": "ping"}))
+        }
+        other => panic!("expected a ping, got {other:?}"),
+    }
+    assert_closed(&mut silent, Some(CloseCode::from(4000))).await;
+
+    let mut lively = Ddp::connect(&base).await;
+    for _ in 0..4 {
+        // recv answers each ping with a pong; the connection survives.
+        lively.send(json!({"msg": "ping", "id": "k"})).await;
+        assert_eq!(lively.recv().await, json!({"msg": "pong", "id": "k"}));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let after = lively.call("no.such.method", json!([])).await;
+    assert_eq!(after["error"]["error"], 404, "still open: {after}");
+}
+
+/// Methods are rate limited per connection (sendMessage 5 per second for a
+/// plain user), and /metrics counts connections and frames.
+async fn method_limits_and_metrics(server: &Server) {
+    let admin = server.login(ADMIN, ADMIN_PASS).await;
+    server.register("carol").await;
+    let (mut c, _) = Ddp::login(&server.base, "carol", "pw-123456").await;
+    let mut refused = None;
+    for i in 0..8 {
+        let sent = c.call("sendMessage", json!([{"rid": "GENERAL", "msg": format!("fast {i}")}])).await;
+        if sent.get("error").is_some() {
+            refused = Some((i, sent));
+            break;
+        }
+    }
+    let (at, refusal) = refused.expect("a refusal within 8 quick sends");
+    assert_eq!(at, 5, "five per second go through");
+    assert_eq!(refusal["error"]["error"], "too-many-requests", "{refusal}");
+    assert!(refusal["error"]["details"]["timeToReset"].as_u64().is_some_and(|ms| ms <= 1000));
+    // Admins are exempt.
+    let (mut a, _) = Ddp::login(&server.base, ADMIN, ADMIN_PASS).await;
+    for i in 0..8 {
+        let sent = a.call("sendMessage", json!([{"rid": "GENERAL", "msg": format!("admin {i}")}])).await;
+        assert!(sent.get("error").is_none(), "{sent}");
+    }
+    let response = server.http.get(format!("{}/metrics", server.base)).send().await.expect("metrics");
+    let text = response.text().await.expect("text");
+    let figure = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /metrics"))
+    };
+    assert!(figure("threadsync_ws_connections") >= 2.0);
+    assert!(figure("threadsync_ws_connections_total") >= 2.0);
+    assert!(text.contains("# TYPE threadsync_ws_frames_total counter"));
+    let _ = admin;
 }
