@@ -17,6 +17,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
+pub mod realtime;
 pub mod response;
 pub mod routes;
 pub mod server;
@@ -37,6 +38,8 @@ pub struct RouterOptions {
     /// auth, so they exist only in builds with the `bench-endpoints` feature.
     #[cfg(feature = "bench-endpoints")]
     pub bench_endpoints: bool,
+    /// Heartbeat timings of the websocket (tests shorten them).
+    pub realtime: realtime::RealtimeOptions,
 }
 
 /// The whole HTTP API.
@@ -49,11 +52,10 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
     let rate_limit = ratelimit::RateLimit::new(Arc::clone(&services));
     let metrics = metrics::Metrics::new();
     let recorder = Arc::clone(&metrics);
+    let realtime = realtime::Realtime::start(Arc::clone(&services), options.realtime);
     let routes = routes::routes();
     #[cfg(feature = "bench-endpoints")]
     let routes = if options.bench_endpoints { routes.merge(routes::bench::routes()) } else { routes };
-    #[cfg(not(feature = "bench-endpoints"))]
-    let _ = options;
     // Layers listed innermost first: each `.layer` wraps all above it.
     routes
         // A route layer: it runs after routing, so the matched route
@@ -62,6 +64,7 @@ pub fn router_with(services: Arc<Services>, options: RouterOptions) -> Router {
             metrics::record(Arc::clone(&recorder), request, next)
         }))
         .layer(axum::Extension(metrics))
+        .layer(axum::Extension(realtime))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::route_not_found)
         .layer(axum::middleware::from_fn_with_state(rate_limit, ratelimit::limit))

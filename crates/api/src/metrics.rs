@@ -160,9 +160,11 @@ fn resident_bytes() -> Option<u64> {
 pub async fn metrics(
     State(services): State<AppState>,
     Extension(metrics): Extension<Arc<Metrics>>,
+    Extension(realtime): Extension<Arc<crate::realtime::Realtime>>,
 ) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     metrics.render_requests(&mut out);
+    realtime.render_metrics(&mut out);
     render_store(&mut out, services.store().backend_name(), &services.store().stats());
     if let Some(rss) = resident_bytes() {
         out.push_str("# HELP process_resident_memory_bytes Resident memory of the server process.\n");

@@ -67,6 +67,8 @@ pub const AUTH_TOKEN: &str = "authToken";
         (name = "chat", description = "Sending, reading, editing and deleting messages."),
         (name = "threads", description = "Threads, and the incremental sync of threads and rooms \
             (bounded, resumable pages; see docs/sync.md)."),
+        (name = "realtime", description = "Rocket.Chat's realtime protocol (DDP) at `/websocket` \
+            and in SockJS framing, and its REST fallback `method.call` (see docs/realtime.md)."),
     ),
     components(schemas(ErrorBody)),
 )]

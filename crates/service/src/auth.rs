@@ -195,6 +195,27 @@ impl Services {
         }
     }
 
+    /// DDP `login {resume}`: the token proves the user and is answered back
+    /// unchanged (Meteor's resume keeps the token; the mobile app resumes on
+    /// every reconnect, which must not mint a token each time). Braked per
+    /// client address like every login.
+    pub async fn resume_session(&self, token: &str, client: Option<IpAddr>) -> Result<LoginSession> {
+        let ip_key = client.map(ThrottleKey::Ip);
+        self.login_throttle.check(ip_key.as_slice(), Instant::now())?;
+        let found = if token.is_empty() || token.len() > 256 {
+            None
+        } else {
+            self.store.user_by_token_hash(&hash_token(token)).await?
+        };
+        match found {
+            Some(user) if user.active => Ok(LoginSession { user, token: token.to_owned() }),
+            _ => {
+                self.login_throttle.failed(ip_key.as_slice(), Instant::now());
+                Err(Error::LoginFailed)
+            }
+        }
+    }
+
     async fn issue_token(&self, user: User) -> Result<LoginSession> {
         let token = id::new_token();
         self.store.insert_login_token(&user.id, &hash_token(&token), Timestamp::now()).await?;

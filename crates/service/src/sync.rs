@@ -280,7 +280,7 @@ impl Services {
 
     /// The room `rid` if `caller` may read it; `None` when it does not
     /// exist or may not be read (callers answer the same error for both).
-    pub(crate) async fn readable_room(&self, caller: &User, rid: &str) -> Result<Option<Room>> {
+    pub async fn readable_room(&self, caller: &User, rid: &str) -> Result<Option<Room>> {
         let Some(room) = self.store.room_by_id(rid).await? else {
             return Ok(None);
         };

@@ -72,7 +72,14 @@ pub(crate) fn new_origin() -> String {
 }
 
 pub(crate) fn payload(event: &StoreEvent, origin: &str) -> String {
-    serde_json::json!({"rid": event.rid, "kind": event.kind.as_str(), "origin": origin}).to_string()
+    let mut payload = serde_json::json!({"rid": event.rid, "kind": event.kind.as_str(), "origin": origin});
+    if let Some(user) = &event.user {
+        payload["user"] = serde_json::json!(user);
+    }
+    if let Some(data) = &event.data {
+        payload["data"] = serde_json::json!(data);
+    }
+    payload.to_string()
 }
 
 /// The event of a payload, and the store it comes from (if named).
@@ -84,7 +91,8 @@ pub(crate) fn parse(payload: &str) -> Option<(StoreEvent, Option<String>)> {
         Some(rid) => Some(rid.as_str()?.to_owned()),
     };
     let origin = value.get("origin").and_then(|o| o.as_str()).map(str::to_owned);
-    Some((StoreEvent { rid, kind }, origin))
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    Some((StoreEvent { rid, kind, user: text("user"), data: text("data") }, origin))
 }
 
 /// Queues the event in the current transaction: sent on commit.
@@ -152,6 +160,14 @@ pub(crate) async fn run(
                 Ok(session) => {
                     tracing::info!(target = %target, channel = %channel, "event listener reconnected");
                     backoff = initial_backoff;
+                    // Whatever was announced while the listener was away is
+                    // lost: tell listeners to re-read from their positions.
+                    let _ = sender.send(StoreEvent {
+                        rid: None,
+                        kind: EventKind::Resync,
+                        user: None,
+                        data: None,
+                    });
                     session
                 }
                 Err(e) => {
@@ -195,15 +211,15 @@ mod tests {
     #[test]
     fn payloads_round_trip() {
         for event in [
-            StoreEvent { rid: Some("ROOM".into()), kind: EventKind::Message },
-            StoreEvent { rid: None, kind: EventKind::Settings },
-            StoreEvent { rid: Some("r\"x".into()), kind: EventKind::Room },
+            StoreEvent { rid: Some("ROOM".into()), kind: EventKind::Message, user: None, data: None },
+            StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None },
+            StoreEvent { rid: Some("r\"x".into()), kind: EventKind::Room, user: None, data: None },
         ] {
             assert_eq!(parse(&payload(&event, "me")), Some((event, Some("me".to_owned()))));
         }
         assert_eq!(
             parse("{\"kind\": \"user\"}"),
-            Some((StoreEvent { rid: None, kind: EventKind::User }, None))
+            Some((StoreEvent { rid: None, kind: EventKind::User, user: None, data: None }, None))
         );
         assert_eq!(parse("{\"kind\": \"nope\"}"), None);
         assert_eq!(parse("nope"), None);

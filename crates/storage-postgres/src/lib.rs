@@ -345,15 +345,15 @@ macro_rules! write {
 }
 
 fn user_event<T>(_: &T) -> Option<StoreEvent> {
-    Some(StoreEvent { rid: None, kind: EventKind::User })
+    Some(StoreEvent { rid: None, kind: EventKind::User, user: None, data: None })
 }
 
 fn message_event(rid: &str) -> Option<StoreEvent> {
-    Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Message })
+    Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Message, user: None, data: None })
 }
 
 fn room_event(rid: &str) -> Option<StoreEvent> {
-    Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Room })
+    Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Room, user: None, data: None })
 }
 
 #[async_trait]
@@ -435,7 +435,8 @@ impl RoomStore for PgStore {
     }
 
     async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool> {
-        write!(self, |_| room_event(&subscription.rid), |c| rooms::add_subscription(c, subscription).await)
+        let event = StoreEvent::membership(&subscription.rid, &subscription.u.id);
+        write!(self, |_| Some(event.clone()), |c| rooms::add_subscription(c, subscription).await)
     }
 
     async fn remove_subscription(
@@ -444,8 +445,22 @@ impl RoomStore for PgStore {
         user_id: &str,
         keep_an_owner: bool,
     ) -> StorageResult<bool> {
-        write!(self, |_| room_event(rid), |c| rooms::remove_subscription(c, rid, user_id, keep_an_owner)
+        let event = StoreEvent::membership(rid, user_id);
+        write!(self, |_| Some(event.clone()), |c| rooms::remove_subscription(c, rid, user_id, keep_an_owner)
             .await)
+    }
+
+    async fn mark_thread_read(
+        &self,
+        rid: &str,
+        user_id: &str,
+        tmid: &str,
+    ) -> StorageResult<Option<Subscription>> {
+        let event = StoreEvent::read_state(rid, user_id);
+        // Nothing changed, nothing to announce.
+        write!(self, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
+            rooms::mark_thread_read(c, rid, user_id, tmid).await
+        })
     }
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
@@ -505,10 +520,14 @@ impl MessageStore for PgStore {
     }
 
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
-        write!(self, |m: &Message| message_event(&m.rid), |c| messages::set_following(
-            c, tmid, user_id, follow
-        )
-        .await)
+        // The follower's `tunread` may have changed with the parent.
+        let follower = |m: &Message| {
+            Some(StoreEvent {
+                user: Some(user_id.to_owned()),
+                ..StoreEvent::room(EventKind::Message, &m.rid)
+            })
+        };
+        write!(self, follower, |c| messages::set_following(c, tmid, user_id, follow).await)
     }
 }
 
@@ -536,6 +555,18 @@ impl SyncStore for PgStore {
     ) -> StorageResult<Page<Message>> {
         let mut client = self.client().await?;
         sync::thread_replies(&mut client, tmid, filter, sort, offset, count).await
+    }
+
+    async fn room_messages(
+        &self,
+        rid: &str,
+        filter: &Filter,
+        sort: &Sort,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Message>> {
+        let mut client = self.client().await?;
+        sync::room_messages(&mut client, rid, filter, sort, offset, count).await
     }
 
     async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>> {
@@ -585,10 +616,11 @@ impl SettingsStore for PgStore {
     }
 
     async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()> {
-        write!(self, |_| Some(StoreEvent { rid: None, kind: EventKind::Settings }), |c| settings::save(
-            c, id, value
+        write!(
+            self,
+            |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
+            |c| settings::save(c, id, value).await
         )
-        .await)
     }
 }
 
@@ -600,6 +632,20 @@ impl Store for PgStore {
 
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent> {
         self.events.subscribe()
+    }
+
+    /// `NOTIFY` outside any transaction reaches the other instances; this
+    /// instance's subscribers get it directly (the listener skips our own).
+    async fn publish(&self, data: String) -> StorageResult<()> {
+        if data.len() > threadsync_storage::MAX_EPHEMERAL_BYTES {
+            return Err(StorageError::Invalid("ephemeral payload too large"));
+        }
+        let event = StoreEvent { rid: None, kind: EventKind::Ephemeral, user: None, data: Some(data) };
+        let client = self.client().await?;
+        let conn: &dyn Conn = &*client;
+        events::notify(conn, &self.channel, &event, &self.origin).await?;
+        let _ = self.events.send(event);
+        Ok(())
     }
 
     fn stats(&self) -> Vec<(&'static str, f64)> {

@@ -336,3 +336,23 @@ pub(crate) async fn of_user(
         .await?;
     Ok(Page { items, total: count(get(&row, 0)?) })
 }
+
+/// Removes `tmid` from the user's `tunread`. The room clock is taken first:
+/// its row lock orders this against a concurrent reply that adds to the same
+/// `tunread`, so neither write can overwrite the other's.
+pub(crate) async fn mark_thread_read(
+    c: &dyn Conn,
+    rid: &str,
+    user_id: &str,
+    tmid: &str,
+) -> StorageResult<Option<Subscription>> {
+    let stamp = clock::tick(c, rid).await?;
+    let Some(mut subscription) = subscription(c, rid, user_id).await? else { return Ok(None) };
+    if !subscription.tunread.iter().any(|t| t == tmid) {
+        return Ok(None);
+    }
+    subscription.tunread.retain(|t| t != tmid);
+    subscription.updated_at = stamp;
+    save_subscription(c, &subscription).await?;
+    Ok(Some(subscription))
+}

@@ -410,6 +410,28 @@ pub(crate) async fn thread_replies(
     run_listing(client, thread_replies_listing(tmid, filter, sort), offset, count).await
 }
 
+/// Messages of a room; `messages_rid_ts` serves the default order.
+pub(crate) async fn room_messages(
+    client: &mut ClientWrapper,
+    rid: &str,
+    filter: &Filter,
+    sort: &Sort,
+    offset: u64,
+    count: u64,
+) -> StorageResult<Page<Message>> {
+    let mut params: Vec<Param> = vec![Box::new(rid.to_owned())];
+    let query = narrowing(filter, &mut params);
+    let order = order_by(sort, (SortField::Ts, Direction::Asc));
+    let filter_sql = format!("rid = $1 AND ({})", query.sql);
+    let listing = Listing {
+        select: format!("SELECT doc FROM messages WHERE {filter_sql} ORDER BY {order}"),
+        count: format!("SELECT count(*) FROM messages WHERE {filter_sql}"),
+        params,
+        recheck: (!query.exact).then(|| Box::new(move |doc: &Value| filter.matches(doc)) as Recheck<'_>),
+    };
+    run_listing(client, listing, offset, count).await
+}
+
 /// The `text` of `chat.getThreadsList` as the SQLite backend matches it.
 fn text_regex(text: &str) -> StorageResult<regex::Regex> {
     regex::Regex::new(&format!("(?i){}", regex::escape(text))).map_err(|_| StorageError::Invalid("text"))

@@ -223,7 +223,7 @@ async fn events_cross_instances() {
     let mut on_b = b.subscribe();
 
     let m = w.post(a.as_ref(), "m1", &w.alice).await;
-    let expected = StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message };
+    let expected = StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message, user: None, data: None };
     assert_eq!(next_event(&mut on_b).await, expected);
     // B sees the committed write when the event arrives.
     assert_eq!(b.message_by_id("m1").await, Ok(Some(m)));
@@ -233,7 +233,7 @@ async fn events_cross_instances() {
     let dup = a.insert_message(plain(message("m1", ROOM, &w.alice, "again"))).await;
     assert_eq!(dup.map(|_| ()), Err(StorageError::Conflict("id")));
     b.save_setting("Threads_enabled", &json!(false)).await.expect("setting");
-    let settings = StoreEvent { rid: None, kind: EventKind::Settings };
+    let settings = StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None };
     assert_eq!(next_event(&mut on_a).await, settings);
     assert_eq!(next_event(&mut on_b).await, settings);
 

@@ -230,7 +230,7 @@ impl UserStore for SqliteStore {
                 Ok(())
             })
             .await;
-        self.announce(result, |_| StoreEvent { rid: None, kind: EventKind::User })
+        self.announce(result, |_| StoreEvent { rid: None, kind: EventKind::User, user: None, data: None })
     }
 
     async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>> {
@@ -255,6 +255,8 @@ impl UserStore for SqliteStore {
         self.announce(self.write(move |c| users::delete(c, &id)).await, |_| StoreEvent {
             rid: None,
             kind: EventKind::User,
+            user: None,
+            data: None,
         })
     }
 
@@ -267,7 +269,7 @@ impl UserStore for SqliteStore {
         let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
         self.announce(
             self.write(move |c| users::insert_login_token(c, &user_id, &token_hash, created_at)).await,
-            |_| StoreEvent { rid: None, kind: EventKind::User },
+            |_| StoreEvent { rid: None, kind: EventKind::User, user: None, data: None },
         )
     }
 
@@ -282,7 +284,7 @@ impl UserStore for SqliteStore {
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
         let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
         self.announce(self.write(move |c| users::delete_login_token(c, &user_id, &token_hash)).await, |_| {
-            StoreEvent { rid: None, kind: EventKind::User }
+            StoreEvent { rid: None, kind: EventKind::User, user: None, data: None }
         })
     }
 }
@@ -294,6 +296,8 @@ impl RoomStore for SqliteStore {
         self.announce(self.write(move |c| rooms::create(c, &room, &subscriptions)).await, |r| StoreEvent {
             rid: Some(r.id.clone()),
             kind: EventKind::Room,
+            user: None,
+            data: None,
         })
     }
 
@@ -319,14 +323,16 @@ impl RoomStore for SqliteStore {
         self.announce(self.write(move |c| rooms::delete(c, &id)).await, |_| StoreEvent {
             rid: Some(rid),
             kind: EventKind::Room,
+            user: None,
+            data: None,
         })
     }
 
     async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool> {
-        let (subscription, rid) = (subscription.clone(), subscription.rid.clone());
-        self.announce(self.write(move |c| rooms::add_subscription(c, &subscription)).await, |_| StoreEvent {
-            rid: Some(rid),
-            kind: EventKind::Room,
+        let (rid, user) = (subscription.rid.clone(), subscription.u.id.clone());
+        let subscription = subscription.clone();
+        self.announce(self.write(move |c| rooms::add_subscription(c, &subscription)).await, |_| {
+            StoreEvent::membership(&rid, &user)
         })
     }
 
@@ -336,15 +342,32 @@ impl RoomStore for SqliteStore {
         user_id: &str,
         keep_an_owner: bool,
     ) -> StorageResult<bool> {
-        let (room, rid, user_id) = (rid.to_owned(), rid.to_owned(), user_id.to_owned());
+        let event = StoreEvent::membership(rid, user_id);
+        let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
         self.announce(
             self.write(move |c| rooms::remove_subscription(c, &rid, &user_id, keep_an_owner)).await,
-            |_| StoreEvent { rid: Some(room), kind: EventKind::Room },
+            |_| event,
         )
     }
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
         self.point(|c| rooms::subscription(c, rid, user_id)).await
+    }
+
+    async fn mark_thread_read(
+        &self,
+        rid: &str,
+        user_id: &str,
+        tmid: &str,
+    ) -> StorageResult<Option<Subscription>> {
+        let event = StoreEvent::read_state(rid, user_id);
+        let (rid, user_id, tmid) = (rid.to_owned(), user_id.to_owned(), tmid.to_owned());
+        let result = self.write(move |c| rooms::mark_thread_read(c, &rid, &user_id, &tmid)).await;
+        // Nothing changed, nothing to announce.
+        if let Ok(Some(_)) = &result {
+            let _ = self.events.send(event);
+        }
+        result
     }
 
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>> {
@@ -370,6 +393,8 @@ impl MessageStore for SqliteStore {
         self.announce(self.write(move |c| messages::insert(c, new)).await, |m| StoreEvent {
             rid: Some(m.rid.clone()),
             kind: EventKind::Message,
+            user: None,
+            data: None,
         })
     }
 
@@ -386,24 +411,28 @@ impl MessageStore for SqliteStore {
         self.announce(self.write(move |c| messages::edit(c, &id, edit)).await, |m| StoreEvent {
             rid: Some(m.rid.clone()),
             kind: EventKind::Message,
+            user: None,
+            data: None,
         })
     }
 
     async fn delete_message(&self, id: &str) -> StorageResult<Deletion> {
         let id = id.to_owned();
-        self.announce(self.write(move |c| messages::delete(c, &id)).await, |d| StoreEvent {
-            rid: Some(match d {
-                Deletion::Removed(t) => t.rid.clone(),
-                Deletion::Placeholder(m) => m.rid.clone(),
-            }),
-            kind: EventKind::Message,
+        self.announce(self.write(move |c| messages::delete(c, &id)).await, |d| {
+            let rid = match d {
+                Deletion::Removed(t) => &t.rid,
+                Deletion::Placeholder(m) => &m.rid,
+            };
+            StoreEvent::room(EventKind::Message, rid)
         })
     }
 
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
         let (tmid, user_id) = (tmid.to_owned(), user_id.to_owned());
+        let user = user_id.clone();
         self.announce(self.write(move |c| messages::set_following(c, &tmid, &user_id, follow)).await, |m| {
-            StoreEvent { rid: Some(m.rid.clone()), kind: EventKind::Message }
+            // The follower's `tunread` may have changed with the parent.
+            StoreEvent { user: Some(user), ..StoreEvent::room(EventKind::Message, &m.rid) }
         })
     }
 }
@@ -464,6 +493,18 @@ impl SyncStore for SqliteStore {
         self.read(move |c| sync::thread_replies(c, &tmid, &filter, &sort, offset, count)).await
     }
 
+    async fn room_messages(
+        &self,
+        rid: &str,
+        filter: &Filter,
+        sort: &Sort,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Message>> {
+        let (rid, filter, sort) = (rid.to_owned(), filter.clone(), sort.clone());
+        self.read(move |c| sync::room_messages(c, &rid, &filter, &sort, offset, count)).await
+    }
+
     async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>> {
         let query = query.clone();
         self.read(move |c| sync::thread_parents(c, &query)).await
@@ -517,6 +558,8 @@ impl SettingsStore for SqliteStore {
         self.announce(self.write(move |c| settings::save(c, &id, &value)).await, |_| StoreEvent {
             rid: None,
             kind: EventKind::Settings,
+            user: None,
+            data: None,
         })
     }
 }
@@ -529,6 +572,20 @@ impl Store for SqliteStore {
 
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent> {
         self.events.subscribe()
+    }
+
+    /// One process shares the file: the local channel reaches everyone.
+    async fn publish(&self, data: String) -> StorageResult<()> {
+        if data.len() > threadsync_storage::MAX_EPHEMERAL_BYTES {
+            return Err(StorageError::Invalid("ephemeral payload too large"));
+        }
+        let _ = self.events.send(StoreEvent {
+            rid: None,
+            kind: EventKind::Ephemeral,
+            user: None,
+            data: Some(data),
+        });
+        Ok(())
     }
 
     fn stats(&self) -> Vec<(&'static str, f64)> {

@@ -364,3 +364,21 @@ pub(crate) fn of_user(
         .db()?;
     Ok(Page { items, total: count(total) })
 }
+
+/// Removes `tmid` from the user's `tunread`, stamping the subscription with
+/// the room clock; `None` when there was nothing to clear.
+pub(crate) fn mark_thread_read(
+    conn: &Connection,
+    rid: &str,
+    user_id: &str,
+    tmid: &str,
+) -> StorageResult<Option<Subscription>> {
+    let Some(mut subscription) = subscription(conn, rid, user_id)? else { return Ok(None) };
+    if !subscription.tunread.iter().any(|t| t == tmid) {
+        return Ok(None);
+    }
+    subscription.tunread.retain(|t| t != tmid);
+    subscription.updated_at = crate::clock::tick(conn, rid)?;
+    save_subscription(conn, &subscription)?;
+    Ok(Some(subscription))
+}

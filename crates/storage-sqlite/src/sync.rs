@@ -170,6 +170,29 @@ pub(crate) fn thread_replies(
     Ok(Page { items, total })
 }
 
+/// Messages of a room; `messages_rid_ts` serves the default order.
+pub(crate) fn room_messages(
+    conn: &Connection,
+    rid: &str,
+    filter: &Filter,
+    sort: &Sort,
+    offset: u64,
+    count: u64,
+) -> StorageResult<Page<Message>> {
+    let mut args = vec![SqlValue::Text(rid.to_owned())];
+    let query = query::compile(filter, &mut args);
+    let order = order_by(sort, (SortField::Ts, Direction::Asc));
+    let page_sql = format!(
+        "SELECT doc FROM messages WHERE rid = ?1 AND {query} ORDER BY {order} LIMIT {} OFFSET {}",
+        sql_int(count),
+        sql_int(offset)
+    );
+    let count_sql = format!("SELECT count(*) FROM messages WHERE rid = ?1 AND {query}");
+    let items = docs(conn, &page_sql, &args)?;
+    let total = total(conn, &count_sql, &args)?;
+    Ok(Page { items, total })
+}
+
 /// Thread parents of a room; `messages_threads_tlm` (partial index on
 /// parents) serves the default order.
 pub(crate) fn thread_parents(conn: &Connection, query: &ThreadListQuery) -> StorageResult<Page<Message>> {

@@ -124,6 +124,16 @@ pub trait RoomStore: Send + Sync {
     async fn remove_subscription(&self, rid: &str, user_id: &str, keep_an_owner: bool)
         -> StorageResult<bool>;
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>>;
+    /// Removes thread `tmid` from the user's `tunread` in room `rid` and
+    /// stamps the subscription with the room clock. Returns the updated
+    /// subscription, or `None` when nothing changed (no subscription, or the
+    /// thread was not unread).
+    async fn mark_thread_read(
+        &self,
+        rid: &str,
+        user_id: &str,
+        tmid: &str,
+    ) -> StorageResult<Option<Subscription>>;
     /// Members of a room, ordered by username.
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>>;
     /// Rooms of the given types the user is subscribed to, ordered by name.
@@ -306,6 +316,17 @@ pub trait SyncStore: Send + Sync {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Message>>;
+    /// Messages of a room (thread replies included) that match `filter`.
+    /// Empty sort: `ts` ascending. `_id` breaks ties. Served by the room's
+    /// `(rid, ts)` index.
+    async fn room_messages(
+        &self,
+        rid: &str,
+        filter: &Filter,
+        sort: &Sort,
+        offset: u64,
+        count: u64,
+    ) -> StorageResult<Page<Message>>;
     /// Thread parents of a room (messages with `tcount`), filtered and paged.
     async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>>;
     /// Messages of a room by `_updatedAt` relative to the cursor, at most `count`.
@@ -366,18 +387,59 @@ pub struct StoreEvent {
     /// The room the write touched, when it touched one.
     pub rid: Option<String>,
     pub kind: EventKind,
+    /// The one user whose membership or read state in `rid` the write
+    /// changed (a join, a leave, a thread marked read), when there is one.
+    pub user: Option<String>,
+    /// The payload of an [`EventKind::Ephemeral`] event (JSON text).
+    pub data: Option<String>,
+}
+
+impl StoreEvent {
+    /// A write to room `rid`.
+    pub fn room(kind: EventKind, rid: &str) -> StoreEvent {
+        StoreEvent { rid: Some(rid.to_owned()), kind, user: None, data: None }
+    }
+
+    /// One user joined or left room `rid`.
+    pub fn membership(rid: &str, user_id: &str) -> StoreEvent {
+        StoreEvent {
+            rid: Some(rid.to_owned()),
+            kind: EventKind::Room,
+            user: Some(user_id.to_owned()),
+            data: None,
+        }
+    }
+
+    /// One member's read state in room `rid` changed.
+    pub fn read_state(rid: &str, user_id: &str) -> StoreEvent {
+        StoreEvent {
+            rid: Some(rid.to_owned()),
+            kind: EventKind::Subscription,
+            user: Some(user_id.to_owned()),
+            data: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventKind {
     /// A message was created, edited, deleted, or its thread data changed.
     Message,
-    /// A room or its membership changed.
+    /// A room or its membership changed (with `user`: that member joined
+    /// or left).
     Room,
+    /// One member's read state changed (`user`), not the membership.
+    Subscription,
     /// A user or their tokens changed.
     User,
     /// A setting changed.
     Settings,
+    /// Announcements may have been lost (an instance's listener reconnected):
+    /// listeners re-read what they follow from their own positions.
+    Resync,
+    /// Not a write: a short-lived signal between instances (typing), carried
+    /// in `data`. Never stored, and lost if an instance misses it.
+    Ephemeral,
 }
 
 impl EventKind {
@@ -385,8 +447,11 @@ impl EventKind {
         match self {
             EventKind::Message => "message",
             EventKind::Room => "room",
+            EventKind::Subscription => "subscription",
             EventKind::User => "user",
             EventKind::Settings => "settings",
+            EventKind::Resync => "resync",
+            EventKind::Ephemeral => "ephemeral",
         }
     }
 
@@ -394,12 +459,19 @@ impl EventKind {
         Some(match s {
             "message" => EventKind::Message,
             "room" => EventKind::Room,
+            "subscription" => EventKind::Subscription,
             "user" => EventKind::User,
             "settings" => EventKind::Settings,
+            "resync" => EventKind::Resync,
+            "ephemeral" => EventKind::Ephemeral,
             _ => return None,
         })
     }
 }
+
+/// The largest payload of [`Store::publish`] (PostgreSQL's `NOTIFY` takes
+/// at most 8000 bytes, with the envelope).
+pub const MAX_EPHEMERAL_BYTES: usize = 6000;
 
 /// A complete backend.
 #[async_trait]
@@ -412,6 +484,10 @@ pub trait Store:
     /// loses the oldest events (`RecvError::Lagged`) rather than slowing
     /// writers down.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent>;
+    /// Sends an [`EventKind::Ephemeral`] event to every instance's
+    /// subscribers, this one included. At most [`MAX_EPHEMERAL_BYTES`] of
+    /// data; best effort.
+    async fn publish(&self, data: String) -> StorageResult<()>;
     /// Named figures for monitoring (pool use, write queue): gauges, except
     /// figures whose name ends in `_total`, which are counters (they only
     /// grow while the process runs).

@@ -158,7 +158,8 @@ async fn serve(
 /// configuration refuses it otherwise).
 fn router_options(config: &Config) -> threadsync_api::RouterOptions {
     #[cfg(feature = "bench-endpoints")]
-    let options = threadsync_api::RouterOptions { bench_endpoints: config.bench_endpoints };
+    let options =
+        threadsync_api::RouterOptions { bench_endpoints: config.bench_endpoints, ..Default::default() };
     #[cfg(not(feature = "bench-endpoints"))]
     let options = {
         debug_assert!(!config.bench_endpoints);

@@ -623,6 +623,32 @@ pub struct InfoAnswer {
     pub success: bool,
 }
 
+/// `{message}`: a DDP method call for the REST fallback.
+#[derive(Serialize, ToSchema)]
+pub struct MethodCall {
+    /// The DDP `method` message as an EJSON string:
+    /// `{"msg":"method","id":"1","method":"<name>","params":[...]}`.
+    pub message: String,
+}
+
+/// `{message, success}`: the DDP `result` frame of the call as an EJSON
+/// string; a method error is inside it (`error`), still with status 200.
+#[derive(Serialize, ToSchema)]
+pub struct MethodResult {
+    /// `{"msg":"result","id":"1","result":...}` or `{..., "error": {...}}`.
+    pub message: String,
+    pub success: bool,
+}
+
+/// `GET /sockjs/info`.
+#[derive(Serialize, ToSchema)]
+pub struct SockJsInfo {
+    pub websocket: bool,
+    pub origins: Vec<String>,
+    pub cookie_needed: bool,
+    pub entropy: u32,
+}
+
 /// `{status: "ok"}`: a health check passed.
 #[derive(Serialize, ToSchema)]
 pub struct HealthAnswer {

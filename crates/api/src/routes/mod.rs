@@ -36,6 +36,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(crate::metrics::metrics))
         .merge(crate::health::routes())
+        .merge(crate::realtime::routes())
         .merge(info::routes())
         .merge(auth::routes())
         .merge(users::routes())

@@ -66,7 +66,7 @@ async fn bench_endpoints_serve_the_ceilings_when_asked() {
     let app = TestApp::new().await;
     let bench = threadsync_api::router_with(
         std::sync::Arc::clone(&app.services),
-        threadsync_api::RouterOptions { bench_endpoints: true },
+        threadsync_api::RouterOptions { bench_endpoints: true, ..Default::default() },
     );
     let get = |path: &str| {
         let bench = bench.clone();

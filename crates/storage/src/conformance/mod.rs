@@ -119,17 +119,20 @@ macro_rules! conformance_suite {
             thread_delete_parent_leaves_placeholder,
             messages_delete_plain_leaves_tombstone,
             thread_follow_and_unfollow,
+            thread_mark_read,
             settings_save_and_load,
             ping_answers_until_closed,
             sync_thread_changes_merge_and_resume,
             sync_thread_parent_and_room_scopes,
             sync_thread_replies_sort_and_paging,
+            sync_room_messages_sort_filter_and_paging,
             sync_thread_parents_filters,
             sync_room_cursors_and_tombstones,
             sync_prune_tombstones_sets_horizon,
             clock_tight_loop_strictly_increases,
             clock_concurrent_writers_distinct_stamps,
             events_follow_committed_writes,
+            events_name_the_member_and_carry_ephemeral_data,
             import_is_atomic_and_moves_the_clock,
         );
     };
@@ -1058,6 +1061,27 @@ pub async fn thread_follow_and_unfollow(store: &dyn Store) {
     assert_eq!(p3.replies, p2.replies);
 }
 
+pub async fn thread_mark_read(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    w.post(store, "other", &w.alice).await;
+    w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    w.reply(store, "r2", "other", &w.bob, &[&w.alice, &w.bob]).await;
+    assert_eq!(tunread(store, ROOM, &w.alice).await, vec!["parent".to_owned(), "other".to_owned()]);
+    let before = store.subscription(ROOM, &w.alice.id).await.expect("read").expect("subscribed");
+    let after = store.mark_thread_read(ROOM, &w.alice.id, "parent").await.expect("mark").expect("changed");
+    assert_eq!(after.tunread, vec!["other".to_owned()]);
+    assert!(after.updated_at > before.updated_at, "the subscription is stamped");
+    assert_eq!(store.subscription(ROOM, &w.alice.id).await.expect("read"), Some(after));
+    // Nothing left to clear, no subscription, unknown thread: no change.
+    assert_eq!(store.mark_thread_read(ROOM, &w.alice.id, "parent").await.expect("again"), None);
+    assert_eq!(store.mark_thread_read(ROOM, &w.dave.id, "other").await.expect("not a member"), None);
+    assert_eq!(store.mark_thread_read(ROOM, &w.alice.id, "nope").await.expect("unknown"), None);
+    // A later reply marks it unread again.
+    w.reply(store, "r3", "parent", &w.bob, &[&w.bob]).await;
+    assert_eq!(tunread(store, ROOM, &w.alice).await, vec!["other".to_owned(), "parent".to_owned()]);
+}
+
 // ---------------------------------------------------------------------------
 // Settings
 // ---------------------------------------------------------------------------
@@ -1400,6 +1424,33 @@ pub async fn sync_thread_replies_sort_and_paging(store: &dyn Store) {
     assert_eq!((none.items.len(), none.total), (0, 0));
 }
 
+pub async fn sync_room_messages_sort_filter_and_paging(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "m1", &w.alice).await;
+    w.post(store, "m2", &w.bob).await;
+    w.reply(store, "r1", "m1", &w.carol, &[]).await;
+    w.post(store, "m3", &w.alice).await;
+    let page = store.room_messages(ROOM, &Filter::True, &Sort::default(), 0, 10).await.expect("history");
+    assert_eq!(message_ids(&page.items), vec!["m1", "m2", "r1", "m3"], "ts ascending, replies included");
+    assert_eq!(page.total, 4);
+    let desc = Sort::by(SortField::Ts, Direction::Desc);
+    let page = store.room_messages(ROOM, &Filter::True, &desc, 1, 2).await.expect("history");
+    assert_eq!(message_ids(&page.items), vec!["r1", "m2"]);
+    assert_eq!(page.total, 4, "total ignores paging");
+    let top_level = Filter::parse(Some(r#"{"tmid": {"$exists": false}}"#)).expect("filter");
+    let page = store.room_messages(ROOM, &top_level, &desc, 0, 10).await.expect("history");
+    assert_eq!(message_ids(&page.items), vec!["m3", "m2", "m1"]);
+    assert_eq!(page.total, 3);
+    let r1_ts = must_get(store, "r1").await.ts;
+    let before =
+        Filter::parse(Some(&json!({"ts": {"$lt": {"$date": r1_ts.millis()}}}).to_string())).expect("filter");
+    let page = store.room_messages(ROOM, &before, &desc, 0, 10).await.expect("history");
+    assert_eq!(message_ids(&page.items), vec!["m2", "m1"], "strictly before");
+    let none =
+        store.room_messages("no-such-room", &Filter::True, &Sort::default(), 0, 10).await.expect("empty");
+    assert_eq!((none.items.len(), none.total), (0, 0));
+}
+
 pub async fn sync_thread_parents_filters(store: &dyn Store) {
     let w = World::new(store).await;
     for id in ["t1", "t2", "t3"] {
@@ -1510,15 +1561,49 @@ pub async fn events_follow_committed_writes(store: &dyn Store) {
     let w = World::new(store).await;
     let mut rx = store.subscribe();
     w.post(store, "m1", &w.alice).await;
-    assert_eq!(next_event(&mut rx).await, StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message });
+    assert_eq!(
+        next_event(&mut rx).await,
+        StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message, user: None, data: None }
+    );
     // A failed write commits nothing and announces nothing: the next event
     // is the one of the following successful write.
     let dup = store.insert_message(plain(message("m1", ROOM, &w.alice, "again"))).await;
     assert_eq!(dup.map(|_| ()), Err(StorageError::Conflict("id")));
     store.save_setting("Threads_enabled", &json!(false)).await.expect("setting");
-    assert_eq!(next_event(&mut rx).await, StoreEvent { rid: None, kind: EventKind::Settings });
+    assert_eq!(
+        next_event(&mut rx).await,
+        StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }
+    );
     store.delete_message("m1").await.expect("delete");
-    assert_eq!(next_event(&mut rx).await, StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message });
+    assert_eq!(
+        next_event(&mut rx).await,
+        StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message, user: None, data: None }
+    );
+}
+
+pub async fn events_name_the_member_and_carry_ephemeral_data(store: &dyn Store) {
+    use crate::{EventKind, StoreEvent};
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    let mut rx = store.subscribe();
+    store.remove_subscription(ROOM, &w.carol.id, false).await.expect("leave");
+    assert_eq!(next_event(&mut rx).await, StoreEvent::membership(ROOM, &w.carol.id));
+    store.add_subscription(&subscription(&w.room, &w.carol)).await.expect("join");
+    assert_eq!(next_event(&mut rx).await, StoreEvent::membership(ROOM, &w.carol.id));
+    store.mark_thread_read(ROOM, &w.alice.id, "parent").await.expect("read");
+    assert_eq!(next_event(&mut rx).await, StoreEvent::read_state(ROOM, &w.alice.id));
+    store.set_following("parent", &w.bob.id, false).await.expect("unfollow");
+    let unfollow = next_event(&mut rx).await;
+    assert_eq!((unfollow.kind, unfollow.user.as_deref()), (EventKind::Message, Some(w.bob.id.as_str())));
+    store.publish("{\"typing\":true}".to_owned()).await.expect("publish");
+    let ephemeral = next_event(&mut rx).await;
+    assert_eq!(
+        (ephemeral.kind, ephemeral.data.as_deref()),
+        (EventKind::Ephemeral, Some("{\"typing\":true}"))
+    );
+    let too_big = "x".repeat(crate::MAX_EPHEMERAL_BYTES + 1);
+    assert!(store.publish(too_big).await.is_err(), "payloads are bounded");
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,201 @@
+//! The DDP wire format: the frames the server sends, the EJSON date form,
+//! and Meteor's error objects. Nothing here does I/O.
+//!
+//! Dates travel as `{"$date": <ms>}` over DDP while REST sends ISO strings,
+//! and the message documents are serialised once in their REST form; so a
+//! document on its way to a socket goes through [`to_ejson`], which rewrites
+//! the date fields in place.
+
+use serde_json::{json, Map, Value};
+use threadsync_domain::{Error, Timestamp};
+
+/// Fields that hold dates in the documents we send (messages, rooms,
+/// subscriptions, login results), at any depth.
+const DATE_FIELDS: &[&str] =
+    &["ts", "_updatedAt", "editedAt", "tlm", "_deletedAt", "lm", "ls", "lr", "tokenExpires", "_createdAt"];
+
+/// Rewrites every ISO date string under a date field into `{"$date": ms}`.
+pub fn to_ejson(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if DATE_FIELDS.contains(&key.as_str()) {
+                    if let Some(ms) = field.as_str().and_then(Timestamp::parse) {
+                        *field = json!({"$date": ms.millis()});
+                        continue;
+                    }
+                }
+                to_ejson(field);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(to_ejson),
+        _ => {}
+    }
+}
+
+/// A date parameter: `{"$date": ms}` (EJSON), an ISO string or epoch ms.
+pub fn date_param(value: &Value) -> Option<Timestamp> {
+    match value {
+        Value::Object(map) => map.get("$date").and_then(date_param),
+        Value::String(s) => Timestamp::parse(s),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(Timestamp::from_millis),
+        _ => None,
+    }
+}
+
+/// A DDP error object (Meteor.Error), as sent in `result` and `nosub`.
+pub fn error_object(error: Value, reason: &str, details: Option<Value>) -> Value {
+    let code = match &error {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let message = if reason.is_empty() { format!("[{code}]") } else { format!("{reason} [{code}]") };
+    let mut object = json!({
+        "isClientSafe": true,
+        "error": error,
+        "reason": reason,
+        "message": message,
+        "errorType": "Meteor.Error",
+    });
+    if let (Some(details), Some(map)) = (details, object.as_object_mut()) {
+        map.insert("details".into(), details);
+    }
+    object
+}
+
+/// The DDP error for a domain error: Rocket.Chat's code as `error`, its
+/// reason as `reason`. Internal detail never leaves the server.
+pub fn domain_error(error: &Error) -> Value {
+    match error {
+        Error::Rejected { reason, code, details } => {
+            error_object(Value::String(code.clone()), reason, details.clone())
+        }
+        Error::Legacy(message) => error_object(Value::String(message.clone()), message, None),
+        Error::NotLoggedIn => {
+            error_object(json!("error-not-allowed"), "You must be logged in to do this.", None)
+        }
+        Error::LoginFailed => error_object(json!(403), "Incorrect password", None),
+        Error::Forbidden => error_object(
+            json!("error-unauthorized"),
+            "User does not have the permissions required for this action",
+            None,
+        ),
+        Error::TooManyRequests { wait_ms } => {
+            let secs = wait_ms.div_ceil(1000).max(1);
+            let unit = if secs == 1 { "second" } else { "seconds" };
+            error_object(
+                json!("too-many-requests"),
+                &format!("Error, too many requests. Please slow down. You must wait {secs} {unit} before trying again."),
+                Some(json!({"timeToReset": wait_ms})),
+            )
+        }
+        Error::Refused(refusal) => error_object(json!(refusal.code()), &refusal.reason(), None),
+        Error::RouteNotFound => error_object(json!(404), "Not found", None),
+        Error::Internal(_) => error_object(json!(500), "Internal server error", None),
+    }
+}
+
+/// `{"msg":"result","id":…,"result":…}`; `result` is left out when null,
+/// as Meteor does.
+pub fn result_frame(id: &Value, result: Value) -> Value {
+    let mut frame = Map::new();
+    frame.insert("msg".into(), json!("result"));
+    frame.insert("id".into(), id.clone());
+    if !result.is_null() {
+        frame.insert("result".into(), result);
+    }
+    Value::Object(frame)
+}
+
+pub fn error_result_frame(id: &Value, error: Value) -> Value {
+    json!({"msg": "result", "id": id, "error": error})
+}
+
+pub fn updated_frame(id: &Value) -> Value {
+    json!({"msg": "updated", "methods": [id]})
+}
+
+pub fn ready_frame(sub_id: &Value) -> Value {
+    json!({"msg": "ready", "subs": [sub_id]})
+}
+
+pub fn nosub_frame(sub_id: &Value, error: Option<Value>) -> Value {
+    match error {
+        Some(error) => json!({"msg": "nosub", "id": sub_id, "error": error}),
+        None => json!({"msg": "nosub", "id": sub_id}),
+    }
+}
+
+/// A stream event: streams send only `changed`, with the literal id `"id"`.
+pub fn stream_frame(stream: &str, event_name: &str, args: Value) -> Value {
+    json!({
+        "msg": "changed",
+        "collection": stream,
+        "id": "id",
+        "fields": {"eventName": event_name, "args": args},
+    })
+}
+
+/// Sent once before `ready` to a sub that asked for `useCollection`.
+pub fn stream_added_frame(stream: &str, event_name: &str) -> Value {
+    json!({"msg": "added", "collection": stream, "id": "id", "fields": {"eventName": event_name}})
+}
+
+pub fn bad_request_frame(offending: Value) -> Value {
+    json!({"msg": "error", "reason": "Bad request", "offendingMessage": offending})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_become_ejson_at_any_depth() {
+        let mut doc = json!({
+            "_id": "m1",
+            "ts": "2024-01-02T03:04:05.678Z",
+            "_updatedAt": "2024-01-02T03:04:05.679Z",
+            "msg": "2024-01-02T03:04:05.678Z",
+            "lastMessage": {"ts": "1970-01-01T00:00:01.000Z"},
+            "attachments": [{"ts": "not a date"}],
+        });
+        to_ejson(&mut doc);
+        assert_eq!(doc["ts"], json!({"$date": 1_704_164_645_678_i64}));
+        assert_eq!(doc["_updatedAt"], json!({"$date": 1_704_164_645_679_i64}));
+        // Only date fields are rewritten, never text that looks like a date.
+        assert_eq!(doc["msg"], json!("2024-01-02T03:04:05.678Z"));
+        assert_eq!(doc["lastMessage"]["ts"], json!({"$date": 1000}));
+        assert_eq!(doc["attachments"][0]["ts"], json!("not a date"));
+    }
+
+    #[test]
+    fn date_params_take_every_form() {
+        assert_eq!(date_param(&json!({"$date": 5})), Some(Timestamp(5)));
+        assert_eq!(date_param(&json!(7)), Some(Timestamp(7)));
+        assert_eq!(date_param(&json!("1970-01-01T00:00:00.010Z")), Some(Timestamp(10)));
+        assert_eq!(date_param(&json!(null)), None);
+        assert_eq!(date_param(&json!({"$date": "x"})), None);
+    }
+
+    #[test]
+    fn results_leave_out_null() {
+        assert_eq!(result_frame(&json!("1"), Value::Null), json!({"msg": "result", "id": "1"}));
+        assert_eq!(
+            result_frame(&json!("1"), json!(false)),
+            json!({"msg": "result", "id": "1", "result": false})
+        );
+    }
+
+    #[test]
+    fn error_objects_have_meteor_shape() {
+        let e = domain_error(&Error::rejected("Not allowed", "error-action-not-allowed"));
+        assert_eq!(e["error"], "error-action-not-allowed");
+        assert_eq!(e["reason"], "Not allowed");
+        assert_eq!(e["message"], "Not allowed [error-action-not-allowed]");
+        assert_eq!(e["errorType"], "Meteor.Error");
+        assert_eq!(e["isClientSafe"], true);
+        let e = domain_error(&Error::internal("secret detail"));
+        assert_eq!(e["error"], 500);
+        assert!(!e.to_string().contains("secret"));
+    }
+}

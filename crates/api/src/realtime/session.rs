@@ -1,0 +1,406 @@
+//! One DDP connection: the handshake, heartbeats, methods run in order,
+//! and the connection's subs.
+//!
+//! The connection reads one frame at a time and finishes handling it
+//! (a method runs to its `result` + `updated`) before reading the next, so
+//! a client's methods run in the order it sent them; clients such as
+//! rocketchat-async send `login` before `connected` arrives and rely on it.
+//! Frames go out through the connection's [`Outbox`], drained by a writer
+//! task, so a stream event never waits for a slow method and a slow socket
+//! never blocks the relay (see `hub`).
+
+use super::ddp;
+use super::hub::{ConnId, Frame, Key, Outbox, Target};
+use super::{methods, streams, Realtime, Transport};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use threadsync_domain::User;
+use tokio::sync::mpsc;
+
+/// Silence after which the server pings (Rocket.Chat's streamer: 30 s).
+pub const PING_AFTER: Duration = Duration::from_secs(30);
+/// Further silence after the ping before the socket is closed (4000).
+pub const DROP_AFTER: Duration = Duration::from_secs(30);
+/// SockJS heartbeat (`h`) period.
+const SOCKJS_HEARTBEAT: Duration = Duration::from_secs(25);
+/// Subs one connection may hold (the mobile app opens about 20 per room).
+pub const MAX_SUBS_PER_CONNECTION: usize = 500;
+
+/// DDP protocol versions we speak, in order of preference.
+const VERSIONS: &[&str] = &["1", "pre2", "pre1"];
+
+/// The state a connection's methods and subs see.
+pub struct Session {
+    pub conn: ConnId,
+    pub outbox: Arc<Outbox>,
+    pub ip: Option<IpAddr>,
+    /// The logged-in user and the token they logged in with.
+    pub user: Option<(User, String)>,
+    /// sub id → the key it is registered under.
+    pub subs: HashMap<String, Key>,
+    pub limiter: super::limits::MethodLimiter,
+    pub rt: Arc<Realtime>,
+}
+
+impl Session {
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_ref().map(|(u, _)| u)
+    }
+
+    /// Registers a sub in the hub and remembers it for teardown.
+    pub fn add_sub(&mut self, sub_id: String, key: Key) {
+        let target = Target {
+            outbox: Arc::clone(&self.outbox),
+            sub_id: sub_id.clone(),
+            user_id: self.user().map(|u| u.id.clone()),
+        };
+        self.rt.hub.add(key.clone(), target);
+        self.subs.insert(sub_id, key);
+    }
+
+    pub fn remove_sub(&mut self, sub_id: &str) -> bool {
+        match self.subs.remove(sub_id) {
+            Some(key) => self.rt.hub.remove(&key, self.conn, sub_id),
+            None => false,
+        }
+    }
+
+    /// Binds the connection to the user who just logged in. Its subs now
+    /// act for that user, as Meteor re-runs a connection's subs when its
+    /// user changes: only `__my_messages__` can exist before a login (the
+    /// other streams need a user to subscribe), and it starts following the
+    /// user's rooms. Fails, leaving the session as it was, if the rooms
+    /// cannot be read.
+    pub async fn bind_user(&mut self, user: User, token: String) -> threadsync_domain::Result<()> {
+        let my_messages = (streams::ROOM_MESSAGES.to_owned(), streams::MY_MESSAGES.to_owned());
+        if self.subs.values().any(|key| *key == my_messages) {
+            self.rt.relay.track_user_rooms(&user).await?;
+        }
+        for (sub_id, key) in &self.subs {
+            self.rt.hub.set_user(key, self.conn, sub_id, Some(user.id.clone()));
+        }
+        self.user = Some((user, token));
+        Ok(())
+    }
+
+    /// Drops every sub (logout, login as someone else, close).
+    pub fn clear_subs(&mut self) {
+        for (sub_id, key) in std::mem::take(&mut self.subs) {
+            self.rt.hub.remove(&key, self.conn, &sub_id);
+        }
+    }
+
+    pub fn send(&self, frame: &Value) {
+        self.outbox.send_value(frame);
+    }
+}
+
+/// How a connection ended, for the close frame.
+enum End {
+    /// The client closed or the socket failed: nothing more to send.
+    Gone,
+    Close(u16, &'static str),
+}
+
+/// Runs one connection to its end.
+pub async fn run(socket: WebSocket, rt: Arc<Realtime>, ip: Option<IpAddr>, transport: Transport) {
+    let conn = rt.hub.next_conn_id();
+    let (outbox, queue) = Outbox::new(conn);
+    rt.hub.stats.connections.fetch_add(1, Ordering::Relaxed);
+    rt.hub.stats.connections_total.fetch_add(1, Ordering::Relaxed);
+    let (sink, stream) = socket.split();
+    let (close_tx, close_rx) = mpsc::channel::<(u16, &'static str)>(1);
+    let writer = tokio::spawn(write_frames(sink, queue, close_rx, Arc::clone(&outbox), transport));
+
+    let mut session = Session {
+        limiter: Default::default(),
+        conn,
+        outbox: Arc::clone(&outbox),
+        ip,
+        user: None,
+        subs: HashMap::new(),
+        rt: Arc::clone(&rt),
+    };
+    let end = read_frames(stream, &mut session, transport).await;
+    session.clear_subs();
+    rt.hub.stats.connections.fetch_sub(1, Ordering::Relaxed);
+    if let End::Close(code, reason) = end {
+        let _ = close_tx.send((code, reason)).await;
+    }
+    drop(close_tx);
+    drop(session);
+    // The writer ends once the close is sent or every sender is gone.
+    let _ = writer.await;
+}
+
+/// Reads and handles frames until the connection ends.
+async fn read_frames(
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    session: &mut Session,
+    transport: Transport,
+) -> End {
+    match transport {
+        // SockJS opens with `o`; the DDP greeting follows as a message.
+        Transport::SockJs => {
+            session.outbox.send(Arc::from("o"));
+        }
+        Transport::Raw => {}
+    }
+    // The greeting, exactly as clients expect it (the 0.2.9 SDK drops any
+    // other first frame).
+    session.outbox.send(Arc::from(r#"{"server_id":"0"}"#));
+    let mut connected = false;
+    let mut pinged = false;
+    loop {
+        let options = session.rt.options;
+        let wait = if pinged { options.drop_after } else { options.ping_after };
+        let next = tokio::select! {
+            next = tokio::time::timeout(wait, stream.next()) => next,
+            () = session.outbox.close.notified() => {
+                return End::Close(1013, "slow consumer");
+            }
+        };
+        let message = match next {
+            Err(_) if pinged => return End::Close(4000, "idle"),
+            Err(_) => {
+                pinged = true;
+                session.send(&json!({"msg": "ping"}));
+                continue;
+            }
+            Ok(None) | Ok(Some(Err(_))) => return End::Gone,
+            Ok(Some(Ok(message))) => message,
+        };
+        pinged = false;
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => return End::Close(1007, "binary frames are not supported"),
+            Message::Close(_) => return End::Gone,
+            // Websocket-level pings are answered by the library.
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        let frames = match transport {
+            Transport::Raw => vec![text.as_str().to_owned()],
+            Transport::SockJs => match sockjs_messages(text.as_str()) {
+                Some(frames) => frames,
+                None => return End::Close(1002, "broken SockJS frame"),
+            },
+        };
+        for frame in frames {
+            if let Some(end) = handle_text(&frame, session, &mut connected).await {
+                return end;
+            }
+        }
+    }
+}
+
+/// A SockJS client frame: a JSON array of DDP messages as strings.
+fn sockjs_messages(text: &str) -> Option<Vec<String>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    let value: Value = serde_json::from_str(text).ok()?;
+    match value {
+        Value::Array(items) => items.into_iter().map(|i| i.as_str().map(str::to_owned)).collect(),
+        Value::String(s) => Some(vec![s]),
+        _ => None,
+    }
+}
+
+/// Handles one DDP message; `Some` ends the connection.
+async fn handle_text(text: &str, session: &mut Session, connected: &mut bool) -> Option<End> {
+    let Ok(frame) = serde_json::from_str::<Value>(text) else {
+        if !*connected {
+            return Some(End::Close(1002, "expected connect"));
+        }
+        session.send(&ddp::bad_request_frame(json!({"raw": threadsync_domain::error::echo(text)})));
+        return None;
+    };
+    let kind = frame.get("msg").and_then(Value::as_str).unwrap_or("");
+    if !*connected {
+        if kind != "connect" {
+            return Some(End::Close(1002, "expected connect"));
+        }
+        return match negotiate(&frame) {
+            Some(_version) => {
+                *connected = true;
+                let session_id = threadsync_domain::id::new_id();
+                session.send(&json!({"msg": "connected", "session": session_id}));
+                None
+            }
+            None => {
+                session.send(&json!({"msg": "failed", "version": "1"}));
+                Some(End::Close(1002, "unsupported DDP version"))
+            }
+        };
+    }
+    match kind {
+        "ping" => {
+            let mut pong = json!({"msg": "pong"});
+            if let Some(id) = frame.get("id") {
+                pong["id"] = id.clone();
+            }
+            session.send(&pong);
+        }
+        "pong" | "connect" => {}
+        "method" => {
+            let (Some(id), Some(method)) =
+                (frame.get("id").filter(|i| i.is_string()), frame.get("method").and_then(Value::as_str))
+            else {
+                // Meteor treats a method without id or name as a protocol error.
+                return Some(End::Close(1002, "method without id or name"));
+            };
+            let params = match frame.get("params") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(items)) => items.clone(),
+                Some(_) => {
+                    session.send(&ddp::bad_request_frame(frame.clone()));
+                    return None;
+                }
+            };
+            let id = id.clone();
+            let method = method.to_owned();
+            let verdict = if session.rt.services.settings().rate_limiter_enabled() {
+                let user = session.user.as_ref().map(|(u, _)| u);
+                session.limiter.check(&method, user, std::time::Instant::now())
+            } else {
+                Ok(())
+            };
+            let reply = match verdict {
+                Ok(()) => methods::call(session, &method, params).await,
+                Err(wait) => Err(ddp::domain_error(&threadsync_domain::Error::TooManyRequests {
+                    wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+                })),
+            };
+            let result = match reply {
+                Ok(value) => ddp::result_frame(&id, value),
+                Err(error) => ddp::error_result_frame(&id, error),
+            };
+            session.send(&result);
+            session.send(&ddp::updated_frame(&id));
+        }
+        "sub" => {
+            let (Some(id), Some(name)) =
+                (frame.get("id").filter(|i| i.is_string()), frame.get("name").and_then(Value::as_str))
+            else {
+                session.send(&ddp::bad_request_frame(frame.clone()));
+                return None;
+            };
+            let params = frame.get("params").and_then(Value::as_array).cloned().unwrap_or_default();
+            let sub_id = id.as_str().unwrap_or_default().to_owned();
+            if session.subs.len() >= MAX_SUBS_PER_CONNECTION && !session.subs.contains_key(&sub_id) {
+                let error =
+                    ddp::error_object(json!("too-many-subscriptions"), "Too many subscriptions", None);
+                session.send(&ddp::nosub_frame(id, Some(error)));
+                return None;
+            }
+            streams::subscribe(session, sub_id, name, params).await;
+        }
+        "unsub" => {
+            let Some(id) = frame.get("id").filter(|i| i.is_string()) else {
+                session.send(&ddp::bad_request_frame(frame.clone()));
+                return None;
+            };
+            session.remove_sub(id.as_str().unwrap_or_default());
+            session.send(&ddp::nosub_frame(id, None));
+        }
+        _ => session.send(&ddp::bad_request_frame(frame.clone())),
+    }
+    None
+}
+
+/// The version to speak: the client's `version` if we support it, else
+/// the first of its `support` list we know.
+fn negotiate(frame: &Value) -> Option<&'static str> {
+    let offered = frame.get("version").and_then(Value::as_str);
+    let support: Vec<&str> = frame
+        .get("support")
+        .and_then(Value::as_array)
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let known = |v: &str| VERSIONS.iter().copied().find(|k| *k == v);
+    offered.and_then(known).or_else(|| support.into_iter().find_map(known))
+}
+
+/// Drains the outbox into the socket; sends the close frame when asked.
+async fn write_frames(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut queue: mpsc::UnboundedReceiver<Frame>,
+    mut close: mpsc::Receiver<(u16, &'static str)>,
+    outbox: Arc<Outbox>,
+    transport: Transport,
+) {
+    let mut heartbeat = tokio::time::interval(SOCKJS_HEARTBEAT);
+    heartbeat.tick().await;
+    loop {
+        tokio::select! {
+            // Frames queued before a close are still written first.
+            biased;
+            frame = queue.recv() => {
+                let Some(frame) = frame else { break };
+                let len = frame.len();
+                let text = match transport {
+                    Transport::Raw => Utf8Bytes::from(&*frame),
+                    Transport::SockJs if &*frame == "o" => Utf8Bytes::from_static("o"),
+                    Transport::SockJs => Utf8Bytes::from(format!("a{}", Value::Array(vec![Value::String(frame.to_string())]))),
+                };
+                outbox.written(len);
+                if sink.send(Message::Text(text)).await.is_err() {
+                    break;
+                }
+            }
+            request = close.recv() => {
+                if let Some((code, reason)) = request {
+                    if transport == Transport::SockJs {
+                        let _ = sink.send(Message::Text(Utf8Bytes::from(format!("c[{code},\"{reason}\"]")))).await;
+                    }
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
+                }
+                break;
+            }
+            _ = heartbeat.tick(), if transport == Transport::SockJs => {
+                if sink.send(Message::Text(Utf8Bytes::from_static("h"))).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_negotiated() {
+        assert_eq!(
+            negotiate(&json!({"msg": "connect", "version": "1", "support": ["1", "pre2", "pre1"]})),
+            Some("1")
+        );
+        assert_eq!(
+            negotiate(&json!({"msg": "connect", "version": "pre2", "support": ["pre2"]})),
+            Some("pre2")
+        );
+        assert_eq!(
+            negotiate(&json!({"msg": "connect", "version": "9", "support": ["9", "pre1"]})),
+            Some("pre1")
+        );
+        assert_eq!(negotiate(&json!({"msg": "connect", "version": "9", "support": ["9"]})), None);
+    }
+
+    #[test]
+    fn sockjs_frames_hold_many_messages() {
+        assert_eq!(
+            sockjs_messages(r#"["{\"msg\":\"ping\"}","{}"]"#),
+            Some(vec![r#"{"msg":"ping"}"#.to_owned(), "{}".to_owned()])
+        );
+        assert_eq!(sockjs_messages("[1]"), None);
+        assert_eq!(sockjs_messages("nope"), None);
+    }
+}
