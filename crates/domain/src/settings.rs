@@ -243,7 +243,7 @@ mod tests {
         assert!(s.api_allow_infinite_count());
         assert!(s.registration_public());
         assert!(s.allow_editing() && s.allow_deleting());
-        // The limiter: on, Rocket.Chat's window, but a generous budget (§7).
+        // The limiter: on, Rocket.Chat's window, but a generous budget (docs/contract.md#rate-limits).
         assert!(s.rate_limiter_enabled());
         assert_eq!(s.rate_limit_calls(), 600);
         assert_eq!(s.rate_limit_window_ms(), 60_000);

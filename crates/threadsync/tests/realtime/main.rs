@@ -118,7 +118,7 @@ on_both_backends!(
     my_messages_subscribed_before_login,
 );
 
-/// §1: greeting, connect, failed, a first frame other than connect, ping.
+/// Protocol rules (docs/realtime.md): greeting, connect, failed, a first frame other than connect, ping.
 async fn handshake_versions_and_ping(server: &Server) {
     let mut ddp = Ddp::open(&server.base).await;
     assert_eq!(ddp.recv().await, json!({"server_id": "0"}));
@@ -184,7 +184,7 @@ async fn assert_closed(ddp: &mut Ddp, code: Option<CloseCode>) {
     }
 }
 
-/// §2: digest, plain and resume logins; a REST token resumes over DDP and
+/// Login (docs/realtime.md): digest, plain and resume logins; a REST token resumes over DDP and
 /// comes back unchanged; a bad resume is 403; logout ends the token.
 async fn login_forms_share_the_token_store(server: &Server) {
     let (_admin, alice, _bob) = people(server).await;
@@ -232,7 +232,7 @@ fn chrono_now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// §4 read rules at sub time.
+/// Streams and who may read them (docs/realtime.md), at sub time.
 async fn sub_permissions(server: &Server) {
     let (admin, alice, bob) = people(server).await;
     let secret = group(server, &alice, "secret", &[]).await;
@@ -279,7 +279,7 @@ async fn sub_permissions(server: &Server) {
     let _ = (admin, bob);
 }
 
-/// §4 thread actions → events: a reply, its edit and its deletion.
+/// What each write sends (docs/realtime.md): a reply, its edit and its deletion.
 async fn reply_edit_delete_events(server: &Server) {
     let (_admin, alice, bob) = people(server).await;
     let room = group(server, &bob, "thread-room", &["alice"]).await;
@@ -362,7 +362,7 @@ async fn reply_edit_delete_events(server: &Server) {
     assert_eq!(b.event("stream-room-messages", &room).await[0]["_id"], rest["_id"]);
 }
 
-/// §6 REST fallback, and the typing write.
+/// The REST fallback (`method.call`), and the typing write.
 async fn rest_fallback_and_typing(server: &Server) {
     let (_admin, alice, bob) = people(server).await;
     let room = group(server, &alice, "typing-room", &["bob"]).await;
