@@ -275,3 +275,262 @@ async fn two_instances_on_postgres_converge() {
     converge(&[a, b], "postgres, two instances").await;
     db.drop().await;
 }
+
+// ---------------------------------------------------------------------------
+// Live streams: a websocket client that drops its socket and catches up
+// ---------------------------------------------------------------------------
+
+#[path = "realtime/ddp.rs"]
+#[allow(dead_code)]
+mod ddp;
+
+/// Live rounds: fewer than the sync rounds, each with a disconnection.
+const LIVE_ROUNDS: usize = 3;
+
+/// A reply as the live client knows it: its text and `_updatedAt` (ms).
+type Known = BTreeMap<String, (String, i64)>;
+
+/// What a live client holds of one thread: built from the room stream, and
+/// after a reconnect from one catch-up sync. Stream frames of a room arrive
+/// in stamp order, but a catch-up page may be read before a frame the
+/// socket already queued, so every update keeps the newer version and a
+/// removed id stays removed (ids are never reused).
+#[derive(Default)]
+struct LiveReplica {
+    docs: Known,
+    removed: std::collections::BTreeSet<String>,
+    /// The greatest `_updatedAt` of any message of the room received.
+    cursor_ms: i64,
+    frames: usize,
+}
+
+impl LiveReplica {
+    fn upsert(&mut self, id: &str, msg: &str, updated_ms: i64) {
+        self.cursor_ms = self.cursor_ms.max(updated_ms);
+        if self.removed.contains(id) {
+            return;
+        }
+        match self.docs.get(id) {
+            Some((_, have)) if *have >= updated_ms => {}
+            _ => {
+                self.docs.insert(id.to_owned(), (msg.to_owned(), updated_ms));
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        self.docs.remove(id);
+        self.removed.insert(id.to_owned());
+    }
+
+    /// Applies stream frames until `until` (a message id of the room) has
+    /// been seen, or forever when `None`; returns at the marker.
+    async fn follow(&mut self, live: &mut ddp::Ddp, tmid: &str, until: Option<&str>) {
+        loop {
+            let frame = live.recv().await;
+            if frame["msg"] != "changed" {
+                continue;
+            }
+            self.frames += 1;
+            let args = &frame["fields"]["args"];
+            if frame["collection"] == "stream-notify-room" {
+                self.remove(args[0]["_id"].as_str().expect("deleted id"));
+                continue;
+            }
+            let doc = &args[0];
+            let id = doc["_id"].as_str().expect("id");
+            let updated = doc["_updatedAt"]["$date"].as_i64().expect("EJSON _updatedAt");
+            if doc["tmid"] == json!(tmid) {
+                self.upsert(id, doc["msg"].as_str().expect("msg"), updated);
+            } else {
+                self.cursor_ms = self.cursor_ms.max(updated);
+            }
+            if until == Some(id) {
+                return;
+            }
+        }
+    }
+
+    /// The catch-up after a reconnect: `chat.syncThreadMessages` from the
+    /// cursor, paged to the end.
+    async fn catch_up(&mut self, server: &Server, me: &Session, tmid: &str) -> usize {
+        let mut changes = 0;
+        loop {
+            let since = iso(self.cursor_ms);
+            let path = format!("/api/v1/chat.syncThreadMessages?tmid={tmid}&updatedSince={since}&count=50");
+            let (status, body) = server.get(&path, Some(me)).await;
+            assert_eq!(status, 200, "sync: {body}");
+            let update = body["messages"]["update"].as_array().expect("update").clone();
+            let remove = body["messages"]["remove"].as_array().expect("remove").clone();
+            for doc in &update {
+                let ms = ms_of(doc["_updatedAt"].as_str().expect("_updatedAt"));
+                self.upsert(doc["_id"].as_str().expect("id"), doc["msg"].as_str().expect("msg"), ms);
+            }
+            for gone in &remove {
+                self.cursor_ms = self.cursor_ms.max(ms_of(gone["_deletedAt"].as_str().expect("_deletedAt")));
+                self.remove(gone["_id"].as_str().expect("id"));
+            }
+            changes += update.len() + remove.len();
+            if update.len() + remove.len() < 50 {
+                return changes;
+            }
+        }
+    }
+}
+
+fn ms_of(iso: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(iso).expect("ISO date").timestamp_millis()
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("a date")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Opens a socket, resumes `me`'s login and subscribes to the room's
+/// messages and deletions.
+async fn open_live(server: &Server, me: &Session) -> ddp::Ddp {
+    let mut live = ddp::Ddp::connect(&server.base).await;
+    let login = live.call("login", json!([{"resume": me.token}])).await;
+    assert_eq!(login["result"]["id"], json!(me.user_id), "{login}");
+    let ready = live.sub("m", "stream-room-messages", json!(["GENERAL", false])).await;
+    assert_eq!(ready["msg"], "ready", "{ready}");
+    let ready = live.sub("d", "stream-notify-room", json!(["GENERAL/deleteMessage", false])).await;
+    assert_eq!(ready["msg"], "ready", "{ready}");
+    live
+}
+
+/// Writers as in [`converge`] while a websocket client follows the room
+/// stream; midway it drops its socket, writes go on, it reconnects on
+/// another instance (when there are two), catches up once with
+/// `chat.syncThreadMessages` from the greatest stamp it received, and goes
+/// on with the stream. After the writers and a final marker message, its
+/// replica must equal the server's truth, without any further sync.
+async fn converge_live(servers: &[Arc<Server>], label: &str) {
+    let first = &servers[0];
+    let admin = first.login(ADMIN, ADMIN_PASS).await;
+    first.disable_rate_limiter(&admin).await;
+    let mut writers = Vec::new();
+    for i in 0..WRITERS {
+        let name = format!("live{i}");
+        first.register(&name).await;
+        writers.push(servers[i % servers.len()].login(&name, "pw-123456").await);
+    }
+    let reader = first.login(ADMIN, ADMIN_PASS).await;
+    let (mut frames, mut caught_up) = (0, 0);
+    for round in 0..LIVE_ROUNDS {
+        let (status, body) = first
+            .post(
+                "/api/v1/chat.sendMessage",
+                Some(&admin),
+                json!({"message": {"rid": "GENERAL", "msg": format!("live thread {round}")}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let tmid = body["message"]["_id"].as_str().expect("id").to_owned();
+        let mut replica = LiveReplica {
+            cursor_ms: ms_of(body["message"]["_updatedAt"].as_str().expect("_updatedAt")),
+            ..LiveReplica::default()
+        };
+        let mut live = open_live(first, &reader).await;
+
+        let handles: Vec<_> = writers
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let seed = 0x5851_F42D_4C95_7F2D ^ ((round * WRITERS + i) as u64 + 1);
+                let server = Arc::clone(&servers[i % servers.len()]);
+                tokio::spawn(writer(server, w.clone(), "GENERAL".into(), tmid.clone(), seed))
+            })
+            .collect();
+
+        // Follow for a while, then drop the socket while writes go on.
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_millis(400),
+            replica.follow(&mut live, &tmid, None),
+        )
+        .await;
+        drop(live);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let back = &servers[(round + 1) % servers.len()];
+        let mut live = open_live(back, &reader).await;
+        caught_up += replica.catch_up(back, &reader, &tmid).await;
+
+        let mut expected: BTreeMap<String, String> = BTreeMap::new();
+        for h in handles {
+            expected.extend(h.await.expect("writer"));
+        }
+        // Everything before the marker in the room's order reaches the
+        // stream before the marker does.
+        let (status, marker) = first
+            .post(
+                "/api/v1/chat.sendMessage",
+                Some(&admin),
+                json!({"message": {"rid": "GENERAL", "msg": "marker"}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{marker}");
+        let marker_id = marker["message"]["_id"].as_str().expect("id").to_owned();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            replica.follow(&mut live, &tmid, Some(&marker_id)),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{label} round {round}: the marker never arrived on the stream"));
+        frames += replica.frames;
+
+        let truth: Known = truth(servers.last().expect("a server"), &reader, &tmid)
+            .await
+            .into_iter()
+            .map(|(id, doc)| {
+                let msg = doc["msg"].as_str().expect("msg").to_owned();
+                (id, (msg, ms_of(doc["_updatedAt"].as_str().expect("_updatedAt"))))
+            })
+            .collect();
+        let mut diffs = Vec::new();
+        for (id, doc) in &truth {
+            match replica.docs.get(id) {
+                None => diffs.push(format!("missing {id}")),
+                Some(mine) if mine != doc => diffs.push(format!("stale {id}: have {mine:?}, server {doc:?}")),
+                Some(_) => {}
+            }
+        }
+        for id in replica.docs.keys().filter(|id| !truth.contains_key(*id)) {
+            diffs.push(format!("should have been removed: {id}"));
+        }
+        assert!(
+            diffs.is_empty(),
+            "{label} live round {round}: {} differences:\n{}",
+            diffs.len(),
+            diffs.join("\n")
+        );
+        let texts: BTreeMap<String, String> =
+            truth.iter().map(|(id, (msg, _))| (id.clone(), msg.clone())).collect();
+        assert_eq!(texts, expected, "{label} live round {round}: the truth is what the writers left");
+    }
+    eprintln!(
+        "live convergence ({label}): {LIVE_ROUNDS} rounds x {WRITERS} writers x {OPS_PER_WRITER} ops; \
+         {frames} stream frames, {caught_up} changes caught up after reconnects; 0 differences"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_live_client_that_reconnects_and_catches_up_converges() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = Arc::new(Server::start(serve_cmd(data.path())));
+    converge_live(&[server], "sqlite, one instance").await;
+}
+
+/// The same with two instances on PostgreSQL: writers on both, the client
+/// reconnecting to the other instance each round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn a_live_client_converges_across_two_postgres_instances() {
+    let db = PgSchema::create().await;
+    let (a_dir, b_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let a = Arc::new(Server::start(pg_serve_cmd(a_dir.path(), &db)));
+    let b = Arc::new(Server::start(pg_serve_cmd(b_dir.path(), &db)));
+    converge_live(&[a, b], "postgres, two instances").await;
+    db.drop().await;
+}

@@ -622,6 +622,9 @@ async fn idle_clients_are_pinged_then_dropped() {
     let store =
         threadsync_storage_sqlite::SqliteStore::open(dir.path(), Default::default()).await.expect("store");
     let services = threadsync_service::Services::start(Arc::new(store)).await.expect("services");
+    // Without the bench feature `realtime` is the only field; with it (the
+    // workspace build) the rest must default.
+    #[allow(clippy::needless_update)]
     let options = threadsync_api::RouterOptions {
         realtime: threadsync_api::realtime::RealtimeOptions {
             ping_after: Duration::from_millis(300),
