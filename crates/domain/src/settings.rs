@@ -57,6 +57,7 @@ pub const MESSAGE_ALLOW_EDITING: &str = "Message_AllowEditing";
 pub const MESSAGE_ALLOW_DELETING: &str = "Message_AllowDeleting";
 pub const API_ENABLE_CORS: &str = "API_Enable_CORS";
 pub const API_CORS_ORIGIN: &str = "API_CORS_Origin";
+pub const API_USE_REST_FOR_DDP_CALLS: &str = "API_Use_REST_For_DDP_Calls";
 
 /// Default of `API_Enable_Rate_Limiter_Limit_Calls_Default`: calls per window,
 /// per user (or per client IP when unauthenticated) and route. Rocket.Chat
@@ -119,6 +120,14 @@ pub const DEFINITIONS: &[SettingDef] = &[
         id: API_CORS_ORIGIN,
         kind: SettingKind::Text { max: 4096 },
         default: DefaultValue::Str("*"),
+    },
+    // Tells clients that may call methods through `POST method.call/:m`
+    // instead of the websocket; both paths always work (docs/realtime.md).
+    // Rocket.Chat's default.
+    SettingDef {
+        id: API_USE_REST_FOR_DDP_CALLS,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
     },
 ];
 

@@ -697,5 +697,7 @@ async fn method_limits_and_metrics(server: &Server) {
     assert!(figure("threadsync_ws_connections") >= 2.0);
     assert!(figure("threadsync_ws_connections_total") >= 2.0);
     assert!(text.contains("# TYPE threadsync_ws_frames_total counter"));
-    let _ = admin;
+    // Clients may use the REST fallback: the setting says so, as Rocket.Chat's default.
+    let (status, setting) = server.get("/api/v1/settings/API_Use_REST_For_DDP_Calls", Some(&admin)).await;
+    assert_eq!((status, setting["value"].clone()), (200, json!(true)), "{setting}");
 }
