@@ -960,7 +960,13 @@ async fn hold(mut ws: Ws, spec: &ConnSpec, shared: &Shared, mut stop: watch::Rec
             continue;
         }
         outcome.seen[k / 64] |= bit;
-        if last.is_some_and(|l| k < l) {
+        if let Some(l) = last.filter(|&l| k < l) {
+            if outcome.out_of_order == 0 {
+                shared.error(format!(
+                    "connection {}: room message {k} (j {j}) arrived after message {l}",
+                    spec.index
+                ));
+            }
             outcome.out_of_order += 1;
         }
         last = Some(last.map_or(k, |l| l.max(k)));
@@ -996,7 +1002,12 @@ async fn send_loop(
                 break 'rounds;
             }
             tokio::time::sleep_until(at.into()).await;
-            let lag = Instant::now().saturating_duration_since(at);
+            let now = Instant::now();
+            if now >= end {
+                // Behind schedule at the deadline: the rest is not sent.
+                break 'rounds;
+            }
+            let lag = now.saturating_duration_since(at);
             let mut text = format!("load {j} ");
             while text.len() < msg_bytes {
                 text.push('x');
@@ -1051,6 +1062,13 @@ impl Phase {
         let per_pid = self.connected.div_ceil(self.rss.len().max(1));
         let values: Vec<f64> = self.rss.iter().filter_map(|r| r.kib_per_connection(per_pid)).collect();
         (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    }
+
+    /// Server CPU time per delivered frame in the measured period, in µs
+    /// (less sensitive to other work on the machine than rates are).
+    fn cpu_us_per_delivery(&self) -> Option<f64> {
+        let cores = self.server_cpu()?;
+        (self.from_answer.count > 0).then(|| cores * self.measured_secs * 1e6 / self.from_answer.count as f64)
     }
 
     fn server_cpu(&self) -> Option<f64> {
@@ -1155,6 +1173,9 @@ impl Phase {
         if let Some(kib) = self.kib_per_connection() {
             out.push_str(&format!("per connection: {kib:.1} KiB of server RSS (held minus before connecting)\n"));
         }
+        if let Some(us) = self.cpu_us_per_delivery() {
+            out.push_str(&format!("server CPU per delivered frame: {us:.1} µs\n"));
+        }
         if let Some(c) = self.client_cpu_cores {
             out.push_str(&format!("client    CPU {c:.2} cores (this process)\n"));
         }
@@ -1210,6 +1231,7 @@ impl Phase {
             })).collect::<Vec<_>>(),
             "kib_per_connection": self.kib_per_connection(),
             "client_cpu_cores": self.client_cpu_cores,
+            "cpu_us_per_delivery": self.cpu_us_per_delivery(),
             "errors": self.errors(),
         })
     }
@@ -1224,7 +1246,7 @@ fn ratios(opts: &Options, main: &Phase, ceiling: &Phase) -> (String, Value) {
         if let (Some(a), Some(b)) = (a, b) {
             let r = ratio(a, b);
             out.push_str(&format!(
-                "  {name:<28} {a:>10.1} {unit} vs {b:>10.1} {unit}  = {}\n",
+                "  {name:<28} {a:>10.2} {unit} vs {b:>10.2} {unit}  = {}\n",
                 r.map_or("-".to_owned(), |r| format!("{r:.2}×"))
             ));
             json.insert(name.replace(' ', "_"), json!({"threadsync": a, "ceiling": b, "ratio": r}));
@@ -1240,6 +1262,7 @@ fn ratios(opts: &Options, main: &Phase, ceiling: &Phase) -> (String, Value) {
         line("deliveries per s", Some(main.from_answer.count as f64 / main.measured_secs), Some(ceiling.from_answer.count as f64 / ceiling.measured_secs), "/s");
     }
     line("server CPU", main.server_cpu(), ceiling.server_cpu(), "cores");
+    line("CPU per delivery", main.cpu_us_per_delivery(), ceiling.cpu_us_per_delivery(), "µs");
     (out, Value::Object(json))
 }
 

@@ -52,6 +52,13 @@ pub enum Transport {
 /// `sendMessage` is bounded by `Message_MaxAllowedSize` far below this.
 const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 
+/// Read buffer of each websocket. The library's default (128 KiB) is
+/// zero-filled before every read, so each connection that ever received a
+/// frame kept 128 KiB resident (145 KiB of RSS per idle connection in
+/// BENCHMARKS.md) and each client frame cost a 128 KiB memset. DDP frames
+/// from clients are small; a larger one grows the buffer to its size.
+const READ_BUFFER: usize = 4 * 1024;
+
 impl Realtime {
     /// Builds the registry and starts the relay (needs a Tokio runtime).
     pub fn start(services: Arc<Services>) -> Arc<Realtime> {
@@ -79,6 +86,7 @@ async fn websocket(
 ) -> Response {
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| session::run(socket, rt, ip, Transport::Raw))
 }
 
@@ -90,6 +98,7 @@ async fn sockjs_websocket(
 ) -> Response {
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| session::run(socket, rt, ip, Transport::SockJs))
 }
 
