@@ -3,12 +3,14 @@
 //! errors, latency percentiles and the server's RSS. See docs/load.md.
 
 mod client;
+mod limits;
 mod rng;
 mod rss;
 mod scenario;
 mod setup;
 mod stats;
 mod target;
+mod ws;
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -21,7 +23,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Safety limits: a run cannot open more connections or last longer.
+/// Safety limits: a run cannot open more connections or last longer
+/// (websockets: `ws::MAX_WS_CONNECTIONS`).
 const MAX_CONNECTIONS: u32 = 1024;
 const MAX_DURATION_SECS: u64 = 24 * 3600;
 const MAX_WARMUP_SECS: u64 = 3600;
@@ -39,11 +42,13 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     target: String,
     /// s1 hot delta sync, s2 full resync of a big thread, s3 mixed, s4
-    /// thread replies only, soak: s3 plus logins and follows.
+    /// thread replies only, soak: s3 plus logins and follows; ws-idle,
+    /// ws-fanout, ws-sustained: websockets (docs/load.md).
     #[arg(long, value_enum)]
     scenario: Scenario,
-    /// Concurrent keep-alive connections, one task and one user each.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CONNECTIONS)))]
+    /// Concurrent keep-alive connections, one task and one user each (at
+    /// most 1,024); websocket scenarios: websockets (at most 50,000).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=i64::from(ws::MAX_WS_CONNECTIONS)))]
     connections: u32,
     /// Measured seconds (after the warm-up).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_DURATION_SECS))]
@@ -61,9 +66,10 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
     /// After the run, run the ceilings for the same time with the same
-    /// connections (`s1` only; the server needs a build with
-    /// `--features bench-endpoints` and `serve --bench-endpoints`):
-    /// `/bench/raw-sync` and `/bench/static`, and report s1 as ratios.
+    /// connections (`s1`: the server needs a build with `--features
+    /// bench-endpoints` and `serve --bench-endpoints`; `/bench/raw-sync` and
+    /// `/bench/static`; websocket scenarios: the same clients against
+    /// `threadsync-ws-ceiling`), and report ratios.
     #[arg(long)]
     ceilings: bool,
     /// Sample this process's RSS (/proc/PID/status) every second.
@@ -96,6 +102,52 @@ struct Args {
     /// Write every RSS sample as `seconds,kib` (seconds from the measured start).
     #[arg(long)]
     rss_log: Option<PathBuf>,
+    /// Websockets: users logged in once each over REST; connection `i`
+    /// resumes with the token of user `i % users`.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=ws::MAX_USERS))]
+    users: u64,
+    /// Websockets: rooms (public channels PREFIX-0, ...); connection `i`
+    /// subscribes to room `i % rooms`, message `j` goes to room `j % rooms`
+    /// (`ws-fanout`: always 1).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=ws::MAX_ROOMS))]
+    rooms: u64,
+    #[arg(long, default_value = "load-room")]
+    room_prefix: String,
+    /// `ws-sustained`: messages per second, spread over the rooms.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=ws::MAX_RATE))]
+    rate: u64,
+    /// Websockets: concurrent HTTP connections sending (each owns some rooms
+    /// and sends their messages in order).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=ws::MAX_SENDERS))]
+    senders: u64,
+    /// `ws-fanout`: seconds between two messages.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=60))]
+    fanout_every: u64,
+    /// Websockets: after the last send, wait at most this long for the
+    /// frames still on their way.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=120))]
+    drain: u64,
+    /// Websockets: connections opening at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    connect_concurrency: u64,
+    /// Websockets: source addresses 127.0.0.1, 127.0.0.2, ... (default:
+    /// one per 5,000 connections).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=250))]
+    source_addrs: Option<u64>,
+    /// Websockets: length of each message's text, bytes.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(16..=4096))]
+    msg_bytes: u64,
+    /// Websockets: read buffer of each client socket (and the ceiling's).
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(256..=1_048_576))]
+    read_buffer: u64,
+    /// Websockets: another instance of the same cluster; connections and
+    /// sends are split over --target and these (repeatable).
+    #[arg(long)]
+    also_target: Vec<String>,
+    /// Websockets: the pid of an --also-target instance, to sample its RSS
+    /// and CPU (repeatable).
+    #[arg(long)]
+    also_server_pid: Vec<u32>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -122,6 +174,16 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     let target = target::parse_target(&args.target).map_err(anyhow::Error::msg)?;
     let request_timeout = Duration::from_secs(args.request_timeout);
     let connections = args.connections as usize;
+    let nofile = limits::raise_nofile();
+    if args.scenario.is_ws() {
+        return run_ws(args, target, nofile).await;
+    }
+    if args.connections > MAX_CONNECTIONS {
+        bail!("--connections: at most {MAX_CONNECTIONS} for HTTP scenarios");
+    }
+    if !args.also_target.is_empty() {
+        bail!("--also-target is for the websocket scenarios");
+    }
     let load_at_start = loadavg();
     if args.ceilings && args.scenario != Scenario::S1 {
         bail!("--ceilings compares s1 with its ceilings: use it with --scenario s1");
@@ -248,6 +310,46 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     println!("{summary}");
     let _ = std::io::stdout().flush();
     Ok(errors)
+}
+
+/// The websocket scenarios (src/ws.rs).
+async fn run_ws(args: Args, target: target::Target, nofile: limits::Nofile) -> anyhow::Result<u64> {
+    let mut targets = vec![target];
+    for raw in &args.also_target {
+        targets.push(target::parse_target(raw).map_err(anyhow::Error::msg)?);
+    }
+    if args.manifest.is_some() {
+        bail!("--manifest is for the HTTP scenarios");
+    }
+    let opts = ws::Options {
+        scenario: args.scenario,
+        targets,
+        pids: args.server_pid.into_iter().chain(args.also_server_pid.iter().copied()).collect(),
+        connections: args.connections as usize,
+        users: args.users as usize,
+        rooms: args.rooms as usize,
+        rate: args.rate as f64,
+        senders: args.senders as usize,
+        fanout_every: Duration::from_secs(args.fanout_every),
+        warmup: Duration::from_secs(args.warmup),
+        duration: Duration::from_secs(args.duration),
+        drain: Duration::from_secs(args.drain),
+        connect_concurrency: args.connect_concurrency as usize,
+        source_addrs: args.source_addrs.map(|n| n as usize),
+        msg_bytes: args.msg_bytes as usize,
+        read_buffer: args.read_buffer as usize,
+        report_every: Duration::from_secs(args.report_every),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        admin_user: args.admin_user.clone(),
+        admin_pass: args.admin_pass.clone(),
+        user_prefix: args.user_prefix.clone(),
+        user_pass: args.user_pass.clone(),
+        room_prefix: args.room_prefix.clone(),
+        ceiling: args.ceilings,
+        rss_log: args.rss_log.clone(),
+        nofile,
+    };
+    ws::run(opts).await
 }
 
 /// One measured phase: the connections, the scenario, the clock.

@@ -26,6 +26,15 @@ pub enum Scenario {
     S4,
     /// `s3` plus a little login/logout and follow/unfollow, for long runs.
     Soak,
+    /// Websockets: N logged-in, subscribed connections held idle; server
+    /// RSS per connection (src/ws.rs).
+    WsIdle,
+    /// Websockets: N subscribers of one room, one message every
+    /// `--fanout-every` seconds; delay of every frame.
+    WsFanout,
+    /// Websockets: N subscribers over `--rooms` rooms, `--rate` messages/s
+    /// spread over them; delays, losses, RSS over time.
+    WsSustained,
     /// Ceiling (run by `--ceilings`, not chosen): `GET /bench/static` with
     /// a body of the size `s1` answered; HTTP and JSON alone.
     #[value(skip)]
@@ -37,6 +46,11 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// The websocket scenarios (src/ws.rs).
+    pub fn is_ws(self) -> bool {
+        matches!(self, Scenario::WsIdle | Scenario::WsFanout | Scenario::WsSustained)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Scenario::S1 => "s1",
@@ -44,6 +58,9 @@ impl Scenario {
             Scenario::S3 => "s3",
             Scenario::S4 => "s4",
             Scenario::Soak => "soak",
+            Scenario::WsIdle => "ws-idle",
+            Scenario::WsFanout => "ws-fanout",
+            Scenario::WsSustained => "ws-sustained",
             Scenario::CeilingStatic => "ceiling-static",
             Scenario::CeilingRawSync => "ceiling-raw-sync",
         }
@@ -56,6 +73,8 @@ impl Scenario {
             Scenario::S3 => S3_MIX,
             Scenario::S4 => &[(Action::Send, 1)],
             Scenario::Soak => SOAK_MIX,
+            // Driven by src/ws.rs, never by the HTTP connections.
+            Scenario::WsIdle | Scenario::WsFanout | Scenario::WsSustained => &[],
             Scenario::CeilingStatic => &[(Action::StaticBody, 1)],
             Scenario::CeilingRawSync => &[(Action::RawSync, 1)],
         }

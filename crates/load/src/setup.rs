@@ -105,7 +105,7 @@ pub async fn prepare(
 
 /// Turns the server's rate limiter off as `admin` (its default budget is
 /// far below what a load run sends); the admin's connection.
-async fn admin_connection(
+pub async fn admin_connection(
     target: &Target,
     timeout: Duration,
     admin_user: &str,
@@ -249,7 +249,7 @@ pub async fn prepare_from_manifest(
 }
 
 /// Logs each user of the pool in, registering those that do not exist yet.
-async fn register_users(target: &Target, plan: &Plan) -> anyhow::Result<Vec<(String, Session)>> {
+pub async fn register_users(target: &Target, plan: &Plan) -> anyhow::Result<Vec<(String, Session)>> {
     let mut tasks = JoinSet::new();
     for i in 0..plan.users {
         let name = format!("{}{i}", plan.user_prefix);

@@ -67,9 +67,9 @@ impl Op {
 }
 
 /// Latency histogram bounds: 1 µs to 10 minutes (beyond any request timeout).
-const HIST_MAX_MICROS: u64 = 600_000_000;
+pub const HIST_MAX_MICROS: u64 = 600_000_000;
 
-fn histogram() -> Histogram<u64> {
+pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_MICROS, 3).expect("constant histogram bounds are valid")
 }
 
@@ -85,7 +85,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(h: &Histogram<u64>) -> Latency {
+    pub fn of(h: &Histogram<u64>) -> Latency {
         if h.is_empty() {
             return Latency::default();
         }

@@ -4,7 +4,9 @@
 //! Delivery is keyed by `(stream, eventName)`, as in Rocket.Chat's
 //! streamer: each matching sub gets one frame, so a client that subscribed
 //! twice receives twice. A frame is serialised once per event and shared
-//! (`Arc<str>`) by every subscriber's queue.
+//! by every subscriber's queue and socket write: [`Frame`] is a
+//! reference-counted buffer, so queueing it to 20,000 subscribers copies
+//! nothing.
 //!
 //! Each connection owns an [`Outbox`]: an unbounded channel drained by the
 //! connection's writer, plus a count of the bytes queued and not yet
@@ -14,6 +16,7 @@
 //! as Rocket.Chat's streamer does at 4 MiB. The client reconnects and
 //! catches up through the sync endpoints, which lose nothing.
 
+use axum::extract::ws::Utf8Bytes;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -25,8 +28,9 @@ pub const MAX_QUEUED_BYTES: usize = 4 * 1024 * 1024;
 
 pub type ConnId = u64;
 
-/// A frame ready for the socket, shared by every receiver of one event.
-pub type Frame = Arc<str>;
+/// A frame ready for the socket, shared by every receiver of one event
+/// (cloning it shares the bytes; the socket writes them as they are).
+pub type Frame = Utf8Bytes;
 
 /// The sending side of one connection.
 #[derive(Debug)]
@@ -78,7 +82,7 @@ impl Outbox {
     /// Serialises and queues one frame of this connection's own (results,
     /// `ready`, `pong`...).
     pub fn send_value(&self, value: &Value) -> bool {
-        self.send(Arc::from(value.to_string()))
+        self.send(Frame::from(value.to_string()))
     }
 
     /// The writer wrote `len` bytes of a frame.
@@ -193,12 +197,18 @@ impl Hub {
     /// Sends one stream event to every subscriber of `(stream, event)` but
     /// the connection `except` (a client's own writes are not echoed).
     /// The frame is built and serialised once. Returns how many got it.
+    ///
+    /// The subscribers are walked under the read lock instead of being
+    /// copied out: queueing a frame never blocks, and a copy of a room's
+    /// 20,000 targets per message was the relay's largest cost after the
+    /// socket writes (BENCHMARKS.md).
     pub fn emit(&self, stream: &str, event: &str, args: Value, except: Option<ConnId>) -> usize {
-        let targets = self.targets(stream, event);
+        let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());
+        let Some(targets) = routes.get(&(stream.to_owned(), event.to_owned())) else { return 0 };
         if targets.is_empty() {
             return 0;
         }
-        let frame: Frame = Arc::from(super::ddp::stream_frame(stream, event, args).to_string());
+        let frame = Frame::from(super::ddp::stream_frame(stream, event, args).to_string());
         self.deliver(&frame, targets.iter().filter(|t| Some(t.outbox.id) != except))
     }
 
@@ -208,7 +218,7 @@ impl Hub {
         let mut sent = 0;
         for target in targets {
             let was_overflowed = target.outbox.overflowed();
-            if target.outbox.send(Arc::clone(frame)) {
+            if target.outbox.send(frame.clone()) {
                 sent += 1;
             } else if !was_overflowed && target.outbox.overflowed() {
                 self.stats.slow_consumers_dropped.fetch_add(1, Ordering::Relaxed);
@@ -241,8 +251,8 @@ mod tests {
         assert_eq!(hub.emit("stream-room-messages", "R1", json!([{"_id": "m"}]), Some(b.outbox.id)), 2);
         let first = rx_a.try_recv().expect("a frame");
         let second = rx_a.try_recv().expect("a duplicate frame for the duplicate sub");
-        // Serialised once: both queues hold the same allocation.
-        assert!(Arc::ptr_eq(&first, &second));
+        // Serialised once: both queues hold the same bytes.
+        assert!(std::ptr::eq(first.as_str().as_ptr(), second.as_str().as_ptr()));
         assert!(rx_b.try_recv().is_err(), "no echo to the writer");
         assert!(hub.remove(&key, a.outbox.id, "s1"));
         assert!(!hub.remove(&key, a.outbox.id, "s1"));

@@ -73,6 +73,13 @@ pub enum Transport {
 /// `sendMessage` is bounded by `Message_MaxAllowedSize` far below this.
 const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 
+/// Read buffer of each websocket. The library's default (128 KiB) is
+/// zero-filled before every read, so each connection that ever received a
+/// frame kept 128 KiB resident (145 KiB of RSS per idle connection in
+/// BENCHMARKS.md) and each client frame cost a 128 KiB memset. DDP frames
+/// from clients are small; a larger one grows the buffer to its size.
+const READ_BUFFER: usize = 4 * 1024;
+
 impl Realtime {
     /// Builds the registry and starts the relay (needs a Tokio runtime).
     pub fn start(services: Arc<Services>, options: RealtimeOptions) -> Arc<Realtime> {
@@ -151,6 +158,7 @@ fn upgrade_or_refuse(
     match upgrade {
         Ok(upgrade) => upgrade
             .max_message_size(MAX_CLIENT_MESSAGE)
+            .read_buffer_size(READ_BUFFER)
             .on_upgrade(move |socket| session::run(socket, rt, ip, transport)),
         Err(_) => ApiError(Error::rejected(
             "This endpoint speaks DDP over a websocket: send a websocket upgrade request",

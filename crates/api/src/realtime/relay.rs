@@ -394,7 +394,7 @@ impl Relay {
                     if !my_listeners.is_empty() {
                         let (t, name) = room_info.clone().unwrap_or((RoomType::Channel, String::new()));
                         let extra = json!({"roomParticipant": true, "roomType": t, "roomName": name});
-                        let frame = Arc::from(
+                        let frame = super::hub::Frame::from(
                             ddp::stream_frame(ROOM_MESSAGES, MY_MESSAGES, json!([doc.clone(), extra]))
                                 .to_string(),
                         );

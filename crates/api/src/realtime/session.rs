@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use threadsync_domain::User;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Silence after which the server pings (Rocket.Chat's streamer: 30 s).
 pub const PING_AFTER: Duration = Duration::from_secs(30);
@@ -115,7 +115,9 @@ pub async fn run(socket: WebSocket, rt: Arc<Realtime>, ip: Option<IpAddr>, trans
     rt.hub.stats.connections.fetch_add(1, Ordering::Relaxed);
     rt.hub.stats.connections_total.fetch_add(1, Ordering::Relaxed);
     let (sink, stream) = socket.split();
-    let (close_tx, close_rx) = mpsc::channel::<(u16, &'static str)>(1);
+    // A oneshot, not a channel: a few dozen bytes per connection instead of
+    // a channel's block of slots.
+    let (close_tx, close_rx) = oneshot::channel::<(u16, &'static str)>();
     let writer = tokio::spawn(write_frames(sink, queue, close_rx, Arc::clone(&outbox), transport));
 
     let mut session = Session {
@@ -130,10 +132,13 @@ pub async fn run(socket: WebSocket, rt: Arc<Realtime>, ip: Option<IpAddr>, trans
     let end = read_frames(stream, &mut session, transport).await;
     session.clear_subs();
     rt.hub.stats.connections.fetch_sub(1, Ordering::Relaxed);
+    // Dropping the sender without a close (the client is gone) ends the
+    // writer too, once the frames queued before are written.
     if let End::Close(code, reason) = end {
-        let _ = close_tx.send((code, reason)).await;
+        let _ = close_tx.send((code, reason));
+    } else {
+        drop(close_tx);
     }
-    drop(close_tx);
     drop(session);
     // The writer ends once the close is sent or every sender is gone.
     let _ = writer.await;
@@ -148,13 +153,13 @@ async fn read_frames(
     match transport {
         // SockJS opens with `o`; the DDP greeting follows as a message.
         Transport::SockJs => {
-            session.outbox.send(Arc::from("o"));
+            session.outbox.send(Frame::from_static("o"));
         }
         Transport::Raw => {}
     }
     // The greeting, exactly as clients expect it (the 0.2.9 SDK drops any
     // other first frame).
-    session.outbox.send(Arc::from(r#"{"server_id":"0"}"#));
+    session.outbox.send(Frame::from_static(r#"{"server_id":"0"}"#));
     let mut connected = false;
     let mut pinged = false;
     loop {
@@ -272,7 +277,10 @@ async fn handle_text(text: &str, session: &mut Session, connected: &mut bool) ->
                 Ok(())
             };
             let reply = match verdict {
-                Ok(()) => methods::call(session, &method, params).await,
+                // Boxed: the largest method's state would otherwise be part of
+                // every connection's task for its whole life (about 6 KiB of
+                // the connection's memory while idle; BENCHMARKS.md).
+                Ok(()) => Box::pin(methods::call(session, &method, params)).await,
                 Err(wait) => Err(ddp::domain_error(&threadsync_domain::Error::TooManyRequests {
                     wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
                 })),
@@ -299,7 +307,8 @@ async fn handle_text(text: &str, session: &mut Session, connected: &mut bool) ->
                 session.send(&ddp::nosub_frame(id, Some(error)));
                 return None;
             }
-            streams::subscribe(session, sub_id, name, params).await;
+            // Boxed for the same reason as methods.
+            Box::pin(streams::subscribe(session, sub_id, name, params)).await;
         }
         "unsub" => {
             let Some(id) = frame.get("id").filter(|i| i.is_string()) else {
@@ -327,11 +336,23 @@ fn negotiate(frame: &Value) -> Option<&'static str> {
     offered.and_then(known).or_else(|| support.into_iter().find_map(known))
 }
 
+/// A queued frame as the socket sends it: as it is on a raw websocket
+/// (shared, not copied), inside SockJS's `a[...]` otherwise.
+fn socket_text(frame: Frame, transport: Transport) -> Utf8Bytes {
+    match transport {
+        Transport::Raw => frame,
+        Transport::SockJs if frame.as_str() == "o" => frame,
+        Transport::SockJs => {
+            Utf8Bytes::from(format!("a{}", Value::Array(vec![Value::String(frame.as_str().to_owned())])))
+        }
+    }
+}
+
 /// Drains the outbox into the socket; sends the close frame when asked.
 async fn write_frames(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut queue: mpsc::UnboundedReceiver<Frame>,
-    mut close: mpsc::Receiver<(u16, &'static str)>,
+    mut close: oneshot::Receiver<(u16, &'static str)>,
     outbox: Arc<Outbox>,
     transport: Transport,
 ) {
@@ -343,19 +364,13 @@ async fn write_frames(
             biased;
             frame = queue.recv() => {
                 let Some(frame) = frame else { break };
-                let len = frame.len();
-                let text = match transport {
-                    Transport::Raw => Utf8Bytes::from(&*frame),
-                    Transport::SockJs if &*frame == "o" => Utf8Bytes::from_static("o"),
-                    Transport::SockJs => Utf8Bytes::from(format!("a{}", Value::Array(vec![Value::String(frame.to_string())]))),
-                };
-                outbox.written(len);
-                if sink.send(Message::Text(text)).await.is_err() {
+                outbox.written(frame.len());
+                if sink.send(Message::Text(socket_text(frame, transport))).await.is_err() {
                     break;
                 }
             }
-            request = close.recv() => {
-                if let Some((code, reason)) = request {
+            request = &mut close => {
+                if let Ok((code, reason)) = request {
                     if transport == Transport::SockJs {
                         let _ = sink.send(Message::Text(Utf8Bytes::from(format!("c[{code},\"{reason}\"]")))).await;
                     }
