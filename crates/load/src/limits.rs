@@ -52,6 +52,36 @@ fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// The machine's CPU time so far, from the first line of `/proc/stat`, in
+/// clock ticks: (busy, idle, stolen by the hypervisor, total).
+pub fn machine_cpu() -> Option<[u64; 4]> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_machine_cpu(stat.lines().next()?)
+}
+
+fn parse_machine_cpu(line: &str) -> Option<[u64; 4]> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let v: Vec<u64> = fields.map(|f| f.parse().unwrap_or(0)).collect();
+    // user nice system idle iowait irq softirq steal (guest time is
+    // already counted in user).
+    let at = |i: usize| v.get(i).copied().unwrap_or(0);
+    let idle = at(3) + at(4);
+    let steal = at(7);
+    let busy = at(0) + at(1) + at(2) + at(5) + at(6);
+    Some([busy, idle, steal, busy + idle + steal])
+}
+
+/// Shares of the machine's CPU time between two [`machine_cpu`] readings:
+/// (busy, idle, stolen), each 0 to 1.
+pub fn cpu_shares(start: [u64; 4], end: [u64; 4]) -> (f64, f64, f64) {
+    let d = |i: usize| end[i].saturating_sub(start[i]) as f64;
+    let total = d(3).max(1.0);
+    (d(0) / total, d(1) / total, d(2) / total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +92,15 @@ mod tests {
         assert_eq!(parse_cpu_ticks(stat), Some(325));
         assert_eq!(parse_cpu_ticks("1 (x) S 1"), None);
         assert!(cpu_seconds(std::process::id()).is_some());
+    }
+
+    #[test]
+    fn machine_cpu_counts_steal_apart() {
+        let line = "cpu  100 0 50 800 50 0 0 200 0 0";
+        assert_eq!(parse_machine_cpu(line), Some([150, 850, 200, 1200]));
+        let (busy, idle, steal) = cpu_shares([0, 0, 0, 0], [150, 850, 200, 1200]);
+        assert!((busy - 0.125).abs() < 1e-9 && (idle - 0.708).abs() < 1e-3 && (steal - 0.1667).abs() < 1e-3);
+        assert!(machine_cpu().is_some());
     }
 
     #[test]

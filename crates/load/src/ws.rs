@@ -468,6 +468,8 @@ struct Phase {
     frame_bytes: u64,
     first_errors: Vec<String>,
     frame_size_asked: Option<u64>,
+    /// The machine over the measured period: busy, idle, stolen shares.
+    machine_cpu: Option<(f64, f64, f64)>,
 }
 
 /// Memory and CPU of one server process over a phase.
@@ -647,8 +649,15 @@ async fn run_phase(
             });
         }
     }
-    let cpu_start: Vec<Option<f64>> = pids.iter().map(|&p| limits::cpu_seconds(p)).collect();
-    let own_cpu_start = limits::cpu_seconds(std::process::id());
+    // CPU is read when the measured period starts (after the warm-up).
+    let cpu_now = || -> (Vec<Option<f64>>, Option<f64>, Option<[u64; 4]>) {
+        (
+            pids.iter().map(|&p| limits::cpu_seconds(p)).collect(),
+            limits::cpu_seconds(std::process::id()),
+            limits::machine_cpu(),
+        )
+    };
+    let mut cpu_start = cpu_now();
     let mut measured_from = if rate > 0.0 { measure_start } else { hold_start };
     let mut next_line = hold_start + opts.report_every;
     let mut warm = opts.warmup.is_zero() || rate == 0.0;
@@ -661,6 +670,7 @@ async fn run_phase(
         if !warm && now >= measure_start {
             warm = true;
             measured_from = measure_start;
+            cpu_start = cpu_now();
         }
         if now >= next_line {
             progress(
@@ -680,8 +690,9 @@ async fn run_phase(
         tokio::time::sleep_until(wake.into()).await;
     }
     let measured_end = Instant::now();
-    let cpu_end: Vec<Option<f64>> = pids.iter().map(|&p| limits::cpu_seconds(p)).collect();
-    let own_cpu_end = limits::cpu_seconds(std::process::id());
+    let (cpu_end, own_cpu_end, machine_end) = cpu_now();
+    let (cpu_start, own_cpu_start, machine_start) = cpu_start;
+    let machine_cpu = machine_start.zip(machine_end).map(|(a, b)| limits::cpu_shares(a, b));
     let measured_secs = measured_end.duration_since(measured_from).as_secs_f64().max(1e-3);
 
     // Sends in flight finish; then the frames still on their way arrive.
@@ -823,6 +834,7 @@ async fn run_phase(
         frame_bytes: shared.frame_bytes.load(Ordering::Relaxed).checked_div(deliveries).unwrap_or(0),
         first_errors,
         frame_size_asked,
+        machine_cpu,
     };
     Ok(phase)
 }
@@ -1223,6 +1235,14 @@ impl Phase {
         if let Some(c) = self.client_cpu_cores {
             out.push_str(&format!("client    CPU {c:.2} cores (this process)\n"));
         }
+        if let Some((busy, idle, steal)) = self.machine_cpu {
+            out.push_str(&format!(
+                "machine   CPU over the measured period: {:.0}% busy, {:.0}% idle, {:.0}% stolen by the hypervisor\n",
+                busy * 100.0,
+                idle * 100.0,
+                steal * 100.0
+            ));
+        }
         if !self.first_errors.is_empty() {
             out.push_str(&format!("first {} errors:\n", self.first_errors.len()));
             for e in &self.first_errors {
@@ -1276,6 +1296,7 @@ impl Phase {
             "kib_per_connection": self.kib_per_connection(),
             "client_cpu_cores": self.client_cpu_cores,
             "cpu_us_per_delivery": self.cpu_us_per_delivery(),
+            "machine_cpu": self.machine_cpu.map(|(busy, idle, steal)| json!({"busy": busy, "idle": idle, "steal": steal})),
             "errors": self.errors(),
         })
     }
@@ -1296,7 +1317,11 @@ fn ratios(opts: &Options, main: &Phase, ceiling: &Phase) -> (String, Value) {
             json.insert(name.replace(' ', "_"), json!({"threadsync": a, "ceiling": b, "ratio": r}));
         }
     };
-    line("RSS per connection", main.kib_per_connection(), ceiling.kib_per_connection(), "KiB");
+    if opts.scenario == Scenario::WsIdle {
+        // Elsewhere the server may have served an earlier run: RSS before
+        // connecting is not a fresh baseline.
+        line("RSS per connection", main.kib_per_connection(), ceiling.kib_per_connection(), "KiB");
+    }
     if opts.scenario != Scenario::WsIdle {
         let ms = |v: u64| Some(v as f64 / 1000.0);
         line("delay p50", ms(main.from_answer.p50), ms(ceiling.from_answer.p50), "ms");
