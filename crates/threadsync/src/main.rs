@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod limits;
 mod seed;
 mod serve;
 

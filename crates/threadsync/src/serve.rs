@@ -48,6 +48,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // the default action of killing the process mid-write.
     let mut signals = Signals::install()?;
 
+    let files = crate::limits::raise_open_files();
+    if files.after > files.before {
+        tracing::info!(
+            from = files.before,
+            to = files.after,
+            "raised the open-files limit to the hard limit"
+        );
+    } else if files.after < 4096 {
+        // Each websocket client holds a descriptor: say so before clients
+        // start failing to connect.
+        tracing::warn!(
+            limit = files.after,
+            "the open-files limit caps the server at about this many connections; raise the hard limit (ulimit -Hn)"
+        );
+    }
+
     // Bound before the store is touched: a bad or taken address must fail
     // at once, without creating or migrating a data directory first.
     // Connections that arrive while the store opens wait in the backlog.

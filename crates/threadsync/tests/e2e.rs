@@ -274,3 +274,34 @@ fn help_describes_the_commands_and_settings() {
         assert!(stdout.contains(needle), "`serve --help` lacks {needle}:\n{stdout}");
     }
 }
+
+/// Each websocket client holds a file descriptor, so a server started with
+/// the common soft limit of 1,024 open files would refuse clients at about a
+/// thousand: `serve` raises its soft limit to the hard one at start. The
+/// server is started through `prlimit` with a soft limit of 256, and its
+/// own `/proc/<pid>/limits` is read while it runs.
+#[test]
+fn serve_raises_its_open_files_limit() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let inner = serve_cmd(data.path());
+    // `prlimit` execs the program in place, so the pid is the server's.
+    let mut cmd = std::process::Command::new("prlimit");
+    cmd.arg("--nofile=256:").arg("--").arg(inner.get_program()).args(inner.get_args());
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let mut server = Server::start(cmd);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id())).expect("read limits");
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).expect("open files line");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // "Max open files <soft> <hard> files"
+    let (soft, hard) = (fields[3], fields[4]);
+    assert_eq!(soft, hard, "the soft limit must be raised to the hard one: {line}");
+    assert_ne!(soft, "256", "{line}");
+    assert_eq!(server.terminate().code(), Some(0), "{}", server.log());
+    let log = server.log();
+    assert!(log.contains("raised the open-files limit"), "{log}");
+}
