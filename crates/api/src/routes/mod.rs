@@ -5,6 +5,7 @@
 //! is served and what `/api/openapi.json` documents come from the same place.
 
 mod auth;
+mod avatar;
 #[cfg(feature = "bench-endpoints")]
 pub(crate) mod bench;
 mod channels;
@@ -38,6 +39,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(crate::health::routes())
         .merge(crate::realtime::routes())
         .merge(info::routes())
+        .merge(avatar::routes())
         .merge(auth::routes())
         .merge(users::routes())
         .merge(settings::routes())

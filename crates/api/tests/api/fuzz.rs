@@ -35,6 +35,7 @@ const PASSWORD: &str = "pw-123456";
 /// [`route_list_matches_the_document`] keeps it complete.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/info"),
+    ("GET", "/avatar/{name}"),
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/logout"),
     ("GET", "/api/v1/me"),
@@ -948,12 +949,16 @@ impl World {
 
         // Path.
         let mut path = route_path.to_owned();
-        if path.contains("{id}") {
-            let id = match &case.path {
-                PathMod::SettingId(atom, how) => self.encode(&self.atom(atom), *how),
-                _ => self.real(Real::Setting, case.seed),
-            };
-            path = path.replace("{id}", &id);
+        // `settings/{id}` and `avatar/{name}`: a real value, or an atom
+        // encoded some way (a setting id is as good a name as any).
+        for param in ["{id}", "{name}"] {
+            if path.contains(param) {
+                let id = match &case.path {
+                    PathMod::SettingId(atom, how) => self.encode(&self.atom(atom), *how),
+                    _ => self.real(Real::Setting, case.seed),
+                };
+                path = path.replace(param, &id);
+            }
         }
         match &case.path {
             PathMod::TrailingSlash => path.push('/'),
@@ -1149,6 +1154,14 @@ fn verdict(method: &str, reply: &RawReply) -> Result<(), String> {
         return Err(format!("status {status} (neither 2xx nor 4xx): {shown}"));
     }
     let content_type = reply.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // Avatars are pictures: a drawn SVG, never one with script in it.
+    if (200..300).contains(&status) && content_type == "image/svg+xml" {
+        let svg = String::from_utf8_lossy(&reply.bytes);
+        if method == "HEAD" || (svg.starts_with("<svg") && !svg.contains("<script")) {
+            return Ok(());
+        }
+        return Err(format!("status {status}, not a plain SVG: {shown}"));
+    }
     if !content_type.starts_with("application/json") {
         return Err(format!("status {status} with content-type {content_type:?}: {shown}"));
     }

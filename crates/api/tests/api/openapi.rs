@@ -222,6 +222,7 @@ async fn every_operation_says_its_summary_auth_and_answers() {
             "/sockjs/info",
             "/sockjs/{server}/{session}/websocket",
             "/api/v1/method.callAnon/{method}",
+            "/avatar/{name}",
         ];
         assert_eq!(!secured, public.contains(&path.as_str()), "{name}: auth as served");
         if path.starts_with("/api/") {
@@ -406,6 +407,11 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.headers["content-type"].to_str().is_ok_and(|c| c.starts_with("text/plain")));
     t.seen.insert(("get".into(), "/metrics".into()));
+    let avatar = app.send(Request::get("/avatar/admin?size=48").body(Body::empty()).expect("request")).await;
+    assert_eq!(avatar.status, StatusCode::OK);
+    assert_eq!(avatar.headers["content-type"], "image/svg+xml");
+    assert!(String::from_utf8_lossy(&avatar.bytes).contains(r#"width="48""#));
+    t.seen.insert(("get".into(), "/avatar/{name}".into()));
 
     // Users and auth.
     let reg = json!({"username": "bob", "email": "bob@example.com", "pass": "pw-123456", "name": "Bob"});
