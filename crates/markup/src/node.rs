@@ -203,8 +203,8 @@ fn join_emoji(cur: &N, prev: Option<&N>, next: Option<&N>) -> N {
     cur.clone()
 }
 
-/// `reducePlainTexts`: flatten one level, un-emoji glued emoji, merge
-/// adjacent plain texts.
+/// `reducePlainTexts`: flatten one level, un-emoji glued emoji (judged on
+/// the original neighbours), merge adjacent plain texts.
 pub(crate) fn reduce(values: Vec<N>) -> Vec<N> {
     let mut flat = Vec::with_capacity(values.len());
     for v in values {
@@ -213,33 +213,24 @@ pub(crate) fn reduce(values: Vec<N>) -> Vec<N> {
             other => flat.push(other),
         }
     }
+    let joined: Vec<Option<N>> = (0..flat.len())
+        .map(|i| {
+            if matches!(flat[i], N::Emoji { .. }) {
+                let prev = if i > 0 { flat.get(i - 1) } else { None };
+                Some(join_emoji(&flat[i], prev, flat.get(i + 1)))
+            } else {
+                None
+            }
+        })
+        .collect();
     let mut out: Vec<N> = Vec::with_capacity(flat.len());
-    for i in 0..flat.len() {
-        let prev = if i > 0 { flat.get(i - 1) } else { None };
-        let cur = if matches!(flat[i], N::Emoji { .. }) {
-            join_emoji(&flat[i], prev, flat.get(i + 1))
-        } else {
-            std::mem::replace(&mut flat[i], N::LineBreak)
-        };
-        // `flat[i]` may now be a placeholder; only emoji neighbours and
-        // plain neighbours matter to join_emoji, so keep the originals of
-        // those: restore a plain copy for the next step's `prev`.
+    for (orig, joined) in flat.into_iter().zip(joined) {
+        let cur = joined.unwrap_or(orig);
         if let (N::Plain(v), Some(N::Plain(last))) = (&cur, out.last_mut()) {
             last.extend_from_slice(v);
-            restore(&mut flat, i, &cur);
             continue;
         }
-        restore(&mut flat, i, &cur);
         out.push(cur);
     }
     out
-}
-
-fn restore(flat: &mut [N], i: usize, cur: &N) {
-    if matches!(flat[i], N::LineBreak) {
-        // Only plain and emoji nodes are inspected as neighbours.
-        if let N::Plain(v) = cur {
-            flat[i] = N::Plain(v.clone());
-        }
-    }
 }

@@ -79,8 +79,26 @@ fn extra(c: u16) -> bool {
     ascii_in(c, EXTRA)
 }
 /// DomainChar = !Extra ([_-] / !Safe) !EndOfLine !Space ![\\/|><%`] .
-fn domain_char(c: u16) -> bool {
-    c != EOF && !extra(c) && !ascii_in(c, b"$@&+#?\r\n \t\\/|><%`")
+/// `[_-]` consumes, so after `_` or `-` the final `.` takes a second code
+/// unit (of any kind). Returns the width matched.
+fn domain_char(s: &[u16], p: usize) -> Option<usize> {
+    let at = |i: usize| s.get(i).copied().unwrap_or(EOF);
+    let c = at(p);
+    if c == EOF || extra(c) {
+        return None;
+    }
+    let (q, w) = if c == u16::from(b'_') || c == u16::from(b'-') {
+        (p + 1, 2)
+    } else if ascii_in(c, b"$@&+#?") {
+        return None;
+    } else {
+        (p, 1)
+    };
+    let d = at(q);
+    if d == EOF || ascii_in(d, b"\r\n \t\\/|><%`") {
+        return None;
+    }
+    Some(w)
 }
 fn names_char(c: u16) -> bool {
     ascii_in(c, b"-_.") || alnum(c)
@@ -135,7 +153,10 @@ impl<'a> Parser<'a> {
         dc_end[n] = n as u32;
         extra_end[n] = n as u32;
         for i in (0..n).rev() {
-            dc_end[i] = if domain_char(s[i]) { dc_end[i + 1] } else { i as u32 };
+            dc_end[i] = match domain_char(&s, i) {
+                Some(w) => dc_end[(i + w).min(n)],
+                None => i as u32,
+            };
             extra_end[i] = if extra(s[i]) { extra_end[i + 1] } else { i as u32 };
         }
         // A position ends a URL / auto-link body when a run of punctuation
@@ -159,7 +180,7 @@ impl<'a> Parser<'a> {
         tail_end[n + 1] = n as u32;
         for i in (0..n).rev() {
             // tail(i) = if s[i] == '.' && DomainChar(s[i+1]) { tail(dc_end[i+1]) } else { i }
-            tail_end[i] = if s[i] == 46 && i + 1 < n && domain_char(s[i + 1]) {
+            tail_end[i] = if s[i] == 46 && i + 1 < n && domain_char(&s, i + 1).is_some() {
                 let r = dc_end[i + 1] as usize;
                 tail_end[r]
             } else {
