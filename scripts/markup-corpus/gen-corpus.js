@@ -90,6 +90,34 @@ for (let i = 0; i < 4500; i++) {
   GEN.push(s);
 }
 
+// A second, harsher mix: longer strings, URL/e-mail/host fragments, and
+// random code points from several Unicode planes.
+const URLISH = [
+  'http://', 'https://', 'ftp://', 'mailto:', 'www.', '.com', '.org', '.co.uk', '.io', '.dev', '.xyz', '.local', '.intranet',
+  ':8080', ':99999', '/path', '?q=1', '#frag', 'user:pw@', '_', '-', '..', '@', 'a', 'b1', 'ex-ample', 'EXAMPLE', 'ü', 'xn--p1ai',
+  '[', ']', '(', ')', '|', '<', '>', '%20', ' ', '\n', '.', ',', '!', '*', '~', '=', '+1', '+55 (11) 9999-9999',
+];
+const codePoint = () => {
+  const r = rand();
+  if (r < 0.3) return String.fromCodePoint(0x20 + Math.floor(rand() * 0x5f));
+  if (r < 0.5) return String.fromCodePoint(0xa0 + Math.floor(rand() * 0x700));
+  if (r < 0.6) return String.fromCodePoint(0x2000 + Math.floor(rand() * 0x800));
+  if (r < 0.7) return String.fromCodePoint(0x3000 + Math.floor(rand() * 0x7000));
+  if (r < 0.85) return String.fromCodePoint(0x1f300 + Math.floor(rand() * 0x400));
+  if (r < 0.9) return String.fromCodePoint(0x1f1e6 + Math.floor(rand() * 26));
+  return String.fromCodePoint(0xfe00 + Math.floor(rand() * 0x200));
+};
+const HARSH = [];
+for (let i = 0; i < 3000; i++) {
+  const n = 4 + Math.floor(rand() * 36);
+  let s = '';
+  for (let k = 0; k < n; k++) {
+    const r = rand();
+    s += r < 0.45 ? pick(ATOMS) : r < 0.75 ? pick(URLISH).replace('\\n', '\n') : codePoint();
+  }
+  HARSH.push(s);
+}
+
 const hand = [];
 for (const input of HAND) for (const v of Object.keys(VARIANTS)) hand.push(run(input, v));
 const generated = GEN.map((input, i) => run(input, i % 5 === 4 ? pick(['dollar', 'plain', 'intranet']) : 'server'));
@@ -99,5 +127,6 @@ fs.mkdirSync(dir, { recursive: true });
 const write = (name, rows) => fs.writeFileSync(path.join(dir, name), '[\n' + rows.map((r) => JSON.stringify(r)).join(',\n') + '\n]\n');
 write('handwritten.json', hand);
 write('generated.json', generated);
+write('harsh.json', HARSH.map((input, i) => run(input, i % 4 === 3 ? pick(['dollar', 'plain', 'intranet']) : 'server')));
 fs.writeFileSync(path.join(dir, 'options.json'), JSON.stringify(VARIANTS, null, 2) + '\n');
-console.log(`handwritten: ${hand.length} cases (${HAND.length} inputs x ${Object.keys(VARIANTS).length} option sets), generated: ${generated.length}`);
+console.log(`handwritten: ${hand.length} cases (${HAND.length} inputs x ${Object.keys(VARIANTS).length} option sets), generated: ${generated.length}, harsh: ${HARSH.length}`);

@@ -78,3 +78,8 @@ fn handwritten_cases_match_the_reference_parser() {
 fn generated_cases_match_the_reference_parser() {
     check("generated.json");
 }
+
+#[test]
+fn harsh_cases_match_the_reference_parser() {
+    check("harsh.json");
+}
