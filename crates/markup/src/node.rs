@@ -168,7 +168,7 @@ impl N {
 }
 
 /// JavaScript `String.prototype.trim` emptiness (its whitespace set).
-fn js_blank(v: &[u16]) -> bool {
+pub(crate) fn js_blank(v: &[u16]) -> bool {
     v.iter().all(|&c| {
         matches!(c, 0x09..=0x0D | 0x20 | 0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000 | 0xFEFF)
     })

@@ -14,6 +14,32 @@
 //! independent guard.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A multiply-rotate hasher for the memo tables (keys are small integers
+/// built from positions; no untrusted hashing concerns within one parse).
+#[derive(Default)]
+struct Fx(u64);
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 use crate::node::{reduce, U16s, N};
 use crate::psl;
@@ -41,19 +67,44 @@ fn in_ranges(table: &[(u16, u16)], c: u16) -> bool {
 }
 
 fn alpha(c: u16) -> bool {
+    if c < 128 {
+        return ascii_alpha(c);
+    }
     in_ranges(tables::ALPHA, c)
 }
 fn decimal(c: u16) -> bool {
+    if c < 128 {
+        return digit(c);
+    }
     in_ranges(tables::DECIMAL, c)
 }
 fn alnum(c: u16) -> bool {
     alpha(c) || decimal(c)
 }
 fn alnum_or_mark(c: u16) -> bool {
+    if c < 128 {
+        return ascii_alnum(c);
+    }
     alpha(c) || in_ranges(tables::EMOJI_CHAR, c) || in_ranges(tables::MARK, c) || decimal(c)
 }
-fn ascii_in(c: u16, set: &[u8]) -> bool {
-    c < 128 && set.contains(&(c as u8))
+/// The 128-bit membership mask of a set of ASCII bytes.
+const fn mask(set: &[u8]) -> u128 {
+    let mut m = 0u128;
+    let mut i = 0;
+    while i < set.len() {
+        m |= 1u128 << set[i];
+        i += 1;
+    }
+    m
+}
+/// Whether a code unit is one of a constant set of ASCII bytes (a mask
+/// computed at compile time: this runs for most code units of the input).
+macro_rules! ascii_in {
+    ($c:expr, $set:expr) => {{
+        const M: u128 = mask($set);
+        let c: u16 = $c;
+        c < 128 && (M >> c) & 1 == 1
+    }};
 }
 fn digit(c: u16) -> bool {
     (48..=57).contains(&c)
@@ -76,7 +127,7 @@ fn space(c: u16) -> bool {
 }
 const EXTRA: &[u8] = b".,!%~*\"':;()=";
 fn extra(c: u16) -> bool {
-    ascii_in(c, EXTRA)
+    ascii_in!(c, EXTRA)
 }
 /// DomainChar = !Extra ([_-] / !Safe) !EndOfLine !Space ![\\/|><%`] .
 /// `[_-]` consumes, so after `_` or `-` the final `.` takes a second code
@@ -89,19 +140,19 @@ fn domain_char(s: &[u16], p: usize) -> Option<usize> {
     }
     let (q, w) = if c == u16::from(b'_') || c == u16::from(b'-') {
         (p + 1, 2)
-    } else if ascii_in(c, b"$@&+#?") {
+    } else if ascii_in!(c, b"$@&+#?") {
         return None;
     } else {
         (p, 1)
     };
     let d = at(q);
-    if d == EOF || ascii_in(d, b"\r\n \t\\/|><%`") {
+    if d == EOF || ascii_in!(d, b"\r\n \t\\/|><%`") {
         return None;
     }
     Some(w)
 }
 fn names_char(c: u16) -> bool {
-    ascii_in(c, b"-_.") || alnum(c)
+    ascii_in!(c, b"-_.") || alnum(c)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,7 +171,13 @@ pub(crate) struct Parser<'a> {
     skip_strike: bool,
     skip_refs: bool,
     depth: u32,
-    memo: HashMap<(Rule, usize, u8), R<N>>,
+    memo: FxMap<(Rule, usize, u8), R<N>>,
+    /// Where a repetition (link title, emphasis content) that passes through
+    /// a position stops, per (kind, position, flags): the items from any
+    /// position are the same, so each position is walked once.
+    stops: FxMap<(u8, usize, u8), usize>,
+    /// End of the run of URLScheme characters [A-Za-z0-9+-] at i.
+    scheme_end: Vec<u32>,
     /// End of the run of DomainChar starting at i (i itself if none).
     dc_end: Vec<u32>,
     /// End of URLBody* from i.
@@ -170,7 +227,7 @@ impl<'a> Parser<'a> {
             let e = extra_end[i] as usize;
             let blocked = (e > i && stop_at(e)) || space(s[i]);
             let c = s[i];
-            let ok = !blocked && (any_text(c) || ascii_in(c, b"*[/]^_`{}~("));
+            let ok = !blocked && (any_text(c) || ascii_in!(c, b"*[/]^_`{}~("));
             body_end[i] = if ok { body_end[i + 1] } else { i as u32 };
             let auto_ok = !stop_at(e);
             auto_end[i] = if auto_ok { auto_end[i + 1] } else { i as u32 };
@@ -187,6 +244,11 @@ impl<'a> Parser<'a> {
                 i as u32
             };
         }
+        let mut scheme_end = vec![n as u32; n + 1];
+        for i in (0..n).rev() {
+            scheme_end[i] =
+                if ascii_alnum(s[i]) || ascii_in!(s[i], b"+-") { scheme_end[i + 1] } else { i as u32 };
+        }
         let mut same_end = vec![n as u32; n + 1];
         let mut digit_end = vec![n as u32; n + 1];
         let mut alnum_end = vec![n as u32; n + 1];
@@ -197,7 +259,7 @@ impl<'a> Parser<'a> {
         }
         // LocalPart = (AlnumMark+ Special*)+ ("." (AlnumMark+ Special*)+)*
         let am: Vec<bool> = s.iter().map(|&c| alnum_or_mark(c)).chain(std::iter::once(false)).collect();
-        let special = |c: u16| ascii_in(c, b"!#$%&'*+/=?^_`{|}~-");
+        let special = |c: u16| ascii_in!(c, b"!#$%&'*+/=?^_`{|}~-");
         let mut special_end = vec![n as u32; n + 1];
         for i in (0..n).rev() {
             special_end[i] = if special(s[i]) { special_end[i + 1] } else { i as u32 };
@@ -260,7 +322,9 @@ impl<'a> Parser<'a> {
             skip_strike: false,
             skip_refs: false,
             depth: 0,
-            memo: HashMap::new(),
+            memo: FxMap::default(),
+            stops: FxMap::default(),
+            scheme_end,
             dc_end,
             body_end,
             auto_end,
@@ -351,6 +415,29 @@ impl<'a> Parser<'a> {
         (v, p)
     }
 
+    /// Like `many`, for inline items: adjacent plain texts that both have
+    /// non-blank content are merged as they come (what `reducePlainTexts`
+    /// does later anyway; blank pieces are kept apart because emoji joining
+    /// looks at them).
+    fn many_inline(&mut self, mut p: usize, f: impl Fn(&mut Self, usize) -> R<N>) -> (Vec<N>, usize) {
+        let mut v: Vec<N> = Vec::new();
+        while let Some((x, e)) = f(self, p) {
+            match (v.last_mut(), x) {
+                (Some(N::Plain(last)), N::Plain(t))
+                    if !crate::node::js_blank(last) && !crate::node::js_blank(&t) =>
+                {
+                    last.extend_from_slice(&t);
+                }
+                (_, x) => v.push(x),
+            }
+            if e == p {
+                break;
+            }
+            p = e;
+        }
+        (v, p)
+    }
+
     fn many1<T>(&mut self, p: usize, f: impl Fn(&mut Self, usize) -> R<T>) -> R<Vec<T>> {
         let (v, e) = self.many(p, f);
         if v.is_empty() {
@@ -384,7 +471,7 @@ impl<'a> Parser<'a> {
         let mut q = self.lit(p, "```")?;
         let mut lang = None;
         let ls = q;
-        while ascii_alnum(self.at(q)) || ascii_in(self.at(q), b" _-.") {
+        while ascii_alnum(self.at(q)) || ascii_in!(self.at(q), b" _-.") {
             q += 1;
         }
         if q > ls {
@@ -563,7 +650,10 @@ impl<'a> Parser<'a> {
     }
 
     fn inline(&mut self, p: usize) -> R<Vec<N>> {
-        let (items, q) = self.many1(p, |me, q| me.inline_item(q).or_else(|| me.any(q)))?;
+        let (items, q) = self.many_inline(p, |me, q| me.inline_item(q).or_else(|| me.any(q)));
+        if items.is_empty() {
+            return None;
+        }
         let q = self.eol(q).unwrap_or(q);
         Some((reduce(items), q))
     }
@@ -608,7 +698,7 @@ impl<'a> Parser<'a> {
         let d = q + 10;
         let ts = self.slice(q, d);
         if self.at(d) == u16::from(b':')
-            && ascii_in(self.at(d + 1), b"tTdDfFR")
+            && ascii_in!(self.at(d + 1), b"tTdDfFR")
             && self.at(d + 2) == u16::from(b'>')
         {
             return Some((N::Timestamp(ts, self.at(d + 1)), d + 3));
@@ -620,7 +710,7 @@ impl<'a> Parser<'a> {
     fn escaped(&mut self, p: usize) -> R<N> {
         let q = self.lit(p, "\\")?;
         let c = self.at(q);
-        if ascii_in(c, b"*_~`#.") {
+        if ascii_in!(c, b"*_~`#.") {
             return Some((N::Plain(vec![c]), q + 1));
         }
         None
@@ -663,7 +753,7 @@ impl<'a> Parser<'a> {
         let start = q;
         let e = self.names(q)?;
         let mut end = e;
-        if ascii_in(self.at(e), b":@") {
+        if ascii_in!(self.at(e), b":@") {
             if let Some(e2) = self.names(e + 1) {
                 end = e2;
             }
@@ -745,7 +835,7 @@ impl<'a> Parser<'a> {
     fn emoji(&mut self, p: usize) -> R<N> {
         if let Some(q) = self.lit(p, ":") {
             let mut e = q;
-            while ascii_alnum(self.at(e)) || ascii_in(self.at(e), b"-_+.") {
+            while ascii_alnum(self.at(e)) || ascii_in!(self.at(e), b"-_+.") {
                 e += 1;
             }
             if e > q && self.at(e) == u16::from(b':') {
@@ -796,8 +886,7 @@ impl<'a> Parser<'a> {
         // ( Misc Fitz? ZWJ )* Misc Fitz?
         {
             let mut q = p;
-            loop {
-                let Some(m) = self.misc_pict(q) else { break };
+            while let Some(m) = self.misc_pict(q) {
                 let m = self.fitz(m).unwrap_or(m);
                 if self.at(m) == 0x200D {
                     q = m + 1;
@@ -822,15 +911,20 @@ impl<'a> Parser<'a> {
     }
 
     fn emoticon(&mut self, p: usize) -> R<N> {
-        if !self.opts.emoticons || !ascii_in(self.at(p), b"<:=>'O0;*XB8D-#%(\\") {
+        if !self.opts.emoticons || !ascii_in!(self.at(p), b"<:=>'O0;*XB8D-#%(\\") {
             return None;
         }
+        let first = self.at(p);
         for (texts, name) in EMOTICONS {
             for t in *texts {
+                // Every pattern is made of BMP characters (one code unit each).
+                if t.chars().next().map(|c| c as u16) != Some(first) {
+                    continue;
+                }
                 let mut e = p;
                 let mut ok = true;
-                for ch in t.encode_utf16() {
-                    if self.at(e) != ch {
+                for ch in t.chars() {
+                    if self.at(e) != ch as u16 {
                         ok = false;
                         break;
                     }
@@ -870,20 +964,51 @@ impl<'a> Parser<'a> {
 
     // ---- links ------------------------------------------------------------
 
+    /// URLScheme = [A-Za-z0-9+-]|1..32| ":" (greedy: a longer run fails).
     fn url_scheme(&self, p: usize) -> Option<usize> {
-        let mut q = p;
-        while q - p < 32 && (ascii_alnum(self.at(q)) || ascii_in(self.at(q), b"+-")) {
-            q += 1;
-        }
-        if q == p || self.at(q) != u16::from(b':') {
+        let q = *self.scheme_end.get(p)? as usize;
+        if q == p || q - p > 32 || self.at(q) != u16::from(b':') {
             return None;
         }
         Some(q + 1)
     }
 
+    /// Walks a repetition from `p` with `step` (the end of the item at a
+    /// position, if any) and returns where it stops, remembering the stop
+    /// for every position walked.
+    fn stop_of(&mut self, kind: u8, p: usize, step: impl Fn(&mut Self, usize) -> Option<usize>) -> usize {
+        let flags = self.flags();
+        let mut visited = Vec::new();
+        let mut q = p;
+        let stop = loop {
+            if let Some(&s) = self.stops.get(&(kind, q, flags)) {
+                break s;
+            }
+            visited.push(q);
+            match step(self, q) {
+                Some(e) if e > q => q = e,
+                _ => break q,
+            }
+        };
+        for v in visited {
+            self.stops.insert((kind, v, flags), stop);
+        }
+        stop
+    }
+
+    fn title_item(&mut self, q: usize) -> Option<(N, usize)> {
+        if let Some(r) = self.whitespace(q).or_else(|| self.emphasis(q)) {
+            return Some(r);
+        }
+        if q >= self.len() || (self.lit(q, "](").is_some() && q + 2 < self.len()) {
+            return None;
+        }
+        Some((N::Plain(vec![self.at(q)]), q + 1))
+    }
+
     fn user_run(&self, p: usize) -> Option<usize> {
         let mut q = p;
-        while ascii_alnum(self.at(q)) || ascii_in(self.at(q), b"$&+_#?-") {
+        while ascii_alnum(self.at(q)) || ascii_in!(self.at(q), b"$&+_#?-") {
             q += 1;
         }
         (q > p).then_some(q)
@@ -977,23 +1102,13 @@ impl<'a> Parser<'a> {
     }
 
     fn references(&mut self, p: usize) -> R<N> {
-        if let Some(mut q) = self.lit(p, "[") {
-            let mut title = Vec::new();
-            loop {
-                if let Some((n, e)) = self.whitespace(q).or_else(|| self.emphasis(q)) {
-                    title.push(n);
-                    q = e;
-                    continue;
-                }
-                if q >= self.len() || (self.lit(q, "](").is_some() && q + 2 < self.len()) {
-                    break;
-                }
-                title.push(N::Plain(vec![self.at(q)]));
-                q += 1;
-            }
-            if let Some(q) = self.lit(q, "](") {
+        if let Some(start) = self.lit(p, "[") {
+            let stop = self.stop_of(0, start, |me, q| me.title_item(q).map(|(_, e)| e));
+            if let Some(q) = self.lit(stop, "](") {
                 if let Some((href, e)) = self.link_ref(q) {
                     if let Some(e) = self.lit(e, ")") {
+                        let (title, _) =
+                            self.many_inline(start, |me, q| if q < stop { me.title_item(q) } else { None });
                         let label = if title.is_empty() { None } else { Some(reduce(title)) };
                         return Some((N::Link(href, label), e));
                     }
@@ -1196,6 +1311,16 @@ impl<'a> Parser<'a> {
         if !plausible {
             return None;
         }
+        if rule == Rule::Italic && c != u16::from(b'_') {
+            // Only the `word_` alternative can match here, and it is a
+            // constant-time check: no memo entry needed.
+            let q = self.alnum_end[p] as usize;
+            if self.at(q) != u16::from(b'_') {
+                return None;
+            }
+            let e = if self.at(q + 1) == u16::from(b'_') { q + 2 } else { q + 1 };
+            return Some((N::Plain(self.slice(p, e)), e));
+        }
         let key = (rule, p, self.flags());
         if let Some(r) = self.memo.get(&key) {
             return r.clone();
@@ -1226,13 +1351,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn content(&mut self, p: usize, kind: Rule) -> R<Vec<N>> {
+    fn content_item(&mut self, q: usize, kind: Rule) -> R<N> {
         let marker = match kind {
             Rule::Bold => u16::from(b'*'),
             Rule::Italic => u16::from(b'_'),
             _ => u16::from(b'~'),
         };
-        let (items, e) = self.many1(p, |me, q| {
+        (|me: &mut Self| {
             if q >= me.len() {
                 return None;
             }
@@ -1265,22 +1390,39 @@ impl<'a> Parser<'a> {
                 return Some((N::Plain(vec![c]), q + 1));
             }
             me.line(q).map(|(t, e)| (N::Plain(t), e))
-        })?;
-        Some((reduce(items), e))
+        })(self)
+    }
+
+    /// The end of an emphasis content from `p` (at least one item), without
+    /// building it.
+    fn content_stop(&mut self, p: usize, kind: Rule) -> Option<usize> {
+        let k = match kind {
+            Rule::Bold => 1,
+            Rule::Italic => 2,
+            _ => 3,
+        };
+        let e = self.stop_of(k, p, |me, q| me.content_item(q, kind).map(|(_, e)| e));
+        (e > p).then_some(e)
+    }
+
+    /// The items of a content already known to stop at `stop`.
+    fn content_items(&mut self, p: usize, stop: usize, kind: Rule) -> Vec<N> {
+        let (items, _) = self.many_inline(p, |me, q| if q < stop { me.content_item(q, kind) } else { None });
+        reduce(items)
     }
 
     fn delimited(&mut self, p: usize, kind: Rule, one: &str, two: &str) -> R<Vec<N>> {
         if let Some(q) = self.lit(p, two) {
-            if let Some((v, e)) = self.content(q, kind) {
-                if let Some(e) = self.lit(e, two) {
-                    return Some((v, e));
+            if let Some(stop) = self.content_stop(q, kind) {
+                if let Some(e) = self.lit(stop, two) {
+                    return Some((self.content_items(q, stop, kind), e));
                 }
             }
         }
         let q = self.lit(p, one)?;
-        let (v, e) = self.content(q, kind)?;
-        let e = self.lit(e, one)?;
-        Some((v, e))
+        let stop = self.content_stop(q, kind)?;
+        let e = self.lit(stop, one)?;
+        Some((self.content_items(q, stop, kind), e))
     }
 
     fn bold(&mut self, p: usize) -> R<N> {
@@ -1308,13 +1450,14 @@ impl<'a> Parser<'a> {
         let us = u16::from(b'_');
         // "__" Items "__" [a-zA-Z0-9]+
         if let Some(q) = self.lit(p, "__") {
-            if let Some((i, e)) = self.content(q, Rule::Italic) {
-                if let Some(e) = self.lit(e, "__") {
+            if let Some(stop) = self.content_stop(q, Rule::Italic) {
+                if let Some(e) = self.lit(stop, "__") {
                     let mut t = e;
                     while ascii_alnum(self.at(t)) {
                         t += 1;
                     }
                     if t > e {
+                        let i = self.content_items(q, stop, Rule::Italic);
                         let mut v = vec![N::Plain(vec![us, us])];
                         v.extend(i);
                         v.push(N::Plain(vec![us, us]));
@@ -1326,13 +1469,14 @@ impl<'a> Parser<'a> {
         }
         // "_" Items "_" [a-zA-Z]+
         if let Some(q) = self.lit(p, "_") {
-            if let Some((i, e)) = self.content(q, Rule::Italic) {
-                if let Some(e) = self.lit(e, "_") {
+            if let Some(stop) = self.content_stop(q, Rule::Italic) {
+                if let Some(e) = self.lit(stop, "_") {
                     let mut t = e;
                     while ascii_alpha(self.at(t)) {
                         t += 1;
                     }
                     if t > e {
+                        let i = self.content_items(q, stop, Rule::Italic);
                         let mut v = vec![N::Plain(vec![us])];
                         v.extend(i);
                         v.push(N::Plain(vec![us]));
@@ -1348,7 +1492,7 @@ impl<'a> Parser<'a> {
 
     fn emphasis_with_whitespace(&mut self, p: usize) -> R<N> {
         let c = self.at(p);
-        if !ascii_in(c, b"*_~") {
+        if !ascii_in!(c, b"*_~") {
             return None;
         }
         let q = self.same_end[p] as usize;

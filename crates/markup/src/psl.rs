@@ -150,8 +150,7 @@ fn extract_hostname(url: &[u16]) -> Option<Vec<u16>> {
     let mut ident: Option<usize> = None;
     let mut bracket: Option<usize> = None;
     let mut port: Option<usize> = None;
-    for i in start..end {
-        let code = url[i];
+    for (i, &code) in url.iter().enumerate().take(end).skip(start) {
         if code == 35 || code == 47 || code == 63 {
             end = i;
             break;
@@ -172,7 +171,7 @@ fn extract_hostname(url: &[u16]) -> Option<Vec<u16>> {
     }
     if at(start) == 91 {
         return match bracket {
-            Some(b) if b >= start + 1 => Some(lower(&url[start + 1..b])),
+            Some(b) if b > start => Some(lower(&url[start + 1..b])),
             Some(_) => Some(Vec::new()),
             None => None,
         };
