@@ -13,34 +13,6 @@
 //! them, so the call depth is a small constant; `MAX_DEPTH` is a second,
 //! independent guard.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-/// A multiply-rotate hasher for the memo tables (keys are small integers
-/// built from positions; no untrusted hashing concerns within one parse).
-#[derive(Default)]
-struct Fx(u64);
-impl Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.write_u64(u64::from(i));
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64);
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
-
 use crate::node::{reduce, U16s, N};
 use crate::psl;
 use crate::tables;
@@ -171,11 +143,14 @@ pub(crate) struct Parser<'a> {
     skip_strike: bool,
     skip_refs: bool,
     depth: u32,
-    memo: FxMap<(Rule, usize, u8), R<N>>,
+    /// Memo of the emphasis / link rules: per (rule, flags) a table from
+    /// position to an index in `results` (allocated on first use).
+    memo: Vec<Vec<u32>>,
+    results: Vec<R<N>>,
     /// Where a repetition (link title, emphasis content) that passes through
-    /// a position stops, per (kind, position, flags): the items from any
-    /// position are the same, so each position is walked once.
-    stops: FxMap<(u8, usize, u8), usize>,
+    /// a position stops, per (kind, flags) a table by position: the items
+    /// from any position are the same, so each position is walked once.
+    stops: Vec<Vec<u32>>,
     /// End of the run of URLScheme characters [A-Za-z0-9+-] at i.
     scheme_end: Vec<u32>,
     /// End of the run of DomainChar starting at i (i itself if none).
@@ -322,8 +297,9 @@ impl<'a> Parser<'a> {
             skip_strike: false,
             skip_refs: false,
             depth: 0,
-            memo: FxMap::default(),
-            stops: FxMap::default(),
+            memo: vec![Vec::new(); 4 * 16],
+            results: Vec::new(),
+            stops: vec![Vec::new(); 4 * 16],
             scheme_end,
             dc_end,
             body_end,
@@ -911,29 +887,20 @@ impl<'a> Parser<'a> {
     }
 
     fn emoticon(&mut self, p: usize) -> R<N> {
-        if !self.opts.emoticons || !ascii_in!(self.at(p), b"<:=>'O0;*XB8D-#%(\\") {
+        if !self.opts.emoticons {
             return None;
         }
         let first = self.at(p);
-        for (texts, name) in EMOTICONS {
-            for t in *texts {
-                // Every pattern is made of BMP characters (one code unit each).
-                if t.chars().next().map(|c| c as u16) != Some(first) {
-                    continue;
-                }
-                let mut e = p;
-                let mut ok = true;
-                for ch in t.chars() {
-                    if self.at(e) != ch as u16 {
-                        ok = false;
-                        break;
-                    }
-                    e += 1;
-                }
-                if ok {
-                    let short: U16s = name.encode_utf16().collect();
-                    return Some((N::Emoji { short, value: t.encode_utf16().collect() }, e));
-                }
+        if first >= 128 {
+            return None;
+        }
+        // Patterns with different first characters never both match, so
+        // trying those that start with this one, in grammar order, gives
+        // the grammar's answer.
+        for (pattern, name) in &emoticons_by_first()[usize::from(first)] {
+            if self.s.get(p..p + pattern.len()) == Some(pattern.as_slice()) {
+                let short: U16s = name.encode_utf16().collect();
+                return Some((N::Emoji { short, value: pattern.clone() }, p + pattern.len()));
             }
         }
         None
@@ -977,12 +944,16 @@ impl<'a> Parser<'a> {
     /// position, if any) and returns where it stops, remembering the stop
     /// for every position walked.
     fn stop_of(&mut self, kind: u8, p: usize, step: impl Fn(&mut Self, usize) -> Option<usize>) -> usize {
-        let flags = self.flags();
+        let slot = usize::from(kind) * 16 + usize::from(self.flags());
+        if self.stops[slot].is_empty() {
+            self.stops[slot] = vec![u32::MAX; self.len() + 1];
+        }
         let mut visited = Vec::new();
         let mut q = p;
         let stop = loop {
-            if let Some(&s) = self.stops.get(&(kind, q, flags)) {
-                break s;
+            let known = self.stops[slot][q.min(self.len())];
+            if known != u32::MAX {
+                break known as usize;
             }
             visited.push(q);
             match step(self, q) {
@@ -991,7 +962,7 @@ impl<'a> Parser<'a> {
             }
         };
         for v in visited {
-            self.stops.insert((kind, v, flags), stop);
+            self.stops[slot][v] = stop as u32;
         }
         stop
     }
@@ -1321,9 +1292,13 @@ impl<'a> Parser<'a> {
             let e = if self.at(q + 1) == u16::from(b'_') { q + 2 } else { q + 1 };
             return Some((N::Plain(self.slice(p, e)), e));
         }
-        let key = (rule, p, self.flags());
-        if let Some(r) = self.memo.get(&key) {
-            return r.clone();
+        let slot = rule as usize * 16 + usize::from(self.flags());
+        if self.memo[slot].is_empty() {
+            self.memo[slot] = vec![u32::MAX; self.len() + 1];
+        }
+        let known = self.memo[slot][p];
+        if known != u32::MAX {
+            return self.results[known as usize].clone();
         }
         if self.depth >= MAX_DEPTH {
             return None;
@@ -1338,7 +1313,8 @@ impl<'a> Parser<'a> {
         };
         self.set(rule, false);
         self.depth -= 1;
-        self.memo.insert(key, r.clone());
+        self.memo[slot][p] = self.results.len() as u32;
+        self.results.push(r.clone());
         r
     }
 
@@ -1503,6 +1479,22 @@ impl<'a> Parser<'a> {
         let e = self.same_end[w] as usize;
         Some((N::Plain(self.slice(p, e)), e))
     }
+}
+
+/// [`EMOTICONS`] grouped by first character (all are ASCII but one, whose
+/// first character is ASCII too), each group in grammar order.
+fn emoticons_by_first() -> &'static [Vec<(U16s, &'static str)>] {
+    static TABLE: std::sync::OnceLock<Vec<Vec<(U16s, &'static str)>>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = vec![Vec::new(); 128];
+        for (texts, name) in EMOTICONS {
+            for t in *texts {
+                let units: U16s = t.encode_utf16().collect();
+                table[usize::from(units[0])].push((units, *name));
+            }
+        }
+        table
+    })
 }
 
 /// EmoticonPattern, in the grammar's order (first match wins).
