@@ -626,7 +626,37 @@ impl<'a> Parser<'a> {
     }
 
     fn inline(&mut self, p: usize) -> R<Vec<N>> {
-        let (items, q) = self.many_inline(p, |me, q| me.inline_item(q).or_else(|| me.any(q)));
+        // (InlineItem / Any)+, merging plain pieces as `many_inline` does;
+        // `Any` (the common case: ordinary text) extends the last plain text
+        // straight from the input, without building a node.
+        let mut items: Vec<N> = Vec::new();
+        let mut q = p;
+        loop {
+            if let Some((x, e)) = self.inline_item(q) {
+                match (items.last_mut(), x) {
+                    (Some(N::Plain(last)), N::Plain(t))
+                        if !crate::node::js_blank(last) && !crate::node::js_blank(&t) =>
+                    {
+                        last.extend_from_slice(&t);
+                    }
+                    (_, x) => items.push(x),
+                }
+                if e == q {
+                    break;
+                }
+                q = e;
+                continue;
+            }
+            let Some(e) = self.any_end(q) else { break };
+            let piece = &self.s[q..e];
+            match items.last_mut() {
+                Some(N::Plain(last)) if !crate::node::js_blank(last) && !crate::node::js_blank(piece) => {
+                    last.extend_from_slice(piece);
+                }
+                _ => items.push(N::Plain(piece.to_vec())),
+            }
+            q = e;
+        }
         if items.is_empty() {
             return None;
         }
@@ -694,6 +724,11 @@ impl<'a> Parser<'a> {
 
     /// Any = !EndOfLine . $AutolinkedPhone? $URL?
     fn any(&mut self, p: usize) -> R<N> {
+        let e = self.any_end(p)?;
+        Some((N::Plain(self.slice(p, e)), e))
+    }
+
+    fn any_end(&mut self, p: usize) -> Option<usize> {
         if p >= self.len() || self.eol(p).is_some() {
             return None;
         }
@@ -704,7 +739,7 @@ impl<'a> Parser<'a> {
         if let Some(e) = self.url(q) {
             q = e;
         }
-        Some((N::Plain(self.slice(p, q)), q))
+        Some(q)
     }
 
     fn text_char(&self, p: usize) -> bool {
