@@ -50,3 +50,18 @@ const t0 = process.hrtime.bigint();
 for (let i = 0; i < rounds; i++) for (const s of mix) parse(s, OPTIONS);
 const secs = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(`npm @rocket.chat/message-parser: ${mix.length} messages, ${bytes} bytes; ${(bytes * rounds / secs / 1e6).toFixed(2)} MB/s`);
+
+// The same pathological 5,000-character inputs as crates/markup/benches/pathological.rs
+// (a subset), through the npm parser: time per parse.
+if (process.argv.includes('--pathological')) {
+  const rep = (unit) => unit.repeat(Math.floor(5000 / unit.length)).slice(0, 5000);
+  const cases = { asterisks: '*', underscores: '_', backticks: '`', brackets: '[', 'nested emphasis': '*_~',
+    'open bold words': '*a ', alternating: '_*', 'links unclosed': '[a](', 'one long word': 'a', dots: 'a.', newlines: '\n' };
+  for (const [name, unit] of Object.entries(cases)) {
+    const input = rep(unit);
+    const t = process.hrtime.bigint();
+    let ok = true;
+    try { parse(input, OPTIONS); } catch (e) { ok = false; }
+    console.log(`npm pathological ${name}: ${(Number(process.hrtime.bigint() - t) / 1e6).toFixed(1)} ms${ok ? '' : ' (threw)'}`);
+  }
+}

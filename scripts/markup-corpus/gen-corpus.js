@@ -127,6 +127,12 @@ fs.mkdirSync(dir, { recursive: true });
 const write = (name, rows) => fs.writeFileSync(path.join(dir, name), '[\n' + rows.map((r) => JSON.stringify(r)).join(',\n') + '\n]\n');
 write('handwritten.json', hand);
 write('generated.json', generated);
+// The adversarial shapes of crates/markup/benches/pathological.rs at 1,000
+// characters (the reference parser needs seconds for some at 5,000).
+const PATHO_UNITS = ['*', '_', '~', '`', '[', '](', '*_~', '*a ', '_a ', '_*', '[a](', '\\(', '@', '#', ':', 'a.', 'a', '1',
+  'a-', 'a@', '<', '+1', '> ', '- ', '\n', '😀', '*_~`[](<>@#:$\\ a.b '];
+const patho = PATHO_UNITS.map((u) => run([...u.repeat(Math.ceil(1000 / [...u].length))].slice(0, 1000).join(''), 'server'));
+write('pathological.json', patho);
 write('harsh.json', HARSH.map((input, i) => run(input, i % 4 === 3 ? pick(['dollar', 'plain', 'intranet']) : 'server')));
 fs.writeFileSync(path.join(dir, 'options.json'), JSON.stringify(VARIANTS, null, 2) + '\n');
 console.log(`handwritten: ${hand.length} cases (${HAND.length} inputs x ${Object.keys(VARIANTS).length} option sets), generated: ${generated.length}, harsh: ${HARSH.length}`);

@@ -83,3 +83,8 @@ fn generated_cases_match_the_reference_parser() {
 fn harsh_cases_match_the_reference_parser() {
     check("harsh.json");
 }
+
+#[test]
+fn pathological_cases_match_the_reference_parser() {
+    check("pathological.json");
+}
