@@ -56,6 +56,7 @@ fn page_of_messages(n: usize) -> Vec<Message> {
             t: None,
             edited_at: None,
             edited_by: None,
+            md: None,
             extra: Map::new(),
         })
         .collect()

@@ -45,6 +45,11 @@ pub struct Message {
     pub rid: String,
     #[serde(default)]
     pub msg: String,
+    /// The markup tree of `msg` (Rocket.Chat's `md`, see docs/markup.md),
+    /// computed when the text is written; absent when there is no text and
+    /// on deleted thread parents.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub md: Option<Value>,
     pub ts: Timestamp,
     pub u: UserRef,
     #[serde(rename = "_updatedAt")]

@@ -24,7 +24,7 @@ mod users;
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use history::{History, HistoryQuery, MAX_HISTORY};
-pub use messages::{DeletedMessage, PostMessage, PostedMessage};
+pub use messages::{message_markup, DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
 pub use rooms::{Listing, RoomSelector, UserSelector};
 pub use sync::{CursorBounds, DeletedListing, Documents, ListParams, RoomSync, SyncMessagesParams};

@@ -21,6 +21,13 @@ use threadsync_storage::{Deletion, MessageEdit, NewMessage, ReplyBookkeeping, St
 /// (Rocket.Chat's `post-readonly` / `delete-message` defaults, besides admins).
 const MODERATING_ROLES: &[&str] = &["owner", "moderator"];
 
+/// The `md` markup tree stored with a message whose text is `text` (what
+/// every write path stores, for the bulk paths that write documents
+/// directly: `threadsync seed`, imports). `None` for an empty text.
+pub fn message_markup(text: &str) -> Option<Value> {
+    mentions::parse(text).md
+}
+
 /// `chat.postMessage`'s input, already typed by the HTTP layer.
 #[derive(Clone, Debug, Default)]
 pub struct PostMessage {
@@ -290,9 +297,13 @@ impl Services {
             // Nothing changes: no new `editedAt`, no `_updatedAt` for sync to report.
             return Ok(original);
         }
-        let (mentions, channels) = self.resolve_mentions(caller, text).await?;
+        // An edit parses the new text again: `md`, mentions and channels
+        // are replaced together.
+        let parsed = mentions::parse(text);
+        let (mentions, channels) = self.resolve_mentions(caller, &parsed).await?;
         let edit = MessageEdit {
             msg: text.to_owned(),
+            md: parsed.md,
             mentions,
             channels,
             edited_by: UserRef { id: caller.id.clone(), username: caller.username.clone(), name: None },
@@ -377,7 +388,8 @@ impl Services {
             Some(tmid) => Some(self.thread_parent(&room.id, tmid).await?),
             None => None,
         };
-        let (mentions, channels) = self.resolve_mentions(caller, &draft.msg).await?;
+        let parsed = mentions::parse(&draft.msg);
+        let (mentions, channels) = self.resolve_mentions(caller, &parsed).await?;
         let reply = parent.as_ref().map(|parent| {
             let mut followers: Vec<String> = Vec::new();
             // Rocket.Chat adds the parent's author when the thread starts.
@@ -397,6 +409,7 @@ impl Services {
             id: draft.id.unwrap_or_else(id::new_id),
             rid: room.id.clone(),
             msg: draft.msg,
+            md: parsed.md,
             // The store stamps `ts` and `_updatedAt` from the room clock.
             ts: now,
             u: user_ref(caller),
@@ -501,17 +514,18 @@ impl Services {
         Err(invalid_channel())
     }
 
-    /// Mentions and channels named in `msg`: existing users (plus `all` and
-    /// `here`), and existing public channels or private groups the sender is
-    /// a member of (**[differs]**: Rocket.Chat lists any private group, which
-    /// leaks its id to outsiders). Order follows the text.
+    /// Mentions and channels named in the parsed text (its MENTION_USER and
+    /// MENTION_CHANNEL nodes): existing users (plus `all` and `here`), and
+    /// existing public channels or private groups the sender is a member of
+    /// (**[differs]**: Rocket.Chat lists any private group, which leaks its
+    /// id to outsiders). Order follows the text.
     async fn resolve_mentions(
         &self,
         sender: &User,
-        msg: &str,
+        parsed: &mentions::Parsed,
     ) -> Result<(Vec<Mention>, Vec<ChannelMention>)> {
         let mut mentions = Vec::new();
-        let names = mentions::user_mentions(msg);
+        let names = &parsed.users;
         let mut lookup: Vec<String> = Vec::new();
         for name in names.iter().filter(|n| !matches!(n.as_str(), "all" | "here")) {
             lookup.push(name.clone());
@@ -521,7 +535,7 @@ impl Services {
         }
         let users =
             if lookup.is_empty() { Vec::new() } else { self.store.users_by_usernames(&lookup).await? };
-        for name in &names {
+        for name in names {
             let mention = if matches!(name.as_str(), "all" | "here") {
                 Some(Mention { id: name.clone(), username: name.clone(), name: None, kind: None })
             } else {
@@ -541,10 +555,10 @@ impl Services {
         }
 
         let mut channels: Vec<ChannelMention> = Vec::new();
-        for name in mentions::channel_mentions(msg) {
-            let mut room = self.store.room_by_name(&name).await?;
+        for name in &parsed.channels {
+            let mut room = self.store.room_by_name(name).await?;
             if room.is_none() {
-                if let Some(trimmed) = mentions::without_trailing_dots(&name) {
+                if let Some(trimmed) = mentions::without_trailing_dots(name) {
                     room = self.store.room_by_name(trimmed).await?;
                 }
             }

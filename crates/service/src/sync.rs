@@ -463,6 +463,7 @@ mod tests {
             t: None,
             edited_at: None,
             edited_by: None,
+            md: None,
             extra: Default::default(),
         }
     }

@@ -164,6 +164,7 @@ pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<Messa
 pub(crate) async fn edit(c: &dyn Conn, id: &str, edit: MessageEdit) -> StorageResult<Message> {
     let (mut message, stamp) = lock_message(c, id).await?;
     message.msg = edit.msg;
+    message.md = edit.md;
     message.mentions = edit.mentions;
     message.channels = edit.channels;
     message.edited_at = Some(stamp);
@@ -181,6 +182,7 @@ pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<Deletion> {
         // replies keep their thread; its thread fields are kept.
         message.t = Some("rm".to_owned());
         message.msg.clear();
+        message.md = None;
         message.mentions.clear();
         message.channels.clear();
         message.extra.clear();

@@ -146,6 +146,7 @@ async fn two_instances_write_one_room_losslessly() {
                         1 | 2 => w.post(store.as_ref(), &plain_id(j), &author).await.updated_at,
                         3 => {
                             let edit = MessageEdit {
+                                md: None,
                                 msg: format!("edit {j}"),
                                 mentions: vec![],
                                 channels: vec![],
@@ -469,6 +470,7 @@ async fn regex_feeds_and_listings_page_exactly() {
     }
     for i in (0..150).step_by(7) {
         let edit = MessageEdit {
+            md: None,
             msg: if i % 2 == 0 { "keep again".into() } else { "dropped".into() },
             mentions: vec![],
             channels: vec![],

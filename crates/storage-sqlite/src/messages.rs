@@ -180,6 +180,7 @@ pub(crate) fn edit(conn: &Connection, id: &str, edit: MessageEdit) -> StorageRes
     let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
     let stamp = clock::tick(conn, &message.rid)?;
     message.msg = edit.msg;
+    message.md = edit.md;
     message.mentions = edit.mentions;
     message.channels = edit.channels;
     message.edited_at = Some(stamp);
@@ -198,6 +199,7 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
         // replies keep their thread; its thread fields are kept.
         message.t = Some("rm".to_owned());
         message.msg.clear();
+        message.md = None;
         message.mentions.clear();
         message.channels.clear();
         message.extra.clear();

@@ -171,6 +171,8 @@ pub struct ReplyBookkeeping {
 #[derive(Clone, Debug)]
 pub struct MessageEdit {
     pub msg: String,
+    /// The markup tree of the new text (replaces the old one).
+    pub md: Option<Value>,
     pub mentions: Vec<Mention>,
     pub channels: Vec<ChannelMention>,
     pub edited_by: UserRef,

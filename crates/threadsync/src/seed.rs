@@ -95,6 +95,8 @@ fn user_ref(user: &User) -> UserRef {
 }
 
 fn new_message(id: String, rid: &str, author: &User, msg: String, at: Timestamp) -> Message {
+    // Seeded messages carry `md` like every other (their words mention nobody).
+    let md = threadsync_service::message_markup(&msg);
     Message {
         id,
         rid: rid.to_owned(),
@@ -112,6 +114,7 @@ fn new_message(id: String, rid: &str, author: &User, msg: String, at: Timestamp)
         t: None,
         edited_at: None,
         edited_by: None,
+        md,
         extra: Map::new(),
     }
 }
@@ -371,6 +374,8 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
                 if roll < DELETED + EDITED {
                     let edit_at = clock.tick(now_ms);
                     reply.msg = format!("{} (edited)", reply.msg);
+                    // An edit re-parses, as chat.update does.
+                    reply.md = threadsync_service::message_markup(&reply.msg);
                     reply.edited_at = Some(edit_at);
                     reply.edited_by = Some(reply.u.clone());
                     reply.updated_at = edit_at;

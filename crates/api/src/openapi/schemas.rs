@@ -407,6 +407,11 @@ pub struct Message {
     pub rid: String,
     /// The text.
     pub msg: String,
+    /// The markup tree of the text (Rocket.Chat's `md`: PARAGRAPH, BOLD,
+    /// MENTION_USER... nodes, as `@rocket.chat/message-parser` builds them;
+    /// docs/markup.md). Absent when there is no text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md: Option<Vec<Value>>,
     pub ts: Date,
     /// The sender.
     pub u: UserRef,

@@ -386,6 +386,70 @@ async fn mentions_and_channels_are_parsed() {
     assert_eq!(fetch(&app, &bob, text(&m, "_id")).await["mentions"], m["mentions"]);
 }
 
+/// The `md` tree the reference parser (`@rocket.chat/message-parser`
+/// 0.31.32 with a Rocket.Chat server's default options) returns for `text`;
+/// the literals below were produced by it (scripts/markup-corpus).
+fn reference_md(text: &str) -> Value {
+    let tree = match text {
+        "hello *world* @bob :smile: https://rocket.chat" => {
+            r#"[{"type":"PARAGRAPH","value":[{"type":"PLAIN_TEXT","value":"hello "},{"type":"BOLD","value":[{"type":"PLAIN_TEXT","value":"world"}]},{"type":"PLAIN_TEXT","value":" "},{"type":"MENTION_USER","value":{"type":"PLAIN_TEXT","value":"bob"}},{"type":"PLAIN_TEXT","value":" "},{"type":"EMOJI","value":{"type":"PLAIN_TEXT","value":"smile"},"shortCode":"smile"},{"type":"PLAIN_TEXT","value":" "},{"type":"LINK","value":{"src":{"type":"PLAIN_TEXT","value":"https://rocket.chat"},"label":[{"type":"PLAIN_TEXT","value":"https://rocket.chat"}]}}]}]"#
+        }
+        "edited _text_ in #general" => {
+            r#"[{"type":"PARAGRAPH","value":[{"type":"PLAIN_TEXT","value":"edited "},{"type":"ITALIC","value":[{"type":"PLAIN_TEXT","value":"text"}]},{"type":"PLAIN_TEXT","value":" in "},{"type":"MENTION_CHANNEL","value":{"type":"PLAIN_TEXT","value":"general"}}]}]"#
+        }
+        "```js\nlet x = 1;\n```" => {
+            r#"[{"type":"CODE","language":"js","value":[{"type":"CODE_LINE","value":{"type":"PLAIN_TEXT","value":"let x = 1;"}}]}]"#
+        }
+        "- [x] done\n> quoted" => {
+            r#"[{"type":"TASKS","value":[{"type":"TASK","status":true,"value":[{"type":"PLAIN_TEXT","value":"done"}]}]},{"type":"QUOTE","value":[{"type":"PARAGRAPH","value":[{"type":"PLAIN_TEXT","value":"quoted"}]}]}]"#
+        }
+        other => panic!("no reference tree for {other:?}"),
+    };
+    serde_json::from_str(tree).expect("reference tree")
+}
+
+#[tokio::test]
+async fn messages_carry_the_reference_markup_tree() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let text1 = "hello *world* @bob :smile: https://rocket.chat";
+    let m = say(&app, &alice, "GENERAL", text1).await;
+    assert_eq!(m["md"], reference_md(text1));
+    // mentions come from the same parse as md
+    assert_eq!(
+        m["mentions"],
+        json!([{"_id": bob.user_id, "username": "bob", "name": "bob", "type": "user"}])
+    );
+    assert_eq!(fetch(&app, &bob, text(&m, "_id")).await["md"], m["md"], "stored, not recomputed differently");
+
+    // An edit parses again: md, mentions and channels follow the new text.
+    let edited_text = "edited _text_ in #general";
+    let edited = app.edit(&alice, "GENERAL", text(&m, "_id"), edited_text).await;
+    assert_eq!(edited["md"], reference_md(edited_text));
+    assert_eq!(edited["mentions"], json!([]));
+    assert_eq!(edited["channels"], json!([{"_id": "GENERAL", "name": "general"}]));
+    assert_eq!(fetch(&app, &alice, text(&m, "_id")).await["md"], reference_md(edited_text));
+
+    // Thread replies and chat.postMessage carry it too.
+    let code = "```js\nlet x = 1;\n```";
+    let r = reply(&app, &bob, "GENERAL", text(&m, "_id"), code).await;
+    assert_eq!(r["md"], reference_md(code));
+    let tasks = "- [x] done\n> quoted";
+    let posted = app.post(POST, Some(&alice), json!({"channel": "#general", "text": tasks})).await.ok();
+    assert_eq!(posted["message"]["md"], reference_md(tasks));
+    let parent = fetch(&app, &alice, text(&m, "_id")).await;
+    assert_eq!(parent["md"], reference_md(edited_text), "the parent keeps its md when replied to");
+
+    // A message without text has no md; a deleted parent's placeholder neither.
+    let bare = send(&app, &alice, json!({"rid": "GENERAL", "attachments": [{"title": "a file"}]})).await.ok();
+    assert!(bare["message"].get("md").is_none(), "{bare}");
+    app.remove(&alice, "GENERAL", text(&m, "_id")).await;
+    let placeholder = fetch(&app, &alice, text(&m, "_id")).await;
+    assert_eq!(placeholder["t"], "rm");
+    assert!(placeholder.get("md").is_none(), "{placeholder}");
+}
+
 #[tokio::test]
 async fn private_group_outsiders_cannot_send_or_read() {
     let app = app().await;

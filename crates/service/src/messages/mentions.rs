@@ -1,94 +1,83 @@
-//! `@username`, `@all`, `@here` and `#channel` in message text (Rocket.Chat's
-//! `MentionsParser`, server side).
+//! The markup tree of a message's text (`md`, docs/markup.md) and the
+//! `@username`, `@all`, `@here` and `#channel` names in it.
 //!
+//! Both come from one parse, so the `mentions` and `channels` a message
+//! carries are exactly the MENTION_USER / MENTION_CHANNEL nodes of its `md`.
 //! Parsing is pure and lives here; resolving the names against users and
 //! rooms is done by the message service.
 
-use std::sync::OnceLock;
+use serde_json::Value;
 
 /// At most this many distinct names are looked up per message, so a long
 /// message full of `@x` cannot turn into an unbounded number of queries.
 pub(crate) const MAX_MENTIONS: usize = 100;
 
-/// Rocket.Chat's default `UTF8_User_Names_Validation` / channel-name pattern.
-const NAME: &str = r"[0-9a-zA-Z\-_.]+";
-
-fn user_pattern() -> &'static regex::Regex {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    // A mention starts a line or follows whitespace or `>` (quotes), as in
-    // Rocket.Chat; the optional `@server` part is a federated name.
-    RE.get_or_init(|| {
-        regex::Regex::new(&format!(r"(?m)(?:^|[\s>])@({NAME}(?:@{NAME})?)")).expect("valid pattern")
-    })
+/// A message text, parsed once.
+pub(crate) struct Parsed {
+    /// The markup tree; `None` for an empty text (Rocket.Chat stores no `md` then).
+    pub md: Option<Value>,
+    /// Distinct user names (`all` and `here` included), in order, at most [`MAX_MENTIONS`].
+    pub users: Vec<String>,
+    /// Distinct channel names, in order, at most [`MAX_MENTIONS`].
+    pub channels: Vec<String>,
 }
 
-fn channel_pattern() -> &'static regex::Regex {
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(&format!(r"(?m)(?:^|[\s>])#({NAME}(?:@{NAME})?)")).expect("valid pattern")
-    })
-}
-
-/// The distinct names after `@` in `msg`, in order of first appearance
-/// (`all` and `here` included), at most [`MAX_MENTIONS`].
-pub(crate) fn user_mentions(msg: &str) -> Vec<String> {
-    distinct(user_pattern(), msg)
-}
-
-/// The distinct names after `#` in `msg`, in order of first appearance, at
-/// most [`MAX_MENTIONS`].
-pub(crate) fn channel_mentions(msg: &str) -> Vec<String> {
-    distinct(channel_pattern(), msg)
+/// Parses `msg` with the options a Rocket.Chat server uses by default
+/// (threadsync_markup::Options::default, documented in docs/markup.md).
+pub(crate) fn parse(msg: &str) -> Parsed {
+    let md = threadsync_markup::parse(msg, &threadsync_markup::Options::default());
+    let (mut users, mut channels) = md.as_ref().map(threadsync_markup::mentions).unwrap_or_default();
+    users.truncate(MAX_MENTIONS);
+    channels.truncate(MAX_MENTIONS);
+    Parsed { md, users, channels }
 }
 
 /// The name without the sentence punctuation that usually follows a mention
-/// (`thanks @alice.`); `None` when nothing changes.
+/// (`thanks @alice.`: the markup keeps the dot in the name); `None` when
+/// nothing changes.
 pub(crate) fn without_trailing_dots(name: &str) -> Option<&str> {
     let trimmed = name.trim_end_matches('.');
     (trimmed != name && !trimmed.is_empty()).then_some(trimmed)
-}
-
-fn distinct(pattern: &regex::Regex, msg: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    // The match may start with the separator it consumed, so a mention
-    // right after another (`@a @b`) is still found: the separator belongs to
-    // the second match only.
-    for caps in pattern.captures_iter(msg) {
-        let Some(name) = caps.get(1) else { continue };
-        let name = name.as_str();
-        if !out.iter().any(|n| n == name) {
-            out.push(name.to_owned());
-            if out.len() == MAX_MENTIONS {
-                break;
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_user_mentions_in_order_without_duplicates() {
-        assert_eq!(
-            user_mentions("@alice hi @bob and @alice, @all @here"),
-            vec!["alice", "bob", "all", "here"]
-        );
-        assert_eq!(user_mentions("line\n@carol\n>@dave"), vec!["carol", "dave"]);
+    fn users(msg: &str) -> Vec<String> {
+        parse(msg).users
+    }
+
+    fn channels(msg: &str) -> Vec<String> {
+        parse(msg).channels
     }
 
     #[test]
-    fn ignores_at_signs_inside_words() {
-        assert!(user_mentions("mail me at bob@example.com").is_empty());
-        assert!(user_mentions("no mention here").is_empty());
-        assert!(channel_mentions("issue#12 and a#b").is_empty());
+    fn finds_user_mentions_in_order_without_duplicates() {
+        assert_eq!(users("@alice hi @bob and @alice, @all @here"), vec!["alice", "bob", "all", "here"]);
+        assert_eq!(users("line\n@carol\n>@dave"), vec!["carol", "dave"]);
+    }
+
+    #[test]
+    fn ignores_at_signs_inside_words_and_code() {
+        assert!(users("mail me at bob@example.com").is_empty());
+        assert!(users("no mention here").is_empty());
+        assert!(users("`@bob` in code").is_empty());
+        assert!(channels("issue#12 and a#b").is_empty());
+    }
+
+    #[test]
+    fn finds_mentions_inside_markup() {
+        assert_eq!(users("*@bob* and ~@carol~"), vec!["bob", "carol"]);
+        // As in the reference parser, `_` is part of a name, so `_@dave_`
+        // is not italic: it mentions `dave_`.
+        assert_eq!(users("_@dave_"), vec!["dave_"]);
+        assert_eq!(channels("> see #general"), vec!["general"]);
     }
 
     #[test]
     fn finds_channel_mentions() {
-        assert_eq!(channel_mentions("see #general and #dev-team. #general"), vec!["general", "dev-team."]);
+        assert_eq!(channels("see #general and #dev-team. #general"), vec!["general", "dev-team."]);
         assert_eq!(without_trailing_dots("dev-team."), Some("dev-team"));
         assert_eq!(without_trailing_dots("dev"), None);
         assert_eq!(without_trailing_dots("..."), None);
@@ -96,12 +85,27 @@ mod tests {
 
     #[test]
     fn adjacent_mentions_are_all_found() {
-        assert_eq!(user_mentions("@a @b @c"), vec!["a", "b", "c"]);
+        assert_eq!(users("@a @b @c"), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn mentions_are_the_trees_mention_nodes() {
+        let parsed = parse("hi @bob in #dev");
+        let md = parsed.md.expect("a tree");
+        assert_eq!(md[0]["value"][1]["type"], "MENTION_USER");
+        assert_eq!(md[0]["value"][1]["value"]["value"], "bob");
+        assert_eq!(md[0]["value"][3]["type"], "MENTION_CHANNEL");
+        assert_eq!((parsed.users, parsed.channels), (vec!["bob".to_owned()], vec!["dev".to_owned()]));
+    }
+
+    #[test]
+    fn empty_text_has_no_tree() {
+        assert!(parse("").md.is_none());
     }
 
     #[test]
     fn bounded() {
         let text: String = (0..500).map(|i| format!("@u{i} ")).collect();
-        assert_eq!(user_mentions(&text).len(), MAX_MENTIONS);
+        assert_eq!(users(&text).len(), MAX_MENTIONS);
     }
 }

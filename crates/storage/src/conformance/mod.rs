@@ -261,6 +261,7 @@ pub fn message(id: &str, rid: &str, author: &User, text: &str) -> Message {
         t: None,
         edited_at: None,
         edited_by: None,
+        md: None,
         extra: Map::new(),
     }
 }
@@ -773,6 +774,7 @@ pub async fn messages_edit(store: &dyn Store) {
         .edit_message(
             "m1",
             MessageEdit {
+                md: Some(serde_json::json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "first @bob"}]}])),
                 msg: "first @bob".to_owned(),
                 mentions: vec![mention.clone()],
                 channels: vec![],
@@ -782,6 +784,7 @@ pub async fn messages_edit(store: &dyn Store) {
         .await
         .expect("edit");
     assert_eq!(edited.msg, "first @bob");
+    assert_eq!(edited.md.as_ref().and_then(|md| md[0]["type"].as_str()), Some("PARAGRAPH"), "md is replaced");
     assert_eq!(edited.mentions, vec![mention]);
     assert_eq!(edited.edited_by, Some(editor));
     assert!(edited.updated_at > original.updated_at, "_updatedAt moves");
@@ -795,6 +798,7 @@ pub async fn messages_edit(store: &dyn Store) {
 pub async fn messages_missing_ids(store: &dyn Store) {
     let w = World::new(store).await;
     let edit = MessageEdit {
+        md: None,
         msg: "x".to_owned(),
         mentions: vec![],
         channels: vec![],
@@ -884,6 +888,7 @@ pub async fn thread_reply_bookkeeping(store: &dyn Store) {
         .edit_message(
             "r1",
             MessageEdit {
+                md: None,
                 msg: "edited".to_owned(),
                 mentions: vec![],
                 channels: vec![],
@@ -972,11 +977,14 @@ pub async fn thread_delete_parent_leaves_placeholder(store: &dyn Store) {
     m.mentions = vec![Mention { id: w.bob.id.clone(), username: "bob".to_owned(), name: None, kind: None }];
     m.channels = vec![ChannelMention { id: ROOM.to_owned(), name: "room".to_owned() }];
     m.extra.insert("attachments".to_owned(), json!([{"title": "x"}]));
+    m.md = Some(json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "hello @bob"}]}]));
     store.insert_message(plain(m)).await.expect("parent");
+    assert!(must_get(store, "parent").await.md.is_some(), "md is stored with the message");
     store
         .edit_message(
             "parent",
             MessageEdit {
+                md: None,
                 msg: "hello again @bob".to_owned(),
                 mentions: vec![],
                 channels: vec![],
@@ -996,6 +1004,7 @@ pub async fn thread_delete_parent_leaves_placeholder(store: &dyn Store) {
     assert_eq!(placeholder.msg, "");
     assert!(placeholder.mentions.is_empty() && placeholder.channels.is_empty());
     assert!(placeholder.extra.is_empty(), "content fields cleared: {:?}", placeholder.extra);
+    assert_eq!(placeholder.md, None, "a placeholder has no markup");
     assert_eq!((placeholder.edited_at, placeholder.edited_by.as_ref()), (None, None));
     assert_eq!(
         (placeholder.tcount, placeholder.tlm, &placeholder.replies),
@@ -1184,6 +1193,7 @@ pub async fn clock_concurrent_writers_distinct_stamps(store: &dyn Store) {
                 3 => {
                     let id = plain_id(j - 2);
                     let edit = MessageEdit {
+                        md: None,
                         msg: format!("edit {j}"),
                         mentions: vec![],
                         channels: vec![],
@@ -1318,8 +1328,13 @@ pub async fn sync_thread_changes_merge_and_resume(store: &dyn Store) {
         w.reply(store, &format!("r{i}"), "parent", &w.bob, &[&w.bob]).await;
     }
     w.reply(store, "elsewhere", "other", &w.bob, &[]).await;
-    let edit =
-        MessageEdit { msg: "edited".into(), mentions: vec![], channels: vec![], edited_by: user_ref(&w.bob) };
+    let edit = MessageEdit {
+        md: None,
+        msg: "edited".into(),
+        mentions: vec![],
+        channels: vec![],
+        edited_by: user_ref(&w.bob),
+    };
     store.edit_message("r2", edit).await.expect("edit");
     store.delete_message("r4").await.expect("delete");
 

@@ -212,6 +212,7 @@ async fn build_dataset(store: &dyn Store, specs: &[DocSpec]) -> World {
         store.insert_message(NewMessage { message: m, reply, join: None }).await.expect("insert");
         if let Some(text) = spec.edit {
             let edit = MessageEdit {
+                md: None,
                 msg: WORDS[text].to_owned(),
                 mentions: vec![],
                 channels: vec![],

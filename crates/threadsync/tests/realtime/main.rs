@@ -317,6 +317,11 @@ async fn reply_edit_delete_events(server: &Server) {
         for field in ["_id", "rid", "msg", "ts", "u", "_updatedAt"] {
             assert!(first[0].get(field).is_some(), "{field} in {first}");
         }
+        assert_eq!(
+            first[0]["md"],
+            json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "x"}]}]),
+            "frames carry the markup tree"
+        );
         let second = ddp.event("stream-room-messages", &room).await;
         assert_eq!(second[0]["_id"], json!(pid));
         assert_eq!(second[0]["tcount"], 1);
@@ -332,6 +337,10 @@ async fn reply_edit_delete_events(server: &Server) {
     let again = b.event("stream-room-messages", &room).await;
     assert_eq!(again[0]["_id"], "r1");
     assert_eq!(again[0]["msg"], "y");
+    assert_eq!(
+        again[0]["md"],
+        json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "y"}]}])
+    );
     assert!(again[0]["editedAt"]["$date"].is_i64());
     assert_eq!(again[0]["editedBy"]["username"], "alice");
     assert_eq!(b.quiet_for(Duration::from_millis(500)).await, None, "no frame for the parent");

@@ -1,0 +1,21 @@
+//! Profiling aid: parses the benchmark mix (or, with an argument, that text
+//! repeated to 5,000 characters) repeatedly; run it under `perf record`.
+fn main() {
+    let o = threadsync_markup::Options::default();
+    let inputs: Vec<String> = match std::env::args().nth(1) {
+        Some(unit) => vec![unit.repeat(5000 / unit.len().max(1))],
+        None => {
+            let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/mix.json"))
+                .expect("mix");
+            serde_json::from_str(&text).expect("json")
+        }
+    };
+    let rounds = 50;
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        for m in &inputs {
+            std::hint::black_box(threadsync_markup::parse(m, &o));
+        }
+    }
+    eprintln!("{:?} per round", t.elapsed() / rounds);
+}

@@ -1,0 +1,236 @@
+//! The tree the parser builds, and its JSON form (the shape and key order of
+//! `@rocket.chat/message-parser`'s output after `JSON.stringify`).
+
+use serde_json::{Map, Value};
+
+/// Text is kept as UTF-16 code units until the tree is serialised, because the
+/// reference grammar matches code units (`.` can take half a surrogate pair).
+pub(crate) type U16s = Vec<u16>;
+
+#[derive(Clone, Debug)]
+pub(crate) enum N {
+    Plain(U16s),
+    Bold(Vec<N>),
+    Italic(Vec<N>),
+    Strike(Vec<N>),
+    InlineCode(U16s),
+    Link(U16s, Option<Vec<N>>),
+    Image(U16s, Option<Box<N>>),
+    MentionUser(U16s),
+    MentionChannel(U16s),
+    /// `:shortcode:` (value == shortcode) or an emoticon (value = its text).
+    Emoji {
+        short: U16s,
+        value: U16s,
+    },
+    EmojiUnicode(U16s),
+    Color([u32; 4]),
+    InlineKatex(U16s),
+    Timestamp(U16s, u16),
+    /// An array result (italic fallbacks) that the next reduce flattens.
+    Seq(Vec<N>),
+    Paragraph(Vec<N>),
+    Heading(usize, Vec<N>),
+    Code(Option<U16s>, Vec<U16s>),
+    Quote(Vec<N>),
+    Tasks(Vec<(bool, Vec<N>)>),
+    OrderedList(Vec<(Vec<N>, f64)>),
+    UnorderedList(Vec<Vec<N>>),
+    Katex(U16s),
+    LineBreak,
+    BigEmoji(Vec<N>),
+}
+
+fn s(v: &[u16]) -> Value {
+    Value::String(String::from_utf16_lossy(v))
+}
+
+fn obj(pairs: Vec<(&str, Value)>) -> Value {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        m.insert(k.to_owned(), v);
+    }
+    Value::Object(m)
+}
+
+fn typed(t: &str, value: Value) -> Value {
+    obj(vec![("type", t.into()), ("value", value)])
+}
+
+fn plain(v: &[u16]) -> Value {
+    typed("PLAIN_TEXT", s(v))
+}
+
+fn list(v: &[N]) -> Value {
+    Value::Array(v.iter().map(N::to_json).collect())
+}
+
+fn number(n: f64) -> Value {
+    if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 {
+        Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+    }
+}
+
+impl N {
+    pub(crate) fn to_json(&self) -> Value {
+        match self {
+            N::Plain(v) => plain(v),
+            N::Bold(v) => typed("BOLD", list(v)),
+            N::Italic(v) => typed("ITALIC", list(v)),
+            N::Strike(v) => typed("STRIKE", list(v)),
+            N::InlineCode(v) => typed("INLINE_CODE", plain(v)),
+            N::Link(src, label) => typed(
+                "LINK",
+                obj(vec![
+                    ("src", plain(src)),
+                    ("label", label.as_ref().map_or_else(|| Value::Array(vec![plain(src)]), |l| list(l))),
+                ]),
+            ),
+            N::Image(src, label) => typed(
+                "IMAGE",
+                obj(vec![
+                    ("src", plain(src)),
+                    ("label", label.as_ref().map_or_else(|| plain(src), |l| l.to_json())),
+                ]),
+            ),
+            N::MentionUser(v) => typed("MENTION_USER", plain(v)),
+            N::MentionChannel(v) => typed("MENTION_CHANNEL", plain(v)),
+            N::Emoji { short, value } => {
+                obj(vec![("type", "EMOJI".into()), ("value", plain(value)), ("shortCode", s(short))])
+            }
+            N::EmojiUnicode(v) => obj(vec![("type", "EMOJI".into()), ("unicode", s(v))]),
+            N::Color([r, g, b, a]) => typed(
+                "COLOR",
+                obj(vec![("r", (*r).into()), ("g", (*g).into()), ("b", (*b).into()), ("a", (*a).into())]),
+            ),
+            N::InlineKatex(v) => typed("INLINE_KATEX", s(v)),
+            N::Timestamp(ts, format) => {
+                let mut fallback: Vec<u16> = "<t:".encode_utf16().collect();
+                fallback.extend_from_slice(ts);
+                fallback.push(u16::from(b':'));
+                fallback.push(*format);
+                fallback.push(u16::from(b'>'));
+                obj(vec![
+                    ("type", "TIMESTAMP".into()),
+                    ("value", obj(vec![("timestamp", s(ts)), ("format", s(&[*format]))])),
+                    ("fallback", plain(&fallback)),
+                ])
+            }
+            N::Seq(v) => list(v),
+            N::Paragraph(v) => typed("PARAGRAPH", list(v)),
+            N::Heading(level, v) => {
+                obj(vec![("type", "HEADING".into()), ("level", (*level).into()), ("value", list(v))])
+            }
+            N::Code(lang, lines) => obj(vec![
+                ("type", "CODE".into()),
+                ("language", lang.as_ref().map_or_else(|| "none".into(), |l| s(l))),
+                ("value", Value::Array(lines.iter().map(|l| typed("CODE_LINE", plain(l))).collect())),
+            ]),
+            N::Quote(v) => typed("QUOTE", list(v)),
+            N::Tasks(items) => typed(
+                "TASKS",
+                Value::Array(
+                    items
+                        .iter()
+                        .map(|(done, v)| {
+                            obj(vec![("type", "TASK".into()), ("status", (*done).into()), ("value", list(v))])
+                        })
+                        .collect(),
+                ),
+            ),
+            N::OrderedList(items) => typed(
+                "ORDERED_LIST",
+                Value::Array(
+                    items
+                        .iter()
+                        .map(|(v, n)| {
+                            let mut pairs = vec![("type", "LIST_ITEM".into()), ("value", list(v))];
+                            // `listItem` only sets `number` when it is truthy.
+                            if *n != 0.0 {
+                                pairs.push(("number", number(*n)));
+                            }
+                            obj(pairs)
+                        })
+                        .collect(),
+                ),
+            ),
+            N::UnorderedList(items) => typed(
+                "UNORDERED_LIST",
+                Value::Array(items.iter().map(|v| typed("LIST_ITEM", list(v))).collect()),
+            ),
+            N::Katex(v) => typed("KATEX", s(v)),
+            N::LineBreak => obj(vec![("type", "LINE_BREAK".into())]),
+            N::BigEmoji(v) => typed("BIG_EMOJI", list(v)),
+        }
+    }
+}
+
+/// JavaScript `String.prototype.trim` emptiness (its whitespace set).
+pub(crate) fn js_blank(v: &[u16]) -> bool {
+    v.iter().all(|&c| {
+        matches!(c, 0x09..=0x0D | 0x20 | 0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000 | 0xFEFF)
+    })
+}
+
+fn is_emoji(n: Option<&N>) -> bool {
+    matches!(n, Some(N::Emoji { .. } | N::EmojiUnicode(_)))
+}
+
+fn plain_text(n: Option<&N>) -> bool {
+    matches!(n, Some(N::Plain(v)) if !js_blank(v))
+}
+
+/// `joinEmoji`: a `:shortcode:` or emoticon glued to text or to another emoji
+/// goes back to being text.
+fn join_emoji(cur: &N, prev: Option<&N>, next: Option<&N>) -> N {
+    let N::Emoji { short, value } = cur else {
+        return cur.clone();
+    };
+    if prev.is_none() && next.is_none() {
+        return cur.clone();
+    }
+    if is_emoji(prev) || is_emoji(next) || plain_text(prev) || plain_text(next) {
+        if short != value {
+            return N::Plain(value.clone());
+        }
+        let mut t = vec![u16::from(b':')];
+        t.extend_from_slice(value);
+        t.push(u16::from(b':'));
+        return N::Plain(t);
+    }
+    cur.clone()
+}
+
+/// `reducePlainTexts`: flatten one level, un-emoji glued emoji (judged on
+/// the original neighbours), merge adjacent plain texts.
+pub(crate) fn reduce(values: Vec<N>) -> Vec<N> {
+    let mut flat = Vec::with_capacity(values.len());
+    for v in values {
+        match v {
+            N::Seq(items) => flat.extend(items),
+            other => flat.push(other),
+        }
+    }
+    let joined: Vec<Option<N>> = (0..flat.len())
+        .map(|i| {
+            if matches!(flat[i], N::Emoji { .. }) {
+                let prev = if i > 0 { flat.get(i - 1) } else { None };
+                Some(join_emoji(&flat[i], prev, flat.get(i + 1)))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut out: Vec<N> = Vec::with_capacity(flat.len());
+    for (orig, joined) in flat.into_iter().zip(joined) {
+        let cur = joined.unwrap_or(orig);
+        if let (N::Plain(v), Some(N::Plain(last))) = (&cur, out.last_mut()) {
+            last.extend_from_slice(v);
+            continue;
+        }
+        out.push(cur);
+    }
+    out
+}
