@@ -1,9 +1,12 @@
 //! Profiling aid: parses the benchmark mix (or, with an argument, that text
-//! repeated to 5,000 characters) repeatedly; run it under `perf record`.
+//! repeated to 5,000 characters, or to the length given second) repeatedly; run it under `perf record`.
 fn main() {
     let o = threadsync_markup::Options::default();
     let inputs: Vec<String> = match std::env::args().nth(1) {
-        Some(unit) => vec![unit.repeat(5000 / unit.len().max(1))],
+        Some(unit) => {
+            let len: usize = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(5000);
+            vec![unit.repeat(len / unit.len().max(1))]
+        }
         None => {
             let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/mix.json"))
                 .expect("mix");
