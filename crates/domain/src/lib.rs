@@ -7,6 +7,7 @@ pub mod error;
 pub mod id;
 pub mod listing;
 pub mod message;
+pub mod permissions;
 pub mod query;
 pub mod room;
 pub mod settings;

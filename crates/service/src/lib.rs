@@ -9,6 +9,7 @@ mod auth;
 #[cfg(feature = "bench-endpoints")]
 mod bench;
 mod bootstrap;
+mod directory;
 mod history;
 mod membership;
 mod messages;
@@ -23,6 +24,7 @@ mod users;
 
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
+pub use directory::{SettingsFilter, MAX_DIRECTORY_USERS};
 pub use history::{History, HistoryQuery, MAX_HISTORY};
 pub use messages::{DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};

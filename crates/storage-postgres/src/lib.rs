@@ -382,6 +382,10 @@ impl UserStore for PgStore {
         users::by_usernames(&*self.client().await?, usernames).await
     }
 
+    async fn users_with_extra_roles(&self, limit: u64) -> StorageResult<Vec<User>> {
+        users::with_extra_roles(&*self.client().await?, limit).await
+    }
+
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
         write!(self, user_event, |c| users::delete(c, id).await)
     }

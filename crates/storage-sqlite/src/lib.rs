@@ -250,6 +250,10 @@ impl UserStore for SqliteStore {
         self.read(move |c| users::by_usernames(c, &usernames)).await
     }
 
+    async fn users_with_extra_roles(&self, limit: u64) -> StorageResult<Vec<User>> {
+        self.read(move |c| users::with_extra_roles(c, limit)).await
+    }
+
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
         let id = id.to_owned();
         self.announce(self.write(move |c| users::delete(c, &id)).await, |_| StoreEvent {

@@ -82,6 +82,9 @@ pub trait UserStore: Send + Sync {
     async fn user_by_email(&self, email: &str) -> StorageResult<Option<User>>;
     /// The users among `usernames` that exist (case-insensitive), in any order.
     async fn users_by_usernames(&self, usernames: &[String]) -> StorageResult<Vec<User>>;
+    /// Users holding any role besides `user` (admins, bots, ...), ordered
+    /// by username (case-insensitively), at most `limit`.
+    async fn users_with_extra_roles(&self, limit: u64) -> StorageResult<Vec<User>>;
     /// Removes the user, their tokens and their subscriptions (rooms'
     /// `usersCount` follow). Their messages stay. `false` if no such user.
     async fn delete_user(&self, id: &str) -> StorageResult<bool>;

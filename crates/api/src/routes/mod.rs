@@ -9,9 +9,11 @@ mod auth;
 pub(crate) mod bench;
 mod channels;
 mod chat;
+mod client;
 mod groups;
 mod im;
 mod info;
+mod permissions;
 mod rooms;
 mod settings;
 mod subscriptions;
@@ -41,6 +43,8 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(settings::routes())
+        .merge(permissions::routes())
+        .merge(client::routes())
         .merge(channels::routes())
         .merge(groups::routes())
         .merge(im::routes())

@@ -20,6 +20,7 @@ mod query;
 mod ratelimit;
 mod rooms;
 mod settings;
+mod startup;
 mod sync;
 mod threads;
 mod users;

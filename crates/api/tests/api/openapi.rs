@@ -218,6 +218,8 @@ async fn every_operation_says_its_summary_auth_and_answers() {
             "/readyz",
             "/api/v1/login",
             "/api/v1/users.register",
+            "/api/v1/settings.public",
+            "/api/v1/settings.oauth",
             "/websocket",
             "/sockjs/info",
             "/sockjs/{server}/{session}/websocket",
@@ -368,6 +370,19 @@ impl Tour<'_> {
         self.verify("post", path, &body);
         body
     }
+
+    /// Any other method, with a JSON body.
+    async fn send(&mut self, method: &str, path: &str, who: Option<&Session>, body: Value) -> Value {
+        let method_name = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+        let mut req =
+            Request::builder().method(method_name).uri(path).header("content-type", "application/json");
+        if let Some(s) = who {
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
+        }
+        let body = self.app.request(req.body(Body::from(body.to_string())).expect("request")).await.ok();
+        self.verify(method, path, &body);
+        body
+    }
 }
 
 #[tokio::test]
@@ -427,6 +442,22 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     // Settings.
     t.get("/api/v1/settings/Message_MaxAllowedSize", Some(&admin)).await;
     t.post("/api/v1/settings/Message_MaxAllowedSize", Some(&admin), json!({"value": 6000})).await;
+    t.get("/api/v1/settings.public?_id=Threads_enabled,Message_MaxAllowedSize", None).await;
+    t.get("/api/v1/settings.oauth", None).await;
+    t.get("/api/v1/settings?count=5", Some(&admin)).await;
+
+    // Start-up calls.
+    t.get("/api/v1/permissions.listAll", Some(&bob)).await;
+    t.get("/api/v1/roles.list", Some(&bob)).await;
+    t.get("/api/v1/roles.getUsersInPublicRoles", Some(&bob)).await;
+    t.get("/api/v1/emoji-custom.list", Some(&bob)).await;
+    t.get("/api/v1/commands.list", Some(&bob)).await;
+    let push = json!({"type": "apn", "value": "device", "appName": "chat.rocket.ios"});
+    t.post("/api/v1/push.token", Some(&bob), push).await;
+    t.send("delete", "/api/v1/push.token", Some(&bob), json!({"token": "device"})).await;
+    t.get("/api/v1/users.presence", Some(&bob)).await;
+    t.get("/api/v1/users.getStatus?username=carol", Some(&bob)).await;
+    t.get("/api/v1/users.getPresence", Some(&bob)).await;
 
     // Channels.
     let channel =

@@ -59,6 +59,10 @@ mod rooms;
 mod settings;
 
 #[cfg(postgres_tests)]
+#[path = "../api/startup.rs"]
+mod startup;
+
+#[cfg(postgres_tests)]
 #[path = "../api/sync.rs"]
 mod sync;
 

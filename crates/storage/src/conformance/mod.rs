@@ -99,6 +99,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@tests [$(#[$attr])*] $make;
             users_insert_and_lookup,
             users_conflicts,
+            users_with_extra_roles,
             users_insert_with_joins_is_atomic,
             users_delete_cascades,
             login_tokens,
@@ -385,6 +386,26 @@ pub async fn users_insert_and_lookup(store: &dyn Store) {
     found.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(found, vec![alice, bob]);
     assert_eq!(store.users_by_usernames(&[]).await, Ok(vec![]));
+}
+
+pub async fn users_with_extra_roles(store: &dyn Store) {
+    let mut zed = user("u1", "Zed", "zed@example.com");
+    zed.roles = vec!["user".into(), "admin".into()];
+    let plain = user("u2", "plain", "plain@example.com");
+    let mut bot = user("u3", "bot", "bot@example.com");
+    bot.roles = vec!["bot".into()];
+    let mut amy = user("u4", "amy", "amy@example.com");
+    amy.roles = vec!["guest".into()];
+    for u in [&zed, &plain, &bot, &amy] {
+        store.insert_user(u, &[]).await.expect("insert");
+    }
+    let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    // Ordered by username case-insensitively; `user` alone does not count.
+    assert_eq!(
+        store.users_with_extra_roles(10).await.map(ids),
+        Ok(vec!["u4".into(), "u3".into(), "u1".into()])
+    );
+    assert_eq!(store.users_with_extra_roles(1).await.map(ids), Ok(vec!["u4".into()]));
 }
 
 pub async fn users_insert_with_joins_is_atomic(store: &dyn Store) {
