@@ -16,6 +16,7 @@ mod messages;
 mod paging;
 mod retention;
 mod rooms;
+mod roster;
 mod settings;
 mod sync;
 mod threads;
@@ -29,6 +30,7 @@ pub use history::{History, HistoryQuery, MAX_HISTORY};
 pub use messages::{DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
 pub use rooms::{Listing, RoomSelector, UserSelector};
+pub use roster::{Removed, Roster, SETTLE_MS};
 pub use sync::{CursorBounds, DeletedListing, Documents, ListParams, RoomSync, SyncMessagesParams};
 pub use threads::{MessageListing, SyncedChanges, ThreadsListParams};
 pub use throttle::LoginThrottleConfig;
@@ -70,6 +72,10 @@ pub struct ServiceOptions {
     /// Brakes on repeated failed logins (thresholds, delays, capacity);
     /// tests shorten the delays.
     pub login_throttle: LoginThrottleConfig,
+    /// How far behind the wall clock `rooms.get` / `subscriptions.get`
+    /// place the settled point (see roster.rs); tests set 0 to see exact
+    /// stamps.
+    pub roster_settle_ms: i64,
 }
 
 impl Default for ServiceOptions {
@@ -79,6 +85,7 @@ impl Default for ServiceOptions {
             max_sync_items: paging::HARD_MAX_COUNT,
             tombstone_retention_ms: None,
             login_throttle: LoginThrottleConfig::default(),
+            roster_settle_ms: roster::SETTLE_MS,
         }
     }
 }

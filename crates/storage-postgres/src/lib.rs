@@ -63,8 +63,8 @@ use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
     ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore,
-    ThreadListQuery, UserStore,
+    NewMessage, Page, RoomStore, RosterChanges, SettingsStore, StorageError, StorageResult, Store,
+    StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -469,6 +469,30 @@ impl RoomStore for PgStore {
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
         rooms::subscription(&*self.client().await?, rid, user_id).await
+    }
+
+    async fn subscriptions_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Subscription>> {
+        let mut client = self.client().await?;
+        let tx = sync::read_tx(&mut client).await?;
+        let changes = rooms::subscriptions_since(&tx, user_id, since).await?;
+        tx.commit().await.map_err(db::err)?;
+        Ok(changes)
+    }
+
+    async fn rooms_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Room>> {
+        let mut client = self.client().await?;
+        let tx = sync::read_tx(&mut client).await?;
+        let changes = rooms::rooms_since(&tx, user_id, since).await?;
+        tx.commit().await.map_err(db::err)?;
+        Ok(changes)
     }
 
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>> {

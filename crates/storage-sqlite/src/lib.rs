@@ -49,8 +49,8 @@ use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
     ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore,
-    ThreadListQuery, UserStore,
+    NewMessage, Page, RoomStore, RosterChanges, SettingsStore, StorageError, StorageResult, Store,
+    StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -320,6 +320,24 @@ impl RoomStore for SqliteStore {
 
     async fn default_rooms(&self) -> StorageResult<Vec<Room>> {
         self.read(rooms::defaults).await
+    }
+
+    async fn subscriptions_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Subscription>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| rooms::subscriptions_since(c, &user_id, since)).await
+    }
+
+    async fn rooms_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Room>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| rooms::rooms_since(c, &user_id, since)).await
     }
 
     async fn delete_room(&self, id: &str) -> StorageResult<bool> {

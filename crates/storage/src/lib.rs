@@ -102,6 +102,29 @@ pub trait UserStore: Send + Sync {
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool>;
 }
 
+/// What remains of a removed subscription: the member left or was
+/// removed, or the room was deleted. Kept for the `remove` lists of
+/// `subscriptions.get` and `rooms.get` as message tombstones are for sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionTombstone {
+    /// The subscription's id.
+    pub id: String,
+    pub rid: String,
+    pub user_id: String,
+    /// A tick of the room's clock, taken in the removing transaction.
+    pub deleted_at: Timestamp,
+    /// The room itself was deleted (not only the membership).
+    pub room_deleted: bool,
+}
+
+/// A user's rooms or subscriptions changed after a stamp, read in one
+/// snapshot: documents by `_updatedAt` ascending, removals by `_deletedAt`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RosterChanges<T> {
+    pub updated: Vec<T>,
+    pub removed: Vec<SubscriptionTombstone>,
+}
+
 /// Rooms and subscriptions (membership and read state).
 #[async_trait]
 pub trait RoomStore: Send + Sync {
@@ -116,11 +139,12 @@ pub trait RoomStore: Send + Sync {
     async fn direct_room(&self, uids: &[String]) -> StorageResult<Option<Room>>;
     /// Rooms flagged `default` (new users join them).
     async fn default_rooms(&self) -> StorageResult<Vec<Room>>;
-    /// Removes the room with its subscriptions, messages and tombstones.
+    /// Removes the room with its subscriptions, messages and tombstones;
+    /// each subscription leaves a [`SubscriptionTombstone`] with `room_deleted`.
     async fn delete_room(&self, id: &str) -> StorageResult<bool>;
     /// Adds a member. `Ok(false)` if already subscribed; `NotFound("room")`.
     async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool>;
-    /// Removes a member. `Ok(false)` if not subscribed.
+    /// Removes a member, leaving a [`SubscriptionTombstone`]. `Ok(false)` if not subscribed.
     /// With `keep_an_owner`, refuses (`Invalid("last owner")`) to remove the
     /// room's only owner; the check and the removal are one transaction, so
     /// two owners leaving at once cannot both succeed.
@@ -137,6 +161,24 @@ pub trait RoomStore: Send + Sync {
         user_id: &str,
         tmid: &str,
     ) -> StorageResult<Option<Subscription>>;
+    /// The user's subscriptions with `_updatedAt > since` (all with `None`),
+    /// and the tombstones of their subscriptions removed after `since`
+    /// (none with `None`). Removing a subscription (leaving, being removed,
+    /// the room's deletion) leaves such a tombstone, stamped by the room's
+    /// clock in the same transaction.
+    async fn subscriptions_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Subscription>>;
+    /// The rooms the user is subscribed to with `_updatedAt > since` (all
+    /// with `None`), and the tombstones of the user's subscriptions to
+    /// rooms deleted after `since` (`room_deleted`; none with `None`).
+    async fn rooms_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Room>>;
     /// Members of a room, ordered by username.
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>>;
     /// Rooms of the given types the user is subscribed to, ordered by name.
@@ -344,7 +386,7 @@ pub trait SyncStore: Send + Sync {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Tombstone>>;
-    /// Drops tombstones deleted before `before` and records `before` as the
+    /// Drops tombstones (of messages and of subscriptions) deleted before `before` and records `before` as the
     /// horizon: changes older than it can no longer be reported. Returns how
     /// many were dropped.
     async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64>;

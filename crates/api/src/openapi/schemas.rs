@@ -373,6 +373,33 @@ pub struct SubscriptionAnswer {
     pub success: bool,
 }
 
+/// A removal: `{_id, _deletedAt}`.
+#[derive(Serialize, ToSchema)]
+pub struct Removal {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "_deletedAt")]
+    pub deleted_at: Date,
+}
+
+/// `{update: [room], remove: [{_id, _deletedAt}]}`.
+#[derive(Serialize, ToSchema)]
+pub struct RoomsDelta {
+    pub update: Vec<Room>,
+    /// Rooms deleted (by room id).
+    pub remove: Vec<Removal>,
+    pub success: bool,
+}
+
+/// `{update: [subscription], remove: [{_id, _deletedAt}]}`.
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionsDelta {
+    pub update: Vec<Subscription>,
+    /// Subscriptions removed (by subscription id).
+    pub remove: Vec<Removal>,
+    pub success: bool,
+}
+
 // ------------------------------------------------------------------ messages
 
 /// A user mentioned in a message (`@username`, or `all` / `here`).

@@ -1,4 +1,4 @@
-//! Subscriptions: `subscriptions.getOne`.
+//! Subscriptions: `subscriptions.getOne`, `subscriptions.get`.
 
 use crate::extract::{CurrentUser, Params};
 use crate::openapi::schemas as doc;
@@ -11,7 +11,31 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_one))
+    OpenApiRouter::new().routes(routes!(get_one)).routes(routes!(get))
+}
+
+/// The caller's subscriptions, whole or as a delta.
+///
+/// `GET /api/v1/subscriptions.get?updatedSince=` (auth) → `{update:
+/// [subscription], remove: [{_id, _deletedAt}]}`: subscriptions changed
+/// after `updatedSince`, and those removed after it (the caller left or
+/// was removed, or the room was deleted); without it, all and `remove: []`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/subscriptions.get",
+    tag = "subscriptions",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("updatedSince" = Option<String>, Query, description = "ISO date: only changes after it."),
+    ),
+    responses(
+        (status = 200, description = "Subscriptions changed and removed.", body = doc::SubscriptionsDelta),
+        (status = 400, description = "`updatedSince` is not a date (`error-updatedSince-param-invalid`); older than the tombstone horizon (`error-resync-required`)."),
+    ),
+)]
+async fn get(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let roster = services.subscriptions_get(&caller.user, params.get("updatedSince")).await?;
+    ok(json!({"update": roster.update, "remove": super::rooms::removed_json(&roster.remove)}))
 }
 
 /// The caller's subscription to a room.

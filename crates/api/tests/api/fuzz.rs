@@ -79,6 +79,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/dm.create"),
     ("GET", "/api/v1/rooms.info"),
     ("GET", "/api/v1/subscriptions.getOne"),
+    ("GET", "/api/v1/subscriptions.get"),
+    ("GET", "/api/v1/rooms.get"),
     ("POST", "/api/v1/chat.sendMessage"),
     ("POST", "/api/v1/chat.postMessage"),
     ("GET", "/api/v1/chat.getMessage"),

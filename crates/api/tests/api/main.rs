@@ -19,6 +19,7 @@ mod openapi;
 mod query;
 mod ratelimit;
 mod rooms;
+mod roster;
 mod settings;
 mod startup;
 mod sync;

@@ -490,6 +490,8 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     let dm_id = dm["room"]["_id"].as_str().expect("dm").to_owned();
     t.get(&format!("/api/v1/rooms.info?roomId={dm_id}"), Some(&bob)).await;
     t.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(&bob)).await;
+    t.get("/api/v1/rooms.get", Some(&bob)).await;
+    t.get("/api/v1/subscriptions.get?updatedSince=2001-01-01T00:00:00.000Z", Some(&bob)).await;
     // `null` for a room the caller is not in.
     let none = t.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(&dave)).await;
     assert_eq!(none["subscription"], Value::Null);

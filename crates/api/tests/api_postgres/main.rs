@@ -55,6 +55,10 @@ mod ratelimit;
 mod rooms;
 
 #[cfg(postgres_tests)]
+#[path = "../api/roster.rs"]
+mod roster;
+
+#[cfg(postgres_tests)]
 #[path = "../api/settings.rs"]
 mod settings;
 

@@ -108,6 +108,7 @@ macro_rules! conformance_suite {
             rooms_members_paging,
             rooms_of_user_filters_and_pages,
             subscriptions_add_and_remove,
+            roster_changes_and_tombstones,
             rooms_delete_cascades,
             messages_insert_stamps_and_round_trips,
             messages_insert_rejections,
@@ -637,6 +638,65 @@ pub async fn rooms_of_user_filters_and_pages(store: &dyn Store) {
         .await
         .expect("bob");
     assert_eq!(ids(&bobs.items, |r| &r.id), vec!["C-other"], "bob has no subscription to the DM");
+}
+
+pub async fn roster_changes_and_tombstones(store: &dyn Store) {
+    let w = World::new(store).await;
+    let other = channel("OTHER", "other");
+    let other = store
+        .create_room(&other, &[subscription(&other, &w.alice), subscription(&other, &w.bob)])
+        .await
+        .expect("other room");
+    let ids = |subs: &[Subscription]| subs.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+
+    // Without a stamp: everything, no removals.
+    let all = store.subscriptions_since(&w.alice.id, None).await.expect("subscriptions");
+    assert_eq!(ids(&all.updated).len(), 2);
+    assert!(all.removed.is_empty());
+    let rooms = store.rooms_since(&w.alice.id, None).await.expect("rooms");
+    let mut room_ids: Vec<_> = rooms.updated.iter().map(|r| r.id.clone()).collect();
+    room_ids.sort();
+    assert_eq!(room_ids, vec!["OTHER".to_owned(), ROOM.to_owned()]);
+
+    // After the greatest stamp seen, nothing; then a leave is a removal
+    // stamped after it, and the room's new usersCount an update.
+    let seen = all.updated.iter().map(|s| s.updated_at).max().expect("stamp");
+    let seen = seen.max(rooms.updated.iter().map(|r| r.updated_at).max().expect("stamp"));
+    assert_eq!(store.subscriptions_since(&w.alice.id, Some(seen)).await.map(|c| c.updated.len()), Ok(0));
+    assert_eq!(store.remove_subscription(ROOM, &w.alice.id, false).await, Ok(true));
+    let delta = store.subscriptions_since(&w.alice.id, Some(seen)).await.expect("delta");
+    assert!(delta.updated.is_empty(), "{delta:?}");
+    assert_eq!(delta.removed.len(), 1);
+    let left = &delta.removed[0];
+    assert_eq!((left.id.as_str(), left.rid.as_str(), left.room_deleted), ("ROOM-u-alice", ROOM, false));
+    assert!(left.deleted_at > seen);
+    // Leaving is not a room removal, and the room is no longer the user's.
+    let rooms = store.rooms_since(&w.alice.id, Some(seen)).await.expect("rooms delta");
+    assert!(rooms.removed.is_empty() && rooms.updated.is_empty(), "{rooms:?}");
+    // Bob still has the room, changed (usersCount) after `seen`.
+    let bobs = store.rooms_since(&w.bob.id, Some(seen)).await.expect("bob's rooms");
+    assert_eq!(
+        bobs.updated.iter().map(|r| (r.id.as_str(), r.users_count)).collect::<Vec<_>>(),
+        vec![(ROOM, 2)]
+    );
+
+    // Deleting a room removes every member's subscription and the room.
+    // (Stamps are ordered within a room, not across rooms: the delta starts
+    // from one of OTHER's own stamps.)
+    let before = other.updated_at;
+    assert_eq!(store.delete_room(&other.id).await, Ok(true));
+    let delta = store.subscriptions_since(&w.bob.id, Some(before)).await.expect("bob's delta");
+    assert_eq!(
+        delta.removed.iter().map(|t| (t.rid.as_str(), t.room_deleted)).collect::<Vec<_>>(),
+        vec![("OTHER", true)]
+    );
+    let rooms = store.rooms_since(&w.alice.id, Some(before)).await.expect("alice's rooms");
+    assert_eq!(rooms.removed.iter().map(|t| t.rid.as_str()).collect::<Vec<_>>(), vec!["OTHER"]);
+    // Removals are idempotent: the same delta twice.
+    assert_eq!(store.rooms_since(&w.alice.id, Some(before)).await, Ok(rooms.clone()));
+    // Pruning drops them with the message tombstones.
+    store.prune_tombstones(Timestamp(i64::MAX)).await.expect("prune");
+    assert_eq!(store.subscriptions_since(&w.bob.id, Some(Timestamp(0))).await.map(|c| c.removed), Ok(vec![]));
 }
 
 pub async fn subscriptions_add_and_remove(store: &dyn Store) {
