@@ -26,7 +26,7 @@ mod users;
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use directory::{SettingsFilter, MAX_DIRECTORY_USERS};
-pub use history::{History, HistoryQuery, MAX_HISTORY};
+pub use history::{History, HistoryParams, HistoryQuery, MAX_HISTORY};
 pub use messages::{DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
 pub use rooms::{Listing, RoomSelector, UserSelector};

@@ -14,6 +14,7 @@ mod groups;
 mod im;
 mod info;
 mod permissions;
+mod room_reads;
 mod rooms;
 mod settings;
 mod subscriptions;
@@ -49,6 +50,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(groups::routes())
         .merge(im::routes())
         .merge(rooms::routes())
+        .merge(room_reads::routes())
         .merge(subscriptions::routes())
         .merge(chat::routes())
         .merge(threads::routes())

@@ -91,6 +91,10 @@ enum Ep {
     GroupsInfo,
     GroupsMembers,
     SubscriptionsGetOne,
+    /// The room family's `history` (`channels.`, `groups.` or `im.`).
+    History,
+    /// The room family's `messages` with a thread `query`.
+    Messages,
 }
 
 const ENDPOINTS: &[Ep] = &[
@@ -119,6 +123,8 @@ const ENDPOINTS: &[Ep] = &[
     Ep::GroupsInfo,
     Ep::GroupsMembers,
     Ep::SubscriptionsGetOne,
+    Ep::History,
+    Ep::Messages,
 ];
 
 /// What a cell must answer.
@@ -147,6 +153,8 @@ const DELETE_NOT_ALLOWED: &str = "Not allowed [error-action-not-allowed]";
 const ROOM_MISMATCH: &str = "The room id provided does not match where the message is from.";
 const CHANNEL_NOT_FOUND: &str =
     "The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]";
+/// `im.*` reads of a DM the caller is not in (Rocket.Chat's text: the code alone).
+const INVALID_CHANNEL: &str = "[invalid-channel]";
 const GROUP_NOT_FOUND: &str =
     "The required \"roomId\" or \"roomName\" param provided does not match any group [error-room-not-found]";
 
@@ -208,6 +216,12 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
                 deny(GROUP_NOT_FOUND, "error-room-not-found")
             }
         }
+        // A family's reads: the family's own "not found" for others.
+        Ep::History | Ep::Messages => match kind {
+            Kind::Channel => Expect::Allow,
+            Kind::Group => read(GROUP_NOT_FOUND, "error-room-not-found"),
+            Kind::Direct => read(INVALID_CHANNEL, "invalid-channel"),
+        },
         // One's own subscription: `null` without one, whatever the room.
         Ep::SubscriptionsGetOne => {
             if member {
@@ -296,6 +310,15 @@ async fn fixture(app: &TestApp, people: &People, kind: Kind, n: usize) -> Fixtur
 }
 
 impl Fixture {
+    /// The endpoint family of the room's type.
+    fn family(&self) -> &'static str {
+        match self.kind {
+            Kind::Channel => "channels",
+            Kind::Group => "groups",
+            Kind::Direct => "im",
+        }
+    }
+
     fn caller<'a>(&'a self, app: &'a TestApp, who: Who) -> &'a Session {
         match who {
             Who::Outsider => &self.outsider,
@@ -393,6 +416,11 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         Ep::GroupsInfo => get(format!("groups.info?roomId={rid}")).await,
         Ep::GroupsMembers => get(format!("groups.members?roomId={rid}")).await,
         Ep::SubscriptionsGetOne => get(format!("subscriptions.getOne?roomId={rid}")).await,
+        Ep::History => get(format!("{}.history?roomId={rid}&count=0", f.family())).await,
+        Ep::Messages => {
+            let query = crate::support::enc(&json!({"tmid": f.parent}).to_string());
+            get(format!("{}.messages?roomId={rid}&query={query}", f.family())).await
+        }
     }
 }
 
@@ -477,6 +505,8 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
             body["subscription"]["rid"] == json!(f.rid)
                 && body["subscription"]["u"]["_id"] == json!(me.user_id)
         }
+        Ep::History => has(&body["messages"], &f.parent) && has(&body["messages"], &f.reply),
+        Ep::Messages => ids(&body["messages"]) == vec![f.reply.clone()],
         // Never allowed: the message is not in the room named.
         Ep::UpdateElsewhere | Ep::DeleteElsewhere => false,
     };

@@ -14,6 +14,7 @@ mod chat;
 mod edge;
 mod errors;
 mod fuzz;
+mod history;
 mod metrics;
 mod openapi;
 mod query;

@@ -484,6 +484,11 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get("/api/v1/groups.list.joined?count=10", Some(&bob)).await;
     t.post("/api/v1/groups.delete", Some(&bob), json!({"roomId": gid})).await;
 
+    let gid2 = t.post("/api/v1/groups.create", Some(&bob), json!({"name": "nook"})).await["group"]["_id"]
+        .as_str()
+        .expect("gid")
+        .to_owned();
+
     // Direct messages, rooms, subscriptions.
     let dm = t.post("/api/v1/im.create", Some(&bob), json!({"username": "carol"})).await;
     t.post("/api/v1/dm.create", Some(&bob), json!({"username": "carol"})).await;
@@ -527,6 +532,15 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get(&format!("/api/v1/chat.syncMessages?roomId={rid}&type=UPDATED&next=0&count=2"), Some(&bob)).await;
     t.get(&format!("/api/v1/chat.syncMessages?roomId={rid}&type=DELETED&next=0"), Some(&bob)).await;
     t.get(&format!("/api/v1/chat.getDeletedMessages?roomId={rid}&since={epoch}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/channels.history?roomId={rid}&showThreadMessages=false"), Some(&bob)).await;
+    let thread = enc(&json!({"tmid": tmid}).to_string());
+    t.get(&format!("/api/v1/channels.messages?roomId={rid}&query={thread}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/groups.history?roomId={gid2}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/groups.messages?roomId={gid2}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/im.history?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/im.messages?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/dm.history?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/dm.messages?roomId={dm_id}&fields={}", enc(r#"{"msg":1}"#)), Some(&bob)).await;
 
     // And the rest of the destructive ones.
     t.post("/api/v1/channels.delete", Some(&bob), json!({"roomName": "town"})).await;

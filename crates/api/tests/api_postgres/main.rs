@@ -31,6 +31,10 @@ mod edge;
 mod errors;
 
 #[cfg(postgres_tests)]
+#[path = "../api/history.rs"]
+mod history;
+
+#[cfg(postgres_tests)]
 #[path = "../api/metrics.rs"]
 mod metrics;
 
