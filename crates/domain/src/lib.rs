@@ -9,6 +9,7 @@ pub mod listing;
 pub mod message;
 pub mod permissions;
 pub mod query;
+pub mod reaction;
 pub mod room;
 pub mod settings;
 pub mod time;

@@ -14,6 +14,7 @@ mod history;
 mod membership;
 mod messages;
 mod paging;
+mod reactions;
 mod retention;
 mod rooms;
 mod roster;

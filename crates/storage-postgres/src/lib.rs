@@ -532,6 +532,18 @@ impl MessageStore for PgStore {
         messages::room_of(&*self.client().await?, id).await
     }
 
+    async fn set_reaction(
+        &self,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        should_react: Option<bool>,
+    ) -> StorageResult<Option<Message>> {
+        write!(self, |m: &Option<Message>| m.as_ref().and_then(|m| message_event(&m.rid)), |c| {
+            messages::set_reaction(c, id, emoji, username, should_react).await
+        })
+    }
+
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
         write!(self, |m: &Message| message_event(&m.rid), |c| messages::edit(c, id, edit.clone()).await)
     }

@@ -428,6 +428,22 @@ impl MessageStore for SqliteStore {
         self.point(|c| messages::room_of(c, id)).await
     }
 
+    async fn set_reaction(
+        &self,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        should_react: Option<bool>,
+    ) -> StorageResult<Option<Message>> {
+        let (id, emoji, username) = (id.to_owned(), emoji.to_owned(), username.to_owned());
+        let changed =
+            self.write(move |c| messages::set_reaction(c, &id, &emoji, &username, should_react)).await;
+        if let Ok(Some(m)) = &changed {
+            let _ = self.events.send(StoreEvent::room(EventKind::Message, &m.rid));
+        }
+        changed
+    }
+
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
         let id = id.to_owned();
         self.announce(self.write(move |c| messages::edit(c, &id, edit)).await, |m| StoreEvent {

@@ -257,6 +257,19 @@ pub trait MessageStore: Send + Sync {
     /// anything else is removed and leaves a tombstone, and a reply's parent
     /// gets `tcount -= 1` and a new `_updatedAt`. `NotFound("message")`.
     async fn delete_message(&self, id: &str) -> StorageResult<Deletion>;
+    /// Toggles `username`'s reaction `emoji` (already `:name:`) on the
+    /// message, or sets it to `should_react`
+    /// ([`threadsync_domain::reaction::toggle`]). A change stamps the
+    /// message with the room clock like an edit (so it reaches every sync
+    /// feed) and returns it; `None` when nothing changed (nothing stamped).
+    /// `NotFound("message")`.
+    async fn set_reaction(
+        &self,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        should_react: Option<bool>,
+    ) -> StorageResult<Option<Message>>;
     /// Adds (`follow`) or removes the user in the thread parent's `replies`
     /// and moves its `_updatedAt`; unfollowing also removes the thread from
     /// the user's `tunread` in that room. Returns the updated parent.

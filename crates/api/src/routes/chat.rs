@@ -21,6 +21,57 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_message))
         .routes(routes!(update))
         .routes(routes!(delete))
+        .routes(routes!(react))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ReactRequest)]
+#[serde(rename_all = "camelCase")]
+struct ReactBody {
+    #[schema(value_type = String)]
+    message_id: Option<String>,
+    /// `smile` or `:smile:`.
+    emoji: Option<String>,
+    /// The same as `emoji` (Rocket.Chat accepts either).
+    reaction: Option<String>,
+    /// `true` adds, `false` removes; absent toggles.
+    #[schema(value_type = Option<bool>)]
+    should_react: Option<Value>,
+}
+
+/// Reacts to a message (toggles, or sets with `shouldReact`).
+///
+/// `POST /api/v1/chat.react {messageId, emoji | reaction, shouldReact?}`
+/// (auth) → `{}`: the caller's reaction is stored in the message's
+/// `reactions: {":emoji:": {usernames}}`, stamped like an edit and
+/// broadcast as a message change. Checks in order: `messageId`, `emoji`,
+/// the message (also for one in a room the caller may not read), the emoji.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.react",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = ReactBody,
+    responses(
+        (status = 200, description = "The reaction is set.", body = doc::Done),
+        (status = 400, description = "Missing `messageId` (`error-messageid-param-not-provided`) or `emoji` (`error-emoji-param-not-provided`); no such message (`error-message-not-found`); an invalid emoji (`Invalid emoji provided.`, `error-not-allowed`); a bad `shouldReact`."),
+    ),
+)]
+async fn react(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<ReactBody>,
+) -> ApiResult {
+    let should_react = match &body.should_react {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s == "true" => Some(true),
+        Some(Value::String(s)) if s == "false" => Some(false),
+        Some(_) => return Err(Error::invalid_params("The \"shouldReact\" param must be a boolean.").into()),
+    };
+    let emoji = body.emoji.as_deref().or(body.reaction.as_deref());
+    services.react(&caller.user, body.message_id.as_deref(), emoji, should_react).await?;
+    ok(json!({}))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -91,6 +91,8 @@ enum Ep {
     GroupsInfo,
     GroupsMembers,
     SubscriptionsGetOne,
+    /// `chat.react` on the thread's parent.
+    React,
     /// The room family's `history` (`channels.`, `groups.` or `im.`).
     History,
     /// The room family's `messages` with a thread `query`.
@@ -123,6 +125,7 @@ const ENDPOINTS: &[Ep] = &[
     Ep::GroupsInfo,
     Ep::GroupsMembers,
     Ep::SubscriptionsGetOne,
+    Ep::React,
     Ep::History,
     Ep::Messages,
 ];
@@ -179,7 +182,7 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
         | Ep::GetDeletedMessages
         | Ep::RoomsInfo => read(NOT_ALLOWED, "error-not-allowed"),
         Ep::GetThreadsList | Ep::SyncThreadsList => read(THREAD_NOT_ALLOWED, "error-not-allowed"),
-        Ep::FollowMessage | Ep::UnfollowMessage => message(Expect::Allow),
+        Ep::FollowMessage | Ep::UnfollowMessage | Ep::React => message(Expect::Allow),
         // The author edits; an admin edits any message, but only where they may post.
         Ep::Update => match who {
             Who::Member | Who::Owner => Expect::Allow,
@@ -348,9 +351,11 @@ impl Fixture {
     /// The message `ep` acts on, for the endpoints that take a message id.
     fn message_of(&self, who: Who, ep: Ep) -> Option<&str> {
         match ep {
-            Ep::GetMessage | Ep::SyncThreadMessages | Ep::GetThreadMessages | Ep::UnfollowMessage => {
-                Some(&self.parent)
-            }
+            Ep::GetMessage
+            | Ep::SyncThreadMessages
+            | Ep::GetThreadMessages
+            | Ep::UnfollowMessage
+            | Ep::React => Some(&self.parent),
             Ep::FollowMessage => Some(&self.reply),
             Ep::Update | Ep::Delete => Some(self.own_message(who)),
             Ep::DeleteOther => Some(self.others_message(who)),
@@ -416,6 +421,7 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         Ep::GroupsInfo => get(format!("groups.info?roomId={rid}")).await,
         Ep::GroupsMembers => get(format!("groups.members?roomId={rid}")).await,
         Ep::SubscriptionsGetOne => get(format!("subscriptions.getOne?roomId={rid}")).await,
+        Ep::React => post("chat.react", json!({"messageId": msg, "emoji": "smile"})).await,
         Ep::History => get(format!("{}.history?roomId={rid}&count=0", f.family())).await,
         Ep::Messages => {
             let query = crate::support::enc(&json!({"tmid": f.parent}).to_string());
@@ -505,6 +511,11 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
             body["subscription"]["rid"] == json!(f.rid)
                 && body["subscription"]["u"]["_id"] == json!(me.user_id)
         }
+        Ep::React => {
+            let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
+            *body == json!({"success": true})
+                && parent.extra.get("reactions") == Some(&json!({":smile:": {"usernames": [me.username]}}))
+        }
         Ep::History => has(&body["messages"], &f.parent) && has(&body["messages"], &f.reply),
         Ep::Messages => ids(&body["messages"]) == vec![f.reply.clone()],
         // Never allowed: the message is not in the room named.
@@ -533,6 +544,10 @@ async fn check_unchanged(app: &TestApp, f: &Fixture, who: Who, ep: Ep) -> Result
         Ep::DeleteElsewhere => message_exists(app, &f.member_note).await,
         Ep::DeleteOther => message_exists(app, f.others_message(who)).await,
         Ep::FollowMessage => !followers(app, f).await.contains(&me.user_id),
+        Ep::React => {
+            let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
+            !parent.extra.contains_key("reactions")
+        }
         _ => true,
     };
     if unchanged {

@@ -94,6 +94,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/chat.getMessage"),
     ("POST", "/api/v1/chat.update"),
     ("POST", "/api/v1/chat.delete"),
+    ("POST", "/api/v1/chat.react"),
     ("GET", "/api/v1/chat.syncThreadMessages"),
     ("GET", "/api/v1/chat.getThreadMessages"),
     ("GET", "/api/v1/chat.getThreadsList"),

@@ -19,6 +19,7 @@ mod metrics;
 mod openapi;
 mod query;
 mod ratelimit;
+mod reactions;
 mod rooms;
 mod roster;
 mod settings;

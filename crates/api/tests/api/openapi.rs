@@ -517,6 +517,7 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.post("/api/v1/chat.update", Some(&bob), json!({"roomId": rid, "msgId": posted_id, "text": "edited"}))
         .await;
     t.post("/api/v1/chat.followMessage", Some(&dave), json!({"mid": tmid})).await;
+    t.post("/api/v1/chat.react", Some(&carol), json!({"messageId": tmid, "emoji": ":smile:"})).await;
     t.post("/api/v1/chat.unfollowMessage", Some(&dave), json!({"mid": tmid})).await;
     t.post("/api/v1/chat.delete", Some(&carol), json!({"roomId": rid, "msgId": reply_id})).await;
 

@@ -55,6 +55,10 @@ mod query;
 mod ratelimit;
 
 #[cfg(postgres_tests)]
+#[path = "../api/reactions.rs"]
+mod reactions;
+
+#[cfg(postgres_tests)]
 #[path = "../api/rooms.rs"]
 mod rooms;
 

@@ -114,6 +114,7 @@ macro_rules! conformance_suite {
             messages_insert_rejections,
             messages_insert_joins,
             messages_edit,
+            messages_reactions_stamp_like_edits,
             messages_missing_ids,
             thread_reply_bookkeeping,
             thread_reply_rejections,
@@ -697,6 +698,35 @@ pub async fn roster_changes_and_tombstones(store: &dyn Store) {
     // Pruning drops them with the message tombstones.
     store.prune_tombstones(Timestamp(i64::MAX)).await.expect("prune");
     assert_eq!(store.subscriptions_since(&w.bob.id, Some(Timestamp(0))).await.map(|c| c.removed), Ok(vec![]));
+}
+
+pub async fn messages_reactions_stamp_like_edits(store: &dyn Store) {
+    let w = World::new(store).await;
+    let m = w.post(store, "m1", &w.alice).await;
+    let reacted = store.set_reaction("m1", ":smile:", "bob", None).await.expect("react").expect("changed");
+    assert_eq!(reacted.extra.get("reactions"), Some(&json!({":smile:": {"usernames": ["bob"]}})));
+    assert!(reacted.updated_at > m.updated_at);
+    assert_eq!(reacted.msg, m.msg);
+    assert_eq!(store.message_by_id("m1").await.expect("read"), Some(reacted.clone()));
+    // Forcing what is already so stamps nothing.
+    assert_eq!(store.set_reaction("m1", ":smile:", "bob", Some(true)).await, Ok(None));
+    assert_eq!(
+        store.message_by_id("m1").await.expect("read").map(|m| m.updated_at),
+        Some(reacted.updated_at)
+    );
+    // A reaction is a change the room's feed reports.
+    let changes = store
+        .changes_since(ChangeScope::Room(ROOM), m.updated_at, &Filter::True, 0, 10)
+        .await
+        .expect("changes");
+    assert_eq!(changes.updated.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), vec!["m1"]);
+    let removed = store.set_reaction("m1", ":smile:", "bob", None).await.expect("unreact").expect("changed");
+    assert!(!removed.extra.contains_key("reactions"));
+    assert!(removed.updated_at > reacted.updated_at);
+    assert_eq!(
+        store.set_reaction("nope", ":smile:", "bob", None).await,
+        Err(StorageError::NotFound("message"))
+    );
 }
 
 pub async fn subscriptions_add_and_remove(store: &dyn Store) {
