@@ -15,6 +15,7 @@ mod membership;
 mod messages;
 mod paging;
 mod reactions;
+mod read_state;
 mod retention;
 mod rooms;
 mod roster;

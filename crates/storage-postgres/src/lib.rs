@@ -63,8 +63,8 @@ use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
     ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, RoomStore, RosterChanges, SettingsStore, StorageError, StorageResult, Store,
-    StoreEvent, SyncStore, ThreadListQuery, UserStore,
+    NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError, StorageResult,
+    Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -452,6 +452,18 @@ impl RoomStore for PgStore {
         let event = StoreEvent::membership(rid, user_id);
         write!(self, |_| Some(event.clone()), |c| rooms::remove_subscription(c, rid, user_id, keep_an_owner)
             .await)
+    }
+
+    async fn set_read_state(
+        &self,
+        rid: &str,
+        user_id: &str,
+        change: ReadChange,
+    ) -> StorageResult<Option<Subscription>> {
+        let event = StoreEvent::read_state(rid, user_id);
+        write!(self, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
+            rooms::set_read_state(c, rid, user_id, change).await
+        })
     }
 
     async fn mark_thread_read(

@@ -432,6 +432,19 @@ pub(crate) async fn of_user(
 /// Removes `tmid` from the user's `tunread`. The room clock is taken first:
 /// its row lock orders this against a concurrent reply that adds to the same
 /// `tunread`, so neither write can overwrite the other's.
+pub(crate) async fn set_read_state(
+    c: &dyn Conn,
+    rid: &str,
+    user_id: &str,
+    change: threadsync_storage::ReadChange,
+) -> StorageResult<Option<Subscription>> {
+    let stamp = clock::tick(c, rid).await?;
+    let Some(mut subscription) = subscription(c, rid, user_id).await? else { return Ok(None) };
+    change.apply(&mut subscription, stamp);
+    save_subscription(c, &subscription).await?;
+    Ok(Some(subscription))
+}
+
 pub(crate) async fn mark_thread_read(
     c: &dyn Conn,
     rid: &str,

@@ -49,8 +49,8 @@ use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
     ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, RoomStore, RosterChanges, SettingsStore, StorageError, StorageResult, Store,
-    StoreEvent, SyncStore, ThreadListQuery, UserStore,
+    NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError, StorageResult,
+    Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -374,6 +374,21 @@ impl RoomStore for SqliteStore {
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
         self.point(|c| rooms::subscription(c, rid, user_id)).await
+    }
+
+    async fn set_read_state(
+        &self,
+        rid: &str,
+        user_id: &str,
+        change: ReadChange,
+    ) -> StorageResult<Option<Subscription>> {
+        let event = StoreEvent::read_state(rid, user_id);
+        let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
+        let result = self.write(move |c| rooms::set_read_state(c, &rid, &user_id, change)).await;
+        if let Ok(Some(_)) = &result {
+            let _ = self.events.send(event);
+        }
+        result
     }
 
     async fn mark_thread_read(

@@ -475,6 +475,18 @@ pub(crate) fn of_user(
 
 /// Removes `tmid` from the user's `tunread`, stamping the subscription with
 /// the room clock; `None` when there was nothing to clear.
+pub(crate) fn set_read_state(
+    conn: &Connection,
+    rid: &str,
+    user_id: &str,
+    change: threadsync_storage::ReadChange,
+) -> StorageResult<Option<Subscription>> {
+    let Some(mut subscription) = subscription(conn, rid, user_id)? else { return Ok(None) };
+    change.apply(&mut subscription, crate::clock::tick(conn, rid)?);
+    save_subscription(conn, &subscription)?;
+    Ok(Some(subscription))
+}
+
 pub(crate) fn mark_thread_read(
     conn: &Connection,
     rid: &str,

@@ -125,6 +125,42 @@ pub struct RosterChanges<T> {
     pub removed: Vec<SubscriptionTombstone>,
 }
 
+/// A change of one member's read state by [`RoomStore::set_read_state`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadChange {
+    /// The room is read (`subscriptions.read`): `ls` moves to the write's
+    /// stamp, `unread`, `alert` and `userMentions` are cleared, and with
+    /// `threads` the unread threads (`tunread`) too.
+    Read { threads: bool },
+    /// The room is unread from a message on (`subscriptions.unread`): `ls`
+    /// moves to just before `from`, `alert` and `open` are set.
+    Unread { from: Timestamp },
+}
+
+impl ReadChange {
+    /// Applies the change to a subscription, stamped `stamp`: the rule
+    /// every backend runs inside its write.
+    pub fn apply(self, subscription: &mut Subscription, stamp: Timestamp) {
+        match self {
+            ReadChange::Read { threads } => {
+                subscription.ls = Some(stamp);
+                subscription.unread = 0;
+                subscription.alert = false;
+                subscription.user_mentions = 0;
+                if threads {
+                    subscription.tunread.clear();
+                }
+            }
+            ReadChange::Unread { from } => {
+                subscription.ls = Some(Timestamp(from.millis() - 1));
+                subscription.alert = true;
+                subscription.open = true;
+            }
+        }
+        subscription.updated_at = stamp;
+    }
+}
+
 /// Rooms and subscriptions (membership and read state).
 #[async_trait]
 pub trait RoomStore: Send + Sync {
@@ -179,6 +215,14 @@ pub trait RoomStore: Send + Sync {
         user_id: &str,
         since: Option<Timestamp>,
     ) -> StorageResult<RosterChanges<Room>>;
+    /// Changes the user's read state in room `rid` ([`ReadChange::apply`]),
+    /// stamped with the room clock. `None` when the user has no subscription.
+    async fn set_read_state(
+        &self,
+        rid: &str,
+        user_id: &str,
+        change: ReadChange,
+    ) -> StorageResult<Option<Subscription>>;
     /// Members of a room, ordered by username.
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>>;
     /// Rooms of the given types the user is subscribed to, ordered by name.

@@ -93,6 +93,8 @@ enum Ep {
     SubscriptionsGetOne,
     /// `chat.react` on the thread's parent.
     React,
+    /// `subscriptions.read` of the room.
+    SubscriptionsRead,
     /// The room family's `history` (`channels.`, `groups.` or `im.`).
     History,
     /// The room family's `messages` with a thread `query`.
@@ -126,6 +128,7 @@ const ENDPOINTS: &[Ep] = &[
     Ep::GroupsMembers,
     Ep::SubscriptionsGetOne,
     Ep::React,
+    Ep::SubscriptionsRead,
     Ep::History,
     Ep::Messages,
 ];
@@ -225,6 +228,18 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
             Kind::Group => read(GROUP_NOT_FOUND, "error-room-not-found"),
             Kind::Direct => read(INVALID_CHANNEL, "invalid-channel"),
         },
+        // One's own read state: members only, whatever the room.
+        Ep::SubscriptionsRead => {
+            if member {
+                Expect::Allow
+            } else {
+                Expect::Deny {
+                    error: "Invalid subscription [error-invalid-subscription]",
+                    error_type: Some("error-invalid-subscription"),
+                    details: Some(json!({"method": "readMessages"})),
+                }
+            }
+        }
         // One's own subscription: `null` without one, whatever the room.
         Ep::SubscriptionsGetOne => {
             if member {
@@ -421,6 +436,7 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         Ep::GroupsInfo => get(format!("groups.info?roomId={rid}")).await,
         Ep::GroupsMembers => get(format!("groups.members?roomId={rid}")).await,
         Ep::SubscriptionsGetOne => get(format!("subscriptions.getOne?roomId={rid}")).await,
+        Ep::SubscriptionsRead => post("subscriptions.read", json!({"rid": rid, "readThreads": true})).await,
         Ep::React => post("chat.react", json!({"messageId": msg, "emoji": "smile"})).await,
         Ep::History => get(format!("{}.history?roomId={rid}&count=0", f.family())).await,
         Ep::Messages => {
@@ -510,6 +526,11 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
         Ep::SubscriptionsGetOne => {
             body["subscription"]["rid"] == json!(f.rid)
                 && body["subscription"]["u"]["_id"] == json!(me.user_id)
+        }
+        Ep::SubscriptionsRead => {
+            let sub = app.services.store().subscription(&f.rid, &me.user_id).await.expect("store");
+            *body == json!({"success": true})
+                && sub.is_some_and(|s| s.ls.is_some() && !s.alert && s.tunread.is_empty())
         }
         Ep::React => {
             let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");

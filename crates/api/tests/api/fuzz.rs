@@ -80,6 +80,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/rooms.info"),
     ("GET", "/api/v1/subscriptions.getOne"),
     ("GET", "/api/v1/subscriptions.get"),
+    ("POST", "/api/v1/subscriptions.read"),
+    ("POST", "/api/v1/subscriptions.unread"),
     ("GET", "/api/v1/rooms.get"),
     ("GET", "/api/v1/channels.history"),
     ("GET", "/api/v1/channels.messages"),

@@ -20,6 +20,7 @@ mod openapi;
 mod query;
 mod ratelimit;
 mod reactions;
+mod readstate;
 mod rooms;
 mod roster;
 mod settings;

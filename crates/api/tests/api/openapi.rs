@@ -518,6 +518,8 @@ async fn every_documented_answer_matches_what_the_route_answers() {
         .await;
     t.post("/api/v1/chat.followMessage", Some(&dave), json!({"mid": tmid})).await;
     t.post("/api/v1/chat.react", Some(&carol), json!({"messageId": tmid, "emoji": ":smile:"})).await;
+    t.post("/api/v1/subscriptions.read", Some(&bob), json!({"rid": rid, "readThreads": true})).await;
+    t.post("/api/v1/subscriptions.unread", Some(&bob), json!({"firstUnreadMessage": {"_id": tmid}})).await;
     t.post("/api/v1/chat.unfollowMessage", Some(&dave), json!({"mid": tmid})).await;
     t.post("/api/v1/chat.delete", Some(&carol), json!({"roomId": rid, "msgId": reply_id})).await;
 

@@ -59,6 +59,10 @@ mod ratelimit;
 mod reactions;
 
 #[cfg(postgres_tests)]
+#[path = "../api/readstate.rs"]
+mod readstate;
+
+#[cfg(postgres_tests)]
 #[path = "../api/rooms.rs"]
 mod rooms;
 

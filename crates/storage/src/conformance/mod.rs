@@ -26,8 +26,8 @@
 pub mod oracle;
 
 use crate::{
-    ChangeScope, Changes, Cursor, Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError, Store,
-    ThreadKind, ThreadListQuery,
+    ChangeScope, Changes, Cursor, Deletion, MessageEdit, NewMessage, ReadChange, ReplyBookkeeping,
+    StorageError, Store, ThreadKind, ThreadListQuery,
 };
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -123,6 +123,7 @@ macro_rules! conformance_suite {
             messages_delete_plain_leaves_tombstone,
             thread_follow_and_unfollow,
             thread_mark_read,
+            read_state_read_and_unread,
             settings_save_and_load,
             ping_answers_until_closed,
             sync_thread_changes_merge_and_resume,
@@ -727,6 +728,47 @@ pub async fn messages_reactions_stamp_like_edits(store: &dyn Store) {
         store.set_reaction("nope", ":smile:", "bob", None).await,
         Err(StorageError::NotFound("message"))
     );
+}
+
+pub async fn read_state_read_and_unread(store: &dyn Store) {
+    let w = World::new(store).await;
+    let mut sub = store.subscription(ROOM, &w.bob.id).await.expect("read").expect("bob's");
+    sub.unread = 3;
+    sub.alert = true;
+    sub.user_mentions = 1;
+    sub.tunread = vec!["t1".to_owned()];
+    // Give bob unread state through the one writer that sets it in tests: a
+    // removal and a re-add of the subscription document.
+    store.remove_subscription(ROOM, &w.bob.id, false).await.expect("remove");
+    store.add_subscription(&sub).await.expect("re-add");
+    let before = store.subscription(ROOM, &w.bob.id).await.expect("read").expect("bob's");
+
+    let read = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Read { threads: false })
+        .await
+        .expect("read")
+        .expect("subscribed");
+    assert_eq!((read.unread, read.alert, read.user_mentions), (0, false, 0));
+    assert_eq!(read.tunread, vec!["t1".to_owned()], "threads stay without readThreads");
+    assert!(read.updated_at > before.updated_at);
+    assert_eq!(read.ls, Some(read.updated_at));
+    let read = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Read { threads: true })
+        .await
+        .expect("read")
+        .expect("subscribed");
+    assert!(read.tunread.is_empty());
+    assert_eq!(store.subscription(ROOM, &w.bob.id).await.expect("read"), Some(read.clone()));
+
+    let m = w.post(store, "m1", &w.alice).await;
+    let unread = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Unread { from: m.ts })
+        .await
+        .expect("unread")
+        .expect("subscribed");
+    assert_eq!((unread.alert, unread.open, unread.ls), (true, true, Some(Timestamp(m.ts.millis() - 1))));
+    assert!(unread.updated_at > read.updated_at);
+    assert_eq!(store.set_read_state(ROOM, &w.dave.id, ReadChange::Read { threads: true }).await, Ok(None));
 }
 
 pub async fn subscriptions_add_and_remove(store: &dyn Store) {
