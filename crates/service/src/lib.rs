@@ -11,6 +11,7 @@ mod bench;
 mod bootstrap;
 mod directory;
 mod history;
+mod marks;
 mod membership;
 mod messages;
 mod paging;

@@ -62,9 +62,9 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError, StorageResult,
-    Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
+    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageMark,
+    MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError,
+    StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -553,6 +553,12 @@ impl MessageStore for PgStore {
     ) -> StorageResult<Option<Message>> {
         write!(self, |m: &Option<Message>| m.as_ref().and_then(|m| message_event(&m.rid)), |c| {
             messages::set_reaction(c, id, emoji, username, should_react).await
+        })
+    }
+
+    async fn set_mark(&self, id: &str, mark: MessageMark) -> StorageResult<Option<Message>> {
+        write!(self, |m: &Option<Message>| m.as_ref().and_then(|m| message_event(&m.rid)), |c| {
+            messages::set_mark(c, id, &mark).await
         })
     }
 

@@ -192,6 +192,19 @@ pub(crate) async fn set_reaction(
     Ok(Some(message))
 }
 
+pub(crate) async fn set_mark(
+    c: &dyn Conn,
+    id: &str,
+    mark: &threadsync_storage::MessageMark,
+) -> StorageResult<Option<Message>> {
+    let (mut message, stamp) = lock_message(c, id).await?;
+    if !mark.apply(&mut message, stamp) {
+        return Ok(None);
+    }
+    update_row(c, &message).await?;
+    Ok(Some(message))
+}
+
 pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<Deletion> {
     let (mut message, stamp) = lock_message(c, id).await?;
 

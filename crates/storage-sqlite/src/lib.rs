@@ -48,9 +48,9 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError, StorageResult,
-    Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
+    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageMark,
+    MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError,
+    StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -453,6 +453,15 @@ impl MessageStore for SqliteStore {
         let (id, emoji, username) = (id.to_owned(), emoji.to_owned(), username.to_owned());
         let changed =
             self.write(move |c| messages::set_reaction(c, &id, &emoji, &username, should_react)).await;
+        if let Ok(Some(m)) = &changed {
+            let _ = self.events.send(StoreEvent::room(EventKind::Message, &m.rid));
+        }
+        changed
+    }
+
+    async fn set_mark(&self, id: &str, mark: MessageMark) -> StorageResult<Option<Message>> {
+        let id = id.to_owned();
+        let changed = self.write(move |c| messages::set_mark(c, &id, &mark)).await;
         if let Ok(Some(m)) = &changed {
             let _ = self.events.send(StoreEvent::room(EventKind::Message, &m.rid));
         }

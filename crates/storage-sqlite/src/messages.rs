@@ -205,6 +205,23 @@ pub(crate) fn set_reaction(
     Ok(Some(message))
 }
 
+pub(crate) fn set_mark(
+    conn: &Connection,
+    id: &str,
+    mark: &threadsync_storage::MessageMark,
+) -> StorageResult<Option<Message>> {
+    let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
+    // The stamp is taken only when the mark changes something.
+    let mut probe = message.clone();
+    if !mark.apply(&mut probe, message.updated_at) {
+        return Ok(None);
+    }
+    let stamp = clock::tick(conn, &message.rid)?;
+    mark.apply(&mut message, stamp);
+    update_row(conn, &message)?;
+    Ok(Some(message))
+}
+
 pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
     let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
     let stamp = clock::tick(conn, &message.rid)?;

@@ -265,6 +265,61 @@ pub struct MessageEdit {
     pub edited_by: UserRef,
 }
 
+/// A mark a user puts on a message by [`MessageStore::set_mark`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageMark {
+    /// Starred by this user (`starred: [{_id}]`), or not.
+    Star { user_id: String, on: bool },
+    /// Pinned (`pinned`, `pinnedAt`, `pinnedBy`), or not.
+    Pin { by: UserRef, on: bool },
+}
+
+impl MessageMark {
+    /// Applies the mark, stamped `stamp`; whether anything changed (the
+    /// rule every backend runs inside its write).
+    pub fn apply(&self, message: &mut Message, stamp: Timestamp) -> bool {
+        use serde_json::json;
+        match self {
+            MessageMark::Star { user_id, on } => {
+                let mut starred: Vec<Value> =
+                    message.extra.get("starred").and_then(Value::as_array).cloned().unwrap_or_default();
+                let has = starred.iter().any(|s| s["_id"].as_str() == Some(user_id));
+                if has == *on {
+                    return false;
+                }
+                if *on {
+                    starred.push(json!({"_id": user_id}));
+                } else {
+                    starred.retain(|s| s["_id"].as_str() != Some(user_id));
+                }
+                if starred.is_empty() {
+                    message.extra.remove("starred");
+                } else {
+                    message.extra.insert("starred".to_owned(), Value::Array(starred));
+                }
+            }
+            MessageMark::Pin { by, on } => {
+                let pinned = message.extra.get("pinned").and_then(Value::as_bool).unwrap_or(false);
+                if pinned == *on {
+                    return false;
+                }
+                message.extra.insert("pinned".to_owned(), Value::Bool(*on));
+                if *on {
+                    message.extra.insert("pinnedAt".to_owned(), json!(stamp));
+                    message
+                        .extra
+                        .insert("pinnedBy".to_owned(), json!({"_id": by.id, "username": by.username}));
+                } else {
+                    message.extra.remove("pinnedAt");
+                    message.extra.remove("pinnedBy");
+                }
+            }
+        }
+        message.updated_at = stamp;
+        true
+    }
+}
+
 /// What [`MessageStore::delete_message`] did.
 #[derive(Clone, Debug, PartialEq)]
 #[allow(clippy::large_enum_variant)] // one value per delete; boxing buys nothing
@@ -314,6 +369,11 @@ pub trait MessageStore: Send + Sync {
         username: &str,
         should_react: Option<bool>,
     ) -> StorageResult<Option<Message>>;
+    /// Stars or pins the message (or takes the mark off) by
+    /// [`MessageMark::apply`], stamped by the room clock like an edit.
+    /// Returns the message when it changed, `None` when the mark was
+    /// already so. `NotFound("message")`.
+    async fn set_mark(&self, id: &str, mark: MessageMark) -> StorageResult<Option<Message>>;
     /// Adds (`follow`) or removes the user in the thread parent's `replies`
     /// and moves its `_updatedAt`; unfollowing also removes the thread from
     /// the user's `tunread` in that room. Returns the updated parent.

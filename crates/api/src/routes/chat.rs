@@ -3,7 +3,7 @@
 use crate::error::ApiError;
 use crate::extract::{required, required_str, Body, CurrentUser, Params};
 use crate::openapi::schemas as doc;
-use crate::response::{ok, ApiResult};
+use crate::response::{ok, ApiResult, Success, TypedResult};
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -22,6 +22,172 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(update))
         .routes(routes!(delete))
         .routes(routes!(react))
+        .routes(routes!(star_message))
+        .routes(routes!(unstar_message))
+        .routes(routes!(pin_message))
+        .routes(routes!(unpin_message))
+        .routes(routes!(get_pinned_messages))
+        .routes(routes!(get_starred_messages))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = MessageIdRequest)]
+#[serde(rename_all = "camelCase")]
+struct MessageIdBody {
+    #[schema(value_type = String)]
+    message_id: Option<String>,
+}
+
+/// Stars a message for the caller.
+///
+/// `POST /api/v1/chat.starMessage {messageId}` (auth) → `{}`: adds the
+/// caller to the message's `starred`; needs a subscription to its room.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.starMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MessageIdBody,
+    responses(
+        (status = 200, description = "Starred.", body = doc::Done),
+        (status = 400, description = "Missing `messageId`; no such message (`error-message-not-found`); not subscribed to its room (`error-action-not-allowed`)."),
+    ),
+)]
+async fn star_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<MessageIdBody>,
+) -> ApiResult {
+    services.star_message(&caller.user, body.message_id.as_deref(), true).await?;
+    ok(json!({}))
+}
+
+/// Takes the caller's star off a message.
+///
+/// `POST /api/v1/chat.unStarMessage {messageId}` (auth) → `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.unStarMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MessageIdBody,
+    responses(
+        (status = 200, description = "Not starred any more.", body = doc::Done),
+        (status = 400, description = "Missing `messageId`; no such message (`error-message-not-found`); not subscribed to its room (`error-action-not-allowed`)."),
+    ),
+)]
+async fn unstar_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<MessageIdBody>,
+) -> ApiResult {
+    services.star_message(&caller.user, body.message_id.as_deref(), false).await?;
+    ok(json!({}))
+}
+
+/// Pins a message.
+///
+/// `POST /api/v1/chat.pinMessage {messageId}` (auth, `pin-message`) →
+/// `{message}`: Rocket.Chat's `message_pinned` system message quoting it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.pinMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MessageIdBody,
+    responses(
+        (status = 200, description = "The system message (the message itself if it was pinned already).", body = doc::MessageAnswer),
+        (status = 400, description = "Missing `messageId`; no such message (`error-message-not-found`); no `pin-message` permission (`Not Authorized`, `not-authorized`)."),
+    ),
+)]
+async fn pin_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<MessageIdBody>,
+) -> ApiResult {
+    let message = services.pin_message(&caller.user, body.message_id.as_deref(), true).await?;
+    ok(json!({"message": message}))
+}
+
+/// Unpins a message.
+///
+/// `POST /api/v1/chat.unPinMessage {messageId}` (auth, `pin-message`) → `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.unPinMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MessageIdBody,
+    responses(
+        (status = 200, description = "Unpinned.", body = doc::Done),
+        (status = 400, description = "Missing `messageId`; no such message (`error-message-not-found`); no `pin-message` permission (`not-authorized`)."),
+    ),
+)]
+async fn unpin_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<MessageIdBody>,
+) -> ApiResult {
+    services.pin_message(&caller.user, body.message_id.as_deref(), false).await?;
+    ok(json!({}))
+}
+
+/// The pinned messages of a room.
+///
+/// `GET /api/v1/chat.getPinnedMessages?roomId=&count=&offset=` (auth) →
+/// `{messages, count, offset, total}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getPinnedMessages",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The pinned messages.", body = doc::MessagesPage),
+        (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
+    ),
+)]
+async fn get_pinned_messages(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    params: Params,
+) -> TypedResult<super::threads::ListingBody> {
+    let listing = services
+        .marked_messages(&caller.user, params.get("roomId"), false, params.get("count"), params.get("offset"))
+        .await?;
+    Ok(Success(super::threads::listing_body("messages", listing)))
+}
+
+/// The messages of a room the caller starred.
+///
+/// `GET /api/v1/chat.getStarredMessages?roomId=&count=&offset=` (auth) →
+/// `{messages, count, offset, total}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getStarredMessages",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The caller's starred messages.", body = doc::MessagesPage),
+        (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
+    ),
+)]
+async fn get_starred_messages(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    params: Params,
+) -> TypedResult<super::threads::ListingBody> {
+    let listing = services
+        .marked_messages(&caller.user, params.get("roomId"), true, params.get("count"), params.get("offset"))
+        .await?;
+    Ok(Success(super::threads::listing_body("messages", listing)))
 }
 
 #[derive(Deserialize, ToSchema)]

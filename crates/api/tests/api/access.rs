@@ -95,6 +95,10 @@ enum Ep {
     React,
     /// `subscriptions.read` of the room.
     SubscriptionsRead,
+    /// `chat.starMessage` on the thread's parent.
+    Star,
+    /// `chat.pinMessage` on the thread's parent.
+    Pin,
     /// The room family's `history` (`channels.`, `groups.` or `im.`).
     History,
     /// The room family's `messages` with a thread `query`.
@@ -129,6 +133,8 @@ const ENDPOINTS: &[Ep] = &[
     Ep::SubscriptionsGetOne,
     Ep::React,
     Ep::SubscriptionsRead,
+    Ep::Star,
+    Ep::Pin,
     Ep::History,
     Ep::Messages,
 ];
@@ -228,6 +234,26 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
             Kind::Group => read(GROUP_NOT_FOUND, "error-room-not-found"),
             Kind::Direct => read(INVALID_CHANNEL, "invalid-channel"),
         },
+        // Stars need a subscription to the room.
+        Ep::Star => message(if member {
+            Expect::Allow
+        } else {
+            Expect::Deny {
+                error: "Not allowed [error-action-not-allowed]",
+                error_type: Some("error-action-not-allowed"),
+                details: Some(json!({"method": "starMessage", "action": "Message_starring"})),
+            }
+        }),
+        // Pins need `pin-message`: admins, and owners of a channel or group.
+        Ep::Pin => message(match who {
+            Who::Admin => Expect::Allow,
+            Who::Owner if kind != Kind::Direct => Expect::Allow,
+            _ => Expect::Deny {
+                error: "Not Authorized [not-authorized]",
+                error_type: Some("not-authorized"),
+                details: Some(json!({"method": "pinMessage"})),
+            },
+        }),
         // One's own read state: members only, whatever the room.
         Ep::SubscriptionsRead => {
             if member {
@@ -299,14 +325,16 @@ async fn fixture(app: &TestApp, people: &People, kind: Kind, n: usize) -> Fixtur
         Kind::Group => app.group(&owner, &name, &[&member]).await,
         Kind::Direct => app.direct(&owner, &member).await,
     };
-    let secret = |what: &str| format!("secret {what} {n} zq");
+    // The marker has a `~`, which no id has: a denial naming a random id
+    // that happens to contain the marker's letters is not a leak.
+    let secret = |what: &str| format!("secret {what} {n} z~q");
     let parent = id(&app.say(&owner, &rid, &secret("parent")).await);
     let reply = id(&app.reply_in(&member, &rid, &parent, &secret("reply")).await);
     let owner_note = id(&app.say(&owner, &rid, &secret("owner note")).await);
     let member_note = id(&app.say(&member, &rid, &secret("member note")).await);
     let removed = id(&app.reply_in(&owner, &rid, &parent, &secret("removed")).await);
     app.remove(&owner, &rid, &removed).await;
-    let mut secrets = vec!["zq".to_owned()];
+    let mut secrets = vec!["z~q".to_owned()];
     if kind == Kind::Group {
         secrets.push(name);
     }
@@ -370,7 +398,9 @@ impl Fixture {
             | Ep::SyncThreadMessages
             | Ep::GetThreadMessages
             | Ep::UnfollowMessage
-            | Ep::React => Some(&self.parent),
+            | Ep::React
+            | Ep::Star
+            | Ep::Pin => Some(&self.parent),
             Ep::FollowMessage => Some(&self.reply),
             Ep::Update | Ep::Delete => Some(self.own_message(who)),
             Ep::DeleteOther => Some(self.others_message(who)),
@@ -436,6 +466,8 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         Ep::GroupsInfo => get(format!("groups.info?roomId={rid}")).await,
         Ep::GroupsMembers => get(format!("groups.members?roomId={rid}")).await,
         Ep::SubscriptionsGetOne => get(format!("subscriptions.getOne?roomId={rid}")).await,
+        Ep::Star => post("chat.starMessage", json!({"messageId": msg})).await,
+        Ep::Pin => post("chat.pinMessage", json!({"messageId": msg})).await,
         Ep::SubscriptionsRead => post("subscriptions.read", json!({"rid": rid, "readThreads": true})).await,
         Ep::React => post("chat.react", json!({"messageId": msg, "emoji": "smile"})).await,
         Ep::History => get(format!("{}.history?roomId={rid}&count=0", f.family())).await,
@@ -527,6 +559,17 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
             body["subscription"]["rid"] == json!(f.rid)
                 && body["subscription"]["u"]["_id"] == json!(me.user_id)
         }
+        Ep::Star => {
+            let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
+            *body == json!({"success": true})
+                && parent.extra.get("starred") == Some(&json!([{"_id": me.user_id}]))
+        }
+        Ep::Pin => {
+            let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
+            body["message"]["t"] == "message_pinned"
+                && body["message"]["rid"] == json!(f.rid)
+                && parent.extra.get("pinned") == Some(&json!(true))
+        }
         Ep::SubscriptionsRead => {
             let sub = app.services.store().subscription(&f.rid, &me.user_id).await.expect("store");
             *body == json!({"success": true})
@@ -565,9 +608,9 @@ async fn check_unchanged(app: &TestApp, f: &Fixture, who: Who, ep: Ep) -> Result
         Ep::DeleteElsewhere => message_exists(app, &f.member_note).await,
         Ep::DeleteOther => message_exists(app, f.others_message(who)).await,
         Ep::FollowMessage => !followers(app, f).await.contains(&me.user_id),
-        Ep::React => {
+        Ep::React | Ep::Star | Ep::Pin => {
             let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
-            !parent.extra.contains_key("reactions")
+            ["reactions", "starred", "pinned"].iter().all(|k| !parent.extra.contains_key(*k))
         }
         _ => true,
     };

@@ -15,6 +15,7 @@ mod edge;
 mod errors;
 mod fuzz;
 mod history;
+mod marks;
 mod metrics;
 mod openapi;
 mod query;

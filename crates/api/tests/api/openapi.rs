@@ -518,6 +518,12 @@ async fn every_documented_answer_matches_what_the_route_answers() {
         .await;
     t.post("/api/v1/chat.followMessage", Some(&dave), json!({"mid": tmid})).await;
     t.post("/api/v1/chat.react", Some(&carol), json!({"messageId": tmid, "emoji": ":smile:"})).await;
+    t.post("/api/v1/chat.starMessage", Some(&bob), json!({"messageId": tmid})).await;
+    t.get(&format!("/api/v1/chat.getStarredMessages?roomId={rid}"), Some(&bob)).await;
+    t.post("/api/v1/chat.unStarMessage", Some(&bob), json!({"messageId": tmid})).await;
+    t.post("/api/v1/chat.pinMessage", Some(&bob), json!({"messageId": tmid})).await;
+    t.get(&format!("/api/v1/chat.getPinnedMessages?roomId={rid}"), Some(&bob)).await;
+    t.post("/api/v1/chat.unPinMessage", Some(&bob), json!({"messageId": tmid})).await;
     t.post("/api/v1/subscriptions.read", Some(&bob), json!({"rid": rid, "readThreads": true})).await;
     t.post("/api/v1/subscriptions.unread", Some(&bob), json!({"firstUnreadMessage": {"_id": tmid}})).await;
     t.post("/api/v1/chat.unfollowMessage", Some(&dave), json!({"mid": tmid})).await;

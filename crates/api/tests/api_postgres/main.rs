@@ -35,6 +35,10 @@ mod errors;
 mod history;
 
 #[cfg(postgres_tests)]
+#[path = "../api/marks.rs"]
+mod marks;
+
+#[cfg(postgres_tests)]
 #[path = "../api/metrics.rs"]
 mod metrics;
 

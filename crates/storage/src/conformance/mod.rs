@@ -26,8 +26,8 @@
 pub mod oracle;
 
 use crate::{
-    ChangeScope, Changes, Cursor, Deletion, MessageEdit, NewMessage, ReadChange, ReplyBookkeeping,
-    StorageError, Store, ThreadKind, ThreadListQuery,
+    ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageMark, NewMessage, ReadChange,
+    ReplyBookkeeping, StorageError, Store, ThreadKind, ThreadListQuery,
 };
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -115,6 +115,7 @@ macro_rules! conformance_suite {
             messages_insert_joins,
             messages_edit,
             messages_reactions_stamp_like_edits,
+            messages_stars_and_pins,
             messages_missing_ids,
             thread_reply_bookkeeping,
             thread_reply_rejections,
@@ -769,6 +770,37 @@ pub async fn read_state_read_and_unread(store: &dyn Store) {
     assert_eq!((unread.alert, unread.open, unread.ls), (true, true, Some(Timestamp(m.ts.millis() - 1))));
     assert!(unread.updated_at > read.updated_at);
     assert_eq!(store.set_read_state(ROOM, &w.dave.id, ReadChange::Read { threads: true }).await, Ok(None));
+}
+
+pub async fn messages_stars_and_pins(store: &dyn Store) {
+    let w = World::new(store).await;
+    let m = w.post(store, "m1", &w.alice).await;
+    w.post(store, "m2", &w.alice).await;
+    let star = |user: &User, on| MessageMark::Star { user_id: user.id.clone(), on };
+    let starred = store.set_mark("m1", star(&w.bob, true)).await.expect("star").expect("changed");
+    assert_eq!(starred.extra.get("starred"), Some(&json!([{"_id": w.bob.id}])));
+    assert!(starred.updated_at > m.updated_at);
+    assert_eq!(store.set_mark("m1", star(&w.bob, true)).await, Ok(None));
+    store.set_mark("m1", star(&w.carol, true)).await.expect("star").expect("changed");
+    // Queryable: the messages a user starred, and the pinned ones.
+    let bobs = Filter::parse(Some(&json!({"starred._id": w.bob.id}).to_string())).expect("filter");
+    let page = store.room_messages(ROOM, &bobs, &Sort::default(), 0, 10).await.expect("starred");
+    assert_eq!(page.items.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), vec!["m1"]);
+    store.set_mark("m1", star(&w.bob, false)).await.expect("unstar").expect("changed");
+    assert_eq!(store.room_messages(ROOM, &bobs, &Sort::default(), 0, 10).await.map(|p| p.total), Ok(0));
+
+    let pin = |on| MessageMark::Pin { by: user_ref(&w.carol), on };
+    let pinned = store.set_mark("m2", pin(true)).await.expect("pin").expect("changed");
+    assert_eq!(pinned.extra.get("pinned"), Some(&json!(true)));
+    assert_eq!(pinned.extra.get("pinnedBy"), Some(&json!({"_id": w.carol.id, "username": "carol"})));
+    assert_eq!(pinned.extra.get("pinnedAt"), Some(&json!(pinned.updated_at)));
+    let pins = Filter::parse(Some(r#"{"pinned": true}"#)).expect("filter");
+    assert_eq!(store.room_messages(ROOM, &pins, &Sort::default(), 0, 10).await.map(|p| p.total), Ok(1));
+    let unpinned = store.set_mark("m2", pin(false)).await.expect("unpin").expect("changed");
+    assert_eq!(unpinned.extra.get("pinned"), Some(&json!(false)));
+    assert!(!unpinned.extra.contains_key("pinnedBy"));
+    assert_eq!(store.set_mark("m2", pin(false)).await, Ok(None));
+    assert_eq!(store.set_mark("nope", pin(true)).await, Err(StorageError::NotFound("message")));
 }
 
 pub async fn subscriptions_add_and_remove(store: &dyn Store) {
