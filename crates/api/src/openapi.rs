@@ -58,7 +58,11 @@ pub const AUTH_TOKEN: &str = "authToken";
         (name = "server", description = "Server information, this document and metrics."),
         (name = "auth", description = "Login, logout and the caller's own user."),
         (name = "users", description = "Registering, creating, reading and deleting users."),
-        (name = "settings", description = "Reading and changing server settings (admins)."),
+        (name = "settings", description = "Reading and changing server settings: the public ones \
+            without login, every one for admins."),
+        (name = "permissions", description = "Roles and the permission table."),
+        (name = "client", description = "What clients ask for at start-up that threadsync has no \
+            feature for (custom emoji, slash commands, push): Rocket.Chat's shapes, honestly empty."),
         (name = "channels", description = "Public channels (`t: \"c\"`)."),
         (name = "groups", description = "Private groups (`t: \"p\"`)."),
         (name = "im", description = "Direct messages (`t: \"d\"`)."),

@@ -131,6 +131,23 @@ pub const DEFINITIONS: &[SettingDef] = &[
     },
 ];
 
+/// The settings any client may read without logging in (`settings.public`),
+/// as Rocket.Chat marks them public: what a client needs before login to
+/// choose its code paths (threads, editing, the REST fallback for methods)
+/// and its limits. Rate-limiter and CORS settings stay private.
+pub const PUBLIC: &[&str] = &[
+    THREADS_ENABLED,
+    MESSAGE_MAX_ALLOWED_SIZE,
+    ACCOUNTS_REGISTRATION_FORM,
+    MESSAGE_ALLOW_EDITING,
+    MESSAGE_ALLOW_DELETING,
+    API_USE_REST_FOR_DDP_CALLS,
+];
+
+pub fn is_public(id: &str) -> bool {
+    PUBLIC.contains(&id)
+}
+
 pub fn definition(id: &str) -> Option<&'static SettingDef> {
     DEFINITIONS.iter().find(|d| d.id == id)
 }

@@ -1,11 +1,15 @@
 //! A room's messages by time (`loadHistory` and friends over DDP; the
 //! `*.history` REST family reads the same way), and marking a thread read.
 
+use crate::paging::Paging;
+use crate::rooms::RoomSelector;
+use crate::sync::{Documents, ListParams, Shaping};
+use crate::threads::MessageListing;
 use crate::Services;
 use serde_json::{json, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Error, Message, Result, Subscription, Timestamp, User};
+use threadsync_domain::{Error, Message, Result, Room, RoomType, Subscription, Timestamp, User};
 
 /// Which part of a room's timeline to read.
 #[derive(Clone, Debug, Default)]
@@ -70,5 +74,133 @@ impl Services {
             .ok_or_else(|| Error::rejected("Invalid message", "error-invalid-message"))?;
         self.readable_room(caller, &rid).await?.ok_or_else(Error::not_allowed)?;
         Ok(self.store.mark_thread_read(&rid, &caller.id, tmid).await?)
+    }
+}
+
+/// `*.history`'s parameters, as the client sent them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HistoryParams<'a> {
+    /// Only messages before this date (default: now).
+    pub latest: Option<&'a str>,
+    /// Only messages after this date.
+    pub oldest: Option<&'a str>,
+    /// `true`: `latest` and `oldest` themselves are included.
+    pub inclusive: Option<&'a str>,
+    /// `false`: thread replies not also sent to the room are left out.
+    pub show_thread_messages: Option<&'a str>,
+    pub count: Option<&'a str>,
+    pub offset: Option<&'a str>,
+}
+
+fn date_param(raw: Option<&str>, name: &str) -> Result<Option<Timestamp>> {
+    raw.map(|raw| {
+        Timestamp::parse(raw).ok_or_else(|| {
+            Error::invalid_params(format!("The \"{name}\" query parameter must be a valid date."))
+        })
+    })
+    .transpose()
+}
+
+fn flag(raw: Option<&str>, name: &str, default: bool) -> Result<bool> {
+    match raw {
+        None => Ok(default),
+        Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(_) => {
+            Err(Error::invalid_params(format!("The \"{name}\" query parameter must be true or false.")))
+        }
+    }
+}
+
+/// The `*.history` filter: the time window and, without thread messages,
+/// only messages shown in the room.
+fn history_filter(
+    latest: Option<Timestamp>,
+    oldest: Option<Timestamp>,
+    inclusive: bool,
+    threads: bool,
+) -> Result<Filter> {
+    let (lt, gt) = if inclusive { ("$lte", "$gte") } else { ("$lt", "$gt") };
+    let mut parts: Vec<Value> = Vec::new();
+    if let Some(latest) = latest {
+        parts.push(json!({"ts": {lt: {"$date": latest.millis()}}}));
+    }
+    if let Some(oldest) = oldest {
+        parts.push(json!({"ts": {gt: {"$date": oldest.millis()}}}));
+    }
+    if !threads {
+        parts.push(json!({"$or": [{"tmid": {"$exists": false}}, {"tshow": true}]}));
+    }
+    if parts.is_empty() {
+        return Ok(Filter::True);
+    }
+    // Built here from known parts: a parse failure is a bug.
+    Filter::parse(Some(&json!({"$and": parts}).to_string())).map_err(Error::internal)
+}
+
+impl Services {
+    /// The room a `channels.*` / `groups.*` / `im.*` read names, if the
+    /// caller may read it. Direct messages answer Rocket.Chat's `im.*`
+    /// errors: `must have required property 'roomId'` and `[invalid-channel]`.
+    async fn family_read_room(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<Room> {
+        if t != RoomType::Direct {
+            return self.room_info(caller, t, room).await;
+        }
+        let rid = room
+            .room_id
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::rejected("must have required property 'roomId'", "invalid-params"))?;
+        let found = self.store.room_by_id(rid).await?.filter(|r| r.t == RoomType::Direct);
+        match found {
+            Some(room) if self.is_member(caller, &room.id).await? => Ok(room),
+            _ => Err(Error::rejected("", "invalid-channel")),
+        }
+    }
+
+    /// `channels.history` / `groups.history` / `im.history`: the room's
+    /// messages, newest first, between `oldest` and `latest`, paged. Checks
+    /// in order: the room (the family's errors); the dates; the flags;
+    /// `count`/`offset`.
+    pub async fn family_history(
+        &self,
+        caller: &User,
+        t: RoomType,
+        room: RoomSelector<'_>,
+        params: HistoryParams<'_>,
+    ) -> Result<MessageListing> {
+        let room = self.family_read_room(caller, t, room).await?;
+        let latest = date_param(params.latest, "latest")?;
+        let oldest = date_param(params.oldest, "oldest")?;
+        let inclusive = flag(params.inclusive, "inclusive", false)?;
+        let threads = flag(params.show_thread_messages, "showThreadMessages", true)?;
+        let paging = Paging::from_params(params.count, params.offset, &self.settings())?;
+        let filter = history_filter(latest, oldest, inclusive, threads)?;
+        let sort = Sort::by(SortField::Ts, Direction::Desc);
+        let page = self.store.room_messages(&room.id, &filter, &sort, paging.offset, paging.count).await?;
+        Ok(MessageListing { items: Documents::Whole(page.items), offset: paging.offset, total: page.total })
+    }
+
+    /// `channels.messages` / `groups.messages` / `im.messages`: the room's
+    /// messages that match `query` (e.g. `{"tmid":"…"}` for a thread), in
+    /// `sort` order (default newest first), paged, projected by `fields`.
+    pub async fn family_messages(
+        &self,
+        caller: &User,
+        t: RoomType,
+        room: RoomSelector<'_>,
+        list: ListParams<'_>,
+    ) -> Result<MessageListing> {
+        let room = self.family_read_room(caller, t, room).await?;
+        let mut shaping = Shaping::parse(&list)?;
+        let paging = Paging::from_params(list.count, list.offset, &self.settings())?;
+        if shaping.sort.0.is_empty() {
+            shaping.sort = Sort::by(SortField::Ts, Direction::Desc);
+        }
+        let page = self
+            .store
+            .room_messages(&room.id, &shaping.filter, &shaping.sort, paging.offset, paging.count)
+            .await?;
+        Ok(MessageListing { items: shaping.project(page.items)?, offset: paging.offset, total: page.total })
     }
 }

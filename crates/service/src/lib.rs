@@ -9,12 +9,17 @@ mod auth;
 #[cfg(feature = "bench-endpoints")]
 mod bench;
 mod bootstrap;
+mod directory;
 mod history;
+mod marks;
 mod membership;
 mod messages;
 mod paging;
+mod reactions;
+mod read_state;
 mod retention;
 mod rooms;
+mod roster;
 mod settings;
 mod sync;
 mod threads;
@@ -23,10 +28,12 @@ mod users;
 
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
-pub use history::{History, HistoryQuery, MAX_HISTORY};
+pub use directory::{SettingsFilter, MAX_DIRECTORY_USERS};
+pub use history::{History, HistoryParams, HistoryQuery, MAX_HISTORY};
 pub use messages::{message_markup, DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
 pub use rooms::{Listing, RoomSelector, UserSelector};
+pub use roster::{Removed, Roster, SETTLE_MS};
 pub use sync::{CursorBounds, DeletedListing, Documents, ListParams, RoomSync, SyncMessagesParams};
 pub use threads::{MessageListing, SyncedChanges, ThreadsListParams};
 pub use throttle::LoginThrottleConfig;
@@ -68,6 +75,10 @@ pub struct ServiceOptions {
     /// Brakes on repeated failed logins (thresholds, delays, capacity);
     /// tests shorten the delays.
     pub login_throttle: LoginThrottleConfig,
+    /// How far behind the wall clock `rooms.get` / `subscriptions.get`
+    /// place the settled point (see roster.rs); tests set 0 to see exact
+    /// stamps.
+    pub roster_settle_ms: i64,
 }
 
 impl Default for ServiceOptions {
@@ -77,6 +88,7 @@ impl Default for ServiceOptions {
             max_sync_items: paging::HARD_MAX_COUNT,
             tombstone_retention_ms: None,
             login_throttle: LoginThrottleConfig::default(),
+            roster_settle_ms: roster::SETTLE_MS,
         }
     }
 }

@@ -62,9 +62,9 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore,
-    ThreadListQuery, UserStore,
+    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageMark,
+    MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError,
+    StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -382,6 +382,10 @@ impl UserStore for PgStore {
         users::by_usernames(&*self.client().await?, usernames).await
     }
 
+    async fn users_with_extra_roles(&self, limit: u64) -> StorageResult<Vec<User>> {
+        users::with_extra_roles(&*self.client().await?, limit).await
+    }
+
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
         write!(self, user_event, |c| users::delete(c, id).await)
     }
@@ -450,6 +454,18 @@ impl RoomStore for PgStore {
             .await)
     }
 
+    async fn set_read_state(
+        &self,
+        rid: &str,
+        user_id: &str,
+        change: ReadChange,
+    ) -> StorageResult<Option<Subscription>> {
+        let event = StoreEvent::read_state(rid, user_id);
+        write!(self, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
+            rooms::set_read_state(c, rid, user_id, change).await
+        })
+    }
+
     async fn mark_thread_read(
         &self,
         rid: &str,
@@ -465,6 +481,30 @@ impl RoomStore for PgStore {
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
         rooms::subscription(&*self.client().await?, rid, user_id).await
+    }
+
+    async fn subscriptions_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Subscription>> {
+        let mut client = self.client().await?;
+        let tx = sync::read_tx(&mut client).await?;
+        let changes = rooms::subscriptions_since(&tx, user_id, since).await?;
+        tx.commit().await.map_err(db::err)?;
+        Ok(changes)
+    }
+
+    async fn rooms_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Room>> {
+        let mut client = self.client().await?;
+        let tx = sync::read_tx(&mut client).await?;
+        let changes = rooms::rooms_since(&tx, user_id, since).await?;
+        tx.commit().await.map_err(db::err)?;
+        Ok(changes)
     }
 
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>> {
@@ -502,6 +542,24 @@ impl MessageStore for PgStore {
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
         messages::room_of(&*self.client().await?, id).await
+    }
+
+    async fn set_reaction(
+        &self,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        should_react: Option<bool>,
+    ) -> StorageResult<Option<Message>> {
+        write!(self, |m: &Option<Message>| m.as_ref().and_then(|m| message_event(&m.rid)), |c| {
+            messages::set_reaction(c, id, emoji, username, should_react).await
+        })
+    }
+
+    async fn set_mark(&self, id: &str, mark: MessageMark) -> StorageResult<Option<Message>> {
+        write!(self, |m: &Option<Message>| m.as_ref().and_then(|m| message_event(&m.rid)), |c| {
+            messages::set_mark(c, id, &mark).await
+        })
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {

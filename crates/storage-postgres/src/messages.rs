@@ -174,6 +174,38 @@ pub(crate) async fn edit(c: &dyn Conn, id: &str, edit: MessageEdit) -> StorageRe
     Ok(message)
 }
 
+pub(crate) async fn set_reaction(
+    c: &dyn Conn,
+    id: &str,
+    emoji: &str,
+    username: &str,
+    should_react: Option<bool>,
+) -> StorageResult<Option<Message>> {
+    // The tick first (the room's lock), then the document: no concurrent
+    // reaction is lost. An unchanged message keeps its stamp; the tick
+    // taken is simply not used.
+    let (mut message, stamp) = lock_message(c, id).await?;
+    if !threadsync_domain::reaction::toggle(&mut message.extra, emoji, username, should_react) {
+        return Ok(None);
+    }
+    message.updated_at = stamp;
+    update_row(c, &message).await?;
+    Ok(Some(message))
+}
+
+pub(crate) async fn set_mark(
+    c: &dyn Conn,
+    id: &str,
+    mark: &threadsync_storage::MessageMark,
+) -> StorageResult<Option<Message>> {
+    let (mut message, stamp) = lock_message(c, id).await?;
+    if !mark.apply(&mut message, stamp) {
+        return Ok(None);
+    }
+    update_row(c, &message).await?;
+    Ok(Some(message))
+}
+
 pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<Deletion> {
     let (mut message, stamp) = lock_message(c, id).await?;
 

@@ -24,8 +24,10 @@ pub(crate) struct Migration {
 }
 
 /// Every migration, in version order.
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, sql: include_str!("../migrations/0001_init.sql") }];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, sql: include_str!("../migrations/0002_subscription_tombstones.sql") },
+];
 
 /// Creates the schema if one is configured (the connection's `search_path`
 /// names it) and brings it up to the latest version. Refuses a database

@@ -11,7 +11,7 @@ use crate::db::{count, get, sql_int, to_json, Conn};
 use crate::users::{self, fold};
 use std::collections::HashSet;
 use threadsync_domain::{Room, RoomType, Subscription, Timestamp, User};
-use threadsync_storage::{Page, StorageError, StorageResult};
+use threadsync_storage::{Page, RosterChanges, StorageError, StorageResult, SubscriptionTombstone};
 
 /// The key that finds a direct-message room by its members: the ids sorted
 /// and deduplicated, as a JSON array (the same text as the SQLite backend).
@@ -161,6 +161,12 @@ pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<bool> {
     if !c.exists("SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE", &[&id]).await? {
         return Ok(false);
     }
+    // Every member's subscription leaves a tombstone, each with its own tick.
+    let members = c.rows("SELECT id, user_id FROM subscriptions WHERE rid = $1 ORDER BY id", &[&id]).await?;
+    for row in &members {
+        let (sid, user_id): (String, String) = (get(row, 0)?, get(row, 1)?);
+        bury(c, &sid, id, &user_id, true).await?;
+    }
     // The foreign keys cascade too; explicit deletes keep the rule visible.
     c.exec("DELETE FROM subscriptions WHERE rid = $1", &[&id]).await?;
     c.exec("DELETE FROM messages WHERE rid = $1", &[&id]).await?;
@@ -273,17 +279,103 @@ pub(crate) async fn remove_subscription(
     {
         return Err(StorageError::Invalid("last owner"));
     }
-    let removed =
-        c.exec("DELETE FROM subscriptions WHERE rid = $1 AND user_id = $2", &[&rid, &user_id]).await?;
-    if removed == 0 {
+    let Some(removed) = c
+        .opt("DELETE FROM subscriptions WHERE rid = $1 AND user_id = $2 RETURNING id", &[&rid, &user_id])
+        .await?
+    else {
         return Ok(false);
-    }
+    };
+    let sid: String = get(&removed, 0)?;
+    bury(c, &sid, rid, user_id, false).await?;
     if let Some(mut room) = load(c, rid).await? {
         room.users_count = (room.users_count - 1).max(0);
         room.updated_at = stamp;
         save(c, &room).await?;
     }
     Ok(true)
+}
+
+/// Leaves the tombstone of subscription `sid`, stamped with a tick of the
+/// room's clock (the room must still exist).
+async fn bury(c: &dyn Conn, sid: &str, rid: &str, user_id: &str, room_deleted: bool) -> StorageResult<()> {
+    let stamp = clock::tick(c, rid).await?;
+    c.exec(
+        "INSERT INTO subscription_tombstones (id, rid, user_id, deleted_at, room_deleted) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE \
+         SET deleted_at = EXCLUDED.deleted_at, room_deleted = EXCLUDED.room_deleted",
+        &[&sid, &rid, &user_id, &stamp.millis(), &room_deleted],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn removals_since(
+    c: &dyn Conn,
+    user_id: &str,
+    since: Option<Timestamp>,
+    rooms_only: bool,
+) -> StorageResult<Vec<SubscriptionTombstone>> {
+    let Some(since) = since else {
+        return Ok(Vec::new());
+    };
+    let sql = if rooms_only {
+        "SELECT id, rid, user_id, deleted_at, room_deleted FROM subscription_tombstones \
+         WHERE user_id = $1 AND deleted_at > $2 AND room_deleted ORDER BY deleted_at, id"
+    } else {
+        "SELECT id, rid, user_id, deleted_at, room_deleted FROM subscription_tombstones \
+         WHERE user_id = $1 AND deleted_at > $2 ORDER BY deleted_at, id"
+    };
+    c.rows(sql, &[&user_id, &since.millis()])
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(SubscriptionTombstone {
+                id: get(row, 0)?,
+                rid: get(row, 1)?,
+                user_id: get(row, 2)?,
+                deleted_at: Timestamp(get(row, 3)?),
+                room_deleted: get(row, 4)?,
+            })
+        })
+        .collect()
+}
+
+/// See [`threadsync_storage::RoomStore::subscriptions_since`] (the caller
+/// runs it in one REPEATABLE READ transaction).
+pub(crate) async fn subscriptions_since(
+    c: &dyn Conn,
+    user_id: &str,
+    since: Option<Timestamp>,
+) -> StorageResult<RosterChanges<Subscription>> {
+    let after = since.map_or(i64::MIN, Timestamp::millis);
+    let updated = c
+        .rows(
+            "SELECT doc FROM subscriptions WHERE user_id = $1 AND updated_at > $2 ORDER BY updated_at, id",
+            &[&user_id, &after],
+        )
+        .await?
+        .iter()
+        .map(|row| crate::db::doc(row, 0))
+        .collect::<StorageResult<Vec<_>>>()?;
+    Ok(RosterChanges { updated, removed: removals_since(c, user_id, since, false).await? })
+}
+
+/// See [`threadsync_storage::RoomStore::rooms_since`] (one REPEATABLE READ
+/// transaction, as [`subscriptions_since`]).
+pub(crate) async fn rooms_since(
+    c: &dyn Conn,
+    user_id: &str,
+    since: Option<Timestamp>,
+) -> StorageResult<RosterChanges<Room>> {
+    let after = since.map_or(i64::MIN, Timestamp::millis);
+    let updated = rooms_from(
+        c,
+        "SELECT r.doc FROM subscriptions s JOIN rooms r ON r.id = s.rid \
+         WHERE s.user_id = $1 AND r.updated_at > $2 ORDER BY r.updated_at, r.id",
+        &[&user_id, &after],
+    )
+    .await?;
+    Ok(RosterChanges { updated, removed: removals_since(c, user_id, since, true).await? })
 }
 
 /// Members of a room by username; the page and the total read one snapshot
@@ -340,6 +432,19 @@ pub(crate) async fn of_user(
 /// Removes `tmid` from the user's `tunread`. The room clock is taken first:
 /// its row lock orders this against a concurrent reply that adds to the same
 /// `tunread`, so neither write can overwrite the other's.
+pub(crate) async fn set_read_state(
+    c: &dyn Conn,
+    rid: &str,
+    user_id: &str,
+    change: threadsync_storage::ReadChange,
+) -> StorageResult<Option<Subscription>> {
+    let stamp = clock::tick(c, rid).await?;
+    let Some(mut subscription) = subscription(c, rid, user_id).await? else { return Ok(None) };
+    change.apply(&mut subscription, stamp);
+    save_subscription(c, &subscription).await?;
+    Ok(Some(subscription))
+}
+
 pub(crate) async fn mark_thread_read(
     c: &dyn Conn,
     rid: &str,

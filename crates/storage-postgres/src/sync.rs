@@ -574,6 +574,7 @@ pub(crate) async fn room_tombstones(
 /// prunes at once (two instances) cannot move it back.
 pub(crate) async fn prune_tombstones(c: &dyn Conn, before: Timestamp) -> StorageResult<u64> {
     let removed = c.exec("DELETE FROM tombstones WHERE deleted_at < $1", &[&before.millis()]).await?;
+    c.exec("DELETE FROM subscription_tombstones WHERE deleted_at < $1", &[&before.millis()]).await?;
     c.exec(
         "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE \
          SET value = GREATEST(meta.value::bigint, EXCLUDED.value::bigint)::text",

@@ -126,6 +126,16 @@ pub(crate) async fn by_usernames(c: &dyn Conn, usernames: &[String]) -> StorageR
     c.rows(&sql, &[&folded]).await?.iter().map(from_row).collect()
 }
 
+pub(crate) async fn with_extra_roles(c: &dyn Conn, limit: u64) -> StorageResult<Vec<User>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users u \
+         WHERE EXISTS (SELECT 1 FROM jsonb_array_elements_text(u.roles) r WHERE r <> 'user') \
+         ORDER BY u.username_lower LIMIT $1"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    c.rows(&sql, &[&limit]).await?.iter().map(from_row).collect()
+}
+
 pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<bool> {
     // Lock the user's row first: a concurrent delete of the same user waits
     // here and then finds nobody.

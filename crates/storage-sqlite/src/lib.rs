@@ -48,9 +48,9 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore,
-    ThreadListQuery, UserStore,
+    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageMark,
+    MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError,
+    StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -250,6 +250,10 @@ impl UserStore for SqliteStore {
         self.read(move |c| users::by_usernames(c, &usernames)).await
     }
 
+    async fn users_with_extra_roles(&self, limit: u64) -> StorageResult<Vec<User>> {
+        self.read(move |c| users::with_extra_roles(c, limit)).await
+    }
+
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
         let id = id.to_owned();
         self.announce(self.write(move |c| users::delete(c, &id)).await, |_| StoreEvent {
@@ -318,6 +322,24 @@ impl RoomStore for SqliteStore {
         self.read(rooms::defaults).await
     }
 
+    async fn subscriptions_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Subscription>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| rooms::subscriptions_since(c, &user_id, since)).await
+    }
+
+    async fn rooms_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Room>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| rooms::rooms_since(c, &user_id, since)).await
+    }
+
     async fn delete_room(&self, id: &str) -> StorageResult<bool> {
         let (id, rid) = (id.to_owned(), id.to_owned());
         self.announce(self.write(move |c| rooms::delete(c, &id)).await, |_| StoreEvent {
@@ -352,6 +374,21 @@ impl RoomStore for SqliteStore {
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
         self.point(|c| rooms::subscription(c, rid, user_id)).await
+    }
+
+    async fn set_read_state(
+        &self,
+        rid: &str,
+        user_id: &str,
+        change: ReadChange,
+    ) -> StorageResult<Option<Subscription>> {
+        let event = StoreEvent::read_state(rid, user_id);
+        let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
+        let result = self.write(move |c| rooms::set_read_state(c, &rid, &user_id, change)).await;
+        if let Ok(Some(_)) = &result {
+            let _ = self.events.send(event);
+        }
+        result
     }
 
     async fn mark_thread_read(
@@ -404,6 +441,31 @@ impl MessageStore for SqliteStore {
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
         self.point(|c| messages::room_of(c, id)).await
+    }
+
+    async fn set_reaction(
+        &self,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        should_react: Option<bool>,
+    ) -> StorageResult<Option<Message>> {
+        let (id, emoji, username) = (id.to_owned(), emoji.to_owned(), username.to_owned());
+        let changed =
+            self.write(move |c| messages::set_reaction(c, &id, &emoji, &username, should_react)).await;
+        if let Ok(Some(m)) = &changed {
+            let _ = self.events.send(StoreEvent::room(EventKind::Message, &m.rid));
+        }
+        changed
+    }
+
+    async fn set_mark(&self, id: &str, mark: MessageMark) -> StorageResult<Option<Message>> {
+        let id = id.to_owned();
+        let changed = self.write(move |c| messages::set_mark(c, &id, &mark)).await;
+        if let Ok(Some(m)) = &changed {
+            let _ = self.events.send(StoreEvent::room(EventKind::Message, &m.rid));
+        }
+        changed
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {

@@ -190,6 +190,39 @@ pub(crate) fn edit(conn: &Connection, id: &str, edit: MessageEdit) -> StorageRes
     Ok(message)
 }
 
+pub(crate) fn set_reaction(
+    conn: &Connection,
+    id: &str,
+    emoji: &str,
+    username: &str,
+    should_react: Option<bool>,
+) -> StorageResult<Option<Message>> {
+    let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
+    if !threadsync_domain::reaction::toggle(&mut message.extra, emoji, username, should_react) {
+        return Ok(None);
+    }
+    message.updated_at = clock::tick(conn, &message.rid)?;
+    update_row(conn, &message)?;
+    Ok(Some(message))
+}
+
+pub(crate) fn set_mark(
+    conn: &Connection,
+    id: &str,
+    mark: &threadsync_storage::MessageMark,
+) -> StorageResult<Option<Message>> {
+    let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
+    // The stamp is taken only when the mark changes something.
+    let mut probe = message.clone();
+    if !mark.apply(&mut probe, message.updated_at) {
+        return Ok(None);
+    }
+    let stamp = clock::tick(conn, &message.rid)?;
+    mark.apply(&mut message, stamp);
+    update_row(conn, &message)?;
+    Ok(Some(message))
+}
+
 pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
     let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
     let stamp = clock::tick(conn, &message.rid)?;

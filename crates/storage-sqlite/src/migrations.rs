@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, sql: include_str!("../migrations/0002_sync.sql") },
     Migration { version: 3, sql: include_str!("../migrations/0003_tunread_index.sql") },
+    Migration { version: 4, sql: include_str!("../migrations/0004_subscription_tombstones.sql") },
 ];
 
 /// Brings the schema up to the latest version. Refuses a database written by

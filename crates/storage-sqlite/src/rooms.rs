@@ -10,8 +10,9 @@ use crate::db::{count, exists, from_json, sql_int, to_json, Cached, Db};
 use crate::users::{self, fold};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
+use threadsync_domain::Timestamp;
 use threadsync_domain::{Room, RoomType, Subscription, User};
-use threadsync_storage::{Page, StorageError, StorageResult};
+use threadsync_storage::{Page, RosterChanges, StorageError, StorageResult, SubscriptionTombstone};
 
 /// The key that finds a direct-message room by its members: the ids sorted
 /// and deduplicated, as a JSON array.
@@ -189,6 +190,19 @@ pub(crate) fn defaults(conn: &Connection) -> StorageResult<Vec<Room>> {
 }
 
 pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<bool> {
+    if load(conn, id)?.is_none() {
+        return Ok(false);
+    }
+    // Every member's subscription leaves a tombstone, each with its own tick.
+    let members: Vec<(String, String)> = {
+        let mut stmt =
+            conn.prepare_cached("SELECT id, user_id FROM subscriptions WHERE rid = ?1 ORDER BY id").db()?;
+        let rows = stmt.query_map([id], |row| Ok((row.get(0)?, row.get(1)?))).db()?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().db()?
+    };
+    for (sid, user_id) in &members {
+        bury(conn, sid, id, user_id, true)?;
+    }
     // The foreign keys cascade too; explicit deletes keep the rule visible
     // and do not depend on `PRAGMA foreign_keys`.
     conn.cached_execute("DELETE FROM subscriptions WHERE rid = ?1", [id]).db()?;
@@ -301,18 +315,112 @@ pub(crate) fn remove_subscription(
     {
         return Err(StorageError::Invalid("last owner"));
     }
-    let removed = conn
-        .cached_execute("DELETE FROM subscriptions WHERE rid = ?1 AND user_id = ?2", params![rid, user_id])
+    let removed: Option<String> = conn
+        .cached_row(
+            "DELETE FROM subscriptions WHERE rid = ?1 AND user_id = ?2 RETURNING id",
+            params![rid, user_id],
+            |row| row.get(0),
+        )
+        .optional()
         .db()?;
-    if removed == 0 {
+    let Some(sid) = removed else {
         return Ok(false);
-    }
+    };
+    bury(conn, &sid, rid, user_id, false)?;
     if let Some(mut room) = load(conn, rid)? {
         room.users_count = (room.users_count - 1).max(0);
         room.updated_at = clock::tick(conn, rid)?;
         save(conn, &room)?;
     }
     Ok(true)
+}
+
+/// Leaves the tombstone of subscription `sid`, stamped with a tick of the
+/// room's clock (the room must still exist).
+fn bury(conn: &Connection, sid: &str, rid: &str, user_id: &str, room_deleted: bool) -> StorageResult<()> {
+    let stamp = clock::tick(conn, rid)?;
+    conn.cached_execute(
+        "INSERT INTO subscription_tombstones (id, rid, user_id, deleted_at, room_deleted) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE \
+         SET deleted_at = excluded.deleted_at, room_deleted = excluded.room_deleted",
+        params![sid, rid, user_id, stamp.millis(), room_deleted],
+    )
+    .db()?;
+    Ok(())
+}
+
+fn removals_since(
+    conn: &Connection,
+    user_id: &str,
+    since: Option<Timestamp>,
+    rooms_only: bool,
+) -> StorageResult<Vec<SubscriptionTombstone>> {
+    let Some(since) = since else {
+        return Ok(Vec::new());
+    };
+    let sql = if rooms_only {
+        "SELECT id, rid, user_id, deleted_at, room_deleted FROM subscription_tombstones \
+         WHERE user_id = ?1 AND deleted_at > ?2 AND room_deleted = 1 ORDER BY deleted_at, id"
+    } else {
+        "SELECT id, rid, user_id, deleted_at, room_deleted FROM subscription_tombstones \
+         WHERE user_id = ?1 AND deleted_at > ?2 ORDER BY deleted_at, id"
+    };
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let rows = stmt
+        .query_map(params![user_id, since.millis()], |row| {
+            Ok(SubscriptionTombstone {
+                id: row.get(0)?,
+                rid: row.get(1)?,
+                user_id: row.get(2)?,
+                deleted_at: Timestamp(row.get(3)?),
+                room_deleted: row.get(4)?,
+            })
+        })
+        .db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
+fn docs<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    user_id: &str,
+    since: Option<Timestamp>,
+) -> StorageResult<Vec<T>> {
+    let since = since.map_or(i64::MIN, Timestamp::millis);
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let rows = stmt.query_map(params![user_id, since], |row| row.get::<_, String>(0)).db()?;
+    rows.map(|doc| from_json(&doc.db()?)).collect()
+}
+
+/// See [`threadsync_storage::RoomStore::subscriptions_since`]; run in one snapshot.
+pub(crate) fn subscriptions_since(
+    conn: &Connection,
+    user_id: &str,
+    since: Option<Timestamp>,
+) -> StorageResult<RosterChanges<Subscription>> {
+    let updated = docs(
+        conn,
+        "SELECT doc FROM subscriptions WHERE user_id = ?1 AND updated_at > ?2 ORDER BY updated_at, id",
+        user_id,
+        since,
+    )?;
+    Ok(RosterChanges { updated, removed: removals_since(conn, user_id, since, false)? })
+}
+
+/// See [`threadsync_storage::RoomStore::rooms_since`]; run in one snapshot.
+pub(crate) fn rooms_since(
+    conn: &Connection,
+    user_id: &str,
+    since: Option<Timestamp>,
+) -> StorageResult<RosterChanges<Room>> {
+    let updated = docs(
+        conn,
+        "SELECT r.doc FROM subscriptions s JOIN rooms r ON r.id = s.rid \
+         WHERE s.user_id = ?1 AND r.updated_at > ?2 ORDER BY r.updated_at, r.id",
+        user_id,
+        since,
+    )?;
+    Ok(RosterChanges { updated, removed: removals_since(conn, user_id, since, true)? })
 }
 
 pub(crate) fn members(conn: &Connection, rid: &str, offset: u64, limit: u64) -> StorageResult<Page<User>> {
@@ -367,6 +475,18 @@ pub(crate) fn of_user(
 
 /// Removes `tmid` from the user's `tunread`, stamping the subscription with
 /// the room clock; `None` when there was nothing to clear.
+pub(crate) fn set_read_state(
+    conn: &Connection,
+    rid: &str,
+    user_id: &str,
+    change: threadsync_storage::ReadChange,
+) -> StorageResult<Option<Subscription>> {
+    let Some(mut subscription) = subscription(conn, rid, user_id)? else { return Ok(None) };
+    change.apply(&mut subscription, crate::clock::tick(conn, rid)?);
+    save_subscription(conn, &subscription)?;
+    Ok(Some(subscription))
+}
+
 pub(crate) fn mark_thread_read(
     conn: &Connection,
     rid: &str,

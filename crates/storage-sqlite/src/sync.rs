@@ -318,6 +318,8 @@ pub(crate) fn room_tombstones(
 pub(crate) fn prune_tombstones(conn: &Connection, before: Timestamp) -> StorageResult<u64> {
     let removed =
         conn.cached_execute("DELETE FROM tombstones WHERE deleted_at < ?1", [before.millis()]).db()?;
+    conn.cached_execute("DELETE FROM subscription_tombstones WHERE deleted_at < ?1", [before.millis()])
+        .db()?;
     let horizon = tombstone_horizon(conn)?.map_or(before, |h| h.max(before));
     conn.cached_execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -126,6 +126,17 @@ pub(crate) fn by_usernames(conn: &Connection, usernames: &[String]) -> StorageRe
     rows.collect::<rusqlite::Result<Vec<_>>>().db()
 }
 
+pub(crate) fn with_extra_roles(conn: &Connection, limit: u64) -> StorageResult<Vec<User>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users u \
+         WHERE EXISTS (SELECT 1 FROM json_each(u.roles) WHERE value <> 'user') \
+         ORDER BY u.username_lower LIMIT ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], from_row).db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
 pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<bool> {
     if !exists(conn, "SELECT 1 FROM users WHERE id = ?1", [id])? {
         return Ok(false);

@@ -82,6 +82,9 @@ pub trait UserStore: Send + Sync {
     async fn user_by_email(&self, email: &str) -> StorageResult<Option<User>>;
     /// The users among `usernames` that exist (case-insensitive), in any order.
     async fn users_by_usernames(&self, usernames: &[String]) -> StorageResult<Vec<User>>;
+    /// Users holding any role besides `user` (admins, bots, ...), ordered
+    /// by username (case-insensitively), at most `limit`.
+    async fn users_with_extra_roles(&self, limit: u64) -> StorageResult<Vec<User>>;
     /// Removes the user, their tokens and their subscriptions (rooms'
     /// `usersCount` follow). Their messages stay. `false` if no such user.
     async fn delete_user(&self, id: &str) -> StorageResult<bool>;
@@ -99,6 +102,65 @@ pub trait UserStore: Send + Sync {
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool>;
 }
 
+/// What remains of a removed subscription: the member left or was
+/// removed, or the room was deleted. Kept for the `remove` lists of
+/// `subscriptions.get` and `rooms.get` as message tombstones are for sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionTombstone {
+    /// The subscription's id.
+    pub id: String,
+    pub rid: String,
+    pub user_id: String,
+    /// A tick of the room's clock, taken in the removing transaction.
+    pub deleted_at: Timestamp,
+    /// The room itself was deleted (not only the membership).
+    pub room_deleted: bool,
+}
+
+/// A user's rooms or subscriptions changed after a stamp, read in one
+/// snapshot: documents by `_updatedAt` ascending, removals by `_deletedAt`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RosterChanges<T> {
+    pub updated: Vec<T>,
+    pub removed: Vec<SubscriptionTombstone>,
+}
+
+/// A change of one member's read state by [`RoomStore::set_read_state`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadChange {
+    /// The room is read (`subscriptions.read`): `ls` moves to the write's
+    /// stamp, `unread`, `alert` and `userMentions` are cleared, and with
+    /// `threads` the unread threads (`tunread`) too.
+    Read { threads: bool },
+    /// The room is unread from a message on (`subscriptions.unread`): `ls`
+    /// moves to just before `from`, `alert` and `open` are set.
+    Unread { from: Timestamp },
+}
+
+impl ReadChange {
+    /// Applies the change to a subscription, stamped `stamp`: the rule
+    /// every backend runs inside its write.
+    pub fn apply(self, subscription: &mut Subscription, stamp: Timestamp) {
+        match self {
+            ReadChange::Read { threads } => {
+                subscription.ls = Some(stamp);
+                subscription.unread = 0;
+                subscription.alert = false;
+                subscription.user_mentions = 0;
+                if threads {
+                    subscription.tunread.clear();
+                }
+            }
+            ReadChange::Unread { from } => {
+                subscription.ls = Some(Timestamp(from.millis() - 1));
+                subscription.alert = true;
+                subscription.open = true;
+            }
+        }
+        subscription.updated_at = stamp;
+    }
+}
+
 /// Rooms and subscriptions (membership and read state).
 #[async_trait]
 pub trait RoomStore: Send + Sync {
@@ -113,11 +175,12 @@ pub trait RoomStore: Send + Sync {
     async fn direct_room(&self, uids: &[String]) -> StorageResult<Option<Room>>;
     /// Rooms flagged `default` (new users join them).
     async fn default_rooms(&self) -> StorageResult<Vec<Room>>;
-    /// Removes the room with its subscriptions, messages and tombstones.
+    /// Removes the room with its subscriptions, messages and tombstones;
+    /// each subscription leaves a [`SubscriptionTombstone`] with `room_deleted`.
     async fn delete_room(&self, id: &str) -> StorageResult<bool>;
     /// Adds a member. `Ok(false)` if already subscribed; `NotFound("room")`.
     async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool>;
-    /// Removes a member. `Ok(false)` if not subscribed.
+    /// Removes a member, leaving a [`SubscriptionTombstone`]. `Ok(false)` if not subscribed.
     /// With `keep_an_owner`, refuses (`Invalid("last owner")`) to remove the
     /// room's only owner; the check and the removal are one transaction, so
     /// two owners leaving at once cannot both succeed.
@@ -133,6 +196,32 @@ pub trait RoomStore: Send + Sync {
         rid: &str,
         user_id: &str,
         tmid: &str,
+    ) -> StorageResult<Option<Subscription>>;
+    /// The user's subscriptions with `_updatedAt > since` (all with `None`),
+    /// and the tombstones of their subscriptions removed after `since`
+    /// (none with `None`). Removing a subscription (leaving, being removed,
+    /// the room's deletion) leaves such a tombstone, stamped by the room's
+    /// clock in the same transaction.
+    async fn subscriptions_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Subscription>>;
+    /// The rooms the user is subscribed to with `_updatedAt > since` (all
+    /// with `None`), and the tombstones of the user's subscriptions to
+    /// rooms deleted after `since` (`room_deleted`; none with `None`).
+    async fn rooms_since(
+        &self,
+        user_id: &str,
+        since: Option<Timestamp>,
+    ) -> StorageResult<RosterChanges<Room>>;
+    /// Changes the user's read state in room `rid` ([`ReadChange::apply`]),
+    /// stamped with the room clock. `None` when the user has no subscription.
+    async fn set_read_state(
+        &self,
+        rid: &str,
+        user_id: &str,
+        change: ReadChange,
     ) -> StorageResult<Option<Subscription>>;
     /// Members of a room, ordered by username.
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>>;
@@ -178,6 +267,61 @@ pub struct MessageEdit {
     pub edited_by: UserRef,
 }
 
+/// A mark a user puts on a message by [`MessageStore::set_mark`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageMark {
+    /// Starred by this user (`starred: [{_id}]`), or not.
+    Star { user_id: String, on: bool },
+    /// Pinned (`pinned`, `pinnedAt`, `pinnedBy`), or not.
+    Pin { by: UserRef, on: bool },
+}
+
+impl MessageMark {
+    /// Applies the mark, stamped `stamp`; whether anything changed (the
+    /// rule every backend runs inside its write).
+    pub fn apply(&self, message: &mut Message, stamp: Timestamp) -> bool {
+        use serde_json::json;
+        match self {
+            MessageMark::Star { user_id, on } => {
+                let mut starred: Vec<Value> =
+                    message.extra.get("starred").and_then(Value::as_array).cloned().unwrap_or_default();
+                let has = starred.iter().any(|s| s["_id"].as_str() == Some(user_id));
+                if has == *on {
+                    return false;
+                }
+                if *on {
+                    starred.push(json!({"_id": user_id}));
+                } else {
+                    starred.retain(|s| s["_id"].as_str() != Some(user_id));
+                }
+                if starred.is_empty() {
+                    message.extra.remove("starred");
+                } else {
+                    message.extra.insert("starred".to_owned(), Value::Array(starred));
+                }
+            }
+            MessageMark::Pin { by, on } => {
+                let pinned = message.extra.get("pinned").and_then(Value::as_bool).unwrap_or(false);
+                if pinned == *on {
+                    return false;
+                }
+                message.extra.insert("pinned".to_owned(), Value::Bool(*on));
+                if *on {
+                    message.extra.insert("pinnedAt".to_owned(), json!(stamp));
+                    message
+                        .extra
+                        .insert("pinnedBy".to_owned(), json!({"_id": by.id, "username": by.username}));
+                } else {
+                    message.extra.remove("pinnedAt");
+                    message.extra.remove("pinnedBy");
+                }
+            }
+        }
+        message.updated_at = stamp;
+        true
+    }
+}
+
 /// What [`MessageStore::delete_message`] did.
 #[derive(Clone, Debug, PartialEq)]
 #[allow(clippy::large_enum_variant)] // one value per delete; boxing buys nothing
@@ -214,6 +358,24 @@ pub trait MessageStore: Send + Sync {
     /// anything else is removed and leaves a tombstone, and a reply's parent
     /// gets `tcount -= 1` and a new `_updatedAt`. `NotFound("message")`.
     async fn delete_message(&self, id: &str) -> StorageResult<Deletion>;
+    /// Toggles `username`'s reaction `emoji` (already `:name:`) on the
+    /// message, or sets it to `should_react`
+    /// ([`threadsync_domain::reaction::toggle`]). A change stamps the
+    /// message with the room clock like an edit (so it reaches every sync
+    /// feed) and returns it; `None` when nothing changed (nothing stamped).
+    /// `NotFound("message")`.
+    async fn set_reaction(
+        &self,
+        id: &str,
+        emoji: &str,
+        username: &str,
+        should_react: Option<bool>,
+    ) -> StorageResult<Option<Message>>;
+    /// Stars or pins the message (or takes the mark off) by
+    /// [`MessageMark::apply`], stamped by the room clock like an edit.
+    /// Returns the message when it changed, `None` when the mark was
+    /// already so. `NotFound("message")`.
+    async fn set_mark(&self, id: &str, mark: MessageMark) -> StorageResult<Option<Message>>;
     /// Adds (`follow`) or removes the user in the thread parent's `replies`
     /// and moves its `_updatedAt`; unfollowing also removes the thread from
     /// the user's `tunread` in that room. Returns the updated parent.
@@ -343,7 +505,7 @@ pub trait SyncStore: Send + Sync {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Tombstone>>;
-    /// Drops tombstones deleted before `before` and records `before` as the
+    /// Drops tombstones (of messages and of subscriptions) deleted before `before` and records `before` as the
     /// horizon: changes older than it can no longer be reported. Returns how
     /// many were dropped.
     async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64>;

@@ -373,6 +373,33 @@ pub struct SubscriptionAnswer {
     pub success: bool,
 }
 
+/// A removal: `{_id, _deletedAt}`.
+#[derive(Serialize, ToSchema)]
+pub struct Removal {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "_deletedAt")]
+    pub deleted_at: Date,
+}
+
+/// `{update: [room], remove: [{_id, _deletedAt}]}`.
+#[derive(Serialize, ToSchema)]
+pub struct RoomsDelta {
+    pub update: Vec<Room>,
+    /// Rooms deleted (by room id).
+    pub remove: Vec<Removal>,
+    pub success: bool,
+}
+
+/// `{update: [subscription], remove: [{_id, _deletedAt}]}`.
+#[derive(Serialize, ToSchema)]
+pub struct SubscriptionsDelta {
+    pub update: Vec<Subscription>,
+    /// Subscriptions removed (by subscription id).
+    pub remove: Vec<Removal>,
+    pub success: bool,
+}
+
 // ------------------------------------------------------------------ messages
 
 /// A user mentioned in a message (`@username`, or `all` / `here`).
@@ -620,11 +647,195 @@ pub struct DeletedPage {
 
 // ------------------------------------------------------------------ server
 
-/// `{version}`.
+/// `{version, threadsyncVersion}`.
 #[derive(Serialize, ToSchema)]
 pub struct InfoAnswer {
-    /// The server's version.
+    /// The Rocket.Chat version whose API threadsync follows (what clients
+    /// check support and pick code paths by).
     pub version: String,
+    /// threadsync's own version.
+    #[serde(rename = "threadsyncVersion")]
+    pub threadsync_version: String,
+    pub success: bool,
+}
+
+// ------------------------------------------------------------------ start-up
+
+/// A setting and its value.
+#[derive(Serialize, ToSchema)]
+pub struct SettingValue {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// A boolean, number or string.
+    pub value: Value,
+}
+
+/// `{settings, count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct SettingsPage {
+    pub settings: Vec<SettingValue>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// `{services: []}`.
+#[derive(Serialize, ToSchema)]
+pub struct OAuthServices {
+    /// Always empty: no OAuth login.
+    pub services: Vec<Map<String, Value>>,
+    pub success: bool,
+}
+
+/// A permission and the roles holding it.
+#[derive(Serialize, ToSchema)]
+pub struct Permission {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub roles: Vec<String>,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+}
+
+/// `{update: [permission], remove: []}`.
+#[derive(Serialize, ToSchema)]
+pub struct PermissionsAnswer {
+    pub update: Vec<Permission>,
+    /// Always empty: built-in permissions are never removed.
+    pub remove: Vec<Map<String, Value>>,
+    pub success: bool,
+}
+
+/// A role.
+#[derive(Serialize, ToSchema)]
+pub struct Role {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    /// `Users` (everywhere) or `Subscriptions` (per room).
+    pub scope: String,
+    pub description: String,
+    /// Built-in roles cannot be deleted.
+    pub protected: bool,
+    pub mandatory2fa: bool,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+}
+
+/// `{roles}`.
+#[derive(Serialize, ToSchema)]
+pub struct RolesAnswer {
+    pub roles: Vec<Role>,
+    pub success: bool,
+}
+
+/// A user and their roles.
+#[derive(Serialize, ToSchema)]
+pub struct UserRoles {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    pub roles: Vec<String>,
+}
+
+/// `{users}`.
+#[derive(Serialize, ToSchema)]
+pub struct UsersInRolesAnswer {
+    pub users: Vec<UserRoles>,
+    pub success: bool,
+}
+
+/// A user's presence.
+#[derive(Serialize, ToSchema)]
+pub struct Presence {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub status: String,
+    #[serde(rename = "utcOffset")]
+    pub utc_offset: f64,
+}
+
+/// `{users, full}`.
+#[derive(Serialize, ToSchema)]
+pub struct PresenceAnswer {
+    pub users: Vec<Presence>,
+    /// `true` when the list is complete (no `from` given).
+    pub full: bool,
+    pub success: bool,
+}
+
+/// `{_id, status, connectionStatus, message}`.
+#[derive(Serialize, ToSchema)]
+pub struct StatusAnswer {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub status: String,
+    #[serde(rename = "connectionStatus")]
+    pub connection_status: String,
+    /// The status text (none is kept yet: empty).
+    pub message: String,
+    pub success: bool,
+}
+
+/// `{presence, connectionStatus?}`.
+#[derive(Serialize, ToSchema)]
+pub struct PresenceOfAnswer {
+    pub presence: String,
+    /// The caller's own only.
+    #[serde(rename = "connectionStatus", skip_serializing_if = "Option::is_none")]
+    pub connection_status: Option<String>,
+    pub success: bool,
+}
+
+/// `{update: [], remove: []}`.
+#[derive(Serialize, ToSchema)]
+pub struct EmptyDelta {
+    pub update: Vec<Map<String, Value>>,
+    pub remove: Vec<Map<String, Value>>,
+}
+
+/// `{emojis: {update: [], remove: []}}`.
+#[derive(Serialize, ToSchema)]
+pub struct EmojiAnswer {
+    pub emojis: EmptyDelta,
+    pub success: bool,
+}
+
+/// `{commands: [], count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct CommandsPage {
+    pub commands: Vec<Map<String, Value>>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// A push registration as Rocket.Chat answers it.
+#[derive(Serialize, ToSchema)]
+pub struct PushToken {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// `{apn: token}` or `{gcm: token}`.
+    pub token: Map<String, Value>,
+    #[serde(rename = "appName")]
+    pub app_name: String,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    pub enabled: bool,
+    #[serde(rename = "createdAt")]
+    pub created_at: Date,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Date,
+}
+
+/// `{result}`.
+#[derive(Serialize, ToSchema)]
+pub struct PushTokenAnswer {
+    pub result: PushToken,
     pub success: bool,
 }
 

@@ -45,6 +45,7 @@ const KNOWN: &[&str] = &[
     "sendMessage",
     "updateMessage",
     "deleteMessage",
+    "setReaction",
     "getThreadMessages",
     "getThreadsList",
     "followMessage",
@@ -120,6 +121,18 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             let rid = message.get("rid").and_then(Value::as_str).ok_or_else(|| invalid_params(name))?;
             let msg = message.get("msg").and_then(Value::as_str).unwrap_or_default();
             services.update_message(user, rid, id, msg).await.map_err(domain)?;
+            Ok(Value::Null)
+        }
+        // [emoji, messageId, shouldReact?] → nothing.
+        "setReaction" => {
+            let emoji = string_param(&params, 0, name)?;
+            let mid = string_param(&params, 1, name)?;
+            let should_react = match params.get(2) {
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(b)) => Some(*b),
+                Some(_) => return Err(invalid_params(name)),
+            };
+            services.react(user, Some(&mid), Some(&emoji), should_react).await.map_err(domain)?;
             Ok(Value::Null)
         }
         // [{_id}] → nothing.

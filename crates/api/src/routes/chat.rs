@@ -3,7 +3,7 @@
 use crate::error::ApiError;
 use crate::extract::{required, required_str, Body, CurrentUser, Params};
 use crate::openapi::schemas as doc;
-use crate::response::{ok, ApiResult};
+use crate::response::{ok, ApiResult, Success, TypedResult};
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -21,6 +21,223 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_message))
         .routes(routes!(update))
         .routes(routes!(delete))
+        .routes(routes!(react))
+        .routes(routes!(star_message))
+        .routes(routes!(unstar_message))
+        .routes(routes!(pin_message))
+        .routes(routes!(unpin_message))
+        .routes(routes!(get_pinned_messages))
+        .routes(routes!(get_starred_messages))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = MessageIdRequest)]
+#[serde(rename_all = "camelCase")]
+struct MessageIdBody {
+    #[schema(value_type = String)]
+    message_id: Option<String>,
+}
+
+/// Stars a message for the caller.
+///
+/// `POST /api/v1/chat.starMessage {messageId}` (auth) → `{}`: adds the
+/// caller to the message's `starred`; needs a subscription to its room.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.starMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MessageIdBody,
+    responses(
+        (status = 200, description = "Starred.", body = doc::Done),
+        (status = 400, description = "Missing `messageId`; no such message (`error-message-not-found`); not subscribed to its room (`error-action-not-allowed`)."),
+    ),
+)]
+async fn star_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<MessageIdBody>,
+) -> ApiResult {
+    services.star_message(&caller.user, body.message_id.as_deref(), true).await?;
+    ok(json!({}))
+}
+
+/// Takes the caller's star off a message.
+///
+/// `POST /api/v1/chat.unStarMessage {messageId}` (auth) → `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.unStarMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MessageIdBody,
+    responses(
+        (status = 200, description = "Not starred any more.", body = doc::Done),
+        (status = 400, description = "Missing `messageId`; no such message (`error-message-not-found`); not subscribed to its room (`error-action-not-allowed`)."),
+    ),
+)]
+async fn unstar_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<MessageIdBody>,
+) -> ApiResult {
+    services.star_message(&caller.user, body.message_id.as_deref(), false).await?;
+    ok(json!({}))
+}
+
+/// Pins a message.
+///
+/// `POST /api/v1/chat.pinMessage {messageId}` (auth, `pin-message`) →
+/// `{message}`: Rocket.Chat's `message_pinned` system message quoting it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.pinMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MessageIdBody,
+    responses(
+        (status = 200, description = "The system message (the message itself if it was pinned already).", body = doc::MessageAnswer),
+        (status = 400, description = "Missing `messageId`; no such message (`error-message-not-found`); no `pin-message` permission (`Not Authorized`, `not-authorized`)."),
+    ),
+)]
+async fn pin_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<MessageIdBody>,
+) -> ApiResult {
+    let message = services.pin_message(&caller.user, body.message_id.as_deref(), true).await?;
+    ok(json!({"message": message}))
+}
+
+/// Unpins a message.
+///
+/// `POST /api/v1/chat.unPinMessage {messageId}` (auth, `pin-message`) → `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.unPinMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = MessageIdBody,
+    responses(
+        (status = 200, description = "Unpinned.", body = doc::Done),
+        (status = 400, description = "Missing `messageId`; no such message (`error-message-not-found`); no `pin-message` permission (`not-authorized`)."),
+    ),
+)]
+async fn unpin_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<MessageIdBody>,
+) -> ApiResult {
+    services.pin_message(&caller.user, body.message_id.as_deref(), false).await?;
+    ok(json!({}))
+}
+
+/// The pinned messages of a room.
+///
+/// `GET /api/v1/chat.getPinnedMessages?roomId=&count=&offset=` (auth) →
+/// `{messages, count, offset, total}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getPinnedMessages",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The pinned messages.", body = doc::MessagesPage),
+        (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
+    ),
+)]
+async fn get_pinned_messages(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    params: Params,
+) -> TypedResult<super::threads::ListingBody> {
+    let listing = services
+        .marked_messages(&caller.user, params.get("roomId"), false, params.get("count"), params.get("offset"))
+        .await?;
+    Ok(Success(super::threads::listing_body("messages", listing)))
+}
+
+/// The messages of a room the caller starred.
+///
+/// `GET /api/v1/chat.getStarredMessages?roomId=&count=&offset=` (auth) →
+/// `{messages, count, offset, total}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getStarredMessages",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The caller's starred messages.", body = doc::MessagesPage),
+        (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
+    ),
+)]
+async fn get_starred_messages(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    params: Params,
+) -> TypedResult<super::threads::ListingBody> {
+    let listing = services
+        .marked_messages(&caller.user, params.get("roomId"), true, params.get("count"), params.get("offset"))
+        .await?;
+    Ok(Success(super::threads::listing_body("messages", listing)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ReactRequest)]
+#[serde(rename_all = "camelCase")]
+struct ReactBody {
+    #[schema(value_type = String)]
+    message_id: Option<String>,
+    /// `smile` or `:smile:`.
+    emoji: Option<String>,
+    /// The same as `emoji` (Rocket.Chat accepts either).
+    reaction: Option<String>,
+    /// `true` adds, `false` removes; absent toggles.
+    #[schema(value_type = Option<bool>)]
+    should_react: Option<Value>,
+}
+
+/// Reacts to a message (toggles, or sets with `shouldReact`).
+///
+/// `POST /api/v1/chat.react {messageId, emoji | reaction, shouldReact?}`
+/// (auth) → `{}`: the caller's reaction is stored in the message's
+/// `reactions: {":emoji:": {usernames}}`, stamped like an edit and
+/// broadcast as a message change. Checks in order: `messageId`, `emoji`,
+/// the message (also for one in a room the caller may not read), the emoji.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.react",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = ReactBody,
+    responses(
+        (status = 200, description = "The reaction is set.", body = doc::Done),
+        (status = 400, description = "Missing `messageId` (`error-messageid-param-not-provided`) or `emoji` (`error-emoji-param-not-provided`); no such message (`error-message-not-found`); an invalid emoji (`Invalid emoji provided.`, `error-not-allowed`); a bad `shouldReact`."),
+    ),
+)]
+async fn react(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<ReactBody>,
+) -> ApiResult {
+    let should_react = match &body.should_react {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s == "true" => Some(true),
+        Some(Value::String(s)) if s == "false" => Some(false),
+        Some(_) => return Err(Error::invalid_params("The \"shouldReact\" param must be a boolean.").into()),
+    };
+    let emoji = body.emoji.as_deref().or(body.reaction.as_deref());
+    services.react(&caller.user, body.message_id.as_deref(), emoji, should_react).await?;
+    ok(json!({}))
 }
 
 #[derive(Deserialize, ToSchema)]

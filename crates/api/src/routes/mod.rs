@@ -10,9 +10,12 @@ mod avatar;
 pub(crate) mod bench;
 mod channels;
 mod chat;
+mod client;
 mod groups;
 mod im;
 mod info;
+mod permissions;
+mod room_reads;
 mod rooms;
 mod settings;
 mod subscriptions;
@@ -43,10 +46,13 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(settings::routes())
+        .merge(permissions::routes())
+        .merge(client::routes())
         .merge(channels::routes())
         .merge(groups::routes())
         .merge(im::routes())
         .merge(rooms::routes())
+        .merge(room_reads::routes())
         .merge(subscriptions::routes())
         .merge(chat::routes())
         .merge(threads::routes())

@@ -15,7 +15,37 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(info))
+    OpenApiRouter::new().routes(routes!(info)).routes(routes!(get))
+}
+
+/// `[{_id, _deletedAt}]`: the `remove` list of `rooms.get` / `subscriptions.get`.
+pub(super) fn removed_json(removed: &[threadsync_service::Removed]) -> Vec<Value> {
+    removed.iter().map(|r| json!({"_id": r.id, "_deletedAt": r.deleted_at})).collect()
+}
+
+/// The caller's rooms, whole or as a delta.
+///
+/// `GET /api/v1/rooms.get?updatedSince=` (auth) → `{update: [room],
+/// remove: [{_id, _deletedAt}]}`: the rooms the caller is subscribed to
+/// that changed after `updatedSince`, and the rooms deleted after it;
+/// without it, every room and `remove: []`. Lossless when the client
+/// resumes from the greatest stamp it holds (docs/rest.md).
+#[utoipa::path(
+    get,
+    path = "/api/v1/rooms.get",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("updatedSince" = Option<String>, Query, description = "ISO date: only changes after it."),
+    ),
+    responses(
+        (status = 200, description = "Rooms changed and rooms deleted.", body = doc::RoomsDelta),
+        (status = 400, description = "`updatedSince` is not a date (`error-updatedSince-param-invalid`); older than the tombstone horizon (`error-resync-required`)."),
+    ),
+)]
+async fn get(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let roster = services.rooms_get(&caller.user, params.get("updatedSince")).await?;
+    ok(json!({"update": roster.update, "remove": removed_json(&roster.remove)}))
 }
 
 /// A room of any type, by id or name.

@@ -1,18 +1,93 @@
-//! Settings.
+//! Settings: the public list (no auth), the admin list, OAuth services, and
+//! one setting by id.
 
-use crate::extract::{required, Body, CurrentUser, PathParams};
+use crate::extract::{required, Body, CurrentUser, Params, PathParams};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use threadsync_service::{Listing, SettingsFilter};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(read, change))
+    OpenApiRouter::new()
+        .routes(routes!(read, change))
+        .routes(routes!(public))
+        .routes(routes!(oauth))
+        .routes(routes!(list))
+}
+
+/// `{settings: [{_id, value}], count, offset, total}`.
+fn settings_page(listing: &Listing<(String, Value)>, offset: u64) -> Value {
+    let settings: Vec<Value> =
+        listing.items.iter().map(|(id, value)| json!({"_id": id, "value": value})).collect();
+    json!({"settings": settings, "count": listing.items.len(), "offset": offset, "total": listing.total})
+}
+
+/// The public settings (no auth).
+///
+/// `GET /api/v1/settings.public?_id=a,b|query={"_id":{"$in":[…]}}&count&offset`:
+/// public settings only, by id; unknown or private ids are left out.
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings.public",
+    tag = "settings",
+    params(
+        ("_id" = Option<String>, Query, description = "Comma-separated setting ids, e.g. `Threads_enabled,Message_MaxAllowedSize`."),
+        ("query" = Option<String>, Query, description = "The form before Rocket.Chat 7.0: `{\"_id\":{\"$in\":[…]}}` or `{\"_id\":\"…\"}`."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The public settings, paged.", body = doc::SettingsPage),
+        (status = 400, description = "A `query` other than an `_id` filter; bad `count`/`offset` (`error-invalid-params`)."),
+    ),
+)]
+async fn public(State(services): State<AppState>, params: Params) -> ApiResult {
+    let filter = SettingsFilter::parse(params.get("_id"), params.get("query"))?;
+    let paging = super::rooms::paging(&services, &params)?;
+    ok(settings_page(&services.public_settings(&filter, paging), paging.offset))
+}
+
+/// The OAuth services clients may log in with (no auth).
+///
+/// `GET /api/v1/settings.oauth` → `{services: []}`: threadsync has no OAuth
+/// login, so the list is always empty.
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings.oauth",
+    tag = "settings",
+    responses(
+        (status = 200, description = "No OAuth services.", body = doc::OAuthServices),
+    ),
+)]
+async fn oauth() -> ApiResult {
+    ok(json!({"services": []}))
+}
+
+/// Every setting (admins).
+///
+/// `GET /api/v1/settings?count&offset` (admin): `{settings: [{_id, value}], count, offset, total}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/settings",
+    tag = "settings",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "Every setting, paged by id.", body = doc::SettingsPage),
+        (status = 400, description = "Bad `count`/`offset` (`error-invalid-params`)."),
+        (status = 403, description = "The caller is not an admin: `error-unauthorized`."),
+    ),
+)]
+async fn list(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let paging = super::rooms::paging(&services, &params)?;
+    ok(settings_page(&services.all_settings(&caller.user, paging)?, paging.offset))
 }
 
 /// A setting's value (admins).

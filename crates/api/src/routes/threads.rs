@@ -42,7 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// `offset`, `count`, `sort`, `query`, `fields` of a GET request.
-fn list_params(params: &Params) -> ListParams<'_> {
+pub(super) fn list_params(params: &Params) -> ListParams<'_> {
     ListParams {
         offset: params.get("offset"),
         count: params.get("count"),
@@ -64,7 +64,7 @@ fn changes_body(changes: SyncedChanges) -> ChangesBody {
 }
 
 /// `{<key>: [...], count, offset, total}`; `count` is the number of items returned.
-struct ListingBody {
+pub(super) struct ListingBody {
     key: &'static str,
     listing: MessageListing,
 }
@@ -81,7 +81,7 @@ impl Serialize for ListingBody {
     }
 }
 
-fn listing_body(key: &'static str, listing: MessageListing) -> ListingBody {
+pub(super) fn listing_body(key: &'static str, listing: MessageListing) -> ListingBody {
     ListingBody { key, listing }
 }
 

@@ -7,7 +7,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
-use threadsync_service::NewUser;
+use threadsync_service::{NewUser, UserSelector};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,6 +18,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create))
         .routes(routes!(info))
         .routes(routes!(delete))
+        .routes(routes!(presence))
+        .routes(routes!(get_status))
+        .routes(routes!(get_presence))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -168,4 +171,97 @@ async fn delete(
     };
     services.delete_user(&caller.user, &target).await?;
     ok(json!({}))
+}
+
+/// Who is online.
+///
+/// `GET /api/v1/users.presence?ids=a,b&from=` (auth) → `{users: [{_id,
+/// username, name, status, utcOffset}], full}`: the named users who are
+/// not offline; without `ids`, nobody (presence is not tracked yet, so
+/// everyone is offline) and `full: true`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users.presence",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("ids" = Option<String>, Query, description = "Comma-separated user ids."),
+        ("from" = Option<String>, Query, description = "ISO date: only changes since then (`full` is then `false`)."),
+    ),
+    responses(
+        (status = 200, description = "The users not offline.", body = doc::PresenceAnswer),
+        (status = 400, description = "`from` is not a date (`error-invalid-params`)."),
+    ),
+)]
+async fn presence(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
+    let from = params.get("from");
+    if from.is_some_and(|raw| threadsync_domain::Timestamp::parse(raw).is_none()) {
+        return Err(threadsync_domain::Error::invalid_params(
+            "The \"from\" query parameter must be a valid date.",
+        )
+        .into());
+    }
+    let ids: Vec<String> = params
+        .get("ids")
+        .map(|ids| ids.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    let users: Vec<_> = services
+        .users_present(&ids)
+        .await?
+        .iter()
+        .map(|u| json!({"_id": u.id, "username": u.username, "name": u.name, "status": u.status, "utcOffset": u.utc_offset}))
+        .collect();
+    ok(json!({"users": users, "full": from.is_none()}))
+}
+
+/// A user's status (the caller's when none is named).
+///
+/// `GET /api/v1/users.getStatus?userId=|username=` (auth) → `{_id,
+/// status, connectionStatus, message}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users.getStatus",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("userId" = Option<String>, Query, description = "The user id."),
+        ("username" = Option<String>, Query, description = "The username (used when `userId` is absent)."),
+    ),
+    responses(
+        (status = 200, description = "The status.", body = doc::StatusAnswer),
+        (status = 400, description = "No such user (`error-invalid-user`)."),
+    ),
+)]
+async fn get_status(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let who = UserSelector { user_id: params.get("userId"), username: params.get("username") };
+    let user = services.user_status(&caller.user, who).await?;
+    ok(json!({"_id": user.id, "status": user.status, "connectionStatus": user.status, "message": ""}))
+}
+
+/// A user's presence (the caller's when none is named).
+///
+/// `GET /api/v1/users.getPresence?userId=|username=` (auth) → `{presence}`,
+/// with `connectionStatus` for the caller's own.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users.getPresence",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("userId" = Option<String>, Query, description = "The user id."),
+        ("username" = Option<String>, Query, description = "The username (used when `userId` is absent)."),
+    ),
+    responses(
+        (status = 200, description = "The presence.", body = doc::PresenceOfAnswer),
+        (status = 400, description = "No such user (`error-invalid-user`)."),
+    ),
+)]
+async fn get_presence(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let who = UserSelector { user_id: params.get("userId"), username: params.get("username") };
+    let user = services.user_status(&caller.user, who).await?;
+    if user.id == caller.user.id {
+        ok(json!({"presence": user.status, "connectionStatus": user.status}))
+    } else {
+        ok(json!({"presence": user.status}))
+    }
 }

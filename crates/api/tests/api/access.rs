@@ -91,6 +91,18 @@ enum Ep {
     GroupsInfo,
     GroupsMembers,
     SubscriptionsGetOne,
+    /// `chat.react` on the thread's parent.
+    React,
+    /// `subscriptions.read` of the room.
+    SubscriptionsRead,
+    /// `chat.starMessage` on the thread's parent.
+    Star,
+    /// `chat.pinMessage` on the thread's parent.
+    Pin,
+    /// The room family's `history` (`channels.`, `groups.` or `im.`).
+    History,
+    /// The room family's `messages` with a thread `query`.
+    Messages,
 }
 
 const ENDPOINTS: &[Ep] = &[
@@ -119,6 +131,12 @@ const ENDPOINTS: &[Ep] = &[
     Ep::GroupsInfo,
     Ep::GroupsMembers,
     Ep::SubscriptionsGetOne,
+    Ep::React,
+    Ep::SubscriptionsRead,
+    Ep::Star,
+    Ep::Pin,
+    Ep::History,
+    Ep::Messages,
 ];
 
 /// What a cell must answer.
@@ -147,6 +165,8 @@ const DELETE_NOT_ALLOWED: &str = "Not allowed [error-action-not-allowed]";
 const ROOM_MISMATCH: &str = "The room id provided does not match where the message is from.";
 const CHANNEL_NOT_FOUND: &str =
     "The required \"roomId\" or \"roomName\" param provided does not match any channel [error-room-not-found]";
+/// `im.*` reads of a DM the caller is not in (Rocket.Chat's text: the code alone).
+const INVALID_CHANNEL: &str = "[invalid-channel]";
 const GROUP_NOT_FOUND: &str =
     "The required \"roomId\" or \"roomName\" param provided does not match any group [error-room-not-found]";
 
@@ -171,7 +191,7 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
         | Ep::GetDeletedMessages
         | Ep::RoomsInfo => read(NOT_ALLOWED, "error-not-allowed"),
         Ep::GetThreadsList | Ep::SyncThreadsList => read(THREAD_NOT_ALLOWED, "error-not-allowed"),
-        Ep::FollowMessage | Ep::UnfollowMessage => message(Expect::Allow),
+        Ep::FollowMessage | Ep::UnfollowMessage | Ep::React => message(Expect::Allow),
         // The author edits; an admin edits any message, but only where they may post.
         Ep::Update => match who {
             Who::Member | Who::Owner => Expect::Allow,
@@ -206,6 +226,44 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
                 Expect::Allow
             } else {
                 deny(GROUP_NOT_FOUND, "error-room-not-found")
+            }
+        }
+        // A family's reads: the family's own "not found" for others.
+        Ep::History | Ep::Messages => match kind {
+            Kind::Channel => Expect::Allow,
+            Kind::Group => read(GROUP_NOT_FOUND, "error-room-not-found"),
+            Kind::Direct => read(INVALID_CHANNEL, "invalid-channel"),
+        },
+        // Stars need a subscription to the room.
+        Ep::Star => message(if member {
+            Expect::Allow
+        } else {
+            Expect::Deny {
+                error: "Not allowed [error-action-not-allowed]",
+                error_type: Some("error-action-not-allowed"),
+                details: Some(json!({"method": "starMessage", "action": "Message_starring"})),
+            }
+        }),
+        // Pins need `pin-message`: admins, and owners of a channel or group.
+        Ep::Pin => message(match who {
+            Who::Admin => Expect::Allow,
+            Who::Owner if kind != Kind::Direct => Expect::Allow,
+            _ => Expect::Deny {
+                error: "Not Authorized [not-authorized]",
+                error_type: Some("not-authorized"),
+                details: Some(json!({"method": "pinMessage"})),
+            },
+        }),
+        // One's own read state: members only, whatever the room.
+        Ep::SubscriptionsRead => {
+            if member {
+                Expect::Allow
+            } else {
+                Expect::Deny {
+                    error: "Invalid subscription [error-invalid-subscription]",
+                    error_type: Some("error-invalid-subscription"),
+                    details: Some(json!({"method": "readMessages"})),
+                }
             }
         }
         // One's own subscription: `null` without one, whatever the room.
@@ -267,14 +325,16 @@ async fn fixture(app: &TestApp, people: &People, kind: Kind, n: usize) -> Fixtur
         Kind::Group => app.group(&owner, &name, &[&member]).await,
         Kind::Direct => app.direct(&owner, &member).await,
     };
-    let secret = |what: &str| format!("secret {what} {n} zq");
+    // The marker has a `~`, which no id has: a denial naming a random id
+    // that happens to contain the marker's letters is not a leak.
+    let secret = |what: &str| format!("secret {what} {n} z~q");
     let parent = id(&app.say(&owner, &rid, &secret("parent")).await);
     let reply = id(&app.reply_in(&member, &rid, &parent, &secret("reply")).await);
     let owner_note = id(&app.say(&owner, &rid, &secret("owner note")).await);
     let member_note = id(&app.say(&member, &rid, &secret("member note")).await);
     let removed = id(&app.reply_in(&owner, &rid, &parent, &secret("removed")).await);
     app.remove(&owner, &rid, &removed).await;
-    let mut secrets = vec!["zq".to_owned()];
+    let mut secrets = vec!["z~q".to_owned()];
     if kind == Kind::Group {
         secrets.push(name);
     }
@@ -296,6 +356,15 @@ async fn fixture(app: &TestApp, people: &People, kind: Kind, n: usize) -> Fixtur
 }
 
 impl Fixture {
+    /// The endpoint family of the room's type.
+    fn family(&self) -> &'static str {
+        match self.kind {
+            Kind::Channel => "channels",
+            Kind::Group => "groups",
+            Kind::Direct => "im",
+        }
+    }
+
     fn caller<'a>(&'a self, app: &'a TestApp, who: Who) -> &'a Session {
         match who {
             Who::Outsider => &self.outsider,
@@ -325,9 +394,13 @@ impl Fixture {
     /// The message `ep` acts on, for the endpoints that take a message id.
     fn message_of(&self, who: Who, ep: Ep) -> Option<&str> {
         match ep {
-            Ep::GetMessage | Ep::SyncThreadMessages | Ep::GetThreadMessages | Ep::UnfollowMessage => {
-                Some(&self.parent)
-            }
+            Ep::GetMessage
+            | Ep::SyncThreadMessages
+            | Ep::GetThreadMessages
+            | Ep::UnfollowMessage
+            | Ep::React
+            | Ep::Star
+            | Ep::Pin => Some(&self.parent),
             Ep::FollowMessage => Some(&self.reply),
             Ep::Update | Ep::Delete => Some(self.own_message(who)),
             Ep::DeleteOther => Some(self.others_message(who)),
@@ -393,6 +466,15 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         Ep::GroupsInfo => get(format!("groups.info?roomId={rid}")).await,
         Ep::GroupsMembers => get(format!("groups.members?roomId={rid}")).await,
         Ep::SubscriptionsGetOne => get(format!("subscriptions.getOne?roomId={rid}")).await,
+        Ep::Star => post("chat.starMessage", json!({"messageId": msg})).await,
+        Ep::Pin => post("chat.pinMessage", json!({"messageId": msg})).await,
+        Ep::SubscriptionsRead => post("subscriptions.read", json!({"rid": rid, "readThreads": true})).await,
+        Ep::React => post("chat.react", json!({"messageId": msg, "emoji": "smile"})).await,
+        Ep::History => get(format!("{}.history?roomId={rid}&count=0", f.family())).await,
+        Ep::Messages => {
+            let query = crate::support::enc(&json!({"tmid": f.parent}).to_string());
+            get(format!("{}.messages?roomId={rid}&query={query}", f.family())).await
+        }
     }
 }
 
@@ -477,6 +559,29 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
             body["subscription"]["rid"] == json!(f.rid)
                 && body["subscription"]["u"]["_id"] == json!(me.user_id)
         }
+        Ep::Star => {
+            let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
+            *body == json!({"success": true})
+                && parent.extra.get("starred") == Some(&json!([{"_id": me.user_id}]))
+        }
+        Ep::Pin => {
+            let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
+            body["message"]["t"] == "message_pinned"
+                && body["message"]["rid"] == json!(f.rid)
+                && parent.extra.get("pinned") == Some(&json!(true))
+        }
+        Ep::SubscriptionsRead => {
+            let sub = app.services.store().subscription(&f.rid, &me.user_id).await.expect("store");
+            *body == json!({"success": true})
+                && sub.is_some_and(|s| s.ls.is_some() && !s.alert && s.tunread.is_empty())
+        }
+        Ep::React => {
+            let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
+            *body == json!({"success": true})
+                && parent.extra.get("reactions") == Some(&json!({":smile:": {"usernames": [me.username]}}))
+        }
+        Ep::History => has(&body["messages"], &f.parent) && has(&body["messages"], &f.reply),
+        Ep::Messages => ids(&body["messages"]) == vec![f.reply.clone()],
         // Never allowed: the message is not in the room named.
         Ep::UpdateElsewhere | Ep::DeleteElsewhere => false,
     };
@@ -503,6 +608,10 @@ async fn check_unchanged(app: &TestApp, f: &Fixture, who: Who, ep: Ep) -> Result
         Ep::DeleteElsewhere => message_exists(app, &f.member_note).await,
         Ep::DeleteOther => message_exists(app, f.others_message(who)).await,
         Ep::FollowMessage => !followers(app, f).await.contains(&me.user_id),
+        Ep::React | Ep::Star | Ep::Pin => {
+            let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
+            ["reactions", "starred", "pinned"].iter().all(|k| !parent.extra.contains_key(*k))
+        }
         _ => true,
     };
     if unchanged {

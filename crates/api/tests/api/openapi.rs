@@ -218,6 +218,8 @@ async fn every_operation_says_its_summary_auth_and_answers() {
             "/readyz",
             "/api/v1/login",
             "/api/v1/users.register",
+            "/api/v1/settings.public",
+            "/api/v1/settings.oauth",
             "/websocket",
             "/sockjs/info",
             "/sockjs/{server}/{session}/websocket",
@@ -369,6 +371,19 @@ impl Tour<'_> {
         self.verify("post", path, &body);
         body
     }
+
+    /// Any other method, with a JSON body.
+    async fn send(&mut self, method: &str, path: &str, who: Option<&Session>, body: Value) -> Value {
+        let method_name = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+        let mut req =
+            Request::builder().method(method_name).uri(path).header("content-type", "application/json");
+        if let Some(s) = who {
+            req = req.header("X-User-Id", &s.user_id).header("X-Auth-Token", &s.token);
+        }
+        let body = self.app.request(req.body(Body::from(body.to_string())).expect("request")).await.ok();
+        self.verify(method, path, &body);
+        body
+    }
 }
 
 #[tokio::test]
@@ -433,6 +448,22 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     // Settings.
     t.get("/api/v1/settings/Message_MaxAllowedSize", Some(&admin)).await;
     t.post("/api/v1/settings/Message_MaxAllowedSize", Some(&admin), json!({"value": 6000})).await;
+    t.get("/api/v1/settings.public?_id=Threads_enabled,Message_MaxAllowedSize", None).await;
+    t.get("/api/v1/settings.oauth", None).await;
+    t.get("/api/v1/settings?count=5", Some(&admin)).await;
+
+    // Start-up calls.
+    t.get("/api/v1/permissions.listAll", Some(&bob)).await;
+    t.get("/api/v1/roles.list", Some(&bob)).await;
+    t.get("/api/v1/roles.getUsersInPublicRoles", Some(&bob)).await;
+    t.get("/api/v1/emoji-custom.list", Some(&bob)).await;
+    t.get("/api/v1/commands.list", Some(&bob)).await;
+    let push = json!({"type": "apn", "value": "device", "appName": "chat.rocket.ios"});
+    t.post("/api/v1/push.token", Some(&bob), push).await;
+    t.send("delete", "/api/v1/push.token", Some(&bob), json!({"token": "device"})).await;
+    t.get("/api/v1/users.presence", Some(&bob)).await;
+    t.get("/api/v1/users.getStatus?username=carol", Some(&bob)).await;
+    t.get("/api/v1/users.getPresence", Some(&bob)).await;
 
     // Channels.
     let channel =
@@ -459,12 +490,19 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get("/api/v1/groups.list.joined?count=10", Some(&bob)).await;
     t.post("/api/v1/groups.delete", Some(&bob), json!({"roomId": gid})).await;
 
+    let gid2 = t.post("/api/v1/groups.create", Some(&bob), json!({"name": "nook"})).await["group"]["_id"]
+        .as_str()
+        .expect("gid")
+        .to_owned();
+
     // Direct messages, rooms, subscriptions.
     let dm = t.post("/api/v1/im.create", Some(&bob), json!({"username": "carol"})).await;
     t.post("/api/v1/dm.create", Some(&bob), json!({"username": "carol"})).await;
     let dm_id = dm["room"]["_id"].as_str().expect("dm").to_owned();
     t.get(&format!("/api/v1/rooms.info?roomId={dm_id}"), Some(&bob)).await;
     t.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(&bob)).await;
+    t.get("/api/v1/rooms.get", Some(&bob)).await;
+    t.get("/api/v1/subscriptions.get?updatedSince=2001-01-01T00:00:00.000Z", Some(&bob)).await;
     // `null` for a room the caller is not in.
     let none = t.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(&dave)).await;
     assert_eq!(none["subscription"], Value::Null);
@@ -485,6 +523,15 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.post("/api/v1/chat.update", Some(&bob), json!({"roomId": rid, "msgId": posted_id, "text": "edited"}))
         .await;
     t.post("/api/v1/chat.followMessage", Some(&dave), json!({"mid": tmid})).await;
+    t.post("/api/v1/chat.react", Some(&carol), json!({"messageId": tmid, "emoji": ":smile:"})).await;
+    t.post("/api/v1/chat.starMessage", Some(&bob), json!({"messageId": tmid})).await;
+    t.get(&format!("/api/v1/chat.getStarredMessages?roomId={rid}"), Some(&bob)).await;
+    t.post("/api/v1/chat.unStarMessage", Some(&bob), json!({"messageId": tmid})).await;
+    t.post("/api/v1/chat.pinMessage", Some(&bob), json!({"messageId": tmid})).await;
+    t.get(&format!("/api/v1/chat.getPinnedMessages?roomId={rid}"), Some(&bob)).await;
+    t.post("/api/v1/chat.unPinMessage", Some(&bob), json!({"messageId": tmid})).await;
+    t.post("/api/v1/subscriptions.read", Some(&bob), json!({"rid": rid, "readThreads": true})).await;
+    t.post("/api/v1/subscriptions.unread", Some(&bob), json!({"firstUnreadMessage": {"_id": tmid}})).await;
     t.post("/api/v1/chat.unfollowMessage", Some(&dave), json!({"mid": tmid})).await;
     t.post("/api/v1/chat.delete", Some(&carol), json!({"roomId": rid, "msgId": reply_id})).await;
 
@@ -500,6 +547,15 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get(&format!("/api/v1/chat.syncMessages?roomId={rid}&type=UPDATED&next=0&count=2"), Some(&bob)).await;
     t.get(&format!("/api/v1/chat.syncMessages?roomId={rid}&type=DELETED&next=0"), Some(&bob)).await;
     t.get(&format!("/api/v1/chat.getDeletedMessages?roomId={rid}&since={epoch}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/channels.history?roomId={rid}&showThreadMessages=false"), Some(&bob)).await;
+    let thread = enc(&json!({"tmid": tmid}).to_string());
+    t.get(&format!("/api/v1/channels.messages?roomId={rid}&query={thread}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/groups.history?roomId={gid2}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/groups.messages?roomId={gid2}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/im.history?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/im.messages?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/dm.history?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/dm.messages?roomId={dm_id}&fields={}", enc(r#"{"msg":1}"#)), Some(&bob)).await;
 
     // And the rest of the destructive ones.
     t.post("/api/v1/channels.delete", Some(&bob), json!({"roomName": "town"})).await;

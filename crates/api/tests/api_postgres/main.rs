@@ -31,6 +31,14 @@ mod edge;
 mod errors;
 
 #[cfg(postgres_tests)]
+#[path = "../api/history.rs"]
+mod history;
+
+#[cfg(postgres_tests)]
+#[path = "../api/marks.rs"]
+mod marks;
+
+#[cfg(postgres_tests)]
 #[path = "../api/metrics.rs"]
 mod metrics;
 
@@ -51,12 +59,28 @@ mod query;
 mod ratelimit;
 
 #[cfg(postgres_tests)]
+#[path = "../api/reactions.rs"]
+mod reactions;
+
+#[cfg(postgres_tests)]
+#[path = "../api/readstate.rs"]
+mod readstate;
+
+#[cfg(postgres_tests)]
 #[path = "../api/rooms.rs"]
 mod rooms;
 
 #[cfg(postgres_tests)]
+#[path = "../api/roster.rs"]
+mod roster;
+
+#[cfg(postgres_tests)]
 #[path = "../api/settings.rs"]
 mod settings;
+
+#[cfg(postgres_tests)]
+#[path = "../api/startup.rs"]
+mod startup;
 
 #[cfg(postgres_tests)]
 #[path = "../api/sync.rs"]

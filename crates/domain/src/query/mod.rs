@@ -108,6 +108,7 @@ pub const FIELDS: &[Field] = &[
     in_array("mentions.username", "mentions", "username"),
     in_array("channels._id", "channels", "_id"),
     in_array("channels.name", "channels", "name"),
+    in_array("starred._id", "starred", "_id"),
 ];
 
 /// Looks a field up in the allow-list.

@@ -26,8 +26,8 @@
 pub mod oracle;
 
 use crate::{
-    ChangeScope, Changes, Cursor, Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError, Store,
-    ThreadKind, ThreadListQuery,
+    ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageMark, NewMessage, ReadChange,
+    ReplyBookkeeping, StorageError, Store, ThreadKind, ThreadListQuery,
 };
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -99,6 +99,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@tests [$(#[$attr])*] $make;
             users_insert_and_lookup,
             users_conflicts,
+            users_with_extra_roles,
             users_insert_with_joins_is_atomic,
             users_delete_cascades,
             login_tokens,
@@ -107,11 +108,14 @@ macro_rules! conformance_suite {
             rooms_members_paging,
             rooms_of_user_filters_and_pages,
             subscriptions_add_and_remove,
+            roster_changes_and_tombstones,
             rooms_delete_cascades,
             messages_insert_stamps_and_round_trips,
             messages_insert_rejections,
             messages_insert_joins,
             messages_edit,
+            messages_reactions_stamp_like_edits,
+            messages_stars_and_pins,
             messages_missing_ids,
             thread_reply_bookkeeping,
             thread_reply_rejections,
@@ -120,6 +124,7 @@ macro_rules! conformance_suite {
             messages_delete_plain_leaves_tombstone,
             thread_follow_and_unfollow,
             thread_mark_read,
+            read_state_read_and_unread,
             settings_save_and_load,
             ping_answers_until_closed,
             sync_thread_changes_merge_and_resume,
@@ -388,6 +393,26 @@ pub async fn users_insert_and_lookup(store: &dyn Store) {
     assert_eq!(store.users_by_usernames(&[]).await, Ok(vec![]));
 }
 
+pub async fn users_with_extra_roles(store: &dyn Store) {
+    let mut zed = user("u1", "Zed", "zed@example.com");
+    zed.roles = vec!["user".into(), "admin".into()];
+    let plain = user("u2", "plain", "plain@example.com");
+    let mut bot = user("u3", "bot", "bot@example.com");
+    bot.roles = vec!["bot".into()];
+    let mut amy = user("u4", "amy", "amy@example.com");
+    amy.roles = vec!["guest".into()];
+    for u in [&zed, &plain, &bot, &amy] {
+        store.insert_user(u, &[]).await.expect("insert");
+    }
+    let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    // Ordered by username case-insensitively; `user` alone does not count.
+    assert_eq!(
+        store.users_with_extra_roles(10).await.map(ids),
+        Ok(vec!["u4".into(), "u3".into(), "u1".into()])
+    );
+    assert_eq!(store.users_with_extra_roles(1).await.map(ids), Ok(vec!["u4".into()]));
+}
+
 pub async fn users_insert_with_joins_is_atomic(store: &dyn Store) {
     let general = room("GENERAL", RoomType::Channel, "general");
     store.create_room(&general, &[]).await.expect("room");
@@ -617,6 +642,166 @@ pub async fn rooms_of_user_filters_and_pages(store: &dyn Store) {
         .await
         .expect("bob");
     assert_eq!(ids(&bobs.items, |r| &r.id), vec!["C-other"], "bob has no subscription to the DM");
+}
+
+pub async fn roster_changes_and_tombstones(store: &dyn Store) {
+    let w = World::new(store).await;
+    let other = channel("OTHER", "other");
+    let other = store
+        .create_room(&other, &[subscription(&other, &w.alice), subscription(&other, &w.bob)])
+        .await
+        .expect("other room");
+    let ids = |subs: &[Subscription]| subs.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+
+    // Without a stamp: everything, no removals.
+    let all = store.subscriptions_since(&w.alice.id, None).await.expect("subscriptions");
+    assert_eq!(ids(&all.updated).len(), 2);
+    assert!(all.removed.is_empty());
+    let rooms = store.rooms_since(&w.alice.id, None).await.expect("rooms");
+    let mut room_ids: Vec<_> = rooms.updated.iter().map(|r| r.id.clone()).collect();
+    room_ids.sort();
+    assert_eq!(room_ids, vec!["OTHER".to_owned(), ROOM.to_owned()]);
+
+    // After the greatest stamp seen, nothing; then a leave is a removal
+    // stamped after it, and the room's new usersCount an update.
+    let seen = all.updated.iter().map(|s| s.updated_at).max().expect("stamp");
+    let seen = seen.max(rooms.updated.iter().map(|r| r.updated_at).max().expect("stamp"));
+    assert_eq!(store.subscriptions_since(&w.alice.id, Some(seen)).await.map(|c| c.updated.len()), Ok(0));
+    assert_eq!(store.remove_subscription(ROOM, &w.alice.id, false).await, Ok(true));
+    let delta = store.subscriptions_since(&w.alice.id, Some(seen)).await.expect("delta");
+    assert!(delta.updated.is_empty(), "{delta:?}");
+    assert_eq!(delta.removed.len(), 1);
+    let left = &delta.removed[0];
+    assert_eq!((left.id.as_str(), left.rid.as_str(), left.room_deleted), ("ROOM-u-alice", ROOM, false));
+    assert!(left.deleted_at > seen);
+    // Leaving is not a room removal, and the room is no longer the user's.
+    let rooms = store.rooms_since(&w.alice.id, Some(seen)).await.expect("rooms delta");
+    assert!(rooms.removed.is_empty() && rooms.updated.is_empty(), "{rooms:?}");
+    // Bob still has the room, changed (usersCount) after `seen`.
+    let bobs = store.rooms_since(&w.bob.id, Some(seen)).await.expect("bob's rooms");
+    assert_eq!(
+        bobs.updated.iter().map(|r| (r.id.as_str(), r.users_count)).collect::<Vec<_>>(),
+        vec![(ROOM, 2)]
+    );
+
+    // Deleting a room removes every member's subscription and the room.
+    // (Stamps are ordered within a room, not across rooms: the delta starts
+    // from one of OTHER's own stamps.)
+    let before = other.updated_at;
+    assert_eq!(store.delete_room(&other.id).await, Ok(true));
+    let delta = store.subscriptions_since(&w.bob.id, Some(before)).await.expect("bob's delta");
+    assert_eq!(
+        delta.removed.iter().map(|t| (t.rid.as_str(), t.room_deleted)).collect::<Vec<_>>(),
+        vec![("OTHER", true)]
+    );
+    let rooms = store.rooms_since(&w.alice.id, Some(before)).await.expect("alice's rooms");
+    assert_eq!(rooms.removed.iter().map(|t| t.rid.as_str()).collect::<Vec<_>>(), vec!["OTHER"]);
+    // Removals are idempotent: the same delta twice.
+    assert_eq!(store.rooms_since(&w.alice.id, Some(before)).await, Ok(rooms.clone()));
+    // Pruning drops them with the message tombstones.
+    store.prune_tombstones(Timestamp(i64::MAX)).await.expect("prune");
+    assert_eq!(store.subscriptions_since(&w.bob.id, Some(Timestamp(0))).await.map(|c| c.removed), Ok(vec![]));
+}
+
+pub async fn messages_reactions_stamp_like_edits(store: &dyn Store) {
+    let w = World::new(store).await;
+    let m = w.post(store, "m1", &w.alice).await;
+    let reacted = store.set_reaction("m1", ":smile:", "bob", None).await.expect("react").expect("changed");
+    assert_eq!(reacted.extra.get("reactions"), Some(&json!({":smile:": {"usernames": ["bob"]}})));
+    assert!(reacted.updated_at > m.updated_at);
+    assert_eq!(reacted.msg, m.msg);
+    assert_eq!(store.message_by_id("m1").await.expect("read"), Some(reacted.clone()));
+    // Forcing what is already so stamps nothing.
+    assert_eq!(store.set_reaction("m1", ":smile:", "bob", Some(true)).await, Ok(None));
+    assert_eq!(
+        store.message_by_id("m1").await.expect("read").map(|m| m.updated_at),
+        Some(reacted.updated_at)
+    );
+    // A reaction is a change the room's feed reports.
+    let changes = store
+        .changes_since(ChangeScope::Room(ROOM), m.updated_at, &Filter::True, 0, 10)
+        .await
+        .expect("changes");
+    assert_eq!(changes.updated.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), vec!["m1"]);
+    let removed = store.set_reaction("m1", ":smile:", "bob", None).await.expect("unreact").expect("changed");
+    assert!(!removed.extra.contains_key("reactions"));
+    assert!(removed.updated_at > reacted.updated_at);
+    assert_eq!(
+        store.set_reaction("nope", ":smile:", "bob", None).await,
+        Err(StorageError::NotFound("message"))
+    );
+}
+
+pub async fn read_state_read_and_unread(store: &dyn Store) {
+    let w = World::new(store).await;
+    let mut sub = store.subscription(ROOM, &w.bob.id).await.expect("read").expect("bob's");
+    sub.unread = 3;
+    sub.alert = true;
+    sub.user_mentions = 1;
+    sub.tunread = vec!["t1".to_owned()];
+    // Give bob unread state through the one writer that sets it in tests: a
+    // removal and a re-add of the subscription document.
+    store.remove_subscription(ROOM, &w.bob.id, false).await.expect("remove");
+    store.add_subscription(&sub).await.expect("re-add");
+    let before = store.subscription(ROOM, &w.bob.id).await.expect("read").expect("bob's");
+
+    let read = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Read { threads: false })
+        .await
+        .expect("read")
+        .expect("subscribed");
+    assert_eq!((read.unread, read.alert, read.user_mentions), (0, false, 0));
+    assert_eq!(read.tunread, vec!["t1".to_owned()], "threads stay without readThreads");
+    assert!(read.updated_at > before.updated_at);
+    assert_eq!(read.ls, Some(read.updated_at));
+    let read = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Read { threads: true })
+        .await
+        .expect("read")
+        .expect("subscribed");
+    assert!(read.tunread.is_empty());
+    assert_eq!(store.subscription(ROOM, &w.bob.id).await.expect("read"), Some(read.clone()));
+
+    let m = w.post(store, "m1", &w.alice).await;
+    let unread = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Unread { from: m.ts })
+        .await
+        .expect("unread")
+        .expect("subscribed");
+    assert_eq!((unread.alert, unread.open, unread.ls), (true, true, Some(Timestamp(m.ts.millis() - 1))));
+    assert!(unread.updated_at > read.updated_at);
+    assert_eq!(store.set_read_state(ROOM, &w.dave.id, ReadChange::Read { threads: true }).await, Ok(None));
+}
+
+pub async fn messages_stars_and_pins(store: &dyn Store) {
+    let w = World::new(store).await;
+    let m = w.post(store, "m1", &w.alice).await;
+    w.post(store, "m2", &w.alice).await;
+    let star = |user: &User, on| MessageMark::Star { user_id: user.id.clone(), on };
+    let starred = store.set_mark("m1", star(&w.bob, true)).await.expect("star").expect("changed");
+    assert_eq!(starred.extra.get("starred"), Some(&json!([{"_id": w.bob.id}])));
+    assert!(starred.updated_at > m.updated_at);
+    assert_eq!(store.set_mark("m1", star(&w.bob, true)).await, Ok(None));
+    store.set_mark("m1", star(&w.carol, true)).await.expect("star").expect("changed");
+    // Queryable: the messages a user starred, and the pinned ones.
+    let bobs = Filter::parse(Some(&json!({"starred._id": w.bob.id}).to_string())).expect("filter");
+    let page = store.room_messages(ROOM, &bobs, &Sort::default(), 0, 10).await.expect("starred");
+    assert_eq!(page.items.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), vec!["m1"]);
+    store.set_mark("m1", star(&w.bob, false)).await.expect("unstar").expect("changed");
+    assert_eq!(store.room_messages(ROOM, &bobs, &Sort::default(), 0, 10).await.map(|p| p.total), Ok(0));
+
+    let pin = |on| MessageMark::Pin { by: user_ref(&w.carol), on };
+    let pinned = store.set_mark("m2", pin(true)).await.expect("pin").expect("changed");
+    assert_eq!(pinned.extra.get("pinned"), Some(&json!(true)));
+    assert_eq!(pinned.extra.get("pinnedBy"), Some(&json!({"_id": w.carol.id, "username": "carol"})));
+    assert_eq!(pinned.extra.get("pinnedAt"), Some(&json!(pinned.updated_at)));
+    let pins = Filter::parse(Some(r#"{"pinned": true}"#)).expect("filter");
+    assert_eq!(store.room_messages(ROOM, &pins, &Sort::default(), 0, 10).await.map(|p| p.total), Ok(1));
+    let unpinned = store.set_mark("m2", pin(false)).await.expect("unpin").expect("changed");
+    assert_eq!(unpinned.extra.get("pinned"), Some(&json!(false)));
+    assert!(!unpinned.extra.contains_key("pinnedBy"));
+    assert_eq!(store.set_mark("m2", pin(false)).await, Ok(None));
+    assert_eq!(store.set_mark("nope", pin(true)).await, Err(StorageError::NotFound("message")));
 }
 
 pub async fn subscriptions_add_and_remove(store: &dyn Store) {

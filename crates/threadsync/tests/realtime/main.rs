@@ -116,6 +116,7 @@ on_both_backends!(
     read_and_membership_events,
     method_limits_and_metrics,
     my_messages_subscribed_before_login,
+    reactions_over_the_socket,
 );
 
 /// Protocol rules (docs/realtime.md): greeting, connect, failed, a first frame other than connect, ping.
@@ -369,6 +370,49 @@ async fn reply_edit_delete_events(server: &Server) {
     // A write through REST reaches the socket too.
     let rest = post(server, &alice, &room, "from REST", None).await;
     assert_eq!(b.event("stream-room-messages", &room).await[0]["_id"], rest["_id"]);
+}
+
+/// `setReaction [emoji, messageId, shouldReact?]`: stored on the message,
+/// broadcast as a message change, refused for an invalid emoji; a REST
+/// `chat.react` reaches the socket the same way.
+async fn reactions_over_the_socket(server: &Server) {
+    let (_admin, alice, bob) = people(server).await;
+    let room = group(server, &bob, "reaction-room", &["alice"]).await;
+    let message = post(server, &bob, &room, "react to me", None).await;
+    let mid = message["_id"].as_str().expect("id").to_owned();
+    let (mut a, _) = Ddp::login(&server.base, "alice", "pw-123456").await;
+    let (mut b, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    assert_eq!(
+        b.sub("r", "stream-room-messages", json!([room, {"useCollection": false, "args": []}])).await["msg"],
+        "ready"
+    );
+
+    let reacted = a.call("setReaction", json!([":thumbsup:", mid])).await;
+    assert!(reacted.get("error").is_none(), "{reacted}");
+    let changed = b.event("stream-room-messages", &room).await;
+    assert_eq!(changed[0]["_id"], json!(mid));
+    assert_eq!(changed[0]["reactions"], json!({":thumbsup:": {"usernames": ["alice"]}}), "{changed}");
+    assert!(changed[0]["_updatedAt"]["$date"].is_i64(), "{changed}");
+
+    // Forcing what is already so: no change, no frame.
+    let same = a.call("setReaction", json!(["thumbsup", mid, true])).await;
+    assert!(same.get("error").is_none(), "{same}");
+    assert_eq!(b.quiet_for(Duration::from_millis(300)).await, None, "no frame without a change");
+
+    let invalid = a.call("setReaction", json!([":not an emoji:", mid])).await;
+    assert_eq!(invalid["error"]["error"], "error-not-allowed", "{invalid}");
+    assert_eq!(invalid["error"]["reason"], "Invalid emoji provided.", "{invalid}");
+    let missing = a.call("setReaction", json!([":x:", "no-such-message"])).await;
+    assert_eq!(missing["error"]["error"], "error-message-not-found", "{missing}");
+
+    // REST removes it (a toggle), and the socket hears of it.
+    let (status, body) = server
+        .post("/api/v1/chat.react", Some(&alice), json!({"messageId": mid, "emoji": ":thumbsup:"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let removed = b.event("stream-room-messages", &room).await;
+    assert_eq!(removed[0]["_id"], json!(mid));
+    assert!(removed[0].get("reactions").is_none(), "{removed}");
 }
 
 /// The REST fallback (`method.call`), and the typing write.

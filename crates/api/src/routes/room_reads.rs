@@ -1,0 +1,140 @@
+//! The message reads of the room families, `<family>.history` and
+//! `<family>.messages`, generated from one descriptor per family
+//! ([`room_reads!`]): the families differ only in their room type, their
+//! paths and their OpenAPI tag, so the handlers are written once.
+
+use super::threads::{list_params, listing_body, ListingBody};
+use crate::extract::{CurrentUser, Params};
+use crate::response::{Success, TypedResult};
+use crate::AppState;
+use threadsync_domain::RoomType;
+use threadsync_service::{HistoryParams, RoomSelector};
+
+/// `*.history`: newest first, between `oldest` and `latest`.
+async fn history(
+    services: &AppState,
+    caller: &CurrentUser,
+    t: RoomType,
+    params: &Params,
+) -> TypedResult<ListingBody> {
+    let room = RoomSelector { room_id: params.get("roomId"), room_name: params.get("roomName") };
+    let history = HistoryParams {
+        latest: params.get("latest"),
+        oldest: params.get("oldest"),
+        inclusive: params.get("inclusive"),
+        show_thread_messages: params.get("showThreadMessages"),
+        count: params.get("count"),
+        offset: params.get("offset"),
+    };
+    let listing = services.family_history(&caller.user, t, room, history).await?;
+    Ok(Success(listing_body("messages", listing)))
+}
+
+/// `*.messages`: filtered by `query`, in `sort` order (newest first by default).
+async fn messages(
+    services: &AppState,
+    caller: &CurrentUser,
+    t: RoomType,
+    params: &Params,
+) -> TypedResult<ListingBody> {
+    let room = RoomSelector { room_id: params.get("roomId"), room_name: params.get("roomName") };
+    let listing = services.family_messages(&caller.user, t, room, list_params(params)).await?;
+    Ok(Success(listing_body("messages", listing)))
+}
+
+/// One family's `history` and `messages` handlers and their routes:
+/// `room_reads!(module, RoomType, "tag", "/api/v1/<family>.history", "/api/v1/<family>.messages", "<what the room is>")`.
+macro_rules! room_reads {
+    ($module:ident, $t:expr, $tag:literal, $history:literal, $messages:literal, $room:literal) => {
+        pub mod $module {
+            use super::*;
+            use crate::openapi::schemas as doc;
+            use axum::extract::State;
+            use utoipa_axum::router::OpenApiRouter;
+            use utoipa_axum::routes;
+
+            pub fn routes() -> OpenApiRouter<AppState> {
+                OpenApiRouter::new().routes(routes!(history_handler)).routes(routes!(messages_handler))
+            }
+
+            /// A room's messages, newest first, in a time window.
+            ///
+            /// `GET <family>.history?roomId=&latest=&oldest=&inclusive=&showThreadMessages=&count=&offset=`
+            /// (auth) → `{messages, count, offset, total}`.
+            #[utoipa::path(
+                get,
+                path = $history,
+                tag = $tag,
+                security(("userId" = [], "authToken" = [])),
+                params(
+                    doc::RoomQuery,
+                    ("latest" = Option<String>, Query, description = "ISO date: only messages before it (default: now)."),
+                    ("oldest" = Option<String>, Query, description = "ISO date: only messages after it."),
+                    ("inclusive" = Option<bool>, Query, description = "Include messages at exactly `latest` / `oldest` (default `false`)."),
+                    ("showThreadMessages" = Option<bool>, Query, description = "`false`: leave out thread replies not also sent to the room (default `true`)."),
+                    doc::PageQuery,
+                ),
+                responses(
+                    (status = 200, description = "The messages, newest first.", body = doc::MessagesPage),
+                    (status = 400, description = concat!("No room named; no such ", $room, " or one the caller may not read; a bad date, flag, `count` or `offset`.")),
+                ),
+            )]
+            async fn history_handler(
+                State(services): State<AppState>,
+                caller: CurrentUser,
+                params: Params,
+            ) -> TypedResult<ListingBody> {
+                super::history(&services, &caller, $t, &params).await
+            }
+
+            /// A room's messages that match a query (a thread: `{"tmid":"…"}`).
+            ///
+            /// `GET <family>.messages?roomId=&query=&sort=&fields=&count=&offset=`
+            /// (auth) → `{messages, count, offset, total}`, newest first by default.
+            #[utoipa::path(
+                get,
+                path = $messages,
+                tag = $tag,
+                security(("userId" = [], "authToken" = [])),
+                params(
+                    doc::RoomQuery,
+                    doc::ListQuery,
+                ),
+                responses(
+                    (status = 200, description = "The messages.", body = doc::MessagesPage),
+                    (status = 400, description = concat!("No room named; no such ", $room, " or one the caller may not read; a bad `query`, `sort`, `fields`, `count` or `offset`.")),
+                ),
+            )]
+            async fn messages_handler(
+                State(services): State<AppState>,
+                caller: CurrentUser,
+                params: Params,
+            ) -> TypedResult<ListingBody> {
+                super::messages(&services, &caller, $t, &params).await
+            }
+        }
+    };
+}
+
+room_reads!(
+    channels,
+    RoomType::Channel,
+    "channels",
+    "/api/v1/channels.history",
+    "/api/v1/channels.messages",
+    "public channel"
+);
+room_reads!(
+    groups,
+    RoomType::Group,
+    "groups",
+    "/api/v1/groups.history",
+    "/api/v1/groups.messages",
+    "private group"
+);
+room_reads!(im, RoomType::Direct, "im", "/api/v1/im.history", "/api/v1/im.messages", "direct message");
+room_reads!(dm, RoomType::Direct, "im", "/api/v1/dm.history", "/api/v1/dm.messages", "direct message");
+
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    channels::routes().merge(groups::routes()).merge(im::routes()).merge(dm::routes())
+}

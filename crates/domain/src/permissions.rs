@@ -1,0 +1,218 @@
+//! Roles and the permission table: Rocket.Chat's defaults, as data.
+//!
+//! `roles.list` and `permissions.listAll` answer from here. The table is
+//! what a later change will consult for every access decision (today the
+//! services still decide with the rules in docs/contract.md); keeping it in
+//! one place, keyed by permission id, lets that change swap the rules for
+//! look-ups without touching the data.
+
+use crate::time::Timestamp;
+
+/// When the built-in table last changed (the `_updatedAt` of its roles and
+/// permissions): a client that synced after it gets an empty delta from
+/// `permissions.listAll?updatedSince=`. Move it whenever the table changes.
+pub const TABLE_UPDATED_AT: Timestamp = Timestamp(1_796_169_600_000);
+
+/// Where a role applies: to a user everywhere (`Users`) or to a user in one
+/// room (`Subscriptions`: owner, moderator, leader).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleScope {
+    Users,
+    Subscriptions,
+}
+
+impl RoleScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleScope::Users => "Users",
+            RoleScope::Subscriptions => "Subscriptions",
+        }
+    }
+}
+
+/// A role as `roles.list` describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoleDef {
+    /// The role's id, also its name.
+    pub id: &'static str,
+    pub scope: RoleScope,
+    pub description: &'static str,
+}
+
+/// The default roles. All are protected (they cannot be deleted).
+pub const ROLES: &[RoleDef] = &[
+    RoleDef { id: "admin", scope: RoleScope::Users, description: "Admin" },
+    RoleDef { id: "moderator", scope: RoleScope::Subscriptions, description: "Moderator" },
+    RoleDef { id: "leader", scope: RoleScope::Subscriptions, description: "Leader" },
+    RoleDef { id: "owner", scope: RoleScope::Subscriptions, description: "Owner" },
+    RoleDef { id: "user", scope: RoleScope::Users, description: "" },
+    RoleDef { id: "bot", scope: RoleScope::Users, description: "" },
+    RoleDef { id: "app", scope: RoleScope::Users, description: "" },
+    RoleDef { id: "guest", scope: RoleScope::Users, description: "" },
+    RoleDef { id: "anonymous", scope: RoleScope::Users, description: "" },
+];
+
+pub fn role(id: &str) -> Option<&'static RoleDef> {
+    ROLES.iter().find(|r| r.id == id)
+}
+
+/// A permission and the roles that hold it by default.
+pub type PermissionDef = (&'static str, &'static [&'static str]);
+
+const A: &[&str] = &["admin"];
+const AOM: &[&str] = &["admin", "owner", "moderator"];
+const AO: &[&str] = &["admin", "owner"];
+const AUBA: &[&str] = &["admin", "user", "bot", "app"];
+const AOMU: &[&str] = &["admin", "owner", "moderator", "user"];
+
+/// Rocket.Chat's default permission table (the omnichannel, VoIP and
+/// marketplace permissions left out: threadsync has none of those
+/// features), sorted by id.
+pub const PERMISSIONS: &[PermissionDef] = &[
+    ("access-mailer", A),
+    ("access-permissions", A),
+    ("access-setting-permissions", A),
+    ("add-all-to-room", A),
+    ("add-oauth-service", A),
+    ("add-team-channel", AOM),
+    ("add-team-member", AOM),
+    ("add-user-to-any-c-room", A),
+    ("add-user-to-any-p-room", &[]),
+    ("add-user-to-joined-room", AOM),
+    ("api-bypass-rate-limit", &["admin", "bot", "app"]),
+    ("archive-room", AO),
+    ("assign-admin-role", A),
+    ("assign-roles", A),
+    ("ban-user", AOM),
+    ("bulk-register-user", A),
+    ("call-management", AOM),
+    ("clean-channel-history", A),
+    ("clear-oembed-cache", A),
+    ("convert-team", AO),
+    ("create-c", AUBA),
+    ("create-d", AUBA),
+    ("create-invite-links", AOM),
+    ("create-p", AUBA),
+    ("create-personal-access-tokens", &["admin", "user"]),
+    ("create-team", &["admin", "user"]),
+    ("create-user", A),
+    ("delete-c", AO),
+    ("delete-d", A),
+    ("delete-message", AOM),
+    ("delete-own-message", &["admin", "user"]),
+    ("delete-p", AO),
+    ("delete-team", AO),
+    ("delete-user", A),
+    ("edit-message", AOM),
+    ("edit-other-user-active-status", A),
+    ("edit-other-user-avatar", A),
+    ("edit-other-user-e2ee", A),
+    ("edit-other-user-info", A),
+    ("edit-other-user-password", A),
+    ("edit-other-user-totp", A),
+    ("edit-privileged-setting", A),
+    ("edit-room", AOM),
+    ("edit-room-avatar", AOM),
+    ("edit-room-retention-policy", A),
+    ("edit-team", AO),
+    ("edit-team-channel", AOM),
+    ("edit-team-member", AOM),
+    ("force-delete-message", AO),
+    ("get-server-info", A),
+    ("join-without-join-code", &["admin", "bot", "app"]),
+    ("leave-c", &["admin", "user", "bot", "anonymous", "app"]),
+    ("leave-p", &["admin", "user", "bot", "anonymous", "app"]),
+    ("logout-other-user", A),
+    ("mail-messages", A),
+    ("manage-assets", A),
+    ("manage-emoji", A),
+    ("manage-incoming-integrations", A),
+    ("manage-oauth-apps", A),
+    ("manage-outgoing-integrations", A),
+    ("manage-own-incoming-integrations", A),
+    ("manage-own-outgoing-integrations", A),
+    ("manage-selected-settings", A),
+    ("manage-sounds", A),
+    ("manage-user-status", A),
+    ("mention-all", AOMU),
+    ("mention-here", AOMU),
+    ("message-impersonate", &["bot", "app"]),
+    ("mobile-upload-file", &["user", "admin"]),
+    ("mute-user", AOM),
+    ("pin-message", &["owner", "moderator", "admin"]),
+    ("post-readonly", AOM),
+    ("preview-c-room", &["admin", "user", "anonymous"]),
+    ("remove-team-channel", AOM),
+    ("remove-user", AOM),
+    ("restart-server", A),
+    ("run-import", A),
+    ("run-migration", A),
+    ("send-mail", A),
+    ("send-many-messages", &["admin", "bot", "app"]),
+    ("set-leader", AO),
+    ("set-moderator", AO),
+    ("set-owner", AO),
+    ("set-react-when-readonly", AO),
+    ("set-readonly", AO),
+    ("snippet-message", &["owner", "moderator", "admin"]),
+    ("test-admin-options", A),
+    ("toggle-room-e2e-encryption", &["owner", "admin"]),
+    ("unarchive-room", A),
+    ("user-generate-access-token", A),
+    ("videoconf-ring-users", AOMU),
+    ("view-all-team-channels", AO),
+    ("view-all-teams", A),
+    ("view-broadcast-member-list", AOM),
+    ("view-c-room", &["admin", "user", "bot", "app", "anonymous"]),
+    ("view-d-room", &["admin", "user", "bot", "app", "guest"]),
+    ("view-full-other-user-info", A),
+    ("view-history", &["admin", "user", "anonymous"]),
+    ("view-import-operations", A),
+    ("view-join-code", A),
+    ("view-joined-room", &["guest", "bot", "app", "anonymous"]),
+    ("view-logs", A),
+    ("view-other-user-channels", A),
+    ("view-outside-room", AOMU),
+    ("view-p-room", &["admin", "user", "anonymous", "guest"]),
+    ("view-privileged-setting", A),
+    ("view-room-administration", A),
+    ("view-statistics", A),
+    ("view-user-administration", A),
+];
+
+/// The roles that hold `permission` by default (`None`: no such permission).
+pub fn default_roles(permission: &str) -> Option<&'static [&'static str]> {
+    PERMISSIONS.binary_search_by(|(id, _)| (*id).cmp(permission)).ok().map(|i| PERMISSIONS[i].1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `default_roles` searches by bisection: the table must stay sorted
+    /// and free of duplicates.
+    #[test]
+    fn the_table_is_sorted_and_unique() {
+        for pair in PERMISSIONS.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "{} before {}", pair[0].0, pair[1].0);
+        }
+    }
+
+    /// Every role a permission names is a known role.
+    #[test]
+    fn permissions_name_known_roles() {
+        for (id, roles) in PERMISSIONS {
+            for r in *roles {
+                assert!(role(r).is_some(), "{id} names unknown role {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn look_ups() {
+        assert_eq!(default_roles("post-readonly"), Some(&["admin", "owner", "moderator"][..]));
+        assert_eq!(default_roles("add-user-to-any-p-room"), Some(&[][..]));
+        assert_eq!(default_roles("no-such-permission"), None);
+        assert_eq!(role("owner").map(|r| r.scope), Some(RoleScope::Subscriptions));
+    }
+}

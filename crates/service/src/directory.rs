@@ -1,0 +1,130 @@
+//! What clients read at start-up besides their rooms: the settings lists,
+//! roles and permissions, and presence (docs/rest.md#start-up).
+
+use crate::paging::Paging;
+use crate::rooms::{Listing, UserSelector};
+use crate::Services;
+use serde_json::Value;
+use threadsync_domain::settings::is_public;
+use threadsync_domain::{Error, Result, User};
+
+/// The most users one presence or role listing returns.
+pub const MAX_DIRECTORY_USERS: u64 = 1000;
+
+/// Which settings `settings.public` lists: all public ones, or those named.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingsFilter {
+    /// `None`: every public setting; `Some`: only these ids.
+    pub ids: Option<Vec<String>>,
+}
+
+impl SettingsFilter {
+    /// Reads Rocket.Chat's two request forms: `_id=a,b` (7.0 and later)
+    /// and `query={"_id":{"$in":[...]}}` or `query={"_id":"a"}` (before).
+    pub fn parse(ids: Option<&str>, query: Option<&str>) -> Result<SettingsFilter> {
+        if let Some(ids) = ids.filter(|s| !s.trim().is_empty()) {
+            let ids = ids.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+            return Ok(SettingsFilter { ids: Some(ids) });
+        }
+        let Some(query) = query.filter(|s| !s.trim().is_empty()) else {
+            return Ok(SettingsFilter::default());
+        };
+        let bad = || Error::invalid_params("Invalid query parameter provided");
+        let value: Value = serde_json::from_str(query).map_err(|_| bad())?;
+        let object = value.as_object().ok_or_else(bad)?;
+        if object.keys().any(|k| k != "_id") {
+            return Err(bad());
+        }
+        let ids = match object.get("_id") {
+            None => return Ok(SettingsFilter::default()),
+            Some(Value::String(id)) => vec![id.clone()],
+            Some(Value::Object(op)) if op.len() == 1 => match op.get("$in") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned).ok_or_else(bad))
+                    .collect::<Result<Vec<_>>>()?,
+                _ => return Err(bad()),
+            },
+            Some(_) => return Err(bad()),
+        };
+        Ok(SettingsFilter { ids: Some(ids) })
+    }
+}
+
+impl Services {
+    /// `settings.public`: public settings by id, paged; unknown and private
+    /// ids are left out, as in Rocket.Chat.
+    pub fn public_settings(&self, filter: &SettingsFilter, paging: Paging) -> Listing<(String, Value)> {
+        let settings = self.settings();
+        let all = settings.values.iter().filter(|(id, _)| is_public(id));
+        let chosen: Vec<(String, Value)> = match &filter.ids {
+            None => all.map(|(id, v)| (id.clone(), v.clone())).collect(),
+            Some(ids) => {
+                all.filter(|(id, _)| ids.contains(id)).map(|(id, v)| (id.clone(), v.clone())).collect()
+            }
+        };
+        page_of(chosen, paging)
+    }
+
+    /// `settings` (admins): every setting, paged.
+    pub fn all_settings(&self, caller: &User, paging: Paging) -> Result<Listing<(String, Value)>> {
+        if !caller.is_admin() {
+            return Err(Error::Forbidden);
+        }
+        let all = self.settings().values.iter().map(|(id, v)| (id.clone(), v.clone())).collect();
+        Ok(page_of(all, paging))
+    }
+
+    /// `roles.getUsersInPublicRoles`: users holding a role besides `user`.
+    pub async fn users_in_public_roles(&self) -> Result<Vec<User>> {
+        Ok(self.store.users_with_extra_roles(MAX_DIRECTORY_USERS).await?)
+    }
+
+    /// `users.getStatus` / `users.getPresence`: the named user, or the
+    /// caller when none is named.
+    pub async fn user_status(&self, caller: &User, who: UserSelector<'_>) -> Result<User> {
+        let named = |v: Option<&str>| v.is_some_and(|s| !s.trim().is_empty());
+        if !named(who.user_id) && !named(who.username) {
+            return Ok(caller.clone());
+        }
+        self.user_info(who.user_id, who.username).await
+    }
+
+    /// `users.presence?ids=`: those of the named users who are not offline
+    /// (at most [`MAX_DIRECTORY_USERS`] ids are looked at).
+    pub async fn users_present(&self, ids: &[String]) -> Result<Vec<User>> {
+        let mut present = Vec::new();
+        for id in ids.iter().take(usize::try_from(MAX_DIRECTORY_USERS).unwrap_or(usize::MAX)) {
+            if let Some(user) = self.store.user_by_id(id).await? {
+                if user.status != "offline" {
+                    present.push(user);
+                }
+            }
+        }
+        Ok(present)
+    }
+}
+
+fn page_of<T>(items: Vec<T>, paging: Paging) -> Listing<T> {
+    let total = u64::try_from(items.len()).unwrap_or(u64::MAX);
+    let offset = usize::try_from(paging.offset).unwrap_or(usize::MAX);
+    let count = usize::try_from(paging.count).unwrap_or(usize::MAX);
+    Listing { items: items.into_iter().skip(offset).take(count).collect(), total }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_request_forms() {
+        let some = |ids: &[&str]| SettingsFilter { ids: Some(ids.iter().map(|s| (*s).to_owned()).collect()) };
+        assert_eq!(SettingsFilter::parse(Some("a, b,"), None), Ok(some(&["a", "b"])));
+        assert_eq!(SettingsFilter::parse(None, Some(r#"{"_id":{"$in":["a","b"]}}"#)), Ok(some(&["a", "b"])));
+        assert_eq!(SettingsFilter::parse(None, Some(r#"{"_id":"a"}"#)), Ok(some(&["a"])));
+        assert_eq!(SettingsFilter::parse(None, None), Ok(SettingsFilter::default()));
+        for bad in [r#"{"_id":{"$ne":"a"}}"#, r#"{"value":1}"#, "[1]", "{", r#"{"_id":{"$in":[1]}}"#] {
+            assert!(SettingsFilter::parse(None, Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `chat.react` and the DDP method `setReaction` (docs/rest.md#reactions).
+
+use crate::Services;
+use threadsync_domain::reaction::normalize_emoji;
+use threadsync_domain::{Error, Message, Result, User};
+use threadsync_storage::StorageError;
+
+fn message_not_found() -> Error {
+    Error::rejected(
+        "The provided \"messageId\" does not match any existing message.",
+        "error-message-not-found",
+    )
+}
+
+impl Services {
+    /// Toggles the caller's `emoji` reaction on message `message_id` (sets
+    /// it with `should_react`). Checks in order: `messageId`; `emoji`
+    /// present; the message exists in a room the caller may read (else the
+    /// same "not found", so ids cannot be probed); the emoji is a valid
+    /// name (`Invalid emoji provided. [error-not-allowed]`). Returns the
+    /// message when it changed.
+    pub async fn react(
+        &self,
+        caller: &User,
+        message_id: Option<&str>,
+        emoji: Option<&str>,
+        should_react: Option<bool>,
+    ) -> Result<Option<Message>> {
+        let message_id = message_id.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            Error::rejected(
+                "The required \"messageId\" param is missing.",
+                "error-messageid-param-not-provided",
+            )
+        })?;
+        let emoji = emoji.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            Error::rejected("The required \"emoji\" param is missing.", "error-emoji-param-not-provided")
+        })?;
+        let rid = self.store.message_room(message_id).await?.ok_or_else(message_not_found)?;
+        if self.readable_room(caller, &rid).await?.is_none() {
+            return Err(message_not_found());
+        }
+        let emoji = normalize_emoji(emoji).ok_or_else(|| {
+            Error::rejected("Invalid emoji provided.", "error-not-allowed")
+                .with_details(serde_json::json!({"method": "setReaction"}))
+        })?;
+        match self.store.set_reaction(message_id, &emoji, &caller.username, should_react).await {
+            Err(StorageError::NotFound(_)) => Err(message_not_found()),
+            other => Ok(other?),
+        }
+    }
+}

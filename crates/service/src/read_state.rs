@@ -1,0 +1,63 @@
+//! `subscriptions.read` and `subscriptions.unread` (docs/rest.md#read-state).
+
+use crate::Services;
+use threadsync_domain::listing::{Direction, Sort, SortField};
+use threadsync_domain::query::Filter;
+use threadsync_domain::{Error, Result, User};
+use threadsync_storage::ReadChange;
+
+fn invalid_subscription() -> Error {
+    Error::rejected("Invalid subscription", "error-invalid-subscription")
+        .with_details(serde_json::json!({"method": "readMessages"}))
+}
+
+impl Services {
+    /// `subscriptions.read {rid | roomId, readThreads?}`: the caller has read
+    /// the room (and with `readThreads`, its threads). Checks: a room named
+    /// (`must have required property 'rid'`); the caller's subscription
+    /// (`Invalid subscription`).
+    pub async fn read_room(&self, caller: &User, rid: Option<&str>, read_threads: bool) -> Result<()> {
+        let rid = rid
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| Error::rejected("must have required property 'rid'", "invalid-params"))?;
+        self.store
+            .set_read_state(rid, &caller.id, ReadChange::Read { threads: read_threads })
+            .await?
+            .map(drop)
+            .ok_or_else(invalid_subscription)
+    }
+
+    /// `subscriptions.unread {roomId}` or `{firstUnreadMessage: {_id}}`:
+    /// the room is unread again from that message (from the room's last
+    /// message with `roomId`; a room without messages: `Not allowed`). As in
+    /// Rocket.Chat, a caller without a subscription changes nothing.
+    pub async fn unread_room(
+        &self,
+        caller: &User,
+        room_id: Option<&str>,
+        first_unread: Option<&str>,
+    ) -> Result<()> {
+        let not_allowed = || {
+            Error::rejected("Not allowed", "error-action-not-allowed")
+                .with_details(serde_json::json!({"method": "unreadMessages", "action": "Unread_messages"}))
+        };
+        let (rid, from) = match (first_unread.filter(|s| !s.is_empty()), room_id.filter(|s| !s.is_empty())) {
+            (Some(mid), _) => {
+                let message = self.get_message(caller, mid).await?;
+                (message.rid, message.ts)
+            }
+            (None, Some(rid)) => {
+                self.readable_room(caller, rid).await?.ok_or_else(Error::not_allowed)?;
+                let sort = Sort::by(SortField::Ts, Direction::Desc);
+                let last = self.store.room_messages(rid, &Filter::True, &sort, 0, 1).await?;
+                let last = last.items.into_iter().next().ok_or_else(not_allowed)?;
+                (rid.to_owned(), last.ts)
+            }
+            (None, None) => {
+                return Err(Error::rejected("must have required property 'roomId'", "invalid-params"))
+            }
+        };
+        self.store.set_read_state(&rid, &caller.id, ReadChange::Unread { from }).await?;
+        Ok(())
+    }
+}
