@@ -113,6 +113,8 @@ impl Services {
             t: Some("message_pinned".to_owned()),
             edited_at: None,
             edited_by: None,
+            // A system message has no text of its own: nothing to draw.
+            md: None,
             extra,
         };
         Ok(self.store.insert_message(NewMessage { message: system, reply: None, join: None }).await?)
