@@ -832,6 +832,10 @@ enum Src {
     Usernames,
     SettingValue,
     MessageObject,
+    /// A reaction's emoji name (`:thumbsup:`).
+    Emoji,
+    /// A push gateway (`apn` or `gcm`).
+    PushType,
 }
 
 /// The well-formed request of each route (query for GET, body for POST).
@@ -865,6 +869,16 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "chat.followMessage" | "chat.unfollowMessage") => &[("mid", R(Message))],
         ("GET", "chat.syncMessages") => &[("roomId", R(Room)), ("lastUpdate", R(Date))],
         ("GET", "chat.getDeletedMessages") => &[("roomId", R(Room)), ("since", R(Date))],
+        ("POST", "chat.react") => &[("messageId", R(Message)), ("emoji", Emoji)],
+        ("POST", "chat.starMessage" | "chat.unStarMessage" | "chat.pinMessage" | "chat.unPinMessage") => {
+            &[("messageId", R(Message))]
+        }
+        ("GET", "chat.getPinnedMessages" | "chat.getStarredMessages") => &[("roomId", R(Room))],
+        ("POST", "subscriptions.read") => &[("rid", R(Room))],
+        ("POST", "subscriptions.unread") => &[("roomId", R(Room))],
+        ("GET", "users.getStatus" | "users.getPresence") => &[("userId", R(UserId))],
+        ("GET", "im.history" | "im.messages" | "dm.history" | "dm.messages") => &[("roomId", R(Room))],
+        ("POST", "push.token") => &[("type", PushType), ("value", Text), ("appName", Text)],
         ("GET" | "POST", _) if path.contains("channels.") || path.contains("groups.") => {
             &[("roomId", R(Room))]
         }
@@ -893,6 +907,8 @@ impl World {
                 }
                 m
             }
+            Src::Emoji => json!([":thumbsup:", "smile", ":tada:"][seed as usize % 3]),
+            Src::PushType => json!(["apn", "gcm"][seed as usize % 2]),
         }
     }
 
