@@ -62,9 +62,9 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore,
-    ThreadListQuery, UserStore,
+    rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
+    MessageStore, NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
+    SyncStore, ThreadListQuery, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -348,10 +348,6 @@ fn user_event<T>(_: &T) -> Option<StoreEvent> {
     Some(StoreEvent { rid: None, kind: EventKind::User, user: None, data: None })
 }
 
-fn message_event(rid: &str) -> Option<StoreEvent> {
-    Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Message, user: None, data: None })
-}
-
 fn room_event(rid: &str) -> Option<StoreEvent> {
     Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Room, user: None, data: None })
 }
@@ -493,7 +489,8 @@ impl RoomStore for PgStore {
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
-        write!(self, |m: &Message| message_event(&m.rid), |c| messages::insert(c, new.clone()).await)
+        write!(self, |m: &Message| Some(rules::message_event(&m.rid)), |c| messages::insert(c, new.clone())
+            .await)
     }
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
@@ -505,29 +502,28 @@ impl MessageStore for PgStore {
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
-        write!(self, |m: &Message| message_event(&m.rid), |c| messages::edit(c, id, edit.clone()).await)
+        write!(self, |m: &Message| Some(rules::message_event(&m.rid)), |c| messages::edit(
+            c,
+            id,
+            edit.clone()
+        )
+        .await)
     }
 
-    async fn delete_message(&self, id: &str) -> StorageResult<Deletion> {
-        write!(
-            self,
-            |d: &Deletion| match d {
-                Deletion::Removed(t) => message_event(&t.rid),
-                Deletion::Placeholder(m) => message_event(&m.rid),
-            },
-            |c| messages::delete(c, id).await
+    async fn delete_message(&self, id: &str, show_deleted_status: bool) -> StorageResult<Deletion> {
+        write!(self, |d: &Deletion| Some(rules::deletion_event(d)), |c| messages::delete(
+            c,
+            id,
+            show_deleted_status
         )
+        .await)
     }
 
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
-        // The follower's `tunread` may have changed with the parent.
-        let follower = |m: &Message| {
-            Some(StoreEvent {
-                user: Some(user_id.to_owned()),
-                ..StoreEvent::room(EventKind::Message, &m.rid)
-            })
-        };
-        write!(self, follower, |c| messages::set_following(c, tmid, user_id, follow).await)
+        write!(self, |m: &Message| Some(rules::following_event(m, user_id)), |c| messages::set_following(
+            c, tmid, user_id, follow
+        )
+        .await)
     }
 }
 

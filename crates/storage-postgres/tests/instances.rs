@@ -155,7 +155,7 @@ async fn two_instances_write_one_room_losslessly() {
                         }
                         _ => {
                             let id = if (j / 5) % 2 == 0 { reply_id(j - 4) } else { plain_id(j - 3) };
-                            match store.delete_message(&id).await.expect("delete") {
+                            match store.delete_message(&id, false).await.expect("delete") {
                                 Deletion::Removed(t) => t.deleted_at,
                                 Deletion::Placeholder(m) => panic!("{id}: unexpected placeholder {m:?}"),
                             }
@@ -477,7 +477,7 @@ async fn regex_feeds_and_listings_page_exactly() {
         store.edit_message(&format!("m{i:03}"), edit).await.expect("edit");
     }
     for i in (0..150).step_by(11) {
-        store.delete_message(&format!("m{i:03}")).await.expect("delete");
+        store.delete_message(&format!("m{i:03}"), false).await.expect("delete");
     }
     let filter = Filter::parse(Some(r#"{"msg": {"$regex": "^keep", "$options": "i"}}"#)).expect("query");
 

@@ -48,9 +48,9 @@ use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageStore,
-    NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent, SyncStore,
-    ThreadListQuery, UserStore,
+    rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
+    MessageStore, NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
+    SyncStore, ThreadListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -390,12 +390,7 @@ impl RoomStore for SqliteStore {
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
-        self.announce(self.write(move |c| messages::insert(c, new)).await, |m| StoreEvent {
-            rid: Some(m.rid.clone()),
-            kind: EventKind::Message,
-            user: None,
-            data: None,
-        })
+        self.announce(self.write(move |c| messages::insert(c, new)).await, |m| rules::message_event(&m.rid))
     }
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
@@ -408,31 +403,24 @@ impl MessageStore for SqliteStore {
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
         let id = id.to_owned();
-        self.announce(self.write(move |c| messages::edit(c, &id, edit)).await, |m| StoreEvent {
-            rid: Some(m.rid.clone()),
-            kind: EventKind::Message,
-            user: None,
-            data: None,
+        self.announce(self.write(move |c| messages::edit(c, &id, edit)).await, |m| {
+            rules::message_event(&m.rid)
         })
     }
 
-    async fn delete_message(&self, id: &str) -> StorageResult<Deletion> {
+    async fn delete_message(&self, id: &str, show_deleted_status: bool) -> StorageResult<Deletion> {
         let id = id.to_owned();
-        self.announce(self.write(move |c| messages::delete(c, &id)).await, |d| {
-            let rid = match d {
-                Deletion::Removed(t) => &t.rid,
-                Deletion::Placeholder(m) => &m.rid,
-            };
-            StoreEvent::room(EventKind::Message, rid)
-        })
+        self.announce(
+            self.write(move |c| messages::delete(c, &id, show_deleted_status)).await,
+            rules::deletion_event,
+        )
     }
 
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
         let (tmid, user_id) = (tmid.to_owned(), user_id.to_owned());
         let user = user_id.clone();
         self.announce(self.write(move |c| messages::set_following(c, &tmid, &user_id, follow)).await, |m| {
-            // The follower's `tunread` may have changed with the parent.
-            StoreEvent { user: Some(user), ..StoreEvent::room(EventKind::Message, &m.rid) }
+            rules::following_event(m, &user)
         })
     }
 }

@@ -23,6 +23,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod rules;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -207,11 +208,14 @@ pub trait MessageStore: Send + Sync {
     /// Replaces the text; sets `editedAt`, `editedBy` and `_updatedAt`.
     /// `NotFound("message")`.
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message>;
-    /// Deletes a message: a thread parent with replies becomes a placeholder
-    /// (`t: "rm"`, `msg: ""`, content cleared, `tcount/tlm/replies` kept);
-    /// anything else is removed and leaves a tombstone, and a reply's parent
-    /// gets `tcount -= 1` and a new `_updatedAt`. `NotFound("message")`.
-    async fn delete_message(&self, id: &str) -> StorageResult<Deletion>;
+    /// Deletes a message ([`rules::plan_deletion`]): a thread parent with
+    /// replies, or any message when `show_deleted_status` (Rocket.Chat's
+    /// `Message_ShowDeletedStatus`) is on, becomes a placeholder (`t: "rm"`,
+    /// `msg: ""`, content cleared, `tcount/tlm/replies` kept); anything else
+    /// is removed and leaves a tombstone. A reply's parent gets
+    /// `tcount -= 1` and a new `_updatedAt` (once: deleting a reply
+    /// placeholder again changes no counter). `NotFound("message")`.
+    async fn delete_message(&self, id: &str, show_deleted_status: bool) -> StorageResult<Deletion>;
     /// Adds (`follow`) or removes the user in the thread parent's `replies`
     /// and moves its `_updatedAt`; unfollowing also removes the thread from
     /// the user's `tunread` in that room. Returns the updated parent.
