@@ -26,7 +26,9 @@
 //! database (parallel tests) do not hear each other.
 
 use futures_util::future::poll_fn;
+use std::sync::Arc;
 use std::time::Duration;
+use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{EventKind, StorageResult, StoreEvent};
 use tokio::sync::broadcast;
 use tokio_postgres::tls::NoTlsStream;
@@ -146,6 +148,7 @@ pub(crate) async fn run(
     config: tokio_postgres::Config,
     channel: String,
     sender: broadcast::Sender<StoreEvent>,
+    cache: Arc<ReadCache>,
     origin: String,
     target: String,
     session: Session,
@@ -160,6 +163,9 @@ pub(crate) async fn run(
                 Ok(session) => {
                     tracing::info!(target = %target, channel = %channel, "event listener reconnected");
                     backoff = initial_backoff;
+                    // Listening again: from here on no notification is
+                    // missed, so the caches may fill again.
+                    cache.resume();
                     // Whatever was announced while the listener was away is
                     // lost: tell listeners to re-read from their positions.
                     let _ = sender.send(StoreEvent {
@@ -184,6 +190,7 @@ pub(crate) async fn run(
                     Some((_, Some(from))) if from == origin => {}
                     // No receiver is not an error: nobody needs the event.
                     Some((event, _)) => {
+                        cache.on_event(&event);
                         let _ = sender.send(event);
                     }
                     None => tracing::warn!(payload = n.payload(), "ignoring a malformed event notification"),
@@ -199,6 +206,9 @@ pub(crate) async fn run(
                 }
             }
         }
+        // Notifications may be lost from here until the LISTEN is back:
+        // nothing cached may be trusted, or cached, meanwhile.
+        cache.suspend();
         // The client lives as long as the connection is polled.
         drop(client);
     }

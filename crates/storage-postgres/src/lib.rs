@@ -56,11 +56,12 @@ use async_trait::async_trait;
 use db::Conn;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::Value;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
+use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
     MessageStore, NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
@@ -127,6 +128,13 @@ pub struct PgStore {
     /// `host:port/dbname`, for logs (never the password).
     target: String,
     schema: Option<String>,
+    /// Tokens, messages' rooms and the tombstone horizon (see
+    /// `threadsync_storage::cache` for why an answer from it is never
+    /// staler than the event seam): this store's writes invalidate it
+    /// after their commit, before the write call returns (`write!`); other
+    /// instances' writes when their NOTIFY arrives (events.rs), and the
+    /// listener suspends it while its connection is down.
+    cache: Arc<ReadCache>,
 }
 
 /// Connects to the database at `url` (`postgres://user:password@host:port/db?...`,
@@ -206,10 +214,12 @@ impl PgStore {
         let session = events::listen(&config, &channel).await.map_err(|e| {
             StorageError::Backend(format!("cannot listen for events on PostgreSQL at {target}: {e}"))
         })?;
+        let cache = Arc::new(ReadCache::new());
         let listener = tokio::spawn(events::run(
             config.clone(),
             channel.clone(),
             events.clone(),
+            cache.clone(),
             origin.clone(),
             target.clone(),
             session,
@@ -228,7 +238,16 @@ impl PgStore {
                 StorageError::Backend(format!("cannot build the PostgreSQL pool: {e}"))
             })?;
         tracing::info!(target = %target, schema = schema.as_deref().unwrap_or("public"), pool = options.pool_size.max(1), "connected to postgres");
-        Ok(PgStore { pool, events, channel, origin, listener: Mutex::new(Some(listener)), target, schema })
+        Ok(PgStore {
+            pool,
+            events,
+            channel,
+            origin,
+            listener: Mutex::new(Some(listener)),
+            target,
+            schema,
+            cache,
+        })
     }
 
     /// The schema holding the tables (`None`: the default one).
@@ -330,6 +349,7 @@ macro_rules! write {
                     }
                     tx.commit().await.map_err(db::err)?;
                     if let Some(event) = event {
+                        store.cache.on_event(&event);
                         // No receiver is not an error: nobody needs the event.
                         let _ = store.events.send(event);
                     }
@@ -392,11 +412,23 @@ impl UserStore for PgStore {
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
-        users::by_login_token(&*self.client().await?, user_id, token_hash).await
+        if let Some(user) = self.cache.token(user_id, token_hash) {
+            return Ok(user);
+        }
+        let generation = self.cache.generation();
+        let user = users::by_login_token(&*self.client().await?, user_id, token_hash).await?;
+        self.cache.put_token(generation, user_id, token_hash, user.clone());
+        Ok(user)
     }
 
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        users::by_token_hash(&*self.client().await?, token_hash).await
+        if let Some(user) = self.cache.token("", token_hash) {
+            return Ok(user);
+        }
+        let generation = self.cache.generation();
+        let user = users::by_token_hash(&*self.client().await?, token_hash).await?;
+        self.cache.put_token(generation, "", token_hash, user.clone());
+        Ok(user)
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
@@ -498,7 +530,15 @@ impl MessageStore for PgStore {
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        messages::room_of(&*self.client().await?, id).await
+        if let Some(rid) = self.cache.message_room(id) {
+            return Ok(Some(rid));
+        }
+        let generation = self.cache.generation();
+        let rid = messages::room_of(&*self.client().await?, id).await?;
+        if let Some(rid) = &rid {
+            self.cache.put_message_room(generation, id, rid);
+        }
+        Ok(rid)
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
@@ -590,18 +630,31 @@ impl SyncStore for PgStore {
     }
 
     async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64> {
-        write!(self, |_| None, |c| sync::prune_tombstones(c, before).await)
+        let pruned =
+            |_: &u64| Some(StoreEvent { rid: None, kind: EventKind::Tombstones, user: None, data: None });
+        write!(self, pruned, |c| sync::prune_tombstones(c, before).await)
     }
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
-        sync::tombstone_horizon(&*self.client().await?).await
+        if let Some(horizon) = self.cache.horizon() {
+            return Ok(horizon);
+        }
+        let generation = self.cache.generation();
+        let horizon = sync::tombstone_horizon(&*self.client().await?).await?;
+        self.cache.put_horizon(generation, horizon);
+        Ok(horizon)
     }
 }
 
 #[async_trait]
 impl ImportStore for PgStore {
     async fn import(&self, batch: ImportBatch) -> StorageResult<()> {
-        write!(self, |_| None, |c| import::import(c, &batch).await)
+        let result = write!(self, |_| None, |c| import::import(c, &batch).await);
+        // Imported documents may replace anything cached; imports announce
+        // nothing (they run before serving), so forget everything here.
+        self.cache.suspend();
+        self.cache.resume();
+        result
     }
 }
 

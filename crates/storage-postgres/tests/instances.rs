@@ -245,6 +245,53 @@ async fn events_cross_instances() {
     b.close().await;
 }
 
+/// The read caches (tokens, messages' rooms, the tombstone horizon) of one
+/// instance forget what another instance changed once its notification
+/// arrived: a token revoked on B stops working on A, a message id removed
+/// on B and used again in another room is found in its new room on A, a
+/// horizon moved on B is seen on A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn caches_follow_other_instances_writes() {
+    let (a, b, _guard) = two_instances().await;
+    let w = World::new(a.as_ref()).await;
+    a.insert_login_token(&w.alice.id, "hash-1", Timestamp(1)).await.expect("token");
+    let other = channel("OTHER", "other");
+    a.create_room(&other, &[subscription(&other, &w.alice)]).await.expect("other room");
+    w.post(a.as_ref(), "m1", &w.alice).await;
+    // A caches the answers (asked twice: the second comes from the cache).
+    for _ in 0..2 {
+        assert_eq!(
+            a.user_by_login_token(&w.alice.id, "hash-1").await.expect("token").map(|u| u.id),
+            Some(w.alice.id.clone())
+        );
+        assert_eq!(
+            a.user_by_token_hash("hash-1").await.expect("token").map(|u| u.id),
+            Some(w.alice.id.clone())
+        );
+        assert_eq!(a.message_room("m1").await, Ok(Some(ROOM.to_owned())));
+        assert_eq!(a.tombstone_horizon().await, Ok(None));
+    }
+    let mut on_a = a.subscribe();
+    assert!(b.delete_login_token(&w.alice.id, "hash-1").await.expect("logout"));
+    assert_eq!(next_event(&mut on_a).await.kind, EventKind::User);
+    assert_eq!(a.user_by_login_token(&w.alice.id, "hash-1").await, Ok(None), "revoked on B, refused on A");
+    assert_eq!(a.user_by_token_hash("hash-1").await, Ok(None));
+
+    b.delete_message("m1", false).await.expect("delete");
+    assert_eq!(next_event(&mut on_a).await.data.as_deref(), Some("m1"));
+    assert_eq!(a.message_room("m1").await, Ok(None));
+    b.insert_message(plain(message("m1", "OTHER", &w.alice, "again"))).await.expect("id used again");
+    next_event(&mut on_a).await;
+    assert_eq!(a.message_room("m1").await, Ok(Some("OTHER".to_owned())), "the new room, not the cached one");
+
+    b.prune_tombstones(Timestamp(1_000)).await.expect("prune");
+    assert_eq!(next_event(&mut on_a).await.kind, EventKind::Tombstones);
+    assert_eq!(a.tombstone_horizon().await, Ok(Some(Timestamp(1_000))));
+    a.close().await;
+    b.close().await;
+}
+
 // ---------------------------------------------------------------------------
 // Connecting
 // ---------------------------------------------------------------------------

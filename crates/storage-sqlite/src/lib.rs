@@ -47,6 +47,7 @@ use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
+use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
     MessageStore, NewMessage, Page, RoomStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
@@ -97,6 +98,13 @@ pub struct SqliteStore {
     readers: Readers,
     /// Committed writes, for realtime listeners (`Store::subscribe`).
     events: tokio::sync::broadcast::Sender<StoreEvent>,
+    /// Tokens, messages' rooms and the tombstone horizon (see
+    /// `threadsync_storage::cache`). Every write of this process goes
+    /// through [`Self::announce`], which invalidates before the write call
+    /// returns, so within the process the cache is exact. Another process
+    /// writing the same file (`threadsync seed` into a served directory)
+    /// is only seen after `cache::MAX_AGE`.
+    cache: ReadCache,
 }
 
 impl SqliteStore {
@@ -130,8 +138,10 @@ impl SqliteStore {
         event: impl FnOnce(&T) -> StoreEvent,
     ) -> StorageResult<T> {
         if let Ok(value) = &result {
+            let event = event(value);
+            self.cache.on_event(&event);
             // No listener is not an error: nobody needs the event.
-            let _ = self.events.send(event(value));
+            let _ = self.events.send(event);
         }
         result
     }
@@ -210,7 +220,7 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     let writer = Writer::start(conn, checkpointer)?;
     tracing::info!(path = %path.display(), readers = readers.len(), "opened sqlite store");
     let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
-    Ok(SqliteStore { path, writer, readers: Readers::new(readers)?, events })
+    Ok(SqliteStore { path, writer, readers: Readers::new(readers)?, events, cache: ReadCache::new() })
 }
 
 #[async_trait]
@@ -274,11 +284,23 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
-        self.point(|c| users::by_login_token(c, user_id, token_hash)).await
+        if let Some(user) = self.cache.token(user_id, token_hash) {
+            return Ok(user);
+        }
+        let generation = self.cache.generation();
+        let user = self.point(|c| users::by_login_token(c, user_id, token_hash)).await?;
+        self.cache.put_token(generation, user_id, token_hash, user.clone());
+        Ok(user)
     }
 
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        self.point(|c| users::by_token_hash(c, token_hash)).await
+        if let Some(user) = self.cache.token("", token_hash) {
+            return Ok(user);
+        }
+        let generation = self.cache.generation();
+        let user = self.point(|c| users::by_token_hash(c, token_hash)).await?;
+        self.cache.put_token(generation, "", token_hash, user.clone());
+        Ok(user)
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
@@ -398,7 +420,15 @@ impl MessageStore for SqliteStore {
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        self.point(|c| messages::room_of(c, id)).await
+        if let Some(rid) = self.cache.message_room(id) {
+            return Ok(Some(rid));
+        }
+        let generation = self.cache.generation();
+        let rid = self.point(|c| messages::room_of(c, id)).await?;
+        if let Some(rid) = &rid {
+            self.cache.put_message_room(generation, id, rid);
+        }
+        Ok(rid)
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
@@ -520,18 +550,34 @@ impl SyncStore for SqliteStore {
     }
 
     async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64> {
-        self.write(move |c| sync::prune_tombstones(c, before)).await
+        self.announce(self.write(move |c| sync::prune_tombstones(c, before)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::Tombstones,
+            user: None,
+            data: None,
+        })
     }
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
-        self.point(sync::tombstone_horizon).await
+        if let Some(horizon) = self.cache.horizon() {
+            return Ok(horizon);
+        }
+        let generation = self.cache.generation();
+        let horizon = self.point(sync::tombstone_horizon).await?;
+        self.cache.put_horizon(generation, horizon);
+        Ok(horizon)
     }
 }
 
 #[async_trait]
 impl ImportStore for SqliteStore {
     async fn import(&self, batch: ImportBatch) -> StorageResult<()> {
-        self.write(move |c| import::import(c, &batch)).await
+        let result = self.write(move |c| import::import(c, &batch)).await;
+        // Imported documents may replace anything cached; imports announce
+        // nothing (they run before serving), so forget everything here.
+        self.cache.suspend();
+        self.cache.resume();
+        result
     }
 }
 

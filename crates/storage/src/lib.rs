@@ -21,6 +21,7 @@
 //! A client that always asks for "changes after the greatest stamp I have"
 //! therefore never misses an update or a removal.
 
+pub mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod rules;
@@ -438,6 +439,8 @@ pub enum EventKind {
     User,
     /// A setting changed.
     Settings,
+    /// Tombstones were pruned: the tombstone horizon moved.
+    Tombstones,
     /// Announcements may have been lost (an instance's listener reconnected):
     /// listeners re-read what they follow from their own positions.
     Resync,
@@ -454,6 +457,7 @@ impl EventKind {
             EventKind::Subscription => "subscription",
             EventKind::User => "user",
             EventKind::Settings => "settings",
+            EventKind::Tombstones => "tombstones",
             EventKind::Resync => "resync",
             EventKind::Ephemeral => "ephemeral",
         }
@@ -466,6 +470,7 @@ impl EventKind {
             "subscription" => EventKind::Subscription,
             "user" => EventKind::User,
             "settings" => EventKind::Settings,
+            "tombstones" => EventKind::Tombstones,
             "resync" => EventKind::Resync,
             "ephemeral" => EventKind::Ephemeral,
             _ => return None,
