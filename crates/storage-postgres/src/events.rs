@@ -143,12 +143,12 @@ pub(crate) fn next_backoff(current: Duration, initial: Duration) -> Duration {
 
 /// The listener task: forwards notifications from `session` (already
 /// listening) into `sender`, except those of `origin` (the store's own,
-/// announced locally); reconnects when the session ends.
+/// announced locally), each first through `cache`; suspends the cache
+/// while the session is down and reconnects.
 pub(crate) async fn run(
     config: tokio_postgres::Config,
     channel: String,
-    sender: broadcast::Sender<StoreEvent>,
-    cache: Arc<ReadCache>,
+    (sender, cache): (broadcast::Sender<StoreEvent>, Arc<ReadCache>),
     origin: String,
     target: String,
     session: Session,

@@ -218,8 +218,7 @@ impl PgStore {
         let listener = tokio::spawn(events::run(
             config.clone(),
             channel.clone(),
-            events.clone(),
-            cache.clone(),
+            (events.clone(), cache.clone()),
             origin.clone(),
             target.clone(),
             session,
