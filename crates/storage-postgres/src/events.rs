@@ -31,8 +31,9 @@ use std::time::Duration;
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{EventKind, StorageResult, StoreEvent};
 use tokio::sync::broadcast;
-use tokio_postgres::tls::NoTlsStream;
-use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{AsyncMessage, Client, Connection, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::db::Conn;
 
@@ -108,12 +109,16 @@ pub(crate) async fn notify(
     Ok(())
 }
 
-type Session = (Client, Connection<Socket, NoTlsStream>);
+type Session = (Client, Connection<Socket, <MakeRustlsConnect as MakeTlsConnect<Socket>>::Stream>);
 
 /// Opens a session and `LISTEN`s on the channel. The connection must be
 /// polled for the `LISTEN` to complete, so both run together here.
-pub(crate) async fn listen(config: &tokio_postgres::Config, channel: &str) -> Result<Session, String> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
+pub(crate) async fn listen(
+    config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
+    channel: &str,
+) -> Result<Session, String> {
+    let (client, mut connection) = config.connect(tls.clone()).await.map_err(|e| e.to_string())?;
     {
         let sql = format!("LISTEN \"{channel}\"");
         let mut listening = std::pin::pin!(client.batch_execute(&sql));
@@ -146,7 +151,7 @@ pub(crate) fn next_backoff(current: Duration, initial: Duration) -> Duration {
 /// announced locally), each first through `cache`; suspends the cache
 /// while the session is down and reconnects.
 pub(crate) async fn run(
-    config: tokio_postgres::Config,
+    (config, tls): (tokio_postgres::Config, MakeRustlsConnect),
     channel: String,
     (sender, cache): (broadcast::Sender<StoreEvent>, Arc<ReadCache>),
     origin: String,
@@ -159,7 +164,7 @@ pub(crate) async fn run(
     loop {
         let (client, mut connection) = match session.take() {
             Some(session) => session,
-            None => match listen(&config, &channel).await {
+            None => match listen(&config, &tls, &channel).await {
                 Ok(session) => {
                     tracing::info!(target = %target, channel = %channel, "event listener reconnected");
                     backoff = initial_backoff;

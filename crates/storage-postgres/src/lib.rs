@@ -22,8 +22,8 @@
 //! conformance suite in `threadsync-storage` checks it).
 //!
 //! # Limits
-//! - Connections are not encrypted (`NoTls`): run the database on a trusted
-//!   network or through a TLS tunnel.
+//! - TLS (tls.rs) follows the URL's `sslmode`; without one, connections
+//!   are plain text (run the database on a trusted network then).
 //! - JSONB cannot hold the character U+0000: a document containing it is
 //!   refused with a `Backend` error.
 //! - JSONB does not keep the order of object keys; documents compare equal
@@ -42,6 +42,7 @@ mod query;
 mod rooms;
 mod settings;
 mod sync;
+mod tls;
 mod users;
 
 // Unit tests share the integration tests' support module, which names the
@@ -69,7 +70,6 @@ use threadsync_storage::{
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
 
 /// Events kept for slow listeners before they start losing the oldest.
 const EVENT_BUFFER: usize = 1024;
@@ -101,6 +101,9 @@ pub struct PgOptions {
     /// failure, up to 5 s. Also the reconnection backoff of the event
     /// listener.
     pub connect_backoff: Duration,
+    /// A PEM file of certificates trusted for TLS besides the system's (a
+    /// private CA, or the server's self-signed certificate); tls.rs.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for PgOptions {
@@ -110,6 +113,7 @@ impl Default for PgOptions {
             schema: None,
             connect_attempts: 10,
             connect_backoff: Duration::from_millis(250),
+            ca_file: None,
         }
     }
 }
@@ -178,6 +182,8 @@ impl PgStore {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StorageError::Backend(format!("invalid PostgreSQL connection string: {e}")))?;
+        tls::default_to_disable(&mut config, url);
+        let tls = tls::connector(options.ca_file.as_deref())?;
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             return Err(StorageError::Backend("the PostgreSQL connection string names no host".to_owned()));
         }
@@ -204,19 +210,19 @@ impl PgStore {
         }
         let target = target_of(&config);
 
-        let mut client = first_connection(&config, &target, &options).await?;
+        let mut client = first_connection(&config, &tls, &target, &options).await?;
         migrations::apply(&mut client, schema.as_deref()).await?;
         drop(client);
 
         let channel = events::channel_name(schema.as_deref());
         let origin = events::new_origin();
         let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
-        let session = events::listen(&config, &channel).await.map_err(|e| {
+        let session = events::listen(&config, &tls, &channel).await.map_err(|e| {
             StorageError::Backend(format!("cannot listen for events on PostgreSQL at {target}: {e}"))
         })?;
         let cache = Arc::new(ReadCache::new());
         let listener = tokio::spawn(events::run(
-            config.clone(),
+            (config.clone(), tls.clone()),
             channel.clone(),
             (events.clone(), cache.clone()),
             origin.clone(),
@@ -226,7 +232,7 @@ impl PgStore {
         ));
 
         let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -276,6 +282,7 @@ impl Drop for PgStore {
 /// reached.
 async fn first_connection(
     config: &tokio_postgres::Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
     target: &str,
     options: &PgOptions,
 ) -> StorageResult<tokio_postgres::Client> {
@@ -283,7 +290,7 @@ async fn first_connection(
     let mut backoff = options.connect_backoff;
     let mut last = String::new();
     for attempt in 1..=attempts {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, connection)) => {
                 let target = target.to_owned();
                 tokio::spawn(async move {

@@ -296,6 +296,55 @@ async fn caches_follow_other_instances_writes() {
 // Connecting
 // ---------------------------------------------------------------------------
 
+/// `sslmode=require` makes every connection TLS and verifies the server:
+/// a certificate that does not name the host connected to is refused
+/// (naming the server, never the password); with the right host and the
+/// server's certificate trusted (`ca_file`) the store connects and works.
+/// Plain text needs no `sslmode` (all other tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn tls_follows_sslmode_and_verifies_the_server() {
+    let url = database_url();
+    let config: tokio_postgres::Config = url.parse().expect("TEST_DATABASE_URL");
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let db = config.get_dbname().unwrap_or(user);
+    let password = config
+        .get_password()
+        .map(|p| format!(" password='{}'", String::from_utf8_lossy(p)))
+        .unwrap_or_default();
+    let tls_url =
+        |host: &str| format!("host={host} port={port} user={user} dbname={db}{password} sslmode=require");
+    let schema = unique_schema();
+    let _guard = SchemaGuard::new(&url, &schema);
+    let client = raw(&url, &schema).await;
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.expect("show ssl").get(0);
+    let cert: String = client.query_one("SHOW ssl_cert_file", &[]).await.expect("cert file").get(0);
+    let quick =
+        |ca_file: Option<std::path::PathBuf>| PgOptions { connect_attempts: 1, ca_file, ..options(&schema) };
+
+    // 127.0.0.1 is not a name the server's certificate holds (Debian's
+    // snakeoil names `localhost`), or the server has no TLS: refused.
+    let refused = PgStore::connect(&tls_url("127.0.0.1"), quick(None)).await.map(|_| ());
+    let Err(StorageError::Backend(message)) = refused else {
+        panic!("an unverifiable (or plain-text) server must be refused, got {refused:?}");
+    };
+    assert!(message.contains("127.0.0.1"), "names the server: {message}");
+    assert!(!message.contains("password"), "{message}");
+
+    if ssl != "on" || std::fs::metadata(&cert).is_err() {
+        println!(
+            "skipped the TLS connection: the server has no TLS, or its certificate is not readable here"
+        );
+        return;
+    }
+    let store = PgStore::connect(&tls_url("localhost"), quick(Some(cert.into())))
+        .await
+        .expect("TLS, server verified");
+    store.ping().await.expect("works over TLS");
+    store.close().await;
+}
+
 /// No server needed: nothing listens on port 1. The attempts are made, the
 /// error names the server and the count, and never the password.
 #[tokio::test]
