@@ -452,6 +452,18 @@ impl RoomStore for PgStore {
         rooms::load(&*self.client().await?, id).await
     }
 
+    async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
+        if let Some(t) = self.cache.room_type(id) {
+            return Ok(Some(t));
+        }
+        let generation = self.cache.generation();
+        let t = rooms::type_of(&*self.client().await?, id).await?;
+        if let Some(t) = t {
+            self.cache.put_room_type(generation, id, t);
+        }
+        Ok(t)
+    }
+
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
         rooms::by_name(&*self.client().await?, name).await
     }

@@ -327,6 +327,18 @@ impl RoomStore for SqliteStore {
         self.point(|c| rooms::load(c, id)).await
     }
 
+    async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
+        if let Some(t) = self.cache.room_type(id) {
+            return Ok(Some(t));
+        }
+        let generation = self.cache.generation();
+        let t = self.point(|c| rooms::type_of(c, id)).await?;
+        if let Some(t) = t {
+            self.cache.put_room_type(generation, id, t);
+        }
+        Ok(t)
+    }
+
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
         self.point(|c| rooms::by_name(c, name)).await
     }

@@ -10,6 +10,7 @@
 //! | what | changes when | forgotten on |
 //! |---|---|---|
 //! | token → user | a login, a logout, a user created or deleted | any `User` event |
+//! | room → type | never while the room lives; its id may be used again after its deletion | any `Room` event without `user` |
 //! | message → room | never while the message lives; its id may be used again after a removal or with its room's deletion | a removal's event (`data` = the id), any `Room` event without `user` (a room created or deleted) |
 //! | tombstone horizon | tombstones pruned | a `Tombstones` event |
 //!
@@ -44,7 +45,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use threadsync_domain::{Timestamp, User};
+use threadsync_domain::{RoomType, Timestamp, User};
 
 /// The longest an entry is used: the bound on staleness when an instance's
 /// listener is cut off without noticing.
@@ -98,6 +99,7 @@ pub struct ReadCache {
     /// hash alone.
     tokens: Mutex<Map<(String, String), Option<User>>>,
     message_rooms: Mutex<Map<String, String>>,
+    room_types: Mutex<Map<String, RoomType>>,
     horizon: Mutex<Option<Entry<Option<Timestamp>>>>,
 }
 
@@ -118,6 +120,7 @@ impl ReadCache {
             suspended: AtomicBool::new(false),
             tokens: Mutex::new(Map::new()),
             message_rooms: Mutex::new(Map::new()),
+            room_types: Mutex::new(Map::new()),
             horizon: Mutex::new(None),
         }
     }
@@ -171,6 +174,21 @@ impl ReadCache {
         }
     }
 
+    pub fn room_type(&self, rid: &str) -> Option<RoomType> {
+        if !self.serving() {
+            return None;
+        }
+        lock(&self.room_types).get(rid)
+    }
+
+    /// Stores an existing room's type (a missing room is not cached).
+    pub fn put_room_type(&self, generation: Generation, rid: &str, t: RoomType) {
+        let mut map = lock(&self.room_types);
+        if self.current(generation) {
+            map.put(rid.to_owned(), t);
+        }
+    }
+
     /// `Some(horizon)` when known.
     pub fn horizon(&self) -> Option<Option<Timestamp>> {
         if !self.serving() {
@@ -206,8 +224,14 @@ impl ReadCache {
             EventKind::Room if event.user.is_none() => {
                 self.bump();
                 match &event.rid {
-                    Some(rid) => lock(&self.message_rooms).entries.retain(|_, e| e.value != *rid),
-                    None => lock(&self.message_rooms).entries.clear(),
+                    Some(rid) => {
+                        lock(&self.message_rooms).entries.retain(|_, e| e.value != *rid);
+                        lock(&self.room_types).entries.remove(rid);
+                    }
+                    None => {
+                        lock(&self.message_rooms).entries.clear();
+                        lock(&self.room_types).entries.clear();
+                    }
                 }
             }
             EventKind::Tombstones => {
@@ -240,6 +264,7 @@ impl ReadCache {
         self.bump();
         lock(&self.tokens).entries.clear();
         lock(&self.message_rooms).entries.clear();
+        lock(&self.room_types).entries.clear();
         *lock(&self.horizon) = None;
     }
 }
@@ -274,8 +299,12 @@ mod tests {
         // A removal names its id; a deleted room takes its messages along.
         cache.on_event(&StoreEvent { data: Some("m1".into()), ..StoreEvent::room(EventKind::Message, "R1") });
         assert_eq!(cache.message_room("m1"), None);
+        cache.put_room_type(cache.generation(), "R2", RoomType::Group);
+        cache.on_event(&StoreEvent::membership("R2", "u"));
+        assert_eq!(cache.room_type("R2"), Some(RoomType::Group), "a membership changes no type");
         cache.on_event(&StoreEvent::room(EventKind::Room, "R2"));
         assert_eq!(cache.message_room("m2"), None);
+        assert_eq!(cache.room_type("R2"), None);
         assert_eq!(cache.horizon(), Some(Some(Timestamp(5))));
         cache.on_event(&StoreEvent { rid: None, kind: EventKind::Tombstones, user: None, data: None });
         assert_eq!(cache.horizon(), None);

@@ -109,6 +109,12 @@ pub trait RoomStore: Send + Sync {
     /// when a `c`/`p` room already has that name (case-insensitively).
     async fn create_room(&self, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room>;
     async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>>;
+    /// The type of room `id` (`None`: no such room), all an access check
+    /// needs: a room's type never changes while it exists, so backends
+    /// cache it (see [`cache`]).
+    async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
+        Ok(self.room_by_id(id).await?.map(|r| r.t))
+    }
     /// A `c` or `p` room by name, case-insensitive.
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>>;
     /// The direct-message room whose members are exactly `uids` (any order).

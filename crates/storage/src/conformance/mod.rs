@@ -108,6 +108,7 @@ macro_rules! conformance_suite {
             rooms_of_user_filters_and_pages,
             subscriptions_add_and_remove,
             rooms_delete_cascades,
+            rooms_type_and_message_room_follow_deletions,
             messages_insert_stamps_and_round_trips,
             messages_insert_rejections,
             messages_insert_joins,
@@ -659,6 +660,30 @@ pub async fn subscriptions_add_and_remove(store: &dyn Store) {
         Err(StorageError::Invalid("last owner"))
     );
     assert_eq!(store.remove_subscription(ROOM, &w.alice.id, false).await, Ok(true));
+}
+
+/// `room_type` and `message_room` (cached by the backends) answer for what
+/// exists now: a deleted room, or a removed message whose id is used again
+/// in another room, is not answered from before.
+pub async fn rooms_type_and_message_room_follow_deletions(store: &dyn Store) {
+    let w = World::new(store).await;
+    assert_eq!(store.room_type(ROOM).await, Ok(Some(RoomType::Channel)));
+    assert_eq!(store.room_type("nope").await, Ok(None));
+    w.post(store, "m", &w.alice).await;
+    assert_eq!(store.message_room("m").await, Ok(Some(ROOM.to_owned())));
+    let group = room("G", RoomType::Group, "g");
+    store.create_room(&group, &[subscription(&group, &w.alice)]).await.expect("group");
+    assert_eq!(store.room_type("G").await, Ok(Some(RoomType::Group)));
+    store.delete_message("m", false).await.expect("delete");
+    assert_eq!(store.message_room("m").await, Ok(None));
+    store.insert_message(plain(message("m", "G", &w.alice, "again"))).await.expect("id used again");
+    assert_eq!(store.message_room("m").await, Ok(Some("G".to_owned())));
+    assert!(store.delete_room("G").await.expect("delete room"));
+    assert_eq!(store.room_type("G").await, Ok(None));
+    assert_eq!(store.message_room("m").await, Ok(None));
+    let channel_again = room("G", RoomType::Channel, "g2");
+    store.create_room(&channel_again, &[]).await.expect("id used again");
+    assert_eq!(store.room_type("G").await, Ok(Some(RoomType::Channel)));
 }
 
 pub async fn rooms_delete_cascades(store: &dyn Store) {
