@@ -418,23 +418,13 @@ impl UserStore for PgStore {
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
-        if let Some(user) = self.cache.token(user_id, token_hash) {
-            return Ok(user);
-        }
-        let generation = self.cache.generation();
-        let user = users::by_login_token(&*self.client().await?, user_id, token_hash).await?;
-        self.cache.put_token(generation, user_id, token_hash, user.clone());
-        Ok(user)
+        let read = async { users::by_login_token(&*self.client().await?, user_id, token_hash).await };
+        self.cache.token_or(user_id, token_hash, read).await
     }
 
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        if let Some(user) = self.cache.token("", token_hash) {
-            return Ok(user);
-        }
-        let generation = self.cache.generation();
-        let user = users::by_token_hash(&*self.client().await?, token_hash).await?;
-        self.cache.put_token(generation, "", token_hash, user.clone());
-        Ok(user)
+        let read = async { users::by_token_hash(&*self.client().await?, token_hash).await };
+        self.cache.token_or("", token_hash, read).await
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
@@ -453,15 +443,7 @@ impl RoomStore for PgStore {
     }
 
     async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
-        if let Some(t) = self.cache.room_type(id) {
-            return Ok(Some(t));
-        }
-        let generation = self.cache.generation();
-        let t = rooms::type_of(&*self.client().await?, id).await?;
-        if let Some(t) = t {
-            self.cache.put_room_type(generation, id, t);
-        }
-        Ok(t)
+        self.cache.room_type_or(id, async { rooms::type_of(&*self.client().await?, id).await }).await
     }
 
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
@@ -548,15 +530,7 @@ impl MessageStore for PgStore {
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        if let Some(rid) = self.cache.message_room(id) {
-            return Ok(Some(rid));
-        }
-        let generation = self.cache.generation();
-        let rid = messages::room_of(&*self.client().await?, id).await?;
-        if let Some(rid) = &rid {
-            self.cache.put_message_room(generation, id, rid);
-        }
-        Ok(rid)
+        self.cache.message_room_or(id, async { messages::room_of(&*self.client().await?, id).await }).await
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
@@ -654,13 +628,7 @@ impl SyncStore for PgStore {
     }
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
-        if let Some(horizon) = self.cache.horizon() {
-            return Ok(horizon);
-        }
-        let generation = self.cache.generation();
-        let horizon = sync::tombstone_horizon(&*self.client().await?).await?;
-        self.cache.put_horizon(generation, horizon);
-        Ok(horizon)
+        self.cache.horizon_or(async { sync::tombstone_horizon(&*self.client().await?).await }).await
     }
 }
 

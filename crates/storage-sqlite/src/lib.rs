@@ -284,23 +284,12 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
-        if let Some(user) = self.cache.token(user_id, token_hash) {
-            return Ok(user);
-        }
-        let generation = self.cache.generation();
-        let user = self.point(|c| users::by_login_token(c, user_id, token_hash)).await?;
-        self.cache.put_token(generation, user_id, token_hash, user.clone());
-        Ok(user)
+        let read = self.point(|c| users::by_login_token(c, user_id, token_hash));
+        self.cache.token_or(user_id, token_hash, read).await
     }
 
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        if let Some(user) = self.cache.token("", token_hash) {
-            return Ok(user);
-        }
-        let generation = self.cache.generation();
-        let user = self.point(|c| users::by_token_hash(c, token_hash)).await?;
-        self.cache.put_token(generation, "", token_hash, user.clone());
-        Ok(user)
+        self.cache.token_or("", token_hash, self.point(|c| users::by_token_hash(c, token_hash))).await
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
@@ -328,15 +317,7 @@ impl RoomStore for SqliteStore {
     }
 
     async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
-        if let Some(t) = self.cache.room_type(id) {
-            return Ok(Some(t));
-        }
-        let generation = self.cache.generation();
-        let t = self.point(|c| rooms::type_of(c, id)).await?;
-        if let Some(t) = t {
-            self.cache.put_room_type(generation, id, t);
-        }
-        Ok(t)
+        self.cache.room_type_or(id, self.point(|c| rooms::type_of(c, id))).await
     }
 
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
@@ -432,15 +413,7 @@ impl MessageStore for SqliteStore {
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        if let Some(rid) = self.cache.message_room(id) {
-            return Ok(Some(rid));
-        }
-        let generation = self.cache.generation();
-        let rid = self.point(|c| messages::room_of(c, id)).await?;
-        if let Some(rid) = &rid {
-            self.cache.put_message_room(generation, id, rid);
-        }
-        Ok(rid)
+        self.cache.message_room_or(id, self.point(|c| messages::room_of(c, id))).await
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
@@ -571,13 +544,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
-        if let Some(horizon) = self.cache.horizon() {
-            return Ok(horizon);
-        }
-        let generation = self.cache.generation();
-        let horizon = self.point(sync::tombstone_horizon).await?;
-        self.cache.put_horizon(generation, horizon);
-        Ok(horizon)
+        self.cache.horizon_or(self.point(sync::tombstone_horizon)).await
     }
 }
 

@@ -40,8 +40,9 @@
 //! is stored only if the generation it was read under is still current
 //! ([`ReadCache::generation`] before the read, the `put_*` methods after).
 
-use crate::{EventKind, StoreEvent};
+use crate::{EventKind, StorageResult, StoreEvent};
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -202,6 +203,72 @@ impl ReadCache {
         if self.current(generation) {
             *slot = Some(Entry { value: horizon, at: Instant::now() });
         }
+    }
+
+    /// The owner of a token (`user_id` empty: by hash alone) from the
+    /// cache, else from `read` (run only on a miss), stored if no
+    /// invalidation raced it. The one way backends use the token cache.
+    pub async fn token_or(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        read: impl Future<Output = StorageResult<Option<User>>>,
+    ) -> StorageResult<Option<User>> {
+        if let Some(user) = self.token(user_id, token_hash) {
+            return Ok(user);
+        }
+        let generation = self.generation();
+        let user = read.await?;
+        self.put_token(generation, user_id, token_hash, user.clone());
+        Ok(user)
+    }
+
+    /// A message's room from the cache, else from `read` (see [`Self::token_or`]).
+    pub async fn message_room_or(
+        &self,
+        id: &str,
+        read: impl Future<Output = StorageResult<Option<String>>>,
+    ) -> StorageResult<Option<String>> {
+        if let Some(rid) = self.message_room(id) {
+            return Ok(Some(rid));
+        }
+        let generation = self.generation();
+        let rid = read.await?;
+        if let Some(rid) = &rid {
+            self.put_message_room(generation, id, rid);
+        }
+        Ok(rid)
+    }
+
+    /// A room's type from the cache, else from `read` (see [`Self::token_or`]).
+    pub async fn room_type_or(
+        &self,
+        rid: &str,
+        read: impl Future<Output = StorageResult<Option<RoomType>>>,
+    ) -> StorageResult<Option<RoomType>> {
+        if let Some(t) = self.room_type(rid) {
+            return Ok(Some(t));
+        }
+        let generation = self.generation();
+        let t = read.await?;
+        if let Some(t) = t {
+            self.put_room_type(generation, rid, t);
+        }
+        Ok(t)
+    }
+
+    /// The tombstone horizon from the cache, else from `read` (see [`Self::token_or`]).
+    pub async fn horizon_or(
+        &self,
+        read: impl Future<Output = StorageResult<Option<Timestamp>>>,
+    ) -> StorageResult<Option<Timestamp>> {
+        if let Some(horizon) = self.horizon() {
+            return Ok(horizon);
+        }
+        let generation = self.generation();
+        let horizon = read.await?;
+        self.put_horizon(generation, horizon);
+        Ok(horizon)
     }
 
     /// Forgets what `event` may have changed. Call for every event, before
