@@ -55,6 +55,7 @@ pub const RATE_LIMIT_CALLS_DEFAULT: &str = "API_Enable_Rate_Limiter_Limit_Calls_
 pub const RATE_LIMIT_TIME_DEFAULT: &str = "API_Enable_Rate_Limiter_Limit_Time_Default";
 pub const MESSAGE_ALLOW_EDITING: &str = "Message_AllowEditing";
 pub const MESSAGE_ALLOW_DELETING: &str = "Message_AllowDeleting";
+pub const MESSAGE_SHOW_DELETED_STATUS: &str = "Message_ShowDeletedStatus";
 pub const API_ENABLE_CORS: &str = "API_Enable_CORS";
 pub const API_CORS_ORIGIN: &str = "API_CORS_Origin";
 pub const API_USE_REST_FOR_DDP_CALLS: &str = "API_Use_REST_For_DDP_Calls";
@@ -113,6 +114,13 @@ pub const DEFINITIONS: &[SettingDef] = &[
     },
     SettingDef { id: MESSAGE_ALLOW_EDITING, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
     SettingDef { id: MESSAGE_ALLOW_DELETING, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    // Rocket.Chat's: when on, a deleted message stays as a `t: "rm"`
+    // placeholder ("message deleted") instead of leaving a tombstone.
+    SettingDef {
+        id: MESSAGE_SHOW_DELETED_STATUS,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(false),
+    },
     // Cross-origin requests from browsers, as Rocket.Chat's REST API
     // settings: off by default; the origin is `*` or a comma-separated list.
     SettingDef { id: API_ENABLE_CORS, kind: SettingKind::Boolean, default: DefaultValue::Bool(false) },
@@ -245,6 +253,10 @@ impl Settings {
     }
     pub fn allow_deleting(&self) -> bool {
         self.bool(MESSAGE_ALLOW_DELETING)
+    }
+    /// `Message_ShowDeletedStatus`: deleted messages stay as placeholders.
+    pub fn show_deleted_status(&self) -> bool {
+        self.bool(MESSAGE_SHOW_DELETED_STATUS)
     }
     pub fn cors_enabled(&self) -> bool {
         self.bool(API_ENABLE_CORS)

@@ -14,6 +14,18 @@ impl Services {
         }
     }
 
+    /// Whether room `rid` exists and `user` may read it, from the room's
+    /// type alone (cached by the stores: [`threadsync_storage::cache`])
+    /// and, for `p`/`d`, the membership: the hot read paths' check, one
+    /// store round trip fewer than loading the room.
+    pub async fn can_read_room_id(&self, user: &User, rid: &str) -> Result<bool> {
+        match self.store.room_type(rid).await? {
+            None => Ok(false),
+            Some(RoomType::Channel) => Ok(true),
+            Some(RoomType::Group | RoomType::Direct) => self.is_member(user, rid).await,
+        }
+    }
+
     /// Whether `user` has a subscription to the room.
     pub async fn is_member(&self, user: &User, rid: &str) -> Result<bool> {
         Ok(self.store.subscription(rid, &user.id).await?.is_some())

@@ -72,7 +72,9 @@ impl Services {
             .message_room(tmid)
             .await?
             .ok_or_else(|| Error::rejected("Invalid message", "error-invalid-message"))?;
-        self.readable_room(caller, &rid).await?.ok_or_else(Error::not_allowed)?;
+        if !self.can_read_room_id(caller, &rid).await? {
+            return Err(Error::not_allowed());
+        }
         Ok(self.store.mark_thread_read(&rid, &caller.id, tmid).await?)
     }
 }

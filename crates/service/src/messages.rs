@@ -318,7 +318,8 @@ impl Services {
     /// on, as may the room's owners and moderators; admins always. `as_user`
     /// deletes as the author (admins only, for others' messages). A reply
     /// leaves a tombstone and lowers its parent's `tcount`; a thread parent
-    /// with replies stays as a `t: "rm"` placeholder. A message the caller
+    /// with replies stays as a `t: "rm"` placeholder, as does every message
+    /// while `Message_ShowDeletedStatus` is on. A message the caller
     /// may not know of is `No message found` (see [`Services::known_message`]),
     /// even when `roomId` names another room (**[differs]**: Rocket.Chat's
     /// room-mismatch answer tells an outsider that the id exists).
@@ -352,7 +353,8 @@ impl Services {
             caller
         };
         self.check_can_delete(actor, &message).await?;
-        let deleted_at = match self.store.delete_message(msg_id).await {
+        let show_deleted_status = self.settings().show_deleted_status();
+        let deleted_at = match self.store.delete_message(msg_id, show_deleted_status).await {
             Ok(Deletion::Removed(tombstone)) => tombstone.deleted_at,
             Ok(Deletion::Placeholder(placeholder)) => placeholder.updated_at,
             Err(StorageError::NotFound(_)) => return Err(no_message_found(msg_id)),

@@ -342,7 +342,9 @@ impl Services {
             )?;
             let bound =
                 FeedBound::parse(params.count, params.offset, &settings, self.options.max_sync_items)?;
-            self.readable_room(caller, rid).await?.ok_or_else(room_not_allowed)?;
+            if !self.can_read_room_id(caller, rid).await? {
+                return Err(room_not_allowed());
+            }
             let changes =
                 self.feed(ChangeScope::Room(rid), since, &Filter::True, bound, "lastUpdate", "room").await?;
             return Ok(RoomSync::Delta { updated: changes.updated, deleted: changes.removed });
@@ -361,7 +363,9 @@ impl Services {
             (None, None) => Cursor::After(Timestamp::from_millis(0)),
         };
         let bound = FeedBound::parse(params.count, None, &settings, self.options.max_sync_items)?;
-        self.readable_room(caller, rid).await?.ok_or_else(room_not_allowed)?;
+        if !self.can_read_room_id(caller, rid).await? {
+            return Err(room_not_allowed());
+        }
         match kind {
             FeedKind::Updated => {
                 let items = self.store.room_updates(rid, cursor, bound.limit).await?;
@@ -415,7 +419,9 @@ impl Services {
             },
         )?;
         let paging = Paging::from_params(count, offset, &self.settings())?;
-        self.readable_room(caller, rid).await?.ok_or_else(room_not_allowed)?;
+        if !self.can_read_room_id(caller, rid).await? {
+            return Err(room_not_allowed());
+        }
         self.check_horizon(since, "since", "room").await?;
         let page = self.store.room_tombstones(rid, since, paging.offset, paging.count).await?;
         Ok(DeletedListing { items: page.items, offset: paging.offset, total: page.total })

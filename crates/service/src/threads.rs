@@ -102,7 +102,9 @@ impl Services {
     /// the same answer for both, so existence is not revealed.
     async fn check_readable_thread(&self, caller: &User, tmid: &str) -> Result<()> {
         let rid = self.store.message_room(tmid).await?.ok_or_else(invalid_thread)?;
-        self.readable_room(caller, &rid).await?.ok_or_else(invalid_thread)?;
+        if !self.can_read_room_id(caller, &rid).await? {
+            return Err(invalid_thread());
+        }
         Ok(())
     }
 

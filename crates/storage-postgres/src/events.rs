@@ -26,11 +26,14 @@
 //! database (parallel tests) do not hear each other.
 
 use futures_util::future::poll_fn;
+use std::sync::Arc;
 use std::time::Duration;
+use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{EventKind, StorageResult, StoreEvent};
 use tokio::sync::broadcast;
-use tokio_postgres::tls::NoTlsStream;
-use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{AsyncMessage, Client, Connection, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::db::Conn;
 
@@ -106,12 +109,16 @@ pub(crate) async fn notify(
     Ok(())
 }
 
-type Session = (Client, Connection<Socket, NoTlsStream>);
+type Session = (Client, Connection<Socket, <MakeRustlsConnect as MakeTlsConnect<Socket>>::Stream>);
 
 /// Opens a session and `LISTEN`s on the channel. The connection must be
 /// polled for the `LISTEN` to complete, so both run together here.
-pub(crate) async fn listen(config: &tokio_postgres::Config, channel: &str) -> Result<Session, String> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
+pub(crate) async fn listen(
+    config: &tokio_postgres::Config,
+    tls: &MakeRustlsConnect,
+    channel: &str,
+) -> Result<Session, String> {
+    let (client, mut connection) = config.connect(tls.clone()).await.map_err(|e| e.to_string())?;
     {
         let sql = format!("LISTEN \"{channel}\"");
         let mut listening = std::pin::pin!(client.batch_execute(&sql));
@@ -141,11 +148,12 @@ pub(crate) fn next_backoff(current: Duration, initial: Duration) -> Duration {
 
 /// The listener task: forwards notifications from `session` (already
 /// listening) into `sender`, except those of `origin` (the store's own,
-/// announced locally); reconnects when the session ends.
+/// announced locally), each first through `cache`; suspends the cache
+/// while the session is down and reconnects.
 pub(crate) async fn run(
-    config: tokio_postgres::Config,
+    (config, tls): (tokio_postgres::Config, MakeRustlsConnect),
     channel: String,
-    sender: broadcast::Sender<StoreEvent>,
+    (sender, cache): (broadcast::Sender<StoreEvent>, Arc<ReadCache>),
     origin: String,
     target: String,
     session: Session,
@@ -156,10 +164,13 @@ pub(crate) async fn run(
     loop {
         let (client, mut connection) = match session.take() {
             Some(session) => session,
-            None => match listen(&config, &channel).await {
+            None => match listen(&config, &tls, &channel).await {
                 Ok(session) => {
                     tracing::info!(target = %target, channel = %channel, "event listener reconnected");
                     backoff = initial_backoff;
+                    // Listening again: from here on no notification is
+                    // missed, so the caches may fill again.
+                    cache.resume();
                     // Whatever was announced while the listener was away is
                     // lost: tell listeners to re-read from their positions.
                     let _ = sender.send(StoreEvent {
@@ -184,6 +195,7 @@ pub(crate) async fn run(
                     Some((_, Some(from))) if from == origin => {}
                     // No receiver is not an error: nobody needs the event.
                     Some((event, _)) => {
+                        cache.on_event(&event);
                         let _ = sender.send(event);
                     }
                     None => tracing::warn!(payload = n.payload(), "ignoring a malformed event notification"),
@@ -199,6 +211,9 @@ pub(crate) async fn run(
                 }
             }
         }
+        // Notifications may be lost from here until the LISTEN is back:
+        // nothing cached may be trusted, or cached, meanwhile.
+        cache.suspend();
         // The client lives as long as the connection is polled.
         drop(client);
     }

@@ -22,8 +22,8 @@
 //! conformance suite in `threadsync-storage` checks it).
 //!
 //! # Limits
-//! - Connections are not encrypted (`NoTls`): run the database on a trusted
-//!   network or through a TLS tunnel.
+//! - TLS (tls.rs) follows the URL's `sslmode`; without one, connections
+//!   are plain text (run the database on a trusted network then).
 //! - JSONB cannot hold the character U+0000: a document containing it is
 //!   refused with a `Backend` error.
 //! - JSONB does not keep the order of object keys; documents compare equal
@@ -42,6 +42,7 @@ mod query;
 mod rooms;
 mod settings;
 mod sync;
+mod tls;
 mod users;
 
 // Unit tests share the integration tests' support module, which names the
@@ -56,19 +57,19 @@ use async_trait::async_trait;
 use db::Conn;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::Value;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
+use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageMark,
-    MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError,
-    StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
+    rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
+    MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore,
+    StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
 
 /// Events kept for slow listeners before they start losing the oldest.
 const EVENT_BUFFER: usize = 1024;
@@ -100,6 +101,9 @@ pub struct PgOptions {
     /// failure, up to 5 s. Also the reconnection backoff of the event
     /// listener.
     pub connect_backoff: Duration,
+    /// A PEM file of certificates trusted for TLS besides the system's (a
+    /// private CA, or the server's self-signed certificate); tls.rs.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for PgOptions {
@@ -109,6 +113,7 @@ impl Default for PgOptions {
             schema: None,
             connect_attempts: 10,
             connect_backoff: Duration::from_millis(250),
+            ca_file: None,
         }
     }
 }
@@ -127,6 +132,13 @@ pub struct PgStore {
     /// `host:port/dbname`, for logs (never the password).
     target: String,
     schema: Option<String>,
+    /// Tokens, messages' rooms and the tombstone horizon (see
+    /// `threadsync_storage::cache` for why an answer from it is never
+    /// staler than the event seam): this store's writes invalidate it
+    /// after their commit, before the write call returns (`write!`); other
+    /// instances' writes when their NOTIFY arrives (events.rs), and the
+    /// listener suspends it while its connection is down.
+    cache: Arc<ReadCache>,
 }
 
 /// Connects to the database at `url` (`postgres://user:password@host:port/db?...`,
@@ -170,6 +182,8 @@ impl PgStore {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StorageError::Backend(format!("invalid PostgreSQL connection string: {e}")))?;
+        tls::default_to_disable(&mut config, url);
+        let tls = tls::connector(options.ca_file.as_deref())?;
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             return Err(StorageError::Backend("the PostgreSQL connection string names no host".to_owned()));
         }
@@ -196,20 +210,21 @@ impl PgStore {
         }
         let target = target_of(&config);
 
-        let mut client = first_connection(&config, &target, &options).await?;
+        let mut client = first_connection(&config, &tls, &target, &options).await?;
         migrations::apply(&mut client, schema.as_deref()).await?;
         drop(client);
 
         let channel = events::channel_name(schema.as_deref());
         let origin = events::new_origin();
         let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
-        let session = events::listen(&config, &channel).await.map_err(|e| {
+        let session = events::listen(&config, &tls, &channel).await.map_err(|e| {
             StorageError::Backend(format!("cannot listen for events on PostgreSQL at {target}: {e}"))
         })?;
+        let cache = Arc::new(ReadCache::new());
         let listener = tokio::spawn(events::run(
-            config.clone(),
+            (config.clone(), tls.clone()),
             channel.clone(),
-            events.clone(),
+            (events.clone(), cache.clone()),
             origin.clone(),
             target.clone(),
             session,
@@ -217,7 +232,7 @@ impl PgStore {
         ));
 
         let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -228,7 +243,16 @@ impl PgStore {
                 StorageError::Backend(format!("cannot build the PostgreSQL pool: {e}"))
             })?;
         tracing::info!(target = %target, schema = schema.as_deref().unwrap_or("public"), pool = options.pool_size.max(1), "connected to postgres");
-        Ok(PgStore { pool, events, channel, origin, listener: Mutex::new(Some(listener)), target, schema })
+        Ok(PgStore {
+            pool,
+            events,
+            channel,
+            origin,
+            listener: Mutex::new(Some(listener)),
+            target,
+            schema,
+            cache,
+        })
     }
 
     /// The schema holding the tables (`None`: the default one).
@@ -258,6 +282,7 @@ impl Drop for PgStore {
 /// reached.
 async fn first_connection(
     config: &tokio_postgres::Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
     target: &str,
     options: &PgOptions,
 ) -> StorageResult<tokio_postgres::Client> {
@@ -265,7 +290,7 @@ async fn first_connection(
     let mut backoff = options.connect_backoff;
     let mut last = String::new();
     for attempt in 1..=attempts {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, connection)) => {
                 let target = target.to_owned();
                 tokio::spawn(async move {
@@ -330,6 +355,7 @@ macro_rules! write {
                     }
                     tx.commit().await.map_err(db::err)?;
                     if let Some(event) = event {
+                        store.cache.on_event(&event);
                         // No receiver is not an error: nobody needs the event.
                         let _ = store.events.send(event);
                     }
@@ -346,10 +372,6 @@ macro_rules! write {
 
 fn user_event<T>(_: &T) -> Option<StoreEvent> {
     Some(StoreEvent { rid: None, kind: EventKind::User, user: None, data: None })
-}
-
-fn message_event(rid: &str) -> Option<StoreEvent> {
-    Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Message, user: None, data: None })
 }
 
 fn room_event(rid: &str) -> Option<StoreEvent> {
@@ -400,11 +422,13 @@ impl UserStore for PgStore {
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
-        users::by_login_token(&*self.client().await?, user_id, token_hash).await
+        let read = async { users::by_login_token(&*self.client().await?, user_id, token_hash).await };
+        self.cache.token_or(user_id, token_hash, read).await
     }
 
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        users::by_token_hash(&*self.client().await?, token_hash).await
+        let read = async { users::by_token_hash(&*self.client().await?, token_hash).await };
+        self.cache.token_or("", token_hash, read).await
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
@@ -420,6 +444,10 @@ impl RoomStore for PgStore {
 
     async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>> {
         rooms::load(&*self.client().await?, id).await
+    }
+
+    async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
+        self.cache.room_type_or(id, async { rooms::type_of(&*self.client().await?, id).await }).await
     }
 
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
@@ -533,7 +561,8 @@ impl RoomStore for PgStore {
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
-        write!(self, |m: &Message| message_event(&m.rid), |c| messages::insert(c, new.clone()).await)
+        write!(self, |m: &Message| Some(rules::message_event(&m.rid)), |c| messages::insert(c, new.clone())
+            .await)
     }
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
@@ -541,7 +570,7 @@ impl MessageStore for PgStore {
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        messages::room_of(&*self.client().await?, id).await
+        self.cache.message_room_or(id, async { messages::room_of(&*self.client().await?, id).await }).await
     }
 
     async fn set_reaction(
@@ -551,41 +580,40 @@ impl MessageStore for PgStore {
         username: &str,
         should_react: Option<bool>,
     ) -> StorageResult<Option<Message>> {
-        write!(self, |m: &Option<Message>| m.as_ref().and_then(|m| message_event(&m.rid)), |c| {
+        write!(self, |m: &Option<Message>| m.as_ref().map(|m| rules::message_event(&m.rid)), |c| {
             messages::set_reaction(c, id, emoji, username, should_react).await
         })
     }
 
     async fn set_mark(&self, id: &str, mark: MessageMark) -> StorageResult<Option<Message>> {
-        write!(self, |m: &Option<Message>| m.as_ref().and_then(|m| message_event(&m.rid)), |c| {
+        write!(self, |m: &Option<Message>| m.as_ref().map(|m| rules::message_event(&m.rid)), |c| {
             messages::set_mark(c, id, &mark).await
         })
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
-        write!(self, |m: &Message| message_event(&m.rid), |c| messages::edit(c, id, edit.clone()).await)
+        write!(self, |m: &Message| Some(rules::message_event(&m.rid)), |c| messages::edit(
+            c,
+            id,
+            edit.clone()
+        )
+        .await)
     }
 
-    async fn delete_message(&self, id: &str) -> StorageResult<Deletion> {
-        write!(
-            self,
-            |d: &Deletion| match d {
-                Deletion::Removed(t) => message_event(&t.rid),
-                Deletion::Placeholder(m) => message_event(&m.rid),
-            },
-            |c| messages::delete(c, id).await
+    async fn delete_message(&self, id: &str, show_deleted_status: bool) -> StorageResult<Deletion> {
+        write!(self, |d: &Deletion| Some(rules::deletion_event(d)), |c| messages::delete(
+            c,
+            id,
+            show_deleted_status
         )
+        .await)
     }
 
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
-        // The follower's `tunread` may have changed with the parent.
-        let follower = |m: &Message| {
-            Some(StoreEvent {
-                user: Some(user_id.to_owned()),
-                ..StoreEvent::room(EventKind::Message, &m.rid)
-            })
-        };
-        write!(self, follower, |c| messages::set_following(c, tmid, user_id, follow).await)
+        write!(self, |m: &Message| Some(rules::following_event(m, user_id)), |c| messages::set_following(
+            c, tmid, user_id, follow
+        )
+        .await)
     }
 }
 
@@ -652,18 +680,25 @@ impl SyncStore for PgStore {
     }
 
     async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64> {
-        write!(self, |_| None, |c| sync::prune_tombstones(c, before).await)
+        let pruned =
+            |_: &u64| Some(StoreEvent { rid: None, kind: EventKind::Tombstones, user: None, data: None });
+        write!(self, pruned, |c| sync::prune_tombstones(c, before).await)
     }
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
-        sync::tombstone_horizon(&*self.client().await?).await
+        self.cache.horizon_or(async { sync::tombstone_horizon(&*self.client().await?).await }).await
     }
 }
 
 #[async_trait]
 impl ImportStore for PgStore {
     async fn import(&self, batch: ImportBatch) -> StorageResult<()> {
-        write!(self, |_| None, |c| import::import(c, &batch).await)
+        let result = write!(self, |_| None, |c| import::import(c, &batch).await);
+        // Imported documents may replace anything cached; imports announce
+        // nothing (they run before serving), so forget everything here.
+        self.cache.suspend();
+        self.cache.resume();
+        result
     }
 }
 

@@ -16,8 +16,8 @@
 use crate::clock;
 use crate::db::{self, get, to_json, Conn};
 use crate::rooms;
-use threadsync_domain::{Message, Timestamp, Tombstone};
-use threadsync_storage::{Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
+use threadsync_domain::{Message, Timestamp};
+use threadsync_storage::{rules, Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
 
 pub(crate) async fn load(c: &dyn Conn, id: &str) -> StorageResult<Option<Message>> {
     c.opt("SELECT doc FROM messages WHERE id = $1", &[&id]).await?.map(|row| db::doc(&row, 0)).transpose()
@@ -91,85 +91,97 @@ async fn lock_message(c: &dyn Conn, id: &str) -> StorageResult<(Message, Timesta
     Ok((message, stamp))
 }
 
+/// A new message, in four statements after `BEGIN`: the room's ticks and
+/// document (one `UPDATE ... RETURNING`, which takes the room's lock), the
+/// id check and the thread parent (one `SELECT`), then one statement that
+/// writes everything (tombstone dropped, message inserted, parent
+/// rewritten, followers' `tunread`, room counters), then the `NOTIFY`.
+/// The rules (which ticks, what changes on the parent, who gets `tunread`,
+/// the room counters) are `threadsync_storage::rules`; this function only
+/// locks, stamps and persists.
 pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<Message> {
     let NewMessage { mut message, reply, join } = new;
-    // The reply takes tick t, its parent t + 1 (one tick per document). The
-    // first tick locks the room (NotFound when there is none).
-    let stamp = clock::tick(c, &message.rid).await?;
-    let mut room = rooms::load(c, &message.rid).await?.ok_or(StorageError::NotFound("room"))?;
-    if c.exists("SELECT 1 FROM messages WHERE id = $1", &[&message.id]).await? {
+    // The message takes tick t, its parent (for a reply) t + 1: one tick
+    // per document, both drawn at once under the room's lock.
+    let ticks = if message.tmid.is_some() { 2 } else { 1 };
+    let (stamp, mut room) = clock::tick_room(c, &message.rid, ticks).await?;
+    // The id must be free, and a reply's parent must exist in this room:
+    // read under the lock, so no writer of the room can change either.
+    let row = c
+        .one(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1), \
+                    (SELECT doc FROM messages WHERE id = $2)",
+            &[&message.id, &message.tmid],
+        )
+        .await?;
+    if get::<bool>(&row, 0)? {
         return Err(StorageError::Conflict("id"));
     }
-    // Validate the thread before writing anything. A message with `tmid` is
-    // a reply whether or not the caller sent bookkeeping: the parent's
-    // counters must count every reply. The parent is in the locked room.
-    let parent = match &message.tmid {
-        Some(tmid) => Some(
-            load(c, tmid)
-                .await?
-                .filter(|p| p.rid == message.rid && p.tmid.is_none())
-                .ok_or(StorageError::NotFound("thread"))?,
-        ),
-        None if reply.is_some() => return Err(StorageError::Invalid("reply without tmid")),
-        None => None,
-    };
+    let parent = get::<Option<serde_json::Value>>(&row, 1)?.map(db::from_json::<Message>).transpose()?;
+    let mut parent = rules::check_parent(&message, reply.is_some(), parent)?;
 
-    message.ts = stamp;
-    message.updated_at = stamp;
+    rules::stamp_new(&mut message, stamp);
     let mut last = stamp;
     if let Some(subscription) = &join {
         rooms::join(c, &mut room, subscription, stamp).await?;
     }
-    // A re-used id lives again: drop its old tombstone, or sync would report
-    // the message as both present and removed.
-    c.exec("DELETE FROM tombstones WHERE id = $1", &[&message.id]).await?;
-    insert_row(c, &message).await?;
-
-    if let Some(mut parent) = parent {
-        let parent_stamp = clock::tick(c, &message.rid).await?;
-        last = parent_stamp;
-        parent.tcount = Some(parent.tcount.unwrap_or(0) + 1);
-        parent.tlm = Some(stamp);
-        let mut followers = parent.replies.take().unwrap_or_default();
-        for user_id in reply.map(|r| r.add_followers).unwrap_or_default() {
-            if !followers.contains(&user_id) {
-                followers.push(user_id);
-            }
-        }
-        parent.updated_at = parent_stamp;
-        parent.replies = Some(followers);
-        update_row(c, &parent).await?;
-        let followers = parent.replies.as_deref().unwrap_or_default();
-        // Followers other than the sender who are members learn of the new
-        // reply through `tunread`; subscriptions share the parent's tick
-        // (they are another collection, and each belongs to another user).
-        for user_id in followers.iter().filter(|u| **u != message.u.id) {
-            if let Some(mut subscription) = rooms::subscription(c, &message.rid, user_id).await? {
-                if !subscription.tunread.contains(&parent.id) {
-                    subscription.tunread.push(parent.id.clone());
-                    subscription.updated_at = parent_stamp;
-                    rooms::save_subscription(c, &subscription).await?;
-                }
-            }
-        }
+    if let Some(parent) = &mut parent {
+        last = Timestamp(stamp.millis() + 1);
+        rules::apply_reply(parent, &message, reply.map(|r| r.add_followers).unwrap_or_default(), last);
     }
+    let unread = parent.as_ref().map(|p| rules::unread_followers(p, &message.u.id)).unwrap_or_default();
+    rules::count_message(&mut room, stamp, last);
 
-    room.msgs += 1;
-    room.last_message_at = Some(stamp);
-    room.updated_at = last;
-    rooms::save(c, &room).await?;
+    let doc = to_json(&message)?;
+    let parent_doc = parent.as_ref().map(to_json).transpose()?;
+    let room_doc = to_json(&room)?;
+    c.exec(
+        // A re-used id lives again: its old tombstone goes, or sync would
+        // report the message as both present and removed. Followers other
+        // than the sender who are members and do not have the thread unread
+        // yet get it, with the parent's tick, in one set-based UPDATE (the
+        // others keep their stamp: nothing changed for them).
+        "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
+              reply AS (INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
+                        VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)), \
+              parent AS (UPDATE messages SET updated_at = $10, tlm = $11, tcount = $12, doc = $13 \
+                         WHERE id = $3 AND $13::jsonb IS NOT NULL), \
+              unread AS (UPDATE subscriptions \
+                            SET updated_at = $10, \
+                                doc = jsonb_set(jsonb_set(doc, '{tunread}', \
+                                                          COALESCE(doc -> 'tunread', '[]'::jsonb) \
+                                                          || jsonb_build_array($3::text)), \
+                                                '{_updatedAt}', to_jsonb($14::text)) \
+                          WHERE rid = $2 AND user_id = ANY($15::text[]) \
+                            AND NOT COALESCE(doc -> 'tunread', '[]'::jsonb) ? $3::text) \
+         UPDATE rooms SET updated_at = $16, doc = $17 WHERE id = $2",
+        &[
+            &message.id,
+            &message.rid,
+            &message.tmid,
+            &stamp.millis(),
+            &message.tlm.map(Timestamp::millis),
+            &message.tcount,
+            &message.u.id,
+            &message.t,
+            &doc,
+            &last.millis(),
+            &parent.as_ref().and_then(|p| p.tlm).map(Timestamp::millis),
+            &parent.as_ref().and_then(|p| p.tcount),
+            &parent_doc,
+            &last.to_iso(),
+            &unread,
+            &room.updated_at.millis(),
+            &room_doc,
+        ],
+    )
+    .await?;
     Ok(message)
 }
 
 pub(crate) async fn edit(c: &dyn Conn, id: &str, edit: MessageEdit) -> StorageResult<Message> {
     let (mut message, stamp) = lock_message(c, id).await?;
-    message.msg = edit.msg;
-    message.md = edit.md;
-    message.mentions = edit.mentions;
-    message.channels = edit.channels;
-    message.edited_at = Some(stamp);
-    message.edited_by = Some(edit.edited_by);
-    message.updated_at = stamp;
+    rules::apply_edit(&mut message, edit, stamp);
     update_row(c, &message).await?;
     Ok(message)
 }
@@ -206,81 +218,63 @@ pub(crate) async fn set_mark(
     Ok(Some(message))
 }
 
-pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<Deletion> {
+pub(crate) async fn delete(c: &dyn Conn, id: &str, show_deleted_status: bool) -> StorageResult<Deletion> {
     let (mut message, stamp) = lock_message(c, id).await?;
 
-    if message.tcount.unwrap_or(0) > 0 {
-        // A thread parent with replies stays as a placeholder, so the
-        // replies keep their thread; its thread fields are kept.
-        message.t = Some("rm".to_owned());
-        message.msg.clear();
-        message.md = None;
-        message.mentions.clear();
-        message.channels.clear();
-        message.extra.clear();
-        message.edited_at = None;
-        message.edited_by = None;
-        message.updated_at = stamp;
-        update_row(c, &message).await?;
-        return Ok(Deletion::Placeholder(message));
-    }
-
-    c.exec("DELETE FROM messages WHERE id = $1", &[&id]).await?;
-    let tombstone = Tombstone {
-        id: message.id.clone(),
-        rid: message.rid.clone(),
-        tmid: message.tmid.clone(),
-        deleted_at: stamp,
+    let was_thread = match rules::plan_deletion(&message, show_deleted_status) {
+        rules::DeletionPlan::Placeholder { uncount_reply } => {
+            rules::make_placeholder(&mut message, stamp);
+            update_row(c, &message).await?;
+            if uncount_reply {
+                uncount_reply_of(c, &message).await?;
+            }
+            return Ok(Deletion::Placeholder(message));
+        }
+        rules::DeletionPlan::Remove { was_thread } => was_thread,
     };
+
+    let tombstone = rules::tombstone_of(&message, stamp);
     // An upsert: the same id may have been deleted before and re-inserted.
     c.exec(
-        "INSERT INTO tombstones (id, rid, tmid, deleted_at, was_thread) VALUES ($1, $2, $3, $4, $5) \
+        "WITH gone AS (DELETE FROM messages WHERE id = $1) \
+         INSERT INTO tombstones (id, rid, tmid, deleted_at, was_thread) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (id) DO UPDATE SET rid = EXCLUDED.rid, tmid = EXCLUDED.tmid, \
                                         deleted_at = EXCLUDED.deleted_at, was_thread = EXCLUDED.was_thread",
-        &[
-            &tombstone.id,
-            &tombstone.rid,
-            &tombstone.tmid,
-            &tombstone.deleted_at.millis(),
-            &message.tcount.is_some(),
-        ],
+        &[&tombstone.id, &tombstone.rid, &tombstone.tmid, &tombstone.deleted_at.millis(), &was_thread],
     )
     .await?;
 
-    let mut last = stamp;
-    if let Some(tmid) = &message.tmid {
-        if let Some(mut parent) = load(c, tmid).await? {
-            let parent_stamp = clock::tick(c, &message.rid).await?;
-            last = parent_stamp;
-            parent.tcount = Some((parent.tcount.unwrap_or(0) - 1).max(0));
-            parent.updated_at = parent_stamp;
-            update_row(c, &parent).await?;
-        }
-    }
-    if message.tcount.is_some() {
-        // A thread that no longer exists cannot stay unread: drop it from
-        // the followers' `tunread` in the same transaction.
-        let rows = c
-            .rows(
-                "SELECT user_id FROM subscriptions WHERE rid = $1 AND doc -> 'tunread' ? $2",
-                &[&message.rid, &message.id],
-            )
-            .await?;
-        for row in rows {
-            let user_id: String = row.get(0);
-            if let Some(mut subscription) = rooms::subscription(c, &message.rid, &user_id).await? {
-                subscription.tunread.retain(|t| *t != message.id);
-                subscription.updated_at = stamp;
-                rooms::save_subscription(c, &subscription).await?;
-            }
-        }
+    let last = uncount_reply_of(c, &message).await?.unwrap_or(stamp);
+    if was_thread {
+        // A thread that no longer exists cannot stay unread: it leaves every
+        // follower's `tunread` in the same transaction, in one statement
+        // (`jsonb - text` drops the matching array element).
+        c.exec(
+            "UPDATE subscriptions \
+                SET updated_at = $3, \
+                    doc = jsonb_set(jsonb_set(doc, '{tunread}', (doc -> 'tunread') - $2::text), \
+                                    '{_updatedAt}', to_jsonb($4::text)) \
+              WHERE rid = $1 AND doc -> 'tunread' ? $2::text",
+            &[&message.rid, &message.id, &stamp.millis(), &stamp.to_iso()],
+        )
+        .await?;
     }
     if let Some(mut room) = rooms::load(c, &message.rid).await? {
-        room.msgs = (room.msgs - 1).max(0);
-        room.updated_at = last;
+        rules::uncount_message(&mut room, last);
         rooms::save(c, &room).await?;
     }
     Ok(Deletion::Removed(tombstone))
+}
+
+/// A reply stopped counting: its parent, if still there, loses one from
+/// `tcount` at its own tick, which is returned.
+async fn uncount_reply_of(c: &dyn Conn, reply: &Message) -> StorageResult<Option<Timestamp>> {
+    let Some(tmid) = &reply.tmid else { return Ok(None) };
+    let Some(mut parent) = load(c, tmid).await? else { return Ok(None) };
+    let parent_stamp = clock::tick(c, &reply.rid).await?;
+    rules::remove_reply(&mut parent, parent_stamp);
+    update_row(c, &parent).await?;
+    Ok(Some(parent_stamp))
 }
 
 pub(crate) async fn set_following(
@@ -290,21 +284,11 @@ pub(crate) async fn set_following(
     follow: bool,
 ) -> StorageResult<Message> {
     let (mut message, stamp) = lock_message(c, tmid).await?;
-    if follow {
-        let followers = message.replies.get_or_insert_with(Vec::new);
-        if !followers.iter().any(|u| u == user_id) {
-            followers.push(user_id.to_owned());
-        }
-    } else if let Some(followers) = &mut message.replies {
-        followers.retain(|u| u != user_id);
-    }
-    message.updated_at = stamp;
+    rules::apply_following(&mut message, user_id, follow, stamp);
     update_row(c, &message).await?;
     if !follow {
         if let Some(mut subscription) = rooms::subscription(c, &message.rid, user_id).await? {
-            if subscription.tunread.contains(&message.id) {
-                subscription.tunread.retain(|t| *t != message.id);
-                subscription.updated_at = stamp;
+            if rules::mark_read(&mut subscription, &message.id, stamp) {
                 rooms::save_subscription(c, &subscription).await?;
             }
         }

@@ -41,6 +41,13 @@ pub(crate) async fn load(c: &dyn Conn, id: &str) -> StorageResult<Option<Room>> 
     c.opt("SELECT doc FROM rooms WHERE id = $1", &[&id]).await?.map(|row| crate::db::doc(&row, 0)).transpose()
 }
 
+/// The type of a room, without its document.
+pub(crate) async fn type_of(c: &dyn Conn, id: &str) -> StorageResult<Option<RoomType>> {
+    let Some(row) = c.opt("SELECT t FROM rooms WHERE id = $1", &[&id]).await? else { return Ok(None) };
+    let t: String = crate::db::get(&row, 0)?;
+    RoomType::parse(&t).map(Some).ok_or_else(|| StorageError::Backend(format!("unknown room type {t:?}")))
+}
+
 /// Rewrites a room's document and columns (not its clock).
 pub(crate) async fn save(c: &dyn Conn, room: &Room) -> StorageResult<()> {
     let doc = to_json(room)?;

@@ -156,7 +156,7 @@ async fn two_instances_write_one_room_losslessly() {
                         }
                         _ => {
                             let id = if (j / 5) % 2 == 0 { reply_id(j - 4) } else { plain_id(j - 3) };
-                            match store.delete_message(&id).await.expect("delete") {
+                            match store.delete_message(&id, false).await.expect("delete") {
                                 Deletion::Removed(t) => t.deleted_at,
                                 Deletion::Placeholder(m) => panic!("{id}: unexpected placeholder {m:?}"),
                             }
@@ -246,9 +246,105 @@ async fn events_cross_instances() {
     b.close().await;
 }
 
+/// The read caches (tokens, messages' rooms, the tombstone horizon) of one
+/// instance forget what another instance changed once its notification
+/// arrived: a token revoked on B stops working on A, a message id removed
+/// on B and used again in another room is found in its new room on A, a
+/// horizon moved on B is seen on A.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn caches_follow_other_instances_writes() {
+    let (a, b, _guard) = two_instances().await;
+    let w = World::new(a.as_ref()).await;
+    a.insert_login_token(&w.alice.id, "hash-1", Timestamp(1)).await.expect("token");
+    let other = channel("OTHER", "other");
+    a.create_room(&other, &[subscription(&other, &w.alice)]).await.expect("other room");
+    w.post(a.as_ref(), "m1", &w.alice).await;
+    // A caches the answers (asked twice: the second comes from the cache).
+    for _ in 0..2 {
+        assert_eq!(
+            a.user_by_login_token(&w.alice.id, "hash-1").await.expect("token").map(|u| u.id),
+            Some(w.alice.id.clone())
+        );
+        assert_eq!(
+            a.user_by_token_hash("hash-1").await.expect("token").map(|u| u.id),
+            Some(w.alice.id.clone())
+        );
+        assert_eq!(a.message_room("m1").await, Ok(Some(ROOM.to_owned())));
+        assert_eq!(a.tombstone_horizon().await, Ok(None));
+    }
+    let mut on_a = a.subscribe();
+    assert!(b.delete_login_token(&w.alice.id, "hash-1").await.expect("logout"));
+    assert_eq!(next_event(&mut on_a).await.kind, EventKind::User);
+    assert_eq!(a.user_by_login_token(&w.alice.id, "hash-1").await, Ok(None), "revoked on B, refused on A");
+    assert_eq!(a.user_by_token_hash("hash-1").await, Ok(None));
+
+    b.delete_message("m1", false).await.expect("delete");
+    assert_eq!(next_event(&mut on_a).await.data.as_deref(), Some("m1"));
+    assert_eq!(a.message_room("m1").await, Ok(None));
+    b.insert_message(plain(message("m1", "OTHER", &w.alice, "again"))).await.expect("id used again");
+    next_event(&mut on_a).await;
+    assert_eq!(a.message_room("m1").await, Ok(Some("OTHER".to_owned())), "the new room, not the cached one");
+
+    b.prune_tombstones(Timestamp(1_000)).await.expect("prune");
+    assert_eq!(next_event(&mut on_a).await.kind, EventKind::Tombstones);
+    assert_eq!(a.tombstone_horizon().await, Ok(Some(Timestamp(1_000))));
+    a.close().await;
+    b.close().await;
+}
+
 // ---------------------------------------------------------------------------
 // Connecting
 // ---------------------------------------------------------------------------
+
+/// `sslmode=require` makes every connection TLS and verifies the server:
+/// a certificate that does not name the host connected to is refused
+/// (naming the server, never the password); with the right host and the
+/// server's certificate trusted (`ca_file`) the store connects and works.
+/// Plain text needs no `sslmode` (all other tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn tls_follows_sslmode_and_verifies_the_server() {
+    let url = database_url();
+    let config: tokio_postgres::Config = url.parse().expect("TEST_DATABASE_URL");
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let db = config.get_dbname().unwrap_or(user);
+    let password = config
+        .get_password()
+        .map(|p| format!(" password='{}'", String::from_utf8_lossy(p)))
+        .unwrap_or_default();
+    let tls_url =
+        |host: &str| format!("host={host} port={port} user={user} dbname={db}{password} sslmode=require");
+    let schema = unique_schema();
+    let _guard = SchemaGuard::new(&url, &schema);
+    let client = raw(&url, &schema).await;
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.expect("show ssl").get(0);
+    let cert: String = client.query_one("SHOW ssl_cert_file", &[]).await.expect("cert file").get(0);
+    let quick =
+        |ca_file: Option<std::path::PathBuf>| PgOptions { connect_attempts: 1, ca_file, ..options(&schema) };
+
+    // 127.0.0.1 is not a name the server's certificate holds (Debian's
+    // snakeoil names `localhost`), or the server has no TLS: refused.
+    let refused = PgStore::connect(&tls_url("127.0.0.1"), quick(None)).await.map(|_| ());
+    let Err(StorageError::Backend(message)) = refused else {
+        panic!("an unverifiable (or plain-text) server must be refused, got {refused:?}");
+    };
+    assert!(message.contains("127.0.0.1"), "names the server: {message}");
+    assert!(!message.contains("password"), "{message}");
+
+    if ssl != "on" || std::fs::metadata(&cert).is_err() {
+        println!(
+            "skipped the TLS connection: the server has no TLS, or its certificate is not readable here"
+        );
+        return;
+    }
+    let store = PgStore::connect(&tls_url("localhost"), quick(Some(cert.into())))
+        .await
+        .expect("TLS, server verified");
+    store.ping().await.expect("works over TLS");
+    store.close().await;
+}
 
 /// No server needed: nothing listens on port 1. The attempts are made, the
 /// error names the server and the count, and never the password.
@@ -479,7 +575,7 @@ async fn regex_feeds_and_listings_page_exactly() {
         store.edit_message(&format!("m{i:03}"), edit).await.expect("edit");
     }
     for i in (0..150).step_by(11) {
-        store.delete_message(&format!("m{i:03}")).await.expect("delete");
+        store.delete_message(&format!("m{i:03}"), false).await.expect("delete");
     }
     let filter = Filter::parse(Some(r#"{"msg": {"$regex": "^keep", "$options": "i"}}"#)).expect("query");
 

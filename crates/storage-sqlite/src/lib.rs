@@ -47,10 +47,11 @@ use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
+use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
-    ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit, MessageMark,
-    MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore, StorageError,
-    StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
+    rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
+    MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore,
+    StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -97,6 +98,13 @@ pub struct SqliteStore {
     readers: Readers,
     /// Committed writes, for realtime listeners (`Store::subscribe`).
     events: tokio::sync::broadcast::Sender<StoreEvent>,
+    /// Tokens, messages' rooms and the tombstone horizon (see
+    /// `threadsync_storage::cache`). Every write of this process goes
+    /// through [`Self::announce`], which invalidates before the write call
+    /// returns, so within the process the cache is exact. Another process
+    /// writing the same file (`threadsync seed` into a served directory)
+    /// is only seen after `cache::MAX_AGE`.
+    cache: ReadCache,
 }
 
 impl SqliteStore {
@@ -130,8 +138,10 @@ impl SqliteStore {
         event: impl FnOnce(&T) -> StoreEvent,
     ) -> StorageResult<T> {
         if let Ok(value) = &result {
+            let event = event(value);
+            self.cache.on_event(&event);
             // No listener is not an error: nobody needs the event.
-            let _ = self.events.send(event(value));
+            let _ = self.events.send(event);
         }
         result
     }
@@ -210,7 +220,7 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     let writer = Writer::start(conn, checkpointer)?;
     tracing::info!(path = %path.display(), readers = readers.len(), "opened sqlite store");
     let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
-    Ok(SqliteStore { path, writer, readers: Readers::new(readers)?, events })
+    Ok(SqliteStore { path, writer, readers: Readers::new(readers)?, events, cache: ReadCache::new() })
 }
 
 #[async_trait]
@@ -278,11 +288,12 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
-        self.point(|c| users::by_login_token(c, user_id, token_hash)).await
+        let read = self.point(|c| users::by_login_token(c, user_id, token_hash));
+        self.cache.token_or(user_id, token_hash, read).await
     }
 
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        self.point(|c| users::by_token_hash(c, token_hash)).await
+        self.cache.token_or("", token_hash, self.point(|c| users::by_token_hash(c, token_hash))).await
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
@@ -307,6 +318,10 @@ impl RoomStore for SqliteStore {
 
     async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>> {
         self.point(|c| rooms::load(c, id)).await
+    }
+
+    async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
+        self.cache.room_type_or(id, self.point(|c| rooms::type_of(c, id))).await
     }
 
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
@@ -427,12 +442,7 @@ impl RoomStore for SqliteStore {
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
-        self.announce(self.write(move |c| messages::insert(c, new)).await, |m| StoreEvent {
-            rid: Some(m.rid.clone()),
-            kind: EventKind::Message,
-            user: None,
-            data: None,
-        })
+        self.announce(self.write(move |c| messages::insert(c, new)).await, |m| rules::message_event(&m.rid))
     }
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
@@ -440,7 +450,7 @@ impl MessageStore for SqliteStore {
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        self.point(|c| messages::room_of(c, id)).await
+        self.cache.message_room_or(id, self.point(|c| messages::room_of(c, id))).await
     }
 
     async fn set_reaction(
@@ -470,31 +480,24 @@ impl MessageStore for SqliteStore {
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
         let id = id.to_owned();
-        self.announce(self.write(move |c| messages::edit(c, &id, edit)).await, |m| StoreEvent {
-            rid: Some(m.rid.clone()),
-            kind: EventKind::Message,
-            user: None,
-            data: None,
+        self.announce(self.write(move |c| messages::edit(c, &id, edit)).await, |m| {
+            rules::message_event(&m.rid)
         })
     }
 
-    async fn delete_message(&self, id: &str) -> StorageResult<Deletion> {
+    async fn delete_message(&self, id: &str, show_deleted_status: bool) -> StorageResult<Deletion> {
         let id = id.to_owned();
-        self.announce(self.write(move |c| messages::delete(c, &id)).await, |d| {
-            let rid = match d {
-                Deletion::Removed(t) => &t.rid,
-                Deletion::Placeholder(m) => &m.rid,
-            };
-            StoreEvent::room(EventKind::Message, rid)
-        })
+        self.announce(
+            self.write(move |c| messages::delete(c, &id, show_deleted_status)).await,
+            rules::deletion_event,
+        )
     }
 
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
         let (tmid, user_id) = (tmid.to_owned(), user_id.to_owned());
         let user = user_id.clone();
         self.announce(self.write(move |c| messages::set_following(c, &tmid, &user_id, follow)).await, |m| {
-            // The follower's `tunread` may have changed with the parent.
-            StoreEvent { user: Some(user), ..StoreEvent::room(EventKind::Message, &m.rid) }
+            rules::following_event(m, &user)
         })
     }
 }
@@ -594,18 +597,28 @@ impl SyncStore for SqliteStore {
     }
 
     async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64> {
-        self.write(move |c| sync::prune_tombstones(c, before)).await
+        self.announce(self.write(move |c| sync::prune_tombstones(c, before)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::Tombstones,
+            user: None,
+            data: None,
+        })
     }
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
-        self.point(sync::tombstone_horizon).await
+        self.cache.horizon_or(self.point(sync::tombstone_horizon)).await
     }
 }
 
 #[async_trait]
 impl ImportStore for SqliteStore {
     async fn import(&self, batch: ImportBatch) -> StorageResult<()> {
-        self.write(move |c| import::import(c, &batch)).await
+        let result = self.write(move |c| import::import(c, &batch)).await;
+        // Imported documents may replace anything cached; imports announce
+        // nothing (they run before serving), so forget everything here.
+        self.cache.suspend();
+        self.cache.resume();
+        result
     }
 }
 

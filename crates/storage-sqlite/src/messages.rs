@@ -12,8 +12,8 @@ use crate::clock;
 use crate::db::{exists, from_json, to_json, Cached, Db};
 use crate::rooms;
 use rusqlite::{params, Connection, OptionalExtension};
-use threadsync_domain::{Message, Timestamp, Tombstone};
-use threadsync_storage::{Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
+use threadsync_domain::{Message, Timestamp};
+use threadsync_storage::{rules, Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
 
 pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>> {
     conn.cached_row("SELECT doc FROM messages WHERE id = ?1", [id], |row| row.get::<_, String>(0))
@@ -85,23 +85,16 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
     if exists(conn, "SELECT 1 FROM messages WHERE id = ?1", [&message.id])? {
         return Err(StorageError::Conflict("id"));
     }
-    // Validate the thread before writing anything. A message with `tmid` is
-    // a reply whether or not the caller sent bookkeeping: the parent's
-    // counters must count every reply.
+    // Validate the thread before writing anything.
     let parent = match &message.tmid {
-        Some(tmid) => Some(
-            load(conn, tmid)?
-                .filter(|p| p.rid == message.rid && p.tmid.is_none())
-                .ok_or(StorageError::NotFound("thread"))?,
-        ),
-        None if reply.is_some() => return Err(StorageError::Invalid("reply without tmid")),
+        Some(tmid) => load(conn, tmid)?,
         None => None,
     };
+    let parent = rules::check_parent(&message, reply.is_some(), parent)?;
 
     // The reply takes tick t, its parent t + 1 (one tick per document).
     let stamp = clock::tick(conn, &message.rid)?;
-    message.ts = stamp;
-    message.updated_at = stamp;
+    rules::stamp_new(&mut message, stamp);
     let mut last = stamp;
     if let (Some(subscription), Some(mut room)) = (&join, joined_room) {
         rooms::join(conn, &mut room, subscription, stamp)?;
@@ -115,19 +108,14 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
     if let Some(mut parent) = parent {
         let parent_stamp = clock::tick(conn, &message.rid)?;
         last = parent_stamp;
-        parent.tcount = Some(parent.tcount.unwrap_or(0) + 1);
-        parent.tlm = Some(stamp);
-        let mut followers = parent.replies.take().unwrap_or_default();
-        for user_id in reply.map(|r| r.add_followers).unwrap_or_default() {
-            if !followers.contains(&user_id) {
-                followers.push(user_id);
-            }
-        }
-        parent.updated_at = parent_stamp;
-        parent.replies = Some(followers);
+        rules::apply_reply(
+            &mut parent,
+            &message,
+            reply.map(|r| r.add_followers).unwrap_or_default(),
+            parent_stamp,
+        );
         update_row(conn, &parent)?;
-        let followers: Vec<&String> =
-            parent.replies.iter().flatten().filter(|u| **u != message.u.id).collect();
+        let followers = rules::unread_followers(&parent, &message.u.id);
         mark_thread_unread(conn, &message.rid, &parent.id, &followers, parent_stamp)?;
     }
 
@@ -157,7 +145,7 @@ fn mark_thread_unread(
     conn: &Connection,
     rid: &str,
     tmid: &str,
-    followers: &[&String],
+    followers: &[&str],
     stamp: Timestamp,
 ) -> StorageResult<()> {
     if followers.is_empty() {
@@ -179,13 +167,7 @@ fn mark_thread_unread(
 pub(crate) fn edit(conn: &Connection, id: &str, edit: MessageEdit) -> StorageResult<Message> {
     let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
     let stamp = clock::tick(conn, &message.rid)?;
-    message.msg = edit.msg;
-    message.md = edit.md;
-    message.mentions = edit.mentions;
-    message.channels = edit.channels;
-    message.edited_at = Some(stamp);
-    message.edited_by = Some(edit.edited_by);
-    message.updated_at = stamp;
+    rules::apply_edit(&mut message, edit, stamp);
     update_row(conn, &message)?;
     Ok(message)
 }
@@ -223,59 +205,35 @@ pub(crate) fn set_mark(
     Ok(Some(message))
 }
 
-pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
+pub(crate) fn delete(conn: &Connection, id: &str, show_deleted_status: bool) -> StorageResult<Deletion> {
     let mut message = load(conn, id)?.ok_or(StorageError::NotFound("message"))?;
     let stamp = clock::tick(conn, &message.rid)?;
 
-    if message.tcount.unwrap_or(0) > 0 {
-        // A thread parent with replies stays as a placeholder, so the
-        // replies keep their thread; its thread fields are kept.
-        message.t = Some("rm".to_owned());
-        message.msg.clear();
-        message.md = None;
-        message.mentions.clear();
-        message.channels.clear();
-        message.extra.clear();
-        message.edited_at = None;
-        message.edited_by = None;
-        message.updated_at = stamp;
-        update_row(conn, &message)?;
-        return Ok(Deletion::Placeholder(message));
-    }
+    let was_thread = match rules::plan_deletion(&message, show_deleted_status) {
+        rules::DeletionPlan::Placeholder { uncount_reply } => {
+            rules::make_placeholder(&mut message, stamp);
+            update_row(conn, &message)?;
+            if uncount_reply {
+                uncount_reply_of(conn, &message)?;
+            }
+            return Ok(Deletion::Placeholder(message));
+        }
+        rules::DeletionPlan::Remove { was_thread } => was_thread,
+    };
 
     conn.cached_execute("DELETE FROM messages WHERE id = ?1", [id]).db()?;
-    let tombstone = Tombstone {
-        id: message.id.clone(),
-        rid: message.rid.clone(),
-        tmid: message.tmid.clone(),
-        deleted_at: stamp,
-    };
+    let tombstone = rules::tombstone_of(&message, stamp);
     // An upsert: the same id may have been deleted before and re-inserted.
     conn.cached_execute(
         "INSERT INTO tombstones (id, rid, tmid, deleted_at, was_thread) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (id) DO UPDATE SET rid = excluded.rid, tmid = excluded.tmid, \
                                         deleted_at = excluded.deleted_at, was_thread = excluded.was_thread",
-        params![
-            tombstone.id,
-            tombstone.rid,
-            tombstone.tmid,
-            tombstone.deleted_at.millis(),
-            message.tcount.is_some()
-        ],
+        params![tombstone.id, tombstone.rid, tombstone.tmid, tombstone.deleted_at.millis(), was_thread],
     )
     .db()?;
 
-    let mut last = stamp;
-    if let Some(tmid) = &message.tmid {
-        if let Some(mut parent) = load(conn, tmid)? {
-            let parent_stamp = clock::tick(conn, &message.rid)?;
-            last = parent_stamp;
-            parent.tcount = Some((parent.tcount.unwrap_or(0) - 1).max(0));
-            parent.updated_at = parent_stamp;
-            update_row(conn, &parent)?;
-        }
-    }
-    if message.tcount.is_some() {
+    let last = uncount_reply_of(conn, &message)?.unwrap_or(stamp);
+    if was_thread {
         // A thread that no longer exists cannot stay unread: drop it from
         // the followers' `tunread` in the same transaction.
         let mut stmt = conn
@@ -288,18 +246,28 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<Deletion> {
             .db()?;
         for user_id in users {
             if let Some(mut subscription) = rooms::subscription(conn, &message.rid, &user_id)? {
-                subscription.tunread.retain(|t| *t != message.id);
-                subscription.updated_at = stamp;
-                rooms::save_subscription(conn, &subscription)?;
+                if rules::mark_read(&mut subscription, &message.id, stamp) {
+                    rooms::save_subscription(conn, &subscription)?;
+                }
             }
         }
     }
     if let Some(mut room) = rooms::load(conn, &message.rid)? {
-        room.msgs = (room.msgs - 1).max(0);
-        room.updated_at = last;
+        rules::uncount_message(&mut room, last);
         rooms::save(conn, &room)?;
     }
     Ok(Deletion::Removed(tombstone))
+}
+
+/// A reply stopped counting: its parent, if still there, loses one from
+/// `tcount` at its own tick, which is returned.
+fn uncount_reply_of(conn: &Connection, reply: &Message) -> StorageResult<Option<Timestamp>> {
+    let Some(tmid) = &reply.tmid else { return Ok(None) };
+    let Some(mut parent) = load(conn, tmid)? else { return Ok(None) };
+    let parent_stamp = clock::tick(conn, &reply.rid)?;
+    rules::remove_reply(&mut parent, parent_stamp);
+    update_row(conn, &parent)?;
+    Ok(Some(parent_stamp))
 }
 
 pub(crate) fn set_following(
@@ -310,21 +278,11 @@ pub(crate) fn set_following(
 ) -> StorageResult<Message> {
     let mut message = load(conn, tmid)?.ok_or(StorageError::NotFound("message"))?;
     let stamp = clock::tick(conn, &message.rid)?;
-    if follow {
-        let followers = message.replies.get_or_insert_with(Vec::new);
-        if !followers.iter().any(|u| u == user_id) {
-            followers.push(user_id.to_owned());
-        }
-    } else if let Some(followers) = &mut message.replies {
-        followers.retain(|u| u != user_id);
-    }
-    message.updated_at = stamp;
+    rules::apply_following(&mut message, user_id, follow, stamp);
     update_row(conn, &message)?;
     if !follow {
         if let Some(mut subscription) = rooms::subscription(conn, &message.rid, user_id)? {
-            if subscription.tunread.contains(&message.id) {
-                subscription.tunread.retain(|t| *t != message.id);
-                subscription.updated_at = stamp;
+            if rules::mark_read(&mut subscription, &message.id, stamp) {
                 rooms::save_subscription(conn, &subscription)?;
             }
         }

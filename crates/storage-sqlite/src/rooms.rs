@@ -54,6 +54,14 @@ pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Room>> {
 }
 
 /// Rewrites a room's document and columns (not its clock).
+/// The type of a room, without its document.
+pub(crate) fn type_of(conn: &Connection, id: &str) -> StorageResult<Option<RoomType>> {
+    let t: Option<String> =
+        conn.cached_row("SELECT t FROM rooms WHERE id = ?1", [id], |row| row.get(0)).optional().db()?;
+    t.map(|t| RoomType::parse(&t).ok_or_else(|| StorageError::Backend(format!("unknown room type {t:?}"))))
+        .transpose()
+}
+
 pub(crate) fn save(conn: &Connection, room: &Room) -> StorageResult<()> {
     let cols = room_columns(room)?;
     conn.cached_execute(

@@ -39,7 +39,7 @@ async fn reopening_keeps_the_data() {
     w.post(&store, "parent", &w.alice).await;
     w.reply(&store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
     w.post(&store, "gone", &w.bob).await;
-    let Deletion::Removed(tombstone) = store.delete_message("gone").await.expect("delete") else {
+    let Deletion::Removed(tombstone) = store.delete_message("gone", false).await.expect("delete") else {
         panic!("a plain message is removed");
     };
     store.save_setting("Threads_enabled", &serde_json::json!(false)).await.expect("setting");

@@ -21,8 +21,10 @@
 //! A client that always asks for "changes after the greatest stamp I have"
 //! therefore never misses an update or a removal.
 
+pub mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod rules;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -169,6 +171,12 @@ pub trait RoomStore: Send + Sync {
     /// when a `c`/`p` room already has that name (case-insensitively).
     async fn create_room(&self, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room>;
     async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>>;
+    /// The type of room `id` (`None`: no such room), all an access check
+    /// needs: a room's type never changes while it exists, so backends
+    /// cache it (see [`cache`]).
+    async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
+        Ok(self.room_by_id(id).await?.map(|r| r.t))
+    }
     /// A `c` or `p` room by name, case-insensitive.
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>>;
     /// The direct-message room whose members are exactly `uids` (any order).
@@ -353,11 +361,14 @@ pub trait MessageStore: Send + Sync {
     /// Replaces the text; sets `editedAt`, `editedBy` and `_updatedAt`.
     /// `NotFound("message")`.
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message>;
-    /// Deletes a message: a thread parent with replies becomes a placeholder
-    /// (`t: "rm"`, `msg: ""`, content cleared, `tcount/tlm/replies` kept);
-    /// anything else is removed and leaves a tombstone, and a reply's parent
-    /// gets `tcount -= 1` and a new `_updatedAt`. `NotFound("message")`.
-    async fn delete_message(&self, id: &str) -> StorageResult<Deletion>;
+    /// Deletes a message ([`rules::plan_deletion`]): a thread parent with
+    /// replies, or any message when `show_deleted_status` (Rocket.Chat's
+    /// `Message_ShowDeletedStatus`) is on, becomes a placeholder (`t: "rm"`,
+    /// `msg: ""`, content cleared, `tcount/tlm/replies` kept); anything else
+    /// is removed and leaves a tombstone. A reply's parent gets
+    /// `tcount -= 1` and a new `_updatedAt` (once: deleting a reply
+    /// placeholder again changes no counter). `NotFound("message")`.
+    async fn delete_message(&self, id: &str, show_deleted_status: bool) -> StorageResult<Deletion>;
     /// Toggles `username`'s reaction `emoji` (already `:name:`) on the
     /// message, or sets it to `should_react`
     /// ([`threadsync_domain::reaction::toggle`]). A change stamps the
@@ -598,6 +609,8 @@ pub enum EventKind {
     User,
     /// A setting changed.
     Settings,
+    /// Tombstones were pruned: the tombstone horizon moved.
+    Tombstones,
     /// Announcements may have been lost (an instance's listener reconnected):
     /// listeners re-read what they follow from their own positions.
     Resync,
@@ -614,6 +627,7 @@ impl EventKind {
             EventKind::Subscription => "subscription",
             EventKind::User => "user",
             EventKind::Settings => "settings",
+            EventKind::Tombstones => "tombstones",
             EventKind::Resync => "resync",
             EventKind::Ephemeral => "ephemeral",
         }
@@ -626,6 +640,7 @@ impl EventKind {
             "subscription" => EventKind::Subscription,
             "user" => EventKind::User,
             "settings" => EventKind::Settings,
+            "tombstones" => EventKind::Tombstones,
             "resync" => EventKind::Resync,
             "ephemeral" => EventKind::Ephemeral,
             _ => return None,

@@ -67,6 +67,12 @@ pub struct Settings {
     #[arg(long, env = "THREADSYNC_PG_CONNECT_ATTEMPTS", value_name = "N")]
     pub pg_connect_attempts: Option<u32>,
 
+    /// PEM file of certificates trusted for PostgreSQL TLS besides the
+    /// system's (a private CA, or the server's self-signed certificate).
+    /// TLS itself follows `sslmode` in the URL [default: unset]
+    #[arg(long, env = "THREADSYNC_PG_CA_FILE", value_name = "FILE")]
+    pub pg_ca_file: Option<PathBuf>,
+
     /// Number of SQLite reader connections (1 to 64)
     #[arg(long, env = "THREADSYNC_SQLITE_READERS", value_name = "N")]
     pub sqlite_readers: Option<usize>,
@@ -130,6 +136,7 @@ impl Settings {
             pg_schema,
             pg_pool_size,
             pg_connect_attempts,
+            pg_ca_file,
             sqlite_readers,
             max_sync_items,
             tombstone_retention_days,
@@ -143,6 +150,7 @@ impl Settings {
             pg_schema: pick(pg_schema, lower.pg_schema),
             pg_pool_size: pick(pg_pool_size, lower.pg_pool_size),
             pg_connect_attempts: pick(pg_connect_attempts, lower.pg_connect_attempts),
+            pg_ca_file: pick(pg_ca_file, lower.pg_ca_file),
             sqlite_readers: pick(sqlite_readers, lower.sqlite_readers),
             max_sync_items: pick(max_sync_items, lower.max_sync_items),
             tombstone_retention_days: pick(tombstone_retention_days, lower.tombstone_retention_days),
@@ -203,6 +211,8 @@ pub struct Config {
     pub pg_schema: Option<String>,
     pub pg_pool_size: usize,
     pub pg_connect_attempts: u32,
+    /// Extra trusted certificates for PostgreSQL TLS.
+    pub pg_ca_file: Option<PathBuf>,
     pub sqlite_readers: usize,
     /// Cap on changes per sync response.
     pub max_sync_items: u64,
@@ -236,6 +246,7 @@ impl Config {
             pg_schema,
             pg_pool_size,
             pg_connect_attempts,
+            pg_ca_file,
             sqlite_readers,
             max_sync_items,
             tombstone_retention_days,
@@ -281,6 +292,7 @@ impl Config {
             pg_schema,
             pg_pool_size,
             pg_connect_attempts,
+            pg_ca_file,
             sqlite_readers,
             max_sync_items,
             tombstone_retention_days,

@@ -157,6 +157,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         pg_schema: args.pg_schema.clone(),
         pg_pool_size: 4,
         pg_connect_attempts: crate::config::DEFAULT_PG_CONNECT_ATTEMPTS,
+        pg_ca_file: None,
         sqlite_readers: 1,
         max_sync_items: crate::config::DEFAULT_MAX_SYNC_ITEMS,
         tombstone_retention_days: None,

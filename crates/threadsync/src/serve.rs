@@ -27,6 +27,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             schema: config.pg_schema.clone(),
             pool_size: config.pg_pool_size,
             connect_attempts: config.pg_connect_attempts,
+            ca_file: config.pg_ca_file.clone(),
             ..PgOptions::default()
         };
         // The URL is never echoed: it usually carries a password. The

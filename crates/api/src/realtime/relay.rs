@@ -117,7 +117,9 @@ impl Relay {
                 }
                 let mut seen = HashSet::new();
                 for event in batch {
-                    let key = (event.kind, event.rid.clone(), event.user.clone(), event.data.clone());
+                    // `data` is left out: a removal's id (for the stores'
+                    // caches) changes nothing the feed does not re-read.
+                    let key = (event.kind, event.rid.clone(), event.user.clone());
                     if event.kind == EventKind::Ephemeral || seen.insert(key) {
                         relay.on_event(event).await;
                     }

@@ -37,6 +37,7 @@ pub fn options(schema: &str) -> PgOptions {
         schema: Some(schema.to_owned()),
         connect_attempts: 3,
         connect_backoff: Duration::from_millis(100),
+        ca_file: None,
     }
 }
 

@@ -110,6 +110,7 @@ macro_rules! conformance_suite {
             subscriptions_add_and_remove,
             roster_changes_and_tombstones,
             rooms_delete_cascades,
+            rooms_type_and_message_room_follow_deletions,
             messages_insert_stamps_and_round_trips,
             messages_insert_rejections,
             messages_insert_joins,
@@ -121,6 +122,7 @@ macro_rules! conformance_suite {
             thread_reply_rejections,
             thread_delete_reply_leaves_tombstone,
             thread_delete_parent_leaves_placeholder,
+            messages_delete_with_show_deleted_status_leaves_placeholders,
             messages_delete_plain_leaves_tombstone,
             thread_follow_and_unfollow,
             thread_mark_read,
@@ -846,12 +848,36 @@ pub async fn subscriptions_add_and_remove(store: &dyn Store) {
     assert_eq!(store.remove_subscription(ROOM, &w.alice.id, false).await, Ok(true));
 }
 
+/// `room_type` and `message_room` (cached by the backends) answer for what
+/// exists now: a deleted room, or a removed message whose id is used again
+/// in another room, is not answered from before.
+pub async fn rooms_type_and_message_room_follow_deletions(store: &dyn Store) {
+    let w = World::new(store).await;
+    assert_eq!(store.room_type(ROOM).await, Ok(Some(RoomType::Channel)));
+    assert_eq!(store.room_type("nope").await, Ok(None));
+    w.post(store, "m", &w.alice).await;
+    assert_eq!(store.message_room("m").await, Ok(Some(ROOM.to_owned())));
+    let group = room("G", RoomType::Group, "g");
+    store.create_room(&group, &[subscription(&group, &w.alice)]).await.expect("group");
+    assert_eq!(store.room_type("G").await, Ok(Some(RoomType::Group)));
+    store.delete_message("m", false).await.expect("delete");
+    assert_eq!(store.message_room("m").await, Ok(None));
+    store.insert_message(plain(message("m", "G", &w.alice, "again"))).await.expect("id used again");
+    assert_eq!(store.message_room("m").await, Ok(Some("G".to_owned())));
+    assert!(store.delete_room("G").await.expect("delete room"));
+    assert_eq!(store.room_type("G").await, Ok(None));
+    assert_eq!(store.message_room("m").await, Ok(None));
+    let channel_again = room("G", RoomType::Channel, "g2");
+    store.create_room(&channel_again, &[]).await.expect("id used again");
+    assert_eq!(store.room_type("G").await, Ok(Some(RoomType::Channel)));
+}
+
 pub async fn rooms_delete_cascades(store: &dyn Store) {
     let w = World::new(store).await;
     w.post(store, "parent", &w.alice).await;
     w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
     w.post(store, "gone", &w.alice).await;
-    store.delete_message("gone").await.expect("delete");
+    store.delete_message("gone", false).await.expect("delete");
     let other = store
         .create_room(&channel("OTHER", "other"), &[subscription(&channel("OTHER", "other"), &w.alice)])
         .await
@@ -991,7 +1017,7 @@ pub async fn messages_missing_ids(store: &dyn Store) {
     };
     assert_eq!(store.message_by_id("nope").await, Ok(None));
     assert_eq!(store.edit_message("nope", edit).await.map(|_| ()), Err(StorageError::NotFound("message")));
-    assert_eq!(store.delete_message("nope").await, Err(StorageError::NotFound("message")));
+    assert_eq!(store.delete_message("nope", false).await, Err(StorageError::NotFound("message")));
     assert_eq!(
         store.set_following("nope", &w.alice.id, true).await.map(|_| ()),
         Err(StorageError::NotFound("message"))
@@ -1118,7 +1144,7 @@ pub async fn thread_delete_reply_leaves_tombstone(store: &dyn Store) {
     let before = must_get(store, "parent").await;
     assert_eq!(before.tcount, Some(2));
 
-    let deletion = store.delete_message("r1").await.expect("delete reply");
+    let deletion = store.delete_message("r1", false).await.expect("delete reply");
     let Deletion::Removed(tombstone) = deletion else {
         panic!("a reply is removed, got {deletion:?}");
     };
@@ -1145,15 +1171,66 @@ pub async fn thread_delete_reply_leaves_tombstone(store: &dyn Store) {
     let before_sub = store.subscription(ROOM, &w.alice.id).await.expect("lookup").expect("member");
     assert!(before_sub.tunread.contains(&"parent".to_owned()), "alice follows and has it unread");
     // Deleting the last reply: tcount reaches 0, never below.
-    store.delete_message("r2").await.expect("delete r2");
+    store.delete_message("r2", false).await.expect("delete r2");
     assert_eq!(must_get(store, "parent").await.tcount, Some(0));
     // The parent now has no replies: deleting it removes it for good.
-    let gone = store.delete_message("parent").await.expect("delete parent");
+    let gone = store.delete_message("parent", false).await.expect("delete parent");
     assert!(matches!(gone, Deletion::Removed(ref t) if t.id == "parent" && t.tmid.is_none()), "{gone:?}");
     assert_eq!(store.message_by_id("parent").await, Ok(None));
     // A thread that no longer exists is nobody's unread thread any more.
     let alice_sub = store.subscription(ROOM, &w.alice.id).await.expect("lookup").expect("member");
     assert!(!alice_sub.tunread.contains(&"parent".to_owned()), "{:?}", alice_sub.tunread);
+}
+
+/// `Message_ShowDeletedStatus` on: every deletion leaves a `t: "rm"`
+/// placeholder, reported by the feeds as an update (never a tombstone); a
+/// reply placeholder stops counting in its parent's `tcount` once.
+pub async fn messages_delete_with_show_deleted_status_leaves_placeholders(store: &dyn Store) {
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    let plain_message = w.post(store, "plain", &w.bob).await;
+    w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
+    w.reply(store, "r2", "parent", &w.carol, &[&w.carol]).await;
+    let msgs_before = room_of(store, ROOM).await.msgs;
+    let before = must_get(store, "parent").await;
+    assert_eq!(before.tcount, Some(2));
+
+    let deletion = store.delete_message("r1", true).await.expect("delete reply");
+    let Deletion::Placeholder(r1) = deletion else { panic!("a placeholder, got {deletion:?}") };
+    assert_eq!((r1.t.as_deref(), r1.msg.as_str(), r1.tmid.as_deref()), (Some("rm"), "", Some("parent")));
+    assert_eq!(must_get(store, "r1").await, r1, "the placeholder is stored");
+    let parent = must_get(store, "parent").await;
+    assert_eq!(parent.tcount, Some(1), "the reply no longer counts");
+    assert!(parent.updated_at > r1.updated_at, "the parent takes its own, later tick");
+    // Deleting the placeholder again leaves it and counts nothing twice.
+    let again = store.delete_message("r1", true).await.expect("delete again");
+    assert!(matches!(again, Deletion::Placeholder(ref m) if m.t.as_deref() == Some("rm")), "{again:?}");
+    assert_eq!(must_get(store, "parent").await.tcount, Some(1), "counted once");
+
+    let deletion = store.delete_message("plain", true).await.expect("delete plain");
+    let Deletion::Placeholder(plain_gone) = deletion else { panic!("a placeholder, got {deletion:?}") };
+    assert_eq!((plain_gone.t.as_deref(), plain_gone.msg.as_str()), (Some("rm"), ""));
+    assert!(plain_gone.updated_at > plain_message.updated_at);
+    assert_eq!(room_of(store, ROOM).await.msgs, msgs_before, "placeholders stay messages of the room");
+
+    // The feeds report the placeholders as updates, not removals.
+    let thread = store
+        .changes_since(ChangeScope::Thread("parent"), before.updated_at, &Filter::True, 0, 100)
+        .await
+        .expect("thread feed");
+    assert!(thread.removed.is_empty(), "{:?}", thread.removed);
+    assert!(thread.updated.iter().any(|m| m.id == "r1" && m.t.as_deref() == Some("rm")), "{thread:?}");
+    let room = store
+        .changes_since(ChangeScope::Room(ROOM), before.updated_at, &Filter::True, 0, 100)
+        .await
+        .expect("room feed");
+    assert!(room.removed.is_empty(), "{:?}", room.removed);
+    assert!(room.updated.iter().any(|m| m.id == "plain" && m.t.as_deref() == Some("rm")), "{room:?}");
+
+    // The same deletion with the setting off removes the message.
+    let gone = store.delete_message("r2", false).await.expect("delete r2");
+    assert!(matches!(gone, Deletion::Removed(ref t) if t.id == "r2"), "{gone:?}");
+    assert_eq!(must_get(store, "parent").await.tcount, Some(0));
 }
 
 pub async fn thread_delete_parent_leaves_placeholder(store: &dyn Store) {
@@ -1181,7 +1258,7 @@ pub async fn thread_delete_parent_leaves_placeholder(store: &dyn Store) {
     let r1 = w.reply(store, "r1", "parent", &w.bob, &[&w.alice, &w.bob]).await;
     let before = must_get(store, "parent").await;
 
-    let deletion = store.delete_message("parent").await.expect("delete parent");
+    let deletion = store.delete_message("parent", false).await.expect("delete parent");
     let Deletion::Placeholder(placeholder) = deletion else {
         panic!("a parent with replies stays, got {deletion:?}");
     };
@@ -1207,7 +1284,7 @@ pub async fn messages_delete_plain_leaves_tombstone(store: &dyn Store) {
     let w = World::new(store).await;
     let m = w.post(store, "m1", &w.alice).await;
     w.post(store, "m2", &w.alice).await;
-    let deletion = store.delete_message("m1").await.expect("delete");
+    let deletion = store.delete_message("m1", false).await.expect("delete");
     let Deletion::Removed(tombstone) = deletion else {
         panic!("a plain message is removed, got {deletion:?}");
     };
@@ -1217,7 +1294,7 @@ pub async fn messages_delete_plain_leaves_tombstone(store: &dyn Store) {
     );
     assert!(tombstone.deleted_at > m.updated_at);
     assert_eq!(store.message_by_id("m1").await, Ok(None));
-    assert_eq!(store.delete_message("m1").await, Err(StorageError::NotFound("message")));
+    assert_eq!(store.delete_message("m1", false).await, Err(StorageError::NotFound("message")));
     assert_eq!(room_of(store, ROOM).await.msgs, 1);
 }
 
@@ -1390,7 +1467,7 @@ pub async fn clock_concurrent_writers_distinct_stamps(store: &dyn Store) {
                 _ => {
                     // Alternately a reply (its parent moves too) and a plain message.
                     let id = if (j / 5) % 2 == 0 { reply_id(j - 4) } else { plain_id(j - 3) };
-                    match store.delete_message(&id).await.expect("delete") {
+                    match store.delete_message(&id, false).await.expect("delete") {
                         Deletion::Removed(t) => (id, Wrote::Removed(t)),
                         Deletion::Placeholder(m) => panic!("{id} has no replies, got a placeholder {m:?}"),
                     }
@@ -1521,7 +1598,7 @@ pub async fn sync_thread_changes_merge_and_resume(store: &dyn Store) {
         edited_by: user_ref(&w.bob),
     };
     store.edit_message("r2", edit).await.expect("edit");
-    store.delete_message("r4").await.expect("delete");
+    store.delete_message("r4", false).await.expect("delete");
 
     let all = store
         .changes_since(ChangeScope::Thread("parent"), start, &Filter::True, 0, 100)
@@ -1582,9 +1659,9 @@ pub async fn sync_thread_parent_and_room_scopes(store: &dyn Store) {
     w.reply(store, "a", "p1", &w.bob, &[]).await;
     w.reply(store, "b", "p2", &w.bob, &[]).await;
     // p2 loses its only reply, then is deleted: it had been a thread parent.
-    store.delete_message("b").await.expect("delete b");
-    store.delete_message("p2").await.expect("delete p2");
-    store.delete_message("plain").await.expect("delete plain");
+    store.delete_message("b", false).await.expect("delete b");
+    store.delete_message("p2", false).await.expect("delete p2");
+    store.delete_message("plain", false).await.expect("delete plain");
 
     let parents = store
         .changes_since(ChangeScope::ThreadParents(ROOM), Timestamp(0), &Filter::True, 0, 100)
@@ -1710,8 +1787,8 @@ pub async fn sync_room_cursors_and_tombstones(store: &dyn Store) {
     let one = store.room_updates(ROOM, Cursor::After(Timestamp(0)), 1).await.expect("one");
     assert_eq!(message_ids(&one), vec!["m1"]);
 
-    let d1 = store.delete_message("m1").await.expect("d1");
-    store.delete_message("m2").await.expect("d2");
+    let d1 = store.delete_message("m1", false).await.expect("d1");
+    store.delete_message("m2", false).await.expect("d2");
     let Deletion::Removed(first) = d1 else { panic!("removed") };
     let removals = store.room_removals(ROOM, Cursor::After(first.deleted_at), 10).await.expect("removals");
     assert_eq!(tomb_ids(&removals), vec!["m2"]);
@@ -1732,8 +1809,12 @@ pub async fn sync_prune_tombstones_sets_horizon(store: &dyn Store) {
     w.post(store, "m1", &w.alice).await;
     w.post(store, "m2", &w.alice).await;
     assert_eq!(store.tombstone_horizon().await, Ok(None));
-    let Deletion::Removed(t1) = store.delete_message("m1").await.expect("d1") else { panic!("removed") };
-    let Deletion::Removed(t2) = store.delete_message("m2").await.expect("d2") else { panic!("removed") };
+    let Deletion::Removed(t1) = store.delete_message("m1", false).await.expect("d1") else {
+        panic!("removed")
+    };
+    let Deletion::Removed(t2) = store.delete_message("m2", false).await.expect("d2") else {
+        panic!("removed")
+    };
     assert_eq!(store.prune_tombstones(t2.deleted_at).await, Ok(1), "strictly older than the cutoff");
     assert_eq!(store.tombstone_horizon().await, Ok(Some(t2.deleted_at)));
     let left = store.room_tombstones(ROOM, Timestamp(0), 0, 10).await.expect("tombstones");
@@ -1774,10 +1855,11 @@ pub async fn events_follow_committed_writes(store: &dyn Store) {
         next_event(&mut rx).await,
         StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }
     );
-    store.delete_message("m1").await.expect("delete");
+    store.delete_message("m1", false).await.expect("delete");
+    // A removal names the removed id (caches keyed by message id forget it).
     assert_eq!(
         next_event(&mut rx).await,
-        StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message, user: None, data: None }
+        StoreEvent { rid: Some(ROOM.into()), kind: EventKind::Message, user: None, data: Some("m1".into()) }
     );
 }
 

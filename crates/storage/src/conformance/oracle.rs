@@ -221,7 +221,7 @@ async fn build_dataset(store: &dyn Store, specs: &[DocSpec]) -> World {
             store.edit_message(&id, edit).await.expect("edit");
         }
         if spec.delete {
-            store.delete_message(&id).await.expect("delete");
+            store.delete_message(&id, false).await.expect("delete");
         }
     }
     w

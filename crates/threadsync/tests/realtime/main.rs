@@ -109,6 +109,7 @@ on_both_backends!(
     login_forms_share_the_token_store,
     sub_permissions,
     reply_edit_delete_events,
+    deleted_status_placeholders_are_message_changes,
     rest_fallback_and_typing,
     removed_member_stops_receiving,
     my_messages_legacy_collection,
@@ -413,6 +414,61 @@ async fn reactions_over_the_socket(server: &Server) {
     let removed = b.event("stream-room-messages", &room).await;
     assert_eq!(removed[0]["_id"], json!(mid));
     assert!(removed[0].get("reactions").is_none(), "{removed}");
+}
+
+/// With `Message_ShowDeletedStatus` on, deleting a reply re-sends it as a
+/// `t: "rm"` placeholder on the room's message stream (a message change),
+/// with the parent's `tcount - 1`, and sends no `deleteMessage`.
+async fn deleted_status_placeholders_are_message_changes(server: &Server) {
+    let (admin, alice, bob) = people(server).await;
+    let (status, body) =
+        server.post("/api/v1/settings/Message_ShowDeletedStatus", Some(&admin), json!({"value": true})).await;
+    assert_eq!(status, 200, "{body}");
+    let room = group(server, &bob, "deleted-status-room", &["alice"]).await;
+    let parent = post(server, &bob, &room, "the parent", None).await;
+    let pid = parent["_id"].as_str().expect("parent id").to_owned();
+    let reply = post(server, &alice, &room, "the reply", Some(&pid)).await;
+    let rid_of_reply = reply["_id"].as_str().expect("reply id").to_owned();
+    let (mut b, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    assert_eq!(
+        b.sub("r", "stream-room-messages", json!([room, {"useCollection": false, "args": []}])).await["msg"],
+        "ready"
+    );
+    assert_eq!(
+        b.sub("d", "stream-notify-room", json!([format!("{room}/deleteMessage"), false])).await["msg"],
+        "ready"
+    );
+
+    let (status, body) = server
+        .post("/api/v1/chat.delete", Some(&alice), json!({"roomId": room, "msgId": rid_of_reply}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (mut saw_placeholder, mut saw_parent) = (false, false);
+    while !(saw_placeholder && saw_parent) {
+        let (frame, _) = b.until("deletion events", |f| f["msg"] == "changed").await;
+        assert_eq!(frame["collection"], "stream-room-messages", "no deleteMessage: {frame}");
+        let message = &frame["fields"]["args"][0];
+        if message["_id"] == json!(rid_of_reply) {
+            assert_eq!((message["t"].clone(), message["msg"].clone()), (json!("rm"), json!("")), "{frame}");
+            assert_eq!(message["tmid"], json!(pid));
+            saw_placeholder = true;
+        } else {
+            assert_eq!(message["_id"], json!(pid), "{frame}");
+            assert_eq!(message["tcount"], 0, "{frame}");
+            saw_parent = true;
+        }
+    }
+    assert_eq!(b.quiet_for(Duration::from_millis(500)).await, None, "nothing else, no deleteMessage");
+    // Sync reports the placeholder as an update, not a removal.
+    let (status, body) = server
+        .get(
+            &format!("/api/v1/chat.syncThreadMessages?tmid={pid}&updatedSince=1970-01-01T00:00:00.000Z"),
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["messages"]["remove"], json!([]), "{body}");
+    assert_eq!(body["messages"]["update"][0]["t"], "rm", "{body}");
 }
 
 /// The REST fallback (`method.call`), and the typing write.
