@@ -161,8 +161,6 @@ pub(crate) struct Parser<'a> {
     auto_end: Vec<u32>,
     /// End of the dotted tail ("." DomainChar+)* of a domain name at i.
     tail_end: Vec<u32>,
-    /// Memo of DomainName from i.
-    domain: Vec<Option<Option<u32>>>,
     /// End of the run of the same code unit starting at i.
     same_end: Vec<u32>,
     /// End of the run of ASCII digits / ASCII letters and digits at i.
@@ -170,7 +168,8 @@ pub(crate) struct Parser<'a> {
     alnum_end: Vec<u32>,
     /// End of LocalPart (e-mail) at i, i itself when none.
     local_end: Vec<u32>,
-    /// Next position >= i where a KaTeX closing delimiter matches (inline, block).
+    /// Next position >= i where a KaTeX closing delimiter matches (inline,
+    /// block); built the first time an opening delimiter matches.
     close_inline: Vec<u32>,
     close_block: Vec<u32>,
 }
@@ -261,35 +260,13 @@ impl<'a> Parser<'a> {
         }
         let local_end: Vec<u32> =
             (0..=n).map(|i| if am[i] { dot_tail[chars_end[i] as usize] } else { i as u32 }).collect();
-        let next_of = |paren: &str, dollar: &str| -> Vec<u32> {
-            let mut v = vec![u32::MAX; n + 1];
-            let Some(k) = opts.katex.as_ref() else { return v };
-            let matches = |i: usize, pat: &str| {
-                let b = pat.as_bytes();
-                i + b.len() <= n && b.iter().enumerate().all(|(j, &x)| s[i + j] == u16::from(x))
-            };
-            for i in (0..=n).rev() {
-                let hit =
-                    (k.parenthesis_syntax && matches(i, paren)) || (k.dollar_syntax && matches(i, dollar));
-                v[i] = if hit {
-                    i as u32
-                } else if i < n {
-                    v[i + 1]
-                } else {
-                    u32::MAX
-                };
-            }
-            v
-        };
-        let close_inline = next_of("\\)", "$");
-        let close_block = next_of("\\]", "$$");
         Parser {
             same_end,
             digit_end,
             alnum_end,
             local_end,
-            close_inline,
-            close_block,
+            close_inline: Vec::new(),
+            close_block: Vec::new(),
             s,
             opts,
             skip_bold: false,
@@ -305,7 +282,6 @@ impl<'a> Parser<'a> {
             body_end,
             auto_end,
             tail_end,
-            domain: vec![None; n + 1],
         }
     }
 
@@ -581,13 +557,26 @@ impl<'a> Parser<'a> {
         None
     }
 
-    fn katex_generic(&self, p: usize, block: bool) -> Option<(U16s, usize)> {
-        let (open, close, next) = if block {
-            (("\\[", "$$"), ("\\]", "$$"), &self.close_block)
-        } else {
-            (("\\(", "$"), ("\\)", "$"), &self.close_inline)
-        };
+    /// For each position, the next one where `close` (paren or dollar form,
+    /// as the options allow) matches.
+    fn next_close(&self, close: (&str, &str)) -> Vec<u32> {
+        let n = self.len();
+        let mut v = vec![u32::MAX; n + 1];
+        for i in (0..n).rev() {
+            v[i] = if self.katex_delim(i, close.0, close.1).is_some() { i as u32 } else { v[i + 1] };
+        }
+        v
+    }
+
+    fn katex_generic(&mut self, p: usize, block: bool) -> Option<(U16s, usize)> {
+        let (open, close) = if block { (("\\[", "$$"), ("\\]", "$$")) } else { (("\\(", "$"), ("\\)", "$")) };
         let q = self.katex_delim(p, open.0, open.1)?;
+        if block && self.close_block.is_empty() {
+            self.close_block = self.next_close(close);
+        } else if !block && self.close_inline.is_empty() {
+            self.close_inline = self.next_close(close);
+        }
+        let next = if block { &self.close_block } else { &self.close_inline };
         let e = *next.get(q)? as usize;
         if e > self.len() {
             return None;
@@ -1041,18 +1030,13 @@ impl<'a> Parser<'a> {
         if let Some(e) = self.lit(p, "localhost") {
             return Some(e);
         }
-        if let Some(m) = self.domain[p] {
-            return m.map(|e| e as usize);
+        // Label ("." DomainChar Label*)+, read off the run tables.
+        let r = *self.dc_end.get(p)? as usize;
+        if r == p {
+            return None;
         }
-        let r = self.dc_end[p] as usize;
-        let res = if r > p {
-            let e = self.tail_end[r] as usize;
-            (e > r).then_some(e as u32)
-        } else {
-            None
-        };
-        self.domain[p] = Some(res);
-        res.map(|e| e as usize)
+        let e = self.tail_end[r] as usize;
+        (e > r).then_some(e)
     }
 
     fn url_authority_host(&mut self, p: usize) -> Option<usize> {
