@@ -155,6 +155,13 @@ const QUERY_PARAMS: &[&str] = &[
     "since",
     "userId",
     "username",
+    "_id",
+    "latest",
+    "oldest",
+    "inclusive",
+    "showThreadMessages",
+    "ids",
+    "from",
 ];
 
 /// Body fields some POST route reads, and those of `chat.sendMessage`'s
@@ -198,6 +205,14 @@ const BODY_FIELDS: &[&str] = &[
     "tcount",
     "_updatedAt",
     "replies",
+    "messageId",
+    "reaction",
+    "shouldReact",
+    "readThreads",
+    "firstUnreadMessage",
+    "type",
+    "appName",
+    "token",
     "editedAt",
     "digest",
     "algorithm",
@@ -831,6 +846,10 @@ enum Src {
     Usernames,
     SettingValue,
     MessageObject,
+    /// An emoji name, with or without colons.
+    Emoji,
+    /// A push service: `apn` or `gcm`.
+    PushType,
 }
 
 /// The well-formed request of each route (query for GET, body for POST).
@@ -867,7 +886,19 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("GET" | "POST", _) if path.contains("channels.") || path.contains("groups.") => {
             &[("roomId", R(Room))]
         }
-        ("GET", "rooms.info" | "subscriptions.getOne") => &[("roomId", R(Room))],
+        ("GET", "rooms.info" | "subscriptions.getOne" | "subscriptions.get" | "rooms.get") => {
+            &[("roomId", R(Room)), ("updatedSince", R(Date))]
+        }
+        ("GET", "im.history" | "im.messages" | "dm.history" | "dm.messages") => &[("roomId", R(Room))],
+        ("GET", "chat.getPinnedMessages" | "chat.getStarredMessages") => &[("roomId", R(Room))],
+        ("POST", "chat.react") => &[("messageId", R(Message)), ("emoji", Emoji)],
+        ("POST", "chat.starMessage" | "chat.unStarMessage" | "chat.pinMessage" | "chat.unPinMessage") => {
+            &[("messageId", R(Message))]
+        }
+        ("POST", "subscriptions.read") => &[("rid", R(Room))],
+        ("POST", "subscriptions.unread") => &[("roomId", R(Room))],
+        ("POST", "push.token") => &[("type", PushType), ("value", Text), ("appName", Text)],
+        ("DELETE", "push.token") => &[("token", Text)],
         _ => &[],
     }
 }
@@ -885,6 +916,8 @@ impl World {
             Src::SettingValue => [json!(true), json!(false), json!(50), json!(5000), json!("Public")]
                 [seed as usize % 5]
                 .clone(),
+            Src::Emoji => json!(["smile", ":+1:", "tada"][seed as usize % 3]),
+            Src::PushType => json!(["apn", "gcm"][seed as usize % 2]),
             Src::MessageObject => {
                 let mut m = json!({"rid": self.real(Real::Room, seed), "msg": self.src(Src::Text, seed)});
                 if seed % 3 == 1 {
