@@ -156,6 +156,13 @@ const QUERY_PARAMS: &[&str] = &[
     "since",
     "userId",
     "username",
+    "_id",
+    "latest",
+    "oldest",
+    "inclusive",
+    "showThreadMessages",
+    "ids",
+    "from",
 ];
 
 /// Body fields some POST route reads, and those of `chat.sendMessage`'s
@@ -199,6 +206,14 @@ const BODY_FIELDS: &[&str] = &[
     "tcount",
     "_updatedAt",
     "replies",
+    "messageId",
+    "reaction",
+    "shouldReact",
+    "readThreads",
+    "firstUnreadMessage",
+    "type",
+    "appName",
+    "token",
     "editedAt",
     "digest",
     "algorithm",
@@ -832,9 +847,9 @@ enum Src {
     Usernames,
     SettingValue,
     MessageObject,
-    /// A reaction's emoji name (`:thumbsup:`).
+    /// An emoji name, with or without colons.
     Emoji,
-    /// A push gateway (`apn` or `gcm`).
+    /// A push service: `apn` or `gcm`.
     PushType,
 }
 
@@ -869,20 +884,23 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "chat.followMessage" | "chat.unfollowMessage") => &[("mid", R(Message))],
         ("GET", "chat.syncMessages") => &[("roomId", R(Room)), ("lastUpdate", R(Date))],
         ("GET", "chat.getDeletedMessages") => &[("roomId", R(Room)), ("since", R(Date))],
+        ("GET", "users.getStatus" | "users.getPresence") => &[("userId", R(UserId))],
+        ("GET" | "POST", _) if path.contains("channels.") || path.contains("groups.") => {
+            &[("roomId", R(Room))]
+        }
+        ("GET", "rooms.info" | "subscriptions.getOne" | "subscriptions.get" | "rooms.get") => {
+            &[("roomId", R(Room)), ("updatedSince", R(Date))]
+        }
+        ("GET", "im.history" | "im.messages" | "dm.history" | "dm.messages") => &[("roomId", R(Room))],
+        ("GET", "chat.getPinnedMessages" | "chat.getStarredMessages") => &[("roomId", R(Room))],
         ("POST", "chat.react") => &[("messageId", R(Message)), ("emoji", Emoji)],
         ("POST", "chat.starMessage" | "chat.unStarMessage" | "chat.pinMessage" | "chat.unPinMessage") => {
             &[("messageId", R(Message))]
         }
-        ("GET", "chat.getPinnedMessages" | "chat.getStarredMessages") => &[("roomId", R(Room))],
         ("POST", "subscriptions.read") => &[("rid", R(Room))],
         ("POST", "subscriptions.unread") => &[("roomId", R(Room))],
-        ("GET", "users.getStatus" | "users.getPresence") => &[("userId", R(UserId))],
-        ("GET", "im.history" | "im.messages" | "dm.history" | "dm.messages") => &[("roomId", R(Room))],
         ("POST", "push.token") => &[("type", PushType), ("value", Text), ("appName", Text)],
-        ("GET" | "POST", _) if path.contains("channels.") || path.contains("groups.") => {
-            &[("roomId", R(Room))]
-        }
-        ("GET", "rooms.info" | "subscriptions.getOne") => &[("roomId", R(Room))],
+        ("DELETE", "push.token") => &[("token", Text)],
         _ => &[],
     }
 }
@@ -900,6 +918,8 @@ impl World {
             Src::SettingValue => [json!(true), json!(false), json!(50), json!(5000), json!("Public")]
                 [seed as usize % 5]
                 .clone(),
+            Src::Emoji => json!(["smile", ":+1:", "tada"][seed as usize % 3]),
+            Src::PushType => json!(["apn", "gcm"][seed as usize % 2]),
             Src::MessageObject => {
                 let mut m = json!({"rid": self.real(Real::Room, seed), "msg": self.src(Src::Text, seed)});
                 if seed % 3 == 1 {
@@ -907,8 +927,6 @@ impl World {
                 }
                 m
             }
-            Src::Emoji => json!([":thumbsup:", "smile", ":tada:"][seed as usize % 3]),
-            Src::PushType => json!(["apn", "gcm"][seed as usize % 2]),
         }
     }
 
