@@ -439,13 +439,26 @@ pub(crate) async fn of_user(
 /// Removes `tmid` from the user's `tunread`. The room clock is taken first:
 /// its row lock orders this against a concurrent reply that adds to the same
 /// `tunread`, so neither write can overwrite the other's.
+/// The room's next tick, or `None` when there is no such room: a read-state
+/// change for a room that does not exist (or no longer does) finds no
+/// subscription, like one for a room the user is not in. The tick comes
+/// first because it takes the room's row lock, which keeps the
+/// subscription's read-modify-write below from racing another writer.
+async fn tick_if_room(c: &dyn Conn, rid: &str) -> StorageResult<Option<Timestamp>> {
+    match clock::tick(c, rid).await {
+        Ok(stamp) => Ok(Some(stamp)),
+        Err(StorageError::NotFound("room")) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) async fn set_read_state(
     c: &dyn Conn,
     rid: &str,
     user_id: &str,
     change: threadsync_storage::ReadChange,
 ) -> StorageResult<Option<Subscription>> {
-    let stamp = clock::tick(c, rid).await?;
+    let Some(stamp) = tick_if_room(c, rid).await? else { return Ok(None) };
     let Some(mut subscription) = subscription(c, rid, user_id).await? else { return Ok(None) };
     change.apply(&mut subscription, stamp);
     save_subscription(c, &subscription).await?;
@@ -458,7 +471,7 @@ pub(crate) async fn mark_thread_read(
     user_id: &str,
     tmid: &str,
 ) -> StorageResult<Option<Subscription>> {
-    let stamp = clock::tick(c, rid).await?;
+    let Some(stamp) = tick_if_room(c, rid).await? else { return Ok(None) };
     let Some(mut subscription) = subscription(c, rid, user_id).await? else { return Ok(None) };
     if !subscription.tunread.iter().any(|t| t == tmid) {
         return Ok(None);

@@ -67,6 +67,13 @@ async fn read_and_unread_refusals() {
         Some("error-invalid-subscription"),
     );
     assert_eq!(body["details"], json!({"method": "readMessages"}));
+    // A room that does not exist is the same refusal (found by the HTTP
+    // fuzzer: PostgreSQL answered 500).
+    app.post("/api/v1/subscriptions.read", Some(&alice), json!({"rid": "no-such-room"})).await.err(
+        400,
+        "Invalid subscription [error-invalid-subscription]",
+        Some("error-invalid-subscription"),
+    );
     app.post("/api/v1/subscriptions.read", Some(&alice), json!({"rid": rid, "readThreads": 5}))
         .await
         .err_type("error-invalid-params");

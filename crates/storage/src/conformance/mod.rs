@@ -773,6 +773,11 @@ pub async fn read_state_read_and_unread(store: &dyn Store) {
     assert_eq!((unread.alert, unread.open, unread.ls), (true, true, Some(Timestamp(m.ts.millis() - 1))));
     assert!(unread.updated_at > read.updated_at);
     assert_eq!(store.set_read_state(ROOM, &w.dave.id, ReadChange::Read { threads: true }).await, Ok(None));
+    // A room that does not exist has no subscription either: `None`, not
+    // an error (found by the HTTP fuzzer: PostgreSQL answered 500).
+    let read = ReadChange::Read { threads: true };
+    assert_eq!(store.set_read_state("no-such-room", &w.bob.id, read).await, Ok(None));
+    assert_eq!(store.mark_thread_read("no-such-room", &w.bob.id, "t1").await, Ok(None));
 }
 
 pub async fn messages_stars_and_pins(store: &dyn Store) {
