@@ -151,6 +151,8 @@ pub(crate) struct Parser<'a> {
     /// a position stops, per (kind, flags) a table by position: the items
     /// from any position are the same, so each position is walked once.
     stops: Vec<Vec<u32>>,
+    /// Positions walked by the `stop_of` walks in progress.
+    visited: Vec<u32>,
     /// End of the run of URLScheme characters [A-Za-z0-9+-] at i.
     scheme_end: Vec<u32>,
     /// End of the run of DomainChar starting at i (i itself if none).
@@ -277,6 +279,7 @@ impl<'a> Parser<'a> {
             memo: vec![Vec::new(); 4 * 16],
             results: Vec::new(),
             stops: vec![Vec::new(); 4 * 16],
+            visited: Vec::new(),
             scheme_end,
             dc_end,
             body_end,
@@ -972,22 +975,26 @@ impl<'a> Parser<'a> {
         if self.stops[slot].is_empty() {
             self.stops[slot] = vec![u32::MAX; self.len() + 1];
         }
-        let mut visited = Vec::new();
+        // The positions walked go on a stack shared with the nested walks
+        // (`step` can start one), each walk popping its own off at the end.
+        let base = self.visited.len();
         let mut q = p;
         let stop = loop {
             let known = self.stops[slot][q.min(self.len())];
             if known != u32::MAX {
                 break known as usize;
             }
-            visited.push(q);
+            self.visited.push(q as u32);
             match step(self, q) {
                 Some(e) if e > q => q = e,
                 _ => break q,
             }
         };
-        for v in visited {
+        for i in base..self.visited.len() {
+            let v = self.visited[i] as usize;
             self.stops[slot][v] = stop as u32;
         }
+        self.visited.truncate(base);
         stop
     }
 
@@ -1332,6 +1339,7 @@ impl<'a> Parser<'a> {
         };
         self.set(rule, false);
         self.depth -= 1;
+        let r = r.map(|(n, e)| (n.share(), e));
         self.memo[slot][p] = self.results.len() as u32;
         self.results.push(r.clone());
         r
