@@ -180,88 +180,38 @@ impl<'a> Parser<'a> {
     pub(crate) fn new(text: &str, opts: &'a Options) -> Self {
         let s: Vec<u16> = text.encode_utf16().collect();
         let n = s.len();
-        let at = |i: usize| s.get(i).copied().unwrap_or(EOF);
-        let mut dc_end = vec![0u32; n + 1];
-        let mut extra_end = vec![0u32; n + 1];
-        dc_end[n] = n as u32;
-        extra_end[n] = n as u32;
+        let nu = n as u32;
+        // One backward pass for the run tables every text reaches (each
+        // entry depends only on entries to its right).
+        let mut dc_end = vec![nu; n + 1];
+        let mut tail_end = vec![nu; n + 2];
+        let mut scheme_end = vec![nu; n + 1];
+        let mut same_end = vec![nu; n + 1];
+        let mut digit_end = vec![nu; n + 1];
+        let mut alnum_end = vec![nu; n + 1];
+        let mut has_at = false;
+        // Whether DomainChar matches at i + 1 (from the previous iteration).
+        let mut dc_next = false;
         for i in (0..n).rev() {
-            dc_end[i] = match domain_char(&s, i) {
-                Some(w) => dc_end[(i + w).min(n)],
-                None => i as u32,
-            };
-            extra_end[i] = if extra(s[i]) { extra_end[i + 1] } else { i as u32 };
-        }
-        // A position ends a URL / auto-link body when a run of punctuation
-        // (possibly empty for auto-links) is followed by whitespace or a line end.
-        let stop_at = |e: usize| space(at(e)) || at(e) == 10 || at(e) == 13;
-        let mut body_end = vec![0u32; n + 1];
-        let mut auto_end = vec![0u32; n + 1];
-        body_end[n] = n as u32;
-        auto_end[n] = n as u32;
-        for i in (0..n).rev() {
-            let e = extra_end[i] as usize;
-            let blocked = (e > i && stop_at(e)) || space(s[i]);
             let c = s[i];
-            let ok = !blocked && (any_text(c) || ascii_in!(c, b"*[/]^_`{}~("));
-            body_end[i] = if ok { body_end[i + 1] } else { i as u32 };
-            let auto_ok = !stop_at(e);
-            auto_end[i] = if auto_ok { auto_end[i + 1] } else { i as u32 };
-        }
-        let mut tail_end = vec![0u32; n + 2];
-        tail_end[n] = n as u32;
-        tail_end[n + 1] = n as u32;
-        for i in (0..n).rev() {
+            let iu = i as u32;
+            has_at |= c == u16::from(b'@');
+            let dc = domain_char(&s, i);
+            dc_end[i] = match dc {
+                Some(w) => dc_end[(i + w).min(n)],
+                None => iu,
+            };
             // tail(i) = if s[i] == '.' && DomainChar(s[i+1]) { tail(dc_end[i+1]) } else { i }
-            tail_end[i] = if s[i] == 46 && i + 1 < n && domain_char(&s, i + 1).is_some() {
-                let r = dc_end[i + 1] as usize;
-                tail_end[r]
-            } else {
-                i as u32
-            };
+            tail_end[i] = if c == 46 && dc_next { tail_end[dc_end[i + 1] as usize] } else { iu };
+            dc_next = dc.is_some();
+            scheme_end[i] = if ascii_alnum(c) || ascii_in!(c, b"+-") { scheme_end[i + 1] } else { iu };
+            same_end[i] = if i + 1 < n && s[i + 1] == c { same_end[i + 1] } else { iu + 1 };
+            digit_end[i] = if digit(c) { digit_end[i + 1] } else { iu };
+            alnum_end[i] = if ascii_alnum(c) { alnum_end[i + 1] } else { iu };
         }
-        let mut scheme_end = vec![n as u32; n + 1];
-        for i in (0..n).rev() {
-            scheme_end[i] =
-                if ascii_alnum(s[i]) || ascii_in!(s[i], b"+-") { scheme_end[i + 1] } else { i as u32 };
-        }
-        let mut same_end = vec![n as u32; n + 1];
-        let mut digit_end = vec![n as u32; n + 1];
-        let mut alnum_end = vec![n as u32; n + 1];
-        for i in (0..n).rev() {
-            same_end[i] = if i + 1 < n && s[i + 1] == s[i] { same_end[i + 1] } else { i as u32 + 1 };
-            digit_end[i] = if digit(s[i]) { digit_end[i + 1] } else { i as u32 };
-            alnum_end[i] = if ascii_alnum(s[i]) { alnum_end[i + 1] } else { i as u32 };
-        }
-        // LocalPart = (AlnumMark+ Special*)+ ("." (AlnumMark+ Special*)+)*
-        let am: Vec<bool> = s.iter().map(|&c| alnum_or_mark(c)).chain(std::iter::once(false)).collect();
-        let special = |c: u16| ascii_in!(c, b"!#$%&'*+/=?^_`{|}~-");
-        let mut special_end = vec![n as u32; n + 1];
-        for i in (0..n).rev() {
-            special_end[i] = if special(s[i]) { special_end[i + 1] } else { i as u32 };
-        }
-        let mut chars_end = vec![n as u32; n + 1];
-        for i in (0..n).rev() {
-            chars_end[i] = if !am[i] {
-                i as u32
-            } else if am[i + 1] {
-                chars_end[i + 1]
-            } else {
-                let r = special_end[i + 1] as usize;
-                if am[r] {
-                    chars_end[r]
-                } else {
-                    r as u32
-                }
-            };
-        }
-        let mut dot_tail = vec![n as u32; n + 2];
-        for i in (0..n).rev() {
-            dot_tail[i] =
-                if s[i] == 46 && am[i + 1] { dot_tail[chars_end[i + 1] as usize] } else { i as u32 };
-        }
-        let local_end: Vec<u32> =
-            (0..=n).map(|i| if am[i] { dot_tail[chars_end[i] as usize] } else { i as u32 }).collect();
+        // An e-mail address needs an `@`: without one, no LocalPart is ever
+        // looked up and its table stays empty.
+        let local_end = if has_at { local_end_table(&s) } else { Vec::new() };
         Parser {
             same_end,
             digit_end,
@@ -282,10 +232,43 @@ impl<'a> Parser<'a> {
             visited: Vec::new(),
             scheme_end,
             dc_end,
-            body_end,
-            auto_end,
+            body_end: Vec::new(),
+            auto_end: Vec::new(),
             tail_end,
         }
+    }
+
+    /// Builds `body_end` and `auto_end` the first time a URL host or
+    /// authority matches (most texts never get there).
+    fn bodies(&mut self) {
+        if !self.body_end.is_empty() {
+            return;
+        }
+        let s = &self.s;
+        let n = s.len();
+        let at = |i: usize| s.get(i).copied().unwrap_or(EOF);
+        // A position ends a URL / auto-link body when a run of punctuation
+        // (possibly empty for auto-links) is followed by whitespace or a line end.
+        let stop_at = |e: usize| space(at(e)) || at(e) == 10 || at(e) == 13;
+        let mut body_end = vec![0u32; n + 1];
+        let mut auto_end = vec![0u32; n + 1];
+        body_end[n] = n as u32;
+        auto_end[n] = n as u32;
+        let mut extra_end = n;
+        for i in (0..n).rev() {
+            let c = s[i];
+            if !extra(c) {
+                extra_end = i;
+            }
+            let e = extra_end;
+            let blocked = (e > i && stop_at(e)) || space(c);
+            let ok = !blocked && (any_text(c) || ascii_in!(c, b"*[/]^_`{}~("));
+            body_end[i] = if ok { body_end[i + 1] } else { i as u32 };
+            let auto_ok = !stop_at(e);
+            auto_end[i] = if auto_ok { auto_end[i + 1] } else { i as u32 };
+        }
+        self.body_end = body_end;
+        self.auto_end = auto_end;
     }
 
     fn at(&self, p: usize) -> u16 {
@@ -1075,10 +1058,12 @@ impl<'a> Parser<'a> {
         }
         if let Some(q) = self.url_scheme(p) {
             if let Some(a) = self.url_authority(q) {
+                self.bodies();
                 return Some(self.body_end[a] as usize);
             }
         }
         let h = self.url_authority_host(p)?;
+        self.bodies();
         Some(self.body_end[h] as usize)
     }
 
@@ -1087,6 +1072,7 @@ impl<'a> Parser<'a> {
             return Some((self.slice(p, e), e));
         }
         if let Some(q) = self.url_scheme(p) {
+            self.bodies();
             let e = self.body_end[q] as usize;
             if e > q {
                 return Some((self.slice(p, e), e));
@@ -1254,10 +1240,12 @@ impl<'a> Parser<'a> {
         let e = (|| {
             if let Some(q) = self.url_scheme(p) {
                 if let Some(a) = self.url_authority(q) {
+                    self.bodies();
                     return Some(self.auto_end[a] as usize);
                 }
             }
             let h = self.url_authority_host(p)?;
+            self.bodies();
             Some(self.auto_end[h] as usize)
         })()?;
         let src = self.slice(p, e);
@@ -1506,6 +1494,39 @@ impl<'a> Parser<'a> {
         let e = self.same_end[w] as usize;
         Some((N::Plain(self.slice(p, e)), e))
     }
+}
+
+/// End of LocalPart (e-mail) at every position, i itself when none.
+fn local_end_table(s: &[u16]) -> Vec<u32> {
+    let n = s.len();
+        // LocalPart = (AlnumMark+ Special*)+ ("." (AlnumMark+ Special*)+)*
+    let am: Vec<bool> = s.iter().map(|&c| alnum_or_mark(c)).chain(std::iter::once(false)).collect();
+    let special = |c: u16| ascii_in!(c, b"!#$%&'*+/=?^_`{|}~-");
+    let mut special_end = vec![n as u32; n + 1];
+    for i in (0..n).rev() {
+        special_end[i] = if special(s[i]) { special_end[i + 1] } else { i as u32 };
+    }
+    let mut chars_end = vec![n as u32; n + 1];
+    for i in (0..n).rev() {
+        chars_end[i] = if !am[i] {
+            i as u32
+        } else if am[i + 1] {
+            chars_end[i + 1]
+        } else {
+            let r = special_end[i + 1] as usize;
+            if am[r] {
+                chars_end[r]
+            } else {
+                r as u32
+            }
+        };
+    }
+    let mut dot_tail = vec![n as u32; n + 2];
+    for i in (0..n).rev() {
+        dot_tail[i] =
+            if s[i] == 46 && am[i + 1] { dot_tail[chars_end[i + 1] as usize] } else { i as u32 };
+    }
+    (0..=n).map(|i| if am[i] { dot_tail[chars_end[i] as usize] } else { i as u32 }).collect()
 }
 
 /// [`EMOTICONS`] grouped by first character (all are ASCII but one, whose
