@@ -13,7 +13,7 @@
 //! them, so the call depth is a small constant; `MAX_DEPTH` is a second,
 //! independent guard.
 
-use crate::node::{reduce, U16s, N};
+use crate::node::{js_blank, reduce, U16s, N};
 use crate::psl;
 use crate::tables;
 use crate::Options;
@@ -125,6 +125,15 @@ fn domain_char(s: &[u16], p: usize) -> Option<usize> {
 }
 fn names_char(c: u16) -> bool {
     ascii_in!(c, b"-_.") || alnum(c)
+}
+
+/// An item of an emphasis content (`Parser::content_item`).
+enum Item {
+    Node(N),
+    /// A single code unit of plain text.
+    Unit(u16),
+    /// Measured only, not built.
+    Skip,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -1135,6 +1144,12 @@ impl<'a> Parser<'a> {
 
     /// Line = Space* AnyText+ Space*
     fn line(&self, p: usize) -> Option<(U16s, usize)> {
+        let c = self.line_end(p)?;
+        Some((self.slice(p, c), c))
+    }
+
+    /// The end of a Line at `p`.
+    fn line_end(&self, p: usize) -> Option<usize> {
         let a = self.spaces_tabs(p);
         let mut b = a;
         while self.text_char(b) {
@@ -1143,8 +1158,7 @@ impl<'a> Parser<'a> {
         if b == a {
             return None;
         }
-        let c = self.spaces_tabs(b);
-        Some((self.slice(p, c), c))
+        Some(self.spaces_tabs(b))
     }
 
     fn phone(&self, p: usize) -> Option<(U16s, U16s, usize)> {
@@ -1342,46 +1356,49 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn content_item(&mut self, q: usize, kind: Rule) -> R<N> {
+    /// One item of an emphasis content. Built (`BUILD`) for the content's
+    /// nodes, or only measured for the walk that finds where the content
+    /// stops: then the text pieces are not copied out (`Item::Skip`).
+    fn content_item<const BUILD: bool>(&mut self, q: usize, kind: Rule) -> Option<(Item, usize)> {
         let marker = match kind {
             Rule::Bold => u16::from(b'*'),
             Rule::Italic => u16::from(b'_'),
             _ => u16::from(b'~'),
         };
-        (|me: &mut Self| {
-            if q >= me.len() {
-                return None;
+        if q >= self.len() {
+            return None;
+        }
+        if kind == Rule::Strike {
+            if let Some((n, e)) = self.timestamp(q) {
+                return Some((Item::Node(n), e));
             }
-            if kind == Rule::Strike {
-                if let Some(r) = me.timestamp(q) {
-                    return Some(r);
-                }
-            }
-            if let Some(r) =
-                me.whitespace(q).or_else(|| me.inline_code(q)).or_else(|| me.maybe(Rule::Refs, q))
-            {
-                return Some(r);
-            }
-            if let Some(r) = me.user_mention(q).or_else(|| me.channel_mention(q)) {
-                return Some(r);
-            }
-            let nested = match kind {
-                Rule::Bold => me.maybe(Rule::Italic, q).or_else(|| me.maybe(Rule::Strike, q)),
-                Rule::Italic => me.maybe(Rule::Bold, q).or_else(|| me.maybe(Rule::Strike, q)),
-                _ => me.maybe(Rule::Italic, q).or_else(|| me.maybe(Rule::Bold, q)),
-            };
-            if let Some(r) = nested {
-                return Some(r);
-            }
-            if let Some(r) = me.emoji(q).or_else(|| me.emoticon(q)) {
-                return Some(r);
-            }
-            let c = me.at(q);
-            if c != 10 && c != marker && c != 32 {
-                return Some((N::Plain(vec![c]), q + 1));
-            }
-            me.line(q).map(|(t, e)| (N::Plain(t), e))
-        })(self)
+        }
+        if let Some(e) = self.spaces_tabs1(q) {
+            let item = if BUILD { Item::Node(N::Plain(self.slice(q, e))) } else { Item::Skip };
+            return Some((item, e));
+        }
+        let node = self
+            .inline_code(q)
+            .or_else(|| self.maybe(Rule::Refs, q))
+            .or_else(|| self.user_mention(q))
+            .or_else(|| self.channel_mention(q))
+            .or_else(|| match kind {
+                Rule::Bold => self.maybe(Rule::Italic, q).or_else(|| self.maybe(Rule::Strike, q)),
+                Rule::Italic => self.maybe(Rule::Bold, q).or_else(|| self.maybe(Rule::Strike, q)),
+                _ => self.maybe(Rule::Italic, q).or_else(|| self.maybe(Rule::Bold, q)),
+            })
+            .or_else(|| self.emoji(q))
+            .or_else(|| self.emoticon(q));
+        if let Some((n, e)) = node {
+            return Some((Item::Node(n), e));
+        }
+        let c = self.at(q);
+        if c != 10 && c != marker && c != 32 {
+            return Some((Item::Unit(c), q + 1));
+        }
+        let e = self.line_end(q)?;
+        let item = if BUILD { Item::Node(N::Plain(self.slice(q, e))) } else { Item::Skip };
+        Some((item, e))
     }
 
     /// The end of an emphasis content from `p` (at least one item), without
@@ -1392,14 +1409,32 @@ impl<'a> Parser<'a> {
             Rule::Italic => 2,
             _ => 3,
         };
-        let e = self.stop_of(k, p, |me, q| me.content_item(q, kind).map(|(_, e)| e));
+        let e = self.stop_of(k, p, |me, q| me.content_item::<false>(q, kind).map(|(_, e)| e));
         (e > p).then_some(e)
     }
 
     /// The items of a content already known to stop at `stop`.
     fn content_items(&mut self, p: usize, stop: usize, kind: Rule) -> Vec<N> {
-        let (items, _) = self.many_inline(p, |me, q| if q < stop { me.content_item(q, kind) } else { None });
-        reduce(items)
+        // As `many_inline`, with single code units appended in place.
+        let mut v: Vec<N> = Vec::new();
+        let mut q = p;
+        while q < stop {
+            let Some((x, e)) = self.content_item::<true>(q, kind) else { break };
+            match (v.last_mut(), x) {
+                (Some(N::Plain(last)), Item::Unit(c)) if !js_blank(last) && !js_blank(&[c]) => last.push(c),
+                (_, Item::Unit(c)) => v.push(N::Plain(vec![c])),
+                (Some(N::Plain(last)), Item::Node(N::Plain(t))) if !js_blank(last) && !js_blank(&t) => {
+                    last.extend_from_slice(&t);
+                }
+                (_, Item::Node(x)) => v.push(x),
+                (_, Item::Skip) => {}
+            }
+            if e == q {
+                break;
+            }
+            q = e;
+        }
+        reduce(v)
     }
 
     fn delimited(&mut self, p: usize, kind: Rule, one: &str, two: &str) -> R<Vec<N>> {
