@@ -225,31 +225,37 @@ fn join_emoji(cur: &N, prev: Option<&N>, next: Option<&N>) -> N {
 /// `reducePlainTexts`: flatten one level, un-emoji glued emoji (judged on
 /// the original neighbours), merge adjacent plain texts.
 pub(crate) fn reduce(values: Vec<N>) -> Vec<N> {
-    let mut flat = Vec::with_capacity(values.len());
-    for v in values {
-        match v {
-            N::Seq(items) => flat.extend(items),
-            other => flat.push(other),
-        }
-    }
-    let joined: Vec<Option<N>> = (0..flat.len())
-        .map(|i| {
-            if matches!(flat[i], N::Emoji { .. }) {
-                let prev = if i > 0 { flat.get(i - 1) } else { None };
-                Some(join_emoji(&flat[i], prev, flat.get(i + 1)))
-            } else {
-                None
+    let mut flat = if values.iter().any(|v| matches!(v, N::Seq(_))) {
+        let mut flat = Vec::with_capacity(values.len());
+        for v in values {
+            match v {
+                N::Seq(items) => flat.extend(items),
+                other => flat.push(other),
             }
-        })
-        .collect();
-    let mut out: Vec<N> = Vec::with_capacity(flat.len());
-    for (orig, joined) in flat.into_iter().zip(joined) {
-        let cur = joined.unwrap_or(orig);
-        if let (N::Plain(v), Some(N::Plain(last))) = (&cur, out.last_mut()) {
-            last.extend_from_slice(v);
-            continue;
         }
-        out.push(cur);
+        flat
+    } else {
+        values
+    };
+    if flat.iter().any(|v| matches!(v, N::Emoji { .. })) {
+        let joined: Vec<(usize, N)> = (0..flat.len())
+            .filter(|&i| matches!(flat[i], N::Emoji { .. }))
+            .map(|i| {
+                let prev = if i > 0 { flat.get(i - 1) } else { None };
+                (i, join_emoji(&flat[i], prev, flat.get(i + 1)))
+            })
+            .collect();
+        for (i, n) in joined {
+            flat[i] = n;
+        }
     }
-    out
+    // Merge each plain text into a plain text kept just before it, in place.
+    flat.dedup_by(|cur, last| match (cur, last) {
+        (N::Plain(v), N::Plain(last)) => {
+            last.extend_from_slice(v);
+            true
+        }
+        _ => false,
+    });
+    flat
 }
