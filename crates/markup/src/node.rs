@@ -61,18 +61,31 @@ fn s(v: &[u16]) -> Value {
     Value::String(String::from_utf16_lossy(v))
 }
 
-/// A JSON object with these keys in this order, allocated at its final size
-/// (no intermediate vector, no rehash while inserting).
-fn obj<const K: usize>(pairs: [(&str, Value); K]) -> Value {
-    let mut m = Map::with_capacity(K);
-    for (k, v) in pairs {
-        m.insert(k.to_owned(), v);
-    }
-    Value::Object(m)
+/// A JSON object with these keys in this order. Cloned from a prototype
+/// built once per call site (the keys with null values), then filled in
+/// key order: a clone copies the key table instead of hashing every key
+/// again, and allocates at the final size.
+macro_rules! obj {
+    ([$(($k:literal, $v:expr)),* $(,)?]) => {{
+        static PROTO: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        let proto = PROTO.get_or_init(|| {
+            let mut m = Map::new();
+            $(m.insert($k.to_owned(), Value::Null);)*
+            Value::Object(m)
+        });
+        let mut object = proto.clone();
+        if let Value::Object(m) = &mut object {
+            let mut slots = m.values_mut();
+            $(if let Some(slot) = slots.next() {
+                *slot = $v;
+            })*
+        }
+        object
+    }};
 }
 
 fn typed(t: &str, value: Value) -> Value {
-    obj([("type", t.into()), ("value", value)])
+    obj!([("type", t.into()), ("value", value)])
 }
 
 fn plain(v: &[u16]) -> Value {
@@ -101,14 +114,14 @@ impl N {
             N::InlineCode(v) => typed("INLINE_CODE", plain(v)),
             N::Link(src, label) => typed(
                 "LINK",
-                obj([
+                obj!([
                     ("src", plain(src)),
                     ("label", label.as_ref().map_or_else(|| Value::Array(vec![plain(src)]), |l| list(l))),
                 ]),
             ),
             N::Image(src, label) => typed(
                 "IMAGE",
-                obj([
+                obj!([
                     ("src", plain(src)),
                     ("label", label.as_ref().map_or_else(|| plain(src), |l| l.to_json())),
                 ]),
@@ -116,12 +129,12 @@ impl N {
             N::MentionUser(v) => typed("MENTION_USER", plain(v)),
             N::MentionChannel(v) => typed("MENTION_CHANNEL", plain(v)),
             N::Emoji { short, value } => {
-                obj([("type", "EMOJI".into()), ("value", plain(value)), ("shortCode", s(short))])
+                obj!([("type", "EMOJI".into()), ("value", plain(value)), ("shortCode", s(short))])
             }
-            N::EmojiUnicode(v) => obj([("type", "EMOJI".into()), ("unicode", s(v))]),
+            N::EmojiUnicode(v) => obj!([("type", "EMOJI".into()), ("unicode", s(v))]),
             N::Color([r, g, b, a]) => typed(
                 "COLOR",
-                obj([("r", (*r).into()), ("g", (*g).into()), ("b", (*b).into()), ("a", (*a).into())]),
+                obj!([("r", (*r).into()), ("g", (*g).into()), ("b", (*b).into()), ("a", (*a).into())]),
             ),
             N::InlineKatex(v) => typed("INLINE_KATEX", s(v)),
             N::Timestamp(ts, format) => {
@@ -130,18 +143,18 @@ impl N {
                 fallback.push(u16::from(b':'));
                 fallback.push(*format);
                 fallback.push(u16::from(b'>'));
-                obj([
+                obj!([
                     ("type", "TIMESTAMP".into()),
-                    ("value", obj([("timestamp", s(ts)), ("format", s(&[*format]))])),
+                    ("value", obj!([("timestamp", s(ts)), ("format", s(&[*format]))])),
                     ("fallback", plain(&fallback)),
                 ])
             }
             N::Seq(v) => list(v),
             N::Paragraph(v) => typed("PARAGRAPH", list(v)),
             N::Heading(level, v) => {
-                obj([("type", "HEADING".into()), ("level", (*level).into()), ("value", list(v))])
+                obj!([("type", "HEADING".into()), ("level", (*level).into()), ("value", list(v))])
             }
-            N::Code(lang, lines) => obj([
+            N::Code(lang, lines) => obj!([
                 ("type", "CODE".into()),
                 ("language", lang.as_ref().map_or_else(|| "none".into(), |l| s(l))),
                 ("value", Value::Array(lines.iter().map(|l| typed("CODE_LINE", plain(l))).collect())),
@@ -153,7 +166,7 @@ impl N {
                     items
                         .iter()
                         .map(|(done, v)| {
-                            obj([("type", "TASK".into()), ("status", (*done).into()), ("value", list(v))])
+                            obj!([("type", "TASK".into()), ("status", (*done).into()), ("value", list(v))])
                         })
                         .collect(),
                 ),
@@ -166,9 +179,9 @@ impl N {
                         .map(|(v, n)| {
                             // `listItem` only sets `number` when it is truthy.
                             if *n != 0.0 {
-                                obj([("type", "LIST_ITEM".into()), ("value", list(v)), ("number", number(*n))])
+                                obj!([("type", "LIST_ITEM".into()), ("value", list(v)), ("number", number(*n))])
                             } else {
-                                obj([("type", "LIST_ITEM".into()), ("value", list(v))])
+                                obj!([("type", "LIST_ITEM".into()), ("value", list(v))])
                             }
                         })
                         .collect(),
@@ -179,7 +192,7 @@ impl N {
                 Value::Array(items.iter().map(|v| typed("LIST_ITEM", list(v))).collect()),
             ),
             N::Katex(v) => typed("KATEX", s(v)),
-            N::LineBreak => obj([("type", "LINE_BREAK".into())]),
+            N::LineBreak => obj!([("type", "LINE_BREAK".into())]),
             N::BigEmoji(v) => typed("BIG_EMOJI", list(v)),
             N::Shared(n) => n.to_json(),
         }
