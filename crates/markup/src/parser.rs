@@ -652,23 +652,40 @@ impl<'a> Parser<'a> {
         if p >= self.len() {
             return None;
         }
-        self.whitespace(p)
-            .or_else(|| self.timestamp(p))
-            .or_else(|| self.maybe(Rule::Refs, p))
-            .or_else(|| self.autolinked_phone(p))
-            .or_else(|| self.autolinked_email(p))
-            .or_else(|| self.autolinked_url(p))
-            .or_else(|| self.emphasis_with_whitespace(p))
-            .or_else(|| self.emphasis(p))
-            .or_else(|| self.user_mention(p))
-            .or_else(|| self.channel_mention(p))
-            .or_else(|| self.emoji(p))
-            .or_else(|| self.inline_code(p))
-            .or_else(|| self.image(p))
-            .or_else(|| self.emoticon(p))
-            .or_else(|| self.color(p))
-            .or_else(|| self.katex_inline(p))
-            .or_else(|| self.escaped(p))
+        // The rules in grammar order, each tried only when the code units
+        // at `p` pass the check it starts with (so skipping it changes
+        // nothing): most positions are ordinary text that only the
+        // auto-link, mention, emphasis and emoticon rules can start.
+        let c = self.at(p);
+        let next = self.at(p + 1);
+        macro_rules! try_rule {
+            ($guard:expr, $rule:expr) => {
+                if $guard {
+                    if let Some(r) = $rule {
+                        return Some(r);
+                    }
+                }
+            };
+        }
+        try_rule!(space(c), self.whitespace(p));
+        try_rule!(c == u16::from(b'<'), self.timestamp(p));
+        try_rule!(ascii_in!(c, b"[<"), self.maybe(Rule::Refs, p));
+        try_rule!(c == u16::from(b'+'), self.autolinked_phone(p));
+        // An e-mail address needs an `@` in the text (else no LocalPart table).
+        try_rule!(!self.local_end.is_empty(), self.autolinked_email(p));
+        try_rule!(true, self.autolinked_url(p));
+        try_rule!(ascii_in!(c, b"*_~"), self.emphasis_with_whitespace(p));
+        try_rule!(ascii_in!(c, b"*_~") || ascii_alnum(c), self.emphasis(p));
+        try_rule!(c == u16::from(b'@') || next == u16::from(b'@'), self.user_mention(p));
+        try_rule!(c == u16::from(b'#') || next == u16::from(b'#'), self.channel_mention(p));
+        try_rule!(c == u16::from(b':') || c >= 0x2300, self.emoji(p));
+        try_rule!(c == u16::from(b'`'), self.inline_code(p));
+        try_rule!(c == u16::from(b'!'), self.image(p));
+        try_rule!(c < 128, self.emoticon(p));
+        try_rule!(c == u16::from(b'c'), self.color(p));
+        try_rule!(ascii_in!(c, b"\\$"), self.katex_inline(p));
+        try_rule!(c == u16::from(b'\\'), self.escaped(p));
+        None
     }
 
     // ---- small inline rules ---------------------------------------------
