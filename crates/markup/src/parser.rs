@@ -127,6 +127,18 @@ fn names_char(c: u16) -> bool {
     ascii_in!(c, b"-_.") || alnum(c)
 }
 
+/// Appends a run of non-blank `Any` pieces to the items as `inline` merges
+/// plain texts: onto a non-blank plain text just before it, else as a new one.
+fn push_text(items: &mut Vec<N>, text: &[u16]) {
+    if text.is_empty() {
+        return;
+    }
+    match items.last_mut() {
+        Some(N::Plain(last)) if !js_blank(last) => last.extend_from_slice(text),
+        _ => items.push(N::Plain(text.to_vec())),
+    }
+}
+
 /// An item of an emphasis content (`Parser::content_item`).
 enum Item {
     Node(N),
@@ -187,7 +199,8 @@ pub(crate) struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(text: &str, opts: &'a Options) -> Self {
-        let s: Vec<u16> = text.encode_utf16().collect();
+        let mut s: Vec<u16> = Vec::with_capacity(text.len());
+        s.extend(text.encode_utf16());
         let n = s.len();
         let nu = n as u32;
         // One backward pass for the run tables every text reaches (each
@@ -235,9 +248,9 @@ impl<'a> Parser<'a> {
             skip_strike: false,
             skip_refs: false,
             depth: 0,
-            memo: vec![Vec::new(); 4 * 16],
+            memo: Vec::new(),
             results: Vec::new(),
-            stops: vec![Vec::new(); 4 * 16],
+            stops: Vec::new(),
             visited: Vec::new(),
             scheme_end,
             dc_end,
@@ -615,8 +628,13 @@ impl<'a> Parser<'a> {
         // straight from the input, without building a node.
         let mut items: Vec<N> = Vec::new();
         let mut q = p;
+        // Start of the pending run of non-blank `Any` pieces, contiguous in
+        // the input: appended in one piece when the run ends.
+        let mut run = p;
         loop {
             if let Some((x, e)) = self.inline_item(q) {
+                push_text(&mut items, &self.s[run..q]);
+                run = e;
                 match (items.last_mut(), x) {
                     (Some(N::Plain(last)), N::Plain(t))
                         if !crate::node::js_blank(last) && !crate::node::js_blank(&t) =>
@@ -633,14 +651,14 @@ impl<'a> Parser<'a> {
             }
             let Some(e) = self.any_end(q) else { break };
             let piece = &self.s[q..e];
-            match items.last_mut() {
-                Some(N::Plain(last)) if !crate::node::js_blank(last) && !crate::node::js_blank(piece) => {
-                    last.extend_from_slice(piece);
-                }
-                _ => items.push(N::Plain(piece.to_vec())),
+            if js_blank(piece) {
+                push_text(&mut items, &self.s[run..q]);
+                items.push(N::Plain(piece.to_vec()));
+                run = e;
             }
             q = e;
         }
+        push_text(&mut items, &self.s[run..q]);
         if items.is_empty() {
             return None;
         }
@@ -981,6 +999,10 @@ impl<'a> Parser<'a> {
     /// for every position walked.
     fn stop_of(&mut self, kind: u8, p: usize, step: impl Fn(&mut Self, usize) -> Option<usize>) -> usize {
         let slot = usize::from(kind) * 16 + usize::from(self.flags());
+        if self.stops.is_empty() {
+            // Most texts never get here: the slots are made on first use.
+            self.stops = vec![Vec::new(); 4 * 16];
+        }
         if self.stops[slot].is_empty() {
             self.stops[slot] = vec![u32::MAX; self.len() + 1];
         }
@@ -1338,6 +1360,9 @@ impl<'a> Parser<'a> {
             return Some((N::Plain(self.slice(p, e)), e));
         }
         let slot = rule as usize * 16 + usize::from(self.flags());
+        if self.memo.is_empty() {
+            self.memo = vec![Vec::new(); 4 * 16];
+        }
         if self.memo[slot].is_empty() {
             self.memo[slot] = vec![u32::MAX; self.len() + 1];
         }
