@@ -179,7 +179,11 @@ impl N {
                         .map(|(v, n)| {
                             // `listItem` only sets `number` when it is truthy.
                             if *n != 0.0 {
-                                obj!([("type", "LIST_ITEM".into()), ("value", list(v)), ("number", number(*n))])
+                                obj!([
+                                    ("type", "LIST_ITEM".into()),
+                                    ("value", list(v)),
+                                    ("number", number(*n))
+                                ])
                             } else {
                                 obj!([("type", "LIST_ITEM".into()), ("value", list(v))])
                             }

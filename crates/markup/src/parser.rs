@@ -1576,7 +1576,7 @@ impl<'a> Parser<'a> {
 /// End of LocalPart (e-mail) at every position, i itself when none.
 fn local_end_table(s: &[u16]) -> Vec<u32> {
     let n = s.len();
-        // LocalPart = (AlnumMark+ Special*)+ ("." (AlnumMark+ Special*)+)*
+    // LocalPart = (AlnumMark+ Special*)+ ("." (AlnumMark+ Special*)+)*
     let am: Vec<bool> = s.iter().map(|&c| alnum_or_mark(c)).chain(std::iter::once(false)).collect();
     let special = |c: u16| ascii_in!(c, b"!#$%&'*+/=?^_`{|}~-");
     let mut special_end = vec![n as u32; n + 1];
@@ -1600,8 +1600,7 @@ fn local_end_table(s: &[u16]) -> Vec<u32> {
     }
     let mut dot_tail = vec![n as u32; n + 2];
     for i in (0..n).rev() {
-        dot_tail[i] =
-            if s[i] == 46 && am[i + 1] { dot_tail[chars_end[i + 1] as usize] } else { i as u32 };
+        dot_tail[i] = if s[i] == 46 && am[i + 1] { dot_tail[chars_end[i + 1] as usize] } else { i as u32 };
     }
     (0..=n).map(|i| if am[i] { dot_tail[chars_end[i] as usize] } else { i as u32 }).collect()
 }
