@@ -127,6 +127,9 @@ fn names_char(c: u16) -> bool {
     ascii_in!(c, b"-_.") || alnum(c)
 }
 
+/// The Special characters of an e-mail LocalPart.
+const LOCAL_SPECIAL: &[u8] = b"!#$%&'*+/=?^_`{|}~-";
+
 /// Appends a run of non-blank `Any` pieces to the items as `inline` merges
 /// plain texts: onto a non-blank plain text just before it, else as a new one.
 fn push_text(items: &mut Vec<N>, text: &[u16]) {
@@ -211,13 +214,17 @@ impl<'a> Parser<'a> {
         let mut same_end = vec![nu; n + 1];
         let mut digit_end = vec![nu; n + 1];
         let mut alnum_end = vec![nu; n + 1];
-        let mut has_at = false;
-        // Whether DomainChar matches at i + 1 (from the previous iteration).
+        let mut has_at = false; // an `@` that can end a LocalPart
+                                // Whether DomainChar matches at i + 1 (from the previous iteration).
         let mut dc_next = false;
         for i in (0..n).rev() {
             let c = s[i];
             let iu = i as u32;
-            has_at |= c == u16::from(b'@');
+            // LocalPart ends with an AlnumMark or a Special code unit.
+            has_at |= c == u16::from(b'@') && i > 0 && {
+                let b = s[i - 1];
+                ascii_in!(b, LOCAL_SPECIAL) || alnum_or_mark(b)
+            };
             let dc = domain_char(&s, i);
             dc_end[i] = match dc {
                 Some(w) => dc_end[(i + w).min(n)],
@@ -231,7 +238,8 @@ impl<'a> Parser<'a> {
             digit_end[i] = if digit(c) { digit_end[i + 1] } else { iu };
             alnum_end[i] = if ascii_alnum(c) { alnum_end[i + 1] } else { iu };
         }
-        // An e-mail address needs an `@`: without one, no LocalPart is ever
+        // An e-mail address needs an `@` right after a LocalPart: without
+        // one (a text with no `@`, or only mentions), no LocalPart is ever
         // looked up and its table stays empty.
         let local_end = if has_at { local_end_table(&s) } else { Vec::new() };
         Parser {
@@ -1578,7 +1586,7 @@ fn local_end_table(s: &[u16]) -> Vec<u32> {
     let n = s.len();
     // LocalPart = (AlnumMark+ Special*)+ ("." (AlnumMark+ Special*)+)*
     let am: Vec<bool> = s.iter().map(|&c| alnum_or_mark(c)).chain(std::iter::once(false)).collect();
-    let special = |c: u16| ascii_in!(c, b"!#$%&'*+/=?^_`{|}~-");
+    let special = |c: u16| ascii_in!(c, LOCAL_SPECIAL);
     let mut special_end = vec![n as u32; n + 1];
     for i in (0..n).rev() {
         special_end[i] = if special(s[i]) { special_end[i + 1] } else { i as u32 };
