@@ -701,13 +701,18 @@ impl<'a> Parser<'a> {
         try_rule!(!self.local_end.is_empty(), self.autolinked_email(p));
         try_rule!(true, self.autolinked_url(p));
         try_rule!(ascii_in!(c, b"*_~"), self.emphasis_with_whitespace(p));
-        try_rule!(ascii_in!(c, b"*_~") || ascii_alnum(c), self.emphasis(p));
+        // From a letter or digit, only the italic `word_` alternative can match.
+        try_rule!(
+            ascii_in!(c, b"*_~")
+                || (ascii_alnum(c) && self.at(self.alnum_end[p] as usize) == u16::from(b'_')),
+            self.emphasis(p)
+        );
         try_rule!(c == u16::from(b'@') || next == u16::from(b'@'), self.user_mention(p));
         try_rule!(c == u16::from(b'#') || next == u16::from(b'#'), self.channel_mention(p));
         try_rule!(c == u16::from(b':') || c >= 0x2300, self.emoji(p));
         try_rule!(c == u16::from(b'`'), self.inline_code(p));
         try_rule!(c == u16::from(b'!'), self.image(p));
-        try_rule!(c < 128, self.emoticon(p));
+        try_rule!(c < 128 && (EMOTICON_FIRST >> c) & 1 == 1, self.emoticon(p));
         try_rule!(c == u16::from(b'c'), self.color(p));
         try_rule!(ascii_in!(c, b"\\$"), self.katex_inline(p));
         try_rule!(c == u16::from(b'\\'), self.escaped(p));
@@ -1629,8 +1634,24 @@ fn emoticons_by_first() -> &'static [Vec<(U16s, &'static str)>] {
     })
 }
 
+/// The first characters of the emoticons (all ASCII), as a 128-bit mask.
+const EMOTICON_FIRST: u128 = {
+    let mut m = 0u128;
+    let mut i = 0;
+    while i < EMOTICONS.len() {
+        let texts = EMOTICONS[i].0;
+        let mut j = 0;
+        while j < texts.len() {
+            m |= 1u128 << texts[j].as_bytes()[0];
+            j += 1;
+        }
+        i += 1;
+    }
+    m
+};
+
 /// EmoticonPattern, in the grammar's order (first match wins).
-static EMOTICONS: &[(&[&str], &str)] = &[
+const EMOTICONS: &[(&[&str], &str)] = &[
     (&["<3"], "heart"),
     (&["</3"], "broken_heart"),
     (&[":D", ":-D", "=D"], "smiley"),
