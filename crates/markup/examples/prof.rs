@@ -1,5 +1,6 @@
 //! Profiling aid: parses the benchmark mix (or, with an argument, that text
-//! repeated to 5,000 characters, or to the length given second) repeatedly; run it under `perf record`.
+//! repeated to 5,000 characters, or to the length given second) repeatedly (`PROF_ROUNDS` times, default 50); run it under `perf record`
+//! or `valgrind --tool=callgrind` (with `PROF_ROUNDS=1`).
 fn main() {
     let o = threadsync_markup::Options::default();
     let inputs: Vec<String> = match std::env::args().nth(1) {
@@ -13,7 +14,7 @@ fn main() {
             serde_json::from_str(&text).expect("json")
         }
     };
-    let rounds = 50;
+    let rounds: u32 = std::env::var("PROF_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(50);
     let t = std::time::Instant::now();
     for _ in 0..rounds {
         for m in &inputs {

@@ -2,6 +2,7 @@
 //! `@rocket.chat/message-parser`'s output after `JSON.stringify`).
 
 use serde_json::{Map, Value};
+use std::rc::Rc;
 
 /// Text is kept as UTF-16 code units until the tree is serialised, because the
 /// reference grammar matches code units (`.` can take half a surrogate pair).
@@ -39,22 +40,52 @@ pub(crate) enum N {
     Katex(U16s),
     LineBreak,
     BigEmoji(Vec<N>),
+    /// A memoised BOLD / ITALIC / STRIKE / LINK node, shared between the
+    /// places that use it: a memo hit costs a reference count, not a copy of
+    /// the subtree. Never a `Plain`, `Seq` or emoji node, which the reduce
+    /// steps look into.
+    Shared(Rc<N>),
+}
+
+impl N {
+    /// The node to keep in the memo: emphasis and link subtrees are shared.
+    pub(crate) fn share(self) -> N {
+        match self {
+            N::Bold(_) | N::Italic(_) | N::Strike(_) | N::Link(..) => N::Shared(Rc::new(self)),
+            other => other,
+        }
+    }
 }
 
 fn s(v: &[u16]) -> Value {
     Value::String(String::from_utf16_lossy(v))
 }
 
-fn obj(pairs: Vec<(&str, Value)>) -> Value {
-    let mut m = Map::new();
-    for (k, v) in pairs {
-        m.insert(k.to_owned(), v);
-    }
-    Value::Object(m)
+/// A JSON object with these keys in this order. Cloned from a prototype
+/// built once per call site (the keys with null values), then filled in
+/// key order: a clone copies the key table instead of hashing every key
+/// again, and allocates at the final size.
+macro_rules! obj {
+    ([$(($k:literal, $v:expr)),* $(,)?]) => {{
+        static PROTO: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        let proto = PROTO.get_or_init(|| {
+            let mut m = Map::new();
+            $(m.insert($k.to_owned(), Value::Null);)*
+            Value::Object(m)
+        });
+        let mut object = proto.clone();
+        if let Value::Object(m) = &mut object {
+            let mut slots = m.values_mut();
+            $(if let Some(slot) = slots.next() {
+                *slot = $v;
+            })*
+        }
+        object
+    }};
 }
 
 fn typed(t: &str, value: Value) -> Value {
-    obj(vec![("type", t.into()), ("value", value)])
+    obj!([("type", t.into()), ("value", value)])
 }
 
 fn plain(v: &[u16]) -> Value {
@@ -83,14 +114,14 @@ impl N {
             N::InlineCode(v) => typed("INLINE_CODE", plain(v)),
             N::Link(src, label) => typed(
                 "LINK",
-                obj(vec![
+                obj!([
                     ("src", plain(src)),
                     ("label", label.as_ref().map_or_else(|| Value::Array(vec![plain(src)]), |l| list(l))),
                 ]),
             ),
             N::Image(src, label) => typed(
                 "IMAGE",
-                obj(vec![
+                obj!([
                     ("src", plain(src)),
                     ("label", label.as_ref().map_or_else(|| plain(src), |l| l.to_json())),
                 ]),
@@ -98,12 +129,12 @@ impl N {
             N::MentionUser(v) => typed("MENTION_USER", plain(v)),
             N::MentionChannel(v) => typed("MENTION_CHANNEL", plain(v)),
             N::Emoji { short, value } => {
-                obj(vec![("type", "EMOJI".into()), ("value", plain(value)), ("shortCode", s(short))])
+                obj!([("type", "EMOJI".into()), ("value", plain(value)), ("shortCode", s(short))])
             }
-            N::EmojiUnicode(v) => obj(vec![("type", "EMOJI".into()), ("unicode", s(v))]),
+            N::EmojiUnicode(v) => obj!([("type", "EMOJI".into()), ("unicode", s(v))]),
             N::Color([r, g, b, a]) => typed(
                 "COLOR",
-                obj(vec![("r", (*r).into()), ("g", (*g).into()), ("b", (*b).into()), ("a", (*a).into())]),
+                obj!([("r", (*r).into()), ("g", (*g).into()), ("b", (*b).into()), ("a", (*a).into())]),
             ),
             N::InlineKatex(v) => typed("INLINE_KATEX", s(v)),
             N::Timestamp(ts, format) => {
@@ -112,18 +143,18 @@ impl N {
                 fallback.push(u16::from(b':'));
                 fallback.push(*format);
                 fallback.push(u16::from(b'>'));
-                obj(vec![
+                obj!([
                     ("type", "TIMESTAMP".into()),
-                    ("value", obj(vec![("timestamp", s(ts)), ("format", s(&[*format]))])),
+                    ("value", obj!([("timestamp", s(ts)), ("format", s(&[*format]))])),
                     ("fallback", plain(&fallback)),
                 ])
             }
             N::Seq(v) => list(v),
             N::Paragraph(v) => typed("PARAGRAPH", list(v)),
             N::Heading(level, v) => {
-                obj(vec![("type", "HEADING".into()), ("level", (*level).into()), ("value", list(v))])
+                obj!([("type", "HEADING".into()), ("level", (*level).into()), ("value", list(v))])
             }
-            N::Code(lang, lines) => obj(vec![
+            N::Code(lang, lines) => obj!([
                 ("type", "CODE".into()),
                 ("language", lang.as_ref().map_or_else(|| "none".into(), |l| s(l))),
                 ("value", Value::Array(lines.iter().map(|l| typed("CODE_LINE", plain(l))).collect())),
@@ -135,7 +166,7 @@ impl N {
                     items
                         .iter()
                         .map(|(done, v)| {
-                            obj(vec![("type", "TASK".into()), ("status", (*done).into()), ("value", list(v))])
+                            obj!([("type", "TASK".into()), ("status", (*done).into()), ("value", list(v))])
                         })
                         .collect(),
                 ),
@@ -146,12 +177,16 @@ impl N {
                     items
                         .iter()
                         .map(|(v, n)| {
-                            let mut pairs = vec![("type", "LIST_ITEM".into()), ("value", list(v))];
                             // `listItem` only sets `number` when it is truthy.
                             if *n != 0.0 {
-                                pairs.push(("number", number(*n)));
+                                obj!([
+                                    ("type", "LIST_ITEM".into()),
+                                    ("value", list(v)),
+                                    ("number", number(*n))
+                                ])
+                            } else {
+                                obj!([("type", "LIST_ITEM".into()), ("value", list(v))])
                             }
-                            obj(pairs)
                         })
                         .collect(),
                 ),
@@ -161,8 +196,9 @@ impl N {
                 Value::Array(items.iter().map(|v| typed("LIST_ITEM", list(v))).collect()),
             ),
             N::Katex(v) => typed("KATEX", s(v)),
-            N::LineBreak => obj(vec![("type", "LINE_BREAK".into())]),
+            N::LineBreak => obj!([("type", "LINE_BREAK".into())]),
             N::BigEmoji(v) => typed("BIG_EMOJI", list(v)),
+            N::Shared(n) => n.to_json(),
         }
     }
 }
@@ -206,31 +242,37 @@ fn join_emoji(cur: &N, prev: Option<&N>, next: Option<&N>) -> N {
 /// `reducePlainTexts`: flatten one level, un-emoji glued emoji (judged on
 /// the original neighbours), merge adjacent plain texts.
 pub(crate) fn reduce(values: Vec<N>) -> Vec<N> {
-    let mut flat = Vec::with_capacity(values.len());
-    for v in values {
-        match v {
-            N::Seq(items) => flat.extend(items),
-            other => flat.push(other),
-        }
-    }
-    let joined: Vec<Option<N>> = (0..flat.len())
-        .map(|i| {
-            if matches!(flat[i], N::Emoji { .. }) {
-                let prev = if i > 0 { flat.get(i - 1) } else { None };
-                Some(join_emoji(&flat[i], prev, flat.get(i + 1)))
-            } else {
-                None
+    let mut flat = if values.iter().any(|v| matches!(v, N::Seq(_))) {
+        let mut flat = Vec::with_capacity(values.len());
+        for v in values {
+            match v {
+                N::Seq(items) => flat.extend(items),
+                other => flat.push(other),
             }
-        })
-        .collect();
-    let mut out: Vec<N> = Vec::with_capacity(flat.len());
-    for (orig, joined) in flat.into_iter().zip(joined) {
-        let cur = joined.unwrap_or(orig);
-        if let (N::Plain(v), Some(N::Plain(last))) = (&cur, out.last_mut()) {
-            last.extend_from_slice(v);
-            continue;
         }
-        out.push(cur);
+        flat
+    } else {
+        values
+    };
+    if flat.iter().any(|v| matches!(v, N::Emoji { .. })) {
+        let joined: Vec<(usize, N)> = (0..flat.len())
+            .filter(|&i| matches!(flat[i], N::Emoji { .. }))
+            .map(|i| {
+                let prev = if i > 0 { flat.get(i - 1) } else { None };
+                (i, join_emoji(&flat[i], prev, flat.get(i + 1)))
+            })
+            .collect();
+        for (i, n) in joined {
+            flat[i] = n;
+        }
     }
-    out
+    // Merge each plain text into a plain text kept just before it, in place.
+    flat.dedup_by(|cur, last| match (cur, last) {
+        (N::Plain(v), N::Plain(last)) => {
+            last.extend_from_slice(v);
+            true
+        }
+        _ => false,
+    });
+    flat
 }

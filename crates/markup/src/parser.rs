@@ -13,7 +13,7 @@
 //! them, so the call depth is a small constant; `MAX_DEPTH` is a second,
 //! independent guard.
 
-use crate::node::{reduce, U16s, N};
+use crate::node::{js_blank, reduce, U16s, N};
 use crate::psl;
 use crate::tables;
 use crate::Options;
@@ -127,6 +127,30 @@ fn names_char(c: u16) -> bool {
     ascii_in!(c, b"-_.") || alnum(c)
 }
 
+/// The Special characters of an e-mail LocalPart.
+const LOCAL_SPECIAL: &[u8] = b"!#$%&'*+/=?^_`{|}~-";
+
+/// Appends a run of non-blank `Any` pieces to the items as `inline` merges
+/// plain texts: onto a non-blank plain text just before it, else as a new one.
+fn push_text(items: &mut Vec<N>, text: &[u16]) {
+    if text.is_empty() {
+        return;
+    }
+    match items.last_mut() {
+        Some(N::Plain(last)) if !js_blank(last) => last.extend_from_slice(text),
+        _ => items.push(N::Plain(text.to_vec())),
+    }
+}
+
+/// An item of an emphasis content (`Parser::content_item`).
+enum Item {
+    Node(N),
+    /// A single code unit of plain text.
+    Unit(u16),
+    /// Measured only, not built.
+    Skip,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Rule {
     Bold,
@@ -151,6 +175,8 @@ pub(crate) struct Parser<'a> {
     /// a position stops, per (kind, flags) a table by position: the items
     /// from any position are the same, so each position is walked once.
     stops: Vec<Vec<u32>>,
+    /// Positions walked by the `stop_of` walks in progress.
+    visited: Vec<u32>,
     /// End of the run of URLScheme characters [A-Za-z0-9+-] at i.
     scheme_end: Vec<u32>,
     /// End of the run of DomainChar starting at i (i itself if none).
@@ -176,90 +202,46 @@ pub(crate) struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(text: &str, opts: &'a Options) -> Self {
-        let s: Vec<u16> = text.encode_utf16().collect();
+        let mut s: Vec<u16> = Vec::with_capacity(text.len());
+        s.extend(text.encode_utf16());
         let n = s.len();
-        let at = |i: usize| s.get(i).copied().unwrap_or(EOF);
-        let mut dc_end = vec![0u32; n + 1];
-        let mut extra_end = vec![0u32; n + 1];
-        dc_end[n] = n as u32;
-        extra_end[n] = n as u32;
+        let nu = n as u32;
+        // One backward pass for the run tables every text reaches (each
+        // entry depends only on entries to its right).
+        let mut dc_end = vec![nu; n + 1];
+        let mut tail_end = vec![nu; n + 2];
+        let mut scheme_end = vec![nu; n + 1];
+        let mut same_end = vec![nu; n + 1];
+        let mut digit_end = vec![nu; n + 1];
+        let mut alnum_end = vec![nu; n + 1];
+        let mut has_at = false; // an `@` that can end a LocalPart
+                                // Whether DomainChar matches at i + 1 (from the previous iteration).
+        let mut dc_next = false;
         for i in (0..n).rev() {
-            dc_end[i] = match domain_char(&s, i) {
-                Some(w) => dc_end[(i + w).min(n)],
-                None => i as u32,
-            };
-            extra_end[i] = if extra(s[i]) { extra_end[i + 1] } else { i as u32 };
-        }
-        // A position ends a URL / auto-link body when a run of punctuation
-        // (possibly empty for auto-links) is followed by whitespace or a line end.
-        let stop_at = |e: usize| space(at(e)) || at(e) == 10 || at(e) == 13;
-        let mut body_end = vec![0u32; n + 1];
-        let mut auto_end = vec![0u32; n + 1];
-        body_end[n] = n as u32;
-        auto_end[n] = n as u32;
-        for i in (0..n).rev() {
-            let e = extra_end[i] as usize;
-            let blocked = (e > i && stop_at(e)) || space(s[i]);
             let c = s[i];
-            let ok = !blocked && (any_text(c) || ascii_in!(c, b"*[/]^_`{}~("));
-            body_end[i] = if ok { body_end[i + 1] } else { i as u32 };
-            let auto_ok = !stop_at(e);
-            auto_end[i] = if auto_ok { auto_end[i + 1] } else { i as u32 };
-        }
-        let mut tail_end = vec![0u32; n + 2];
-        tail_end[n] = n as u32;
-        tail_end[n + 1] = n as u32;
-        for i in (0..n).rev() {
+            let iu = i as u32;
+            // LocalPart ends with an AlnumMark or a Special code unit.
+            has_at |= c == u16::from(b'@') && i > 0 && {
+                let b = s[i - 1];
+                ascii_in!(b, LOCAL_SPECIAL) || alnum_or_mark(b)
+            };
+            let dc = domain_char(&s, i);
+            dc_end[i] = match dc {
+                Some(w) => dc_end[(i + w).min(n)],
+                None => iu,
+            };
             // tail(i) = if s[i] == '.' && DomainChar(s[i+1]) { tail(dc_end[i+1]) } else { i }
-            tail_end[i] = if s[i] == 46 && i + 1 < n && domain_char(&s, i + 1).is_some() {
-                let r = dc_end[i + 1] as usize;
-                tail_end[r]
-            } else {
-                i as u32
-            };
+            tail_end[i] = if c == 46 && dc_next { tail_end[dc_end[i + 1] as usize] } else { iu };
+            dc_next = dc.is_some();
+            scheme_end[i] = if ascii_alnum(c) || ascii_in!(c, b"+-") { scheme_end[i + 1] } else { iu };
+            same_end[i] = if i + 1 < n && s[i + 1] == c { same_end[i + 1] } else { iu + 1 };
+            digit_end[i] = if digit(c) { digit_end[i + 1] } else { iu };
+            alnum_end[i] = if ascii_alnum(c) { alnum_end[i + 1] } else { iu };
         }
-        let mut scheme_end = vec![n as u32; n + 1];
-        for i in (0..n).rev() {
-            scheme_end[i] =
-                if ascii_alnum(s[i]) || ascii_in!(s[i], b"+-") { scheme_end[i + 1] } else { i as u32 };
-        }
-        let mut same_end = vec![n as u32; n + 1];
-        let mut digit_end = vec![n as u32; n + 1];
-        let mut alnum_end = vec![n as u32; n + 1];
-        for i in (0..n).rev() {
-            same_end[i] = if i + 1 < n && s[i + 1] == s[i] { same_end[i + 1] } else { i as u32 + 1 };
-            digit_end[i] = if digit(s[i]) { digit_end[i + 1] } else { i as u32 };
-            alnum_end[i] = if ascii_alnum(s[i]) { alnum_end[i + 1] } else { i as u32 };
-        }
-        // LocalPart = (AlnumMark+ Special*)+ ("." (AlnumMark+ Special*)+)*
-        let am: Vec<bool> = s.iter().map(|&c| alnum_or_mark(c)).chain(std::iter::once(false)).collect();
-        let special = |c: u16| ascii_in!(c, b"!#$%&'*+/=?^_`{|}~-");
-        let mut special_end = vec![n as u32; n + 1];
-        for i in (0..n).rev() {
-            special_end[i] = if special(s[i]) { special_end[i + 1] } else { i as u32 };
-        }
-        let mut chars_end = vec![n as u32; n + 1];
-        for i in (0..n).rev() {
-            chars_end[i] = if !am[i] {
-                i as u32
-            } else if am[i + 1] {
-                chars_end[i + 1]
-            } else {
-                let r = special_end[i + 1] as usize;
-                if am[r] {
-                    chars_end[r]
-                } else {
-                    r as u32
-                }
-            };
-        }
-        let mut dot_tail = vec![n as u32; n + 2];
-        for i in (0..n).rev() {
-            dot_tail[i] =
-                if s[i] == 46 && am[i + 1] { dot_tail[chars_end[i + 1] as usize] } else { i as u32 };
-        }
-        let local_end: Vec<u32> =
-            (0..=n).map(|i| if am[i] { dot_tail[chars_end[i] as usize] } else { i as u32 }).collect();
+        // An e-mail address needs an `@` right after a LocalPart: without
+        // one (a text with no `@`, or only mentions), no LocalPart is ever
+        // looked up and its table stays empty.
+        let local_end = if has_at { local_end_table(&s) } else { Vec::new() };
         Parser {
             same_end,
             digit_end,
@@ -274,15 +256,49 @@ impl<'a> Parser<'a> {
             skip_strike: false,
             skip_refs: false,
             depth: 0,
-            memo: vec![Vec::new(); 4 * 16],
+            memo: Vec::new(),
             results: Vec::new(),
-            stops: vec![Vec::new(); 4 * 16],
+            stops: Vec::new(),
+            visited: Vec::new(),
             scheme_end,
             dc_end,
-            body_end,
-            auto_end,
+            body_end: Vec::new(),
+            auto_end: Vec::new(),
             tail_end,
         }
+    }
+
+    /// Builds `body_end` and `auto_end` the first time a URL host or
+    /// authority matches (most texts never get there).
+    fn bodies(&mut self) {
+        if !self.body_end.is_empty() {
+            return;
+        }
+        let s = &self.s;
+        let n = s.len();
+        let at = |i: usize| s.get(i).copied().unwrap_or(EOF);
+        // A position ends a URL / auto-link body when a run of punctuation
+        // (possibly empty for auto-links) is followed by whitespace or a line end.
+        let stop_at = |e: usize| space(at(e)) || at(e) == 10 || at(e) == 13;
+        let mut body_end = vec![0u32; n + 1];
+        let mut auto_end = vec![0u32; n + 1];
+        body_end[n] = n as u32;
+        auto_end[n] = n as u32;
+        let mut extra_end = n;
+        for i in (0..n).rev() {
+            let c = s[i];
+            if !extra(c) {
+                extra_end = i;
+            }
+            let e = extra_end;
+            let blocked = (e > i && stop_at(e)) || space(c);
+            let ok = !blocked && (any_text(c) || ascii_in!(c, b"*[/]^_`{}~("));
+            body_end[i] = if ok { body_end[i + 1] } else { i as u32 };
+            let auto_ok = !stop_at(e);
+            auto_end[i] = if auto_ok { auto_end[i + 1] } else { i as u32 };
+        }
+        self.body_end = body_end;
+        self.auto_end = auto_end;
     }
 
     fn at(&self, p: usize) -> u16 {
@@ -620,8 +636,13 @@ impl<'a> Parser<'a> {
         // straight from the input, without building a node.
         let mut items: Vec<N> = Vec::new();
         let mut q = p;
+        // Start of the pending run of non-blank `Any` pieces, contiguous in
+        // the input: appended in one piece when the run ends.
+        let mut run = p;
         loop {
             if let Some((x, e)) = self.inline_item(q) {
+                push_text(&mut items, &self.s[run..q]);
+                run = e;
                 match (items.last_mut(), x) {
                     (Some(N::Plain(last)), N::Plain(t))
                         if !crate::node::js_blank(last) && !crate::node::js_blank(&t) =>
@@ -638,14 +659,14 @@ impl<'a> Parser<'a> {
             }
             let Some(e) = self.any_end(q) else { break };
             let piece = &self.s[q..e];
-            match items.last_mut() {
-                Some(N::Plain(last)) if !crate::node::js_blank(last) && !crate::node::js_blank(piece) => {
-                    last.extend_from_slice(piece);
-                }
-                _ => items.push(N::Plain(piece.to_vec())),
+            if js_blank(piece) {
+                push_text(&mut items, &self.s[run..q]);
+                items.push(N::Plain(piece.to_vec()));
+                run = e;
             }
             q = e;
         }
+        push_text(&mut items, &self.s[run..q]);
         if items.is_empty() {
             return None;
         }
@@ -657,23 +678,45 @@ impl<'a> Parser<'a> {
         if p >= self.len() {
             return None;
         }
-        self.whitespace(p)
-            .or_else(|| self.timestamp(p))
-            .or_else(|| self.maybe(Rule::Refs, p))
-            .or_else(|| self.autolinked_phone(p))
-            .or_else(|| self.autolinked_email(p))
-            .or_else(|| self.autolinked_url(p))
-            .or_else(|| self.emphasis_with_whitespace(p))
-            .or_else(|| self.emphasis(p))
-            .or_else(|| self.user_mention(p))
-            .or_else(|| self.channel_mention(p))
-            .or_else(|| self.emoji(p))
-            .or_else(|| self.inline_code(p))
-            .or_else(|| self.image(p))
-            .or_else(|| self.emoticon(p))
-            .or_else(|| self.color(p))
-            .or_else(|| self.katex_inline(p))
-            .or_else(|| self.escaped(p))
+        // The rules in grammar order, each tried only when the code units
+        // at `p` pass the check it starts with (so skipping it changes
+        // nothing): most positions are ordinary text that only the
+        // auto-link, mention, emphasis and emoticon rules can start.
+        let c = self.at(p);
+        let next = self.at(p + 1);
+        macro_rules! try_rule {
+            ($guard:expr, $rule:expr) => {
+                if $guard {
+                    if let Some(r) = $rule {
+                        return Some(r);
+                    }
+                }
+            };
+        }
+        try_rule!(space(c), self.whitespace(p));
+        try_rule!(c == u16::from(b'<'), self.timestamp(p));
+        try_rule!(ascii_in!(c, b"[<"), self.maybe(Rule::Refs, p));
+        try_rule!(c == u16::from(b'+'), self.autolinked_phone(p));
+        // An e-mail address needs an `@` in the text (else no LocalPart table).
+        try_rule!(!self.local_end.is_empty(), self.autolinked_email(p));
+        try_rule!(true, self.autolinked_url(p));
+        try_rule!(ascii_in!(c, b"*_~"), self.emphasis_with_whitespace(p));
+        // From a letter or digit, only the italic `word_` alternative can match.
+        try_rule!(
+            ascii_in!(c, b"*_~")
+                || (ascii_alnum(c) && self.at(self.alnum_end[p] as usize) == u16::from(b'_')),
+            self.emphasis(p)
+        );
+        try_rule!(c == u16::from(b'@') || next == u16::from(b'@'), self.user_mention(p));
+        try_rule!(c == u16::from(b'#') || next == u16::from(b'#'), self.channel_mention(p));
+        try_rule!(c == u16::from(b':') || c >= 0x2300, self.emoji(p));
+        try_rule!(c == u16::from(b'`'), self.inline_code(p));
+        try_rule!(c == u16::from(b'!'), self.image(p));
+        try_rule!(c < 128 && (EMOTICON_FIRST >> c) & 1 == 1, self.emoticon(p));
+        try_rule!(c == u16::from(b'c'), self.color(p));
+        try_rule!(ascii_in!(c, b"\\$"), self.katex_inline(p));
+        try_rule!(c == u16::from(b'\\'), self.escaped(p));
+        None
     }
 
     // ---- small inline rules ---------------------------------------------
@@ -969,25 +1012,33 @@ impl<'a> Parser<'a> {
     /// for every position walked.
     fn stop_of(&mut self, kind: u8, p: usize, step: impl Fn(&mut Self, usize) -> Option<usize>) -> usize {
         let slot = usize::from(kind) * 16 + usize::from(self.flags());
+        if self.stops.is_empty() {
+            // Most texts never get here: the slots are made on first use.
+            self.stops = vec![Vec::new(); 4 * 16];
+        }
         if self.stops[slot].is_empty() {
             self.stops[slot] = vec![u32::MAX; self.len() + 1];
         }
-        let mut visited = Vec::new();
+        // The positions walked go on a stack shared with the nested walks
+        // (`step` can start one), each walk popping its own off at the end.
+        let base = self.visited.len();
         let mut q = p;
         let stop = loop {
             let known = self.stops[slot][q.min(self.len())];
             if known != u32::MAX {
                 break known as usize;
             }
-            visited.push(q);
+            self.visited.push(q as u32);
             match step(self, q) {
                 Some(e) if e > q => q = e,
                 _ => break q,
             }
         };
-        for v in visited {
+        for i in base..self.visited.len() {
+            let v = self.visited[i] as usize;
             self.stops[slot][v] = stop as u32;
         }
+        self.visited.truncate(base);
         stop
     }
 
@@ -1068,10 +1119,12 @@ impl<'a> Parser<'a> {
         }
         if let Some(q) = self.url_scheme(p) {
             if let Some(a) = self.url_authority(q) {
+                self.bodies();
                 return Some(self.body_end[a] as usize);
             }
         }
         let h = self.url_authority_host(p)?;
+        self.bodies();
         Some(self.body_end[h] as usize)
     }
 
@@ -1080,6 +1133,7 @@ impl<'a> Parser<'a> {
             return Some((self.slice(p, e), e));
         }
         if let Some(q) = self.url_scheme(p) {
+            self.bodies();
             let e = self.body_end[q] as usize;
             if e > q {
                 return Some((self.slice(p, e), e));
@@ -1142,6 +1196,12 @@ impl<'a> Parser<'a> {
 
     /// Line = Space* AnyText+ Space*
     fn line(&self, p: usize) -> Option<(U16s, usize)> {
+        let c = self.line_end(p)?;
+        Some((self.slice(p, c), c))
+    }
+
+    /// The end of a Line at `p`.
+    fn line_end(&self, p: usize) -> Option<usize> {
         let a = self.spaces_tabs(p);
         let mut b = a;
         while self.text_char(b) {
@@ -1150,8 +1210,7 @@ impl<'a> Parser<'a> {
         if b == a {
             return None;
         }
-        let c = self.spaces_tabs(b);
-        Some((self.slice(p, c), c))
+        Some(self.spaces_tabs(b))
     }
 
     fn phone(&self, p: usize) -> Option<(U16s, U16s, usize)> {
@@ -1247,10 +1306,12 @@ impl<'a> Parser<'a> {
         let e = (|| {
             if let Some(q) = self.url_scheme(p) {
                 if let Some(a) = self.url_authority(q) {
+                    self.bodies();
                     return Some(self.auto_end[a] as usize);
                 }
             }
             let h = self.url_authority_host(p)?;
+            self.bodies();
             Some(self.auto_end[h] as usize)
         })()?;
         let src = self.slice(p, e);
@@ -1312,6 +1373,9 @@ impl<'a> Parser<'a> {
             return Some((N::Plain(self.slice(p, e)), e));
         }
         let slot = rule as usize * 16 + usize::from(self.flags());
+        if self.memo.is_empty() {
+            self.memo = vec![Vec::new(); 4 * 16];
+        }
         if self.memo[slot].is_empty() {
             self.memo[slot] = vec![u32::MAX; self.len() + 1];
         }
@@ -1332,6 +1396,7 @@ impl<'a> Parser<'a> {
         };
         self.set(rule, false);
         self.depth -= 1;
+        let r = r.map(|(n, e)| (n.share(), e));
         self.memo[slot][p] = self.results.len() as u32;
         self.results.push(r.clone());
         r
@@ -1346,46 +1411,49 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn content_item(&mut self, q: usize, kind: Rule) -> R<N> {
+    /// One item of an emphasis content. Built (`BUILD`) for the content's
+    /// nodes, or only measured for the walk that finds where the content
+    /// stops: then the text pieces are not copied out (`Item::Skip`).
+    fn content_item<const BUILD: bool>(&mut self, q: usize, kind: Rule) -> Option<(Item, usize)> {
         let marker = match kind {
             Rule::Bold => u16::from(b'*'),
             Rule::Italic => u16::from(b'_'),
             _ => u16::from(b'~'),
         };
-        (|me: &mut Self| {
-            if q >= me.len() {
-                return None;
+        if q >= self.len() {
+            return None;
+        }
+        if kind == Rule::Strike {
+            if let Some((n, e)) = self.timestamp(q) {
+                return Some((Item::Node(n), e));
             }
-            if kind == Rule::Strike {
-                if let Some(r) = me.timestamp(q) {
-                    return Some(r);
-                }
-            }
-            if let Some(r) =
-                me.whitespace(q).or_else(|| me.inline_code(q)).or_else(|| me.maybe(Rule::Refs, q))
-            {
-                return Some(r);
-            }
-            if let Some(r) = me.user_mention(q).or_else(|| me.channel_mention(q)) {
-                return Some(r);
-            }
-            let nested = match kind {
-                Rule::Bold => me.maybe(Rule::Italic, q).or_else(|| me.maybe(Rule::Strike, q)),
-                Rule::Italic => me.maybe(Rule::Bold, q).or_else(|| me.maybe(Rule::Strike, q)),
-                _ => me.maybe(Rule::Italic, q).or_else(|| me.maybe(Rule::Bold, q)),
-            };
-            if let Some(r) = nested {
-                return Some(r);
-            }
-            if let Some(r) = me.emoji(q).or_else(|| me.emoticon(q)) {
-                return Some(r);
-            }
-            let c = me.at(q);
-            if c != 10 && c != marker && c != 32 {
-                return Some((N::Plain(vec![c]), q + 1));
-            }
-            me.line(q).map(|(t, e)| (N::Plain(t), e))
-        })(self)
+        }
+        if let Some(e) = self.spaces_tabs1(q) {
+            let item = if BUILD { Item::Node(N::Plain(self.slice(q, e))) } else { Item::Skip };
+            return Some((item, e));
+        }
+        let node = self
+            .inline_code(q)
+            .or_else(|| self.maybe(Rule::Refs, q))
+            .or_else(|| self.user_mention(q))
+            .or_else(|| self.channel_mention(q))
+            .or_else(|| match kind {
+                Rule::Bold => self.maybe(Rule::Italic, q).or_else(|| self.maybe(Rule::Strike, q)),
+                Rule::Italic => self.maybe(Rule::Bold, q).or_else(|| self.maybe(Rule::Strike, q)),
+                _ => self.maybe(Rule::Italic, q).or_else(|| self.maybe(Rule::Bold, q)),
+            })
+            .or_else(|| self.emoji(q))
+            .or_else(|| self.emoticon(q));
+        if let Some((n, e)) = node {
+            return Some((Item::Node(n), e));
+        }
+        let c = self.at(q);
+        if c != 10 && c != marker && c != 32 {
+            return Some((Item::Unit(c), q + 1));
+        }
+        let e = self.line_end(q)?;
+        let item = if BUILD { Item::Node(N::Plain(self.slice(q, e))) } else { Item::Skip };
+        Some((item, e))
     }
 
     /// The end of an emphasis content from `p` (at least one item), without
@@ -1396,14 +1464,32 @@ impl<'a> Parser<'a> {
             Rule::Italic => 2,
             _ => 3,
         };
-        let e = self.stop_of(k, p, |me, q| me.content_item(q, kind).map(|(_, e)| e));
+        let e = self.stop_of(k, p, |me, q| me.content_item::<false>(q, kind).map(|(_, e)| e));
         (e > p).then_some(e)
     }
 
     /// The items of a content already known to stop at `stop`.
     fn content_items(&mut self, p: usize, stop: usize, kind: Rule) -> Vec<N> {
-        let (items, _) = self.many_inline(p, |me, q| if q < stop { me.content_item(q, kind) } else { None });
-        reduce(items)
+        // As `many_inline`, with single code units appended in place.
+        let mut v: Vec<N> = Vec::new();
+        let mut q = p;
+        while q < stop {
+            let Some((x, e)) = self.content_item::<true>(q, kind) else { break };
+            match (v.last_mut(), x) {
+                (Some(N::Plain(last)), Item::Unit(c)) if !js_blank(last) && !js_blank(&[c]) => last.push(c),
+                (_, Item::Unit(c)) => v.push(N::Plain(vec![c])),
+                (Some(N::Plain(last)), Item::Node(N::Plain(t))) if !js_blank(last) && !js_blank(&t) => {
+                    last.extend_from_slice(&t);
+                }
+                (_, Item::Node(x)) => v.push(x),
+                (_, Item::Skip) => {}
+            }
+            if e == q {
+                break;
+            }
+            q = e;
+        }
+        reduce(v)
     }
 
     fn delimited(&mut self, p: usize, kind: Rule, one: &str, two: &str) -> R<Vec<N>> {
@@ -1500,6 +1586,38 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// End of LocalPart (e-mail) at every position, i itself when none.
+fn local_end_table(s: &[u16]) -> Vec<u32> {
+    let n = s.len();
+    // LocalPart = (AlnumMark+ Special*)+ ("." (AlnumMark+ Special*)+)*
+    let am: Vec<bool> = s.iter().map(|&c| alnum_or_mark(c)).chain(std::iter::once(false)).collect();
+    let special = |c: u16| ascii_in!(c, LOCAL_SPECIAL);
+    let mut special_end = vec![n as u32; n + 1];
+    for i in (0..n).rev() {
+        special_end[i] = if special(s[i]) { special_end[i + 1] } else { i as u32 };
+    }
+    let mut chars_end = vec![n as u32; n + 1];
+    for i in (0..n).rev() {
+        chars_end[i] = if !am[i] {
+            i as u32
+        } else if am[i + 1] {
+            chars_end[i + 1]
+        } else {
+            let r = special_end[i + 1] as usize;
+            if am[r] {
+                chars_end[r]
+            } else {
+                r as u32
+            }
+        };
+    }
+    let mut dot_tail = vec![n as u32; n + 2];
+    for i in (0..n).rev() {
+        dot_tail[i] = if s[i] == 46 && am[i + 1] { dot_tail[chars_end[i + 1] as usize] } else { i as u32 };
+    }
+    (0..=n).map(|i| if am[i] { dot_tail[chars_end[i] as usize] } else { i as u32 }).collect()
+}
+
 /// [`EMOTICONS`] grouped by first character (all are ASCII but one, whose
 /// first character is ASCII too), each group in grammar order.
 fn emoticons_by_first() -> &'static [Vec<(U16s, &'static str)>] {
@@ -1516,8 +1634,24 @@ fn emoticons_by_first() -> &'static [Vec<(U16s, &'static str)>] {
     })
 }
 
+/// The first characters of the emoticons (all ASCII), as a 128-bit mask.
+const EMOTICON_FIRST: u128 = {
+    let mut m = 0u128;
+    let mut i = 0;
+    while i < EMOTICONS.len() {
+        let texts = EMOTICONS[i].0;
+        let mut j = 0;
+        while j < texts.len() {
+            m |= 1u128 << texts[j].as_bytes()[0];
+            j += 1;
+        }
+        i += 1;
+    }
+    m
+};
+
 /// EmoticonPattern, in the grammar's order (first match wins).
-static EMOTICONS: &[(&[&str], &str)] = &[
+const EMOTICONS: &[(&[&str], &str)] = &[
     (&["<3"], "heart"),
     (&["</3"], "broken_heart"),
     (&[":D", ":-D", "=D"], "smiley"),
