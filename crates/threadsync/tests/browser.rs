@@ -13,11 +13,10 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{Server, ADMIN, ADMIN_PASS};
+use support::{in_ci, run_bounded, Server, ADMIN, ADMIN_PASS};
 
 /// `npm ci` downloads a few hundred packages; the build bundles React.
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
@@ -28,41 +27,13 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/embeddedchat")
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
 fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
 }
 
 /// Runs `cmd` to its end or kills it after `timeout`: (success, output).
-fn run_bounded(mut cmd: Command, timeout: Duration) -> (bool, String) {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => return (false, format!("cannot start {cmd:?}: {e}")),
-    };
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
-    let status = support::wait_with_timeout(&mut child, timeout);
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let mut output = stdout.join().unwrap_or_default();
-    output.push_str(&stderr.join().unwrap_or_default());
-    match status {
-        Some(status) => (status.success(), output),
-        None => (false, format!("{output}\n(killed after {} s)", timeout.as_secs())),
-    }
+fn run(cmd: Command, timeout: Duration) -> (bool, String) {
+    run_bounded(cmd, timeout).unwrap_or_else(|e| (false, format!("cannot start the command: {e}")))
 }
 
 /// What is missing for the browser check, if anything.
@@ -94,12 +65,12 @@ fn install_and_build() {
     if !current {
         let mut npm = Command::new("npm");
         npm.args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir);
-        let (ok, output) = run_bounded(npm, INSTALL_TIMEOUT);
+        let (ok, output) = run(npm, INSTALL_TIMEOUT);
         assert!(ok, "`npm ci` failed in {}:\n{output}", dir.display());
     }
     let mut build = Command::new("npm");
     build.args(["run", "build"]).current_dir(&dir);
-    let (ok, output) = run_bounded(build, INSTALL_TIMEOUT);
+    let (ok, output) = run(build, INSTALL_TIMEOUT);
     assert!(ok, "`npm run build` failed in {}:\n{output}", dir.display());
 }
 
@@ -125,7 +96,7 @@ async fn embeddedchat_in_chromium() {
         .arg(&shot)
         .current_dir(dir())
         .env("CHROMIUM", chromium());
-    let (ok, output) = tokio::task::block_in_place(|| run_bounded(node, CHECK_TIMEOUT));
+    let (ok, output) = tokio::task::block_in_place(|| run(node, CHECK_TIMEOUT));
     if !ok {
         server.fail(&format!("node check.mjs {} failed:\n{output}", server.base));
     }

@@ -13,12 +13,11 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
-use support::{PgSchema, Server};
+use support::{in_ci, run_bounded, PgSchema, Server};
 
 /// A script's own bound (`CLIENT_TIMEOUT_MS`); it fails with a message past it.
 const SCRIPT_BOUND: Duration = Duration::from_secs(120);
@@ -29,10 +28,6 @@ const NPM_CI_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn scripts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/realtime-clients")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
 
 /// Whether the scripts can run here: `Ok(None)` yes, `Ok(Some(why))` no
@@ -70,33 +65,6 @@ fn installed_and_current(dir: &Path) -> bool {
     match (modified(dir.join("node_modules/.package-lock.json")), modified(dir.join("package-lock.json"))) {
         (Some(installed), Some(lock)) => installed >= lock,
         _ => false,
-    }
-}
-
-/// Runs `cmd` to its end or kills it after `timeout`; returns whether it
-/// succeeded and its stdout and stderr together.
-fn run_bounded(mut cmd: Command, timeout: Duration) -> std::io::Result<(bool, String)> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn()?;
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
-    let status = support::wait_with_timeout(&mut child, timeout);
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let mut output = stdout.join().unwrap_or_default();
-    output.push_str(&stderr.join().unwrap_or_default());
-    match status {
-        Some(status) => Ok((status.success(), output)),
-        None => Ok((false, format!("{output}\n(killed after {} s)", timeout.as_secs()))),
     }
 }
 

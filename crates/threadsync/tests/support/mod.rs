@@ -382,3 +382,36 @@ impl Rng {
         &items[self.below(items.len())]
     }
 }
+
+/// Whether CI is set to a true value: tests that need an outside tool
+/// (Node.js, Chromium) fail without it there instead of skipping.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Runs `cmd` to its end or kills it after `timeout`; returns whether it
+/// succeeded and its stdout and stderr together.
+pub fn run_bounded(mut cmd: Command, timeout: Duration) -> std::io::Result<(bool, String)> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let status = wait_with_timeout(&mut child, timeout);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let mut output = stdout.join().unwrap_or_default();
+    output.push_str(&stderr.join().unwrap_or_default());
+    match status {
+        Some(status) => Ok((status.success(), output)),
+        None => Ok((false, format!("{output}\n(killed after {} s)", timeout.as_secs()))),
+    }
+}
