@@ -63,6 +63,9 @@ pub fn status_and_body(error: &Error) -> (StatusCode, Value) {
             json!({"success": false, "error": error.to_string(), "errorType": refusal.code()}),
         ),
         Error::Legacy(message) => (StatusCode::BAD_REQUEST, json!({"success": false, "error": message})),
+        Error::Failure { message, code } => {
+            (StatusCode::BAD_REQUEST, json!({"success": false, "error": message, "errorType": code}))
+        }
         Error::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, json!({"success": false, "error": "Internal server error"}))
         }

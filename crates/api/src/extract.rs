@@ -149,6 +149,12 @@ impl Params {
         self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// A parameter as given, empty included (for the few routes where an
+    /// empty value is an error rather than an absence).
+    pub fn get_as_given(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
     /// A required parameter, or `The required "<name>" query param is missing.`
     pub fn required(&self, name: &str) -> Result<&str, ApiError> {
         self.get(name).ok_or_else(|| {

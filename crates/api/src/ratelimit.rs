@@ -272,7 +272,7 @@ pub async fn limit(State(state): State<RateLimit>, mut req: Request, next: Next)
         // IP key; the handler reports them as it would without the limiter.
         if let Ok(user) = state.services.authenticate(&user_id, &token).await {
             crate::access::note_user(req.extensions(), &user.id);
-            let exempt = user.is_admin() || user.has_role("bot");
+            let exempt = state.services.has_global_permission(&user, "api-bypass-rate-limit");
             let key = format!("u:{}", user.id);
             req.extensions_mut().insert(CurrentUser { user, token });
             if exempt {

@@ -35,6 +35,10 @@ pub enum Error {
     /// A legacy Rocket.Chat error (400) whose body has no `errorType`.
     #[error("{0}")]
     Legacy(String),
+    /// Rocket.Chat's `API.v1.failure(message, errorType)` (400): the message
+    /// as it is (no ` [code]` suffix) and `errorType: <code>`.
+    #[error("{message}")]
+    Failure { message: String, code: String },
     /// The HTTP layer refused the request itself: a size or time limit, or
     /// a store that does not answer (each kind has its own status).
     #[error("{}", display_rejected(&.0.reason(), .0.code()))]

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod id;
 pub mod listing;
+pub mod markup;
 pub mod message;
 pub mod permissions;
 pub mod query;
@@ -16,6 +17,7 @@ pub mod time;
 pub mod user;
 
 pub use error::{Error, Result};
+pub use markup::Markup;
 pub use message::{Message, Tombstone, UserRef};
 pub use room::{Room, RoomType, Subscription};
 pub use time::Timestamp;

@@ -1,5 +1,6 @@
 //! Messages, thread fields and tombstones.
 
+use crate::markup::Markup;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -49,7 +50,7 @@ pub struct Message {
     /// computed when the text is written; absent when there is no text and
     /// on deleted thread parents.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub md: Option<Value>,
+    pub md: Option<Markup>,
     pub ts: Timestamp,
     pub u: UserRef,
     #[serde(rename = "_updatedAt")]

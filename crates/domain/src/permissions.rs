@@ -185,6 +185,65 @@ pub fn default_roles(permission: &str) -> Option<&'static [&'static str]> {
     PERMISSIONS.binary_search_by(|(id, _)| (*id).cmp(permission)).ok().map(|i| PERMISSIONS[i].1)
 }
 
+/// An admin's change to the table: the roles now holding `id`, and when it
+/// changed. Persisted by the store; the defaults are never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PermissionChange {
+    pub id: String,
+    pub roles: Vec<String>,
+    pub updated_at: Timestamp,
+}
+
+/// The permission table in force: Rocket.Chat's defaults with the admin's
+/// changes over them. Every access decision that Rocket.Chat bases on a
+/// permission asks [`PermissionTable::holds`]; a change replaces the whole
+/// table (the services keep it behind an `Arc`), so a request sees one
+/// consistent table.
+#[derive(Clone, Debug, Default)]
+pub struct PermissionTable {
+    /// Permission id → roles, for the permissions an admin changed.
+    changed: std::collections::HashMap<String, PermissionChange>,
+}
+
+impl PermissionTable {
+    /// The defaults with `changes` applied. Changes of permissions this
+    /// build does not know are dropped (a newer version may have written
+    /// them; they cannot grant anything here).
+    pub fn new(changes: impl IntoIterator<Item = PermissionChange>) -> PermissionTable {
+        let changed = changes
+            .into_iter()
+            .filter(|c| default_roles(&c.id).is_some())
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        PermissionTable { changed }
+    }
+
+    /// Whether any of `roles` holds `permission`. An unknown permission is
+    /// held by nobody.
+    pub fn holds<'a>(&self, permission: &str, mut roles: impl Iterator<Item = &'a str>) -> bool {
+        match self.changed.get(permission) {
+            Some(change) => roles.any(|r| change.roles.iter().any(|h| h == r)),
+            None => {
+                let holders = default_roles(permission).unwrap_or_default();
+                roles.any(|r| holders.contains(&r))
+            }
+        }
+    }
+
+    /// Every permission with its roles and when it last changed, by id.
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, Vec<&str>, Timestamp)> + '_ {
+        PERMISSIONS.iter().map(move |(id, roles)| match self.changed.get(*id) {
+            Some(change) => (*id, change.roles.iter().map(String::as_str).collect(), change.updated_at),
+            None => (*id, roles.to_vec(), TABLE_UPDATED_AT),
+        })
+    }
+
+    /// The latest change of the table (the defaults' date if none).
+    pub fn updated_at(&self) -> Timestamp {
+        self.changed.values().map(|c| c.updated_at).fold(TABLE_UPDATED_AT, Timestamp::max)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +265,30 @@ mod tests {
                 assert!(role(r).is_some(), "{id} names unknown role {r}");
             }
         }
+    }
+
+    #[test]
+    fn a_change_replaces_the_default_holders() {
+        let table = PermissionTable::default();
+        assert!(table.holds("post-readonly", ["moderator"].into_iter()));
+        assert!(!table.holds("post-readonly", ["user"].into_iter()));
+        let at = Timestamp(TABLE_UPDATED_AT.0 + 5);
+        let change = |id: &str, roles: &[&str]| PermissionChange {
+            id: id.to_owned(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            updated_at: at,
+        };
+        let table = PermissionTable::new([
+            change("post-readonly", &["user"]),
+            change("no-such-permission", &["user"]),
+        ]);
+        assert!(table.holds("post-readonly", ["user"].into_iter()));
+        assert!(!table.holds("post-readonly", ["admin", "moderator"].into_iter()));
+        assert!(!table.holds("no-such-permission", ["user"].into_iter()));
+        assert_eq!(table.updated_at(), at);
+        let entry = table.entries().find(|(id, _, _)| *id == "post-readonly").expect("listed");
+        assert_eq!((entry.1, entry.2), (vec!["user"], at));
+        assert_eq!(table.entries().count(), PERMISSIONS.len());
     }
 
     #[test]

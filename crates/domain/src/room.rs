@@ -67,6 +67,12 @@ pub struct Room {
     pub topic: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub announcement: Option<String>,
+    /// Archived: readable, closed to new messages. Rocket.Chat writes the
+    /// field only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub archived: bool,
     /// Direct messages: the members' usernames and ids, sorted by id.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub usernames: Vec<String>,
@@ -103,4 +109,16 @@ pub struct Subscription {
     pub tunread: Vec<String>,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// A favourite of its user (`rooms.favorite`). Rocket.Chat writes `f`
+    /// only when it is true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub f: bool,
+    /// The room is archived (Rocket.Chat marks its members' subscriptions
+    /// too, so clients can sort them apart without the room).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
+    /// Users whose messages this member asked not to see
+    /// (`chat.ignoreUser`); clients hide them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }

@@ -59,6 +59,11 @@ pub const MESSAGE_SHOW_DELETED_STATUS: &str = "Message_ShowDeletedStatus";
 pub const API_ENABLE_CORS: &str = "API_Enable_CORS";
 pub const API_CORS_ORIGIN: &str = "API_CORS_Origin";
 pub const API_USE_REST_FOR_DDP_CALLS: &str = "API_Use_REST_For_DDP_Calls";
+pub const HEX_COLOR_PREVIEW_ENABLED: &str = "HexColorPreview_Enabled";
+pub const KATEX_ENABLED: &str = "Katex_Enabled";
+pub const KATEX_DOLLAR_SYNTAX: &str = "Katex_Dollar_Syntax";
+pub const KATEX_PARENTHESIS_SYNTAX: &str = "Katex_Parenthesis_Syntax";
+pub const MESSAGE_CUSTOM_DOMAIN_AUTOLINK: &str = "Message_CustomDomain_AutoLink";
 
 /// Default of `API_Enable_Rate_Limiter_Limit_Calls_Default`: calls per window,
 /// per user (or per client IP when unauthenticated) and route. Rocket.Chat
@@ -137,6 +142,27 @@ pub const DEFINITIONS: &[SettingDef] = &[
         kind: SettingKind::Boolean,
         default: DefaultValue::Bool(true),
     },
+    // The markup parser's options (docs/markup.md#options): Rocket.Chat's
+    // names and defaults. They apply to texts written after a change; the
+    // `md` already stored stays as it was parsed.
+    SettingDef {
+        id: HEX_COLOR_PREVIEW_ENABLED,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
+    },
+    SettingDef { id: KATEX_ENABLED, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    SettingDef { id: KATEX_DOLLAR_SYNTAX, kind: SettingKind::Boolean, default: DefaultValue::Bool(false) },
+    SettingDef {
+        id: KATEX_PARENTHESIS_SYNTAX,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
+    },
+    // A comma-separated list of host names auto-linked without a public suffix.
+    SettingDef {
+        id: MESSAGE_CUSTOM_DOMAIN_AUTOLINK,
+        kind: SettingKind::Text { max: 4096 },
+        default: DefaultValue::Str(""),
+    },
 ];
 
 /// The settings any client may read without logging in (`settings.public`),
@@ -150,6 +176,12 @@ pub const PUBLIC: &[&str] = &[
     MESSAGE_ALLOW_EDITING,
     MESSAGE_ALLOW_DELETING,
     API_USE_REST_FOR_DDP_CALLS,
+    // Public in Rocket.Chat: its clients parse texts without `md` with them.
+    HEX_COLOR_PREVIEW_ENABLED,
+    KATEX_ENABLED,
+    KATEX_DOLLAR_SYNTAX,
+    KATEX_PARENTHESIS_SYNTAX,
+    MESSAGE_CUSTOM_DOMAIN_AUTOLINK,
 ];
 
 pub fn is_public(id: &str) -> bool {
@@ -258,6 +290,25 @@ impl Settings {
     pub fn show_deleted_status(&self) -> bool {
         self.bool(MESSAGE_SHOW_DELETED_STATUS)
     }
+    /// `HexColorPreview_Enabled`: `color:#rgb` becomes a COLOR node.
+    pub fn hex_color_preview(&self) -> bool {
+        self.bool(HEX_COLOR_PREVIEW_ENABLED)
+    }
+    /// KaTeX in messages: `None` when `Katex_Enabled` is off, else
+    /// (`Katex_Dollar_Syntax`, `Katex_Parenthesis_Syntax`).
+    pub fn katex(&self) -> Option<(bool, bool)> {
+        self.bool(KATEX_ENABLED)
+            .then(|| (self.bool(KATEX_DOLLAR_SYNTAX), self.bool(KATEX_PARENTHESIS_SYNTAX)))
+    }
+    /// `Message_CustomDomain_AutoLink`, split at commas and trimmed as
+    /// Rocket.Chat does (an empty setting is no domain; an empty piece
+    /// between two commas is kept, as there).
+    pub fn custom_domains(&self) -> Vec<String> {
+        match self.values.get(MESSAGE_CUSTOM_DOMAIN_AUTOLINK).and_then(Value::as_str) {
+            None | Some("") => Vec::new(),
+            Some(list) => list.split(',').map(|d| d.trim().to_owned()).collect(),
+        }
+    }
     pub fn cors_enabled(&self) -> bool {
         self.bool(API_ENABLE_CORS)
     }
@@ -288,6 +339,23 @@ mod tests {
         // CORS: off, and `*` once enabled (Rocket.Chat's defaults).
         assert!(!s.cors_enabled());
         assert_eq!(s.cors_origin(), "*");
+        // The markup parser's options: Rocket.Chat's defaults.
+        assert!(s.hex_color_preview());
+        assert_eq!(s.katex(), Some((false, true)));
+        assert!(s.custom_domains().is_empty());
+    }
+
+    #[test]
+    fn markup_settings_as_rocket_chat_reads_them() {
+        let s = Settings::from_stored([
+            (KATEX_DOLLAR_SYNTAX.to_owned(), json!(true)),
+            (MESSAGE_CUSTOM_DOMAIN_AUTOLINK.to_owned(), json!(" intranet , wiki.corp")),
+        ]);
+        assert_eq!(s.katex(), Some((true, true)));
+        assert_eq!(s.custom_domains(), vec!["intranet", "wiki.corp"]);
+        let off = Settings::from_stored([(KATEX_ENABLED.to_owned(), json!(false))]);
+        assert_eq!(off.katex(), None, "Katex_Enabled off turns both syntaxes off");
+        assert!(is_public(KATEX_ENABLED) && is_public(MESSAGE_CUSTOM_DOMAIN_AUTOLINK));
     }
 
     #[test]

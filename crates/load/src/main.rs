@@ -7,6 +7,7 @@ mod limits;
 mod rng;
 mod rss;
 mod scenario;
+mod search_text;
 mod setup;
 mod stats;
 mod target;
@@ -42,7 +43,8 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     target: String,
     /// s1 hot delta sync, s2 full resync of a big thread, s3 mixed, s4
-    /// thread replies only, soak: s3 plus logins and follows; ws-idle,
+    /// thread replies only, soak: s3 plus logins and follows, search:
+    /// chat.search on a seeded dataset (--manifest); ws-idle,
     /// ws-fanout, ws-sustained: websockets (docs/load.md).
     #[arg(long, value_enum)]
     scenario: Scenario,
@@ -72,6 +74,12 @@ struct Args {
     /// `threadsync-ws-ceiling`), and report ratios.
     #[arg(long)]
     ceilings: bool,
+    /// With `--ceilings` and `s1`: ask the raw-sync ceiling of this server
+    /// instead of the target's `/bench/raw-sync` route: a separate
+    /// `threadsync-sync-ceiling` process over the same SQLite file, so the
+    /// ceiling shares nothing with the server (docs/load.md).
+    #[arg(long, value_name = "URL")]
+    ceiling_target: Option<String>,
     /// Sample this process's RSS (/proc/PID/status) every second.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -93,6 +101,10 @@ struct Args {
     /// s2: replies of the big thread that is resynced.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=200_000))]
     big_replies: u64,
+    /// `search`: draw the searched words among this many of the dataset's
+    /// most frequent words (0: the whole vocabulary, uniformly).
+    #[arg(long, default_value_t = 0)]
+    search_top: usize,
     /// Seconds between progress lines (stderr).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     report_every: u64,
@@ -188,7 +200,13 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     if args.ceilings && args.scenario != Scenario::S1 {
         bail!("--ceilings compares s1 with its ceilings: use it with --scenario s1");
     }
+    if args.ceiling_target.is_some() && !args.ceilings {
+        bail!("--ceiling-target names where --ceilings asks raw-sync: use it with --ceilings");
+    }
     let manifest = args.manifest.as_deref().map(setup::Manifest::read).transpose()?;
+    if args.scenario == Scenario::Search && manifest.is_none() {
+        bail!("--scenario search searches a seeded dataset: give its --manifest");
+    }
 
     let sampler = match args.server_pid {
         Some(pid) => {
@@ -209,6 +227,7 @@ async fn run(args: Args) -> anyhow::Result<u64> {
         replies: args.replies as usize,
         big_replies: (args.scenario == Scenario::S2).then_some(args.big_replies as usize),
         request_timeout,
+        search_top: (args.scenario == Scenario::Search).then_some(args.search_top),
     };
     eprintln!(
         "threadsync-load: {} on {} with {connections} connections, {} s measured after {} s warm-up{}",
@@ -233,8 +252,15 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     );
     let user_pass = manifest.as_ref().map_or_else(|| args.user_pass.clone(), |m| m.users.password.clone());
 
+    let ceiling_target = match &args.ceiling_target {
+        Some(raw) => Some(target::parse_target(raw).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let phase = |scenario, static_bytes| Phase {
-        target: &target,
+        target: match (scenario, &ceiling_target) {
+            (Scenario::CeilingRawSync, Some(ceiling)) => ceiling,
+            _ => &target,
+        },
         scenario,
         world: Arc::clone(&world),
         user_pass: user_pass.clone(),

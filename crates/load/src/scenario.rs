@@ -2,6 +2,7 @@
 
 use crate::client::{CallError, Conn};
 use crate::rng::Rng;
+use crate::search_text::{encode, next_search, SEARCH_COUNT};
 use crate::setup::{self, Thread, World, EPOCH};
 use crate::stats::{Op, Stats};
 use serde_json::{json, Value};
@@ -26,6 +27,9 @@ pub enum Scenario {
     S4,
     /// `s3` plus a little login/logout and follow/unfollow, for long runs.
     Soak,
+    /// `chat.search` of one or two vocabulary words in a random seeded
+    /// room (needs `--manifest`; `--search-top` narrows the words).
+    Search,
     /// Websockets: N logged-in, subscribed connections held idle; server
     /// RSS per connection (src/ws.rs).
     WsIdle,
@@ -58,6 +62,7 @@ impl Scenario {
             Scenario::S3 => "s3",
             Scenario::S4 => "s4",
             Scenario::Soak => "soak",
+            Scenario::Search => "search",
             Scenario::WsIdle => "ws-idle",
             Scenario::WsFanout => "ws-fanout",
             Scenario::WsSustained => "ws-sustained",
@@ -73,6 +78,7 @@ impl Scenario {
             Scenario::S3 => S3_MIX,
             Scenario::S4 => &[(Action::Send, 1)],
             Scenario::Soak => SOAK_MIX,
+            Scenario::Search => &[(Action::Search, 1)],
             // Driven by src/ws.rs, never by the HTTP connections.
             Scenario::WsIdle | Scenario::WsFanout | Scenario::WsSustained => &[],
             Scenario::CeilingStatic => &[(Action::StaticBody, 1)],
@@ -99,6 +105,7 @@ enum Action {
     LoginLogout,
     StaticBody,
     RawSync,
+    Search,
 }
 
 /// Weights out of 10,000.
@@ -240,6 +247,7 @@ impl Connection {
                 self.timed(Op::Static, |c| c.conn.get(&path)).await;
             }
             Action::RawSync => self.hot_sync().await,
+            Action::Search => self.search().await,
         }
     }
 
@@ -327,6 +335,30 @@ impl Connection {
                 self.cursors[i] = max;
             }
         }
+    }
+
+    /// `search`: the answer must be a list of at most [`SEARCH_COUNT`]
+    /// messages of the room searched.
+    async fn search(&mut self) {
+        let Some(search) = &self.ctx.world.search else { return };
+        let (rid, text) = next_search(&mut self.rng, &search.rooms, &search.vocabulary, search.top);
+        let path =
+            format!("/api/v1/chat.search?roomId={rid}&searchText={}&count={SEARCH_COUNT}", encode(&text));
+        let started = Instant::now();
+        let result = self.conn.get(&path).await;
+        let outcome = match result {
+            Ok(body) => match body["messages"].as_array() {
+                Some(found)
+                    if found.len() as u64 <= SEARCH_COUNT
+                        && found.iter().all(|m| m["rid"].as_str() == Some(rid)) =>
+                {
+                    Ok(())
+                }
+                _ => Err(format!("{}: check failed: not a page of room {rid}: {body}", Op::Search.name())),
+            },
+            Err(e) => Err(format!("{}: {e}", Op::Search.name())),
+        };
+        self.ctx.stats.record(Op::Search, started.elapsed(), outcome);
     }
 
     /// `s2`: the whole big thread, page after page; every page is a

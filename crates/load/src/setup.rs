@@ -29,6 +29,8 @@ pub struct Plan {
     /// The size of the one big thread (`s2`), if one is needed.
     pub big_replies: Option<usize>,
     pub request_timeout: Duration,
+    /// `search`: `--search-top` (0: the whole vocabulary).
+    pub search_top: Option<usize>,
 }
 
 /// A thread of the run and the stamps of its changes, oldest first, as a
@@ -46,6 +48,17 @@ pub struct World {
     pub users: Vec<(String, Session)>,
     pub threads: Vec<Thread>,
     pub big: Option<Thread>,
+    /// What the `search` scenario searches (from a manifest).
+    pub search: Option<SearchWorld>,
+}
+
+/// The rooms and words of a seeded dataset, for `search`.
+pub struct SearchWorld {
+    pub rooms: Vec<String>,
+    /// Most frequent first.
+    pub vocabulary: Vec<String>,
+    /// Draw words among this many of the most frequent (0: all).
+    pub top: usize,
 }
 
 pub async fn prepare(
@@ -100,7 +113,7 @@ pub async fn prepare(
         }
         None => None,
     };
-    Ok(World { users, threads, big })
+    Ok(World { users, threads, big, search: None })
 }
 
 /// Turns the server's rate limiter off as `admin` (its default budget is
@@ -133,6 +146,18 @@ pub struct Manifest {
     pub users: ManifestUsers,
     pub mega_thread: Option<String>,
     pub threads: Vec<ManifestThread>,
+    #[serde(default)]
+    pub rooms: Vec<ManifestRoom>,
+    /// The words of the seeded texts, most frequent first (manifests
+    /// written before the vocabulary was recorded have none).
+    #[serde(default)]
+    pub vocabulary: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ManifestRoom {
+    #[serde(rename = "_id")]
+    pub id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,7 +270,15 @@ pub async fn prepare_from_manifest(
         big.as_ref().map(|b| format!(" and a big thread of {} changes", b.stamps.len())).unwrap_or_default(),
         started.elapsed().as_secs_f64()
     );
-    Ok(World { users, threads, big })
+    let search = plan.search_top.map(|top| SearchWorld {
+        rooms: manifest.rooms.iter().map(|r| r.id.clone()).collect(),
+        vocabulary: manifest.vocabulary.clone(),
+        top,
+    });
+    if search.as_ref().is_some_and(|s| s.rooms.is_empty() || s.vocabulary.is_empty()) {
+        bail!("the manifest lists no rooms or no vocabulary: seed the dataset again with this version");
+    }
+    Ok(World { users, threads, big, search })
 }
 
 /// Logs each user of the pool in, registering those that do not exist yet.
@@ -398,6 +431,8 @@ mod tests {
             users: ManifestUsers { password: "p".to_owned(), usernames: vec!["u".to_owned()] },
             mega_thread: mega.map(str::to_owned),
             threads,
+            rooms: Vec::new(),
+            vocabulary: Vec::new(),
         }
     }
 

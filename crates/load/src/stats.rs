@@ -22,10 +22,11 @@ pub enum Op {
     Resync,
     Static,
     RawSync,
+    Search,
 }
 
 impl Op {
-    pub const ALL: [Op; 12] = [
+    pub const ALL: [Op; 13] = [
         Op::SyncThread,
         Op::GetThread,
         Op::Send,
@@ -38,6 +39,7 @@ impl Op {
         Op::Resync,
         Op::Static,
         Op::RawSync,
+        Op::Search,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +56,7 @@ impl Op {
             Op::Resync => "full resync (all pages)",
             Op::Static => "GET /bench/static",
             Op::RawSync => "GET /bench/raw-sync",
+            Op::Search => "chat.search",
         }
     }
 

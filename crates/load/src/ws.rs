@@ -236,6 +236,7 @@ async fn prepare(opts: &Options) -> anyhow::Result<World> {
         replies: 0,
         big_replies: None,
         request_timeout: opts.request_timeout,
+        search_top: None,
     };
     let users: Vec<Session> =
         setup::register_users(target, &plan).await?.into_iter().map(|(_, s)| s).collect();

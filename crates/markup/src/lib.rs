@@ -11,6 +11,7 @@ mod node;
 mod parser;
 mod psl;
 mod tables;
+mod write;
 
 use serde_json::Value;
 
@@ -52,12 +53,53 @@ impl Default for Options {
     }
 }
 
+/// A parsed message text: the markup tree, typed. Write it as the JSON of
+/// `md` without building a `serde_json::Value` first
+/// ([`Md::to_json_string`]), or ask for the `Value` ([`Md::to_value`]).
+///
+/// Not `Send`: subtrees the parser reused are shared by reference count.
+/// Write it where it was parsed.
+#[derive(Clone, Debug)]
+pub struct Md(Vec<node::N>);
+
+impl Md {
+    /// The tree as a `serde_json::Value` (what [`parse`] returns).
+    pub fn to_value(&self) -> Value {
+        Value::Array(self.0.iter().map(node::N::to_json).collect())
+    }
+
+    /// The tree as JSON text, written directly from the typed tree.
+    pub fn to_json_string(&self) -> String {
+        let mut out = Vec::with_capacity(256);
+        write::list(&mut out, &self.0);
+        // Only whole UTF-8 encodings of characters and ASCII were written.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The user names (`MENTION_USER`, including `all` / `here`) and channel
+    /// names (`MENTION_CHANNEL`) the tree mentions, each once, in order of
+    /// first appearance: the same as [`mentions`] of [`Md::to_value`].
+    pub fn mentions(&self) -> (Vec<String>, Vec<String>) {
+        let mut users = Vec::new();
+        let mut channels = Vec::new();
+        for n in &self.0 {
+            n.mentions(&mut users, &mut channels);
+        }
+        (users, channels)
+    }
+}
+
+/// Parses a message text into its typed markup tree, or `None` for text the
+/// reference parser rejects (the empty string).
+pub fn parse_tree(text: &str, options: &Options) -> Option<Md> {
+    let mut p = parser::Parser::new(text, options);
+    p.start().map(Md)
+}
+
 /// Parses a message text into its markup tree (a JSON array of block nodes),
 /// or `None` for text the reference parser rejects (the empty string).
 pub fn parse(text: &str, options: &Options) -> Option<Value> {
-    let mut p = parser::Parser::new(text, options);
-    let nodes = p.start()?;
-    Some(Value::Array(nodes.iter().map(node::N::to_json).collect()))
+    parse_tree(text, options).map(|md| md.to_value())
 }
 
 /// The user names (`MENTION_USER`, including `all` / `here`) and channel

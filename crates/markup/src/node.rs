@@ -96,7 +96,7 @@ fn list(v: &[N]) -> Value {
     Value::Array(v.iter().map(N::to_json).collect())
 }
 
-fn number(n: f64) -> Value {
+pub(crate) fn number(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0 {
         Value::from(n as i64)
     } else {
@@ -275,4 +275,52 @@ pub(crate) fn reduce(values: Vec<N>) -> Vec<N> {
         _ => false,
     });
     flat
+}
+
+impl N {
+    /// Appends the user (`MENTION_USER`) and channel (`MENTION_CHANNEL`)
+    /// names of this subtree, in document order, each once.
+    pub(crate) fn mentions(&self, users: &mut Vec<String>, channels: &mut Vec<String>) {
+        fn add(names: &mut Vec<String>, v: &[u16]) {
+            let name = String::from_utf16_lossy(v);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let all = |v: &[N], users: &mut Vec<String>, channels: &mut Vec<String>| {
+            for n in v {
+                n.mentions(users, channels);
+            }
+        };
+        match self {
+            N::MentionUser(v) => add(users, v),
+            N::MentionChannel(v) => add(channels, v),
+            N::Bold(v)
+            | N::Italic(v)
+            | N::Strike(v)
+            | N::Seq(v)
+            | N::Paragraph(v)
+            | N::Heading(_, v)
+            | N::Quote(v)
+            | N::BigEmoji(v) => all(v, users, channels),
+            N::Link(_, Some(label)) => all(label, users, channels),
+            N::Image(_, Some(label)) => label.mentions(users, channels),
+            N::Tasks(items) => items.iter().for_each(|(_, v)| all(v, users, channels)),
+            N::OrderedList(items) => items.iter().for_each(|(v, _)| all(v, users, channels)),
+            N::UnorderedList(items) => items.iter().for_each(|v| all(v, users, channels)),
+            N::Shared(n) => n.mentions(users, channels),
+            N::Plain(_)
+            | N::InlineCode(_)
+            | N::Link(_, None)
+            | N::Image(_, None)
+            | N::Emoji { .. }
+            | N::EmojiUnicode(_)
+            | N::Color(_)
+            | N::InlineKatex(_)
+            | N::Timestamp(..)
+            | N::Code(..)
+            | N::Katex(_)
+            | N::LineBreak => {}
+        }
+    }
 }

@@ -202,8 +202,15 @@ pub(crate) struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(text: &str, opts: &'a Options) -> Self {
-        let mut s: Vec<u16> = Vec::with_capacity(text.len());
-        s.extend(text.encode_utf16());
+        // Most messages are ASCII: widening bytes is a loop the compiler
+        // vectorises, where UTF-16 encoding decodes every character.
+        let s: Vec<u16> = if text.is_ascii() {
+            text.bytes().map(u16::from).collect()
+        } else {
+            let mut s = Vec::with_capacity(text.len());
+            s.extend(text.encode_utf16());
+            s
+        };
         let n = s.len();
         let nu = n as u32;
         // One backward pass for the run tables every text reaches (each
@@ -699,7 +706,7 @@ impl<'a> Parser<'a> {
         try_rule!(c == u16::from(b'+'), self.autolinked_phone(p));
         // An e-mail address needs an `@` in the text (else no LocalPart table).
         try_rule!(!self.local_end.is_empty(), self.autolinked_email(p));
-        try_rule!(true, self.autolinked_url(p));
+        try_rule!(self.url_may_start(p), self.autolinked_url(p));
         try_rule!(ascii_in!(c, b"*_~"), self.emphasis_with_whitespace(p));
         // From a letter or digit, only the italic `word_` alternative can match.
         try_rule!(
@@ -765,13 +772,25 @@ impl<'a> Parser<'a> {
             return None;
         }
         let mut q = p + 1;
-        if let Some((_, e)) = self.autolinked_phone(q) {
-            q = e;
+        if self.at(q) == u16::from(b'+') {
+            if let Some((_, e)) = self.autolinked_phone(q) {
+                q = e;
+            }
         }
-        if let Some(e) = self.url(q) {
-            q = e;
+        if self.url_may_start(q) {
+            if let Some(e) = self.url(q) {
+                q = e;
+            }
         }
         Some(q)
+    }
+
+    /// Whether a URL (or an auto-linked one) can start at `p`: both begin
+    /// with a URLScheme character or a host (DomainChar, which includes the
+    /// digits of an IPv4 address and the `l` of `localhost`). Read off the
+    /// run tables, so the rules are not called from every code unit.
+    fn url_may_start(&self, p: usize) -> bool {
+        p < self.len() && (self.dc_end[p] as usize > p || self.scheme_end[p] as usize > p)
     }
 
     fn text_char(&self, p: usize) -> bool {
@@ -957,20 +976,38 @@ impl<'a> Parser<'a> {
         if !self.opts.emoticons {
             return None;
         }
+        let (pattern, short) = self.emoticon_at(p)?;
+        Some((N::Emoji { short: short.clone(), value: pattern.clone() }, p + pattern.len()))
+    }
+
+    /// Whether an emoticon (`*)`, `*-)`, `*\0/*`: the only inner rule that
+    /// can start on an emphasis marker) matches at `p`, an emphasis marker.
+    fn marker_emoticon(&self, p: usize) -> bool {
+        self.at(p) == u16::from(b'*') && self.opts.emoticons && self.emoticon_at(p).is_some()
+    }
+
+    /// The emoticon pattern (and its shortcode) that matches at `p`, if any,
+    /// whatever the options say.
+    fn emoticon_at(&self, p: usize) -> Option<&'static (U16s, U16s)> {
         let first = self.at(p);
-        if first >= 128 {
+        if first >= 128 || (EMOTICON_FIRST >> first) & 1 == 0 {
             return None;
         }
         // Patterns with different first characters never both match, so
         // trying those that start with this one, in grammar order, gives
         // the grammar's answer.
-        for (pattern, name) in &emoticons_by_first()[usize::from(first)] {
-            if self.s.get(p..p + pattern.len()) == Some(pattern.as_slice()) {
-                let short: U16s = name.encode_utf16().collect();
-                return Some((N::Emoji { short, value: pattern.clone() }, p + pattern.len()));
-            }
+        let group = &emoticons_by_first()[usize::from(first)];
+        let rest = &self.s[p..];
+        let second = rest.get(1).copied()?;
+        // Every pattern is at least two code units long, and most texts
+        // differ from all of a group's patterns at the second one: one
+        // mask test instead of a walk over the group.
+        if second < 128 && (group.seconds >> second) & 1 == 0 {
+            return None;
         }
-        None
+        group.patterns.iter().find(|(pattern, _)| {
+            pattern[1] == second && rest.get(..pattern.len()) == Some(pattern.as_slice())
+        })
     }
 
     fn big_emoji(&mut self, p: usize) -> R<Vec<N>> {
@@ -1050,6 +1087,21 @@ impl<'a> Parser<'a> {
             return None;
         }
         Some((N::Plain(vec![self.at(q)]), q + 1))
+    }
+
+    /// Where `title_item` at `q` ends, without building its node (the walk
+    /// that finds the title's end visits every code unit of it).
+    fn title_end(&mut self, q: usize) -> Option<usize> {
+        if let Some(e) = self.spaces_tabs1(q) {
+            return Some(e);
+        }
+        if let Some((_, e)) = self.emphasis(q) {
+            return Some(e);
+        }
+        if q >= self.len() || (self.lit(q, "](").is_some() && q + 2 < self.len()) {
+            return None;
+        }
+        Some(q + 1)
     }
 
     fn user_run(&self, p: usize) -> Option<usize> {
@@ -1147,7 +1199,7 @@ impl<'a> Parser<'a> {
 
     fn references(&mut self, p: usize) -> R<N> {
         if let Some(start) = self.lit(p, "[") {
-            let stop = self.stop_of(0, start, |me, q| me.title_item(q).map(|(_, e)| e));
+            let stop = self.stop_of(0, start, |me, q| me.title_end(q));
             if let Some(q) = self.lit(stop, "](") {
                 if let Some((href, e)) = self.link_ref(q) {
                     if let Some(e) = self.lit(e, ")") {
@@ -1362,6 +1414,18 @@ impl<'a> Parser<'a> {
         if !plausible {
             return None;
         }
+        // Inside a run of a marker (`***…`, `___…`, `~~~…`) every
+        // alternative of the rule puts its content's first item on the
+        // marker, which `content_stop` refuses: fail before the memo.
+        if rule != Rule::Refs
+            && ascii_in!(c, b"*_~")
+            && self.at(p + 1) == c
+            && self.at(p + 2) == c
+            && !self.marker_emoticon(p + 1)
+            && !self.marker_emoticon(p + 2)
+        {
+            return None;
+        }
         if rule == Rule::Italic && c != u16::from(b'_') {
             // Only the `word_` alternative can match here, and it is a
             // constant-time check: no memo entry needed.
@@ -1432,22 +1496,36 @@ impl<'a> Parser<'a> {
             let item = if BUILD { Item::Node(N::Plain(self.slice(q, e))) } else { Item::Skip };
             return Some((item, e));
         }
-        let node = self
-            .inline_code(q)
-            .or_else(|| self.maybe(Rule::Refs, q))
-            .or_else(|| self.user_mention(q))
-            .or_else(|| self.channel_mention(q))
-            .or_else(|| match kind {
+        // The rules in grammar order, each tried only when the code units at
+        // `q` pass the check it starts with (as in `inline_item`): this runs
+        // for every code unit of every emphasis content, twice (measured,
+        // then built).
+        let c = self.at(q);
+        let next = self.at(q + 1);
+        macro_rules! try_rule {
+            ($guard:expr, $rule:expr) => {
+                if $guard {
+                    if let Some((n, e)) = $rule {
+                        return Some((Item::Node(n), e));
+                    }
+                }
+            };
+        }
+        try_rule!(c == u16::from(b'`'), self.inline_code(q));
+        try_rule!(ascii_in!(c, b"[<"), self.maybe(Rule::Refs, q));
+        try_rule!(c == u16::from(b'@') || next == u16::from(b'@'), self.user_mention(q));
+        try_rule!(c == u16::from(b'#') || next == u16::from(b'#'), self.channel_mention(q));
+        // `maybe` filters on the first code unit itself.
+        try_rule!(
+            true,
+            match kind {
                 Rule::Bold => self.maybe(Rule::Italic, q).or_else(|| self.maybe(Rule::Strike, q)),
                 Rule::Italic => self.maybe(Rule::Bold, q).or_else(|| self.maybe(Rule::Strike, q)),
                 _ => self.maybe(Rule::Italic, q).or_else(|| self.maybe(Rule::Bold, q)),
-            })
-            .or_else(|| self.emoji(q))
-            .or_else(|| self.emoticon(q));
-        if let Some((n, e)) = node {
-            return Some((Item::Node(n), e));
-        }
-        let c = self.at(q);
+            }
+        );
+        try_rule!(c == u16::from(b':') || c >= 0x2300, self.emoji(q));
+        try_rule!(c < 128 && (EMOTICON_FIRST >> c) & 1 == 1, self.emoticon(q));
         if c != 10 && c != marker && c != 32 {
             return Some((Item::Unit(c), q + 1));
         }
@@ -1459,11 +1537,20 @@ impl<'a> Parser<'a> {
     /// The end of an emphasis content from `p` (at least one item), without
     /// building it.
     fn content_stop(&mut self, p: usize, kind: Rule) -> Option<usize> {
-        let k = match kind {
-            Rule::Bold => 1,
-            Rule::Italic => 2,
-            _ => 3,
+        let (k, marker) = match kind {
+            Rule::Bold => (1, b'*'),
+            Rule::Italic => (2, b'_'),
+            _ => (3, b'~'),
         };
+        // A content cannot start on its own marker: inside a content of
+        // that marker no inner rule starts with it but an emoticon (`*)`,
+        // `*-)`, ...), and the marker is neither a space nor text for the
+        // fallback. So runs of a marker (`*****`) fail here in constant
+        // time rather than through a memoised walk (`content_item` gives
+        // the same answer, slower).
+        if self.at(p) == u16::from(marker) && !self.marker_emoticon(p) {
+            return None;
+        }
         let e = self.stop_of(k, p, |me, q| me.content_item::<false>(q, kind).map(|(_, e)| e));
         (e > p).then_some(e)
     }
@@ -1618,16 +1705,31 @@ fn local_end_table(s: &[u16]) -> Vec<u32> {
     (0..=n).map(|i| if am[i] { dot_tail[chars_end[i] as usize] } else { i as u32 }).collect()
 }
 
-/// [`EMOTICONS`] grouped by first character (all are ASCII but one, whose
-/// first character is ASCII too), each group in grammar order.
-fn emoticons_by_first() -> &'static [Vec<(U16s, &'static str)>] {
-    static TABLE: std::sync::OnceLock<Vec<Vec<(U16s, &'static str)>>> = std::sync::OnceLock::new();
+/// The emoticons that start with one character, in grammar order.
+#[derive(Clone, Default)]
+struct EmoticonGroup {
+    /// (pattern, shortcode), both as code units, built once.
+    patterns: Vec<(U16s, U16s)>,
+    /// The ASCII second code units of the patterns, as a 128-bit mask
+    /// (a non-ASCII second code unit is never filtered out).
+    seconds: u128,
+}
+
+/// [`EMOTICONS`] grouped by first character (all are ASCII), each group in
+/// grammar order.
+fn emoticons_by_first() -> &'static [EmoticonGroup] {
+    static TABLE: std::sync::OnceLock<Vec<EmoticonGroup>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut table = vec![Vec::new(); 128];
+        let mut table = vec![EmoticonGroup::default(); 128];
         for (texts, name) in EMOTICONS {
             for t in *texts {
                 let units: U16s = t.encode_utf16().collect();
-                table[usize::from(units[0])].push((units, *name));
+                assert!(units.len() >= 2 && units[0] < 128, "emoticon {t:?}");
+                let group = &mut table[usize::from(units[0])];
+                if units[1] < 128 {
+                    group.seconds |= 1u128 << units[1];
+                }
+                group.patterns.push((units, name.encode_utf16().collect()));
             }
         }
         table

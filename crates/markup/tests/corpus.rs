@@ -4,7 +4,7 @@
 //! `tests/corpus/deviations.json` (see docs/markup.md).
 
 use serde_json::Value;
-use threadsync_markup::{parse, Katex, Options};
+use threadsync_markup::{mentions, parse_tree, Katex, Options};
 
 fn options(name: &str, all: &Value) -> Options {
     let o = &all[name];
@@ -43,7 +43,19 @@ fn check(file: &str) {
     for case in cases {
         let input = case["input"].as_str().expect("input");
         let opt_name = case["options"].as_str().expect("options");
-        let got = parse(input, &options(opt_name, &all_options)).unwrap_or(Value::Null);
+        let tree = parse_tree(input, &options(opt_name, &all_options));
+        let got = tree.as_ref().map_or(Value::Null, |t| t.to_value());
+        if let Some(tree) = &tree {
+            // The JSON written straight from the typed tree is the `Value`'s,
+            // byte for byte (key order included), and so are its mentions.
+            let direct = tree.to_json_string();
+            let via_value = serde_json::to_string(&got).expect("serialisable");
+            if direct != via_value {
+                failures.push((input, opt_name, Value::String(direct), Value::String(via_value)));
+                continue;
+            }
+            assert_eq!(tree.mentions(), mentions(&got), "mentions of {input:?}");
+        }
         if got != case["expected"] {
             if allowed.contains(&(input, opt_name)) {
                 deviating += 1;

@@ -52,6 +52,8 @@ pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<B
             sys_mes: true,
             topic: None,
             description: None,
+            announcement: None,
+            archived: false,
             usernames: Vec::new(),
             uids: Vec::new(),
             last_message_at: None,

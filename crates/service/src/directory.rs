@@ -5,8 +5,10 @@ use crate::paging::Paging;
 use crate::rooms::{Listing, UserSelector};
 use crate::Services;
 use serde_json::Value;
+use threadsync_domain::permissions::{self, RoleScope};
 use threadsync_domain::settings::is_public;
 use threadsync_domain::{Error, Result, User};
+use threadsync_storage::{RoleFilter, UserListQuery};
 
 /// The most users one presence or role listing returns.
 pub const MAX_DIRECTORY_USERS: u64 = 1000;
@@ -66,11 +68,10 @@ impl Services {
         page_of(chosen, paging)
     }
 
-    /// `settings` (admins): every setting, paged.
+    /// `settings`: every setting, paged; needs `view-privileged-setting`
+    /// (admins by default), else 403.
     pub fn all_settings(&self, caller: &User, paging: Paging) -> Result<Listing<(String, Value)>> {
-        if !caller.is_admin() {
-            return Err(Error::Forbidden);
-        }
+        self.require_global_permission(caller, "view-privileged-setting")?;
         let all = self.settings().values.iter().map(|(id, v)| (id.clone(), v.clone())).collect();
         Ok(page_of(all, paging))
     }
@@ -78,6 +79,46 @@ impl Services {
     /// `roles.getUsersInPublicRoles`: users holding a role besides `user`.
     pub async fn users_in_public_roles(&self) -> Result<Vec<User>> {
         Ok(self.store.users_with_extra_roles(MAX_DIRECTORY_USERS).await?)
+    }
+
+    /// `roles.getUsersInRole?role=&roomId=`: the users holding `role`, by
+    /// username. Rocket.Chat's checks in its order: `role` given, the
+    /// caller holds `access-permissions` (and `view-other-user-channels`
+    /// when a room is named; both admins by default), the role exists. A
+    /// room role (owner, moderator, leader) is looked up in the room's
+    /// subscriptions (in every room without `roomId`); a global role in the
+    /// users' roles, whatever the room.
+    pub async fn users_in_role(
+        &self,
+        caller: &User,
+        role: Option<&str>,
+        room_id: Option<&str>,
+        paging: Paging,
+    ) -> Result<Listing<User>> {
+        let role = role
+            .ok_or_else(|| Error::rejected("Query param \"role\" is required", "error-param-not-provided"))?;
+        let not_allowed = || Error::rejected("Not allowed", "error-not-allowed");
+        if !self.has_global_permission(caller, "access-permissions") {
+            return Err(not_allowed());
+        }
+        if room_id.is_some() && !self.has_global_permission(caller, "view-other-user-channels") {
+            return Err(not_allowed());
+        }
+        let def = permissions::role(role).ok_or_else(|| Error::rejected("", "error-invalid-roleId"))?;
+        let filter = match def.scope {
+            RoleScope::Subscriptions => {
+                RoleFilter::InRoom { role: def.id.to_owned(), rid: room_id.map(str::to_owned) }
+            }
+            RoleScope::Users => RoleFilter::Global(def.id.to_owned()),
+        };
+        let query = UserListQuery {
+            role: Some(filter),
+            offset: paging.offset,
+            count: paging.count,
+            ..UserListQuery::default()
+        };
+        let page = self.store.list_users(&query).await?;
+        Ok(Listing { items: page.items, total: page.total })
     }
 
     /// `users.getStatus` / `users.getPresence`: the named user, or the

@@ -15,11 +15,18 @@ mod marks;
 mod membership;
 mod messages;
 mod paging;
+mod permissions;
 mod reactions;
 mod read_state;
 mod retention;
+mod room_actions;
+mod room_lists;
+mod room_overview;
+mod room_roles;
+mod room_settings;
 mod rooms;
 mod roster;
+mod search;
 mod settings;
 mod sync;
 mod threads;
@@ -30,19 +37,27 @@ pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, Log
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use directory::{SettingsFilter, MAX_DIRECTORY_USERS};
 pub use history::{History, HistoryParams, HistoryQuery, MAX_HISTORY};
+pub use marks::Marked;
 pub use messages::{message_markup, DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
+pub use permissions::PermissionUpdate;
+pub use room_actions::CleanHistory;
+pub use room_overview::RoomCounters;
+pub use room_roles::RoomRole;
+pub use room_settings::RoomSetting;
 pub use rooms::{Listing, RoomSelector, UserSelector};
 pub use roster::{Removed, Roster, SETTLE_MS};
 pub use sync::{CursorBounds, DeletedListing, Documents, ListParams, RoomSync, SyncMessagesParams};
 pub use threads::{MessageListing, SyncedChanges, ThreadsListParams};
 pub use throttle::LoginThrottleConfig;
-pub use users::NewUser;
+pub use users::{NewUser, UserListRequest};
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
+use threadsync_domain::permissions::PermissionTable;
 use threadsync_domain::settings::Settings;
 use threadsync_domain::Result;
-use threadsync_storage::Store;
+use threadsync_storage::{EventKind, Store, StoreEvent};
+use tokio::sync::broadcast::{error::RecvError, Receiver};
 
 /// The application: the store plus the rules. Cheap to share (`Arc`).
 pub struct Services {
@@ -51,8 +66,11 @@ pub struct Services {
     /// current values live here and writes replace the whole snapshot; a
     /// request keeps the `Arc` it took and sees one consistent set.
     settings: RwLock<Arc<Settings>>,
-    /// Serialises setting changes so the stored value and the in-memory
-    /// snapshot always end up equal, even for concurrent writes of one id.
+    /// The permission table in force (permissions.rs), kept like the settings.
+    permissions: RwLock<Arc<PermissionTable>>,
+    /// Serialises configuration changes (settings, permissions) and their
+    /// reloads, so the stored values and the in-memory snapshots always end
+    /// up equal, even for concurrent writes of one id.
     settings_write: tokio::sync::Mutex<()>,
     /// Failed-login counters per account and client IP (brute-force brake).
     login_throttle: throttle::LoginThrottle,
@@ -102,14 +120,36 @@ impl Services {
     /// As [`Services::start`], with chosen options (tests use bcrypt cost 4,
     /// the minimum, to stay fast; production uses Meteor's 10).
     pub async fn start_with(store: Arc<dyn Store>, options: ServiceOptions) -> Result<Arc<Services>> {
+        // Subscribed before loading: a change committed in between is
+        // announced to this receiver, so it is reloaded, never missed.
+        let events = store.subscribe();
         let stored = store.load_settings().await?;
-        Ok(Arc::new(Services {
+        let permissions = PermissionTable::new(store.load_permissions().await?);
+        let services = Arc::new(Services {
             store,
             settings: RwLock::new(Arc::new(Settings::from_stored(stored))),
+            permissions: RwLock::new(Arc::new(permissions)),
             settings_write: tokio::sync::Mutex::new(()),
             login_throttle: throttle::LoginThrottle::new(options.login_throttle.clone()),
             options,
-        }))
+        });
+        tokio::spawn(watch_configuration(Arc::downgrade(&services), events));
+        Ok(services)
+    }
+
+    /// Re-reads the settings and the permission table from the store (after
+    /// another instance, or this one, changed them).
+    async fn reload_configuration(&self) -> Result<()> {
+        let _one_writer = self.settings_write.lock().await;
+        let stored = self.store.load_settings().await?;
+        let permissions = PermissionTable::new(self.store.load_permissions().await?);
+        let settings = Arc::new(Settings::from_stored(stored));
+        match self.settings.write() {
+            Ok(mut guard) => *guard = settings,
+            Err(poisoned) => *poisoned.into_inner() = settings,
+        }
+        self.replace_permissions(Arc::new(permissions));
+        Ok(())
     }
 
     pub fn options(&self) -> &ServiceOptions {
@@ -132,5 +172,25 @@ impl Services {
     /// Finishes in-flight writes and closes the store.
     pub async fn shutdown(&self) {
         self.store.close().await;
+    }
+}
+
+/// Keeps an instance's settings and permission table equal to the stored
+/// ones: an admin's change on any instance sharing the database announces a
+/// settings event (PostgreSQL: `NOTIFY`), and every instance reloads. A
+/// lagged receiver or a resync (announcements possibly lost while a
+/// listener reconnected) reloads too. Ends with the services.
+async fn watch_configuration(services: Weak<Services>, mut events: Receiver<StoreEvent>) {
+    loop {
+        match events.recv().await {
+            Ok(event) if matches!(event.kind, EventKind::Settings | EventKind::Resync) => {}
+            Ok(_) => continue,
+            Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+        let Some(services) = services.upgrade() else { return };
+        if let Err(e) = services.reload_configuration().await {
+            tracing::warn!(error = %e, "reloading settings and permissions failed; keeping the current ones");
+        }
     }
 }

@@ -1,17 +1,17 @@
 //! Stars and pins: `chat.starMessage`, `chat.unStarMessage`,
 //! `chat.getStarredMessages`, `chat.pinMessage`, `chat.unPinMessage`,
-//! `chat.getPinnedMessages` (docs/rest.md#stars-and-pins).
+//! `chat.getPinnedMessages`; and `chat.getMentionedMessages`, listed the
+//! same way (docs/rest.md#stars-and-pins).
 
-use crate::membership::user_ref;
+use crate::membership::{system_message, user_ref};
 use crate::paging::Paging;
 use crate::sync::Documents;
 use crate::threads::MessageListing;
 use crate::Services;
 use serde_json::{json, Map, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
-use threadsync_domain::permissions::default_roles;
 use threadsync_domain::query::Filter;
-use threadsync_domain::{id, Error, Message, Result, Timestamp, User};
+use threadsync_domain::{Error, Message, Result, User};
 use threadsync_storage::{MessageMark, NewMessage, StorageError};
 
 fn message_not_found() -> Error {
@@ -27,6 +27,18 @@ fn missing_message_id() -> Error {
 
 fn missing_room_id() -> Error {
     Error::rejected("The required \"roomId\" query param is missing.", "error-roomId-param-not-provided")
+}
+
+/// Which messages of a room [`Services::marked_messages`] lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marked {
+    /// Pinned by anyone (`chat.getPinnedMessages`).
+    Pinned,
+    /// Starred by the caller (`chat.getStarredMessages`).
+    StarredByCaller,
+    /// Mentioning the caller by name (`chat.getMentionedMessages`;
+    /// `@all` / `@here` are not mentions of the caller, as in Rocket.Chat).
+    MentioningCaller,
 }
 
 fn not_found_as_missing(e: StorageError) -> Error {
@@ -69,10 +81,7 @@ impl Services {
     /// attachment) and returns it; pinning a pinned message returns it as is.
     pub async fn pin_message(&self, caller: &User, message_id: Option<&str>, on: bool) -> Result<Message> {
         let message = self.markable_message(caller, message_id).await?;
-        let subscription = self.store.subscription(&message.rid, &caller.id).await?;
-        let roles = caller.roles.iter().chain(subscription.iter().flat_map(|s| s.roles.iter()));
-        let holders = default_roles("pin-message").unwrap_or_default();
-        if !roles.into_iter().any(|r| holders.contains(&r.as_str())) {
+        if !self.has_permission(caller, "pin-message", &message.rid).await? {
             let method = if on { "pinMessage" } else { "unpinMessage" };
             return Err(
                 Error::rejected("Not Authorized", "not-authorized").with_details(json!({"method": method}))
@@ -96,44 +105,29 @@ impl Services {
                 "message_link": Value::Null,
             }]),
         );
-        let system = Message {
-            id: id::new_id(),
-            rid: changed.rid.clone(),
-            msg: String::new(),
-            ts: Timestamp::now(),
-            u: user_ref(caller),
-            updated_at: Timestamp::now(),
-            mentions: Vec::new(),
-            channels: Vec::new(),
-            tmid: None,
-            tshow: None,
-            tcount: None,
-            tlm: None,
-            replies: None,
-            t: Some("message_pinned".to_owned()),
-            edited_at: None,
-            edited_by: None,
-            // A system message has no text of its own: nothing to draw.
-            md: None,
-            extra,
-        };
+        let system = system_message(&changed.rid, caller, "message_pinned", String::new(), extra);
         Ok(self.store.insert_message(NewMessage { message: system, reply: None, join: None }).await?)
     }
 
-    /// `chat.getPinnedMessages` / `chat.getStarredMessages` (the caller's
-    /// stars): a readable room's marked messages, newest first, paged.
+    /// `chat.getPinnedMessages`, `chat.getStarredMessages` (the caller's
+    /// stars), `chat.getMentionedMessages` (the caller's mentions): a
+    /// readable room's marked messages, newest first, paged.
     pub async fn marked_messages(
         &self,
         caller: &User,
         room_id: Option<&str>,
-        starred: bool,
+        marked: Marked,
         count: Option<&str>,
         offset: Option<&str>,
     ) -> Result<MessageListing> {
         let rid = room_id.filter(|s| !s.trim().is_empty()).ok_or_else(missing_room_id)?;
         let paging = Paging::from_params(count, offset, &self.settings())?;
         self.readable_room(caller, rid).await?.ok_or_else(Error::not_allowed)?;
-        let query = if starred { json!({"starred._id": caller.id}) } else { json!({"pinned": true}) };
+        let query = match marked {
+            Marked::Pinned => json!({"pinned": true}),
+            Marked::StarredByCaller => json!({"starred._id": caller.id}),
+            Marked::MentioningCaller => json!({"mentions._id": caller.id}),
+        };
         // Built here from known parts: a parse failure is a bug.
         let filter = Filter::parse(Some(&query.to_string())).map_err(Error::internal)?;
         let sort = Sort::by(SortField::Ts, Direction::Desc);

@@ -1,10 +1,45 @@
-//! Building subscriptions: the one place that decides what a new membership looks like.
+//! Building subscriptions (the one place that decides what a new membership
+//! looks like) and the system messages that announce room events.
 
-use threadsync_domain::{id, Room, RoomType, Subscription, Timestamp, User, UserRef};
+use serde_json::{Map, Value};
+use threadsync_domain::{id, Message, Room, RoomType, Subscription, Timestamp, User, UserRef};
 
 /// A reference to `user` as stored inside other documents.
 pub(crate) fn user_ref(user: &User) -> UserRef {
     UserRef { id: user.id.clone(), username: user.username.clone(), name: Some(user.name.clone()) }
+}
+
+/// A system message of type `t` in room `rid`, sent by `by` now: no thread
+/// data, no mentions, no markup (a system message's text is data for the
+/// client to phrase, not markup to draw), `extra` for its type's fields.
+pub(crate) fn system_message(
+    rid: &str,
+    by: &User,
+    t: &str,
+    msg: String,
+    extra: Map<String, Value>,
+) -> Message {
+    let now = Timestamp::now();
+    Message {
+        id: id::new_id(),
+        rid: rid.to_owned(),
+        msg,
+        ts: now,
+        u: user_ref(by),
+        updated_at: now,
+        mentions: Vec::new(),
+        channels: Vec::new(),
+        tmid: None,
+        tshow: None,
+        tcount: None,
+        tlm: None,
+        replies: None,
+        t: Some(t.to_owned()),
+        edited_at: None,
+        edited_by: None,
+        md: None,
+        extra,
+    }
 }
 
 /// A fresh subscription of `user` to `room`. In a direct message the
@@ -40,5 +75,8 @@ pub(crate) fn new_subscription(
         user_mentions: 0,
         tunread: Vec::new(),
         roles,
+        f: false,
+        archived: false,
+        ignored: Vec::new(),
     }
 }

@@ -17,15 +17,41 @@ use threadsync_domain::message::{
 use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Subscription, Timestamp, User, UserRef};
 use threadsync_storage::{Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError};
 
-/// Room roles that may post in a read-only room and delete others' messages
-/// (Rocket.Chat's `post-readonly` / `delete-message` defaults, besides admins).
-const MODERATING_ROLES: &[&str] = &["owner", "moderator"];
-
 /// The `md` markup tree stored with a message whose text is `text` (what
 /// every write path stores, for the bulk paths that write documents
-/// directly: `threadsync seed`, imports). `None` for an empty text.
-pub fn message_markup(text: &str) -> Option<Value> {
-    mentions::parse(text).md
+/// directly: `threadsync seed`, imports), with the default settings' parser
+/// options. `None` for an empty text.
+pub fn message_markup(text: &str) -> Option<threadsync_domain::Markup> {
+    mentions::parse(text, &threadsync_markup::Options::default()).md
+}
+
+impl Services {
+    /// Gives `md` to the messages stored before it existed
+    /// (docs/markup.md#messages-stored-before-md), `batch` at a time in id
+    /// order, with the parser options of the current settings. Not stamped
+    /// (`MessageStore::set_missing_markup`): `md` is derived from `msg`,
+    /// which did not change. Returns how many messages got one. Run once in
+    /// the background at start; a message a concurrent write left without
+    /// `md` is found by the next start.
+    pub async fn backfill_markup(&self, batch: u64) -> Result<u64> {
+        let mut after = String::new();
+        let mut done = 0;
+        loop {
+            let page = self.store.messages_without_markup(&after, batch.max(1)).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            let options = mentions::options(&self.settings());
+            for (id, msg) in &page {
+                if let Some(md) = mentions::parse(msg, &options).md {
+                    done += u64::from(self.store.set_missing_markup(id, msg, &md).await?);
+                }
+            }
+            // A long backfill shares the runtime with the requests it
+            // runs next to.
+            tokio::task::yield_now().await;
+        }
+        Ok(done)
+    }
 }
 
 /// `chat.postMessage`'s input, already typed by the HTTP layer.
@@ -199,10 +225,6 @@ fn deleting_not_allowed() -> Error {
     Error::rejected("Not allowed", "error-action-not-allowed")
 }
 
-fn has_moderating_role(subscription: Option<&Subscription>) -> bool {
-    subscription.is_some_and(|s| s.roles.iter().any(|r| MODERATING_ROLES.contains(&r.as_str())))
-}
-
 impl Services {
     /// `chat.sendMessage`: sends the client's `message` object (see
     /// [`Draft::from_client`] for what is kept) to the room `rid`.
@@ -256,11 +278,15 @@ impl Services {
     /// The message `msg_id`, if `caller` may know that it exists: a message
     /// of a room they cannot read gets the same answer as an id that names
     /// nothing, so ids cannot be probed (docs/contract.md#messages). With
-    /// `admin_acts`, an admin is told the truth: admins may delete (and
-    /// edit) any message, so its existence is no secret to them.
+    /// `admin_acts`, a user who may edit or force-delete messages in every
+    /// room (by a global role: admins, by default) is told the truth: its
+    /// existence is no secret to them.
     async fn known_message(&self, caller: &User, msg_id: &str, admin_acts: bool) -> Result<Message> {
         let message = self.store.message_by_id(msg_id).await?.ok_or_else(|| no_message_found(msg_id))?;
-        if (admin_acts && caller.is_admin()) || self.readable_room(caller, &message.rid).await?.is_some() {
+        let everywhere = admin_acts
+            && (self.has_global_permission(caller, "edit-message")
+                || self.has_global_permission(caller, "force-delete-message"));
+        if everywhere || self.readable_room(caller, &message.rid).await?.is_some() {
             Ok(message)
         } else {
             Err(no_message_found(msg_id))
@@ -268,8 +294,9 @@ impl Services {
     }
 
     /// `chat.update`: replaces a message's text (mentions and channels are
-    /// parsed again). The author may edit while `Message_AllowEditing` is on;
-    /// admins always (Rocket.Chat's `edit-message`). The editor must still be
+    /// parsed again). Holders of `edit-message` in the room (admins, owners,
+    /// moderators by default) may edit any message; the author their own
+    /// while `Message_AllowEditing` is on. The editor must still be
     /// able to post in the room. Thread counters are not touched. A message
     /// the caller may not know of is `No message found` (see
     /// [`Services::known_message`]), even when `roomId` names another room.
@@ -284,7 +311,8 @@ impl Services {
         if original.rid != room_id {
             return Err(room_mismatch());
         }
-        let may_edit = caller.is_admin() || (self.settings().allow_editing() && original.u.id == caller.id);
+        let may_edit = (self.settings().allow_editing() && original.u.id == caller.id)
+            || self.has_permission(caller, "edit-message", &original.rid).await?;
         if !may_edit || original.is_removed_placeholder() {
             return Err(editing_not_allowed());
         }
@@ -299,7 +327,7 @@ impl Services {
         }
         // An edit parses the new text again: `md`, mentions and channels
         // are replaced together.
-        let parsed = mentions::parse(text);
+        let parsed = mentions::parse(text, &mentions::options(&self.settings()));
         let (mentions, channels) = self.resolve_mentions(caller, &parsed).await?;
         let edit = MessageEdit {
             msg: text.to_owned(),
@@ -335,7 +363,7 @@ impl Services {
             return Err(room_mismatch());
         }
         let as_author = as_user && message.u.id != caller.id;
-        if as_author && !caller.is_admin() {
+        if as_author && !self.has_permission(caller, "force-delete-message", &message.rid).await? {
             return Err(Error::Legacy(
                 "Unauthorized. You must have the permission \"force-delete-message\" to delete other's message as them."
                     .into(),
@@ -390,7 +418,7 @@ impl Services {
             Some(tmid) => Some(self.thread_parent(&room.id, tmid).await?),
             None => None,
         };
-        let parsed = mentions::parse(&draft.msg);
+        let parsed = mentions::parse(&draft.msg, &mentions::options(&self.settings()));
         let (mentions, channels) = self.resolve_mentions(caller, &parsed).await?;
         let reply = parent.as_ref().map(|parent| {
             let mut followers: Vec<String> = Vec::new();
@@ -439,15 +467,19 @@ impl Services {
     }
 
     /// Whether `caller` may post in `room` (Rocket.Chat's `canSendMessage`):
-    /// members only in `p`/`d`; in a read-only room only admins, owners and
-    /// moderators. Returns the subscription to create when posting joins a
+    /// members only in `p`/`d`; in a read-only room only holders of
+    /// `post-readonly` (admins, owners, moderators by default). Returns the subscription to create when posting joins a
     /// public channel.
     async fn check_can_post(&self, caller: &User, room: &Room) -> Result<Option<Subscription>> {
         let subscription = self.store.subscription(&room.id, &caller.id).await?;
         if subscription.is_none() && matches!(room.t, RoomType::Group | RoomType::Direct) {
             return Err(Error::not_allowed());
         }
-        if room.read_only && !caller.is_admin() && !has_moderating_role(subscription.as_ref()) {
+        // Rocket.Chat's `canSendMessage`: a plain error text, no code.
+        if room.archived {
+            return Err(Error::Legacy("room_is_archived".into()));
+        }
+        if room.read_only && !self.holds_here(caller, subscription.as_ref(), "post-readonly") {
             return Err(Error::rejected(
                 "You can't send messages because the room is readonly.",
                 "error-not-allowed",
@@ -459,21 +491,27 @@ impl Services {
         })
     }
 
-    /// Rocket.Chat's `canDeleteMessage` for `actor`.
+    /// Rocket.Chat's `canDeleteMessage` for `actor`, by the permission
+    /// table: `force-delete-message` in the room deletes anything (admins
+    /// and owners by default); otherwise deleting must be allowed
+    /// (`Message_AllowDeleting`) and the actor must hold `delete-message` in
+    /// the room (moderators) or be the author holding `delete-own-message`;
+    /// in a read-only room they must also hold `post-readonly`.
     async fn check_can_delete(&self, actor: &User, message: &Message) -> Result<()> {
-        if actor.is_admin() {
+        let subscription = self.store.subscription(&message.rid, &actor.id).await?;
+        let holds = |permission| self.holds_here(actor, subscription.as_ref(), permission);
+        if holds("force-delete-message") {
             return Ok(());
         }
         if !self.settings().allow_deleting() {
             return Err(deleting_not_allowed());
         }
-        let subscription = self.store.subscription(&message.rid, &actor.id).await?;
-        let moderator = has_moderating_role(subscription.as_ref());
-        if !moderator && message.u.id != actor.id {
+        let own = message.u.id == actor.id && self.has_global_permission(actor, "delete-own-message");
+        if !own && !holds("delete-message") {
             return Err(deleting_not_allowed());
         }
         let read_only = self.store.room_by_id(&message.rid).await?.is_some_and(|r| r.read_only);
-        if read_only && !moderator {
+        if read_only && !holds("post-readonly") {
             return Err(Error::rejected(
                 "You can't delete messages because the room is readonly.",
                 "error-not-allowed",

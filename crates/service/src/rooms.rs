@@ -46,7 +46,7 @@ pub struct Listing<T> {
 /// reading gives admins no exemption for `p`/`d`; managing (invite, kick,
 /// delete) does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Need {
+pub(crate) enum Need {
     Read,
     Manage,
 }
@@ -107,7 +107,7 @@ fn escape_html(s: &str) -> String {
 
 /// A channel or group name: Rocket.Chat's default pattern, at most 64
 /// characters, not a mention keyword.
-fn validate_room_name(name: &str) -> Result<()> {
+pub(crate) fn validate_room_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= MAX_ROOM_NAME_LEN
         && room_name_pattern().is_match(name)
@@ -123,16 +123,12 @@ fn validate_room_name(name: &str) -> Result<()> {
     }
 }
 
-fn duplicate_name(name: &str) -> Error {
+pub(crate) fn duplicate_name(name: &str) -> Error {
     Error::rejected(format!("A channel with name '{name}' exists"), "error-duplicate-channel-name")
 }
 
-fn is_owner(subscription: Option<&Subscription>) -> bool {
-    subscription.is_some_and(|s| s.roles.iter().any(|r| r == OWNER_ROLE))
-}
-
 /// The store refuses to remove a room's only owner (atomically with the removal).
-fn keep_an_owner(e: StorageError) -> Error {
+pub(crate) fn keep_an_owner(e: StorageError) -> Error {
     match e {
         StorageError::Invalid("last owner") => last_owner(),
         other => other.into(),
@@ -155,7 +151,8 @@ fn direct_room_id(uids: &[String]) -> String {
 impl Services {
     /// `channels.create` (`t` = `c`) / `groups.create` (`t` = `p`): a new room
     /// named `name` with the caller as its `owner` and `members` (usernames)
-    /// as plain members. Unknown usernames are refused; the caller listed
+    /// as plain members. Needs `create-c` / `create-p` (every user by
+    /// default), else 403. Unknown usernames are refused; the caller listed
     /// among `members` is ignored.
     pub async fn create_room(
         &self,
@@ -168,6 +165,7 @@ impl Services {
         if t == RoomType::Direct {
             return Err(Error::internal("create_room called for a direct message"));
         }
+        self.require_global_permission(caller, if t == RoomType::Channel { "create-c" } else { "create-p" })?;
         validate_room_name(name)?;
         // Sets, not scans: a body may list a hundred thousand names, and
         // comparing each with every other would pin a worker for minutes.
@@ -213,6 +211,8 @@ impl Services {
             sys_mes: !read_only,
             topic: None,
             description: None,
+            announcement: None,
+            archived: false,
             usernames: Vec::new(),
             uids: Vec::new(),
             last_message_at: None,
@@ -262,7 +262,10 @@ impl Services {
     }
 
     /// `channels.invite` / `groups.invite`: adds a user (a no-op if already a
-    /// member). The caller must be a member, or an admin.
+    /// member). Rocket.Chat's `addUsersToRoom` rule: a member holding
+    /// `add-user-to-joined-room` in the room (owners, moderators), or anyone
+    /// holding `add-user-to-any-c-room` / `add-user-to-any-p-room` (admins,
+    /// for channels) may add; otherwise `Not allowed [error-not-allowed]`.
     pub async fn invite_to_room(
         &self,
         caller: &User,
@@ -271,7 +274,11 @@ impl Services {
         target: UserSelector<'_>,
     ) -> Result<Room> {
         let (room, own) = self.family_room(caller, t, room, Need::Manage).await?;
-        if own.is_none() && !caller.is_admin() {
+        let any_room =
+            if t == RoomType::Channel { "add-user-to-any-c-room" } else { "add-user-to-any-p-room" };
+        let may_add = (own.is_some() && self.holds_here(caller, own.as_ref(), "add-user-to-joined-room"))
+            || self.has_global_permission(caller, any_room);
+        if !may_add {
             return Err(Error::not_allowed());
         }
         let target = self.target_user(target).await?;
@@ -281,9 +288,9 @@ impl Services {
         self.reload(&room).await
     }
 
-    /// `channels.kick` / `groups.kick`: removes a member. The caller must be
-    /// an owner of the room, or an admin; the room's last owner cannot be
-    /// removed.
+    /// `channels.kick` / `groups.kick`: removes a member. The caller must
+    /// hold `remove-user` in the room (admins, owners, moderators by
+    /// default); the room's last owner cannot be removed.
     pub async fn kick_from_room(
         &self,
         caller: &User,
@@ -292,7 +299,7 @@ impl Services {
         target: UserSelector<'_>,
     ) -> Result<Room> {
         let (room, own) = self.family_room(caller, t, room, Need::Manage).await?;
-        if !is_owner(own.as_ref()) && !caller.is_admin() {
+        if !self.holds_here(caller, own.as_ref(), "remove-user") {
             return Err(Error::not_allowed());
         }
         let target = self.target_user(target).await?;
@@ -315,10 +322,12 @@ impl Services {
     }
 
     /// `channels.delete` / `groups.delete`: removes the room with its
-    /// memberships and messages. Owners of the room and admins only.
+    /// memberships and messages. Needs `delete-c` / `delete-p` in the room
+    /// (owners of the room and admins, by default).
     pub async fn delete_room(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<()> {
         let (room, own) = self.family_room(caller, t, room, Need::Manage).await?;
-        if !is_owner(own.as_ref()) && !caller.is_admin() {
+        let permission = if t == RoomType::Channel { "delete-c" } else { "delete-p" };
+        if !self.holds_here(caller, own.as_ref(), permission) {
             return Err(Error::not_allowed());
         }
         if self.store.delete_room(&room.id).await? {
@@ -379,6 +388,11 @@ impl Services {
         if let Some(room) = self.store.direct_room(&uids).await? {
             return self.ensure_direct_subscriptions(room, caller, &other).await;
         }
+        // As Rocket.Chat: opening an existing DM needs no permission,
+        // starting one needs `create-d`.
+        if !self.has_global_permission(caller, "create-d") {
+            return Err(Error::not_allowed());
+        }
         let now = Timestamp::now();
         let room = Room {
             id: direct_room_id(&uids),
@@ -395,6 +409,8 @@ impl Services {
             sys_mes: true,
             topic: None,
             description: None,
+            announcement: None,
+            archived: false,
             usernames: members.iter().map(|u| u.username.clone()).collect(),
             uids: uids.clone(),
             last_message_at: None,
@@ -436,7 +452,7 @@ impl Services {
 
     /// The room `selector` names, of any type. The outer `None`: neither
     /// `roomId` nor `roomName` was given; the inner `None`: no such room.
-    async fn find_room(&self, selector: RoomSelector<'_>) -> Result<Option<Option<Room>>> {
+    pub(crate) async fn find_room(&self, selector: RoomSelector<'_>) -> Result<Option<Option<Room>>> {
         Ok(match (non_empty(selector.room_id), non_empty(selector.room_name)) {
             (Some(id), _) => Some(self.store.room_by_id(id.trim()).await?),
             (None, Some(name)) => Some(self.store.room_by_name(name.trim()).await?),
@@ -448,7 +464,7 @@ impl Services {
     /// subscription to it. A room of another type is not found; a private
     /// room the caller is not in is not found either (admins excepted when
     /// managing it).
-    async fn family_room(
+    pub(crate) async fn family_room(
         &self,
         caller: &User,
         t: RoomType,
@@ -462,8 +478,9 @@ impl Services {
             .filter(|room| room.t == t)
             .ok_or_else(|| room_not_found(t))?;
         let own = self.store.subscription(&room.id, &caller.id).await?;
-        let visible =
-            room.t == RoomType::Channel || own.is_some() || (need == Need::Manage && caller.is_admin());
+        let visible = room.t == RoomType::Channel
+            || own.is_some()
+            || (need == Need::Manage && self.has_global_permission(caller, "view-room-administration"));
         if !visible {
             return Err(room_not_found(t));
         }
@@ -471,7 +488,7 @@ impl Services {
     }
 
     /// The user an invite or kick names.
-    async fn target_user(&self, target: UserSelector<'_>) -> Result<User> {
+    pub(crate) async fn target_user(&self, target: UserSelector<'_>) -> Result<User> {
         let found = match (non_empty(target.user_id), non_empty(target.username)) {
             (Some(id), _) => self.store.user_by_id(id.trim()).await?,
             (None, Some(name)) => self.store.user_by_username(name.trim()).await?,

@@ -7,12 +7,10 @@ use threadsync_domain::settings::{definition, validate, Settings};
 use threadsync_domain::{Error, Result, User};
 
 impl Services {
-    /// The value of a known setting. Reading needs a logged-in user; admins
-    /// see every setting, as Rocket.Chat's `view-privileged-setting`.
+    /// The value of a known setting: needs `view-privileged-setting`
+    /// (admins by default), else 403.
     pub fn setting(&self, caller: &User, id: &str) -> Result<Value> {
-        if !caller.is_admin() {
-            return Err(Error::Forbidden);
-        }
+        self.require_global_permission(caller, "view-privileged-setting")?;
         self.settings()
             .get(id)
             .cloned()
@@ -22,9 +20,7 @@ impl Services {
     /// Changes a setting after checking its type; persisted before the
     /// in-memory snapshot changes, so a restart never loses an answered write.
     pub async fn change_setting(&self, caller: &User, id: &str, value: &Value) -> Result<()> {
-        if !caller.is_admin() {
-            return Err(Error::Forbidden);
-        }
+        self.require_global_permission(caller, "edit-privileged-setting")?;
         let def = definition(id)
             .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), "error-setting-not-found"))?;
         let value = validate(def, value).map_err(Error::invalid_params)?;

@@ -1,10 +1,12 @@
 //! Users: registration, creation by an admin, lookup, deletion.
 
 use crate::membership::new_subscription;
+use crate::paging::Paging;
+use crate::rooms::Listing;
 use crate::Services;
 use std::sync::OnceLock;
 use threadsync_domain::{id, Email, Error, Result, Timestamp, User};
-use threadsync_storage::StorageError;
+use threadsync_storage::{StorageError, UserListQuery, UserSortField};
 
 const MAX_USERNAME_LEN: usize = 64;
 const MAX_NAME_LEN: usize = 256;
@@ -144,11 +146,9 @@ impl Services {
         .await
     }
 
-    /// `users.create`: admin only.
+    /// `users.create`: needs `create-user` (admins by default), else 403.
     pub async fn create_user_as(&self, caller: &User, new: NewUser) -> Result<User> {
-        if !caller.is_admin() {
-            return Err(Error::Forbidden);
-        }
+        self.require_global_permission(caller, "create-user")?;
         self.create_user(new).await
     }
 
@@ -166,11 +166,10 @@ impl Services {
         found.ok_or_else(|| Error::rejected("User not found.", "error-invalid-user"))
     }
 
-    /// `users.delete`: admin only; the last admin cannot be deleted.
+    /// `users.delete`: needs `delete-user` (admins by default), else 403;
+    /// an admin cannot delete themselves (the last admin must stay).
     pub async fn delete_user(&self, caller: &User, user_id: &str) -> Result<()> {
-        if !caller.is_admin() {
-            return Err(Error::Forbidden);
-        }
+        self.require_global_permission(caller, "delete-user")?;
         let target = self
             .store
             .user_by_id(user_id)
@@ -184,6 +183,98 @@ impl Services {
         }
         self.store.delete_user(&target.id).await?;
         Ok(())
+    }
+}
+
+/// `users.list`'s `sort`: a JSON object with one key (`username`, `name`,
+/// `createdAt`, `status` or `active`, the last two both meaning the
+/// `active` flag, as in Rocket.Chat) valued 1 or -1. Username order without it.
+fn user_sort(raw: Option<&str>) -> Result<(UserSortField, bool)> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok((UserSortField::Username, false)) };
+    let invalid = |reason: &str| {
+        let echo: String = raw.chars().take(64).collect();
+        Error::rejected(
+            format!("Invalid sort parameter provided: \"{echo}\" ({reason})"),
+            "error-invalid-sort",
+        )
+    };
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|_| invalid("not JSON"))?;
+    let object = value.as_object().ok_or_else(|| invalid("not an object"))?;
+    let mut entries = object.iter();
+    let (Some((key, direction)), None) = (entries.next(), entries.next()) else {
+        return Err(invalid("one field is expected"));
+    };
+    let field = match key.as_str() {
+        "username" => UserSortField::Username,
+        "name" => UserSortField::Name,
+        "createdAt" => UserSortField::CreatedAt,
+        "status" | "active" => UserSortField::Active,
+        _ => return Err(invalid("users sort by username, name, createdAt, status or active")),
+    };
+    match direction.as_i64() {
+        Some(1) => Ok((field, false)),
+        Some(-1) => Ok((field, true)),
+        _ => Err(invalid("the direction is 1 or -1")),
+    }
+}
+
+/// What `users.list` was asked for, as read from the request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserListRequest<'a> {
+    pub sort: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub query: Option<&'a str>,
+}
+
+impl Services {
+    /// `users.list`: needs `view-d-room` (every role but anonymous), else
+    /// 403. Users in `sort` order (username by default), or the one with
+    /// address `email`. The free-form `query` of Rocket.Chat (deprecated
+    /// there, and unsafe: a Mongo selector over user documents) is refused.
+    /// Holders of `view-full-other-user-info` (admins) see addresses; others
+    /// do not.
+    pub async fn list_users(
+        &self,
+        caller: &User,
+        request: UserListRequest<'_>,
+        paging: Paging,
+    ) -> Result<(Listing<User>, bool)> {
+        self.require_global_permission(caller, "view-d-room")?;
+        if request.query.is_some_and(|q| !q.trim().is_empty() && q.trim() != "{}") {
+            return Err(Error::rejected(
+                "The \"query\" parameter is not supported by users.list; use \"email\" or users.info",
+                "error-invalid-query",
+            ));
+        }
+        let (sort, descending) = user_sort(request.sort)?;
+        let email = match request.email {
+            Some("") => {
+                return Err(Error::rejected("must NOT have fewer than 1 characters", "invalid-params"))
+            }
+            other => other.map(str::to_owned),
+        };
+        let query =
+            UserListQuery { email, role: None, sort, descending, offset: paging.offset, count: paging.count };
+        let page = self.store.list_users(&query).await?;
+        let full = self.has_global_permission(caller, "view-full-other-user-info");
+        Ok((Listing { items: page.items, total: page.total }, full))
+    }
+
+    /// `users.setActiveStatus`: needs `edit-other-user-active-status`
+    /// (admins by default), else 403. Deactivating ends every session of the
+    /// user at once (its login tokens are removed; it can no longer log in)
+    /// and never leaves the server without an active admin.
+    pub async fn set_user_active_status(&self, caller: &User, user_id: &str, active: bool) -> Result<User> {
+        self.require_global_permission(caller, "edit-other-user-active-status")?;
+        match self.store.set_user_active(user_id, active).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err(Error::rejected("Invalid user", "error-invalid-user")),
+            Err(StorageError::Invalid("last_active_admin")) => Err(Error::rejected(
+                "Leaving the app without an active admin is not allowed",
+                "error-action-not-allowed",
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

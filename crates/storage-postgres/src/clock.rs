@@ -1,8 +1,10 @@
 //! The room clock across server instances (see the crate docs of
 //! `threadsync-storage` for the invariant, and docs/sync.md).
 //!
-//! Every write transaction that touches documents of a room first takes a
-//! tick of the room's clock:
+//! Every write transaction that touches documents of a room first takes the
+//! room's row lock and a tick of the room's clock. A send reads the clock
+//! under `SELECT ... FOR NO KEY UPDATE` and writes its last tick back in its
+//! final statement ([`next`], messages::insert); every other write ticks:
 //!
 //! ```sql
 //! UPDATE rooms SET clock = GREATEST($now_ms, clock + 1) WHERE id = $1 RETURNING clock
@@ -44,40 +46,26 @@ use crate::db::Conn;
 use threadsync_domain::Timestamp;
 use threadsync_storage::{StorageError, StorageResult};
 
+/// The next tick after a room's clock value `clock`, read under the room's
+/// lock: `max(now_ms, clock + 1)`, as [`tick`] computes it in SQL. The
+/// caller writes the last tick it takes back into the clock before its
+/// commit (messages::insert).
+pub(crate) fn next(clock: i64) -> Timestamp {
+    Timestamp(Timestamp::now().millis().max(clock + 1))
+}
+
+/// `$1` now (ms), `$2` the room.
+pub(crate) const TICK: &str =
+    "UPDATE rooms SET clock = GREATEST($1, clock + 1) WHERE id = $2 RETURNING clock";
+
 /// Takes the next tick of room `rid`'s clock (and with the first tick of a
 /// transaction, the room's row lock). Call once per document touched;
 /// `NotFound("room")` if the room does not exist.
 pub(crate) async fn tick(c: &dyn Conn, rid: &str) -> StorageResult<Timestamp> {
     let now = Timestamp::now().millis();
-    let row = c
-        .opt("UPDATE rooms SET clock = GREATEST($1, clock + 1) WHERE id = $2 RETURNING clock", &[&now, &rid])
-        .await?;
+    let row = c.opt(TICK, &[&now, &rid]).await?;
     match row {
         Some(row) => Ok(Timestamp(crate::db::get::<i64>(&row, 0)?)),
-        None => Err(StorageError::NotFound("room")),
-    }
-}
-
-/// Takes `ticks` (at least one) consecutive ticks of room `rid`'s clock in
-/// one statement, and the room's document with them: the first of the ticks
-/// is returned, the others follow it one millisecond apart (as many
-/// separate [`tick`]s under the same lock would: nobody else can tick in
-/// between). Takes the room's row lock like [`tick`]. `NotFound("room")`.
-pub(crate) async fn tick_room(
-    c: &dyn Conn,
-    rid: &str,
-    ticks: i64,
-) -> StorageResult<(Timestamp, threadsync_domain::Room)> {
-    let now = Timestamp::now().millis();
-    let extra = ticks.max(1) - 1;
-    let row = c
-        .opt(
-            "UPDATE rooms SET clock = GREATEST($1, clock + 1) + $3 WHERE id = $2 RETURNING clock, doc",
-            &[&now, &rid, &extra],
-        )
-        .await?;
-    match row {
-        Some(row) => Ok((Timestamp(crate::db::get::<i64>(&row, 0)? - extra), crate::db::doc(&row, 1)?)),
         None => Err(StorageError::NotFound("room")),
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use threadsync_storage::{StorageError, StorageResult};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement};
 
 /// A statement's parameters as tokio-postgres takes them.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -131,6 +131,17 @@ pub(crate) trait Conn: Send + Sync {
     /// Rows affected by a static statement.
     async fn exec(&self, sql: &str, params: Params<'_>) -> StorageResult<u64>;
 
+    /// A static statement, prepared once per connection. Statements that
+    /// are pipelined (see [`pipelined`]) are prepared first: a statement
+    /// that still had to be prepared would be sent after the ones polled
+    /// after it, and the order of a pipeline is what makes it correct.
+    async fn statement(&self, sql: &str) -> StorageResult<Statement>;
+    /// Rows of a prepared statement. The request is sent when the future
+    /// is first polled.
+    async fn query_prepared(&self, stmt: &Statement, params: Params<'_>) -> StorageResult<Vec<Row>>;
+    /// A simple-protocol batch (no parameters). Sent when first polled.
+    async fn batch(&self, sql: &str) -> StorageResult<()>;
+
     /// Exactly one row of a static statement.
     async fn one(&self, sql: &str, params: Params<'_>) -> StorageResult<Row> {
         self.opt(sql, params)
@@ -167,9 +178,46 @@ macro_rules! impl_conn {
                 let stmt = self.prepare_cached(sql).await.map_err(err)?;
                 self.execute(&stmt, params).await.map_err(err)
             }
+
+            async fn statement(&self, sql: &str) -> StorageResult<Statement> {
+                self.prepare_cached(sql).await.map_err(err)
+            }
+
+            async fn query_prepared(&self, stmt: &Statement, params: Params<'_>) -> StorageResult<Vec<Row>> {
+                self.query(stmt, params).await.map_err(err)
+            }
+
+            async fn batch(&self, sql: &str) -> StorageResult<()> {
+                self.batch_execute(sql).await.map_err(err)
+            }
         }
     };
 }
 
 impl_conn!(deadpool_postgres::ClientWrapper);
 impl_conn!(deadpool_postgres::Transaction<'_>);
+
+/// Runs two requests as one round trip: both are sent before either
+/// answer is awaited, in this order, and PostgreSQL runs them in this
+/// order on the connection (each statement of a READ COMMITTED
+/// transaction takes its snapshot when it starts, so the second sees
+/// everything committed before the first finished, e.g. before a lock it
+/// waited for was granted). `futures_util`'s join polls its futures in
+/// argument order, and a tokio-postgres request is sent at its first poll
+/// (its statement prepared beforehand: [`Conn::statement`]).
+pub(crate) async fn pipelined<A, B>(
+    first: impl std::future::Future<Output = StorageResult<A>>,
+    second: impl std::future::Future<Output = StorageResult<B>>,
+) -> StorageResult<(A, B)> {
+    let (a, b) = futures_util::future::join(first, second).await;
+    Ok((a?, b?))
+}
+
+/// A string as an SQL literal, for the one simple-protocol statement that
+/// takes text (the post-commit `pg_notify`, events.rs). The connections
+/// run with `standard_conforming_strings` on (PostgreSQL's default, which
+/// [`PgStore`](crate::PgStore) never changes), so doubling `'` is the whole
+/// escaping (the payloads are JSON text, which has no NUL character).
+pub(crate) fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}

@@ -5,7 +5,9 @@
 //! PostgreSQL delivers a notification only when (and if) its transaction
 //! commits, in commit order, to every session listening on the channel —
 //! in this process and in every other instance sharing the database. A
-//! rolled-back write announces nothing.
+//! rolled-back write announces nothing. The exception is a hint
+//! ([`is_hint`]: "messages of room R changed"), sent right after its
+//! write's commit, in the same round trip, as its own short transaction.
 //!
 //! Each store runs one listener task on a dedicated connection (not from
 //! the pool: `LISTEN` belongs to a session) that forwards other instances'
@@ -98,6 +100,42 @@ pub(crate) fn parse(payload: &str) -> Option<(StoreEvent, Option<String>)> {
     Some((StoreEvent { rid, kind, user: text("user"), data: text("data") }, origin))
 }
 
+/// Whether an event may be sent right after its write's commit instead of
+/// inside the write's transaction. A plain "messages of room R changed"
+/// (a send, an edit, a reaction, a placeholder) invalidates no cache and
+/// changes nobody's access: it only tells other instances' realtime relays
+/// to read the room's feed from their cursor again, which they do at the
+/// room's next event anyway. Every other event (a removal, which frees an
+/// id; users, rooms, memberships, read states, settings, the tombstone
+/// horizon) travels in the write's transaction, so that it reaches the
+/// other instances if and only if the write commits.
+///
+/// Why not everything in the transaction: a transaction that has issued a
+/// `NOTIFY` takes a database-wide lock at commit and holds it until its
+/// commit record is flushed (PostgreSQL orders the notification queue by
+/// commit this way). Every sending transaction of every room would queue
+/// for that one lock, one WAL flush at a time.
+pub(crate) fn is_hint(event: &StoreEvent) -> bool {
+    event.kind == EventKind::Message && event.data.is_none() && event.user.is_none()
+}
+
+/// The statement that sends a hint ([`is_hint`]) after its write has
+/// committed: its own implicit transaction (one simple-protocol query)
+/// with `synchronous_commit` off, so it holds PostgreSQL's notification
+/// lock only for an instant (a notification is never durable anyway). Lost
+/// if this instance dies between the two; see [`is_hint`] for why that
+/// costs only latency.
+pub(crate) fn hint_sql(channel: &str, event: &StoreEvent, origin: &str) -> String {
+    format!(
+        "SET LOCAL synchronous_commit TO OFF; SELECT pg_notify({}, {})",
+        crate::db::literal(channel),
+        crate::db::literal(&payload(event, origin))
+    )
+}
+
+/// `$1` the channel, `$2` the payload.
+pub(crate) const NOTIFY_SQL: &str = "SELECT pg_notify($1, $2)";
+
 /// Queues the event in the current transaction: sent on commit.
 pub(crate) async fn notify(
     c: &dyn Conn,
@@ -105,7 +143,7 @@ pub(crate) async fn notify(
     event: &StoreEvent,
     origin: &str,
 ) -> StorageResult<()> {
-    c.exec("SELECT pg_notify($1, $2)", &[&channel, &payload(event, origin)]).await?;
+    c.exec(NOTIFY_SQL, &[&channel, &payload(event, origin)]).await?;
     Ok(())
 }
 

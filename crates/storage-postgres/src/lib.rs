@@ -40,8 +40,10 @@ mod migrations;
 mod plans;
 mod query;
 mod rooms;
+mod search;
 mod settings;
 mod sync;
+mod test_hooks;
 mod tls;
 mod users;
 
@@ -60,13 +62,15 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
+use threadsync_domain::permissions::PermissionChange;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
-    MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore,
-    StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
+    MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery, RoomStore,
+    RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
+    SyncStore, ThreadListQuery, UserListQuery, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -80,6 +84,16 @@ const WRITE_ATTEMPTS: u32 = 3;
 
 /// How long an operation waits for a free pooled connection.
 const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// How long a pooled session may sit idle inside a transaction before
+/// PostgreSQL ends it (rolling the transaction back, releasing its locks).
+/// A write holds its room's lock across one round trip to this process
+/// (messages.rs): if the process is killed, PostgreSQL sees the socket
+/// close and rolls back at once; if it is frozen or cut off from the
+/// database instead, this bounds how long the room stays locked for every
+/// other writer, of every instance. No transaction of ours is idle for
+/// more than a few milliseconds otherwise.
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(10);
 
 /// How long opening one connection may take, unless the URL says otherwise.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -231,6 +245,14 @@ impl PgStore {
             options.connect_backoff,
         ));
 
+        // The pool's sessions (not the listener's) give up a transaction
+        // left idle too long: see IDLE_IN_TRANSACTION.
+        let lease = format!("-c idle_in_transaction_session_timeout={}", IDLE_IN_TRANSACTION.as_millis());
+        let session = match config.get_options() {
+            Some(existing) if !existing.trim().is_empty() => format!("{existing} {lease}"),
+            _ => lease,
+        };
+        config.options(session);
         let manager =
             Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
@@ -332,28 +354,160 @@ fn event_of<T>(value: &T, event: impl FnOnce(&T) -> Option<StoreEvent>) -> Optio
     event(value)
 }
 
+/// A write's last statement, left for [`WriteTx::finish`] to send in the same
+/// round trip as `COMMIT` (messages::insert: the statement that writes
+/// everything under the room's lock).
+pub(crate) struct Last {
+    pub(crate) sql: &'static str,
+    pub(crate) params: Vec<query::Param>,
+}
+
+/// A write transaction on a pooled connection, begun and ended by hand so
+/// that its `COMMIT` can travel in the same round trip as its last
+/// statements ([`WriteTx::finish`]). Dropped while still open (an error
+/// that left the state unknown, or the write's future dropped mid-way),
+/// it takes its connection out of the pool and closes it: PostgreSQL then
+/// rolls the transaction back, and no later user of the pool can find
+/// itself inside it.
+struct WriteTx {
+    client: Option<deadpool_postgres::Object>,
+    open: bool,
+}
+
+impl WriteTx {
+    async fn begin(store: &PgStore) -> StorageResult<WriteTx> {
+        let client = store.client().await?;
+        let tx = WriteTx { client: Some(client), open: true };
+        tx.conn().batch("BEGIN").await?;
+        Ok(tx)
+    }
+
+    fn conn(&self) -> &deadpool_postgres::ClientWrapper {
+        self.client.as_deref().expect("the connection of an open write transaction")
+    }
+
+    /// Rolls back after the body failed.
+    async fn rollback(mut self) {
+        if self.conn().batch("ROLLBACK").await.is_ok() {
+            self.open = false;
+        }
+    }
+
+    /// Ends the transaction whose body succeeded, in one round trip: the
+    /// body's [`Last`] statement, the event's in-transaction `NOTIFY`,
+    /// `COMMIT`, then (after the commit, for a hint: events::is_hint) the
+    /// event's own short notification, all sent at once and run by
+    /// PostgreSQL in this order. A row lock the transaction holds (the
+    /// room's) is therefore held from the moment the body took it until
+    /// the commit's WAL flush, with no round trip to this process in
+    /// between. `Ok(())` iff `COMMIT` succeeded after the last statement
+    /// did: a failed last statement aborts the transaction, and the `COMMIT`
+    /// sent behind it then rolls it back (a hint sent behind that costs
+    /// other instances one needless re-read).
+    async fn finish(
+        mut self,
+        store: &PgStore,
+        last: Option<Last>,
+        event: Option<&StoreEvent>,
+    ) -> StorageResult<()> {
+        let c: &dyn Conn = self.conn();
+        let hint = event.filter(|e| events::is_hint(e));
+        let in_tx = event.filter(|e| !events::is_hint(e));
+        // Prepared before anything is sent: see db::pipelined.
+        let last_stmt = match &last {
+            Some(last) => Some(c.statement(last.sql).await?),
+            None => None,
+        };
+        let notify_stmt = match in_tx {
+            Some(_) => Some(c.statement(events::NOTIFY_SQL).await?),
+            None => None,
+        };
+        let payload = in_tx.map(|e| events::payload(e, &store.origin));
+        let hint_sql = hint.map(|e| events::hint_sql(&store.channel, e, &store.origin));
+        let last_params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = last
+            .as_ref()
+            .map(|l| {
+                l.params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect()
+            })
+            .unwrap_or_default();
+        let run_last = async {
+            match &last_stmt {
+                Some(stmt) => c.query_prepared(stmt, &last_params).await.map(drop),
+                None => Ok(()),
+            }
+        };
+        let run_notify = async {
+            match (&notify_stmt, &payload) {
+                (Some(stmt), Some(payload)) => {
+                    c.query_prepared(stmt, &[&store.channel, payload]).await.map(drop)
+                }
+                _ => Ok(()),
+            }
+        };
+        let run_commit = c.batch("COMMIT");
+        let run_hint = async {
+            if let Some(sql) = &hint_sql {
+                // The write is committed whatever happens here: a lost hint
+                // only delays other instances' realtime delivery.
+                if let Err(e) = c.batch(sql).await {
+                    tracing::warn!(target = %store.target, error = %e, "could not announce a write to other instances");
+                }
+            }
+        };
+        let (last_done, notified, committed, ()) =
+            futures_util::future::join4(run_last, run_notify, run_commit, run_hint).await;
+        // COMMIT answered: the transaction is over (committed, or rolled
+        // back because a statement before it failed).
+        if committed.is_ok() {
+            self.open = false;
+        }
+        last_done?;
+        notified?;
+        committed
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.open {
+            if let Some(client) = self.client.take() {
+                drop(deadpool_postgres::Object::take(client));
+            }
+        }
+    }
+}
+
 /// Runs `$body` (an expression using the transaction `$c: &dyn Conn`) in
-/// one write transaction: on success, queues the event `$event(&value)` for
-/// the other instances (a NOTIFY, delivered on commit), commits, and
+/// one write transaction: on success, ends it with [`WriteTx::finish`] (the
+/// event `$event(&value)` for the other instances, the commit), and
 /// announces the event to this store's subscribers; on failure rolls back
-/// (by dropping the transaction) and announces nothing. A deadlock or serialization failure runs the
-/// whole transaction again, up to [`WRITE_ATTEMPTS`] times.
+/// and announces nothing. A deadlock or serialization failure runs the
+/// whole transaction again, up to [`WRITE_ATTEMPTS`] times. The `last`
+/// form's body returns `(value, Option<Last>)`: its last statement goes
+/// out with the `COMMIT`.
 macro_rules! write {
-    ($store:expr, $event:expr, |$c:ident| $body:expr) => {{
+    ($store:expr, $event:expr, |$c:ident| $body:expr) => {
+        write!($store, $event, last |$c| $body.map(|value| (value, None)))
+    };
+    ($store:expr, $event:expr, last |$c:ident| $body:expr) => {{
         let store: &PgStore = $store;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let mut client = store.client().await?;
-            let tx = client.transaction().await.map_err(db::err)?;
-            let $c: &dyn Conn = &tx;
-            match $body {
-                Ok(value) => {
+            let tx = WriteTx::begin(store).await?;
+            let $c: &dyn Conn = tx.conn();
+            let result = match $body {
+                Ok((value, last)) => {
                     let event = event_of(&value, $event);
-                    if let Some(event) = &event {
-                        events::notify($c, &store.channel, event, &store.origin).await?;
-                    }
-                    tx.commit().await.map_err(db::err)?;
+                    tx.finish(store, last, event.as_ref()).await.map(|()| (value, event))
+                }
+                Err(e) => {
+                    tx.rollback().await;
+                    Err(e)
+                }
+            };
+            match result {
+                Ok((value, event)) => {
                     if let Some(event) = event {
                         store.cache.on_event(&event);
                         // No receiver is not an error: nobody needs the event.
@@ -410,6 +564,14 @@ impl UserStore for PgStore {
 
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
         write!(self, user_event, |c| users::delete(c, id).await)
+    }
+
+    async fn list_users(&self, query: &UserListQuery) -> StorageResult<Page<User>> {
+        users::list(&*self.client().await?, query).await
+    }
+
+    async fn set_user_active(&self, id: &str, active: bool) -> StorageResult<Option<User>> {
+        write!(self, user_event, |c| users::set_active(c, id, active).await)
     }
 
     async fn insert_login_token(
@@ -490,7 +652,7 @@ impl RoomStore for PgStore {
     ) -> StorageResult<Option<Subscription>> {
         let event = StoreEvent::read_state(rid, user_id);
         write!(self, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
-            rooms::set_read_state(c, rid, user_id, change).await
+            rooms::set_read_state(c, rid, user_id, change.clone()).await
         })
     }
 
@@ -556,17 +718,55 @@ impl RoomStore for PgStore {
         tx.commit().await.map_err(db::err)?;
         Ok(page)
     }
+
+    async fn list_rooms(&self, query: &RoomListQuery) -> StorageResult<Page<Room>> {
+        // One snapshot, so the page and its total agree.
+        let mut client = self.client().await?;
+        let tx = sync::read_tx(&mut client).await?;
+        let page = rooms::list(&tx, query).await?;
+        tx.commit().await.map_err(db::err)?;
+        Ok(page)
+    }
+
+    async fn room_role_holders(&self, rid: &str) -> StorageResult<Vec<Subscription>> {
+        rooms::role_holders(&*self.client().await?, rid).await
+    }
+
+    async fn update_room(&self, rid: &str, change: &RoomChange) -> StorageResult<Option<Room>> {
+        let event = StoreEvent::room(EventKind::Room, rid);
+        write!(self, |changed: &Option<Room>| changed.as_ref().map(|_| event.clone()), |c| {
+            rooms::update(c, rid, change).await
+        })
+    }
 }
 
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
-        write!(self, |m: &Message| Some(rules::message_event(&m.rid)), |c| messages::insert(c, new.clone())
-            .await)
+        write!(
+            self,
+            |m: &Message| Some(rules::message_event(&m.rid)),
+            last | c | messages::insert(c, new.clone()).await.map(|(m, last)| (m, Some(last)))
+        )
     }
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
         messages::load(&*self.client().await?, id).await
+    }
+
+    async fn messages_without_markup(&self, after: &str, limit: u64) -> StorageResult<Vec<(String, String)>> {
+        messages::without_markup(&*self.client().await?, after, limit).await
+    }
+
+    async fn set_missing_markup(
+        &self,
+        id: &str,
+        msg: &str,
+        md: &threadsync_domain::Markup,
+    ) -> StorageResult<bool> {
+        // Not through `write!`: no tick, no event (nothing a client must
+        // download changed); one statement is its own transaction.
+        messages::set_missing_markup(&*self.client().await?, id, msg, md).await
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
@@ -614,6 +814,14 @@ impl MessageStore for PgStore {
             c, tmid, user_id, follow
         )
         .await)
+    }
+}
+
+#[async_trait]
+impl SearchStore for PgStore {
+    async fn search_messages(&self, query: &SearchQuery) -> StorageResult<Vec<Message>> {
+        let client = self.client().await?;
+        search::search(&*client, query).await
     }
 }
 
@@ -713,6 +921,18 @@ impl SettingsStore for PgStore {
             self,
             |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
             |c| settings::save(c, id, value).await
+        )
+    }
+
+    async fn load_permissions(&self) -> StorageResult<Vec<PermissionChange>> {
+        settings::load_permissions(&*self.client().await?).await
+    }
+
+    async fn save_permissions(&self, changes: &[PermissionChange]) -> StorageResult<()> {
+        write!(
+            self,
+            |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
+            |c| settings::save_permissions(c, changes).await
         )
     }
 }

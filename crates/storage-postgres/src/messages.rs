@@ -5,22 +5,30 @@
 //! of the fields the queries use (`rid`, `tmid`, `ts`, `updated_at`, `tlm`,
 //! `tcount`, `u_id`, `t`), rewritten from the document on every write.
 //!
-//! Every function here runs inside one write transaction. Its first tick of
-//! the room clock (clock.rs) locks the room; only then does it load the
-//! documents it will rewrite (the message, its thread parent, the room,
+//! Every function here runs inside one write transaction. It first takes
+//! the room's lock with the room's clock (clock.rs); only then does it load
+//! the documents it will rewrite (the message, its thread parent, the room,
 //! subscriptions), so a concurrent writer of the room, in this or another
-//! server instance, can neither interleave nor be overwritten. A function
-//! that must find a message before it knows the room reads the message's
-//! room first, ticks, then loads the message again under the lock.
+//! server instance, can neither interleave nor be overwritten. The loads
+//! are pipelined behind the lock (db::pipelined): one round trip, and they
+//! still read what the room's previous writer committed. A function that
+//! must find a message before it knows the room reads the message's room
+//! first, then locks and loads the message again. The lock is held until
+//! the commit, which the caller sends together with the write's last
+//! statement (lib.rs, `WriteTx::finish`; docs/sync.md).
 
 use crate::clock;
 use crate::db::{self, get, to_json, Conn};
+use crate::query::Param;
 use crate::rooms;
+use crate::Last;
 use threadsync_domain::{Message, Timestamp};
 use threadsync_storage::{rules, Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
 
+const LOAD: &str = "SELECT doc FROM messages WHERE id = $1";
+
 pub(crate) async fn load(c: &dyn Conn, id: &str) -> StorageResult<Option<Message>> {
-    c.opt("SELECT doc FROM messages WHERE id = $1", &[&id]).await?.map(|row| db::doc(&row, 0)).transpose()
+    c.opt(LOAD, &[&id]).await?.map(|row| db::doc(&row, 0)).transpose()
 }
 
 /// The room of a message, without its document.
@@ -73,51 +81,95 @@ async fn update_row(c: &dyn Conn, m: &Message) -> StorageResult<()> {
     Ok(())
 }
 
-/// The room of message `id`, then its first tick (taking the room's lock),
-/// then the message itself loaded again under the lock. `NotFound("message")`
-/// if it does not exist, or no longer does once the lock is ours.
+/// The room of message `id`, then, in one round trip, its first tick
+/// (taking the room's lock) and the message itself loaded again after the
+/// lock was granted (db::pipelined). `NotFound("message")` if it does not
+/// exist, or no longer does once the lock is ours.
 async fn lock_message(c: &dyn Conn, id: &str) -> StorageResult<(Message, Timestamp)> {
     let rid: String = match c.opt("SELECT rid FROM messages WHERE id = $1", &[&id]).await? {
         Some(row) => get(&row, 0)?,
         None => return Err(StorageError::NotFound("message")),
     };
-    let stamp = match clock::tick(c, &rid).await {
-        Ok(stamp) => stamp,
-        // The room went away (and its messages with it) in the meantime.
-        Err(StorageError::NotFound(_)) => return Err(StorageError::NotFound("message")),
-        Err(e) => return Err(e),
+    let (tick, load) = (c.statement(clock::TICK).await?, c.statement(LOAD).await?);
+    let now = Timestamp::now().millis();
+    let (ticked, loaded) =
+        db::pipelined(c.query_prepared(&tick, &[&now, &rid]), c.query_prepared(&load, &[&id])).await?;
+    // No room: it went away (and its messages with it) in the meantime.
+    let stamp = Timestamp(get(ticked.first().ok_or(StorageError::NotFound("message"))?, 0)?);
+    let message = match loaded.first() {
+        Some(row) => db::doc::<Message>(row, 0)?,
+        None => return Err(StorageError::NotFound("message")),
     };
-    let message = load(c, id).await?.filter(|m| m.rid == rid).ok_or(StorageError::NotFound("message"))?;
+    if message.rid != rid {
+        return Err(StorageError::NotFound("message"));
+    }
     Ok((message, stamp))
 }
 
-/// A new message, in four statements after `BEGIN`: the room's ticks and
-/// document (one `UPDATE ... RETURNING`, which takes the room's lock), the
-/// id check and the thread parent (one `SELECT`), then one statement that
-/// writes everything (tombstone dropped, message inserted, parent
-/// rewritten, followers' `tunread`, room counters), then the `NOTIFY`.
-/// The rules (which ticks, what changes on the parent, who gets `tunread`,
-/// the room counters) are `threadsync_storage::rules`; this function only
-/// locks, stamps and persists.
-pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<Message> {
+/// Takes room `rid`'s lock and reads its clock and document. `FOR NO KEY
+/// UPDATE` is the lock an `UPDATE` of the clock takes (clock.rs), so it
+/// queues with every other writer of the room, and not with the foreign-key
+/// checks of rows inserted into the room.
+const LOCK_ROOM: &str = "SELECT clock, doc FROM rooms WHERE id = $1 FOR NO KEY UPDATE";
+
+/// Is id `$1` taken; the document of message `$2` (a reply's parent).
+const ID_AND_PARENT: &str = "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1), \
+                                   (SELECT doc FROM messages WHERE id = $2)";
+
+/// Writes a new message and everything it changes, in one statement, the
+/// last of its transaction (sent with `COMMIT`, lib.rs `finish`). A re-used
+/// id lives again: its old tombstone goes, or sync would report the message
+/// as both present and removed. Followers other than the sender who are
+/// members and do not have the thread unread yet get it, with the parent's
+/// tick, in one set-based UPDATE (the others keep their stamp: nothing
+/// changed for them). The room's document and its clock (the last tick the
+/// write took) last.
+const INSERT_ALL: &str = "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
+      reply AS (INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
+                VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)), \
+      parent AS (UPDATE messages SET updated_at = $10, tlm = $11, tcount = $12, doc = $13 \
+                 WHERE id = $3 AND $13::jsonb IS NOT NULL), \
+      unread AS (UPDATE subscriptions \
+                    SET updated_at = $10, \
+                        doc = jsonb_set(jsonb_set(doc, '{tunread}', \
+                                                  COALESCE(doc -> 'tunread', '[]'::jsonb) \
+                                                  || jsonb_build_array($3::text)), \
+                                        '{_updatedAt}', to_jsonb($14::text)) \
+                  WHERE rid = $2 AND user_id = ANY($15::text[]) \
+                    AND NOT COALESCE(doc -> 'tunread', '[]'::jsonb) ? $3::text) \
+ UPDATE rooms SET updated_at = $16, doc = $17, clock = $10 WHERE id = $2";
+
+/// A new message, in three round trips: `BEGIN`; the room's lock, clock
+/// and document, pipelined with the id check and the thread parent (read
+/// after the lock was granted, so they are what the room's previous writer
+/// committed); then one statement that writes everything (tombstone of a
+/// re-used id, the message, the parent, followers' `tunread`, the room's
+/// counters and clock) sent with `COMMIT` and the event. The room is
+/// locked for one round trip plus the commit (docs/sync.md). The rules
+/// (which ticks, what changes on the parent, who gets `tunread`, the room
+/// counters) are `threadsync_storage::rules`; this function only locks,
+/// stamps and persists. Returns the message and its last statement, for
+/// the caller to send with `COMMIT`.
+pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<(Message, Last)> {
     let NewMessage { mut message, reply, join } = new;
-    // The message takes tick t, its parent (for a reply) t + 1: one tick
-    // per document, both drawn at once under the room's lock.
-    let ticks = if message.tmid.is_some() { 2 } else { 1 };
-    let (stamp, mut room) = clock::tick_room(c, &message.rid, ticks).await?;
-    // The id must be free, and a reply's parent must exist in this room:
-    // read under the lock, so no writer of the room can change either.
-    let row = c
-        .one(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1), \
-                    (SELECT doc FROM messages WHERE id = $2)",
-            &[&message.id, &message.tmid],
-        )
-        .await?;
-    if get::<bool>(&row, 0)? {
+    let (lock, check) = (c.statement(LOCK_ROOM).await?, c.statement(ID_AND_PARENT).await?);
+    let (locked, checked) = db::pipelined(
+        c.query_prepared(&lock, &[&message.rid]),
+        c.query_prepared(&check, &[&message.id, &message.tmid]),
+    )
+    .await?;
+    let Some(locked) = locked.first() else { return Err(StorageError::NotFound("room")) };
+    let clock: i64 = get(locked, 0)?;
+    let mut room: threadsync_domain::Room = db::doc(locked, 1)?;
+    // The message takes tick t, its parent (for a reply) t + 1: the room's
+    // clock, read under its lock, goes past both in the last statement.
+    let stamp = clock::next(clock);
+    crate::test_hooks::after_room_lock(&message.msg).await;
+    let row = checked.first().ok_or_else(|| StorageError::Backend("postgres: no id check row".into()))?;
+    if get::<bool>(row, 0)? {
         return Err(StorageError::Conflict("id"));
     }
-    let parent = get::<Option<serde_json::Value>>(&row, 1)?.map(db::from_json::<Message>).transpose()?;
+    let parent = get::<Option<serde_json::Value>>(row, 1)?.map(db::from_json::<Message>).transpose()?;
     let mut parent = rules::check_parent(&message, reply.is_some(), parent)?;
 
     rules::stamp_new(&mut message, stamp);
@@ -129,54 +181,32 @@ pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<Messa
         last = Timestamp(stamp.millis() + 1);
         rules::apply_reply(parent, &message, reply.map(|r| r.add_followers).unwrap_or_default(), last);
     }
-    let unread = parent.as_ref().map(|p| rules::unread_followers(p, &message.u.id)).unwrap_or_default();
+    let unread: Vec<String> = parent
+        .as_ref()
+        .map(|p| rules::unread_followers(p, &message.u.id).into_iter().map(str::to_owned).collect())
+        .unwrap_or_default();
     rules::count_message(&mut room, stamp, last);
 
-    let doc = to_json(&message)?;
-    let parent_doc = parent.as_ref().map(to_json).transpose()?;
-    let room_doc = to_json(&room)?;
-    c.exec(
-        // A re-used id lives again: its old tombstone goes, or sync would
-        // report the message as both present and removed. Followers other
-        // than the sender who are members and do not have the thread unread
-        // yet get it, with the parent's tick, in one set-based UPDATE (the
-        // others keep their stamp: nothing changed for them).
-        "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
-              reply AS (INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
-                        VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)), \
-              parent AS (UPDATE messages SET updated_at = $10, tlm = $11, tcount = $12, doc = $13 \
-                         WHERE id = $3 AND $13::jsonb IS NOT NULL), \
-              unread AS (UPDATE subscriptions \
-                            SET updated_at = $10, \
-                                doc = jsonb_set(jsonb_set(doc, '{tunread}', \
-                                                          COALESCE(doc -> 'tunread', '[]'::jsonb) \
-                                                          || jsonb_build_array($3::text)), \
-                                                '{_updatedAt}', to_jsonb($14::text)) \
-                          WHERE rid = $2 AND user_id = ANY($15::text[]) \
-                            AND NOT COALESCE(doc -> 'tunread', '[]'::jsonb) ? $3::text) \
-         UPDATE rooms SET updated_at = $16, doc = $17 WHERE id = $2",
-        &[
-            &message.id,
-            &message.rid,
-            &message.tmid,
-            &stamp.millis(),
-            &message.tlm.map(Timestamp::millis),
-            &message.tcount,
-            &message.u.id,
-            &message.t,
-            &doc,
-            &last.millis(),
-            &parent.as_ref().and_then(|p| p.tlm).map(Timestamp::millis),
-            &parent.as_ref().and_then(|p| p.tcount),
-            &parent_doc,
-            &last.to_iso(),
-            &unread,
-            &room.updated_at.millis(),
-            &room_doc,
-        ],
-    )
-    .await?;
-    Ok(message)
+    let params: Vec<Param> = vec![
+        Box::new(message.id.clone()),
+        Box::new(message.rid.clone()),
+        Box::new(message.tmid.clone()),
+        Box::new(stamp.millis()),
+        Box::new(message.tlm.map(Timestamp::millis)),
+        Box::new(message.tcount),
+        Box::new(message.u.id.clone()),
+        Box::new(message.t.clone()),
+        Box::new(to_json(&message)?),
+        Box::new(last.millis()),
+        Box::new(parent.as_ref().and_then(|p| p.tlm).map(Timestamp::millis)),
+        Box::new(parent.as_ref().and_then(|p| p.tcount)),
+        Box::new(parent.as_ref().map(to_json).transpose()?),
+        Box::new(last.to_iso()),
+        Box::new(unread),
+        Box::new(room.updated_at.millis()),
+        Box::new(to_json(&room)?),
+    ];
+    Ok((message, Last { sql: INSERT_ALL, params }))
 }
 
 pub(crate) async fn edit(c: &dyn Conn, id: &str, edit: MessageEdit) -> StorageResult<Message> {
@@ -294,4 +324,46 @@ pub(crate) async fn set_following(
         }
     }
     Ok(message)
+}
+
+/// Messages with a text and no `md` after `after` in id order (the primary
+/// key walks them; see `MessageStore::messages_without_markup`).
+pub(crate) async fn without_markup(
+    c: &dyn Conn,
+    after: &str,
+    limit: u64,
+) -> StorageResult<Vec<(String, String)>> {
+    let rows = c
+        .rows(
+            "SELECT id, doc->>'msg' FROM messages \
+              WHERE id > $1 AND NOT doc ? 'md' AND coalesce(doc->>'msg', '') <> '' \
+                AND coalesce(t, '') NOT IN ('rm', 'e2e') \
+              ORDER BY id LIMIT $2",
+            &[&after, &db::sql_int(limit)],
+        )
+        .await?;
+    rows.iter().map(|row| Ok((get(row, 0)?, get(row, 1)?))).collect()
+}
+
+/// Stores `md` without stamping (see `MessageStore::set_missing_markup`).
+/// One conditional statement, no room lock: a writer that holds the lock
+/// and rewrites the document either comes first (an edit then changed
+/// `msg` or set `md`, and the condition fails) or after (it loaded the
+/// document before this and writes it back without `md`: the message is
+/// simply found again by the next backfill).
+pub(crate) async fn set_missing_markup(
+    c: &dyn Conn,
+    id: &str,
+    msg: &str,
+    md: &threadsync_domain::Markup,
+) -> StorageResult<bool> {
+    let md = md.to_value();
+    let changed = c
+        .exec(
+            "UPDATE messages SET doc = jsonb_set(doc, '{md}', $3) \
+              WHERE id = $1 AND NOT doc ? 'md' AND doc->>'msg' = $2",
+            &[&id, &msg, &md],
+        )
+        .await?;
+    Ok(changed > 0)
 }

@@ -11,7 +11,9 @@ use crate::db::{count, get, sql_int, to_json, Conn};
 use crate::users::{self, fold};
 use std::collections::HashSet;
 use threadsync_domain::{Room, RoomType, Subscription, Timestamp, User};
-use threadsync_storage::{Page, RosterChanges, StorageError, StorageResult, SubscriptionTombstone};
+use threadsync_storage::{
+    Page, RoomChange, RoomListQuery, RosterChanges, StorageError, StorageResult, SubscriptionTombstone,
+};
 
 /// The key that finds a direct-message room by its members: the ids sorted
 /// and deduplicated, as a JSON array (the same text as the SQLite backend).
@@ -436,6 +438,68 @@ pub(crate) async fn of_user(
     Ok(Page { items, total: count(get(&row, 0)?) })
 }
 
+/// See [`threadsync_storage::RoomStore::update_room`]: the room (locked by
+/// its tick) and, where the change shows there, every member's
+/// subscription, in the caller's transaction.
+pub(crate) async fn update(c: &dyn Conn, rid: &str, change: &RoomChange) -> StorageResult<Option<Room>> {
+    let Some(stamp) = tick_if_room(c, rid).await? else { return Ok(None) };
+    let Some(mut room) = load(c, rid).await? else { return Ok(None) };
+    if let RoomChange::Name(name) = change {
+        // A concurrent rename to the same name is caught by the unique
+        // index (Conflict, mapped in db.rs).
+        let taken = "SELECT 1 FROM rooms WHERE name_lower = $1 AND t IN ('c', 'p') AND id <> $2";
+        if c.exists(taken, &[&fold(name), &rid]).await? {
+            return Err(StorageError::Conflict("room_name"));
+        }
+    }
+    change.apply(&mut room, stamp);
+    save(c, &room).await?;
+    if change.shows_in_subscriptions() {
+        let rows = c.rows("SELECT doc FROM subscriptions WHERE rid = $1", &[&rid]).await?;
+        for row in &rows {
+            let mut subscription: Subscription = crate::db::doc(row, 0)?;
+            change.apply_to_subscription(&mut subscription, stamp);
+            save_subscription(c, &subscription).await?;
+        }
+    }
+    Ok(Some(room))
+}
+
+/// See [`threadsync_storage::RoomStore::room_role_holders`] (usernames in
+/// byte order, as SQLite compares them).
+pub(crate) async fn role_holders(c: &dyn Conn, rid: &str) -> StorageResult<Vec<Subscription>> {
+    c.rows(
+        "SELECT doc FROM subscriptions WHERE rid = $1 \
+         AND jsonb_array_length(coalesce(doc->'roles', '[]'::jsonb)) > 0 \
+         ORDER BY doc->'u'->>'username' COLLATE \"C\", id",
+        &[&rid],
+    )
+    .await?
+    .iter()
+    .map(|row| crate::db::doc(row, 0))
+    .collect()
+}
+
+/// Every room of the query's types whose name contains the text, by name
+/// (byte order, as SQLite and the other listings sort).
+pub(crate) async fn list(c: &dyn Conn, query: &RoomListQuery) -> StorageResult<Page<Room>> {
+    let types: Vec<&str> = query.types.iter().map(|t| t.as_str()).collect();
+    // `strpos` on the folded name: the text is matched as it is, no pattern.
+    let needle = query.name_contains.as_deref().map(fold).unwrap_or_default();
+    let filter = "r.t = ANY($1) AND strpos(coalesce(r.name_lower, ''), $2) > 0";
+    let items = rooms_from(
+        c,
+        &format!(
+            "SELECT r.doc FROM rooms r WHERE {filter} \
+             ORDER BY coalesce(r.name_lower, '') COLLATE \"C\", r.id LIMIT $3 OFFSET $4"
+        ),
+        &[&types, &needle, &sql_int(query.count), &sql_int(query.offset)],
+    )
+    .await?;
+    let row = c.one(&format!("SELECT count(*) FROM rooms r WHERE {filter}"), &[&types, &needle]).await?;
+    Ok(Page { items, total: count(get(&row, 0)?) })
+}
+
 /// Removes `tmid` from the user's `tunread`. The room clock is taken first:
 /// its row lock orders this against a concurrent reply that adds to the same
 /// `tunread`, so neither write can overwrite the other's.
@@ -460,6 +524,19 @@ pub(crate) async fn set_read_state(
 ) -> StorageResult<Option<Subscription>> {
     let Some(stamp) = tick_if_room(c, rid).await? else { return Ok(None) };
     let Some(mut subscription) = subscription(c, rid, user_id).await? else { return Ok(None) };
+    // Under the room's lock (taken by the tick): two owners demoting each
+    // other at once are serialised, so the second sees the first's change.
+    if change == (threadsync_storage::ReadChange::Role { role: "owner", on: false })
+        && subscription.roles.iter().any(|r| r == "owner")
+        && !c
+            .exists(
+                "SELECT 1 FROM subscriptions WHERE rid = $1 AND user_id <> $2 AND doc->'roles' ? 'owner' LIMIT 1",
+                &[&rid, &user_id],
+            )
+            .await?
+    {
+        return Err(StorageError::Invalid("last owner"));
+    }
     change.apply(&mut subscription, stamp);
     save_subscription(c, &subscription).await?;
     Ok(Some(subscription))

@@ -3,11 +3,11 @@
 //! `User` has no serde form of its own (it must never be serialised by
 //! accident, it holds the password hash), so users are stored as columns.
 
-use crate::db::{self, count, get, to_json, Conn};
+use crate::db::{self, count, get, sql_int, to_json, Conn};
 use crate::rooms;
 use std::collections::HashSet;
 use threadsync_domain::{Email, Subscription, Timestamp, User};
-use threadsync_storage::{StorageError, StorageResult};
+use threadsync_storage::{Page, RoleFilter, StorageError, StorageResult, UserListQuery, UserSortField};
 use tokio_postgres::Row;
 
 /// The columns [`from_row`] expects, in order; `u.` so joins can use it.
@@ -157,6 +157,86 @@ pub(crate) async fn delete(c: &dyn Conn, id: &str) -> StorageResult<bool> {
     c.exec("DELETE FROM user_emails WHERE user_id = $1", &[&id]).await?;
     c.exec("DELETE FROM users WHERE id = $1", &[&id]).await?;
     Ok(true)
+}
+
+/// See `UserStore::list_users`. The order is built from the enum, never
+/// from request text; text sorts by bytes (`COLLATE "C"`), as on SQLite.
+pub(crate) async fn list(c: &dyn Conn, query: &UserListQuery) -> StorageResult<Page<User>> {
+    let column = match query.sort {
+        UserSortField::Username => "u.username COLLATE \"C\"",
+        UserSortField::Name => "u.name COLLATE \"C\"",
+        UserSortField::CreatedAt => "u.created_at",
+        UserSortField::Active => "u.active",
+    };
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    let email = query.email.as_deref().map(fold).unwrap_or_default();
+    // Empty strings stand for "no such filter", so one statement serves all.
+    let (global_role, room_role, rid) = match &query.role {
+        None => ("", "", ""),
+        Some(RoleFilter::Global(role)) => (role.as_str(), "", ""),
+        Some(RoleFilter::InRoom { role, rid }) => ("", role.as_str(), rid.as_deref().unwrap_or("")),
+    };
+    let filter = "($1 = '' OR u.id IN (SELECT user_id FROM user_emails WHERE address_lower = $1)) \
+        AND ($2 = '' OR u.roles @> jsonb_build_array($2::text)) \
+        AND ($3 = '' OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id \
+             AND ($4 = '' OR s.rid = $4) \
+             AND coalesce(s.doc->'roles', '[]'::jsonb) @> jsonb_build_array($3::text)))";
+    let items = c
+        .rows(
+            &format!(
+                "SELECT {COLUMNS} FROM users u WHERE {filter} \
+                 ORDER BY {column} {dir}, u.id {dir} LIMIT $5 OFFSET $6"
+            ),
+            &[&email, &global_role, &room_role, &rid, &sql_int(query.count), &sql_int(query.offset)],
+        )
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<StorageResult<Vec<_>>>()?;
+    let row = c
+        .one(
+            &format!("SELECT count(*) FROM users u WHERE {filter}"),
+            &[&email, &global_role, &room_role, &rid],
+        )
+        .await?;
+    Ok(Page { items, total: count(get(&row, 0)?) })
+}
+
+/// See `UserStore::set_user_active`. A deactivation first locks every
+/// active admin's row, in id order, and only then the user's: two
+/// transactions deactivating two admins run one after the other (the second
+/// counts what the first left) and always take their locks in the same
+/// order, so they cannot deadlock.
+pub(crate) async fn set_active(c: &dyn Conn, id: &str, active: bool) -> StorageResult<Option<User>> {
+    let admins: Vec<String> = if active {
+        Vec::new()
+    } else {
+        c.rows(
+            "SELECT id FROM users WHERE active AND roles @> '[\"admin\"]'::jsonb ORDER BY id FOR UPDATE",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| get(row, 0))
+        .collect::<StorageResult<_>>()?
+    };
+    if !c.exists("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id]).await? {
+        return Ok(None);
+    }
+    let Some(user) = by_id(c, id).await? else { return Ok(None) };
+    if user.active == active {
+        return Ok(Some(user));
+    }
+    if !active && user.is_admin() && admins.iter().all(|a| a == id) {
+        return Err(StorageError::Invalid("last_active_admin"));
+    }
+    let stamp = Timestamp::now().max(Timestamp(user.updated_at.millis() + 1));
+    c.exec("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1", &[&id, &active, &stamp.millis()])
+        .await?;
+    if !active {
+        c.exec("DELETE FROM login_tokens WHERE user_id = $1", &[&id]).await?;
+    }
+    by_id(c, id).await
 }
 
 pub(crate) async fn insert_login_token(

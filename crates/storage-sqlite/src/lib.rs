@@ -33,6 +33,7 @@ mod migrations;
 mod pool;
 mod query;
 mod rooms;
+mod search;
 mod settings;
 mod sync;
 mod users;
@@ -45,13 +46,15 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
+use threadsync_domain::permissions::PermissionChange;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
-    MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomStore, RosterChanges, SettingsStore,
-    StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UserStore,
+    MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery, RoomStore,
+    RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
+    SyncStore, ThreadListQuery, UserListQuery, UserStore,
 };
 use writer::Writer;
 
@@ -274,6 +277,21 @@ impl UserStore for SqliteStore {
         })
     }
 
+    async fn list_users(&self, query: &UserListQuery) -> StorageResult<Page<User>> {
+        let query = query.clone();
+        self.read(move |c| users::list(c, &query)).await
+    }
+
+    async fn set_user_active(&self, id: &str, active: bool) -> StorageResult<Option<User>> {
+        let id = id.to_owned();
+        self.announce(self.write(move |c| users::set_active(c, &id, active)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::User,
+            user: None,
+            data: None,
+        })
+    }
+
     async fn insert_login_token(
         &self,
         user_id: &str,
@@ -437,6 +455,23 @@ impl RoomStore for SqliteStore {
         let (user_id, types) = (user_id.to_owned(), types.to_vec());
         self.read(move |c| rooms::of_user(c, &user_id, &types, offset, count)).await
     }
+
+    async fn list_rooms(&self, query: &RoomListQuery) -> StorageResult<Page<Room>> {
+        let query = query.clone();
+        self.read(move |c| rooms::list(c, &query)).await
+    }
+
+    async fn room_role_holders(&self, rid: &str) -> StorageResult<Vec<Subscription>> {
+        let rid = rid.to_owned();
+        self.read(move |c| rooms::role_holders(c, &rid)).await
+    }
+
+    async fn update_room(&self, rid: &str, change: &RoomChange) -> StorageResult<Option<Room>> {
+        let (id, rid, change) = (rid.to_owned(), rid.to_owned(), change.clone());
+        self.announce(self.write(move |c| rooms::update(c, &id, &change)).await, |_| {
+            StoreEvent::room(EventKind::Room, &rid)
+        })
+    }
 }
 
 #[async_trait]
@@ -447,6 +482,22 @@ impl MessageStore for SqliteStore {
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
         self.point(|c| messages::load(c, id)).await
+    }
+
+    async fn messages_without_markup(&self, after: &str, limit: u64) -> StorageResult<Vec<(String, String)>> {
+        let after = after.to_owned();
+        self.read(move |c| messages::without_markup(c, &after, limit)).await
+    }
+
+    async fn set_missing_markup(
+        &self,
+        id: &str,
+        msg: &str,
+        md: &threadsync_domain::Markup,
+    ) -> StorageResult<bool> {
+        let (id, msg, md) = (id.to_owned(), msg.to_owned(), md.clone());
+        // No `announce`: nothing a client must download changed.
+        self.write(move |c| messages::set_missing_markup(c, &id, &msg, &md)).await
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
@@ -499,6 +550,22 @@ impl MessageStore for SqliteStore {
         self.announce(self.write(move |c| messages::set_following(c, &tmid, &user_id, follow)).await, |m| {
             rules::following_event(m, &user)
         })
+    }
+}
+
+/// The statement `chat.search` runs on SQLite and its parameters, for the
+/// benchmark ceiling (`threadsync-search-ceiling`), which runs the very
+/// same query on its own connections. Filters with `$regex` need the
+/// store's `ts_regexp` function; `chat.search` builds none.
+pub fn search_statement(query: &SearchQuery) -> (String, Vec<rusqlite::types::Value>) {
+    search::search_sql(query)
+}
+
+#[async_trait]
+impl SearchStore for SqliteStore {
+    async fn search_messages(&self, query: &SearchQuery) -> StorageResult<Vec<Message>> {
+        let query = query.clone();
+        self.read(move |c| search::search(c, &query)).await
     }
 }
 
@@ -631,6 +698,20 @@ impl SettingsStore for SqliteStore {
     async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()> {
         let (id, value) = (id.to_owned(), value.clone());
         self.announce(self.write(move |c| settings::save(c, &id, &value)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::Settings,
+            user: None,
+            data: None,
+        })
+    }
+
+    async fn load_permissions(&self) -> StorageResult<Vec<PermissionChange>> {
+        self.read(settings::load_permissions).await
+    }
+
+    async fn save_permissions(&self, changes: &[PermissionChange]) -> StorageResult<()> {
+        let changes = changes.to_vec();
+        self.announce(self.write(move |c| settings::save_permissions(c, &changes)).await, |_| StoreEvent {
             rid: None,
             kind: EventKind::Settings,
             user: None,

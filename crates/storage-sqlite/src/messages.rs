@@ -289,3 +289,46 @@ pub(crate) fn set_following(
     }
     Ok(message)
 }
+
+/// Messages with a text and no `md` after `after` in id order (the
+/// primary key walks them; see `MessageStore::messages_without_markup`).
+pub(crate) fn without_markup(
+    conn: &Connection,
+    after: &str,
+    limit: u64,
+) -> StorageResult<Vec<(String, String)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, json_extract(doc, '$.msg') FROM messages \
+              WHERE id > ?1 AND json_type(doc, '$.md') IS NULL \
+                AND coalesce(json_extract(doc, '$.msg'), '') <> '' \
+                AND coalesce(t, '') NOT IN ('rm', 'e2e') \
+              ORDER BY id LIMIT ?2",
+        )
+        .db()?;
+    let rows = stmt
+        .query_map(params![after, i64::try_from(limit).unwrap_or(i64::MAX)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
+/// Stores `md` without stamping (see `MessageStore::set_missing_markup`):
+/// only the document changes, edited in place, and only while it still has
+/// no `md` and the same text.
+pub(crate) fn set_missing_markup(
+    conn: &Connection,
+    id: &str,
+    msg: &str,
+    md: &threadsync_domain::Markup,
+) -> StorageResult<bool> {
+    let changed = conn
+        .cached_execute(
+            "UPDATE messages SET doc = json_set(doc, '$.md', json(?3)) \
+              WHERE id = ?1 AND json_type(doc, '$.md') IS NULL AND json_extract(doc, '$.msg') = ?2",
+            params![id, msg, md.json()],
+        )
+        .db()?;
+    Ok(changed > 0)
+}

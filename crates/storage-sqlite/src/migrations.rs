@@ -23,6 +23,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, sql: include_str!("../migrations/0002_sync.sql") },
     Migration { version: 3, sql: include_str!("../migrations/0003_tunread_index.sql") },
     Migration { version: 4, sql: include_str!("../migrations/0004_subscription_tombstones.sql") },
+    Migration { version: 5, sql: include_str!("../migrations/0005_permissions.sql") },
+    Migration { version: 6, sql: include_str!("../migrations/0006_message_search.sql") },
 ];
 
 /// Brings the schema up to the latest version. Refuses a database written by

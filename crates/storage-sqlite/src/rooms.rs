@@ -12,7 +12,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
 use threadsync_domain::Timestamp;
 use threadsync_domain::{Room, RoomType, Subscription, User};
-use threadsync_storage::{Page, RosterChanges, StorageError, StorageResult, SubscriptionTombstone};
+use threadsync_storage::{
+    Page, RoomChange, RoomListQuery, RosterChanges, StorageError, StorageResult, SubscriptionTombstone,
+};
 
 /// The key that finds a direct-message room by its members: the ids sorted
 /// and deduplicated, as a JSON array.
@@ -302,25 +304,28 @@ pub(crate) fn add_subscription(conn: &Connection, subscription: &Subscription) -
     Ok(true)
 }
 
+/// Whether `user_id` is the one owner of room `rid` (read inside the
+/// writer's transaction, so the answer holds until it commits).
+fn only_owner(conn: &Connection, rid: &str, user_id: &str) -> StorageResult<bool> {
+    const IS_OWNER: &str = "EXISTS (SELECT 1 FROM json_each(doc, '$.roles') WHERE value = 'owner')";
+    Ok(exists(
+        conn,
+        &format!("SELECT 1 FROM subscriptions WHERE rid = ?1 AND user_id = ?2 AND {IS_OWNER}"),
+        params![rid, user_id],
+    )? && !exists(
+        conn,
+        &format!("SELECT 1 FROM subscriptions WHERE rid = ?1 AND user_id != ?2 AND {IS_OWNER}"),
+        params![rid, user_id],
+    )?)
+}
+
 pub(crate) fn remove_subscription(
     conn: &Connection,
     rid: &str,
     user_id: &str,
     keep_an_owner: bool,
 ) -> StorageResult<bool> {
-    const IS_OWNER: &str = "EXISTS (SELECT 1 FROM json_each(doc, '$.roles') WHERE value = 'owner')";
-    if keep_an_owner
-        && exists(
-            conn,
-            &format!("SELECT 1 FROM subscriptions WHERE rid = ?1 AND user_id = ?2 AND {IS_OWNER}"),
-            params![rid, user_id],
-        )?
-        && !exists(
-            conn,
-            &format!("SELECT 1 FROM subscriptions WHERE rid = ?1 AND user_id != ?2 AND {IS_OWNER}"),
-            params![rid, user_id],
-        )?
-    {
+    if keep_an_owner && only_owner(conn, rid, user_id)? {
         return Err(StorageError::Invalid("last owner"));
     }
     let removed: Option<String> = conn
@@ -481,6 +486,68 @@ pub(crate) fn of_user(
     Ok(Page { items, total: count(total) })
 }
 
+/// See [`threadsync_storage::RoomStore::update_room`]: the room and, where
+/// the change shows there, every member's subscription, under one tick.
+pub(crate) fn update(conn: &Connection, rid: &str, change: &RoomChange) -> StorageResult<Option<Room>> {
+    let Some(mut room) = load(conn, rid)? else { return Ok(None) };
+    if let RoomChange::Name(name) = change {
+        let taken = "SELECT 1 FROM rooms WHERE name_lower = ?1 AND t IN ('c', 'p') AND id <> ?2";
+        if exists(conn, taken, params![fold(name), rid])? {
+            return Err(StorageError::Conflict("room_name"));
+        }
+    }
+    let stamp = clock::tick(conn, rid)?;
+    change.apply(&mut room, stamp);
+    save(conn, &room)?;
+    if change.shows_in_subscriptions() {
+        let mut stmt = conn.prepare_cached("SELECT doc FROM subscriptions WHERE rid = ?1").db()?;
+        let docs = stmt.query_map([rid], |row| row.get::<_, String>(0)).db()?;
+        let subscriptions: Vec<Subscription> =
+            docs.map(|doc| from_json(&doc.db()?)).collect::<StorageResult<_>>()?;
+        for mut subscription in subscriptions {
+            change.apply_to_subscription(&mut subscription, stamp);
+            save_subscription(conn, &subscription)?;
+        }
+    }
+    Ok(Some(room))
+}
+
+/// See [`threadsync_storage::RoomStore::room_role_holders`].
+pub(crate) fn role_holders(conn: &Connection, rid: &str) -> StorageResult<Vec<Subscription>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT doc FROM subscriptions WHERE rid = ?1 \
+             AND json_array_length(coalesce(json_extract(doc, '$.roles'), '[]')) > 0 \
+             ORDER BY json_extract(doc, '$.u.username'), id",
+        )
+        .db()?;
+    let docs = stmt.query_map([rid], |row| row.get::<_, String>(0)).db()?;
+    docs.map(|doc| from_json(&doc.db()?)).collect()
+}
+
+/// Every room of the query's types whose name contains the text, by name.
+pub(crate) fn list(conn: &Connection, query: &RoomListQuery) -> StorageResult<Page<Room>> {
+    let types: Vec<&str> = query.types.iter().map(|t| t.as_str()).collect();
+    let types = to_json(&types)?;
+    // `instr` on the folded name: the text is matched as it is, no pattern.
+    let needle = query.name_contains.as_deref().map(fold).unwrap_or_default();
+    let filter = "r.t IN (SELECT value FROM json_each(?1)) AND instr(coalesce(r.name_lower, ''), ?2) > 0";
+    let items = rooms_from(
+        conn,
+        &format!(
+            "SELECT r.doc FROM rooms r WHERE {filter} \
+             ORDER BY coalesce(r.name_lower, ''), r.id LIMIT ?3 OFFSET ?4"
+        ),
+        params![types, needle, sql_int(query.count), sql_int(query.offset)],
+    )?;
+    let total: i64 = conn
+        .cached_row(&format!("SELECT count(*) FROM rooms r WHERE {filter}"), params![types, needle], |row| {
+            row.get(0)
+        })
+        .db()?;
+    Ok(Page { items, total: count(total) })
+}
+
 /// Removes `tmid` from the user's `tunread`, stamping the subscription with
 /// the room clock; `None` when there was nothing to clear.
 pub(crate) fn set_read_state(
@@ -490,6 +557,11 @@ pub(crate) fn set_read_state(
     change: threadsync_storage::ReadChange,
 ) -> StorageResult<Option<Subscription>> {
     let Some(mut subscription) = subscription(conn, rid, user_id)? else { return Ok(None) };
+    if change == (threadsync_storage::ReadChange::Role { role: "owner", on: false })
+        && only_owner(conn, rid, user_id)?
+    {
+        return Err(StorageError::Invalid("last owner"));
+    }
     change.apply(&mut subscription, crate::clock::tick(conn, rid)?);
     save_subscription(conn, &subscription)?;
     Ok(Some(subscription))

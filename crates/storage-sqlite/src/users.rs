@@ -3,13 +3,13 @@
 //! `User` has no serde form of its own (it must never be serialised by
 //! accident, it holds the password hash), so users are stored as columns.
 
-use crate::db::{count, exists, to_json, Cached, Db};
+use crate::db::{count, exists, sql_int, to_json, Cached, Db};
 use crate::rooms;
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 use threadsync_domain::{Timestamp, User};
-use threadsync_storage::{StorageError, StorageResult};
+use threadsync_storage::{Page, RoleFilter, StorageError, StorageResult, UserListQuery, UserSortField};
 
 /// The columns [`from_row`] expects, in order; `u.` so joins can use it.
 pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
@@ -157,6 +157,74 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> StorageResult<bool> {
     conn.cached_execute("DELETE FROM user_emails WHERE user_id = ?1", [id]).db()?;
     conn.cached_execute("DELETE FROM users WHERE id = ?1", [id]).db()?;
     Ok(true)
+}
+
+/// See `UserStore::list_users`. The order is built from the enum, never
+/// from request text.
+pub(crate) fn list(conn: &Connection, query: &UserListQuery) -> StorageResult<Page<User>> {
+    let column = match query.sort {
+        UserSortField::Username => "u.username",
+        UserSortField::Name => "u.name",
+        UserSortField::CreatedAt => "u.created_at",
+        UserSortField::Active => "u.active",
+    };
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    let email = query.email.as_deref().map(fold).unwrap_or_default();
+    // Empty strings stand for "no such filter", so one statement serves all.
+    let (global_role, room_role, rid) = match &query.role {
+        None => ("", "", ""),
+        Some(RoleFilter::Global(role)) => (role.as_str(), "", ""),
+        Some(RoleFilter::InRoom { role, rid }) => ("", role.as_str(), rid.as_deref().unwrap_or("")),
+    };
+    let filter = "(?1 = '' OR u.id IN (SELECT user_id FROM user_emails WHERE address_lower = ?1)) \
+        AND (?4 = '' OR EXISTS (SELECT 1 FROM json_each(u.roles) WHERE value = ?4)) \
+        AND (?5 = '' OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id \
+             AND (?6 = '' OR s.rid = ?6) \
+             AND EXISTS (SELECT 1 FROM json_each(coalesce(json_extract(s.doc, '$.roles'), '[]')) WHERE value = ?5)))";
+    let params = params![email, sql_int(query.count), sql_int(query.offset), global_role, room_role, rid];
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM users u WHERE {filter} ORDER BY {column} {dir}, u.id {dir} LIMIT ?2 OFFSET ?3"
+        ))
+        .db()?;
+    let items = stmt.query_map(params, from_row).db()?.collect::<rusqlite::Result<Vec<_>>>().db()?;
+    // The same numbered parameters (?2 and ?3 unused here).
+    let total: i64 = conn
+        .cached_row(&format!("SELECT count(*) FROM users u WHERE {filter}"), params, |row| row.get(0))
+        .db()?;
+    Ok(Page { items, total: count(total) })
+}
+
+/// See `UserStore::set_user_active`; the writer runs one transaction at a
+/// time, so the admin count cannot change between the check and the write.
+pub(crate) fn set_active(conn: &Connection, id: &str, active: bool) -> StorageResult<Option<User>> {
+    let Some(user) = by_id(conn, id)? else { return Ok(None) };
+    if user.active == active {
+        return Ok(Some(user));
+    }
+    if !active && user.is_admin() {
+        let others: i64 = conn
+            .cached_row(
+                "SELECT count(*) FROM users u WHERE u.active AND u.id <> ?1 \
+                   AND EXISTS (SELECT 1 FROM json_each(u.roles) WHERE value = 'admin')",
+                [id],
+                |row| row.get(0),
+            )
+            .db()?;
+        if others == 0 {
+            return Err(StorageError::Invalid("last_active_admin"));
+        }
+    }
+    let stamp = Timestamp::now().max(Timestamp(user.updated_at.millis() + 1));
+    conn.cached_execute(
+        "UPDATE users SET active = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, active, stamp.millis()],
+    )
+    .db()?;
+    if !active {
+        conn.cached_execute("DELETE FROM login_tokens WHERE user_id = ?1", [id]).db()?;
+    }
+    by_id(conn, id)
 }
 
 pub(crate) fn insert_login_token(

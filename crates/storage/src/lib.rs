@@ -25,13 +25,16 @@ pub mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod rules;
+pub mod search;
 
 use async_trait::async_trait;
 use serde_json::Value;
 use threadsync_domain::listing::Sort;
+use threadsync_domain::permissions::PermissionChange;
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
+use threadsync_domain::{Markup, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
+pub use search::{SearchOrder, SearchQuery, SearchTerm};
 pub use threadsync_domain::message::{ChannelMention, Mention};
 
 /// Errors a backend reports. Services translate them into domain errors.
@@ -90,6 +93,16 @@ pub trait UserStore: Send + Sync {
     /// Removes the user, their tokens and their subscriptions (rooms'
     /// `usersCount` follow). Their messages stay. `false` if no such user.
     async fn delete_user(&self, id: &str) -> StorageResult<bool>;
+    /// A page of users in `query`'s order, and how many match.
+    async fn list_users(&self, query: &UserListQuery) -> StorageResult<Page<User>>;
+    /// Sets user `id`'s `active` flag and stamps `_updatedAt` (now, and
+    /// after the user's previous stamp). Deactivating also removes every
+    /// login token of the user, so its sessions end at once, and refuses
+    /// (`Invalid("last_active_admin")`) to deactivate the only active admin:
+    /// decided inside the transaction, so two admins deactivating each other
+    /// at once cannot leave none. `None` when there is no such user;
+    /// setting what is already so changes nothing and returns the user.
+    async fn set_user_active(&self, id: &str, active: bool) -> StorageResult<Option<User>>;
     /// Stores a login token, only ever as its hash.
     async fn insert_login_token(
         &self,
@@ -127,8 +140,9 @@ pub struct RosterChanges<T> {
     pub removed: Vec<SubscriptionTombstone>,
 }
 
-/// A change of one member's read state by [`RoomStore::set_read_state`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A change of one member's subscription by [`RoomStore::set_read_state`]:
+/// their read state, or their roles in the room.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadChange {
     /// The room is read (`subscriptions.read`): `ls` moves to the write's
     /// stamp, `unread`, `alert` and `userMentions` are cleared, and with
@@ -137,6 +151,16 @@ pub enum ReadChange {
     /// The room is unread from a message on (`subscriptions.unread`): `ls`
     /// moves to just before `from`, `alert` and `open` are set.
     Unread { from: Timestamp },
+    /// The member gains (`on`) or loses a room role (`owner`, `moderator`,
+    /// `leader`). Removing `owner` from the room's only owner is refused
+    /// (`Invalid("last owner")`), checked in the same transaction.
+    Role { role: &'static str, on: bool },
+    /// The member marks the room as a favourite (`on`) or not
+    /// (`rooms.favorite`).
+    Favorite { on: bool },
+    /// The member ignores another member of the room (`on`), or stops
+    /// (`chat.ignoreUser`).
+    Ignore { user_id: String, on: bool },
 }
 
 impl ReadChange {
@@ -158,6 +182,19 @@ impl ReadChange {
                 subscription.alert = true;
                 subscription.open = true;
             }
+            ReadChange::Role { role, on: true } => {
+                if !subscription.roles.iter().any(|r| r == role) {
+                    subscription.roles.push(role.to_owned());
+                }
+            }
+            ReadChange::Role { role, on: false } => subscription.roles.retain(|r| r != role),
+            ReadChange::Favorite { on } => subscription.f = on,
+            ReadChange::Ignore { user_id, on: true } => {
+                if !subscription.ignored.contains(&user_id) {
+                    subscription.ignored.push(user_id);
+                }
+            }
+            ReadChange::Ignore { user_id, on: false } => subscription.ignored.retain(|u| *u != user_id),
         }
         subscription.updated_at = stamp;
     }
@@ -223,7 +260,7 @@ pub trait RoomStore: Send + Sync {
         user_id: &str,
         since: Option<Timestamp>,
     ) -> StorageResult<RosterChanges<Room>>;
-    /// Changes the user's read state in room `rid` ([`ReadChange::apply`]),
+    /// Changes the user's subscription to room `rid` ([`ReadChange::apply`]),
     /// stamped with the room clock. `None` when the user has no subscription.
     async fn set_read_state(
         &self,
@@ -241,6 +278,130 @@ pub trait RoomStore: Send + Sync {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Room>>;
+    /// Every room of the given types (members or not: `channels.list`,
+    /// `rooms.adminRooms`), ordered by name (DMs, which have none, first by
+    /// id), with the total.
+    async fn list_rooms(&self, query: &RoomListQuery) -> StorageResult<Page<Room>>;
+    /// Changes a room's settings in one transaction stamped by the room's
+    /// clock: the room document, and its members' subscriptions where the
+    /// change shows in them (name, type, archived). `None`: no such room.
+    /// A name another `c`/`p` room has (case-insensitively) fails with
+    /// `Conflict("room_name")`. Announced as a room event (no user), which
+    /// also drops cached room types.
+    async fn update_room(&self, rid: &str, change: &RoomChange) -> StorageResult<Option<Room>>;
+    /// The subscriptions of room `rid` that hold a room role (owner,
+    /// moderator, leader), ordered by username.
+    async fn room_role_holders(&self, rid: &str) -> StorageResult<Vec<Subscription>>;
+}
+
+/// A change of a room's settings by [`RoomStore::update_room`]. `apply` and
+/// `apply_to_subscription` are the rules every backend runs in its write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoomChange {
+    Topic(Option<String>),
+    Description(Option<String>),
+    Announcement(Option<String>),
+    ReadOnly(bool),
+    Archived(bool),
+    /// Between `c` and `p` (a direct message never changes type).
+    Type(RoomType),
+    /// The room's name (and `fname`).
+    Name(String),
+    /// Joined by new users automatically.
+    Default(bool),
+}
+
+impl RoomChange {
+    /// Applies the change to the room, stamped `stamp`.
+    pub fn apply(&self, room: &mut Room, stamp: Timestamp) {
+        match self {
+            RoomChange::Topic(v) => room.topic = v.clone(),
+            RoomChange::Description(v) => room.description = v.clone(),
+            RoomChange::Announcement(v) => room.announcement = v.clone(),
+            RoomChange::ReadOnly(v) => room.read_only = *v,
+            RoomChange::Archived(v) => room.archived = *v,
+            RoomChange::Type(t) => room.t = *t,
+            RoomChange::Name(name) => {
+                room.name = Some(name.clone());
+                room.fname = Some(name.clone());
+            }
+            RoomChange::Default(v) => room.is_default = *v,
+        }
+        room.updated_at = stamp;
+    }
+
+    /// Whether members' subscriptions carry what the change changes.
+    pub fn shows_in_subscriptions(&self) -> bool {
+        matches!(self, RoomChange::Archived(_) | RoomChange::Type(_) | RoomChange::Name(_))
+    }
+
+    /// Applies the change to a member's subscription, stamped `stamp`.
+    /// Archiving also closes it (`open: false`), as Rocket.Chat does.
+    pub fn apply_to_subscription(&self, subscription: &mut Subscription, stamp: Timestamp) {
+        match self {
+            RoomChange::Archived(v) => {
+                subscription.archived = *v;
+                if *v {
+                    subscription.open = false;
+                }
+            }
+            RoomChange::Type(t) => subscription.t = *t,
+            RoomChange::Name(name) => {
+                subscription.name = name.clone();
+                subscription.fname = name.clone();
+            }
+            _ => return,
+        }
+        subscription.updated_at = stamp;
+    }
+}
+
+/// The order of [`UserStore::list_users`]: one field, then the user id in
+/// the same direction (so pages never overlap or skip).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserSortField {
+    /// Byte order of the username.
+    #[default]
+    Username,
+    /// Byte order of the display name.
+    Name,
+    CreatedAt,
+    /// Inactive users first (ascending).
+    Active,
+}
+
+/// A role users must hold to be listed by [`UserStore::list_users`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleFilter {
+    /// A global role (in the user's `roles`).
+    Global(String),
+    /// A room role (in a subscription's `roles`): in room `rid`, or in any
+    /// room with `None`.
+    InRoom { role: String, rid: Option<String> },
+}
+
+/// Which users [`UserStore::list_users`] lists, in which order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserListQuery {
+    /// Only the user with this address (compared case-insensitively).
+    pub email: Option<String>,
+    /// Only users holding this role.
+    pub role: Option<RoleFilter>,
+    pub sort: UserSortField,
+    pub descending: bool,
+    pub offset: u64,
+    pub count: u64,
+}
+
+/// Which rooms [`RoomStore::list_rooms`] lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomListQuery {
+    pub types: Vec<RoomType>,
+    /// Only rooms whose name contains this text, compared case-insensitively
+    /// (plain text, never a pattern: `%` and `_` are themselves).
+    pub name_contains: Option<String>,
+    pub offset: u64,
+    pub count: u64,
 }
 
 /// A new message for [`MessageStore::insert_message`]. The store assigns `ts`
@@ -269,7 +430,7 @@ pub struct ReplyBookkeeping {
 pub struct MessageEdit {
     pub msg: String,
     /// The markup tree of the new text (replaces the old one).
-    pub md: Option<Value>,
+    pub md: Option<Markup>,
     pub mentions: Vec<Mention>,
     pub channels: Vec<ChannelMention>,
     pub edited_by: UserRef,
@@ -391,6 +552,18 @@ pub trait MessageStore: Send + Sync {
     /// and moves its `_updatedAt`; unfollowing also removes the thread from
     /// the user's `tunread` in that room. Returns the updated parent.
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message>;
+    /// Messages written before `md` existed (docs/markup.md#messages-stored-before-md):
+    /// those with a non-empty `msg` and no `md`, except `rm` placeholders and
+    /// end-to-end encrypted texts (`t: "e2e"`), with an id greater than
+    /// `after`, in id order, at most `limit`: `(id, msg)` pairs. Walking
+    /// with the last id returned visits every such message once.
+    async fn messages_without_markup(&self, after: &str, limit: u64) -> StorageResult<Vec<(String, String)>>;
+    /// Stores `md` on message `id` if it still has none and its text is
+    /// still `msg` (an edit in between parsed it already). **Not stamped**:
+    /// `_updatedAt` and the room clock do not move and no event is
+    /// announced, because `md` is derived from `msg`, which did not change.
+    /// Returns whether it was stored.
+    async fn set_missing_markup(&self, id: &str, msg: &str, md: &Markup) -> StorageResult<bool>;
 }
 
 /// Which documents a change feed covers.
@@ -546,11 +719,33 @@ pub trait ImportStore: Send + Sync {
     async fn import(&self, batch: ImportBatch) -> StorageResult<()>;
 }
 
-/// Persisted settings (only values that differ from the defaults need be stored).
+/// Full-text search of messages ([`search`]).
+#[async_trait]
+pub trait SearchStore: Send + Sync {
+    /// The messages of room `query.rid` that contain every positive term
+    /// (words folded for case and diacritics; a phrase's words in order; a
+    /// prefix term any word starting with it), none of the negated terms,
+    /// and match `query.filter`, in `query.order`, paged. Thread replies
+    /// are included; removed messages are not (a deleted message is gone
+    /// from the index in the deleting transaction, a `t: "rm"` placeholder
+    /// has no text and is excluded anyway). Served by the backend's text
+    /// index, never by scanning the room.
+    async fn search_messages(&self, query: &SearchQuery) -> StorageResult<Vec<Message>>;
+}
+
+/// Persisted configuration: settings (only values that differ from the
+/// defaults need be stored) and the admin's changes to the permission
+/// table. Both announce [`EventKind::Settings`] after commit, which is how
+/// every instance learns to reload them.
 #[async_trait]
 pub trait SettingsStore: Send + Sync {
     async fn load_settings(&self) -> StorageResult<Vec<(String, Value)>>;
     async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()>;
+    /// Every stored permission change (the defaults are not stored).
+    async fn load_permissions(&self) -> StorageResult<Vec<PermissionChange>>;
+    /// Stores `changes` in one transaction (each replaces the stored roles
+    /// of its permission).
+    async fn save_permissions(&self, changes: &[PermissionChange]) -> StorageResult<()>;
 }
 
 /// What a committed write changed: the seam for realtime fan-out. Events
@@ -655,7 +850,7 @@ pub const MAX_EPHEMERAL_BYTES: usize = 6000;
 /// A complete backend.
 #[async_trait]
 pub trait Store:
-    UserStore + RoomStore + MessageStore + SyncStore + SettingsStore + ImportStore + Send + Sync
+    UserStore + RoomStore + MessageStore + SyncStore + SearchStore + SettingsStore + ImportStore + Send + Sync
 {
     /// A short name for logs (`sqlite`, `postgres`).
     fn backend_name(&self) -> &'static str;

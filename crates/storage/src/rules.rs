@@ -275,7 +275,7 @@ mod tests {
             &mut m,
             MessageEdit {
                 msg: "new".into(),
-                md: Some(serde_json::json!([{"type": "PARAGRAPH"}])),
+                md: Some(threadsync_domain::Markup::from_value(&serde_json::json!([{"type": "PARAGRAPH"}]))),
                 mentions: vec![],
                 channels: vec![],
                 edited_by: by.clone(),
@@ -286,7 +286,11 @@ mod tests {
             (m.msg.as_str(), m.edited_at, m.edited_by.clone(), m.updated_at),
             ("new", Some(Timestamp(7)), Some(by), Timestamp(7))
         );
-        assert_eq!(m.md, Some(serde_json::json!([{"type": "PARAGRAPH"}])), "the edit's parse replaces md");
+        assert_eq!(
+            m.md.as_ref().map(|md| md.to_value()),
+            Some(serde_json::json!([{"type": "PARAGRAPH"}])),
+            "the edit's parse replaces md"
+        );
         make_placeholder(&mut m, Timestamp(8));
         assert_eq!(m.md, None, "a placeholder has nothing to draw");
         apply_following(&mut m, "x", true, Timestamp(9));

@@ -70,8 +70,73 @@ fn meteor_id(rng: &mut StdRng) -> String {
     (0..17).map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())])).collect()
 }
 
-fn text(rng: &mut StdRng, words: usize) -> String {
-    (0..words).map(|_| WORDS[rng.gen_range(0..WORDS.len())]).collect::<Vec<_>>().join(" ")
+/// Words in seeded texts: [`WORDS`] first (the most frequent), then
+/// made-up words of two to four syllables, some with a diacritic.
+const VOCABULARY: usize = 5_000;
+/// Word frequencies follow Zipf's law with this exponent (rank `r` is
+/// drawn in proportion to `1 / r^s`), as in natural text: a search for a
+/// common word matches a large share of a room, a rare one a handful.
+const WORD_EXPONENT: f64 = 1.0;
+
+/// The words of seeded message texts and how often each is drawn. Texts
+/// come from their own random stream (seeded from `--seed`), so the ids,
+/// threads and stamps of a dataset do not depend on the vocabulary.
+struct Vocabulary {
+    words: Vec<String>,
+    /// Cumulative probability of each rank.
+    cdf: Vec<f64>,
+    rng: StdRng,
+}
+
+impl Vocabulary {
+    fn new(seed: u64) -> Vocabulary {
+        const ONSETS: &[&str] =
+            &["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "st", "tr"];
+        const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ou"];
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x7365_6172_6368);
+        let mut words: Vec<String> = WORDS.iter().map(|w| (*w).to_owned()).collect();
+        let mut seen: std::collections::HashSet<String> = words.iter().cloned().collect();
+        while words.len() < VOCABULARY {
+            let syllables = rng.gen_range(2..=4);
+            let mut word: String = (0..syllables)
+                .map(|_| {
+                    format!(
+                        "{}{}",
+                        ONSETS[rng.gen_range(0..ONSETS.len())],
+                        VOWELS[rng.gen_range(0..VOWELS.len())]
+                    )
+                })
+                .collect();
+            // One word in 25 carries an accent: searches fold it away.
+            if words.len().is_multiple_of(25) {
+                word = word.replacen('e', "é", 1);
+            }
+            if seen.insert(word.clone()) {
+                words.push(word);
+            }
+        }
+        let weights: Vec<f64> = (1..=words.len()).map(|r| 1.0 / (r as f64).powf(WORD_EXPONENT)).collect();
+        let total: f64 = weights.iter().sum();
+        let mut acc = 0.0;
+        let cdf = weights
+            .iter()
+            .map(|w| {
+                acc += w / total;
+                acc
+            })
+            .collect();
+        Vocabulary { words, cdf, rng: StdRng::seed_from_u64(seed ^ 0x7465_7874) }
+    }
+
+    fn word(&mut self) -> &str {
+        let roll: f64 = self.rng.gen();
+        let rank = self.cdf.partition_point(|&c| c < roll).min(self.words.len() - 1);
+        &self.words[rank]
+    }
+
+    fn text(&mut self, words: usize) -> String {
+        (0..words).map(|_| self.word().to_owned()).collect::<Vec<_>>().join(" ")
+    }
 }
 
 /// Reply counts per thread: Zipf-distributed, summing to `total`.
@@ -137,6 +202,9 @@ fn subscription(rng: &mut StdRng, room: &Room, user: &User, at: Timestamp) -> Su
         user_mentions: 0,
         tunread: Vec::new(),
         roles: Vec::new(),
+        f: false,
+        archived: false,
+        ignored: Vec::new(),
     }
 }
 
@@ -183,6 +251,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
         bail!("the store already has users: seed into a new data directory or database");
     }
     let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut vocabulary = Vocabulary::new(args.seed);
     let started = Timestamp::now().millis();
     // One bcrypt hash for everyone: hashing a million passwords at cost 10
     // would take hours and measure nothing.
@@ -247,6 +316,8 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
             sys_mes: true,
             topic: None,
             description: None,
+            announcement: None,
+            archived: false,
             usernames: Vec::new(),
             uids: Vec::new(),
             last_message_at: None,
@@ -298,7 +369,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
                 meteor_id(&mut rng),
                 &rooms[room].id,
                 author,
-                format!("thread: {}", text(&mut rng, 6)),
+                format!("thread: {}", vocabulary.text(6)),
                 at,
             );
             let planned = sizes[index];
@@ -329,7 +400,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
                 meteor_id(&mut rng),
                 &rooms[room].id,
                 author,
-                text(&mut rng, 8),
+                vocabulary.text(8),
                 at,
             ));
             plain_left -= 1;
@@ -344,7 +415,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
                 meteor_id(&mut rng),
                 &thread.parent.rid,
                 author,
-                format!("re: {}", text(&mut rng, 5)),
+                format!("re: {}", vocabulary.text(5)),
                 at,
             );
             reply.tmid = Some(thread.parent.id.clone());
@@ -439,6 +510,8 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
         "mega_thread": if mega { Some(threads[0].parent.id.clone()) } else { None },
         "threads": thread_list,
         "time_range": {"from": Timestamp(time_from), "to": Timestamp(time_to)},
+        // By frequency rank, most frequent first (`threadsync-load --scenario search`).
+        "vocabulary": vocabulary.words,
     }))
 }
 
@@ -452,6 +525,24 @@ mod tests {
         assert_eq!(sizes.iter().sum::<u64>(), 10_000);
         assert!(sizes[0] > sizes[10] && sizes[10] > sizes[99], "{:?}", &sizes[..12]);
         assert_eq!(zipf_sizes(3, 2).iter().sum::<u64>(), 2);
+    }
+
+    #[test]
+    fn vocabulary_is_deterministic_and_zipf_distributed() {
+        let mut a = Vocabulary::new(1);
+        let mut b = Vocabulary::new(1);
+        assert_eq!(a.words.len(), VOCABULARY);
+        assert_eq!(a.words.iter().collect::<std::collections::HashSet<_>>().len(), VOCABULARY, "unique");
+        assert_eq!(a.text(50), b.text(50));
+        let mut counts = vec![0u32; VOCABULARY];
+        for _ in 0..100_000 {
+            let w = a.word().to_owned();
+            counts[a.words.iter().position(|x| *x == w).expect("a vocabulary word")] += 1;
+        }
+        // Rank 1 about 11% of words (1 / H(5000)), rank 100 a hundredth of that.
+        assert!((9_500..12_500).contains(&counts[0]), "{}", counts[0]);
+        assert!(counts[0] > 50 * counts[99], "{} vs {}", counts[0], counts[99]);
+        assert!(a.words.iter().any(|w| w.contains('é')));
     }
 
     #[test]

@@ -111,6 +111,10 @@ async fn serve(
     let addr = listener.local_addr().context("cannot read the bound address")?;
     announce(addr);
 
+    // Messages stored by versions without `md` get it in the background
+    // (docs/markup.md#messages-stored-before-md); the server answers
+    // meanwhile.
+    let backfill = tokio::spawn(backfill_markup(Arc::clone(services)));
     let pruner = services
         .options()
         .tombstone_retention_ms
@@ -150,6 +154,9 @@ async fn serve(
         }
     }
     let _ = stop_tx.send(());
+    // An unfinished backfill resumes at the next start (it walks what still
+    // has no `md`); each of its writes is one statement, whole or not at all.
+    backfill.abort();
     if let Some(pruner) = pruner {
         pruner.abort();
     }
@@ -297,6 +304,18 @@ impl Signals {
             // No way to wait for a signal: never stop on one.
             Err(_) => std::future::pending().await,
         }
+    }
+}
+
+/// Messages per batch of the `md` backfill.
+const BACKFILL_BATCH: u64 = 500;
+
+/// Gives `md` to the messages stored before it existed, once, at start.
+async fn backfill_markup(services: Arc<Services>) {
+    match services.backfill_markup(BACKFILL_BATCH).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(messages = n, "markup (md) computed for messages stored without it"),
+        Err(e) => tracing::warn!("computing md for older messages failed (retried at the next start): {e}"),
     }
 }
 

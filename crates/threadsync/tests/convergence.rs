@@ -534,3 +534,210 @@ async fn a_live_client_converges_across_two_postgres_instances() {
     converge_live(&[a, b], "postgres, two instances").await;
     db.drop().await;
 }
+
+// ---------------------------------------------------------------------------
+// An instance that stalls, freezes or dies in the middle of a write
+// ---------------------------------------------------------------------------
+
+/// How long instance A's marked send waits while holding the room's lock
+/// (`THREADSYNC_TEST_STALL_AFTER_ROOM_LOCK_MS`, crates/storage-postgres
+/// test_hooks.rs).
+const STALL_MS: u64 = 4000;
+
+/// What happens to the instance while its send is stalled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// Nothing: the send goes on and commits, with the stamp it took
+    /// before the other instance's writes of the stall committed theirs.
+    Resumes,
+    /// SIGSTOP (the machine freezes, or loses the network): PostgreSQL ends
+    /// the idle transaction after its lease (idle_in_transaction_session_timeout).
+    Freezes,
+    /// SIGKILL: PostgreSQL sees the socket close and rolls back.
+    Dies,
+}
+
+fn signal(server: &Server, sig: &str) {
+    let pid = server.child.id().to_string();
+    let status = std::process::Command::new("kill").arg(sig).arg(&pid).status().expect("run kill");
+    assert!(status.success(), "kill {sig} {pid} failed");
+}
+
+/// Waits until the server's log has `needle` `count` times.
+async fn wait_for_log(server: &Server, needle: &str, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.log().matches(needle).count() < count {
+        assert!(std::time::Instant::now() < deadline, "never logged {needle:?}:\n{}", server.log());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Instance A takes the room's lock (and so decides its stamp) for a reply,
+/// then stalls there while instance B's writers write into the same thread
+/// and a client syncs it through B. Per fate: A goes on and commits, A is
+/// frozen, A is killed with SIGKILL. In every case the client converges to
+/// the server's truth with 0 differences (a resumed write is never skipped
+/// even though the client synced on during the stall; a killed or frozen
+/// one never appears), B's readers never wait for A, and B's writers get
+/// the room back: right away after the kill, within the lease after the
+/// freeze.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn an_instance_stalled_frozen_or_killed_holding_a_room_loses_nothing_and_blocks_no_reader() {
+    let db = PgSchema::create().await;
+    let (a_dir, b_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let b = Arc::new(Server::start(pg_serve_cmd(b_dir.path(), &db)));
+    let admin = b.login(ADMIN, ADMIN_PASS).await;
+    b.disable_rate_limiter(&admin).await;
+    let mut writers = Vec::new();
+    for i in 0..2 {
+        let name = format!("stallw{i}");
+        b.register(&name).await;
+        writers.push(b.login(&name, "pw-123456").await);
+    }
+    let reader = b.login(ADMIN, ADMIN_PASS).await;
+    let start_a = || {
+        let mut cmd = pg_serve_cmd(a_dir.path(), &db);
+        cmd.env("THREADSYNC_TEST_STALL_AFTER_ROOM_LOCK_MS", STALL_MS.to_string());
+        Server::start(cmd)
+    };
+    let mut a = start_a();
+    let mut stalls = 0;
+
+    for (round, fate) in [Fate::Resumes, Fate::Freezes, Fate::Dies].into_iter().enumerate() {
+        let (status, body) = b
+            .post(
+                "/api/v1/chat.sendMessage",
+                Some(&admin),
+                json!({"message": {"rid": "GENERAL", "msg": format!("stall thread {round}")}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let tmid = body["message"]["_id"].as_str().expect("id").to_owned();
+
+        // The syncing client, on B, timing every page.
+        let done = Arc::new(AtomicBool::new(false));
+        let syncer = {
+            let (b, reader, tmid, done) = (Arc::clone(&b), reader.clone(), tmid.clone(), Arc::clone(&done));
+            tokio::spawn(async move {
+                let mut replica = Replica { cursor: "1970-01-01T00:00:00.000Z".into(), ..Replica::default() };
+                let mut slowest = std::time::Duration::ZERO;
+                while !done.load(Ordering::Acquire) {
+                    let started = std::time::Instant::now();
+                    replica.pull(&b, &reader, &tmid).await;
+                    slowest = slowest.max(started.elapsed());
+                }
+                while replica.pull(&b, &reader, &tmid).await > 0 {}
+                (replica, slowest)
+            })
+        };
+
+        // A's marked reply: it stalls holding the room's lock.
+        let stalled_text = format!("stall-after-room-lock {round}");
+        let stalled = {
+            let (api, me, tmid, text) = (a.endpoint(), admin.clone(), tmid.clone(), stalled_text.clone());
+            tokio::spawn(async move {
+                api.try_post(
+                    "/api/v1/chat.sendMessage",
+                    Some(&me),
+                    json!({"message": {"rid": "GENERAL", "tmid": tmid, "msg": text}}),
+                )
+                .await
+            })
+        };
+        stalls += 1;
+        wait_for_log(&a, "test hook: stalling a send", stalls).await;
+        let stalled_at = std::time::Instant::now();
+
+        // B's writers, into the same thread, while A holds the room.
+        let handles: Vec<_> = writers
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let seed = 0xD1B5_4A32_D192_ED03 ^ ((round * 2 + i) as u64 + 1);
+                tokio::spawn(writer(Arc::clone(&b), w.clone(), "GENERAL".into(), tmid.clone(), seed))
+            })
+            .collect();
+
+        let mut expected: BTreeMap<String, String> = BTreeMap::new();
+        match fate {
+            Fate::Resumes => {
+                let (status, body) = stalled.await.expect("stalled send").expect("an answer");
+                assert_eq!(status, 200, "{body}");
+                assert!(stalled_at.elapsed() >= std::time::Duration::from_millis(STALL_MS / 2));
+                expected.insert(body["message"]["_id"].as_str().expect("id").to_owned(), stalled_text);
+            }
+            Fate::Freezes | Fate::Dies => {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                let cut = std::time::Instant::now();
+                if fate == Fate::Freezes {
+                    signal(&a, "-STOP");
+                } else {
+                    tokio::task::block_in_place(|| a.kill9());
+                }
+                // B writes into the room again: at once after a kill (the
+                // backend's socket closed), within the 10 s lease after a
+                // freeze, however long A stays frozen.
+                let (status, body) = b
+                    .post(
+                        "/api/v1/chat.sendMessage",
+                        Some(&admin),
+                        json!({"message": {"rid": "GENERAL", "msg": format!("after {fate:?}")}}),
+                    )
+                    .await;
+                assert_eq!(status, 200, "{body}");
+                let waited = cut.elapsed();
+                let bound = if fate == Fate::Dies { 3 } else { 15 };
+                assert!(
+                    waited < std::time::Duration::from_secs(bound),
+                    "{fate:?}: B's writers waited {waited:?} for the room"
+                );
+                eprintln!("stall ({fate:?}): B wrote into the room {waited:?} after A was cut");
+                if fate == Fate::Freezes {
+                    signal(&a, "-CONT");
+                    // A wakes up to a connection PostgreSQL has closed: its
+                    // send fails, nothing of it was committed.
+                    let answer = stalled.await.expect("stalled send");
+                    assert!(
+                        answer.as_ref().is_none_or(|(status, _)| *status != 200),
+                        "a send whose lease ran out cannot succeed: {answer:?}"
+                    );
+                } else {
+                    assert!(stalled.await.expect("stalled send").is_none(), "A died before answering");
+                    a = start_a();
+                    stalls = 0;
+                }
+            }
+        }
+        for h in handles {
+            expected.extend(h.await.expect("writer"));
+        }
+        done.store(true, Ordering::Release);
+        let (replica, slowest) = syncer.await.expect("syncer");
+        // Readers never wait for a writer's lock: no page took anywhere
+        // near the stall.
+        assert!(
+            slowest < std::time::Duration::from_millis(STALL_MS / 2),
+            "{fate:?}: a sync page took {slowest:?} while A held the room"
+        );
+
+        let truth = truth(&b, &reader, &tmid).await;
+        let diffs = differences(&replica.docs, &truth);
+        assert!(diffs.is_empty(), "{fate:?}: {} differences:\n{}", diffs.len(), diffs.join("\n"));
+        let texts: BTreeMap<String, String> = truth
+            .iter()
+            .map(|(id, doc)| (id.clone(), doc["msg"].as_str().expect("msg").to_owned()))
+            .collect();
+        assert_eq!(texts, expected, "{fate:?}: the truth is what the writers (and a resumed A) left");
+        let (status, parent) = b.get(&format!("/api/v1/chat.getMessage?msgId={tmid}"), Some(&reader)).await;
+        assert_eq!(status, 200, "{parent}");
+        assert_eq!(parent["message"]["tcount"].as_u64(), Some(truth.len() as u64), "{fate:?}: tcount");
+        eprintln!(
+            "stall ({fate:?}): {} replies, {} pages, slowest page {slowest:?}; 0 differences",
+            truth.len(),
+            replica.pages
+        );
+    }
+    drop(a);
+    db.drop().await;
+}

@@ -119,6 +119,75 @@ pub struct UserAnswer {
     pub success: bool,
 }
 
+/// A user in `users.list`: as others see them, the addresses only for
+/// holders of `view-full-other-user-info`.
+#[derive(Serialize, ToSchema)]
+pub struct ListedUser {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "createdAt")]
+    pub created_at: Date,
+    pub username: String,
+    pub name: String,
+    pub emails: Option<Vec<Email>>,
+    pub status: String,
+    pub active: bool,
+    pub roles: Vec<String>,
+    #[serde(rename = "utcOffset")]
+    pub utc_offset: f64,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+}
+
+/// `users.list`: `{users, count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct UsersAnswer {
+    pub users: Vec<ListedUser>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// A user in `roles.getUsersInRole`.
+#[derive(Serialize, ToSchema)]
+pub struct RoleHolder {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub emails: Vec<Email>,
+    #[serde(rename = "createdAt")]
+    pub created_at: Date,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+}
+
+/// `roles.getUsersInRole`: `{users, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct UsersInRoleAnswer {
+    pub users: Vec<RoleHolder>,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// `users.setActiveStatus`: `{user: {_id, active}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ActiveStatusAnswer {
+    pub user: ActiveStatus,
+    pub success: bool,
+}
+
+/// A user's id and whether it is active.
+#[derive(Serialize, ToSchema)]
+pub struct ActiveStatus {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub active: bool,
+}
+
 /// `GET me`: the caller's own user, with `success`.
 #[derive(Serialize, ToSchema)]
 pub struct MeAnswer {
@@ -250,6 +319,11 @@ pub struct Room {
     pub topic: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub announcement: Option<String>,
+    /// Archived: readable, closed to new messages (present only when true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
     /// Direct messages: the members' usernames.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usernames: Option<Vec<String>>,
@@ -329,6 +403,88 @@ pub struct ChannelsPage {
     pub success: bool,
 }
 
+/// `rooms.cleanHistory`: the room's id and how many messages went.
+#[derive(Serialize, ToSchema)]
+pub struct CleanHistoryAnswer {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub count: u64,
+    pub success: bool,
+}
+
+/// A room-settings route's answer: the text it set (`setTopic`:
+/// `{topic}`, ...), or the room (`setReadOnly`, `rename`, `setType`:
+/// `{channel}` / `{group}`), or nothing else (`archive`, `unarchive`).
+#[derive(Serialize, ToSchema)]
+pub struct RoomSettingAnswer {
+    pub topic: Option<String>,
+    pub description: Option<String>,
+    pub purpose: Option<String>,
+    pub announcement: Option<String>,
+    pub channel: Option<Room>,
+    pub group: Option<Room>,
+    pub success: bool,
+}
+
+/// `*.counters`: `null` where the caller may not know.
+#[derive(Serialize, ToSchema)]
+pub struct RoomCountersAnswer {
+    pub joined: bool,
+    pub members: Option<i64>,
+    pub unreads: Option<u64>,
+    #[serde(rename = "unreadsFrom")]
+    pub unreads_from: Option<Date>,
+    pub msgs: Option<i64>,
+    pub latest: Option<Date>,
+    #[serde(rename = "userMentions")]
+    pub user_mentions: Option<i64>,
+    pub success: bool,
+}
+
+/// A member's room roles: `{rid, u, roles}`.
+#[derive(Serialize, ToSchema)]
+pub struct RoomRoleHolder {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub rid: String,
+    pub u: UserRef,
+    pub roles: Vec<String>,
+}
+
+/// `{roles: [{_id, rid, u, roles}]}`.
+#[derive(Serialize, ToSchema)]
+pub struct RoomRolesAnswer {
+    pub roles: Vec<RoomRoleHolder>,
+    pub success: bool,
+}
+
+/// `{moderators: [{_id, username}]}`.
+#[derive(Serialize, ToSchema)]
+pub struct ModeratorsAnswer {
+    pub moderators: Vec<UserRef>,
+    pub success: bool,
+}
+
+/// `{ims, count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct ImsPage {
+    pub ims: Vec<Room>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// `{rooms, count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct RoomsPage {
+    pub rooms: Vec<Room>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
 /// `{groups, count, offset, total}`.
 #[derive(Serialize, ToSchema)]
 pub struct GroupsPage {
@@ -364,6 +520,15 @@ pub struct Subscription {
     /// Threads with replies this user has not read.
     pub tunread: Vec<String>,
     pub roles: Vec<String>,
+    /// A favourite (present only when true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub f: Option<bool>,
+    /// The room is archived (present only when true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+    /// Ids of the members this user ignores (present only when not empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Vec<String>>,
 }
 
 /// `{subscription}`: `null` when the caller has none.
@@ -598,6 +763,13 @@ pub struct MessagesPage {
     pub success: bool,
 }
 
+/// `{messages}`: `chat.search` (no total, as Rocket.Chat).
+#[derive(Serialize, ToSchema)]
+pub struct MessagesFound {
+    pub messages: Vec<Message>,
+    pub success: bool,
+}
+
 /// `{threads, count, offset, total}`: thread parents.
 #[derive(Serialize, ToSchema)]
 pub struct ThreadsPage {
@@ -704,6 +876,13 @@ pub struct PermissionsAnswer {
     pub update: Vec<Permission>,
     /// Always empty: built-in permissions are never removed.
     pub remove: Vec<Map<String, Value>>,
+    pub success: bool,
+}
+
+/// `{permissions: [permission]}`: every permission after a change.
+#[derive(Serialize, ToSchema)]
+pub struct PermissionsUpdateAnswer {
+    pub permissions: Vec<Permission>,
     pub success: bool,
 }
 

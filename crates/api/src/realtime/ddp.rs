@@ -71,6 +71,7 @@ pub fn domain_error(error: &Error) -> Value {
             error_object(Value::String(code.clone()), reason, details.clone())
         }
         Error::Legacy(message) => error_object(Value::String(message.clone()), message, None),
+        Error::Failure { message, code } => error_object(Value::String(code.clone()), message, None),
         Error::NotLoggedIn => {
             error_object(json!("error-not-allowed"), "You must be logged in to do this.", None)
         }

@@ -162,8 +162,45 @@ impl Relay {
     async fn room_event(&self, rid: &str, user: Option<&str>) -> Result<()> {
         self.room_changed(rid, user).await?;
         self.pump(rid).await?;
-        if let Some(user) = user {
-            self.subscription_changed(rid, user, true).await?;
+        match user {
+            Some(user) => self.subscription_changed(rid, user, true).await?,
+            None => self.room_settings_changed(rid).await?,
+        }
+        Ok(())
+    }
+
+    /// The room itself changed (an event without a user: a setting, a
+    /// rename, a type, archiving): its members connected here get
+    /// `rooms-changed` with the room and `subscriptions-changed` with their
+    /// subscription (which a name, type or archiving changed too), as
+    /// `updated`, so a client's room list follows without a reload. A room
+    /// that no longer exists sends nothing here (its removal reaches
+    /// members through their subscriptions' removal).
+    async fn room_settings_changed(&self, rid: &str) -> Result<()> {
+        let mut listeners: Vec<String> = self
+            .hub
+            .keys_where(NOTIFY_USER, |e| {
+                e.ends_with("/rooms-changed") || e.ends_with("/subscriptions-changed")
+            })
+            .into_iter()
+            .filter_map(|(event, _)| event.split('/').next().map(str::to_owned))
+            .collect();
+        if listeners.is_empty() {
+            return Ok(());
+        }
+        listeners.sort();
+        listeners.dedup();
+        let store = self.services.store();
+        let Some(room) = store.room_by_id(rid).await? else { return Ok(()) };
+        let room_json = ejson_of(&room)?;
+        for uid in listeners {
+            // Members only: a public channel's settings are not news to
+            // every connected user.
+            let Some(sub) = store.subscription(rid, &uid).await? else { continue };
+            let rooms_event = format!("{uid}/rooms-changed");
+            self.hub.emit(NOTIFY_USER, &rooms_event, json!(["updated", room_json.clone()]), None);
+            let subs_event = format!("{uid}/subscriptions-changed");
+            self.hub.emit(NOTIFY_USER, &subs_event, json!(["updated", ejson_of(&sub)?]), None);
         }
         Ok(())
     }

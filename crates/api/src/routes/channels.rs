@@ -128,7 +128,7 @@ async fn invite(
 /// Removes a user from a public channel.
 ///
 /// `POST /api/v1/channels.kick` (auth): `{roomId|roomName, userId|username}`
-/// → `{channel}`; the caller must be a room owner or an admin; the last
+/// → `{channel}`; the caller must hold `remove-user` in the room; the last
 /// owner cannot be removed.
 #[utoipa::path(
     post,
@@ -138,7 +138,7 @@ async fn invite(
     request_body = RoomUserBody,
     responses(
         (status = 200, description = "The public channel.", body = doc::ChannelAnswer),
-        (status = 400, description = "Missing room or user; the caller is not an owner; the user is not a member; the last owner."),
+        (status = 400, description = "Missing room or user; the caller lacks `remove-user` in the room; the user is not a member; the last owner."),
     ),
 )]
 async fn kick(

@@ -9,7 +9,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threadsync_domain::Error;
-use threadsync_service::PostMessage;
+use threadsync_service::{Marked, PostMessage};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,6 +28,48 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unpin_message))
         .routes(routes!(get_pinned_messages))
         .routes(routes!(get_starred_messages))
+        .routes(routes!(get_mentioned_messages))
+        .routes(routes!(ignore_user))
+        .routes(routes!(search))
+}
+
+/// Searches a room's messages.
+///
+/// `GET /api/v1/chat.search?roomId=&searchText=&count=&offset=` (auth) →
+/// `{messages}`: the messages of a room the caller may read that contain
+/// every word of `searchText` (full-text index, case and diacritics folded;
+/// `"phrases"`, `-excluded`, `prefix*`), thread replies included, removed
+/// messages never; newest first; Rocket.Chat's operators `from:`,
+/// `mention:`, `has:star`, `is:pinned`, `before:`/`after:`/`on:` and
+/// `order:` (docs/rest.md#chatsearch). Checks in order: `roomId`,
+/// `searchText`, `count`/`offset`, access (`error-not-allowed`, also for a
+/// room that does not exist).
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.search",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        ("searchText" = String, Query, description = "Words, `\"phrases\"`, `-excluded`, `prefix*`, and operators (`from:user`, `mention:user`, `has:star`, `is:pinned`, `before:d-m-yyyy`, `after:`, `on:`, `order:asc`)."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The matching messages, newest first.", body = doc::MessagesFound),
+        (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`) or `searchText` (`error-searchText-param-not-provided`); bad `count`/`offset` (`error-invalid-params`); a room the caller may not read (`error-not-allowed`)."),
+    ),
+)]
+async fn search(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let messages = services
+        .search_messages(
+            &caller.user,
+            params.get("roomId"),
+            params.get("searchText"),
+            params.get("count"),
+            params.get("offset"),
+        )
+        .await?;
+    ok(json!({"messages": messages}))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -156,7 +198,13 @@ async fn get_pinned_messages(
     params: Params,
 ) -> TypedResult<super::threads::ListingBody> {
     let listing = services
-        .marked_messages(&caller.user, params.get("roomId"), false, params.get("count"), params.get("offset"))
+        .marked_messages(
+            &caller.user,
+            params.get("roomId"),
+            Marked::Pinned,
+            params.get("count"),
+            params.get("offset"),
+        )
         .await?;
     Ok(Success(super::threads::listing_body("messages", listing)))
 }
@@ -185,9 +233,78 @@ async fn get_starred_messages(
     params: Params,
 ) -> TypedResult<super::threads::ListingBody> {
     let listing = services
-        .marked_messages(&caller.user, params.get("roomId"), true, params.get("count"), params.get("offset"))
+        .marked_messages(
+            &caller.user,
+            params.get("roomId"),
+            Marked::StarredByCaller,
+            params.get("count"),
+            params.get("offset"),
+        )
         .await?;
     Ok(Success(super::threads::listing_body("messages", listing)))
+}
+
+/// The messages of a room that mention the caller.
+///
+/// `GET /api/v1/chat.getMentionedMessages?roomId=&count=&offset=` (auth) →
+/// `{messages, count, offset, total}`, newest first: messages whose
+/// `mentions` name the caller (`@all` and `@here` do not).
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getMentionedMessages",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The messages mentioning the caller.", body = doc::MessagesPage),
+        (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
+    ),
+)]
+async fn get_mentioned_messages(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    params: Params,
+) -> TypedResult<super::threads::ListingBody> {
+    let listing = services
+        .marked_messages(
+            &caller.user,
+            params.get("roomId"),
+            Marked::MentioningCaller,
+            params.get("count"),
+            params.get("offset"),
+        )
+        .await?;
+    Ok(Success(super::threads::listing_body("messages", listing)))
+}
+
+/// Ignores another member of a room, or stops.
+///
+/// `GET /api/v1/chat.ignoreUser?rid=&userId=&ignore=` (auth) → `{}`: the
+/// user's id joins (or, with `ignore=false`, leaves) the `ignored` list of
+/// the caller's subscription; both must be members. `ignore` defaults to
+/// true; `true`/`1` mean yes, anything else no (Rocket.Chat's `/true|1/`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.ignoreUser",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("rid" = String, Query, description = "The room."),
+        ("userId" = String, Query, description = "The member to ignore."),
+        ("ignore" = Option<String>, Query, description = "`false` to stop ignoring (default `true`)."),
+    ),
+    responses(
+        (status = 200, description = "Done.", body = doc::Done),
+        (status = 400, description = "Missing `rid` (`error-room-id-param-not-provided`) or `userId` (`error-user-id-param-not-provided`); the caller or the user not a member (`error-invalid-subscription`)."),
+    ),
+)]
+async fn ignore_user(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let ignore = params.get("ignore").is_none_or(|v| v.contains("true") || v.contains('1'));
+    services.ignore_user(&caller.user, params.get("rid"), params.get("userId"), ignore).await?;
+    ok(json!({}))
 }
 
 #[derive(Deserialize, ToSchema)]

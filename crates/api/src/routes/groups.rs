@@ -116,7 +116,7 @@ async fn invite(
     request_body = RoomUserBody,
     responses(
         (status = 200, description = "The private group.", body = doc::GroupAnswer),
-        (status = 400, description = "Missing room or user; the caller is not an owner; the user is not a member; the last owner."),
+        (status = 400, description = "Missing room or user; the caller lacks `remove-user` in the room; the user is not a member; the last owner."),
     ),
 )]
 async fn kick(

@@ -15,7 +15,11 @@ mod groups;
 mod im;
 mod info;
 mod permissions;
+mod room_lists;
+mod room_overview;
 mod room_reads;
+mod room_roles;
+mod room_settings;
 mod rooms;
 mod settings;
 mod subscriptions;
@@ -53,6 +57,10 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(im::routes())
         .merge(rooms::routes())
         .merge(room_reads::routes())
+        .merge(room_lists::routes())
+        .merge(room_overview::routes())
+        .merge(room_roles::routes())
+        .merge(room_settings::routes())
         .merge(subscriptions::routes())
         .merge(chat::routes())
         .merge(threads::routes())

@@ -1,22 +1,65 @@
 //! Roles and permissions: `permissions.listAll`, `roles.list`,
-//! `roles.getUsersInPublicRoles` (the built-in table, docs/rest.md#roles).
+//! `roles.getUsersInPublicRoles`, `roles.getUsersInRole` (the built-in
+//! table, docs/rest.md#roles).
 
-use crate::extract::{CurrentUser, Params};
+use crate::extract::{Body, CurrentUser, Params};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
 use serde_json::{json, Value};
-use threadsync_domain::permissions::{PERMISSIONS, ROLES, TABLE_UPDATED_AT};
+use threadsync_domain::permissions::{PermissionTable, ROLES, TABLE_UPDATED_AT};
 use threadsync_domain::{Error, Timestamp};
+use threadsync_service::PermissionUpdate;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_all))
+        .routes(routes!(update))
         .routes(routes!(roles_list))
         .routes(routes!(users_in_public_roles))
+        .routes(routes!(users_in_role))
+}
+
+/// The users holding a role.
+///
+/// `GET /api/v1/roles.getUsersInRole?role=&roomId=&count=&offset=` (auth,
+/// `access-permissions`; with `roomId` also `view-other-user-channels`) →
+/// `{users: [{_id, username, name, emails, createdAt, _updatedAt}], total}`,
+/// by username. A room role (owner, moderator, leader) counts in the named
+/// room, or in any room without `roomId`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles.getUsersInRole",
+    tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("role" = String, Query, description = "The role's id (also its name)."),
+        ("roomId" = Option<String>, Query, description = "For a room role: only this room."),
+        ("count" = Option<u64>, Query, description = "Page size."),
+        ("offset" = Option<u64>, Query, description = "Users to skip."),
+    ),
+    responses(
+        (status = 200, description = "A page of the role's users.", body = doc::UsersInRoleAnswer),
+        (status = 400, description = "No `role` (`error-param-not-provided`); the caller lacks `access-permissions`, or `view-other-user-channels` with `roomId` (`error-not-allowed`); no such role (`error-invalid-roleId`); bad `count` / `offset`."),
+    ),
+)]
+async fn users_in_role(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    // Rocket.Chat reads the page before anything else.
+    let paging = super::rooms::paging(&services, &params)?;
+    let listing =
+        services.users_in_role(&caller.user, params.get("role"), params.get("roomId"), paging).await?;
+    let users: Vec<Value> = listing
+        .items
+        .iter()
+        .map(|u| {
+            json!({"_id": u.id, "username": u.username, "name": u.name, "emails": u.emails,
+                   "createdAt": u.created_at, "_updatedAt": u.updated_at})
+        })
+        .collect();
+    ok(json!({"users": users, "total": listing.total}))
 }
 
 /// Every permission and the roles holding it.
@@ -38,7 +81,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 400, description = "`updatedSince` is not a date (`error-updatedSince-param-invalid`)."),
     ),
 )]
-async fn list_all(_caller: CurrentUser, params: Params) -> ApiResult {
+async fn list_all(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
     let since = match params.get("updatedSince") {
         None => None,
         Some(raw) => Some(Timestamp::parse(raw).ok_or_else(|| {
@@ -48,15 +91,72 @@ async fn list_all(_caller: CurrentUser, params: Params) -> ApiResult {
             )
         })?),
     };
-    let update: Vec<Value> = if since.is_some_and(|s| s >= TABLE_UPDATED_AT) {
-        Vec::new()
-    } else {
-        PERMISSIONS
-            .iter()
-            .map(|(id, roles)| json!({"_id": id, "roles": roles, "_updatedAt": TABLE_UPDATED_AT}))
-            .collect()
-    };
+    let table = services.permissions();
+    let update: Vec<Value> = table
+        .entries()
+        .filter(|(_, _, at)| since.is_none_or(|s| *at > s))
+        .map(|(id, roles, at)| json!({"_id": id, "roles": roles, "_updatedAt": at}))
+        .collect();
     ok(json!({"update": update, "remove": []}))
+}
+
+/// `{permissions: [...], success}` as `permissions.update` answers.
+fn all_permissions(table: &PermissionTable) -> Value {
+    let permissions: Vec<Value> =
+        table.entries().map(|(id, roles, at)| json!({"_id": id, "roles": roles, "_updatedAt": at})).collect();
+    json!({"permissions": permissions})
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = PermissionsUpdateRequest)]
+struct UpdateBody {
+    /// `[{_id, roles}]`: each permission's new roles (replacing the old).
+    #[schema(value_type = Vec<Object>)]
+    permissions: Option<Value>,
+}
+
+/// Replaces the roles of the permissions given.
+///
+/// `POST /api/v1/permissions.update {permissions: [{_id, roles}]}` (needs
+/// `access-permissions`, else 403) → `{permissions: [every permission]}`.
+/// Checked in Rocket.Chat's order: the body's shape (`Invalid body params
+/// [error-invalid-body-params]`), then every permission exists (`Invalid
+/// permission [error-invalid-permission]`), then every role (`Invalid role
+/// [error-invalid-role]`); all or nothing. The change applies at once to
+/// every later access decision, on every instance sharing the store.
+#[utoipa::path(
+    post,
+    path = "/api/v1/permissions.update",
+    tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "Every permission, after the change.", body = doc::PermissionsUpdateAnswer),
+        (status = 400, description = "A malformed body, an unknown permission or an unknown role."),
+        (status = 403, description = "The caller lacks `access-permissions`."),
+    ),
+)]
+async fn update(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<UpdateBody>,
+) -> ApiResult {
+    services.require_global_permission(&caller.user, "access-permissions")?;
+    let invalid = || Error::rejected("Invalid body params", "error-invalid-body-params");
+    let items = body.permissions.as_ref().and_then(Value::as_array).ok_or_else(invalid)?;
+    let mut updates = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item.get("_id").and_then(Value::as_str).ok_or_else(invalid)?;
+        let roles = item.get("roles").and_then(Value::as_array).ok_or_else(invalid)?;
+        let roles = roles
+            .iter()
+            .map(|r| r.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(invalid)?;
+        updates.push(PermissionUpdate { id: id.to_owned(), roles });
+    }
+    let table = services.update_permissions(&caller.user, updates).await?;
+    ok(all_permissions(&table))
 }
 
 /// Every role.

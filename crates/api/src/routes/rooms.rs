@@ -1,7 +1,8 @@
-//! Rooms of any type: `rooms.info`; and the request bodies and response
-//! shapes the `channels.*` and `groups.*` families share.
+//! Rooms of any type: `rooms.info`, `rooms.get`, `rooms.leave`,
+//! `rooms.favorite`; and the request bodies and response shapes the
+//! `channels.*` and `groups.*` families share.
 
-use crate::extract::{CurrentUser, Params};
+use crate::extract::{Body, CurrentUser, Params};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
@@ -9,13 +10,18 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::{Room, User};
-use threadsync_service::{Listing, Paging, RoomSelector, UserSelector};
+use threadsync_service::{CleanHistory, Listing, Paging, RoomSelector, UserSelector};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(info)).routes(routes!(get))
+    OpenApiRouter::new()
+        .routes(routes!(info))
+        .routes(routes!(get))
+        .routes(routes!(leave))
+        .routes(routes!(favorite))
+        .routes(routes!(clean_history))
 }
 
 /// `[{_id, _deletedAt}]`: the `remove` list of `rooms.get` / `subscriptions.get`.
@@ -70,6 +76,152 @@ async fn get(State(services): State<AppState>, caller: CurrentUser, params: Para
 async fn info(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let room = services.any_room_info(&caller.user, room_selector(&params)).await?;
     ok(json!({"room": room}))
+}
+
+/// Leaves a channel or a group, whatever its type.
+///
+/// `POST /api/v1/rooms.leave` (auth): `{roomId|roomName}` → `{}`; not a
+/// direct message; needs `leave-c` / `leave-p`; members only; the last
+/// owner cannot leave.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms.leave",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoomBody,
+    responses(
+        (status = 200, description = "The caller left the room.", body = doc::Done),
+        (status = 400, description = "Missing or unknown room; a direct message or no `leave-c`/`leave-p` (`error-not-allowed`); not a member (`error-user-not-in-room`); the last owner (`error-you-are-last-owner`)."),
+    ),
+)]
+async fn leave(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<RoomBody>,
+) -> ApiResult {
+    services.leave_any_room(&caller.user, body.selector()).await?;
+    ok(json!({}))
+}
+
+/// `rooms.favorite`: `{roomId|roomName, favorite}`.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = FavoriteRequest)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct FavoriteBody {
+    pub room_id: Option<String>,
+    pub room_name: Option<String>,
+    #[schema(value_type = bool)]
+    pub favorite: Option<bool>,
+}
+
+/// Marks a room as one of the caller's favourites, or not.
+///
+/// `POST /api/v1/rooms.favorite` (auth): `{roomId|roomName, favorite}` →
+/// `{}`; the caller's subscription gets `f: true` (or loses it), stamped so
+/// `subscriptions.get?updatedSince=` and the `subscriptions-changed` stream
+/// report it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms.favorite",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    request_body = FavoriteBody,
+    responses(
+        (status = 200, description = "The subscription is marked.", body = doc::Done),
+        (status = 400, description = "`favorite` missing (`error-invalid-params`); missing or unknown room; not a member (`error-invalid-subscription`)."),
+    ),
+)]
+async fn favorite(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<FavoriteBody>,
+) -> ApiResult {
+    let selector = RoomSelector { room_id: body.room_id.as_deref(), room_name: body.room_name.as_deref() };
+    services.favorite_room(&caller.user, selector, body.favorite).await?;
+    ok(json!({}))
+}
+
+/// `rooms.cleanHistory`'s body. The flags are Rocket.Chat's: `true`,
+/// `"true"`, `1` or `"1"` mean yes.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CleanHistoryRequest)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CleanHistoryBody {
+    pub room_id: Option<String>,
+    pub room_name: Option<String>,
+    /// ISO date: the newest end of the range.
+    #[schema(value_type = String)]
+    pub latest: Option<String>,
+    /// ISO date: the oldest end of the range.
+    #[schema(value_type = String)]
+    pub oldest: Option<String>,
+    #[schema(value_type = Option<bool>)]
+    pub inclusive: Option<Value>,
+    #[schema(value_type = Option<bool>)]
+    pub exclude_pinned: Option<Value>,
+    #[schema(value_type = Option<bool>)]
+    pub files_only: Option<Value>,
+    #[schema(value_type = Option<bool>)]
+    pub ignore_threads: Option<Value>,
+    /// Discussions are rooms we do not have: accepted and ignored.
+    #[schema(value_type = Option<bool>)]
+    pub ignore_discussion: Option<Value>,
+    pub users: Option<Vec<String>>,
+    pub limit: Option<u64>,
+}
+
+/// Rocket.Chat's loose yes: `true`, `"true"`, `1`, `"1"`; absent is no.
+fn flag(value: &Option<Value>, name: &str) -> Result<bool, crate::error::ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" || s == "1" => Ok(true),
+        Some(Value::String(s)) if s == "false" || s == "0" || s.is_empty() => Ok(false),
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
+        Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
+        Some(_) => Err(crate::error::ApiError(threadsync_domain::Error::invalid_params(format!(
+            "The \"{name}\" body param must be a boolean."
+        )))),
+    }
+}
+
+/// Removes a room's messages in a time range.
+///
+/// `POST /api/v1/rooms.cleanHistory` (auth): `{roomId|roomName, latest,
+/// oldest, inclusive?, excludePinned?, filesOnly?, ignoreThreads?, users?,
+/// limit?}` → `{_id, count}`; needs `clean-channel-history` in the room
+/// (admins by default). Each removal is a `chat.delete` write: tombstoned
+/// for sync, announced to streams.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms.cleanHistory",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    request_body = CleanHistoryBody,
+    responses(
+        (status = 200, description = "The room's id and how many messages were removed.", body = doc::CleanHistoryAnswer),
+        (status = 400, description = "Missing or unknown room; `latest` / `oldest` missing (`Body parameter \"latest\" is required.`) or not dates; more than 100 `users`; no `clean-channel-history` (`error-not-allowed`)."),
+    ),
+)]
+async fn clean_history(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<CleanHistoryBody>,
+) -> ApiResult {
+    let request = CleanHistory {
+        room: RoomSelector { room_id: body.room_id.as_deref(), room_name: body.room_name.as_deref() },
+        latest: body.latest.as_deref(),
+        oldest: body.oldest.as_deref(),
+        inclusive: flag(&body.inclusive, "inclusive")?,
+        exclude_pinned: flag(&body.exclude_pinned, "excludePinned")?,
+        files_only: flag(&body.files_only, "filesOnly")?,
+        ignore_threads: flag(&body.ignore_threads, "ignoreThreads")?,
+        users: body.users.unwrap_or_default(),
+        limit: body.limit.unwrap_or(0),
+    };
+    flag(&body.ignore_discussion, "ignoreDiscussion")?;
+    let (room, count) = services.clean_history(&caller.user, request).await?;
+    ok(json!({"_id": room.id, "count": count}))
 }
 
 /// The room a GET request names with `roomId` / `roomName`.

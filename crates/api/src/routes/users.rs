@@ -18,6 +18,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create))
         .routes(routes!(info))
         .routes(routes!(delete))
+        .routes(routes!(set_active_status))
+        .routes(routes!(list))
         .routes(routes!(presence))
         .routes(routes!(get_status))
         .routes(routes!(get_presence))
@@ -128,11 +130,19 @@ async fn create(
     ),
     responses(
         (status = 200, description = "The user.", body = doc::UserAnswer),
-        (status = 400, description = "Neither `userId` nor `username` given; no such user (`error-invalid-user`)."),
+        (status = 400, description = "Neither `userId` nor `username` given; no such user (`User not found.`, no `errorType`, as Rocket.Chat answers it)."),
     ),
 )]
 async fn info(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
-    let user = services.user_info(params.get("userId"), params.get("username")).await?;
+    // Rocket.Chat answers a missing user with `API.v1.failure('User not
+    // found.')`: clients compare that text exactly (rocketchat_API's test
+    // fixtures create the user when they see it).
+    let user = match services.user_info(params.get("userId"), params.get("username")).await {
+        Err(threadsync_domain::Error::Rejected { code, .. }) if code == "error-invalid-user" => {
+            return Err(threadsync_domain::Error::Legacy("User not found.".into()).into())
+        }
+        found => found?,
+    };
     ok(json!({"user": user.public_json()}))
 }
 
@@ -171,6 +181,109 @@ async fn delete(
     };
     services.delete_user(&caller.user, &target).await?;
     ok(json!({}))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SetActiveStatusRequest)]
+#[serde(rename_all = "camelCase")]
+struct SetActiveStatusBody {
+    #[schema(value_type = String)]
+    user_id: Option<serde_json::Value>,
+    #[schema(value_type = bool)]
+    active_status: Option<serde_json::Value>,
+    /// Accepted for compatibility; rooms the user alone owns keep them as
+    /// owner (nothing is handed over).
+    #[allow(dead_code)]
+    confirm_relinquish: Option<serde_json::Value>,
+}
+
+/// Activates or deactivates a user (admins).
+///
+/// `POST /api/v1/users.setActiveStatus` (`edit-other-user-active-status`):
+/// `{userId, activeStatus}` → `{user: {_id, active}}`. Deactivating ends the
+/// user's sessions (login tokens removed) and refuses to leave no active
+/// admin; the user keeps its rooms and messages.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.setActiveStatus",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = SetActiveStatusBody,
+    responses(
+        (status = 200, description = "The user's id and new `active`.", body = doc::ActiveStatusAnswer),
+        (status = 400, description = "`userId` or `activeStatus` missing or of the wrong type (`invalid-params`); no such user (`error-invalid-user`); the last active admin (`error-action-not-allowed`)."),
+        (status = 403, description = "The caller lacks `edit-other-user-active-status`: `error-unauthorized`."),
+    ),
+)]
+async fn set_active_status(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<SetActiveStatusBody>,
+) -> ApiResult {
+    // Rocket.Chat checks the permission before the body.
+    services.require_global_permission(&caller.user, "edit-other-user-active-status")?;
+    let invalid = |reason: &str| threadsync_domain::Error::rejected(reason, "invalid-params");
+    let user_id = match &body.user_id {
+        None => return Err(invalid("must have required property 'userId'").into()),
+        Some(serde_json::Value::String(id)) => id.clone(),
+        Some(_) => return Err(invalid("must be string").into()),
+    };
+    let active = match &body.active_status {
+        None => return Err(invalid("must have required property 'activeStatus'").into()),
+        Some(serde_json::Value::Bool(active)) => *active,
+        Some(_) => return Err(invalid("must be boolean").into()),
+    };
+    let user = services.set_user_active_status(&caller.user, &user_id, active).await?;
+    ok(json!({"user": {"_id": user.id, "active": user.active}}))
+}
+
+/// Lists users.
+///
+/// `GET /api/v1/users.list?sort=&email=&count=&offset=` (`view-d-room`) →
+/// `{users, count, offset, total}`, by username unless `sort` names one of
+/// `username`, `name`, `createdAt`, `status`/`active` (1 or -1); `email`
+/// finds the user with that address. Addresses are shown to holders of
+/// `view-full-other-user-info` only. `query` (a Mongo selector in
+/// Rocket.Chat, deprecated there) is refused.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users.list",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("sort" = Option<String>, Query, description = "JSON, one field: e.g. `{\"createdAt\":-1}`."),
+        ("email" = Option<String>, Query, description = "Only the user with this address (any case)."),
+        ("count" = Option<u64>, Query, description = "Page size."),
+        ("offset" = Option<u64>, Query, description = "Users to skip."),
+    ),
+    responses(
+        (status = 200, description = "A page of users.", body = doc::UsersAnswer),
+        (status = 400, description = "A bad `sort` (`error-invalid-sort`), an empty `email` (`invalid-params`), a `query` (`error-invalid-query`), bad `count` / `offset`."),
+        (status = 403, description = "The caller lacks `view-d-room`: `error-unauthorized`."),
+    ),
+)]
+async fn list(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let paging = super::rooms::paging(&services, &params)?;
+    let request = threadsync_service::UserListRequest {
+        sort: params.get("sort"),
+        email: params.get_as_given("email"),
+        query: params.get("query"),
+    };
+    let (listing, full) = services.list_users(&caller.user, request, paging).await?;
+    let users: Vec<_> = listing
+        .items
+        .iter()
+        .map(|u| {
+            let mut v = u.public_json();
+            if !full {
+                if let Some(map) = v.as_object_mut() {
+                    map.remove("emails");
+                }
+            }
+            v
+        })
+        .collect();
+    ok(json!({"users": users, "count": listing.items.len(), "offset": paging.offset, "total": listing.total}))
 }
 
 /// Who is online.

@@ -103,6 +103,10 @@ enum Ep {
     History,
     /// The room family's `messages` with a thread `query`.
     Messages,
+    /// `chat.search` of a word of the room's messages.
+    Search,
+    /// `rooms.favorite` of the room.
+    Favorite,
 }
 
 const ENDPOINTS: &[Ep] = &[
@@ -137,6 +141,8 @@ const ENDPOINTS: &[Ep] = &[
     Ep::Pin,
     Ep::History,
     Ep::Messages,
+    Ep::Search,
+    Ep::Favorite,
 ];
 
 /// What a cell must answer.
@@ -189,6 +195,7 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
         | Ep::SyncMessagesUpdated
         | Ep::SyncMessagesDeleted
         | Ep::GetDeletedMessages
+        | Ep::Search
         | Ep::RoomsInfo => read(NOT_ALLOWED, "error-not-allowed"),
         Ep::GetThreadsList | Ep::SyncThreadsList => read(THREAD_NOT_ALLOWED, "error-not-allowed"),
         Ep::FollowMessage | Ep::UnfollowMessage | Ep::React => message(Expect::Allow),
@@ -263,6 +270,18 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
                     error: "Invalid subscription [error-invalid-subscription]",
                     error_type: Some("error-invalid-subscription"),
                     details: Some(json!({"method": "readMessages"})),
+                }
+            }
+        }
+        // One's own favourite: members only, whatever the room.
+        Ep::Favorite => {
+            if member {
+                Expect::Allow
+            } else {
+                Expect::Deny {
+                    error: "You must be part of a room to favorite it [error-invalid-subscription]",
+                    error_type: Some("error-invalid-subscription"),
+                    details: Some(json!({"method": "toggleFavorite"})),
                 }
             }
         }
@@ -453,6 +472,7 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         }
         Ep::GetThreadMessages => get(format!("chat.getThreadMessages?tmid={msg}")).await,
         Ep::GetThreadsList => get(format!("chat.getThreadsList?rid={rid}")).await,
+        Ep::Search => get(format!("chat.search?roomId={rid}&searchText=secret%20-removed")).await,
         Ep::SyncThreadsList => get(format!("chat.syncThreadsList?rid={rid}&updatedSince={SINCE}")).await,
         Ep::FollowMessage => post("chat.followMessage", json!({"mid": msg})).await,
         Ep::UnfollowMessage => post("chat.unfollowMessage", json!({"mid": msg})).await,
@@ -470,6 +490,7 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         Ep::Pin => post("chat.pinMessage", json!({"messageId": msg})).await,
         Ep::SubscriptionsRead => post("subscriptions.read", json!({"rid": rid, "readThreads": true})).await,
         Ep::React => post("chat.react", json!({"messageId": msg, "emoji": "smile"})).await,
+        Ep::Favorite => post("rooms.favorite", json!({"roomId": rid, "favorite": true})).await,
         Ep::History => get(format!("{}.history?roomId={rid}&count=0", f.family())).await,
         Ep::Messages => {
             let query = crate::support::enc(&json!({"tmid": f.parent}).to_string());
@@ -530,6 +551,13 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
         }
         Ep::GetThreadMessages => has(&body["messages"], &f.reply),
         Ep::GetThreadsList => has(&body["threads"], &f.parent),
+        // Thread replies are found; the deleted reply is not.
+        Ep::Search => {
+            has(&body["messages"], &f.parent)
+                && has(&body["messages"], &f.reply)
+                && has(&body["messages"], &f.member_note)
+                && !has(&body["messages"], &f.removed)
+        }
         Ep::SyncThreadsList => has(&body["threads"]["update"], &f.parent),
         Ep::FollowMessage => {
             *body == json!({"success": true}) && followers(app, f).await.contains(&me.user_id)
@@ -579,6 +607,10 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
             let parent = app.services.store().message_by_id(&f.parent).await.expect("store").expect("parent");
             *body == json!({"success": true})
                 && parent.extra.get("reactions") == Some(&json!({":smile:": {"usernames": [me.username]}}))
+        }
+        Ep::Favorite => {
+            let sub = app.services.store().subscription(&f.rid, &me.user_id).await.expect("store");
+            *body == json!({"success": true}) && sub.is_some_and(|s| s.f)
         }
         Ep::History => has(&body["messages"], &f.parent) && has(&body["messages"], &f.reply),
         Ep::Messages => ids(&body["messages"]) == vec![f.reply.clone()],

@@ -90,6 +90,8 @@ async fn make_room(
         sys_mes: true,
         topic: None,
         description: None,
+        announcement: None,
+        archived: false,
         usernames: Vec::new(),
         uids: Vec::new(),
         last_message_at: None,
@@ -112,6 +114,9 @@ async fn make_room(
             user_mentions: 0,
             tunread: Vec::new(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            f: false,
+            archived: false,
+            ignored: Vec::new(),
         })
         .collect();
     store.create_room(&room, &subscriptions).await.expect("create room");
@@ -1073,4 +1078,88 @@ async fn room_owners_may_delete_others_messages() {
     let rid = make_room(&app, RoomType::Group, "team", false, &[(&owner, &["owner"]), (&member, &[])]).await;
     let m = say(&app, &member, &rid, "oops").await;
     app.post(DELETE, Some(&owner), json!({"roomId": rid, "msgId": m["_id"]})).await.ok();
+}
+
+/// The node types of the first paragraph of a message's `md`.
+fn inline_types(m: &Value) -> Vec<String> {
+    m["md"][0]["value"].as_array().map_or_else(Vec::new, |items| {
+        items.iter().filter_map(|n| n["type"].as_str().map(str::to_owned)).collect()
+    })
+}
+
+#[tokio::test]
+async fn markup_options_follow_the_settings_for_later_writes() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    // Rocket.Chat's defaults: colours, KaTeX with `\(…\)` but not `$…$`,
+    // no custom domains.
+    // (A colour ends the text: `color:#f00` followed by a letter or a
+    // space is text, in the reference parser too.)
+    let mixed = "\\(x\\) $y$ mail.intranet color:#f00";
+    let before = say(&app, &alice, "GENERAL", mixed).await;
+    assert_eq!(inline_types(&before), ["INLINE_KATEX", "PLAIN_TEXT", "COLOR"], "{}", before["md"]);
+    // The parser's settings are public, as in Rocket.Chat.
+    let public = app.get("/api/v1/settings.public", None).await.ok();
+    for id in [
+        "HexColorPreview_Enabled",
+        "Katex_Enabled",
+        "Katex_Dollar_Syntax",
+        "Katex_Parenthesis_Syntax",
+        "Message_CustomDomain_AutoLink",
+    ] {
+        assert!(public["settings"].as_array().is_some_and(|s| s.iter().any(|s| s["_id"] == id)), "{id}");
+    }
+
+    app.set_setting("HexColorPreview_Enabled", json!(false)).await;
+    app.set_setting("Katex_Dollar_Syntax", json!(true)).await;
+    app.set_setting("Message_CustomDomain_AutoLink", json!("wiki.corp, intranet")).await;
+    let after = say(&app, &alice, "GENERAL", mixed).await;
+    assert_eq!(
+        inline_types(&after),
+        ["INLINE_KATEX", "PLAIN_TEXT", "INLINE_KATEX", "PLAIN_TEXT", "LINK", "PLAIN_TEXT"],
+        "{}",
+        after["md"]
+    );
+    // A host under a custom domain links as in the reference parser's corpus.
+    assert_eq!(after["md"][0]["value"][4]["value"]["src"]["value"], "//mail.intranet");
+    // What was stored before the change stays as it was parsed.
+    assert_eq!(fetch(&app, &alice, text(&before, "_id")).await["md"], before["md"]);
+
+    // Katex_Enabled off: neither syntax, whatever the other two say.
+    app.set_setting("Katex_Enabled", json!(false)).await;
+    let off = say(&app, &alice, "GENERAL", "\\(x\\) $y$").await;
+    assert_eq!(inline_types(&off), ["PLAIN_TEXT"], "{}", off["md"]);
+    // An edit parses with the settings of the moment.
+    app.set_setting("Katex_Enabled", json!(true)).await;
+    let edited = app.edit(&alice, "GENERAL", text(&off, "_id"), "\\(x\\) $z$").await;
+    assert_eq!(inline_types(&edited), ["INLINE_KATEX", "PLAIN_TEXT", "INLINE_KATEX"], "{}", edited["md"]);
+}
+
+#[tokio::test]
+async fn messages_stored_without_markup_get_it_unstamped() {
+    let app = app().await;
+    let alice = app.user("alice").await;
+    let text1 = "hello *world* @bob :smile: https://rocket.chat";
+    let current = say(&app, &alice, "GENERAL", text1).await;
+    // Copies of it as an earlier version stored them: no `md`.
+    let store = app.services.store();
+    let template = store.message_by_id(text(&current, "_id")).await.expect("read").expect("stored");
+    for id in ["old-1", "old-2", "old-3"] {
+        let message = threadsync_domain::Message { id: id.to_owned(), md: None, ..template.clone() };
+        store
+            .insert_message(threadsync_storage::NewMessage { message, reply: None, join: None })
+            .await
+            .expect("insert without md");
+    }
+    let before = fetch(&app, &alice, "old-2").await;
+    assert!(before.get("md").is_none(), "{before}");
+
+    // Batches of two: every message is visited once; the one that had md is not counted.
+    assert_eq!(app.services.backfill_markup(2).await.expect("backfill"), 3);
+    for id in ["old-1", "old-2", "old-3"] {
+        assert_eq!(fetch(&app, &alice, id).await["md"], reference_md(text1), "{id}");
+    }
+    let after = fetch(&app, &alice, "old-2").await;
+    assert_eq!(after["_updatedAt"], before["_updatedAt"], "md is derived: not a change to sync");
+    assert_eq!(app.services.backfill_markup(2).await.expect("nothing left"), 0);
 }

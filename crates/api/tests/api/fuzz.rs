@@ -43,12 +43,17 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/users.create"),
     ("GET", "/api/v1/users.info"),
     ("POST", "/api/v1/users.delete"),
+    ("POST", "/api/v1/users.setActiveStatus"),
+    ("GET", "/api/v1/users.list"),
+    ("GET", "/api/v1/roles.getUsersInRole"),
+    ("POST", "/api/v1/channels.setDefault"),
     ("GET", "/api/v1/settings/{id}"),
     ("POST", "/api/v1/settings/{id}"),
     ("GET", "/api/v1/settings.public"),
     ("GET", "/api/v1/settings.oauth"),
     ("GET", "/api/v1/settings"),
     ("GET", "/api/v1/permissions.listAll"),
+    ("POST", "/api/v1/permissions.update"),
     ("GET", "/api/v1/roles.list"),
     ("GET", "/api/v1/roles.getUsersInPublicRoles"),
     ("GET", "/api/v1/emoji-custom.list"),
@@ -63,10 +68,57 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/channels.join"),
     ("POST", "/api/v1/channels.invite"),
     ("POST", "/api/v1/channels.kick"),
+    ("POST", "/api/v1/channels.addOwner"),
+    ("POST", "/api/v1/channels.removeOwner"),
+    ("POST", "/api/v1/channels.addModerator"),
+    ("POST", "/api/v1/channels.removeModerator"),
+    ("POST", "/api/v1/channels.addLeader"),
+    ("POST", "/api/v1/channels.removeLeader"),
+    ("POST", "/api/v1/groups.addOwner"),
+    ("POST", "/api/v1/groups.removeOwner"),
+    ("POST", "/api/v1/groups.addModerator"),
+    ("POST", "/api/v1/groups.removeModerator"),
+    ("POST", "/api/v1/groups.addLeader"),
+    ("POST", "/api/v1/groups.removeLeader"),
+    ("POST", "/api/v1/channels.setTopic"),
+    ("POST", "/api/v1/channels.setDescription"),
+    ("POST", "/api/v1/channels.setPurpose"),
+    ("POST", "/api/v1/channels.setAnnouncement"),
+    ("POST", "/api/v1/channels.setReadOnly"),
+    ("POST", "/api/v1/channels.rename"),
+    ("POST", "/api/v1/channels.setType"),
+    ("POST", "/api/v1/channels.archive"),
+    ("POST", "/api/v1/channels.unarchive"),
+    ("POST", "/api/v1/groups.setTopic"),
+    ("POST", "/api/v1/groups.setDescription"),
+    ("POST", "/api/v1/groups.setPurpose"),
+    ("POST", "/api/v1/groups.setAnnouncement"),
+    ("POST", "/api/v1/groups.setReadOnly"),
+    ("POST", "/api/v1/groups.rename"),
+    ("POST", "/api/v1/groups.setType"),
+    ("POST", "/api/v1/groups.archive"),
+    ("POST", "/api/v1/groups.unarchive"),
     ("POST", "/api/v1/channels.leave"),
     ("GET", "/api/v1/channels.members"),
     ("POST", "/api/v1/channels.delete"),
     ("GET", "/api/v1/channels.list.joined"),
+    ("GET", "/api/v1/channels.list"),
+    ("GET", "/api/v1/groups.listAll"),
+    ("GET", "/api/v1/rooms.adminRooms"),
+    ("GET", "/api/v1/im.list"),
+    ("GET", "/api/v1/dm.list"),
+    ("GET", "/api/v1/im.list.everyone"),
+    ("GET", "/api/v1/dm.list.everyone"),
+    ("GET", "/api/v1/im.members"),
+    ("GET", "/api/v1/channels.roles"),
+    ("GET", "/api/v1/groups.roles"),
+    ("GET", "/api/v1/channels.moderators"),
+    ("GET", "/api/v1/groups.moderators"),
+    ("GET", "/api/v1/channels.counters"),
+    ("GET", "/api/v1/groups.counters"),
+    ("GET", "/api/v1/im.counters"),
+    ("GET", "/api/v1/dm.counters"),
+    ("GET", "/api/v1/dm.members"),
     ("POST", "/api/v1/groups.create"),
     ("GET", "/api/v1/groups.info"),
     ("POST", "/api/v1/groups.invite"),
@@ -84,6 +136,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/subscriptions.read"),
     ("POST", "/api/v1/subscriptions.unread"),
     ("GET", "/api/v1/rooms.get"),
+    ("POST", "/api/v1/rooms.favorite"),
+    ("POST", "/api/v1/rooms.leave"),
+    ("POST", "/api/v1/rooms.cleanHistory"),
     ("GET", "/api/v1/channels.history"),
     ("GET", "/api/v1/channels.messages"),
     ("GET", "/api/v1/groups.history"),
@@ -104,6 +159,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/chat.unPinMessage"),
     ("GET", "/api/v1/chat.getPinnedMessages"),
     ("GET", "/api/v1/chat.getStarredMessages"),
+    ("GET", "/api/v1/chat.getMentionedMessages"),
+    ("GET", "/api/v1/chat.ignoreUser"),
+    ("GET", "/api/v1/chat.search"),
     ("GET", "/api/v1/chat.syncThreadMessages"),
     ("GET", "/api/v1/chat.getThreadMessages"),
     ("GET", "/api/v1/chat.getThreadsList"),
@@ -652,6 +710,7 @@ fn case() -> impl Strategy<Value = Case> {
 /// deleted reply (a tombstone).
 struct Seeded {
     rid: String,
+    t: threadsync_domain::RoomType,
     name: Option<String>,
     parent: String,
     reply: String,
@@ -690,8 +749,28 @@ impl World {
         let c = app.channel(normal, &c_name, &[other]).await;
         let p = app.group(normal, &p_name, &[other]).await;
         let d = app.direct(normal, other).await;
+        // `other` holds the room roles of the two families, so the
+        // role-removing routes have something to remove (and, once
+        // removed, the adding ones something to add).
+        for (family, rid) in [("channels", &c), ("groups", &p)] {
+            for role in ["Owner", "Moderator", "Leader"] {
+                app.post(
+                    &format!("/api/v1/{family}.add{role}"),
+                    Some(normal),
+                    json!({"roomId": rid, "userId": other.user_id}),
+                )
+                .await
+                .ok();
+            }
+        }
         let mut rooms = Vec::new();
-        for (rid, name) in [(c, Some(c_name)), (p, Some(p_name)), (d, None)] {
+        use threadsync_domain::RoomType;
+        let seeded = [
+            (c, RoomType::Channel, Some(c_name)),
+            (p, RoomType::Group, Some(p_name)),
+            (d, RoomType::Direct, None),
+        ];
+        for (rid, t, name) in seeded {
             let parent = app.say(normal, &rid, &format!("parent {g} @fuzz_other")).await;
             let parent = parent["_id"].as_str().expect("id").to_owned();
             let reply =
@@ -700,7 +779,7 @@ impl World {
             let removed =
                 app.reply_in(normal, &rid, &parent, "gone").await["_id"].as_str().expect("id").to_owned();
             app.remove(normal, &rid, &removed).await;
-            rooms.push(Seeded { rid, name, parent, reply, plain, removed });
+            rooms.push(Seeded { rid, t, name, parent, reply, plain, removed });
         }
         self.rooms = rooms;
     }
@@ -769,6 +848,14 @@ impl World {
             self.rebuilds = rebuilds;
             return;
         }
+        // A deactivated user (users.setActiveStatus) is active again before
+        // its session is restored.
+        for s in [&self.normal, &self.other, &self.app.admin] {
+            let store = self.app.services.store();
+            if store.user_by_id(&s.user_id).await.expect("store").is_some_and(|u| !u.active) {
+                store.set_user_active(&s.user_id, true).await.expect("reactivate");
+            }
+        }
         // Sessions and settings are restored through the services, not
         // HTTP: the fuzz cases may have tripped the login brake with wrong
         // passwords, or switched the rate limiter on.
@@ -807,7 +894,11 @@ impl World {
             for uid in members {
                 intact &= store.subscription(&room.rid, uid).await.expect("store").is_some();
             }
-            intact &= store.room_by_id(&room.rid).await.expect("store").is_some();
+            // Settings a case may have changed (archived, read-only, a new
+            // name or type) would refuse the next cases' posts or names.
+            let stored = store.room_by_id(&room.rid).await.expect("store");
+            intact &=
+                stored.is_some_and(|r| !r.archived && !r.read_only && r.name == room.name && r.t == room.t);
             let parent = store.message_by_id(&room.parent).await.expect("store");
             intact &= parent.is_some_and(|p| p.t.is_none() && p.tcount.unwrap_or(0) > 0);
             for id in [&room.reply, &room.plain] {
@@ -851,6 +942,15 @@ enum Src {
     Emoji,
     /// A push service: `apn` or `gcm`.
     PushType,
+    /// `true` or `false`.
+    Flag,
+    /// A room type as `rooms.adminRooms` names it.
+    RoomKind,
+    /// A role id, global or room-scoped.
+    Role,
+    /// `permissions.update`'s list: one permission given roles that keep
+    /// the table's defaults' shape (so later cases are not all refused).
+    PermissionList,
 }
 
 /// The well-formed request of each route (query for GET, body for POST).
@@ -866,9 +966,16 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
             &[("username", NewName), ("email", Email), ("password", Password), ("name", Text)]
         }
         ("GET", "users.info") | ("POST", "users.delete") => &[("userId", R(UserId))],
+        ("POST", "users.setActiveStatus") => &[("userId", R(UserId)), ("activeStatus", Flag)],
+        ("GET", "roles.getUsersInRole") => &[("role", Role), ("roomId", R(Room))],
         ("POST", "settings/{id}") => &[("value", SettingValue)],
+        ("POST", "permissions.update") => &[("permissions", PermissionList)],
         ("POST", "channels.create" | "groups.create") => &[("name", NewName), ("members", Usernames)],
-        ("POST", "channels.invite" | "channels.kick" | "groups.invite" | "groups.kick") => {
+        ("POST", "channels.invite" | "channels.kick" | "groups.invite" | "groups.kick")
+        | ("POST", "channels.addOwner" | "channels.removeOwner" | "channels.addModerator")
+        | ("POST", "channels.removeModerator" | "channels.addLeader" | "channels.removeLeader")
+        | ("POST", "groups.addOwner" | "groups.removeOwner" | "groups.addModerator")
+        | ("POST", "groups.removeModerator" | "groups.addLeader" | "groups.removeLeader") => {
             &[("roomId", R(Room)), ("username", R(Username))]
         }
         ("POST", "im.create" | "dm.create") => &[("username", R(Username))],
@@ -885,6 +992,18 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("GET", "chat.syncMessages") => &[("roomId", R(Room)), ("lastUpdate", R(Date))],
         ("GET", "chat.getDeletedMessages") => &[("roomId", R(Room)), ("since", R(Date))],
         ("GET", "users.getStatus" | "users.getPresence") => &[("userId", R(UserId))],
+        ("POST", "channels.setTopic" | "groups.setTopic") => &[("roomId", R(Room)), ("topic", Text)],
+        ("POST", "channels.setDescription" | "groups.setDescription") => {
+            &[("roomId", R(Room)), ("description", Text)]
+        }
+        ("POST", "channels.setPurpose" | "groups.setPurpose") => &[("roomId", R(Room)), ("purpose", Text)],
+        ("POST", "channels.setAnnouncement" | "groups.setAnnouncement") => {
+            &[("roomId", R(Room)), ("announcement", Text)]
+        }
+        ("POST", "channels.setReadOnly" | "groups.setReadOnly") => &[("roomId", R(Room)), ("readOnly", Flag)],
+        ("POST", "channels.setDefault") => &[("roomId", R(Room)), ("default", Flag)],
+        ("POST", "channels.rename" | "groups.rename") => &[("roomId", R(Room)), ("name", NewName)],
+        ("POST", "channels.setType" | "groups.setType") => &[("roomId", R(Room)), ("type", RoomKind)],
         ("GET" | "POST", _) if path.contains("channels.") || path.contains("groups.") => {
             &[("roomId", R(Room))]
         }
@@ -892,13 +1011,22 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
             &[("roomId", R(Room)), ("updatedSince", R(Date))]
         }
         ("GET", "im.history" | "im.messages" | "dm.history" | "dm.messages") => &[("roomId", R(Room))],
-        ("GET", "chat.getPinnedMessages" | "chat.getStarredMessages") => &[("roomId", R(Room))],
+        ("GET", "im.members" | "dm.members") => &[("roomId", R(Room)), ("username", R(Username))],
+        ("GET", "im.counters" | "dm.counters") => &[("roomId", R(Room))],
+        ("GET", "chat.ignoreUser") => &[("rid", R(Room)), ("userId", R(UserId))],
+        ("GET", "chat.getPinnedMessages" | "chat.getStarredMessages" | "chat.getMentionedMessages") => {
+            &[("roomId", R(Room))]
+        }
+        ("GET", "chat.search") => &[("roomId", R(Room)), ("searchText", Text)],
+        ("GET", "rooms.adminRooms") => &[("filter", R(RoomName)), ("types[]", RoomKind)],
         ("POST", "chat.react") => &[("messageId", R(Message)), ("emoji", Emoji)],
         ("POST", "chat.starMessage" | "chat.unStarMessage" | "chat.pinMessage" | "chat.unPinMessage") => {
             &[("messageId", R(Message))]
         }
         ("POST", "subscriptions.read") => &[("rid", R(Room))],
-        ("POST", "subscriptions.unread") => &[("roomId", R(Room))],
+        ("POST", "subscriptions.unread" | "rooms.leave") => &[("roomId", R(Room))],
+        ("POST", "rooms.favorite") => &[("roomId", R(Room)), ("favorite", Flag)],
+        ("POST", "rooms.cleanHistory") => &[("roomId", R(Room)), ("oldest", R(Date)), ("latest", R(Date))],
         ("POST", "push.token") => &[("type", PushType), ("value", Text), ("appName", Text)],
         ("DELETE", "push.token") => &[("token", Text)],
         _ => &[],
@@ -920,6 +1048,16 @@ impl World {
                 .clone(),
             Src::Emoji => json!(["smile", ":+1:", "tada"][seed as usize % 3]),
             Src::PushType => json!(["apn", "gcm"][seed as usize % 2]),
+            Src::Flag => json!(seed.is_multiple_of(2)),
+            Src::RoomKind => json!(["c", "p", "d", "teams"][seed as usize % 4]),
+            Src::Role => json!(["admin", "user", "owner", "moderator"][seed as usize % 4]),
+            Src::PermissionList => {
+                // Permissions that only widen what users may do, so a case
+                // never locks the fuzzer's own users out of later routes.
+                let id =
+                    ["post-readonly", "delete-message", "edit-message", "pin-message"][seed as usize % 4];
+                json!([{"_id": id, "roles": ["admin", "owner", "moderator", "user"]}])
+            }
             Src::MessageObject => {
                 let mut m = json!({"rid": self.real(Real::Room, seed), "msg": self.src(Src::Text, seed)});
                 if seed % 3 == 1 {
@@ -1267,13 +1405,17 @@ async fn run_case(world: &World, case: &Case) -> Outcome {
 // ------------------------------------------------------------ the tests
 
 /// Random and malformed requests to every route: never a 5xx, always a
-/// JSON object with a boolean `success`. Cases: `HTTP_FUZZ_CASES` (default 2000).
+/// JSON object with a boolean `success`. Cases: `HTTP_FUZZ_CASES` (default
+/// 40 per route, so each route keeps its share as routes are added).
 /// The cases come from a fixed seed, so the coverage check below (70% of
 /// the routes reached with a 2xx) gives the same answer on every run;
 /// `HTTP_FUZZ_RANDOM=1` draws fresh cases for exploration.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_survives_hostile_requests() {
-    let cases: u32 = std::env::var("HTTP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let cases: u32 = std::env::var("HTTP_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40 * ROUTES.len() as u32);
     let mut world = World::new().await;
     let config = Config { cases, ..Config::default() };
     let mut runner = if std::env::var_os("HTTP_FUZZ_RANDOM").is_some() {

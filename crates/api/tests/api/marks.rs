@@ -1,4 +1,4 @@
-//! Stars and pins.
+//! Stars and pins, and the messages that mention the caller.
 
 use crate::support::TestApp;
 use serde_json::{json, Value};
@@ -125,7 +125,7 @@ async fn star_and_pin_refusals() {
         Some("error-action-not-allowed"),
     );
     assert_eq!(body["details"], json!({"method": "starMessage", "action": "Message_starring"}));
-    for route in ["chat.getPinnedMessages", "chat.getStarredMessages"] {
+    for route in ["chat.getPinnedMessages", "chat.getStarredMessages", "chat.getMentionedMessages"] {
         app.get(&format!("/api/v1/{route}"), Some(&alice)).await.err(
             400,
             "The required \"roomId\" query param is missing. [error-roomId-param-not-provided]",
@@ -140,4 +140,51 @@ async fn star_and_pin_refusals() {
             .await
             .err_type("error-invalid-params");
     }
+}
+
+#[tokio::test]
+async fn mentioned_messages_name_the_caller_newest_first() {
+    let app = TestApp::unlimited().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let rid = app.channel(&alice, "town", &[&bob, &carol]).await;
+    let first = app.say(&alice, &rid, "hello @bob").await;
+    app.say(&alice, &rid, "hello @carol").await;
+    app.say(&alice, &rid, "hello @all and @here").await;
+    let parent = app.say(&carol, &rid, "a thread").await;
+    let pid = parent["_id"].as_str().expect("id").to_owned();
+    let reply = app.reply_in(&alice, &rid, &pid, "@bob in a thread, and @carol").await;
+    let edited = app.say(&alice, &rid, "nobody yet").await;
+    let edited_id = edited["_id"].as_str().expect("id").to_owned();
+    app.edit(&alice, &rid, &edited_id, "now @bob").await;
+    let gone = app.say(&alice, &rid, "@bob soon deleted").await;
+    app.remove(&alice, &rid, gone["_id"].as_str().expect("id")).await;
+
+    let list = |who: &crate::support::Session, query: &str| {
+        let path = format!("/api/v1/chat.getMentionedMessages?roomId={rid}{query}");
+        let who = who.clone();
+        let app = &app;
+        async move { app.get(&path, Some(&who)).await.ok() }
+    };
+    let bobs = list(&bob, "").await;
+    // An edit that adds a mention counts; a deleted message does not;
+    // `@all` / `@here` are not the caller's mentions.
+    assert_eq!(
+        ids(&bobs),
+        vec![
+            edited_id.clone(),
+            reply["_id"].as_str().expect("id").to_owned(),
+            first["_id"].as_str().expect("id").to_owned()
+        ]
+    );
+    assert_eq!(
+        (bobs["total"].clone(), bobs["count"].clone(), bobs["offset"].clone()),
+        (json!(3), json!(3), json!(0))
+    );
+    let page = list(&bob, "&count=1&offset=1").await;
+    assert_eq!(ids(&page), vec![reply["_id"].as_str().expect("id").to_owned()]);
+    assert_eq!(page["total"], 3);
+    assert_eq!(ids(&list(&carol, "").await).len(), 2);
+    assert!(ids(&list(&alice, "").await).is_empty());
 }

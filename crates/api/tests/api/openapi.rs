@@ -444,6 +444,9 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     let dave = app.user("dave").await;
     t.get("/api/v1/me", Some(&bob)).await;
     t.get("/api/v1/users.info?username=bob", Some(&bob)).await;
+    t.get("/api/v1/users.list?sort=%7B%22createdAt%22%3A-1%7D&count=2", Some(&bob)).await;
+    t.get("/api/v1/users.list?email=bob%40example.com", Some(&admin)).await;
+    t.get("/api/v1/roles.getUsersInRole?role=admin", Some(&admin)).await;
 
     // Settings.
     t.get("/api/v1/settings/Message_MaxAllowedSize", Some(&admin)).await;
@@ -454,6 +457,9 @@ async fn every_documented_answer_matches_what_the_route_answers() {
 
     // Start-up calls.
     t.get("/api/v1/permissions.listAll", Some(&bob)).await;
+    let unchanged =
+        json!({"permissions": [{"_id": "pin-message", "roles": ["admin", "owner", "moderator"]}]});
+    t.post("/api/v1/permissions.update", Some(&admin), unchanged).await;
     t.get("/api/v1/roles.list", Some(&bob)).await;
     t.get("/api/v1/roles.getUsersInPublicRoles", Some(&bob)).await;
     t.get("/api/v1/emoji-custom.list", Some(&bob)).await;
@@ -484,6 +490,19 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get(&format!("/api/v1/groups.info?roomId={gid}"), Some(&bob)).await;
     t.post("/api/v1/groups.invite", Some(&bob), json!({"roomId": gid, "username": "dave"})).await;
     t.post("/api/v1/groups.kick", Some(&bob), json!({"roomId": gid, "username": "dave"})).await;
+    // Room roles (carol is a member of both rooms, bob their owner).
+    t.post("/api/v1/channels.addOwner", Some(&bob), json!({"roomId": rid, "username": "carol"})).await;
+    t.post("/api/v1/channels.addModerator", Some(&bob), json!({"roomId": rid, "username": "carol"})).await;
+    t.post("/api/v1/channels.addLeader", Some(&bob), json!({"roomId": rid, "username": "carol"})).await;
+    t.post("/api/v1/groups.addOwner", Some(&bob), json!({"roomId": gid, "username": "carol"})).await;
+    t.post("/api/v1/groups.addModerator", Some(&bob), json!({"roomId": gid, "username": "carol"})).await;
+    t.post("/api/v1/groups.addLeader", Some(&bob), json!({"roomId": gid, "username": "carol"})).await;
+    t.post("/api/v1/channels.removeOwner", Some(&bob), json!({"roomId": rid, "username": "carol"})).await;
+    t.post("/api/v1/channels.removeModerator", Some(&bob), json!({"roomId": rid, "username": "carol"})).await;
+    t.post("/api/v1/channels.removeLeader", Some(&bob), json!({"roomId": rid, "username": "carol"})).await;
+    t.post("/api/v1/groups.removeOwner", Some(&bob), json!({"roomId": gid, "username": "carol"})).await;
+    t.post("/api/v1/groups.removeModerator", Some(&bob), json!({"roomId": gid, "username": "carol"})).await;
+    t.post("/api/v1/groups.removeLeader", Some(&bob), json!({"roomId": gid, "username": "carol"})).await;
     t.post("/api/v1/groups.leave", Some(&carol), json!({"roomName": "den"})).await;
     t.get("/api/v1/groups.members?roomName=den", Some(&bob)).await;
     t.get("/api/v1/groups.list", Some(&bob)).await;
@@ -495,14 +514,78 @@ async fn every_documented_answer_matches_what_the_route_answers() {
         .expect("gid")
         .to_owned();
 
+    // Room settings, on a room of each family made for them.
+    for (family, name) in [("channels", "plaza"), ("groups", "attic")] {
+        let created = t.post(&format!("/api/v1/{family}.create"), Some(&bob), json!({"name": name})).await;
+        let key = if family == "channels" { "channel" } else { "group" };
+        let id = created[key]["_id"].as_str().expect("id").to_owned();
+        let room = |extra: Value| {
+            let mut body = json!({"roomId": id});
+            body.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+            body
+        };
+        let other = if family == "channels" { "p" } else { "c" };
+        let back = if family == "channels" { "c" } else { "p" };
+        let renamed = format!("{name}-2");
+        let steps = [
+            ("setTopic", Some(&bob), json!({"topic": "t"})),
+            ("setDescription", Some(&bob), json!({"description": "d"})),
+            ("setPurpose", Some(&bob), json!({"purpose": "p"})),
+            ("setAnnouncement", Some(&bob), json!({"announcement": "a"})),
+            ("setReadOnly", Some(&bob), json!({"readOnly": true})),
+            ("rename", Some(&bob), json!({"name": renamed})),
+            ("setType", Some(&bob), json!({"type": other})),
+            ("archive", Some(&bob), json!({})),
+            ("unarchive", Some(&admin), json!({})),
+        ];
+        for (route, who, extra) in steps {
+            // After `setType` the room belongs to the other family.
+            let family = if route == "archive" || route == "unarchive" {
+                if family == "channels" {
+                    "groups"
+                } else {
+                    "channels"
+                }
+            } else {
+                family
+            };
+            t.post(&format!("/api/v1/{family}.{route}"), who, room(extra)).await;
+        }
+        let family = if family == "channels" { "groups" } else { "channels" };
+        t.post(&format!("/api/v1/{family}.setType"), Some(&bob), room(json!({"type": back}))).await;
+        if back == "c" {
+            t.post("/api/v1/channels.setDefault", Some(&admin), room(json!({"default": true}))).await;
+        }
+    }
     // Direct messages, rooms, subscriptions.
     let dm = t.post("/api/v1/im.create", Some(&bob), json!({"username": "carol"})).await;
     t.post("/api/v1/dm.create", Some(&bob), json!({"username": "carol"})).await;
     let dm_id = dm["room"]["_id"].as_str().expect("dm").to_owned();
     t.get(&format!("/api/v1/rooms.info?roomId={dm_id}"), Some(&bob)).await;
+    t.get("/api/v1/im.list", Some(&bob)).await;
+    t.get("/api/v1/dm.list?count=1", Some(&bob)).await;
+    t.get("/api/v1/im.list.everyone", Some(&admin)).await;
+    t.get("/api/v1/dm.list.everyone", Some(&admin)).await;
+    t.get(&format!("/api/v1/im.members?roomId={dm_id}"), Some(&bob)).await;
+    t.get("/api/v1/dm.members?username=carol", Some(&bob)).await;
+    t.get(&format!("/api/v1/im.counters?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/dm.counters?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/channels.roles?roomId={rid}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/channels.moderators?roomId={rid}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/channels.counters?roomId={rid}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/channels.counters?roomId={rid}"), Some(&dave)).await;
+    t.get("/api/v1/groups.roles?roomName=nook", Some(&bob)).await;
+    t.get("/api/v1/groups.moderators?roomName=nook", Some(&bob)).await;
+    t.get("/api/v1/groups.counters?roomName=nook", Some(&bob)).await;
     t.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(&bob)).await;
     t.get("/api/v1/rooms.get", Some(&bob)).await;
     t.get("/api/v1/subscriptions.get?updatedSince=2001-01-01T00:00:00.000Z", Some(&bob)).await;
+    t.post("/api/v1/rooms.favorite", Some(&bob), json!({"roomId": rid, "favorite": true})).await;
+    t.post("/api/v1/channels.create", Some(&bob), json!({"name": "porch", "members": ["carol"]})).await;
+    t.post("/api/v1/rooms.leave", Some(&carol), json!({"roomName": "porch"})).await;
+    let porch =
+        json!({"roomName": "porch", "oldest": "2000-01-01T00:00:00Z", "latest": "2000-01-02T00:00:00Z"});
+    t.post("/api/v1/rooms.cleanHistory", Some(&admin), porch).await;
     // `null` for a room the caller is not in.
     let none = t.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(&dave)).await;
     assert_eq!(none["subscription"], Value::Null);
@@ -526,9 +609,15 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.post("/api/v1/chat.react", Some(&carol), json!({"messageId": tmid, "emoji": ":smile:"})).await;
     t.post("/api/v1/chat.starMessage", Some(&bob), json!({"messageId": tmid})).await;
     t.get(&format!("/api/v1/chat.getStarredMessages?roomId={rid}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/chat.getMentionedMessages?roomId={rid}"), Some(&carol)).await;
+    t.get(&format!("/api/v1/chat.ignoreUser?rid={rid}&userId={}", bob.user_id), Some(&carol)).await;
+    t.get("/api/v1/channels.list?count=5", Some(&carol)).await;
+    t.get("/api/v1/groups.listAll", Some(&admin)).await;
+    t.get("/api/v1/rooms.adminRooms?types[]=c&filter=town", Some(&admin)).await;
     t.post("/api/v1/chat.unStarMessage", Some(&bob), json!({"messageId": tmid})).await;
     t.post("/api/v1/chat.pinMessage", Some(&bob), json!({"messageId": tmid})).await;
     t.get(&format!("/api/v1/chat.getPinnedMessages?roomId={rid}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/chat.search?roomId={rid}&searchText=parent"), Some(&bob)).await;
     t.post("/api/v1/chat.unPinMessage", Some(&bob), json!({"messageId": tmid})).await;
     t.post("/api/v1/subscriptions.read", Some(&bob), json!({"rid": rid, "readThreads": true})).await;
     t.post("/api/v1/subscriptions.unread", Some(&bob), json!({"firstUnreadMessage": {"_id": tmid}})).await;
@@ -559,6 +648,12 @@ async fn every_documented_answer_matches_what_the_route_answers() {
 
     // And the rest of the destructive ones.
     t.post("/api/v1/channels.delete", Some(&bob), json!({"roomName": "town"})).await;
+    t.post(
+        "/api/v1/users.setActiveStatus",
+        Some(&admin),
+        json!({"userId": dave.user_id, "activeStatus": false}),
+    )
+    .await;
     t.post("/api/v1/users.delete", Some(&admin), json!({"username": "dave"})).await;
     t.post("/api/v1/logout", Some(&bob), json!({})).await;
 

@@ -294,11 +294,23 @@ async fn channels_invite() {
         .await
         .ok();
     assert_eq!(by_name["channel"]["usersCount"], 2);
-    // Any member may invite (bob is not an owner).
-    let by_id = app
-        .post("/api/v1/channels.invite", Some(&bob), json!({"roomName": "team", "userId": carol.user_id}))
-        .await
-        .ok();
+    // A plain member may not invite (`add-user-to-joined-room` is the
+    // owners', moderators' and admins')...
+    let body = json!({"roomName": "team", "userId": carol.user_id});
+    app.post("/api/v1/channels.invite", Some(&bob), body.clone()).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    // ...unless the table says members may.
+    app.post(
+        "/api/v1/permissions.update",
+        Some(&app.admin),
+        json!({"permissions": [{"_id": "add-user-to-joined-room", "roles": ["admin", "owner", "moderator", "user"]}]}),
+    )
+    .await
+    .ok();
+    let by_id = app.post("/api/v1/channels.invite", Some(&bob), body).await.ok();
     assert_eq!(by_id["channel"]["usersCount"], 3);
     // Inviting a member again changes nothing.
     let again = app
@@ -307,7 +319,7 @@ async fn channels_invite() {
         .ok();
     assert_eq!(again["channel"]["usersCount"], 3);
     assert_eq!(members_of(&app, "channels", &rid, &alice).await, ["alice", "bob", "carol"]);
-    // An admin who is not a member may invite.
+    // An admin who is not a member may invite (`add-user-to-any-c-room`).
     let dave = app.user("dave").await;
     let by_admin = app
         .post("/api/v1/channels.invite", Some(&app.admin), json!({"roomId": rid, "username": "dave"}))
@@ -737,12 +749,27 @@ async fn groups_invite() {
     let invited = app.post(path, Some(&alice), json!({"roomId": gid, "username": "bob"})).await.ok();
     assert_eq!(invited["group"]["_id"], json!(gid));
     assert_eq!(invited["group"]["usersCount"], 2);
-    // Now bob can read it, and (as a member) invite.
+    // Now bob can read it; as a plain member he may not invite, until the
+    // table lets members add users to rooms they are in.
     app.get(&format!("/api/v1/groups.info?roomId={gid}"), Some(&bob)).await.ok();
-    let by_bob = app.post(path, Some(&bob), json!({"roomId": gid, "userId": carol.user_id})).await.ok();
+    let carol_body = json!({"roomId": gid, "userId": carol.user_id});
+    app.post(path, Some(&bob), carol_body.clone()).await.err_type("error-not-allowed");
+    let grant = |permission: &str, roles: &[&str]| {
+        app.post(
+            "/api/v1/permissions.update",
+            Some(&app.admin),
+            json!({"permissions": [{"_id": permission, "roles": roles}]}),
+        )
+    };
+    grant("add-user-to-joined-room", &["admin", "owner", "moderator", "user"]).await.ok();
+    let by_bob = app.post(path, Some(&bob), carol_body).await.ok();
     assert_eq!(by_bob["group"]["usersCount"], 3);
-    // An admin who is not a member may invite.
-    let by_admin = app.post(path, Some(&app.admin), json!({"roomId": gid, "username": "olga"})).await.ok();
+    // An admin who is not a member may not, by default
+    // (`add-user-to-any-p-room` is nobody's), until granted it.
+    let olga = json!({"roomId": gid, "username": "olga"});
+    app.post(path, Some(&app.admin), olga.clone()).await.err_type("error-not-allowed");
+    grant("add-user-to-any-p-room", &["admin"]).await.ok();
+    let by_admin = app.post(path, Some(&app.admin), olga).await.ok();
     assert_eq!(by_admin["group"]["usersCount"], 4);
     assert_eq!(members_of(&app, "groups", &gid, &outsider).await, ["alice", "bob", "carol", "olga"]);
     // ...but being able to invite does not make the admin a reader.

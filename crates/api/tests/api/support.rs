@@ -306,6 +306,16 @@ impl TestApp {
 }
 
 /// Percent-encodes a query-string value (JSON for `sort`, `fields`, `query`).
+/// The usernames of a `{users: [...]}` answer, in order.
+pub fn usernames(body: &Value) -> Vec<String> {
+    body["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["username"].as_str().expect("name").to_owned())
+        .collect()
+}
+
 pub fn enc(value: &str) -> String {
     value
         .bytes()

@@ -1,6 +1,6 @@
-//! users.register, users.create, users.info, users.delete.
+//! users.register, users.create, users.info, users.delete, users.setActiveStatus, users.list.
 
-use crate::support::TestApp;
+use crate::support::{usernames, TestApp};
 use serde_json::json;
 
 #[tokio::test]
@@ -144,11 +144,7 @@ async fn info_by_id_and_username() {
     assert_eq!(by_id["user"]["username"], "alice");
     let by_name = app.get("/api/v1/users.info?username=ALICE", Some(&alice)).await.ok();
     assert_eq!(by_name["user"]["_id"], json!(alice.user_id));
-    app.get("/api/v1/users.info?username=ghost", Some(&alice)).await.err(
-        400,
-        "User not found. [error-invalid-user]",
-        Some("error-invalid-user"),
-    );
+    app.get("/api/v1/users.info?username=ghost", Some(&alice)).await.err(400, "User not found.", None);
     app.get("/api/v1/users.info", Some(&alice)).await.err_type("error-invalid-params");
     app.get("/api/v1/users.info?username=alice", None).await.err(
         401,
@@ -177,4 +173,148 @@ async fn delete_is_admin_only_and_removes_access() {
     app.post("/api/v1/users.delete", Some(&app.admin), json!({"userId": app.admin.user_id}))
         .await
         .err_type("error-action-not-allowed");
+}
+
+#[tokio::test]
+async fn set_active_status_ends_sessions_and_keeps_an_active_admin() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let set = |who: &str, active: bool| json!({"userId": who, "activeStatus": active});
+    // Permission first, as Rocket.Chat checks it before the body.
+    app.post("/api/v1/users.setActiveStatus", Some(&alice), set(&bob.user_id, false)).await.err(
+        403,
+        "User does not have the permissions required for this action [error-unauthorized]",
+        Some("error-unauthorized"),
+    );
+    app.post("/api/v1/users.setActiveStatus", Some(&alice), json!({})).await.err(
+        403,
+        "User does not have the permissions required for this action [error-unauthorized]",
+        Some("error-unauthorized"),
+    );
+    for (body, error) in [
+        (json!({"activeStatus": false}), "must have required property 'userId' [invalid-params]"),
+        (json!({"userId": bob.user_id}), "must have required property 'activeStatus' [invalid-params]"),
+        (json!({"userId": bob.user_id, "activeStatus": "no"}), "must be boolean [invalid-params]"),
+        (json!({"userId": 7, "activeStatus": false}), "must be string [invalid-params]"),
+    ] {
+        app.post("/api/v1/users.setActiveStatus", Some(&app.admin), body).await.err(
+            400,
+            error,
+            Some("invalid-params"),
+        );
+    }
+    app.post("/api/v1/users.setActiveStatus", Some(&app.admin), set("ghost", false)).await.err(
+        400,
+        "Invalid user [error-invalid-user]",
+        Some("error-invalid-user"),
+    );
+
+    let off =
+        app.post("/api/v1/users.setActiveStatus", Some(&app.admin), set(&bob.user_id, false)).await.ok();
+    assert_eq!(off["user"], json!({"_id": bob.user_id, "active": false}));
+    // Bob's session ends at once and he cannot log in again; alice is untouched.
+    app.get("/api/v1/me", Some(&bob)).await.err(401, "You must be logged in to do this.", None);
+    app.post("/api/v1/login", None, json!({"user": "bob", "password": "pw-123456"})).await.err(
+        401,
+        "Unauthorized",
+        None,
+    );
+    app.get("/api/v1/me", Some(&alice)).await.ok();
+    let info = app.get(&format!("/api/v1/users.info?userId={}", bob.user_id), Some(&app.admin)).await.ok();
+    assert_eq!(info["user"]["active"], false);
+    // Reactivated, he logs in again (the old token stays gone).
+    let on = app.post("/api/v1/users.setActiveStatus", Some(&app.admin), set(&bob.user_id, true)).await.ok();
+    assert_eq!(on["user"], json!({"_id": bob.user_id, "active": true}));
+    app.get("/api/v1/me", Some(&bob)).await.err(401, "You must be logged in to do this.", None);
+    app.login("bob", "pw-123456").await;
+
+    // The only active admin cannot be deactivated, not even by themself.
+    app.post("/api/v1/users.setActiveStatus", Some(&app.admin), set(&app.admin.user_id, false)).await.err(
+        400,
+        "Leaving the app without an active admin is not allowed [error-action-not-allowed]",
+        Some("error-action-not-allowed"),
+    );
+    app.get("/api/v1/me", Some(&app.admin)).await.ok();
+}
+
+#[tokio::test]
+async fn list_sorts_pages_filters_and_hides_addresses() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    app.user("Bob").await;
+    app.user("carol").await;
+    // By username, byte order (capitals first); addresses only for admins.
+    let all = app.get("/api/v1/users.list", Some(&alice)).await.ok();
+    assert_eq!(usernames(&all), ["Bob", "admin", "alice", "carol"]);
+    assert_eq!(
+        (all["count"].clone(), all["offset"].clone(), all["total"].clone()),
+        (json!(4), json!(0), json!(4))
+    );
+    assert!(all["users"][0].get("emails").is_none(), "{all}");
+    assert_eq!(all["users"][0]["active"], true);
+    let admin_view = app.get("/api/v1/users.list?count=1&offset=2", Some(&app.admin)).await.ok();
+    assert_eq!(usernames(&admin_view), ["alice"]);
+    assert_eq!(admin_view["users"][0]["emails"][0]["address"], "alice@example.com");
+    assert_eq!((admin_view["count"].clone(), admin_view["total"].clone()), (json!(1), json!(4)));
+    // Newest first; by address, whatever its case.
+    let newest = app.get("/api/v1/users.list?sort=%7B%22createdAt%22%3A-1%7D", Some(&alice)).await.ok();
+    assert_eq!(usernames(&newest)[0], "carol");
+    let one = app.get("/api/v1/users.list?email=ALICE%40example.com", Some(&alice)).await.ok();
+    assert_eq!((usernames(&one), one["total"].clone()), (vec!["alice".to_owned()], json!(1)));
+    // Refusals.
+    for (sort, reason) in [
+        ("%7B%22emails%22%3A1%7D", "users sort by username, name, createdAt, status or active"),
+        ("%7B%22name%22%3A2%7D", "the direction is 1 or -1"),
+        ("%5B1%5D", "not an object"),
+        ("nope", "not JSON"),
+    ] {
+        let raw = urlencoding_decode(sort);
+        app.get(&format!("/api/v1/users.list?sort={sort}"), Some(&alice)).await.err(
+            400,
+            &format!("Invalid sort parameter provided: \"{raw}\" ({reason}) [error-invalid-sort]"),
+            Some("error-invalid-sort"),
+        );
+    }
+    app.get("/api/v1/users.list?email=", Some(&alice)).await.err(
+        400,
+        "must NOT have fewer than 1 characters [invalid-params]",
+        Some("invalid-params"),
+    );
+    app.get("/api/v1/users.list?query=%7B%22username%22%3A%22alice%22%7D", Some(&alice))
+        .await
+        .err_type("error-invalid-query");
+    app.get("/api/v1/users.list?count=x", Some(&alice)).await.err_type("error-invalid-params");
+    app.get("/api/v1/users.list", None).await.err(401, "You must be logged in to do this.", None);
+    // The permission table decides: without `view-d-room`, 403.
+    app.post(
+        "/api/v1/permissions.update",
+        Some(&app.admin),
+        json!({"permissions": [{"_id": "view-d-room", "roles": ["admin"]}]}),
+    )
+    .await
+    .ok();
+    app.get("/api/v1/users.list", Some(&alice)).await.err(
+        403,
+        "User does not have the permissions required for this action [error-unauthorized]",
+        Some("error-unauthorized"),
+    );
+    app.get("/api/v1/users.list", Some(&app.admin)).await.ok();
+}
+
+/// Percent-decoding of the test's own ASCII literals.
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).expect("hex"));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).expect("utf-8")
 }

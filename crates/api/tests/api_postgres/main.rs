@@ -39,6 +39,10 @@ mod history;
 mod marks;
 
 #[cfg(postgres_tests)]
+#[path = "../api/search.rs"]
+mod search;
+
+#[cfg(postgres_tests)]
 #[path = "../api/metrics.rs"]
 mod metrics;
 
@@ -51,6 +55,14 @@ mod openapi;
 mod fuzz;
 
 #[cfg(postgres_tests)]
+#[path = "../api/permissions.rs"]
+mod permissions;
+
+#[cfg(postgres_tests)]
+#[path = "../api/room_roles.rs"]
+mod room_roles;
+
+#[cfg(postgres_tests)]
 #[path = "../api/query.rs"]
 mod query;
 
@@ -61,6 +73,22 @@ mod ratelimit;
 #[cfg(postgres_tests)]
 #[path = "../api/reactions.rs"]
 mod reactions;
+
+#[cfg(postgres_tests)]
+#[path = "../api/room_actions.rs"]
+mod room_actions;
+
+#[cfg(postgres_tests)]
+#[path = "../api/room_lists.rs"]
+mod room_lists;
+
+#[cfg(postgres_tests)]
+#[path = "../api/room_overview.rs"]
+mod room_overview;
+
+#[cfg(postgres_tests)]
+#[path = "../api/room_settings.rs"]
+mod room_settings;
 
 #[cfg(postgres_tests)]
 #[path = "../api/readstate.rs"]

@@ -6,7 +6,9 @@
 //! Parsing is pure and lives here; resolving the names against users and
 //! rooms is done by the message service.
 
-use serde_json::Value;
+use threadsync_domain::settings::Settings;
+use threadsync_domain::Markup;
+use threadsync_markup::{Katex, Options};
 
 /// At most this many distinct names are looked up per message, so a long
 /// message full of `@x` cannot turn into an unbounded number of queries.
@@ -15,21 +17,39 @@ pub(crate) const MAX_MENTIONS: usize = 100;
 /// A message text, parsed once.
 pub(crate) struct Parsed {
     /// The markup tree; `None` for an empty text (Rocket.Chat stores no `md` then).
-    pub md: Option<Value>,
+    pub md: Option<Markup>,
     /// Distinct user names (`all` and `here` included), in order, at most [`MAX_MENTIONS`].
     pub users: Vec<String>,
     /// Distinct channel names, in order, at most [`MAX_MENTIONS`].
     pub channels: Vec<String>,
 }
 
-/// Parses `msg` with the options a Rocket.Chat server uses by default
-/// (threadsync_markup::Options::default, documented in docs/markup.md).
-pub(crate) fn parse(msg: &str) -> Parsed {
-    let md = threadsync_markup::parse(msg, &threadsync_markup::Options::default());
-    let (mut users, mut channels) = md.as_ref().map(threadsync_markup::mentions).unwrap_or_default();
+/// The parser options a Rocket.Chat server builds from its settings when it
+/// stores `md` (docs/markup.md#options): colours from
+/// `HexColorPreview_Enabled`, emoticons always, KaTeX only when
+/// `Katex_Enabled` (with its two syntaxes), custom domains from
+/// `Message_CustomDomain_AutoLink`.
+pub(crate) fn options(settings: &Settings) -> Options {
+    Options {
+        colors: settings.hex_color_preview(),
+        emoticons: true,
+        katex: settings
+            .katex()
+            .map(|(dollar_syntax, parenthesis_syntax)| Katex { dollar_syntax, parenthesis_syntax }),
+        custom_domains: settings.custom_domains(),
+    }
+}
+
+/// Parses `msg` with `options`. The typed tree gives the mentions and the
+/// stored JSON text directly (no walk over the JSON, no `Value` built).
+pub(crate) fn parse(msg: &str, options: &Options) -> Parsed {
+    let Some(tree) = threadsync_markup::parse_tree(msg, options) else {
+        return Parsed { md: None, users: Vec::new(), channels: Vec::new() };
+    };
+    let (mut users, mut channels) = tree.mentions();
     users.truncate(MAX_MENTIONS);
     channels.truncate(MAX_MENTIONS);
-    Parsed { md, users, channels }
+    Parsed { md: Markup::from_json(tree.to_json_string()), users, channels }
 }
 
 /// The name without the sentence punctuation that usually follows a mention
@@ -44,12 +64,21 @@ pub(crate) fn without_trailing_dots(name: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    fn parse(msg: &str) -> Parsed {
+        super::parse(msg, &options(&Settings::default()))
+    }
+
     fn users(msg: &str) -> Vec<String> {
         parse(msg).users
     }
 
     fn channels(msg: &str) -> Vec<String> {
         parse(msg).channels
+    }
+
+    #[test]
+    fn default_settings_give_the_default_options() {
+        assert_eq!(options(&Settings::default()), Options::default());
     }
 
     #[test]
@@ -91,7 +120,7 @@ mod tests {
     #[test]
     fn mentions_are_the_trees_mention_nodes() {
         let parsed = parse("hi @bob in #dev");
-        let md = parsed.md.expect("a tree");
+        let md = parsed.md.expect("a tree").to_value();
         assert_eq!(md[0]["value"][1]["type"], "MENTION_USER");
         assert_eq!(md[0]["value"][1]["value"]["value"], "bob");
         assert_eq!(md[0]["value"][3]["type"], "MENTION_CHANNEL");

@@ -24,17 +24,26 @@
 //! This module is test support: it panics on every failed expectation.
 
 pub mod oracle;
+mod search;
+
+pub use search::{
+    search_finds_imported_messages, search_follows_edits_and_deletions, search_is_scoped_to_the_room,
+    search_pages_are_stable_and_ranked, search_words_prefixes_phrases_and_folding,
+};
 
 use crate::{
-    ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageMark, NewMessage, ReadChange,
-    ReplyBookkeeping, StorageError, Store, ThreadKind, ThreadListQuery,
+    ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageMark, NewMessage, Page, ReadChange,
+    ReplyBookkeeping, RoleFilter, RoomChange, RoomListQuery, StorageError, Store, ThreadKind,
+    ThreadListQuery, UserListQuery, UserSortField,
 };
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::message::{ChannelMention, Mention};
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Email, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
+use threadsync_domain::{
+    Email, Markup, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef,
+};
 
 /// What a test's `make` expression yields: the store, and whatever must stay
 /// alive as long as it does.
@@ -102,11 +111,15 @@ macro_rules! conformance_suite {
             users_with_extra_roles,
             users_insert_with_joins_is_atomic,
             users_delete_cascades,
+            users_active_status_ends_sessions_and_keeps_an_admin,
+            users_listed_sorted_paged_and_by_email,
             login_tokens,
             rooms_create_and_lookup,
             rooms_direct_and_default,
             rooms_members_paging,
             rooms_of_user_filters_and_pages,
+            rooms_listed_by_type_and_name,
+            rooms_settings_change_room_and_subscriptions,
             subscriptions_add_and_remove,
             roster_changes_and_tombstones,
             rooms_delete_cascades,
@@ -118,6 +131,7 @@ macro_rules! conformance_suite {
             messages_reactions_stamp_like_edits,
             messages_stars_and_pins,
             messages_missing_ids,
+            messages_markup_backfill_does_not_stamp,
             thread_reply_bookkeeping,
             thread_reply_rejections,
             thread_delete_reply_leaves_tombstone,
@@ -127,7 +141,9 @@ macro_rules! conformance_suite {
             thread_follow_and_unfollow,
             thread_mark_read,
             read_state_read_and_unread,
+            room_roles_given_and_taken_keep_an_owner,
             settings_save_and_load,
+            permissions_save_and_load_and_announce,
             ping_answers_until_closed,
             sync_thread_changes_merge_and_resume,
             sync_thread_parent_and_room_scopes,
@@ -138,9 +154,15 @@ macro_rules! conformance_suite {
             sync_prune_tombstones_sets_horizon,
             clock_tight_loop_strictly_increases,
             clock_concurrent_writers_distinct_stamps,
+            clock_followers_of_concurrent_writers_miss_nothing,
             events_follow_committed_writes,
             events_name_the_member_and_carry_ephemeral_data,
             import_is_atomic_and_moves_the_clock,
+            search_words_prefixes_phrases_and_folding,
+            search_follows_edits_and_deletions,
+            search_is_scoped_to_the_room,
+            search_pages_are_stable_and_ranked,
+            search_finds_imported_messages,
         );
     };
     // The attributes travel as one token tree, unpacked per test by `@test`.
@@ -205,6 +227,8 @@ pub fn room(id: &str, t: RoomType, name: &str) -> Room {
         sys_mes: true,
         topic: None,
         description: None,
+        announcement: None,
+        archived: false,
         usernames: Vec::new(),
         uids: Vec::new(),
         last_message_at: None,
@@ -245,6 +269,9 @@ pub fn subscription(room: &Room, user: &User) -> Subscription {
         user_mentions: 0,
         tunread: Vec::new(),
         roles: Vec::new(),
+        f: false,
+        archived: false,
+        ignored: Vec::new(),
     }
 }
 
@@ -485,6 +512,132 @@ pub async fn users_delete_cascades(store: &dyn Store) {
     store.insert_user(&user("u-bob-2", "Bob", "BOB@example.com"), &[]).await.expect("reuse name and email");
 }
 
+pub async fn users_active_status_ends_sessions_and_keeps_an_admin(store: &dyn Store) {
+    let w = World::new(store).await;
+    let mut root = user("u-root", "root", "root@example.com");
+    root.roles = vec!["admin".to_owned(), "user".to_owned()];
+    store.insert_user(&root, &[]).await.expect("root");
+    store.insert_login_token(&w.bob.id, "hash-1", Timestamp(5)).await.expect("token");
+    store.insert_login_token(&w.bob.id, "hash-2", Timestamp(6)).await.expect("token");
+    store.insert_login_token(&w.alice.id, "hash-a", Timestamp(7)).await.expect("token");
+
+    let off = store.set_user_active(&w.bob.id, false).await.expect("deactivate").expect("bob");
+    assert!(!off.active);
+    assert!(off.updated_at > w.bob.updated_at, "stamped");
+    assert_eq!(store.user_by_id(&w.bob.id).await, Ok(Some(off.clone())));
+    // Every session of the user ends; nobody else's.
+    assert_eq!(store.user_by_login_token(&w.bob.id, "hash-1").await, Ok(None));
+    assert_eq!(store.user_by_token_hash("hash-2").await, Ok(None));
+    assert!(store.user_by_login_token(&w.alice.id, "hash-a").await.expect("alice").is_some());
+    // Setting what is already so changes nothing.
+    assert_eq!(store.set_user_active(&w.bob.id, false).await, Ok(Some(off.clone())));
+    // Membership stays.
+    assert!(store.subscription(ROOM, &w.bob.id).await.expect("sub").is_some());
+    let on = store.set_user_active(&w.bob.id, true).await.expect("activate").expect("bob");
+    assert!(on.active && on.updated_at > off.updated_at);
+    assert_eq!(store.user_by_login_token(&w.bob.id, "hash-1").await, Ok(None), "tokens do not come back");
+
+    // The only active admin stays active; with a second one, either may go,
+    // but not both.
+    assert_eq!(store.set_user_active("u-root", false).await, Err(StorageError::Invalid("last_active_admin")));
+    assert!(store.user_by_id("u-root").await.expect("root").expect("root").active);
+    let mut second = user("u-root2", "root2", "root2@example.com");
+    second.roles = vec!["admin".to_owned()];
+    store.insert_user(&second, &[]).await.expect("second admin");
+    let (a, b) =
+        tokio::join!(store.set_user_active("u-root", false), store.set_user_active("u-root2", false));
+    let refused = [&a, &b].iter().filter(|r| ***r == Err(StorageError::Invalid("last_active_admin"))).count();
+    assert_eq!(refused, 1, "{a:?} {b:?}");
+    assert_eq!(store.set_user_active("nobody", false).await, Ok(None));
+}
+
+pub async fn users_listed_sorted_paged_and_by_email(store: &dyn Store) {
+    // Names, creation times and states that order differently by each key.
+    let specs = [
+        ("u-1", "delta", "Zed", 40, true),
+        ("u-2", "Alpha", "yan", 10, false),
+        ("u-3", "charlie", "Xu", 30, true),
+        ("u-4", "bravo", "Xu", 20, true),
+    ];
+    for (id, username, name, created, active) in specs {
+        let mut u = user(id, username, &format!("{username}@Example.com"));
+        u.name = name.to_owned();
+        u.created_at = Timestamp(created);
+        u.active = active;
+        store.insert_user(&u, &[]).await.expect("insert");
+    }
+    let list = |sort, descending, offset, count| UserListQuery {
+        email: None,
+        role: None,
+        sort,
+        descending,
+        offset,
+        count,
+    };
+    let names = |page: &Page<User>| page.items.iter().map(|u| u.id.as_str()).collect::<Vec<_>>().join(",");
+    let page = store.list_users(&list(UserSortField::Username, false, 0, 10)).await.expect("by username");
+    // Byte order: capitals first.
+    assert_eq!((names(&page), page.total), ("u-2,u-4,u-3,u-1".to_owned(), 4));
+    let page = store.list_users(&list(UserSortField::Username, true, 1, 2)).await.expect("paged");
+    assert_eq!((names(&page), page.total), ("u-3,u-4".to_owned(), 4));
+    // Ties (two "Xu") go by id, in the same direction.
+    let page = store.list_users(&list(UserSortField::Name, false, 0, 10)).await.expect("by name");
+    assert_eq!(names(&page), "u-3,u-4,u-1,u-2");
+    let page = store.list_users(&list(UserSortField::Name, true, 0, 10)).await.expect("by name desc");
+    assert_eq!(names(&page), "u-2,u-1,u-4,u-3");
+    let page = store.list_users(&list(UserSortField::CreatedAt, true, 0, 10)).await.expect("by creation");
+    assert_eq!(names(&page), "u-1,u-3,u-4,u-2");
+    let page = store.list_users(&list(UserSortField::Active, false, 0, 2)).await.expect("by state");
+    assert_eq!((names(&page), page.total), ("u-2,u-1".to_owned(), 4));
+    // By address, whatever its case; an unknown one finds nobody.
+    let by_email = UserListQuery {
+        email: Some("CHARLIE@example.COM".to_owned()),
+        ..list(UserSortField::Username, false, 0, 10)
+    };
+    let page = store.list_users(&by_email).await.expect("by email");
+    assert_eq!((names(&page), page.total), ("u-3".to_owned(), 1));
+    let nobody = UserListQuery { email: Some("x@y.z".to_owned()), ..by_email };
+    assert_eq!(store.list_users(&nobody).await, Ok(Page { items: vec![], total: 0 }));
+    assert_eq!(store.list_users(&list(UserSortField::Username, false, 10, 10)).await.map(|p| p.total), Ok(4));
+
+    // By role: a global one (in the user's roles), a room one (in a
+    // subscription's roles) in one room or in any.
+    let mut boss = user("u-5", "echo", "echo@example.com");
+    boss.roles = vec!["admin".to_owned(), "user".to_owned()];
+    store.insert_user(&boss, &[]).await.expect("admin");
+    let users: Vec<User> = users_by_ids(store, &["u-3", "u-4"]).await;
+    let first = channel("R-1", "first");
+    let subs: Vec<Subscription> = users.iter().map(|u| subscription(&first, u)).collect();
+    store.create_room(&first, &subs).await.expect("first room");
+    let second = channel("R-2", "second");
+    store.create_room(&second, &[subscription(&second, &users[0])]).await.expect("second room");
+    let moderator = ReadChange::Role { role: "moderator", on: true };
+    store.set_read_state("R-1", "u-4", moderator.clone()).await.expect("role").expect("sub");
+    store.set_read_state("R-2", "u-3", moderator).await.expect("role").expect("sub");
+    let by_role = |role| UserListQuery { role: Some(role), ..list(UserSortField::Username, false, 0, 10) };
+    let page = store.list_users(&by_role(RoleFilter::Global("admin".to_owned()))).await.expect("admins");
+    assert_eq!((names(&page), page.total), ("u-5".to_owned(), 1));
+    let page = store.list_users(&by_role(RoleFilter::Global("user".to_owned()))).await.expect("users");
+    assert_eq!(page.total, 5, "every user has the user role");
+    let in_room = |rid: Option<&str>| {
+        by_role(RoleFilter::InRoom { role: "moderator".to_owned(), rid: rid.map(str::to_owned) })
+    };
+    let page = store.list_users(&in_room(Some("R-1"))).await.expect("moderators of R-1");
+    assert_eq!((names(&page), page.total), ("u-4".to_owned(), 1));
+    let page = store.list_users(&in_room(None)).await.expect("moderators anywhere");
+    assert_eq!((names(&page), page.total), ("u-4,u-3".to_owned(), 2));
+    let page = store.list_users(&in_room(Some("nowhere"))).await.expect("no room");
+    assert_eq!(page.total, 0);
+}
+
+async fn users_by_ids(store: &dyn Store, ids: &[&str]) -> Vec<User> {
+    let mut users = Vec::new();
+    for id in ids {
+        users.push(store.user_by_id(id).await.expect("read").expect("user"));
+    }
+    users
+}
+
 pub async fn login_tokens(store: &dyn Store) {
     let alice = user("u1", "alice", "alice@example.com");
     store.insert_user(&alice, &[]).await.expect("insert");
@@ -646,6 +799,161 @@ pub async fn rooms_of_user_filters_and_pages(store: &dyn Store) {
     assert_eq!(ids(&bobs.items, |r| &r.id), vec!["C-other"], "bob has no subscription to the DM");
 }
 
+/// Every room of some types, members or not, filtered by a plain text in
+/// the name (case-insensitive, `%` and `_` not patterns), paged with the total.
+pub async fn rooms_listed_by_type_and_name(store: &dyn Store) {
+    let alice = user("u1", "alice", "a@example.com");
+    let bob = user("u2", "bob", "b@example.com");
+    store.insert_user(&alice, &[]).await.expect("alice");
+    store.insert_user(&bob, &[]).await.expect("bob");
+    let rooms = [
+        channel("C-beta", "beta"),
+        channel("C-alpha", "Alpha"),
+        channel("C-pct", "100_percent"),
+        room("P-gamma", RoomType::Group, "gamma"),
+        room("P-alps", RoomType::Group, "ALPS"),
+        direct("D-ab", &[&alice, &bob]),
+    ];
+    for r in &rooms {
+        store.create_room(r, &[subscription(r, &alice)]).await.expect("room");
+    }
+    let list = |types: &[RoomType], name: Option<&str>, offset, count| RoomListQuery {
+        types: types.to_vec(),
+        name_contains: name.map(str::to_owned),
+        offset,
+        count,
+    };
+    let channels = store.list_rooms(&list(&[RoomType::Channel], None, 0, 10)).await.expect("channels");
+    assert_eq!(ids(&channels.items, |r| &r.id), vec!["C-pct", "C-alpha", "C-beta"], "by name");
+    assert_eq!(channels.total, 3);
+    let named = list(&[RoomType::Channel, RoomType::Group], Some("AL"), 0, 10);
+    let named = store.list_rooms(&named).await.expect("named");
+    assert_eq!(ids(&named.items, |r| &r.id), vec!["C-alpha", "P-alps"]);
+    let page =
+        store.list_rooms(&list(&[RoomType::Channel, RoomType::Group], None, 1, 2)).await.expect("page");
+    assert_eq!(ids(&page.items, |r| &r.id), vec!["C-alpha", "P-alps"]);
+    assert_eq!(page.total, 5);
+    // Pattern characters are text.
+    let pct = store.list_rooms(&list(&[RoomType::Channel], Some("0_p"), 0, 10)).await.expect("pct");
+    assert_eq!(ids(&pct.items, |r| &r.id), vec!["C-pct"]);
+    let none = store.list_rooms(&list(&[RoomType::Channel], Some("%"), 0, 10)).await.expect("none");
+    assert_eq!((none.items.len(), none.total), (0, 0));
+    let all = list(&[RoomType::Channel, RoomType::Group, RoomType::Direct], None, 0, 10);
+    let all = store.list_rooms(&all).await.expect("all");
+    assert_eq!(all.items[0].id, "D-ab", "a DM has no name: first");
+    assert_eq!(all.total, 6);
+    assert_eq!(store.list_rooms(&list(&[], None, 0, 10)).await.expect("no types").total, 0);
+}
+
+/// `update_room`: settings on the room; name, type and archiving on every
+/// member's subscription too; all under one stamp that the roster deltas
+/// report; a taken name refused; no room, `None`.
+pub async fn rooms_settings_change_room_and_subscriptions(store: &dyn Store) {
+    let alice = user("u1", "alice", "a@example.com");
+    let bob = user("u2", "bob", "b@example.com");
+    store.insert_user(&alice, &[]).await.expect("alice");
+    store.insert_user(&bob, &[]).await.expect("bob");
+    let town = channel("C-town", "town");
+    store.create_room(&town, &[subscription(&town, &alice), subscription(&town, &bob)]).await.expect("town");
+    let other = channel("C-other", "other");
+    store.create_room(&other, &[subscription(&other, &alice)]).await.expect("other");
+    let before = store.room_by_id("C-town").await.expect("read").expect("room");
+
+    let topic = RoomChange::Topic(Some("the topic".into()));
+    let room = store.update_room("C-town", &topic).await.expect("topic").expect("room");
+    assert_eq!(room.topic.as_deref(), Some("the topic"));
+    assert!(room.updated_at > before.updated_at);
+    assert_eq!(store.room_by_id("C-town").await.expect("read"), Some(room.clone()));
+    // Settings that live on the room only leave subscriptions alone.
+    let bobs = store.subscription("C-town", "u2").await.expect("read").expect("bob's");
+    assert!(bobs.updated_at < room.updated_at);
+    for change in [
+        RoomChange::Description(Some("d".into())),
+        RoomChange::Announcement(Some("a".into())),
+        RoomChange::ReadOnly(true),
+        RoomChange::Default(true),
+        RoomChange::Topic(None),
+    ] {
+        store.update_room("C-town", &change).await.expect("change").expect("room");
+    }
+    let room = store.room_by_id("C-town").await.expect("read").expect("room");
+    assert_eq!(
+        (
+            room.topic.as_deref(),
+            room.description.as_deref(),
+            room.announcement.as_deref(),
+            room.read_only,
+            room.is_default
+        ),
+        (None, Some("d"), Some("a"), true, true)
+    );
+    assert_eq!(ids(&store.default_rooms().await.expect("defaults"), |r| &r.id), vec!["C-town"]);
+
+    // A name: the room, the lookup by name, every member's subscription.
+    let since = room.updated_at;
+    let renamed =
+        store.update_room("C-town", &RoomChange::Name("Square".into())).await.expect("rename").expect("room");
+    assert_eq!((renamed.name.as_deref(), renamed.fname.as_deref()), (Some("Square"), Some("Square")));
+    assert_eq!(store.room_by_name("square").await.expect("read").map(|r| r.id), Some("C-town".to_owned()));
+    assert_eq!(store.room_by_name("town").await.expect("read"), None);
+    for uid in ["u1", "u2"] {
+        let s = store.subscription("C-town", uid).await.expect("read").expect("sub");
+        assert_eq!(
+            (s.name.as_str(), s.fname.as_str(), s.updated_at),
+            ("Square", "Square", renamed.updated_at)
+        );
+    }
+    let delta = store.subscriptions_since("u2", Some(since)).await.expect("delta");
+    assert_eq!(ids(&delta.updated, |s| &s.rid), vec!["C-town"]);
+    let rooms = store.rooms_since("u2", Some(since)).await.expect("rooms delta");
+    assert_eq!(ids(&rooms.updated, |r| &r.id), vec!["C-town"]);
+    // Taken by another room (whatever the case); one's own name is fine.
+    assert_eq!(
+        store.update_room("C-town", &RoomChange::Name("OTHER".into())).await,
+        Err(StorageError::Conflict("room_name"))
+    );
+    store.update_room("C-town", &RoomChange::Name("square".into())).await.expect("same name").expect("room");
+
+    // Type and archiving show in subscriptions too; archiving closes them.
+    let group =
+        store.update_room("C-town", &RoomChange::Type(RoomType::Group)).await.expect("type").expect("room");
+    assert_eq!(group.t, RoomType::Group);
+    assert_eq!(store.room_type("C-town").await.expect("read"), Some(RoomType::Group));
+    assert_eq!(store.subscription("C-town", "u1").await.expect("read").expect("sub").t, RoomType::Group);
+    store.update_room("C-town", &RoomChange::Archived(true)).await.expect("archive").expect("room");
+    let s = store.subscription("C-town", "u2").await.expect("read").expect("sub");
+    assert!(s.archived && !s.open);
+    assert!(store.room_by_id("C-town").await.expect("read").expect("room").archived);
+    store.update_room("C-town", &RoomChange::Archived(false)).await.expect("unarchive").expect("room");
+    assert!(!store.subscription("C-town", "u2").await.expect("read").expect("sub").archived);
+    // The other room is untouched; no room is `None`.
+    assert_eq!(
+        store.room_by_id("C-other").await.expect("read").expect("room").name.as_deref(),
+        Some("other")
+    );
+    assert_eq!(store.update_room("nope", &RoomChange::ReadOnly(true)).await, Ok(None));
+
+    // Role holders: members with a room role, by username.
+    assert!(store.room_role_holders("C-town").await.expect("none yet").is_empty());
+    store
+        .set_read_state("C-town", "u2", ReadChange::Role { role: "moderator", on: true })
+        .await
+        .expect("mod");
+    store.set_read_state("C-town", "u1", ReadChange::Role { role: "owner", on: true }).await.expect("owner");
+    let holders = store.room_role_holders("C-town").await.expect("holders");
+    assert_eq!(ids(&holders, |s| &s.u.username), vec!["alice", "bob"]);
+    assert_eq!(holders[1].roles, vec!["moderator".to_owned()]);
+    store
+        .set_read_state("C-town", "u2", ReadChange::Role { role: "moderator", on: false })
+        .await
+        .expect("unmod");
+    assert_eq!(
+        ids(&store.room_role_holders("C-town").await.expect("holders"), |s| &s.u.username),
+        vec!["alice"]
+    );
+    assert!(store.room_role_holders("nope").await.expect("no room").is_empty());
+}
+
 pub async fn roster_changes_and_tombstones(store: &dyn Store) {
     let w = World::new(store).await;
     let other = channel("OTHER", "other");
@@ -668,6 +976,15 @@ pub async fn roster_changes_and_tombstones(store: &dyn Store) {
     // stamped after it, and the room's new usersCount an update.
     let seen = all.updated.iter().map(|s| s.updated_at).max().expect("stamp");
     let seen = seen.max(rooms.updated.iter().map(|r| r.updated_at).max().expect("stamp"));
+    // Room clocks order one room's writes, not two rooms': OTHER's clock
+    // may have run a few ticks ahead of the wall clock (several stamps in
+    // one millisecond), so ROOM's next tick could fall at or below `seen`.
+    // The service answers with a settled point for that reason
+    // (service/src/roster.rs); here, wait until the wall clock has passed
+    // `seen`, after which every tick of every room is above it.
+    while Timestamp::now() <= seen {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     assert_eq!(store.subscriptions_since(&w.alice.id, Some(seen)).await.map(|c| c.updated.len()), Ok(0));
     assert_eq!(store.remove_subscription(ROOM, &w.alice.id, false).await, Ok(true));
     let delta = store.subscriptions_since(&w.alice.id, Some(seen)).await.expect("delta");
@@ -772,12 +1089,79 @@ pub async fn read_state_read_and_unread(store: &dyn Store) {
         .expect("subscribed");
     assert_eq!((unread.alert, unread.open, unread.ls), (true, true, Some(Timestamp(m.ts.millis() - 1))));
     assert!(unread.updated_at > read.updated_at);
+    // A favourite is the member's own mark, stamped like any change (the
+    // roster delta reports it) and kept through the other changes.
+    let favorite = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Favorite { on: true })
+        .await
+        .expect("favorite")
+        .expect("subscribed");
+    assert!(favorite.f && favorite.updated_at > unread.updated_at);
+    let read = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Read { threads: true })
+        .await
+        .expect("read")
+        .expect("subscribed");
+    assert!(read.f, "reading keeps the favourite");
+    let plain = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Favorite { on: false })
+        .await
+        .expect("unfavorite")
+        .expect("subscribed");
+    assert!(!plain.f);
+    assert_eq!(store.subscription(ROOM, &w.bob.id).await.expect("read"), Some(plain.clone()));
+    // Ignoring a member: a set of ids on one's own subscription.
+    let ignore = |on| ReadChange::Ignore { user_id: w.alice.id.clone(), on };
+    store.set_read_state(ROOM, &w.bob.id, ignore(true)).await.expect("ignore").expect("subscribed");
+    let twice =
+        store.set_read_state(ROOM, &w.bob.id, ignore(true)).await.expect("again").expect("subscribed");
+    assert_eq!(twice.ignored, vec![w.alice.id.clone()]);
+    assert!(twice.updated_at > plain.updated_at);
+    let none = store.set_read_state(ROOM, &w.bob.id, ignore(false)).await.expect("stop").expect("subscribed");
+    assert!(none.ignored.is_empty());
+    assert!(!store.subscription(ROOM, &w.alice.id).await.expect("read").expect("alice's").f, "only bob's");
     assert_eq!(store.set_read_state(ROOM, &w.dave.id, ReadChange::Read { threads: true }).await, Ok(None));
     // A room that does not exist has no subscription either: `None`, not
     // an error (found by the HTTP fuzzer: PostgreSQL answered 500).
     let read = ReadChange::Read { threads: true };
     assert_eq!(store.set_read_state("no-such-room", &w.bob.id, read).await, Ok(None));
     assert_eq!(store.mark_thread_read("no-such-room", &w.bob.id, "t1").await, Ok(None));
+}
+
+/// Room roles through `set_read_state`: given once (giving twice changes
+/// nothing but the stamp), taken away, stamped by the room clock; the
+/// room's only owner cannot lose the role.
+pub async fn room_roles_given_and_taken_keep_an_owner(store: &dyn Store) {
+    let w = World::new(store).await;
+    let role = |role, on| ReadChange::Role { role, on };
+    let before = store.subscription(ROOM, &w.alice.id).await.expect("read").expect("alice's");
+    let alice =
+        store.set_read_state(ROOM, &w.alice.id, role("owner", true)).await.expect("give").expect("sub");
+    assert_eq!(alice.roles, vec!["owner".to_owned()]);
+    assert!(alice.updated_at > before.updated_at);
+    let again =
+        store.set_read_state(ROOM, &w.alice.id, role("owner", true)).await.expect("again").expect("sub");
+    assert_eq!(again.roles, vec!["owner".to_owned()]);
+    // The only owner keeps the role.
+    assert_eq!(
+        store.set_read_state(ROOM, &w.alice.id, role("owner", false)).await,
+        Err(StorageError::Invalid("last owner"))
+    );
+    assert_eq!(store.subscription(ROOM, &w.alice.id).await.expect("read").expect("sub").roles, vec!["owner"]);
+    // With a second owner, the first may step down.
+    store.set_read_state(ROOM, &w.bob.id, role("owner", true)).await.expect("bob").expect("sub");
+    store.set_read_state(ROOM, &w.bob.id, role("moderator", true)).await.expect("mod").expect("sub");
+    let alice =
+        store.set_read_state(ROOM, &w.alice.id, role("owner", false)).await.expect("demote").expect("sub");
+    assert!(alice.roles.is_empty());
+    let bob = store.subscription(ROOM, &w.bob.id).await.expect("read").expect("bob's");
+    assert_eq!(bob.roles, vec!["owner".to_owned(), "moderator".to_owned()]);
+    let bob =
+        store.set_read_state(ROOM, &w.bob.id, role("moderator", false)).await.expect("unmod").expect("sub");
+    assert_eq!(bob.roles, vec!["owner".to_owned()]);
+    // Taking a role nobody has from a non-owner is no "last owner" case.
+    store.set_read_state(ROOM, &w.carol.id, role("owner", false)).await.expect("carol").expect("sub");
+    assert_eq!(store.set_read_state(ROOM, &w.dave.id, role("owner", true)).await, Ok(None));
 }
 
 pub async fn messages_stars_and_pins(store: &dyn Store) {
@@ -979,6 +1363,74 @@ pub async fn messages_insert_joins(store: &dyn Store) {
     assert_eq!((room.users_count, room.msgs), (4, 2));
 }
 
+/// Messages stored before `md` existed are found in id order, and `md` set
+/// on them changes nothing a client must download: no stamp, no event, no
+/// change feed entry, the room clock unmoved.
+pub async fn messages_markup_backfill_does_not_stamp(store: &dyn Store) {
+    let w = World::new(store).await;
+    let md = Markup::from_value(
+        &json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "old"}]}]),
+    );
+    // Written without md, as an earlier version did; `m0` already has one,
+    // `m3` has no text, `m4` is an `rm` placeholder, `m5` end-to-end encrypted.
+    let mut with = message("m0", ROOM, &w.alice, "parsed");
+    with.md = Some(md.clone());
+    store.insert_message(plain(with)).await.expect("m0");
+    for id in ["m2", "m1", "m6"] {
+        store.insert_message(plain(message(id, ROOM, &w.alice, &format!("old {id}")))).await.expect(id);
+    }
+    store.insert_message(plain(message("m3", ROOM, &w.alice, ""))).await.expect("m3");
+    for (id, t) in [("m4", "rm"), ("m5", "e2e")] {
+        let mut m = message(id, ROOM, &w.alice, "xx");
+        m.t = Some(t.to_owned());
+        store.insert_message(plain(m)).await.expect(id);
+    }
+    let pairs =
+        |v: &[(&str, &str)]| v.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect::<Vec<_>>();
+    assert_eq!(
+        store.messages_without_markup("", 2).await.expect("first batch"),
+        pairs(&[("m1", "old m1"), ("m2", "old m2")])
+    );
+    assert_eq!(
+        store.messages_without_markup("m2", 10).await.expect("next batch"),
+        pairs(&[("m6", "old m6")])
+    );
+    assert!(store.messages_without_markup("m6", 10).await.expect("done").is_empty());
+
+    let before = must_get(store, "m1").await;
+    let edited = store
+        .edit_message(
+            "m2",
+            MessageEdit {
+                md: None,
+                msg: "new m2".to_owned(),
+                mentions: vec![],
+                channels: vec![],
+                edited_by: user_ref(&w.alice),
+            },
+        )
+        .await
+        .expect("edit m2");
+    let mut rx = store.subscribe();
+    assert!(store.set_missing_markup("m1", "old m1", &md).await.expect("set m1"));
+    let after = must_get(store, "m1").await;
+    assert_eq!(after.md, Some(md.clone()));
+    assert_eq!(after.updated_at, before.updated_at, "md is derived: the message is not stamped");
+    assert_eq!(Message { md: None, ..after }, before, "nothing else changed");
+    // Set once only, and not over a text that changed since it was listed.
+    assert!(!store.set_missing_markup("m1", "old m1", &Markup::from_value(&json!([]))).await.expect("again"));
+    assert_eq!(must_get(store, "m1").await.md, Some(md.clone()));
+    assert!(!store.set_missing_markup("m2", "old m2", &md).await.expect("stale text"));
+    assert_eq!(must_get(store, "m2").await.md, None);
+    // Nothing announced, nothing in the room's change feed after the edit.
+    assert!(rx.try_recv().is_err(), "no event for a backfill");
+    let feed = store
+        .changes_since(ChangeScope::Room(ROOM), edited.updated_at, &Filter::True, 0, 10)
+        .await
+        .expect("feed");
+    assert!(feed.updated.is_empty(), "{:?}", message_ids(&feed.updated));
+}
+
 pub async fn messages_edit(store: &dyn Store) {
     let w = World::new(store).await;
     let mut m = message("m1", ROOM, &w.alice, "frist");
@@ -990,7 +1442,9 @@ pub async fn messages_edit(store: &dyn Store) {
         .edit_message(
             "m1",
             MessageEdit {
-                md: Some(serde_json::json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "first @bob"}]}])),
+                md: Some(Markup::from_value(
+                    &json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "first @bob"}]}]),
+                )),
                 msg: "first @bob".to_owned(),
                 mentions: vec![mention.clone()],
                 channels: vec![],
@@ -1000,7 +1454,11 @@ pub async fn messages_edit(store: &dyn Store) {
         .await
         .expect("edit");
     assert_eq!(edited.msg, "first @bob");
-    assert_eq!(edited.md.as_ref().and_then(|md| md[0]["type"].as_str()), Some("PARAGRAPH"), "md is replaced");
+    assert_eq!(
+        edited.md.as_ref().and_then(|md| md.to_value()[0]["type"].as_str().map(str::to_owned)),
+        Some("PARAGRAPH".to_owned()),
+        "md is replaced"
+    );
     assert_eq!(edited.mentions, vec![mention]);
     assert_eq!(edited.edited_by, Some(editor));
     assert!(edited.updated_at > original.updated_at, "_updatedAt moves");
@@ -1244,7 +1702,9 @@ pub async fn thread_delete_parent_leaves_placeholder(store: &dyn Store) {
     m.mentions = vec![Mention { id: w.bob.id.clone(), username: "bob".to_owned(), name: None, kind: None }];
     m.channels = vec![ChannelMention { id: ROOM.to_owned(), name: "room".to_owned() }];
     m.extra.insert("attachments".to_owned(), json!([{"title": "x"}]));
-    m.md = Some(json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "hello @bob"}]}]));
+    m.md = Some(Markup::from_value(
+        &json!([{"type": "PARAGRAPH", "value": [{"type": "PLAIN_TEXT", "value": "hello @bob"}]}]),
+    ));
     store.insert_message(plain(m)).await.expect("parent");
     assert!(must_get(store, "parent").await.md.is_some(), "md is stored with the message");
     store
@@ -1376,6 +1836,36 @@ pub async fn settings_save_and_load(store: &dyn Store) {
         ("Threads_enabled".to_owned(), json!(true)),
     ];
     assert_eq!(loaded, expected);
+}
+
+/// Permission changes: none stored at first; a batch is stored whole, a
+/// later change of the same permission replaces its roles (even with an
+/// empty list: "nobody holds it" is a change, not a deletion), and each
+/// save announces a settings event so every instance reloads the table.
+pub async fn permissions_save_and_load_and_announce(store: &dyn Store) {
+    use threadsync_domain::permissions::PermissionChange;
+    let change = |id: &str, roles: &[&str], at: i64| PermissionChange {
+        id: id.to_owned(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        updated_at: Timestamp(at),
+    };
+    assert_eq!(store.load_permissions().await, Ok(vec![]));
+    let mut events = store.subscribe();
+    store
+        .save_permissions(&[
+            change("post-readonly", &["admin", "user"], 10),
+            change("delete-message", &["admin"], 10),
+        ])
+        .await
+        .expect("save");
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+        .await
+        .expect("announced in time")
+        .expect("an event");
+    assert_eq!(event.kind, crate::EventKind::Settings);
+    store.save_permissions(&[change("post-readonly", &[], 20)]).await.expect("replace");
+    let loaded = store.load_permissions().await.expect("load");
+    assert_eq!(loaded, vec![change("delete-message", &["admin"], 10), change("post-readonly", &[], 20)]);
 }
 
 /// The readiness check: a fresh (empty) store and a used one answer; a
@@ -1543,6 +2033,115 @@ pub async fn clock_concurrent_writers_distinct_stamps(store: &dyn Store) {
     let inserted = 1 + WRITERS * (WRITES / 5) * 3;
     let removed = WRITERS * (WRITES / 5);
     assert_eq!(room_of(store, ROOM).await.msgs, i64::try_from(inserted - removed).unwrap_or(i64::MAX));
+}
+
+/// Stamps are commit-ordered per room (docs/sync.md): while 6 writers
+/// post, reply into one thread, edit and delete in one room concurrently,
+/// clients follow the room's feed and the thread's feed in small pages,
+/// each resuming from the greatest stamp it received. No write may become
+/// visible with a stamp at or below one a client has already passed, so
+/// after the writers are done and the clients have drained their feeds,
+/// each client's replica is exactly the server's truth. On PostgreSQL this
+/// holds only because a write stamps under its room's lock, held until it
+/// commits; stamps drawn from anything that does not follow commit order
+/// (a sequence, the wall clock, a lock released before the commit) fail
+/// it whenever two writes of the room commit out of stamp order.
+pub async fn clock_followers_of_concurrent_writers_miss_nothing(store: &dyn Store) {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const WRITERS: usize = 6;
+    const WRITES: usize = 40;
+    let w = World::new(store).await;
+    w.post(store, "parent", &w.alice).await;
+    let (w, done) = (&w, &AtomicBool::new(false));
+
+    let writer = |i: usize| async move {
+        let author = [&w.alice, &w.bob, &w.carol][i % 3];
+        for j in 0..WRITES {
+            let id = |j: usize| format!("f{i}-{j}");
+            match j % 4 {
+                0 => drop(w.reply(store, &id(j), "parent", author, &[author]).await),
+                1 => drop(w.post(store, &id(j), author).await),
+                2 => {
+                    let edit = MessageEdit {
+                        md: None,
+                        msg: format!("edit {j}"),
+                        mentions: vec![],
+                        channels: vec![],
+                        edited_by: user_ref(author),
+                    };
+                    store.edit_message(&id(j - 1), edit).await.expect("edit");
+                }
+                // Alternately the reply (its parent moves too) and the post.
+                _ => {
+                    let gone = if (j / 4) % 2 == 0 { id(j - 3) } else { id(j - 2) };
+                    drop(store.delete_message(&gone, false).await.expect("delete"));
+                }
+            }
+        }
+    };
+    let writers = async {
+        tokio::join!(writer(0), writer(1), writer(2), writer(3), writer(4), writer(5));
+        done.store(true, Ordering::Release);
+    };
+    // A client: its replica of a scope, pulled 5 changes at a time from
+    // the greatest stamp it holds, until the writers are done and a page
+    // read after that has nothing more.
+    let follow = |scope: ChangeScope<'static>| async move {
+        let (mut replica, mut cursor, mut pages) = (BTreeMap::new(), Timestamp(0), 0u32);
+        loop {
+            let finished = done.load(Ordering::Acquire);
+            let page = store.changes_since(scope, cursor, &Filter::True, 0, 5).await.expect("changes");
+            pages += 1;
+            for m in &page.updated {
+                assert!(m.updated_at > cursor, "a page starts after its cursor");
+                replica.insert(m.id.clone(), m.clone());
+            }
+            for t in &page.removed {
+                assert!(t.deleted_at > cursor, "a page starts after its cursor");
+                replica.remove(&t.id);
+            }
+            cursor = page.last_stamp().unwrap_or(cursor);
+            if finished && !page.more {
+                return (replica, pages);
+            }
+            if page.updated.is_empty() && page.removed.is_empty() {
+                tokio::task::yield_now().await;
+            }
+        }
+    };
+    let ((), (room, room_pages), (thread, thread_pages)) =
+        tokio::join!(writers, follow(ChangeScope::Room(ROOM)), follow(ChangeScope::Thread("parent")));
+    assert!(room_pages > 1 && thread_pages > 1, "the clients followed the writes as they came");
+
+    let truth: BTreeMap<String, Message> = store
+        .room_messages(ROOM, &Filter::True, &Sort::default(), 0, 10_000)
+        .await
+        .expect("room messages")
+        .items
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
+    assert_eq!(truth.len(), 1 + WRITERS * WRITES / 4, "the parent and every post or reply not deleted");
+    let missed = |replica: &BTreeMap<String, Message>, truth: &BTreeMap<String, Message>| {
+        let mut diffs: Vec<String> = truth
+            .iter()
+            .filter(|(id, m)| replica.get(*id) != Some(*m))
+            .map(|(id, m)| {
+                format!("{id}@{}: have {:?}", m.updated_at.millis(), replica.get(id).map(|r| r.updated_at))
+            })
+            .collect();
+        diffs.extend(replica.keys().filter(|id| !truth.contains_key(*id)).map(|id| format!("{id} is gone")));
+        diffs
+    };
+    let diffs = missed(&room, &truth);
+    assert!(diffs.is_empty(), "the room's follower differs from the room: {diffs:?}");
+    let replies: BTreeMap<String, Message> =
+        truth.into_iter().filter(|(_, m)| m.tmid.as_deref() == Some("parent")).collect();
+    let diffs = missed(&thread, &replies);
+    assert!(diffs.is_empty(), "the thread's follower differs from the thread: {diffs:?}");
+    assert_eq!(replies.len(), WRITERS * WRITES / 8);
+    assert_eq!(must_get(store, "parent").await.tcount, Some(i64::try_from(replies.len()).expect("small")));
 }
 
 // ---------------------------------------------------------------------------

@@ -150,6 +150,20 @@ impl Ddp {
         assert_eq!(frame["id"], "id", "streams use the literal id \"id\": {frame}");
         frame["fields"]["args"].clone()
     }
+
+    /// The next event of a user stream that is not an `updated` of room
+    /// `rid`. A room-level change is relayed with the room as it is when
+    /// the relay reads it, so a user who joined meanwhile may get the room
+    /// `updated` just before its `inserted` (clients upsert both).
+    pub async fn event_past_updates(&mut self, collection: &str, event: &str, rid: &str) -> Value {
+        loop {
+            let args = self.event(collection, event).await;
+            let about = if args[1]["rid"].is_string() { &args[1]["rid"] } else { &args[1]["_id"] };
+            if !(args[0] == "updated" && about == rid) {
+                return args;
+            }
+        }
+    }
 }
 
 pub fn sha256_hex(s: &str) -> String {

@@ -115,6 +115,7 @@ on_both_backends!(
     my_messages_legacy_collection,
     history_methods,
     read_and_membership_events,
+    room_settings_reach_members,
     method_limits_and_metrics,
     my_messages_subscribed_before_login,
     reactions_over_the_socket,
@@ -647,17 +648,53 @@ async fn read_and_membership_events(server: &Server) {
     let (status, body) =
         server.post("/api/v1/groups.invite", Some(&alice), json!({"roomId": other, "username": "bob"})).await;
     assert_eq!(status, 200, "{body}");
-    let inserted = b.event("stream-notify-user", &format!("{bob_uid}/rooms-changed")).await;
+    let inserted =
+        b.event_past_updates("stream-notify-user", &format!("{bob_uid}/rooms-changed"), &other).await;
     assert_eq!(inserted[0], "inserted", "{inserted}");
     assert_eq!(inserted[1]["_id"], json!(other));
-    let sub = b.event("stream-notify-user", &format!("{bob_uid}/subscriptions-changed")).await;
+    let sub =
+        b.event_past_updates("stream-notify-user", &format!("{bob_uid}/subscriptions-changed"), &other).await;
     assert_eq!((sub[0].clone(), sub[1]["rid"].clone()), (json!("inserted"), json!(other)));
     let (status, body) =
         server.post("/api/v1/groups.kick", Some(&alice), json!({"roomId": other, "username": "bob"})).await;
     assert_eq!(status, 200, "{body}");
-    let removed = b.event("stream-notify-user", &format!("{bob_uid}/rooms-changed")).await;
+    let removed =
+        b.event_past_updates("stream-notify-user", &format!("{bob_uid}/rooms-changed"), &other).await;
     assert_eq!(removed, json!(["removed", {"_id": other}]));
     let _ = bob;
+}
+
+/// A room's settings changed over REST reach its members' own streams: the
+/// room on rooms-changed, their subscription (renamed, archived) on
+/// subscriptions-changed; a non-member hears nothing.
+async fn room_settings_reach_members(server: &Server) {
+    let (admin, alice, _bob) = people(server).await;
+    let room = group(server, &alice, "settings-room", &["bob"]).await;
+    let (mut b, bob_uid) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    b.sub("s", "stream-notify-user", json!([format!("{bob_uid}/subscriptions-changed"), false])).await;
+    b.sub("r", "stream-notify-user", json!([format!("{bob_uid}/rooms-changed"), false])).await;
+    let (mut outsider, admin_uid) = Ddp::login(&server.base, ADMIN, ADMIN_PASS).await;
+    outsider.sub("r", "stream-notify-user", json!([format!("{admin_uid}/rooms-changed"), false])).await;
+
+    let (status, body) = server
+        .post("/api/v1/groups.rename", Some(&alice), json!({"roomId": room, "name": "renamed-room"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let changed = b.event("stream-notify-user", &format!("{bob_uid}/rooms-changed")).await;
+    assert_eq!((changed[0].clone(), changed[1]["_id"].clone()), (json!("updated"), json!(room)));
+    assert_eq!(changed[1]["name"], "renamed-room", "{changed}");
+    let sub = b.event("stream-notify-user", &format!("{bob_uid}/subscriptions-changed")).await;
+    assert_eq!((sub[0].clone(), sub[1]["name"].clone()), (json!("updated"), json!("renamed-room")), "{sub}");
+
+    let (status, body) = server.post("/api/v1/groups.archive", Some(&alice), json!({"roomId": room})).await;
+    assert_eq!(status, 200, "{body}");
+    let changed = b.event("stream-notify-user", &format!("{bob_uid}/rooms-changed")).await;
+    assert_eq!(changed[1]["archived"], true, "{changed}");
+    let sub = b.event("stream-notify-user", &format!("{bob_uid}/subscriptions-changed")).await;
+    assert_eq!((sub[1]["archived"].clone(), sub[1]["open"].clone()), (json!(true), json!(false)), "{sub}");
+    // The admin is not a member: their own stream stays quiet.
+    assert_eq!(outsider.quiet_for(Duration::from_millis(300)).await, None);
+    let _ = admin;
 }
 
 /// After a reconnect the 0.2.9 SDK (asteroid) re-subscribes

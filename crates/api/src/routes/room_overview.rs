@@ -1,0 +1,149 @@
+//! `channels.` / `groups.` `roles`, `moderators`, `counters`, and
+//! `im.counters` / `dm.counters` (docs/rest.md#room-roles-and-counters).
+//! One generic handler per kind, bound per route by [`overview_route!`].
+
+use super::rooms::room_selector;
+use crate::extract::{CurrentUser, Params};
+use crate::openapi::schemas as doc;
+use crate::response::{ok, ApiResult};
+use crate::AppState;
+use axum::extract::State;
+use serde_json::json;
+use threadsync_domain::RoomType;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+async fn roles(services: &AppState, caller: &CurrentUser, t: RoomType, params: &Params) -> ApiResult {
+    let holders = services.room_role_holders(&caller.user, t, room_selector(params)).await?;
+    let roles: Vec<_> =
+        holders.iter().map(|s| json!({"_id": s.id, "rid": s.rid, "u": s.u, "roles": s.roles})).collect();
+    ok(json!({ "roles": roles }))
+}
+
+async fn moderators(services: &AppState, caller: &CurrentUser, t: RoomType, params: &Params) -> ApiResult {
+    let moderators = services.room_moderators(&caller.user, t, room_selector(params)).await?;
+    ok(json!({ "moderators": moderators }))
+}
+
+async fn counters(services: &AppState, caller: &CurrentUser, t: RoomType, params: &Params) -> ApiResult {
+    let c = services.room_counters(&caller.user, t, room_selector(params), params.get("userId")).await?;
+    ok(json!({
+        "joined": c.joined,
+        "members": c.members,
+        "unreads": c.unreads,
+        "unreadsFrom": c.unreads_from,
+        "msgs": c.msgs,
+        "latest": c.latest,
+        "userMentions": c.user_mentions,
+    }))
+}
+
+/// A GET route bound to one family: `overview_route!(fn, "path", "tag", T, kind, Answer, "doc")`.
+macro_rules! overview_route {
+    ($name:ident, $path:literal, $tag:literal, $t:expr, $run:ident, $answer:ty, $summary:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            get,
+            path = $path,
+            tag = $tag,
+            security(("userId" = [], "authToken" = [])),
+            params(
+                doc::RoomQuery,
+                ("userId" = Option<String>, Query, description = "`counters` only: another user's (needs `view-room-administration`)."),
+            ),
+            responses(
+                (status = 200, description = "The answer.", body = $answer),
+                (status = 400, description = "Missing or unknown room (the family's errors)."),
+                (status = 403, description = "`counters` of another user without `view-room-administration`; a DM the caller is not in."),
+            ),
+        )]
+        async fn $name(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+            $run(&services, &caller, $t, &params).await
+        }
+    };
+}
+
+overview_route!(
+    channels_roles,
+    "/api/v1/channels.roles",
+    "channels",
+    RoomType::Channel,
+    roles,
+    doc::RoomRolesAnswer,
+    "The members of a channel holding a room role (owner, moderator, leader), by username."
+);
+overview_route!(
+    groups_roles,
+    "/api/v1/groups.roles",
+    "groups",
+    RoomType::Group,
+    roles,
+    doc::RoomRolesAnswer,
+    "The members of a private group holding a room role, by username."
+);
+overview_route!(
+    channels_moderators,
+    "/api/v1/channels.moderators",
+    "channels",
+    RoomType::Channel,
+    moderators,
+    doc::ModeratorsAnswer,
+    "The moderators of a channel."
+);
+overview_route!(
+    groups_moderators,
+    "/api/v1/groups.moderators",
+    "groups",
+    RoomType::Group,
+    moderators,
+    doc::ModeratorsAnswer,
+    "The moderators of a private group."
+);
+overview_route!(
+    channels_counters,
+    "/api/v1/channels.counters",
+    "channels",
+    RoomType::Channel,
+    counters,
+    doc::RoomCountersAnswer,
+    "A channel's counters for the caller (or, for room administrators, another user)."
+);
+overview_route!(
+    groups_counters,
+    "/api/v1/groups.counters",
+    "groups",
+    RoomType::Group,
+    counters,
+    doc::RoomCountersAnswer,
+    "A private group's counters for the caller."
+);
+overview_route!(
+    im_counters,
+    "/api/v1/im.counters",
+    "im",
+    RoomType::Direct,
+    counters,
+    doc::RoomCountersAnswer,
+    "A direct message's counters for the caller."
+);
+overview_route!(
+    dm_counters,
+    "/api/v1/dm.counters",
+    "im",
+    RoomType::Direct,
+    counters,
+    doc::RoomCountersAnswer,
+    "A direct message's counters for the caller (`im.counters`)."
+);
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(channels_roles))
+        .routes(routes!(groups_roles))
+        .routes(routes!(channels_moderators))
+        .routes(routes!(groups_moderators))
+        .routes(routes!(channels_counters))
+        .routes(routes!(groups_counters))
+        .routes(routes!(im_counters))
+        .routes(routes!(dm_counters))
+}

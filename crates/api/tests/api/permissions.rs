@@ -1,0 +1,280 @@
+//! permissions.update and the permission table that every access decision
+//! asks (docs/rest.md#roles-and-permissions).
+
+use crate::support::{usernames, Session, TestApp};
+use serde_json::{json, Value};
+use std::time::Duration;
+use threadsync_domain::permissions::PermissionChange;
+use threadsync_domain::Timestamp;
+
+const FORBIDDEN: &str = "User does not have the permissions required for this action [error-unauthorized]";
+
+async fn set_roles(app: &TestApp, permission: &str, roles: &[&str]) -> Value {
+    app.post(
+        "/api/v1/permissions.update",
+        Some(&app.admin),
+        json!({"permissions": [{"_id": permission, "roles": roles}]}),
+    )
+    .await
+    .ok()
+}
+
+fn roles_of(list: &Value, permission: &str) -> Value {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .find(|p| p["_id"] == permission)
+        .map(|p| p["roles"].clone())
+        .expect("listed")
+}
+
+#[tokio::test]
+async fn update_answers_every_permission_and_list_all_reports_the_change() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    let before = app.get("/api/v1/permissions.listAll", Some(&bob)).await.ok();
+    let since = before["update"]
+        .as_array()
+        .expect("update")
+        .iter()
+        .map(|p| p["_updatedAt"].as_str().expect("date").to_owned())
+        .max()
+        .expect("some permissions");
+    let answer = set_roles(&app, "post-readonly", &["admin", "user", "user"]).await;
+    let all = answer["permissions"].as_array().expect("permissions").len();
+    assert_eq!(all, before["update"].as_array().expect("update").len(), "every permission is answered");
+    // A role named twice holds the permission once.
+    assert_eq!(roles_of(&answer["permissions"], "post-readonly"), json!(["admin", "user"]));
+
+    // A client that synced before the change gets exactly the change.
+    let delta = app.get(&format!("/api/v1/permissions.listAll?updatedSince={since}"), Some(&bob)).await.ok();
+    let ids: Vec<&str> =
+        delta["update"].as_array().expect("update").iter().filter_map(|p| p["_id"].as_str()).collect();
+    assert_eq!(ids, vec!["post-readonly"]);
+    assert_eq!(roles_of(&delta["update"], "post-readonly"), json!(["admin", "user"]));
+}
+
+#[tokio::test]
+async fn update_needs_access_permissions() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    let body = json!({"permissions": [{"_id": "post-readonly", "roles": ["user"]}]});
+    app.post("/api/v1/permissions.update", Some(&bob), body.clone()).await.err(
+        403,
+        FORBIDDEN,
+        Some("error-unauthorized"),
+    );
+    app.post("/api/v1/permissions.update", None, body.clone()).await.err(
+        401,
+        "You must be logged in to do this.",
+        None,
+    );
+    // Granting `access-permissions` to users lets bob change the table.
+    set_roles(&app, "access-permissions", &["admin", "user"]).await;
+    app.post("/api/v1/permissions.update", Some(&bob), body).await.ok();
+}
+
+#[tokio::test]
+async fn update_refusals_in_order_and_all_or_nothing() {
+    let app = TestApp::new().await;
+    let admin = &app.admin;
+    for body in [
+        json!({}),
+        json!({"permissions": "post-readonly"}),
+        json!({"permissions": [{"_id": "post-readonly"}]}),
+        json!({"permissions": [{"roles": ["user"]}]}),
+        json!({"permissions": [{"_id": "post-readonly", "roles": [1]}]}),
+    ] {
+        app.post("/api/v1/permissions.update", Some(admin), body).await.err(
+            400,
+            "Invalid body params [error-invalid-body-params]",
+            Some("error-invalid-body-params"),
+        );
+    }
+    // An unknown permission is reported before an unknown role, and a
+    // batch with one bad entry changes nothing.
+    app.post(
+        "/api/v1/permissions.update",
+        Some(admin),
+        json!({"permissions": [
+            {"_id": "post-readonly", "roles": ["user"]},
+            {"_id": "no-such-permission", "roles": ["no-such-role"]},
+        ]}),
+    )
+    .await
+    .err(400, "Invalid permission [error-invalid-permission]", Some("error-invalid-permission"));
+    app.post(
+        "/api/v1/permissions.update",
+        Some(admin),
+        json!({"permissions": [
+            {"_id": "post-readonly", "roles": ["user"]},
+            {"_id": "delete-message", "roles": ["no-such-role"]},
+        ]}),
+    )
+    .await
+    .err(400, "Invalid role [error-invalid-role]", Some("error-invalid-role"));
+    let list = app.get("/api/v1/permissions.listAll", Some(admin)).await.ok();
+    assert_eq!(roles_of(&list["update"], "post-readonly"), json!(["admin", "owner", "moderator"]));
+    assert!(app.services.store().load_permissions().await.expect("load").is_empty());
+}
+
+/// Posting into a read-only room follows `post-readonly`, at once.
+#[tokio::test]
+async fn post_readonly_is_what_the_table_says() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let room = app
+        .post(
+            "/api/v1/channels.create",
+            Some(&bob),
+            json!({"name": "news", "members": ["carol"], "readOnly": true}),
+        )
+        .await
+        .ok();
+    let rid = room["channel"]["_id"].as_str().expect("rid").to_owned();
+    let post = |who: &Session| {
+        let (who, rid) = (who.clone(), rid.clone());
+        let app = &app;
+        async move {
+            app.post("/api/v1/chat.sendMessage", Some(&who), json!({"message": {"rid": rid, "msg": "hi"}}))
+                .await
+        }
+    };
+    // The owner may, the member may not (the defaults).
+    post(&bob).await.ok();
+    post(&carol).await.err_type("error-not-allowed");
+    // Granted to every user: carol may.
+    set_roles(&app, "post-readonly", &["admin", "owner", "moderator", "user"]).await;
+    post(&carol).await.ok();
+    // Revoked from owners too: bob (owner, not admin) may no longer.
+    set_roles(&app, "post-readonly", &["admin"]).await;
+    post(&bob).await.err_type("error-not-allowed");
+    post(&carol).await.err_type("error-not-allowed");
+    post(&app.admin).await.ok();
+}
+
+/// Deleting another's message follows `delete-message`.
+#[tokio::test]
+async fn delete_message_is_what_the_table_says() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let rid = app.channel(&bob, "town", &[&carol]).await;
+    let first = app.say(&bob, &rid, "one").await["_id"].as_str().expect("id").to_owned();
+    let second = app.say(&bob, &rid, "two").await["_id"].as_str().expect("id").to_owned();
+    let delete =
+        |id: &str| app.post("/api/v1/chat.delete", Some(&carol), json!({"roomId": rid, "msgId": id}));
+    delete(&first).await.err_type("error-action-not-allowed");
+    set_roles(&app, "delete-message", &["admin", "owner", "moderator", "user"]).await;
+    delete(&first).await.ok();
+    set_roles(&app, "delete-message", &["admin", "owner", "moderator"]).await;
+    delete(&second).await.err_type("error-action-not-allowed");
+}
+
+/// Room creation follows `create-c` / `create-p`; users.create `create-user`.
+#[tokio::test]
+async fn creating_rooms_and_users_is_what_the_table_says() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    set_roles(&app, "create-c", &["admin"]).await;
+    app.post("/api/v1/channels.create", Some(&bob), json!({"name": "mine"})).await.err(
+        403,
+        FORBIDDEN,
+        Some("error-unauthorized"),
+    );
+    app.post("/api/v1/groups.create", Some(&bob), json!({"name": "secret"})).await.ok();
+    let new_user =
+        json!({"email": "x@example.com", "name": "X", "password": "pw-123456", "username": "xavier"});
+    app.post("/api/v1/users.create", Some(&bob), new_user.clone()).await.err(
+        403,
+        FORBIDDEN,
+        Some("error-unauthorized"),
+    );
+    set_roles(&app, "create-user", &["admin", "user"]).await;
+    app.post("/api/v1/users.create", Some(&bob), new_user).await.ok();
+}
+
+/// A change stored by another instance (here: written to the store
+/// directly, which announces it as any instance's write would) reaches this
+/// instance's table through the store's configuration event.
+#[tokio::test]
+async fn a_change_made_elsewhere_is_picked_up() {
+    let app = TestApp::new().await;
+    let change = PermissionChange {
+        id: "create-c".to_owned(),
+        roles: vec!["admin".to_owned()],
+        updated_at: Timestamp::now(),
+    };
+    app.services.store().save_permissions(&[change]).await.expect("save");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.services.permissions().holds("create-c", ["user"].into_iter()) {
+        assert!(tokio::time::Instant::now() < deadline, "the change was not picked up");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let bob = app.user("bob").await;
+    app.post("/api/v1/channels.create", Some(&bob), json!({"name": "mine"})).await.err(
+        403,
+        FORBIDDEN,
+        Some("error-unauthorized"),
+    );
+}
+
+#[tokio::test]
+async fn users_in_role_global_and_room_roles_with_rocket_chat_checks() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let rid = app.channel(&alice, "town", &[&bob, &carol]).await;
+    let gid = app.group(&bob, "club", &[&carol]).await;
+    app.post("/api/v1/channels.addModerator", Some(&alice), json!({"roomId": rid, "userId": carol.user_id}))
+        .await
+        .ok();
+    let get = |query: &str| format!("/api/v1/roles.getUsersInRole?{query}");
+    // Global roles.
+    let admins = app.get(&get("role=admin"), Some(&app.admin)).await.ok();
+    assert_eq!((usernames(&admins), admins["total"].clone()), (vec!["admin".to_owned()], json!(1)));
+    assert_eq!(admins["users"][0]["emails"].as_array().map(Vec::len), Some(1));
+    let users = app.get(&get("role=user&count=2&offset=1"), Some(&app.admin)).await.ok();
+    assert_eq!(
+        (usernames(&users), users["total"].clone()),
+        (vec!["alice".to_owned(), "bob".to_owned()], json!(4))
+    );
+    // Room roles: in one room, or in any.
+    let owners = app.get(&get(&format!("role=owner&roomId={rid}")), Some(&app.admin)).await.ok();
+    assert_eq!(usernames(&owners), ["alice"]);
+    let owners = app.get(&get("role=owner"), Some(&app.admin)).await.ok();
+    assert_eq!(usernames(&owners), ["alice", "bob"]);
+    let moderators = app.get(&get(&format!("role=moderator&roomId={gid}")), Some(&app.admin)).await.ok();
+    assert_eq!(moderators["total"], 0);
+    let moderators = app.get(&get(&format!("role=moderator&roomId={rid}")), Some(&app.admin)).await.ok();
+    assert_eq!(usernames(&moderators), ["carol"]);
+    // Refusals, in Rocket.Chat's order.
+    app.get(&get(""), Some(&alice)).await.err(
+        400,
+        "Query param \"role\" is required [error-param-not-provided]",
+        Some("error-param-not-provided"),
+    );
+    app.get(&get("role=admin"), Some(&alice)).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    app.get(&get("role=nope"), Some(&app.admin)).await.err(
+        400,
+        "[error-invalid-roleId]",
+        Some("error-invalid-roleId"),
+    );
+    app.get(&get("role=admin&count=-1"), Some(&app.admin)).await.err_type("error-invalid-params");
+    app.get(&get("role=admin"), None).await.err(401, "You must be logged in to do this.", None);
+    // The table decides: access-permissions given to users, but a room needs
+    // view-other-user-channels as well.
+    set_roles(&app, "access-permissions", &["admin", "user"]).await;
+    app.get(&get("role=admin"), Some(&alice)).await.ok();
+    app.get(&get(&format!("role=owner&roomId={rid}")), Some(&alice)).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+}

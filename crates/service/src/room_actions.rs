@@ -1,0 +1,241 @@
+//! `rooms.leave`, `rooms.favorite` and `rooms.cleanHistory`: actions on a
+//! room of any type, named by `roomId` or `roomName`
+//! (docs/rest.md#leaving-and-favourites, docs/rest.md#cleaning-history).
+//!
+//! Unlike the `channels.*` / `groups.*` families, these find a room whatever
+//! its type, and answer Rocket.Chat's generic "does not match any channel"
+//! for a room that does not exist. A private room the caller is not in is
+//! answered as the subscription check answers it, never with its contents.
+
+use crate::rooms::{keep_an_owner, RoomSelector};
+use crate::Services;
+use serde_json::json;
+use std::collections::HashSet;
+use threadsync_domain::listing::{Direction, Sort, SortField};
+use threadsync_domain::query::Filter;
+use threadsync_domain::{Error, Result, Room, RoomType, Timestamp, User};
+use threadsync_storage::{ReadChange, StorageError};
+
+/// How many messages `rooms.cleanHistory` reads per batch.
+const CLEAN_BATCH: u64 = 100;
+/// The most usernames `rooms.cleanHistory`'s `users` may name (the query
+/// language's `$in` bound).
+const MAX_CLEAN_USERS: usize = 100;
+
+/// What `rooms.cleanHistory` removes: messages of a room in a time range.
+#[derive(Clone, Debug, Default)]
+pub struct CleanHistory<'a> {
+    pub room: RoomSelector<'a>,
+    /// The range's ends (ISO dates), both required.
+    pub latest: Option<&'a str>,
+    pub oldest: Option<&'a str>,
+    /// The ends themselves are in the range.
+    pub inclusive: bool,
+    /// Pinned messages stay.
+    pub exclude_pinned: bool,
+    /// Thread parents and replies stay.
+    pub ignore_threads: bool,
+    /// Only messages with files: we store no files, so nothing matches.
+    pub files_only: bool,
+    /// Only messages of these usernames (all when empty).
+    pub users: Vec<String>,
+    /// At most this many (0: no limit).
+    pub limit: u64,
+}
+
+/// Rocket.Chat's `findRoomByIdOrName` for a room that does not exist.
+fn no_such_room() -> Error {
+    Error::rejected(
+        "The required \"roomId\" or \"roomName\" param provided does not match any channel",
+        "error-room-not-found",
+    )
+}
+
+fn with_method(error: Error, method: &str) -> Error {
+    error.with_details(serde_json::json!({"method": method}))
+}
+
+impl Services {
+    /// The room `selector` names, of any type (Rocket.Chat's
+    /// `findRoomByIdOrName`).
+    async fn any_room(&self, selector: RoomSelector<'_>) -> Result<Room> {
+        self.find_room(selector)
+            .await?
+            .ok_or_else(|| {
+                Error::rejected(
+                    "The parameter \"roomId\" or \"roomName\" is required",
+                    "error-roomid-param-not-provided",
+                )
+            })?
+            .ok_or_else(no_such_room)
+    }
+
+    /// `rooms.leave {roomId | roomName}`: the caller leaves a channel or a
+    /// group. Checks, in Rocket.Chat's order: the room exists; it is not a
+    /// direct message (a DM cannot be left: `Not allowed`); `leave-c` /
+    /// `leave-p`; the caller is a member (`You are not in this room`); the
+    /// room keeps an owner (`error-you-are-last-owner`, decided inside the
+    /// store's write so two owners leaving at once cannot both go).
+    pub async fn leave_any_room(&self, caller: &User, selector: RoomSelector<'_>) -> Result<()> {
+        let room = self.any_room(selector).await?;
+        let permission = match room.t {
+            RoomType::Channel => "leave-c",
+            RoomType::Group => "leave-p",
+            RoomType::Direct => return Err(with_method(Error::not_allowed(), "leaveRoom")),
+        };
+        if !self.has_global_permission(caller, permission) {
+            return Err(with_method(Error::not_allowed(), "leaveRoom"));
+        }
+        if self.store.subscription(&room.id, &caller.id).await?.is_none() {
+            return Err(with_method(
+                Error::rejected("You are not in this room", "error-user-not-in-room"),
+                "leaveRoom",
+            ));
+        }
+        self.store.remove_subscription(&room.id, &caller.id, true).await.map_err(keep_an_owner)?;
+        Ok(())
+    }
+
+    /// `rooms.favorite {roomId | roomName, favorite}`: marks the caller's
+    /// subscription as a favourite (`f: true`) or not. The subscription
+    /// changes like any other (stamped, streamed, in `subscriptions.get`'s
+    /// delta). Checks: `favorite` given (`The 'favorite' param is
+    /// required`), the room exists, the caller is a member.
+    pub async fn favorite_room(
+        &self,
+        caller: &User,
+        selector: RoomSelector<'_>,
+        favorite: Option<bool>,
+    ) -> Result<()> {
+        let favorite = favorite
+            .ok_or_else(|| Error::rejected("The 'favorite' param is required", "error-invalid-params"))?;
+        let room = self.any_room(selector).await?;
+        self.store
+            .set_read_state(&room.id, &caller.id, ReadChange::Favorite { on: favorite })
+            .await?
+            .map(drop)
+            .ok_or_else(|| {
+                with_method(
+                    Error::rejected(
+                        "You must be part of a room to favorite it",
+                        "error-invalid-subscription",
+                    ),
+                    "toggleFavorite",
+                )
+            })
+    }
+
+    /// `rooms.cleanHistory`: removes a room's messages between `oldest` and
+    /// `latest`, newest first, each through the same storage write as
+    /// `chat.delete` (so every removal leaves its tombstone, or its
+    /// placeholder for a thread parent that keeps replies, and reaches sync
+    /// feeds and streams). Answers how many were removed. Checks: the room
+    /// (as `rooms.leave`); `latest`, `oldest` given and dates; the
+    /// `clean-channel-history` permission in the room.
+    pub async fn clean_history(&self, caller: &User, request: CleanHistory<'_>) -> Result<(Room, u64)> {
+        let room = self.any_room(request.room).await?;
+        let date = |value: Option<&str>, name: &str| -> Result<Timestamp> {
+            let value =
+                value.ok_or_else(|| Error::Legacy(format!("Body parameter \"{name}\" is required.")))?;
+            Timestamp::parse(value).ok_or_else(|| {
+                Error::invalid_params(format!("The \"{name}\" body param must be a valid date."))
+            })
+        };
+        let latest = date(request.latest, "latest")?;
+        let oldest = date(request.oldest, "oldest")?;
+        if request.users.len() > MAX_CLEAN_USERS {
+            return Err(Error::invalid_params(format!("\"users\" names more than {MAX_CLEAN_USERS} users.")));
+        }
+        if !self.has_permission(caller, "clean-channel-history", &room.id).await? {
+            return Err(with_method(Error::not_allowed(), "cleanRoomHistory"));
+        }
+        if request.files_only {
+            return Ok((room, 0));
+        }
+        let (lower, upper) = if request.inclusive { ("$gte", "$lte") } else { ("$gt", "$lt") };
+        // Placeholders (`t: "rm"`) are what a removal may leave: never
+        // selected again, so each batch makes progress.
+        let mut clauses = vec![
+            json!({"ts": {lower: {"$date": oldest.millis()}, upper: {"$date": latest.millis()}}}),
+            json!({"t": {"$ne": "rm"}}),
+        ];
+        if request.exclude_pinned {
+            clauses.push(json!({"pinned": {"$ne": true}}));
+        }
+        if request.ignore_threads {
+            clauses.push(json!({"tmid": {"$exists": false}}));
+            clauses.push(json!({"tcount": {"$exists": false}}));
+        }
+        if !request.users.is_empty() {
+            clauses.push(json!({"u.username": {"$in": request.users}}));
+        }
+        let query = json!({"$and": clauses}).to_string();
+        // Built here from checked parts: a parse failure is a bug.
+        let filter = Filter::parse(Some(&query)).map_err(Error::internal)?;
+        // Newest first: a thread's replies go before their parent, which
+        // then has none left and is removed outright.
+        let sort = Sort::by(SortField::Ts, Direction::Desc);
+        let show_deleted_status = self.settings().show_deleted_status();
+        let mut removed = 0u64;
+        let mut seen: HashSet<String> = HashSet::new();
+        loop {
+            let want = match request.limit {
+                0 => CLEAN_BATCH,
+                limit => (limit - removed).min(CLEAN_BATCH),
+            };
+            if want == 0 {
+                break;
+            }
+            let batch = self.store.room_messages(&room.id, &filter, &sort, 0, want).await?;
+            // A batch of messages already handled (a concurrent writer
+            // restored one, or a removal did not take) ends the loop.
+            if batch.items.iter().all(|m| seen.contains(&m.id)) {
+                break;
+            }
+            for message in batch.items {
+                if !seen.insert(message.id.clone()) {
+                    continue;
+                }
+                match self.store.delete_message(&message.id, show_deleted_status).await {
+                    Ok(_) => removed += 1,
+                    // Removed meanwhile by someone else: not ours to count.
+                    Err(StorageError::NotFound(_)) => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
+        Ok((room, removed))
+    }
+
+    /// `chat.ignoreUser?rid=&userId=&ignore=`: the caller ignores (or, with
+    /// `ignore=false`, stops ignoring) another member of the room: their id
+    /// joins the caller's subscription's `ignored` list, which clients use to
+    /// hide that user's messages. Checks, Rocket.Chat's: `rid`, `userId`
+    /// given; the caller and the user both members
+    /// (`Invalid subscription [error-invalid-subscription]`).
+    pub async fn ignore_user(
+        &self,
+        caller: &User,
+        rid: Option<&str>,
+        user_id: Option<&str>,
+        ignore: bool,
+    ) -> Result<()> {
+        let rid = rid.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
+            Error::rejected("The required \"rid\" param is required.", "error-room-id-param-not-provided")
+        })?;
+        let user_id = user_id.map(str::trim).filter(|u| !u.is_empty()).ok_or_else(|| {
+            Error::rejected("The required \"userId\" param is required.", "error-user-id-param-not-provided")
+        })?;
+        let invalid = || {
+            with_method(Error::rejected("Invalid subscription", "error-invalid-subscription"), "ignoreUser")
+        };
+        if self.store.subscription(rid, user_id).await?.is_none() {
+            return Err(invalid());
+        }
+        self.store
+            .set_read_state(rid, &caller.id, ReadChange::Ignore { user_id: user_id.to_owned(), on: ignore })
+            .await?
+            .map(drop)
+            .ok_or_else(invalid)
+    }
+}

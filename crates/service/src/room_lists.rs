@@ -1,0 +1,164 @@
+//! Listings of rooms the caller need not be a member of: `channels.list`,
+//! `groups.listAll`, `rooms.adminRooms`, `im.list.everyone`; and the
+//! direct-message lists `im.list` and `im.members`
+//! (docs/rest.md#room-listings).
+
+use crate::paging::Paging;
+use crate::rooms::{Listing, RoomSelector};
+use crate::Services;
+use threadsync_domain::{Error, Result, Room, RoomType, User};
+use threadsync_storage::RoomListQuery;
+
+/// The longest name filter `rooms.adminRooms` accepts: a name is at most 64
+/// characters, so a longer filter can match nothing.
+const MAX_NAME_FILTER: usize = 256;
+
+impl Services {
+    /// `channels.list`: every public channel for holders of `view-c-room`;
+    /// for holders of `view-joined-room` only, the channels they are in;
+    /// neither is refused (403). Ordered by name.
+    pub async fn list_channels(&self, caller: &User, paging: Paging) -> Result<Listing<Room>> {
+        let page = if self.has_global_permission(caller, "view-c-room") {
+            let query = RoomListQuery {
+                types: vec![RoomType::Channel],
+                name_contains: None,
+                offset: paging.offset,
+                count: paging.count,
+            };
+            self.store.list_rooms(&query).await?
+        } else {
+            self.require_global_permission(caller, "view-joined-room")?;
+            self.store.rooms_of_user(&caller.id, &[RoomType::Channel], paging.offset, paging.count).await?
+        };
+        Ok(Listing { items: page.items, total: page.total })
+    }
+
+    /// `groups.listAll`: every private group, for holders of
+    /// `view-room-administration` (403 otherwise). Ordered by name.
+    pub async fn list_all_groups(&self, caller: &User, paging: Paging) -> Result<Listing<Room>> {
+        self.require_global_permission(caller, "view-room-administration")?;
+        let query = RoomListQuery {
+            types: vec![RoomType::Group],
+            name_contains: None,
+            offset: paging.offset,
+            count: paging.count,
+        };
+        let page = self.store.list_rooms(&query).await?;
+        Ok(Listing { items: page.items, total: page.total })
+    }
+
+    /// `rooms.adminRooms?filter=&types[]=`: rooms of the given types (all
+    /// three when none is given; types we do not have, such as livechat,
+    /// `discussions` or `teams`, select nothing) whose name contains
+    /// `filter`, for holders of `view-room-administration` (403 otherwise).
+    /// An unknown type letter is refused, so a typo does not silently list
+    /// every room.
+    pub async fn admin_rooms(
+        &self,
+        caller: &User,
+        filter: Option<&str>,
+        types: &[&str],
+        paging: Paging,
+    ) -> Result<Listing<Room>> {
+        self.require_global_permission(caller, "view-room-administration")?;
+        let filter = filter.map(str::trim).filter(|f| !f.is_empty());
+        if filter.is_some_and(|f| f.chars().count() > MAX_NAME_FILTER) {
+            return Err(Error::invalid_params(format!(
+                "The \"filter\" query param is longer than {MAX_NAME_FILTER} characters."
+            )));
+        }
+        let mut wanted = Vec::new();
+        for t in types {
+            match *t {
+                "c" => wanted.push(RoomType::Channel),
+                "p" => wanted.push(RoomType::Group),
+                "d" => wanted.push(RoomType::Direct),
+                "l" | "discussions" | "teams" => {}
+                other => {
+                    return Err(Error::invalid_params(format!(
+                        "Unknown room type \"{}\": expected c, p, d, l, discussions or teams.",
+                        other.chars().take(32).collect::<String>()
+                    )))
+                }
+            }
+        }
+        if types.is_empty() {
+            wanted = vec![RoomType::Channel, RoomType::Group, RoomType::Direct];
+        }
+        let query = RoomListQuery {
+            types: wanted,
+            name_contains: filter.map(str::to_owned),
+            offset: paging.offset,
+            count: paging.count,
+        };
+        let page = self.store.list_rooms(&query).await?;
+        Ok(Listing { items: page.items, total: page.total })
+    }
+
+    /// `im.list`: the caller's direct messages (by id, as they have no name).
+    pub async fn list_own_directs(&self, caller: &User, paging: Paging) -> Result<Listing<Room>> {
+        let page =
+            self.store.rooms_of_user(&caller.id, &[RoomType::Direct], paging.offset, paging.count).await?;
+        Ok(Listing { items: page.items, total: page.total })
+    }
+
+    /// `im.list.everyone`: every direct message, for holders of
+    /// `view-room-administration` (403 otherwise).
+    pub async fn list_all_directs(&self, caller: &User, paging: Paging) -> Result<Listing<Room>> {
+        self.require_global_permission(caller, "view-room-administration")?;
+        let query = RoomListQuery {
+            types: vec![RoomType::Direct],
+            name_contains: None,
+            offset: paging.offset,
+            count: paging.count,
+        };
+        let page = self.store.list_rooms(&query).await?;
+        Ok(Listing { items: page.items, total: page.total })
+    }
+
+    /// `im.members?roomId=|username=`: the members of a direct message,
+    /// by username. `roomId` names the DM; `username` the caller's DM with
+    /// that user. Checks (Rocket.Chat's `findDirectMessageRoom`): one of the
+    /// two given; a DM found; the caller a member (403 otherwise, as
+    /// Rocket.Chat's `forbidden()`).
+    pub async fn direct_members(
+        &self,
+        caller: &User,
+        room: RoomSelector<'_>,
+        username: Option<&str>,
+        paging: Paging,
+    ) -> Result<Listing<User>> {
+        let not_found = || {
+            Error::rejected(
+                "The required \"roomId\" or \"username\" param provided does not match any direct message",
+                "error-room-not-found",
+            )
+        };
+        let room_id = room.room_id.map(str::trim).filter(|s| !s.is_empty());
+        let username = username.map(str::trim).filter(|s| !s.is_empty());
+        let found = match (room_id, username) {
+            (Some(id), _) => self.store.room_by_id(id).await?,
+            (None, Some(name)) => match self.store.user_by_username(name).await? {
+                Some(other) => {
+                    let mut uids = vec![caller.id.clone(), other.id];
+                    uids.sort();
+                    uids.dedup();
+                    self.store.direct_room(&uids).await?
+                }
+                None => None,
+            },
+            (None, None) => {
+                return Err(Error::rejected(
+                    "Query param \"roomId\" or \"username\" is required",
+                    "error-room-param-not-provided",
+                ))
+            }
+        };
+        let room = found.filter(|r| r.t == RoomType::Direct).ok_or_else(not_found)?;
+        if self.store.subscription(&room.id, &caller.id).await?.is_none() {
+            return Err(Error::Forbidden);
+        }
+        let page = self.store.room_members(&room.id, paging.offset, paging.count).await?;
+        Ok(Listing { items: page.items, total: page.total })
+    }
+}
