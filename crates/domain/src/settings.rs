@@ -64,6 +64,8 @@ pub const KATEX_ENABLED: &str = "Katex_Enabled";
 pub const KATEX_DOLLAR_SYNTAX: &str = "Katex_Dollar_Syntax";
 pub const KATEX_PARENTHESIS_SYNTAX: &str = "Katex_Parenthesis_Syntax";
 pub const MESSAGE_CUSTOM_DOMAIN_AUTOLINK: &str = "Message_CustomDomain_AutoLink";
+pub const ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE: &str = "Accounts_AllowUserStatusMessageChange";
+pub const ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION: &str = "Accounts_AllowInvisibleStatusOption";
 
 /// Default of `API_Enable_Rate_Limiter_Limit_Calls_Default`: calls per window,
 /// per user (or per client IP when unauthenticated) and route. Rocket.Chat
@@ -163,6 +165,19 @@ pub const DEFINITIONS: &[SettingDef] = &[
         kind: SettingKind::Text { max: 4096 },
         default: DefaultValue::Str(""),
     },
+    // Whether users may set their status and status message
+    // (`users.setStatus`), and whether `offline` ("invisible") is one of
+    // the statuses they may choose. Rocket.Chat's names and defaults.
+    SettingDef {
+        id: ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
+    },
+    SettingDef {
+        id: ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
+    },
 ];
 
 /// The settings any client may read without logging in (`settings.public`),
@@ -182,6 +197,9 @@ pub const PUBLIC: &[&str] = &[
     KATEX_DOLLAR_SYNTAX,
     KATEX_PARENTHESIS_SYNTAX,
     MESSAGE_CUSTOM_DOMAIN_AUTOLINK,
+    // Public in Rocket.Chat: clients show or hide the status editor by them.
+    ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE,
+    ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION,
 ];
 
 pub fn is_public(id: &str) -> bool {
@@ -270,6 +288,12 @@ impl Settings {
     }
     pub fn registration_public(&self) -> bool {
         self.values.get(ACCOUNTS_REGISTRATION_FORM).and_then(Value::as_str) == Some("Public")
+    }
+    pub fn user_status_change_allowed(&self) -> bool {
+        self.bool(ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE)
+    }
+    pub fn invisible_status_allowed(&self) -> bool {
+        self.bool(ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION)
     }
     pub fn rate_limiter_enabled(&self) -> bool {
         self.bool(API_ENABLE_RATE_LIMITER)

@@ -23,6 +23,9 @@ pub struct User {
     pub active: bool,
     /// Presence: `online`, `away`, `busy`, `offline`.
     pub status: String,
+    /// The status message (`statusText`), at most 120 characters; empty
+    /// when none is set.
+    pub status_text: String,
     pub utc_offset: f64,
     /// `user` or `bot`.
     pub kind: String,
@@ -42,7 +45,7 @@ impl User {
     /// The user as other users see it (`users.info`, `users.create`): never
     /// the password hash or tokens.
     pub fn public_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "_id": self.id,
             "type": self.kind,
             "createdAt": self.created_at,
@@ -54,14 +57,22 @@ impl User {
             "roles": self.roles,
             "utcOffset": self.utc_offset,
             "_updatedAt": self.updated_at,
-        })
+        });
+        // Rocket.Chat leaves `statusText` out until one is set.
+        if !self.status_text.is_empty() {
+            if let Some(map) = v.as_object_mut() {
+                map.insert("statusText".into(), json!(self.status_text));
+            }
+        }
+        v
     }
 
-    /// The user as they see themselves (`login`'s `me`, `GET me`).
-    pub fn me_json(&self) -> Value {
+    /// The user as they see themselves (`login`'s `me`, `GET me`), with
+    /// the preferences they have set.
+    pub fn me_json(&self, preferences: serde_json::Map<String, Value>) -> Value {
         let mut v = self.public_json();
         if let Some(map) = v.as_object_mut() {
-            map.insert("settings".into(), json!({"preferences": {}}));
+            map.insert("settings".into(), json!({"preferences": preferences}));
             if let Some(email) = self.emails.first() {
                 map.insert("email".into(), json!(email.address));
             }

@@ -257,6 +257,7 @@ mod tests {
             roles: vec!["user".into()],
             active: true,
             status: "online".into(),
+            status_text: String::new(),
             utc_offset: 2.0,
             kind: "user".into(),
             created_at: threadsync_domain::Timestamp(0),

@@ -9,9 +9,9 @@ use threadsync_domain::{id, Email, Error, Result, Timestamp, User};
 use threadsync_storage::{StorageError, UserListQuery, UserSortField};
 
 const MAX_USERNAME_LEN: usize = 64;
-const MAX_NAME_LEN: usize = 256;
+pub(crate) const MAX_NAME_LEN: usize = 256;
 const MAX_EMAIL_LEN: usize = 254;
-const MAX_PASSWORD_LEN: usize = 1024;
+pub(crate) const MAX_PASSWORD_LEN: usize = 1024;
 
 /// A user to create (`users.register`, `users.create`, the first admin).
 #[derive(Clone, Debug, Default)]
@@ -48,7 +48,7 @@ fn validate_username(username: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate_email(email: &str) -> Result<()> {
+pub(crate) fn validate_email(email: &str) -> Result<()> {
     let ok = email.len() <= MAX_EMAIL_LEN
         && !email.chars().any(char::is_whitespace)
         && email
@@ -99,6 +99,7 @@ impl Services {
             roles,
             active: new.active,
             status: "offline".into(),
+            status_text: String::new(),
             utc_offset: 0.0,
             created_at: now,
             updated_at: now,
@@ -282,7 +283,7 @@ fn username_taken(username: &str) -> Error {
     Error::rejected(format!("Username is already in use: {username}"), "error-field-unavailable")
 }
 
-fn email_taken(email: &str) -> Error {
+pub(crate) fn email_taken(email: &str) -> Error {
     Error::rejected(format!("Email already exists: {email}"), "error-field-unavailable")
 }
 

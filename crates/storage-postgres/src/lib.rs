@@ -58,7 +58,7 @@ mod test_support;
 use async_trait::async_trait;
 use db::Conn;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
@@ -70,7 +70,7 @@ use threadsync_storage::{
     rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
     MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery, RoomStore,
     RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
-    SyncStore, ThreadListQuery, UserListQuery, UserStore,
+    SyncStore, ThreadListQuery, UserListQuery, UserPatch, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -572,6 +572,22 @@ impl UserStore for PgStore {
 
     async fn set_user_active(&self, id: &str, active: bool) -> StorageResult<Option<User>> {
         write!(self, user_event, |c| users::set_active(c, id, active).await)
+    }
+
+    async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
+        write!(self, user_event, |c| users::update(c, id, patch).await)
+    }
+
+    async fn user_preferences(&self, id: &str) -> StorageResult<Option<Map<String, Value>>> {
+        users::preferences(&*self.client().await?, id).await
+    }
+
+    async fn merge_user_preferences(
+        &self,
+        id: &str,
+        changes: &Map<String, Value>,
+    ) -> StorageResult<Option<Map<String, Value>>> {
+        write!(self, |_| None, |c| users::merge_preferences(c, id, changes).await)
     }
 
     async fn insert_login_token(

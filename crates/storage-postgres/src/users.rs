@@ -5,14 +5,17 @@
 
 use crate::db::{self, count, get, sql_int, to_json, Conn};
 use crate::rooms;
+use serde_json::{Map, Value};
 use std::collections::HashSet;
 use threadsync_domain::{Email, Subscription, Timestamp, User};
-use threadsync_storage::{Page, RoleFilter, StorageError, StorageResult, UserListQuery, UserSortField};
+use threadsync_storage::{
+    rules, Page, RoleFilter, StorageError, StorageResult, UserListQuery, UserPatch, UserSortField,
+};
 use tokio_postgres::Row;
 
 /// The columns [`from_row`] expects, in order; `u.` so joins can use it.
 pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
-     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at";
+     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text";
 
 pub(crate) fn from_row(row: &Row) -> StorageResult<User> {
     let emails: Vec<Email> = db::doc(row, 3)?;
@@ -30,6 +33,7 @@ pub(crate) fn from_row(row: &Row) -> StorageResult<User> {
         kind: get(row, 9)?,
         created_at: Timestamp(get(row, 10)?),
         updated_at: Timestamp(get(row, 11)?),
+        status_text: get(row, 12)?,
     })
 }
 
@@ -71,8 +75,8 @@ pub(crate) async fn insert(c: &dyn Conn, user: &User, joins: &[Subscription]) ->
     let roles = to_json(&user.roles)?;
     c.exec(
         "INSERT INTO users (id, username, username_lower, name, emails, password_hash, roles, \
-                            active, status, utc_offset, kind, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                            active, status, utc_offset, kind, created_at, updated_at, status_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         &[
             &user.id,
             &user.username,
@@ -87,6 +91,7 @@ pub(crate) async fn insert(c: &dyn Conn, user: &User, joins: &[Subscription]) ->
             &user.kind,
             &user.created_at.millis(),
             &user.updated_at.millis(),
+            &user.status_text,
         ],
     )
     .await?;
@@ -208,18 +213,7 @@ pub(crate) async fn list(c: &dyn Conn, query: &UserListQuery) -> StorageResult<P
 /// counts what the first left) and always take their locks in the same
 /// order, so they cannot deadlock.
 pub(crate) async fn set_active(c: &dyn Conn, id: &str, active: bool) -> StorageResult<Option<User>> {
-    let admins: Vec<String> = if active {
-        Vec::new()
-    } else {
-        c.rows(
-            "SELECT id FROM users WHERE active AND roles @> '[\"admin\"]'::jsonb ORDER BY id FOR UPDATE",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|row| get(row, 0))
-        .collect::<StorageResult<_>>()?
-    };
+    let admins = if active { Vec::new() } else { lock_active_admins(c).await? };
     if !c.exists("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id]).await? {
         return Ok(None);
     }
@@ -237,6 +231,85 @@ pub(crate) async fn set_active(c: &dyn Conn, id: &str, active: bool) -> StorageR
         c.exec("DELETE FROM login_tokens WHERE user_id = $1", &[&id]).await?;
     }
     by_id(c, id).await
+}
+
+/// The active admins, locked in id order (every writer that can take an
+/// admin away locks them in this order before the user it changes, so two
+/// admins demoting each other at once cannot both pass the check, nor
+/// deadlock).
+async fn lock_active_admins(c: &dyn Conn) -> StorageResult<Vec<String>> {
+    c.rows("SELECT id FROM users WHERE active AND roles @> '[\"admin\"]'::jsonb ORDER BY id FOR UPDATE", &[])
+        .await?
+        .iter()
+        .map(|row| get(row, 0))
+        .collect()
+}
+
+/// See `UserStore::update_user`.
+pub(crate) async fn update(c: &dyn Conn, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
+    let takes_admin = patch.active == Some(false) || patch.roles.is_some();
+    let admins = if takes_admin { lock_active_admins(c).await? } else { Vec::new() };
+    if !c.exists("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id]).await? {
+        return Ok(None);
+    }
+    let Some(mut user) = by_id(c, id).await? else { return Ok(None) };
+    if patch.is_empty() {
+        return Ok(Some(user));
+    }
+    if rules::apply_user_patch(&mut user, patch, Timestamp::now()) && admins.iter().all(|a| a == id) {
+        return Err(StorageError::Invalid("last_active_admin"));
+    }
+    if let Some(email) = &patch.email {
+        let address = fold(&email.address);
+        c.exec("DELETE FROM user_emails WHERE user_id = $1", &[&id]).await?;
+        // The address's primary key refuses one another user holds
+        // (`Conflict("email")`), also against a concurrent writer.
+        c.exec("INSERT INTO user_emails (address_lower, user_id) VALUES ($1, $2)", &[&address, &id]).await?;
+    }
+    c.exec(
+        "UPDATE users SET name = $2, emails = $3, password_hash = $4, roles = $5, active = $6, \
+                          status = $7, status_text = $8, updated_at = $9 WHERE id = $1",
+        &[
+            &id,
+            &user.name,
+            &to_json(&user.emails)?,
+            &user.password_hash,
+            &to_json(&user.roles)?,
+            &user.active,
+            &user.status,
+            &user.status_text,
+            &user.updated_at.millis(),
+        ],
+    )
+    .await?;
+    if patch.active == Some(false) {
+        c.exec("DELETE FROM login_tokens WHERE user_id = $1", &[&id]).await?;
+    }
+    Ok(Some(user))
+}
+
+pub(crate) async fn preferences(c: &dyn Conn, id: &str) -> StorageResult<Option<Map<String, Value>>> {
+    c.opt("SELECT preferences FROM users WHERE id = $1", &[&id])
+        .await?
+        .as_ref()
+        .map(|row| db::doc(row, 0))
+        .transpose()
+}
+
+/// See `UserStore::merge_user_preferences`: the row is locked, so two
+/// concurrent merges apply one after the other.
+pub(crate) async fn merge_preferences(
+    c: &dyn Conn,
+    id: &str,
+    changes: &Map<String, Value>,
+) -> StorageResult<Option<Map<String, Value>>> {
+    let Some(row) = c.opt("SELECT preferences FROM users WHERE id = $1 FOR UPDATE", &[&id]).await? else {
+        return Ok(None);
+    };
+    let mut stored: Map<String, Value> = db::doc(&row, 0)?;
+    rules::merge_preferences(&mut stored, changes);
+    c.exec("UPDATE users SET preferences = $2 WHERE id = $1", &[&id, &to_json(&stored)?]).await?;
+    Ok(Some(stored))
 }
 
 pub(crate) async fn insert_login_token(

@@ -42,7 +42,7 @@ mod writer;
 use async_trait::async_trait;
 use pool::Readers;
 use rusqlite::{Connection, OpenFlags};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
@@ -54,7 +54,7 @@ use threadsync_storage::{
     rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
     MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery, RoomStore,
     RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
-    SyncStore, ThreadListQuery, UserListQuery, UserStore,
+    SyncStore, ThreadListQuery, UserListQuery, UserPatch, UserStore,
 };
 use writer::Writer;
 
@@ -290,6 +290,29 @@ impl UserStore for SqliteStore {
             user: None,
             data: None,
         })
+    }
+
+    async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
+        let (id, patch) = (id.to_owned(), patch.clone());
+        self.announce(self.write(move |c| users::update(c, &id, &patch)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::User,
+            user: None,
+            data: None,
+        })
+    }
+
+    async fn user_preferences(&self, id: &str) -> StorageResult<Option<Map<String, Value>>> {
+        self.point(|c| users::preferences(c, id)).await
+    }
+
+    async fn merge_user_preferences(
+        &self,
+        id: &str,
+        changes: &Map<String, Value>,
+    ) -> StorageResult<Option<Map<String, Value>>> {
+        let (id, changes) = (id.to_owned(), changes.clone());
+        self.write(move |c| users::merge_preferences(c, &id, &changes)).await
     }
 
     async fn insert_login_token(

@@ -7,13 +7,16 @@ use crate::db::{count, exists, sql_int, to_json, Cached, Db};
 use crate::rooms;
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{Map, Value};
 use std::collections::HashSet;
 use threadsync_domain::{Timestamp, User};
-use threadsync_storage::{Page, RoleFilter, StorageError, StorageResult, UserListQuery, UserSortField};
+use threadsync_storage::{
+    rules, Page, RoleFilter, StorageError, StorageResult, UserListQuery, UserPatch, UserSortField,
+};
 
 /// The columns [`from_row`] expects, in order; `u.` so joins can use it.
 pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
-     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at";
+     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text";
 
 pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let json_column = |idx: usize| -> rusqlite::Result<String> { row.get(idx) };
@@ -34,6 +37,7 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         kind: row.get(9)?,
         created_at: Timestamp(row.get(10)?),
         updated_at: Timestamp(row.get(11)?),
+        status_text: row.get(12)?,
     })
 }
 
@@ -68,8 +72,8 @@ pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
     }
     conn.cached_execute(
         "INSERT INTO users (id, username, username_lower, name, emails, password_hash, roles, \
-                            active, status, utc_offset, kind, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                            active, status, utc_offset, kind, created_at, updated_at, status_text) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             user.id,
             user.username,
@@ -84,6 +88,7 @@ pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
             user.kind,
             user.created_at.millis(),
             user.updated_at.millis(),
+            user.status_text,
         ],
     )
     .db()?;
@@ -202,18 +207,8 @@ pub(crate) fn set_active(conn: &Connection, id: &str, active: bool) -> StorageRe
     if user.active == active {
         return Ok(Some(user));
     }
-    if !active && user.is_admin() {
-        let others: i64 = conn
-            .cached_row(
-                "SELECT count(*) FROM users u WHERE u.active AND u.id <> ?1 \
-                   AND EXISTS (SELECT 1 FROM json_each(u.roles) WHERE value = 'admin')",
-                [id],
-                |row| row.get(0),
-            )
-            .db()?;
-        if others == 0 {
-            return Err(StorageError::Invalid("last_active_admin"));
-        }
+    if !active && user.is_admin() && !another_active_admin(conn, id)? {
+        return Err(StorageError::Invalid("last_active_admin"));
     }
     let stamp = Timestamp::now().max(Timestamp(user.updated_at.millis() + 1));
     conn.cached_execute(
@@ -225,6 +220,94 @@ pub(crate) fn set_active(conn: &Connection, id: &str, active: bool) -> StorageRe
         conn.cached_execute("DELETE FROM login_tokens WHERE user_id = ?1", [id]).db()?;
     }
     by_id(conn, id)
+}
+
+/// Whether an active admin other than user `id` exists.
+fn another_active_admin(conn: &Connection, id: &str) -> StorageResult<bool> {
+    let others: i64 = conn
+        .cached_row(
+            "SELECT count(*) FROM users u WHERE u.active AND u.id <> ?1 \
+               AND EXISTS (SELECT 1 FROM json_each(u.roles) WHERE value = 'admin')",
+            [id],
+            |row| row.get(0),
+        )
+        .db()?;
+    Ok(others > 0)
+}
+
+/// See `UserStore::update_user`; the writer runs one transaction at a
+/// time, so neither the address check nor the admin count can race.
+pub(crate) fn update(conn: &Connection, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
+    let Some(mut user) = by_id(conn, id)? else { return Ok(None) };
+    if patch.is_empty() {
+        return Ok(Some(user));
+    }
+    if rules::apply_user_patch(&mut user, patch, Timestamp::now()) && !another_active_admin(conn, id)? {
+        return Err(StorageError::Invalid("last_active_admin"));
+    }
+    if let Some(email) = &patch.email {
+        let address = fold(&email.address);
+        let owner: Option<String> = conn
+            .cached_row("SELECT user_id FROM user_emails WHERE address_lower = ?1", [&address], |row| {
+                row.get(0)
+            })
+            .optional()
+            .db()?;
+        if owner.as_deref().is_some_and(|owner| owner != id) {
+            return Err(StorageError::Conflict("email"));
+        }
+        conn.cached_execute("DELETE FROM user_emails WHERE user_id = ?1", [id]).db()?;
+        conn.cached_execute(
+            "INSERT INTO user_emails (address_lower, user_id) VALUES (?1, ?2)",
+            params![address, id],
+        )
+        .db()?;
+    }
+    conn.cached_execute(
+        "UPDATE users SET name = ?2, emails = ?3, password_hash = ?4, roles = ?5, active = ?6, \
+                          status = ?7, status_text = ?8, updated_at = ?9 WHERE id = ?1",
+        params![
+            id,
+            user.name,
+            to_json(&user.emails)?,
+            user.password_hash,
+            to_json(&user.roles)?,
+            user.active,
+            user.status,
+            user.status_text,
+            user.updated_at.millis(),
+        ],
+    )
+    .db()?;
+    if patch.active == Some(false) {
+        conn.cached_execute("DELETE FROM login_tokens WHERE user_id = ?1", [id]).db()?;
+    }
+    Ok(Some(user))
+}
+
+pub(crate) fn preferences(conn: &Connection, id: &str) -> StorageResult<Option<Map<String, Value>>> {
+    let stored: Option<String> = conn
+        .cached_row("SELECT preferences FROM users WHERE id = ?1", [id], |row| row.get(0))
+        .optional()
+        .db()?;
+    stored
+        .map(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| StorageError::Backend(format!("preferences of {id}: {e}")))
+        })
+        .transpose()
+}
+
+pub(crate) fn merge_preferences(
+    conn: &Connection,
+    id: &str,
+    changes: &Map<String, Value>,
+) -> StorageResult<Option<Map<String, Value>>> {
+    let Some(mut stored) = preferences(conn, id)? else { return Ok(None) };
+    rules::merge_preferences(&mut stored, changes);
+    conn.cached_execute("UPDATE users SET preferences = ?2 WHERE id = ?1", params![id, to_json(&stored)?])
+        .db()?;
+    Ok(Some(stored))
 }
 
 pub(crate) fn insert_login_token(

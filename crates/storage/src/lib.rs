@@ -70,6 +70,26 @@ pub struct Page<T> {
     pub total: u64,
 }
 
+/// Changes to a user's profile (`users.update`, `users.setStatus`);
+/// `None` keeps a field as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    /// Becomes the user's only address.
+    pub email: Option<threadsync_domain::Email>,
+    pub password_hash: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub active: Option<bool>,
+    pub status: Option<String>,
+    pub status_text: Option<String>,
+}
+
+impl UserPatch {
+    pub fn is_empty(&self) -> bool {
+        *self == UserPatch::default()
+    }
+}
+
 /// Users and their login tokens.
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -103,6 +123,28 @@ pub trait UserStore: Send + Sync {
     /// at once cannot leave none. `None` when there is no such user;
     /// setting what is already so changes nothing and returns the user.
     async fn set_user_active(&self, id: &str, active: bool) -> StorageResult<Option<User>>;
+    /// Applies `patch` to user `id` in one transaction and stamps
+    /// `_updatedAt` (now, and after the user's previous stamp). A new
+    /// address replaces the user's addresses and must be free
+    /// (`Conflict("email")`, case-insensitively); roles that take `admin`
+    /// from the only active admin are refused (`Invalid("last_active_admin")`).
+    /// `None` when there is no such user; an empty patch changes nothing.
+    async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>>;
+    /// The preferences user `id` has set (an object; keys never set are
+    /// absent). `None` when there is no such user.
+    async fn user_preferences(
+        &self,
+        id: &str,
+    ) -> StorageResult<Option<serde_json::Map<String, serde_json::Value>>>;
+    /// Sets the given preference keys of user `id`, keeping the others
+    /// ([`rules::merge_preferences`], inside the transaction, so two
+    /// concurrent changes of different keys both stay), and returns them
+    /// all. `None` when there is no such user.
+    async fn merge_user_preferences(
+        &self,
+        id: &str,
+        changes: &serde_json::Map<String, serde_json::Value>,
+    ) -> StorageResult<Option<serde_json::Map<String, serde_json::Value>>>;
     /// Stores a login token, only ever as its hash.
     async fn insert_login_token(
         &self,

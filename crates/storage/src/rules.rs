@@ -1,4 +1,4 @@
-//! The document rules of message writes, written once for every backend.
+//! The document rules of message and user writes, written once for every backend.
 //!
 //! A backend's write is three steps: lock (take the room clock's ticks in
 //! the order the rules below ask for them), apply the rule (these pure
@@ -10,8 +10,9 @@
 //! Stamps are inputs: every function that changes a document takes the
 //! tick the backend drew for that document from the room clock.
 
-use crate::{Deletion, EventKind, MessageEdit, StorageError, StorageResult, StoreEvent};
-use threadsync_domain::{Message, Room, Subscription, Timestamp, Tombstone};
+use crate::{Deletion, EventKind, MessageEdit, StorageError, StorageResult, StoreEvent, UserPatch};
+use serde_json::{Map, Value};
+use threadsync_domain::{Message, Room, Subscription, Timestamp, Tombstone, User};
 
 /// The thread parent a new reply (`message.tmid`) may go into: it exists,
 /// is in the same room and is not itself a reply. `NotFound("thread")`
@@ -220,6 +221,45 @@ pub fn deletion_event(deletion: &Deletion) -> StoreEvent {
 /// the follower's `tunread` may have.
 pub fn following_event(parent: &Message, user_id: &str) -> StoreEvent {
     StoreEvent { user: Some(user_id.to_owned()), ..message_event(&parent.rid) }
+}
+
+/// Applies a profile change to `user` in memory and stamps it (after its
+/// previous stamp). Returns whether the change takes an active admin away
+/// (deactivated, or `admin` removed from its roles): the backend must then
+/// refuse it when no other active admin exists, inside its transaction.
+pub fn apply_user_patch(user: &mut User, patch: &UserPatch, now: Timestamp) -> bool {
+    let was_active_admin = user.active && user.is_admin();
+    if let Some(name) = &patch.name {
+        user.name.clone_from(name);
+    }
+    if let Some(email) = &patch.email {
+        user.emails = vec![email.clone()];
+    }
+    if let Some(hash) = &patch.password_hash {
+        user.password_hash = Some(hash.clone());
+    }
+    if let Some(roles) = &patch.roles {
+        user.roles.clone_from(roles);
+    }
+    if let Some(active) = patch.active {
+        user.active = active;
+    }
+    if let Some(status) = &patch.status {
+        user.status.clone_from(status);
+    }
+    if let Some(text) = &patch.status_text {
+        user.status_text.clone_from(text);
+    }
+    user.updated_at = now.max(Timestamp(user.updated_at.millis() + 1));
+    was_active_admin && !(user.active && user.is_admin())
+}
+
+/// A user's preferences after `users.setPreferences`: the keys given
+/// replace the stored ones; the others stay.
+pub fn merge_preferences(stored: &mut Map<String, Value>, changes: &Map<String, Value>) {
+    for (key, value) in changes {
+        stored.insert(key.clone(), value.clone());
+    }
 }
 
 #[cfg(test)]

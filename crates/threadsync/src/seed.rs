@@ -285,6 +285,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
         roles,
         active: true,
         status: "offline".into(),
+        status_text: String::new(),
         utc_offset: 0.0,
         kind: "user".into(),
         created_at: Timestamp(now_ms),

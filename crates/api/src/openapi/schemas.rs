@@ -93,9 +93,12 @@ pub struct User {
     pub utc_offset: f64,
     #[serde(rename = "_updatedAt")]
     pub updated_at: Date,
+    /// The status message; absent until one is set.
+    #[serde(rename = "statusText", skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
 }
 
-/// A user's own preferences (always empty here).
+/// A user's own preferences: the keys set with `users.setPreferences`.
 #[derive(Serialize, ToSchema)]
 pub struct MeSettings {
     pub preferences: Map<String, Value>,
@@ -139,6 +142,9 @@ pub struct ListedUser {
     pub utc_offset: f64,
     #[serde(rename = "_updatedAt")]
     pub updated_at: Date,
+    /// The status message; absent until one is set.
+    #[serde(rename = "statusText", skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
 }
 
 /// `users.list`: `{users, count, offset, total}`.
@@ -954,8 +960,45 @@ pub struct StatusAnswer {
     pub status: String,
     #[serde(rename = "connectionStatus")]
     pub connection_status: String,
-    /// The status text (none is kept yet: empty).
+    /// The status message (`statusText`; empty when none is set).
     pub message: String,
+    pub success: bool,
+}
+
+/// `users.getPreferences`: `{preferences}`, the keys the user has set.
+#[derive(Serialize, ToSchema)]
+pub struct PreferencesAnswer {
+    #[schema(value_type = Object)]
+    pub preferences: serde_json::Value,
+    pub success: bool,
+}
+
+/// `users.setPreferences`: `{user: {_id, settings: {preferences}}}`.
+#[derive(Serialize, ToSchema)]
+pub struct SetPreferencesAnswer {
+    pub user: UserPreferences,
+    pub success: bool,
+}
+
+/// A user's id and preferences.
+#[derive(Serialize, ToSchema)]
+pub struct UserPreferences {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub settings: PreferenceSettings,
+}
+
+/// `{preferences}`.
+#[derive(Serialize, ToSchema)]
+pub struct PreferenceSettings {
+    #[schema(value_type = Object)]
+    pub preferences: serde_json::Value,
+}
+
+/// `users.getUsernameSuggestion`: `{result}`, a free username.
+#[derive(Serialize, ToSchema)]
+pub struct UsernameSuggestionAnswer {
+    pub result: String,
     pub success: bool,
 }
 

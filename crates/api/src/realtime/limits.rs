@@ -65,6 +65,7 @@ mod tests {
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             active: true,
             status: "offline".into(),
+            status_text: String::new(),
             utc_offset: 0.0,
             kind: "user".into(),
             created_at: threadsync_domain::Timestamp(0),

@@ -41,12 +41,13 @@ async fn login(
 ) -> ApiResult {
     let credentials = LoginCredentials::from_json(&body).ok_or(ApiError(Error::LoginFailed))?;
     let session = services.login_from(credentials, ip).await?;
+    let preferences = services.preferences(&session.user).await?;
     ok(json!({
         "status": "success",
         "data": {
             "userId": session.user.id,
             "authToken": session.token,
-            "me": session.user.me_json(),
+            "me": session.user.me_json(preferences),
         }
     }))
 }
@@ -80,6 +81,6 @@ async fn logout(State(services): State<AppState>, caller: CurrentUser) -> ApiRes
         (status = 200, description = "The caller, with their settings and e-mail address.", body = doc::MeAnswer),
     ),
 )]
-async fn me(caller: CurrentUser) -> ApiResult {
-    ok(caller.user.me_json())
+async fn me(State(services): State<AppState>, caller: CurrentUser) -> ApiResult {
+    ok(caller.user.me_json(services.preferences(&caller.user).await?))
 }

@@ -1,13 +1,15 @@
-//! Users: register, create, info, delete.
+//! Users: register, create, info, delete, list, activation, status,
+//! profile edits and preferences.
 
+use crate::error::ApiError;
 use crate::extract::{required_str, Body, CurrentUser, Params};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::json;
-use threadsync_service::{NewUser, UserSelector};
+use serde_json::{json, Map, Value};
+use threadsync_service::{NewUser, StatusChange, UserSelector, UserUpdate};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +25,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(presence))
         .routes(routes!(get_status))
         .routes(routes!(get_presence))
+        .routes(routes!(set_status))
+        .routes(routes!(update))
+        .routes(routes!(get_preferences))
+        .routes(routes!(set_preferences))
+        .routes(routes!(get_username_suggestion))
+        .routes(routes!(forgot_password))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -348,7 +356,9 @@ async fn presence(State(services): State<AppState>, _caller: CurrentUser, params
 async fn get_status(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let who = UserSelector { user_id: params.get("userId"), username: params.get("username") };
     let user = services.user_status(&caller.user, who).await?;
-    ok(json!({"_id": user.id, "status": user.status, "connectionStatus": user.status, "message": ""}))
+    ok(
+        json!({"_id": user.id, "status": user.status, "connectionStatus": user.status, "message": user.status_text}),
+    )
 }
 
 /// A user's presence (the caller's when none is named).
@@ -377,4 +387,316 @@ async fn get_presence(State(services): State<AppState>, caller: CurrentUser, par
     } else {
         ok(json!({"presence": user.status}))
     }
+}
+
+/// Rocket.Chat's `check()` failure for a body field: a 400 without
+/// `errorType`, worded as Meteor's `Match` words it.
+fn match_error(detail: String) -> ApiError {
+    ApiError(threadsync_domain::Error::Legacy(format!("Match error: {detail}")))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A body field that must be a string when present (`Match.Maybe(String)`;
+/// `null` counts as absent).
+fn maybe_str(body: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => {
+            Err(match_error(format!("Expected string, got {} in field {path}{key}", json_type(other))))
+        }
+    }
+}
+
+/// A body field that must be a boolean when present (`Match.Maybe(Boolean)`).
+fn maybe_bool(body: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => {
+            Err(match_error(format!("Expected boolean, got {} in field {path}{key}", json_type(other))))
+        }
+    }
+}
+
+/// The body as an object (`check(this.bodyParams, {...})`).
+fn body_object(body: Value) -> Result<Map<String, Value>, ApiError> {
+    match body {
+        Value::Object(map) => Ok(map),
+        other => Err(match_error(format!("Expected object, got {}", json_type(&other)))),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SetStatusRequest)]
+#[allow(dead_code)]
+struct SetStatusBody {
+    /// `online`, `away`, `busy` or `offline` (at least one of `status` and `message`).
+    status: Option<String>,
+    /// The status message (trimmed; the first 120 characters are kept).
+    message: Option<String>,
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
+    username: Option<String>,
+}
+
+/// Sets a user's status and status message.
+///
+/// `POST /api/v1/users.setStatus` (auth): `{status?, message?, userId? |
+/// username?}`; the caller's own, or another user's with
+/// `edit-other-user-info`. Off while `Accounts_AllowUserStatusMessageChange`
+/// is; `offline` needs `Accounts_AllowInvisibleStatusOption`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.setStatus",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = SetStatusBody,
+    responses(
+        (status = 200, description = "The status is set.", body = doc::Done),
+        (status = 400, description = "Neither `status` nor `message`, or one of the wrong type (`Match error: …`, no `errorType`); a status other than online/away/offline/busy (`error-invalid-status`); `offline` while invisible is off (`error-status-not-allowed`); changes turned off (`error-not-allowed`); no such user (`error-invalid-user`)."),
+        (status = 403, description = "Another user's status without `edit-other-user-info`: `error-unauthorized`."),
+    ),
+)]
+async fn set_status(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<Value>,
+) -> ApiResult {
+    let body = body_object(body)?;
+    let status = maybe_str(&body, "status", "")?;
+    let message = maybe_str(&body, "message", "")?;
+    let user_id = maybe_str(&body, "userId", "")?;
+    let username = maybe_str(&body, "username", "")?;
+    let change = StatusChange {
+        who: UserSelector { user_id: user_id.as_deref(), username: username.as_deref() },
+        status: status.as_deref(),
+        message: message.as_deref(),
+    };
+    services.set_status(&caller.user, change).await?;
+    ok(json!({}))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UpdateUserRequest)]
+#[allow(dead_code)]
+struct UpdateBody {
+    #[serde(rename = "userId")]
+    user_id: String,
+    data: UpdateData,
+}
+
+/// `users.update`'s `data`; every field optional.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct UpdateData {
+    email: Option<String>,
+    name: Option<String>,
+    password: Option<String>,
+    /// Must be the user's current username (renaming is not supported).
+    username: Option<String>,
+    status_text: Option<String>,
+    active: Option<bool>,
+    roles: Option<Vec<String>>,
+    verified: Option<bool>,
+    /// Accepted and ignored (threadsync keeps no welcome e-mail, password
+    /// change requirement, custom fields or nickname/bio).
+    join_default_channels: Option<bool>,
+    require_password_change: Option<bool>,
+    send_welcome_email: Option<bool>,
+    #[schema(value_type = Object)]
+    custom_fields: Option<Value>,
+    nickname: Option<String>,
+    bio: Option<String>,
+}
+
+/// Edits a user.
+///
+/// `POST /api/v1/users.update` (auth): `{userId, data: {name?, email?,
+/// verified?, password?, roles?, active?, statusText?}}` → `{user}`. The
+/// caller edits itself, or another user with `edit-other-user-info`
+/// (password: `edit-other-user-password`; roles: `assign-roles`; active:
+/// `edit-other-user-active-status`). All fields are checked, then written
+/// at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.update",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = UpdateBody,
+    responses(
+        (status = 200, description = "The edited user.", body = doc::UserAnswer),
+        (status = 400, description = "`userId` or `data` missing, or a field of the wrong type (`Match error: …`); no such user (`error-invalid-user`); an invalid name, address (`error-invalid-email`) or password (`error-invalid-params`); an address in use (`error-field-unavailable`); an unknown role (`error-invalid-role`); a new username (`error-not-allowed`); editing another user, its password or roles without the permission, or taking the last active admin away (`error-action-not-allowed`)."),
+        (status = 403, description = "Changing another user's `active` without `edit-other-user-active-status`: `error-unauthorized`."),
+    ),
+)]
+async fn update(State(services): State<AppState>, caller: CurrentUser, Body(body): Body<Value>) -> ApiResult {
+    let body = body_object(body)?;
+    let user_id = match body.get("userId") {
+        None => return Err(match_error("Missing key 'userId'".into())),
+        Some(Value::String(id)) => id.clone(),
+        Some(other) => {
+            return Err(match_error(format!("Expected string, got {} in field userId", json_type(other))))
+        }
+    };
+    let data = match body.get("data") {
+        None => return Err(match_error("Missing key 'data'".into())),
+        Some(Value::Object(data)) => data,
+        Some(other) => {
+            return Err(match_error(format!("Expected object, got {} in field data", json_type(other))))
+        }
+    };
+    let roles = match data.get("roles") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|r| r.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| match_error("Expected string in field data.roles".into()))?,
+        ),
+        Some(other) => {
+            return Err(match_error(format!("Expected array, got {} in field data.roles", json_type(other))))
+        }
+    };
+    for ignored in ["nickname", "bio"] {
+        maybe_str(data, ignored, "data.")?;
+    }
+    for ignored in ["joinDefaultChannels", "requirePasswordChange", "sendWelcomeEmail"] {
+        maybe_bool(data, ignored, "data.")?;
+    }
+    let update = UserUpdate {
+        username: maybe_str(data, "username", "data.")?,
+        name: maybe_str(data, "name", "data.")?,
+        email: maybe_str(data, "email", "data.")?,
+        verified: maybe_bool(data, "verified", "data.")?,
+        password: maybe_str(data, "password", "data.")?,
+        roles,
+        active: maybe_bool(data, "active", "data.")?,
+        status_text: maybe_str(data, "statusText", "data.")?,
+    };
+    let user = services.update_user(&caller.user, &user_id, update).await?;
+    ok(json!({"user": user.public_json()}))
+}
+
+/// The caller's preferences.
+///
+/// `GET /api/v1/users.getPreferences` (auth) → `{preferences}`: the keys
+/// the caller has set with `users.setPreferences` (the others keep the
+/// server's defaults and are not listed).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users.getPreferences",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    responses((status = 200, description = "The caller's preferences.", body = doc::PreferencesAnswer)),
+)]
+async fn get_preferences(State(services): State<AppState>, caller: CurrentUser) -> ApiResult {
+    ok(json!({"preferences": services.preferences(&caller.user).await?}))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SetPreferencesRequest)]
+#[allow(dead_code)]
+struct SetPreferencesBody {
+    /// Another user (needs `edit-other-user-info`); the caller by default.
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
+    /// The preferences to set: Rocket.Chat's keys (`useEmojis`,
+    /// `language`, `sidebarSortby`, `highlights`, ...), each of its type;
+    /// other keys are not stored.
+    #[schema(value_type = Object)]
+    data: Value,
+}
+
+/// Sets preferences.
+///
+/// `POST /api/v1/users.setPreferences` (auth): `{userId?, data}` →
+/// `{user: {_id, settings: {preferences}}}`; the keys given replace the
+/// stored ones, the others stay.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.setPreferences",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = SetPreferencesBody,
+    responses(
+        (status = 200, description = "Every preference the user has set.", body = doc::SetPreferencesAnswer),
+        (status = 400, description = "`data` missing or a known key of the wrong type (`Match error: …`); another user without `edit-other-user-info` (`error-action-not-allowed`); no such user (`error-invalid-user`)."),
+    ),
+)]
+async fn set_preferences(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<Value>,
+) -> ApiResult {
+    let body = body_object(body)?;
+    let user_id = maybe_str(&body, "userId", "")?;
+    let data = match body.get("data") {
+        None => return Err(match_error("Missing key 'data'".into())),
+        Some(Value::Object(data)) => data,
+        Some(other) => {
+            return Err(match_error(format!("Expected object, got {} in field data", json_type(other))))
+        }
+    };
+    let (id, preferences) = services.set_preferences(&caller.user, user_id.as_deref(), data).await?;
+    ok(json!({"user": {"_id": id, "settings": {"preferences": preferences}}}))
+}
+
+/// A free username for the caller.
+///
+/// `GET /api/v1/users.getUsernameSuggestion` (auth) → `{result}`: made
+/// from the caller's name, else its address, numbered when taken.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users.getUsernameSuggestion",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    responses((status = 200, description = "A username no one holds.", body = doc::UsernameSuggestionAnswer)),
+)]
+async fn get_username_suggestion(State(services): State<AppState>, caller: CurrentUser) -> ApiResult {
+    ok(json!({"result": services.username_suggestion(&caller.user).await?}))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ForgotPasswordRequest)]
+#[allow(dead_code)]
+struct ForgotPasswordBody {
+    email: String,
+}
+
+/// Asks for a password reset.
+///
+/// `POST /api/v1/users.forgotPassword` (no auth): `{email}`. Always
+/// succeeds, whether or not an account has the address (the answer must
+/// not tell); threadsync sends no mail and logs the request (docs/rest.md).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.forgotPassword",
+    tag = "users",
+    request_body = ForgotPasswordBody,
+    responses(
+        (status = 200, description = "The request is accepted.", body = doc::Done),
+        (status = 400, description = "No `email`: `The 'email' param is required` (no `errorType`)."),
+    ),
+)]
+async fn forgot_password(State(services): State<AppState>, Body(body): Body<Value>) -> ApiResult {
+    let body = body_object(body)?;
+    let email = match body.get("email") {
+        Some(Value::String(email)) if !email.trim().is_empty() => email.clone(),
+        _ => return Err(ApiError(threadsync_domain::Error::Legacy("The 'email' param is required".into()))),
+    };
+    services.forgot_password(&email).await?;
+    ok(json!({}))
 }

@@ -44,6 +44,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/users.info"),
     ("POST", "/api/v1/users.delete"),
     ("POST", "/api/v1/users.setActiveStatus"),
+    ("POST", "/api/v1/users.setStatus"),
+    ("POST", "/api/v1/users.update"),
+    ("GET", "/api/v1/users.getPreferences"),
+    ("POST", "/api/v1/users.setPreferences"),
+    ("GET", "/api/v1/users.getUsernameSuggestion"),
+    ("POST", "/api/v1/users.forgotPassword"),
     ("GET", "/api/v1/users.list"),
     ("GET", "/api/v1/roles.getUsersInRole"),
     ("POST", "/api/v1/channels.setDefault"),
@@ -951,6 +957,13 @@ enum Src {
     /// `permissions.update`'s list: one permission given roles that keep
     /// the table's defaults' shape (so later cases are not all refused).
     PermissionList,
+    /// A status users.setStatus takes.
+    StatusWord,
+    /// `users.update`'s `data`: profile fields that keep the fuzzer's users
+    /// able to act (a name, a status text, `active: true`).
+    ProfileData,
+    /// `users.setPreferences`'s `data`.
+    PreferenceData,
 }
 
 /// The well-formed request of each route (query for GET, body for POST).
@@ -967,6 +980,10 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         }
         ("GET", "users.info") | ("POST", "users.delete") => &[("userId", R(UserId))],
         ("POST", "users.setActiveStatus") => &[("userId", R(UserId)), ("activeStatus", Flag)],
+        ("POST", "users.setStatus") => &[("status", StatusWord), ("message", Text)],
+        ("POST", "users.update") => &[("userId", R(UserId)), ("data", ProfileData)],
+        ("POST", "users.setPreferences") => &[("data", PreferenceData)],
+        ("POST", "users.forgotPassword") => &[("email", Email)],
         ("GET", "roles.getUsersInRole") => &[("role", Role), ("roomId", R(Room))],
         ("POST", "settings/{id}") => &[("value", SettingValue)],
         ("POST", "permissions.update") => &[("permissions", PermissionList)],
@@ -1051,6 +1068,20 @@ impl World {
             Src::Flag => json!(seed.is_multiple_of(2)),
             Src::RoomKind => json!(["c", "p", "d", "teams"][seed as usize % 4]),
             Src::Role => json!(["admin", "user", "owner", "moderator"][seed as usize % 4]),
+            Src::StatusWord => json!(["online", "away", "busy", "offline"][seed as usize % 4]),
+            Src::ProfileData => {
+                let mut data =
+                    json!({"name": format!("Fuzz {seed}"), "statusText": self.src(Src::Text, seed)});
+                if seed.is_multiple_of(3) {
+                    data["active"] = json!(true);
+                }
+                data
+            }
+            Src::PreferenceData => json!({
+                "language": (["en", "de", "fr"][seed as usize % 3]),
+                "useEmojis": seed.is_multiple_of(2),
+                "highlights": [format!("word{seed}")],
+            }),
             Src::PermissionList => {
                 // Permissions that only widen what users may do, so a case
                 // never locks the fuzzer's own users out of later routes.

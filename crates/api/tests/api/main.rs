@@ -19,6 +19,7 @@ mod marks;
 mod metrics;
 mod openapi;
 mod permissions;
+mod profile;
 mod query;
 mod ratelimit;
 mod reactions;

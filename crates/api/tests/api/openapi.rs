@@ -218,6 +218,7 @@ async fn every_operation_says_its_summary_auth_and_answers() {
             "/readyz",
             "/api/v1/login",
             "/api/v1/users.register",
+            "/api/v1/users.forgotPassword",
             "/api/v1/settings.public",
             "/api/v1/settings.oauth",
             "/websocket",
@@ -470,6 +471,22 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get("/api/v1/users.presence", Some(&bob)).await;
     t.get("/api/v1/users.getStatus?username=carol", Some(&bob)).await;
     t.get("/api/v1/users.getPresence", Some(&bob)).await;
+    t.post("/api/v1/users.setStatus", Some(&carol), json!({"status": "busy", "message": "in a meeting"}))
+        .await;
+    t.get("/api/v1/users.getStatus?username=carol", Some(&bob)).await;
+    t.get("/api/v1/users.info?username=carol", Some(&bob)).await;
+    let profile = json!({"userId": carol.user_id, "data": {"name": "Carol C", "statusText": "back soon"}});
+    t.post("/api/v1/users.update", Some(&admin), profile).await;
+    t.post(
+        "/api/v1/users.setPreferences",
+        Some(&bob),
+        json!({"data": {"language": "de", "highlights": ["x"]}}),
+    )
+    .await;
+    t.get("/api/v1/users.getPreferences", Some(&bob)).await;
+    t.get("/api/v1/me", Some(&bob)).await;
+    t.get("/api/v1/users.getUsernameSuggestion", Some(&bob)).await;
+    t.post("/api/v1/users.forgotPassword", None, json!({"email": "carol@example.com"})).await;
 
     // Channels.
     let channel =

@@ -122,6 +122,10 @@ mod threads;
 #[path = "../api/users.rs"]
 mod users;
 
+#[cfg(postgres_tests)]
+#[path = "../api/profile.rs"]
+mod profile;
+
 /// PostgreSQL only: SQLite has no server to lose.
 #[cfg(postgres_tests)]
 mod failures;

@@ -34,7 +34,7 @@ pub use search::{
 use crate::{
     ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageMark, NewMessage, Page, ReadChange,
     ReplyBookkeeping, RoleFilter, RoomChange, RoomListQuery, StorageError, Store, ThreadKind,
-    ThreadListQuery, UserListQuery, UserSortField,
+    ThreadListQuery, UserListQuery, UserPatch, UserSortField,
 };
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -113,6 +113,9 @@ macro_rules! conformance_suite {
             users_delete_cascades,
             users_active_status_ends_sessions_and_keeps_an_admin,
             users_listed_sorted_paged_and_by_email,
+            users_profile_updates,
+            users_profile_keeps_an_admin,
+            users_preferences_merge,
             login_tokens,
             rooms_create_and_lookup,
             rooms_direct_and_default,
@@ -198,6 +201,7 @@ pub fn user(id: &str, username: &str, email: &str) -> User {
         roles: vec!["user".to_owned()],
         active: true,
         status: "offline".to_owned(),
+        status_text: String::new(),
         utc_offset: 1.5,
         kind: "user".to_owned(),
         created_at: Timestamp(1_555_439_446_615),
@@ -549,6 +553,118 @@ pub async fn users_active_status_ends_sessions_and_keeps_an_admin(store: &dyn St
     let refused = [&a, &b].iter().filter(|r| ***r == Err(StorageError::Invalid("last_active_admin"))).count();
     assert_eq!(refused, 1, "{a:?} {b:?}");
     assert_eq!(store.set_user_active("nobody", false).await, Ok(None));
+}
+
+pub async fn users_profile_updates(store: &dyn Store) {
+    let w = World::new(store).await;
+    store.insert_login_token(&w.bob.id, "hash-1", Timestamp(5)).await.expect("token");
+    // An empty patch changes nothing, not even the stamp.
+    assert_eq!(store.update_user(&w.bob.id, &UserPatch::default()).await, Ok(Some(w.bob.clone())));
+
+    let patch = UserPatch {
+        name: Some("Robert".into()),
+        email: Some(Email { address: "Robert@Example.com".into(), verified: true }),
+        password_hash: Some("new-hash".into()),
+        roles: Some(vec!["user".into(), "bot".into()]),
+        status: Some("busy".into()),
+        status_text: Some("in a meeting".into()),
+        active: None,
+    };
+    let bob = store.update_user(&w.bob.id, &patch).await.expect("update").expect("bob");
+    assert_eq!(
+        (bob.name.as_str(), bob.emails.clone(), bob.password_hash.as_deref(), bob.roles.clone()),
+        (
+            "Robert",
+            vec![Email { address: "Robert@Example.com".into(), verified: true }],
+            Some("new-hash"),
+            vec!["user".to_owned(), "bot".to_owned()]
+        )
+    );
+    assert_eq!((bob.status.as_str(), bob.status_text.as_str()), ("busy", "in a meeting"));
+    assert!(bob.updated_at > w.bob.updated_at, "stamped");
+    assert_eq!(store.user_by_id(&w.bob.id).await, Ok(Some(bob.clone())), "as stored");
+    // The new address finds the user (any case); the old one is free.
+    assert_eq!(
+        store.user_by_email("robert@example.COM").await.expect("by email").map(|u| u.id),
+        Some(w.bob.id.clone())
+    );
+    assert_eq!(store.user_by_email("bob@example.com").await, Ok(None));
+    store.insert_user(&user("u-new", "newbie", "bob@example.com"), &[]).await.expect("old address reused");
+    // Sessions stay across a profile change.
+    assert!(store.user_by_login_token(&w.bob.id, "hash-1").await.expect("token").is_some());
+
+    // Another user's address is refused, whatever its case, and nothing of
+    // the patch is written.
+    let taken = UserPatch {
+        name: Some("Not written".into()),
+        email: Some(Email { address: "ALICE@example.com".into(), verified: false }),
+        ..UserPatch::default()
+    };
+    assert_eq!(store.update_user(&w.bob.id, &taken).await, Err(StorageError::Conflict("email")));
+    assert_eq!(store.user_by_id(&w.bob.id).await, Ok(Some(bob.clone())));
+    // The user's own address, in another case, is not a conflict.
+    let recase = UserPatch {
+        email: Some(Email { address: "robert@example.com".into(), verified: false }),
+        ..UserPatch::default()
+    };
+    let again = store.update_user(&w.bob.id, &recase).await.expect("recase").expect("bob");
+    assert_eq!(again.emails[0].address, "robert@example.com");
+
+    // Deactivating through a patch ends the user's sessions.
+    let off = UserPatch { active: Some(false), ..UserPatch::default() };
+    assert!(!store.update_user(&w.bob.id, &off).await.expect("off").expect("bob").active);
+    assert_eq!(store.user_by_login_token(&w.bob.id, "hash-1").await, Ok(None));
+    assert_eq!(store.update_user("nobody", &off).await, Ok(None));
+}
+
+pub async fn users_profile_keeps_an_admin(store: &dyn Store) {
+    let mut root = user("u-root", "root", "root@example.com");
+    root.roles = vec!["admin".to_owned(), "user".to_owned()];
+    store.insert_user(&root, &[]).await.expect("root");
+    let demote = UserPatch { roles: Some(vec!["user".into()]), ..UserPatch::default() };
+    let deactivate = UserPatch { active: Some(false), ..UserPatch::default() };
+    assert_eq!(store.update_user("u-root", &demote).await, Err(StorageError::Invalid("last_active_admin")));
+    assert_eq!(
+        store.update_user("u-root", &deactivate).await,
+        Err(StorageError::Invalid("last_active_admin"))
+    );
+    // Other changes to the only admin are fine.
+    let renamed = UserPatch { name: Some("Root".into()), ..UserPatch::default() };
+    assert!(store.update_user("u-root", &renamed).await.expect("rename").is_some());
+    // With two admins demoting each other at once, one stays.
+    let mut second = user("u-root2", "root2", "root2@example.com");
+    second.roles = vec!["admin".to_owned()];
+    store.insert_user(&second, &[]).await.expect("second admin");
+    let (a, b) =
+        tokio::join!(store.update_user("u-root", &demote), store.update_user("u-root2", &deactivate));
+    let refused =
+        [&a, &b].iter().filter(|r| matches!(r, Err(StorageError::Invalid("last_active_admin")))).count();
+    assert_eq!(refused, 1, "{a:?} {b:?}");
+}
+
+pub async fn users_preferences_merge(store: &dyn Store) {
+    let w = World::new(store).await;
+    assert_eq!(store.user_preferences(&w.bob.id).await, Ok(Some(Map::new())), "none set");
+    let set = |v: serde_json::Value| v.as_object().cloned().expect("object");
+    let first =
+        store.merge_user_preferences(&w.bob.id, &set(json!({"useEmojis": false, "language": "de"}))).await;
+    assert_eq!(first, Ok(Some(set(json!({"useEmojis": false, "language": "de"})))));
+    // Keys given replace, the others stay; concurrent merges of different
+    // keys both stay.
+    let (french, highlights) = (set(json!({"language": "fr"})), set(json!({"highlights": ["deploy"]})));
+    let (a, b) = tokio::join!(
+        store.merge_user_preferences(&w.bob.id, &french),
+        store.merge_user_preferences(&w.bob.id, &highlights),
+    );
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    assert_eq!(
+        store.user_preferences(&w.bob.id).await,
+        Ok(Some(set(json!({"useEmojis": false, "language": "fr", "highlights": ["deploy"]}))))
+    );
+    // Another user's are their own.
+    assert_eq!(store.user_preferences(&w.alice.id).await, Ok(Some(Map::new())));
+    assert_eq!(store.user_preferences("nobody").await, Ok(None));
+    assert_eq!(store.merge_user_preferences("nobody", &set(json!({"language": "fr"}))).await, Ok(None));
 }
 
 pub async fn users_listed_sorted_paged_and_by_email(store: &dyn Store) {
