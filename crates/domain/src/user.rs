@@ -26,6 +26,8 @@ pub struct User {
     /// The status message (`statusText`), at most 120 characters; empty
     /// when none is set.
     pub status_text: String,
+    /// When the user last logged in (`lastLogin`); `None` before the first login.
+    pub last_login: Option<Timestamp>,
     pub utc_offset: f64,
     /// `user` or `bot`.
     pub kind: String,
@@ -75,6 +77,9 @@ impl User {
             map.insert("settings".into(), json!({"preferences": preferences}));
             if let Some(email) = self.emails.first() {
                 map.insert("email".into(), json!(email.address));
+            }
+            if let Some(at) = self.last_login {
+                map.insert("lastLogin".into(), json!(at));
             }
         }
         v

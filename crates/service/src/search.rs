@@ -258,6 +258,7 @@ mod tests {
             active: true,
             status: "online".into(),
             status_text: String::new(),
+            last_login: None,
             utc_offset: 2.0,
             kind: "user".into(),
             created_at: threadsync_domain::Timestamp(0),

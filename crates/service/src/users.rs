@@ -100,6 +100,7 @@ impl Services {
             active: new.active,
             status: "offline".into(),
             status_text: String::new(),
+            last_login: None,
             utc_offset: 0.0,
             created_at: now,
             updated_at: now,

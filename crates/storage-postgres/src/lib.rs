@@ -563,7 +563,7 @@ impl UserStore for PgStore {
     }
 
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
-        write!(self, user_event, |c| users::delete(c, id).await)
+        write!(self, |_| Some(StoreEvent::account(id)), |c| users::delete(c, id).await)
     }
 
     async fn list_users(&self, query: &UserListQuery) -> StorageResult<Page<User>> {
@@ -571,11 +571,11 @@ impl UserStore for PgStore {
     }
 
     async fn set_user_active(&self, id: &str, active: bool) -> StorageResult<Option<User>> {
-        write!(self, user_event, |c| users::set_active(c, id, active).await)
+        write!(self, |_| Some(StoreEvent::account(id)), |c| users::set_active(c, id, active).await)
     }
 
     async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
-        write!(self, user_event, |c| users::update(c, id, patch).await)
+        write!(self, |_| Some(StoreEvent::account(id)), |c| users::update(c, id, patch).await)
     }
 
     async fn user_preferences(&self, id: &str) -> StorageResult<Option<Map<String, Value>>> {
@@ -596,7 +596,9 @@ impl UserStore for PgStore {
         token_hash: &str,
         created_at: Timestamp,
     ) -> StorageResult<()> {
-        write!(self, user_event, |c| users::insert_login_token(c, user_id, token_hash, created_at).await)
+        write!(self, |_| Some(StoreEvent::account(user_id)), |c| {
+            users::insert_login_token(c, user_id, token_hash, created_at).await
+        })
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
@@ -610,7 +612,10 @@ impl UserStore for PgStore {
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
-        write!(self, user_event, |c| users::delete_login_token(c, user_id, token_hash).await)
+        write!(self, |_| Some(StoreEvent::account(user_id)), |c| users::delete_login_token(
+            c, user_id, token_hash
+        )
+        .await)
     }
 }
 

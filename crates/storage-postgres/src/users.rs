@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 
 /// The columns [`from_row`] expects, in order; `u.` so joins can use it.
 pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
-     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text";
+     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text, u.last_login";
 
 pub(crate) fn from_row(row: &Row) -> StorageResult<User> {
     let emails: Vec<Email> = db::doc(row, 3)?;
@@ -34,6 +34,7 @@ pub(crate) fn from_row(row: &Row) -> StorageResult<User> {
         created_at: Timestamp(get(row, 10)?),
         updated_at: Timestamp(get(row, 11)?),
         status_text: get(row, 12)?,
+        last_login: get::<Option<i64>>(row, 13)?.map(Timestamp),
     })
 }
 
@@ -326,6 +327,7 @@ pub(crate) async fn insert_login_token(
         &[&user_id, &token_hash, &created_at.millis()],
     )
     .await?;
+    c.exec("UPDATE users SET last_login = $2 WHERE id = $1", &[&user_id, &created_at.millis()]).await?;
     Ok(())
 }
 

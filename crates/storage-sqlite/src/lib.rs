@@ -268,13 +268,9 @@ impl UserStore for SqliteStore {
     }
 
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
+        let event = StoreEvent::account(id);
         let id = id.to_owned();
-        self.announce(self.write(move |c| users::delete(c, &id)).await, |_| StoreEvent {
-            rid: None,
-            kind: EventKind::User,
-            user: None,
-            data: None,
-        })
+        self.announce(self.write(move |c| users::delete(c, &id)).await, |_| event)
     }
 
     async fn list_users(&self, query: &UserListQuery) -> StorageResult<Page<User>> {
@@ -283,23 +279,15 @@ impl UserStore for SqliteStore {
     }
 
     async fn set_user_active(&self, id: &str, active: bool) -> StorageResult<Option<User>> {
+        let event = StoreEvent::account(id);
         let id = id.to_owned();
-        self.announce(self.write(move |c| users::set_active(c, &id, active)).await, |_| StoreEvent {
-            rid: None,
-            kind: EventKind::User,
-            user: None,
-            data: None,
-        })
+        self.announce(self.write(move |c| users::set_active(c, &id, active)).await, |_| event)
     }
 
     async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
+        let event = StoreEvent::account(id);
         let (id, patch) = (id.to_owned(), patch.clone());
-        self.announce(self.write(move |c| users::update(c, &id, &patch)).await, |_| StoreEvent {
-            rid: None,
-            kind: EventKind::User,
-            user: None,
-            data: None,
-        })
+        self.announce(self.write(move |c| users::update(c, &id, &patch)).await, |_| event)
     }
 
     async fn user_preferences(&self, id: &str) -> StorageResult<Option<Map<String, Value>>> {
@@ -321,10 +309,11 @@ impl UserStore for SqliteStore {
         token_hash: &str,
         created_at: Timestamp,
     ) -> StorageResult<()> {
+        let event = StoreEvent::account(user_id);
         let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
         self.announce(
             self.write(move |c| users::insert_login_token(c, &user_id, &token_hash, created_at)).await,
-            |_| StoreEvent { rid: None, kind: EventKind::User, user: None, data: None },
+            |_| event,
         )
     }
 
@@ -338,9 +327,10 @@ impl UserStore for SqliteStore {
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
+        let event = StoreEvent::account(user_id);
         let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
         self.announce(self.write(move |c| users::delete_login_token(c, &user_id, &token_hash)).await, |_| {
-            StoreEvent { rid: None, kind: EventKind::User, user: None, data: None }
+            event
         })
     }
 }

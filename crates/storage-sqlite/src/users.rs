@@ -16,7 +16,7 @@ use threadsync_storage::{
 
 /// The columns [`from_row`] expects, in order; `u.` so joins can use it.
 pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
-     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text";
+     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text, u.last_login";
 
 pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let json_column = |idx: usize| -> rusqlite::Result<String> { row.get(idx) };
@@ -38,6 +38,7 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         created_at: Timestamp(row.get(10)?),
         updated_at: Timestamp(row.get(11)?),
         status_text: row.get(12)?,
+        last_login: row.get::<_, Option<i64>>(13)?.map(Timestamp),
     })
 }
 
@@ -322,6 +323,11 @@ pub(crate) fn insert_login_token(
     conn.cached_execute(
         "INSERT INTO login_tokens (user_id, token_hash, created_at) VALUES (?1, ?2, ?3)",
         params![user_id, token_hash, created_at.millis()],
+    )
+    .db()?;
+    conn.cached_execute(
+        "UPDATE users SET last_login = ?2 WHERE id = ?1",
+        params![user_id, created_at.millis()],
     )
     .db()?;
     Ok(())

@@ -145,7 +145,8 @@ pub trait UserStore: Send + Sync {
         id: &str,
         changes: &serde_json::Map<String, serde_json::Value>,
     ) -> StorageResult<Option<serde_json::Map<String, serde_json::Value>>>;
-    /// Stores a login token, only ever as its hash.
+    /// Stores a login token, only ever as its hash, and its creation time
+    /// as the user's `last_login`.
     async fn insert_login_token(
         &self,
         user_id: &str,
@@ -800,7 +801,10 @@ pub struct StoreEvent {
     pub rid: Option<String>,
     pub kind: EventKind,
     /// The one user whose membership or read state in `rid` the write
-    /// changed (a join, a leave, a thread marked read), when there is one.
+    /// changed (a join, a leave, a thread marked read), when there is one;
+    /// for an [`EventKind::User`] event, the account that changed (its
+    /// profile, active flag or login tokens), so its open sessions can
+    /// check that their login still holds.
     pub user: Option<String>,
     /// The payload of an [`EventKind::Ephemeral`] event (JSON text).
     pub data: Option<String>,
@@ -810,6 +814,11 @@ impl StoreEvent {
     /// A write to room `rid`.
     pub fn room(kind: EventKind, rid: &str) -> StoreEvent {
         StoreEvent { rid: Some(rid.to_owned()), kind, user: None, data: None }
+    }
+
+    /// User `user_id`'s account changed (profile, active flag, tokens).
+    pub fn account(user_id: &str) -> StoreEvent {
+        StoreEvent { rid: None, kind: EventKind::User, user: Some(user_id.to_owned()), data: None }
     }
 
     /// One user joined or left room `rid`.

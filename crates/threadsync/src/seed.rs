@@ -286,6 +286,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
         active: true,
         status: "offline".into(),
         status_text: String::new(),
+        last_login: None,
         utc_offset: 0.0,
         kind: "user".into(),
         created_at: Timestamp(now_ms),

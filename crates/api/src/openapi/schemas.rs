@@ -113,6 +113,9 @@ pub struct Me {
     pub settings: MeSettings,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// When the caller last logged in.
+    #[serde(rename = "lastLogin", skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<Date>,
 }
 
 /// `{user}`.
@@ -1009,6 +1012,9 @@ pub struct PresenceOfAnswer {
     /// The caller's own only.
     #[serde(rename = "connectionStatus", skip_serializing_if = "Option::is_none")]
     pub connection_status: Option<String>,
+    /// The caller's own only: when it last logged in (`null` if unknown).
+    #[serde(rename = "lastLogin", skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<Option<Date>>,
     pub success: bool,
 }
 

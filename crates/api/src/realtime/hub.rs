@@ -20,7 +20,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use tokio::sync::{mpsc, Notify};
 
 /// Bytes a connection may have queued and unwritten before it is closed.
@@ -39,7 +39,9 @@ pub struct Outbox {
     tx: mpsc::UnboundedSender<Frame>,
     queued: AtomicUsize,
     overflowed: AtomicBool,
-    /// Wakes the connection when it must close (overflow).
+    /// Set when the connection must check that its login still holds.
+    recheck: AtomicBool,
+    /// Wakes the connection: it must close (overflow), or check its login.
     pub close: Notify,
 }
 
@@ -51,6 +53,7 @@ impl Outbox {
             tx,
             queued: AtomicUsize::new(0),
             overflowed: AtomicBool::new(false),
+            recheck: AtomicBool::new(false),
             close: Notify::new(),
         };
         (Arc::new(outbox), rx)
@@ -93,6 +96,17 @@ impl Outbox {
     pub fn overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Relaxed)
     }
+
+    /// Asks the connection to check its login (its account changed).
+    pub fn recheck_login(&self) {
+        self.recheck.store(true, Ordering::Relaxed);
+        self.close.notify_one();
+    }
+
+    /// Whether a login check was asked for since the last call.
+    pub fn take_recheck(&self) -> bool {
+        self.recheck.swap(false, Ordering::Relaxed)
+    }
 }
 
 /// One subscriber of a `(stream, eventName)` key.
@@ -122,6 +136,9 @@ pub struct HubStats {
 #[derive(Debug, Default)]
 pub struct Hub {
     routes: RwLock<HashMap<Key, Vec<Target>>>,
+    /// The logged-in connections of each user, so a change to an account
+    /// (deactivated, deleted, a token removed) reaches its open sessions.
+    logins: Mutex<HashMap<String, Vec<Arc<Outbox>>>>,
     next_conn: AtomicU64,
     pub stats: HubStats,
 }
@@ -129,6 +146,35 @@ pub struct Hub {
 impl Hub {
     pub fn new() -> Arc<Hub> {
         Arc::new(Hub::default())
+    }
+
+    /// Connection `outbox` is logged in as `user_id`.
+    pub fn add_login(&self, user_id: &str, outbox: &Arc<Outbox>) {
+        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        logins.entry(user_id.to_owned()).or_default().push(Arc::clone(outbox));
+    }
+
+    /// Connection `conn` is no longer logged in as `user_id`.
+    pub fn remove_login(&self, user_id: &str, conn: ConnId) {
+        let mut logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(outboxes) = logins.get_mut(user_id) {
+            outboxes.retain(|o| o.id != conn);
+            if outboxes.is_empty() {
+                logins.remove(user_id);
+            }
+        }
+    }
+
+    /// Asks the connections logged in as `user_id`, or every logged-in
+    /// connection with `None` (after missed announcements), to check that
+    /// their login still holds. Each checks on its own task: this only
+    /// sets a flag and wakes it.
+    pub fn recheck_logins(&self, user_id: Option<&str>) {
+        let logins = self.logins.lock().unwrap_or_else(PoisonError::into_inner);
+        match user_id {
+            Some(id) => logins.get(id).into_iter().flatten().for_each(|o| o.recheck_login()),
+            None => logins.values().flatten().for_each(|o| o.recheck_login()),
+        }
     }
 
     pub fn next_conn_id(&self) -> ConnId {

@@ -66,6 +66,7 @@ mod tests {
             active: true,
             status: "offline".into(),
             status_text: String::new(),
+            last_login: None,
             utc_offset: 0.0,
             kind: "user".into(),
             created_at: threadsync_domain::Timestamp(0),

@@ -495,7 +495,7 @@ const LOGIN_EXPIRATION_MS: i64 = 90 * 24 * 3600 * 1000;
 /// `logout`: removes the token this connection logged in with and ends
 /// its subs.
 async fn logout(session: &mut Session) {
-    if let Some((user, token)) = session.user.take() {
+    if let Some((user, token)) = session.forget_login() {
         if let Err(e) = session.rt.services.logout(&user, &token).await {
             tracing::warn!(error = %e, "logout over DDP could not remove the token");
         }

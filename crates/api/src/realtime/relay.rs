@@ -142,7 +142,16 @@ impl Relay {
                 Some(user) => self.subscription_changed(rid, user, false).await,
                 None => Ok(()),
             },
+            // An account changed: its sessions here check their login.
+            (EventKind::User, _) => {
+                if let Some(user) = &event.user {
+                    self.hub.recheck_logins(Some(user));
+                }
+                Ok(())
+            }
             (EventKind::Resync, _) => {
+                // Announcements may have been missed: every session checks.
+                self.hub.recheck_logins(None);
                 self.resync().await;
                 Ok(())
             }

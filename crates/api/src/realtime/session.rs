@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use threadsync_domain::User;
+use threadsync_domain::{Error, User};
 use tokio::sync::{mpsc, oneshot};
 
 /// Silence after which the server pings (Rocket.Chat's streamer: 30 s).
@@ -85,8 +85,31 @@ impl Session {
         for (sub_id, key) in &self.subs {
             self.rt.hub.set_user(key, self.conn, sub_id, Some(user.id.clone()));
         }
+        self.forget_login();
+        self.rt.hub.add_login(&user.id, &self.outbox);
         self.user = Some((user, token));
         Ok(())
+    }
+
+    /// Ends the connection's login (logout, close), returning it.
+    pub fn forget_login(&mut self) -> Option<(User, String)> {
+        let login = self.user.take();
+        if let Some((user, _)) = &login {
+            self.rt.hub.remove_login(&user.id, self.conn);
+        }
+        login
+    }
+
+    /// Whether the connection's login still holds: its user is active and
+    /// its token not removed (logout elsewhere, deactivation, deletion). A
+    /// store that cannot answer is not a logout.
+    async fn login_holds(&self) -> bool {
+        match &self.user {
+            Some((user, token)) => {
+                !matches!(self.rt.services.authenticate(&user.id, token).await, Err(Error::NotLoggedIn))
+            }
+            None => true,
+        }
     }
 
     /// Drops every sub (logout, login as someone else, close).
@@ -131,6 +154,7 @@ pub async fn run(socket: WebSocket, rt: Arc<Realtime>, ip: Option<IpAddr>, trans
     };
     let end = read_frames(stream, &mut session, transport).await;
     session.clear_subs();
+    session.forget_login();
     rt.hub.stats.connections.fetch_sub(1, Ordering::Relaxed);
     // Dropping the sender without a close (the client is gone) ends the
     // writer too, once the frames queued before are written.
@@ -168,7 +192,17 @@ async fn read_frames(
         let next = tokio::select! {
             next = tokio::time::timeout(wait, stream.next()) => next,
             () = session.outbox.close.notified() => {
-                return End::Close(1013, "slow consumer");
+                if session.outbox.overflowed() {
+                    return End::Close(1013, "slow consumer");
+                }
+                // The account changed: a session whose login no longer
+                // holds is closed, as Meteor closes a connection whose
+                // token is removed; the client's `resume` then fails and
+                // it asks its user to log in.
+                if session.outbox.take_recheck() && !session.login_holds().await {
+                    return End::Close(1000, "logged out");
+                }
+                continue;
             }
         };
         let message = match next {

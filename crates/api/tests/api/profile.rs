@@ -383,3 +383,22 @@ async fn forgot_password_never_tells_whether_an_account_exists() {
         None,
     );
 }
+
+#[tokio::test]
+async fn last_login_is_the_latest_login() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let first = app.get("/api/v1/users.getPresence", Some(&alice)).await.ok();
+    let at = |v: &serde_json::Value| {
+        threadsync_domain::Timestamp::parse(v.as_str().expect("lastLogin")).expect("date")
+    };
+    let first_login = at(&first["lastLogin"]);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let again = app.login("alice", "pw-123456").await;
+    let me = app.get("/api/v1/me", Some(&again)).await.ok();
+    assert!(at(&me["lastLogin"]) > first_login, "{me}");
+    // Another user's presence does not tell when it logged in.
+    let bob = app.user("bob").await;
+    let seen = app.get(&format!("/api/v1/users.getPresence?userId={}", alice.user_id), Some(&bob)).await.ok();
+    assert!(seen.get("lastLogin").is_none() && seen.get("connectionStatus").is_none(), "{seen}");
+}

@@ -202,6 +202,7 @@ pub fn user(id: &str, username: &str, email: &str) -> User {
         active: true,
         status: "offline".to_owned(),
         status_text: String::new(),
+        last_login: None,
         utc_offset: 1.5,
         kind: "user".to_owned(),
         created_at: Timestamp(1_555_439_446_615),
@@ -558,8 +559,9 @@ pub async fn users_active_status_ends_sessions_and_keeps_an_admin(store: &dyn St
 pub async fn users_profile_updates(store: &dyn Store) {
     let w = World::new(store).await;
     store.insert_login_token(&w.bob.id, "hash-1", Timestamp(5)).await.expect("token");
+    let logged_in = User { last_login: Some(Timestamp(5)), ..w.bob.clone() };
     // An empty patch changes nothing, not even the stamp.
-    assert_eq!(store.update_user(&w.bob.id, &UserPatch::default()).await, Ok(Some(w.bob.clone())));
+    assert_eq!(store.update_user(&w.bob.id, &UserPatch::default()).await, Ok(Some(logged_in)));
 
     let patch = UserPatch {
         name: Some("Robert".into()),
@@ -759,6 +761,8 @@ pub async fn login_tokens(store: &dyn Store) {
     store.insert_user(&alice, &[]).await.expect("insert");
     store.insert_login_token("u1", "hash-a", Timestamp(10)).await.expect("token a");
     store.insert_login_token("u1", "hash-b", Timestamp(11)).await.expect("token b");
+    // The latest token's time is the user's last login.
+    let alice = User { last_login: Some(Timestamp(11)), ..alice };
     assert_eq!(store.user_by_login_token("u1", "hash-a").await, Ok(Some(alice.clone())));
     assert_eq!(store.user_by_login_token("u1", "hash-b").await, Ok(Some(alice.clone())));
     assert_eq!(store.user_by_login_token("u1", "wrong").await, Ok(None));

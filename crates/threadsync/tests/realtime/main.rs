@@ -119,6 +119,7 @@ on_both_backends!(
     method_limits_and_metrics,
     my_messages_subscribed_before_login,
     reactions_over_the_socket,
+    ended_logins_close_their_sockets,
 );
 
 /// Protocol rules (docs/realtime.md): greeting, connect, failed, a first frame other than connect, ping.
@@ -552,6 +553,41 @@ async fn removed_member_stops_receiving(server: &Server) {
     assert_eq!(b.quiet_for(Duration::from_millis(1500)).await, None, "nothing after the kick");
 }
 
+/// A socket whose login ends elsewhere (its token logged out over REST,
+/// its user deactivated) is closed, as Meteor closes it; other users'
+/// sockets stay; the client's resume then fails.
+async fn ended_logins_close_their_sockets(server: &Server) {
+    let (admin, alice, bob) = people(server).await;
+    let room = group(server, &alice, "ending", &["bob"]).await;
+    let mut resumed = Ddp::connect(&server.base).await;
+    assert_eq!(
+        resumed.call("login", json!([{"resume": bob.token}])).await["result"]["id"],
+        json!(bob.user_id)
+    );
+    assert_eq!(resumed.sub("r", "stream-room-messages", json!([room, false])).await["msg"], "ready");
+    let (status, body) = server.post("/api/v1/logout", Some(&bob), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_closed(&mut resumed, Some(CloseCode::Normal)).await;
+
+    let (mut bobs, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    let (mut alices, _) = Ddp::login(&server.base, "alice", "pw-123456").await;
+    let (status, body) = server
+        .post(
+            "/api/v1/users.setActiveStatus",
+            Some(&admin),
+            json!({"userId": bob.user_id, "activeStatus": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_closed(&mut bobs, Some(CloseCode::Normal)).await;
+    // Alice's socket is untouched.
+    let still = alices.call("getRoomNameById", json!([room])).await;
+    assert_eq!(still["result"], "ending", "{still}");
+    let mut again = Ddp::connect(&server.base).await;
+    let refused = again.call("login", json!([{"user": {"username": "bob"}, "password": "pw-123456"}])).await;
+    assert_eq!(refused["error"]["error"], 403, "{refused}");
+}
+
 /// The 0.2.9 SDK's `["__my_messages__", true]`: `added` before `ready`,
 /// then every message of the user's rooms with the room's details.
 async fn my_messages_legacy_collection(server: &Server) {
@@ -738,7 +774,7 @@ async fn postgres_two_instances_relay_each_others_writes() {
     let data_b = tempfile::tempdir().expect("tempdir");
     let a = Server::start(support::pg_serve_cmd(data_a.path(), &pg));
     let b = Server::start(support::pg_serve_cmd(data_b.path(), &pg));
-    let (_admin, alice, _bob) = people(&a).await;
+    let (_admin, alice, bob) = people(&a).await;
     let room = group(&a, &alice, "across", &["bob"]).await;
     let (mut on_a, _) = Ddp::login(&a.base, "bob", "pw-123456").await;
     assert_eq!(on_a.sub("r", "stream-room-messages", json!([room, false])).await["msg"], "ready");
@@ -753,6 +789,17 @@ async fn postgres_two_instances_relay_each_others_writes() {
     let wrote = on_b.call("stream-notify-room", json!([format!("{room}/typing"), "alice", true])).await;
     assert!(wrote.get("error").is_none(), "{wrote}");
     assert_eq!(on_a.event("stream-notify-room", &format!("{room}/typing")).await, json!(["alice", true]));
+    // Bob deactivated through B: his socket on A closes.
+    let admin = b.login(ADMIN, ADMIN_PASS).await;
+    let (status, body) = b
+        .post(
+            "/api/v1/users.setActiveStatus",
+            Some(&admin),
+            json!({"userId": bob.user_id, "activeStatus": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_closed(&mut on_a, Some(CloseCode::Normal)).await;
     drop(a);
     drop(b);
     pg.drop().await;
