@@ -20,8 +20,10 @@ rm -rf "$OUT/data" "$OUT/src"
 mkdir -p "$OUT"
 if [ ! -x "$OUT/venv/bin/pytest" ]; then
   python3 -m venv "$OUT/venv"
-  "$OUT/venv/bin/pip" install -q "pytest==8.3.5"
 fi
+# The suite's own test dependencies (its pyproject's `test` extra) that the
+# tests run here import: pytest, and semver for its version-gated fixture.
+"$OUT/venv/bin/pip" install -q "pytest==8.3.5" "semver==3.1.2"
 # The sdist carries the library's tests; the wheel does not.
 "$OUT/venv/bin/pip" download -q --no-deps --no-binary :all: -d "$OUT/dist" "rocketchat_API==$VERSION"
 "$OUT/venv/bin/pip" install -q "$OUT/dist/rocketchat_api-$VERSION.tar.gz"

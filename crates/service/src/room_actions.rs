@@ -1,13 +1,15 @@
 //! `rooms.leave`, `rooms.favorite` and `rooms.cleanHistory`: actions on a
 //! room of any type, named by `roomId` or `roomName`
-//! (docs/rest.md#leaving-and-favourites, docs/rest.md#cleaning-history).
+//! (docs/rest.md#leaving-and-favourites, docs/rest.md#cleaning-history);
+//! and `close` / `open` of the `channels`, `groups` and `im` families
+//! (docs/rest.md#closing-and-opening).
 //!
 //! Unlike the `channels.*` / `groups.*` families, these find a room whatever
 //! its type, and answer Rocket.Chat's generic "does not match any channel"
 //! for a room that does not exist. A private room the caller is not in is
 //! answered as the subscription check answers it, never with its contents.
 
-use crate::rooms::{keep_an_owner, RoomSelector};
+use crate::rooms::{keep_an_owner, Need, RoomSelector};
 use crate::Services;
 use serde_json::json;
 use std::collections::HashSet;
@@ -123,6 +125,50 @@ impl Services {
                     "toggleFavorite",
                 )
             })
+    }
+
+    /// `channels.close` / `groups.close` / `im.close` (`open: false`) and
+    /// their `open`: hides the room from the caller's room list, or shows
+    /// it again (its subscription's `open` flag, Rocket.Chat's `hideRoom` /
+    /// `openRoom`); the room and its messages are untouched. Closing what
+    /// is closed, or opening what is open, is refused with Rocket.Chat's
+    /// words (`API.v1.failure`, no code), except `im.open`, which always
+    /// succeeds.
+    pub async fn set_room_open(
+        &self,
+        caller: &User,
+        t: RoomType,
+        selector: RoomSelector<'_>,
+        open: bool,
+    ) -> Result<()> {
+        let (room, subscription) = self.family_room(caller, t, selector, Need::Read).await?;
+        let name = room.name.clone().unwrap_or_else(|| room.id.clone());
+        let Some(subscription) = subscription else {
+            // Rocket.Chat's texts, its missing quote in the first included.
+            return Err(Error::Legacy(if open {
+                format!("The user/callee is not in the channel \"{name}\".")
+            } else {
+                format!("The user/callee is not in the channel \"{name}.")
+            }));
+        };
+        if subscription.open == open {
+            let state = if open { "open" } else { "closed" };
+            return match t {
+                RoomType::Direct if open => Ok(()),
+                RoomType::Direct => Err(Error::Legacy(format!(
+                    "The direct message room, {}, is already closed to the sender",
+                    room.id
+                ))),
+                RoomType::Group => {
+                    Err(Error::Legacy(format!("The private group, {name}, is already {state} to the sender")))
+                }
+                RoomType::Channel => {
+                    Err(Error::Legacy(format!("The channel, {name}, is already {state} to the sender")))
+                }
+            };
+        }
+        self.store.set_read_state(&room.id, &caller.id, ReadChange::Open { on: open }).await?;
+        Ok(())
     }
 
     /// `rooms.cleanHistory`: removes a room's messages between `oldest` and

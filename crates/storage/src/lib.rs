@@ -201,6 +201,9 @@ pub enum ReadChange {
     /// The member marks the room as a favourite (`on`) or not
     /// (`rooms.favorite`).
     Favorite { on: bool },
+    /// The member shows the room in its room list (`on`: `*.open`) or
+    /// hides it (`*.close`), its subscription's `open` flag.
+    Open { on: bool },
     /// The member ignores another member of the room (`on`), or stops
     /// (`chat.ignoreUser`).
     Ignore { user_id: String, on: bool },
@@ -232,6 +235,7 @@ impl ReadChange {
             }
             ReadChange::Role { role, on: false } => subscription.roles.retain(|r| r != role),
             ReadChange::Favorite { on } => subscription.f = on,
+            ReadChange::Open { on } => subscription.open = on,
             ReadChange::Ignore { user_id, on: true } => {
                 if !subscription.ignored.contains(&user_id) {
                     subscription.ignored.push(user_id);

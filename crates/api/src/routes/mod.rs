@@ -16,6 +16,7 @@ mod im;
 mod info;
 mod permissions;
 mod room_lists;
+mod room_open;
 mod room_overview;
 mod room_reads;
 mod room_roles;
@@ -58,6 +59,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(rooms::routes())
         .merge(room_reads::routes())
         .merge(room_lists::routes())
+        .merge(room_open::routes())
         .merge(room_overview::routes())
         .merge(room_roles::routes())
         .merge(room_settings::routes())

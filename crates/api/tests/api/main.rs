@@ -26,6 +26,7 @@ mod reactions;
 mod readstate;
 mod room_actions;
 mod room_lists;
+mod room_open;
 mod room_overview;
 mod room_roles;
 mod room_settings;

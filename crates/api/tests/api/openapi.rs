@@ -587,6 +587,14 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get("/api/v1/dm.members?username=carol", Some(&bob)).await;
     t.get(&format!("/api/v1/im.counters?roomId={dm_id}"), Some(&bob)).await;
     t.get(&format!("/api/v1/dm.counters?roomId={dm_id}"), Some(&bob)).await;
+    t.post("/api/v1/im.close", Some(&bob), json!({"roomId": dm_id})).await;
+    t.post("/api/v1/im.open", Some(&bob), json!({"roomId": dm_id})).await;
+    t.post("/api/v1/dm.close", Some(&bob), json!({"roomId": dm_id})).await;
+    t.post("/api/v1/dm.open", Some(&bob), json!({"roomId": dm_id})).await;
+    t.post("/api/v1/channels.close", Some(&bob), json!({"roomId": rid})).await;
+    t.post("/api/v1/channels.open", Some(&bob), json!({"roomId": rid})).await;
+    t.post("/api/v1/groups.close", Some(&bob), json!({"roomName": "nook"})).await;
+    t.post("/api/v1/groups.open", Some(&bob), json!({"roomName": "nook"})).await;
     t.get(&format!("/api/v1/channels.roles?roomId={rid}"), Some(&bob)).await;
     t.get(&format!("/api/v1/channels.moderators?roomId={rid}"), Some(&bob)).await;
     t.get(&format!("/api/v1/channels.counters?roomId={rid}"), Some(&bob)).await;

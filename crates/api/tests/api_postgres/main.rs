@@ -126,6 +126,10 @@ mod users;
 #[path = "../api/profile.rs"]
 mod profile;
 
+#[cfg(postgres_tests)]
+#[path = "../api/room_open.rs"]
+mod room_open;
+
 /// PostgreSQL only: SQLite has no server to lose.
 #[cfg(postgres_tests)]
 mod failures;

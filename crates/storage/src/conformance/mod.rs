@@ -1230,6 +1230,22 @@ pub async fn read_state_read_and_unread(store: &dyn Store) {
         .expect("subscribed");
     assert!(!plain.f);
     assert_eq!(store.subscription(ROOM, &w.bob.id).await.expect("read"), Some(plain.clone()));
+    // Closing hides the room from the member's list (stamped, so the
+    // roster delta reports it); opening shows it again.
+    let closed = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Open { on: false })
+        .await
+        .expect("close")
+        .expect("subscribed");
+    assert!(!closed.open && closed.updated_at > plain.updated_at);
+    assert_eq!(store.subscription(ROOM, &w.bob.id).await.expect("read"), Some(closed.clone()));
+    let reopened = store
+        .set_read_state(ROOM, &w.bob.id, ReadChange::Open { on: true })
+        .await
+        .expect("open")
+        .expect("subscribed");
+    assert!(reopened.open && reopened.updated_at > closed.updated_at);
+    let plain = reopened;
     // Ignoring a member: a set of ids on one's own subscription.
     let ignore = |on| ReadChange::Ignore { user_id: w.alice.id.clone(), on };
     store.set_read_state(ROOM, &w.bob.id, ignore(true)).await.expect("ignore").expect("subscribed");
