@@ -837,7 +837,29 @@ pub struct InfoAnswer {
     /// threadsync's own version.
     #[serde(rename = "threadsyncVersion")]
     pub threadsync_version: String,
+    /// Server details, for callers with `get-server-info` (admins) only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<ServerInfo>,
     pub success: bool,
+}
+
+/// `/api/info`'s `info`: the versions and the build's platform.
+#[derive(Serialize, ToSchema)]
+pub struct ServerInfo {
+    pub version: String,
+    #[serde(rename = "threadsyncVersion")]
+    pub threadsync_version: String,
+    pub build: ServerBuild,
+}
+
+/// The platform threadsync was built for, and the CPUs it may use.
+#[derive(Serialize, ToSchema)]
+pub struct ServerBuild {
+    /// E.g. `linux`.
+    pub platform: String,
+    /// E.g. `x86_64`.
+    pub arch: String,
+    pub cpus: u64,
 }
 
 // ------------------------------------------------------------------ start-up

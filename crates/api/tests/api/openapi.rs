@@ -396,6 +396,7 @@ async fn every_documented_answer_matches_what_the_route_answers() {
 
     // Server.
     t.get("/api/info", None).await;
+    t.get("/api/info", Some(&admin)).await;
     t.get("/livez", None).await;
     t.get("/readyz", None).await;
     let info = app.get("/sockjs/info", None).await;

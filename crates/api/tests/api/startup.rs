@@ -16,6 +16,20 @@ async fn info_reports_the_rocketchat_version_and_ours_apart() {
     let version = body["version"].as_str().expect("version");
     let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).expect("numeric major");
     assert!(major >= 7, "{version}: the cursor form of chat.syncMessages needs 7.1 or later");
+    assert!(body.get("info").is_none(), "no server details without login: {body}");
+
+    // Admins (get-server-info) also get Rocket.Chat's `info`; other users,
+    // and wrong credentials, are answered as anonymous.
+    let admin = app.get("/api/info", Some(&app.admin)).await.ok();
+    assert_eq!(admin["version"], body["version"]);
+    assert_eq!(admin["info"]["version"], body["version"]);
+    assert_eq!(admin["info"]["threadsyncVersion"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(admin["info"]["build"]["platform"], std::env::consts::OS);
+    assert!(admin["info"]["build"]["cpus"].as_u64().is_some_and(|n| n >= 1), "{admin}");
+    let alice = app.user("alice").await;
+    assert_eq!(app.get("/api/info", Some(&alice)).await.ok(), body);
+    let forged = crate::support::Session { token: "wrong".into(), ..app.admin.clone() };
+    assert_eq!(app.get("/api/info", Some(&forged)).await.ok(), body);
 }
 
 #[tokio::test]
