@@ -31,7 +31,9 @@ mkdir -p "$OUT/src"
 tar xzf "$OUT/dist/rocketchat_api-$VERSION.tar.gz" -C "$OUT/src"
 SRC="$OUT/src/rocketchat_api-$VERSION"
 
-ADMIN_USERNAME=user1 ADMIN_PASS='yoZy4mN3B83SoKOD2PP1U8PoTUnBlukQ7ac6RlsgR$A' ADMIN_EMAIL=email@domain.com \
+# CREATE_TOKENS_FOR_USERS: as the suite's own Rocket.Chat deployment runs
+# (its users.createToken test needs it).
+CREATE_TOKENS_FOR_USERS=true ADMIN_USERNAME=user1 ADMIN_PASS='yoZy4mN3B83SoKOD2PP1U8PoTUnBlukQ7ac6RlsgR$A' ADMIN_EMAIL=email@domain.com \
   "$BIN" serve --listen 127.0.0.1:3000 --data "$OUT/data" > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

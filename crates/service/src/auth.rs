@@ -216,7 +216,7 @@ impl Services {
         }
     }
 
-    async fn issue_token(&self, user: User) -> Result<LoginSession> {
+    pub(crate) async fn issue_token(&self, user: User) -> Result<LoginSession> {
         let token = id::new_token();
         self.store.insert_login_token(&user.id, &hash_token(&token), Timestamp::now()).await?;
         Ok(LoginSession { user, token })

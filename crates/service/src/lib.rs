@@ -99,6 +99,10 @@ pub struct ServiceOptions {
     /// place the settled point (see roster.rs); tests set 0 to see exact
     /// stamps.
     pub roster_settle_ms: i64,
+    /// `users.createToken` may issue tokens (`CREATE_TOKENS_FOR_USERS`).
+    pub create_tokens_for_users: bool,
+    /// The secret `users.createToken` must be given, when set.
+    pub create_tokens_secret: Option<String>,
 }
 
 impl Default for ServiceOptions {
@@ -109,6 +113,8 @@ impl Default for ServiceOptions {
             tombstone_retention_ms: None,
             login_throttle: LoginThrottleConfig::default(),
             roster_settle_ms: roster::SETTLE_MS,
+            create_tokens_for_users: false,
+            create_tokens_secret: None,
         }
     }
 }

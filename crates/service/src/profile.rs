@@ -2,6 +2,7 @@
 //! (or the user) edits with `users.update`, preferences, a username
 //! suggestion and the password-reset request (docs/rest.md#profiles).
 
+use crate::auth::{hash_token, LoginSession};
 use crate::rooms::UserSelector;
 use crate::users::{email_taken, validate_email, MAX_NAME_LEN, MAX_PASSWORD_LEN};
 use crate::Services;
@@ -370,6 +371,45 @@ impl Services {
             }
         }
         Ok(format!("{base}-{}", threadsync_domain::id::new_id().to_lowercase()))
+    }
+
+    /// `users.createToken`: a new login token for the caller, or for any
+    /// user by holders of `user-generate-access-token`, only while the
+    /// server allows it (`CREATE_TOKENS_FOR_USERS`) and, when a secret is
+    /// configured, with that `secret`. Everything else is `Not authorized
+    /// [error-not-authorized]`, as Rocket.Chat answers it.
+    pub async fn create_token(
+        &self,
+        caller: &User,
+        who: UserSelector<'_>,
+        secret: Option<&str>,
+    ) -> Result<LoginSession> {
+        let refused = || Error::rejected("Not authorized", "error-not-authorized");
+        if !self.options.create_tokens_for_users {
+            return Err(refused());
+        }
+        let target = match (named(who.user_id), named(who.username)) {
+            (None, None) => {
+                return Err(Error::rejected(
+                    "The required \"userId\" or \"username\" param was not provided",
+                    "error-user-param-not-provided",
+                ))
+            }
+            (id, name) => self.user_info(id, name).await?,
+        };
+        if target.id != caller.id && !self.has_global_permission(caller, "user-generate-access-token") {
+            return Err(refused());
+        }
+        if let Some(expected) = &self.options.create_tokens_secret {
+            // Compared as hashes: the time taken says nothing of the secret.
+            if secret.map(hash_token) != Some(hash_token(expected)) {
+                return Err(refused());
+            }
+        }
+        if !target.active {
+            return Err(refused());
+        }
+        self.issue_token(target).await
     }
 
     /// `users.forgotPassword`: accepted for any address, so the answer does

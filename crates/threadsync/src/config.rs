@@ -17,6 +17,7 @@ pub const DEFAULT_SQLITE_READERS: usize = 4;
 pub const DEFAULT_MAX_SYNC_ITEMS: u64 = threadsync_service::HARD_MAX_COUNT;
 pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_BENCH_ENDPOINTS: bool = false;
+pub const DEFAULT_CREATE_TOKENS_FOR_USERS: bool = false;
 
 /// Each reader is an open SQLite connection (file descriptors, page cache):
 /// beyond a few per core they only cost, and tens of thousands exhaust the
@@ -105,6 +106,27 @@ pub struct Settings {
         value_parser = parse_switch,
     )]
     pub bench_endpoints: Option<bool>,
+
+    /// Let `users.createToken` issue login tokens: for the caller itself,
+    /// or for any user by holders of `user-generate-access-token` (admins).
+    /// Rocket.Chat's environment variable of the same name
+    #[arg(
+        long,
+        env = "CREATE_TOKENS_FOR_USERS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = parse_switch,
+    )]
+    pub create_tokens_for_users: Option<bool>,
+
+    /// A secret `users.createToken` must be given (its `secret`) when set
+    /// (Rocket.Chat's `CREATE_TOKENS_FOR_USERS_SECRET`) [default: unset,
+    /// none asked]
+    // A secret: `--help` must not echo it.
+    #[arg(long, env = "CREATE_TOKENS_FOR_USERS_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub create_tokens_for_users_secret: Option<String>,
 }
 
 impl Settings {
@@ -120,6 +142,7 @@ impl Settings {
             max_sync_items: Some(DEFAULT_MAX_SYNC_ITEMS),
             log: Some(DEFAULT_LOG.to_owned()),
             bench_endpoints: Some(DEFAULT_BENCH_ENDPOINTS),
+            create_tokens_for_users: Some(DEFAULT_CREATE_TOKENS_FOR_USERS),
             ..Settings::default()
         }
     }
@@ -142,6 +165,8 @@ impl Settings {
             tombstone_retention_days,
             log,
             bench_endpoints,
+            create_tokens_for_users,
+            create_tokens_for_users_secret,
         } = self;
         Settings {
             listen: pick(listen, lower.listen),
@@ -156,6 +181,11 @@ impl Settings {
             tombstone_retention_days: pick(tombstone_retention_days, lower.tombstone_retention_days),
             log: pick(log, lower.log),
             bench_endpoints: pick(bench_endpoints, lower.bench_endpoints),
+            create_tokens_for_users: pick(create_tokens_for_users, lower.create_tokens_for_users),
+            create_tokens_for_users_secret: pick(
+                create_tokens_for_users_secret,
+                lower.create_tokens_for_users_secret,
+            ),
         }
     }
 }
@@ -223,6 +253,10 @@ pub struct Config {
     /// Serve the `/bench` ceiling endpoints (only possible in a binary built
     /// with the `bench-endpoints` feature).
     pub bench_endpoints: bool,
+    /// `users.createToken` may issue tokens.
+    pub create_tokens_for_users: bool,
+    /// The secret `users.createToken` must be given, when set.
+    pub create_tokens_for_users_secret: Option<String>,
 }
 
 impl Config {
@@ -252,6 +286,8 @@ impl Config {
             tombstone_retention_days,
             log,
             bench_endpoints,
+            create_tokens_for_users,
+            create_tokens_for_users_secret,
         } = settings;
         if let Some(schema) = &pg_schema {
             // It ends up in SQL (CREATE SCHEMA, search_path): identifiers only.
@@ -298,6 +334,8 @@ impl Config {
             tombstone_retention_days,
             log: log.unwrap_or_else(|| DEFAULT_LOG.to_owned()),
             bench_endpoints,
+            create_tokens_for_users: create_tokens_for_users.unwrap_or(DEFAULT_CREATE_TOKENS_FOR_USERS),
+            create_tokens_for_users_secret,
         })
     }
 }

@@ -231,6 +231,8 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         tombstone_retention_days: None,
         log: "warn".into(),
         bench_endpoints: false,
+        create_tokens_for_users: false,
+        create_tokens_for_users_secret: None,
     };
     let store = open_store(&config).await?;
     let result = seed(&store, &args).await;

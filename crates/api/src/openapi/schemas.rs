@@ -1020,6 +1020,22 @@ pub struct PreferenceSettings {
     pub preferences: serde_json::Value,
 }
 
+/// `users.createToken`: `{data: {userId, authToken}}`.
+#[derive(Serialize, ToSchema)]
+pub struct CreateTokenAnswer {
+    pub data: TokenData,
+    pub success: bool,
+}
+
+/// A user's id and a new login token.
+#[derive(Serialize, ToSchema)]
+pub struct TokenData {
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    #[serde(rename = "authToken")]
+    pub auth_token: String,
+}
+
 /// `users.getUsernameSuggestion`: `{result}`, a free username.
 #[derive(Serialize, ToSchema)]
 pub struct UsernameSuggestionAnswer {

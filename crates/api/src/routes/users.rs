@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_preferences))
         .routes(routes!(get_username_suggestion))
         .routes(routes!(forgot_password))
+        .routes(routes!(create_token))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -699,4 +700,48 @@ async fn forgot_password(State(services): State<AppState>, Body(body): Body<Valu
     };
     services.forgot_password(&email).await?;
     ok(json!({}))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CreateTokenRequest)]
+#[allow(dead_code)]
+struct CreateTokenBody {
+    /// The user (the caller's own by `userId` or `username`; another user's
+    /// needs `user-generate-access-token`).
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
+    username: Option<String>,
+    /// Required when the server sets `CREATE_TOKENS_FOR_USERS_SECRET`.
+    secret: Option<String>,
+}
+
+/// Issues a login token for a user.
+///
+/// `POST /api/v1/users.createToken` (auth): `{userId | username, secret?}`
+/// → `{data: {userId, authToken}}`; only while the server runs with
+/// `CREATE_TOKENS_FOR_USERS` (off by default), for the caller itself or,
+/// with `user-generate-access-token`, for anyone.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.createToken",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = CreateTokenBody,
+    responses(
+        (status = 200, description = "A new token of the user.", body = doc::CreateTokenAnswer),
+        (status = 400, description = "No user named (`error-user-param-not-provided`); no such user; tokens not allowed on this server, another user without the permission, a wrong secret or an inactive user (`Not authorized [error-not-authorized]`)."),
+    ),
+)]
+async fn create_token(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<Value>,
+) -> ApiResult {
+    let body = body_object(body)?;
+    let user_id = maybe_str(&body, "userId", "")?;
+    let username = maybe_str(&body, "username", "")?;
+    let secret = maybe_str(&body, "secret", "")?;
+    let who = UserSelector { user_id: user_id.as_deref(), username: username.as_deref() };
+    let session = services.create_token(&caller.user, who, secret.as_deref()).await?;
+    ok(json!({"data": {"userId": session.user.id, "authToken": session.token}}))
 }

@@ -50,6 +50,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/users.setPreferences"),
     ("GET", "/api/v1/users.getUsernameSuggestion"),
     ("POST", "/api/v1/users.forgotPassword"),
+    ("POST", "/api/v1/users.createToken"),
     ("POST", "/api/v1/channels.close"),
     ("POST", "/api/v1/channels.open"),
     ("POST", "/api/v1/groups.close"),
@@ -992,6 +993,7 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "users.update") => &[("userId", R(UserId)), ("data", ProfileData)],
         ("POST", "users.setPreferences") => &[("data", PreferenceData)],
         ("POST", "users.forgotPassword") => &[("email", Email)],
+        ("POST", "users.createToken") => &[("userId", R(UserId)), ("secret", Text)],
         ("POST", "channels.close" | "channels.open" | "groups.close" | "groups.open")
         | ("POST", "im.close" | "im.open" | "dm.close" | "dm.open") => &[("roomId", R(Room))],
         ("GET", "roles.getUsersInRole") => &[("role", Role), ("roomId", R(Room))],

@@ -389,7 +389,12 @@ impl Tour<'_> {
 
 #[tokio::test]
 async fn every_documented_answer_matches_what_the_route_answers() {
-    let app = TestApp::unlimited().await;
+    // users.createToken answers only where the server allows it.
+    let options = threadsync_service::ServiceOptions {
+        create_tokens_for_users: true,
+        ..threadsync_service::ServiceOptions::default()
+    };
+    let app = TestApp::with_options(options).await;
     let doc = document(&app).await;
     let mut t = Tour { app: &app, doc: doc.clone(), seen: BTreeSet::new() };
     let admin = app.admin.clone();
@@ -488,6 +493,7 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get("/api/v1/me", Some(&bob)).await;
     t.get("/api/v1/users.getUsernameSuggestion", Some(&bob)).await;
     t.post("/api/v1/users.forgotPassword", None, json!({"email": "carol@example.com"})).await;
+    t.post("/api/v1/users.createToken", Some(&bob), json!({"username": "bob"})).await;
 
     // Channels.
     let channel =

@@ -402,3 +402,59 @@ async fn last_login_is_the_latest_login() {
     let seen = app.get(&format!("/api/v1/users.getPresence?userId={}", alice.user_id), Some(&bob)).await.ok();
     assert!(seen.get("lastLogin").is_none() && seen.get("connectionStatus").is_none(), "{seen}");
 }
+
+#[tokio::test]
+async fn create_token_only_where_the_server_allows_it() {
+    // Off by default, as in Rocket.Chat.
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    app.post("/api/v1/users.createToken", Some(&alice), json!({"userId": alice.user_id})).await.err(
+        400,
+        "Not authorized [error-not-authorized]",
+        Some("error-not-authorized"),
+    );
+
+    let app = TestApp::with_options(threadsync_service::ServiceOptions {
+        create_tokens_for_users: true,
+        ..threadsync_service::ServiceOptions::default()
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let own = app.post("/api/v1/users.createToken", Some(&alice), json!({"username": "alice"})).await.ok();
+    assert_eq!(own["data"]["userId"], json!(alice.user_id));
+    let token = own["data"]["authToken"].as_str().expect("token").to_owned();
+    assert_ne!(token, alice.token, "a new token");
+    let minted = crate::support::Session { token, ..alice.clone() };
+    assert_eq!(app.get("/api/v1/me", Some(&minted)).await.ok()["username"], "alice");
+    // Another user's: admins (user-generate-access-token) only.
+    app.post("/api/v1/users.createToken", Some(&alice), json!({"userId": bob.user_id})).await.err(
+        400,
+        "Not authorized [error-not-authorized]",
+        Some("error-not-authorized"),
+    );
+    let for_bob =
+        app.post("/api/v1/users.createToken", Some(&app.admin), json!({"userId": bob.user_id})).await.ok();
+    assert_eq!(for_bob["data"]["userId"], json!(bob.user_id));
+    app.post("/api/v1/users.createToken", Some(&app.admin), json!({}))
+        .await
+        .err_type("error-user-param-not-provided");
+    app.post("/api/v1/users.createToken", Some(&app.admin), json!({"userId": "nobody"}))
+        .await
+        .err_type("error-invalid-user");
+
+    // With a secret configured, it must be given.
+    let app = TestApp::with_options(threadsync_service::ServiceOptions {
+        create_tokens_for_users: true,
+        create_tokens_secret: Some("s3cret".into()),
+        ..threadsync_service::ServiceOptions::default()
+    })
+    .await;
+    let alice = app.user("alice").await;
+    for wrong in [json!({"userId": alice.user_id}), json!({"userId": alice.user_id, "secret": "nope"})] {
+        app.post("/api/v1/users.createToken", Some(&alice), wrong).await.err_type("error-not-authorized");
+    }
+    app.post("/api/v1/users.createToken", Some(&alice), json!({"userId": alice.user_id, "secret": "s3cret"}))
+        .await
+        .ok();
+}
