@@ -121,6 +121,20 @@ impl Services {
     /// that user. Checks (Rocket.Chat's `findDirectMessageRoom`): one of the
     /// two given; a DM found; the caller a member (403 otherwise, as
     /// Rocket.Chat's `forbidden()`).
+    /// The caller's direct message with the user named `username`
+    /// (case-insensitive), if both exist.
+    pub async fn direct_room_with(&self, caller: &User, username: &str) -> Result<Option<Room>> {
+        match self.store.user_by_username(username.trim()).await? {
+            Some(other) => {
+                let mut uids = vec![caller.id.clone(), other.id];
+                uids.sort();
+                uids.dedup();
+                Ok(self.store.direct_room(&uids).await?)
+            }
+            None => Ok(None),
+        }
+    }
+
     pub async fn direct_members(
         &self,
         caller: &User,
@@ -138,15 +152,7 @@ impl Services {
         let username = username.map(str::trim).filter(|s| !s.is_empty());
         let found = match (room_id, username) {
             (Some(id), _) => self.store.room_by_id(id).await?,
-            (None, Some(name)) => match self.store.user_by_username(name).await? {
-                Some(other) => {
-                    let mut uids = vec![caller.id.clone(), other.id];
-                    uids.sort();
-                    uids.dedup();
-                    self.store.direct_room(&uids).await?
-                }
-                None => None,
-            },
+            (None, Some(name)) => self.direct_room_with(caller, name).await?,
             (None, None) => {
                 return Err(Error::rejected(
                     "Query param \"roomId\" or \"username\" is required",

@@ -4,11 +4,33 @@
 //! paths and their OpenAPI tag, so the handlers are written once.
 
 use super::threads::{list_params, listing_body, ListingBody};
+use crate::error::ApiError;
 use crate::extract::{CurrentUser, Params};
 use crate::response::{Success, TypedResult};
 use crate::AppState;
-use threadsync_domain::RoomType;
+use threadsync_domain::{Error, RoomType};
 use threadsync_service::{HistoryParams, RoomSelector};
+
+/// The room a read names: `roomId` or `roomName`; for direct messages,
+/// also `username`, the caller's DM with that user (none: answered as a DM
+/// the caller may not read, `invalid-channel`).
+async fn room_id_of(
+    services: &AppState,
+    caller: &CurrentUser,
+    t: RoomType,
+    params: &Params,
+) -> Result<Option<String>, ApiError> {
+    let given = |name: &str| params.get(name).filter(|v| !v.trim().is_empty());
+    match (t, given("roomId"), given("username")) {
+        (RoomType::Direct, None, Some(username)) => {
+            match services.direct_room_with(&caller.user, username).await? {
+                Some(room) => Ok(Some(room.id)),
+                None => Err(ApiError(Error::rejected("", "invalid-channel"))),
+            }
+        }
+        (_, room_id, _) => Ok(room_id.map(str::to_owned)),
+    }
+}
 
 /// `*.history`: newest first, between `oldest` and `latest`.
 async fn history(
@@ -17,7 +39,8 @@ async fn history(
     t: RoomType,
     params: &Params,
 ) -> TypedResult<ListingBody> {
-    let room = RoomSelector { room_id: params.get("roomId"), room_name: params.get("roomName") };
+    let room_id = room_id_of(services, caller, t, params).await?;
+    let room = RoomSelector { room_id: room_id.as_deref(), room_name: params.get("roomName") };
     let history = HistoryParams {
         latest: params.get("latest"),
         oldest: params.get("oldest"),
@@ -37,7 +60,8 @@ async fn messages(
     t: RoomType,
     params: &Params,
 ) -> TypedResult<ListingBody> {
-    let room = RoomSelector { room_id: params.get("roomId"), room_name: params.get("roomName") };
+    let room_id = room_id_of(services, caller, t, params).await?;
+    let room = RoomSelector { room_id: room_id.as_deref(), room_name: params.get("roomName") };
     let listing = services.family_messages(&caller.user, t, room, list_params(params)).await?;
     Ok(Success(listing_body("messages", listing)))
 }
@@ -68,6 +92,7 @@ macro_rules! room_reads {
                 security(("userId" = [], "authToken" = [])),
                 params(
                     doc::RoomQuery,
+                    ("username" = Option<String>, Query, description = "`im` / `dm` only, without `roomId`: the caller's direct message with this user."),
                     ("latest" = Option<String>, Query, description = "ISO date: only messages before it (default: now)."),
                     ("oldest" = Option<String>, Query, description = "ISO date: only messages after it."),
                     ("inclusive" = Option<bool>, Query, description = "Include messages at exactly `latest` / `oldest` (default `false`)."),
@@ -98,6 +123,7 @@ macro_rules! room_reads {
                 security(("userId" = [], "authToken" = [])),
                 params(
                     doc::RoomQuery,
+                    ("username" = Option<String>, Query, description = "`im` / `dm` only, without `roomId`: the caller's direct message with this user."),
                     doc::ListQuery,
                 ),
                 responses(

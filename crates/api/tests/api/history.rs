@@ -128,6 +128,18 @@ async fn messages_reads_a_thread_or_the_room_without_threads() {
     app.get(&format!("/api/v1/im.messages?roomId={dm}&query={bad}"), Some(&alice))
         .await
         .err_type("error-invalid-query");
+
+    // The DM named by the other member's username reads the same.
+    let by_id = app.get(&format!("/api/v1/im.messages?roomId={dm}"), Some(&alice)).await.ok();
+    let by_name = app.get("/api/v1/dm.messages?username=BOB", Some(&alice)).await.ok();
+    assert_eq!(by_name, by_id);
+    let history = app.get("/api/v1/im.history?username=alice", Some(&bob)).await.ok();
+    assert_eq!(history["messages"].as_array().map(Vec::len), Some(4), "{history}");
+    // No DM with that user (or no such user): as a DM one may not read.
+    let carol = app.user("carol").await;
+    app.get("/api/v1/im.messages?username=carol", Some(&alice)).await.err_type("invalid-channel");
+    app.get("/api/v1/im.messages?username=nobody", Some(&alice)).await.err_type("invalid-channel");
+    app.get("/api/v1/im.messages?username=bob", Some(&carol)).await.err_type("invalid-channel");
 }
 
 #[tokio::test]
