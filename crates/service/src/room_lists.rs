@@ -135,19 +135,14 @@ impl Services {
         }
     }
 
-    pub async fn direct_members(
+    /// The DM `roomId` names, or else the caller's DM with `username`;
+    /// Rocket.Chat's errors when neither is given or nothing matches.
+    async fn named_direct_room(
         &self,
         caller: &User,
         room: RoomSelector<'_>,
         username: Option<&str>,
-        paging: Paging,
-    ) -> Result<Listing<User>> {
-        let not_found = || {
-            Error::rejected(
-                "The required \"roomId\" or \"username\" param provided does not match any direct message",
-                "error-room-not-found",
-            )
-        };
+    ) -> Result<Room> {
         let room_id = room.room_id.map(str::trim).filter(|s| !s.is_empty());
         let username = username.map(str::trim).filter(|s| !s.is_empty());
         let found = match (room_id, username) {
@@ -160,7 +155,44 @@ impl Services {
                 ))
             }
         };
-        let room = found.filter(|r| r.t == RoomType::Direct).ok_or_else(not_found)?;
+        found.filter(|r| r.t == RoomType::Direct).ok_or_else(|| {
+            Error::rejected(
+                "The required \"roomId\" or \"username\" param provided does not match any direct message",
+                "error-room-not-found",
+            )
+        })
+    }
+
+    /// `im.delete` / `dm.delete`: removes a direct message with its
+    /// messages and both memberships. The caller must be in it (or hold
+    /// `view-room-administration`) and hold `delete-d` (admins by default);
+    /// `Not allowed [error-not-allowed]` otherwise, as Rocket.Chat.
+    pub async fn delete_direct(
+        &self,
+        caller: &User,
+        room: RoomSelector<'_>,
+        username: Option<&str>,
+    ) -> Result<()> {
+        let room = self.named_direct_room(caller, room, username).await?;
+        let own = self.store.subscription(&room.id, &caller.id).await?;
+        if own.is_none() && !self.has_global_permission(caller, "view-room-administration") {
+            return Err(Error::not_allowed());
+        }
+        if !self.holds_here(caller, own.as_ref(), "delete-d") {
+            return Err(Error::not_allowed());
+        }
+        self.store.delete_room(&room.id).await?;
+        Ok(())
+    }
+
+    pub async fn direct_members(
+        &self,
+        caller: &User,
+        room: RoomSelector<'_>,
+        username: Option<&str>,
+        paging: Paging,
+    ) -> Result<Listing<User>> {
+        let room = self.named_direct_room(caller, room, username).await?;
         if self.store.subscription(&room.id, &caller.id).await?.is_none() {
             return Err(Error::Forbidden);
         }

@@ -1,4 +1,4 @@
-//! Direct messages: `im.create` / `dm.create`.
+//! Direct messages: `im.create` / `dm.create`, `im.delete` / `dm.delete`.
 
 use crate::extract::{required_str, Body, CurrentUser};
 use crate::openapi::schemas as doc;
@@ -7,12 +7,17 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use threadsync_service::RoomSelector;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create)).routes(routes!(dm_create))
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(dm_create))
+        .routes(routes!(delete))
+        .routes(routes!(dm_delete))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,4 +75,57 @@ async fn create(
 )]
 async fn dm_create(state: State<AppState>, caller: CurrentUser, body: Body<CreateBody>) -> ApiResult {
     create(state, caller, body).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DirectMessageDeleteRequest)]
+#[serde(rename_all = "camelCase")]
+struct DeleteBody {
+    room_id: Option<String>,
+    /// Without `roomId`: the caller's direct message with this user.
+    username: Option<String>,
+}
+
+/// Deletes a direct message.
+///
+/// `POST /api/v1/im.delete` and `dm.delete` (auth): `{roomId | username}`
+/// → `{}`: the DM, its messages and both memberships are removed. Needs
+/// membership (or `view-room-administration`) and `delete-d` (admins).
+#[utoipa::path(
+    post,
+    path = "/api/v1/im.delete",
+    tag = "im",
+    security(("userId" = [], "authToken" = [])),
+    request_body = DeleteBody,
+    responses(
+        (status = 200, description = "The direct message is deleted.", body = doc::Done),
+        (status = 400, description = "Neither `roomId` nor `username` (`error-room-param-not-provided`); no such DM (`error-room-not-found`); not a member, or without `delete-d` (`Not allowed [error-not-allowed]`)."),
+    ),
+)]
+async fn delete(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<DeleteBody>,
+) -> ApiResult {
+    let room = RoomSelector { room_id: body.room_id.as_deref(), room_name: None };
+    services.delete_direct(&caller.user, room, body.username.as_deref()).await?;
+    ok(json!({}))
+}
+
+/// Deletes a direct message (the same as `im.delete`).
+///
+/// `POST /api/v1/dm.delete` (auth): `{roomId | username}` → `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dm.delete",
+    tag = "im",
+    security(("userId" = [], "authToken" = [])),
+    request_body = DeleteBody,
+    responses(
+        (status = 200, description = "The direct message is deleted.", body = doc::Done),
+        (status = 400, description = "Neither `roomId` nor `username` (`error-room-param-not-provided`); no such DM (`error-room-not-found`); not a member, or without `delete-d` (`Not allowed [error-not-allowed]`)."),
+    ),
+)]
+async fn dm_delete(state: State<AppState>, caller: CurrentUser, body: Body<DeleteBody>) -> ApiResult {
+    delete(state, caller, body).await
 }

@@ -51,6 +51,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/users.getUsernameSuggestion"),
     ("POST", "/api/v1/users.forgotPassword"),
     ("POST", "/api/v1/users.createToken"),
+    ("POST", "/api/v1/im.delete"),
+    ("POST", "/api/v1/dm.delete"),
     ("POST", "/api/v1/channels.close"),
     ("POST", "/api/v1/channels.open"),
     ("POST", "/api/v1/groups.close"),
@@ -994,6 +996,7 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "users.setPreferences") => &[("data", PreferenceData)],
         ("POST", "users.forgotPassword") => &[("email", Email)],
         ("POST", "users.createToken") => &[("userId", R(UserId)), ("secret", Text)],
+        ("POST", "im.delete" | "dm.delete") => &[("roomId", R(Room))],
         ("POST", "channels.close" | "channels.open" | "groups.close" | "groups.open")
         | ("POST", "im.close" | "im.open" | "dm.close" | "dm.open") => &[("roomId", R(Room))],
         ("GET", "roles.getUsersInRole") => &[("role", Role), ("roomId", R(Room))],

@@ -679,6 +679,10 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get(&format!("/api/v1/dm.messages?roomId={dm_id}&fields={}", enc(r#"{"msg":1}"#)), Some(&bob)).await;
 
     // And the rest of the destructive ones.
+    t.post("/api/v1/im.delete", Some(&admin), json!({"roomId": dm_id})).await;
+    let other_dm = t.post("/api/v1/dm.create", Some(&admin), json!({"username": "carol"})).await;
+    let other_dm = other_dm["room"]["_id"].as_str().expect("dm").to_owned();
+    t.post("/api/v1/dm.delete", Some(&admin), json!({"roomId": other_dm})).await;
     t.post("/api/v1/channels.delete", Some(&bob), json!({"roomName": "town"})).await;
     t.post(
         "/api/v1/users.setActiveStatus",

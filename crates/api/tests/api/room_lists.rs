@@ -169,3 +169,58 @@ async fn direct_message_lists_and_members() {
         );
     }
 }
+
+#[tokio::test]
+async fn direct_messages_are_deleted_by_holders_of_delete_d() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let dm = app.direct(&alice, &bob).await;
+    let said = app.say(&alice, &dm, "hello").await;
+    let msg = said["_id"].as_str().expect("id").to_owned();
+
+    // Members without delete-d (users) may not.
+    app.post("/api/v1/im.delete", Some(&bob), json!({"roomId": dm})).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    // Admins may, member or not (view-room-administration).
+    app.post("/api/v1/dm.delete", Some(&app.admin), json!({"roomId": dm})).await.ok();
+    let list = app.get("/api/v1/im.list", Some(&alice)).await.ok();
+    assert!(!list.to_string().contains(&dm), "{list}");
+    app.get(&format!("/api/v1/chat.getMessage?msgId={msg}"), Some(&alice))
+        .await
+        .err_type("error-message-not-found");
+    app.post("/api/v1/im.delete", Some(&app.admin), json!({"roomId": dm}))
+        .await
+        .err_type("error-room-not-found");
+
+    // By username: the caller's DM with that user; delete-d granted to users.
+    let again = app.direct(&alice, &bob).await;
+    app.post(
+        "/api/v1/permissions.update",
+        Some(&app.admin),
+        json!({"permissions": [{"_id": "delete-d", "roles": ["admin", "user"]}]}),
+    )
+    .await
+    .ok();
+    let carol = app.user("carol").await;
+    app.post("/api/v1/im.delete", Some(&carol), json!({"roomId": again})).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    app.post("/api/v1/im.delete", Some(&bob), json!({"username": "alice"})).await.ok();
+    assert!(app.services.store().room_by_id(&again).await.expect("store").is_none());
+
+    // Shapes.
+    app.post("/api/v1/im.delete", Some(&bob), json!({})).await.err_type("error-room-param-not-provided");
+    app.post("/api/v1/im.delete", Some(&bob), json!({"username": "nobody"}))
+        .await
+        .err_type("error-room-not-found");
+    let town = app.channel(&alice, "town", &[]).await;
+    app.post("/api/v1/im.delete", Some(&alice), json!({"roomId": town}))
+        .await
+        .err_type("error-room-not-found");
+}
