@@ -4,6 +4,7 @@
 //! (docs/rest.md#room-listings).
 
 use crate::paging::Paging;
+use crate::room_settings::RoomSetting;
 use crate::rooms::{Listing, RoomSelector};
 use crate::Services;
 use threadsync_domain::{Error, Result, Room, RoomType, User};
@@ -161,6 +162,26 @@ impl Services {
                 "error-room-not-found",
             )
         })
+    }
+
+    /// `im.setTopic` / `dm.setTopic`: the DM's topic, by a member holding
+    /// `edit-room` (admins by default; DM members have no room roles), with
+    /// the `room_changed_topic` notice, as for channels.
+    pub async fn set_direct_topic(
+        &self,
+        caller: &User,
+        room: RoomSelector<'_>,
+        username: Option<&str>,
+        topic: String,
+    ) -> Result<String> {
+        let room = self.named_direct_room(caller, room, username).await?;
+        if self.store.subscription(&room.id, &caller.id).await?.is_none() {
+            return Err(Error::Legacy("The user is not subscribed to the room".into()));
+        }
+        let selector = RoomSelector { room_id: Some(&room.id), room_name: None };
+        self.change_room_setting(caller, RoomType::Direct, selector, RoomSetting::Topic(topic.clone()))
+            .await?;
+        Ok(topic)
     }
 
     /// `im.delete` / `dm.delete`: removes a direct message with its

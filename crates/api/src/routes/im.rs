@@ -1,4 +1,5 @@
-//! Direct messages: `im.create` / `dm.create`, `im.delete` / `dm.delete`.
+//! Direct messages: `im.create` / `dm.create`, `im.delete` / `dm.delete`,
+//! `im.setTopic` / `dm.setTopic`.
 
 use crate::extract::{required_str, Body, CurrentUser};
 use crate::openapi::schemas as doc;
@@ -18,6 +19,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(dm_create))
         .routes(routes!(delete))
         .routes(routes!(dm_delete))
+        .routes(routes!(set_topic))
+        .routes(routes!(dm_set_topic))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -128,4 +131,63 @@ async fn delete(
 )]
 async fn dm_delete(state: State<AppState>, caller: CurrentUser, body: Body<DeleteBody>) -> ApiResult {
     delete(state, caller, body).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = DirectMessageTopicRequest)]
+#[serde(rename_all = "camelCase")]
+struct TopicBody {
+    room_id: Option<String>,
+    /// Without `roomId`: the caller's direct message with this user.
+    username: Option<String>,
+    topic: Option<String>,
+}
+
+/// Sets a direct message's topic.
+///
+/// `POST /api/v1/im.setTopic` and `dm.setTopic` (auth): `{roomId |
+/// username, topic}` → `{topic}`; the caller must be in the DM and hold
+/// `edit-room` (admins by default); posts `room_changed_topic`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/im.setTopic",
+    tag = "im",
+    security(("userId" = [], "authToken" = [])),
+    request_body = TopicBody,
+    responses(
+        (status = 200, description = "The topic set.", body = doc::RoomSettingAnswer),
+        (status = 400, description = "No `topic` (`The bodyParam 'topic' is required`, no `errorType`); no DM named or found; not a member (`The user is not subscribed to the room`); without `edit-room` (`error-action-not-allowed`)."),
+    ),
+)]
+async fn set_topic(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<TopicBody>,
+) -> ApiResult {
+    let Some(topic) = body.topic else {
+        return Err(crate::error::ApiError(threadsync_domain::Error::Legacy(
+            "The bodyParam 'topic' is required".into(),
+        )));
+    };
+    let room = RoomSelector { room_id: body.room_id.as_deref(), room_name: None };
+    let topic = services.set_direct_topic(&caller.user, room, body.username.as_deref(), topic).await?;
+    ok(json!({"topic": topic}))
+}
+
+/// Sets a direct message's topic (the same as `im.setTopic`).
+///
+/// `POST /api/v1/dm.setTopic` (auth): `{roomId | username, topic}` → `{topic}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dm.setTopic",
+    tag = "im",
+    security(("userId" = [], "authToken" = [])),
+    request_body = TopicBody,
+    responses(
+        (status = 200, description = "The topic set.", body = doc::RoomSettingAnswer),
+        (status = 400, description = "No `topic` (`The bodyParam 'topic' is required`, no `errorType`); no DM named or found; not a member (`The user is not subscribed to the room`); without `edit-room` (`error-action-not-allowed`)."),
+    ),
+)]
+async fn dm_set_topic(state: State<AppState>, caller: CurrentUser, body: Body<TopicBody>) -> ApiResult {
+    set_topic(state, caller, body).await
 }

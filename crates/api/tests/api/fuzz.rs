@@ -53,6 +53,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/users.createToken"),
     ("POST", "/api/v1/im.delete"),
     ("POST", "/api/v1/dm.delete"),
+    ("POST", "/api/v1/im.setTopic"),
+    ("POST", "/api/v1/dm.setTopic"),
     ("POST", "/api/v1/channels.close"),
     ("POST", "/api/v1/channels.open"),
     ("POST", "/api/v1/groups.close"),
@@ -997,6 +999,7 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "users.forgotPassword") => &[("email", Email)],
         ("POST", "users.createToken") => &[("userId", R(UserId)), ("secret", Text)],
         ("POST", "im.delete" | "dm.delete") => &[("roomId", R(Room))],
+        ("POST", "im.setTopic" | "dm.setTopic") => &[("roomId", R(Room)), ("topic", Text)],
         ("POST", "channels.close" | "channels.open" | "groups.close" | "groups.open")
         | ("POST", "im.close" | "im.open" | "dm.close" | "dm.open") => &[("roomId", R(Room))],
         ("GET", "roles.getUsersInRole") => &[("role", Role), ("roomId", R(Room))],

@@ -594,6 +594,9 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get("/api/v1/dm.members?username=carol", Some(&bob)).await;
     t.get(&format!("/api/v1/im.counters?roomId={dm_id}"), Some(&bob)).await;
     t.get(&format!("/api/v1/dm.counters?roomId={dm_id}"), Some(&bob)).await;
+    t.post("/api/v1/im.create", Some(&admin), json!({"username": "bob"})).await;
+    t.post("/api/v1/im.setTopic", Some(&admin), json!({"username": "bob", "topic": "plans"})).await;
+    t.post("/api/v1/dm.setTopic", Some(&admin), json!({"username": "bob", "topic": "later"})).await;
     t.post("/api/v1/im.close", Some(&bob), json!({"roomId": dm_id})).await;
     t.post("/api/v1/im.open", Some(&bob), json!({"roomId": dm_id})).await;
     t.post("/api/v1/dm.close", Some(&bob), json!({"roomId": dm_id})).await;

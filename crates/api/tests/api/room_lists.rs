@@ -224,3 +224,42 @@ async fn direct_messages_are_deleted_by_holders_of_delete_d() {
         .await
         .err_type("error-room-not-found");
 }
+
+#[tokio::test]
+async fn direct_message_topics_need_edit_room() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let dm = app.direct(&app.admin, &bob).await;
+
+    let set = app
+        .post("/api/v1/dm.setTopic", Some(&app.admin), json!({"username": "bob", "topic": "plans"}))
+        .await
+        .ok();
+    assert_eq!(set["topic"], "plans");
+    let info = app.get(&format!("/api/v1/rooms.info?roomId={dm}"), Some(&bob)).await.ok();
+    assert_eq!(info["room"]["topic"], "plans");
+    let history = app.get(&format!("/api/v1/im.history?roomId={dm}"), Some(&bob)).await.ok();
+    assert_eq!(history["messages"][0]["t"], "room_changed_topic", "{history}");
+    assert_eq!(history["messages"][0]["msg"], "plans");
+
+    // Members without edit-room (users), non-members, and shapes.
+    app.post("/api/v1/im.setTopic", Some(&bob), json!({"roomId": dm, "topic": "mine"}))
+        .await
+        .err_type("error-action-not-allowed");
+    app.post("/api/v1/im.setTopic", Some(&carol), json!({"roomId": dm, "topic": "x"})).await.err(
+        400,
+        "The user is not subscribed to the room",
+        None,
+    );
+    app.post("/api/v1/im.setTopic", Some(&bob), json!({"roomId": dm})).await.err(
+        400,
+        "The bodyParam 'topic' is required",
+        None,
+    );
+    app.post("/api/v1/im.setTopic", Some(&bob), json!({"topic": "x"}))
+        .await
+        .err_type("error-room-param-not-provided");
+    let info = app.get(&format!("/api/v1/rooms.info?roomId={dm}"), Some(&bob)).await.ok();
+    assert_eq!(info["room"]["topic"], "plans", "refusals change nothing");
+}
