@@ -155,6 +155,12 @@ impl Error {
         Error::invalid_params(format!("The required \"{name}\" param is missing."))
     }
 
+    /// Meteor's `check()` failure, as Rocket.Chat answers it: a 400 without
+    /// `errorType`, `Match error: <detail>`.
+    pub fn match_failed(detail: impl std::fmt::Display) -> Self {
+        Error::Legacy(format!("Match error: {detail}"))
+    }
+
     /// The generic room-access denial outside the thread endpoints.
     pub fn not_allowed() -> Self {
         Error::rejected("Not allowed", "error-not-allowed")
@@ -174,6 +180,19 @@ impl Error {
             Error::Refused(refusal) => Some(refusal.code()),
             _ => None,
         }
+    }
+}
+
+/// A JSON value's type as Meteor's `check()` names it in its errors
+/// (`Expected string, got number`).
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 

@@ -7,6 +7,7 @@ use crate::rooms::UserSelector;
 use crate::users::{email_taken, validate_email, MAX_NAME_LEN, MAX_PASSWORD_LEN};
 use crate::Services;
 use serde_json::{Map, Value};
+use threadsync_domain::error::json_type;
 use threadsync_domain::permissions::{self, RoleScope};
 use threadsync_domain::{Email, Error, Result, User};
 use threadsync_storage::{StorageError, UserPatch};
@@ -16,11 +17,6 @@ use threadsync_storage::{StorageError, UserPatch};
 const STATUSES: &[&str] = &["online", "away", "offline", "busy"];
 /// Rocket.Chat keeps the first 120 characters of a status message.
 const MAX_STATUS_TEXT: usize = 120;
-
-/// Rocket.Chat's `check()` failure: a 400 without `errorType`.
-fn match_error(detail: &str) -> Error {
-    Error::Legacy(format!("Match error: {detail}"))
-}
 
 fn status_text(raw: &str) -> String {
     raw.trim().chars().take(MAX_STATUS_TEXT).collect()
@@ -115,17 +111,6 @@ impl PreferenceKind {
     }
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// The preferences of `data` that are stored, after checking the type of
 /// each known key (`null` is "not given", as `Match.Maybe`).
 fn known_preferences(data: &Map<String, Value>) -> Result<Map<String, Value>> {
@@ -136,7 +121,7 @@ fn known_preferences(data: &Map<String, Value>) -> Result<Map<String, Value>> {
             continue;
         }
         if !kind.holds(value) {
-            return Err(match_error(&format!(
+            return Err(Error::match_failed(format!(
                 "Expected {}, got {} in field data.{key}",
                 kind.word(),
                 json_type(value)
@@ -145,7 +130,7 @@ fn known_preferences(data: &Map<String, Value>) -> Result<Map<String, Value>> {
         if *kind == PreferenceKind::Array
             && value.as_array().is_some_and(|items| items.iter().any(|i| !i.is_string()))
         {
-            return Err(match_error(&format!("Expected string in field data.{key}")));
+            return Err(Error::match_failed(format!("Expected string in field data.{key}")));
         }
         if serde_json::to_string(value).map_or(true, |s| s.len() > MAX_PREFERENCE_BYTES) {
             return Err(Error::rejected(
@@ -202,7 +187,7 @@ impl Services {
     /// (invisible) only while `Accounts_AllowInvisibleStatusOption` is on.
     pub async fn set_status(&self, caller: &User, change: StatusChange<'_>) -> Result<User> {
         if change.status.is_none() && change.message.is_none() {
-            return Err(match_error("Failed Match.OneOf, Match.Maybe or Match.Optional validation"));
+            return Err(Error::match_failed("Failed Match.OneOf, Match.Maybe or Match.Optional validation"));
         }
         let settings = self.settings();
         if !settings.user_status_change_allowed() {

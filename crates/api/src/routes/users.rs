@@ -9,6 +9,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use threadsync_domain::error::json_type;
 use threadsync_service::{NewUser, StatusChange, UserSelector, UserUpdate};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -390,21 +391,9 @@ async fn get_presence(State(services): State<AppState>, caller: CurrentUser, par
     }
 }
 
-/// Rocket.Chat's `check()` failure for a body field: a 400 without
-/// `errorType`, worded as Meteor's `Match` words it.
+/// Rocket.Chat's `check()` failure for a body field.
 fn match_error(detail: String) -> ApiError {
-    ApiError(threadsync_domain::Error::Legacy(format!("Match error: {detail}")))
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+    ApiError(threadsync_domain::Error::match_failed(detail))
 }
 
 /// A body field that must be a string when present (`Match.Maybe(String)`;
