@@ -197,16 +197,7 @@ async fn get_pinned_messages(
     caller: CurrentUser,
     params: Params,
 ) -> TypedResult<super::threads::ListingBody> {
-    let listing = services
-        .marked_messages(
-            &caller.user,
-            params.get("roomId"),
-            Marked::Pinned,
-            params.get("count"),
-            params.get("offset"),
-        )
-        .await?;
-    Ok(Success(super::threads::listing_body("messages", listing)))
+    marked(&services, &caller, &params, Marked::Pinned).await
 }
 
 /// The messages of a room the caller starred.
@@ -232,16 +223,7 @@ async fn get_starred_messages(
     caller: CurrentUser,
     params: Params,
 ) -> TypedResult<super::threads::ListingBody> {
-    let listing = services
-        .marked_messages(
-            &caller.user,
-            params.get("roomId"),
-            Marked::StarredByCaller,
-            params.get("count"),
-            params.get("offset"),
-        )
-        .await?;
-    Ok(Success(super::threads::listing_body("messages", listing)))
+    marked(&services, &caller, &params, Marked::StarredByCaller).await
 }
 
 /// The messages of a room that mention the caller.
@@ -268,16 +250,7 @@ async fn get_mentioned_messages(
     caller: CurrentUser,
     params: Params,
 ) -> TypedResult<super::threads::ListingBody> {
-    let listing = services
-        .marked_messages(
-            &caller.user,
-            params.get("roomId"),
-            Marked::MentioningCaller,
-            params.get("count"),
-            params.get("offset"),
-        )
-        .await?;
-    Ok(Success(super::threads::listing_body("messages", listing)))
+    marked(&services, &caller, &params, Marked::MentioningCaller).await
 }
 
 /// Ignores another member of a room, or stops.
@@ -576,4 +549,18 @@ async fn delete(
         "ts": deleted.deleted_at,
         "message": {"_id": deleted.id, "rid": deleted.rid, "u": deleted.u},
     }))
+}
+
+/// The body of the three marked-message listings: the room's messages
+/// with the mark, newest first, paged.
+async fn marked(
+    services: &AppState,
+    caller: &CurrentUser,
+    params: &Params,
+    mark: Marked,
+) -> TypedResult<super::threads::ListingBody> {
+    let listing = services
+        .marked_messages(&caller.user, params.get("roomId"), mark, params.get("count"), params.get("offset"))
+        .await?;
+    Ok(Success(super::threads::listing_body("messages", listing)))
 }
