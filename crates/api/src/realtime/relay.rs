@@ -331,6 +331,12 @@ impl Relay {
         Ok(())
     }
 
+    /// Starts following `rid` after `start`, if not followed yet.
+    async fn track_from(&self, rid: &str, start: Timestamp) -> Result<()> {
+        self.rooms.lock().await.entry(rid.to_owned()).or_insert(start);
+        Ok(())
+    }
+
     /// Follows every room of `user` for their `__my_messages__` sub.
     pub async fn track_user_rooms(&self, user: &User) -> Result<()> {
         let types = [RoomType::Channel, RoomType::Group, RoomType::Direct];
@@ -567,9 +573,14 @@ impl Relay {
             self.hub.targets(ROOM_MESSAGES, MY_MESSAGES).into_iter().filter_map(|t| t.user_id).collect();
         if !my_users.is_empty() {
             let mut now_members = HashSet::new();
+            // The earliest join among them: a room first followed now is
+            // read from there, not from its latest change, so a message
+            // written between the join and this catch-up is not skipped.
+            let mut joined = Timestamp(i64::MAX);
             if room.is_some() {
                 for uid in my_users {
-                    if store.subscription(rid, &uid).await?.is_some() {
+                    if let Some(subscription) = store.subscription(rid, &uid).await? {
+                        joined = joined.min(subscription.ts);
                         now_members.insert(uid);
                     }
                 }
@@ -584,7 +595,7 @@ impl Relay {
                 }
             }
             if start_following {
-                self.track(rid).await?;
+                self.track_from(rid, Timestamp(joined.millis().saturating_sub(1))).await?;
             }
         }
         Ok(())
