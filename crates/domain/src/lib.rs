@@ -14,6 +14,7 @@ pub mod reaction;
 pub mod room;
 pub mod settings;
 pub mod time;
+pub mod upload;
 pub mod user;
 
 pub use error::{Error, Result};
@@ -21,4 +22,5 @@ pub use markup::Markup;
 pub use message::{Message, Tombstone, UserRef};
 pub use room::{Room, RoomType, Subscription};
 pub use time::Timestamp;
+pub use upload::Upload;
 pub use user::{Email, User};

@@ -66,6 +66,12 @@ pub const KATEX_PARENTHESIS_SYNTAX: &str = "Katex_Parenthesis_Syntax";
 pub const MESSAGE_CUSTOM_DOMAIN_AUTOLINK: &str = "Message_CustomDomain_AutoLink";
 pub const ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE: &str = "Accounts_AllowUserStatusMessageChange";
 pub const ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION: &str = "Accounts_AllowInvisibleStatusOption";
+pub const FILE_UPLOAD_ENABLED: &str = "FileUpload_Enabled";
+pub const FILE_UPLOAD_MAX_FILE_SIZE: &str = "FileUpload_MaxFileSize";
+pub const FILE_UPLOAD_MEDIA_TYPE_WHITE_LIST: &str = "FileUpload_MediaTypeWhiteList";
+pub const FILE_UPLOAD_MEDIA_TYPE_BLACK_LIST: &str = "FileUpload_MediaTypeBlackList";
+pub const FILE_UPLOAD_PROTECT_FILES: &str = "FileUpload_ProtectFiles";
+pub const ACCOUNTS_ALLOW_USER_AVATAR_CHANGE: &str = "Accounts_AllowUserAvatarChange";
 
 /// Default of `API_Enable_Rate_Limiter_Limit_Calls_Default`: calls per window,
 /// per user (or per client IP when unauthenticated) and route. Rocket.Chat
@@ -178,6 +184,38 @@ pub const DEFINITIONS: &[SettingDef] = &[
         kind: SettingKind::Boolean,
         default: DefaultValue::Bool(true),
     },
+    // File uploads (docs/files.md), Rocket.Chat's names and defaults: on,
+    // 100 MiB per file (-1: no limit), every media type but SVG, which can
+    // carry script. Files are served to logged-in room members only unless
+    // `FileUpload_ProtectFiles` is off.
+    SettingDef { id: FILE_UPLOAD_ENABLED, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
+    SettingDef {
+        id: FILE_UPLOAD_MAX_FILE_SIZE,
+        kind: SettingKind::Int { min: -1, max: i64::MAX },
+        default: DefaultValue::Int(104_857_600),
+    },
+    SettingDef {
+        id: FILE_UPLOAD_MEDIA_TYPE_WHITE_LIST,
+        kind: SettingKind::Text { max: 4096 },
+        default: DefaultValue::Str(""),
+    },
+    SettingDef {
+        id: FILE_UPLOAD_MEDIA_TYPE_BLACK_LIST,
+        kind: SettingKind::Text { max: 4096 },
+        default: DefaultValue::Str("image/svg+xml"),
+    },
+    SettingDef {
+        id: FILE_UPLOAD_PROTECT_FILES,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
+    },
+    // Whether users may change their own avatar (`users.setAvatar`,
+    // `users.resetAvatar`); changing another's needs `edit-other-user-avatar`.
+    SettingDef {
+        id: ACCOUNTS_ALLOW_USER_AVATAR_CHANGE,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
+    },
 ];
 
 /// The settings any client may read without logging in (`settings.public`),
@@ -200,6 +238,13 @@ pub const PUBLIC: &[&str] = &[
     // Public in Rocket.Chat: clients show or hide the status editor by them.
     ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE,
     ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION,
+    // Public in Rocket.Chat: clients check a file before sending it.
+    FILE_UPLOAD_ENABLED,
+    FILE_UPLOAD_MAX_FILE_SIZE,
+    FILE_UPLOAD_MEDIA_TYPE_WHITE_LIST,
+    FILE_UPLOAD_MEDIA_TYPE_BLACK_LIST,
+    FILE_UPLOAD_PROTECT_FILES,
+    ACCOUNTS_ALLOW_USER_AVATAR_CHANGE,
 ];
 
 pub fn is_public(id: &str) -> bool {
@@ -271,8 +316,32 @@ impl Settings {
         self.values.get(id).and_then(Value::as_i64).unwrap_or(0)
     }
 
+    fn text(&self, id: &str) -> &str {
+        self.values.get(id).and_then(Value::as_str).unwrap_or("")
+    }
+
     pub fn threads_enabled(&self) -> bool {
         self.bool(THREADS_ENABLED)
+    }
+    pub fn file_upload_enabled(&self) -> bool {
+        self.bool(FILE_UPLOAD_ENABLED)
+    }
+    /// The most bytes one file may have; `None`: no limit (the setting is
+    /// `-1`, or `0`, which Rocket.Chat also reads as no limit).
+    pub fn file_upload_max_size(&self) -> Option<u64> {
+        u64::try_from(self.int(FILE_UPLOAD_MAX_FILE_SIZE)).ok().filter(|n| *n > 0)
+    }
+    pub fn file_upload_allow_list(&self) -> &str {
+        self.text(FILE_UPLOAD_MEDIA_TYPE_WHITE_LIST)
+    }
+    pub fn file_upload_deny_list(&self) -> &str {
+        self.text(FILE_UPLOAD_MEDIA_TYPE_BLACK_LIST)
+    }
+    pub fn file_upload_protect_files(&self) -> bool {
+        self.bool(FILE_UPLOAD_PROTECT_FILES)
+    }
+    pub fn allow_user_avatar_change(&self) -> bool {
+        self.bool(ACCOUNTS_ALLOW_USER_AVATAR_CHANGE)
     }
     pub fn message_max_allowed_size(&self) -> usize {
         usize::try_from(self.int(MESSAGE_MAX_ALLOWED_SIZE)).unwrap_or(5000)

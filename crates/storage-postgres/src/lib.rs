@@ -45,6 +45,7 @@ mod settings;
 mod sync;
 mod test_hooks;
 mod tls;
+mod uploads;
 mod users;
 
 // Unit tests share the integration tests' support module, which names the
@@ -64,13 +65,14 @@ use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::permissions::PermissionChange;
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
+use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, Upload, User};
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
     MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery, RoomStore,
     RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
-    SyncStore, ThreadListQuery, UserListQuery, UserPatch, UserStore,
+    SyncStore, ThreadListQuery, UploadListQuery, UploadSelection, UploadStore, UserListQuery, UserPatch,
+    UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -928,6 +930,35 @@ impl ImportStore for PgStore {
         self.cache.suspend();
         self.cache.resume();
         result
+    }
+}
+
+#[async_trait]
+impl UploadStore for PgStore {
+    async fn insert_upload(&self, upload: &Upload) -> StorageResult<()> {
+        write!(self, |_| None, |c| uploads::insert(c, upload).await)
+    }
+
+    async fn upload_by_id(&self, id: &str) -> StorageResult<Option<Upload>> {
+        uploads::by_id(&*self.client().await?, id).await
+    }
+
+    async fn attach_upload(
+        &self,
+        id: &str,
+        message_id: &str,
+        description: Option<&str>,
+        now: Timestamp,
+    ) -> StorageResult<bool> {
+        write!(self, |_| None, |c| uploads::attach(c, id, message_id, description, now).await)
+    }
+
+    async fn room_uploads(&self, query: &UploadListQuery) -> StorageResult<Page<Upload>> {
+        uploads::of_room(&*self.client().await?, query).await
+    }
+
+    async fn delete_uploads(&self, which: UploadSelection<'_>) -> StorageResult<Vec<Upload>> {
+        write!(self, |_| None, |c| uploads::delete(c, which).await)
     }
 }
 

@@ -30,6 +30,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, sql: include_str!("../migrations/0003_permissions.sql") },
     Migration { version: 4, sql: include_str!("../migrations/0004_message_search.sql") },
     Migration { version: 5, sql: include_str!("../migrations/0005_user_profile.sql") },
+    Migration { version: 6, sql: include_str!("../migrations/0006_uploads.sql") },
 ];
 
 /// Creates the schema if one is configured (the connection's `search_path`

@@ -36,6 +36,7 @@ mod rooms;
 mod search;
 mod settings;
 mod sync;
+mod uploads;
 mod users;
 mod writer;
 
@@ -48,13 +49,14 @@ use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::permissions::PermissionChange;
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, User};
+use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, Upload, User};
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
     MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery, RoomStore,
     RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
-    SyncStore, ThreadListQuery, UserListQuery, UserPatch, UserStore,
+    SyncStore, ThreadListQuery, UploadListQuery, UploadSelection, UploadStore, UserListQuery, UserPatch,
+    UserStore,
 };
 use writer::Writer;
 
@@ -730,6 +732,52 @@ impl SettingsStore for SqliteStore {
             user: None,
             data: None,
         })
+    }
+}
+
+#[async_trait]
+impl UploadStore for SqliteStore {
+    async fn insert_upload(&self, upload: &Upload) -> StorageResult<()> {
+        let upload = upload.clone();
+        self.write(move |c| uploads::insert(c, &upload)).await
+    }
+
+    async fn upload_by_id(&self, id: &str) -> StorageResult<Option<Upload>> {
+        let id = id.to_owned();
+        self.read(move |c| uploads::by_id(c, &id)).await
+    }
+
+    async fn attach_upload(
+        &self,
+        id: &str,
+        message_id: &str,
+        description: Option<&str>,
+        now: Timestamp,
+    ) -> StorageResult<bool> {
+        let (id, message_id) = (id.to_owned(), message_id.to_owned());
+        let description = description.map(str::to_owned);
+        self.write(move |c| uploads::attach(c, &id, &message_id, description.as_deref(), now)).await
+    }
+
+    async fn room_uploads(&self, query: &UploadListQuery) -> StorageResult<Page<Upload>> {
+        let query = query.clone();
+        self.read(move |c| uploads::of_room(c, &query)).await
+    }
+
+    async fn delete_uploads(&self, which: UploadSelection<'_>) -> StorageResult<Vec<Upload>> {
+        match which {
+            UploadSelection::Ids(ids) => {
+                let ids = ids.to_vec();
+                self.write(move |c| uploads::delete(c, UploadSelection::Ids(&ids))).await
+            }
+            UploadSelection::Room(rid) => {
+                let rid = rid.to_owned();
+                self.write(move |c| uploads::delete(c, UploadSelection::Room(&rid))).await
+            }
+            UploadSelection::Expired { now, limit } => {
+                self.write(move |c| uploads::delete(c, UploadSelection::Expired { now, limit })).await
+            }
+        }
     }
 }
 

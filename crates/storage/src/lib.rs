@@ -24,6 +24,7 @@
 pub mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod files;
 pub mod rules;
 pub mod search;
 
@@ -34,6 +35,7 @@ use threadsync_domain::permissions::PermissionChange;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Markup, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
+pub use files::{Blob, BlobError, BlobStore, ByteStream, UploadListQuery, UploadSelection, UploadStore};
 pub use search::{SearchOrder, SearchQuery, SearchTerm};
 pub use threadsync_domain::message::{ChannelMention, Mention};
 
@@ -905,7 +907,16 @@ pub const MAX_EPHEMERAL_BYTES: usize = 6000;
 /// A complete backend.
 #[async_trait]
 pub trait Store:
-    UserStore + RoomStore + MessageStore + SyncStore + SearchStore + SettingsStore + ImportStore + Send + Sync
+    UserStore
+    + RoomStore
+    + MessageStore
+    + SyncStore
+    + SearchStore
+    + SettingsStore
+    + ImportStore
+    + UploadStore
+    + Send
+    + Sync
 {
     /// A short name for logs (`sqlite`, `postgres`).
     fn backend_name(&self) -> &'static str;

@@ -25,11 +25,13 @@
 
 pub mod oracle;
 mod search;
+mod uploads;
 
 pub use search::{
     search_finds_imported_messages, search_follows_edits_and_deletions, search_is_scoped_to_the_room,
     search_pages_are_stable_and_ranked, search_words_prefixes_phrases_and_folding,
 };
+pub use uploads::{uploads_attach_list_and_filter, uploads_deleted_by_id_room_and_expiry};
 
 use crate::{
     ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageMark, NewMessage, Page, ReadChange,
@@ -166,6 +168,8 @@ macro_rules! conformance_suite {
             search_is_scoped_to_the_room,
             search_pages_are_stable_and_ranked,
             search_finds_imported_messages,
+            uploads_attach_list_and_filter,
+            uploads_deleted_by_id_room_and_expiry,
         );
     };
     // The attributes travel as one token tree, unpacked per test by `@test`.
