@@ -53,6 +53,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// moment the handler starts reading it (408 beyond).
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a client has to send a whole `multipart/form-data` body (a
+/// file upload, up to `FileUpload_MaxFileSize`): long enough for 100 MiB
+/// over a slow link. The idle limit below still ends a stalled upload.
+pub const UPLOAD_READ_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// The longest pause while a request body is read: no byte for this long
 /// answers 408 (a stalled upload does not wait for [`BODY_READ_TIMEOUT`]).
 pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,6 +68,8 @@ pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct EdgeLimits {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
+    /// [`EdgeLimits::body_read_timeout`] of file uploads (multipart bodies).
+    pub upload_read_timeout: Duration,
     pub body_idle_timeout: Duration,
 }
 
@@ -71,6 +78,7 @@ impl Default for EdgeLimits {
         EdgeLimits {
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: BODY_READ_TIMEOUT,
+            upload_read_timeout: UPLOAD_READ_TIMEOUT,
             body_idle_timeout: BODY_IDLE_TIMEOUT,
         }
     }

@@ -118,6 +118,17 @@ async fn connection(
     let counter = Arc::clone(&in_flight);
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let guard = InFlight::enter(&counter);
+        // File uploads may take longer in all than other bodies.
+        let multipart = request
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+        let limits = if multipart {
+            EdgeLimits { body_read_timeout: limits.upload_read_timeout, ..limits }
+        } else {
+            limits
+        };
         let mut request =
             request.map(|body| axum::body::Body::new(TimedBody::new(body, limits, bodies.clone())));
         request.extensions_mut().insert(ConnectInfo(peer));

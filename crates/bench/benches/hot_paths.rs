@@ -79,10 +79,11 @@ fn token_check(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (services, user_id, token) = rt.block_on(async {
         let store = SqliteStore::open(dir.path(), SqliteOptions::default()).await.expect("store");
+        let blobs =
+            threadsync_storage_files::DiskBlobs::open(dir.path().join("uploads")).await.expect("files");
+        let options = ServiceOptions { bcrypt_cost: 4, ..Default::default() };
         let services =
-            Services::start_with(Arc::new(store), ServiceOptions { bcrypt_cost: 4, ..Default::default() })
-                .await
-                .expect("services");
+            Services::start_with(Arc::new(store), Arc::new(blobs), options).await.expect("services");
         let seed =
             AdminSeed { username: "admin".into(), password: "pw".into(), email: "a@example.com".into() };
         bootstrap(&services, Some(seed)).await.expect("bootstrap");

@@ -144,7 +144,12 @@ impl Services {
     /// The room a `channels.*` / `groups.*` / `im.*` read names, if the
     /// caller may read it. Direct messages answer Rocket.Chat's `im.*`
     /// errors: `must have required property 'roomId'` and `[invalid-channel]`.
-    async fn family_read_room(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<Room> {
+    pub(crate) async fn family_read_room(
+        &self,
+        caller: &User,
+        t: RoomType,
+        room: RoomSelector<'_>,
+    ) -> Result<Room> {
         if t != RoomType::Direct {
             return self.room_info(caller, t, room).await;
         }

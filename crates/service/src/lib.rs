@@ -10,6 +10,7 @@ mod auth;
 mod bench;
 mod bootstrap;
 mod directory;
+mod files;
 mod history;
 mod marks;
 mod membership;
@@ -37,6 +38,7 @@ mod users;
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use directory::{SettingsFilter, MAX_DIRECTORY_USERS};
+pub use files::{FileListParams, FileMessage, IncomingFile, StoredFile};
 pub use history::{History, HistoryParams, HistoryQuery, MAX_HISTORY};
 pub use marks::Marked;
 pub use messages::{message_markup, DeletedMessage, PostMessage, PostedMessage};
@@ -58,12 +60,14 @@ use std::sync::{Arc, RwLock, Weak};
 use threadsync_domain::permissions::PermissionTable;
 use threadsync_domain::settings::Settings;
 use threadsync_domain::Result;
-use threadsync_storage::{EventKind, Store, StoreEvent};
+use threadsync_storage::{BlobStore, EventKind, Store, StoreEvent};
 use tokio::sync::broadcast::{error::RecvError, Receiver};
 
 /// The application: the store plus the rules. Cheap to share (`Arc`).
 pub struct Services {
     store: Arc<dyn Store>,
+    /// The bytes of uploaded files (their records are in `store`).
+    blobs: Arc<dyn BlobStore>,
     /// Settings are read on almost every request and written rarely, so the
     /// current values live here and writes replace the whole snapshot; a
     /// request keeps the `Arc` it took and sees one consistent set.
@@ -120,14 +124,19 @@ impl Default for ServiceOptions {
 }
 
 impl Services {
-    /// Loads the persisted settings and returns the services over `store`.
-    pub async fn start(store: Arc<dyn Store>) -> Result<Arc<Services>> {
-        Self::start_with(store, ServiceOptions::default()).await
+    /// Loads the persisted settings and returns the services over `store`
+    /// (documents) and `blobs` (uploaded files' bytes).
+    pub async fn start(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>) -> Result<Arc<Services>> {
+        Self::start_with(store, blobs, ServiceOptions::default()).await
     }
 
     /// As [`Services::start`], with chosen options (tests use bcrypt cost 4,
     /// the minimum, to stay fast; production uses Meteor's 10).
-    pub async fn start_with(store: Arc<dyn Store>, options: ServiceOptions) -> Result<Arc<Services>> {
+    pub async fn start_with(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        options: ServiceOptions,
+    ) -> Result<Arc<Services>> {
         // Subscribed before loading: a change committed in between is
         // announced to this receiver, so it is reloaded, never missed.
         let events = store.subscribe();
@@ -135,6 +144,7 @@ impl Services {
         let permissions = PermissionTable::new(store.load_permissions().await?);
         let services = Arc::new(Services {
             store,
+            blobs,
             settings: RwLock::new(Arc::new(Settings::from_stored(stored))),
             permissions: RwLock::new(Arc::new(permissions)),
             settings_write: tokio::sync::Mutex::new(()),

@@ -89,14 +89,14 @@ pub struct DeletedMessage {
 
 /// A message as a client asked for it, validated, before room checks.
 #[derive(Debug, Default)]
-struct Draft {
-    id: Option<String>,
-    rid: Option<String>,
-    msg: String,
-    tmid: Option<String>,
-    tshow: Option<bool>,
+pub(crate) struct Draft {
+    pub(crate) id: Option<String>,
+    pub(crate) rid: Option<String>,
+    pub(crate) msg: String,
+    pub(crate) tmid: Option<String>,
+    pub(crate) tshow: Option<bool>,
     /// The content fields (`alias`, `attachments`...) the client sent.
-    extra: Map<String, Value>,
+    pub(crate) extra: Map<String, Value>,
 }
 
 impl Draft {
@@ -388,13 +388,14 @@ impl Services {
             Err(StorageError::NotFound(_)) => return Err(no_message_found(msg_id)),
             Err(other) => return Err(other.into()),
         };
+        self.remove_message_files(&message).await;
         Ok(DeletedMessage { id: message.id, rid: message.rid, u: message.u, deleted_at })
     }
 
     /// Checks that need no room: `tshow` without `tmid`, threads switched
     /// off, the size limits (`msg` in characters, the content fields in
     /// bytes of JSON).
-    fn check_draft(&self, draft: &Draft) -> Result<()> {
+    pub(crate) fn check_draft(&self, draft: &Draft) -> Result<()> {
         let settings = self.settings();
         if draft.tshow == Some(true) && draft.tmid.is_none() {
             return Err(Error::rejected("tshow provided but missing tmid", "invalid-params"));
@@ -412,7 +413,7 @@ impl Services {
     }
 
     /// Sends a checked draft to `room`: access, thread, mentions, insert.
-    async fn deliver(&self, caller: &User, room: &Room, draft: Draft) -> Result<Message> {
+    pub(crate) async fn deliver(&self, caller: &User, room: &Room, draft: Draft) -> Result<Message> {
         let join = self.check_can_post(caller, room).await?;
         let parent = match &draft.tmid {
             Some(tmid) => Some(self.thread_parent(&room.id, tmid).await?),
@@ -470,7 +471,7 @@ impl Services {
     /// members only in `p`/`d`; in a read-only room only holders of
     /// `post-readonly` (admins, owners, moderators by default). Returns the subscription to create when posting joins a
     /// public channel.
-    async fn check_can_post(&self, caller: &User, room: &Room) -> Result<Option<Subscription>> {
+    pub(crate) async fn check_can_post(&self, caller: &User, room: &Room) -> Result<Option<Subscription>> {
         let subscription = self.store.subscription(&room.id, &caller.id).await?;
         if subscription.is_none() && matches!(room.t, RoomType::Group | RoomType::Direct) {
             return Err(Error::not_allowed());

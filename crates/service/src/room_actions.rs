@@ -243,7 +243,10 @@ impl Services {
                     continue;
                 }
                 match self.store.delete_message(&message.id, show_deleted_status).await {
-                    Ok(_) => removed += 1,
+                    Ok(_) => {
+                        removed += 1;
+                        self.remove_message_files(&message).await;
+                    }
                     // Removed meanwhile by someone else: not ours to count.
                     Err(StorageError::NotFound(_)) => {}
                     Err(other) => return Err(other.into()),

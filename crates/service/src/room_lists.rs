@@ -203,6 +203,7 @@ impl Services {
             return Err(Error::not_allowed());
         }
         self.store.delete_room(&room.id).await?;
+        self.remove_room_files(&room.id).await;
         Ok(())
     }
 

@@ -331,6 +331,7 @@ impl Services {
             return Err(Error::not_allowed());
         }
         if self.store.delete_room(&room.id).await? {
+            self.remove_room_files(&room.id).await;
             Ok(())
         } else {
             Err(room_not_found(t))

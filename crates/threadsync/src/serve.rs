@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use threadsync_service::{bootstrap, AdminSeed, BootstrapReport, ServiceOptions, Services};
 use threadsync_storage::Store;
+use threadsync_storage_files::DiskBlobs;
 use threadsync_storage_postgres::{PgOptions, PgStore};
 use threadsync_storage_sqlite::{SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
@@ -81,7 +82,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         create_tokens_secret: config.create_tokens_for_users_secret.clone(),
         ..ServiceOptions::default()
     };
-    let services = match Services::start_with(Arc::clone(&store), options).await {
+    // Uploaded files' bytes live under the data directory, whichever
+    // database holds the documents (docs/files.md).
+    let uploads = config.data.join("uploads");
+    let blobs = match DiskBlobs::open(&uploads).await {
+        Ok(blobs) => blobs,
+        Err(e) => {
+            store.close().await;
+            return Err(
+                anyhow::Error::new(e).context(format!("cannot open the file store in {}", uploads.display()))
+            );
+        }
+    };
+    let services = match Services::start_with(Arc::clone(&store), Arc::new(blobs), options).await {
         Ok(services) => services,
         Err(e) => {
             store.close().await;
@@ -121,6 +134,7 @@ async fn serve(
         .options()
         .tombstone_retention_ms
         .map(|_| tokio::spawn(prune_tombstones(Arc::clone(services))));
+    let uploads_sweeper = tokio::spawn(discard_expired_uploads(Arc::clone(services)));
     if config.bench_endpoints {
         tracing::warn!(
             "benchmark endpoints under /bench are mounted: they skip auth; never use this in production"
@@ -159,6 +173,7 @@ async fn serve(
     // An unfinished backfill resumes at the next start (it walks what still
     // has no `md`); each of its writes is one statement, whole or not at all.
     backfill.abort();
+    uploads_sweeper.abort();
     if let Some(pruner) = pruner {
         pruner.abort();
     }
@@ -318,6 +333,24 @@ async fn backfill_markup(services: Arc<Services>) {
         Ok(0) => {}
         Ok(n) => tracing::info!(messages = n, "markup (md) computed for messages stored without it"),
         Err(e) => tracing::warn!("computing md for older messages failed (retried at the next start): {e}"),
+    }
+}
+
+/// How often uploads no message shared in time are looked for.
+const SWEEP_UPLOADS_EVERY: Duration = Duration::from_secs(600);
+
+/// Discards `rooms.media` uploads never confirmed (and uploads whose
+/// message could not be sent) once they expire, now and then every ten
+/// minutes. Every instance sweeps; a record is removed by one of them.
+async fn discard_expired_uploads(services: Arc<Services>) {
+    let mut every = tokio::time::interval(SWEEP_UPLOADS_EVERY);
+    loop {
+        every.tick().await;
+        match services.discard_expired_uploads().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(discarded = n, "expired unshared uploads discarded"),
+            Err(e) => tracing::warn!("discarding expired uploads failed: {e}"),
+        }
     }
 }
 

@@ -1180,3 +1180,114 @@ pub struct RoomQuery {
     #[param(rename = "roomName")]
     pub room_name: Option<String>,
 }
+
+/// An upload form (`multipart/form-data`).
+#[derive(Serialize, ToSchema)]
+pub struct UploadForm {
+    /// The file (exactly one, in this field).
+    #[schema(format = Binary, value_type = String)]
+    pub file: String,
+    /// `rooms.upload`: the message's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// `rooms.upload`: the file's description, shown under it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `rooms.upload`: share the file as a reply in this thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmid: Option<String>,
+    /// `rooms.upload`: a thread reply also shown in the room (`true`/`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tshow: Option<String>,
+    /// `rooms.upload`: an object as JSON text, kept on the message.
+    #[serde(rename = "customFields", skip_serializing_if = "Option::is_none")]
+    pub custom_fields: Option<String>,
+}
+
+/// `rooms.mediaConfirm`'s body: the message that shares the file.
+#[derive(Serialize, ToSchema)]
+pub struct MediaConfirmBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// Shown under the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tshow: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emoji: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    #[serde(rename = "customFields", skip_serializing_if = "Option::is_none")]
+    pub custom_fields: Option<Map<String, Value>>,
+}
+
+/// A stored, not yet shared file: `{_id, url}`.
+#[derive(Serialize, ToSchema)]
+pub struct MediaFile {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Where it is served: `/file-upload/<_id>/<name>`.
+    pub url: String,
+}
+
+/// `{file}`.
+#[derive(Serialize, ToSchema)]
+pub struct MediaAnswer {
+    pub file: MediaFile,
+    pub success: bool,
+}
+
+/// A shared file as the rooms' `files` listings give it.
+#[derive(Serialize, ToSchema)]
+pub struct UploadedFile {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    /// Bytes.
+    pub size: i64,
+    /// The media type.
+    #[serde(rename = "type")]
+    pub content_type: String,
+    pub rid: String,
+    /// The uploader.
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    /// Always `FileSystem:Uploads`.
+    pub store: String,
+    pub complete: bool,
+    pub uploading: bool,
+    pub progress: i64,
+    /// The name's extension, lower-cased.
+    pub extension: String,
+    /// The media type's first part.
+    #[serde(rename = "typeGroup")]
+    pub type_group: String,
+    #[serde(rename = "uploadedAt")]
+    pub uploaded_at: Date,
+    #[serde(rename = "_updatedAt")]
+    pub updated_at: Date,
+    /// `/file-upload/<_id>/<name>`.
+    pub path: String,
+    /// The same as `path`.
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The uploader, when the account still exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserRef>,
+}
+
+/// `{files, count, offset, total}`.
+#[derive(Serialize, ToSchema)]
+pub struct FilesPage {
+    pub files: Vec<UploadedFile>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}

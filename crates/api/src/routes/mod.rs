@@ -11,6 +11,7 @@ pub(crate) mod bench;
 mod channels;
 mod chat;
 mod client;
+mod files;
 mod groups;
 mod im;
 mod info;
@@ -57,6 +58,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(groups::routes())
         .merge(im::routes())
         .merge(rooms::routes())
+        .merge(files::routes())
         .merge(room_reads::routes())
         .merge(room_lists::routes())
         .merge(room_open::routes())

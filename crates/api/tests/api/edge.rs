@@ -213,6 +213,7 @@ async fn cors_follows_the_settings() {
 const LIMITS: EdgeLimits = EdgeLimits {
     header_read_timeout: Duration::from_millis(800),
     body_read_timeout: Duration::from_millis(2500),
+    upload_read_timeout: Duration::from_millis(4000),
     body_idle_timeout: Duration::from_millis(500),
 };
 

@@ -36,6 +36,14 @@ const PASSWORD: &str = "pw-123456";
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/info"),
     ("GET", "/avatar/{name}"),
+    ("GET", "/file-upload/{id}/{name}"),
+    ("POST", "/api/v1/rooms.upload/{rid}"),
+    ("POST", "/api/v1/rooms.media/{rid}"),
+    ("POST", "/api/v1/rooms.mediaConfirm/{rid}/{fileId}"),
+    ("GET", "/api/v1/channels.files"),
+    ("GET", "/api/v1/groups.files"),
+    ("GET", "/api/v1/im.files"),
+    ("GET", "/api/v1/dm.files"),
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/logout"),
     ("GET", "/api/v1/me"),
@@ -1046,6 +1054,9 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
             &[("roomId", R(Room)), ("updatedSince", R(Date))]
         }
         ("GET", "im.history" | "im.messages" | "dm.history" | "dm.messages") => &[("roomId", R(Room))],
+        ("GET", "im.files" | "dm.files") => &[("roomId", R(Room)), ("name", Text), ("typeGroup", Text)],
+        ("POST", "rooms.mediaConfirm/{rid}/{fileId}") => &[("msg", Text), ("description", Text)],
+        ("POST", "rooms.upload/{rid}" | "rooms.media/{rid}") => &[("msg", Text), ("description", Text)],
         ("GET", "im.members" | "dm.members") => &[("roomId", R(Room)), ("username", R(Username))],
         ("GET", "im.counters" | "dm.counters") => &[("roomId", R(Room))],
         ("GET", "chat.ignoreUser") => &[("rid", R(Room)), ("userId", R(UserId))],
@@ -1204,7 +1215,9 @@ impl World {
         let mut path = route_path.to_owned();
         // `settings/{id}` and `avatar/{name}`: a real value, or an atom
         // encoded some way (a setting id is as good a name as any).
-        for param in ["{id}", "{name}"] {
+        // `{rid}`: a real room; `{fileId}`: as `{id}`.
+        path = path.replace("{rid}", &self.real(Real::Room, case.seed));
+        for param in ["{id}", "{name}", "{fileId}"] {
             if path.contains(param) {
                 let id = match &case.path {
                     PathMod::SettingId(atom, how) => self.encode(&self.atom(atom), *how),
@@ -1242,7 +1255,41 @@ impl World {
 
         // Body.
         let names = key_names(if route_method == "POST" { base } else { &[] }, BODY_FIELDS);
+        // Upload routes read multipart forms: a well-formed case sends its
+        // base fields and a file as one (cut short where the case says).
+        let upload_route = route_path.contains("rooms.upload/") || route_path.contains("rooms.media/");
+        let mut multipart = false;
         let body: Option<Vec<u8>> = match &case.body {
+            BodySpec::Object { base: true, cut, .. } if upload_route => {
+                multipart = true;
+                let mut parts: Vec<(String, String)> = Vec::new();
+                for (k, src) in base {
+                    let v = self.src(*src, case.seed);
+                    parts.push(((*k).to_owned(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)));
+                }
+                let (name, content_type) =
+                    [("fuzz.txt", "text/plain"), ("fuzz.png", "image/png"), ("fuzz.svg", "image/svg+xml")]
+                        [case.seed as usize % 3];
+                let mut bytes = Vec::new();
+                for (k, v) in &parts {
+                    bytes.extend_from_slice(
+                        format!("--{FUZZ_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                            .as_bytes(),
+                    );
+                }
+                bytes.extend_from_slice(
+                    format!(
+                        "--{FUZZ_BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                         Content-Type: {content_type}\r\n\r\nfuzz {}\r\n--{FUZZ_BOUNDARY}--\r\n",
+                        case.seed
+                    )
+                    .as_bytes(),
+                );
+                if let Some(cut) = cut {
+                    bytes.truncate(bytes.len() * usize::from(*cut) / 1000);
+                }
+                Some(bytes)
+            }
             BodySpec::None => None,
             BodySpec::Blank(n) => Some(" \n\t\r".repeat(usize::from(*n) % 16).into_bytes()),
             BodySpec::Object { base: use_base, fields, cut } => {
@@ -1332,7 +1379,12 @@ impl World {
                 "16 KiB headers".to_owned()
             }
         };
-        let content_type = CONTENT_TYPES[case.content_type % CONTENT_TYPES.len()];
+        let form_type = format!("multipart/form-data; boundary={FUZZ_BOUNDARY}");
+        let content_type = if multipart {
+            Some(form_type.as_str())
+        } else {
+            CONTENT_TYPES[case.content_type % CONTENT_TYPES.len()]
+        };
 
         let build = |uri: &str| {
             let mut req =
@@ -1377,6 +1429,9 @@ impl World {
         (req, description)
     }
 }
+
+/// The boundary of the fuzzer's multipart forms.
+const FUZZ_BOUNDARY: &str = "fuzz-boundary-7f3a";
 
 /// Percent-encodes `raw` onto `out`, as [`enc`] does (which is too slow
 /// in a debug build for the ~100 KB values the fuzz test sends).
@@ -1580,10 +1635,9 @@ async fn get_uri(app: &TestApp, uri: &str, session: &Session) -> (StatusCode, Va
 /// The POST routes that read a body (`logout` takes none, and would end
 /// the admin's session).
 fn post_routes() -> impl Iterator<Item = String> {
-    ROUTES
-        .iter()
-        .filter(|(m, p)| *m == "POST" && *p != "/api/v1/logout")
-        .map(|(_, p)| p.replace("{id}", "Threads_enabled"))
+    ROUTES.iter().filter(|(m, p)| *m == "POST" && *p != "/api/v1/logout").map(|(_, p)| {
+        p.replace("{id}", "Threads_enabled").replace("{rid}", "GENERAL").replace("{fileId}", "nofile")
+    })
 }
 
 /// Regression (found by the fuzz test): a path parameter that is not UTF-8
@@ -1619,7 +1673,9 @@ async fn bodies_over_one_mebibyte_are_413() {
         body.extend_from_slice(suffix.as_bytes());
         body
     };
-    for path in post_routes() {
+    // File uploads (multipart bodies) are bounded by `FileUpload_MaxFileSize`
+    // instead, and refuse a JSON body for its type (tests/api/files.rs).
+    for path in post_routes().filter(|p| !p.contains("rooms.upload/") && !p.contains("rooms.media/")) {
         let (status, body) = post_bytes(&app, &path, padded("{\"text\": \"", "\"}", limit + 1)).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}: {body}");
         assert_eq!(body["errorType"], "error-request-too-large", "{path}: {body}");

@@ -13,6 +13,7 @@ mod auth;
 mod chat;
 mod edge;
 mod errors;
+mod files;
 mod fuzz;
 mod history;
 mod marks;

@@ -15,7 +15,7 @@
 //! - one real call of every documented operation answers what its 200 schema
 //!   says, no field more or less.
 
-use crate::support::{enc, Session, TestApp};
+use crate::support::{enc, file, post_form, Part, Session, TestApp};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{json, Value};
@@ -226,6 +226,8 @@ async fn every_operation_says_its_summary_auth_and_answers() {
             "/sockjs/{server}/{session}/websocket",
             "/api/v1/method.callAnon/{method}",
             "/avatar/{name}",
+            // Credentials by headers, cookies or query, or none when files are not protected.
+            "/file-upload/{id}/{name}",
         ];
         assert_eq!(!secured, public.contains(&path.as_str()), "{name}: auth as served");
         if path.starts_with("/api/") {
@@ -680,6 +682,33 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get(&format!("/api/v1/im.messages?roomId={dm_id}"), Some(&bob)).await;
     t.get(&format!("/api/v1/dm.history?roomId={dm_id}"), Some(&bob)).await;
     t.get(&format!("/api/v1/dm.messages?roomId={dm_id}&fields={}", enc(r#"{"msg":1}"#)), Some(&bob)).await;
+
+    // Files: uploads are multipart, downloads are the file's bytes.
+    let upload_path = format!("/api/v1/rooms.upload/{gid2}");
+    let parts = [Part::Text("msg", "the notes"), file("notes.txt", "text/plain", b"hello")];
+    let shared = post_form(&app, &upload_path, &bob, &parts).await.ok();
+    t.verify("post", &upload_path, &shared);
+    let media_path = format!("/api/v1/rooms.media/{gid2}");
+    let media = post_form(&app, &media_path, &bob, &[file("cat.png", "image/png", b"png")]).await.ok();
+    t.verify("post", &media_path, &media);
+    let file_id = media["file"]["_id"].as_str().expect("file id");
+    t.post(
+        &format!("/api/v1/rooms.mediaConfirm/{gid2}/{file_id}"),
+        Some(&bob),
+        json!({"description": "a cat"}),
+    )
+    .await;
+    t.get(&format!("/api/v1/groups.files?roomId={gid2}"), Some(&bob)).await;
+    t.get("/api/v1/channels.files?roomName=general&typeGroup=image", Some(&admin)).await;
+    t.get(&format!("/api/v1/im.files?roomId={dm_id}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/dm.files?roomId={dm_id}&name=x"), Some(&bob)).await;
+    let url = shared["message"]["attachments"][0]["title_link"].as_str().expect("url").to_owned();
+    for path in [url.clone(), format!("/file-upload/{file_id}/any-name")] {
+        let req = Request::get(&path).header("X-User-Id", &bob.user_id).header("X-Auth-Token", &bob.token);
+        let download = app.send(req.body(Body::empty()).expect("request")).await;
+        assert_eq!(download.status, StatusCode::OK, "{path}");
+        t.seen.insert(("get".into(), t.template(&path)));
+    }
 
     // And the rest of the destructive ones.
     t.post("/api/v1/im.delete", Some(&admin), json!({"roomId": dm_id})).await;

@@ -29,6 +29,8 @@ pub struct TestApp {
     pub services: Arc<Services>,
     pub admin: Session,
     _guard: StoreGuard,
+    /// Where uploaded files' bytes go.
+    _files: TempDir,
 }
 
 /// A response: status and JSON body (every response must be JSON).
@@ -133,9 +135,12 @@ impl TestApp {
 
     async fn open(options: ServiceOptions) -> TestApp {
         let (store, guard) = open_store().await;
-        let services = Services::start_with(store, ServiceOptions { bcrypt_cost: 4, ..options })
-            .await
-            .expect("services");
+        let files = tempfile::tempdir().expect("temp dir for files");
+        let blobs = threadsync_storage_files::DiskBlobs::open(files.path()).await.expect("file store");
+        let services =
+            Services::start_with(store, Arc::new(blobs), ServiceOptions { bcrypt_cost: 4, ..options })
+                .await
+                .expect("services");
         bootstrap(
             &services,
             Some(AdminSeed {
@@ -152,6 +157,7 @@ impl TestApp {
             services,
             admin: Session { user_id: String::new(), token: String::new(), username: ADMIN.into() },
             _guard: guard,
+            _files: files,
         };
         app.admin = app.login(ADMIN, ADMIN_PASS).await;
         app
@@ -359,4 +365,57 @@ impl TestApp {
             .ok();
         body["channel"]["_id"].as_str().expect("channel id").to_owned()
     }
+}
+
+// ------------------------------------------------ multipart forms (file uploads)
+
+pub const BOUNDARY: &str = "threadsync-test-boundary";
+
+/// One part of a multipart form: a text field, or a file.
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    File { field: &'a str, name: &'a str, content_type: Option<&'a str>, bytes: &'a [u8] },
+}
+
+pub fn multipart_form(parts: &[Part<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match part {
+            Part::Text(name, value) => {
+                out.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                );
+                out.extend_from_slice(value.as_bytes());
+            }
+            Part::File { field, name, content_type, bytes } => {
+                out.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n")
+                        .as_bytes(),
+                );
+                if let Some(content_type) = content_type {
+                    out.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(bytes);
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+pub fn file<'a>(name: &'a str, content_type: &'a str, bytes: &'a [u8]) -> Part<'a> {
+    Part::File { field: "file", name, content_type: Some(content_type), bytes }
+}
+
+pub async fn post_form(app: &TestApp, path: &str, who: &Session, parts: &[Part<'_>]) -> Reply {
+    let req = Request::post(path)
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header("X-User-Id", &who.user_id)
+        .header("X-Auth-Token", &who.token)
+        .body(Body::from(multipart_form(parts)))
+        .expect("request");
+    app.request(req).await
 }

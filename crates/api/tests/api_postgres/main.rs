@@ -130,6 +130,10 @@ mod profile;
 #[path = "../api/room_open.rs"]
 mod room_open;
 
+#[cfg(postgres_tests)]
+#[path = "../api/files.rs"]
+mod files;
+
 /// PostgreSQL only: SQLite has no server to lose.
 #[cfg(postgres_tests)]
 mod failures;

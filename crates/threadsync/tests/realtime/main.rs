@@ -814,7 +814,9 @@ async fn idle_clients_are_pinged_then_dropped() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store =
         threadsync_storage_sqlite::SqliteStore::open(dir.path(), Default::default()).await.expect("store");
-    let services = threadsync_service::Services::start(Arc::new(store)).await.expect("services");
+    let blobs = threadsync_storage_files::DiskBlobs::open(dir.path().join("uploads")).await.expect("files");
+    let services =
+        threadsync_service::Services::start(Arc::new(store), Arc::new(blobs)).await.expect("services");
     // Without the bench feature `realtime` is the only field; with it (the
     // workspace build) the rest must default.
     #[allow(clippy::needless_update)]

@@ -1,0 +1,409 @@
+//! Files: `rooms.upload/{rid}`, `rooms.media/{rid}` + `rooms.mediaConfirm/{rid}/{fileId}`,
+//! the downloads at `/file-upload/{id}/{name}`, and the rooms' file listings
+//! (`channels.files`, `groups.files`, `im.files`, `dm.files`), generated
+//! from one descriptor per family ([`room_files!`]). Rules: docs/files.md.
+
+use crate::error::ApiError;
+use crate::extract::{auth_headers, Body, CurrentUser, Params, PathParams};
+use crate::openapi::schemas as doc;
+use crate::response::{ok, ApiResult};
+use crate::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use threadsync_domain::upload::shown_inline;
+use threadsync_domain::{Error, Room, RoomType, User};
+use threadsync_service::{FileListParams, FileMessage, IncomingFile, RoomSelector, Services, StoredFile};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .routes(routes!(media))
+        .routes(routes!(media_confirm))
+        .routes(routes!(download))
+        .merge(channels::routes())
+        .merge(groups::routes())
+        .merge(im::routes())
+        .merge(dm::routes())
+}
+
+/// The most bytes one text field of an upload form may have (`msg`,
+/// `description`... are bounded far lower by their own rules).
+const MAX_FORM_FIELD_BYTES: u64 = 256 * 1024;
+/// The most text fields one upload form may have.
+const MAX_FORM_FIELDS: usize = 32;
+
+/// A stored file that no record names yet: removed if the request ends
+/// before it is handed on (an error, or the client going away mid-request,
+/// which drops the handler).
+struct Pending {
+    services: Arc<Services>,
+    file: Option<StoredFile>,
+}
+
+impl Pending {
+    fn take(&mut self) -> Option<StoredFile> {
+        self.file.take()
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.take() {
+            let services = Arc::clone(&self.services);
+            tokio::spawn(async move { services.discard_file(file).await });
+        }
+    }
+}
+
+fn not_multipart() -> ApiError {
+    ApiError(Error::invalid_params(
+        "The request body must be multipart/form-data, with the file in the field \"file\".",
+    ))
+}
+
+fn bad_form(e: &multer::Error) -> ApiError {
+    ApiError(Error::invalid_params(format!("Invalid multipart body: {e}")))
+}
+
+/// Reads an upload form: the file (field `file`, exactly one) goes to the
+/// blob store as it arrives; the text fields are collected. Checks, as
+/// Rocket.Chat's: a file in another field is `invalid-field`; no file is
+/// `No file uploaded`; a second file is refused.
+async fn read_upload_form(
+    services: &Arc<Services>,
+    request: Request,
+) -> Result<(StoredFile, Map<String, Value>), ApiError> {
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok())
+        .ok_or_else(not_multipart)?;
+    let limits = multer::SizeLimit::new().per_field(MAX_FORM_FIELD_BYTES).for_field("file", u64::MAX);
+    let constraints = multer::Constraints::new().size_limit(limits);
+    let stream = request.into_body().into_data_stream();
+    let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let mut pending = Pending { services: Arc::clone(services), file: None };
+    let mut fields = Map::new();
+    while let Some(field) = form.next_field().await.map_err(|e| bad_form(&e))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if field.file_name().is_some() || name == "file" {
+            if name != "file" {
+                return Err(ApiError(Error::rejected("", "invalid-field")));
+            }
+            if pending.file.is_some() {
+                return Err(ApiError(Error::invalid_params("Just 1 file is allowed")));
+            }
+            let file_name = field.file_name().map(str::to_owned);
+            let content_type = field.content_type().map(ToString::to_string);
+            let body = field.map(|chunk| chunk.map_err(std::io::Error::other));
+            let stored = services
+                .store_file(IncomingFile {
+                    name: file_name.as_deref(),
+                    content_type: content_type.as_deref(),
+                    body: Box::pin(body),
+                })
+                .await?;
+            pending.file = Some(stored);
+        } else {
+            if fields.len() >= MAX_FORM_FIELDS {
+                return Err(ApiError(Error::invalid_params(format!(
+                    "An upload form has at most {MAX_FORM_FIELDS} fields."
+                ))));
+            }
+            let text = field.text().await.map_err(|e| bad_form(&e))?;
+            fields.insert(name, Value::String(text));
+        }
+    }
+    let file =
+        pending.take().ok_or_else(|| ApiError(Error::rejected("No file uploaded", "error-no-file")))?;
+    Ok((file, fields))
+}
+
+/// The room of an upload, checked before the body is read.
+async fn target(services: &AppState, caller: &CurrentUser, rid: &str) -> Result<Room, ApiError> {
+    Ok(services.upload_target(&caller.user, rid).await?)
+}
+
+/// Uploads a file and sends the message that shares it, in one call.
+///
+/// `POST rooms.upload/{rid}` (auth), `multipart/form-data`: `file` and
+/// optionally `msg`, `description`, `tmid`, `tshow`, `alias`, `emoji`,
+/// `avatar`, `customFields` → `{message}`. Checks: the room is readable
+/// (403), uploads are on, the caller may post; then the file's type and
+/// size; then the message's own rules.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms.upload/{rid}",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    params(("rid" = String, Path, description = "The room.")),
+    request_body(content = doc::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The message sharing the file.", body = doc::MessageAnswer),
+        (status = 400, description = "Uploads off; a room the caller may not post to; no file, a file in another field, two files; a type refused by `FileUpload_MediaTypeWhiteList` / `BlackList` (`error-invalid-file-type`); over `FileUpload_MaxFileSize` (`error-file-too-large`); a description over `Message_MaxAllowedSize`; a bad `tmid`.", body = doc::ErrorBody),
+        (status = 403, description = "The caller cannot read the room.", body = doc::ErrorBody),
+    ),
+)]
+async fn upload(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    PathParams(rid): PathParams<String>,
+    request: Request,
+) -> ApiResult {
+    let room = target(&services, &caller, &rid).await?;
+    let (file, fields) = read_upload_form(&services, request).await?;
+    let message = match FileMessage::from_fields(fields) {
+        Ok(message) => message,
+        Err(e) => {
+            services.discard_file(file).await;
+            return Err(ApiError(e));
+        }
+    };
+    let message = services.share_file(&caller.user, &room, file, message).await?;
+    ok(json!({"message": message}))
+}
+
+/// Uploads a file to share later with `rooms.mediaConfirm` (within 24 hours).
+///
+/// `POST rooms.media/{rid}` (auth), `multipart/form-data` with `file` →
+/// `{file: {_id, url}}`. Same checks as `rooms.upload`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms.media/{rid}",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    params(("rid" = String, Path, description = "The room.")),
+    request_body(content = doc::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The stored file, not yet shared.", body = doc::MediaAnswer),
+        (status = 400, description = "As `rooms.upload`.", body = doc::ErrorBody),
+        (status = 403, description = "The caller cannot read the room.", body = doc::ErrorBody),
+    ),
+)]
+async fn media(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    PathParams(rid): PathParams<String>,
+    request: Request,
+) -> ApiResult {
+    let room = target(&services, &caller, &rid).await?;
+    // `content` (end-to-end encryption metadata) has no use here.
+    let (file, _fields) = read_upload_form(&services, request).await?;
+    let upload = services.keep_media(&caller.user, &room, file).await?;
+    ok(json!({"file": {"_id": upload.id, "url": upload.path()}}))
+}
+
+/// Shares a file uploaded with `rooms.media` in a message.
+///
+/// `POST rooms.mediaConfirm/{rid}/{fileId}` (auth) `{msg?, description?,
+/// tmid?, tshow?, alias?, emoji?, avatar?, customFields?}` → `{message}`.
+/// Checks: the room is readable (403); the file is the caller's upload to
+/// this room and not yet shared (`invalid-file`); the description's size;
+/// the message's rules.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms.mediaConfirm/{rid}/{fileId}",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("rid" = String, Path, description = "The room."),
+        ("fileId" = String, Path, description = "The `_id` `rooms.media` answered."),
+    ),
+    request_body = doc::MediaConfirmBody,
+    responses(
+        (status = 200, description = "The message sharing the file.", body = doc::MessageAnswer),
+        (status = 400, description = "No such unshared upload of the caller in this room (`invalid-file`); a description over `Message_MaxAllowedSize`; a room the caller may not post to; a bad `tmid`.", body = doc::ErrorBody),
+        (status = 403, description = "The caller cannot read the room.", body = doc::ErrorBody),
+    ),
+)]
+async fn media_confirm(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    PathParams((rid, file_id)): PathParams<(String, String)>,
+    Body(body): Body<Map<String, Value>>,
+) -> ApiResult {
+    let message = FileMessage::from_fields(body)?;
+    let message = services.confirm_media(&caller.user, &rid, &file_id, message).await?;
+    ok(json!({"message": message}))
+}
+
+/// The caller of a download, from the `X-User-Id` / `X-Auth-Token`
+/// headers, the `rc_uid` / `rc_token` cookies (what the web client's
+/// `<img>` tags carry) or the same names in the query string (links in
+/// mobile apps). No credentials is `None`; wrong ones are refused.
+async fn download_caller(
+    services: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Option<User>, ApiError> {
+    let from_cookies = || {
+        let mut uid = None;
+        let mut token = None;
+        for cookie in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+            for pair in cookie.split(';') {
+                match pair.trim().split_once('=') {
+                    Some(("rc_uid", v)) if !v.is_empty() => uid = Some(v.to_owned()),
+                    Some(("rc_token", v)) if !v.is_empty() => token = Some(v.to_owned()),
+                    _ => {}
+                }
+            }
+        }
+        uid.zip(token)
+    };
+    let from_query = || {
+        let get = |k: &str| params.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        get("rc_uid").zip(get("rc_token"))
+    };
+    let Some((uid, token)) = auth_headers(headers).or_else(from_cookies).or_else(from_query) else {
+        return Ok(None);
+    };
+    match services.authenticate(&uid, &token).await {
+        Ok(user) => Ok(Some(user)),
+        Err(Error::NotLoggedIn) => Err(ApiError(Error::Forbidden)),
+        Err(e) => Err(ApiError(e)),
+    }
+}
+
+async fn serve_file(
+    services: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    id: &str,
+) -> Result<Response, ApiError> {
+    let caller = download_caller(services, headers, params).await?;
+    let (record, blob) = services.file_download(caller.as_ref(), id).await?;
+    let inline = shown_inline(&record.content_type) && params.get_as_given("download").is_none();
+    let disposition = format!(
+        "{}; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        record.path().rsplit('/').next().unwrap_or("file")
+    );
+    let mut response = axum::body::Body::from_stream(blob.body).into_response();
+    let out = response.headers_mut();
+    let value = |s: &str| {
+        HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
+    };
+    out.insert(header::CONTENT_TYPE, value(&record.content_type));
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
+    if let Ok(disposition) = HeaderValue::from_str(&disposition) {
+        out.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    // A file never changes under its id, but access to it can end: only
+    // the browser that fetched it may keep it, and not for long.
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    // Served from the server's own origin: never sniffed into something
+    // runnable, and sandboxed if a browser opens it as a page.
+    out.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    Ok(response)
+}
+
+/// Downloads a shared file.
+///
+/// `GET /file-upload/{id}/{name}`: for a member who can read the file's
+/// room, logged in by headers, the `rc_uid` / `rc_token` cookies or query
+/// parameters; without credentials only when `FileUpload_ProtectFiles` is
+/// off. The name is the client's; the id decides. `?download` asks for an
+/// attachment; images, audio, video and PDF are otherwise shown inline.
+#[utoipa::path(
+    get,
+    path = "/file-upload/{id}/{name}",
+    tag = "rooms",
+    params(
+        ("id" = String, Path, description = "The file's `_id`."),
+        ("name" = String, Path, description = "Its name (not checked)."),
+        ("rc_uid" = Option<String>, Query, description = "The user id, when no headers or cookies carry it."),
+        ("rc_token" = Option<String>, Query, description = "The auth token, with `rc_uid`."),
+        ("download" = Option<String>, Query, description = "Present: served as an attachment."),
+    ),
+    responses(
+        (status = 200, description = "The file's bytes, with its media type.", content_type = "application/octet-stream", body = String),
+        (status = 400, description = "No such file, or one of a room the caller cannot read (`error-file-not-found`).", body = doc::ErrorBody),
+        (status = 403, description = "No or wrong credentials while files are protected.", body = doc::ErrorBody),
+    ),
+)]
+async fn download(
+    State(services): State<AppState>,
+    PathParams((id, _name)): PathParams<(String, String)>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    serve_file(&services, &headers, &params, &id).await
+}
+
+/// `<family>.files`: the room's shared files, newest first.
+async fn files(services: &AppState, caller: &CurrentUser, t: RoomType, params: &Params) -> ApiResult {
+    let given = |name: &str| params.get(name).filter(|v| !v.trim().is_empty());
+    let room_id = match (t, given("roomId"), given("username")) {
+        (RoomType::Direct, None, Some(username)) => {
+            match services.direct_room_with(&caller.user, username).await? {
+                Some(room) => Some(room.id),
+                None => return Err(ApiError(Error::rejected("", "invalid-channel"))),
+            }
+        }
+        (_, room_id, _) => room_id.map(str::to_owned),
+    };
+    let room = RoomSelector { room_id: room_id.as_deref(), room_name: params.get("roomName") };
+    let list = FileListParams {
+        name: params.get("name"),
+        type_group: params.get("typeGroup"),
+        count: params.get("count"),
+        offset: params.get("offset"),
+    };
+    let offset = params.get("offset").and_then(|o| o.trim().parse::<u64>().ok()).unwrap_or(0);
+    let listing = services.room_files(&caller.user, t, room, list).await?;
+    ok(
+        json!({"files": listing.items, "count": listing.items.len(), "offset": offset, "total": listing.total}),
+    )
+}
+
+/// One family's `files` handler and route:
+/// `room_files!(module, RoomType, "tag", "/api/v1/<family>.files", "<what the room is>")`.
+macro_rules! room_files {
+    ($module:ident, $t:expr, $tag:literal, $path:literal, $room:literal) => {
+        pub mod $module {
+            use super::*;
+
+            pub fn routes() -> OpenApiRouter<AppState> {
+                OpenApiRouter::new().routes(routes!(files_handler))
+            }
+
+            /// A room's shared files, newest first.
+            ///
+            /// `GET <family>.files?roomId=&name=&typeGroup=&count=&offset=`
+            /// (auth) → `{files, count, offset, total}`.
+            #[utoipa::path(
+                get,
+                path = $path,
+                tag = $tag,
+                security(("userId" = [], "authToken" = [])),
+                params(
+                    doc::RoomQuery,
+                    ("username" = Option<String>, Query, description = "`im` / `dm` only, without `roomId`: the caller's direct message with this user."),
+                    ("name" = Option<String>, Query, description = "Only files whose name contains this text (any case)."),
+                    ("typeGroup" = Option<String>, Query, description = "Only this type group: `image`, `video`, `audio`, `application`, `text`..."),
+                    doc::PageQuery,
+                ),
+                responses(
+                    (status = 200, description = "The files.", body = doc::FilesPage),
+                    (status = 400, description = concat!("No room named; no such ", $room, " or one the caller may not read; a bad `count` or `offset`."), body = doc::ErrorBody),
+                ),
+            )]
+            async fn files_handler(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+                super::files(&services, &caller, $t, &params).await
+            }
+        }
+    };
+}
+
+room_files!(channels, RoomType::Channel, "channels", "/api/v1/channels.files", "public channel");
+room_files!(groups, RoomType::Group, "groups", "/api/v1/groups.files", "private group");
+room_files!(im, RoomType::Direct, "im", "/api/v1/im.files", "direct message");
+room_files!(dm, RoomType::Direct, "im", "/api/v1/dm.files", "direct message");

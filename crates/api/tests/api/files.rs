@@ -1,0 +1,419 @@
+//! Files: `rooms.upload`, `rooms.media` + `rooms.mediaConfirm`, the rooms'
+//! `files` listings, downloads at `/file-upload/…`, and removal with the
+//! message or room that shared them.
+
+use crate::support::{file, post_form, Part, Session, TestApp};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{json, Value};
+
+/// A download: status, content type, disposition and bytes.
+async fn fetch(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String, String, Vec<u8>) {
+    let mut req = Request::get(path);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let reply = app.send(req.body(Body::empty()).expect("request")).await;
+    let header =
+        |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    (reply.status, header("content-type"), header("content-disposition"), reply.bytes.to_vec())
+}
+
+fn auth(who: &Session) -> Vec<(&'static str, String)> {
+    vec![("X-User-Id", who.user_id.clone()), ("X-Auth-Token", who.token.clone())]
+}
+
+async fn fetch_as(app: &TestApp, path: &str, who: &Session) -> (StatusCode, String, String, Vec<u8>) {
+    let headers = auth(who);
+    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    fetch(app, path, &borrowed).await
+}
+
+fn url_of(message: &Value) -> String {
+    message["attachments"][0]["title_link"].as_str().expect("title_link").to_owned()
+}
+
+#[tokio::test]
+async fn upload_shares_a_file_in_a_message_that_members_can_download() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let rid = app.group(&alice, "secret", &[&bob]).await;
+    let png = b"\x89PNG\r\n\x1a\nnot really an image";
+
+    let body = post_form(
+        &app,
+        &format!("/api/v1/rooms.upload/{rid}"),
+        &alice,
+        &[
+            Part::Text("msg", "look at this"),
+            file("cat picture.png", "image/png", png),
+            Part::Text("description", "a cat"),
+        ],
+    )
+    .await
+    .ok();
+    let message = &body["message"];
+    assert_eq!(message["rid"], json!(rid));
+    assert_eq!(message["msg"], "look at this");
+    assert_eq!(message["u"]["username"], "alice");
+    assert_eq!(message["groupable"], false);
+    let file_id = message["file"]["_id"].as_str().expect("file id").to_owned();
+    assert_eq!(message["file"]["name"], "cat picture.png");
+    assert_eq!(message["file"]["type"], "image/png");
+    assert_eq!(message["file"]["size"], png.len());
+    assert_eq!(message["files"][0]["_id"], json!(file_id));
+    let attachment = &message["attachments"][0];
+    assert_eq!(attachment["type"], "file");
+    assert_eq!(attachment["title"], "cat picture.png");
+    assert_eq!(attachment["description"], "a cat");
+    assert_eq!(attachment["title_link_download"], true);
+    let url = url_of(message);
+    assert_eq!(url, format!("/file-upload/{file_id}/cat%20picture.png"));
+    assert_eq!(attachment["image_url"], json!(url));
+    assert_eq!(attachment["image_type"], "image/png");
+
+    // The message is an ordinary message: it is in the room's history.
+    let stored = app.message(&bob, message["_id"].as_str().expect("id")).await;
+    assert_eq!(stored["file"]["_id"], json!(file_id));
+
+    // Members download it, by headers, cookies or query; others cannot.
+    let (status, content_type, disposition, bytes) = fetch_as(&app, &url, &bob).await;
+    assert_eq!((status, content_type.as_str(), bytes.as_slice()), (StatusCode::OK, "image/png", &png[..]));
+    assert!(disposition.starts_with("inline;"), "{disposition}");
+    let cookie = format!("rc_uid={}; rc_token={}", bob.user_id, bob.token);
+    let (status, _, _, bytes) = fetch(&app, &url, &[("cookie", &cookie)]).await;
+    assert_eq!((status, bytes.as_slice()), (StatusCode::OK, &png[..]));
+    let query = format!("{url}?rc_uid={}&rc_token={}&download", bob.user_id, bob.token);
+    let (status, _, disposition, _) = fetch(&app, &query, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let (status, _, _, _) =
+        fetch(&app, &format!("/file-upload/{file_id}/other.png"), &[("cookie", &cookie)]).await;
+    assert_eq!(status, StatusCode::OK, "the id decides, not the name");
+
+    app.request(
+        Request::get(&url)
+            .header("X-User-Id", &carol.user_id)
+            .header("X-Auth-Token", &carol.token)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await
+    .err(400, "File not found [error-file-not-found]", Some("error-file-not-found"));
+    app.request(Request::get(&url).body(Body::empty()).expect("req")).await.err(
+        403,
+        "User does not have the permissions required for this action [error-unauthorized]",
+        Some("error-unauthorized"),
+    );
+    let wrong = format!("rc_uid={}; rc_token=wrong", bob.user_id);
+    app.request(Request::get(&url).header("cookie", wrong).body(Body::empty()).expect("req")).await.err(
+        403,
+        "User does not have the permissions required for this action [error-unauthorized]",
+        Some("error-unauthorized"),
+    );
+
+    // With FileUpload_ProtectFiles off, anyone with the link may download.
+    app.set_setting("FileUpload_ProtectFiles", json!(false)).await;
+    let (status, _, _, bytes) = fetch(&app, &url, &[]).await;
+    assert_eq!((status, bytes.as_slice()), (StatusCode::OK, &png[..]));
+}
+
+#[tokio::test]
+async fn files_are_listed_per_room_newest_first_and_filtered() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let town = app.channel(&alice, "town", &[&bob]).await;
+    let secret = app.group(&alice, "secret", &[&bob]).await;
+    let dm = app.direct(&alice, &bob).await;
+    for (rid, name, content_type) in [
+        (&town, "report.pdf", "application/pdf"),
+        (&town, "Holiday.JPG", "image/jpeg"),
+        (&town, "notes.txt", "text/plain"),
+        (&secret, "plan.txt", "text/plain"),
+        (&dm, "hi.txt", "text/plain"),
+    ] {
+        post_form(&app, &format!("/api/v1/rooms.upload/{rid}"), &alice, &[file(name, content_type, b"x")])
+            .await
+            .ok();
+    }
+    let names = |body: &Value| -> Vec<String> {
+        body["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| f["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+
+    let all = app.get("/api/v1/channels.files?roomName=town", Some(&bob)).await.ok();
+    assert_eq!(names(&all), ["notes.txt", "Holiday.JPG", "report.pdf"]);
+    assert_eq!(
+        (all["count"].clone(), all["offset"].clone(), all["total"].clone()),
+        (json!(3), json!(0), json!(3))
+    );
+    let first = &all["files"][0];
+    assert_eq!(first["rid"], json!(town));
+    assert_eq!(first["userId"], json!(alice.user_id));
+    assert_eq!(first["user"]["username"], "alice");
+    assert_eq!(first["typeGroup"], "text");
+    assert_eq!(first["extension"], "txt");
+    assert_eq!(first["complete"], true);
+    assert!(first["path"].as_str().expect("path").starts_with("/file-upload/"));
+
+    let page =
+        app.get(&format!("/api/v1/channels.files?roomId={town}&count=1&offset=1"), Some(&bob)).await.ok();
+    assert_eq!((names(&page), page["total"].clone()), (vec!["Holiday.JPG".to_owned()], json!(3)));
+    let images = app.get("/api/v1/channels.files?roomName=town&typeGroup=image", Some(&bob)).await.ok();
+    assert_eq!(names(&images), ["Holiday.JPG"]);
+    let named = app.get("/api/v1/channels.files?roomName=town&name=holi", Some(&bob)).await.ok();
+    assert_eq!(names(&named), ["Holiday.JPG"]);
+
+    let group = app.get(&format!("/api/v1/groups.files?roomId={secret}"), Some(&bob)).await.ok();
+    assert_eq!(names(&group), ["plan.txt"]);
+    app.get(&format!("/api/v1/groups.files?roomId={secret}"), Some(&carol))
+        .await
+        .err_type("error-room-not-found");
+    let direct = app.get(&format!("/api/v1/im.files?roomId={dm}"), Some(&bob)).await.ok();
+    assert_eq!(names(&direct), ["hi.txt"]);
+    let by_name = app.get("/api/v1/dm.files?username=alice", Some(&bob)).await.ok();
+    assert_eq!(names(&by_name), ["hi.txt"]);
+    app.get(&format!("/api/v1/im.files?roomId={dm}"), Some(&carol)).await.err_type("invalid-channel");
+}
+
+#[tokio::test]
+async fn media_then_confirm_shares_the_file_once() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let town = app.channel(&alice, "town", &[&bob]).await;
+    let parent = app.say(&alice, &town, "thread start").await;
+    let parent_id = parent["_id"].as_str().expect("id");
+
+    let body = post_form(
+        &app,
+        &format!("/api/v1/rooms.media/{town}"),
+        &alice,
+        &[file("song.mp3", "audio/mpeg", b"ID3")],
+    )
+    .await
+    .ok();
+    let file_id = body["file"]["_id"].as_str().expect("id").to_owned();
+    let url = body["file"]["url"].as_str().expect("url").to_owned();
+    assert_eq!(url, format!("/file-upload/{file_id}/song.mp3"));
+
+    // Not shared yet: not listed, and only the uploader may fetch it.
+    let listed = app.get("/api/v1/channels.files?roomName=town", Some(&bob)).await.ok();
+    assert_eq!(listed["total"], 0);
+    assert_eq!(fetch_as(&app, &url, &alice).await.0, StatusCode::OK);
+    assert_eq!(fetch_as(&app, &url, &bob).await.0, StatusCode::BAD_REQUEST);
+
+    // Only the uploader confirms, in the upload's room.
+    let confirm = format!("/api/v1/rooms.mediaConfirm/{town}/{file_id}");
+    app.post(&confirm, Some(&bob), json!({"msg": "mine"})).await.err(
+        400,
+        "[invalid-file]",
+        Some("invalid-file"),
+    );
+    let other = app.channel(&alice, "other", &[]).await;
+    app.post(&format!("/api/v1/rooms.mediaConfirm/{other}/{file_id}"), Some(&alice), json!({})).await.err(
+        400,
+        "[invalid-file]",
+        Some("invalid-file"),
+    );
+    app.post(&format!("/api/v1/rooms.mediaConfirm/{town}/nope"), Some(&alice), json!({})).await.err(
+        400,
+        "[invalid-file]",
+        Some("invalid-file"),
+    );
+
+    let shared = app
+        .post(&confirm, Some(&alice), json!({"msg": "listen", "description": "demo", "tmid": parent_id}))
+        .await
+        .ok();
+    let message = &shared["message"];
+    assert_eq!(message["msg"], "listen");
+    assert_eq!(message["tmid"], json!(parent_id));
+    assert_eq!(message["file"]["_id"], json!(file_id));
+    assert_eq!(message["attachments"][0]["audio_url"], json!(url));
+    assert_eq!(message["attachments"][0]["description"], "demo");
+    assert_eq!(app.message(&bob, parent_id).await["tcount"], 1, "a reply like any other");
+    assert_eq!(fetch_as(&app, &url, &bob).await.0, StatusCode::OK);
+    let listed = app.get("/api/v1/channels.files?roomName=town", Some(&bob)).await.ok();
+    assert_eq!(
+        (listed["total"].clone(), listed["files"][0]["description"].clone()),
+        (json!(1), json!("demo"))
+    );
+
+    // Shared once: a second confirmation is refused.
+    app.post(&confirm, Some(&alice), json!({})).await.err(400, "[invalid-file]", Some("invalid-file"));
+}
+
+#[tokio::test]
+async fn uploads_are_checked_before_and_while_they_arrive() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let secret = app.group(&alice, "secret", &[&bob]).await;
+    let upload = format!("/api/v1/rooms.upload/{secret}");
+    let forbidden = "User does not have the permissions required for this action [error-unauthorized]";
+
+    // Not a member: 403 before the body is read.
+    post_form(&app, &upload, &carol, &[file("a.txt", "text/plain", b"x")]).await.err(
+        403,
+        forbidden,
+        Some("error-unauthorized"),
+    );
+    post_form(&app, "/api/v1/rooms.upload/nope", &alice, &[file("a.txt", "text/plain", b"x")]).await.err(
+        403,
+        forbidden,
+        Some("error-unauthorized"),
+    );
+    // The form.
+    post_form(&app, &upload, &alice, &[Part::Text("msg", "no file")]).await.err(
+        400,
+        "No file uploaded [error-no-file]",
+        Some("error-no-file"),
+    );
+    post_form(
+        &app,
+        &upload,
+        &alice,
+        &[Part::File { field: "image", name: "a.png", content_type: None, bytes: b"x" }],
+    )
+    .await
+    .err(400, "[invalid-field]", Some("invalid-field"));
+    post_form(&app, &upload, &alice, &[file("a.txt", "text/plain", b"x"), file("b.txt", "text/plain", b"y")])
+        .await
+        .err_type("error-invalid-params");
+    app.post(&upload, Some(&alice), json!({"msg": "json"})).await.err_type("error-invalid-params");
+    // Types: SVG is refused by default; the allow-list narrows further.
+    post_form(&app, &upload, &alice, &[file("x.svg", "image/svg+xml", b"<svg/>")]).await.err(
+        400,
+        "File type is not accepted. [error-invalid-file-type]",
+        Some("error-invalid-file-type"),
+    );
+    post_form(
+        &app,
+        &upload,
+        &alice,
+        &[Part::File { field: "file", name: "x.svg", content_type: None, bytes: b"<svg/>" }],
+    )
+    .await
+    .err_type("error-invalid-file-type");
+    app.set_setting("FileUpload_MediaTypeWhiteList", json!("image/*,application/pdf")).await;
+    post_form(&app, &upload, &alice, &[file("a.txt", "text/plain", b"x")])
+        .await
+        .err_type("error-invalid-file-type");
+    post_form(&app, &upload, &alice, &[file("a.png", "image/png", b"x")]).await.ok();
+    app.set_setting("FileUpload_MediaTypeWhiteList", json!("")).await;
+    // Size, counted as the bytes arrive.
+    app.set_setting("FileUpload_MaxFileSize", json!(10)).await;
+    post_form(&app, &upload, &alice, &[file("big.txt", "text/plain", b"0123456789A")]).await.err(
+        400,
+        "[error-file-too-large]",
+        Some("error-file-too-large"),
+    );
+    post_form(&app, &upload, &alice, &[file("fits.txt", "text/plain", b"0123456789")]).await.ok();
+    app.set_setting("FileUpload_MaxFileSize", json!(-1)).await;
+    // The description, like a message's text.
+    app.set_setting("Message_MaxAllowedSize", json!(5)).await;
+    post_form(
+        &app,
+        &upload,
+        &alice,
+        &[file("a.txt", "text/plain", b"x"), Part::Text("description", "too long")],
+    )
+    .await
+    .err(400, "[error-message-size-exceeded]", Some("error-message-size-exceeded"));
+    app.set_setting("Message_MaxAllowedSize", json!(5000)).await;
+    // The message's rules: a bad thread.
+    post_form(&app, &upload, &alice, &[file("a.txt", "text/plain", b"x"), Part::Text("tmid", "nope")])
+        .await
+        .err_type("error-invalid-message");
+    // Read-only rooms: only holders of post-readonly.
+    app.post("/api/v1/groups.setReadOnly", Some(&alice), json!({"roomId": secret, "readOnly": true}))
+        .await
+        .ok();
+    post_form(&app, &upload, &bob, &[file("a.txt", "text/plain", b"x")]).await.err_type("error-not-allowed");
+    // Uploads switched off.
+    app.set_setting("FileUpload_Enabled", json!(false)).await;
+    post_form(&app, &upload, &alice, &[file("a.txt", "text/plain", b"x")]).await.err(
+        400,
+        "File upload is disabled [error-file-upload-disabled]",
+        Some("error-file-upload-disabled"),
+    );
+
+    // Only the two accepted uploads were kept.
+    let listed = app.get(&format!("/api/v1/groups.files?roomId={secret}"), Some(&alice)).await.ok();
+    let mut names: Vec<&str> =
+        listed["files"].as_array().expect("files").iter().filter_map(|f| f["name"].as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["a.png", "fits.txt"]);
+}
+
+#[tokio::test]
+async fn deleting_the_message_or_the_room_deletes_the_files() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let town = app.channel(&alice, "town", &[]).await;
+    let shared = post_form(
+        &app,
+        &format!("/api/v1/rooms.upload/{town}"),
+        &alice,
+        &[file("a.txt", "text/plain", b"abc")],
+    )
+    .await
+    .ok();
+    let message_id = shared["message"]["_id"].as_str().expect("id").to_owned();
+    let url = url_of(&shared["message"]);
+    assert_eq!(fetch_as(&app, &url, &alice).await.0, StatusCode::OK);
+    app.remove(&alice, &town, &message_id).await;
+    assert_eq!(fetch_as(&app, &url, &alice).await.0, StatusCode::BAD_REQUEST, "gone with its message");
+    let listed = app.get("/api/v1/channels.files?roomName=town", Some(&alice)).await.ok();
+    assert_eq!(listed["total"], 0);
+
+    let kept = post_form(
+        &app,
+        &format!("/api/v1/rooms.upload/{town}"),
+        &alice,
+        &[file("b.txt", "text/plain", b"abc")],
+    )
+    .await
+    .ok();
+    let url = url_of(&kept["message"]);
+    app.post("/api/v1/channels.delete", Some(&alice), json!({"roomId": town})).await.ok();
+    assert_eq!(fetch_as(&app, &url, &app.admin).await.0, StatusCode::BAD_REQUEST, "gone with its room");
+}
+
+#[tokio::test]
+async fn scriptable_files_are_downloads_never_pages() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let town = app.channel(&alice, "town", &[]).await;
+    let shared = post_form(
+        &app,
+        &format!("/api/v1/rooms.upload/{town}"),
+        &alice,
+        &[file("page.html", "text/html", b"<script>alert(1)</script>")],
+    )
+    .await
+    .ok();
+    let url = url_of(&shared["message"]);
+    let headers = auth(&alice);
+    let mut req = Request::get(&url);
+    for (name, value) in &headers {
+        req = req.header(*name, value);
+    }
+    let reply = app.send(req.body(Body::empty()).expect("request")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let header =
+        |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(header("content-disposition").starts_with("attachment;"), "{}", header("content-disposition"));
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(header("content-security-policy").contains("sandbox"));
+}
