@@ -44,7 +44,7 @@ pub struct Settings {
     #[arg(long, env = "THREADSYNC_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
 
-    /// Directory of the embedded SQLite database, created if missing
+    /// Directory of the embedded SQLite database and of uploaded files, created if missing
     #[arg(long, env = "THREADSYNC_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
