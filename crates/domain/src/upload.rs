@@ -156,7 +156,8 @@ pub fn file_path(id: &str, name: &str) -> String {
     format!("/file-upload/{id}/{}", encode_segment(name))
 }
 
-fn encode_segment(name: &str) -> String {
+/// `name` percent-encoded as one path segment (see [`file_path`]).
+pub fn encode_segment(name: &str) -> String {
     const KEPT: &[u8] = b"-_.!~*'();,:@&=+$";
     let mut out = String::with_capacity(name.len());
     for byte in name.bytes() {

@@ -36,10 +36,25 @@ pub struct IncomingFile<'a> {
 /// [`Services::discard_file`] when the request fails before that.
 #[derive(Debug)]
 pub struct StoredFile {
+    /// Its key in the blob store (an upload's id).
     id: String,
     name: String,
     content_type: String,
     size: u64,
+}
+
+impl StoredFile {
+    pub(crate) fn new(id: String, name: String, content_type: String, size: u64) -> StoredFile {
+        StoredFile { id, name, content_type, size }
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn content_type(&self) -> &str {
+        &self.content_type
+    }
 }
 
 /// The message fields that come with a file (`rooms.upload`'s form fields,

@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod avatars;
 #[cfg(feature = "bench-endpoints")]
 mod bench;
 mod bootstrap;
@@ -36,6 +37,7 @@ mod throttle;
 mod users;
 
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
+pub use avatars::MAX_AVATAR_BYTES;
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use directory::{SettingsFilter, MAX_DIRECTORY_USERS};
 pub use files::{FileListParams, FileMessage, IncomingFile, StoredFile};

@@ -68,11 +68,11 @@ use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, Upload, User};
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
-    rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
-    MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery, RoomStore,
-    RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
-    SyncStore, ThreadListQuery, UploadListQuery, UploadSelection, UploadStore, UserListQuery, UserPatch,
-    UserStore,
+    rules, Avatar, AvatarStore, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore,
+    MessageEdit, MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery,
+    RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store,
+    StoreEvent, SyncStore, ThreadListQuery, UploadListQuery, UploadSelection, UploadStore, UserListQuery,
+    UserPatch, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -959,6 +959,21 @@ impl UploadStore for PgStore {
 
     async fn delete_uploads(&self, which: UploadSelection<'_>) -> StorageResult<Vec<Upload>> {
         write!(self, |_| None, |c| uploads::delete(c, which).await)
+    }
+}
+
+#[async_trait]
+impl AvatarStore for PgStore {
+    async fn set_avatar(&self, avatar: &Avatar) -> StorageResult<Option<Avatar>> {
+        write!(self, |_| None, |c| uploads::set_avatar(c, avatar).await)
+    }
+
+    async fn avatar_of(&self, user_id: &str) -> StorageResult<Option<Avatar>> {
+        uploads::avatar(&*self.client().await?, user_id).await
+    }
+
+    async fn remove_avatar(&self, user_id: &str) -> StorageResult<Option<Avatar>> {
+        write!(self, |_| None, |c| uploads::remove_avatar(c, user_id).await)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::db::{get, Conn};
 use threadsync_domain::upload::type_group;
 use threadsync_domain::{Timestamp, Upload};
-use threadsync_storage::{Page, StorageResult, UploadListQuery, UploadSelection};
+use threadsync_storage::{Avatar, Page, StorageResult, UploadListQuery, UploadSelection};
 use tokio_postgres::Row;
 
 const COLUMNS: &str = "id, rid, user_id, name, size, content_type, description, uploaded_at, updated_at, \
@@ -122,4 +122,51 @@ pub(crate) async fn delete(c: &dyn Conn, which: UploadSelection<'_>) -> StorageR
         }
     };
     uploads_of(&rows)
+}
+
+fn avatar_of_row(row: &Row) -> StorageResult<Avatar> {
+    Ok(Avatar {
+        user_id: get(row, 0)?,
+        key: get(row, 1)?,
+        content_type: get(row, 2)?,
+        updated_at: Timestamp(get(row, 3)?),
+    })
+}
+
+pub(crate) async fn avatar(c: &dyn Conn, user_id: &str) -> StorageResult<Option<Avatar>> {
+    c.opt("SELECT user_id, key, content_type, updated_at FROM avatars WHERE user_id = $1", &[&user_id])
+        .await?
+        .map(|row| avatar_of_row(&row))
+        .transpose()
+}
+
+pub(crate) async fn set_avatar(c: &dyn Conn, a: &Avatar) -> StorageResult<Option<Avatar>> {
+    // The row lock of `FOR UPDATE` orders concurrent replacements, so each
+    // returns the picture it really replaced (whose bytes it then removes).
+    let old = c
+        .opt(
+            "SELECT user_id, key, content_type, updated_at FROM avatars WHERE user_id = $1 FOR UPDATE",
+            &[&a.user_id],
+        )
+        .await?
+        .map(|row| avatar_of_row(&row))
+        .transpose()?;
+    c.exec(
+        "INSERT INTO avatars (user_id, key, content_type, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id) DO UPDATE SET key = EXCLUDED.key, content_type = EXCLUDED.content_type, \
+         updated_at = EXCLUDED.updated_at",
+        &[&a.user_id, &a.key, &a.content_type, &a.updated_at.millis()],
+    )
+    .await?;
+    Ok(old)
+}
+
+pub(crate) async fn remove_avatar(c: &dyn Conn, user_id: &str) -> StorageResult<Option<Avatar>> {
+    c.opt(
+        "DELETE FROM avatars WHERE user_id = $1 RETURNING user_id, key, content_type, updated_at",
+        &[&user_id],
+    )
+    .await?
+    .map(|row| avatar_of_row(&row))
+    .transpose()
 }

@@ -19,3 +19,12 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_by_room ON uploads (rid, uploaded_at DESC) WHERE message_id IS NOT NULL;
 -- Unconfirmed uploads to discard.
 CREATE INDEX uploads_expiring ON uploads (expires_at) WHERE expires_at IS NOT NULL;
+
+-- Users' uploaded pictures (users.setAvatar): the bytes are in the blob
+-- store under key; no row: the drawn initials.
+CREATE TABLE avatars (
+    user_id      TEXT PRIMARY KEY,
+    key          TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    updated_at   INTEGER NOT NULL
+);

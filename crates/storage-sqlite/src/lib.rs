@@ -52,11 +52,11 @@ use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, Upload, User};
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
-    rules, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore, MessageEdit,
-    MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery, RoomStore,
-    RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store, StoreEvent,
-    SyncStore, ThreadListQuery, UploadListQuery, UploadSelection, UploadStore, UserListQuery, UserPatch,
-    UserStore,
+    rules, Avatar, AvatarStore, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore,
+    MessageEdit, MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery,
+    RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store,
+    StoreEvent, SyncStore, ThreadListQuery, UploadListQuery, UploadSelection, UploadStore, UserListQuery,
+    UserPatch, UserStore,
 };
 use writer::Writer;
 
@@ -778,6 +778,24 @@ impl UploadStore for SqliteStore {
                 self.write(move |c| uploads::delete(c, UploadSelection::Expired { now, limit })).await
             }
         }
+    }
+}
+
+#[async_trait]
+impl AvatarStore for SqliteStore {
+    async fn set_avatar(&self, avatar: &Avatar) -> StorageResult<Option<Avatar>> {
+        let avatar = avatar.clone();
+        self.write(move |c| uploads::set_avatar(c, &avatar)).await
+    }
+
+    async fn avatar_of(&self, user_id: &str) -> StorageResult<Option<Avatar>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| uploads::avatar(c, &user_id)).await
+    }
+
+    async fn remove_avatar(&self, user_id: &str) -> StorageResult<Option<Avatar>> {
+        let user_id = user_id.to_owned();
+        self.write(move |c| uploads::remove_avatar(c, &user_id)).await
     }
 }
 

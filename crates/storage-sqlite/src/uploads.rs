@@ -4,7 +4,7 @@ use crate::db::{count, sql_int, Cached, Db};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use threadsync_domain::upload::type_group;
 use threadsync_domain::{Timestamp, Upload};
-use threadsync_storage::{Page, StorageResult, UploadListQuery, UploadSelection};
+use threadsync_storage::{Avatar, Page, StorageResult, UploadListQuery, UploadSelection};
 
 const COLUMNS: &str = "id, rid, user_id, name, size, content_type, description, uploaded_at, updated_at, \
                        message_id, expires_at";
@@ -127,4 +127,39 @@ pub(crate) fn delete(conn: &Connection, which: UploadSelection<'_>) -> StorageRe
         conn.cached_execute("DELETE FROM uploads WHERE id = ?1", [&upload.id]).db()?;
     }
     Ok(chosen)
+}
+
+fn avatar_of_row(row: &Row) -> rusqlite::Result<Avatar> {
+    Ok(Avatar {
+        user_id: row.get(0)?,
+        key: row.get(1)?,
+        content_type: row.get(2)?,
+        updated_at: Timestamp(row.get(3)?),
+    })
+}
+
+pub(crate) fn avatar(conn: &Connection, user_id: &str) -> StorageResult<Option<Avatar>> {
+    conn.prepare_cached("SELECT user_id, key, content_type, updated_at FROM avatars WHERE user_id = ?1")
+        .db()?
+        .query_row([user_id], avatar_of_row)
+        .optional()
+        .db()
+}
+
+pub(crate) fn set_avatar(conn: &Connection, a: &Avatar) -> StorageResult<Option<Avatar>> {
+    let old = avatar(conn, &a.user_id)?;
+    conn.cached_execute(
+        "INSERT INTO avatars (user_id, key, content_type, updated_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (user_id) DO UPDATE SET key = excluded.key, content_type = excluded.content_type, \
+         updated_at = excluded.updated_at",
+        params![a.user_id, a.key, a.content_type, a.updated_at.millis()],
+    )
+    .db()?;
+    Ok(old)
+}
+
+pub(crate) fn remove_avatar(conn: &Connection, user_id: &str) -> StorageResult<Option<Avatar>> {
+    let old = avatar(conn, user_id)?;
+    conn.cached_execute("DELETE FROM avatars WHERE user_id = ?1", [user_id]).db()?;
+    Ok(old)
 }

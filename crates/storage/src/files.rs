@@ -14,6 +14,17 @@ use futures_util::Stream;
 use std::pin::Pin;
 use threadsync_domain::{Timestamp, Upload};
 
+/// A user's uploaded picture: its bytes are in the blob store under `key`
+/// (a new key per picture, so a reader of the old one never sees the new
+/// one half written, and caches keyed by it stay right).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Avatar {
+    pub user_id: String,
+    pub key: String,
+    pub content_type: String,
+    pub updated_at: Timestamp,
+}
+
 /// The bytes of a file as they arrive or leave: chunks, or the I/O error
 /// that ended the stream.
 pub type ByteStream<'a> = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + 'a>>;
@@ -95,4 +106,15 @@ pub trait UploadStore: Send + Sync {
     async fn room_uploads(&self, query: &UploadListQuery) -> StorageResult<Page<Upload>>;
     /// Removes records and returns them, so their bytes can go too.
     async fn delete_uploads(&self, which: UploadSelection<'_>) -> StorageResult<Vec<Upload>>;
+}
+
+/// Users' uploaded pictures (`users.setAvatar`); no row: the drawn initials.
+#[async_trait]
+pub trait AvatarStore: Send + Sync {
+    /// Sets (or replaces) a user's picture; returns the one it replaced, so
+    /// its bytes can go.
+    async fn set_avatar(&self, avatar: &Avatar) -> StorageResult<Option<Avatar>>;
+    async fn avatar_of(&self, user_id: &str) -> StorageResult<Option<Avatar>>;
+    /// Removes a user's picture; returns it, so its bytes can go.
+    async fn remove_avatar(&self, user_id: &str) -> StorageResult<Option<Avatar>>;
 }

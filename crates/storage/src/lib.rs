@@ -35,7 +35,10 @@ use threadsync_domain::permissions::PermissionChange;
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Markup, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
-pub use files::{Blob, BlobError, BlobStore, ByteStream, UploadListQuery, UploadSelection, UploadStore};
+pub use files::{
+    Avatar, AvatarStore, Blob, BlobError, BlobStore, ByteStream, UploadListQuery, UploadSelection,
+    UploadStore,
+};
 pub use search::{SearchOrder, SearchQuery, SearchTerm};
 pub use threadsync_domain::message::{ChannelMention, Mention};
 
@@ -915,6 +918,7 @@ pub trait Store:
     + SettingsStore
     + ImportStore
     + UploadStore
+    + AvatarStore
     + Send
     + Sync
 {

@@ -1291,3 +1291,26 @@ pub struct FilesPage {
     pub total: u64,
     pub success: bool,
 }
+
+/// `users.setAvatar`'s form (`multipart/form-data`).
+#[derive(Serialize, ToSchema)]
+pub struct AvatarForm {
+    /// The picture: an image of at most 5 MiB.
+    #[schema(format = Binary, value_type = String)]
+    pub image: String,
+    /// Another user's picture (needs `edit-other-user-avatar`).
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Another user's picture, by username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// A user named by `userId` or `username`.
+#[derive(Serialize, ToSchema)]
+pub struct UserTarget {
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}

@@ -1,24 +1,137 @@
-//! Avatars: `GET /avatar/{name}`.
+//! Avatars: `GET /avatar/{name}`, `users.setAvatar`, `users.resetAvatar`,
+//! `users.getAvatar`.
 //!
 //! Rocket.Chat serves every user's and room's picture at `/avatar/<name>`,
 //! and clients draw them by that URL alone (EmbeddedChat puts
-//! `<host>/avatar/<username>` in an `<img>` for every message). Where no
-//! picture was uploaded, Rocket.Chat draws the name's initial on a colour
-//! picked from the name; threadsync has no uploads yet, so it always draws
-//! that. Any name gets a picture, as with Rocket.Chat: a client asking for a
-//! user who left must not show a broken image.
+//! `<host>/avatar/<username>` in an `<img>` for every message). A user's
+//! uploaded picture is served as it was uploaded; otherwise, as Rocket.Chat
+//! does, the name's initial is drawn on a colour picked from the name. Any
+//! name gets a picture: a client asking for a user who left must not show a
+//! broken image.
 
-use crate::extract::{Params, PathParams};
+use super::files::{is_multipart, read_upload_form, FormFile};
+use crate::error::ApiError;
+use crate::extract::{Body, CurrentUser, Params, PathParams};
 use crate::openapi::schemas as doc;
-use axum::http::header;
+use crate::response::{ok, ApiResult};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use threadsync_domain::Error;
+use threadsync_service::UserSelector;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(avatar))
+    OpenApiRouter::new()
+        .routes(routes!(avatar))
+        .routes(routes!(set_avatar))
+        .routes(routes!(reset_avatar))
+        .routes(routes!(get_avatar))
+}
+
+/// The username an `/avatar/` path names: without Rocket.Chat's leading `@`
+/// and without an image extension a client may append.
+fn username_of(name: &str) -> &str {
+    let name = name.strip_prefix('@').unwrap_or(name);
+    name.rsplit_once('.').filter(|(_, ext)| matches!(*ext, "svg" | "png" | "jpg")).map_or(name, |(n, _)| n)
+}
+
+/// A text field of a JSON or form body.
+fn text<'a>(fields: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    fields.get(key).and_then(Value::as_str)
+}
+
+/// Sets the caller's picture, or another user's.
+///
+/// `POST users.setAvatar` (auth): `multipart/form-data` with the picture in
+/// `image` and optionally `userId` / `username` (another user: needs
+/// `edit-other-user-avatar`) → `{}`. Checks: `Accounts_AllowUserAvatarChange`
+/// (or the permission); an image (`image/*`) of at most 5 MiB; the user named.
+/// A JSON body with `avatarUrl` is refused: the server fetches no URLs.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.setAvatar",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body(content = doc::AvatarForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The picture is set.", body = doc::Done),
+        (status = 400, description = "Changing avatars not allowed (`error-not-allowed`); not an image (`error-invalid-image`); over 5 MiB (`error-file-too-large`); no image, or an image in another field; a user named that does not exist (`error-invalid-user`); `avatarUrl` (`error-avatar-url-handling`).", body = doc::ErrorBody),
+    ),
+)]
+async fn set_avatar(State(services): State<AppState>, caller: CurrentUser, request: Request) -> ApiResult {
+    services.check_avatar_change_allowed(&caller.user)?;
+    if !is_multipart(request.headers()) {
+        let Body(body) = Body::<Map<String, Value>>::from_request(request, &services).await?;
+        return Err(ApiError(if text(&body, "avatarUrl").is_some_and(|u| !u.trim().is_empty()) {
+            Error::rejected("Setting an avatar from a URL is not supported", "error-avatar-url-handling")
+        } else {
+            Error::invalid_params("The picture must be sent as multipart/form-data, in the field \"image\".")
+        }));
+    }
+    let (image, fields) = read_upload_form(&services, request, FormFile::Avatar).await?;
+    let target = UserSelector { user_id: text(&fields, "userId"), username: text(&fields, "username") };
+    services.set_avatar(&caller.user, target, image).await?;
+    ok(json!({}))
+}
+
+/// Goes back to the drawn initials.
+///
+/// `POST users.resetAvatar` (auth) `{userId | username}` → `{}`; another
+/// user's needs `edit-other-user-avatar`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users.resetAvatar",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    request_body = doc::UserTarget,
+    responses(
+        (status = 200, description = "The picture is removed.", body = doc::Done),
+        (status = 400, description = "Changing avatars not allowed, or another user's without the permission (`error-not-allowed`); no user named (`error-user-param-not-provided`) or none such (`error-invalid-user`).", body = doc::ErrorBody),
+    ),
+)]
+async fn reset_avatar(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<Map<String, Value>>,
+) -> ApiResult {
+    let target = UserSelector { user_id: text(&body, "userId"), username: text(&body, "username") };
+    services.reset_avatar(&caller.user, target).await?;
+    ok(json!({}))
+}
+
+/// Where a user's picture is.
+///
+/// `GET users.getAvatar?userId=|username=` (auth) → 307 to
+/// `/avatar/<username>`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users.getAvatar",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("userId" = Option<String>, Query, description = "The user (or `username`)."),
+        ("username" = Option<String>, Query, description = "The user (or `userId`)."),
+    ),
+    responses(
+        (status = 307, description = "Redirects to `/avatar/<username>`; the body is that path."),
+        (status = 400, description = "No user named (`error-user-param-not-provided`) or none such (`error-invalid-user`).", body = doc::ErrorBody),
+    ),
+)]
+async fn get_avatar(
+    State(services): State<AppState>,
+    _caller: CurrentUser,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let target = UserSelector { user_id: params.get("userId"), username: params.get("username") };
+    let user = services.avatar_owner(target).await?;
+    let path = format!("/avatar/{}", threadsync_domain::upload::encode_segment(&user.username));
+    let location = HeaderValue::from_str(&path).map_err(|_| ApiError(Error::internal("avatar path")))?;
+    Ok((StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)], path).into_response())
 }
 
 /// Rocket.Chat's palette for drawn avatars.
@@ -35,7 +148,7 @@ const DEFAULT_SIZE: u32 = 200;
 /// `GET /avatar/{name}` (no auth, as Rocket.Chat's default): an SVG of the
 /// name's first letter or digit on a colour fixed by the name. A leading `@`
 /// (Rocket.Chat's form for user avatars) is ignored; so is a file extension
-/// a client may append. Cached by clients for a day.
+/// a client may append. Cached by clients for five minutes (pictures change).
 #[utoipa::path(
     get,
     path = "/avatar/{name}",
@@ -51,16 +164,45 @@ const DEFAULT_SIZE: u32 = 200;
         (status = 500, description = "Internal error.", body = doc::ErrorBody),
     ),
 )]
-async fn avatar(PathParams(name): PathParams<String>, params: Params) -> Response {
+async fn avatar(
+    State(services): State<AppState>,
+    PathParams(name): PathParams<String>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, ApiError> {
+    if let Some((avatar, blob)) = services.uploaded_avatar(username_of(&name)).await? {
+        // The key changes with every new picture: a fine validator.
+        let etag = format!("\"{}\"", avatar.key);
+        let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+        let mut response = if fresh {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let mut response = axum::body::Body::from_stream(blob.body).into_response();
+            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
+            response
+        };
+        let out = response.headers_mut();
+        if let Ok(content_type) = HeaderValue::from_str(&avatar.content_type) {
+            out.insert(header::CONTENT_TYPE, content_type);
+        }
+        if let Ok(etag) = HeaderValue::from_str(&etag) {
+            out.insert(header::ETAG, etag);
+        }
+        // Pictures change: a short life, then a cheap revalidation.
+        out.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+        out.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+        return Ok(response);
+    }
     let size = params
         .get("size")
         .and_then(|s| s.trim().parse::<u64>().ok())
         .map_or(DEFAULT_SIZE, |s| s.clamp(1, u64::from(MAX_SIZE)) as u32);
     let svg = draw(&name, size);
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
             // An SVG is a document that could run script if it were opened
             // directly; ours never holds any, and this says so to browsers.
             (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"),
@@ -68,17 +210,13 @@ async fn avatar(PathParams(name): PathParams<String>, params: Params) -> Respons
         ],
         svg,
     )
-        .into_response()
+        .into_response())
 }
 
 /// The drawing. Only one letter or digit (or `?`) and a colour from a
 /// fixed list reach the SVG, so no name can inject markup into it.
 fn draw(name: &str, size: u32) -> String {
-    let name = name.strip_prefix('@').unwrap_or(name);
-    let name = name
-        .rsplit_once('.')
-        .filter(|(_, ext)| matches!(*ext, "svg" | "png" | "jpg"))
-        .map_or(name, |(n, _)| n);
+    let name = username_of(name);
     // Letters and digits of any script are safe in XML text (never `<`,
     // `&` or a quote); anything else would need escaping, so it is not used.
     let initial =

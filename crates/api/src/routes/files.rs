@@ -71,13 +71,39 @@ fn bad_form(e: &multer::Error) -> ApiError {
     ApiError(Error::invalid_params(format!("Invalid multipart body: {e}")))
 }
 
-/// Reads an upload form: the file (field `file`, exactly one) goes to the
-/// blob store as it arrives; the text fields are collected. Checks, as
-/// Rocket.Chat's: a file in another field is `invalid-field`; no file is
-/// `No file uploaded`; a second file is refused.
-async fn read_upload_form(
+/// What the file of a form is: a room upload (field `file`) or a user's
+/// picture (field `image`); each is checked and stored its own way.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum FormFile {
+    Upload,
+    Avatar,
+}
+
+impl FormFile {
+    fn field(self) -> &'static str {
+        match self {
+            FormFile::Upload => "file",
+            FormFile::Avatar => "image",
+        }
+    }
+}
+
+/// Whether a request's body is a multipart form.
+pub(super) fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// Reads an upload form: the file (exactly one, in the field `kind` names)
+/// goes to the blob store as it arrives; the text fields are collected.
+/// Checks, as Rocket.Chat's: a file in another field is `invalid-field`;
+/// no file is `No file uploaded`; a second file is refused.
+pub(super) async fn read_upload_form(
     services: &Arc<Services>,
     request: Request,
+    kind: FormFile,
 ) -> Result<(StoredFile, Map<String, Value>), ApiError> {
     let boundary = request
         .headers()
@@ -85,7 +111,7 @@ async fn read_upload_form(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| multer::parse_boundary(v).ok())
         .ok_or_else(not_multipart)?;
-    let limits = multer::SizeLimit::new().per_field(MAX_FORM_FIELD_BYTES).for_field("file", u64::MAX);
+    let limits = multer::SizeLimit::new().per_field(MAX_FORM_FIELD_BYTES).for_field(kind.field(), u64::MAX);
     let constraints = multer::Constraints::new().size_limit(limits);
     let stream = request.into_body().into_data_stream();
     let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
@@ -93,8 +119,8 @@ async fn read_upload_form(
     let mut fields = Map::new();
     while let Some(field) = form.next_field().await.map_err(|e| bad_form(&e))? {
         let name = field.name().unwrap_or_default().to_owned();
-        if field.file_name().is_some() || name == "file" {
-            if name != "file" {
+        if field.file_name().is_some() || name == kind.field() {
+            if name != kind.field() {
                 return Err(ApiError(Error::rejected("", "invalid-field")));
             }
             if pending.file.is_some() {
@@ -103,13 +129,15 @@ async fn read_upload_form(
             let file_name = field.file_name().map(str::to_owned);
             let content_type = field.content_type().map(ToString::to_string);
             let body = field.map(|chunk| chunk.map_err(std::io::Error::other));
-            let stored = services
-                .store_file(IncomingFile {
-                    name: file_name.as_deref(),
-                    content_type: content_type.as_deref(),
-                    body: Box::pin(body),
-                })
-                .await?;
+            let incoming = IncomingFile {
+                name: file_name.as_deref(),
+                content_type: content_type.as_deref(),
+                body: Box::pin(body),
+            };
+            let stored = match kind {
+                FormFile::Upload => services.store_file(incoming).await?,
+                FormFile::Avatar => services.store_avatar_image(incoming).await?,
+            };
             pending.file = Some(stored);
         } else {
             if fields.len() >= MAX_FORM_FIELDS {
@@ -158,7 +186,7 @@ async fn upload(
     request: Request,
 ) -> ApiResult {
     let room = target(&services, &caller, &rid).await?;
-    let (file, fields) = read_upload_form(&services, request).await?;
+    let (file, fields) = read_upload_form(&services, request, FormFile::Upload).await?;
     let message = match FileMessage::from_fields(fields) {
         Ok(message) => message,
         Err(e) => {
@@ -195,7 +223,7 @@ async fn media(
 ) -> ApiResult {
     let room = target(&services, &caller, &rid).await?;
     // `content` (end-to-end encryption metadata) has no use here.
-    let (file, _fields) = read_upload_form(&services, request).await?;
+    let (file, _fields) = read_upload_form(&services, request, FormFile::Upload).await?;
     let upload = services.keep_media(&caller.user, &room, file).await?;
     ok(json!({"file": {"_id": upload.id, "url": upload.path()}}))
 }

@@ -10,6 +10,7 @@ pub const BACKEND: support::Backend = support::Backend::Sqlite;
 
 mod access;
 mod auth;
+mod avatars;
 mod chat;
 mod edge;
 mod errors;

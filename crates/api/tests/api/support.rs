@@ -177,6 +177,12 @@ impl TestApp {
         client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop schema");
     }
 
+    /// Where the server keeps uploaded files' bytes.
+    #[allow(dead_code)]
+    pub fn files_dir(&self) -> &std::path::Path {
+        self._files.path()
+    }
+
     /// Sends a raw request.
     pub async fn request(&self, req: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(req).await.expect("infallible");

@@ -134,6 +134,10 @@ mod room_open;
 #[path = "../api/files.rs"]
 mod files;
 
+#[cfg(postgres_tests)]
+#[path = "../api/avatars.rs"]
+mod avatars;
+
 /// PostgreSQL only: SQLite has no server to lose.
 #[cfg(postgres_tests)]
 mod failures;

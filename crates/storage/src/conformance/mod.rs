@@ -31,7 +31,9 @@ pub use search::{
     search_finds_imported_messages, search_follows_edits_and_deletions, search_is_scoped_to_the_room,
     search_pages_are_stable_and_ranked, search_words_prefixes_phrases_and_folding,
 };
-pub use uploads::{uploads_attach_list_and_filter, uploads_deleted_by_id_room_and_expiry};
+pub use uploads::{
+    avatars_set_replace_and_remove, uploads_attach_list_and_filter, uploads_deleted_by_id_room_and_expiry,
+};
 
 use crate::{
     ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageMark, NewMessage, Page, ReadChange,
@@ -170,6 +172,7 @@ macro_rules! conformance_suite {
             search_finds_imported_messages,
             uploads_attach_list_and_filter,
             uploads_deleted_by_id_room_and_expiry,
+            avatars_set_replace_and_remove,
         );
     };
     // The attributes travel as one token tree, unpacked per test by `@test`.

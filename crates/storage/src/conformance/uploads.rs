@@ -100,3 +100,21 @@ pub async fn uploads_deleted_by_id_room_and_expiry(store: &dyn Store) {
     assert_eq!(ids(&rest.expect("rest")), vec!["F4"]);
     assert!(store.upload_by_id("F5").await.expect("read").is_some(), "a shared upload stays");
 }
+
+pub async fn avatars_set_replace_and_remove(store: &dyn Store) {
+    let avatar = |key: &str, at: i64| crate::Avatar {
+        user_id: "u-alice".into(),
+        key: key.into(),
+        content_type: "image/png".into(),
+        updated_at: Timestamp(at),
+    };
+    assert_eq!(store.avatar_of("u-alice").await.expect("read"), None);
+    assert_eq!(store.set_avatar(&avatar("K1", 1)).await.expect("set"), None, "nothing replaced");
+    assert_eq!(store.avatar_of("u-alice").await.expect("read"), Some(avatar("K1", 1)));
+    assert_eq!(store.set_avatar(&avatar("K2", 2)).await.expect("replace"), Some(avatar("K1", 1)));
+    assert_eq!(store.avatar_of("u-alice").await.expect("read"), Some(avatar("K2", 2)));
+    assert_eq!(store.avatar_of("u-bob").await.expect("read"), None, "one user's picture");
+    assert_eq!(store.remove_avatar("u-alice").await.expect("remove"), Some(avatar("K2", 2)));
+    assert_eq!(store.remove_avatar("u-alice").await.expect("again"), None);
+    assert_eq!(store.avatar_of("u-alice").await.expect("read"), None);
+}
