@@ -177,6 +177,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
         let Path(value) = Path::<T>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError(Error::invalid_params("Invalid URL: a path segment is not valid")))?;
+        // A NUL decodes fine but no name holds one, and PostgreSQL refuses
+        // it in any text parameter: stop it here, as for query strings.
+        if parts.uri.path().to_ascii_lowercase().contains("%00") {
+            return Err(ApiError(Error::invalid_params(
+                "Invalid URL: a path segment may not contain NUL characters",
+            )));
+        }
         Ok(PathParams(value))
     }
 }

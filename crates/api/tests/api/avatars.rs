@@ -67,6 +67,10 @@ async fn an_uploaded_picture_replaces_the_initials_until_reset() {
     let (_, content_type, _, _) = picture(&app, "/avatar/alice", None).await;
     assert_eq!(content_type, "image/svg+xml", "drawn again");
     assert_eq!(stored_pictures(&app), 0);
+
+    // No username holds a NUL (and PostgreSQL refuses one in a parameter).
+    let (status, content_type, _, _) = picture(&app, "/avatar/ali%00ce", None).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::BAD_REQUEST, "application/json"));
 }
 
 #[tokio::test]
