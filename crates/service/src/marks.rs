@@ -39,6 +39,9 @@ pub enum Marked {
     /// Mentioning the caller by name (`chat.getMentionedMessages`;
     /// `@all` / `@here` are not mentions of the caller, as in Rocket.Chat).
     MentioningCaller,
+    /// Mentioning the caller by name, oldest first
+    /// (`channels.getAllUserMentionsByChannel`).
+    MentioningCallerOldestFirst,
 }
 
 fn not_found_as_missing(e: StorageError) -> Error {
@@ -126,12 +129,39 @@ impl Services {
         let query = match marked {
             Marked::Pinned => json!({"pinned": true}),
             Marked::StarredByCaller => json!({"starred._id": caller.id}),
-            Marked::MentioningCaller => json!({"mentions._id": caller.id}),
+            Marked::MentioningCaller | Marked::MentioningCallerOldestFirst => {
+                json!({"mentions._id": caller.id})
+            }
         };
         // Built here from known parts: a parse failure is a bug.
         let filter = Filter::parse(Some(&query.to_string())).map_err(Error::internal)?;
-        let sort = Sort::by(SortField::Ts, Direction::Desc);
+        let direction =
+            if marked == Marked::MentioningCallerOldestFirst { Direction::Asc } else { Direction::Desc };
+        let sort = Sort::by(SortField::Ts, direction);
         let page = self.store.room_messages(rid, &filter, &sort, paging.offset, paging.count).await?;
         Ok(MessageListing { items: Documents::Whole(page.items), offset: paging.offset, total: page.total })
+    }
+
+    /// `chat.reportMessage`: checks the report (a non-blank description, a
+    /// message the caller can read) and records it in the server log, where
+    /// operators see it; there is no moderation console to keep it for.
+    pub async fn report_message(&self, caller: &User, message_id: &str, description: &str) -> Result<()> {
+        if description.trim().is_empty() {
+            return Err(Error::rejected("Invalid description", "error-invalid-description"));
+        }
+        let invalid_id = || Error::rejected("Invalid message id", "error-invalid-message_id");
+        let message = self.store.message_by_id(message_id).await?.ok_or_else(invalid_id)?;
+        if self.readable_room(caller, &message.rid).await?.is_none() {
+            return Err(invalid_id());
+        }
+        tracing::warn!(
+            reporter = %caller.id,
+            message = %message.id,
+            room = %message.rid,
+            author = %message.u.id,
+            description = %threadsync_domain::error::truncate(description, 1000),
+            "message reported"
+        );
+        Ok(())
     }
 }

@@ -42,6 +42,9 @@ pub struct Listing<T> {
     pub total: u64,
 }
 
+/// The most users `channels.addAll` adds (Rocket.Chat's `API_User_Limit` default).
+pub const ADD_ALL_LIMIT: u64 = 500;
+
 /// What the caller is about to do with a room found through its family:
 /// reading gives admins no exemption for `p`/`d`; managing (invite, kick,
 /// delete) does.
@@ -286,6 +289,60 @@ impl Services {
             self.store.add_subscription(&new_subscription(&room, &target, None, Vec::new())).await?;
         }
         self.reload(&room).await
+    }
+
+    /// `channels.addAll` / `groups.addAll`: makes every user (every active
+    /// one with `activeUsersOnly`) a member. Needs `add-all-to-room`
+    /// (admins, by default) and a server of at most [`ADD_ALL_LIMIT`] users,
+    /// as Rocket.Chat's `API_User_Limit`.
+    pub async fn add_all_to_room(
+        &self,
+        caller: &User,
+        t: RoomType,
+        room: RoomSelector<'_>,
+        active_only: bool,
+    ) -> Result<Room> {
+        let (room, _) = self.family_room(caller, t, room, Need::Manage).await?;
+        if !self.has_global_permission(caller, "add-all-to-room") {
+            return Err(Error::not_allowed());
+        }
+        if self.store.count_users().await? > ADD_ALL_LIMIT {
+            return Err(Error::rejected("User Limit Exceeded", "error-user-limit-exceeded"));
+        }
+        let query =
+            threadsync_storage::UserListQuery { offset: 0, count: ADD_ALL_LIMIT, ..Default::default() };
+        for user in self.store.list_users(&query).await?.items {
+            if active_only && !user.active {
+                continue;
+            }
+            if self.store.subscription(&room.id, &user.id).await?.is_none() {
+                self.store.add_subscription(&new_subscription(&room, &user, None, Vec::new())).await?;
+            }
+        }
+        self.reload(&room).await
+    }
+
+    /// `channels.getIntegrations` / `groups.getIntegrations`: the checks of
+    /// Rocket.Chat's route (a manager of incoming or outgoing integrations,
+    /// else 403; then the room, by the family's rules). threadsync runs no
+    /// integrations, so the listing that follows is always empty.
+    pub async fn room_integrations(
+        &self,
+        caller: &User,
+        t: RoomType,
+        room: RoomSelector<'_>,
+    ) -> Result<Room> {
+        let managers = [
+            "manage-outgoing-integrations",
+            "manage-own-outgoing-integrations",
+            "manage-incoming-integrations",
+            "manage-own-incoming-integrations",
+        ];
+        if !managers.iter().any(|p| self.has_global_permission(caller, p)) {
+            return Err(Error::Forbidden);
+        }
+        let (room, _) = self.family_room(caller, t, room, Need::Read).await?;
+        Ok(room)
     }
 
     /// `channels.kick` / `groups.kick`: removes a member. The caller must

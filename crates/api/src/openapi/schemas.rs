@@ -1314,3 +1314,23 @@ pub struct UserTarget {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
 }
+
+/// `{mentions, count, offset, total}`: `channels.getAllUserMentionsByChannel`.
+#[derive(Serialize, ToSchema)]
+pub struct MentionsPage {
+    pub mentions: Vec<Message>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
+/// `{integrations, count, offset, total}`: always empty (no integrations run here).
+#[derive(Serialize, ToSchema)]
+pub struct IntegrationsPage {
+    pub integrations: Vec<Value>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}

@@ -26,6 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(members))
         .routes(routes!(delete))
         .routes(routes!(list_joined))
+        .routes(routes!(add_all))
+        .routes(routes!(integrations))
 }
 
 /// Creates a public channel.
@@ -244,4 +246,51 @@ async fn list_joined(State(services): State<AppState>, caller: CurrentUser, para
     let paging = paging(&services, &params)?;
     let listing = services.joined_rooms(&caller.user, T, paging).await?;
     ok(rooms_body("channels", &listing, paging))
+}
+
+/// Adds every user to a public channel.
+///
+/// `POST /api/v1/channels.addAll` (auth) `{roomId|roomName, activeUsersOnly?}` →
+/// `{channel}`; needs `add-all-to-room` (admins) and at most 500 users on the server.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels.addAll",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    request_body = super::rooms::AddAllBody,
+    responses(
+        (status = 200, description = "The public channel with its new members.", body = doc::ChannelAnswer),
+        (status = 400, description = "No room named, or no such public channel; the caller lacks `add-all-to-room` (`error-not-allowed`); more than 500 users (`error-user-limit-exceeded`)."),
+    ),
+)]
+async fn add_all(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<super::rooms::AddAllBody>,
+) -> ApiResult {
+    let active_only = body.active_users_only.unwrap_or(false);
+    let room = services.add_all_to_room(&caller.user, T, body.room(), active_only).await?;
+    ok(json!({"channel": room}))
+}
+
+/// The integrations (webhooks) of a public channel: always none, as threadsync runs no integrations.
+///
+/// `GET /api/v1/channels.getIntegrations?roomId=|roomName=&count=&offset=` (auth;
+/// a manager of incoming or outgoing integrations) → `{integrations: [], count, offset, total}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels.getIntegrations",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    params(doc::RoomQuery, doc::PageQuery),
+    responses(
+        (status = 200, description = "No integrations.", body = doc::IntegrationsPage),
+        (status = 400, description = "No room named, or no such public channel the caller may read; bad `count`/`offset`."),
+        (status = 403, description = "The caller manages no integrations."),
+    ),
+)]
+async fn integrations(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    services.room_integrations(&caller.user, T, room_selector(&params)).await?;
+    let page = paging(&services, &params)?;
+    ok(json!({"integrations": [], "count": 0, "offset": page.offset, "total": 0}))
 }

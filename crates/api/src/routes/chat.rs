@@ -29,6 +29,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_pinned_messages))
         .routes(routes!(get_starred_messages))
         .routes(routes!(get_mentioned_messages))
+        .routes(routes!(channel_mentions))
+        .routes(routes!(report_message))
         .routes(routes!(ignore_user))
         .routes(routes!(search))
 }
@@ -251,6 +253,84 @@ async fn get_mentioned_messages(
     params: Params,
 ) -> TypedResult<super::threads::ListingBody> {
     marked(&services, &caller, &params, Marked::MentioningCaller).await
+}
+
+/// The messages of a channel that mention the caller, oldest first.
+///
+/// `GET /api/v1/channels.getAllUserMentionsByChannel?roomId=&count=&offset=`
+/// (auth) → `{mentions, count, offset, total}`: the messages of
+/// `chat.getMentionedMessages`, in Rocket.Chat's order for this route.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels.getAllUserMentionsByChannel",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The messages mentioning the caller, oldest first.", body = doc::MentionsPage),
+        (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
+    ),
+)]
+async fn channel_mentions(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    params: Params,
+) -> TypedResult<super::threads::ListingBody> {
+    let listing = services
+        .marked_messages(
+            &caller.user,
+            params.get("roomId"),
+            Marked::MentioningCallerOldestFirst,
+            params.get("count"),
+            params.get("offset"),
+        )
+        .await?;
+    Ok(Success(super::threads::listing_body("mentions", listing)))
+}
+
+/// `chat.reportMessage`'s body.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ReportBody {
+    message_id: Option<String>,
+    description: Option<String>,
+}
+
+/// Reports a message to the server's moderators.
+///
+/// `POST /api/v1/chat.reportMessage` (auth) `{messageId, description}` →
+/// `{}`. Checks, Rocket.Chat's: both given; a non-blank description
+/// (`error-invalid-description`); a message the caller can read
+/// (`error-invalid-message_id`). The report is written to the server log
+/// (docs/rest.md#reports): threadsync has no moderation console yet.
+#[utoipa::path(
+    post,
+    path = "/api/v1/chat.reportMessage",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    request_body = ReportBody,
+    responses(
+        (status = 200, description = "The report was received.", body = doc::Done),
+        (status = 400, description = "Missing `messageId` or `description`; a blank description (`error-invalid-description`); no message the caller can read (`error-invalid-message_id`)."),
+    ),
+)]
+async fn report_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<ReportBody>,
+) -> ApiResult {
+    let message_id = body
+        .message_id
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| ApiError(Error::Legacy("The required \"messageId\" param is missing.".into())))?;
+    let description = body
+        .description
+        .ok_or_else(|| ApiError(Error::Legacy("The required \"description\" param is missing.".into())))?;
+    services.report_message(&caller.user, &message_id, &description).await?;
+    ok(json!({}))
 }
 
 /// Ignores another member of a room, or stops.

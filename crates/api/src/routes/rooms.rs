@@ -245,6 +245,23 @@ pub(super) struct CreateBody {
     pub read_only: Option<bool>,
 }
 
+/// `channels.addAll` / `groups.addAll`'s body.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AddAllRequest)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AddAllBody {
+    pub room_id: Option<String>,
+    pub room_name: Option<String>,
+    /// Only active users (default `false`: every user).
+    pub active_users_only: Option<bool>,
+}
+
+impl AddAllBody {
+    pub fn room(&self) -> RoomSelector<'_> {
+        RoomSelector { room_id: self.room_id.as_deref(), room_name: self.room_name.as_deref() }
+    }
+}
+
 /// A body naming a room: `{roomId}` or `{roomName}`.
 #[derive(Deserialize, ToSchema)]
 #[schema(as = RoomRequest)]

@@ -27,6 +27,7 @@ mod ratelimit;
 mod reactions;
 mod readstate;
 mod room_actions;
+mod room_extras;
 mod room_lists;
 mod room_open;
 mod room_overview;

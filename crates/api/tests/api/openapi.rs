@@ -706,6 +706,16 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get(&format!("/api/v1/im.files?roomId={dm_id}"), Some(&bob)).await;
     t.get(&format!("/api/v1/dm.files?roomId={dm_id}&name=x"), Some(&bob)).await;
     let url = shared["message"]["attachments"][0]["title_link"].as_str().expect("url").to_owned();
+    // Bulk membership, integrations, mentions, reports.
+    t.post("/api/v1/groups.addAll", Some(&admin), json!({"roomId": gid2, "activeUsersOnly": true})).await;
+    t.post("/api/v1/channels.addAll", Some(&admin), json!({"roomName": "general"})).await;
+    t.get(&format!("/api/v1/groups.getIntegrations?roomId={gid2}"), Some(&admin)).await;
+    t.get("/api/v1/channels.getIntegrations?roomName=general", Some(&admin)).await;
+    t.get("/api/v1/channels.getAllUserMentionsByChannel?roomId=GENERAL", Some(&bob)).await;
+    let rude = shared["message"]["_id"].as_str().expect("message id");
+    t.post("/api/v1/chat.reportMessage", Some(&admin), json!({"messageId": rude, "description": "spam"}))
+        .await;
+
     // Avatars.
     let avatar = post_form(
         &app,

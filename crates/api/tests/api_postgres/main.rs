@@ -138,6 +138,10 @@ mod files;
 #[path = "../api/avatars.rs"]
 mod avatars;
 
+#[cfg(postgres_tests)]
+#[path = "../api/room_extras.rs"]
+mod room_extras;
+
 /// PostgreSQL only: SQLite has no server to lose.
 #[cfg(postgres_tests)]
 mod failures;
