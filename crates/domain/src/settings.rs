@@ -64,6 +64,8 @@ pub const KATEX_ENABLED: &str = "Katex_Enabled";
 pub const KATEX_DOLLAR_SYNTAX: &str = "Katex_Dollar_Syntax";
 pub const KATEX_PARENTHESIS_SYNTAX: &str = "Katex_Parenthesis_Syntax";
 pub const MESSAGE_CUSTOM_DOMAIN_AUTOLINK: &str = "Message_CustomDomain_AutoLink";
+pub const UNREAD_COUNT: &str = "Unread_Count";
+pub const UNREAD_COUNT_DM: &str = "Unread_Count_DM";
 pub const ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE: &str = "Accounts_AllowUserStatusMessageChange";
 pub const ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION: &str = "Accounts_AllowInvisibleStatusOption";
 pub const FILE_UPLOAD_ENABLED: &str = "FileUpload_Enabled";
@@ -216,6 +218,24 @@ pub const DEFINITIONS: &[SettingDef] = &[
         kind: SettingKind::Boolean,
         default: DefaultValue::Bool(true),
     },
+    // Which new messages count in a member's `unread` (Rocket.Chat's
+    // defaults: in rooms, only messages that mention the member or the
+    // room; in direct messages, every message).
+    SettingDef {
+        id: UNREAD_COUNT,
+        kind: SettingKind::Select(&[
+            "all_messages",
+            "user_mentions_only",
+            "group_mentions_only",
+            "user_and_group_mentions_only",
+        ]),
+        default: DefaultValue::Str("user_and_group_mentions_only"),
+    },
+    SettingDef {
+        id: UNREAD_COUNT_DM,
+        kind: SettingKind::Select(&["all_messages", "mentions_only"]),
+        default: DefaultValue::Str("all_messages"),
+    },
 ];
 
 /// The settings any client may read without logging in (`settings.public`),
@@ -245,6 +265,9 @@ pub const PUBLIC: &[&str] = &[
     FILE_UPLOAD_MEDIA_TYPE_BLACK_LIST,
     FILE_UPLOAD_PROTECT_FILES,
     ACCOUNTS_ALLOW_USER_AVATAR_CHANGE,
+    // Public in Rocket.Chat: clients show counters by them.
+    UNREAD_COUNT,
+    UNREAD_COUNT_DM,
 ];
 
 pub fn is_public(id: &str) -> bool {
@@ -378,6 +401,11 @@ impl Settings {
     }
     pub fn allow_deleting(&self) -> bool {
         self.bool(MESSAGE_ALLOW_DELETING)
+    }
+    /// `Unread_Count` (rooms) or `Unread_Count_DM` (direct messages):
+    /// which new messages count in a member's `unread`.
+    pub fn unread_count(&self, direct: bool) -> &str {
+        self.text(if direct { UNREAD_COUNT_DM } else { UNREAD_COUNT })
     }
     /// `Message_ShowDeletedStatus`: deleted messages stay as placeholders.
     pub fn show_deleted_status(&self) -> bool {

@@ -109,7 +109,10 @@ impl Services {
             }]),
         );
         let system = system_message(&changed.rid, caller, "message_pinned", String::new(), extra);
-        Ok(self.store.insert_message(NewMessage { message: system, reply: None, join: None }).await?)
+        Ok(self
+            .store
+            .insert_message(NewMessage { message: system, reply: None, join: None, counters: None })
+            .await?)
     }
 
     /// `chat.getPinnedMessages`, `chat.getStarredMessages` (the caller's

@@ -73,6 +73,7 @@ pub(crate) fn new_subscription(
         alert: false,
         unread: 0,
         user_mentions: 0,
+        group_mentions: 0,
         tunread: Vec::new(),
         roles,
         f: false,

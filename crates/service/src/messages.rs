@@ -15,7 +15,7 @@ use threadsync_domain::message::{
     json_size, ChannelMention, Mention, CLIENT_CONTENT_FIELDS, MAX_CONTENT_BYTES,
 };
 use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Subscription, Timestamp, User, UserRef};
-use threadsync_storage::{Deletion, MessageEdit, NewMessage, ReplyBookkeeping, StorageError};
+use threadsync_storage::{Deletion, MemberCounters, MessageEdit, NewMessage, ReplyBookkeeping, StorageError};
 
 /// The `md` markup tree stored with a message whose text is `text` (what
 /// every write path stores, for the bulk paths that write documents
@@ -457,7 +457,9 @@ impl Services {
             edited_by: None,
             extra: draft.extra,
         };
-        self.store.insert_message(NewMessage { message, reply, join }).await.map_err(|e| match e {
+        let unread_count = self.settings().unread_count(room.t == RoomType::Direct).to_owned();
+        let counters = member_counters(&message, room.t, &unread_count);
+        self.store.insert_message(NewMessage { message, reply, join, counters }).await.map_err(|e| match e {
             StorageError::Conflict(_) if client_id => {
                 Error::rejected("A message with this _id already exists", "error-duplicate-id")
             }
@@ -616,5 +618,114 @@ impl Services {
             }
         }
         Ok((mentions, channels))
+    }
+}
+
+/// What a new message does to the members' counters: Rocket.Chat's
+/// `updateUsersSubscriptions`, with `unread_count` the room type's
+/// `Unread_Count` / `Unread_Count_DM` value. A reply not shown in the room
+/// counts only in its followers' `tunread`, and a system message in nobody's.
+/// Users mentioned by name (not the sender) count it in `userMentions`;
+/// without them, `@all` / `@here` count in everyone's `groupMentions`
+/// (user mentions come first, as in Rocket.Chat); `unread` follows the
+/// setting, and in a direct message a group mention is always unread.
+pub(crate) fn member_counters(message: &Message, t: RoomType, unread_count: &str) -> Option<MemberCounters> {
+    if message.t.is_some() || (message.tmid.is_some() && message.tshow != Some(true)) {
+        return None;
+    }
+    let to_group = message.mentions.iter().any(|m| matches!(m.id.as_str(), "all" | "here"));
+    let mentioned: Vec<String> = message
+        .mentions
+        .iter()
+        .filter(|m| !matches!(m.id.as_str(), "all" | "here") && m.id != message.u.id)
+        .filter(|m| m.kind.as_deref().is_none_or(|k| k == "user"))
+        .map(|m| m.id.clone())
+        .collect();
+    let all_messages = unread_count == "all_messages";
+    let mut counters = MemberCounters { mentioned, ..MemberCounters::default() };
+    if !counters.mentioned.is_empty() {
+        let by_user =
+            matches!(unread_count, "all_messages" | "user_mentions_only" | "user_and_group_mentions_only");
+        counters.mentioned_unread = i64::from(by_user);
+        counters.others_unread = i64::from(!to_group && all_messages);
+    } else if to_group {
+        let by_group =
+            matches!(unread_count, "all_messages" | "group_mentions_only" | "user_and_group_mentions_only");
+        counters.others_group = 1;
+        counters.others_unread = i64::from(t == RoomType::Direct || by_group);
+    } else {
+        counters.others_unread = i64::from(all_messages);
+    }
+    Some(counters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(mentions: &[&str], tmid: Option<&str>, tshow: Option<bool>) -> Message {
+        let now = Timestamp(1);
+        Message {
+            id: "m".into(),
+            rid: "r".into(),
+            msg: String::new(),
+            md: None,
+            ts: now,
+            u: UserRef { id: "sender".into(), username: "sender".into(), name: None },
+            updated_at: now,
+            mentions: mentions
+                .iter()
+                .map(|m| Mention {
+                    id: (*m).into(),
+                    username: (*m).into(),
+                    name: None,
+                    kind: (!matches!(*m, "all" | "here")).then(|| "user".into()),
+                })
+                .collect(),
+            channels: Vec::new(),
+            tmid: tmid.map(Into::into),
+            tshow,
+            tcount: None,
+            tlm: None,
+            replies: None,
+            t: None,
+            edited_at: None,
+            edited_by: None,
+            extra: Map::new(),
+        }
+    }
+
+    fn counted(m: &[&str], t: RoomType, setting: &str) -> (Vec<String>, i64, i64, i64) {
+        let c = member_counters(&message(m, None, None), t, setting).expect("counted");
+        (c.mentioned, c.mentioned_unread, c.others_unread, c.others_group)
+    }
+
+    #[test]
+    fn counters_follow_rocket_chat_s_rules() {
+        let channel = RoomType::Channel;
+        let default = "user_and_group_mentions_only";
+        // A plain message only alerts, by default; every message counts with `all_messages`.
+        assert_eq!(counted(&[], channel, default), (vec![], 0, 0, 0));
+        assert_eq!(counted(&[], channel, "all_messages"), (vec![], 0, 1, 0));
+        // User mentions come first: the mentioned count it, the sender never.
+        assert_eq!(counted(&["bob", "sender"], channel, default), (vec!["bob".into()], 1, 0, 0));
+        assert_eq!(counted(&["bob"], channel, "all_messages"), (vec!["bob".into()], 1, 1, 0));
+        assert_eq!(counted(&["bob"], channel, "group_mentions_only"), (vec!["bob".into()], 0, 0, 0));
+        assert_eq!(counted(&["bob", "all"], channel, "all_messages"), (vec!["bob".into()], 1, 0, 0));
+        // Group mentions without user mentions.
+        assert_eq!(counted(&["here"], channel, default), (vec![], 0, 1, 1));
+        assert_eq!(counted(&["all"], channel, "user_mentions_only"), (vec![], 0, 0, 1));
+        assert_eq!(counted(&["all"], RoomType::Direct, "mentions_only"), (vec![], 0, 1, 1));
+        assert_eq!(counted(&[], RoomType::Direct, "all_messages"), (vec![], 0, 1, 0));
+    }
+
+    #[test]
+    fn hidden_replies_and_system_messages_count_for_nobody() {
+        let t = RoomType::Channel;
+        assert_eq!(member_counters(&message(&["bob"], Some("p"), None), t, "all_messages"), None);
+        assert!(member_counters(&message(&["bob"], Some("p"), Some(true)), t, "all_messages").is_some());
+        let mut system = message(&[], None, None);
+        system.t = Some("uj".into());
+        assert_eq!(member_counters(&system, t, "all_messages"), None);
     }
 }

@@ -111,7 +111,9 @@ impl Services {
             extra.insert("role".to_owned(), json!(role.id()));
             // Rocket.Chat's system message names the user in `msg`.
             let notice = system_message(&room.id, caller, kind, target.username.clone(), extra);
-            self.store.insert_message(NewMessage { message: notice, reply: None, join: None }).await?;
+            self.store
+                .insert_message(NewMessage { message: notice, reply: None, join: None, counters: None })
+                .await?;
         }
         Ok(())
     }

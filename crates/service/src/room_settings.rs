@@ -186,7 +186,7 @@ impl Services {
         };
         let Some((kind, msg)) = notice else { return Ok(changed) };
         let message = system_message(&changed.id, caller, kind, msg, Map::new());
-        self.store.insert_message(NewMessage { message, reply: None, join: None }).await?;
+        self.store.insert_message(NewMessage { message, reply: None, join: None, counters: None }).await?;
         // The notice moved `lm` and `msgs`: answer the room as it is now.
         Ok(self.store.room_by_id(&changed.id).await?.unwrap_or(changed))
     }

@@ -136,8 +136,52 @@ const INSERT_ALL: &str = "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
                                                   || jsonb_build_array($3::text)), \
                                         '{_updatedAt}', to_jsonb($14::text)) \
                   WHERE rid = $2 AND user_id = ANY($15::text[]) \
-                    AND NOT COALESCE(doc -> 'tunread', '[]'::jsonb) ? $3::text) \
+                    AND NOT COALESCE(doc -> 'tunread', '[]'::jsonb) ? $3::text), \
+      alerted AS (UPDATE subscriptions \
+                     SET updated_at = $4, \
+                         doc = doc || jsonb_build_object('alert', true, 'open', true, \
+                            'unread', COALESCE((doc ->> 'unread')::bigint, 0) \
+                                      + CASE WHEN user_id = ANY($19::text[]) THEN $20::bigint ELSE $21::bigint END, \
+                            'userMentions', COALESCE((doc ->> 'userMentions')::bigint, 0) \
+                                            + CASE WHEN user_id = ANY($19::text[]) THEN 1 ELSE 0 END, \
+                            'groupMentions', COALESCE((doc ->> 'groupMentions')::bigint, 0) \
+                                             + CASE WHEN user_id = ANY($19::text[]) THEN 0 ELSE $22::bigint END, \
+                            '_updatedAt', $23::text) \
+                   WHERE $18 AND rid = $2 AND user_id <> $7 \
+                     AND (user_id = ANY($19::text[]) OR $21::bigint <> 0 OR $22::bigint <> 0 \
+                          OR doc -> 'alert' IS DISTINCT FROM 'true'::jsonb \
+                          OR doc -> 'open' IS DISTINCT FROM 'true'::jsonb)), \
+      seen AS (UPDATE subscriptions \
+                  SET updated_at = $4, \
+                      doc = doc || jsonb_build_object('ls', $23::text, 'open', true, 'alert', false, \
+                               'unread', 0, 'userMentions', 0, 'groupMentions', 0, '_updatedAt', $23::text) \
+                WHERE $18 AND rid = $2 AND user_id = $7) \
  UPDATE rooms SET updated_at = $16, doc = $17, clock = $10 WHERE id = $2";
+
+/// The members' counters ([`threadsync_storage::MemberCounters`]) alone, for a reply shown in
+/// the room (`tshow`): its followers' `tunread` and the counters may touch
+/// the same subscriptions, and one statement may not update a row twice,
+/// so these go first, in a statement of their own. Parameters as
+/// `INSERT_ALL`'s `$18`–`$23`, with the room, the sender and the stamp.
+const COUNT_FOR_MEMBERS: &str = "WITH alerted AS (UPDATE subscriptions \
+                     SET updated_at = $3, \
+                         doc = doc || jsonb_build_object('alert', true, 'open', true, \
+                            'unread', COALESCE((doc ->> 'unread')::bigint, 0) \
+                                      + CASE WHEN user_id = ANY($4::text[]) THEN $5::bigint ELSE $6::bigint END, \
+                            'userMentions', COALESCE((doc ->> 'userMentions')::bigint, 0) \
+                                            + CASE WHEN user_id = ANY($4::text[]) THEN 1 ELSE 0 END, \
+                            'groupMentions', COALESCE((doc ->> 'groupMentions')::bigint, 0) \
+                                             + CASE WHEN user_id = ANY($4::text[]) THEN 0 ELSE $7::bigint END, \
+                            '_updatedAt', $8::text) \
+                   WHERE rid = $1 AND user_id <> $2 \
+                     AND (user_id = ANY($4::text[]) OR $6::bigint <> 0 OR $7::bigint <> 0 \
+                          OR doc -> 'alert' IS DISTINCT FROM 'true'::jsonb \
+                          OR doc -> 'open' IS DISTINCT FROM 'true'::jsonb)) \
+ UPDATE subscriptions \
+    SET updated_at = $3, \
+        doc = doc || jsonb_build_object('ls', $8::text, 'open', true, 'alert', false, \
+                 'unread', 0, 'userMentions', 0, 'groupMentions', 0, '_updatedAt', $8::text) \
+  WHERE rid = $1 AND user_id = $2";
 
 /// A new message, in three round trips: `BEGIN`; the room's lock, clock
 /// and document, pipelined with the id check and the thread parent (read
@@ -151,7 +195,7 @@ const INSERT_ALL: &str = "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
 /// stamps and persists. Returns the message and its last statement, for
 /// the caller to send with `COMMIT`.
 pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<(Message, Last)> {
-    let NewMessage { mut message, reply, join } = new;
+    let NewMessage { mut message, reply, join, counters } = new;
     let (lock, check) = (c.statement(LOCK_ROOM).await?, c.statement(ID_AND_PARENT).await?);
     let (locked, checked) = db::pipelined(
         c.query_prepared(&lock, &[&message.rid]),
@@ -186,6 +230,28 @@ pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<(Mess
         .map(|p| rules::unread_followers(p, &message.u.id).into_iter().map(str::to_owned).collect())
         .unwrap_or_default();
     rules::count_message(&mut room, stamp, last);
+    // The counters go in the last statement, unless followers' `tunread`
+    // may touch the same rows there (a reply shown in the room).
+    let counters_last = match counters {
+        Some(counters) if !unread.is_empty() => {
+            c.exec(
+                COUNT_FOR_MEMBERS,
+                &[
+                    &message.rid,
+                    &message.u.id,
+                    &stamp.millis(),
+                    &counters.mentioned,
+                    &counters.mentioned_unread,
+                    &counters.others_unread,
+                    &counters.others_group,
+                    &stamp.to_iso(),
+                ],
+            )
+            .await?;
+            None
+        }
+        other => other,
+    };
 
     let params: Vec<Param> = vec![
         Box::new(message.id.clone()),
@@ -205,6 +271,12 @@ pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<(Mess
         Box::new(unread),
         Box::new(room.updated_at.millis()),
         Box::new(to_json(&room)?),
+        Box::new(counters_last.is_some()),
+        Box::new(counters_last.as_ref().map(|c| c.mentioned.clone()).unwrap_or_default()),
+        Box::new(counters_last.as_ref().map_or(0, |c| c.mentioned_unread)),
+        Box::new(counters_last.as_ref().map_or(0, |c| c.others_unread)),
+        Box::new(counters_last.as_ref().map_or(0, |c| c.others_group)),
+        Box::new(stamp.to_iso()),
     ];
     Ok((message, Last { sql: INSERT_ALL, params }))
 }

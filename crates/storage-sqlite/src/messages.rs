@@ -13,7 +13,9 @@ use crate::db::{exists, from_json, to_json, Cached, Db};
 use crate::rooms;
 use rusqlite::{params, Connection, OptionalExtension};
 use threadsync_domain::{Message, Timestamp};
-use threadsync_storage::{rules, Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
+use threadsync_storage::{
+    rules, Deletion, MemberCounters, MessageEdit, NewMessage, StorageError, StorageResult,
+};
 
 pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>> {
     conn.cached_row("SELECT doc FROM messages WHERE id = ?1", [id], |row| row.get::<_, String>(0))
@@ -72,7 +74,7 @@ fn update_row(conn: &Connection, m: &Message) -> StorageResult<()> {
 }
 
 pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Message> {
-    let NewMessage { mut message, reply, join } = new;
+    let NewMessage { mut message, reply, join, counters } = new;
     // The room's document is decoded only when the sender joins with this
     // message (`join` edits it); its message counters are always edited in
     // place (`rooms::count_message`), which keeps the writer's work per
@@ -104,6 +106,9 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
     // the message as both present and removed.
     conn.cached_execute("DELETE FROM tombstones WHERE id = ?1", [&message.id]).db()?;
     insert_row(conn, &message)?;
+    if let Some(counters) = &counters {
+        count_for_members(conn, &message, counters, stamp)?;
+    }
 
     if let Some(mut parent) = parent {
         let parent_stamp = clock::tick(conn, &message.rid)?;
@@ -159,6 +164,41 @@ fn mark_thread_unread(
             AND user_id IN (SELECT value FROM json_each(?5) \
                             EXCEPT SELECT user_id FROM subscription_tunread WHERE rid = ?1 AND tmid = ?2)",
         params![rid, tmid, stamp.millis(), stamp.to_iso(), followers],
+    )
+    .db()?;
+    Ok(())
+}
+
+/// The new message's effect on the room's subscriptions
+/// ([`MemberCounters`], whose `apply` and `sender` this mirrors), stamped
+/// with the message's tick: one statement for the other members, touching
+/// only the subscriptions that change (in a busy room most members are
+/// already alerted, and keep their stamp), and one for the sender's.
+fn count_for_members(
+    conn: &Connection,
+    message: &Message,
+    counters: &MemberCounters,
+    stamp: Timestamp,
+) -> StorageResult<()> {
+    let mentioned =
+        serde_json::to_string(&counters.mentioned).map_err(|e| StorageError::Backend(e.to_string()))?;
+    conn.cached_execute(
+        "WITH mentioned(uid) AS (SELECT value FROM json_each(?4))          UPDATE subscriptions             SET updated_at = ?3,                 doc = json_set(doc, '$.alert', json('true'), '$.open', json('true'),                    '$.unread', coalesce(json_extract(doc, '$.unread'), 0)                                + CASE WHEN user_id IN mentioned THEN ?5 ELSE ?6 END,                    '$.userMentions', coalesce(json_extract(doc, '$.userMentions'), 0)                                      + CASE WHEN user_id IN mentioned THEN 1 ELSE 0 END,                    '$.groupMentions', coalesce(json_extract(doc, '$.groupMentions'), 0)                                       + CASE WHEN user_id IN mentioned THEN 0 ELSE ?7 END,                    '$._updatedAt', ?8)           WHERE rid = ?1 AND user_id <> ?2             AND (user_id IN mentioned OR ?6 <> 0 OR ?7 <> 0                  OR coalesce(json_extract(doc, '$.alert'), 0) <> 1                  OR coalesce(json_extract(doc, '$.open'), 0) <> 1)",
+        params![
+            message.rid,
+            message.u.id,
+            stamp.millis(),
+            mentioned,
+            counters.mentioned_unread,
+            counters.others_unread,
+            counters.others_group,
+            stamp.to_iso(),
+        ],
+    )
+    .db()?;
+    conn.cached_execute(
+        "UPDATE subscriptions             SET updated_at = ?3,                 doc = json_set(doc, '$.ls', ?4, '$.open', json('true'), '$.alert', json('false'),                                '$.unread', 0, '$.userMentions', 0, '$.groupMentions', 0,                                '$._updatedAt', ?4)           WHERE rid = ?1 AND user_id = ?2",
+        params![message.rid, message.u.id, stamp.millis(), stamp.to_iso()],
     )
     .db()?;
     Ok(())

@@ -193,7 +193,8 @@ pub struct RosterChanges<T> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadChange {
     /// The room is read (`subscriptions.read`): `ls` moves to the write's
-    /// stamp, `unread`, `alert` and `userMentions` are cleared, and with
+    /// stamp, `unread`, `alert`, `userMentions` and `groupMentions` are
+    /// cleared, and with
     /// `threads` the unread threads (`tunread`) too.
     Read { threads: bool },
     /// The room is unread from a message on (`subscriptions.unread`): `ls`
@@ -224,6 +225,7 @@ impl ReadChange {
                 subscription.unread = 0;
                 subscription.alert = false;
                 subscription.user_mentions = 0;
+                subscription.group_mentions = 0;
                 if threads {
                     subscription.tunread.clear();
                 }
@@ -467,6 +469,68 @@ pub struct NewMessage {
     /// A subscription to create in the same transaction if the sender has
     /// none (posting to a public channel joins it).
     pub join: Option<Subscription>,
+    /// What the message does to the room's subscriptions, in the same
+    /// transaction; `None` for a message that touches none (a thread reply
+    /// not shown in the room, which counts through `tunread`; a system
+    /// message).
+    pub counters: Option<MemberCounters>,
+}
+
+/// What a new message does to the room's subscriptions (Rocket.Chat's
+/// `updateUsersSubscriptions`), decided by the service from the message's
+/// mentions, the room type and the `Unread_Count` settings. Every member
+/// but the sender is alerted (`alert`, `open`) and counts the message as
+/// below; the sender has read the room up to it ([`MemberCounters::sender`]).
+/// Both backends write it as one set-based statement per side, touching
+/// only the subscriptions it changes (the others keep their stamp).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberCounters {
+    /// Members mentioned by name (never the sender): `userMentions += 1`,
+    /// `unread += mentioned_unread`.
+    pub mentioned: Vec<String>,
+    pub mentioned_unread: i64,
+    /// Every other member: `groupMentions += others_group`,
+    /// `unread += others_unread`.
+    pub others_group: i64,
+    pub others_unread: i64,
+}
+
+impl MemberCounters {
+    /// Applies the message to the subscription of a member who did not
+    /// send it, stamped `stamp`; `false` (and nothing stamped) when it
+    /// changes nothing.
+    pub fn apply(&self, subscription: &mut Subscription, stamp: Timestamp) -> bool {
+        let mentioned = self.mentioned.contains(&subscription.u.id);
+        let (unread, user_mentions, group_mentions) = if mentioned {
+            (self.mentioned_unread, 1, 0)
+        } else {
+            (self.others_unread, 0, self.others_group)
+        };
+        if subscription.alert && subscription.open && unread == 0 && user_mentions == 0 && group_mentions == 0
+        {
+            return false;
+        }
+        subscription.alert = true;
+        subscription.open = true;
+        subscription.unread += unread;
+        subscription.user_mentions += user_mentions;
+        subscription.group_mentions += group_mentions;
+        subscription.updated_at = stamp;
+        true
+    }
+
+    /// The sender has read the room up to their message (Rocket.Chat's
+    /// `setAsReadByRoomIdAndUserId`): `ls` moves to it, the counters and
+    /// `alert` are cleared, and the room is shown in their list.
+    pub fn sender(subscription: &mut Subscription, stamp: Timestamp) {
+        subscription.ls = Some(stamp);
+        subscription.open = true;
+        subscription.alert = false;
+        subscription.unread = 0;
+        subscription.user_mentions = 0;
+        subscription.group_mentions = 0;
+        subscription.updated_at = stamp;
+    }
 }
 
 /// What a thread reply does to its parent and to the followers.
@@ -560,7 +624,9 @@ pub trait MessageStore: Send + Sync {
     /// transaction: the room's `msgs`/`lm`; for a reply, the parent's
     /// `tcount += 1`, `tlm`, `replies ∪= add_followers`, `_updatedAt`, and
     /// the parent id added to the `tunread` of every follower other than the
-    /// sender who is subscribed to the room; the `join` subscription.
+    /// sender who is subscribed to the room; the `join` subscription; the
+    /// members' counters ([`MemberCounters`]), all stamped with the
+    /// message's tick.
     /// Fails with `Conflict("id")`, `NotFound("room")`, `NotFound("thread")`
     /// (parent missing, in another room, or itself a reply).
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message>;

@@ -200,6 +200,7 @@ fn subscription(rng: &mut StdRng, room: &Room, user: &User, at: Timestamp) -> Su
         alert: false,
         unread: 0,
         user_mentions: 0,
+        group_mentions: 0,
         tunread: Vec::new(),
         roles: Vec::new(),
         f: false,

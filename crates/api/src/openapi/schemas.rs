@@ -526,6 +526,9 @@ pub struct Subscription {
     pub unread: i64,
     #[serde(rename = "userMentions")]
     pub user_mentions: i64,
+    /// Unread messages mentioning `@all` or `@here`.
+    #[serde(rename = "groupMentions")]
+    pub group_mentions: i64,
     /// Threads with replies this user has not read.
     pub tunread: Vec<String>,
     pub roles: Vec<String>,

@@ -470,8 +470,44 @@ impl Relay {
                 }
             }
         }
+        // Messages shown in the room moved the members' counters (`alert`,
+        // `unread`, mentions; the sender's `ls`), stamped with the message.
+        let counted_from =
+            new_messages.iter().filter(|m| m.tmid.is_none() || m.tshow == Some(true)).map(|m| m.ts).min();
         for message in new_messages {
             self.notify_users(&message, &parents).await?;
+        }
+        if let Some(from) = counted_from {
+            self.counters_changed(rid, from).await?;
+        }
+        Ok(())
+    }
+
+    /// The members of `rid` connected here whose subscription a new
+    /// message changed (stamped at `from` or later) get it on
+    /// `subscriptions-changed`, once per page of changes, so their room
+    /// list shows the new counters. The candidates are the members this
+    /// instance follows through `__my_messages__` (every official client
+    /// subscribes to it with `subscriptions-changed`): a message alerts
+    /// only members, and most of them, already alerted, are skipped by the
+    /// stamp.
+    async fn counters_changed(&self, rid: &str, from: Timestamp) -> Result<()> {
+        let members: Vec<String> = self
+            .my_members
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(rid)
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default();
+        for uid in members {
+            let event = format!("{uid}/subscriptions-changed");
+            if !self.hub.has(NOTIFY_USER, &event) {
+                continue;
+            }
+            let Some(sub) = self.services.store().subscription(rid, &uid).await? else { continue };
+            if sub.updated_at >= from {
+                self.hub.emit(NOTIFY_USER, &event, json!(["updated", ejson_of(&sub)?]), None);
+            }
         }
         Ok(())
     }

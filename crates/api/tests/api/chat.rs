@@ -112,6 +112,7 @@ async fn make_room(
             alert: false,
             unread: 0,
             user_mentions: 0,
+            group_mentions: 0,
             tunread: Vec::new(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             f: false,
@@ -1147,7 +1148,12 @@ async fn messages_stored_without_markup_get_it_unstamped() {
     for id in ["old-1", "old-2", "old-3"] {
         let message = threadsync_domain::Message { id: id.to_owned(), md: None, ..template.clone() };
         store
-            .insert_message(threadsync_storage::NewMessage { message, reply: None, join: None })
+            .insert_message(threadsync_storage::NewMessage {
+                message,
+                reply: None,
+                join: None,
+                counters: None,
+            })
             .await
             .expect("insert without md");
     }

@@ -103,3 +103,65 @@ async fn read_and_unread_refusals() {
         None,
     );
 }
+
+/// Every new message shown in a room moves the other members' counters
+/// (Rocket.Chat's rules and `Unread_Count` settings) and marks it read for
+/// its sender; `subscriptions.read` clears them.
+#[tokio::test]
+async fn new_messages_count_in_the_members_counters() {
+    let app = TestApp::unlimited().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let rid = app.channel(&alice, "hall", &[&bob, &carol]).await;
+    let sub = |who, rid: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/subscriptions.getOne?roomId={rid}"), Some(who)).await.ok()
+                ["subscription"]
+                .clone()
+        }
+    };
+    let counters = |s: &serde_json::Value| {
+        (s["alert"].clone(), s["unread"].clone(), s["userMentions"].clone(), s["groupMentions"].clone())
+    };
+
+    // By default a plain message alerts without counting.
+    app.say(&alice, &rid, "hello").await;
+    assert_eq!(counters(&sub(&bob, rid.clone()).await), (json!(true), json!(0), json!(0), json!(0)));
+    // A mention counts for the mentioned member only.
+    app.say(&alice, &rid, "hi @bob").await;
+    assert_eq!(counters(&sub(&bob, rid.clone()).await), (json!(true), json!(1), json!(1), json!(0)));
+    assert_eq!(counters(&sub(&carol, rid.clone()).await), (json!(true), json!(0), json!(0), json!(0)));
+    // A group mention counts for everyone else.
+    let before = sub(&bob, rid.clone()).await["_updatedAt"].clone();
+    let all = app.say(&alice, &rid, "@all look").await;
+    assert_eq!(counters(&sub(&bob, rid.clone()).await), (json!(true), json!(2), json!(1), json!(1)));
+    assert_eq!(counters(&sub(&carol, rid.clone()).await), (json!(true), json!(1), json!(0), json!(1)));
+    // The sender read the room up to their message.
+    let own = sub(&alice, rid.clone()).await;
+    assert_eq!(counters(&own), (json!(false), json!(0), json!(0), json!(0)));
+    assert_eq!(own["ls"], all["ts"]);
+    // The roster delta reports the changed subscription.
+    let since = before.as_str().expect("stamp");
+    let delta = app.get(&format!("/api/v1/subscriptions.get?updatedSince={since}"), Some(&bob)).await.ok();
+    let updated = delta["update"].as_array().expect("update");
+    assert!(updated.iter().any(|s| s["rid"] == rid.as_str() && s["unread"] == 2), "{delta}");
+
+    // A thread reply not shown in the room counts only in `tunread`.
+    let parent = all["_id"].as_str().expect("id").to_owned();
+    app.reply_in(&bob, &rid, &parent, "in the thread @carol").await;
+    assert_eq!(counters(&sub(&carol, rid.clone()).await), (json!(true), json!(1), json!(0), json!(1)));
+
+    app.post("/api/v1/subscriptions.read", Some(&bob), json!({"rid": rid})).await.ok();
+    assert_eq!(counters(&sub(&bob, rid.clone()).await), (json!(false), json!(0), json!(0), json!(0)));
+
+    // Every message counts with `all_messages`, and in direct messages by default.
+    app.set_setting("Unread_Count", json!("all_messages")).await;
+    app.say(&alice, &rid, "plain").await;
+    assert_eq!(counters(&sub(&bob, rid.clone()).await), (json!(true), json!(1), json!(0), json!(0)));
+    let dm = app.direct(&alice, &bob).await;
+    app.say(&alice, &dm, "psst").await;
+    app.say(&alice, &dm, "psst again").await;
+    assert_eq!(counters(&sub(&bob, dm.clone()).await), (json!(true), json!(2), json!(0), json!(0)));
+}

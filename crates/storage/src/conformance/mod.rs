@@ -36,8 +36,8 @@ pub use uploads::{
 };
 
 use crate::{
-    ChangeScope, Changes, Cursor, Deletion, MessageEdit, MessageMark, NewMessage, Page, ReadChange,
-    ReplyBookkeeping, RoleFilter, RoomChange, RoomListQuery, StorageError, Store, ThreadKind,
+    ChangeScope, Changes, Cursor, Deletion, MemberCounters, MessageEdit, MessageMark, NewMessage, Page,
+    ReadChange, ReplyBookkeeping, RoleFilter, RoomChange, RoomListQuery, StorageError, Store, ThreadKind,
     ThreadListQuery, UserListQuery, UserPatch, UserSortField,
 };
 use serde_json::{json, Map, Value};
@@ -148,6 +148,7 @@ macro_rules! conformance_suite {
             thread_follow_and_unfollow,
             thread_mark_read,
             read_state_read_and_unread,
+            messages_count_for_members,
             room_roles_given_and_taken_keep_an_owner,
             settings_save_and_load,
             permissions_save_and_load_and_announce,
@@ -279,6 +280,7 @@ pub fn subscription(room: &Room, user: &User) -> Subscription {
         alert: false,
         unread: 0,
         user_mentions: 0,
+        group_mentions: 0,
         tunread: Vec::new(),
         roles: Vec::new(),
         f: false,
@@ -313,7 +315,7 @@ pub fn message(id: &str, rid: &str, author: &User, text: &str) -> Message {
 }
 
 pub fn plain(message: Message) -> NewMessage {
-    NewMessage { message, reply: None, join: None }
+    NewMessage { message, reply: None, join: None, counters: None }
 }
 
 /// A reply in thread `tmid`, adding `followers` to the parent's `replies`.
@@ -323,6 +325,7 @@ pub fn reply(mut message: Message, tmid: &str, followers: &[&User]) -> NewMessag
         message,
         reply: Some(ReplyBookkeeping { add_followers: followers.iter().map(|u| u.id.clone()).collect() }),
         join: None,
+        counters: None,
     }
 }
 
@@ -1274,6 +1277,80 @@ pub async fn read_state_read_and_unread(store: &dyn Store) {
 /// Room roles through `set_read_state`: given once (giving twice changes
 /// nothing but the stamp), taken away, stamped by the room clock; the
 /// room's only owner cannot lose the role.
+/// A new message's counters ([`MemberCounters`]) reach exactly the
+/// subscriptions the rule changes, stamped with the message's tick, in the
+/// message's transaction; a reply shown in the room counts both in the
+/// followers' `tunread` and in the counters.
+pub async fn messages_count_for_members(store: &dyn Store) {
+    let w = World::new(store).await;
+    let sub = |u: &User| {
+        let id = u.id.clone();
+        async move { store.subscription(ROOM, &id).await.expect("read").expect("member") }
+    };
+    let counted = |id: &str, author: &User, counters: MemberCounters| NewMessage {
+        message: message(id, ROOM, author, "text"),
+        reply: None,
+        join: None,
+        counters: Some(counters),
+    };
+    let (alice0, bob0, carol0) = (sub(&w.alice).await, sub(&w.bob).await, sub(&w.carol).await);
+
+    // Alice mentions bob: bob counts a mention and an unread, carol is alerted.
+    let mention =
+        MemberCounters { mentioned: vec![w.bob.id.clone()], mentioned_unread: 1, ..Default::default() };
+    let m1 = store.insert_message(counted("m1", &w.alice, mention.clone())).await.expect("m1");
+    let (mut alice1, mut bob1, mut carol1) = (alice0.clone(), bob0.clone(), carol0.clone());
+    MemberCounters::sender(&mut alice1, m1.ts);
+    assert!(mention.apply(&mut bob1, m1.ts) && mention.apply(&mut carol1, m1.ts));
+    assert_eq!((sub(&w.alice).await, sub(&w.bob).await, sub(&w.carol).await), (alice1, bob1, carol1));
+    let bob = sub(&w.bob).await;
+    assert_eq!((bob.unread, bob.user_mentions, bob.group_mentions, bob.alert), (1, 1, 0, true));
+    assert_eq!(sub(&w.carol).await.unread, 0);
+
+    // Bob writes to @all: everyone else counts a group mention and an unread.
+    let group = MemberCounters { others_unread: 1, others_group: 1, ..Default::default() };
+    let (alice1, carol1) = (sub(&w.alice).await, sub(&w.carol).await);
+    let m2 = store.insert_message(counted("m2", &w.bob, group.clone())).await.expect("m2");
+    let (mut alice2, mut carol2) = (alice1.clone(), carol1.clone());
+    assert!(group.apply(&mut alice2, m2.ts) && group.apply(&mut carol2, m2.ts));
+    assert_eq!((sub(&w.alice).await, sub(&w.carol).await), (alice2.clone(), carol2.clone()));
+    let bob2 = sub(&w.bob).await;
+    assert_eq!(
+        (bob2.unread, bob2.user_mentions, bob2.alert, bob2.ls),
+        (0, 0, false, Some(m2.ts)),
+        "the sender read it"
+    );
+    assert_eq!((carol2.unread, carol2.group_mentions), (1, 1));
+
+    // A plain message to members already alerted changes nobody's subscription.
+    let plain = MemberCounters::default();
+    let m3 = store.insert_message(counted("m3", &w.bob, plain)).await.expect("m3");
+    assert_eq!((sub(&w.alice).await, sub(&w.carol).await), (alice2, carol2.clone()));
+    assert_eq!(sub(&w.bob).await.ls, Some(m3.ts));
+
+    // A reply shown in the room: alice (following) gets the thread unread
+    // and the counters; carol the counters only.
+    let parent = store.insert_message(plain_of("p", &w.alice)).await.expect("parent");
+    let (alice3, carol3) = (sub(&w.alice).await, sub(&w.carol).await);
+    let all = MemberCounters { others_unread: 1, ..Default::default() };
+    let mut shown = reply(message("r", ROOM, &w.bob, "shown"), &parent.id, &[&w.alice, &w.bob]);
+    shown.message.tshow = Some(true);
+    shown.counters = Some(all.clone());
+    let r = store.insert_message(shown).await.expect("reply");
+    let parent = store.message_by_id(&parent.id).await.expect("read").expect("parent");
+    let (mut alice4, mut carol4) = (alice3.clone(), carol3.clone());
+    assert!(all.apply(&mut alice4, r.ts) && all.apply(&mut carol4, r.ts));
+    alice4.tunread.push(parent.id.clone());
+    alice4.updated_at = parent.updated_at;
+    assert_eq!((sub(&w.alice).await, sub(&w.carol).await), (alice4, carol4));
+    // Dave is no member: no subscription appeared.
+    assert_eq!(store.subscription(ROOM, &w.dave.id).await.expect("read"), None);
+}
+
+fn plain_of(id: &str, author: &User) -> NewMessage {
+    plain(message(id, ROOM, author, "text"))
+}
+
 pub async fn room_roles_given_and_taken_keep_an_owner(store: &dyn Store) {
     let w = World::new(store).await;
     let role = |role, on| ReadChange::Role { role, on };
@@ -1676,6 +1753,7 @@ pub async fn thread_reply_bookkeeping(store: &dyn Store) {
         message: message("d1", ROOM, &w.dave, "hello"),
         reply: None,
         join: Some(subscription(&room, &w.dave)),
+        counters: None,
     };
     let d1 = store.insert_message(joining).await.expect("post and join");
     let joined = room_of(store, ROOM).await;

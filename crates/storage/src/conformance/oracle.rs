@@ -178,7 +178,10 @@ async fn build_dataset(store: &dyn Store, specs: &[DocSpec]) -> World {
     let users: [&User; 4] = [&w.alice, &w.bob, &w.carol, &w.dave];
     let mut parent = message(PARENT, ROOM, &w.alice, "the thread");
     parent.extra.insert("alias".into(), json!("parent alias"));
-    store.insert_message(NewMessage { message: parent, reply: None, join: None }).await.expect("parent");
+    store
+        .insert_message(NewMessage { message: parent, reply: None, join: None, counters: None })
+        .await
+        .expect("parent");
     for (i, spec) in specs.iter().enumerate() {
         let id = format!("doc{i:03}");
         let author = users[spec.author % 3];
@@ -209,7 +212,10 @@ async fn build_dataset(store: &dyn Store, specs: &[DocSpec]) -> World {
             m.tmid = Some(PARENT.to_owned());
             ReplyBookkeeping { add_followers: vec![author.id.clone()] }
         });
-        store.insert_message(NewMessage { message: m, reply, join: None }).await.expect("insert");
+        store
+            .insert_message(NewMessage { message: m, reply, join: None, counters: None })
+            .await
+            .expect("insert");
         if let Some(text) = spec.edit {
             let edit = MessageEdit {
                 md: None,

@@ -120,6 +120,7 @@ on_both_backends!(
     my_messages_subscribed_before_login,
     reactions_over_the_socket,
     ended_logins_close_their_sockets,
+    counters_reach_members,
 );
 
 /// Protocol rules (docs/realtime.md): greeting, connect, failed, a first frame other than connect, ping.
@@ -698,6 +699,37 @@ async fn read_and_membership_events(server: &Server) {
         b.event_past_updates("stream-notify-user", &format!("{bob_uid}/rooms-changed"), &other).await;
     assert_eq!(removed, json!(["removed", {"_id": other}]));
     let _ = bob;
+}
+
+/// A new message moves the members' counters, and each member connected
+/// (through `__my_messages__`, as the official clients) gets the changed
+/// subscription on subscriptions-changed; the sender gets theirs read.
+async fn counters_reach_members(server: &Server) {
+    let (_admin, alice, bob) = people(server).await;
+    let room = group(server, &alice, "counted", &["bob"]).await;
+    let (mut b, bob_uid) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    b.sub("m", "stream-room-messages", json!(["__my_messages__", false])).await;
+    b.sub("s", "stream-notify-user", json!([format!("{bob_uid}/subscriptions-changed"), false])).await;
+    let event = format!("{bob_uid}/subscriptions-changed");
+
+    async fn about(b: &mut Ddp, event: &str, room: &str) -> Value {
+        loop {
+            let args = b.event("stream-notify-user", event).await;
+            if args[1]["rid"] == room {
+                return args;
+            }
+        }
+    }
+    post(server, &alice, &room, "hi @bob", None).await;
+    let sub = about(&mut b, &event, &room).await;
+    assert_eq!(sub[0], "updated");
+    let counters = |s: &Value| (s["alert"].clone(), s["unread"].clone(), s["userMentions"].clone());
+    assert_eq!(counters(&sub[1]), (json!(true), json!(1), json!(1)), "{sub}");
+
+    let own = post(server, &bob, &room, "thanks", None).await;
+    let sub = about(&mut b, &event, &room).await;
+    assert_eq!(counters(&sub[1]), (json!(false), json!(0), json!(0)), "{sub}");
+    assert_eq!(sub[1]["ls"]["$date"], json!(server_ts(&own["ts"])), "{sub}");
 }
 
 /// A room's settings changed over REST reach its members' own streams: the
