@@ -1,10 +1,8 @@
 //! Roles and the permission table: Rocket.Chat's defaults, as data.
 //!
-//! `roles.list` and `permissions.listAll` answer from here. The table is
-//! what a later change will consult for every access decision (today the
-//! services still decide with the rules in docs/contract.md); keeping it in
-//! one place, keyed by permission id, lets that change swap the rules for
-//! look-ups without touching the data.
+//! `roles.list` and `permissions.listAll` answer from here, and every
+//! access decision of the services consults the table (with an admin's
+//! stored changes laid over these defaults), keyed by permission id.
 
 use crate::time::Timestamp;
 

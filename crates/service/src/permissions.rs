@@ -10,10 +10,21 @@
 //! (asked on many requests, changed rarely) and is reloaded whenever any
 //! instance announces a configuration change (lib.rs, `watch_configuration`).
 
+use crate::rooms::UserSelector;
 use crate::Services;
 use std::sync::Arc;
-use threadsync_domain::permissions::{default_roles, role, PermissionChange, PermissionTable};
+use threadsync_domain::permissions::{
+    default_roles, role, PermissionChange, PermissionTable, RoleDef, RoleScope,
+};
 use threadsync_domain::{Error, Result, Subscription, Timestamp, User};
+use threadsync_storage::{ReadChange, StorageError, UserPatch};
+
+/// Which role route is asking (their refusals differ in words).
+#[derive(Clone, Copy)]
+enum Assignment {
+    Add,
+    Remove,
+}
 
 /// One entry of a `permissions.update` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +121,145 @@ impl Services {
         let table = Arc::new(PermissionTable::new(self.store.load_permissions().await?));
         self.replace_permissions(Arc::clone(&table));
         Ok(table)
+    }
+
+    /// `roles.addUserToRole {roleName | roleId, username | userId, roomId?}`.
+    /// Checks, in order: a role named (`The role properties are invalid.
+    /// [error-invalid-role-properties]`); the caller holds
+    /// `access-permissions` (`Accessing permissions is not allowed
+    /// [error-action-not-allowed]`; Rocket.Chat checks it last, which lets
+    /// anyone probe who holds a role); the role exists (`Role not found
+    /// [error-role-not-found]`); granting `admin` needs `assign-admin-role`
+    /// (`Assigning admin is not allowed`); the user exists; a room role
+    /// (owner, moderator, leader) names a room the user is in (`roomId`
+    /// missing: `error-invalid-arguments`; not a member: `User is not part
+    /// of given room [error-invalid-user]`); the user does not hold it yet
+    /// (`User already in role [error-user-already-in-role]`). A global
+    /// role is granted in the user's own transaction, a room role in the
+    /// member's subscription, so concurrent grants never undo each other.
+    pub async fn add_user_to_role(
+        &self,
+        caller: &User,
+        role_name: Option<&str>,
+        target: UserSelector<'_>,
+        room_id: Option<&str>,
+    ) -> Result<&'static RoleDef> {
+        let (role, user) = self.role_target(caller, role_name, target, Assignment::Add).await?;
+        if role.id == "admin" && !self.has_global_permission(caller, "assign-admin-role") {
+            return Err(Error::rejected("Assigning admin is not allowed", "error-action-not-allowed"));
+        }
+        let already = || Error::rejected("User already in role", "error-user-already-in-role");
+        match role.scope {
+            RoleScope::Users => {
+                if user.roles.iter().any(|r| r == role.id) {
+                    return Err(already());
+                }
+                let patch = UserPatch { role: Some((role.id.to_owned(), true)), ..UserPatch::default() };
+                self.store.update_user(&user.id, &patch).await?;
+            }
+            RoleScope::Subscriptions => {
+                let rid = room_id
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or_else(|| Error::rejected("Invalid arguments", "error-invalid-arguments"))?;
+                let not_member = || Error::rejected("User is not part of given room", "error-invalid-user");
+                let subscription = self.store.subscription(rid, &user.id).await?.ok_or_else(not_member)?;
+                if subscription.roles.iter().any(|r| r == role.id) {
+                    return Err(already());
+                }
+                let change = ReadChange::Role { role: role.id, on: true };
+                self.store.set_read_state(rid, &user.id, change).await?.ok_or_else(not_member)?;
+            }
+        }
+        Ok(role)
+    }
+
+    /// `roles.removeUserFromRole {roleName | roleId, username | userId,
+    /// scope?}` (`scope`: the room of a room role). Checks, in Rocket.Chat's
+    /// order: a role named; `access-permissions` (`Accessing permissions
+    /// is not allowed [error-not-allowed]`); the role (`This role does not
+    /// exist [error-invalid-roleId]`); the user; the user holds it (`User
+    /// is not in this role [error-user-not-in-role]`); the last active
+    /// admin keeps `admin` and a room its last owner (`You need to have at
+    /// least one admin [error-admin-required]`, `error-remove-last-owner`),
+    /// both decided in the store's transaction.
+    pub async fn remove_user_from_role(
+        &self,
+        caller: &User,
+        role_name: Option<&str>,
+        target: UserSelector<'_>,
+        scope: Option<&str>,
+    ) -> Result<&'static RoleDef> {
+        let (role, user) = self.role_target(caller, role_name, target, Assignment::Remove).await?;
+        let not_in_role = || Error::rejected("User is not in this role", "error-user-not-in-role");
+        match role.scope {
+            RoleScope::Users => {
+                if !user.roles.iter().any(|r| r == role.id) {
+                    return Err(not_in_role());
+                }
+                let patch = UserPatch { role: Some((role.id.to_owned(), false)), ..UserPatch::default() };
+                match self.store.update_user(&user.id, &patch).await {
+                    Ok(_) => {}
+                    Err(StorageError::Invalid("last_active_admin")) => {
+                        return Err(Error::rejected(
+                            "You need to have at least one admin",
+                            "error-admin-required",
+                        ))
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            RoleScope::Subscriptions => {
+                let rid = scope.filter(|r| !r.trim().is_empty()).ok_or_else(not_in_role)?;
+                let subscription = self.store.subscription(rid, &user.id).await?.ok_or_else(not_in_role)?;
+                if !subscription.roles.iter().any(|r| r == role.id) {
+                    return Err(not_in_role());
+                }
+                match self
+                    .store
+                    .set_read_state(rid, &user.id, ReadChange::Role { role: role.id, on: false })
+                    .await
+                {
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Err(not_in_role()),
+                    Err(StorageError::Invalid("last owner")) => {
+                        return Err(Error::rejected(
+                            "This is the last owner. Please set a new owner before removing this one.",
+                            "error-remove-last-owner",
+                        ))
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(role)
+    }
+
+    /// The checks both role assignments share: a role named, the caller's
+    /// `access-permissions`, the role, the user (each route words its
+    /// refusals its own way, as Rocket.Chat's do).
+    async fn role_target(
+        &self,
+        caller: &User,
+        role_name: Option<&str>,
+        target: UserSelector<'_>,
+        assignment: Assignment,
+    ) -> Result<(&'static RoleDef, User)> {
+        let role_name = role_name.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
+            Error::rejected("The role properties are invalid.", "error-invalid-role-properties")
+        })?;
+        if !self.has_global_permission(caller, "access-permissions") {
+            let code = match assignment {
+                Assignment::Add => "error-action-not-allowed",
+                Assignment::Remove => "error-not-allowed",
+            };
+            return Err(Error::rejected("Accessing permissions is not allowed", code));
+        }
+        let role = role(role_name).ok_or_else(|| match assignment {
+            Assignment::Add => Error::rejected("Role not found", "error-role-not-found"),
+            Assignment::Remove => Error::rejected("This role does not exist", "error-invalid-roleId"),
+        })?;
+        let user = self.target_user(target).await?;
+        Ok((role, user))
     }
 
     pub(crate) fn replace_permissions(&self, table: Arc<PermissionTable>) {

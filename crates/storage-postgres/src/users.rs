@@ -248,7 +248,7 @@ async fn lock_active_admins(c: &dyn Conn) -> StorageResult<Vec<String>> {
 
 /// See `UserStore::update_user`.
 pub(crate) async fn update(c: &dyn Conn, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
-    let takes_admin = patch.active == Some(false) || patch.roles.is_some();
+    let takes_admin = patch.active == Some(false) || patch.roles.is_some() || patch.role.is_some();
     let admins = if takes_admin { lock_active_admins(c).await? } else { Vec::new() };
     if !c.exists("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id]).await? {
         return Ok(None);

@@ -84,6 +84,11 @@ pub struct UserPatch {
     pub email: Option<threadsync_domain::Email>,
     pub password_hash: Option<String>,
     pub roles: Option<Vec<String>>,
+    /// Grants (`true`) or takes (`false`) one global role, applied to the
+    /// roles read inside the transaction, so two changes of different
+    /// roles at once both stay (`roles.addUserToRole`,
+    /// `roles.removeUserFromRole`).
+    pub role: Option<(String, bool)>,
     pub active: Option<bool>,
     pub status: Option<String>,
     pub status_text: Option<String>,

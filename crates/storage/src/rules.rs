@@ -241,6 +241,11 @@ pub fn apply_user_patch(user: &mut User, patch: &UserPatch, now: Timestamp) -> b
     if let Some(roles) = &patch.roles {
         user.roles.clone_from(roles);
     }
+    match &patch.role {
+        Some((role, true)) if !user.roles.contains(role) => user.roles.push(role.clone()),
+        Some((role, false)) => user.roles.retain(|r| r != role),
+        _ => {}
+    }
     if let Some(active) = patch.active {
         user.active = active;
     }

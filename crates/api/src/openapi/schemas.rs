@@ -943,6 +943,13 @@ pub struct RolesAnswer {
     pub success: bool,
 }
 
+/// `{role}`.
+#[derive(Serialize, ToSchema)]
+pub struct RoleAnswer {
+    pub role: Role,
+    pub success: bool,
+}
+
 /// A user and their roles.
 #[derive(Serialize, ToSchema)]
 pub struct UserRoles {

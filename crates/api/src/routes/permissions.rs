@@ -1,16 +1,19 @@
-//! Roles and permissions: `permissions.listAll`, `roles.list`,
-//! `roles.getUsersInPublicRoles`, `roles.getUsersInRole` (the built-in
-//! table, docs/rest.md#roles).
+//! Roles and permissions: `permissions.listAll`, `permissions.update`,
+//! `roles.list`, `roles.getUsersInPublicRoles`, `roles.getUsersInRole`,
+//! `roles.addUserToRole`, `roles.removeUserFromRole`
+//! (docs/rest.md#roles-and-permissions).
 
 use crate::extract::{Body, CurrentUser, Params};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
+use serde::Deserialize;
 use serde_json::{json, Value};
-use threadsync_domain::permissions::{PermissionTable, ROLES, TABLE_UPDATED_AT};
+use threadsync_domain::permissions::{PermissionTable, RoleDef, ROLES, TABLE_UPDATED_AT};
 use threadsync_domain::{Error, Timestamp};
-use threadsync_service::PermissionUpdate;
+use threadsync_service::{PermissionUpdate, UserSelector};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,6 +24,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(roles_list))
         .routes(routes!(users_in_public_roles))
         .routes(routes!(users_in_role))
+        .routes(routes!(add_user_to_role))
+        .routes(routes!(remove_user_from_role))
 }
 
 /// The users holding a role.
@@ -173,21 +178,99 @@ async fn update(
     ),
 )]
 async fn roles_list(_caller: CurrentUser) -> ApiResult {
-    let roles: Vec<Value> = ROLES
-        .iter()
-        .map(|r| {
-            json!({
-                "_id": r.id,
-                "name": r.id,
-                "scope": r.scope.as_str(),
-                "description": r.description,
-                "protected": true,
-                "mandatory2fa": false,
-                "_updatedAt": TABLE_UPDATED_AT,
-            })
-        })
-        .collect();
+    let roles: Vec<Value> = ROLES.iter().map(role_json).collect();
     ok(json!({"roles": roles}))
+}
+
+/// A role as Rocket.Chat describes it.
+fn role_json(role: &RoleDef) -> Value {
+    json!({
+        "_id": role.id,
+        "name": role.id,
+        "scope": role.scope.as_str(),
+        "description": role.description,
+        "protected": true,
+        "mandatory2fa": false,
+        "_updatedAt": TABLE_UPDATED_AT,
+    })
+}
+
+/// The body of `roles.addUserToRole` and `roles.removeUserFromRole`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RoleAssignmentBody {
+    /// The role's name (or `roleId`: the same for every role).
+    role_name: Option<String>,
+    role_id: Option<String>,
+    /// The user (or `userId`).
+    username: Option<String>,
+    user_id: Option<String>,
+    /// For a room role (owner, moderator, leader) in `addUserToRole`: the room.
+    room_id: Option<String>,
+    /// For a room role in `removeUserFromRole`: the room.
+    scope: Option<String>,
+}
+
+impl RoleAssignmentBody {
+    fn role(&self) -> Option<&str> {
+        self.role_id.as_deref().filter(|r| !r.is_empty()).or(self.role_name.as_deref())
+    }
+
+    fn user(&self) -> UserSelector<'_> {
+        UserSelector { user_id: self.user_id.as_deref(), username: self.username.as_deref() }
+    }
+}
+
+/// Grants a user a role, everywhere or in one room.
+///
+/// `POST /api/v1/roles.addUserToRole` (auth, `access-permissions`; `admin`
+/// also `assign-admin-role`) `{roleName | roleId, username | userId,
+/// roomId?}` → `{role}` (docs/rest.md#roles-and-permissions).
+#[utoipa::path(
+    post,
+    path = "/api/v1/roles.addUserToRole",
+    tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoleAssignmentBody,
+    responses(
+        (status = 200, description = "The role granted.", body = doc::RoleAnswer),
+        (status = 400, description = "No role named (`error-invalid-role-properties`); the caller lacks `access-permissions` or, for `admin`, `assign-admin-role` (`error-action-not-allowed`); no such role (`error-role-not-found`) or user (`error-invalid-user`); a room role without `roomId` (`error-invalid-arguments`) or for a non-member (`error-invalid-user`); already held (`error-user-already-in-role`)."),
+    ),
+)]
+async fn add_user_to_role(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<RoleAssignmentBody>,
+) -> ApiResult {
+    let role =
+        services.add_user_to_role(&caller.user, body.role(), body.user(), body.room_id.as_deref()).await?;
+    ok(json!({"role": role_json(role)}))
+}
+
+/// Takes a role from a user, everywhere or in one room.
+///
+/// `POST /api/v1/roles.removeUserFromRole` (auth, `access-permissions`)
+/// `{roleName | roleId, username | userId, scope?}` → `{role}`; the last
+/// admin keeps `admin` and a room its last owner.
+#[utoipa::path(
+    post,
+    path = "/api/v1/roles.removeUserFromRole",
+    tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoleAssignmentBody,
+    responses(
+        (status = 200, description = "The role taken.", body = doc::RoleAnswer),
+        (status = 400, description = "No role named (`error-invalid-role-properties`); the caller lacks `access-permissions` (`error-not-allowed`); no such role (`error-invalid-roleId`) or user (`error-invalid-user`); not held (`error-user-not-in-role`); the last admin (`error-admin-required`) or a room's last owner (`error-remove-last-owner`)."),
+    ),
+)]
+async fn remove_user_from_role(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<RoleAssignmentBody>,
+) -> ApiResult {
+    let role =
+        services.remove_user_from_role(&caller.user, body.role(), body.user(), body.scope.as_deref()).await?;
+    ok(json!({"role": role_json(role)}))
 }
 
 /// Users holding a role besides `user`.

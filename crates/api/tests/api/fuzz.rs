@@ -82,6 +82,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/dm.open"),
     ("GET", "/api/v1/users.list"),
     ("GET", "/api/v1/roles.getUsersInRole"),
+    ("POST", "/api/v1/roles.addUserToRole"),
+    ("POST", "/api/v1/roles.removeUserFromRole"),
     ("POST", "/api/v1/channels.setDefault"),
     ("GET", "/api/v1/settings/{id}"),
     ("POST", "/api/v1/settings/{id}"),
@@ -892,6 +894,20 @@ impl World {
                 store.set_user_active(&s.user_id, true).await.expect("reactivate");
             }
         }
+        // Roles granted or taken (roles.addUserToRole, users.update) are
+        // put back: the admin is the admin, the others plain users.
+        for (who, roles) in
+            [(Who::Admin, vec!["admin", "user"]), (Who::Normal, vec!["user"]), (Who::Other, vec!["user"])]
+        {
+            let id = self.session(who).user_id.clone();
+            let store = self.app.services.store();
+            let user = store.user_by_id(&id).await.expect("store").expect("user");
+            let wanted: Vec<String> = roles.into_iter().map(str::to_owned).collect();
+            if user.roles != wanted {
+                let patch = threadsync_storage::UserPatch { roles: Some(wanted), ..Default::default() };
+                store.update_user(&id, &patch).await.expect("restore roles");
+            }
+        }
         // Sessions and settings are restored through the services, not
         // HTTP: the fuzz cases may have tripped the login brake with wrong
         // passwords, or switched the rate limiter on.
@@ -1020,6 +1036,12 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "channels.close" | "channels.open" | "groups.close" | "groups.open")
         | ("POST", "im.close" | "im.open" | "dm.close" | "dm.open") => &[("roomId", R(Room))],
         ("GET", "roles.getUsersInRole") => &[("role", Role), ("roomId", R(Room))],
+        ("POST", "roles.addUserToRole") => {
+            &[("roleName", Role), ("username", R(Username)), ("roomId", R(Room))]
+        }
+        ("POST", "roles.removeUserFromRole") => {
+            &[("roleName", Role), ("username", R(Username)), ("scope", R(Room))]
+        }
         ("POST", "settings/{id}") => &[("value", SettingValue)],
         ("POST", "permissions.update") => &[("permissions", PermissionList)],
         ("POST", "channels.create" | "groups.create") => &[("name", NewName), ("members", Usernames)],

@@ -459,6 +459,9 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get("/api/v1/users.list?sort=%7B%22createdAt%22%3A-1%7D&count=2", Some(&bob)).await;
     t.get("/api/v1/users.list?email=bob%40example.com", Some(&admin)).await;
     t.get("/api/v1/roles.getUsersInRole?role=admin", Some(&admin)).await;
+    t.post("/api/v1/roles.addUserToRole", Some(&admin), json!({"roleName": "bot", "username": "dave"})).await;
+    t.post("/api/v1/roles.removeUserFromRole", Some(&admin), json!({"roleName": "bot", "username": "dave"}))
+        .await;
 
     // Settings.
     t.get("/api/v1/settings/Message_MaxAllowedSize", Some(&admin)).await;

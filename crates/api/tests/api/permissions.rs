@@ -278,3 +278,115 @@ async fn users_in_role_global_and_room_roles_with_rocket_chat_checks() {
         Some("error-not-allowed"),
     );
 }
+
+/// `roles.addUserToRole` / `roles.removeUserFromRole`: global roles in the
+/// user, room roles in the member's subscription, with Rocket.Chat's
+/// refusals; what is granted is what the server then enforces.
+#[tokio::test]
+async fn roles_granted_and_taken_everywhere_and_in_a_room() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let rid = app.channel(&alice, "town", &[&bob]).await;
+    let add = "/api/v1/roles.addUserToRole";
+    let remove = "/api/v1/roles.removeUserFromRole";
+    let roles_of = |name: &'static str| {
+        let app = &app;
+        async move {
+            let info = app.get(&format!("/api/v1/users.info?username={name}"), Some(&app.admin)).await.ok();
+            info["user"]["roles"].clone()
+        }
+    };
+
+    // A global role: granted, then enforced (a bot is not rate limited,
+    // and `bot` holds no permission bob lacked; the admin role does).
+    let granted = app.post(add, Some(&app.admin), json!({"roleName": "admin", "username": "bob"})).await.ok();
+    assert_eq!(
+        (granted["role"]["_id"].clone(), granted["role"]["scope"].clone()),
+        (json!("admin"), json!("Users"))
+    );
+    assert_eq!(roles_of("bob").await, json!(["user", "admin"]));
+    app.get("/api/v1/roles.getUsersInRole?role=admin", Some(&bob)).await.ok();
+    app.post(add, Some(&app.admin), json!({"roleId": "admin", "userId": bob.user_id})).await.err(
+        400,
+        "User already in role [error-user-already-in-role]",
+        Some("error-user-already-in-role"),
+    );
+    app.post(remove, Some(&bob), json!({"roleName": "admin", "username": "bob"})).await.ok();
+    assert_eq!(roles_of("bob").await, json!(["user"]));
+    app.get("/api/v1/roles.getUsersInRole?role=admin", Some(&bob)).await.err_type("error-not-allowed");
+
+    // A room role needs the room, and a member of it.
+    app.post(add, Some(&app.admin), json!({"roleName": "moderator", "username": "bob"})).await.err(
+        400,
+        "Invalid arguments [error-invalid-arguments]",
+        Some("error-invalid-arguments"),
+    );
+    let lone = app.user("lone").await;
+    app.post(add, Some(&app.admin), json!({"roleName": "moderator", "username": "lone", "roomId": rid}))
+        .await
+        .err(400, "User is not part of given room [error-invalid-user]", Some("error-invalid-user"));
+    app.post(add, Some(&app.admin), json!({"roleName": "moderator", "username": "bob", "roomId": rid}))
+        .await
+        .ok();
+    let moderators = app.get(&format!("/api/v1/channels.moderators?roomId={rid}"), Some(&bob)).await.ok();
+    assert_eq!(moderators["moderators"][0]["username"], "bob", "{moderators}");
+    app.post(remove, Some(&app.admin), json!({"roleName": "moderator", "username": "bob", "scope": rid}))
+        .await
+        .ok();
+    let moderators = app.get(&format!("/api/v1/channels.moderators?roomId={rid}"), Some(&bob)).await.ok();
+    assert_eq!(moderators["moderators"], json!([]));
+    app.post(remove, Some(&app.admin), json!({"roleName": "owner", "username": "alice", "scope": rid}))
+        .await
+        .err_type("error-remove-last-owner");
+
+    // Refusals, in order.
+    app.post(add, Some(&alice), json!({"username": "bob"})).await.err(
+        400,
+        "The role properties are invalid. [error-invalid-role-properties]",
+        Some("error-invalid-role-properties"),
+    );
+    app.post(add, Some(&alice), json!({"roleName": "bot", "username": "bob"})).await.err(
+        400,
+        "Accessing permissions is not allowed [error-action-not-allowed]",
+        Some("error-action-not-allowed"),
+    );
+    app.post(remove, Some(&alice), json!({"roleName": "bot", "username": "bob"})).await.err(
+        400,
+        "Accessing permissions is not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    app.post(add, Some(&app.admin), json!({"roleName": "wizard", "username": "bob"})).await.err(
+        400,
+        "Role not found [error-role-not-found]",
+        Some("error-role-not-found"),
+    );
+    app.post(remove, Some(&app.admin), json!({"roleName": "wizard", "username": "bob"})).await.err(
+        400,
+        "This role does not exist [error-invalid-roleId]",
+        Some("error-invalid-roleId"),
+    );
+    app.post(add, Some(&app.admin), json!({"roleName": "bot", "username": "nobody"}))
+        .await
+        .err_type("error-invalid-user");
+    app.post(remove, Some(&app.admin), json!({"roleName": "bot", "username": "bob"})).await.err(
+        400,
+        "User is not in this role [error-user-not-in-role]",
+        Some("error-user-not-in-role"),
+    );
+    app.post(remove, Some(&app.admin), json!({"roleName": "admin", "username": "admin"})).await.err(
+        400,
+        "You need to have at least one admin [error-admin-required]",
+        Some("error-admin-required"),
+    );
+    // Granting admin needs assign-admin-role besides access-permissions.
+    set_roles(&app, "access-permissions", &["admin", "user"]).await;
+    app.post(add, Some(&alice), json!({"roleName": "admin", "username": "alice"})).await.err(
+        400,
+        "Assigning admin is not allowed [error-action-not-allowed]",
+        Some("error-action-not-allowed"),
+    );
+    app.post(add, Some(&alice), json!({"roleName": "bot", "username": "lone"})).await.ok();
+    assert_eq!(roles_of("lone").await, json!(["user", "bot"]));
+    let _ = lone;
+}

@@ -581,6 +581,7 @@ pub async fn users_profile_updates(store: &dyn Store) {
         status: Some("busy".into()),
         status_text: Some("in a meeting".into()),
         active: None,
+        role: None,
     };
     let bob = store.update_user(&w.bob.id, &patch).await.expect("update").expect("bob");
     assert_eq!(
@@ -627,6 +628,23 @@ pub async fn users_profile_updates(store: &dyn Store) {
     assert!(!store.update_user(&w.bob.id, &off).await.expect("off").expect("bob").active);
     assert_eq!(store.user_by_login_token(&w.bob.id, "hash-1").await, Ok(None));
     assert_eq!(store.update_user("nobody", &off).await, Ok(None));
+
+    // One role granted or taken, on the roles read in the transaction:
+    // concurrent grants of different roles both stay.
+    let grant =
+        |role: &str, on: bool| UserPatch { role: Some((role.to_owned(), on)), ..UserPatch::default() };
+    let (bot, guest) = (grant("bot", true), grant("guest", true));
+    let (a, b) = tokio::join!(store.update_user(&w.carol.id, &bot), store.update_user(&w.carol.id, &guest));
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    let carol = store.user_by_id(&w.carol.id).await.expect("read").expect("carol");
+    assert!(
+        carol.roles.contains(&"bot".to_owned()) && carol.roles.contains(&"guest".to_owned()),
+        "{carol:?}"
+    );
+    let again = store.update_user(&w.carol.id, &grant("bot", true)).await.expect("again").expect("carol");
+    assert_eq!(again.roles.iter().filter(|r| *r == "bot").count(), 1, "granted once");
+    let taken = store.update_user(&w.carol.id, &grant("bot", false)).await.expect("take").expect("carol");
+    assert!(!taken.roles.contains(&"bot".to_owned()) && taken.roles.contains(&"guest".to_owned()));
 }
 
 pub async fn users_profile_keeps_an_admin(store: &dyn Store) {
@@ -636,6 +654,11 @@ pub async fn users_profile_keeps_an_admin(store: &dyn Store) {
     let demote = UserPatch { roles: Some(vec!["user".into()]), ..UserPatch::default() };
     let deactivate = UserPatch { active: Some(false), ..UserPatch::default() };
     assert_eq!(store.update_user("u-root", &demote).await, Err(StorageError::Invalid("last_active_admin")));
+    let take_admin = UserPatch { role: Some(("admin".into(), false)), ..UserPatch::default() };
+    assert_eq!(
+        store.update_user("u-root", &take_admin).await,
+        Err(StorageError::Invalid("last_active_admin"))
+    );
     assert_eq!(
         store.update_user("u-root", &deactivate).await,
         Err(StorageError::Invalid("last_active_admin"))
