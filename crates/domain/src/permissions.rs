@@ -9,7 +9,7 @@ use crate::time::Timestamp;
 /// When the built-in table last changed (the `_updatedAt` of its roles and
 /// permissions): a client that synced after it gets an empty delta from
 /// `permissions.listAll?updatedSince=`. Move it whenever the table changes.
-pub const TABLE_UPDATED_AT: Timestamp = Timestamp(1_796_169_600_000);
+pub const TABLE_UPDATED_AT: Timestamp = Timestamp(1_796_256_000_000);
 
 /// Where a role applies: to a user everywhere (`Users`) or to a user in one
 /// room (`Subscriptions`: owner, moderator, leader).
@@ -153,6 +153,8 @@ pub const PERMISSIONS: &[PermissionDef] = &[
     ("set-react-when-readonly", AO),
     ("set-readonly", AO),
     ("snippet-message", &["owner", "moderator", "admin"]),
+    ("start-discussion", &["admin", "user", "guest", "app"]),
+    ("start-discussion-other-user", &["admin", "user", "owner", "app"]),
     ("test-admin-options", A),
     ("toggle-room-e2e-encryption", &["owner", "admin"]),
     ("unarchive-room", A),

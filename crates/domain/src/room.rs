@@ -81,6 +81,10 @@ pub struct Room {
     /// Time of the last message (`lm`).
     #[serde(rename = "lm", skip_serializing_if = "Option::is_none", default)]
     pub last_message_at: Option<Timestamp>,
+    /// A discussion's parent room (`rooms.createDiscussion`). The parent's
+    /// `discussion-created` message has the discussion's id as its own.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prid: Option<String>,
 }
 
 /// A user's membership of a room, with their read state.

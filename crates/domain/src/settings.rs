@@ -65,6 +65,7 @@ pub const KATEX_DOLLAR_SYNTAX: &str = "Katex_Dollar_Syntax";
 pub const KATEX_PARENTHESIS_SYNTAX: &str = "Katex_Parenthesis_Syntax";
 pub const MESSAGE_CUSTOM_DOMAIN_AUTOLINK: &str = "Message_CustomDomain_AutoLink";
 pub const UNREAD_COUNT: &str = "Unread_Count";
+pub const DISCUSSION_ENABLED: &str = "Discussion_enabled";
 pub const UNREAD_COUNT_DM: &str = "Unread_Count_DM";
 pub const ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE: &str = "Accounts_AllowUserStatusMessageChange";
 pub const ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION: &str = "Accounts_AllowInvisibleStatusOption";
@@ -231,6 +232,8 @@ pub const DEFINITIONS: &[SettingDef] = &[
         ]),
         default: DefaultValue::Str("user_and_group_mentions_only"),
     },
+    // Whether users may start discussions (`rooms.createDiscussion`).
+    SettingDef { id: DISCUSSION_ENABLED, kind: SettingKind::Boolean, default: DefaultValue::Bool(true) },
     SettingDef {
         id: UNREAD_COUNT_DM,
         kind: SettingKind::Select(&["all_messages", "mentions_only"]),
@@ -268,6 +271,8 @@ pub const PUBLIC: &[&str] = &[
     // Public in Rocket.Chat: clients show counters by them.
     UNREAD_COUNT,
     UNREAD_COUNT_DM,
+    // Public in Rocket.Chat: clients offer discussions by it.
+    DISCUSSION_ENABLED,
 ];
 
 pub fn is_public(id: &str) -> bool {
@@ -406,6 +411,10 @@ impl Settings {
     /// which new messages count in a member's `unread`.
     pub fn unread_count(&self, direct: bool) -> &str {
         self.text(if direct { UNREAD_COUNT_DM } else { UNREAD_COUNT })
+    }
+    /// `Discussion_enabled`: users may start discussions.
+    pub fn discussions_enabled(&self) -> bool {
+        self.bool(DISCUSSION_ENABLED)
     }
     /// `Message_ShowDeletedStatus`: deleted messages stay as placeholders.
     pub fn show_deleted_status(&self) -> bool {

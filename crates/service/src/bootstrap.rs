@@ -57,6 +57,7 @@ pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<B
             usernames: Vec::new(),
             uids: Vec::new(),
             last_message_at: None,
+            prid: None,
         };
         match store.create_room(&general, &[]).await {
             // Another instance created it first: fine.

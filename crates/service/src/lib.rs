@@ -11,6 +11,7 @@ mod avatars;
 mod bench;
 mod bootstrap;
 mod directory;
+mod discussions;
 mod files;
 mod history;
 mod marks;
@@ -40,6 +41,7 @@ pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, Log
 pub use avatars::MAX_AVATAR_BYTES;
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID};
 pub use directory::{SettingsFilter, MAX_DIRECTORY_USERS};
+pub use discussions::{NewDiscussion, MAX_DISCUSSION_USERS};
 pub use files::{FileListParams, FileMessage, IncomingFile, StoredFile};
 pub use history::{History, HistoryParams, HistoryQuery, MAX_HISTORY};
 pub use marks::Marked;

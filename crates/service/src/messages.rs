@@ -389,6 +389,7 @@ impl Services {
             Err(other) => return Err(other.into()),
         };
         self.remove_message_files(&message).await;
+        self.refresh_discussion(&message.rid).await?;
         Ok(DeletedMessage { id: message.id, rid: message.rid, u: message.u, deleted_at })
     }
 
@@ -459,14 +460,21 @@ impl Services {
         };
         let unread_count = self.settings().unread_count(room.t == RoomType::Direct).to_owned();
         let counters = member_counters(&message, room.t, &unread_count);
-        self.store.insert_message(NewMessage { message, reply, join, counters }).await.map_err(|e| match e {
-            StorageError::Conflict(_) if client_id => {
-                Error::rejected("A message with this _id already exists", "error-duplicate-id")
-            }
-            StorageError::NotFound("thread") => invalid_message(),
-            StorageError::NotFound(_) => invalid_room(),
-            other => other.into(),
-        })
+        let sent =
+            self.store.insert_message(NewMessage { message, reply, join, counters }).await.map_err(|e| {
+                match e {
+                    StorageError::Conflict(_) if client_id => {
+                        Error::rejected("A message with this _id already exists", "error-duplicate-id")
+                    }
+                    StorageError::NotFound("thread") => invalid_message(),
+                    StorageError::NotFound(_) => invalid_room(),
+                    other => other.into(),
+                }
+            })?;
+        if room.prid.is_some() {
+            self.refresh_discussion(&room.id).await?;
+        }
+        Ok(sent)
     }
 
     /// Whether `caller` may post in `room` (Rocket.Chat's `canSendMessage`):

@@ -18,7 +18,7 @@ use threadsync_storage::StorageError;
 /// The longest channel or group name accepted.
 const MAX_ROOM_NAME_LEN: usize = 64;
 /// The subscription role that owns a room.
-const OWNER_ROLE: &str = "owner";
+pub(crate) const OWNER_ROLE: &str = "owner";
 
 /// Which room a request names: `roomId`, or else `roomName` (case-insensitive).
 /// Empty or blank values count as absent; when both are given the id wins.
@@ -219,6 +219,7 @@ impl Services {
             usernames: Vec::new(),
             uids: Vec::new(),
             last_message_at: None,
+            prid: None,
         };
         let mut subscriptions = vec![new_subscription(&room, caller, None, vec![OWNER_ROLE.to_owned()])];
         subscriptions.extend(found.iter().map(|member| new_subscription(&room, member, None, Vec::new())));
@@ -472,6 +473,7 @@ impl Services {
             usernames: members.iter().map(|u| u.username.clone()).collect(),
             uids: uids.clone(),
             last_message_at: None,
+            prid: None,
         };
         let mut subscriptions = vec![new_subscription(&room, caller, Some(&other), Vec::new())];
         if other.id != caller.id {

@@ -564,6 +564,9 @@ pub enum MessageMark {
     Star { user_id: String, on: bool },
     /// Pinned (`pinned`, `pinnedAt`, `pinnedBy`), or not.
     Pin { by: UserRef, on: bool },
+    /// A `discussion-created` message follows its discussion: `dcount`
+    /// messages, the last at `dlm`.
+    Discussion { dcount: i64, dlm: Option<Timestamp> },
 }
 
 impl MessageMark {
@@ -605,6 +608,16 @@ impl MessageMark {
                     message.extra.remove("pinnedAt");
                     message.extra.remove("pinnedBy");
                 }
+            }
+            MessageMark::Discussion { dcount, dlm } => {
+                let (dcount, dlm) = (json!(dcount), dlm.map(|d| json!(d)).unwrap_or(Value::Null));
+                let same = message.extra.get("dcount") == Some(&dcount)
+                    && message.extra.get("dlm").unwrap_or(&Value::Null) == &dlm;
+                if same {
+                    return false;
+                }
+                message.extra.insert("dcount".to_owned(), dcount);
+                message.extra.insert("dlm".to_owned(), dlm);
             }
         }
         message.updated_at = stamp;

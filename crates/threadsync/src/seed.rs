@@ -326,6 +326,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
             usernames: Vec::new(),
             uids: Vec::new(),
             last_message_at: None,
+            prid: None,
         });
     }
     let mut first = ImportBatch { users: vec![admin.clone()], ..ImportBatch::default() };

@@ -342,6 +342,16 @@ pub struct Room {
     /// Time of the last message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lm: Option<Date>,
+    /// A discussion's parent room.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prid: Option<String>,
+}
+
+/// `{discussion}`: the new discussion, with its id also as `rid`.
+#[derive(Serialize, ToSchema)]
+pub struct DiscussionAnswer {
+    pub discussion: DirectRoom,
+    pub success: bool,
 }
 
 /// A direct message room, which also carries its id as `rid`.

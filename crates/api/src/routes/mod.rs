@@ -11,6 +11,7 @@ pub(crate) mod bench;
 mod channels;
 mod chat;
 mod client;
+mod discussions;
 mod files;
 mod groups;
 mod im;
@@ -58,6 +59,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(groups::routes())
         .merge(im::routes())
         .merge(rooms::routes())
+        .merge(discussions::routes())
         .merge(files::routes())
         .merge(room_reads::routes())
         .merge(room_lists::routes())

@@ -95,6 +95,7 @@ async fn make_room(
         usernames: Vec::new(),
         uids: Vec::new(),
         last_message_at: None,
+        prid: None,
     };
     let subscriptions: Vec<Subscription> = members
         .iter()

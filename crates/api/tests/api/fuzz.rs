@@ -82,6 +82,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/dm.open"),
     ("GET", "/api/v1/users.list"),
     ("GET", "/api/v1/roles.getUsersInRole"),
+    ("POST", "/api/v1/rooms.createDiscussion"),
+    ("GET", "/api/v1/chat.getDiscussions"),
     ("POST", "/api/v1/roles.addUserToRole"),
     ("POST", "/api/v1/roles.removeUserFromRole"),
     ("POST", "/api/v1/channels.setDefault"),
@@ -1036,6 +1038,10 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "channels.close" | "channels.open" | "groups.close" | "groups.open")
         | ("POST", "im.close" | "im.open" | "dm.close" | "dm.open") => &[("roomId", R(Room))],
         ("GET", "roles.getUsersInRole") => &[("role", Role), ("roomId", R(Room))],
+        ("POST", "rooms.createDiscussion") => {
+            &[("prid", R(Room)), ("t_name", Text), ("pmid", R(Message)), ("reply", Text)]
+        }
+        ("GET", "chat.getDiscussions") => &[("roomId", R(Room)), ("text", Text)],
         ("POST", "roles.addUserToRole") => {
             &[("roleName", Role), ("username", R(Username)), ("roomId", R(Room))]
         }

@@ -12,6 +12,7 @@ mod access;
 mod auth;
 mod avatars;
 mod chat;
+mod discussions;
 mod edge;
 mod errors;
 mod files;

@@ -718,6 +718,14 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     let rude = shared["message"]["_id"].as_str().expect("message id");
     t.post("/api/v1/chat.reportMessage", Some(&admin), json!({"messageId": rude, "description": "spam"}))
         .await;
+    // Discussions.
+    t.post(
+        "/api/v1/rooms.createDiscussion",
+        Some(&admin),
+        json!({"prid": "GENERAL", "t_name": "Side talk", "users": ["bob"], "reply": "hi"}),
+    )
+    .await;
+    t.get("/api/v1/chat.getDiscussions?roomId=GENERAL", Some(&bob)).await;
 
     // Avatars.
     let avatar = post_form(

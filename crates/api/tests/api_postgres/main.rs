@@ -142,6 +142,10 @@ mod avatars;
 #[path = "../api/room_extras.rs"]
 mod room_extras;
 
+#[cfg(postgres_tests)]
+#[path = "../api/discussions.rs"]
+mod discussions;
+
 /// PostgreSQL only: SQLite has no server to lose.
 #[cfg(postgres_tests)]
 mod failures;

@@ -245,6 +245,7 @@ pub fn room(id: &str, t: RoomType, name: &str) -> Room {
         usernames: Vec::new(),
         uids: Vec::new(),
         last_message_at: None,
+        prid: None,
     }
 }
 

@@ -1,0 +1,115 @@
+//! Discussions: `rooms.createDiscussion`, `chat.getDiscussions`
+//! (docs/rest.md#discussions).
+
+use crate::extract::{Body, CurrentUser, Params};
+use crate::openapi::schemas as doc;
+use crate::response::{ok, ApiResult, Success, TypedResult};
+use crate::AppState;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use threadsync_domain::Error;
+use threadsync_service::NewDiscussion;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_discussion)).routes(routes!(discussions))
+}
+
+/// `rooms.createDiscussion`'s body.
+#[derive(Deserialize, ToSchema)]
+struct CreateDiscussionBody {
+    /// The parent room.
+    prid: Option<String>,
+    /// The parent room's message the discussion is about.
+    pmid: Option<String>,
+    /// The discussion's name.
+    t_name: Option<String>,
+    /// Usernames to invite.
+    #[schema(value_type = Option<Vec<String>>)]
+    users: Option<Value>,
+    /// A first message in the discussion.
+    reply: Option<String>,
+}
+
+/// Starts a discussion: a room of its own, linked to its parent room.
+///
+/// `POST /api/v1/rooms.createDiscussion` (auth; `start-discussion` or
+/// `start-discussion-other-user` in the parent, `Discussion_enabled`)
+/// `{prid, t_name, pmid?, users?, reply?}` → `{discussion}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rooms.createDiscussion",
+    tag = "rooms",
+    security(("userId" = [], "authToken" = [])),
+    request_body = CreateDiscussionBody,
+    responses(
+        (status = 200, description = "The discussion.", body = doc::DiscussionAnswer),
+        (status = 400, description = "No `prid` or `t_name`, or `users` not a list of usernames (`error-invalid-params`); discussions off or the permission missing (`error-action-not-allowed`); a parent the caller cannot post in (`error-not-allowed`); a discussion as parent (`error-nested-discussion`); `pmid` not a message of the parent (`error-invalid-message`)."),
+    ),
+)]
+async fn create_discussion(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<CreateDiscussionBody>,
+) -> ApiResult {
+    let users: Vec<String> = match &body.users {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => {
+            items.iter().map(|u| u.as_str().map(str::to_owned)).collect::<Option<_>>().ok_or_else(|| {
+                Error::invalid_params("Body parameter \"users\" must be an array of usernames.")
+            })?
+        }
+        Some(_) => return Err(Error::invalid_params("Body parameter \"users\" must be an array.").into()),
+    };
+    let new = NewDiscussion {
+        prid: body.prid.as_deref(),
+        pmid: body.pmid.as_deref(),
+        name: body.t_name.as_deref(),
+        users: &users,
+        reply: body.reply.as_deref(),
+    };
+    let room = services.create_discussion(&caller.user, new).await?;
+    let mut discussion = serde_json::to_value(&room).map_err(Error::internal)?;
+    discussion["rid"] = json!(room.id);
+    ok(json!({"discussion": discussion}))
+}
+
+/// The discussions started in a room.
+///
+/// `GET /api/v1/chat.getDiscussions?roomId=&text=&count=&offset=` (auth) →
+/// `{messages, count, offset, total}`: its `discussion-created` messages
+/// (with `drid`, `dcount`, `dlm`), newest first; `text` filters by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getDiscussions",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("roomId" = String, Query, description = "The room."),
+        ("text" = Option<String>, Query, description = "Only discussions whose name contains it."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "The discussions' messages.", body = doc::MessagesPage),
+        (status = 400, description = "Missing `roomId` or bad `count`/`offset` (`error-invalid-params`); a room the caller may not read (`error-not-allowed`)."),
+    ),
+)]
+async fn discussions(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    params: Params,
+) -> TypedResult<super::threads::ListingBody> {
+    let listing = services
+        .discussions(
+            &caller.user,
+            params.get("roomId"),
+            params.get("text"),
+            params.get("count"),
+            params.get("offset"),
+        )
+        .await?;
+    Ok(Success(super::threads::listing_body("messages", listing)))
+}
