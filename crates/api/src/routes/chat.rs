@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_mentioned_messages))
         .routes(routes!(channel_mentions))
         .routes(routes!(report_message))
+        .routes(routes!(read_receipts))
         .routes(routes!(ignore_user))
         .routes(routes!(search))
 }
@@ -331,6 +332,27 @@ async fn report_message(
         .ok_or_else(|| ApiError(Error::Legacy("The required \"description\" param is missing.".into())))?;
     services.report_message(&caller.user, &message_id, &description).await?;
     ok(json!({}))
+}
+
+/// Read receipts: an enterprise feature of Rocket.Chat, which a server
+/// without it answers with a refusal; so does threadsync.
+///
+/// `GET /api/v1/chat.getMessageReadReceipts?messageId=` (auth) → 400
+/// `This is an enterprise feature [error-action-not-allowed]`, checked
+/// before anything else, as Rocket.Chat's unlicensed server does. Clients
+/// (the mobile app) hide read receipts on that answer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/chat.getMessageReadReceipts",
+    tag = "chat",
+    security(("userId" = [], "authToken" = [])),
+    params(("messageId" = String, Query, description = "The message.")),
+    responses(
+        (status = 400, description = "Always: read receipts are not offered (`error-action-not-allowed`).", body = doc::ErrorBody),
+    ),
+)]
+async fn read_receipts(_caller: CurrentUser) -> ApiResult {
+    Err(ApiError(Error::rejected("This is an enterprise feature", "error-action-not-allowed")))
 }
 
 /// Ignores another member of a room, or stops.

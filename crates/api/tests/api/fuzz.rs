@@ -84,6 +84,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/roles.getUsersInRole"),
     ("POST", "/api/v1/rooms.createDiscussion"),
     ("GET", "/api/v1/chat.getDiscussions"),
+    ("GET", "/api/v1/chat.getMessageReadReceipts"),
     ("POST", "/api/v1/roles.addUserToRole"),
     ("POST", "/api/v1/roles.removeUserFromRole"),
     ("POST", "/api/v1/channels.setDefault"),
@@ -1042,6 +1043,7 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
             &[("prid", R(Room)), ("t_name", Text), ("pmid", R(Message)), ("reply", Text)]
         }
         ("GET", "chat.getDiscussions") => &[("roomId", R(Room)), ("text", Text)],
+        ("GET", "chat.getMessageReadReceipts") => &[("messageId", R(Message))],
         ("POST", "roles.addUserToRole") => {
             &[("roleName", Role), ("username", R(Username)), ("roomId", R(Room))]
         }

@@ -198,7 +198,9 @@ async fn every_operation_says_its_summary_auth_and_answers() {
         let upgrade = responses.contains_key("101");
         // `users.getAvatar` redirects to the picture, as Rocket.Chat's.
         let redirect = responses.contains_key("307");
-        if !upgrade && !redirect {
+        // Read receipts are refused, as by a Rocket.Chat without them.
+        let refused = path == "/api/v1/chat.getMessageReadReceipts";
+        if !upgrade && !redirect && !refused {
             let ok = answer(&doc, &responses["200"]);
             assert!(ok["content"].as_object().is_some_and(|c| c.len() == 1), "{name}: 200 has no content");
         }
@@ -743,6 +745,14 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     let redirect = app.send(req.body(Body::empty()).expect("request")).await;
     assert_eq!(redirect.status, StatusCode::TEMPORARY_REDIRECT);
     t.seen.insert(("get".into(), "/api/v1/users.getAvatar".into()));
+    // Read receipts: always the enterprise refusal, in the envelope.
+    let receipts = app.get("/api/v1/chat.getMessageReadReceipts?messageId=x", Some(&bob)).await;
+    receipts.err(
+        400,
+        "This is an enterprise feature [error-action-not-allowed]",
+        Some("error-action-not-allowed"),
+    );
+    t.seen.insert(("get".into(), "/api/v1/chat.getMessageReadReceipts".into()));
     t.post("/api/v1/users.resetAvatar", Some(&bob), json!({"username": "bob"})).await;
     for path in [url.clone(), format!("/file-upload/{file_id}/any-name")] {
         let req = Request::get(&path).header("X-User-Id", &bob.user_id).header("X-Auth-Token", &bob.token);
