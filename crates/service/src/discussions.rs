@@ -7,11 +7,10 @@
 
 use crate::membership::{new_subscription, system_message, user_ref};
 use crate::messages::Draft;
-use crate::rooms::OWNER_ROLE;
+use crate::rooms::{other_usernames, OWNER_ROLE};
 use crate::threads::MessageListing;
 use crate::{Documents, Paging, Services};
 use serde_json::{json, Map, Value};
-use std::collections::HashSet;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
 use threadsync_domain::{id, Error, Result, Room, RoomType, Timestamp, User};
@@ -97,14 +96,7 @@ impl Services {
             None => None,
         };
 
-        let mut wanted: Vec<String> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::from([caller.username.to_ascii_lowercase()]);
-        for username in new.users {
-            let username = username.trim().trim_start_matches('@');
-            if !username.is_empty() && seen.insert(username.to_ascii_lowercase()) {
-                wanted.push(username.to_owned());
-            }
-        }
+        let wanted = other_usernames(caller, new.users);
         let invited =
             if wanted.is_empty() { Vec::new() } else { self.store.users_by_usernames(&wanted).await? };
         let t = if parent.t == RoomType::Direct { RoomType::Group } else { parent.t };

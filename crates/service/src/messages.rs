@@ -458,8 +458,8 @@ impl Services {
             edited_by: None,
             extra: draft.extra,
         };
-        let unread_count = self.settings().unread_count(room.t == RoomType::Direct).to_owned();
-        let counters = member_counters(&message, room.t, &unread_count);
+        let settings = self.settings();
+        let counters = member_counters(&message, room.t, settings.unread_count(room.t == RoomType::Direct));
         let sent =
             self.store.insert_message(NewMessage { message, reply, join, counters }).await.map_err(|e| {
                 match e {

@@ -145,6 +145,22 @@ fn last_owner() -> Error {
     )
 }
 
+/// The usernames a request names besides the caller's: trimmed, without a
+/// leading `@`, each once (case-insensitively), blanks dropped. Sets, not
+/// scans: a body may list a hundred thousand names, and comparing each with
+/// every other would pin a worker for minutes.
+pub(crate) fn other_usernames(caller: &User, names: &[String]) -> Vec<String> {
+    let mut wanted: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::from([caller.username.to_ascii_lowercase()]);
+    for username in names {
+        let username = username.trim().trim_start_matches('@');
+        if !username.is_empty() && seen.insert(username.to_ascii_lowercase()) {
+            wanted.push(username.to_owned());
+        }
+    }
+    wanted
+}
+
 /// The id Rocket.Chat gives a direct message: its members' ids, sorted and
 /// concatenated. Deterministic, so two concurrent opens collide on the id.
 fn direct_room_id(uids: &[String]) -> String {
@@ -170,16 +186,7 @@ impl Services {
         }
         self.require_global_permission(caller, if t == RoomType::Channel { "create-c" } else { "create-p" })?;
         validate_room_name(name)?;
-        // Sets, not scans: a body may list a hundred thousand names, and
-        // comparing each with every other would pin a worker for minutes.
-        let mut wanted: Vec<String> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::from([caller.username.to_ascii_lowercase()]);
-        for username in members {
-            let username = username.trim().trim_start_matches('@');
-            if !username.is_empty() && seen.insert(username.to_ascii_lowercase()) {
-                wanted.push(username.to_owned());
-            }
-        }
+        let wanted = other_usernames(caller, members);
         let found =
             if wanted.is_empty() { Vec::new() } else { self.store.users_by_usernames(&wanted).await? };
         let found_names: HashSet<String> = found.iter().map(|u| u.username.to_ascii_lowercase()).collect();
