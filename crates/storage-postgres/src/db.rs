@@ -3,11 +3,12 @@
 //! paging arguments.
 
 use async_trait::async_trait;
+use bytes::BufMut;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use threadsync_storage::{StorageError, StorageResult};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Row, Statement};
 
 /// A statement's parameters as tokio-postgres takes them.
@@ -86,13 +87,78 @@ pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StorageError {
     StorageError::Backend(format!("postgres pool: {e}"))
 }
 
-pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StorageResult<Value> {
-    serde_json::to_value(value).map_err(|e| StorageError::Backend(format!("serialising a document: {e}")))
+/// A document serialised once, straight to the JSON text PostgreSQL stores:
+/// going through a `serde_json::Value` first built a tree of maps and
+/// strings only to walk it again (about a tenth of a send's time in this
+/// process, BENCHMARKS.md, issue 14).
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StorageResult<JsonText> {
+    serde_json::to_vec(value)
+        .map(JsonText)
+        .map_err(|e| StorageError::Backend(format!("serialising a document: {e}")))
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(value: Value) -> StorageResult<T> {
-    serde_json::from_value(value)
-        .map_err(|e| StorageError::Backend(format!("corrupt document in the database: {e}")))
+    serde_json::from_value(value).map_err(corrupt)
+}
+
+fn corrupt(e: serde_json::Error) -> StorageError {
+    StorageError::Backend(format!("corrupt document in the database: {e}"))
+}
+
+/// A `json` / `jsonb` parameter: JSON text, already serialised.
+#[derive(Debug)]
+pub(crate) struct JsonText(Vec<u8>);
+
+/// The version byte of `jsonb`'s binary form, which is that byte followed
+/// by the document's JSON text (PostgreSQL's `jsonb_send`).
+const JSONB_VERSION: u8 = 1;
+
+impl ToSql for JsonText {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            out.put_u8(JSONB_VERSION);
+        }
+        out.put_slice(&self.0);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSON || *ty == Type::JSONB
+    }
+
+    to_sql_checked!();
+}
+
+/// A `json` / `jsonb` column as its JSON text, borrowed from the row, so a
+/// document deserialises straight into its type (no `Value` in between).
+pub(crate) struct RawJson<'a>(pub(crate) &'a [u8]);
+
+impl<'a> FromSql<'a> for RawJson<'a> {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            match raw.split_first() {
+                Some((&JSONB_VERSION, text)) => Ok(RawJson(text)),
+                _ => Err("unsupported jsonb encoding version".into()),
+            }
+        } else {
+            Ok(RawJson(raw))
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSON || *ty == Type::JSONB
+    }
+}
+
+impl RawJson<'_> {
+    /// The document, deserialised.
+    pub(crate) fn decode<T: DeserializeOwned>(&self) -> StorageResult<T> {
+        serde_json::from_slice(self.0).map_err(corrupt)
+    }
 }
 
 /// Column `idx` of a row, mapping conversion failures to `Backend`.
@@ -102,7 +168,7 @@ pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: 
 
 /// A JSON document column, deserialised.
 pub(crate) fn doc<T: DeserializeOwned>(row: &Row, idx: usize) -> StorageResult<T> {
-    from_json(get::<Value>(row, idx)?)
+    get::<RawJson>(row, idx)?.decode()
 }
 
 /// `u64` paging arguments as BIGINT (saturating: a count beyond `i64::MAX`
@@ -220,4 +286,36 @@ pub(crate) async fn pipelined<A, B>(
 /// escaping (the payloads are JSON text, which has no NUL character).
 pub(crate) fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_text_is_jsonb_binary_form_and_reads_back() {
+        let doc = serde_json::json!({"_id": "m1", "msg": "café \"q\"", "n": [1, 2.5, null]});
+        let text = to_json(&doc).expect("serialises");
+        let mut out = bytes::BytesMut::new();
+        assert!(matches!(text.to_sql(&Type::JSONB, &mut out).expect("writes jsonb"), IsNull::No));
+        assert_eq!(out[0], JSONB_VERSION, "jsonb's binary form starts with its version byte");
+        let raw = RawJson::from_sql(&Type::JSONB, &out).expect("reads jsonb");
+        assert_eq!(raw.decode::<Value>().expect("decodes"), doc);
+
+        // `json` has no version byte.
+        let mut out = bytes::BytesMut::new();
+        text.to_sql(&Type::JSON, &mut out).expect("writes json");
+        assert_eq!(out[0], b'{');
+        assert_eq!(RawJson::from_sql(&Type::JSON, &out).expect("reads json").decode::<Value>().expect("decodes"), doc);
+        assert!(!<JsonText as ToSql>::accepts(&Type::TEXT));
+    }
+
+    #[test]
+    fn unknown_jsonb_versions_and_corrupt_documents_are_errors() {
+        assert!(RawJson::from_sql(&Type::JSONB, b"\x02{}").is_err());
+        assert!(RawJson::from_sql(&Type::JSONB, b"").is_err());
+        let raw = RawJson::from_sql(&Type::JSONB, b"\x01{\"_id\":").expect("version 1");
+        let e = raw.decode::<Value>().expect_err("truncated");
+        assert!(matches!(e, StorageError::Backend(m) if m.starts_with("corrupt document in the database")));
+    }
 }

@@ -380,7 +380,15 @@ impl WriteTx {
     async fn begin(store: &PgStore) -> StorageResult<WriteTx> {
         let client = store.client().await?;
         let tx = WriteTx { client: Some(client), open: true };
-        tx.conn().batch("BEGIN").await?;
+        // Every statement of a write is a fixed text prepared once per
+        // connection, whose plan does not depend on its parameters (primary
+        // keys, one room's rows). PostgreSQL would still plan most of them
+        // again on every execution (a custom plan: it keeps choosing them
+        // for statements with CTEs, whose generic plan it estimates dearer),
+        // which took about a sixth of its time per send (BENCHMARKS.md,
+        // issue 14). Reads keep the default: their one-off statements with
+        // a client's query do need plans made for their values.
+        tx.conn().batch("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan").await?;
         Ok(tx)
     }
 

@@ -213,7 +213,7 @@ pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<(Mess
     if get::<bool>(row, 0)? {
         return Err(StorageError::Conflict("id"));
     }
-    let parent = get::<Option<serde_json::Value>>(row, 1)?.map(db::from_json::<Message>).transpose()?;
+    let parent = get::<Option<db::RawJson>>(row, 1)?.map(|doc| doc.decode::<Message>()).transpose()?;
     let mut parent = rules::check_parent(&message, reply.is_some(), parent)?;
 
     rules::stamp_new(&mut message, stamp);

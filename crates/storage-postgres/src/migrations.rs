@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, sql: include_str!("../migrations/0004_message_search.sql") },
     Migration { version: 5, sql: include_str!("../migrations/0005_user_profile.sql") },
     Migration { version: 6, sql: include_str!("../migrations/0006_uploads.sql") },
+    Migration { version: 7, sql: include_str!("../migrations/0007_search_fold_plpgsql.sql") },
 ];
 
 /// Creates the schema if one is configured (the connection's `search_path`

@@ -38,7 +38,7 @@
 //! (NULL) first in ascending and last in descending order, as SQLite and
 //! MongoDB order them (PostgreSQL's own default is the opposite).
 
-use crate::db::{self, count, err, get, sql_int, Conn};
+use crate::db::{self, count, err, from_json, get, sql_int, Conn, RawJson};
 use crate::query::{self, Compiled, Param};
 use deadpool_postgres::{ClientWrapper, Transaction};
 use serde_json::Value;
@@ -156,15 +156,16 @@ pub(crate) fn changes_sql(
     (sql, params, query.exact)
 }
 
-/// One row of a feed: an updated document (as stored) or a removal.
-enum Change {
-    Updated(Value),
+/// One row of a feed: an updated document (its JSON text, as stored) or a
+/// removal.
+enum Change<'a> {
+    Updated(RawJson<'a>),
     Removed(Tombstone),
 }
 
-fn change_of(row: &tokio_postgres::Row) -> StorageResult<(i64, Change)> {
+fn change_of(row: &tokio_postgres::Row) -> StorageResult<(i64, Change<'_>)> {
     let stamp: i64 = get(row, 0)?;
-    let change = match get::<Option<Value>>(row, 1)? {
+    let change = match get::<Option<RawJson>>(row, 1)? {
         Some(doc) => Change::Updated(doc),
         None => Change::Removed(Tombstone {
             id: get(row, 2)?,
@@ -191,8 +192,9 @@ impl FeedPage {
         FeedPage { offset, limit, skipped: 0, taken: 0, changes: Changes::default() }
     }
 
-    /// Adds a change; `false` once the page is complete (and `more` known).
-    fn push(&mut self, change: Change) -> StorageResult<bool> {
+    /// Adds a change (an updated document already decoded, or a removal);
+    /// `false` once the page is complete (and `more` known).
+    fn push(&mut self, change: StorageResult<Result<Message, Tombstone>>) -> StorageResult<bool> {
         if self.skipped < self.offset {
             self.skipped += 1;
             return Ok(true);
@@ -202,11 +204,20 @@ impl FeedPage {
             return Ok(false);
         }
         self.taken += 1;
-        match change {
-            Change::Updated(doc) => self.changes.updated.push(db::from_json::<Message>(doc)?),
-            Change::Removed(t) => self.changes.removed.push(t),
+        match change? {
+            Ok(message) => self.changes.updated.push(message),
+            Err(tombstone) => self.changes.removed.push(tombstone),
         }
         Ok(true)
+    }
+}
+
+/// A change as the page keeps it: the document is decoded only when the
+/// page takes it (straight from its JSON text into a [`Message`]).
+fn decoded(change: Change<'_>) -> StorageResult<Result<Message, Tombstone>> {
+    match change {
+        Change::Updated(doc) => doc.decode().map(Ok),
+        Change::Removed(tombstone) => Ok(Err(tombstone)),
     }
 }
 
@@ -234,7 +245,7 @@ pub(crate) async fn changes_since(
             client.rows_dyn(&sql, &refs(&params)).await?
         };
         for row in &rows {
-            if !page.push(change_of(row)?.1)? {
+            if !page.push(decoded(change_of(row)?.1))? {
                 break;
             }
         }
@@ -254,11 +265,18 @@ pub(crate) async fn changes_since(
         for row in &rows {
             let (stamp, change) = change_of(row)?;
             cursor = Timestamp(stamp);
-            if let Change::Updated(doc) = &change {
-                if !filter.matches(doc) {
-                    continue;
+            // The filter reads the document as a tree; a match is then
+            // converted from that tree, not parsed again.
+            let change = match change {
+                Change::Updated(doc) => {
+                    let doc: Value = doc.decode()?;
+                    if !filter.matches(&doc) {
+                        continue;
+                    }
+                    from_json::<Message>(doc).map(Ok)
                 }
-            }
+                Change::Removed(tombstone) => Ok(Err(tombstone)),
+            };
             if !page.push(change)? {
                 break 'scan;
             }
