@@ -306,7 +306,10 @@ mod tests {
         let mut out = bytes::BytesMut::new();
         text.to_sql(&Type::JSON, &mut out).expect("writes json");
         assert_eq!(out[0], b'{');
-        assert_eq!(RawJson::from_sql(&Type::JSON, &out).expect("reads json").decode::<Value>().expect("decodes"), doc);
+        assert_eq!(
+            RawJson::from_sql(&Type::JSON, &out).expect("reads json").decode::<Value>().expect("decodes"),
+            doc
+        );
         assert!(!<JsonText as ToSql>::accepts(&Type::TEXT));
     }
 
