@@ -85,6 +85,10 @@ pub struct Room {
     /// `discussion-created` message has the discussion's id as its own.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub prid: Option<String>,
+    /// The room's custom fields (`channels.setCustomFields`): any JSON
+    /// object, answered as it was set. Absent until set.
+    #[serde(rename = "customFields", skip_serializing_if = "Option::is_none", default)]
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A user's membership of a room, with their read state.

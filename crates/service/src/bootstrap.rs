@@ -58,6 +58,7 @@ pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<B
             uids: Vec::new(),
             last_message_at: None,
             prid: None,
+            custom_fields: None,
         };
         match store.create_room(&general, &[]).await {
             // Another instance created it first: fine.

@@ -1,6 +1,7 @@
 //! Room settings of the `channels.*` and `groups.*` families: `setTopic`,
 //! `setDescription`, `setPurpose`, `setAnnouncement`, `setReadOnly`,
-//! `rename`, `setType`, `archive`, `unarchive` (docs/rest.md#room-settings).
+//! `rename`, `setType`, `archive`, `unarchive`, `setCustomFields`
+//! (docs/rest.md#room-settings).
 //!
 //! Each is one [`RoomChange`] written by the store (room and, for name,
 //! type and archiving, every member's subscription, under one stamp, so
@@ -30,6 +31,8 @@ pub enum RoomSetting {
     Archived(bool),
     /// Whether new users join the channel (`channels.setDefault`).
     Default(bool),
+    /// The room's custom fields, replaced whole (`setCustomFields`).
+    CustomFields(Map<String, serde_json::Value>),
 }
 
 /// `channel` / `private group`, as Rocket.Chat's messages name the family.
@@ -172,6 +175,8 @@ impl Services {
                 (RoomChange::Archived(*v), Some((kind, String::new())))
             }
             RoomSetting::Default(v) => (RoomChange::Default(*v), None),
+            // Rocket.Chat posts no message for custom fields.
+            RoomSetting::CustomFields(fields) => (RoomChange::CustomFields(fields.clone()), None),
         };
         let changed = match self.store.update_room(&room.id, &change).await {
             Ok(Some(changed)) => changed,

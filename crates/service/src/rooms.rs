@@ -227,6 +227,7 @@ impl Services {
             uids: Vec::new(),
             last_message_at: None,
             prid: None,
+            custom_fields: None,
         };
         let mut subscriptions = vec![new_subscription(&room, caller, None, vec![OWNER_ROLE.to_owned()])];
         subscriptions.extend(found.iter().map(|member| new_subscription(&room, member, None, Vec::new())));
@@ -481,6 +482,7 @@ impl Services {
             uids: uids.clone(),
             last_message_at: None,
             prid: None,
+            custom_fields: None,
         };
         let mut subscriptions = vec![new_subscription(&room, caller, Some(&other), Vec::new())];
         if other.id != caller.id {

@@ -368,6 +368,8 @@ pub enum RoomChange {
     Name(String),
     /// Joined by new users automatically.
     Default(bool),
+    /// The room's custom fields, replaced whole.
+    CustomFields(serde_json::Map<String, serde_json::Value>),
 }
 
 impl RoomChange {
@@ -385,6 +387,7 @@ impl RoomChange {
                 room.fname = Some(name.clone());
             }
             RoomChange::Default(v) => room.is_default = *v,
+            RoomChange::CustomFields(fields) => room.custom_fields = Some(fields.clone()),
         }
         room.updated_at = stamp;
     }

@@ -327,6 +327,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
             uids: Vec::new(),
             last_message_at: None,
             prid: None,
+            custom_fields: None,
         });
     }
     let mut first = ImportBatch { users: vec![admin.clone()], ..ImportBatch::default() };

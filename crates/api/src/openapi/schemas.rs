@@ -345,6 +345,10 @@ pub struct Room {
     /// A discussion's parent room.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prid: Option<String>,
+    /// The room's custom fields (`setCustomFields`): any JSON object.
+    #[serde(rename = "customFields", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `{discussion}`: the new discussion, with its id also as `rid`.

@@ -1,6 +1,7 @@
 //! Room settings of the `channels` and `groups` families: `setTopic`,
 //! `setDescription`, `setPurpose`, `setAnnouncement`, `setReadOnly`,
-//! `rename`, `setType`, `archive`, `unarchive`, generated from one
+//! `rename`, `setType`, `archive`, `unarchive`, `setCustomFields`,
+//! generated from one
 //! descriptor per family ([`room_settings!`]) as room_roles.rs does. The
 //! rules are in the service (`Services::change_room_setting`).
 
@@ -31,6 +32,9 @@ pub(super) struct SettingBody {
     /// `c` or `p`.
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// A JSON object.
+    #[schema(value_type = Object)]
+    pub custom_fields: Option<serde_json::Value>,
 }
 
 /// Which field a route reads, and the key its answer carries.
@@ -45,6 +49,7 @@ enum Field {
     Type,
     Archive,
     Unarchive,
+    CustomFields,
 }
 
 /// Rocket.Chat's text for a missing field (`API.v1.failure`: no code).
@@ -77,6 +82,17 @@ async fn change(
         }
         Field::Archive => RoomSetting::Archived(true),
         Field::Unarchive => RoomSetting::Archived(false),
+        // Checked before the room, as Rocket.Chat does. Its test is
+        // JavaScript's `typeof … === 'object'`; an array is refused here
+        // too, since it cannot be a set of named fields.
+        Field::CustomFields => match body.custom_fields {
+            Some(serde_json::Value::Object(fields)) => RoomSetting::CustomFields(fields),
+            _ => {
+                return Err(ApiError(Error::Legacy(
+                    "The bodyParam \"customFields\" is required with a type like object.".into(),
+                )))
+            }
+        },
     };
     let selector = RoomSelector { room_id: body.room_id.as_deref(), room_name: body.room_name.as_deref() };
     let answer_text = match &setting {
@@ -122,9 +138,9 @@ macro_rules! setting_handler {
     };
 }
 
-/// One family's nine settings routes.
+/// One family's ten settings routes.
 macro_rules! room_settings {
-    ($module:ident, $t:expr, $tag:literal, $p_topic:literal, $p_description:literal, $p_purpose:literal, $p_announcement:literal, $p_read_only:literal, $p_rename:literal, $p_type:literal, $p_archive:literal, $p_unarchive:literal $(,)?) => {
+    ($module:ident, $t:expr, $tag:literal, $p_topic:literal, $p_description:literal, $p_purpose:literal, $p_announcement:literal, $p_read_only:literal, $p_rename:literal, $p_type:literal, $p_archive:literal, $p_unarchive:literal, $p_custom_fields:literal $(,)?) => {
         pub mod $module {
             use super::*;
             use crate::openapi::schemas as doc;
@@ -143,6 +159,7 @@ macro_rules! room_settings {
                     .routes(routes!(set_type))
                     .routes(routes!(archive))
                     .routes(routes!(unarchive))
+                    .routes(routes!(set_custom_fields))
             }
 
             setting_handler!(set_topic, $p_topic, $tag, $t, Field::Topic,
@@ -163,6 +180,8 @@ macro_rules! room_settings {
                 "Archives the room.", "`{roomId|roomName}` → `{}`; needs `archive-room`; no one may post until it is unarchived; posts `room-archived`.");
             setting_handler!(unarchive, $p_unarchive, $tag, $t, Field::Unarchive,
                 "Unarchives the room.", "`{roomId|roomName}` → `{}`; needs `unarchive-room`; posts `room-unarchived`.");
+            setting_handler!(set_custom_fields, $p_custom_fields, $tag, $t, Field::CustomFields,
+                "Sets the room's custom fields.", "`{roomId|roomName, customFields: {…}}` → the room with `customFields`; the object replaces the previous one; `customFields` is checked first (`The bodyParam \"customFields\" is required with a type like object.`); needs `edit-room`; no system message.");
         }
     };
 }
@@ -180,6 +199,7 @@ room_settings!(
     "/api/v1/channels.setType",
     "/api/v1/channels.archive",
     "/api/v1/channels.unarchive",
+    "/api/v1/channels.setCustomFields",
 );
 room_settings!(
     groups,
@@ -194,6 +214,7 @@ room_settings!(
     "/api/v1/groups.setType",
     "/api/v1/groups.archive",
     "/api/v1/groups.unarchive",
+    "/api/v1/groups.setCustomFields",
 );
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {

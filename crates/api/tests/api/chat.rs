@@ -96,6 +96,7 @@ async fn make_room(
         uids: Vec::new(),
         last_message_at: None,
         prid: None,
+        custom_fields: None,
     };
     let subscriptions: Vec<Subscription> = members
         .iter()

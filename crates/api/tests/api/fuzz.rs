@@ -130,6 +130,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/channels.setType"),
     ("POST", "/api/v1/channels.archive"),
     ("POST", "/api/v1/channels.unarchive"),
+    ("POST", "/api/v1/channels.setCustomFields"),
     ("POST", "/api/v1/groups.setTopic"),
     ("POST", "/api/v1/groups.setDescription"),
     ("POST", "/api/v1/groups.setPurpose"),
@@ -139,6 +140,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/groups.setType"),
     ("POST", "/api/v1/groups.archive"),
     ("POST", "/api/v1/groups.unarchive"),
+    ("POST", "/api/v1/groups.setCustomFields"),
     ("POST", "/api/v1/channels.leave"),
     ("GET", "/api/v1/channels.members"),
     ("POST", "/api/v1/channels.delete"),
@@ -1013,6 +1015,8 @@ enum Src {
     ProfileData,
     /// `users.setPreferences`'s `data`.
     PreferenceData,
+    /// A room's `customFields` object.
+    CustomFields,
 }
 
 /// The well-formed request of each route (query for GET, body for POST).
@@ -1084,6 +1088,9 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         }
         ("POST", "channels.setReadOnly" | "groups.setReadOnly") => &[("roomId", R(Room)), ("readOnly", Flag)],
         ("POST", "channels.setDefault") => &[("roomId", R(Room)), ("default", Flag)],
+        ("POST", "channels.setCustomFields" | "groups.setCustomFields") => {
+            &[("roomId", R(Room)), ("customFields", CustomFields)]
+        }
         ("POST", "channels.rename" | "groups.rename") => &[("roomId", R(Room)), ("name", NewName)],
         ("POST", "channels.setType" | "groups.setType") => &[("roomId", R(Room)), ("type", RoomKind)],
         ("GET" | "POST", _) if path.contains("channels.") || path.contains("groups.") => {
@@ -1149,6 +1156,7 @@ impl World {
                 }
                 data
             }
+            Src::CustomFields => json!({"team": format!("t{seed}"), "size": seed % 100, "tags": ["a", "b"]}),
             Src::PreferenceData => json!({
                 "language": (["en", "de", "fr"][seed as usize % 3]),
                 "useEmojis": seed.is_multiple_of(2),

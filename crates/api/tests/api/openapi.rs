@@ -568,6 +568,7 @@ async fn every_documented_answer_matches_what_the_route_answers() {
             ("setAnnouncement", Some(&bob), json!({"announcement": "a"})),
             ("setReadOnly", Some(&bob), json!({"readOnly": true})),
             ("rename", Some(&bob), json!({"name": renamed})),
+            ("setCustomFields", Some(&bob), json!({"customFields": {"team": "blue"}})),
             ("setType", Some(&bob), json!({"type": other})),
             ("archive", Some(&bob), json!({})),
             ("unarchive", Some(&admin), json!({})),

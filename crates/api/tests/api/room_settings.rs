@@ -246,3 +246,84 @@ async fn set_default_makes_new_users_join_with_rocket_chat_checks() {
     let later = app.user("later").await;
     assert!(app.services.store().subscription(&rid, &later.user_id).await.expect("store").is_none());
 }
+
+#[tokio::test]
+async fn custom_fields_are_replaced_whole_by_editors_without_a_notice() {
+    let app = TestApp::unlimited().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let rid = app.channel(&alice, "guild", &[&bob]).await;
+    let before = last_message(&app, &bob, "channels", &rid).await;
+
+    let fields = json!({"team": "blue", "size": 3, "tags": ["a", "b"], "nested": {"k": null}});
+    let body = app
+        .post(
+            "/api/v1/channels.setCustomFields",
+            Some(&alice),
+            json!({"roomId": rid, "customFields": fields}),
+        )
+        .await
+        .ok();
+    assert_eq!(body["success"], true);
+    assert_eq!(body["channel"]["_id"], json!(rid));
+    assert_eq!(body["channel"]["customFields"], fields);
+    let info = app.get(&format!("/api/v1/channels.info?roomId={rid}"), Some(&bob)).await.ok();
+    assert_eq!(info["channel"]["customFields"], fields, "members read them back");
+    // Rocket.Chat posts no system message for custom fields.
+    assert_eq!(last_message(&app, &bob, "channels", &rid).await["_id"], before["_id"]);
+
+    // A new object replaces the old one whole (by name, too).
+    let body = app
+        .post(
+            "/api/v1/channels.setCustomFields",
+            Some(&alice),
+            json!({"roomName": "guild", "customFields": {"x": 1}}),
+        )
+        .await
+        .ok();
+    assert_eq!(body["channel"]["customFields"], json!({"x": 1}));
+
+    // A member without `edit-room` may not.
+    app.post(
+        "/api/v1/channels.setCustomFields",
+        Some(&bob),
+        json!({"roomId": rid, "customFields": {"y": 2}}),
+    )
+    .await
+    .err(400, NOT_EDITABLE, Some("error-action-not-allowed"));
+    let info = app.get(&format!("/api/v1/channels.info?roomId={rid}"), Some(&bob)).await.ok();
+    assert_eq!(info["channel"]["customFields"], json!({"x": 1}), "a refused change changes nothing");
+
+    // `customFields` must be an object, and is checked before the room.
+    let refused = json!({"success": false, "error": "The bodyParam \"customFields\" is required with a type like object."});
+    for bad in [
+        json!({"roomId": rid}),
+        json!({"roomId": rid, "customFields": "x"}),
+        json!({"roomId": rid, "customFields": [1]}),
+        json!({"roomId": rid, "customFields": null}),
+        json!({"roomId": "no-such-room"}),
+    ] {
+        let answer = app.post("/api/v1/channels.setCustomFields", Some(&alice), bad.clone()).await;
+        assert_eq!((answer.status.as_u16(), answer.body), (400, refused.clone()), "{bad}");
+    }
+
+    // The groups family answers `{group}`; a channel is not a group.
+    let gid = app.group(&alice, "den", &[&bob]).await;
+    let body = app
+        .post(
+            "/api/v1/groups.setCustomFields",
+            Some(&alice),
+            json!({"roomId": gid, "customFields": {"secret": true}}),
+        )
+        .await
+        .ok();
+    assert_eq!(body["group"]["customFields"], json!({"secret": true}));
+    let wrong = app
+        .post(
+            "/api/v1/groups.setCustomFields",
+            Some(&alice),
+            json!({"roomId": rid, "customFields": {"x": 2}}),
+        )
+        .await;
+    assert_eq!(wrong.status.as_u16(), 400, "{}", wrong.body);
+}

@@ -246,6 +246,7 @@ pub fn room(id: &str, t: RoomType, name: &str) -> Room {
         uids: Vec::new(),
         last_message_at: None,
         prid: None,
+        custom_fields: None,
     }
 }
 
@@ -1027,10 +1028,22 @@ pub async fn rooms_settings_change_room_and_subscriptions(store: &dyn Store) {
         RoomChange::ReadOnly(true),
         RoomChange::Default(true),
         RoomChange::Topic(None),
+        RoomChange::CustomFields(serde_json::json!({"old": 1}).as_object().cloned().unwrap_or_default()),
+        RoomChange::CustomFields(
+            serde_json::json!({"team": "blue", "n": [1, {"k": null}]})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        ),
     ] {
         store.update_room("C-town", &change).await.expect("change").expect("room");
     }
     let room = store.room_by_id("C-town").await.expect("read").expect("room");
+    // Custom fields are stored as given and replaced whole.
+    assert_eq!(
+        room.custom_fields.clone().map(serde_json::Value::Object),
+        Some(serde_json::json!({"team": "blue", "n": [1, {"k": null}]}))
+    );
     assert_eq!(
         (
             room.topic.as_deref(),
