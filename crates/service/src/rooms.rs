@@ -418,6 +418,41 @@ impl Services {
         Ok(Listing { items: page.items, total: page.total })
     }
 
+    /// `channels.online?_id=`: the members of a public channel who are not
+    /// offline, by username. Checks, in Rocket.Chat's order: `_id` given
+    /// (`Invalid query`); a public channel with that id (`Channel does not
+    /// exists`, Rocket.Chat's text); the caller may read it (`Not allowed`).
+    /// Every member is looked at, a page at a time, so the memory used stays
+    /// that of one page however big the channel.
+    pub async fn channel_online(&self, caller: &User, id: Option<&str>) -> Result<Vec<User>> {
+        const PAGE: u64 = 500;
+        let id = id
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::Legacy("Invalid query".into()))?;
+        let room = self
+            .store
+            .room_by_id(id)
+            .await?
+            .filter(|room| room.t == RoomType::Channel)
+            .ok_or_else(|| Error::Legacy("Channel does not exists".into()))?;
+        if self.readable_room(caller, &room.id).await?.is_none() {
+            return Err(Error::not_allowed());
+        }
+        let mut online = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self.store.room_members(&room.id, offset, PAGE).await?;
+            let got = u64::try_from(page.items.len()).unwrap_or(u64::MAX);
+            online.extend(page.items.into_iter().filter(|member| member.status != "offline"));
+            offset = offset.saturating_add(got);
+            if got < PAGE || offset >= page.total {
+                break;
+            }
+        }
+        Ok(online)
+    }
+
     /// `channels.list.joined` / `groups.list`: the rooms of type `t` the
     /// caller is a member of, ordered by name.
     pub async fn joined_rooms(&self, caller: &User, t: RoomType, paging: Paging) -> Result<Listing<Room>> {

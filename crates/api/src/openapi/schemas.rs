@@ -406,6 +406,30 @@ pub struct Member {
     pub updated_at: Date,
 }
 
+/// `channels.online`'s parameter.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OnlineQuery {
+    /// The public channel's id.
+    #[param(rename = "_id")]
+    pub id: String,
+}
+
+/// A member who is online, as `channels.online` lists them.
+#[derive(Serialize, ToSchema)]
+pub struct OnlineMember {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+}
+
+/// `{online}`: the channel's members who are not offline.
+#[derive(Serialize, ToSchema)]
+pub struct OnlineAnswer {
+    pub online: Vec<OnlineMember>,
+    pub success: bool,
+}
+
 /// `{members, count, offset, total}`: `count` items from `offset` of `total`.
 #[derive(Serialize, ToSchema)]
 pub struct MembersPage {

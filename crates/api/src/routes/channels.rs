@@ -24,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(kick))
         .routes(routes!(leave))
         .routes(routes!(members))
+        .routes(routes!(online))
         .routes(routes!(delete))
         .routes(routes!(list_joined))
         .routes(routes!(add_all))
@@ -199,6 +200,30 @@ async fn members(State(services): State<AppState>, caller: CurrentUser, params: 
     let paging = paging(&services, &params)?;
     let listing = services.room_members(&caller.user, T, room_selector(&params), paging).await?;
     ok(members_body(&listing, paging))
+}
+
+/// The members of a public channel who are online.
+///
+/// `GET /api/v1/channels.online?_id=` (auth) → `{online: [{_id, username}]}`:
+/// the channel's members whose status is not `offline`, by username
+/// (Rocket.Chat 7's form: `_id`; the older `query` form is not taken).
+/// Missing `_id`: `Invalid query`; no such public channel: `Channel does not
+/// exists`; a channel the caller may not read: `Not allowed`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels.online",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    params(doc::OnlineQuery),
+    responses(
+        (status = 200, description = "The members who are online, away or busy.", body = doc::OnlineAnswer),
+        (status = 400, description = "`_id` missing (`Invalid query`); no such public channel (`Channel does not exists`); the caller may not read the channel (`error-not-allowed`)."),
+    ),
+)]
+async fn online(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let online = services.channel_online(&caller.user, params.get("_id")).await?;
+    let online: Vec<_> = online.iter().map(|u| json!({"_id": u.id, "username": u.username})).collect();
+    ok(json!({ "online": online }))
 }
 
 /// Deletes a public channel.

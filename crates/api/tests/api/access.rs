@@ -88,6 +88,7 @@ enum Ep {
     RoomsInfo,
     ChannelsInfo,
     ChannelsMembers,
+    ChannelsOnline,
     GroupsInfo,
     GroupsMembers,
     SubscriptionsGetOne,
@@ -132,6 +133,7 @@ const ENDPOINTS: &[Ep] = &[
     Ep::RoomsInfo,
     Ep::ChannelsInfo,
     Ep::ChannelsMembers,
+    Ep::ChannelsOnline,
     Ep::GroupsInfo,
     Ep::GroupsMembers,
     Ep::SubscriptionsGetOne,
@@ -226,6 +228,14 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
                 Expect::Allow
             } else {
                 deny(CHANNEL_NOT_FOUND, "error-room-not-found")
+            }
+        }
+        // Any id that is not a public channel's, in Rocket.Chat's words.
+        Ep::ChannelsOnline => {
+            if kind == Kind::Channel {
+                Expect::Allow
+            } else {
+                Expect::Deny { error: "Channel does not exists", error_type: None, details: None }
             }
         }
         Ep::GroupsInfo | Ep::GroupsMembers => {
@@ -483,6 +493,7 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         Ep::RoomsInfo => get(format!("rooms.info?roomId={rid}")).await,
         Ep::ChannelsInfo => get(format!("channels.info?roomId={rid}")).await,
         Ep::ChannelsMembers => get(format!("channels.members?roomId={rid}")).await,
+        Ep::ChannelsOnline => get(format!("channels.online?_id={rid}")).await,
         Ep::GroupsInfo => get(format!("groups.info?roomId={rid}")).await,
         Ep::GroupsMembers => get(format!("groups.members?roomId={rid}")).await,
         Ep::SubscriptionsGetOne => get(format!("subscriptions.getOne?roomId={rid}")).await,
@@ -583,6 +594,13 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
                 .collect();
             names.contains(&f.owner.username.as_str()) && names.contains(&f.member.username.as_str())
         }
+        // Only the room's own members, each as `{_id, username}`.
+        Ep::ChannelsOnline => body["online"].as_array().is_some_and(|online| {
+            online.iter().all(|m| {
+                m.as_object().is_some_and(|o| o.len() == 2)
+                    && [&f.owner.username, &f.member.username].iter().any(|u| m["username"] == json!(u))
+            })
+        }),
         Ep::SubscriptionsGetOne => {
             body["subscription"]["rid"] == json!(f.rid)
                 && body["subscription"]["u"]["_id"] == json!(me.user_id)

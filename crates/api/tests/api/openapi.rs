@@ -515,6 +515,7 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.post("/api/v1/channels.invite", Some(&bob), json!({"roomId": rid, "username": "dave"})).await;
     t.post("/api/v1/channels.leave", Some(&dave), json!({"roomId": rid})).await;
     t.get(&format!("/api/v1/channels.members?roomId={rid}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/channels.online?_id={rid}"), Some(&bob)).await;
     t.get("/api/v1/channels.list.joined", Some(&bob)).await;
 
     // Groups.

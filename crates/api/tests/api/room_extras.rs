@@ -1,6 +1,6 @@
 //! `channels.addAll` / `groups.addAll`, `channels.getIntegrations` /
 //! `groups.getIntegrations`, `channels.getAllUserMentionsByChannel` and
-//! `chat.reportMessage`.
+//! `chat.reportMessage`, `channels.online`.
 
 use crate::support::TestApp;
 use serde_json::{json, Value};
@@ -139,4 +139,47 @@ async fn reports_need_a_description_and_a_readable_message() {
     )
     .await
     .err_type("error-invalid-message_id");
+}
+
+#[tokio::test]
+async fn channels_online_lists_members_who_are_not_offline() {
+    let app = TestApp::unlimited().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let dave = app.user("dave").await;
+    let rid = app.channel(&alice, "lobby", &[&bob, &carol]).await;
+    for (who, status) in [(&alice, "online"), (&bob, "away"), (&carol, "offline"), (&dave, "online")] {
+        app.post("/api/v1/users.setStatus", Some(who), json!({"status": status})).await.ok();
+    }
+    // Anyone who may read the channel may ask; dave is online but no member.
+    let body = app.get(&format!("/api/v1/channels.online?_id={rid}"), Some(&dave)).await.ok();
+    assert_eq!(
+        body,
+        json!({"success": true, "online": [
+            {"_id": alice.user_id, "username": "alice"},
+            {"_id": bob.user_id, "username": "bob"},
+        ]})
+    );
+    app.post("/api/v1/users.setStatus", Some(&carol), json!({"status": "busy"})).await.ok();
+    app.post("/api/v1/users.setStatus", Some(&alice), json!({"status": "offline"})).await.ok();
+    let body = app.get(&format!("/api/v1/channels.online?_id={rid}"), Some(&bob)).await.ok();
+    let names: Vec<&str> =
+        body["online"].as_array().expect("online").iter().filter_map(|m| m["username"].as_str()).collect();
+    assert_eq!(names, ["bob", "carol"]);
+
+    // Rocket.Chat's refusals, without an errorType.
+    let refused = |error: &str| json!({"success": false, "error": error});
+    let gid = app.group(&alice, "hideout", &[&bob]).await;
+    for (query, error) in [
+        (String::new(), "Invalid query"),
+        ("?_id=".to_owned(), "Invalid query"),
+        ("?_id=no-such-room".to_owned(), "Channel does not exists"),
+        (format!("?_id={gid}"), "Channel does not exists"),
+    ] {
+        let answer = app.get(&format!("/api/v1/channels.online{query}"), Some(&bob)).await;
+        assert_eq!((answer.status.as_u16(), answer.body), (400, refused(error)), "{query}");
+    }
+    let anonymous = app.get(&format!("/api/v1/channels.online?_id={rid}"), None).await;
+    assert_eq!(anonymous.status.as_u16(), 401);
 }
