@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Error, Result, Room, RoomType, Timestamp, User};
-use threadsync_storage::{ReadChange, StorageError};
+use threadsync_storage::{MessageMark, ReadChange, StorageError, UploadListQuery};
 
 /// How many messages `rooms.cleanHistory` reads per batch.
 const CLEAN_BATCH: u64 = 100;
@@ -195,9 +195,6 @@ impl Services {
         if !self.has_permission(caller, "clean-channel-history", &room.id).await? {
             return Err(with_method(Error::not_allowed(), "cleanRoomHistory"));
         }
-        if request.files_only {
-            return Ok((room, 0));
-        }
         let (lower, upper) = if request.inclusive { ("$gte", "$lte") } else { ("$gt", "$lt") };
         // Placeholders (`t: "rm"`) are what a removal may leave: never
         // selected again, so each batch makes progress.
@@ -218,6 +215,10 @@ impl Services {
         let query = json!({"$and": clauses}).to_string();
         // Built here from checked parts: a parse failure is a bug.
         let filter = Filter::parse(Some(&query)).map_err(Error::internal)?;
+        if request.files_only {
+            let pruned = self.prune_files(&room, &filter, request.limit).await?;
+            return Ok((room, pruned));
+        }
         // Newest first: a thread's replies go before their parent, which
         // then has none left and is removed outright.
         let sort = Sort::by(SortField::Ts, Direction::Desc);
@@ -254,6 +255,60 @@ impl Services {
             }
         }
         Ok((room, removed))
+    }
+
+    /// `rooms.cleanHistory` with `filesOnly`: the messages that `filter`
+    /// selects and that share files keep their place and text but lose
+    /// their files (records and bytes) and show Rocket.Chat's notice
+    /// instead (`_File removed by prune_`). Counts the messages pruned, at
+    /// most `limit` (0: all). The room's shared files are listed first, a
+    /// page at a time, and nothing is removed until the list is complete,
+    /// so removing cannot shift a page; the list is of the files' message
+    /// ids, so it stays small however long the room's history.
+    async fn prune_files(&self, room: &Room, filter: &Filter, limit: u64) -> Result<u64> {
+        const PAGE: u64 = 500;
+        let mut ids: Vec<String> = Vec::new();
+        let mut known: HashSet<String> = HashSet::new();
+        let mut offset = 0;
+        loop {
+            let query =
+                UploadListQuery { rid: room.id.clone(), name: None, type_group: None, offset, count: PAGE };
+            let page = self.store.room_uploads(&query).await?;
+            let got = u64::try_from(page.items.len()).unwrap_or(u64::MAX);
+            for file in page.items {
+                if let Some(mid) = file.message_id {
+                    if known.insert(mid.clone()) {
+                        ids.push(mid);
+                    }
+                }
+            }
+            offset = offset.saturating_add(got);
+            if got < PAGE || offset >= page.total {
+                break;
+            }
+        }
+        let mark = MessageMark::FilesPruned { text: "_File removed by prune_".to_owned() };
+        let mut pruned = 0u64;
+        for id in ids {
+            if limit != 0 && pruned >= limit {
+                break;
+            }
+            let Some(message) = self.store.message_by_id(&id).await? else { continue };
+            let doc = serde_json::to_value(&message).map_err(Error::internal)?;
+            if message.rid != room.id || !filter.matches(&doc) {
+                continue;
+            }
+            match self.store.set_mark(&id, mark.clone()).await {
+                Ok(Some(_)) => {
+                    pruned += 1;
+                    self.remove_message_files(&message).await;
+                }
+                // Pruned or removed meanwhile by someone else.
+                Ok(None) | Err(StorageError::NotFound(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(pruned)
     }
 
     /// `chat.ignoreUser?rid=&userId=&ignore=`: the caller ignores (or, with

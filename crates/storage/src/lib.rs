@@ -560,6 +560,9 @@ pub struct MessageEdit {
     pub edited_by: UserRef,
 }
 
+/// The colour of the attachment Rocket.Chat leaves where a pruned file was.
+pub const PRUNED_FILE_COLOR: &str = "#FD745E";
+
 /// A mark a user puts on a message by [`MessageStore::set_mark`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessageMark {
@@ -570,6 +573,11 @@ pub enum MessageMark {
     /// A `discussion-created` message follows its discussion: `dcount`
     /// messages, the last at `dlm`.
     Discussion { dcount: i64, dlm: Option<Timestamp> },
+    /// The message's files were pruned (`rooms.cleanHistory` with
+    /// `filesOnly`): `file` and `files` go, and `attachments` becomes the
+    /// one notice Rocket.Chat leaves, `{color: "#FD745E", text}`. No change
+    /// for a message that shares no file.
+    FilesPruned { text: String },
 }
 
 impl MessageMark {
@@ -621,6 +629,16 @@ impl MessageMark {
                 }
                 message.extra.insert("dcount".to_owned(), dcount);
                 message.extra.insert("dlm".to_owned(), dlm);
+            }
+            MessageMark::FilesPruned { text } => {
+                if threadsync_domain::upload::message_file_ids(&message.extra).is_empty() {
+                    return false;
+                }
+                message.extra.remove("file");
+                message.extra.remove("files");
+                message
+                    .extra
+                    .insert("attachments".to_owned(), json!([{"color": PRUNED_FILE_COLOR, "text": text}]));
             }
         }
         message.updated_at = stamp;

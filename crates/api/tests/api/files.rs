@@ -417,3 +417,80 @@ async fn scriptable_files_are_downloads_never_pages() {
     assert_eq!(header("x-content-type-options"), "nosniff");
     assert!(header("content-security-policy").contains("sandbox"));
 }
+
+#[tokio::test]
+async fn clean_history_files_only_prunes_files_and_keeps_the_messages() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let rid = app.channel(&alice, "gallery", &[&bob]).await;
+    let upload = |name: &'static str, text: &'static str| {
+        let (app, alice, rid) = (&app, &alice, rid.clone());
+        async move {
+            let body = post_form(
+                app,
+                &format!("/api/v1/rooms.upload/{rid}"),
+                alice,
+                &[Part::Text("msg", text), file(name, "text/plain", b"some bytes")],
+            )
+            .await
+            .ok();
+            body["message"].clone()
+        }
+    };
+    let kept = upload("pinned.txt", "pinned one").await;
+    app.post("/api/v1/chat.pinMessage", Some(&app.admin), json!({"messageId": kept["_id"]})).await.ok();
+    let first = upload("a.txt", "first file").await;
+    let plain = app.say(&bob, &rid, "no file here").await;
+    let second = upload("b.txt", "second file").await;
+    let since = plain["ts"].as_str().expect("ts").to_owned();
+    let clean = |body: Value| {
+        let app = &app;
+        async move { app.post("/api/v1/rooms.cleanHistory", Some(&app.admin), body).await }
+    };
+    let range = |extra: Value| {
+        let mut body = json!({"roomId": rid, "oldest": "2000-01-01T00:00:00.000Z", "latest": "2100-01-01T00:00:00.000Z", "filesOnly": true});
+        body.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+        body
+    };
+
+    // `limit` counts pruned messages; pinned ones stay when asked.
+    let one = clean(range(json!({"excludePinned": true, "limit": 1}))).await.ok();
+    assert_eq!(one, json!({"success": true, "_id": rid, "count": 1}));
+    let all = clean(range(json!({"excludePinned": true}))).await.ok();
+    assert_eq!(all["count"], 1, "the other unpinned file: {all}");
+
+    for message in [&first, &second] {
+        let id = message["_id"].as_str().expect("id");
+        let stored = app.message(&bob, id).await;
+        assert_eq!(stored["msg"], message["msg"], "the message stays");
+        assert_eq!(stored.get("file"), None);
+        assert_eq!(stored.get("files"), None);
+        assert_eq!(stored["attachments"], json!([{"color": "#FD745E", "text": "_File removed by prune_"}]));
+        // Its file is gone: the download, and the room's file list.
+        let (status, ..) = fetch_as(&app, &url_of(message), &bob).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "File not found");
+    }
+    let stored = app.message(&bob, kept["_id"].as_str().expect("id")).await;
+    assert_eq!(stored["file"]["_id"], kept["file"]["_id"], "the pinned message keeps its file");
+    assert_eq!(fetch_as(&app, &url_of(&kept), &bob).await.0, StatusCode::OK);
+    let listed = app.get(&format!("/api/v1/channels.files?roomId={rid}"), Some(&bob)).await.ok();
+    assert_eq!(listed["total"], 1, "{listed}");
+
+    // The change reaches sync as an update; nothing was removed.
+    let sync =
+        app.get(&format!("/api/v1/chat.syncMessages?roomId={rid}&lastUpdate={since}"), Some(&bob)).await.ok();
+    let updated: Vec<&str> = sync["result"]["updated"]
+        .as_array()
+        .expect("updated")
+        .iter()
+        .filter_map(|m| m["_id"].as_str())
+        .collect();
+    assert!(updated.contains(&second["_id"].as_str().expect("id")), "{sync}");
+    assert_eq!(sync["result"]["deleted"], json!([]));
+
+    // Nothing left to prune but the pinned one.
+    assert_eq!(clean(range(json!({"excludePinned": true}))).await.ok()["count"], 0);
+    assert_eq!(clean(range(json!({}))).await.ok()["count"], 1);
+    assert_eq!(fetch_as(&app, &url_of(&kept), &bob).await.0, StatusCode::BAD_REQUEST);
+}

@@ -237,7 +237,7 @@ async fn clean_history_removes_a_range_for_sync_to_see() {
     for gone in [&reply, &by_alice, &parent, &last] {
         assert!(deleted.contains(&mid(gone).as_str()), "{} not in {sync}", mid(gone));
     }
-    // Files only: we keep no files, so nothing matches.
+    // Files only, in a room that shares none: nothing to prune.
     let files = clean(json!({"roomId": rid, "oldest": "2000-01-01T00:00:00.000Z", "latest": "2100-01-01T00:00:00.000Z", "filesOnly": true}))
         .await
         .ok();
