@@ -81,6 +81,7 @@ fn refusal_status(refusal: Refusal) -> StatusCode {
         Refusal::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
         Refusal::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Refusal::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
     }
 }
 
@@ -117,6 +118,12 @@ impl IntoResponse for ApiError {
             // coming) is not worth reading: the connection ends here.
             Error::Refused(Refusal::Timeout | Refusal::BodyTooLarge { .. }) => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            // RFC 9110 §15.5.17: the size of what could have been asked for.
+            Error::Refused(Refusal::RangeNotSatisfiable { size }) => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
             }
             _ => {}
         }

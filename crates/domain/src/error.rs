@@ -63,6 +63,8 @@ pub enum Refusal {
     HeadersTooLarge { limit: usize },
     /// The store does not answer (503, from the readiness check).
     Unavailable,
+    /// A download's `Range` starts past the end of its `size` bytes (416).
+    RangeNotSatisfiable { size: u64 },
 }
 
 impl Refusal {
@@ -75,6 +77,7 @@ impl Refusal {
             Refusal::UriTooLong { .. } => "error-uri-too-long",
             Refusal::HeadersTooLarge { .. } => "error-headers-too-large",
             Refusal::Unavailable => "error-not-ready",
+            Refusal::RangeNotSatisfiable { .. } => "error-range-not-satisfiable",
         }
     }
 
@@ -89,6 +92,9 @@ impl Refusal {
                 format!("The request headers are larger than {limit} bytes, or too many")
             }
             Refusal::Unavailable => "The store is not answering".into(),
+            Refusal::RangeNotSatisfiable { size } => {
+                format!("The requested range is not within the file's {size} bytes")
+            }
         }
     }
 }

@@ -394,6 +394,15 @@ impl Services {
         Ok((record, blob))
     }
 
+    /// `len` bytes of a file from byte `start` on, for a ranged download of
+    /// a record [`Services::file_download`] already allowed.
+    pub async fn file_range(&self, record: &Upload, start: u64, len: u64) -> Result<Blob> {
+        self.blobs
+            .open_range(&record.id, start, len)
+            .await?
+            .ok_or_else(|| Error::rejected("File not found", "error-file-not-found"))
+    }
+
     /// Removes the files a deleted message shared (records, then bytes).
     pub(crate) async fn remove_message_files(&self, message: &Message) {
         let ids = upload::message_file_ids(&message.extra);

@@ -97,18 +97,25 @@ impl BlobStore for DiskBlobs {
     }
 
     async fn open(&self, key: &str) -> StorageResult<Option<Blob>> {
+        self.open_range(key, 0, u64::MAX).await
+    }
+
+    async fn open_range(&self, key: &str, start: u64, len: u64) -> StorageResult<Option<Blob>> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let path = self.path_of(key)?;
-        let file = match tokio::fs::File::open(&path).await {
+        let failed = |what: &str, e: std::io::Error| {
+            StorageError::Backend(format!("cannot {what} {}: {e}", path.display()))
+        };
+        let mut file = match tokio::fs::File::open(&path).await {
             Ok(file) => file,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StorageError::Backend(format!("cannot open {}: {e}", path.display()))),
+            Err(e) => return Err(failed("open", e)),
         };
-        let size = file
-            .metadata()
-            .await
-            .map_err(|e| StorageError::Backend(format!("cannot stat {}: {e}", path.display())))?
-            .len();
-        let body = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024);
+        let size = file.metadata().await.map_err(|e| failed("stat", e))?.len();
+        if start > 0 {
+            file.seek(std::io::SeekFrom::Start(start.min(size))).await.map_err(|e| failed("seek in", e))?;
+        }
+        let body = tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024);
         Ok(Some(Blob { size, body: Box::pin(body) }))
     }
 
@@ -153,6 +160,21 @@ mod tests {
         blobs.delete("F1").await.expect("delete");
         assert!(blobs.open("F1").await.expect("open").is_none());
         blobs.delete("F1").await.expect("deleting twice is fine");
+    }
+
+    #[tokio::test]
+    async fn ranges_read_only_their_bytes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let blobs = DiskBlobs::open(dir.path().join("uploads")).await.expect("open");
+        blobs.put("F2", chunks(&[b"0123456789"]), None).await.expect("put");
+        for (start, len, want) in
+            [(0, 3, &b"012"[..]), (4, 2, b"45"), (7, 100, b"789"), (9, 1, b"9"), (10, 5, b""), (50, 5, b"")]
+        {
+            let blob = blobs.open_range("F2", start, len).await.expect("open").expect("present");
+            assert_eq!(blob.size, 10, "the size is the whole file's");
+            assert_eq!(read_all(blob).await, want, "{start}+{len}");
+        }
+        assert!(blobs.open_range("nope", 0, 1).await.expect("open").is_none());
     }
 
     #[tokio::test]

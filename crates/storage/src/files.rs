@@ -58,6 +58,10 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, body: ByteStream<'_>, limit: Option<u64>) -> Result<u64, BlobError>;
     /// The bytes under `key`, streamed, or `None` if there are none.
     async fn open(&self, key: &str) -> StorageResult<Option<Blob>>;
+    /// At most `len` bytes under `key` from byte `start` on (a ranged
+    /// download), streamed without reading what comes before; `size` is
+    /// still the size of the whole. `None` if there are none.
+    async fn open_range(&self, key: &str, start: u64, len: u64) -> StorageResult<Option<Blob>>;
     /// Removes the bytes under `key` (nothing there is not an error).
     async fn delete(&self, key: &str) -> StorageResult<()>;
 }

@@ -9,11 +9,12 @@ use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
+use threadsync_domain::error::Refusal;
 use threadsync_domain::upload::shown_inline;
 use threadsync_domain::{Error, Room, RoomType, User};
 use threadsync_service::{FileListParams, FileMessage, IncomingFile, RoomSelector, Services, StoredFile};
@@ -307,19 +308,42 @@ async fn serve_file(
 ) -> Result<Response, ApiError> {
     let caller = download_caller(services, headers, params).await?;
     let (record, blob) = services.file_download(caller.as_ref(), id).await?;
+    let size = blob.size;
+    let range = match headers.get(header::RANGE).map(|v| v.to_str()) {
+        Some(Ok(asked)) => range_asked(asked, size),
+        _ => RangeAsk::Whole,
+    };
+    let (status, blob, length, content_range) = match range {
+        RangeAsk::Whole => (StatusCode::OK, blob, size, None),
+        RangeAsk::Unsatisfiable => {
+            return Err(ApiError(Error::Refused(Refusal::RangeNotSatisfiable { size })));
+        }
+        RangeAsk::Bytes { start, end } => {
+            // Opened again at `start`: the bytes before it are never read.
+            drop(blob);
+            let length = end - start + 1;
+            let part = services.file_range(&record, start, length).await?;
+            (StatusCode::PARTIAL_CONTENT, part, length, Some(format!("bytes {start}-{end}/{size}")))
+        }
+    };
     let inline = shown_inline(&record.content_type) && params.get_as_given("download").is_none();
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
         if inline { "inline" } else { "attachment" },
         record.path().rsplit('/').next().unwrap_or("file")
     );
-    let mut response = axum::body::Body::from_stream(blob.body).into_response();
+    let mut response = (status, axum::body::Body::from_stream(blob.body)).into_response();
     let out = response.headers_mut();
     let value = |s: &str| {
         HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
     };
     out.insert(header::CONTENT_TYPE, value(&record.content_type));
-    out.insert(header::CONTENT_LENGTH, HeaderValue::from(blob.size));
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    // Players (audio, video, PDF) seek by asking for ranges.
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(content_range) = content_range.as_deref().and_then(|r| HeaderValue::from_str(r).ok()) {
+        out.insert(header::CONTENT_RANGE, content_range);
+    }
     if let Ok(disposition) = HeaderValue::from_str(&disposition) {
         out.insert(header::CONTENT_DISPOSITION, disposition);
     }
@@ -333,6 +357,52 @@ async fn serve_file(
     Ok(response)
 }
 
+/// What a download's `Range` header asks of a file of `size` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RangeAsk {
+    /// No range we serve as such: the whole file, 200. That is also the
+    /// answer to several ranges at once, or to a header we cannot read,
+    /// which RFC 9110 (§14.2) lets a server ignore.
+    Whole,
+    /// Bytes `start..=end`, both within the file: 206.
+    Bytes { start: u64, end: u64 },
+    /// A range that starts past the end (or an empty suffix): 416.
+    Unsatisfiable,
+}
+
+/// Reads `bytes=START-END`, `bytes=START-` and `bytes=-SUFFIX` (RFC 9110
+/// §14.1.2); an end past the file is cut to its last byte.
+fn range_asked(header: &str, size: u64) -> RangeAsk {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else { return RangeAsk::Whole };
+    if spec.contains(',') {
+        return RangeAsk::Whole;
+    }
+    let Some((first, last)) = spec.split_once('-') else { return RangeAsk::Whole };
+    let (first, last) = (first.trim(), last.trim());
+    let number = |s: &str| if s.bytes().all(|b| b.is_ascii_digit()) { s.parse::<u64>().ok() } else { None };
+    if first.is_empty() {
+        return match number(last) {
+            None => RangeAsk::Whole,
+            Some(0) => RangeAsk::Unsatisfiable,
+            Some(_) if size == 0 => RangeAsk::Unsatisfiable,
+            Some(suffix) => RangeAsk::Bytes { start: size.saturating_sub(suffix), end: size - 1 },
+        };
+    }
+    let Some(start) = number(first) else { return RangeAsk::Whole };
+    let end = if last.is_empty() {
+        u64::MAX
+    } else {
+        match number(last) {
+            Some(end) if end >= start => end,
+            _ => return RangeAsk::Whole,
+        }
+    };
+    if start >= size {
+        return RangeAsk::Unsatisfiable;
+    }
+    RangeAsk::Bytes { start, end: end.min(size - 1) }
+}
+
 /// Downloads a shared file.
 ///
 /// `GET /file-upload/{id}/{name}`: for a member who can read the file's
@@ -340,6 +410,8 @@ async fn serve_file(
 /// parameters; without credentials only when `FileUpload_ProtectFiles` is
 /// off. The name is the client's; the id decides. `?download` asks for an
 /// attachment; images, audio, video and PDF are otherwise shown inline.
+/// One byte range (`Range: bytes=…`) is served as 206 with `Content-Range`;
+/// one past the end is 416 (`error-range-not-satisfiable`).
 #[utoipa::path(
     get,
     path = "/file-upload/{id}/{name}",
@@ -353,6 +425,8 @@ async fn serve_file(
     ),
     responses(
         (status = 200, description = "The file's bytes, with its media type.", content_type = "application/octet-stream", body = String),
+        (status = 206, description = "The range of bytes asked for (`Range: bytes=…`), with `Content-Range`.", content_type = "application/octet-stream", body = String),
+        (status = 416, description = "The range starts past the end of the file (`error-range-not-satisfiable`, `Content-Range: bytes */size`).", body = doc::ErrorBody),
         (status = 400, description = "No such file, or one of a room the caller cannot read (`error-file-not-found`).", body = doc::ErrorBody),
         (status = 403, description = "No or wrong credentials while files are protected.", body = doc::ErrorBody),
     ),
@@ -435,3 +509,37 @@ room_files!(channels, RoomType::Channel, "channels", "/api/v1/channels.files", "
 room_files!(groups, RoomType::Group, "groups", "/api/v1/groups.files", "private group");
 room_files!(im, RoomType::Direct, "im", "/api/v1/im.files", "direct message");
 room_files!(dm, RoomType::Direct, "im", "/api/v1/dm.files", "direct message");
+
+#[cfg(test)]
+mod tests {
+    use super::{range_asked, RangeAsk};
+
+    #[test]
+    fn ranges_are_read_as_rfc_9110_says() {
+        use RangeAsk::{Bytes, Unsatisfiable, Whole};
+        for (header, want) in [
+            ("bytes=0-99", Bytes { start: 0, end: 99 }),
+            ("bytes=10-", Bytes { start: 10, end: 999 }),
+            ("bytes=990-5000", Bytes { start: 990, end: 999 }),
+            ("bytes=-100", Bytes { start: 900, end: 999 }),
+            ("bytes=-5000", Bytes { start: 0, end: 999 }),
+            (" bytes= 5 - 6 ", Bytes { start: 5, end: 6 }),
+            ("bytes=999-999", Bytes { start: 999, end: 999 }),
+            ("bytes=1000-", Unsatisfiable),
+            ("bytes=2000-3000", Unsatisfiable),
+            ("bytes=-0", Unsatisfiable),
+            // Ignored: several ranges, other units, nonsense, a backwards range.
+            ("bytes=0-1,5-6", Whole),
+            ("items=0-1", Whole),
+            ("bytes=abc", Whole),
+            ("bytes=+1-2", Whole),
+            ("bytes=5-2", Whole),
+            ("bytes=-", Whole),
+            ("bytes=99999999999999999999999-", Whole),
+        ] {
+            assert_eq!(range_asked(header, 1000), want, "{header}");
+        }
+        assert_eq!(range_asked("bytes=0-", 0), Unsatisfiable, "nothing to serve of an empty file");
+        assert_eq!(range_asked("bytes=-1", 0), Unsatisfiable);
+    }
+}

@@ -494,3 +494,77 @@ async fn clean_history_files_only_prunes_files_and_keeps_the_messages() {
     assert_eq!(clean(range(json!({}))).await.ok()["count"], 1);
     assert_eq!(fetch_as(&app, &url_of(&kept), &bob).await.0, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn downloads_serve_one_byte_range() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let rid = app.channel(&alice, "media", &[]).await;
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+    let body = post_form(
+        &app,
+        &format!("/api/v1/rooms.upload/{rid}"),
+        &alice,
+        &[file("clip.mp4", "video/mp4", &bytes)],
+    )
+    .await
+    .ok();
+    let url = url_of(&body["message"]);
+    let mut headers = auth(&alice);
+    let ranged = |range: &'static str| {
+        let mut h = headers.clone();
+        h.push(("Range", range.to_owned()));
+        h
+    };
+    let get = |h: Vec<(&'static str, String)>| {
+        let (app, url) = (&app, url.clone());
+        async move {
+            let mut req = Request::get(&url);
+            for (name, value) in &h {
+                req = req.header(*name, value);
+            }
+            app.send(req.body(Body::empty()).expect("request")).await
+        }
+    };
+    let header = |reply: &crate::support::RawReply, name: &str| {
+        reply.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+
+    // The whole file says that ranges are served.
+    let whole = get(headers.clone()).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert_eq!(header(&whole, "accept-ranges"), "bytes");
+    assert_eq!(whole.bytes.to_vec(), bytes);
+
+    for (range, start, end) in [
+        ("bytes=0-99", 0, 99),
+        ("bytes=900-", 900, 999),
+        ("bytes=-10", 990, 999),
+        ("bytes=500-5000", 500, 999),
+    ] {
+        let part = get(ranged(range)).await;
+        assert_eq!(part.status, StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(header(&part, "content-range"), format!("bytes {start}-{end}/1000"), "{range}");
+        assert_eq!(header(&part, "content-length"), (end - start + 1).to_string(), "{range}");
+        assert_eq!(header(&part, "content-type"), "video/mp4");
+        assert_eq!(part.bytes.to_vec(), bytes[start..=end].to_vec(), "{range}");
+    }
+    // Past the end: 416 in the error envelope, with the size.
+    let past = get(ranged("bytes=1000-")).await;
+    assert_eq!(past.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(header(&past, "content-range"), "bytes */1000");
+    let error: Value = serde_json::from_slice(&past.bytes).expect("JSON");
+    assert_eq!(error["errorType"], "error-range-not-satisfiable");
+    assert_eq!(error["success"], false);
+    // Several ranges, or an unreadable one: the whole file.
+    for range in ["bytes=0-1,5-6", "bytes=x-y"] {
+        let reply = get(ranged(range)).await;
+        assert_eq!((reply.status, reply.bytes.len()), (StatusCode::OK, 1000), "{range}");
+    }
+    // A range never lets anyone past the access rule.
+    headers.clear();
+    let mut anonymous = headers.clone();
+    anonymous.push(("Range", "bytes=0-9".to_owned()));
+    let refused = get(anonymous).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
