@@ -418,24 +418,27 @@ impl Services {
         Ok(Listing { items: page.items, total: page.total })
     }
 
-    /// `channels.online?_id=`: the members of a public channel who are not
+    /// `channels.online?_id=` / `groups.online?_id=`: the members of a
+    /// public channel (`t` = `c`) or private group (`p`) who are not
     /// offline, by username. Checks, in Rocket.Chat's order: `_id` given
-    /// (`Invalid query`); a public channel with that id (`Channel does not
-    /// exists`, Rocket.Chat's text); the caller may read it (`Not allowed`).
+    /// (`Invalid query`); a room of that type with that id (`Channel does
+    /// not exists` / `Group does not exists`, Rocket.Chat's texts); the
+    /// caller may read it (`Not allowed`: a group is read by its members).
     /// Every member is looked at, a page at a time, so the memory used stays
-    /// that of one page however big the channel.
-    pub async fn channel_online(&self, caller: &User, id: Option<&str>) -> Result<Vec<User>> {
+    /// that of one page however big the room.
+    pub async fn room_online(&self, caller: &User, t: RoomType, id: Option<&str>) -> Result<Vec<User>> {
         const PAGE: u64 = 500;
         let id = id
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .ok_or_else(|| Error::Legacy("Invalid query".into()))?;
+        let missing = if t == RoomType::Group { "Group does not exists" } else { "Channel does not exists" };
         let room = self
             .store
             .room_by_id(id)
             .await?
-            .filter(|room| room.t == RoomType::Channel)
-            .ok_or_else(|| Error::Legacy("Channel does not exists".into()))?;
+            .filter(|room| room.t == t)
+            .ok_or_else(|| Error::Legacy(missing.into()))?;
         if self.readable_room(caller, &room.id).await?.is_none() {
             return Err(Error::not_allowed());
         }

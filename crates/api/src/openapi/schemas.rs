@@ -406,11 +406,11 @@ pub struct Member {
     pub updated_at: Date,
 }
 
-/// `channels.online`'s parameter.
+/// `channels.online` and `groups.online`'s parameter.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OnlineQuery {
-    /// The public channel's id.
+    /// The room's id (a public channel's for `channels.online`, a private group's for `groups.online`).
     #[param(rename = "_id")]
     pub id: String,
 }

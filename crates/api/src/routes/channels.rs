@@ -221,9 +221,8 @@ async fn members(State(services): State<AppState>, caller: CurrentUser, params: 
     ),
 )]
 async fn online(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let online = services.channel_online(&caller.user, params.get("_id")).await?;
-    let online: Vec<_> = online.iter().map(|u| json!({"_id": u.id, "username": u.username})).collect();
-    ok(json!({ "online": online }))
+    let online = services.room_online(&caller.user, T, params.get("_id")).await?;
+    ok(super::rooms::online_body(&online))
 }
 
 /// Deletes a public channel.

@@ -3,7 +3,9 @@
 //! is not a member of (admins included, for reads) and a room of another
 //! type are both "not found", as in Rocket.Chat, so existence never leaks.
 
-use super::rooms::{members_body, paging, room_selector, rooms_body, CreateBody, RoomBody, RoomUserBody};
+use super::rooms::{
+    members_body, online_body, paging, room_selector, rooms_body, CreateBody, RoomBody, RoomUserBody,
+};
 use crate::extract::{required_str, Body, CurrentUser, Params};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
@@ -24,11 +26,35 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(kick))
         .routes(routes!(leave))
         .routes(routes!(members))
+        .routes(routes!(online))
         .routes(routes!(delete))
         .routes(routes!(list))
         .routes(routes!(list_joined))
         .routes(routes!(add_all))
         .routes(routes!(integrations))
+}
+
+/// The members of a private group who are online.
+///
+/// `GET /api/v1/groups.online?_id=` (auth) → `{online: [{_id, username}]}`:
+/// the group's members whose status is not `offline`, by username
+/// (Rocket.Chat 7's form: `_id`). Missing `_id`: `Invalid query`; no such
+/// private group: `Group does not exists`; a group the caller may not read
+/// (not a member): `Not allowed`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups.online",
+    tag = "groups",
+    security(("userId" = [], "authToken" = [])),
+    params(doc::OnlineQuery),
+    responses(
+        (status = 200, description = "The members who are online, away or busy.", body = doc::OnlineAnswer),
+        (status = 400, description = "`_id` missing (`Invalid query`); no such private group (`Group does not exists`); the caller may not read the group (`error-not-allowed`)."),
+    ),
+)]
+async fn online(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let online = services.room_online(&caller.user, T, params.get("_id")).await?;
+    ok(online_body(&online))
 }
 
 /// Creates a private group.

@@ -309,6 +309,13 @@ fn member_json(user: &User) -> Value {
     })
 }
 
+/// `{online}`: each member as `{_id, username}` (`channels.online`,
+/// `groups.online`).
+pub(super) fn online_body(online: &[User]) -> Value {
+    let online: Vec<Value> = online.iter().map(|u| json!({"_id": u.id, "username": u.username})).collect();
+    json!({ "online": online })
+}
+
 /// `{members, count, offset, total}`.
 pub(super) fn members_body(listing: &Listing<User>, paging: Paging) -> Value {
     json!({

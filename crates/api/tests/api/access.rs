@@ -89,6 +89,7 @@ enum Ep {
     ChannelsInfo,
     ChannelsMembers,
     ChannelsOnline,
+    GroupsOnline,
     GroupsInfo,
     GroupsMembers,
     SubscriptionsGetOne,
@@ -134,6 +135,7 @@ const ENDPOINTS: &[Ep] = &[
     Ep::ChannelsInfo,
     Ep::ChannelsMembers,
     Ep::ChannelsOnline,
+    Ep::GroupsOnline,
     Ep::GroupsInfo,
     Ep::GroupsMembers,
     Ep::SubscriptionsGetOne,
@@ -238,6 +240,11 @@ fn expected(who: Who, kind: Kind, ep: Ep) -> Expect {
                 Expect::Deny { error: "Channel does not exists", error_type: None, details: None }
             }
         }
+        // A group's members (an admin too, as for any read), others refused.
+        Ep::GroupsOnline => match kind {
+            Kind::Group => read(NOT_ALLOWED, "error-not-allowed"),
+            _ => Expect::Deny { error: "Group does not exists", error_type: None, details: None },
+        },
         Ep::GroupsInfo | Ep::GroupsMembers => {
             if kind == Kind::Group && member {
                 Expect::Allow
@@ -494,6 +501,7 @@ async fn call_on(app: &TestApp, f: &Fixture, who: Who, ep: Ep, message: Option<&
         Ep::ChannelsInfo => get(format!("channels.info?roomId={rid}")).await,
         Ep::ChannelsMembers => get(format!("channels.members?roomId={rid}")).await,
         Ep::ChannelsOnline => get(format!("channels.online?_id={rid}")).await,
+        Ep::GroupsOnline => get(format!("groups.online?_id={rid}")).await,
         Ep::GroupsInfo => get(format!("groups.info?roomId={rid}")).await,
         Ep::GroupsMembers => get(format!("groups.members?roomId={rid}")).await,
         Ep::SubscriptionsGetOne => get(format!("subscriptions.getOne?roomId={rid}")).await,
@@ -595,7 +603,7 @@ async fn check_allowed(app: &TestApp, f: &Fixture, who: Who, ep: Ep, body: &Valu
             names.contains(&f.owner.username.as_str()) && names.contains(&f.member.username.as_str())
         }
         // Only the room's own members, each as `{_id, username}`.
-        Ep::ChannelsOnline => body["online"].as_array().is_some_and(|online| {
+        Ep::ChannelsOnline | Ep::GroupsOnline => body["online"].as_array().is_some_and(|online| {
             online.iter().all(|m| {
                 m.as_object().is_some_and(|o| o.len() == 2)
                     && [&f.owner.username, &f.member.username].iter().any(|u| m["username"] == json!(u))

@@ -144,6 +144,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/channels.leave"),
     ("GET", "/api/v1/channels.members"),
     ("GET", "/api/v1/channels.online"),
+    ("GET", "/api/v1/groups.online"),
     ("POST", "/api/v1/channels.delete"),
     ("GET", "/api/v1/channels.list.joined"),
     ("GET", "/api/v1/channels.list"),
@@ -1088,7 +1089,7 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
             &[("roomId", R(Room)), ("announcement", Text)]
         }
         ("POST", "channels.setReadOnly" | "groups.setReadOnly") => &[("roomId", R(Room)), ("readOnly", Flag)],
-        ("GET", "channels.online") => &[("_id", R(Room))],
+        ("GET", "channels.online" | "groups.online") => &[("_id", R(Room))],
         ("POST", "channels.setDefault") => &[("roomId", R(Room)), ("default", Flag)],
         ("POST", "channels.setCustomFields" | "groups.setCustomFields") => {
             &[("roomId", R(Room)), ("customFields", CustomFields)]

@@ -523,6 +523,7 @@ async fn every_documented_answer_matches_what_the_route_answers() {
         t.post("/api/v1/groups.create", Some(&bob), json!({"name": "den", "members": ["carol"]})).await;
     let gid = group["group"]["_id"].as_str().expect("gid").to_owned();
     t.get(&format!("/api/v1/groups.info?roomId={gid}"), Some(&bob)).await;
+    t.get(&format!("/api/v1/groups.online?_id={gid}"), Some(&bob)).await;
     t.post("/api/v1/groups.invite", Some(&bob), json!({"roomId": gid, "username": "dave"})).await;
     t.post("/api/v1/groups.kick", Some(&bob), json!({"roomId": gid, "username": "dave"})).await;
     // Room roles (carol is a member of both rooms, bob their owner).

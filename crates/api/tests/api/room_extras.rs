@@ -1,6 +1,6 @@
 //! `channels.addAll` / `groups.addAll`, `channels.getIntegrations` /
 //! `groups.getIntegrations`, `channels.getAllUserMentionsByChannel` and
-//! `chat.reportMessage`, `channels.online`.
+//! `chat.reportMessage`, `channels.online` / `groups.online`.
 
 use crate::support::TestApp;
 use serde_json::{json, Value};
@@ -142,7 +142,7 @@ async fn reports_need_a_description_and_a_readable_message() {
 }
 
 #[tokio::test]
-async fn channels_online_lists_members_who_are_not_offline() {
+async fn channels_and_groups_online_list_members_who_are_not_offline() {
     let app = TestApp::unlimited().await;
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
@@ -182,4 +182,21 @@ async fn channels_online_lists_members_who_are_not_offline() {
     }
     let anonymous = app.get(&format!("/api/v1/channels.online?_id={rid}"), None).await;
     assert_eq!(anonymous.status.as_u16(), 401);
+
+    // groups.online: the same for a private group, read by its members only.
+    let body = app.get(&format!("/api/v1/groups.online?_id={gid}"), Some(&bob)).await.ok();
+    assert_eq!(body, json!({"success": true, "online": [{"_id": bob.user_id, "username": "bob"}]}));
+    app.get(&format!("/api/v1/groups.online?_id={gid}"), Some(&dave)).await.err(
+        400,
+        "Not allowed [error-not-allowed]",
+        Some("error-not-allowed"),
+    );
+    for (query, error) in [
+        (String::new(), "Invalid query"),
+        (format!("?_id={rid}"), "Group does not exists"),
+        ("?_id=no-such-room".to_owned(), "Group does not exists"),
+    ] {
+        let answer = app.get(&format!("/api/v1/groups.online{query}"), Some(&bob)).await;
+        assert_eq!((answer.status.as_u16(), answer.body), (400, refused(error)), "{query}");
+    }
 }
