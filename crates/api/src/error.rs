@@ -8,6 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 use threadsync_domain::error::{wait_secs, Refusal};
+use threadsync_domain::Code;
 use threadsync_domain::Error;
 
 /// A domain error on its way to the client.
@@ -41,7 +42,7 @@ pub fn status_and_body(error: &Error) -> (StatusCode, Value) {
             json!({
                 "success": false,
                 "error": "User does not have the permissions required for this action [error-unauthorized]",
-                "errorType": "error-unauthorized",
+                "errorType": Code::Unauthorized,
             }),
         ),
         Error::RouteNotFound => {

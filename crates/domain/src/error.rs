@@ -10,6 +10,166 @@ use serde_json::Value;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Declares [`Code`] from one list: each variant with its wire string, so the
+/// enum, its strings and [`Code::ALL`] can never drift apart.
+macro_rules! codes {
+    ($( $(#[doc = $doc:literal])* $name:ident => $wire:literal, )*) => {
+        /// Every `errorType` threadsync sends, one variant per code.
+        ///
+        /// The strings are Rocket.Chat's, kept byte for byte even where
+        /// Rocket.Chat spells one idea several ways (`roomId`, `room-id`,
+        /// `roomid`): clients match on the exact code of each route. A code
+        /// is chosen here and nowhere else; a test checks that every variant
+        /// is used somewhere in the workspace.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $( $(#[doc = $doc])* $name, )*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Code] = &[$(Code::$name),*];
+
+            /// The code as it goes on the wire (`error-...`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( Code::$name => $wire, )*
+                }
+            }
+
+            /// The variant's name, as written in source (`NotAllowed`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Code::$name => stringify!($name), )*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    ActionNotAllowed => "error-action-not-allowed",
+    AdminRequired => "error-admin-required",
+    AppNameParamNotValid => "error-appName-param-not-valid",
+    AvatarUrlHandling => "error-avatar-url-handling",
+    BadRequest => "error-bad-request",
+    BlockedUsername => "error-blocked-username",
+    ChannelsSetdefaultIsRequired => "error-channels-setdefault-is-required",
+    ChannelsSetdefaultMissingDefaultParam => "error-channels-setdefault-missing-default-param",
+    DuplicateChannelName => "error-duplicate-channel-name",
+    DuplicateId => "error-duplicate-id",
+    EmojiParamNotProvided => "error-emoji-param-not-provided",
+    FieldUnavailable => "error-field-unavailable",
+    FileNotFound => "error-file-not-found",
+    FileTooLarge => "error-file-too-large",
+    FileUploadDisabled => "error-file-upload-disabled",
+    HeadersTooLarge => "error-headers-too-large",
+    IdParamNotValid => "error-id-param-not-valid",
+    InvalidArguments => "error-invalid-arguments",
+    InvalidBodyParams => "error-invalid-body-params",
+    InvalidDescription => "error-invalid-description",
+    InvalidEmail => "error-invalid-email",
+    InvalidFields => "error-invalid-fields",
+    InvalidFileType => "error-invalid-file-type",
+    InvalidImage => "error-invalid-image",
+    InvalidMessage => "error-invalid-message",
+    InvalidMessageId => "error-invalid-message_id",
+    InvalidParams => "error-invalid-params",
+    InvalidPermission => "error-invalid-permission",
+    InvalidQuery => "error-invalid-query",
+    InvalidRole => "error-invalid-role",
+    InvalidRoleId => "error-invalid-roleId",
+    InvalidRoleProperties => "error-invalid-role-properties",
+    InvalidRoom => "error-invalid-room",
+    InvalidRoomName => "error-invalid-room-name",
+    InvalidSort => "error-invalid-sort",
+    InvalidStatus => "error-invalid-status",
+    InvalidSubscription => "error-invalid-subscription",
+    InvalidUser => "error-invalid-user",
+    InvalidUsername => "error-invalid-username",
+    LastUpdateParamInvalid => "error-lastUpdate-param-invalid",
+    LastUpdateParamNotProvided => "error-lastUpdate-param-not-provided",
+    LoginBlocked => "error-login-blocked",
+    MessageNotFound => "error-message-not-found",
+    MessageSizeExceeded => "error-message-size-exceeded",
+    MessageidParamNotProvided => "error-messageid-param-not-provided",
+    NestedDiscussion => "error-nested-discussion",
+    NoFile => "error-no-file",
+    NotAllowed => "error-not-allowed",
+    NotAuthorized => "error-not-authorized",
+    NotReady => "error-not-ready",
+    ParamNotProvided => "error-param-not-provided",
+    RangeNotSatisfiable => "error-range-not-satisfiable",
+    RemoveLastOwner => "error-remove-last-owner",
+    RequestTimeout => "error-request-timeout",
+    RequestTooLarge => "error-request-too-large",
+    ResyncRequired => "error-resync-required",
+    RoleNotFound => "error-role-not-found",
+    /// `rid` missing (thread lists, `chat.ignoreUser`: Rocket.Chat spells this one `room-id`).
+    RoomDashIdParamNotProvided => "error-room-id-param-not-provided",
+    RoomIdParamInvalid => "error-roomId-param-invalid",
+    /// `roomId` missing (sync, search and message-mark routes spell it `roomId`).
+    RoomIdParamNotProvided => "error-roomId-param-not-provided",
+    RoomNotFound => "error-room-not-found",
+    /// A group or direct-message selector missing (`groups.*`, `im.*`).
+    RoomParamNotProvided => "error-room-param-not-provided",
+    /// A channel selector missing (`channels.*`: Rocket.Chat spells this one `roomid`).
+    RoomidParamNotProvided => "error-roomid-param-not-provided",
+    SearchTextParamNotProvided => "error-searchText-param-not-provided",
+    SettingNotFound => "error-setting-not-found",
+    SinceParamInvalid => "error-since-param-invalid",
+    SinceParamNotProvided => "error-since-param-not-provided",
+    StatusNotAllowed => "error-status-not-allowed",
+    TokenParamNotValid => "error-token-param-not-valid",
+    TooManyRequests => "error-too-many-requests",
+    TypeParamNotValid => "error-type-param-not-valid",
+    Unauthorized => "error-unauthorized",
+    UpdatedSinceParamInvalid => "error-updatedSince-param-invalid",
+    UriTooLong => "error-uri-too-long",
+    UserAlreadyInRole => "error-user-already-in-role",
+    UserIdParamNotProvided => "error-user-id-param-not-provided",
+    UserLimitExceeded => "error-user-limit-exceeded",
+    UserNotInRole => "error-user-not-in-role",
+    UserNotInRoom => "error-user-not-in-room",
+    UserParamNotProvided => "error-user-param-not-provided",
+    UserRegistrationSecret => "error-user-registration-secret",
+    WebsocketExpected => "error-websocket-expected",
+    YouAreLastOwner => "error-you-are-last-owner",
+    UserAlreadyLeader => "error-user-already-leader",
+    UserAlreadyModerator => "error-user-already-moderator",
+    UserAlreadyOwner => "error-user-already-owner",
+    UserNotLeader => "error-user-not-leader",
+    UserNotModerator => "error-user-not-moderator",
+    UserNotOwner => "error-user-not-owner",
+    /// Rocket.Chat's request-schema failures (`must have required property
+    /// 'rid'`): this family of codes has no `error-` prefix.
+    SchemaInvalidParams => "invalid-params",
+    /// `chat.postMessage` to a channel that does not resolve (no prefix).
+    InvalidChannel => "invalid-channel",
+    /// An upload form field Rocket.Chat's parser refuses (no prefix).
+    InvalidField => "invalid-field",
+    /// A file Rocket.Chat's upload checks refuse (no prefix).
+    InvalidFile => "invalid-file",
+    /// A realtime call over its rate limit (no prefix, as DDP sends it).
+    MethodTooManyRequests => "too-many-requests",
+    /// A realtime stream event the caller may not send (no prefix).
+    MethodNotAllowed => "not-allowed",
+    /// A Meteor method refused for lack of rights (no prefix).
+    MethodNotAuthorized => "not-authorized",
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// The route needs a logged-in user and the auth headers are missing or wrong (401).
@@ -30,18 +190,18 @@ pub enum Error {
     TooManyRequests { wait_ms: u64 },
     /// A request the server refuses (400): `"<reason> [<code>]"` with `errorType: <code>`,
     /// and optional `details`.
-    #[error("{}", display_rejected(reason, code))]
-    Rejected { reason: String, code: String, details: Option<Value> },
+    #[error("{}", display_rejected(reason, code.as_str()))]
+    Rejected { reason: String, code: Code, details: Option<Value> },
     /// A legacy Rocket.Chat error (400) whose body has no `errorType`.
     #[error("{0}")]
     Legacy(String),
     /// Rocket.Chat's `API.v1.failure(message, errorType)` (400): the message
     /// as it is (no ` [code]` suffix) and `errorType: <code>`.
     #[error("{message}")]
-    Failure { message: String, code: String },
+    Failure { message: String, code: Code },
     /// The HTTP layer refused the request itself: a size or time limit, or
     /// a store that does not answer (each kind has its own status).
-    #[error("{}", display_rejected(&.0.reason(), .0.code()))]
+    #[error("{}", display_rejected(&.0.reason(), .0.code().as_str()))]
     Refused(Refusal),
     /// An unexpected failure (500). The text is for the server log only.
     #[error("Internal server error")]
@@ -69,15 +229,15 @@ pub enum Refusal {
 
 impl Refusal {
     /// The `errorType`.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> Code {
         match self {
-            Refusal::Malformed => "error-bad-request",
-            Refusal::Timeout => "error-request-timeout",
-            Refusal::BodyTooLarge { .. } => "error-request-too-large",
-            Refusal::UriTooLong { .. } => "error-uri-too-long",
-            Refusal::HeadersTooLarge { .. } => "error-headers-too-large",
-            Refusal::Unavailable => "error-not-ready",
-            Refusal::RangeNotSatisfiable { .. } => "error-range-not-satisfiable",
+            Refusal::Malformed => Code::BadRequest,
+            Refusal::Timeout => Code::RequestTimeout,
+            Refusal::BodyTooLarge { .. } => Code::RequestTooLarge,
+            Refusal::UriTooLong { .. } => Code::UriTooLong,
+            Refusal::HeadersTooLarge { .. } => Code::HeadersTooLarge,
+            Refusal::Unavailable => Code::NotReady,
+            Refusal::RangeNotSatisfiable { .. } => Code::RangeNotSatisfiable,
         }
     }
 
@@ -139,8 +299,8 @@ fn display_rejected(reason: &str, code: &str) -> String {
 
 impl Error {
     /// A 400 rejection with Rocket.Chat's `"<reason> [<code>]"` form.
-    pub fn rejected(reason: impl Into<String>, code: impl Into<String>) -> Self {
-        Error::Rejected { reason: reason.into(), code: code.into(), details: None }
+    pub fn rejected(reason: impl Into<String>, code: Code) -> Self {
+        Error::Rejected { reason: reason.into(), code, details: None }
     }
 
     /// Adds Rocket.Chat's `details` object (e.g. `{"method": "followMessage"}`).
@@ -153,7 +313,7 @@ impl Error {
 
     /// `error-invalid-params` with the given reason.
     pub fn invalid_params(reason: impl Into<String>) -> Self {
-        Error::rejected(reason, "error-invalid-params")
+        Error::rejected(reason, Code::InvalidParams)
     }
 
     /// A required body or query parameter is missing.
@@ -169,7 +329,7 @@ impl Error {
 
     /// The generic room-access denial outside the thread endpoints.
     pub fn not_allowed() -> Self {
-        Error::rejected("Not allowed", "error-not-allowed")
+        Error::rejected("Not allowed", Code::NotAllowed)
     }
 
     /// An unexpected failure; `detail` goes to the log, never to the client.
@@ -178,11 +338,11 @@ impl Error {
     }
 
     /// The `errorType` code, when the variant has one.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<Code> {
         match self {
-            Error::Rejected { code, .. } => Some(code),
-            Error::Forbidden => Some("error-unauthorized"),
-            Error::TooManyRequests { .. } => Some("error-too-many-requests"),
+            Error::Rejected { code, .. } | Error::Failure { code, .. } => Some(*code),
+            Error::Forbidden => Some(Code::Unauthorized),
+            Error::TooManyRequests { .. } => Some(Code::TooManyRequests),
             Error::Refused(refusal) => Some(refusal.code()),
             _ => None,
         }
@@ -208,9 +368,9 @@ mod tests {
 
     #[test]
     fn rejected_displays_reason_and_code() {
-        let e = Error::rejected("Not Allowed", "error-not-allowed");
+        let e = Error::rejected("Not Allowed", Code::NotAllowed);
         assert_eq!(e.to_string(), "Not Allowed [error-not-allowed]");
-        assert_eq!(e.code(), Some("error-not-allowed"));
+        assert_eq!(e.code(), Some(Code::NotAllowed));
     }
 
     #[test]
@@ -227,12 +387,60 @@ mod tests {
     fn refusals_display_reason_and_code() {
         let e = Error::Refused(Refusal::BodyTooLarge { limit: 10 });
         assert_eq!(e.to_string(), "The request body is larger than 10 bytes [error-request-too-large]");
-        assert_eq!(e.code(), Some("error-request-too-large"));
+        assert_eq!(e.code(), Some(Code::RequestTooLarge));
     }
 
     #[test]
     fn internal_never_displays_detail() {
         let e = Error::internal("disk I/O error at /secret/path");
         assert_eq!(e.to_string(), "Internal server error");
+    }
+
+    #[test]
+    fn codes_are_distinct_and_dashed() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let wire = code.as_str();
+            assert!(wire.split('-').all(|word| !word.is_empty()) && wire.contains('-'), "{code:?}");
+            assert!(seen.insert(code.as_str()), "{} declared twice", code.as_str());
+        }
+    }
+
+    /// Like Lemmy's unused-error-type check: a code nobody sends is dead
+    /// weight that the docs would still promise. Every variant must be named
+    /// (`Code::Name`) somewhere in the workspace's sources outside this file.
+    #[test]
+    fn every_code_is_sent_somewhere() {
+        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sources = String::new();
+        let mut dirs = vec![crates];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read a source directory") {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    if !path.ends_with("target") && !path.ends_with("tests") {
+                        dirs.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("domain/src/error.rs")
+                {
+                    sources.push_str(&std::fs::read_to_string(&path).expect("read a source file"));
+                }
+            }
+        }
+        // This file counts too (a refusal's code is chosen here), minus the
+        // declaring list and these tests.
+        let own = include_str!("error.rs");
+        let declared_from = own.find("codes! {").expect("the code list");
+        let declared_to = own[declared_from..].find("\n}\n").expect("the list's end") + declared_from;
+        let tests_from = own.find("#[cfg(test)]").expect("the tests");
+        sources.push_str(&own[..declared_from]);
+        sources.push_str(&own[declared_to..tests_from]);
+        let unused: Vec<&str> = Code::ALL
+            .iter()
+            .map(|c| c.name())
+            .filter(|name| !sources.contains(&format!("Code::{name}")))
+            .collect();
+        assert!(unused.is_empty(), "codes never sent: {unused:?}");
     }
 }

@@ -17,7 +17,7 @@ pub mod time;
 pub mod upload;
 pub mod user;
 
-pub use error::{Error, Result};
+pub use error::{Code, Error, Result};
 pub use markup::Markup;
 pub use message::{Message, Tombstone, UserRef};
 pub use room::{Room, RoomType, Subscription};

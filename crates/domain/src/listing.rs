@@ -5,6 +5,7 @@
 //! storage layer only ever sees known fields and fixed directions, never
 //! client text.
 
+use crate::error::Code;
 use crate::error::{echo, Error};
 use serde_json::{Map, Value};
 
@@ -69,7 +70,7 @@ impl Sort {
         Sort::parse_raw(raw).map_err(|reason| {
             Error::rejected(
                 format!("Invalid sort parameter provided: \"{}\" ({reason})", echo(raw)),
-                "error-invalid-sort",
+                Code::InvalidSort,
             )
         })
     }
@@ -146,7 +147,7 @@ impl Projection {
         Projection::parse_raw(raw).map_err(|reason| {
             Error::rejected(
                 format!("Invalid fields parameter provided: \"{}\" ({reason})", echo(raw)),
-                "error-invalid-fields",
+                Code::InvalidFields,
             )
         })
     }

@@ -9,6 +9,7 @@ use crate::files::{IncomingFile, StoredFile};
 use crate::rooms::UserSelector;
 use crate::Services;
 use threadsync_domain::upload::{clean_name, content_type_of, type_group};
+use threadsync_domain::Code;
 use threadsync_domain::{id, Error, Result, Timestamp, User};
 use threadsync_storage::{Avatar, Blob, BlobError};
 
@@ -18,7 +19,7 @@ use threadsync_storage::{Avatar, Blob, BlobError};
 pub const MAX_AVATAR_BYTES: u64 = 5 * 1024 * 1024;
 
 fn not_allowed(reason: &str) -> Error {
-    Error::rejected(reason, "error-not-allowed")
+    Error::rejected(reason, Code::NotAllowed)
 }
 
 impl Services {
@@ -40,11 +41,11 @@ impl Services {
         let name = clean_name(file.name.unwrap_or(""));
         let content_type = content_type_of(file.content_type, &name);
         if type_group(&content_type) != "image" {
-            return Err(Error::rejected("The avatar must be an image", "error-invalid-image"));
+            return Err(Error::rejected("The avatar must be an image", Code::InvalidImage));
         }
         let key = format!("avatar-{}", id::new_id());
         let size = self.blobs.put(&key, file.body, Some(MAX_AVATAR_BYTES)).await.map_err(|e| match e {
-            BlobError::TooLarge { .. } => Error::rejected("", "error-file-too-large"),
+            BlobError::TooLarge { .. } => Error::rejected("", Code::FileTooLarge),
             BlobError::Incoming(e) => Error::invalid_params(format!("The image did not arrive whole: {e}")),
             BlobError::Store(e) => Error::Internal(format!("cannot store an avatar: {e}")),
         })?;
@@ -121,7 +122,7 @@ impl Services {
         let user = self.target_user(target).await.map_err(|_| {
             Error::rejected(
                 "The optional \"userId\" or \"username\" param provided does not match any users",
-                "error-invalid-user",
+                Code::InvalidUser,
             )
         })?;
         if user.id != caller.id && !self.has_global_permission(caller, "edit-other-user-avatar") {

@@ -2,6 +2,7 @@
 
 use crate::users::NewUser;
 use crate::Services;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, Room, RoomType, Timestamp};
 use threadsync_storage::StorageError;
 
@@ -86,7 +87,7 @@ pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<B
         Ok(_) => {}
         // Another instance on the same database created it first (both saw
         // no users): the admin exists, which is all that was asked.
-        Err(Error::Rejected { code, .. }) if code == "error-field-unavailable" => {
+        Err(Error::Rejected { code: Code::FieldUnavailable, .. }) => {
             return Ok(BootstrapReport::AlreadyInitialised)
         }
         Err(Error::Rejected { reason, .. }) => {

@@ -7,6 +7,7 @@ use crate::Services;
 use serde_json::Value;
 use threadsync_domain::permissions::{self, RoleScope};
 use threadsync_domain::settings::is_public;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, User};
 use threadsync_storage::{RoleFilter, UserListQuery};
 
@@ -95,16 +96,16 @@ impl Services {
         room_id: Option<&str>,
         paging: Paging,
     ) -> Result<Listing<User>> {
-        let role = role
-            .ok_or_else(|| Error::rejected("Query param \"role\" is required", "error-param-not-provided"))?;
-        let not_allowed = || Error::rejected("Not allowed", "error-not-allowed");
+        let role =
+            role.ok_or_else(|| Error::rejected("Query param \"role\" is required", Code::ParamNotProvided))?;
+        let not_allowed = || Error::rejected("Not allowed", Code::NotAllowed);
         if !self.has_global_permission(caller, "access-permissions") {
             return Err(not_allowed());
         }
         if room_id.is_some() && !self.has_global_permission(caller, "view-other-user-channels") {
             return Err(not_allowed());
         }
-        let def = permissions::role(role).ok_or_else(|| Error::rejected("", "error-invalid-roleId"))?;
+        let def = permissions::role(role).ok_or_else(|| Error::rejected("", Code::InvalidRoleId))?;
         let filter = match def.scope {
             RoleScope::Subscriptions => {
                 RoleFilter::InRoom { role: def.id.to_owned(), rid: room_id.map(str::to_owned) }

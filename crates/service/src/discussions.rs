@@ -13,6 +13,7 @@ use crate::{Documents, Paging, Services};
 use serde_json::{json, Map, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
+use threadsync_domain::Code;
 use threadsync_domain::{id, Error, Result, Room, RoomType, Timestamp, User};
 use threadsync_storage::{MessageMark, NewMessage, StorageError};
 
@@ -49,23 +50,24 @@ impl Services {
     /// `reply` is sent into the discussion.
     pub async fn create_discussion(&self, caller: &User, new: NewDiscussion<'_>) -> Result<Room> {
         let not_allowed = |text: &str| {
-            Error::rejected(text.to_owned(), "error-action-not-allowed")
+            Error::rejected(text.to_owned(), Code::ActionNotAllowed)
                 .with_details(json!({"method": "createDiscussion"}))
         };
         let prid = new
             .prid
             .filter(|p| !p.trim().is_empty())
-            .ok_or_else(|| Error::rejected("Body parameter \"prid\" is required.", "error-invalid-params"))?;
-        let name = new.name.map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
-            Error::rejected("Body parameter \"t_name\" is required.", "error-invalid-params")
-        })?;
+            .ok_or_else(|| Error::rejected("Body parameter \"prid\" is required.", Code::InvalidParams))?;
+        let name =
+            new.name.map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
+                Error::rejected("Body parameter \"t_name\" is required.", Code::InvalidParams)
+            })?;
         if !self.settings().discussions_enabled() {
             return Err(not_allowed("You are not allowed to create a discussion"));
         }
         if new.users.len() > MAX_DISCUSSION_USERS {
             return Err(Error::rejected(
                 format!("A discussion invites at most {MAX_DISCUSSION_USERS} users at once"),
-                "error-invalid-params",
+                Code::InvalidParams,
             ));
         }
         let parent = self.readable_room(caller, prid).await?.ok_or_else(Error::not_allowed)?;
@@ -81,12 +83,12 @@ impl Services {
             return Err(Error::not_allowed());
         }
         if parent.prid.is_some() {
-            return Err(Error::rejected("Cannot create nested discussions", "error-nested-discussion")
+            return Err(Error::rejected("Cannot create nested discussions", Code::NestedDiscussion)
                 .with_details(json!({"method": "createDiscussion"})));
         }
         let quoted = match new.pmid.filter(|m| !m.trim().is_empty()) {
             Some(pmid) => {
-                let invalid = || Error::rejected("Invalid message", "error-invalid-message");
+                let invalid = || Error::rejected("Invalid message", Code::InvalidMessage);
                 let message = self.store.message_by_id(pmid).await?.ok_or_else(invalid)?;
                 if message.rid != parent.id {
                     return Err(invalid());
@@ -169,7 +171,7 @@ impl Services {
         offset: Option<&str>,
     ) -> Result<MessageListing> {
         let rid = room_id.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
-            Error::rejected("The required \"roomId\" query param is missing.", "error-invalid-params")
+            Error::rejected("The required \"roomId\" query param is missing.", Code::InvalidParams)
         })?;
         let paging = Paging::from_params(count, offset, &self.settings())?;
         self.readable_room(caller, rid).await?.ok_or_else(Error::not_allowed)?;

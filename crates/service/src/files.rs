@@ -20,6 +20,7 @@ use crate::Services;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use threadsync_domain::upload::{self, UNCONFIRMED_TTL_MS};
+use threadsync_domain::Code;
 use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Timestamp, Upload, User, UserRef};
 use threadsync_storage::{Blob, BlobError, ByteStream, UploadListQuery, UploadSelection};
 
@@ -138,11 +139,11 @@ enum Refused {
 const EXPIRY_BATCH: u64 = 500;
 
 fn file_too_large() -> Error {
-    Error::rejected("", "error-file-too-large")
+    Error::rejected("", Code::FileTooLarge)
 }
 
 fn invalid_file() -> Error {
-    Error::rejected("", "invalid-file")
+    Error::rejected("", Code::InvalidFile)
 }
 
 impl Services {
@@ -153,7 +154,7 @@ impl Services {
     pub async fn upload_target(&self, caller: &User, rid: &str) -> Result<Room> {
         let room = self.readable_room(caller, rid).await?.ok_or(Error::Forbidden)?;
         if !self.settings().file_upload_enabled() {
-            return Err(Error::rejected("File upload is disabled", "error-file-upload-disabled"));
+            return Err(Error::rejected("File upload is disabled", Code::FileUploadDisabled));
         }
         self.check_can_post(caller, &room).await?;
         Ok(room)
@@ -172,7 +173,7 @@ impl Services {
             settings.file_upload_allow_list(),
             settings.file_upload_deny_list(),
         ) {
-            return Err(Error::rejected("File type is not accepted.", "error-invalid-file-type"));
+            return Err(Error::rejected("File type is not accepted.", Code::InvalidFileType));
         }
         let id = id::new_id();
         let size =
@@ -254,7 +255,7 @@ impl Services {
         let too_long =
             description.is_some_and(|d| d.chars().count() > self.settings().message_max_allowed_size());
         if too_long {
-            Err(Error::rejected("", "error-message-size-exceeded"))
+            Err(Error::rejected("", Code::MessageSizeExceeded))
         } else {
             Ok(())
         }
@@ -374,7 +375,7 @@ impl Services {
     /// cannot be probed, except a missing login while files are protected
     /// (403, so a client knows to send its credentials).
     pub async fn file_download(&self, caller: Option<&User>, file_id: &str) -> Result<(Upload, Blob)> {
-        let not_found = || Error::rejected("File not found", "error-file-not-found");
+        let not_found = || Error::rejected("File not found", Code::FileNotFound);
         if caller.is_none() && self.settings().file_upload_protect_files() {
             return Err(Error::Forbidden);
         }
@@ -400,7 +401,7 @@ impl Services {
         self.blobs
             .open_range(&record.id, start, len)
             .await?
-            .ok_or_else(|| Error::rejected("File not found", "error-file-not-found"))
+            .ok_or_else(|| Error::rejected("File not found", Code::FileNotFound))
     }
 
     /// Removes the files a deleted message shared (records, then bytes).

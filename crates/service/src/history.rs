@@ -9,6 +9,7 @@ use crate::Services;
 use serde_json::{json, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Message, Result, Room, RoomType, Subscription, Timestamp, User};
 
 /// Which part of a room's timeline to read.
@@ -71,7 +72,7 @@ impl Services {
             .store
             .message_room(tmid)
             .await?
-            .ok_or_else(|| Error::rejected("Invalid message", "error-invalid-message"))?;
+            .ok_or_else(|| Error::rejected("Invalid message", Code::InvalidMessage))?;
         if !self.can_read_room_id(caller, &rid).await? {
             return Err(Error::not_allowed());
         }
@@ -153,15 +154,13 @@ impl Services {
         if t != RoomType::Direct {
             return self.room_info(caller, t, room).await;
         }
-        let rid = room
-            .room_id
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| Error::rejected("must have required property 'roomId'", "invalid-params"))?;
+        let rid = room.room_id.map(str::trim).filter(|id| !id.is_empty()).ok_or_else(|| {
+            Error::rejected("must have required property 'roomId'", Code::SchemaInvalidParams)
+        })?;
         let found = self.store.room_by_id(rid).await?.filter(|r| r.t == RoomType::Direct);
         match found {
             Some(room) if self.is_member(caller, &room.id).await? => Ok(room),
-            _ => Err(Error::rejected("", "invalid-channel")),
+            _ => Err(Error::rejected("", Code::InvalidChannel)),
         }
     }
 

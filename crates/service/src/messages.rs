@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use threadsync_domain::message::{
     json_size, ChannelMention, Mention, CLIENT_CONTENT_FIELDS, MAX_CONTENT_BYTES,
 };
+use threadsync_domain::Code;
 use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Subscription, Timestamp, User, UserRef};
 use threadsync_storage::{Deletion, MemberCounters, MessageEdit, NewMessage, ReplyBookkeeping, StorageError};
 
@@ -183,19 +184,19 @@ fn wrong_type(field: &str, expected: &str) -> Error {
 }
 
 fn invalid_message() -> Error {
-    Error::rejected("Invalid message", "error-invalid-message")
+    Error::rejected("Invalid message", Code::InvalidMessage)
 }
 
 fn invalid_room() -> Error {
-    Error::rejected("Invalid room", "error-invalid-room")
+    Error::rejected("Invalid room", Code::InvalidRoom)
 }
 
 fn invalid_channel() -> Error {
-    Error::rejected("Invalid channel", "invalid-channel")
+    Error::rejected("Invalid channel", Code::InvalidChannel)
 }
 
 fn size_exceeded() -> Error {
-    Error::rejected("Message size exceeds Message_MaxAllowedSize", "error-message-size-exceeded")
+    Error::rejected("Message size exceeds Message_MaxAllowedSize", Code::MessageSizeExceeded)
 }
 
 /// The content fields together are over [`MAX_CONTENT_BYTES`]; the same
@@ -205,7 +206,7 @@ fn content_size_exceeded() -> Error {
         format!(
             "Message content exceeds {MAX_CONTENT_BYTES} bytes (alias, emoji, avatar, attachments, blocks and customFields together)"
         ),
-        "error-message-size-exceeded",
+        Code::MessageSizeExceeded,
     )
 }
 
@@ -218,11 +219,11 @@ fn room_mismatch() -> Error {
 }
 
 fn editing_not_allowed() -> Error {
-    Error::rejected("Message editing not allowed", "error-action-not-allowed")
+    Error::rejected("Message editing not allowed", Code::ActionNotAllowed)
 }
 
 fn deleting_not_allowed() -> Error {
-    Error::rejected("Not allowed", "error-action-not-allowed")
+    Error::rejected("Not allowed", Code::ActionNotAllowed)
 }
 
 impl Services {
@@ -269,7 +270,7 @@ impl Services {
         self.known_message(caller, msg_id, false).await.map_err(|e| match e {
             Error::Legacy(_) => Error::rejected(
                 format!("No message found with the id of \"{}\".", threadsync_domain::error::echo(msg_id)),
-                "error-message-not-found",
+                Code::MessageNotFound,
             ),
             other => other,
         })
@@ -399,10 +400,10 @@ impl Services {
     pub(crate) fn check_draft(&self, draft: &Draft) -> Result<()> {
         let settings = self.settings();
         if draft.tshow == Some(true) && draft.tmid.is_none() {
-            return Err(Error::rejected("tshow provided but missing tmid", "invalid-params"));
+            return Err(Error::rejected("tshow provided but missing tmid", Code::SchemaInvalidParams));
         }
         if draft.tmid.is_some() && !settings.threads_enabled() {
-            return Err(Error::rejected("not-allowed", "error-not-allowed"));
+            return Err(Error::rejected("not-allowed", Code::NotAllowed));
         }
         if draft.msg.chars().count() > settings.message_max_allowed_size() {
             return Err(size_exceeded());
@@ -464,7 +465,7 @@ impl Services {
             self.store.insert_message(NewMessage { message, reply, join, counters }).await.map_err(|e| {
                 match e {
                     StorageError::Conflict(_) if client_id => {
-                        Error::rejected("A message with this _id already exists", "error-duplicate-id")
+                        Error::rejected("A message with this _id already exists", Code::DuplicateId)
                     }
                     StorageError::NotFound("thread") => invalid_message(),
                     StorageError::NotFound(_) => invalid_room(),
@@ -493,7 +494,7 @@ impl Services {
         if room.read_only && !self.holds_here(caller, subscription.as_ref(), "post-readonly") {
             return Err(Error::rejected(
                 "You can't send messages because the room is readonly.",
-                "error-not-allowed",
+                Code::NotAllowed,
             ));
         }
         Ok(match subscription {
@@ -525,7 +526,7 @@ impl Services {
         if read_only && !holds("post-readonly") {
             return Err(Error::rejected(
                 "You can't delete messages because the room is readonly.",
-                "error-not-allowed",
+                Code::NotAllowed,
             ));
         }
         Ok(())

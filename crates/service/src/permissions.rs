@@ -16,6 +16,7 @@ use std::sync::Arc;
 use threadsync_domain::permissions::{
     default_roles, role, PermissionChange, PermissionTable, RoleDef, RoleScope,
 };
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, Subscription, Timestamp, User};
 use threadsync_storage::{ReadChange, StorageError, UserPatch};
 
@@ -96,10 +97,10 @@ impl Services {
     ) -> Result<Arc<PermissionTable>> {
         self.require_global_permission(caller, "access-permissions")?;
         if updates.iter().any(|u| default_roles(&u.id).is_none()) {
-            return Err(Error::rejected("Invalid permission", "error-invalid-permission"));
+            return Err(Error::rejected("Invalid permission", Code::InvalidPermission));
         }
         if updates.iter().flat_map(|u| &u.roles).any(|r| role(r).is_none()) {
-            return Err(Error::rejected("Invalid role", "error-invalid-role"));
+            return Err(Error::rejected("Invalid role", Code::InvalidRole));
         }
         let now = Timestamp::now();
         let changes: Vec<PermissionChange> = updates
@@ -146,9 +147,9 @@ impl Services {
     ) -> Result<&'static RoleDef> {
         let (role, user) = self.role_target(caller, role_name, target, Assignment::Add).await?;
         if role.id == "admin" && !self.has_global_permission(caller, "assign-admin-role") {
-            return Err(Error::rejected("Assigning admin is not allowed", "error-action-not-allowed"));
+            return Err(Error::rejected("Assigning admin is not allowed", Code::ActionNotAllowed));
         }
-        let already = || Error::rejected("User already in role", "error-user-already-in-role");
+        let already = || Error::rejected("User already in role", Code::UserAlreadyInRole);
         match role.scope {
             RoleScope::Users => {
                 if user.roles.iter().any(|r| r == role.id) {
@@ -160,8 +161,8 @@ impl Services {
             RoleScope::Subscriptions => {
                 let rid = room_id
                     .filter(|r| !r.trim().is_empty())
-                    .ok_or_else(|| Error::rejected("Invalid arguments", "error-invalid-arguments"))?;
-                let not_member = || Error::rejected("User is not part of given room", "error-invalid-user");
+                    .ok_or_else(|| Error::rejected("Invalid arguments", Code::InvalidArguments))?;
+                let not_member = || Error::rejected("User is not part of given room", Code::InvalidUser);
                 let subscription = self.store.subscription(rid, &user.id).await?.ok_or_else(not_member)?;
                 if subscription.roles.iter().any(|r| r == role.id) {
                     return Err(already());
@@ -190,7 +191,7 @@ impl Services {
         scope: Option<&str>,
     ) -> Result<&'static RoleDef> {
         let (role, user) = self.role_target(caller, role_name, target, Assignment::Remove).await?;
-        let not_in_role = || Error::rejected("User is not in this role", "error-user-not-in-role");
+        let not_in_role = || Error::rejected("User is not in this role", Code::UserNotInRole);
         match role.scope {
             RoleScope::Users => {
                 if !user.roles.iter().any(|r| r == role.id) {
@@ -202,7 +203,7 @@ impl Services {
                     Err(StorageError::Invalid("last_active_admin")) => {
                         return Err(Error::rejected(
                             "You need to have at least one admin",
-                            "error-admin-required",
+                            Code::AdminRequired,
                         ))
                     }
                     Err(e) => return Err(e.into()),
@@ -224,7 +225,7 @@ impl Services {
                     Err(StorageError::Invalid("last owner")) => {
                         return Err(Error::rejected(
                             "This is the last owner. Please set a new owner before removing this one.",
-                            "error-remove-last-owner",
+                            Code::RemoveLastOwner,
                         ))
                     }
                     Err(e) => return Err(e.into()),
@@ -245,18 +246,18 @@ impl Services {
         assignment: Assignment,
     ) -> Result<(&'static RoleDef, User)> {
         let role_name = role_name.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
-            Error::rejected("The role properties are invalid.", "error-invalid-role-properties")
+            Error::rejected("The role properties are invalid.", Code::InvalidRoleProperties)
         })?;
         if !self.has_global_permission(caller, "access-permissions") {
             let code = match assignment {
-                Assignment::Add => "error-action-not-allowed",
-                Assignment::Remove => "error-not-allowed",
+                Assignment::Add => Code::ActionNotAllowed,
+                Assignment::Remove => Code::NotAllowed,
             };
             return Err(Error::rejected("Accessing permissions is not allowed", code));
         }
         let role = role(role_name).ok_or_else(|| match assignment {
-            Assignment::Add => Error::rejected("Role not found", "error-role-not-found"),
-            Assignment::Remove => Error::rejected("This role does not exist", "error-invalid-roleId"),
+            Assignment::Add => Error::rejected("Role not found", Code::RoleNotFound),
+            Assignment::Remove => Error::rejected("This role does not exist", Code::InvalidRoleId),
         })?;
         let user = self.target_user(target).await?;
         Ok((role, user))

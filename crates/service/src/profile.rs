@@ -9,6 +9,7 @@ use crate::Services;
 use serde_json::{Map, Value};
 use threadsync_domain::error::json_type;
 use threadsync_domain::permissions::{self, RoleScope};
+use threadsync_domain::Code;
 use threadsync_domain::{Email, Error, Result, User};
 use threadsync_storage::{StorageError, UserPatch};
 
@@ -133,10 +134,7 @@ fn known_preferences(data: &Map<String, Value>) -> Result<Map<String, Value>> {
             return Err(Error::match_failed(format!("Expected string in field data.{key}")));
         }
         if serde_json::to_string(value).map_or(true, |s| s.len() > MAX_PREFERENCE_BYTES) {
-            return Err(Error::rejected(
-                format!("The preference {key} is too large"),
-                "error-invalid-params",
-            ));
+            return Err(Error::rejected(format!("The preference {key} is too large"), Code::InvalidParams));
         }
         kept.insert(key.clone(), value.clone());
     }
@@ -176,7 +174,7 @@ impl Services {
         found.ok_or_else(|| {
             Error::rejected(
                 "The optional \"userId\" or \"username\" param provided does not match any users",
-                "error-invalid-user",
+                Code::InvalidUser,
             )
         })
     }
@@ -191,7 +189,7 @@ impl Services {
         }
         let settings = self.settings();
         if !settings.user_status_change_allowed() {
-            return Err(Error::rejected("Change status is not allowed", "error-not-allowed"));
+            return Err(Error::rejected("Change status is not allowed", Code::NotAllowed));
         }
         let target = self.profile_target(caller, change.who).await?;
         let status = match change.status.filter(|s| !s.is_empty()) {
@@ -199,11 +197,11 @@ impl Services {
             Some(s) if !STATUSES.contains(&s) => {
                 return Err(Error::rejected(
                     "Valid status types include online, away, offline, and busy.",
-                    "error-invalid-status",
+                    Code::InvalidStatus,
                 ))
             }
             Some("offline") if !settings.invisible_status_allowed() => {
-                return Err(Error::rejected("Invisible status is disabled", "error-status-not-allowed"))
+                return Err(Error::rejected("Invisible status is disabled", Code::StatusNotAllowed))
             }
             Some(s) => Some(s.to_owned()),
         };
@@ -226,13 +224,13 @@ impl Services {
             .store
             .user_by_id(user_id)
             .await?
-            .ok_or_else(|| Error::rejected("Invalid user", "error-invalid-user"))?;
+            .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))?;
         let mut patch = UserPatch::default();
         if let Some(username) = data.username.as_deref().map(str::trim) {
             // Renaming a user rewrites every message, mention and direct
             // room that holds the old name; threadsync does not do that yet.
             if username != target.username {
-                return Err(Error::rejected("Changing a username is not supported", "error-not-allowed"));
+                return Err(Error::rejected("Changing a username is not supported", Code::NotAllowed));
             }
         }
         if let Some(name) = data.name.as_deref().map(str::trim) {
@@ -268,11 +266,11 @@ impl Services {
         }
         if let Some(roles) = data.roles {
             if !self.has_global_permission(caller, "assign-roles") {
-                return Err(Error::rejected("Assign roles is not allowed", "error-action-not-allowed"));
+                return Err(Error::rejected("Assign roles is not allowed", Code::ActionNotAllowed));
             }
             for role in &roles {
                 if !permissions::role(role).is_some_and(|r| r.scope == RoleScope::Users) {
-                    return Err(Error::rejected(format!("Invalid role {role}"), "error-invalid-role"));
+                    return Err(Error::rejected(format!("Invalid role {role}"), Code::InvalidRole));
                 }
             }
             let mut roles = roles;
@@ -294,13 +292,13 @@ impl Services {
     async fn apply_patch(&self, id: &str, patch: &UserPatch) -> Result<User> {
         match self.store.update_user(id, patch).await {
             Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(Error::rejected("Invalid user", "error-invalid-user")),
+            Ok(None) => Err(Error::rejected("Invalid user", Code::InvalidUser)),
             Err(StorageError::Conflict("email")) => {
                 Err(email_taken(patch.email.as_ref().map_or("", |e| e.address.as_str())))
             }
             Err(StorageError::Invalid("last_active_admin")) => Err(Error::rejected(
                 "Leaving the app without an active admin is not allowed",
-                "error-action-not-allowed",
+                Code::ActionNotAllowed,
             )),
             Err(e) => Err(e.into()),
         }
@@ -322,13 +320,13 @@ impl Services {
     ) -> Result<(String, Map<String, Value>)> {
         let user_id = user_id.filter(|id| !id.is_empty()).unwrap_or(&caller.id);
         if user_id != caller.id && !self.has_global_permission(caller, "edit-other-user-info") {
-            return Err(Error::rejected("Editing user is not allowed", "error-action-not-allowed"));
+            return Err(Error::rejected("Editing user is not allowed", Code::ActionNotAllowed));
         }
         let changes = known_preferences(data)?;
         let stored = self.store.merge_user_preferences(user_id, &changes).await?.ok_or_else(|| {
             Error::rejected(
                 "The optional \"userId\" param provided does not match any users",
-                "error-invalid-user",
+                Code::InvalidUser,
             )
         })?;
         Ok((user_id.to_owned(), stored))
@@ -369,7 +367,7 @@ impl Services {
         who: UserSelector<'_>,
         secret: Option<&str>,
     ) -> Result<LoginSession> {
-        let refused = || Error::rejected("Not authorized", "error-not-authorized");
+        let refused = || Error::rejected("Not authorized", Code::NotAuthorized);
         if !self.options.create_tokens_for_users {
             return Err(refused());
         }
@@ -377,7 +375,7 @@ impl Services {
             (None, None) => {
                 return Err(Error::rejected(
                     "The required \"userId\" or \"username\" param was not provided",
-                    "error-user-param-not-provided",
+                    Code::UserParamNotProvided,
                 ))
             }
             (id, name) => self.user_info(id, name).await?,
@@ -417,7 +415,7 @@ fn named(value: Option<&str>) -> Option<&str> {
 }
 
 fn not_allowed() -> Error {
-    Error::rejected("Editing user is not allowed", "error-action-not-allowed")
+    Error::rejected("Editing user is not allowed", Code::ActionNotAllowed)
 }
 
 #[cfg(test)]

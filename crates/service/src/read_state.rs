@@ -3,11 +3,12 @@
 use crate::Services;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, User};
 use threadsync_storage::ReadChange;
 
 fn invalid_subscription() -> Error {
-    Error::rejected("Invalid subscription", "error-invalid-subscription")
+    Error::rejected("Invalid subscription", Code::InvalidSubscription)
         .with_details(serde_json::json!({"method": "readMessages"}))
 }
 
@@ -19,7 +20,7 @@ impl Services {
     pub async fn read_room(&self, caller: &User, rid: Option<&str>, read_threads: bool) -> Result<()> {
         let rid = rid
             .filter(|r| !r.trim().is_empty())
-            .ok_or_else(|| Error::rejected("must have required property 'rid'", "invalid-params"))?;
+            .ok_or_else(|| Error::rejected("must have required property 'rid'", Code::SchemaInvalidParams))?;
         self.store
             .set_read_state(rid, &caller.id, ReadChange::Read { threads: read_threads })
             .await?
@@ -38,7 +39,7 @@ impl Services {
         first_unread: Option<&str>,
     ) -> Result<()> {
         let not_allowed = || {
-            Error::rejected("Not allowed", "error-action-not-allowed")
+            Error::rejected("Not allowed", Code::ActionNotAllowed)
                 .with_details(serde_json::json!({"method": "unreadMessages", "action": "Unread_messages"}))
         };
         let (rid, from) = match (first_unread.filter(|s| !s.is_empty()), room_id.filter(|s| !s.is_empty())) {
@@ -54,7 +55,10 @@ impl Services {
                 (rid.to_owned(), last.ts)
             }
             (None, None) => {
-                return Err(Error::rejected("must have required property 'roomId'", "invalid-params"))
+                return Err(Error::rejected(
+                    "must have required property 'roomId'",
+                    Code::SchemaInvalidParams,
+                ))
             }
         };
         self.store.set_read_state(&rid, &caller.id, ReadChange::Unread { from }).await?;

@@ -15,6 +15,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, Room, RoomType, Timestamp, User};
 use threadsync_storage::{MessageMark, ReadChange, StorageError, UploadListQuery};
 
@@ -49,7 +50,7 @@ pub struct CleanHistory<'a> {
 fn no_such_room() -> Error {
     Error::rejected(
         "The required \"roomId\" or \"roomName\" param provided does not match any channel",
-        "error-room-not-found",
+        Code::RoomNotFound,
     )
 }
 
@@ -66,7 +67,7 @@ impl Services {
             .ok_or_else(|| {
                 Error::rejected(
                     "The parameter \"roomId\" or \"roomName\" is required",
-                    "error-roomid-param-not-provided",
+                    Code::RoomidParamNotProvided,
                 )
             })?
             .ok_or_else(no_such_room)
@@ -90,7 +91,7 @@ impl Services {
         }
         if self.store.subscription(&room.id, &caller.id).await?.is_none() {
             return Err(with_method(
-                Error::rejected("You are not in this room", "error-user-not-in-room"),
+                Error::rejected("You are not in this room", Code::UserNotInRoom),
                 "leaveRoom",
             ));
         }
@@ -110,7 +111,7 @@ impl Services {
         favorite: Option<bool>,
     ) -> Result<()> {
         let favorite = favorite
-            .ok_or_else(|| Error::rejected("The 'favorite' param is required", "error-invalid-params"))?;
+            .ok_or_else(|| Error::rejected("The 'favorite' param is required", Code::InvalidParams))?;
         let room = self.any_room(selector).await?;
         self.store
             .set_read_state(&room.id, &caller.id, ReadChange::Favorite { on: favorite })
@@ -118,10 +119,7 @@ impl Services {
             .map(drop)
             .ok_or_else(|| {
                 with_method(
-                    Error::rejected(
-                        "You must be part of a room to favorite it",
-                        "error-invalid-subscription",
-                    ),
+                    Error::rejected("You must be part of a room to favorite it", Code::InvalidSubscription),
                     "toggleFavorite",
                 )
             })
@@ -325,14 +323,13 @@ impl Services {
         ignore: bool,
     ) -> Result<()> {
         let rid = rid.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
-            Error::rejected("The required \"rid\" param is required.", "error-room-id-param-not-provided")
+            Error::rejected("The required \"rid\" param is required.", Code::RoomDashIdParamNotProvided)
         })?;
         let user_id = user_id.map(str::trim).filter(|u| !u.is_empty()).ok_or_else(|| {
-            Error::rejected("The required \"userId\" param is required.", "error-user-id-param-not-provided")
+            Error::rejected("The required \"userId\" param is required.", Code::UserIdParamNotProvided)
         })?;
-        let invalid = || {
-            with_method(Error::rejected("Invalid subscription", "error-invalid-subscription"), "ignoreUser")
-        };
+        let invalid =
+            || with_method(Error::rejected("Invalid subscription", Code::InvalidSubscription), "ignoreUser");
         if self.store.subscription(rid, user_id).await?.is_none() {
             return Err(invalid());
         }

@@ -7,6 +7,7 @@ use crate::paging::Paging;
 use crate::room_settings::RoomSetting;
 use crate::rooms::{Listing, RoomSelector};
 use crate::Services;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, Room, RoomType, User};
 use threadsync_storage::RoomListQuery;
 
@@ -152,14 +153,14 @@ impl Services {
             (None, None) => {
                 return Err(Error::rejected(
                     "Query param \"roomId\" or \"username\" is required",
-                    "error-room-param-not-provided",
+                    Code::RoomParamNotProvided,
                 ))
             }
         };
         found.filter(|r| r.t == RoomType::Direct).ok_or_else(|| {
             Error::rejected(
                 "The required \"roomId\" or \"username\" param provided does not match any direct message",
-                "error-room-not-found",
+                Code::RoomNotFound,
             )
         })
     }

@@ -13,6 +13,7 @@ use crate::membership::system_message;
 use crate::rooms::{Need, RoomSelector, UserSelector};
 use crate::Services;
 use serde_json::{json, Map};
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, RoomType, User};
 use threadsync_storage::{NewMessage, ReadChange, StorageError};
 
@@ -30,6 +31,24 @@ impl RoomRole {
             RoomRole::Owner => "owner",
             RoomRole::Moderator => "moderator",
             RoomRole::Leader => "leader",
+        }
+    }
+
+    /// The code for giving the role to a member who holds it.
+    fn already_held(self) -> Code {
+        match self {
+            RoomRole::Owner => Code::UserAlreadyOwner,
+            RoomRole::Moderator => Code::UserAlreadyModerator,
+            RoomRole::Leader => Code::UserAlreadyLeader,
+        }
+    }
+
+    /// The code for taking the role from a member who does not hold it.
+    fn not_held(self) -> Code {
+        match self {
+            RoomRole::Owner => Code::UserNotOwner,
+            RoomRole::Moderator => Code::UserNotModerator,
+            RoomRole::Leader => Code::UserNotLeader,
         }
     }
 
@@ -77,20 +96,17 @@ impl Services {
             return Err(Error::not_allowed());
         }
         let target = self.target_user(target).await?;
-        let not_in_room = || Error::rejected("User is not in this room", "error-user-not-in-room");
+        let not_in_room = || Error::rejected("User is not in this room", Code::UserNotInRoom);
         let subscription = self.store.subscription(&room.id, &target.id).await?.ok_or_else(not_in_room)?;
         let holds = subscription.roles.iter().any(|r| r == role.id());
         if on && holds {
             return Err(Error::rejected(
                 format!("User is already {}", role.with_article()),
-                format!("error-user-already-{}", role.id()),
+                role.already_held(),
             ));
         }
         if !on && !holds {
-            return Err(Error::rejected(
-                format!("User is not {}", role.with_article()),
-                format!("error-user-not-{}", role.id()),
-            ));
+            return Err(Error::rejected(format!("User is not {}", role.with_article()), role.not_held()));
         }
         match self.store.set_read_state(&room.id, &target.id, ReadChange::Role { role: role.id(), on }).await
         {
@@ -100,7 +116,7 @@ impl Services {
             Err(StorageError::Invalid("last owner")) => {
                 return Err(Error::rejected(
                     "This is the last owner. Please set a new owner before removing this one.",
-                    "error-remove-last-owner",
+                    Code::RemoveLastOwner,
                 ))
             }
             Err(e) => return Err(e.into()),

@@ -14,6 +14,7 @@ use crate::membership::system_message;
 use crate::rooms::{duplicate_name, validate_room_name, Need, RoomSelector};
 use crate::Services;
 use serde_json::{json, Map};
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, Room, RoomType, User};
 use threadsync_storage::{NewMessage, RoomChange, StorageError};
 
@@ -97,14 +98,14 @@ impl Services {
             RoomSetting::Default(v) if room.is_default == *v => {
                 return Err(Error::Failure {
                     message: "The channel default setting is the same as what it would be changed to.".into(),
-                    code: "error-channels-setdefault-missing-default-param".into(),
+                    code: Code::ChannelsSetdefaultMissingDefaultParam,
                 })
             }
             _ => false,
         };
         let holds = |permission| self.holds_here(caller, own.as_ref(), permission);
         let not_editable = |text: &str, action: &str| {
-            Error::rejected(text, "error-action-not-allowed")
+            Error::rejected(text, Code::ActionNotAllowed)
                 .with_details(json!({"method": "saveRoomSettings", "action": action}))
         };
         match &setting {
@@ -112,7 +113,7 @@ impl Services {
                 let (permission, method) =
                     if *on { ("archive-room", "archiveRoom") } else { ("unarchive-room", "unarchiveRoom") };
                 if !holds(permission) {
-                    return Err(Error::rejected("Not authorized", "error-not-authorized")
+                    return Err(Error::rejected("Not authorized", Code::NotAuthorized)
                         .with_details(json!({"method": method})));
                 }
             }
@@ -180,7 +181,7 @@ impl Services {
         };
         let changed = match self.store.update_room(&room.id, &change).await {
             Ok(Some(changed)) => changed,
-            Ok(None) => return Err(Error::rejected("Invalid room", "error-invalid-room")),
+            Ok(None) => return Err(Error::rejected("Invalid room", Code::InvalidRoom)),
             Err(StorageError::Conflict(_)) => {
                 let RoomSetting::Name(v) = &setting else {
                     return Err(Error::internal("conflict without a name"));

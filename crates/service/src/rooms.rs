@@ -12,6 +12,7 @@ use crate::paging::Paging;
 use crate::Services;
 use std::collections::HashSet;
 use std::sync::OnceLock;
+use threadsync_domain::Code;
 use threadsync_domain::{id, Error, Result, Room, RoomType, Subscription, Timestamp, User};
 use threadsync_storage::StorageError;
 
@@ -74,7 +75,7 @@ fn room_not_found(t: RoomType) -> Error {
             "The required \"roomId\" or \"roomName\" param provided does not match any {}",
             family_word(t)
         ),
-        "error-room-not-found",
+        Code::RoomNotFound,
     )
 }
 
@@ -83,8 +84,8 @@ fn room_not_found(t: RoomType) -> Error {
 /// `error-roomid-param-not-provided`.
 fn room_param_missing(t: Option<RoomType>) -> Error {
     let code = match t {
-        Some(RoomType::Group) => "error-room-param-not-provided",
-        _ => "error-roomid-param-not-provided",
+        Some(RoomType::Group) => Code::RoomParamNotProvided,
+        _ => Code::RoomidParamNotProvided,
     };
     Error::rejected("The parameter \"roomId\" or \"roomName\" is required", code)
 }
@@ -121,13 +122,13 @@ pub(crate) fn validate_room_name(name: &str) -> Result<()> {
         let shown: String = name.chars().take(MAX_ROOM_NAME_LEN + 1).collect();
         Err(Error::rejected(
             format!("{} is not a valid room name.", escape_html(&shown)),
-            "error-invalid-room-name",
+            Code::InvalidRoomName,
         ))
     }
 }
 
 pub(crate) fn duplicate_name(name: &str) -> Error {
-    Error::rejected(format!("A channel with name '{name}' exists"), "error-duplicate-channel-name")
+    Error::rejected(format!("A channel with name '{name}' exists"), Code::DuplicateChannelName)
 }
 
 /// The store refuses to remove a room's only owner (atomically with the removal).
@@ -141,7 +142,7 @@ pub(crate) fn keep_an_owner(e: StorageError) -> Error {
 fn last_owner() -> Error {
     Error::rejected(
         "You are the last owner. Please set new owner before leaving the room.",
-        "error-you-are-last-owner",
+        Code::YouAreLastOwner,
     )
 }
 
@@ -198,7 +199,7 @@ impl Services {
         if !missing.is_empty() {
             return Err(Error::rejected(
                 format!("Invalid username: {}", missing.join(", ")),
-                "error-invalid-username",
+                Code::InvalidUsername,
             ));
         }
         // A friendly early answer; the store's unique index is the guarantee.
@@ -316,7 +317,7 @@ impl Services {
             return Err(Error::not_allowed());
         }
         if self.store.count_users().await? > ADD_ALL_LIMIT {
-            return Err(Error::rejected("User Limit Exceeded", "error-user-limit-exceeded"));
+            return Err(Error::rejected("User Limit Exceeded", Code::UserLimitExceeded));
         }
         let query =
             threadsync_storage::UserListQuery { offset: 0, count: ADD_ALL_LIMIT, ..Default::default() };
@@ -370,7 +371,7 @@ impl Services {
         }
         let target = self.target_user(target).await?;
         if self.store.subscription(&room.id, &target.id).await?.is_none() {
-            return Err(Error::rejected("User is not in this room", "error-user-not-in-room"));
+            return Err(Error::rejected("User is not in this room", Code::UserNotInRoom));
         }
         self.store.remove_subscription(&room.id, &target.id, true).await.map_err(keep_an_owner)?;
         self.reload(&room).await
@@ -381,7 +382,7 @@ impl Services {
     pub async fn leave_room(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<Room> {
         let (room, own) = self.family_room(caller, t, room, Need::Read).await?;
         if own.is_none() {
-            return Err(Error::rejected("You are not in this room", "error-user-not-in-room"));
+            return Err(Error::rejected("You are not in this room", Code::UserNotInRoom));
         }
         self.store.remove_subscription(&room.id, &caller.id, true).await.map_err(keep_an_owner)?;
         self.reload(&room).await
@@ -483,7 +484,7 @@ impl Services {
             self.store
                 .user_by_username(username)
                 .await?
-                .ok_or_else(|| Error::rejected("Invalid user", "error-invalid-user"))?
+                .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))?
         };
         let mut members: Vec<&User> = vec![caller, &other];
         members.sort_by(|a, b| a.id.cmp(&b.id));
@@ -602,14 +603,14 @@ impl Services {
             (None, None) => {
                 return Err(Error::rejected(
                     "The required \"userId\" or \"username\" param was not provided",
-                    "error-user-param-not-provided",
+                    Code::UserParamNotProvided,
                 ))
             }
         };
         found.ok_or_else(|| {
             Error::rejected(
                 "The required \"userId\" or \"username\" param provided does not match any users",
-                "error-invalid-user",
+                Code::InvalidUser,
             )
         })
     }
@@ -644,11 +645,8 @@ mod tests {
             room_not_found(RoomType::Group).to_string(),
             "The required \"roomId\" or \"roomName\" param provided does not match any group [error-room-not-found]"
         );
-        assert_eq!(room_param_missing(Some(RoomType::Group)).code(), Some("error-room-param-not-provided"));
-        assert_eq!(
-            room_param_missing(Some(RoomType::Channel)).code(),
-            Some("error-roomid-param-not-provided")
-        );
+        assert_eq!(room_param_missing(Some(RoomType::Group)).code(), Some(Code::RoomParamNotProvided));
+        assert_eq!(room_param_missing(Some(RoomType::Channel)).code(), Some(Code::RoomidParamNotProvided));
         assert_eq!(
             duplicate_name("x").to_string(),
             "A channel with name 'x' exists [error-duplicate-channel-name]"

@@ -14,6 +14,7 @@
 //! nothing committed later can fall at or below a point the client has.
 
 use crate::Services;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, Room, Subscription, Timestamp, User};
 use threadsync_storage::{RosterChanges, SubscriptionTombstone};
 
@@ -44,7 +45,7 @@ fn parse_since(raw: Option<&str>) -> Result<Option<Timestamp>> {
         Some(raw) => Timestamp::parse(raw).map(Some).ok_or_else(|| {
             Error::rejected(
                 "The \"updatedSince\" query parameter must be a valid date.",
-                "error-updatedSince-param-invalid",
+                Code::UpdatedSinceParamInvalid,
             )
         }),
     }

@@ -10,19 +10,17 @@ use crate::paging::Paging;
 use crate::Services;
 use serde_json::{json, Value};
 use threadsync_domain::query::Filter;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Message, Result, User};
 use threadsync_storage::search::terms;
 use threadsync_storage::{SearchOrder, SearchQuery};
 
 fn missing_room_id() -> Error {
-    Error::rejected("The required \"roomId\" query param is missing.", "error-roomId-param-not-provided")
+    Error::rejected("The required \"roomId\" query param is missing.", Code::RoomIdParamNotProvided)
 }
 
 fn missing_search_text() -> Error {
-    Error::rejected(
-        "The required \"searchText\" query param is missing.",
-        "error-searchText-param-not-provided",
-    )
+    Error::rejected("The required \"searchText\" query param is missing.", Code::SearchTextParamNotProvided)
 }
 
 /// The search text, split into what the index searches and what filters.

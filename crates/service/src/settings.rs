@@ -4,6 +4,7 @@ use crate::Services;
 use serde_json::Value;
 use std::sync::Arc;
 use threadsync_domain::settings::{definition, validate, Settings};
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, User};
 
 impl Services {
@@ -14,7 +15,7 @@ impl Services {
         self.settings()
             .get(id)
             .cloned()
-            .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), "error-setting-not-found"))
+            .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), Code::SettingNotFound))
     }
 
     /// Changes a setting after checking its type; persisted before the
@@ -22,7 +23,7 @@ impl Services {
     pub async fn change_setting(&self, caller: &User, id: &str, value: &Value) -> Result<()> {
         self.require_global_permission(caller, "edit-privileged-setting")?;
         let def = definition(id)
-            .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), "error-setting-not-found"))?;
+            .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), Code::SettingNotFound))?;
         let value = validate(def, value).map_err(Error::invalid_params)?;
         let _one_writer = self.settings_write.lock().await;
         self.store.save_setting(id, &value).await?;

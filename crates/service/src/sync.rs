@@ -18,6 +18,7 @@ use std::cmp::Ordering;
 use threadsync_domain::listing::{Direction, Projection, Sort, SortField};
 use threadsync_domain::query::Filter;
 use threadsync_domain::settings::Settings;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Message, Result, Room, Timestamp, Tombstone, User};
 use threadsync_storage::{ChangeScope, Changes, Cursor};
 
@@ -182,7 +183,7 @@ fn resync_required(param: &str, what: &str) -> Error {
         format!(
             "The \"{param}\" date is older than the deletion history this server keeps; resync the {what} from scratch."
         ),
-        "error-resync-required",
+        Code::ResyncRequired,
     )
 }
 
@@ -302,10 +303,7 @@ impl Services {
     /// `max_sync_items`).
     pub async fn sync_messages(&self, caller: &User, params: SyncMessagesParams<'_>) -> Result<RoomSync> {
         let rid = params.room_id.ok_or_else(|| {
-            Error::rejected(
-                "The required \"roomId\" query param is missing.",
-                "error-roomId-param-not-provided",
-            )
+            Error::rejected("The required \"roomId\" query param is missing.", Code::RoomIdParamNotProvided)
         })?;
         let cursor_form = params.next.is_some() || params.previous.is_some() || params.kind.is_some();
         if params.last_update.is_some() && cursor_form {
@@ -328,7 +326,7 @@ impl Services {
                 || {
                     Error::rejected(
                         "The required \"lastUpdate\" query param is missing.",
-                        "error-lastUpdate-param-not-provided",
+                        Code::LastUpdateParamNotProvided,
                     )
                 },
                 // Rocket.Chat types this error `error-roomId-param-invalid`
@@ -336,7 +334,7 @@ impl Services {
                 || {
                     Error::rejected(
                         "The \"lastUpdate\" query parameter must be a valid date.",
-                        "error-lastUpdate-param-invalid",
+                        Code::LastUpdateParamInvalid,
                     )
                 },
             )?;
@@ -398,23 +396,15 @@ impl Services {
         offset: Option<&str>,
     ) -> Result<DeletedListing> {
         let rid = room_id.ok_or_else(|| {
-            Error::rejected(
-                "The required \"roomId\" query param is missing.",
-                "error-roomId-param-not-provided",
-            )
+            Error::rejected("The required \"roomId\" query param is missing.", Code::RoomIdParamNotProvided)
         })?;
         let since = required_date(
             since,
-            || {
-                Error::rejected(
-                    "The required \"since\" query param is missing.",
-                    "error-since-param-not-provided",
-                )
-            },
+            || Error::rejected("The required \"since\" query param is missing.", Code::SinceParamNotProvided),
             || {
                 Error::rejected(
                     "The \"since\" query parameter must be a valid date.",
-                    "error-since-param-invalid",
+                    Code::SinceParamInvalid,
                 )
             },
         )?;

@@ -13,6 +13,7 @@
 use crate::paging::Paging;
 use crate::sync::{required_date, sort_messages, Documents, FeedBound, ListParams, Shaping};
 use crate::Services;
+use threadsync_domain::Code;
 
 /// The longest `text` filter of `chat.getThreadsList`.
 const MAX_TEXT_FILTER: usize = 1024;
@@ -52,7 +53,7 @@ pub struct ThreadsListParams<'a> {
 }
 
 fn threads_disabled() -> Error {
-    Error::rejected("Threads Disabled", "error-not-allowed")
+    Error::rejected("Threads Disabled", Code::NotAllowed)
 }
 
 fn missing_tmid() -> Error {
@@ -60,28 +61,28 @@ fn missing_tmid() -> Error {
 }
 
 fn missing_rid() -> Error {
-    Error::rejected("The required \"rid\" query param is missing.", "error-room-id-param-not-provided")
+    Error::rejected("The required \"rid\" query param is missing.", Code::RoomDashIdParamNotProvided)
 }
 
 fn missing_updated_since() -> Error {
-    Error::rejected("The required param \"updatedSince\" is missing.", "error-updatedSince-param-invalid")
+    Error::rejected("The required param \"updatedSince\" is missing.", Code::UpdatedSinceParamInvalid)
 }
 
 fn invalid_updated_since() -> Error {
     Error::rejected(
         "The \"updatedSince\" query parameter must be a valid date.",
-        "error-updatedSince-param-invalid",
+        Code::UpdatedSinceParamInvalid,
     )
 }
 
 /// `tmid` names no message (thread endpoints spell it with a capital M).
 fn invalid_thread() -> Error {
-    Error::rejected("Invalid Message", "error-invalid-message")
+    Error::rejected("Invalid Message", Code::InvalidMessage)
 }
 
 /// The room denial of the thread endpoints.
 fn thread_not_allowed() -> Error {
-    Error::rejected("Not Allowed", "error-not-allowed")
+    Error::rejected("Not Allowed", Code::NotAllowed)
 }
 
 fn method_details(method: &str) -> Value {
@@ -188,7 +189,10 @@ impl Services {
             Some("following") => Kind::Following,
             Some("unread") => Kind::Unread,
             Some(_) => {
-                return Err(Error::rejected("must be equal to one of the allowed values", "invalid-params"))
+                return Err(Error::rejected(
+                    "must be equal to one of the allowed values",
+                    Code::SchemaInvalidParams,
+                ))
             }
         };
         // The text becomes a (literal, escaped) pattern in the store; bound it
@@ -278,10 +282,9 @@ impl Services {
             .ok_or_else(|| Error::invalid_params("The required \"mid\" body param is missing."))?;
         let method = if follow { "followMessage" } else { "unfollowMessage" };
         let not_allowed =
-            || Error::rejected("not-allowed", "error-not-allowed").with_details(method_details(method));
-        let invalid = || {
-            Error::rejected("Invalid message", "error-invalid-message").with_details(method_details(method))
-        };
+            || Error::rejected("not-allowed", Code::NotAllowed).with_details(method_details(method));
+        let invalid =
+            || Error::rejected("Invalid message", Code::InvalidMessage).with_details(method_details(method));
         if !self.settings().threads_enabled() {
             return Err(not_allowed());
         }

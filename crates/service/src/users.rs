@@ -5,6 +5,7 @@ use crate::paging::Paging;
 use crate::rooms::Listing;
 use crate::Services;
 use std::sync::OnceLock;
+use threadsync_domain::Code;
 use threadsync_domain::{id, Email, Error, Result, Timestamp, User};
 use threadsync_storage::{StorageError, UserListQuery, UserSortField};
 
@@ -36,13 +37,13 @@ fn validate_username(username: &str) -> Result<()> {
     if username.is_empty() || username.len() > MAX_USERNAME_LEN || !username_pattern().is_match(username) {
         return Err(Error::rejected(
             format!("{username} is not a valid username, use only letters, numbers, dots, hyphens and underscores"),
-            "error-invalid-username",
+            Code::InvalidUsername,
         ));
     }
     if matches!(username.to_ascii_lowercase().as_str(), "all" | "here") {
         return Err(Error::rejected(
             format!("{username} is blocked and can't be used!"),
-            "error-blocked-username",
+            Code::BlockedUsername,
         ));
     }
     Ok(())
@@ -57,7 +58,7 @@ pub(crate) fn validate_email(email: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::rejected(format!("Invalid email {email}"), "error-invalid-email"))
+        Err(Error::rejected(format!("Invalid email {email}"), Code::InvalidEmail))
     }
 }
 
@@ -86,7 +87,7 @@ impl Services {
         let roles = if new.roles.is_empty() { vec!["user".to_owned()] } else { new.roles };
         for role in &roles {
             if !matches!(role.as_str(), "admin" | "user" | "bot" | "guest") {
-                return Err(Error::rejected(format!("Invalid role {role}"), "error-invalid-role"));
+                return Err(Error::rejected(format!("Invalid role {role}"), Code::InvalidRole));
             }
         }
         let user = User {
@@ -132,7 +133,7 @@ impl Services {
         if !self.settings().registration_public() {
             return Err(Error::rejected(
                 "User registration is only allowed via Secret URL",
-                "error-user-registration-secret",
+                Code::UserRegistrationSecret,
             ));
         }
         self.create_user(NewUser {
@@ -165,7 +166,7 @@ impl Services {
                 ))
             }
         };
-        found.ok_or_else(|| Error::rejected("User not found.", "error-invalid-user"))
+        found.ok_or_else(|| Error::rejected("User not found.", Code::InvalidUser))
     }
 
     /// `users.delete`: needs `delete-user` (admins by default), else 403;
@@ -176,11 +177,11 @@ impl Services {
             .store
             .user_by_id(user_id)
             .await?
-            .ok_or_else(|| Error::rejected("Invalid user", "error-invalid-user"))?;
+            .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))?;
         if target.is_admin() && target.id == caller.id {
             return Err(Error::rejected(
                 "Leaving the app without admins is not allowed",
-                "error-action-not-allowed",
+                Code::ActionNotAllowed,
             ));
         }
         self.store.delete_user(&target.id).await?;
@@ -195,10 +196,7 @@ fn user_sort(raw: Option<&str>) -> Result<(UserSortField, bool)> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok((UserSortField::Username, false)) };
     let invalid = |reason: &str| {
         let echo: String = raw.chars().take(64).collect();
-        Error::rejected(
-            format!("Invalid sort parameter provided: \"{echo}\" ({reason})"),
-            "error-invalid-sort",
-        )
+        Error::rejected(format!("Invalid sort parameter provided: \"{echo}\" ({reason})"), Code::InvalidSort)
     };
     let value: serde_json::Value = serde_json::from_str(raw).map_err(|_| invalid("not JSON"))?;
     let object = value.as_object().ok_or_else(|| invalid("not an object"))?;
@@ -245,13 +243,16 @@ impl Services {
         if request.query.is_some_and(|q| !q.trim().is_empty() && q.trim() != "{}") {
             return Err(Error::rejected(
                 "The \"query\" parameter is not supported by users.list; use \"email\" or users.info",
-                "error-invalid-query",
+                Code::InvalidQuery,
             ));
         }
         let (sort, descending) = user_sort(request.sort)?;
         let email = match request.email {
             Some("") => {
-                return Err(Error::rejected("must NOT have fewer than 1 characters", "invalid-params"))
+                return Err(Error::rejected(
+                    "must NOT have fewer than 1 characters",
+                    Code::SchemaInvalidParams,
+                ))
             }
             other => other.map(str::to_owned),
         };
@@ -270,10 +271,10 @@ impl Services {
         self.require_global_permission(caller, "edit-other-user-active-status")?;
         match self.store.set_user_active(user_id, active).await {
             Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(Error::rejected("Invalid user", "error-invalid-user")),
+            Ok(None) => Err(Error::rejected("Invalid user", Code::InvalidUser)),
             Err(StorageError::Invalid("last_active_admin")) => Err(Error::rejected(
                 "Leaving the app without an active admin is not allowed",
-                "error-action-not-allowed",
+                Code::ActionNotAllowed,
             )),
             Err(e) => Err(e.into()),
         }
@@ -281,11 +282,11 @@ impl Services {
 }
 
 fn username_taken(username: &str) -> Error {
-    Error::rejected(format!("Username is already in use: {username}"), "error-field-unavailable")
+    Error::rejected(format!("Username is already in use: {username}"), Code::FieldUnavailable)
 }
 
 pub(crate) fn email_taken(email: &str) -> Error {
-    Error::rejected(format!("Email already exists: {email}"), "error-field-unavailable")
+    Error::rejected(format!("Email already exists: {email}"), Code::FieldUnavailable)
 }
 
 #[cfg(test)]

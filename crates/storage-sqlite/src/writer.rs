@@ -116,10 +116,12 @@ impl Writer {
                     (Ok(_), Some(e)) => Err(e.clone()),
                     (result, _) => result,
                 };
-                // The caller may have gone away; the write stands regardless.
-                let _ = done.send(outcome);
+                // Counted before answering, so a caller that has its answer
+                // never sees its own write still counted as queued.
                 pending.fetch_sub(1, Ordering::Relaxed);
                 finished.fetch_add(1, Ordering::Relaxed);
+                // The caller may have gone away; the write stands regardless.
+                let _ = done.send(outcome);
             })
         });
         {

@@ -7,6 +7,7 @@
 //! the date fields in place.
 
 use serde_json::{json, Map, Value};
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Timestamp};
 
 /// Fields that hold dates in the documents we send (messages, rooms,
@@ -67,17 +68,15 @@ pub fn error_object(error: Value, reason: &str, details: Option<Value>) -> Value
 /// reason as `reason`. Internal detail never leaves the server.
 pub fn domain_error(error: &Error) -> Value {
     match error {
-        Error::Rejected { reason, code, details } => {
-            error_object(Value::String(code.clone()), reason, details.clone())
-        }
+        Error::Rejected { reason, code, details } => error_object(json!(code), reason, details.clone()),
         Error::Legacy(message) => error_object(Value::String(message.clone()), message, None),
-        Error::Failure { message, code } => error_object(Value::String(code.clone()), message, None),
+        Error::Failure { message, code } => error_object(json!(code), message, None),
         Error::NotLoggedIn => {
-            error_object(json!("error-not-allowed"), "You must be logged in to do this.", None)
+            error_object(json!(Code::NotAllowed), "You must be logged in to do this.", None)
         }
         Error::LoginFailed => error_object(json!(403), "Incorrect password", None),
         Error::Forbidden => error_object(
-            json!("error-unauthorized"),
+            json!(Code::Unauthorized),
             "User does not have the permissions required for this action",
             None,
         ),
@@ -85,7 +84,7 @@ pub fn domain_error(error: &Error) -> Value {
             let secs = wait_ms.div_ceil(1000).max(1);
             let unit = if secs == 1 { "second" } else { "seconds" };
             error_object(
-                json!("too-many-requests"),
+                json!(Code::MethodTooManyRequests),
                 &format!("Error, too many requests. Please slow down. You must wait {secs} {unit} before trying again."),
                 Some(json!({"timeToReset": wait_ms})),
             )
@@ -189,8 +188,8 @@ mod tests {
 
     #[test]
     fn error_objects_have_meteor_shape() {
-        let e = domain_error(&Error::rejected("Not allowed", "error-action-not-allowed"));
-        assert_eq!(e["error"], "error-action-not-allowed");
+        let e = domain_error(&Error::rejected("Not allowed", Code::ActionNotAllowed));
+        assert_eq!(e["error"], Code::ActionNotAllowed.as_str());
         assert_eq!(e["reason"], "Not allowed");
         assert_eq!(e["message"], "Not allowed [error-action-not-allowed]");
         assert_eq!(e["errorType"], "Meteor.Error");

@@ -9,6 +9,7 @@
 use super::ddp;
 use super::session::Session;
 use serde_json::{json, Map, Value};
+use threadsync_domain::Code;
 use threadsync_domain::{Error, RoomType, Timestamp, User};
 use threadsync_service::{HistoryQuery, ListParams, LoginCredentials, RoomSelector, ThreadsListParams};
 
@@ -28,7 +29,7 @@ pub async fn call(session: &mut Session, name: &str, params: Vec<Value>) -> Repl
                 // Known methods need a user; unknown ones are unknown either way.
                 return if is_known(name) {
                     Err(ddp::error_object(
-                        json!("error-not-allowed"),
+                        json!(Code::NotAllowed),
                         "Not allowed",
                         Some(json!({"method": name})),
                     ))
@@ -85,7 +86,7 @@ fn domain(e: Error) -> Value {
 }
 
 fn invalid_params(method: &str) -> Value {
-    ddp::error_object(json!("error-invalid-params"), "Invalid params", Some(json!({"method": method})))
+    ddp::error_object(json!(Code::InvalidParams), "Invalid params", Some(json!({"method": method})))
 }
 
 /// A document as DDP sends it (dates as `{"$date": ms}`).
@@ -157,9 +158,9 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             let skip = args.get("skip").and_then(Value::as_u64).unwrap_or(0).to_string();
             let parent = match services.get_message(user, tmid).await {
                 Ok(parent) => parent,
-                Err(Error::Rejected { code, .. }) if code == "error-not-allowed" => {
+                Err(Error::Rejected { code: Code::NotAllowed, .. }) => {
                     return Err(ddp::error_object(
-                        json!("error-not-allowed"),
+                        json!(Code::NotAllowed),
                         "not-allowed",
                         Some(json!({"method": name})),
                     ))
@@ -205,7 +206,7 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             };
             let history = match services.room_history(user, &rid, &query).await {
                 Ok(history) => history,
-                Err(Error::Rejected { code, .. }) if code == "error-not-allowed" => return Ok(json!(false)),
+                Err(Error::Rejected { code: Code::NotAllowed, .. }) => return Ok(json!(false)),
                 Err(e) => return Err(domain(e)),
             };
             let mut reply = json!({"messages": ejson(&history.messages)?, "unreadNotLoaded": 0});
@@ -343,7 +344,7 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         "getRoomNameById" => {
             let rid = string_param(&params, 0, name)?;
             let room = services.readable_room(user, &rid).await.map_err(domain)?.ok_or_else(|| {
-                ddp::error_object(json!("error-not-allowed"), "Not allowed", Some(json!({"method": name})))
+                ddp::error_object(json!(Code::NotAllowed), "Not allowed", Some(json!({"method": name})))
             })?;
             Ok(json!(room.name.unwrap_or_default()))
         }
@@ -359,7 +360,7 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         "leaveRoom" => {
             let rid = string_param(&params, 0, name)?;
             let room = services.readable_room(user, &rid).await.map_err(domain)?.ok_or_else(|| {
-                ddp::error_object(json!("error-invalid-room"), "Invalid room", Some(json!({"method": name})))
+                ddp::error_object(json!(Code::InvalidRoom), "Invalid room", Some(json!({"method": name})))
             })?;
             services
                 .leave_room(user, room.t, RoomSelector { room_id: Some(&rid), room_name: None })
@@ -398,7 +399,7 @@ async fn find_readable(
 ) -> Result<threadsync_domain::Room, Value> {
     let not_allowed = || {
         ddp::error_object(
-            json!("error-not-allowed"),
+            json!(Code::NotAllowed),
             "Not allowed",
             Some(json!({"method": "getRoomIdByNameOrId"})),
         )
@@ -417,7 +418,7 @@ async fn find_readable(
 }
 
 async fn typing(session: &Session, user: &User, params: &[Value]) -> Result<(), Value> {
-    let denied = || ddp::error_object(json!("not-allowed"), "Not allowed", None);
+    let denied = || ddp::error_object(json!(Code::MethodNotAllowed), "Not allowed", None);
     let event = params.first().and_then(Value::as_str).ok_or_else(denied)?;
     let (rid, kind) = event.split_once('/').ok_or_else(denied)?;
     let username = params.get(1).and_then(Value::as_str).ok_or_else(denied)?;
@@ -466,7 +467,7 @@ async fn login(session: &mut Session, params: Vec<Value>) -> Reply {
         Err(Error::TooManyRequests { wait_ms }) => {
             let secs = wait_ms.div_ceil(1000).max(1);
             return Err(ddp::error_object(
-                json!("error-login-blocked"),
+                json!(Code::LoginBlocked),
                 &format!("Too many failed login attempts. Wait {secs} seconds."),
                 Some(json!({"timeToReset": wait_ms})),
             ));

@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use threadsync_domain::Code;
 use threadsync_domain::Error;
 use threadsync_service::Services;
 use utoipa_axum::router::OpenApiRouter;
@@ -162,7 +163,7 @@ fn upgrade_or_refuse(
             .on_upgrade(move |socket| session::run(socket, rt, ip, transport)),
         Err(_) => ApiError(Error::rejected(
             "This endpoint speaks DDP over a websocket: send a websocket upgrade request",
-            "error-websocket-expected",
+            Code::WebsocketExpected,
         ))
         .into_response(),
     }

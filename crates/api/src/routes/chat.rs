@@ -8,6 +8,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use threadsync_domain::Code;
 use threadsync_domain::Error;
 use threadsync_service::{Marked, PostMessage};
 use utoipa::ToSchema;
@@ -352,7 +353,7 @@ async fn report_message(
     ),
 )]
 async fn read_receipts(_caller: CurrentUser) -> ApiResult {
-    Err(ApiError(Error::rejected("This is an enterprise feature", "error-action-not-allowed")))
+    Err(ApiError(Error::rejected("This is an enterprise feature", Code::ActionNotAllowed)))
 }
 
 /// Ignores another member of a room, or stops.

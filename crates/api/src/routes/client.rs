@@ -9,6 +9,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use threadsync_domain::Code;
 use threadsync_domain::{id, Error, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -42,7 +43,7 @@ async fn emoji_custom_list(_caller: CurrentUser, params: Params) -> ApiResult {
     if params.get("updatedSince").is_some_and(|raw| Timestamp::parse(raw).is_none()) {
         return Err(Error::rejected(
             "The \"updatedSince\" query parameter must be a valid date.",
-            "error-roomId-param-invalid",
+            Code::RoomIdParamInvalid,
         )
         .into());
     }
@@ -111,11 +112,9 @@ async fn push_token(caller: CurrentUser, Body(body): Body<PushTokenBody>) -> Api
         None => id::new_id(),
         Some(Value::String(s)) => s.clone(),
         Some(_) => {
-            return Err(Error::rejected(
-                "The required \"id\" body param is invalid.",
-                "error-id-param-not-valid",
+            return Err(
+                Error::rejected("The required \"id\" body param is invalid.", Code::IdParamNotValid).into()
             )
-            .into())
         }
     };
     let kind = match body.kind.as_ref().and_then(Value::as_str) {
@@ -123,7 +122,7 @@ async fn push_token(caller: CurrentUser, Body(body): Body<PushTokenBody>) -> Api
         _ => {
             return Err(Error::rejected(
                 "The required \"type\" body param is missing or invalid.",
-                "error-type-param-not-valid",
+                Code::TypeParamNotValid,
             )
             .into())
         }
@@ -131,14 +130,14 @@ async fn push_token(caller: CurrentUser, Body(body): Body<PushTokenBody>) -> Api
     let Some(value) = body.value.as_ref().and_then(Value::as_str).filter(|v| !v.is_empty()) else {
         return Err(Error::rejected(
             "The required \"value\" body param is missing or invalid.",
-            "error-token-param-not-valid",
+            Code::TokenParamNotValid,
         )
         .into());
     };
     let Some(app_name) = body.app_name.as_ref().and_then(Value::as_str).filter(|v| !v.is_empty()) else {
         return Err(Error::rejected(
             "The required \"appName\" body param is missing or invalid.",
-            "error-appName-param-not-valid",
+            Code::AppNameParamNotValid,
         )
         .into());
     };
@@ -181,7 +180,7 @@ async fn push_token_delete(_caller: CurrentUser, Body(body): Body<PushTokenDelet
     if body.token.as_ref().and_then(Value::as_str).is_none_or(str::is_empty) {
         return Err(Error::rejected(
             "The required \"token\" body param is missing or invalid.",
-            "error-token-param-not-valid",
+            Code::TokenParamNotValid,
         )
         .into());
     }

@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use threadsync_domain::error::Refusal;
 use threadsync_domain::upload::shown_inline;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Room, RoomType, User};
 use threadsync_service::{FileListParams, FileMessage, IncomingFile, RoomSelector, Services, StoredFile};
 use utoipa_axum::router::OpenApiRouter;
@@ -122,7 +123,7 @@ pub(super) async fn read_upload_form(
         let name = field.name().unwrap_or_default().to_owned();
         if field.file_name().is_some() || name == kind.field() {
             if name != kind.field() {
-                return Err(ApiError(Error::rejected("", "invalid-field")));
+                return Err(ApiError(Error::rejected("", Code::InvalidField)));
             }
             if pending.file.is_some() {
                 return Err(ApiError(Error::invalid_params("Just 1 file is allowed")));
@@ -150,8 +151,7 @@ pub(super) async fn read_upload_form(
             fields.insert(name, Value::String(text));
         }
     }
-    let file =
-        pending.take().ok_or_else(|| ApiError(Error::rejected("No file uploaded", "error-no-file")))?;
+    let file = pending.take().ok_or_else(|| ApiError(Error::rejected("No file uploaded", Code::NoFile)))?;
     Ok((file, fields))
 }
 
@@ -447,7 +447,7 @@ async fn files(services: &AppState, caller: &CurrentUser, t: RoomType, params: &
         (RoomType::Direct, None, Some(username)) => {
             match services.direct_room_with(&caller.user, username).await? {
                 Some(room) => Some(room.id),
-                None => return Err(ApiError(Error::rejected("", "invalid-channel"))),
+                None => return Err(ApiError(Error::rejected("", Code::InvalidChannel))),
             }
         }
         (_, room_id, _) => room_id.map(str::to_owned),

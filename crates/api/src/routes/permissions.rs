@@ -11,6 +11,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::permissions::{PermissionTable, RoleDef, ROLES, TABLE_UPDATED_AT};
+use threadsync_domain::Code;
 use threadsync_domain::{Error, Timestamp};
 use threadsync_service::{PermissionUpdate, UserSelector};
 use utoipa::ToSchema;
@@ -92,7 +93,7 @@ async fn list_all(State(services): State<AppState>, _caller: CurrentUser, params
         Some(raw) => Some(Timestamp::parse(raw).ok_or_else(|| {
             Error::rejected(
                 "The \"updatedSince\" query parameter must be a valid date.",
-                "error-updatedSince-param-invalid",
+                Code::UpdatedSinceParamInvalid,
             )
         })?),
     };
@@ -147,7 +148,7 @@ async fn update(
     Body(body): Body<UpdateBody>,
 ) -> ApiResult {
     services.require_global_permission(&caller.user, "access-permissions")?;
-    let invalid = || Error::rejected("Invalid body params", "error-invalid-body-params");
+    let invalid = || Error::rejected("Invalid body params", Code::InvalidBodyParams);
     let items = body.permissions.as_ref().and_then(Value::as_array).ok_or_else(invalid)?;
     let mut updates = Vec::with_capacity(items.len());
     for item in items {

@@ -11,6 +11,7 @@ use crate::response::{ok, ApiResult};
 use crate::AppState;
 use serde::Deserialize;
 use serde_json::json;
+use threadsync_domain::Code;
 use threadsync_domain::{Error, RoomType};
 use threadsync_service::{RoomSelector, RoomSetting};
 use utoipa::ToSchema;
@@ -261,7 +262,7 @@ async fn set_default(
         None | Some(serde_json::Value::Null) => {
             return Err(ApiError(Error::Failure {
                 message: "The bodyParam \"default\" is required".into(),
-                code: "error-channels-setdefault-is-required".into(),
+                code: Code::ChannelsSetdefaultIsRequired,
             }))
         }
         Some(serde_json::Value::Bool(on)) => *on,

@@ -8,6 +8,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use threadsync_domain::Code;
 use threadsync_domain::Error;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -155,7 +156,7 @@ async fn get(State(services): State<AppState>, caller: CurrentUser, params: Para
 async fn get_one(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
     let room_id = params
         .get("roomId")
-        .ok_or_else(|| Error::rejected("must have required property 'roomId'", "invalid-params"))?;
+        .ok_or_else(|| Error::rejected("must have required property 'roomId'", Code::SchemaInvalidParams))?;
     let subscription = services.own_subscription(&caller.user, room_id).await?;
     ok(json!({"subscription": subscription}))
 }

@@ -10,6 +10,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threadsync_domain::error::json_type;
+use threadsync_domain::Code;
 use threadsync_service::{NewUser, StatusChange, UserSelector, UserUpdate};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -148,7 +149,7 @@ async fn info(State(services): State<AppState>, _caller: CurrentUser, params: Pa
     // found.')`: clients compare that text exactly (rocketchat_API's test
     // fixtures create the user when they see it).
     let user = match services.user_info(params.get("userId"), params.get("username")).await {
-        Err(threadsync_domain::Error::Rejected { code, .. }) if code == "error-invalid-user" => {
+        Err(threadsync_domain::Error::Rejected { code: Code::InvalidUser, .. }) => {
             return Err(threadsync_domain::Error::Legacy("User not found.".into()).into())
         }
         found => found?,
@@ -232,7 +233,7 @@ async fn set_active_status(
 ) -> ApiResult {
     // Rocket.Chat checks the permission before the body.
     services.require_global_permission(&caller.user, "edit-other-user-active-status")?;
-    let invalid = |reason: &str| threadsync_domain::Error::rejected(reason, "invalid-params");
+    let invalid = |reason: &str| threadsync_domain::Error::rejected(reason, Code::SchemaInvalidParams);
     let user_id = match &body.user_id {
         None => return Err(invalid("must have required property 'userId'").into()),
         Some(serde_json::Value::String(id)) => id.clone(),

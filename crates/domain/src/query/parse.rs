@@ -11,6 +11,7 @@
 //! [`ECHO_CHARS`] characters.
 
 use super::{field, Cond, Field, Filter, Literal, Pattern, Shape, ValueKind};
+use crate::error::Code;
 use crate::error::{echo, truncate, Error};
 use crate::time::{self, Timestamp};
 use serde_json::{Map, Value};
@@ -75,7 +76,7 @@ impl Filter {
 fn rejection(raw: &str, reason: &str) -> Error {
     Error::rejected(
         format!("Invalid query parameter provided: \"{}\" ({reason})", echo(raw)),
-        "error-invalid-query",
+        Code::InvalidQuery,
     )
 }
 

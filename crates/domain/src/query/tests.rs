@@ -1,6 +1,7 @@
 //! Tests of the query parser and matcher.
 
 use super::*;
+use crate::error::Code;
 use crate::error::Error;
 use crate::message::Message;
 use rand::rngs::StdRng;
@@ -65,7 +66,7 @@ fn rejected_with(raw: &str, limits: &Limits) -> String {
     let Error::Rejected { reason, code, details: None } = &err else {
         panic!("wrong error variant: {err:?}");
     };
-    assert_eq!(code, "error-invalid-query");
+    assert_eq!(*code, Code::InvalidQuery);
     let echoed: String = raw.chars().take(200).collect();
     let cut = if raw.chars().count() > 200 { "…" } else { "" };
     let head = format!("Invalid query parameter provided: \"{echoed}{cut}\" (");
@@ -106,14 +107,14 @@ fn the_exact_error_message() {
         err,
         Error::rejected(
             r#"Invalid query parameter provided: "{"$where":"1"}" (operator "$where" is not allowed here)"#,
-            "error-invalid-query"
+            Code::InvalidQuery
         )
     );
     assert_eq!(
         err.to_string(),
         r#"Invalid query parameter provided: "{"$where":"1"}" (operator "$where" is not allowed here) [error-invalid-query]"#
     );
-    assert_eq!(err.code(), Some("error-invalid-query"));
+    assert_eq!(err.code(), Some(Code::InvalidQuery));
 }
 
 #[test]
@@ -782,7 +783,7 @@ fn mangled_queries_never_panic() {
             Ok(filter) => {
                 let _ = filter.matches(&parent());
             }
-            Err(e) => assert_eq!(e.code(), Some("error-invalid-query"), "{raw}: {e}"),
+            Err(e) => assert_eq!(e.code(), Some(Code::InvalidQuery), "{raw}: {e}"),
         }
     }
 }

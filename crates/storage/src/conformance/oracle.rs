@@ -15,6 +15,7 @@ use serde_json::{json, Map, Value};
 use threadsync_domain::listing::Sort;
 use threadsync_domain::message::{ChannelMention, Mention};
 use threadsync_domain::query::{Filter, FIELDS};
+use threadsync_domain::Code;
 use threadsync_domain::{Message, Timestamp, User};
 
 use super::{message, user_ref, World, ROOM};
@@ -435,7 +436,7 @@ pub async fn query_fuzz(store: &dyn Store, cases: u32) {
         let raw = input.new_tree(&mut runner).expect("input").current();
         match Filter::parse(Some(&raw)) {
             Err(e) => {
-                assert_eq!(e.code(), Some("error-invalid-query"), "{raw}: {e}");
+                assert_eq!(e.code(), Some(Code::InvalidQuery), "{raw}: {e}");
                 refused += 1;
             }
             Ok(filter) => {
