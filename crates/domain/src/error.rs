@@ -141,6 +141,8 @@ codes! {
     UserNotLeader => "error-user-not-leader",
     UserNotModerator => "error-user-not-moderator",
     UserNotOwner => "error-user-not-owner",
+    CodeRequired => "error-code-required",
+    CodeInvalid => "error-code-invalid",
     /// Rocket.Chat's request-schema failures (`must have required property
     /// 'rid'`): this family of codes has no `error-` prefix.
     SchemaInvalidParams => "invalid-params",

@@ -89,6 +89,11 @@ pub struct Room {
     /// object, answered as it was set. Absent until set.
     #[serde(rename = "customFields", skip_serializing_if = "Option::is_none", default)]
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Joining needs a code (`channels.setJoinCode`). The code itself is
+    /// never part of the room: stores keep it apart, so no answer, event
+    /// or log that carries a room can leak it.
+    #[serde(rename = "joinCodeRequired", skip_serializing_if = "std::ops::Not::not", default)]
+    pub join_code_required: bool,
 }
 
 /// A user's membership of a room, with their read state.

@@ -60,6 +60,7 @@ pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<B
             last_message_at: None,
             prid: None,
             custom_fields: None,
+            join_code_required: false,
         };
         match store.create_room(&general, &[]).await {
             // Another instance created it first: fine.

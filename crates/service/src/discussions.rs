@@ -125,6 +125,7 @@ impl Services {
             last_message_at: None,
             prid: Some(parent.id.clone()),
             custom_fields: None,
+            join_code_required: false,
         };
         let mut members = vec![new_subscription(&discussion, caller, None, vec![OWNER_ROLE.to_owned()])];
         members.extend(invited.iter().map(|u| new_subscription(&discussion, u, None, Vec::new())));

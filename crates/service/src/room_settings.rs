@@ -34,6 +34,9 @@ pub enum RoomSetting {
     Default(bool),
     /// The room's custom fields, replaced whole (`setCustomFields`).
     CustomFields(Map<String, serde_json::Value>),
+    /// The code joining the channel needs (`channels.setJoinCode`); blank
+    /// removes it, as Rocket.Chat's `setJoinCodeById` does.
+    JoinCode(String),
 }
 
 /// `channel` / `private group`, as Rocket.Chat's messages name the family.
@@ -178,6 +181,10 @@ impl Services {
             RoomSetting::Default(v) => (RoomChange::Default(*v), None),
             // Rocket.Chat posts no message for custom fields.
             RoomSetting::CustomFields(fields) => (RoomChange::CustomFields(fields.clone()), None),
+            // Nor for a join code, which no member may read back.
+            RoomSetting::JoinCode(code) => {
+                (RoomChange::JoinCode((!code.trim().is_empty()).then(|| code.clone())), None)
+            }
         };
         let changed = match self.store.update_room(&room.id, &change).await {
             Ok(Some(changed)) => changed,

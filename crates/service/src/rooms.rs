@@ -10,6 +10,7 @@
 use crate::membership::{new_subscription, user_ref};
 use crate::paging::Paging;
 use crate::Services;
+use serde_json::json;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 use threadsync_domain::Code;
@@ -162,6 +163,14 @@ pub(crate) fn other_usernames(caller: &User, names: &[String]) -> Vec<String> {
     wanted
 }
 
+/// Whether a secret given by a client is the stored one, in time that does
+/// not depend on where they first differ (a join code must not be guessable
+/// a character at a time from answer times).
+fn same_secret(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected.bytes().zip(given.bytes()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+}
+
 /// The id Rocket.Chat gives a direct message: its members' ids, sorted and
 /// concatenated. Deterministic, so two concurrent opens collide on the id.
 fn direct_room_id(uids: &[String]) -> String {
@@ -229,6 +238,7 @@ impl Services {
             last_message_at: None,
             prid: None,
             custom_fields: None,
+            join_code_required: false,
         };
         let mut subscriptions = vec![new_subscription(&room, caller, None, vec![OWNER_ROLE.to_owned()])];
         subscriptions.extend(found.iter().map(|member| new_subscription(&room, member, None, Vec::new())));
@@ -258,8 +268,18 @@ impl Services {
     }
 
     /// `channels.join`: joins a public channel (a no-op for a member). Private
-    /// groups and direct messages cannot be joined: `Not allowed`.
-    pub async fn join_room(&self, caller: &User, room: RoomSelector<'_>) -> Result<Room> {
+    /// groups and direct messages cannot be joined: `Not allowed`. A
+    /// channel with a join code needs it, unless the caller holds
+    /// `join-without-join-code` (admins, bots): none given is `Code
+    /// required [error-code-required]`, a wrong one `Invalid code
+    /// [error-code-invalid]`, checked for members too, as Rocket.Chat's
+    /// `Room.join` does.
+    pub async fn join_room(
+        &self,
+        caller: &User,
+        room: RoomSelector<'_>,
+        join_code: Option<&str>,
+    ) -> Result<Room> {
         let room = self
             .find_room(room)
             .await?
@@ -267,6 +287,16 @@ impl Services {
             .ok_or_else(|| room_not_found(RoomType::Channel))?;
         if room.t != RoomType::Channel {
             return Err(Error::not_allowed());
+        }
+        if room.join_code_required && !self.has_global_permission(caller, "join-without-join-code") {
+            let details = json!({"method": "joinRoom"});
+            let given = join_code.filter(|code| !code.is_empty()).ok_or_else(|| {
+                Error::rejected("Code required", Code::CodeRequired).with_details(details.clone())
+            })?;
+            let expected = self.store.room_join_code(&room.id).await?;
+            if !expected.is_some_and(|expected| same_secret(&expected, given)) {
+                return Err(Error::rejected("Invalid code", Code::CodeInvalid).with_details(details));
+            }
         }
         if self.store.subscription(&room.id, &caller.id).await?.is_none() {
             self.store.add_subscription(&new_subscription(&room, caller, None, Vec::new())).await?;
@@ -522,6 +552,7 @@ impl Services {
             last_message_at: None,
             prid: None,
             custom_fields: None,
+            join_code_required: false,
         };
         let mut subscriptions = vec![new_subscription(&room, caller, Some(&other), Vec::new())];
         if other.id != caller.id {

@@ -763,6 +763,10 @@ impl RoomStore for PgStore {
         rooms::role_holders(&*self.client().await?, rid).await
     }
 
+    async fn room_join_code(&self, rid: &str) -> StorageResult<Option<String>> {
+        rooms::join_code(&*self.client().await?, rid).await
+    }
+
     async fn update_room(&self, rid: &str, change: &RoomChange) -> StorageResult<Option<Room>> {
         let event = StoreEvent::room(EventKind::Room, rid);
         write!(self, |changed: &Option<Room>| changed.as_ref().map(|_| event.clone()), |c| {

@@ -454,6 +454,9 @@ pub(crate) async fn update(c: &dyn Conn, rid: &str, change: &RoomChange) -> Stor
     }
     change.apply(&mut room, stamp);
     save(c, &room).await?;
+    if let RoomChange::JoinCode(code) = change {
+        c.exec("UPDATE rooms SET join_code = $2 WHERE id = $1", &[&rid, code]).await?;
+    }
     if change.shows_in_subscriptions() {
         let rows = c.rows("SELECT doc FROM subscriptions WHERE rid = $1", &[&rid]).await?;
         for row in &rows {
@@ -463,6 +466,15 @@ pub(crate) async fn update(c: &dyn Conn, rid: &str, change: &RoomChange) -> Stor
         }
     }
     Ok(Some(room))
+}
+
+/// See [`threadsync_storage::RoomStore::room_join_code`].
+pub(crate) async fn join_code(c: &dyn Conn, rid: &str) -> StorageResult<Option<String>> {
+    let rows = c.rows("SELECT join_code FROM rooms WHERE id = $1", &[&rid]).await?;
+    match rows.first() {
+        Some(row) => get(row, 0),
+        None => Ok(None),
+    }
 }
 
 /// See [`threadsync_storage::RoomStore::room_role_holders`] (usernames in

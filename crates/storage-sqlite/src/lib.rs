@@ -481,6 +481,11 @@ impl RoomStore for SqliteStore {
         self.read(move |c| rooms::role_holders(c, &rid)).await
     }
 
+    async fn room_join_code(&self, rid: &str) -> StorageResult<Option<String>> {
+        let rid = rid.to_owned();
+        self.read(move |c| rooms::join_code(c, &rid)).await
+    }
+
     async fn update_room(&self, rid: &str, change: &RoomChange) -> StorageResult<Option<Room>> {
         let (id, rid, change) = (rid.to_owned(), rid.to_owned(), change.clone());
         self.announce(self.write(move |c| rooms::update(c, &id, &change)).await, |_| {

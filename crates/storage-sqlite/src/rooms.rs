@@ -499,6 +499,9 @@ pub(crate) fn update(conn: &Connection, rid: &str, change: &RoomChange) -> Stora
     let stamp = clock::tick(conn, rid)?;
     change.apply(&mut room, stamp);
     save(conn, &room)?;
+    if let RoomChange::JoinCode(code) = change {
+        conn.cached_execute("UPDATE rooms SET join_code = ?2 WHERE id = ?1", params![rid, code]).db()?;
+    }
     if change.shows_in_subscriptions() {
         let mut stmt = conn.prepare_cached("SELECT doc FROM subscriptions WHERE rid = ?1").db()?;
         let docs = stmt.query_map([rid], |row| row.get::<_, String>(0)).db()?;
@@ -510,6 +513,13 @@ pub(crate) fn update(conn: &Connection, rid: &str, change: &RoomChange) -> Stora
         }
     }
     Ok(Some(room))
+}
+
+/// See [`threadsync_storage::RoomStore::room_join_code`].
+pub(crate) fn join_code(conn: &Connection, rid: &str) -> StorageResult<Option<String>> {
+    let mut stmt = conn.prepare_cached("SELECT join_code FROM rooms WHERE id = ?1").db()?;
+    let code = stmt.query_row([rid], |row| row.get::<_, Option<String>>(0)).optional().db()?;
+    Ok(code.flatten())
 }
 
 /// See [`threadsync_storage::RoomStore::room_role_holders`].

@@ -351,6 +351,9 @@ pub trait RoomStore: Send + Sync {
     /// The subscriptions of room `rid` that hold a room role (owner,
     /// moderator, leader), ordered by username.
     async fn room_role_holders(&self, rid: &str) -> StorageResult<Vec<Subscription>>;
+    /// The code joining room `rid` needs (`RoomChange::JoinCode`), or
+    /// `None` (no code, or no such room).
+    async fn room_join_code(&self, rid: &str) -> StorageResult<Option<String>>;
 }
 
 /// A change of a room's settings by [`RoomStore::update_room`]. `apply` and
@@ -370,6 +373,10 @@ pub enum RoomChange {
     Default(bool),
     /// The room's custom fields, replaced whole.
     CustomFields(serde_json::Map<String, serde_json::Value>),
+    /// The code joining needs (`None`: none). Backends keep the code in
+    /// a column of its own, never in the room's document; the document
+    /// only says `joinCodeRequired`.
+    JoinCode(Option<String>),
 }
 
 impl RoomChange {
@@ -388,6 +395,7 @@ impl RoomChange {
             }
             RoomChange::Default(v) => room.is_default = *v,
             RoomChange::CustomFields(fields) => room.custom_fields = Some(fields.clone()),
+            RoomChange::JoinCode(code) => room.join_code_required = code.is_some(),
         }
         room.updated_at = stamp;
     }

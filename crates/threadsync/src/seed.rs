@@ -328,6 +328,7 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
             last_message_at: None,
             prid: None,
             custom_fields: None,
+            join_code_required: false,
         });
     }
     let mut first = ImportBatch { users: vec![admin.clone()], ..ImportBatch::default() };

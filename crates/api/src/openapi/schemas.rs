@@ -349,6 +349,10 @@ pub struct Room {
     #[serde(rename = "customFields", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Joining needs a code (`channels.setJoinCode`); the code itself is
+    /// never answered. Present only when true.
+    #[serde(rename = "joinCodeRequired", skip_serializing_if = "Option::is_none")]
+    pub join_code_required: Option<bool>,
 }
 
 /// `{discussion}`: the new discussion, with its id also as `rid`.

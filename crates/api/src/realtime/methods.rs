@@ -348,11 +348,13 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             })?;
             Ok(json!(room.name.unwrap_or_default()))
         }
-        // [rid] → true; public channels only.
+        // [rid, code?] → true; public channels only; the code when the
+        // channel has one.
         "joinRoom" => {
             let rid = string_param(&params, 0, name)?;
+            let code = params.get(1).and_then(Value::as_str);
             services
-                .join_room(user, RoomSelector { room_id: Some(&rid), room_name: None })
+                .join_room(user, RoomSelector { room_id: Some(&rid), room_name: None }, code)
                 .await
                 .map_err(domain)?;
             Ok(json!(true))

@@ -10,6 +10,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde_json::json;
 use threadsync_domain::RoomType;
+use threadsync_service::RoomSelector;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -80,27 +81,42 @@ async fn info(State(services): State<AppState>, caller: CurrentUser, params: Par
     ok(json!({"channel": room}))
 }
 
+/// The body of `channels.join`: the channel, and its join code if it has one.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = JoinRequest)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct JoinBody {
+    pub room_id: Option<String>,
+    pub room_name: Option<String>,
+    /// Needed when the channel has a join code (`joinCodeRequired`).
+    pub join_code: Option<String>,
+}
+
 /// Joins a public channel.
 ///
-/// `POST /api/v1/channels.join` (auth): `{roomId|roomName}` → `{channel}`;
-/// public channels only (a private group → `Not allowed`); a no-op for members.
+/// `POST /api/v1/channels.join` (auth): `{roomId|roomName, joinCode?}` →
+/// `{channel}`; public channels only (a private group → `Not allowed`); a
+/// no-op for members. A channel with a join code needs it unless the
+/// caller holds `join-without-join-code`: `error-code-required`,
+/// `error-code-invalid`.
 #[utoipa::path(
     post,
     path = "/api/v1/channels.join",
     tag = "channels",
     security(("userId" = [], "authToken" = [])),
-    request_body = RoomBody,
+    request_body = JoinBody,
     responses(
         (status = 200, description = "The channel.", body = doc::ChannelAnswer),
-        (status = 400, description = "Missing room; no such channel; a private room (`Not allowed`)."),
+        (status = 400, description = "Missing room; no such channel; a private room (`Not allowed`); the join code missing (`error-code-required`) or wrong (`error-code-invalid`)."),
     ),
 )]
 async fn join(
     State(services): State<AppState>,
     caller: CurrentUser,
-    Body(body): Body<RoomBody>,
+    Body(body): Body<JoinBody>,
 ) -> ApiResult {
-    let room = services.join_room(&caller.user, body.selector()).await?;
+    let selector = RoomSelector { room_id: body.room_id.as_deref(), room_name: body.room_name.as_deref() };
+    let room = services.join_room(&caller.user, selector, body.join_code.as_deref()).await?;
     ok(json!({"channel": room}))
 }
 

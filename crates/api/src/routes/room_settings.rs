@@ -219,9 +219,11 @@ room_settings!(
 );
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    channels::routes()
-        .merge(groups::routes())
-        .merge(utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(set_default)))
+    channels::routes().merge(groups::routes()).merge(
+        utoipa_axum::router::OpenApiRouter::new()
+            .routes(utoipa_axum::routes!(set_default))
+            .routes(utoipa_axum::routes!(set_join_code)),
+    )
 }
 
 /// `channels.setDefault`'s body: the room and `default` (a boolean, or a
@@ -273,6 +275,47 @@ async fn set_default(
     let selector = RoomSelector { room_id: body.room_id.as_deref(), room_name: body.room_name.as_deref() };
     let room = services
         .change_room_setting(&caller.user, RoomType::Channel, selector, RoomSetting::Default(on))
+        .await?;
+    ok(json!({ "channel": room }))
+}
+
+/// `channels.setJoinCode`'s body: the channel and its new code.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = SetJoinCodeRequest)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct JoinCodeBody {
+    pub room_id: Option<String>,
+    pub room_name: Option<String>,
+    pub join_code: Option<String>,
+}
+
+/// Sets the code joining a channel needs.
+///
+/// `POST /api/v1/channels.setJoinCode` (auth): `{roomId | roomName,
+/// joinCode}` → `{channel}` with `joinCodeRequired: true` (the code itself
+/// is never answered). A missing or blank code: `The bodyParam "joinCode"
+/// is required` (checked first, as Rocket.Chat does); then the channel, and
+/// `edit-room` in it. No system message.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels.setJoinCode",
+    tag = "channels",
+    security(("userId" = [], "authToken" = [])),
+    request_body = JoinCodeBody,
+    responses(
+        (status = 200, description = "The channel as it is now.", body = crate::openapi::schemas::RoomSettingAnswer),
+        (status = 400, description = "`joinCode` missing or blank; missing or unknown channel; the caller lacks `edit-room` (`error-action-not-allowed`)."),
+    ),
+)]
+async fn set_join_code(
+    axum::extract::State(services): axum::extract::State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<JoinCodeBody>,
+) -> ApiResult {
+    let code = body.join_code.filter(|code| !code.trim().is_empty()).ok_or_else(|| required("joinCode"))?;
+    let selector = RoomSelector { room_id: body.room_id.as_deref(), room_name: body.room_name.as_deref() };
+    let room = services
+        .change_room_setting(&caller.user, RoomType::Channel, selector, RoomSetting::JoinCode(code))
         .await?;
     ok(json!({ "channel": room }))
 }

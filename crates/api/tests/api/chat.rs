@@ -97,6 +97,7 @@ async fn make_room(
         last_message_at: None,
         prid: None,
         custom_fields: None,
+        join_code_required: false,
     };
     let subscriptions: Vec<Subscription> = members
         .iter()

@@ -88,6 +88,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/roles.addUserToRole"),
     ("POST", "/api/v1/roles.removeUserFromRole"),
     ("POST", "/api/v1/channels.setDefault"),
+    ("POST", "/api/v1/channels.setJoinCode"),
     ("GET", "/api/v1/settings/{id}"),
     ("POST", "/api/v1/settings/{id}"),
     ("GET", "/api/v1/settings.public"),
@@ -1091,6 +1092,8 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "channels.setReadOnly" | "groups.setReadOnly") => &[("roomId", R(Room)), ("readOnly", Flag)],
         ("GET", "channels.online" | "groups.online") => &[("_id", R(Room))],
         ("POST", "channels.setDefault") => &[("roomId", R(Room)), ("default", Flag)],
+        ("POST", "channels.setJoinCode") => &[("roomId", R(Room)), ("joinCode", Text)],
+        ("POST", "channels.join") => &[("roomId", R(Room)), ("joinCode", Text)],
         ("POST", "channels.setCustomFields" | "groups.setCustomFields") => {
             &[("roomId", R(Room)), ("customFields", CustomFields)]
         }

@@ -592,6 +592,9 @@ async fn every_documented_answer_matches_what_the_route_answers() {
         t.post(&format!("/api/v1/{family}.setType"), Some(&bob), room(json!({"type": back}))).await;
         if back == "c" {
             t.post("/api/v1/channels.setDefault", Some(&admin), room(json!({"default": true}))).await;
+            t.post("/api/v1/channels.setJoinCode", Some(&bob), room(json!({"joinCode": "open sesame"})))
+                .await;
+            t.post("/api/v1/channels.join", Some(&carol), room(json!({"joinCode": "open sesame"}))).await;
         }
     }
     // Direct messages, rooms, subscriptions.

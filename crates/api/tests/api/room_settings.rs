@@ -327,3 +327,80 @@ async fn custom_fields_are_replaced_whole_by_editors_without_a_notice() {
         .await;
     assert_eq!(wrong.status.as_u16(), 400, "{}", wrong.body);
 }
+
+#[tokio::test]
+async fn a_join_code_gates_joining_and_is_never_answered() {
+    let app = TestApp::unlimited().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let rid = app.channel(&alice, "vault", &[&bob]).await;
+    let set = |code: Value| json!({"roomId": rid, "joinCode": code});
+    let required = "The bodyParam \"joinCode\" is required";
+
+    // The code is checked first, then the room, then `edit-room`.
+    app.post("/api/v1/channels.setJoinCode", Some(&alice), json!({"roomId": rid}))
+        .await
+        .err(400, required, None);
+    app.post("/api/v1/channels.setJoinCode", Some(&alice), set(json!("  "))).await.err(400, required, None);
+    app.post("/api/v1/channels.setJoinCode", Some(&alice), json!({"roomId": "nope", "joinCode": "x"}))
+        .await
+        .err_type("error-room-not-found");
+    let refused = app.post("/api/v1/channels.setJoinCode", Some(&bob), set(json!("s3cret"))).await.err(
+        400,
+        NOT_EDITABLE,
+        Some("error-action-not-allowed"),
+    );
+    assert_eq!(refused["details"]["method"], "saveRoomSettings");
+
+    let before = last_message(&app, &bob, "channels", &rid).await;
+    let body = app.post("/api/v1/channels.setJoinCode", Some(&alice), set(json!("s3cret"))).await.ok();
+    assert_eq!(body["channel"]["_id"], json!(rid));
+    assert_eq!(body["channel"]["joinCodeRequired"], true);
+    assert_eq!(last_message(&app, &bob, "channels", &rid).await["_id"], before["_id"], "no system message");
+    // No answer that carries the room carries the code.
+    let reads = [
+        app.get(&format!("/api/v1/channels.info?roomId={rid}"), Some(&carol)).await.ok(),
+        app.get("/api/v1/channels.list", Some(&carol)).await.ok(),
+        app.get("/api/v1/rooms.get", Some(&alice)).await.ok(),
+        app.get(&format!("/api/v1/rooms.info?roomId={rid}"), Some(&alice)).await.ok(),
+        body,
+    ];
+    for read in &reads {
+        assert!(!read.to_string().contains("s3cret"), "the code leaked: {read}");
+    }
+    assert_eq!(reads[0]["channel"]["joinCodeRequired"], true);
+
+    // Without the code, or with a wrong one, carol cannot join.
+    let join = |code: Option<&str>| match code {
+        Some(code) => json!({"roomId": rid, "joinCode": code}),
+        None => json!({"roomId": rid}),
+    };
+    let missing = app.post("/api/v1/channels.join", Some(&carol), join(None)).await.err(
+        400,
+        "Code required [error-code-required]",
+        Some("error-code-required"),
+    );
+    assert_eq!(missing["details"], json!({"method": "joinRoom"}));
+    app.post("/api/v1/channels.join", Some(&carol), join(Some("S3CRET"))).await.err(
+        400,
+        "Invalid code [error-code-invalid]",
+        Some("error-code-invalid"),
+    );
+    app.post("/api/v1/channels.join", Some(&carol), join(Some("s3cre"))).await.err_type("error-code-invalid");
+    let store = app.services.store();
+    assert!(store.subscription(&rid, &carol.user_id).await.expect("store").is_none());
+    // With it, she joins.
+    let joined = app.post("/api/v1/channels.join", Some(&carol), join(Some("s3cret"))).await.ok();
+    assert_eq!(joined["channel"]["_id"], json!(rid));
+    assert!(store.subscription(&rid, &carol.user_id).await.expect("store").is_some());
+    // An admin holds `join-without-join-code`.
+    app.post("/api/v1/channels.join", Some(&app.admin), join(None)).await.ok();
+    assert!(store.subscription(&rid, &app.admin.user_id).await.expect("store").is_some());
+
+    // A new code replaces the old one.
+    app.post("/api/v1/channels.setJoinCode", Some(&alice), set(json!("other"))).await.ok();
+    let dave = app.user("dave").await;
+    app.post("/api/v1/channels.join", Some(&dave), join(Some("s3cret"))).await.err_type("error-code-invalid");
+    app.post("/api/v1/channels.join", Some(&dave), join(Some("other"))).await.ok();
+}

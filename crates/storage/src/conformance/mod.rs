@@ -127,6 +127,7 @@ macro_rules! conformance_suite {
             rooms_of_user_filters_and_pages,
             rooms_listed_by_type_and_name,
             rooms_settings_change_room_and_subscriptions,
+            rooms_join_code_kept_apart,
             subscriptions_add_and_remove,
             roster_changes_and_tombstones,
             rooms_delete_cascades,
@@ -247,6 +248,7 @@ pub fn room(id: &str, t: RoomType, name: &str) -> Room {
         last_message_at: None,
         prid: None,
         custom_fields: None,
+        join_code_required: false,
     }
 }
 
@@ -998,6 +1000,37 @@ pub async fn rooms_listed_by_type_and_name(store: &dyn Store) {
     assert_eq!(all.items[0].id, "D-ab", "a DM has no name: first");
     assert_eq!(all.total, 6);
     assert_eq!(store.list_rooms(&list(&[], None, 0, 10)).await.expect("no types").total, 0);
+}
+
+/// A join code: stored apart from the room's document (which says only
+/// `joinCodeRequired`), replaced, cleared; an unknown room has none; other
+/// changes leave it alone.
+pub async fn rooms_join_code_kept_apart(store: &dyn Store) {
+    let alice = user("u1", "alice", "a@example.com");
+    store.insert_user(&alice, &[]).await.expect("alice");
+    let vault = channel("C-vault", "vault");
+    store.create_room(&vault, &[subscription(&vault, &alice)]).await.expect("vault");
+    assert_eq!(store.room_join_code("C-vault").await.expect("read"), None);
+    assert_eq!(store.room_join_code("C-none").await.expect("read"), None);
+
+    let set = RoomChange::JoinCode(Some("s3cret".into()));
+    let room = store.update_room("C-vault", &set).await.expect("set").expect("room");
+    assert!(room.join_code_required);
+    let stored = store.room_by_id("C-vault").await.expect("read").expect("room");
+    assert!(stored.join_code_required);
+    assert!(!serde_json::to_string(&stored).expect("json").contains("s3cret"), "the code is not in the room");
+    assert_eq!(store.room_join_code("C-vault").await.expect("read").as_deref(), Some("s3cret"));
+    // Another setting keeps the code.
+    store.update_room("C-vault", &RoomChange::Topic(Some("t".into()))).await.expect("topic");
+    assert_eq!(store.room_join_code("C-vault").await.expect("read").as_deref(), Some("s3cret"));
+    let other = RoomChange::JoinCode(Some("other".into()));
+    store.update_room("C-vault", &other).await.expect("replace");
+    assert_eq!(store.room_join_code("C-vault").await.expect("read").as_deref(), Some("other"));
+
+    let room = store.update_room("C-vault", &RoomChange::JoinCode(None)).await.expect("clear").expect("room");
+    assert!(!room.join_code_required);
+    assert_eq!(store.room_join_code("C-vault").await.expect("read"), None);
+    assert!(store.update_room("C-none", &set).await.expect("no room").is_none());
 }
 
 /// `update_room`: settings on the room; name, type and archiving on every
