@@ -142,6 +142,10 @@ codes! {
     UserNotModerator => "error-user-not-moderator",
     UserNotOwner => "error-user-not-owner",
     CodeRequired => "error-code-required",
+    DuplicateRoleNamesNotAllowed => "error-duplicate-role-names-not-allowed",
+    InvalidScope => "error-invalid-scope",
+    RoleProtected => "error-role-protected",
+    RoleInUse => "error-role-in-use",
     CodeInvalid => "error-code-invalid",
     /// Rocket.Chat's request-schema failures (`must have required property
     /// 'rid'`): this family of codes has no `error-` prefix.

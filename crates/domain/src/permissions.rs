@@ -20,6 +20,15 @@ pub enum RoleScope {
 }
 
 impl RoleScope {
+    /// `Users` or `Subscriptions`, exactly as Rocket.Chat spells them.
+    pub fn parse(s: &str) -> Option<RoleScope> {
+        match s {
+            "Users" => Some(RoleScope::Users),
+            "Subscriptions" => Some(RoleScope::Subscriptions),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RoleScope::Users => "Users",
@@ -52,6 +61,37 @@ pub const ROLES: &[RoleDef] = &[
 
 pub fn role(id: &str) -> Option<&'static RoleDef> {
     ROLES.iter().find(|r| r.id == id)
+}
+
+/// A role as the server knows it: a built-in one (protected, its id is its
+/// name) or one an admin created (`roles.create`: a random id, its own
+/// name). Users' and subscriptions' `roles` and the permission table name
+/// roles by id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub scope: RoleScope,
+    pub description: String,
+    /// Built-in: never renamed, re-scoped or deleted.
+    pub protected: bool,
+    pub mandatory2fa: bool,
+    pub updated_at: Timestamp,
+}
+
+impl Role {
+    /// A built-in role.
+    pub fn builtin(def: &RoleDef) -> Role {
+        Role {
+            id: def.id.to_owned(),
+            name: def.id.to_owned(),
+            scope: def.scope,
+            description: def.description.to_owned(),
+            protected: true,
+            mandatory2fa: false,
+            updated_at: TABLE_UPDATED_AT,
+        }
+    }
 }
 
 /// A permission and the roles that hold it by default.
@@ -203,6 +243,8 @@ pub struct PermissionChange {
 pub struct PermissionTable {
     /// Permission id → roles, for the permissions an admin changed.
     changed: std::collections::HashMap<String, PermissionChange>,
+    /// The roles admins created (`roles.create`), by name.
+    custom_roles: Vec<Role>,
 }
 
 impl PermissionTable {
@@ -215,7 +257,35 @@ impl PermissionTable {
             .filter(|c| default_roles(&c.id).is_some())
             .map(|c| (c.id.clone(), c))
             .collect();
-        PermissionTable { changed }
+        PermissionTable { changed, custom_roles: Vec::new() }
+    }
+
+    /// The table with these admin-created roles (built-in ids and names
+    /// are dropped: a custom role can never shadow one).
+    pub fn with_roles(mut self, roles: impl IntoIterator<Item = Role>) -> PermissionTable {
+        self.custom_roles =
+            roles.into_iter().filter(|r| role(&r.id).is_none() && role(&r.name).is_none()).collect();
+        self.custom_roles.sort_by(|a, b| a.name.cmp(&b.name));
+        self
+    }
+
+    /// The role with this id, else with this name (Rocket.Chat's
+    /// `findOneByIdOrName`).
+    pub fn role(&self, id_or_name: &str) -> Option<Role> {
+        if let Some(def) = role(id_or_name) {
+            return Some(Role::builtin(def));
+        }
+        let custom = self.custom_roles.iter();
+        custom
+            .clone()
+            .find(|r| r.id == id_or_name)
+            .or_else(|| custom.clone().find(|r| r.name == id_or_name))
+            .cloned()
+    }
+
+    /// Every role: the built-in ones, then the admins' by name.
+    pub fn roles(&self) -> Vec<Role> {
+        ROLES.iter().map(Role::builtin).chain(self.custom_roles.iter().cloned()).collect()
     }
 
     /// Whether any of `roles` holds `permission`. An unknown permission is
@@ -238,7 +308,8 @@ impl PermissionTable {
         })
     }
 
-    /// The latest change of the table (the defaults' date if none).
+    /// The latest change of the table's permissions (the defaults' date
+    /// if none).
     pub fn updated_at(&self) -> Timestamp {
         self.changed.values().map(|c| c.updated_at).fold(TABLE_UPDATED_AT, Timestamp::max)
     }

@@ -5,7 +5,7 @@ use crate::paging::Paging;
 use crate::rooms::{Listing, UserSelector};
 use crate::Services;
 use serde_json::Value;
-use threadsync_domain::permissions::{self, RoleScope};
+use threadsync_domain::permissions::RoleScope;
 use threadsync_domain::settings::is_public;
 use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, User};
@@ -105,12 +105,10 @@ impl Services {
         if room_id.is_some() && !self.has_global_permission(caller, "view-other-user-channels") {
             return Err(not_allowed());
         }
-        let def = permissions::role(role).ok_or_else(|| Error::rejected("", Code::InvalidRoleId))?;
+        let def = self.permissions().role(role).ok_or_else(|| Error::rejected("", Code::InvalidRoleId))?;
         let filter = match def.scope {
-            RoleScope::Subscriptions => {
-                RoleFilter::InRoom { role: def.id.to_owned(), rid: room_id.map(str::to_owned) }
-            }
-            RoleScope::Users => RoleFilter::Global(def.id.to_owned()),
+            RoleScope::Subscriptions => RoleFilter::InRoom { role: def.id, rid: room_id.map(str::to_owned) },
+            RoleScope::Users => RoleFilter::Global(def.id),
         };
         let query = UserListQuery {
             role: Some(filter),

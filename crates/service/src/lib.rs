@@ -47,7 +47,7 @@ pub use history::{History, HistoryParams, HistoryQuery, MAX_HISTORY};
 pub use marks::Marked;
 pub use messages::{message_markup, DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
-pub use permissions::PermissionUpdate;
+pub use permissions::{PermissionUpdate, RoleFields};
 pub use profile::{StatusChange, UserUpdate};
 pub use room_actions::CleanHistory;
 pub use room_overview::RoomCounters;
@@ -145,7 +145,7 @@ impl Services {
         // announced to this receiver, so it is reloaded, never missed.
         let events = store.subscribe();
         let stored = store.load_settings().await?;
-        let permissions = PermissionTable::new(store.load_permissions().await?);
+        let permissions = permissions::load_table(store.as_ref()).await?;
         let services = Arc::new(Services {
             store,
             blobs,
@@ -164,7 +164,7 @@ impl Services {
     async fn reload_configuration(&self) -> Result<()> {
         let _one_writer = self.settings_write.lock().await;
         let stored = self.store.load_settings().await?;
-        let permissions = PermissionTable::new(self.store.load_permissions().await?);
+        let permissions = permissions::load_table(self.store.as_ref()).await?;
         let settings = Arc::new(Settings::from_stored(stored));
         match self.settings.write() {
             Ok(mut guard) => *guard = settings,

@@ -13,12 +13,10 @@
 use crate::rooms::UserSelector;
 use crate::Services;
 use std::sync::Arc;
-use threadsync_domain::permissions::{
-    default_roles, role, PermissionChange, PermissionTable, RoleDef, RoleScope,
-};
+use threadsync_domain::permissions::{default_roles, PermissionChange, PermissionTable, Role, RoleScope};
 use threadsync_domain::Code;
 use threadsync_domain::{Error, Result, Subscription, Timestamp, User};
-use threadsync_storage::{ReadChange, StorageError, UserPatch};
+use threadsync_storage::{ReadChange, RoleFilter, StorageError, Store, UserListQuery, UserPatch};
 
 /// Which role route is asking (their refusals differ in words).
 #[derive(Clone, Copy)]
@@ -32,6 +30,35 @@ enum Assignment {
 pub struct PermissionUpdate {
     pub id: String,
     pub roles: Vec<String>,
+}
+
+/// The table as stored: the admin's permission changes and roles over the
+/// defaults.
+pub(crate) async fn load_table(store: &dyn Store) -> Result<PermissionTable> {
+    let changes = store.load_permissions().await?;
+    Ok(PermissionTable::new(changes).with_roles(store.load_roles().await?))
+}
+
+/// What `roles.create` and `roles.update` are asked to set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleFields {
+    pub name: Option<String>,
+    /// `Users` or `Subscriptions`.
+    pub scope: Option<String>,
+    pub description: Option<String>,
+    pub mandatory2fa: Option<bool>,
+}
+
+fn accessing_permissions() -> Error {
+    Error::rejected("Accessing permissions is not allowed", Code::ActionNotAllowed)
+}
+
+fn duplicate_role_name() -> Error {
+    Error::rejected("Role name already exists", Code::DuplicateRoleNamesNotAllowed)
+}
+
+fn invalid_scope() -> Error {
+    Error::rejected("Invalid scope", Code::InvalidScope)
 }
 
 impl Services {
@@ -99,8 +126,13 @@ impl Services {
         if updates.iter().any(|u| default_roles(&u.id).is_none()) {
             return Err(Error::rejected("Invalid permission", Code::InvalidPermission));
         }
-        if updates.iter().flat_map(|u| &u.roles).any(|r| role(r).is_none()) {
-            return Err(Error::rejected("Invalid role", Code::InvalidRole));
+        // Roles by id or name (an admin's role has a random id), stored by id.
+        let table = self.permissions();
+        let mut updates = updates;
+        for update in &mut updates {
+            for r in &mut update.roles {
+                *r = table.role(r).ok_or_else(|| Error::rejected("Invalid role", Code::InvalidRole))?.id;
+            }
         }
         let now = Timestamp::now();
         let changes: Vec<PermissionChange> = updates
@@ -119,7 +151,7 @@ impl Services {
         if !changes.is_empty() {
             self.store.save_permissions(&changes).await?;
         }
-        let table = Arc::new(PermissionTable::new(self.store.load_permissions().await?));
+        let table = Arc::new(load_table(self.store.as_ref()).await?);
         self.replace_permissions(Arc::clone(&table));
         Ok(table)
     }
@@ -144,7 +176,7 @@ impl Services {
         role_name: Option<&str>,
         target: UserSelector<'_>,
         room_id: Option<&str>,
-    ) -> Result<&'static RoleDef> {
+    ) -> Result<Role> {
         let (role, user) = self.role_target(caller, role_name, target, Assignment::Add).await?;
         if role.id == "admin" && !self.has_global_permission(caller, "assign-admin-role") {
             return Err(Error::rejected("Assigning admin is not allowed", Code::ActionNotAllowed));
@@ -152,10 +184,10 @@ impl Services {
         let already = || Error::rejected("User already in role", Code::UserAlreadyInRole);
         match role.scope {
             RoleScope::Users => {
-                if user.roles.iter().any(|r| r == role.id) {
+                if user.roles.contains(&role.id) {
                     return Err(already());
                 }
-                let patch = UserPatch { role: Some((role.id.to_owned(), true)), ..UserPatch::default() };
+                let patch = UserPatch { role: Some((role.id.clone(), true)), ..UserPatch::default() };
                 self.store.update_user(&user.id, &patch).await?;
             }
             RoleScope::Subscriptions => {
@@ -164,10 +196,10 @@ impl Services {
                     .ok_or_else(|| Error::rejected("Invalid arguments", Code::InvalidArguments))?;
                 let not_member = || Error::rejected("User is not part of given room", Code::InvalidUser);
                 let subscription = self.store.subscription(rid, &user.id).await?.ok_or_else(not_member)?;
-                if subscription.roles.iter().any(|r| r == role.id) {
+                if subscription.roles.contains(&role.id) {
                     return Err(already());
                 }
-                let change = ReadChange::Role { role: role.id, on: true };
+                let change = ReadChange::Role { role: role.id.clone(), on: true };
                 self.store.set_read_state(rid, &user.id, change).await?.ok_or_else(not_member)?;
             }
         }
@@ -189,15 +221,15 @@ impl Services {
         role_name: Option<&str>,
         target: UserSelector<'_>,
         scope: Option<&str>,
-    ) -> Result<&'static RoleDef> {
+    ) -> Result<Role> {
         let (role, user) = self.role_target(caller, role_name, target, Assignment::Remove).await?;
         let not_in_role = || Error::rejected("User is not in this role", Code::UserNotInRole);
         match role.scope {
             RoleScope::Users => {
-                if !user.roles.iter().any(|r| r == role.id) {
+                if !user.roles.contains(&role.id) {
                     return Err(not_in_role());
                 }
-                let patch = UserPatch { role: Some((role.id.to_owned(), false)), ..UserPatch::default() };
+                let patch = UserPatch { role: Some((role.id.clone(), false)), ..UserPatch::default() };
                 match self.store.update_user(&user.id, &patch).await {
                     Ok(_) => {}
                     Err(StorageError::Invalid("last_active_admin")) => {
@@ -212,12 +244,12 @@ impl Services {
             RoleScope::Subscriptions => {
                 let rid = scope.filter(|r| !r.trim().is_empty()).ok_or_else(not_in_role)?;
                 let subscription = self.store.subscription(rid, &user.id).await?.ok_or_else(not_in_role)?;
-                if !subscription.roles.iter().any(|r| r == role.id) {
+                if !subscription.roles.contains(&role.id) {
                     return Err(not_in_role());
                 }
                 match self
                     .store
-                    .set_read_state(rid, &user.id, ReadChange::Role { role: role.id, on: false })
+                    .set_read_state(rid, &user.id, ReadChange::Role { role: role.id.clone(), on: false })
                     .await
                 {
                     Ok(Some(_)) => {}
@@ -244,7 +276,7 @@ impl Services {
         role_name: Option<&str>,
         target: UserSelector<'_>,
         assignment: Assignment,
-    ) -> Result<(&'static RoleDef, User)> {
+    ) -> Result<(Role, User)> {
         let role_name = role_name.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
             Error::rejected("The role properties are invalid.", Code::InvalidRoleProperties)
         })?;
@@ -255,12 +287,145 @@ impl Services {
             };
             return Err(Error::rejected("Accessing permissions is not allowed", code));
         }
-        let role = role(role_name).ok_or_else(|| match assignment {
+        let role = self.permissions().role(role_name).ok_or_else(|| match assignment {
             Assignment::Add => Error::rejected("Role not found", Code::RoleNotFound),
             Assignment::Remove => Error::rejected("This role does not exist", Code::InvalidRoleId),
         })?;
         let user = self.target_user(target).await?;
         Ok((role, user))
+    }
+
+    /// `roles.create {name, scope?, description?, mandatory2fa?}`. Needs
+    /// `access-permissions` (`Accessing permissions is not allowed
+    /// [error-action-not-allowed]`); a name no role has as its id or name
+    /// (`Role name already exists
+    /// [error-duplicate-role-names-not-allowed]`); scope `Users` (the
+    /// default) or `Subscriptions` (`Invalid scope [error-invalid-scope]`).
+    /// The new role has a random id; the table in force is reloaded here
+    /// and, by the store's event, on every instance. Rocket.Chat sells this
+    /// as a premium feature; here it is simply there.
+    pub async fn create_role(&self, caller: &User, fields: RoleFields) -> Result<Role> {
+        if !self.has_global_permission(caller, "access-permissions") {
+            return Err(accessing_permissions());
+        }
+        let name = fields.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
+            Error::rejected("The role properties are invalid.", Code::InvalidRoleProperties)
+        })?;
+        let _one_writer = self.settings_write.lock().await;
+        if self.permissions().role(name).is_some() {
+            return Err(duplicate_role_name());
+        }
+        let scope = match fields.scope.as_deref().filter(|s| !s.is_empty()) {
+            None => RoleScope::Users,
+            Some(scope) => RoleScope::parse(scope).ok_or_else(invalid_scope)?,
+        };
+        let role = Role {
+            id: threadsync_domain::id::new_id(),
+            name: name.to_owned(),
+            scope,
+            description: fields.description.unwrap_or_default(),
+            protected: false,
+            mandatory2fa: fields.mandatory2fa.unwrap_or(false),
+            updated_at: Timestamp::now(),
+        };
+        self.save_role(&role).await?;
+        Ok(role)
+    }
+
+    /// `roles.update {roleId, name?, scope?, description?, mandatory2fa?}`:
+    /// needs `access-permissions`; the role by id (`This role does not
+    /// exist [error-invalid-roleId]`); not a built-in one (`Role is
+    /// protected [error-role-protected]`: Rocket.Chat lets a built-in
+    /// role's description change; here built-in roles are code, not data);
+    /// a valid scope; a new name no other role has. Fields not given keep
+    /// their values.
+    pub async fn update_role(
+        &self,
+        caller: &User,
+        role_id: Option<&str>,
+        fields: RoleFields,
+    ) -> Result<Role> {
+        if !self.has_global_permission(caller, "access-permissions") {
+            return Err(accessing_permissions());
+        }
+        let missing = || Error::rejected("This role does not exist", Code::InvalidRoleId);
+        let role_id = role_id.filter(|id| !id.is_empty()).ok_or_else(missing)?;
+        let _one_writer = self.settings_write.lock().await;
+        let table = self.permissions();
+        let mut role = table.roles().into_iter().find(|r| r.id == role_id).ok_or_else(missing)?;
+        if role.protected {
+            return Err(Error::rejected("Role is protected", Code::RoleProtected));
+        }
+        let name = fields.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        let scope = match fields.scope.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(scope) => Some(RoleScope::parse(scope).ok_or_else(invalid_scope)?),
+        };
+        if let Some(name) = name {
+            if table.role(name).is_some_and(|other| other.id != role.id) {
+                return Err(duplicate_role_name());
+            }
+            role.name = name.to_owned();
+        }
+        if let Some(scope) = scope {
+            role.scope = scope;
+        }
+        if let Some(description) = fields.description {
+            role.description = description;
+        }
+        if let Some(mandatory2fa) = fields.mandatory2fa {
+            role.mandatory2fa = mandatory2fa;
+        }
+        role.updated_at = Timestamp::now();
+        self.save_role(&role).await?;
+        Ok(role)
+    }
+
+    /// `roles.delete {roleId}` (`roleId`: an id or a name). Needs
+    /// `access-permissions` (403, as Rocket.Chat's `permissionsRequired`);
+    /// the role (`This role does not exist [error-invalid-roleId]`); not a
+    /// built-in one (`Cannot delete a protected role
+    /// [error-role-protected]`); held by nobody, as a user's role or a
+    /// member's role in any room (`Cannot delete role because it's in use
+    /// [error-role-in-use]`). The permission table keeps naming the id,
+    /// which no new role can take (ids are random).
+    pub async fn delete_role(&self, caller: &User, role_id: Option<&str>) -> Result<()> {
+        self.require_global_permission(caller, "access-permissions")?;
+        let role_id = role_id.filter(|id| !id.is_empty()).ok_or_else(|| {
+            Error::rejected("The role properties are invalid.", Code::InvalidRoleProperties)
+        })?;
+        let _one_writer = self.settings_write.lock().await;
+        let role = self
+            .permissions()
+            .role(role_id)
+            .ok_or_else(|| Error::rejected("This role does not exist", Code::InvalidRoleId))?;
+        if role.protected {
+            return Err(Error::rejected("Cannot delete a protected role", Code::RoleProtected));
+        }
+        let filter = match role.scope {
+            RoleScope::Users => RoleFilter::Global(role.id.clone()),
+            RoleScope::Subscriptions => RoleFilter::InRoom { role: role.id.clone(), rid: None },
+        };
+        let holders = UserListQuery { role: Some(filter), count: 1, ..UserListQuery::default() };
+        if self.store.list_users(&holders).await?.total > 0 {
+            return Err(Error::rejected("Cannot delete role because it's in use", Code::RoleInUse));
+        }
+        self.store.delete_role(&role.id).await?;
+        self.replace_permissions(Arc::new(load_table(self.store.as_ref()).await?));
+        Ok(())
+    }
+
+    /// Stores an admin's role and reloads the table in force (the caller
+    /// holds `settings_write`). A concurrent writer on another instance
+    /// that took the name first is answered by the store's unique name.
+    async fn save_role(&self, role: &Role) -> Result<()> {
+        match self.store.save_role(role).await {
+            Ok(()) => {}
+            Err(StorageError::Conflict(_)) => return Err(duplicate_role_name()),
+            Err(e) => return Err(e.into()),
+        }
+        self.replace_permissions(Arc::new(load_table(self.store.as_ref()).await?));
+        Ok(())
     }
 
     pub(crate) fn replace_permissions(&self, table: Arc<PermissionTable>) {

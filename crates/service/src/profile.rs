@@ -8,7 +8,7 @@ use crate::users::{email_taken, validate_email, MAX_NAME_LEN, MAX_PASSWORD_LEN};
 use crate::Services;
 use serde_json::{Map, Value};
 use threadsync_domain::error::json_type;
-use threadsync_domain::permissions::{self, RoleScope};
+use threadsync_domain::permissions::RoleScope;
 use threadsync_domain::Code;
 use threadsync_domain::{Email, Error, Result, User};
 use threadsync_storage::{StorageError, UserPatch};
@@ -268,12 +268,16 @@ impl Services {
             if !self.has_global_permission(caller, "assign-roles") {
                 return Err(Error::rejected("Assign roles is not allowed", Code::ActionNotAllowed));
             }
+            // By id or name (an admin's role has a random id), stored by id.
+            let table = self.permissions();
+            let mut ids = Vec::with_capacity(roles.len());
             for role in &roles {
-                if !permissions::role(role).is_some_and(|r| r.scope == RoleScope::Users) {
-                    return Err(Error::rejected(format!("Invalid role {role}"), Code::InvalidRole));
+                match table.role(role) {
+                    Some(found) if found.scope == RoleScope::Users => ids.push(found.id),
+                    _ => return Err(Error::rejected(format!("Invalid role {role}"), Code::InvalidRole)),
                 }
             }
-            let mut roles = roles;
+            let mut roles = ids;
             roles.dedup();
             patch.roles = Some(roles);
         }

@@ -108,7 +108,10 @@ impl Services {
         if !on && !holds {
             return Err(Error::rejected(format!("User is not {}", role.with_article()), role.not_held()));
         }
-        match self.store.set_read_state(&room.id, &target.id, ReadChange::Role { role: role.id(), on }).await
+        match self
+            .store
+            .set_read_state(&room.id, &target.id, ReadChange::Role { role: role.id().to_owned(), on })
+            .await
         {
             Ok(Some(_)) => {}
             // Left between the read above and the change.

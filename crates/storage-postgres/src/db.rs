@@ -32,6 +32,8 @@ const UNIQUE_RULES: &[(&str, &str)] = &[
     ("messages_pkey", "id"),
     ("tombstones_pkey", "id"),
     ("settings_pkey", "setting"),
+    ("roles_pkey", "id"),
+    ("roles_name_key", "role_name"),
 ];
 
 /// The start of the message of errors after which the whole transaction

@@ -63,7 +63,7 @@ use serde_json::{Map, Value};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
-use threadsync_domain::permissions::PermissionChange;
+use threadsync_domain::permissions::{PermissionChange, Role};
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, Upload, User};
 use threadsync_storage::cache::ReadCache;
@@ -1012,6 +1012,26 @@ impl SettingsStore for PgStore {
             self,
             |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
             |c| settings::save_permissions(c, changes).await
+        )
+    }
+
+    async fn load_roles(&self) -> StorageResult<Vec<Role>> {
+        settings::load_roles(&*self.client().await?).await
+    }
+
+    async fn save_role(&self, role: &Role) -> StorageResult<()> {
+        write!(
+            self,
+            |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
+            |c| settings::save_role(c, role).await
+        )
+    }
+
+    async fn delete_role(&self, id: &str) -> StorageResult<bool> {
+        write!(
+            self,
+            |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
+            |c| settings::delete_role(c, id).await
         )
     }
 }

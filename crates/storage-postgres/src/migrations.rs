@@ -33,6 +33,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, sql: include_str!("../migrations/0006_uploads.sql") },
     Migration { version: 7, sql: include_str!("../migrations/0007_search_fold_plpgsql.sql") },
     Migration { version: 8, sql: include_str!("../migrations/0008_room_join_code.sql") },
+    Migration { version: 9, sql: include_str!("../migrations/0009_custom_roles.sql") },
 ];
 
 /// Creates the schema if one is configured (the connection's `search_path`

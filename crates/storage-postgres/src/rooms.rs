@@ -538,7 +538,7 @@ pub(crate) async fn set_read_state(
     let Some(mut subscription) = subscription(c, rid, user_id).await? else { return Ok(None) };
     // Under the room's lock (taken by the tick): two owners demoting each
     // other at once are serialised, so the second sees the first's change.
-    if change == (threadsync_storage::ReadChange::Role { role: "owner", on: false })
+    if matches!(&change, threadsync_storage::ReadChange::Role { role, on: false } if role == "owner")
         && subscription.roles.iter().any(|r| r == "owner")
         && !c
             .exists(

@@ -2,7 +2,7 @@
 
 use crate::db::{get, Conn};
 use serde_json::Value;
-use threadsync_domain::permissions::PermissionChange;
+use threadsync_domain::permissions::{PermissionChange, Role, RoleScope};
 use threadsync_domain::Timestamp;
 use threadsync_storage::{StorageError, StorageResult};
 
@@ -50,4 +50,52 @@ pub(crate) async fn save_permissions(c: &dyn Conn, changes: &[PermissionChange])
         .await?;
     }
     Ok(())
+}
+
+/// The admins' roles, by name.
+pub(crate) async fn load_roles(c: &dyn Conn) -> StorageResult<Vec<Role>> {
+    c.rows("SELECT id, name, scope, description, mandatory2fa, updated_at FROM roles ORDER BY name", &[])
+        .await?
+        .iter()
+        .map(|row| {
+            let scope: String = get(row, 2)?;
+            let scope = RoleScope::parse(&scope)
+                .ok_or_else(|| StorageError::Backend(format!("corrupt role scope {scope}")))?;
+            Ok(Role {
+                id: get(row, 0)?,
+                name: get(row, 1)?,
+                scope,
+                description: get(row, 3)?,
+                protected: false,
+                mandatory2fa: get(row, 4)?,
+                updated_at: Timestamp(get(row, 5)?),
+            })
+        })
+        .collect()
+}
+
+/// Creates or replaces an admin's role (the unique name constraint answers
+/// a taken name, also to a concurrent writer on another instance).
+pub(crate) async fn save_role(c: &dyn Conn, role: &Role) -> StorageResult<()> {
+    c.exec(
+        "INSERT INTO roles (id, name, scope, description, mandatory2fa, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, scope = EXCLUDED.scope, \
+             description = EXCLUDED.description, mandatory2fa = EXCLUDED.mandatory2fa, \
+             updated_at = EXCLUDED.updated_at",
+        &[
+            &role.id,
+            &role.name,
+            &role.scope.as_str(),
+            &role.description,
+            &role.mandatory2fa,
+            &role.updated_at.millis(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn delete_role(c: &dyn Conn, id: &str) -> StorageResult<bool> {
+    Ok(c.exec("DELETE FROM roles WHERE id = $1", &[&id]).await? > 0)
 }

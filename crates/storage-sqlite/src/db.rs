@@ -30,6 +30,7 @@ const UNIQUE_RULES: &[(&str, &str)] = &[
     ("subscriptions.rid", "subscription"),
     ("login_tokens.", "token"),
     ("settings.id", "setting"),
+    ("roles.name", "role_name"),
     (".id", "id"),
 ];
 

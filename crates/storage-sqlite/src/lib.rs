@@ -47,7 +47,7 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
-use threadsync_domain::permissions::PermissionChange;
+use threadsync_domain::permissions::{PermissionChange, Role};
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, Upload, User};
 use threadsync_storage::cache::ReadCache;
@@ -732,6 +732,30 @@ impl SettingsStore for SqliteStore {
     async fn save_permissions(&self, changes: &[PermissionChange]) -> StorageResult<()> {
         let changes = changes.to_vec();
         self.announce(self.write(move |c| settings::save_permissions(c, &changes)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::Settings,
+            user: None,
+            data: None,
+        })
+    }
+
+    async fn load_roles(&self) -> StorageResult<Vec<Role>> {
+        self.read(settings::load_roles).await
+    }
+
+    async fn save_role(&self, role: &Role) -> StorageResult<()> {
+        let role = role.clone();
+        self.announce(self.write(move |c| settings::save_role(c, &role)).await, |_| StoreEvent {
+            rid: None,
+            kind: EventKind::Settings,
+            user: None,
+            data: None,
+        })
+    }
+
+    async fn delete_role(&self, id: &str) -> StorageResult<bool> {
+        let id = id.to_owned();
+        self.announce(self.write(move |c| settings::delete_role(c, &id)).await, |_| StoreEvent {
             rid: None,
             kind: EventKind::Settings,
             user: None,

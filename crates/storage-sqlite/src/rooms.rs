@@ -567,7 +567,7 @@ pub(crate) fn set_read_state(
     change: threadsync_storage::ReadChange,
 ) -> StorageResult<Option<Subscription>> {
     let Some(mut subscription) = subscription(conn, rid, user_id)? else { return Ok(None) };
-    if change == (threadsync_storage::ReadChange::Role { role: "owner", on: false })
+    if matches!(&change, threadsync_storage::ReadChange::Role { role, on: false } if role == "owner")
         && only_owner(conn, rid, user_id)?
     {
         return Err(StorageError::Invalid("last owner"));

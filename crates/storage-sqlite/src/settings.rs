@@ -3,7 +3,7 @@
 use crate::db::{from_json, to_json, Cached, Db};
 use rusqlite::{params, Connection};
 use serde_json::Value;
-use threadsync_domain::permissions::PermissionChange;
+use threadsync_domain::permissions::{PermissionChange, Role, RoleScope};
 use threadsync_domain::Timestamp;
 use threadsync_storage::StorageResult;
 
@@ -59,4 +59,67 @@ pub(crate) fn save_permissions(conn: &Connection, changes: &[PermissionChange]) 
         .db()?;
     }
     Ok(())
+}
+
+/// The admins' roles, by name.
+pub(crate) fn load_roles(conn: &Connection) -> StorageResult<Vec<Role>> {
+    let mut stmt = conn
+        .prepare("SELECT id, name, scope, description, mandatory2fa, updated_at FROM roles ORDER BY name")
+        .db()?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, bool>(4)?,
+                row.get::<_, i64>(5)?,
+            ))
+        })
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
+    rows.into_iter()
+        .map(|(id, name, scope, description, mandatory2fa, at)| {
+            let scope = RoleScope::parse(&scope).ok_or_else(|| {
+                threadsync_storage::StorageError::Backend(format!("corrupt role scope {scope}"))
+            })?;
+            Ok(Role {
+                id,
+                name,
+                scope,
+                description,
+                protected: false,
+                mandatory2fa,
+                updated_at: Timestamp(at),
+            })
+        })
+        .collect()
+}
+
+/// Creates or replaces an admin's role (the unique name index answers a
+/// taken name).
+pub(crate) fn save_role(conn: &Connection, role: &Role) -> StorageResult<()> {
+    conn.cached_execute(
+        "INSERT INTO roles (id, name, scope, description, mandatory2fa, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope, \
+             description = excluded.description, mandatory2fa = excluded.mandatory2fa, \
+             updated_at = excluded.updated_at",
+        params![
+            role.id,
+            role.name,
+            role.scope.as_str(),
+            role.description,
+            role.mandatory2fa,
+            role.updated_at.millis()
+        ],
+    )
+    .db()?;
+    Ok(())
+}
+
+pub(crate) fn delete_role(conn: &Connection, id: &str) -> StorageResult<bool> {
+    Ok(conn.cached_execute("DELETE FROM roles WHERE id = ?1", params![id]).db()? > 0)
 }

@@ -31,7 +31,7 @@ pub mod search;
 use async_trait::async_trait;
 use serde_json::Value;
 use threadsync_domain::listing::Sort;
-use threadsync_domain::permissions::PermissionChange;
+use threadsync_domain::permissions::{PermissionChange, Role};
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Markup, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
@@ -208,7 +208,7 @@ pub enum ReadChange {
     /// The member gains (`on`) or loses a room role (`owner`, `moderator`,
     /// `leader`). Removing `owner` from the room's only owner is refused
     /// (`Invalid("last owner")`), checked in the same transaction.
-    Role { role: &'static str, on: bool },
+    Role { role: String, on: bool },
     /// The member marks the room as a favourite (`on`) or not
     /// (`rooms.favorite`).
     Favorite { on: bool },
@@ -241,11 +241,11 @@ impl ReadChange {
                 subscription.open = true;
             }
             ReadChange::Role { role, on: true } => {
-                if !subscription.roles.iter().any(|r| r == role) {
-                    subscription.roles.push(role.to_owned());
+                if !subscription.roles.contains(&role) {
+                    subscription.roles.push(role);
                 }
             }
-            ReadChange::Role { role, on: false } => subscription.roles.retain(|r| r != role),
+            ReadChange::Role { role, on: false } => subscription.roles.retain(|r| *r != role),
             ReadChange::Favorite { on } => subscription.f = on,
             ReadChange::Open { on } => subscription.open = on,
             ReadChange::Ignore { user_id, on: true } => {
@@ -911,6 +911,14 @@ pub trait SettingsStore: Send + Sync {
     /// Stores `changes` in one transaction (each replaces the stored roles
     /// of its permission).
     async fn save_permissions(&self, changes: &[PermissionChange]) -> StorageResult<()>;
+    /// Every role an admin created, by name (the built-in roles are not
+    /// stored).
+    async fn load_roles(&self) -> StorageResult<Vec<Role>>;
+    /// Creates or replaces (by id) an admin's role. A name another role
+    /// has fails with `Conflict("role_name")`.
+    async fn save_role(&self, role: &Role) -> StorageResult<()>;
+    /// Deletes an admin's role; whether there was one.
+    async fn delete_role(&self, id: &str) -> StorageResult<bool>;
 }
 
 /// What a committed write changed: the seam for realtime fan-out. Events

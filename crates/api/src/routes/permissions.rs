@@ -1,6 +1,7 @@
 //! Roles and permissions: `permissions.listAll`, `permissions.update`,
 //! `roles.list`, `roles.getUsersInPublicRoles`, `roles.getUsersInRole`,
-//! `roles.addUserToRole`, `roles.removeUserFromRole`
+//! `roles.addUserToRole`, `roles.removeUserFromRole`, and admins' own
+//! roles: `roles.create`, `roles.update`, `roles.delete`
 //! (docs/rest.md#roles-and-permissions).
 
 use crate::extract::{Body, CurrentUser, Params};
@@ -10,10 +11,10 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use threadsync_domain::permissions::{PermissionTable, RoleDef, ROLES, TABLE_UPDATED_AT};
+use threadsync_domain::permissions::{PermissionTable, Role};
 use threadsync_domain::Code;
 use threadsync_domain::{Error, Timestamp};
-use threadsync_service::{PermissionUpdate, UserSelector};
+use threadsync_service::{PermissionUpdate, RoleFields, UserSelector};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -27,6 +28,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users_in_role))
         .routes(routes!(add_user_to_role))
         .routes(routes!(remove_user_from_role))
+        .routes(routes!(roles_create))
+        .routes(routes!(roles_update))
+        .routes(routes!(roles_delete))
 }
 
 /// The users holding a role.
@@ -178,22 +182,135 @@ async fn update(
         (status = 200, description = "The roles.", body = doc::RolesAnswer),
     ),
 )]
-async fn roles_list(_caller: CurrentUser) -> ApiResult {
-    let roles: Vec<Value> = ROLES.iter().map(role_json).collect();
+async fn roles_list(State(services): State<AppState>, _caller: CurrentUser) -> ApiResult {
+    let roles: Vec<Value> = services.permissions().roles().iter().map(role_json).collect();
     ok(json!({"roles": roles}))
 }
 
 /// A role as Rocket.Chat describes it.
-fn role_json(role: &RoleDef) -> Value {
+fn role_json(role: &Role) -> Value {
     json!({
         "_id": role.id,
-        "name": role.id,
+        "name": role.name,
         "scope": role.scope.as_str(),
         "description": role.description,
-        "protected": true,
-        "mandatory2fa": false,
-        "_updatedAt": TABLE_UPDATED_AT,
+        "protected": role.protected,
+        "mandatory2fa": role.mandatory2fa,
+        "_updatedAt": role.updated_at,
     })
+}
+
+/// The body of `roles.create` and `roles.update`.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RoleRequest)]
+#[serde(rename_all = "camelCase")]
+struct RoleBody {
+    /// `roles.update`: the role to change.
+    role_id: Option<String>,
+    name: Option<String>,
+    /// `Users` (the default) or `Subscriptions`.
+    scope: Option<String>,
+    description: Option<String>,
+    mandatory2fa: Option<bool>,
+}
+
+impl RoleBody {
+    fn fields(self) -> (Option<String>, RoleFields) {
+        let fields = RoleFields {
+            name: self.name,
+            scope: self.scope,
+            description: self.description,
+            mandatory2fa: self.mandatory2fa,
+        };
+        (self.role_id, fields)
+    }
+}
+
+/// Creates a role.
+///
+/// `POST /api/v1/roles.create` (auth, `access-permissions`) `{name, scope?,
+/// description?, mandatory2fa?}` → `{role}` with a new random `_id`; the
+/// role can then be granted (`roles.addUserToRole`) and given permissions
+/// (`permissions.update`), on every instance at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/roles.create",
+    tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoleBody,
+    responses(
+        (status = 200, description = "The new role.", body = doc::RoleAnswer),
+        (status = 400, description = "The caller lacks `access-permissions` (`error-action-not-allowed`); no `name` (`error-invalid-role-properties`); a name taken (`error-duplicate-role-names-not-allowed`); a scope other than `Users` or `Subscriptions` (`error-invalid-scope`)."),
+    ),
+)]
+async fn roles_create(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<RoleBody>,
+) -> ApiResult {
+    let (_, fields) = body.fields();
+    let role = services.create_role(&caller.user, fields).await?;
+    ok(json!({"role": role_json(&role)}))
+}
+
+/// Changes a role an admin created.
+///
+/// `POST /api/v1/roles.update` (auth, `access-permissions`) `{roleId, name?,
+/// scope?, description?, mandatory2fa?}` → `{role}`; built-in roles are
+/// protected.
+#[utoipa::path(
+    post,
+    path = "/api/v1/roles.update",
+    tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoleBody,
+    responses(
+        (status = 200, description = "The role as it is now.", body = doc::RoleAnswer),
+        (status = 400, description = "The caller lacks `access-permissions` (`error-action-not-allowed`); no such role (`error-invalid-roleId`); a built-in role (`error-role-protected`); a name taken (`error-duplicate-role-names-not-allowed`); a bad scope (`error-invalid-scope`)."),
+    ),
+)]
+async fn roles_update(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<RoleBody>,
+) -> ApiResult {
+    let (role_id, fields) = body.fields();
+    let role = services.update_role(&caller.user, role_id.as_deref(), fields).await?;
+    ok(json!({"role": role_json(&role)}))
+}
+
+/// The body of `roles.delete`.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RoleDeleteRequest)]
+#[serde(rename_all = "camelCase")]
+struct RoleDeleteBody {
+    /// The role's id (or its name).
+    role_id: Option<String>,
+}
+
+/// Deletes a role an admin created, once nobody holds it.
+///
+/// `POST /api/v1/roles.delete` (auth, `access-permissions`: 403 without)
+/// `{roleId}` → `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/roles.delete",
+    tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    request_body = RoleDeleteBody,
+    responses(
+        (status = 200, description = "The role is deleted.", body = doc::Done),
+        (status = 400, description = "No `roleId` (`error-invalid-role-properties`); no such role (`error-invalid-roleId`); a built-in role (`error-role-protected`); a role someone holds (`error-role-in-use`)."),
+        (status = 403, description = "The caller lacks `access-permissions` (`error-unauthorized`)."),
+    ),
+)]
+async fn roles_delete(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Body(body): Body<RoleDeleteBody>,
+) -> ApiResult {
+    services.delete_role(&caller.user, body.role_id.as_deref()).await?;
+    ok(json!({}))
 }
 
 /// The body of `roles.addUserToRole` and `roles.removeUserFromRole`.
@@ -245,7 +362,7 @@ async fn add_user_to_role(
 ) -> ApiResult {
     let role =
         services.add_user_to_role(&caller.user, body.role(), body.user(), body.room_id.as_deref()).await?;
-    ok(json!({"role": role_json(role)}))
+    ok(json!({"role": role_json(&role)}))
 }
 
 /// Takes a role from a user, everywhere or in one room.
@@ -271,7 +388,7 @@ async fn remove_user_from_role(
 ) -> ApiResult {
     let role =
         services.remove_user_from_role(&caller.user, body.role(), body.user(), body.scope.as_deref()).await?;
-    ok(json!({"role": role_json(role)}))
+    ok(json!({"role": role_json(&role)}))
 }
 
 /// Users holding a role besides `user`.

@@ -87,6 +87,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/chat.getMessageReadReceipts"),
     ("POST", "/api/v1/roles.addUserToRole"),
     ("POST", "/api/v1/roles.removeUserFromRole"),
+    ("POST", "/api/v1/roles.create"),
+    ("POST", "/api/v1/roles.update"),
+    ("POST", "/api/v1/roles.delete"),
     ("POST", "/api/v1/channels.setDefault"),
     ("POST", "/api/v1/channels.setJoinCode"),
     ("GET", "/api/v1/settings/{id}"),
@@ -1054,6 +1057,9 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "roles.addUserToRole") => {
             &[("roleName", Role), ("username", R(Username)), ("roomId", R(Room))]
         }
+        ("POST", "roles.create") => &[("name", NewName), ("scope", Text), ("description", Text)],
+        ("POST", "roles.update") => &[("roleId", Role), ("name", NewName), ("description", Text)],
+        ("POST", "roles.delete") => &[("roleId", Role)],
         ("POST", "roles.removeUserFromRole") => {
             &[("roleName", Role), ("username", R(Username)), ("scope", R(Room))]
         }

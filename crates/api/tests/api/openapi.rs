@@ -462,6 +462,11 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.get("/api/v1/users.list?email=bob%40example.com", Some(&admin)).await;
     t.get("/api/v1/roles.getUsersInRole?role=admin", Some(&admin)).await;
     t.post("/api/v1/roles.addUserToRole", Some(&admin), json!({"roleName": "bot", "username": "dave"})).await;
+    let made =
+        t.post("/api/v1/roles.create", Some(&admin), json!({"name": "auditor", "scope": "Users"})).await;
+    let role_id = made["role"]["_id"].as_str().expect("role id").to_owned();
+    t.post("/api/v1/roles.update", Some(&admin), json!({"roleId": role_id, "description": "reads"})).await;
+    t.post("/api/v1/roles.delete", Some(&admin), json!({"roleId": role_id})).await;
     t.post("/api/v1/roles.removeUserFromRole", Some(&admin), json!({"roleName": "bot", "username": "dave"}))
         .await;
 

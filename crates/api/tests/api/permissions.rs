@@ -390,3 +390,142 @@ async fn roles_granted_and_taken_everywhere_and_in_a_room() {
     assert_eq!(roles_of("lone").await, json!(["user", "bot"]));
     let _ = lone;
 }
+
+/// An admin's own role: created, given a permission, granted, enforced,
+/// renamed, refused deletion while held, taken back and deleted.
+#[tokio::test]
+async fn custom_roles_are_created_granted_enforced_and_deleted() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    let create = |who, body| app.post("/api/v1/roles.create", Some(who), body);
+    create(&bob, json!({"name": "auditor"})).await.err(
+        400,
+        "Accessing permissions is not allowed [error-action-not-allowed]",
+        Some("error-action-not-allowed"),
+    );
+    create(&app.admin, json!({})).await.err_type("error-invalid-role-properties");
+    create(&app.admin, json!({"name": "admin"})).await.err(
+        400,
+        "Role name already exists [error-duplicate-role-names-not-allowed]",
+        Some("error-duplicate-role-names-not-allowed"),
+    );
+    create(&app.admin, json!({"name": "x", "scope": "Rooms"})).await.err(
+        400,
+        "Invalid scope [error-invalid-scope]",
+        Some("error-invalid-scope"),
+    );
+    let made = create(&app.admin, json!({"name": "auditor", "description": "Adds users"})).await.ok();
+    let role = made["role"].clone();
+    let id = role["_id"].as_str().expect("id").to_owned();
+    assert_ne!(id, "auditor", "an admin's role has a random id");
+    assert_eq!(
+        (role["name"].clone(), role["scope"].clone(), role["protected"].clone(), role["description"].clone()),
+        (json!("auditor"), json!("Users"), json!(false), json!("Adds users"))
+    );
+    create(&app.admin, json!({"name": "auditor"})).await.err_type("error-duplicate-role-names-not-allowed");
+    let listed = app.get("/api/v1/roles.list", Some(&bob)).await.ok();
+    assert!(listed["roles"].as_array().expect("roles").iter().any(|r| r["_id"] == json!(id)));
+
+    // A permission given to the role by name is stored by id, and enforced
+    // once bob holds the role.
+    let table = set_roles(&app, "create-user", &["admin", "auditor"]).await;
+    assert_eq!(roles_of(&table["permissions"], "create-user"), json!(["admin", id]));
+    let newcomer = |n: &str| json!({"email": format!("{n}@example.com"), "name": n, "password": "pw-123456", "username": n});
+    app.post("/api/v1/users.create", Some(&bob), newcomer("xavier")).await.err(
+        403,
+        FORBIDDEN,
+        Some("error-unauthorized"),
+    );
+    app.post(
+        "/api/v1/roles.addUserToRole",
+        Some(&app.admin),
+        json!({"roleName": "auditor", "username": "bob"}),
+    )
+    .await
+    .ok();
+    app.post("/api/v1/users.create", Some(&bob), newcomer("xavier")).await.ok();
+    let holders = app.get("/api/v1/roles.getUsersInRole?role=auditor", Some(&app.admin)).await.ok();
+    assert_eq!(usernames(&holders), vec!["bob"]);
+
+    // Renamed (the id stays); built-in roles cannot be changed.
+    let update = |body: Value| app.post("/api/v1/roles.update", Some(&app.admin), body);
+    let renamed = update(json!({"roleId": id, "name": "reviewer", "mandatory2fa": true})).await.ok();
+    assert_eq!(renamed["role"]["name"], "reviewer");
+    assert_eq!(renamed["role"]["description"], "Adds users", "fields not given keep their values");
+    assert_eq!(renamed["role"]["mandatory2fa"], true);
+    update(json!({"roleId": "admin", "description": "x"})).await.err(
+        400,
+        "Role is protected [error-role-protected]",
+        Some("error-role-protected"),
+    );
+    update(json!({"roleId": "nope", "name": "y"})).await.err_type("error-invalid-roleId");
+    update(json!({"roleId": id, "name": "user"})).await.err_type("error-duplicate-role-names-not-allowed");
+    app.post("/api/v1/roles.update", Some(&bob), json!({"roleId": id, "name": "mine"}))
+        .await
+        .err_type("error-action-not-allowed");
+
+    // Deleting: 403 without `access-permissions`; refused while held.
+    let delete = |who, role: &str| app.post("/api/v1/roles.delete", Some(who), json!({"roleId": role}));
+    delete(&bob, &id).await.err(403, FORBIDDEN, Some("error-unauthorized"));
+    delete(&app.admin, &id).await.err(
+        400,
+        "Cannot delete role because it's in use [error-role-in-use]",
+        Some("error-role-in-use"),
+    );
+    delete(&app.admin, "admin").await.err(
+        400,
+        "Cannot delete a protected role [error-role-protected]",
+        Some("error-role-protected"),
+    );
+    app.post(
+        "/api/v1/roles.removeUserFromRole",
+        Some(&app.admin),
+        json!({"roleName": "reviewer", "username": "bob"}),
+    )
+    .await
+    .ok();
+    app.post("/api/v1/users.create", Some(&bob), newcomer("yvonne")).await.err(
+        403,
+        FORBIDDEN,
+        Some("error-unauthorized"),
+    );
+    delete(&app.admin, "reviewer").await.ok();
+    delete(&app.admin, &id).await.err(
+        400,
+        "This role does not exist [error-invalid-roleId]",
+        Some("error-invalid-roleId"),
+    );
+    let listed = app.get("/api/v1/roles.list", Some(&bob)).await.ok();
+    assert!(!listed["roles"].as_array().expect("roles").iter().any(|r| r["_id"] == json!(id)));
+}
+
+/// A room-scoped role of an admin's: granted in one room, it carries its
+/// permissions there and nowhere else.
+#[tokio::test]
+async fn a_custom_room_role_holds_its_permissions_in_its_room_only() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let town = app.channel(&bob, "town", &[&carol]).await;
+    let city = app.channel(&bob, "city", &[&carol]).await;
+    let made = app.post(
+        "/api/v1/roles.create",
+        Some(&app.admin),
+        json!({"name": "janitor", "scope": "Subscriptions"}),
+    );
+    let id = made.await.ok()["role"]["_id"].as_str().expect("id").to_owned();
+    set_roles(&app, "delete-message", &["admin", "owner", "moderator", &id]).await;
+    let grant = json!({"roleId": id, "username": "carol", "roomId": town});
+    app.post("/api/v1/roles.addUserToRole", Some(&app.admin), grant).await.ok();
+    let in_town = app.say(&bob, &town, "one").await["_id"].as_str().expect("id").to_owned();
+    let in_city = app.say(&bob, &city, "two").await["_id"].as_str().expect("id").to_owned();
+    let delete = |rid: &str, id: &str| {
+        app.post("/api/v1/chat.delete", Some(&carol), json!({"roomId": rid, "msgId": id}))
+    };
+    delete(&city, &in_city).await.err_type("error-action-not-allowed");
+    delete(&town, &in_town).await.ok();
+    // Held in a room: in use.
+    app.post("/api/v1/roles.delete", Some(&app.admin), json!({"roleId": id}))
+        .await
+        .err_type("error-role-in-use");
+}

@@ -152,6 +152,7 @@ macro_rules! conformance_suite {
             messages_count_for_members,
             room_roles_given_and_taken_keep_an_owner,
             settings_save_and_load,
+            roles_saved_replaced_and_deleted,
             permissions_save_and_load_and_announce,
             ping_answers_until_closed,
             sync_thread_changes_merge_and_resume,
@@ -766,7 +767,7 @@ pub async fn users_listed_sorted_paged_and_by_email(store: &dyn Store) {
     store.create_room(&first, &subs).await.expect("first room");
     let second = channel("R-2", "second");
     store.create_room(&second, &[subscription(&second, &users[0])]).await.expect("second room");
-    let moderator = ReadChange::Role { role: "moderator", on: true };
+    let moderator = ReadChange::Role { role: "moderator".into(), on: true };
     store.set_read_state("R-1", "u-4", moderator.clone()).await.expect("role").expect("sub");
     store.set_read_state("R-2", "u-3", moderator).await.expect("role").expect("sub");
     let by_role = |role| UserListQuery { role: Some(role), ..list(UserSortField::Username, false, 0, 10) };
@@ -1136,15 +1137,18 @@ pub async fn rooms_settings_change_room_and_subscriptions(store: &dyn Store) {
     // Role holders: members with a room role, by username.
     assert!(store.room_role_holders("C-town").await.expect("none yet").is_empty());
     store
-        .set_read_state("C-town", "u2", ReadChange::Role { role: "moderator", on: true })
+        .set_read_state("C-town", "u2", ReadChange::Role { role: "moderator".into(), on: true })
         .await
         .expect("mod");
-    store.set_read_state("C-town", "u1", ReadChange::Role { role: "owner", on: true }).await.expect("owner");
+    store
+        .set_read_state("C-town", "u1", ReadChange::Role { role: "owner".into(), on: true })
+        .await
+        .expect("owner");
     let holders = store.room_role_holders("C-town").await.expect("holders");
     assert_eq!(ids(&holders, |s| &s.u.username), vec!["alice", "bob"]);
     assert_eq!(holders[1].roles, vec!["moderator".to_owned()]);
     store
-        .set_read_state("C-town", "u2", ReadChange::Role { role: "moderator", on: false })
+        .set_read_state("C-town", "u2", ReadChange::Role { role: "moderator".into(), on: false })
         .await
         .expect("unmod");
     assert_eq!(
@@ -1423,7 +1427,7 @@ fn plain_of(id: &str, author: &User) -> NewMessage {
 
 pub async fn room_roles_given_and_taken_keep_an_owner(store: &dyn Store) {
     let w = World::new(store).await;
-    let role = |role, on| ReadChange::Role { role, on };
+    let role = |role: &str, on| ReadChange::Role { role: role.to_owned(), on };
     let before = store.subscription(ROOM, &w.alice.id).await.expect("read").expect("alice's");
     let alice =
         store.set_read_state(ROOM, &w.alice.id, role("owner", true)).await.expect("give").expect("sub");
@@ -2157,6 +2161,50 @@ pub async fn permissions_save_and_load_and_announce(store: &dyn Store) {
     store.save_permissions(&[change("post-readonly", &[], 20)]).await.expect("replace");
     let loaded = store.load_permissions().await.expect("load");
     assert_eq!(loaded, vec![change("delete-message", &["admin"], 10), change("post-readonly", &[], 20)]);
+}
+
+/// Admins' roles: none at first; saved, listed by name, replaced by id; a
+/// name another role has is a conflict (on create and on rename); deleted
+/// once; every write announces a settings event (every instance reloads).
+pub async fn roles_saved_replaced_and_deleted(store: &dyn Store) {
+    use threadsync_domain::permissions::{Role, RoleScope};
+    let role = |id: &str, name: &str, scope, at: i64| Role {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        scope,
+        description: format!("about {name}"),
+        protected: false,
+        mandatory2fa: false,
+        updated_at: Timestamp(at),
+    };
+    assert_eq!(store.load_roles().await, Ok(vec![]));
+    let mut events = store.subscribe();
+    let auditor = role("R1", "auditor", RoleScope::Users, 10);
+    store.save_role(&auditor).await.expect("save");
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+        .await
+        .expect("announced in time")
+        .expect("an event");
+    assert_eq!(event.kind, crate::EventKind::Settings);
+    let helper = role("R2", "Helper", RoleScope::Subscriptions, 20);
+    store.save_role(&helper).await.expect("save");
+    assert_eq!(store.load_roles().await.expect("load"), vec![helper.clone(), auditor.clone()], "by name");
+    assert_eq!(
+        store.save_role(&role("R3", "auditor", RoleScope::Users, 30)).await,
+        Err(StorageError::Conflict("role_name"))
+    );
+    assert_eq!(
+        store.save_role(&role("R2", "auditor", RoleScope::Users, 30)).await,
+        Err(StorageError::Conflict("role_name")),
+        "a rename to a taken name"
+    );
+    let mut renamed = role("R1", "reviewer", RoleScope::Subscriptions, 40);
+    renamed.mandatory2fa = true;
+    store.save_role(&renamed).await.expect("replace");
+    assert_eq!(store.load_roles().await.expect("load"), vec![helper.clone(), renamed]);
+    assert_eq!(store.delete_role("R1").await, Ok(true));
+    assert_eq!(store.delete_role("R1").await, Ok(false));
+    assert_eq!(store.load_roles().await.expect("load"), vec![helper]);
 }
 
 /// The readiness check: a fresh (empty) store and a used one answer; a
