@@ -17,6 +17,7 @@ mod groups;
 mod im;
 mod info;
 mod permissions;
+mod room_family;
 mod room_lists;
 mod room_open;
 mod room_overview;
@@ -57,6 +58,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(client::routes())
         .merge(channels::routes())
         .merge(groups::routes())
+        .merge(room_family::routes())
         .merge(im::routes())
         .merge(rooms::routes())
         .merge(discussions::routes())
