@@ -132,66 +132,39 @@ impl BlobStore for DiskBlobs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
+    use threadsync_storage::conformance::blobs::{self, chunks, read_all};
 
-    fn chunks(parts: &[&'static [u8]]) -> ByteStream<'static> {
-        let items: Vec<std::io::Result<Bytes>> = parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
-        Box::pin(futures_util::stream::iter(items))
-    }
-
-    async fn read_all(blob: Blob) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut body = blob.body;
-        while let Some(chunk) = body.next().await {
-            out.extend_from_slice(&chunk.expect("chunk"));
-        }
-        out
-    }
-
-    #[tokio::test]
-    async fn put_open_delete_round_trip() {
+    async fn fresh() -> (tempfile::TempDir, DiskBlobs) {
         let dir = tempfile::tempdir().expect("dir");
         let blobs = DiskBlobs::open(dir.path().join("uploads")).await.expect("open");
-        let size = blobs.put("F1", chunks(&[b"hello ", b"world"]), Some(11)).await.expect("put");
-        assert_eq!(size, 11);
-        let blob = blobs.open("F1").await.expect("open").expect("present");
-        assert_eq!(blob.size, 11);
-        assert_eq!(read_all(blob).await, b"hello world");
-        blobs.delete("F1").await.expect("delete");
-        assert!(blobs.open("F1").await.expect("open").is_none());
-        blobs.delete("F1").await.expect("deleting twice is fine");
+        (dir, blobs)
+    }
+
+    // The bodies every blob store runs.
+    #[tokio::test]
+    async fn round_trip() {
+        blobs::blobs_round_trip(&fresh().await.1).await;
     }
 
     #[tokio::test]
-    async fn ranges_read_only_their_bytes() {
-        let dir = tempfile::tempdir().expect("dir");
-        let blobs = DiskBlobs::open(dir.path().join("uploads")).await.expect("open");
-        blobs.put("F2", chunks(&[b"0123456789"]), None).await.expect("put");
-        for (start, len, want) in
-            [(0, 3, &b"012"[..]), (4, 2, b"45"), (7, 100, b"789"), (9, 1, b"9"), (10, 5, b""), (50, 5, b"")]
-        {
-            let blob = blobs.open_range("F2", start, len).await.expect("open").expect("present");
-            assert_eq!(blob.size, 10, "the size is the whole file's");
-            assert_eq!(read_all(blob).await, want, "{start}+{len}");
-        }
-        assert!(blobs.open_range("nope", 0, 1).await.expect("open").is_none());
+    async fn ranges() {
+        blobs::blobs_ranges(&fresh().await.1).await;
     }
 
     #[tokio::test]
-    async fn too_large_and_broken_streams_keep_nothing() {
-        let dir = tempfile::tempdir().expect("dir");
-        let blobs = DiskBlobs::open(dir.path()).await.expect("open");
-        let err = blobs.put("F2", chunks(&[b"12345", b"6"]), Some(5)).await.expect_err("too large");
-        assert!(matches!(err, BlobError::TooLarge { limit: 5 }));
-        let broken: Vec<std::io::Result<Bytes>> =
-            vec![Ok(Bytes::from_static(b"abc")), Err(std::io::Error::other("client went away"))];
-        let err =
-            blobs.put("F3", Box::pin(futures_util::stream::iter(broken)), None).await.expect_err("broken");
-        assert!(matches!(err, BlobError::Incoming(_)));
-        assert!(blobs.open("F2").await.expect("open").is_none());
-        assert!(blobs.open("F3").await.expect("open").is_none());
-        let left = std::fs::read_dir(dir.path()).expect("list").count();
-        assert_eq!(left, 0, "no partial file is left behind");
+    async fn large_files_and_ranges() {
+        blobs::blobs_large_files_and_ranges(&fresh().await.1).await;
+    }
+
+    #[tokio::test]
+    async fn refused_bodies_keep_nothing_and_leave_no_partial_file() {
+        let (dir, store) = fresh().await;
+        blobs::blobs_refused_bodies_keep_nothing(&store).await;
+        let left: Vec<String> = std::fs::read_dir(dir.path().join("uploads"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, vec!["F5".to_owned()], "no partial file is left behind");
     }
 
     #[tokio::test]
@@ -212,5 +185,32 @@ mod tests {
         let blobs = DiskBlobs::open(dir.path()).await.expect("open");
         assert!(!dir.path().join(".partial-F9-1").exists());
         assert_eq!(read_all(blobs.open("F8").await.expect("open").expect("kept")).await, b"whole");
+    }
+
+    /// A store in front of an older one: new bytes go to the front, old
+    /// ones are still read from behind, removal removes both copies.
+    #[tokio::test]
+    async fn a_fallback_reads_the_older_store_and_removes_from_both() {
+        use std::sync::Arc;
+        use threadsync_storage::FallbackBlobs;
+        let (_front_dir, front) = fresh().await;
+        let (_back_dir, back) = fresh().await;
+        let (front, back) = (Arc::new(front), Arc::new(back));
+        back.put("OLD", chunks(&[b"from before"]), None).await.expect("put");
+        let both = FallbackBlobs::new(front.clone(), back.clone());
+        assert_eq!(
+            read_all(both.open("OLD").await.expect("open").expect("found behind")).await,
+            b"from before"
+        );
+        let part = both.open_range("OLD", 5, 3).await.expect("open").expect("found behind");
+        assert_eq!(read_all(part).await, b"bef");
+        both.put("NEW", chunks(&[b"new"]), None).await.expect("put");
+        assert!(front.open("NEW").await.expect("open").is_some(), "new bytes go to the front");
+        assert!(back.open("NEW").await.expect("open").is_none());
+        both.delete("OLD").await.expect("delete");
+        assert!(both.open("OLD").await.expect("open").is_none());
+        assert!(back.open("OLD").await.expect("open").is_none());
+        // The bodies every store runs, through the pair.
+        blobs::blobs_round_trip(&both).await;
     }
 }

@@ -30,6 +30,7 @@
 //!   (serde_json maps ignore order) but a client may see keys of `extra`
 //!   fields in another order than it sent them.
 
+mod blobs;
 mod clock;
 mod db;
 mod events;
@@ -57,6 +58,7 @@ extern crate self as threadsync_storage_postgres;
 mod test_support;
 
 use async_trait::async_trait;
+pub use blobs::PgBlobs;
 use db::Conn;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::{Map, Value};
@@ -277,6 +279,12 @@ impl PgStore {
             schema,
             cache,
         })
+    }
+
+    /// File bytes in this database ([`PgBlobs`]), sharing this store's
+    /// pool; staging chunks a crash left behind are removed first.
+    pub async fn blob_store(&self) -> StorageResult<PgBlobs> {
+        PgBlobs::open(self.pool.clone()).await
     }
 
     /// The schema holding the tables (`None`: the default one).

@@ -34,6 +34,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, sql: include_str!("../migrations/0007_search_fold_plpgsql.sql") },
     Migration { version: 8, sql: include_str!("../migrations/0008_room_join_code.sql") },
     Migration { version: 9, sql: include_str!("../migrations/0009_custom_roles.sql") },
+    Migration { version: 10, sql: include_str!("../migrations/0010_blobs.sql") },
 ];
 
 /// Creates the schema if one is configured (the connection's `search_path`

@@ -66,6 +66,52 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, key: &str) -> StorageResult<()>;
 }
 
+/// A blob store in front of an older one: new bytes go to `primary`; a key
+/// `primary` lacks is read from `legacy`; removal removes from both. What
+/// lets a deployment move its files' home (the data directory's disk to the
+/// database) without losing the files it already has.
+pub struct FallbackBlobs {
+    primary: std::sync::Arc<dyn BlobStore>,
+    legacy: std::sync::Arc<dyn BlobStore>,
+}
+
+impl FallbackBlobs {
+    pub fn new(
+        primary: std::sync::Arc<dyn BlobStore>,
+        legacy: std::sync::Arc<dyn BlobStore>,
+    ) -> FallbackBlobs {
+        FallbackBlobs { primary, legacy }
+    }
+}
+
+#[async_trait]
+impl BlobStore for FallbackBlobs {
+    async fn put(&self, key: &str, body: ByteStream<'_>, limit: Option<u64>) -> Result<u64, BlobError> {
+        self.primary.put(key, body, limit).await
+    }
+
+    async fn open(&self, key: &str) -> StorageResult<Option<Blob>> {
+        match self.primary.open(key).await? {
+            Some(blob) => Ok(Some(blob)),
+            None => self.legacy.open(key).await,
+        }
+    }
+
+    async fn open_range(&self, key: &str, start: u64, len: u64) -> StorageResult<Option<Blob>> {
+        match self.primary.open_range(key, start, len).await? {
+            Some(blob) => Ok(Some(blob)),
+            None => self.legacy.open_range(key, start, len).await,
+        }
+    }
+
+    async fn delete(&self, key: &str) -> StorageResult<()> {
+        // The primary first: once it is gone there, a failure to remove the
+        // legacy copy leaves bytes no record names, never the reverse.
+        self.primary.delete(key).await?;
+        self.legacy.delete(key).await
+    }
+}
+
 /// Which uploads a [`UploadStore::room_uploads`] lists: those a message
 /// shares, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -36,8 +36,8 @@ use threadsync_domain::query::Filter;
 use threadsync_domain::{Markup, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
 
 pub use files::{
-    Avatar, AvatarStore, Blob, BlobError, BlobStore, ByteStream, UploadListQuery, UploadSelection,
-    UploadStore,
+    Avatar, AvatarStore, Blob, BlobError, BlobStore, ByteStream, FallbackBlobs, UploadListQuery,
+    UploadSelection, UploadStore,
 };
 pub use search::{SearchOrder, SearchQuery, SearchTerm};
 pub use threadsync_domain::message::{ChannelMention, Mention};

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use threadsync_service::{bootstrap, AdminSeed, BootstrapReport, ServiceOptions, Services};
-use threadsync_storage::Store;
+use threadsync_storage::{BlobStore, FallbackBlobs, Store};
 use threadsync_storage_files::DiskBlobs;
 use threadsync_storage_postgres::{PgOptions, PgStore};
 use threadsync_storage_sqlite::{SqliteOptions, SqliteStore};
@@ -24,18 +24,59 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// backends exist.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.database_url {
-        let options = PgOptions {
-            schema: config.pg_schema.clone(),
-            pool_size: config.pg_pool_size,
-            connect_attempts: config.pg_connect_attempts,
-            ca_file: config.pg_ca_file.clone(),
-            ..PgOptions::default()
-        };
-        // The URL is never echoed: it usually carries a password. The
-        // store's error names host, port and database only.
-        let store = PgStore::connect(url, options).await.context("cannot open the PostgreSQL store")?;
-        return Ok(Arc::new(store));
+        return Ok(Arc::new(open_postgres(config, url).await?));
     }
+    open_sqlite(config).await
+}
+
+async fn open_postgres(config: &Config, url: &str) -> anyhow::Result<PgStore> {
+    let options = PgOptions {
+        schema: config.pg_schema.clone(),
+        pool_size: config.pg_pool_size,
+        connect_attempts: config.pg_connect_attempts,
+        ca_file: config.pg_ca_file.clone(),
+        ..PgOptions::default()
+    };
+    // The URL is never echoed: it usually carries a password. The store's
+    // error names host, port and database only.
+    PgStore::connect(url, options).await.context("cannot open the PostgreSQL store")
+}
+
+/// The store and where uploaded files' bytes live (docs/files.md): on
+/// SQLite, the data directory's `uploads` folder; on PostgreSQL, the
+/// database itself, so that every instance serves every file, with the
+/// `uploads` folder still read for files stored there before.
+async fn open_backends(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn BlobStore>)> {
+    let uploads = config.data.join("uploads");
+    let disk = |store: Arc<dyn Store>| async move {
+        match DiskBlobs::open(&uploads).await {
+            Ok(blobs) => Ok(blobs),
+            Err(e) => {
+                store.close().await;
+                Err(anyhow::Error::new(e)
+                    .context(format!("cannot open the file store in {}", uploads.display())))
+            }
+        }
+    };
+    let Some(url) = &config.database_url else {
+        let store = open_sqlite(config).await?;
+        let blobs = disk(Arc::clone(&store)).await?;
+        return Ok((store, Arc::new(blobs)));
+    };
+    let pg = open_postgres(config, url).await?;
+    let in_database = match pg.blob_store().await {
+        Ok(blobs) => blobs,
+        Err(e) => {
+            pg.close().await;
+            return Err(anyhow::Error::new(e).context("cannot open the file store in PostgreSQL"));
+        }
+    };
+    let store: Arc<dyn Store> = Arc::new(pg);
+    let legacy = disk(Arc::clone(&store)).await?;
+    Ok((store, Arc::new(FallbackBlobs::new(Arc::new(in_database), Arc::new(legacy)))))
+}
+
+async fn open_sqlite(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let options = SqliteOptions { readers: config.sqlite_readers };
     let store = SqliteStore::open(&config.data, options)
         .await
@@ -73,7 +114,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
 
-    let store = open_store(&config).await?;
+    let (store, blobs) = open_backends(&config).await?;
     tracing::info!(backend = store.backend_name(), data = %config.data.display(), "store opened");
     let options = ServiceOptions {
         max_sync_items: config.max_sync_items,
@@ -82,19 +123,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         create_tokens_secret: config.create_tokens_for_users_secret.clone(),
         ..ServiceOptions::default()
     };
-    // Uploaded files' bytes live under the data directory, whichever
-    // database holds the documents (docs/files.md).
-    let uploads = config.data.join("uploads");
-    let blobs = match DiskBlobs::open(&uploads).await {
-        Ok(blobs) => blobs,
-        Err(e) => {
-            store.close().await;
-            return Err(
-                anyhow::Error::new(e).context(format!("cannot open the file store in {}", uploads.display()))
-            );
-        }
-    };
-    let services = match Services::start_with(Arc::clone(&store), Arc::new(blobs), options).await {
+    let services = match Services::start_with(Arc::clone(&store), blobs, options).await {
         Ok(services) => services,
         Err(e) => {
             store.close().await;

@@ -741,3 +741,98 @@ async fn an_instance_stalled_frozen_or_killed_holding_a_room_loses_nothing_and_b
     drop(a);
     db.drop().await;
 }
+
+// ---------------------------------------------------------------------------
+// Files on several instances
+// ---------------------------------------------------------------------------
+
+/// A `multipart/form-data` body with one file field.
+fn multipart_file(boundary: &str, name: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+/// On PostgreSQL the files' bytes are in the database: a file uploaded
+/// through one instance downloads, whole and by range, through another
+/// (each has a data directory of its own, nothing shared but the
+/// database), and deleting its message through the first removes it for
+/// both (`File not found`, as for any file one may not see).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn a_file_uploaded_through_one_instance_downloads_through_another() {
+    let db = PgSchema::create().await;
+    let (a_dir, b_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let a = Server::start(pg_serve_cmd(a_dir.path(), &db));
+    let b = Server::start(pg_serve_cmd(b_dir.path(), &db));
+    let admin = a.login(ADMIN, ADMIN_PASS).await;
+    let bytes: Vec<u8> = (0..700_000u32).map(|i| (i % 251) as u8).collect();
+    let boundary = "threadsync-e2e-boundary";
+    let uploaded = a
+        .http
+        .post(format!("{}/api/v1/rooms.upload/GENERAL", a.base))
+        .header("X-User-Id", &admin.user_id)
+        .header("X-Auth-Token", &admin.token)
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(multipart_file(boundary, "data.bin", &bytes))
+        .send()
+        .await
+        .expect("upload");
+    let (status, body) = reply(uploaded).await;
+    assert_eq!(status, 200, "{body}");
+    let file_id = body["message"]["file"]["_id"].as_str().expect("file id").to_owned();
+    let message_id = body["message"]["_id"].as_str().expect("message id").to_owned();
+    let download = |server: &Server, range: Option<&str>| {
+        let mut request = server
+            .http
+            .get(format!("{}/file-upload/{file_id}/data.bin", server.base))
+            .header("X-User-Id", &admin.user_id)
+            .header("X-Auth-Token", &admin.token);
+        if let Some(range) = range {
+            request = request.header("Range", range);
+        }
+        request.send()
+    };
+    let whole = download(&b, None).await.expect("download through b");
+    assert_eq!(whole.status().as_u16(), 200);
+    assert_eq!(
+        whole.bytes().await.expect("bytes").as_ref(),
+        &bytes[..],
+        "the bytes, through the other instance"
+    );
+    let part = download(&b, Some("bytes=262140-262150")).await.expect("range through b");
+    assert_eq!(part.status().as_u16(), 206);
+    assert_eq!(part.bytes().await.expect("bytes").as_ref(), &bytes[262_140..=262_150]);
+    assert_eq!(
+        std::fs::read_dir(a_dir.path().join("uploads")).map(|d| d.count()).unwrap_or(0),
+        0,
+        "nothing was written to the uploading instance's disk"
+    );
+
+    let (status, body) =
+        a.post("/api/v1/chat.delete", Some(&admin), json!({"roomId": "GENERAL", "msgId": message_id})).await;
+    assert_eq!(status, 200, "{body}");
+    let gone = download(&b, None).await.expect("download after delete");
+    let (status, body) = reply(gone).await;
+    assert_eq!((status, body["errorType"].clone()), (400, json!("error-file-not-found")), "{body}");
+    let (raw, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.expect("raw");
+    tokio::spawn(connection);
+    let left = raw
+        .query_one(
+            &format!(
+                "SELECT (SELECT count(*) FROM {0}.blobs) + (SELECT count(*) FROM {0}.blob_chunks)",
+                db.schema
+            ),
+            &[],
+        )
+        .await
+        .expect("count");
+    assert_eq!(left.get::<_, i64>(0), 0, "the bytes are gone from the database");
+    drop((a, b));
+    db.drop().await;
+}

@@ -23,6 +23,7 @@
 //!
 //! This module is test support: it panics on every failed expectation.
 
+pub mod blobs;
 pub mod oracle;
 mod search;
 mod uploads;
