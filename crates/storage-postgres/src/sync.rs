@@ -192,9 +192,14 @@ impl FeedPage {
         FeedPage { offset, limit, skipped: 0, taken: 0, changes: Changes::default() }
     }
 
-    /// Adds a change (an updated document already decoded, or a removal);
-    /// `false` once the page is complete (and `more` known).
-    fn push(&mut self, change: StorageResult<Result<Message, Tombstone>>) -> StorageResult<bool> {
+    /// Adds a change (`decode` gives the updated document, or a removal),
+    /// decoding it only if the page takes it: a skipped change and the one
+    /// extra row read to learn `more` are never decoded. `false` once the
+    /// page is complete (and `more` known).
+    fn push(
+        &mut self,
+        decode: impl FnOnce() -> StorageResult<Result<Message, Tombstone>>,
+    ) -> StorageResult<bool> {
         if self.skipped < self.offset {
             self.skipped += 1;
             return Ok(true);
@@ -204,7 +209,7 @@ impl FeedPage {
             return Ok(false);
         }
         self.taken += 1;
-        match change? {
+        match decode()? {
             Ok(message) => self.changes.updated.push(message),
             Err(tombstone) => self.changes.removed.push(tombstone),
         }
@@ -245,7 +250,8 @@ pub(crate) async fn changes_since(
             client.rows_dyn(&sql, &refs(&params)).await?
         };
         for row in &rows {
-            if !page.push(decoded(change_of(row)?.1))? {
+            let change = change_of(row)?.1;
+            if !page.push(|| decoded(change))? {
                 break;
             }
         }
@@ -267,17 +273,17 @@ pub(crate) async fn changes_since(
             cursor = Timestamp(stamp);
             // The filter reads the document as a tree; a match is then
             // converted from that tree, not parsed again.
-            let change = match change {
+            let pushed = match change {
                 Change::Updated(doc) => {
                     let doc: Value = doc.decode()?;
                     if !filter.matches(&doc) {
                         continue;
                     }
-                    from_json::<Message>(doc).map(Ok)
+                    page.push(|| from_json::<Message>(doc).map(Ok))?
                 }
-                Change::Removed(tombstone) => Ok(Err(tombstone)),
+                Change::Removed(tombstone) => page.push(|| Ok(Err(tombstone)))?,
             };
-            if !page.push(change)? {
+            if !pushed {
                 break 'scan;
             }
         }
