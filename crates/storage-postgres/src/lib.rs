@@ -1004,11 +1004,7 @@ impl SettingsStore for PgStore {
     }
 
     async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()> {
-        write!(
-            self,
-            |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
-            |c| settings::save(c, id, value).await
-        )
+        write!(self, |_| Some(StoreEvent::settings()), |c| settings::save(c, id, value).await)
     }
 
     async fn load_permissions(&self) -> StorageResult<Vec<PermissionChange>> {
@@ -1016,11 +1012,7 @@ impl SettingsStore for PgStore {
     }
 
     async fn save_permissions(&self, changes: &[PermissionChange]) -> StorageResult<()> {
-        write!(
-            self,
-            |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
-            |c| settings::save_permissions(c, changes).await
-        )
+        write!(self, |_| Some(StoreEvent::settings()), |c| settings::save_permissions(c, changes).await)
     }
 
     async fn load_roles(&self) -> StorageResult<Vec<Role>> {
@@ -1028,19 +1020,11 @@ impl SettingsStore for PgStore {
     }
 
     async fn save_role(&self, role: &Role) -> StorageResult<()> {
-        write!(
-            self,
-            |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
-            |c| settings::save_role(c, role).await
-        )
+        write!(self, |_| Some(StoreEvent::settings()), |c| settings::save_role(c, role).await)
     }
 
     async fn delete_role(&self, id: &str) -> StorageResult<bool> {
-        write!(
-            self,
-            |_| Some(StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }),
-            |c| settings::delete_role(c, id).await
-        )
+        write!(self, |_| Some(StoreEvent::settings()), |c| settings::delete_role(c, id).await)
     }
 }
 

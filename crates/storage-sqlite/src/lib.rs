@@ -717,12 +717,7 @@ impl SettingsStore for SqliteStore {
 
     async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()> {
         let (id, value) = (id.to_owned(), value.clone());
-        self.announce(self.write(move |c| settings::save(c, &id, &value)).await, |_| StoreEvent {
-            rid: None,
-            kind: EventKind::Settings,
-            user: None,
-            data: None,
-        })
+        self.announce(self.write(move |c| settings::save(c, &id, &value)).await, |_| StoreEvent::settings())
     }
 
     async fn load_permissions(&self) -> StorageResult<Vec<PermissionChange>> {
@@ -731,11 +726,8 @@ impl SettingsStore for SqliteStore {
 
     async fn save_permissions(&self, changes: &[PermissionChange]) -> StorageResult<()> {
         let changes = changes.to_vec();
-        self.announce(self.write(move |c| settings::save_permissions(c, &changes)).await, |_| StoreEvent {
-            rid: None,
-            kind: EventKind::Settings,
-            user: None,
-            data: None,
+        self.announce(self.write(move |c| settings::save_permissions(c, &changes)).await, |_| {
+            StoreEvent::settings()
         })
     }
 
@@ -745,22 +737,12 @@ impl SettingsStore for SqliteStore {
 
     async fn save_role(&self, role: &Role) -> StorageResult<()> {
         let role = role.clone();
-        self.announce(self.write(move |c| settings::save_role(c, &role)).await, |_| StoreEvent {
-            rid: None,
-            kind: EventKind::Settings,
-            user: None,
-            data: None,
-        })
+        self.announce(self.write(move |c| settings::save_role(c, &role)).await, |_| StoreEvent::settings())
     }
 
     async fn delete_role(&self, id: &str) -> StorageResult<bool> {
         let id = id.to_owned();
-        self.announce(self.write(move |c| settings::delete_role(c, &id)).await, |_| StoreEvent {
-            rid: None,
-            kind: EventKind::Settings,
-            user: None,
-            data: None,
-        })
+        self.announce(self.write(move |c| settings::delete_role(c, &id)).await, |_| StoreEvent::settings())
     }
 }
 

@@ -946,6 +946,12 @@ impl StoreEvent {
         StoreEvent { rid: Some(rid.to_owned()), kind, user: None, data: None }
     }
 
+    /// The configuration changed (settings, permissions, roles): every
+    /// instance reloads it.
+    pub fn settings() -> StoreEvent {
+        StoreEvent { rid: None, kind: EventKind::Settings, user: None, data: None }
+    }
+
     /// User `user_id`'s account changed (profile, active flag, tokens).
     pub fn account(user_id: &str) -> StoreEvent {
         StoreEvent { rid: None, kind: EventKind::User, user: Some(user_id.to_owned()), data: None }
