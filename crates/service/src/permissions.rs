@@ -387,8 +387,7 @@ impl Services {
     /// built-in one (`Cannot delete a protected role
     /// [error-role-protected]`); held by nobody, as a user's role or a
     /// member's role in any room (`Cannot delete role because it's in use
-    /// [error-role-in-use]`). The permission table keeps naming the id,
-    /// which no new role can take (ids are random).
+    /// [error-role-in-use]`). The permissions it held are taken from it.
     pub async fn delete_role(&self, caller: &User, role_id: Option<&str>) -> Result<()> {
         self.require_global_permission(caller, "access-permissions")?;
         let role_id = role_id.filter(|id| !id.is_empty()).ok_or_else(|| {
@@ -411,6 +410,23 @@ impl Services {
             return Err(Error::rejected("Cannot delete role because it's in use", Code::RoleInUse));
         }
         self.store.delete_role(&role.id).await?;
+        // The permissions it held no longer name it: a grant that raced
+        // this deletion (checked against the table before it changed)
+        // leaves its holder an id that grants nothing.
+        let now = Timestamp::now();
+        let table = self.permissions();
+        let cleaned: Vec<PermissionChange> = table
+            .entries()
+            .filter(|(_, roles, _)| roles.contains(&role.id.as_str()))
+            .map(|(id, roles, _)| PermissionChange {
+                id: id.to_owned(),
+                roles: roles.into_iter().filter(|r| *r != role.id).map(str::to_owned).collect(),
+                updated_at: now,
+            })
+            .collect();
+        if !cleaned.is_empty() {
+            self.store.save_permissions(&cleaned).await?;
+        }
         self.replace_permissions(Arc::new(load_table(self.store.as_ref()).await?));
         Ok(())
     }

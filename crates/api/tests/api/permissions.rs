@@ -490,6 +490,12 @@ async fn custom_roles_are_created_granted_enforced_and_deleted() {
         Some("error-unauthorized"),
     );
     delete(&app.admin, "reviewer").await.ok();
+    let table = app.get("/api/v1/permissions.listAll", Some(&app.admin)).await.ok();
+    assert_eq!(
+        roles_of(&table["update"], "create-user"),
+        json!(["admin"]),
+        "its permissions no longer name it"
+    );
     delete(&app.admin, &id).await.err(
         400,
         "This role does not exist [error-invalid-roleId]",
