@@ -75,6 +75,15 @@ pub const FILE_UPLOAD_MEDIA_TYPE_WHITE_LIST: &str = "FileUpload_MediaTypeWhiteLi
 pub const FILE_UPLOAD_MEDIA_TYPE_BLACK_LIST: &str = "FileUpload_MediaTypeBlackList";
 pub const FILE_UPLOAD_PROTECT_FILES: &str = "FileUpload_ProtectFiles";
 pub const ACCOUNTS_ALLOW_USER_AVATAR_CHANGE: &str = "Accounts_AllowUserAvatarChange";
+/// Rocket.Chat's id, misspelling included (three s).
+pub const DIRECT_MESSAGE_MAX_USERS: &str = "DirectMesssage_maxUsers";
+
+/// The upper bound of `DirectMesssage_maxUsers`. Rocket.Chat has none; a
+/// direct message's id is its members' ids concatenated (17 characters
+/// each), and this keeps it short enough for every place a room id goes
+/// (PostgreSQL notifications carry it, and their payload is at most 8000
+/// bytes).
+pub const MAX_DIRECT_MESSAGE_USERS: i64 = 100;
 
 /// Default of `API_Enable_Rate_Limiter_Limit_Calls_Default`: calls per window,
 /// per user (or per client IP when unauthenticated) and route. Rocket.Chat
@@ -239,6 +248,13 @@ pub const DEFINITIONS: &[SettingDef] = &[
         kind: SettingKind::Select(&["all_messages", "mentions_only"]),
         default: DefaultValue::Str("all_messages"),
     },
+    // The most members a direct message may have, the caller included
+    // (`im.create` with `usernames`). Rocket.Chat's name and default.
+    SettingDef {
+        id: DIRECT_MESSAGE_MAX_USERS,
+        kind: SettingKind::Int { min: 1, max: MAX_DIRECT_MESSAGE_USERS },
+        default: DefaultValue::Int(8),
+    },
 ];
 
 /// The settings any client may read without logging in (`settings.public`),
@@ -273,6 +289,8 @@ pub const PUBLIC: &[&str] = &[
     UNREAD_COUNT_DM,
     // Public in Rocket.Chat: clients offer discussions by it.
     DISCUSSION_ENABLED,
+    // Public in Rocket.Chat: clients stop adding members at it.
+    DIRECT_MESSAGE_MAX_USERS,
 ];
 
 pub fn is_public(id: &str) -> bool {
@@ -416,6 +434,11 @@ impl Settings {
     pub fn discussions_enabled(&self) -> bool {
         self.bool(DISCUSSION_ENABLED)
     }
+    /// `DirectMesssage_maxUsers`: the most members of a direct message,
+    /// its creator included (at least 1, as Rocket.Chat reads it).
+    pub fn direct_message_max_users(&self) -> usize {
+        usize::try_from(self.int(DIRECT_MESSAGE_MAX_USERS)).unwrap_or(1).max(1)
+    }
     /// `Message_ShowDeletedStatus`: deleted messages stay as placeholders.
     pub fn show_deleted_status(&self) -> bool {
         self.bool(MESSAGE_SHOW_DELETED_STATUS)
@@ -473,6 +496,8 @@ mod tests {
         assert!(s.hex_color_preview());
         assert_eq!(s.katex(), Some((false, true)));
         assert!(s.custom_domains().is_empty());
+        assert_eq!(s.direct_message_max_users(), 8);
+        assert!(is_public(DIRECT_MESSAGE_MAX_USERS));
     }
 
     #[test]
@@ -500,6 +525,10 @@ mod tests {
         assert!(validate(def, &json!(true)).is_err());
         assert!(validate(def, &json!("x".repeat(4097))).is_err());
         assert_eq!(validate(def, &json!("https://a.example")), Ok(json!("https://a.example")));
+        let def = definition(DIRECT_MESSAGE_MAX_USERS).expect("known");
+        assert!(validate(def, &json!(0)).is_err());
+        assert!(validate(def, &json!(MAX_DIRECT_MESSAGE_USERS + 1)).is_err());
+        assert_eq!(validate(def, &json!(3)), Ok(json!(3)));
         let stored = Settings::from_stored([(THREADS_ENABLED.to_owned(), json!("nope"))]);
         assert!(stored.threads_enabled(), "mistyped stored value falls back to the default");
     }

@@ -127,8 +127,8 @@ impl Services {
             custom_fields: None,
             join_code_required: false,
         };
-        let mut members = vec![new_subscription(&discussion, caller, None, vec![OWNER_ROLE.to_owned()])];
-        members.extend(invited.iter().map(|u| new_subscription(&discussion, u, None, Vec::new())));
+        let mut members = vec![new_subscription(&discussion, caller, vec![OWNER_ROLE.to_owned()])];
+        members.extend(invited.iter().map(|u| new_subscription(&discussion, u, Vec::new())));
         let discussion = self.store.create_room(&discussion, &members).await?;
 
         let mut extra = Map::new();

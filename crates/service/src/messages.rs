@@ -499,7 +499,7 @@ impl Services {
         }
         Ok(match subscription {
             Some(_) => None,
-            None => Some(new_subscription(room, caller, None, Vec::new())),
+            None => Some(new_subscription(room, caller, Vec::new())),
         })
     }
 

@@ -118,13 +118,9 @@ impl Services {
         Ok(Listing { items: page.items, total: page.total })
     }
 
-    /// `im.members?roomId=|username=`: the members of a direct message,
-    /// by username. `roomId` names the DM; `username` the caller's DM with
-    /// that user. Checks (Rocket.Chat's `findDirectMessageRoom`): one of the
-    /// two given; a DM found; the caller a member (403 otherwise, as
-    /// Rocket.Chat's `forbidden()`).
     /// The caller's direct message with the user named `username`
-    /// (case-insensitive), if both exist.
+    /// (case-insensitive), if both exist: the two of them only, never a
+    /// multi-user DM they are both in.
     pub async fn direct_room_with(&self, caller: &User, username: &str) -> Result<Option<Room>> {
         match self.store.user_by_username(username.trim()).await? {
             Some(other) => {
@@ -186,7 +182,7 @@ impl Services {
     }
 
     /// `im.delete` / `dm.delete`: removes a direct message with its
-    /// messages and both memberships. The caller must be in it (or hold
+    /// messages and every membership. The caller must be in it (or hold
     /// `view-room-administration`) and hold `delete-d` (admins by default);
     /// `Not allowed [error-not-allowed]` otherwise, as Rocket.Chat.
     pub async fn delete_direct(
@@ -208,6 +204,12 @@ impl Services {
         Ok(())
     }
 
+    /// `im.members?roomId=|username=`: the members of a direct message
+    /// (of any number of members), by username, a page at a time. `roomId`
+    /// names the DM; `username` the caller's DM with that user. Checks
+    /// (Rocket.Chat's `findDirectMessageRoom`): one of the two given; a DM
+    /// found; the caller a member (403 otherwise, as Rocket.Chat's
+    /// `forbidden()`).
     pub async fn direct_members(
         &self,
         caller: &User,

@@ -7,7 +7,7 @@
 //! found" for that family, as in Rocket.Chat. The error texts are
 //! Rocket.Chat's.
 
-use crate::membership::{new_subscription, user_ref};
+use crate::membership::{direct_subscription, new_subscription, user_ref};
 use crate::paging::Paging;
 use crate::Services;
 use serde_json::json;
@@ -128,6 +128,11 @@ pub(crate) fn validate_room_name(name: &str) -> Result<()> {
     }
 }
 
+/// Rocket.Chat's answer for a direct message with a user who does not exist.
+fn invalid_user() -> Error {
+    Error::rejected("Invalid user", Code::InvalidUser)
+}
+
 pub(crate) fn duplicate_name(name: &str) -> Error {
     Error::rejected(format!("A channel with name '{name}' exists"), Code::DuplicateChannelName)
 }
@@ -240,8 +245,8 @@ impl Services {
             custom_fields: None,
             join_code_required: false,
         };
-        let mut subscriptions = vec![new_subscription(&room, caller, None, vec![OWNER_ROLE.to_owned()])];
-        subscriptions.extend(found.iter().map(|member| new_subscription(&room, member, None, Vec::new())));
+        let mut subscriptions = vec![new_subscription(&room, caller, vec![OWNER_ROLE.to_owned()])];
+        subscriptions.extend(found.iter().map(|member| new_subscription(&room, member, Vec::new())));
         self.store.create_room(&room, &subscriptions).await.map_err(|e| match e {
             StorageError::Conflict("room_name") => duplicate_name(name),
             other => other.into(),
@@ -299,7 +304,7 @@ impl Services {
             }
         }
         if self.store.subscription(&room.id, &caller.id).await?.is_none() {
-            self.store.add_subscription(&new_subscription(&room, caller, None, Vec::new())).await?;
+            self.store.add_subscription(&new_subscription(&room, caller, Vec::new())).await?;
         }
         self.reload(&room).await
     }
@@ -326,7 +331,7 @@ impl Services {
         }
         let target = self.target_user(target).await?;
         if self.store.subscription(&room.id, &target.id).await?.is_none() {
-            self.store.add_subscription(&new_subscription(&room, &target, None, Vec::new())).await?;
+            self.store.add_subscription(&new_subscription(&room, &target, Vec::new())).await?;
         }
         self.reload(&room).await
     }
@@ -356,7 +361,7 @@ impl Services {
                 continue;
             }
             if self.store.subscription(&room.id, &user.id).await?.is_none() {
-                self.store.add_subscription(&new_subscription(&room, &user, None, Vec::new())).await?;
+                self.store.add_subscription(&new_subscription(&room, &user, Vec::new())).await?;
             }
         }
         self.reload(&room).await
@@ -504,28 +509,71 @@ impl Services {
     /// needed (`im.create`, `chat.postMessage` with `@username`). A DM with
     /// oneself is allowed, as in Rocket.Chat. Unknown user: `Invalid user`.
     pub async fn open_direct_message(&self, caller: &User, username: &str) -> Result<Room> {
-        let username = username.trim().trim_start_matches('@');
-        if username.is_empty() {
+        if username.trim().trim_start_matches('@').is_empty() {
             return Err(Error::missing_param("username"));
         }
-        let other = if username.eq_ignore_ascii_case(&caller.username) {
-            caller.clone()
-        } else {
-            self.store
-                .user_by_username(username)
-                .await?
-                .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))?
-        };
-        let mut members: Vec<&User> = vec![caller, &other];
+        self.open_direct_room(caller, &[username.to_owned()], false).await
+    }
+
+    /// `im.create` / `dm.create`: the direct message among `caller` and the
+    /// users `usernames` names (a leading `@` and surrounding blanks
+    /// ignored, each once, case-insensitively), created if needed. With
+    /// `exclude_self`, among those users only, without the caller. As
+    /// Rocket.Chat's `createDirectMessage` and `createDirectRoom`:
+    ///
+    /// - one DM per set of members: the same set, in any order and by any
+    ///   of them, opens the same room, whose id is the members' ids sorted
+    ///   and concatenated (deterministic, so two concurrent opens collide on
+    ///   the id instead of making two rooms);
+    /// - at most `DirectMesssage_maxUsers` members, the caller included:
+    ///   `You cannot add more than {n} users, including yourself to a
+    ///   direct message [error-direct-message-max-user-exceeded]`, checked
+    ///   first, before any name is looked up, so a long list costs nothing;
+    /// - an unknown username, or `exclude_self` with fewer than two others
+    ///   (a DM with oneself is one's own to open): `Invalid user
+    ///   [error-invalid-user]`;
+    /// - opening an existing DM needs no permission, starting one needs
+    ///   `create-d`.
+    ///
+    /// Every member gets a subscription named after the others
+    /// ([`direct_subscription`]); a member whose subscription went missing
+    /// gets it back on reopening.
+    pub async fn open_direct_room(
+        &self,
+        caller: &User,
+        usernames: &[String],
+        exclude_self: bool,
+    ) -> Result<Room> {
+        let wanted = other_usernames(caller, usernames);
+        let count = wanted.len() + usize::from(!exclude_self);
+        let max_users = self.settings().direct_message_max_users();
+        if count > max_users {
+            return Err(Error::rejected(
+                format!("You cannot add more than {max_users} users, including yourself to a direct message"),
+                Code::DirectMessageMaxUserExceeded,
+            ));
+        }
+        if exclude_self && wanted.len() < 2 {
+            return Err(invalid_user());
+        }
+        let found =
+            if wanted.is_empty() { Vec::new() } else { self.store.users_by_usernames(&wanted).await? };
+        // `wanted` holds each name once, case-insensitively, and usernames
+        // are unique that way: one user per name, or a name is unknown.
+        if found.len() != wanted.len() {
+            return Err(invalid_user());
+        }
+        let mut members: Vec<User> = found;
+        if !exclude_self {
+            members.push(caller.clone());
+        }
         members.sort_by(|a, b| a.id.cmp(&b.id));
         members.dedup_by(|a, b| a.id == b.id);
         let uids: Vec<String> = members.iter().map(|u| u.id.clone()).collect();
 
         if let Some(room) = self.store.direct_room(&uids).await? {
-            return self.ensure_direct_subscriptions(room, caller, &other).await;
+            return self.ensure_direct_subscriptions(room, &members).await;
         }
-        // As Rocket.Chat: opening an existing DM needs no permission,
-        // starting one needs `create-d`.
         if !self.has_global_permission(caller, "create-d") {
             return Err(Error::not_allowed());
         }
@@ -554,32 +602,29 @@ impl Services {
             custom_fields: None,
             join_code_required: false,
         };
-        let mut subscriptions = vec![new_subscription(&room, caller, Some(&other), Vec::new())];
-        if other.id != caller.id {
-            subscriptions.push(new_subscription(&room, &other, Some(caller), Vec::new()));
-        }
+        let everyone: Vec<&User> = members.iter().collect();
+        let subscriptions: Vec<Subscription> =
+            members.iter().map(|member| direct_subscription(&room, member, &everyone)).collect();
         match self.store.create_room(&room, &subscriptions).await {
             Ok(room) => Ok(room),
             // A concurrent request created it first: use theirs.
             Err(StorageError::Conflict(_)) => match self.store.direct_room(&uids).await? {
-                Some(room) => self.ensure_direct_subscriptions(room, caller, &other).await,
+                Some(room) => self.ensure_direct_subscriptions(room, &members).await,
                 None => Err(Error::internal("direct message conflict without a room")),
             },
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Re-adds a missing subscription of either member of an existing DM, so
-    /// that opening it always leaves both able to read it.
-    async fn ensure_direct_subscriptions(&self, room: Room, caller: &User, other: &User) -> Result<Room> {
+    /// Re-adds a missing subscription of any member of an existing DM, so
+    /// that opening it always leaves every member able to read it.
+    async fn ensure_direct_subscriptions(&self, room: Room, members: &[User]) -> Result<Room> {
+        let everyone: Vec<&User> = members.iter().collect();
         let mut changed = false;
-        for (member, peer) in [(caller, other), (other, caller)] {
+        for member in members {
             if self.store.subscription(&room.id, &member.id).await?.is_none() {
-                self.store.add_subscription(&new_subscription(&room, member, Some(peer), Vec::new())).await?;
+                self.store.add_subscription(&direct_subscription(&room, member, &everyone)).await?;
                 changed = true;
-            }
-            if member.id == peer.id {
-                break;
             }
         }
         if changed {

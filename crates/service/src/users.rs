@@ -113,7 +113,7 @@ impl Services {
                 .default_rooms()
                 .await?
                 .iter()
-                .map(|room| new_subscription(room, &user, None, Vec::new()))
+                .map(|room| new_subscription(room, &user, Vec::new()))
                 .collect()
         } else {
             Vec::new()

@@ -1,13 +1,15 @@
-//! Direct messages: `im.create` / `dm.create`, `im.delete` / `dm.delete`,
-//! `im.setTopic` / `dm.setTopic`.
+//! Direct messages: `im.create` / `dm.create` (with one user or several),
+//! `im.delete` / `dm.delete`, `im.setTopic` / `dm.setTopic`.
 
-use crate::extract::{required_str, Body, CurrentUser};
+use crate::error::ApiError;
+use crate::extract::{Body, CurrentUser};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use threadsync_domain::Error;
 use threadsync_service::RoomSelector;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,16 +27,65 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 #[schema(as = DirectMessageRequest)]
+#[serde(rename_all = "camelCase")]
 struct CreateBody {
-    #[schema(value_type = String)]
+    /// The one other member: a 1:1 direct message (or one with oneself).
+    /// One of `username` and `usernames` is required.
+    #[schema(value_type = String, required = false)]
     username: Option<String>,
+    /// Instead of `username`: the other members, a comma-separated string
+    /// of usernames (`"bob,carol"`), for a direct message of several users.
+    #[schema(value_type = String, required = false)]
+    usernames: Option<String>,
+    /// Create the direct message among the named users only, without the
+    /// caller (at least two of them). Default `false`.
+    #[schema(value_type = bool, required = false)]
+    exclude_self: Option<bool>,
 }
 
-/// Opens the direct message with a user.
+/// The usernames `im.create` names: `username`, or else `usernames` split at
+/// commas (a list of nothing but blanks is a missing `usernames`). Blank
+/// values count as absent; both given is refused, as Rocket.Chat's body
+/// schema (one of the two) does.
+fn named_users(body: &CreateBody) -> Result<Vec<String>, ApiError> {
+    let given = |v: &Option<String>| v.as_deref().filter(|s| !s.trim().is_empty()).map(str::to_owned);
+    let username = given(&body.username);
+    let usernames = match (&username, body.usernames.as_deref()) {
+        (Some(_), Some(list)) if list.trim().is_empty() => None,
+        (_, list) => list.map(str::to_owned),
+    };
+    match (username, usernames) {
+        (Some(_), Some(_)) => {
+            Err(ApiError(Error::invalid_params("Give either \"username\" or \"usernames\", not both.")))
+        }
+        (Some(username), None) => Ok(vec![username]),
+        (None, Some(list)) => {
+            let names: Vec<String> = list
+                .split(',')
+                .map(|n| n.trim().trim_start_matches('@'))
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if names.is_empty() {
+                return Err(ApiError(Error::missing_param("usernames")));
+            }
+            Ok(names)
+        }
+        // The text names `username`, as it did before `usernames` was
+        // accepted: the single-user form is the common one.
+        (None, None) => Err(ApiError(Error::missing_param("username"))),
+    }
+}
+
+/// Opens a direct message: with one user, or among several.
 ///
-/// `POST /api/v1/im.create` and `dm.create` (auth): `{username}` → `{room}`:
-/// the DM between the caller and that user, created if needed (a DM with
-/// oneself is allowed). Unknown user → `Invalid user [error-invalid-user]`.
+/// `POST /api/v1/im.create` and `dm.create` (auth): `{username}` or
+/// `{usernames: "a,b,c", excludeSelf?}` → `{room}`: the DM among the caller
+/// (unless `excludeSelf`) and those users, created if needed; the same set
+/// of members always opens the same room (a DM with oneself is allowed).
+/// At most `DirectMesssage_maxUsers` members (8), the caller included
+/// (`error-direct-message-max-user-exceeded`); an unknown user →
+/// `Invalid user [error-invalid-user]`; starting one needs `create-d`.
 /// As in Rocket.Chat, the room carries `rid` next to `_id`.
 #[utoipa::path(
     post,
@@ -44,7 +95,7 @@ struct CreateBody {
     request_body = CreateBody,
     responses(
         (status = 200, description = "The direct message room.", body = doc::DirectRoomAnswer),
-        (status = 400, description = "Missing `username`; no such user (`error-invalid-user`)."),
+        (status = 400, description = "Neither `username` nor `usernames`, or both (`error-invalid-params`); no such user, or `excludeSelf` with fewer than two others (`error-invalid-user`); more members than `DirectMesssage_maxUsers` (`error-direct-message-max-user-exceeded`); without `create-d` for a new DM (`error-not-allowed`)."),
     ),
 )]
 async fn create(
@@ -52,7 +103,9 @@ async fn create(
     caller: CurrentUser,
     Body(body): Body<CreateBody>,
 ) -> ApiResult {
-    let room = services.open_direct_message(&caller.user, required_str(&body.username, "username")?).await?;
+    let names = named_users(&body)?;
+    let exclude_self = body.exclude_self.unwrap_or(false);
+    let room = services.open_direct_room(&caller.user, &names, exclude_self).await?;
     let mut room = json!(room);
     if let Some(map) = room.as_object_mut() {
         let id = map.get("_id").cloned().unwrap_or(Value::Null);
@@ -61,10 +114,10 @@ async fn create(
     ok(json!({"room": room}))
 }
 
-/// Opens the direct message with a user (the same as `im.create`).
+/// Opens a direct message (the same as `im.create`).
 ///
-/// `POST /api/v1/dm.create` (auth): `{username}` → `{room}`: Rocket.Chat's
-/// newer name of `im.create`.
+/// `POST /api/v1/dm.create` (auth): `{username}` or `{usernames,
+/// excludeSelf?}` → `{room}`: Rocket.Chat's newer name of `im.create`.
 #[utoipa::path(
     post,
     path = "/api/v1/dm.create",
@@ -73,7 +126,7 @@ async fn create(
     request_body = CreateBody,
     responses(
         (status = 200, description = "The direct message room.", body = doc::DirectRoomAnswer),
-        (status = 400, description = "Missing `username`; no such user (`error-invalid-user`)."),
+        (status = 400, description = "Neither `username` nor `usernames`, or both (`error-invalid-params`); no such user, or `excludeSelf` with fewer than two others (`error-invalid-user`); more members than `DirectMesssage_maxUsers` (`error-direct-message-max-user-exceeded`); without `create-d` for a new DM (`error-not-allowed`)."),
     ),
 )]
 async fn dm_create(state: State<AppState>, caller: CurrentUser, body: Body<CreateBody>) -> ApiResult {

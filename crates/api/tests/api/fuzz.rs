@@ -999,6 +999,8 @@ enum Src {
     Email,
     Password,
     Usernames,
+    /// Two usernames in one comma-separated string (`dm.create`'s `usernames`).
+    UsernameList,
     SettingValue,
     MessageObject,
     /// An emoji name, with or without colons.
@@ -1073,7 +1075,8 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         | ("POST", "groups.removeModerator" | "groups.addLeader" | "groups.removeLeader") => {
             &[("roomId", R(Room)), ("username", R(Username))]
         }
-        ("POST", "im.create" | "dm.create") => &[("username", R(Username))],
+        ("POST", "im.create") => &[("username", R(Username))],
+        ("POST", "dm.create") => &[("usernames", UsernameList), ("excludeSelf", Flag)],
         ("POST", "chat.sendMessage") => &[("message", MessageObject)],
         ("POST", "chat.postMessage") => &[("roomId", R(Room)), ("text", Text)],
         ("GET", "chat.getMessage") => &[("msgId", R(Message))],
@@ -1151,6 +1154,9 @@ impl World {
             // The password of `R(Username)` with the same seed (the admin is index 2).
             Src::Password => json!(if seed % 3 == 2 { ADMIN_PASS } else { PASSWORD }),
             Src::Usernames => json!([self.real(Real::Username, seed), self.real(Real::Username, seed / 3)]),
+            Src::UsernameList => {
+                json!(format!("{},{}", self.real(Real::Username, seed), self.real(Real::Username, seed / 3)))
+            }
             Src::SettingValue => [json!(true), json!(false), json!(50), json!(5000), json!("Public")]
                 [seed as usize % 5]
                 .clone(),

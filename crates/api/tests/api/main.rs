@@ -13,6 +13,7 @@ mod auth;
 mod avatars;
 mod chat;
 mod discussions;
+mod dm_group;
 mod edge;
 mod errors;
 mod files;

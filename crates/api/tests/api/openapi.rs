@@ -605,6 +605,8 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     // Direct messages, rooms, subscriptions.
     let dm = t.post("/api/v1/im.create", Some(&bob), json!({"username": "carol"})).await;
     t.post("/api/v1/dm.create", Some(&bob), json!({"username": "carol"})).await;
+    // A direct message of several users answers the same shape.
+    t.post("/api/v1/im.create", Some(&bob), json!({"usernames": "carol,admin"})).await;
     let dm_id = dm["room"]["_id"].as_str().expect("dm").to_owned();
     t.get(&format!("/api/v1/rooms.info?roomId={dm_id}"), Some(&bob)).await;
     t.get("/api/v1/im.list", Some(&bob)).await;

@@ -23,6 +23,10 @@ mod auth;
 mod chat;
 
 #[cfg(postgres_tests)]
+#[path = "../api/dm_group.rs"]
+mod dm_group;
+
+#[cfg(postgres_tests)]
 #[path = "../api/edge.rs"]
 mod edge;
 
