@@ -371,9 +371,14 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             Ok(json!(true))
         }
         // [username] → {rid, _id, t: "d", ...}.
+        // [username, ...more]: a 1:1 DM, or one among the caller and all
+        // of them (Rocket.Chat's `createDirectMessage(...usernames)`).
         "createDirectMessage" => {
-            let username = string_param(&params, 0, name)?;
-            let room = services.open_direct_message(user, &username).await.map_err(domain)?;
+            let mut usernames = Vec::with_capacity(params.len());
+            for index in 0..params.len().max(1) {
+                usernames.push(string_param(&params, index, name)?);
+            }
+            let room = services.open_direct_room(user, &usernames, false).await.map_err(domain)?;
             let mut doc = ejson(&room)?;
             if let Some(map) = doc.as_object_mut() {
                 map.insert("rid".into(), json!(room.id));

@@ -121,6 +121,7 @@ on_both_backends!(
     reactions_over_the_socket,
     ended_logins_close_their_sockets,
     counters_reach_members,
+    direct_messages_and_join_codes_over_the_socket,
 );
 
 /// Protocol rules (docs/realtime.md): greeting, connect, failed, a first frame other than connect, ping.
@@ -927,4 +928,38 @@ async fn method_limits_and_metrics(server: &Server) {
     // Clients may use the REST fallback: the setting says so, as Rocket.Chat's default.
     let (status, setting) = server.get("/api/v1/settings/API_Use_REST_For_DDP_Calls", Some(&admin)).await;
     assert_eq!((status, setting["value"].clone()), (200, json!(true)), "{setting}");
+}
+
+/// `createDirectMessage` with one username or several (a DM of several
+/// users, the same room however the names are ordered), and `joinRoom`
+/// with a channel's join code.
+async fn direct_messages_and_join_codes_over_the_socket(server: &Server) {
+    let (_admin, alice, _bob) = people(server).await;
+    let (mut a, alice_uid) = Ddp::login(&server.base, "alice", "pw-123456").await;
+    let one = a.call("createDirectMessage", json!(["bob"])).await;
+    assert_eq!(one["result"]["t"], "d", "{one}");
+    assert_eq!(one["result"]["uids"].as_array().map(Vec::len), Some(2), "{one}");
+    let several = a.call("createDirectMessage", json!(["bob", ADMIN])).await;
+    let rid = several["result"]["rid"].as_str().expect("rid").to_owned();
+    assert_eq!(several["result"]["uids"].as_array().map(Vec::len), Some(3), "{several}");
+    assert!(several["result"]["uids"].as_array().is_some_and(|u| u.contains(&json!(alice_uid))));
+    let again = a.call("createDirectMessage", json!([ADMIN, "bob"])).await;
+    assert_eq!(again["result"]["_id"], json!(rid), "the same members, the same room");
+    let bad = a.call("createDirectMessage", json!(["bob", 7])).await;
+    assert_eq!(bad["error"]["error"], "error-invalid-params", "{bad}");
+
+    let (status, body) = server.post("/api/v1/channels.create", Some(&alice), json!({"name": "vault"})).await;
+    assert_eq!(status, 200, "{body}");
+    let vault = body["channel"]["_id"].as_str().expect("id").to_owned();
+    let (status, body) = server
+        .post("/api/v1/channels.setJoinCode", Some(&alice), json!({"roomId": vault, "joinCode": "k3y"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (mut b, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    let refused = b.call("joinRoom", json!([vault])).await;
+    assert_eq!(refused["error"]["error"], "error-code-required", "{refused}");
+    let wrong = b.call("joinRoom", json!([vault, "nope"])).await;
+    assert_eq!(wrong["error"]["error"], "error-code-invalid", "{wrong}");
+    let joined = b.call("joinRoom", json!([vault, "k3y"])).await;
+    assert_eq!(joined["result"], true, "{joined}");
 }
