@@ -406,14 +406,17 @@ impl RoomChange {
     }
 
     /// Applies the change to a member's subscription, stamped `stamp`.
-    /// Archiving also closes it (`open: false`), as Rocket.Chat does.
+    /// Archiving also closes it (`open: false`) and unarchiving opens it
+    /// again, as Rocket.Chat does.
     pub fn apply_to_subscription(&self, subscription: &mut Subscription, stamp: Timestamp) {
         match self {
+            // Rocket.Chat's archiveByRoomId / unarchiveByRoomId: archiving
+            // closes every member's subscription, unarchiving opens it
+            // again, and both clear the alert.
             RoomChange::Archived(v) => {
                 subscription.archived = *v;
-                if *v {
-                    subscription.open = false;
-                }
+                subscription.open = !*v;
+                subscription.alert = false;
             }
             RoomChange::Type(t) => subscription.t = *t,
             RoomChange::Name(name) => {

@@ -1116,7 +1116,8 @@ pub async fn rooms_settings_change_room_and_subscriptions(store: &dyn Store) {
     );
     store.update_room("C-town", &RoomChange::Name("square".into())).await.expect("same name").expect("room");
 
-    // Type and archiving show in subscriptions too; archiving closes them.
+    // Type and archiving show in subscriptions too; archiving closes them,
+    // unarchiving opens them.
     let group =
         store.update_room("C-town", &RoomChange::Type(RoomType::Group)).await.expect("type").expect("room");
     assert_eq!(group.t, RoomType::Group);
@@ -1127,7 +1128,9 @@ pub async fn rooms_settings_change_room_and_subscriptions(store: &dyn Store) {
     assert!(s.archived && !s.open);
     assert!(store.room_by_id("C-town").await.expect("read").expect("room").archived);
     store.update_room("C-town", &RoomChange::Archived(false)).await.expect("unarchive").expect("room");
-    assert!(!store.subscription("C-town", "u2").await.expect("read").expect("sub").archived);
+    let s = store.subscription("C-town", "u2").await.expect("read").expect("sub");
+    assert!(!s.archived && s.open, "unarchiving opens the room again, as Rocket.Chat's unarchiveByRoomId");
+    assert!(!s.alert);
     // The other room is untouched; no room is `None`.
     assert_eq!(
         store.room_by_id("C-other").await.expect("read").expect("room").name.as_deref(),
