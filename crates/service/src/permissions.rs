@@ -409,11 +409,11 @@ impl Services {
         if self.store.list_users(&holders).await?.total > 0 {
             return Err(Error::rejected("Cannot delete role because it's in use", Code::RoleInUse));
         }
-        self.store.delete_role(&role.id).await?;
+        let now = Timestamp::now();
+        self.store.delete_role(&role.id, now).await?;
         // The permissions it held no longer name it: a grant that raced
         // this deletion (checked against the table before it changed)
         // leaves its holder an id that grants nothing.
-        let now = Timestamp::now();
         let table = self.permissions();
         let cleaned: Vec<PermissionChange> = table
             .entries()
@@ -429,6 +429,14 @@ impl Services {
         }
         self.replace_permissions(Arc::new(load_table(self.store.as_ref()).await?));
         Ok(())
+    }
+
+    /// `roles.sync?updatedSince=`: the roles changed after `since` (the
+    /// built-in ones carry the date the built-in table last changed) and
+    /// the ids of admins' roles deleted after it, with when.
+    pub async fn roles_since(&self, since: Timestamp) -> Result<(Vec<Role>, Vec<(String, Timestamp)>)> {
+        let changed = self.permissions().roles().into_iter().filter(|r| r.updated_at > since).collect();
+        Ok((changed, self.store.removed_roles(since).await?))
     }
 
     /// Stores an admin's role and reloads the table in force (the caller

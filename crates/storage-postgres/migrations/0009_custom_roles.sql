@@ -7,7 +7,11 @@ CREATE TABLE roles (
     description  TEXT NOT NULL,
     mandatory2fa BOOLEAN NOT NULL,
     updated_at   BIGINT NOT NULL,    -- ms since the epoch
-    CONSTRAINT roles_pkey PRIMARY KEY (id),
-    -- Names are unique, exactly as given (Rocket.Chat's findOneByName).
-    CONSTRAINT roles_name_key UNIQUE (name)
+    -- Set when deleted: the row stays so that roles.sync can report the
+    -- removal (a client that synced before must learn the role is gone).
+    deleted_at   BIGINT,
+    CONSTRAINT roles_pkey PRIMARY KEY (id)
 );
+-- Names are unique among live roles, exactly as given (Rocket.Chat's
+-- findOneByName); a deleted role's name may be taken again.
+CREATE UNIQUE INDEX roles_name_key ON roles (name) WHERE deleted_at IS NULL;

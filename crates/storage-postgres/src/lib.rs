@@ -1023,8 +1023,12 @@ impl SettingsStore for PgStore {
         write!(self, |_| Some(StoreEvent::settings()), |c| settings::save_role(c, role).await)
     }
 
-    async fn delete_role(&self, id: &str) -> StorageResult<bool> {
-        write!(self, |_| Some(StoreEvent::settings()), |c| settings::delete_role(c, id).await)
+    async fn delete_role(&self, id: &str, at: Timestamp) -> StorageResult<bool> {
+        write!(self, |_| Some(StoreEvent::settings()), |c| settings::delete_role(c, id, at).await)
+    }
+
+    async fn removed_roles(&self, since: Timestamp) -> StorageResult<Vec<(String, Timestamp)>> {
+        settings::removed_roles(&*self.client().await?, since).await
     }
 }
 

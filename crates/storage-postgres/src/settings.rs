@@ -54,24 +54,28 @@ pub(crate) async fn save_permissions(c: &dyn Conn, changes: &[PermissionChange])
 
 /// The admins' roles, by name.
 pub(crate) async fn load_roles(c: &dyn Conn) -> StorageResult<Vec<Role>> {
-    c.rows("SELECT id, name, scope, description, mandatory2fa, updated_at FROM roles ORDER BY name", &[])
-        .await?
-        .iter()
-        .map(|row| {
-            let scope: String = get(row, 2)?;
-            let scope = RoleScope::parse(&scope)
-                .ok_or_else(|| StorageError::Backend(format!("corrupt role scope {scope}")))?;
-            Ok(Role {
-                id: get(row, 0)?,
-                name: get(row, 1)?,
-                scope,
-                description: get(row, 3)?,
-                protected: false,
-                mandatory2fa: get(row, 4)?,
-                updated_at: Timestamp(get(row, 5)?),
-            })
+    c.rows(
+        "SELECT id, name, scope, description, mandatory2fa, updated_at FROM roles \
+         WHERE deleted_at IS NULL ORDER BY name",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        let scope: String = get(row, 2)?;
+        let scope = RoleScope::parse(&scope)
+            .ok_or_else(|| StorageError::Backend(format!("corrupt role scope {scope}")))?;
+        Ok(Role {
+            id: get(row, 0)?,
+            name: get(row, 1)?,
+            scope,
+            description: get(row, 3)?,
+            protected: false,
+            mandatory2fa: get(row, 4)?,
+            updated_at: Timestamp(get(row, 5)?),
         })
-        .collect()
+    })
+    .collect()
 }
 
 /// Creates or replaces an admin's role (the unique name constraint answers
@@ -82,7 +86,8 @@ pub(crate) async fn save_role(c: &dyn Conn, role: &Role) -> StorageResult<()> {
          VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, scope = EXCLUDED.scope, \
              description = EXCLUDED.description, mandatory2fa = EXCLUDED.mandatory2fa, \
-             updated_at = EXCLUDED.updated_at",
+             updated_at = EXCLUDED.updated_at \
+         WHERE roles.deleted_at IS NULL",
         &[
             &role.id,
             &role.name,
@@ -96,6 +101,18 @@ pub(crate) async fn save_role(c: &dyn Conn, role: &Role) -> StorageResult<()> {
     Ok(())
 }
 
-pub(crate) async fn delete_role(c: &dyn Conn, id: &str) -> StorageResult<bool> {
-    Ok(c.exec("DELETE FROM roles WHERE id = $1", &[&id]).await? > 0)
+pub(crate) async fn delete_role(c: &dyn Conn, id: &str, at: Timestamp) -> StorageResult<bool> {
+    let sql = "UPDATE roles SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL";
+    Ok(c.exec(sql, &[&id, &at.millis()]).await? > 0)
+}
+
+pub(crate) async fn removed_roles(c: &dyn Conn, since: Timestamp) -> StorageResult<Vec<(String, Timestamp)>> {
+    c.rows(
+        "SELECT id, deleted_at FROM roles WHERE deleted_at > $1 ORDER BY deleted_at, id",
+        &[&since.millis()],
+    )
+    .await?
+    .iter()
+    .map(|row| Ok((get(row, 0)?, Timestamp(get(row, 1)?))))
+    .collect()
 }

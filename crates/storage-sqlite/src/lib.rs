@@ -740,9 +740,15 @@ impl SettingsStore for SqliteStore {
         self.announce(self.write(move |c| settings::save_role(c, &role)).await, |_| StoreEvent::settings())
     }
 
-    async fn delete_role(&self, id: &str) -> StorageResult<bool> {
+    async fn delete_role(&self, id: &str, at: Timestamp) -> StorageResult<bool> {
         let id = id.to_owned();
-        self.announce(self.write(move |c| settings::delete_role(c, &id)).await, |_| StoreEvent::settings())
+        self.announce(self.write(move |c| settings::delete_role(c, &id, at)).await, |_| {
+            StoreEvent::settings()
+        })
+    }
+
+    async fn removed_roles(&self, since: Timestamp) -> StorageResult<Vec<(String, Timestamp)>> {
+        self.read(move |c| settings::removed_roles(c, since)).await
     }
 }
 

@@ -64,7 +64,10 @@ pub(crate) fn save_permissions(conn: &Connection, changes: &[PermissionChange]) 
 /// The admins' roles, by name.
 pub(crate) fn load_roles(conn: &Connection) -> StorageResult<Vec<Role>> {
     let mut stmt = conn
-        .prepare("SELECT id, name, scope, description, mandatory2fa, updated_at FROM roles ORDER BY name")
+        .prepare(
+            "SELECT id, name, scope, description, mandatory2fa, updated_at FROM roles \
+             WHERE deleted_at IS NULL ORDER BY name",
+        )
         .db()?;
     let rows = stmt
         .query_map([], |row| {
@@ -106,7 +109,8 @@ pub(crate) fn save_role(conn: &Connection, role: &Role) -> StorageResult<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, scope = excluded.scope, \
              description = excluded.description, mandatory2fa = excluded.mandatory2fa, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at \
+         WHERE roles.deleted_at IS NULL",
         params![
             role.id,
             role.name,
@@ -120,6 +124,19 @@ pub(crate) fn save_role(conn: &Connection, role: &Role) -> StorageResult<()> {
     Ok(())
 }
 
-pub(crate) fn delete_role(conn: &Connection, id: &str) -> StorageResult<bool> {
-    Ok(conn.cached_execute("DELETE FROM roles WHERE id = ?1", params![id]).db()? > 0)
+pub(crate) fn delete_role(conn: &Connection, id: &str, at: Timestamp) -> StorageResult<bool> {
+    let sql = "UPDATE roles SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL";
+    Ok(conn.cached_execute(sql, params![id, at.millis()]).db()? > 0)
+}
+
+pub(crate) fn removed_roles(conn: &Connection, since: Timestamp) -> StorageResult<Vec<(String, Timestamp)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, deleted_at FROM roles WHERE deleted_at > ?1 ORDER BY deleted_at, id")
+        .db()?;
+    let rows = stmt
+        .query_map([since.millis()], |row| Ok((row.get::<_, String>(0)?, Timestamp(row.get(1)?))))
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
+    Ok(rows)
 }

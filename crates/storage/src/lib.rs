@@ -920,8 +920,11 @@ pub trait SettingsStore: Send + Sync {
     /// Creates or replaces (by id) an admin's role. A name another role
     /// has fails with `Conflict("role_name")`.
     async fn save_role(&self, role: &Role) -> StorageResult<()>;
-    /// Deletes an admin's role; whether there was one.
-    async fn delete_role(&self, id: &str) -> StorageResult<bool>;
+    /// Deletes an admin's role, remembering when (for `removed_roles`);
+    /// whether there was one.
+    async fn delete_role(&self, id: &str, at: Timestamp) -> StorageResult<bool>;
+    /// The ids of the admins' roles deleted after `since`, with when.
+    async fn removed_roles(&self, since: Timestamp) -> StorageResult<Vec<(String, Timestamp)>>;
 }
 
 /// What a committed write changed: the seam for realtime fan-out. Events

@@ -985,6 +985,29 @@ pub struct RolesAnswer {
     pub success: bool,
 }
 
+/// A role deleted after the date `roles.sync` was given.
+#[derive(Serialize, ToSchema)]
+pub struct RemovedRole {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "_deletedAt")]
+    pub deleted_at: Date,
+}
+
+/// `roles.sync`'s two lists.
+#[derive(Serialize, ToSchema)]
+pub struct RolesDelta {
+    pub update: Vec<Role>,
+    pub remove: Vec<RemovedRole>,
+}
+
+/// `{roles: {update, remove}}`.
+#[derive(Serialize, ToSchema)]
+pub struct RolesSyncAnswer {
+    pub roles: RolesDelta,
+    pub success: bool,
+}
+
 /// `{role}`.
 #[derive(Serialize, ToSchema)]
 pub struct RoleAnswer {

@@ -24,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_all))
         .routes(routes!(update))
         .routes(routes!(roles_list))
+        .routes(routes!(roles_sync))
         .routes(routes!(users_in_public_roles))
         .routes(routes!(users_in_role))
         .routes(routes!(add_user_to_role))
@@ -185,6 +186,41 @@ async fn update(
 async fn roles_list(State(services): State<AppState>, _caller: CurrentUser) -> ApiResult {
     let roles: Vec<Value> = services.permissions().roles().iter().map(role_json).collect();
     ok(json!({"roles": roles}))
+}
+
+/// The roles changed since a date.
+///
+/// `GET /api/v1/roles.sync?updatedSince=` (auth) → `{roles: {update:
+/// [role], remove: [{_id, _deletedAt}]}}`: the roles changed after the date
+/// (built-in ones with the date the built-in table last changed) and the
+/// admins' roles deleted after it, remembered for ever, so a client that
+/// synced before learns of every removal. `updatedSince` missing or not a
+/// date: `The "updatedSince" query parameter must be a valid date.
+/// [error-updatedSince-param-invalid]`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/roles.sync",
+    tag = "permissions",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("updatedSince" = String, Query, description = "ISO date: the roles changed after it."),
+    ),
+    responses(
+        (status = 200, description = "The changed and the removed roles.", body = doc::RolesSyncAnswer),
+        (status = 400, description = "`updatedSince` missing or not a date (`error-updatedSince-param-invalid`)."),
+    ),
+)]
+async fn roles_sync(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
+    let since = params.get("updatedSince").and_then(Timestamp::parse).ok_or_else(|| {
+        Error::rejected(
+            "The \"updatedSince\" query parameter must be a valid date.",
+            Code::UpdatedSinceParamInvalid,
+        )
+    })?;
+    let (changed, removed) = services.roles_since(since).await?;
+    let update: Vec<Value> = changed.iter().map(role_json).collect();
+    let remove: Vec<Value> = removed.iter().map(|(id, at)| json!({"_id": id, "_deletedAt": at})).collect();
+    ok(json!({"roles": {"update": update, "remove": remove}}))
 }
 
 /// A role as Rocket.Chat describes it.

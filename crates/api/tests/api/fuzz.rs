@@ -100,6 +100,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/permissions.listAll"),
     ("POST", "/api/v1/permissions.update"),
     ("GET", "/api/v1/roles.list"),
+    ("GET", "/api/v1/roles.sync"),
     ("GET", "/api/v1/roles.getUsersInPublicRoles"),
     ("GET", "/api/v1/emoji-custom.list"),
     ("GET", "/api/v1/commands.list"),
@@ -1062,6 +1063,7 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "roles.create") => &[("name", NewName), ("scope", Text), ("description", Text)],
         ("POST", "roles.update") => &[("roleId", Role), ("name", NewName), ("description", Text)],
         ("POST", "roles.delete") => &[("roleId", Role)],
+        ("GET", "roles.sync") => &[("updatedSince", R(Date))],
         ("POST", "roles.removeUserFromRole") => {
             &[("roleName", Role), ("username", R(Username)), ("scope", R(Room))]
         }

@@ -535,3 +535,53 @@ async fn a_custom_room_role_holds_its_permissions_in_its_room_only() {
         .await
         .err_type("error-role-in-use");
 }
+
+/// `roles.sync`: what changed after a date, and every admin's role deleted
+/// after it, however long ago.
+#[tokio::test]
+async fn roles_sync_reports_changes_and_removals() {
+    let app = TestApp::new().await;
+    let bob = app.user("bob").await;
+    let (app, bob) = (&app, &bob);
+    let sync = |since: &str| {
+        let path = format!("/api/v1/roles.sync?updatedSince={since}");
+        async move { app.get(&path, Some(bob)).await }
+    };
+    let all = sync("2017-11-25T15:08:17.248Z").await.ok();
+    let names = |body: &Value, key: &str| -> Vec<String> {
+        body["roles"][key]
+            .as_array()
+            .expect(key)
+            .iter()
+            .map(|r| r["name"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert!(names(&all, "update").contains(&"admin".to_owned()), "{all}");
+    assert_eq!(all["roles"]["remove"], json!([]));
+    let before = all["roles"]["update"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| r["_updatedAt"].as_str())
+        .max()
+        .expect("a date")
+        .to_owned();
+    let made = app.post("/api/v1/roles.create", Some(&app.admin), json!({"name": "auditor"})).await.ok();
+    let id = made["role"]["_id"].as_str().expect("id").to_owned();
+    let delta = sync(&before).await.ok();
+    assert_eq!(names(&delta, "update"), vec!["auditor"], "only what changed after the date");
+    let after_create = made["role"]["_updatedAt"].as_str().expect("date").to_owned();
+    app.post("/api/v1/roles.delete", Some(&app.admin), json!({"roleId": id})).await.ok();
+    let delta = sync(&after_create).await.ok();
+    assert_eq!(delta["roles"]["update"], json!([]));
+    assert_eq!(delta["roles"]["remove"].as_array().map(Vec::len), Some(1), "{delta}");
+    assert_eq!(delta["roles"]["remove"][0]["_id"], json!(id));
+    for bad in ["", "not-a-date"] {
+        sync(bad).await.err(
+            400,
+            "The \"updatedSince\" query parameter must be a valid date. [error-updatedSince-param-invalid]",
+            Some("error-updatedSince-param-invalid"),
+        );
+    }
+    app.get("/api/v1/roles.sync", Some(bob)).await.err_type("error-updatedSince-param-invalid");
+}

@@ -2169,7 +2169,8 @@ pub async fn permissions_save_and_load_and_announce(store: &dyn Store) {
 
 /// Admins' roles: none at first; saved, listed by name, replaced by id; a
 /// name another role has is a conflict (on create and on rename); deleted
-/// once; every write announces a settings event (every instance reloads).
+/// once, the removal remembered (for `roles.sync`) and the name freed;
+/// every write announces a settings event (every instance reloads).
 pub async fn roles_saved_replaced_and_deleted(store: &dyn Store) {
     use threadsync_domain::permissions::{Role, RoleScope};
     let role = |id: &str, name: &str, scope, at: i64| Role {
@@ -2206,9 +2207,19 @@ pub async fn roles_saved_replaced_and_deleted(store: &dyn Store) {
     renamed.mandatory2fa = true;
     store.save_role(&renamed).await.expect("replace");
     assert_eq!(store.load_roles().await.expect("load"), vec![helper.clone(), renamed]);
-    assert_eq!(store.delete_role("R1").await, Ok(true));
-    assert_eq!(store.delete_role("R1").await, Ok(false));
-    assert_eq!(store.load_roles().await.expect("load"), vec![helper]);
+    assert_eq!(store.removed_roles(Timestamp(0)).await, Ok(vec![]));
+    assert_eq!(store.delete_role("R1", Timestamp(50)).await, Ok(true));
+    assert_eq!(store.delete_role("R1", Timestamp(60)).await, Ok(false), "deleted once");
+    assert_eq!(store.load_roles().await.expect("load"), vec![helper.clone()]);
+    // The removal is remembered, for roles.sync.
+    assert_eq!(store.removed_roles(Timestamp(49)).await, Ok(vec![("R1".to_owned(), Timestamp(50))]));
+    assert_eq!(store.removed_roles(Timestamp(50)).await, Ok(vec![]));
+    // A deleted role is not brought back by a save, and its name is free.
+    store.save_role(&role("R1", "zombie", RoleScope::Users, 70)).await.expect("a no-op");
+    assert_eq!(store.load_roles().await.expect("load"), vec![helper.clone()]);
+    let again = role("R4", "reviewer", RoleScope::Users, 80);
+    store.save_role(&again).await.expect("the name of a deleted role");
+    assert_eq!(store.load_roles().await.expect("load"), vec![helper, again]);
 }
 
 /// The readiness check: a fresh (empty) store and a used one answer; a
