@@ -142,6 +142,7 @@ codes! {
     UserNotModerator => "error-user-not-moderator",
     UserNotOwner => "error-user-not-owner",
     CodeRequired => "error-code-required",
+    InvalidType => "error-invalid-type",
     DirectMessageMaxUserExceeded => "error-direct-message-max-user-exceeded",
     DuplicateRoleNamesNotAllowed => "error-duplicate-role-names-not-allowed",
     InvalidScope => "error-invalid-scope",

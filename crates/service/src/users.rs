@@ -256,8 +256,14 @@ impl Services {
             }
             other => other.map(str::to_owned),
         };
-        let query =
-            UserListQuery { email, role: None, sort, descending, offset: paging.offset, count: paging.count };
+        let query = UserListQuery {
+            email,
+            sort,
+            descending,
+            offset: paging.offset,
+            count: paging.count,
+            ..UserListQuery::default()
+        };
         let page = self.store.list_users(&query).await?;
         let full = self.has_global_permission(caller, "view-full-other-user-info");
         Ok((Listing { items: page.items, total: page.total }, full))

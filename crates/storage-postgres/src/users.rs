@@ -186,14 +186,16 @@ pub(crate) async fn list(c: &dyn Conn, query: &UserListQuery) -> StorageResult<P
         AND ($2 = '' OR u.roles @> jsonb_build_array($2::text)) \
         AND ($3 = '' OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id \
              AND ($4 = '' OR s.rid = $4) \
-             AND coalesce(s.doc->'roles', '[]'::jsonb) @> jsonb_build_array($3::text)))";
+             AND coalesce(s.doc->'roles', '[]'::jsonb) @> jsonb_build_array($3::text))) \
+        AND ($5 = '' OR strpos(u.username_lower, $5) > 0 OR strpos(lower(u.name), $5) > 0)";
+    let text = query.text.as_deref().map(fold).unwrap_or_default();
     let items = c
         .rows(
             &format!(
                 "SELECT {COLUMNS} FROM users u WHERE {filter} \
-                 ORDER BY {column} {dir}, u.id {dir} LIMIT $5 OFFSET $6"
+                 ORDER BY {column} {dir}, u.id {dir} LIMIT $6 OFFSET $7"
             ),
-            &[&email, &global_role, &room_role, &rid, &sql_int(query.count), &sql_int(query.offset)],
+            &[&email, &global_role, &room_role, &rid, &text, &sql_int(query.count), &sql_int(query.offset)],
         )
         .await?
         .iter()
@@ -202,7 +204,7 @@ pub(crate) async fn list(c: &dyn Conn, query: &UserListQuery) -> StorageResult<P
     let row = c
         .one(
             &format!("SELECT count(*) FROM users u WHERE {filter}"),
-            &[&email, &global_role, &room_role, &rid],
+            &[&email, &global_role, &room_role, &rid, &text],
         )
         .await?;
     Ok(Page { items, total: count(get(&row, 0)?) })

@@ -172,6 +172,21 @@ fn compare(
 /// string the pattern matches, else 0. Each statement compiles its pattern
 /// once (SQLite keeps it as auxiliary data of the constant argument).
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    // `ts_lower(text)`: Unicode lower case (SQLite's `lower` folds ASCII
+    // only), as the stores fold usernames and as PostgreSQL's `lower` does.
+    conn.create_scalar_function(
+        "ts_lower",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(bytes) => {
+                    std::str::from_utf8(bytes).map(str::to_lowercase).ok()
+                }
+                _ => None,
+            })
+        },
+    )?;
     conn.create_scalar_function(
         "ts_regexp",
         2,

@@ -186,15 +186,18 @@ pub(crate) fn list(conn: &Connection, query: &UserListQuery) -> StorageResult<Pa
         AND (?4 = '' OR EXISTS (SELECT 1 FROM json_each(u.roles) WHERE value = ?4)) \
         AND (?5 = '' OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id \
              AND (?6 = '' OR s.rid = ?6) \
-             AND EXISTS (SELECT 1 FROM json_each(coalesce(json_extract(s.doc, '$.roles'), '[]')) WHERE value = ?5)))";
-    let params = params![email, sql_int(query.count), sql_int(query.offset), global_role, room_role, rid];
+             AND EXISTS (SELECT 1 FROM json_each(coalesce(json_extract(s.doc, '$.roles'), '[]')) WHERE value = ?5))) \
+        AND (?7 = '' OR instr(u.username_lower, ?7) > 0 OR instr(ts_lower(u.name), ?7) > 0)";
+    let text = query.text.as_deref().map(fold).unwrap_or_default();
+    let params =
+        params![email, sql_int(query.count), sql_int(query.offset), global_role, room_role, rid, text];
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM users u WHERE {filter} ORDER BY {column} {dir}, u.id {dir} LIMIT ?2 OFFSET ?3"
         ))
         .db()?;
     let items = stmt.query_map(params, from_row).db()?.collect::<rusqlite::Result<Vec<_>>>().db()?;
-    // The same numbered parameters (?2 and ?3 unused here).
+    // The same numbered parameters (?2 and ?3 unused here, but bound).
     let total: i64 = conn
         .cached_row(&format!("SELECT count(*) FROM users u WHERE {filter}"), params, |row| row.get(0))
         .db()?;

@@ -460,6 +460,9 @@ pub struct UserListQuery {
     pub email: Option<String>,
     /// Only users holding this role.
     pub role: Option<RoleFilter>,
+    /// Only users whose username or name contains this text, compared
+    /// case-insensitively (plain text, never a pattern).
+    pub text: Option<String>,
     pub sort: UserSortField,
     pub descending: bool,
     pub offset: u64,

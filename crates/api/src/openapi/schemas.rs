@@ -985,6 +985,30 @@ pub struct RolesAnswer {
     pub success: bool,
 }
 
+/// A user or a room that `spotlight` found: a few fields each.
+#[derive(Serialize, ToSchema)]
+pub struct SpotlightAnswer {
+    /// `{_id, username, name, status, statusText?}`.
+    #[schema(value_type = Vec<Object>)]
+    pub users: Vec<serde_json::Value>,
+    /// `{_id, t, name, fname, joinCodeRequired?}`.
+    #[schema(value_type = Vec<Object>)]
+    pub rooms: Vec<serde_json::Value>,
+    pub success: bool,
+}
+
+/// A page of `directory`: users or channels.
+#[derive(Serialize, ToSchema)]
+pub struct DirectoryAnswer {
+    /// Users (`{_id, username, name, status, createdAt}`) or rooms.
+    #[schema(value_type = Vec<Object>)]
+    pub result: Vec<serde_json::Value>,
+    pub count: u64,
+    pub offset: u64,
+    pub total: u64,
+    pub success: bool,
+}
+
 /// A role deleted after the date `roles.sync` was given.
 #[derive(Serialize, ToSchema)]
 pub struct RemovedRole {

@@ -11,6 +11,7 @@ pub(crate) mod bench;
 mod channels;
 mod chat;
 mod client;
+mod directory;
 mod discussions;
 mod files;
 mod groups;
@@ -62,6 +63,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(im::routes())
         .merge(rooms::routes())
         .merge(discussions::routes())
+        .merge(directory::routes())
         .merge(files::routes())
         .merge(room_reads::routes())
         .merge(room_lists::routes())

@@ -101,6 +101,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/permissions.update"),
     ("GET", "/api/v1/roles.list"),
     ("GET", "/api/v1/roles.sync"),
+    ("GET", "/api/v1/spotlight"),
+    ("GET", "/api/v1/directory"),
     ("GET", "/api/v1/roles.getUsersInPublicRoles"),
     ("GET", "/api/v1/emoji-custom.list"),
     ("GET", "/api/v1/commands.list"),
@@ -1064,6 +1066,8 @@ fn base_of(method: &str, path: &str) -> &'static [(&'static str, Src)] {
         ("POST", "roles.update") => &[("roleId", Role), ("name", NewName), ("description", Text)],
         ("POST", "roles.delete") => &[("roleId", Role)],
         ("GET", "roles.sync") => &[("updatedSince", R(Date))],
+        ("GET", "spotlight") => &[("query", Text)],
+        ("GET", "directory") => &[("text", Text), ("type", Text), ("query", Text)],
         ("POST", "roles.removeUserFromRole") => {
             &[("roleName", Role), ("username", R(Username)), ("scope", R(Room))]
         }

@@ -17,6 +17,7 @@ mod dm_group;
 mod edge;
 mod errors;
 mod files;
+mod finding;
 mod fuzz;
 mod history;
 mod marks;

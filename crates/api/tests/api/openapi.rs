@@ -468,6 +468,9 @@ async fn every_documented_answer_matches_what_the_route_answers() {
     t.post("/api/v1/roles.update", Some(&admin), json!({"roleId": role_id, "description": "reads"})).await;
     t.post("/api/v1/roles.delete", Some(&admin), json!({"roleId": role_id})).await;
     t.get("/api/v1/roles.sync?updatedSince=2017-11-25T15:08:17.248Z", Some(&dave)).await;
+    t.get("/api/v1/spotlight?query=ca", Some(&dave)).await;
+    t.get("/api/v1/directory?text=ca&type=users", Some(&dave)).await;
+    t.get("/api/v1/directory?type=channels", Some(&dave)).await;
     t.post("/api/v1/roles.removeUserFromRole", Some(&admin), json!({"roleName": "bot", "username": "dave"}))
         .await;
 

@@ -27,6 +27,10 @@ mod chat;
 mod dm_group;
 
 #[cfg(postgres_tests)]
+#[path = "../api/finding.rs"]
+mod finding;
+
+#[cfg(postgres_tests)]
 #[path = "../api/edge.rs"]
 mod edge;
 

@@ -726,6 +726,7 @@ pub async fn users_listed_sorted_paged_and_by_email(store: &dyn Store) {
     let list = |sort, descending, offset, count| UserListQuery {
         email: None,
         role: None,
+        text: None,
         sort,
         descending,
         offset,
@@ -785,6 +786,19 @@ pub async fn users_listed_sorted_paged_and_by_email(store: &dyn Store) {
     assert_eq!((names(&page), page.total), ("u-4,u-3".to_owned(), 2));
     let page = store.list_users(&in_room(Some("nowhere"))).await.expect("no room");
     assert_eq!(page.total, 0);
+
+    // By text in the username or the name, any case, as plain text.
+    let by_text = |text: &str| UserListQuery {
+        text: Some(text.to_owned()),
+        ..list(UserSortField::Username, false, 0, 10)
+    };
+    let page = store.list_users(&by_text("ALPH")).await.expect("in a username");
+    assert_eq!((names(&page), page.total), ("u-2".to_owned(), 1));
+    let page = store.list_users(&by_text("xU")).await.expect("in a name");
+    assert_eq!((names(&page), page.total), ("u-4,u-3".to_owned(), 2));
+    let page = store.list_users(&by_text("e")).await.expect("in either");
+    assert_eq!(names(&page), "u-3,u-1,u-5", "charlie, delta, echo");
+    assert_eq!(store.list_users(&by_text("%")).await.map(|p| p.total), Ok(0), "not a pattern");
 }
 
 async fn users_by_ids(store: &dyn Store, ids: &[&str]) -> Vec<User> {

@@ -1,0 +1,111 @@
+//! Finding users and rooms: `spotlight` and `directory`
+//! (docs/rest.md#finding-users-and-rooms).
+
+use super::rooms::paging;
+use crate::extract::{CurrentUser, Params};
+use crate::openapi::schemas as doc;
+use crate::response::{ok, ApiResult};
+use crate::AppState;
+use axum::extract::State;
+use serde_json::{json, Value};
+use threadsync_domain::{Room, User};
+use threadsync_service::{DirectoryPage, DirectoryQuery};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(spotlight)).routes(routes!(directory))
+}
+
+/// A user as the search answers name them: who, not their account.
+fn found_user(user: &User) -> Value {
+    let mut v = json!({"_id": user.id, "username": user.username, "name": user.name, "status": user.status});
+    if !user.status_text.is_empty() {
+        v["statusText"] = json!(user.status_text);
+    }
+    v
+}
+
+/// A room as `spotlight` names it.
+fn found_room(room: &Room) -> Value {
+    let mut v = json!({"_id": room.id, "t": room.t, "name": room.name, "fname": room.fname});
+    if room.join_code_required {
+        v["joinCodeRequired"] = json!(true);
+    }
+    v
+}
+
+/// Users and rooms whose name contains a text.
+///
+/// `GET /api/v1/spotlight?query=` (auth) → `{users: [{_id, username, name,
+/// status}], rooms: [{_id, t, name, fname}]}`: up to five active users
+/// (username or name) and five rooms the caller may see (public channels,
+/// private groups the caller is in); `@text` searches users only, `#text`
+/// rooms only; plain text, any case.
+#[utoipa::path(
+    get,
+    path = "/api/v1/spotlight",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    params(("query" = String, Query, description = "The text; `@` before it: users only, `#`: rooms only.")),
+    responses(
+        (status = 200, description = "The users and rooms found.", body = doc::SpotlightAnswer),
+    ),
+)]
+async fn spotlight(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+    let (users, rooms) = services.spotlight(&caller.user, params.get("query").unwrap_or("")).await?;
+    let users: Vec<Value> = users.iter().map(found_user).collect();
+    let rooms: Vec<Value> = rooms.iter().map(found_room).collect();
+    ok(json!({"users": users, "rooms": rooms}))
+}
+
+/// A page of the server's users or public channels.
+///
+/// `GET /api/v1/directory?text=&type=users|channels&count=&offset=` (auth;
+/// or the older `query={"text": …, "type": …}`) → `{result, count,
+/// offset, total}`: users by username (`{_id, username, name, status,
+/// createdAt}`) or public channels by name (the room), whose name contains
+/// the text (all without one). Another `type`: `Invalid type
+/// [error-invalid-type]`; a `query` that is not a JSON object: `Invalid
+/// query [error-invalid-query]`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/directory",
+    tag = "users",
+    security(("userId" = [], "authToken" = [])),
+    params(
+        ("text" = Option<String>, Query, description = "Only names containing it (plain text, any case)."),
+        ("type" = Option<String>, Query, description = "`users` or `channels` (the default)."),
+        ("query" = Option<String>, Query, description = "The older form: `{\"text\": …, \"type\": …}`."),
+        doc::PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of users or channels.", body = doc::DirectoryAnswer),
+        (status = 400, description = "An unknown `type` (`error-invalid-type`); `query` not a JSON object (`error-invalid-query`); bad `count` / `offset`."),
+    ),
+)]
+async fn directory(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
+    let query = DirectoryQuery::parse(params.get("text"), params.get("type"), params.get("query"))?;
+    let paging = paging(&services, &params)?;
+    let (result, count, total): (Vec<Value>, usize, u64) = match services.directory(&query, paging).await? {
+        DirectoryPage::Users(page) => {
+            let items: Vec<Value> = page
+                .items
+                .iter()
+                .map(|u| {
+                    let mut v = found_user(u);
+                    v["createdAt"] = json!(u.created_at);
+                    v
+                })
+                .collect();
+            let n = items.len();
+            (items, n, page.total)
+        }
+        DirectoryPage::Channels(page) => {
+            let items: Vec<Value> = page.items.iter().map(|r| json!(r)).collect();
+            let n = items.len();
+            (items, n, page.total)
+        }
+    };
+    ok(json!({"result": result, "count": count, "offset": paging.offset, "total": total}))
+}
