@@ -96,6 +96,40 @@ pub struct Room {
     pub join_code_required: bool,
 }
 
+impl Room {
+    /// A new room of type `t` made at `now`, with every other field at its
+    /// starting value (no name, no members counted, no messages, system
+    /// messages on, nothing optional set). Callers set what differs with
+    /// struct update syntax, so a field added to rooms is defaulted here
+    /// once, not at every place a room is made.
+    pub fn new(id: String, t: RoomType, now: Timestamp) -> Room {
+        Room {
+            id,
+            t,
+            name: None,
+            fname: None,
+            creator: None,
+            ts: now,
+            updated_at: now,
+            msgs: 0,
+            users_count: 0,
+            read_only: false,
+            is_default: false,
+            sys_mes: true,
+            topic: None,
+            description: None,
+            announcement: None,
+            archived: false,
+            usernames: Vec::new(),
+            uids: Vec::new(),
+            last_message_at: None,
+            prid: None,
+            custom_fields: None,
+            join_code_required: false,
+        }
+    }
+}
+
 /// A user's membership of a room, with their read state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subscription {

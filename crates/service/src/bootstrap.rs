@@ -39,28 +39,10 @@ pub async fn bootstrap(services: &Services, seed: Option<AdminSeed>) -> Result<B
     if store.room_by_id(GENERAL_ROOM_ID).await?.is_none() {
         let now = Timestamp::now();
         let general = Room {
-            id: GENERAL_ROOM_ID.to_owned(),
-            t: RoomType::Channel,
             name: Some("general".to_owned()),
             fname: Some("general".to_owned()),
-            creator: None,
-            ts: now,
-            updated_at: now,
-            msgs: 0,
-            users_count: 0,
-            read_only: false,
             is_default: true,
-            sys_mes: true,
-            topic: None,
-            description: None,
-            announcement: None,
-            archived: false,
-            usernames: Vec::new(),
-            uids: Vec::new(),
-            last_message_at: None,
-            prid: None,
-            custom_fields: None,
-            join_code_required: false,
+            ..Room::new(GENERAL_ROOM_ID.to_owned(), RoomType::Channel, now)
         };
         match store.create_room(&general, &[]).await {
             // Another instance created it first: fine.

@@ -104,28 +104,12 @@ impl Services {
         let t = if parent.t == RoomType::Direct { RoomType::Group } else { parent.t };
         let now = Timestamp::now();
         let discussion = Room {
-            id: id::new_id(),
-            t,
             name: Some(id::new_id()),
             fname: Some(name.to_owned()),
             creator: Some(user_ref(caller)),
-            ts: now,
-            updated_at: now,
-            msgs: 0,
-            users_count: 0,
-            read_only: false,
-            is_default: false,
-            sys_mes: true,
             topic: parent.fname.clone().or_else(|| parent.name.clone()),
-            description: None,
-            announcement: None,
-            archived: false,
-            usernames: Vec::new(),
-            uids: Vec::new(),
-            last_message_at: None,
             prid: Some(parent.id.clone()),
-            custom_fields: None,
-            join_code_required: false,
+            ..Room::new(id::new_id(), t, now)
         };
         let mut members = vec![new_subscription(&discussion, caller, vec![OWNER_ROLE.to_owned()])];
         members.extend(invited.iter().map(|u| new_subscription(&discussion, u, Vec::new())));

@@ -134,28 +134,9 @@ mod tests {
     fn direct(members: &[&User]) -> Room {
         let now = Timestamp::now();
         Room {
-            id: members.iter().map(|u| u.id.as_str()).collect(),
-            t: RoomType::Direct,
-            name: None,
-            fname: None,
-            creator: None,
-            ts: now,
-            updated_at: now,
-            msgs: 0,
-            users_count: 0,
-            read_only: false,
-            is_default: false,
-            sys_mes: true,
-            topic: None,
-            description: None,
-            announcement: None,
-            archived: false,
             usernames: members.iter().map(|u| u.username.clone()).collect(),
             uids: members.iter().map(|u| u.id.clone()).collect(),
-            last_message_at: None,
-            prid: None,
-            custom_fields: None,
-            join_code_required: false,
+            ..Room::new(members.iter().map(|u| u.id.as_str()).collect(), RoomType::Direct, now)
         }
     }
 

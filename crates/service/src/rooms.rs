@@ -222,28 +222,12 @@ impl Services {
         }
         let now = Timestamp::now();
         let room = Room {
-            id: id::new_id(),
-            t,
             name: Some(name.to_owned()),
             fname: Some(name.to_owned()),
             creator: Some(user_ref(caller)),
-            ts: now,
-            updated_at: now,
-            msgs: 0,
-            users_count: 0,
             read_only,
-            is_default: false,
             sys_mes: !read_only,
-            topic: None,
-            description: None,
-            announcement: None,
-            archived: false,
-            usernames: Vec::new(),
-            uids: Vec::new(),
-            last_message_at: None,
-            prid: None,
-            custom_fields: None,
-            join_code_required: false,
+            ..Room::new(id::new_id(), t, now)
         };
         let mut subscriptions = vec![new_subscription(&room, caller, vec![OWNER_ROLE.to_owned()])];
         subscriptions.extend(found.iter().map(|member| new_subscription(&room, member, Vec::new())));
@@ -579,28 +563,9 @@ impl Services {
         }
         let now = Timestamp::now();
         let room = Room {
-            id: direct_room_id(&uids),
-            t: RoomType::Direct,
-            name: None,
-            fname: None,
-            creator: None,
-            ts: now,
-            updated_at: now,
-            msgs: 0,
-            users_count: 0,
-            read_only: false,
-            is_default: false,
-            sys_mes: true,
-            topic: None,
-            description: None,
-            announcement: None,
-            archived: false,
             usernames: members.iter().map(|u| u.username.clone()).collect(),
             uids: uids.clone(),
-            last_message_at: None,
-            prid: None,
-            custom_fields: None,
-            join_code_required: false,
+            ..Room::new(direct_room_id(&uids), RoomType::Direct, now)
         };
         let everyone: Vec<&User> = members.iter().collect();
         let subscriptions: Vec<Subscription> =

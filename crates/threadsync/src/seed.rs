@@ -307,28 +307,11 @@ async fn seed(store: &Arc<dyn Store>, args: &SeedArgs) -> anyhow::Result<Value> 
             (meteor_id(&mut rng), format!("seed-room-{i}"))
         };
         rooms.push(Room {
-            id,
-            t: RoomType::Channel,
             name: Some(name.clone()),
             fname: Some(name),
             creator: Some(user_ref(&admin)),
-            ts: Timestamp(now_ms),
-            updated_at: Timestamp(now_ms),
-            msgs: 0,
-            users_count: 0,
-            read_only: false,
             is_default: i == 0,
-            sys_mes: true,
-            topic: None,
-            description: None,
-            announcement: None,
-            archived: false,
-            usernames: Vec::new(),
-            uids: Vec::new(),
-            last_message_at: None,
-            prid: None,
-            custom_fields: None,
-            join_code_required: false,
+            ..Room::new(id, RoomType::Channel, Timestamp(now_ms))
         });
     }
     let mut first = ImportBatch { users: vec![admin.clone()], ..ImportBatch::default() };

@@ -76,28 +76,10 @@ async fn make_room(
     let now = Timestamp::now();
     let id = format!("room-{name}");
     let room = Room {
-        id: id.clone(),
-        t,
         name: Some(name.to_owned()),
         fname: Some(name.to_owned()),
-        creator: None,
-        ts: now,
-        updated_at: now,
-        msgs: 0,
-        users_count: 0,
         read_only,
-        is_default: false,
-        sys_mes: true,
-        topic: None,
-        description: None,
-        announcement: None,
-        archived: false,
-        usernames: Vec::new(),
-        uids: Vec::new(),
-        last_message_at: None,
-        prid: None,
-        custom_fields: None,
-        join_code_required: false,
+        ..Room::new(id.clone(), t, now)
     };
     let subscriptions: Vec<Subscription> = members
         .iter()

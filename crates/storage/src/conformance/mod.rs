@@ -229,28 +229,9 @@ pub fn user_ref(user: &User) -> UserRef {
 /// members with [`direct`] instead).
 pub fn room(id: &str, t: RoomType, name: &str) -> Room {
     Room {
-        id: id.to_owned(),
-        t,
         name: Some(name.to_owned()),
         fname: Some(name.to_owned()),
-        creator: None,
-        ts: Timestamp(1_555_439_446_615),
-        updated_at: Timestamp(1_555_439_446_615),
-        msgs: 0,
-        users_count: 0,
-        read_only: false,
-        is_default: false,
-        sys_mes: true,
-        topic: None,
-        description: None,
-        announcement: None,
-        archived: false,
-        usernames: Vec::new(),
-        uids: Vec::new(),
-        last_message_at: None,
-        prid: None,
-        custom_fields: None,
-        join_code_required: false,
+        ..Room::new(id.to_owned(), t, Timestamp(1_555_439_446_615))
     }
 }
 
