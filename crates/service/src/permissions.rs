@@ -151,9 +151,7 @@ impl Services {
         if !changes.is_empty() {
             self.store.save_permissions(&changes).await?;
         }
-        let table = Arc::new(load_table(self.store.as_ref()).await?);
-        self.replace_permissions(Arc::clone(&table));
-        Ok(table)
+        self.reload_permissions().await
     }
 
     /// `roles.addUserToRole {roleName | roleId, username | userId, roomId?}`.
@@ -427,7 +425,7 @@ impl Services {
         if !cleaned.is_empty() {
             self.store.save_permissions(&cleaned).await?;
         }
-        self.replace_permissions(Arc::new(load_table(self.store.as_ref()).await?));
+        self.reload_permissions().await?;
         Ok(())
     }
 
@@ -448,8 +446,16 @@ impl Services {
             Err(StorageError::Conflict(_)) => return Err(duplicate_role_name()),
             Err(e) => return Err(e.into()),
         }
-        self.replace_permissions(Arc::new(load_table(self.store.as_ref()).await?));
+        self.reload_permissions().await?;
         Ok(())
+    }
+
+    /// Reads the table back from the store and puts it in force here (the
+    /// other instances reload on the store's configuration event).
+    async fn reload_permissions(&self) -> Result<Arc<PermissionTable>> {
+        let table = Arc::new(load_table(self.store.as_ref()).await?);
+        self.replace_permissions(Arc::clone(&table));
+        Ok(table)
     }
 
     pub(crate) fn replace_permissions(&self, table: Arc<PermissionTable>) {

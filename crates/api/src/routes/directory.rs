@@ -87,25 +87,17 @@ async fn spotlight(State(services): State<AppState>, caller: CurrentUser, params
 async fn directory(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
     let query = DirectoryQuery::parse(params.get("text"), params.get("type"), params.get("query"))?;
     let paging = paging(&services, &params)?;
-    let (result, count, total): (Vec<Value>, usize, u64) = match services.directory(&query, paging).await? {
+    let (result, total): (Vec<Value>, u64) = match services.directory(&query, paging).await? {
         DirectoryPage::Users(page) => {
-            let items: Vec<Value> = page
-                .items
-                .iter()
-                .map(|u| {
-                    let mut v = found_user(u);
-                    v["createdAt"] = json!(u.created_at);
-                    v
-                })
-                .collect();
-            let n = items.len();
-            (items, n, page.total)
+            let users = page.items.iter().map(|u| {
+                let mut v = found_user(u);
+                v["createdAt"] = json!(u.created_at);
+                v
+            });
+            (users.collect(), page.total)
         }
-        DirectoryPage::Channels(page) => {
-            let items: Vec<Value> = page.items.iter().map(|r| json!(r)).collect();
-            let n = items.len();
-            (items, n, page.total)
-        }
+        DirectoryPage::Channels(page) => (page.items.iter().map(|r| json!(r)).collect(), page.total),
     };
+    let count = result.len();
     ok(json!({"result": result, "count": count, "offset": paging.offset, "total": total}))
 }
