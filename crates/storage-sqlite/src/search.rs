@@ -7,6 +7,24 @@
 //! room's postings with the words' instead of the query visiting every
 //! message of the store that has a word; `m.rid = ?` then checks the room
 //! exactly (the index folds case, ids do not).
+//!
+//! Two access paths answer a search ordered by time, chosen per search:
+//!
+//! - **Index first** (rare words): the index lists the room's matches, each
+//!   is looked up by rowid and the matches are sorted by `ts`. Its cost
+//!   follows the number of matches in the room.
+//! - **Room first** (common words): the room's messages are walked newest
+//!   (or oldest) first on `messages_rid_ts`, each tested against the index
+//!   by rowid, until the page is full. Its cost follows the page size over
+//!   the words' density in the room, so a word in every other message costs
+//!   about 2 × the page, where the index-first path would look up and sort
+//!   thousands of matches before knowing the newest 20.
+//!
+//! The choice costs one capped count of the room's matches in the index
+//! alone (no table lookups): at most [`WALK_ABOVE_MATCHES`] postings read.
+//! A walk visits at most [`WALK_MAX_VISITS`] messages; if its page is not
+//! full by then (a selective operator, a deep page), the index-first path
+//! answers instead, so the answer never depends on the path.
 
 use crate::db::{from_json, sql_int, Db};
 use crate::query;
@@ -29,14 +47,33 @@ fn term_expression(term: &SearchTerm) -> String {
     }
 }
 
-/// The FTS5 query of a search with at least one positive term: the room,
-/// AND every positive term, NOT each negated one (all within `msg`).
-pub(crate) fn match_expression(rid: &str, terms: &[SearchTerm]) -> String {
+/// Above this many matches of the words in the room (a count read from
+/// the index alone, capped here), a search ordered by time walks the room.
+/// At 500 matches the index-first path costs about 500 lookups and a sort;
+/// a walk for a page of 20 in a room where the words are that common
+/// visits far fewer messages unless the room is enormous, and then
+/// [`WALK_MAX_VISITS`] bounds it.
+pub(crate) const WALK_ABOVE_MATCHES: u64 = 500;
+
+/// The most messages a room-first walk tests before it hands the search to
+/// the index-first path (each test is one rowid seek in the index).
+pub(crate) const WALK_MAX_VISITS: u64 = 4_000;
+
+/// The words of a search within `msg`: AND every positive term, NOT each
+/// negated one. At least one term is positive.
+fn text_expression(terms: &[SearchTerm]) -> String {
     let positive: Vec<String> = terms.iter().filter(|t| !t.negated).map(term_expression).collect();
     let mut text = format!("({})", positive.join(" AND "));
     for negated in terms.iter().filter(|t| t.negated) {
         text = format!("({text} NOT {})", term_expression(negated));
     }
+    text
+}
+
+/// The FTS5 query of a search with at least one positive term: the room,
+/// AND every positive term, NOT each negated one (all within `msg`).
+pub(crate) fn match_expression(rid: &str, terms: &[SearchTerm]) -> String {
+    let text = text_expression(terms);
     // An id with no letter or digit has no token in the index; the exact
     // `m.rid = ?` check alone then keeps the room.
     if threadsync_storage::search::words(rid).is_empty() {
@@ -80,10 +117,75 @@ pub(crate) fn search_sql(query: &SearchQuery) -> (String, Vec<SqlValue>) {
     }
 }
 
+/// The room-first walk (see the module's documentation): the room's
+/// messages in the search's order, each with its document when it is a
+/// match (visible, through the operators, and found by the index for this
+/// very rowid) and NULL otherwise, so the caller counts visits.
+pub(crate) fn walk_sql(query: &SearchQuery) -> (String, Vec<SqlValue>) {
+    let mut args = vec![
+        SqlValue::Text(query.rid.clone()),
+        SqlValue::Text(format!("msg : {}", text_expression(&query.terms))),
+    ];
+    let filter = query::compile(&query.filter, &mut args);
+    let sql = format!(
+        "SELECT CASE WHEN m.t IS NOT 'rm' AND {filter} AND EXISTS (SELECT 1 FROM messages_search \
+         WHERE messages_search MATCH ?2 AND messages_search.rowid = m.rowid) THEN m.doc END \
+         FROM messages AS m WHERE m.rid = ?1 ORDER BY {}",
+        order_by(query.order, false)
+    );
+    (sql, args)
+}
+
+/// Whether the words match at least `at_least` messages of the room, read
+/// from the index alone (no table lookups; stops after `at_least`).
+fn matches_at_least(conn: &Connection, query: &SearchQuery, at_least: u64) -> StorageResult<bool> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM messages_search WHERE messages_search MATCH ?1 LIMIT ?2)",
+        )
+        .db()?;
+    let expression = match_expression(&query.rid, &query.terms);
+    let found: i64 = stmt.query_row(rusqlite::params![expression, sql_int(at_least)], |r| r.get(0)).db()?;
+    Ok(u64::try_from(found).unwrap_or(0) >= at_least)
+}
+
+/// The page by walking the room, or `None` when [`WALK_MAX_VISITS`]
+/// messages were tested before the page was full (and the room has more).
+fn walk(conn: &Connection, query: &SearchQuery) -> StorageResult<Option<Vec<Message>>> {
+    let (sql, args) = walk_sql(query);
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let mut rows = stmt.query(params_from_iter(args.iter())).db()?;
+    let wanted = query.offset.saturating_add(query.count);
+    let (mut visited, mut found) = (0u64, 0u64);
+    let mut page = Vec::new();
+    while let Some(row) = rows.next().db()? {
+        if visited == WALK_MAX_VISITS {
+            return Ok(None);
+        }
+        visited += 1;
+        let Some(doc) = row.get::<_, Option<String>>(0).db()? else { continue };
+        found += 1;
+        if found > query.offset {
+            page.push(from_json(&doc)?);
+        }
+        if found == wanted {
+            break;
+        }
+    }
+    // The page is full, or the walk saw the whole room: exact either way.
+    Ok(Some(page))
+}
+
 pub(crate) fn search(conn: &Connection, query: &SearchQuery) -> StorageResult<Vec<Message>> {
     if query.count == 0 || (!query.has_text() && !query.terms.is_empty()) {
         // Only excluded words: nothing to find (docs/rest.md#chatsearch).
         return Ok(Vec::new());
+    }
+    let by_time = query.order != SearchOrder::Relevance;
+    if query.has_text() && by_time && matches_at_least(conn, query, WALK_ABOVE_MATCHES)? {
+        if let Some(page) = walk(conn, query)? {
+            return Ok(page);
+        }
     }
     let (sql, args) = search_sql(query);
     let mut stmt = conn.prepare_cached(&sql).db()?;
@@ -139,6 +241,172 @@ mod tests {
                 let p = plan(&conn, &sql, &args);
                 assert!(p.contains("SEARCH m USING INDEX messages_rid_ts (rid=?)"), "{sql}: {p}");
             }
+        }
+    }
+
+    /// A room of 6,000 messages: `common` in every other one, `rare` in
+    /// one in a hundred, `carol` wrote only the 10 oldest, every 13th is a
+    /// deleted thread parent's placeholder; a second room shares the words.
+    fn busy_room() -> Connection {
+        let mut conn = Connection::open_in_memory().expect("open");
+        crate::migrations::apply(&mut conn).expect("migrate");
+        query::register_functions(&conn).expect("functions");
+        // No rooms table rows: the messages' foreign key is not the subject.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").expect("pragma");
+        let tx = conn.transaction().expect("begin");
+        for i in 0..6_000i64 {
+            for rid in ["R", "S"] {
+                let mut words = vec![format!("word{i}")];
+                if i % 2 == 0 {
+                    words.push("common".into());
+                }
+                if i % 100 == 0 {
+                    words.push("Rare".into());
+                }
+                let author = if i < 10 { "carol" } else { "bob" };
+                let t = (i % 13 == 0).then(|| "rm".to_owned());
+                let message = Message {
+                    id: format!("{rid}{i:05}"),
+                    rid: rid.into(),
+                    msg: words.join(" "),
+                    md: None,
+                    ts: threadsync_domain::Timestamp(1_000 + i),
+                    u: threadsync_domain::UserRef { id: author.into(), username: author.into(), name: None },
+                    updated_at: threadsync_domain::Timestamp(1_000 + i),
+                    mentions: Vec::new(),
+                    channels: Vec::new(),
+                    tmid: None,
+                    tshow: None,
+                    tcount: None,
+                    tlm: None,
+                    replies: None,
+                    t: t.clone(),
+                    edited_at: None,
+                    edited_by: None,
+                    extra: serde_json::Map::new(),
+                };
+                tx.execute(
+                    "INSERT INTO messages (id, rid, ts, updated_at, u_id, t, doc) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![
+                        message.id,
+                        rid,
+                        1_000 + i,
+                        author,
+                        t,
+                        crate::db::to_json(&message).expect("json")
+                    ],
+                )
+                .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+        conn
+    }
+
+    fn ids(messages: &[Message]) -> Vec<String> {
+        messages.iter().map(|m| m.id.clone()).collect()
+    }
+
+    /// What the index-first path answers (the reference for the walk).
+    fn index_first(conn: &Connection, q: &SearchQuery) -> Vec<String> {
+        let (sql, args) = search_sql(q);
+        let mut stmt = conn.prepare(&sql).expect("prepare");
+        let docs: Vec<String> = stmt
+            .query_map(params_from_iter(args.iter()), |row| row.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        docs.iter().map(|d| from_json::<Message>(d).expect("doc").id).collect()
+    }
+
+    /// The room-first walk answers exactly what the index-first path does,
+    /// for every order, page and operator; it gives up (and the index
+    /// answers) when its page is not full after `WALK_MAX_VISITS` messages.
+    #[test]
+    fn both_access_paths_give_the_same_pages() {
+        let conn = busy_room();
+        let carol = Filter::parse(Some(r#"{"u.username": "carol"}"#)).expect("filter");
+        let q = |text: &str, order, offset, count| SearchQuery {
+            rid: "R".into(),
+            terms: terms(text),
+            filter: Filter::True,
+            order,
+            offset,
+            count,
+        };
+        // The capped count tells a common word from a rare one.
+        assert!(matches_at_least(&conn, &q("common", SearchOrder::Newest, 0, 20), WALK_ABOVE_MATCHES)
+            .expect("count"));
+        assert!(!matches_at_least(&conn, &q("rare", SearchOrder::Newest, 0, 20), WALK_ABOVE_MATCHES)
+            .expect("count"));
+
+        for order in [SearchOrder::Newest, SearchOrder::Oldest] {
+            for (text, offset, count) in [
+                ("common", 0, 20),
+                ("common", 37, 50),
+                ("COMMON -rare", 0, 100),
+                ("common rare", 0, 20),
+                ("comm*", 15, 20),
+                // Near the end of the room's 2,769 matches (within the walk's reach).
+                ("common", 1_700, 20),
+            ] {
+                let query = q(text, order, offset, count);
+                let expected = index_first(&conn, &query);
+                assert!(!expected.is_empty(), "{query:?}");
+                assert!(expected.iter().all(|id| id.starts_with('R')), "{query:?}");
+                let walked =
+                    walk(&conn, &query).expect("walk").unwrap_or_else(|| panic!("the walk fills {query:?}"));
+                assert_eq!(ids(&walked), expected, "{query:?}");
+                assert_eq!(ids(&search(&conn, &query).expect("search")), expected, "{query:?}");
+            }
+            // Placeholders of deleted parents are never found.
+            let found = index_first(&conn, &q("common", order, 0, 10_000));
+            assert_eq!(found.len(), (0..6_000).filter(|i| i % 2 == 0 && i % 13 != 0).count());
+
+            // The last page is beyond the walk's reach: the index answers.
+            let last = q("common", order, 2_760, 20);
+            let expected = index_first(&conn, &last);
+            assert_eq!(expected.len(), 9);
+            assert!(walk(&conn, &last).expect("walk").is_none(), "the walk gives up");
+            assert_eq!(ids(&search(&conn, &last).expect("search")), expected);
+
+            // An operator most messages pass: the walk applies it too.
+            let mut query = q("common", order, 3, 20);
+            query.filter = Filter::parse(Some(r#"{"u.username": "bob"}"#)).expect("filter");
+            let expected = index_first(&conn, &query);
+            assert_eq!(walk(&conn, &query).expect("walk").map(|w| ids(&w)), Some(expected.clone()));
+
+            // Only carol's 10 oldest messages pass the operator: the page
+            // is never full, so the walk gives up after WALK_MAX_VISITS
+            // and the index answers.
+            let mut query = q("common", order, 0, 20);
+            query.filter = carol.clone();
+            let expected = index_first(&conn, &query);
+            assert_eq!(expected.len(), 4, "carol's non-deleted messages with the word");
+            assert!(walk(&conn, &query).expect("walk").is_none(), "the walk gives up");
+            assert_eq!(ids(&search(&conn, &query).expect("search")), expected);
+        }
+    }
+
+    /// The walk reads the room in `(rid, ts)` order (no sort of the room)
+    /// and tests each message against the index by rowid.
+    #[test]
+    fn the_walk_follows_the_room_index() {
+        let conn = busy_room();
+        for order in [SearchOrder::Newest, SearchOrder::Oldest] {
+            let query = SearchQuery {
+                rid: "R".into(),
+                terms: terms("common -rare"),
+                filter: Filter::True,
+                order,
+                offset: 0,
+                count: 20,
+            };
+            let (sql, args) = walk_sql(&query);
+            let p = plan(&conn, &sql, &args);
+            assert!(p.contains("SEARCH m USING INDEX messages_rid_ts (rid=?)"), "{p}");
+            assert!(!p.contains("USE TEMP B-TREE FOR ORDER BY"), "{p}");
+            assert!(p.contains("SCAN messages_search VIRTUAL TABLE INDEX"), "{p}");
         }
     }
 
