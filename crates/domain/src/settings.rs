@@ -69,6 +69,7 @@ pub const DISCUSSION_ENABLED: &str = "Discussion_enabled";
 pub const UNREAD_COUNT_DM: &str = "Unread_Count_DM";
 pub const ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE: &str = "Accounts_AllowUserStatusMessageChange";
 pub const ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION: &str = "Accounts_AllowInvisibleStatusOption";
+pub const ACCOUNTS_ALLOW_USERNAME_CHANGE: &str = "Accounts_AllowUsernameChange";
 pub const FILE_UPLOAD_ENABLED: &str = "FileUpload_Enabled";
 pub const FILE_UPLOAD_MAX_FILE_SIZE: &str = "FileUpload_MaxFileSize";
 pub const FILE_UPLOAD_MEDIA_TYPE_WHITE_LIST: &str = "FileUpload_MediaTypeWhiteList";
@@ -196,6 +197,13 @@ pub const DEFINITIONS: &[SettingDef] = &[
         kind: SettingKind::Boolean,
         default: DefaultValue::Bool(true),
     },
+    // Users may rename themselves (users.update); admins with
+    // edit-other-user-info rename others whatever it says.
+    SettingDef {
+        id: ACCOUNTS_ALLOW_USERNAME_CHANGE,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(true),
+    },
     // File uploads (docs/files.md), Rocket.Chat's names and defaults: on,
     // 100 MiB per file (-1: no limit), every media type but SVG, which can
     // carry script. Files are served to logged-in room members only unless
@@ -277,6 +285,8 @@ pub const PUBLIC: &[&str] = &[
     // Public in Rocket.Chat: clients show or hide the status editor by them.
     ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE,
     ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION,
+    // Public in Rocket.Chat: the profile form offers a username field by it.
+    ACCOUNTS_ALLOW_USERNAME_CHANGE,
     // Public in Rocket.Chat: clients check a file before sending it.
     FILE_UPLOAD_ENABLED,
     FILE_UPLOAD_MAX_FILE_SIZE,
@@ -409,6 +419,9 @@ impl Settings {
     }
     pub fn invisible_status_allowed(&self) -> bool {
         self.bool(ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION)
+    }
+    pub fn username_change_allowed(&self) -> bool {
+        self.bool(ACCOUNTS_ALLOW_USERNAME_CHANGE)
     }
     pub fn rate_limiter_enabled(&self) -> bool {
         self.bool(API_ENABLE_RATE_LIMITER)

@@ -4,7 +4,9 @@
 
 use crate::auth::{hash_token, LoginSession};
 use crate::rooms::UserSelector;
-use crate::users::{email_taken, validate_email, MAX_NAME_LEN, MAX_PASSWORD_LEN};
+use crate::users::{
+    email_taken, username_taken, validate_email, validate_username, MAX_NAME_LEN, MAX_PASSWORD_LEN,
+};
 use crate::Services;
 use serde_json::{Map, Value};
 use threadsync_domain::error::json_type;
@@ -227,10 +229,18 @@ impl Services {
             .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))?;
         let mut patch = UserPatch::default();
         if let Some(username) = data.username.as_deref().map(str::trim) {
-            // Renaming a user rewrites every message, mention and direct
-            // room that holds the old name; threadsync does not do that yet.
             if username != target.username {
-                return Err(Error::rejected("Changing a username is not supported", Code::NotAllowed));
+                // Rocket.Chat's validateUserEditing: the setting binds users
+                // renaming themselves, not admins renaming others.
+                if editing_self && !self.settings().username_change_allowed() {
+                    return Err(Error::rejected("Edit username is not allowed", Code::ActionNotAllowed));
+                }
+                validate_username(username)?;
+                let holder = self.store.user_by_username(username).await?;
+                if holder.is_some_and(|holder| holder.id != target.id) {
+                    return Err(username_taken(username));
+                }
+                patch.username = Some(username.to_owned());
             }
         }
         if let Some(name) = data.name.as_deref().map(str::trim) {
@@ -299,6 +309,10 @@ impl Services {
             Ok(None) => Err(Error::rejected("Invalid user", Code::InvalidUser)),
             Err(StorageError::Conflict("email")) => {
                 Err(email_taken(patch.email.as_ref().map_or("", |e| e.address.as_str())))
+            }
+            // Taken between the check and the write (the unique index decides).
+            Err(StorageError::Conflict("username")) => {
+                Err(username_taken(patch.username.as_deref().unwrap_or_default()))
             }
             Err(StorageError::Invalid("last_active_admin")) => Err(Error::rejected(
                 "Leaving the app without an active admin is not allowed",

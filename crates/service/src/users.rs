@@ -33,7 +33,7 @@ fn username_pattern() -> &'static regex::Regex {
     RE.get_or_init(|| regex::Regex::new(r"^[0-9a-zA-Z\-_.]+$").expect("valid pattern"))
 }
 
-fn validate_username(username: &str) -> Result<()> {
+pub(crate) fn validate_username(username: &str) -> Result<()> {
     if username.is_empty() || username.len() > MAX_USERNAME_LEN || !username_pattern().is_match(username) {
         return Err(Error::rejected(
             format!("{username} is not a valid username, use only letters, numbers, dots, hyphens and underscores"),
@@ -287,7 +287,7 @@ impl Services {
     }
 }
 
-fn username_taken(username: &str) -> Error {
+pub(crate) fn username_taken(username: &str) -> Error {
     Error::rejected(format!("Username is already in use: {username}"), Code::FieldUnavailable)
 }
 

@@ -40,6 +40,7 @@ mod migrations;
 #[cfg(test)]
 mod plans;
 mod query;
+mod rename;
 mod rooms;
 mod search;
 mod settings;
@@ -593,7 +594,7 @@ impl UserStore for PgStore {
     }
 
     async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
-        write!(self, |_| Some(StoreEvent::account(id)), |c| users::update(c, id, patch).await)
+        write!(self, |_| Some(StoreEvent::profile(id, patch)), |c| users::update(c, id, patch).await)
     }
 
     async fn user_preferences(&self, id: &str) -> StorageResult<Option<Map<String, Value>>> {

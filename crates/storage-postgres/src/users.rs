@@ -8,6 +8,7 @@ use crate::rooms;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use threadsync_domain::{Email, Subscription, Timestamp, User};
+use threadsync_storage::rename::Rename;
 use threadsync_storage::{
     rules, Page, RoleFilter, StorageError, StorageResult, UserListQuery, UserPatch, UserSortField,
 };
@@ -259,8 +260,20 @@ pub(crate) async fn update(c: &dyn Conn, id: &str, patch: &UserPatch) -> Storage
     if patch.is_empty() {
         return Ok(Some(user));
     }
+    let old_username = user.username.clone();
     if rules::apply_user_patch(&mut user, patch, Timestamp::now()) && admins.iter().all(|a| a == id) {
         return Err(StorageError::Invalid("last_active_admin"));
+    }
+    if user.username != old_username {
+        // The name is claimed first: the unique index refuses one another
+        // user holds (`Conflict("username")`) before any document is read.
+        c.exec(
+            "UPDATE users SET username = $2, username_lower = $3 WHERE id = $1",
+            &[&id, &user.username, &fold(&user.username)],
+        )
+        .await?;
+        let rename = Rename { user_id: id.to_owned(), old: old_username, new: user.username.clone() };
+        crate::rename::rewrite_documents(c, &rename).await?;
     }
     if let Some(email) = &patch.email {
         let address = fold(&email.address);

@@ -32,6 +32,7 @@ mod messages;
 mod migrations;
 mod pool;
 mod query;
+mod rename;
 mod rooms;
 mod search;
 mod settings;
@@ -287,7 +288,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
-        let event = StoreEvent::account(id);
+        let event = StoreEvent::profile(id, patch);
         let (id, patch) = (id.to_owned(), patch.clone());
         self.announce(self.write(move |c| users::update(c, &id, &patch)).await, |_| event)
     }
@@ -573,12 +574,13 @@ impl MessageStore for SqliteStore {
     }
 }
 
-/// The statement `chat.search` runs on SQLite and its parameters, for the
-/// benchmark ceiling (`threadsync-search-ceiling`), which runs the very
-/// same query on its own connections. Filters with `$regex` need the
-/// store's `ts_regexp` function; `chat.search` builds none.
-pub fn search_statement(query: &SearchQuery) -> (String, Vec<rusqlite::types::Value>) {
-    search::search_sql(query)
+/// What `chat.search` reads on SQLite for one search: the page's documents
+/// as stored, by the same access paths, for the benchmark ceiling
+/// (`threadsync-search-ceiling`), which runs them on its own connections.
+/// Filters with `$regex` need the store's `ts_regexp` function;
+/// `chat.search` builds none.
+pub fn search_documents(conn: &rusqlite::Connection, query: &SearchQuery) -> StorageResult<Vec<String>> {
+    search::search_documents(conn, query)
 }
 
 #[async_trait]

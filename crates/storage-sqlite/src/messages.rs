@@ -51,7 +51,7 @@ pub(crate) fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {
     Ok(())
 }
 
-fn update_row(conn: &Connection, m: &Message) -> StorageResult<()> {
+pub(crate) fn update_row(conn: &Connection, m: &Message) -> StorageResult<()> {
     conn.cached_execute(
         "UPDATE messages SET rid = ?2, tmid = ?3, ts = ?4, updated_at = ?5, tlm = ?6, tcount = ?7, \
                              u_id = ?8, t = ?9, doc = ?10 \

@@ -149,9 +149,10 @@ fn matches_at_least(conn: &Connection, query: &SearchQuery, at_least: u64) -> St
     Ok(u64::try_from(found).unwrap_or(0) >= at_least)
 }
 
-/// The page by walking the room, or `None` when [`WALK_MAX_VISITS`]
-/// messages were tested before the page was full (and the room has more).
-fn walk(conn: &Connection, query: &SearchQuery) -> StorageResult<Option<Vec<Message>>> {
+/// The page by walking the room (documents as stored), or `None` when
+/// [`WALK_MAX_VISITS`] messages were tested before the page was full (and
+/// the room has more).
+fn walk(conn: &Connection, query: &SearchQuery) -> StorageResult<Option<Vec<String>>> {
     let (sql, args) = walk_sql(query);
     let mut stmt = conn.prepare_cached(&sql).db()?;
     let mut rows = stmt.query(params_from_iter(args.iter())).db()?;
@@ -166,7 +167,7 @@ fn walk(conn: &Connection, query: &SearchQuery) -> StorageResult<Option<Vec<Mess
         let Some(doc) = row.get::<_, Option<String>>(0).db()? else { continue };
         found += 1;
         if found > query.offset {
-            page.push(from_json(&doc)?);
+            page.push(doc);
         }
         if found == wanted {
             break;
@@ -176,7 +177,9 @@ fn walk(conn: &Connection, query: &SearchQuery) -> StorageResult<Option<Vec<Mess
     Ok(Some(page))
 }
 
-pub(crate) fn search(conn: &Connection, query: &SearchQuery) -> StorageResult<Vec<Message>> {
+/// The documents of a search's page, as stored (JSON text), by whichever
+/// access path the search calls for (see the module's documentation).
+pub(crate) fn search_documents(conn: &Connection, query: &SearchQuery) -> StorageResult<Vec<String>> {
     if query.count == 0 || (!query.has_text() && !query.terms.is_empty()) {
         // Only excluded words: nothing to find (docs/rest.md#chatsearch).
         return Ok(Vec::new());
@@ -190,7 +193,11 @@ pub(crate) fn search(conn: &Connection, query: &SearchQuery) -> StorageResult<Ve
     let (sql, args) = search_sql(query);
     let mut stmt = conn.prepare_cached(&sql).db()?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |row| row.get::<_, String>(0)).db()?;
-    rows.map(|doc| from_json(&doc.db()?)).collect()
+    rows.collect::<Result<_, _>>().db()
+}
+
+pub(crate) fn search(conn: &Connection, query: &SearchQuery) -> StorageResult<Vec<Message>> {
+    search_documents(conn, query)?.iter().map(|doc| from_json(doc)).collect()
 }
 
 #[cfg(test)]
@@ -307,6 +314,10 @@ mod tests {
         messages.iter().map(|m| m.id.clone()).collect()
     }
 
+    fn doc_ids(docs: &[String]) -> Vec<String> {
+        docs.iter().map(|d| from_json::<Message>(d).expect("doc").id).collect()
+    }
+
     /// What the index-first path answers (the reference for the walk).
     fn index_first(conn: &Connection, q: &SearchQuery) -> Vec<String> {
         let (sql, args) = search_sql(q);
@@ -356,7 +367,7 @@ mod tests {
                 assert!(expected.iter().all(|id| id.starts_with('R')), "{query:?}");
                 let walked =
                     walk(&conn, &query).expect("walk").unwrap_or_else(|| panic!("the walk fills {query:?}"));
-                assert_eq!(ids(&walked), expected, "{query:?}");
+                assert_eq!(doc_ids(&walked), expected, "{query:?}");
                 assert_eq!(ids(&search(&conn, &query).expect("search")), expected, "{query:?}");
             }
             // Placeholders of deleted parents are never found.
@@ -374,7 +385,7 @@ mod tests {
             let mut query = q("common", order, 3, 20);
             query.filter = Filter::parse(Some(r#"{"u.username": "bob"}"#)).expect("filter");
             let expected = index_first(&conn, &query);
-            assert_eq!(walk(&conn, &query).expect("walk").map(|w| ids(&w)), Some(expected.clone()));
+            assert_eq!(walk(&conn, &query).expect("walk").map(|w| doc_ids(&w)), Some(expected.clone()));
 
             // Only carol's 10 oldest messages pass the operator: the page
             // is never full, so the walk gives up after WALK_MAX_VISITS

@@ -10,6 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use threadsync_domain::{Timestamp, User};
+use threadsync_storage::rename::Rename;
 use threadsync_storage::{
     rules, Page, RoleFilter, StorageError, StorageResult, UserListQuery, UserPatch, UserSortField,
 };
@@ -246,8 +247,22 @@ pub(crate) fn update(conn: &Connection, id: &str, patch: &UserPatch) -> StorageR
     if patch.is_empty() {
         return Ok(Some(user));
     }
+    let old_username = user.username.clone();
     if rules::apply_user_patch(&mut user, patch, Timestamp::now()) && !another_active_admin(conn, id)? {
         return Err(StorageError::Invalid("last_active_admin"));
+    }
+    if user.username != old_username {
+        let holder: Option<String> = conn
+            .cached_row("SELECT id FROM users WHERE username_lower = ?1", [&fold(&user.username)], |row| {
+                row.get(0)
+            })
+            .optional()
+            .db()?;
+        if holder.is_some_and(|holder| holder != id) {
+            return Err(StorageError::Conflict("username"));
+        }
+        let rename = Rename { user_id: id.to_owned(), old: old_username, new: user.username.clone() };
+        crate::rename::rewrite_documents(conn, &rename)?;
     }
     if let Some(email) = &patch.email {
         let address = fold(&email.address);
@@ -269,7 +284,8 @@ pub(crate) fn update(conn: &Connection, id: &str, patch: &UserPatch) -> StorageR
     }
     conn.cached_execute(
         "UPDATE users SET name = ?2, emails = ?3, password_hash = ?4, roles = ?5, active = ?6, \
-                          status = ?7, status_text = ?8, updated_at = ?9 WHERE id = ?1",
+                          status = ?7, status_text = ?8, updated_at = ?9, username = ?10, \
+                          username_lower = ?11 WHERE id = ?1",
         params![
             id,
             user.name,
@@ -280,6 +296,8 @@ pub(crate) fn update(conn: &Connection, id: &str, patch: &UserPatch) -> StorageR
             user.status,
             user.status_text,
             user.updated_at.millis(),
+            user.username,
+            fold(&user.username),
         ],
     )
     .db()?;

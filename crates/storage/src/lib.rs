@@ -25,6 +25,7 @@ pub mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod files;
+pub mod rename;
 pub mod rules;
 pub mod search;
 
@@ -79,6 +80,9 @@ pub struct Page<T> {
 /// `None` keeps a field as it is.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserPatch {
+    /// A new username: the user is renamed everywhere (see
+    /// [`UserStore::update_user`]).
+    pub username: Option<String>,
     pub name: Option<String>,
     /// Becomes the user's only address.
     pub email: Option<threadsync_domain::Email>,
@@ -139,6 +143,15 @@ pub trait UserStore: Send + Sync {
     /// (`Conflict("email")`, case-insensitively); roles that take `admin`
     /// from the only active admin are refused (`Invalid("last_active_admin")`).
     /// `None` when there is no such user; an empty patch changes nothing.
+    ///
+    /// A new `username` (free, case-insensitively, or `Conflict("username")`)
+    /// also rewrites every document holding the old name ([`rename`]) in
+    /// the same transaction; each rewritten message, room and subscription
+    /// takes a new stamp of its room's clock, so sync deltas carry the new
+    /// name. Such a write touches any number of rooms, so it is announced
+    /// as [`EventKind::Resync`] (every listener re-reads what it follows,
+    /// caches holding the user are dropped); other patches as an
+    /// [`EventKind::User`] event of the user.
     async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>>;
     /// The preferences user `id` has set (an object; keys never set are
     /// absent). `None` when there is no such user.
@@ -966,6 +979,16 @@ impl StoreEvent {
         StoreEvent { rid: None, kind: EventKind::User, user: Some(user_id.to_owned()), data: None }
     }
 
+    /// What a profile change announces: a rename touches documents of
+    /// any number of rooms, so every listener re-reads ([`EventKind::Resync`]);
+    /// any other change is the account's.
+    pub fn profile(user_id: &str, patch: &UserPatch) -> StoreEvent {
+        if patch.username.is_some() {
+            return StoreEvent { rid: None, kind: EventKind::Resync, user: None, data: None };
+        }
+        StoreEvent::account(user_id)
+    }
+
     /// One user joined or left room `rid`.
     pub fn membership(rid: &str, user_id: &str) -> StoreEvent {
         StoreEvent {
@@ -1002,8 +1025,9 @@ pub enum EventKind {
     Settings,
     /// Tombstones were pruned: the tombstone horizon moved.
     Tombstones,
-    /// Announcements may have been lost (an instance's listener reconnected):
-    /// listeners re-read what they follow from their own positions.
+    /// Announcements may have been lost (an instance's listener reconnected),
+    /// or one write changed documents of any number of rooms (a user's
+    /// rename): listeners re-read what they follow from their own positions.
     Resync,
     /// Not a write: a short-lived signal between instances (typing), carried
     /// in `data`. Never stored, and lost if an instance misses it.

@@ -229,6 +229,9 @@ pub fn following_event(parent: &Message, user_id: &str) -> StoreEvent {
 /// refuse it when no other active admin exists, inside its transaction.
 pub fn apply_user_patch(user: &mut User, patch: &UserPatch, now: Timestamp) -> bool {
     let was_active_admin = user.active && user.is_admin();
+    if let Some(username) = &patch.username {
+        user.username.clone_from(username);
+    }
     if let Some(name) = &patch.name {
         user.name.clone_from(name);
     }

@@ -102,13 +102,20 @@ impl Session {
 
     /// Whether the connection's login still holds: its user is active and
     /// its token not removed (logout elsewhere, deactivation, deletion). A
-    /// store that cannot answer is not a logout.
-    async fn login_holds(&self) -> bool {
-        match &self.user {
-            Some((user, token)) => {
-                !matches!(self.rt.services.authenticate(&user.id, token).await, Err(Error::NotLoggedIn))
+    /// store that cannot answer is not a logout. When it holds, the
+    /// session's copy of its user is replaced by the stored one, so the
+    /// methods it runs next act with the user's current name and roles
+    /// (an admin's rename, a role granted or taken).
+    async fn refresh_login(&mut self) -> bool {
+        let Some((user, token)) = &self.user else { return true };
+        match self.rt.services.authenticate(&user.id, token).await {
+            Ok(current) => {
+                let token = token.clone();
+                self.user = Some((current, token));
+                true
             }
-            None => true,
+            Err(Error::NotLoggedIn) => false,
+            Err(_) => true,
         }
     }
 
@@ -199,7 +206,7 @@ async fn read_frames(
                 // holds is closed, as Meteor closes a connection whose
                 // token is removed; the client's `resume` then fails and
                 // it asks its user to log in.
-                if session.outbox.take_recheck() && !session.login_holds().await {
+                if session.outbox.take_recheck() && !session.refresh_login().await {
                     return End::Close(1000, "logged out");
                 }
                 continue;

@@ -495,7 +495,8 @@ struct UpdateData {
     email: Option<String>,
     name: Option<String>,
     password: Option<String>,
-    /// Must be the user's current username (renaming is not supported).
+    /// A new username renames the user everywhere the name is held
+    /// (messages, mentions, reactions, direct rooms, subscriptions).
     username: Option<String>,
     status_text: Option<String>,
     active: Option<bool>,
@@ -514,12 +515,14 @@ struct UpdateData {
 
 /// Edits a user.
 ///
-/// `POST /api/v1/users.update` (auth): `{userId, data: {name?, email?,
-/// verified?, password?, roles?, active?, statusText?}}` → `{user}`. The
-/// caller edits itself, or another user with `edit-other-user-info`
-/// (password: `edit-other-user-password`; roles: `assign-roles`; active:
-/// `edit-other-user-active-status`). All fields are checked, then written
-/// at once.
+/// `POST /api/v1/users.update` (auth): `{userId, data: {username?, name?,
+/// email?, verified?, password?, roles?, active?, statusText?}}` →
+/// `{user}`. The caller edits itself, or another user with
+/// `edit-other-user-info` (password: `edit-other-user-password`; roles:
+/// `assign-roles`; active: `edit-other-user-active-status`; renaming
+/// oneself: `Accounts_AllowUsernameChange`). All fields are checked, then
+/// written at once; a new username is rewritten in every document holding
+/// the old one, in the same transaction.
 #[utoipa::path(
     post,
     path = "/api/v1/users.update",
@@ -528,7 +531,7 @@ struct UpdateData {
     request_body = UpdateBody,
     responses(
         (status = 200, description = "The edited user.", body = doc::UserAnswer),
-        (status = 400, description = "`userId` or `data` missing, or a field of the wrong type (`Match error: …`); no such user (`error-invalid-user`); an invalid name, address (`error-invalid-email`) or password (`error-invalid-params`); an address in use (`error-field-unavailable`); an unknown role (`error-invalid-role`); a new username (`error-not-allowed`); editing another user, its password or roles without the permission, or taking the last active admin away (`error-action-not-allowed`)."),
+        (status = 400, description = "`userId` or `data` missing, or a field of the wrong type (`Match error: …`); no such user (`error-invalid-user`); an invalid name, address (`error-invalid-email`) or password (`error-invalid-params`); an address or username in use (`error-field-unavailable`); an invalid or blocked username (`error-invalid-username`, `error-blocked-username`); an unknown role (`error-invalid-role`); editing another user, its password or roles without the permission, renaming oneself while `Accounts_AllowUsernameChange` is off, or taking the last active admin away (`error-action-not-allowed`)."),
         (status = 403, description = "Changing another user's `active` without `edit-other-user-active-status`: `error-unauthorized`."),
     ),
 )]

@@ -190,10 +190,14 @@ async fn update_edits_fields_with_their_permissions() {
     app.post(
         "/api/v1/users.update",
         Some(&app.admin),
-        json!({"userId": bob.user_id, "data": {"username": "robert"}}),
+        json!({"userId": bob.user_id, "data": {"name": "Not written", "username": "ALICE"}}),
     )
     .await
-    .err(400, "Changing a username is not supported [error-not-allowed]", Some("error-not-allowed"));
+    .err(
+        400,
+        "Username is already in use: ALICE [error-field-unavailable]",
+        Some("error-field-unavailable"),
+    );
     let bobs = app.get("/api/v1/users.info?username=bob", Some(&bob)).await.ok();
     assert_eq!(bobs["user"]["name"], "Bobby");
 
@@ -221,6 +225,117 @@ async fn update_edits_fields_with_their_permissions() {
     app.post("/api/v1/users.update", Some(&app.admin), json!({"userId": "nobody", "data": {"name": "x"}}))
         .await
         .err(400, "Invalid user [error-invalid-user]", Some("error-invalid-user"));
+}
+
+/// A new `username` renames the user everywhere the name is held: their
+/// messages, mentions of them, direct rooms and subscriptions, and what
+/// the sync routes report as changed; their sessions stay.
+#[tokio::test]
+async fn update_renames_a_user_everywhere() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let general = app.channel(&alice, "general-talk", &[&bob]).await;
+    let own = app.say(&bob, &general, "hello").await;
+    let own_id = own["_id"].as_str().expect("id").to_owned();
+    let mention = app.say(&alice, &general, "hi @bob, not @bobby").await;
+    let mention_id = mention["_id"].as_str().expect("id").to_owned();
+    let dm = app.direct(&alice, &bob).await;
+    let before = app.message(&alice, &mention_id).await["_updatedAt"].as_str().expect("stamp").to_owned();
+
+    let renamed = app
+        .post(
+            "/api/v1/users.update",
+            Some(&app.admin),
+            json!({"userId": bob.user_id, "data": {"username": "robert"}}),
+        )
+        .await
+        .ok();
+    assert_eq!(renamed["user"]["username"], "robert");
+    let info = app.get("/api/v1/users.info?username=robert", Some(&alice)).await.ok();
+    assert_eq!(info["user"]["_id"], bob.user_id.as_str());
+    app.get("/api/v1/users.info?username=bob", Some(&alice)).await.err(400, "User not found.", None);
+
+    let own = app.message(&alice, &own_id).await;
+    assert_eq!(own["u"]["username"], "robert");
+    let mention = app.message(&alice, &mention_id).await;
+    assert_eq!(mention["msg"], "hi @robert, not @bobby");
+    assert_eq!(mention["mentions"][0]["username"], "robert");
+    // The room's sync feed reports both as changed since before the rename.
+    let changed = app
+        .get(&format!("/api/v1/chat.syncMessages?roomId={general}&lastUpdate={before}"), Some(&alice))
+        .await
+        .ok();
+    let updated: Vec<&str> = changed["result"]["updated"]
+        .as_array()
+        .expect("updated")
+        .iter()
+        .filter_map(|m| m["_id"].as_str())
+        .collect();
+    assert!(updated.contains(&own_id.as_str()) && updated.contains(&mention_id.as_str()), "{updated:?}");
+    // alice's direct room is now named after robert, in her room list delta.
+    let sub = app.get(&format!("/api/v1/subscriptions.getOne?roomId={dm}"), Some(&alice)).await.ok();
+    assert_eq!(sub["subscription"]["name"], "robert");
+    let rooms = app.get(&format!("/api/v1/rooms.get?updatedSince={before}"), Some(&alice)).await.ok();
+    let dm_room =
+        rooms["update"].as_array().expect("update").iter().find(|r| r["_id"] == dm.as_str()).cloned();
+    let usernames = dm_room.expect("the direct room is in the delta")["usernames"].clone();
+    assert!(usernames.as_array().expect("usernames").contains(&json!("robert")), "{usernames}");
+    // bob's session holds, and what he writes now carries the new name.
+    let me = app.get("/api/v1/me", Some(&bob)).await.ok();
+    assert_eq!(me["username"], "robert");
+    assert_eq!(app.say(&bob, &general, "still me").await["u"]["username"], "robert");
+
+    // Renaming oneself follows Accounts_AllowUsernameChange; admins rename
+    // others whatever it says.
+    app.set_setting("Accounts_AllowUsernameChange", json!(false)).await;
+    app.post(
+        "/api/v1/users.update",
+        Some(&bob),
+        json!({"userId": bob.user_id, "data": {"username": "bobbie"}}),
+    )
+    .await
+    .err(
+        400,
+        "Edit username is not allowed [error-action-not-allowed]",
+        Some("error-action-not-allowed"),
+    );
+    app.post(
+        "/api/v1/users.update",
+        Some(&app.admin),
+        json!({"userId": bob.user_id, "data": {"username": "bobbie"}}),
+    )
+    .await
+    .ok();
+    app.set_setting("Accounts_AllowUsernameChange", json!(true)).await;
+    let me = app
+        .post("/api/v1/users.update", Some(&bob), json!({"userId": bob.user_id, "data": {"username": "bob"}}))
+        .await
+        .ok();
+    assert_eq!(me["user"]["username"], "bob", "renamed back by himself");
+    // The same name (trimmed) is no rename; names are checked as at registration.
+    app.post(
+        "/api/v1/users.update",
+        Some(&bob),
+        json!({"userId": bob.user_id, "data": {"username": " bob "}}),
+    )
+    .await
+    .ok();
+    app.post(
+        "/api/v1/users.update",
+        Some(&bob),
+        json!({"userId": bob.user_id, "data": {"username": "b o b"}}),
+    )
+    .await
+    .err_type("error-invalid-username");
+    app.post(
+        "/api/v1/users.update",
+        Some(&bob),
+        json!({"userId": bob.user_id, "data": {"username": "here"}}),
+    )
+    .await
+    .err_type("error-blocked-username");
+    assert_eq!(app.message(&alice, &mention_id).await["msg"], "hi @bob, not @bobby");
 }
 
 #[tokio::test]

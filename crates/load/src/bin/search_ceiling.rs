@@ -1,8 +1,8 @@
 //! `threadsync-search-ceiling`: the ceiling of `threadsync-load --scenario
 //! search` (docs/load.md). It opens the server's SQLite file read-only on N
 //! threads (one connection each, the server readers' page cache) and runs
-//! the very statement `chat.search` runs
-//! (`threadsync_storage_sqlite::search_statement`), with the searches the
+//! the very statements `chat.search` runs, by the same access paths
+//! (`threadsync_storage_sqlite::search_documents`), with the searches the
 //! load tool draws (same rooms, words, seed and streams), reading each
 //! matching document as text: no HTTP, auth, access check, JSON decoding
 //! or shaping. What the server adds is the difference.
@@ -17,7 +17,7 @@ mod search_text;
 use anyhow::{bail, Context};
 use clap::Parser;
 use hdrhistogram::Histogram;
-use rusqlite::{params_from_iter, Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags};
 use serde::Deserialize;
 use serde_json::json;
 use std::path::PathBuf;
@@ -100,10 +100,7 @@ fn worker(
             count: search_text::SEARCH_COUNT,
         };
         let started = Instant::now();
-        let (sql, params) = threadsync_storage_sqlite::search_statement(&query);
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let docs: Vec<String> =
-            stmt.query_map(params_from_iter(params.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let docs = threadsync_storage_sqlite::search_documents(&conn, &query)?;
         let took = started.elapsed();
         if started >= measure_from {
             hist.record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1))?;

@@ -25,8 +25,11 @@
 
 pub mod blobs;
 pub mod oracle;
+mod rename;
 mod search;
 mod uploads;
+
+pub use rename::users_rename_rewrites_every_document;
 
 pub use search::{
     search_finds_imported_messages, search_follows_edits_and_deletions, search_is_scoped_to_the_room,
@@ -120,6 +123,7 @@ macro_rules! conformance_suite {
             users_listed_sorted_paged_and_by_email,
             users_profile_updates,
             users_profile_keeps_an_admin,
+            users_rename_rewrites_every_document,
             users_preferences_merge,
             login_tokens,
             rooms_create_and_lookup,
@@ -569,6 +573,7 @@ pub async fn users_profile_updates(store: &dyn Store) {
         status_text: Some("in a meeting".into()),
         active: None,
         role: None,
+        username: None,
     };
     let bob = store.update_user(&w.bob.id, &patch).await.expect("update").expect("bob");
     assert_eq!(

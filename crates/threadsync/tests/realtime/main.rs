@@ -122,6 +122,7 @@ on_both_backends!(
     ended_logins_close_their_sockets,
     counters_reach_members,
     direct_messages_and_join_codes_over_the_socket,
+    renames_reach_open_sockets,
 );
 
 /// Protocol rules (docs/realtime.md): greeting, connect, failed, a first frame other than connect, ping.
@@ -588,6 +589,47 @@ async fn ended_logins_close_their_sockets(server: &Server) {
     let mut again = Ddp::connect(&server.base).await;
     let refused = again.call("login", json!([{"user": {"username": "bob"}, "password": "pw-123456"}])).await;
     assert_eq!(refused["error"]["error"], 403, "{refused}");
+}
+
+/// An admin renames bob over REST while bob's socket is open: bob's later
+/// methods act with the new name (the session's user is re-read, not kept
+/// from the login), and alice's room stream receives bob's earlier message
+/// rewritten (a rename is announced as a re-read of every stream).
+async fn renames_reach_open_sockets(server: &Server) {
+    let (admin, alice, bob) = people(server).await;
+    let room = group(server, &alice, "renames", &["bob"]).await;
+    let earlier = post(server, &bob, &room, "before the rename", None).await;
+    let (mut bobs, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    let (mut alices, _) = Ddp::login(&server.base, "alice", "pw-123456").await;
+    assert_eq!(alices.sub("r", "stream-room-messages", json!([room, false])).await["msg"], "ready");
+    let (status, body) = server
+        .post(
+            "/api/v1/users.update",
+            Some(&admin),
+            json!({"userId": bob.user_id, "data": {"username": "robert"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (event, _) = alices.until("changed", |f| f["fields"]["args"][0]["_id"] == earlier["_id"]).await;
+    assert_eq!(event["fields"]["args"][0]["u"]["username"], "robert", "{event}");
+    // bob's socket still holds; what he sends now carries his new name.
+    let mut sent = Value::Null;
+    for _ in 0..50 {
+        let reply = bobs
+            .call(
+                "sendMessage",
+                json!([{"_id": format!("after-{}", chrono_now_ms()), "rid": room, "msg": "after"}]),
+            )
+            .await;
+        sent = reply["result"].clone();
+        if sent["u"]["username"] == "robert" {
+            break;
+        }
+        // The session re-reads its user when the rename's announcement
+        // reaches it, which may be just after the REST answer.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sent["u"]["username"], "robert", "{sent}");
 }
 
 /// The 0.2.9 SDK's `["__my_messages__", true]`: `added` before `ready`,
