@@ -1,5 +1,6 @@
 //! Renaming a user: every document holding the old name, in the
-//! transaction that renames the users row (users::update) (the rules: `threadsync_storage::rename`).
+//! transaction that renames the users row (users::update; the rules:
+//! `threadsync_storage::rename`).
 //!
 //! Candidates are found first, without locks (documents whose JSON text
 //! holds the old name as a string); then room by room, in id order, the

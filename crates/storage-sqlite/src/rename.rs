@@ -1,5 +1,6 @@
 //! Renaming a user: every document holding the old name, in the
-//! transaction that renames the users row (users::update) (the rules: `threadsync_storage::rename`).
+//! transaction that renames the users row (users::update; the rules:
+//! `threadsync_storage::rename`).
 //!
 //! Each rewritten message, room and subscription takes a tick of its room's
 //! clock, as an edit does, so `chat.syncMessages`, `chat.syncThreadMessages`,

@@ -18,8 +18,8 @@
 //!   (or oldest) first on `messages_rid_ts`, each tested against the index
 //!   by rowid, until the page is full. Its cost follows the page size over
 //!   the words' density in the room (about 110 µs per message tested on
-//!   the 1M dataset; 17 µs once its index is merged into one segment,
-//!   since each test seeks every segment), so a word in every
+//!   the 1M dataset, whose index has 27 segments; 10–17 µs once it is
+//!   merged into one, since each test seeks every segment), so a word in every
 //!   other message costs about 2 × the page, where the index-first path
 //!   would look up and sort tens of thousands of matches.
 //!
@@ -237,10 +237,9 @@ pub(crate) fn search_documents(conn: &Connection, query: &SearchQuery) -> Storag
         // Only excluded words: nothing to find (docs/rest.md#chatsearch).
         return Ok(Vec::new());
     }
-    let common = |q: &SearchQuery| -> StorageResult<bool> {
-        Ok(count_matches_anywhere(conn, q, WALK_MIN_MATCHES)? >= WALK_MIN_MATCHES)
-    };
-    if query.has_text() && query.order != SearchOrder::Relevance && common(query)? {
+    // Relevance needs every match ranked: only the index-first path.
+    let by_time = query.has_text() && query.order != SearchOrder::Relevance;
+    if by_time && count_matches_anywhere(conn, query, WALK_MIN_MATCHES)? >= WALK_MIN_MATCHES {
         if let Some(budget) = walk_budget(count_matches(conn, query, COUNT_CAP)?) {
             if let Some(page) = walk(conn, query, budget)? {
                 return Ok(page);
@@ -261,6 +260,7 @@ pub(crate) fn search(conn: &Connection, query: &SearchQuery) -> StorageResult<Ve
 mod tests {
     use super::*;
     use threadsync_domain::query::Filter;
+    use threadsync_storage::conformance;
     use threadsync_storage::search::terms;
 
     fn plan(conn: &Connection, sql: &str, args: &[SqlValue]) -> String {
@@ -329,26 +329,15 @@ mod tests {
                 }
                 let author = if i < 10 { "carol" } else { "bob" };
                 let t = (i % 13 == 0).then(|| "rm".to_owned());
-                let message = Message {
-                    id: format!("{rid}{i:05}"),
-                    rid: rid.into(),
-                    msg: words.join(" "),
-                    md: None,
-                    ts: threadsync_domain::Timestamp(1_000 + i),
-                    u: threadsync_domain::UserRef { id: author.into(), username: author.into(), name: None },
-                    updated_at: threadsync_domain::Timestamp(1_000 + i),
-                    mentions: Vec::new(),
-                    channels: Vec::new(),
-                    tmid: None,
-                    tshow: None,
-                    tcount: None,
-                    tlm: None,
-                    replies: None,
-                    t: t.clone(),
-                    edited_at: None,
-                    edited_by: None,
-                    extra: serde_json::Map::new(),
-                };
+                let mut message = conformance::message(
+                    &format!("{rid}{i:05}"),
+                    rid,
+                    &conformance::user(author, author, &format!("{author}@example.com")),
+                    &words.join(" "),
+                );
+                message.ts = threadsync_domain::Timestamp(1_000 + i);
+                message.updated_at = message.ts;
+                message.t.clone_from(&t);
                 tx.execute(
                     "INSERT INTO messages (id, rid, ts, updated_at, u_id, t, doc) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
                     rusqlite::params![
