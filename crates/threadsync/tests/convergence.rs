@@ -836,3 +836,46 @@ async fn a_file_uploaded_through_one_instance_downloads_through_another() {
     drop((a, b));
     db.drop().await;
 }
+
+/// A rename through one instance reaches the other's caches: instance B
+/// has bob's login cached (token → user) when an admin renames him through
+/// A; the rename's announcement (a resync, through PostgreSQL's `NOTIFY`)
+/// drops B's cache, so B answers bob's next requests with his new name
+/// and what he writes through B carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn a_rename_through_one_instance_reaches_the_other() {
+    let db = PgSchema::create().await;
+    let (a_dir, b_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let a = Server::start(pg_serve_cmd(a_dir.path(), &db));
+    let b = Server::start(pg_serve_cmd(b_dir.path(), &db));
+    let admin = a.login(ADMIN, ADMIN_PASS).await;
+    a.register("bob").await;
+    let bob = b.login("bob", "pw-123456").await;
+    let (status, me) = b.get("/api/v1/me", Some(&bob)).await;
+    assert_eq!((status, me["username"].clone()), (200, json!("bob")), "{me}");
+
+    let (status, body) = a
+        .post(
+            "/api/v1/users.update",
+            Some(&admin),
+            json!({"userId": bob.user_id, "data": {"username": "robert"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        seen = b.get("/api/v1/me", Some(&bob)).await.1["username"].clone();
+        if seen == "robert" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, "robert", "instance B still answers with the old name");
+    let (status, sent) =
+        b.post("/api/v1/chat.postMessage", Some(&bob), json!({"roomId": "GENERAL", "text": "renamed"})).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["message"]["u"]["username"], "robert");
+    drop((a, b));
+    db.drop().await;
+}
