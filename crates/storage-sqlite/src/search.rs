@@ -15,13 +15,12 @@
 //!   only the page's documents are read. Its cost follows the number of
 //!   matches in the room, M (about 4 µs each on the 1M dataset).
 //! - **Room first** (common words): the room's messages are walked newest
-//!   (or oldest) first on `messages_rid_ts`, each tested against the index
-//!   by rowid, until the page is full. Its cost follows the page size over
-//!   the words' density in the room (about 110 µs per message tested on
-//!   the 1M dataset, whose index has 27 segments; 10–17 µs once it is
-//!   merged into one, since each test seeks every segment), so a word in every
-//!   other message costs about 2 × the page, where the index-first path
-//!   would look up and sort tens of thousands of matches.
+//!   (or oldest) first on `messages_rid_ts` and tested against the index a
+//!   chunk at a time (see [`walk`]) until the page is full. Its cost
+//!   follows the page size over the words' density in the room (about 2–10
+//!   µs per message on the 1M dataset), so a word in every other message
+//!   costs about 2 × the page, where the index-first path would look up
+//!   and sort tens of thousands of matches.
 //!
 //! The choice costs one count of the words' matches in the whole index,
 //! capped at [`WALK_MIN_MATCHES`] (about 0.1 ms; most words stop here),
@@ -63,13 +62,13 @@ pub(crate) const COUNT_CAP: u64 = 30_000;
 
 /// Below this many matches in the room the index-first path answers (it
 /// costs at most a few milliseconds).
-pub(crate) const WALK_MIN_MATCHES: u64 = 2_000;
+pub(crate) const WALK_MIN_MATCHES: u64 = 1_000;
 
 /// How many times dearer testing one message of a walk is than one match
-/// of the index-first path, measured on the 1M dataset with its index as
-/// the seed leaves it (about 110 µs against 4 µs); a walk's budget is the
-/// index-first path's cost in walked messages.
-pub(crate) const WALK_COST_RATIO: u64 = 32;
+/// of the index-first path, measured on the 1M dataset (about 2–10 µs a
+/// message tested, in chunks, against about 4 µs a match); a walk's budget
+/// is the index-first path's cost in walked messages.
+pub(crate) const WALK_COST_RATIO: u64 = 2;
 
 /// The smallest walk budget: below it a walk is not worth starting.
 const WALK_MIN_VISITS: u64 = 64;
@@ -153,23 +152,24 @@ pub(crate) fn search_sql(query: &SearchQuery) -> (String, Vec<SqlValue>) {
 }
 
 /// The room-first walk (see the module's documentation): the room's
-/// messages in the search's order, each with its document when it is a
-/// match (visible, through the operators, and found by the index for this
-/// very rowid) and NULL otherwise, so the caller counts visits.
+/// messages in the search's order, as rowids, each with whether it may be
+/// found at all (not a deleted parent's placeholder, through the
+/// operators); the words are tested apart, a chunk of rows at a time.
 pub(crate) fn walk_sql(query: &SearchQuery) -> (String, Vec<SqlValue>) {
-    let mut args = vec![
-        SqlValue::Text(query.rid.clone()),
-        SqlValue::Text(format!("msg : {}", text_expression(&query.terms))),
-    ];
+    let mut args = vec![SqlValue::Text(query.rid.clone())];
     let filter = query::compile(&query.filter, &mut args);
     let sql = format!(
-        "SELECT CASE WHEN m.t IS NOT 'rm' AND {filter} AND EXISTS (SELECT 1 FROM messages_search \
-         WHERE messages_search MATCH ?2 AND messages_search.rowid = m.rowid) THEN m.doc END \
-         FROM messages AS m WHERE m.rid = ?1 ORDER BY {}",
+        "SELECT m.rowid, m.t IS NOT 'rm' AND {filter} FROM messages AS m WHERE m.rid = ?1 ORDER BY {}",
         order_by(query.order, false)
     );
     (sql, args)
 }
+
+/// The rows of a walk tested against the index at once: the first chunk,
+/// doubled for each next one up to [`WALK_MAX_CHUNK`] (common words fill
+/// their page in the first; sparser ones read fewer, larger chunks).
+const WALK_FIRST_CHUNK: usize = 128;
+const WALK_MAX_CHUNK: usize = 4_096;
 
 /// How many messages of the room the words match, read from the index
 /// alone (no table lookups), counting at most `cap`.
@@ -198,29 +198,81 @@ fn count_index(conn: &Connection, expression: &str, cap: u64) -> StorageResult<u
 /// The page by walking the room (documents as stored), or `None` when
 /// `budget` messages were tested before the page was full (and the room
 /// has more).
+///
+/// Testing one message at a time against the index (`MATCH … AND rowid =
+/// ?`) seeks the words in every segment of the index for each message:
+/// about 110 µs on the 1M dataset. A chunk of the room's rows is tested
+/// with one query instead: the words' matches among the rowids between the
+/// chunk's smallest and largest, one seek per segment, then a read of the
+/// postings in that range (other rooms' messages interleave with the
+/// room's, so the range holds more than the chunk; an old message imported
+/// late widens it, which costs time, never correctness). About 2–10 µs a
+/// message.
 fn walk(conn: &Connection, query: &SearchQuery, budget: u64) -> StorageResult<Option<Vec<String>>> {
     let (sql, args) = walk_sql(query);
     let mut stmt = conn.prepare_cached(&sql).db()?;
     let mut rows = stmt.query(params_from_iter(args.iter())).db()?;
+    let mut hits = conn
+        .prepare_cached(
+            "SELECT rowid FROM messages_search WHERE messages_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3",
+        )
+        .db()?;
+    let expression = format!("msg : {}", text_expression(&query.terms));
     let wanted = query.offset.saturating_add(query.count);
-    let (mut visited, mut found) = (0u64, 0u64);
-    let mut page = Vec::new();
-    while let Some(row) = rows.next().db()? {
-        if visited == budget {
-            return Ok(None);
-        }
-        visited += 1;
-        let Some(doc) = row.get::<_, Option<String>>(0).db()? else { continue };
-        found += 1;
-        if found > query.offset {
-            page.push(doc);
-        }
-        if found == wanted {
+    let mut matched: Vec<i64> = Vec::new();
+    let mut visited = 0u64;
+    let mut chunk_size = WALK_FIRST_CHUNK;
+    let mut chunk: Vec<(i64, bool)> = Vec::with_capacity(WALK_MAX_CHUNK);
+    loop {
+        if visited >= budget {
+            // Out of budget: the page is exact only if the room ends here.
+            if rows.next().db()?.is_some() {
+                return Ok(None);
+            }
             break;
         }
+        chunk.clear();
+        let take = u64::try_from(chunk_size).unwrap_or(u64::MAX).min(budget - visited);
+        let mut ended = false;
+        while (chunk.len() as u64) < take {
+            let Some(row) = rows.next().db()? else {
+                ended = true;
+                break;
+            };
+            let visible = row.get::<_, Option<i64>>(1).db()?.is_some_and(|v| v != 0);
+            chunk.push((row.get::<_, i64>(0).db()?, visible));
+        }
+        visited += chunk.len() as u64;
+        let range = chunk.iter().map(|(rowid, _)| *rowid);
+        if let (Some(low), Some(high)) = (range.clone().min(), range.max()) {
+            let found: std::collections::HashSet<i64> = hits
+                .query_map(rusqlite::params![expression, low, high], |r| r.get(0))
+                .db()?
+                .collect::<Result<_, _>>()
+                .db()?;
+            for (rowid, visible) in &chunk {
+                if *visible && found.contains(rowid) {
+                    matched.push(*rowid);
+                    if matched.len() as u64 == wanted {
+                        return documents(conn, &matched, query.offset).map(Some);
+                    }
+                }
+            }
+        }
+        if ended {
+            break;
+        }
+        chunk_size = (chunk_size * 2).min(WALK_MAX_CHUNK);
     }
-    // The page is full, or the walk saw the whole room: exact either way.
-    Ok(Some(page))
+    // The walk saw the whole room: the page is exact, if short.
+    documents(conn, &matched, query.offset).map(Some)
+}
+
+/// The documents of `rowids` after the first `offset`, in order.
+fn documents(conn: &Connection, rowids: &[i64], offset: u64) -> StorageResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT doc FROM messages WHERE rowid = ?1").db()?;
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    rowids.iter().skip(skip).map(|rowid| stmt.query_row([rowid], |r| r.get(0)).db()).collect()
 }
 
 /// How many messages a walk may test for a search with `matches` matches
@@ -399,7 +451,10 @@ mod tests {
         assert_eq!(anywhere.expect("count"), 120, "both rooms");
         assert_eq!(count_matches(&conn, &q("common", SearchOrder::Newest, 0, 20), 100).expect("count"), 100);
         assert_eq!(walk_budget(COUNT_CAP), Some(COUNT_CAP / WALK_COST_RATIO));
-        assert_eq!(walk_budget(WALK_MIN_MATCHES), Some(WALK_MIN_VISITS), "at least the minimum");
+        assert_eq!(
+            walk_budget(WALK_MIN_MATCHES),
+            Some((WALK_MIN_MATCHES / WALK_COST_RATIO).max(WALK_MIN_VISITS))
+        );
         assert_eq!(walk_budget(WALK_MIN_MATCHES - 1), None);
         // The budget of these tests: the whole room.
         const ALL: u64 = 6_000;
@@ -453,8 +508,42 @@ mod tests {
         }
     }
 
-    /// The walk reads the room in `(rid, ts)` order (no sort of the room)
-    /// and tests each message against the index by rowid.
+    /// An old message imported after the others (the room's largest rowid,
+    /// its oldest `ts`) is where the room's order puts it: the walk's chunk
+    /// that holds it tests a wide rowid range, and finds it.
+    #[test]
+    fn the_walk_finds_messages_imported_out_of_order() {
+        let conn = busy_room();
+        let mut old = conformance::message(
+            "R-imported",
+            "R",
+            &conformance::user("bob", "bob", "bob@example.com"),
+            "common imported",
+        );
+        old.ts = threadsync_domain::Timestamp(500);
+        old.updated_at = old.ts;
+        conn.execute(
+            "INSERT INTO messages (id, rid, ts, updated_at, u_id, doc) VALUES (?1, 'R', 500, 500, 'bob', ?2)",
+            rusqlite::params![old.id, crate::db::to_json(&old).expect("json")],
+        )
+        .expect("insert");
+        for order in [SearchOrder::Oldest, SearchOrder::Newest] {
+            let query = SearchQuery {
+                rid: "R".into(),
+                terms: terms("common"),
+                filter: Filter::True,
+                order,
+                offset: 0,
+                count: 20,
+            };
+            let expected = index_first(&conn, &query);
+            let walked = walk(&conn, &query, 10_000).expect("walk").expect("filled");
+            assert_eq!(doc_ids(&walked), expected, "{order:?}");
+            assert_eq!(expected[0] == "R-imported", order == SearchOrder::Oldest, "{order:?}");
+        }
+    }
+
+    /// The walk reads the room in `(rid, ts)` order (no sort of the room).
     #[test]
     fn the_walk_follows_the_room_index() {
         let conn = busy_room();
@@ -471,7 +560,6 @@ mod tests {
             let p = plan(&conn, &sql, &args);
             assert!(p.contains("SEARCH m USING INDEX messages_rid_ts (rid=?)"), "{p}");
             assert!(!p.contains("USE TEMP B-TREE FOR ORDER BY"), "{p}");
-            assert!(p.contains("SCAN messages_search VIRTUAL TABLE INDEX"), "{p}");
         }
     }
 
