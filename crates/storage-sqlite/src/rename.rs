@@ -40,12 +40,15 @@ pub(crate) fn rewrite_documents(conn: &Connection, rename: &Rename) -> StorageRe
     }
     let mut subscriptions =
         docs::<Subscription>(conn, "SELECT doc FROM subscriptions WHERE user_id = ?1", &rename.user_id)?;
+    // The other members' subscriptions of the direct rooms (the user's own
+    // are read above: each subscription is rewritten and stamped once).
+    let mut stmt =
+        conn.prepare_cached("SELECT doc FROM subscriptions WHERE rid = ?1 AND user_id <> ?2").db()?;
     for rid in direct.keys() {
-        subscriptions.extend(docs::<Subscription>(
-            conn,
-            "SELECT doc FROM subscriptions WHERE rid = ?1",
-            rid,
-        )?);
+        let rows = stmt.query_map([rid, &rename.user_id], |row| row.get::<_, String>(0)).db()?;
+        for doc in rows {
+            subscriptions.push(from_json(&doc.db()?)?);
+        }
     }
     for mut subscription in subscriptions {
         let room = direct.get(&subscription.rid);

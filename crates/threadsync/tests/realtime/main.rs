@@ -602,14 +602,7 @@ async fn renames_reach_open_sockets(server: &Server) {
     let (mut bobs, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
     let (mut alices, _) = Ddp::login(&server.base, "alice", "pw-123456").await;
     assert_eq!(alices.sub("r", "stream-room-messages", json!([room, false])).await["msg"], "ready");
-    let (status, body) = server
-        .post(
-            "/api/v1/users.update",
-            Some(&admin),
-            json!({"userId": bob.user_id, "data": {"username": "robert"}}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    server.rename(&admin, &bob.user_id, "robert").await;
     let (event, _) = alices.until("changed", |f| f["fields"]["args"][0]["_id"] == earlier["_id"]).await;
     assert_eq!(event["fields"]["args"][0]["u"]["username"], "robert", "{event}");
     // bob's socket still holds; what he sends now carries his new name.

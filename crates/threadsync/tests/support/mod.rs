@@ -171,6 +171,13 @@ impl Server {
         reply(req.send().await.expect("POST")).await
     }
 
+    /// Renames user `user_id` to `username` through `users.update`, as `admin`.
+    pub async fn rename(&self, admin: &Session, user_id: &str, username: &str) {
+        let body = json!({"userId": user_id, "data": {"username": username}});
+        let (status, body) = self.post("/api/v1/users.update", Some(admin), body).await;
+        assert_eq!(status, 200, "rename to {username}: {body}");
+    }
+
     /// Registers `name` (password `pw-123456`) through `users.register`.
     pub async fn register(&self, name: &str) {
         let body = json!({"username": name, "email": format!("{name}@example.com"), "pass": "pw-123456", "name": name});
