@@ -9,6 +9,7 @@ pub mod listing;
 pub mod markup;
 pub mod message;
 pub mod permissions;
+pub mod presence;
 pub mod query;
 pub mod reaction;
 pub mod room;

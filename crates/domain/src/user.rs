@@ -21,8 +21,16 @@ pub struct User {
     pub password_hash: Option<String>,
     pub roles: Vec<String>,
     pub active: bool,
-    /// Presence: `online`, `away`, `busy`, `offline`.
+    /// Presence as others see it: `online`, `away`, `busy`, `offline`,
+    /// derived from the user's realtime connections and `status_default`
+    /// ([`crate::presence`]).
     pub status: String,
+    /// The status the user chose (`statusDefault`): `online` (let the
+    /// connections decide), `away`, `busy`, or `offline` (invisible).
+    pub status_default: String,
+    /// The status of the user's connections together (`statusConnection`):
+    /// `online`, `away`, or `offline` when none is open.
+    pub status_connection: String,
     /// The status message (`statusText`), at most 120 characters; empty
     /// when none is set.
     pub status_text: String,
@@ -78,6 +86,9 @@ impl User {
             if let Some(email) = self.emails.first() {
                 map.insert("email".into(), json!(email.address));
             }
+            // The user's own view carries the two inputs of `status`.
+            map.insert("statusDefault".into(), json!(self.status_default));
+            map.insert("statusConnection".into(), json!(self.status_connection));
             if let Some(at) = self.last_login {
                 map.insert("lastLogin".into(), json!(at));
             }

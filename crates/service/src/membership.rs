@@ -123,6 +123,8 @@ mod tests {
             active: true,
             status: "offline".to_owned(),
             status_text: String::new(),
+            status_default: "online".into(),
+            status_connection: "offline".into(),
             last_login: None,
             utc_offset: 0.0,
             kind: "user".to_owned(),

@@ -15,9 +15,6 @@ use threadsync_domain::Code;
 use threadsync_domain::{Email, Error, Result, User};
 use threadsync_storage::{StorageError, UserPatch};
 
-/// The statuses a user may choose (Rocket.Chat's `UserStatus` minus the
-/// internal ones).
-const STATUSES: &[&str] = &["online", "away", "offline", "busy"];
 /// Rocket.Chat keeps the first 120 characters of a status message.
 const MAX_STATUS_TEXT: usize = 120;
 
@@ -196,7 +193,7 @@ impl Services {
         let target = self.profile_target(caller, change.who).await?;
         let status = match change.status.filter(|s| !s.is_empty()) {
             None => None,
-            Some(s) if !STATUSES.contains(&s) => {
+            Some(s) if !threadsync_domain::presence::STATUSES.contains(&s) => {
                 return Err(Error::rejected(
                     "Valid status types include online, away, offline, and busy.",
                     Code::InvalidStatus,

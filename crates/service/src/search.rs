@@ -256,6 +256,8 @@ mod tests {
             active: true,
             status: "online".into(),
             status_text: String::new(),
+            status_default: "online".into(),
+            status_connection: "offline".into(),
             last_login: None,
             utc_offset: 2.0,
             kind: "user".into(),

@@ -101,6 +101,8 @@ impl Services {
             active: new.active,
             status: "offline".into(),
             status_text: String::new(),
+            status_default: "online".into(),
+            status_connection: "offline".into(),
             last_login: None,
             utc_offset: 0.0,
             created_at: now,

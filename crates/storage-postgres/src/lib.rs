@@ -39,6 +39,7 @@ mod messages;
 mod migrations;
 #[cfg(test)]
 mod plans;
+mod presence;
 mod query;
 mod rename;
 mod rooms;
@@ -72,10 +73,10 @@ use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombst
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, Avatar, AvatarStore, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore,
-    MessageEdit, MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery,
-    RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store,
-    StoreEvent, SyncStore, ThreadListQuery, UploadListQuery, UploadSelection, UploadStore, UserListQuery,
-    UserPatch, UserStore,
+    MessageEdit, MessageMark, MessageStore, NewMessage, Page, PresenceChange, PresenceStore, ReadChange,
+    RoomChange, RoomListQuery, RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore,
+    StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UploadListQuery,
+    UploadSelection, UploadStore, UserListQuery, UserPatch, UserStore,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
@@ -549,6 +550,29 @@ fn user_event<T>(_: &T) -> Option<StoreEvent> {
 
 fn room_event(rid: &str) -> Option<StoreEvent> {
     Some(StoreEvent { rid: Some(rid.to_owned()), kind: EventKind::Room, user: None, data: None })
+}
+
+#[async_trait]
+impl PresenceStore for PgStore {
+    async fn update_presence(&self, user_id: &str, change: &PresenceChange) -> StorageResult<Option<User>> {
+        let result = write!(
+            self,
+            |result: &Option<(User, bool)>| match result {
+                Some((_, true)) => Some(StoreEvent::presence(user_id)),
+                _ => None,
+            },
+            |c| presence::update(c, user_id, change, Timestamp::now()).await
+        )?;
+        Ok(result.map(|(user, _)| user))
+    }
+
+    async fn renew_presence(&self, instance: &str, expires_at: Timestamp) -> StorageResult<()> {
+        write!(self, |_| None, |c| presence::renew(c, instance, expires_at).await)
+    }
+
+    async fn expired_presence(&self, limit: u64) -> StorageResult<Vec<String>> {
+        presence::expired(&*self.client().await?, Timestamp::now(), limit).await
+    }
 }
 
 #[async_trait]

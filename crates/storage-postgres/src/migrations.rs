@@ -35,6 +35,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, sql: include_str!("../migrations/0008_room_join_code.sql") },
     Migration { version: 9, sql: include_str!("../migrations/0009_custom_roles.sql") },
     Migration { version: 10, sql: include_str!("../migrations/0010_blobs.sql") },
+    Migration { version: 11, sql: include_str!("../migrations/0011_presence.sql") },
 ];
 
 /// Creates the schema if one is configured (the connection's `search_path`

@@ -16,7 +16,8 @@ use tokio_postgres::Row;
 
 /// The columns [`from_row`] expects, in order; `u.` so joins can use it.
 pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
-     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text, u.last_login";
+     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text, u.last_login, \
+     u.status_default, u.status_connection";
 
 pub(crate) fn from_row(row: &Row) -> StorageResult<User> {
     let emails: Vec<Email> = db::doc(row, 3)?;
@@ -36,6 +37,8 @@ pub(crate) fn from_row(row: &Row) -> StorageResult<User> {
         updated_at: Timestamp(get(row, 11)?),
         status_text: get(row, 12)?,
         last_login: get::<Option<i64>>(row, 13)?.map(Timestamp),
+        status_default: get(row, 14)?,
+        status_connection: get(row, 15)?,
     })
 }
 
@@ -77,8 +80,9 @@ pub(crate) async fn insert(c: &dyn Conn, user: &User, joins: &[Subscription]) ->
     let roles = to_json(&user.roles)?;
     c.exec(
         "INSERT INTO users (id, username, username_lower, name, emails, password_hash, roles, \
-                            active, status, utc_offset, kind, created_at, updated_at, status_text) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                            active, status, utc_offset, kind, created_at, updated_at, status_text, \
+                            status_default, status_connection) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         &[
             &user.id,
             &user.username,
@@ -94,6 +98,8 @@ pub(crate) async fn insert(c: &dyn Conn, user: &User, joins: &[Subscription]) ->
             &user.created_at.millis(),
             &user.updated_at.millis(),
             &user.status_text,
+            &user.status_default,
+            &user.status_connection,
         ],
     )
     .await?;
@@ -284,7 +290,7 @@ pub(crate) async fn update(c: &dyn Conn, id: &str, patch: &UserPatch) -> Storage
     }
     c.exec(
         "UPDATE users SET name = $2, emails = $3, password_hash = $4, roles = $5, active = $6, \
-                          status = $7, status_text = $8, updated_at = $9 WHERE id = $1",
+                          status = $7, status_text = $8, updated_at = $9, status_default = $10 WHERE id = $1",
         &[
             &id,
             &user.name,
@@ -295,6 +301,7 @@ pub(crate) async fn update(c: &dyn Conn, id: &str, patch: &UserPatch) -> Storage
             &user.status,
             &user.status_text,
             &user.updated_at.millis(),
+            &user.status_default,
         ],
     )
     .await?;

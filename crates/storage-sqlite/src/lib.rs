@@ -31,6 +31,7 @@ mod import;
 mod messages;
 mod migrations;
 mod pool;
+mod presence;
 mod query;
 mod rename;
 mod rooms;
@@ -54,10 +55,10 @@ use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombst
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, Avatar, AvatarStore, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore,
-    MessageEdit, MessageMark, MessageStore, NewMessage, Page, ReadChange, RoomChange, RoomListQuery,
-    RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore, StorageError, StorageResult, Store,
-    StoreEvent, SyncStore, ThreadListQuery, UploadListQuery, UploadSelection, UploadStore, UserListQuery,
-    UserPatch, UserStore,
+    MessageEdit, MessageMark, MessageStore, NewMessage, Page, PresenceChange, PresenceStore, ReadChange,
+    RoomChange, RoomListQuery, RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore,
+    StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UploadListQuery,
+    UploadSelection, UploadStore, UserListQuery, UserPatch, UserStore,
 };
 use writer::Writer;
 
@@ -797,6 +798,31 @@ impl UploadStore for SqliteStore {
                 self.write(move |c| uploads::delete(c, UploadSelection::Expired { now, limit })).await
             }
         }
+    }
+}
+
+#[async_trait]
+impl PresenceStore for SqliteStore {
+    async fn update_presence(&self, user_id: &str, change: &PresenceChange) -> StorageResult<Option<User>> {
+        let (user_id, change) = (user_id.to_owned(), change.clone());
+        let result = self.write(move |c| presence::update(c, &user_id, &change, Timestamp::now())).await?;
+        Ok(result.map(|(user, changed)| {
+            if changed {
+                let event = StoreEvent::presence(&user.id);
+                self.cache.on_event(&event);
+                let _ = self.events.send(event);
+            }
+            user
+        }))
+    }
+
+    async fn renew_presence(&self, instance: &str, expires_at: Timestamp) -> StorageResult<()> {
+        let instance = instance.to_owned();
+        self.write(move |c| presence::renew(c, &instance, expires_at)).await
+    }
+
+    async fn expired_presence(&self, limit: u64) -> StorageResult<Vec<String>> {
+        self.read(move |c| presence::expired(c, Timestamp::now(), limit)).await
     }
 }
 

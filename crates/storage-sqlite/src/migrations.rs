@@ -29,6 +29,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, sql: include_str!("../migrations/0008_uploads.sql") },
     Migration { version: 9, sql: include_str!("../migrations/0009_room_join_code.sql") },
     Migration { version: 10, sql: include_str!("../migrations/0010_custom_roles.sql") },
+    Migration { version: 11, sql: include_str!("../migrations/0011_presence.sql") },
 ];
 
 /// Brings the schema up to the latest version. Refuses a database written by

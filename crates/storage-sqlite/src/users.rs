@@ -17,7 +17,8 @@ use threadsync_storage::{
 
 /// The columns [`from_row`] expects, in order; `u.` so joins can use it.
 pub(crate) const COLUMNS: &str = "u.id, u.username, u.name, u.emails, u.password_hash, u.roles, \
-     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text, u.last_login";
+     u.active, u.status, u.utc_offset, u.kind, u.created_at, u.updated_at, u.status_text, u.last_login, \
+     u.status_default, u.status_connection";
 
 pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let json_column = |idx: usize| -> rusqlite::Result<String> { row.get(idx) };
@@ -40,6 +41,8 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         updated_at: Timestamp(row.get(11)?),
         status_text: row.get(12)?,
         last_login: row.get::<_, Option<i64>>(13)?.map(Timestamp),
+        status_default: row.get(14)?,
+        status_connection: row.get(15)?,
     })
 }
 
@@ -74,8 +77,9 @@ pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
     }
     conn.cached_execute(
         "INSERT INTO users (id, username, username_lower, name, emails, password_hash, roles, \
-                            active, status, utc_offset, kind, created_at, updated_at, status_text) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                            active, status, utc_offset, kind, created_at, updated_at, status_text, \
+                            status_default, status_connection) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             user.id,
             user.username,
@@ -91,6 +95,8 @@ pub(crate) fn insert(conn: &Connection, user: &User) -> StorageResult<()> {
             user.created_at.millis(),
             user.updated_at.millis(),
             user.status_text,
+            user.status_default,
+            user.status_connection,
         ],
     )
     .db()?;
@@ -285,7 +291,7 @@ pub(crate) fn update(conn: &Connection, id: &str, patch: &UserPatch) -> StorageR
     conn.cached_execute(
         "UPDATE users SET name = ?2, emails = ?3, password_hash = ?4, roles = ?5, active = ?6, \
                           status = ?7, status_text = ?8, updated_at = ?9, username = ?10, \
-                          username_lower = ?11 WHERE id = ?1",
+                          username_lower = ?11, status_default = ?12 WHERE id = ?1",
         params![
             id,
             user.name,
@@ -298,6 +304,7 @@ pub(crate) fn update(conn: &Connection, id: &str, patch: &UserPatch) -> StorageR
             user.updated_at.millis(),
             user.username,
             fold(&user.username),
+            user.status_default,
         ],
     )
     .db()?;

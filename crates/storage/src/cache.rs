@@ -275,7 +275,7 @@ impl ReadCache {
     /// announcing it, on the instance that wrote and on every other one.
     pub fn on_event(&self, event: &StoreEvent) {
         match event.kind {
-            EventKind::User => {
+            EventKind::User | EventKind::Presence => {
                 self.bump();
                 lock(&self.tokens).entries.clear();
             }

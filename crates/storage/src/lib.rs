@@ -94,6 +94,9 @@ pub struct UserPatch {
     /// `roles.removeUserFromRole`).
     pub role: Option<(String, bool)>,
     pub active: Option<bool>,
+    /// `users.setStatus`: the chosen status (`status_default`), shown as
+    /// `status` at once, as Rocket.Chat does; the next change of the
+    /// user's connections derives `status` again.
     pub status: Option<String>,
     pub status_text: Option<String>,
 }
@@ -181,6 +184,44 @@ pub trait UserStore: Send + Sync {
     /// no user id). Hashes are 256-bit, so collisions are not a concern.
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>>;
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool>;
+}
+
+/// A change of a user's presence ([`PresenceStore::update_presence`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PresenceChange {
+    /// Realtime connection `id` (of instance `instance`) is open with
+    /// `status` (`online` or `away`) until `expires_at` unless renewed: its
+    /// login, or its client reporting the user active or idle. Inserted or
+    /// replaced.
+    Connection { id: String, instance: String, status: String, expires_at: Timestamp },
+    /// Connection `id` closed (or logged out).
+    Closed { id: String },
+    /// The user chose a status (`UserPresence:setDefaultStatus`): stored as
+    /// `status_default`, and `status` derived with the connections.
+    Chosen { status: String },
+    /// The user's connections whose lease ended are removed (their
+    /// instance stopped without closing them).
+    Expired,
+}
+
+/// Users' realtime connections, from which their `status` is derived
+/// ([`rules::resolve_presence`]).
+#[async_trait]
+pub trait PresenceStore: Send + Sync {
+    /// Applies `change` to user `user_id`'s connections or chosen status
+    /// and derives the user's `status_connection` and `status` from the
+    /// live connections (leases not expired), in one transaction, under a
+    /// lock of the user's row so that two instances changing one user's
+    /// connections at once cannot both derive from a stale set. When the
+    /// status others see changed, announces an [`EventKind::Presence`]
+    /// event of the user. `None` when there is no such user.
+    async fn update_presence(&self, user_id: &str, change: &PresenceChange) -> StorageResult<Option<User>>;
+    /// Extends the lease of every connection of `instance` to `expires_at`
+    /// (the instance's heartbeat).
+    async fn renew_presence(&self, instance: &str, expires_at: Timestamp) -> StorageResult<()>;
+    /// The users having a connection whose lease has ended (each then
+    /// gets [`PresenceChange::Expired`]), at most `limit`.
+    async fn expired_presence(&self, limit: u64) -> StorageResult<Vec<String>>;
 }
 
 /// What remains of a removed subscription: the member left or was
@@ -979,12 +1020,22 @@ impl StoreEvent {
         StoreEvent { rid: None, kind: EventKind::User, user: Some(user_id.to_owned()), data: None }
     }
 
+    /// User `user_id`'s status or status message changed (and so their
+    /// account: see [`EventKind::Presence`]).
+    pub fn presence(user_id: &str) -> StoreEvent {
+        StoreEvent { rid: None, kind: EventKind::Presence, user: Some(user_id.to_owned()), data: None }
+    }
+
     /// What a profile change announces: a rename touches documents of
     /// any number of rooms, so every listener re-reads ([`EventKind::Resync`]);
-    /// any other change is the account's.
+    /// a new status or status message is a presence change; any other
+    /// change is the account's.
     pub fn profile(user_id: &str, patch: &UserPatch) -> StoreEvent {
         if patch.username.is_some() {
             return StoreEvent { rid: None, kind: EventKind::Resync, user: None, data: None };
+        }
+        if patch.status.is_some() || patch.status_text.is_some() {
+            return StoreEvent::presence(user_id);
         }
         StoreEvent::account(user_id)
     }
@@ -1021,6 +1072,10 @@ pub enum EventKind {
     Subscription,
     /// A user or their tokens changed.
     User,
+    /// User `user`'s status or status message changed (their presence,
+    /// [`PresenceStore`], or `users.setStatus`). Also an account change:
+    /// whatever handles [`EventKind::User`] handles it too.
+    Presence,
     /// A setting changed.
     Settings,
     /// Tombstones were pruned: the tombstone horizon moved.
@@ -1041,6 +1096,7 @@ impl EventKind {
             EventKind::Room => "room",
             EventKind::Subscription => "subscription",
             EventKind::User => "user",
+            EventKind::Presence => "presence",
             EventKind::Settings => "settings",
             EventKind::Tombstones => "tombstones",
             EventKind::Resync => "resync",
@@ -1054,6 +1110,7 @@ impl EventKind {
             "room" => EventKind::Room,
             "subscription" => EventKind::Subscription,
             "user" => EventKind::User,
+            "presence" => EventKind::Presence,
             "settings" => EventKind::Settings,
             "tombstones" => EventKind::Tombstones,
             "resync" => EventKind::Resync,
@@ -1071,6 +1128,7 @@ pub const MAX_EPHEMERAL_BYTES: usize = 6000;
 #[async_trait]
 pub trait Store:
     UserStore
+    + PresenceStore
     + RoomStore
     + MessageStore
     + SyncStore

@@ -12,7 +12,7 @@
 
 use crate::{Deletion, EventKind, MessageEdit, StorageError, StorageResult, StoreEvent, UserPatch};
 use serde_json::{Map, Value};
-use threadsync_domain::{Message, Room, Subscription, Timestamp, Tombstone, User};
+use threadsync_domain::{presence, Message, Room, Subscription, Timestamp, Tombstone, User};
 
 /// The thread parent a new reply (`message.tmid`) may go into: it exists,
 /// is in the same room and is not itself a reply. `NotFound("thread")`
@@ -252,14 +252,31 @@ pub fn apply_user_patch(user: &mut User, patch: &UserPatch, now: Timestamp) -> b
     if let Some(active) = patch.active {
         user.active = active;
     }
+    // Rocket.Chat's users.setStatus sets the chosen status and shows it at
+    // once; the next change of the user's connections derives `status`
+    // again ([`resolve_presence`]).
     if let Some(status) = &patch.status {
         user.status.clone_from(status);
+        user.status_default.clone_from(status);
     }
     if let Some(text) = &patch.status_text {
         user.status_text.clone_from(text);
     }
     user.updated_at = now.max(Timestamp(user.updated_at.millis() + 1));
     was_active_admin && !(user.active && user.is_admin())
+}
+
+/// Derives user `user`'s `status_connection` and `status` from the
+/// statuses of their live connections and their chosen status
+/// ([`threadsync_domain::presence`]); whether the status others see
+/// changed (what a presence event announces).
+pub fn resolve_presence<'a>(user: &mut User, live: impl IntoIterator<Item = &'a str>) -> bool {
+    let connection = presence::connection_status(live);
+    let status = presence::status(connection, &user.status_default);
+    user.status_connection = connection.to_owned();
+    let changed = user.status != status;
+    user.status = status.to_owned();
+    changed
 }
 
 /// A user's preferences after `users.setPreferences`: the keys given

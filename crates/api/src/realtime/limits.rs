@@ -66,6 +66,8 @@ mod tests {
             active: true,
             status: "offline".into(),
             status_text: String::new(),
+            status_default: "online".into(),
+            status_connection: "offline".into(),
             last_login: None,
             utc_offset: 0.0,
             kind: "user".into(),

@@ -10,8 +10,10 @@ use super::ddp;
 use super::session::Session;
 use serde_json::{json, Map, Value};
 use threadsync_domain::Code;
-use threadsync_domain::{Error, RoomType, Timestamp, User};
-use threadsync_service::{HistoryQuery, ListParams, LoginCredentials, RoomSelector, ThreadsListParams};
+use threadsync_domain::{presence, Error, RoomType, Timestamp, User};
+use threadsync_service::{
+    HistoryQuery, ListParams, LoginCredentials, RoomSelector, StatusChange, ThreadsListParams,
+};
 
 /// What a method answers: a value, or an error object.
 pub type Reply = Result<Value, Value>;
@@ -65,6 +67,10 @@ const KNOWN: &[&str] = &[
     "createDirectMessage",
     "stream-notify-room",
     "getUserRoles",
+    "UserPresence:online",
+    "UserPresence:away",
+    "UserPresence:setDefaultStatus",
+    "setUserStatus",
     "permissions/get",
     "public-settings/get",
 ];
@@ -390,6 +396,30 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         // events; others in the room get it and its twin, the writer does not.
         "stream-notify-room" => {
             typing(session, user, &params).await?;
+            Ok(Value::Null)
+        }
+        // [] → whether this connection's status was recorded: the client
+        // reports its user active or idle (a REST call has no connection).
+        "UserPresence:online" | "UserPresence:away" => {
+            let status = if name == "UserPresence:away" { presence::AWAY } else { presence::ONLINE };
+            Ok(json!(session.report_presence(status).await.map_err(domain)?))
+        }
+        // [status] → true: the status the user chose (the status menu).
+        "UserPresence:setDefaultStatus" => {
+            let status = string_param(&params, 0, name)?;
+            services.choose_status(user, &status).await.map_err(domain)?;
+            Ok(json!(true))
+        }
+        // [statusType?, statusText?] → nothing: the chosen status and the
+        // status message, each when given.
+        "setUserStatus" => {
+            if let Some(status) = params.first().and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                services.choose_status(user, status).await.map_err(domain)?;
+            }
+            if let Some(text) = params.get(1).and_then(Value::as_str) {
+                let change = StatusChange { message: Some(text), ..StatusChange::default() };
+                services.set_status(user, change).await.map_err(domain)?;
+            }
             Ok(Value::Null)
         }
         "getUserRoles" => Ok(json!([])),

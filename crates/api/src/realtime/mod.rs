@@ -81,12 +81,34 @@ const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 /// from clients are small; a larger one grows the buffer to its size.
 const READ_BUFFER: usize = 4 * 1024;
 
+/// Renews this instance's presence records and sweeps expired ones (any
+/// instance's) every [`threadsync_service::RENEW_EVERY`], the first time
+/// at start-up: records left by a previous run that died are removed once
+/// their lease ends. A failed beat is logged; the next one retries. The
+/// task holds the services weakly: it must not keep the store open (and
+/// the relay, which ends when the store closes, running) after shutdown.
+fn spawn_presence_heartbeat(services: Arc<Services>, instance: String) {
+    let services = Arc::downgrade(&services);
+    tokio::spawn(async move {
+        let mut beat = tokio::time::interval(threadsync_service::RENEW_EVERY);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            beat.tick().await;
+            let Some(services) = services.upgrade() else { break };
+            if let Err(e) = services.presence_heartbeat(&instance).await {
+                tracing::warn!(error = %e, "presence heartbeat failed");
+            }
+        }
+    });
+}
+
 impl Realtime {
     /// Builds the registry and starts the relay (needs a Tokio runtime).
     pub fn start(services: Arc<Services>, options: RealtimeOptions) -> Arc<Realtime> {
         let hub = hub::Hub::new();
         let relay = relay::Relay::new(Arc::clone(&services), Arc::clone(&hub));
         relay.spawn();
+        spawn_presence_heartbeat(Arc::clone(&services), relay.instance().to_owned());
         Arc::new(Realtime { services, hub, relay, options })
     }
 
@@ -323,6 +345,10 @@ async fn run_method_call(
         subs: Default::default(),
         limiter: Default::default(),
         rt,
+        socket: false,
+        presence: None,
+        logins: 0,
+        presence_listener: None,
     };
     let frame = match methods::call(&mut session, &method, params).await {
         Ok(value) => ddp::result_frame(&id, value),

@@ -24,7 +24,9 @@
 
 use super::ddp;
 use super::hub::Hub;
-use super::streams::{MY_MESSAGES, NOTIFY_ROOM, NOTIFY_USER, ROOM_MESSAGES};
+use super::streams::{
+    MY_MESSAGES, NOTIFY_LOGGED, NOTIFY_ROOM, NOTIFY_USER, ROOM_MESSAGES, USER_PRESENCE, USER_STATUS,
+};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -90,6 +92,11 @@ impl Relay {
         })
     }
 
+    /// This instance's name (in its signals and presence records).
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Starts following the store's announcements. The task ends when the
     /// store's event channel closes (shutdown).
     pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
@@ -149,6 +156,15 @@ impl Relay {
                 }
                 Ok(())
             }
+            // A status changed: an account change too (the sessions' copy
+            // of the user), and the news for those listening.
+            (EventKind::Presence, _) => match &event.user {
+                Some(user) => {
+                    self.hub.recheck_logins(Some(user));
+                    self.presence_changed(user).await
+                }
+                None => Ok(()),
+            },
             (EventKind::Resync, _) => {
                 // Announcements may have been missed: every session checks.
                 self.hub.recheck_logins(None);
@@ -166,6 +182,38 @@ impl Relay {
         if let Err(e) = result {
             tracing::warn!(error = %e, "realtime relay could not read a change");
         }
+    }
+
+    /// User `user_id`'s status or status message changed: Rocket.Chat's
+    /// three presence events, each only read and built when someone here
+    /// listens: `stream-user-presence` `<uid>` `[username, code, text]`,
+    /// `stream-notify-logged` `user-status` `[uid, username, code, text,
+    /// name, roles]`, and the user's own `<uid>/userData` diff.
+    async fn presence_changed(&self, user_id: &str) -> Result<()> {
+        let user_data = format!("{user_id}/userData");
+        let listeners = (
+            self.hub.has(USER_PRESENCE, user_id),
+            self.hub.has(NOTIFY_LOGGED, USER_STATUS),
+            self.hub.has(NOTIFY_USER, &user_data),
+        );
+        if listeners == (false, false, false) {
+            return Ok(());
+        }
+        let Some(user) = self.services.store().user_by_id(user_id).await? else { return Ok(()) };
+        let code = threadsync_domain::presence::status_code(&user.status);
+        if listeners.0 {
+            self.hub.emit(USER_PRESENCE, user_id, json!([[user.username, code, user.status_text]]), None);
+        }
+        if listeners.1 {
+            let args = json!([[user.id, user.username, code, user.status_text, user.name, user.roles]]);
+            self.hub.emit(NOTIFY_LOGGED, USER_STATUS, args, None);
+        }
+        if listeners.2 {
+            let diff = json!({"status": user.status, "statusText": user.status_text});
+            let args = json!([{"type": "updated", "id": user.id, "diff": diff, "unset": {}}]);
+            self.hub.emit(NOTIFY_USER, &user_data, args, None);
+        }
+        Ok(())
     }
 
     async fn room_event(&self, rid: &str, user: Option<&str>) -> Result<()> {

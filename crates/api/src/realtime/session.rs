@@ -20,7 +20,7 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use threadsync_domain::{Error, User};
+use threadsync_domain::{presence, Error, User};
 use tokio::sync::{mpsc, oneshot};
 
 /// Silence after which the server pings (Rocket.Chat's streamer: 30 s).
@@ -46,6 +46,17 @@ pub struct Session {
     pub subs: HashMap<String, Key>,
     pub limiter: super::limits::MethodLimiter,
     pub rt: Arc<Realtime>,
+    /// Whether this is a socket (not a one-call REST session): only a
+    /// socket's login counts as a connection for presence.
+    pub socket: bool,
+    /// The connection's record in the store while it is logged in (see
+    /// `presence`): a name unique across instances and logins.
+    pub presence: Option<String>,
+    /// Logins so far on this connection (each record's name has its own).
+    pub logins: u64,
+    /// The connection's `stream-user-presence` listener, when it has one:
+    /// its sub id and the users it listens to.
+    pub presence_listener: Option<(String, std::collections::HashSet<String>)>,
 }
 
 impl Session {
@@ -53,18 +64,25 @@ impl Session {
         self.user.as_ref().map(|(u, _)| u)
     }
 
+    /// This connection as the receiver of sub `sub_id`.
+    pub fn target(&self, sub_id: &str) -> Target {
+        Target {
+            outbox: Arc::clone(&self.outbox),
+            sub_id: sub_id.to_owned(),
+            user_id: self.user().map(|u| u.id.clone()),
+        }
+    }
+
     /// Registers a sub in the hub and remembers it for teardown.
     pub fn add_sub(&mut self, sub_id: String, key: Key) {
-        let target = Target {
-            outbox: Arc::clone(&self.outbox),
-            sub_id: sub_id.clone(),
-            user_id: self.user().map(|u| u.id.clone()),
-        };
-        self.rt.hub.add(key.clone(), target);
+        self.rt.hub.add(key.clone(), self.target(&sub_id));
         self.subs.insert(sub_id, key);
     }
 
     pub fn remove_sub(&mut self, sub_id: &str) -> bool {
+        if self.presence_listener.as_ref().is_some_and(|(id, _)| id == sub_id) {
+            return self.stop_presence_listener();
+        }
         match self.subs.remove(sub_id) {
             Some(key) => self.rt.hub.remove(&key, self.conn, sub_id),
             None => false,
@@ -87,6 +105,21 @@ impl Session {
         }
         self.forget_login();
         self.rt.hub.add_login(&user.id, &self.outbox);
+        if self.socket {
+            // A store that cannot record the connection costs the user's
+            // status, not the login.
+            self.logins += 1;
+            let record = format!("{}:{}:{}", self.rt.relay.instance(), self.conn, self.logins);
+            let opened = self
+                .rt
+                .services
+                .connection_status(&user.id, &record, self.rt.relay.instance(), presence::ONLINE)
+                .await;
+            if let Err(e) = opened {
+                tracing::warn!(error = %e, "could not record a realtime connection for presence");
+            }
+            self.presence = Some(record);
+        }
         self.user = Some((user, token));
         Ok(())
     }
@@ -96,8 +129,30 @@ impl Session {
         let login = self.user.take();
         if let Some((user, _)) = &login {
             self.rt.hub.remove_login(&user.id, self.conn);
+            if let Some(record) = self.presence.take() {
+                // Not awaited (a closing connection does not wait for it):
+                // each login has its own record, so this cannot undo a
+                // later login's. If it fails, the record's lease ends it.
+                let services = Arc::clone(&self.rt.services);
+                let user_id = user.id.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = services.connection_closed(&user_id, &record).await {
+                        tracing::warn!(error = %e, "could not close a realtime connection's presence record");
+                    }
+                });
+            }
         }
         login
+    }
+
+    /// `UserPresence:online` / `UserPresence:away`: the client reports its
+    /// user active or idle. `false` when this session has no connection
+    /// record (not logged in, or a REST call).
+    pub async fn report_presence(&self, status: &str) -> threadsync_domain::Result<bool> {
+        let (Some((user, _)), Some(record)) = (&self.user, &self.presence) else { return Ok(false) };
+        let instance = self.rt.relay.instance();
+        self.rt.services.connection_status(&user.id, record, instance, status).await?;
+        Ok(true)
     }
 
     /// Whether the connection's login still holds: its user is active and
@@ -124,6 +179,16 @@ impl Session {
         for (sub_id, key) in std::mem::take(&mut self.subs) {
             self.rt.hub.remove(&key, self.conn, &sub_id);
         }
+        self.stop_presence_listener();
+    }
+
+    /// Ends the `stream-user-presence` listener, if any; whether there was one.
+    pub fn stop_presence_listener(&mut self) -> bool {
+        let Some((sub_id, users)) = self.presence_listener.take() else { return false };
+        for uid in users {
+            self.rt.hub.remove(&(streams::USER_PRESENCE.to_owned(), uid), self.conn, &sub_id);
+        }
+        true
     }
 
     pub fn send(&self, frame: &Value) {
@@ -158,6 +223,10 @@ pub async fn run(socket: WebSocket, rt: Arc<Realtime>, ip: Option<IpAddr>, trans
         user: None,
         subs: HashMap::new(),
         rt: Arc::clone(&rt),
+        socket: true,
+        presence: None,
+        logins: 0,
+        presence_listener: None,
     };
     let end = read_frames(stream, &mut session, transport).await;
     session.clear_subs();

@@ -13,11 +13,17 @@ use serde_json::{json, Value};
 pub const ROOM_MESSAGES: &str = "stream-room-messages";
 pub const NOTIFY_ROOM: &str = "stream-notify-room";
 pub const NOTIFY_USER: &str = "stream-notify-user";
+pub const NOTIFY_LOGGED: &str = "stream-notify-logged";
+pub const USER_PRESENCE: &str = "stream-user-presence";
+/// `stream-notify-logged`'s event for every user's status change.
+pub const USER_STATUS: &str = "user-status";
 /// `stream-room-messages`' event for every message of every room of the user.
 pub const MY_MESSAGES: &str = "__my_messages__";
+/// Users one connection's `stream-user-presence` listener may follow.
+pub const MAX_PRESENCE_USERS: usize = 5_000;
 
 /// Streams and publications clients subscribe to that carry nothing we
-/// have (presence, roles, apps, login services...): they get `ready` and
+/// have (roles, apps, login services...): they get `ready` and
 /// stay silent, since a client whose sub never becomes ready hangs.
 const SILENT: &[&str] = &[
     "meteor.loginServiceConfiguration",
@@ -26,9 +32,7 @@ const SILENT: &[&str] = &[
     "activeUsers",
     "roles",
     "stream-notify-all",
-    "stream-notify-logged",
     "stream-roles",
-    "stream-user-presence",
     "stream-apps",
     "stream-importers",
     "stream-livechat-room",
@@ -47,7 +51,11 @@ pub async fn subscribe(session: &mut Session, sub_id: String, name: &str, params
         session.send(&ddp::ready_frame(&id));
         return;
     }
-    if ![ROOM_MESSAGES, NOTIFY_ROOM, NOTIFY_USER].contains(&name) {
+    if name == USER_PRESENCE {
+        presence_listener(session, sub_id, &params);
+        return;
+    }
+    if ![ROOM_MESSAGES, NOTIFY_ROOM, NOTIFY_USER, NOTIFY_LOGGED].contains(&name) {
         let reason = format!("Subscription '{}' not found", threadsync_domain::error::echo(name));
         session.send(&ddp::nosub_frame(&id, Some(ddp::error_object(json!(404), &reason, None))));
         return;
@@ -129,6 +137,59 @@ async fn allowed(session: &Session, stream: &str, event: &str) -> threadsync_dom
             Ok(services.readable_room(user, rid).await?.is_some())
         }
         NOTIFY_USER => Ok(event.split_once('/').is_some_and(|(uid, _)| uid == user.id)),
+        // Any logged-in user: `user-status` carries every user's status
+        // changes; other events subscribe fine and stay silent.
+        NOTIFY_LOGGED => Ok(true),
         _ => Ok(false),
+    }
+}
+
+/// `stream-user-presence`, any logged-in user, in Rocket.Chat's two forms:
+///
+/// - `[uid]`: one sub per user followed (older clients);
+/// - `["", {added: [uid...], removed: [uid...]}]`: the web client's. A
+///   connection has one listener: the first such sub creates it and is
+///   `ready`; each later one changes the listener's users and ends at once
+///   (`nosub` without error), as Rocket.Chat stops it.
+///
+/// Either way the events are `[username, code, statusText]` under the
+/// user's id; nothing is sent at sub time (clients read the current status
+/// with `users.presence`).
+fn presence_listener(session: &mut Session, sub_id: String, params: &[Value]) {
+    let id = Value::String(sub_id.clone());
+    if session.user().is_none() {
+        session.send(&ddp::nosub_frame(&id, Some(not_allowed())));
+        return;
+    }
+    if let Some(uid) = params.first().and_then(Value::as_str).filter(|uid| !uid.is_empty()) {
+        session.add_sub(sub_id, (USER_PRESENCE.to_owned(), uid.to_owned()));
+        session.send(&ddp::ready_frame(&id));
+        return;
+    }
+    let ids = |key: &str| -> Vec<String> {
+        let list = params.get(1).and_then(|o| o.get(key)).and_then(Value::as_array);
+        list.into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+    };
+    let (added, removed) = (ids("added"), ids("removed"));
+    let main = session.presence_listener.is_none();
+    let (listener_id, mut users) =
+        session.presence_listener.take().unwrap_or_else(|| (sub_id.clone(), Default::default()));
+    let target = session.target(&listener_id);
+    for uid in added {
+        if users.len() < MAX_PRESENCE_USERS && !users.contains(&uid) {
+            session.rt.hub.add((USER_PRESENCE.to_owned(), uid.clone()), target.clone());
+            users.insert(uid);
+        }
+    }
+    for uid in removed {
+        if users.remove(&uid) {
+            session.rt.hub.remove(&(USER_PRESENCE.to_owned(), uid), session.conn, &listener_id);
+        }
+    }
+    session.presence_listener = Some((listener_id, users));
+    if main {
+        session.send(&ddp::ready_frame(&id));
+    } else {
+        session.send(&ddp::nosub_frame(&id, None));
     }
 }

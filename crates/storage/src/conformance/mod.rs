@@ -25,10 +25,12 @@
 
 pub mod blobs;
 pub mod oracle;
+mod presence;
 mod rename;
 mod search;
 mod uploads;
 
+pub use presence::{presence_follows_connections_and_choice, presence_leases_expire};
 pub use rename::users_rename_rewrites_every_document;
 
 pub use search::{
@@ -124,6 +126,8 @@ macro_rules! conformance_suite {
             users_profile_updates,
             users_profile_keeps_an_admin,
             users_rename_rewrites_every_document,
+            presence_follows_connections_and_choice,
+            presence_leases_expire,
             users_preferences_merge,
             login_tokens,
             rooms_create_and_lookup,
@@ -217,6 +221,8 @@ pub fn user(id: &str, username: &str, email: &str) -> User {
         active: true,
         status: "offline".to_owned(),
         status_text: String::new(),
+        status_default: "online".into(),
+        status_connection: "offline".into(),
         last_login: None,
         utc_offset: 1.5,
         kind: "user".to_owned(),

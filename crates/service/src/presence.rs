@@ -1,0 +1,103 @@
+//! Presence from realtime connections (docs/realtime.md, "Presence").
+//!
+//! Each realtime connection a user logs in on is recorded in the store
+//! with a lease, under a name unique across instances; the user's `status`
+//! is derived from their live connections and the status they chose
+//! ([`threadsync_domain::presence`]) in the transaction that changes
+//! either, and a change is announced to every instance, whose relays send
+//! it to the clients listening. A connection closes its record when it
+//! ends; an instance renews its records' leases while it runs, so those of
+//! an instance that died are found expired and removed by any other (or by
+//! itself after a restart).
+
+use crate::Services;
+use std::time::Duration;
+use threadsync_domain::{presence, Code, Error, Result, Timestamp, User};
+use threadsync_storage::PresenceChange;
+
+/// How long a connection's record lives without its instance renewing it.
+pub const LEASE: Duration = Duration::from_secs(90);
+/// How often an instance renews its leases and removes expired ones: a
+/// third of the lease, so two missed renewals still keep a live record.
+pub const RENEW_EVERY: Duration = Duration::from_secs(30);
+/// Expired users handled per sweep.
+const SWEEP_BATCH: u64 = 500;
+/// Batches per heartbeat.
+const MAX_SWEEPS: usize = 20;
+
+fn lease_end() -> Timestamp {
+    let lease = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+    Timestamp(Timestamp::now().millis().saturating_add(lease))
+}
+
+impl Services {
+    /// Realtime connection `connection` (of instance `instance`) of user
+    /// `user_id` is open with `status`: its login (`online`), or its client
+    /// reporting the user idle or active (`UserPresence:away` / `:online`).
+    pub async fn connection_status(
+        &self,
+        user_id: &str,
+        connection: &str,
+        instance: &str,
+        status: &str,
+    ) -> Result<()> {
+        if !presence::CONNECTION_STATUSES.contains(&status) {
+            return Err(Error::internal(format!("connection status {status}")));
+        }
+        let change = PresenceChange::Connection {
+            id: connection.to_owned(),
+            instance: instance.to_owned(),
+            status: status.to_owned(),
+            expires_at: lease_end(),
+        };
+        self.store.update_presence(user_id, &change).await?;
+        Ok(())
+    }
+
+    /// Realtime connection `connection` of user `user_id` closed or logged out.
+    pub async fn connection_closed(&self, user_id: &str, connection: &str) -> Result<()> {
+        let change = PresenceChange::Closed { id: connection.to_owned() };
+        self.store.update_presence(user_id, &change).await?;
+        Ok(())
+    }
+
+    /// `UserPresence:setDefaultStatus` and `setUserStatus`: the status the
+    /// caller chose, shown as their connections allow (no connection:
+    /// `offline`). The values and the invisible-status setting are those
+    /// of `users.setStatus`.
+    pub async fn choose_status(&self, caller: &User, status: &str) -> Result<User> {
+        if !presence::STATUSES.contains(&status) {
+            return Err(Error::rejected(
+                "Valid status types include online, away, offline, and busy.",
+                Code::InvalidStatus,
+            ));
+        }
+        if status == presence::OFFLINE && !self.settings().invisible_status_allowed() {
+            return Err(Error::rejected("Invisible status is disabled", Code::StatusNotAllowed));
+        }
+        let change = PresenceChange::Chosen { status: status.to_owned() };
+        self.store
+            .update_presence(&caller.id, &change)
+            .await?
+            .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))
+    }
+
+    /// The heartbeat of instance `instance`: renews its connections' leases,
+    /// then removes every expired connection (of any instance) and derives
+    /// its user's status again. Run every [`RENEW_EVERY`].
+    pub async fn presence_heartbeat(&self, instance: &str) -> Result<()> {
+        self.store.renew_presence(instance, lease_end()).await?;
+        // Bounded: a sweep that keeps finding full batches (a mass expiry)
+        // finishes at the next beat.
+        for _ in 0..MAX_SWEEPS {
+            let expired = self.store.expired_presence(SWEEP_BATCH).await?;
+            for user_id in &expired {
+                self.store.update_presence(user_id, &PresenceChange::Expired).await?;
+            }
+            if u64::try_from(expired.len()).unwrap_or(u64::MAX) < SWEEP_BATCH {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
