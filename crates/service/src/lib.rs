@@ -88,6 +88,9 @@ pub struct Services {
     settings_write: tokio::sync::Mutex<()>,
     /// Failed-login counters per account and client IP (brute-force brake).
     login_throttle: throttle::LoginThrottle,
+    /// The realtime instances of this process that hold presence records
+    /// (released at shutdown: presence.rs).
+    presence_instances: std::sync::Mutex<std::collections::HashSet<String>>,
     options: ServiceOptions,
 }
 
@@ -157,6 +160,7 @@ impl Services {
             permissions: RwLock::new(Arc::new(permissions)),
             settings_write: tokio::sync::Mutex::new(()),
             login_throttle: throttle::LoginThrottle::new(options.login_throttle.clone()),
+            presence_instances: Default::default(),
             options,
         });
         tokio::spawn(watch_configuration(Arc::downgrade(&services), events));
@@ -197,6 +201,7 @@ impl Services {
 
     /// Finishes in-flight writes and closes the store.
     pub async fn shutdown(&self) {
+        self.release_presence().await;
         self.store.close().await;
     }
 }

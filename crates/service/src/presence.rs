@@ -11,6 +11,7 @@
 //! itself after a restart).
 
 use crate::Services;
+use std::sync::PoisonError;
 use std::time::Duration;
 use threadsync_domain::{presence, Code, Error, Result, Timestamp, User};
 use threadsync_storage::PresenceChange;
@@ -86,7 +87,36 @@ impl Services {
     /// then removes every expired connection (of any instance) and derives
     /// its user's status again. Run every [`RENEW_EVERY`].
     pub async fn presence_heartbeat(&self, instance: &str) -> Result<()> {
+        self.presence_instances.lock().unwrap_or_else(PoisonError::into_inner).insert(instance.to_owned());
         self.store.renew_presence(instance, lease_end()).await?;
+        self.sweep_presence().await
+    }
+
+    /// At shutdown: ends the leases of this process's instances and sweeps,
+    /// so their users show offline now rather than when the leases would
+    /// have ended (each closing socket also closes its own record, but a
+    /// stopping runtime may not get to run those). Failures are logged: a
+    /// lease that was not released still ends on its own.
+    pub(crate) async fn release_presence(&self) {
+        let instances: Vec<String> =
+            self.presence_instances.lock().unwrap_or_else(PoisonError::into_inner).drain().collect();
+        if instances.is_empty() {
+            return;
+        }
+        for instance in &instances {
+            if let Err(e) = self.store.renew_presence(instance, Timestamp(0)).await {
+                tracing::warn!(error = %e, "could not release this instance's presence records");
+                return;
+            }
+        }
+        if let Err(e) = self.sweep_presence().await {
+            tracing::warn!(error = %e, "could not sweep released presence records");
+        }
+    }
+
+    /// Removes expired connections (of any instance) and derives their
+    /// users' status again.
+    async fn sweep_presence(&self) -> Result<()> {
         // Bounded: a sweep that keeps finding full batches (a mass expiry)
         // finishes at the next beat.
         for _ in 0..MAX_SWEEPS {

@@ -872,3 +872,54 @@ async fn a_rename_through_one_instance_reaches_the_other() {
     drop((a, b));
     db.drop().await;
 }
+
+/// Presence across instances (docs/realtime.md#presence): bob's sockets on
+/// instance B make him online, then away, then offline for alice, whose
+/// listener is on instance A; the status both instances answer over REST
+/// is the same. bob's two sockets on two instances count together: closing
+/// the one on B leaves him online through A's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn presence_through_one_instance_reaches_the_other() {
+    let db = PgSchema::create().await;
+    let (a_dir, b_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let a = Server::start(pg_serve_cmd(a_dir.path(), &db));
+    let b = Server::start(pg_serve_cmd(b_dir.path(), &db));
+    a.register("alice").await;
+    a.register("bob").await;
+    let alice = a.login("alice", "pw-123456").await;
+    let bob = b.login("bob", "pw-123456").await;
+    let mut watcher = ddp::Ddp::connect(&a.base).await;
+    watcher.call("login", json!([{"resume": alice.token}])).await;
+    let ready = watcher.sub("p", "stream-user-presence", json!(["", {"added": [bob.user_id]}])).await;
+    assert_eq!(ready["msg"], "ready", "{ready}");
+    let status_code = |frame: &Value| frame["fields"]["args"][0][1].clone();
+    let is_bob = |f: &Value| f["fields"]["eventName"] == bob.user_id.as_str();
+
+    let mut on_b = ddp::Ddp::connect(&b.base).await;
+    on_b.call("login", json!([{"resume": bob.token}])).await;
+    let (online, _) = watcher.until("bob online", |f| is_bob(f) && f["fields"]["args"][0][1] == 1).await;
+    assert_eq!(online["fields"]["args"], json!([["bob", 1, ""]]));
+    assert_eq!(on_b.call("UserPresence:away", json!([])).await["result"], true);
+    let (away, _) = watcher.until("bob away", |f| is_bob(f) && f["fields"]["args"][0][1] == 2).await;
+    assert_eq!(status_code(&away), 2);
+    for server in [&a, &b] {
+        let (_, body) =
+            server.get(&format!("/api/v1/users.getStatus?userId={}", bob.user_id), Some(&alice)).await;
+        assert_eq!(body["status"], "away", "{body}");
+    }
+    // A second socket of bob's, on A: online; B's closes: still online.
+    let mut on_a = ddp::Ddp::connect(&a.base).await;
+    on_a.call("login", json!([{"resume": bob.token}])).await;
+    watcher.until("bob online again", |f| is_bob(f) && f["fields"]["args"][0][1] == 1).await;
+    drop(on_b);
+    let stray = watcher.quiet_for(std::time::Duration::from_millis(500)).await;
+    assert!(stray.as_ref().is_none_or(|f| !is_bob(f)), "closing one of two sockets changed bob: {stray:?}");
+    let (_, body) = a.get(&format!("/api/v1/users.getStatus?userId={}", bob.user_id), Some(&alice)).await;
+    assert_eq!(body["status"], "online", "{body}");
+    // The last one closes: offline.
+    assert!(on_a.call("logout", json!([])).await.get("error").is_none());
+    watcher.until("bob offline", |f| is_bob(f) && f["fields"]["args"][0][1] == 0).await;
+    drop((a, b));
+    db.drop().await;
+}

@@ -116,6 +116,14 @@ pub struct Me {
     /// When the caller last logged in.
     #[serde(rename = "lastLogin", skip_serializing_if = "Option::is_none")]
     pub last_login: Option<Date>,
+    /// The status the caller chose: `online` (their connections decide),
+    /// `away`, `busy`, `offline` (invisible).
+    #[serde(rename = "statusDefault")]
+    pub status_default: String,
+    /// The status of the caller's realtime connections together: `online`,
+    /// `away`, or `offline` when none is open.
+    #[serde(rename = "statusConnection")]
+    pub status_connection: String,
 }
 
 /// `{user}`.

@@ -386,7 +386,11 @@ async fn get_presence(State(services): State<AppState>, caller: CurrentUser, par
     let who = UserSelector { user_id: params.get("userId"), username: params.get("username") };
     let user = services.user_status(&caller.user, who).await?;
     if user.id == caller.user.id {
-        ok(json!({"presence": user.status, "connectionStatus": user.status, "lastLogin": user.last_login}))
+        ok(json!({
+            "presence": user.status,
+            "connectionStatus": user.status_connection,
+            "lastLogin": user.last_login,
+        }))
     } else {
         ok(json!({"presence": user.status}))
     }

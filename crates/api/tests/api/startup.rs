@@ -184,7 +184,7 @@ async fn status_and_presence() {
     assert_eq!(other["presence"], "offline");
     assert!(other.get("connectionStatus").is_none(), "{other}");
 
-    // Nobody is online (presence is not tracked), named or not.
+    // Nobody is online (no realtime socket is logged in), named or not.
     let all = app.get("/api/v1/users.presence", Some(&alice)).await.ok();
     assert_eq!((all["users"].clone(), all["full"].clone()), (json!([]), json!(true)));
     let some = app

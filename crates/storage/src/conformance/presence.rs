@@ -86,10 +86,7 @@ pub async fn presence_leases_expire(store: &dyn Store) {
     // users.setStatus shows the choice at once, connections or not.
     let u = store.update_user(bob, &patch).await.expect("update").expect("bob");
     assert_eq!((u.status.as_str(), u.status_default.as_str()), ("online", "online"));
-    change(store, carol, open("live:1:1", "live", "online", Timestamp(Timestamp::now().millis() + 1))).await;
-    // Renewing the live instance moves carol's lease on.
-    store.renew_presence("live", in_a_minute()).await.expect("renew");
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    change(store, carol, open("live:1:1", "live", "online", in_a_minute())).await;
     assert_eq!(store.expired_presence(100).await.expect("expired"), vec![bob.clone()]);
     let mut rx = store.subscribe();
     let u = change(store, bob, PresenceChange::Expired).await;
@@ -98,6 +95,14 @@ pub async fn presence_leases_expire(store: &dyn Store) {
     assert!(store.expired_presence(100).await.expect("expired").is_empty());
     let c = store.user_by_id(carol).await.expect("read").expect("carol");
     assert_eq!(c.status, "online");
+    // A renewal moves every lease of its instance (here into the past, as
+    // an instance releasing its connections at shutdown does, and back).
+    store.renew_presence("live", Timestamp(1)).await.expect("renew");
+    assert_eq!(store.expired_presence(100).await.expect("expired"), vec![carol.clone()]);
+    store.renew_presence("live", in_a_minute()).await.expect("renew");
+    assert!(store.expired_presence(100).await.expect("expired").is_empty());
+    store.renew_presence("other", Timestamp(1)).await.expect("renew");
+    assert!(store.expired_presence(100).await.expect("expired").is_empty());
     // A deleted user's connections go with them.
     assert!(store.delete_user(carol).await.expect("delete"));
     store.renew_presence("live", Timestamp(1)).await.expect("renew");

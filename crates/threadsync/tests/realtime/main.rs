@@ -123,6 +123,7 @@ on_both_backends!(
     counters_reach_members,
     direct_messages_and_join_codes_over_the_socket,
     renames_reach_open_sockets,
+    presence_follows_sockets,
 );
 
 /// Protocol rules (docs/realtime.md): greeting, connect, failed, a first frame other than connect, ping.
@@ -623,6 +624,111 @@ async fn renames_reach_open_sockets(server: &Server) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(sent["u"]["username"], "robert", "{sent}");
+}
+
+/// Presence (docs/realtime.md#presence): a user's status follows their
+/// sockets (login online, `UserPresence:away` idle, the last socket closed
+/// offline) and their chosen status; each change reaches
+/// `stream-user-presence` (the web client's `{added}` form and the one-user
+/// form), `stream-notify-logged` `user-status` and the user's own
+/// `userData`, and REST reads the same status.
+async fn presence_follows_sockets(server: &Server) {
+    let (_admin, alice, bob) = people(server).await;
+    let status_of = |who: &Session| format!("/api/v1/users.getStatus?userId={}", who.user_id);
+    let (_, before) = server.get(&status_of(&bob), Some(&alice)).await;
+    assert_eq!(before["status"], "offline", "{before}");
+    let (mut watcher, _) = Ddp::login(&server.base, "alice", "pw-123456").await;
+    let listen = json!(["", {"added": [bob.user_id], "removed": []}]);
+    assert_eq!(watcher.sub("p", "stream-user-presence", listen).await["msg"], "ready");
+    // A later sub of the web client's form changes the one listener and ends.
+    let more = json!(["", {"added": ["someone-else"], "removed": []}]);
+    assert_eq!(watcher.sub("p2", "stream-user-presence", more).await, json!({"msg": "nosub", "id": "p2"}));
+    assert_eq!(watcher.sub("l", "stream-notify-logged", json!(["user-status", false])).await["msg"], "ready");
+    let mut legacy = Ddp::login(&server.base, "alice", "pw-123456").await.0;
+    assert_eq!(legacy.sub("one", "stream-user-presence", json!([bob.user_id, false])).await["msg"], "ready");
+    // Not logged in: refused.
+    let mut anonymous = Ddp::connect(&server.base).await;
+    let refused = anonymous.sub("x", "stream-user-presence", json!(["", {"added": [bob.user_id]}])).await;
+    assert_eq!(refused["msg"], "nosub", "{refused}");
+    assert_eq!(refused["error"]["error"], "not-allowed", "{refused}");
+
+    // bob's socket logs in: online everywhere.
+    let (mut bobs, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    assert_eq!(watcher.event("stream-user-presence", &bob.user_id).await, json!([["bob", 1, ""]]));
+    let logged = watcher.event("stream-notify-logged", "user-status").await;
+    let fields = logged[0].as_array().map(|a| a[..4].to_vec()).unwrap_or_default();
+    assert_eq!(fields, [json!(bob.user_id), json!("bob"), json!(1), json!("")], "{logged}");
+    assert_eq!(legacy.event("stream-user-presence", &bob.user_id).await, json!([["bob", 1, ""]]));
+    let (_, now) = server.get(&status_of(&bob), Some(&alice)).await;
+    assert_eq!(now["status"], "online", "{now}");
+    let (_, present) = server.get(&format!("/api/v1/users.presence?ids={}", bob.user_id), Some(&alice)).await;
+    assert_eq!(present["users"][0]["status"], "online", "{present}");
+    assert_eq!(present["users"][0]["username"], "bob", "{present}");
+
+    // Idle, then a chosen status, then a status message.
+    assert_eq!(bobs.call("UserPresence:away", json!([])).await["result"], true);
+    assert_eq!(watcher.event("stream-user-presence", &bob.user_id).await, json!([["bob", 2, ""]]));
+    assert_eq!(
+        bobs.sub("me", "stream-notify-user", json!([format!("{}/userData", bob.user_id), false])).await
+            ["msg"],
+        "ready"
+    );
+    assert_eq!(bobs.call("UserPresence:setDefaultStatus", json!(["busy"])).await["result"], true);
+    assert_eq!(watcher.event("stream-user-presence", &bob.user_id).await, json!([["bob", 3, ""]]));
+    let own = bobs.event("stream-notify-user", &format!("{}/userData", bob.user_id)).await;
+    assert_eq!(own[0]["type"], "updated", "{own}");
+    assert_eq!(own[0]["diff"]["status"], "busy", "{own}");
+    let invalid = bobs.call("UserPresence:setDefaultStatus", json!(["sleeping"])).await;
+    assert_eq!(invalid["error"]["error"], "error-invalid-status", "{invalid}");
+    assert!(bobs.call("setUserStatus", json!(["online", "in a meeting"])).await.get("error").is_none());
+    // Online chosen: the (idle) connection decides; then the message.
+    let (event, _) = watcher
+        .until("bob away with a message", |f| {
+            f["fields"]["eventName"] == bob.user_id.as_str()
+                && f["fields"]["args"] == json!([["bob", 2, "in a meeting"]])
+        })
+        .await;
+    assert_eq!(event["collection"], "stream-user-presence");
+    // users.setStatus over REST is a presence change too.
+    let (status, body) = server.post("/api/v1/users.setStatus", Some(&bob), json!({"status": "busy"})).await;
+    assert_eq!(status, 200, "{body}");
+    watcher
+        .until("bob busy", |f| {
+            f["fields"]["eventName"] == bob.user_id.as_str() && f["fields"]["args"][0][1] == 3
+        })
+        .await;
+    assert_eq!(bobs.call("UserPresence:setDefaultStatus", json!(["online"])).await["result"], true);
+    watcher
+        .until("bob away again", |f| {
+            f["fields"]["eventName"] == bob.user_id.as_str() && f["fields"]["args"][0][1] == 2
+        })
+        .await;
+
+    // A second socket, active: online; the first (idle) closes: still
+    // online; the last closes: offline.
+    let (bobs2, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    watcher
+        .until("bob online", |f| {
+            f["fields"]["eventName"] == bob.user_id.as_str() && f["fields"]["args"][0][1] == 1
+        })
+        .await;
+    drop(bobs);
+    drop(bobs2);
+    let (event, _) = watcher
+        .until("bob offline", |f| {
+            f["fields"]["eventName"] == bob.user_id.as_str() && f["fields"]["args"][0][1] == 0
+        })
+        .await;
+    assert_eq!(event["fields"]["args"], json!([["bob", 0, "in a meeting"]]));
+    let (_, after) = server.get(&status_of(&bob), Some(&alice)).await;
+    assert_eq!(after["status"], "offline", "{after}");
+    // The listener ended by its unsub hears nothing more.
+    watcher.send(json!({"msg": "unsub", "id": "p"})).await;
+    watcher.until("nosub of p", |f| f["msg"] == "nosub" && f["id"] == "p").await;
+    let (_again, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    legacy.event("stream-user-presence", &bob.user_id).await;
+    let stray = watcher.quiet_for(Duration::from_millis(300)).await;
+    assert!(stray.as_ref().is_none_or(|f| f["collection"] != "stream-user-presence"), "{stray:?}");
 }
 
 /// The 0.2.9 SDK's `["__my_messages__", true]`: `added` before `ready`,
