@@ -50,7 +50,7 @@ pub use marks::Marked;
 pub use messages::{message_markup, DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
 pub use permissions::{PermissionUpdate, RoleFields};
-pub use presence::{LEASE, RENEW_EVERY};
+pub use presence::DEFAULT_LEASE as DEFAULT_PRESENCE_LEASE;
 pub use profile::{StatusChange, UserUpdate};
 pub use room_actions::CleanHistory;
 pub use room_overview::RoomCounters;
@@ -118,6 +118,9 @@ pub struct ServiceOptions {
     pub create_tokens_for_users: bool,
     /// The secret `users.createToken` must be given, when set.
     pub create_tokens_secret: Option<String>,
+    /// How long a realtime connection's presence record lives without its
+    /// instance renewing it; instances renew every third of it (presence.rs).
+    pub presence_lease: std::time::Duration,
 }
 
 impl Default for ServiceOptions {
@@ -130,6 +133,7 @@ impl Default for ServiceOptions {
             roster_settle_ms: roster::SETTLE_MS,
             create_tokens_for_users: false,
             create_tokens_secret: None,
+            presence_lease: presence::DEFAULT_LEASE,
         }
     }
 }

@@ -16,22 +16,27 @@ use std::time::Duration;
 use threadsync_domain::{presence, Code, Error, Result, Timestamp, User};
 use threadsync_storage::PresenceChange;
 
-/// How long a connection's record lives without its instance renewing it.
-pub const LEASE: Duration = Duration::from_secs(90);
-/// How often an instance renews its leases and removes expired ones: a
-/// third of the lease, so two missed renewals still keep a live record.
-pub const RENEW_EVERY: Duration = Duration::from_secs(30);
+/// How long a connection's record lives without its instance renewing it,
+/// unless configured ([`crate::ServiceOptions::presence_lease`]). An
+/// instance renews every third of it ([`Services::presence_renewal`]), so
+/// two missed renewals still keep a live record.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(90);
 /// Expired users handled per sweep.
 const SWEEP_BATCH: u64 = 500;
 /// Batches per heartbeat.
 const MAX_SWEEPS: usize = 20;
 
-fn lease_end() -> Timestamp {
-    let lease = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
-    Timestamp(Timestamp::now().millis().saturating_add(lease))
-}
-
 impl Services {
+    /// How often this instance runs [`Services::presence_heartbeat`].
+    pub fn presence_renewal(&self) -> Duration {
+        self.options.presence_lease / 3
+    }
+
+    fn lease_end(&self) -> Timestamp {
+        let lease = i64::try_from(self.options.presence_lease.as_millis()).unwrap_or(i64::MAX);
+        Timestamp(Timestamp::now().millis().saturating_add(lease))
+    }
+
     /// Realtime connection `connection` (of instance `instance`) of user
     /// `user_id` is open with `status`: its login (`online`), or its client
     /// reporting the user idle or active (`UserPresence:away` / `:online`).
@@ -49,7 +54,7 @@ impl Services {
             id: connection.to_owned(),
             instance: instance.to_owned(),
             status: status.to_owned(),
-            expires_at: lease_end(),
+            expires_at: self.lease_end(),
         };
         self.store.update_presence(user_id, &change).await?;
         Ok(())
@@ -85,10 +90,10 @@ impl Services {
 
     /// The heartbeat of instance `instance`: renews its connections' leases,
     /// then removes every expired connection (of any instance) and derives
-    /// its user's status again. Run every [`RENEW_EVERY`].
+    /// its user's status again. Run every [`Services::presence_renewal`].
     pub async fn presence_heartbeat(&self, instance: &str) -> Result<()> {
         self.presence_instances.lock().unwrap_or_else(PoisonError::into_inner).insert(instance.to_owned());
-        self.store.renew_presence(instance, lease_end()).await?;
+        self.store.renew_presence(instance, self.lease_end()).await?;
         self.sweep_presence().await
     }
 

@@ -15,6 +15,9 @@ pub const DEFAULT_PG_CONNECT_ATTEMPTS: u32 = 10;
 pub const DEFAULT_SQLITE_READERS: usize = 4;
 /// The services' own cap: a sync response never carries more by default.
 pub const DEFAULT_MAX_SYNC_ITEMS: u64 = threadsync_service::HARD_MAX_COUNT;
+pub const DEFAULT_PRESENCE_LEASE_SECS: u64 = threadsync_service::DEFAULT_PRESENCE_LEASE.as_secs();
+/// Renewals every third of the lease must stay a few seconds apart.
+pub const MIN_PRESENCE_LEASE_SECS: u64 = 3;
 pub const DEFAULT_LOG: &str = "info";
 pub const DEFAULT_BENCH_ENDPOINTS: bool = false;
 pub const DEFAULT_CREATE_TOKENS_FOR_USERS: bool = false;
@@ -89,6 +92,12 @@ pub struct Settings {
     #[arg(long, env = "THREADSYNC_TOMBSTONE_RETENTION_DAYS", value_name = "DAYS")]
     pub tombstone_retention_days: Option<u32>,
 
+    /// Seconds a realtime connection counts for its user's presence
+    /// without its instance renewing it (renewed every third of it): after
+    /// an instance dies, its users show offline within this and a third
+    #[arg(long, env = "THREADSYNC_PRESENCE_LEASE_SECS", value_name = "SECS")]
+    pub presence_lease_secs: Option<u64>,
+
     /// Log filter, in RUST_LOG syntax (e.g. `info,threadsync_api=debug`)
     #[arg(long, env = "RUST_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -140,6 +149,7 @@ impl Settings {
             pg_connect_attempts: Some(DEFAULT_PG_CONNECT_ATTEMPTS),
             sqlite_readers: Some(DEFAULT_SQLITE_READERS),
             max_sync_items: Some(DEFAULT_MAX_SYNC_ITEMS),
+            presence_lease_secs: Some(DEFAULT_PRESENCE_LEASE_SECS),
             log: Some(DEFAULT_LOG.to_owned()),
             bench_endpoints: Some(DEFAULT_BENCH_ENDPOINTS),
             create_tokens_for_users: Some(DEFAULT_CREATE_TOKENS_FOR_USERS),
@@ -163,6 +173,7 @@ impl Settings {
             sqlite_readers,
             max_sync_items,
             tombstone_retention_days,
+            presence_lease_secs,
             log,
             bench_endpoints,
             create_tokens_for_users,
@@ -179,6 +190,7 @@ impl Settings {
             sqlite_readers: pick(sqlite_readers, lower.sqlite_readers),
             max_sync_items: pick(max_sync_items, lower.max_sync_items),
             tombstone_retention_days: pick(tombstone_retention_days, lower.tombstone_retention_days),
+            presence_lease_secs: pick(presence_lease_secs, lower.presence_lease_secs),
             log: pick(log, lower.log),
             bench_endpoints: pick(bench_endpoints, lower.bench_endpoints),
             create_tokens_for_users: pick(create_tokens_for_users, lower.create_tokens_for_users),
@@ -248,6 +260,8 @@ pub struct Config {
     pub max_sync_items: u64,
     /// `None`: tombstones are kept forever.
     pub tombstone_retention_days: Option<u32>,
+    /// How long a realtime connection's presence record lives unrenewed.
+    pub presence_lease_secs: u64,
     /// The log filter.
     pub log: String,
     /// Serve the `/bench` ceiling endpoints (only possible in a binary built
@@ -284,6 +298,7 @@ impl Config {
             sqlite_readers,
             max_sync_items,
             tombstone_retention_days,
+            presence_lease_secs,
             log,
             bench_endpoints,
             create_tokens_for_users,
@@ -313,6 +328,13 @@ impl Config {
         if tombstone_retention_days == Some(0) {
             bail!("tombstone_retention_days must be at least 1 (leave it unset to keep tombstones forever)");
         }
+        let presence_lease_secs = presence_lease_secs.unwrap_or(DEFAULT_PRESENCE_LEASE_SECS);
+        if presence_lease_secs < MIN_PRESENCE_LEASE_SECS {
+            bail!(
+                "presence_lease_secs must be at least {MIN_PRESENCE_LEASE_SECS} (got {presence_lease_secs}): \
+                 each instance renews its leases every third of it"
+            );
+        }
         let bench_endpoints = bench_endpoints.unwrap_or(DEFAULT_BENCH_ENDPOINTS);
         if bench_endpoints && !cfg!(feature = "bench-endpoints") {
             bail!(
@@ -332,6 +354,7 @@ impl Config {
             sqlite_readers,
             max_sync_items,
             tombstone_retention_days,
+            presence_lease_secs,
             log: log.unwrap_or_else(|| DEFAULT_LOG.to_owned()),
             bench_endpoints,
             create_tokens_for_users: create_tokens_for_users.unwrap_or(DEFAULT_CREATE_TOKENS_FOR_USERS),

@@ -230,6 +230,7 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
         sqlite_readers: 1,
         max_sync_items: crate::config::DEFAULT_MAX_SYNC_ITEMS,
         tombstone_retention_days: None,
+        presence_lease_secs: crate::config::DEFAULT_PRESENCE_LEASE_SECS,
         log: "warn".into(),
         bench_endpoints: false,
         create_tokens_for_users: false,

@@ -119,6 +119,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let options = ServiceOptions {
         max_sync_items: config.max_sync_items,
         tombstone_retention_ms: config.tombstone_retention_days.map(|d| i64::from(d) * 86_400_000),
+        presence_lease: std::time::Duration::from_secs(config.presence_lease_secs),
         create_tokens_for_users: config.create_tokens_for_users,
         create_tokens_secret: config.create_tokens_for_users_secret.clone(),
         ..ServiceOptions::default()

@@ -877,14 +877,20 @@ async fn a_rename_through_one_instance_reaches_the_other() {
 /// instance B make him online, then away, then offline for alice, whose
 /// listener is on instance A; the status both instances answer over REST
 /// is the same. bob's two sockets on two instances count together: closing
-/// the one on B leaves him online through A's.
+/// the one on B leaves him online through A's. Then B dies with SIGKILL
+/// holding bob's only socket: A finds the lease ended and bob goes offline
+/// (leases of 3 s here, renewed every second).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
 async fn presence_through_one_instance_reaches_the_other() {
     let db = PgSchema::create().await;
     let (a_dir, b_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let a = Server::start(pg_serve_cmd(a_dir.path(), &db));
-    let b = Server::start(pg_serve_cmd(b_dir.path(), &db));
+    let short_lease = |mut cmd: std::process::Command| {
+        cmd.arg("--presence-lease-secs").arg("3");
+        cmd
+    };
+    let a = Server::start(short_lease(pg_serve_cmd(a_dir.path(), &db)));
+    let mut b = Server::start(short_lease(pg_serve_cmd(b_dir.path(), &db)));
     a.register("alice").await;
     a.register("bob").await;
     let alice = a.login("alice", "pw-123456").await;
@@ -920,6 +926,23 @@ async fn presence_through_one_instance_reaches_the_other() {
     // The last one closes: offline.
     assert!(on_a.call("logout", json!([])).await.get("error").is_none());
     watcher.until("bob offline", |f| is_bob(f) && f["fields"]["args"][0][1] == 0).await;
+
+    // bob's only socket is on B, and B dies: no close runs there; A's sweep
+    // finds the lease ended.
+    // (The logout above ended bob's token: a new login.)
+    let bob = b.login("bob", "pw-123456").await;
+    let mut on_b = ddp::Ddp::connect(&b.base).await;
+    let login = on_b.call("login", json!([{"resume": bob.token}])).await;
+    assert_eq!(login["result"]["id"], json!(bob.user_id), "{login}");
+    watcher.until("bob online on B", |f| is_bob(f) && f["fields"]["args"][0][1] == 1).await;
+    b.kill9();
+    let killed = std::time::Instant::now();
+    watcher.until("bob offline after B died", |f| is_bob(f) && f["fields"]["args"][0][1] == 0).await;
+    // Not before the lease could have ended (B renewed it up to its death).
+    assert!(killed.elapsed() < std::time::Duration::from_secs(10), "{:?}", killed.elapsed());
+    let (_, body) = a.get(&format!("/api/v1/users.getStatus?userId={}", bob.user_id), Some(&alice)).await;
+    assert_eq!(body["status"], "offline", "{body}");
+    drop(on_b);
     drop((a, b));
     db.drop().await;
 }

@@ -82,15 +82,16 @@ const MAX_CLIENT_MESSAGE: usize = 256 * 1024;
 const READ_BUFFER: usize = 4 * 1024;
 
 /// Renews this instance's presence records and sweeps expired ones (any
-/// instance's) every [`threadsync_service::RENEW_EVERY`], the first time
+/// instance's) every third of the presence lease, the first time
 /// at start-up: records left by a previous run that died are removed once
 /// their lease ends. A failed beat is logged; the next one retries. The
 /// task holds the services weakly: it must not keep the store open (and
 /// the relay, which ends when the store closes, running) after shutdown.
 fn spawn_presence_heartbeat(services: Arc<Services>, instance: String) {
+    let every = services.presence_renewal().max(std::time::Duration::from_millis(100));
     let services = Arc::downgrade(&services);
     tokio::spawn(async move {
-        let mut beat = tokio::time::interval(threadsync_service::RENEW_EVERY);
+        let mut beat = tokio::time::interval(every);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             beat.tick().await;
