@@ -2,8 +2,11 @@
 // log in with a sha-256 digest (the result's tokenExpires must be an EJSON
 // date: the client destructures it), use its REST client with the token it
 // got, subscribe to `stream-room-messages` and `stream-notify-room`, receive
-// messages posted through REST, be refused a room it may not read, and after
-// a reconnect resume its login and its subscriptions by itself.
+// messages posted through REST, be refused a room it may not read, follow
+// another user's presence as the web app does (stream-user-presence with
+// {added}, user-status, users.presence) while that user's own client logs in,
+// goes idle, chooses busy and closes, and after a reconnect resume its login
+// and its subscriptions by itself.
 //
 // The client opens its socket with the global `WebSocket`, which browsers
 // and Node.js 22 have; on Node.js 20 (no global WebSocket without
@@ -111,6 +114,44 @@ lib.run(async () => {
   step('a deletion through REST: deleteMessage on stream-notify-room');
   await rest(base, 'POST', 'chat.delete', { auth: web, body: { roomId: room, msgId: reply._id } });
   await eventually('the deleteMessage event', () => deletions.some((d) => d._id === reply._id));
+
+  step("presence: the web app's stream-user-presence listener and user-status follow another user's sockets");
+  // As the web app does: one `stream-user-presence` sub with {added}, the
+  // events read from the collection, the current status from users.presence.
+  const presence = [];
+  const statuses = [];
+  const stopPresence = sdk.client.onCollection('stream-user-presence', (data) => {
+    if (data.msg === 'changed' && data.fields && data.fields.eventName === other.userId) {
+      presence.push(data.fields.args[0]);
+    }
+  });
+  const listener = sdk.client.subscribe('stream-user-presence', '', { added: [other.userId] });
+  await listener.ready();
+  const statusSub = sdk.stream('notify-logged', 'user-status', (entry) => statuses.push(entry));
+  await statusSub.ready();
+  const statusOf = async () =>
+    (await rest(base, 'GET', 'users.presence', { auth: web, query: { ids: other.userId } })).users.map((u) => u.status);
+  assertEq(await statusOf(), [], 'users.presence before the other user connects (offline users are left out)');
+  const otherSdk = DDPSDK.create(base, { retryCount: 0, retryTime: 100 });
+  await otherSdk.connection.connect();
+  await otherSdk.account.loginWithToken(other.authToken);
+  await eventually('the other user online on the listener', () =>
+    presence.some((p) => p[0] === other.username && p[1] === 1),
+  );
+  await eventually('user-status online', () => statuses.some((s) => s[0] === other.userId && s[2] === 1));
+  assertEq(await statusOf(), ['online'], 'users.presence once the other user has a socket');
+  assertEq(await otherSdk.call('UserPresence:away'), true, 'UserPresence:away');
+  await eventually('away on the listener', () => presence.some((p) => p[0] === other.username && p[1] === 2));
+  assertEq(await otherSdk.call('UserPresence:setDefaultStatus', 'busy'), true, 'UserPresence:setDefaultStatus');
+  await eventually('busy on the listener', () => presence.some((p) => p[0] === other.username && p[1] === 3));
+  otherSdk.connection.close();
+  await eventually('offline on the listener once the socket closed', () =>
+    presence.some((p) => p[0] === other.username && p[1] === 0),
+  );
+  assertEq(await statusOf(), [], 'users.presence after the socket closed');
+  stopPresence();
+  listener.stop();
+  statusSub.stop();
 
   step('reconnect: the client resumes its login and its subscriptions');
   sdk.connection.close();
