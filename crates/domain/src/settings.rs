@@ -70,6 +70,7 @@ pub const UNREAD_COUNT_DM: &str = "Unread_Count_DM";
 pub const ACCOUNTS_ALLOW_USER_STATUS_MESSAGE_CHANGE: &str = "Accounts_AllowUserStatusMessageChange";
 pub const ACCOUNTS_ALLOW_INVISIBLE_STATUS_OPTION: &str = "Accounts_AllowInvisibleStatusOption";
 pub const ACCOUNTS_ALLOW_USERNAME_CHANGE: &str = "Accounts_AllowUsernameChange";
+pub const TROUBLESHOOT_DISABLE_PRESENCE_BROADCAST: &str = "Troubleshoot_Disable_Presence_Broadcast";
 pub const FILE_UPLOAD_ENABLED: &str = "FileUpload_Enabled";
 pub const FILE_UPLOAD_MAX_FILE_SIZE: &str = "FileUpload_MaxFileSize";
 pub const FILE_UPLOAD_MEDIA_TYPE_WHITE_LIST: &str = "FileUpload_MediaTypeWhiteList";
@@ -203,6 +204,14 @@ pub const DEFINITIONS: &[SettingDef] = &[
         id: ACCOUNTS_ALLOW_USERNAME_CHANGE,
         kind: SettingKind::Boolean,
         default: DefaultValue::Bool(true),
+    },
+    // Status changes are still derived and stored while on; only their
+    // realtime events stop (each goes to every logged-in listener, which a
+    // large server may not want: docs/realtime.md#presence).
+    SettingDef {
+        id: TROUBLESHOOT_DISABLE_PRESENCE_BROADCAST,
+        kind: SettingKind::Boolean,
+        default: DefaultValue::Bool(false),
     },
     // File uploads (docs/files.md), Rocket.Chat's names and defaults: on,
     // 100 MiB per file (-1: no limit), every media type but SVG, which can
@@ -422,6 +431,9 @@ impl Settings {
     }
     pub fn username_change_allowed(&self) -> bool {
         self.bool(ACCOUNTS_ALLOW_USERNAME_CHANGE)
+    }
+    pub fn presence_broadcast_disabled(&self) -> bool {
+        self.bool(TROUBLESHOOT_DISABLE_PRESENCE_BROADCAST)
     }
     pub fn rate_limiter_enabled(&self) -> bool {
         self.bool(API_ENABLE_RATE_LIMITER)

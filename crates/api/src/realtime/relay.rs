@@ -196,7 +196,7 @@ impl Relay {
             self.hub.has(NOTIFY_LOGGED, USER_STATUS),
             self.hub.has(NOTIFY_USER, &user_data),
         );
-        if listeners == (false, false, false) {
+        if listeners == (false, false, false) || self.services.settings().presence_broadcast_disabled() {
             return Ok(());
         }
         let Some(user) = self.services.store().user_by_id(user_id).await? else { return Ok(()) };

@@ -104,6 +104,21 @@ impl Ddp {
         }
     }
 
+    /// Forgets the frames read and not consumed (a check that follows
+    /// then sees only what arrives from now on).
+    pub fn discard_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Every frame that arrives until `wait` passes with none.
+    pub async fn frames_for(&mut self, wait: Duration) -> Vec<Value> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.quiet_for(wait).await {
+            frames.push(frame);
+        }
+        frames
+    }
+
     /// Whether a frame arrives within `wait` (for "nothing is sent" checks).
     pub async fn quiet_for(&mut self, wait: Duration) -> Option<Value> {
         if let Some(frame) = self.pending.pop_front() {

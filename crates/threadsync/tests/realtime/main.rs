@@ -633,7 +633,7 @@ async fn renames_reach_open_sockets(server: &Server) {
 /// form), `stream-notify-logged` `user-status` and the user's own
 /// `userData`, and REST reads the same status.
 async fn presence_follows_sockets(server: &Server) {
-    let (_admin, alice, bob) = people(server).await;
+    let (admin, alice, bob) = people(server).await;
     let status_of = |who: &Session| format!("/api/v1/users.getStatus?userId={}", who.user_id);
     let (_, before) = server.get(&status_of(&bob), Some(&alice)).await;
     assert_eq!(before["status"], "offline", "{before}");
@@ -722,13 +722,33 @@ async fn presence_follows_sockets(server: &Server) {
     assert_eq!(event["fields"]["args"], json!([["bob", 0, "in a meeting"]]));
     let (_, after) = server.get(&status_of(&bob), Some(&alice)).await;
     assert_eq!(after["status"], "offline", "{after}");
-    // The listener ended by its unsub hears nothing more.
+    // The listener ended by its unsub hears nothing more (a one-user
+    // listener opened now shows the event was sent).
+    watcher.discard_pending();
     watcher.send(json!({"msg": "unsub", "id": "p"})).await;
     watcher.until("nosub of p", |f| f["msg"] == "nosub" && f["id"] == "p").await;
-    let (_again, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
-    legacy.event("stream-user-presence", &bob.user_id).await;
-    let stray = watcher.quiet_for(Duration::from_millis(300)).await;
-    assert!(stray.as_ref().is_none_or(|f| f["collection"] != "stream-user-presence"), "{stray:?}");
+    watcher.discard_pending();
+    let mut probe = Ddp::login(&server.base, "alice", "pw-123456").await.0;
+    assert_eq!(probe.sub("q", "stream-user-presence", json!([bob.user_id, false])).await["msg"], "ready");
+    let (again, _) = Ddp::login(&server.base, "bob", "pw-123456").await;
+    assert_eq!(probe.event("stream-user-presence", &bob.user_id).await[0][1], 1);
+    let strays = watcher.frames_for(Duration::from_millis(300)).await;
+    assert!(strays.iter().all(|f| f["collection"] != "stream-user-presence"), "{strays:?}");
+
+    // Broadcast off: the status still changes (REST), no event is sent.
+    let setting = "/api/v1/settings/Troubleshoot_Disable_Presence_Broadcast";
+    assert_eq!(server.post(setting, Some(&admin), json!({"value": true})).await.0, 200);
+    drop(again);
+    for _ in 0..100 {
+        if server.get(&status_of(&bob), Some(&alice)).await.1["status"] == "offline" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.get(&status_of(&bob), Some(&alice)).await.1["status"], "offline");
+    let strays = probe.frames_for(Duration::from_millis(300)).await;
+    assert!(strays.iter().all(|f| f["collection"] != "stream-user-presence"), "{strays:?}");
+    assert_eq!(server.post(setting, Some(&admin), json!({"value": false})).await.0, 200);
 }
 
 /// The 0.2.9 SDK's `["__my_messages__", true]`: `added` before `ready`,
