@@ -15,6 +15,7 @@ use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Visit
 use serde_json::{Map, Value};
 use std::fmt;
 use threadsync_domain::Error;
+use threadsync_domain::Reject;
 
 /// How a body is encoded, from its `Content-Type`. Anything but a form is
 /// read as JSON: several clients send JSON without saying so.
@@ -49,9 +50,8 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Value, Error> {
         return Ok(Value::Object(Map::new()));
     }
     match format {
-        Format::Json => serde_json::from_slice(bytes).map_err(|e| {
-            Error::invalid_params(format!("Invalid JSON in request body: {}", json_syntax_words(&e)))
-        }),
+        Format::Json => serde_json::from_slice(bytes)
+            .map_err(|e| Error::from(Reject::BodyJsonInvalid { detail: json_syntax_words(&e) })),
         Format::Form => parse_form(bytes),
     }
 }
@@ -60,7 +60,7 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Value, Error> {
 /// where `T` wants booleans, numbers or lists.
 pub fn decode<T: DeserializeOwned>(value: Value, format: Format) -> Result<T, Error> {
     T::deserialize(Lenient { value, form: format == Format::Form })
-        .map_err(|e| Error::invalid_params(format!("Invalid request body: {e}")))
+        .map_err(|e| Error::from(Reject::BodyInvalid { detail: e.to_string() }))
 }
 
 /// serde_json's syntax errors, reworded where its words are internal
@@ -97,10 +97,7 @@ fn parse_form(bytes: &[u8]) -> Result<Value, Error> {
     for (key, value) in form_urlencoded::parse(bytes) {
         let path = form_key(&key);
         if path.len() > MAX_FORM_DEPTH {
-            return Err(Error::invalid_params(format!(
-                "Invalid request body: the form key \"{}\" is nested more than {MAX_FORM_DEPTH} levels deep",
-                threadsync_domain::error::echo(&key)
-            )));
+            return Err(Error::from(Reject::FormTooDeep { key: key.into_owned(), depth: MAX_FORM_DEPTH }));
         }
         insert(&mut root, &path, value.into_owned());
     }

@@ -13,6 +13,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use threadsync_domain::error::Refusal;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, User};
 
 /// The logged-in caller, from `X-User-Id` + `X-Auth-Token` (both required).
@@ -77,9 +78,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
         // NUL cannot be stored by every backend (PostgreSQL text and jsonb
         // refuse it), so it is refused here, for every route, as bad input.
         if contains_nul(&value) {
-            return Err(ApiError(Error::invalid_params(
-                "Invalid request body: strings may not contain NUL characters",
-            )));
+            return Err(ApiError(Error::from(Reject::BodyHasNul)));
         }
         body::decode(value, format).map(Body).map_err(ApiError)
     }
@@ -111,7 +110,7 @@ async fn read_body(req: Request) -> Result<Bytes, ApiError> {
                 cause = error.source();
             }
             // The client went away or sent a broken chunked encoding.
-            Err(ApiError(Error::invalid_params(format!("Invalid request body: it could not be read ({e})"))))
+            Err(ApiError(Error::from(Reject::BodyUnreadable { detail: e.to_string() })))
         }
     }
 }
@@ -135,9 +134,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError(Error::invalid_params("The query string could not be parsed.")))?;
+            .map_err(|_| ApiError(Error::from(Reject::QueryStringUnparsable)))?;
         if map.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
-            return Err(ApiError(Error::invalid_params("Query parameters may not contain NUL characters.")));
+            return Err(ApiError(Error::from(Reject::QueryHasNul)));
         }
         Ok(Params(map))
     }
@@ -157,9 +156,8 @@ impl Params {
 
     /// A required parameter, or `The required "<name>" query param is missing.`
     pub fn required(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name).ok_or_else(|| {
-            ApiError(Error::invalid_params(format!("The required \"{name}\" query param is missing.")))
-        })
+        self.get(name)
+            .ok_or_else(|| ApiError(Error::from(Reject::QueryParamMissing { name: name.to_owned() })))
     }
 }
 
@@ -176,13 +174,11 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
         // axum's texts name Rust types (`Cannot parse ... to a u64`): say it plainly.
         let Path(value) = Path::<T>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError(Error::invalid_params("Invalid URL: a path segment is not valid")))?;
+            .map_err(|_| ApiError(Error::from(Reject::PathSegmentInvalid)))?;
         // A NUL decodes fine but no name holds one, and PostgreSQL refuses
         // it in any text parameter: stop it here, as for query strings.
         if parts.uri.path().to_ascii_lowercase().contains("%00") {
-            return Err(ApiError(Error::invalid_params(
-                "Invalid URL: a path segment may not contain NUL characters",
-            )));
+            return Err(ApiError(Error::from(Reject::PathHasNul)));
         }
         Ok(PathParams(value))
     }

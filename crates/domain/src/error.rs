@@ -5,7 +5,12 @@
 //! (`{"success": false, "error": "<reason> [<code>]", "errorType": "<code>"}`);
 //! nothing else builds error bodies. Internal detail (`Internal`) is logged by
 //! the HTTP layer and never sent to the client.
+//!
+//! The words and code of each refusal a client can get (`Rejected`,
+//! `Failure`, `Legacy`) are chosen in [`crate::reject`], one variant per
+//! refusal; code elsewhere refuses with `Error::from(Reject::...)`.
 
+use crate::reject::Reject;
 use serde_json::Value;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -306,11 +311,6 @@ fn display_rejected(reason: &str, code: &str) -> String {
 }
 
 impl Error {
-    /// A 400 rejection with Rocket.Chat's `"<reason> [<code>]"` form.
-    pub fn rejected(reason: impl Into<String>, code: Code) -> Self {
-        Error::Rejected { reason: reason.into(), code, details: None }
-    }
-
     /// Adds Rocket.Chat's `details` object (e.g. `{"method": "followMessage"}`).
     pub fn with_details(self, extra: Value) -> Self {
         match self {
@@ -319,25 +319,20 @@ impl Error {
         }
     }
 
-    /// `error-invalid-params` with the given reason.
-    pub fn invalid_params(reason: impl Into<String>) -> Self {
-        Error::rejected(reason, Code::InvalidParams)
-    }
-
     /// A required body or query parameter is missing.
     pub fn missing_param(name: &str) -> Self {
-        Error::invalid_params(format!("The required \"{name}\" param is missing."))
+        Error::from(Reject::ParamMissing { name: name.to_owned() })
     }
 
     /// Meteor's `check()` failure, as Rocket.Chat answers it: a 400 without
     /// `errorType`, `Match error: <detail>`.
     pub fn match_failed(detail: impl std::fmt::Display) -> Self {
-        Error::Legacy(format!("Match error: {detail}"))
+        Error::from(Reject::MatchFailed { detail: detail.to_string() })
     }
 
     /// The generic room-access denial outside the thread endpoints.
     pub fn not_allowed() -> Self {
-        Error::rejected("Not allowed", Code::NotAllowed)
+        Error::from(Reject::NotAllowed)
     }
 
     /// An unexpected failure; `detail` goes to the log, never to the client.
@@ -376,7 +371,7 @@ mod tests {
 
     #[test]
     fn rejected_displays_reason_and_code() {
-        let e = Error::rejected("Not Allowed", Code::NotAllowed);
+        let e = Error::from(Reject::NotAllowedCapitalised);
         assert_eq!(e.to_string(), "Not Allowed [error-not-allowed]");
         assert_eq!(e.code(), Some(Code::NotAllowed));
     }

@@ -5,8 +5,8 @@
 //! storage layer only ever sees known fields and fixed directions, never
 //! client text.
 
-use crate::error::Code;
-use crate::error::{echo, Error};
+use crate::error::Error;
+use crate::reject::Reject;
 use serde_json::{Map, Value};
 
 /// A message field clients may sort by. Each maps to an indexed or cheap
@@ -67,12 +67,8 @@ impl Sort {
         let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
             return Ok(Sort::default());
         };
-        Sort::parse_raw(raw).map_err(|reason| {
-            Error::rejected(
-                format!("Invalid sort parameter provided: \"{}\" ({reason})", echo(raw)),
-                Code::InvalidSort,
-            )
-        })
+        Sort::parse_raw(raw)
+            .map_err(|reason| Error::from(Reject::SortInvalid { raw: raw.to_owned(), reason }))
     }
 
     fn parse_raw(raw: &str) -> Result<Sort, String> {
@@ -144,12 +140,8 @@ impl Projection {
         let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
             return Ok(Projection::All);
         };
-        Projection::parse_raw(raw).map_err(|reason| {
-            Error::rejected(
-                format!("Invalid fields parameter provided: \"{}\" ({reason})", echo(raw)),
-                Code::InvalidFields,
-            )
-        })
+        Projection::parse_raw(raw)
+            .map_err(|reason| Error::from(Reject::FieldsInvalid { raw: raw.to_owned(), reason }))
     }
 
     fn parse_raw(raw: &str) -> Result<Projection, String> {

@@ -9,7 +9,7 @@ use crate::files::{IncomingFile, StoredFile};
 use crate::rooms::UserSelector;
 use crate::Services;
 use threadsync_domain::upload::{clean_name, content_type_of, type_group};
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Result, Timestamp, User};
 use threadsync_storage::{Avatar, Blob, BlobError};
 
@@ -17,10 +17,6 @@ use threadsync_storage::{Avatar, Blob, BlobError};
 /// shows a message of the user, without login, so they stay small whatever
 /// `FileUpload_MaxFileSize` allows.
 pub const MAX_AVATAR_BYTES: u64 = 5 * 1024 * 1024;
-
-fn not_allowed(reason: &str) -> Error {
-    Error::rejected(reason, Code::NotAllowed)
-}
 
 impl Services {
     /// The first check of `users.setAvatar` / `users.resetAvatar`, made
@@ -30,7 +26,7 @@ impl Services {
         if !self.settings().allow_user_avatar_change()
             && !self.has_global_permission(caller, "edit-other-user-avatar")
         {
-            return Err(not_allowed("Change avatar is not allowed"));
+            return Err(Error::from(Reject::AvatarChangeNotAllowed));
         }
         Ok(())
     }
@@ -41,12 +37,12 @@ impl Services {
         let name = clean_name(file.name.unwrap_or(""));
         let content_type = content_type_of(file.content_type, &name);
         if type_group(&content_type) != "image" {
-            return Err(Error::rejected("The avatar must be an image", Code::InvalidImage));
+            return Err(Error::from(Reject::AvatarNotAnImage));
         }
         let key = format!("avatar-{}", id::new_id());
         let size = self.blobs.put(&key, file.body, Some(MAX_AVATAR_BYTES)).await.map_err(|e| match e {
-            BlobError::TooLarge { .. } => Error::rejected("", Code::FileTooLarge),
-            BlobError::Incoming(e) => Error::invalid_params(format!("The image did not arrive whole: {e}")),
+            BlobError::TooLarge { .. } => Error::from(Reject::FileTooLarge),
+            BlobError::Incoming(e) => Error::from(Reject::ImageIncomplete { detail: e.to_string() }),
             BlobError::Store(e) => Error::Internal(format!("cannot store an avatar: {e}")),
         })?;
         Ok(StoredFile::new(key, name, content_type, size))
@@ -86,7 +82,7 @@ impl Services {
         self.check_avatar_change_allowed(caller)?;
         let user = self.target_user(target).await?;
         if user.id != caller.id && !self.has_global_permission(caller, "edit-other-user-avatar") {
-            return Err(not_allowed("Not allowed"));
+            return Err(Error::from(Reject::NotAllowed));
         }
         if let Some(old) = self.store.remove_avatar(&user.id).await? {
             self.remove_avatar_bytes(&old).await;
@@ -119,14 +115,9 @@ impl Services {
         if !named {
             return Ok(caller.clone());
         }
-        let user = self.target_user(target).await.map_err(|_| {
-            Error::rejected(
-                "The optional \"userId\" or \"username\" param provided does not match any users",
-                Code::InvalidUser,
-            )
-        })?;
+        let user = self.target_user(target).await.map_err(|_| Error::from(Reject::OptionalUserUnknown))?;
         if user.id != caller.id && !self.has_global_permission(caller, "edit-other-user-avatar") {
-            return Err(not_allowed("Not allowed"));
+            return Err(Error::from(Reject::NotAllowed));
         }
         Ok(user)
     }

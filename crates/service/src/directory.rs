@@ -7,7 +7,7 @@ use crate::Services;
 use serde_json::Value;
 use threadsync_domain::permissions::RoleScope;
 use threadsync_domain::settings::is_public;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, User};
 use threadsync_storage::{RoleFilter, UserListQuery};
 
@@ -32,7 +32,7 @@ impl SettingsFilter {
         let Some(query) = query.filter(|s| !s.trim().is_empty()) else {
             return Ok(SettingsFilter::default());
         };
-        let bad = || Error::invalid_params("Invalid query parameter provided");
+        let bad = || Error::from(Reject::DirectoryQueryInvalid);
         let value: Value = serde_json::from_str(query).map_err(|_| bad())?;
         let object = value.as_object().ok_or_else(bad)?;
         if object.keys().any(|k| k != "_id") {
@@ -96,16 +96,15 @@ impl Services {
         room_id: Option<&str>,
         paging: Paging,
     ) -> Result<Listing<User>> {
-        let role =
-            role.ok_or_else(|| Error::rejected("Query param \"role\" is required", Code::ParamNotProvided))?;
-        let not_allowed = || Error::rejected("Not allowed", Code::NotAllowed);
+        let role = role.ok_or_else(|| Error::from(Reject::RoleParamMissing))?;
+        let not_allowed = || Error::from(Reject::NotAllowed);
         if !self.has_global_permission(caller, "access-permissions") {
             return Err(not_allowed());
         }
         if room_id.is_some() && !self.has_global_permission(caller, "view-other-user-channels") {
             return Err(not_allowed());
         }
-        let def = self.permissions().role(role).ok_or_else(|| Error::rejected("", Code::InvalidRoleId))?;
+        let def = self.permissions().role(role).ok_or_else(|| Error::from(Reject::InvalidRoleIdBare))?;
         let filter = match def.scope {
             RoleScope::Subscriptions => RoleFilter::InRoom { role: def.id, rid: room_id.map(str::to_owned) },
             RoleScope::Users => RoleFilter::Global(def.id),

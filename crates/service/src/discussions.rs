@@ -13,7 +13,7 @@ use crate::{Documents, Paging, Services};
 use serde_json::{json, Map, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Result, Room, RoomType, Timestamp, User};
 use threadsync_storage::{MessageMark, NewMessage, StorageError};
 
@@ -49,33 +49,27 @@ impl Services {
     /// `discussion-created` message (quoting `pmid` when given), and
     /// `reply` is sent into the discussion.
     pub async fn create_discussion(&self, caller: &User, new: NewDiscussion<'_>) -> Result<Room> {
-        let not_allowed = |text: &str| {
-            Error::rejected(text.to_owned(), Code::ActionNotAllowed)
-                .with_details(json!({"method": "createDiscussion"}))
-        };
-        let prid = new
-            .prid
-            .filter(|p| !p.trim().is_empty())
-            .ok_or_else(|| Error::rejected("Body parameter \"prid\" is required.", Code::InvalidParams))?;
-        let name =
-            new.name.map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
-                Error::rejected("Body parameter \"t_name\" is required.", Code::InvalidParams)
-            })?;
+        let not_allowed =
+            |reject: Reject| Error::from(reject).with_details(json!({"method": "createDiscussion"}));
+        let prid =
+            new.prid.filter(|p| !p.trim().is_empty()).ok_or_else(|| Error::from(Reject::PridMissing))?;
+        let name = new
+            .name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::from(Reject::DiscussionNameMissing))?;
         if !self.settings().discussions_enabled() {
-            return Err(not_allowed("You are not allowed to create a discussion"));
+            return Err(not_allowed(Reject::DiscussionNotAllowed));
         }
         if new.users.len() > MAX_DISCUSSION_USERS {
-            return Err(Error::rejected(
-                format!("A discussion invites at most {MAX_DISCUSSION_USERS} users at once"),
-                Code::InvalidParams,
-            ));
+            return Err(Error::from(Reject::DiscussionTooManyUsers { max: MAX_DISCUSSION_USERS }));
         }
         let parent = self.readable_room(caller, prid).await?.ok_or_else(Error::not_allowed)?;
         let own = self.store.subscription(&parent.id, &caller.id).await?;
         let may_start = self.holds_here(caller, own.as_ref(), "start-discussion")
             || self.holds_here(caller, own.as_ref(), "start-discussion-other-user");
         if !may_start {
-            return Err(not_allowed("You do not have permission to start a discussion"));
+            return Err(not_allowed(Reject::DiscussionStartNotAllowed));
         }
         // Rocket.Chat's `canSendMessage`: members only, then archive and
         // read-only rules.
@@ -83,12 +77,13 @@ impl Services {
             return Err(Error::not_allowed());
         }
         if parent.prid.is_some() {
-            return Err(Error::rejected("Cannot create nested discussions", Code::NestedDiscussion)
-                .with_details(json!({"method": "createDiscussion"})));
+            return Err(
+                Error::from(Reject::NestedDiscussion).with_details(json!({"method": "createDiscussion"}))
+            );
         }
         let quoted = match new.pmid.filter(|m| !m.trim().is_empty()) {
             Some(pmid) => {
-                let invalid = || Error::rejected("Invalid message", Code::InvalidMessage);
+                let invalid = || Error::from(Reject::InvalidMessage);
                 let message = self.store.message_by_id(pmid).await?.ok_or_else(invalid)?;
                 if message.rid != parent.id {
                     return Err(invalid());
@@ -155,17 +150,17 @@ impl Services {
         count: Option<&str>,
         offset: Option<&str>,
     ) -> Result<MessageListing> {
-        let rid = room_id.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
-            Error::rejected("The required \"roomId\" query param is missing.", Code::InvalidParams)
-        })?;
+        let rid = room_id
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| Error::from(Reject::RoomIdQueryMissing))?;
         let paging = Paging::from_params(count, offset, &self.settings())?;
         self.readable_room(caller, rid).await?.ok_or_else(Error::not_allowed)?;
         let mut query = json!({"t": "discussion-created"});
         if let Some(text) = text.filter(|t| !t.is_empty()) {
             query = json!({"$and": [query, {"msg": {"$regex": regex_literal(text), "$options": "i"}}]});
         }
-        let filter =
-            Filter::parse(Some(&query.to_string())).map_err(|e| Error::invalid_params(e.to_string()))?;
+        let filter = Filter::parse(Some(&query.to_string()))
+            .map_err(|e| Error::from(Reject::QuerySelectorInvalid { detail: e.to_string() }))?;
         let sort = Sort::by(SortField::Ts, Direction::Desc);
         let page = self.store.room_messages(rid, &filter, &sort, paging.offset, paging.count).await?;
         Ok(MessageListing { items: Documents::Whole(page.items), offset: paging.offset, total: page.total })

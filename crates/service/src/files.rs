@@ -20,7 +20,7 @@ use crate::Services;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use threadsync_domain::upload::{self, UNCONFIRMED_TTL_MS};
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Timestamp, Upload, User, UserRef};
 use threadsync_storage::{Blob, BlobError, ByteStream, UploadListQuery, UploadSelection};
 
@@ -78,7 +78,7 @@ impl FileMessage {
             match fields.remove(key) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s)),
-                Some(_) => Err(Error::invalid_params(format!("The \"{key}\" field must be a string."))),
+                Some(_) => Err(Error::from(Reject::UploadFieldNotString { key: key.to_owned() })),
             }
         };
         let msg = text("msg")?.unwrap_or_default();
@@ -95,7 +95,7 @@ impl FileMessage {
             Some(Value::Bool(b)) => Some(b),
             Some(Value::String(s)) if s == "true" || s == "1" => Some(true),
             Some(Value::String(s)) if s == "false" || s == "0" || s.is_empty() => Some(false),
-            Some(_) => return Err(Error::invalid_params("The \"tshow\" field must be a boolean.")),
+            Some(_) => return Err(Error::from(Reject::UploadTshowNotBoolean)),
         };
         match fields.remove("customFields") {
             None | Some(Value::Null) => {}
@@ -107,11 +107,9 @@ impl FileMessage {
                 Ok(Value::Object(map)) => {
                     extra.insert("customFields".into(), Value::Object(map));
                 }
-                _ => return Err(Error::invalid_params("The \"customFields\" field must be a JSON object.")),
+                _ => return Err(Error::from(Reject::UploadCustomFieldsNotObject)),
             },
-            Some(_) => {
-                return Err(Error::invalid_params("The \"customFields\" field must be a JSON object."))
-            }
+            Some(_) => return Err(Error::from(Reject::UploadCustomFieldsNotObject)),
         }
         Ok(FileMessage { msg, tmid, tshow, description, extra })
     }
@@ -139,11 +137,11 @@ enum Refused {
 const EXPIRY_BATCH: u64 = 500;
 
 fn file_too_large() -> Error {
-    Error::rejected("", Code::FileTooLarge)
+    Error::from(Reject::FileTooLarge)
 }
 
 fn invalid_file() -> Error {
-    Error::rejected("", Code::InvalidFile)
+    Error::from(Reject::UploadFileInvalid)
 }
 
 impl Services {
@@ -154,7 +152,7 @@ impl Services {
     pub async fn upload_target(&self, caller: &User, rid: &str) -> Result<Room> {
         let room = self.readable_room(caller, rid).await?.ok_or(Error::Forbidden)?;
         if !self.settings().file_upload_enabled() {
-            return Err(Error::rejected("File upload is disabled", Code::FileUploadDisabled));
+            return Err(Error::from(Reject::FileUploadDisabled));
         }
         self.check_can_post(caller, &room).await?;
         Ok(room)
@@ -173,15 +171,13 @@ impl Services {
             settings.file_upload_allow_list(),
             settings.file_upload_deny_list(),
         ) {
-            return Err(Error::rejected("File type is not accepted.", Code::InvalidFileType));
+            return Err(Error::from(Reject::FileTypeNotAccepted));
         }
         let id = id::new_id();
         let size =
             self.blobs.put(&id, file.body, settings.file_upload_max_size()).await.map_err(|e| match e {
                 BlobError::TooLarge { .. } => file_too_large(),
-                BlobError::Incoming(e) => {
-                    Error::invalid_params(format!("The file did not arrive whole: {e}"))
-                }
+                BlobError::Incoming(e) => Error::from(Reject::FileIncomplete { detail: e.to_string() }),
                 BlobError::Store(e) => Error::Internal(format!("cannot store an upload: {e}")),
             })?;
         Ok(StoredFile { id, name, content_type, size })
@@ -255,7 +251,7 @@ impl Services {
         let too_long =
             description.is_some_and(|d| d.chars().count() > self.settings().message_max_allowed_size());
         if too_long {
-            Err(Error::rejected("", Code::MessageSizeExceeded))
+            Err(Error::from(Reject::MessageSizeExceededBare))
         } else {
             Ok(())
         }
@@ -375,7 +371,7 @@ impl Services {
     /// cannot be probed, except a missing login while files are protected
     /// (403, so a client knows to send its credentials).
     pub async fn file_download(&self, caller: Option<&User>, file_id: &str) -> Result<(Upload, Blob)> {
-        let not_found = || Error::rejected("File not found", Code::FileNotFound);
+        let not_found = || Error::from(Reject::FileNotFound);
         if caller.is_none() && self.settings().file_upload_protect_files() {
             return Err(Error::Forbidden);
         }
@@ -398,10 +394,7 @@ impl Services {
     /// `len` bytes of a file from byte `start` on, for a ranged download of
     /// a record [`Services::file_download`] already allowed.
     pub async fn file_range(&self, record: &Upload, start: u64, len: u64) -> Result<Blob> {
-        self.blobs
-            .open_range(&record.id, start, len)
-            .await?
-            .ok_or_else(|| Error::rejected("File not found", Code::FileNotFound))
+        self.blobs.open_range(&record.id, start, len).await?.ok_or_else(|| Error::from(Reject::FileNotFound))
     }
 
     /// Removes the files a deleted message shared (records, then bytes).

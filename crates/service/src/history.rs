@@ -9,7 +9,7 @@ use crate::Services;
 use serde_json::{json, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Message, Result, Room, RoomType, Subscription, Timestamp, User};
 
 /// Which part of a room's timeline to read.
@@ -68,11 +68,7 @@ impl Services {
     /// Marks thread `tmid` read for the caller (clears it from their
     /// `tunread`). Returns the subscription when it changed.
     pub async fn mark_thread_read(&self, caller: &User, tmid: &str) -> Result<Option<Subscription>> {
-        let rid = self
-            .store
-            .message_room(tmid)
-            .await?
-            .ok_or_else(|| Error::rejected("Invalid message", Code::InvalidMessage))?;
+        let rid = self.store.message_room(tmid).await?.ok_or_else(|| Error::from(Reject::InvalidMessage))?;
         if !self.can_read_room_id(caller, &rid).await? {
             return Err(Error::not_allowed());
         }
@@ -97,9 +93,7 @@ pub struct HistoryParams<'a> {
 
 fn date_param(raw: Option<&str>, name: &str) -> Result<Option<Timestamp>> {
     raw.map(|raw| {
-        Timestamp::parse(raw).ok_or_else(|| {
-            Error::invalid_params(format!("The \"{name}\" query parameter must be a valid date."))
-        })
+        Timestamp::parse(raw).ok_or_else(|| Error::from(Reject::QueryDateInvalid { name: name.to_owned() }))
     })
     .transpose()
 }
@@ -109,9 +103,7 @@ fn flag(raw: Option<&str>, name: &str, default: bool) -> Result<bool> {
         None => Ok(default),
         Some("true" | "1") => Ok(true),
         Some("false" | "0") => Ok(false),
-        Some(_) => {
-            Err(Error::invalid_params(format!("The \"{name}\" query parameter must be true or false.")))
-        }
+        Some(_) => Err(Error::from(Reject::QueryBoolInvalid { name: name.to_owned() })),
     }
 }
 
@@ -154,13 +146,15 @@ impl Services {
         if t != RoomType::Direct {
             return self.room_info(caller, t, room).await;
         }
-        let rid = room.room_id.map(str::trim).filter(|id| !id.is_empty()).ok_or_else(|| {
-            Error::rejected("must have required property 'roomId'", Code::SchemaInvalidParams)
-        })?;
+        let rid = room
+            .room_id
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::from(Reject::SchemaRoomIdMissing))?;
         let found = self.store.room_by_id(rid).await?.filter(|r| r.t == RoomType::Direct);
         match found {
             Some(room) if self.is_member(caller, &room.id).await? => Ok(room),
-            _ => Err(Error::rejected("", Code::InvalidChannel)),
+            _ => Err(Error::from(Reject::ChannelNotResolved)),
         }
     }
 

@@ -11,20 +11,20 @@ use crate::Services;
 use serde_json::{json, Map, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Message, Result, User};
 use threadsync_storage::{MessageMark, NewMessage, StorageError};
 
 fn message_not_found() -> Error {
-    Error::rejected("The provided \"messageId\" does not match any existing message.", Code::MessageNotFound)
+    Error::from(Reject::MessageIdUnknown)
 }
 
 fn missing_message_id() -> Error {
-    Error::rejected("The required \"messageId\" param is missing.", Code::MessageidParamNotProvided)
+    Error::from(Reject::MessageIdMissing)
 }
 
 fn missing_room_id() -> Error {
-    Error::rejected("The required \"roomId\" query param is missing.", Code::RoomIdParamNotProvided)
+    Error::from(Reject::RoomIdMissing)
 }
 
 /// Which messages of a room [`Services::marked_messages`] lists.
@@ -67,7 +67,7 @@ impl Services {
     pub async fn star_message(&self, caller: &User, message_id: Option<&str>, on: bool) -> Result<()> {
         let message = self.markable_message(caller, message_id).await?;
         if self.store.subscription(&message.rid, &caller.id).await?.is_none() {
-            return Err(Error::rejected("Not allowed", Code::ActionNotAllowed)
+            return Err(Error::from(Reject::ActionNotAllowed)
                 .with_details(json!({"method": "starMessage", "action": "Message_starring"})));
         }
         let mark = MessageMark::Star { user_id: caller.id.clone(), on };
@@ -84,8 +84,7 @@ impl Services {
         let message = self.markable_message(caller, message_id).await?;
         if !self.has_permission(caller, "pin-message", &message.rid).await? {
             let method = if on { "pinMessage" } else { "unpinMessage" };
-            return Err(Error::rejected("Not Authorized", Code::MethodNotAuthorized)
-                .with_details(json!({"method": method})));
+            return Err(Error::from(Reject::MethodNotAuthorized).with_details(json!({"method": method})));
         }
         let mark = MessageMark::Pin { by: user_ref(caller), on };
         let Some(changed) = self.store.set_mark(&message.id, mark).await.map_err(not_found_as_missing)?
@@ -147,9 +146,9 @@ impl Services {
     /// operators see it; there is no moderation console to keep it for.
     pub async fn report_message(&self, caller: &User, message_id: &str, description: &str) -> Result<()> {
         if description.trim().is_empty() {
-            return Err(Error::rejected("Invalid description", Code::InvalidDescription));
+            return Err(Error::from(Reject::InvalidDescription));
         }
-        let invalid_id = || Error::rejected("Invalid message id", Code::InvalidMessageId);
+        let invalid_id = || Error::from(Reject::InvalidMessageId);
         let message = self.store.message_by_id(message_id).await?.ok_or_else(invalid_id)?;
         if self.readable_room(caller, &message.rid).await?.is_none() {
             return Err(invalid_id());

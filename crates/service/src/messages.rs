@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use threadsync_domain::message::{
     json_size, ChannelMention, Mention, CLIENT_CONTENT_FIELDS, MAX_CONTENT_BYTES,
 };
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Subscription, Timestamp, User, UserRef};
 use threadsync_storage::{Deletion, MemberCounters, MessageEdit, NewMessage, ReplyBookkeeping, StorageError};
 
@@ -112,9 +112,7 @@ impl Draft {
         let id = take_string(&mut fields, "_id")?.filter(|s| !s.is_empty());
         if let Some(id) = &id {
             if !id::is_valid_client_id(id) {
-                return Err(Error::invalid_params(
-                    "The \"_id\" property on the message object must be 1 to 64 characters of letters, digits, '.', '_' or '-'.",
-                ));
+                return Err(Error::from(Reject::MessageIdMalformed));
             }
         }
         let rid = take_string(&mut fields, "rid")?.filter(|s| !s.is_empty());
@@ -180,50 +178,45 @@ fn take_string(fields: &mut Map<String, Value>, key: &str) -> Result<Option<Stri
 }
 
 fn wrong_type(field: &str, expected: &str) -> Error {
-    Error::invalid_params(format!("The \"{field}\" property on the message object must be {expected}."))
+    Error::from(Reject::MessageFieldInvalid { field: field.to_owned(), expected: expected.to_owned() })
 }
 
 fn invalid_message() -> Error {
-    Error::rejected("Invalid message", Code::InvalidMessage)
+    Error::from(Reject::InvalidMessage)
 }
 
 fn invalid_room() -> Error {
-    Error::rejected("Invalid room", Code::InvalidRoom)
+    Error::from(Reject::InvalidRoom)
 }
 
 fn invalid_channel() -> Error {
-    Error::rejected("Invalid channel", Code::InvalidChannel)
+    Error::from(Reject::InvalidChannel)
 }
 
 fn size_exceeded() -> Error {
-    Error::rejected("Message size exceeds Message_MaxAllowedSize", Code::MessageSizeExceeded)
+    Error::from(Reject::MessageSizeExceeded)
 }
 
 /// The content fields together are over [`MAX_CONTENT_BYTES`]; the same
 /// `errorType` as the text limit, so a client handles both alike.
 fn content_size_exceeded() -> Error {
-    Error::rejected(
-        format!(
-            "Message content exceeds {MAX_CONTENT_BYTES} bytes (alias, emoji, avatar, attachments, blocks and customFields together)"
-        ),
-        Code::MessageSizeExceeded,
-    )
+    Error::from(Reject::MessageContentTooLarge { max: MAX_CONTENT_BYTES })
 }
 
 fn no_message_found(msg_id: &str) -> Error {
-    Error::Legacy(format!("No message found with the id of \"{msg_id}\"."))
+    Error::from(Reject::MessageNotFoundLegacy { id: msg_id.to_owned() })
 }
 
 fn room_mismatch() -> Error {
-    Error::Legacy("The room id provided does not match where the message is from.".into())
+    Error::from(Reject::MessageInOtherRoom)
 }
 
 fn editing_not_allowed() -> Error {
-    Error::rejected("Message editing not allowed", Code::ActionNotAllowed)
+    Error::from(Reject::MessageEditingNotAllowed)
 }
 
 fn deleting_not_allowed() -> Error {
-    Error::rejected("Not allowed", Code::ActionNotAllowed)
+    Error::from(Reject::ActionNotAllowed)
 }
 
 impl Services {
@@ -232,7 +225,7 @@ impl Services {
     pub async fn send_message(&self, caller: &User, message: Map<String, Value>) -> Result<Message> {
         let draft = Draft::from_client(message)?;
         let Some(rid) = draft.rid.clone() else {
-            return Err(Error::Legacy("The 'rid' property on the message object is missing.".into()));
+            return Err(Error::from(Reject::MessageRidMissing));
         };
         self.check_draft(&draft)?;
         let room = self.store.room_by_id(&rid).await?.ok_or_else(invalid_room)?;
@@ -268,10 +261,7 @@ impl Services {
         // and code are ours (`chat.update` / `chat.delete` keep their legacy
         // text, without a code).
         self.known_message(caller, msg_id, false).await.map_err(|e| match e {
-            Error::Legacy(_) => Error::rejected(
-                format!("No message found with the id of \"{}\".", threadsync_domain::error::echo(msg_id)),
-                Code::MessageNotFound,
-            ),
+            Error::Legacy(_) => Error::from(Reject::MessageNotFoundById { id: msg_id.to_owned() }),
             other => other,
         })
     }
@@ -365,10 +355,7 @@ impl Services {
         }
         let as_author = as_user && message.u.id != caller.id;
         if as_author && !self.has_permission(caller, "force-delete-message", &message.rid).await? {
-            return Err(Error::Legacy(
-                "Unauthorized. You must have the permission \"force-delete-message\" to delete other's message as them."
-                    .into(),
-            ));
+            return Err(Error::from(Reject::ForceDeleteRequired));
         }
         let author;
         let actor = if as_author {
@@ -376,7 +363,7 @@ impl Services {
                 .store
                 .user_by_id(&message.u.id)
                 .await?
-                .ok_or_else(|| Error::Legacy("User not found".into()))?;
+                .ok_or_else(|| Error::from(Reject::AuthorNotFound))?;
             &author
         } else {
             caller
@@ -400,10 +387,10 @@ impl Services {
     pub(crate) fn check_draft(&self, draft: &Draft) -> Result<()> {
         let settings = self.settings();
         if draft.tshow == Some(true) && draft.tmid.is_none() {
-            return Err(Error::rejected("tshow provided but missing tmid", Code::SchemaInvalidParams));
+            return Err(Error::from(Reject::TshowWithoutTmid));
         }
         if draft.tmid.is_some() && !settings.threads_enabled() {
-            return Err(Error::rejected("not-allowed", Code::NotAllowed));
+            return Err(Error::from(Reject::NotAllowedDashed));
         }
         if draft.msg.chars().count() > settings.message_max_allowed_size() {
             return Err(size_exceeded());
@@ -464,9 +451,7 @@ impl Services {
         let sent =
             self.store.insert_message(NewMessage { message, reply, join, counters }).await.map_err(|e| {
                 match e {
-                    StorageError::Conflict(_) if client_id => {
-                        Error::rejected("A message with this _id already exists", Code::DuplicateId)
-                    }
+                    StorageError::Conflict(_) if client_id => Error::from(Reject::MessageIdTaken),
                     StorageError::NotFound("thread") => invalid_message(),
                     StorageError::NotFound(_) => invalid_room(),
                     other => other.into(),
@@ -489,13 +474,10 @@ impl Services {
         }
         // Rocket.Chat's `canSendMessage`: a plain error text, no code.
         if room.archived {
-            return Err(Error::Legacy("room_is_archived".into()));
+            return Err(Error::from(Reject::RoomIsArchived));
         }
         if room.read_only && !self.holds_here(caller, subscription.as_ref(), "post-readonly") {
-            return Err(Error::rejected(
-                "You can't send messages because the room is readonly.",
-                Code::NotAllowed,
-            ));
+            return Err(Error::from(Reject::ReadOnlySend));
         }
         Ok(match subscription {
             Some(_) => None,
@@ -524,10 +506,7 @@ impl Services {
         }
         let read_only = self.store.room_by_id(&message.rid).await?.is_some_and(|r| r.read_only);
         if read_only && !holds("post-readonly") {
-            return Err(Error::rejected(
-                "You can't delete messages because the room is readonly.",
-                Code::NotAllowed,
-            ));
+            return Err(Error::from(Reject::ReadOnlyDelete));
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! `count` / `offset` as Rocket.Chat reads them (docs/contract.md#paging-and-shaping).
 
 use threadsync_domain::settings::Settings;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result};
 
 /// A hard cap on items per response, whatever the settings say: `count=0`
@@ -40,9 +41,7 @@ impl Paging {
 }
 
 fn parse_non_negative(raw: &str, name: &str) -> Result<u64> {
-    raw.trim().parse::<u64>().map_err(|_| {
-        Error::invalid_params(format!("The \"{name}\" query parameter must be a non-negative integer."))
-    })
+    raw.trim().parse::<u64>().map_err(|_| Error::from(Reject::QueryIntInvalid { name: name.to_owned() }))
 }
 
 #[cfg(test)]

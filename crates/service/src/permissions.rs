@@ -14,7 +14,7 @@ use crate::rooms::UserSelector;
 use crate::Services;
 use std::sync::Arc;
 use threadsync_domain::permissions::{default_roles, PermissionChange, PermissionTable, Role, RoleScope};
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Subscription, Timestamp, User};
 use threadsync_storage::{ReadChange, RoleFilter, StorageError, Store, UserListQuery, UserPatch};
 
@@ -50,15 +50,15 @@ pub struct RoleFields {
 }
 
 fn accessing_permissions() -> Error {
-    Error::rejected("Accessing permissions is not allowed", Code::ActionNotAllowed)
+    Error::from(Reject::AccessPermissionsNotAllowed)
 }
 
 fn duplicate_role_name() -> Error {
-    Error::rejected("Role name already exists", Code::DuplicateRoleNamesNotAllowed)
+    Error::from(Reject::RoleNameTaken)
 }
 
 fn invalid_scope() -> Error {
-    Error::rejected("Invalid scope", Code::InvalidScope)
+    Error::from(Reject::InvalidScope)
 }
 
 impl Services {
@@ -124,14 +124,14 @@ impl Services {
     ) -> Result<Arc<PermissionTable>> {
         self.require_global_permission(caller, "access-permissions")?;
         if updates.iter().any(|u| default_roles(&u.id).is_none()) {
-            return Err(Error::rejected("Invalid permission", Code::InvalidPermission));
+            return Err(Error::from(Reject::InvalidPermission));
         }
         // Roles by id or name (an admin's role has a random id), stored by id.
         let table = self.permissions();
         let mut updates = updates;
         for update in &mut updates {
             for r in &mut update.roles {
-                *r = table.role(r).ok_or_else(|| Error::rejected("Invalid role", Code::InvalidRole))?.id;
+                *r = table.role(r).ok_or_else(|| Error::from(Reject::InvalidRole))?.id;
             }
         }
         let now = Timestamp::now();
@@ -177,9 +177,9 @@ impl Services {
     ) -> Result<Role> {
         let (role, user) = self.role_target(caller, role_name, target, Assignment::Add).await?;
         if role.id == "admin" && !self.has_global_permission(caller, "assign-admin-role") {
-            return Err(Error::rejected("Assigning admin is not allowed", Code::ActionNotAllowed));
+            return Err(Error::from(Reject::AssignAdminNotAllowed));
         }
-        let already = || Error::rejected("User already in role", Code::UserAlreadyInRole);
+        let already = || Error::from(Reject::UserAlreadyInRole);
         match role.scope {
             RoleScope::Users => {
                 if user.roles.contains(&role.id) {
@@ -191,8 +191,8 @@ impl Services {
             RoleScope::Subscriptions => {
                 let rid = room_id
                     .filter(|r| !r.trim().is_empty())
-                    .ok_or_else(|| Error::rejected("Invalid arguments", Code::InvalidArguments))?;
-                let not_member = || Error::rejected("User is not part of given room", Code::InvalidUser);
+                    .ok_or_else(|| Error::from(Reject::InvalidArguments))?;
+                let not_member = || Error::from(Reject::UserNotInGivenRoom);
                 let subscription = self.store.subscription(rid, &user.id).await?.ok_or_else(not_member)?;
                 if subscription.roles.contains(&role.id) {
                     return Err(already());
@@ -221,7 +221,7 @@ impl Services {
         scope: Option<&str>,
     ) -> Result<Role> {
         let (role, user) = self.role_target(caller, role_name, target, Assignment::Remove).await?;
-        let not_in_role = || Error::rejected("User is not in this role", Code::UserNotInRole);
+        let not_in_role = || Error::from(Reject::UserNotInRole);
         match role.scope {
             RoleScope::Users => {
                 if !user.roles.contains(&role.id) {
@@ -231,10 +231,7 @@ impl Services {
                 match self.store.update_user(&user.id, &patch).await {
                     Ok(_) => {}
                     Err(StorageError::Invalid("last_active_admin")) => {
-                        return Err(Error::rejected(
-                            "You need to have at least one admin",
-                            Code::AdminRequired,
-                        ))
+                        return Err(Error::from(Reject::AdminRequired))
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -253,10 +250,7 @@ impl Services {
                     Ok(Some(_)) => {}
                     Ok(None) => return Err(not_in_role()),
                     Err(StorageError::Invalid("last owner")) => {
-                        return Err(Error::rejected(
-                            "This is the last owner. Please set a new owner before removing this one.",
-                            Code::RemoveLastOwner,
-                        ))
+                        return Err(Error::from(Reject::RemoveLastOwner))
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -275,19 +269,19 @@ impl Services {
         target: UserSelector<'_>,
         assignment: Assignment,
     ) -> Result<(Role, User)> {
-        let role_name = role_name.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
-            Error::rejected("The role properties are invalid.", Code::InvalidRoleProperties)
-        })?;
+        let role_name = role_name
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| Error::from(Reject::InvalidRoleProperties))?;
         if !self.has_global_permission(caller, "access-permissions") {
-            let code = match assignment {
-                Assignment::Add => Code::ActionNotAllowed,
-                Assignment::Remove => Code::NotAllowed,
-            };
-            return Err(Error::rejected("Accessing permissions is not allowed", code));
+            return Err(Error::from(match assignment {
+                Assignment::Add => Reject::AccessPermissionsNotAllowed,
+                Assignment::Remove => Reject::AccessPermissionsNotAllowedRemove,
+            }));
         }
         let role = self.permissions().role(role_name).ok_or_else(|| match assignment {
-            Assignment::Add => Error::rejected("Role not found", Code::RoleNotFound),
-            Assignment::Remove => Error::rejected("This role does not exist", Code::InvalidRoleId),
+            Assignment::Add => Error::from(Reject::RoleNotFound),
+            Assignment::Remove => Error::from(Reject::RoleDoesNotExist),
         })?;
         let user = self.target_user(target).await?;
         Ok((role, user))
@@ -306,9 +300,12 @@ impl Services {
         if !self.has_global_permission(caller, "access-permissions") {
             return Err(accessing_permissions());
         }
-        let name = fields.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).ok_or_else(|| {
-            Error::rejected("The role properties are invalid.", Code::InvalidRoleProperties)
-        })?;
+        let name = fields
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::from(Reject::InvalidRoleProperties))?;
         let _one_writer = self.settings_write.lock().await;
         if self.permissions().role(name).is_some() {
             return Err(duplicate_role_name());
@@ -346,13 +343,13 @@ impl Services {
         if !self.has_global_permission(caller, "access-permissions") {
             return Err(accessing_permissions());
         }
-        let missing = || Error::rejected("This role does not exist", Code::InvalidRoleId);
+        let missing = || Error::from(Reject::RoleDoesNotExist);
         let role_id = role_id.filter(|id| !id.is_empty()).ok_or_else(missing)?;
         let _one_writer = self.settings_write.lock().await;
         let table = self.permissions();
         let mut role = table.roles().into_iter().find(|r| r.id == role_id).ok_or_else(missing)?;
         if role.protected {
-            return Err(Error::rejected("Role is protected", Code::RoleProtected));
+            return Err(Error::from(Reject::RoleProtected));
         }
         let name = fields.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
         let scope = match fields.scope.as_deref().filter(|s| !s.is_empty()) {
@@ -388,16 +385,12 @@ impl Services {
     /// [error-role-in-use]`). The permissions it held are taken from it.
     pub async fn delete_role(&self, caller: &User, role_id: Option<&str>) -> Result<()> {
         self.require_global_permission(caller, "access-permissions")?;
-        let role_id = role_id.filter(|id| !id.is_empty()).ok_or_else(|| {
-            Error::rejected("The role properties are invalid.", Code::InvalidRoleProperties)
-        })?;
+        let role_id =
+            role_id.filter(|id| !id.is_empty()).ok_or_else(|| Error::from(Reject::InvalidRoleProperties))?;
         let _one_writer = self.settings_write.lock().await;
-        let role = self
-            .permissions()
-            .role(role_id)
-            .ok_or_else(|| Error::rejected("This role does not exist", Code::InvalidRoleId))?;
+        let role = self.permissions().role(role_id).ok_or_else(|| Error::from(Reject::RoleDoesNotExist))?;
         if role.protected {
-            return Err(Error::rejected("Cannot delete a protected role", Code::RoleProtected));
+            return Err(Error::from(Reject::ProtectedRoleDelete));
         }
         let filter = match role.scope {
             RoleScope::Users => RoleFilter::Global(role.id.clone()),
@@ -405,7 +398,7 @@ impl Services {
         };
         let holders = UserListQuery { role: Some(filter), count: 1, ..UserListQuery::default() };
         if self.store.list_users(&holders).await?.total > 0 {
-            return Err(Error::rejected("Cannot delete role because it's in use", Code::RoleInUse));
+            return Err(Error::from(Reject::RoleInUse));
         }
         let now = Timestamp::now();
         self.store.delete_role(&role.id, now).await?;

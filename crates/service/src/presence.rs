@@ -13,7 +13,8 @@
 use crate::Services;
 use std::sync::PoisonError;
 use std::time::Duration;
-use threadsync_domain::{presence, Code, Error, Result, Timestamp, User};
+use threadsync_domain::Reject;
+use threadsync_domain::{presence, Error, Result, Timestamp, User};
 use threadsync_storage::PresenceChange;
 
 /// How long a connection's record lives without its instance renewing it,
@@ -73,19 +74,13 @@ impl Services {
     /// of `users.setStatus`.
     pub async fn choose_status(&self, caller: &User, status: &str) -> Result<User> {
         if !presence::STATUSES.contains(&status) {
-            return Err(Error::rejected(
-                "Valid status types include online, away, offline, and busy.",
-                Code::InvalidStatus,
-            ));
+            return Err(Error::from(Reject::InvalidStatus));
         }
         if status == presence::OFFLINE && !self.settings().invisible_status_allowed() {
-            return Err(Error::rejected("Invisible status is disabled", Code::StatusNotAllowed));
+            return Err(Error::from(Reject::InvisibleStatusDisabled));
         }
         let change = PresenceChange::Chosen { status: status.to_owned() };
-        self.store
-            .update_presence(&caller.id, &change)
-            .await?
-            .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))
+        self.store.update_presence(&caller.id, &change).await?.ok_or_else(|| Error::from(Reject::InvalidUser))
     }
 
     /// The heartbeat of instance `instance`: renews its connections' leases,

@@ -11,7 +11,7 @@ use crate::Services;
 use serde_json::{Map, Value};
 use threadsync_domain::error::json_type;
 use threadsync_domain::permissions::RoleScope;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Email, Error, Result, User};
 use threadsync_storage::{StorageError, UserPatch};
 
@@ -133,7 +133,7 @@ fn known_preferences(data: &Map<String, Value>) -> Result<Map<String, Value>> {
             return Err(Error::match_failed(format!("Expected string in field data.{key}")));
         }
         if serde_json::to_string(value).map_or(true, |s| s.len() > MAX_PREFERENCE_BYTES) {
-            return Err(Error::rejected(format!("The preference {key} is too large"), Code::InvalidParams));
+            return Err(Error::from(Reject::PreferenceTooLarge { key: key.clone() }));
         }
         kept.insert(key.clone(), value.clone());
     }
@@ -170,12 +170,7 @@ impl Services {
             Some(id) => self.store.user_by_id(id).await?,
             None => self.store.user_by_username(name.unwrap_or_default()).await?,
         };
-        found.ok_or_else(|| {
-            Error::rejected(
-                "The optional \"userId\" or \"username\" param provided does not match any users",
-                Code::InvalidUser,
-            )
-        })
+        found.ok_or_else(|| Error::from(Reject::OptionalUserUnknown))
     }
 
     /// `users.setStatus`: the caller's status and status message, or
@@ -188,19 +183,16 @@ impl Services {
         }
         let settings = self.settings();
         if !settings.user_status_change_allowed() {
-            return Err(Error::rejected("Change status is not allowed", Code::NotAllowed));
+            return Err(Error::from(Reject::StatusChangeNotAllowed));
         }
         let target = self.profile_target(caller, change.who).await?;
         let status = match change.status.filter(|s| !s.is_empty()) {
             None => None,
             Some(s) if !threadsync_domain::presence::STATUSES.contains(&s) => {
-                return Err(Error::rejected(
-                    "Valid status types include online, away, offline, and busy.",
-                    Code::InvalidStatus,
-                ))
+                return Err(Error::from(Reject::InvalidStatus))
             }
             Some("offline") if !settings.invisible_status_allowed() => {
-                return Err(Error::rejected("Invisible status is disabled", Code::StatusNotAllowed))
+                return Err(Error::from(Reject::InvisibleStatusDisabled))
             }
             Some(s) => Some(s.to_owned()),
         };
@@ -219,18 +211,14 @@ impl Services {
         if !editing_self {
             self.require_global_permission(caller, "edit-other-user-info").map_err(|_| not_allowed())?;
         }
-        let target = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))?;
+        let target = self.store.user_by_id(user_id).await?.ok_or_else(|| Error::from(Reject::InvalidUser))?;
         let mut patch = UserPatch::default();
         if let Some(username) = data.username.as_deref().map(str::trim) {
             if username != target.username {
                 // Rocket.Chat's validateUserEditing: the setting binds users
                 // renaming themselves, not admins renaming others.
                 if editing_self && !self.settings().username_change_allowed() {
-                    return Err(Error::rejected("Edit username is not allowed", Code::ActionNotAllowed));
+                    return Err(Error::from(Reject::UsernameChangeNotAllowed));
                 }
                 validate_username(username)?;
                 let holder = self.store.user_by_username(username).await?;
@@ -242,7 +230,7 @@ impl Services {
         }
         if let Some(name) = data.name.as_deref().map(str::trim) {
             if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
-                return Err(Error::invalid_params("The name must be 1 to 256 characters long."));
+                return Err(Error::from(Reject::NameLength));
             }
             patch.name = Some(name.to_owned());
         }
@@ -267,13 +255,13 @@ impl Services {
                 return Err(not_allowed());
             }
             if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
-                return Err(Error::invalid_params("The password must be 1 to 1024 characters long."));
+                return Err(Error::from(Reject::PasswordLength));
             }
             patch.password_hash = Some(self.hash_new_password(password).await?);
         }
         if let Some(roles) = data.roles {
             if !self.has_global_permission(caller, "assign-roles") {
-                return Err(Error::rejected("Assign roles is not allowed", Code::ActionNotAllowed));
+                return Err(Error::from(Reject::AssignRolesNotAllowed));
             }
             // By id or name (an admin's role has a random id), stored by id.
             let table = self.permissions();
@@ -281,7 +269,7 @@ impl Services {
             for role in &roles {
                 match table.role(role) {
                     Some(found) if found.scope == RoleScope::Users => ids.push(found.id),
-                    _ => return Err(Error::rejected(format!("Invalid role {role}"), Code::InvalidRole)),
+                    _ => return Err(Error::from(Reject::RoleUnknown { role: role.clone() })),
                 }
             }
             let mut roles = ids;
@@ -303,7 +291,7 @@ impl Services {
     async fn apply_patch(&self, id: &str, patch: &UserPatch) -> Result<User> {
         match self.store.update_user(id, patch).await {
             Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(Error::rejected("Invalid user", Code::InvalidUser)),
+            Ok(None) => Err(Error::from(Reject::InvalidUser)),
             Err(StorageError::Conflict("email")) => {
                 Err(email_taken(patch.email.as_ref().map_or("", |e| e.address.as_str())))
             }
@@ -311,10 +299,7 @@ impl Services {
             Err(StorageError::Conflict("username")) => {
                 Err(username_taken(patch.username.as_deref().unwrap_or_default()))
             }
-            Err(StorageError::Invalid("last_active_admin")) => Err(Error::rejected(
-                "Leaving the app without an active admin is not allowed",
-                Code::ActionNotAllowed,
-            )),
+            Err(StorageError::Invalid("last_active_admin")) => Err(Error::from(Reject::NoActiveAdminLeft)),
             Err(e) => Err(e.into()),
         }
     }
@@ -335,15 +320,14 @@ impl Services {
     ) -> Result<(String, Map<String, Value>)> {
         let user_id = user_id.filter(|id| !id.is_empty()).unwrap_or(&caller.id);
         if user_id != caller.id && !self.has_global_permission(caller, "edit-other-user-info") {
-            return Err(Error::rejected("Editing user is not allowed", Code::ActionNotAllowed));
+            return Err(Error::from(Reject::EditUserNotAllowed));
         }
         let changes = known_preferences(data)?;
-        let stored = self.store.merge_user_preferences(user_id, &changes).await?.ok_or_else(|| {
-            Error::rejected(
-                "The optional \"userId\" param provided does not match any users",
-                Code::InvalidUser,
-            )
-        })?;
+        let stored = self
+            .store
+            .merge_user_preferences(user_id, &changes)
+            .await?
+            .ok_or_else(|| Error::from(Reject::OptionalUserIdUnknown))?;
         Ok((user_id.to_owned(), stored))
     }
 
@@ -382,17 +366,12 @@ impl Services {
         who: UserSelector<'_>,
         secret: Option<&str>,
     ) -> Result<LoginSession> {
-        let refused = || Error::rejected("Not authorized", Code::NotAuthorized);
+        let refused = || Error::from(Reject::NotAuthorized);
         if !self.options.create_tokens_for_users {
             return Err(refused());
         }
         let target = match (named(who.user_id), named(who.username)) {
-            (None, None) => {
-                return Err(Error::rejected(
-                    "The required \"userId\" or \"username\" param was not provided",
-                    Code::UserParamNotProvided,
-                ))
-            }
+            (None, None) => return Err(Error::from(Reject::UserSelectorMissing)),
             (id, name) => self.user_info(id, name).await?,
         };
         if target.id != caller.id && !self.has_global_permission(caller, "user-generate-access-token") {
@@ -430,7 +409,7 @@ fn named(value: Option<&str>) -> Option<&str> {
 }
 
 fn not_allowed() -> Error {
-    Error::rejected("Editing user is not allowed", Code::ActionNotAllowed)
+    Error::from(Reject::EditUserNotAllowed)
 }
 
 #[cfg(test)]
@@ -454,7 +433,7 @@ mod tests {
         let wrong = json!({"clockMode": "24h"});
         assert_eq!(
             known_preferences(wrong.as_object().expect("object")),
-            Err(Error::Legacy("Match error: Expected number, got string in field data.clockMode".into()))
+            Err(Error::from(Reject::ClockModeNotNumber))
         );
         let mixed = json!({"highlights": ["a", 1]});
         assert!(known_preferences(mixed.as_object().expect("object")).is_err());

@@ -2,12 +2,12 @@
 
 use crate::Services;
 use threadsync_domain::reaction::normalize_emoji;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Message, Result, User};
 use threadsync_storage::StorageError;
 
 fn message_not_found() -> Error {
-    Error::rejected("The provided \"messageId\" does not match any existing message.", Code::MessageNotFound)
+    Error::from(Reject::MessageIdUnknown)
 }
 
 impl Services {
@@ -24,19 +24,17 @@ impl Services {
         emoji: Option<&str>,
         should_react: Option<bool>,
     ) -> Result<Option<Message>> {
-        let message_id = message_id.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-            Error::rejected("The required \"messageId\" param is missing.", Code::MessageidParamNotProvided)
-        })?;
-        let emoji = emoji.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-            Error::rejected("The required \"emoji\" param is missing.", Code::EmojiParamNotProvided)
-        })?;
+        let message_id = message_id
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| Error::from(Reject::MessageIdMissing))?;
+        let emoji =
+            emoji.filter(|s| !s.trim().is_empty()).ok_or_else(|| Error::from(Reject::EmojiMissing))?;
         let rid = self.store.message_room(message_id).await?.ok_or_else(message_not_found)?;
         if self.readable_room(caller, &rid).await?.is_none() {
             return Err(message_not_found());
         }
         let emoji = normalize_emoji(emoji).ok_or_else(|| {
-            Error::rejected("Invalid emoji provided.", Code::NotAllowed)
-                .with_details(serde_json::json!({"method": "setReaction"}))
+            Error::from(Reject::InvalidEmoji).with_details(serde_json::json!({"method": "setReaction"}))
         })?;
         match self.store.set_reaction(message_id, &emoji, &caller.username, should_react).await {
             Err(StorageError::NotFound(_)) => Err(message_not_found()),

@@ -3,13 +3,12 @@
 use crate::Services;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, User};
 use threadsync_storage::ReadChange;
 
 fn invalid_subscription() -> Error {
-    Error::rejected("Invalid subscription", Code::InvalidSubscription)
-        .with_details(serde_json::json!({"method": "readMessages"}))
+    Error::from(Reject::InvalidSubscription).with_details(serde_json::json!({"method": "readMessages"}))
 }
 
 impl Services {
@@ -18,9 +17,8 @@ impl Services {
     /// (`must have required property 'rid'`); the caller's subscription
     /// (`Invalid subscription`).
     pub async fn read_room(&self, caller: &User, rid: Option<&str>, read_threads: bool) -> Result<()> {
-        let rid = rid
-            .filter(|r| !r.trim().is_empty())
-            .ok_or_else(|| Error::rejected("must have required property 'rid'", Code::SchemaInvalidParams))?;
+        let rid =
+            rid.filter(|r| !r.trim().is_empty()).ok_or_else(|| Error::from(Reject::SchemaRidMissing))?;
         self.store
             .set_read_state(rid, &caller.id, ReadChange::Read { threads: read_threads })
             .await?
@@ -39,7 +37,7 @@ impl Services {
         first_unread: Option<&str>,
     ) -> Result<()> {
         let not_allowed = || {
-            Error::rejected("Not allowed", Code::ActionNotAllowed)
+            Error::from(Reject::ActionNotAllowed)
                 .with_details(serde_json::json!({"method": "unreadMessages", "action": "Unread_messages"}))
         };
         let (rid, from) = match (first_unread.filter(|s| !s.is_empty()), room_id.filter(|s| !s.is_empty())) {
@@ -54,12 +52,7 @@ impl Services {
                 let last = last.items.into_iter().next().ok_or_else(not_allowed)?;
                 (rid.to_owned(), last.ts)
             }
-            (None, None) => {
-                return Err(Error::rejected(
-                    "must have required property 'roomId'",
-                    Code::SchemaInvalidParams,
-                ))
-            }
+            (None, None) => return Err(Error::from(Reject::SchemaRoomIdMissing)),
         };
         self.store.set_read_state(&rid, &caller.id, ReadChange::Unread { from }).await?;
         Ok(())

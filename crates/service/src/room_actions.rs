@@ -15,7 +15,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Room, RoomType, Timestamp, User};
 use threadsync_storage::{MessageMark, ReadChange, StorageError, UploadListQuery};
 
@@ -48,10 +48,7 @@ pub struct CleanHistory<'a> {
 
 /// Rocket.Chat's `findRoomByIdOrName` for a room that does not exist.
 fn no_such_room() -> Error {
-    Error::rejected(
-        "The required \"roomId\" or \"roomName\" param provided does not match any channel",
-        Code::RoomNotFound,
-    )
+    Error::from(Reject::ChannelNotFound)
 }
 
 fn with_method(error: Error, method: &str) -> Error {
@@ -64,12 +61,7 @@ impl Services {
     async fn any_room(&self, selector: RoomSelector<'_>) -> Result<Room> {
         self.find_room(selector)
             .await?
-            .ok_or_else(|| {
-                Error::rejected(
-                    "The parameter \"roomId\" or \"roomName\" is required",
-                    Code::RoomidParamNotProvided,
-                )
-            })?
+            .ok_or_else(|| Error::from(Reject::ChannelSelectorMissing))?
             .ok_or_else(no_such_room)
     }
 
@@ -90,10 +82,7 @@ impl Services {
             return Err(with_method(Error::not_allowed(), "leaveRoom"));
         }
         if self.store.subscription(&room.id, &caller.id).await?.is_none() {
-            return Err(with_method(
-                Error::rejected("You are not in this room", Code::UserNotInRoom),
-                "leaveRoom",
-            ));
+            return Err(with_method(Error::from(Reject::CallerNotInRoom), "leaveRoom"));
         }
         self.store.remove_subscription(&room.id, &caller.id, true).await.map_err(keep_an_owner)?;
         Ok(())
@@ -110,19 +99,13 @@ impl Services {
         selector: RoomSelector<'_>,
         favorite: Option<bool>,
     ) -> Result<()> {
-        let favorite = favorite
-            .ok_or_else(|| Error::rejected("The 'favorite' param is required", Code::InvalidParams))?;
+        let favorite = favorite.ok_or_else(|| Error::from(Reject::FavoriteMissing))?;
         let room = self.any_room(selector).await?;
         self.store
             .set_read_state(&room.id, &caller.id, ReadChange::Favorite { on: favorite })
             .await?
             .map(drop)
-            .ok_or_else(|| {
-                with_method(
-                    Error::rejected("You must be part of a room to favorite it", Code::InvalidSubscription),
-                    "toggleFavorite",
-                )
-            })
+            .ok_or_else(|| with_method(Error::from(Reject::FavoriteNeedsMembership), "toggleFavorite"))
     }
 
     /// `channels.close` / `groups.close` / `im.close` (`open: false`) and
@@ -142,26 +125,15 @@ impl Services {
         let (room, subscription) = self.family_room(caller, t, selector, Need::Read).await?;
         let name = room.name.clone().unwrap_or_else(|| room.id.clone());
         let Some(subscription) = subscription else {
-            // Rocket.Chat's texts, its missing quote in the first included.
-            return Err(Error::Legacy(if open {
-                format!("The user/callee is not in the channel \"{name}\".")
-            } else {
-                format!("The user/callee is not in the channel \"{name}.")
-            }));
+            return Err(Error::from(Reject::NotInChannel { name: name.clone(), open }));
         };
         if subscription.open == open {
-            let state = if open { "open" } else { "closed" };
             return match t {
                 RoomType::Direct if open => Ok(()),
-                RoomType::Direct => Err(Error::Legacy(format!(
-                    "The direct message room, {}, is already closed to the sender",
-                    room.id
-                ))),
-                RoomType::Group => {
-                    Err(Error::Legacy(format!("The private group, {name}, is already {state} to the sender")))
-                }
+                RoomType::Direct => Err(Error::from(Reject::DirectAlreadyClosed { rid: room.id.clone() })),
+                RoomType::Group => Err(Error::from(Reject::GroupAlreadyInState { name: name.clone(), open })),
                 RoomType::Channel => {
-                    Err(Error::Legacy(format!("The channel, {name}, is already {state} to the sender")))
+                    Err(Error::from(Reject::ChannelAlreadyInState { name: name.clone(), open }))
                 }
             };
         }
@@ -180,15 +152,14 @@ impl Services {
         let room = self.any_room(request.room).await?;
         let date = |value: Option<&str>, name: &str| -> Result<Timestamp> {
             let value =
-                value.ok_or_else(|| Error::Legacy(format!("Body parameter \"{name}\" is required.")))?;
-            Timestamp::parse(value).ok_or_else(|| {
-                Error::invalid_params(format!("The \"{name}\" body param must be a valid date."))
-            })
+                value.ok_or_else(|| Error::from(Reject::BodyParameterRequired { name: name.to_owned() }))?;
+            Timestamp::parse(value)
+                .ok_or_else(|| Error::from(Reject::BodyDateInvalid { name: name.to_owned() }))
         };
         let latest = date(request.latest, "latest")?;
         let oldest = date(request.oldest, "oldest")?;
         if request.users.len() > MAX_CLEAN_USERS {
-            return Err(Error::invalid_params(format!("\"users\" names more than {MAX_CLEAN_USERS} users.")));
+            return Err(Error::from(Reject::CleanTooManyUsers { max: MAX_CLEAN_USERS }));
         }
         if !self.has_permission(caller, "clean-channel-history", &room.id).await? {
             return Err(with_method(Error::not_allowed(), "cleanRoomHistory"));
@@ -322,14 +293,13 @@ impl Services {
         user_id: Option<&str>,
         ignore: bool,
     ) -> Result<()> {
-        let rid = rid.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
-            Error::rejected("The required \"rid\" param is required.", Code::RoomDashIdParamNotProvided)
-        })?;
-        let user_id = user_id.map(str::trim).filter(|u| !u.is_empty()).ok_or_else(|| {
-            Error::rejected("The required \"userId\" param is required.", Code::UserIdParamNotProvided)
-        })?;
-        let invalid =
-            || with_method(Error::rejected("Invalid subscription", Code::InvalidSubscription), "ignoreUser");
+        let rid =
+            rid.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| Error::from(Reject::RidRequired))?;
+        let user_id = user_id
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| Error::from(Reject::UserIdRequired))?;
+        let invalid = || with_method(Error::from(Reject::InvalidSubscription), "ignoreUser");
         if self.store.subscription(rid, user_id).await?.is_none() {
             return Err(invalid());
         }

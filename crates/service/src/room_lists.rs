@@ -7,7 +7,7 @@ use crate::paging::Paging;
 use crate::room_settings::RoomSetting;
 use crate::rooms::{Listing, RoomSelector};
 use crate::Services;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Room, RoomType, User};
 use threadsync_storage::RoomListQuery;
 
@@ -65,9 +65,7 @@ impl Services {
         self.require_global_permission(caller, "view-room-administration")?;
         let filter = filter.map(str::trim).filter(|f| !f.is_empty());
         if filter.is_some_and(|f| f.chars().count() > MAX_NAME_FILTER) {
-            return Err(Error::invalid_params(format!(
-                "The \"filter\" query param is longer than {MAX_NAME_FILTER} characters."
-            )));
+            return Err(Error::from(Reject::NameFilterTooLong { max: MAX_NAME_FILTER }));
         }
         let mut wanted = Vec::new();
         for t in types {
@@ -76,12 +74,7 @@ impl Services {
                 "p" => wanted.push(RoomType::Group),
                 "d" => wanted.push(RoomType::Direct),
                 "l" | "discussions" | "teams" => {}
-                other => {
-                    return Err(Error::invalid_params(format!(
-                        "Unknown room type \"{}\": expected c, p, d, l, discussions or teams.",
-                        other.chars().take(32).collect::<String>()
-                    )))
-                }
+                other => return Err(Error::from(Reject::RoomTypeUnknown { given: other.to_owned() })),
             }
         }
         if types.is_empty() {
@@ -146,19 +139,9 @@ impl Services {
         let found = match (room_id, username) {
             (Some(id), _) => self.store.room_by_id(id).await?,
             (None, Some(name)) => self.direct_room_with(caller, name).await?,
-            (None, None) => {
-                return Err(Error::rejected(
-                    "Query param \"roomId\" or \"username\" is required",
-                    Code::RoomParamNotProvided,
-                ))
-            }
+            (None, None) => return Err(Error::from(Reject::DirectSelectorMissingInQuery)),
         };
-        found.filter(|r| r.t == RoomType::Direct).ok_or_else(|| {
-            Error::rejected(
-                "The required \"roomId\" or \"username\" param provided does not match any direct message",
-                Code::RoomNotFound,
-            )
-        })
+        found.filter(|r| r.t == RoomType::Direct).ok_or_else(|| Error::from(Reject::DirectRoomNotFound))
     }
 
     /// `im.setTopic` / `dm.setTopic`: the DM's topic, by a member holding
@@ -173,7 +156,7 @@ impl Services {
     ) -> Result<String> {
         let room = self.named_direct_room(caller, room, username).await?;
         if self.store.subscription(&room.id, &caller.id).await?.is_none() {
-            return Err(Error::Legacy("The user is not subscribed to the room".into()));
+            return Err(Error::from(Reject::NotSubscribed));
         }
         let selector = RoomSelector { room_id: Some(&room.id), room_name: None };
         self.change_room_setting(caller, RoomType::Direct, selector, RoomSetting::Topic(topic.clone()))

@@ -7,7 +7,7 @@ use crate::Services;
 use serde_json::json;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Room, RoomType, Subscription, Timestamp, User, UserRef};
 
 /// `*.counters`: Rocket.Chat's answer, `None` where it answers `null`.
@@ -112,16 +112,13 @@ impl Services {
         if t != RoomType::Direct {
             return Ok(self.family_room(caller, t, selector, Need::Read).await?.0);
         }
-        let rid = selector.room_id.map(str::trim).filter(|id| !id.is_empty()).ok_or_else(|| {
-            Error::rejected("Body param \"roomId\" or \"username\" is required", Code::RoomParamNotProvided)
-        })?;
+        let rid = selector
+            .room_id
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| Error::from(Reject::DirectSelectorMissingInBody))?;
         let room = self.store.room_by_id(rid).await?.filter(|r| r.t == RoomType::Direct);
-        let room = room.ok_or_else(|| {
-            Error::rejected(
-                "The required \"roomId\" or \"username\" param provided does not match any direct message",
-                Code::RoomNotFound,
-            )
-        })?;
+        let room = room.ok_or_else(|| Error::from(Reject::DirectRoomNotFound))?;
         if !administrator && self.store.subscription(&room.id, &caller.id).await?.is_none() {
             return Err(Error::Forbidden);
         }

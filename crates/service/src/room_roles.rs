@@ -13,7 +13,8 @@ use crate::membership::system_message;
 use crate::rooms::{Need, RoomSelector, UserSelector};
 use crate::Services;
 use serde_json::{json, Map};
-use threadsync_domain::Code;
+use threadsync_domain::reject::RoomRoleName;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, RoomType, User};
 use threadsync_storage::{NewMessage, ReadChange, StorageError};
 
@@ -34,21 +35,12 @@ impl RoomRole {
         }
     }
 
-    /// The code for giving the role to a member who holds it.
-    fn already_held(self) -> Code {
+    /// The role as the error catalogue names it.
+    fn name(self) -> RoomRoleName {
         match self {
-            RoomRole::Owner => Code::UserAlreadyOwner,
-            RoomRole::Moderator => Code::UserAlreadyModerator,
-            RoomRole::Leader => Code::UserAlreadyLeader,
-        }
-    }
-
-    /// The code for taking the role from a member who does not hold it.
-    fn not_held(self) -> Code {
-        match self {
-            RoomRole::Owner => Code::UserNotOwner,
-            RoomRole::Moderator => Code::UserNotModerator,
-            RoomRole::Leader => Code::UserNotLeader,
+            RoomRole::Owner => RoomRoleName::Owner,
+            RoomRole::Moderator => RoomRoleName::Moderator,
+            RoomRole::Leader => RoomRoleName::Leader,
         }
     }
 
@@ -58,15 +50,6 @@ impl RoomRole {
             RoomRole::Owner => "set-owner",
             RoomRole::Moderator => "set-moderator",
             RoomRole::Leader => "set-leader",
-        }
-    }
-
-    /// `an owner`, `a moderator`, `a leader` (Rocket.Chat's error texts).
-    fn with_article(self) -> &'static str {
-        match self {
-            RoomRole::Owner => "an owner",
-            RoomRole::Moderator => "a moderator",
-            RoomRole::Leader => "a leader",
         }
     }
 }
@@ -96,17 +79,14 @@ impl Services {
             return Err(Error::not_allowed());
         }
         let target = self.target_user(target).await?;
-        let not_in_room = || Error::rejected("User is not in this room", Code::UserNotInRoom);
+        let not_in_room = || Error::from(Reject::UserNotInRoom);
         let subscription = self.store.subscription(&room.id, &target.id).await?.ok_or_else(not_in_room)?;
         let holds = subscription.roles.iter().any(|r| r == role.id());
         if on && holds {
-            return Err(Error::rejected(
-                format!("User is already {}", role.with_article()),
-                role.already_held(),
-            ));
+            return Err(Error::from(Reject::RoleAlreadyHeld { role: role.name() }));
         }
         if !on && !holds {
-            return Err(Error::rejected(format!("User is not {}", role.with_article()), role.not_held()));
+            return Err(Error::from(Reject::RoleNotHeld { role: role.name() }));
         }
         match self
             .store
@@ -116,12 +96,7 @@ impl Services {
             Ok(Some(_)) => {}
             // Left between the read above and the change.
             Ok(None) => return Err(not_in_room()),
-            Err(StorageError::Invalid("last owner")) => {
-                return Err(Error::rejected(
-                    "This is the last owner. Please set a new owner before removing this one.",
-                    Code::RemoveLastOwner,
-                ))
-            }
+            Err(StorageError::Invalid("last owner")) => return Err(Error::from(Reject::RemoveLastOwner)),
             Err(e) => return Err(e.into()),
         }
         if room.sys_mes {

@@ -14,7 +14,7 @@ use crate::membership::system_message;
 use crate::rooms::{duplicate_name, validate_room_name, Need, RoomSelector};
 use crate::Services;
 use serde_json::{json, Map};
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Room, RoomType, User};
 use threadsync_storage::{NewMessage, RoomChange, StorageError};
 
@@ -78,75 +78,55 @@ impl Services {
             }
             RoomSetting::Announcement(_) => false,
             RoomSetting::ReadOnly(v) if room.read_only == *v => {
-                return Err(Error::Legacy(format!(
-                    "The {noun} read only setting is the same as what it would be changed to."
-                )))
+                return Err(Error::from(Reject::SameReadOnly { noun: noun.to_owned() }))
             }
             RoomSetting::Name(v) if room.name.as_deref() == Some(v.as_str()) => {
-                return Err(Error::Legacy(format!(
-                    "The {noun} name is the same as what it would be renamed to."
-                )))
+                return Err(Error::from(Reject::SameName { noun: noun.to_owned() }))
             }
             RoomSetting::Type(v) if room.t == *v => {
-                return Err(Error::Legacy(format!(
-                    "The {noun} type is the same as what it would be changed to."
-                )))
+                return Err(Error::from(Reject::SameType { noun: noun.to_owned() }))
             }
             RoomSetting::Archived(true) if room.archived => {
-                return Err(Error::Legacy(format!("The {noun}, {name}, is already archived")))
+                return Err(Error::from(Reject::AlreadyArchived {
+                    noun: noun.to_owned(),
+                    name: name.to_owned(),
+                }))
             }
             RoomSetting::Archived(false) if !room.archived => {
-                return Err(Error::Legacy(format!("The {noun}, {name}, is not archived")))
+                return Err(Error::from(Reject::NotArchived { noun: noun.to_owned(), name: name.to_owned() }))
             }
-            RoomSetting::Default(v) if room.is_default == *v => {
-                return Err(Error::Failure {
-                    message: "The channel default setting is the same as what it would be changed to.".into(),
-                    code: Code::ChannelsSetdefaultMissingDefaultParam,
-                })
-            }
+            RoomSetting::Default(v) if room.is_default == *v => return Err(Error::from(Reject::SameDefault)),
             _ => false,
         };
         let holds = |permission| self.holds_here(caller, own.as_ref(), permission);
-        let not_editable = |text: &str, action: &str| {
-            Error::rejected(text, Code::ActionNotAllowed)
-                .with_details(json!({"method": "saveRoomSettings", "action": action}))
+        let not_editable = |reject: Reject, action: &str| {
+            Error::from(reject).with_details(json!({"method": "saveRoomSettings", "action": action}))
         };
         match &setting {
             RoomSetting::Archived(on) => {
                 let (permission, method) =
                     if *on { ("archive-room", "archiveRoom") } else { ("unarchive-room", "unarchiveRoom") };
                 if !holds(permission) {
-                    return Err(Error::rejected("Not authorized", Code::NotAuthorized)
-                        .with_details(json!({"method": method})));
+                    return Err(Error::from(Reject::NotAuthorized).with_details(json!({"method": method})));
                 }
             }
-            _ if !holds("edit-room") => {
-                return Err(not_editable("Editing room is not allowed", "Editing_room"))
-            }
+            _ if !holds("edit-room") => return Err(not_editable(Reject::EditRoomNotAllowed, "Editing_room")),
             RoomSetting::Default(_) if !self.has_global_permission(caller, "view-room-administration") => {
                 return Err(not_editable(
-                    "Viewing room administration is not allowed",
+                    Reject::ViewRoomAdministrationNotAllowed,
                     "Viewing_room_administration",
                 ))
             }
             RoomSetting::ReadOnly(_) if !holds("set-readonly") => {
-                return Err(not_editable("Editing readOnly room is not allowed", "Editing_readOnly"))
+                return Err(not_editable(Reject::EditReadOnlyNotAllowed, "Editing_readOnly"))
             }
             RoomSetting::Type(RoomType::Channel) if !holds("create-c") => {
-                return Err(not_editable(
-                    "Changing a private group to a public channel is not allowed",
-                    "Change_Room_Type",
-                ))
+                return Err(not_editable(Reject::GroupToChannelNotAllowed, "Change_Room_Type"))
             }
             RoomSetting::Type(RoomType::Group) if !holds("create-p") => {
-                return Err(not_editable(
-                    "Changing a public channel to a private room is not allowed",
-                    "Change_Room_Type",
-                ))
+                return Err(not_editable(Reject::ChannelToGroupNotAllowed, "Change_Room_Type"))
             }
-            RoomSetting::Type(RoomType::Direct) => {
-                return Err(Error::invalid_params("A room's type may be changed to \"c\" or \"p\" only."))
-            }
+            RoomSetting::Type(RoomType::Direct) => return Err(Error::from(Reject::RoomTypeChangeInvalid)),
             RoomSetting::Name(v) => validate_room_name(v)?,
             _ => {}
         }
@@ -188,7 +168,7 @@ impl Services {
         };
         let changed = match self.store.update_room(&room.id, &change).await {
             Ok(Some(changed)) => changed,
-            Ok(None) => return Err(Error::rejected("Invalid room", Code::InvalidRoom)),
+            Ok(None) => return Err(Error::from(Reject::InvalidRoom)),
             Err(StorageError::Conflict(_)) => {
                 let RoomSetting::Name(v) = &setting else {
                     return Err(Error::internal("conflict without a name"));

@@ -13,7 +13,7 @@ use crate::Services;
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::OnceLock;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Result, Room, RoomType, Subscription, Timestamp, User};
 use threadsync_storage::StorageError;
 
@@ -60,35 +60,17 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.trim().is_empty())
 }
 
-fn family_word(t: RoomType) -> &'static str {
-    match t {
-        RoomType::Channel => "channel",
-        RoomType::Group => "group",
-        RoomType::Direct => "room",
-    }
-}
-
 /// Rocket.Chat's "not found" for a family; also what a non-member gets for a
 /// private group, so that its existence does not leak.
 fn room_not_found(t: RoomType) -> Error {
-    Error::rejected(
-        format!(
-            "The required \"roomId\" or \"roomName\" param provided does not match any {}",
-            family_word(t)
-        ),
-        Code::RoomNotFound,
-    )
+    Error::from(Reject::RoomNotFoundIn { family: t })
 }
 
 /// Neither `roomId` nor `roomName` was given. Rocket.Chat's `groups.*` spell
 /// the code `error-room-param-not-provided`, everything else
 /// `error-roomid-param-not-provided`.
 fn room_param_missing(t: Option<RoomType>) -> Error {
-    let code = match t {
-        Some(RoomType::Group) => Code::RoomParamNotProvided,
-        _ => Code::RoomidParamNotProvided,
-    };
-    Error::rejected("The parameter \"roomId\" or \"roomName\" is required", code)
+    Error::from(Reject::RoomSelectorMissing { family: t })
 }
 
 fn room_name_pattern() -> &'static regex::Regex {
@@ -121,20 +103,17 @@ pub(crate) fn validate_room_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         let shown: String = name.chars().take(MAX_ROOM_NAME_LEN + 1).collect();
-        Err(Error::rejected(
-            format!("{} is not a valid room name.", escape_html(&shown)),
-            Code::InvalidRoomName,
-        ))
+        Err(Error::from(Reject::RoomNameInvalid { shown: escape_html(&shown) }))
     }
 }
 
 /// Rocket.Chat's answer for a direct message with a user who does not exist.
 fn invalid_user() -> Error {
-    Error::rejected("Invalid user", Code::InvalidUser)
+    Error::from(Reject::InvalidUser)
 }
 
 pub(crate) fn duplicate_name(name: &str) -> Error {
-    Error::rejected(format!("A channel with name '{name}' exists"), Code::DuplicateChannelName)
+    Error::from(Reject::ChannelNameTaken { name: name.to_owned() })
 }
 
 /// The store refuses to remove a room's only owner (atomically with the removal).
@@ -146,10 +125,7 @@ pub(crate) fn keep_an_owner(e: StorageError) -> Error {
 }
 
 fn last_owner() -> Error {
-    Error::rejected(
-        "You are the last owner. Please set new owner before leaving the room.",
-        Code::YouAreLastOwner,
-    )
+    Error::from(Reject::YouAreLastOwner)
 }
 
 /// The usernames a request names besides the caller's: trimmed, without a
@@ -211,10 +187,8 @@ impl Services {
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            return Err(Error::rejected(
-                format!("Invalid username: {}", missing.join(", ")),
-                Code::InvalidUsername,
-            ));
+            let names = missing.into_iter().map(str::to_owned).collect();
+            return Err(Error::from(Reject::UsernamesUnknown { names }));
         }
         // A friendly early answer; the store's unique index is the guarantee.
         if self.store.room_by_name(name).await?.is_some() {
@@ -279,12 +253,12 @@ impl Services {
         }
         if room.join_code_required && !self.has_global_permission(caller, "join-without-join-code") {
             let details = json!({"method": "joinRoom"});
-            let given = join_code.filter(|code| !code.is_empty()).ok_or_else(|| {
-                Error::rejected("Code required", Code::CodeRequired).with_details(details.clone())
-            })?;
+            let given = join_code
+                .filter(|code| !code.is_empty())
+                .ok_or_else(|| Error::from(Reject::JoinCodeRequired).with_details(details.clone()))?;
             let expected = self.store.room_join_code(&room.id).await?;
             if !expected.is_some_and(|expected| same_secret(&expected, given)) {
-                return Err(Error::rejected("Invalid code", Code::CodeInvalid).with_details(details));
+                return Err(Error::from(Reject::JoinCodeInvalid).with_details(details));
             }
         }
         if self.store.subscription(&room.id, &caller.id).await?.is_none() {
@@ -336,7 +310,7 @@ impl Services {
             return Err(Error::not_allowed());
         }
         if self.store.count_users().await? > ADD_ALL_LIMIT {
-            return Err(Error::rejected("User Limit Exceeded", Code::UserLimitExceeded));
+            return Err(Error::from(Reject::UserLimitExceeded));
         }
         let query =
             threadsync_storage::UserListQuery { offset: 0, count: ADD_ALL_LIMIT, ..Default::default() };
@@ -390,7 +364,7 @@ impl Services {
         }
         let target = self.target_user(target).await?;
         if self.store.subscription(&room.id, &target.id).await?.is_none() {
-            return Err(Error::rejected("User is not in this room", Code::UserNotInRoom));
+            return Err(Error::from(Reject::UserNotInRoom));
         }
         self.store.remove_subscription(&room.id, &target.id, true).await.map_err(keep_an_owner)?;
         self.reload(&room).await
@@ -401,7 +375,7 @@ impl Services {
     pub async fn leave_room(&self, caller: &User, t: RoomType, room: RoomSelector<'_>) -> Result<Room> {
         let (room, own) = self.family_room(caller, t, room, Need::Read).await?;
         if own.is_none() {
-            return Err(Error::rejected("You are not in this room", Code::UserNotInRoom));
+            return Err(Error::from(Reject::CallerNotInRoom));
         }
         self.store.remove_subscription(&room.id, &caller.id, true).await.map_err(keep_an_owner)?;
         self.reload(&room).await
@@ -451,14 +425,15 @@ impl Services {
         let id = id
             .map(str::trim)
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| Error::Legacy("Invalid query".into()))?;
-        let missing = if t == RoomType::Group { "Group does not exists" } else { "Channel does not exists" };
-        let room = self
-            .store
-            .room_by_id(id)
-            .await?
-            .filter(|room| room.t == t)
-            .ok_or_else(|| Error::Legacy(missing.into()))?;
+            .ok_or_else(|| Error::from(Reject::InvalidQueryLegacy))?;
+        let missing = || {
+            Error::from(if t == RoomType::Group {
+                Reject::GroupDoesNotExist
+            } else {
+                Reject::ChannelDoesNotExist
+            })
+        };
+        let room = self.store.room_by_id(id).await?.filter(|room| room.t == t).ok_or_else(missing)?;
         if self.readable_room(caller, &room.id).await?.is_none() {
             return Err(Error::not_allowed());
         }
@@ -532,10 +507,7 @@ impl Services {
         let count = wanted.len() + usize::from(!exclude_self);
         let max_users = self.settings().direct_message_max_users();
         if count > max_users {
-            return Err(Error::rejected(
-                format!("You cannot add more than {max_users} users, including yourself to a direct message"),
-                Code::DirectMessageMaxUserExceeded,
-            ));
+            return Err(Error::from(Reject::DirectMessageTooManyUsers { max: max_users }));
         }
         if exclude_self && wanted.len() < 2 {
             return Err(invalid_user());
@@ -641,19 +613,9 @@ impl Services {
         let found = match (non_empty(target.user_id), non_empty(target.username)) {
             (Some(id), _) => self.store.user_by_id(id.trim()).await?,
             (None, Some(name)) => self.store.user_by_username(name.trim()).await?,
-            (None, None) => {
-                return Err(Error::rejected(
-                    "The required \"userId\" or \"username\" param was not provided",
-                    Code::UserParamNotProvided,
-                ))
-            }
+            (None, None) => return Err(Error::from(Reject::UserSelectorMissing)),
         };
-        found.ok_or_else(|| {
-            Error::rejected(
-                "The required \"userId\" or \"username\" param provided does not match any users",
-                Code::InvalidUser,
-            )
-        })
+        found.ok_or_else(|| Error::from(Reject::UserUnknown))
     }
 
     /// The room as stored now (after a membership change moved `usersCount`).
@@ -665,6 +627,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use threadsync_domain::Code;
 
     #[test]
     fn room_names_are_validated() {

@@ -14,7 +14,7 @@
 //! nothing committed later can fall at or below a point the client has.
 
 use crate::Services;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Room, Subscription, Timestamp, User};
 use threadsync_storage::{RosterChanges, SubscriptionTombstone};
 
@@ -42,12 +42,7 @@ pub struct Roster<T> {
 fn parse_since(raw: Option<&str>) -> Result<Option<Timestamp>> {
     match raw {
         None => Ok(None),
-        Some(raw) => Timestamp::parse(raw).map(Some).ok_or_else(|| {
-            Error::rejected(
-                "The \"updatedSince\" query parameter must be a valid date.",
-                Code::UpdatedSinceParamInvalid,
-            )
-        }),
+        Some(raw) => Timestamp::parse(raw).map(Some).ok_or_else(|| Error::from(Reject::UpdatedSinceInvalid)),
     }
 }
 

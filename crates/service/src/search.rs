@@ -10,17 +10,17 @@ use crate::paging::Paging;
 use crate::Services;
 use serde_json::{json, Value};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Message, Result, User};
 use threadsync_storage::search::terms;
 use threadsync_storage::{SearchOrder, SearchQuery};
 
 fn missing_room_id() -> Error {
-    Error::rejected("The required \"roomId\" query param is missing.", Code::RoomIdParamNotProvided)
+    Error::from(Reject::RoomIdMissing)
 }
 
 fn missing_search_text() -> Error {
-    Error::rejected("The required \"searchText\" query param is missing.", Code::SearchTextParamNotProvided)
+    Error::from(Reject::SearchTextMissing)
 }
 
 /// The search text, split into what the index searches and what filters.

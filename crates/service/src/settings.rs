@@ -4,7 +4,7 @@ use crate::Services;
 use serde_json::Value;
 use std::sync::Arc;
 use threadsync_domain::settings::{definition, validate, Settings};
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, User};
 
 impl Services {
@@ -15,16 +15,16 @@ impl Services {
         self.settings()
             .get(id)
             .cloned()
-            .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), Code::SettingNotFound))
+            .ok_or_else(|| Error::from(Reject::SettingNotFound { id: id.to_owned() }))
     }
 
     /// Changes a setting after checking its type; persisted before the
     /// in-memory snapshot changes, so a restart never loses an answered write.
     pub async fn change_setting(&self, caller: &User, id: &str, value: &Value) -> Result<()> {
         self.require_global_permission(caller, "edit-privileged-setting")?;
-        let def = definition(id)
-            .ok_or_else(|| Error::rejected(format!("Setting {id} not found"), Code::SettingNotFound))?;
-        let value = validate(def, value).map_err(Error::invalid_params)?;
+        let def = definition(id).ok_or_else(|| Error::from(Reject::SettingNotFound { id: id.to_owned() }))?;
+        let value =
+            validate(def, value).map_err(|reason| Error::from(Reject::SettingValueInvalid { reason }))?;
         let _one_writer = self.settings_write.lock().await;
         self.store.save_setting(id, &value).await?;
         let mut guard = match self.settings.write() {

@@ -8,7 +8,7 @@ use crate::paging::Paging;
 use crate::rooms::Listing;
 use crate::Services;
 use serde_json::Value;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Room, RoomType, User};
 use threadsync_storage::{RoomListQuery, UserListQuery, UserSortField};
 
@@ -42,7 +42,7 @@ impl DirectoryQuery {
             None => serde_json::Map::new(),
             Some(raw) => match serde_json::from_str(raw) {
                 Ok(Value::Object(map)) => map,
-                _ => return Err(Error::rejected("Invalid query", Code::InvalidQuery)),
+                _ => return Err(Error::from(Reject::InvalidQuery)),
             },
         };
         let field = |name: &str| legacy.get(name).and_then(Value::as_str).map(str::to_owned);
@@ -50,7 +50,7 @@ impl DirectoryQuery {
         let kind = match kind.map(str::to_owned).or_else(|| field("type")).as_deref() {
             None | Some("") | Some("channels") => DirectoryKind::Channels,
             Some("users") => DirectoryKind::Users,
-            Some(_) => return Err(Error::rejected("Invalid type", Code::InvalidType)),
+            Some(_) => return Err(Error::from(Reject::InvalidType)),
         };
         Ok(DirectoryQuery { text: text.trim().to_owned(), kind })
     }
@@ -146,6 +146,7 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use threadsync_domain::Code;
 
     #[test]
     fn directory_requests_read_both_forms() {

@@ -18,7 +18,7 @@ use std::cmp::Ordering;
 use threadsync_domain::listing::{Direction, Projection, Sort, SortField};
 use threadsync_domain::query::Filter;
 use threadsync_domain::settings::Settings;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Message, Result, Room, Timestamp, Tombstone, User};
 use threadsync_storage::{ChangeScope, Changes, Cursor};
 
@@ -179,12 +179,7 @@ fn compare_field(a: &Message, b: &Message, field: SortField) -> Ordering {
 
 /// Refused: the requested date is older than the tombstones kept.
 fn resync_required(param: &str, what: &str) -> Error {
-    Error::rejected(
-        format!(
-            "The \"{param}\" date is older than the deletion history this server keeps; resync the {what} from scratch."
-        ),
-        Code::ResyncRequired,
-    )
+    Error::from(Reject::ResyncRequired { param: param.to_owned(), what: what.to_owned() })
 }
 
 /// The generic room denial of the room-level endpoints.
@@ -244,14 +239,13 @@ enum FeedKind {
     Deleted,
 }
 
-fn sync_invalid(reason: &str) -> Error {
-    Error::invalid_params(reason)
-}
-
 fn parse_cursor_stamp(name: &str, raw: &str) -> Result<Timestamp> {
-    raw.trim().parse::<i64>().ok().filter(|ms| *ms >= 0).map(Timestamp::from_millis).ok_or_else(|| {
-        sync_invalid(&format!("The \"{name}\" query param must be a number of milliseconds since the epoch."))
-    })
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|ms| *ms >= 0)
+        .map(Timestamp::from_millis)
+        .ok_or_else(|| Error::from(Reject::QueryMillisInvalid { name: name.to_owned() }))
 }
 
 impl Services {
@@ -302,41 +296,25 @@ impl Services {
     /// from the beginning (as `next=0`). At most `count` items (no `count`:
     /// `max_sync_items`).
     pub async fn sync_messages(&self, caller: &User, params: SyncMessagesParams<'_>) -> Result<RoomSync> {
-        let rid = params.room_id.ok_or_else(|| {
-            Error::rejected("The required \"roomId\" query param is missing.", Code::RoomIdParamNotProvided)
-        })?;
+        let rid = params.room_id.ok_or_else(|| Error::from(Reject::RoomIdMissing))?;
         let cursor_form = params.next.is_some() || params.previous.is_some() || params.kind.is_some();
         if params.last_update.is_some() && cursor_form {
-            return Err(sync_invalid(
-                "The \"lastUpdate\" query param cannot be combined with \"next\", \"previous\" or \"type\".",
-            ));
+            return Err(Error::from(Reject::SyncLastUpdateWithCursor));
         }
         if params.next.is_some() && params.previous.is_some() {
-            return Err(sync_invalid("Only one of the \"next\" and \"previous\" query params may be given."));
+            return Err(Error::from(Reject::SyncCursorBoth));
         }
         if (params.next.is_some() || params.previous.is_some()) && params.kind.is_none() {
-            return Err(sync_invalid(
-                "The \"type\" query param (\"UPDATED\" or \"DELETED\") is required with \"next\" or \"previous\".",
-            ));
+            return Err(Error::from(Reject::SyncCursorNeedsType));
         }
         let settings = self.settings();
         if !cursor_form {
             let since = required_date(
                 params.last_update,
-                || {
-                    Error::rejected(
-                        "The required \"lastUpdate\" query param is missing.",
-                        Code::LastUpdateParamNotProvided,
-                    )
-                },
+                || Error::from(Reject::LastUpdateMissing),
                 // Rocket.Chat types this error `error-roomId-param-invalid`
                 // (a copy-paste slip); the code names the parameter at fault.
-                || {
-                    Error::rejected(
-                        "The \"lastUpdate\" query parameter must be a valid date.",
-                        Code::LastUpdateParamInvalid,
-                    )
-                },
+                || Error::from(Reject::LastUpdateInvalid),
             )?;
             let bound =
                 FeedBound::parse(params.count, params.offset, &settings, self.options.max_sync_items)?;
@@ -352,7 +330,7 @@ impl Services {
             Some("UPDATED") => FeedKind::Updated,
             Some("DELETED") => FeedKind::Deleted,
             _ => {
-                return Err(sync_invalid("The \"type\" query param must be \"UPDATED\" or \"DELETED\"."));
+                return Err(Error::from(Reject::SyncCursorTypeInvalid));
             }
         };
         let cursor = match (params.next, params.previous) {
@@ -395,19 +373,9 @@ impl Services {
         count: Option<&str>,
         offset: Option<&str>,
     ) -> Result<DeletedListing> {
-        let rid = room_id.ok_or_else(|| {
-            Error::rejected("The required \"roomId\" query param is missing.", Code::RoomIdParamNotProvided)
-        })?;
-        let since = required_date(
-            since,
-            || Error::rejected("The required \"since\" query param is missing.", Code::SinceParamNotProvided),
-            || {
-                Error::rejected(
-                    "The \"since\" query parameter must be a valid date.",
-                    Code::SinceParamInvalid,
-                )
-            },
-        )?;
+        let rid = room_id.ok_or_else(|| Error::from(Reject::RoomIdMissing))?;
+        let since =
+            required_date(since, || Error::from(Reject::SinceMissing), || Error::from(Reject::SinceInvalid))?;
         let paging = Paging::from_params(count, offset, &self.settings())?;
         if !self.can_read_room_id(caller, rid).await? {
             return Err(room_not_allowed());

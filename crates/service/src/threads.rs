@@ -13,7 +13,7 @@
 use crate::paging::Paging;
 use crate::sync::{required_date, sort_messages, Documents, FeedBound, ListParams, Shaping};
 use crate::Services;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 
 /// The longest `text` filter of `chat.getThreadsList`.
 const MAX_TEXT_FILTER: usize = 1024;
@@ -53,36 +53,33 @@ pub struct ThreadsListParams<'a> {
 }
 
 fn threads_disabled() -> Error {
-    Error::rejected("Threads Disabled", Code::NotAllowed)
+    Error::from(Reject::ThreadsDisabled)
 }
 
 fn missing_tmid() -> Error {
-    Error::invalid_params("The required \"tmid\" query param is missing.")
+    Error::from(Reject::TmidMissing)
 }
 
 fn missing_rid() -> Error {
-    Error::rejected("The required \"rid\" query param is missing.", Code::RoomDashIdParamNotProvided)
+    Error::from(Reject::RidMissing)
 }
 
 fn missing_updated_since() -> Error {
-    Error::rejected("The required param \"updatedSince\" is missing.", Code::UpdatedSinceParamInvalid)
+    Error::from(Reject::UpdatedSinceMissing)
 }
 
 fn invalid_updated_since() -> Error {
-    Error::rejected(
-        "The \"updatedSince\" query parameter must be a valid date.",
-        Code::UpdatedSinceParamInvalid,
-    )
+    Error::from(Reject::UpdatedSinceInvalid)
 }
 
 /// `tmid` names no message (thread endpoints spell it with a capital M).
 fn invalid_thread() -> Error {
-    Error::rejected("Invalid Message", Code::InvalidMessage)
+    Error::from(Reject::InvalidMessageCapitalised)
 }
 
 /// The room denial of the thread endpoints.
 fn thread_not_allowed() -> Error {
-    Error::rejected("Not Allowed", Code::NotAllowed)
+    Error::from(Reject::NotAllowedCapitalised)
 }
 
 fn method_details(method: &str) -> Value {
@@ -188,19 +185,12 @@ impl Services {
             None | Some("all") => Kind::All,
             Some("following") => Kind::Following,
             Some("unread") => Kind::Unread,
-            Some(_) => {
-                return Err(Error::rejected(
-                    "must be equal to one of the allowed values",
-                    Code::SchemaInvalidParams,
-                ))
-            }
+            Some(_) => return Err(Error::from(Reject::SchemaNotAllowedValue)),
         };
         // The text becomes a (literal, escaped) pattern in the store; bound it
         // like any other string a query may carry.
         if params.text.is_some_and(|t| t.len() > MAX_TEXT_FILTER) {
-            return Err(Error::invalid_params(format!(
-                "The \"text\" query parameter must be at most {MAX_TEXT_FILTER} bytes."
-            )));
+            return Err(Error::from(Reject::TextFilterTooLong { max: MAX_TEXT_FILTER }));
         }
         let shaping = Shaping::parse(&list)?;
         let paging = Paging::from_params(list.count, list.offset, &self.settings())?;
@@ -277,14 +267,10 @@ impl Services {
     /// (`not-allowed`); the message exists in a room the caller may read
     /// (`Invalid message` for both). The last two carry `details: {method}`.
     pub async fn follow_thread(&self, caller: &User, mid: Option<&str>, follow: bool) -> Result<()> {
-        let mid = mid
-            .filter(|m| !m.trim().is_empty())
-            .ok_or_else(|| Error::invalid_params("The required \"mid\" body param is missing."))?;
+        let mid = mid.filter(|m| !m.trim().is_empty()).ok_or_else(|| Error::from(Reject::MidMissing))?;
         let method = if follow { "followMessage" } else { "unfollowMessage" };
-        let not_allowed =
-            || Error::rejected("not-allowed", Code::NotAllowed).with_details(method_details(method));
-        let invalid =
-            || Error::rejected("Invalid message", Code::InvalidMessage).with_details(method_details(method));
+        let not_allowed = || Error::from(Reject::NotAllowedDashed).with_details(method_details(method));
+        let invalid = || Error::from(Reject::InvalidMessage).with_details(method_details(method));
         if !self.settings().threads_enabled() {
             return Err(not_allowed());
         }

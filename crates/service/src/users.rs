@@ -5,7 +5,7 @@ use crate::paging::Paging;
 use crate::rooms::Listing;
 use crate::Services;
 use std::sync::OnceLock;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{id, Email, Error, Result, Timestamp, User};
 use threadsync_storage::{StorageError, UserListQuery, UserSortField};
 
@@ -35,16 +35,10 @@ fn username_pattern() -> &'static regex::Regex {
 
 pub(crate) fn validate_username(username: &str) -> Result<()> {
     if username.is_empty() || username.len() > MAX_USERNAME_LEN || !username_pattern().is_match(username) {
-        return Err(Error::rejected(
-            format!("{username} is not a valid username, use only letters, numbers, dots, hyphens and underscores"),
-            Code::InvalidUsername,
-        ));
+        return Err(Error::from(Reject::UsernameInvalid { username: username.to_owned() }));
     }
     if matches!(username.to_ascii_lowercase().as_str(), "all" | "here") {
-        return Err(Error::rejected(
-            format!("{username} is blocked and can't be used!"),
-            Code::BlockedUsername,
-        ));
+        return Err(Error::from(Reject::UsernameBlocked { username: username.to_owned() }));
     }
     Ok(())
 }
@@ -58,7 +52,7 @@ pub(crate) fn validate_email(email: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::rejected(format!("Invalid email {email}"), Code::InvalidEmail))
+        Err(Error::from(Reject::EmailInvalid { email: email.to_owned() }))
     }
 }
 
@@ -71,11 +65,11 @@ impl Services {
         validate_username(&username)?;
         validate_email(&email)?;
         if new.password.is_empty() || new.password.len() > MAX_PASSWORD_LEN {
-            return Err(Error::invalid_params("The password must be 1 to 1024 characters long."));
+            return Err(Error::from(Reject::PasswordLength));
         }
         let name = if new.name.trim().is_empty() { username.clone() } else { new.name.trim().to_owned() };
         if name.chars().count() > MAX_NAME_LEN {
-            return Err(Error::invalid_params("The name is too long."));
+            return Err(Error::from(Reject::NameTooLong));
         }
         if self.store.user_by_username(&username).await?.is_some() {
             return Err(username_taken(&username));
@@ -87,7 +81,7 @@ impl Services {
         let roles = if new.roles.is_empty() { vec!["user".to_owned()] } else { new.roles };
         for role in &roles {
             if !matches!(role.as_str(), "admin" | "user" | "bot" | "guest") {
-                return Err(Error::rejected(format!("Invalid role {role}"), Code::InvalidRole));
+                return Err(Error::from(Reject::RoleUnknown { role: role.clone() }));
             }
         }
         let user = User {
@@ -133,10 +127,7 @@ impl Services {
     /// `users.register`: self-service sign-up, while `Accounts_RegistrationForm` is `Public`.
     pub async fn register(&self, username: &str, email: &str, pass: &str, name: &str) -> Result<User> {
         if !self.settings().registration_public() {
-            return Err(Error::rejected(
-                "User registration is only allowed via Secret URL",
-                Code::UserRegistrationSecret,
-            ));
+            return Err(Error::from(Reject::RegistrationNeedsSecret));
         }
         self.create_user(NewUser {
             username: username.to_owned(),
@@ -162,29 +153,18 @@ impl Services {
         let found = match (user_id, username) {
             (Some(id), _) if !id.is_empty() => self.store.user_by_id(id).await?,
             (_, Some(name)) if !name.is_empty() => self.store.user_by_username(name).await?,
-            _ => {
-                return Err(Error::invalid_params(
-                    "The required \"userId\" or \"username\" param was not provided",
-                ))
-            }
+            _ => return Err(Error::from(Reject::UserSelectorMissingGeneric)),
         };
-        found.ok_or_else(|| Error::rejected("User not found.", Code::InvalidUser))
+        found.ok_or_else(|| Error::from(Reject::UserNotFound))
     }
 
     /// `users.delete`: needs `delete-user` (admins by default), else 403;
     /// an admin cannot delete themselves (the last admin must stay).
     pub async fn delete_user(&self, caller: &User, user_id: &str) -> Result<()> {
         self.require_global_permission(caller, "delete-user")?;
-        let target = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or_else(|| Error::rejected("Invalid user", Code::InvalidUser))?;
+        let target = self.store.user_by_id(user_id).await?.ok_or_else(|| Error::from(Reject::InvalidUser))?;
         if target.is_admin() && target.id == caller.id {
-            return Err(Error::rejected(
-                "Leaving the app without admins is not allowed",
-                Code::ActionNotAllowed,
-            ));
+            return Err(Error::from(Reject::NoAdminLeft));
         }
         self.store.delete_user(&target.id).await?;
         Ok(())
@@ -197,8 +177,7 @@ impl Services {
 fn user_sort(raw: Option<&str>) -> Result<(UserSortField, bool)> {
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok((UserSortField::Username, false)) };
     let invalid = |reason: &str| {
-        let echo: String = raw.chars().take(64).collect();
-        Error::rejected(format!("Invalid sort parameter provided: \"{echo}\" ({reason})"), Code::InvalidSort)
+        Error::from(Reject::UserSortInvalid { raw: raw.to_owned(), reason: reason.to_owned() })
     };
     let value: serde_json::Value = serde_json::from_str(raw).map_err(|_| invalid("not JSON"))?;
     let object = value.as_object().ok_or_else(|| invalid("not an object"))?;
@@ -243,19 +222,11 @@ impl Services {
     ) -> Result<(Listing<User>, bool)> {
         self.require_global_permission(caller, "view-d-room")?;
         if request.query.is_some_and(|q| !q.trim().is_empty() && q.trim() != "{}") {
-            return Err(Error::rejected(
-                "The \"query\" parameter is not supported by users.list; use \"email\" or users.info",
-                Code::InvalidQuery,
-            ));
+            return Err(Error::from(Reject::UsersListQueryUnsupported));
         }
         let (sort, descending) = user_sort(request.sort)?;
         let email = match request.email {
-            Some("") => {
-                return Err(Error::rejected(
-                    "must NOT have fewer than 1 characters",
-                    Code::SchemaInvalidParams,
-                ))
-            }
+            Some("") => return Err(Error::from(Reject::SchemaEmptyString)),
             other => other.map(str::to_owned),
         };
         let query = UserListQuery {
@@ -279,22 +250,19 @@ impl Services {
         self.require_global_permission(caller, "edit-other-user-active-status")?;
         match self.store.set_user_active(user_id, active).await {
             Ok(Some(user)) => Ok(user),
-            Ok(None) => Err(Error::rejected("Invalid user", Code::InvalidUser)),
-            Err(StorageError::Invalid("last_active_admin")) => Err(Error::rejected(
-                "Leaving the app without an active admin is not allowed",
-                Code::ActionNotAllowed,
-            )),
+            Ok(None) => Err(Error::from(Reject::InvalidUser)),
+            Err(StorageError::Invalid("last_active_admin")) => Err(Error::from(Reject::NoActiveAdminLeft)),
             Err(e) => Err(e.into()),
         }
     }
 }
 
 pub(crate) fn username_taken(username: &str) -> Error {
-    Error::rejected(format!("Username is already in use: {username}"), Code::FieldUnavailable)
+    Error::from(Reject::UsernameTaken { username: username.to_owned() })
 }
 
 pub(crate) fn email_taken(email: &str) -> Error {
-    Error::rejected(format!("Email already exists: {email}"), Code::FieldUnavailable)
+    Error::from(Reject::EmailTaken { email: email.to_owned() })
 }
 
 #[cfg(test)]

@@ -148,6 +148,7 @@ pub fn bad_request_frame(offending: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use threadsync_domain::Reject;
 
     #[test]
     fn dates_become_ejson_at_any_depth() {
@@ -188,7 +189,7 @@ mod tests {
 
     #[test]
     fn error_objects_have_meteor_shape() {
-        let e = domain_error(&Error::rejected("Not allowed", Code::ActionNotAllowed));
+        let e = domain_error(&Error::from(Reject::ActionNotAllowed));
         assert_eq!(e["error"], Code::ActionNotAllowed.as_str());
         assert_eq!(e["reason"], "Not allowed");
         assert_eq!(e["message"], "Not allowed [error-action-not-allowed]");

@@ -32,8 +32,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use threadsync_domain::Code;
 use threadsync_domain::Error;
+use threadsync_domain::Reject;
 use threadsync_service::Services;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -184,11 +184,7 @@ fn upgrade_or_refuse(
             .max_message_size(MAX_CLIENT_MESSAGE)
             .read_buffer_size(READ_BUFFER)
             .on_upgrade(move |socket| session::run(socket, rt, ip, transport)),
-        Err(_) => ApiError(Error::rejected(
-            "This endpoint speaks DDP over a websocket: send a websocket upgrade request",
-            Code::WebsocketExpected,
-        ))
-        .into_response(),
+        Err(_) => ApiError(Error::from(Reject::WebsocketExpected)).into_response(),
     }
 }
 
@@ -320,7 +316,7 @@ async fn run_method_call(
     _route_method: &str,
     body: Value,
 ) -> Result<Response, ApiError> {
-    let invalid = || ApiError(Error::Legacy("Invalid method call".into()));
+    let invalid = || ApiError(Error::from(Reject::InvalidMethodCall));
     let inner: Value = body
         .get("message")
         .and_then(Value::as_str)

@@ -31,6 +31,7 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use threadsync_domain::query::Filter;
+use threadsync_domain::Reject;
 use threadsync_domain::{Message, Result, RoomType, Timestamp, Tombstone, User};
 use threadsync_service::Services;
 use threadsync_storage::{ChangeScope, Cursor, EventKind, StoreEvent};
@@ -353,7 +354,7 @@ impl Relay {
             .store()
             .publish(data)
             .await
-            .map_err(|e| threadsync_domain::Error::invalid_params(e.to_string()))
+            .map_err(|e| threadsync_domain::Error::from(Reject::SignalRefused { detail: e.to_string() }))
     }
 
     async fn resync(&self) {

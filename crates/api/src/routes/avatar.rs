@@ -18,8 +18,8 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
-use threadsync_domain::Code;
 use threadsync_domain::Error;
+use threadsync_domain::Reject;
 use threadsync_service::UserSelector;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -69,9 +69,9 @@ async fn set_avatar(State(services): State<AppState>, caller: CurrentUser, reque
     if !is_multipart(request.headers()) {
         let Body(body) = Body::<Map<String, Value>>::from_request(request, &services).await?;
         return Err(ApiError(if text(&body, "avatarUrl").is_some_and(|u| !u.trim().is_empty()) {
-            Error::rejected("Setting an avatar from a URL is not supported", Code::AvatarUrlHandling)
+            Error::from(Reject::AvatarUrlUnsupported)
         } else {
-            Error::invalid_params("The picture must be sent as multipart/form-data, in the field \"image\".")
+            Error::from(Reject::AvatarFormExpected)
         }));
     }
     let (image, fields) = read_upload_form(&services, request, FormFile::Avatar).await?;

@@ -20,6 +20,7 @@ use axum::Router;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Timestamp};
 
 /// The largest static body served.
@@ -55,7 +56,7 @@ async fn raw_sync(State(services): State<AppState>, params: Params) -> Result<Re
     let since = params
         .get("updatedSince")
         .and_then(Timestamp::parse)
-        .ok_or_else(|| ApiError(Error::invalid_params("updatedSince")))?;
+        .ok_or_else(|| ApiError(Error::from(Reject::BenchUpdatedSince)))?;
     let count = params.get("count").and_then(|c| c.parse::<u64>().ok()).unwrap_or(1000);
     let changes = services.raw_thread_feed(tmid, since, count).await?;
     let body = json!({"messages": {"update": changes.updated, "remove": changes.removed}, "success": true});

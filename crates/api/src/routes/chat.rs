@@ -8,8 +8,8 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use threadsync_domain::Code;
 use threadsync_domain::Error;
+use threadsync_domain::Reject;
 use threadsync_service::{Marked, PostMessage};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -327,10 +327,9 @@ async fn report_message(
     let message_id = body
         .message_id
         .filter(|m| !m.is_empty())
-        .ok_or_else(|| ApiError(Error::Legacy("The required \"messageId\" param is missing.".into())))?;
-    let description = body
-        .description
-        .ok_or_else(|| ApiError(Error::Legacy("The required \"description\" param is missing.".into())))?;
+        .ok_or_else(|| ApiError(Error::from(Reject::ReportMessageIdMissing)))?;
+    let description =
+        body.description.ok_or_else(|| ApiError(Error::from(Reject::ReportDescriptionMissing)))?;
     services.report_message(&caller.user, &message_id, &description).await?;
     ok(json!({}))
 }
@@ -353,7 +352,7 @@ async fn report_message(
     ),
 )]
 async fn read_receipts(_caller: CurrentUser) -> ApiResult {
-    Err(ApiError(Error::rejected("This is an enterprise feature", Code::ActionNotAllowed)))
+    Err(ApiError(Error::from(Reject::EnterpriseFeature)))
 }
 
 /// Ignores another member of a room, or stops.
@@ -426,7 +425,7 @@ async fn react(
         Some(Value::Bool(b)) => Some(*b),
         Some(Value::String(s)) if s == "true" => Some(true),
         Some(Value::String(s)) if s == "false" => Some(false),
-        Some(_) => return Err(Error::invalid_params("The \"shouldReact\" param must be a boolean.").into()),
+        Some(_) => return Err(Error::from(Reject::ShouldReactNotBoolean).into()),
     };
     let emoji = body.emoji.as_deref().or(body.reaction.as_deref());
     services.react(&caller.user, body.message_id.as_deref(), emoji, should_react).await?;
@@ -464,9 +463,7 @@ async fn send_message(
     caller: CurrentUser,
     Body(body): Body<SendBody>,
 ) -> ApiResult {
-    let message = body
-        .message
-        .ok_or_else(|| ApiError(Error::invalid_params("The \"message\" parameter must be provided.")))?;
+    let message = body.message.ok_or_else(|| ApiError(Error::from(Reject::MessageMissing)))?;
     let message = services.send_message(&caller.user, message).await?;
     ok(json!({"message": message}))
 }
@@ -485,9 +482,7 @@ impl Target {
         match self {
             Target::One(t) => Ok(t),
             Target::Many(mut list) if list.len() == 1 => Ok(list.remove(0)),
-            Target::Many(_) => Err(ApiError(Error::invalid_params(format!(
-                "The \"{name}\" param must name exactly one room."
-            )))),
+            Target::Many(_) => Err(ApiError(Error::from(Reject::ParamNotOneRoom { name: name.to_owned() }))),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Timestamp};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,11 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 )]
 async fn emoji_custom_list(_caller: CurrentUser, params: Params) -> ApiResult {
     if params.get("updatedSince").is_some_and(|raw| Timestamp::parse(raw).is_none()) {
-        return Err(Error::rejected(
-            "The \"updatedSince\" query parameter must be a valid date.",
-            Code::RoomIdParamInvalid,
-        )
-        .into());
+        return Err(Error::from(Reject::UpdatedSinceInvalidRoomIdCode).into());
     }
     ok(json!({"emojis": {"update": [], "remove": []}}))
 }
@@ -111,35 +107,17 @@ async fn push_token(caller: CurrentUser, Body(body): Body<PushTokenBody>) -> Api
     let id = match &body.id {
         None => id::new_id(),
         Some(Value::String(s)) => s.clone(),
-        Some(_) => {
-            return Err(
-                Error::rejected("The required \"id\" body param is invalid.", Code::IdParamNotValid).into()
-            )
-        }
+        Some(_) => return Err(Error::from(Reject::PushIdInvalid).into()),
     };
     let kind = match body.kind.as_ref().and_then(Value::as_str) {
         Some(t @ ("apn" | "gcm")) => t,
-        _ => {
-            return Err(Error::rejected(
-                "The required \"type\" body param is missing or invalid.",
-                Code::TypeParamNotValid,
-            )
-            .into())
-        }
+        _ => return Err(Error::from(Reject::PushTypeInvalid).into()),
     };
     let Some(value) = body.value.as_ref().and_then(Value::as_str).filter(|v| !v.is_empty()) else {
-        return Err(Error::rejected(
-            "The required \"value\" body param is missing or invalid.",
-            Code::TokenParamNotValid,
-        )
-        .into());
+        return Err(Error::from(Reject::PushValueInvalid).into());
     };
     let Some(app_name) = body.app_name.as_ref().and_then(Value::as_str).filter(|v| !v.is_empty()) else {
-        return Err(Error::rejected(
-            "The required \"appName\" body param is missing or invalid.",
-            Code::AppNameParamNotValid,
-        )
-        .into());
+        return Err(Error::from(Reject::PushAppNameInvalid).into());
     };
     let now = Timestamp::now();
     ok(json!({"result": {
@@ -178,11 +156,7 @@ struct PushTokenDeleteBody {
 )]
 async fn push_token_delete(_caller: CurrentUser, Body(body): Body<PushTokenDeleteBody>) -> ApiResult {
     if body.token.as_ref().and_then(Value::as_str).is_none_or(str::is_empty) {
-        return Err(Error::rejected(
-            "The required \"token\" body param is missing or invalid.",
-            Code::TokenParamNotValid,
-        )
-        .into());
+        return Err(Error::from(Reject::PushTokenInvalid).into());
     }
     ok(json!({}))
 }

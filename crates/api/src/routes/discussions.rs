@@ -9,6 +9,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::Error;
+use threadsync_domain::Reject;
 use threadsync_service::NewDiscussion;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -57,12 +58,12 @@ async fn create_discussion(
 ) -> ApiResult {
     let users: Vec<String> = match &body.users {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => {
-            items.iter().map(|u| u.as_str().map(str::to_owned)).collect::<Option<_>>().ok_or_else(|| {
-                Error::invalid_params("Body parameter \"users\" must be an array of usernames.")
-            })?
-        }
-        Some(_) => return Err(Error::invalid_params("Body parameter \"users\" must be an array.").into()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|u| u.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::from(Reject::DiscussionUsersNotUsernames))?,
+        Some(_) => return Err(Error::from(Reject::DiscussionUsersNotArray).into()),
     };
     let new = NewDiscussion {
         prid: body.prid.as_deref(),

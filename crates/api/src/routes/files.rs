@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use threadsync_domain::error::Refusal;
 use threadsync_domain::upload::shown_inline;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Room, RoomType, User};
 use threadsync_service::{FileListParams, FileMessage, IncomingFile, RoomSelector, Services, StoredFile};
 use utoipa_axum::router::OpenApiRouter;
@@ -64,13 +64,11 @@ impl Drop for Pending {
 }
 
 fn not_multipart() -> ApiError {
-    ApiError(Error::invalid_params(
-        "The request body must be multipart/form-data, with the file in the field \"file\".",
-    ))
+    ApiError(Error::from(Reject::UploadFormExpected))
 }
 
 fn bad_form(e: &multer::Error) -> ApiError {
-    ApiError(Error::invalid_params(format!("Invalid multipart body: {e}")))
+    ApiError(Error::from(Reject::MultipartInvalid { detail: e.to_string() }))
 }
 
 /// What the file of a form is: a room upload (field `file`) or a user's
@@ -123,10 +121,10 @@ pub(super) async fn read_upload_form(
         let name = field.name().unwrap_or_default().to_owned();
         if field.file_name().is_some() || name == kind.field() {
             if name != kind.field() {
-                return Err(ApiError(Error::rejected("", Code::InvalidField)));
+                return Err(ApiError(Error::from(Reject::UploadFieldInvalid)));
             }
             if pending.file.is_some() {
-                return Err(ApiError(Error::invalid_params("Just 1 file is allowed")));
+                return Err(ApiError(Error::from(Reject::OneFileOnly)));
             }
             let file_name = field.file_name().map(str::to_owned);
             let content_type = field.content_type().map(ToString::to_string);
@@ -143,15 +141,13 @@ pub(super) async fn read_upload_form(
             pending.file = Some(stored);
         } else {
             if fields.len() >= MAX_FORM_FIELDS {
-                return Err(ApiError(Error::invalid_params(format!(
-                    "An upload form has at most {MAX_FORM_FIELDS} fields."
-                ))));
+                return Err(ApiError(Error::from(Reject::UploadTooManyFields { max: MAX_FORM_FIELDS })));
             }
             let text = field.text().await.map_err(|e| bad_form(&e))?;
             fields.insert(name, Value::String(text));
         }
     }
-    let file = pending.take().ok_or_else(|| ApiError(Error::rejected("No file uploaded", Code::NoFile)))?;
+    let file = pending.take().ok_or_else(|| ApiError(Error::from(Reject::NoFileUploaded)))?;
     Ok((file, fields))
 }
 
@@ -447,7 +443,7 @@ async fn files(services: &AppState, caller: &CurrentUser, t: RoomType, params: &
         (RoomType::Direct, None, Some(username)) => {
             match services.direct_room_with(&caller.user, username).await? {
                 Some(room) => Some(room.id),
-                None => return Err(ApiError(Error::rejected("", Code::InvalidChannel))),
+                None => return Err(ApiError(Error::from(Reject::ChannelNotResolved))),
             }
         }
         (_, room_id, _) => room_id.map(str::to_owned),

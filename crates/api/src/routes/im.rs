@@ -10,6 +10,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::Error;
+use threadsync_domain::Reject;
 use threadsync_service::RoomSelector;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,9 +56,7 @@ fn named_users(body: &CreateBody) -> Result<Vec<String>, ApiError> {
         (_, list) => list.map(str::to_owned),
     };
     match (username, usernames) {
-        (Some(_), Some(_)) => {
-            Err(ApiError(Error::invalid_params("Give either \"username\" or \"usernames\", not both.")))
-        }
+        (Some(_), Some(_)) => Err(ApiError(Error::from(Reject::UsernameAndUsernames))),
         (Some(username), None) => Ok(vec![username]),
         (None, Some(list)) => {
             let names: Vec<String> = list
@@ -218,9 +217,7 @@ async fn set_topic(
     Body(body): Body<TopicBody>,
 ) -> ApiResult {
     let Some(topic) = body.topic else {
-        return Err(crate::error::ApiError(threadsync_domain::Error::Legacy(
-            "The bodyParam 'topic' is required".into(),
-        )));
+        return Err(crate::error::ApiError(threadsync_domain::Error::from(Reject::TopicRequired)));
     };
     let room = RoomSelector { room_id: body.room_id.as_deref(), room_name: None };
     let topic = services.set_direct_topic(&caller.user, room, body.username.as_deref(), topic).await?;

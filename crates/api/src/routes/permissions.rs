@@ -12,7 +12,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::permissions::{PermissionTable, Role};
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, Timestamp};
 use threadsync_service::{PermissionUpdate, RoleFields, UserSelector};
 use utoipa::ToSchema;
@@ -95,12 +95,7 @@ async fn users_in_role(State(services): State<AppState>, caller: CurrentUser, pa
 async fn list_all(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
     let since = match params.get("updatedSince") {
         None => None,
-        Some(raw) => Some(Timestamp::parse(raw).ok_or_else(|| {
-            Error::rejected(
-                "The \"updatedSince\" query parameter must be a valid date.",
-                Code::UpdatedSinceParamInvalid,
-            )
-        })?),
+        Some(raw) => Some(Timestamp::parse(raw).ok_or_else(|| Error::from(Reject::UpdatedSinceInvalid))?),
     };
     let table = services.permissions();
     let update: Vec<Value> = table
@@ -153,7 +148,7 @@ async fn update(
     Body(body): Body<UpdateBody>,
 ) -> ApiResult {
     services.require_global_permission(&caller.user, "access-permissions")?;
-    let invalid = || Error::rejected("Invalid body params", Code::InvalidBodyParams);
+    let invalid = || Error::from(Reject::InvalidBodyParams);
     let items = body.permissions.as_ref().and_then(Value::as_array).ok_or_else(invalid)?;
     let mut updates = Vec::with_capacity(items.len());
     for item in items {
@@ -211,12 +206,10 @@ async fn roles_list(State(services): State<AppState>, _caller: CurrentUser) -> A
     ),
 )]
 async fn roles_sync(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
-    let since = params.get("updatedSince").and_then(Timestamp::parse).ok_or_else(|| {
-        Error::rejected(
-            "The \"updatedSince\" query parameter must be a valid date.",
-            Code::UpdatedSinceParamInvalid,
-        )
-    })?;
+    let since = params
+        .get("updatedSince")
+        .and_then(Timestamp::parse)
+        .ok_or_else(|| Error::from(Reject::UpdatedSinceInvalid))?;
     let (changed, removed) = services.roles_since(since).await?;
     let update: Vec<Value> = changed.iter().map(role_json).collect();
     let remove: Vec<Value> = removed.iter().map(|(id, at)| json!({"_id": id, "_deletedAt": at})).collect();

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{CurrentUser, Params};
 use crate::response::{Success, TypedResult};
 use crate::AppState;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, RoomType};
 use threadsync_service::{HistoryParams, RoomSelector};
 
@@ -26,7 +26,7 @@ async fn room_id_of(
         (RoomType::Direct, None, Some(username)) => {
             match services.direct_room_with(&caller.user, username).await? {
                 Some(room) => Ok(Some(room.id)),
-                None => Err(ApiError(Error::rejected("", Code::InvalidChannel))),
+                None => Err(ApiError(Error::from(Reject::ChannelNotResolved))),
             }
         }
         (_, room_id, _) => Ok(room_id.map(str::to_owned)),

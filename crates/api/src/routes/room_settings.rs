@@ -11,7 +11,7 @@ use crate::response::{ok, ApiResult};
 use crate::AppState;
 use serde::Deserialize;
 use serde_json::json;
-use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_domain::{Error, RoomType};
 use threadsync_service::{RoomSelector, RoomSetting};
 use utoipa::ToSchema;
@@ -55,7 +55,7 @@ enum Field {
 
 /// Rocket.Chat's text for a missing field (`API.v1.failure`: no code).
 fn required(name: &str) -> ApiError {
-    ApiError(Error::Legacy(format!("The bodyParam \"{name}\" is required")))
+    ApiError(Error::from(Reject::BodyParamRequired { name: name.to_owned() }))
 }
 
 /// Parses the route's field, changes it, and answers Rocket.Chat's shape:
@@ -77,9 +77,9 @@ async fn change(
         Field::Name => RoomSetting::Name(text(body.name, "name")?.trim().to_owned()),
         Field::Type => {
             let kind = text(body.kind, "type")?;
-            RoomSetting::Type(RoomType::parse(&kind).ok_or_else(|| {
-                ApiError(Error::invalid_params("The bodyParam \"type\" must be \"c\" or \"p\"."))
-            })?)
+            RoomSetting::Type(
+                RoomType::parse(&kind).ok_or_else(|| ApiError(Error::from(Reject::RoomTypeParamInvalid)))?,
+            )
         }
         Field::Archive => RoomSetting::Archived(true),
         Field::Unarchive => RoomSetting::Archived(false),
@@ -88,11 +88,7 @@ async fn change(
         // too, since it cannot be a set of named fields.
         Field::CustomFields => match body.custom_fields {
             Some(serde_json::Value::Object(fields)) => RoomSetting::CustomFields(fields),
-            _ => {
-                return Err(ApiError(Error::Legacy(
-                    "The bodyParam \"customFields\" is required with a type like object.".into(),
-                )))
-            }
+            _ => return Err(ApiError(Error::from(Reject::CustomFieldsRequired))),
         },
     };
     let selector = RoomSelector { room_id: body.room_id.as_deref(), room_name: body.room_name.as_deref() };
@@ -261,12 +257,7 @@ async fn set_default(
     Body(body): Body<DefaultBody>,
 ) -> ApiResult {
     let on = match &body.default {
-        None | Some(serde_json::Value::Null) => {
-            return Err(ApiError(Error::Failure {
-                message: "The bodyParam \"default\" is required".into(),
-                code: Code::ChannelsSetdefaultIsRequired,
-            }))
-        }
+        None | Some(serde_json::Value::Null) => return Err(ApiError(Error::from(Reject::DefaultRequired))),
         Some(serde_json::Value::Bool(on)) => *on,
         // `toString()` of anything else, as Rocket.Chat compares it.
         Some(serde_json::Value::String(s)) => ["true", "1"].contains(&s.to_lowercase().as_str()),

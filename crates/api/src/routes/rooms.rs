@@ -9,6 +9,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use threadsync_domain::Reject;
 use threadsync_domain::{Room, User};
 use threadsync_service::{CleanHistory, Listing, Paging, RoomSelector, UserSelector};
 use utoipa::ToSchema;
@@ -179,9 +180,9 @@ fn flag(value: &Option<Value>, name: &str) -> Result<bool, crate::error::ApiErro
         Some(Value::String(s)) if s == "false" || s == "0" || s.is_empty() => Ok(false),
         Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
         Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
-        Some(_) => Err(crate::error::ApiError(threadsync_domain::Error::invalid_params(format!(
-            "The \"{name}\" body param must be a boolean."
-        )))),
+        Some(_) => Err(crate::error::ApiError(threadsync_domain::Error::from(Reject::BodyParamNotBoolean {
+            name: name.to_owned(),
+        }))),
     }
 }
 

@@ -8,8 +8,8 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use threadsync_domain::Code;
 use threadsync_domain::Error;
+use threadsync_domain::Reject;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -61,7 +61,7 @@ async fn read(
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
-        Some(_) => return Err(Error::invalid_params("The \"readThreads\" param must be a boolean.").into()),
+        Some(_) => return Err(Error::from(Reject::ReadThreadsNotBoolean).into()),
     };
     let rid = body.rid.as_deref().or(body.room_id.as_deref());
     services.read_room(&caller.user, rid, read_threads).await?;
@@ -154,9 +154,7 @@ async fn get(State(services): State<AppState>, caller: CurrentUser, params: Para
     ),
 )]
 async fn get_one(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let room_id = params
-        .get("roomId")
-        .ok_or_else(|| Error::rejected("must have required property 'roomId'", Code::SchemaInvalidParams))?;
+    let room_id = params.get("roomId").ok_or_else(|| Error::from(Reject::SchemaRoomIdMissing))?;
     let subscription = services.own_subscription(&caller.user, room_id).await?;
     ok(json!({"subscription": subscription}))
 }

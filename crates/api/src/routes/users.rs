@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threadsync_domain::error::json_type;
 use threadsync_domain::Code;
+use threadsync_domain::Reject;
 use threadsync_service::{NewUser, StatusChange, UserSelector, UserUpdate};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -150,7 +151,7 @@ async fn info(State(services): State<AppState>, _caller: CurrentUser, params: Pa
     // fixtures create the user when they see it).
     let user = match services.user_info(params.get("userId"), params.get("username")).await {
         Err(threadsync_domain::Error::Rejected { code: Code::InvalidUser, .. }) => {
-            return Err(threadsync_domain::Error::Legacy("User not found.".into()).into())
+            return Err(threadsync_domain::Error::from(Reject::UserNotFoundLegacy).into())
         }
         found => found?,
     };
@@ -233,16 +234,17 @@ async fn set_active_status(
 ) -> ApiResult {
     // Rocket.Chat checks the permission before the body.
     services.require_global_permission(&caller.user, "edit-other-user-active-status")?;
-    let invalid = |reason: &str| threadsync_domain::Error::rejected(reason, Code::SchemaInvalidParams);
+    let invalid = |reject: Reject| ApiError(threadsync_domain::Error::from(reject));
+    let missing = |property: &str| invalid(Reject::SchemaPropertyMissing { property: property.to_owned() });
     let user_id = match &body.user_id {
-        None => return Err(invalid("must have required property 'userId'").into()),
+        None => return Err(missing("userId")),
         Some(serde_json::Value::String(id)) => id.clone(),
-        Some(_) => return Err(invalid("must be string").into()),
+        Some(_) => return Err(invalid(Reject::SchemaNotString)),
     };
     let active = match &body.active_status {
-        None => return Err(invalid("must have required property 'activeStatus'").into()),
+        None => return Err(missing("activeStatus")),
         Some(serde_json::Value::Bool(active)) => *active,
-        Some(_) => return Err(invalid("must be boolean").into()),
+        Some(_) => return Err(invalid(Reject::SchemaNotBoolean)),
     };
     let user = services.set_user_active_status(&caller.user, &user_id, active).await?;
     ok(json!({"user": {"_id": user.id, "active": user.active}}))
@@ -320,10 +322,7 @@ async fn list(State(services): State<AppState>, caller: CurrentUser, params: Par
 async fn presence(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
     let from = params.get("from");
     if from.is_some_and(|raw| threadsync_domain::Timestamp::parse(raw).is_none()) {
-        return Err(threadsync_domain::Error::invalid_params(
-            "The \"from\" query parameter must be a valid date.",
-        )
-        .into());
+        return Err(threadsync_domain::Error::from(Reject::FromDateInvalid).into());
     }
     let ids: Vec<String> = params
         .get("ids")
@@ -693,7 +692,7 @@ async fn forgot_password(State(services): State<AppState>, Body(body): Body<Valu
     let body = body_object(body)?;
     let email = match body.get("email") {
         Some(Value::String(email)) if !email.trim().is_empty() => email.clone(),
-        _ => return Err(ApiError(threadsync_domain::Error::Legacy("The 'email' param is required".into()))),
+        _ => return Err(ApiError(threadsync_domain::Error::from(Reject::EmailRequired))),
     };
     services.forgot_password(&email).await?;
     ok(json!({}))

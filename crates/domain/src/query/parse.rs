@@ -11,8 +11,8 @@
 //! [`ECHO_CHARS`] characters.
 
 use super::{field, Cond, Field, Filter, Literal, Pattern, Shape, ValueKind};
-use crate::error::Code;
-use crate::error::{echo, truncate, Error};
+use crate::error::{truncate, Error};
+use crate::reject::Reject;
 use crate::time::{self, Timestamp};
 use serde_json::{Map, Value};
 
@@ -74,10 +74,7 @@ impl Filter {
 
 /// The one error of the parser.
 fn rejection(raw: &str, reason: &str) -> Error {
-    Error::rejected(
-        format!("Invalid query parameter provided: \"{}\" ({reason})", echo(raw)),
-        Code::InvalidQuery,
-    )
+    Error::from(Reject::QueryInvalid { raw: raw.to_owned(), reason: reason.to_owned() })
 }
 
 /// A name from the query, quoted and cut for an error message.

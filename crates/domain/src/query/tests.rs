@@ -105,10 +105,12 @@ fn the_exact_error_message() {
     let err = Filter::parse(Some(r#"{"$where":"1"}"#)).expect_err("refused");
     assert_eq!(
         err,
-        Error::rejected(
-            r#"Invalid query parameter provided: "{"$where":"1"}" (operator "$where" is not allowed here)"#,
-            Code::InvalidQuery
-        )
+        Error::Rejected {
+            reason: r#"Invalid query parameter provided: "{"$where":"1"}" (operator "$where" is not allowed here)"#
+                .to_owned(),
+            code: Code::InvalidQuery,
+            details: None,
+        }
     );
     assert_eq!(
         err.to_string(),
