@@ -7,6 +7,7 @@
 //! the date fields in place.
 
 use serde_json::{json, Map, Value};
+use threadsync_domain::error::{echo, wait_secs};
 use threadsync_domain::Code;
 use threadsync_domain::{Error, Timestamp};
 
@@ -64,6 +65,99 @@ pub fn error_object(error: Value, reason: &str, details: Option<Value>) -> Value
     object
 }
 
+/// The realtime refusals that are not domain errors (the protocol, the
+/// login method, subs): one variant each, and one `match` that gives each
+/// its Meteor `error` (a Rocket.Chat code, a number, or a bare word, as
+/// Rocket.Chat sends it), its words and its `details`. The domain's own
+/// refusals come through [`domain_error`] from their catalogue
+/// (`threadsync_domain::reject`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DdpRefusal {
+    /// A known method called before any login.
+    NeedsLogin {
+        method: String,
+    },
+    MethodNotFound {
+        name: String,
+    },
+    InvalidParams {
+        method: String,
+    },
+    /// `getThreadMessages` of a thread the caller may not read.
+    ThreadNotAllowed {
+        method: String,
+    },
+    /// A room the caller may not read (`getRoomIdByNameOrId`, `getRoomNameById`).
+    RoomNotReadable {
+        method: String,
+    },
+    /// `leaveRoom` of a room the caller may not read.
+    InvalidRoom {
+        method: String,
+    },
+    LoginMatchFailed,
+    LoggedOutByServer,
+    IncorrectPassword,
+    LoginBlocked {
+        wait_ms: u64,
+    },
+    TooManySubscriptions,
+    SubscriptionNotFound {
+        name: String,
+    },
+    InvalidEventName,
+    /// A stream the caller may not read, or a stream write (typing) the
+    /// caller may not make.
+    StreamNotAllowed,
+}
+
+impl DdpRefusal {
+    /// The Meteor error object.
+    pub fn object(&self) -> Value {
+        let method = |m: &str| Some(json!({ "method": m }));
+        match self {
+            DdpRefusal::NeedsLogin { method: m } => {
+                error_object(json!(Code::NotAllowed), "Not allowed", method(m))
+            }
+            DdpRefusal::MethodNotFound { name } => {
+                error_object(json!(404), &format!("Method '{}' not found", echo(name)), None)
+            }
+            DdpRefusal::InvalidParams { method: m } => {
+                error_object(json!(Code::InvalidParams), "Invalid params", method(m))
+            }
+            DdpRefusal::ThreadNotAllowed { method: m } => {
+                error_object(json!(Code::NotAllowed), "not-allowed", method(m))
+            }
+            DdpRefusal::RoomNotReadable { method: m } => {
+                error_object(json!(Code::NotAllowed), "Not allowed", method(m))
+            }
+            DdpRefusal::InvalidRoom { method: m } => {
+                error_object(json!(Code::InvalidRoom), "Invalid room", method(m))
+            }
+            DdpRefusal::LoginMatchFailed => error_object(json!(400), "Match failed", None),
+            DdpRefusal::LoggedOutByServer => {
+                error_object(json!(403), "You've been logged out by the server. Please log in again.", None)
+            }
+            DdpRefusal::IncorrectPassword => error_object(json!(403), "Incorrect password", None),
+            DdpRefusal::LoginBlocked { wait_ms } => error_object(
+                json!(Code::LoginBlocked),
+                &format!("Too many failed login attempts. Wait {} seconds.", wait_secs(*wait_ms)),
+                Some(json!({"timeToReset": wait_ms})),
+            ),
+            DdpRefusal::TooManySubscriptions => {
+                error_object(json!("too-many-subscriptions"), "Too many subscriptions", None)
+            }
+            DdpRefusal::SubscriptionNotFound { name } => {
+                error_object(json!(404), &format!("Subscription '{}' not found", echo(name)), None)
+            }
+            DdpRefusal::InvalidEventName => {
+                error_object(json!("invalid-event-name"), "Invalid event name", None)
+            }
+            DdpRefusal::StreamNotAllowed => error_object(json!(Code::MethodNotAllowed), "Not allowed", None),
+        }
+    }
+}
+
 /// The DDP error for a domain error: Rocket.Chat's code as `error`, its
 /// reason as `reason`. Internal detail never leaves the server.
 pub fn domain_error(error: &Error) -> Value {
@@ -74,7 +168,7 @@ pub fn domain_error(error: &Error) -> Value {
         Error::NotLoggedIn => {
             error_object(json!(Code::NotAllowed), "You must be logged in to do this.", None)
         }
-        Error::LoginFailed => error_object(json!(403), "Incorrect password", None),
+        Error::LoginFailed => DdpRefusal::IncorrectPassword.object(),
         Error::Forbidden => error_object(
             json!(Code::Unauthorized),
             "User does not have the permissions required for this action",
@@ -149,6 +243,33 @@ pub fn bad_request_frame(offending: Value) -> Value {
 mod tests {
     use super::*;
     use threadsync_domain::Reject;
+
+    /// Realtime refusals are words of [`DdpRefusal`] or of the domain's
+    /// catalogue: no other realtime source builds an error object.
+    #[test]
+    fn error_objects_come_from_the_catalogues() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/realtime");
+        for entry in std::fs::read_dir(&dir).expect("the realtime sources") {
+            let path = entry.expect("an entry").path();
+            if path.ends_with("ddp.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a source");
+            assert!(!text.contains("error_object("), "{} builds an error object", path.display());
+        }
+    }
+
+    #[test]
+    fn refusals_keep_rocket_chat_words() {
+        let blocked = DdpRefusal::LoginBlocked { wait_ms: 1_500 }.object();
+        assert_eq!(blocked["error"], "error-login-blocked");
+        assert_eq!(blocked["reason"], "Too many failed login attempts. Wait 2 seconds.");
+        assert_eq!(blocked["details"]["timeToReset"], 1_500);
+        let missing = DdpRefusal::MethodNotFound { name: "x".repeat(500) }.object();
+        assert_eq!(missing["error"], 404);
+        assert!(missing["reason"].as_str().is_some_and(|r| r.chars().count() < 240), "{missing}");
+        assert_eq!(DdpRefusal::StreamNotAllowed.object()["error"], "not-allowed");
+    }
 
     #[test]
     fn dates_become_ejson_at_any_depth() {

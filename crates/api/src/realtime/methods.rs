@@ -7,6 +7,7 @@
 //! stream events (see `relay`).
 
 use super::ddp;
+use super::ddp::DdpRefusal;
 use super::session::Session;
 use serde_json::{json, Map, Value};
 use threadsync_domain::Code;
@@ -30,11 +31,7 @@ pub async fn call(session: &mut Session, name: &str, params: Vec<Value>) -> Repl
             let Some(user) = session.user().cloned() else {
                 // Known methods need a user; unknown ones are unknown either way.
                 return if is_known(name) {
-                    Err(ddp::error_object(
-                        json!(Code::NotAllowed),
-                        "Not allowed",
-                        Some(json!({"method": name})),
-                    ))
+                    Err(DdpRefusal::NeedsLogin { method: name.to_owned() }.object())
                 } else {
                     Err(not_found(name))
                 };
@@ -80,8 +77,7 @@ fn is_known(name: &str) -> bool {
 }
 
 fn not_found(name: &str) -> Value {
-    let reason = format!("Method '{}' not found", threadsync_domain::error::echo(name));
-    ddp::error_object(json!(404), &reason, None)
+    DdpRefusal::MethodNotFound { name: name.to_owned() }.object()
 }
 
 fn domain(e: Error) -> Value {
@@ -92,7 +88,7 @@ fn domain(e: Error) -> Value {
 }
 
 fn invalid_params(method: &str) -> Value {
-    ddp::error_object(json!(Code::InvalidParams), "Invalid params", Some(json!({"method": method})))
+    DdpRefusal::InvalidParams { method: method.to_owned() }.object()
 }
 
 /// A document as DDP sends it (dates as `{"$date": ms}`).
@@ -165,11 +161,7 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
             let parent = match services.get_message(user, tmid).await {
                 Ok(parent) => parent,
                 Err(Error::Rejected { code: Code::NotAllowed, .. }) => {
-                    return Err(ddp::error_object(
-                        json!(Code::NotAllowed),
-                        "not-allowed",
-                        Some(json!({"method": name})),
-                    ))
+                    return Err(DdpRefusal::ThreadNotAllowed { method: name.to_owned() }.object())
                 }
                 Err(_) => return Ok(json!([])),
             };
@@ -349,9 +341,11 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         }
         "getRoomNameById" => {
             let rid = string_param(&params, 0, name)?;
-            let room = services.readable_room(user, &rid).await.map_err(domain)?.ok_or_else(|| {
-                ddp::error_object(json!(Code::NotAllowed), "Not allowed", Some(json!({"method": name})))
-            })?;
+            let room = services
+                .readable_room(user, &rid)
+                .await
+                .map_err(domain)?
+                .ok_or_else(|| DdpRefusal::RoomNotReadable { method: name.to_owned() }.object())?;
             Ok(json!(room.name.unwrap_or_default()))
         }
         // [rid, code?] → true; public channels only; the code when the
@@ -367,9 +361,11 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         }
         "leaveRoom" => {
             let rid = string_param(&params, 0, name)?;
-            let room = services.readable_room(user, &rid).await.map_err(domain)?.ok_or_else(|| {
-                ddp::error_object(json!(Code::InvalidRoom), "Invalid room", Some(json!({"method": name})))
-            })?;
+            let room = services
+                .readable_room(user, &rid)
+                .await
+                .map_err(domain)?
+                .ok_or_else(|| DdpRefusal::InvalidRoom { method: name.to_owned() }.object())?;
             services
                 .leave_room(user, room.t, RoomSelector { room_id: Some(&rid), room_name: None })
                 .await
@@ -434,13 +430,7 @@ async fn find_readable(
     user: &User,
     key: &str,
 ) -> Result<threadsync_domain::Room, Value> {
-    let not_allowed = || {
-        ddp::error_object(
-            json!(Code::NotAllowed),
-            "Not allowed",
-            Some(json!({"method": "getRoomIdByNameOrId"})),
-        )
-    };
+    let not_allowed = || DdpRefusal::RoomNotReadable { method: "getRoomIdByNameOrId".to_owned() }.object();
     let store = services.store();
     let room = match store.room_by_id(key).await.map_err(|e| domain(e.into()))? {
         Some(room) => Some(room),
@@ -455,7 +445,7 @@ async fn find_readable(
 }
 
 async fn typing(session: &Session, user: &User, params: &[Value]) -> Result<(), Value> {
-    let denied = || ddp::error_object(json!(Code::MethodNotAllowed), "Not allowed", None);
+    let denied = || DdpRefusal::StreamNotAllowed.object();
     let event = params.first().and_then(Value::as_str).ok_or_else(denied)?;
     let (rid, kind) = event.split_once('/').ok_or_else(denied)?;
     let username = params.get(1).and_then(Value::as_str).ok_or_else(denied)?;
@@ -488,27 +478,14 @@ async fn login(session: &mut Session, params: Vec<Value>) -> Reply {
         Some(token) => services.resume_session(token, session.ip).await,
         None => match LoginCredentials::from_json(form) {
             Some(credentials) => services.login_from(credentials, session.ip).await,
-            None => return Err(ddp::error_object(json!(400), "Match failed", None)),
+            None => return Err(DdpRefusal::LoginMatchFailed.object()),
         },
     };
     let login = match result {
         Ok(login) => login,
-        Err(Error::LoginFailed) if resume.is_some() => {
-            return Err(ddp::error_object(
-                json!(403),
-                "You've been logged out by the server. Please log in again.",
-                None,
-            ))
-        }
-        Err(Error::LoginFailed) => return Err(ddp::error_object(json!(403), "Incorrect password", None)),
-        Err(Error::TooManyRequests { wait_ms }) => {
-            let secs = wait_ms.div_ceil(1000).max(1);
-            return Err(ddp::error_object(
-                json!(Code::LoginBlocked),
-                &format!("Too many failed login attempts. Wait {secs} seconds."),
-                Some(json!({"timeToReset": wait_ms})),
-            ));
-        }
+        Err(Error::LoginFailed) if resume.is_some() => return Err(DdpRefusal::LoggedOutByServer.object()),
+        Err(Error::LoginFailed) => return Err(DdpRefusal::IncorrectPassword.object()),
+        Err(Error::TooManyRequests { wait_ms }) => return Err(DdpRefusal::LoginBlocked { wait_ms }.object()),
         Err(e) => return Err(domain(e)),
     };
     // A new identity: subs made as someone else end; subs made before any

@@ -412,8 +412,7 @@ async fn handle_text(text: &str, session: &mut Session, connected: &mut bool) ->
             let params = frame.get("params").and_then(Value::as_array).cloned().unwrap_or_default();
             let sub_id = id.as_str().unwrap_or_default().to_owned();
             if session.subs.len() >= MAX_SUBS_PER_CONNECTION && !session.subs.contains_key(&sub_id) {
-                let error =
-                    ddp::error_object(json!("too-many-subscriptions"), "Too many subscriptions", None);
+                let error = ddp::DdpRefusal::TooManySubscriptions.object();
                 session.send(&ddp::nosub_frame(id, Some(error)));
                 return None;
             }

@@ -7,8 +7,9 @@
 //! is handled by the relay, which drops such subs when the room changes.
 
 use super::ddp;
+use super::ddp::DdpRefusal;
 use super::session::Session;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub const ROOM_MESSAGES: &str = "stream-room-messages";
 pub const NOTIFY_ROOM: &str = "stream-notify-room";
@@ -56,14 +57,14 @@ pub async fn subscribe(session: &mut Session, sub_id: String, name: &str, params
         return;
     }
     if ![ROOM_MESSAGES, NOTIFY_ROOM, NOTIFY_USER, NOTIFY_LOGGED].contains(&name) {
-        let reason = format!("Subscription '{}' not found", threadsync_domain::error::echo(name));
-        session.send(&ddp::nosub_frame(&id, Some(ddp::error_object(json!(404), &reason, None))));
+        let error = DdpRefusal::SubscriptionNotFound { name: name.to_owned() }.object();
+        session.send(&ddp::nosub_frame(&id, Some(error)));
         return;
     }
     let event = match params.first().and_then(Value::as_str) {
         Some(e) if !e.is_empty() => e.to_owned(),
         _ => {
-            let error = ddp::error_object(json!("invalid-event-name"), "Invalid event name", None);
+            let error = DdpRefusal::InvalidEventName.object();
             session.send(&ddp::nosub_frame(&id, Some(error)));
             return;
         }
@@ -114,7 +115,7 @@ pub async fn subscribe(session: &mut Session, sub_id: String, name: &str, params
 }
 
 pub fn not_allowed() -> Value {
-    ddp::error_object(json!("not-allowed"), "Not allowed", None)
+    DdpRefusal::StreamNotAllowed.object()
 }
 
 /// The read rule of each stream.
