@@ -9,7 +9,7 @@
 //!
 //! | what | changes when | forgotten on |
 //! |---|---|---|
-//! | token → user | a login, a logout, a user created or deleted | any `User` event |
+//! | token → user | a login, a logout, a user created, changed or deleted, a status change | a `User` or `Presence` event: the entries of the user it names (and lookups by hash that found nobody), or all when it names none |
 //! | room → type | never while the room lives; its id may be used again after its deletion | any `Room` event without `user` |
 //! | message → room | never while the message lives; its id may be used again after a removal or with its room's deletion | a removal's event (`data` = the id), any `Room` event without `user` (a room created or deleted) |
 //! | tombstone horizon | tombstones pruned | a `Tombstones` event |
@@ -275,9 +275,24 @@ impl ReadCache {
     /// announcing it, on the instance that wrote and on every other one.
     pub fn on_event(&self, event: &StoreEvent) {
         match event.kind {
+            // An account's change touches that account's logins only: a
+            // status change per connection must not empty every user's
+            // cached login. Entries by hash alone that found nobody may be
+            // the account's new token, so they go too.
             EventKind::User | EventKind::Presence => {
                 self.bump();
-                lock(&self.tokens).entries.clear();
+                let mut tokens = lock(&self.tokens);
+                match &event.user {
+                    Some(user) => tokens.entries.retain(|(owner, _), entry| {
+                        let by_hash_alone = owner.is_empty();
+                        let names_user = match &entry.value {
+                            Some(found) => found.id == *user,
+                            None => by_hash_alone,
+                        };
+                        owner != user && !names_user
+                    }),
+                    None => tokens.entries.clear(),
+                }
             }
             EventKind::Message => {
                 // Only a removal frees an id for use elsewhere.
@@ -350,6 +365,45 @@ mod tests {
         let now = cache.generation();
         cache.put_token(now, "u", "h", None);
         assert_eq!(cache.token("u", "h"), Some(None));
+    }
+
+    #[test]
+    fn an_account_event_forgets_that_account_only() {
+        let user = |id: &str| User {
+            id: id.into(),
+            username: id.into(),
+            name: id.into(),
+            emails: Vec::new(),
+            password_hash: None,
+            roles: Vec::new(),
+            active: true,
+            status: "online".into(),
+            status_text: String::new(),
+            status_default: "online".into(),
+            status_connection: "online".into(),
+            last_login: None,
+            utc_offset: 0.0,
+            kind: "user".into(),
+            created_at: Timestamp(1),
+            updated_at: Timestamp(1),
+        };
+        let cache = ReadCache::new();
+        let g = cache.generation();
+        cache.put_token(g, "a", "ha", Some(user("a")));
+        cache.put_token(g, "", "ha", Some(user("a")));
+        cache.put_token(g, "b", "hb", Some(user("b")));
+        cache.put_token(g, "", "hb", Some(user("b")));
+        cache.put_token(g, "b", "gone", None);
+        cache.put_token(g, "", "unknown", None);
+        cache.on_event(&StoreEvent::presence("a"));
+        assert_eq!(cache.token("a", "ha"), None, "a's login is read again");
+        assert_eq!(cache.token("", "ha"), None);
+        assert_eq!(cache.token("", "unknown"), None, "maybe a's new token");
+        assert_eq!(cache.token("b", "hb"), Some(Some(user("b"))), "b's login stays");
+        assert_eq!(cache.token("", "hb"), Some(Some(user("b"))));
+        assert_eq!(cache.token("b", "gone"), Some(None));
+        cache.on_event(&StoreEvent { rid: None, kind: EventKind::User, user: None, data: None });
+        assert_eq!(cache.token("b", "hb"), None, "an event naming nobody forgets every login");
     }
 
     #[test]
