@@ -365,6 +365,29 @@ pub fn json_type(value: &Value) -> &'static str {
     }
 }
 
+/// The workspace's Rust sources (outside `target` and `tests`
+/// directories), with their paths: what the catalogues' checks read.
+#[cfg(test)]
+pub(crate) fn workspace_sources() -> Vec<(std::path::PathBuf, String)> {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    let mut dirs = vec![crates];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read a source directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                if !path.ends_with("target") && !path.ends_with("tests") {
+                    dirs.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read a source file");
+                found.push((path, text));
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,21 +437,10 @@ mod tests {
     /// (`Code::Name`) somewhere in the workspace's sources outside this file.
     #[test]
     fn every_code_is_sent_somewhere() {
-        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut sources = String::new();
-        let mut dirs = vec![crates];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read a source directory") {
-                let path = entry.expect("a directory entry").path();
-                if path.is_dir() {
-                    if !path.ends_with("target") && !path.ends_with("tests") {
-                        dirs.push(path);
-                    }
-                } else if path.extension().is_some_and(|e| e == "rs")
-                    && !path.ends_with("domain/src/error.rs")
-                {
-                    sources.push_str(&std::fs::read_to_string(&path).expect("read a source file"));
-                }
+        for (path, text) in workspace_sources() {
+            if !path.ends_with("domain/src/error.rs") {
+                sources.push_str(&text);
             }
         }
         // This file counts too (a refusal's code is chosen here), minus the

@@ -896,30 +896,17 @@ impl From<Reject> for Error {
 mod tests {
     use super::*;
 
-    /// The workspace's Rust sources outside this crate's error modules and
-    /// test directories (the same walk as the code list's check).
+    /// The workspace's sources but the catalogues themselves and unit-test
+    /// files.
     fn other_sources() -> Vec<(std::path::PathBuf, String)> {
-        let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut found = Vec::new();
-        let mut dirs = vec![crates];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read a source directory") {
-                let path = entry.expect("a directory entry").path();
-                if path.is_dir() {
-                    if !path.ends_with("target") && !path.ends_with("tests") {
-                        dirs.push(path);
-                    }
-                } else if path.extension().is_some_and(|e| e == "rs")
-                    && !path.ends_with("domain/src/reject.rs")
+        crate::error::workspace_sources()
+            .into_iter()
+            .filter(|(path, _)| {
+                !path.ends_with("domain/src/reject.rs")
                     && !path.ends_with("domain/src/error.rs")
                     && !path.ends_with("tests.rs")
-                {
-                    let text = std::fs::read_to_string(&path).expect("read a source file");
-                    found.push((path, text));
-                }
-            }
-        }
-        found
+            })
+            .collect()
     }
 
     /// The variants, read from this file's declaration.
