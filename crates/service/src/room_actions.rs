@@ -61,7 +61,7 @@ impl Services {
     async fn any_room(&self, selector: RoomSelector<'_>) -> Result<Room> {
         self.find_room(selector)
             .await?
-            .ok_or_else(|| Error::from(Reject::ChannelSelectorMissing))?
+            .ok_or_else(|| Error::from(Reject::RoomSelectorMissing { family: None }))?
             .ok_or_else(no_such_room)
     }
 
