@@ -40,15 +40,16 @@ async fn add_all_makes_every_user_a_member() {
         .ok();
     assert_eq!(body["channel"]["_id"], json!(town));
     let members = app.get(&format!("/api/v1/channels.members?roomId={town}"), Some(&alice)).await.ok();
-    assert_eq!(usernames_of(&members), ["admin", "alice", "bob"], "inactive carol left out");
+    // Every user includes the server's bot, as in Rocket.Chat.
+    assert_eq!(usernames_of(&members), ["admin", "alice", "bob", "rocket.cat"], "inactive carol left out");
     app.post("/api/v1/channels.addAll", Some(&app.admin), json!({"roomName": "town"})).await.ok();
     let members = app.get(&format!("/api/v1/channels.members?roomId={town}"), Some(&alice)).await.ok();
-    assert_eq!(usernames_of(&members), ["admin", "alice", "bob", "carol"]);
+    assert_eq!(usernames_of(&members), ["admin", "alice", "bob", "carol", "rocket.cat"]);
 
     let secret = app.group(&alice, "secret", &[]).await;
     let body = app.post("/api/v1/groups.addAll", Some(&app.admin), json!({"roomId": secret})).await.ok();
     assert_eq!(body["group"]["_id"], json!(secret));
-    assert_eq!(body["group"]["usersCount"], 4);
+    assert_eq!(body["group"]["usersCount"], 5);
     app.post("/api/v1/groups.addAll", Some(&app.admin), json!({"roomId": town}))
         .await
         .err_type("error-room-not-found");

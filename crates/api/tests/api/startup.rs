@@ -3,6 +3,7 @@
 
 use crate::support::{enc, TestApp};
 use serde_json::{json, Value};
+use threadsync_service::{bootstrap, BootstrapReport};
 
 fn ids(list: &Value, key: &str) -> Vec<String> {
     list[key].as_array().expect("array").iter().map(|v| v["_id"].as_str().expect("_id").to_owned()).collect()
@@ -152,8 +153,64 @@ async fn users_in_public_roles_are_those_with_more_than_user() {
         .iter()
         .map(|u| u["username"].as_str().expect("name"))
         .collect();
-    assert_eq!(names, vec!["admin", "botty"], "{users}");
+    assert_eq!(names, vec!["admin", "botty", "rocket.cat"], "{users}");
     assert_eq!(users["users"][1]["roles"], json!(["bot"]));
+    assert_eq!(users["users"][2]["roles"], json!(["bot"]));
+}
+
+/// The server's own bot exists from the first start, as Rocket.Chat's
+/// `rocket.cat` does: a bot nobody can log in as, in no room until someone
+/// adds it, and created once however often the server starts.
+#[tokio::test]
+async fn the_rocket_cat_bot_exists_from_the_first_start() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let cat = app.get("/api/v1/users.info?username=rocket.cat", Some(&alice)).await.ok();
+    assert_eq!(
+        (
+            cat["user"]["_id"].clone(),
+            cat["user"]["name"].clone(),
+            cat["user"]["type"].clone(),
+            cat["user"]["roles"].clone(),
+            cat["user"]["active"].clone(),
+            cat["user"]["status"].clone(),
+        ),
+        (
+            json!("rocket.cat"),
+            json!("Rocket.Cat"),
+            json!("bot"),
+            json!(["bot"]),
+            json!(true),
+            json!("online")
+        ),
+        "{cat}"
+    );
+    // No password: no login, whatever is tried.
+    for password in ["", "rocket.cat", "x"] {
+        app.post("/api/v1/login", None, json!({"user": "rocket.cat", "password": password})).await.err(
+            401,
+            "Unauthorized",
+            None,
+        );
+    }
+    // Not a member of GENERAL until someone adds every user there; then it
+    // can be ignored there (the Python client's suite does exactly this).
+    let members = app.get("/api/v1/channels.members?roomId=GENERAL", Some(&alice)).await.ok();
+    assert!(!members.to_string().contains("rocket.cat"), "{members}");
+    app.get("/api/v1/chat.ignoreUser?rid=GENERAL&userId=rocket.cat", Some(&alice))
+        .await
+        .err_type("error-invalid-subscription");
+    app.post("/api/v1/channels.addAll", Some(&app.admin), json!({"roomId": "GENERAL"})).await.ok();
+    app.get("/api/v1/chat.ignoreUser?rid=GENERAL&userId=rocket.cat", Some(&alice)).await.ok();
+    let sub = app.get("/api/v1/subscriptions.getOne?roomId=GENERAL", Some(&alice)).await.ok();
+    assert_eq!(sub["subscription"]["ignored"], json!(["rocket.cat"]), "{sub}");
+    app.get("/api/v1/chat.ignoreUser?rid=GENERAL&userId=rocket.cat&ignore=false", Some(&alice)).await.ok();
+    // A second start changes nothing: one bot, the admin kept.
+    let before = app.get("/api/v1/users.list", Some(&app.admin)).await.ok()["total"].clone();
+    let report = bootstrap(&app.services, None).await.expect("second start");
+    assert_eq!(report, BootstrapReport::AlreadyInitialised);
+    let after = app.get("/api/v1/users.list", Some(&app.admin)).await.ok()["total"].clone();
+    assert_eq!(before, after);
 }
 
 #[tokio::test]

@@ -246,17 +246,18 @@ async fn list_sorts_pages_filters_and_hides_addresses() {
     app.user("carol").await;
     // By username, byte order (capitals first); addresses only for admins.
     let all = app.get("/api/v1/users.list", Some(&alice)).await.ok();
-    assert_eq!(usernames(&all), ["Bob", "admin", "alice", "carol"]);
+    // The server's bot is listed, as in Rocket.Chat.
+    assert_eq!(usernames(&all), ["Bob", "admin", "alice", "carol", "rocket.cat"]);
     assert_eq!(
         (all["count"].clone(), all["offset"].clone(), all["total"].clone()),
-        (json!(4), json!(0), json!(4))
+        (json!(5), json!(0), json!(5))
     );
     assert!(all["users"][0].get("emails").is_none(), "{all}");
     assert_eq!(all["users"][0]["active"], true);
     let admin_view = app.get("/api/v1/users.list?count=1&offset=2", Some(&app.admin)).await.ok();
     assert_eq!(usernames(&admin_view), ["alice"]);
     assert_eq!(admin_view["users"][0]["emails"][0]["address"], "alice@example.com");
-    assert_eq!((admin_view["count"].clone(), admin_view["total"].clone()), (json!(1), json!(4)));
+    assert_eq!((admin_view["count"].clone(), admin_view["total"].clone()), (json!(1), json!(5)));
     // Newest first; by address, whatever its case.
     let newest = app.get("/api/v1/users.list?sort=%7B%22createdAt%22%3A-1%7D", Some(&alice)).await.ok();
     assert_eq!(usernames(&newest)[0], "carol");
