@@ -21,6 +21,12 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<threadsync_domain::Reject> for ApiError {
+    fn from(refusal: threadsync_domain::Reject) -> Self {
+        ApiError(Error::from(refusal))
+    }
+}
+
 /// The status and body for each error kind.
 pub fn status_and_body(error: &Error) -> (StatusCode, Value) {
     match error {

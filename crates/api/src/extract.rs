@@ -6,7 +6,7 @@ use crate::limits::MAX_BODY_BYTES;
 use crate::server::BodyTimeout;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -132,9 +132,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError(Error::from(Reject::QueryStringUnparsable)))?;
+        let axum::extract::Query(map) =
+            axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError(Error::from(Reject::QueryStringUnparsable)))?;
         if map.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
             return Err(ApiError(Error::from(Reject::QueryHasNul)));
         }
@@ -161,6 +162,42 @@ impl Params {
     }
 }
 
+/// A GET request's query string parsed at the edge into the endpoint's own
+/// request type: a struct of `Option<String>` fields that derives
+/// `Deserialize` (the wire names) and utoipa's `IntoParams` (the same fields,
+/// documented), so what a handler reads and what the OpenAPI document lists
+/// are one type and cannot drift apart. A handler may take several: its own
+/// struct and the shared groups of [`crate::requests`] (paging, listing,
+/// room selector), each reading the same query string.
+///
+/// The rules of [`Params`] hold (a repeated name keeps its last value; NUL
+/// and unparsable query strings are refused), and an empty value counts as
+/// absent, as in Rocket.Chat. Values stay strings here: the services check
+/// them, in each endpoint's documented order, because the realtime methods
+/// make the same calls with the same checks.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Params(map) = Params::from_request_parts(parts, state).await?;
+        // Through a JSON object of strings: serde's plain string
+        // deserializer cannot fill an `Option` field, JSON's can.
+        let given: serde_json::Map<String, serde_json::Value> = map
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| (name, serde_json::Value::String(value)))
+            .collect();
+        // Every field is an optional string, so only a request type that
+        // breaks that rule could fail here: still a 400, never a 500.
+        serde_json::from_value(serde_json::Value::Object(given))
+            .map(Query)
+            .map_err(|_| ApiError(Error::from(Reject::QueryStringUnparsable)))
+    }
+}
+
 /// Path parameters. Axum's own `Path` answers a value that is not UTF-8 once
 /// percent-decoded (`/settings/%FF`) with a plain-text 400; here it is a
 /// JSON `error-invalid-params` like every other bad input.
@@ -184,6 +221,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
     }
 }
 
+/// A required query parameter of a [`Query`] struct, or `The required
+/// "<name>" query param is missing.`
+pub fn required_query<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
+    value.as_deref().ok_or_else(|| ApiError(Error::from(Reject::QueryParamMissing { name: name.to_owned() })))
+}
+
 /// A required body field, or `The required "<name>" param is missing.`
 pub fn required<T>(value: Option<T>, name: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| ApiError(Error::missing_param(name)))
@@ -192,4 +235,29 @@ pub fn required<T>(value: Option<T>, name: &str) -> Result<T, ApiError> {
 /// A required, non-empty string body field.
 pub fn required_str<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
     value.as_deref().filter(|s| !s.trim().is_empty()).ok_or_else(|| ApiError(Error::missing_param(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Handlers read their query strings through a request struct
+    /// ([`super::Query`]), which documents what it reads. The raw map is
+    /// left to the routes where an empty value means something (a bare
+    /// `?download`, an empty `email` that is an error) and to the benchmark
+    /// routes, which are not part of the API.
+    #[test]
+    fn handlers_read_query_strings_through_request_structs() {
+        let allowed: &[(&str, usize)] = &[("users.rs", 1), ("files.rs", 3), ("bench.rs", 3)];
+        let routes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&routes).expect("read src/routes") {
+            let path = entry.expect("an entry").path();
+            let text = std::fs::read_to_string(&path).expect("read a route module");
+            let raw = text.matches(": Params").count() + text.matches(": &Params").count();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let limit = allowed.iter().find(|(file, _)| *file == name).map_or(0, |(_, n)| *n);
+            assert!(raw <= limit, "{name} reads {raw} raw query maps (at most {limit}): use a request struct");
+            checked += 1;
+        }
+        assert!(checked > 20, "only {checked} route modules found");
+    }
 }

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod realtime;
+pub mod requests;
 pub mod response;
 pub mod routes;
 pub mod server;

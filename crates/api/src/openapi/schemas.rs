@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 // ------------------------------------------------------------------ errors
 
@@ -416,15 +416,6 @@ pub struct Member {
     pub status: String,
     #[serde(rename = "_updatedAt")]
     pub updated_at: Date,
-}
-
-/// `channels.online` and `groups.online`'s parameter.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OnlineQuery {
-    /// The room's id (a public channel's for `channels.online`, a private group's for `groups.online`).
-    #[param(rename = "_id")]
-    pub id: String,
 }
 
 /// A member who is online, as `channels.online` lists them.
@@ -1248,45 +1239,9 @@ pub struct HealthAnswer {
 
 // ------------------------------------------------------------------ query parameters
 
-/// Paging of a list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// How many items to return (capped by `API_Upper_Count_Limit`; `0`
-    /// asks for all up to that cap). Default `API_Default_Count`.
-    pub count: Option<u64>,
-    /// How many items to skip.
-    pub offset: Option<u64>,
-}
-
-/// Paging, order, filter and projection of a list of messages.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// How many items to return (capped by `API_Upper_Count_Limit`).
-    pub count: Option<u64>,
-    /// How many items to skip.
-    pub offset: Option<u64>,
-    /// A JSON object of fields to `1` (ascending) or `-1` (descending),
-    /// e.g. `{"ts":-1}`. See docs/query.md.
-    pub sort: Option<String>,
-    /// A JSON filter over message fields, e.g. `{"u.username":"alice"}`. See docs/query.md.
-    pub query: Option<String>,
-    /// A JSON projection, e.g. `{"msg":1}` (only the chosen fields are returned).
-    pub fields: Option<String>,
-}
-
-/// The room a request names: by id or by name (one of the two).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RoomQuery {
-    /// The room's id.
-    #[param(rename = "roomId")]
-    pub room_id: Option<String>,
-    /// The room's name (used when `roomId` is absent).
-    #[param(rename = "roomName")]
-    pub room_name: Option<String>,
-}
+// Paging, listing and room selection are real request types, read by the
+// handlers: see crate::requests.
+pub use crate::requests::{ListQuery, PageQuery, RoomQuery};
 
 /// An upload form (`multipart/form-data`).
 #[derive(Serialize, ToSchema)]

@@ -11,8 +11,9 @@
 
 use super::files::{is_multipart, read_upload_form, FormFile};
 use crate::error::ApiError;
-use crate::extract::{Body, CurrentUser, Params, PathParams};
+use crate::extract::{Body, CurrentUser, PathParams, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::UserQuery;
 use crate::response::{ok, ApiResult};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -114,10 +115,7 @@ async fn reset_avatar(
     path = "/api/v1/users.getAvatar",
     tag = "users",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("userId" = Option<String>, Query, description = "The user (or `username`)."),
-        ("username" = Option<String>, Query, description = "The user (or `userId`)."),
-    ),
+    params(UserQuery),
     responses(
         (status = 307, description = "Redirects to `/avatar/<username>`; the body is that path."),
         (status = 400, description = "No user named (`error-user-param-not-provided`) or none such (`error-invalid-user`).", body = doc::ErrorBody),
@@ -126,10 +124,9 @@ async fn reset_avatar(
 async fn get_avatar(
     State(services): State<AppState>,
     _caller: CurrentUser,
-    params: Params,
+    Query(who): Query<UserQuery>,
 ) -> Result<Response, ApiError> {
-    let target = UserSelector { user_id: params.get("userId"), username: params.get("username") };
-    let user = services.avatar_owner(target).await?;
+    let user = services.avatar_owner(who.selector()).await?;
     let path = format!("/avatar/{}", threadsync_domain::upload::encode_segment(&user.username));
     let location = HeaderValue::from_str(&path).map_err(|_| ApiError(Error::internal("avatar path")))?;
     Ok((StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)], path).into_response())
@@ -157,7 +154,7 @@ const DEFAULT_SIZE: u32 = 200;
     summary = "The picture of a user or room, drawn from its name.",
     params(
         ("name" = String, Path, description = "A username or room name."),
-        ("size" = Option<String>, Query, description = "Width and height in pixels (1–1024; default 200). Values out of range are clamped, as Rocket.Chat does, never refused."),
+        AvatarQuery,
     ),
     responses(
         (status = 200, description = "An SVG image.", content_type = "image/svg+xml", body = String),
@@ -169,7 +166,7 @@ async fn avatar(
     State(services): State<AppState>,
     PathParams(name): PathParams<String>,
     headers: HeaderMap,
-    params: Params,
+    Query(request): Query<AvatarQuery>,
 ) -> Result<Response, ApiError> {
     if let Some((avatar, blob)) = services.uploaded_avatar(username_of(&name)).await? {
         // The key changes with every new picture: a fine validator.
@@ -195,8 +192,9 @@ async fn avatar(
         out.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
         return Ok(response);
     }
-    let size = params
-        .get("size")
+    let size = request
+        .size
+        .as_deref()
         .and_then(|s| s.trim().parse::<u64>().ok())
         .map_or(DEFAULT_SIZE, |s| s.clamp(1, u64::from(MAX_SIZE)) as u32);
     let svg = draw(&name, size);
@@ -267,4 +265,13 @@ mod tests {
         assert!(draw("日本", 200).contains(">日</text>"));
         assert!(draw("----", 200).contains(">?</text>"), "no letter or digit: ?");
     }
+}
+
+/// `/avatar/{name}`'s query parameter.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AvatarQuery {
+    /// Width and height in pixels (1–1024; default 200). Values out of range
+    /// are clamped, as Rocket.Chat does, never refused.
+    size: Option<String>,
 }

@@ -1,8 +1,9 @@
 //! Chat: send, post, get, update and delete messages.
 
 use crate::error::ApiError;
-use crate::extract::{required, required_str, Body, CurrentUser, Params};
+use crate::extract::{required, required_query, required_str, Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{PageQuery, RoomIdQuery};
 use crate::response::{ok, ApiResult, Success, TypedResult};
 use crate::AppState;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use serde_json::{json, Map, Value};
 use threadsync_domain::Error;
 use threadsync_domain::Reject;
 use threadsync_service::{Marked, PostMessage};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -53,27 +54,43 @@ pub fn routes() -> OpenApiRouter<AppState> {
     path = "/api/v1/chat.search",
     tag = "chat",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-        ("searchText" = String, Query, description = "Words, `\"phrases\"`, `-excluded`, `prefix*`, and operators (`from:user`, `mention:user`, `has:star`, `is:pinned`, `before:d-m-yyyy`, `after:`, `on:`, `order:asc`)."),
-        doc::PageQuery,
-    ),
+    params(SearchQuery, PageQuery),
     responses(
         (status = 200, description = "The matching messages, newest first.", body = doc::MessagesFound),
         (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`) or `searchText` (`error-searchText-param-not-provided`); bad `count`/`offset` (`error-invalid-params`); a room the caller may not read (`error-not-allowed`)."),
     ),
 )]
-async fn search(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+async fn search(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(request): Query<SearchQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
     let messages = services
         .search_messages(
             &caller.user,
-            params.get("roomId"),
-            params.get("searchText"),
-            params.get("count"),
-            params.get("offset"),
+            request.room_id.as_deref(),
+            request.search_text.as_deref(),
+            page.count.as_deref(),
+            page.offset.as_deref(),
         )
         .await?;
     ok(json!({"messages": messages}))
+}
+
+/// `chat.search`'s own parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct SearchQuery {
+    /// The room.
+    #[param(rename = "roomId", required = true, value_type = String)]
+    room_id: Option<String>,
+    /// Words, `"phrases"`, `-excluded`, `prefix*`, and operators
+    /// (`from:user`, `mention:user`, `has:star`, `is:pinned`,
+    /// `before:d-m-yyyy`, `after:`, `on:`, `order:asc`).
+    #[param(rename = "searchText", required = true, value_type = String)]
+    search_text: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -187,10 +204,7 @@ async fn unpin_message(
     path = "/api/v1/chat.getPinnedMessages",
     tag = "chat",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-        doc::PageQuery,
-    ),
+    params(RoomIdQuery, PageQuery),
     responses(
         (status = 200, description = "The pinned messages.", body = doc::MessagesPage),
         (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
@@ -199,9 +213,10 @@ async fn unpin_message(
 async fn get_pinned_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(room): Query<RoomIdQuery>,
+    Query(page): Query<PageQuery>,
 ) -> TypedResult<super::threads::ListingBody> {
-    marked(&services, &caller, &params, Marked::Pinned).await
+    marked(&services, &caller, (room, page), Marked::Pinned).await
 }
 
 /// The messages of a room the caller starred.
@@ -213,10 +228,7 @@ async fn get_pinned_messages(
     path = "/api/v1/chat.getStarredMessages",
     tag = "chat",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-        doc::PageQuery,
-    ),
+    params(RoomIdQuery, PageQuery),
     responses(
         (status = 200, description = "The caller's starred messages.", body = doc::MessagesPage),
         (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
@@ -225,9 +237,10 @@ async fn get_pinned_messages(
 async fn get_starred_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(room): Query<RoomIdQuery>,
+    Query(page): Query<PageQuery>,
 ) -> TypedResult<super::threads::ListingBody> {
-    marked(&services, &caller, &params, Marked::StarredByCaller).await
+    marked(&services, &caller, (room, page), Marked::StarredByCaller).await
 }
 
 /// The messages of a room that mention the caller.
@@ -240,10 +253,7 @@ async fn get_starred_messages(
     path = "/api/v1/chat.getMentionedMessages",
     tag = "chat",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-        doc::PageQuery,
-    ),
+    params(RoomIdQuery, PageQuery),
     responses(
         (status = 200, description = "The messages mentioning the caller.", body = doc::MessagesPage),
         (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
@@ -252,9 +262,10 @@ async fn get_starred_messages(
 async fn get_mentioned_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(room): Query<RoomIdQuery>,
+    Query(page): Query<PageQuery>,
 ) -> TypedResult<super::threads::ListingBody> {
-    marked(&services, &caller, &params, Marked::MentioningCaller).await
+    marked(&services, &caller, (room, page), Marked::MentioningCaller).await
 }
 
 /// The messages of a channel that mention the caller, oldest first.
@@ -267,10 +278,7 @@ async fn get_mentioned_messages(
     path = "/api/v1/channels.getAllUserMentionsByChannel",
     tag = "channels",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-        doc::PageQuery,
-    ),
+    params(RoomIdQuery, PageQuery),
     responses(
         (status = 200, description = "The messages mentioning the caller, oldest first.", body = doc::MentionsPage),
         (status = 400, description = "Missing `roomId` (`error-roomId-param-not-provided`); a room the caller may not read (`error-not-allowed`); bad `count`/`offset`."),
@@ -279,15 +287,16 @@ async fn get_mentioned_messages(
 async fn channel_mentions(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(room): Query<RoomIdQuery>,
+    Query(page): Query<PageQuery>,
 ) -> TypedResult<super::threads::ListingBody> {
     let listing = services
         .marked_messages(
             &caller.user,
-            params.get("roomId"),
+            room.room_id.as_deref(),
             Marked::MentioningCallerOldestFirst,
-            params.get("count"),
-            params.get("offset"),
+            page.count.as_deref(),
+            page.offset.as_deref(),
         )
         .await?;
     Ok(Success(super::threads::listing_body("mentions", listing)))
@@ -346,13 +355,24 @@ async fn report_message(
     path = "/api/v1/chat.getMessageReadReceipts",
     tag = "chat",
     security(("userId" = [], "authToken" = [])),
-    params(("messageId" = String, Query, description = "The message.")),
+    params(ReadReceiptsQuery),
     responses(
         (status = 400, description = "Always: read receipts are not offered (`error-action-not-allowed`).", body = doc::ErrorBody),
     ),
 )]
 async fn read_receipts(_caller: CurrentUser) -> ApiResult {
     Err(ApiError(Error::from(Reject::EnterpriseFeature)))
+}
+
+/// `chat.getMessageReadReceipts`' parameter (documented; never read, the
+/// answer is the same refusal whatever it is).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ReadReceiptsQuery {
+    /// The message.
+    #[param(rename = "messageId")]
+    message_id: String,
 }
 
 /// Ignores another member of a room, or stops.
@@ -366,20 +386,35 @@ async fn read_receipts(_caller: CurrentUser) -> ApiResult {
     path = "/api/v1/chat.ignoreUser",
     tag = "chat",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("rid" = String, Query, description = "The room."),
-        ("userId" = String, Query, description = "The member to ignore."),
-        ("ignore" = Option<String>, Query, description = "`false` to stop ignoring (default `true`)."),
-    ),
+    params(IgnoreUserQuery),
     responses(
         (status = 200, description = "Done.", body = doc::Done),
         (status = 400, description = "Missing `rid` (`error-room-id-param-not-provided`) or `userId` (`error-user-id-param-not-provided`); the caller or the user not a member (`error-invalid-subscription`)."),
     ),
 )]
-async fn ignore_user(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let ignore = params.get("ignore").is_none_or(|v| v.contains("true") || v.contains('1'));
-    services.ignore_user(&caller.user, params.get("rid"), params.get("userId"), ignore).await?;
+async fn ignore_user(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(request): Query<IgnoreUserQuery>,
+) -> ApiResult {
+    let ignore = request.ignore.as_deref().is_none_or(|v| v.contains("true") || v.contains('1'));
+    services.ignore_user(&caller.user, request.rid.as_deref(), request.user_id.as_deref(), ignore).await?;
     ok(json!({}))
+}
+
+/// `chat.ignoreUser`'s parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct IgnoreUserQuery {
+    /// The room.
+    #[param(required = true, value_type = String)]
+    rid: Option<String>,
+    /// The member to ignore.
+    #[param(rename = "userId", required = true, value_type = String)]
+    user_id: Option<String>,
+    /// `false` to stop ignoring (default `true`).
+    ignore: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -553,17 +588,29 @@ async fn post_message(
     path = "/api/v1/chat.getMessage",
     tag = "chat",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("msgId" = String, Query, description = "The message."),
-    ),
+    params(GetMessageQuery),
     responses(
         (status = 200, description = "The message.", body = doc::MessageAnswer),
         (status = 400, description = "Missing `msgId`; no such message, or one in a room the caller may not read (the same answer)."),
     ),
 )]
-async fn get_message(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let message = services.get_message(&caller.user, params.required("msgId")?).await?;
+async fn get_message(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(request): Query<GetMessageQuery>,
+) -> ApiResult {
+    let message = services.get_message(&caller.user, required_query(&request.msg_id, "msgId")?).await?;
     ok(json!({"message": message}))
+}
+
+/// `chat.getMessage`'s parameter.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct GetMessageQuery {
+    /// The message.
+    #[param(rename = "msgId", required = true, value_type = String)]
+    msg_id: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -654,11 +701,17 @@ async fn delete(
 async fn marked(
     services: &AppState,
     caller: &CurrentUser,
-    params: &Params,
+    (room, page): (RoomIdQuery, PageQuery),
     mark: Marked,
 ) -> TypedResult<super::threads::ListingBody> {
     let listing = services
-        .marked_messages(&caller.user, params.get("roomId"), mark, params.get("count"), params.get("offset"))
+        .marked_messages(
+            &caller.user,
+            room.room_id.as_deref(),
+            mark,
+            page.count.as_deref(),
+            page.offset.as_deref(),
+        )
         .await?;
     Ok(Success(super::threads::listing_body("messages", listing)))
 }

@@ -2,8 +2,9 @@
 //! custom emoji, slash commands, push tokens. Each answers Rocket.Chat's
 //! shape with the honest content: nothing (docs/rest.md#start-up).
 
-use crate::extract::{Body, CurrentUser, Params};
+use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{PageQuery, UpdatedSinceQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -31,16 +32,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
     path = "/api/v1/emoji-custom.list",
     tag = "client",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("updatedSince" = Option<String>, Query, description = "ISO date (accepted; the list is always empty)."),
-    ),
+    params(UpdatedSinceQuery),
     responses(
         (status = 200, description = "No custom emoji.", body = doc::EmojiAnswer),
         (status = 400, description = "`updatedSince` is not a date (`error-roomId-param-invalid`)."),
     ),
 )]
-async fn emoji_custom_list(_caller: CurrentUser, params: Params) -> ApiResult {
-    if params.get("updatedSince").is_some_and(|raw| Timestamp::parse(raw).is_none()) {
+async fn emoji_custom_list(_caller: CurrentUser, Query(request): Query<UpdatedSinceQuery>) -> ApiResult {
+    if request.updated_since.as_deref().is_some_and(|raw| Timestamp::parse(raw).is_none()) {
         return Err(Error::from(Reject::UpdatedSinceInvalidRoomIdCode).into());
     }
     ok(json!({"emojis": {"update": [], "remove": []}}))
@@ -55,16 +54,18 @@ async fn emoji_custom_list(_caller: CurrentUser, params: Params) -> ApiResult {
     path = "/api/v1/commands.list",
     tag = "client",
     security(("userId" = [], "authToken" = [])),
-    params(
-        doc::PageQuery,
-    ),
+    params(PageQuery),
     responses(
         (status = 200, description = "No commands.", body = doc::CommandsPage),
         (status = 400, description = "Bad `count`/`offset` (`error-invalid-params`)."),
     ),
 )]
-async fn commands_list(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
-    let paging = super::rooms::paging(&services, &params)?;
+async fn commands_list(
+    State(services): State<AppState>,
+    _caller: CurrentUser,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let paging = page.paging(&services)?;
     ok(json!({"commands": [], "count": 0, "offset": paging.offset, "total": 0}))
 }
 

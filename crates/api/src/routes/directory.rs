@@ -1,9 +1,9 @@
 //! Finding users and rooms: `spotlight` and `directory`
 //! (docs/rest.md#finding-users-and-rooms).
 
-use super::rooms::paging;
-use crate::extract::{CurrentUser, Params};
+use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::PageQuery;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -47,13 +47,17 @@ fn found_room(room: &Room) -> Value {
     path = "/api/v1/spotlight",
     tag = "users",
     security(("userId" = [], "authToken" = [])),
-    params(("query" = String, Query, description = "The text; `@` before it: users only, `#`: rooms only.")),
+    params(SpotlightQuery),
     responses(
         (status = 200, description = "The users and rooms found.", body = doc::SpotlightAnswer),
     ),
 )]
-async fn spotlight(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let (users, rooms) = services.spotlight(&caller.user, params.get("query").unwrap_or("")).await?;
+async fn spotlight(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(request): Query<SpotlightQuery>,
+) -> ApiResult {
+    let (users, rooms) = services.spotlight(&caller.user, request.query.as_deref().unwrap_or("")).await?;
     let users: Vec<Value> = users.iter().map(found_user).collect();
     let rooms: Vec<Value> = rooms.iter().map(found_room).collect();
     ok(json!({"users": users, "rooms": rooms}))
@@ -73,20 +77,21 @@ async fn spotlight(State(services): State<AppState>, caller: CurrentUser, params
     path = "/api/v1/directory",
     tag = "users",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("text" = Option<String>, Query, description = "Only names containing it (plain text, any case)."),
-        ("type" = Option<String>, Query, description = "`users` or `channels` (the default)."),
-        ("query" = Option<String>, Query, description = "The older form: `{\"text\": …, \"type\": …}`."),
-        doc::PageQuery,
-    ),
+    params(DirectoryRequest, PageQuery),
     responses(
         (status = 200, description = "A page of users or channels.", body = doc::DirectoryAnswer),
         (status = 400, description = "An unknown `type` (`error-invalid-type`); `query` not a JSON object (`error-invalid-query`); bad `count` / `offset`."),
     ),
 )]
-async fn directory(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
-    let query = DirectoryQuery::parse(params.get("text"), params.get("type"), params.get("query"))?;
-    let paging = paging(&services, &params)?;
+async fn directory(
+    State(services): State<AppState>,
+    _caller: CurrentUser,
+    Query(request): Query<DirectoryRequest>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let query =
+        DirectoryQuery::parse(request.text.as_deref(), request.kind.as_deref(), request.query.as_deref())?;
+    let paging = page.paging(&services)?;
     let (result, total): (Vec<Value>, u64) = match services.directory(&query, paging).await? {
         DirectoryPage::Users(page) => {
             let users = page.items.iter().map(|u| {
@@ -100,4 +105,27 @@ async fn directory(State(services): State<AppState>, _caller: CurrentUser, param
     };
     let count = result.len();
     ok(json!({"result": result, "count": count, "offset": paging.offset, "total": total}))
+}
+
+/// `spotlight`'s parameter.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SpotlightQuery {
+    /// The text; `@` before it: users only, `#`: rooms only.
+    #[param(required = true, value_type = String)]
+    query: Option<String>,
+}
+
+/// `directory`'s own parameters.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct DirectoryRequest {
+    /// Only names containing it (plain text, any case).
+    text: Option<String>,
+    /// `users` or `channels` (the default).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    kind: Option<String>,
+    /// The older form: `{"text": …, "type": …}`.
+    query: Option<String>,
 }

@@ -1,8 +1,9 @@
 //! Discussions: `rooms.createDiscussion`, `chat.getDiscussions`
 //! (docs/rest.md#discussions).
 
-use crate::extract::{Body, CurrentUser, Params};
+use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::PageQuery;
 use crate::response::{ok, ApiResult, Success, TypedResult};
 use crate::AppState;
 use axum::extract::State;
@@ -88,11 +89,7 @@ async fn create_discussion(
     path = "/api/v1/chat.getDiscussions",
     tag = "chat",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-        ("text" = Option<String>, Query, description = "Only discussions whose name contains it."),
-        doc::PageQuery,
-    ),
+    params(DiscussionsQuery, PageQuery),
     responses(
         (status = 200, description = "The discussions' messages.", body = doc::MessagesPage),
         (status = 400, description = "Missing `roomId` or bad `count`/`offset` (`error-invalid-params`); a room the caller may not read (`error-not-allowed`)."),
@@ -101,16 +98,29 @@ async fn create_discussion(
 async fn discussions(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(request): Query<DiscussionsQuery>,
+    Query(page): Query<PageQuery>,
 ) -> TypedResult<super::threads::ListingBody> {
     let listing = services
         .discussions(
             &caller.user,
-            params.get("roomId"),
-            params.get("text"),
-            params.get("count"),
-            params.get("offset"),
+            request.room_id.as_deref(),
+            request.text.as_deref(),
+            page.count.as_deref(),
+            page.offset.as_deref(),
         )
         .await?;
     Ok(Success(super::threads::listing_body("messages", listing)))
+}
+
+/// `chat.getDiscussions`' own parameters.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct DiscussionsQuery {
+    /// The room.
+    #[param(rename = "roomId", required = true, value_type = String)]
+    room_id: Option<String>,
+    /// Only discussions whose name contains it.
+    text: Option<String>,
 }

@@ -3,9 +3,11 @@
 //! (`channels.files`, `groups.files`, `im.files`, `dm.files`), generated
 //! from one descriptor per family ([`room_files!`]). Rules: docs/files.md.
 
+use super::room_reads::{room_id_of, RoomReadQuery};
 use crate::error::ApiError;
-use crate::extract::{auth_headers, Body, CurrentUser, Params, PathParams};
+use crate::extract::{auth_headers, Body, CurrentUser, Params, PathParams, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::PageQuery;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::{Request, State};
@@ -431,31 +433,41 @@ async fn download(
     State(services): State<AppState>,
     PathParams((id, _name)): PathParams<(String, String)>,
     headers: HeaderMap,
+    // The raw parameters: a bare `?download` (empty) means "as an
+    // attachment", so the absent-when-empty rule of `Query` cannot apply.
     params: Params,
 ) -> Result<Response, ApiError> {
     serve_file(&services, &headers, &params, &id).await
 }
 
+/// `<family>.files`' own filters.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct FilesQuery {
+    /// Only files whose name contains this text (any case).
+    name: Option<String>,
+    /// Only this type group: `image`, `video`, `audio`, `application`, `text`...
+    #[param(rename = "typeGroup")]
+    type_group: Option<String>,
+}
+
 /// `<family>.files`: the room's shared files, newest first.
-async fn files(services: &AppState, caller: &CurrentUser, t: RoomType, params: &Params) -> ApiResult {
-    let given = |name: &str| params.get(name).filter(|v| !v.trim().is_empty());
-    let room_id = match (t, given("roomId"), given("username")) {
-        (RoomType::Direct, None, Some(username)) => {
-            match services.direct_room_with(&caller.user, username).await? {
-                Some(room) => Some(room.id),
-                None => return Err(ApiError(Error::from(Reject::ChannelNotResolved))),
-            }
-        }
-        (_, room_id, _) => room_id.map(str::to_owned),
-    };
-    let room = RoomSelector { room_id: room_id.as_deref(), room_name: params.get("roomName") };
+async fn files(
+    services: &AppState,
+    caller: &CurrentUser,
+    t: RoomType,
+    (room, filters, page): (RoomReadQuery, FilesQuery, PageQuery),
+) -> ApiResult {
+    let room_id = room_id_of(services, caller, t, &room).await?;
+    let room = RoomSelector { room_id: room_id.as_deref(), room_name: room.room_name() };
     let list = FileListParams {
-        name: params.get("name"),
-        type_group: params.get("typeGroup"),
-        count: params.get("count"),
-        offset: params.get("offset"),
+        name: filters.name.as_deref(),
+        type_group: filters.type_group.as_deref(),
+        count: page.count.as_deref(),
+        offset: page.offset.as_deref(),
     };
-    let offset = params.get("offset").and_then(|o| o.trim().parse::<u64>().ok()).unwrap_or(0);
+    let offset = page.offset.as_deref().and_then(|o| o.trim().parse::<u64>().ok()).unwrap_or(0);
     let listing = services.room_files(&caller.user, t, room, list).await?;
     ok(
         json!({"files": listing.items, "count": listing.items.len(), "offset": offset, "total": listing.total}),
@@ -482,20 +494,20 @@ macro_rules! room_files {
                 path = $path,
                 tag = $tag,
                 security(("userId" = [], "authToken" = [])),
-                params(
-                    doc::RoomQuery,
-                    ("username" = Option<String>, Query, description = "`im` / `dm` only, without `roomId`: the caller's direct message with this user."),
-                    ("name" = Option<String>, Query, description = "Only files whose name contains this text (any case)."),
-                    ("typeGroup" = Option<String>, Query, description = "Only this type group: `image`, `video`, `audio`, `application`, `text`..."),
-                    doc::PageQuery,
-                ),
+                params(RoomReadQuery, FilesQuery, PageQuery),
                 responses(
                     (status = 200, description = "The files.", body = doc::FilesPage),
                     (status = 400, description = concat!("No room named; no such ", $room, " or one the caller may not read; a bad `count` or `offset`."), body = doc::ErrorBody),
                 ),
             )]
-            async fn files_handler(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-                super::files(&services, &caller, $t, &params).await
+            async fn files_handler(
+                State(services): State<AppState>,
+                caller: CurrentUser,
+                Query(room): Query<RoomReadQuery>,
+                Query(filters): Query<FilesQuery>,
+                Query(page): Query<PageQuery>,
+            ) -> ApiResult {
+                super::files(&services, &caller, $t, (room, filters, page)).await
             }
         }
     };

@@ -4,8 +4,9 @@
 //! another type are both "not found", as in Rocket.Chat, so existence never
 //! leaks.
 
-use crate::extract::{CurrentUser, Params};
+use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::PageQuery;
 use crate::response::ApiResult;
 use crate::AppState;
 use axum::extract::State;
@@ -26,14 +27,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
     path = "/api/v1/groups.list",
     tag = "groups",
     security(("userId" = [], "authToken" = [])),
-    params(
-        doc::PageQuery,
-    ),
+    params(PageQuery),
     responses(
         (status = 200, description = "The groups, by name.", body = doc::GroupsPage),
         (status = 400, description = "Bad `count` / `offset`."),
     ),
 )]
-async fn list(state: State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    super::room_family::groups::list_joined(state, caller, params).await
+async fn list(state: State<AppState>, caller: CurrentUser, page: Query<PageQuery>) -> ApiResult {
+    super::room_family::groups::list_joined(state, caller, page).await
 }

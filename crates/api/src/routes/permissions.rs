@@ -4,8 +4,9 @@
 //! roles: `roles.create`, `roles.update`, `roles.delete`
 //! (docs/rest.md#roles-and-permissions).
 
-use crate::extract::{Body, CurrentUser, Params};
+use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{PageQuery, UpdatedSinceQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -15,6 +16,7 @@ use threadsync_domain::permissions::{PermissionTable, Role};
 use threadsync_domain::Reject;
 use threadsync_domain::{Error, Timestamp};
 use threadsync_service::{PermissionUpdate, RoleFields, UserSelector};
+use utoipa::IntoParams;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -46,22 +48,23 @@ pub fn routes() -> OpenApiRouter<AppState> {
     path = "/api/v1/roles.getUsersInRole",
     tag = "permissions",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("role" = String, Query, description = "The role's id (also its name)."),
-        ("roomId" = Option<String>, Query, description = "For a room role: only this room."),
-        ("count" = Option<u64>, Query, description = "Page size."),
-        ("offset" = Option<u64>, Query, description = "Users to skip."),
-    ),
+    params(UsersInRoleQuery, PageQuery),
     responses(
         (status = 200, description = "A page of the role's users.", body = doc::UsersInRoleAnswer),
         (status = 400, description = "No `role` (`error-param-not-provided`); the caller lacks `access-permissions`, or `view-other-user-channels` with `roomId` (`error-not-allowed`); no such role (`error-invalid-roleId`); bad `count` / `offset`."),
     ),
 )]
-async fn users_in_role(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+async fn users_in_role(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(request): Query<UsersInRoleQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
     // Rocket.Chat reads the page before anything else.
-    let paging = super::rooms::paging(&services, &params)?;
-    let listing =
-        services.users_in_role(&caller.user, params.get("role"), params.get("roomId"), paging).await?;
+    let paging = page.paging(&services)?;
+    let listing = services
+        .users_in_role(&caller.user, request.role.as_deref(), request.room_id.as_deref(), paging)
+        .await?;
     let users: Vec<Value> = listing
         .items
         .iter()
@@ -71,6 +74,19 @@ async fn users_in_role(State(services): State<AppState>, caller: CurrentUser, pa
         })
         .collect();
     ok(json!({"users": users, "total": listing.total}))
+}
+
+/// `roles.getUsersInRole`' own parameters.
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct UsersInRoleQuery {
+    /// The role's id (also its name).
+    #[param(required = true, value_type = String)]
+    role: Option<String>,
+    /// For a room role: only this room.
+    #[param(rename = "roomId")]
+    room_id: Option<String>,
 }
 
 /// Every permission and the roles holding it.
@@ -84,16 +100,18 @@ async fn users_in_role(State(services): State<AppState>, caller: CurrentUser, pa
     path = "/api/v1/permissions.listAll",
     tag = "permissions",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("updatedSince" = Option<String>, Query, description = "ISO date: only permissions changed after it."),
-    ),
+    params(UpdatedSinceQuery),
     responses(
         (status = 200, description = "The permissions.", body = doc::PermissionsAnswer),
         (status = 400, description = "`updatedSince` is not a date (`error-updatedSince-param-invalid`)."),
     ),
 )]
-async fn list_all(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
-    let since = match params.get("updatedSince") {
+async fn list_all(
+    State(services): State<AppState>,
+    _caller: CurrentUser,
+    Query(request): Query<UpdatedSinceQuery>,
+) -> ApiResult {
+    let since = match request.updated_since.as_deref() {
         None => None,
         Some(raw) => Some(Timestamp::parse(raw).ok_or_else(|| Error::from(Reject::UpdatedSinceInvalid))?),
     };
@@ -197,17 +215,20 @@ async fn roles_list(State(services): State<AppState>, _caller: CurrentUser) -> A
     path = "/api/v1/roles.sync",
     tag = "permissions",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("updatedSince" = String, Query, description = "ISO date: the roles changed after it."),
-    ),
+    params(RolesSyncQuery),
     responses(
         (status = 200, description = "The changed and the removed roles.", body = doc::RolesSyncAnswer),
         (status = 400, description = "`updatedSince` missing or not a date (`error-updatedSince-param-invalid`)."),
     ),
 )]
-async fn roles_sync(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
-    let since = params
-        .get("updatedSince")
+async fn roles_sync(
+    State(services): State<AppState>,
+    _caller: CurrentUser,
+    Query(request): Query<RolesSyncQuery>,
+) -> ApiResult {
+    let since = request
+        .updated_since
+        .as_deref()
         .and_then(Timestamp::parse)
         .ok_or_else(|| Error::from(Reject::UpdatedSinceInvalid))?;
     let (changed, removed) = services.roles_since(since).await?;
@@ -441,4 +462,14 @@ async fn users_in_public_roles(State(services): State<AppState>, _caller: Curren
         .map(|u| json!({"_id": u.id, "username": u.username, "roles": u.roles}))
         .collect();
     ok(json!({"users": users}))
+}
+
+/// `roles.sync`' parameter.
+#[derive(serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct RolesSyncQuery {
+    /// ISO date: the roles changed after it.
+    #[param(rename = "updatedSince", required = true, value_type = String)]
+    updated_since: Option<String>,
 }

@@ -8,13 +8,24 @@
 //! What only one family has stays in channels.rs (`join`) and groups.rs
 //! (`list`).
 
-use super::rooms::{members_body, online_body, paging, room_selector, rooms_body};
+use super::rooms::{members_body, online_body, rooms_body};
 use super::rooms::{AddAllBody, CreateBody, RoomBody, RoomUserBody};
-use crate::extract::{required_str, Body, CurrentUser, Params};
+use crate::extract::{required_str, Body, CurrentUser, Query};
+use crate::requests::{PageQuery, RoomQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
 use serde_json::json;
+
+/// `<family>.online`'s parameter.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OnlineQuery {
+    /// The room's id (a public channel's for `channels.online`, a private group's for `groups.online`).
+    #[serde(rename = "_id")]
+    #[param(rename = "_id", required = true, value_type = String)]
+    id: Option<String>,
+}
 
 /// One family's shared routes, in a module of their own.
 macro_rules! room_family {
@@ -90,14 +101,18 @@ macro_rules! room_family {
                 path = $p_info,
                 tag = $tag,
                 security(("userId" = [], "authToken" = [])),
-                params(doc::RoomQuery),
+                params(RoomQuery),
                 responses(
                     (status = 200, description = "The room.", body = $answer),
                     (status = 400, description = "Neither `roomId` nor `roomName` given; no such room of this family (or one the caller may not see)."),
                 ),
             )]
-            async fn info(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-                let room = services.room_info(&caller.user, T, room_selector(&params)).await?;
+            async fn info(
+                State(services): State<AppState>,
+                caller: CurrentUser,
+                Query(room): Query<RoomQuery>,
+            ) -> ApiResult {
+                let room = services.room_info(&caller.user, T, room.selector()).await?;
                 ok(json!({ $key: room }))
             }
 
@@ -184,15 +199,20 @@ macro_rules! room_family {
                 path = $p_members,
                 tag = $tag,
                 security(("userId" = [], "authToken" = [])),
-                params(doc::RoomQuery, doc::PageQuery),
+                params(RoomQuery, PageQuery),
                 responses(
                     (status = 200, description = "The members, by username.", body = doc::MembersPage),
                     (status = 400, description = "Neither `roomId` nor `roomName` given; no such room; bad `count` / `offset`."),
                 ),
             )]
-            async fn members(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-                let paging = paging(&services, &params)?;
-                let listing = services.room_members(&caller.user, T, room_selector(&params), paging).await?;
+            async fn members(
+                State(services): State<AppState>,
+                caller: CurrentUser,
+                Query(room): Query<RoomQuery>,
+                Query(page): Query<PageQuery>,
+            ) -> ApiResult {
+                let paging = page.paging(&services)?;
+                let listing = services.room_members(&caller.user, T, room.selector(), paging).await?;
                 ok(members_body(&listing, paging))
             }
 
@@ -209,14 +229,18 @@ macro_rules! room_family {
                 path = $p_online,
                 tag = $tag,
                 security(("userId" = [], "authToken" = [])),
-                params(doc::OnlineQuery),
+                params(OnlineQuery),
                 responses(
                     (status = 200, description = "The members who are online, away or busy.", body = doc::OnlineAnswer),
                     (status = 400, description = "`_id` missing (`Invalid query`); no such room (`Channel does not exists`, `Group does not exists`); the caller may not read the room (`error-not-allowed`)."),
                 ),
             )]
-            async fn online(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-                let online = services.room_online(&caller.user, T, params.get("_id")).await?;
+            async fn online(
+                State(services): State<AppState>,
+                caller: CurrentUser,
+                Query(request): Query<OnlineQuery>,
+            ) -> ApiResult {
+                let online = services.room_online(&caller.user, T, request.id.as_deref()).await?;
                 ok(online_body(&online))
             }
 
@@ -253,7 +277,7 @@ macro_rules! room_family {
                 path = $p_list_joined,
                 tag = $tag,
                 security(("userId" = [], "authToken" = [])),
-                params(doc::PageQuery),
+                params(PageQuery),
                 responses(
                     (status = 200, description = "The rooms, by name.", body = $page),
                     (status = 400, description = "Bad `count` / `offset`."),
@@ -262,9 +286,9 @@ macro_rules! room_family {
             pub(in crate::routes) async fn list_joined(
                 State(services): State<AppState>,
                 caller: CurrentUser,
-                params: Params,
+                Query(page): Query<PageQuery>,
             ) -> ApiResult {
-                let paging = paging(&services, &params)?;
+                let paging = page.paging(&services)?;
                 let listing = services.joined_rooms(&caller.user, T, paging).await?;
                 ok(rooms_body($list_key, &listing, paging))
             }
@@ -305,7 +329,7 @@ macro_rules! room_family {
                 path = $p_integrations,
                 tag = $tag,
                 security(("userId" = [], "authToken" = [])),
-                params(doc::RoomQuery, doc::PageQuery),
+                params(RoomQuery, PageQuery),
                 responses(
                     (status = 200, description = "No integrations.", body = doc::IntegrationsPage),
                     (status = 400, description = "No room named, or no such room the caller may read; bad `count`/`offset`."),
@@ -315,10 +339,11 @@ macro_rules! room_family {
             async fn integrations(
                 State(services): State<AppState>,
                 caller: CurrentUser,
-                params: Params,
+                Query(room): Query<RoomQuery>,
+                Query(page): Query<PageQuery>,
             ) -> ApiResult {
-                services.room_integrations(&caller.user, T, room_selector(&params)).await?;
-                let page = paging(&services, &params)?;
+                services.room_integrations(&caller.user, T, room.selector()).await?;
+                let page = page.paging(&services)?;
                 ok(json!({"integrations": [], "count": 0, "offset": page.offset, "total": 0}))
             }
         }

@@ -3,12 +3,15 @@
 //! direct-message lists `im.list` and `im.members`, each also under its
 //! `dm.` name (docs/rest.md#room-listings).
 
-use super::rooms::{members_body, paging, room_selector, rooms_body};
-use crate::extract::{CurrentUser, Params};
+use super::rooms::{members_body, rooms_body};
+use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{NoQuery, PageQuery, RoomQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -26,21 +29,47 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Generates the `im.` handler of a direct-message listing and its `dm.`
-/// twin: same parameters, same answer, two documented paths.
+/// twin: same parameters (the `$query` struct and paging), same answer, two
+/// documented paths.
 macro_rules! direct_listing {
-    ($im:ident, $dm:ident, $im_path:literal, $dm_path:literal, $doc:literal, $run:path, $params:tt, $responses:tt) => {
+    ($im:ident, $dm:ident, $im_path:literal, $dm_path:literal, $doc:literal, $run:path, $query:ty, $responses:tt) => {
         #[doc = $doc]
-        #[utoipa::path(get, path = $im_path, tag = "im", security(("userId" = [], "authToken" = [])), params $params, responses $responses)]
-        async fn $im(state: State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-            $run(state, caller, params).await
+        #[utoipa::path(get, path = $im_path, tag = "im", security(("userId" = [], "authToken" = [])), params($query, PageQuery), responses $responses)]
+        async fn $im(
+            state: State<AppState>,
+            caller: CurrentUser,
+            Query(request): Query<$query>,
+            Query(page): Query<PageQuery>,
+        ) -> ApiResult {
+            $run(state, caller, request, page).await
         }
 
         #[doc = $doc]
-        #[utoipa::path(get, path = $dm_path, tag = "im", security(("userId" = [], "authToken" = [])), params $params, responses $responses)]
-        async fn $dm(state: State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-            $run(state, caller, params).await
+        #[utoipa::path(get, path = $dm_path, tag = "im", security(("userId" = [], "authToken" = [])), params($query, PageQuery), responses $responses)]
+        async fn $dm(
+            state: State<AppState>,
+            caller: CurrentUser,
+            Query(request): Query<$query>,
+            Query(page): Query<PageQuery>,
+        ) -> ApiResult {
+            $run(state, caller, request, page).await
         }
     };
+}
+
+/// `im.members`' room: by id or name, or the caller's DM with `username`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct DirectMembersQuery {
+    /// The direct message.
+    #[param(rename = "roomId")]
+    room_id: Option<String>,
+    /// The direct message, by name.
+    #[param(rename = "roomName")]
+    room_name: Option<String>,
+    /// The other member: the caller's DM with them.
+    username: Option<String>,
 }
 
 direct_listing!(
@@ -50,7 +79,7 @@ direct_listing!(
     "/api/v1/dm.list",
     "The caller's direct messages.\n\n`GET /api/v1/im.list?count=&offset=` (auth) → `{ims, count, offset, total}`.",
     own_directs,
-    (doc::PageQuery),
+    NoQuery,
     ((status = 200, description = "The caller's direct messages.", body = doc::ImsPage),
      (status = 400, description = "Bad `count` / `offset`."))
 );
@@ -62,7 +91,7 @@ direct_listing!(
     "/api/v1/dm.list.everyone",
     "Every direct message, for room administrators.\n\n`GET /api/v1/im.list.everyone?count=&offset=` (auth) → `{ims, count, offset, total}`; needs `view-room-administration` (403 otherwise).",
     all_directs,
-    (doc::PageQuery),
+    NoQuery,
     ((status = 200, description = "Every direct message.", body = doc::ImsPage),
      (status = 400, description = "Bad `count` / `offset`."),
      (status = 403, description = "No `view-room-administration` (`error-unauthorized`)."))
@@ -75,30 +104,44 @@ direct_listing!(
     "/api/v1/dm.members",
     "The members of a direct message.\n\n`GET /api/v1/im.members?roomId=|username=&count=&offset=` (auth) → `{members, count, offset, total}`, by username; `username` names the caller's DM with that user; members only (403).",
     direct_members,
-    (("roomId" = Option<String>, Query, description = "The direct message."),
-     ("username" = Option<String>, Query, description = "The other member: the caller's DM with them."),
-     doc::PageQuery),
+    DirectMembersQuery,
     ((status = 200, description = "The members, by username.", body = doc::MembersPage),
      (status = 400, description = "Neither `roomId` nor `username` (`error-room-param-not-provided`); no such DM (`error-room-not-found`); bad `count` / `offset`."),
      (status = 403, description = "The caller is not a member (`error-unauthorized`)."))
 );
 
-async fn own_directs(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let paging = paging(&services, &params)?;
+async fn own_directs(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    _: NoQuery,
+    page: PageQuery,
+) -> ApiResult {
+    let paging = page.paging(&services)?;
     let listing = services.list_own_directs(&caller.user, paging).await?;
     ok(rooms_body("ims", &listing, paging))
 }
 
-async fn all_directs(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let paging = paging(&services, &params)?;
+async fn all_directs(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    _: NoQuery,
+    page: PageQuery,
+) -> ApiResult {
+    let paging = page.paging(&services)?;
     let listing = services.list_all_directs(&caller.user, paging).await?;
     ok(rooms_body("ims", &listing, paging))
 }
 
-async fn direct_members(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let paging = paging(&services, &params)?;
+async fn direct_members(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    request: DirectMembersQuery,
+    page: PageQuery,
+) -> ApiResult {
+    let paging = page.paging(&services)?;
+    let room = RoomQuery { room_id: request.room_id, room_name: request.room_name };
     let listing =
-        services.direct_members(&caller.user, room_selector(&params), params.get("username"), paging).await?;
+        services.direct_members(&caller.user, room.selector(), request.username.as_deref(), paging).await?;
     ok(members_body(&listing, paging))
 }
 
@@ -113,17 +156,19 @@ async fn direct_members(State(services): State<AppState>, caller: CurrentUser, p
     path = "/api/v1/channels.list",
     tag = "channels",
     security(("userId" = [], "authToken" = [])),
-    params(
-        doc::PageQuery,
-    ),
+    params(PageQuery),
     responses(
         (status = 200, description = "The channels, by name.", body = doc::ChannelsPage),
         (status = 400, description = "Bad `count` / `offset`."),
         (status = 403, description = "Neither `view-c-room` nor `view-joined-room` (`error-unauthorized`)."),
     ),
 )]
-async fn channels_list(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let paging = paging(&services, &params)?;
+async fn channels_list(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let paging = page.paging(&services)?;
     let listing = services.list_channels(&caller.user, paging).await?;
     ok(rooms_body("channels", &listing, paging))
 }
@@ -137,17 +182,19 @@ async fn channels_list(State(services): State<AppState>, caller: CurrentUser, pa
     path = "/api/v1/groups.listAll",
     tag = "groups",
     security(("userId" = [], "authToken" = [])),
-    params(
-        doc::PageQuery,
-    ),
+    params(PageQuery),
     responses(
         (status = 200, description = "The groups, by name.", body = doc::GroupsPage),
         (status = 400, description = "Bad `count` / `offset`."),
         (status = 403, description = "No `view-room-administration` (`error-unauthorized`)."),
     ),
 )]
-async fn groups_list_all(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let paging = paging(&services, &params)?;
+async fn groups_list_all(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let paging = page.paging(&services)?;
     let listing = services.list_all_groups(&caller.user, paging).await?;
     ok(rooms_body("groups", &listing, paging))
 }
@@ -164,11 +211,7 @@ async fn groups_list_all(State(services): State<AppState>, caller: CurrentUser, 
     path = "/api/v1/rooms.adminRooms",
     tag = "rooms",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("filter" = Option<String>, Query, description = "Text the room's name contains."),
-        ("types[]" = Option<Vec<String>>, Query, description = "Room types, repeated (`types[]=c&types[]=p`; `types=c` also works)."),
-        doc::PageQuery,
-    ),
+    params(AdminRoomsQuery, AdminRoomTypes, PageQuery),
     responses(
         (status = 200, description = "The rooms, by name.", body = doc::RoomsPage),
         (status = 400, description = "Bad `count` / `offset`; an unknown type; a filter over 256 characters (`error-invalid-params`)."),
@@ -178,16 +221,37 @@ async fn groups_list_all(State(services): State<AppState>, caller: CurrentUser, 
 async fn admin_rooms(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(request): Query<AdminRoomsQuery>,
+    Query(page): Query<PageQuery>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
-    let paging = paging(&services, &params)?;
-    // `types[]` repeats, which `Params` (one value per name) cannot hold.
+    let paging = page.paging(&services)?;
+    // `types[]` repeats, which a query struct (one value per name) cannot
+    // hold: read from the raw query string.
     let types: Vec<String> = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .filter(|(k, v)| (k == "types[]" || k == "types") && !v.is_empty())
         .map(|(_, v)| v.into_owned())
         .collect();
     let types: Vec<&str> = types.iter().map(String::as_str).collect();
-    let listing = services.admin_rooms(&caller.user, params.get("filter"), &types, paging).await?;
+    let listing = services.admin_rooms(&caller.user, request.filter.as_deref(), &types, paging).await?;
     ok(rooms_body("rooms", &listing, paging))
+}
+
+/// `rooms.adminRooms`' own parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AdminRoomsQuery {
+    /// Text the room's name contains.
+    filter: Option<String>,
+}
+
+/// `rooms.adminRooms`' repeated `types[]`: documented here, read from the
+/// raw query string by the handler.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AdminRoomTypes {
+    /// Room types, repeated (`types[]=c&types[]=p`; `types=c` also works).
+    #[param(rename = "types[]")]
+    types: Option<Vec<String>>,
 }

@@ -2,31 +2,61 @@
 //! `im.counters` / `dm.counters` (docs/rest.md#room-roles-and-counters).
 //! One generic handler per kind, bound per route by [`overview_route!`].
 
-use super::rooms::room_selector;
-use crate::extract::{CurrentUser, Params};
+use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{NoQuery, RoomQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
+use serde::Deserialize;
 use serde_json::json;
 use threadsync_domain::RoomType;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-async fn roles(services: &AppState, caller: &CurrentUser, t: RoomType, params: &Params) -> ApiResult {
-    let holders = services.room_role_holders(&caller.user, t, room_selector(params)).await?;
+async fn roles(
+    services: &AppState,
+    caller: &CurrentUser,
+    t: RoomType,
+    room: RoomQuery,
+    _: NoQuery,
+) -> ApiResult {
+    let holders = services.room_role_holders(&caller.user, t, room.selector()).await?;
     let roles: Vec<_> =
         holders.iter().map(|s| json!({"_id": s.id, "rid": s.rid, "u": s.u, "roles": s.roles})).collect();
     ok(json!({ "roles": roles }))
 }
 
-async fn moderators(services: &AppState, caller: &CurrentUser, t: RoomType, params: &Params) -> ApiResult {
-    let moderators = services.room_moderators(&caller.user, t, room_selector(params)).await?;
+async fn moderators(
+    services: &AppState,
+    caller: &CurrentUser,
+    t: RoomType,
+    room: RoomQuery,
+    _: NoQuery,
+) -> ApiResult {
+    let moderators = services.room_moderators(&caller.user, t, room.selector()).await?;
     ok(json!({ "moderators": moderators }))
 }
 
-async fn counters(services: &AppState, caller: &CurrentUser, t: RoomType, params: &Params) -> ApiResult {
-    let c = services.room_counters(&caller.user, t, room_selector(params), params.get("userId")).await?;
+/// `*.counters`' own parameter.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct CountersQuery {
+    /// Another user's counters (needs `view-room-administration`).
+    #[param(rename = "userId")]
+    user_id: Option<String>,
+}
+
+async fn counters(
+    services: &AppState,
+    caller: &CurrentUser,
+    t: RoomType,
+    room: RoomQuery,
+    request: CountersQuery,
+) -> ApiResult {
+    let c = services.room_counters(&caller.user, t, room.selector(), request.user_id.as_deref()).await?;
     ok(json!({
         "joined": c.joined,
         "members": c.members,
@@ -38,27 +68,29 @@ async fn counters(services: &AppState, caller: &CurrentUser, t: RoomType, params
     }))
 }
 
-/// A GET route bound to one family: `overview_route!(fn, "path", "tag", T, kind, Answer, "doc")`.
+/// A GET route bound to one family: `overview_route!(fn, "path", "tag", T, kind, OwnQuery, Answer, "doc")`.
 macro_rules! overview_route {
-    ($name:ident, $path:literal, $tag:literal, $t:expr, $run:ident, $answer:ty, $summary:literal) => {
+    ($name:ident, $path:literal, $tag:literal, $t:expr, $run:ident, $query:ty, $answer:ty, $summary:literal) => {
         #[doc = $summary]
         #[utoipa::path(
             get,
             path = $path,
             tag = $tag,
             security(("userId" = [], "authToken" = [])),
-            params(
-                doc::RoomQuery,
-                ("userId" = Option<String>, Query, description = "`counters` only: another user's (needs `view-room-administration`)."),
-            ),
+            params(RoomQuery, $query),
             responses(
                 (status = 200, description = "The answer.", body = $answer),
                 (status = 400, description = "Missing or unknown room (the family's errors)."),
                 (status = 403, description = "`counters` of another user without `view-room-administration`; a DM the caller is not in."),
             ),
         )]
-        async fn $name(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-            $run(&services, &caller, $t, &params).await
+        async fn $name(
+            State(services): State<AppState>,
+            caller: CurrentUser,
+            Query(room): Query<RoomQuery>,
+            Query(request): Query<$query>,
+        ) -> ApiResult {
+            $run(&services, &caller, $t, room, request).await
         }
     };
 }
@@ -69,6 +101,7 @@ overview_route!(
     "channels",
     RoomType::Channel,
     roles,
+    NoQuery,
     doc::RoomRolesAnswer,
     "The members of a channel holding a room role (owner, moderator, leader), by username."
 );
@@ -78,6 +111,7 @@ overview_route!(
     "groups",
     RoomType::Group,
     roles,
+    NoQuery,
     doc::RoomRolesAnswer,
     "The members of a private group holding a room role, by username."
 );
@@ -87,6 +121,7 @@ overview_route!(
     "channels",
     RoomType::Channel,
     moderators,
+    NoQuery,
     doc::ModeratorsAnswer,
     "The moderators of a channel."
 );
@@ -96,6 +131,7 @@ overview_route!(
     "groups",
     RoomType::Group,
     moderators,
+    NoQuery,
     doc::ModeratorsAnswer,
     "The moderators of a private group."
 );
@@ -105,6 +141,7 @@ overview_route!(
     "channels",
     RoomType::Channel,
     counters,
+    CountersQuery,
     doc::RoomCountersAnswer,
     "A channel's counters for the caller (or, for room administrators, another user)."
 );
@@ -114,6 +151,7 @@ overview_route!(
     "groups",
     RoomType::Group,
     counters,
+    CountersQuery,
     doc::RoomCountersAnswer,
     "A private group's counters for the caller."
 );
@@ -123,6 +161,7 @@ overview_route!(
     "im",
     RoomType::Direct,
     counters,
+    CountersQuery,
     doc::RoomCountersAnswer,
     "A direct message's counters for the caller."
 );
@@ -132,6 +171,7 @@ overview_route!(
     "im",
     RoomType::Direct,
     counters,
+    CountersQuery,
     doc::RoomCountersAnswer,
     "A direct message's counters for the caller (`im.counters`)."
 );

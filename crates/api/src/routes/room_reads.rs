@@ -3,33 +3,75 @@
 //! ([`room_reads!`]): the families differ only in their room type, their
 //! paths and their OpenAPI tag, so the handlers are written once.
 
-use super::threads::{list_params, listing_body, ListingBody};
+use super::threads::{listing_body, ListingBody};
 use crate::error::ApiError;
-use crate::extract::{CurrentUser, Params};
+use crate::extract::{CurrentUser, Query};
+use crate::requests::{ListQuery, PageQuery};
 use crate::response::{Success, TypedResult};
 use crate::AppState;
+use serde::Deserialize;
 use threadsync_domain::Reject;
 use threadsync_domain::{Error, RoomType};
 use threadsync_service::{HistoryParams, RoomSelector};
+use utoipa::IntoParams;
+
+/// The room a read names.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RoomReadQuery {
+    /// The room's id.
+    #[param(rename = "roomId")]
+    room_id: Option<String>,
+    /// The room's name (used when `roomId` is absent).
+    #[param(rename = "roomName")]
+    room_name: Option<String>,
+    /// `im` / `dm` only, without `roomId`: the caller's direct message with this user.
+    username: Option<String>,
+}
+
+impl RoomReadQuery {
+    /// The name given, used when no id is (or none resolved).
+    pub(super) fn room_name(&self) -> Option<&str> {
+        self.room_name.as_deref()
+    }
+}
+
+/// `*.history`'s window.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct HistoryQuery {
+    /// ISO date: only messages before it (default: now).
+    latest: Option<String>,
+    /// ISO date: only messages after it.
+    oldest: Option<String>,
+    /// Include messages at exactly `latest` / `oldest` (default `false`).
+    #[param(value_type = Option<bool>)]
+    inclusive: Option<String>,
+    /// `false`: leave out thread replies not also sent to the room (default `true`).
+    #[param(rename = "showThreadMessages", value_type = Option<bool>)]
+    show_thread_messages: Option<String>,
+}
 
 /// The room a read names: `roomId` or `roomName`; for direct messages,
 /// also `username`, the caller's DM with that user (none: answered as a DM
 /// the caller may not read, `invalid-channel`).
-async fn room_id_of(
+pub(super) async fn room_id_of(
     services: &AppState,
     caller: &CurrentUser,
     t: RoomType,
-    params: &Params,
+    room: &RoomReadQuery,
 ) -> Result<Option<String>, ApiError> {
-    let given = |name: &str| params.get(name).filter(|v| !v.trim().is_empty());
-    match (t, given("roomId"), given("username")) {
+    let given = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+    match (t, given(&room.room_id), given(&room.username)) {
         (RoomType::Direct, None, Some(username)) => {
-            match services.direct_room_with(&caller.user, username).await? {
+            match services.direct_room_with(&caller.user, &username).await? {
                 Some(room) => Ok(Some(room.id)),
                 None => Err(ApiError(Error::from(Reject::ChannelNotResolved))),
             }
         }
-        (_, room_id, _) => Ok(room_id.map(str::to_owned)),
+        (_, room_id, _) => Ok(room_id),
     }
 }
 
@@ -38,17 +80,17 @@ async fn history(
     services: &AppState,
     caller: &CurrentUser,
     t: RoomType,
-    params: &Params,
+    (room, window, page): (RoomReadQuery, HistoryQuery, PageQuery),
 ) -> TypedResult<ListingBody> {
-    let room_id = room_id_of(services, caller, t, params).await?;
-    let room = RoomSelector { room_id: room_id.as_deref(), room_name: params.get("roomName") };
+    let room_id = room_id_of(services, caller, t, &room).await?;
+    let room = RoomSelector { room_id: room_id.as_deref(), room_name: room.room_name.as_deref() };
     let history = HistoryParams {
-        latest: params.get("latest"),
-        oldest: params.get("oldest"),
-        inclusive: params.get("inclusive"),
-        show_thread_messages: params.get("showThreadMessages"),
-        count: params.get("count"),
-        offset: params.get("offset"),
+        latest: window.latest.as_deref(),
+        oldest: window.oldest.as_deref(),
+        inclusive: window.inclusive.as_deref(),
+        show_thread_messages: window.show_thread_messages.as_deref(),
+        count: page.count.as_deref(),
+        offset: page.offset.as_deref(),
     };
     let listing = services.family_history(&caller.user, t, room, history).await?;
     Ok(Success(listing_body("messages", listing)))
@@ -59,11 +101,11 @@ async fn messages(
     services: &AppState,
     caller: &CurrentUser,
     t: RoomType,
-    params: &Params,
+    (room, list): (RoomReadQuery, ListQuery),
 ) -> TypedResult<ListingBody> {
-    let room_id = room_id_of(services, caller, t, params).await?;
-    let room = RoomSelector { room_id: room_id.as_deref(), room_name: params.get("roomName") };
-    let listing = services.family_messages(&caller.user, t, room, list_params(params)).await?;
+    let room_id = room_id_of(services, caller, t, &room).await?;
+    let room = RoomSelector { room_id: room_id.as_deref(), room_name: room.room_name.as_deref() };
+    let listing = services.family_messages(&caller.user, t, room, list.params()).await?;
     Ok(Success(listing_body("messages", listing)))
 }
 
@@ -91,15 +133,7 @@ macro_rules! room_reads {
                 path = $history,
                 tag = $tag,
                 security(("userId" = [], "authToken" = [])),
-                params(
-                    doc::RoomQuery,
-                    ("username" = Option<String>, Query, description = "`im` / `dm` only, without `roomId`: the caller's direct message with this user."),
-                    ("latest" = Option<String>, Query, description = "ISO date: only messages before it (default: now)."),
-                    ("oldest" = Option<String>, Query, description = "ISO date: only messages after it."),
-                    ("inclusive" = Option<bool>, Query, description = "Include messages at exactly `latest` / `oldest` (default `false`)."),
-                    ("showThreadMessages" = Option<bool>, Query, description = "`false`: leave out thread replies not also sent to the room (default `true`)."),
-                    doc::PageQuery,
-                ),
+                params(RoomReadQuery, HistoryQuery, PageQuery),
                 responses(
                     (status = 200, description = "The messages, newest first.", body = doc::MessagesPage),
                     (status = 400, description = concat!("No room named; no such ", $room, " or one the caller may not read; a bad date, flag, `count` or `offset`.")),
@@ -108,9 +142,11 @@ macro_rules! room_reads {
             async fn history_handler(
                 State(services): State<AppState>,
                 caller: CurrentUser,
-                params: Params,
+                Query(room): Query<RoomReadQuery>,
+                Query(window): Query<HistoryQuery>,
+                Query(page): Query<PageQuery>,
             ) -> TypedResult<ListingBody> {
-                super::history(&services, &caller, $t, &params).await
+                super::history(&services, &caller, $t, (room, window, page)).await
             }
 
             /// A room's messages that match a query (a thread: `{"tmid":"…"}`).
@@ -122,11 +158,7 @@ macro_rules! room_reads {
                 path = $messages,
                 tag = $tag,
                 security(("userId" = [], "authToken" = [])),
-                params(
-                    doc::RoomQuery,
-                    ("username" = Option<String>, Query, description = "`im` / `dm` only, without `roomId`: the caller's direct message with this user."),
-                    doc::ListQuery,
-                ),
+                params(RoomReadQuery, ListQuery),
                 responses(
                     (status = 200, description = "The messages.", body = doc::MessagesPage),
                     (status = 400, description = concat!("No room named; no such ", $room, " or one the caller may not read; a bad `query`, `sort`, `fields`, `count` or `offset`.")),
@@ -135,9 +167,10 @@ macro_rules! room_reads {
             async fn messages_handler(
                 State(services): State<AppState>,
                 caller: CurrentUser,
-                params: Params,
+                Query(room): Query<RoomReadQuery>,
+                Query(list): Query<ListQuery>,
             ) -> TypedResult<ListingBody> {
-                super::messages(&services, &caller, $t, &params).await
+                super::messages(&services, &caller, $t, (room, list)).await
             }
         }
     };

@@ -2,8 +2,9 @@
 //! `rooms.favorite`; and the request bodies and response shapes the
 //! `channels.*` and `groups.*` families share.
 
-use crate::extract::{Body, CurrentUser, Params};
+use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{RoomQuery, UpdatedSinceQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -42,16 +43,18 @@ pub(super) fn removed_json(removed: &[threadsync_service::Removed]) -> Vec<Value
     path = "/api/v1/rooms.get",
     tag = "rooms",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("updatedSince" = Option<String>, Query, description = "ISO date: only changes after it."),
-    ),
+    params(UpdatedSinceQuery),
     responses(
         (status = 200, description = "Rooms changed and rooms deleted.", body = doc::RoomsDelta),
         (status = 400, description = "`updatedSince` is not a date (`error-updatedSince-param-invalid`); older than the tombstone horizon (`error-resync-required`)."),
     ),
 )]
-async fn get(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let roster = services.rooms_get(&caller.user, params.get("updatedSince")).await?;
+async fn get(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(request): Query<UpdatedSinceQuery>,
+) -> ApiResult {
+    let roster = services.rooms_get(&caller.user, request.updated_since.as_deref()).await?;
     ok(json!({"update": roster.update, "remove": removed_json(&roster.remove)}))
 }
 
@@ -66,16 +69,18 @@ async fn get(State(services): State<AppState>, caller: CurrentUser, params: Para
     path = "/api/v1/rooms.info",
     tag = "rooms",
     security(("userId" = [], "authToken" = [])),
-    params(
-        doc::RoomQuery,
-    ),
+    params(RoomQuery),
     responses(
         (status = 200, description = "The room.", body = doc::RoomAnswer),
         (status = 400, description = "Neither `roomId` nor `roomName` given; no such room or one the caller may not read (`Not allowed`)."),
     ),
 )]
-async fn info(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let room = services.any_room_info(&caller.user, room_selector(&params)).await?;
+async fn info(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(room): Query<RoomQuery>,
+) -> ApiResult {
+    let room = services.any_room_info(&caller.user, room.selector()).await?;
     ok(json!({"room": room}))
 }
 
@@ -223,16 +228,6 @@ async fn clean_history(
     flag(&body.ignore_discussion, "ignoreDiscussion")?;
     let (room, count) = services.clean_history(&caller.user, request).await?;
     ok(json!({"_id": room.id, "count": count}))
-}
-
-/// The room a GET request names with `roomId` / `roomName`.
-pub(super) fn room_selector(params: &Params) -> RoomSelector<'_> {
-    RoomSelector { room_id: params.get("roomId"), room_name: params.get("roomName") }
-}
-
-/// The `count` / `offset` of a GET request, per the settings.
-pub(super) fn paging(services: &AppState, params: &Params) -> Result<Paging, crate::error::ApiError> {
-    Ok(Paging::from_params(params.get("count"), params.get("offset"), &services.settings())?)
 }
 
 /// `channels.create` / `groups.create`: `{name, members?, readOnly?}`.

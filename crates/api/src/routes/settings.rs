@@ -1,8 +1,9 @@
 //! Settings: the public list (no auth), the admin list, OAuth services, and
 //! one setting by id.
 
-use crate::extract::{required, Body, CurrentUser, Params, PathParams};
+use crate::extract::{required, Body, CurrentUser, PathParams, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::PageQuery;
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -36,19 +37,19 @@ fn settings_page(listing: &Listing<(String, Value)>, offset: u64) -> Value {
     get,
     path = "/api/v1/settings.public",
     tag = "settings",
-    params(
-        ("_id" = Option<String>, Query, description = "Comma-separated setting ids, e.g. `Threads_enabled,Message_MaxAllowedSize`."),
-        ("query" = Option<String>, Query, description = "The form before Rocket.Chat 7.0: `{\"_id\":{\"$in\":[…]}}` or `{\"_id\":\"…\"}`."),
-        doc::PageQuery,
-    ),
+    params(PublicSettingsQuery, PageQuery),
     responses(
         (status = 200, description = "The public settings, paged.", body = doc::SettingsPage),
         (status = 400, description = "A `query` other than an `_id` filter; bad `count`/`offset` (`error-invalid-params`)."),
     ),
 )]
-async fn public(State(services): State<AppState>, params: Params) -> ApiResult {
-    let filter = SettingsFilter::parse(params.get("_id"), params.get("query"))?;
-    let paging = super::rooms::paging(&services, &params)?;
+async fn public(
+    State(services): State<AppState>,
+    Query(request): Query<PublicSettingsQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let filter = SettingsFilter::parse(request.id.as_deref(), request.query.as_deref())?;
+    let paging = page.paging(&services)?;
     ok(settings_page(&services.public_settings(&filter, paging), paging.offset))
 }
 
@@ -76,17 +77,19 @@ async fn oauth() -> ApiResult {
     path = "/api/v1/settings",
     tag = "settings",
     security(("userId" = [], "authToken" = [])),
-    params(
-        doc::PageQuery,
-    ),
+    params(PageQuery),
     responses(
         (status = 200, description = "Every setting, paged by id.", body = doc::SettingsPage),
         (status = 400, description = "Bad `count`/`offset` (`error-invalid-params`)."),
         (status = 403, description = "The caller is not an admin: `error-unauthorized`."),
     ),
 )]
-async fn list(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let paging = super::rooms::paging(&services, &params)?;
+async fn list(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let paging = page.paging(&services)?;
     ok(settings_page(&services.all_settings(&caller.user, paging)?, paging.offset))
 }
 
@@ -151,4 +154,16 @@ async fn change(
     let value = required(body.value, "value")?;
     services.change_setting(&caller.user, &id, &value).await?;
     ok(json!({}))
+}
+
+/// `settings.public`' own parameters.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PublicSettingsQuery {
+    /// Comma-separated setting ids, e.g. `Threads_enabled,Message_MaxAllowedSize`.
+    #[serde(rename = "_id")]
+    #[param(rename = "_id")]
+    id: Option<String>,
+    /// The form before Rocket.Chat 7.0: `{"_id":{"$in":[…]}}` or `{"_id":"…"}`.
+    query: Option<String>,
 }

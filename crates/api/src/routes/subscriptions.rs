@@ -1,8 +1,9 @@
 //! Subscriptions: `subscriptions.getOne`, `subscriptions.get`,
 //! `subscriptions.read`, `subscriptions.unread`.
 
-use crate::extract::{Body, CurrentUser, Params};
+use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{RoomIdQuery, UpdatedSinceQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -121,16 +122,18 @@ async fn unread(
     path = "/api/v1/subscriptions.get",
     tag = "subscriptions",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("updatedSince" = Option<String>, Query, description = "ISO date: only changes after it."),
-    ),
+    params(UpdatedSinceQuery),
     responses(
         (status = 200, description = "Subscriptions changed and removed.", body = doc::SubscriptionsDelta),
         (status = 400, description = "`updatedSince` is not a date (`error-updatedSince-param-invalid`); older than the tombstone horizon (`error-resync-required`)."),
     ),
 )]
-async fn get(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let roster = services.subscriptions_get(&caller.user, params.get("updatedSince")).await?;
+async fn get(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(request): Query<UpdatedSinceQuery>,
+) -> ApiResult {
+    let roster = services.subscriptions_get(&caller.user, request.updated_since.as_deref()).await?;
     ok(json!({"update": roster.update, "remove": super::rooms::removed_json(&roster.remove)}))
 }
 
@@ -145,16 +148,18 @@ async fn get(State(services): State<AppState>, caller: CurrentUser, params: Para
     path = "/api/v1/subscriptions.getOne",
     tag = "subscriptions",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-    ),
+    params(RoomIdQuery),
     responses(
         (status = 200, description = "The subscription, or `null`.", body = doc::SubscriptionAnswer),
         (status = 400, description = "Missing `roomId` (`invalid-params`)."),
     ),
 )]
-async fn get_one(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let room_id = params.get("roomId").ok_or_else(|| Error::from(Reject::SchemaRoomIdMissing))?;
+async fn get_one(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(room): Query<RoomIdQuery>,
+) -> ApiResult {
+    let room_id = room.room_id.as_deref().ok_or_else(|| Error::from(Reject::SchemaRoomIdMissing))?;
     let subscription = services.own_subscription(&caller.user, room_id).await?;
     ok(json!({"subscription": subscription}))
 }

@@ -13,8 +13,9 @@
 //! A date older than the deletion history the server keeps is refused with
 //! `error-resync-required` rather than answered incompletely.
 
-use crate::extract::{Body, CurrentUser, Params};
+use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{ListQuery, PageQuery};
 use crate::response::{ok, ApiResult, Keyed, Success, TypedResult};
 use crate::AppState;
 use axum::extract::State;
@@ -22,10 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use threadsync_domain::{Timestamp, Tombstone};
 use threadsync_service::{
-    CursorBounds, Documents, ListParams, MessageListing, RoomSync, SyncMessagesParams, SyncedChanges,
-    ThreadsListParams,
+    CursorBounds, Documents, MessageListing, RoomSync, SyncMessagesParams, SyncedChanges, ThreadsListParams,
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,17 +39,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unfollow_message))
         .routes(routes!(sync_messages))
         .routes(routes!(get_deleted_messages))
-}
-
-/// `offset`, `count`, `sort`, `query`, `fields` of a GET request.
-pub(super) fn list_params(params: &Params) -> ListParams<'_> {
-    ListParams {
-        offset: params.get("offset"),
-        count: params.get("count"),
-        sort: params.get("sort"),
-        query: params.get("query"),
-        fields: params.get("fields"),
-    }
 }
 
 /// `{update, remove}`.
@@ -113,11 +102,7 @@ fn cursor_body(cursor: CursorBounds) -> Value {
     path = "/api/v1/chat.syncThreadMessages",
     tag = "threads",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("tmid" = String, Query, description = "The thread (its parent message)."),
-        ("updatedSince" = String, Query, description = "An ISO-8601 date: changes strictly after it. Resume from the greatest `_updatedAt` / `_deletedAt` received."),
-        doc::ListQuery,
-    ),
+    params(ThreadSyncQuery, ListQuery),
     responses(
         (status = 200, description = "The changes, oldest first, at most `count`.", body = doc::ThreadMessagesSync),
         (status = 400, description = "Threads disabled; missing `tmid` or `updatedSince`; a bad date, `sort`, `query`, `fields`, `count` or `offset`; no such thread; a room the caller may not read; a date older than the deletions kept (`error-resync-required`)."),
@@ -126,17 +111,32 @@ fn cursor_body(cursor: CursorBounds) -> Value {
 async fn sync_thread_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(request): Query<ThreadSyncQuery>,
+    Query(list): Query<ListQuery>,
 ) -> TypedResult<Keyed<ChangesBody>> {
     let changes = services
         .sync_thread_messages(
             &caller.user,
-            params.get("tmid"),
-            params.get("updatedSince"),
-            list_params(&params),
+            request.tmid.as_deref(),
+            request.updated_since.as_deref(),
+            list.params(),
         )
         .await?;
     Ok(Success(Keyed("messages", changes_body(changes))))
+}
+
+/// `chat.syncThreadMessages`' own parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct ThreadSyncQuery {
+    /// The thread (its parent message).
+    #[param(required = true, value_type = String)]
+    tmid: Option<String>,
+    /// An ISO-8601 date: changes strictly after it. Resume from the greatest
+    /// `_updatedAt` / `_deletedAt` received.
+    #[param(rename = "updatedSince", required = true, value_type = String)]
+    updated_since: Option<String>,
 }
 
 /// A page of a thread's replies.
@@ -151,10 +151,7 @@ async fn sync_thread_messages(
     path = "/api/v1/chat.getThreadMessages",
     tag = "threads",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("tmid" = String, Query, description = "The thread (its parent message)."),
-        doc::ListQuery,
-    ),
+    params(ThreadQuery, ListQuery),
     responses(
         (status = 200, description = "The replies (not the parent), oldest first by default.", body = doc::MessagesPage),
         (status = 400, description = "Threads disabled; missing `tmid`; a bad `sort`, `query` or `fields`; no such thread; a room the caller may not read."),
@@ -163,10 +160,20 @@ async fn sync_thread_messages(
 async fn get_thread_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(request): Query<ThreadQuery>,
+    Query(list): Query<ListQuery>,
 ) -> TypedResult<ListingBody> {
-    let listing = services.thread_messages(&caller.user, params.get("tmid"), list_params(&params)).await?;
+    let listing = services.thread_messages(&caller.user, request.tmid.as_deref(), list.params()).await?;
     Ok(Success(listing_body("messages", listing)))
+}
+
+/// `chat.getThreadMessages`' own parameter.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ThreadQuery {
+    /// The thread (its parent message).
+    #[param(required = true, value_type = String)]
+    tmid: Option<String>,
 }
 
 /// A page of a room's threads.
@@ -182,12 +189,7 @@ async fn get_thread_messages(
     path = "/api/v1/chat.getThreadsList",
     tag = "threads",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("rid" = String, Query, description = "The room."),
-        ("type" = Option<String>, Query, description = "`all` (default), `following` or `unread`."),
-        ("text" = Option<String>, Query, description = "A case-insensitive part of the parent's text."),
-        doc::ListQuery,
-    ),
+    params(ThreadsListQuery, ListQuery),
     responses(
         (status = 200, description = "The thread parents, latest reply first by default.", body = doc::ThreadsPage),
         (status = 400, description = "Threads disabled; missing `rid`; a bad `type`, `sort`, `query` or `fields`; no such room or one the caller may not read."),
@@ -196,12 +198,31 @@ async fn get_thread_messages(
 async fn get_threads_list(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(request): Query<ThreadsListQuery>,
+    Query(list): Query<ListQuery>,
 ) -> TypedResult<ListingBody> {
-    let filters =
-        ThreadsListParams { rid: params.get("rid"), kind: params.get("type"), text: params.get("text") };
-    let listing = services.threads_list(&caller.user, filters, list_params(&params)).await?;
+    let filters = ThreadsListParams {
+        rid: request.rid.as_deref(),
+        kind: request.kind.as_deref(),
+        text: request.text.as_deref(),
+    };
+    let listing = services.threads_list(&caller.user, filters, list.params()).await?;
     Ok(Success(listing_body("threads", listing)))
+}
+
+/// `chat.getThreadsList`' own parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ThreadsListQuery {
+    /// The room.
+    #[param(required = true, value_type = String)]
+    rid: Option<String>,
+    /// `all` (default), `following` or `unread`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    kind: Option<String>,
+    /// A case-insensitive part of the parent's text.
+    text: Option<String>,
 }
 
 /// A room's threads changed and removed since a date.
@@ -216,11 +237,7 @@ async fn get_threads_list(
     path = "/api/v1/chat.syncThreadsList",
     tag = "threads",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("rid" = String, Query, description = "The room."),
-        ("updatedSince" = String, Query, description = "An ISO-8601 date: changes strictly after it. Resume from the greatest `_updatedAt` / `_deletedAt` received."),
-        doc::ListQuery,
-    ),
+    params(ThreadsSyncQuery, ListQuery),
     responses(
         (status = 200, description = "The changed and removed thread parents, oldest first, at most `count`.", body = doc::ThreadsSync),
         (status = 400, description = "Threads disabled; missing `rid` or `updatedSince`; a bad date; no such room or one the caller may not read; a date older than the deletions kept (`error-resync-required`)."),
@@ -229,12 +246,32 @@ async fn get_threads_list(
 async fn sync_threads_list(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(request): Query<ThreadsSyncQuery>,
+    Query(list): Query<ListQuery>,
 ) -> TypedResult<Keyed<ChangesBody>> {
     let changes = services
-        .sync_threads_list(&caller.user, params.get("rid"), params.get("updatedSince"), list_params(&params))
+        .sync_threads_list(
+            &caller.user,
+            request.rid.as_deref(),
+            request.updated_since.as_deref(),
+            list.params(),
+        )
         .await?;
     Ok(Success(Keyed("threads", changes_body(changes))))
+}
+
+/// `chat.syncThreadsList`' own parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct ThreadsSyncQuery {
+    /// The room.
+    #[param(required = true, value_type = String)]
+    rid: Option<String>,
+    /// An ISO-8601 date: changes strictly after it. Resume from the greatest
+    /// `_updatedAt` / `_deletedAt` received.
+    #[param(rename = "updatedSince", required = true, value_type = String)]
+    updated_since: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -308,29 +345,25 @@ async fn unfollow_message(
     path = "/api/v1/chat.syncMessages",
     tag = "threads",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-        ("lastUpdate" = Option<String>, Query, description = "Delta form: an ISO-8601 date; changes strictly after it."),
-        ("type" = Option<String>, Query, description = "Cursor form: `UPDATED` or `DELETED`."),
-        ("next" = Option<String>, Query, description = "Cursor form: epoch milliseconds; items after it."),
-        ("previous" = Option<String>, Query, description = "Cursor form: epoch milliseconds; items before it."),
-        ("count" = Option<u64>, Query, description = "Cursor form: the most items to return."),
-        ("offset" = Option<u64>, Query, description = "Items to skip."),
-    ),
+    params(SyncMessagesQuery),
     responses(
         (status = 200, description = "The delta `{updated, deleted}` or a cursor page.", body = doc::RoomSyncAnswer),
         (status = 400, description = "Missing `roomId`; mixed or incomplete forms (`error-invalid-params`); missing or bad `lastUpdate`; a room the caller may not read; a date older than the deletions kept (`error-resync-required`)."),
     ),
 )]
-async fn sync_messages(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
+async fn sync_messages(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(query): Query<SyncMessagesQuery>,
+) -> ApiResult {
     let request = SyncMessagesParams {
-        room_id: params.get("roomId"),
-        last_update: params.get("lastUpdate"),
-        next: params.get("next"),
-        previous: params.get("previous"),
-        kind: params.get("type"),
-        count: params.get("count"),
-        offset: params.get("offset"),
+        room_id: query.room_id.as_deref(),
+        last_update: query.last_update.as_deref(),
+        next: query.next.as_deref(),
+        previous: query.previous.as_deref(),
+        kind: query.kind.as_deref(),
+        count: query.count.as_deref(),
+        offset: query.offset.as_deref(),
     };
     let result = match services.sync_messages(&caller.user, request).await? {
         RoomSync::Delta { updated, deleted } => {
@@ -345,6 +378,33 @@ async fn sync_messages(State(services): State<AppState>, caller: CurrentUser, pa
     ok(json!({ "result": result }))
 }
 
+/// `chat.syncMessages`' parameters, both forms.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct SyncMessagesQuery {
+    /// The room.
+    #[param(rename = "roomId", required = true, value_type = String)]
+    room_id: Option<String>,
+    /// Delta form: an ISO-8601 date; changes strictly after it.
+    #[param(rename = "lastUpdate")]
+    last_update: Option<String>,
+    /// Cursor form: `UPDATED` or `DELETED`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    kind: Option<String>,
+    /// Cursor form: epoch milliseconds; items after it.
+    next: Option<String>,
+    /// Cursor form: epoch milliseconds; items before it.
+    previous: Option<String>,
+    /// Cursor form: the most items to return.
+    #[param(value_type = Option<u64>)]
+    count: Option<String>,
+    /// Items to skip.
+    #[param(value_type = Option<u64>)]
+    offset: Option<String>,
+}
+
 /// A room's messages deleted since a date.
 ///
 /// `GET /api/v1/chat.getDeletedMessages?roomId=&since=&count=&offset=` (auth)
@@ -356,11 +416,7 @@ async fn sync_messages(State(services): State<AppState>, caller: CurrentUser, pa
     path = "/api/v1/chat.getDeletedMessages",
     tag = "threads",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("roomId" = String, Query, description = "The room."),
-        ("since" = String, Query, description = "An ISO-8601 date: deletions strictly after it."),
-        doc::PageQuery,
-    ),
+    params(DeletedMessagesQuery, PageQuery),
     responses(
         (status = 200, description = "The deletions, oldest first.", body = doc::DeletedPage),
         (status = 400, description = "Missing `roomId` or `since`; a bad date; a room the caller may not read; a date older than the deletions kept (`error-resync-required`)."),
@@ -369,15 +425,16 @@ async fn sync_messages(State(services): State<AppState>, caller: CurrentUser, pa
 async fn get_deleted_messages(
     State(services): State<AppState>,
     caller: CurrentUser,
-    params: Params,
+    Query(request): Query<DeletedMessagesQuery>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult {
     let listing = services
         .deleted_messages(
             &caller.user,
-            params.get("roomId"),
-            params.get("since"),
-            params.get("count"),
-            params.get("offset"),
+            request.room_id.as_deref(),
+            request.since.as_deref(),
+            page.count.as_deref(),
+            page.offset.as_deref(),
         )
         .await?;
     ok(json!({
@@ -386,4 +443,17 @@ async fn get_deleted_messages(
         "offset": listing.offset,
         "total": listing.total,
     }))
+}
+
+/// `chat.getDeletedMessages`' own parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+struct DeletedMessagesQuery {
+    /// The room.
+    #[param(rename = "roomId", required = true, value_type = String)]
+    room_id: Option<String>,
+    /// An ISO-8601 date: deletions strictly after it.
+    #[param(required = true, value_type = String)]
+    since: Option<String>,
 }

@@ -2,8 +2,9 @@
 //! profile edits and preferences.
 
 use crate::error::ApiError;
-use crate::extract::{required_str, Body, CurrentUser, Params};
+use crate::extract::{required_str, Body, CurrentUser, Params, Query};
 use crate::openapi::schemas as doc;
+use crate::requests::{PageQuery, UserQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::State;
@@ -13,7 +14,7 @@ use threadsync_domain::error::json_type;
 use threadsync_domain::Code;
 use threadsync_domain::Reject;
 use threadsync_service::{NewUser, StatusChange, UserSelector, UserUpdate};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -136,20 +137,21 @@ async fn create(
     path = "/api/v1/users.info",
     tag = "users",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("userId" = Option<String>, Query, description = "The user id."),
-        ("username" = Option<String>, Query, description = "The username (used when `userId` is absent)."),
-    ),
+    params(UserQuery),
     responses(
         (status = 200, description = "The user.", body = doc::UserAnswer),
         (status = 400, description = "Neither `userId` nor `username` given; no such user (`User not found.`, no `errorType`, as Rocket.Chat answers it)."),
     ),
 )]
-async fn info(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
+async fn info(
+    State(services): State<AppState>,
+    _caller: CurrentUser,
+    Query(who): Query<UserQuery>,
+) -> ApiResult {
     // Rocket.Chat answers a missing user with `API.v1.failure('User not
     // found.')`: clients compare that text exactly (rocketchat_API's test
     // fixtures create the user when they see it).
-    let user = match services.user_info(params.get("userId"), params.get("username")).await {
+    let user = match services.user_info(who.user_id.as_deref(), who.username.as_deref()).await {
         Err(threadsync_domain::Error::Rejected { code: Code::InvalidUser, .. }) => {
             return Err(threadsync_domain::Error::from(Reject::UserNotFoundLegacy).into())
         }
@@ -263,20 +265,22 @@ async fn set_active_status(
     path = "/api/v1/users.list",
     tag = "users",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("sort" = Option<String>, Query, description = "JSON, one field: e.g. `{\"createdAt\":-1}`."),
-        ("email" = Option<String>, Query, description = "Only the user with this address (any case)."),
-        ("count" = Option<u64>, Query, description = "Page size."),
-        ("offset" = Option<u64>, Query, description = "Users to skip."),
-    ),
+    params(UserListQuery, PageQuery),
     responses(
         (status = 200, description = "A page of users.", body = doc::UsersAnswer),
         (status = 400, description = "A bad `sort` (`error-invalid-sort`), an empty `email` (`invalid-params`), a `query` (`error-invalid-query`), bad `count` / `offset`."),
         (status = 403, description = "The caller lacks `view-d-room`: `error-unauthorized`."),
     ),
 )]
-async fn list(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let paging = super::rooms::paging(&services, &params)?;
+async fn list(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(page): Query<PageQuery>,
+    params: Params,
+) -> ApiResult {
+    let paging = page.paging(&services)?;
+    // Read from the raw parameters: an empty `email` is an error here, not
+    // an absence, so the absent-when-empty rule of `Query` cannot apply.
     let request = threadsync_service::UserListRequest {
         sort: params.get("sort"),
         email: params.get_as_given("email"),
@@ -299,33 +303,48 @@ async fn list(State(services): State<AppState>, caller: CurrentUser, params: Par
     ok(json!({"users": users, "count": listing.items.len(), "offset": paging.offset, "total": listing.total}))
 }
 
+/// `users.list`'s own parameters (documented here; the handler reads them
+/// as given, see there).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct UserListQuery {
+    /// JSON, one field: e.g. `{"createdAt":-1}`.
+    sort: Option<String>,
+    /// Only the user with this address (any case).
+    email: Option<String>,
+}
+
 /// Who is online.
 ///
 /// `GET /api/v1/users.presence?ids=a,b&from=` (auth) → `{users: [{_id,
 /// username, name, status, utcOffset}], full}`: the named users who are
-/// not offline; without `ids`, nobody (presence is not tracked yet, so
-/// everyone is offline) and `full: true`.
+/// not offline; without `ids`, nobody (presence is answered for the users
+/// named only: the whole server's would be an unbounded answer) and
+/// `full: true`.
 #[utoipa::path(
     get,
     path = "/api/v1/users.presence",
     tag = "users",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("ids" = Option<String>, Query, description = "Comma-separated user ids."),
-        ("from" = Option<String>, Query, description = "ISO date: only changes since then (`full` is then `false`)."),
-    ),
+    params(PresenceQuery),
     responses(
         (status = 200, description = "The users not offline.", body = doc::PresenceAnswer),
         (status = 400, description = "`from` is not a date (`error-invalid-params`)."),
     ),
 )]
-async fn presence(State(services): State<AppState>, _caller: CurrentUser, params: Params) -> ApiResult {
-    let from = params.get("from");
+async fn presence(
+    State(services): State<AppState>,
+    _caller: CurrentUser,
+    Query(request): Query<PresenceQuery>,
+) -> ApiResult {
+    let from = request.from.as_deref();
     if from.is_some_and(|raw| threadsync_domain::Timestamp::parse(raw).is_none()) {
         return Err(threadsync_domain::Error::from(Reject::FromDateInvalid).into());
     }
-    let ids: Vec<String> = params
-        .get("ids")
+    let ids: Vec<String> = request
+        .ids
+        .as_deref()
         .map(|ids| ids.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
     let users: Vec<_> = services
@@ -337,6 +356,16 @@ async fn presence(State(services): State<AppState>, _caller: CurrentUser, params
     ok(json!({"users": users, "full": from.is_none()}))
 }
 
+/// `users.presence`' parameters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct PresenceQuery {
+    /// Comma-separated user ids.
+    ids: Option<String>,
+    /// ISO date: only changes since then (`full` is then `false`).
+    from: Option<String>,
+}
+
 /// A user's status (the caller's when none is named).
 ///
 /// `GET /api/v1/users.getStatus?userId=|username=` (auth) → `{_id,
@@ -346,18 +375,18 @@ async fn presence(State(services): State<AppState>, _caller: CurrentUser, params
     path = "/api/v1/users.getStatus",
     tag = "users",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("userId" = Option<String>, Query, description = "The user id."),
-        ("username" = Option<String>, Query, description = "The username (used when `userId` is absent)."),
-    ),
+    params(UserQuery),
     responses(
         (status = 200, description = "The status.", body = doc::StatusAnswer),
         (status = 400, description = "No such user (`error-invalid-user`)."),
     ),
 )]
-async fn get_status(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let who = UserSelector { user_id: params.get("userId"), username: params.get("username") };
-    let user = services.user_status(&caller.user, who).await?;
+async fn get_status(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(who): Query<UserQuery>,
+) -> ApiResult {
+    let user = services.user_status(&caller.user, who.selector()).await?;
     ok(
         json!({"_id": user.id, "status": user.status, "connectionStatus": user.status, "message": user.status_text}),
     )
@@ -372,18 +401,18 @@ async fn get_status(State(services): State<AppState>, caller: CurrentUser, param
     path = "/api/v1/users.getPresence",
     tag = "users",
     security(("userId" = [], "authToken" = [])),
-    params(
-        ("userId" = Option<String>, Query, description = "The user id."),
-        ("username" = Option<String>, Query, description = "The username (used when `userId` is absent)."),
-    ),
+    params(UserQuery),
     responses(
         (status = 200, description = "The presence.", body = doc::PresenceOfAnswer),
         (status = 400, description = "No such user (`error-invalid-user`)."),
     ),
 )]
-async fn get_presence(State(services): State<AppState>, caller: CurrentUser, params: Params) -> ApiResult {
-    let who = UserSelector { user_id: params.get("userId"), username: params.get("username") };
-    let user = services.user_status(&caller.user, who).await?;
+async fn get_presence(
+    State(services): State<AppState>,
+    caller: CurrentUser,
+    Query(who): Query<UserQuery>,
+) -> ApiResult {
+    let user = services.user_status(&caller.user, who.selector()).await?;
     if user.id == caller.user.id {
         ok(json!({
             "presence": user.status,
