@@ -255,7 +255,10 @@ mod tests {
             let raw = text.matches(": Params").count() + text.matches(": &Params").count();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             let limit = allowed.iter().find(|(file, _)| *file == name).map_or(0, |(_, n)| *n);
-            assert!(raw <= limit, "{name} reads {raw} raw query maps (at most {limit}): use a request struct");
+            assert!(
+                raw <= limit,
+                "{name} reads {raw} raw query maps (at most {limit}): use a request struct"
+            );
             checked += 1;
         }
         assert!(checked > 20, "only {checked} route modules found");

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod id;
+pub mod image_header;
 pub mod listing;
 pub mod markup;
 pub mod message;

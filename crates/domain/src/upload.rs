@@ -5,6 +5,7 @@
 //! The bytes live in a blob store (local disk by default), under the
 //! upload's id; the record here is what the database keeps.
 
+use crate::image_header::Dimensions;
 use crate::{Timestamp, UserRef};
 use serde_json::{json, Map, Value};
 
@@ -91,8 +92,10 @@ impl Upload {
     /// The content fields of the message that shares this file, as
     /// Rocket.Chat's `sendFileMessage` writes them: `file`, `files` and one
     /// attachment of `type: "file"` linking to the file, with the media
-    /// fields clients use to show images, audio and video inline.
-    pub fn message_fields(&self, ts: Timestamp) -> Map<String, Value> {
+    /// fields clients use to show images, audio and video inline; an
+    /// image's `image_dimensions` when its header gave them (clients size
+    /// the image's box from them before it loads).
+    pub fn message_fields(&self, ts: Timestamp, dimensions: Option<Dimensions>) -> Map<String, Value> {
         let path = self.path();
         let format = extension(&self.name);
         let summary = json!({
@@ -125,6 +128,9 @@ impl Upload {
                 map.insert(format!("{media}_url"), json!(path));
                 map.insert(format!("{media}_type"), json!(self.content_type));
                 map.insert(format!("{media}_size"), json!(self.size));
+            }
+            if let (Some("image"), Some(size)) = (media, dimensions) {
+                map.insert("image_dimensions".into(), json!({"width": size.width, "height": size.height}));
             }
         }
         let mut fields = Map::new();
@@ -363,10 +369,18 @@ mod tests {
         assert_eq!(attachment["title_link"], "/file-upload/F1/cat.png");
         assert_eq!(attachment["image_url"], "/file-upload/F1/cat.png");
         assert_eq!(attachment["description"], "a cat");
-        assert_eq!(message_file_ids(&upload.message_fields(Timestamp(2))), vec!["F1".to_owned()]);
+        assert_eq!(message_file_ids(&upload.message_fields(Timestamp(2), None)), vec!["F1".to_owned()]);
+        assert!(attachment.get("image_dimensions").is_none(), "no header read: no dimensions");
+        let size = Some(Dimensions { width: 640, height: 480 });
+        let sized = Value::Object(upload.message_fields(Timestamp(2), size));
+        assert_eq!(sized["attachments"][0]["image_dimensions"], json!({"width": 640, "height": 480}));
+        // Only images have dimensions.
+        let pdf = Upload { name: "a.pdf".into(), content_type: "application/pdf".into(), ..upload };
+        let fields = Value::Object(pdf.message_fields(Timestamp(2), size));
+        assert!(fields["attachments"][0].get("image_dimensions").is_none(), "{fields}");
     }
 
     fn message_fields_of(upload: &Upload) -> Value {
-        Value::Object(upload.message_fields(Timestamp(2)))
+        Value::Object(upload.message_fields(Timestamp(2), None))
     }
 }

@@ -17,8 +17,10 @@ use crate::messages::Draft;
 use crate::paging::Paging;
 use crate::rooms::{Listing, RoomSelector};
 use crate::Services;
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use threadsync_domain::image_header;
 use threadsync_domain::upload::{self, UNCONFIRMED_TTL_MS};
 use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Message, Result, Room, RoomType, Timestamp, Upload, User, UserRef};
@@ -292,8 +294,9 @@ impl Services {
         refused: Refused,
     ) -> Result<Message> {
         record.description = message.description.clone();
+        let dimensions = self.image_dimensions(&record).await;
         let mut extra = message.extra;
-        extra.extend(record.message_fields(Timestamp::now()));
+        extra.extend(record.message_fields(Timestamp::now(), dimensions));
         extra.insert("groupable".into(), Value::Bool(false));
         let draft = Draft {
             id: None,
@@ -389,6 +392,30 @@ impl Services {
         }
         let blob = self.blobs.open(&record.id).await?.ok_or_else(not_found)?;
         Ok((record, blob))
+    }
+
+    /// An image's size from its file's first bytes (no pixel is decoded);
+    /// `None` for other files, unknown formats, and when the bytes cannot be
+    /// read: the message is sent without dimensions rather than refused.
+    async fn image_dimensions(&self, record: &Upload) -> Option<image_header::Dimensions> {
+        if record.type_group() != "image" {
+            return None;
+        }
+        let head_len = u64::try_from(record.size).unwrap_or(0).min(image_header::HEAD_BYTES);
+        let blob = match self.blobs.open_range(&record.id, 0, head_len).await {
+            Ok(Some(blob)) => blob,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(file = %record.id, error = %e, "cannot read an image's header");
+                return None;
+            }
+        };
+        let mut head = Vec::with_capacity(usize::try_from(head_len).unwrap_or(0));
+        let mut body = blob.body;
+        while let Some(chunk) = body.next().await {
+            head.extend_from_slice(&chunk.ok()?);
+        }
+        image_header::dimensions(&head)
     }
 
     /// `len` bytes of a file from byte `start` on, for a ranged download of

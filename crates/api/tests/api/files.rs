@@ -73,6 +73,8 @@ async fn upload_shares_a_file_in_a_message_that_members_can_download() {
     assert_eq!(url, format!("/file-upload/{file_id}/cat%20picture.png"));
     assert_eq!(attachment["image_url"], json!(url));
     assert_eq!(attachment["image_type"], "image/png");
+    // Its header is no PNG's: no size is claimed.
+    assert!(attachment.get("image_dimensions").is_none(), "{attachment}");
 
     // The message is an ordinary message: it is in the room's history.
     let stored = app.message(&bob, message["_id"].as_str().expect("id")).await;
@@ -567,4 +569,99 @@ async fn downloads_serve_one_byte_range() {
     anonymous.push(("Range", "bytes=0-9".to_owned()));
     let refused = get(anonymous).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+/// A JPEG as a phone writes it: large metadata segments first (a colour
+/// profile of `padding` bytes in 60 KB APP2 segments), an EXIF block saying
+/// "turn a quarter right" (orientation 6), then the frame header of a
+/// `width` × `height` picture stored landscape.
+fn phone_jpeg(width: u16, height: u16, padding: usize) -> Vec<u8> {
+    let mut jpeg = vec![0xFF, 0xD8];
+    let mut left = padding;
+    while left > 0 {
+        let part = left.min(60_000);
+        jpeg.extend([0xFF, 0xE2]);
+        jpeg.extend(u16::try_from(part + 2).expect("segment length").to_be_bytes());
+        jpeg.extend(std::iter::repeat_n(0x42, part));
+        left -= part;
+    }
+    let exif: &[u8] = &[
+        b'E', b'x', b'i', b'f', 0, 0, b'M', b'M', 0, 42, 0, 0, 0, 8, // TIFF header, big-endian
+        0, 1, // one entry
+        0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, // orientation = 6
+        0, 0, 0, 0,
+    ];
+    jpeg.extend([0xFF, 0xE1]);
+    jpeg.extend(u16::try_from(exif.len() + 2).expect("segment length").to_be_bytes());
+    jpeg.extend(exif);
+    jpeg.extend([0xFF, 0xC0, 0x00, 0x11, 0x08]);
+    jpeg.extend(height.to_be_bytes());
+    jpeg.extend(width.to_be_bytes());
+    jpeg.extend([3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+    jpeg.extend([0xFF, 0xDA, 0x00, 0x02]);
+    jpeg.extend(std::iter::repeat_n(0x55, 50_000)); // "pixels"
+    jpeg.extend([0xFF, 0xD9]);
+    jpeg
+}
+
+/// Shared images carry the size clients reserve for them
+/// (`image_dimensions`), read from the file's header and turned as its EXIF
+/// orientation says, through both ways of sharing a file.
+#[tokio::test]
+async fn images_carry_their_dimensions() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let rid = app.channel(&alice, "pictures", &[]).await;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend(640u32.to_be_bytes());
+    png.extend(480u32.to_be_bytes());
+    png.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let body =
+        post_form(&app, &format!("/api/v1/rooms.upload/{rid}"), &alice, &[file("a.png", "image/png", &png)])
+            .await
+            .ok();
+    assert_eq!(body["message"]["attachments"][0]["image_dimensions"], json!({"width": 640, "height": 480}));
+
+    // 180 KB of metadata before the frame header; shown portrait.
+    let photo = phone_jpeg(4032, 3024, 180_000);
+    let media = post_form(
+        &app,
+        &format!("/api/v1/rooms.media/{rid}"),
+        &alice,
+        &[file("IMG_0001.JPG", "image/jpeg", &photo)],
+    )
+    .await
+    .ok();
+    let file_id = media["file"]["_id"].as_str().expect("file id").to_owned();
+    let confirmed = app
+        .post(&format!("/api/v1/rooms.mediaConfirm/{rid}/{file_id}"), Some(&alice), json!({"msg": "me"}))
+        .await
+        .ok();
+    let attachment = &confirmed["message"]["attachments"][0];
+    assert_eq!(attachment["image_dimensions"], json!({"width": 3024, "height": 4032}), "{attachment}");
+    // Stored with the message, as every reader sees it.
+    let stored = app.message(&alice, confirmed["message"]["_id"].as_str().expect("id")).await;
+    assert_eq!(stored["attachments"][0]["image_dimensions"], json!({"width": 3024, "height": 4032}));
+
+    // A frame header beyond the bytes read: the message is sent, unsized.
+    let deep = phone_jpeg(100, 100, 300_000);
+    let body = post_form(
+        &app,
+        &format!("/api/v1/rooms.upload/{rid}"),
+        &alice,
+        &[file("deep.jpg", "image/jpeg", &deep)],
+    )
+    .await
+    .ok();
+    assert!(body["message"]["attachments"][0].get("image_dimensions").is_none(), "{body}");
+    // Not an image: never sized, whatever its bytes say.
+    let body = post_form(
+        &app,
+        &format!("/api/v1/rooms.upload/{rid}"),
+        &alice,
+        &[file("a.bin", "application/octet-stream", &png)],
+    )
+    .await
+    .ok();
+    assert!(body["message"]["attachments"][0].get("image_dimensions").is_none(), "{body}");
 }
