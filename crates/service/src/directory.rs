@@ -8,7 +8,7 @@ use serde_json::Value;
 use threadsync_domain::permissions::RoleScope;
 use threadsync_domain::settings::is_public;
 use threadsync_domain::Reject;
-use threadsync_domain::{Error, Result, User};
+use threadsync_domain::{Error, Result, Timestamp, User};
 use threadsync_storage::{RoleFilter, UserListQuery};
 
 /// The most users one presence or role listing returns.
@@ -129,20 +129,62 @@ impl Services {
         self.user_info(who.user_id, who.username).await
     }
 
-    /// `users.presence?ids=`: those of the named users who are not offline
-    /// (at most [`MAX_DIRECTORY_USERS`] ids are looked at).
-    pub async fn users_present(&self, ids: &[String]) -> Result<Vec<User>> {
-        let mut present = Vec::new();
-        for id in ids.iter().take(usize::try_from(MAX_DIRECTORY_USERS).unwrap_or(usize::MAX)) {
-            if let Some(user) = self.store.user_by_id(id).await? {
-                if user.status != "offline" {
-                    present.push(user);
+    /// `users.presence?ids=&from=`, as Rocket.Chat answers it: with `ids`,
+    /// those of the named users who are not offline (at most
+    /// [`MAX_DIRECTORY_USERS`] ids are looked at; `full: false`); with a
+    /// `from` less than [`PRESENCE_DELTA_WINDOW_MS`] old, every user but the
+    /// caller whose status changed since, offline ones included, so a
+    /// client sees who left (`full: false`); otherwise every user who is
+    /// not offline (`full: true`). With the presence broadcast off
+    /// (`Troubleshoot_Disable_Presence_Broadcast`), nobody, `full: true`.
+    /// Lists stop at [`MAX_PRESENCE_USERS`]: Rocket.Chat's are unbounded.
+    pub async fn users_presence(
+        &self,
+        caller: &User,
+        ids: &[String],
+        from: Option<Timestamp>,
+    ) -> Result<PresenceList> {
+        if self.settings().presence_broadcast_disabled() {
+            return Ok(PresenceList { users: Vec::new(), full: true });
+        }
+        if !ids.is_empty() {
+            let mut present = Vec::new();
+            for id in ids.iter().take(usize::try_from(MAX_DIRECTORY_USERS).unwrap_or(usize::MAX)) {
+                if let Some(user) = self.store.user_by_id(id).await? {
+                    if user.status != "offline" {
+                        present.push(user);
+                    }
                 }
             }
+            return Ok(PresenceList { users: present, full: false });
         }
-        Ok(present)
+        let recent = from.filter(|at| Timestamp::now().millis() - at.millis() < PRESENCE_DELTA_WINDOW_MS);
+        let query = UserListQuery {
+            present_only: recent.is_none(),
+            updated_since: recent,
+            except_id: recent.map(|_| caller.id.clone()),
+            count: MAX_PRESENCE_USERS,
+            ..UserListQuery::default()
+        };
+        let page = self.store.list_users(&query).await?;
+        Ok(PresenceList { users: page.items, full: recent.is_none() })
     }
 }
+
+/// The answer of [`Services::users_presence`].
+#[derive(Clone, Debug)]
+pub struct PresenceList {
+    pub users: Vec<User>,
+    /// Every user who is not offline (`true`), or only changes (`false`).
+    pub full: bool,
+}
+
+/// How old a `users.presence?from=` may be and still get only the changes
+/// since (Rocket.Chat's ten minutes); an older one gets the full list.
+pub const PRESENCE_DELTA_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// The most users one `users.presence` answer lists.
+pub const MAX_PRESENCE_USERS: u64 = 10_000;
 
 fn page_of<T>(items: Vec<T>, paging: Paging) -> Listing<T> {
     let total = u64::try_from(items.len()).unwrap_or(u64::MAX);

@@ -42,7 +42,7 @@ mod users;
 pub use auth::{hash_password, hash_token, verify_password, LoginCredentials, LoginPassword, LoginSession};
 pub use avatars::MAX_AVATAR_BYTES;
 pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID, ROCKET_CAT_ID};
-pub use directory::{SettingsFilter, MAX_DIRECTORY_USERS};
+pub use directory::{PresenceList, SettingsFilter, MAX_DIRECTORY_USERS, MAX_PRESENCE_USERS};
 pub use discussions::{NewDiscussion, MAX_DISCUSSION_USERS};
 pub use files::{FileListParams, FileMessage, IncomingFile, StoredFile};
 pub use history::{History, HistoryParams, HistoryQuery, MAX_HISTORY};

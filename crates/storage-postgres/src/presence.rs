@@ -59,10 +59,10 @@ pub(crate) async fn update(
         .iter()
         .map(|row| get::<String>(row, 0))
         .collect::<StorageResult<Vec<String>>>()?;
-    let changed = rules::resolve_presence(&mut user, live.iter().map(String::as_str));
+    let changed = rules::resolve_presence(&mut user, live.iter().map(String::as_str), now);
     c.exec(
-        "UPDATE users SET status = $2, status_connection = $3, status_default = $4 WHERE id = $1",
-        &[&user_id, &user.status, &user.status_connection, &user.status_default],
+        "UPDATE users SET status = $2, status_connection = $3, status_default = $4, updated_at = $5 WHERE id = $1",
+        &[&user_id, &user.status, &user.status_connection, &user.status_default, &user.updated_at.millis()],
     )
     .await?;
     Ok(Some((user, changed)))

@@ -194,15 +194,31 @@ pub(crate) async fn list(c: &dyn Conn, query: &UserListQuery) -> StorageResult<P
         AND ($3 = '' OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id \
              AND ($4 = '' OR s.rid = $4) \
              AND coalesce(s.doc->'roles', '[]'::jsonb) @> jsonb_build_array($3::text))) \
-        AND ($5 = '' OR strpos(u.username_lower, $5) > 0 OR strpos(lower(u.name), $5) > 0)";
+        AND ($5 = '' OR strpos(u.username_lower, $5) > 0 OR strpos(lower(u.name), $5) > 0) \
+        AND (NOT $6 OR u.status <> 'offline') \
+        AND ($7::bigint IS NULL OR u.updated_at >= $7) \
+        AND ($8 = '' OR u.id <> $8)";
     let text = query.text.as_deref().map(fold).unwrap_or_default();
+    let since = query.updated_since.map(|t| t.millis());
+    let except = query.except_id.as_deref().unwrap_or_default();
     let items = c
         .rows(
             &format!(
                 "SELECT {COLUMNS} FROM users u WHERE {filter} \
-                 ORDER BY {column} {dir}, u.id {dir} LIMIT $6 OFFSET $7"
+                 ORDER BY {column} {dir}, u.id {dir} LIMIT $9 OFFSET $10"
             ),
-            &[&email, &global_role, &room_role, &rid, &text, &sql_int(query.count), &sql_int(query.offset)],
+            &[
+                &email,
+                &global_role,
+                &room_role,
+                &rid,
+                &text,
+                &query.present_only,
+                &since,
+                &except,
+                &sql_int(query.count),
+                &sql_int(query.offset),
+            ],
         )
         .await?
         .iter()
@@ -211,7 +227,7 @@ pub(crate) async fn list(c: &dyn Conn, query: &UserListQuery) -> StorageResult<P
     let row = c
         .one(
             &format!("SELECT count(*) FROM users u WHERE {filter}"),
-            &[&email, &global_role, &room_role, &rid, &text],
+            &[&email, &global_role, &room_role, &rid, &text, &query.present_only, &since, &except],
         )
         .await?;
     Ok(Page { items, total: count(get(&row, 0)?) })

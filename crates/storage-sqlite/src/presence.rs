@@ -59,10 +59,10 @@ fn derive(conn: &Connection, user: &mut User, now: Timestamp) -> StorageResult<b
         .db()?
         .collect::<Result<_, _>>()
         .db()?;
-    let changed = rules::resolve_presence(user, live.iter().map(String::as_str));
+    let changed = rules::resolve_presence(user, live.iter().map(String::as_str), now);
     conn.cached_execute(
-        "UPDATE users SET status = ?2, status_connection = ?3, status_default = ?4 WHERE id = ?1",
-        params![user.id, user.status, user.status_connection, user.status_default],
+        "UPDATE users SET status = ?2, status_connection = ?3, status_default = ?4, updated_at = ?5 WHERE id = ?1",
+        params![user.id, user.status, user.status_connection, user.status_default, user.updated_at.millis()],
     )
     .db()?;
     Ok(changed)

@@ -194,10 +194,25 @@ pub(crate) fn list(conn: &Connection, query: &UserListQuery) -> StorageResult<Pa
         AND (?5 = '' OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id \
              AND (?6 = '' OR s.rid = ?6) \
              AND EXISTS (SELECT 1 FROM json_each(coalesce(json_extract(s.doc, '$.roles'), '[]')) WHERE value = ?5))) \
-        AND (?7 = '' OR instr(u.username_lower, ?7) > 0 OR instr(ts_lower(u.name), ?7) > 0)";
+        AND (?7 = '' OR instr(u.username_lower, ?7) > 0 OR instr(ts_lower(u.name), ?7) > 0) \
+        AND (?8 = 0 OR u.status <> 'offline') \
+        AND (?9 IS NULL OR u.updated_at >= ?9) \
+        AND (?10 = '' OR u.id <> ?10)";
     let text = query.text.as_deref().map(fold).unwrap_or_default();
-    let params =
-        params![email, sql_int(query.count), sql_int(query.offset), global_role, room_role, rid, text];
+    let since = query.updated_since.map(|t| t.millis());
+    let except = query.except_id.as_deref().unwrap_or_default();
+    let params = params![
+        email,
+        sql_int(query.count),
+        sql_int(query.offset),
+        global_role,
+        room_role,
+        rid,
+        text,
+        query.present_only,
+        since,
+        except
+    ];
     let mut stmt = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM users u WHERE {filter} ORDER BY {column} {dir}, u.id {dir} LIMIT ?2 OFFSET ?3"

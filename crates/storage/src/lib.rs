@@ -517,6 +517,13 @@ pub struct UserListQuery {
     /// Only users whose username or name contains this text, compared
     /// case-insensitively (plain text, never a pattern).
     pub text: Option<String>,
+    /// Only users whose status is not `offline` (`users.presence`).
+    pub present_only: bool,
+    /// Only users changed (`updated_at`) at or after this time: a presence
+    /// change counts, see [`rules::resolve_presence`].
+    pub updated_since: Option<Timestamp>,
+    /// Everyone but this user (the caller of `users.presence?from=`).
+    pub except_id: Option<String>,
     pub sort: UserSortField,
     pub descending: bool,
     pub offset: u64,

@@ -269,13 +269,22 @@ pub fn apply_user_patch(user: &mut User, patch: &UserPatch, now: Timestamp) -> b
 /// Derives user `user`'s `status_connection` and `status` from the
 /// statuses of their live connections and their chosen status
 /// ([`threadsync_domain::presence`]); whether the status others see
-/// changed (what a presence event announces).
-pub fn resolve_presence<'a>(user: &mut User, live: impl IntoIterator<Item = &'a str>) -> bool {
+/// changed (what a presence event announces). Such a change stamps the
+/// user's `updated_at` at `now` (as Rocket.Chat's `_updatedAt`), so
+/// `users.presence?from=` finds who changed since.
+pub fn resolve_presence<'a>(
+    user: &mut User,
+    live: impl IntoIterator<Item = &'a str>,
+    now: Timestamp,
+) -> bool {
     let connection = presence::connection_status(live);
     let status = presence::status(connection, &user.status_default);
     user.status_connection = connection.to_owned();
     let changed = user.status != status;
     user.status = status.to_owned();
+    if changed {
+        user.updated_at = now.max(Timestamp(user.updated_at.millis() + 1));
+    }
     changed
 }
 

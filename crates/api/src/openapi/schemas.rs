@@ -1062,6 +1062,9 @@ pub struct Presence {
     pub username: String,
     pub name: String,
     pub status: String,
+    /// The status message; empty when none is set.
+    #[serde(rename = "statusText")]
+    pub status_text: String,
     #[serde(rename = "utcOffset")]
     pub utc_offset: f64,
 }
@@ -1070,7 +1073,8 @@ pub struct Presence {
 #[derive(Serialize, ToSchema)]
 pub struct PresenceAnswer {
     pub users: Vec<Presence>,
-    /// `true` when the list is complete (no `from` given).
+    /// `true` when the list is every user not offline; `false` for the
+    /// users named by `ids` or changed since `from`.
     pub full: bool,
     pub success: bool,
 }
@@ -1081,8 +1085,10 @@ pub struct StatusAnswer {
     #[serde(rename = "_id")]
     pub id: String,
     pub status: String,
-    #[serde(rename = "connectionStatus")]
-    pub connection_status: String,
+    /// The caller's own only: the state of their connections together
+    /// (`online`, `away`, `offline`).
+    #[serde(rename = "connectionStatus", skip_serializing_if = "Option::is_none")]
+    pub connection_status: Option<String>,
     /// The status message (`statusText`; empty when none is set).
     pub message: String,
     pub success: bool,

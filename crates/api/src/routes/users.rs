@@ -318,10 +318,12 @@ struct UserListQuery {
 /// Who is online.
 ///
 /// `GET /api/v1/users.presence?ids=a,b&from=` (auth) → `{users: [{_id,
-/// username, name, status, utcOffset}], full}`: the named users who are
-/// not offline; without `ids`, nobody (presence is answered for the users
-/// named only: the whole server's would be an unbounded answer) and
-/// `full: true`.
+/// username, name, status, statusText, utcOffset}], full}`, as Rocket.Chat
+/// answers it: with `ids`, the named users who are not offline (`full:
+/// false`); with a `from` under ten minutes old, every other user whose
+/// status changed since, offline ones included (`full: false`); otherwise
+/// every user who is not offline (`full: true`), at most 10,000. Presence
+/// broadcast off: nobody, `full: true`.
 #[utoipa::path(
     get,
     path = "/api/v1/users.presence",
@@ -329,31 +331,37 @@ struct UserListQuery {
     security(("userId" = [], "authToken" = [])),
     params(PresenceQuery),
     responses(
-        (status = 200, description = "The users not offline.", body = doc::PresenceAnswer),
+        (status = 200, description = "The users not offline, or who changed since `from`.", body = doc::PresenceAnswer),
         (status = 400, description = "`from` is not a date (`error-invalid-params`)."),
     ),
 )]
 async fn presence(
     State(services): State<AppState>,
-    _caller: CurrentUser,
+    caller: CurrentUser,
     Query(request): Query<PresenceQuery>,
 ) -> ApiResult {
-    let from = request.from.as_deref();
-    if from.is_some_and(|raw| threadsync_domain::Timestamp::parse(raw).is_none()) {
-        return Err(threadsync_domain::Error::from(Reject::FromDateInvalid).into());
-    }
+    let from = match request.from.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            threadsync_domain::Timestamp::parse(raw)
+                .ok_or_else(|| threadsync_domain::Error::from(Reject::FromDateInvalid))?,
+        ),
+    };
     let ids: Vec<String> = request
         .ids
         .as_deref()
         .map(|ids| ids.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
-    let users: Vec<_> = services
-        .users_present(&ids)
-        .await?
+    let presence = services.users_presence(&caller.user, &ids, from).await?;
+    let users: Vec<_> = presence
+        .users
         .iter()
-        .map(|u| json!({"_id": u.id, "username": u.username, "name": u.name, "status": u.status, "utcOffset": u.utc_offset}))
+        .map(|u| {
+            json!({"_id": u.id, "username": u.username, "name": u.name, "status": u.status,
+                   "statusText": u.status_text, "utcOffset": u.utc_offset})
+        })
         .collect();
-    ok(json!({"users": users, "full": from.is_none()}))
+    ok(json!({"users": users, "full": presence.full}))
 }
 
 /// `users.presence`' parameters.
@@ -362,7 +370,8 @@ async fn presence(
 struct PresenceQuery {
     /// Comma-separated user ids.
     ids: Option<String>,
-    /// ISO date: only changes since then (`full` is then `false`).
+    /// ISO date: only the users whose status changed since then, when it
+    /// is less than ten minutes old (`full` is then `false`).
     from: Option<String>,
 }
 
@@ -387,9 +396,14 @@ async fn get_status(
     Query(who): Query<UserQuery>,
 ) -> ApiResult {
     let user = services.user_status(&caller.user, who.selector()).await?;
-    ok(
-        json!({"_id": user.id, "status": user.status, "connectionStatus": user.status, "message": user.status_text}),
-    )
+    // The state of the connections is the caller's own business, as in
+    // Rocket.Chat: others see the status only.
+    if user.id == caller.user.id {
+        ok(json!({"_id": user.id, "status": user.status, "connectionStatus": user.status_connection,
+                  "message": user.status_text}))
+    } else {
+        ok(json!({"_id": user.id, "status": user.status, "message": user.status_text}))
+    }
 }
 
 /// A user's presence (the caller's when none is named).

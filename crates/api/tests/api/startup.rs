@@ -241,18 +241,67 @@ async fn status_and_presence() {
     assert_eq!(other["presence"], "offline");
     assert!(other.get("connectionStatus").is_none(), "{other}");
 
-    // Nobody is online (no realtime socket is logged in), named or not.
+    // No realtime socket is logged in: only the server's bot is online.
+    let ids_of = |answer: &Value| -> Vec<String> {
+        answer["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .map(|u| u["_id"].as_str().expect("_id").to_owned())
+            .collect()
+    };
     let all = app.get("/api/v1/users.presence", Some(&alice)).await.ok();
-    assert_eq!((all["users"].clone(), all["full"].clone()), (json!([]), json!(true)));
-    let some = app
-        .get(
-            &format!("/api/v1/users.presence?ids={},{}&from=2020-01-01", alice.user_id, bob.user_id),
-            Some(&alice),
-        )
-        .await
-        .ok();
-    assert_eq!((some["users"].clone(), some["full"].clone()), (json!([]), json!(false)));
+    assert_eq!((ids_of(&all), all["full"].clone()), (vec!["rocket.cat".to_owned()], json!(true)));
+    assert_eq!(
+        all["users"][0],
+        json!({"_id": "rocket.cat", "username": "rocket.cat", "name": "Rocket.Cat", "status": "online",
+               "statusText": "", "utcOffset": 0.0})
+    );
+    let named = format!("/api/v1/users.presence?ids={},{}", alice.user_id, bob.user_id);
+    let some = app.get(&named, Some(&alice)).await.ok();
+    assert_eq!((ids_of(&some), some["full"].clone()), (Vec::<String>::new(), json!(false)));
+
+    // Bob shows himself away (users.setStatus shows it at once): he is in
+    // the full list, among the named, and among the changes since just
+    // before; a `from` older than ten minutes gets the full list.
+    app.post("/api/v1/users.setStatus", Some(&bob), json!({"status": "away", "message": "lunch"})).await.ok();
+    let all = app.get("/api/v1/users.presence", Some(&alice)).await.ok();
+    assert_eq!(ids_of(&all), vec![bob.user_id.clone(), "rocket.cat".to_owned()]);
+    assert_eq!(
+        (all["users"][0]["status"].clone(), all["users"][0]["statusText"].clone()),
+        (json!("away"), json!("lunch"))
+    );
+    let some = app.get(&named, Some(&alice)).await.ok();
+    assert_eq!((ids_of(&some), some["full"].clone()), (vec![bob.user_id.clone()], json!(false)));
+    let stamp = app.get("/api/v1/users.info?username=bob", Some(&alice)).await.ok()["user"]["_updatedAt"]
+        .as_str()
+        .expect("_updatedAt")
+        .to_owned();
+    let since = app.get(&format!("/api/v1/users.presence?from={stamp}"), Some(&alice)).await.ok();
+    assert_eq!((ids_of(&since), since["full"].clone()), (vec![bob.user_id.clone()], json!(false)));
+    // The caller is not told about themself.
+    let own = app.get(&format!("/api/v1/users.presence?from={stamp}"), Some(&bob)).await.ok();
+    assert_eq!(ids_of(&own), Vec::<String>::new());
+    let old = app.get("/api/v1/users.presence?from=2020-01-01", Some(&alice)).await.ok();
+    assert_eq!((ids_of(&old).len(), old["full"].clone()), (2, json!(true)));
     app.get("/api/v1/users.presence?from=soon", Some(&alice)).await.err_type("error-invalid-params");
+    // The caller's own status answer carries the connections' state.
+    let own = app.get("/api/v1/users.getStatus", Some(&bob)).await.ok();
+    assert_eq!((own["status"].clone(), own["connectionStatus"].clone()), (json!("away"), json!("offline")));
+    let other = app.get("/api/v1/users.getStatus?username=bob", Some(&alice)).await.ok();
+    assert_eq!(other["status"], "away");
+    assert!(other.get("connectionStatus").is_none(), "{other}");
+
+    // With the presence broadcast off, nobody is shown.
+    app.post(
+        "/api/v1/settings/Troubleshoot_Disable_Presence_Broadcast",
+        Some(&app.admin),
+        json!({"value": true}),
+    )
+    .await
+    .ok();
+    let all = app.get("/api/v1/users.presence", Some(&alice)).await.ok();
+    assert_eq!((ids_of(&all), all["full"].clone()), (Vec::<String>::new(), json!(true)));
 }
 
 #[tokio::test]

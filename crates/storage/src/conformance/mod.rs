@@ -719,6 +719,9 @@ pub async fn users_listed_sorted_paged_and_by_email(store: &dyn Store) {
         email: None,
         role: None,
         text: None,
+        present_only: false,
+        updated_since: None,
+        except_id: None,
         sort,
         descending,
         offset,
@@ -791,6 +794,47 @@ pub async fn users_listed_sorted_paged_and_by_email(store: &dyn Store) {
     let page = store.list_users(&by_text("e")).await.expect("in either");
     assert_eq!(names(&page), "u-3,u-1,u-5", "charlie, delta, echo");
     assert_eq!(store.list_users(&by_text("%")).await.map(|p| p.total), Ok(0), "not a pattern");
+
+    // Presence (`users.presence`): who is not offline, who changed since a
+    // time (a change of the status others see stamps `updated_at`; the
+    // users above keep their old stamps), everyone but the caller.
+    let in_an_hour = Timestamp(Timestamp::now().millis() + 3_600_000);
+    let connect = |id: &str| crate::PresenceChange::Connection {
+        id: id.to_owned(),
+        instance: "i1".to_owned(),
+        status: "online".to_owned(),
+        expires_at: in_an_hour,
+    };
+    let before = store.user_by_id("u-3").await.expect("read").expect("u-3").updated_at;
+    let online = store.update_presence("u-3", &connect("c1")).await.expect("presence").expect("u-3");
+    assert!(online.updated_at > before, "a status change is a change of the user");
+    let present = UserListQuery { present_only: true, ..list(UserSortField::Username, false, 0, 10) };
+    let page = store.list_users(&present).await.expect("present");
+    assert_eq!((names(&page), page.total), ("u-3".to_owned(), 1));
+    let since = |at: Timestamp, except: Option<&str>| UserListQuery {
+        updated_since: Some(at),
+        except_id: except.map(str::to_owned),
+        ..list(UserSortField::Username, false, 0, 10)
+    };
+    let page = store.list_users(&since(online.updated_at, None)).await.expect("changed since");
+    assert_eq!((names(&page), page.total), ("u-3".to_owned(), 1));
+    assert_eq!(store.list_users(&since(online.updated_at, Some("u-3"))).await.map(|p| p.total), Ok(0));
+    assert_eq!(store.list_users(&since(Timestamp(0), Some("u-3"))).await.map(|p| p.total), Ok(4));
+    // A second connection leaves the status as it was: no new stamp.
+    let again = store.update_presence("u-3", &connect("c2")).await.expect("presence").expect("u-3");
+    assert_eq!(again.updated_at, online.updated_at);
+    // Going offline is a change too: listed as changed, no longer present.
+    for id in ["c1", "c2"] {
+        store
+            .update_presence("u-3", &crate::PresenceChange::Closed { id: id.to_owned() })
+            .await
+            .expect("close");
+    }
+    let gone = store.user_by_id("u-3").await.expect("read").expect("u-3");
+    assert!(gone.updated_at > online.updated_at);
+    assert_eq!(store.list_users(&present).await.map(|p| p.total), Ok(0));
+    let page = store.list_users(&since(gone.updated_at, None)).await.expect("changed since");
+    assert_eq!(names(&page), "u-3");
 }
 
 async fn users_by_ids(store: &dyn Store, ids: &[&str]) -> Vec<User> {
