@@ -126,3 +126,14 @@ impl UserQuery {
         UserSelector { user_id: self.user_id.as_deref(), username: self.username.as_deref() }
     }
 }
+
+/// Every non-empty value of a parameter a client repeats, under any of
+/// `names` (`types[]=c&types[]=p`, the bracket form Rocket.Chat's own REST
+/// client writes for arrays, or `types=c`), in order, from the raw query
+/// string: a query struct keeps one value per name.
+pub fn repeated(raw: Option<&str>, names: &[&str]) -> Vec<String> {
+    form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .filter(|(name, value)| names.contains(&name.as_ref()) && !value.is_empty())
+        .map(|(_, value)| value.into_owned())
+        .collect()
+}

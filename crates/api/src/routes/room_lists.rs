@@ -6,7 +6,7 @@
 use super::rooms::{members_body, rooms_body};
 use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
-use crate::requests::{NoQuery, PageQuery, RoomQuery};
+use crate::requests::{repeated, NoQuery, PageQuery, RoomQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
@@ -226,12 +226,7 @@ async fn admin_rooms(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let paging = page.paging(&services)?;
-    // `types[]` repeats, which a query struct (one value per name) cannot
-    // hold: read from the raw query string.
-    let types: Vec<String> = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .filter(|(k, v)| (k == "types[]" || k == "types") && !v.is_empty())
-        .map(|(_, v)| v.into_owned())
-        .collect();
+    let types = repeated(raw.as_deref(), &["types[]", "types"]);
     let types: Vec<&str> = types.iter().map(String::as_str).collect();
     let listing = services.admin_rooms(&caller.user, request.filter.as_deref(), &types, paging).await?;
     ok(rooms_body("rooms", &listing, paging))

@@ -4,10 +4,10 @@
 use crate::error::ApiError;
 use crate::extract::{required_str, Body, CurrentUser, Params, Query};
 use crate::openapi::schemas as doc;
-use crate::requests::{PageQuery, UserQuery};
+use crate::requests::{repeated, PageQuery, UserQuery};
 use crate::response::{ok, ApiResult};
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threadsync_domain::error::json_type;
@@ -339,6 +339,7 @@ async fn presence(
     State(services): State<AppState>,
     caller: CurrentUser,
     Query(request): Query<PresenceQuery>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let from = match request.from.as_deref() {
         None => None,
@@ -347,11 +348,14 @@ async fn presence(
                 .ok_or_else(|| threadsync_domain::Error::from(Reject::FromDateInvalid))?,
         ),
     };
-    let ids: Vec<String> = request
-        .ids
-        .as_deref()
-        .map(|ids| ids.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
+    // `ids=a,b` (the Python client), or `ids[]=a&ids[]=b` (the web app's
+    // REST client writes arrays so).
+    let ids: Vec<String> = repeated(raw.as_deref(), &["ids", "ids[]"])
+        .iter()
+        .flat_map(|ids| ids.split(','))
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect();
     let presence = services.users_presence(&caller.user, &ids, from).await?;
     let users: Vec<_> = presence
         .users
@@ -364,11 +368,13 @@ async fn presence(
     ok(json!({"users": users, "full": presence.full}))
 }
 
-/// `users.presence`' parameters.
+/// `users.presence`' parameters (`ids` is read from the raw query string,
+/// where it may repeat).
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct PresenceQuery {
-    /// Comma-separated user ids.
+    /// Comma-separated user ids, or repeated as `ids[]=a&ids[]=b`.
+    #[allow(dead_code)]
     ids: Option<String>,
     /// ISO date: only the users whose status changed since then, when it
     /// is less than ten minutes old (`full` is then `false`).

@@ -273,6 +273,10 @@ async fn status_and_presence() {
     );
     let some = app.get(&named, Some(&alice)).await.ok();
     assert_eq!((ids_of(&some), some["full"].clone()), (vec![bob.user_id.clone()], json!(false)));
+    // The web app's REST client writes arrays with brackets.
+    let bracketed = format!("/api/v1/users.presence?ids[]={}&ids[]={}", alice.user_id, bob.user_id);
+    let some = app.get(&bracketed, Some(&alice)).await.ok();
+    assert_eq!((ids_of(&some), some["full"].clone()), (vec![bob.user_id.clone()], json!(false)));
     let stamp = app.get("/api/v1/users.info?username=bob", Some(&alice)).await.ok()["user"]["_updatedAt"]
         .as_str()
         .expect("_updatedAt")
