@@ -384,7 +384,8 @@ struct PresenceQuery {
 /// A user's status (the caller's when none is named).
 ///
 /// `GET /api/v1/users.getStatus?userId=|username=` (auth) → `{_id,
-/// status, connectionStatus, message}`.
+/// status, message}`, and `connectionStatus` (the connections' state) for
+/// the caller's own.
 #[utoipa::path(
     get,
     path = "/api/v1/users.getStatus",
