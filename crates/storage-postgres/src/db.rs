@@ -281,6 +281,32 @@ pub(crate) async fn pipelined<A, B>(
     Ok((a?, b?))
 }
 
+/// [`pipelined`] for any number of requests: every future is first polled
+/// in the order given (so their requests go out in that order, each one's
+/// statement prepared beforehand), then all are awaited; their outputs in
+/// the same order.
+pub(crate) async fn pipelined_all<F: std::future::Future>(requests: Vec<F>) -> Vec<F::Output> {
+    use futures_util::future::{maybe_done, MaybeDone};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+    let mut requests: Vec<Pin<Box<MaybeDone<F>>>> =
+        requests.into_iter().map(|f| Box::pin(maybe_done(f))).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for request in requests.iter_mut() {
+            pending |= request.as_mut().poll(cx).is_pending();
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    requests.iter_mut().filter_map(|r| r.as_mut().take_output()).collect()
+}
+
 /// A string as an SQL literal, for the one simple-protocol statement that
 /// takes text (the post-commit `pg_notify`, events.rs). The connections
 /// run with `standard_conforming_strings` on (PostgreSQL's default, which

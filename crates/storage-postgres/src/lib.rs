@@ -11,6 +11,9 @@
 //!   instances: the first thing a write of a room does is tick the room's
 //!   clock, which takes the room's row lock until commit. That is what
 //!   makes sync lossless with several instances (docs/sync.md).
+//! - **Sends of one room** that wait for it are written together, one
+//!   transaction for all (send_queue.rs): the room's lock is its serial
+//!   section, and one section then carries many sends.
 //! - **Events** (events.rs) travel through `NOTIFY`, sent on commit to every
 //!   instance; one dedicated connection per store `LISTEN`s.
 //! - **Migrations** (migrations.rs) are applied at connect under an advisory
@@ -140,6 +143,16 @@ impl Default for PgOptions {
 
 /// The PostgreSQL implementation of [`Store`].
 pub struct PgStore {
+    /// What every operation uses, shared with the tasks that write a
+    /// room's sends in groups (send_queue.rs), which outlive no store but
+    /// must not borrow it.
+    core: Arc<Core>,
+    listener: Mutex<Option<JoinHandle<()>>>,
+    schema: Option<String>,
+}
+
+/// The shared part of a [`PgStore`] (it derefs to this).
+pub(crate) struct Core {
     pool: Pool,
     /// Committed writes, for realtime listeners (`Store::subscribe`), fed by
     /// the listener task.
@@ -148,10 +161,8 @@ pub struct PgStore {
     channel: String,
     /// This store's id in its notifications (events.rs).
     origin: String,
-    listener: Mutex<Option<JoinHandle<()>>>,
     /// `host:port/dbname`, for logs (never the password).
     target: String,
-    schema: Option<String>,
     /// Tokens, messages' rooms and the tombstone horizon (see
     /// `threadsync_storage::cache` for why an answer from it is never
     /// staler than the event seam): this store's writes invalidate it
@@ -159,6 +170,8 @@ pub struct PgStore {
     /// instances' writes when their NOTIFY arrives (events.rs), and the
     /// listener suspends it while its connection is down.
     cache: Arc<ReadCache>,
+    /// Sends waiting for their room's writer (send_queue.rs).
+    sends: send_queue::Queues,
 }
 
 /// Connects to the database at `url` (`postgres://user:password@host:port/db?...`,
@@ -272,30 +285,29 @@ impl PgStore {
             })?;
         tracing::info!(target = %target, schema = schema.as_deref().unwrap_or("public"), pool = options.pool_size.max(1), "connected to postgres");
         Ok(PgStore {
-            pool,
-            events,
-            channel,
-            origin,
+            core: Arc::new(Core {
+                pool,
+                events,
+                channel,
+                origin,
+                target,
+                cache,
+                sends: send_queue::Queues::default(),
+            }),
             listener: Mutex::new(Some(listener)),
-            target,
             schema,
-            cache,
         })
     }
 
     /// File bytes in this database ([`PgBlobs`]), sharing this store's
     /// pool; staging chunks a crash left behind are removed first.
     pub async fn blob_store(&self) -> StorageResult<PgBlobs> {
-        PgBlobs::open(self.pool.clone()).await
+        PgBlobs::open(self.core.pool.clone()).await
     }
 
     /// The schema holding the tables (`None`: the default one).
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
-    }
-
-    async fn client(&self) -> StorageResult<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(db::pool_err)
     }
 
     fn stop_listener(&self) {
@@ -309,6 +321,12 @@ impl PgStore {
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.stop_listener();
+    }
+}
+
+impl Core {
+    async fn client(&self) -> StorageResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(db::pool_err)
     }
 }
 
@@ -367,8 +385,8 @@ fn event_of<T>(value: &T, event: impl FnOnce(&T) -> Option<StoreEvent>) -> Optio
 }
 
 /// A write's last statement, left for [`WriteTx::finish`] to send in the same
-/// round trip as `COMMIT` (messages::insert: the statement that writes
-/// everything under the room's lock).
+/// round trip as `COMMIT` (messages::insert: the statements that write
+/// everything under the room's lock, one or two per message of a batch).
 pub(crate) struct Last {
     pub(crate) sql: &'static str,
     pub(crate) params: Vec<query::Param>,
@@ -387,7 +405,7 @@ struct WriteTx {
 }
 
 impl WriteTx {
-    async fn begin(store: &PgStore) -> StorageResult<WriteTx> {
+    async fn begin(store: &Core) -> StorageResult<WriteTx> {
         let client = store.client().await?;
         let tx = WriteTx { client: Some(client), open: true };
         // Every statement of a write is a fixed text prepared once per
@@ -414,7 +432,7 @@ impl WriteTx {
     }
 
     /// Ends the transaction whose body succeeded, in one round trip: the
-    /// body's [`Last`] statement, the event's in-transaction `NOTIFY`,
+    /// body's [`Last`] statements in order, the event's in-transaction `NOTIFY`,
     /// `COMMIT`, then (after the commit, for a hint: events::is_hint) the
     /// event's own short notification, all sent at once and run by
     /// PostgreSQL in this order. A row lock the transaction holds (the
@@ -426,35 +444,36 @@ impl WriteTx {
     /// other instances one needless re-read).
     async fn finish(
         mut self,
-        store: &PgStore,
-        last: Option<Last>,
+        store: &Core,
+        lasts: Vec<Last>,
         event: Option<&StoreEvent>,
     ) -> StorageResult<()> {
         let c: &dyn Conn = self.conn();
         let hint = event.filter(|e| events::is_hint(e));
         let in_tx = event.filter(|e| !events::is_hint(e));
         // Prepared before anything is sent: see db::pipelined.
-        let last_stmt = match &last {
-            Some(last) => Some(c.statement(last.sql).await?),
-            None => None,
-        };
+        let mut last_stmts = Vec::with_capacity(lasts.len());
+        for last in &lasts {
+            last_stmts.push(c.statement(last.sql).await?);
+        }
         let notify_stmt = match in_tx {
             Some(_) => Some(c.statement(events::NOTIFY_SQL).await?),
             None => None,
         };
         let payload = in_tx.map(|e| events::payload(e, &store.origin));
         let hint_sql = hint.map(|e| events::hint_sql(&store.channel, e, &store.origin));
-        let last_params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = last
-            .as_ref()
+        let last_params: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> = lasts
+            .iter()
             .map(|l| {
                 l.params.iter().map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync)).collect()
             })
-            .unwrap_or_default();
+            .collect();
+        // In the order given: a statement may depend on what an earlier one
+        // wrote (a batch of sends, messages::insert).
         let run_last = async {
-            match &last_stmt {
-                Some(stmt) => c.query_prepared(stmt, &last_params).await.map(drop),
-                None => Ok(()),
-            }
+            let runs =
+                last_stmts.iter().zip(&last_params).map(|(stmt, params)| c.query_prepared(stmt, params));
+            db::pipelined_all(runs.collect()).await.into_iter().try_for_each(|done| done.map(drop))
         };
         let run_notify = async {
             match (&notify_stmt, &payload) {
@@ -503,22 +522,22 @@ impl Drop for WriteTx {
 /// announces the event to this store's subscribers; on failure rolls back
 /// and announces nothing. A deadlock or serialization failure runs the
 /// whole transaction again, up to [`WRITE_ATTEMPTS`] times. The `last`
-/// form's body returns `(value, Option<Last>)`: its last statement goes
-/// out with the `COMMIT`.
+/// form's body returns `(value, Vec<Last>)`: its last statements go out
+/// with the `COMMIT`.
 macro_rules! write {
     ($store:expr, $event:expr, |$c:ident| $body:expr) => {
-        write!($store, $event, last |$c| $body.map(|value| (value, None)))
+        write!($store, $event, last |$c| $body.map(|value| (value, Vec::new())))
     };
     ($store:expr, $event:expr, last |$c:ident| $body:expr) => {{
-        let store: &PgStore = $store;
+        let store: &$crate::Core = $store;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let tx = WriteTx::begin(store).await?;
-            let $c: &dyn Conn = tx.conn();
+            let tx = $crate::WriteTx::begin(store).await?;
+            let $c: &dyn $crate::db::Conn = tx.conn();
             let result = match $body {
                 Ok((value, last)) => {
-                    let event = event_of(&value, $event);
+                    let event = $crate::event_of(&value, $event);
                     tx.finish(store, last, event.as_ref()).await.map(|()| (value, event))
                 }
                 Err(e) => {
@@ -535,7 +554,7 @@ macro_rules! write {
                     }
                     break Ok(value);
                 }
-                Err(e) if db::retryable(&e) && attempt < WRITE_ATTEMPTS => {
+                Err(e) if $crate::db::retryable(&e) && attempt < $crate::WRITE_ATTEMPTS => {
                     tracing::debug!(target = %store.target, error = %e, attempt, "retrying a write transaction");
                 }
                 Err(e) => break Err(e),
@@ -543,6 +562,10 @@ macro_rules! write {
         }
     }};
 }
+
+// Declared after `write!`, which it uses (a macro is visible only below its
+// definition).
+mod send_queue;
 
 fn user_event<T>(_: &T) -> Option<StoreEvent> {
     Some(StoreEvent { rid: None, kind: EventKind::User, user: None, data: None })
@@ -556,7 +579,7 @@ fn room_event(rid: &str) -> Option<StoreEvent> {
 impl PresenceStore for PgStore {
     async fn update_presence(&self, user_id: &str, change: &PresenceChange) -> StorageResult<Option<User>> {
         let result = write!(
-            self,
+            &self.core,
             |result: &Option<(User, bool)>| match result {
                 Some((_, true)) => Some(StoreEvent::presence(user_id)),
                 _ => None,
@@ -567,62 +590,62 @@ impl PresenceStore for PgStore {
     }
 
     async fn renew_presence(&self, instance: &str, expires_at: Timestamp) -> StorageResult<()> {
-        write!(self, |_| None, |c| presence::renew(c, instance, expires_at).await)
+        write!(&self.core, |_| None, |c| presence::renew(c, instance, expires_at).await)
     }
 
     async fn expired_presence(&self, limit: u64) -> StorageResult<Vec<String>> {
-        presence::expired(&*self.client().await?, Timestamp::now(), limit).await
+        presence::expired(&*self.core.client().await?, Timestamp::now(), limit).await
     }
 }
 
 #[async_trait]
 impl UserStore for PgStore {
     async fn count_users(&self) -> StorageResult<u64> {
-        users::count_users(&*self.client().await?).await
+        users::count_users(&*self.core.client().await?).await
     }
 
     async fn insert_user(&self, user: &User, joins: &[Subscription]) -> StorageResult<()> {
-        write!(self, user_event, |c| users::insert(c, user, joins).await)
+        write!(&self.core, user_event, |c| users::insert(c, user, joins).await)
     }
 
     async fn user_by_id(&self, id: &str) -> StorageResult<Option<User>> {
-        users::by_id(&*self.client().await?, id).await
+        users::by_id(&*self.core.client().await?, id).await
     }
 
     async fn user_by_username(&self, username: &str) -> StorageResult<Option<User>> {
-        users::by_username(&*self.client().await?, username).await
+        users::by_username(&*self.core.client().await?, username).await
     }
 
     async fn user_by_email(&self, email: &str) -> StorageResult<Option<User>> {
-        users::by_email(&*self.client().await?, email).await
+        users::by_email(&*self.core.client().await?, email).await
     }
 
     async fn users_by_usernames(&self, usernames: &[String]) -> StorageResult<Vec<User>> {
-        users::by_usernames(&*self.client().await?, usernames).await
+        users::by_usernames(&*self.core.client().await?, usernames).await
     }
 
     async fn users_with_extra_roles(&self, limit: u64) -> StorageResult<Vec<User>> {
-        users::with_extra_roles(&*self.client().await?, limit).await
+        users::with_extra_roles(&*self.core.client().await?, limit).await
     }
 
     async fn delete_user(&self, id: &str) -> StorageResult<bool> {
-        write!(self, |_| Some(StoreEvent::account(id)), |c| users::delete(c, id).await)
+        write!(&self.core, |_| Some(StoreEvent::account(id)), |c| users::delete(c, id).await)
     }
 
     async fn list_users(&self, query: &UserListQuery) -> StorageResult<Page<User>> {
-        users::list(&*self.client().await?, query).await
+        users::list(&*self.core.client().await?, query).await
     }
 
     async fn set_user_active(&self, id: &str, active: bool) -> StorageResult<Option<User>> {
-        write!(self, |_| Some(StoreEvent::account(id)), |c| users::set_active(c, id, active).await)
+        write!(&self.core, |_| Some(StoreEvent::account(id)), |c| users::set_active(c, id, active).await)
     }
 
     async fn update_user(&self, id: &str, patch: &UserPatch) -> StorageResult<Option<User>> {
-        write!(self, |_| Some(StoreEvent::profile(id, patch)), |c| users::update(c, id, patch).await)
+        write!(&self.core, |_| Some(StoreEvent::profile(id, patch)), |c| users::update(c, id, patch).await)
     }
 
     async fn user_preferences(&self, id: &str) -> StorageResult<Option<Map<String, Value>>> {
-        users::preferences(&*self.client().await?, id).await
+        users::preferences(&*self.core.client().await?, id).await
     }
 
     async fn merge_user_preferences(
@@ -630,7 +653,7 @@ impl UserStore for PgStore {
         id: &str,
         changes: &Map<String, Value>,
     ) -> StorageResult<Option<Map<String, Value>>> {
-        write!(self, |_| None, |c| users::merge_preferences(c, id, changes).await)
+        write!(&self.core, |_| None, |c| users::merge_preferences(c, id, changes).await)
     }
 
     async fn insert_login_token(
@@ -639,23 +662,23 @@ impl UserStore for PgStore {
         token_hash: &str,
         created_at: Timestamp,
     ) -> StorageResult<()> {
-        write!(self, |_| Some(StoreEvent::account(user_id)), |c| {
+        write!(&self.core, |_| Some(StoreEvent::account(user_id)), |c| {
             users::insert_login_token(c, user_id, token_hash, created_at).await
         })
     }
 
     async fn user_by_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<Option<User>> {
-        let read = async { users::by_login_token(&*self.client().await?, user_id, token_hash).await };
-        self.cache.token_or(user_id, token_hash, read).await
+        let read = async { users::by_login_token(&*self.core.client().await?, user_id, token_hash).await };
+        self.core.cache.token_or(user_id, token_hash, read).await
     }
 
     async fn user_by_token_hash(&self, token_hash: &str) -> StorageResult<Option<User>> {
-        let read = async { users::by_token_hash(&*self.client().await?, token_hash).await };
-        self.cache.token_or("", token_hash, read).await
+        let read = async { users::by_token_hash(&*self.core.client().await?, token_hash).await };
+        self.core.cache.token_or("", token_hash, read).await
     }
 
     async fn delete_login_token(&self, user_id: &str, token_hash: &str) -> StorageResult<bool> {
-        write!(self, |_| Some(StoreEvent::account(user_id)), |c| users::delete_login_token(
+        write!(&self.core, |_| Some(StoreEvent::account(user_id)), |c| users::delete_login_token(
             c, user_id, token_hash
         )
         .await)
@@ -665,36 +688,39 @@ impl UserStore for PgStore {
 #[async_trait]
 impl RoomStore for PgStore {
     async fn create_room(&self, room: &Room, subscriptions: &[Subscription]) -> StorageResult<Room> {
-        write!(self, |r: &Room| room_event(&r.id), |c| rooms::create(c, room, subscriptions).await)
+        write!(&self.core, |r: &Room| room_event(&r.id), |c| rooms::create(c, room, subscriptions).await)
     }
 
     async fn room_by_id(&self, id: &str) -> StorageResult<Option<Room>> {
-        rooms::load(&*self.client().await?, id).await
+        rooms::load(&*self.core.client().await?, id).await
     }
 
     async fn room_type(&self, id: &str) -> StorageResult<Option<RoomType>> {
-        self.cache.room_type_or(id, async { rooms::type_of(&*self.client().await?, id).await }).await
+        self.core
+            .cache
+            .room_type_or(id, async { rooms::type_of(&*self.core.client().await?, id).await })
+            .await
     }
 
     async fn room_by_name(&self, name: &str) -> StorageResult<Option<Room>> {
-        rooms::by_name(&*self.client().await?, name).await
+        rooms::by_name(&*self.core.client().await?, name).await
     }
 
     async fn direct_room(&self, uids: &[String]) -> StorageResult<Option<Room>> {
-        rooms::direct(&*self.client().await?, uids).await
+        rooms::direct(&*self.core.client().await?, uids).await
     }
 
     async fn default_rooms(&self) -> StorageResult<Vec<Room>> {
-        rooms::defaults(&*self.client().await?).await
+        rooms::defaults(&*self.core.client().await?).await
     }
 
     async fn delete_room(&self, id: &str) -> StorageResult<bool> {
-        write!(self, |_| room_event(id), |c| rooms::delete(c, id).await)
+        write!(&self.core, |_| room_event(id), |c| rooms::delete(c, id).await)
     }
 
     async fn add_subscription(&self, subscription: &Subscription) -> StorageResult<bool> {
         let event = StoreEvent::membership(&subscription.rid, &subscription.u.id);
-        write!(self, |_| Some(event.clone()), |c| rooms::add_subscription(c, subscription).await)
+        write!(&self.core, |_| Some(event.clone()), |c| rooms::add_subscription(c, subscription).await)
     }
 
     async fn remove_subscription(
@@ -704,8 +730,13 @@ impl RoomStore for PgStore {
         keep_an_owner: bool,
     ) -> StorageResult<bool> {
         let event = StoreEvent::membership(rid, user_id);
-        write!(self, |_| Some(event.clone()), |c| rooms::remove_subscription(c, rid, user_id, keep_an_owner)
-            .await)
+        write!(&self.core, |_| Some(event.clone()), |c| rooms::remove_subscription(
+            c,
+            rid,
+            user_id,
+            keep_an_owner
+        )
+        .await)
     }
 
     async fn set_read_state(
@@ -715,7 +746,7 @@ impl RoomStore for PgStore {
         change: ReadChange,
     ) -> StorageResult<Option<Subscription>> {
         let event = StoreEvent::read_state(rid, user_id);
-        write!(self, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
+        write!(&self.core, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
             rooms::set_read_state(c, rid, user_id, change.clone()).await
         })
     }
@@ -728,13 +759,13 @@ impl RoomStore for PgStore {
     ) -> StorageResult<Option<Subscription>> {
         let event = StoreEvent::read_state(rid, user_id);
         // Nothing changed, nothing to announce.
-        write!(self, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
+        write!(&self.core, |changed: &Option<Subscription>| changed.as_ref().map(|_| event.clone()), |c| {
             rooms::mark_thread_read(c, rid, user_id, tmid).await
         })
     }
 
     async fn subscription(&self, rid: &str, user_id: &str) -> StorageResult<Option<Subscription>> {
-        rooms::subscription(&*self.client().await?, rid, user_id).await
+        rooms::subscription(&*self.core.client().await?, rid, user_id).await
     }
 
     async fn subscriptions_since(
@@ -742,7 +773,7 @@ impl RoomStore for PgStore {
         user_id: &str,
         since: Option<Timestamp>,
     ) -> StorageResult<RosterChanges<Subscription>> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         let tx = sync::read_tx(&mut client).await?;
         let changes = rooms::subscriptions_since(&tx, user_id, since).await?;
         tx.commit().await.map_err(db::err)?;
@@ -754,7 +785,7 @@ impl RoomStore for PgStore {
         user_id: &str,
         since: Option<Timestamp>,
     ) -> StorageResult<RosterChanges<Room>> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         let tx = sync::read_tx(&mut client).await?;
         let changes = rooms::rooms_since(&tx, user_id, since).await?;
         tx.commit().await.map_err(db::err)?;
@@ -762,7 +793,7 @@ impl RoomStore for PgStore {
     }
 
     async fn room_members(&self, rid: &str, offset: u64, count: u64) -> StorageResult<Page<User>> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         let tx = sync::read_tx(&mut client).await?;
         let page = rooms::members(&tx, rid, offset, count).await?;
         tx.commit().await.map_err(db::err)?;
@@ -776,7 +807,7 @@ impl RoomStore for PgStore {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Room>> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         let tx = sync::read_tx(&mut client).await?;
         let page = rooms::of_user(&tx, user_id, types, offset, count).await?;
         tx.commit().await.map_err(db::err)?;
@@ -785,7 +816,7 @@ impl RoomStore for PgStore {
 
     async fn list_rooms(&self, query: &RoomListQuery) -> StorageResult<Page<Room>> {
         // One snapshot, so the page and its total agree.
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         let tx = sync::read_tx(&mut client).await?;
         let page = rooms::list(&tx, query).await?;
         tx.commit().await.map_err(db::err)?;
@@ -793,16 +824,16 @@ impl RoomStore for PgStore {
     }
 
     async fn room_role_holders(&self, rid: &str) -> StorageResult<Vec<Subscription>> {
-        rooms::role_holders(&*self.client().await?, rid).await
+        rooms::role_holders(&*self.core.client().await?, rid).await
     }
 
     async fn room_join_code(&self, rid: &str) -> StorageResult<Option<String>> {
-        rooms::join_code(&*self.client().await?, rid).await
+        rooms::join_code(&*self.core.client().await?, rid).await
     }
 
     async fn update_room(&self, rid: &str, change: &RoomChange) -> StorageResult<Option<Room>> {
         let event = StoreEvent::room(EventKind::Room, rid);
-        write!(self, |changed: &Option<Room>| changed.as_ref().map(|_| event.clone()), |c| {
+        write!(&self.core, |changed: &Option<Room>| changed.as_ref().map(|_| event.clone()), |c| {
             rooms::update(c, rid, change).await
         })
     }
@@ -811,19 +842,15 @@ impl RoomStore for PgStore {
 #[async_trait]
 impl MessageStore for PgStore {
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message> {
-        write!(
-            self,
-            |m: &Message| Some(rules::message_event(&m.rid)),
-            last | c | messages::insert(c, new.clone()).await.map(|(m, last)| (m, Some(last)))
-        )
+        send_queue::send(&self.core, new).await
     }
 
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>> {
-        messages::load(&*self.client().await?, id).await
+        messages::load(&*self.core.client().await?, id).await
     }
 
     async fn messages_without_markup(&self, after: &str, limit: u64) -> StorageResult<Vec<(String, String)>> {
-        messages::without_markup(&*self.client().await?, after, limit).await
+        messages::without_markup(&*self.core.client().await?, after, limit).await
     }
 
     async fn set_missing_markup(
@@ -834,11 +861,14 @@ impl MessageStore for PgStore {
     ) -> StorageResult<bool> {
         // Not through `write!`: no tick, no event (nothing a client must
         // download changed); one statement is its own transaction.
-        messages::set_missing_markup(&*self.client().await?, id, msg, md).await
+        messages::set_missing_markup(&*self.core.client().await?, id, msg, md).await
     }
 
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        self.cache.message_room_or(id, async { messages::room_of(&*self.client().await?, id).await }).await
+        self.core
+            .cache
+            .message_room_or(id, async { messages::room_of(&*self.core.client().await?, id).await })
+            .await
     }
 
     async fn set_reaction(
@@ -848,19 +878,19 @@ impl MessageStore for PgStore {
         username: &str,
         should_react: Option<bool>,
     ) -> StorageResult<Option<Message>> {
-        write!(self, |m: &Option<Message>| m.as_ref().map(|m| rules::message_event(&m.rid)), |c| {
+        write!(&self.core, |m: &Option<Message>| m.as_ref().map(|m| rules::message_event(&m.rid)), |c| {
             messages::set_reaction(c, id, emoji, username, should_react).await
         })
     }
 
     async fn set_mark(&self, id: &str, mark: MessageMark) -> StorageResult<Option<Message>> {
-        write!(self, |m: &Option<Message>| m.as_ref().map(|m| rules::message_event(&m.rid)), |c| {
+        write!(&self.core, |m: &Option<Message>| m.as_ref().map(|m| rules::message_event(&m.rid)), |c| {
             messages::set_mark(c, id, &mark).await
         })
     }
 
     async fn edit_message(&self, id: &str, edit: MessageEdit) -> StorageResult<Message> {
-        write!(self, |m: &Message| Some(rules::message_event(&m.rid)), |c| messages::edit(
+        write!(&self.core, |m: &Message| Some(rules::message_event(&m.rid)), |c| messages::edit(
             c,
             id,
             edit.clone()
@@ -869,7 +899,7 @@ impl MessageStore for PgStore {
     }
 
     async fn delete_message(&self, id: &str, show_deleted_status: bool) -> StorageResult<Deletion> {
-        write!(self, |d: &Deletion| Some(rules::deletion_event(d)), |c| messages::delete(
+        write!(&self.core, |d: &Deletion| Some(rules::deletion_event(d)), |c| messages::delete(
             c,
             id,
             show_deleted_status
@@ -878,17 +908,16 @@ impl MessageStore for PgStore {
     }
 
     async fn set_following(&self, tmid: &str, user_id: &str, follow: bool) -> StorageResult<Message> {
-        write!(self, |m: &Message| Some(rules::following_event(m, user_id)), |c| messages::set_following(
-            c, tmid, user_id, follow
-        )
-        .await)
+        write!(&self.core, |m: &Message| Some(rules::following_event(m, user_id)), |c| {
+            messages::set_following(c, tmid, user_id, follow).await
+        })
     }
 }
 
 #[async_trait]
 impl SearchStore for PgStore {
     async fn search_messages(&self, query: &SearchQuery) -> StorageResult<Vec<Message>> {
-        let client = self.client().await?;
+        let client = self.core.client().await?;
         search::search(&*client, query).await
     }
 }
@@ -903,7 +932,7 @@ impl SyncStore for PgStore {
         offset: u64,
         limit: u64,
     ) -> StorageResult<Changes> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         sync::changes_since(&mut client, scope, since, filter, offset, limit).await
     }
 
@@ -915,7 +944,7 @@ impl SyncStore for PgStore {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Message>> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         sync::thread_replies(&mut client, tmid, filter, sort, offset, count).await
     }
 
@@ -927,21 +956,21 @@ impl SyncStore for PgStore {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Message>> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         sync::room_messages(&mut client, rid, filter, sort, offset, count).await
     }
 
     async fn thread_parents(&self, query: &ThreadListQuery) -> StorageResult<Page<Message>> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         sync::thread_parents(&mut client, query).await
     }
 
     async fn room_updates(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Message>> {
-        sync::room_updates(&*self.client().await?, rid, cursor, count).await
+        sync::room_updates(&*self.core.client().await?, rid, cursor, count).await
     }
 
     async fn room_removals(&self, rid: &str, cursor: Cursor, count: u64) -> StorageResult<Vec<Tombstone>> {
-        sync::room_removals(&*self.client().await?, rid, cursor, count).await
+        sync::room_removals(&*self.core.client().await?, rid, cursor, count).await
     }
 
     async fn room_tombstones(
@@ -951,29 +980,29 @@ impl SyncStore for PgStore {
         offset: u64,
         count: u64,
     ) -> StorageResult<Page<Tombstone>> {
-        let mut client = self.client().await?;
+        let mut client = self.core.client().await?;
         sync::room_tombstones(&mut client, rid, since, offset, count).await
     }
 
     async fn prune_tombstones(&self, before: Timestamp) -> StorageResult<u64> {
         let pruned =
             |_: &u64| Some(StoreEvent { rid: None, kind: EventKind::Tombstones, user: None, data: None });
-        write!(self, pruned, |c| sync::prune_tombstones(c, before).await)
+        write!(&self.core, pruned, |c| sync::prune_tombstones(c, before).await)
     }
 
     async fn tombstone_horizon(&self) -> StorageResult<Option<Timestamp>> {
-        self.cache.horizon_or(async { sync::tombstone_horizon(&*self.client().await?).await }).await
+        self.core.cache.horizon_or(async { sync::tombstone_horizon(&*self.core.client().await?).await }).await
     }
 }
 
 #[async_trait]
 impl ImportStore for PgStore {
     async fn import(&self, batch: ImportBatch) -> StorageResult<()> {
-        let result = write!(self, |_| None, |c| import::import(c, &batch).await);
+        let result = write!(&self.core, |_| None, |c| import::import(c, &batch).await);
         // Imported documents may replace anything cached; imports announce
         // nothing (they run before serving), so forget everything here.
-        self.cache.suspend();
-        self.cache.resume();
+        self.core.cache.suspend();
+        self.core.cache.resume();
         result
     }
 }
@@ -981,11 +1010,11 @@ impl ImportStore for PgStore {
 #[async_trait]
 impl UploadStore for PgStore {
     async fn insert_upload(&self, upload: &Upload) -> StorageResult<()> {
-        write!(self, |_| None, |c| uploads::insert(c, upload).await)
+        write!(&self.core, |_| None, |c| uploads::insert(c, upload).await)
     }
 
     async fn upload_by_id(&self, id: &str) -> StorageResult<Option<Upload>> {
-        uploads::by_id(&*self.client().await?, id).await
+        uploads::by_id(&*self.core.client().await?, id).await
     }
 
     async fn attach_upload(
@@ -995,65 +1024,65 @@ impl UploadStore for PgStore {
         description: Option<&str>,
         now: Timestamp,
     ) -> StorageResult<bool> {
-        write!(self, |_| None, |c| uploads::attach(c, id, message_id, description, now).await)
+        write!(&self.core, |_| None, |c| uploads::attach(c, id, message_id, description, now).await)
     }
 
     async fn room_uploads(&self, query: &UploadListQuery) -> StorageResult<Page<Upload>> {
-        uploads::of_room(&*self.client().await?, query).await
+        uploads::of_room(&*self.core.client().await?, query).await
     }
 
     async fn delete_uploads(&self, which: UploadSelection<'_>) -> StorageResult<Vec<Upload>> {
-        write!(self, |_| None, |c| uploads::delete(c, which).await)
+        write!(&self.core, |_| None, |c| uploads::delete(c, which).await)
     }
 }
 
 #[async_trait]
 impl AvatarStore for PgStore {
     async fn set_avatar(&self, avatar: &Avatar) -> StorageResult<Option<Avatar>> {
-        write!(self, |_| None, |c| uploads::set_avatar(c, avatar).await)
+        write!(&self.core, |_| None, |c| uploads::set_avatar(c, avatar).await)
     }
 
     async fn avatar_of(&self, user_id: &str) -> StorageResult<Option<Avatar>> {
-        uploads::avatar(&*self.client().await?, user_id).await
+        uploads::avatar(&*self.core.client().await?, user_id).await
     }
 
     async fn remove_avatar(&self, user_id: &str) -> StorageResult<Option<Avatar>> {
-        write!(self, |_| None, |c| uploads::remove_avatar(c, user_id).await)
+        write!(&self.core, |_| None, |c| uploads::remove_avatar(c, user_id).await)
     }
 }
 
 #[async_trait]
 impl SettingsStore for PgStore {
     async fn load_settings(&self) -> StorageResult<Vec<(String, Value)>> {
-        settings::load(&*self.client().await?).await
+        settings::load(&*self.core.client().await?).await
     }
 
     async fn save_setting(&self, id: &str, value: &Value) -> StorageResult<()> {
-        write!(self, |_| Some(StoreEvent::settings()), |c| settings::save(c, id, value).await)
+        write!(&self.core, |_| Some(StoreEvent::settings()), |c| settings::save(c, id, value).await)
     }
 
     async fn load_permissions(&self) -> StorageResult<Vec<PermissionChange>> {
-        settings::load_permissions(&*self.client().await?).await
+        settings::load_permissions(&*self.core.client().await?).await
     }
 
     async fn save_permissions(&self, changes: &[PermissionChange]) -> StorageResult<()> {
-        write!(self, |_| Some(StoreEvent::settings()), |c| settings::save_permissions(c, changes).await)
+        write!(&self.core, |_| Some(StoreEvent::settings()), |c| settings::save_permissions(c, changes).await)
     }
 
     async fn load_roles(&self) -> StorageResult<Vec<Role>> {
-        settings::load_roles(&*self.client().await?).await
+        settings::load_roles(&*self.core.client().await?).await
     }
 
     async fn save_role(&self, role: &Role) -> StorageResult<()> {
-        write!(self, |_| Some(StoreEvent::settings()), |c| settings::save_role(c, role).await)
+        write!(&self.core, |_| Some(StoreEvent::settings()), |c| settings::save_role(c, role).await)
     }
 
     async fn delete_role(&self, id: &str, at: Timestamp) -> StorageResult<bool> {
-        write!(self, |_| Some(StoreEvent::settings()), |c| settings::delete_role(c, id, at).await)
+        write!(&self.core, |_| Some(StoreEvent::settings()), |c| settings::delete_role(c, id, at).await)
     }
 
     async fn removed_roles(&self, since: Timestamp) -> StorageResult<Vec<(String, Timestamp)>> {
-        settings::removed_roles(&*self.client().await?, since).await
+        settings::removed_roles(&*self.core.client().await?, since).await
     }
 }
 
@@ -1064,7 +1093,7 @@ impl Store for PgStore {
     }
 
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent> {
-        self.events.subscribe()
+        self.core.events.subscribe()
     }
 
     /// `NOTIFY` outside any transaction reaches the other instances; this
@@ -1074,15 +1103,15 @@ impl Store for PgStore {
             return Err(StorageError::Invalid("ephemeral payload too large"));
         }
         let event = StoreEvent { rid: None, kind: EventKind::Ephemeral, user: None, data: Some(data) };
-        let client = self.client().await?;
+        let client = self.core.client().await?;
         let conn: &dyn Conn = &*client;
-        events::notify(conn, &self.channel, &event, &self.origin).await?;
-        let _ = self.events.send(event);
+        events::notify(conn, &self.core.channel, &event, &self.core.origin).await?;
+        let _ = self.core.events.send(event);
         Ok(())
     }
 
     fn stats(&self) -> Vec<(&'static str, f64)> {
-        let status = self.pool.status();
+        let status = self.core.pool.status();
         vec![
             ("pool_size", status.size as f64),
             ("pool_max", status.max_size as f64),
@@ -1094,7 +1123,7 @@ impl Store for PgStore {
     /// A read of the settings table on a pooled connection: fails when the
     /// server, the database or the schema is gone, or the store is closed.
     async fn ping(&self) -> StorageResult<()> {
-        self.client().await?.rows("SELECT 1 FROM settings LIMIT 1", &[]).await.map(|_| ())
+        self.core.client().await?.rows("SELECT 1 FROM settings LIMIT 1", &[]).await.map(|_| ())
     }
 
     /// Stops the event listener and closes the pool: operations in flight
@@ -1102,7 +1131,7 @@ impl Store for PgStore {
     /// `Backend(...)`. Idempotent.
     async fn close(&self) {
         self.stop_listener();
-        self.pool.close();
-        tracing::info!(target = %self.target, "closed postgres store");
+        self.core.pool.close();
+        tracing::info!(target = %self.core.target, "closed postgres store");
     }
 }

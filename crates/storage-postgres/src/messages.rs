@@ -112,9 +112,12 @@ async fn lock_message(c: &dyn Conn, id: &str) -> StorageResult<(Message, Timesta
 /// checks of rows inserted into the room.
 const LOCK_ROOM: &str = "SELECT clock, doc FROM rooms WHERE id = $1 FOR NO KEY UPDATE";
 
-/// Is id `$1` taken; the document of message `$2` (a reply's parent).
-const ID_AND_PARENT: &str = "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1), \
-                                   (SELECT doc FROM messages WHERE id = $2)";
+/// For each message of a batch, in order (`$1` their ids, `$2` their
+/// `tmid`s): is its id taken, and the document of its thread parent.
+const IDS_AND_PARENTS: &str = "SELECT EXISTS (SELECT 1 FROM messages m WHERE m.id = q.id), \
+                                      (SELECT doc FROM messages m WHERE m.id = q.tmid) \
+                                 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(id, tmid, n) \
+                                ORDER BY q.n";
 
 /// Writes a new message and everything it changes, in one statement, the
 /// last of its transaction (sent with `COMMIT`, lib.rs `finish`). A re-used
@@ -183,71 +186,136 @@ const COUNT_FOR_MEMBERS: &str = "WITH alerted AS (UPDATE subscriptions \
                  'unread', 0, 'userMentions', 0, 'groupMentions', 0, '_updatedAt', $8::text) \
   WHERE rid = $1 AND user_id = $2";
 
-/// A new message, in three round trips: `BEGIN`; the room's lock, clock
-/// and document, pipelined with the id check and the thread parent (read
-/// after the lock was granted, so they are what the room's previous writer
-/// committed); then one statement that writes everything (tombstone of a
-/// re-used id, the message, the parent, followers' `tunread`, the room's
-/// counters and clock) sent with `COMMIT` and the event. The room is
-/// locked for one round trip plus the commit (docs/sync.md). The rules
-/// (which ticks, what changes on the parent, who gets `tunread`, the room
-/// counters) are `threadsync_storage::rules`; this function only locks,
-/// stamps and persists. Returns the message and its last statement, for
-/// the caller to send with `COMMIT`.
-pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<(Message, Last)> {
-    let NewMessage { mut message, reply, join, counters } = new;
-    let (lock, check) = (c.statement(LOCK_ROOM).await?, c.statement(ID_AND_PARENT).await?);
-    let (locked, checked) = db::pipelined(
-        c.query_prepared(&lock, &[&message.rid]),
-        c.query_prepared(&check, &[&message.id, &message.tmid]),
-    )
-    .await?;
-    let Some(locked) = locked.first() else { return Err(StorageError::NotFound("room")) };
-    let clock: i64 = get(locked, 0)?;
-    let mut room: threadsync_domain::Room = db::doc(locked, 1)?;
-    // The message takes tick t, its parent (for a reply) t + 1: the room's
-    // clock, read under its lock, goes past both in the last statement.
-    let stamp = clock::next(clock);
-    crate::test_hooks::after_room_lock(&message.msg).await;
-    let row = checked.first().ok_or_else(|| StorageError::Backend("postgres: no id check row".into()))?;
-    if get::<bool>(row, 0)? {
-        return Err(StorageError::Conflict("id"));
+/// New messages of one room (a batch gathered by send_queue.rs; most
+/// often one), in three round trips whatever their number: `BEGIN`; the
+/// room's lock, clock and document, pipelined with the id checks and the
+/// thread parents (read after the lock was granted, so they are what the
+/// room's previous writer committed); then the statements that write
+/// everything (per message: tombstone of a re-used id, the message, the
+/// parent, followers' `tunread`, the room's counters and clock), returned
+/// for the caller to send with `COMMIT` and the event. The room is locked
+/// for one round trip plus the commit (docs/sync.md), however many
+/// messages share it.
+///
+/// The messages are applied one after the other, exactly as separate
+/// transactions would apply them in this order: each takes the ticks after
+/// the previous one's, a parent two of them reply to carries both replies.
+/// The caller keeps out of one batch what that cannot hold for (a message
+/// whose id or parent is another message of the batch, or that joins the
+/// room: send_queue.rs). A message refused by the rules (its id taken, no
+/// such thread) gets its error in its place and writes nothing; the others
+/// go on. The rules (which ticks, what changes on the parent, who gets
+/// `tunread`, the room counters) are `threadsync_storage::rules`; this
+/// function only locks, stamps and persists.
+pub(crate) async fn insert(
+    c: &dyn Conn,
+    batch: Vec<NewMessage>,
+) -> StorageResult<(Vec<StorageResult<Message>>, Vec<Last>)> {
+    let Some(rid) = batch.first().map(|new| new.message.rid.clone()) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let ids: Vec<&str> = batch.iter().map(|new| new.message.id.as_str()).collect();
+    let tmids: Vec<Option<&str>> = batch.iter().map(|new| new.message.tmid.as_deref()).collect();
+    let (lock, check) = (c.statement(LOCK_ROOM).await?, c.statement(IDS_AND_PARENTS).await?);
+    let (locked, checked) =
+        db::pipelined(c.query_prepared(&lock, &[&rid]), c.query_prepared(&check, &[&ids, &tmids])).await?;
+    let Some(locked) = locked.first() else {
+        return Ok((batch.iter().map(|_| Err(StorageError::NotFound("room"))).collect(), Vec::new()));
+    };
+    if checked.len() != batch.len() {
+        return Err(StorageError::Backend("postgres: one id check row per message expected".into()));
     }
-    let parent = get::<Option<db::RawJson>>(row, 1)?.map(|doc| doc.decode::<Message>()).transpose()?;
-    let mut parent = rules::check_parent(&message, reply.is_some(), parent)?;
+    let mut room: threadsync_domain::Room = db::doc(locked, 1)?;
+    let mut clock: i64 = get(locked, 0)?;
+    // Parents already rewritten by an earlier message of the batch: the
+    // rows read above do not have those replies yet.
+    let mut parents: std::collections::HashMap<String, Message> = std::collections::HashMap::new();
+    let mut results = Vec::with_capacity(batch.len());
+    let mut lasts = Vec::with_capacity(batch.len());
+    for (new, row) in batch.into_iter().zip(&checked) {
+        crate::test_hooks::after_room_lock(&new.message.msg).await;
+        let taken: bool = get(row, 0)?;
+        let stored_parent = match &new.message.tmid {
+            Some(tmid) if parents.contains_key(tmid) => parents.remove(tmid),
+            _ => get::<Option<db::RawJson>>(row, 1)?.map(|doc| doc.decode::<Message>()).transpose()?,
+        };
+        let parent = if taken {
+            Err(StorageError::Conflict("id"))
+        } else {
+            rules::check_parent(&new.message, new.reply.is_some(), stored_parent.clone())
+        };
+        match parent {
+            Ok(parent) => {
+                let (message, parent) = insert_one(c, new, parent, &mut room, &mut clock, &mut lasts).await?;
+                if let Some(parent) = parent {
+                    parents.insert(parent.id.clone(), parent);
+                }
+                results.push(Ok(message));
+            }
+            Err(refused) => {
+                // Nothing written: a parent taken out of `parents` goes back.
+                if let Some(parent) = stored_parent.filter(|p| new.message.tmid.as_ref() == Some(&p.id)) {
+                    parents.insert(parent.id.clone(), parent);
+                }
+                results.push(Err(refused));
+            }
+        }
+    }
+    Ok((results, lasts))
+}
 
+/// One message of [`insert`]'s batch, its checks passed: stamps it after
+/// `clock` (moved past its ticks), applies it to the room and its parent,
+/// and adds its statements to `lasts`. Returns the message and its parent
+/// as rewritten.
+async fn insert_one(
+    c: &dyn Conn,
+    new: NewMessage,
+    mut parent: Option<Message>,
+    room: &mut threadsync_domain::Room,
+    clock: &mut i64,
+    lasts: &mut Vec<Last>,
+) -> StorageResult<(Message, Option<Message>)> {
+    let NewMessage { mut message, reply, join, counters } = new;
+    // The message takes tick t, its parent (for a reply) t + 1: the room's
+    // clock goes past both in the message's last statement.
+    let stamp = clock::next(*clock);
     rules::stamp_new(&mut message, stamp);
     let mut last = stamp;
     if let Some(subscription) = &join {
-        rooms::join(c, &mut room, subscription, stamp).await?;
+        // Runs at once, before the statements of earlier messages of the
+        // batch: which is why a joining message is always alone in its
+        // batch (send_queue.rs).
+        rooms::join(c, room, subscription, stamp).await?;
     }
     if let Some(parent) = &mut parent {
         last = Timestamp(stamp.millis() + 1);
         rules::apply_reply(parent, &message, reply.map(|r| r.add_followers).unwrap_or_default(), last);
     }
+    *clock = last.millis();
     let unread: Vec<String> = parent
         .as_ref()
         .map(|p| rules::unread_followers(p, &message.u.id).into_iter().map(str::to_owned).collect())
         .unwrap_or_default();
-    rules::count_message(&mut room, stamp, last);
+    rules::count_message(room, stamp, last);
     // The counters go in the last statement, unless followers' `tunread`
-    // may touch the same rows there (a reply shown in the room).
+    // may touch the same rows there (a reply shown in the room): one
+    // statement may not update a row twice, so they go first, alone.
     let counters_last = match counters {
         Some(counters) if !unread.is_empty() => {
-            c.exec(
-                COUNT_FOR_MEMBERS,
-                &[
-                    &message.rid,
-                    &message.u.id,
-                    &stamp.millis(),
-                    &counters.mentioned,
-                    &counters.mentioned_unread,
-                    &counters.others_unread,
-                    &counters.others_group,
-                    &stamp.to_iso(),
+            lasts.push(Last {
+                sql: COUNT_FOR_MEMBERS,
+                params: vec![
+                    Box::new(message.rid.clone()),
+                    Box::new(message.u.id.clone()),
+                    Box::new(stamp.millis()),
+                    Box::new(counters.mentioned),
+                    Box::new(counters.mentioned_unread),
+                    Box::new(counters.others_unread),
+                    Box::new(counters.others_group),
+                    Box::new(stamp.to_iso()),
                 ],
-            )
-            .await?;
+            });
             None
         }
         other => other,
@@ -270,7 +338,7 @@ pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<(Mess
         Box::new(last.to_iso()),
         Box::new(unread),
         Box::new(room.updated_at.millis()),
-        Box::new(to_json(&room)?),
+        Box::new(to_json(&*room)?),
         Box::new(counters_last.is_some()),
         Box::new(counters_last.as_ref().map(|c| c.mentioned.clone()).unwrap_or_default()),
         Box::new(counters_last.as_ref().map_or(0, |c| c.mentioned_unread)),
@@ -278,7 +346,8 @@ pub(crate) async fn insert(c: &dyn Conn, new: NewMessage) -> StorageResult<(Mess
         Box::new(counters_last.as_ref().map_or(0, |c| c.others_group)),
         Box::new(stamp.to_iso()),
     ];
-    Ok((message, Last { sql: INSERT_ALL, params }))
+    lasts.push(Last { sql: INSERT_ALL, params });
+    Ok((message, parent))
 }
 
 pub(crate) async fn edit(c: &dyn Conn, id: &str, edit: MessageEdit) -> StorageResult<Message> {

@@ -174,6 +174,7 @@ macro_rules! conformance_suite {
             clock_tight_loop_strictly_increases,
             clock_concurrent_writers_distinct_stamps,
             clock_followers_of_concurrent_writers_miss_nothing,
+            sends_to_one_room_at_once_are_each_answered_as_alone,
             events_follow_committed_writes,
             events_name_the_member_and_carry_ephemeral_data,
             import_is_atomic_and_moves_the_clock,
@@ -2546,6 +2547,143 @@ pub async fn clock_followers_of_concurrent_writers_miss_nothing(store: &dyn Stor
     assert!(diffs.is_empty(), "the thread's follower differs from the thread: {diffs:?}");
     assert_eq!(replies.len(), WRITERS * WRITES / 8);
     assert_eq!(must_get(store, "parent").await.tcount, Some(i64::try_from(replies.len()).expect("small")));
+}
+
+/// Many sends into one room at once (the PostgreSQL backend writes the
+/// sends of a room that wait for it together, in one transaction): each is
+/// answered as if it had been written alone. Replies into two threads and
+/// plain posts from three members, two sends of one id, a reply to no
+/// thread, a send re-using a stored message's id and one that joins the
+/// room all go at once. Every success has a stamp of its own, and the feeds
+/// carry each once; each thread's parent counts exactly its replies, its
+/// `tlm` is its last reply's `ts`, its stamp is later than theirs, every
+/// replier follows it and has the other thread unread; the refused sends
+/// got their own errors and wrote nothing; the room counts every message
+/// written.
+pub async fn sends_to_one_room_at_once_are_each_answered_as_alone(store: &dyn Store) {
+    use std::collections::{BTreeSet, HashSet};
+    const SENDS: usize = 36;
+    let w = World::new(store).await;
+    w.post(store, "t1", &w.alice).await;
+    let t2 = w.post(store, "t2", &w.bob).await;
+    let members = [&w.alice, &w.bob, &w.carol];
+    for member in members {
+        for thread in ["t1", "t2"] {
+            store.set_following(thread, &member.id, true).await.expect("follow");
+        }
+    }
+    let before = room_of(store, ROOM).await;
+    let mut sends: Vec<(String, NewMessage)> = (0..SENDS)
+        .map(|i| {
+            let author = members[(i / 3) % 3];
+            let id = format!("c{i}");
+            let m = message(&id, ROOM, author, &format!("send {i}"));
+            let new = match i % 3 {
+                0 => reply(m, "t1", &[author]),
+                1 => reply(m, "t2", &[author]),
+                _ => plain(m),
+            };
+            (id, new)
+        })
+        .collect();
+    sends.push(("twice".into(), plain(message("twice", ROOM, &w.alice, "one"))));
+    sends.push(("twice".into(), plain(message("twice", ROOM, &w.bob, "two"))));
+    sends.push((
+        "orphan".into(),
+        reply(message("orphan", ROOM, &w.carol, "?"), "no-such-thread", &[&w.carol]),
+    ));
+    sends.push(("t2".into(), plain(message("t2", ROOM, &w.carol, "id taken"))));
+    let joining = NewMessage {
+        message: message("dave1", ROOM, &w.dave, "hello"),
+        reply: None,
+        join: Some(subscription(&before, &w.dave)),
+        counters: None,
+    };
+    sends.push(("dave1".into(), joining));
+    let results = futures_util::future::join_all(
+        sends.into_iter().map(|(id, new)| async move { (id, store.insert_message(new).await) }),
+    )
+    .await;
+
+    let mut written: Vec<Message> = Vec::new();
+    let mut twice = (0, 0);
+    for (id, result) in results {
+        match (id.as_str(), result) {
+            ("twice", Ok(m)) => {
+                twice.0 += 1;
+                written.push(m);
+            }
+            ("twice", Err(e)) => {
+                assert_eq!(e, StorageError::Conflict("id"));
+                twice.1 += 1;
+            }
+            ("orphan", result) => assert_eq!(result.err(), Some(StorageError::NotFound("thread"))),
+            ("t2", result) => assert_eq!(result.err(), Some(StorageError::Conflict("id"))),
+            (id, result) => written.push(result.unwrap_or_else(|e| panic!("{id}: {e}"))),
+        }
+    }
+    assert_eq!(twice, (1, 1), "one of two sends of an id is written, the other refused");
+    assert_eq!(written.len(), SENDS + 2);
+    let stamps: HashSet<i64> = written.iter().map(|m| m.updated_at.millis()).collect();
+    assert_eq!(stamps.len(), written.len(), "every send has a stamp of its own");
+    for m in &written {
+        assert_eq!(m.ts, m.updated_at, "a new message's ts is its stamp");
+        assert_eq!(&must_get(store, &m.id).await, m, "stored as answered");
+    }
+    assert_eq!(store.message_by_id("orphan").await, Ok(None), "a refused send writes nothing");
+    let kept = must_get(store, "t2").await;
+    assert_eq!((kept.msg, kept.u), (t2.msg, t2.u), "a taken id keeps its message");
+
+    for thread in ["t1", "t2"] {
+        let replies: Vec<&Message> = written.iter().filter(|m| m.tmid.as_deref() == Some(thread)).collect();
+        assert_eq!(replies.len(), SENDS / 3);
+        let parent = must_get(store, thread).await;
+        assert_eq!(
+            parent.tcount,
+            Some(i64::try_from(replies.len()).expect("small")),
+            "{thread} counts its replies"
+        );
+        let last = replies.iter().map(|m| m.ts).max();
+        assert_eq!(parent.tlm, last, "{thread}'s tlm is its last reply's ts");
+        assert!(
+            replies.iter().all(|m| parent.updated_at > m.updated_at),
+            "{thread}'s stamp follows its replies'"
+        );
+        let followers: BTreeSet<&str> = parent.replies.iter().flatten().map(String::as_str).collect();
+        let repliers: BTreeSet<&str> = replies.iter().map(|m| m.u.id.as_str()).collect();
+        assert_eq!(repliers.len(), 3, "{thread} has replies from every member");
+        assert_eq!(followers, repliers, "{thread}: its followers are its repliers");
+        assert_eq!(parent.replies.as_ref().map(Vec::len), Some(3), "{thread}: no follower twice");
+        let feed =
+            store.changes_since(ChangeScope::Thread(thread), Timestamp(0), &Filter::True, 0, 1_000).await;
+        let feed = feed.expect("thread feed");
+        let mut fed: Vec<&str> = feed.updated.iter().map(|m| m.id.as_str()).collect();
+        let mut expected: Vec<&str> = replies.iter().map(|m| m.id.as_str()).collect();
+        fed.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(fed, expected, "{thread}'s feed carries each reply once");
+    }
+    // Each member follows both threads and each has replies from the two
+    // others: both are unread for everyone.
+    for member in members {
+        let mut unread = tunread(store, ROOM, member).await;
+        unread.sort();
+        assert_eq!(
+            unread,
+            vec!["t1".to_owned(), "t2".to_owned()],
+            "{} has both threads unread",
+            member.username
+        );
+    }
+    let room = room_of(store, ROOM).await;
+    assert_eq!(
+        room.msgs,
+        before.msgs + i64::try_from(written.len()).expect("small"),
+        "the room counts each send"
+    );
+    assert_eq!(room.last_message_at, written.iter().map(|m| m.ts).max());
+    assert_eq!(room.users_count, before.users_count + 1, "the joining send joined");
+    assert!(store.subscription(ROOM, &w.dave.id).await.expect("lookup").is_some());
 }
 
 // ---------------------------------------------------------------------------
