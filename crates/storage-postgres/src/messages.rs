@@ -126,7 +126,8 @@ const IDS_AND_PARENTS: &str = "SELECT EXISTS (SELECT 1 FROM messages m WHERE m.i
 /// members and do not have the thread unread yet get it, with the parent's
 /// tick, in one set-based UPDATE (the others keep their stamp: nothing
 /// changed for them). The room's document and its clock (the last tick the
-/// write took) last.
+/// write took) last. A NULL parent or room document skips that write: a
+/// later statement of the same batch writes it.
 const INSERT_ALL: &str = "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
       reply AS (INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)), \
@@ -159,7 +160,14 @@ const INSERT_ALL: &str = "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
                       doc = doc || jsonb_build_object('ls', $23::text, 'open', true, 'alert', false, \
                                'unread', 0, 'userMentions', 0, 'groupMentions', 0, '_updatedAt', $23::text) \
                 WHERE $18 AND rid = $2 AND user_id = $7) \
- UPDATE rooms SET updated_at = $16, doc = $17, clock = $10 WHERE id = $2";
+ UPDATE rooms SET updated_at = $16, doc = $17, clock = $10 WHERE id = $2 AND $17::jsonb IS NOT NULL";
+
+/// `INSERT_ALL`'s parameters that a later message of the same batch makes
+/// needless ([`insert`]): the parent's document (`$13`) and the room's
+/// (`$17`), each rewritten whole by the batch's last statement that
+/// touches it. NULL skips the write.
+const PARENT_DOC: usize = 12;
+const ROOM_DOC: usize = 16;
 
 /// The members' counters ([`threadsync_storage::MemberCounters`]) alone, for a reply shown in
 /// the room (`tshow`): its followers' `tunread` and the counters may touch
@@ -232,6 +240,10 @@ pub(crate) async fn insert(
     let mut parents: std::collections::HashMap<String, Message> = std::collections::HashMap::new();
     let mut results = Vec::with_capacity(batch.len());
     let mut lasts = Vec::with_capacity(batch.len());
+    // The statement that writes the room's document so far, and each
+    // parent's (their index in `lasts`).
+    let mut room_written: Option<usize> = None;
+    let mut parent_written: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (new, row) in batch.into_iter().zip(&checked) {
         crate::test_hooks::after_room_lock(&new.message.msg).await;
         let taken: bool = get(row, 0)?;
@@ -247,7 +259,20 @@ pub(crate) async fn insert(
         match parent {
             Ok(parent) => {
                 let (message, parent) = insert_one(c, new, parent, &mut room, &mut clock, &mut lasts).await?;
+                // The room and the parent are rewritten whole by this
+                // statement: an earlier one of the batch need not write
+                // them (each write is a new row version with all its index
+                // entries, and a parent with many followers is TOASTed).
+                // The room's clock goes with its document, in the batch's
+                // last statement: nothing reads it in between.
+                let at = lasts.len() - 1;
+                if let Some(earlier) = room_written.replace(at) {
+                    lasts[earlier].params[ROOM_DOC] = Box::new(None::<db::JsonText>);
+                }
                 if let Some(parent) = parent {
+                    if let Some(earlier) = parent_written.insert(parent.id.clone(), at) {
+                        lasts[earlier].params[PARENT_DOC] = Box::new(None::<db::JsonText>);
+                    }
                     parents.insert(parent.id.clone(), parent);
                 }
                 results.push(Ok(message));
@@ -338,7 +363,7 @@ async fn insert_one(
         Box::new(last.to_iso()),
         Box::new(unread),
         Box::new(room.updated_at.millis()),
-        Box::new(to_json(&*room)?),
+        Box::new(Some(to_json(&*room)?)),
         Box::new(counters_last.is_some()),
         Box::new(counters_last.as_ref().map(|c| c.mentioned.clone()).unwrap_or_default()),
         Box::new(counters_last.as_ref().map_or(0, |c| c.mentioned_unread)),
