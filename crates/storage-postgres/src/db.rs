@@ -89,6 +89,18 @@ pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StorageError {
     StorageError::Backend(format!("postgres pool: {e}"))
 }
 
+/// Whether an error says the database could not be used at all (no pooled
+/// connection, a lost or refused connection, a transaction that kept
+/// failing to serialise) rather than that it refused one statement: trying
+/// the same work again at once, in smaller parts, would only fail again
+/// (send_queue.rs).
+pub(crate) fn unavailable(e: &StorageError) -> bool {
+    // Every Backend text here starts with one of the three forms of `err`,
+    // `pool_err` and `to_json`; a refused statement is "postgres error
+    // <SQLSTATE>", which starts with neither prefix below.
+    matches!(e, StorageError::Backend(m) if m.starts_with("postgres pool:") || m.starts_with("postgres: "))
+}
+
 /// A document serialised once, straight to the JSON text PostgreSQL stores:
 /// going through a `serde_json::Value` first built a tree of maps and
 /// strings only to walk it again (about a tenth of a send's time in this
@@ -319,6 +331,18 @@ pub(crate) fn literal(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unavailable_tells_an_unusable_database_from_a_refused_statement() {
+        let backend = |m: &str| StorageError::Backend(m.to_owned());
+        assert!(unavailable(&backend("postgres pool: Timeout occurred while waiting for a slot")));
+        assert!(unavailable(&backend("postgres: connection closed")));
+        assert!(unavailable(&backend(&format!("{RETRYABLE} (40P01): deadlock detected"))));
+        assert!(!unavailable(&backend("postgres error 22P05: unsupported Unicode escape sequence")));
+        assert!(!unavailable(&backend("serialising a document: key must be a string")));
+        assert!(!unavailable(&StorageError::Conflict("id")));
+        assert!(!unavailable(&StorageError::NotFound("reference")));
+    }
 
     #[test]
     fn json_text_is_jsonb_binary_form_and_reads_back() {

@@ -25,7 +25,7 @@
 //! written; one already in a batch is (as a single send whose client went
 //! away after its commit had begun).
 
-use crate::{messages, Core};
+use crate::{db, messages, Core};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use threadsync_domain::Message;
@@ -150,10 +150,11 @@ fn next_batch(queue: &mut VecDeque<Waiting>) -> Vec<Waiting> {
 }
 
 /// Writes a batch in one transaction and answers each send. If the
-/// transaction fails for a reason that is not one send's (the rules'
-/// refusals are answered per send by messages::insert), each send of a
-/// batch of several is written again alone, so that one bad send (say, an
-/// id another instance took in the meantime) does not fail the others.
+/// database refused a statement of a batch of several (the rules' own
+/// refusals are answered per send by messages::insert: this is what they
+/// could not see, say an id another instance took in the meantime), each
+/// send is written again alone, so that one bad send does not fail the
+/// others.
 async fn write_batch(core: &Core, rid: &str, batch: Vec<Waiting>) {
     let news: Vec<NewMessage> = batch.iter().map(|w| w.new.clone()).collect();
     match write_all(core, rid, news).await {
@@ -163,7 +164,10 @@ async fn write_batch(core: &Core, rid: &str, batch: Vec<Waiting>) {
                 let _ = waiting.answer.send(result);
             }
         }
-        Err(e) if batch.len() == 1 => {
+        // Alone, or the database unusable: smaller parts would not fare
+        // better, and retrying each send alone would make every one wait
+        // for the pool again in turn.
+        Err(e) if batch.len() == 1 || db::unavailable(&e) => {
             for waiting in batch {
                 let _ = waiting.answer.send(Err(e.clone()));
             }

@@ -521,6 +521,48 @@ async fn concurrent_duplicates_conflict_by_rule() {
     b.close().await;
 }
 
+/// Sends of one room written together (send_queue.rs): a send the database
+/// itself refuses (JSONB cannot hold U+0000, which no rule checks before
+/// the statement runs) fails alone, and its neighbours, in the batch that
+/// failed with it, are written and answered as if alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn a_send_the_database_refuses_fails_alone_in_its_batch() {
+    let (store, _guard) = common::fresh().await;
+    let w = World::new(&store).await;
+    w.post(&store, "parent", &w.alice).await;
+    let sends = (0..30).map(|i| {
+        let text = if i % 10 == 5 { format!("nul \u{0} {i}") } else { format!("fine {i}") };
+        let m = message(&format!("b{i}"), ROOM, [&w.alice, &w.bob][i % 2], &text);
+        let new = if i % 3 == 0 { reply(m, "parent", &[&w.bob]) } else { plain(m) };
+        let store = &store;
+        async move { (i, store.insert_message(new).await) }
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let mut replies = 0;
+    for (i, result) in results {
+        if i % 10 == 5 {
+            assert!(matches!(result, Err(StorageError::Backend(_))), "send {i}: {result:?}");
+            assert_eq!(store.message_by_id(&format!("b{i}")).await, Ok(None), "send {i} wrote nothing");
+        } else {
+            let m = result.unwrap_or_else(|e| panic!("send {i}: {e}"));
+            assert_eq!(
+                store.message_by_id(&m.id).await.as_ref(),
+                Ok(&Some(m.clone())),
+                "send {i} stored as answered"
+            );
+            replies += usize::from(m.tmid.is_some());
+        }
+    }
+    let parent = store.message_by_id("parent").await.expect("read").expect("parent");
+    assert_eq!(
+        parent.tcount,
+        Some(i64::try_from(replies).expect("small")),
+        "the parent counts the written replies"
+    );
+    store.close().await;
+}
+
 /// Owners leaving at once through two instances: the room lock serialises
 /// the last-owner check, so one owner always remains.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
