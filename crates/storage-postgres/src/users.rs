@@ -250,7 +250,7 @@ pub(crate) async fn set_active(c: &dyn Conn, id: &str, active: bool) -> StorageR
     if !active && user.is_admin() && admins.iter().all(|a| a == id) {
         return Err(StorageError::Invalid("last_active_admin"));
     }
-    let stamp = Timestamp::now().max(Timestamp(user.updated_at.millis() + 1));
+    let stamp = rules::user_stamp(&user, Timestamp::now());
     c.exec("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1", &[&id, &active, &stamp.millis()])
         .await?;
     if !active {

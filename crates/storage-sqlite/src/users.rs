@@ -236,7 +236,7 @@ pub(crate) fn set_active(conn: &Connection, id: &str, active: bool) -> StorageRe
     if !active && user.is_admin() && !another_active_admin(conn, id)? {
         return Err(StorageError::Invalid("last_active_admin"));
     }
-    let stamp = Timestamp::now().max(Timestamp(user.updated_at.millis() + 1));
+    let stamp = rules::user_stamp(&user, Timestamp::now());
     conn.cached_execute(
         "UPDATE users SET active = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, active, stamp.millis()],

@@ -262,8 +262,17 @@ pub fn apply_user_patch(user: &mut User, patch: &UserPatch, now: Timestamp) -> b
     if let Some(text) = &patch.status_text {
         user.status_text.clone_from(text);
     }
-    user.updated_at = now.max(Timestamp(user.updated_at.millis() + 1));
+    user.updated_at = user_stamp(user, now);
     was_active_admin && !(user.active && user.is_admin())
+}
+
+/// The stamp of a change of user `user` at `now`: `now`, or 1 ms past the
+/// user's last stamp when the clock has not passed it yet (two changes in
+/// one millisecond, a clock stepped back), so a client that lists users
+/// changed since a stamp it saw (`users.presence?from=`, the users' deltas)
+/// never misses the second change.
+pub fn user_stamp(user: &User, now: Timestamp) -> Timestamp {
+    now.max(Timestamp(user.updated_at.millis() + 1))
 }
 
 /// Derives user `user`'s `status_connection` and `status` from the
@@ -283,7 +292,7 @@ pub fn resolve_presence<'a>(
     let changed = user.status != status;
     user.status = status.to_owned();
     if changed {
-        user.updated_at = now.max(Timestamp(user.updated_at.millis() + 1));
+        user.updated_at = user_stamp(user, now);
     }
     changed
 }
