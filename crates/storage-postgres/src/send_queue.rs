@@ -33,9 +33,9 @@ use threadsync_storage::{rules, NewMessage, StorageError, StorageResult};
 use tokio::sync::oneshot;
 
 /// The most sends one transaction carries. Larger batches amortise the
-/// lock and the flush further but make the transaction (and the wait of
-/// the sends behind it) longer; the pool has 16 connections by default,
-/// so a room rarely has more waiting than this.
+/// lock and the flush further, but every send of a batch waits for the
+/// whole batch's statements and commit; the sends beyond it go in the
+/// next one (64 writers of one room fill two).
 const MAX_BATCH: usize = 32;
 
 /// The sends waiting for each room that has a writer running.
