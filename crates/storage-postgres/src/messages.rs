@@ -246,17 +246,19 @@ pub(crate) async fn insert(
     let mut parent_written: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (new, row) in batch.into_iter().zip(&checked) {
         crate::test_hooks::after_room_lock(&new.message.msg).await;
-        let taken: bool = get(row, 0)?;
+        if get::<bool>(row, 0)? {
+            results.push(Err(StorageError::Conflict("id")));
+            continue;
+        }
         let stored_parent = match &new.message.tmid {
             Some(tmid) if parents.contains_key(tmid) => parents.remove(tmid),
             _ => get::<Option<db::RawJson>>(row, 1)?.map(|doc| doc.decode::<Message>()).transpose()?,
         };
-        let parent = if taken {
-            Err(StorageError::Conflict("id"))
-        } else {
-            rules::check_parent(&new.message, new.reply.is_some(), stored_parent.clone())
-        };
-        match parent {
+        // A parent taken from `parents` passed this check for an earlier
+        // message of the batch (same room, a top-level message), so it
+        // passes again: only a parent read from its row can be refused,
+        // and nothing of the batch is lost with it.
+        match rules::check_parent(&new.message, new.reply.is_some(), stored_parent) {
             Ok(parent) => {
                 let (message, parent) = insert_one(c, new, parent, &mut room, &mut clock, &mut lasts).await?;
                 // The room and the parent are rewritten whole by this
@@ -277,13 +279,7 @@ pub(crate) async fn insert(
                 }
                 results.push(Ok(message));
             }
-            Err(refused) => {
-                // Nothing written: a parent taken out of `parents` goes back.
-                if let Some(parent) = stored_parent.filter(|p| new.message.tmid.as_ref() == Some(&p.id)) {
-                    parents.insert(parent.id.clone(), parent);
-                }
-                results.push(Err(refused));
-            }
+            Err(refused) => results.push(Err(refused)),
         }
     }
     Ok((results, lasts))
