@@ -172,6 +172,9 @@ pub(crate) struct Core {
     cache: Arc<ReadCache>,
     /// Sends waiting for their room's writer (send_queue.rs).
     sends: send_queue::Queues,
+    /// What ANALYZE knows of the searched words, to choose a search's
+    /// access path (search.rs).
+    word_stats: search::WordStatsCache,
 }
 
 /// Connects to the database at `url` (`postgres://user:password@host:port/db?...`,
@@ -293,6 +296,7 @@ impl PgStore {
                 target,
                 cache,
                 sends: send_queue::Queues::default(),
+                word_stats: search::WordStatsCache::default(),
             }),
             listener: Mutex::new(Some(listener)),
             schema,
@@ -918,7 +922,7 @@ impl MessageStore for PgStore {
 impl SearchStore for PgStore {
     async fn search_messages(&self, query: &SearchQuery) -> StorageResult<Vec<Message>> {
         let client = self.core.client().await?;
-        search::search(&*client, query).await
+        search::search(&*client, &self.core.word_stats, query).await
     }
 }
 

@@ -36,6 +36,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, sql: include_str!("../migrations/0009_custom_roles.sql") },
     Migration { version: 10, sql: include_str!("../migrations/0010_blobs.sql") },
     Migration { version: 11, sql: include_str!("../migrations/0011_presence.sql") },
+    Migration { version: 12, sql: include_str!("../migrations/0012_search_room_lexeme.sql") },
 ];
 
 /// Creates the schema if one is configured (the connection's `search_path`
@@ -43,6 +44,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
 /// written by a newer build (its schema may mean things this build does
 /// not know).
 pub(crate) async fn apply(client: &mut tokio_postgres::Client, schema: Option<&str>) -> StorageResult<()> {
+    apply_up_to(client, schema, MIGRATIONS.last().map_or(0, |m| m.version)).await
+}
+
+/// [`apply`], stopping after version `last` (tests build an older schema
+/// with it, to check what a migration does to data already stored).
+pub(crate) async fn apply_up_to(
+    client: &mut tokio_postgres::Client,
+    schema: Option<&str>,
+    last: i64,
+) -> StorageResult<()> {
     let tx = client.transaction().await.map_err(err)?;
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))",
@@ -73,7 +84,7 @@ pub(crate) async fn apply(client: &mut tokio_postgres::Client, schema: Option<&s
             "the database has schema version {current}, newer than this build supports ({latest})"
         )));
     }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current && m.version <= last) {
         tx.batch_execute(migration.sql).await.map_err(err)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
@@ -100,6 +111,62 @@ mod tests {
         for pair in MIGRATIONS.windows(2) {
             assert!(pair[0].version < pair[1].version, "{} then {}", pair[0].version, pair[1].version);
         }
+    }
+
+    /// Migration 12 puts each stored message's room into its search vector:
+    /// messages written under version 11 are found in their room, and only
+    /// there, once a store of this build has connected.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+    async fn messages_stored_before_the_room_lexeme_are_found_in_their_room() {
+        use crate::test_support::{database_url, options, raw, unique_schema, SchemaGuard};
+        use threadsync_domain::query::Filter;
+        use threadsync_storage::search::terms;
+        use threadsync_storage::{SearchOrder, SearchQuery, SearchStore, Store};
+
+        let url = database_url();
+        let schema = unique_schema();
+        let _guard = SchemaGuard::new(&url, &schema);
+        let mut client = raw(&url, &schema).await;
+        apply_up_to(&mut client, Some(&schema), 11).await.expect("schema version 11");
+        client
+            .batch_execute(
+                "INSERT INTO rooms (id, t, name, name_lower, dm_key, ts, updated_at, clock, doc)
+                 SELECT id, 'c', id, id, NULL, 1, 1, 0, '{}'::jsonb FROM unnest(ARRAY['R0', 'R1']) AS id;
+                 INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc)
+                 SELECT 'M' || i, 'R' || (i % 2), NULL, i, i, NULL, NULL, 'U', NULL,
+                        jsonb_build_object('_id', 'M' || i, 'rid', 'R' || (i % 2), 'msg', 'old news ' || i,
+                                           'ts', jsonb_build_object('$date', i), 'u', jsonb_build_object('_id', 'U', 'username', 'u'),
+                                           '_updatedAt', jsonb_build_object('$date', i))
+                 FROM generate_series(1, 6) AS i;",
+            )
+            .await
+            .expect("rows of version 11");
+        let store = crate::PgStore::connect(&url, options(&schema)).await.expect("connect migrates");
+        let versions = client.query_one("SELECT max(version) FROM schema_migrations", &[]).await;
+        let latest = MIGRATIONS.last().map_or(0, |m| m.version);
+        assert_eq!(versions.expect("versions").get::<_, Option<i64>>(0), Some(latest));
+        let vector = client
+            .query_one(
+                "SELECT search = to_tsvector('simple', 'old news 3') || array_to_tsvector(ARRAY[' ' || md5('R1')]) \
+                   FROM messages WHERE id = 'M3'",
+                &[],
+            )
+            .await;
+        assert!(vector.expect("vector").get::<_, bool>(0), "the words, and the room's lexeme");
+        for (rid, want) in [("R0", ["M6", "M4", "M2"]), ("R1", ["M5", "M3", "M1"])] {
+            let query = SearchQuery {
+                rid: rid.to_owned(),
+                terms: terms("news"),
+                filter: Filter::True,
+                order: SearchOrder::Newest,
+                offset: 0,
+                count: 20,
+            };
+            let found = store.search_messages(&query).await.expect("search");
+            assert_eq!(found.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), want, "{rid}");
+        }
+        store.close().await;
     }
 
     #[test]

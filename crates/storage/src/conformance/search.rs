@@ -150,6 +150,23 @@ pub async fn search_is_scoped_to_the_room(store: &dyn Store) {
     assert_eq!(found(store, &query("nowhere", "secret")).await, Vec::<String>::new());
     // A room id is not text of the room's messages.
     assert_eq!(found(store, &query("CaseRoom", "caseroom")).await, Vec::<String>::new());
+    assert_eq!(found(store, &query("CaseRoom", "case*")).await, Vec::<String>::new());
+    // Any id is matched as itself, whatever its characters (PostgreSQL
+    // matches the room inside its text index: quotes, backslashes, spaces
+    // and query operators must not change what the id means), and one id
+    // that begins another is still another room.
+    let odd = ["o'd\\ r:* & !x | (y)", "o'd", "o", "o'd\\ r"];
+    for (i, id) in odd.iter().enumerate() {
+        let room = channel(id, &format!("odd{i}"));
+        store.create_room(&room, &[subscription(&room, &w.alice)]).await.expect("odd room");
+        post(store, &format!("odd-{i}"), id, &w.alice, "shared secret").await;
+    }
+    for (i, id) in odd.iter().enumerate() {
+        let want = format!("odd-{i}");
+        for text in ["secret", "\"shared secret\" -nothing", "sec*"] {
+            assert_eq!(found(store, &query(id, text)).await, ids(&[want.as_str()]), "{id:?} {text:?}");
+        }
+    }
 }
 
 pub async fn search_pages_are_stable_and_ranked(store: &dyn Store) {
