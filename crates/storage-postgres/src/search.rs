@@ -304,8 +304,14 @@ mod tests {
     use threadsync_storage::search::terms;
 
     fn stats() -> WordStats {
-        let share =
-            [("deploy", 0.45), ("rollback", 0.26), ("review", 0.18), ("release", 0.05), ("latency", 0.011), ("loureba", 0.003)];
+        let share = [
+            ("deploy", 0.45),
+            ("rollback", 0.26),
+            ("review", 0.18),
+            ("release", 0.05),
+            ("latency", 0.011),
+            ("loureba", 0.003),
+        ];
         WordStats { share: share.iter().map(|(w, f)| ((*w).to_owned(), *f)).collect() }
     }
 
