@@ -398,18 +398,25 @@ ANALYZE;
         rows.iter().map(|r| r.get(0)).collect()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
-    async fn searches_use_the_text_index() {
+    /// A store in a schema of its own holding [`DATA`], a plain connection
+    /// to it, and the guard that drops the schema.
+    async fn loaded() -> (PgStore, tokio_postgres::Client, SchemaGuard) {
         let url = database_url();
         let schema = unique_schema();
-        let _guard = SchemaGuard::new(&url, &schema);
+        let guard = SchemaGuard::new(&url, &schema);
         let store = PgStore::connect(&url, options(&schema)).await.expect("connect");
         let client = raw(&url, &schema).await;
         client.batch_execute(DATA).await.expect("data");
+        (store, client, guard)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+    async fn searches_use_the_text_index() {
+        let (store, client, _guard) = loaded().await;
         let from = Filter::parse(Some(r#"{"u._id": {"$in": ["U1", "U2"]}}"#)).expect("filter");
         // `deploy` is in every message: only the walk is asked of it (the
-        // count sends it there; through the index, the planner rightly
+        // statistics send it there; through the index, the planner rightly
         // reads the whole table).
         let cases = ["needle", "rare17 deploy", "\"rare17 needle\" -x", "needl*", "rare177*", "deploy"];
         for text in cases {
@@ -457,12 +464,7 @@ ANALYZE;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
     async fn both_access_paths_give_the_same_pages() {
-        let url = database_url();
-        let schema = unique_schema();
-        let _guard = SchemaGuard::new(&url, &schema);
-        let store = PgStore::connect(&url, options(&schema)).await.expect("connect");
-        let client = raw(&url, &schema).await;
-        client.batch_execute(DATA).await.expect("data");
+        let (store, client, _guard) = loaded().await;
         // A removed message is never found, whichever path.
         client.batch_execute("UPDATE messages SET t = 'rm' WHERE id = 'M49999'").await.expect("remove");
         let from = Filter::parse(Some(r#"{"u._id": {"$in": ["U1", "U2"]}}"#)).expect("filter");
