@@ -38,6 +38,18 @@ ALTER TABLE messages ADD COLUMN search tsvector
 CREATE INDEX messages_search ON messages USING gin (search);
 -- The new column has no statistics until ANALYZE samples it, and
 -- autovacuum would only do so after a tenth of the table has changed;
--- search.rs chooses each search's path from them, so sample it now (a
--- sample of at most 30,000 rows: about a second for a million messages).
-ANALYZE messages;
+-- search.rs chooses each search's path from them, so a table already
+-- holding messages is sampled now (at most 30,000 rows: about a second
+-- for a million messages). Not an empty or small one (a new database):
+-- statistics saying "empty" make the planner choose sequential scans for
+-- the statements each connection prepares while the table fills, until
+-- autovacuum samples it again (measured: a new database's sends into one
+-- room at 0.4 of their rate, BENCHMARKS.md, issue 14); and small tables
+-- have no slow search path.
+DO $analyze$
+BEGIN
+    IF EXISTS (SELECT 1 FROM messages OFFSET 999) THEN
+        ANALYZE messages;
+    END IF;
+END
+$analyze$;
