@@ -247,10 +247,15 @@ fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p.as_ref() as _).collect()
 }
 
-async fn page(client: &impl Conn, query: &SearchQuery, path: Path) -> StorageResult<Vec<Message>> {
-    let (sql, params, _) = search_sql(query, path);
+/// One page of `query` by a statement of [`search_sql`].
+async fn page(
+    client: &impl Conn,
+    query: &SearchQuery,
+    sql: &str,
+    params: &[Param],
+) -> StorageResult<Vec<Message>> {
     let sql = format!("{sql} LIMIT {} OFFSET {}", sql_int(query.count), sql_int(query.offset));
-    let rows = client.rows_dyn(&sql, &refs(&params)).await?;
+    let rows = client.rows_dyn(&sql, &refs(params)).await?;
     rows.iter().map(|row| db::doc(row, 0)).collect()
 }
 
@@ -267,14 +272,15 @@ pub(crate) async fn search(
     if exact {
         let path = if query.has_text() { choose(query, &*stats.get(client).await?) } else { Path::Index };
         if let Path::Walk(_) = path {
-            let walked = page(client, query, path).await?;
+            let (walk, walk_params, _) = search_sql(query, path);
+            let walked = page(client, query, &walk, &walk_params).await?;
             // A page the walk did not fill may be the room's last, or the
             // budget's end: the index path knows.
             if walked.len() as u64 >= query.count {
                 return Ok(walked);
             }
         }
-        return page(client, query, Path::Index).await;
+        return page(client, query, &sql, &params).await;
     }
     // A filter SQL cannot decide (`$regex`; the service sends none today):
     // the superset in order, re-checked here, then paged.
