@@ -110,11 +110,23 @@ async fn lock_message(c: &dyn Conn, id: &str) -> StorageResult<(Message, Timesta
 /// UPDATE` is the lock an `UPDATE` of the clock takes (clock.rs), so it
 /// queues with every other writer of the room, and not with the foreign-key
 /// checks of rows inserted into the room.
-const LOCK_ROOM: &str = "SELECT clock, doc FROM rooms WHERE id = $1 FOR NO KEY UPDATE";
+pub(crate) const LOCK_ROOM: &str = "SELECT clock, doc FROM rooms WHERE id = $1 FOR NO KEY UPDATE";
 
 /// For each message of a batch, in order (`$1` their ids, `$2` their
-/// `tmid`s): is its id taken, and the document of its thread parent.
-const IDS_AND_PARENTS: &str = "SELECT EXISTS (SELECT 1 FROM messages m WHERE m.id = q.id), \
+/// `tmid`s): is its id taken (NULL if free), and the document of its
+/// thread parent.
+///
+/// Both are scalar subqueries, never `EXISTS`: PostgreSQL may plan an
+/// `EXISTS` as a *hashed* subplan (a hash of every id of `messages`, built
+/// by a sequential scan on each execution), and chooses it when the table
+/// looks small. Write transactions keep their generic plans for the
+/// connection's life (lib.rs, `force_generic_plan`), so a plan made while
+/// a new database's table was empty stayed until autovacuum next sampled
+/// it, and every send hashed the whole table (BENCHMARKS.md, issue 14: a
+/// fresh room's sends at 0.6 of their rate, falling as the table grew). A
+/// scalar subquery on the primary key is a probe of its index whatever the
+/// table's size.
+pub(crate) const IDS_AND_PARENTS: &str = "SELECT (SELECT true FROM messages m WHERE m.id = q.id), \
                                       (SELECT doc FROM messages m WHERE m.id = q.tmid) \
                                  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(id, tmid, n) \
                                 ORDER BY q.n";
@@ -128,7 +140,7 @@ const IDS_AND_PARENTS: &str = "SELECT EXISTS (SELECT 1 FROM messages m WHERE m.i
 /// changed for them). The room's document and its clock (the last tick the
 /// write took) last. A NULL parent or room document skips that write: a
 /// later statement of the same batch writes it.
-const INSERT_ALL: &str = "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
+pub(crate) const INSERT_ALL: &str = "WITH gone AS (DELETE FROM tombstones WHERE id = $1), \
       reply AS (INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc) \
                 VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9)), \
       parent AS (UPDATE messages SET updated_at = $10, tlm = $11, tcount = $12, doc = $13 \
@@ -174,7 +186,7 @@ const ROOM_DOC: usize = 16;
 /// the same subscriptions, and one statement may not update a row twice,
 /// so these go first, in a statement of their own. Parameters as
 /// `INSERT_ALL`'s `$18`–`$23`, with the room, the sender and the stamp.
-const COUNT_FOR_MEMBERS: &str = "WITH alerted AS (UPDATE subscriptions \
+pub(crate) const COUNT_FOR_MEMBERS: &str = "WITH alerted AS (UPDATE subscriptions \
                      SET updated_at = $3, \
                          doc = doc || jsonb_build_object('alert', true, 'open', true, \
                             'unread', COALESCE((doc ->> 'unread')::bigint, 0) \
@@ -246,7 +258,7 @@ pub(crate) async fn insert(
     let mut parent_written: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (new, row) in batch.into_iter().zip(&checked) {
         crate::test_hooks::after_room_lock(&new.message.msg).await;
-        if get::<bool>(row, 0)? {
+        if get::<Option<bool>>(row, 0)?.is_some() {
             results.push(Err(StorageError::Conflict("id")));
             continue;
         }

@@ -38,7 +38,11 @@ async fn explain(client: &tokio_postgres::Client, sql: &str, params: &[&(dyn ToS
         .query_one(&format!("EXPLAIN (FORMAT JSON) {sql}"), params)
         .await
         .unwrap_or_else(|e| panic!("EXPLAIN {sql}: {e}"));
-    let json: Value = row.get(0);
+    read_plan(row.get(0))
+}
+
+/// The facts of an `EXPLAIN (FORMAT JSON)` answer the tests check.
+fn read_plan(json: Value) -> Plan {
     let root = &json[0]["Plan"];
     let mut all = Vec::new();
     nodes(root, &mut all);
@@ -238,5 +242,55 @@ async fn every_sync_query_uses_an_index() {
     )
     .await;
     assert_indexed("direct room", &plan, &["rooms_dm_key"]);
+    store.close().await;
+}
+
+/// The highest `$n` a statement uses.
+fn parameter_count(sql: &str) -> usize {
+    sql.split('$')
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// A send's statements, planned on a new database (every table empty,
+/// never sampled) the way write transactions plan them: one generic plan
+/// kept for the connection's life (`force_generic_plan`, lib.rs). A plan
+/// chosen for an empty table must still probe keys, because it is kept
+/// while the table grows: the id check once hashed all of `messages` on
+/// every send (a hashed `EXISTS` subplan), and a fresh room's sends ran at
+/// 0.6 of their rate, falling as the table grew (BENCHMARKS.md, issue 14).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+async fn a_new_databases_send_plans_probe_keys() {
+    use crate::messages::{COUNT_FOR_MEMBERS, IDS_AND_PARENTS, INSERT_ALL, LOCK_ROOM};
+    let url = database_url();
+    let schema = unique_schema();
+    let _guard = SchemaGuard::new(&url, &schema);
+    let store = PgStore::connect(&url, options(&schema)).await.expect("connect");
+    let client = raw(&url, &schema).await;
+    client.batch_execute("SET plan_cache_mode = force_generic_plan").await.expect("generic plans");
+    let statements = [
+        ("room lock", LOCK_ROOM, &["rooms_pkey"][..]),
+        ("id check and parents", IDS_AND_PARENTS, &["messages_pkey"][..]),
+        (
+            "the send's writes",
+            INSERT_ALL,
+            &["rooms_pkey", "messages_pkey", "subscriptions_rid_user_id_key"][..],
+        ),
+        ("members' counters", COUNT_FOR_MEMBERS, &["subscriptions_rid_user_id_key"][..]),
+    ];
+    for (n, (what, sql, indexes)) in statements.into_iter().enumerate() {
+        client.batch_execute(&format!("PREPARE send_{n} AS {sql}")).await.expect("prepare");
+        let nulls = vec!["NULL"; parameter_count(sql)].join(", ");
+        let row = client
+            .query_one(&format!("EXPLAIN (FORMAT JSON) EXECUTE send_{n}({nulls})"), &[])
+            .await
+            .unwrap_or_else(|e| panic!("EXPLAIN {what}: {e}"));
+        let plan = read_plan(row.get(0));
+        assert_indexed(what, &plan, indexes);
+        assert!(!plan.text.contains("hashed SubPlan"), "{what}: hashes a table; plan: {}", plan.text);
+    }
     store.close().await;
 }
