@@ -37,6 +37,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, sql: include_str!("../migrations/0010_blobs.sql") },
     Migration { version: 11, sql: include_str!("../migrations/0011_presence.sql") },
     Migration { version: 12, sql: include_str!("../migrations/0012_search_room_lexeme.sql") },
+    Migration { version: 13, sql: include_str!("../migrations/0013_messages_inline_documents.sql") },
 ];
 
 /// Creates the schema if one is configured (the connection's `search_path`

@@ -1,0 +1,16 @@
+-- Message documents up to a page stay in their row, uncompressed.
+--
+-- PostgreSQL compresses a row's large values once the row passes about
+-- 2 KB, and moves them out to the TOAST table if it is still that big.
+-- A thread parent's document crosses that line as its `replies` list
+-- grows (about 70 repliers: random ids, which barely compress), and every
+-- reply rewrites the parent: each send then compressed the document,
+-- wrote its chunks to the TOAST table and deleted the old ones, and the
+-- next reply's check read the chunks back (9% of PostgreSQL's CPU in a
+-- 10-room send benchmark; BENCHMARKS.md, issue 14). With the target at
+-- the largest a row may be (8160 bytes), PostgreSQL compresses or moves
+-- a value only when the row would not fit a page anyway.
+--
+-- Only the storage parameter changes: no row is rewritten here. A parent
+-- stored out of line moves back into its row at its next rewrite.
+ALTER TABLE messages SET (toast_tuple_target = 8160);
