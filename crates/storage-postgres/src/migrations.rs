@@ -176,6 +176,60 @@ mod tests {
         store.close().await;
     }
 
+    /// Version 13: a document too big for PostgreSQL's 2 KB threshold but
+    /// within a page stays in its row, uncompressed (a thread parent with
+    /// many repliers, rewritten by every reply); before 13 the same row
+    /// was compressed and moved to the TOAST table.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
+    async fn documents_within_a_page_stay_in_their_row() {
+        use crate::test_support::{database_url, raw, unique_schema, SchemaGuard};
+
+        // About 5 KB of hex digits: random ids barely compress either.
+        const ROW: &str = "INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc)
+             SELECT $1, 'R', NULL, 1, 1, 1, 80, 'U', NULL,
+                    jsonb_build_object('_id', $1::text, 'replies',
+                        (SELECT jsonb_agg(md5($1 || i)) FROM generate_series(1, 150) AS i))";
+        const STORED: &str =
+            "SELECT pg_column_size(doc), octet_length(doc::text) FROM messages WHERE id = $1";
+        const TOASTED: &str =
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'messages'::regclass";
+        for (version, inline) in [(12, false), (13, true)] {
+            let url = database_url();
+            let schema = unique_schema();
+            let _guard = SchemaGuard::new(&url, &schema);
+            let mut client = raw(&url, &schema).await;
+            apply_up_to(&mut client, Some(&schema), version).await.expect("migrations");
+            client
+                .batch_execute(
+                    "INSERT INTO rooms (id, t, name, name_lower, dm_key, ts, updated_at, clock, doc) \
+                                VALUES ('R', 'c', 'r', 'r', NULL, 1, 1, 0, '{}')",
+                )
+                .await
+                .expect("room");
+            client.execute(ROW, &[&"P"]).await.expect("parent");
+            // A reply rewrites its parent: the new row version is stored
+            // the same way.
+            client
+                .execute("UPDATE messages SET tcount = 81, doc = doc || '{}' WHERE id = 'P'", &[])
+                .await
+                .expect("rewrite");
+            let stored = client.query_one(STORED, &[&"P"]).await.expect("stored");
+            let (size, text): (i32, i32) = (stored.get(0), stored.get(1));
+            let toasted: i64 = client.query_one(TOASTED, &[]).await.expect("toast").get(0);
+            assert!(text > 4_000 && text < 7_000, "a document between 2 KB and a page: {text} bytes");
+            if inline {
+                assert!(
+                    size as f64 > 0.9 * text as f64,
+                    "version {version}: not compressed ({size} of {text} bytes)"
+                );
+                assert_eq!(toasted, 0, "version {version}: nothing moved out of the row");
+            } else {
+                assert!(toasted > 0, "version {version}: moved out of its row (the test can tell)");
+            }
+        }
+    }
+
     /// A new database's messages table is not sampled while empty: the
     /// planner would take it for empty and choose sequential scans for the
     /// statements each connection prepares as it fills.
