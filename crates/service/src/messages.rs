@@ -404,19 +404,16 @@ impl Services {
     /// Sends a checked draft to `room`: access, thread, mentions, insert.
     pub(crate) async fn deliver(&self, caller: &User, room: &Room, draft: Draft) -> Result<Message> {
         let join = self.check_can_post(caller, room).await?;
-        let parent = match &draft.tmid {
-            Some(tmid) => Some(self.thread_parent(&room.id, tmid).await?),
+        let tmid = match &draft.tmid {
+            Some(tmid) => Some(self.thread_of(&room.id, tmid).await?),
             None => None,
         };
         let parsed = mentions::parse(&draft.msg, &mentions::options(&self.settings()));
         let (mentions, channels) = self.resolve_mentions(caller, &parsed).await?;
-        let reply = parent.as_ref().map(|parent| {
-            let mut followers: Vec<String> = Vec::new();
-            // Rocket.Chat adds the parent's author when the thread starts.
-            if parent.tcount.unwrap_or(0) == 0 {
-                followers.push(parent.u.id.clone());
-            }
-            followers.push(caller.id.clone());
+        // The parent's author joins at the thread's first reply: the store
+        // decides that, on the parent it holds (rules::apply_reply).
+        let reply = tmid.as_ref().map(|_| {
+            let mut followers = vec![caller.id.clone()];
             followers
                 .extend(mentions.iter().filter(|m| m.kind.as_deref() == Some("user")).map(|m| m.id.clone()));
             let mut seen = std::collections::HashSet::new();
@@ -436,7 +433,7 @@ impl Services {
             updated_at: now,
             mentions,
             channels,
-            tmid: parent.map(|p| p.id),
+            tmid,
             tshow: draft.tshow,
             tcount: None,
             tlm: None,
@@ -511,18 +508,24 @@ impl Services {
         Ok(())
     }
 
-    /// The top-level message a reply to `tmid` belongs to, in room `rid`. A
-    /// reply to a reply is re-pointed to its thread (no nested threads).
-    async fn thread_parent(&self, rid: &str, tmid: &str) -> Result<Message> {
-        let parent = self.store.message_by_id(tmid).await?.ok_or_else(invalid_message)?;
-        let top = match &parent.tmid {
-            Some(top_id) => self.store.message_by_id(top_id).await?.ok_or_else(invalid_message)?,
-            None => parent,
+    /// The id of the top-level message a reply to `tmid` belongs to, in
+    /// room `rid`. A reply to a reply is re-pointed to its thread (no
+    /// nested threads). Reads only where the messages live (cached: it
+    /// never changes), not the parent's document; the store checks the
+    /// parent again under the room's lock.
+    async fn thread_of(&self, rid: &str, tmid: &str) -> Result<String> {
+        let place = self.store.message_place(tmid).await?.ok_or_else(invalid_message)?;
+        let (top_id, top) = match place.tmid {
+            Some(top_id) => {
+                let top = self.store.message_place(&top_id).await?.ok_or_else(invalid_message)?;
+                (top_id, top)
+            }
+            None => (tmid.to_owned(), place),
         };
         if top.rid != rid || top.tmid.is_some() {
             return Err(invalid_message());
         }
-        Ok(top)
+        Ok(top_id)
     }
 
     /// The room a `chat.postMessage` target names (see [`Services::post_message`]).

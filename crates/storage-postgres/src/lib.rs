@@ -76,8 +76,8 @@ use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombst
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, Avatar, AvatarStore, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore,
-    MessageEdit, MessageMark, MessageStore, NewMessage, Page, PresenceChange, PresenceStore, ReadChange,
-    RoomChange, RoomListQuery, RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore,
+    MessageEdit, MessageMark, MessagePlace, MessageStore, NewMessage, Page, PresenceChange, PresenceStore,
+    ReadChange, RoomChange, RoomListQuery, RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore,
     StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UploadListQuery,
     UploadSelection, UploadStore, UserListQuery, UserPatch, UserStore,
 };
@@ -868,10 +868,10 @@ impl MessageStore for PgStore {
         messages::set_missing_markup(&*self.core.client().await?, id, msg, md).await
     }
 
-    async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
+    async fn message_place(&self, id: &str) -> StorageResult<Option<MessagePlace>> {
         self.core
             .cache
-            .message_room_or(id, async { messages::room_of(&*self.core.client().await?, id).await })
+            .message_place_or(id, async { messages::place_of(&*self.core.client().await?, id).await })
             .await
     }
 

@@ -23,7 +23,9 @@ use crate::query::Param;
 use crate::rooms;
 use crate::Last;
 use threadsync_domain::{Message, Timestamp};
-use threadsync_storage::{rules, Deletion, MessageEdit, NewMessage, StorageError, StorageResult};
+use threadsync_storage::{
+    rules, Deletion, MessageEdit, MessagePlace, NewMessage, StorageError, StorageResult,
+};
 
 const LOAD: &str = "SELECT doc FROM messages WHERE id = $1";
 
@@ -32,8 +34,9 @@ pub(crate) async fn load(c: &dyn Conn, id: &str) -> StorageResult<Option<Message
 }
 
 /// The room of a message, without its document.
-pub(crate) async fn room_of(c: &dyn Conn, id: &str) -> StorageResult<Option<String>> {
-    Ok(c.opt("SELECT rid FROM messages WHERE id = $1", &[&id]).await?.map(|row| row.get(0)))
+pub(crate) async fn place_of(c: &dyn Conn, id: &str) -> StorageResult<Option<MessagePlace>> {
+    let row = c.opt("SELECT rid, tmid FROM messages WHERE id = $1", &[&id]).await?;
+    Ok(row.map(|row| MessagePlace { rid: row.get(0), tmid: row.get(1) }))
 }
 
 pub(crate) async fn insert_row(c: &dyn Conn, m: &Message) -> StorageResult<()> {

@@ -55,8 +55,8 @@ use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombst
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, Avatar, AvatarStore, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore,
-    MessageEdit, MessageMark, MessageStore, NewMessage, Page, PresenceChange, PresenceStore, ReadChange,
-    RoomChange, RoomListQuery, RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore,
+    MessageEdit, MessageMark, MessagePlace, MessageStore, NewMessage, Page, PresenceChange, PresenceStore,
+    ReadChange, RoomChange, RoomListQuery, RoomStore, RosterChanges, SearchQuery, SearchStore, SettingsStore,
     StorageError, StorageResult, Store, StoreEvent, SyncStore, ThreadListQuery, UploadListQuery,
     UploadSelection, UploadStore, UserListQuery, UserPatch, UserStore,
 };
@@ -522,8 +522,8 @@ impl MessageStore for SqliteStore {
         self.write(move |c| messages::set_missing_markup(c, &id, &msg, &md)).await
     }
 
-    async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        self.cache.message_room_or(id, self.point(|c| messages::room_of(c, id))).await
+    async fn message_place(&self, id: &str) -> StorageResult<Option<MessagePlace>> {
+        self.cache.message_place_or(id, self.point(|c| messages::place_of(c, id))).await
     }
 
     async fn set_reaction(

@@ -14,7 +14,7 @@ use crate::rooms;
 use rusqlite::{params, Connection, OptionalExtension};
 use threadsync_domain::{Message, Timestamp};
 use threadsync_storage::{
-    rules, Deletion, MemberCounters, MessageEdit, NewMessage, StorageError, StorageResult,
+    rules, Deletion, MemberCounters, MessageEdit, MessagePlace, NewMessage, StorageError, StorageResult,
 };
 
 pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>> {
@@ -26,8 +26,12 @@ pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>
 }
 
 /// The room of a message, without decoding its document.
-pub(crate) fn room_of(conn: &Connection, id: &str) -> StorageResult<Option<String>> {
-    conn.cached_row("SELECT rid FROM messages WHERE id = ?1", [id], |row| row.get(0)).optional().db()
+pub(crate) fn place_of(conn: &Connection, id: &str) -> StorageResult<Option<MessagePlace>> {
+    conn.cached_row("SELECT rid, tmid FROM messages WHERE id = ?1", [id], |row| {
+        Ok(MessagePlace { rid: row.get(0)?, tmid: row.get(1)? })
+    })
+    .optional()
+    .db()
 }
 
 pub(crate) fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {

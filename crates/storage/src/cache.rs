@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | token → user | a login, a logout, a user created, changed or deleted, a status change | a `User` or `Presence` event: the entries of the user it names (and lookups by hash that found nobody), or all when it names none |
 //! | room → type | never while the room lives; its id may be used again after its deletion | any `Room` event without `user` |
-//! | message → room | never while the message lives; its id may be used again after a removal or with its room's deletion | a removal's event (`data` = the id), any `Room` event without `user` (a room created or deleted) |
+//! | message → room and thread | never while the message lives; its id may be used again after a removal or with its room's deletion | a removal's event (`data` = the id), any `Room` event without `user` (a room created or deleted) |
 //! | tombstone horizon | tombstones pruned | a `Tombstones` event |
 //!
 //! and everything on `Resync`.
@@ -40,7 +40,7 @@
 //! is stored only if the generation it was read under is still current
 //! ([`ReadCache::generation`] before the read, the `put_*` methods after).
 
-use crate::{EventKind, StorageResult, StoreEvent};
+use crate::{EventKind, MessagePlace, StorageResult, StoreEvent};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -99,7 +99,7 @@ pub struct ReadCache {
     /// `(user id, token hash)` → user, and `("", token hash)` for lookups by
     /// hash alone.
     tokens: Mutex<Map<(String, String), Option<User>>>,
-    message_rooms: Mutex<Map<String, String>>,
+    message_places: Mutex<Map<String, MessagePlace>>,
     room_types: Mutex<Map<String, RoomType>>,
     horizon: Mutex<Option<Entry<Option<Timestamp>>>>,
 }
@@ -120,7 +120,7 @@ impl ReadCache {
             generation: AtomicU64::new(0),
             suspended: AtomicBool::new(false),
             tokens: Mutex::new(Map::new()),
-            message_rooms: Mutex::new(Map::new()),
+            message_places: Mutex::new(Map::new()),
             room_types: Mutex::new(Map::new()),
             horizon: Mutex::new(None),
         }
@@ -159,19 +159,19 @@ impl ReadCache {
         }
     }
 
-    pub fn message_room(&self, id: &str) -> Option<String> {
+    pub fn message_place(&self, id: &str) -> Option<MessagePlace> {
         if !self.serving() {
             return None;
         }
-        lock(&self.message_rooms).get(id)
+        lock(&self.message_places).get(id)
     }
 
-    /// Stores a live message's room (a missing message is not cached: it
+    /// Stores a live message's place (a missing message is not cached: it
     /// may be created at any moment).
-    pub fn put_message_room(&self, generation: Generation, id: &str, rid: &str) {
-        let mut map = lock(&self.message_rooms);
+    pub fn put_message_place(&self, generation: Generation, id: &str, place: &MessagePlace) {
+        let mut map = lock(&self.message_places);
         if self.current(generation) {
-            map.put(id.to_owned(), rid.to_owned());
+            map.put(id.to_owned(), place.clone());
         }
     }
 
@@ -223,21 +223,21 @@ impl ReadCache {
         Ok(user)
     }
 
-    /// A message's room from the cache, else from `read` (see [`Self::token_or`]).
-    pub async fn message_room_or(
+    /// A message's place from the cache, else from `read` (see [`Self::token_or`]).
+    pub async fn message_place_or(
         &self,
         id: &str,
-        read: impl Future<Output = StorageResult<Option<String>>>,
-    ) -> StorageResult<Option<String>> {
-        if let Some(rid) = self.message_room(id) {
-            return Ok(Some(rid));
+        read: impl Future<Output = StorageResult<Option<MessagePlace>>>,
+    ) -> StorageResult<Option<MessagePlace>> {
+        if let Some(place) = self.message_place(id) {
+            return Ok(Some(place));
         }
         let generation = self.generation();
-        let rid = read.await?;
-        if let Some(rid) = &rid {
-            self.put_message_room(generation, id, rid);
+        let place = read.await?;
+        if let Some(place) = &place {
+            self.put_message_place(generation, id, place);
         }
-        Ok(rid)
+        Ok(place)
     }
 
     /// A room's type from the cache, else from `read` (see [`Self::token_or`]).
@@ -298,7 +298,7 @@ impl ReadCache {
                 // Only a removal frees an id for use elsewhere.
                 if let Some(id) = &event.data {
                     self.bump();
-                    lock(&self.message_rooms).entries.remove(id);
+                    lock(&self.message_places).entries.remove(id);
                 }
             }
             // A room created or deleted: a deleted room's message ids are
@@ -307,11 +307,11 @@ impl ReadCache {
                 self.bump();
                 match &event.rid {
                     Some(rid) => {
-                        lock(&self.message_rooms).entries.retain(|_, e| e.value != *rid);
+                        lock(&self.message_places).entries.retain(|_, e| e.value.rid != *rid);
                         lock(&self.room_types).entries.remove(rid);
                     }
                     None => {
-                        lock(&self.message_rooms).entries.clear();
+                        lock(&self.message_places).entries.clear();
                         lock(&self.room_types).entries.clear();
                     }
                 }
@@ -345,7 +345,7 @@ impl ReadCache {
     fn clear(&self) {
         self.bump();
         lock(&self.tokens).entries.clear();
-        lock(&self.message_rooms).entries.clear();
+        lock(&self.message_places).entries.clear();
         lock(&self.room_types).entries.clear();
         *lock(&self.horizon) = None;
     }
@@ -354,6 +354,10 @@ impl ReadCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn place(rid: &str) -> MessagePlace {
+        MessagePlace { rid: rid.to_owned(), tmid: None }
+    }
 
     #[test]
     fn a_read_that_raced_an_invalidation_is_not_stored() {
@@ -410,21 +414,21 @@ mod tests {
     fn events_forget_what_they_change() {
         let cache = ReadCache::new();
         let g = cache.generation();
-        cache.put_message_room(g, "m1", "R1");
-        cache.put_message_room(g, "m2", "R2");
+        cache.put_message_place(g, "m1", &place("R1"));
+        cache.put_message_place(g, "m2", &place("R2"));
         cache.put_horizon(g, Some(Timestamp(5)));
         // An insert or an edit changes no message's room.
         cache.on_event(&StoreEvent::room(EventKind::Message, "R1"));
         cache.on_event(&StoreEvent::membership("R1", "u"));
-        assert_eq!(cache.message_room("m1").as_deref(), Some("R1"));
+        assert_eq!(cache.message_place("m1"), Some(place("R1")));
         // A removal names its id; a deleted room takes its messages along.
         cache.on_event(&StoreEvent { data: Some("m1".into()), ..StoreEvent::room(EventKind::Message, "R1") });
-        assert_eq!(cache.message_room("m1"), None);
+        assert_eq!(cache.message_place("m1"), None);
         cache.put_room_type(cache.generation(), "R2", RoomType::Group);
         cache.on_event(&StoreEvent::membership("R2", "u"));
         assert_eq!(cache.room_type("R2"), Some(RoomType::Group), "a membership changes no type");
         cache.on_event(&StoreEvent::room(EventKind::Room, "R2"));
-        assert_eq!(cache.message_room("m2"), None);
+        assert_eq!(cache.message_place("m2"), None);
         assert_eq!(cache.room_type("R2"), None);
         assert_eq!(cache.horizon(), Some(Some(Timestamp(5))));
         cache.on_event(&StoreEvent { rid: None, kind: EventKind::Tombstones, user: None, data: None });
@@ -435,15 +439,15 @@ mod tests {
     fn a_suspended_cache_serves_and_stores_nothing_until_resumed() {
         let cache = ReadCache::new();
         let g = cache.generation();
-        cache.put_message_room(g, "m", "R");
+        cache.put_message_place(g, "m", &place("R"));
         cache.suspend();
-        assert_eq!(cache.message_room("m"), None);
+        assert_eq!(cache.message_place("m"), None);
         let g = cache.generation();
-        cache.put_message_room(g, "m", "R");
-        assert_eq!(cache.message_room("m"), None, "nothing stored while suspended");
+        cache.put_message_place(g, "m", &place("R"));
+        assert_eq!(cache.message_place("m"), None, "nothing stored while suspended");
         cache.resume();
         let g = cache.generation();
-        cache.put_message_room(g, "m", "R");
-        assert_eq!(cache.message_room("m").as_deref(), Some("R"));
+        cache.put_message_place(g, "m", &place("R"));
+        assert_eq!(cache.message_place("m"), Some(place("R")));
     }
 }

@@ -541,6 +541,14 @@ pub struct RoomListQuery {
     pub count: u64,
 }
 
+/// Where a message lives: its room, and the thread it replies to. Fixed
+/// for the message's life ([`MessageStore::message_place`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessagePlace {
+    pub rid: String,
+    pub tmid: Option<String>,
+}
+
 /// A new message for [`MessageStore::insert_message`]. The store assigns `ts`
 /// and `_updatedAt`; whatever the caller put there is overwritten.
 #[derive(Clone, Debug)]
@@ -619,8 +627,9 @@ impl MemberCounters {
 /// What a thread reply does to its parent and to the followers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplyBookkeeping {
-    /// Added to the parent's `replies` (the parent's author on the first
-    /// reply, the sender, the users mentioned in the reply).
+    /// Added to the parent's `replies` (the sender, the users mentioned in
+    /// the reply), after the parent's author on the thread's first reply,
+    /// whom the store adds itself ([`rules::apply_reply`]).
     pub add_followers: Vec<String>,
 }
 
@@ -736,7 +745,8 @@ pub enum Deletion {
 pub trait MessageStore: Send + Sync {
     /// Inserts the message, stamped by the room clock, and in the same
     /// transaction: the room's `msgs`/`lm`; for a reply, the parent's
-    /// `tcount += 1`, `tlm`, `replies ∪= add_followers`, `_updatedAt`, and
+    /// `tcount += 1`, `tlm`, `replies ∪= add_followers` (after the parent's
+    /// author, at the first reply), `_updatedAt`, and
     /// the parent id added to the `tunread` of every follower other than the
     /// sender who is subscribed to the room; the `join` subscription; the
     /// members' counters ([`MemberCounters`]), all stamped with the
@@ -745,11 +755,17 @@ pub trait MessageStore: Send + Sync {
     /// (parent missing, in another room, or itself a reply).
     async fn insert_message(&self, new: NewMessage) -> StorageResult<Message>;
     async fn message_by_id(&self, id: &str) -> StorageResult<Option<Message>>;
-    /// The room of message `id`, without decoding its document: the access
-    /// check of every thread request needs only that, and a popular
-    /// thread's parent carries a long `replies` list.
+    /// The room and thread of message `id`, without decoding its document:
+    /// the access check of every thread request and the thread check of
+    /// every reply need only that, and a popular thread's parent carries a
+    /// long `replies` list. Neither ever changes while the message lives,
+    /// so backends cache it.
+    async fn message_place(&self, id: &str) -> StorageResult<Option<MessagePlace>> {
+        Ok(self.message_by_id(id).await?.map(|m| MessagePlace { rid: m.rid, tmid: m.tmid }))
+    }
+    /// The room of message `id` ([`MessageStore::message_place`]).
     async fn message_room(&self, id: &str) -> StorageResult<Option<String>> {
-        Ok(self.message_by_id(id).await?.map(|m| m.rid))
+        Ok(self.message_place(id).await?.map(|place| place.rid))
     }
     /// Replaces the text; sets `editedAt`, `editedBy` and `_updatedAt`.
     /// `NotFound("message")`.

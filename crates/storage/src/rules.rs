@@ -43,12 +43,17 @@ pub fn stamp_new(message: &mut Message, stamp: Timestamp) {
 
 /// Reply bookkeeping on the parent, at the parent's own tick: `tcount + 1`,
 /// `tlm` = the reply's `ts`, `replies ∪= add_followers` (in order, no
-/// duplicates), `_updatedAt`.
+/// duplicates), `_updatedAt`. The thread's first reply makes the parent's
+/// author a follower first (Rocket.Chat does): decided here, on the
+/// parent as the store holds it under the room's lock, so the caller need
+/// not read the parent (two first replies at once add the author once).
 pub fn apply_reply(parent: &mut Message, reply: &Message, add_followers: Vec<String>, stamp: Timestamp) {
+    let first = parent.tcount.unwrap_or(0) == 0;
     parent.tcount = Some(parent.tcount.unwrap_or(0) + 1);
     parent.tlm = Some(reply.ts);
+    let author = first.then(|| parent.u.id.clone());
     let followers = parent.replies.get_or_insert_with(Vec::new);
-    for user_id in add_followers {
+    for user_id in author.into_iter().chain(add_followers) {
         if !followers.contains(&user_id) {
             followers.push(user_id);
         }
@@ -333,6 +338,25 @@ mod tests {
         assert_eq!(parent.replies, Some(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]));
         assert_eq!(parent.updated_at, Timestamp(12));
         assert_eq!(unread_followers(&parent, "b"), vec!["a", "c"]);
+    }
+
+    #[test]
+    fn the_first_reply_makes_the_parents_author_a_follower_first() {
+        let mut parent = message("P", None, None);
+        parent.u.id = "author".into();
+        let reply = message("r", Some("P"), None);
+        apply_reply(&mut parent, &reply, vec!["b".into()], Timestamp(11));
+        assert_eq!(parent.replies, Some(vec!["author".to_owned(), "b".to_owned()]));
+        // Not again: an author who stopped following stays out.
+        parent.replies = Some(vec!["b".to_owned()]);
+        apply_reply(&mut parent, &reply, vec!["c".into()], Timestamp(12));
+        assert_eq!(parent.replies, Some(vec!["b".to_owned(), "c".to_owned()]));
+        // A parent whose replies were all removed (tcount back at 0) starts
+        // a thread again, as in Rocket.Chat.
+        let mut emptied = message("E", None, Some(0));
+        emptied.u.id = "author".into();
+        apply_reply(&mut emptied, &reply, vec!["author".into()], Timestamp(13));
+        assert_eq!(emptied.replies, Some(vec!["author".to_owned()]));
     }
 
     #[test]
