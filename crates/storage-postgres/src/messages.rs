@@ -33,7 +33,7 @@ pub(crate) async fn load(c: &dyn Conn, id: &str) -> StorageResult<Option<Message
     c.opt(LOAD, &[&id]).await?.map(|row| db::doc(&row, 0)).transpose()
 }
 
-/// The room of a message, without its document.
+/// The room and thread of a message, without its document.
 pub(crate) async fn place_of(c: &dyn Conn, id: &str) -> StorageResult<Option<MessagePlace>> {
     let row = c.opt("SELECT rid, tmid FROM messages WHERE id = $1", &[&id]).await?;
     Ok(row.map(|row| MessagePlace { rid: row.get(0), tmid: row.get(1) }))
@@ -126,7 +126,8 @@ pub(crate) const LOCK_ROOM: &str = "SELECT clock, doc FROM rooms WHERE id = $1 F
 /// connection's life (lib.rs, `force_generic_plan`), so a plan made while
 /// a new database's table was empty stayed until autovacuum next sampled
 /// it, and every send hashed the whole table (BENCHMARKS.md, issue 14: a
-/// fresh room's sends at 0.6 of their rate, falling as the table grew). A
+/// new database's sends into one room at about half their rate, falling as
+/// the table grew). A
 /// scalar subquery on the primary key is a probe of its index whatever the
 /// table's size.
 pub(crate) const IDS_AND_PARENTS: &str = "SELECT (SELECT true FROM messages m WHERE m.id = q.id), \

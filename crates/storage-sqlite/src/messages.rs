@@ -25,7 +25,7 @@ pub(crate) fn load(conn: &Connection, id: &str) -> StorageResult<Option<Message>
         .transpose()
 }
 
-/// The room of a message, without decoding its document.
+/// The room and thread of a message, without decoding its document.
 pub(crate) fn place_of(conn: &Connection, id: &str) -> StorageResult<Option<MessagePlace>> {
     conn.cached_row("SELECT rid, tmid FROM messages WHERE id = ?1", [id], |row| {
         Ok(MessagePlace { rid: row.get(0)?, tmid: row.get(1)? })
