@@ -106,6 +106,18 @@ pub(crate) async fn apply_up_to(
 mod tests {
     use super::*;
 
+    /// A new schema of the test database brought up to `version` only (a
+    /// database written by an older build), and a plain connection to it.
+    async fn schema_at(version: i64) -> (tokio_postgres::Client, crate::test_support::SchemaGuard) {
+        use crate::test_support::{database_url, raw, unique_schema, SchemaGuard};
+        let url = database_url();
+        let schema = unique_schema();
+        let guard = SchemaGuard::new(&url, &schema);
+        let mut client = raw(&url, &schema).await;
+        apply_up_to(&mut client, Some(&schema), version).await.expect("migrations");
+        (client, guard)
+    }
+
     #[test]
     fn versions_are_strictly_increasing_from_one() {
         assert_eq!(MIGRATIONS.first().map(|m| m.version), Some(1));
@@ -120,16 +132,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
     async fn messages_stored_before_the_room_lexeme_are_found_in_their_room() {
-        use crate::test_support::{database_url, options, raw, unique_schema, SchemaGuard};
+        use crate::test_support::options;
         use threadsync_domain::query::Filter;
         use threadsync_storage::search::terms;
         use threadsync_storage::{SearchOrder, SearchQuery, SearchStore, Store};
 
-        let url = database_url();
-        let schema = unique_schema();
-        let _guard = SchemaGuard::new(&url, &schema);
-        let mut client = raw(&url, &schema).await;
-        apply_up_to(&mut client, Some(&schema), 11).await.expect("schema version 11");
+        let (client, guard) = schema_at(11).await;
         client
             .batch_execute(
                 "INSERT INTO rooms (id, t, name, name_lower, dm_key, ts, updated_at, clock, doc)
@@ -144,7 +152,8 @@ mod tests {
             )
             .await
             .expect("rows of version 11");
-        let store = crate::PgStore::connect(&url, options(&schema)).await.expect("connect migrates");
+        let store =
+            crate::PgStore::connect(&guard.url, options(&guard.schema)).await.expect("connect migrates");
         let versions = client.query_one("SELECT max(version) FROM schema_migrations", &[]).await;
         let latest = MIGRATIONS.last().map_or(0, |m| m.version);
         assert_eq!(versions.expect("versions").get::<_, Option<i64>>(0), Some(latest));
@@ -183,8 +192,6 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
     async fn documents_within_a_page_stay_in_their_row() {
-        use crate::test_support::{database_url, raw, unique_schema, SchemaGuard};
-
         // About 5 KB of hex digits: random ids barely compress either.
         const ROW: &str = "INSERT INTO messages (id, rid, tmid, ts, updated_at, tlm, tcount, u_id, t, doc)
              SELECT $1, 'R', NULL, 1, 1, 1, 80, 'U', NULL,
@@ -195,11 +202,7 @@ mod tests {
         const TOASTED: &str =
             "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'messages'::regclass";
         for (version, inline) in [(12, false), (13, true)] {
-            let url = database_url();
-            let schema = unique_schema();
-            let _guard = SchemaGuard::new(&url, &schema);
-            let mut client = raw(&url, &schema).await;
-            apply_up_to(&mut client, Some(&schema), version).await.expect("migrations");
+            let (client, _guard) = schema_at(version).await;
             client
                 .batch_execute(
                     "INSERT INTO rooms (id, t, name, name_lower, dm_key, ts, updated_at, clock, doc) \

@@ -6,8 +6,7 @@
 //! Needs `TEST_DATABASE_URL`; ignored without it (see build.rs).
 
 use crate::sync::{self, changes_sql};
-use crate::test_support::{database_url, options, raw, unique_schema, SchemaGuard};
-use crate::PgStore;
+use crate::test_support::{fresh, raw};
 use serde_json::Value;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
@@ -132,11 +131,8 @@ ANALYZE;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
 async fn every_sync_query_uses_an_index() {
-    let url = database_url();
-    let schema = unique_schema();
-    let _guard = SchemaGuard::new(&url, &schema);
-    let store = PgStore::connect(&url, options(&schema)).await.expect("connect");
-    let client = raw(&url, &schema).await;
+    let (store, guard) = fresh().await;
+    let client = raw(&guard.url, &guard.schema).await;
     client.batch_execute(DATA).await.expect("data");
 
     // With and without a client query: the query narrows inside the
@@ -259,17 +255,15 @@ fn parameter_count(sql: &str) -> usize {
 /// kept for the connection's life (`force_generic_plan`, lib.rs). A plan
 /// chosen for an empty table must still probe keys, because it is kept
 /// while the table grows: the id check once hashed all of `messages` on
-/// every send (a hashed `EXISTS` subplan), and a fresh room's sends ran at
-/// 0.6 of their rate, falling as the table grew (BENCHMARKS.md, issue 14).
+/// every send (a hashed `EXISTS` subplan), and a new database's sends into
+/// one room ran at about half their rate, falling as the table grew
+/// (BENCHMARKS.md, issue 14).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set: PostgreSQL tests need a server")]
 async fn a_new_databases_send_plans_probe_keys() {
     use crate::messages::{COUNT_FOR_MEMBERS, IDS_AND_PARENTS, INSERT_ALL, LOCK_ROOM};
-    let url = database_url();
-    let schema = unique_schema();
-    let _guard = SchemaGuard::new(&url, &schema);
-    let store = PgStore::connect(&url, options(&schema)).await.expect("connect");
-    let client = raw(&url, &schema).await;
+    let (store, guard) = fresh().await;
+    let client = raw(&guard.url, &guard.schema).await;
     client.batch_execute("SET plan_cache_mode = force_generic_plan").await.expect("generic plans");
     let statements = [
         ("room lock", LOCK_ROOM, &["rooms_pkey"][..]),
