@@ -7,8 +7,8 @@ use crate::Services;
 use serde_json::Value;
 use threadsync_domain::permissions::RoleScope;
 use threadsync_domain::settings::is_public;
-use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Timestamp, User};
+use threadsync_domain::{Param, Reject};
 use threadsync_storage::{RoleFilter, UserListQuery};
 
 /// The most users one presence or role listing returns.
@@ -92,11 +92,11 @@ impl Services {
     pub async fn users_in_role(
         &self,
         caller: &User,
-        role: Option<&str>,
+        role: Param<&str>,
         room_id: Option<&str>,
         paging: Paging,
     ) -> Result<Listing<User>> {
-        let role = role.ok_or_else(|| Error::from(Reject::RoleParamMissing))?;
+        let role = role?;
         let not_allowed = || Error::from(Reject::NotAllowed);
         if !self.has_global_permission(caller, "access-permissions") {
             return Err(not_allowed());

@@ -13,8 +13,8 @@ use crate::{Documents, Paging, Services};
 use serde_json::{json, Map, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Result, Room, RoomType, Timestamp, User};
+use threadsync_domain::{Param, Reject};
 use threadsync_storage::{MessageMark, NewMessage, StorageError};
 
 /// Users a discussion may invite at once (besides its creator).
@@ -142,17 +142,18 @@ impl Services {
     /// `chat.getDiscussions`: the `discussion-created` messages of a room
     /// the caller may read, newest first; `text` keeps those whose name
     /// contains it (case-insensitively, as plain text).
+    ///
+    /// Edges read `roomId` with [`required_text`](threadsync_domain::param::required_text) and
+    /// [`Reject::RoomIdQueryMissing`].
     pub async fn discussions(
         &self,
         caller: &User,
-        room_id: Option<&str>,
+        room_id: Param<&str>,
         text: Option<&str>,
         count: Option<&str>,
         offset: Option<&str>,
     ) -> Result<MessageListing> {
-        let rid = room_id
-            .filter(|r| !r.trim().is_empty())
-            .ok_or_else(|| Error::from(Reject::RoomIdQueryMissing))?;
+        let rid = room_id?;
         let paging = Paging::from_params(count, offset, &self.settings())?;
         self.readable_room(caller, rid).await?.ok_or_else(Error::not_allowed)?;
         let mut query = json!({"t": "discussion-created"});

@@ -9,7 +9,7 @@ use crate::Services;
 use serde_json::{json, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Param, Reject};
 use threadsync_domain::{Error, Message, Result, Room, RoomType, Subscription, Timestamp, User};
 
 /// Which part of a room's timeline to read.
@@ -91,19 +91,30 @@ pub struct HistoryParams<'a> {
     pub offset: Option<&'a str>,
 }
 
-fn date_param(raw: Option<&str>, name: &str) -> Result<Option<Timestamp>> {
-    raw.map(|raw| {
-        Timestamp::parse(raw).ok_or_else(|| Error::from(Reject::QueryDateInvalid { name: name.to_owned() }))
-    })
-    .transpose()
+/// `*.history`'s request: the window and the flags read, the page as sent.
+#[derive(Clone, Debug)]
+pub struct HistoryRequest<'a> {
+    pub latest: Param<Option<Timestamp>>,
+    pub oldest: Param<Option<Timestamp>>,
+    pub inclusive: Param<bool>,
+    pub show_thread_messages: Param<bool>,
+    pub count: Option<&'a str>,
+    pub offset: Option<&'a str>,
 }
 
-fn flag(raw: Option<&str>, name: &str, default: bool) -> Result<bool> {
-    match raw {
-        None => Ok(default),
-        Some("true" | "1") => Ok(true),
-        Some("false" | "0") => Ok(false),
-        Some(_) => Err(Error::from(Reject::QueryBoolInvalid { name: name.to_owned() })),
+impl<'a> HistoryRequest<'a> {
+    /// Reads the parameters: dates (ISO 8601) and flags (`true`/`1`,
+    /// `false`/`0`; `inclusive` defaults to false, `showThreadMessages` to
+    /// true), each refused by its name.
+    pub fn read(params: HistoryParams<'a>) -> Self {
+        HistoryRequest {
+            latest: param::query_date(params.latest, "latest"),
+            oldest: param::query_date(params.oldest, "oldest"),
+            inclusive: param::query_flag(params.inclusive, "inclusive", false),
+            show_thread_messages: param::query_flag(params.show_thread_messages, "showThreadMessages", true),
+            count: params.count,
+            offset: params.offset,
+        }
     }
 }
 
@@ -167,14 +178,14 @@ impl Services {
         caller: &User,
         t: RoomType,
         room: RoomSelector<'_>,
-        params: HistoryParams<'_>,
+        request: HistoryRequest<'_>,
     ) -> Result<MessageListing> {
         let room = self.family_read_room(caller, t, room).await?;
-        let latest = date_param(params.latest, "latest")?;
-        let oldest = date_param(params.oldest, "oldest")?;
-        let inclusive = flag(params.inclusive, "inclusive", false)?;
-        let threads = flag(params.show_thread_messages, "showThreadMessages", true)?;
-        let paging = Paging::from_params(params.count, params.offset, &self.settings())?;
+        let latest = request.latest?;
+        let oldest = request.oldest?;
+        let inclusive = request.inclusive?;
+        let threads = request.show_thread_messages?;
+        let paging = Paging::from_params(request.count, request.offset, &self.settings())?;
         let filter = history_filter(latest, oldest, inclusive, threads)?;
         let sort = Sort::by(SortField::Ts, Direction::Desc);
         let page = self.store.room_messages(&room.id, &filter, &sort, paging.offset, paging.count).await?;

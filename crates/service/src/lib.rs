@@ -22,6 +22,7 @@ mod permissions;
 mod presence;
 mod profile;
 mod reactions;
+pub use reactions::ReactRequest;
 mod read_state;
 mod retention;
 mod room_actions;
@@ -32,6 +33,7 @@ mod room_settings;
 mod rooms;
 mod roster;
 mod search;
+pub use search::SearchRequest;
 mod settings;
 mod spotlight;
 mod sync;
@@ -45,11 +47,11 @@ pub use bootstrap::{bootstrap, AdminSeed, BootstrapReport, GENERAL_ROOM_ID, ROCK
 pub use directory::{PresenceList, SettingsFilter, MAX_DIRECTORY_USERS, MAX_PRESENCE_USERS};
 pub use discussions::{NewDiscussion, MAX_DISCUSSION_USERS};
 pub use files::{FileListParams, FileMessage, IncomingFile, StoredFile};
-pub use history::{History, HistoryParams, HistoryQuery, MAX_HISTORY};
-pub use marks::Marked;
+pub use history::{History, HistoryParams, HistoryQuery, HistoryRequest, MAX_HISTORY};
+pub use marks::{message_id_param, Marked, MarkedRequest};
 pub use messages::{message_markup, DeletedMessage, PostMessage, PostedMessage};
 pub use paging::{Paging, HARD_MAX_COUNT};
-pub use permissions::{PermissionUpdate, RoleFields};
+pub use permissions::{role_to_delete, role_to_update, PermissionUpdate, RoleAssignment, RoleFields};
 pub use presence::DEFAULT_LEASE as DEFAULT_PRESENCE_LEASE;
 pub use profile::{StatusChange, UserUpdate};
 pub use room_actions::CleanHistory;
@@ -57,10 +59,16 @@ pub use room_overview::RoomCounters;
 pub use room_roles::RoomRole;
 pub use room_settings::RoomSetting;
 pub use rooms::{Listing, RoomSelector, UserSelector};
-pub use roster::{Removed, Roster, SETTLE_MS};
+pub use roster::{roster_since, Removed, Roster, SETTLE_MS};
 pub use spotlight::{DirectoryKind, DirectoryPage, DirectoryQuery, SPOTLIGHT_LIMIT};
-pub use sync::{CursorBounds, DeletedListing, Documents, ListParams, RoomSync, SyncMessagesParams};
-pub use threads::{MessageListing, SyncedChanges, ThreadsListParams};
+pub use sync::{
+    CursorBounds, DeletedListing, DeletedMessagesRequest, Documents, ListParams, RoomFeedKind, RoomSync,
+    RoomSyncForm, SyncMessagesParams, SyncMessagesRequest,
+};
+pub use threads::{
+    MessageListing, SyncThreadRequest, SyncThreadsListRequest, SyncedChanges, ThreadRequest,
+    ThreadsListRequest, ThreadsOf,
+};
 pub use throttle::LoginThrottleConfig;
 pub use users::{NewUser, UserListRequest};
 

@@ -11,7 +11,7 @@ use crate::Services;
 use serde_json::{json, Map, Value};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Param, Reject};
 use threadsync_domain::{Error, Message, Result, User};
 use threadsync_storage::{MessageMark, NewMessage, StorageError};
 
@@ -19,12 +19,31 @@ fn message_not_found() -> Error {
     Error::from(Reject::MessageIdUnknown)
 }
 
-fn missing_message_id() -> Error {
-    Error::from(Reject::MessageIdMissing)
+/// The `messageId` of star / pin requests: blank counts as missing.
+pub fn message_id_param(raw: Option<&str>) -> Param<&str> {
+    param::required_text(raw, Reject::MessageIdMissing)
 }
 
-fn missing_room_id() -> Error {
-    Error::from(Reject::RoomIdMissing)
+/// A request for a room's marked messages: `roomId` (blank counts as
+/// missing), which mark, and the page.
+#[derive(Clone, Debug)]
+pub struct MarkedRequest<'a> {
+    pub room_id: Param<&'a str>,
+    pub marked: Marked,
+    pub count: Option<&'a str>,
+    pub offset: Option<&'a str>,
+}
+
+impl<'a> MarkedRequest<'a> {
+    /// `roomId`, `count` and `offset` as the client sent them.
+    pub fn read(
+        room_id: Option<&'a str>,
+        marked: Marked,
+        count: Option<&'a str>,
+        offset: Option<&'a str>,
+    ) -> Self {
+        MarkedRequest { room_id: param::required_text(room_id, Reject::RoomIdMissing), marked, count, offset }
+    }
 }
 
 /// Which messages of a room [`Services::marked_messages`] lists.
@@ -52,8 +71,8 @@ fn not_found_as_missing(e: StorageError) -> Error {
 impl Services {
     /// The message `message_id` if it is in a room the caller may read;
     /// otherwise the same "not found" as for an id that names nothing.
-    async fn markable_message(&self, caller: &User, message_id: Option<&str>) -> Result<Message> {
-        let message_id = message_id.filter(|s| !s.trim().is_empty()).ok_or_else(missing_message_id)?;
+    async fn markable_message(&self, caller: &User, message_id: Param<&str>) -> Result<Message> {
+        let message_id = message_id?;
         let message = self.store.message_by_id(message_id).await?.ok_or_else(message_not_found)?;
         if self.readable_room(caller, &message.rid).await?.is_none() {
             return Err(message_not_found());
@@ -64,7 +83,8 @@ impl Services {
     /// `chat.starMessage` / `chat.unStarMessage`: the caller's star on a
     /// message of a room they are subscribed to (others: `Not allowed
     /// [error-action-not-allowed]`, as Rocket.Chat).
-    pub async fn star_message(&self, caller: &User, message_id: Option<&str>, on: bool) -> Result<()> {
+    /// `messageId` is read by the edge with [`message_id_param`].
+    pub async fn star_message(&self, caller: &User, message_id: Param<&str>, on: bool) -> Result<()> {
         let message = self.markable_message(caller, message_id).await?;
         if self.store.subscription(&message.rid, &caller.id).await?.is_none() {
             return Err(Error::from(Reject::ActionNotAllowed)
@@ -80,7 +100,8 @@ impl Services {
     /// `Not Authorized [not-authorized]`). Pinning adds Rocket.Chat's system
     /// message (`t: "message_pinned"`, the pinned message quoted as an
     /// attachment) and returns it; pinning a pinned message returns it as is.
-    pub async fn pin_message(&self, caller: &User, message_id: Option<&str>, on: bool) -> Result<Message> {
+    /// `messageId` is read by the edge with [`message_id_param`].
+    pub async fn pin_message(&self, caller: &User, message_id: Param<&str>, on: bool) -> Result<Message> {
         let message = self.markable_message(caller, message_id).await?;
         if !self.has_permission(caller, "pin-message", &message.rid).await? {
             let method = if on { "pinMessage" } else { "unpinMessage" };
@@ -114,15 +135,9 @@ impl Services {
     /// `chat.getPinnedMessages`, `chat.getStarredMessages` (the caller's
     /// stars), `chat.getMentionedMessages` (the caller's mentions): a
     /// readable room's marked messages, newest first, paged.
-    pub async fn marked_messages(
-        &self,
-        caller: &User,
-        room_id: Option<&str>,
-        marked: Marked,
-        count: Option<&str>,
-        offset: Option<&str>,
-    ) -> Result<MessageListing> {
-        let rid = room_id.filter(|s| !s.trim().is_empty()).ok_or_else(missing_room_id)?;
+    pub async fn marked_messages(&self, caller: &User, request: MarkedRequest<'_>) -> Result<MessageListing> {
+        let MarkedRequest { room_id, marked, count, offset } = request;
+        let rid = room_id?;
         let paging = Paging::from_params(count, offset, &self.settings())?;
         self.readable_room(caller, rid).await?.ok_or_else(Error::not_allowed)?;
         let query = match marked {

@@ -14,7 +14,7 @@ use crate::rooms::UserSelector;
 use crate::Services;
 use std::sync::Arc;
 use threadsync_domain::permissions::{default_roles, PermissionChange, PermissionTable, Role, RoleScope};
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Param, Reject};
 use threadsync_domain::{Error, Result, Subscription, Timestamp, User};
 use threadsync_storage::{ReadChange, RoleFilter, StorageError, Store, UserListQuery, UserPatch};
 
@@ -23,6 +23,57 @@ use threadsync_storage::{ReadChange, RoleFilter, StorageError, Store, UserListQu
 enum Assignment {
     Add,
     Remove,
+}
+
+/// A `roles.addUserToRole` / `roles.removeUserFromRole` request: the role
+/// (`roleId` or `roleName`), the user, and the room of a room role
+/// (`roomId` to add, `scope` to remove), read by the edge with
+/// [`RoleAssignment::grant`] or [`RoleAssignment::revoke`].
+#[derive(Clone, Debug)]
+pub struct RoleAssignment<'a> {
+    pub role: Param<&'a str>,
+    pub user: UserSelector<'a>,
+    pub room: Param<&'a str>,
+}
+
+impl<'a> RoleAssignment<'a> {
+    /// `roles.addUserToRole`: a room role without `roomId` is
+    /// `error-invalid-arguments`.
+    pub fn grant(role: Option<&'a str>, user: UserSelector<'a>, room_id: Option<&'a str>) -> Self {
+        RoleAssignment {
+            role: role_name(role),
+            user,
+            room: param::required_text(room_id, Reject::InvalidArguments),
+        }
+    }
+
+    /// `roles.removeUserFromRole`: a room role without `scope` is `User is
+    /// not in this role` (no room to hold it in).
+    pub fn revoke(role: Option<&'a str>, user: UserSelector<'a>, scope: Option<&'a str>) -> Self {
+        RoleAssignment {
+            role: role_name(role),
+            user,
+            room: param::required_text(scope, Reject::UserNotInRole),
+        }
+    }
+}
+
+/// A role named by a request, trimmed; blank or absent is `Invalid role
+/// properties`.
+fn role_name(raw: Option<&str>) -> Param<&str> {
+    param::required_trimmed(raw, Reject::InvalidRoleProperties)
+}
+
+/// The `roleId` of `roles.update` (absent or empty: `This role does not
+/// exist`, checked after the caller's permission).
+pub fn role_to_update(raw: Option<&str>) -> Param<&str> {
+    param::required_nonempty(raw, Reject::RoleDoesNotExist)
+}
+
+/// The `roleId` of `roles.delete` (absent or empty: `Invalid role
+/// properties`, checked after the caller's permission).
+pub fn role_to_delete(raw: Option<&str>) -> Param<&str> {
+    param::required_nonempty(raw, Reject::InvalidRoleProperties)
 }
 
 /// One entry of a `permissions.update` request.
@@ -168,14 +219,9 @@ impl Services {
     /// (`User already in role [error-user-already-in-role]`). A global
     /// role is granted in the user's own transaction, a room role in the
     /// member's subscription, so concurrent grants never undo each other.
-    pub async fn add_user_to_role(
-        &self,
-        caller: &User,
-        role_name: Option<&str>,
-        target: UserSelector<'_>,
-        room_id: Option<&str>,
-    ) -> Result<Role> {
-        let (role, user) = self.role_target(caller, role_name, target, Assignment::Add).await?;
+    pub async fn add_user_to_role(&self, caller: &User, request: RoleAssignment<'_>) -> Result<Role> {
+        let RoleAssignment { role, user: target, room } = request;
+        let (role, user) = self.role_target(caller, role, target, Assignment::Add).await?;
         if role.id == "admin" && !self.has_global_permission(caller, "assign-admin-role") {
             return Err(Error::from(Reject::AssignAdminNotAllowed));
         }
@@ -189,9 +235,7 @@ impl Services {
                 self.store.update_user(&user.id, &patch).await?;
             }
             RoleScope::Subscriptions => {
-                let rid = room_id
-                    .filter(|r| !r.trim().is_empty())
-                    .ok_or_else(|| Error::from(Reject::InvalidArguments))?;
+                let rid = room?;
                 let not_member = || Error::from(Reject::UserNotInGivenRoom);
                 let subscription = self.store.subscription(rid, &user.id).await?.ok_or_else(not_member)?;
                 if subscription.roles.contains(&role.id) {
@@ -213,14 +257,9 @@ impl Services {
     /// admin keeps `admin` and a room its last owner (`You need to have at
     /// least one admin [error-admin-required]`, `error-remove-last-owner`),
     /// both decided in the store's transaction.
-    pub async fn remove_user_from_role(
-        &self,
-        caller: &User,
-        role_name: Option<&str>,
-        target: UserSelector<'_>,
-        scope: Option<&str>,
-    ) -> Result<Role> {
-        let (role, user) = self.role_target(caller, role_name, target, Assignment::Remove).await?;
+    pub async fn remove_user_from_role(&self, caller: &User, request: RoleAssignment<'_>) -> Result<Role> {
+        let RoleAssignment { role, user: target, room } = request;
+        let (role, user) = self.role_target(caller, role, target, Assignment::Remove).await?;
         let not_in_role = || Error::from(Reject::UserNotInRole);
         match role.scope {
             RoleScope::Users => {
@@ -237,7 +276,7 @@ impl Services {
                 }
             }
             RoleScope::Subscriptions => {
-                let rid = scope.filter(|r| !r.trim().is_empty()).ok_or_else(not_in_role)?;
+                let rid = room?;
                 let subscription = self.store.subscription(rid, &user.id).await?.ok_or_else(not_in_role)?;
                 if !subscription.roles.contains(&role.id) {
                     return Err(not_in_role());
@@ -265,14 +304,11 @@ impl Services {
     async fn role_target(
         &self,
         caller: &User,
-        role_name: Option<&str>,
+        role_name: Param<&str>,
         target: UserSelector<'_>,
         assignment: Assignment,
     ) -> Result<(Role, User)> {
-        let role_name = role_name
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| Error::from(Reject::InvalidRoleProperties))?;
+        let role_name = role_name?;
         if !self.has_global_permission(caller, "access-permissions") {
             return Err(Error::from(match assignment {
                 Assignment::Add => Reject::AccessPermissionsNotAllowed,
@@ -334,17 +370,14 @@ impl Services {
     /// role's description change; here built-in roles are code, not data);
     /// a valid scope; a new name no other role has. Fields not given keep
     /// their values.
-    pub async fn update_role(
-        &self,
-        caller: &User,
-        role_id: Option<&str>,
-        fields: RoleFields,
-    ) -> Result<Role> {
+    ///
+    /// `roleId` is read by the edge with [`role_to_update`].
+    pub async fn update_role(&self, caller: &User, role_id: Param<&str>, fields: RoleFields) -> Result<Role> {
         if !self.has_global_permission(caller, "access-permissions") {
             return Err(accessing_permissions());
         }
         let missing = || Error::from(Reject::RoleDoesNotExist);
-        let role_id = role_id.filter(|id| !id.is_empty()).ok_or_else(missing)?;
+        let role_id = role_id?;
         let _one_writer = self.settings_write.lock().await;
         let table = self.permissions();
         let mut role = table.roles().into_iter().find(|r| r.id == role_id).ok_or_else(missing)?;
@@ -383,10 +416,11 @@ impl Services {
     /// [error-role-protected]`); held by nobody, as a user's role or a
     /// member's role in any room (`Cannot delete role because it's in use
     /// [error-role-in-use]`). The permissions it held are taken from it.
-    pub async fn delete_role(&self, caller: &User, role_id: Option<&str>) -> Result<()> {
+    ///
+    /// `roleId` is read by the edge with [`role_to_delete`].
+    pub async fn delete_role(&self, caller: &User, role_id: Param<&str>) -> Result<()> {
         self.require_global_permission(caller, "access-permissions")?;
-        let role_id =
-            role_id.filter(|id| !id.is_empty()).ok_or_else(|| Error::from(Reject::InvalidRoleProperties))?;
+        let role_id = role_id?;
         let _one_writer = self.settings_write.lock().await;
         let role = self.permissions().role(role_id).ok_or_else(|| Error::from(Reject::RoleDoesNotExist))?;
         if role.protected {

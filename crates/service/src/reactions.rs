@@ -2,7 +2,28 @@
 
 use crate::Services;
 use threadsync_domain::reaction::normalize_emoji;
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Param, Reject};
+
+/// `chat.react`'s request (the realtime `setReaction` makes the same).
+#[derive(Clone, Debug)]
+pub struct ReactRequest<'a> {
+    pub message_id: Param<&'a str>,
+    pub emoji: Param<&'a str>,
+    /// `true` adds, `false` removes, absent toggles.
+    pub should_react: Option<bool>,
+}
+
+impl<'a> ReactRequest<'a> {
+    /// `messageId` and `emoji` as the client sent them (blank counts as
+    /// missing).
+    pub fn read(message_id: Option<&'a str>, emoji: Option<&'a str>, should_react: Option<bool>) -> Self {
+        ReactRequest {
+            message_id: param::required_text(message_id, Reject::MessageIdMissing),
+            emoji: param::required_text(emoji, Reject::EmojiMissing),
+            should_react,
+        }
+    }
+}
 use threadsync_domain::{Error, Message, Result, User};
 use threadsync_storage::StorageError;
 
@@ -17,18 +38,10 @@ impl Services {
     /// same "not found", so ids cannot be probed); the emoji is a valid
     /// name (`Invalid emoji provided. [error-not-allowed]`). Returns the
     /// message when it changed.
-    pub async fn react(
-        &self,
-        caller: &User,
-        message_id: Option<&str>,
-        emoji: Option<&str>,
-        should_react: Option<bool>,
-    ) -> Result<Option<Message>> {
-        let message_id = message_id
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| Error::from(Reject::MessageIdMissing))?;
-        let emoji =
-            emoji.filter(|s| !s.trim().is_empty()).ok_or_else(|| Error::from(Reject::EmojiMissing))?;
+    pub async fn react(&self, caller: &User, request: ReactRequest<'_>) -> Result<Option<Message>> {
+        let ReactRequest { message_id, emoji, should_react } = request;
+        let message_id = message_id?;
+        let emoji = emoji?;
         let rid = self.store.message_room(message_id).await?.ok_or_else(message_not_found)?;
         if self.readable_room(caller, &rid).await?.is_none() {
             return Err(message_not_found());

@@ -3,8 +3,8 @@
 use crate::Services;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, User};
+use threadsync_domain::{Param, Reject};
 use threadsync_storage::ReadChange;
 
 fn invalid_subscription() -> Error {
@@ -16,9 +16,10 @@ impl Services {
     /// the room (and with `readThreads`, its threads). Checks: a room named
     /// (`must have required property 'rid'`); the caller's subscription
     /// (`Invalid subscription`).
-    pub async fn read_room(&self, caller: &User, rid: Option<&str>, read_threads: bool) -> Result<()> {
-        let rid =
-            rid.filter(|r| !r.trim().is_empty()).ok_or_else(|| Error::from(Reject::SchemaRidMissing))?;
+    /// Edges read `rid` with [`required_text`](threadsync_domain::param::required_text) and
+    /// [`Reject::SchemaRidMissing`].
+    pub async fn read_room(&self, caller: &User, rid: Param<&str>, read_threads: bool) -> Result<()> {
+        let rid = rid?;
         self.store
             .set_read_state(rid, &caller.id, ReadChange::Read { threads: read_threads })
             .await?

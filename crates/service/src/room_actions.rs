@@ -15,8 +15,8 @@ use serde_json::json;
 use std::collections::HashSet;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Reject;
 use threadsync_domain::{Error, Result, Room, RoomType, Timestamp, User};
+use threadsync_domain::{Param, Reject};
 use threadsync_storage::{MessageMark, ReadChange, StorageError, UploadListQuery};
 
 /// How many messages `rooms.cleanHistory` reads per batch.
@@ -26,12 +26,13 @@ const CLEAN_BATCH: u64 = 100;
 const MAX_CLEAN_USERS: usize = 100;
 
 /// What `rooms.cleanHistory` removes: messages of a room in a time range.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CleanHistory<'a> {
     pub room: RoomSelector<'a>,
-    /// The range's ends (ISO dates), both required.
-    pub latest: Option<&'a str>,
-    pub oldest: Option<&'a str>,
+    /// The range's ends, both required (edges read them with
+    /// [`body_date`](threadsync_domain::param::body_date)).
+    pub latest: Param<Timestamp>,
+    pub oldest: Param<Timestamp>,
     /// The ends themselves are in the range.
     pub inclusive: bool,
     /// Pinned messages stay.
@@ -150,14 +151,8 @@ impl Services {
     /// `clean-channel-history` permission in the room.
     pub async fn clean_history(&self, caller: &User, request: CleanHistory<'_>) -> Result<(Room, u64)> {
         let room = self.any_room(request.room).await?;
-        let date = |value: Option<&str>, name: &str| -> Result<Timestamp> {
-            let value =
-                value.ok_or_else(|| Error::from(Reject::BodyParameterRequired { name: name.to_owned() }))?;
-            Timestamp::parse(value)
-                .ok_or_else(|| Error::from(Reject::BodyDateInvalid { name: name.to_owned() }))
-        };
-        let latest = date(request.latest, "latest")?;
-        let oldest = date(request.oldest, "oldest")?;
+        let latest = request.latest?;
+        let oldest = request.oldest?;
         if request.users.len() > MAX_CLEAN_USERS {
             return Err(Error::from(Reject::CleanTooManyUsers { max: MAX_CLEAN_USERS }));
         }
@@ -286,19 +281,18 @@ impl Services {
     /// hide that user's messages. Checks, Rocket.Chat's: `rid`, `userId`
     /// given; the caller and the user both members
     /// (`Invalid subscription [error-invalid-subscription]`).
+    ///
+    /// Edges read `rid` and `userId` trimmed ([`required_trimmed`](threadsync_domain::param::required_trimmed)),
+    /// missing ones as [`Reject::RidRequired`] and [`Reject::UserIdRequired`].
     pub async fn ignore_user(
         &self,
         caller: &User,
-        rid: Option<&str>,
-        user_id: Option<&str>,
+        rid: Param<&str>,
+        user_id: Param<&str>,
         ignore: bool,
     ) -> Result<()> {
-        let rid =
-            rid.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| Error::from(Reject::RidRequired))?;
-        let user_id = user_id
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| Error::from(Reject::UserIdRequired))?;
+        let rid = rid?;
+        let user_id = user_id?;
         let invalid = || with_method(Error::from(Reject::InvalidSubscription), "ignoreUser");
         if self.store.subscription(rid, user_id).await?.is_none() {
             return Err(invalid());

@@ -13,8 +13,8 @@ use crate::Services;
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::OnceLock;
-use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Result, Room, RoomType, Subscription, Timestamp, User};
+use threadsync_domain::{Param, Reject};
 use threadsync_storage::StorageError;
 
 /// The longest channel or group name accepted.
@@ -420,12 +420,12 @@ impl Services {
     /// caller may read it (`Not allowed`: a group is read by its members).
     /// Every member is looked at, a page at a time, so the memory used stays
     /// that of one page however big the room.
-    pub async fn room_online(&self, caller: &User, t: RoomType, id: Option<&str>) -> Result<Vec<User>> {
+    ///
+    /// Edges read the room id trimmed ([`required_trimmed`](threadsync_domain::param::required_trimmed),
+    /// [`Reject::InvalidQueryLegacy`]).
+    pub async fn room_online(&self, caller: &User, t: RoomType, id: Param<&str>) -> Result<Vec<User>> {
         const PAGE: u64 = 500;
-        let id = id
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| Error::from(Reject::InvalidQueryLegacy))?;
+        let id = id?;
         let missing = || {
             Error::from(if t == RoomType::Group {
                 Reject::GroupDoesNotExist

@@ -14,8 +14,8 @@
 //! nothing committed later can fall at or below a point the client has.
 
 use crate::Services;
-use threadsync_domain::Reject;
-use threadsync_domain::{Error, Result, Room, Subscription, Timestamp, User};
+use threadsync_domain::{param, Param, Reject};
+use threadsync_domain::{Result, Room, Subscription, Timestamp, User};
 use threadsync_storage::{RosterChanges, SubscriptionTombstone};
 
 /// How far behind the wall clock the settled point lies by default
@@ -39,11 +39,10 @@ pub struct Roster<T> {
     pub remove: Vec<Removed>,
 }
 
-fn parse_since(raw: Option<&str>) -> Result<Option<Timestamp>> {
-    match raw {
-        None => Ok(None),
-        Some(raw) => Timestamp::parse(raw).map(Some).ok_or_else(|| Error::from(Reject::UpdatedSinceInvalid)),
-    }
+/// The `updatedSince` of `rooms.get` and `subscriptions.get`: optional, a
+/// date when given.
+pub fn roster_since(raw: Option<&str>) -> Param<Option<Timestamp>> {
+    param::optional_date(raw, Reject::UpdatedSinceInvalid)
 }
 
 fn settled(t: Timestamp, point: Timestamp) -> Timestamp {
@@ -51,8 +50,8 @@ fn settled(t: Timestamp, point: Timestamp) -> Timestamp {
 }
 
 impl Services {
-    async fn roster_since(&self, raw: Option<&str>) -> Result<Option<Timestamp>> {
-        let since = parse_since(raw)?;
+    async fn checked_since(&self, since: Param<Option<Timestamp>>) -> Result<Option<Timestamp>> {
+        let since = since?;
         if let Some(since) = since {
             self.check_horizon(since, "updatedSince", "rooms").await?;
         }
@@ -65,9 +64,9 @@ impl Services {
     pub async fn subscriptions_get(
         &self,
         caller: &User,
-        updated_since: Option<&str>,
+        updated_since: Param<Option<Timestamp>>,
     ) -> Result<Roster<Subscription>> {
-        let since = self.roster_since(updated_since).await?;
+        let since = self.checked_since(updated_since).await?;
         let point = Timestamp(Timestamp::now().millis() - self.options.roster_settle_ms);
         let RosterChanges { updated, removed } = self.store.subscriptions_since(&caller.id, since).await?;
         let update = updated
@@ -82,8 +81,12 @@ impl Services {
 
     /// `rooms.get`: the rooms the caller is subscribed to that changed
     /// after `updatedSince`, and the rooms deleted after it.
-    pub async fn rooms_get(&self, caller: &User, updated_since: Option<&str>) -> Result<Roster<Room>> {
-        let since = self.roster_since(updated_since).await?;
+    pub async fn rooms_get(
+        &self,
+        caller: &User,
+        updated_since: Param<Option<Timestamp>>,
+    ) -> Result<Roster<Room>> {
+        let since = self.checked_since(updated_since).await?;
         let point = Timestamp(Timestamp::now().millis() - self.options.roster_settle_ms);
         let RosterChanges { updated, removed } = self.store.rooms_since(&caller.id, since).await?;
         let update = updated

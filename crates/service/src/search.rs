@@ -10,17 +10,36 @@ use crate::paging::Paging;
 use crate::Services;
 use serde_json::{json, Value};
 use threadsync_domain::query::Filter;
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Param, Reject};
 use threadsync_domain::{Error, Message, Result, User};
 use threadsync_storage::search::terms;
 use threadsync_storage::{SearchOrder, SearchQuery};
 
-fn missing_room_id() -> Error {
-    Error::from(Reject::RoomIdMissing)
+/// `chat.search`'s request.
+#[derive(Clone, Debug)]
+pub struct SearchRequest<'a> {
+    pub room_id: Param<&'a str>,
+    pub text: Param<&'a str>,
+    pub count: Option<&'a str>,
+    pub offset: Option<&'a str>,
 }
 
-fn missing_search_text() -> Error {
-    Error::from(Reject::SearchTextMissing)
+impl<'a> SearchRequest<'a> {
+    /// `roomId`, `searchText`, `count` and `offset` as the client sent them
+    /// (an empty `roomId` or `searchText` is missing).
+    pub fn read(
+        room_id: Option<&'a str>,
+        text: Option<&'a str>,
+        count: Option<&'a str>,
+        offset: Option<&'a str>,
+    ) -> Self {
+        SearchRequest {
+            room_id: param::required_nonempty(room_id, Reject::RoomIdMissing),
+            text: param::required_nonempty(text, Reject::SearchTextMissing),
+            count,
+            offset,
+        }
+    }
 }
 
 /// The search text, split into what the index searches and what filters.
@@ -194,17 +213,10 @@ impl Services {
     /// the search text, newest first (or as `order:` says), paged. Checks in
     /// order: `roomId`, `searchText`, `count`/`offset`, access (`Not
     /// allowed`, also for a room that does not exist).
-    pub async fn search_messages(
-        &self,
-        caller: &User,
-        room_id: Option<&str>,
-        search_text: Option<&str>,
-        count: Option<&str>,
-        offset: Option<&str>,
-    ) -> Result<Vec<Message>> {
-        let rid = room_id.filter(|s| !s.is_empty()).ok_or_else(missing_room_id)?;
-        let text = search_text.filter(|s| !s.is_empty()).ok_or_else(missing_search_text)?;
-        let paging = Paging::from_params(count, offset, &self.settings())?;
+    pub async fn search_messages(&self, caller: &User, request: SearchRequest<'_>) -> Result<Vec<Message>> {
+        let rid = request.room_id?;
+        let text = request.text?;
+        let paging = Paging::from_params(request.count, request.offset, &self.settings())?;
         if !self.can_read_room_id(caller, rid).await? {
             return Err(Error::not_allowed());
         }

@@ -18,7 +18,7 @@ use std::cmp::Ordering;
 use threadsync_domain::listing::{Direction, Projection, Sort, SortField};
 use threadsync_domain::query::Filter;
 use threadsync_domain::settings::Settings;
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Param, Reject};
 use threadsync_domain::{Error, Message, Result, Room, Timestamp, Tombstone, User};
 use threadsync_storage::{ChangeScope, Changes, Cursor};
 
@@ -130,17 +130,6 @@ impl FeedBound {
     }
 }
 
-/// Reads a required date parameter. `missing` and `invalid` are the
-/// endpoint's own errors.
-pub(crate) fn required_date(
-    raw: Option<&str>,
-    missing: impl FnOnce() -> Error,
-    invalid: impl FnOnce() -> Error,
-) -> Result<Timestamp> {
-    let raw = raw.ok_or_else(missing)?;
-    Timestamp::parse(raw).ok_or_else(invalid)
-}
-
 /// Sorts one page of messages in memory: the keys in priority order, then
 /// `_id` in the first key's direction. Stable. A missing value sorts before
 /// any value, as in MongoDB.
@@ -187,7 +176,8 @@ fn room_not_allowed() -> Error {
     Error::not_allowed()
 }
 
-/// `chat.syncMessages`'s parameters, as the client sent them.
+/// `chat.syncMessages`' parameters, as the client sent them (empty values
+/// count as absent).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SyncMessagesParams<'a> {
     pub room_id: Option<&'a str>,
@@ -198,6 +188,107 @@ pub struct SyncMessagesParams<'a> {
     pub kind: Option<&'a str>,
     pub count: Option<&'a str>,
     pub offset: Option<&'a str>,
+}
+
+/// `chat.syncMessages`' request: the room, which of the two forms, and the
+/// page (`count`/`offset`, read against the settings' caps).
+#[derive(Clone, Debug)]
+pub struct SyncMessagesRequest<'a> {
+    pub room_id: Param<&'a str>,
+    pub form: Param<RoomSyncForm>,
+    pub count: Option<&'a str>,
+    /// The `lastUpdate` form's; the cursor form ignores it.
+    pub offset: Option<&'a str>,
+}
+
+/// The two forms of `chat.syncMessages`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoomSyncForm {
+    /// `lastUpdate=<date>`: the room's changes after it.
+    Delta { since: Timestamp },
+    /// `type=UPDATED|DELETED` with `next=<ms>` or `previous=<ms>` (or
+    /// neither: from the beginning).
+    Cursor { kind: RoomFeedKind, cursor: Cursor },
+}
+
+/// The cursor form's `type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoomFeedKind {
+    Updated,
+    Deleted,
+}
+
+impl<'a> SyncMessagesRequest<'a> {
+    /// Reads the form in the documented order: `lastUpdate` cannot be
+    /// combined with `next`, `previous` or `type`; not both `next` and
+    /// `previous`; `next`/`previous` need `type`; outside the cursor form
+    /// `lastUpdate` is required, then a date; `type` is `UPDATED` or
+    /// `DELETED`; the cursors are epoch milliseconds.
+    pub fn read(params: SyncMessagesParams<'a>) -> Self {
+        SyncMessagesRequest {
+            room_id: param::required(params.room_id, Reject::RoomIdMissing),
+            form: room_sync_form(&params),
+            count: params.count,
+            offset: params.offset,
+        }
+    }
+}
+
+fn room_sync_form(params: &SyncMessagesParams<'_>) -> Param<RoomSyncForm> {
+    let cursor_form = params.next.is_some() || params.previous.is_some() || params.kind.is_some();
+    if params.last_update.is_some() && cursor_form {
+        return Err(Reject::SyncLastUpdateWithCursor);
+    }
+    if params.next.is_some() && params.previous.is_some() {
+        return Err(Reject::SyncCursorBoth);
+    }
+    if (params.next.is_some() || params.previous.is_some()) && params.kind.is_none() {
+        return Err(Reject::SyncCursorNeedsType);
+    }
+    if !cursor_form {
+        // Rocket.Chat types an invalid date `error-roomId-param-invalid`
+        // (a copy-paste slip); the code here names the parameter at fault.
+        let since =
+            param::required_date(params.last_update, Reject::LastUpdateMissing, Reject::LastUpdateInvalid)?;
+        return Ok(RoomSyncForm::Delta { since });
+    }
+    let kind = match params.kind {
+        Some("UPDATED") => RoomFeedKind::Updated,
+        Some("DELETED") => RoomFeedKind::Deleted,
+        _ => return Err(Reject::SyncCursorTypeInvalid),
+    };
+    let cursor = match (params.next, params.previous) {
+        (Some(raw), _) => Cursor::After(parse_cursor_stamp("next", raw)?),
+        (None, Some(raw)) => Cursor::Before(parse_cursor_stamp("previous", raw)?),
+        (None, None) => Cursor::After(Timestamp::from_millis(0)),
+    };
+    Ok(RoomSyncForm::Cursor { kind, cursor })
+}
+
+/// `chat.getDeletedMessages`' request.
+#[derive(Clone, Debug)]
+pub struct DeletedMessagesRequest<'a> {
+    pub room_id: Param<&'a str>,
+    pub since: Param<Timestamp>,
+    pub count: Option<&'a str>,
+    pub offset: Option<&'a str>,
+}
+
+impl<'a> DeletedMessagesRequest<'a> {
+    /// `roomId`, `since`, `count` and `offset` as the client sent them.
+    pub fn read(
+        room_id: Option<&'a str>,
+        since: Option<&str>,
+        count: Option<&'a str>,
+        offset: Option<&'a str>,
+    ) -> Self {
+        DeletedMessagesRequest {
+            room_id: param::required(room_id, Reject::RoomIdMissing),
+            since: param::required_date(since, Reject::SinceMissing, Reject::SinceInvalid),
+            count,
+            offset,
+        }
+    }
 }
 
 /// A cursor page's bounds, epoch milliseconds: `next` is the newest item's
@@ -233,19 +324,13 @@ pub struct DeletedListing {
     pub total: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FeedKind {
-    Updated,
-    Deleted,
-}
-
-fn parse_cursor_stamp(name: &str, raw: &str) -> Result<Timestamp> {
+fn parse_cursor_stamp(name: &str, raw: &str) -> Param<Timestamp> {
     raw.trim()
         .parse::<i64>()
         .ok()
         .filter(|ms| *ms >= 0)
         .map(Timestamp::from_millis)
-        .ok_or_else(|| Error::from(Reject::QueryMillisInvalid { name: name.to_owned() }))
+        .ok_or_else(|| Reject::QueryMillisInvalid { name: name.to_owned() })
 }
 
 impl Services {
@@ -295,60 +380,34 @@ impl Services {
     /// `previous=<ms>` those before it, descending; `type` alone starts
     /// from the beginning (as `next=0`). At most `count` items (no `count`:
     /// `max_sync_items`).
-    pub async fn sync_messages(&self, caller: &User, params: SyncMessagesParams<'_>) -> Result<RoomSync> {
-        let rid = params.room_id.ok_or_else(|| Error::from(Reject::RoomIdMissing))?;
-        let cursor_form = params.next.is_some() || params.previous.is_some() || params.kind.is_some();
-        if params.last_update.is_some() && cursor_form {
-            return Err(Error::from(Reject::SyncLastUpdateWithCursor));
-        }
-        if params.next.is_some() && params.previous.is_some() {
-            return Err(Error::from(Reject::SyncCursorBoth));
-        }
-        if (params.next.is_some() || params.previous.is_some()) && params.kind.is_none() {
-            return Err(Error::from(Reject::SyncCursorNeedsType));
-        }
+    pub async fn sync_messages(&self, caller: &User, request: SyncMessagesRequest<'_>) -> Result<RoomSync> {
+        let rid = request.room_id?;
         let settings = self.settings();
-        if !cursor_form {
-            let since = required_date(
-                params.last_update,
-                || Error::from(Reject::LastUpdateMissing),
-                // Rocket.Chat types this error `error-roomId-param-invalid`
-                // (a copy-paste slip); the code names the parameter at fault.
-                || Error::from(Reject::LastUpdateInvalid),
-            )?;
-            let bound =
-                FeedBound::parse(params.count, params.offset, &settings, self.options.max_sync_items)?;
-            if !self.can_read_room_id(caller, rid).await? {
-                return Err(room_not_allowed());
+        let (kind, cursor) = match request.form? {
+            RoomSyncForm::Delta { since } => {
+                let bound =
+                    FeedBound::parse(request.count, request.offset, &settings, self.options.max_sync_items)?;
+                if !self.can_read_room_id(caller, rid).await? {
+                    return Err(room_not_allowed());
+                }
+                let changes = self
+                    .feed(ChangeScope::Room(rid), since, &Filter::True, bound, "lastUpdate", "room")
+                    .await?;
+                return Ok(RoomSync::Delta { updated: changes.updated, deleted: changes.removed });
             }
-            let changes =
-                self.feed(ChangeScope::Room(rid), since, &Filter::True, bound, "lastUpdate", "room").await?;
-            return Ok(RoomSync::Delta { updated: changes.updated, deleted: changes.removed });
-        }
-
-        let kind = match params.kind {
-            Some("UPDATED") => FeedKind::Updated,
-            Some("DELETED") => FeedKind::Deleted,
-            _ => {
-                return Err(Error::from(Reject::SyncCursorTypeInvalid));
-            }
+            RoomSyncForm::Cursor { kind, cursor } => (kind, cursor),
         };
-        let cursor = match (params.next, params.previous) {
-            (Some(raw), _) => Cursor::After(parse_cursor_stamp("next", raw)?),
-            (None, Some(raw)) => Cursor::Before(parse_cursor_stamp("previous", raw)?),
-            (None, None) => Cursor::After(Timestamp::from_millis(0)),
-        };
-        let bound = FeedBound::parse(params.count, None, &settings, self.options.max_sync_items)?;
+        let bound = FeedBound::parse(request.count, None, &settings, self.options.max_sync_items)?;
         if !self.can_read_room_id(caller, rid).await? {
             return Err(room_not_allowed());
         }
         match kind {
-            FeedKind::Updated => {
+            RoomFeedKind::Updated => {
                 let items = self.store.room_updates(rid, cursor, bound.limit).await?;
                 let cursor = CursorBounds::of(items.iter().map(|m| m.updated_at));
                 Ok(RoomSync::Updated { items, cursor })
             }
-            FeedKind::Deleted => {
+            RoomFeedKind::Deleted => {
                 if let Cursor::After(since) = cursor {
                     self.check_horizon(since, "next", "room").await?;
                 }
@@ -368,15 +427,11 @@ impl Services {
     pub async fn deleted_messages(
         &self,
         caller: &User,
-        room_id: Option<&str>,
-        since: Option<&str>,
-        count: Option<&str>,
-        offset: Option<&str>,
+        request: DeletedMessagesRequest<'_>,
     ) -> Result<DeletedListing> {
-        let rid = room_id.ok_or_else(|| Error::from(Reject::RoomIdMissing))?;
-        let since =
-            required_date(since, || Error::from(Reject::SinceMissing), || Error::from(Reject::SinceInvalid))?;
-        let paging = Paging::from_params(count, offset, &self.settings())?;
+        let rid = request.room_id?;
+        let since = request.since?;
+        let paging = Paging::from_params(request.count, request.offset, &self.settings())?;
         if !self.can_read_room_id(caller, rid).await? {
             return Err(room_not_allowed());
         }

@@ -11,14 +11,11 @@
 //! cannot be probed (**[differs]**: Rocket.Chat answers `Not Allowed`).
 
 use crate::paging::Paging;
-use crate::sync::{required_date, sort_messages, Documents, FeedBound, ListParams, Shaping};
+use crate::sync::{sort_messages, Documents, FeedBound, ListParams, Shaping};
 use crate::Services;
-use threadsync_domain::Reject;
-
-/// The longest `text` filter of `chat.getThreadsList`.
-const MAX_TEXT_FILTER: usize = 1024;
 use serde_json::{json, Value};
-use threadsync_domain::{Error, Result, Tombstone, User};
+use threadsync_domain::param;
+use threadsync_domain::{Error, Param, Reject, Result, Timestamp, Tombstone, User};
 use threadsync_storage::{ChangeScope, StorageError, ThreadKind, ThreadListQuery};
 
 /// A page of a change feed as the sync endpoints answer it: `update` (the
@@ -42,34 +39,108 @@ pub struct MessageListing {
     pub total: u64,
 }
 
-/// `chat.getThreadsList`'s own filters, as the client sent them.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ThreadsListParams<'a> {
-    pub rid: Option<&'a str>,
-    /// `all` (the default), `following` or `unread`.
-    pub kind: Option<&'a str>,
+/// The longest `text` filter of `chat.getThreadsList`.
+const MAX_TEXT_FILTER: usize = 1024;
+
+/// `chat.syncThreadMessages`' request (edges read it with
+/// [`SyncThreadRequest::read`]).
+#[derive(Clone, Debug)]
+pub struct SyncThreadRequest<'a> {
+    pub tmid: Param<&'a str>,
+    pub updated_since: Param<Timestamp>,
+    pub list: ListParams<'a>,
+}
+
+impl<'a> SyncThreadRequest<'a> {
+    /// `tmid` and `updatedSince` as the client sent them.
+    pub fn read(tmid: Option<&'a str>, updated_since: Option<&str>, list: ListParams<'a>) -> Self {
+        SyncThreadRequest {
+            tmid: param::required(tmid, Reject::TmidMissing),
+            updated_since: thread_date(updated_since),
+            list,
+        }
+    }
+}
+
+/// `chat.getThreadMessages`' request.
+#[derive(Clone, Debug)]
+pub struct ThreadRequest<'a> {
+    pub tmid: Param<&'a str>,
+    pub list: ListParams<'a>,
+}
+
+impl<'a> ThreadRequest<'a> {
+    /// `tmid` as the client sent it.
+    pub fn read(tmid: Option<&'a str>, list: ListParams<'a>) -> Self {
+        ThreadRequest { tmid: param::required(tmid, Reject::TmidMissing), list }
+    }
+}
+
+/// Which thread parents `chat.getThreadsList` lists (`type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadsOf {
+    /// `all`, the default.
+    All,
+    /// `following`: the caller is in the parent's `replies`.
+    Following,
+    /// `unread`: in the caller's `tunread`.
+    Unread,
+}
+
+/// `chat.getThreadsList`'s request.
+#[derive(Clone, Debug)]
+pub struct ThreadsListRequest<'a> {
+    pub rid: Param<&'a str>,
+    pub kind: Param<ThreadsOf>,
     /// A case-insensitive substring of `msg`.
     pub text: Option<&'a str>,
+    pub list: ListParams<'a>,
+}
+
+impl<'a> ThreadsListRequest<'a> {
+    /// `rid`, `type` (`all` when absent) and `text` as the client sent them.
+    pub fn read(
+        rid: Option<&'a str>,
+        kind: Option<&str>,
+        text: Option<&'a str>,
+        list: ListParams<'a>,
+    ) -> Self {
+        let kind = match kind {
+            None | Some("all") => Ok(ThreadsOf::All),
+            Some("following") => Ok(ThreadsOf::Following),
+            Some("unread") => Ok(ThreadsOf::Unread),
+            Some(_) => Err(Reject::SchemaNotAllowedValue),
+        };
+        ThreadsListRequest { rid: param::required(rid, Reject::RidMissing), kind, text, list }
+    }
+}
+
+/// `chat.syncThreadsList`'s request.
+#[derive(Clone, Debug)]
+pub struct SyncThreadsListRequest<'a> {
+    pub rid: Param<&'a str>,
+    pub updated_since: Param<Timestamp>,
+    pub list: ListParams<'a>,
+}
+
+impl<'a> SyncThreadsListRequest<'a> {
+    /// `rid` and `updatedSince` as the client sent them.
+    pub fn read(rid: Option<&'a str>, updated_since: Option<&str>, list: ListParams<'a>) -> Self {
+        SyncThreadsListRequest {
+            rid: param::required(rid, Reject::RidMissing),
+            updated_since: thread_date(updated_since),
+            list,
+        }
+    }
+}
+
+/// The thread endpoints' `updatedSince`.
+fn thread_date(raw: Option<&str>) -> Param<Timestamp> {
+    param::required_date(raw, Reject::UpdatedSinceMissing, Reject::UpdatedSinceInvalid)
 }
 
 fn threads_disabled() -> Error {
     Error::from(Reject::ThreadsDisabled)
-}
-
-fn missing_tmid() -> Error {
-    Error::from(Reject::TmidMissing)
-}
-
-fn missing_rid() -> Error {
-    Error::from(Reject::RidMissing)
-}
-
-fn missing_updated_since() -> Error {
-    Error::from(Reject::UpdatedSinceMissing)
-}
-
-fn invalid_updated_since() -> Error {
-    Error::from(Reject::UpdatedSinceInvalid)
 }
 
 /// `tmid` names no message (thread endpoints spell it with a capital M).
@@ -121,13 +192,12 @@ impl Services {
     pub async fn sync_thread_messages(
         &self,
         caller: &User,
-        tmid: Option<&str>,
-        updated_since: Option<&str>,
-        list: ListParams<'_>,
+        request: SyncThreadRequest<'_>,
     ) -> Result<SyncedChanges> {
+        let SyncThreadRequest { tmid, updated_since, list } = request;
         self.check_threads_enabled()?;
-        let tmid = tmid.ok_or_else(missing_tmid)?;
-        let since = required_date(updated_since, missing_updated_since, invalid_updated_since)?;
+        let tmid = tmid?;
+        let since = updated_since?;
         let shaping = Shaping::parse(&list)?;
         let bound = FeedBound::parse(list.count, list.offset, &self.settings(), self.options.max_sync_items)?;
         self.check_readable_thread(caller, tmid).await?;
@@ -143,14 +213,10 @@ impl Services {
     /// by default `ts` ascending. Checks, in order: threads enabled; `tmid`;
     /// `sort`, `query`, `fields`; `count`/`offset`; `Invalid Message` (no
     /// such message, or not in a room the caller may read).
-    pub async fn thread_messages(
-        &self,
-        caller: &User,
-        tmid: Option<&str>,
-        list: ListParams<'_>,
-    ) -> Result<MessageListing> {
+    pub async fn thread_messages(&self, caller: &User, request: ThreadRequest<'_>) -> Result<MessageListing> {
+        let ThreadRequest { tmid, list } = request;
         self.check_threads_enabled()?;
-        let tmid = tmid.ok_or_else(missing_tmid)?;
+        let tmid = tmid?;
         let shaping = Shaping::parse(&list)?;
         let paging = Paging::from_params(list.count, list.offset, &self.settings())?;
         self.check_readable_thread(caller, tmid).await?;
@@ -170,35 +236,24 @@ impl Services {
     pub async fn threads_list(
         &self,
         caller: &User,
-        params: ThreadsListParams<'_>,
-        list: ListParams<'_>,
+        request: ThreadsListRequest<'_>,
     ) -> Result<MessageListing> {
+        let ThreadsListRequest { rid, kind, text, list } = request;
         self.check_threads_enabled()?;
-        let rid = params.rid.ok_or_else(missing_rid)?;
-        #[derive(PartialEq)]
-        enum Kind {
-            All,
-            Following,
-            Unread,
-        }
-        let kind = match params.kind {
-            None | Some("all") => Kind::All,
-            Some("following") => Kind::Following,
-            Some("unread") => Kind::Unread,
-            Some(_) => return Err(Error::from(Reject::SchemaNotAllowedValue)),
-        };
+        let rid = rid?;
+        let kind = kind?;
         // The text becomes a (literal, escaped) pattern in the store; bound it
         // like any other string a query may carry.
-        if params.text.is_some_and(|t| t.len() > MAX_TEXT_FILTER) {
+        if text.is_some_and(|t| t.len() > MAX_TEXT_FILTER) {
             return Err(Error::from(Reject::TextFilterTooLong { max: MAX_TEXT_FILTER }));
         }
         let shaping = Shaping::parse(&list)?;
         let paging = Paging::from_params(list.count, list.offset, &self.settings())?;
         self.readable_room(caller, rid).await?.ok_or_else(thread_not_allowed)?;
         let kind = match kind {
-            Kind::All => ThreadKind::All,
-            Kind::Following => ThreadKind::Following(caller.id.clone()),
-            Kind::Unread => {
+            ThreadsOf::All => ThreadKind::All,
+            ThreadsOf::Following => ThreadKind::Following(caller.id.clone()),
+            ThreadsOf::Unread => {
                 let unread =
                     self.store.subscription(rid, &caller.id).await?.map(|s| s.tunread).unwrap_or_default();
                 if unread.is_empty() {
@@ -214,7 +269,7 @@ impl Services {
         let query = ThreadListQuery {
             rid: rid.to_owned(),
             kind,
-            text: params.text.map(str::to_owned),
+            text: text.map(str::to_owned),
             filter: shaping.filter.clone(),
             sort: shaping.sort.clone(),
             offset: paging.offset,
@@ -234,13 +289,12 @@ impl Services {
     pub async fn sync_threads_list(
         &self,
         caller: &User,
-        rid: Option<&str>,
-        updated_since: Option<&str>,
-        list: ListParams<'_>,
+        request: SyncThreadsListRequest<'_>,
     ) -> Result<SyncedChanges> {
+        let SyncThreadsListRequest { rid, updated_since, list } = request;
         self.check_threads_enabled()?;
-        let rid = rid.ok_or_else(missing_rid)?;
-        let since = required_date(updated_since, missing_updated_since, invalid_updated_since)?;
+        let rid = rid?;
+        let since = updated_since?;
         let shaping = Shaping::parse(&list)?;
         let bound = FeedBound::parse(list.count, list.offset, &self.settings(), self.options.max_sync_items)?;
         self.readable_room(caller, rid).await?.ok_or_else(thread_not_allowed)?;
@@ -266,8 +320,11 @@ impl Services {
     /// `mid` (Rocket.Chat's text, with a code); threads enabled
     /// (`not-allowed`); the message exists in a room the caller may read
     /// (`Invalid message` for both). The last two carry `details: {method}`.
-    pub async fn follow_thread(&self, caller: &User, mid: Option<&str>, follow: bool) -> Result<()> {
-        let mid = mid.filter(|m| !m.trim().is_empty()).ok_or_else(|| Error::from(Reject::MidMissing))?;
+    ///
+    /// `mid` is read by the edges with [`param::required_text`] and
+    /// [`Reject::MidMissing`].
+    pub async fn follow_thread(&self, caller: &User, mid: Param<&str>, follow: bool) -> Result<()> {
+        let mid = mid?;
         let method = if follow { "followMessage" } else { "unfollowMessage" };
         let not_allowed = || Error::from(Reject::NotAllowedDashed).with_details(method_details(method));
         let invalid = || Error::from(Reject::InvalidMessage).with_details(method_details(method));

@@ -11,9 +11,10 @@ use super::ddp::DdpRefusal;
 use super::session::Session;
 use serde_json::{json, Map, Value};
 use threadsync_domain::Code;
-use threadsync_domain::{presence, Error, RoomType, Timestamp, User};
+use threadsync_domain::{param, presence, Error, Reject, RoomType, Timestamp, User};
 use threadsync_service::{
-    HistoryQuery, ListParams, LoginCredentials, RoomSelector, StatusChange, ThreadsListParams,
+    HistoryQuery, ListParams, LoginCredentials, ReactRequest, RoomSelector, StatusChange, ThreadRequest,
+    ThreadsListRequest,
 };
 
 /// What a method answers: a value, or an error object.
@@ -135,7 +136,8 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
                 Some(Value::Bool(b)) => Some(*b),
                 Some(_) => return Err(invalid_params(name)),
             };
-            services.react(user, Some(&mid), Some(&emoji), should_react).await.map_err(domain)?;
+            let request = ReactRequest::read(Some(&mid), Some(&emoji), should_react);
+            services.react(user, request).await.map_err(domain)?;
             Ok(Value::Null)
         }
         // [{_id}] → nothing.
@@ -175,7 +177,10 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
                 query: None,
                 fields: None,
             };
-            let replies = services.thread_messages(user, Some(tmid), list).await.map_err(domain)?;
+            let replies = services
+                .thread_messages(user, ThreadRequest::read(Some(tmid), list))
+                .await
+                .map_err(domain)?;
             let mut out = vec![ejson(&parent)?];
             if let Value::Array(items) = ejson(&replies.items)? {
                 out.extend(items);
@@ -284,7 +289,7 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
                 fields: None,
             };
             let threads = services
-                .threads_list(user, ThreadsListParams { rid: Some(rid), kind: None, text: None }, list)
+                .threads_list(user, ThreadsListRequest::read(Some(rid), None, None, list))
                 .await
                 .map_err(domain)?;
             ejson(&threads.items)
@@ -293,6 +298,7 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         "followMessage" | "unfollowMessage" => {
             let args = object_param(&params, name)?;
             let mid = args.get("mid").and_then(Value::as_str);
+            let mid = param::required_text(mid, Reject::MidMissing);
             services.follow_thread(user, mid, name == "followMessage").await.map_err(domain)?;
             Ok(json!(false))
         }

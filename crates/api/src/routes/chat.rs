@@ -10,8 +10,8 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use threadsync_domain::Error;
-use threadsync_domain::Reject;
-use threadsync_service::{Marked, PostMessage};
+use threadsync_domain::{param, Reject};
+use threadsync_service::{message_id_param, Marked, MarkedRequest, PostMessage, ReactRequest, SearchRequest};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -66,15 +66,13 @@ async fn search(
     Query(request): Query<SearchQuery>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult {
-    let messages = services
-        .search_messages(
-            &caller.user,
-            request.room_id.as_deref(),
-            request.search_text.as_deref(),
-            page.count.as_deref(),
-            page.offset.as_deref(),
-        )
-        .await?;
+    let request = SearchRequest::read(
+        request.room_id.as_deref(),
+        request.search_text.as_deref(),
+        page.count.as_deref(),
+        page.offset.as_deref(),
+    );
+    let messages = services.search_messages(&caller.user, request).await?;
     ok(json!({"messages": messages}))
 }
 
@@ -121,7 +119,7 @@ async fn star_message(
     caller: CurrentUser,
     Body(body): Body<MessageIdBody>,
 ) -> ApiResult {
-    services.star_message(&caller.user, body.message_id.as_deref(), true).await?;
+    services.star_message(&caller.user, message_id_param(body.message_id.as_deref()), true).await?;
     ok(json!({}))
 }
 
@@ -144,7 +142,7 @@ async fn unstar_message(
     caller: CurrentUser,
     Body(body): Body<MessageIdBody>,
 ) -> ApiResult {
-    services.star_message(&caller.user, body.message_id.as_deref(), false).await?;
+    services.star_message(&caller.user, message_id_param(body.message_id.as_deref()), false).await?;
     ok(json!({}))
 }
 
@@ -168,7 +166,8 @@ async fn pin_message(
     caller: CurrentUser,
     Body(body): Body<MessageIdBody>,
 ) -> ApiResult {
-    let message = services.pin_message(&caller.user, body.message_id.as_deref(), true).await?;
+    let message =
+        services.pin_message(&caller.user, message_id_param(body.message_id.as_deref()), true).await?;
     ok(json!({"message": message}))
 }
 
@@ -191,7 +190,7 @@ async fn unpin_message(
     caller: CurrentUser,
     Body(body): Body<MessageIdBody>,
 ) -> ApiResult {
-    services.pin_message(&caller.user, body.message_id.as_deref(), false).await?;
+    services.pin_message(&caller.user, message_id_param(body.message_id.as_deref()), false).await?;
     ok(json!({}))
 }
 
@@ -290,15 +289,13 @@ async fn channel_mentions(
     Query(room): Query<RoomIdQuery>,
     Query(page): Query<PageQuery>,
 ) -> TypedResult<super::threads::ListingBody> {
-    let listing = services
-        .marked_messages(
-            &caller.user,
-            room.room_id.as_deref(),
-            Marked::MentioningCallerOldestFirst,
-            page.count.as_deref(),
-            page.offset.as_deref(),
-        )
-        .await?;
+    let request = MarkedRequest::read(
+        room.room_id.as_deref(),
+        Marked::MentioningCallerOldestFirst,
+        page.count.as_deref(),
+        page.offset.as_deref(),
+    );
+    let listing = services.marked_messages(&caller.user, request).await?;
     Ok(Success(super::threads::listing_body("mentions", listing)))
 }
 
@@ -398,7 +395,9 @@ async fn ignore_user(
     Query(request): Query<IgnoreUserQuery>,
 ) -> ApiResult {
     let ignore = request.ignore.as_deref().is_none_or(|v| v.contains("true") || v.contains('1'));
-    services.ignore_user(&caller.user, request.rid.as_deref(), request.user_id.as_deref(), ignore).await?;
+    let rid = param::required_trimmed(request.rid.as_deref(), Reject::RidRequired);
+    let user_id = param::required_trimmed(request.user_id.as_deref(), Reject::UserIdRequired);
+    services.ignore_user(&caller.user, rid, user_id, ignore).await?;
     ok(json!({}))
 }
 
@@ -463,7 +462,7 @@ async fn react(
         Some(_) => return Err(Error::from(Reject::ShouldReactNotBoolean).into()),
     };
     let emoji = body.emoji.as_deref().or(body.reaction.as_deref());
-    services.react(&caller.user, body.message_id.as_deref(), emoji, should_react).await?;
+    services.react(&caller.user, ReactRequest::read(body.message_id.as_deref(), emoji, should_react)).await?;
     ok(json!({}))
 }
 
@@ -704,14 +703,8 @@ async fn marked(
     (room, page): (RoomIdQuery, PageQuery),
     mark: Marked,
 ) -> TypedResult<super::threads::ListingBody> {
-    let listing = services
-        .marked_messages(
-            &caller.user,
-            room.room_id.as_deref(),
-            mark,
-            page.count.as_deref(),
-            page.offset.as_deref(),
-        )
-        .await?;
+    let request =
+        MarkedRequest::read(room.room_id.as_deref(), mark, page.count.as_deref(), page.offset.as_deref());
+    let listing = services.marked_messages(&caller.user, request).await?;
     Ok(Success(super::threads::listing_body("messages", listing)))
 }

@@ -10,7 +10,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::Error;
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Reject};
 use threadsync_service::NewDiscussion;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -104,7 +104,7 @@ async fn discussions(
     let listing = services
         .discussions(
             &caller.user,
-            request.room_id.as_deref(),
+            param::required_text(request.room_id.as_deref(), Reject::RoomIdQueryMissing),
             request.text.as_deref(),
             page.count.as_deref(),
             page.offset.as_deref(),

@@ -13,9 +13,11 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::permissions::{PermissionTable, Role};
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Reject};
 use threadsync_domain::{Error, Timestamp};
-use threadsync_service::{PermissionUpdate, RoleFields, UserSelector};
+use threadsync_service::{
+    role_to_delete, role_to_update, PermissionUpdate, RoleAssignment, RoleFields, UserSelector,
+};
 use utoipa::IntoParams;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -63,7 +65,12 @@ async fn users_in_role(
     // Rocket.Chat reads the page before anything else.
     let paging = page.paging(&services)?;
     let listing = services
-        .users_in_role(&caller.user, request.role.as_deref(), request.room_id.as_deref(), paging)
+        .users_in_role(
+            &caller.user,
+            param::required(request.role.as_deref(), Reject::RoleParamMissing),
+            request.room_id.as_deref(),
+            paging,
+        )
         .await?;
     let users: Vec<Value> = listing
         .items
@@ -325,7 +332,7 @@ async fn roles_update(
     Body(body): Body<RoleBody>,
 ) -> ApiResult {
     let (role_id, fields) = body.fields();
-    let role = services.update_role(&caller.user, role_id.as_deref(), fields).await?;
+    let role = services.update_role(&caller.user, role_to_update(role_id.as_deref()), fields).await?;
     ok(json!({"role": role_json(&role)}))
 }
 
@@ -359,7 +366,7 @@ async fn roles_delete(
     caller: CurrentUser,
     Body(body): Body<RoleDeleteBody>,
 ) -> ApiResult {
-    services.delete_role(&caller.user, body.role_id.as_deref()).await?;
+    services.delete_role(&caller.user, role_to_delete(body.role_id.as_deref())).await?;
     ok(json!({}))
 }
 
@@ -410,8 +417,8 @@ async fn add_user_to_role(
     caller: CurrentUser,
     Body(body): Body<RoleAssignmentBody>,
 ) -> ApiResult {
-    let role =
-        services.add_user_to_role(&caller.user, body.role(), body.user(), body.room_id.as_deref()).await?;
+    let request = RoleAssignment::grant(body.role(), body.user(), body.room_id.as_deref());
+    let role = services.add_user_to_role(&caller.user, request).await?;
     ok(json!({"role": role_json(&role)}))
 }
 
@@ -436,8 +443,8 @@ async fn remove_user_from_role(
     caller: CurrentUser,
     Body(body): Body<RoleAssignmentBody>,
 ) -> ApiResult {
-    let role =
-        services.remove_user_from_role(&caller.user, body.role(), body.user(), body.scope.as_deref()).await?;
+    let request = RoleAssignment::revoke(body.role(), body.user(), body.scope.as_deref());
+    let role = services.remove_user_from_role(&caller.user, request).await?;
     ok(json!({"role": role_json(&role)}))
 }
 

@@ -240,7 +240,14 @@ macro_rules! room_family {
                 caller: CurrentUser,
                 Query(request): Query<OnlineQuery>,
             ) -> ApiResult {
-                let online = services.room_online(&caller.user, T, request.id.as_deref()).await?;
+                let online = services.room_online(
+                    &caller.user,
+                    T,
+                    threadsync_domain::param::required_trimmed(
+                        request.id.as_deref(),
+                        threadsync_domain::Reject::InvalidQueryLegacy,
+                    ),
+                ).await?;
                 ok(online_body(&online))
             }
 

@@ -12,7 +12,7 @@ use crate::AppState;
 use serde::Deserialize;
 use threadsync_domain::Reject;
 use threadsync_domain::{Error, RoomType};
-use threadsync_service::{HistoryParams, RoomSelector};
+use threadsync_service::{HistoryParams, HistoryRequest, RoomSelector};
 use utoipa::IntoParams;
 
 /// The room a read names.
@@ -92,7 +92,7 @@ async fn history(
         count: page.count.as_deref(),
         offset: page.offset.as_deref(),
     };
-    let listing = services.family_history(&caller.user, t, room, history).await?;
+    let listing = services.family_history(&caller.user, t, room, HistoryRequest::read(history)).await?;
     Ok(Success(listing_body("messages", listing)))
 }
 

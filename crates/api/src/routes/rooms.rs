@@ -10,9 +10,9 @@ use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Reject};
 use threadsync_domain::{Room, User};
-use threadsync_service::{CleanHistory, Listing, Paging, RoomSelector, UserSelector};
+use threadsync_service::{roster_since, CleanHistory, Listing, Paging, RoomSelector, UserSelector};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -54,7 +54,7 @@ async fn get(
     caller: CurrentUser,
     Query(request): Query<UpdatedSinceQuery>,
 ) -> ApiResult {
-    let roster = services.rooms_get(&caller.user, request.updated_since.as_deref()).await?;
+    let roster = services.rooms_get(&caller.user, roster_since(request.updated_since.as_deref())).await?;
     ok(json!({"update": roster.update, "remove": removed_json(&roster.remove)}))
 }
 
@@ -216,8 +216,8 @@ async fn clean_history(
 ) -> ApiResult {
     let request = CleanHistory {
         room: RoomSelector { room_id: body.room_id.as_deref(), room_name: body.room_name.as_deref() },
-        latest: body.latest.as_deref(),
-        oldest: body.oldest.as_deref(),
+        latest: param::body_date(body.latest.as_deref(), "latest"),
+        oldest: param::body_date(body.oldest.as_deref(), "oldest"),
         inclusive: flag(&body.inclusive, "inclusive")?,
         exclude_pinned: flag(&body.exclude_pinned, "excludePinned")?,
         files_only: flag(&body.files_only, "filesOnly")?,

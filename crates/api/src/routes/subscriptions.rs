@@ -10,7 +10,8 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::Error;
-use threadsync_domain::Reject;
+use threadsync_domain::{param, Reject};
+use threadsync_service::roster_since;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -64,7 +65,7 @@ async fn read(
         Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
         Some(_) => return Err(Error::from(Reject::ReadThreadsNotBoolean).into()),
     };
-    let rid = body.rid.as_deref().or(body.room_id.as_deref());
+    let rid = param::required_text(body.rid.as_deref().or(body.room_id.as_deref()), Reject::SchemaRidMissing);
     services.read_room(&caller.user, rid, read_threads).await?;
     ok(json!({}))
 }
@@ -133,7 +134,8 @@ async fn get(
     caller: CurrentUser,
     Query(request): Query<UpdatedSinceQuery>,
 ) -> ApiResult {
-    let roster = services.subscriptions_get(&caller.user, request.updated_since.as_deref()).await?;
+    let roster =
+        services.subscriptions_get(&caller.user, roster_since(request.updated_since.as_deref())).await?;
     ok(json!({"update": roster.update, "remove": super::rooms::removed_json(&roster.remove)}))
 }
 

@@ -21,9 +21,13 @@ use crate::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use threadsync_domain::param;
+use threadsync_domain::Reject;
 use threadsync_domain::{Timestamp, Tombstone};
 use threadsync_service::{
-    CursorBounds, Documents, MessageListing, RoomSync, SyncMessagesParams, SyncedChanges, ThreadsListParams,
+    CursorBounds, DeletedMessagesRequest, Documents, MessageListing, RoomSync, SyncMessagesParams,
+    SyncMessagesRequest, SyncThreadRequest, SyncThreadsListRequest, SyncedChanges, ThreadRequest,
+    ThreadsListRequest,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -114,14 +118,9 @@ async fn sync_thread_messages(
     Query(request): Query<ThreadSyncQuery>,
     Query(list): Query<ListQuery>,
 ) -> TypedResult<Keyed<ChangesBody>> {
-    let changes = services
-        .sync_thread_messages(
-            &caller.user,
-            request.tmid.as_deref(),
-            request.updated_since.as_deref(),
-            list.params(),
-        )
-        .await?;
+    let request =
+        SyncThreadRequest::read(request.tmid.as_deref(), request.updated_since.as_deref(), list.params());
+    let changes = services.sync_thread_messages(&caller.user, request).await?;
     Ok(Success(Keyed("messages", changes_body(changes))))
 }
 
@@ -163,7 +162,8 @@ async fn get_thread_messages(
     Query(request): Query<ThreadQuery>,
     Query(list): Query<ListQuery>,
 ) -> TypedResult<ListingBody> {
-    let listing = services.thread_messages(&caller.user, request.tmid.as_deref(), list.params()).await?;
+    let request = ThreadRequest::read(request.tmid.as_deref(), list.params());
+    let listing = services.thread_messages(&caller.user, request).await?;
     Ok(Success(listing_body("messages", listing)))
 }
 
@@ -201,12 +201,13 @@ async fn get_threads_list(
     Query(request): Query<ThreadsListQuery>,
     Query(list): Query<ListQuery>,
 ) -> TypedResult<ListingBody> {
-    let filters = ThreadsListParams {
-        rid: request.rid.as_deref(),
-        kind: request.kind.as_deref(),
-        text: request.text.as_deref(),
-    };
-    let listing = services.threads_list(&caller.user, filters, list.params()).await?;
+    let request = ThreadsListRequest::read(
+        request.rid.as_deref(),
+        request.kind.as_deref(),
+        request.text.as_deref(),
+        list.params(),
+    );
+    let listing = services.threads_list(&caller.user, request).await?;
     Ok(Success(listing_body("threads", listing)))
 }
 
@@ -249,14 +250,9 @@ async fn sync_threads_list(
     Query(request): Query<ThreadsSyncQuery>,
     Query(list): Query<ListQuery>,
 ) -> TypedResult<Keyed<ChangesBody>> {
-    let changes = services
-        .sync_threads_list(
-            &caller.user,
-            request.rid.as_deref(),
-            request.updated_since.as_deref(),
-            list.params(),
-        )
-        .await?;
+    let request =
+        SyncThreadsListRequest::read(request.rid.as_deref(), request.updated_since.as_deref(), list.params());
+    let changes = services.sync_threads_list(&caller.user, request).await?;
     Ok(Success(Keyed("threads", changes_body(changes))))
 }
 
@@ -303,7 +299,9 @@ async fn follow_message(
     caller: CurrentUser,
     Body(body): Body<MidBody>,
 ) -> ApiResult {
-    services.follow_thread(&caller.user, body.mid.as_deref(), true).await?;
+    services
+        .follow_thread(&caller.user, param::required_text(body.mid.as_deref(), Reject::MidMissing), true)
+        .await?;
     ok(json!({}))
 }
 
@@ -327,7 +325,9 @@ async fn unfollow_message(
     caller: CurrentUser,
     Body(body): Body<MidBody>,
 ) -> ApiResult {
-    services.follow_thread(&caller.user, body.mid.as_deref(), false).await?;
+    services
+        .follow_thread(&caller.user, param::required_text(body.mid.as_deref(), Reject::MidMissing), false)
+        .await?;
     ok(json!({}))
 }
 
@@ -365,7 +365,7 @@ async fn sync_messages(
         count: query.count.as_deref(),
         offset: query.offset.as_deref(),
     };
-    let result = match services.sync_messages(&caller.user, request).await? {
+    let result = match services.sync_messages(&caller.user, SyncMessagesRequest::read(request)).await? {
         RoomSync::Delta { updated, deleted } => {
             json!({"updated": updated, "deleted": deleted.iter().map(deleted_item).collect::<Vec<_>>()})
         }
@@ -428,15 +428,13 @@ async fn get_deleted_messages(
     Query(request): Query<DeletedMessagesQuery>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult {
-    let listing = services
-        .deleted_messages(
-            &caller.user,
-            request.room_id.as_deref(),
-            request.since.as_deref(),
-            page.count.as_deref(),
-            page.offset.as_deref(),
-        )
-        .await?;
+    let request = DeletedMessagesRequest::read(
+        request.room_id.as_deref(),
+        request.since.as_deref(),
+        page.count.as_deref(),
+        page.offset.as_deref(),
+    );
+    let listing = services.deleted_messages(&caller.user, request).await?;
     ok(json!({
         "messages": listing.items.iter().map(deleted_item).collect::<Vec<_>>(),
         "count": listing.items.len(),
