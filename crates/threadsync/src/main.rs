@@ -32,33 +32,21 @@ fn main() -> ExitCode {
 
 fn run_serve(args: cli::ServeArgs) -> anyhow::Result<()> {
     let config = Config::resolve(args.settings, args.config.as_deref())?;
-    // Held until the server has stopped: dropping it writes out the lines
-    // still queued (the last access lines, the shutdown notice).
-    let _log = init_tracing(&config.log)?;
+    init_tracing(&config.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve::run(config))
 }
 
 fn run_seed(args: cli::SeedArgs) -> anyhow::Result<()> {
     let filter = std::env::var("RUST_LOG").ok().filter(|f| !f.trim().is_empty());
-    let _log = init_tracing(filter.as_deref().unwrap_or("warn"))?;
+    init_tracing(filter.as_deref().unwrap_or("warn"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(seed::run(args))
 }
 
 /// Logs go to stderr so stdout carries only the `listening on` line.
 /// `filter` is the `log` setting (`RUST_LOG` wins over the config file's).
-///
-/// Lines are formatted on the thread that logs and written by one
-/// background thread through a buffer: at `info` the access log is a line
-/// per request, and a `write(2)` per line on the request's own worker was
-/// about 4% of the server's CPU under load (BENCHMARKS.md, issue 14). The
-/// writer drains every queued line, then flushes, so a line reaches stderr
-/// as soon as the writer is not behind; none is dropped (a full queue
-/// makes the logging thread wait). The returned guard writes out what is
-/// still queued when dropped; a `kill -9` loses at most the lines queued
-/// at that moment.
-fn init_tracing(filter: &str) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+fn init_tracing(filter: &str) -> anyhow::Result<()> {
     let parsed =
         EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("invalid log filter {filter:?}: {e}"))?;
     // tokio_postgres logs every statement with its parameter values at
@@ -71,15 +59,10 @@ fn init_tracing(filter: &str) -> anyhow::Result<tracing_appender::non_blocking::
             "tokio_postgres=info".parse().map_err(|e| anyhow::anyhow!("invalid log directive: {e}"))?,
         )
     };
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("threadsync-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
     tracing_subscriber::fmt()
         .with_env_filter(parsed)
-        .with_writer(writer)
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init()
-        .map_err(|e| anyhow::anyhow!("cannot initialise logging: {e}"))?;
-    Ok(guard)
+        .map_err(|e| anyhow::anyhow!("cannot initialise logging: {e}"))
 }
