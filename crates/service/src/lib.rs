@@ -66,8 +66,8 @@ pub use sync::{
     RoomSyncForm, SyncMessagesParams, SyncMessagesRequest,
 };
 pub use threads::{
-    MessageListing, SyncThreadRequest, SyncThreadsListRequest, SyncedChanges, ThreadRequest,
-    ThreadsListRequest, ThreadsOf,
+    followed_message, MessageListing, SyncThreadRequest, SyncThreadsListRequest, SyncedChanges,
+    ThreadRequest, ThreadsListRequest, ThreadsOf,
 };
 pub use throttle::LoginThrottleConfig;
 pub use users::{NewUser, UserListRequest};

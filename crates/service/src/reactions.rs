@@ -1,5 +1,6 @@
 //! `chat.react` and the DDP method `setReaction` (docs/rest.md#reactions).
 
+use crate::marks::message_id_param;
 use crate::Services;
 use threadsync_domain::reaction::normalize_emoji;
 use threadsync_domain::{param, Param, Reject};
@@ -18,7 +19,7 @@ impl<'a> ReactRequest<'a> {
     /// missing).
     pub fn read(message_id: Option<&'a str>, emoji: Option<&'a str>, should_react: Option<bool>) -> Self {
         ReactRequest {
-            message_id: param::required_text(message_id, Reject::MessageIdMissing),
+            message_id: message_id_param(message_id),
             emoji: param::required_text(emoji, Reject::EmojiMissing),
             should_react,
         }

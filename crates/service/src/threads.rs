@@ -134,6 +134,12 @@ impl<'a> SyncThreadsListRequest<'a> {
     }
 }
 
+/// The `mid` of `chat.followMessage` / `chat.unfollowMessage` (and their
+/// realtime methods): blank counts as missing.
+pub fn followed_message(raw: Option<&str>) -> Param<&str> {
+    param::required_text(raw, Reject::MidMissing)
+}
+
 /// The thread endpoints' `updatedSince`.
 fn thread_date(raw: Option<&str>) -> Param<Timestamp> {
     param::required_date(raw, Reject::UpdatedSinceMissing, Reject::UpdatedSinceInvalid)
@@ -321,8 +327,7 @@ impl Services {
     /// (`not-allowed`); the message exists in a room the caller may read
     /// (`Invalid message` for both). The last two carry `details: {method}`.
     ///
-    /// `mid` is read by the edges with [`param::required_text`] and
-    /// [`Reject::MidMissing`].
+    /// `mid` is read by the edges with [`followed_message`].
     pub async fn follow_thread(&self, caller: &User, mid: Param<&str>, follow: bool) -> Result<()> {
         let mid = mid?;
         let method = if follow { "followMessage" } else { "unfollowMessage" };

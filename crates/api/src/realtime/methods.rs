@@ -11,10 +11,10 @@ use super::ddp::DdpRefusal;
 use super::session::Session;
 use serde_json::{json, Map, Value};
 use threadsync_domain::Code;
-use threadsync_domain::{param, presence, Error, Reject, RoomType, Timestamp, User};
+use threadsync_domain::{presence, Error, RoomType, Timestamp, User};
 use threadsync_service::{
-    HistoryQuery, ListParams, LoginCredentials, ReactRequest, RoomSelector, StatusChange, ThreadRequest,
-    ThreadsListRequest,
+    followed_message, HistoryQuery, ListParams, LoginCredentials, ReactRequest, RoomSelector, StatusChange,
+    ThreadRequest, ThreadsListRequest,
 };
 
 /// What a method answers: a value, or an error object.
@@ -298,7 +298,7 @@ async fn call_as(session: &mut Session, user: &User, name: &str, params: Vec<Val
         "followMessage" | "unfollowMessage" => {
             let args = object_param(&params, name)?;
             let mid = args.get("mid").and_then(Value::as_str);
-            let mid = param::required_text(mid, Reject::MidMissing);
+            let mid = followed_message(mid);
             services.follow_thread(user, mid, name == "followMessage").await.map_err(domain)?;
             Ok(json!(false))
         }

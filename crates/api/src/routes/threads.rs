@@ -21,13 +21,11 @@ use crate::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use threadsync_domain::param;
-use threadsync_domain::Reject;
 use threadsync_domain::{Timestamp, Tombstone};
 use threadsync_service::{
-    CursorBounds, DeletedMessagesRequest, Documents, MessageListing, RoomSync, SyncMessagesParams,
-    SyncMessagesRequest, SyncThreadRequest, SyncThreadsListRequest, SyncedChanges, ThreadRequest,
-    ThreadsListRequest,
+    followed_message, CursorBounds, DeletedMessagesRequest, Documents, MessageListing, RoomSync,
+    SyncMessagesParams, SyncMessagesRequest, SyncThreadRequest, SyncThreadsListRequest, SyncedChanges,
+    ThreadRequest, ThreadsListRequest,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -299,9 +297,7 @@ async fn follow_message(
     caller: CurrentUser,
     Body(body): Body<MidBody>,
 ) -> ApiResult {
-    services
-        .follow_thread(&caller.user, param::required_text(body.mid.as_deref(), Reject::MidMissing), true)
-        .await?;
+    services.follow_thread(&caller.user, followed_message(body.mid.as_deref()), true).await?;
     ok(json!({}))
 }
 
@@ -325,9 +321,7 @@ async fn unfollow_message(
     caller: CurrentUser,
     Body(body): Body<MidBody>,
 ) -> ApiResult {
-    services
-        .follow_thread(&caller.user, param::required_text(body.mid.as_deref(), Reject::MidMissing), false)
-        .await?;
+    services.follow_thread(&caller.user, followed_message(body.mid.as_deref()), false).await?;
     ok(json!({}))
 }
 
