@@ -5,20 +5,20 @@
 use crate::error::ApiError;
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde_json::json;
 use std::time::Duration;
 use threadsync_domain::error::Refusal;
 use threadsync_domain::Error;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// How long `/readyz` waits for the store before answering 503.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(livez)).routes(routes!(readyz))
+pub fn routes() -> Routes {
+    Routes::new().merge(routes!(livez)).merge(routes!(readyz))
 }
 
 /// The process answers.

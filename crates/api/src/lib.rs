@@ -21,6 +21,7 @@ pub mod realtime;
 pub mod requests;
 pub mod response;
 pub mod routes;
+pub mod routing;
 pub mod server;
 
 use axum::Router;

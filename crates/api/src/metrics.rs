@@ -6,6 +6,7 @@
 //! route template (never the raw path), so the map is bounded by the route
 //! table however many distinct URLs clients send.
 
+use crate::routing::{routes, Routes};
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
@@ -146,6 +147,11 @@ fn resident_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// `GET /metrics`, as a route table.
+pub fn routes() -> Routes {
+    routes!(metrics)
 }
 
 /// `GET /metrics`: Prometheus text format, no auth (restrict it at the proxy

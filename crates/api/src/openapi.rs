@@ -2,7 +2,7 @@
 //!
 //! Generated from the code, never written by hand: every handler carries a
 //! `#[utoipa::path(...)]` attribute (method, path, parameters, body, answers,
-//! auth) and is mounted with `utoipa_axum`'s `routes!(handler)`, which reads
+//! auth) and is mounted with `routes!(handler)` (crate::routing), which reads
 //! the route's method and path from that same attribute. A route is therefore
 //! served and documented from one place, and `tests/api/openapi.rs` fails if
 //! anything is served that the document does not list. docs/openapi.md says
@@ -19,11 +19,12 @@
 
 pub mod schemas;
 
+use crate::routing::{routes, Describe, Routes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use schemas::ErrorBody;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use utoipa::openapi::content::Content;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::Response as Answer;
@@ -79,7 +80,7 @@ pub const AUTH_TOKEN: &str = "authToken";
 struct Base;
 
 /// The document the routes are added to.
-pub fn base() -> Document31 {
+fn base() -> Document31 {
     let mut doc = Base::openapi();
     // The crate's version, not utoipa's default of the crate that derives it
     // (the same here, but said once).
@@ -87,23 +88,46 @@ pub fn base() -> Document31 {
     doc
 }
 
-/// The generated document, serialised once when the router is built.
+/// The generated document: built and serialised by the first request for it
+/// (see crate::routing for why not at start-up), then kept.
 #[derive(Clone)]
-pub struct Document(Arc<str>);
+pub struct Document(Arc<Lazy>);
+
+struct Lazy {
+    described: Vec<Describe>,
+    json: OnceLock<Arc<str>>,
+}
 
 impl Document {
-    /// Completes the routes' document with what every route shares, and
-    /// serialises it.
-    pub fn new(mut doc: Document31) -> Document {
-        complete(&mut doc);
-        let json = doc.to_json().unwrap_or_else(|e| {
-            // Serialising plain data cannot fail; if it ever did, the route
-            // still answers JSON.
-            tracing::error!(%e, "the OpenAPI document could not be serialised");
-            "{}".to_owned()
-        });
-        Document(Arc::from(json))
+    /// The document of the routes `described`, to be built when first asked.
+    pub fn new(described: Vec<Describe>) -> Document {
+        Document(Arc::new(Lazy { described, json: OnceLock::new() }))
     }
+
+    /// The serialised document: the base, each route's operation, then what
+    /// every route shares. Concurrent first requests wait for one build.
+    pub fn json(&self) -> Arc<str> {
+        let lazy = &self.0;
+        Arc::clone(lazy.json.get_or_init(|| {
+            let mut doc = base();
+            for describe in &lazy.described {
+                describe(&mut doc);
+            }
+            complete(&mut doc);
+            let json = doc.to_json().unwrap_or_else(|e| {
+                // Serialising plain data cannot fail; if it ever did, the
+                // route still answers JSON.
+                tracing::error!(%e, "the OpenAPI document could not be serialised");
+                "{}".to_owned()
+            });
+            Arc::from(json)
+        }))
+    }
+}
+
+/// `GET /api/openapi.json`, as a route table.
+pub fn routes() -> Routes {
+    routes!(openapi_json)
 }
 
 /// `GET /api/openapi.json` (no auth): this document.
@@ -117,7 +141,9 @@ impl Document {
     responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object)),
 )]
 pub async fn openapi_json(Extension(doc): Extension<Document>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], doc.0.to_string()).into_response()
+    // The first request builds it (tens of milliseconds, once) on this
+    // worker; no await point is held meanwhile.
+    ([(header::CONTENT_TYPE, "application/json")], doc.json().to_string()).into_response()
 }
 
 /// Names of the shared answers under `components.responses`.

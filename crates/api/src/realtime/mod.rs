@@ -24,7 +24,8 @@ use crate::error::ApiError;
 use crate::extract::{Body, CurrentUser};
 use crate::openapi::schemas as doc;
 use crate::ratelimit::ClientIp;
-use crate::AppState;
+use crate::routing::routes;
+use crate::routing::Routes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::Path;
@@ -35,8 +36,6 @@ use std::sync::Arc;
 use threadsync_domain::Error;
 use threadsync_domain::Reject;
 use threadsync_service::Services;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The realtime side of one instance: the subscription registry and the
 /// relay that feeds it.
@@ -162,13 +161,13 @@ impl Realtime {
     }
 }
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(websocket))
-        .routes(routes!(sockjs_info))
-        .routes(routes!(sockjs_websocket))
-        .routes(routes!(method_call))
-        .routes(routes!(method_call_anon))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(websocket))
+        .merge(routes!(sockjs_info))
+        .merge(routes!(sockjs_websocket))
+        .merge(routes!(method_call))
+        .merge(routes!(method_call_anon))
 }
 
 /// A plain GET where a websocket was expected: a JSON 400, never axum's

@@ -5,16 +5,16 @@ use crate::extract::{Body, CurrentUser};
 use crate::openapi::schemas as doc;
 use crate::ratelimit::ClientIp;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde_json::{json, Value};
 use threadsync_domain::Error;
 use threadsync_service::LoginCredentials;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
+pub fn routes() -> Routes {
+    Routes::new().merge(routes!(login)).merge(routes!(logout)).merge(routes!(me))
 }
 
 /// Logs in with a password, or resumes with a token.

@@ -15,6 +15,8 @@ use crate::extract::{Body, CurrentUser, PathParams, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::UserQuery;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,17 +24,15 @@ use serde_json::{json, Map, Value};
 use threadsync_domain::Error;
 use threadsync_domain::Reject;
 use threadsync_service::UserSelector;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(avatar))
-        .routes(routes!(set_avatar))
-        .routes(routes!(reset_avatar))
-        .routes(routes!(get_avatar))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(avatar))
+        .merge(routes!(set_avatar))
+        .merge(routes!(reset_avatar))
+        .merge(routes!(get_avatar))
 }
 
 /// The username an `/avatar/` path names: without Rocket.Chat's leading `@`

@@ -4,15 +4,15 @@
 use crate::extract::{Body, CurrentUser};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde_json::json;
 use threadsync_service::RoomSelector;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(join))
+pub fn routes() -> Routes {
+    Routes::new().merge(routes!(join))
 }
 
 /// The body of `channels.join`: the channel, and its join code if it has one.

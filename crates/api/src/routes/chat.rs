@@ -5,6 +5,8 @@ use crate::extract::{required, required_query, required_str, Body, CurrentUser, 
 use crate::openapi::schemas as doc;
 use crate::requests::{PageQuery, RoomIdQuery};
 use crate::response::{ok, ApiResult, Success, TypedResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -13,29 +15,27 @@ use threadsync_domain::Error;
 use threadsync_domain::{param, Reject};
 use threadsync_service::{message_id_param, Marked, MarkedRequest, PostMessage, ReactRequest, SearchRequest};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(send_message))
-        .routes(routes!(post_message))
-        .routes(routes!(get_message))
-        .routes(routes!(update))
-        .routes(routes!(delete))
-        .routes(routes!(react))
-        .routes(routes!(star_message))
-        .routes(routes!(unstar_message))
-        .routes(routes!(pin_message))
-        .routes(routes!(unpin_message))
-        .routes(routes!(get_pinned_messages))
-        .routes(routes!(get_starred_messages))
-        .routes(routes!(get_mentioned_messages))
-        .routes(routes!(channel_mentions))
-        .routes(routes!(report_message))
-        .routes(routes!(read_receipts))
-        .routes(routes!(ignore_user))
-        .routes(routes!(search))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(send_message))
+        .merge(routes!(post_message))
+        .merge(routes!(get_message))
+        .merge(routes!(update))
+        .merge(routes!(delete))
+        .merge(routes!(react))
+        .merge(routes!(star_message))
+        .merge(routes!(unstar_message))
+        .merge(routes!(pin_message))
+        .merge(routes!(unpin_message))
+        .merge(routes!(get_pinned_messages))
+        .merge(routes!(get_starred_messages))
+        .merge(routes!(get_mentioned_messages))
+        .merge(routes!(channel_mentions))
+        .merge(routes!(report_message))
+        .merge(routes!(read_receipts))
+        .merge(routes!(ignore_user))
+        .merge(routes!(search))
 }
 
 /// Searches a room's messages.

@@ -6,6 +6,8 @@ use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::{PageQuery, UpdatedSinceQuery};
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -13,14 +15,12 @@ use serde_json::{json, Value};
 use threadsync_domain::Reject;
 use threadsync_domain::{id, Error, Timestamp};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(emoji_custom_list))
-        .routes(routes!(commands_list))
-        .routes(routes!(push_token, push_token_delete))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(emoji_custom_list))
+        .merge(routes!(commands_list))
+        .merge(routes!(push_token, push_token_delete))
 }
 
 /// Custom emoji (none).

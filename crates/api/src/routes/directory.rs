@@ -5,16 +5,16 @@ use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::PageQuery;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde_json::{json, Value};
 use threadsync_domain::{Room, User};
 use threadsync_service::{DirectoryPage, DirectoryQuery};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(spotlight)).routes(routes!(directory))
+pub fn routes() -> Routes {
+    Routes::new().merge(routes!(spotlight)).merge(routes!(directory))
 }
 
 /// A user as the search answers name them: who, not their account.

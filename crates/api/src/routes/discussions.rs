@@ -5,6 +5,8 @@ use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::PageQuery;
 use crate::response::{ok, ApiResult, Success, TypedResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -13,11 +15,9 @@ use threadsync_domain::Error;
 use threadsync_domain::{param, Reject};
 use threadsync_service::NewDiscussion;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_discussion)).routes(routes!(discussions))
+pub fn routes() -> Routes {
+    Routes::new().merge(routes!(create_discussion)).merge(routes!(discussions))
 }
 
 /// `rooms.createDiscussion`'s body.

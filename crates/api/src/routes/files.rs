@@ -9,6 +9,8 @@ use crate::extract::{auth_headers, Body, CurrentUser, Params, PathParams, Query}
 use crate::openapi::schemas as doc;
 use crate::requests::PageQuery;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,15 +23,13 @@ use threadsync_domain::upload::shown_inline;
 use threadsync_domain::Reject;
 use threadsync_domain::{Error, Room, RoomType, User};
 use threadsync_service::{FileListParams, FileMessage, IncomingFile, RoomSelector, Services, StoredFile};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(upload))
-        .routes(routes!(media))
-        .routes(routes!(media_confirm))
-        .routes(routes!(download))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(upload))
+        .merge(routes!(media))
+        .merge(routes!(media_confirm))
+        .merge(routes!(download))
         .merge(channels::routes())
         .merge(groups::routes())
         .merge(im::routes())
@@ -481,8 +481,8 @@ macro_rules! room_files {
         pub mod $module {
             use super::*;
 
-            pub fn routes() -> OpenApiRouter<AppState> {
-                OpenApiRouter::new().routes(routes!(files_handler))
+            pub fn routes() -> Routes {
+                Routes::new().merge(routes!(files_handler))
             }
 
             /// A room's shared files, newest first.

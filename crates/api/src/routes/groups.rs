@@ -8,13 +8,13 @@ use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::PageQuery;
 use crate::response::ApiResult;
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list))
+pub fn routes() -> Routes {
+    Routes::new().merge(routes!(list))
 }
 
 /// A page of the caller's private groups (the same as `groups.list.joined`).

@@ -5,6 +5,8 @@ use crate::error::ApiError;
 use crate::extract::{Body, CurrentUser};
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -13,17 +15,15 @@ use threadsync_domain::Error;
 use threadsync_domain::Reject;
 use threadsync_service::RoomSelector;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create))
-        .routes(routes!(dm_create))
-        .routes(routes!(delete))
-        .routes(routes!(dm_delete))
-        .routes(routes!(set_topic))
-        .routes(routes!(dm_set_topic))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(create))
+        .merge(routes!(dm_create))
+        .merge(routes!(delete))
+        .merge(routes!(dm_delete))
+        .merge(routes!(set_topic))
+        .merge(routes!(dm_set_topic))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -3,20 +3,20 @@
 use crate::extract::auth_headers;
 use crate::openapi::schemas as doc;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::json;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The Rocket.Chat release whose REST and realtime APIs threadsync follows
 /// (≥ 7.1: the mobile app then uses the cursor form of `chat.syncMessages`,
 /// which threadsync serves).
 pub const ROCKETCHAT_VERSION: &str = "7.1.0";
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(info))
+pub fn routes() -> Routes {
+    Routes::new().merge(routes!(info))
 }
 
 /// The Rocket.Chat version whose API threadsync follows, and its own.

@@ -1,6 +1,6 @@
 //! Endpoint families. Each module exposes `routes()`, merged here.
 //!
-//! Every route is mounted with `utoipa_axum`'s `routes!(handler)`, which takes
+//! Every route is mounted with `routes!(handler)` (crate::routing), which takes
 //! the method and path from the handler's `#[utoipa::path]` attribute: what
 //! is served and what `/api/openapi.json` documents come from the same place.
 
@@ -31,23 +31,21 @@ mod subscriptions;
 mod threads;
 mod users;
 
-use crate::openapi::{self, Document};
+use crate::openapi::Document;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::{Extension, Router};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Every documented route, with `GET /api/openapi.json` serving their document.
 pub fn routes() -> Router<AppState> {
-    let (router, doc) = documented().split_for_parts();
-    router.layer(Extension(Document::new(doc)))
+    let (router, described) = documented().split();
+    router.layer(Extension(Document::new(described)))
 }
 
-/// The routes and their OpenAPI document, built together.
-fn documented() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::base())
-        .routes(routes!(openapi::openapi_json))
-        .routes(routes!(crate::metrics::metrics))
+/// The routes, each with how to document it.
+fn documented() -> Routes {
+    crate::openapi::routes()
+        .merge(crate::metrics::routes())
         .merge(crate::health::routes())
         .merge(crate::realtime::routes())
         .merge(info::routes())

@@ -8,6 +8,8 @@ use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::{PageQuery, UpdatedSinceQuery};
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -20,22 +22,20 @@ use threadsync_service::{
 };
 use utoipa::IntoParams;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_all))
-        .routes(routes!(update))
-        .routes(routes!(roles_list))
-        .routes(routes!(roles_sync))
-        .routes(routes!(users_in_public_roles))
-        .routes(routes!(users_in_role))
-        .routes(routes!(add_user_to_role))
-        .routes(routes!(remove_user_from_role))
-        .routes(routes!(roles_create))
-        .routes(routes!(roles_update))
-        .routes(routes!(roles_delete))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(list_all))
+        .merge(routes!(update))
+        .merge(routes!(roles_list))
+        .merge(routes!(roles_sync))
+        .merge(routes!(users_in_public_roles))
+        .merge(routes!(users_in_role))
+        .merge(routes!(add_user_to_role))
+        .merge(routes!(remove_user_from_role))
+        .merge(routes!(roles_create))
+        .merge(routes!(roles_update))
+        .merge(routes!(roles_delete))
 }
 
 /// The users holding a role.

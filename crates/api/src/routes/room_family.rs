@@ -41,24 +41,24 @@ macro_rules! room_family {
             use super::*;
             use crate::openapi::schemas as doc;
             use threadsync_domain::RoomType;
-            use utoipa_axum::router::OpenApiRouter;
-            use utoipa_axum::routes;
+            use crate::routing::Routes;
+            use crate::routing::routes;
 
             const T: RoomType = $t;
 
-            pub fn routes() -> OpenApiRouter<AppState> {
-                OpenApiRouter::new()
-                    .routes(routes!(create))
-                    .routes(routes!(info))
-                    .routes(routes!(invite))
-                    .routes(routes!(kick))
-                    .routes(routes!(leave))
-                    .routes(routes!(members))
-                    .routes(routes!(online))
-                    .routes(routes!(delete))
-                    .routes(routes!(list_joined))
-                    .routes(routes!(add_all))
-                    .routes(routes!(integrations))
+            pub fn routes() -> Routes {
+                Routes::new()
+                    .merge(routes!(create))
+                    .merge(routes!(info))
+                    .merge(routes!(invite))
+                    .merge(routes!(kick))
+                    .merge(routes!(leave))
+                    .merge(routes!(members))
+                    .merge(routes!(online))
+                    .merge(routes!(delete))
+                    .merge(routes!(list_joined))
+                    .merge(routes!(add_all))
+                    .merge(routes!(integrations))
             }
 
             /// Creates a room of the family.
@@ -400,6 +400,6 @@ room_family!(
     "/api/v1/groups.getIntegrations",
 );
 
-pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+pub fn routes() -> crate::routing::Routes {
     channels::routes().merge(groups::routes())
 }

@@ -8,24 +8,24 @@ use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::{repeated, NoQuery, PageQuery, RoomQuery};
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(channels_list))
-        .routes(routes!(groups_list_all))
-        .routes(routes!(admin_rooms))
-        .routes(routes!(im_list))
-        .routes(routes!(dm_list))
-        .routes(routes!(im_list_everyone))
-        .routes(routes!(dm_list_everyone))
-        .routes(routes!(im_members))
-        .routes(routes!(dm_members))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(channels_list))
+        .merge(routes!(groups_list_all))
+        .merge(routes!(admin_rooms))
+        .merge(routes!(im_list))
+        .merge(routes!(dm_list))
+        .merge(routes!(im_list_everyone))
+        .merge(routes!(dm_list_everyone))
+        .merge(routes!(im_members))
+        .merge(routes!(dm_members))
 }
 
 /// Generates the `im.` handler of a direct-message listing and its `dm.`

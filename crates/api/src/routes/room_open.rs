@@ -69,11 +69,11 @@ macro_rules! room_open {
             use super::*;
             use crate::openapi::schemas as doc;
             use axum::extract::State;
-            use utoipa_axum::router::OpenApiRouter;
-            use utoipa_axum::routes;
+            use crate::routing::Routes;
+            use crate::routing::routes;
 
-            pub fn routes() -> OpenApiRouter<AppState> {
-                OpenApiRouter::new().routes(routes!(close)).routes(routes!(open))
+            pub fn routes() -> Routes {
+                Routes::new().merge(routes!(close)).merge(routes!(open))
             }
 
             open_handler!(close, $p_close, $tag, $t, false,
@@ -91,6 +91,6 @@ room_open!(groups, RoomType::Group, "groups", "/api/v1/groups.close", "/api/v1/g
 room_open!(im, RoomType::Direct, "im", "/api/v1/im.close", "/api/v1/im.open");
 room_open!(dm, RoomType::Direct, "im", "/api/v1/dm.close", "/api/v1/dm.open");
 
-pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+pub fn routes() -> crate::routing::Routes {
     channels::routes().merge(groups::routes()).merge(im::routes()).merge(dm::routes())
 }

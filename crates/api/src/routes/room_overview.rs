@@ -6,14 +6,14 @@ use crate::extract::{CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::{NoQuery, RoomQuery};
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 use threadsync_domain::RoomType;
 use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 async fn roles(
     services: &AppState,
@@ -176,14 +176,14 @@ overview_route!(
     "A direct message's counters for the caller (`im.counters`)."
 );
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(channels_roles))
-        .routes(routes!(groups_roles))
-        .routes(routes!(channels_moderators))
-        .routes(routes!(groups_moderators))
-        .routes(routes!(channels_counters))
-        .routes(routes!(groups_counters))
-        .routes(routes!(im_counters))
-        .routes(routes!(dm_counters))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(channels_roles))
+        .merge(routes!(groups_roles))
+        .merge(routes!(channels_moderators))
+        .merge(routes!(groups_moderators))
+        .merge(routes!(channels_counters))
+        .merge(routes!(groups_counters))
+        .merge(routes!(im_counters))
+        .merge(routes!(dm_counters))
 }

@@ -117,11 +117,11 @@ macro_rules! room_reads {
             use super::*;
             use crate::openapi::schemas as doc;
             use axum::extract::State;
-            use utoipa_axum::router::OpenApiRouter;
-            use utoipa_axum::routes;
+            use crate::routing::Routes;
+            use crate::routing::routes;
 
-            pub fn routes() -> OpenApiRouter<AppState> {
-                OpenApiRouter::new().routes(routes!(history_handler)).routes(routes!(messages_handler))
+            pub fn routes() -> Routes {
+                Routes::new().merge(routes!(history_handler)).merge(routes!(messages_handler))
             }
 
             /// A room's messages, newest first, in a time window.
@@ -195,6 +195,6 @@ room_reads!(
 room_reads!(im, RoomType::Direct, "im", "/api/v1/im.history", "/api/v1/im.messages", "direct message");
 room_reads!(dm, RoomType::Direct, "im", "/api/v1/dm.history", "/api/v1/dm.messages", "direct message");
 
-pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+pub fn routes() -> crate::routing::Routes {
     channels::routes().merge(groups::routes()).merge(im::routes()).merge(dm::routes())
 }

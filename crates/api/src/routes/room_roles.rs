@@ -66,18 +66,18 @@ macro_rules! room_roles {
         pub mod $module {
             use super::*;
             use crate::openapi::schemas as doc;
+            use crate::routing::routes;
+            use crate::routing::Routes;
             use axum::extract::State;
-            use utoipa_axum::router::OpenApiRouter;
-            use utoipa_axum::routes;
 
-            pub fn routes() -> OpenApiRouter<AppState> {
-                OpenApiRouter::new()
-                    .routes(routes!(add_owner))
-                    .routes(routes!(remove_owner))
-                    .routes(routes!(add_moderator))
-                    .routes(routes!(remove_moderator))
-                    .routes(routes!(add_leader))
-                    .routes(routes!(remove_leader))
+            pub fn routes() -> Routes {
+                Routes::new()
+                    .merge(routes!(add_owner))
+                    .merge(routes!(remove_owner))
+                    .merge(routes!(add_moderator))
+                    .merge(routes!(remove_moderator))
+                    .merge(routes!(add_leader))
+                    .merge(routes!(remove_leader))
             }
 
             role_handler!(
@@ -161,6 +161,6 @@ room_roles!(
     "/api/v1/groups.removeLeader"
 );
 
-pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+pub fn routes() -> crate::routing::Routes {
     channels::routes().merge(groups::routes())
 }

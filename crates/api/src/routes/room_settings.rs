@@ -142,21 +142,21 @@ macro_rules! room_settings {
             use super::*;
             use crate::openapi::schemas as doc;
             use axum::extract::State;
-            use utoipa_axum::router::OpenApiRouter;
-            use utoipa_axum::routes;
+            use crate::routing::Routes;
+            use crate::routing::routes;
 
-            pub fn routes() -> OpenApiRouter<AppState> {
-                OpenApiRouter::new()
-                    .routes(routes!(set_topic))
-                    .routes(routes!(set_description))
-                    .routes(routes!(set_purpose))
-                    .routes(routes!(set_announcement))
-                    .routes(routes!(set_read_only))
-                    .routes(routes!(rename))
-                    .routes(routes!(set_type))
-                    .routes(routes!(archive))
-                    .routes(routes!(unarchive))
-                    .routes(routes!(set_custom_fields))
+            pub fn routes() -> Routes {
+                Routes::new()
+                    .merge(routes!(set_topic))
+                    .merge(routes!(set_description))
+                    .merge(routes!(set_purpose))
+                    .merge(routes!(set_announcement))
+                    .merge(routes!(set_read_only))
+                    .merge(routes!(rename))
+                    .merge(routes!(set_type))
+                    .merge(routes!(archive))
+                    .merge(routes!(unarchive))
+                    .merge(routes!(set_custom_fields))
             }
 
             setting_handler!(set_topic, $p_topic, $tag, $t, Field::Topic,
@@ -214,12 +214,8 @@ room_settings!(
     "/api/v1/groups.setCustomFields",
 );
 
-pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    channels::routes().merge(groups::routes()).merge(
-        utoipa_axum::router::OpenApiRouter::new()
-            .routes(utoipa_axum::routes!(set_default))
-            .routes(utoipa_axum::routes!(set_join_code)),
-    )
+pub fn routes() -> crate::routing::Routes {
+    channels::routes().merge(groups::routes()).merge(crate::routing::routes!(set_default, set_join_code))
 }
 
 /// `channels.setDefault`'s body: the room and `default` (a boolean, or a

@@ -6,6 +6,8 @@ use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::{RoomQuery, UpdatedSinceQuery};
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -14,16 +16,14 @@ use threadsync_domain::{param, Reject};
 use threadsync_domain::{Room, User};
 use threadsync_service::{roster_since, CleanHistory, Listing, Paging, RoomSelector, UserSelector};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(info))
-        .routes(routes!(get))
-        .routes(routes!(leave))
-        .routes(routes!(favorite))
-        .routes(routes!(clean_history))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(info))
+        .merge(routes!(get))
+        .merge(routes!(leave))
+        .merge(routes!(favorite))
+        .merge(routes!(clean_history))
 }
 
 /// `[{_id, _deletedAt}]`: the `remove` list of `rooms.get` / `subscriptions.get`.

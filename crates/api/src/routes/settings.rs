@@ -5,21 +5,21 @@ use crate::extract::{required, Body, CurrentUser, PathParams, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::PageQuery;
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_service::{Listing, SettingsFilter};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(read, change))
-        .routes(routes!(public))
-        .routes(routes!(oauth))
-        .routes(routes!(list))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(read, change))
+        .merge(routes!(public))
+        .merge(routes!(oauth))
+        .merge(routes!(list))
 }
 
 /// `{settings: [{_id, value}], count, offset, total}`.

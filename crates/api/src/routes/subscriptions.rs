@@ -5,6 +5,8 @@ use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::{RoomIdQuery, UpdatedSinceQuery};
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::Deserialize;
@@ -13,15 +15,9 @@ use threadsync_domain::Error;
 use threadsync_domain::{param, Reject};
 use threadsync_service::roster_since;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(get_one))
-        .routes(routes!(get))
-        .routes(routes!(read))
-        .routes(routes!(unread))
+pub fn routes() -> Routes {
+    Routes::new().merge(routes!(get_one)).merge(routes!(get)).merge(routes!(read)).merge(routes!(unread))
 }
 
 #[derive(Deserialize, ToSchema)]

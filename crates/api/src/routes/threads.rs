@@ -17,6 +17,8 @@ use crate::extract::{Body, CurrentUser, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::{ListQuery, PageQuery};
 use crate::response::{ok, ApiResult, Keyed, Success, TypedResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -28,19 +30,17 @@ use threadsync_service::{
     ThreadRequest, ThreadsListRequest,
 };
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(sync_thread_messages))
-        .routes(routes!(get_thread_messages))
-        .routes(routes!(get_threads_list))
-        .routes(routes!(sync_threads_list))
-        .routes(routes!(follow_message))
-        .routes(routes!(unfollow_message))
-        .routes(routes!(sync_messages))
-        .routes(routes!(get_deleted_messages))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(sync_thread_messages))
+        .merge(routes!(get_thread_messages))
+        .merge(routes!(get_threads_list))
+        .merge(routes!(sync_threads_list))
+        .merge(routes!(follow_message))
+        .merge(routes!(unfollow_message))
+        .merge(routes!(sync_messages))
+        .merge(routes!(get_deleted_messages))
 }
 
 /// `{update, remove}`.

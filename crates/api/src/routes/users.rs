@@ -6,6 +6,8 @@ use crate::extract::{required_str, Body, CurrentUser, Params, Query};
 use crate::openapi::schemas as doc;
 use crate::requests::{repeated, PageQuery, UserQuery};
 use crate::response::{ok, ApiResult};
+use crate::routing::routes;
+use crate::routing::Routes;
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use serde::Deserialize;
@@ -15,27 +17,25 @@ use threadsync_domain::Code;
 use threadsync_domain::Reject;
 use threadsync_service::{NewUser, StatusChange, UserSelector, UserUpdate};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(create))
-        .routes(routes!(info))
-        .routes(routes!(delete))
-        .routes(routes!(set_active_status))
-        .routes(routes!(list))
-        .routes(routes!(presence))
-        .routes(routes!(get_status))
-        .routes(routes!(get_presence))
-        .routes(routes!(set_status))
-        .routes(routes!(update))
-        .routes(routes!(get_preferences))
-        .routes(routes!(set_preferences))
-        .routes(routes!(get_username_suggestion))
-        .routes(routes!(forgot_password))
-        .routes(routes!(create_token))
+pub fn routes() -> Routes {
+    Routes::new()
+        .merge(routes!(register))
+        .merge(routes!(create))
+        .merge(routes!(info))
+        .merge(routes!(delete))
+        .merge(routes!(set_active_status))
+        .merge(routes!(list))
+        .merge(routes!(presence))
+        .merge(routes!(get_status))
+        .merge(routes!(get_presence))
+        .merge(routes!(set_status))
+        .merge(routes!(update))
+        .merge(routes!(get_preferences))
+        .merge(routes!(set_preferences))
+        .merge(routes!(get_username_suggestion))
+        .merge(routes!(forgot_password))
+        .merge(routes!(create_token))
 }
 
 #[derive(Deserialize, ToSchema)]
