@@ -31,10 +31,37 @@ impl Services {
     /// (docs/markup.md#messages-stored-before-md), `batch` at a time in id
     /// order, with the parser options of the current settings. Not stamped
     /// (`MessageStore::set_missing_markup`): `md` is derived from `msg`,
-    /// which did not change. Returns how many messages got one. Run once in
-    /// the background at start; a message a concurrent write left without
-    /// `md` is found by the next start.
+    /// which did not change. Returns how many messages got one. Run in the
+    /// background at start, until a walk finds nothing to do: that is
+    /// recorded in the store, and from then on the call returns at once.
     pub async fn backfill_markup(&self, batch: u64) -> Result<u64> {
+        // Once a walk found nothing to do, every later start skips it: this
+        // version stores `md` with every message it writes, and a walk reads
+        // the whole table (on a large database, seconds of I/O and a
+        // reader's page cache filled with pages nobody asked for).
+        if self.store.markup_backfilled().await? {
+            return Ok(0);
+        }
+        let mut done = 0;
+        // Walks again until one stores nothing: on PostgreSQL a write that
+        // loaded a document before its `md` was stored writes it back
+        // without (see `set_missing_markup`), and only a walk that finds
+        // nothing to store may record that the work is done. A text the
+        // parser gives no tree for is found by every walk and stored by
+        // none, so it cannot keep the loop going.
+        loop {
+            let stored = self.backfill_markup_walk(batch).await?;
+            done += stored;
+            if stored == 0 {
+                break;
+            }
+        }
+        self.store.mark_markup_backfilled().await?;
+        Ok(done)
+    }
+
+    /// One walk of the messages without `md` in id order: how many got it.
+    async fn backfill_markup_walk(&self, batch: u64) -> Result<u64> {
         let mut after = String::new();
         let mut done = 0;
         loop {

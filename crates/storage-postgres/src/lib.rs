@@ -868,6 +868,14 @@ impl MessageStore for PgStore {
         messages::set_missing_markup(&*self.core.client().await?, id, msg, md).await
     }
 
+    async fn markup_backfilled(&self) -> StorageResult<bool> {
+        messages::markup_backfilled(&*self.core.client().await?).await
+    }
+
+    async fn mark_markup_backfilled(&self) -> StorageResult<()> {
+        messages::mark_markup_backfilled(&*self.core.client().await?).await
+    }
+
     async fn message_place(&self, id: &str) -> StorageResult<Option<MessagePlace>> {
         self.core
             .cache

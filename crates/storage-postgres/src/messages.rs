@@ -523,12 +523,31 @@ pub(crate) async fn without_markup(
     rows.iter().map(|row| Ok((get(row, 0)?, get(row, 1)?))).collect()
 }
 
+/// The `meta` key recording that the markup backfill is complete.
+const MARKUP_BACKFILLED_KEY: &str = "markup_backfilled";
+
+/// See `MessageStore::markup_backfilled`.
+pub(crate) async fn markup_backfilled(c: &dyn Conn) -> StorageResult<bool> {
+    Ok(c.opt("SELECT 1 FROM meta WHERE key = $1", &[&MARKUP_BACKFILLED_KEY]).await?.is_some())
+}
+
+/// See `MessageStore::mark_markup_backfilled`.
+pub(crate) async fn mark_markup_backfilled(c: &dyn Conn) -> StorageResult<()> {
+    c.exec(
+        "INSERT INTO meta (key, value) VALUES ($1, '1') ON CONFLICT (key) DO NOTHING",
+        &[&MARKUP_BACKFILLED_KEY],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Stores `md` without stamping (see `MessageStore::set_missing_markup`).
 /// One conditional statement, no room lock: a writer that holds the lock
 /// and rewrites the document either comes first (an edit then changed
 /// `msg` or set `md`, and the condition fails) or after (it loaded the
 /// document before this and writes it back without `md`: the message is
-/// simply found again by the next backfill).
+/// simply found again by the backfill's next walk, see
+/// `Services::backfill_markup`).
 pub(crate) async fn set_missing_markup(
     c: &dyn Conn,
     id: &str,

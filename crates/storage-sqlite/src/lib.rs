@@ -522,6 +522,14 @@ impl MessageStore for SqliteStore {
         self.write(move |c| messages::set_missing_markup(c, &id, &msg, &md)).await
     }
 
+    async fn markup_backfilled(&self) -> StorageResult<bool> {
+        self.point(messages::markup_backfilled).await
+    }
+
+    async fn mark_markup_backfilled(&self) -> StorageResult<()> {
+        self.write(messages::mark_markup_backfilled).await
+    }
+
     async fn message_place(&self, id: &str) -> StorageResult<Option<MessagePlace>> {
         self.cache.message_place_or(id, self.point(|c| messages::place_of(c, id))).await
     }

@@ -358,6 +358,24 @@ pub(crate) fn without_markup(
     rows.collect::<rusqlite::Result<Vec<_>>>().db()
 }
 
+/// The `meta` key recording that the markup backfill is complete.
+const MARKUP_BACKFILLED_KEY: &str = "markup_backfilled";
+
+/// See `MessageStore::markup_backfilled`.
+pub(crate) fn markup_backfilled(conn: &Connection) -> StorageResult<bool> {
+    exists(conn, "SELECT 1 FROM meta WHERE key = ?1", [MARKUP_BACKFILLED_KEY])
+}
+
+/// See `MessageStore::mark_markup_backfilled`.
+pub(crate) fn mark_markup_backfilled(conn: &Connection) -> StorageResult<()> {
+    conn.cached_execute(
+        "INSERT INTO meta (key, value) VALUES (?1, '1') ON CONFLICT (key) DO NOTHING",
+        [MARKUP_BACKFILLED_KEY],
+    )
+    .db()?;
+    Ok(())
+}
+
 /// Stores `md` without stamping (see `MessageStore::set_missing_markup`):
 /// only the document changes, edited in place, and only while it still has
 /// no `md` and the same text.

@@ -812,6 +812,13 @@ pub trait MessageStore: Send + Sync {
     /// announced, because `md` is derived from `msg`, which did not change.
     /// Returns whether it was stored.
     async fn set_missing_markup(&self, id: &str, msg: &str, md: &Markup) -> StorageResult<bool>;
+    /// Whether [`Self::mark_markup_backfilled`] was recorded: a walk found
+    /// no message left to give `md`, so later starts skip the walk.
+    async fn markup_backfilled(&self) -> StorageResult<bool>;
+    /// Records that a walk of [`Self::messages_without_markup`] found
+    /// nothing left to do (kept in the store, so every instance and every
+    /// later start sees it). Idempotent.
+    async fn mark_markup_backfilled(&self) -> StorageResult<()>;
 }
 
 /// Which documents a change feed covers.

@@ -1152,5 +1152,15 @@ async fn messages_stored_without_markup_get_it_unstamped() {
     }
     let after = fetch(&app, &alice, "old-2").await;
     assert_eq!(after["_updatedAt"], before["_updatedAt"], "md is derived: not a change to sync");
+    assert!(store.markup_backfilled().await.expect("read the record"), "a walk found nothing left: recorded");
+
+    // Later starts do not walk again: a message without md written now (no
+    // version that stores md writes one) is left as it is.
+    let message = threadsync_domain::Message { id: "old-4".to_owned(), md: None, ..template.clone() };
+    store
+        .insert_message(threadsync_storage::NewMessage { message, reply: None, join: None, counters: None })
+        .await
+        .expect("insert without md");
     assert_eq!(app.services.backfill_markup(2).await.expect("nothing left"), 0);
+    assert!(fetch(&app, &alice, "old-4").await.get("md").is_none());
 }

@@ -149,6 +149,7 @@ macro_rules! conformance_suite {
             messages_stars_and_pins,
             messages_missing_ids,
             messages_markup_backfill_does_not_stamp,
+            messages_markup_backfill_is_remembered,
             thread_reply_bookkeeping,
             thread_reply_rejections,
             thread_delete_reply_leaves_tombstone,
@@ -1778,6 +1779,16 @@ pub async fn messages_markup_backfill_does_not_stamp(store: &dyn Store) {
         .await
         .expect("feed");
     assert!(feed.updated.is_empty(), "{:?}", message_ids(&feed.updated));
+}
+
+/// The record that the markup backfill is done: absent in a new store,
+/// kept once made (a second record changes nothing).
+pub async fn messages_markup_backfill_is_remembered(store: &dyn Store) {
+    assert!(!store.markup_backfilled().await.expect("read"), "a new store has not been walked");
+    store.mark_markup_backfilled().await.expect("record");
+    assert!(store.markup_backfilled().await.expect("read again"));
+    store.mark_markup_backfilled().await.expect("record again");
+    assert!(store.markup_backfilled().await.expect("still recorded"));
 }
 
 pub async fn messages_edit(store: &dyn Store) {
