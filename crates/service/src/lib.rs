@@ -23,6 +23,7 @@ mod presence;
 mod profile;
 mod reactions;
 pub use reactions::ReactRequest;
+pub use read_state::UnreadFrom;
 mod read_state;
 mod retention;
 mod room_actions;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use threadsync_domain::Error;
 use threadsync_domain::{param, Reject};
-use threadsync_service::roster_since;
+use threadsync_service::{roster_since, UnreadFrom};
 use utoipa::ToSchema;
 
 pub fn routes() -> Routes {
@@ -104,7 +104,7 @@ async fn unread(
     Body(body): Body<UnreadBody>,
 ) -> ApiResult {
     let first = body.first_unread_message.as_ref().and_then(|m| m.id.as_deref());
-    services.unread_room(&caller.user, body.room_id.as_deref(), first).await?;
+    services.unread_room(&caller.user, UnreadFrom::read(body.room_id.as_deref(), first)).await?;
     ok(json!({}))
 }
 
