@@ -141,7 +141,7 @@ pub fn routes() -> Routes {
     responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object)),
 )]
 pub async fn openapi_json(Extension(doc): Extension<Document>) -> Response {
-    // The first request builds it (tens of milliseconds, once) on this
+    // The first request builds it (about 10 ms on this machine, once) on this
     // worker; no await point is held meanwhile.
     ([(header::CONTENT_TYPE, "application/json")], doc.json().to_string()).into_response()
 }
