@@ -4,3 +4,7 @@
 //! The rule is shared by every crate with PostgreSQL tests.
 
 include!("../build-support/postgres_tests.rs");
+
+fn main() {
+    postgres_tests();
+}

@@ -1,5 +1,6 @@
-// The body of the build scripts of the crates with PostgreSQL tests
-// (included by their build.rs, so the rule is written once).
+// Part of the build scripts of the crates with PostgreSQL tests (included
+// by their build.rs, which call `postgres_tests()`, so the rule is written
+// once).
 //
 // Tests that need a PostgreSQL server (`TEST_DATABASE_URL`) carry
 // `#[cfg_attr(not(postgres_tests), ignore = "...")]`: without a server
@@ -7,7 +8,7 @@
 // in no time. Under CI (`CI` set) they are never ignored, so a missing server
 // fails the run.
 
-fn main() {
+fn postgres_tests() {
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
     println!("cargo::rerun-if-env-changed=TEST_DATABASE_URL");
     println!("cargo::rerun-if-env-changed=CI");

@@ -3,3 +3,7 @@
 //! PostgreSQL tests.
 
 include!("../build-support/postgres_tests.rs");
+
+fn main() {
+    postgres_tests();
+}
