@@ -6,20 +6,26 @@
 #
 #   scripts/startup-order/collect.sh [POSTGRES_URL]
 #
-# Builds the release binary, then runs it under valgrind's callgrind three
-# ways: a first start on a new SQLite directory (migrations, bootstrap), a
-# second start on it, and, given a PostgreSQL URL, a start on a new schema
-# of that database. Each run is dumped 3 s after "listening on" (the moment
-# idle RSS is measured), then again after a round of common requests (log
-# in, post, reply, edit, sync, history, search, listings), and killed.
+# Builds the release binaries, then runs the server under valgrind's
+# callgrind four ways: a first start on a new SQLite directory (migrations,
+# bootstrap), a second start on it, a start on a small seeded dataset, and,
+# given a PostgreSQL URL, a start on a new schema of that database. Each run
+# is dumped 3 s after "listening on" (the moment idle RSS is measured), then
+# again after a round of common requests (log in, post, reply, edit, sync,
+# history, search, listings) and, on the seeded dataset, short runs of the
+# load tool's scenarios (BENCHMARKS.md measures those), and killed.
 # Needs valgrind, curl and python3.
 set -eu
 cd "$(dirname "$0")/../.."
 URL=${1:-}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
+# Two builds: built together, the two packages would share one set of
+# dependency features, and the server's symbol names (their hashes) would
+# not be those of `cargo build --release`, which builds the server alone.
+cargo build --release -p threadsync-load
 cargo build --release -p threadsync
-BIN=$(pwd)/target/release/threadsync
+BIN=$(pwd)/target/release/threadsync LOAD=$(pwd)/target/release/threadsync-load
 profile() { # name, then the serve options
   local name=$1; shift
   ADMIN_USERNAME=admin ADMIN_PASS=change-me ADMIN_EMAIL=admin@example.com RUST_LOG=warn \
@@ -30,7 +36,17 @@ profile() { # name, then the serve options
   grep -q "^listening on" "$OUT/$name.log" || { cat "$OUT/$name.log"; exit 1; }
   sleep 3
   callgrind_control --dump "$pid" > /dev/null 2>&1
-  requests "$(sed -n 's/^listening on //p' "$OUT/$name.log")"
+  local url
+  url=$(sed -n 's/^listening on //p' "$OUT/$name.log")
+  if [ -f "$OUT/$name-data/manifest.json" ]; then
+    for scenario in s1 s2 s4 search; do
+      "$LOAD" --target "$url" --manifest "$OUT/$name-data/manifest.json" --scenario $scenario \
+        --connections 4 --threads 4 --duration 3 --warmup 1 > "$OUT/$name-$scenario.txt" 2>&1 \
+        || { cat "$OUT/$name-$scenario.txt"; exit 1; }
+    done
+  else
+    requests "$url"
+  fi
   callgrind_control --dump "$pid" > /dev/null 2>&1
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 }
@@ -56,6 +72,8 @@ requests() { # the server's URL
 }
 profile sqlite-first --data "$OUT/data"
 profile sqlite-again --data "$OUT/data"
+"$BIN" seed --data "$OUT/seeded-data" --messages 20000 --threads 200 --rooms 4 --users 20 --seed 1 2> /dev/null
+profile seeded --data "$OUT/seeded-data"
 if [ -n "$URL" ]; then
   schema="startup_order_$$"
   profile postgres --database-url "$URL" --pg-schema "$schema"
