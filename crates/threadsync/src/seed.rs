@@ -548,11 +548,11 @@ mod tests {
             "--users",
             "3",
         ];
-        let Command::Seed(args) = Cli::parse_from(std::iter::once("threadsync").chain(args)).command else {
+        let Command::Seed(mut args) = Cli::parse_from(std::iter::once("threadsync").chain(args)).command
+        else {
             panic!("not the seed command");
         };
         // SQLite in the temporary directory, whatever DATABASE_URL says.
-        let mut args = args;
         args.database_url = None;
         let config = store_config(&args);
         run(args).await.expect("seed");
