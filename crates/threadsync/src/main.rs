@@ -1,6 +1,7 @@
 //! The threadsync server binary: configuration, backend choice, startup and
 //! shutdown. Everything else lives in the library crates.
 
+mod allocator;
 mod cli;
 mod config;
 mod limits;
@@ -15,6 +16,8 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    // Before any thread exists (allocator.rs says why).
+    allocator::limit_arenas();
     let cli = Cli::from_arg_matches(&cli::command().get_matches()).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Serve(args) => run_serve(args),
