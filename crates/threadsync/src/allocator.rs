@@ -21,10 +21,10 @@
 //! An operator's own choice wins: with `MALLOC_ARENA_MAX` or a
 //! `glibc.malloc.arena_max` tunable in the environment, nothing is changed.
 
-/// The arena limit to set: one per core, at least two (one for the async
-/// workers and one for the store's threads, so a scan does not wait for the
-/// lock a request holds) and at most eight; `None` when the environment
-/// already chose.
+/// The arena limit to set: one per core, at least two (with one, every
+/// allocation of every thread waits for the same lock, which measured
+/// slower on the hot sync path) and at most eight; `None` when the
+/// environment already chose.
 pub fn arena_limit(
     cores: usize,
     malloc_arena_max: Option<&str>,
