@@ -23,7 +23,7 @@ pub mod user;
 
 pub use error::{Code, Error, Result};
 pub use markup::Markup;
-pub use message::{Message, Tombstone, UserRef};
+pub use message::{Message, StoredMessage, Tombstone, UserRef};
 pub use param::Param;
 pub use reject::Reject;
 pub use room::{Room, RoomType, Subscription};

@@ -132,6 +132,66 @@ impl Message {
     }
 }
 
+/// A message document as the store keeps it: its JSON text, and the change
+/// stamp (`_updatedAt`) it is filed under.
+///
+/// A change feed hands these out so that a page served whole (no `fields`,
+/// no `sort`: every hot sync and every full resync) is spliced into the
+/// answer as stored, never decoded into a [`Message`] and encoded again:
+/// that round trip (the markup tree and the free-form `extra` fields go
+/// through serde's buffered `flatten` path) was the largest part of a hot
+/// sync's own work. The text is checked to be one JSON value when it is
+/// read, so what is spliced is always well-formed; [`StoredMessage::decode`]
+/// gives the typed message where the rules need its fields.
+#[derive(Clone, Debug)]
+pub struct StoredMessage {
+    updated_at: Timestamp,
+    text: Box<serde_json::value::RawValue>,
+}
+
+impl StoredMessage {
+    /// The stored text of a message stamped `updated_at`; an error when the
+    /// text is not one JSON value.
+    pub fn from_text(updated_at: Timestamp, text: String) -> Result<Self, serde_json::Error> {
+        Ok(StoredMessage { updated_at, text: serde_json::value::RawValue::from_string(text)? })
+    }
+
+    /// The stored form of a message (its compact JSON text).
+    pub fn from_message(message: &Message) -> Result<Self, serde_json::Error> {
+        Ok(StoredMessage { updated_at: message.updated_at, text: serde_json::value::to_raw_value(message)? })
+    }
+
+    /// The stamp the document is filed under in the change feeds.
+    pub fn updated_at(&self) -> Timestamp {
+        self.updated_at
+    }
+
+    /// The document's JSON text, as stored.
+    pub fn json(&self) -> &str {
+        self.text.get()
+    }
+
+    /// The typed message.
+    pub fn decode(&self) -> Result<Message, serde_json::Error> {
+        serde_json::from_str(self.text.get())
+    }
+}
+
+/// Two stored documents are equal when they hold the same text under the
+/// same stamp (the text is compared as stored, not as JSON).
+impl PartialEq for StoredMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.updated_at == other.updated_at && self.json() == other.json()
+    }
+}
+
+/// Serialises as the stored JSON value itself.
+impl Serialize for StoredMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.text.serialize(serializer)
+    }
+}
+
 /// What remains of a deleted message: enough for sync to report the removal.
 /// The content itself is dropped at deletion time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +209,33 @@ pub struct Tombstone {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_stored_message_is_served_as_its_text_and_decodes_to_the_message() {
+        let doc = r#"{"_id":"m1","rid":"R","msg":"hi","ts":"2019-04-16T18:30:46.615Z","u":{"_id":"u1","username":"alice"},"_updatedAt":"2019-04-16T18:30:46.669Z","mentions":[],"channels":[],"alias":"bot"}"#;
+        let stamp = Timestamp::parse("2019-04-16T18:30:46.669Z").expect("date");
+        let stored = StoredMessage::from_text(stamp, doc.to_owned()).expect("JSON");
+        assert_eq!(stored.updated_at(), stamp);
+        // Spliced verbatim, inside whatever holds it.
+        assert_eq!(serde_json::to_string(&vec![&stored]).expect("serialises"), format!("[{doc}]"));
+        let message = stored.decode().expect("a message");
+        assert_eq!(message.id, "m1");
+        assert_eq!(message.extra.get("alias"), Some(&json!("bot")));
+        // A message's own stored form decodes back to it.
+        let again = StoredMessage::from_message(&message).expect("serialises");
+        assert_eq!(again.decode().expect("decodes"), message);
+        assert_eq!(again.updated_at(), message.updated_at);
+    }
+
+    #[test]
+    fn stored_text_that_is_not_one_json_value_is_refused() {
+        for bad in ["", "{", "{\"a\":1} {}", "not json", "{\"a\":1}x"] {
+            assert!(StoredMessage::from_text(Timestamp(1), bad.to_owned()).is_err(), "{bad:?}");
+        }
+        // JSON that is not a message is stored text all the same; decoding says so.
+        let odd = StoredMessage::from_text(Timestamp(1), "[1,2]".to_owned()).expect("JSON");
+        assert!(odd.decode().is_err());
+    }
 
     #[test]
     fn unknown_fields_round_trip() {

@@ -5,13 +5,18 @@
 
 use crate::Services;
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Result, Timestamp};
+use threadsync_domain::{Result, StoredMessage, Timestamp};
 use threadsync_storage::{ChangeScope, Changes};
 
 impl Services {
     /// The same indexed query as `chat.syncThreadMessages`, without auth,
-    /// settings, access checks or shaping.
-    pub async fn raw_thread_feed(&self, tmid: &str, since: Timestamp, count: u64) -> Result<Changes> {
-        Ok(self.store.changes_since(ChangeScope::Thread(tmid), since, &Filter::True, 0, count).await?)
+    /// settings, access checks or shaping; the documents as stored.
+    pub async fn raw_thread_feed(
+        &self,
+        tmid: &str,
+        since: Timestamp,
+        count: u64,
+    ) -> Result<Changes<StoredMessage>> {
+        Ok(self.store.stored_changes_since(ChangeScope::Thread(tmid), since, &Filter::True, 0, count).await?)
     }
 }

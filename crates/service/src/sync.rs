@@ -19,7 +19,7 @@ use threadsync_domain::listing::{Direction, Projection, Sort, SortField};
 use threadsync_domain::query::Filter;
 use threadsync_domain::settings::Settings;
 use threadsync_domain::{param, Param, Reject};
-use threadsync_domain::{Error, Message, Result, Room, Timestamp, Tombstone, User};
+use threadsync_domain::{Error, Message, Result, Room, StoredMessage, Timestamp, Tombstone, User};
 use threadsync_storage::{ChangeScope, Changes, Cursor};
 
 /// The paging and shaping parameters of a listing or feed, as the client
@@ -51,6 +51,19 @@ impl Shaping {
         Ok(Shaping { sort, filter, projection })
     }
 
+    /// Applies `sort` (to the page only) and `fields` to a feed's page of
+    /// stored documents. Without either, the page is served as stored:
+    /// spliced into the answer, never decoded (`StoredMessage`); that is
+    /// every hot sync and every full resync of the official clients.
+    pub fn shape_stored(&self, documents: Vec<StoredMessage>) -> Result<Documents> {
+        if self.sort.is_empty() && matches!(self.projection, Projection::All) {
+            return Ok(Documents::Stored(documents));
+        }
+        let mut messages = decode_stored(&documents)?;
+        sort_messages(&mut messages, &self.sort);
+        self.project(messages)
+    }
+
     /// Applies `fields`. Without it the documents stay as they are and are
     /// serialised once, straight into the response.
     pub fn project(&self, messages: Vec<Message>) -> Result<Documents> {
@@ -76,6 +89,13 @@ impl Shaping {
 pub enum Documents {
     Whole(Vec<Message>),
     Projected(Vec<Value>),
+    /// Whole documents as the store keeps them, spliced as they are.
+    Stored(Vec<StoredMessage>),
+}
+
+/// Stored documents decoded, for the rules that read their fields.
+pub(crate) fn decode_stored(documents: &[StoredMessage]) -> Result<Vec<Message>> {
+    documents.iter().map(|doc| doc.decode().map_err(Error::internal)).collect()
 }
 
 impl Documents {
@@ -83,6 +103,7 @@ impl Documents {
         match self {
             Documents::Whole(v) => v.len(),
             Documents::Projected(v) => v.len(),
+            Documents::Stored(v) => v.len(),
         }
     }
 
@@ -96,6 +117,7 @@ impl serde::Serialize for Documents {
         match self {
             Documents::Whole(v) => v.serialize(serializer),
             Documents::Projected(v) => v.serialize(serializer),
+            Documents::Stored(v) => v.serialize(serializer),
         }
     }
 }
@@ -309,7 +331,7 @@ impl CursorBounds {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RoomSync {
     /// `lastUpdate` form: messages updated and removed after the date, oldest first.
-    Delta { updated: Vec<Message>, deleted: Vec<Tombstone> },
+    Delta { updated: Vec<StoredMessage>, deleted: Vec<Tombstone> },
     /// Cursor form, `type=UPDATED`: ascending after `next`, descending before `previous`.
     Updated { items: Vec<Message>, cursor: CursorBounds },
     /// Cursor form, `type=DELETED`.
@@ -345,9 +367,9 @@ impl Services {
         bound: FeedBound,
         param: &str,
         what: &str,
-    ) -> Result<Changes> {
+    ) -> Result<Changes<StoredMessage>> {
         self.check_horizon(since, param, what).await?;
-        Ok(self.store.changes_since(scope, since, filter, bound.offset, bound.limit).await?)
+        Ok(self.store.stored_changes_since(scope, since, filter, bound.offset, bound.limit).await?)
     }
 
     /// Refuses `since` older than the tombstone horizon.

@@ -11,7 +11,7 @@
 //! cannot be probed (**[differs]**: Rocket.Chat answers `Not Allowed`).
 
 use crate::paging::Paging;
-use crate::sync::{sort_messages, Documents, FeedBound, ListParams, Shaping};
+use crate::sync::{Documents, FeedBound, ListParams, Shaping};
 use crate::Services;
 use serde_json::{json, Value};
 use threadsync_domain::param;
@@ -210,9 +210,11 @@ impl Services {
         let changes = self
             .feed(ChangeScope::Thread(tmid), since, &shaping.filter, bound, "updatedSince", "thread")
             .await?;
-        let mut update = changes.updated;
-        sort_messages(&mut update, &shaping.sort);
-        Ok(SyncedChanges { update: shaping.project(update)?, remove: changes.removed, more: changes.more })
+        Ok(SyncedChanges {
+            update: shaping.shape_stored(changes.updated)?,
+            remove: changes.removed,
+            more: changes.more,
+        })
     }
 
     /// `chat.getThreadMessages`: the replies of a thread (not the parent),
@@ -314,9 +316,11 @@ impl Services {
                 "thread list",
             )
             .await?;
-        let mut update = changes.updated;
-        sort_messages(&mut update, &shaping.sort);
-        Ok(SyncedChanges { update: shaping.project(update)?, remove: changes.removed, more: changes.more })
+        Ok(SyncedChanges {
+            update: shaping.shape_stored(changes.updated)?,
+            remove: changes.removed,
+            more: changes.more,
+        })
     }
 
     /// `chat.followMessage` (`follow`) / `chat.unfollowMessage`: adds or

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use bytes::BufMut;
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
+use threadsync_domain::{StoredMessage, Timestamp};
 use threadsync_storage::{StorageError, StorageResult};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
@@ -172,6 +173,14 @@ impl RawJson<'_> {
     /// The document, deserialised.
     pub(crate) fn decode<T: DeserializeOwned>(&self) -> StorageResult<T> {
         serde_json::from_slice(self.0).map_err(corrupt)
+    }
+
+    /// The message document as stored, filed under `stamp`: its text copied
+    /// out of the row and checked to be JSON, not decoded.
+    pub(crate) fn stored(&self, stamp: Timestamp) -> StorageResult<StoredMessage> {
+        let text = std::str::from_utf8(self.0)
+            .map_err(|e| StorageError::Backend(format!("corrupt document in the database: {e}")))?;
+        StoredMessage::from_text(stamp, text.to_owned()).map_err(corrupt)
     }
 }
 

@@ -72,7 +72,9 @@ use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::permissions::{PermissionChange, Role};
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, Upload, User};
+use threadsync_domain::{
+    Message, Room, RoomType, StoredMessage, Subscription, Timestamp, Tombstone, Upload, User,
+};
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, Avatar, AvatarStore, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore,
@@ -936,14 +938,14 @@ impl SearchStore for PgStore {
 
 #[async_trait]
 impl SyncStore for PgStore {
-    async fn changes_since(
+    async fn stored_changes_since(
         &self,
         scope: ChangeScope<'_>,
         since: Timestamp,
         filter: &Filter,
         offset: u64,
         limit: u64,
-    ) -> StorageResult<Changes> {
+    ) -> StorageResult<Changes<StoredMessage>> {
         let mut client = self.core.client().await?;
         sync::changes_since(&mut client, scope, since, filter, offset, limit).await
     }

@@ -38,13 +38,13 @@
 //! (NULL) first in ascending and last in descending order, as SQLite and
 //! MongoDB order them (PostgreSQL's own default is the opposite).
 
-use crate::db::{self, count, err, from_json, get, sql_int, Conn, RawJson};
+use crate::db::{self, count, err, get, sql_int, Conn, RawJson};
 use crate::query::{self, Compiled, Param};
 use deadpool_postgres::{ClientWrapper, Transaction};
 use serde_json::Value;
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Message, Timestamp, Tombstone};
+use threadsync_domain::{Message, StoredMessage, Timestamp, Tombstone};
 use threadsync_storage::{
     ChangeScope, Changes, Cursor, Page, StorageError, StorageResult, ThreadKind, ThreadListQuery,
 };
@@ -184,7 +184,7 @@ struct FeedPage {
     limit: u64,
     skipped: u64,
     taken: u64,
-    changes: Changes,
+    changes: Changes<StoredMessage>,
 }
 
 impl FeedPage {
@@ -198,7 +198,7 @@ impl FeedPage {
     /// page is complete (and `more` known).
     fn push(
         &mut self,
-        decode: impl FnOnce() -> StorageResult<Result<Message, Tombstone>>,
+        decode: impl FnOnce() -> StorageResult<Result<StoredMessage, Tombstone>>,
     ) -> StorageResult<bool> {
         if self.skipped < self.offset {
             self.skipped += 1;
@@ -217,11 +217,11 @@ impl FeedPage {
     }
 }
 
-/// A change as the page keeps it: the document is decoded only when the
-/// page takes it (straight from its JSON text into a [`Message`]).
-fn decoded(change: Change<'_>) -> StorageResult<Result<Message, Tombstone>> {
+/// A change as the page keeps it: the document's text is copied out of the
+/// row only when the page takes it, and is not decoded (`StoredMessage`).
+fn kept(stamp: i64, change: Change<'_>) -> StorageResult<Result<StoredMessage, Tombstone>> {
     match change {
-        Change::Updated(doc) => doc.decode().map(Ok),
+        Change::Updated(doc) => doc.stored(Timestamp(stamp)).map(Ok),
         Change::Removed(tombstone) => Ok(Err(tombstone)),
     }
 }
@@ -233,7 +233,7 @@ pub(crate) async fn changes_since(
     filter: &Filter,
     offset: u64,
     limit: u64,
-) -> StorageResult<Changes> {
+) -> StorageResult<Changes<StoredMessage>> {
     // One row more than asked tells whether the feed goes on.
     let (sql, params, exact) = changes_sql(scope, since, filter, limit.saturating_add(1), Some(offset));
     if exact {
@@ -250,8 +250,8 @@ pub(crate) async fn changes_since(
             client.rows_dyn(&sql, &refs(&params)).await?
         };
         for row in &rows {
-            let change = change_of(row)?.1;
-            if !page.push(|| decoded(change))? {
+            let (stamp, change) = change_of(row)?;
+            if !page.push(|| kept(stamp, change))? {
                 break;
             }
         }
@@ -271,15 +271,15 @@ pub(crate) async fn changes_since(
         for row in &rows {
             let (stamp, change) = change_of(row)?;
             cursor = Timestamp(stamp);
-            // The filter reads the document as a tree; a match is then
-            // converted from that tree, not parsed again.
+            // The filter reads the document as a tree; a match is kept as
+            // its stored text.
             let pushed = match change {
                 Change::Updated(doc) => {
-                    let doc: Value = doc.decode()?;
-                    if !filter.matches(&doc) {
+                    let tree: Value = doc.decode()?;
+                    if !filter.matches(&tree) {
                         continue;
                     }
-                    page.push(|| from_json::<Message>(doc).map(Ok))?
+                    page.push(|| doc.stored(Timestamp(stamp)).map(Ok))?
                 }
                 Change::Removed(tombstone) => page.push(|| Ok(Err(tombstone)))?,
             };

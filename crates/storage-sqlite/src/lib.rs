@@ -51,7 +51,9 @@ use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::permissions::{PermissionChange, Role};
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Message, Room, RoomType, Subscription, Timestamp, Tombstone, Upload, User};
+use threadsync_domain::{
+    Message, Room, RoomType, StoredMessage, Subscription, Timestamp, Tombstone, Upload, User,
+};
 use threadsync_storage::cache::ReadCache;
 use threadsync_storage::{
     rules, Avatar, AvatarStore, ChangeScope, Changes, Cursor, Deletion, EventKind, ImportBatch, ImportStore,
@@ -602,14 +604,14 @@ impl SearchStore for SqliteStore {
 
 #[async_trait]
 impl SyncStore for SqliteStore {
-    async fn changes_since(
+    async fn stored_changes_since(
         &self,
         scope: ChangeScope<'_>,
         since: Timestamp,
         filter: &Filter,
         offset: u64,
         limit: u64,
-    ) -> StorageResult<Changes> {
+    ) -> StorageResult<Changes<StoredMessage>> {
         // Hot delta syncs (clients polling a thread or room they have open)
         // find a handful of changes. The page is first read on the calling
         // task with a small bound (see pool.rs for why that is cheaper); it

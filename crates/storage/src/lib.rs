@@ -34,7 +34,9 @@ use serde_json::Value;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::permissions::{PermissionChange, Role};
 use threadsync_domain::query::Filter;
-use threadsync_domain::{Markup, Message, Room, RoomType, Subscription, Timestamp, Tombstone, User, UserRef};
+use threadsync_domain::{
+    Markup, Message, Room, RoomType, StoredMessage, Subscription, Timestamp, Tombstone, User, UserRef,
+};
 
 pub use files::{
     Avatar, AvatarStore, Blob, BlobError, BlobStore, ByteStream, FallbackBlobs, UploadListQuery,
@@ -837,22 +839,66 @@ pub enum ChangeScope<'a> {
 /// A page of a change feed: documents updated and removed after a stamp,
 /// oldest change first across both lists. Because stamps are unique within a
 /// room, "everything after the last stamp of this page" resumes exactly.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Changes {
+///
+/// Backends return the documents as stored ([`StoredMessage`]); the page is
+/// decoded into [`Message`]s ([`Changes::decode`]) only where a rule needs
+/// their fields, so a page served whole is never decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Changes<D = Message> {
     /// Updated documents, by `_updatedAt` ascending.
-    pub updated: Vec<Message>,
+    pub updated: Vec<D>,
     /// Removals, by `_deletedAt` ascending.
     pub removed: Vec<Tombstone>,
     /// Whether more changes exist beyond this page.
     pub more: bool,
 }
 
-impl Changes {
+impl<D> Default for Changes<D> {
+    fn default() -> Self {
+        Changes { updated: Vec::new(), removed: Vec::new(), more: false }
+    }
+}
+
+/// A document with the stamp the change feeds file it under.
+pub trait Stamped {
+    /// Its `_updatedAt`.
+    fn stamp(&self) -> Timestamp;
+}
+
+impl Stamped for Message {
+    fn stamp(&self) -> Timestamp {
+        self.updated_at
+    }
+}
+
+impl Stamped for StoredMessage {
+    fn stamp(&self) -> Timestamp {
+        self.updated_at()
+    }
+}
+
+impl<D: Stamped> Changes<D> {
     /// The greatest stamp in the page: where the next page starts.
     pub fn last_stamp(&self) -> Option<Timestamp> {
-        let u = self.updated.last().map(|m| m.updated_at);
+        let u = self.updated.last().map(Stamped::stamp);
         let r = self.removed.last().map(|t| t.deleted_at);
         u.max(r)
+    }
+}
+
+impl Changes<StoredMessage> {
+    /// The same page with every document decoded; a stored text that is not
+    /// a message is a corrupt store (`Backend`).
+    pub fn decode(self) -> StorageResult<Changes> {
+        let updated = self
+            .updated
+            .iter()
+            .map(|doc| {
+                doc.decode()
+                    .map_err(|e| StorageError::Backend(format!("corrupt document in the database: {e}")))
+            })
+            .collect::<StorageResult<Vec<Message>>>()?;
+        Ok(Changes { updated, removed: self.removed, more: self.more })
     }
 }
 
@@ -900,7 +946,17 @@ pub trait SyncStore: Send + Sync {
     /// skips `offset` changes, then returns at most `limit` (the two lists
     /// together). `filter` (the client's `query`) narrows the updates;
     /// removals carry no content and are all reported. Cost follows
-    /// `offset + limit`, not the thread or room size.
+    /// `offset + limit`, not the thread or room size. The documents come as
+    /// stored, not decoded.
+    async fn stored_changes_since(
+        &self,
+        scope: ChangeScope<'_>,
+        since: Timestamp,
+        filter: &Filter,
+        offset: u64,
+        limit: u64,
+    ) -> StorageResult<Changes<StoredMessage>>;
+    /// [`SyncStore::stored_changes_since`] with the documents decoded.
     async fn changes_since(
         &self,
         scope: ChangeScope<'_>,
@@ -908,7 +964,9 @@ pub trait SyncStore: Send + Sync {
         filter: &Filter,
         offset: u64,
         limit: u64,
-    ) -> StorageResult<Changes>;
+    ) -> StorageResult<Changes> {
+        self.stored_changes_since(scope, since, filter, offset, limit).await?.decode()
+    }
     /// The replies of a thread (the parent excluded) that match `filter`.
     /// Empty sort: `ts` ascending. `_id` breaks ties.
     async fn thread_replies(

@@ -64,6 +64,32 @@ async fn sync_thread_messages_honours_query_fields_and_sort() {
     assert_eq!(update[0], json!({"_id": replies[2], "msg": "three @bob"}), "only _id and msg");
 }
 
+/// A page asked for whole is served from the stored documents without
+/// decoding them; `sort` alone and `fields` alone decode and shape it. All
+/// three must list the same documents, field for field.
+#[tokio::test]
+async fn a_whole_sync_page_holds_the_documents_the_shaped_pages_hold() {
+    let (app, alice, parent, replies, _) = fixture().await;
+    let base = format!("/api/v1/chat.syncThreadMessages?tmid={parent}&updatedSince={EPOCH}");
+    let whole = app.get(&base, Some(&alice)).await.ok();
+    let whole = whole["messages"]["update"].as_array().expect("update").clone();
+    assert_eq!(ids(&Value::Array(whole.clone())), replies);
+
+    let sorted = app.get(&format!("{base}&sort={}", enc(r#"{"ts": -1}"#)), Some(&alice)).await.ok();
+    let mut sorted = sorted["messages"]["update"].as_array().expect("update").clone();
+    sorted.reverse();
+    assert_eq!(sorted, whole, "same documents, field for field, whichever path served them");
+
+    let listed = app.get(&format!("/api/v1/chat.getThreadMessages?tmid={parent}"), Some(&alice)).await.ok();
+    assert_eq!(listed["messages"].as_array().expect("messages"), &whole);
+    for doc in &whole {
+        assert!(
+            doc["md"].is_array() && doc["u"]["username"].is_string() && doc["_updatedAt"].is_string(),
+            "{doc}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_query_narrows_and_never_widens() {
     let (app, alice, parent, replies, other) = fixture().await;
