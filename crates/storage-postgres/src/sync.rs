@@ -192,13 +192,13 @@ impl FeedPage {
         FeedPage { offset, limit, skipped: 0, taken: 0, changes: Changes::default() }
     }
 
-    /// Adds a change (`decode` gives the updated document, or a removal),
-    /// decoding it only if the page takes it: a skipped change and the one
-    /// extra row read to learn `more` are never decoded. `false` once the
-    /// page is complete (and `more` known).
+    /// Adds a change (`take` gives the updated document, or a removal),
+    /// copying it out of its row only if the page takes it: a skipped change
+    /// and the one extra row read to learn `more` are never copied. `false`
+    /// once the page is complete (and `more` known).
     fn push(
         &mut self,
-        decode: impl FnOnce() -> StorageResult<Result<StoredMessage, Tombstone>>,
+        take: impl FnOnce() -> StorageResult<Result<StoredMessage, Tombstone>>,
     ) -> StorageResult<bool> {
         if self.skipped < self.offset {
             self.skipped += 1;
@@ -209,7 +209,7 @@ impl FeedPage {
             return Ok(false);
         }
         self.taken += 1;
-        match decode()? {
+        match take()? {
             Ok(message) => self.changes.updated.push(message),
             Err(tombstone) => self.changes.removed.push(tombstone),
         }
