@@ -20,7 +20,7 @@ use threadsync_domain::query::Filter;
 use threadsync_domain::settings::Settings;
 use threadsync_domain::{param, Param, Reject};
 use threadsync_domain::{Error, Message, Result, Room, StoredMessage, Timestamp, Tombstone, User};
-use threadsync_storage::{ChangeScope, Changes, Cursor};
+use threadsync_storage::{ChangeScope, Changes, Cursor, StorageError};
 
 /// The paging and shaping parameters of a listing or feed, as the client
 /// sent them (empty values already count as absent).
@@ -95,7 +95,7 @@ pub enum Documents {
 
 /// Stored documents decoded, for the rules that read their fields.
 pub(crate) fn decode_stored(documents: &[StoredMessage]) -> Result<Vec<Message>> {
-    documents.iter().map(|doc| doc.decode().map_err(Error::internal)).collect()
+    documents.iter().map(|doc| Ok(doc.decode().map_err(StorageError::corrupt_document)?)).collect()
 }
 
 impl Documents {

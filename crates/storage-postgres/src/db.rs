@@ -113,11 +113,7 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StorageResult<JsonTex
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(value: Value) -> StorageResult<T> {
-    serde_json::from_value(value).map_err(corrupt)
-}
-
-fn corrupt(e: serde_json::Error) -> StorageError {
-    StorageError::Backend(format!("corrupt document in the database: {e}"))
+    serde_json::from_value(value).map_err(StorageError::corrupt_document)
 }
 
 /// A `json` / `jsonb` parameter: JSON text, already serialised.
@@ -172,15 +168,14 @@ impl<'a> FromSql<'a> for RawJson<'a> {
 impl RawJson<'_> {
     /// The document, deserialised.
     pub(crate) fn decode<T: DeserializeOwned>(&self) -> StorageResult<T> {
-        serde_json::from_slice(self.0).map_err(corrupt)
+        serde_json::from_slice(self.0).map_err(StorageError::corrupt_document)
     }
 
     /// The message document as stored, filed under `stamp`: its text copied
     /// out of the row and checked to be JSON, not decoded.
     pub(crate) fn stored(&self, stamp: Timestamp) -> StorageResult<StoredMessage> {
-        let text = std::str::from_utf8(self.0)
-            .map_err(|e| StorageError::Backend(format!("corrupt document in the database: {e}")))?;
-        StoredMessage::from_text(stamp, text.to_owned()).map_err(corrupt)
+        let text = std::str::from_utf8(self.0).map_err(StorageError::corrupt_document)?;
+        StoredMessage::from_text(stamp, text.to_owned()).map_err(StorageError::corrupt_document)
     }
 }
 

@@ -99,12 +99,7 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> StorageResult<String>
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> StorageResult<T> {
-    serde_json::from_str(text).map_err(corrupt)
-}
-
-/// A stored document that does not read back.
-pub(crate) fn corrupt(e: serde_json::Error) -> StorageError {
-    StorageError::Backend(format!("corrupt document in the database: {e}"))
+    serde_json::from_str(text).map_err(StorageError::corrupt_document)
 }
 
 /// `u64` paging arguments as SQLite integers (saturating: a count beyond

@@ -5,14 +5,16 @@
 //! `tests::every_sync_query_uses_an_index` (below) checks with `EXPLAIN
 //! QUERY PLAN` that none of them scans a table or sorts.
 
-use crate::db::{corrupt, count, from_json, sql_int, Cached, Db};
+use crate::db::{count, from_json, sql_int, Cached, Db};
 use crate::query;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use threadsync_domain::listing::{Direction, Sort, SortField};
 use threadsync_domain::query::Filter;
 use threadsync_domain::{Message, StoredMessage, Timestamp, Tombstone};
-use threadsync_storage::{ChangeScope, Changes, Cursor, Page, StorageResult, ThreadKind, ThreadListQuery};
+use threadsync_storage::{
+    ChangeScope, Changes, Cursor, Page, StorageError, StorageResult, ThreadKind, ThreadListQuery,
+};
 
 const HORIZON_KEY: &str = "tombstone_horizon";
 
@@ -80,9 +82,9 @@ pub(crate) fn changes_since(
         let stamp: i64 = row.get(0).db()?;
         match row.get::<_, Option<String>>(1).db()? {
             // Checked to be JSON, not decoded (see `StoredMessage`).
-            Some(doc) => {
-                changes.updated.push(StoredMessage::from_text(Timestamp(stamp), doc).map_err(corrupt)?)
-            }
+            Some(doc) => changes.updated.push(
+                StoredMessage::from_text(Timestamp(stamp), doc).map_err(StorageError::corrupt_document)?,
+            ),
             None => changes.removed.push(Tombstone {
                 id: row.get(2).db()?,
                 rid: row.get(3).db()?,

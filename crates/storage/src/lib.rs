@@ -65,6 +65,14 @@ pub enum StorageError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+impl StorageError {
+    /// A stored document that does not read back (not JSON, not UTF-8, or
+    /// not the type it is stored as).
+    pub fn corrupt_document(e: impl std::fmt::Display) -> Self {
+        StorageError::Backend(format!("corrupt document in the database: {e}"))
+    }
+}
+
 impl From<StorageError> for threadsync_domain::Error {
     fn from(e: StorageError) -> Self {
         threadsync_domain::Error::internal(e)
@@ -893,10 +901,7 @@ impl Changes<StoredMessage> {
         let updated = self
             .updated
             .iter()
-            .map(|doc| {
-                doc.decode()
-                    .map_err(|e| StorageError::Backend(format!("corrupt document in the database: {e}")))
-            })
+            .map(|doc| doc.decode().map_err(StorageError::corrupt_document))
             .collect::<StorageResult<Vec<Message>>>()?;
         Ok(Changes { updated, removed: self.removed, more: self.more })
     }

@@ -5,7 +5,7 @@
 //! between live ones stay resident, and only the top of each heap is ever
 //! returned. The server's memory is made of long-lived pieces (SQLite's
 //! page caches, filled on the reader threads) mixed with short-lived pages
-//! of 1,000 messages decoded on one thread and serialised and freed on
+//! of 1,000 messages read on one thread and serialised and freed on
 //! another. With one arena per thread (16 in a resync of the 100,000-reply
 //! thread on 2 cores: the reader, worker, writer and password-hashing
 //! threads), `malloc_info` at the end of that run showed 27 of 56 MiB of
