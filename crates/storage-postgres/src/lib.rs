@@ -2,7 +2,9 @@
 //! sharing one database.
 //!
 //! # Layout
-//! - **A pool** of connections (deadpool-postgres) runs every operation.
+//! - **A pool** of connections (deadpool-postgres) runs every operation
+//!   but the hot feeds, which share a few connections and are pipelined
+//!   on them (readers.rs).
 //!   Each write is one READ COMMITTED transaction; reads that need several
 //!   statements (a page and its total, a filtered feed walked in batches)
 //!   run in one `REPEATABLE READ READ ONLY` transaction, single statements
@@ -44,6 +46,7 @@ mod migrations;
 mod plans;
 mod presence;
 mod query;
+mod readers;
 mod rename;
 mod rooms;
 mod search;
@@ -129,6 +132,9 @@ pub struct PgOptions {
     /// A PEM file of certificates trusted for TLS besides the system's (a
     /// private CA, or the server's self-signed certificate); tls.rs.
     pub ca_file: Option<std::path::PathBuf>,
+    /// Connections shared by hot reads (at least one), opened on first use,
+    /// besides the pool: see readers.rs.
+    pub read_connections: usize,
 }
 
 impl Default for PgOptions {
@@ -139,6 +145,7 @@ impl Default for PgOptions {
             connect_attempts: 10,
             connect_backoff: Duration::from_millis(250),
             ca_file: None,
+            read_connections: 1,
         }
     }
 }
@@ -156,6 +163,8 @@ pub struct PgStore {
 /// The shared part of a [`PgStore`] (it derefs to this).
 pub(crate) struct Core {
     pool: Pool,
+    /// Connections shared by hot single-statement reads (readers.rs).
+    readers: readers::Readers,
     /// Committed writes, for realtime listeners (`Store::subscribe`), fed by
     /// the listener task.
     events: tokio::sync::broadcast::Sender<StoreEvent>,
@@ -277,6 +286,8 @@ impl PgStore {
             _ => lease,
         };
         config.options(session);
+        let readers =
+            readers::Readers::new(config.clone(), tls.clone(), target.clone(), options.read_connections);
         let manager =
             Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
@@ -292,6 +303,7 @@ impl PgStore {
         Ok(PgStore {
             core: Arc::new(Core {
                 pool,
+                readers,
                 events,
                 channel,
                 origin,
@@ -946,6 +958,10 @@ impl SyncStore for PgStore {
         offset: u64,
         limit: u64,
     ) -> StorageResult<Changes<StoredMessage>> {
+        if sync::on_shared_connection(filter, offset, limit) {
+            let reader = self.core.readers.get().await?;
+            return sync::unfiltered_changes(&*reader, scope, since, offset, limit).await;
+        }
         let mut client = self.core.client().await?;
         sync::changes_since(&mut client, scope, since, filter, offset, limit).await
     }
@@ -1131,6 +1147,8 @@ impl Store for PgStore {
             ("pool_max", status.max_size as f64),
             ("pool_available", status.available as f64),
             ("pool_waiting", status.waiting as f64),
+            ("shared_read_connections", self.core.readers.open() as f64),
+            ("shared_read_connections_max", self.core.readers.size() as f64),
         ]
     }
 

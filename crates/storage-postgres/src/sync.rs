@@ -226,6 +226,51 @@ fn kept(stamp: i64, change: Change<'_>) -> StorageResult<Result<StoredMessage, T
     }
 }
 
+/// The most changes a feed page on a shared connection reads per half (its
+/// offset plus its rows, the extra row aside): what a statement queued
+/// behind it on that connection waits for stays bounded (readers.rs). A
+/// thousand is the largest page the sync endpoints ask for, and what a hot
+/// sync without `count` asks for (it gets the few changes there are).
+const SHARED_ROWS: u64 = 1_000;
+
+/// Whether a feed page may run on a shared connection: no client query (one
+/// exact statement, each half an index range that stops at the page) and no
+/// deep offset.
+pub(crate) fn on_shared_connection(filter: &Filter, offset: u64, limit: u64) -> bool {
+    matches!(filter, Filter::True) && offset.saturating_add(limit) <= SHARED_ROWS
+}
+
+/// A feed page without a client query, on any connection (one statement:
+/// one snapshot; it applies `offset` itself). Its text depends only on the
+/// scope and whether there is an offset (six texts in all): prepared once
+/// per connection, so a hot sync is one round trip instead of a parse round
+/// trip and an execute round trip.
+pub(crate) async fn unfiltered_changes(
+    conn: &dyn Conn,
+    scope: ChangeScope<'_>,
+    since: Timestamp,
+    offset: u64,
+    limit: u64,
+) -> StorageResult<Changes<StoredMessage>> {
+    // One row more than asked tells whether the feed goes on.
+    let (sql, params, _) = changes_sql(scope, since, &Filter::True, limit.saturating_add(1), Some(offset));
+    let rows = conn.rows(&sql, &refs(&params)).await?;
+    page_of(&rows, limit)
+}
+
+/// The page of an exact feed statement's rows (`limit` of them, one more
+/// telling that the feed goes on).
+fn page_of(rows: &[tokio_postgres::Row], limit: u64) -> StorageResult<Changes<StoredMessage>> {
+    let mut page = FeedPage::new(0, limit);
+    for row in rows {
+        let (stamp, change) = change_of(row)?;
+        if !page.push(|| kept(stamp, change))? {
+            break;
+        }
+    }
+    Ok(page.changes)
+}
+
 pub(crate) async fn changes_since(
     client: &mut ClientWrapper,
     scope: ChangeScope<'_>,
@@ -234,28 +279,16 @@ pub(crate) async fn changes_since(
     offset: u64,
     limit: u64,
 ) -> StorageResult<Changes<StoredMessage>> {
+    if matches!(filter, Filter::True) {
+        return unfiltered_changes(&*client, scope, since, offset, limit).await;
+    }
     // One row more than asked tells whether the feed goes on.
     let (sql, params, exact) = changes_sql(scope, since, filter, limit.saturating_add(1), Some(offset));
     if exact {
-        // One statement: one snapshot; it applied `offset` itself.
-        let mut page = FeedPage::new(0, limit);
-        // Without a client query the text depends only on the scope and
-        // whether there is an offset (six texts in all): prepared once per
-        // connection, so a hot sync is one round trip instead of a parse
-        // round trip and an execute round trip. Texts with a client query
-        // are not cached (unbounded variety).
-        let rows = if matches!(filter, Filter::True) {
-            client.rows(&sql, &refs(&params)).await?
-        } else {
-            client.rows_dyn(&sql, &refs(&params)).await?
-        };
-        for row in &rows {
-            let (stamp, change) = change_of(row)?;
-            if !page.push(|| kept(stamp, change))? {
-                break;
-            }
-        }
-        return Ok(page.changes);
+        // One statement, one snapshot. Texts with a client query are not
+        // prepared (unbounded variety).
+        let rows = client.rows_dyn(&sql, &refs(&params)).await?;
+        return page_of(&rows, limit);
     }
     drop((sql, params));
     let mut page = FeedPage::new(offset, limit);

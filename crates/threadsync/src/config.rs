@@ -12,6 +12,14 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA: &str = "./threadsync-data";
 pub const DEFAULT_PG_POOL_SIZE: usize = 16;
 pub const DEFAULT_PG_CONNECT_ATTEMPTS: u32 = 10;
+
+/// Half the CPU cores this process may use, at least one: a core of this
+/// server keeps about half a core of PostgreSQL busy with hot syncs, and
+/// fewer connections pipeline more statements per round trip
+/// (BENCHMARKS.md, "Hot reads on shared connections").
+pub fn default_pg_read_connections() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2))
+}
 pub const DEFAULT_SQLITE_READERS: usize = 4;
 /// The services' own cap: a sync response never carries more by default.
 pub const DEFAULT_MAX_SYNC_ITEMS: u64 = threadsync_service::HARD_MAX_COUNT;
@@ -65,6 +73,12 @@ pub struct Settings {
     /// PostgreSQL connection pool size per instance
     #[arg(long, env = "THREADSYNC_PG_POOL_SIZE", value_name = "N")]
     pub pg_pool_size: Option<usize>,
+
+    /// PostgreSQL connections shared by hot reads (change feeds without a
+    /// client query), besides the pool: their statements are pipelined
+    /// [default: half the CPU cores, at least 1]
+    #[arg(long, env = "THREADSYNC_PG_READ_CONNECTIONS", value_name = "N")]
+    pub pg_read_connections: Option<usize>,
 
     /// Attempts to reach PostgreSQL at start, with exponential backoff (about
     /// 30 s for 10), before giving up
@@ -168,6 +182,7 @@ impl Settings {
             database_url,
             pg_schema,
             pg_pool_size,
+            pg_read_connections,
             pg_connect_attempts,
             pg_ca_file,
             sqlite_readers,
@@ -185,6 +200,7 @@ impl Settings {
             database_url: pick(database_url, lower.database_url),
             pg_schema: pick(pg_schema, lower.pg_schema),
             pg_pool_size: pick(pg_pool_size, lower.pg_pool_size),
+            pg_read_connections: pick(pg_read_connections, lower.pg_read_connections),
             pg_connect_attempts: pick(pg_connect_attempts, lower.pg_connect_attempts),
             pg_ca_file: pick(pg_ca_file, lower.pg_ca_file),
             sqlite_readers: pick(sqlite_readers, lower.sqlite_readers),
@@ -252,6 +268,8 @@ pub struct Config {
     /// PostgreSQL schema (`None`: the server's default, `public`).
     pub pg_schema: Option<String>,
     pub pg_pool_size: usize,
+    /// Connections shared by hot reads.
+    pub pg_read_connections: usize,
     pub pg_connect_attempts: u32,
     /// Extra trusted certificates for PostgreSQL TLS.
     pub pg_ca_file: Option<PathBuf>,
@@ -293,6 +311,7 @@ impl Config {
             database_url,
             pg_schema,
             pg_pool_size,
+            pg_read_connections,
             pg_connect_attempts,
             pg_ca_file,
             sqlite_readers,
@@ -314,6 +333,8 @@ impl Config {
             }
         }
         let pg_pool_size = at_least_one("pg_pool_size", pg_pool_size, DEFAULT_PG_POOL_SIZE)?;
+        let pg_read_connections =
+            at_least_one("pg_read_connections", pg_read_connections, default_pg_read_connections())?;
         let pg_connect_attempts =
             at_least_one("pg_connect_attempts", pg_connect_attempts, DEFAULT_PG_CONNECT_ATTEMPTS)?;
         let sqlite_readers = at_least_one("sqlite_readers", sqlite_readers, DEFAULT_SQLITE_READERS)?;
@@ -349,6 +370,7 @@ impl Config {
             database_url,
             pg_schema,
             pg_pool_size,
+            pg_read_connections,
             pg_connect_attempts,
             pg_ca_file,
             sqlite_readers,
@@ -459,6 +481,8 @@ mod tests {
         assert_eq!(config.database_url, None);
         assert_eq!(config.sqlite_readers, DEFAULT_SQLITE_READERS);
         assert_eq!(config.pg_pool_size, DEFAULT_PG_POOL_SIZE);
+        assert_eq!(config.pg_read_connections, default_pg_read_connections());
+        assert!(config.pg_read_connections >= 1);
         assert_eq!(config.pg_connect_attempts, DEFAULT_PG_CONNECT_ATTEMPTS);
         assert_eq!(config.max_sync_items, DEFAULT_MAX_SYNC_ITEMS);
         assert_eq!(config.tombstone_retention_days, None);
@@ -561,6 +585,11 @@ mod tests {
         }
         let flags = Settings { pg_pool_size: Some(0), ..Settings::default() };
         assert!(resolve(flags, Settings::default()).is_err());
+        let flags = Settings { pg_read_connections: Some(3), ..Settings::default() };
+        assert_eq!(resolve(flags, Settings::default()).expect("config").pg_read_connections, 3);
+        let flags = Settings { pg_read_connections: Some(0), ..Settings::default() };
+        let refused = resolve(flags, Settings::default()).expect_err("no shared connection");
+        assert!(refused.to_string().contains("pg_read_connections must be at least 1"), "{refused}");
         let flags = Settings { pg_connect_attempts: Some(0), ..Settings::default() };
         assert!(resolve(flags, Settings::default()).is_err());
     }

@@ -246,6 +246,7 @@ fn store_config(args: &SeedArgs) -> Config {
         database_url: args.database_url.clone(),
         pg_schema: args.pg_schema.clone(),
         pg_pool_size: 4,
+        pg_read_connections: 1,
         pg_connect_attempts: crate::config::DEFAULT_PG_CONNECT_ATTEMPTS,
         pg_ca_file: None,
         sqlite_readers: 1,

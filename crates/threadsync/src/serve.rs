@@ -33,6 +33,7 @@ async fn open_postgres(config: &Config, url: &str) -> anyhow::Result<PgStore> {
     let options = PgOptions {
         schema: config.pg_schema.clone(),
         pool_size: config.pg_pool_size,
+        read_connections: config.pg_read_connections,
         connect_attempts: config.pg_connect_attempts,
         ca_file: config.pg_ca_file.clone(),
         ..PgOptions::default()

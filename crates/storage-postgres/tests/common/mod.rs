@@ -38,6 +38,7 @@ pub fn options(schema: &str) -> PgOptions {
         connect_attempts: 3,
         connect_backoff: Duration::from_millis(100),
         ca_file: None,
+        read_connections: 2,
     }
 }
 

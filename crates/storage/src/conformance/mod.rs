@@ -172,6 +172,7 @@ macro_rules! conformance_suite {
             sync_thread_parents_filters,
             sync_room_cursors_and_tombstones,
             sync_prune_tombstones_sets_horizon,
+            sync_concurrent_feeds_each_get_their_own_answer,
             clock_tight_loop_strictly_increases,
             clock_concurrent_writers_distinct_stamps,
             clock_followers_of_concurrent_writers_miss_nothing,
@@ -2806,6 +2807,45 @@ pub async fn sync_thread_changes_merge_and_resume(store: &dyn Store) {
         .await
         .expect("changes");
     assert_eq!(empty, Changes::default());
+}
+
+/// Many feeds read at once (on PostgreSQL they share connections and their
+/// statements are pipelined) each get the answer they get alone: their own
+/// scope's changes, their own page, whatever else is in flight.
+pub async fn sync_concurrent_feeds_each_get_their_own_answer(store: &dyn Store) {
+    let w = World::new(store).await;
+    let start = w.post(store, "p0", &w.alice).await.updated_at;
+    for p in 1..=3 {
+        w.post(store, &format!("p{p}"), &w.alice).await;
+    }
+    for p in 0..=3 {
+        for r in 0..=p {
+            w.reply(store, &format!("p{p}-r{r}"), &format!("p{p}"), &w.bob, &[]).await;
+        }
+    }
+    store.delete_message("p2-r1", false).await.expect("delete");
+    let scopes: Vec<(ChangeScope<'_>, u64)> = ["p0", "p1", "p2", "p3"]
+        .into_iter()
+        .map(ChangeScope::Thread)
+        .chain([ChangeScope::ThreadParents(ROOM), ChangeScope::Room(ROOM)])
+        .flat_map(|scope| [(scope, 2), (scope, 100)])
+        .collect();
+    let mut alone = Vec::new();
+    for (scope, limit) in &scopes {
+        alone.push(store.changes_since(*scope, start, &Filter::True, 0, *limit).await.expect("feed alone"));
+    }
+    assert_eq!(message_ids(&alone[7].updated), vec!["p3-r0", "p3-r1", "p3-r2", "p3-r3"], "p3, limit 100");
+    assert_eq!(tomb_ids(&alone[5].removed), vec!["p2-r1"], "p2, limit 100");
+    let together = futures_util::future::join_all(
+        (0..8)
+            .flat_map(|_| scopes.iter())
+            .map(|(scope, limit)| store.changes_since(*scope, start, &Filter::True, 0, *limit)),
+    )
+    .await;
+    for (i, answer) in together.into_iter().enumerate() {
+        let (scope, limit) = scopes[i % scopes.len()];
+        assert_eq!(answer.expect("feed in a crowd"), alone[i % scopes.len()], "{scope:?}, limit {limit}");
+    }
 }
 
 pub async fn sync_thread_parent_and_room_scopes(store: &dyn Store) {
