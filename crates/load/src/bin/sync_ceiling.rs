@@ -14,7 +14,8 @@
 //! - SQLite (`--db`): each tokio worker thread has its own read-only
 //!   connection and runs the statement inline (no pool hop).
 //! - PostgreSQL (`--database-url`, `--pg-schema`): `--pg-connections`
-//!   connections opened at start, each with the statement prepared once,
+//!   connections (by default as many as the server's shared read
+//!   connections) opened at start, each with the statement prepared once,
 //!   taken in turn by the requests (a connection pipelines the statements
 //!   sent to it while others are under way, so no request waits for a
 //!   free one). The statement is the server's own feed statement for a
@@ -53,9 +54,10 @@ struct Args {
     /// The schema the server was served with (`serve --pg-schema`).
     #[arg(long, requires = "database_url")]
     pg_schema: Option<String>,
-    /// PostgreSQL connections (the server's pool is 16 by default).
-    #[arg(long, default_value_t = 16)]
-    pg_connections: usize,
+    /// PostgreSQL connections [default: half the CPU cores, at least one,
+    /// as the server's `--pg-read-connections`, which its hot feeds share]
+    #[arg(long)]
+    pg_connections: Option<usize>,
     /// Address to listen on; only loopback addresses are accepted.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -134,9 +136,9 @@ fn main() -> std::process::ExitCode {
     let result: anyhow::Result<()> = runtime.block_on(async move {
         let store = match (&args.db, &args.database_url) {
             (Some(db), _) => Store::Sqlite(db.clone()),
-            (None, Some(url)) => {
-                Store::Postgres(connect(url, args.pg_schema.as_deref(), args.pg_connections.max(1)).await?)
-            }
+            (None, Some(url)) => Store::Postgres(
+                connect(url, args.pg_schema.as_deref(), pg_connections(args.pg_connections)).await?,
+            ),
             (None, None) => anyhow::bail!("give --db or --database-url"),
         };
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
@@ -162,6 +164,12 @@ fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
     )?;
     conn.set_prepared_statement_cache_capacity(4);
     Ok(conn)
+}
+
+/// The connections to open: as many as the server shares among its hot
+/// feeds by default, unless told.
+fn pg_connections(asked: Option<usize>) -> usize {
+    asked.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2))).max(1)
 }
 
 /// Opens `n` connections to the server's database (its schema first in the
