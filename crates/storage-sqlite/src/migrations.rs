@@ -30,6 +30,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, sql: include_str!("../migrations/0009_room_join_code.sql") },
     Migration { version: 10, sql: include_str!("../migrations/0010_custom_roles.sql") },
     Migration { version: 11, sql: include_str!("../migrations/0011_presence.sql") },
+    Migration { version: 12, sql: include_str!("../migrations/0012_search_queue.sql") },
 ];
 
 /// Brings the schema up to the latest version. Refuses a database written by
@@ -60,6 +61,9 @@ pub(crate) fn apply(conn: &mut Connection) -> StorageResult<()> {
         .db()?;
         tracing::info!(version = migration.version, "applied sqlite schema migration");
     }
+    // A migration that writes messages queues their search index changes
+    // like any other write (search.rs).
+    crate::search::apply_queued(&tx)?;
     tx.commit().db()
 }
 
@@ -134,5 +138,54 @@ mod tests {
         assert_eq!(index(&conn), vec![pair("u1", "t2"), pair("u2", "t3"), pair("u3", "t1")], "updated");
         conn.execute("DELETE FROM subscriptions WHERE id = 's2'", []).expect("delete");
         assert_eq!(index(&conn), vec![pair("u1", "t2"), pair("u3", "t1")], "deleted");
+    }
+
+    /// Version 12 keeps the search index written by version 6's triggers
+    /// and queues later changes instead (search.rs): after the upgrade an
+    /// edit and a deletion of a message indexed before it reach the index
+    /// once the queue is applied, and the index equals the messages.
+    #[test]
+    fn search_queue_takes_over_an_indexed_store() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        )
+        .expect("table");
+        for m in &MIGRATIONS[..11] {
+            conn.execute_batch(m.sql).expect("old migration");
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [m.version]).expect("record");
+        }
+        conn.execute_batch(
+            "INSERT INTO rooms (id, t, name_lower, ts, updated_at, doc) VALUES ('R', 'c', 'r', 0, 0, '{}');
+             INSERT INTO messages (id, rid, ts, updated_at, u_id, doc) VALUES
+                 ('a', 'R', 1, 1, 'u', '{\"msg\":\"apple pie\"}'),
+                 ('b', 'R', 2, 2, 'u', '{\"msg\":\"banana bread\"}');",
+        )
+        .expect("old rows");
+        apply(&mut conn).expect("upgrade");
+        let matches = |conn: &Connection, word: &str| -> i64 {
+            conn.query_row(
+                "SELECT count(*) FROM messages_search WHERE messages_search MATCH ?1",
+                [word],
+                |r| r.get(0),
+            )
+            .expect("match")
+        };
+        assert_eq!((matches(&conn, "apple"), matches(&conn, "banana")), (1, 1), "indexed before");
+
+        let tx = conn.transaction().expect("begin");
+        tx.execute_batch(
+            "UPDATE messages SET doc = '{\"msg\":\"cherry tart\"}' WHERE id = 'a';
+             DELETE FROM messages WHERE id = 'b';",
+        )
+        .expect("writes");
+        let queued: i64 =
+            tx.query_row("SELECT count(*) FROM messages_search_queue", [], |r| r.get(0)).expect("q");
+        assert_eq!(queued, 3, "an edit queues a removal and an addition, a deletion a removal");
+        crate::search::apply_queued(&tx).expect("apply");
+        tx.commit().expect("commit");
+        assert_eq!((matches(&conn, "apple"), matches(&conn, "banana"), matches(&conn, "cherry")), (0, 0, 1));
+        conn.execute("INSERT INTO messages_search (messages_search) VALUES ('integrity-check')", [])
+            .expect("the index equals the messages");
     }
 }

@@ -221,7 +221,11 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
         batch.into_iter().map(|job| job(conn, began.as_ref().map(|_| ()))).collect();
     let commit_error = match began {
         Err(e) => Some(e),
-        Ok(()) => match conn.cached_execute("COMMIT", []).map(drop).db() {
+        // The batch's search index changes are applied last, after every
+        // job's savepoint, so FTS5 writes them as one segment (search.rs).
+        Ok(()) => match crate::search::apply_queued(conn)
+            .and_then(|()| conn.cached_execute("COMMIT", []).map(drop).db())
+        {
             Ok(()) => None,
             Err(e) => {
                 tracing::error!("sqlite commit failed, the batch is rolled back: {e}");

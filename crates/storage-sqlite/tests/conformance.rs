@@ -292,3 +292,101 @@ async fn a_failing_write_fails_alone_in_its_batch() {
     assert!(figure("writes_total").is_some_and(|n| n >= 201.0), "{stats:?}");
     store.close().await;
 }
+
+/// The search index is written at the end of each writer batch (migration
+/// 12): many writes at once (new messages, edits of the text, deletions,
+/// an id used again, and writes that fail and roll back alone) leave the
+/// index exactly equal to the messages, as FTS5's own integrity check
+/// reads them, with nothing left queued, and searches find exactly the
+/// messages whose current text has the word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_index_follows_batched_writes() {
+    use threadsync_domain::query::Filter;
+    use threadsync_domain::UserRef;
+    use threadsync_storage::conformance::{message, plain};
+    use threadsync_storage::{search::terms, MessageEdit, SearchOrder, SearchQuery, SearchStore};
+    let (store, dir) = fresh().await;
+    let w = World::new(&store).await;
+    w.post(&store, "taken", &w.alice).await;
+    let store = Arc::new(store);
+    let alice = w.alice.clone();
+    let writes: Vec<_> = (0..300)
+        .map(|i| {
+            let (store, alice) = (Arc::clone(&store), alice.clone());
+            tokio::spawn(async move {
+                let id = format!("m{i}");
+                // Every seventh write fails (the id is taken) and must leave
+                // nothing in the index.
+                let new_id = if i % 7 == 0 { "taken".to_owned() } else { id.clone() };
+                let text = if i % 2 == 0 { format!("even word{i}") } else { format!("odd word{i}") };
+                if store.insert_message(plain(message(&new_id, ROOM, &alice, &text))).await.is_err() {
+                    return;
+                }
+                match i % 3 {
+                    // The text changes: the old words must leave the index.
+                    0 => {
+                        let edit = MessageEdit {
+                            msg: format!("edited word{i}"),
+                            md: None,
+                            mentions: Vec::new(),
+                            channels: Vec::new(),
+                            edited_by: UserRef {
+                                id: alice.id.clone(),
+                                username: alice.username.clone(),
+                                name: None,
+                            },
+                        };
+                        store.edit_message(&id, edit).await.expect("edit");
+                    }
+                    // Removed, then every fifth one written again under its id.
+                    1 => {
+                        store.delete_message(&id, false).await.expect("delete");
+                        if i % 5 == 0 {
+                            let again = message(&id, ROOM, &alice, &format!("again word{i}"));
+                            store.insert_message(plain(again)).await.expect("again");
+                        }
+                    }
+                    _ => {}
+                }
+            })
+        })
+        .collect();
+    for write in writes {
+        write.await.expect("task");
+    }
+    let conn = raw(dir.path());
+    conn.execute("INSERT INTO messages_search (messages_search) VALUES ('integrity-check')", [])
+        .expect("the index equals the messages");
+    let queued: i64 =
+        conn.query_row("SELECT count(*) FROM messages_search_queue", [], |r| r.get(0)).expect("queue");
+    assert_eq!(queued, 0, "every batch applied its queue before its commit");
+
+    let find = |text: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            let q = SearchQuery {
+                rid: ROOM.to_owned(),
+                terms: terms(text),
+                filter: Filter::True,
+                order: SearchOrder::Oldest,
+                offset: 0,
+                count: 1_000,
+            };
+            let mut ids: Vec<String> =
+                store.search_messages(&q).await.expect("search").into_iter().map(|m| m.id).collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    let expected = |keep: &dyn Fn(usize) -> bool| {
+        let mut ids: Vec<String> =
+            (0..300).filter(|i| i % 7 != 0 && keep(*i)).map(|i| format!("m{i}")).collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(find("edited").await, expected(&|i| i % 3 == 0));
+    assert_eq!(find("again").await, expected(&|i| i % 3 == 1 && i % 5 == 0));
+    assert_eq!(find("even").await, expected(&|i| i % 2 == 0 && i % 3 == 2));
+    assert_eq!(find("odd").await, expected(&|i| i % 2 == 1 && i % 3 == 2));
+    store.close().await;
+}
