@@ -97,19 +97,26 @@ mod tests {
         assert!(matches!(apply(&mut conn), Err(StorageError::Backend(_))));
     }
 
-    /// Version 3 derives `subscription_tunread` from the documents already
-    /// stored, and its triggers keep it equal to them afterwards.
-    #[test]
-    fn tunread_index_is_backfilled_and_follows_the_documents() {
-        let mut conn = Connection::open_in_memory().expect("open");
+    /// A database with the first `version` migrations applied and
+    /// recorded, as a build of that schema version left it.
+    fn at_version(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().expect("open");
         conn.execute_batch(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
         )
         .expect("table");
-        for m in &MIGRATIONS[..2] {
+        for m in &MIGRATIONS[..version] {
             conn.execute_batch(m.sql).expect("old migration");
             conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [m.version]).expect("record");
         }
+        conn
+    }
+
+    /// Version 3 derives `subscription_tunread` from the documents already
+    /// stored, and its triggers keep it equal to them afterwards.
+    #[test]
+    fn tunread_index_is_backfilled_and_follows_the_documents() {
+        let mut conn = at_version(2);
         conn.execute_batch(
             "INSERT INTO rooms (id, t, name_lower, ts, updated_at, doc) VALUES ('R', 'c', 'r', 0, 0, '{}');
              INSERT INTO subscriptions (id, rid, user_id, updated_at, doc)
@@ -146,15 +153,7 @@ mod tests {
     /// once the queue is applied, and the index equals the messages.
     #[test]
     fn search_queue_takes_over_an_indexed_store() {
-        let mut conn = Connection::open_in_memory().expect("open");
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-        )
-        .expect("table");
-        for m in &MIGRATIONS[..11] {
-            conn.execute_batch(m.sql).expect("old migration");
-            conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [m.version]).expect("record");
-        }
+        let mut conn = at_version(11);
         conn.execute_batch(
             "INSERT INTO rooms (id, t, name_lower, ts, updated_at, doc) VALUES ('R', 'c', 'r', 0, 0, '{}');
              INSERT INTO messages (id, rid, ts, updated_at, u_id, doc) VALUES
