@@ -124,8 +124,7 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
             parent_stamp,
         );
         update_row(conn, &parent)?;
-        let followers = rules::unread_followers(&parent, &message.u.id);
-        mark_thread_unread(conn, &message.rid, &parent.id, &followers, parent_stamp)?;
+        mark_thread_unread(conn, &parent, &message.u.id, parent_stamp)?;
     }
 
     rooms::count_message(conn, &message.rid, stamp, last)?;
@@ -133,44 +132,86 @@ pub(crate) fn insert(conn: &Connection, new: NewMessage) -> StorageResult<Messag
 }
 
 /// Followers other than the sender who are members learn of a new reply
-/// through `tunread`: `tmid` is appended to the `tunread` of each of their
-/// subscriptions in `rid` that does not hold it yet, stamped `stamp` (the
-/// parent's tick: subscriptions are another collection, and each belongs to
-/// another user).
+/// through `tunread`: the thread is appended to the `tunread` of each of
+/// their subscriptions in the room that does not hold it yet, stamped
+/// `stamp` (the parent's tick: subscriptions are another collection, and
+/// each belongs to another user). Subscriptions that already list the
+/// thread are not touched, so they keep their stamp (nothing changed for
+/// their user).
 ///
-/// One statement for all followers, editing the documents in place with
-/// SQLite's JSON functions, and finding the subscriptions that need it
-/// through `subscription_tunread` (migration 3) instead of decoding each
-/// document: the followers who already have the thread are one range of
-/// its primary key, so in the common case (every follower already has it)
-/// no subscription is even looked up. A popular thread has dozens of
-/// followers, and loading, decoding, re-encoding and saving each
-/// subscription in Rust was 40% of the writer thread's time in the profile
-/// of `s4` (BENCHMARKS.md).
-/// Subscriptions that already list the thread are not touched, so they keep
-/// their stamp (nothing changed for their user). The update trigger adds the
-/// new rows of `subscription_tunread`.
+/// Which followers to look at: all of them, unless `thread_unread_marks`
+/// (migration 13) still holds a row for the thread with the same follower
+/// list. That row says every follower but the previous reply's sender has
+/// the thread already (its triggers forget it whenever a subscription loses
+/// the thread or someone joins the room), so only that sender can lack it.
+/// In a busy thread that turns a visit of every follower (dozens) into one
+/// key lookup; the visit was a quarter of the writer thread's time in the
+/// profile of `s4` (BENCHMARKS.md).
+///
+/// The followers looked at are updated in one statement, editing the
+/// documents in place with SQLite's JSON functions, and finding those that
+/// need it through `subscription_tunread` (migration 3) instead of decoding
+/// each document: the followers who already have the thread are one range
+/// of its primary key. Loading, decoding, re-encoding and saving each
+/// subscription in Rust was 40% of the writer thread's time in an earlier
+/// profile. The update trigger adds the new rows of `subscription_tunread`.
 fn mark_thread_unread(
     conn: &Connection,
-    rid: &str,
-    tmid: &str,
-    followers: &[&str],
+    parent: &Message,
+    sender: &str,
     stamp: Timestamp,
 ) -> StorageResult<()> {
-    if followers.is_empty() {
-        return Ok(());
+    let followers = rules::unread_followers(parent, sender);
+    let digest = followers_digest(parent);
+    let last_mark: Option<(String, i64)> = conn
+        .cached_row(
+            "SELECT sender, followers FROM thread_unread_marks WHERE tmid = ?1",
+            [&parent.id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .db()?;
+    let lacking: Vec<&str> = match &last_mark {
+        Some((last_sender, last_digest)) if *last_digest == digest => {
+            followers.into_iter().filter(|f| f == last_sender).collect()
+        }
+        _ => followers,
+    };
+    if !lacking.is_empty() {
+        let lacking = serde_json::to_string(&lacking).map_err(|e| StorageError::Backend(e.to_string()))?;
+        conn.cached_execute(
+            "UPDATE subscriptions \
+                SET updated_at = ?3, doc = json_set(doc, '$.tunread[#]', ?2, '$._updatedAt', ?4) \
+              WHERE rid = ?1 \
+                AND user_id IN (SELECT value FROM json_each(?5) \
+                                EXCEPT SELECT user_id FROM subscription_tunread WHERE rid = ?1 AND tmid = ?2)",
+            params![parent.rid, parent.id, stamp.millis(), stamp.to_iso(), lacking],
+        )
+        .db()?;
     }
-    let followers = serde_json::to_string(followers).map_err(|e| StorageError::Backend(e.to_string()))?;
+    // Written after the update: whatever its triggers forgot, every
+    // follower but `sender` now has the thread.
     conn.cached_execute(
-        "UPDATE subscriptions \
-            SET updated_at = ?3, doc = json_set(doc, '$.tunread[#]', ?2, '$._updatedAt', ?4) \
-          WHERE rid = ?1 \
-            AND user_id IN (SELECT value FROM json_each(?5) \
-                            EXCEPT SELECT user_id FROM subscription_tunread WHERE rid = ?1 AND tmid = ?2)",
-        params![rid, tmid, stamp.millis(), stamp.to_iso(), followers],
+        "INSERT INTO thread_unread_marks (tmid, rid, sender, followers) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (tmid) DO UPDATE SET rid = excluded.rid, sender = excluded.sender, \
+                                          followers = excluded.followers",
+        params![parent.id, parent.rid, sender, digest],
     )
     .db()?;
     Ok(())
+}
+
+/// A digest of a thread's follower list, to tell whether it changed since
+/// the last reply's mark. Any hash will do: one that differs after an
+/// upgrade of the toolchain only costs one full visit of the followers;
+/// two lists with the same 64-bit digest are the only way a change goes
+/// unseen.
+fn followers_digest(parent: &Message) -> i64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    parent.replies.hash(&mut hasher);
+    // Stored as SQLite's signed integer, bit for bit.
+    hasher.finish() as i64
 }
 
 /// The new message's effect on the room's subscriptions

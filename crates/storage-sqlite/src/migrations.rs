@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, sql: include_str!("../migrations/0010_custom_roles.sql") },
     Migration { version: 11, sql: include_str!("../migrations/0011_presence.sql") },
     Migration { version: 12, sql: include_str!("../migrations/0012_search_queue.sql") },
+    Migration { version: 13, sql: include_str!("../migrations/0013_thread_unread_marks.sql") },
 ];
 
 /// Brings the schema up to the latest version. Refuses a database written by
@@ -145,6 +146,73 @@ mod tests {
         assert_eq!(index(&conn), vec![pair("u1", "t2"), pair("u2", "t3"), pair("u3", "t1")], "updated");
         conn.execute("DELETE FROM subscriptions WHERE id = 's2'", []).expect("delete");
         assert_eq!(index(&conn), vec![pair("u1", "t2"), pair("u3", "t1")], "deleted");
+    }
+
+    /// Version 13's marks (messages.rs, `mark_thread_unread`) are forgotten
+    /// by every write after which a follower may lack the thread, and kept
+    /// by the others: a subscription updated without losing the thread
+    /// keeps its rows of `subscription_tunread` (version 3 replaced them
+    /// all) and so the marks of its threads.
+    #[test]
+    fn thread_unread_marks_are_forgotten_when_they_may_stop_holding() {
+        let mut conn = at_version(12);
+        conn.execute_batch(
+            "INSERT INTO rooms (id, t, name_lower, ts, updated_at, doc) VALUES
+                 ('R', 'c', 'r', 0, 0, '{}'), ('Q', 'c', 'q', 0, 0, '{}');
+             INSERT INTO subscriptions (id, rid, user_id, updated_at, doc)
+                 VALUES ('s1', 'R', 'u1', 0, '{\"tunread\":[\"t1\",\"t2\"]}');",
+        )
+        .expect("old rows");
+        apply(&mut conn).expect("upgrade");
+        let mark = |conn: &Connection, tmid: &str, rid: &str| {
+            conn.execute(
+                "INSERT OR REPLACE INTO thread_unread_marks (tmid, rid, sender, followers) VALUES (?1, ?2, 'u9', 7)",
+                [tmid, rid],
+            )
+            .expect("mark");
+        };
+        let marked = |conn: &Connection| -> Vec<String> {
+            let mut stmt = conn.prepare("SELECT tmid FROM thread_unread_marks ORDER BY 1").expect("prepare");
+            let rows = stmt.query_map([], |r| r.get(0)).expect("query");
+            rows.collect::<rusqlite::Result<_>>().expect("rows")
+        };
+        let all = |conn: &Connection| {
+            for (tmid, rid) in [("t1", "R"), ("t2", "R"), ("t3", "R"), ("q1", "Q")] {
+                mark(conn, tmid, rid);
+            }
+        };
+        all(&conn);
+        conn.execute("UPDATE subscriptions SET doc = json_set(doc, '$.ls', 5) WHERE id = 's1'", [])
+            .expect("other field");
+        conn.execute(
+            "UPDATE subscriptions SET doc = json_set(doc, '$.tunread[#]', 't3') WHERE id = 's1'",
+            [],
+        )
+        .expect("one more thread");
+        assert_eq!(marked(&conn), ["q1", "t1", "t2", "t3"], "nothing lost, nothing forgotten");
+
+        conn.execute("UPDATE subscriptions SET doc = json_set(doc, '$.tunread', json('[\"t2\",\"t3\"]')) WHERE id = 's1'", [])
+            .expect("t1 read");
+        assert_eq!(marked(&conn), ["q1", "t2", "t3"], "a thread read");
+        conn.execute(
+            "INSERT INTO subscriptions (id, rid, user_id, updated_at, doc) VALUES ('s2', 'R', 'u2', 0, '{}')",
+            [],
+        )
+        .expect("join");
+        assert_eq!(marked(&conn), ["q1"], "a member joined R");
+        all(&conn);
+        conn.execute("UPDATE subscriptions SET rid = 'Q' WHERE id = 's2'", []).expect("move");
+        assert_eq!(marked(&conn), ["t1", "t2", "t3"], "a member arrived in Q");
+        all(&conn);
+        conn.execute("DELETE FROM subscriptions WHERE id = 's1'", []).expect("leave");
+        assert_eq!(marked(&conn), ["q1", "t1"], "a member left with t2 and t3 unread");
+        conn.execute(
+            "INSERT INTO messages (id, rid, ts, updated_at, u_id, doc) VALUES ('t1', 'R', 1, 1, 'u', '{}')",
+            [],
+        )
+        .expect("parent");
+        conn.execute("DELETE FROM messages WHERE id = 't1'", []).expect("parent deleted");
+        assert_eq!(marked(&conn), ["q1"], "the thread deleted");
     }
 
     /// Version 12 keeps the search index written by version 6's triggers

@@ -158,6 +158,7 @@ macro_rules! conformance_suite {
             messages_delete_plain_leaves_tombstone,
             thread_follow_and_unfollow,
             thread_mark_read,
+            thread_unread_follows_a_random_history,
             read_state_read_and_unread,
             messages_count_for_members,
             room_roles_given_and_taken_keep_an_owner,
@@ -2178,6 +2179,92 @@ pub async fn thread_mark_read(store: &dyn Store) {
     // A later reply marks it unread again.
     w.reply(store, "r3", "parent", &w.bob, &[&w.bob]).await;
     assert_eq!(tunread(store, ROOM, &w.alice).await, vec!["other".to_owned(), "parent".to_owned()]);
+}
+
+/// `tunread` against a model, through a long pseudo-random history of
+/// replies (with new followers), thread reads, follows, unfollows, leaves
+/// and re-joins on three threads: after every step each member's `tunread`
+/// holds exactly the threads the rules say. A backend may remember what it
+/// already marked (SQLite does, to skip the followers who already have a
+/// thread); every way a subscription can lose a thread or a thread gain a
+/// follower must then reach that memory, and this history takes each of
+/// them in many orders.
+pub async fn thread_unread_follows_a_random_history(store: &dyn Store) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let w = World::new(store).await;
+    let users = [&w.alice, &w.bob, &w.carol, &w.dave];
+    let threads = ["th-a", "th-b", "th-c"];
+    for thread in threads {
+        w.post(store, thread, &w.alice).await;
+    }
+    let mut members: BTreeSet<usize> = [0, 1, 2].into();
+    let mut followers: BTreeMap<&str, BTreeSet<usize>> =
+        threads.iter().map(|t| (*t, BTreeSet::new())).collect();
+    let mut replied: BTreeSet<&str> = BTreeSet::new();
+    let mut unread: BTreeMap<usize, BTreeSet<&str>> = (0..4).map(|u| (u, BTreeSet::new())).collect();
+    // A fixed linear congruential sequence: the same history on every run
+    // and every backend.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |below: usize| {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(state >> 33).expect("31 bits") % below
+    };
+    for step in 0..1000 {
+        let thread = threads[next(threads.len())];
+        let user = next(users.len());
+        let action = next(10);
+        match action {
+            // Replies are the most common step, as in a real room.
+            0..=4 if members.contains(&user) => {
+                let mut added = vec![users[user]];
+                if next(4) == 0 {
+                    added.push(users[next(users.len())]);
+                }
+                w.reply(store, &format!("r{step}"), thread, users[user], &added).await;
+                let follows = followers.get_mut(thread).expect("thread");
+                // The first reply makes the parent's author (alice) a follower.
+                if replied.insert(thread) {
+                    follows.insert(0);
+                }
+                follows.extend(added.iter().map(|a| users.iter().position(|u| u.id == a.id).expect("user")));
+                for &f in follows.iter() {
+                    if f != user && members.contains(&f) {
+                        unread.get_mut(&f).expect("user").insert(thread);
+                    }
+                }
+            }
+            5 | 6 => {
+                store.mark_thread_read(ROOM, &users[user].id, thread).await.expect("mark read");
+                unread.get_mut(&user).expect("user").remove(thread);
+            }
+            7 => {
+                let follow = next(2) == 0;
+                store.set_following(thread, &users[user].id, follow).await.expect("follow");
+                let follows = followers.get_mut(thread).expect("thread");
+                if follow {
+                    follows.insert(user);
+                } else {
+                    follows.remove(&user);
+                    unread.get_mut(&user).expect("user").remove(thread);
+                }
+            }
+            8 | 9 if members.contains(&user) && members.len() > 1 => {
+                store.remove_subscription(ROOM, &users[user].id, false).await.expect("leave");
+                members.remove(&user);
+                unread.get_mut(&user).expect("user").clear();
+            }
+            8 | 9 if !members.contains(&user) => {
+                assert!(store.add_subscription(&subscription(&w.room, users[user])).await.expect("join"));
+                members.insert(user);
+            }
+            _ => continue,
+        }
+        for &m in &members {
+            let stored: BTreeSet<String> = tunread(store, ROOM, users[m]).await.into_iter().collect();
+            let expected: BTreeSet<String> = unread[&m].iter().map(|t| (*t).to_owned()).collect();
+            assert_eq!(stored, expected, "step {step} (action {action}): {}'s tunread", users[m].username);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
