@@ -171,30 +171,45 @@ fn mark_thread_unread(
         )
         .optional()
         .db()?;
-    let lacking: Vec<&str> = match &last_mark {
-        Some((last_sender, last_digest)) if *last_digest == digest => {
-            followers.into_iter().filter(|f| f == last_sender).collect()
+    match last_mark {
+        // The common case: at most the last sender lacks the thread. One
+        // key lookup; the statement below opens temporary b-trees for its
+        // list and its EXCEPT, which cost more than the lookup itself.
+        Some((last_sender, last_digest)) if last_digest == digest => {
+            if followers.contains(&last_sender.as_str()) {
+                conn.cached_execute(
+                    "UPDATE subscriptions \
+                        SET updated_at = ?3, doc = json_set(doc, '$.tunread[#]', ?2, '$._updatedAt', ?4) \
+                      WHERE rid = ?1 AND user_id = ?5 \
+                        AND NOT EXISTS (SELECT 1 FROM subscription_tunread \
+                                         WHERE rid = ?1 AND tmid = ?2 AND user_id = ?5)",
+                    params![parent.rid, parent.id, stamp.millis(), stamp.to_iso(), last_sender],
+                )
+                .db()?;
+            }
         }
-        _ => followers,
-    };
-    if !lacking.is_empty() {
-        let lacking = serde_json::to_string(&lacking).map_err(|e| StorageError::Backend(e.to_string()))?;
-        conn.cached_execute(
-            "UPDATE subscriptions \
-                SET updated_at = ?3, doc = json_set(doc, '$.tunread[#]', ?2, '$._updatedAt', ?4) \
-              WHERE rid = ?1 \
-                AND user_id IN (SELECT value FROM json_each(?5) \
-                                EXCEPT SELECT user_id FROM subscription_tunread WHERE rid = ?1 AND tmid = ?2)",
-            params![parent.rid, parent.id, stamp.millis(), stamp.to_iso(), lacking],
-        )
-        .db()?;
+        _ if followers.is_empty() => {}
+        _ => {
+            let followers =
+                serde_json::to_string(&followers).map_err(|e| StorageError::Backend(e.to_string()))?;
+            conn.cached_execute(
+                "UPDATE subscriptions \
+                    SET updated_at = ?3, doc = json_set(doc, '$.tunread[#]', ?2, '$._updatedAt', ?4) \
+                  WHERE rid = ?1 \
+                    AND user_id IN (SELECT value FROM json_each(?5) \
+                                    EXCEPT SELECT user_id FROM subscription_tunread WHERE rid = ?1 AND tmid = ?2)",
+                params![parent.rid, parent.id, stamp.millis(), stamp.to_iso(), followers],
+            )
+            .db()?;
+        }
     }
     // Written after the update: whatever its triggers forgot, every
-    // follower but `sender` now has the thread.
+    // follower but `sender` now has the thread. A thread's room never
+    // changes (a parent's deletion deletes its row before its id can be
+    // reused), so a conflict leaves `rid` and its index entry alone.
     conn.cached_execute(
         "INSERT INTO thread_unread_marks (tmid, rid, sender, followers) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (tmid) DO UPDATE SET rid = excluded.rid, sender = excluded.sender, \
-                                          followers = excluded.followers",
+         ON CONFLICT (tmid) DO UPDATE SET sender = excluded.sender, followers = excluded.followers",
         params![parent.id, parent.rid, sender, digest],
     )
     .db()?;
