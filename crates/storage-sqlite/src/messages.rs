@@ -55,23 +55,17 @@ pub(crate) fn insert_row(conn: &Connection, m: &Message) -> StorageResult<()> {
     Ok(())
 }
 
+/// Rewrites a stored message. A message's room, thread, `ts` and author id
+/// are fixed when it is inserted (edits, reactions, marks, placeholders,
+/// thread bookkeeping and renames change none of them), so only the
+/// columns that can change are set: SQLite rewrites the entries of every
+/// index over a column the statement sets, changed or not, and setting the
+/// fixed ones too had each reply rewrite its parent's entries in the room's
+/// and thread's `ts` indexes for nothing (pages written to the WAL).
 pub(crate) fn update_row(conn: &Connection, m: &Message) -> StorageResult<()> {
     conn.cached_execute(
-        "UPDATE messages SET rid = ?2, tmid = ?3, ts = ?4, updated_at = ?5, tlm = ?6, tcount = ?7, \
-                             u_id = ?8, t = ?9, doc = ?10 \
-         WHERE id = ?1",
-        params![
-            m.id,
-            m.rid,
-            m.tmid,
-            m.ts.millis(),
-            m.updated_at.millis(),
-            m.tlm.map(Timestamp::millis),
-            m.tcount,
-            m.u.id,
-            m.t,
-            to_json(m)?,
-        ],
+        "UPDATE messages SET updated_at = ?2, tlm = ?3, tcount = ?4, t = ?5, doc = ?6 WHERE id = ?1",
+        params![m.id, m.updated_at.millis(), m.tlm.map(Timestamp::millis), m.tcount, m.t, to_json(m)?,],
     )
     .db()?;
     Ok(())
