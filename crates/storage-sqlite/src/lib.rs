@@ -713,7 +713,9 @@ impl SyncStore for SqliteStore {
 #[async_trait]
 impl ImportStore for SqliteStore {
     async fn import(&self, batch: ImportBatch) -> StorageResult<()> {
-        let result = self.write(move |c| import::import(c, &batch)).await;
+        // Alone in its transaction: an import is thousands of statements
+        // (writer.rs, `Mode::Alone`).
+        let result = self.writer.execute_alone(move |c| import::import(c, &batch)).await;
         // Imported documents may replace anything cached; imports announce
         // nothing (they run before serving), so forget everything here.
         self.cache.suspend();

@@ -19,6 +19,9 @@
 //! could still be lost, and a caller that reads right after its write sees
 //! it. Jobs run in queue order, so commit order is still submission order.
 //!
+//! Bulk writes (imports) are the exception: each runs alone in its own
+//! transaction, without a savepoint, between two batches ([`Mode::Alone`]).
+//!
 //! A caller that stops waiting (its future dropped) does not cancel a job
 //! already queued: the write still happens, only the answer is lost.
 //!
@@ -53,10 +56,25 @@ const MAX_BATCH: usize = 256;
 /// How often the checkpointer thread copies the WAL into the database.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// A queued write. It runs inside the batch's transaction under its own
-/// savepoint (or learns that the transaction could not begin), and returns
+/// A queued write. It runs inside the batch's transaction (or learns that
+/// the transaction could not begin), and returns whether it succeeded and
 /// how to deliver its outcome once the batch's COMMIT is known.
-type Job = Box<dyn FnOnce(&Connection, Result<(), &StorageError>) -> Delivery + Send + 'static>;
+type Job = Box<dyn FnOnce(&Connection, Result<(), &StorageError>) -> (bool, Delivery) + Send + 'static>;
+
+/// How a job shares its transaction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// With the other jobs waiting, each under its own savepoint.
+    Batched,
+    /// Alone in its transaction, without a savepoint: a failure rolls back
+    /// the whole transaction. For bulk writes (imports): SQLite journals
+    /// each statement in memory and, at the statement's end, walks the
+    /// journal of every enclosing savepoint from its start to cut it back,
+    /// so under a savepoint a transaction of n statements costs n² (the
+    /// seed of 200k messages took 53 s instead of 3 s once the search
+    /// index's triggers gave every message's INSERT a statement journal).
+    Alone,
+}
 
 /// Delivers a job's outcome: given `None` when the batch committed, or the
 /// error that undid the batch.
@@ -64,7 +82,7 @@ type Delivery = Box<dyn FnOnce(Option<&StorageError>) + Send + 'static>;
 
 pub(crate) struct Writer {
     /// `None` once shutdown began: no new jobs are accepted.
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    jobs: Mutex<Option<mpsc::Sender<(Mode, Job)>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Stops (by dropping the sender) and joins the checkpointer thread.
     checkpointer: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
@@ -79,7 +97,7 @@ impl Writer {
     /// checkpointer thread, which owns `checkpointer` (a connection to the
     /// same database).
     pub(crate) fn start(conn: Connection, checkpointer: Connection) -> StorageResult<Writer> {
-        let (sender, receiver) = mpsc::channel::<Job>();
+        let (sender, receiver) = mpsc::channel::<(Mode, Job)>();
         let thread = std::thread::Builder::new()
             .name("threadsync-sqlite-writer".to_owned())
             .spawn(move || run(conn, receiver))
@@ -98,8 +116,27 @@ impl Writer {
         })
     }
 
-    /// Runs `job` in its own write transaction on the writer thread.
+    /// Runs `job` on the writer thread, committed with the other jobs
+    /// waiting (group commit) under a savepoint of its own.
     pub(crate) async fn execute<T, F>(&self, job: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        self.submit(Mode::Batched, job).await
+    }
+
+    /// Runs `job` on the writer thread in a transaction of its own, without
+    /// a savepoint (see [`Mode::Alone`]): for bulk writes of many rows.
+    pub(crate) async fn execute_alone<T, F>(&self, job: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        self.submit(Mode::Alone, job).await
+    }
+
+    async fn submit<T, F>(&self, mode: Mode, job: F) -> StorageResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
@@ -107,11 +144,13 @@ impl Writer {
         let (done, answer) = oneshot::channel();
         let (pending, finished) = (Arc::clone(&self.pending), Arc::clone(&self.done));
         let boxed: Job = Box::new(move |conn, began| {
-            let result = match began {
-                Ok(()) => in_savepoint(conn, job),
-                Err(e) => Err(e.clone()),
+            let result = match (began, mode) {
+                (Ok(()), Mode::Batched) => in_savepoint(conn, job),
+                (Ok(()), Mode::Alone) => catch_panic(|| job(conn)),
+                (Err(e), _) => Err(e.clone()),
             };
-            Box::new(move |commit_error| {
+            let succeeded = result.is_ok();
+            let delivery: Delivery = Box::new(move |commit_error| {
                 let outcome = match (result, commit_error) {
                     (Ok(_), Some(e)) => Err(e.clone()),
                     (result, _) => result,
@@ -122,7 +161,8 @@ impl Writer {
                 finished.fetch_add(1, Ordering::Relaxed);
                 // The caller may have gone away; the write stands regardless.
                 let _ = done.send(outcome);
-            })
+            });
+            (succeeded, delivery)
         });
         {
             // Held only to send (the channel is unbounded, sending never
@@ -131,7 +171,7 @@ impl Writer {
             let jobs = lock(&self.jobs);
             let sender = jobs.as_ref().ok_or_else(closed)?;
             self.pending.fetch_add(1, Ordering::Relaxed);
-            if sender.send(boxed).is_err() {
+            if sender.send((mode, boxed)).is_err() {
                 self.pending.fetch_sub(1, Ordering::Relaxed);
                 return Err(closed());
             }
@@ -176,16 +216,25 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, jobs: mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
+fn run(conn: Connection, jobs: mpsc::Receiver<(Mode, Job)>) {
+    // A job that must run alone, met while gathering a batch: it runs
+    // right after that batch, keeping the queue's order.
+    let mut next: Option<(Mode, Job)> = None;
+    while let Some((mode, first)) = next.take().or_else(|| jobs.recv().ok()) {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        if mode == Mode::Batched {
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok((Mode::Batched, job)) => batch.push(job),
+                    Ok(alone) => {
+                        next = Some(alone);
+                        break;
+                    }
+                    Err(_) => break,
+                }
             }
         }
-        run_batch(&conn, batch);
+        run_batch(&conn, batch, mode);
     }
     // The queue is closed and drained. Move everything from the WAL into the
     // main file and truncate the WAL, so the database is one clean file.
@@ -215,12 +264,27 @@ fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
 }
 
 /// Runs a batch in one transaction and delivers every outcome after COMMIT.
-fn run_batch(conn: &Connection, batch: Vec<Job>) {
+fn run_batch(conn: &Connection, batch: Vec<Job>, mode: Mode) {
     let began = conn.cached_execute("BEGIN IMMEDIATE", []).map(drop).db();
-    let deliveries: Vec<Delivery> =
-        batch.into_iter().map(|job| job(conn, began.as_ref().map(|_| ()))).collect();
+    let mut all_succeeded = true;
+    let deliveries: Vec<Delivery> = batch
+        .into_iter()
+        .map(|job| {
+            let (succeeded, delivery) = job(conn, began.as_ref().map(|_| ()));
+            all_succeeded &= succeeded;
+            delivery
+        })
+        .collect();
     let commit_error = match began {
         Err(e) => Some(e),
+        // A job alone without a savepoint failed: nothing of it may stay.
+        // (A batched job that failed was rolled back to its savepoint.)
+        Ok(()) if mode == Mode::Alone && !all_succeeded => {
+            if let Err(rollback) = conn.execute_batch("ROLLBACK") {
+                tracing::error!("sqlite rollback failed: {rollback}");
+            }
+            None
+        }
         // The batch's search index changes are applied last, after every
         // job's savepoint, so FTS5 writes them as one segment (search.rs).
         Ok(()) => match crate::search::apply_queued(conn)
@@ -241,6 +305,14 @@ fn run_batch(conn: &Connection, batch: Vec<Job>) {
     }
 }
 
+/// Runs `job`, turning a panic into an error (a panicking job must not take
+/// the writer thread down).
+fn catch_panic<T>(job: impl FnOnce() -> StorageResult<T>) -> StorageResult<T> {
+    panic::catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|_| {
+        Err(StorageError::Backend("a sqlite write panicked and was rolled back".to_owned()))
+    })
+}
+
 /// One job under one savepoint: released on `Ok`, rolled back on `Err` or
 /// panic (a panicking job must not take the writer thread down, nor the
 /// other jobs of its batch).
@@ -248,10 +320,7 @@ fn in_savepoint<T>(conn: &Connection, job: impl FnOnce(&Connection) -> StorageRe
     // Cached statements: these two run for every write, so parsing them
     // each time showed in the writer's profile.
     conn.cached_execute("SAVEPOINT job", []).db()?;
-    let outcome = match panic::catch_unwind(AssertUnwindSafe(|| job(conn))) {
-        Ok(result) => result,
-        Err(_) => Err(StorageError::Backend("a sqlite write panicked and was rolled back".to_owned())),
-    };
+    let outcome = catch_panic(|| job(conn));
     let end = if outcome.is_ok() {
         conn.cached_execute("RELEASE job", []).map(drop)
     } else {

@@ -390,3 +390,92 @@ async fn the_search_index_follows_batched_writes() {
     assert_eq!(find("odd").await, expected(&|i| i % 2 == 1 && i % 3 == 2));
     store.close().await;
 }
+
+/// Imports run alone in their transaction, without a savepoint (writer.rs,
+/// `Mode::Alone`), between batches of ordinary writes: with imports that
+/// succeed and imports that fail queued among concurrent sends, every send
+/// commits, each successful import is all there (and searchable), each
+/// failing one left nothing, and the search index equals the messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_run_alone_between_batched_writes() {
+    use threadsync_storage::conformance::{message, plain};
+    use threadsync_storage::{ImportBatch, ImportStore};
+    let (store, dir) = fresh().await;
+    let w = World::new(&store).await;
+    w.post(&store, "taken", &w.alice).await;
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (0..120)
+        .map(|i| {
+            let (store, alice) = (Arc::clone(&store), w.alice.clone());
+            tokio::spawn(async move {
+                if i % 10 == 0 {
+                    // Every other import reuses a message id of the room
+                    // and must fail as a whole, its new user included.
+                    let failing = i % 20 == 0;
+                    let mut messages: Vec<_> = (0..50)
+                        .map(|j| {
+                            let mut m =
+                                message(&format!("imp{i}-{j}"), ROOM, &alice, &format!("imported{i} word"));
+                            m.ts = Timestamp(1_000 + j);
+                            m.updated_at = m.ts;
+                            m
+                        })
+                        .collect();
+                    if failing {
+                        messages.push(message("taken", ROOM, &alice, "taken"));
+                    }
+                    let importer = threadsync_storage::conformance::user(
+                        &format!("importer{i}"),
+                        &format!("importer{i}"),
+                        &format!("importer{i}@example.com"),
+                    );
+                    let batch =
+                        ImportBatch { users: vec![importer], rooms: vec![], messages, tombstones: vec![] };
+                    (i, store.import(batch).await.is_ok())
+                } else {
+                    let sent =
+                        store.insert_message(plain(message(&format!("m{i}"), ROOM, &alice, "sent"))).await;
+                    (i, sent.is_ok())
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (i, ok) = task.await.expect("task");
+        let importer = store.user_by_id(&format!("importer{i}")).await.expect("read user");
+        match (i % 20, i % 10) {
+            (0, _) => {
+                assert!(!ok, "import {i} reuses an id and fails");
+                assert_eq!(importer, None, "import {i} left its user behind");
+                assert_eq!(store.message_by_id(&format!("imp{i}-0")).await, Ok(None));
+            }
+            (_, 0) => {
+                assert!(ok, "import {i} succeeds");
+                assert!(importer.is_some());
+                for j in 0..50 {
+                    assert!(store.message_by_id(&format!("imp{i}-{j}")).await.expect("read").is_some());
+                }
+            }
+            _ => {
+                assert!(ok, "send {i} succeeds");
+                assert!(store.message_by_id(&format!("m{i}")).await.expect("read").is_some());
+            }
+        }
+    }
+    let stats = store.stats();
+    let figure = |name: &str| stats.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    assert_eq!(figure("write_queue"), Some(0.0), "nothing left queued");
+    store.close().await;
+    let conn = raw(dir.path());
+    let queued: i64 =
+        conn.query_row("SELECT count(*) FROM messages_search_queue", [], |r| r.get(0)).expect("q");
+    assert_eq!(queued, 0);
+    conn.execute("INSERT INTO messages_search (messages_search) VALUES ('integrity-check')", [])
+        .expect("the index equals the messages");
+    let indexed: i64 = conn
+        .query_row("SELECT count(*) FROM messages_search WHERE messages_search MATCH 'word'", [], |r| {
+            r.get(0)
+        })
+        .expect("match");
+    assert_eq!(indexed, 6 * 50, "the six successful imports' messages are searchable");
+}
