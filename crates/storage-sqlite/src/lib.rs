@@ -201,10 +201,10 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     query::register_functions(&conn).map_err(|e| backend("register functions", e))?;
     migrations::apply(&mut conn)?;
 
-    let mut readers = Vec::new();
-    for _ in 0..options.readers.max(1) {
+    let reader_path = path.clone();
+    let open_reader: pool::Opener = std::sync::Arc::new(move || {
         let reader = Connection::open_with_flags(
-            &path,
+            &reader_path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(|e| backend("open reader", e))?;
@@ -218,8 +218,10 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
         // server does not hold it.
         reader.pragma_update(None, "cache_size", -4096).map_err(|e| backend("cache_size", e))?;
         query::register_functions(&reader).map_err(|e| backend("register functions", e))?;
-        readers.push(reader);
-    }
+        Ok(reader)
+    });
+    // Opens the first reader now; the others when reads need them (pool.rs).
+    let readers = Readers::new(options.readers, open_reader)?;
     // Checkpoints run on their own connection and thread (writer.rs); the
     // writer checkpoints itself only when the WAL passes 4,000 pages, which
     // bounds the WAL under sustained writes (writer.rs explains why).
@@ -227,9 +229,9 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     let checkpointer = Connection::open(&path).map_err(|e| backend("open checkpointer", e))?;
     checkpointer.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
     let writer = Writer::start(conn, checkpointer)?;
-    tracing::info!(path = %path.display(), readers = readers.len(), "opened sqlite store");
+    tracing::info!(path = %path.display(), readers = options.readers.max(1), "opened sqlite store");
     let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
-    Ok(SqliteStore { path, writer, readers: Readers::new(readers)?, events, cache: ReadCache::new() })
+    Ok(SqliteStore { path, writer, readers, events, cache: ReadCache::new() })
 }
 
 #[async_trait]

@@ -14,8 +14,16 @@
 //! reader thread and back, which profiles of the hot sync path showed
 //! as the largest cost of a request that makes four such lookups (token,
 //! thread, room, horizon) before its feed query. The semaphore bounds the
-//! reads in flight to the number of connections, which guarantees a permit
-//! holder finds an idle connection in the vector.
+//! reads in flight to the number of connections: a permit holder finds an
+//! idle connection in the vector, or opens one when fewer than the pool's
+//! size exist yet.
+//!
+//! Connections are opened on demand, not all at start: each one holds
+//! SQLite's per-connection memory (its allocation slots and, once used, its
+//! parsed schema), about 140 KiB with the schema of this store, so an idle
+//! server with four readers held about 0.4 MiB for connections it had not
+//! needed yet (BENCHMARKS.md, idle RSS). The first one is opened at start,
+//! so a database that cannot be read fails there.
 
 use crate::db::{closed, lock, Db};
 use rusqlite::Connection;
@@ -28,8 +36,12 @@ use tokio::sync::{oneshot, Semaphore};
 /// A read for a reader thread; it answers on its own channel.
 type ReadJob = Box<dyn FnOnce() + Send + 'static>;
 
+/// Opens one more reader connection, set up like the others.
+pub(crate) type Opener = Arc<dyn Fn() -> StorageResult<Connection> + Send + Sync>;
+
 pub(crate) struct Readers {
     idle: Arc<Mutex<Vec<Connection>>>,
+    open: Opener,
     permits: Arc<Semaphore>,
     size: u32,
     /// `None` once shut down.
@@ -38,10 +50,12 @@ pub(crate) struct Readers {
 }
 
 impl Readers {
-    /// The pool and its threads, one per connection: a permit holder always
-    /// finds both an idle connection and an idle thread.
-    pub(crate) fn new(connections: Vec<Connection>) -> StorageResult<Readers> {
-        let size = connections.len();
+    /// A pool of `size` connections (at least one) and its threads, one per
+    /// connection: a permit holder always finds an idle thread, and an idle
+    /// connection or room for one more. The first connection is opened now.
+    pub(crate) fn new(size: usize, open: Opener) -> StorageResult<Readers> {
+        let size = size.max(1);
+        let first = open()?;
         let (sender, receiver) = mpsc::channel::<ReadJob>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut threads = Vec::with_capacity(size);
@@ -61,7 +75,8 @@ impl Readers {
             threads.push(thread);
         }
         Ok(Readers {
-            idle: Arc::new(Mutex::new(connections)),
+            idle: Arc::new(Mutex::new(vec![first])),
+            open,
             permits: Arc::new(Semaphore::new(size)),
             size: u32::try_from(size).unwrap_or(u32::MAX),
             jobs: Mutex::new(Some(sender)),
@@ -77,7 +92,7 @@ impl Readers {
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
     {
         let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(|_| closed())?;
-        let idle = Arc::clone(&self.idle);
+        let (idle, open) = (Arc::clone(&self.idle), Arc::clone(&self.open));
         let (answer, answered) = oneshot::channel();
         // The permit and the connection move into the job and are given
         // back there, not here: if the caller's future is dropped mid-read,
@@ -85,7 +100,7 @@ impl Readers {
         let job: ReadJob = Box::new(move || {
             // The permit is dropped last, after the connection is back.
             let _permit = permit;
-            let result = on_idle(&idle, |conn| snapshot(conn, read));
+            let result = on_idle(&idle, &open, |conn| snapshot(conn, read));
             // The caller may have gone away; nothing to undo for a read.
             let _ = answer.send(result);
         });
@@ -103,13 +118,13 @@ impl Readers {
         F: FnOnce(&Connection) -> StorageResult<T>,
     {
         let _permit = self.permits.acquire().await.map_err(|_| closed())?;
-        on_idle(&self.idle, |conn| read(conn))
+        on_idle(&self.idle, &self.open, |conn| read(conn))
     }
 
-    /// Reader connections in use and in all.
+    /// Reads in flight and the pool's size.
     pub(crate) fn stats(&self) -> (u32, u32) {
-        let idle = u32::try_from(lock(&self.idle).len()).unwrap_or(0);
-        (self.size.saturating_sub(idle), self.size)
+        let available = u32::try_from(self.permits.available_permits()).unwrap_or(0);
+        (self.size.saturating_sub(available), self.size)
     }
 
     /// Waits for the reads in flight, refuses new ones and closes the
@@ -138,15 +153,22 @@ impl Readers {
     }
 }
 
-/// Runs `read` on a connection taken from `idle` and gives it back, also
-/// when `read` panics. Callers hold a permit, so one is idle.
+/// Runs `read` on a connection taken from `idle`, or on a new one when none
+/// is idle, and gives it back to `idle`, also when `read` panics. Callers
+/// hold a permit, so at most as many connections as permits ever exist:
+/// when none is idle, every existing one is held by another permit holder.
 fn on_idle<T>(
     idle: &Mutex<Vec<Connection>>,
+    open: &Opener,
     read: impl FnOnce(&mut Connection) -> StorageResult<T>,
 ) -> StorageResult<T> {
-    // The guard of this statement ends with it: `read` runs unlocked.
-    let mut conn =
-        lock(idle).pop().ok_or_else(|| StorageError::Backend("no idle sqlite reader".to_owned()))?;
+    // The guard of this statement ends with it: `read` (and opening a
+    // connection) run unlocked.
+    let taken = lock(idle).pop();
+    let mut conn = match taken {
+        Some(conn) => conn,
+        None => open()?,
+    };
     let result = panic::catch_unwind(AssertUnwindSafe(|| read(&mut conn)));
     lock(idle).push(conn);
     result.unwrap_or_else(|_| Err(StorageError::Backend("a sqlite read panicked".to_owned())))
@@ -164,4 +186,97 @@ fn snapshot<T>(
         tracing::warn!("ending a sqlite read transaction failed: {e}");
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// A pool over an in-memory database that counts the connections it opens.
+    fn counted(size: usize) -> (Readers, Arc<AtomicUsize>) {
+        let opened = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&opened);
+        let open: Opener = Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Connection::open_in_memory().db()
+        });
+        (Readers::new(size, open).expect("pool"), opened)
+    }
+
+    /// One connection at start; more only while reads overlap, never more
+    /// than the pool's size, and each opened one is reused afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn connections_are_opened_on_demand_up_to_the_size() {
+        let (readers, opened) = counted(3);
+        assert_eq!(opened.load(Ordering::SeqCst), 1, "the first connection is opened at start");
+        for _ in 0..20 {
+            readers
+                .execute(|conn| conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).db())
+                .await
+                .expect("read");
+            readers
+                .execute_point(|conn| conn.query_row("SELECT 2", [], |r| r.get::<_, i64>(0)).db())
+                .await
+                .expect("point");
+        }
+        assert_eq!(opened.load(Ordering::SeqCst), 1, "reads one at a time share one connection");
+
+        let readers = Arc::new(readers);
+        let reads: Vec<_> = (0..12)
+            .map(|_| {
+                let readers = Arc::clone(&readers);
+                tokio::spawn(async move {
+                    readers
+                        .execute(|_| {
+                            std::thread::sleep(Duration::from_millis(30));
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for read in reads {
+            read.await.expect("task").expect("read");
+        }
+        assert_eq!(opened.load(Ordering::SeqCst), 3, "overlapping reads open up to the size, no more");
+        assert_eq!(lock(&readers.idle).len(), 3, "every connection is back");
+        assert_eq!(readers.stats(), (0, 3));
+        readers.shutdown().await;
+    }
+
+    /// A connection that cannot be opened fails that read alone; the pool
+    /// keeps serving with the connections it has.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_open_fails_only_its_read() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&attempts);
+        let open: Opener = Arc::new(move || {
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                Connection::open_in_memory().db()
+            } else {
+                Err(StorageError::Backend("cannot open".to_owned()))
+            }
+        });
+        let readers = Arc::new(Readers::new(2, open).expect("pool"));
+        let slow = {
+            let readers = Arc::clone(&readers);
+            tokio::spawn(async move {
+                readers
+                    .execute(|_| {
+                        std::thread::sleep(Duration::from_millis(100));
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let second = readers.execute_point(|_| Ok(())).await;
+        assert_eq!(second, Err(StorageError::Backend("cannot open".to_owned())));
+        slow.await.expect("task").expect("the first read");
+        readers.execute_point(|_| Ok(())).await.expect("the first connection still serves");
+        assert_eq!(readers.stats(), (0, 2));
+        readers.shutdown().await;
+    }
 }
