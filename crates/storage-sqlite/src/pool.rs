@@ -98,9 +98,11 @@ impl Readers {
         // back there, not here: if the caller's future is dropped mid-read,
         // the job still returns the connection before releasing the permit.
         let job: ReadJob = Box::new(move || {
-            // The permit is dropped last, after the connection is back.
-            let _permit = permit;
             let result = on_idle(&idle, &open, |conn| snapshot(conn, read));
+            // The permit goes after the connection is back, and before the
+            // answer, so a caller that has its answer never sees its read
+            // still counted in flight.
+            drop(permit);
             // The caller may have gone away; nothing to undo for a read.
             let _ = answer.send(result);
         });
