@@ -194,7 +194,6 @@ fn snapshot<T>(
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
 
     /// A pool over an in-memory database that counts the connections it opens.
     fn counted(size: usize) -> (Readers, Arc<AtomicUsize>) {
@@ -226,13 +225,16 @@ mod tests {
         assert_eq!(opened.load(Ordering::SeqCst), 1, "reads one at a time share one connection");
 
         let readers = Arc::new(readers);
+        // Reads that only finish three at a time: three must be in flight at
+        // once, each on a connection of its own.
+        let together = Arc::new(std::sync::Barrier::new(3));
         let reads: Vec<_> = (0..12)
             .map(|_| {
-                let readers = Arc::clone(&readers);
+                let (readers, together) = (Arc::clone(&readers), Arc::clone(&together));
                 tokio::spawn(async move {
                     readers
-                        .execute(|_| {
-                            std::thread::sleep(Duration::from_millis(30));
+                        .execute(move |_| {
+                            together.wait();
                             Ok(())
                         })
                         .await
@@ -262,19 +264,27 @@ mod tests {
             }
         });
         let readers = Arc::new(Readers::new(2, open).expect("pool"));
+        // The first read holds the only connection until told to finish.
+        let (started, has_started) = std::sync::mpsc::channel::<()>();
+        let (finish, may_finish) = std::sync::mpsc::channel::<()>();
         let slow = {
             let readers = Arc::clone(&readers);
             tokio::spawn(async move {
                 readers
-                    .execute(|_| {
-                        std::thread::sleep(Duration::from_millis(100));
+                    .execute(move |_| {
+                        started.send(()).expect("started");
+                        may_finish.recv().expect("finish");
                         Ok(())
                     })
                     .await
             })
         };
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::task::spawn_blocking(move || has_started.recv())
+            .await
+            .expect("join")
+            .expect("the read started");
         let second = readers.execute_point(|_| Ok(())).await;
+        finish.send(()).expect("finish");
         assert_eq!(second, Err(StorageError::Backend("cannot open".to_owned())));
         slow.await.expect("task").expect("the first read");
         readers.execute_point(|_| Ok(())).await.expect("the first connection still serves");
