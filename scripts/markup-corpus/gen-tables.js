@@ -64,11 +64,19 @@ const flatten = (trie) => {
   return rows;
 };
 for (const [name, trie] of [['PSL_EXCEPTIONS', exports_.exceptions], ['PSL_RULES', exports_.rules]]) {
+  // One string, one rule a line: a table of (&str, u8) would hold a pointer
+  // per rule, which the loader relocates at every start of the server (about
+  // 240 KiB of memory written in every process, used or not); a string is
+  // read from the file only where the trie is first built.
   const rows = flatten(trie);
-  out += `/// (labels from the top-level one down, joined by '.'; 0 = path only, 1 = ICANN, 2 = private)\n`;
-  out += `pub(crate) static ${name}: &[(&str, u8)] = &[\n`;
-  for (const [k, v] of rows) out += `    (${JSON.stringify(k)}, ${v}),\n`;
-  out += '];\n\n';
+  out += `/// One rule a line: its kind (0 = path only, 1 = ICANN, 2 = private), ':', then its\n`;
+  out += `/// labels from the top-level one down, joined by '.'.\n`;
+  out += `pub(crate) static ${name}: &str = "\\\n`;
+  for (const [k, v] of rows) {
+    if (/[\s:"\\]|[\x00-\x1f]/.test(k)) throw new Error(`unexpected rule ${JSON.stringify(k)}`);
+    out += `${v}:${k}\\n\\\n`;
+  }
+  out += '";\n\n';
 }
 fs.writeFileSync(path.join(__dirname, '../../crates/markup/src/tables.rs'), out);
 console.log('wrote tables.rs');

@@ -15,16 +15,20 @@ struct Node {
     succ: HashMap<&'static str, Node>,
 }
 
-fn build(rows: &'static [(&'static str, u8)]) -> Node {
+/// Builds a trie from `tables.rs`'s rules: one a line, `kind:labels`.
+fn build(rules: &'static str) -> Node {
     let mut root = Node::default();
-    for (path, kind) in rows {
+    for rule in rules.lines() {
+        // The generator writes every line as `kind:path`; a line that is
+        // not would be a broken table, caught by this module's tests.
+        let Some((kind, path)) = rule.split_once(':') else { continue };
         let mut node = &mut root;
         if !path.is_empty() {
             for label in path.split('.') {
                 node = node.succ.entry(label).or_default();
             }
         }
-        node.kind = *kind;
+        node.kind = kind.parse().unwrap_or(0);
     }
     root
 }
@@ -316,4 +320,38 @@ pub(crate) fn can_parse_url(src: &str) -> bool {
         return host.len() > 2;
     }
     !host.chars().any(|c| forbidden_host(c) || c == '%' || c.is_control() || c == '\u{7f}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of both tables is `kind:labels`, with a known kind: a
+    /// line `build` skipped would silently drop a rule.
+    #[test]
+    fn every_rule_line_is_well_formed() {
+        for table in [crate::tables::PSL_EXCEPTIONS, crate::tables::PSL_RULES] {
+            for line in table.lines() {
+                let (kind, path) = line.split_once(':').unwrap_or_else(|| panic!("no ':' in {line:?}"));
+                assert!(["0", "1", "2"].contains(&kind), "kind of {line:?}");
+                assert!(!path.contains(char::is_whitespace), "{line:?}");
+            }
+        }
+        assert_eq!(crate::tables::PSL_EXCEPTIONS.lines().count(), 9);
+        assert!(crate::tables::PSL_RULES.lines().count() > 9_000);
+    }
+
+    /// The tries give tldts's answers: ICANN and private suffixes, a
+    /// wildcard rule, an exception to it, a Unicode label and no rule.
+    #[test]
+    fn suffixes_are_classified_as_tldts_does() {
+        assert_eq!(suffix_flags("example.com"), (true, false));
+        assert_eq!(suffix_flags("someone.github.io"), (false, true));
+        assert_eq!(suffix_flags("shop.example.co.uk"), (true, false));
+        // `*.ck` is ICANN; `www.ck` is an exception to it.
+        assert_eq!(suffix_flags("a.b.ck"), (true, false));
+        assert_eq!(suffix_flags("www.ck"), (true, false));
+        assert_eq!(suffix_flags("example.公司.cn"), (true, false));
+        assert_eq!(suffix_flags("host.invalid-tld-name"), (false, false));
+    }
 }

@@ -647,10043 +647,10045 @@ pub(crate) static MARK: &[(u16, u16)] = &[
     (0xfe20, 0xfe2f),
 ];
 
-/// (labels from the top-level one down, joined by '.'; 0 = path only, 1 = ICANN, 2 = private)
-pub(crate) static PSL_EXCEPTIONS: &[(&str, u8)] = &[
-    ("", 0),
-    ("ck.www", 1),
-    ("jp.kawasaki.city", 1),
-    ("jp.kitakyushu.city", 1),
-    ("jp.kobe.city", 1),
-    ("jp.nagoya.city", 1),
-    ("jp.sapporo.city", 1),
-    ("jp.sendai.city", 1),
-    ("jp.yokohama.city", 1),
-];
+/// One rule a line: its kind (0 = path only, 1 = ICANN, 2 = private), ':', then its
+/// labels from the top-level one down, joined by '.'.
+pub(crate) static PSL_EXCEPTIONS: &str = "\
+0:\n\
+1:ck.www\n\
+1:jp.kawasaki.city\n\
+1:jp.kitakyushu.city\n\
+1:jp.kobe.city\n\
+1:jp.nagoya.city\n\
+1:jp.sapporo.city\n\
+1:jp.sendai.city\n\
+1:jp.yokohama.city\n\
+";
 
-/// (labels from the top-level one down, joined by '.'; 0 = path only, 1 = ICANN, 2 = private)
-pub(crate) static PSL_RULES: &[(&str, u8)] = &[
-    ("", 0),
-    ("aaa", 1),
-    ("aarp", 1),
-    ("abarth", 1),
-    ("abb", 1),
-    ("abbott", 1),
-    ("abbvie", 1),
-    ("abc", 1),
-    ("able", 1),
-    ("abogado", 1),
-    ("abudhabi", 1),
-    ("ac", 1),
-    ("ac.com", 1),
-    ("ac.drr", 2),
-    ("ac.edu", 1),
-    ("ac.gov", 1),
-    ("ac.mil", 1),
-    ("ac.net", 1),
-    ("ac.org", 1),
-    ("academy", 1),
-    ("academy.official", 2),
-    ("accenture", 1),
-    ("accountant", 1),
-    ("accountants", 1),
-    ("aco", 1),
-    ("actor", 1),
-    ("ad", 1),
-    ("ad.nom", 1),
-    ("ads", 1),
-    ("adult", 1),
-    ("ae", 1),
-    ("ae.ac", 1),
-    ("ae.blogspot", 2),
-    ("ae.co", 1),
-    ("ae.gov", 1),
-    ("ae.mil", 1),
-    ("ae.net", 1),
-    ("ae.org", 1),
-    ("ae.sch", 1),
-    ("aeg", 1),
-    ("aero", 1),
-    ("aero.accident-investigation", 1),
-    ("aero.accident-prevention", 1),
-    ("aero.aerobatic", 1),
-    ("aero.aeroclub", 1),
-    ("aero.aerodrome", 1),
-    ("aero.agents", 1),
-    ("aero.air-surveillance", 1),
-    ("aero.air-traffic-control", 1),
-    ("aero.aircraft", 1),
-    ("aero.airline", 1),
-    ("aero.airport", 1),
-    ("aero.airtraffic", 1),
-    ("aero.ambulance", 1),
-    ("aero.amusement", 1),
-    ("aero.association", 1),
-    ("aero.author", 1),
-    ("aero.ballooning", 1),
-    ("aero.broker", 1),
-    ("aero.caa", 1),
-    ("aero.cargo", 1),
-    ("aero.catering", 1),
-    ("aero.certification", 1),
-    ("aero.championship", 1),
-    ("aero.charter", 1),
-    ("aero.civilaviation", 1),
-    ("aero.club", 1),
-    ("aero.conference", 1),
-    ("aero.consultant", 1),
-    ("aero.consulting", 1),
-    ("aero.control", 1),
-    ("aero.council", 1),
-    ("aero.crew", 1),
-    ("aero.design", 1),
-    ("aero.dgca", 1),
-    ("aero.educator", 1),
-    ("aero.emergency", 1),
-    ("aero.engine", 1),
-    ("aero.engineer", 1),
-    ("aero.entertainment", 1),
-    ("aero.equipment", 1),
-    ("aero.exchange", 1),
-    ("aero.express", 1),
-    ("aero.federation", 1),
-    ("aero.flight", 1),
-    ("aero.fuel", 1),
-    ("aero.gliding", 1),
-    ("aero.government", 1),
-    ("aero.groundhandling", 1),
-    ("aero.group", 1),
-    ("aero.hanggliding", 1),
-    ("aero.homebuilt", 1),
-    ("aero.insurance", 1),
-    ("aero.journal", 1),
-    ("aero.journalist", 1),
-    ("aero.leasing", 1),
-    ("aero.logistics", 1),
-    ("aero.magazine", 1),
-    ("aero.maintenance", 1),
-    ("aero.media", 1),
-    ("aero.microlight", 1),
-    ("aero.modelling", 1),
-    ("aero.navigation", 1),
-    ("aero.parachuting", 1),
-    ("aero.paragliding", 1),
-    ("aero.passenger-association", 1),
-    ("aero.pilot", 1),
-    ("aero.press", 1),
-    ("aero.production", 1),
-    ("aero.recreation", 1),
-    ("aero.repbody", 1),
-    ("aero.res", 1),
-    ("aero.research", 1),
-    ("aero.rotorcraft", 1),
-    ("aero.safety", 1),
-    ("aero.scientist", 1),
-    ("aero.services", 1),
-    ("aero.show", 1),
-    ("aero.skydiving", 1),
-    ("aero.software", 1),
-    ("aero.student", 1),
-    ("aero.trader", 1),
-    ("aero.trading", 1),
-    ("aero.trainer", 1),
-    ("aero.union", 1),
-    ("aero.workinggroup", 1),
-    ("aero.works", 1),
-    ("aetna", 1),
-    ("af", 1),
-    ("af.com", 1),
-    ("af.edu", 1),
-    ("af.gov", 1),
-    ("af.net", 1),
-    ("af.org", 1),
-    ("afl", 1),
-    ("africa", 1),
-    ("ag", 1),
-    ("ag.co", 1),
-    ("ag.com", 1),
-    ("ag.net", 1),
-    ("ag.nom", 1),
-    ("ag.org", 1),
-    ("agakhan", 1),
-    ("agency", 1),
-    ("ai", 1),
-    ("ai.com", 1),
-    ("ai.net", 1),
-    ("ai.off", 1),
-    ("ai.org", 1),
-    ("ai.uwu", 2),
-    ("aig", 1),
-    ("airbus", 1),
-    ("airforce", 1),
-    ("airtel", 1),
-    ("akdn", 1),
-    ("al", 1),
-    ("al.blogspot", 2),
-    ("al.com", 1),
-    ("al.edu", 1),
-    ("al.gov", 1),
-    ("al.mil", 1),
-    ("al.net", 1),
-    ("al.org", 1),
-    ("alfaromeo", 1),
-    ("alibaba", 1),
-    ("alipay", 1),
-    ("allfinanz", 1),
-    ("allstate", 1),
-    ("ally", 1),
-    ("alsace", 1),
-    ("alstom", 1),
-    ("am", 1),
-    ("am.blogspot", 2),
-    ("am.co", 1),
-    ("am.com", 1),
-    ("am.commune", 1),
-    ("am.neko", 2),
-    ("am.net", 1),
-    ("am.nyaa", 2),
-    ("am.org", 1),
-    ("am.radio", 2),
-    ("amazon", 1),
-    ("americanexpress", 1),
-    ("americanfamily", 1),
-    ("amex", 1),
-    ("amfam", 1),
-    ("amica", 1),
-    ("amsterdam", 1),
-    ("analytics", 1),
-    ("android", 1),
-    ("anquan", 1),
-    ("anz", 1),
-    ("ao", 1),
-    ("ao.co", 1),
-    ("ao.ed", 1),
-    ("ao.gv", 1),
-    ("ao.it", 1),
-    ("ao.og", 1),
-    ("ao.pb", 1),
-    ("aol", 1),
-    ("apartments", 1),
-    ("app", 1),
-    ("app.beget.*", 2),
-    ("app.bookonline", 2),
-    ("app.clerk", 2),
-    ("app.clerkstage", 2),
-    ("app.deta", 2),
-    ("app.developer.*", 2),
-    ("app.easypanel", 2),
-    ("app.edgecompute", 2),
-    ("app.encr", 2),
-    ("app.fireweb", 2),
-    ("app.framer", 2),
-    ("app.hasura", 2),
-    ("app.loginline", 2),
-    ("app.messerli", 2),
-    ("app.netlify", 2),
-    ("app.ngrok", 2),
-    ("app.ngrok-free", 2),
-    ("app.noop", 2),
-    ("app.northflank.*", 2),
-    ("app.ondigitalocean", 2),
-    ("app.onflashdrive", 2),
-    ("app.platform0", 2),
-    ("app.run", 2),
-    ("app.run.a", 2),
-    ("app.snowflake", 2),
-    ("app.snowflake.privatelink", 2),
-    ("app.streamlit", 2),
-    ("app.telebit", 2),
-    ("app.typedream", 2),
-    ("app.vercel", 2),
-    ("app.web", 2),
-    ("app.wnext", 2),
-    ("apple", 1),
-    ("aq", 1),
-    ("aquarelle", 1),
-    ("ar", 1),
-    ("ar.bet", 1),
-    ("ar.com", 1),
-    ("ar.com.blogspot", 2),
-    ("ar.coop", 1),
-    ("ar.edu", 1),
-    ("ar.gob", 1),
-    ("ar.gov", 1),
-    ("ar.int", 1),
-    ("ar.mil", 1),
-    ("ar.musica", 1),
-    ("ar.mutual", 1),
-    ("ar.net", 1),
-    ("ar.org", 1),
-    ("ar.senasa", 1),
-    ("ar.tur", 1),
-    ("arab", 1),
-    ("aramco", 1),
-    ("archi", 1),
-    ("army", 1),
-    ("arpa", 1),
-    ("arpa.e164", 1),
-    ("arpa.in-addr", 1),
-    ("arpa.ip6", 1),
-    ("arpa.iris", 1),
-    ("arpa.uri", 1),
-    ("arpa.urn", 1),
-    ("art", 1),
-    ("arte", 1),
-    ("as", 1),
-    ("as.gov", 1),
-    ("asda", 1),
-    ("asia", 1),
-    ("asia.cloudns", 2),
-    ("associates", 1),
-    ("at", 1),
-    ("at.123webseite", 2),
-    ("at.12hp", 2),
-    ("at.2ix", 2),
-    ("at.4lima", 2),
-    ("at.ac", 1),
-    ("at.ac.sth", 1),
-    ("at.biz", 2),
-    ("at.co", 1),
-    ("at.co.blogspot", 2),
-    ("at.funkfeuer.wien", 2),
-    ("at.futurecms.*", 2),
-    ("at.futurecms.ex.*", 2),
-    ("at.futurecms.in.*", 2),
-    ("at.futurehosting", 2),
-    ("at.futuremailing", 2),
-    ("at.gv", 1),
-    ("at.info", 2),
-    ("at.lima-city", 2),
-    ("at.myspreadshop", 2),
-    ("at.or", 1),
-    ("at.ortsinfo.ex.*", 2),
-    ("at.ortsinfo.kunden.*", 2),
-    ("at.priv", 2),
-    ("athleta", 1),
-    ("attorney", 1),
-    ("au", 1),
-    ("au.act", 1),
-    ("au.asn", 1),
-    ("au.com", 1),
-    ("au.com.blogspot", 2),
-    ("au.com.cloudlets.mel", 2),
-    ("au.com.myspreadshop", 2),
-    ("au.conf", 1),
-    ("au.edu", 1),
-    ("au.edu.act", 1),
-    ("au.edu.catholic", 1),
-    ("au.edu.nsw", 1),
-    ("au.edu.nsw.schools", 1),
-    ("au.edu.nt", 1),
-    ("au.edu.qld", 1),
-    ("au.edu.sa", 1),
-    ("au.edu.tas", 1),
-    ("au.edu.vic", 1),
-    ("au.edu.wa", 1),
-    ("au.gov", 1),
-    ("au.gov.qld", 1),
-    ("au.gov.sa", 1),
-    ("au.gov.tas", 1),
-    ("au.gov.vic", 1),
-    ("au.gov.wa", 1),
-    ("au.id", 1),
-    ("au.info", 1),
-    ("au.net", 1),
-    ("au.nsw", 1),
-    ("au.nt", 1),
-    ("au.org", 1),
-    ("au.oz", 1),
-    ("au.qld", 1),
-    ("au.sa", 1),
-    ("au.tas", 1),
-    ("au.vic", 1),
-    ("au.wa", 1),
-    ("auction", 1),
-    ("audi", 1),
-    ("audible", 1),
-    ("audio", 1),
-    ("auspost", 1),
-    ("author", 1),
-    ("auto", 1),
-    ("autos", 1),
-    ("avianca", 1),
-    ("aw", 1),
-    ("aw.com", 1),
-    ("aws", 1),
-    ("ax", 1),
-    ("ax.be", 2),
-    ("ax.cat", 2),
-    ("ax.es", 2),
-    ("ax.eu", 2),
-    ("ax.gg", 2),
-    ("ax.mc", 2),
-    ("ax.us", 2),
-    ("ax.xy", 2),
-    ("axa", 1),
-    ("az", 1),
-    ("az.biz", 1),
-    ("az.com", 1),
-    ("az.edu", 1),
-    ("az.gov", 1),
-    ("az.info", 1),
-    ("az.int", 1),
-    ("az.mil", 1),
-    ("az.name", 1),
-    ("az.net", 1),
-    ("az.org", 1),
-    ("az.pp", 1),
-    ("az.pro", 1),
-    ("azure", 1),
-    ("ba", 1),
-    ("ba.blogspot", 2),
-    ("ba.com", 1),
-    ("ba.edu", 1),
-    ("ba.gov", 1),
-    ("ba.mil", 1),
-    ("ba.net", 1),
-    ("ba.org", 1),
-    ("ba.rs", 2),
-    ("baby", 1),
-    ("baidu", 1),
-    ("banamex", 1),
-    ("bananarepublic", 1),
-    ("band", 1),
-    ("bank", 1),
-    ("bar", 1),
-    ("barcelona", 1),
-    ("barclaycard", 1),
-    ("barclays", 1),
-    ("barefoot", 1),
-    ("bargains", 1),
-    ("baseball", 1),
-    ("basketball", 1),
-    ("basketball.aus", 2),
-    ("basketball.nz", 2),
-    ("bauhaus", 1),
-    ("bayern", 1),
-    ("bb", 1),
-    ("bb.biz", 1),
-    ("bb.co", 1),
-    ("bb.com", 1),
-    ("bb.edu", 1),
-    ("bb.gov", 1),
-    ("bb.info", 1),
-    ("bb.net", 1),
-    ("bb.org", 1),
-    ("bb.store", 1),
-    ("bb.tv", 1),
-    ("bbc", 1),
-    ("bbt", 1),
-    ("bbva", 1),
-    ("bcg", 1),
-    ("bcn", 1),
-    ("bd.*", 1),
-    ("be", 1),
-    ("be.123website", 2),
-    ("be.ac", 1),
-    ("be.blogspot", 2),
-    ("be.interhostsolutions.cloud", 2),
-    ("be.kuleuven.ezproxy", 2),
-    ("be.myspreadshop", 2),
-    ("be.transurl.*", 2),
-    ("be.webhosting", 2),
-    ("beats", 1),
-    ("beauty", 1),
-    ("beer", 1),
-    ("bentley", 1),
-    ("berlin", 1),
-    ("best", 1),
-    ("bestbuy", 1),
-    ("bet", 1),
-    ("bf", 1),
-    ("bf.gov", 1),
-    ("bg", 1),
-    ("bg.0", 1),
-    ("bg.1", 1),
-    ("bg.2", 1),
-    ("bg.3", 1),
-    ("bg.4", 1),
-    ("bg.5", 1),
-    ("bg.6", 1),
-    ("bg.7", 1),
-    ("bg.8", 1),
-    ("bg.9", 1),
-    ("bg.a", 1),
-    ("bg.b", 1),
-    ("bg.barsy", 2),
-    ("bg.blogspot", 2),
-    ("bg.c", 1),
-    ("bg.d", 1),
-    ("bg.e", 1),
-    ("bg.f", 1),
-    ("bg.g", 1),
-    ("bg.h", 1),
-    ("bg.i", 1),
-    ("bg.j", 1),
-    ("bg.k", 1),
-    ("bg.l", 1),
-    ("bg.m", 1),
-    ("bg.n", 1),
-    ("bg.o", 1),
-    ("bg.p", 1),
-    ("bg.q", 1),
-    ("bg.r", 1),
-    ("bg.s", 1),
-    ("bg.t", 1),
-    ("bg.u", 1),
-    ("bg.v", 1),
-    ("bg.w", 1),
-    ("bg.x", 1),
-    ("bg.y", 1),
-    ("bg.z", 1),
-    ("bh", 1),
-    ("bh.com", 1),
-    ("bh.edu", 1),
-    ("bh.gov", 1),
-    ("bh.net", 1),
-    ("bh.org", 1),
-    ("bharti", 1),
-    ("bi", 1),
-    ("bi.co", 1),
-    ("bi.com", 1),
-    ("bi.edu", 1),
-    ("bi.or", 1),
-    ("bi.org", 1),
-    ("bible", 1),
-    ("bid", 1),
-    ("bike", 1),
-    ("bing", 1),
-    ("bingo", 1),
-    ("bio", 1),
-    ("biz", 1),
-    ("biz.activetrail", 2),
-    ("biz.cloudns", 2),
-    ("biz.dscloud", 2),
-    ("biz.dyndns", 2),
-    ("biz.for-better", 2),
-    ("biz.for-more", 2),
-    ("biz.for-some", 2),
-    ("biz.for-the", 2),
-    ("biz.jozi", 2),
-    ("biz.mmafan", 2),
-    ("biz.myftp", 2),
-    ("biz.no-ip", 2),
-    ("biz.orx", 2),
-    ("biz.selfip", 2),
-    ("biz.webhop", 2),
-    ("bj", 1),
-    ("bj.africa", 1),
-    ("bj.agro", 1),
-    ("bj.architectes", 1),
-    ("bj.assur", 1),
-    ("bj.avocats", 1),
-    ("bj.blogspot", 2),
-    ("bj.co", 1),
-    ("bj.com", 1),
-    ("bj.eco", 1),
-    ("bj.econo", 1),
-    ("bj.edu", 1),
-    ("bj.info", 1),
-    ("bj.loisirs", 1),
-    ("bj.money", 1),
-    ("bj.net", 1),
-    ("bj.org", 1),
-    ("bj.ote", 1),
-    ("bj.restaurant", 1),
-    ("bj.resto", 1),
-    ("bj.tourism", 1),
-    ("bj.univ", 1),
-    ("black", 1),
-    ("blackfriday", 1),
-    ("blockbuster", 1),
-    ("blog", 1),
-    ("bloomberg", 1),
-    ("blue", 1),
-    ("bm", 1),
-    ("bm.com", 1),
-    ("bm.edu", 1),
-    ("bm.gov", 1),
-    ("bm.net", 1),
-    ("bm.org", 1),
-    ("bms", 1),
-    ("bmw", 1),
-    ("bn", 1),
-    ("bn.co", 2),
-    ("bn.com", 1),
-    ("bn.edu", 1),
-    ("bn.gov", 1),
-    ("bn.net", 1),
-    ("bn.org", 1),
-    ("bnpparibas", 1),
-    ("bo", 1),
-    ("bo.academia", 1),
-    ("bo.agro", 1),
-    ("bo.arte", 1),
-    ("bo.blog", 1),
-    ("bo.bolivia", 1),
-    ("bo.ciencia", 1),
-    ("bo.com", 1),
-    ("bo.cooperativa", 1),
-    ("bo.democracia", 1),
-    ("bo.deporte", 1),
-    ("bo.ecologia", 1),
-    ("bo.economia", 1),
-    ("bo.edu", 1),
-    ("bo.empresa", 1),
-    ("bo.gob", 1),
-    ("bo.indigena", 1),
-    ("bo.industria", 1),
-    ("bo.info", 1),
-    ("bo.int", 1),
-    ("bo.medicina", 1),
-    ("bo.mil", 1),
-    ("bo.movimiento", 1),
-    ("bo.musica", 1),
-    ("bo.natural", 1),
-    ("bo.net", 1),
-    ("bo.nombre", 1),
-    ("bo.noticias", 1),
-    ("bo.org", 1),
-    ("bo.patria", 1),
-    ("bo.plurinacional", 1),
-    ("bo.politica", 1),
-    ("bo.profesional", 1),
-    ("bo.pueblo", 1),
-    ("bo.revista", 1),
-    ("bo.salud", 1),
-    ("bo.tecnologia", 1),
-    ("bo.tksat", 1),
-    ("bo.transporte", 1),
-    ("bo.tv", 1),
-    ("bo.web", 1),
-    ("bo.wiki", 1),
-    ("boats", 1),
-    ("boehringer", 1),
-    ("bofa", 1),
-    ("bom", 1),
-    ("bond", 1),
-    ("boo", 1),
-    ("book", 1),
-    ("booking", 1),
-    ("bosch", 1),
-    ("bostik", 1),
-    ("boston", 1),
-    ("bot", 1),
-    ("boutique", 1),
-    ("box", 1),
-    ("br", 1),
-    ("br.9guacu", 1),
-    ("br.abc", 1),
-    ("br.adm", 1),
-    ("br.adv", 1),
-    ("br.agr", 1),
-    ("br.aju", 1),
-    ("br.am", 1),
-    ("br.anani", 1),
-    ("br.aparecida", 1),
-    ("br.app", 1),
-    ("br.arq", 1),
-    ("br.art", 1),
-    ("br.ato", 1),
-    ("br.b", 1),
-    ("br.barueri", 1),
-    ("br.belem", 1),
-    ("br.bhz", 1),
-    ("br.bib", 1),
-    ("br.bio", 1),
-    ("br.blog", 1),
-    ("br.bmd", 1),
-    ("br.boavista", 1),
-    ("br.bsb", 1),
-    ("br.campinagrande", 1),
-    ("br.campinas", 1),
-    ("br.caxias", 1),
-    ("br.cim", 1),
-    ("br.cng", 1),
-    ("br.cnt", 1),
-    ("br.com", 1),
-    ("br.com.blogspot", 2),
-    ("br.com.simplesite", 2),
-    ("br.com.virtualcloud.scale.users", 2),
-    ("br.contagem", 1),
-    ("br.coop", 1),
-    ("br.coz", 1),
-    ("br.cri", 1),
-    ("br.cuiaba", 1),
-    ("br.curitiba", 1),
-    ("br.def", 1),
-    ("br.des", 1),
-    ("br.det", 1),
-    ("br.dev", 1),
-    ("br.ecn", 1),
-    ("br.eco", 1),
-    ("br.edu", 1),
-    ("br.emp", 1),
-    ("br.enf", 1),
-    ("br.eng", 1),
-    ("br.esp", 1),
-    ("br.etc", 1),
-    ("br.eti", 1),
-    ("br.far", 1),
-    ("br.feira", 1),
-    ("br.flog", 1),
-    ("br.floripa", 1),
-    ("br.fm", 1),
-    ("br.fnd", 1),
-    ("br.fortal", 1),
-    ("br.fot", 1),
-    ("br.foz", 1),
-    ("br.fst", 1),
-    ("br.g12", 1),
-    ("br.geo", 1),
-    ("br.ggf", 1),
-    ("br.goiania", 1),
-    ("br.gov", 1),
-    ("br.gov.ac", 1),
-    ("br.gov.al", 1),
-    ("br.gov.am", 1),
-    ("br.gov.ap", 1),
-    ("br.gov.ba", 1),
-    ("br.gov.ce", 1),
-    ("br.gov.df", 1),
-    ("br.gov.es", 1),
-    ("br.gov.go", 1),
-    ("br.gov.ma", 1),
-    ("br.gov.mg", 1),
-    ("br.gov.ms", 1),
-    ("br.gov.mt", 1),
-    ("br.gov.pa", 1),
-    ("br.gov.pb", 1),
-    ("br.gov.pe", 1),
-    ("br.gov.pi", 1),
-    ("br.gov.pr", 1),
-    ("br.gov.rj", 1),
-    ("br.gov.rn", 1),
-    ("br.gov.ro", 1),
-    ("br.gov.rr", 1),
-    ("br.gov.rs", 1),
-    ("br.gov.sc", 1),
-    ("br.gov.se", 1),
-    ("br.gov.sp", 1),
-    ("br.gov.to", 1),
-    ("br.gru", 1),
-    ("br.imb", 1),
-    ("br.ind", 1),
-    ("br.inf", 1),
-    ("br.jab", 1),
-    ("br.jampa", 1),
-    ("br.jdf", 1),
-    ("br.joinville", 1),
-    ("br.jor", 1),
-    ("br.jus", 1),
-    ("br.leg", 1),
-    ("br.leg.ac", 2),
-    ("br.leg.al", 2),
-    ("br.leg.am", 2),
-    ("br.leg.ap", 2),
-    ("br.leg.ba", 2),
-    ("br.leg.ce", 2),
-    ("br.leg.df", 2),
-    ("br.leg.es", 2),
-    ("br.leg.go", 2),
-    ("br.leg.ma", 2),
-    ("br.leg.mg", 2),
-    ("br.leg.ms", 2),
-    ("br.leg.mt", 2),
-    ("br.leg.pa", 2),
-    ("br.leg.pb", 2),
-    ("br.leg.pe", 2),
-    ("br.leg.pi", 2),
-    ("br.leg.pr", 2),
-    ("br.leg.rj", 2),
-    ("br.leg.rn", 2),
-    ("br.leg.ro", 2),
-    ("br.leg.rr", 2),
-    ("br.leg.rs", 2),
-    ("br.leg.sc", 2),
-    ("br.leg.se", 2),
-    ("br.leg.sp", 2),
-    ("br.leg.to", 2),
-    ("br.lel", 1),
-    ("br.log", 1),
-    ("br.londrina", 1),
-    ("br.macapa", 1),
-    ("br.maceio", 1),
-    ("br.manaus", 1),
-    ("br.maringa", 1),
-    ("br.mat", 1),
-    ("br.med", 1),
-    ("br.mil", 1),
-    ("br.morena", 1),
-    ("br.mp", 1),
-    ("br.mus", 1),
-    ("br.natal", 1),
-    ("br.net", 1),
-    ("br.niteroi", 1),
-    ("br.nom.*", 1),
-    ("br.not", 1),
-    ("br.ntr", 1),
-    ("br.odo", 1),
-    ("br.ong", 1),
-    ("br.org", 1),
-    ("br.osasco", 1),
-    ("br.palmas", 1),
-    ("br.poa", 1),
-    ("br.ppg", 1),
-    ("br.pro", 1),
-    ("br.psc", 1),
-    ("br.psi", 1),
-    ("br.pvh", 1),
-    ("br.qsl", 1),
-    ("br.radio", 1),
-    ("br.rec", 1),
-    ("br.recife", 1),
-    ("br.rep", 1),
-    ("br.ribeirao", 1),
-    ("br.rio", 1),
-    ("br.riobranco", 1),
-    ("br.riopreto", 1),
-    ("br.salvador", 1),
-    ("br.sampa", 1),
-    ("br.santamaria", 1),
-    ("br.santoandre", 1),
-    ("br.saobernardo", 1),
-    ("br.saogonca", 1),
-    ("br.seg", 1),
-    ("br.sjc", 1),
-    ("br.slg", 1),
-    ("br.slz", 1),
-    ("br.sorocaba", 1),
-    ("br.srv", 1),
-    ("br.taxi", 1),
-    ("br.tc", 1),
-    ("br.tec", 1),
-    ("br.teo", 1),
-    ("br.the", 1),
-    ("br.tmp", 1),
-    ("br.trd", 1),
-    ("br.tur", 1),
-    ("br.tv", 1),
-    ("br.udi", 1),
-    ("br.vet", 1),
-    ("br.vix", 1),
-    ("br.vlog", 1),
-    ("br.wiki", 1),
-    ("br.zlg", 1),
-    ("bradesco", 1),
-    ("bridgestone", 1),
-    ("broadway", 1),
-    ("broker", 1),
-    ("brother", 1),
-    ("brussels", 1),
-    ("bs", 1),
-    ("bs.com", 1),
-    ("bs.edu", 1),
-    ("bs.gov", 1),
-    ("bs.net", 1),
-    ("bs.org", 1),
-    ("bs.we", 2),
-    ("bt", 1),
-    ("bt.com", 1),
-    ("bt.edu", 1),
-    ("bt.gov", 1),
-    ("bt.net", 1),
-    ("bt.org", 1),
-    ("build", 1),
-    ("builders", 1),
-    ("builders.cloudsite", 2),
-    ("business", 1),
-    ("business.co", 2),
-    ("buy", 1),
-    ("buzz", 1),
-    ("bv", 1),
-    ("bw", 1),
-    ("bw.co", 1),
-    ("bw.org", 1),
-    ("by", 1),
-    ("by.com", 1),
-    ("by.com.blogspot", 2),
-    ("by.gov", 1),
-    ("by.mediatech", 2),
-    ("by.mil", 1),
-    ("by.mycloud", 2),
-    ("by.of", 1),
-    ("bz", 1),
-    ("bz.com", 1),
-    ("bz.edu", 1),
-    ("bz.gov", 1),
-    ("bz.gsj", 2),
-    ("bz.net", 1),
-    ("bz.org", 1),
-    ("bz.za", 2),
-    ("bzh", 1),
-    ("ca", 1),
-    ("ca.ab", 1),
-    ("ca.awdev.*", 2),
-    ("ca.barsy", 2),
-    ("ca.bc", 1),
-    ("ca.blogspot", 2),
-    ("ca.co", 2),
-    ("ca.gc", 1),
-    ("ca.mb", 1),
-    ("ca.myspreadshop", 2),
-    ("ca.nb", 1),
-    ("ca.nf", 1),
-    ("ca.nl", 1),
-    ("ca.no-ip", 2),
-    ("ca.ns", 1),
-    ("ca.nt", 1),
-    ("ca.nu", 1),
-    ("ca.on", 1),
-    ("ca.pe", 1),
-    ("ca.qc", 1),
-    ("ca.sk", 1),
-    ("ca.yk", 1),
-    ("cab", 1),
-    ("cafe", 1),
-    ("cal", 1),
-    ("call", 1),
-    ("calvinklein", 1),
-    ("cam", 1),
-    ("camera", 1),
-    ("camp", 1),
-    ("canon", 1),
-    ("capetown", 1),
-    ("capital", 1),
-    ("capitalone", 1),
-    ("car", 1),
-    ("caravan", 1),
-    ("cards", 1),
-    ("care", 1),
-    ("career", 1),
-    ("careers", 1),
-    ("cars", 1),
-    ("casa", 1),
-    ("casa.nabu.ui", 2),
-    ("case", 1),
-    ("cash", 1),
-    ("casino", 1),
-    ("cat", 1),
-    ("catering", 1),
-    ("catholic", 1),
-    ("cba", 1),
-    ("cbn", 1),
-    ("cbre", 1),
-    ("cbs", 1),
-    ("cc", 1),
-    ("cc.cloudns", 2),
-    ("cc.csx", 2),
-    ("cc.fantasyleague", 2),
-    ("cc.ftpaccess", 2),
-    ("cc.game-server", 2),
-    ("cc.myphotos", 2),
-    ("cc.scrapping", 2),
-    ("cc.spawn.instances", 2),
-    ("cc.twmail", 2),
-    ("cd", 1),
-    ("cd.gov", 1),
-    ("center", 1),
-    ("ceo", 1),
-    ("cern", 1),
-    ("cf", 1),
-    ("cf.blogspot", 2),
-    ("cfa", 1),
-    ("cfd", 1),
-    ("cg", 1),
-    ("ch", 1),
-    ("ch.123website", 2),
-    ("ch.12hp", 2),
-    ("ch.2ix", 2),
-    ("ch.4lima", 2),
-    ("ch.blogspot", 2),
-    ("ch.dnsking", 2),
-    ("ch.firenet.*", 2),
-    ("ch.firenet.svc.*", 2),
-    ("ch.flow.ae.alp1", 2),
-    ("ch.flow.appengine", 2),
-    ("ch.gotdns", 2),
-    ("ch.lima-city", 2),
-    ("ch.linkyard-cloud", 2),
-    ("ch.myspreadshop", 2),
-    ("ch.square7", 2),
-    ("chanel", 1),
-    ("channel", 1),
-    ("charity", 1),
-    ("chase", 1),
-    ("chat", 1),
-    ("cheap", 1),
-    ("chintai", 1),
-    ("christmas", 1),
-    ("chrome", 1),
-    ("church", 1),
-    ("ci", 1),
-    ("ci.ac", 1),
-    ("ci.asso", 1),
-    ("ci.aéroport", 1),
-    ("ci.co", 1),
-    ("ci.com", 1),
-    ("ci.ed", 1),
-    ("ci.edu", 1),
-    ("ci.fin", 2),
-    ("ci.go", 1),
-    ("ci.gouv", 1),
-    ("ci.int", 1),
-    ("ci.md", 1),
-    ("ci.net", 1),
-    ("ci.nl", 2),
-    ("ci.or", 1),
-    ("ci.org", 1),
-    ("ci.presse", 1),
-    ("ci.xn--aroport-bya", 1),
-    ("cipriani", 1),
-    ("circle", 1),
-    ("cisco", 1),
-    ("citadel", 1),
-    ("citi", 1),
-    ("citic", 1),
-    ("city", 1),
-    ("cityeats", 1),
-    ("ck.*", 1),
-    ("cl", 1),
-    ("cl.blogspot", 2),
-    ("cl.co", 1),
-    ("cl.gob", 1),
-    ("cl.gov", 1),
-    ("cl.mil", 1),
-    ("claims", 1),
-    ("cleaning", 1),
-    ("click", 1),
-    ("clinic", 1),
-    ("clinique", 1),
-    ("clothing", 1),
-    ("cloud", 1),
-    ("cloud.axarnet.es-1", 2),
-    ("cloud.banzai.*", 2),
-    ("cloud.diadem", 2),
-    ("cloud.elementor", 2),
-    ("cloud.encoway.eu", 2),
-    ("cloud.jelastic.vip", 2),
-    ("cloud.jele", 2),
-    ("cloud.jenv-aruba.aruba.eur.it1", 2),
-    ("cloud.jenv-aruba.it1", 2),
-    ("cloud.jotelulu", 2),
-    ("cloud.keliweb", 2),
-    ("cloud.keliweb.cs", 2),
-    ("cloud.kuleuven", 2),
-    ("cloud.linkyard", 2),
-    ("cloud.magentosite.*", 2),
-    ("cloud.on-rancher.*", 2),
-    ("cloud.oxa", 2),
-    ("cloud.oxa.tn", 2),
-    ("cloud.oxa.uk", 2),
-    ("cloud.perspecta", 2),
-    ("cloud.primetel", 2),
-    ("cloud.primetel.uk", 2),
-    ("cloud.ravendb", 2),
-    ("cloud.reclaim.ca", 2),
-    ("cloud.reclaim.uk", 2),
-    ("cloud.reclaim.us", 2),
-    ("cloud.scw.baremetal.fr-par-1", 2),
-    ("cloud.scw.baremetal.fr-par-2", 2),
-    ("cloud.scw.baremetal.nl-ams-1", 2),
-    ("cloud.scw.fr-par.fnc", 2),
-    ("cloud.scw.fr-par.fnc.functions", 2),
-    ("cloud.scw.fr-par.k8s", 2),
-    ("cloud.scw.fr-par.k8s.nodes", 2),
-    ("cloud.scw.fr-par.s3", 2),
-    ("cloud.scw.fr-par.s3-website", 2),
-    ("cloud.scw.fr-par.whm", 2),
-    ("cloud.scw.instances.priv", 2),
-    ("cloud.scw.instances.pub", 2),
-    ("cloud.scw.k8s", 2),
-    ("cloud.scw.nl-ams.k8s", 2),
-    ("cloud.scw.nl-ams.k8s.nodes", 2),
-    ("cloud.scw.nl-ams.s3", 2),
-    ("cloud.scw.nl-ams.s3-website", 2),
-    ("cloud.scw.nl-ams.whm", 2),
-    ("cloud.scw.pl-waw.k8s", 2),
-    ("cloud.scw.pl-waw.k8s.nodes", 2),
-    ("cloud.scw.pl-waw.s3", 2),
-    ("cloud.scw.pl-waw.s3-website", 2),
-    ("cloud.scw.scalebook", 2),
-    ("cloud.scw.smartlabeling", 2),
-    ("cloud.sensiosite.*", 2),
-    ("cloud.statics.*", 2),
-    ("cloud.trafficplex", 2),
-    ("cloud.trendhosting.ch", 2),
-    ("cloud.trendhosting.de", 2),
-    ("cloud.urown", 2),
-    ("cloud.vapor", 2),
-    ("cloud.voorloper", 2),
-    ("club", 1),
-    ("club.barsy", 2),
-    ("club.cloudns", 2),
-    ("club.jele", 2),
-    ("clubmed", 1),
-    ("cm", 1),
-    ("cm.co", 1),
-    ("cm.com", 1),
-    ("cm.gov", 1),
-    ("cm.net", 1),
-    ("cn", 1),
-    ("cn.ac", 1),
-    ("cn.ah", 1),
-    ("cn.bj", 1),
-    ("cn.canva-apps", 2),
-    ("cn.com", 1),
-    ("cn.com.amazonaws.cn-north-1.s3", 2),
-    ("cn.com.amazonaws.compute.*", 2),
-    ("cn.com.amazonaws.eb.cn-north-1", 2),
-    ("cn.com.amazonaws.eb.cn-northwest-1", 2),
-    ("cn.com.amazonaws.elb.*", 2),
-    ("cn.cq", 1),
-    ("cn.edu", 1),
-    ("cn.fj", 1),
-    ("cn.gd", 1),
-    ("cn.gov", 1),
-    ("cn.gs", 1),
-    ("cn.gx", 1),
-    ("cn.gz", 1),
-    ("cn.ha", 1),
-    ("cn.hb", 1),
-    ("cn.he", 1),
-    ("cn.hi", 1),
-    ("cn.hk", 1),
-    ("cn.hl", 1),
-    ("cn.hn", 1),
-    ("cn.instantcloud", 2),
-    ("cn.jl", 1),
-    ("cn.js", 1),
-    ("cn.jx", 1),
-    ("cn.ln", 1),
-    ("cn.mil", 1),
-    ("cn.mo", 1),
-    ("cn.net", 1),
-    ("cn.nm", 1),
-    ("cn.nx", 1),
-    ("cn.org", 1),
-    ("cn.qh", 1),
-    ("cn.quickconnect.direct", 2),
-    ("cn.sc", 1),
-    ("cn.sd", 1),
-    ("cn.sh", 1),
-    ("cn.sn", 1),
-    ("cn.sx", 1),
-    ("cn.tj", 1),
-    ("cn.tw", 1),
-    ("cn.xj", 1),
-    ("cn.xn--55qx5d", 1),
-    ("cn.xn--io0a7i", 1),
-    ("cn.xn--od0alg", 1),
-    ("cn.xz", 1),
-    ("cn.yn", 1),
-    ("cn.zj", 1),
-    ("cn.公司", 1),
-    ("cn.網絡", 1),
-    ("cn.网络", 1),
-    ("co", 1),
-    ("co.arts", 1),
-    ("co.carrd", 2),
-    ("co.com", 1),
-    ("co.com.blogspot", 2),
-    ("co.crd", 2),
-    ("co.edu", 1),
-    ("co.firewalledreplit", 2),
-    ("co.firewalledreplit.id", 2),
-    ("co.firm", 1),
-    ("co.gov", 1),
-    ("co.info", 1),
-    ("co.int", 1),
-    ("co.leadpages", 2),
-    ("co.lpages", 2),
-    ("co.mil", 1),
-    ("co.mypi", 2),
-    ("co.n4t", 2),
-    ("co.net", 1),
-    ("co.nom", 1),
-    ("co.org", 1),
-    ("co.otap.*", 2),
-    ("co.rec", 1),
-    ("co.repl", 2),
-    ("co.repl.id", 2),
-    ("co.supabase", 2),
-    ("co.web", 1),
-    ("coach", 1),
-    ("codes", 1),
-    ("codes.owo.*", 2),
-    ("coffee", 1),
-    ("college", 1),
-    ("cologne", 1),
-    ("com", 1),
-    ("com.001www", 2),
-    ("com.0emm.*", 2),
-    ("com.180r", 2),
-    ("com.1kapp", 2),
-    ("com.3utilities", 2),
-    ("com.4u", 2),
-    ("com.adobeaemcloud", 2),
-    ("com.adobeaemcloud.dev.*", 2),
-    ("com.africa", 2),
-    ("com.airkitapps", 2),
-    ("com.airkitapps-au", 2),
-    ("com.aivencloud", 2),
-    ("com.alpha-myqnapcloud", 2),
-    ("com.amazonaws.af-south-1.cloud9.vfs", 2),
-    ("com.amazonaws.af-south-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.ap-east-1.cloud9.vfs", 2),
-    ("com.amazonaws.ap-east-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.ap-northeast-1.cloud9.vfs", 2),
-    ("com.amazonaws.ap-northeast-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.ap-northeast-1.dualstack.s3", 2),
-    ("com.amazonaws.ap-northeast-2.cloud9.vfs", 2),
-    ("com.amazonaws.ap-northeast-2.cloud9.webview-assets", 2),
-    ("com.amazonaws.ap-northeast-2.dualstack.s3", 2),
-    ("com.amazonaws.ap-northeast-2.s3", 2),
-    ("com.amazonaws.ap-northeast-2.s3-website", 2),
-    ("com.amazonaws.ap-northeast-3.cloud9.vfs", 2),
-    ("com.amazonaws.ap-northeast-3.cloud9.webview-assets", 2),
-    ("com.amazonaws.ap-south-1.cloud9.vfs", 2),
-    ("com.amazonaws.ap-south-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.ap-south-1.dualstack.s3", 2),
-    ("com.amazonaws.ap-south-1.s3", 2),
-    ("com.amazonaws.ap-south-1.s3-website", 2),
-    ("com.amazonaws.ap-southeast-1.cloud9.vfs", 2),
-    ("com.amazonaws.ap-southeast-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.ap-southeast-1.dualstack.s3", 2),
-    ("com.amazonaws.ap-southeast-2.cloud9.vfs", 2),
-    ("com.amazonaws.ap-southeast-2.cloud9.webview-assets", 2),
-    ("com.amazonaws.ap-southeast-2.dualstack.s3", 2),
-    ("com.amazonaws.ca-central-1.cloud9.vfs", 2),
-    ("com.amazonaws.ca-central-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.ca-central-1.dualstack.s3", 2),
-    ("com.amazonaws.ca-central-1.s3", 2),
-    ("com.amazonaws.ca-central-1.s3-website", 2),
-    ("com.amazonaws.compute.*", 2),
-    ("com.amazonaws.compute-1.*", 2),
-    ("com.amazonaws.elb.*", 2),
-    ("com.amazonaws.eu-central-1.cloud9.vfs", 2),
-    ("com.amazonaws.eu-central-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.eu-central-1.dualstack.s3", 2),
-    ("com.amazonaws.eu-central-1.s3", 2),
-    ("com.amazonaws.eu-central-1.s3-website", 2),
-    ("com.amazonaws.eu-north-1.cloud9.vfs", 2),
-    ("com.amazonaws.eu-north-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.eu-south-1.cloud9.vfs", 2),
-    ("com.amazonaws.eu-south-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.eu-west-1.cloud9.vfs", 2),
-    ("com.amazonaws.eu-west-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.eu-west-1.dualstack.s3", 2),
-    ("com.amazonaws.eu-west-2.cloud9.vfs", 2),
-    ("com.amazonaws.eu-west-2.cloud9.webview-assets", 2),
-    ("com.amazonaws.eu-west-2.dualstack.s3", 2),
-    ("com.amazonaws.eu-west-2.s3", 2),
-    ("com.amazonaws.eu-west-2.s3-website", 2),
-    ("com.amazonaws.eu-west-3.cloud9.vfs", 2),
-    ("com.amazonaws.eu-west-3.cloud9.webview-assets", 2),
-    ("com.amazonaws.eu-west-3.dualstack.s3", 2),
-    ("com.amazonaws.eu-west-3.s3", 2),
-    ("com.amazonaws.eu-west-3.s3-website", 2),
-    ("com.amazonaws.me-south-1.cloud9.vfs", 2),
-    ("com.amazonaws.me-south-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.s3", 2),
-    ("com.amazonaws.s3-ap-northeast-1", 2),
-    ("com.amazonaws.s3-ap-northeast-2", 2),
-    ("com.amazonaws.s3-ap-south-1", 2),
-    ("com.amazonaws.s3-ap-southeast-1", 2),
-    ("com.amazonaws.s3-ap-southeast-2", 2),
-    ("com.amazonaws.s3-ca-central-1", 2),
-    ("com.amazonaws.s3-eu-central-1", 2),
-    ("com.amazonaws.s3-eu-west-1", 2),
-    ("com.amazonaws.s3-eu-west-2", 2),
-    ("com.amazonaws.s3-eu-west-3", 2),
-    ("com.amazonaws.s3-external-1", 2),
-    ("com.amazonaws.s3-fips-us-gov-west-1", 2),
-    ("com.amazonaws.s3-sa-east-1", 2),
-    ("com.amazonaws.s3-us-east-2", 2),
-    ("com.amazonaws.s3-us-gov-west-1", 2),
-    ("com.amazonaws.s3-us-west-1", 2),
-    ("com.amazonaws.s3-us-west-2", 2),
-    ("com.amazonaws.s3-website-ap-northeast-1", 2),
-    ("com.amazonaws.s3-website-ap-southeast-1", 2),
-    ("com.amazonaws.s3-website-ap-southeast-2", 2),
-    ("com.amazonaws.s3-website-eu-west-1", 2),
-    ("com.amazonaws.s3-website-sa-east-1", 2),
-    ("com.amazonaws.s3-website-us-east-1", 2),
-    ("com.amazonaws.s3-website-us-west-1", 2),
-    ("com.amazonaws.s3-website-us-west-2", 2),
-    ("com.amazonaws.sa-east-1.cloud9.vfs", 2),
-    ("com.amazonaws.sa-east-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.sa-east-1.dualstack.s3", 2),
-    ("com.amazonaws.us-east-1", 2),
-    ("com.amazonaws.us-east-1.cloud9.vfs", 2),
-    ("com.amazonaws.us-east-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.us-east-1.dualstack.s3", 2),
-    ("com.amazonaws.us-east-2.cloud9.vfs", 2),
-    ("com.amazonaws.us-east-2.cloud9.webview-assets", 2),
-    ("com.amazonaws.us-east-2.dualstack.s3", 2),
-    ("com.amazonaws.us-east-2.s3", 2),
-    ("com.amazonaws.us-east-2.s3-website", 2),
-    ("com.amazonaws.us-west-1.cloud9.vfs", 2),
-    ("com.amazonaws.us-west-1.cloud9.webview-assets", 2),
-    ("com.amazonaws.us-west-2.cloud9.vfs", 2),
-    ("com.amazonaws.us-west-2.cloud9.webview-assets", 2),
-    ("com.amscompute", 2),
-    ("com.appchizi", 2),
-    ("com.applinzi", 2),
-    ("com.appspacehosted", 2),
-    ("com.appspaceusercontent", 2),
-    ("com.appspot", 2),
-    ("com.appspot.r.*", 2),
-    ("com.ar", 2),
-    ("com.authgear-staging", 2),
-    ("com.authgearapps", 2),
-    ("com.awsglobalaccelerator", 2),
-    ("com.awsmppl", 2),
-    ("com.balena-devices", 2),
-    ("com.barsycenter", 2),
-    ("com.barsyonline", 2),
-    ("com.betainabox", 2),
-    ("com.blogdns", 2),
-    ("com.blogspot", 2),
-    ("com.blogsyte", 2),
-    ("com.bloxcms", 2),
-    ("com.bounty-full", 2),
-    ("com.bounty-full.alpha", 2),
-    ("com.bounty-full.beta", 2),
-    ("com.boutir", 2),
-    ("com.bplaced", 2),
-    ("com.br", 2),
-    ("com.builtwithdark", 2),
-    ("com.cafjs", 2),
-    ("com.canva-apps", 2),
-    ("com.cechire", 2),
-    ("com.cf-ipfs", 2),
-    ("com.ciscofreak", 2),
-    ("com.clicketcloud", 2),
-    ("com.cloudcontrolapp", 2),
-    ("com.cloudcontrolled", 2),
-    ("com.cloudflare-ipfs", 2),
-    ("com.cn", 2),
-    ("com.co", 2),
-    ("com.code.builder.*", 2),
-    ("com.code.dev-builder.*", 2),
-    ("com.code.stg-builder.*", 2),
-    ("com.codespot", 2),
-    ("com.customer-oci.*", 2),
-    ("com.customer-oci.oci.*", 2),
-    ("com.customer-oci.ocp.*", 2),
-    ("com.customer-oci.ocs.*", 2),
-    ("com.damnserver", 2),
-    ("com.datadetect.demo", 2),
-    ("com.datadetect.instance", 2),
-    ("com.dattolocal", 2),
-    ("com.dattorelay", 2),
-    ("com.dattoweb", 2),
-    ("com.ddns5", 2),
-    ("com.ddnsfree", 2),
-    ("com.ddnsgeek", 2),
-    ("com.ddnsking", 2),
-    ("com.ddnslive", 2),
-    ("com.de", 2),
-    ("com.dev-myqnapcloud", 2),
-    ("com.devcdnaccesso.*", 2),
-    ("com.digitaloceanspaces.*", 2),
-    ("com.discordsays", 2),
-    ("com.discordsez", 2),
-    ("com.ditchyourip", 2),
-    ("com.dnsalias", 2),
-    ("com.dnsdojo", 2),
-    ("com.dnsiskinky", 2),
-    ("com.doesntexist", 2),
-    ("com.dojin", 2),
-    ("com.dontexist", 2),
-    ("com.doomdns", 2),
-    ("com.dopaas", 2),
-    ("com.drayddns", 2),
-    ("com.dreamhosters", 2),
-    ("com.dsmynas", 2),
-    ("com.dyn-o-saur", 2),
-    ("com.dynalias", 2),
-    ("com.dyndns-at-home", 2),
-    ("com.dyndns-at-work", 2),
-    ("com.dyndns-blog", 2),
-    ("com.dyndns-free", 2),
-    ("com.dyndns-home", 2),
-    ("com.dyndns-ip", 2),
-    ("com.dyndns-mail", 2),
-    ("com.dyndns-office", 2),
-    ("com.dyndns-pics", 2),
-    ("com.dyndns-remote", 2),
-    ("com.dyndns-server", 2),
-    ("com.dyndns-web", 2),
-    ("com.dyndns-wiki", 2),
-    ("com.dyndns-work", 2),
-    ("com.dynns", 2),
-    ("com.elasticbeanstalk", 2),
-    ("com.elasticbeanstalk.ap-northeast-1", 2),
-    ("com.elasticbeanstalk.ap-northeast-2", 2),
-    ("com.elasticbeanstalk.ap-northeast-3", 2),
-    ("com.elasticbeanstalk.ap-south-1", 2),
-    ("com.elasticbeanstalk.ap-southeast-1", 2),
-    ("com.elasticbeanstalk.ap-southeast-2", 2),
-    ("com.elasticbeanstalk.ca-central-1", 2),
-    ("com.elasticbeanstalk.eu-central-1", 2),
-    ("com.elasticbeanstalk.eu-west-1", 2),
-    ("com.elasticbeanstalk.eu-west-2", 2),
-    ("com.elasticbeanstalk.eu-west-3", 2),
-    ("com.elasticbeanstalk.sa-east-1", 2),
-    ("com.elasticbeanstalk.us-east-1", 2),
-    ("com.elasticbeanstalk.us-east-2", 2),
-    ("com.elasticbeanstalk.us-gov-west-1", 2),
-    ("com.elasticbeanstalk.us-west-1", 2),
-    ("com.elasticbeanstalk.us-west-2", 2),
-    ("com.encoreapi", 2),
-    ("com.est-a-la-maison", 2),
-    ("com.est-a-la-masion", 2),
-    ("com.est-le-patron", 2),
-    ("com.est-mon-blogueur", 2),
-    ("com.eu", 2),
-    ("com.evennode.eu-1", 2),
-    ("com.evennode.eu-2", 2),
-    ("com.evennode.eu-3", 2),
-    ("com.evennode.eu-4", 2),
-    ("com.evennode.us-1", 2),
-    ("com.evennode.us-2", 2),
-    ("com.evennode.us-3", 2),
-    ("com.evennode.us-4", 2),
-    ("com.familyds", 2),
-    ("com.fastly-edge", 2),
-    ("com.fastly-terrarium", 2),
-    ("com.fastvps-server", 2),
-    ("com.fbsbx.apps", 2),
-    ("com.firebaseapp", 2),
-    ("com.firewall-gateway", 2),
-    ("com.fldrv", 2),
-    ("com.forgeblocks", 2),
-    ("com.framercanvas", 2),
-    ("com.freebox-os", 2),
-    ("com.freeboxos", 2),
-    ("com.freemyip", 2),
-    ("com.from-ak", 2),
-    ("com.from-al", 2),
-    ("com.from-ar", 2),
-    ("com.from-ca", 2),
-    ("com.from-ct", 2),
-    ("com.from-dc", 2),
-    ("com.from-de", 2),
-    ("com.from-fl", 2),
-    ("com.from-ga", 2),
-    ("com.from-hi", 2),
-    ("com.from-ia", 2),
-    ("com.from-id", 2),
-    ("com.from-il", 2),
-    ("com.from-in", 2),
-    ("com.from-ks", 2),
-    ("com.from-ky", 2),
-    ("com.from-ma", 2),
-    ("com.from-md", 2),
-    ("com.from-mi", 2),
-    ("com.from-mn", 2),
-    ("com.from-mo", 2),
-    ("com.from-ms", 2),
-    ("com.from-mt", 2),
-    ("com.from-nc", 2),
-    ("com.from-nd", 2),
-    ("com.from-ne", 2),
-    ("com.from-nh", 2),
-    ("com.from-nj", 2),
-    ("com.from-nm", 2),
-    ("com.from-nv", 2),
-    ("com.from-oh", 2),
-    ("com.from-ok", 2),
-    ("com.from-or", 2),
-    ("com.from-pa", 2),
-    ("com.from-pr", 2),
-    ("com.from-ri", 2),
-    ("com.from-sc", 2),
-    ("com.from-sd", 2),
-    ("com.from-tn", 2),
-    ("com.from-tx", 2),
-    ("com.from-ut", 2),
-    ("com.from-va", 2),
-    ("com.from-vt", 2),
-    ("com.from-wa", 2),
-    ("com.from-wi", 2),
-    ("com.from-wv", 2),
-    ("com.from-wy", 2),
-    ("com.geekgalaxy", 2),
-    ("com.gentapps", 2),
-    ("com.gentlentapis", 2),
-    ("com.getmyip", 2),
-    ("com.giize", 2),
-    ("com.githubusercontent", 2),
-    ("com.gleeze", 2),
-    ("com.googleapis", 2),
-    ("com.googlecode", 2),
-    ("com.gotdns", 2),
-    ("com.gotpantheon", 2),
-    ("com.gr", 2),
-    ("com.health-carereform", 2),
-    ("com.herokuapp", 2),
-    ("com.herokussl", 2),
-    ("com.hidora", 2),
-    ("com.hk", 2),
-    ("com.hobby-site", 2),
-    ("com.homelinux", 2),
-    ("com.homesecuritymac", 2),
-    ("com.homesecuritypc", 2),
-    ("com.homeunix", 2),
-    ("com.hosted-by-previder.paas", 2),
-    ("com.hostedpi", 2),
-    ("com.hosteur.rag-cloud", 2),
-    ("com.hosteur.rag-cloud-ch", 2),
-    ("com.hotelwithflight", 2),
-    ("com.hu", 2),
-    ("com.iamallama", 2),
-    ("com.ik-server.jcloud", 2),
-    ("com.ik-server.jcloud-ver-jpc", 2),
-    ("com.impertrix", 2),
-    ("com.impertrixcdn", 2),
-    ("com.is-a-anarchist", 2),
-    ("com.is-a-blogger", 2),
-    ("com.is-a-bookkeeper", 2),
-    ("com.is-a-bulls-fan", 2),
-    ("com.is-a-caterer", 2),
-    ("com.is-a-chef", 2),
-    ("com.is-a-conservative", 2),
-    ("com.is-a-cpa", 2),
-    ("com.is-a-cubicle-slave", 2),
-    ("com.is-a-democrat", 2),
-    ("com.is-a-designer", 2),
-    ("com.is-a-doctor", 2),
-    ("com.is-a-financialadvisor", 2),
-    ("com.is-a-geek", 2),
-    ("com.is-a-green", 2),
-    ("com.is-a-guru", 2),
-    ("com.is-a-hard-worker", 2),
-    ("com.is-a-hunter", 2),
-    ("com.is-a-landscaper", 2),
-    ("com.is-a-lawyer", 2),
-    ("com.is-a-liberal", 2),
-    ("com.is-a-libertarian", 2),
-    ("com.is-a-llama", 2),
-    ("com.is-a-musician", 2),
-    ("com.is-a-nascarfan", 2),
-    ("com.is-a-nurse", 2),
-    ("com.is-a-painter", 2),
-    ("com.is-a-personaltrainer", 2),
-    ("com.is-a-photographer", 2),
-    ("com.is-a-player", 2),
-    ("com.is-a-republican", 2),
-    ("com.is-a-rockstar", 2),
-    ("com.is-a-socialist", 2),
-    ("com.is-a-student", 2),
-    ("com.is-a-teacher", 2),
-    ("com.is-a-techie", 2),
-    ("com.is-a-therapist", 2),
-    ("com.is-an-accountant", 2),
-    ("com.is-an-actor", 2),
-    ("com.is-an-actress", 2),
-    ("com.is-an-anarchist", 2),
-    ("com.is-an-artist", 2),
-    ("com.is-an-engineer", 2),
-    ("com.is-an-entertainer", 2),
-    ("com.is-certified", 2),
-    ("com.is-gone", 2),
-    ("com.is-into-anime", 2),
-    ("com.is-into-cars", 2),
-    ("com.is-into-cartoons", 2),
-    ("com.is-into-games", 2),
-    ("com.is-leet", 2),
-    ("com.is-not-certified", 2),
-    ("com.is-slick", 2),
-    ("com.is-uberleet", 2),
-    ("com.is-with-theband", 2),
-    ("com.isa-geek", 2),
-    ("com.isa-hockeynut", 2),
-    ("com.issmarterthanyou", 2),
-    ("com.it", 2),
-    ("com.jdevcloud", 2),
-    ("com.jelastic.demo", 2),
-    ("com.joyent.cns.*", 2),
-    ("com.jpn", 2),
-    ("com.kasserver", 2),
-    ("com.kilatiron", 2),
-    ("com.kozow", 2),
-    ("com.kr", 2),
-    ("com.ktistory", 2),
-    ("com.likes-pie", 2),
-    ("com.likescandy", 2),
-    ("com.linode.members", 2),
-    ("com.linode.nodebalancer.*", 2),
-    ("com.linodeobjects.*", 2),
-    ("com.linodeusercontent.ip", 2),
-    ("com.lmpm.app", 2),
-    ("com.logoip", 2),
-    ("com.loseyourip", 2),
-    ("com.lpusercontent", 2),
-    ("com.massivegrid.paas", 2),
-    ("com.mazeplay", 2),
-    ("com.messwithdns", 2),
-    ("com.meteorapp", 2),
-    ("com.meteorapp.eu", 2),
-    ("com.mex", 2),
-    ("com.miniserver", 2),
-    ("com.myactivedirectory", 2),
-    ("com.myasustor", 2),
-    ("com.mydatto", 2),
-    ("com.mydobiss", 2),
-    ("com.mydrobo", 2),
-    ("com.myiphost", 2),
-    ("com.myqnapcloud", 2),
-    ("com.mysecuritycamera", 2),
-    ("com.myshopblocks", 2),
-    ("com.myshopify", 2),
-    ("com.myspreadshop", 2),
-    ("com.mytabit", 2),
-    ("com.mythic-beasts.caracal", 2),
-    ("com.mythic-beasts.customer", 2),
-    ("com.mythic-beasts.fentiger", 2),
-    ("com.mythic-beasts.lynx", 2),
-    ("com.mythic-beasts.ocelot", 2),
-    ("com.mythic-beasts.oncilla", 2),
-    ("com.mythic-beasts.onza", 2),
-    ("com.mythic-beasts.sphinx", 2),
-    ("com.mythic-beasts.vs", 2),
-    ("com.mythic-beasts.x", 2),
-    ("com.mythic-beasts.yali", 2),
-    ("com.mytuleap", 2),
-    ("com.myvnc", 2),
-    ("com.neat-url", 2),
-    ("com.net-freaks", 2),
-    ("com.nfshost", 2),
-    ("com.no", 2),
-    ("com.nospamproxy.cloud", 2),
-    ("com.observableusercontent.static", 2),
-    ("com.on-aptible", 2),
-    ("com.onfabrica", 2),
-    ("com.onrender", 2),
-    ("com.onthewifi", 2),
-    ("com.ooguy", 2),
-    ("com.operaunite", 2),
-    ("com.orsites", 2),
-    ("com.outsystemscloud", 2),
-    ("com.ownprovider", 2),
-    ("com.pagefrontapp", 2),
-    ("com.pagespeedmobilizer", 2),
-    ("com.pagexl", 2),
-    ("com.paywhirl.*", 2),
-    ("com.pgfog", 2),
-    ("com.pixolino", 2),
-    ("com.platter-app", 2),
-    ("com.playstation-cloud", 2),
-    ("com.pleskns", 2),
-    ("com.point2this", 2),
-    ("com.postman-echo", 2),
-    ("com.prgmr.xen", 2),
-    ("com.publishproxy", 2),
-    ("com.pythonanywhere", 2),
-    ("com.pythonanywhere.eu", 2),
-    ("com.qa2", 2),
-    ("com.qbuser", 2),
-    ("com.qc", 2),
-    ("com.qualifioapp", 2),
-    ("com.quicksytes", 2),
-    ("com.quipelements.*", 2),
-    ("com.rackmaze", 2),
-    ("com.remotewd", 2),
-    ("com.render.app", 2),
-    ("com.reservd", 2),
-    ("com.reserve-online", 2),
-    ("com.rhcloud", 2),
-    ("com.ru", 2),
-    ("com.sa", 2),
-    ("com.sakuratan", 2),
-    ("com.sakuraweb", 2),
-    ("com.saves-the-whales", 2),
-    ("com.scrysec", 2),
-    ("com.securitytactics", 2),
-    ("com.selfip", 2),
-    ("com.sells-for-less", 2),
-    ("com.sells-for-u", 2),
-    ("com.servebbs", 2),
-    ("com.servebeer", 2),
-    ("com.servecounterstrike", 2),
-    ("com.serveexchange", 2),
-    ("com.serveftp", 2),
-    ("com.servegame", 2),
-    ("com.servehalflife", 2),
-    ("com.servehttp", 2),
-    ("com.servehumour", 2),
-    ("com.serveirc", 2),
-    ("com.servemp3", 2),
-    ("com.servep2p", 2),
-    ("com.servepics", 2),
-    ("com.servequake", 2),
-    ("com.servesarcasm", 2),
-    ("com.shopitsite", 2),
-    ("com.siiites", 2),
-    ("com.simple-url", 2),
-    ("com.simplesite", 2),
-    ("com.sinaapp", 2),
-    ("com.skygearapp", 2),
-    ("com.smushcdn", 2),
-    ("com.space-to-rent", 2),
-    ("com.stackhero-network", 2),
-    ("com.stdlib.api", 2),
-    ("com.streamlitapp", 2),
-    ("com.stufftoread", 2),
-    ("com.tb-hosting.site", 2),
-    ("com.teaches-yoga", 2),
-    ("com.temp-dns", 2),
-    ("com.theworkpc", 2),
-    ("com.thingdustdata", 2),
-    ("com.townnews-staging", 2),
-    ("com.try-snowplow", 2),
-    ("com.trycloudflare", 2),
-    ("com.tuleap-partners", 2),
-    ("com.typeform.pro", 2),
-    ("com.uk", 2),
-    ("com.unusualperson", 2),
-    ("com.us", 2),
-    ("com.uy", 2),
-    ("com.vipsinaapp", 2),
-    ("com.vultrobjects.*", 2),
-    ("com.wafaicloud.jed", 2),
-    ("com.wafaicloud.lon", 2),
-    ("com.wafaicloud.ryd", 2),
-    ("com.wafflecell", 2),
-    ("com.wiardweb.pages", 2),
-    ("com.withgoogle", 2),
-    ("com.withyoutube", 2),
-    ("com.wixsite", 2),
-    ("com.woltlab-demo", 2),
-    ("com.workisboring", 2),
-    ("com.wpdevcloud", 2),
-    ("com.wpenginepowered", 2),
-    ("com.wpenginepowered.js", 2),
-    ("com.wphostedmail", 2),
-    ("com.wpmucdn", 2),
-    ("com.writesthisblog", 2),
-    ("com.x0", 2),
-    ("com.xnbay", 2),
-    ("com.xnbay.u2", 2),
-    ("com.xnbay.u2-local", 2),
-    ("com.yolasite", 2),
-    ("com.za", 2),
-    ("comcast", 1),
-    ("commbank", 1),
-    ("community", 1),
-    ("community.myforum", 2),
-    ("community.nog", 2),
-    ("community.ravendb", 2),
-    ("company", 1),
-    ("compare", 1),
-    ("computer", 1),
-    ("comsec", 1),
-    ("condos", 1),
-    ("construction", 1),
-    ("consulting", 1),
-    ("contact", 1),
-    ("contractors", 1),
-    ("cooking", 1),
-    ("cookingchannel", 1),
-    ("cool", 1),
-    ("cool.de", 2),
-    ("cool.elementor", 2),
-    ("coop", 1),
-    ("corsica", 1),
-    ("country", 1),
-    ("coupon", 1),
-    ("coupons", 1),
-    ("courses", 1),
-    ("cpa", 1),
-    ("cr", 1),
-    ("cr.ac", 1),
-    ("cr.co", 1),
-    ("cr.ed", 1),
-    ("cr.fi", 1),
-    ("cr.go", 1),
-    ("cr.or", 1),
-    ("cr.sa", 1),
-    ("credit", 1),
-    ("creditcard", 1),
-    ("creditunion", 1),
-    ("cricket", 1),
-    ("crown", 1),
-    ("crs", 1),
-    ("cruise", 1),
-    ("cruises", 1),
-    ("cu", 1),
-    ("cu.com", 1),
-    ("cu.edu", 1),
-    ("cu.gov", 1),
-    ("cu.inf", 1),
-    ("cu.net", 1),
-    ("cu.org", 1),
-    ("cuisinella", 1),
-    ("cv", 1),
-    ("cv.blogspot", 2),
-    ("cv.com", 1),
-    ("cv.edu", 1),
-    ("cv.int", 1),
-    ("cv.nome", 1),
-    ("cv.org", 1),
-    ("cw", 1),
-    ("cw.com", 1),
-    ("cw.edu", 1),
-    ("cw.net", 1),
-    ("cw.org", 1),
-    ("cx", 1),
-    ("cx.ath", 2),
-    ("cx.gov", 1),
-    ("cx.info", 2),
-    ("cy", 1),
-    ("cy.ac", 1),
-    ("cy.biz", 1),
-    ("cy.com", 1),
-    ("cy.com.blogspot", 2),
-    ("cy.com.scaleforce.j", 2),
-    ("cy.ekloges", 1),
-    ("cy.gov", 1),
-    ("cy.ltd", 1),
-    ("cy.mil", 1),
-    ("cy.net", 1),
-    ("cy.org", 1),
-    ("cy.press", 1),
-    ("cy.pro", 1),
-    ("cy.tm", 1),
-    ("cymru", 1),
-    ("cyou", 1),
-    ("cz", 1),
-    ("cz.blogspot", 2),
-    ("cz.co", 2),
-    ("cz.e4", 2),
-    ("cz.metacentrum.cloud.*", 2),
-    ("cz.metacentrum.custom", 2),
-    ("cz.muni.cloud.flt", 2),
-    ("cz.muni.cloud.usr", 2),
-    ("cz.realm", 2),
-    ("dabur", 1),
-    ("dad", 1),
-    ("dance", 1),
-    ("data", 1),
-    ("date", 1),
-    ("dating", 1),
-    ("datsun", 1),
-    ("day", 1),
-    ("dclk", 1),
-    ("dds", 1),
-    ("de", 1),
-    ("de.123webseite", 2),
-    ("de.12hp", 2),
-    ("de.2ix", 2),
-    ("de.4lima", 2),
-    ("de.barsy", 2),
-    ("de.blogspot", 2),
-    ("de.bplaced", 2),
-    ("de.com", 2),
-    ("de.community-pro", 2),
-    ("de.cosidns.dyn", 2),
-    ("de.dd-dns", 2),
-    ("de.ddnss", 2),
-    ("de.ddnss.dyn", 2),
-    ("de.ddnss.dyndns", 2),
-    ("de.diskussionsbereich", 2),
-    ("de.dnshome", 2),
-    ("de.dnsupdater", 2),
-    ("de.dray-dns", 2),
-    ("de.draydns", 2),
-    ("de.dyn-berlin", 2),
-    ("de.dyn-ip24", 2),
-    ("de.dyn-vpn", 2),
-    ("de.dynamisches-dns", 2),
-    ("de.dyndns1", 2),
-    ("de.dynvpn", 2),
-    ("de.firewall-gateway", 2),
-    ("de.frusky.*", 2),
-    ("de.fuettertdasnetz", 2),
-    ("de.git-repos", 2),
-    ("de.goip", 2),
-    ("de.günstigbestellen", 2),
-    ("de.günstigliefern", 2),
-    ("de.home-webserver", 2),
-    ("de.home-webserver.dyn", 2),
-    ("de.hs-heilbronn.it.pages", 2),
-    ("de.in-berlin", 2),
-    ("de.in-brb", 2),
-    ("de.in-butter", 2),
-    ("de.in-dsl", 2),
-    ("de.in-vpn", 2),
-    ("de.internet-dns", 2),
-    ("de.iservschule", 2),
-    ("de.isteingeek", 2),
-    ("de.istmein", 2),
-    ("de.keymachine", 2),
-    ("de.l-o-g-i-n", 2),
-    ("de.lcube-server", 2),
-    ("de.lebtimnetz", 2),
-    ("de.leitungsen", 2),
-    ("de.lima-city", 2),
-    ("de.logoip", 2),
-    ("de.mein-iserv", 2),
-    ("de.mein-vigor", 2),
-    ("de.my-gateway", 2),
-    ("de.my-router", 2),
-    ("de.my-vigor", 2),
-    ("de.my-wan", 2),
-    ("de.myhome-server", 2),
-    ("de.myspreadshop", 2),
-    ("de.schulplattform", 2),
-    ("de.schulserver", 2),
-    ("de.spdns", 2),
-    ("de.speedpartner.customer", 2),
-    ("de.square7", 2),
-    ("de.svn-repos", 2),
-    ("de.syno-ds", 2),
-    ("de.synology-diskstation", 2),
-    ("de.synology-ds", 2),
-    ("de.taifun-dns", 2),
-    ("de.test-iserv", 2),
-    ("de.traeumtgerade", 2),
-    ("de.uberspace.*", 2),
-    ("de.virtual-user", 2),
-    ("de.virtualuser", 2),
-    ("de.xn--gnstigbestellen-zvb", 2),
-    ("de.xn--gnstigliefern-wob", 2),
-    ("deal", 1),
-    ("dealer", 1),
-    ("deals", 1),
-    ("degree", 1),
-    ("delivery", 1),
-    ("dell", 1),
-    ("deloitte", 1),
-    ("delta", 1),
-    ("democrat", 1),
-    ("dental", 1),
-    ("dentist", 1),
-    ("desi", 1),
-    ("design", 1),
-    ("design.bss", 2),
-    ("dev", 1),
-    ("dev.autocode", 2),
-    ("dev.curv", 2),
-    ("dev.deno", 2),
-    ("dev.deno-staging", 2),
-    ("dev.deta", 2),
-    ("dev.fly", 2),
-    ("dev.gateway.*", 2),
-    ("dev.githubpreview", 2),
-    ("dev.iserv", 2),
-    ("dev.lcl.*", 2),
-    ("dev.lclstage.*", 2),
-    ("dev.localcert.user.*", 2),
-    ("dev.loginline", 2),
-    ("dev.mediatech", 2),
-    ("dev.ngrok", 2),
-    ("dev.ngrok-free", 2),
-    ("dev.pages", 2),
-    ("dev.platter-app", 2),
-    ("dev.r2", 2),
-    ("dev.shiftcrypto", 2),
-    ("dev.stg.*", 2),
-    ("dev.stgstage.*", 2),
-    ("dev.vercel", 2),
-    ("dev.webhare.*", 2),
-    ("dev.workers", 2),
-    ("dhl", 1),
-    ("diamonds", 1),
-    ("diet", 1),
-    ("digital", 1),
-    ("digital.cloudapps", 2),
-    ("digital.cloudapps.london", 2),
-    ("direct", 1),
-    ("directory", 1),
-    ("discount", 1),
-    ("discover", 1),
-    ("dish", 1),
-    ("diy", 1),
-    ("dj", 1),
-    ("dk", 1),
-    ("dk.123hjemmeside", 2),
-    ("dk.biz", 2),
-    ("dk.blogspot", 2),
-    ("dk.co", 2),
-    ("dk.firm", 2),
-    ("dk.myspreadshop", 2),
-    ("dk.reg", 2),
-    ("dk.store", 2),
-    ("dm", 1),
-    ("dm.com", 1),
-    ("dm.edu", 1),
-    ("dm.gov", 1),
-    ("dm.net", 1),
-    ("dm.org", 1),
-    ("dnp", 1),
-    ("do", 1),
-    ("do.art", 1),
-    ("do.com", 1),
-    ("do.edu", 1),
-    ("do.gob", 1),
-    ("do.gov", 1),
-    ("do.mil", 1),
-    ("do.net", 1),
-    ("do.org", 1),
-    ("do.sld", 1),
-    ("do.web", 1),
-    ("docs", 1),
-    ("doctor", 1),
-    ("dog", 1),
-    ("domains", 1),
-    ("dot", 1),
-    ("download", 1),
-    ("drive", 1),
-    ("dtv", 1),
-    ("dubai", 1),
-    ("dunlop", 1),
-    ("dupont", 1),
-    ("durban", 1),
-    ("dvag", 1),
-    ("dvr", 1),
-    ("dz", 1),
-    ("dz.art", 1),
-    ("dz.asso", 1),
-    ("dz.com", 1),
-    ("dz.edu", 1),
-    ("dz.gov", 1),
-    ("dz.net", 1),
-    ("dz.org", 1),
-    ("dz.pol", 1),
-    ("dz.soc", 1),
-    ("dz.tm", 1),
-    ("earth", 1),
-    ("earth.dapps.*", 2),
-    ("earth.dapps.bzz.*", 2),
-    ("eat", 1),
-    ("ec", 1),
-    ("ec.base", 2),
-    ("ec.com", 1),
-    ("ec.edu", 1),
-    ("ec.fin", 1),
-    ("ec.gob", 1),
-    ("ec.gov", 1),
-    ("ec.info", 1),
-    ("ec.k12", 1),
-    ("ec.med", 1),
-    ("ec.mil", 1),
-    ("ec.net", 1),
-    ("ec.official", 2),
-    ("ec.org", 1),
-    ("ec.pro", 1),
-    ("eco", 1),
-    ("edeka", 1),
-    ("edu", 1),
-    ("edu.rit.git-pages", 2),
-    ("education", 1),
-    ("education.co", 2),
-    ("ee", 1),
-    ("ee.aip", 1),
-    ("ee.com", 1),
-    ("ee.com.blogspot", 2),
-    ("ee.edu", 1),
-    ("ee.fie", 1),
-    ("ee.gov", 1),
-    ("ee.lib", 1),
-    ("ee.med", 1),
-    ("ee.org", 1),
-    ("ee.pri", 1),
-    ("ee.riik", 1),
-    ("eg", 1),
-    ("eg.com", 1),
-    ("eg.com.blogspot", 2),
-    ("eg.edu", 1),
-    ("eg.eun", 1),
-    ("eg.gov", 1),
-    ("eg.mil", 1),
-    ("eg.name", 1),
-    ("eg.net", 1),
-    ("eg.org", 1),
-    ("eg.sci", 1),
-    ("email", 1),
-    ("emerck", 1),
-    ("energy", 1),
-    ("engineer", 1),
-    ("engineering", 1),
-    ("enterprises", 1),
-    ("epson", 1),
-    ("equipment", 1),
-    ("er.*", 1),
-    ("ericsson", 1),
-    ("erni", 1),
-    ("es", 1),
-    ("es.123miweb", 2),
-    ("es.com", 1),
-    ("es.com.blogspot", 2),
-    ("es.edu", 1),
-    ("es.gob", 1),
-    ("es.myspreadshop", 2),
-    ("es.nom", 1),
-    ("es.org", 1),
-    ("esq", 1),
-    ("estate", 1),
-    ("estate.compute.*", 2),
-    ("et", 1),
-    ("et.biz", 1),
-    ("et.com", 1),
-    ("et.edu", 1),
-    ("et.gov", 1),
-    ("et.info", 1),
-    ("et.name", 1),
-    ("et.net", 1),
-    ("et.org", 1),
-    ("etisalat", 1),
-    ("eu", 1),
-    ("eu.airkitapps", 2),
-    ("eu.barsy", 2),
-    ("eu.cloudns", 2),
-    ("eu.diskstation", 2),
-    ("eu.dogado.jelastic", 2),
-    ("eu.mycd", 2),
-    ("eu.spdns", 2),
-    ("eu.transurl.*", 2),
-    ("eu.wellbeingzone", 2),
-    ("eurovision", 1),
-    ("eus", 1),
-    ("eus.party.user", 2),
-    ("events", 1),
-    ("events.co", 2),
-    ("events.koobin", 2),
-    ("exchange", 1),
-    ("expert", 1),
-    ("exposed", 1),
-    ("express", 1),
-    ("extraspace", 1),
-    ("fage", 1),
-    ("fail", 1),
-    ("fairwinds", 1),
-    ("faith", 1),
-    ("faith.ybo", 2),
-    ("family", 1),
-    ("fan", 1),
-    ("fans", 1),
-    ("farm", 1),
-    ("farm.storj", 2),
-    ("farmers", 1),
-    ("fashion", 1),
-    ("fast", 1),
-    ("fedex", 1),
-    ("feedback", 1),
-    ("ferrari", 1),
-    ("ferrero", 1),
-    ("fi", 1),
-    ("fi.123kotisivu", 2),
-    ("fi.aland", 1),
-    ("fi.blogspot", 2),
-    ("fi.cloudplatform.fi", 2),
-    ("fi.datacenter.demo", 2),
-    ("fi.datacenter.paas", 2),
-    ("fi.dy", 2),
-    ("fi.häkkinen", 2),
-    ("fi.iki", 2),
-    ("fi.kapsi", 2),
-    ("fi.myspreadshop", 2),
-    ("fi.xn--hkkinen-5wa", 2),
-    ("fiat", 1),
-    ("fidelity", 1),
-    ("fido", 1),
-    ("film", 1),
-    ("final", 1),
-    ("finance", 1),
-    ("financial", 1),
-    ("financial.co", 2),
-    ("fire", 1),
-    ("firestone", 1),
-    ("firmdale", 1),
-    ("fish", 1),
-    ("fishing", 1),
-    ("fit", 1),
-    ("fitness", 1),
-    ("fj", 1),
-    ("fj.ac", 1),
-    ("fj.biz", 1),
-    ("fj.com", 1),
-    ("fj.gov", 1),
-    ("fj.info", 1),
-    ("fj.mil", 1),
-    ("fj.name", 1),
-    ("fj.net", 1),
-    ("fj.org", 1),
-    ("fj.pro", 1),
-    ("fk.*", 1),
-    ("flickr", 1),
-    ("flights", 1),
-    ("flir", 1),
-    ("florist", 1),
-    ("flowers", 1),
-    ("fly", 1),
-    ("fm", 1),
-    ("fm.com", 1),
-    ("fm.edu", 1),
-    ("fm.net", 1),
-    ("fm.org", 1),
-    ("fm.radio", 2),
-    ("fm.user.*", 2),
-    ("fo", 1),
-    ("foo", 1),
-    ("food", 1),
-    ("foodnetwork", 1),
-    ("football", 1),
-    ("ford", 1),
-    ("forex", 1),
-    ("forsale", 1),
-    ("forum", 1),
-    ("foundation", 1),
-    ("fox", 1),
-    ("fr", 1),
-    ("fr.123siteweb", 2),
-    ("fr.aeroport", 1),
-    ("fr.asso", 1),
-    ("fr.avocat", 1),
-    ("fr.avoues", 1),
-    ("fr.blogspot", 2),
-    ("fr.cci", 1),
-    ("fr.chambagri", 1),
-    ("fr.chirurgiens-dentistes", 1),
-    ("fr.chirurgiens-dentistes-en-france", 2),
-    ("fr.com", 1),
-    ("fr.dedibox", 2),
-    ("fr.en-root", 2),
-    ("fr.experts-comptables", 1),
-    ("fr.fbx-os", 2),
-    ("fr.fbxos", 2),
-    ("fr.freebox-os", 2),
-    ("fr.freeboxos", 2),
-    ("fr.geometre-expert", 1),
-    ("fr.goupile", 2),
-    ("fr.gouv", 1),
-    ("fr.greta", 1),
-    ("fr.huissier-justice", 1),
-    ("fr.medecin", 1),
-    ("fr.myspreadshop", 2),
-    ("fr.nom", 1),
-    ("fr.notaires", 1),
-    ("fr.on-web", 2),
-    ("fr.pharmacien", 1),
-    ("fr.port", 1),
-    ("fr.prd", 1),
-    ("fr.tm", 1),
-    ("fr.veterinaire", 1),
-    ("fr.ynh", 2),
-    ("free", 1),
-    ("fresenius", 1),
-    ("frl", 1),
-    ("frogans", 1),
-    ("frontdoor", 1),
-    ("frontier", 1),
-    ("ftr", 1),
-    ("fujitsu", 1),
-    ("fun", 1),
-    ("fund", 1),
-    ("furniture", 1),
-    ("futbol", 1),
-    ("fyi", 1),
-    ("ga", 1),
-    ("gal", 1),
-    ("gallery", 1),
-    ("gallo", 1),
-    ("gallup", 1),
-    ("game", 1),
-    ("games", 1),
-    ("gap", 1),
-    ("garden", 1),
-    ("gay", 1),
-    ("gb", 1),
-    ("gbiz", 1),
-    ("gd", 1),
-    ("gd.edu", 1),
-    ("gd.gov", 1),
-    ("gdn", 1),
-    ("gdn.cnpy", 2),
-    ("ge", 1),
-    ("ge.com", 1),
-    ("ge.edu", 1),
-    ("ge.gov", 1),
-    ("ge.mil", 1),
-    ("ge.net", 1),
-    ("ge.org", 1),
-    ("ge.pvt", 1),
-    ("gea", 1),
-    ("gent", 1),
-    ("genting", 1),
-    ("george", 1),
-    ("gf", 1),
-    ("gg", 1),
-    ("gg.co", 1),
-    ("gg.cya", 2),
-    ("gg.kaas", 2),
-    ("gg.net", 1),
-    ("gg.org", 1),
-    ("gg.panel", 2),
-    ("gg.panel.daemon", 2),
-    ("ggee", 1),
-    ("gh", 1),
-    ("gh.com", 1),
-    ("gh.edu", 1),
-    ("gh.gov", 1),
-    ("gh.mil", 1),
-    ("gh.org", 1),
-    ("gi", 1),
-    ("gi.com", 1),
-    ("gi.edu", 1),
-    ("gi.gov", 1),
-    ("gi.ltd", 1),
-    ("gi.mod", 1),
-    ("gi.org", 1),
-    ("gift", 1),
-    ("gifts", 1),
-    ("gives", 1),
-    ("giving", 1),
-    ("gl", 1),
-    ("gl.biz", 2),
-    ("gl.co", 1),
-    ("gl.com", 1),
-    ("gl.edu", 1),
-    ("gl.net", 1),
-    ("gl.org", 1),
-    ("gl.xx", 2),
-    ("glass", 1),
-    ("gle", 1),
-    ("global", 1),
-    ("globo", 1),
-    ("gm", 1),
-    ("gmail", 1),
-    ("gmbh", 1),
-    ("gmo", 1),
-    ("gmx", 1),
-    ("gn", 1),
-    ("gn.ac", 1),
-    ("gn.com", 1),
-    ("gn.edu", 1),
-    ("gn.gov", 1),
-    ("gn.net", 1),
-    ("gn.org", 1),
-    ("godaddy", 1),
-    ("gold", 1),
-    ("goldpoint", 1),
-    ("golf", 1),
-    ("goo", 1),
-    ("goodyear", 1),
-    ("goog", 1),
-    ("goog.cloud", 2),
-    ("goog.translate", 2),
-    ("goog.usercontent.*", 2),
-    ("google", 1),
-    ("gop", 1),
-    ("got", 1),
-    ("gov", 1),
-    ("gp", 1),
-    ("gp.app", 2),
-    ("gp.asso", 1),
-    ("gp.com", 1),
-    ("gp.edu", 1),
-    ("gp.mobi", 1),
-    ("gp.net", 1),
-    ("gp.org", 1),
-    ("gq", 1),
-    ("gr", 1),
-    ("gr.blogspot", 2),
-    ("gr.com", 1),
-    ("gr.edu", 1),
-    ("gr.gov", 1),
-    ("gr.net", 1),
-    ("gr.org", 1),
-    ("gr.simplesite", 2),
-    ("grainger", 1),
-    ("graphics", 1),
-    ("gratis", 1),
-    ("green", 1),
-    ("gripe", 1),
-    ("grocery", 1),
-    ("group", 1),
-    ("group.discourse", 2),
-    ("gs", 1),
-    ("gt", 1),
-    ("gt.blog", 2),
-    ("gt.com", 1),
-    ("gt.de", 2),
-    ("gt.edu", 1),
-    ("gt.gob", 1),
-    ("gt.ind", 1),
-    ("gt.mil", 1),
-    ("gt.net", 1),
-    ("gt.org", 1),
-    ("gt.to", 2),
-    ("gu", 1),
-    ("gu.com", 1),
-    ("gu.edu", 1),
-    ("gu.gov", 1),
-    ("gu.guam", 1),
-    ("gu.info", 1),
-    ("gu.net", 1),
-    ("gu.org", 1),
-    ("gu.web", 1),
-    ("guardian", 1),
-    ("gucci", 1),
-    ("guge", 1),
-    ("guide", 1),
-    ("guitars", 1),
-    ("guru", 1),
-    ("gw", 1),
-    ("gy", 1),
-    ("gy.be", 2),
-    ("gy.co", 1),
-    ("gy.com", 1),
-    ("gy.edu", 1),
-    ("gy.gov", 1),
-    ("gy.net", 1),
-    ("gy.org", 1),
-    ("hair", 1),
-    ("hamburg", 1),
-    ("hangout", 1),
-    ("haus", 1),
-    ("hbo", 1),
-    ("hdfc", 1),
-    ("hdfcbank", 1),
-    ("health", 1),
-    ("health.hra", 2),
-    ("healthcare", 1),
-    ("help", 1),
-    ("helsinki", 1),
-    ("here", 1),
-    ("hermes", 1),
-    ("hgtv", 1),
-    ("hiphop", 1),
-    ("hisamitsu", 1),
-    ("hitachi", 1),
-    ("hiv", 1),
-    ("hk", 1),
-    ("hk.blogspot", 2),
-    ("hk.com", 1),
-    ("hk.edu", 1),
-    ("hk.gov", 1),
-    ("hk.idv", 1),
-    ("hk.inc", 2),
-    ("hk.ltd", 2),
-    ("hk.net", 1),
-    ("hk.org", 1),
-    ("hk.secaas", 2),
-    ("hk.xn--55qx5d", 1),
-    ("hk.xn--ciqpn", 1),
-    ("hk.xn--gmq050i", 1),
-    ("hk.xn--gmqw5a", 1),
-    ("hk.xn--io0a7i", 1),
-    ("hk.xn--lcvr32d", 1),
-    ("hk.xn--mk0axi", 1),
-    ("hk.xn--mxtq1m", 1),
-    ("hk.xn--od0alg", 1),
-    ("hk.xn--od0aq3b", 1),
-    ("hk.xn--tn0ag", 1),
-    ("hk.xn--uc0atv", 1),
-    ("hk.xn--uc0ay4a", 1),
-    ("hk.xn--wcvs22d", 1),
-    ("hk.xn--zf0avx", 1),
-    ("hk.个人", 1),
-    ("hk.個人", 1),
-    ("hk.公司", 1),
-    ("hk.政府", 1),
-    ("hk.敎育", 1),
-    ("hk.教育", 1),
-    ("hk.箇人", 1),
-    ("hk.組織", 1),
-    ("hk.組织", 1),
-    ("hk.網絡", 1),
-    ("hk.網络", 1),
-    ("hk.组織", 1),
-    ("hk.组织", 1),
-    ("hk.网絡", 1),
-    ("hk.网络", 1),
-    ("hkt", 1),
-    ("hm", 1),
-    ("hn", 1),
-    ("hn.cc", 2),
-    ("hn.com", 1),
-    ("hn.edu", 1),
-    ("hn.gob", 1),
-    ("hn.mil", 1),
-    ("hn.net", 1),
-    ("hn.org", 1),
-    ("hockey", 1),
-    ("holdings", 1),
-    ("holiday", 1),
-    ("homedepot", 1),
-    ("homegoods", 1),
-    ("homes", 1),
-    ("homesense", 1),
-    ("honda", 1),
-    ("horse", 1),
-    ("hospital", 1),
-    ("host", 1),
-    ("host.cloudaccess", 2),
-    ("host.easypanel", 2),
-    ("host.fastvps", 2),
-    ("host.freesite", 2),
-    ("host.half", 2),
-    ("host.jele", 2),
-    ("host.mircloud", 2),
-    ("host.myfast", 2),
-    ("host.pcloud", 2),
-    ("host.tempurl", 2),
-    ("host.wpmudev", 2),
-    ("hosting", 1),
-    ("hosting.opencraft", 2),
-    ("hot", 1),
-    ("hoteles", 1),
-    ("hotels", 1),
-    ("hotmail", 1),
-    ("house", 1),
-    ("how", 1),
-    ("hr", 1),
-    ("hr.blogspot", 2),
-    ("hr.com", 1),
-    ("hr.free", 2),
-    ("hr.from", 1),
-    ("hr.iz", 1),
-    ("hr.name", 1),
-    ("hsbc", 1),
-    ("ht", 1),
-    ("ht.adult", 1),
-    ("ht.art", 1),
-    ("ht.asso", 1),
-    ("ht.com", 1),
-    ("ht.coop", 1),
-    ("ht.edu", 1),
-    ("ht.firm", 1),
-    ("ht.gouv", 1),
-    ("ht.info", 1),
-    ("ht.med", 1),
-    ("ht.net", 1),
-    ("ht.org", 1),
-    ("ht.perso", 1),
-    ("ht.pol", 1),
-    ("ht.pro", 1),
-    ("ht.rel", 1),
-    ("ht.shop", 1),
-    ("hu", 1),
-    ("hu.2000", 1),
-    ("hu.agrar", 1),
-    ("hu.blogspot", 2),
-    ("hu.bolt", 1),
-    ("hu.casino", 1),
-    ("hu.city", 1),
-    ("hu.co", 1),
-    ("hu.erotica", 1),
-    ("hu.erotika", 1),
-    ("hu.film", 1),
-    ("hu.forum", 1),
-    ("hu.games", 1),
-    ("hu.hotel", 1),
-    ("hu.info", 1),
-    ("hu.ingatlan", 1),
-    ("hu.jogasz", 1),
-    ("hu.konyvelo", 1),
-    ("hu.lakas", 1),
-    ("hu.media", 1),
-    ("hu.news", 1),
-    ("hu.org", 1),
-    ("hu.priv", 1),
-    ("hu.reklam", 1),
-    ("hu.sex", 1),
-    ("hu.shop", 1),
-    ("hu.sport", 1),
-    ("hu.suli", 1),
-    ("hu.szex", 1),
-    ("hu.tm", 1),
-    ("hu.tozsde", 1),
-    ("hu.utazas", 1),
-    ("hu.video", 1),
-    ("hughes", 1),
-    ("hyatt", 1),
-    ("hyundai", 1),
-    ("ibm", 1),
-    ("icbc", 1),
-    ("ice", 1),
-    ("icu", 1),
-    ("id", 1),
-    ("id.ac", 1),
-    ("id.biz", 1),
-    ("id.co", 1),
-    ("id.co.blogspot", 2),
-    ("id.desa", 1),
-    ("id.flap", 2),
-    ("id.forte", 2),
-    ("id.go", 1),
-    ("id.mil", 1),
-    ("id.my", 1),
-    ("id.my.rss.*", 2),
-    ("id.net", 1),
-    ("id.or", 1),
-    ("id.ponpes", 1),
-    ("id.sch", 1),
-    ("id.web", 1),
-    ("ie", 1),
-    ("ie.blogspot", 2),
-    ("ie.gov", 1),
-    ("ie.myspreadshop", 2),
-    ("ieee", 1),
-    ("ifm", 1),
-    ("ikano", 1),
-    ("il", 1),
-    ("il.ac", 1),
-    ("il.co", 1),
-    ("il.co.blogspot", 2),
-    ("il.co.mytabit", 2),
-    ("il.co.ravpage", 2),
-    ("il.co.tabitorder", 2),
-    ("il.gov", 1),
-    ("il.idf", 1),
-    ("il.k12", 1),
-    ("il.muni", 1),
-    ("il.net", 1),
-    ("il.org", 1),
-    ("im", 1),
-    ("im.ac", 1),
-    ("im.co", 1),
-    ("im.co.ltd", 1),
-    ("im.co.plc", 1),
-    ("im.com", 1),
-    ("im.net", 1),
-    ("im.org", 1),
-    ("im.ro", 2),
-    ("im.tt", 1),
-    ("im.tv", 1),
-    ("imamat", 1),
-    ("imdb", 1),
-    ("immo", 1),
-    ("immobilien", 1),
-    ("in", 1),
-    ("in.5g", 1),
-    ("in.6g", 1),
-    ("in.ac", 1),
-    ("in.ai", 1),
-    ("in.am", 1),
-    ("in.barsy", 2),
-    ("in.bihar", 1),
-    ("in.biz", 1),
-    ("in.blogspot", 2),
-    ("in.business", 1),
-    ("in.ca", 1),
-    ("in.cloudns", 2),
-    ("in.cn", 1),
-    ("in.co", 1),
-    ("in.com", 1),
-    ("in.coop", 1),
-    ("in.cs", 1),
-    ("in.delhi", 1),
-    ("in.dr", 1),
-    ("in.edu", 1),
-    ("in.er", 1),
-    ("in.firm", 1),
-    ("in.gen", 1),
-    ("in.gov", 1),
-    ("in.gujarat", 1),
-    ("in.ind", 1),
-    ("in.info", 1),
-    ("in.int", 1),
-    ("in.internet", 1),
-    ("in.io", 1),
-    ("in.me", 1),
-    ("in.mil", 1),
-    ("in.net", 1),
-    ("in.nic", 1),
-    ("in.org", 1),
-    ("in.pg", 1),
-    ("in.post", 1),
-    ("in.pro", 1),
-    ("in.res", 1),
-    ("in.supabase", 2),
-    ("in.travel", 1),
-    ("in.tv", 1),
-    ("in.uk", 1),
-    ("in.up", 1),
-    ("in.us", 1),
-    ("in.web", 2),
-    ("inc", 1),
-    ("industries", 1),
-    ("infiniti", 1),
-    ("info", 1),
-    ("info.barrel-of-knowledge", 2),
-    ("info.barrell-of-knowledge", 2),
-    ("info.barsy", 2),
-    ("info.cloudns", 2),
-    ("info.dnsupdate", 2),
-    ("info.dvrcam", 2),
-    ("info.dynamic-dns", 2),
-    ("info.dyndns", 2),
-    ("info.for-our", 2),
-    ("info.forumz", 2),
-    ("info.groks-the", 2),
-    ("info.groks-this", 2),
-    ("info.here-for-more", 2),
-    ("info.ilovecollege", 2),
-    ("info.knowsitall", 2),
-    ("info.mayfirst", 2),
-    ("info.no-ip", 2),
-    ("info.nsupdate", 2),
-    ("info.selfip", 2),
-    ("info.v-info", 2),
-    ("info.webhop", 2),
-    ("ing", 1),
-    ("ink", 1),
-    ("institute", 1),
-    ("insurance", 1),
-    ("insure", 1),
-    ("int", 1),
-    ("int.eu", 1),
-    ("international", 1),
-    ("intuit", 1),
-    ("investments", 1),
-    ("io", 1),
-    ("io.2038", 2),
-    ("io.apigee", 2),
-    ("io.azurecontainer.*", 2),
-    ("io.b-data", 2),
-    ("io.backplaneapp", 2),
-    ("io.banzaicloud.app", 2),
-    ("io.banzaicloud.backyards.*", 2),
-    ("io.barsy", 2),
-    ("io.basicserver", 2),
-    ("io.beagleboard", 2),
-    ("io.beebyte.paas", 2),
-    ("io.beebyteapp.sekd1", 2),
-    ("io.bigv.uk0", 2),
-    ("io.bitbucket", 2),
-    ("io.bluebite", 2),
-    ("io.boxfuse", 2),
-    ("io.browsersafetymark", 2),
-    ("io.cleverapps", 2),
-    ("io.com", 1),
-    ("io.dappnode.dyndns", 2),
-    ("io.dedyn", 2),
-    ("io.definima", 2),
-    ("io.drud", 2),
-    ("io.dyn53", 2),
-    ("io.editorx", 2),
-    ("io.edugit", 2),
-    ("io.fh-muenster", 2),
-    ("io.forgerock.id", 2),
-    ("io.ghost", 2),
-    ("io.github", 2),
-    ("io.gitlab", 2),
-    ("io.hasura-app", 2),
-    ("io.hostyhosting", 2),
-    ("io.hzc", 2),
-    ("io.jele", 2),
-    ("io.lair.apps", 2),
-    ("io.loginline", 2),
-    ("io.lolipop", 2),
-    ("io.mo-siemens", 2),
-    ("io.moonscale.*", 2),
-    ("io.musician", 2),
-    ("io.ngrok", 2),
-    ("io.ngrok.ap", 2),
-    ("io.ngrok.au", 2),
-    ("io.ngrok.eu", 2),
-    ("io.ngrok.in", 2),
-    ("io.ngrok.jp", 2),
-    ("io.ngrok.sa", 2),
-    ("io.ngrok.us", 2),
-    ("io.nid", 2),
-    ("io.nodeart.stage", 2),
-    ("io.on-acorn.*", 2),
-    ("io.on-k3s.*", 2),
-    ("io.on-rio.*", 2),
-    ("io.pantheonsite", 2),
-    ("io.protonet", 2),
-    ("io.pstmn", 2),
-    ("io.pstmn.mock", 2),
-    ("io.qcx", 2),
-    ("io.qcx.sys.*", 2),
-    ("io.qoto", 2),
-    ("io.readthedocs", 2),
-    ("io.resindevice", 2),
-    ("io.resinstaging.devices", 2),
-    ("io.s5y.*", 2),
-    ("io.sandcats", 2),
-    ("io.shiftcrypto", 2),
-    ("io.shiftedit", 2),
-    ("io.shw", 2),
-    ("io.spacekit", 2),
-    ("io.stolos.*", 2),
-    ("io.telebit", 2),
-    ("io.thingdust.dev.cust", 2),
-    ("io.thingdust.dev.reservd", 2),
-    ("io.thingdust.disrec.cust", 2),
-    ("io.thingdust.disrec.reservd", 2),
-    ("io.thingdust.prod.cust", 2),
-    ("io.thingdust.testing.cust", 2),
-    ("io.thingdust.testing.reservd", 2),
-    ("io.tickets", 2),
-    ("io.unispace.cloud-fr1", 2),
-    ("io.upli", 2),
-    ("io.utwente", 2),
-    ("io.vaporcloud", 2),
-    ("io.vbrplsbx.g", 2),
-    ("io.virtualserver", 2),
-    ("io.webthings", 2),
-    ("io.wedeploy", 2),
-    ("ipiranga", 1),
-    ("iq", 1),
-    ("iq.com", 1),
-    ("iq.edu", 1),
-    ("iq.gov", 1),
-    ("iq.mil", 1),
-    ("iq.net", 1),
-    ("iq.org", 1),
-    ("ir", 1),
-    ("ir.ac", 1),
-    ("ir.co", 1),
-    ("ir.gov", 1),
-    ("ir.id", 1),
-    ("ir.net", 1),
-    ("ir.org", 1),
-    ("ir.sch", 1),
-    ("ir.xn--mgba3a4f16a", 1),
-    ("ir.xn--mgba3a4fra", 1),
-    ("ir.ايران", 1),
-    ("ir.ایران", 1),
-    ("irish", 1),
-    ("is", 1),
-    ("is.blogspot", 2),
-    ("is.com", 1),
-    ("is.cupcake", 2),
-    ("is.edu", 1),
-    ("is.gov", 1),
-    ("is.int", 1),
-    ("is.net", 1),
-    ("is.org", 1),
-    ("ismaili", 1),
-    ("ist", 1),
-    ("istanbul", 1),
-    ("it", 1),
-    ("it.123homepage", 2),
-    ("it.16-b", 2),
-    ("it.32-b", 2),
-    ("it.64-b", 2),
-    ("it.abr", 1),
-    ("it.abruzzo", 1),
-    ("it.ag", 1),
-    ("it.agrigento", 1),
-    ("it.al", 1),
-    ("it.alessandria", 1),
-    ("it.alto-adige", 1),
-    ("it.altoadige", 1),
-    ("it.an", 1),
-    ("it.ancona", 1),
-    ("it.andria-barletta-trani", 1),
-    ("it.andria-trani-barletta", 1),
-    ("it.andriabarlettatrani", 1),
-    ("it.andriatranibarletta", 1),
-    ("it.ao", 1),
-    ("it.aosta", 1),
-    ("it.aosta-valley", 1),
-    ("it.aostavalley", 1),
-    ("it.aoste", 1),
-    ("it.ap", 1),
-    ("it.aq", 1),
-    ("it.aquila", 1),
-    ("it.ar", 1),
-    ("it.arezzo", 1),
-    ("it.ascoli-piceno", 1),
-    ("it.ascolipiceno", 1),
-    ("it.asti", 1),
-    ("it.at", 1),
-    ("it.av", 1),
-    ("it.avellino", 1),
-    ("it.ba", 1),
-    ("it.balsan", 1),
-    ("it.balsan-sudtirol", 1),
-    ("it.balsan-suedtirol", 1),
-    ("it.balsan-südtirol", 1),
-    ("it.bari", 1),
-    ("it.barletta-trani-andria", 1),
-    ("it.barlettatraniandria", 1),
-    ("it.bas", 1),
-    ("it.basilicata", 1),
-    ("it.belluno", 1),
-    ("it.benevento", 1),
-    ("it.bergamo", 1),
-    ("it.bg", 1),
-    ("it.bi", 1),
-    ("it.biella", 1),
-    ("it.bl", 1),
-    ("it.blogspot", 2),
-    ("it.bn", 1),
-    ("it.bo", 1),
-    ("it.bologna", 1),
-    ("it.bolzano", 1),
-    ("it.bolzano-altoadige", 1),
-    ("it.bozen", 1),
-    ("it.bozen-sudtirol", 1),
-    ("it.bozen-suedtirol", 1),
-    ("it.bozen-südtirol", 1),
-    ("it.br", 1),
-    ("it.brescia", 1),
-    ("it.brindisi", 1),
-    ("it.bs", 1),
-    ("it.bt", 1),
-    ("it.bulsan", 1),
-    ("it.bulsan-sudtirol", 1),
-    ("it.bulsan-suedtirol", 1),
-    ("it.bulsan-südtirol", 1),
-    ("it.bz", 1),
-    ("it.ca", 1),
-    ("it.cagliari", 1),
-    ("it.cal", 1),
-    ("it.calabria", 1),
-    ("it.caltanissetta", 1),
-    ("it.cam", 1),
-    ("it.campania", 1),
-    ("it.campidano-medio", 1),
-    ("it.campidanomedio", 1),
-    ("it.campobasso", 1),
-    ("it.carbonia-iglesias", 1),
-    ("it.carboniaiglesias", 1),
-    ("it.carrara-massa", 1),
-    ("it.carraramassa", 1),
-    ("it.caserta", 1),
-    ("it.catania", 1),
-    ("it.catanzaro", 1),
-    ("it.cb", 1),
-    ("it.ce", 1),
-    ("it.cesena-forli", 1),
-    ("it.cesena-forlì", 1),
-    ("it.cesenaforli", 1),
-    ("it.cesenaforlì", 1),
-    ("it.ch", 1),
-    ("it.chieti", 1),
-    ("it.ci", 1),
-    ("it.cl", 1),
-    ("it.cn", 1),
-    ("it.co", 1),
-    ("it.como", 1),
-    ("it.cosenza", 1),
-    ("it.cr", 1),
-    ("it.cremona", 1),
-    ("it.crotone", 1),
-    ("it.cs", 1),
-    ("it.ct", 1),
-    ("it.cuneo", 1),
-    ("it.cz", 1),
-    ("it.dell-ogliastra", 1),
-    ("it.dellogliastra", 1),
-    ("it.edu", 1),
-    ("it.emilia-romagna", 1),
-    ("it.emiliaromagna", 1),
-    ("it.emr", 1),
-    ("it.en", 1),
-    ("it.enna", 1),
-    ("it.fc", 1),
-    ("it.fe", 1),
-    ("it.fermo", 1),
-    ("it.ferrara", 1),
-    ("it.fg", 1),
-    ("it.fi", 1),
-    ("it.firenze", 1),
-    ("it.florence", 1),
-    ("it.fm", 1),
-    ("it.foggia", 1),
-    ("it.forli-cesena", 1),
-    ("it.forlicesena", 1),
-    ("it.forlì-cesena", 1),
-    ("it.forlìcesena", 1),
-    ("it.fr", 1),
-    ("it.friuli-v-giulia", 1),
-    ("it.friuli-ve-giulia", 1),
-    ("it.friuli-vegiulia", 1),
-    ("it.friuli-venezia-giulia", 1),
-    ("it.friuli-veneziagiulia", 1),
-    ("it.friuli-vgiulia", 1),
-    ("it.friuliv-giulia", 1),
-    ("it.friulive-giulia", 1),
-    ("it.friulivegiulia", 1),
-    ("it.friulivenezia-giulia", 1),
-    ("it.friuliveneziagiulia", 1),
-    ("it.friulivgiulia", 1),
-    ("it.frosinone", 1),
-    ("it.fvg", 1),
-    ("it.ge", 1),
-    ("it.genoa", 1),
-    ("it.genova", 1),
-    ("it.go", 1),
-    ("it.gorizia", 1),
-    ("it.gov", 1),
-    ("it.gr", 1),
-    ("it.grosseto", 1),
-    ("it.ibxos", 2),
-    ("it.iglesias-carbonia", 1),
-    ("it.iglesiascarbonia", 1),
-    ("it.iliadboxos", 2),
-    ("it.im", 1),
-    ("it.imperia", 1),
-    ("it.is", 1),
-    ("it.isernia", 1),
-    ("it.kr", 1),
-    ("it.la-spezia", 1),
-    ("it.laquila", 1),
-    ("it.laspezia", 1),
-    ("it.latina", 1),
-    ("it.laz", 1),
-    ("it.lazio", 1),
-    ("it.lc", 1),
-    ("it.le", 1),
-    ("it.lecce", 1),
-    ("it.lecco", 1),
-    ("it.li", 1),
-    ("it.lig", 1),
-    ("it.liguria", 1),
-    ("it.livorno", 1),
-    ("it.lo", 1),
-    ("it.lodi", 1),
-    ("it.lom", 1),
-    ("it.lombardia", 1),
-    ("it.lombardy", 1),
-    ("it.lt", 1),
-    ("it.lu", 1),
-    ("it.lucania", 1),
-    ("it.lucca", 1),
-    ("it.macerata", 1),
-    ("it.mantova", 1),
-    ("it.mar", 1),
-    ("it.marche", 1),
-    ("it.massa-carrara", 1),
-    ("it.massacarrara", 1),
-    ("it.matera", 1),
-    ("it.mb", 1),
-    ("it.mc", 1),
-    ("it.me", 1),
-    ("it.medio-campidano", 1),
-    ("it.mediocampidano", 1),
-    ("it.messina", 1),
-    ("it.mi", 1),
-    ("it.milan", 1),
-    ("it.milano", 1),
-    ("it.mn", 1),
-    ("it.mo", 1),
-    ("it.modena", 1),
-    ("it.mol", 1),
-    ("it.molise", 1),
-    ("it.monza", 1),
-    ("it.monza-brianza", 1),
-    ("it.monza-e-della-brianza", 1),
-    ("it.monzabrianza", 1),
-    ("it.monzaebrianza", 1),
-    ("it.monzaedellabrianza", 1),
-    ("it.ms", 1),
-    ("it.mt", 1),
-    ("it.myspreadshop", 2),
-    ("it.na", 1),
-    ("it.naples", 1),
-    ("it.napoli", 1),
-    ("it.neen.jc", 2),
-    ("it.no", 1),
-    ("it.novara", 1),
-    ("it.nu", 1),
-    ("it.nuoro", 1),
-    ("it.og", 1),
-    ("it.ogliastra", 1),
-    ("it.olbia-tempio", 1),
-    ("it.olbiatempio", 1),
-    ("it.or", 1),
-    ("it.oristano", 1),
-    ("it.ot", 1),
-    ("it.pa", 1),
-    ("it.padova", 1),
-    ("it.padua", 1),
-    ("it.palermo", 1),
-    ("it.parma", 1),
-    ("it.pavia", 1),
-    ("it.pc", 1),
-    ("it.pd", 1),
-    ("it.pe", 1),
-    ("it.perugia", 1),
-    ("it.pesaro-urbino", 1),
-    ("it.pesarourbino", 1),
-    ("it.pescara", 1),
-    ("it.pg", 1),
-    ("it.pi", 1),
-    ("it.piacenza", 1),
-    ("it.piedmont", 1),
-    ("it.piemonte", 1),
-    ("it.pisa", 1),
-    ("it.pistoia", 1),
-    ("it.pmn", 1),
-    ("it.pn", 1),
-    ("it.po", 1),
-    ("it.pordenone", 1),
-    ("it.potenza", 1),
-    ("it.pr", 1),
-    ("it.prato", 1),
-    ("it.pt", 1),
-    ("it.pu", 1),
-    ("it.pug", 1),
-    ("it.puglia", 1),
-    ("it.pv", 1),
-    ("it.pz", 1),
-    ("it.ra", 1),
-    ("it.ragusa", 1),
-    ("it.ravenna", 1),
-    ("it.rc", 1),
-    ("it.re", 1),
-    ("it.reggio-calabria", 1),
-    ("it.reggio-emilia", 1),
-    ("it.reggiocalabria", 1),
-    ("it.reggioemilia", 1),
-    ("it.rg", 1),
-    ("it.ri", 1),
-    ("it.rieti", 1),
-    ("it.rimini", 1),
-    ("it.rm", 1),
-    ("it.rn", 1),
-    ("it.ro", 1),
-    ("it.roma", 1),
-    ("it.rome", 1),
-    ("it.rovigo", 1),
-    ("it.sa", 1),
-    ("it.salerno", 1),
-    ("it.sar", 1),
-    ("it.sardegna", 1),
-    ("it.sardinia", 1),
-    ("it.sassari", 1),
-    ("it.savona", 1),
-    ("it.si", 1),
-    ("it.sic", 1),
-    ("it.sicilia", 1),
-    ("it.sicily", 1),
-    ("it.siena", 1),
-    ("it.siracusa", 1),
-    ("it.so", 1),
-    ("it.sondrio", 1),
-    ("it.sp", 1),
-    ("it.sr", 1),
-    ("it.ss", 1),
-    ("it.suedtirol", 1),
-    ("it.sv", 1),
-    ("it.syncloud", 2),
-    ("it.südtirol", 1),
-    ("it.ta", 1),
-    ("it.taa", 1),
-    ("it.taranto", 1),
-    ("it.te", 1),
-    ("it.tempio-olbia", 1),
-    ("it.tempioolbia", 1),
-    ("it.teramo", 1),
-    ("it.terni", 1),
-    ("it.tim.open.jelastic.cloud", 2),
-    ("it.tn", 1),
-    ("it.to", 1),
-    ("it.torino", 1),
-    ("it.tos", 1),
-    ("it.toscana", 1),
-    ("it.tp", 1),
-    ("it.tr", 1),
-    ("it.trani-andria-barletta", 1),
-    ("it.trani-barletta-andria", 1),
-    ("it.traniandriabarletta", 1),
-    ("it.tranibarlettaandria", 1),
-    ("it.trapani", 1),
-    ("it.trentin-sud-tirol", 1),
-    ("it.trentin-sudtirol", 1),
-    ("it.trentin-sued-tirol", 1),
-    ("it.trentin-suedtirol", 1),
-    ("it.trentin-süd-tirol", 1),
-    ("it.trentin-südtirol", 1),
-    ("it.trentino", 1),
-    ("it.trentino-a-adige", 1),
-    ("it.trentino-aadige", 1),
-    ("it.trentino-alto-adige", 1),
-    ("it.trentino-altoadige", 1),
-    ("it.trentino-s-tirol", 1),
-    ("it.trentino-stirol", 1),
-    ("it.trentino-sud-tirol", 1),
-    ("it.trentino-sudtirol", 1),
-    ("it.trentino-sued-tirol", 1),
-    ("it.trentino-suedtirol", 1),
-    ("it.trentino-süd-tirol", 1),
-    ("it.trentino-südtirol", 1),
-    ("it.trentinoa-adige", 1),
-    ("it.trentinoaadige", 1),
-    ("it.trentinoalto-adige", 1),
-    ("it.trentinoaltoadige", 1),
-    ("it.trentinos-tirol", 1),
-    ("it.trentinostirol", 1),
-    ("it.trentinosud-tirol", 1),
-    ("it.trentinosudtirol", 1),
-    ("it.trentinosued-tirol", 1),
-    ("it.trentinosuedtirol", 1),
-    ("it.trentinosüd-tirol", 1),
-    ("it.trentinosüdtirol", 1),
-    ("it.trentinsud-tirol", 1),
-    ("it.trentinsudtirol", 1),
-    ("it.trentinsued-tirol", 1),
-    ("it.trentinsuedtirol", 1),
-    ("it.trentinsüd-tirol", 1),
-    ("it.trentinsüdtirol", 1),
-    ("it.trento", 1),
-    ("it.treviso", 1),
-    ("it.trieste", 1),
-    ("it.ts", 1),
-    ("it.turin", 1),
-    ("it.tuscany", 1),
-    ("it.tv", 1),
-    ("it.ud", 1),
-    ("it.udine", 1),
-    ("it.umb", 1),
-    ("it.umbria", 1),
-    ("it.urbino-pesaro", 1),
-    ("it.urbinopesaro", 1),
-    ("it.va", 1),
-    ("it.val-d-aosta", 1),
-    ("it.val-daosta", 1),
-    ("it.vald-aosta", 1),
-    ("it.valdaosta", 1),
-    ("it.valle-aosta", 1),
-    ("it.valle-d-aosta", 1),
-    ("it.valle-daosta", 1),
-    ("it.valleaosta", 1),
-    ("it.valled-aosta", 1),
-    ("it.valledaosta", 1),
-    ("it.vallee-aoste", 1),
-    ("it.vallee-d-aoste", 1),
-    ("it.valleeaoste", 1),
-    ("it.valleedaoste", 1),
-    ("it.vallée-aoste", 1),
-    ("it.vallée-d-aoste", 1),
-    ("it.valléeaoste", 1),
-    ("it.valléedaoste", 1),
-    ("it.vao", 1),
-    ("it.varese", 1),
-    ("it.vb", 1),
-    ("it.vc", 1),
-    ("it.vda", 1),
-    ("it.ve", 1),
-    ("it.ven", 1),
-    ("it.veneto", 1),
-    ("it.venezia", 1),
-    ("it.venice", 1),
-    ("it.verbania", 1),
-    ("it.vercelli", 1),
-    ("it.verona", 1),
-    ("it.vi", 1),
-    ("it.vibo-valentia", 1),
-    ("it.vibovalentia", 1),
-    ("it.vicenza", 1),
-    ("it.viterbo", 1),
-    ("it.vr", 1),
-    ("it.vs", 1),
-    ("it.vt", 1),
-    ("it.vv", 1),
-    ("it.xn--balsan-sdtirol-nsb", 1),
-    ("it.xn--bozen-sdtirol-2ob", 1),
-    ("it.xn--bulsan-sdtirol-nsb", 1),
-    ("it.xn--cesena-forl-mcb", 1),
-    ("it.xn--cesenaforl-i8a", 1),
-    ("it.xn--forl-cesena-fcb", 1),
-    ("it.xn--forlcesena-c8a", 1),
-    ("it.xn--sdtirol-n2a", 1),
-    ("it.xn--trentin-sd-tirol-rzb", 1),
-    ("it.xn--trentin-sdtirol-7vb", 1),
-    ("it.xn--trentino-sd-tirol-c3b", 1),
-    ("it.xn--trentino-sdtirol-szb", 1),
-    ("it.xn--trentinosd-tirol-rzb", 1),
-    ("it.xn--trentinosdtirol-7vb", 1),
-    ("it.xn--trentinsd-tirol-6vb", 1),
-    ("it.xn--trentinsdtirol-nsb", 1),
-    ("it.xn--valle-aoste-ebb", 1),
-    ("it.xn--valle-d-aoste-ehb", 1),
-    ("it.xn--valleaoste-e7a", 1),
-    ("it.xn--valledaoste-ebb", 1),
-    ("itau", 1),
-    ("itv", 1),
-    ("jaguar", 1),
-    ("java", 1),
-    ("jcb", 1),
-    ("je", 1),
-    ("je.co", 1),
-    ("je.net", 1),
-    ("je.of", 2),
-    ("je.org", 1),
-    ("jeep", 1),
-    ("jetzt", 1),
-    ("jewelry", 1),
-    ("jio", 1),
-    ("jll", 1),
-    ("jm.*", 1),
-    ("jmp", 1),
-    ("jnj", 1),
-    ("jo", 1),
-    ("jo.com", 1),
-    ("jo.edu", 1),
-    ("jo.gov", 1),
-    ("jo.mil", 1),
-    ("jo.name", 1),
-    ("jo.net", 1),
-    ("jo.org", 1),
-    ("jo.sch", 1),
-    ("jobs", 1),
-    ("joburg", 1),
-    ("jot", 1),
-    ("joy", 1),
-    ("jp", 1),
-    ("jp.2-d", 2),
-    ("jp.ac", 1),
-    ("jp.ad", 1),
-    ("jp.aichi", 1),
-    ("jp.aichi.aisai", 1),
-    ("jp.aichi.ama", 1),
-    ("jp.aichi.anjo", 1),
-    ("jp.aichi.asuke", 1),
-    ("jp.aichi.chiryu", 1),
-    ("jp.aichi.chita", 1),
-    ("jp.aichi.fuso", 1),
-    ("jp.aichi.gamagori", 1),
-    ("jp.aichi.handa", 1),
-    ("jp.aichi.hazu", 1),
-    ("jp.aichi.hekinan", 1),
-    ("jp.aichi.higashiura", 1),
-    ("jp.aichi.ichinomiya", 1),
-    ("jp.aichi.inazawa", 1),
-    ("jp.aichi.inuyama", 1),
-    ("jp.aichi.isshiki", 1),
-    ("jp.aichi.iwakura", 1),
-    ("jp.aichi.kanie", 1),
-    ("jp.aichi.kariya", 1),
-    ("jp.aichi.kasugai", 1),
-    ("jp.aichi.kira", 1),
-    ("jp.aichi.kiyosu", 1),
-    ("jp.aichi.komaki", 1),
-    ("jp.aichi.konan", 1),
-    ("jp.aichi.kota", 1),
-    ("jp.aichi.mihama", 1),
-    ("jp.aichi.miyoshi", 1),
-    ("jp.aichi.nishio", 1),
-    ("jp.aichi.nisshin", 1),
-    ("jp.aichi.obu", 1),
-    ("jp.aichi.oguchi", 1),
-    ("jp.aichi.oharu", 1),
-    ("jp.aichi.okazaki", 1),
-    ("jp.aichi.owariasahi", 1),
-    ("jp.aichi.seto", 1),
-    ("jp.aichi.shikatsu", 1),
-    ("jp.aichi.shinshiro", 1),
-    ("jp.aichi.shitara", 1),
-    ("jp.aichi.tahara", 1),
-    ("jp.aichi.takahama", 1),
-    ("jp.aichi.tobishima", 1),
-    ("jp.aichi.toei", 1),
-    ("jp.aichi.togo", 1),
-    ("jp.aichi.tokai", 1),
-    ("jp.aichi.tokoname", 1),
-    ("jp.aichi.toyoake", 1),
-    ("jp.aichi.toyohashi", 1),
-    ("jp.aichi.toyokawa", 1),
-    ("jp.aichi.toyone", 1),
-    ("jp.aichi.toyota", 1),
-    ("jp.aichi.tsushima", 1),
-    ("jp.aichi.yatomi", 1),
-    ("jp.akita", 1),
-    ("jp.akita.akita", 1),
-    ("jp.akita.daisen", 1),
-    ("jp.akita.fujisato", 1),
-    ("jp.akita.gojome", 1),
-    ("jp.akita.hachirogata", 1),
-    ("jp.akita.happou", 1),
-    ("jp.akita.higashinaruse", 1),
-    ("jp.akita.honjo", 1),
-    ("jp.akita.honjyo", 1),
-    ("jp.akita.ikawa", 1),
-    ("jp.akita.kamikoani", 1),
-    ("jp.akita.kamioka", 1),
-    ("jp.akita.katagami", 1),
-    ("jp.akita.kazuno", 1),
-    ("jp.akita.kitaakita", 1),
-    ("jp.akita.kosaka", 1),
-    ("jp.akita.kyowa", 1),
-    ("jp.akita.misato", 1),
-    ("jp.akita.mitane", 1),
-    ("jp.akita.moriyoshi", 1),
-    ("jp.akita.nikaho", 1),
-    ("jp.akita.noshiro", 1),
-    ("jp.akita.odate", 1),
-    ("jp.akita.oga", 1),
-    ("jp.akita.ogata", 1),
-    ("jp.akita.semboku", 1),
-    ("jp.akita.yokote", 1),
-    ("jp.akita.yurihonjo", 1),
-    ("jp.angry", 2),
-    ("jp.aomori", 1),
-    ("jp.aomori.aomori", 1),
-    ("jp.aomori.gonohe", 1),
-    ("jp.aomori.hachinohe", 1),
-    ("jp.aomori.hashikami", 1),
-    ("jp.aomori.hiranai", 1),
-    ("jp.aomori.hirosaki", 1),
-    ("jp.aomori.itayanagi", 1),
-    ("jp.aomori.kuroishi", 1),
-    ("jp.aomori.misawa", 1),
-    ("jp.aomori.mutsu", 1),
-    ("jp.aomori.nakadomari", 1),
-    ("jp.aomori.noheji", 1),
-    ("jp.aomori.oirase", 1),
-    ("jp.aomori.owani", 1),
-    ("jp.aomori.rokunohe", 1),
-    ("jp.aomori.sannohe", 1),
-    ("jp.aomori.shichinohe", 1),
-    ("jp.aomori.shingo", 1),
-    ("jp.aomori.takko", 1),
-    ("jp.aomori.towada", 1),
-    ("jp.aomori.tsugaru", 1),
-    ("jp.aomori.tsuruta", 1),
-    ("jp.babyblue", 2),
-    ("jp.babymilk", 2),
-    ("jp.backdrop", 2),
-    ("jp.bambina", 2),
-    ("jp.bitter", 2),
-    ("jp.blogspot", 2),
-    ("jp.blush", 2),
-    ("jp.bona", 2),
-    ("jp.boo", 2),
-    ("jp.boy", 2),
-    ("jp.boyfriend", 2),
-    ("jp.but", 2),
-    ("jp.buyshop", 2),
-    ("jp.candypop", 2),
-    ("jp.capoo", 2),
-    ("jp.catfood", 2),
-    ("jp.cheap", 2),
-    ("jp.chiba", 1),
-    ("jp.chiba.abiko", 1),
-    ("jp.chiba.asahi", 1),
-    ("jp.chiba.chonan", 1),
-    ("jp.chiba.chosei", 1),
-    ("jp.chiba.choshi", 1),
-    ("jp.chiba.chuo", 1),
-    ("jp.chiba.funabashi", 1),
-    ("jp.chiba.futtsu", 1),
-    ("jp.chiba.hanamigawa", 1),
-    ("jp.chiba.ichihara", 1),
-    ("jp.chiba.ichikawa", 1),
-    ("jp.chiba.ichinomiya", 1),
-    ("jp.chiba.inzai", 1),
-    ("jp.chiba.isumi", 1),
-    ("jp.chiba.kamagaya", 1),
-    ("jp.chiba.kamogawa", 1),
-    ("jp.chiba.kashiwa", 1),
-    ("jp.chiba.katori", 1),
-    ("jp.chiba.katsuura", 1),
-    ("jp.chiba.kimitsu", 1),
-    ("jp.chiba.kisarazu", 1),
-    ("jp.chiba.kozaki", 1),
-    ("jp.chiba.kujukuri", 1),
-    ("jp.chiba.kyonan", 1),
-    ("jp.chiba.matsudo", 1),
-    ("jp.chiba.midori", 1),
-    ("jp.chiba.mihama", 1),
-    ("jp.chiba.minamiboso", 1),
-    ("jp.chiba.mobara", 1),
-    ("jp.chiba.mutsuzawa", 1),
-    ("jp.chiba.nagara", 1),
-    ("jp.chiba.nagareyama", 1),
-    ("jp.chiba.narashino", 1),
-    ("jp.chiba.narita", 1),
-    ("jp.chiba.noda", 1),
-    ("jp.chiba.oamishirasato", 1),
-    ("jp.chiba.omigawa", 1),
-    ("jp.chiba.onjuku", 1),
-    ("jp.chiba.otaki", 1),
-    ("jp.chiba.sakae", 1),
-    ("jp.chiba.sakura", 1),
-    ("jp.chiba.shimofusa", 1),
-    ("jp.chiba.shirako", 1),
-    ("jp.chiba.shiroi", 1),
-    ("jp.chiba.shisui", 1),
-    ("jp.chiba.sodegaura", 1),
-    ("jp.chiba.sosa", 1),
-    ("jp.chiba.tako", 1),
-    ("jp.chiba.tateyama", 1),
-    ("jp.chiba.togane", 1),
-    ("jp.chiba.tohnosho", 1),
-    ("jp.chiba.tomisato", 1),
-    ("jp.chiba.urayasu", 1),
-    ("jp.chiba.yachimata", 1),
-    ("jp.chiba.yachiyo", 1),
-    ("jp.chiba.yokaichiba", 1),
-    ("jp.chiba.yokoshibahikari", 1),
-    ("jp.chiba.yotsukaido", 1),
-    ("jp.chicappa", 2),
-    ("jp.chillout", 2),
-    ("jp.chips", 2),
-    ("jp.chowder", 2),
-    ("jp.chu", 2),
-    ("jp.ciao", 2),
-    ("jp.co", 1),
-    ("jp.cocotte", 2),
-    ("jp.coolblog", 2),
-    ("jp.cranky", 2),
-    ("jp.crap", 2),
-    ("jp.cutegirl", 2),
-    ("jp.daa", 2),
-    ("jp.daynight", 2),
-    ("jp.deca", 2),
-    ("jp.deci", 2),
-    ("jp.digick", 2),
-    ("jp.ed", 1),
-    ("jp.eek", 2),
-    ("jp.egoism", 2),
-    ("jp.ehime", 1),
-    ("jp.ehime.ainan", 1),
-    ("jp.ehime.honai", 1),
-    ("jp.ehime.ikata", 1),
-    ("jp.ehime.imabari", 1),
-    ("jp.ehime.iyo", 1),
-    ("jp.ehime.kamijima", 1),
-    ("jp.ehime.kihoku", 1),
-    ("jp.ehime.kumakogen", 1),
-    ("jp.ehime.masaki", 1),
-    ("jp.ehime.matsuno", 1),
-    ("jp.ehime.matsuyama", 1),
-    ("jp.ehime.namikata", 1),
-    ("jp.ehime.niihama", 1),
-    ("jp.ehime.ozu", 1),
-    ("jp.ehime.saijo", 1),
-    ("jp.ehime.seiyo", 1),
-    ("jp.ehime.shikokuchuo", 1),
-    ("jp.ehime.tobe", 1),
-    ("jp.ehime.toon", 1),
-    ("jp.ehime.uchiko", 1),
-    ("jp.ehime.uwajima", 1),
-    ("jp.ehime.yawatahama", 1),
-    ("jp.fakefur", 2),
-    ("jp.fashionstore", 2),
-    ("jp.fem", 2),
-    ("jp.flier", 2),
-    ("jp.flop", 2),
-    ("jp.floppy", 2),
-    ("jp.fool", 2),
-    ("jp.frenchkiss", 2),
-    ("jp.fukui", 1),
-    ("jp.fukui.echizen", 1),
-    ("jp.fukui.eiheiji", 1),
-    ("jp.fukui.fukui", 1),
-    ("jp.fukui.ikeda", 1),
-    ("jp.fukui.katsuyama", 1),
-    ("jp.fukui.mihama", 1),
-    ("jp.fukui.minamiechizen", 1),
-    ("jp.fukui.obama", 1),
-    ("jp.fukui.ohi", 1),
-    ("jp.fukui.ono", 1),
-    ("jp.fukui.sabae", 1),
-    ("jp.fukui.sakai", 1),
-    ("jp.fukui.takahama", 1),
-    ("jp.fukui.tsuruga", 1),
-    ("jp.fukui.wakasa", 1),
-    ("jp.fukuoka", 1),
-    ("jp.fukuoka.ashiya", 1),
-    ("jp.fukuoka.buzen", 1),
-    ("jp.fukuoka.chikugo", 1),
-    ("jp.fukuoka.chikuho", 1),
-    ("jp.fukuoka.chikujo", 1),
-    ("jp.fukuoka.chikushino", 1),
-    ("jp.fukuoka.chikuzen", 1),
-    ("jp.fukuoka.chuo", 1),
-    ("jp.fukuoka.dazaifu", 1),
-    ("jp.fukuoka.fukuchi", 1),
-    ("jp.fukuoka.hakata", 1),
-    ("jp.fukuoka.higashi", 1),
-    ("jp.fukuoka.hirokawa", 1),
-    ("jp.fukuoka.hisayama", 1),
-    ("jp.fukuoka.iizuka", 1),
-    ("jp.fukuoka.inatsuki", 1),
-    ("jp.fukuoka.kaho", 1),
-    ("jp.fukuoka.kasuga", 1),
-    ("jp.fukuoka.kasuya", 1),
-    ("jp.fukuoka.kawara", 1),
-    ("jp.fukuoka.keisen", 1),
-    ("jp.fukuoka.koga", 1),
-    ("jp.fukuoka.kurate", 1),
-    ("jp.fukuoka.kurogi", 1),
-    ("jp.fukuoka.kurume", 1),
-    ("jp.fukuoka.minami", 1),
-    ("jp.fukuoka.miyako", 1),
-    ("jp.fukuoka.miyama", 1),
-    ("jp.fukuoka.miyawaka", 1),
-    ("jp.fukuoka.mizumaki", 1),
-    ("jp.fukuoka.munakata", 1),
-    ("jp.fukuoka.nakagawa", 1),
-    ("jp.fukuoka.nakama", 1),
-    ("jp.fukuoka.nishi", 1),
-    ("jp.fukuoka.nogata", 1),
-    ("jp.fukuoka.ogori", 1),
-    ("jp.fukuoka.okagaki", 1),
-    ("jp.fukuoka.okawa", 1),
-    ("jp.fukuoka.oki", 1),
-    ("jp.fukuoka.omuta", 1),
-    ("jp.fukuoka.onga", 1),
-    ("jp.fukuoka.onojo", 1),
-    ("jp.fukuoka.oto", 1),
-    ("jp.fukuoka.saigawa", 1),
-    ("jp.fukuoka.sasaguri", 1),
-    ("jp.fukuoka.shingu", 1),
-    ("jp.fukuoka.shinyoshitomi", 1),
-    ("jp.fukuoka.shonai", 1),
-    ("jp.fukuoka.soeda", 1),
-    ("jp.fukuoka.sue", 1),
-    ("jp.fukuoka.tachiarai", 1),
-    ("jp.fukuoka.tagawa", 1),
-    ("jp.fukuoka.takata", 1),
-    ("jp.fukuoka.toho", 1),
-    ("jp.fukuoka.toyotsu", 1),
-    ("jp.fukuoka.tsuiki", 1),
-    ("jp.fukuoka.ukiha", 1),
-    ("jp.fukuoka.umi", 1),
-    ("jp.fukuoka.usui", 1),
-    ("jp.fukuoka.yamada", 1),
-    ("jp.fukuoka.yame", 1),
-    ("jp.fukuoka.yanagawa", 1),
-    ("jp.fukuoka.yukuhashi", 1),
-    ("jp.fukushima", 1),
-    ("jp.fukushima.aizubange", 1),
-    ("jp.fukushima.aizumisato", 1),
-    ("jp.fukushima.aizuwakamatsu", 1),
-    ("jp.fukushima.asakawa", 1),
-    ("jp.fukushima.bandai", 1),
-    ("jp.fukushima.date", 1),
-    ("jp.fukushima.fukushima", 1),
-    ("jp.fukushima.furudono", 1),
-    ("jp.fukushima.futaba", 1),
-    ("jp.fukushima.hanawa", 1),
-    ("jp.fukushima.higashi", 1),
-    ("jp.fukushima.hirata", 1),
-    ("jp.fukushima.hirono", 1),
-    ("jp.fukushima.iitate", 1),
-    ("jp.fukushima.inawashiro", 1),
-    ("jp.fukushima.ishikawa", 1),
-    ("jp.fukushima.iwaki", 1),
-    ("jp.fukushima.izumizaki", 1),
-    ("jp.fukushima.kagamiishi", 1),
-    ("jp.fukushima.kaneyama", 1),
-    ("jp.fukushima.kawamata", 1),
-    ("jp.fukushima.kitakata", 1),
-    ("jp.fukushima.kitashiobara", 1),
-    ("jp.fukushima.koori", 1),
-    ("jp.fukushima.koriyama", 1),
-    ("jp.fukushima.kunimi", 1),
-    ("jp.fukushima.miharu", 1),
-    ("jp.fukushima.mishima", 1),
-    ("jp.fukushima.namie", 1),
-    ("jp.fukushima.nango", 1),
-    ("jp.fukushima.nishiaizu", 1),
-    ("jp.fukushima.nishigo", 1),
-    ("jp.fukushima.okuma", 1),
-    ("jp.fukushima.omotego", 1),
-    ("jp.fukushima.ono", 1),
-    ("jp.fukushima.otama", 1),
-    ("jp.fukushima.samegawa", 1),
-    ("jp.fukushima.shimogo", 1),
-    ("jp.fukushima.shirakawa", 1),
-    ("jp.fukushima.showa", 1),
-    ("jp.fukushima.soma", 1),
-    ("jp.fukushima.sukagawa", 1),
-    ("jp.fukushima.taishin", 1),
-    ("jp.fukushima.tamakawa", 1),
-    ("jp.fukushima.tanagura", 1),
-    ("jp.fukushima.tenei", 1),
-    ("jp.fukushima.yabuki", 1),
-    ("jp.fukushima.yamato", 1),
-    ("jp.fukushima.yamatsuri", 1),
-    ("jp.fukushima.yanaizu", 1),
-    ("jp.fukushima.yugawa", 1),
-    ("jp.gifu", 1),
-    ("jp.gifu.anpachi", 1),
-    ("jp.gifu.ena", 1),
-    ("jp.gifu.gifu", 1),
-    ("jp.gifu.ginan", 1),
-    ("jp.gifu.godo", 1),
-    ("jp.gifu.gujo", 1),
-    ("jp.gifu.hashima", 1),
-    ("jp.gifu.hichiso", 1),
-    ("jp.gifu.hida", 1),
-    ("jp.gifu.higashishirakawa", 1),
-    ("jp.gifu.ibigawa", 1),
-    ("jp.gifu.ikeda", 1),
-    ("jp.gifu.kakamigahara", 1),
-    ("jp.gifu.kani", 1),
-    ("jp.gifu.kasahara", 1),
-    ("jp.gifu.kasamatsu", 1),
-    ("jp.gifu.kawaue", 1),
-    ("jp.gifu.kitagata", 1),
-    ("jp.gifu.mino", 1),
-    ("jp.gifu.minokamo", 1),
-    ("jp.gifu.mitake", 1),
-    ("jp.gifu.mizunami", 1),
-    ("jp.gifu.motosu", 1),
-    ("jp.gifu.nakatsugawa", 1),
-    ("jp.gifu.ogaki", 1),
-    ("jp.gifu.sakahogi", 1),
-    ("jp.gifu.seki", 1),
-    ("jp.gifu.sekigahara", 1),
-    ("jp.gifu.shirakawa", 1),
-    ("jp.gifu.tajimi", 1),
-    ("jp.gifu.takayama", 1),
-    ("jp.gifu.tarui", 1),
-    ("jp.gifu.toki", 1),
-    ("jp.gifu.tomika", 1),
-    ("jp.gifu.wanouchi", 1),
-    ("jp.gifu.yamagata", 1),
-    ("jp.gifu.yaotsu", 1),
-    ("jp.gifu.yoro", 1),
-    ("jp.girlfriend", 2),
-    ("jp.girly", 2),
-    ("jp.gloomy", 2),
-    ("jp.go", 1),
-    ("jp.gonna", 2),
-    ("jp.gr", 1),
-    ("jp.greater", 2),
-    ("jp.gunma", 1),
-    ("jp.gunma.annaka", 1),
-    ("jp.gunma.chiyoda", 1),
-    ("jp.gunma.fujioka", 1),
-    ("jp.gunma.higashiagatsuma", 1),
-    ("jp.gunma.isesaki", 1),
-    ("jp.gunma.itakura", 1),
-    ("jp.gunma.kanna", 1),
-    ("jp.gunma.kanra", 1),
-    ("jp.gunma.katashina", 1),
-    ("jp.gunma.kawaba", 1),
-    ("jp.gunma.kiryu", 1),
-    ("jp.gunma.kusatsu", 1),
-    ("jp.gunma.maebashi", 1),
-    ("jp.gunma.meiwa", 1),
-    ("jp.gunma.midori", 1),
-    ("jp.gunma.minakami", 1),
-    ("jp.gunma.naganohara", 1),
-    ("jp.gunma.nakanojo", 1),
-    ("jp.gunma.nanmoku", 1),
-    ("jp.gunma.numata", 1),
-    ("jp.gunma.oizumi", 1),
-    ("jp.gunma.ora", 1),
-    ("jp.gunma.ota", 1),
-    ("jp.gunma.shibukawa", 1),
-    ("jp.gunma.shimonita", 1),
-    ("jp.gunma.shinto", 1),
-    ("jp.gunma.showa", 1),
-    ("jp.gunma.takasaki", 1),
-    ("jp.gunma.takayama", 1),
-    ("jp.gunma.tamamura", 1),
-    ("jp.gunma.tatebayashi", 1),
-    ("jp.gunma.tomioka", 1),
-    ("jp.gunma.tsukiyono", 1),
-    ("jp.gunma.tsumagoi", 1),
-    ("jp.gunma.ueno", 1),
-    ("jp.gunma.yoshioka", 1),
-    ("jp.hacca", 2),
-    ("jp.halfmoon", 2),
-    ("jp.handcrafted", 2),
-    ("jp.heavy", 2),
-    ("jp.her", 2),
-    ("jp.hiho", 2),
-    ("jp.hippy", 2),
-    ("jp.hiroshima", 1),
-    ("jp.hiroshima.asaminami", 1),
-    ("jp.hiroshima.daiwa", 1),
-    ("jp.hiroshima.etajima", 1),
-    ("jp.hiroshima.fuchu", 1),
-    ("jp.hiroshima.fukuyama", 1),
-    ("jp.hiroshima.hatsukaichi", 1),
-    ("jp.hiroshima.higashihiroshima", 1),
-    ("jp.hiroshima.hongo", 1),
-    ("jp.hiroshima.jinsekikogen", 1),
-    ("jp.hiroshima.kaita", 1),
-    ("jp.hiroshima.kui", 1),
-    ("jp.hiroshima.kumano", 1),
-    ("jp.hiroshima.kure", 1),
-    ("jp.hiroshima.mihara", 1),
-    ("jp.hiroshima.miyoshi", 1),
-    ("jp.hiroshima.naka", 1),
-    ("jp.hiroshima.onomichi", 1),
-    ("jp.hiroshima.osakikamijima", 1),
-    ("jp.hiroshima.otake", 1),
-    ("jp.hiroshima.saka", 1),
-    ("jp.hiroshima.sera", 1),
-    ("jp.hiroshima.seranishi", 1),
-    ("jp.hiroshima.shinichi", 1),
-    ("jp.hiroshima.shobara", 1),
-    ("jp.hiroshima.takehara", 1),
-    ("jp.hokkaido", 1),
-    ("jp.hokkaido.abashiri", 1),
-    ("jp.hokkaido.abira", 1),
-    ("jp.hokkaido.aibetsu", 1),
-    ("jp.hokkaido.akabira", 1),
-    ("jp.hokkaido.akkeshi", 1),
-    ("jp.hokkaido.asahikawa", 1),
-    ("jp.hokkaido.ashibetsu", 1),
-    ("jp.hokkaido.ashoro", 1),
-    ("jp.hokkaido.assabu", 1),
-    ("jp.hokkaido.atsuma", 1),
-    ("jp.hokkaido.bibai", 1),
-    ("jp.hokkaido.biei", 1),
-    ("jp.hokkaido.bifuka", 1),
-    ("jp.hokkaido.bihoro", 1),
-    ("jp.hokkaido.biratori", 1),
-    ("jp.hokkaido.chippubetsu", 1),
-    ("jp.hokkaido.chitose", 1),
-    ("jp.hokkaido.date", 1),
-    ("jp.hokkaido.ebetsu", 1),
-    ("jp.hokkaido.embetsu", 1),
-    ("jp.hokkaido.eniwa", 1),
-    ("jp.hokkaido.erimo", 1),
-    ("jp.hokkaido.esan", 1),
-    ("jp.hokkaido.esashi", 1),
-    ("jp.hokkaido.fukagawa", 1),
-    ("jp.hokkaido.fukushima", 1),
-    ("jp.hokkaido.furano", 1),
-    ("jp.hokkaido.furubira", 1),
-    ("jp.hokkaido.haboro", 1),
-    ("jp.hokkaido.hakodate", 1),
-    ("jp.hokkaido.hamatonbetsu", 1),
-    ("jp.hokkaido.hidaka", 1),
-    ("jp.hokkaido.higashikagura", 1),
-    ("jp.hokkaido.higashikawa", 1),
-    ("jp.hokkaido.hiroo", 1),
-    ("jp.hokkaido.hokuryu", 1),
-    ("jp.hokkaido.hokuto", 1),
-    ("jp.hokkaido.honbetsu", 1),
-    ("jp.hokkaido.horokanai", 1),
-    ("jp.hokkaido.horonobe", 1),
-    ("jp.hokkaido.ikeda", 1),
-    ("jp.hokkaido.imakane", 1),
-    ("jp.hokkaido.ishikari", 1),
-    ("jp.hokkaido.iwamizawa", 1),
-    ("jp.hokkaido.iwanai", 1),
-    ("jp.hokkaido.kamifurano", 1),
-    ("jp.hokkaido.kamikawa", 1),
-    ("jp.hokkaido.kamishihoro", 1),
-    ("jp.hokkaido.kamisunagawa", 1),
-    ("jp.hokkaido.kamoenai", 1),
-    ("jp.hokkaido.kayabe", 1),
-    ("jp.hokkaido.kembuchi", 1),
-    ("jp.hokkaido.kikonai", 1),
-    ("jp.hokkaido.kimobetsu", 1),
-    ("jp.hokkaido.kitahiroshima", 1),
-    ("jp.hokkaido.kitami", 1),
-    ("jp.hokkaido.kiyosato", 1),
-    ("jp.hokkaido.koshimizu", 1),
-    ("jp.hokkaido.kunneppu", 1),
-    ("jp.hokkaido.kuriyama", 1),
-    ("jp.hokkaido.kuromatsunai", 1),
-    ("jp.hokkaido.kushiro", 1),
-    ("jp.hokkaido.kutchan", 1),
-    ("jp.hokkaido.kyowa", 1),
-    ("jp.hokkaido.mashike", 1),
-    ("jp.hokkaido.matsumae", 1),
-    ("jp.hokkaido.mikasa", 1),
-    ("jp.hokkaido.minamifurano", 1),
-    ("jp.hokkaido.mombetsu", 1),
-    ("jp.hokkaido.moseushi", 1),
-    ("jp.hokkaido.mukawa", 1),
-    ("jp.hokkaido.muroran", 1),
-    ("jp.hokkaido.naie", 1),
-    ("jp.hokkaido.nakagawa", 1),
-    ("jp.hokkaido.nakasatsunai", 1),
-    ("jp.hokkaido.nakatombetsu", 1),
-    ("jp.hokkaido.nanae", 1),
-    ("jp.hokkaido.nanporo", 1),
-    ("jp.hokkaido.nayoro", 1),
-    ("jp.hokkaido.nemuro", 1),
-    ("jp.hokkaido.niikappu", 1),
-    ("jp.hokkaido.niki", 1),
-    ("jp.hokkaido.nishiokoppe", 1),
-    ("jp.hokkaido.noboribetsu", 1),
-    ("jp.hokkaido.numata", 1),
-    ("jp.hokkaido.obihiro", 1),
-    ("jp.hokkaido.obira", 1),
-    ("jp.hokkaido.oketo", 1),
-    ("jp.hokkaido.okoppe", 1),
-    ("jp.hokkaido.otaru", 1),
-    ("jp.hokkaido.otobe", 1),
-    ("jp.hokkaido.otofuke", 1),
-    ("jp.hokkaido.otoineppu", 1),
-    ("jp.hokkaido.oumu", 1),
-    ("jp.hokkaido.ozora", 1),
-    ("jp.hokkaido.pippu", 1),
-    ("jp.hokkaido.rankoshi", 1),
-    ("jp.hokkaido.rebun", 1),
-    ("jp.hokkaido.rikubetsu", 1),
-    ("jp.hokkaido.rishiri", 1),
-    ("jp.hokkaido.rishirifuji", 1),
-    ("jp.hokkaido.saroma", 1),
-    ("jp.hokkaido.sarufutsu", 1),
-    ("jp.hokkaido.shakotan", 1),
-    ("jp.hokkaido.shari", 1),
-    ("jp.hokkaido.shibecha", 1),
-    ("jp.hokkaido.shibetsu", 1),
-    ("jp.hokkaido.shikabe", 1),
-    ("jp.hokkaido.shikaoi", 1),
-    ("jp.hokkaido.shimamaki", 1),
-    ("jp.hokkaido.shimizu", 1),
-    ("jp.hokkaido.shimokawa", 1),
-    ("jp.hokkaido.shinshinotsu", 1),
-    ("jp.hokkaido.shintoku", 1),
-    ("jp.hokkaido.shiranuka", 1),
-    ("jp.hokkaido.shiraoi", 1),
-    ("jp.hokkaido.shiriuchi", 1),
-    ("jp.hokkaido.sobetsu", 1),
-    ("jp.hokkaido.sunagawa", 1),
-    ("jp.hokkaido.taiki", 1),
-    ("jp.hokkaido.takasu", 1),
-    ("jp.hokkaido.takikawa", 1),
-    ("jp.hokkaido.takinoue", 1),
-    ("jp.hokkaido.teshikaga", 1),
-    ("jp.hokkaido.tobetsu", 1),
-    ("jp.hokkaido.tohma", 1),
-    ("jp.hokkaido.tomakomai", 1),
-    ("jp.hokkaido.tomari", 1),
-    ("jp.hokkaido.toya", 1),
-    ("jp.hokkaido.toyako", 1),
-    ("jp.hokkaido.toyotomi", 1),
-    ("jp.hokkaido.toyoura", 1),
-    ("jp.hokkaido.tsubetsu", 1),
-    ("jp.hokkaido.tsukigata", 1),
-    ("jp.hokkaido.urakawa", 1),
-    ("jp.hokkaido.urausu", 1),
-    ("jp.hokkaido.uryu", 1),
-    ("jp.hokkaido.utashinai", 1),
-    ("jp.hokkaido.wakkanai", 1),
-    ("jp.hokkaido.wassamu", 1),
-    ("jp.hokkaido.yakumo", 1),
-    ("jp.hokkaido.yoichi", 1),
-    ("jp.holy", 2),
-    ("jp.hungry", 2),
-    ("jp.hyogo", 1),
-    ("jp.hyogo.aioi", 1),
-    ("jp.hyogo.akashi", 1),
-    ("jp.hyogo.ako", 1),
-    ("jp.hyogo.amagasaki", 1),
-    ("jp.hyogo.aogaki", 1),
-    ("jp.hyogo.asago", 1),
-    ("jp.hyogo.ashiya", 1),
-    ("jp.hyogo.awaji", 1),
-    ("jp.hyogo.fukusaki", 1),
-    ("jp.hyogo.goshiki", 1),
-    ("jp.hyogo.harima", 1),
-    ("jp.hyogo.himeji", 1),
-    ("jp.hyogo.ichikawa", 1),
-    ("jp.hyogo.inagawa", 1),
-    ("jp.hyogo.itami", 1),
-    ("jp.hyogo.kakogawa", 1),
-    ("jp.hyogo.kamigori", 1),
-    ("jp.hyogo.kamikawa", 1),
-    ("jp.hyogo.kasai", 1),
-    ("jp.hyogo.kasuga", 1),
-    ("jp.hyogo.kawanishi", 1),
-    ("jp.hyogo.miki", 1),
-    ("jp.hyogo.minamiawaji", 1),
-    ("jp.hyogo.nishinomiya", 1),
-    ("jp.hyogo.nishiwaki", 1),
-    ("jp.hyogo.ono", 1),
-    ("jp.hyogo.sanda", 1),
-    ("jp.hyogo.sannan", 1),
-    ("jp.hyogo.sasayama", 1),
-    ("jp.hyogo.sayo", 1),
-    ("jp.hyogo.shingu", 1),
-    ("jp.hyogo.shinonsen", 1),
-    ("jp.hyogo.shiso", 1),
-    ("jp.hyogo.sumoto", 1),
-    ("jp.hyogo.taishi", 1),
-    ("jp.hyogo.taka", 1),
-    ("jp.hyogo.takarazuka", 1),
-    ("jp.hyogo.takasago", 1),
-    ("jp.hyogo.takino", 1),
-    ("jp.hyogo.tamba", 1),
-    ("jp.hyogo.tatsuno", 1),
-    ("jp.hyogo.toyooka", 1),
-    ("jp.hyogo.yabu", 1),
-    ("jp.hyogo.yashiro", 1),
-    ("jp.hyogo.yoka", 1),
-    ("jp.hyogo.yokawa", 1),
-    ("jp.ibaraki", 1),
-    ("jp.ibaraki.ami", 1),
-    ("jp.ibaraki.asahi", 1),
-    ("jp.ibaraki.bando", 1),
-    ("jp.ibaraki.chikusei", 1),
-    ("jp.ibaraki.daigo", 1),
-    ("jp.ibaraki.fujishiro", 1),
-    ("jp.ibaraki.hitachi", 1),
-    ("jp.ibaraki.hitachinaka", 1),
-    ("jp.ibaraki.hitachiomiya", 1),
-    ("jp.ibaraki.hitachiota", 1),
-    ("jp.ibaraki.ibaraki", 1),
-    ("jp.ibaraki.ina", 1),
-    ("jp.ibaraki.inashiki", 1),
-    ("jp.ibaraki.itako", 1),
-    ("jp.ibaraki.iwama", 1),
-    ("jp.ibaraki.joso", 1),
-    ("jp.ibaraki.kamisu", 1),
-    ("jp.ibaraki.kasama", 1),
-    ("jp.ibaraki.kashima", 1),
-    ("jp.ibaraki.kasumigaura", 1),
-    ("jp.ibaraki.koga", 1),
-    ("jp.ibaraki.miho", 1),
-    ("jp.ibaraki.mito", 1),
-    ("jp.ibaraki.moriya", 1),
-    ("jp.ibaraki.naka", 1),
-    ("jp.ibaraki.namegata", 1),
-    ("jp.ibaraki.oarai", 1),
-    ("jp.ibaraki.ogawa", 1),
-    ("jp.ibaraki.omitama", 1),
-    ("jp.ibaraki.ryugasaki", 1),
-    ("jp.ibaraki.sakai", 1),
-    ("jp.ibaraki.sakuragawa", 1),
-    ("jp.ibaraki.shimodate", 1),
-    ("jp.ibaraki.shimotsuma", 1),
-    ("jp.ibaraki.shirosato", 1),
-    ("jp.ibaraki.sowa", 1),
-    ("jp.ibaraki.suifu", 1),
-    ("jp.ibaraki.takahagi", 1),
-    ("jp.ibaraki.tamatsukuri", 1),
-    ("jp.ibaraki.tokai", 1),
-    ("jp.ibaraki.tomobe", 1),
-    ("jp.ibaraki.tone", 1),
-    ("jp.ibaraki.toride", 1),
-    ("jp.ibaraki.tsuchiura", 1),
-    ("jp.ibaraki.tsukuba", 1),
-    ("jp.ibaraki.uchihara", 1),
-    ("jp.ibaraki.ushiku", 1),
-    ("jp.ibaraki.yachiyo", 1),
-    ("jp.ibaraki.yamagata", 1),
-    ("jp.ibaraki.yawara", 1),
-    ("jp.ibaraki.yuki", 1),
-    ("jp.icurus", 2),
-    ("jp.ishikawa", 1),
-    ("jp.ishikawa.anamizu", 1),
-    ("jp.ishikawa.hakui", 1),
-    ("jp.ishikawa.hakusan", 1),
-    ("jp.ishikawa.kaga", 1),
-    ("jp.ishikawa.kahoku", 1),
-    ("jp.ishikawa.kanazawa", 1),
-    ("jp.ishikawa.kawakita", 1),
-    ("jp.ishikawa.komatsu", 1),
-    ("jp.ishikawa.nakanoto", 1),
-    ("jp.ishikawa.nanao", 1),
-    ("jp.ishikawa.nomi", 1),
-    ("jp.ishikawa.nonoichi", 1),
-    ("jp.ishikawa.noto", 1),
-    ("jp.ishikawa.shika", 1),
-    ("jp.ishikawa.suzu", 1),
-    ("jp.ishikawa.tsubata", 1),
-    ("jp.ishikawa.tsurugi", 1),
-    ("jp.ishikawa.uchinada", 1),
-    ("jp.ishikawa.wajima", 1),
-    ("jp.itigo", 2),
-    ("jp.iwate", 1),
-    ("jp.iwate.fudai", 1),
-    ("jp.iwate.fujisawa", 1),
-    ("jp.iwate.hanamaki", 1),
-    ("jp.iwate.hiraizumi", 1),
-    ("jp.iwate.hirono", 1),
-    ("jp.iwate.ichinohe", 1),
-    ("jp.iwate.ichinoseki", 1),
-    ("jp.iwate.iwaizumi", 1),
-    ("jp.iwate.iwate", 1),
-    ("jp.iwate.joboji", 1),
-    ("jp.iwate.kamaishi", 1),
-    ("jp.iwate.kanegasaki", 1),
-    ("jp.iwate.karumai", 1),
-    ("jp.iwate.kawai", 1),
-    ("jp.iwate.kitakami", 1),
-    ("jp.iwate.kuji", 1),
-    ("jp.iwate.kunohe", 1),
-    ("jp.iwate.kuzumaki", 1),
-    ("jp.iwate.miyako", 1),
-    ("jp.iwate.mizusawa", 1),
-    ("jp.iwate.morioka", 1),
-    ("jp.iwate.ninohe", 1),
-    ("jp.iwate.noda", 1),
-    ("jp.iwate.ofunato", 1),
-    ("jp.iwate.oshu", 1),
-    ("jp.iwate.otsuchi", 1),
-    ("jp.iwate.rikuzentakata", 1),
-    ("jp.iwate.shiwa", 1),
-    ("jp.iwate.shizukuishi", 1),
-    ("jp.iwate.sumita", 1),
-    ("jp.iwate.tanohata", 1),
-    ("jp.iwate.tono", 1),
-    ("jp.iwate.yahaba", 1),
-    ("jp.iwate.yamada", 1),
-    ("jp.jeez", 2),
-    ("jp.jellybean", 2),
-    ("jp.kagawa", 1),
-    ("jp.kagawa.ayagawa", 1),
-    ("jp.kagawa.higashikagawa", 1),
-    ("jp.kagawa.kanonji", 1),
-    ("jp.kagawa.kotohira", 1),
-    ("jp.kagawa.manno", 1),
-    ("jp.kagawa.marugame", 1),
-    ("jp.kagawa.mitoyo", 1),
-    ("jp.kagawa.naoshima", 1),
-    ("jp.kagawa.sanuki", 1),
-    ("jp.kagawa.tadotsu", 1),
-    ("jp.kagawa.takamatsu", 1),
-    ("jp.kagawa.tonosho", 1),
-    ("jp.kagawa.uchinomi", 1),
-    ("jp.kagawa.utazu", 1),
-    ("jp.kagawa.zentsuji", 1),
-    ("jp.kagoshima", 1),
-    ("jp.kagoshima.akune", 1),
-    ("jp.kagoshima.amami", 1),
-    ("jp.kagoshima.hioki", 1),
-    ("jp.kagoshima.isa", 1),
-    ("jp.kagoshima.isen", 1),
-    ("jp.kagoshima.izumi", 1),
-    ("jp.kagoshima.kagoshima", 1),
-    ("jp.kagoshima.kanoya", 1),
-    ("jp.kagoshima.kawanabe", 1),
-    ("jp.kagoshima.kinko", 1),
-    ("jp.kagoshima.kouyama", 1),
-    ("jp.kagoshima.makurazaki", 1),
-    ("jp.kagoshima.matsumoto", 1),
-    ("jp.kagoshima.minamitane", 1),
-    ("jp.kagoshima.nakatane", 1),
-    ("jp.kagoshima.nishinoomote", 1),
-    ("jp.kagoshima.satsumasendai", 1),
-    ("jp.kagoshima.soo", 1),
-    ("jp.kagoshima.tarumizu", 1),
-    ("jp.kagoshima.yusui", 1),
-    ("jp.kanagawa", 1),
-    ("jp.kanagawa.aikawa", 1),
-    ("jp.kanagawa.atsugi", 1),
-    ("jp.kanagawa.ayase", 1),
-    ("jp.kanagawa.chigasaki", 1),
-    ("jp.kanagawa.ebina", 1),
-    ("jp.kanagawa.fujisawa", 1),
-    ("jp.kanagawa.hadano", 1),
-    ("jp.kanagawa.hakone", 1),
-    ("jp.kanagawa.hiratsuka", 1),
-    ("jp.kanagawa.isehara", 1),
-    ("jp.kanagawa.kaisei", 1),
-    ("jp.kanagawa.kamakura", 1),
-    ("jp.kanagawa.kiyokawa", 1),
-    ("jp.kanagawa.matsuda", 1),
-    ("jp.kanagawa.minamiashigara", 1),
-    ("jp.kanagawa.miura", 1),
-    ("jp.kanagawa.nakai", 1),
-    ("jp.kanagawa.ninomiya", 1),
-    ("jp.kanagawa.odawara", 1),
-    ("jp.kanagawa.oi", 1),
-    ("jp.kanagawa.oiso", 1),
-    ("jp.kanagawa.sagamihara", 1),
-    ("jp.kanagawa.samukawa", 1),
-    ("jp.kanagawa.tsukui", 1),
-    ("jp.kanagawa.yamakita", 1),
-    ("jp.kanagawa.yamato", 1),
-    ("jp.kanagawa.yokosuka", 1),
-    ("jp.kanagawa.yugawara", 1),
-    ("jp.kanagawa.zama", 1),
-    ("jp.kanagawa.zushi", 1),
-    ("jp.kawaiishop", 2),
-    ("jp.kawasaki.*", 1),
-    ("jp.kikirara", 2),
-    ("jp.kill", 2),
-    ("jp.kilo", 2),
-    ("jp.kitakyushu.*", 1),
-    ("jp.kobe.*", 1),
-    ("jp.kochi", 1),
-    ("jp.kochi.aki", 1),
-    ("jp.kochi.geisei", 1),
-    ("jp.kochi.hidaka", 1),
-    ("jp.kochi.higashitsuno", 1),
-    ("jp.kochi.ino", 1),
-    ("jp.kochi.kagami", 1),
-    ("jp.kochi.kami", 1),
-    ("jp.kochi.kitagawa", 1),
-    ("jp.kochi.kochi", 1),
-    ("jp.kochi.mihara", 1),
-    ("jp.kochi.motoyama", 1),
-    ("jp.kochi.muroto", 1),
-    ("jp.kochi.nahari", 1),
-    ("jp.kochi.nakamura", 1),
-    ("jp.kochi.nankoku", 1),
-    ("jp.kochi.nishitosa", 1),
-    ("jp.kochi.niyodogawa", 1),
-    ("jp.kochi.ochi", 1),
-    ("jp.kochi.okawa", 1),
-    ("jp.kochi.otoyo", 1),
-    ("jp.kochi.otsuki", 1),
-    ("jp.kochi.sakawa", 1),
-    ("jp.kochi.sukumo", 1),
-    ("jp.kochi.susaki", 1),
-    ("jp.kochi.tosa", 1),
-    ("jp.kochi.tosashimizu", 1),
-    ("jp.kochi.toyo", 1),
-    ("jp.kochi.tsuno", 1),
-    ("jp.kochi.umaji", 1),
-    ("jp.kochi.yasuda", 1),
-    ("jp.kochi.yusuhara", 1),
-    ("jp.kumamoto", 1),
-    ("jp.kumamoto.amakusa", 1),
-    ("jp.kumamoto.arao", 1),
-    ("jp.kumamoto.aso", 1),
-    ("jp.kumamoto.choyo", 1),
-    ("jp.kumamoto.gyokuto", 1),
-    ("jp.kumamoto.kamiamakusa", 1),
-    ("jp.kumamoto.kikuchi", 1),
-    ("jp.kumamoto.kumamoto", 1),
-    ("jp.kumamoto.mashiki", 1),
-    ("jp.kumamoto.mifune", 1),
-    ("jp.kumamoto.minamata", 1),
-    ("jp.kumamoto.minamioguni", 1),
-    ("jp.kumamoto.nagasu", 1),
-    ("jp.kumamoto.nishihara", 1),
-    ("jp.kumamoto.oguni", 1),
-    ("jp.kumamoto.ozu", 1),
-    ("jp.kumamoto.sumoto", 1),
-    ("jp.kumamoto.takamori", 1),
-    ("jp.kumamoto.uki", 1),
-    ("jp.kumamoto.uto", 1),
-    ("jp.kumamoto.yamaga", 1),
-    ("jp.kumamoto.yamato", 1),
-    ("jp.kumamoto.yatsushiro", 1),
-    ("jp.kuron", 2),
-    ("jp.kyoto", 1),
-    ("jp.kyoto.ayabe", 1),
-    ("jp.kyoto.fukuchiyama", 1),
-    ("jp.kyoto.higashiyama", 1),
-    ("jp.kyoto.ide", 1),
-    ("jp.kyoto.ine", 1),
-    ("jp.kyoto.joyo", 1),
-    ("jp.kyoto.kameoka", 1),
-    ("jp.kyoto.kamo", 1),
-    ("jp.kyoto.kita", 1),
-    ("jp.kyoto.kizu", 1),
-    ("jp.kyoto.kumiyama", 1),
-    ("jp.kyoto.kyotamba", 1),
-    ("jp.kyoto.kyotanabe", 1),
-    ("jp.kyoto.kyotango", 1),
-    ("jp.kyoto.maizuru", 1),
-    ("jp.kyoto.minami", 1),
-    ("jp.kyoto.minamiyamashiro", 1),
-    ("jp.kyoto.miyazu", 1),
-    ("jp.kyoto.muko", 1),
-    ("jp.kyoto.nagaokakyo", 1),
-    ("jp.kyoto.nakagyo", 1),
-    ("jp.kyoto.nantan", 1),
-    ("jp.kyoto.oyamazaki", 1),
-    ("jp.kyoto.sakyo", 1),
-    ("jp.kyoto.seika", 1),
-    ("jp.kyoto.tanabe", 1),
-    ("jp.kyoto.uji", 1),
-    ("jp.kyoto.ujitawara", 1),
-    ("jp.kyoto.wazuka", 1),
-    ("jp.kyoto.yamashina", 1),
-    ("jp.kyoto.yawata", 1),
-    ("jp.lg", 1),
-    ("jp.littlestar", 2),
-    ("jp.lolipopmc", 2),
-    ("jp.lolitapunk", 2),
-    ("jp.lomo", 2),
-    ("jp.lovepop", 2),
-    ("jp.lovesick", 2),
-    ("jp.main", 2),
-    ("jp.matrix", 2),
-    ("jp.mie", 1),
-    ("jp.mie.asahi", 1),
-    ("jp.mie.inabe", 1),
-    ("jp.mie.ise", 1),
-    ("jp.mie.kameyama", 1),
-    ("jp.mie.kawagoe", 1),
-    ("jp.mie.kiho", 1),
-    ("jp.mie.kisosaki", 1),
-    ("jp.mie.kiwa", 1),
-    ("jp.mie.komono", 1),
-    ("jp.mie.kumano", 1),
-    ("jp.mie.kuwana", 1),
-    ("jp.mie.matsusaka", 1),
-    ("jp.mie.meiwa", 1),
-    ("jp.mie.mihama", 1),
-    ("jp.mie.minamiise", 1),
-    ("jp.mie.misugi", 1),
-    ("jp.mie.miyama", 1),
-    ("jp.mie.nabari", 1),
-    ("jp.mie.shima", 1),
-    ("jp.mie.suzuka", 1),
-    ("jp.mie.tado", 1),
-    ("jp.mie.taiki", 1),
-    ("jp.mie.taki", 1),
-    ("jp.mie.tamaki", 1),
-    ("jp.mie.toba", 1),
-    ("jp.mie.tsu", 1),
-    ("jp.mie.udono", 1),
-    ("jp.mie.ureshino", 1),
-    ("jp.mie.watarai", 1),
-    ("jp.mie.yokkaichi", 1),
-    ("jp.mimoza", 2),
-    ("jp.miyagi", 1),
-    ("jp.miyagi.furukawa", 1),
-    ("jp.miyagi.higashimatsushima", 1),
-    ("jp.miyagi.ishinomaki", 1),
-    ("jp.miyagi.iwanuma", 1),
-    ("jp.miyagi.kakuda", 1),
-    ("jp.miyagi.kami", 1),
-    ("jp.miyagi.kawasaki", 1),
-    ("jp.miyagi.marumori", 1),
-    ("jp.miyagi.matsushima", 1),
-    ("jp.miyagi.minamisanriku", 1),
-    ("jp.miyagi.misato", 1),
-    ("jp.miyagi.murata", 1),
-    ("jp.miyagi.natori", 1),
-    ("jp.miyagi.ogawara", 1),
-    ("jp.miyagi.ohira", 1),
-    ("jp.miyagi.onagawa", 1),
-    ("jp.miyagi.osaki", 1),
-    ("jp.miyagi.rifu", 1),
-    ("jp.miyagi.semine", 1),
-    ("jp.miyagi.shibata", 1),
-    ("jp.miyagi.shichikashuku", 1),
-    ("jp.miyagi.shikama", 1),
-    ("jp.miyagi.shiogama", 1),
-    ("jp.miyagi.shiroishi", 1),
-    ("jp.miyagi.tagajo", 1),
-    ("jp.miyagi.taiwa", 1),
-    ("jp.miyagi.tome", 1),
-    ("jp.miyagi.tomiya", 1),
-    ("jp.miyagi.wakuya", 1),
-    ("jp.miyagi.watari", 1),
-    ("jp.miyagi.yamamoto", 1),
-    ("jp.miyagi.zao", 1),
-    ("jp.miyazaki", 1),
-    ("jp.miyazaki.aya", 1),
-    ("jp.miyazaki.ebino", 1),
-    ("jp.miyazaki.gokase", 1),
-    ("jp.miyazaki.hyuga", 1),
-    ("jp.miyazaki.kadogawa", 1),
-    ("jp.miyazaki.kawaminami", 1),
-    ("jp.miyazaki.kijo", 1),
-    ("jp.miyazaki.kitagawa", 1),
-    ("jp.miyazaki.kitakata", 1),
-    ("jp.miyazaki.kitaura", 1),
-    ("jp.miyazaki.kobayashi", 1),
-    ("jp.miyazaki.kunitomi", 1),
-    ("jp.miyazaki.kushima", 1),
-    ("jp.miyazaki.mimata", 1),
-    ("jp.miyazaki.miyakonojo", 1),
-    ("jp.miyazaki.miyazaki", 1),
-    ("jp.miyazaki.morotsuka", 1),
-    ("jp.miyazaki.nichinan", 1),
-    ("jp.miyazaki.nishimera", 1),
-    ("jp.miyazaki.nobeoka", 1),
-    ("jp.miyazaki.saito", 1),
-    ("jp.miyazaki.shiiba", 1),
-    ("jp.miyazaki.shintomi", 1),
-    ("jp.miyazaki.takaharu", 1),
-    ("jp.miyazaki.takanabe", 1),
-    ("jp.miyazaki.takazaki", 1),
-    ("jp.miyazaki.tsuno", 1),
-    ("jp.mods", 2),
-    ("jp.mond", 2),
-    ("jp.mongolian", 2),
-    ("jp.moo", 2),
-    ("jp.nagano", 1),
-    ("jp.nagano.achi", 1),
-    ("jp.nagano.agematsu", 1),
-    ("jp.nagano.anan", 1),
-    ("jp.nagano.aoki", 1),
-    ("jp.nagano.asahi", 1),
-    ("jp.nagano.azumino", 1),
-    ("jp.nagano.chikuhoku", 1),
-    ("jp.nagano.chikuma", 1),
-    ("jp.nagano.chino", 1),
-    ("jp.nagano.fujimi", 1),
-    ("jp.nagano.hakuba", 1),
-    ("jp.nagano.hara", 1),
-    ("jp.nagano.hiraya", 1),
-    ("jp.nagano.iida", 1),
-    ("jp.nagano.iijima", 1),
-    ("jp.nagano.iiyama", 1),
-    ("jp.nagano.iizuna", 1),
-    ("jp.nagano.ikeda", 1),
-    ("jp.nagano.ikusaka", 1),
-    ("jp.nagano.ina", 1),
-    ("jp.nagano.karuizawa", 1),
-    ("jp.nagano.kawakami", 1),
-    ("jp.nagano.kiso", 1),
-    ("jp.nagano.kisofukushima", 1),
-    ("jp.nagano.kitaaiki", 1),
-    ("jp.nagano.komagane", 1),
-    ("jp.nagano.komoro", 1),
-    ("jp.nagano.matsukawa", 1),
-    ("jp.nagano.matsumoto", 1),
-    ("jp.nagano.miasa", 1),
-    ("jp.nagano.minamiaiki", 1),
-    ("jp.nagano.minamimaki", 1),
-    ("jp.nagano.minamiminowa", 1),
-    ("jp.nagano.minowa", 1),
-    ("jp.nagano.miyada", 1),
-    ("jp.nagano.miyota", 1),
-    ("jp.nagano.mochizuki", 1),
-    ("jp.nagano.nagano", 1),
-    ("jp.nagano.nagawa", 1),
-    ("jp.nagano.nagiso", 1),
-    ("jp.nagano.nakagawa", 1),
-    ("jp.nagano.nakano", 1),
-    ("jp.nagano.nozawaonsen", 1),
-    ("jp.nagano.obuse", 1),
-    ("jp.nagano.ogawa", 1),
-    ("jp.nagano.okaya", 1),
-    ("jp.nagano.omachi", 1),
-    ("jp.nagano.omi", 1),
-    ("jp.nagano.ookuwa", 1),
-    ("jp.nagano.ooshika", 1),
-    ("jp.nagano.otaki", 1),
-    ("jp.nagano.otari", 1),
-    ("jp.nagano.sakae", 1),
-    ("jp.nagano.sakaki", 1),
-    ("jp.nagano.saku", 1),
-    ("jp.nagano.sakuho", 1),
-    ("jp.nagano.shimosuwa", 1),
-    ("jp.nagano.shinanomachi", 1),
-    ("jp.nagano.shiojiri", 1),
-    ("jp.nagano.suwa", 1),
-    ("jp.nagano.suzaka", 1),
-    ("jp.nagano.takagi", 1),
-    ("jp.nagano.takamori", 1),
-    ("jp.nagano.takayama", 1),
-    ("jp.nagano.tateshina", 1),
-    ("jp.nagano.tatsuno", 1),
-    ("jp.nagano.togakushi", 1),
-    ("jp.nagano.togura", 1),
-    ("jp.nagano.tomi", 1),
-    ("jp.nagano.ueda", 1),
-    ("jp.nagano.wada", 1),
-    ("jp.nagano.yamagata", 1),
-    ("jp.nagano.yamanouchi", 1),
-    ("jp.nagano.yasaka", 1),
-    ("jp.nagano.yasuoka", 1),
-    ("jp.nagasaki", 1),
-    ("jp.nagasaki.chijiwa", 1),
-    ("jp.nagasaki.futsu", 1),
-    ("jp.nagasaki.goto", 1),
-    ("jp.nagasaki.hasami", 1),
-    ("jp.nagasaki.hirado", 1),
-    ("jp.nagasaki.iki", 1),
-    ("jp.nagasaki.isahaya", 1),
-    ("jp.nagasaki.kawatana", 1),
-    ("jp.nagasaki.kuchinotsu", 1),
-    ("jp.nagasaki.matsuura", 1),
-    ("jp.nagasaki.nagasaki", 1),
-    ("jp.nagasaki.obama", 1),
-    ("jp.nagasaki.omura", 1),
-    ("jp.nagasaki.oseto", 1),
-    ("jp.nagasaki.saikai", 1),
-    ("jp.nagasaki.sasebo", 1),
-    ("jp.nagasaki.seihi", 1),
-    ("jp.nagasaki.shimabara", 1),
-    ("jp.nagasaki.shinkamigoto", 1),
-    ("jp.nagasaki.togitsu", 1),
-    ("jp.nagasaki.tsushima", 1),
-    ("jp.nagasaki.unzen", 1),
-    ("jp.nagoya.*", 1),
-    ("jp.namaste", 2),
-    ("jp.nara", 1),
-    ("jp.nara.ando", 1),
-    ("jp.nara.gose", 1),
-    ("jp.nara.heguri", 1),
-    ("jp.nara.higashiyoshino", 1),
-    ("jp.nara.ikaruga", 1),
-    ("jp.nara.ikoma", 1),
-    ("jp.nara.kamikitayama", 1),
-    ("jp.nara.kanmaki", 1),
-    ("jp.nara.kashiba", 1),
-    ("jp.nara.kashihara", 1),
-    ("jp.nara.katsuragi", 1),
-    ("jp.nara.kawai", 1),
-    ("jp.nara.kawakami", 1),
-    ("jp.nara.kawanishi", 1),
-    ("jp.nara.koryo", 1),
-    ("jp.nara.kurotaki", 1),
-    ("jp.nara.mitsue", 1),
-    ("jp.nara.miyake", 1),
-    ("jp.nara.nara", 1),
-    ("jp.nara.nosegawa", 1),
-    ("jp.nara.oji", 1),
-    ("jp.nara.ouda", 1),
-    ("jp.nara.oyodo", 1),
-    ("jp.nara.sakurai", 1),
-    ("jp.nara.sango", 1),
-    ("jp.nara.shimoichi", 1),
-    ("jp.nara.shimokitayama", 1),
-    ("jp.nara.shinjo", 1),
-    ("jp.nara.soni", 1),
-    ("jp.nara.takatori", 1),
-    ("jp.nara.tawaramoto", 1),
-    ("jp.nara.tenkawa", 1),
-    ("jp.nara.tenri", 1),
-    ("jp.nara.uda", 1),
-    ("jp.nara.yamatokoriyama", 1),
-    ("jp.nara.yamatotakada", 1),
-    ("jp.nara.yamazoe", 1),
-    ("jp.nara.yoshino", 1),
-    ("jp.ne", 1),
-    ("jp.ne.aseinet.user", 2),
-    ("jp.ne.gehirn", 2),
-    ("jp.ne.ivory", 2),
-    ("jp.ne.mail-box", 2),
-    ("jp.ne.mints", 2),
-    ("jp.ne.mokuren", 2),
-    ("jp.ne.opal", 2),
-    ("jp.ne.sakura", 2),
-    ("jp.ne.sumomo", 2),
-    ("jp.ne.topaz", 2),
-    ("jp.netgamers", 2),
-    ("jp.niigata", 1),
-    ("jp.niigata.aga", 1),
-    ("jp.niigata.agano", 1),
-    ("jp.niigata.gosen", 1),
-    ("jp.niigata.itoigawa", 1),
-    ("jp.niigata.izumozaki", 1),
-    ("jp.niigata.joetsu", 1),
-    ("jp.niigata.kamo", 1),
-    ("jp.niigata.kariwa", 1),
-    ("jp.niigata.kashiwazaki", 1),
-    ("jp.niigata.minamiuonuma", 1),
-    ("jp.niigata.mitsuke", 1),
-    ("jp.niigata.muika", 1),
-    ("jp.niigata.murakami", 1),
-    ("jp.niigata.myoko", 1),
-    ("jp.niigata.nagaoka", 1),
-    ("jp.niigata.niigata", 1),
-    ("jp.niigata.ojiya", 1),
-    ("jp.niigata.omi", 1),
-    ("jp.niigata.sado", 1),
-    ("jp.niigata.sanjo", 1),
-    ("jp.niigata.seiro", 1),
-    ("jp.niigata.seirou", 1),
-    ("jp.niigata.sekikawa", 1),
-    ("jp.niigata.shibata", 1),
-    ("jp.niigata.tagami", 1),
-    ("jp.niigata.tainai", 1),
-    ("jp.niigata.tochio", 1),
-    ("jp.niigata.tokamachi", 1),
-    ("jp.niigata.tsubame", 1),
-    ("jp.niigata.tsunan", 1),
-    ("jp.niigata.uonuma", 1),
-    ("jp.niigata.yahiko", 1),
-    ("jp.niigata.yoita", 1),
-    ("jp.niigata.yuzawa", 1),
-    ("jp.nikita", 2),
-    ("jp.nobushi", 2),
-    ("jp.noor", 2),
-    ("jp.nyanta", 2),
-    ("jp.o0o0", 2),
-    ("jp.oita", 1),
-    ("jp.oita.beppu", 1),
-    ("jp.oita.bungoono", 1),
-    ("jp.oita.bungotakada", 1),
-    ("jp.oita.hasama", 1),
-    ("jp.oita.hiji", 1),
-    ("jp.oita.himeshima", 1),
-    ("jp.oita.hita", 1),
-    ("jp.oita.kamitsue", 1),
-    ("jp.oita.kokonoe", 1),
-    ("jp.oita.kuju", 1),
-    ("jp.oita.kunisaki", 1),
-    ("jp.oita.kusu", 1),
-    ("jp.oita.oita", 1),
-    ("jp.oita.saiki", 1),
-    ("jp.oita.taketa", 1),
-    ("jp.oita.tsukumi", 1),
-    ("jp.oita.usa", 1),
-    ("jp.oita.usuki", 1),
-    ("jp.oita.yufu", 1),
-    ("jp.okayama", 1),
-    ("jp.okayama.akaiwa", 1),
-    ("jp.okayama.asakuchi", 1),
-    ("jp.okayama.bizen", 1),
-    ("jp.okayama.hayashima", 1),
-    ("jp.okayama.ibara", 1),
-    ("jp.okayama.kagamino", 1),
-    ("jp.okayama.kasaoka", 1),
-    ("jp.okayama.kibichuo", 1),
-    ("jp.okayama.kumenan", 1),
-    ("jp.okayama.kurashiki", 1),
-    ("jp.okayama.maniwa", 1),
-    ("jp.okayama.misaki", 1),
-    ("jp.okayama.nagi", 1),
-    ("jp.okayama.niimi", 1),
-    ("jp.okayama.nishiawakura", 1),
-    ("jp.okayama.okayama", 1),
-    ("jp.okayama.satosho", 1),
-    ("jp.okayama.setouchi", 1),
-    ("jp.okayama.shinjo", 1),
-    ("jp.okayama.shoo", 1),
-    ("jp.okayama.soja", 1),
-    ("jp.okayama.takahashi", 1),
-    ("jp.okayama.tamano", 1),
-    ("jp.okayama.tsuyama", 1),
-    ("jp.okayama.wake", 1),
-    ("jp.okayama.yakage", 1),
-    ("jp.okinawa", 1),
-    ("jp.okinawa.aguni", 1),
-    ("jp.okinawa.ginowan", 1),
-    ("jp.okinawa.ginoza", 1),
-    ("jp.okinawa.gushikami", 1),
-    ("jp.okinawa.haebaru", 1),
-    ("jp.okinawa.higashi", 1),
-    ("jp.okinawa.hirara", 1),
-    ("jp.okinawa.iheya", 1),
-    ("jp.okinawa.ishigaki", 1),
-    ("jp.okinawa.ishikawa", 1),
-    ("jp.okinawa.itoman", 1),
-    ("jp.okinawa.izena", 1),
-    ("jp.okinawa.kadena", 1),
-    ("jp.okinawa.kin", 1),
-    ("jp.okinawa.kitadaito", 1),
-    ("jp.okinawa.kitanakagusuku", 1),
-    ("jp.okinawa.kumejima", 1),
-    ("jp.okinawa.kunigami", 1),
-    ("jp.okinawa.minamidaito", 1),
-    ("jp.okinawa.motobu", 1),
-    ("jp.okinawa.nago", 1),
-    ("jp.okinawa.naha", 1),
-    ("jp.okinawa.nakagusuku", 1),
-    ("jp.okinawa.nakijin", 1),
-    ("jp.okinawa.nanjo", 1),
-    ("jp.okinawa.nishihara", 1),
-    ("jp.okinawa.ogimi", 1),
-    ("jp.okinawa.okinawa", 1),
-    ("jp.okinawa.onna", 1),
-    ("jp.okinawa.shimoji", 1),
-    ("jp.okinawa.taketomi", 1),
-    ("jp.okinawa.tarama", 1),
-    ("jp.okinawa.tokashiki", 1),
-    ("jp.okinawa.tomigusuku", 1),
-    ("jp.okinawa.tonaki", 1),
-    ("jp.okinawa.urasoe", 1),
-    ("jp.okinawa.uruma", 1),
-    ("jp.okinawa.yaese", 1),
-    ("jp.okinawa.yomitan", 1),
-    ("jp.okinawa.yonabaru", 1),
-    ("jp.okinawa.yonaguni", 1),
-    ("jp.okinawa.zamami", 1),
-    ("jp.oops", 2),
-    ("jp.or", 1),
-    ("jp.osaka", 1),
-    ("jp.osaka.abeno", 1),
-    ("jp.osaka.chihayaakasaka", 1),
-    ("jp.osaka.chuo", 1),
-    ("jp.osaka.daito", 1),
-    ("jp.osaka.fujiidera", 1),
-    ("jp.osaka.habikino", 1),
-    ("jp.osaka.hannan", 1),
-    ("jp.osaka.higashiosaka", 1),
-    ("jp.osaka.higashisumiyoshi", 1),
-    ("jp.osaka.higashiyodogawa", 1),
-    ("jp.osaka.hirakata", 1),
-    ("jp.osaka.ibaraki", 1),
-    ("jp.osaka.ikeda", 1),
-    ("jp.osaka.izumi", 1),
-    ("jp.osaka.izumiotsu", 1),
-    ("jp.osaka.izumisano", 1),
-    ("jp.osaka.kadoma", 1),
-    ("jp.osaka.kaizuka", 1),
-    ("jp.osaka.kanan", 1),
-    ("jp.osaka.kashiwara", 1),
-    ("jp.osaka.katano", 1),
-    ("jp.osaka.kawachinagano", 1),
-    ("jp.osaka.kishiwada", 1),
-    ("jp.osaka.kita", 1),
-    ("jp.osaka.kumatori", 1),
-    ("jp.osaka.matsubara", 1),
-    ("jp.osaka.minato", 1),
-    ("jp.osaka.minoh", 1),
-    ("jp.osaka.misaki", 1),
-    ("jp.osaka.moriguchi", 1),
-    ("jp.osaka.neyagawa", 1),
-    ("jp.osaka.nishi", 1),
-    ("jp.osaka.nose", 1),
-    ("jp.osaka.osakasayama", 1),
-    ("jp.osaka.sakai", 1),
-    ("jp.osaka.sayama", 1),
-    ("jp.osaka.sennan", 1),
-    ("jp.osaka.settsu", 1),
-    ("jp.osaka.shijonawate", 1),
-    ("jp.osaka.shimamoto", 1),
-    ("jp.osaka.suita", 1),
-    ("jp.osaka.tadaoka", 1),
-    ("jp.osaka.taishi", 1),
-    ("jp.osaka.tajiri", 1),
-    ("jp.osaka.takaishi", 1),
-    ("jp.osaka.takatsuki", 1),
-    ("jp.osaka.tondabayashi", 1),
-    ("jp.osaka.toyonaka", 1),
-    ("jp.osaka.toyono", 1),
-    ("jp.osaka.yao", 1),
-    ("jp.parallel", 2),
-    ("jp.parasite", 2),
-    ("jp.pecori", 2),
-    ("jp.peewee", 2),
-    ("jp.penne", 2),
-    ("jp.pepper", 2),
-    ("jp.perma", 2),
-    ("jp.pigboat", 2),
-    ("jp.pinoko", 2),
-    ("jp.punyu", 2),
-    ("jp.pupu", 2),
-    ("jp.pussycat", 2),
-    ("jp.pya", 2),
-    ("jp.raindrop", 2),
-    ("jp.rdy", 2),
-    ("jp.readymade", 2),
-    ("jp.rgr", 2),
-    ("jp.rulez", 2),
-    ("jp.sadist", 2),
-    ("jp.saga", 1),
-    ("jp.saga.ariake", 1),
-    ("jp.saga.arita", 1),
-    ("jp.saga.fukudomi", 1),
-    ("jp.saga.genkai", 1),
-    ("jp.saga.hamatama", 1),
-    ("jp.saga.hizen", 1),
-    ("jp.saga.imari", 1),
-    ("jp.saga.kamimine", 1),
-    ("jp.saga.kanzaki", 1),
-    ("jp.saga.karatsu", 1),
-    ("jp.saga.kashima", 1),
-    ("jp.saga.kitagata", 1),
-    ("jp.saga.kitahata", 1),
-    ("jp.saga.kiyama", 1),
-    ("jp.saga.kouhoku", 1),
-    ("jp.saga.kyuragi", 1),
-    ("jp.saga.nishiarita", 1),
-    ("jp.saga.ogi", 1),
-    ("jp.saga.omachi", 1),
-    ("jp.saga.ouchi", 1),
-    ("jp.saga.saga", 1),
-    ("jp.saga.shiroishi", 1),
-    ("jp.saga.taku", 1),
-    ("jp.saga.tara", 1),
-    ("jp.saga.tosu", 1),
-    ("jp.saga.yoshinogari", 1),
-    ("jp.saitama", 1),
-    ("jp.saitama.arakawa", 1),
-    ("jp.saitama.asaka", 1),
-    ("jp.saitama.chichibu", 1),
-    ("jp.saitama.fujimi", 1),
-    ("jp.saitama.fujimino", 1),
-    ("jp.saitama.fukaya", 1),
-    ("jp.saitama.hanno", 1),
-    ("jp.saitama.hanyu", 1),
-    ("jp.saitama.hasuda", 1),
-    ("jp.saitama.hatogaya", 1),
-    ("jp.saitama.hatoyama", 1),
-    ("jp.saitama.hidaka", 1),
-    ("jp.saitama.higashichichibu", 1),
-    ("jp.saitama.higashimatsuyama", 1),
-    ("jp.saitama.honjo", 1),
-    ("jp.saitama.ina", 1),
-    ("jp.saitama.iruma", 1),
-    ("jp.saitama.iwatsuki", 1),
-    ("jp.saitama.kamiizumi", 1),
-    ("jp.saitama.kamikawa", 1),
-    ("jp.saitama.kamisato", 1),
-    ("jp.saitama.kasukabe", 1),
-    ("jp.saitama.kawagoe", 1),
-    ("jp.saitama.kawaguchi", 1),
-    ("jp.saitama.kawajima", 1),
-    ("jp.saitama.kazo", 1),
-    ("jp.saitama.kitamoto", 1),
-    ("jp.saitama.koshigaya", 1),
-    ("jp.saitama.kounosu", 1),
-    ("jp.saitama.kuki", 1),
-    ("jp.saitama.kumagaya", 1),
-    ("jp.saitama.matsubushi", 1),
-    ("jp.saitama.minano", 1),
-    ("jp.saitama.misato", 1),
-    ("jp.saitama.miyashiro", 1),
-    ("jp.saitama.miyoshi", 1),
-    ("jp.saitama.moroyama", 1),
-    ("jp.saitama.nagatoro", 1),
-    ("jp.saitama.namegawa", 1),
-    ("jp.saitama.niiza", 1),
-    ("jp.saitama.ogano", 1),
-    ("jp.saitama.ogawa", 1),
-    ("jp.saitama.ogose", 1),
-    ("jp.saitama.okegawa", 1),
-    ("jp.saitama.omiya", 1),
-    ("jp.saitama.otaki", 1),
-    ("jp.saitama.ranzan", 1),
-    ("jp.saitama.ryokami", 1),
-    ("jp.saitama.saitama", 1),
-    ("jp.saitama.sakado", 1),
-    ("jp.saitama.satte", 1),
-    ("jp.saitama.sayama", 1),
-    ("jp.saitama.shiki", 1),
-    ("jp.saitama.shiraoka", 1),
-    ("jp.saitama.soka", 1),
-    ("jp.saitama.sugito", 1),
-    ("jp.saitama.toda", 1),
-    ("jp.saitama.tokigawa", 1),
-    ("jp.saitama.tokorozawa", 1),
-    ("jp.saitama.tsurugashima", 1),
-    ("jp.saitama.urawa", 1),
-    ("jp.saitama.warabi", 1),
-    ("jp.saitama.yashio", 1),
-    ("jp.saitama.yokoze", 1),
-    ("jp.saitama.yono", 1),
-    ("jp.saitama.yorii", 1),
-    ("jp.saitama.yoshida", 1),
-    ("jp.saitama.yoshikawa", 1),
-    ("jp.saitama.yoshimi", 1),
-    ("jp.sakurastorage.isk01.s3", 2),
-    ("jp.sakurastorage.isk02.s3", 2),
-    ("jp.saloon", 2),
-    ("jp.sapporo.*", 1),
-    ("jp.sblo", 2),
-    ("jp.schoolbus", 2),
-    ("jp.secret", 2),
-    ("jp.sendai.*", 1),
-    ("jp.shiga", 1),
-    ("jp.shiga.aisho", 1),
-    ("jp.shiga.gamo", 1),
-    ("jp.shiga.higashiomi", 1),
-    ("jp.shiga.hikone", 1),
-    ("jp.shiga.koka", 1),
-    ("jp.shiga.konan", 1),
-    ("jp.shiga.kosei", 1),
-    ("jp.shiga.koto", 1),
-    ("jp.shiga.kusatsu", 1),
-    ("jp.shiga.maibara", 1),
-    ("jp.shiga.moriyama", 1),
-    ("jp.shiga.nagahama", 1),
-    ("jp.shiga.nishiazai", 1),
-    ("jp.shiga.notogawa", 1),
-    ("jp.shiga.omihachiman", 1),
-    ("jp.shiga.otsu", 1),
-    ("jp.shiga.ritto", 1),
-    ("jp.shiga.ryuoh", 1),
-    ("jp.shiga.takashima", 1),
-    ("jp.shiga.takatsuki", 1),
-    ("jp.shiga.torahime", 1),
-    ("jp.shiga.toyosato", 1),
-    ("jp.shiga.yasu", 1),
-    ("jp.shimane", 1),
-    ("jp.shimane.akagi", 1),
-    ("jp.shimane.ama", 1),
-    ("jp.shimane.gotsu", 1),
-    ("jp.shimane.hamada", 1),
-    ("jp.shimane.higashiizumo", 1),
-    ("jp.shimane.hikawa", 1),
-    ("jp.shimane.hikimi", 1),
-    ("jp.shimane.izumo", 1),
-    ("jp.shimane.kakinoki", 1),
-    ("jp.shimane.masuda", 1),
-    ("jp.shimane.matsue", 1),
-    ("jp.shimane.misato", 1),
-    ("jp.shimane.nishinoshima", 1),
-    ("jp.shimane.ohda", 1),
-    ("jp.shimane.okinoshima", 1),
-    ("jp.shimane.okuizumo", 1),
-    ("jp.shimane.shimane", 1),
-    ("jp.shimane.tamayu", 1),
-    ("jp.shimane.tsuwano", 1),
-    ("jp.shimane.unnan", 1),
-    ("jp.shimane.yakumo", 1),
-    ("jp.shimane.yasugi", 1),
-    ("jp.shimane.yatsuka", 1),
-    ("jp.shizuoka", 1),
-    ("jp.shizuoka.arai", 1),
-    ("jp.shizuoka.atami", 1),
-    ("jp.shizuoka.fuji", 1),
-    ("jp.shizuoka.fujieda", 1),
-    ("jp.shizuoka.fujikawa", 1),
-    ("jp.shizuoka.fujinomiya", 1),
-    ("jp.shizuoka.fukuroi", 1),
-    ("jp.shizuoka.gotemba", 1),
-    ("jp.shizuoka.haibara", 1),
-    ("jp.shizuoka.hamamatsu", 1),
-    ("jp.shizuoka.higashiizu", 1),
-    ("jp.shizuoka.ito", 1),
-    ("jp.shizuoka.iwata", 1),
-    ("jp.shizuoka.izu", 1),
-    ("jp.shizuoka.izunokuni", 1),
-    ("jp.shizuoka.kakegawa", 1),
-    ("jp.shizuoka.kannami", 1),
-    ("jp.shizuoka.kawanehon", 1),
-    ("jp.shizuoka.kawazu", 1),
-    ("jp.shizuoka.kikugawa", 1),
-    ("jp.shizuoka.kosai", 1),
-    ("jp.shizuoka.makinohara", 1),
-    ("jp.shizuoka.matsuzaki", 1),
-    ("jp.shizuoka.minamiizu", 1),
-    ("jp.shizuoka.mishima", 1),
-    ("jp.shizuoka.morimachi", 1),
-    ("jp.shizuoka.nishiizu", 1),
-    ("jp.shizuoka.numazu", 1),
-    ("jp.shizuoka.omaezaki", 1),
-    ("jp.shizuoka.shimada", 1),
-    ("jp.shizuoka.shimizu", 1),
-    ("jp.shizuoka.shimoda", 1),
-    ("jp.shizuoka.shizuoka", 1),
-    ("jp.shizuoka.susono", 1),
-    ("jp.shizuoka.yaizu", 1),
-    ("jp.shizuoka.yoshida", 1),
-    ("jp.skr", 2),
-    ("jp.staba", 2),
-    ("jp.stripper", 2),
-    ("jp.sub", 2),
-    ("jp.sunnyday", 2),
-    ("jp.supersale", 2),
-    ("jp.tank", 2),
-    ("jp.theshop", 2),
-    ("jp.thick", 2),
-    ("jp.tochigi", 1),
-    ("jp.tochigi.ashikaga", 1),
-    ("jp.tochigi.bato", 1),
-    ("jp.tochigi.haga", 1),
-    ("jp.tochigi.ichikai", 1),
-    ("jp.tochigi.iwafune", 1),
-    ("jp.tochigi.kaminokawa", 1),
-    ("jp.tochigi.kanuma", 1),
-    ("jp.tochigi.karasuyama", 1),
-    ("jp.tochigi.kuroiso", 1),
-    ("jp.tochigi.mashiko", 1),
-    ("jp.tochigi.mibu", 1),
-    ("jp.tochigi.moka", 1),
-    ("jp.tochigi.motegi", 1),
-    ("jp.tochigi.nasu", 1),
-    ("jp.tochigi.nasushiobara", 1),
-    ("jp.tochigi.nikko", 1),
-    ("jp.tochigi.nishikata", 1),
-    ("jp.tochigi.nogi", 1),
-    ("jp.tochigi.ohira", 1),
-    ("jp.tochigi.ohtawara", 1),
-    ("jp.tochigi.oyama", 1),
-    ("jp.tochigi.sakura", 1),
-    ("jp.tochigi.sano", 1),
-    ("jp.tochigi.shimotsuke", 1),
-    ("jp.tochigi.shioya", 1),
-    ("jp.tochigi.takanezawa", 1),
-    ("jp.tochigi.tochigi", 1),
-    ("jp.tochigi.tsuga", 1),
-    ("jp.tochigi.ujiie", 1),
-    ("jp.tochigi.utsunomiya", 1),
-    ("jp.tochigi.yaita", 1),
-    ("jp.tokushima", 1),
-    ("jp.tokushima.aizumi", 1),
-    ("jp.tokushima.anan", 1),
-    ("jp.tokushima.ichiba", 1),
-    ("jp.tokushima.itano", 1),
-    ("jp.tokushima.kainan", 1),
-    ("jp.tokushima.komatsushima", 1),
-    ("jp.tokushima.matsushige", 1),
-    ("jp.tokushima.mima", 1),
-    ("jp.tokushima.minami", 1),
-    ("jp.tokushima.miyoshi", 1),
-    ("jp.tokushima.mugi", 1),
-    ("jp.tokushima.nakagawa", 1),
-    ("jp.tokushima.naruto", 1),
-    ("jp.tokushima.sanagochi", 1),
-    ("jp.tokushima.shishikui", 1),
-    ("jp.tokushima.tokushima", 1),
-    ("jp.tokushima.wajiki", 1),
-    ("jp.tokyo", 1),
-    ("jp.tokyo.adachi", 1),
-    ("jp.tokyo.akiruno", 1),
-    ("jp.tokyo.akishima", 1),
-    ("jp.tokyo.aogashima", 1),
-    ("jp.tokyo.arakawa", 1),
-    ("jp.tokyo.bunkyo", 1),
-    ("jp.tokyo.chiyoda", 1),
-    ("jp.tokyo.chofu", 1),
-    ("jp.tokyo.chuo", 1),
-    ("jp.tokyo.edogawa", 1),
-    ("jp.tokyo.fuchu", 1),
-    ("jp.tokyo.fussa", 1),
-    ("jp.tokyo.hachijo", 1),
-    ("jp.tokyo.hachioji", 1),
-    ("jp.tokyo.hamura", 1),
-    ("jp.tokyo.higashikurume", 1),
-    ("jp.tokyo.higashimurayama", 1),
-    ("jp.tokyo.higashiyamato", 1),
-    ("jp.tokyo.hino", 1),
-    ("jp.tokyo.hinode", 1),
-    ("jp.tokyo.hinohara", 1),
-    ("jp.tokyo.inagi", 1),
-    ("jp.tokyo.itabashi", 1),
-    ("jp.tokyo.katsushika", 1),
-    ("jp.tokyo.kita", 1),
-    ("jp.tokyo.kiyose", 1),
-    ("jp.tokyo.kodaira", 1),
-    ("jp.tokyo.koganei", 1),
-    ("jp.tokyo.kokubunji", 1),
-    ("jp.tokyo.komae", 1),
-    ("jp.tokyo.koto", 1),
-    ("jp.tokyo.kouzushima", 1),
-    ("jp.tokyo.kunitachi", 1),
-    ("jp.tokyo.machida", 1),
-    ("jp.tokyo.meguro", 1),
-    ("jp.tokyo.minato", 1),
-    ("jp.tokyo.mitaka", 1),
-    ("jp.tokyo.mizuho", 1),
-    ("jp.tokyo.musashimurayama", 1),
-    ("jp.tokyo.musashino", 1),
-    ("jp.tokyo.nakano", 1),
-    ("jp.tokyo.nerima", 1),
-    ("jp.tokyo.ogasawara", 1),
-    ("jp.tokyo.okutama", 1),
-    ("jp.tokyo.ome", 1),
-    ("jp.tokyo.oshima", 1),
-    ("jp.tokyo.ota", 1),
-    ("jp.tokyo.setagaya", 1),
-    ("jp.tokyo.shibuya", 1),
-    ("jp.tokyo.shinagawa", 1),
-    ("jp.tokyo.shinjuku", 1),
-    ("jp.tokyo.suginami", 1),
-    ("jp.tokyo.sumida", 1),
-    ("jp.tokyo.tachikawa", 1),
-    ("jp.tokyo.taito", 1),
-    ("jp.tokyo.tama", 1),
-    ("jp.tokyo.toshima", 1),
-    ("jp.tonkotsu", 2),
-    ("jp.tottori", 1),
-    ("jp.tottori.chizu", 1),
-    ("jp.tottori.hino", 1),
-    ("jp.tottori.kawahara", 1),
-    ("jp.tottori.koge", 1),
-    ("jp.tottori.kotoura", 1),
-    ("jp.tottori.misasa", 1),
-    ("jp.tottori.nanbu", 1),
-    ("jp.tottori.nichinan", 1),
-    ("jp.tottori.sakaiminato", 1),
-    ("jp.tottori.tottori", 1),
-    ("jp.tottori.wakasa", 1),
-    ("jp.tottori.yazu", 1),
-    ("jp.tottori.yonago", 1),
-    ("jp.toyama", 1),
-    ("jp.toyama.asahi", 1),
-    ("jp.toyama.fuchu", 1),
-    ("jp.toyama.fukumitsu", 1),
-    ("jp.toyama.funahashi", 1),
-    ("jp.toyama.himi", 1),
-    ("jp.toyama.imizu", 1),
-    ("jp.toyama.inami", 1),
-    ("jp.toyama.johana", 1),
-    ("jp.toyama.kamiichi", 1),
-    ("jp.toyama.kurobe", 1),
-    ("jp.toyama.nakaniikawa", 1),
-    ("jp.toyama.namerikawa", 1),
-    ("jp.toyama.nanto", 1),
-    ("jp.toyama.nyuzen", 1),
-    ("jp.toyama.oyabe", 1),
-    ("jp.toyama.taira", 1),
-    ("jp.toyama.takaoka", 1),
-    ("jp.toyama.tateyama", 1),
-    ("jp.toyama.toga", 1),
-    ("jp.toyama.tonami", 1),
-    ("jp.toyama.toyama", 1),
-    ("jp.toyama.unazuki", 1),
-    ("jp.toyama.uozu", 1),
-    ("jp.toyama.yamada", 1),
-    ("jp.uh-oh", 2),
-    ("jp.under", 2),
-    ("jp.undo", 2),
-    ("jp.upper", 2),
-    ("jp.usercontent", 2),
-    ("jp.velvet", 2),
-    ("jp.verse", 2),
-    ("jp.versus", 2),
-    ("jp.vivian", 2),
-    ("jp.wakayama", 1),
-    ("jp.wakayama.arida", 1),
-    ("jp.wakayama.aridagawa", 1),
-    ("jp.wakayama.gobo", 1),
-    ("jp.wakayama.hashimoto", 1),
-    ("jp.wakayama.hidaka", 1),
-    ("jp.wakayama.hirogawa", 1),
-    ("jp.wakayama.inami", 1),
-    ("jp.wakayama.iwade", 1),
-    ("jp.wakayama.kainan", 1),
-    ("jp.wakayama.kamitonda", 1),
-    ("jp.wakayama.katsuragi", 1),
-    ("jp.wakayama.kimino", 1),
-    ("jp.wakayama.kinokawa", 1),
-    ("jp.wakayama.kitayama", 1),
-    ("jp.wakayama.koya", 1),
-    ("jp.wakayama.koza", 1),
-    ("jp.wakayama.kozagawa", 1),
-    ("jp.wakayama.kudoyama", 1),
-    ("jp.wakayama.kushimoto", 1),
-    ("jp.wakayama.mihama", 1),
-    ("jp.wakayama.misato", 1),
-    ("jp.wakayama.nachikatsuura", 1),
-    ("jp.wakayama.shingu", 1),
-    ("jp.wakayama.shirahama", 1),
-    ("jp.wakayama.taiji", 1),
-    ("jp.wakayama.tanabe", 1),
-    ("jp.wakayama.wakayama", 1),
-    ("jp.wakayama.yuasa", 1),
-    ("jp.wakayama.yura", 1),
-    ("jp.watson", 2),
-    ("jp.webaccel.rs", 2),
-    ("jp.webaccel.user", 2),
-    ("jp.weblike", 2),
-    ("jp.websozai", 2),
-    ("jp.whitesnow", 2),
-    ("jp.xii", 2),
-    ("jp.xn--0trq7p7nn", 1),
-    ("jp.xn--1ctwo", 1),
-    ("jp.xn--1lqs03n", 1),
-    ("jp.xn--1lqs71d", 1),
-    ("jp.xn--2m4a15e", 1),
-    ("jp.xn--32vp30h", 1),
-    ("jp.xn--4it168d", 1),
-    ("jp.xn--4it797k", 1),
-    ("jp.xn--4pvxs", 1),
-    ("jp.xn--5js045d", 1),
-    ("jp.xn--5rtp49c", 1),
-    ("jp.xn--5rtq34k", 1),
-    ("jp.xn--6btw5a", 1),
-    ("jp.xn--6orx2r", 1),
-    ("jp.xn--7t0a264c", 1),
-    ("jp.xn--8ltr62k", 1),
-    ("jp.xn--8pvr4u", 1),
-    ("jp.xn--c3s14m", 1),
-    ("jp.xn--d5qv7z876c", 1),
-    ("jp.xn--djrs72d6uy", 1),
-    ("jp.xn--djty4k", 1),
-    ("jp.xn--efvn9s", 1),
-    ("jp.xn--ehqz56n", 1),
-    ("jp.xn--elqq16h", 1),
-    ("jp.xn--f6qx53a", 1),
-    ("jp.xn--k7yn95e", 1),
-    ("jp.xn--kbrq7o", 1),
-    ("jp.xn--klt787d", 1),
-    ("jp.xn--kltp7d", 1),
-    ("jp.xn--kltx9a", 1),
-    ("jp.xn--klty5x", 1),
-    ("jp.xn--mkru45i", 1),
-    ("jp.xn--nit225k", 1),
-    ("jp.xn--ntso0iqx3a", 1),
-    ("jp.xn--ntsq17g", 1),
-    ("jp.xn--pssu33l", 1),
-    ("jp.xn--qqqt11m", 1),
-    ("jp.xn--rht27z", 1),
-    ("jp.xn--rht3d", 1),
-    ("jp.xn--rht61e", 1),
-    ("jp.xn--rny31h", 1),
-    ("jp.xn--tor131o", 1),
-    ("jp.xn--uist22h", 1),
-    ("jp.xn--uisz3g", 1),
-    ("jp.xn--uuwu58a", 1),
-    ("jp.xn--vgu402c", 1),
-    ("jp.xn--zbx025d", 1),
-    ("jp.yamagata", 1),
-    ("jp.yamagata.asahi", 1),
-    ("jp.yamagata.funagata", 1),
-    ("jp.yamagata.higashine", 1),
-    ("jp.yamagata.iide", 1),
-    ("jp.yamagata.kahoku", 1),
-    ("jp.yamagata.kaminoyama", 1),
-    ("jp.yamagata.kaneyama", 1),
-    ("jp.yamagata.kawanishi", 1),
-    ("jp.yamagata.mamurogawa", 1),
-    ("jp.yamagata.mikawa", 1),
-    ("jp.yamagata.murayama", 1),
-    ("jp.yamagata.nagai", 1),
-    ("jp.yamagata.nakayama", 1),
-    ("jp.yamagata.nanyo", 1),
-    ("jp.yamagata.nishikawa", 1),
-    ("jp.yamagata.obanazawa", 1),
-    ("jp.yamagata.oe", 1),
-    ("jp.yamagata.oguni", 1),
-    ("jp.yamagata.ohkura", 1),
-    ("jp.yamagata.oishida", 1),
-    ("jp.yamagata.sagae", 1),
-    ("jp.yamagata.sakata", 1),
-    ("jp.yamagata.sakegawa", 1),
-    ("jp.yamagata.shinjo", 1),
-    ("jp.yamagata.shirataka", 1),
-    ("jp.yamagata.shonai", 1),
-    ("jp.yamagata.takahata", 1),
-    ("jp.yamagata.tendo", 1),
-    ("jp.yamagata.tozawa", 1),
-    ("jp.yamagata.tsuruoka", 1),
-    ("jp.yamagata.yamagata", 1),
-    ("jp.yamagata.yamanobe", 1),
-    ("jp.yamagata.yonezawa", 1),
-    ("jp.yamagata.yuza", 1),
-    ("jp.yamaguchi", 1),
-    ("jp.yamaguchi.abu", 1),
-    ("jp.yamaguchi.hagi", 1),
-    ("jp.yamaguchi.hikari", 1),
-    ("jp.yamaguchi.hofu", 1),
-    ("jp.yamaguchi.iwakuni", 1),
-    ("jp.yamaguchi.kudamatsu", 1),
-    ("jp.yamaguchi.mitou", 1),
-    ("jp.yamaguchi.nagato", 1),
-    ("jp.yamaguchi.oshima", 1),
-    ("jp.yamaguchi.shimonoseki", 1),
-    ("jp.yamaguchi.shunan", 1),
-    ("jp.yamaguchi.tabuse", 1),
-    ("jp.yamaguchi.tokuyama", 1),
-    ("jp.yamaguchi.toyota", 1),
-    ("jp.yamaguchi.ube", 1),
-    ("jp.yamaguchi.yuu", 1),
-    ("jp.yamanashi", 1),
-    ("jp.yamanashi.chuo", 1),
-    ("jp.yamanashi.doshi", 1),
-    ("jp.yamanashi.fuefuki", 1),
-    ("jp.yamanashi.fujikawa", 1),
-    ("jp.yamanashi.fujikawaguchiko", 1),
-    ("jp.yamanashi.fujiyoshida", 1),
-    ("jp.yamanashi.hayakawa", 1),
-    ("jp.yamanashi.hokuto", 1),
-    ("jp.yamanashi.ichikawamisato", 1),
-    ("jp.yamanashi.kai", 1),
-    ("jp.yamanashi.kofu", 1),
-    ("jp.yamanashi.koshu", 1),
-    ("jp.yamanashi.kosuge", 1),
-    ("jp.yamanashi.minami-alps", 1),
-    ("jp.yamanashi.minobu", 1),
-    ("jp.yamanashi.nakamichi", 1),
-    ("jp.yamanashi.nanbu", 1),
-    ("jp.yamanashi.narusawa", 1),
-    ("jp.yamanashi.nirasaki", 1),
-    ("jp.yamanashi.nishikatsura", 1),
-    ("jp.yamanashi.oshino", 1),
-    ("jp.yamanashi.otsuki", 1),
-    ("jp.yamanashi.showa", 1),
-    ("jp.yamanashi.tabayama", 1),
-    ("jp.yamanashi.tsuru", 1),
-    ("jp.yamanashi.uenohara", 1),
-    ("jp.yamanashi.yamanakako", 1),
-    ("jp.yamanashi.yamanashi", 1),
-    ("jp.yokohama.*", 1),
-    ("jp.zombie", 2),
-    ("jp.三重", 1),
-    ("jp.京都", 1),
-    ("jp.佐賀", 1),
-    ("jp.兵庫", 1),
-    ("jp.北海道", 1),
-    ("jp.千葉", 1),
-    ("jp.和歌山", 1),
-    ("jp.埼玉", 1),
-    ("jp.大分", 1),
-    ("jp.大阪", 1),
-    ("jp.奈良", 1),
-    ("jp.宮城", 1),
-    ("jp.宮崎", 1),
-    ("jp.富山", 1),
-    ("jp.山口", 1),
-    ("jp.山形", 1),
-    ("jp.山梨", 1),
-    ("jp.岐阜", 1),
-    ("jp.岡山", 1),
-    ("jp.岩手", 1),
-    ("jp.島根", 1),
-    ("jp.広島", 1),
-    ("jp.徳島", 1),
-    ("jp.愛媛", 1),
-    ("jp.愛知", 1),
-    ("jp.新潟", 1),
-    ("jp.東京", 1),
-    ("jp.栃木", 1),
-    ("jp.沖縄", 1),
-    ("jp.滋賀", 1),
-    ("jp.熊本", 1),
-    ("jp.石川", 1),
-    ("jp.神奈川", 1),
-    ("jp.福井", 1),
-    ("jp.福岡", 1),
-    ("jp.福島", 1),
-    ("jp.秋田", 1),
-    ("jp.群馬", 1),
-    ("jp.茨城", 1),
-    ("jp.長崎", 1),
-    ("jp.長野", 1),
-    ("jp.青森", 1),
-    ("jp.静岡", 1),
-    ("jp.香川", 1),
-    ("jp.高知", 1),
-    ("jp.鳥取", 1),
-    ("jp.鹿児島", 1),
-    ("jpmorgan", 1),
-    ("jprs", 1),
-    ("juegos", 1),
-    ("juniper", 1),
-    ("kaufen", 1),
-    ("kddi", 1),
-    ("ke", 1),
-    ("ke.ac", 1),
-    ("ke.co", 1),
-    ("ke.co.blogspot", 2),
-    ("ke.go", 1),
-    ("ke.info", 1),
-    ("ke.me", 1),
-    ("ke.mobi", 1),
-    ("ke.ne", 1),
-    ("ke.or", 1),
-    ("ke.sc", 1),
-    ("kerryhotels", 1),
-    ("kerrylogistics", 1),
-    ("kerryproperties", 1),
-    ("kfh", 1),
-    ("kg", 1),
-    ("kg.blog", 2),
-    ("kg.com", 1),
-    ("kg.edu", 1),
-    ("kg.gov", 1),
-    ("kg.io", 2),
-    ("kg.jp", 2),
-    ("kg.mil", 1),
-    ("kg.net", 1),
-    ("kg.org", 1),
-    ("kg.tv", 2),
-    ("kg.uk", 2),
-    ("kg.us", 2),
-    ("kh.*", 1),
-    ("ki", 1),
-    ("ki.biz", 1),
-    ("ki.com", 1),
-    ("ki.edu", 1),
-    ("ki.gov", 1),
-    ("ki.info", 1),
-    ("ki.net", 1),
-    ("ki.org", 1),
-    ("kia", 1),
-    ("kids", 1),
-    ("kim", 1),
-    ("kinder", 1),
-    ("kindle", 1),
-    ("kitchen", 1),
-    ("kiwi", 1),
-    ("km", 1),
-    ("km.ass", 1),
-    ("km.asso", 1),
-    ("km.com", 1),
-    ("km.coop", 1),
-    ("km.edu", 1),
-    ("km.gouv", 1),
-    ("km.gov", 1),
-    ("km.medecin", 1),
-    ("km.mil", 1),
-    ("km.nom", 1),
-    ("km.notaires", 1),
-    ("km.org", 1),
-    ("km.pharmaciens", 1),
-    ("km.prd", 1),
-    ("km.presse", 1),
-    ("km.tm", 1),
-    ("km.veterinaire", 1),
-    ("kn", 1),
-    ("kn.edu", 1),
-    ("kn.gov", 1),
-    ("kn.net", 1),
-    ("kn.org", 1),
-    ("koeln", 1),
-    ("komatsu", 1),
-    ("kosher", 1),
-    ("kp", 1),
-    ("kp.com", 1),
-    ("kp.edu", 1),
-    ("kp.gov", 1),
-    ("kp.org", 1),
-    ("kp.rep", 1),
-    ("kp.tra", 1),
-    ("kpmg", 1),
-    ("kpn", 1),
-    ("kr", 1),
-    ("kr.ac", 1),
-    ("kr.blogspot", 2),
-    ("kr.busan", 1),
-    ("kr.chungbuk", 1),
-    ("kr.chungnam", 1),
-    ("kr.co", 1),
-    ("kr.daegu", 1),
-    ("kr.daejeon", 1),
-    ("kr.es", 1),
-    ("kr.gangwon", 1),
-    ("kr.go", 1),
-    ("kr.gwangju", 1),
-    ("kr.gyeongbuk", 1),
-    ("kr.gyeonggi", 1),
-    ("kr.gyeongnam", 1),
-    ("kr.hs", 1),
-    ("kr.incheon", 1),
-    ("kr.jeju", 1),
-    ("kr.jeonbuk", 1),
-    ("kr.jeonnam", 1),
-    ("kr.kg", 1),
-    ("kr.mil", 1),
-    ("kr.ms", 1),
-    ("kr.ne", 1),
-    ("kr.or", 1),
-    ("kr.pe", 1),
-    ("kr.re", 1),
-    ("kr.sc", 1),
-    ("kr.seoul", 1),
-    ("kr.ulsan", 1),
-    ("krd", 1),
-    ("krd.co", 2),
-    ("krd.edu", 2),
-    ("kred", 1),
-    ("kuokgroup", 1),
-    ("kw", 1),
-    ("kw.com", 1),
-    ("kw.edu", 1),
-    ("kw.emb", 1),
-    ("kw.gov", 1),
-    ("kw.ind", 1),
-    ("kw.net", 1),
-    ("kw.org", 1),
-    ("ky", 1),
-    ("ky.com", 1),
-    ("ky.edu", 1),
-    ("ky.net", 1),
-    ("ky.org", 1),
-    ("kyoto", 1),
-    ("kz", 1),
-    ("kz.com", 1),
-    ("kz.edu", 1),
-    ("kz.gov", 1),
-    ("kz.jcloud", 2),
-    ("kz.kazteleport.upaas", 2),
-    ("kz.mil", 1),
-    ("kz.net", 1),
-    ("kz.org", 1),
-    ("la", 1),
-    ("la.bnr", 2),
-    ("la.c", 2),
-    ("la.com", 1),
-    ("la.edu", 1),
-    ("la.gov", 1),
-    ("la.info", 1),
-    ("la.int", 1),
-    ("la.net", 1),
-    ("la.org", 1),
-    ("la.per", 1),
-    ("lacaixa", 1),
-    ("lamborghini", 1),
-    ("lamer", 1),
-    ("lancaster", 1),
-    ("lancia", 1),
-    ("land", 1),
-    ("land.static", 2),
-    ("land.static.dev", 2),
-    ("land.static.sites", 2),
-    ("landrover", 1),
-    ("lanxess", 1),
-    ("lasalle", 1),
-    ("lat", 1),
-    ("latino", 1),
-    ("latrobe", 1),
-    ("law", 1),
-    ("lawyer", 1),
-    ("lb", 1),
-    ("lb.com", 1),
-    ("lb.edu", 1),
-    ("lb.gov", 1),
-    ("lb.net", 1),
-    ("lb.org", 1),
-    ("lc", 1),
-    ("lc.co", 1),
-    ("lc.com", 1),
-    ("lc.edu", 1),
-    ("lc.gov", 1),
-    ("lc.net", 1),
-    ("lc.org", 1),
-    ("lc.oy", 2),
-    ("lds", 1),
-    ("lease", 1),
-    ("leclerc", 1),
-    ("lefrak", 1),
-    ("legal", 1),
-    ("lego", 1),
-    ("lexus", 1),
-    ("lgbt", 1),
-    ("li", 1),
-    ("li.blogspot", 2),
-    ("li.caa", 2),
-    ("lidl", 1),
-    ("life", 1),
-    ("lifeinsurance", 1),
-    ("lifestyle", 1),
-    ("lighting", 1),
-    ("like", 1),
-    ("lilly", 1),
-    ("limited", 1),
-    ("limo", 1),
-    ("lincoln", 1),
-    ("link", 1),
-    ("link.cyon", 2),
-    ("link.dweb.*", 2),
-    ("link.mypep", 2),
-    ("lipsy", 1),
-    ("live", 1),
-    ("live.hlx", 2),
-    ("living", 1),
-    ("lk", 1),
-    ("lk.ac", 1),
-    ("lk.assn", 1),
-    ("lk.com", 1),
-    ("lk.edu", 1),
-    ("lk.gov", 1),
-    ("lk.grp", 1),
-    ("lk.hotel", 1),
-    ("lk.int", 1),
-    ("lk.ltd", 1),
-    ("lk.net", 1),
-    ("lk.ngo", 1),
-    ("lk.org", 1),
-    ("lk.sch", 1),
-    ("lk.soc", 1),
-    ("lk.web", 1),
-    ("llc", 1),
-    ("llp", 1),
-    ("loan", 1),
-    ("loans", 1),
-    ("locker", 1),
-    ("locus", 1),
-    ("lol", 1),
-    ("lol.omg", 2),
-    ("london", 1),
-    ("lotte", 1),
-    ("lotto", 1),
-    ("love", 1),
-    ("lpl", 1),
-    ("lplfinancial", 1),
-    ("lr", 1),
-    ("lr.com", 1),
-    ("lr.edu", 1),
-    ("lr.gov", 1),
-    ("lr.net", 1),
-    ("lr.org", 1),
-    ("ls", 1),
-    ("ls.ac", 1),
-    ("ls.biz", 1),
-    ("ls.co", 1),
-    ("ls.de", 2),
-    ("ls.edu", 1),
-    ("ls.gov", 1),
-    ("ls.info", 1),
-    ("ls.net", 1),
-    ("ls.org", 1),
-    ("ls.sc", 1),
-    ("lt", 1),
-    ("lt.blogspot", 2),
-    ("lt.gov", 1),
-    ("ltd", 1),
-    ("ltda", 1),
-    ("lu", 1),
-    ("lu.123website", 2),
-    ("lu.blogspot", 2),
-    ("lundbeck", 1),
-    ("luxe", 1),
-    ("luxury", 1),
-    ("lv", 1),
-    ("lv.asn", 1),
-    ("lv.com", 1),
-    ("lv.conf", 1),
-    ("lv.edu", 1),
-    ("lv.gov", 1),
-    ("lv.id", 1),
-    ("lv.mil", 1),
-    ("lv.net", 1),
-    ("lv.org", 1),
-    ("ly", 1),
-    ("ly.com", 1),
-    ("ly.edu", 1),
-    ("ly.gov", 1),
-    ("ly.id", 1),
-    ("ly.med", 1),
-    ("ly.net", 1),
-    ("ly.org", 1),
-    ("ly.plc", 1),
-    ("ly.sch", 1),
-    ("ma", 1),
-    ("ma.ac", 1),
-    ("ma.co", 1),
-    ("ma.gov", 1),
-    ("ma.net", 1),
-    ("ma.org", 1),
-    ("ma.press", 1),
-    ("madrid", 1),
-    ("maif", 1),
-    ("maison", 1),
-    ("makeup", 1),
-    ("man", 1),
-    ("management", 1),
-    ("management.router", 2),
-    ("mango", 1),
-    ("map", 1),
-    ("market", 1),
-    ("marketing", 1),
-    ("markets", 1),
-    ("marriott", 1),
-    ("marshalls", 1),
-    ("maserati", 1),
-    ("mattel", 1),
-    ("mba", 1),
-    ("mc", 1),
-    ("mc.asso", 1),
-    ("mc.tm", 1),
-    ("mckinsey", 1),
-    ("md", 1),
-    ("md.at", 2),
-    ("md.blogspot", 2),
-    ("md.de", 2),
-    ("md.jp", 2),
-    ("md.to", 2),
-    ("me", 1),
-    ("me.ac", 1),
-    ("me.barsy", 2),
-    ("me.brasilia", 2),
-    ("me.c66", 2),
-    ("me.co", 1),
-    ("me.daplie", 2),
-    ("me.daplie.localhost", 2),
-    ("me.ddns", 2),
-    ("me.diskstation", 2),
-    ("me.dnsfor", 2),
-    ("me.dscloud", 2),
-    ("me.edgestack", 2),
-    ("me.edu", 1),
-    ("me.filegear", 2),
-    ("me.filegear-au", 2),
-    ("me.filegear-de", 2),
-    ("me.filegear-gb", 2),
-    ("me.filegear-ie", 2),
-    ("me.filegear-jp", 2),
-    ("me.filegear-sg", 2),
-    ("me.glitch", 2),
-    ("me.gov", 1),
-    ("me.hopto", 2),
-    ("me.i234", 2),
-    ("me.its", 1),
-    ("me.loginto", 2),
-    ("me.lohmus", 2),
-    ("me.mcdir", 2),
-    ("me.mcpe", 2),
-    ("me.myds", 2),
-    ("me.net", 1),
-    ("me.nohost", 2),
-    ("me.noip", 2),
-    ("me.org", 1),
-    ("me.priv", 1),
-    ("me.ravendb", 2),
-    ("me.soundcast", 2),
-    ("me.synology", 2),
-    ("me.tcp4", 2),
-    ("me.transip.site", 2),
-    ("me.vp4", 2),
-    ("me.webhop", 2),
-    ("me.wedeploy", 2),
-    ("me.yombo", 2),
-    ("med", 1),
-    ("media", 1),
-    ("media.framer", 2),
-    ("meet", 1),
-    ("melbourne", 1),
-    ("meme", 1),
-    ("memorial", 1),
-    ("men", 1),
-    ("menu", 1),
-    ("menu.barsy", 2),
-    ("merckmsd", 1),
-    ("mg", 1),
-    ("mg.co", 1),
-    ("mg.com", 1),
-    ("mg.edu", 1),
-    ("mg.gov", 1),
-    ("mg.mil", 1),
-    ("mg.nom", 1),
-    ("mg.org", 1),
-    ("mg.prd", 1),
-    ("mg.tm", 1),
-    ("mh", 1),
-    ("miami", 1),
-    ("microsoft", 1),
-    ("mil", 1),
-    ("mini", 1),
-    ("mint", 1),
-    ("mit", 1),
-    ("mitsubishi", 1),
-    ("mk", 1),
-    ("mk.blogspot", 2),
-    ("mk.com", 1),
-    ("mk.edu", 1),
-    ("mk.gov", 1),
-    ("mk.inf", 1),
-    ("mk.name", 1),
-    ("mk.net", 1),
-    ("mk.org", 1),
-    ("ml", 1),
-    ("ml.com", 1),
-    ("ml.edu", 1),
-    ("ml.gouv", 1),
-    ("ml.gov", 1),
-    ("ml.net", 1),
-    ("ml.org", 1),
-    ("ml.presse", 1),
-    ("mlb", 1),
-    ("mls", 1),
-    ("mm.*", 1),
-    ("mma", 1),
-    ("mn", 1),
-    ("mn.edu", 1),
-    ("mn.gov", 1),
-    ("mn.nyc", 2),
-    ("mn.org", 1),
-    ("mo", 1),
-    ("mo.com", 1),
-    ("mo.edu", 1),
-    ("mo.gov", 1),
-    ("mo.net", 1),
-    ("mo.org", 1),
-    ("mobi", 1),
-    ("mobi.barsy", 2),
-    ("mobi.dscloud", 2),
-    ("mobile", 1),
-    ("moda", 1),
-    ("moe", 1),
-    ("moi", 1),
-    ("mom", 1),
-    ("monash", 1),
-    ("money", 1),
-    ("monster", 1),
-    ("mormon", 1),
-    ("mortgage", 1),
-    ("moscow", 1),
-    ("moto", 1),
-    ("motorcycles", 1),
-    ("mov", 1),
-    ("movie", 1),
-    ("mp", 1),
-    ("mp.ju", 2),
-    ("mq", 1),
-    ("mr", 1),
-    ("mr.blogspot", 2),
-    ("mr.gov", 1),
-    ("ms", 1),
-    ("ms.com", 1),
-    ("ms.edu", 1),
-    ("ms.gov", 1),
-    ("ms.lab", 2),
-    ("ms.minisite", 2),
-    ("ms.net", 1),
-    ("ms.org", 1),
-    ("msd", 1),
-    ("mt", 1),
-    ("mt.com", 1),
-    ("mt.com.blogspot", 2),
-    ("mt.edu", 1),
-    ("mt.net", 1),
-    ("mt.org", 1),
-    ("mtn", 1),
-    ("mtr", 1),
-    ("mu", 1),
-    ("mu.ac", 1),
-    ("mu.co", 1),
-    ("mu.com", 1),
-    ("mu.gov", 1),
-    ("mu.net", 1),
-    ("mu.or", 1),
-    ("mu.org", 1),
-    ("museum", 1),
-    ("museum.academy", 1),
-    ("museum.agriculture", 1),
-    ("museum.air", 1),
-    ("museum.airguard", 1),
-    ("museum.alabama", 1),
-    ("museum.alaska", 1),
-    ("museum.amber", 1),
-    ("museum.ambulance", 1),
-    ("museum.american", 1),
-    ("museum.americana", 1),
-    ("museum.americanantiques", 1),
-    ("museum.americanart", 1),
-    ("museum.amsterdam", 1),
-    ("museum.and", 1),
-    ("museum.annefrank", 1),
-    ("museum.anthro", 1),
-    ("museum.anthropology", 1),
-    ("museum.antiques", 1),
-    ("museum.aquarium", 1),
-    ("museum.arboretum", 1),
-    ("museum.archaeological", 1),
-    ("museum.archaeology", 1),
-    ("museum.architecture", 1),
-    ("museum.art", 1),
-    ("museum.artanddesign", 1),
-    ("museum.artcenter", 1),
-    ("museum.artdeco", 1),
-    ("museum.arteducation", 1),
-    ("museum.artgallery", 1),
-    ("museum.arts", 1),
-    ("museum.artsandcrafts", 1),
-    ("museum.asmatart", 1),
-    ("museum.assassination", 1),
-    ("museum.assisi", 1),
-    ("museum.association", 1),
-    ("museum.astronomy", 1),
-    ("museum.atlanta", 1),
-    ("museum.austin", 1),
-    ("museum.australia", 1),
-    ("museum.automotive", 1),
-    ("museum.aviation", 1),
-    ("museum.axis", 1),
-    ("museum.badajoz", 1),
-    ("museum.baghdad", 1),
-    ("museum.bahn", 1),
-    ("museum.bale", 1),
-    ("museum.baltimore", 1),
-    ("museum.barcelona", 1),
-    ("museum.baseball", 1),
-    ("museum.basel", 1),
-    ("museum.baths", 1),
-    ("museum.bauern", 1),
-    ("museum.beauxarts", 1),
-    ("museum.beeldengeluid", 1),
-    ("museum.bellevue", 1),
-    ("museum.bergbau", 1),
-    ("museum.berkeley", 1),
-    ("museum.berlin", 1),
-    ("museum.bern", 1),
-    ("museum.bible", 1),
-    ("museum.bilbao", 1),
-    ("museum.bill", 1),
-    ("museum.birdart", 1),
-    ("museum.birthplace", 1),
-    ("museum.bonn", 1),
-    ("museum.boston", 1),
-    ("museum.botanical", 1),
-    ("museum.botanicalgarden", 1),
-    ("museum.botanicgarden", 1),
-    ("museum.botany", 1),
-    ("museum.brandywinevalley", 1),
-    ("museum.brasil", 1),
-    ("museum.bristol", 1),
-    ("museum.british", 1),
-    ("museum.britishcolumbia", 1),
-    ("museum.broadcast", 1),
-    ("museum.brunel", 1),
-    ("museum.brussel", 1),
-    ("museum.brussels", 1),
-    ("museum.bruxelles", 1),
-    ("museum.building", 1),
-    ("museum.burghof", 1),
-    ("museum.bus", 1),
-    ("museum.bushey", 1),
-    ("museum.cadaques", 1),
-    ("museum.california", 1),
-    ("museum.cambridge", 1),
-    ("museum.can", 1),
-    ("museum.canada", 1),
-    ("museum.capebreton", 1),
-    ("museum.carrier", 1),
-    ("museum.cartoonart", 1),
-    ("museum.casadelamoneda", 1),
-    ("museum.castle", 1),
-    ("museum.castres", 1),
-    ("museum.celtic", 1),
-    ("museum.center", 1),
-    ("museum.chattanooga", 1),
-    ("museum.cheltenham", 1),
-    ("museum.chesapeakebay", 1),
-    ("museum.chicago", 1),
-    ("museum.children", 1),
-    ("museum.childrens", 1),
-    ("museum.childrensgarden", 1),
-    ("museum.chiropractic", 1),
-    ("museum.chocolate", 1),
-    ("museum.christiansburg", 1),
-    ("museum.cincinnati", 1),
-    ("museum.cinema", 1),
-    ("museum.circus", 1),
-    ("museum.civilisation", 1),
-    ("museum.civilization", 1),
-    ("museum.civilwar", 1),
-    ("museum.clinton", 1),
-    ("museum.clock", 1),
-    ("museum.coal", 1),
-    ("museum.coastaldefence", 1),
-    ("museum.cody", 1),
-    ("museum.coldwar", 1),
-    ("museum.collection", 1),
-    ("museum.colonialwilliamsburg", 1),
-    ("museum.coloradoplateau", 1),
-    ("museum.columbia", 1),
-    ("museum.columbus", 1),
-    ("museum.communication", 1),
-    ("museum.communications", 1),
-    ("museum.community", 1),
-    ("museum.computer", 1),
-    ("museum.computerhistory", 1),
-    ("museum.comunicações", 1),
-    ("museum.contemporary", 1),
-    ("museum.contemporaryart", 1),
-    ("museum.convent", 1),
-    ("museum.copenhagen", 1),
-    ("museum.corporation", 1),
-    ("museum.correios-e-telecomunicações", 1),
-    ("museum.corvette", 1),
-    ("museum.costume", 1),
-    ("museum.countryestate", 1),
-    ("museum.county", 1),
-    ("museum.crafts", 1),
-    ("museum.cranbrook", 1),
-    ("museum.creation", 1),
-    ("museum.cultural", 1),
-    ("museum.culturalcenter", 1),
-    ("museum.culture", 1),
-    ("museum.cyber", 1),
-    ("museum.cymru", 1),
-    ("museum.dali", 1),
-    ("museum.dallas", 1),
-    ("museum.database", 1),
-    ("museum.ddr", 1),
-    ("museum.decorativearts", 1),
-    ("museum.delaware", 1),
-    ("museum.delmenhorst", 1),
-    ("museum.denmark", 1),
-    ("museum.depot", 1),
-    ("museum.design", 1),
-    ("museum.detroit", 1),
-    ("museum.dinosaur", 1),
-    ("museum.discovery", 1),
-    ("museum.dolls", 1),
-    ("museum.donostia", 1),
-    ("museum.durham", 1),
-    ("museum.eastafrica", 1),
-    ("museum.eastcoast", 1),
-    ("museum.education", 1),
-    ("museum.educational", 1),
-    ("museum.egyptian", 1),
-    ("museum.eisenbahn", 1),
-    ("museum.elburg", 1),
-    ("museum.elvendrell", 1),
-    ("museum.embroidery", 1),
-    ("museum.encyclopedic", 1),
-    ("museum.england", 1),
-    ("museum.entomology", 1),
-    ("museum.environment", 1),
-    ("museum.environmentalconservation", 1),
-    ("museum.epilepsy", 1),
-    ("museum.essex", 1),
-    ("museum.estate", 1),
-    ("museum.ethnology", 1),
-    ("museum.exeter", 1),
-    ("museum.exhibition", 1),
-    ("museum.family", 1),
-    ("museum.farm", 1),
-    ("museum.farmequipment", 1),
-    ("museum.farmers", 1),
-    ("museum.farmstead", 1),
-    ("museum.field", 1),
-    ("museum.figueres", 1),
-    ("museum.filatelia", 1),
-    ("museum.film", 1),
-    ("museum.fineart", 1),
-    ("museum.finearts", 1),
-    ("museum.finland", 1),
-    ("museum.flanders", 1),
-    ("museum.florida", 1),
-    ("museum.force", 1),
-    ("museum.fortmissoula", 1),
-    ("museum.fortworth", 1),
-    ("museum.foundation", 1),
-    ("museum.francaise", 1),
-    ("museum.frankfurt", 1),
-    ("museum.franziskaner", 1),
-    ("museum.freemasonry", 1),
-    ("museum.freiburg", 1),
-    ("museum.fribourg", 1),
-    ("museum.frog", 1),
-    ("museum.fundacio", 1),
-    ("museum.furniture", 1),
-    ("museum.gallery", 1),
-    ("museum.garden", 1),
-    ("museum.gateway", 1),
-    ("museum.geelvinck", 1),
-    ("museum.gemological", 1),
-    ("museum.geology", 1),
-    ("museum.georgia", 1),
-    ("museum.giessen", 1),
-    ("museum.glas", 1),
-    ("museum.glass", 1),
-    ("museum.gorge", 1),
-    ("museum.grandrapids", 1),
-    ("museum.graz", 1),
-    ("museum.guernsey", 1),
-    ("museum.halloffame", 1),
-    ("museum.hamburg", 1),
-    ("museum.handson", 1),
-    ("museum.harvestcelebration", 1),
-    ("museum.hawaii", 1),
-    ("museum.health", 1),
-    ("museum.heimatunduhren", 1),
-    ("museum.hellas", 1),
-    ("museum.helsinki", 1),
-    ("museum.hembygdsforbund", 1),
-    ("museum.heritage", 1),
-    ("museum.histoire", 1),
-    ("museum.historical", 1),
-    ("museum.historicalsociety", 1),
-    ("museum.historichouses", 1),
-    ("museum.historisch", 1),
-    ("museum.historisches", 1),
-    ("museum.history", 1),
-    ("museum.historyofscience", 1),
-    ("museum.horology", 1),
-    ("museum.house", 1),
-    ("museum.humanities", 1),
-    ("museum.illustration", 1),
-    ("museum.imageandsound", 1),
-    ("museum.indian", 1),
-    ("museum.indiana", 1),
-    ("museum.indianapolis", 1),
-    ("museum.indianmarket", 1),
-    ("museum.intelligence", 1),
-    ("museum.interactive", 1),
-    ("museum.iraq", 1),
-    ("museum.iron", 1),
-    ("museum.isleofman", 1),
-    ("museum.jamison", 1),
-    ("museum.jefferson", 1),
-    ("museum.jerusalem", 1),
-    ("museum.jewelry", 1),
-    ("museum.jewish", 1),
-    ("museum.jewishart", 1),
-    ("museum.jfk", 1),
-    ("museum.journalism", 1),
-    ("museum.judaica", 1),
-    ("museum.judygarland", 1),
-    ("museum.juedisches", 1),
-    ("museum.juif", 1),
-    ("museum.karate", 1),
-    ("museum.karikatur", 1),
-    ("museum.kids", 1),
-    ("museum.koebenhavn", 1),
-    ("museum.koeln", 1),
-    ("museum.kunst", 1),
-    ("museum.kunstsammlung", 1),
-    ("museum.kunstunddesign", 1),
-    ("museum.labor", 1),
-    ("museum.labour", 1),
-    ("museum.lajolla", 1),
-    ("museum.lancashire", 1),
-    ("museum.landes", 1),
-    ("museum.lans", 1),
-    ("museum.larsson", 1),
-    ("museum.lewismiller", 1),
-    ("museum.lincoln", 1),
-    ("museum.linz", 1),
-    ("museum.living", 1),
-    ("museum.livinghistory", 1),
-    ("museum.localhistory", 1),
-    ("museum.london", 1),
-    ("museum.losangeles", 1),
-    ("museum.louvre", 1),
-    ("museum.loyalist", 1),
-    ("museum.lucerne", 1),
-    ("museum.luxembourg", 1),
-    ("museum.luzern", 1),
-    ("museum.läns", 1),
-    ("museum.mad", 1),
-    ("museum.madrid", 1),
-    ("museum.mallorca", 1),
-    ("museum.manchester", 1),
-    ("museum.mansion", 1),
-    ("museum.mansions", 1),
-    ("museum.manx", 1),
-    ("museum.marburg", 1),
-    ("museum.maritime", 1),
-    ("museum.maritimo", 1),
-    ("museum.maryland", 1),
-    ("museum.marylhurst", 1),
-    ("museum.media", 1),
-    ("museum.medical", 1),
-    ("museum.medizinhistorisches", 1),
-    ("museum.meeres", 1),
-    ("museum.memorial", 1),
-    ("museum.mesaverde", 1),
-    ("museum.michigan", 1),
-    ("museum.midatlantic", 1),
-    ("museum.military", 1),
-    ("museum.mill", 1),
-    ("museum.miners", 1),
-    ("museum.mining", 1),
-    ("museum.minnesota", 1),
-    ("museum.missile", 1),
-    ("museum.missoula", 1),
-    ("museum.modern", 1),
-    ("museum.moma", 1),
-    ("museum.money", 1),
-    ("museum.monmouth", 1),
-    ("museum.monticello", 1),
-    ("museum.montreal", 1),
-    ("museum.moscow", 1),
-    ("museum.motorcycle", 1),
-    ("museum.muenchen", 1),
-    ("museum.muenster", 1),
-    ("museum.mulhouse", 1),
-    ("museum.muncie", 1),
-    ("museum.museet", 1),
-    ("museum.museumcenter", 1),
-    ("museum.museumvereniging", 1),
-    ("museum.music", 1),
-    ("museum.national", 1),
-    ("museum.nationalfirearms", 1),
-    ("museum.nationalheritage", 1),
-    ("museum.nativeamerican", 1),
-    ("museum.naturalhistory", 1),
-    ("museum.naturalhistorymuseum", 1),
-    ("museum.naturalsciences", 1),
-    ("museum.nature", 1),
-    ("museum.naturhistorisches", 1),
-    ("museum.natuurwetenschappen", 1),
-    ("museum.naumburg", 1),
-    ("museum.naval", 1),
-    ("museum.nebraska", 1),
-    ("museum.neues", 1),
-    ("museum.newhampshire", 1),
-    ("museum.newjersey", 1),
-    ("museum.newmexico", 1),
-    ("museum.newport", 1),
-    ("museum.newspaper", 1),
-    ("museum.newyork", 1),
-    ("museum.niepce", 1),
-    ("museum.norfolk", 1),
-    ("museum.north", 1),
-    ("museum.nrw", 1),
-    ("museum.nyc", 1),
-    ("museum.nyny", 1),
-    ("museum.oceanographic", 1),
-    ("museum.oceanographique", 1),
-    ("museum.omaha", 1),
-    ("museum.online", 1),
-    ("museum.ontario", 1),
-    ("museum.openair", 1),
-    ("museum.oregon", 1),
-    ("museum.oregontrail", 1),
-    ("museum.otago", 1),
-    ("museum.oxford", 1),
-    ("museum.pacific", 1),
-    ("museum.paderborn", 1),
-    ("museum.palace", 1),
-    ("museum.paleo", 1),
-    ("museum.palmsprings", 1),
-    ("museum.panama", 1),
-    ("museum.paris", 1),
-    ("museum.pasadena", 1),
-    ("museum.pharmacy", 1),
-    ("museum.philadelphia", 1),
-    ("museum.philadelphiaarea", 1),
-    ("museum.philately", 1),
-    ("museum.phoenix", 1),
-    ("museum.photography", 1),
-    ("museum.pilots", 1),
-    ("museum.pittsburgh", 1),
-    ("museum.planetarium", 1),
-    ("museum.plantation", 1),
-    ("museum.plants", 1),
-    ("museum.plaza", 1),
-    ("museum.portal", 1),
-    ("museum.portland", 1),
-    ("museum.portlligat", 1),
-    ("museum.posts-and-telecommunications", 1),
-    ("museum.preservation", 1),
-    ("museum.presidio", 1),
-    ("museum.press", 1),
-    ("museum.project", 1),
-    ("museum.public", 1),
-    ("museum.pubol", 1),
-    ("museum.quebec", 1),
-    ("museum.railroad", 1),
-    ("museum.railway", 1),
-    ("museum.research", 1),
-    ("museum.resistance", 1),
-    ("museum.riodejaneiro", 1),
-    ("museum.rochester", 1),
-    ("museum.rockart", 1),
-    ("museum.roma", 1),
-    ("museum.russia", 1),
-    ("museum.saintlouis", 1),
-    ("museum.salem", 1),
-    ("museum.salvadordali", 1),
-    ("museum.salzburg", 1),
-    ("museum.sandiego", 1),
-    ("museum.sanfrancisco", 1),
-    ("museum.santabarbara", 1),
-    ("museum.santacruz", 1),
-    ("museum.santafe", 1),
-    ("museum.saskatchewan", 1),
-    ("museum.satx", 1),
-    ("museum.savannahga", 1),
-    ("museum.schlesisches", 1),
-    ("museum.schoenbrunn", 1),
-    ("museum.schokoladen", 1),
-    ("museum.school", 1),
-    ("museum.schweiz", 1),
-    ("museum.science", 1),
-    ("museum.science-fiction", 1),
-    ("museum.scienceandhistory", 1),
-    ("museum.scienceandindustry", 1),
-    ("museum.sciencecenter", 1),
-    ("museum.sciencecenters", 1),
-    ("museum.sciencehistory", 1),
-    ("museum.sciences", 1),
-    ("museum.sciencesnaturelles", 1),
-    ("museum.scotland", 1),
-    ("museum.seaport", 1),
-    ("museum.settlement", 1),
-    ("museum.settlers", 1),
-    ("museum.shell", 1),
-    ("museum.sherbrooke", 1),
-    ("museum.sibenik", 1),
-    ("museum.silk", 1),
-    ("museum.ski", 1),
-    ("museum.skole", 1),
-    ("museum.society", 1),
-    ("museum.sologne", 1),
-    ("museum.soundandvision", 1),
-    ("museum.southcarolina", 1),
-    ("museum.southwest", 1),
-    ("museum.space", 1),
-    ("museum.spy", 1),
-    ("museum.square", 1),
-    ("museum.stadt", 1),
-    ("museum.stalbans", 1),
-    ("museum.starnberg", 1),
-    ("museum.state", 1),
-    ("museum.stateofdelaware", 1),
-    ("museum.station", 1),
-    ("museum.steam", 1),
-    ("museum.steiermark", 1),
-    ("museum.stjohn", 1),
-    ("museum.stockholm", 1),
-    ("museum.stpetersburg", 1),
-    ("museum.stuttgart", 1),
-    ("museum.suisse", 1),
-    ("museum.surgeonshall", 1),
-    ("museum.surrey", 1),
-    ("museum.svizzera", 1),
-    ("museum.sweden", 1),
-    ("museum.sydney", 1),
-    ("museum.tank", 1),
-    ("museum.tcm", 1),
-    ("museum.technology", 1),
-    ("museum.telekommunikation", 1),
-    ("museum.television", 1),
-    ("museum.texas", 1),
-    ("museum.textile", 1),
-    ("museum.theater", 1),
-    ("museum.time", 1),
-    ("museum.timekeeping", 1),
-    ("museum.topology", 1),
-    ("museum.torino", 1),
-    ("museum.touch", 1),
-    ("museum.town", 1),
-    ("museum.transport", 1),
-    ("museum.tree", 1),
-    ("museum.trolley", 1),
-    ("museum.trust", 1),
-    ("museum.trustee", 1),
-    ("museum.uhren", 1),
-    ("museum.ulm", 1),
-    ("museum.undersea", 1),
-    ("museum.university", 1),
-    ("museum.usa", 1),
-    ("museum.usantiques", 1),
-    ("museum.usarts", 1),
-    ("museum.uscountryestate", 1),
-    ("museum.usculture", 1),
-    ("museum.usdecorativearts", 1),
-    ("museum.usgarden", 1),
-    ("museum.ushistory", 1),
-    ("museum.ushuaia", 1),
-    ("museum.uslivinghistory", 1),
-    ("museum.utah", 1),
-    ("museum.uvic", 1),
-    ("museum.valley", 1),
-    ("museum.vantaa", 1),
-    ("museum.versailles", 1),
-    ("museum.viking", 1),
-    ("museum.village", 1),
-    ("museum.virginia", 1),
-    ("museum.virtual", 1),
-    ("museum.virtuel", 1),
-    ("museum.vlaanderen", 1),
-    ("museum.volkenkunde", 1),
-    ("museum.wales", 1),
-    ("museum.wallonie", 1),
-    ("museum.war", 1),
-    ("museum.washingtondc", 1),
-    ("museum.watch-and-clock", 1),
-    ("museum.watchandclock", 1),
-    ("museum.western", 1),
-    ("museum.westfalen", 1),
-    ("museum.whaling", 1),
-    ("museum.wildlife", 1),
-    ("museum.williamsburg", 1),
-    ("museum.windmill", 1),
-    ("museum.workshop", 1),
-    ("museum.xn--9dbhblg6di", 1),
-    ("museum.xn--comunicaes-v6a2o", 1),
-    ("museum.xn--correios-e-telecomunicaes-ghc29a", 1),
-    ("museum.xn--h1aegh", 1),
-    ("museum.xn--lns-qla", 1),
-    ("museum.york", 1),
-    ("museum.yorkshire", 1),
-    ("museum.yosemite", 1),
-    ("museum.youth", 1),
-    ("museum.zoological", 1),
-    ("museum.zoology", 1),
-    ("museum.иком", 1),
-    ("museum.ירושלים", 1),
-    ("music", 1),
-    ("mutual", 1),
-    ("mv", 1),
-    ("mv.aero", 1),
-    ("mv.biz", 1),
-    ("mv.com", 1),
-    ("mv.coop", 1),
-    ("mv.edu", 1),
-    ("mv.gov", 1),
-    ("mv.info", 1),
-    ("mv.int", 1),
-    ("mv.mil", 1),
-    ("mv.museum", 1),
-    ("mv.name", 1),
-    ("mv.net", 1),
-    ("mv.org", 1),
-    ("mv.pro", 1),
-    ("mw", 1),
-    ("mw.ac", 1),
-    ("mw.biz", 1),
-    ("mw.co", 1),
-    ("mw.com", 1),
-    ("mw.coop", 1),
-    ("mw.edu", 1),
-    ("mw.gov", 1),
-    ("mw.int", 1),
-    ("mw.museum", 1),
-    ("mw.net", 1),
-    ("mw.org", 1),
-    ("mx", 1),
-    ("mx.blogspot", 2),
-    ("mx.com", 1),
-    ("mx.edu", 1),
-    ("mx.gob", 1),
-    ("mx.net", 1),
-    ("mx.org", 1),
-    ("my", 1),
-    ("my.biz", 1),
-    ("my.blogspot", 2),
-    ("my.com", 1),
-    ("my.edu", 1),
-    ("my.gov", 1),
-    ("my.mil", 1),
-    ("my.name", 1),
-    ("my.net", 1),
-    ("my.org", 1),
-    ("mz", 1),
-    ("mz.ac", 1),
-    ("mz.adv", 1),
-    ("mz.co", 1),
-    ("mz.edu", 1),
-    ("mz.gov", 1),
-    ("mz.mil", 1),
-    ("mz.net", 1),
-    ("mz.org", 1),
-    ("na", 1),
-    ("na.ca", 1),
-    ("na.cc", 1),
-    ("na.co", 1),
-    ("na.com", 1),
-    ("na.dr", 1),
-    ("na.in", 1),
-    ("na.info", 1),
-    ("na.mobi", 1),
-    ("na.mx", 1),
-    ("na.name", 1),
-    ("na.or", 1),
-    ("na.org", 1),
-    ("na.pro", 1),
-    ("na.school", 1),
-    ("na.tv", 1),
-    ("na.us", 1),
-    ("na.ws", 1),
-    ("nab", 1),
-    ("nagoya", 1),
-    ("name", 1),
-    ("name.her.forgot", 2),
-    ("name.his.forgot", 2),
-    ("natura", 1),
-    ("navy", 1),
-    ("nba", 1),
-    ("nc", 1),
-    ("nc.asso", 1),
-    ("nc.nom", 1),
-    ("ne", 1),
-    ("nec", 1),
-    ("net", 1),
-    ("net.adobeaemcloud", 2),
-    ("net.adobeio-static", 2),
-    ("net.adobeioruntime", 2),
-    ("net.akadns", 2),
-    ("net.akamai", 2),
-    ("net.akamai-staging", 2),
-    ("net.akamaiedge", 2),
-    ("net.akamaiedge-staging", 2),
-    ("net.akamaihd", 2),
-    ("net.akamaihd-staging", 2),
-    ("net.akamaiorigin", 2),
-    ("net.akamaiorigin-staging", 2),
-    ("net.akamaized", 2),
-    ("net.akamaized-staging", 2),
-    ("net.alwaysdata", 2),
-    ("net.appudo", 2),
-    ("net.at-band-camp", 2),
-    ("net.atlassian-dev.prod.cdn", 2),
-    ("net.azure-mobile", 2),
-    ("net.azurestaticapps", 2),
-    ("net.azurestaticapps.1", 2),
-    ("net.azurestaticapps.2", 2),
-    ("net.azurestaticapps.3", 2),
-    ("net.azurestaticapps.centralus", 2),
-    ("net.azurestaticapps.eastasia", 2),
-    ("net.azurestaticapps.eastus2", 2),
-    ("net.azurestaticapps.westeurope", 2),
-    ("net.azurestaticapps.westus2", 2),
-    ("net.azurewebsites", 2),
-    ("net.bar0", 2),
-    ("net.bar1", 2),
-    ("net.bar2", 2),
-    ("net.barsy", 2),
-    ("net.bitbridge", 2),
-    ("net.blackbaudcdn", 2),
-    ("net.blogdns", 2),
-    ("net.boomla", 2),
-    ("net.bounceme", 2),
-    ("net.bplaced", 2),
-    ("net.broke-it", 2),
-    ("net.buyshouses", 2),
-    ("net.casacam", 2),
-    ("net.cdn-edges", 2),
-    ("net.cdn77.r", 2),
-    ("net.cdn77-ssl", 2),
-    ("net.channelsdvr", 2),
-    ("net.channelsdvr.u", 2),
-    ("net.clickrising", 2),
-    ("net.cloudaccess", 2),
-    ("net.cloudapp", 2),
-    ("net.cloudfront", 2),
-    ("net.cloudfunctions", 2),
-    ("net.cloudjiffy", 2),
-    ("net.cloudjiffy.fra1-de", 2),
-    ("net.cloudjiffy.west1-us", 2),
-    ("net.cloudycluster", 2),
-    ("net.community-pro", 2),
-    ("net.cryptonomic.*", 2),
-    ("net.dattolocal", 2),
-    ("net.ddns", 2),
-    ("net.debian", 2),
-    ("net.definima", 2),
-    ("net.dnsalias", 2),
-    ("net.dnsdojo", 2),
-    ("net.dnsup", 2),
-    ("net.does-it", 2),
-    ("net.dontexist", 2),
-    ("net.dsmynas", 2),
-    ("net.dynalias", 2),
-    ("net.dynathome", 2),
-    ("net.dynu", 2),
-    ("net.dynv6", 2),
-    ("net.eating-organic", 2),
-    ("net.edgeapp", 2),
-    ("net.edgekey", 2),
-    ("net.edgekey-staging", 2),
-    ("net.edgesuite", 2),
-    ("net.edgesuite-staging", 2),
-    ("net.elastx.jls-sto1", 2),
-    ("net.elastx.jls-sto2", 2),
-    ("net.elastx.jls-sto3", 2),
-    ("net.endofinternet", 2),
-    ("net.familyds", 2),
-    ("net.fastly.freetls", 2),
-    ("net.fastly.map", 2),
-    ("net.fastly.prod.a", 2),
-    ("net.fastly.prod.global", 2),
-    ("net.fastly.ssl.a", 2),
-    ("net.fastly.ssl.b", 2),
-    ("net.fastly.ssl.global", 2),
-    ("net.fastlylb", 2),
-    ("net.fastlylb.map", 2),
-    ("net.faststacks", 2),
-    ("net.feste-ip", 2),
-    ("net.firewall-gateway", 2),
-    ("net.flynnhosting", 2),
-    ("net.from-az", 2),
-    ("net.from-co", 2),
-    ("net.from-la", 2),
-    ("net.from-ny", 2),
-    ("net.gb", 2),
-    ("net.gets-it", 2),
-    ("net.ham-radio-op", 2),
-    ("net.heteml", 2),
-    ("net.hicam", 2),
-    ("net.homeftp", 2),
-    ("net.homeip", 2),
-    ("net.homelinux", 2),
-    ("net.homeunix", 2),
-    ("net.hu", 2),
-    ("net.in", 2),
-    ("net.in-dsl", 2),
-    ("net.in-the-band", 2),
-    ("net.in-vpn", 2),
-    ("net.iobb", 2),
-    ("net.ipifony", 2),
-    ("net.is-a-chef", 2),
-    ("net.is-a-geek", 2),
-    ("net.isa-geek", 2),
-    ("net.jp", 2),
-    ("net.kicks-ass", 2),
-    ("net.kinghost", 2),
-    ("net.knx-server", 2),
-    ("net.krellian", 2),
-    ("net.massivegrid.paas.fr-1", 2),
-    ("net.massivegrid.paas.lon-1", 2),
-    ("net.massivegrid.paas.lon-2", 2),
-    ("net.massivegrid.paas.ny-1", 2),
-    ("net.massivegrid.paas.ny-2", 2),
-    ("net.massivegrid.paas.sg-1", 2),
-    ("net.meinforum", 2),
-    ("net.memset", 2),
-    ("net.moonscale", 2),
-    ("net.myamaze", 2),
-    ("net.mydatto", 2),
-    ("net.mydissent", 2),
-    ("net.myeffect", 2),
-    ("net.myfritz", 2),
-    ("net.mymediapc", 2),
-    ("net.mypsx", 2),
-    ("net.mysecuritycamera", 2),
-    ("net.myspreadshop", 2),
-    ("net.nhlfan", 2),
-    ("net.no-ip", 2),
-    ("net.now-dns", 2),
-    ("net.office-on-the", 2),
-    ("net.onavstack", 2),
-    ("net.ovh.hosting.*", 2),
-    ("net.ovh.webpaas.*", 2),
-    ("net.ownip", 2),
-    ("net.pgafan", 2),
-    ("net.podzone", 2),
-    ("net.privatizehealthinsurance", 2),
-    ("net.rackmaze", 2),
-    ("net.redirectme", 2),
-    ("net.reserve-online", 2),
-    ("net.ru", 2),
-    ("net.saveincloud.jelastic", 2),
-    ("net.saveincloud.nordeste-idc", 2),
-    ("net.scaleforce.j", 2),
-    ("net.schokokeks", 2),
-    ("net.scrapper-site", 2),
-    ("net.se", 2),
-    ("net.seidat", 2),
-    ("net.selfip", 2),
-    ("net.sells-it", 2),
-    ("net.senseering", 2),
-    ("net.servebbs", 2),
-    ("net.serveblog", 2),
-    ("net.serveftp", 2),
-    ("net.serveminecraft", 2),
-    ("net.shopselect", 2),
-    ("net.siteleaf", 2),
-    ("net.square7", 2),
-    ("net.squares", 2),
-    ("net.srcf.soc", 2),
-    ("net.srcf.user", 2),
-    ("net.static-access", 2),
-    ("net.supabase", 2),
-    ("net.sytes", 2),
-    ("net.t3l3p0rt", 2),
-    ("net.tailscale.beta", 2),
-    ("net.thruhere", 2),
-    ("net.torproject", 2),
-    ("net.torproject.pages", 2),
-    ("net.ts", 2),
-    ("net.tsukaeru.jelastic", 2),
-    ("net.twmail", 2),
-    ("net.uk", 2),
-    ("net.uni5", 2),
-    ("net.vpndns", 2),
-    ("net.vps-host", 2),
-    ("net.vps-host.jelastic.atl", 2),
-    ("net.vps-host.jelastic.njs", 2),
-    ("net.vps-host.jelastic.ric", 2),
-    ("net.webhop", 2),
-    ("net.yandexcloud", 2),
-    ("net.yandexcloud.storage", 2),
-    ("net.yandexcloud.website", 2),
-    ("net.za", 2),
-    ("netbank", 1),
-    ("netflix", 1),
-    ("network", 1),
-    ("network.alces.*", 2),
-    ("network.arvo", 2),
-    ("network.azimuth", 2),
-    ("network.co", 2),
-    ("network.tlon", 2),
-    ("neustar", 1),
-    ("new", 1),
-    ("news", 1),
-    ("news.noticeable", 2),
-    ("next", 1),
-    ("nextdirect", 1),
-    ("nexus", 1),
-    ("nf", 1),
-    ("nf.arts", 1),
-    ("nf.com", 1),
-    ("nf.firm", 1),
-    ("nf.info", 1),
-    ("nf.net", 1),
-    ("nf.other", 1),
-    ("nf.per", 1),
-    ("nf.rec", 1),
-    ("nf.store", 1),
-    ("nf.web", 1),
-    ("nfl", 1),
-    ("ng", 1),
-    ("ng.col", 2),
-    ("ng.com", 1),
-    ("ng.com.blogspot", 2),
-    ("ng.edu", 1),
-    ("ng.firm", 2),
-    ("ng.gen", 2),
-    ("ng.gov", 1),
-    ("ng.i", 1),
-    ("ng.ltd", 2),
-    ("ng.mil", 1),
-    ("ng.mobi", 1),
-    ("ng.name", 1),
-    ("ng.net", 1),
-    ("ng.ngo", 2),
-    ("ng.org", 1),
-    ("ng.sch", 1),
-    ("ngo", 1),
-    ("nhk", 1),
-    ("ni", 1),
-    ("ni.ac", 1),
-    ("ni.biz", 1),
-    ("ni.co", 1),
-    ("ni.com", 1),
-    ("ni.edu", 1),
-    ("ni.gob", 1),
-    ("ni.in", 1),
-    ("ni.info", 1),
-    ("ni.int", 1),
-    ("ni.mil", 1),
-    ("ni.net", 1),
-    ("ni.nom", 1),
-    ("ni.org", 1),
-    ("ni.web", 1),
-    ("nico", 1),
-    ("nike", 1),
-    ("nikon", 1),
-    ("ninja", 1),
-    ("nissan", 1),
-    ("nissay", 1),
-    ("nl", 1),
-    ("nl.123website", 2),
-    ("nl.blogspot", 2),
-    ("nl.cistron", 2),
-    ("nl.co", 2),
-    ("nl.demon", 2),
-    ("nl.gov", 2),
-    ("nl.hosting-cluster", 2),
-    ("nl.khplay", 2),
-    ("nl.myspreadshop", 2),
-    ("nl.transurl.*", 2),
-    ("no", 1),
-    ("no.123hjemmeside", 2),
-    ("no.aa", 1),
-    ("no.aa.gs", 1),
-    ("no.aarborte", 1),
-    ("no.aejrie", 1),
-    ("no.afjord", 1),
-    ("no.agdenes", 1),
-    ("no.ah", 1),
-    ("no.ah.gs", 1),
-    ("no.akershus.nes", 1),
-    ("no.aknoluokta", 1),
-    ("no.akrehamn", 1),
-    ("no.al", 1),
-    ("no.alaheadju", 1),
-    ("no.alesund", 1),
-    ("no.algard", 1),
-    ("no.alstahaug", 1),
-    ("no.alta", 1),
-    ("no.alvdal", 1),
-    ("no.amli", 1),
-    ("no.amot", 1),
-    ("no.andasuolo", 1),
-    ("no.andebu", 1),
-    ("no.andoy", 1),
-    ("no.andøy", 1),
-    ("no.ardal", 1),
-    ("no.aremark", 1),
-    ("no.arendal", 1),
-    ("no.arna", 1),
-    ("no.aseral", 1),
-    ("no.asker", 1),
-    ("no.askim", 1),
-    ("no.askoy", 1),
-    ("no.askvoll", 1),
-    ("no.askøy", 1),
-    ("no.asnes", 1),
-    ("no.audnedaln", 1),
-    ("no.aukra", 1),
-    ("no.aure", 1),
-    ("no.aurland", 1),
-    ("no.aurskog-holand", 1),
-    ("no.aurskog-høland", 1),
-    ("no.austevoll", 1),
-    ("no.austrheim", 1),
-    ("no.averoy", 1),
-    ("no.averøy", 1),
-    ("no.badaddja", 1),
-    ("no.bahcavuotna", 1),
-    ("no.bahccavuotna", 1),
-    ("no.baidar", 1),
-    ("no.bajddar", 1),
-    ("no.balat", 1),
-    ("no.balestrand", 1),
-    ("no.ballangen", 1),
-    ("no.balsfjord", 1),
-    ("no.bamble", 1),
-    ("no.bardu", 1),
-    ("no.barum", 1),
-    ("no.batsfjord", 1),
-    ("no.bearalvahki", 1),
-    ("no.bearalváhki", 1),
-    ("no.beardu", 1),
-    ("no.beiarn", 1),
-    ("no.berg", 1),
-    ("no.bergen", 1),
-    ("no.berlevag", 1),
-    ("no.berlevåg", 1),
-    ("no.bievat", 1),
-    ("no.bievát", 1),
-    ("no.bindal", 1),
-    ("no.birkenes", 1),
-    ("no.bjarkoy", 1),
-    ("no.bjarkøy", 1),
-    ("no.bjerkreim", 1),
-    ("no.bjugn", 1),
-    ("no.blogspot", 2),
-    ("no.bodo", 1),
-    ("no.bodø", 1),
-    ("no.bokn", 1),
-    ("no.bomlo", 1),
-    ("no.bremanger", 1),
-    ("no.bronnoy", 1),
-    ("no.bronnoysund", 1),
-    ("no.brumunddal", 1),
-    ("no.bryne", 1),
-    ("no.brønnøy", 1),
-    ("no.brønnøysund", 1),
-    ("no.bu", 1),
-    ("no.bu.gs", 1),
-    ("no.budejju", 1),
-    ("no.buskerud.nes", 1),
-    ("no.bygland", 1),
-    ("no.bykle", 1),
-    ("no.báhcavuotna", 1),
-    ("no.báhccavuotna", 1),
-    ("no.báidár", 1),
-    ("no.bájddar", 1),
-    ("no.bálát", 1),
-    ("no.bådåddjå", 1),
-    ("no.båtsfjord", 1),
-    ("no.bærum", 1),
-    ("no.bømlo", 1),
-    ("no.cahcesuolo", 1),
-    ("no.co", 2),
-    ("no.davvenjarga", 1),
-    ("no.davvenjárga", 1),
-    ("no.davvesiida", 1),
-    ("no.deatnu", 1),
-    ("no.dep", 1),
-    ("no.dielddanuorri", 1),
-    ("no.divtasvuodna", 1),
-    ("no.divttasvuotna", 1),
-    ("no.donna", 1),
-    ("no.dovre", 1),
-    ("no.drammen", 1),
-    ("no.drangedal", 1),
-    ("no.drobak", 1),
-    ("no.drøbak", 1),
-    ("no.dyroy", 1),
-    ("no.dyrøy", 1),
-    ("no.dønna", 1),
-    ("no.egersund", 1),
-    ("no.eid", 1),
-    ("no.eidfjord", 1),
-    ("no.eidsberg", 1),
-    ("no.eidskog", 1),
-    ("no.eidsvoll", 1),
-    ("no.eigersund", 1),
-    ("no.elverum", 1),
-    ("no.enebakk", 1),
-    ("no.engerdal", 1),
-    ("no.etne", 1),
-    ("no.etnedal", 1),
-    ("no.evenassi", 1),
-    ("no.evenes", 1),
-    ("no.evenášši", 1),
-    ("no.evje-og-hornnes", 1),
-    ("no.farsund", 1),
-    ("no.fauske", 1),
-    ("no.fedje", 1),
-    ("no.fet", 1),
-    ("no.fetsund", 1),
-    ("no.fhs", 1),
-    ("no.finnoy", 1),
-    ("no.finnøy", 1),
-    ("no.fitjar", 1),
-    ("no.fjaler", 1),
-    ("no.fjell", 1),
-    ("no.fla", 1),
-    ("no.flakstad", 1),
-    ("no.flatanger", 1),
-    ("no.flekkefjord", 1),
-    ("no.flesberg", 1),
-    ("no.flora", 1),
-    ("no.floro", 1),
-    ("no.florø", 1),
-    ("no.flå", 1),
-    ("no.fm", 1),
-    ("no.fm.gs", 1),
-    ("no.folkebibl", 1),
-    ("no.folldal", 1),
-    ("no.forde", 1),
-    ("no.forsand", 1),
-    ("no.fosnes", 1),
-    ("no.frana", 1),
-    ("no.fredrikstad", 1),
-    ("no.frei", 1),
-    ("no.frogn", 1),
-    ("no.froland", 1),
-    ("no.frosta", 1),
-    ("no.froya", 1),
-    ("no.fræna", 1),
-    ("no.frøya", 1),
-    ("no.fuoisku", 1),
-    ("no.fuossko", 1),
-    ("no.fusa", 1),
-    ("no.fylkesbibl", 1),
-    ("no.fyresdal", 1),
-    ("no.førde", 1),
-    ("no.gaivuotna", 1),
-    ("no.galsa", 1),
-    ("no.gamvik", 1),
-    ("no.gangaviika", 1),
-    ("no.gaular", 1),
-    ("no.gausdal", 1),
-    ("no.giehtavuoatna", 1),
-    ("no.gildeskal", 1),
-    ("no.gildeskål", 1),
-    ("no.giske", 1),
-    ("no.gjemnes", 1),
-    ("no.gjerdrum", 1),
-    ("no.gjerstad", 1),
-    ("no.gjesdal", 1),
-    ("no.gjovik", 1),
-    ("no.gjøvik", 1),
-    ("no.gloppen", 1),
-    ("no.gol", 1),
-    ("no.gran", 1),
-    ("no.grane", 1),
-    ("no.granvin", 1),
-    ("no.gratangen", 1),
-    ("no.grimstad", 1),
-    ("no.grong", 1),
-    ("no.grue", 1),
-    ("no.gulen", 1),
-    ("no.guovdageaidnu", 1),
-    ("no.gáivuotna", 1),
-    ("no.gálsá", 1),
-    ("no.gáŋgaviika", 1),
-    ("no.ha", 1),
-    ("no.habmer", 1),
-    ("no.hadsel", 1),
-    ("no.hagebostad", 1),
-    ("no.halden", 1),
-    ("no.halsa", 1),
-    ("no.hamar", 1),
-    ("no.hamaroy", 1),
-    ("no.hammarfeasta", 1),
-    ("no.hammerfest", 1),
-    ("no.hapmir", 1),
-    ("no.haram", 1),
-    ("no.hareid", 1),
-    ("no.harstad", 1),
-    ("no.hasvik", 1),
-    ("no.hattfjelldal", 1),
-    ("no.haugesund", 1),
-    ("no.hedmark.os", 1),
-    ("no.hedmark.valer", 1),
-    ("no.hedmark.våler", 1),
-    ("no.hedmark.xn--vler-qoa", 1),
-    ("no.hemne", 1),
-    ("no.hemnes", 1),
-    ("no.hemsedal", 1),
-    ("no.herad", 1),
-    ("no.hitra", 1),
-    ("no.hjartdal", 1),
-    ("no.hjelmeland", 1),
-    ("no.hl", 1),
-    ("no.hl.gs", 1),
-    ("no.hm", 1),
-    ("no.hm.gs", 1),
-    ("no.hobol", 1),
-    ("no.hobøl", 1),
-    ("no.hof", 1),
-    ("no.hokksund", 1),
-    ("no.hol", 1),
-    ("no.hole", 1),
-    ("no.holmestrand", 1),
-    ("no.holtalen", 1),
-    ("no.holtålen", 1),
-    ("no.honefoss", 1),
-    ("no.hordaland.os", 1),
-    ("no.hornindal", 1),
-    ("no.horten", 1),
-    ("no.hoyanger", 1),
-    ("no.hoylandet", 1),
-    ("no.hurdal", 1),
-    ("no.hurum", 1),
-    ("no.hvaler", 1),
-    ("no.hyllestad", 1),
-    ("no.hábmer", 1),
-    ("no.hámmárfeasta", 1),
-    ("no.hápmir", 1),
-    ("no.hå", 1),
-    ("no.hægebostad", 1),
-    ("no.hønefoss", 1),
-    ("no.høyanger", 1),
-    ("no.høylandet", 1),
-    ("no.ibestad", 1),
-    ("no.idrett", 1),
-    ("no.inderoy", 1),
-    ("no.inderøy", 1),
-    ("no.iveland", 1),
-    ("no.ivgu", 1),
-    ("no.jan-mayen", 1),
-    ("no.jan-mayen.gs", 1),
-    ("no.jessheim", 1),
-    ("no.jevnaker", 1),
-    ("no.jolster", 1),
-    ("no.jondal", 1),
-    ("no.jorpeland", 1),
-    ("no.jølster", 1),
-    ("no.jørpeland", 1),
-    ("no.kafjord", 1),
-    ("no.karasjohka", 1),
-    ("no.karasjok", 1),
-    ("no.karlsoy", 1),
-    ("no.karmoy", 1),
-    ("no.karmøy", 1),
-    ("no.kautokeino", 1),
-    ("no.kirkenes", 1),
-    ("no.klabu", 1),
-    ("no.klepp", 1),
-    ("no.klæbu", 1),
-    ("no.kommune", 1),
-    ("no.kongsberg", 1),
-    ("no.kongsvinger", 1),
-    ("no.kopervik", 1),
-    ("no.kraanghke", 1),
-    ("no.kragero", 1),
-    ("no.kragerø", 1),
-    ("no.kristiansand", 1),
-    ("no.kristiansund", 1),
-    ("no.krodsherad", 1),
-    ("no.krokstadelva", 1),
-    ("no.kråanghke", 1),
-    ("no.krødsherad", 1),
-    ("no.kvafjord", 1),
-    ("no.kvalsund", 1),
-    ("no.kvam", 1),
-    ("no.kvanangen", 1),
-    ("no.kvinesdal", 1),
-    ("no.kvinnherad", 1),
-    ("no.kviteseid", 1),
-    ("no.kvitsoy", 1),
-    ("no.kvitsøy", 1),
-    ("no.kvæfjord", 1),
-    ("no.kvænangen", 1),
-    ("no.kárášjohka", 1),
-    ("no.kåfjord", 1),
-    ("no.laakesvuemie", 1),
-    ("no.lahppi", 1),
-    ("no.langevag", 1),
-    ("no.langevåg", 1),
-    ("no.lardal", 1),
-    ("no.larvik", 1),
-    ("no.lavagis", 1),
-    ("no.lavangen", 1),
-    ("no.leangaviika", 1),
-    ("no.leaŋgaviika", 1),
-    ("no.lebesby", 1),
-    ("no.leikanger", 1),
-    ("no.leirfjord", 1),
-    ("no.leirvik", 1),
-    ("no.leka", 1),
-    ("no.leksvik", 1),
-    ("no.lenvik", 1),
-    ("no.lerdal", 1),
-    ("no.lesja", 1),
-    ("no.levanger", 1),
-    ("no.lier", 1),
-    ("no.lierne", 1),
-    ("no.lillehammer", 1),
-    ("no.lillesand", 1),
-    ("no.lindas", 1),
-    ("no.lindesnes", 1),
-    ("no.lindås", 1),
-    ("no.loabat", 1),
-    ("no.loabát", 1),
-    ("no.lodingen", 1),
-    ("no.lom", 1),
-    ("no.loppa", 1),
-    ("no.lorenskog", 1),
-    ("no.loten", 1),
-    ("no.lund", 1),
-    ("no.lunner", 1),
-    ("no.luroy", 1),
-    ("no.lurøy", 1),
-    ("no.luster", 1),
-    ("no.lyngdal", 1),
-    ("no.lyngen", 1),
-    ("no.láhppi", 1),
-    ("no.lærdal", 1),
-    ("no.lødingen", 1),
-    ("no.lørenskog", 1),
-    ("no.løten", 1),
-    ("no.malatvuopmi", 1),
-    ("no.malselv", 1),
-    ("no.malvik", 1),
-    ("no.mandal", 1),
-    ("no.marker", 1),
-    ("no.marnardal", 1),
-    ("no.masfjorden", 1),
-    ("no.masoy", 1),
-    ("no.matta-varjjat", 1),
-    ("no.meland", 1),
-    ("no.meldal", 1),
-    ("no.melhus", 1),
-    ("no.meloy", 1),
-    ("no.meløy", 1),
-    ("no.meraker", 1),
-    ("no.meråker", 1),
-    ("no.midsund", 1),
-    ("no.midtre-gauldal", 1),
-    ("no.mil", 1),
-    ("no.mjondalen", 1),
-    ("no.mjøndalen", 1),
-    ("no.mo-i-rana", 1),
-    ("no.moareke", 1),
-    ("no.modalen", 1),
-    ("no.modum", 1),
-    ("no.molde", 1),
-    ("no.more-og-romsdal.heroy", 1),
-    ("no.more-og-romsdal.sande", 1),
-    ("no.mosjoen", 1),
-    ("no.mosjøen", 1),
-    ("no.moskenes", 1),
-    ("no.moss", 1),
-    ("no.mosvik", 1),
-    ("no.moåreke", 1),
-    ("no.mr", 1),
-    ("no.mr.gs", 1),
-    ("no.muosat", 1),
-    ("no.muosát", 1),
-    ("no.museum", 1),
-    ("no.myspreadshop", 2),
-    ("no.málatvuopmi", 1),
-    ("no.mátta-várjjat", 1),
-    ("no.målselv", 1),
-    ("no.måsøy", 1),
-    ("no.møre-og-romsdal.herøy", 1),
-    ("no.møre-og-romsdal.sande", 1),
-    ("no.naamesjevuemie", 1),
-    ("no.namdalseid", 1),
-    ("no.namsos", 1),
-    ("no.namsskogan", 1),
-    ("no.nannestad", 1),
-    ("no.naroy", 1),
-    ("no.narviika", 1),
-    ("no.narvik", 1),
-    ("no.naustdal", 1),
-    ("no.navuotna", 1),
-    ("no.nedre-eiker", 1),
-    ("no.nesna", 1),
-    ("no.nesodden", 1),
-    ("no.nesoddtangen", 1),
-    ("no.nesseby", 1),
-    ("no.nesset", 1),
-    ("no.nissedal", 1),
-    ("no.nittedal", 1),
-    ("no.nl", 1),
-    ("no.nl.gs", 1),
-    ("no.nord-aurdal", 1),
-    ("no.nord-fron", 1),
-    ("no.nord-odal", 1),
-    ("no.norddal", 1),
-    ("no.nordkapp", 1),
-    ("no.nordland.bo", 1),
-    ("no.nordland.bø", 1),
-    ("no.nordland.heroy", 1),
-    ("no.nordland.herøy", 1),
-    ("no.nordland.xn--b-5ga", 1),
-    ("no.nordland.xn--hery-ira", 1),
-    ("no.nordre-land", 1),
-    ("no.nordreisa", 1),
-    ("no.nore-og-uvdal", 1),
-    ("no.notodden", 1),
-    ("no.notteroy", 1),
-    ("no.nt", 1),
-    ("no.nt.gs", 1),
-    ("no.návuotna", 1),
-    ("no.nååmesjevuemie", 1),
-    ("no.nærøy", 1),
-    ("no.nøtterøy", 1),
-    ("no.odda", 1),
-    ("no.of", 1),
-    ("no.of.gs", 1),
-    ("no.oksnes", 1),
-    ("no.ol", 1),
-    ("no.ol.gs", 1),
-    ("no.omasvuotna", 1),
-    ("no.oppdal", 1),
-    ("no.oppegard", 1),
-    ("no.oppegård", 1),
-    ("no.orkanger", 1),
-    ("no.orkdal", 1),
-    ("no.orland", 1),
-    ("no.orskog", 1),
-    ("no.orsta", 1),
-    ("no.osen", 1),
-    ("no.oslo", 1),
-    ("no.oslo.gs", 1),
-    ("no.osoyro", 1),
-    ("no.osteroy", 1),
-    ("no.osterøy", 1),
-    ("no.ostfold.valer", 1),
-    ("no.ostre-toten", 1),
-    ("no.osøyro", 1),
-    ("no.overhalla", 1),
-    ("no.ovre-eiker", 1),
-    ("no.oyer", 1),
-    ("no.oygarden", 1),
-    ("no.oystre-slidre", 1),
-    ("no.porsanger", 1),
-    ("no.porsangu", 1),
-    ("no.porsgrunn", 1),
-    ("no.porsáŋgu", 1),
-    ("no.priv", 1),
-    ("no.rade", 1),
-    ("no.radoy", 1),
-    ("no.radøy", 1),
-    ("no.rahkkeravju", 1),
-    ("no.raholt", 1),
-    ("no.raisa", 1),
-    ("no.rakkestad", 1),
-    ("no.ralingen", 1),
-    ("no.rana", 1),
-    ("no.randaberg", 1),
-    ("no.rauma", 1),
-    ("no.rendalen", 1),
-    ("no.rennebu", 1),
-    ("no.rennesoy", 1),
-    ("no.rennesøy", 1),
-    ("no.rindal", 1),
-    ("no.ringebu", 1),
-    ("no.ringerike", 1),
-    ("no.ringsaker", 1),
-    ("no.risor", 1),
-    ("no.rissa", 1),
-    ("no.risør", 1),
-    ("no.rl", 1),
-    ("no.rl.gs", 1),
-    ("no.roan", 1),
-    ("no.rodoy", 1),
-    ("no.rollag", 1),
-    ("no.romsa", 1),
-    ("no.romskog", 1),
-    ("no.roros", 1),
-    ("no.rost", 1),
-    ("no.royken", 1),
-    ("no.royrvik", 1),
-    ("no.ruovat", 1),
-    ("no.rygge", 1),
-    ("no.ráhkkerávju", 1),
-    ("no.ráisa", 1),
-    ("no.råde", 1),
-    ("no.råholt", 1),
-    ("no.rælingen", 1),
-    ("no.rødøy", 1),
-    ("no.rømskog", 1),
-    ("no.røros", 1),
-    ("no.røst", 1),
-    ("no.røyken", 1),
-    ("no.røyrvik", 1),
-    ("no.salangen", 1),
-    ("no.salat", 1),
-    ("no.saltdal", 1),
-    ("no.samnanger", 1),
-    ("no.sandefjord", 1),
-    ("no.sandnes", 1),
-    ("no.sandnessjoen", 1),
-    ("no.sandnessjøen", 1),
-    ("no.sandoy", 1),
-    ("no.sandøy", 1),
-    ("no.sarpsborg", 1),
-    ("no.sauda", 1),
-    ("no.sauherad", 1),
-    ("no.sel", 1),
-    ("no.selbu", 1),
-    ("no.selje", 1),
-    ("no.seljord", 1),
-    ("no.sf", 1),
-    ("no.sf.gs", 1),
-    ("no.siellak", 1),
-    ("no.sigdal", 1),
-    ("no.siljan", 1),
-    ("no.sirdal", 1),
-    ("no.skanit", 1),
-    ("no.skanland", 1),
-    ("no.skaun", 1),
-    ("no.skedsmo", 1),
-    ("no.skedsmokorset", 1),
-    ("no.ski", 1),
-    ("no.skien", 1),
-    ("no.skierva", 1),
-    ("no.skiervá", 1),
-    ("no.skiptvet", 1),
-    ("no.skjak", 1),
-    ("no.skjervoy", 1),
-    ("no.skjervøy", 1),
-    ("no.skjåk", 1),
-    ("no.skodje", 1),
-    ("no.skánit", 1),
-    ("no.skånland", 1),
-    ("no.slattum", 1),
-    ("no.smola", 1),
-    ("no.smøla", 1),
-    ("no.snaase", 1),
-    ("no.snasa", 1),
-    ("no.snillfjord", 1),
-    ("no.snoasa", 1),
-    ("no.snåase", 1),
-    ("no.snåsa", 1),
-    ("no.sogndal", 1),
-    ("no.sogne", 1),
-    ("no.sokndal", 1),
-    ("no.sola", 1),
-    ("no.solund", 1),
-    ("no.somna", 1),
-    ("no.sondre-land", 1),
-    ("no.songdalen", 1),
-    ("no.sor-aurdal", 1),
-    ("no.sor-fron", 1),
-    ("no.sor-odal", 1),
-    ("no.sor-varanger", 1),
-    ("no.sorfold", 1),
-    ("no.sorreisa", 1),
-    ("no.sortland", 1),
-    ("no.sorum", 1),
-    ("no.spjelkavik", 1),
-    ("no.spydeberg", 1),
-    ("no.st", 1),
-    ("no.st.gs", 1),
-    ("no.stange", 1),
-    ("no.stat", 1),
-    ("no.stathelle", 1),
-    ("no.stavanger", 1),
-    ("no.stavern", 1),
-    ("no.steigen", 1),
-    ("no.steinkjer", 1),
-    ("no.stjordal", 1),
-    ("no.stjordalshalsen", 1),
-    ("no.stjørdal", 1),
-    ("no.stjørdalshalsen", 1),
-    ("no.stokke", 1),
-    ("no.stor-elvdal", 1),
-    ("no.stord", 1),
-    ("no.stordal", 1),
-    ("no.storfjord", 1),
-    ("no.strand", 1),
-    ("no.stranda", 1),
-    ("no.stryn", 1),
-    ("no.sula", 1),
-    ("no.suldal", 1),
-    ("no.sund", 1),
-    ("no.sunndal", 1),
-    ("no.surnadal", 1),
-    ("no.svalbard", 1),
-    ("no.svalbard.gs", 1),
-    ("no.sveio", 1),
-    ("no.svelvik", 1),
-    ("no.sykkylven", 1),
-    ("no.sálat", 1),
-    ("no.sálát", 1),
-    ("no.søgne", 1),
-    ("no.sømna", 1),
-    ("no.søndre-land", 1),
-    ("no.sør-aurdal", 1),
-    ("no.sør-fron", 1),
-    ("no.sør-odal", 1),
-    ("no.sør-varanger", 1),
-    ("no.sørfold", 1),
-    ("no.sørreisa", 1),
-    ("no.sørum", 1),
-    ("no.tana", 1),
-    ("no.tananger", 1),
-    ("no.telemark.bo", 1),
-    ("no.telemark.bø", 1),
-    ("no.telemark.xn--b-5ga", 1),
-    ("no.time", 1),
-    ("no.tingvoll", 1),
-    ("no.tinn", 1),
-    ("no.tjeldsund", 1),
-    ("no.tjome", 1),
-    ("no.tjøme", 1),
-    ("no.tm", 1),
-    ("no.tm.gs", 1),
-    ("no.tokke", 1),
-    ("no.tolga", 1),
-    ("no.tonsberg", 1),
-    ("no.torsken", 1),
-    ("no.tr", 1),
-    ("no.tr.gs", 1),
-    ("no.trana", 1),
-    ("no.tranby", 1),
-    ("no.tranoy", 1),
-    ("no.tranøy", 1),
-    ("no.troandin", 1),
-    ("no.trogstad", 1),
-    ("no.tromsa", 1),
-    ("no.tromso", 1),
-    ("no.tromsø", 1),
-    ("no.trondheim", 1),
-    ("no.trysil", 1),
-    ("no.træna", 1),
-    ("no.trøgstad", 1),
-    ("no.tvedestrand", 1),
-    ("no.tydal", 1),
-    ("no.tynset", 1),
-    ("no.tysfjord", 1),
-    ("no.tysnes", 1),
-    ("no.tysvar", 1),
-    ("no.tysvær", 1),
-    ("no.tønsberg", 1),
-    ("no.ullensaker", 1),
-    ("no.ullensvang", 1),
-    ("no.ulvik", 1),
-    ("no.unjarga", 1),
-    ("no.unjárga", 1),
-    ("no.utsira", 1),
-    ("no.va", 1),
-    ("no.va.gs", 1),
-    ("no.vaapste", 1),
-    ("no.vadso", 1),
-    ("no.vadsø", 1),
-    ("no.vaga", 1),
-    ("no.vagan", 1),
-    ("no.vagsoy", 1),
-    ("no.vaksdal", 1),
-    ("no.valle", 1),
-    ("no.vang", 1),
-    ("no.vanylven", 1),
-    ("no.vardo", 1),
-    ("no.vardø", 1),
-    ("no.varggat", 1),
-    ("no.varoy", 1),
-    ("no.vefsn", 1),
-    ("no.vega", 1),
-    ("no.vegarshei", 1),
-    ("no.vegårshei", 1),
-    ("no.vennesla", 1),
-    ("no.verdal", 1),
-    ("no.verran", 1),
-    ("no.vestby", 1),
-    ("no.vestfold.sande", 1),
-    ("no.vestnes", 1),
-    ("no.vestre-slidre", 1),
-    ("no.vestre-toten", 1),
-    ("no.vestvagoy", 1),
-    ("no.vestvågøy", 1),
-    ("no.vevelstad", 1),
-    ("no.vf", 1),
-    ("no.vf.gs", 1),
-    ("no.vgs", 1),
-    ("no.vik", 1),
-    ("no.vikna", 1),
-    ("no.vindafjord", 1),
-    ("no.voagat", 1),
-    ("no.volda", 1),
-    ("no.voss", 1),
-    ("no.vossevangen", 1),
-    ("no.várggát", 1),
-    ("no.vågan", 1),
-    ("no.vågsøy", 1),
-    ("no.vågå", 1),
-    ("no.værøy", 1),
-    ("no.xn--andy-ira", 1),
-    ("no.xn--asky-ira", 1),
-    ("no.xn--aurskog-hland-jnb", 1),
-    ("no.xn--avery-yua", 1),
-    ("no.xn--bdddj-mrabd", 1),
-    ("no.xn--bearalvhki-y4a", 1),
-    ("no.xn--berlevg-jxa", 1),
-    ("no.xn--bhcavuotna-s4a", 1),
-    ("no.xn--bhccavuotna-k7a", 1),
-    ("no.xn--bidr-5nac", 1),
-    ("no.xn--bievt-0qa", 1),
-    ("no.xn--bjarky-fya", 1),
-    ("no.xn--bjddar-pta", 1),
-    ("no.xn--blt-elab", 1),
-    ("no.xn--bmlo-gra", 1),
-    ("no.xn--bod-2na", 1),
-    ("no.xn--brnny-wuac", 1),
-    ("no.xn--brnnysund-m8ac", 1),
-    ("no.xn--brum-voa", 1),
-    ("no.xn--btsfjord-9za", 1),
-    ("no.xn--davvenjrga-y4a", 1),
-    ("no.xn--dnna-gra", 1),
-    ("no.xn--drbak-wua", 1),
-    ("no.xn--dyry-ira", 1),
-    ("no.xn--eveni-0qa01ga", 1),
-    ("no.xn--finny-yua", 1),
-    ("no.xn--fjord-lra", 1),
-    ("no.xn--fl-zia", 1),
-    ("no.xn--flor-jra", 1),
-    ("no.xn--frde-gra", 1),
-    ("no.xn--frna-woa", 1),
-    ("no.xn--frya-hra", 1),
-    ("no.xn--ggaviika-8ya47h", 1),
-    ("no.xn--gildeskl-g0a", 1),
-    ("no.xn--givuotna-8ya", 1),
-    ("no.xn--gjvik-wua", 1),
-    ("no.xn--gls-elac", 1),
-    ("no.xn--h-2fa", 1),
-    ("no.xn--hbmer-xqa", 1),
-    ("no.xn--hcesuolo-7ya35b", 1),
-    ("no.xn--hgebostad-g3a", 1),
-    ("no.xn--hmmrfeasta-s4ac", 1),
-    ("no.xn--hnefoss-q1a", 1),
-    ("no.xn--hobl-ira", 1),
-    ("no.xn--holtlen-hxa", 1),
-    ("no.xn--hpmir-xqa", 1),
-    ("no.xn--hyanger-q1a", 1),
-    ("no.xn--hylandet-54a", 1),
-    ("no.xn--indery-fya", 1),
-    ("no.xn--jlster-bya", 1),
-    ("no.xn--jrpeland-54a", 1),
-    ("no.xn--karmy-yua", 1),
-    ("no.xn--kfjord-iua", 1),
-    ("no.xn--klbu-woa", 1),
-    ("no.xn--koluokta-7ya57h", 1),
-    ("no.xn--krager-gya", 1),
-    ("no.xn--kranghke-b0a", 1),
-    ("no.xn--krdsherad-m8a", 1),
-    ("no.xn--krehamn-dxa", 1),
-    ("no.xn--krjohka-hwab49j", 1),
-    ("no.xn--ksnes-uua", 1),
-    ("no.xn--kvfjord-nxa", 1),
-    ("no.xn--kvitsy-fya", 1),
-    ("no.xn--kvnangen-k0a", 1),
-    ("no.xn--l-1fa", 1),
-    ("no.xn--laheadju-7ya", 1),
-    ("no.xn--langevg-jxa", 1),
-    ("no.xn--ldingen-q1a", 1),
-    ("no.xn--leagaviika-52b", 1),
-    ("no.xn--lesund-hua", 1),
-    ("no.xn--lgrd-poac", 1),
-    ("no.xn--lhppi-xqa", 1),
-    ("no.xn--linds-pra", 1),
-    ("no.xn--loabt-0qa", 1),
-    ("no.xn--lrdal-sra", 1),
-    ("no.xn--lrenskog-54a", 1),
-    ("no.xn--lt-liac", 1),
-    ("no.xn--lten-gra", 1),
-    ("no.xn--lury-ira", 1),
-    ("no.xn--mely-ira", 1),
-    ("no.xn--merker-kua", 1),
-    ("no.xn--mjndalen-64a", 1),
-    ("no.xn--mlatvuopmi-s4a", 1),
-    ("no.xn--mli-tla", 1),
-    ("no.xn--mlselv-iua", 1),
-    ("no.xn--moreke-jua", 1),
-    ("no.xn--mosjen-eya", 1),
-    ("no.xn--mot-tla", 1),
-    ("no.xn--mre-og-romsdal-qqb.sande", 1),
-    ("no.xn--mre-og-romsdal-qqb.xn--hery-ira", 1),
-    ("no.xn--msy-ula0h", 1),
-    ("no.xn--mtta-vrjjat-k7af", 1),
-    ("no.xn--muost-0qa", 1),
-    ("no.xn--nmesjevuemie-tcba", 1),
-    ("no.xn--nry-yla5g", 1),
-    ("no.xn--nttery-byae", 1),
-    ("no.xn--nvuotna-hwa", 1),
-    ("no.xn--oppegrd-ixa", 1),
-    ("no.xn--ostery-fya", 1),
-    ("no.xn--osyro-wua", 1),
-    ("no.xn--porsgu-sta26f", 1),
-    ("no.xn--rady-ira", 1),
-    ("no.xn--rdal-poa", 1),
-    ("no.xn--rde-ula", 1),
-    ("no.xn--rdy-0nab", 1),
-    ("no.xn--rennesy-v1a", 1),
-    ("no.xn--rhkkervju-01af", 1),
-    ("no.xn--rholt-mra", 1),
-    ("no.xn--risa-5na", 1),
-    ("no.xn--risr-ira", 1),
-    ("no.xn--rland-uua", 1),
-    ("no.xn--rlingen-mxa", 1),
-    ("no.xn--rmskog-bya", 1),
-    ("no.xn--rros-gra", 1),
-    ("no.xn--rskog-uua", 1),
-    ("no.xn--rst-0na", 1),
-    ("no.xn--rsta-fra", 1),
-    ("no.xn--ryken-vua", 1),
-    ("no.xn--ryrvik-bya", 1),
-    ("no.xn--s-1fa", 1),
-    ("no.xn--sandnessjen-ogb", 1),
-    ("no.xn--sandy-yua", 1),
-    ("no.xn--seral-lra", 1),
-    ("no.xn--sgne-gra", 1),
-    ("no.xn--skierv-uta", 1),
-    ("no.xn--skjervy-v1a", 1),
-    ("no.xn--skjk-soa", 1),
-    ("no.xn--sknit-yqa", 1),
-    ("no.xn--sknland-fxa", 1),
-    ("no.xn--slat-5na", 1),
-    ("no.xn--slt-elab", 1),
-    ("no.xn--smla-hra", 1),
-    ("no.xn--smna-gra", 1),
-    ("no.xn--snase-nra", 1),
-    ("no.xn--sndre-land-0cb", 1),
-    ("no.xn--snes-poa", 1),
-    ("no.xn--snsa-roa", 1),
-    ("no.xn--sr-aurdal-l8a", 1),
-    ("no.xn--sr-fron-q1a", 1),
-    ("no.xn--sr-odal-q1a", 1),
-    ("no.xn--sr-varanger-ggb", 1),
-    ("no.xn--srfold-bya", 1),
-    ("no.xn--srreisa-q1a", 1),
-    ("no.xn--srum-gra", 1),
-    ("no.xn--stfold-9xa.xn--vler-qoa", 1),
-    ("no.xn--stjrdal-s1a", 1),
-    ("no.xn--stjrdalshalsen-sqb", 1),
-    ("no.xn--stre-toten-zcb", 1),
-    ("no.xn--tjme-hra", 1),
-    ("no.xn--tnsberg-q1a", 1),
-    ("no.xn--trany-yua", 1),
-    ("no.xn--trgstad-r1a", 1),
-    ("no.xn--trna-woa", 1),
-    ("no.xn--troms-zua", 1),
-    ("no.xn--tysvr-vra", 1),
-    ("no.xn--unjrga-rta", 1),
-    ("no.xn--vads-jra", 1),
-    ("no.xn--vard-jra", 1),
-    ("no.xn--vegrshei-c0a", 1),
-    ("no.xn--vestvgy-ixa6o", 1),
-    ("no.xn--vg-yiab", 1),
-    ("no.xn--vgan-qoa", 1),
-    ("no.xn--vgsy-qoa0j", 1),
-    ("no.xn--vre-eiker-k8a", 1),
-    ("no.xn--vrggt-xqad", 1),
-    ("no.xn--vry-yla5g", 1),
-    ("no.xn--yer-zna", 1),
-    ("no.xn--ygarden-p1a", 1),
-    ("no.xn--ystre-slidre-ujb", 1),
-    ("no.ákŋoluokta", 1),
-    ("no.álaheadju", 1),
-    ("no.áltá", 1),
-    ("no.åfjord", 1),
-    ("no.åkrehamn", 1),
-    ("no.ål", 1),
-    ("no.ålesund", 1),
-    ("no.ålgård", 1),
-    ("no.åmli", 1),
-    ("no.åmot", 1),
-    ("no.årdal", 1),
-    ("no.ås", 1),
-    ("no.åseral", 1),
-    ("no.åsnes", 1),
-    ("no.øksnes", 1),
-    ("no.ørland", 1),
-    ("no.ørskog", 1),
-    ("no.ørsta", 1),
-    ("no.østfold.våler", 1),
-    ("no.østre-toten", 1),
-    ("no.øvre-eiker", 1),
-    ("no.øyer", 1),
-    ("no.øygarden", 1),
-    ("no.øystre-slidre", 1),
-    ("no.čáhcesuolo", 1),
-    ("nokia", 1),
-    ("northwesternmutual", 1),
-    ("norton", 1),
-    ("now", 1),
-    ("nowruz", 1),
-    ("nowtv", 1),
-    ("np.*", 1),
-    ("nr", 1),
-    ("nr.biz", 1),
-    ("nr.com", 1),
-    ("nr.edu", 1),
-    ("nr.gov", 1),
-    ("nr.info", 1),
-    ("nr.net", 1),
-    ("nr.org", 1),
-    ("nra", 1),
-    ("nrw", 1),
-    ("ntt", 1),
-    ("nu", 1),
-    ("nu.enterprisecloud", 2),
-    ("nu.merseine", 2),
-    ("nu.mine", 2),
-    ("nu.shacknet", 2),
-    ("nyc", 1),
-    ("nz", 1),
-    ("nz.ac", 1),
-    ("nz.co", 1),
-    ("nz.co.blogspot", 2),
-    ("nz.cri", 1),
-    ("nz.geek", 1),
-    ("nz.gen", 1),
-    ("nz.govt", 1),
-    ("nz.health", 1),
-    ("nz.iwi", 1),
-    ("nz.kiwi", 1),
-    ("nz.maori", 1),
-    ("nz.mil", 1),
-    ("nz.māori", 1),
-    ("nz.net", 1),
-    ("nz.org", 1),
-    ("nz.parliament", 1),
-    ("nz.school", 1),
-    ("nz.xn--mori-qsa", 1),
-    ("obi", 1),
-    ("observer", 1),
-    ("office", 1),
-    ("okinawa", 1),
-    ("olayan", 1),
-    ("olayangroup", 1),
-    ("oldnavy", 1),
-    ("ollo", 1),
-    ("om", 1),
-    ("om.co", 1),
-    ("om.com", 1),
-    ("om.edu", 1),
-    ("om.gov", 1),
-    ("om.med", 1),
-    ("om.museum", 1),
-    ("om.net", 1),
-    ("om.org", 1),
-    ("om.pro", 1),
-    ("omega", 1),
-    ("one", 1),
-    ("one.homelink", 2),
-    ("one.onred", 2),
-    ("one.onred.staging", 2),
-    ("one.service", 2),
-    ("ong", 1),
-    ("onion", 1),
-    ("onl", 1),
-    ("online", 1),
-    ("online.barsy", 2),
-    ("online.eero", 2),
-    ("online.eero-stage", 2),
-    ("ooo", 1),
-    ("open", 1),
-    ("oracle", 1),
-    ("orange", 1),
-    ("orange.tech", 2),
-    ("org", 1),
-    ("org.accesscam", 2),
-    ("org.ae", 2),
-    ("org.altervista", 2),
-    ("org.amune.tele", 2),
-    ("org.barsy", 2),
-    ("org.blogdns", 2),
-    ("org.blogsite", 2),
-    ("org.bmoattachments", 2),
-    ("org.boldlygoingnowhere", 2),
-    ("org.cable-modem", 2),
-    ("org.camdvr", 2),
-    ("org.cdn77.c", 2),
-    ("org.cdn77.rsc", 2),
-    ("org.cdn77-secure.origin.ssl", 2),
-    ("org.certmgr", 2),
-    ("org.cloudns", 2),
-    ("org.collegefan", 2),
-    ("org.couchpotatofries", 2),
-    ("org.ddnss", 2),
-    ("org.diskstation", 2),
-    ("org.dnsalias", 2),
-    ("org.dnsdojo", 2),
-    ("org.doesntexist", 2),
-    ("org.dontexist", 2),
-    ("org.doomdns", 2),
-    ("org.dsmynas", 2),
-    ("org.duckdns", 2),
-    ("org.dvrdns", 2),
-    ("org.dynalias", 2),
-    ("org.dyndns", 2),
-    ("org.dyndns.go", 2),
-    ("org.dyndns.home", 2),
-    ("org.dynserv", 2),
-    ("org.endofinternet", 2),
-    ("org.endoftheinternet", 2),
-    ("org.eu", 2),
-    ("org.eu.al", 2),
-    ("org.eu.asso", 2),
-    ("org.eu.at", 2),
-    ("org.eu.au", 2),
-    ("org.eu.be", 2),
-    ("org.eu.bg", 2),
-    ("org.eu.ca", 2),
-    ("org.eu.cd", 2),
-    ("org.eu.ch", 2),
-    ("org.eu.cn", 2),
-    ("org.eu.cy", 2),
-    ("org.eu.cz", 2),
-    ("org.eu.de", 2),
-    ("org.eu.dk", 2),
-    ("org.eu.edu", 2),
-    ("org.eu.ee", 2),
-    ("org.eu.es", 2),
-    ("org.eu.fi", 2),
-    ("org.eu.fr", 2),
-    ("org.eu.gr", 2),
-    ("org.eu.hr", 2),
-    ("org.eu.hu", 2),
-    ("org.eu.ie", 2),
-    ("org.eu.il", 2),
-    ("org.eu.in", 2),
-    ("org.eu.int", 2),
-    ("org.eu.is", 2),
-    ("org.eu.it", 2),
-    ("org.eu.jp", 2),
-    ("org.eu.kr", 2),
-    ("org.eu.lt", 2),
-    ("org.eu.lu", 2),
-    ("org.eu.lv", 2),
-    ("org.eu.mc", 2),
-    ("org.eu.me", 2),
-    ("org.eu.mk", 2),
-    ("org.eu.mt", 2),
-    ("org.eu.my", 2),
-    ("org.eu.net", 2),
-    ("org.eu.ng", 2),
-    ("org.eu.nl", 2),
-    ("org.eu.no", 2),
-    ("org.eu.nz", 2),
-    ("org.eu.paris", 2),
-    ("org.eu.pl", 2),
-    ("org.eu.pt", 2),
-    ("org.eu.q-a", 2),
-    ("org.eu.ro", 2),
-    ("org.eu.ru", 2),
-    ("org.eu.se", 2),
-    ("org.eu.si", 2),
-    ("org.eu.sk", 2),
-    ("org.eu.tr", 2),
-    ("org.eu.uk", 2),
-    ("org.eu.us", 2),
-    ("org.familyds", 2),
-    ("org.fedorainfracloud", 2),
-    ("org.fedorapeople", 2),
-    ("org.fedoraproject.cloud", 2),
-    ("org.fedoraproject.os.app", 2),
-    ("org.fedoraproject.stg.os.app", 2),
-    ("org.freeddns", 2),
-    ("org.freedesktop", 2),
-    ("org.from-me", 2),
-    ("org.game-host", 2),
-    ("org.gotdns", 2),
-    ("org.hepforge", 2),
-    ("org.hk", 2),
-    ("org.hobby-site", 2),
-    ("org.homedns", 2),
-    ("org.homeftp", 2),
-    ("org.homelinux", 2),
-    ("org.homeunix", 2),
-    ("org.hopto", 2),
-    ("org.httpbin", 2),
-    ("org.in-dsl", 2),
-    ("org.in-vpn", 2),
-    ("org.is-a-bruinsfan", 2),
-    ("org.is-a-candidate", 2),
-    ("org.is-a-celticsfan", 2),
-    ("org.is-a-chef", 2),
-    ("org.is-a-geek", 2),
-    ("org.is-a-knight", 2),
-    ("org.is-a-linux-user", 2),
-    ("org.is-a-patsfan", 2),
-    ("org.is-a-soxfan", 2),
-    ("org.is-found", 2),
-    ("org.is-lost", 2),
-    ("org.is-saved", 2),
-    ("org.is-very-bad", 2),
-    ("org.is-very-evil", 2),
-    ("org.is-very-good", 2),
-    ("org.is-very-nice", 2),
-    ("org.is-very-sweet", 2),
-    ("org.isa-geek", 2),
-    ("org.jpn", 2),
-    ("org.js", 2),
-    ("org.kicks-ass", 2),
-    ("org.mayfirst", 2),
-    ("org.misconfused", 2),
-    ("org.mlbfan", 2),
-    ("org.mozilla-iot", 2),
-    ("org.my-firewall", 2),
-    ("org.myfirewall", 2),
-    ("org.myftp", 2),
-    ("org.mysecuritycamera", 2),
-    ("org.mywire", 2),
-    ("org.nflfan", 2),
-    ("org.no-ip", 2),
-    ("org.now-dns", 2),
-    ("org.pimienta", 2),
-    ("org.podzone", 2),
-    ("org.poivron", 2),
-    ("org.potager", 2),
-    ("org.pubtls", 2),
-    ("org.read-books", 2),
-    ("org.readmyblog", 2),
-    ("org.selfip", 2),
-    ("org.sellsyourhome", 2),
-    ("org.servebbs", 2),
-    ("org.serveftp", 2),
-    ("org.servegame", 2),
-    ("org.small-web", 2),
-    ("org.spdns", 2),
-    ("org.stuff-4-sale", 2),
-    ("org.sweetpepper", 2),
-    ("org.teckids.s3", 2),
-    ("org.toolforge", 2),
-    ("org.tunk", 2),
-    ("org.tuxfamily", 2),
-    ("org.twmail", 2),
-    ("org.ufcfan", 2),
-    ("org.us", 2),
-    ("org.webhop", 2),
-    ("org.webredirect", 2),
-    ("org.wmcloud", 2),
-    ("org.wmflabs", 2),
-    ("org.za", 2),
-    ("org.zapto", 2),
-    ("organic", 1),
-    ("origins", 1),
-    ("osaka", 1),
-    ("otsuka", 1),
-    ("ott", 1),
-    ("ovh", 1),
-    ("ovh.nerdpol", 2),
-    ("pa", 1),
-    ("pa.abo", 1),
-    ("pa.ac", 1),
-    ("pa.com", 1),
-    ("pa.edu", 1),
-    ("pa.gob", 1),
-    ("pa.ing", 1),
-    ("pa.med", 1),
-    ("pa.net", 1),
-    ("pa.nom", 1),
-    ("pa.org", 1),
-    ("pa.sld", 1),
-    ("page", 1),
-    ("page.codeberg", 2),
-    ("page.hlx", 2),
-    ("page.hlx3", 2),
-    ("page.magnet", 2),
-    ("page.pdns", 2),
-    ("page.plesk", 2),
-    ("page.prvcy", 2),
-    ("page.rocky", 2),
-    ("page.translated", 2),
-    ("panasonic", 1),
-    ("paris", 1),
-    ("pars", 1),
-    ("partners", 1),
-    ("parts", 1),
-    ("party", 1),
-    ("party.ybo", 2),
-    ("passagens", 1),
-    ("pay", 1),
-    ("pccw", 1),
-    ("pe", 1),
-    ("pe.blogspot", 2),
-    ("pe.com", 1),
-    ("pe.edu", 1),
-    ("pe.gob", 1),
-    ("pe.mil", 1),
-    ("pe.net", 1),
-    ("pe.nom", 1),
-    ("pe.org", 1),
-    ("pet", 1),
-    ("pf", 1),
-    ("pf.com", 1),
-    ("pf.edu", 1),
-    ("pf.org", 1),
-    ("pfizer", 1),
-    ("pg.*", 1),
-    ("ph", 1),
-    ("ph.com", 1),
-    ("ph.edu", 1),
-    ("ph.gov", 1),
-    ("ph.i", 1),
-    ("ph.mil", 1),
-    ("ph.net", 1),
-    ("ph.ngo", 1),
-    ("ph.org", 1),
-    ("pharmacy", 1),
-    ("phd", 1),
-    ("philips", 1),
-    ("phone", 1),
-    ("photo", 1),
-    ("photography", 1),
-    ("photos", 1),
-    ("photos.framer", 2),
-    ("physio", 1),
-    ("pics", 1),
-    ("pictet", 1),
-    ("pictures", 1),
-    ("pictures.1337", 2),
-    ("pid", 1),
-    ("pin", 1),
-    ("ping", 1),
-    ("pink", 1),
-    ("pioneer", 1),
-    ("pizza", 1),
-    ("pizza.ngrok", 2),
-    ("pk", 1),
-    ("pk.biz", 1),
-    ("pk.com", 1),
-    ("pk.edu", 1),
-    ("pk.fam", 1),
-    ("pk.gob", 1),
-    ("pk.gok", 1),
-    ("pk.gon", 1),
-    ("pk.gop", 1),
-    ("pk.gos", 1),
-    ("pk.gov", 1),
-    ("pk.info", 1),
-    ("pk.net", 1),
-    ("pk.org", 1),
-    ("pk.web", 1),
-    ("pl", 1),
-    ("pl.agro", 1),
-    ("pl.aid", 1),
-    ("pl.art", 2),
-    ("pl.atm", 1),
-    ("pl.augustow", 1),
-    ("pl.auto", 1),
-    ("pl.babia-gora", 1),
-    ("pl.bedzin", 1),
-    ("pl.beep", 2),
-    ("pl.beskidy", 1),
-    ("pl.bialowieza", 1),
-    ("pl.bialystok", 1),
-    ("pl.bielawa", 1),
-    ("pl.bieszczady", 1),
-    ("pl.biz", 1),
-    ("pl.boleslawiec", 1),
-    ("pl.bydgoszcz", 1),
-    ("pl.bytom", 1),
-    ("pl.cieszyn", 1),
-    ("pl.co", 2),
-    ("pl.com", 1),
-    ("pl.czeladz", 1),
-    ("pl.czest", 1),
-    ("pl.dlugoleka", 1),
-    ("pl.ecommerce-shop", 2),
-    ("pl.edu", 1),
-    ("pl.elblag", 1),
-    ("pl.elk", 1),
-    ("pl.gda", 2),
-    ("pl.gdansk", 2),
-    ("pl.gdynia", 2),
-    ("pl.gliwice", 2),
-    ("pl.glogow", 1),
-    ("pl.gmina", 1),
-    ("pl.gniezno", 1),
-    ("pl.gorlice", 1),
-    ("pl.gov", 1),
-    ("pl.gov.ap", 1),
-    ("pl.gov.griw", 1),
-    ("pl.gov.ic", 1),
-    ("pl.gov.is", 1),
-    ("pl.gov.kmpsp", 1),
-    ("pl.gov.konsulat", 1),
-    ("pl.gov.kppsp", 1),
-    ("pl.gov.kwp", 1),
-    ("pl.gov.kwpsp", 1),
-    ("pl.gov.mup", 1),
-    ("pl.gov.mw", 1),
-    ("pl.gov.oirm", 1),
-    ("pl.gov.oum", 1),
-    ("pl.gov.pa", 1),
-    ("pl.gov.pinb", 1),
-    ("pl.gov.piw", 1),
-    ("pl.gov.po", 1),
-    ("pl.gov.psp", 1),
-    ("pl.gov.psse", 1),
-    ("pl.gov.pup", 1),
-    ("pl.gov.rzgw", 1),
-    ("pl.gov.sa", 1),
-    ("pl.gov.sdn", 1),
-    ("pl.gov.sko", 1),
-    ("pl.gov.so", 1),
-    ("pl.gov.sr", 1),
-    ("pl.gov.starostwo", 1),
-    ("pl.gov.ug", 1),
-    ("pl.gov.ugim", 1),
-    ("pl.gov.um", 1),
-    ("pl.gov.umig", 1),
-    ("pl.gov.upow", 1),
-    ("pl.gov.uppo", 1),
-    ("pl.gov.us", 1),
-    ("pl.gov.uw", 1),
-    ("pl.gov.uzs", 1),
-    ("pl.gov.wif", 1),
-    ("pl.gov.wiih", 1),
-    ("pl.gov.winb", 1),
-    ("pl.gov.wios", 1),
-    ("pl.gov.witd", 1),
-    ("pl.gov.wiw", 1),
-    ("pl.gov.wsa", 1),
-    ("pl.gov.wskr", 1),
-    ("pl.gov.wuoz", 1),
-    ("pl.gov.wzmiuw", 1),
-    ("pl.gov.zp", 1),
-    ("pl.grajewo", 1),
-    ("pl.gsm", 1),
-    ("pl.homesklep", 2),
-    ("pl.ilawa", 1),
-    ("pl.info", 1),
-    ("pl.jaworzno", 1),
-    ("pl.jelenia-gora", 1),
-    ("pl.jgora", 1),
-    ("pl.kalisz", 1),
-    ("pl.karpacz", 1),
-    ("pl.kartuzy", 1),
-    ("pl.kaszuby", 1),
-    ("pl.katowice", 1),
-    ("pl.kazimierz-dolny", 1),
-    ("pl.kepno", 1),
-    ("pl.ketrzyn", 1),
-    ("pl.klodzko", 1),
-    ("pl.kobierzyce", 1),
-    ("pl.kolobrzeg", 1),
-    ("pl.konin", 1),
-    ("pl.konskowola", 1),
-    ("pl.krakow", 2),
-    ("pl.krasnik", 2),
-    ("pl.kutno", 1),
-    ("pl.lapy", 1),
-    ("pl.lebork", 1),
-    ("pl.leczna", 2),
-    ("pl.legnica", 1),
-    ("pl.lezajsk", 1),
-    ("pl.limanowa", 1),
-    ("pl.lomza", 1),
-    ("pl.lowicz", 1),
-    ("pl.lubartow", 2),
-    ("pl.lubin", 1),
-    ("pl.lublin", 2),
-    ("pl.lukow", 1),
-    ("pl.mail", 1),
-    ("pl.malbork", 1),
-    ("pl.malopolska", 1),
-    ("pl.mazowsze", 1),
-    ("pl.mazury", 1),
-    ("pl.med", 2),
-    ("pl.media", 1),
-    ("pl.miasta", 1),
-    ("pl.mielec", 1),
-    ("pl.mielno", 1),
-    ("pl.mil", 1),
-    ("pl.mragowo", 1),
-    ("pl.myspreadshop", 2),
-    ("pl.naklo", 1),
-    ("pl.net", 1),
-    ("pl.nieruchomosci", 1),
-    ("pl.nom", 1),
-    ("pl.nowaruda", 1),
-    ("pl.nysa", 1),
-    ("pl.olawa", 1),
-    ("pl.olecko", 1),
-    ("pl.olkusz", 1),
-    ("pl.olsztyn", 1),
-    ("pl.opoczno", 1),
-    ("pl.opole", 1),
-    ("pl.org", 1),
-    ("pl.ostroda", 1),
-    ("pl.ostroleka", 1),
-    ("pl.ostrowiec", 1),
-    ("pl.ostrowwlkp", 1),
-    ("pl.pc", 1),
-    ("pl.pila", 1),
-    ("pl.pisz", 1),
-    ("pl.podhale", 1),
-    ("pl.podlasie", 1),
-    ("pl.polkowice", 1),
-    ("pl.pomorskie", 1),
-    ("pl.pomorze", 1),
-    ("pl.poniatowa", 2),
-    ("pl.powiat", 1),
-    ("pl.poznan", 2),
-    ("pl.priv", 1),
-    ("pl.prochowice", 1),
-    ("pl.pruszkow", 1),
-    ("pl.przeworsk", 1),
-    ("pl.pulawy", 1),
-    ("pl.radom", 1),
-    ("pl.rawa-maz", 1),
-    ("pl.realestate", 1),
-    ("pl.rel", 1),
-    ("pl.rybnik", 1),
-    ("pl.rzeszow", 1),
-    ("pl.sanok", 1),
-    ("pl.sdscloud", 2),
-    ("pl.sejny", 1),
-    ("pl.sex", 1),
-    ("pl.shop", 1),
-    ("pl.shoparena", 2),
-    ("pl.simplesite", 2),
-    ("pl.sklep", 1),
-    ("pl.skoczow", 1),
-    ("pl.slask", 1),
-    ("pl.slupsk", 1),
-    ("pl.sopot", 2),
-    ("pl.sos", 1),
-    ("pl.sosnowiec", 1),
-    ("pl.stalowa-wola", 1),
-    ("pl.starachowice", 1),
-    ("pl.stargard", 1),
-    ("pl.suwalki", 1),
-    ("pl.swidnica", 1),
-    ("pl.swidnik", 2),
-    ("pl.swiebodzin", 1),
-    ("pl.swinoujscie", 1),
-    ("pl.szczecin", 1),
-    ("pl.szczytno", 1),
-    ("pl.szkola", 1),
-    ("pl.targi", 1),
-    ("pl.tarnobrzeg", 1),
-    ("pl.tgory", 1),
-    ("pl.tm", 1),
-    ("pl.tourism", 1),
-    ("pl.travel", 1),
-    ("pl.turek", 1),
-    ("pl.turystyka", 1),
-    ("pl.tychy", 1),
-    ("pl.unicloud", 2),
-    ("pl.ustka", 1),
-    ("pl.walbrzych", 1),
-    ("pl.warmia", 1),
-    ("pl.warszawa", 1),
-    ("pl.waw", 1),
-    ("pl.wegrow", 1),
-    ("pl.wielun", 1),
-    ("pl.wlocl", 1),
-    ("pl.wloclawek", 1),
-    ("pl.wodzislaw", 1),
-    ("pl.wolomin", 1),
-    ("pl.wroc", 2),
-    ("pl.wroclaw", 1),
-    ("pl.zachpomor", 1),
-    ("pl.zagan", 1),
-    ("pl.zakopane", 2),
-    ("pl.zarow", 1),
-    ("pl.zgora", 1),
-    ("pl.zgorzelec", 1),
-    ("place", 1),
-    ("place.co", 2),
-    ("play", 1),
-    ("playstation", 1),
-    ("plumbing", 1),
-    ("plus", 1),
-    ("pm", 1),
-    ("pm.name", 2),
-    ("pm.own", 2),
-    ("pn", 1),
-    ("pn.co", 1),
-    ("pn.edu", 1),
-    ("pn.gov", 1),
-    ("pn.net", 1),
-    ("pn.org", 1),
-    ("pnc", 1),
-    ("pohl", 1),
-    ("poker", 1),
-    ("politie", 1),
-    ("porn", 1),
-    ("porn.indie", 2),
-    ("post", 1),
-    ("pr", 1),
-    ("pr.ac", 1),
-    ("pr.biz", 1),
-    ("pr.com", 1),
-    ("pr.edu", 1),
-    ("pr.est", 1),
-    ("pr.gov", 1),
-    ("pr.info", 1),
-    ("pr.isla", 1),
-    ("pr.name", 1),
-    ("pr.net", 1),
-    ("pr.org", 1),
-    ("pr.pro", 1),
-    ("pr.prof", 1),
-    ("pramerica", 1),
-    ("praxi", 1),
-    ("press", 1),
-    ("prime", 1),
-    ("pro", 1),
-    ("pro.aaa", 1),
-    ("pro.aca", 1),
-    ("pro.acct", 1),
-    ("pro.avocat", 1),
-    ("pro.bar", 1),
-    ("pro.barsy", 2),
-    ("pro.cloudns", 2),
-    ("pro.cpa", 1),
-    ("pro.dnstrace.bci", 2),
-    ("pro.eng", 1),
-    ("pro.jur", 1),
-    ("pro.law", 1),
-    ("pro.med", 1),
-    ("pro.recht", 1),
-    ("prod", 1),
-    ("productions", 1),
-    ("prof", 1),
-    ("progressive", 1),
-    ("promo", 1),
-    ("properties", 1),
-    ("property", 1),
-    ("protection", 1),
-    ("pru", 1),
-    ("prudential", 1),
-    ("ps", 1),
-    ("ps.com", 1),
-    ("ps.edu", 1),
-    ("ps.gov", 1),
-    ("ps.net", 1),
-    ("ps.org", 1),
-    ("ps.plo", 1),
-    ("ps.sec", 1),
-    ("pt", 1),
-    ("pt.123paginaweb", 2),
-    ("pt.blogspot", 2),
-    ("pt.com", 1),
-    ("pt.edu", 1),
-    ("pt.gov", 1),
-    ("pt.int", 1),
-    ("pt.net", 1),
-    ("pt.nome", 1),
-    ("pt.org", 1),
-    ("pt.publ", 1),
-    ("pub", 1),
-    ("pub.barsy", 2),
-    ("pw", 1),
-    ("pw.belau", 1),
-    ("pw.cloudns", 2),
-    ("pw.co", 1),
-    ("pw.ed", 1),
-    ("pw.go", 1),
-    ("pw.ne", 1),
-    ("pw.or", 1),
-    ("pw.x443", 2),
-    ("pwc", 1),
-    ("py", 1),
-    ("py.com", 1),
-    ("py.coop", 1),
-    ("py.edu", 1),
-    ("py.gov", 1),
-    ("py.mil", 1),
-    ("py.net", 1),
-    ("py.org", 1),
-    ("qa", 1),
-    ("qa.blogspot", 2),
-    ("qa.com", 1),
-    ("qa.edu", 1),
-    ("qa.gov", 1),
-    ("qa.mil", 1),
-    ("qa.name", 1),
-    ("qa.net", 1),
-    ("qa.org", 1),
-    ("qa.sch", 1),
-    ("qpon", 1),
-    ("quebec", 1),
-    ("quest", 1),
-    ("racing", 1),
-    ("radio", 1),
-    ("re", 1),
-    ("re.asso", 1),
-    ("re.blogspot", 2),
-    ("re.com", 1),
-    ("re.nom", 1),
-    ("read", 1),
-    ("realestate", 1),
-    ("realtor", 1),
-    ("realty", 1),
-    ("recipes", 1),
-    ("red", 1),
-    ("redstone", 1),
-    ("redumbrella", 1),
-    ("rehab", 1),
-    ("reise", 1),
-    ("reisen", 1),
-    ("reit", 1),
-    ("reliance", 1),
-    ("ren", 1),
-    ("rent", 1),
-    ("rentals", 1),
-    ("repair", 1),
-    ("report", 1),
-    ("republican", 1),
-    ("rest", 1),
-    ("restaurant", 1),
-    ("review", 1),
-    ("review.ybo", 2),
-    ("reviews", 1),
-    ("rexroth", 1),
-    ("rich", 1),
-    ("richardli", 1),
-    ("ricoh", 1),
-    ("ril", 1),
-    ("rio", 1),
-    ("rip", 1),
-    ("rip.clan", 2),
-    ("ro", 1),
-    ("ro.arts", 1),
-    ("ro.barsy", 2),
-    ("ro.blogspot", 2),
-    ("ro.co", 2),
-    ("ro.com", 1),
-    ("ro.firm", 1),
-    ("ro.info", 1),
-    ("ro.nom", 1),
-    ("ro.nt", 1),
-    ("ro.org", 1),
-    ("ro.rec", 1),
-    ("ro.shop", 2),
-    ("ro.store", 1),
-    ("ro.tm", 1),
-    ("ro.www", 1),
-    ("rocher", 1),
-    ("rocks", 1),
-    ("rocks.lima-city", 2),
-    ("rocks.myddns", 2),
-    ("rocks.webspace", 2),
-    ("rodeo", 1),
-    ("rogers", 1),
-    ("room", 1),
-    ("rs", 1),
-    ("rs.ac", 1),
-    ("rs.blogspot", 2),
-    ("rs.brendly.shop", 2),
-    ("rs.co", 1),
-    ("rs.edu", 1),
-    ("rs.gov", 1),
-    ("rs.in", 1),
-    ("rs.org", 1),
-    ("rs.ox", 2),
-    ("rs.ua", 2),
-    ("rsvp", 1),
-    ("ru", 1),
-    ("ru.123sait", 2),
-    ("ru.ac", 2),
-    ("ru.adygeya", 2),
-    ("ru.bashkiria", 2),
-    ("ru.bir", 2),
-    ("ru.blogspot", 2),
-    ("ru.cbg", 2),
-    ("ru.cldmail.hb", 2),
-    ("ru.com", 2),
-    ("ru.dagestan", 2),
-    ("ru.edu", 2),
-    ("ru.eurodir", 2),
-    ("ru.gov", 2),
-    ("ru.grozny", 2),
-    ("ru.int", 2),
-    ("ru.kalmykia", 2),
-    ("ru.kustanai", 2),
-    ("ru.lk3", 2),
-    ("ru.marine", 2),
-    ("ru.mcdir", 2),
-    ("ru.mcdir.vps", 2),
-    ("ru.mcpre", 2),
-    ("ru.mil", 2),
-    ("ru.mircloud", 2),
-    ("ru.mordovia", 2),
-    ("ru.msk", 2),
-    ("ru.myjino", 2),
-    ("ru.myjino.hosting.*", 2),
-    ("ru.myjino.landing.*", 2),
-    ("ru.myjino.spectrum.*", 2),
-    ("ru.myjino.vps.*", 2),
-    ("ru.mytis", 2),
-    ("ru.na4u", 2),
-    ("ru.nalchik", 2),
-    ("ru.net", 2),
-    ("ru.nov", 2),
-    ("ru.org", 2),
-    ("ru.pp", 2),
-    ("ru.pyatigorsk", 2),
-    ("ru.ras", 2),
-    ("ru.regruhosting.jelastic", 2),
-    ("ru.spb", 2),
-    ("ru.test", 2),
-    ("ru.vladikavkaz", 2),
-    ("ru.vladimir", 2),
-    ("rugby", 1),
-    ("ruhr", 1),
-    ("run", 1),
-    ("run.build.*", 2),
-    ("run.code.*", 2),
-    ("run.database.*", 2),
-    ("run.development", 2),
-    ("run.hs", 2),
-    ("run.migration.*", 2),
-    ("run.onporter", 2),
-    ("run.ravendb", 2),
-    ("run.repl", 2),
-    ("run.servers", 2),
-    ("rw", 1),
-    ("rw.ac", 1),
-    ("rw.co", 1),
-    ("rw.coop", 1),
-    ("rw.gov", 1),
-    ("rw.mil", 1),
-    ("rw.net", 1),
-    ("rw.org", 1),
-    ("rwe", 1),
-    ("ryukyu", 1),
-    ("sa", 1),
-    ("sa.com", 1),
-    ("sa.edu", 1),
-    ("sa.gov", 1),
-    ("sa.med", 1),
-    ("sa.net", 1),
-    ("sa.org", 1),
-    ("sa.pub", 1),
-    ("sa.sch", 1),
-    ("saarland", 1),
-    ("safe", 1),
-    ("safety", 1),
-    ("sakura", 1),
-    ("sale", 1),
-    ("salon", 1),
-    ("samsclub", 1),
-    ("samsung", 1),
-    ("sandvik", 1),
-    ("sandvikcoromant", 1),
-    ("sanofi", 1),
-    ("sap", 1),
-    ("sarl", 1),
-    ("sas", 1),
-    ("save", 1),
-    ("saxo", 1),
-    ("sb", 1),
-    ("sb.com", 1),
-    ("sb.edu", 1),
-    ("sb.gov", 1),
-    ("sb.net", 1),
-    ("sb.org", 1),
-    ("sbi", 1),
-    ("sbs", 1),
-    ("sc", 1),
-    ("sc.com", 1),
-    ("sc.edu", 1),
-    ("sc.gov", 1),
-    ("sc.net", 1),
-    ("sc.org", 1),
-    ("sca", 1),
-    ("scb", 1),
-    ("schaeffler", 1),
-    ("schmidt", 1),
-    ("scholarships", 1),
-    ("school", 1),
-    ("schule", 1),
-    ("schwarz", 1),
-    ("science", 1),
-    ("science.ybo", 2),
-    ("scot", 1),
-    ("scot.edu", 2),
-    ("scot.gov", 2),
-    ("scot.gov.service", 2),
-    ("sd", 1),
-    ("sd.com", 1),
-    ("sd.edu", 1),
-    ("sd.gov", 1),
-    ("sd.info", 1),
-    ("sd.med", 1),
-    ("sd.net", 1),
-    ("sd.org", 1),
-    ("sd.tv", 1),
-    ("se", 1),
-    ("se.123minsida", 2),
-    ("se.a", 1),
-    ("se.ac", 1),
-    ("se.b", 1),
-    ("se.bd", 1),
-    ("se.blogspot", 2),
-    ("se.brand", 1),
-    ("se.c", 1),
-    ("se.com", 2),
-    ("se.conf", 2),
-    ("se.d", 1),
-    ("se.e", 1),
-    ("se.f", 1),
-    ("se.fh", 1),
-    ("se.fhsk", 1),
-    ("se.fhv", 1),
-    ("se.g", 1),
-    ("se.h", 1),
-    ("se.i", 1),
-    ("se.iopsys", 2),
-    ("se.itcouldbewor", 2),
-    ("se.k", 1),
-    ("se.komforb", 1),
-    ("se.kommunalforbund", 1),
-    ("se.komvux", 1),
-    ("se.l", 1),
-    ("se.lanbib", 1),
-    ("se.m", 1),
-    ("se.myspreadshop", 2),
-    ("se.n", 1),
-    ("se.naturbruksgymn", 1),
-    ("se.o", 1),
-    ("se.org", 1),
-    ("se.p", 1),
-    ("se.paba.su", 2),
-    ("se.parti", 1),
-    ("se.pp", 1),
-    ("se.press", 1),
-    ("se.r", 1),
-    ("se.s", 1),
-    ("se.t", 1),
-    ("se.tm", 1),
-    ("se.u", 1),
-    ("se.w", 1),
-    ("se.x", 1),
-    ("se.y", 1),
-    ("se.z", 1),
-    ("search", 1),
-    ("seat", 1),
-    ("secure", 1),
-    ("security", 1),
-    ("seek", 1),
-    ("select", 1),
-    ("sener", 1),
-    ("services", 1),
-    ("services.loginline", 2),
-    ("seven", 1),
-    ("sew", 1),
-    ("sex", 1),
-    ("sexy", 1),
-    ("sfr", 1),
-    ("sg", 1),
-    ("sg.blogspot", 2),
-    ("sg.com", 1),
-    ("sg.edu", 1),
-    ("sg.enscaled", 2),
-    ("sg.gov", 1),
-    ("sg.net", 1),
-    ("sg.org", 1),
-    ("sg.per", 1),
-    ("sh", 1),
-    ("sh.bip", 2),
-    ("sh.com", 1),
-    ("sh.gov", 1),
-    ("sh.hashbang", 2),
-    ("sh.mil", 1),
-    ("sh.net", 1),
-    ("sh.now", 2),
-    ("sh.org", 1),
-    ("sh.platform.bc", 2),
-    ("sh.platform.ent", 2),
-    ("sh.platform.eu", 2),
-    ("sh.platform.us", 2),
-    ("sh.vxl", 2),
-    ("sh.wedeploy", 2),
-    ("shangrila", 1),
-    ("sharp", 1),
-    ("shaw", 1),
-    ("shell", 1),
-    ("shia", 1),
-    ("shiksha", 1),
-    ("shoes", 1),
-    ("shop", 1),
-    ("shop.barsy", 2),
-    ("shop.base", 2),
-    ("shop.hoplix", 2),
-    ("shopping", 1),
-    ("shouji", 1),
-    ("show", 1),
-    ("showtime", 1),
-    ("si", 1),
-    ("si.blogspot", 2),
-    ("si.gitapp", 2),
-    ("si.gitpage", 2),
-    ("silk", 1),
-    ("sina", 1),
-    ("singles", 1),
-    ("site", 1),
-    ("site.barsy", 2),
-    ("site.byen", 2),
-    ("site.cloudera.*", 2),
-    ("site.cyon", 2),
-    ("site.fastvps", 2),
-    ("site.fnwk", 2),
-    ("site.folionetwork", 2),
-    ("site.jele", 2),
-    ("site.lelux", 2),
-    ("site.loginline", 2),
-    ("site.mintere", 2),
-    ("site.novecore", 2),
-    ("site.omniwe", 2),
-    ("site.opensocial", 2),
-    ("site.platformsh.*", 2),
-    ("site.srht", 2),
-    ("site.tst.*", 2),
-    ("sj", 1),
-    ("sk", 1),
-    ("sk.blogspot", 2),
-    ("ski", 1),
-    ("skin", 1),
-    ("sky", 1),
-    ("skype", 1),
-    ("sl", 1),
-    ("sl.com", 1),
-    ("sl.edu", 1),
-    ("sl.gov", 1),
-    ("sl.net", 1),
-    ("sl.org", 1),
-    ("sling", 1),
-    ("sm", 1),
-    ("smart", 1),
-    ("smile", 1),
-    ("sn", 1),
-    ("sn.art", 1),
-    ("sn.blogspot", 2),
-    ("sn.com", 1),
-    ("sn.edu", 1),
-    ("sn.gouv", 1),
-    ("sn.org", 1),
-    ("sn.perso", 1),
-    ("sn.univ", 1),
-    ("sncf", 1),
-    ("so", 1),
-    ("so.com", 1),
-    ("so.edu", 1),
-    ("so.gov", 1),
-    ("so.me", 1),
-    ("so.net", 1),
-    ("so.org", 1),
-    ("so.sch", 2),
-    ("soccer", 1),
-    ("social", 1),
-    ("softbank", 1),
-    ("software", 1),
-    ("sohu", 1),
-    ("solar", 1),
-    ("solutions", 1),
-    ("solutions.diher.*", 2),
-    ("song", 1),
-    ("sony", 1),
-    ("soy", 1),
-    ("spa", 1),
-    ("space", 1),
-    ("space.myfast", 2),
-    ("space.uber", 2),
-    ("space.xs4all", 2),
-    ("sport", 1),
-    ("spot", 1),
-    ("sr", 1),
-    ("srl", 1),
-    ("ss", 1),
-    ("ss.biz", 1),
-    ("ss.com", 1),
-    ("ss.edu", 1),
-    ("ss.gov", 1),
-    ("ss.me", 1),
-    ("ss.net", 1),
-    ("ss.org", 1),
-    ("ss.sch", 1),
-    ("st", 1),
-    ("st.co", 1),
-    ("st.com", 1),
-    ("st.consulado", 1),
-    ("st.edu", 1),
-    ("st.embaixada", 1),
-    ("st.kirara", 2),
-    ("st.mil", 1),
-    ("st.net", 1),
-    ("st.noho", 2),
-    ("st.org", 1),
-    ("st.principe", 1),
-    ("st.saotome", 1),
-    ("st.store", 1),
-    ("stada", 1),
-    ("staples", 1),
-    ("star", 1),
-    ("statebank", 1),
-    ("statefarm", 1),
-    ("stc", 1),
-    ("stcgroup", 1),
-    ("stockholm", 1),
-    ("storage", 1),
-    ("store", 1),
-    ("store.sellfy", 2),
-    ("store.shopware", 2),
-    ("store.storebase", 2),
-    ("stream", 1),
-    ("studio", 1),
-    ("study", 1),
-    ("style", 1),
-    ("su", 1),
-    ("su.abkhazia", 2),
-    ("su.adygeya", 2),
-    ("su.aktyubinsk", 2),
-    ("su.arkhangelsk", 2),
-    ("su.armenia", 2),
-    ("su.ashgabad", 2),
-    ("su.azerbaijan", 2),
-    ("su.balashov", 2),
-    ("su.bashkiria", 2),
-    ("su.bryansk", 2),
-    ("su.bukhara", 2),
-    ("su.chimkent", 2),
-    ("su.dagestan", 2),
-    ("su.east-kazakhstan", 2),
-    ("su.exnet", 2),
-    ("su.georgia", 2),
-    ("su.grozny", 2),
-    ("su.ivanovo", 2),
-    ("su.jambyl", 2),
-    ("su.kalmykia", 2),
-    ("su.kaluga", 2),
-    ("su.karacol", 2),
-    ("su.karaganda", 2),
-    ("su.karelia", 2),
-    ("su.khakassia", 2),
-    ("su.krasnodar", 2),
-    ("su.kurgan", 2),
-    ("su.kustanai", 2),
-    ("su.lenug", 2),
-    ("su.mangyshlak", 2),
-    ("su.mordovia", 2),
-    ("su.msk", 2),
-    ("su.murmansk", 2),
-    ("su.nalchik", 2),
-    ("su.navoi", 2),
-    ("su.north-kazakhstan", 2),
-    ("su.nov", 2),
-    ("su.obninsk", 2),
-    ("su.penza", 2),
-    ("su.pokrovsk", 2),
-    ("su.sochi", 2),
-    ("su.spb", 2),
-    ("su.tashkent", 2),
-    ("su.termez", 2),
-    ("su.togliatti", 2),
-    ("su.troitsk", 2),
-    ("su.tselinograd", 2),
-    ("su.tula", 2),
-    ("su.tuva", 2),
-    ("su.vladikavkaz", 2),
-    ("su.vladimir", 2),
-    ("su.vologda", 2),
-    ("sucks", 1),
-    ("supplies", 1),
-    ("supply", 1),
-    ("support", 1),
-    ("support.barsy", 2),
-    ("surf", 1),
-    ("surgery", 1),
-    ("suzuki", 1),
-    ("sv", 1),
-    ("sv.com", 1),
-    ("sv.edu", 1),
-    ("sv.gob", 1),
-    ("sv.org", 1),
-    ("sv.red", 1),
-    ("swatch", 1),
-    ("swiss", 1),
-    ("sx", 1),
-    ("sx.gov", 1),
-    ("sy", 1),
-    ("sy.com", 1),
-    ("sy.edu", 1),
-    ("sy.gov", 1),
-    ("sy.mil", 1),
-    ("sy.net", 1),
-    ("sy.org", 1),
-    ("sydney", 1),
-    ("systems", 1),
-    ("systems.knightpoint", 2),
-    ("sz", 1),
-    ("sz.ac", 1),
-    ("sz.co", 1),
-    ("sz.org", 1),
-    ("tab", 1),
-    ("taipei", 1),
-    ("talk", 1),
-    ("taobao", 1),
-    ("target", 1),
-    ("tatamotors", 1),
-    ("tatar", 1),
-    ("tattoo", 1),
-    ("tax", 1),
-    ("taxi", 1),
-    ("tc", 1),
-    ("tc.ch", 2),
-    ("tc.me", 2),
-    ("tc.we", 2),
-    ("tci", 1),
-    ("td", 1),
-    ("td.blogspot", 2),
-    ("tdk", 1),
-    ("team", 1),
-    ("team.discourse", 2),
-    ("team.jelastic", 2),
-    ("tech", 1),
-    ("technology", 1),
-    ("technology.co", 2),
-    ("tel", 1),
-    ("temasek", 1),
-    ("tennis", 1),
-    ("teva", 1),
-    ("tf", 1),
-    ("tf.sch", 2),
-    ("tg", 1),
-    ("th", 1),
-    ("th.ac", 1),
-    ("th.co", 1),
-    ("th.go", 1),
-    ("th.in", 1),
-    ("th.mi", 1),
-    ("th.net", 1),
-    ("th.online", 2),
-    ("th.or", 1),
-    ("th.shop", 2),
-    ("thd", 1),
-    ("theater", 1),
-    ("theatre", 1),
-    ("tiaa", 1),
-    ("tickets", 1),
-    ("tienda", 1),
-    ("tiffany", 1),
-    ("tips", 1),
-    ("tires", 1),
-    ("tirol", 1),
-    ("tj", 1),
-    ("tj.ac", 1),
-    ("tj.biz", 1),
-    ("tj.co", 1),
-    ("tj.com", 1),
-    ("tj.edu", 1),
-    ("tj.go", 1),
-    ("tj.gov", 1),
-    ("tj.int", 1),
-    ("tj.mil", 1),
-    ("tj.name", 1),
-    ("tj.net", 1),
-    ("tj.nic", 1),
-    ("tj.org", 1),
-    ("tj.test", 1),
-    ("tj.web", 1),
-    ("tjmaxx", 1),
-    ("tjx", 1),
-    ("tk", 1),
-    ("tkmaxx", 1),
-    ("tl", 1),
-    ("tl.gov", 1),
-    ("tm", 1),
-    ("tm.co", 1),
-    ("tm.com", 1),
-    ("tm.edu", 1),
-    ("tm.gov", 1),
-    ("tm.mil", 1),
-    ("tm.net", 1),
-    ("tm.nom", 1),
-    ("tm.org", 1),
-    ("tmall", 1),
-    ("tn", 1),
-    ("tn.com", 1),
-    ("tn.ens", 1),
-    ("tn.fin", 1),
-    ("tn.gov", 1),
-    ("tn.ind", 1),
-    ("tn.info", 1),
-    ("tn.intl", 1),
-    ("tn.mincom", 1),
-    ("tn.nat", 1),
-    ("tn.net", 1),
-    ("tn.orangecloud", 2),
-    ("tn.org", 1),
-    ("tn.perso", 1),
-    ("tn.tourism", 1),
-    ("to", 1),
-    ("to.611", 2),
-    ("to.com", 1),
-    ("to.edu", 1),
-    ("to.gov", 1),
-    ("to.mil", 1),
-    ("to.net", 1),
-    ("to.nyan", 2),
-    ("to.org", 1),
-    ("to.oya", 2),
-    ("to.quickconnect.direct", 2),
-    ("to.rdv", 2),
-    ("to.vpnplus", 2),
-    ("to.x0", 2),
-    ("today", 1),
-    ("today.prequalifyme", 2),
-    ("tokyo", 1),
-    ("tools", 1),
-    ("top", 1),
-    ("top.now-dns", 2),
-    ("top.ntdll", 2),
-    ("toray", 1),
-    ("toshiba", 1),
-    ("total", 1),
-    ("tours", 1),
-    ("town", 1),
-    ("toyota", 1),
-    ("toys", 1),
-    ("tr", 1),
-    ("tr.av", 1),
-    ("tr.bbs", 1),
-    ("tr.bel", 1),
-    ("tr.biz", 1),
-    ("tr.com", 1),
-    ("tr.com.blogspot", 2),
-    ("tr.dr", 1),
-    ("tr.edu", 1),
-    ("tr.gen", 1),
-    ("tr.gov", 1),
-    ("tr.info", 1),
-    ("tr.k12", 1),
-    ("tr.kep", 1),
-    ("tr.mil", 1),
-    ("tr.name", 1),
-    ("tr.nc", 1),
-    ("tr.nc.gov", 1),
-    ("tr.net", 1),
-    ("tr.org", 1),
-    ("tr.pol", 1),
-    ("tr.tel", 1),
-    ("tr.tsk", 1),
-    ("tr.tv", 1),
-    ("tr.web", 1),
-    ("trade", 1),
-    ("trade.ybo", 2),
-    ("trading", 1),
-    ("training", 1),
-    ("travel", 1),
-    ("travelchannel", 1),
-    ("travelers", 1),
-    ("travelersinsurance", 1),
-    ("trust", 1),
-    ("trv", 1),
-    ("tt", 1),
-    ("tt.aero", 1),
-    ("tt.biz", 1),
-    ("tt.co", 1),
-    ("tt.com", 1),
-    ("tt.coop", 1),
-    ("tt.edu", 1),
-    ("tt.gov", 1),
-    ("tt.info", 1),
-    ("tt.int", 1),
-    ("tt.jobs", 1),
-    ("tt.mobi", 1),
-    ("tt.museum", 1),
-    ("tt.name", 1),
-    ("tt.net", 1),
-    ("tt.org", 1),
-    ("tt.pro", 1),
-    ("tt.travel", 1),
-    ("tube", 1),
-    ("tui", 1),
-    ("tunes", 1),
-    ("tushu", 1),
-    ("tv", 1),
-    ("tv.better-than", 2),
-    ("tv.dyndns", 2),
-    ("tv.from", 2),
-    ("tv.on-the-web", 2),
-    ("tv.sakura", 2),
-    ("tv.worse-than", 2),
-    ("tvs", 1),
-    ("tw", 1),
-    ("tw.blogspot", 2),
-    ("tw.club", 1),
-    ("tw.com", 1),
-    ("tw.com.mymailer", 2),
-    ("tw.ebiz", 1),
-    ("tw.edu", 1),
-    ("tw.game", 1),
-    ("tw.gov", 1),
-    ("tw.idv", 1),
-    ("tw.mil", 1),
-    ("tw.net", 1),
-    ("tw.org", 1),
-    ("tw.url", 2),
-    ("tw.xn--czrw28b", 1),
-    ("tw.xn--uc0atv", 1),
-    ("tw.xn--zf0ao64a", 1),
-    ("tw.商業", 1),
-    ("tw.組織", 1),
-    ("tw.網路", 1),
-    ("tz", 1),
-    ("tz.ac", 1),
-    ("tz.co", 1),
-    ("tz.go", 1),
-    ("tz.hotel", 1),
-    ("tz.info", 1),
-    ("tz.me", 1),
-    ("tz.mil", 1),
-    ("tz.mobi", 1),
-    ("tz.ne", 1),
-    ("tz.or", 1),
-    ("tz.sc", 1),
-    ("tz.tv", 1),
-    ("ua", 1),
-    ("ua.biz", 2),
-    ("ua.cc", 2),
-    ("ua.cherkassy", 1),
-    ("ua.cherkasy", 1),
-    ("ua.chernigov", 1),
-    ("ua.chernihiv", 1),
-    ("ua.chernivtsi", 1),
-    ("ua.chernovtsy", 1),
-    ("ua.ck", 1),
-    ("ua.cn", 1),
-    ("ua.co", 2),
-    ("ua.com", 1),
-    ("ua.cr", 1),
-    ("ua.crimea", 1),
-    ("ua.cv", 1),
-    ("ua.cx", 2),
-    ("ua.dn", 1),
-    ("ua.dnepropetrovsk", 1),
-    ("ua.dnipropetrovsk", 1),
-    ("ua.donetsk", 1),
-    ("ua.dp", 1),
-    ("ua.edu", 1),
-    ("ua.gov", 1),
-    ("ua.ie", 2),
-    ("ua.if", 1),
-    ("ua.in", 1),
-    ("ua.inf", 2),
-    ("ua.ivano-frankivsk", 1),
-    ("ua.kh", 1),
-    ("ua.kharkiv", 1),
-    ("ua.kharkov", 1),
-    ("ua.kherson", 1),
-    ("ua.khmelnitskiy", 1),
-    ("ua.khmelnytskyi", 1),
-    ("ua.kiev", 1),
-    ("ua.kirovograd", 1),
-    ("ua.km", 1),
-    ("ua.kr", 1),
-    ("ua.krym", 1),
-    ("ua.ks", 1),
-    ("ua.kv", 1),
-    ("ua.kyiv", 1),
-    ("ua.lg", 1),
-    ("ua.lt", 1),
-    ("ua.ltd", 2),
-    ("ua.lugansk", 1),
-    ("ua.lutsk", 1),
-    ("ua.lv", 1),
-    ("ua.lviv", 1),
-    ("ua.mk", 1),
-    ("ua.mykolaiv", 1),
-    ("ua.net", 1),
-    ("ua.nikolaev", 1),
-    ("ua.od", 1),
-    ("ua.odesa", 1),
-    ("ua.odessa", 1),
-    ("ua.org", 1),
-    ("ua.pl", 1),
-    ("ua.poltava", 1),
-    ("ua.pp", 2),
-    ("ua.rivne", 1),
-    ("ua.rovno", 1),
-    ("ua.rv", 1),
-    ("ua.sb", 1),
-    ("ua.sebastopol", 1),
-    ("ua.sevastopol", 1),
-    ("ua.sm", 1),
-    ("ua.sumy", 1),
-    ("ua.te", 1),
-    ("ua.ternopil", 1),
-    ("ua.uz", 1),
-    ("ua.uzhgorod", 1),
-    ("ua.v", 2),
-    ("ua.vinnica", 1),
-    ("ua.vinnytsia", 1),
-    ("ua.vn", 1),
-    ("ua.volyn", 1),
-    ("ua.yalta", 1),
-    ("ua.zaporizhzhe", 1),
-    ("ua.zaporizhzhia", 1),
-    ("ua.zhitomir", 1),
-    ("ua.zhytomyr", 1),
-    ("ua.zp", 1),
-    ("ua.zt", 1),
-    ("ubank", 1),
-    ("ubs", 1),
-    ("ug", 1),
-    ("ug.ac", 1),
-    ("ug.blogspot", 2),
-    ("ug.co", 1),
-    ("ug.com", 1),
-    ("ug.go", 1),
-    ("ug.ne", 1),
-    ("ug.or", 1),
-    ("ug.org", 1),
-    ("ug.sc", 1),
-    ("uk", 1),
-    ("uk.ac", 1),
-    ("uk.barsy", 2),
-    ("uk.co", 1),
-    ("uk.co.adimo", 2),
-    ("uk.co.barsy", 2),
-    ("uk.co.barsyonline", 2),
-    ("uk.co.blogspot", 2),
-    ("uk.co.bytemark.dh", 2),
-    ("uk.co.bytemark.vm", 2),
-    ("uk.co.layershift.j", 2),
-    ("uk.co.myspreadshop", 2),
-    ("uk.co.nh-serv", 2),
-    ("uk.co.no-ip", 2),
-    ("uk.co.retrosnub.cust", 2),
-    ("uk.co.wellbeingzone", 2),
-    ("uk.conn", 2),
-    ("uk.copro", 2),
-    ("uk.gov", 1),
-    ("uk.gov.api", 2),
-    ("uk.gov.campaign", 2),
-    ("uk.gov.homeoffice", 2),
-    ("uk.gov.service", 2),
-    ("uk.hosp", 2),
-    ("uk.independent-commission", 2),
-    ("uk.independent-inquest", 2),
-    ("uk.independent-inquiry", 2),
-    ("uk.independent-panel", 2),
-    ("uk.independent-review", 2),
-    ("uk.ltd", 1),
-    ("uk.me", 1),
-    ("uk.net", 1),
-    ("uk.nhs", 1),
-    ("uk.org", 1),
-    ("uk.org.affinitylottery", 2),
-    ("uk.org.glug", 2),
-    ("uk.org.lug", 2),
-    ("uk.org.lugs", 2),
-    ("uk.org.raffleentry", 2),
-    ("uk.org.weeklylottery", 2),
-    ("uk.plc", 1),
-    ("uk.police", 1),
-    ("uk.public-inquiry", 2),
-    ("uk.pymnt", 2),
-    ("uk.royal-commission", 2),
-    ("uk.sch.*", 1),
-    ("unicom", 1),
-    ("university", 1),
-    ("uno", 1),
-    ("uol", 1),
-    ("ups", 1),
-    ("us", 1),
-    ("us.ak", 1),
-    ("us.ak.cc", 1),
-    ("us.ak.k12", 1),
-    ("us.ak.lib", 1),
-    ("us.al", 1),
-    ("us.al.cc", 1),
-    ("us.al.k12", 1),
-    ("us.al.lib", 1),
-    ("us.ar", 1),
-    ("us.ar.cc", 1),
-    ("us.ar.k12", 1),
-    ("us.ar.lib", 1),
-    ("us.as", 1),
-    ("us.as.cc", 1),
-    ("us.as.k12", 1),
-    ("us.as.lib", 1),
-    ("us.az", 1),
-    ("us.az.cc", 1),
-    ("us.az.k12", 1),
-    ("us.az.lib", 1),
-    ("us.ca", 1),
-    ("us.ca.cc", 1),
-    ("us.ca.k12", 1),
-    ("us.ca.lib", 1),
-    ("us.cloudns", 2),
-    ("us.co", 1),
-    ("us.co.cc", 1),
-    ("us.co.k12", 1),
-    ("us.co.lib", 1),
-    ("us.ct", 1),
-    ("us.ct.cc", 1),
-    ("us.ct.k12", 1),
-    ("us.ct.lib", 1),
-    ("us.dc", 1),
-    ("us.dc.cc", 1),
-    ("us.dc.k12", 1),
-    ("us.dc.lib", 1),
-    ("us.de", 1),
-    ("us.de.cc", 1),
-    ("us.de.k12", 1),
-    ("us.de.lib", 2),
-    ("us.dni", 1),
-    ("us.drud", 2),
-    ("us.enscaled.phx", 2),
-    ("us.fed", 1),
-    ("us.fl", 1),
-    ("us.fl.cc", 1),
-    ("us.fl.k12", 1),
-    ("us.fl.lib", 1),
-    ("us.freeddns", 2),
-    ("us.ga", 1),
-    ("us.ga.cc", 1),
-    ("us.ga.k12", 1),
-    ("us.ga.lib", 1),
-    ("us.golffan", 2),
-    ("us.graphox", 2),
-    ("us.gu", 1),
-    ("us.gu.cc", 1),
-    ("us.gu.k12", 1),
-    ("us.gu.lib", 1),
-    ("us.hi", 1),
-    ("us.hi.cc", 1),
-    ("us.hi.lib", 1),
-    ("us.ia", 1),
-    ("us.ia.cc", 1),
-    ("us.ia.k12", 1),
-    ("us.ia.lib", 1),
-    ("us.id", 1),
-    ("us.id.cc", 1),
-    ("us.id.k12", 1),
-    ("us.id.lib", 1),
-    ("us.il", 1),
-    ("us.il.cc", 1),
-    ("us.il.k12", 1),
-    ("us.il.lib", 1),
-    ("us.in", 1),
-    ("us.in.cc", 1),
-    ("us.in.k12", 1),
-    ("us.in.lib", 1),
-    ("us.is-by", 2),
-    ("us.isa", 1),
-    ("us.kids", 1),
-    ("us.ks", 1),
-    ("us.ks.cc", 1),
-    ("us.ks.k12", 1),
-    ("us.ks.lib", 1),
-    ("us.ky", 1),
-    ("us.ky.cc", 1),
-    ("us.ky.k12", 1),
-    ("us.ky.lib", 1),
-    ("us.la", 1),
-    ("us.la.cc", 1),
-    ("us.la.k12", 1),
-    ("us.la.lib", 1),
-    ("us.land-4-sale", 2),
-    ("us.ma", 1),
-    ("us.ma.cc", 1),
-    ("us.ma.k12", 1),
-    ("us.ma.k12.chtr", 1),
-    ("us.ma.k12.paroch", 1),
-    ("us.ma.k12.pvt", 1),
-    ("us.ma.lib", 1),
-    ("us.md", 1),
-    ("us.md.cc", 1),
-    ("us.md.k12", 1),
-    ("us.md.lib", 1),
-    ("us.me", 1),
-    ("us.me.cc", 1),
-    ("us.me.k12", 1),
-    ("us.me.lib", 1),
-    ("us.mi", 1),
-    ("us.mi.ann-arbor", 1),
-    ("us.mi.cc", 1),
-    ("us.mi.cog", 1),
-    ("us.mi.dst", 1),
-    ("us.mi.eaton", 1),
-    ("us.mi.gen", 1),
-    ("us.mi.k12", 1),
-    ("us.mi.lib", 1),
-    ("us.mi.mus", 1),
-    ("us.mi.tec", 1),
-    ("us.mi.washtenaw", 1),
-    ("us.mircloud", 2),
-    ("us.mn", 1),
-    ("us.mn.cc", 1),
-    ("us.mn.k12", 1),
-    ("us.mn.lib", 1),
-    ("us.mo", 1),
-    ("us.mo.cc", 1),
-    ("us.mo.k12", 1),
-    ("us.mo.lib", 1),
-    ("us.ms", 1),
-    ("us.ms.cc", 1),
-    ("us.ms.k12", 1),
-    ("us.ms.lib", 1),
-    ("us.mt", 1),
-    ("us.mt.cc", 1),
-    ("us.mt.k12", 1),
-    ("us.mt.lib", 1),
-    ("us.nc", 1),
-    ("us.nc.cc", 1),
-    ("us.nc.k12", 1),
-    ("us.nc.lib", 1),
-    ("us.nd", 1),
-    ("us.nd.cc", 1),
-    ("us.nd.lib", 1),
-    ("us.ne", 1),
-    ("us.ne.cc", 1),
-    ("us.ne.k12", 1),
-    ("us.ne.lib", 1),
-    ("us.nh", 1),
-    ("us.nh.cc", 1),
-    ("us.nh.k12", 1),
-    ("us.nh.lib", 1),
-    ("us.nj", 1),
-    ("us.nj.cc", 1),
-    ("us.nj.k12", 1),
-    ("us.nj.lib", 1),
-    ("us.nm", 1),
-    ("us.nm.cc", 1),
-    ("us.nm.k12", 1),
-    ("us.nm.lib", 1),
-    ("us.noip", 2),
-    ("us.nsn", 1),
-    ("us.nv", 1),
-    ("us.nv.cc", 1),
-    ("us.nv.k12", 1),
-    ("us.nv.lib", 1),
-    ("us.ny", 1),
-    ("us.ny.cc", 1),
-    ("us.ny.k12", 1),
-    ("us.ny.lib", 1),
-    ("us.oh", 1),
-    ("us.oh.cc", 1),
-    ("us.oh.k12", 1),
-    ("us.oh.lib", 1),
-    ("us.ok", 1),
-    ("us.ok.cc", 1),
-    ("us.ok.k12", 1),
-    ("us.ok.lib", 1),
-    ("us.or", 1),
-    ("us.or.cc", 1),
-    ("us.or.k12", 1),
-    ("us.or.lib", 1),
-    ("us.pa", 1),
-    ("us.pa.cc", 1),
-    ("us.pa.k12", 1),
-    ("us.pa.lib", 1),
-    ("us.platterp", 2),
-    ("us.pointto", 2),
-    ("us.pr", 1),
-    ("us.pr.cc", 1),
-    ("us.pr.k12", 1),
-    ("us.pr.lib", 1),
-    ("us.ri", 1),
-    ("us.ri.cc", 1),
-    ("us.ri.lib", 1),
-    ("us.sc", 1),
-    ("us.sc.cc", 1),
-    ("us.sc.k12", 1),
-    ("us.sc.lib", 1),
-    ("us.sd", 1),
-    ("us.sd.cc", 1),
-    ("us.sd.lib", 1),
-    ("us.stuff-4-sale", 2),
-    ("us.tn", 1),
-    ("us.tn.cc", 1),
-    ("us.tn.k12", 1),
-    ("us.tn.lib", 1),
-    ("us.tx", 1),
-    ("us.tx.cc", 1),
-    ("us.tx.k12", 1),
-    ("us.tx.lib", 1),
-    ("us.ut", 1),
-    ("us.ut.cc", 1),
-    ("us.ut.k12", 1),
-    ("us.ut.lib", 1),
-    ("us.va", 1),
-    ("us.va.cc", 1),
-    ("us.va.k12", 1),
-    ("us.va.lib", 1),
-    ("us.vi", 1),
-    ("us.vi.cc", 1),
-    ("us.vi.k12", 1),
-    ("us.vi.lib", 1),
-    ("us.vt", 1),
-    ("us.vt.cc", 1),
-    ("us.vt.k12", 1),
-    ("us.vt.lib", 1),
-    ("us.wa", 1),
-    ("us.wa.cc", 1),
-    ("us.wa.k12", 1),
-    ("us.wa.lib", 1),
-    ("us.wi", 1),
-    ("us.wi.cc", 1),
-    ("us.wi.k12", 1),
-    ("us.wi.lib", 1),
-    ("us.wv", 1),
-    ("us.wv.cc", 1),
-    ("us.wy", 1),
-    ("us.wy.cc", 1),
-    ("us.wy.k12", 1),
-    ("us.wy.lib", 1),
-    ("uy", 1),
-    ("uy.com", 1),
-    ("uy.com.blogspot", 2),
-    ("uy.edu", 1),
-    ("uy.gub", 1),
-    ("uy.mil", 1),
-    ("uy.net", 1),
-    ("uy.org", 1),
-    ("uz", 1),
-    ("uz.co", 1),
-    ("uz.com", 1),
-    ("uz.net", 1),
-    ("uz.org", 1),
-    ("va", 1),
-    ("vacations", 1),
-    ("vana", 1),
-    ("vanguard", 1),
-    ("vc", 1),
-    ("vc.0e", 2),
-    ("vc.com", 1),
-    ("vc.edu", 1),
-    ("vc.gov", 1),
-    ("vc.gv", 2),
-    ("vc.gv.d", 2),
-    ("vc.mil", 1),
-    ("vc.net", 1),
-    ("vc.org", 1),
-    ("ve", 1),
-    ("ve.arts", 1),
-    ("ve.bib", 1),
-    ("ve.co", 1),
-    ("ve.com", 1),
-    ("ve.e12", 1),
-    ("ve.edu", 1),
-    ("ve.firm", 1),
-    ("ve.gob", 1),
-    ("ve.gov", 1),
-    ("ve.info", 1),
-    ("ve.int", 1),
-    ("ve.mil", 1),
-    ("ve.net", 1),
-    ("ve.nom", 1),
-    ("ve.org", 1),
-    ("ve.rar", 1),
-    ("ve.rec", 1),
-    ("ve.store", 1),
-    ("ve.tec", 1),
-    ("ve.web", 1),
-    ("vegas", 1),
-    ("ventures", 1),
-    ("verisign", 1),
-    ("vermögensberater", 1),
-    ("vermögensberatung", 1),
-    ("versicherung", 1),
-    ("vet", 1),
-    ("vg", 1),
-    ("vg.at", 2),
-    ("vi", 1),
-    ("vi.co", 1),
-    ("vi.com", 1),
-    ("vi.k12", 1),
-    ("vi.net", 1),
-    ("vi.org", 1),
-    ("viajes", 1),
-    ("video", 1),
-    ("vig", 1),
-    ("viking", 1),
-    ("villas", 1),
-    ("vin", 1),
-    ("vip", 1),
-    ("virgin", 1),
-    ("visa", 1),
-    ("vision", 1),
-    ("viva", 1),
-    ("vivo", 1),
-    ("vlaanderen", 1),
-    ("vn", 1),
-    ("vn.ac", 1),
-    ("vn.biz", 1),
-    ("vn.blogspot", 2),
-    ("vn.com", 1),
-    ("vn.edu", 1),
-    ("vn.gov", 1),
-    ("vn.health", 1),
-    ("vn.info", 1),
-    ("vn.int", 1),
-    ("vn.name", 1),
-    ("vn.net", 1),
-    ("vn.org", 1),
-    ("vn.pro", 1),
-    ("vodka", 1),
-    ("volkswagen", 1),
-    ("volvo", 1),
-    ("vote", 1),
-    ("voting", 1),
-    ("voto", 1),
-    ("voyage", 1),
-    ("vu", 1),
-    ("vu.blog", 2),
-    ("vu.cn", 2),
-    ("vu.com", 1),
-    ("vu.dev", 2),
-    ("vu.edu", 1),
-    ("vu.me", 2),
-    ("vu.net", 1),
-    ("vu.org", 1),
-    ("vuelos", 1),
-    ("wales", 1),
-    ("walmart", 1),
-    ("walter", 1),
-    ("wang", 1),
-    ("wanggou", 1),
-    ("watch", 1),
-    ("watches", 1),
-    ("weather", 1),
-    ("weatherchannel", 1),
-    ("webcam", 1),
-    ("weber", 1),
-    ("website", 1),
-    ("website.framer", 2),
-    ("wedding", 1),
-    ("weibo", 1),
-    ("weir", 1),
-    ("wf", 1),
-    ("wf.biz", 2),
-    ("wf.sch", 2),
-    ("whoswho", 1),
-    ("wien", 1),
-    ("wiki", 1),
-    ("wiki.framer", 2),
-    ("williamhill", 1),
-    ("win", 1),
-    ("windows", 1),
-    ("wine", 1),
-    ("winners", 1),
-    ("wme", 1),
-    ("wolterskluwer", 1),
-    ("woodside", 1),
-    ("work", 1),
-    ("works", 1),
-    ("world", 1),
-    ("wow", 1),
-    ("ws", 1),
-    ("ws.advisor.*", 2),
-    ("ws.cloud66", 2),
-    ("ws.com", 1),
-    ("ws.dyndns", 2),
-    ("ws.edu", 1),
-    ("ws.gov", 1),
-    ("ws.mypets", 2),
-    ("ws.net", 1),
-    ("ws.org", 1),
-    ("wtc", 1),
-    ("wtf", 1),
-    ("xbox", 1),
-    ("xerox", 1),
-    ("xfinity", 1),
-    ("xihuan", 1),
-    ("xin", 1),
-    ("xn--11b4c3d", 1),
-    ("xn--1ck2e1b", 1),
-    ("xn--1qqw23a", 1),
-    ("xn--2scrj9c", 1),
-    ("xn--30rr7y", 1),
-    ("xn--3bst00m", 1),
-    ("xn--3ds443g", 1),
-    ("xn--3e0b707e", 1),
-    ("xn--3hcrj9c", 1),
-    ("xn--3pxu8k", 1),
-    ("xn--42c2d9a", 1),
-    ("xn--45br5cyl", 1),
-    ("xn--45brj9c", 1),
-    ("xn--45q11c", 1),
-    ("xn--4dbrk0ce", 1),
-    ("xn--4dbrk0ce.xn--4dbgdty6c", 1),
-    ("xn--4dbrk0ce.xn--5dbhl8d", 1),
-    ("xn--4dbrk0ce.xn--8dbq2a", 1),
-    ("xn--4dbrk0ce.xn--hebda8b", 1),
-    ("xn--4gbrim", 1),
-    ("xn--54b7fta0cc", 1),
-    ("xn--55qw42g", 1),
-    ("xn--55qx5d", 1),
-    ("xn--5su34j936bgsg", 1),
-    ("xn--5tzm5g", 1),
-    ("xn--6frz82g", 1),
-    ("xn--6qq986b3xl", 1),
-    ("xn--80adxhks", 1),
-    ("xn--80ao21a", 1),
-    ("xn--80aqecdr1a", 1),
-    ("xn--80asehdb", 1),
-    ("xn--80aswg", 1),
-    ("xn--8y0a063a", 1),
-    ("xn--90a3ac", 1),
-    ("xn--90a3ac.xn--80au", 1),
-    ("xn--90a3ac.xn--90azh", 1),
-    ("xn--90a3ac.xn--c1avg", 1),
-    ("xn--90a3ac.xn--d1at", 1),
-    ("xn--90a3ac.xn--o1ac", 1),
-    ("xn--90a3ac.xn--o1ach", 1),
-    ("xn--90ae", 1),
-    ("xn--90ais", 1),
-    ("xn--9dbq2a", 1),
-    ("xn--9et52u", 1),
-    ("xn--9krt00a", 1),
-    ("xn--b4w605ferd", 1),
-    ("xn--bck1b9a5dre4c", 1),
-    ("xn--c1avg", 1),
-    ("xn--c2br7g", 1),
-    ("xn--cck2b3b", 1),
-    ("xn--cckwcxetd", 1),
-    ("xn--cg4bki", 1),
-    ("xn--clchc0ea0b2g2a9gcd", 1),
-    ("xn--czr694b", 1),
-    ("xn--czrs0t", 1),
-    ("xn--czru2d", 1),
-    ("xn--d1acj3b", 1),
-    ("xn--d1alf", 1),
-    ("xn--e1a4c", 1),
-    ("xn--eckvdtc9d", 1),
-    ("xn--efvy88h", 1),
-    ("xn--fct429k", 1),
-    ("xn--fhbei", 1),
-    ("xn--fiq228c5hs", 1),
-    ("xn--fiq64b", 1),
-    ("xn--fiqs8s", 1),
-    ("xn--fiqz9s", 1),
-    ("xn--fjq720a", 1),
-    ("xn--flw351e", 1),
-    ("xn--fpcrj9c3d", 1),
-    ("xn--fzc2c9e2c", 1),
-    ("xn--fzys8d69uvgm", 1),
-    ("xn--g2xx48c", 1),
-    ("xn--gckr3f0f", 1),
-    ("xn--gecrj9c", 1),
-    ("xn--gk3at1e", 1),
-    ("xn--h2breg3eve", 1),
-    ("xn--h2brj9c", 1),
-    ("xn--h2brj9c8c", 1),
-    ("xn--hxt814e", 1),
-    ("xn--i1b6b1a6a2e", 1),
-    ("xn--imr513n", 1),
-    ("xn--io0a7i", 1),
-    ("xn--j1aef", 1),
-    ("xn--j1amh", 1),
-    ("xn--j6w193g", 1),
-    ("xn--j6w193g.xn--55qx5d", 1),
-    ("xn--j6w193g.xn--gmqw5a", 1),
-    ("xn--j6w193g.xn--mxtq1m", 1),
-    ("xn--j6w193g.xn--od0alg", 1),
-    ("xn--j6w193g.xn--uc0atv", 1),
-    ("xn--j6w193g.xn--wcvs22d", 1),
-    ("xn--jlq480n2rg", 1),
-    ("xn--jvr189m", 1),
-    ("xn--kcrx77d1x4a", 1),
-    ("xn--kprw13d", 1),
-    ("xn--kpry57d", 1),
-    ("xn--kput3i", 1),
-    ("xn--l1acc", 1),
-    ("xn--lgbbat1ad8j", 1),
-    ("xn--mgb2ddes", 1),
-    ("xn--mgb9awbf", 1),
-    ("xn--mgba3a3ejt", 1),
-    ("xn--mgba3a4f16a", 1),
-    ("xn--mgba3a4fra", 1),
-    ("xn--mgba7c0bbn0a", 1),
-    ("xn--mgbaakc7dvf", 1),
-    ("xn--mgbaam7a8h", 1),
-    ("xn--mgbab2bd", 1),
-    ("xn--mgbah1a3hjkrd", 1),
-    ("xn--mgbai9a5eva00b", 1),
-    ("xn--mgbai9azgqp6j", 1),
-    ("xn--mgbayh7gpa", 1),
-    ("xn--mgbbh1a", 1),
-    ("xn--mgbbh1a71e", 1),
-    ("xn--mgbc0a9azcg", 1),
-    ("xn--mgbca7dzdo", 1),
-    ("xn--mgbcpq6gpa1a", 1),
-    ("xn--mgberp4a5d4a87g", 1),
-    ("xn--mgberp4a5d4ar", 1),
-    ("xn--mgbgu82a", 1),
-    ("xn--mgbi4ecexp", 1),
-    ("xn--mgbpl2fh", 1),
-    ("xn--mgbqly7c0a67fbc", 1),
-    ("xn--mgbqly7cvafr", 1),
-    ("xn--mgbt3dhd", 1),
-    ("xn--mgbtf8fl", 1),
-    ("xn--mgbtx2b", 1),
-    ("xn--mgbx4cd0ab", 1),
-    ("xn--mix082f", 1),
-    ("xn--mix891f", 1),
-    ("xn--mk1bu44c", 1),
-    ("xn--mxtq1m", 1),
-    ("xn--ngbc5azd", 1),
-    ("xn--ngbe9e0a", 1),
-    ("xn--ngbrx", 1),
-    ("xn--nnx388a", 1),
-    ("xn--node", 1),
-    ("xn--nqv7f", 1),
-    ("xn--nqv7fs00ema", 1),
-    ("xn--nyqy26a", 1),
-    ("xn--o3cw4h", 1),
-    ("xn--o3cw4h.xn--12c1fe0br", 1),
-    ("xn--o3cw4h.xn--12cfi8ixb8l", 1),
-    ("xn--o3cw4h.xn--12co0c3b4eva", 1),
-    ("xn--o3cw4h.xn--h3cuzk1di", 1),
-    ("xn--o3cw4h.xn--m3ch0j3a", 1),
-    ("xn--o3cw4h.xn--o3cyx2a", 1),
-    ("xn--ogbpf8fl", 1),
-    ("xn--otu796d", 1),
-    ("xn--p1acf", 1),
-    ("xn--p1acf.xn--41a", 2),
-    ("xn--p1acf.xn--80aaa0cvac", 2),
-    ("xn--p1acf.xn--90a1af", 2),
-    ("xn--p1acf.xn--90amc", 2),
-    ("xn--p1acf.xn--c1avg", 2),
-    ("xn--p1acf.xn--h1ahn", 2),
-    ("xn--p1acf.xn--h1aliz", 2),
-    ("xn--p1acf.xn--j1adp", 2),
-    ("xn--p1acf.xn--j1aef", 2),
-    ("xn--p1acf.xn--j1ael8b", 2),
-    ("xn--p1ai", 1),
-    ("xn--pgbs0dh", 1),
-    ("xn--pssy2u", 1),
-    ("xn--q7ce6a", 1),
-    ("xn--q9jyb4c", 1),
-    ("xn--qcka1pmc", 1),
-    ("xn--qxa6a", 1),
-    ("xn--qxam", 1),
-    ("xn--rhqv96g", 1),
-    ("xn--rovu88b", 1),
-    ("xn--rvc1e0am3e", 1),
-    ("xn--s9brj9c", 1),
-    ("xn--ses554g", 1),
-    ("xn--t60b56a", 1),
-    ("xn--tckwe", 1),
-    ("xn--tiq49xqyj", 1),
-    ("xn--unup4y", 1),
-    ("xn--vermgensberater-ctb", 1),
-    ("xn--vermgensberatung-pwb", 1),
-    ("xn--vhquv", 1),
-    ("xn--vuq861b", 1),
-    ("xn--w4r85el8fhu5dnra", 1),
-    ("xn--w4rs40l", 1),
-    ("xn--wgbh1c", 1),
-    ("xn--wgbl6a", 1),
-    ("xn--xhq521b", 1),
-    ("xn--xkc2al3hye2a", 1),
-    ("xn--xkc2dl3a5ee0h", 1),
-    ("xn--y9a3aq", 1),
-    ("xn--yfro4i67o", 1),
-    ("xn--ygbi2ammx", 1),
-    ("xn--zfr164b", 1),
-    ("xxx", 1),
-    ("xyz", 1),
-    ("xyz.blogsite", 2),
-    ("xyz.crafting", 2),
-    ("xyz.localzone", 2),
-    ("xyz.telebit.*", 2),
-    ("xyz.zapto", 2),
-    ("yachts", 1),
-    ("yahoo", 1),
-    ("yamaxun", 1),
-    ("yandex", 1),
-    ("ye", 1),
-    ("ye.com", 1),
-    ("ye.edu", 1),
-    ("ye.gov", 1),
-    ("ye.mil", 1),
-    ("ye.net", 1),
-    ("ye.org", 1),
-    ("yodobashi", 1),
-    ("yoga", 1),
-    ("yokohama", 1),
-    ("you", 1),
-    ("youtube", 1),
-    ("yt", 1),
-    ("yt.org", 2),
-    ("yun", 1),
-    ("za.ac", 1),
-    ("za.agric", 1),
-    ("za.alt", 1),
-    ("za.co", 1),
-    ("za.co.blogspot", 2),
-    ("za.edu", 1),
-    ("za.gov", 1),
-    ("za.grondar", 1),
-    ("za.law", 1),
-    ("za.mil", 1),
-    ("za.net", 1),
-    ("za.ngo", 1),
-    ("za.nic", 1),
-    ("za.nis", 1),
-    ("za.nom", 1),
-    ("za.org", 1),
-    ("za.school", 1),
-    ("za.tm", 1),
-    ("za.web", 1),
-    ("zappos", 1),
-    ("zara", 1),
-    ("zero", 1),
-    ("zip", 1),
-    ("zm", 1),
-    ("zm.ac", 1),
-    ("zm.biz", 1),
-    ("zm.co", 1),
-    ("zm.com", 1),
-    ("zm.edu", 1),
-    ("zm.gov", 1),
-    ("zm.info", 1),
-    ("zm.mil", 1),
-    ("zm.net", 1),
-    ("zm.org", 1),
-    ("zm.sch", 1),
-    ("zone", 1),
-    ("zone.cloud66", 2),
-    ("zone.hs", 2),
-    ("zone.lima", 2),
-    ("zone.triton.*", 2),
-    ("zuerich", 1),
-    ("zw", 1),
-    ("zw.ac", 1),
-    ("zw.co", 1),
-    ("zw.gov", 1),
-    ("zw.mil", 1),
-    ("zw.org", 1),
-    ("ελ", 1),
-    ("ευ", 1),
-    ("бг", 1),
-    ("бел", 1),
-    ("дети", 1),
-    ("ею", 1),
-    ("католик", 1),
-    ("ком", 1),
-    ("мкд", 1),
-    ("мон", 1),
-    ("москва", 1),
-    ("онлайн", 1),
-    ("орг", 1),
-    ("рус", 1),
-    ("рус.биз", 2),
-    ("рус.ком", 2),
-    ("рус.крым", 2),
-    ("рус.мир", 2),
-    ("рус.мск", 2),
-    ("рус.орг", 2),
-    ("рус.самара", 2),
-    ("рус.сочи", 2),
-    ("рус.спб", 2),
-    ("рус.я", 2),
-    ("рф", 1),
-    ("сайт", 1),
-    ("срб", 1),
-    ("срб.ак", 1),
-    ("срб.обр", 1),
-    ("срб.од", 1),
-    ("срб.орг", 1),
-    ("срб.пр", 1),
-    ("срб.упр", 1),
-    ("укр", 1),
-    ("қаз", 1),
-    ("հայ", 1),
-    ("ישראל", 1),
-    ("ישראל.אקדמיה", 1),
-    ("ישראל.ישוב", 1),
-    ("ישראל.ממשל", 1),
-    ("ישראל.צהל", 1),
-    ("קום", 1),
-    ("ابوظبي", 1),
-    ("اتصالات", 1),
-    ("ارامكو", 1),
-    ("الاردن", 1),
-    ("البحرين", 1),
-    ("الجزائر", 1),
-    ("السعودية", 1),
-    ("السعوديه", 1),
-    ("السعودیة", 1),
-    ("السعودیۃ", 1),
-    ("العليان", 1),
-    ("المغرب", 1),
-    ("اليمن", 1),
-    ("امارات", 1),
-    ("ايران", 1),
-    ("ایران", 1),
-    ("بارت", 1),
-    ("بازار", 1),
-    ("بيتك", 1),
-    ("بھارت", 1),
-    ("تونس", 1),
-    ("سودان", 1),
-    ("سوريا", 1),
-    ("سورية", 1),
-    ("شبكة", 1),
-    ("عراق", 1),
-    ("عرب", 1),
-    ("عمان", 1),
-    ("فلسطين", 1),
-    ("قطر", 1),
-    ("كاثوليك", 1),
-    ("كوم", 1),
-    ("مصر", 1),
-    ("مليسيا", 1),
-    ("موريتانيا", 1),
-    ("موقع", 1),
-    ("همراه", 1),
-    ("پاكستان", 1),
-    ("پاکستان", 1),
-    ("ڀارت", 1),
-    ("कॉम", 1),
-    ("नेट", 1),
-    ("भारत", 1),
-    ("भारतम्", 1),
-    ("भारोत", 1),
-    ("संगठन", 1),
-    ("বাংলা", 1),
-    ("ভারত", 1),
-    ("ভাৰত", 1),
-    ("ਭਾਰਤ", 1),
-    ("ભારત", 1),
-    ("ଭାରତ", 1),
-    ("இந்தியா", 1),
-    ("இலங்கை", 1),
-    ("சிங்கப்பூர்", 1),
-    ("భారత్", 1),
-    ("ಭಾರತ", 1),
-    ("ഭാരതം", 1),
-    ("ලංකා", 1),
-    ("คอม", 1),
-    ("ไทย", 1),
-    ("ไทย.ทหาร", 1),
-    ("ไทย.ธุรกิจ", 1),
-    ("ไทย.รัฐบาล", 1),
-    ("ไทย.ศึกษา", 1),
-    ("ไทย.องค์กร", 1),
-    ("ไทย.เน็ต", 1),
-    ("ລາວ", 1),
-    ("გე", 1),
-    ("みんな", 1),
-    ("アマゾン", 1),
-    ("クラウド", 1),
-    ("グーグル", 1),
-    ("コム", 1),
-    ("ストア", 1),
-    ("セール", 1),
-    ("ファッション", 1),
-    ("ポイント", 1),
-    ("世界", 1),
-    ("中信", 1),
-    ("中国", 1),
-    ("中國", 1),
-    ("中文网", 1),
-    ("亚马逊", 1),
-    ("企业", 1),
-    ("佛山", 1),
-    ("信息", 1),
-    ("健康", 1),
-    ("八卦", 1),
-    ("公司", 1),
-    ("公益", 1),
-    ("台湾", 1),
-    ("台灣", 1),
-    ("商城", 1),
-    ("商店", 1),
-    ("商标", 1),
-    ("嘉里", 1),
-    ("嘉里大酒店", 1),
-    ("在线", 1),
-    ("大拿", 1),
-    ("天主教", 1),
-    ("娱乐", 1),
-    ("家電", 1),
-    ("广东", 1),
-    ("微博", 1),
-    ("慈善", 1),
-    ("我爱你", 1),
-    ("手机", 1),
-    ("招聘", 1),
-    ("政务", 1),
-    ("政府", 1),
-    ("新加坡", 1),
-    ("新闻", 1),
-    ("时尚", 1),
-    ("書籍", 1),
-    ("机构", 1),
-    ("淡马锡", 1),
-    ("游戏", 1),
-    ("澳門", 1),
-    ("澳门", 1),
-    ("点看", 1),
-    ("移动", 1),
-    ("组织机构", 1),
-    ("网址", 1),
-    ("网店", 1),
-    ("网站", 1),
-    ("网络", 1),
-    ("联通", 1),
-    ("臺灣", 1),
-    ("谷歌", 1),
-    ("购物", 1),
-    ("通販", 1),
-    ("集团", 1),
-    ("電訊盈科", 1),
-    ("飞利浦", 1),
-    ("食品", 1),
-    ("餐厅", 1),
-    ("香格里拉", 1),
-    ("香港", 1),
-    ("香港.個人", 1),
-    ("香港.公司", 1),
-    ("香港.政府", 1),
-    ("香港.教育", 1),
-    ("香港.組織", 1),
-    ("香港.網絡", 1),
-    ("닷넷", 1),
-    ("닷컴", 1),
-    ("삼성", 1),
-    ("한국", 1),
-];
+/// One rule a line: its kind (0 = path only, 1 = ICANN, 2 = private), ':', then its
+/// labels from the top-level one down, joined by '.'.
+pub(crate) static PSL_RULES: &str = "\
+0:\n\
+1:aaa\n\
+1:aarp\n\
+1:abarth\n\
+1:abb\n\
+1:abbott\n\
+1:abbvie\n\
+1:abc\n\
+1:able\n\
+1:abogado\n\
+1:abudhabi\n\
+1:ac\n\
+1:ac.com\n\
+2:ac.drr\n\
+1:ac.edu\n\
+1:ac.gov\n\
+1:ac.mil\n\
+1:ac.net\n\
+1:ac.org\n\
+1:academy\n\
+2:academy.official\n\
+1:accenture\n\
+1:accountant\n\
+1:accountants\n\
+1:aco\n\
+1:actor\n\
+1:ad\n\
+1:ad.nom\n\
+1:ads\n\
+1:adult\n\
+1:ae\n\
+1:ae.ac\n\
+2:ae.blogspot\n\
+1:ae.co\n\
+1:ae.gov\n\
+1:ae.mil\n\
+1:ae.net\n\
+1:ae.org\n\
+1:ae.sch\n\
+1:aeg\n\
+1:aero\n\
+1:aero.accident-investigation\n\
+1:aero.accident-prevention\n\
+1:aero.aerobatic\n\
+1:aero.aeroclub\n\
+1:aero.aerodrome\n\
+1:aero.agents\n\
+1:aero.air-surveillance\n\
+1:aero.air-traffic-control\n\
+1:aero.aircraft\n\
+1:aero.airline\n\
+1:aero.airport\n\
+1:aero.airtraffic\n\
+1:aero.ambulance\n\
+1:aero.amusement\n\
+1:aero.association\n\
+1:aero.author\n\
+1:aero.ballooning\n\
+1:aero.broker\n\
+1:aero.caa\n\
+1:aero.cargo\n\
+1:aero.catering\n\
+1:aero.certification\n\
+1:aero.championship\n\
+1:aero.charter\n\
+1:aero.civilaviation\n\
+1:aero.club\n\
+1:aero.conference\n\
+1:aero.consultant\n\
+1:aero.consulting\n\
+1:aero.control\n\
+1:aero.council\n\
+1:aero.crew\n\
+1:aero.design\n\
+1:aero.dgca\n\
+1:aero.educator\n\
+1:aero.emergency\n\
+1:aero.engine\n\
+1:aero.engineer\n\
+1:aero.entertainment\n\
+1:aero.equipment\n\
+1:aero.exchange\n\
+1:aero.express\n\
+1:aero.federation\n\
+1:aero.flight\n\
+1:aero.fuel\n\
+1:aero.gliding\n\
+1:aero.government\n\
+1:aero.groundhandling\n\
+1:aero.group\n\
+1:aero.hanggliding\n\
+1:aero.homebuilt\n\
+1:aero.insurance\n\
+1:aero.journal\n\
+1:aero.journalist\n\
+1:aero.leasing\n\
+1:aero.logistics\n\
+1:aero.magazine\n\
+1:aero.maintenance\n\
+1:aero.media\n\
+1:aero.microlight\n\
+1:aero.modelling\n\
+1:aero.navigation\n\
+1:aero.parachuting\n\
+1:aero.paragliding\n\
+1:aero.passenger-association\n\
+1:aero.pilot\n\
+1:aero.press\n\
+1:aero.production\n\
+1:aero.recreation\n\
+1:aero.repbody\n\
+1:aero.res\n\
+1:aero.research\n\
+1:aero.rotorcraft\n\
+1:aero.safety\n\
+1:aero.scientist\n\
+1:aero.services\n\
+1:aero.show\n\
+1:aero.skydiving\n\
+1:aero.software\n\
+1:aero.student\n\
+1:aero.trader\n\
+1:aero.trading\n\
+1:aero.trainer\n\
+1:aero.union\n\
+1:aero.workinggroup\n\
+1:aero.works\n\
+1:aetna\n\
+1:af\n\
+1:af.com\n\
+1:af.edu\n\
+1:af.gov\n\
+1:af.net\n\
+1:af.org\n\
+1:afl\n\
+1:africa\n\
+1:ag\n\
+1:ag.co\n\
+1:ag.com\n\
+1:ag.net\n\
+1:ag.nom\n\
+1:ag.org\n\
+1:agakhan\n\
+1:agency\n\
+1:ai\n\
+1:ai.com\n\
+1:ai.net\n\
+1:ai.off\n\
+1:ai.org\n\
+2:ai.uwu\n\
+1:aig\n\
+1:airbus\n\
+1:airforce\n\
+1:airtel\n\
+1:akdn\n\
+1:al\n\
+2:al.blogspot\n\
+1:al.com\n\
+1:al.edu\n\
+1:al.gov\n\
+1:al.mil\n\
+1:al.net\n\
+1:al.org\n\
+1:alfaromeo\n\
+1:alibaba\n\
+1:alipay\n\
+1:allfinanz\n\
+1:allstate\n\
+1:ally\n\
+1:alsace\n\
+1:alstom\n\
+1:am\n\
+2:am.blogspot\n\
+1:am.co\n\
+1:am.com\n\
+1:am.commune\n\
+2:am.neko\n\
+1:am.net\n\
+2:am.nyaa\n\
+1:am.org\n\
+2:am.radio\n\
+1:amazon\n\
+1:americanexpress\n\
+1:americanfamily\n\
+1:amex\n\
+1:amfam\n\
+1:amica\n\
+1:amsterdam\n\
+1:analytics\n\
+1:android\n\
+1:anquan\n\
+1:anz\n\
+1:ao\n\
+1:ao.co\n\
+1:ao.ed\n\
+1:ao.gv\n\
+1:ao.it\n\
+1:ao.og\n\
+1:ao.pb\n\
+1:aol\n\
+1:apartments\n\
+1:app\n\
+2:app.beget.*\n\
+2:app.bookonline\n\
+2:app.clerk\n\
+2:app.clerkstage\n\
+2:app.deta\n\
+2:app.developer.*\n\
+2:app.easypanel\n\
+2:app.edgecompute\n\
+2:app.encr\n\
+2:app.fireweb\n\
+2:app.framer\n\
+2:app.hasura\n\
+2:app.loginline\n\
+2:app.messerli\n\
+2:app.netlify\n\
+2:app.ngrok\n\
+2:app.ngrok-free\n\
+2:app.noop\n\
+2:app.northflank.*\n\
+2:app.ondigitalocean\n\
+2:app.onflashdrive\n\
+2:app.platform0\n\
+2:app.run\n\
+2:app.run.a\n\
+2:app.snowflake\n\
+2:app.snowflake.privatelink\n\
+2:app.streamlit\n\
+2:app.telebit\n\
+2:app.typedream\n\
+2:app.vercel\n\
+2:app.web\n\
+2:app.wnext\n\
+1:apple\n\
+1:aq\n\
+1:aquarelle\n\
+1:ar\n\
+1:ar.bet\n\
+1:ar.com\n\
+2:ar.com.blogspot\n\
+1:ar.coop\n\
+1:ar.edu\n\
+1:ar.gob\n\
+1:ar.gov\n\
+1:ar.int\n\
+1:ar.mil\n\
+1:ar.musica\n\
+1:ar.mutual\n\
+1:ar.net\n\
+1:ar.org\n\
+1:ar.senasa\n\
+1:ar.tur\n\
+1:arab\n\
+1:aramco\n\
+1:archi\n\
+1:army\n\
+1:arpa\n\
+1:arpa.e164\n\
+1:arpa.in-addr\n\
+1:arpa.ip6\n\
+1:arpa.iris\n\
+1:arpa.uri\n\
+1:arpa.urn\n\
+1:art\n\
+1:arte\n\
+1:as\n\
+1:as.gov\n\
+1:asda\n\
+1:asia\n\
+2:asia.cloudns\n\
+1:associates\n\
+1:at\n\
+2:at.123webseite\n\
+2:at.12hp\n\
+2:at.2ix\n\
+2:at.4lima\n\
+1:at.ac\n\
+1:at.ac.sth\n\
+2:at.biz\n\
+1:at.co\n\
+2:at.co.blogspot\n\
+2:at.funkfeuer.wien\n\
+2:at.futurecms.*\n\
+2:at.futurecms.ex.*\n\
+2:at.futurecms.in.*\n\
+2:at.futurehosting\n\
+2:at.futuremailing\n\
+1:at.gv\n\
+2:at.info\n\
+2:at.lima-city\n\
+2:at.myspreadshop\n\
+1:at.or\n\
+2:at.ortsinfo.ex.*\n\
+2:at.ortsinfo.kunden.*\n\
+2:at.priv\n\
+1:athleta\n\
+1:attorney\n\
+1:au\n\
+1:au.act\n\
+1:au.asn\n\
+1:au.com\n\
+2:au.com.blogspot\n\
+2:au.com.cloudlets.mel\n\
+2:au.com.myspreadshop\n\
+1:au.conf\n\
+1:au.edu\n\
+1:au.edu.act\n\
+1:au.edu.catholic\n\
+1:au.edu.nsw\n\
+1:au.edu.nsw.schools\n\
+1:au.edu.nt\n\
+1:au.edu.qld\n\
+1:au.edu.sa\n\
+1:au.edu.tas\n\
+1:au.edu.vic\n\
+1:au.edu.wa\n\
+1:au.gov\n\
+1:au.gov.qld\n\
+1:au.gov.sa\n\
+1:au.gov.tas\n\
+1:au.gov.vic\n\
+1:au.gov.wa\n\
+1:au.id\n\
+1:au.info\n\
+1:au.net\n\
+1:au.nsw\n\
+1:au.nt\n\
+1:au.org\n\
+1:au.oz\n\
+1:au.qld\n\
+1:au.sa\n\
+1:au.tas\n\
+1:au.vic\n\
+1:au.wa\n\
+1:auction\n\
+1:audi\n\
+1:audible\n\
+1:audio\n\
+1:auspost\n\
+1:author\n\
+1:auto\n\
+1:autos\n\
+1:avianca\n\
+1:aw\n\
+1:aw.com\n\
+1:aws\n\
+1:ax\n\
+2:ax.be\n\
+2:ax.cat\n\
+2:ax.es\n\
+2:ax.eu\n\
+2:ax.gg\n\
+2:ax.mc\n\
+2:ax.us\n\
+2:ax.xy\n\
+1:axa\n\
+1:az\n\
+1:az.biz\n\
+1:az.com\n\
+1:az.edu\n\
+1:az.gov\n\
+1:az.info\n\
+1:az.int\n\
+1:az.mil\n\
+1:az.name\n\
+1:az.net\n\
+1:az.org\n\
+1:az.pp\n\
+1:az.pro\n\
+1:azure\n\
+1:ba\n\
+2:ba.blogspot\n\
+1:ba.com\n\
+1:ba.edu\n\
+1:ba.gov\n\
+1:ba.mil\n\
+1:ba.net\n\
+1:ba.org\n\
+2:ba.rs\n\
+1:baby\n\
+1:baidu\n\
+1:banamex\n\
+1:bananarepublic\n\
+1:band\n\
+1:bank\n\
+1:bar\n\
+1:barcelona\n\
+1:barclaycard\n\
+1:barclays\n\
+1:barefoot\n\
+1:bargains\n\
+1:baseball\n\
+1:basketball\n\
+2:basketball.aus\n\
+2:basketball.nz\n\
+1:bauhaus\n\
+1:bayern\n\
+1:bb\n\
+1:bb.biz\n\
+1:bb.co\n\
+1:bb.com\n\
+1:bb.edu\n\
+1:bb.gov\n\
+1:bb.info\n\
+1:bb.net\n\
+1:bb.org\n\
+1:bb.store\n\
+1:bb.tv\n\
+1:bbc\n\
+1:bbt\n\
+1:bbva\n\
+1:bcg\n\
+1:bcn\n\
+1:bd.*\n\
+1:be\n\
+2:be.123website\n\
+1:be.ac\n\
+2:be.blogspot\n\
+2:be.interhostsolutions.cloud\n\
+2:be.kuleuven.ezproxy\n\
+2:be.myspreadshop\n\
+2:be.transurl.*\n\
+2:be.webhosting\n\
+1:beats\n\
+1:beauty\n\
+1:beer\n\
+1:bentley\n\
+1:berlin\n\
+1:best\n\
+1:bestbuy\n\
+1:bet\n\
+1:bf\n\
+1:bf.gov\n\
+1:bg\n\
+1:bg.0\n\
+1:bg.1\n\
+1:bg.2\n\
+1:bg.3\n\
+1:bg.4\n\
+1:bg.5\n\
+1:bg.6\n\
+1:bg.7\n\
+1:bg.8\n\
+1:bg.9\n\
+1:bg.a\n\
+1:bg.b\n\
+2:bg.barsy\n\
+2:bg.blogspot\n\
+1:bg.c\n\
+1:bg.d\n\
+1:bg.e\n\
+1:bg.f\n\
+1:bg.g\n\
+1:bg.h\n\
+1:bg.i\n\
+1:bg.j\n\
+1:bg.k\n\
+1:bg.l\n\
+1:bg.m\n\
+1:bg.n\n\
+1:bg.o\n\
+1:bg.p\n\
+1:bg.q\n\
+1:bg.r\n\
+1:bg.s\n\
+1:bg.t\n\
+1:bg.u\n\
+1:bg.v\n\
+1:bg.w\n\
+1:bg.x\n\
+1:bg.y\n\
+1:bg.z\n\
+1:bh\n\
+1:bh.com\n\
+1:bh.edu\n\
+1:bh.gov\n\
+1:bh.net\n\
+1:bh.org\n\
+1:bharti\n\
+1:bi\n\
+1:bi.co\n\
+1:bi.com\n\
+1:bi.edu\n\
+1:bi.or\n\
+1:bi.org\n\
+1:bible\n\
+1:bid\n\
+1:bike\n\
+1:bing\n\
+1:bingo\n\
+1:bio\n\
+1:biz\n\
+2:biz.activetrail\n\
+2:biz.cloudns\n\
+2:biz.dscloud\n\
+2:biz.dyndns\n\
+2:biz.for-better\n\
+2:biz.for-more\n\
+2:biz.for-some\n\
+2:biz.for-the\n\
+2:biz.jozi\n\
+2:biz.mmafan\n\
+2:biz.myftp\n\
+2:biz.no-ip\n\
+2:biz.orx\n\
+2:biz.selfip\n\
+2:biz.webhop\n\
+1:bj\n\
+1:bj.africa\n\
+1:bj.agro\n\
+1:bj.architectes\n\
+1:bj.assur\n\
+1:bj.avocats\n\
+2:bj.blogspot\n\
+1:bj.co\n\
+1:bj.com\n\
+1:bj.eco\n\
+1:bj.econo\n\
+1:bj.edu\n\
+1:bj.info\n\
+1:bj.loisirs\n\
+1:bj.money\n\
+1:bj.net\n\
+1:bj.org\n\
+1:bj.ote\n\
+1:bj.restaurant\n\
+1:bj.resto\n\
+1:bj.tourism\n\
+1:bj.univ\n\
+1:black\n\
+1:blackfriday\n\
+1:blockbuster\n\
+1:blog\n\
+1:bloomberg\n\
+1:blue\n\
+1:bm\n\
+1:bm.com\n\
+1:bm.edu\n\
+1:bm.gov\n\
+1:bm.net\n\
+1:bm.org\n\
+1:bms\n\
+1:bmw\n\
+1:bn\n\
+2:bn.co\n\
+1:bn.com\n\
+1:bn.edu\n\
+1:bn.gov\n\
+1:bn.net\n\
+1:bn.org\n\
+1:bnpparibas\n\
+1:bo\n\
+1:bo.academia\n\
+1:bo.agro\n\
+1:bo.arte\n\
+1:bo.blog\n\
+1:bo.bolivia\n\
+1:bo.ciencia\n\
+1:bo.com\n\
+1:bo.cooperativa\n\
+1:bo.democracia\n\
+1:bo.deporte\n\
+1:bo.ecologia\n\
+1:bo.economia\n\
+1:bo.edu\n\
+1:bo.empresa\n\
+1:bo.gob\n\
+1:bo.indigena\n\
+1:bo.industria\n\
+1:bo.info\n\
+1:bo.int\n\
+1:bo.medicina\n\
+1:bo.mil\n\
+1:bo.movimiento\n\
+1:bo.musica\n\
+1:bo.natural\n\
+1:bo.net\n\
+1:bo.nombre\n\
+1:bo.noticias\n\
+1:bo.org\n\
+1:bo.patria\n\
+1:bo.plurinacional\n\
+1:bo.politica\n\
+1:bo.profesional\n\
+1:bo.pueblo\n\
+1:bo.revista\n\
+1:bo.salud\n\
+1:bo.tecnologia\n\
+1:bo.tksat\n\
+1:bo.transporte\n\
+1:bo.tv\n\
+1:bo.web\n\
+1:bo.wiki\n\
+1:boats\n\
+1:boehringer\n\
+1:bofa\n\
+1:bom\n\
+1:bond\n\
+1:boo\n\
+1:book\n\
+1:booking\n\
+1:bosch\n\
+1:bostik\n\
+1:boston\n\
+1:bot\n\
+1:boutique\n\
+1:box\n\
+1:br\n\
+1:br.9guacu\n\
+1:br.abc\n\
+1:br.adm\n\
+1:br.adv\n\
+1:br.agr\n\
+1:br.aju\n\
+1:br.am\n\
+1:br.anani\n\
+1:br.aparecida\n\
+1:br.app\n\
+1:br.arq\n\
+1:br.art\n\
+1:br.ato\n\
+1:br.b\n\
+1:br.barueri\n\
+1:br.belem\n\
+1:br.bhz\n\
+1:br.bib\n\
+1:br.bio\n\
+1:br.blog\n\
+1:br.bmd\n\
+1:br.boavista\n\
+1:br.bsb\n\
+1:br.campinagrande\n\
+1:br.campinas\n\
+1:br.caxias\n\
+1:br.cim\n\
+1:br.cng\n\
+1:br.cnt\n\
+1:br.com\n\
+2:br.com.blogspot\n\
+2:br.com.simplesite\n\
+2:br.com.virtualcloud.scale.users\n\
+1:br.contagem\n\
+1:br.coop\n\
+1:br.coz\n\
+1:br.cri\n\
+1:br.cuiaba\n\
+1:br.curitiba\n\
+1:br.def\n\
+1:br.des\n\
+1:br.det\n\
+1:br.dev\n\
+1:br.ecn\n\
+1:br.eco\n\
+1:br.edu\n\
+1:br.emp\n\
+1:br.enf\n\
+1:br.eng\n\
+1:br.esp\n\
+1:br.etc\n\
+1:br.eti\n\
+1:br.far\n\
+1:br.feira\n\
+1:br.flog\n\
+1:br.floripa\n\
+1:br.fm\n\
+1:br.fnd\n\
+1:br.fortal\n\
+1:br.fot\n\
+1:br.foz\n\
+1:br.fst\n\
+1:br.g12\n\
+1:br.geo\n\
+1:br.ggf\n\
+1:br.goiania\n\
+1:br.gov\n\
+1:br.gov.ac\n\
+1:br.gov.al\n\
+1:br.gov.am\n\
+1:br.gov.ap\n\
+1:br.gov.ba\n\
+1:br.gov.ce\n\
+1:br.gov.df\n\
+1:br.gov.es\n\
+1:br.gov.go\n\
+1:br.gov.ma\n\
+1:br.gov.mg\n\
+1:br.gov.ms\n\
+1:br.gov.mt\n\
+1:br.gov.pa\n\
+1:br.gov.pb\n\
+1:br.gov.pe\n\
+1:br.gov.pi\n\
+1:br.gov.pr\n\
+1:br.gov.rj\n\
+1:br.gov.rn\n\
+1:br.gov.ro\n\
+1:br.gov.rr\n\
+1:br.gov.rs\n\
+1:br.gov.sc\n\
+1:br.gov.se\n\
+1:br.gov.sp\n\
+1:br.gov.to\n\
+1:br.gru\n\
+1:br.imb\n\
+1:br.ind\n\
+1:br.inf\n\
+1:br.jab\n\
+1:br.jampa\n\
+1:br.jdf\n\
+1:br.joinville\n\
+1:br.jor\n\
+1:br.jus\n\
+1:br.leg\n\
+2:br.leg.ac\n\
+2:br.leg.al\n\
+2:br.leg.am\n\
+2:br.leg.ap\n\
+2:br.leg.ba\n\
+2:br.leg.ce\n\
+2:br.leg.df\n\
+2:br.leg.es\n\
+2:br.leg.go\n\
+2:br.leg.ma\n\
+2:br.leg.mg\n\
+2:br.leg.ms\n\
+2:br.leg.mt\n\
+2:br.leg.pa\n\
+2:br.leg.pb\n\
+2:br.leg.pe\n\
+2:br.leg.pi\n\
+2:br.leg.pr\n\
+2:br.leg.rj\n\
+2:br.leg.rn\n\
+2:br.leg.ro\n\
+2:br.leg.rr\n\
+2:br.leg.rs\n\
+2:br.leg.sc\n\
+2:br.leg.se\n\
+2:br.leg.sp\n\
+2:br.leg.to\n\
+1:br.lel\n\
+1:br.log\n\
+1:br.londrina\n\
+1:br.macapa\n\
+1:br.maceio\n\
+1:br.manaus\n\
+1:br.maringa\n\
+1:br.mat\n\
+1:br.med\n\
+1:br.mil\n\
+1:br.morena\n\
+1:br.mp\n\
+1:br.mus\n\
+1:br.natal\n\
+1:br.net\n\
+1:br.niteroi\n\
+1:br.nom.*\n\
+1:br.not\n\
+1:br.ntr\n\
+1:br.odo\n\
+1:br.ong\n\
+1:br.org\n\
+1:br.osasco\n\
+1:br.palmas\n\
+1:br.poa\n\
+1:br.ppg\n\
+1:br.pro\n\
+1:br.psc\n\
+1:br.psi\n\
+1:br.pvh\n\
+1:br.qsl\n\
+1:br.radio\n\
+1:br.rec\n\
+1:br.recife\n\
+1:br.rep\n\
+1:br.ribeirao\n\
+1:br.rio\n\
+1:br.riobranco\n\
+1:br.riopreto\n\
+1:br.salvador\n\
+1:br.sampa\n\
+1:br.santamaria\n\
+1:br.santoandre\n\
+1:br.saobernardo\n\
+1:br.saogonca\n\
+1:br.seg\n\
+1:br.sjc\n\
+1:br.slg\n\
+1:br.slz\n\
+1:br.sorocaba\n\
+1:br.srv\n\
+1:br.taxi\n\
+1:br.tc\n\
+1:br.tec\n\
+1:br.teo\n\
+1:br.the\n\
+1:br.tmp\n\
+1:br.trd\n\
+1:br.tur\n\
+1:br.tv\n\
+1:br.udi\n\
+1:br.vet\n\
+1:br.vix\n\
+1:br.vlog\n\
+1:br.wiki\n\
+1:br.zlg\n\
+1:bradesco\n\
+1:bridgestone\n\
+1:broadway\n\
+1:broker\n\
+1:brother\n\
+1:brussels\n\
+1:bs\n\
+1:bs.com\n\
+1:bs.edu\n\
+1:bs.gov\n\
+1:bs.net\n\
+1:bs.org\n\
+2:bs.we\n\
+1:bt\n\
+1:bt.com\n\
+1:bt.edu\n\
+1:bt.gov\n\
+1:bt.net\n\
+1:bt.org\n\
+1:build\n\
+1:builders\n\
+2:builders.cloudsite\n\
+1:business\n\
+2:business.co\n\
+1:buy\n\
+1:buzz\n\
+1:bv\n\
+1:bw\n\
+1:bw.co\n\
+1:bw.org\n\
+1:by\n\
+1:by.com\n\
+2:by.com.blogspot\n\
+1:by.gov\n\
+2:by.mediatech\n\
+1:by.mil\n\
+2:by.mycloud\n\
+1:by.of\n\
+1:bz\n\
+1:bz.com\n\
+1:bz.edu\n\
+1:bz.gov\n\
+2:bz.gsj\n\
+1:bz.net\n\
+1:bz.org\n\
+2:bz.za\n\
+1:bzh\n\
+1:ca\n\
+1:ca.ab\n\
+2:ca.awdev.*\n\
+2:ca.barsy\n\
+1:ca.bc\n\
+2:ca.blogspot\n\
+2:ca.co\n\
+1:ca.gc\n\
+1:ca.mb\n\
+2:ca.myspreadshop\n\
+1:ca.nb\n\
+1:ca.nf\n\
+1:ca.nl\n\
+2:ca.no-ip\n\
+1:ca.ns\n\
+1:ca.nt\n\
+1:ca.nu\n\
+1:ca.on\n\
+1:ca.pe\n\
+1:ca.qc\n\
+1:ca.sk\n\
+1:ca.yk\n\
+1:cab\n\
+1:cafe\n\
+1:cal\n\
+1:call\n\
+1:calvinklein\n\
+1:cam\n\
+1:camera\n\
+1:camp\n\
+1:canon\n\
+1:capetown\n\
+1:capital\n\
+1:capitalone\n\
+1:car\n\
+1:caravan\n\
+1:cards\n\
+1:care\n\
+1:career\n\
+1:careers\n\
+1:cars\n\
+1:casa\n\
+2:casa.nabu.ui\n\
+1:case\n\
+1:cash\n\
+1:casino\n\
+1:cat\n\
+1:catering\n\
+1:catholic\n\
+1:cba\n\
+1:cbn\n\
+1:cbre\n\
+1:cbs\n\
+1:cc\n\
+2:cc.cloudns\n\
+2:cc.csx\n\
+2:cc.fantasyleague\n\
+2:cc.ftpaccess\n\
+2:cc.game-server\n\
+2:cc.myphotos\n\
+2:cc.scrapping\n\
+2:cc.spawn.instances\n\
+2:cc.twmail\n\
+1:cd\n\
+1:cd.gov\n\
+1:center\n\
+1:ceo\n\
+1:cern\n\
+1:cf\n\
+2:cf.blogspot\n\
+1:cfa\n\
+1:cfd\n\
+1:cg\n\
+1:ch\n\
+2:ch.123website\n\
+2:ch.12hp\n\
+2:ch.2ix\n\
+2:ch.4lima\n\
+2:ch.blogspot\n\
+2:ch.dnsking\n\
+2:ch.firenet.*\n\
+2:ch.firenet.svc.*\n\
+2:ch.flow.ae.alp1\n\
+2:ch.flow.appengine\n\
+2:ch.gotdns\n\
+2:ch.lima-city\n\
+2:ch.linkyard-cloud\n\
+2:ch.myspreadshop\n\
+2:ch.square7\n\
+1:chanel\n\
+1:channel\n\
+1:charity\n\
+1:chase\n\
+1:chat\n\
+1:cheap\n\
+1:chintai\n\
+1:christmas\n\
+1:chrome\n\
+1:church\n\
+1:ci\n\
+1:ci.ac\n\
+1:ci.asso\n\
+1:ci.aéroport\n\
+1:ci.co\n\
+1:ci.com\n\
+1:ci.ed\n\
+1:ci.edu\n\
+2:ci.fin\n\
+1:ci.go\n\
+1:ci.gouv\n\
+1:ci.int\n\
+1:ci.md\n\
+1:ci.net\n\
+2:ci.nl\n\
+1:ci.or\n\
+1:ci.org\n\
+1:ci.presse\n\
+1:ci.xn--aroport-bya\n\
+1:cipriani\n\
+1:circle\n\
+1:cisco\n\
+1:citadel\n\
+1:citi\n\
+1:citic\n\
+1:city\n\
+1:cityeats\n\
+1:ck.*\n\
+1:cl\n\
+2:cl.blogspot\n\
+1:cl.co\n\
+1:cl.gob\n\
+1:cl.gov\n\
+1:cl.mil\n\
+1:claims\n\
+1:cleaning\n\
+1:click\n\
+1:clinic\n\
+1:clinique\n\
+1:clothing\n\
+1:cloud\n\
+2:cloud.axarnet.es-1\n\
+2:cloud.banzai.*\n\
+2:cloud.diadem\n\
+2:cloud.elementor\n\
+2:cloud.encoway.eu\n\
+2:cloud.jelastic.vip\n\
+2:cloud.jele\n\
+2:cloud.jenv-aruba.aruba.eur.it1\n\
+2:cloud.jenv-aruba.it1\n\
+2:cloud.jotelulu\n\
+2:cloud.keliweb\n\
+2:cloud.keliweb.cs\n\
+2:cloud.kuleuven\n\
+2:cloud.linkyard\n\
+2:cloud.magentosite.*\n\
+2:cloud.on-rancher.*\n\
+2:cloud.oxa\n\
+2:cloud.oxa.tn\n\
+2:cloud.oxa.uk\n\
+2:cloud.perspecta\n\
+2:cloud.primetel\n\
+2:cloud.primetel.uk\n\
+2:cloud.ravendb\n\
+2:cloud.reclaim.ca\n\
+2:cloud.reclaim.uk\n\
+2:cloud.reclaim.us\n\
+2:cloud.scw.baremetal.fr-par-1\n\
+2:cloud.scw.baremetal.fr-par-2\n\
+2:cloud.scw.baremetal.nl-ams-1\n\
+2:cloud.scw.fr-par.fnc\n\
+2:cloud.scw.fr-par.fnc.functions\n\
+2:cloud.scw.fr-par.k8s\n\
+2:cloud.scw.fr-par.k8s.nodes\n\
+2:cloud.scw.fr-par.s3\n\
+2:cloud.scw.fr-par.s3-website\n\
+2:cloud.scw.fr-par.whm\n\
+2:cloud.scw.instances.priv\n\
+2:cloud.scw.instances.pub\n\
+2:cloud.scw.k8s\n\
+2:cloud.scw.nl-ams.k8s\n\
+2:cloud.scw.nl-ams.k8s.nodes\n\
+2:cloud.scw.nl-ams.s3\n\
+2:cloud.scw.nl-ams.s3-website\n\
+2:cloud.scw.nl-ams.whm\n\
+2:cloud.scw.pl-waw.k8s\n\
+2:cloud.scw.pl-waw.k8s.nodes\n\
+2:cloud.scw.pl-waw.s3\n\
+2:cloud.scw.pl-waw.s3-website\n\
+2:cloud.scw.scalebook\n\
+2:cloud.scw.smartlabeling\n\
+2:cloud.sensiosite.*\n\
+2:cloud.statics.*\n\
+2:cloud.trafficplex\n\
+2:cloud.trendhosting.ch\n\
+2:cloud.trendhosting.de\n\
+2:cloud.urown\n\
+2:cloud.vapor\n\
+2:cloud.voorloper\n\
+1:club\n\
+2:club.barsy\n\
+2:club.cloudns\n\
+2:club.jele\n\
+1:clubmed\n\
+1:cm\n\
+1:cm.co\n\
+1:cm.com\n\
+1:cm.gov\n\
+1:cm.net\n\
+1:cn\n\
+1:cn.ac\n\
+1:cn.ah\n\
+1:cn.bj\n\
+2:cn.canva-apps\n\
+1:cn.com\n\
+2:cn.com.amazonaws.cn-north-1.s3\n\
+2:cn.com.amazonaws.compute.*\n\
+2:cn.com.amazonaws.eb.cn-north-1\n\
+2:cn.com.amazonaws.eb.cn-northwest-1\n\
+2:cn.com.amazonaws.elb.*\n\
+1:cn.cq\n\
+1:cn.edu\n\
+1:cn.fj\n\
+1:cn.gd\n\
+1:cn.gov\n\
+1:cn.gs\n\
+1:cn.gx\n\
+1:cn.gz\n\
+1:cn.ha\n\
+1:cn.hb\n\
+1:cn.he\n\
+1:cn.hi\n\
+1:cn.hk\n\
+1:cn.hl\n\
+1:cn.hn\n\
+2:cn.instantcloud\n\
+1:cn.jl\n\
+1:cn.js\n\
+1:cn.jx\n\
+1:cn.ln\n\
+1:cn.mil\n\
+1:cn.mo\n\
+1:cn.net\n\
+1:cn.nm\n\
+1:cn.nx\n\
+1:cn.org\n\
+1:cn.qh\n\
+2:cn.quickconnect.direct\n\
+1:cn.sc\n\
+1:cn.sd\n\
+1:cn.sh\n\
+1:cn.sn\n\
+1:cn.sx\n\
+1:cn.tj\n\
+1:cn.tw\n\
+1:cn.xj\n\
+1:cn.xn--55qx5d\n\
+1:cn.xn--io0a7i\n\
+1:cn.xn--od0alg\n\
+1:cn.xz\n\
+1:cn.yn\n\
+1:cn.zj\n\
+1:cn.公司\n\
+1:cn.網絡\n\
+1:cn.网络\n\
+1:co\n\
+1:co.arts\n\
+2:co.carrd\n\
+1:co.com\n\
+2:co.com.blogspot\n\
+2:co.crd\n\
+1:co.edu\n\
+2:co.firewalledreplit\n\
+2:co.firewalledreplit.id\n\
+1:co.firm\n\
+1:co.gov\n\
+1:co.info\n\
+1:co.int\n\
+2:co.leadpages\n\
+2:co.lpages\n\
+1:co.mil\n\
+2:co.mypi\n\
+2:co.n4t\n\
+1:co.net\n\
+1:co.nom\n\
+1:co.org\n\
+2:co.otap.*\n\
+1:co.rec\n\
+2:co.repl\n\
+2:co.repl.id\n\
+2:co.supabase\n\
+1:co.web\n\
+1:coach\n\
+1:codes\n\
+2:codes.owo.*\n\
+1:coffee\n\
+1:college\n\
+1:cologne\n\
+1:com\n\
+2:com.001www\n\
+2:com.0emm.*\n\
+2:com.180r\n\
+2:com.1kapp\n\
+2:com.3utilities\n\
+2:com.4u\n\
+2:com.adobeaemcloud\n\
+2:com.adobeaemcloud.dev.*\n\
+2:com.africa\n\
+2:com.airkitapps\n\
+2:com.airkitapps-au\n\
+2:com.aivencloud\n\
+2:com.alpha-myqnapcloud\n\
+2:com.amazonaws.af-south-1.cloud9.vfs\n\
+2:com.amazonaws.af-south-1.cloud9.webview-assets\n\
+2:com.amazonaws.ap-east-1.cloud9.vfs\n\
+2:com.amazonaws.ap-east-1.cloud9.webview-assets\n\
+2:com.amazonaws.ap-northeast-1.cloud9.vfs\n\
+2:com.amazonaws.ap-northeast-1.cloud9.webview-assets\n\
+2:com.amazonaws.ap-northeast-1.dualstack.s3\n\
+2:com.amazonaws.ap-northeast-2.cloud9.vfs\n\
+2:com.amazonaws.ap-northeast-2.cloud9.webview-assets\n\
+2:com.amazonaws.ap-northeast-2.dualstack.s3\n\
+2:com.amazonaws.ap-northeast-2.s3\n\
+2:com.amazonaws.ap-northeast-2.s3-website\n\
+2:com.amazonaws.ap-northeast-3.cloud9.vfs\n\
+2:com.amazonaws.ap-northeast-3.cloud9.webview-assets\n\
+2:com.amazonaws.ap-south-1.cloud9.vfs\n\
+2:com.amazonaws.ap-south-1.cloud9.webview-assets\n\
+2:com.amazonaws.ap-south-1.dualstack.s3\n\
+2:com.amazonaws.ap-south-1.s3\n\
+2:com.amazonaws.ap-south-1.s3-website\n\
+2:com.amazonaws.ap-southeast-1.cloud9.vfs\n\
+2:com.amazonaws.ap-southeast-1.cloud9.webview-assets\n\
+2:com.amazonaws.ap-southeast-1.dualstack.s3\n\
+2:com.amazonaws.ap-southeast-2.cloud9.vfs\n\
+2:com.amazonaws.ap-southeast-2.cloud9.webview-assets\n\
+2:com.amazonaws.ap-southeast-2.dualstack.s3\n\
+2:com.amazonaws.ca-central-1.cloud9.vfs\n\
+2:com.amazonaws.ca-central-1.cloud9.webview-assets\n\
+2:com.amazonaws.ca-central-1.dualstack.s3\n\
+2:com.amazonaws.ca-central-1.s3\n\
+2:com.amazonaws.ca-central-1.s3-website\n\
+2:com.amazonaws.compute.*\n\
+2:com.amazonaws.compute-1.*\n\
+2:com.amazonaws.elb.*\n\
+2:com.amazonaws.eu-central-1.cloud9.vfs\n\
+2:com.amazonaws.eu-central-1.cloud9.webview-assets\n\
+2:com.amazonaws.eu-central-1.dualstack.s3\n\
+2:com.amazonaws.eu-central-1.s3\n\
+2:com.amazonaws.eu-central-1.s3-website\n\
+2:com.amazonaws.eu-north-1.cloud9.vfs\n\
+2:com.amazonaws.eu-north-1.cloud9.webview-assets\n\
+2:com.amazonaws.eu-south-1.cloud9.vfs\n\
+2:com.amazonaws.eu-south-1.cloud9.webview-assets\n\
+2:com.amazonaws.eu-west-1.cloud9.vfs\n\
+2:com.amazonaws.eu-west-1.cloud9.webview-assets\n\
+2:com.amazonaws.eu-west-1.dualstack.s3\n\
+2:com.amazonaws.eu-west-2.cloud9.vfs\n\
+2:com.amazonaws.eu-west-2.cloud9.webview-assets\n\
+2:com.amazonaws.eu-west-2.dualstack.s3\n\
+2:com.amazonaws.eu-west-2.s3\n\
+2:com.amazonaws.eu-west-2.s3-website\n\
+2:com.amazonaws.eu-west-3.cloud9.vfs\n\
+2:com.amazonaws.eu-west-3.cloud9.webview-assets\n\
+2:com.amazonaws.eu-west-3.dualstack.s3\n\
+2:com.amazonaws.eu-west-3.s3\n\
+2:com.amazonaws.eu-west-3.s3-website\n\
+2:com.amazonaws.me-south-1.cloud9.vfs\n\
+2:com.amazonaws.me-south-1.cloud9.webview-assets\n\
+2:com.amazonaws.s3\n\
+2:com.amazonaws.s3-ap-northeast-1\n\
+2:com.amazonaws.s3-ap-northeast-2\n\
+2:com.amazonaws.s3-ap-south-1\n\
+2:com.amazonaws.s3-ap-southeast-1\n\
+2:com.amazonaws.s3-ap-southeast-2\n\
+2:com.amazonaws.s3-ca-central-1\n\
+2:com.amazonaws.s3-eu-central-1\n\
+2:com.amazonaws.s3-eu-west-1\n\
+2:com.amazonaws.s3-eu-west-2\n\
+2:com.amazonaws.s3-eu-west-3\n\
+2:com.amazonaws.s3-external-1\n\
+2:com.amazonaws.s3-fips-us-gov-west-1\n\
+2:com.amazonaws.s3-sa-east-1\n\
+2:com.amazonaws.s3-us-east-2\n\
+2:com.amazonaws.s3-us-gov-west-1\n\
+2:com.amazonaws.s3-us-west-1\n\
+2:com.amazonaws.s3-us-west-2\n\
+2:com.amazonaws.s3-website-ap-northeast-1\n\
+2:com.amazonaws.s3-website-ap-southeast-1\n\
+2:com.amazonaws.s3-website-ap-southeast-2\n\
+2:com.amazonaws.s3-website-eu-west-1\n\
+2:com.amazonaws.s3-website-sa-east-1\n\
+2:com.amazonaws.s3-website-us-east-1\n\
+2:com.amazonaws.s3-website-us-west-1\n\
+2:com.amazonaws.s3-website-us-west-2\n\
+2:com.amazonaws.sa-east-1.cloud9.vfs\n\
+2:com.amazonaws.sa-east-1.cloud9.webview-assets\n\
+2:com.amazonaws.sa-east-1.dualstack.s3\n\
+2:com.amazonaws.us-east-1\n\
+2:com.amazonaws.us-east-1.cloud9.vfs\n\
+2:com.amazonaws.us-east-1.cloud9.webview-assets\n\
+2:com.amazonaws.us-east-1.dualstack.s3\n\
+2:com.amazonaws.us-east-2.cloud9.vfs\n\
+2:com.amazonaws.us-east-2.cloud9.webview-assets\n\
+2:com.amazonaws.us-east-2.dualstack.s3\n\
+2:com.amazonaws.us-east-2.s3\n\
+2:com.amazonaws.us-east-2.s3-website\n\
+2:com.amazonaws.us-west-1.cloud9.vfs\n\
+2:com.amazonaws.us-west-1.cloud9.webview-assets\n\
+2:com.amazonaws.us-west-2.cloud9.vfs\n\
+2:com.amazonaws.us-west-2.cloud9.webview-assets\n\
+2:com.amscompute\n\
+2:com.appchizi\n\
+2:com.applinzi\n\
+2:com.appspacehosted\n\
+2:com.appspaceusercontent\n\
+2:com.appspot\n\
+2:com.appspot.r.*\n\
+2:com.ar\n\
+2:com.authgear-staging\n\
+2:com.authgearapps\n\
+2:com.awsglobalaccelerator\n\
+2:com.awsmppl\n\
+2:com.balena-devices\n\
+2:com.barsycenter\n\
+2:com.barsyonline\n\
+2:com.betainabox\n\
+2:com.blogdns\n\
+2:com.blogspot\n\
+2:com.blogsyte\n\
+2:com.bloxcms\n\
+2:com.bounty-full\n\
+2:com.bounty-full.alpha\n\
+2:com.bounty-full.beta\n\
+2:com.boutir\n\
+2:com.bplaced\n\
+2:com.br\n\
+2:com.builtwithdark\n\
+2:com.cafjs\n\
+2:com.canva-apps\n\
+2:com.cechire\n\
+2:com.cf-ipfs\n\
+2:com.ciscofreak\n\
+2:com.clicketcloud\n\
+2:com.cloudcontrolapp\n\
+2:com.cloudcontrolled\n\
+2:com.cloudflare-ipfs\n\
+2:com.cn\n\
+2:com.co\n\
+2:com.code.builder.*\n\
+2:com.code.dev-builder.*\n\
+2:com.code.stg-builder.*\n\
+2:com.codespot\n\
+2:com.customer-oci.*\n\
+2:com.customer-oci.oci.*\n\
+2:com.customer-oci.ocp.*\n\
+2:com.customer-oci.ocs.*\n\
+2:com.damnserver\n\
+2:com.datadetect.demo\n\
+2:com.datadetect.instance\n\
+2:com.dattolocal\n\
+2:com.dattorelay\n\
+2:com.dattoweb\n\
+2:com.ddns5\n\
+2:com.ddnsfree\n\
+2:com.ddnsgeek\n\
+2:com.ddnsking\n\
+2:com.ddnslive\n\
+2:com.de\n\
+2:com.dev-myqnapcloud\n\
+2:com.devcdnaccesso.*\n\
+2:com.digitaloceanspaces.*\n\
+2:com.discordsays\n\
+2:com.discordsez\n\
+2:com.ditchyourip\n\
+2:com.dnsalias\n\
+2:com.dnsdojo\n\
+2:com.dnsiskinky\n\
+2:com.doesntexist\n\
+2:com.dojin\n\
+2:com.dontexist\n\
+2:com.doomdns\n\
+2:com.dopaas\n\
+2:com.drayddns\n\
+2:com.dreamhosters\n\
+2:com.dsmynas\n\
+2:com.dyn-o-saur\n\
+2:com.dynalias\n\
+2:com.dyndns-at-home\n\
+2:com.dyndns-at-work\n\
+2:com.dyndns-blog\n\
+2:com.dyndns-free\n\
+2:com.dyndns-home\n\
+2:com.dyndns-ip\n\
+2:com.dyndns-mail\n\
+2:com.dyndns-office\n\
+2:com.dyndns-pics\n\
+2:com.dyndns-remote\n\
+2:com.dyndns-server\n\
+2:com.dyndns-web\n\
+2:com.dyndns-wiki\n\
+2:com.dyndns-work\n\
+2:com.dynns\n\
+2:com.elasticbeanstalk\n\
+2:com.elasticbeanstalk.ap-northeast-1\n\
+2:com.elasticbeanstalk.ap-northeast-2\n\
+2:com.elasticbeanstalk.ap-northeast-3\n\
+2:com.elasticbeanstalk.ap-south-1\n\
+2:com.elasticbeanstalk.ap-southeast-1\n\
+2:com.elasticbeanstalk.ap-southeast-2\n\
+2:com.elasticbeanstalk.ca-central-1\n\
+2:com.elasticbeanstalk.eu-central-1\n\
+2:com.elasticbeanstalk.eu-west-1\n\
+2:com.elasticbeanstalk.eu-west-2\n\
+2:com.elasticbeanstalk.eu-west-3\n\
+2:com.elasticbeanstalk.sa-east-1\n\
+2:com.elasticbeanstalk.us-east-1\n\
+2:com.elasticbeanstalk.us-east-2\n\
+2:com.elasticbeanstalk.us-gov-west-1\n\
+2:com.elasticbeanstalk.us-west-1\n\
+2:com.elasticbeanstalk.us-west-2\n\
+2:com.encoreapi\n\
+2:com.est-a-la-maison\n\
+2:com.est-a-la-masion\n\
+2:com.est-le-patron\n\
+2:com.est-mon-blogueur\n\
+2:com.eu\n\
+2:com.evennode.eu-1\n\
+2:com.evennode.eu-2\n\
+2:com.evennode.eu-3\n\
+2:com.evennode.eu-4\n\
+2:com.evennode.us-1\n\
+2:com.evennode.us-2\n\
+2:com.evennode.us-3\n\
+2:com.evennode.us-4\n\
+2:com.familyds\n\
+2:com.fastly-edge\n\
+2:com.fastly-terrarium\n\
+2:com.fastvps-server\n\
+2:com.fbsbx.apps\n\
+2:com.firebaseapp\n\
+2:com.firewall-gateway\n\
+2:com.fldrv\n\
+2:com.forgeblocks\n\
+2:com.framercanvas\n\
+2:com.freebox-os\n\
+2:com.freeboxos\n\
+2:com.freemyip\n\
+2:com.from-ak\n\
+2:com.from-al\n\
+2:com.from-ar\n\
+2:com.from-ca\n\
+2:com.from-ct\n\
+2:com.from-dc\n\
+2:com.from-de\n\
+2:com.from-fl\n\
+2:com.from-ga\n\
+2:com.from-hi\n\
+2:com.from-ia\n\
+2:com.from-id\n\
+2:com.from-il\n\
+2:com.from-in\n\
+2:com.from-ks\n\
+2:com.from-ky\n\
+2:com.from-ma\n\
+2:com.from-md\n\
+2:com.from-mi\n\
+2:com.from-mn\n\
+2:com.from-mo\n\
+2:com.from-ms\n\
+2:com.from-mt\n\
+2:com.from-nc\n\
+2:com.from-nd\n\
+2:com.from-ne\n\
+2:com.from-nh\n\
+2:com.from-nj\n\
+2:com.from-nm\n\
+2:com.from-nv\n\
+2:com.from-oh\n\
+2:com.from-ok\n\
+2:com.from-or\n\
+2:com.from-pa\n\
+2:com.from-pr\n\
+2:com.from-ri\n\
+2:com.from-sc\n\
+2:com.from-sd\n\
+2:com.from-tn\n\
+2:com.from-tx\n\
+2:com.from-ut\n\
+2:com.from-va\n\
+2:com.from-vt\n\
+2:com.from-wa\n\
+2:com.from-wi\n\
+2:com.from-wv\n\
+2:com.from-wy\n\
+2:com.geekgalaxy\n\
+2:com.gentapps\n\
+2:com.gentlentapis\n\
+2:com.getmyip\n\
+2:com.giize\n\
+2:com.githubusercontent\n\
+2:com.gleeze\n\
+2:com.googleapis\n\
+2:com.googlecode\n\
+2:com.gotdns\n\
+2:com.gotpantheon\n\
+2:com.gr\n\
+2:com.health-carereform\n\
+2:com.herokuapp\n\
+2:com.herokussl\n\
+2:com.hidora\n\
+2:com.hk\n\
+2:com.hobby-site\n\
+2:com.homelinux\n\
+2:com.homesecuritymac\n\
+2:com.homesecuritypc\n\
+2:com.homeunix\n\
+2:com.hosted-by-previder.paas\n\
+2:com.hostedpi\n\
+2:com.hosteur.rag-cloud\n\
+2:com.hosteur.rag-cloud-ch\n\
+2:com.hotelwithflight\n\
+2:com.hu\n\
+2:com.iamallama\n\
+2:com.ik-server.jcloud\n\
+2:com.ik-server.jcloud-ver-jpc\n\
+2:com.impertrix\n\
+2:com.impertrixcdn\n\
+2:com.is-a-anarchist\n\
+2:com.is-a-blogger\n\
+2:com.is-a-bookkeeper\n\
+2:com.is-a-bulls-fan\n\
+2:com.is-a-caterer\n\
+2:com.is-a-chef\n\
+2:com.is-a-conservative\n\
+2:com.is-a-cpa\n\
+2:com.is-a-cubicle-slave\n\
+2:com.is-a-democrat\n\
+2:com.is-a-designer\n\
+2:com.is-a-doctor\n\
+2:com.is-a-financialadvisor\n\
+2:com.is-a-geek\n\
+2:com.is-a-green\n\
+2:com.is-a-guru\n\
+2:com.is-a-hard-worker\n\
+2:com.is-a-hunter\n\
+2:com.is-a-landscaper\n\
+2:com.is-a-lawyer\n\
+2:com.is-a-liberal\n\
+2:com.is-a-libertarian\n\
+2:com.is-a-llama\n\
+2:com.is-a-musician\n\
+2:com.is-a-nascarfan\n\
+2:com.is-a-nurse\n\
+2:com.is-a-painter\n\
+2:com.is-a-personaltrainer\n\
+2:com.is-a-photographer\n\
+2:com.is-a-player\n\
+2:com.is-a-republican\n\
+2:com.is-a-rockstar\n\
+2:com.is-a-socialist\n\
+2:com.is-a-student\n\
+2:com.is-a-teacher\n\
+2:com.is-a-techie\n\
+2:com.is-a-therapist\n\
+2:com.is-an-accountant\n\
+2:com.is-an-actor\n\
+2:com.is-an-actress\n\
+2:com.is-an-anarchist\n\
+2:com.is-an-artist\n\
+2:com.is-an-engineer\n\
+2:com.is-an-entertainer\n\
+2:com.is-certified\n\
+2:com.is-gone\n\
+2:com.is-into-anime\n\
+2:com.is-into-cars\n\
+2:com.is-into-cartoons\n\
+2:com.is-into-games\n\
+2:com.is-leet\n\
+2:com.is-not-certified\n\
+2:com.is-slick\n\
+2:com.is-uberleet\n\
+2:com.is-with-theband\n\
+2:com.isa-geek\n\
+2:com.isa-hockeynut\n\
+2:com.issmarterthanyou\n\
+2:com.it\n\
+2:com.jdevcloud\n\
+2:com.jelastic.demo\n\
+2:com.joyent.cns.*\n\
+2:com.jpn\n\
+2:com.kasserver\n\
+2:com.kilatiron\n\
+2:com.kozow\n\
+2:com.kr\n\
+2:com.ktistory\n\
+2:com.likes-pie\n\
+2:com.likescandy\n\
+2:com.linode.members\n\
+2:com.linode.nodebalancer.*\n\
+2:com.linodeobjects.*\n\
+2:com.linodeusercontent.ip\n\
+2:com.lmpm.app\n\
+2:com.logoip\n\
+2:com.loseyourip\n\
+2:com.lpusercontent\n\
+2:com.massivegrid.paas\n\
+2:com.mazeplay\n\
+2:com.messwithdns\n\
+2:com.meteorapp\n\
+2:com.meteorapp.eu\n\
+2:com.mex\n\
+2:com.miniserver\n\
+2:com.myactivedirectory\n\
+2:com.myasustor\n\
+2:com.mydatto\n\
+2:com.mydobiss\n\
+2:com.mydrobo\n\
+2:com.myiphost\n\
+2:com.myqnapcloud\n\
+2:com.mysecuritycamera\n\
+2:com.myshopblocks\n\
+2:com.myshopify\n\
+2:com.myspreadshop\n\
+2:com.mytabit\n\
+2:com.mythic-beasts.caracal\n\
+2:com.mythic-beasts.customer\n\
+2:com.mythic-beasts.fentiger\n\
+2:com.mythic-beasts.lynx\n\
+2:com.mythic-beasts.ocelot\n\
+2:com.mythic-beasts.oncilla\n\
+2:com.mythic-beasts.onza\n\
+2:com.mythic-beasts.sphinx\n\
+2:com.mythic-beasts.vs\n\
+2:com.mythic-beasts.x\n\
+2:com.mythic-beasts.yali\n\
+2:com.mytuleap\n\
+2:com.myvnc\n\
+2:com.neat-url\n\
+2:com.net-freaks\n\
+2:com.nfshost\n\
+2:com.no\n\
+2:com.nospamproxy.cloud\n\
+2:com.observableusercontent.static\n\
+2:com.on-aptible\n\
+2:com.onfabrica\n\
+2:com.onrender\n\
+2:com.onthewifi\n\
+2:com.ooguy\n\
+2:com.operaunite\n\
+2:com.orsites\n\
+2:com.outsystemscloud\n\
+2:com.ownprovider\n\
+2:com.pagefrontapp\n\
+2:com.pagespeedmobilizer\n\
+2:com.pagexl\n\
+2:com.paywhirl.*\n\
+2:com.pgfog\n\
+2:com.pixolino\n\
+2:com.platter-app\n\
+2:com.playstation-cloud\n\
+2:com.pleskns\n\
+2:com.point2this\n\
+2:com.postman-echo\n\
+2:com.prgmr.xen\n\
+2:com.publishproxy\n\
+2:com.pythonanywhere\n\
+2:com.pythonanywhere.eu\n\
+2:com.qa2\n\
+2:com.qbuser\n\
+2:com.qc\n\
+2:com.qualifioapp\n\
+2:com.quicksytes\n\
+2:com.quipelements.*\n\
+2:com.rackmaze\n\
+2:com.remotewd\n\
+2:com.render.app\n\
+2:com.reservd\n\
+2:com.reserve-online\n\
+2:com.rhcloud\n\
+2:com.ru\n\
+2:com.sa\n\
+2:com.sakuratan\n\
+2:com.sakuraweb\n\
+2:com.saves-the-whales\n\
+2:com.scrysec\n\
+2:com.securitytactics\n\
+2:com.selfip\n\
+2:com.sells-for-less\n\
+2:com.sells-for-u\n\
+2:com.servebbs\n\
+2:com.servebeer\n\
+2:com.servecounterstrike\n\
+2:com.serveexchange\n\
+2:com.serveftp\n\
+2:com.servegame\n\
+2:com.servehalflife\n\
+2:com.servehttp\n\
+2:com.servehumour\n\
+2:com.serveirc\n\
+2:com.servemp3\n\
+2:com.servep2p\n\
+2:com.servepics\n\
+2:com.servequake\n\
+2:com.servesarcasm\n\
+2:com.shopitsite\n\
+2:com.siiites\n\
+2:com.simple-url\n\
+2:com.simplesite\n\
+2:com.sinaapp\n\
+2:com.skygearapp\n\
+2:com.smushcdn\n\
+2:com.space-to-rent\n\
+2:com.stackhero-network\n\
+2:com.stdlib.api\n\
+2:com.streamlitapp\n\
+2:com.stufftoread\n\
+2:com.tb-hosting.site\n\
+2:com.teaches-yoga\n\
+2:com.temp-dns\n\
+2:com.theworkpc\n\
+2:com.thingdustdata\n\
+2:com.townnews-staging\n\
+2:com.try-snowplow\n\
+2:com.trycloudflare\n\
+2:com.tuleap-partners\n\
+2:com.typeform.pro\n\
+2:com.uk\n\
+2:com.unusualperson\n\
+2:com.us\n\
+2:com.uy\n\
+2:com.vipsinaapp\n\
+2:com.vultrobjects.*\n\
+2:com.wafaicloud.jed\n\
+2:com.wafaicloud.lon\n\
+2:com.wafaicloud.ryd\n\
+2:com.wafflecell\n\
+2:com.wiardweb.pages\n\
+2:com.withgoogle\n\
+2:com.withyoutube\n\
+2:com.wixsite\n\
+2:com.woltlab-demo\n\
+2:com.workisboring\n\
+2:com.wpdevcloud\n\
+2:com.wpenginepowered\n\
+2:com.wpenginepowered.js\n\
+2:com.wphostedmail\n\
+2:com.wpmucdn\n\
+2:com.writesthisblog\n\
+2:com.x0\n\
+2:com.xnbay\n\
+2:com.xnbay.u2\n\
+2:com.xnbay.u2-local\n\
+2:com.yolasite\n\
+2:com.za\n\
+1:comcast\n\
+1:commbank\n\
+1:community\n\
+2:community.myforum\n\
+2:community.nog\n\
+2:community.ravendb\n\
+1:company\n\
+1:compare\n\
+1:computer\n\
+1:comsec\n\
+1:condos\n\
+1:construction\n\
+1:consulting\n\
+1:contact\n\
+1:contractors\n\
+1:cooking\n\
+1:cookingchannel\n\
+1:cool\n\
+2:cool.de\n\
+2:cool.elementor\n\
+1:coop\n\
+1:corsica\n\
+1:country\n\
+1:coupon\n\
+1:coupons\n\
+1:courses\n\
+1:cpa\n\
+1:cr\n\
+1:cr.ac\n\
+1:cr.co\n\
+1:cr.ed\n\
+1:cr.fi\n\
+1:cr.go\n\
+1:cr.or\n\
+1:cr.sa\n\
+1:credit\n\
+1:creditcard\n\
+1:creditunion\n\
+1:cricket\n\
+1:crown\n\
+1:crs\n\
+1:cruise\n\
+1:cruises\n\
+1:cu\n\
+1:cu.com\n\
+1:cu.edu\n\
+1:cu.gov\n\
+1:cu.inf\n\
+1:cu.net\n\
+1:cu.org\n\
+1:cuisinella\n\
+1:cv\n\
+2:cv.blogspot\n\
+1:cv.com\n\
+1:cv.edu\n\
+1:cv.int\n\
+1:cv.nome\n\
+1:cv.org\n\
+1:cw\n\
+1:cw.com\n\
+1:cw.edu\n\
+1:cw.net\n\
+1:cw.org\n\
+1:cx\n\
+2:cx.ath\n\
+1:cx.gov\n\
+2:cx.info\n\
+1:cy\n\
+1:cy.ac\n\
+1:cy.biz\n\
+1:cy.com\n\
+2:cy.com.blogspot\n\
+2:cy.com.scaleforce.j\n\
+1:cy.ekloges\n\
+1:cy.gov\n\
+1:cy.ltd\n\
+1:cy.mil\n\
+1:cy.net\n\
+1:cy.org\n\
+1:cy.press\n\
+1:cy.pro\n\
+1:cy.tm\n\
+1:cymru\n\
+1:cyou\n\
+1:cz\n\
+2:cz.blogspot\n\
+2:cz.co\n\
+2:cz.e4\n\
+2:cz.metacentrum.cloud.*\n\
+2:cz.metacentrum.custom\n\
+2:cz.muni.cloud.flt\n\
+2:cz.muni.cloud.usr\n\
+2:cz.realm\n\
+1:dabur\n\
+1:dad\n\
+1:dance\n\
+1:data\n\
+1:date\n\
+1:dating\n\
+1:datsun\n\
+1:day\n\
+1:dclk\n\
+1:dds\n\
+1:de\n\
+2:de.123webseite\n\
+2:de.12hp\n\
+2:de.2ix\n\
+2:de.4lima\n\
+2:de.barsy\n\
+2:de.blogspot\n\
+2:de.bplaced\n\
+2:de.com\n\
+2:de.community-pro\n\
+2:de.cosidns.dyn\n\
+2:de.dd-dns\n\
+2:de.ddnss\n\
+2:de.ddnss.dyn\n\
+2:de.ddnss.dyndns\n\
+2:de.diskussionsbereich\n\
+2:de.dnshome\n\
+2:de.dnsupdater\n\
+2:de.dray-dns\n\
+2:de.draydns\n\
+2:de.dyn-berlin\n\
+2:de.dyn-ip24\n\
+2:de.dyn-vpn\n\
+2:de.dynamisches-dns\n\
+2:de.dyndns1\n\
+2:de.dynvpn\n\
+2:de.firewall-gateway\n\
+2:de.frusky.*\n\
+2:de.fuettertdasnetz\n\
+2:de.git-repos\n\
+2:de.goip\n\
+2:de.günstigbestellen\n\
+2:de.günstigliefern\n\
+2:de.home-webserver\n\
+2:de.home-webserver.dyn\n\
+2:de.hs-heilbronn.it.pages\n\
+2:de.in-berlin\n\
+2:de.in-brb\n\
+2:de.in-butter\n\
+2:de.in-dsl\n\
+2:de.in-vpn\n\
+2:de.internet-dns\n\
+2:de.iservschule\n\
+2:de.isteingeek\n\
+2:de.istmein\n\
+2:de.keymachine\n\
+2:de.l-o-g-i-n\n\
+2:de.lcube-server\n\
+2:de.lebtimnetz\n\
+2:de.leitungsen\n\
+2:de.lima-city\n\
+2:de.logoip\n\
+2:de.mein-iserv\n\
+2:de.mein-vigor\n\
+2:de.my-gateway\n\
+2:de.my-router\n\
+2:de.my-vigor\n\
+2:de.my-wan\n\
+2:de.myhome-server\n\
+2:de.myspreadshop\n\
+2:de.schulplattform\n\
+2:de.schulserver\n\
+2:de.spdns\n\
+2:de.speedpartner.customer\n\
+2:de.square7\n\
+2:de.svn-repos\n\
+2:de.syno-ds\n\
+2:de.synology-diskstation\n\
+2:de.synology-ds\n\
+2:de.taifun-dns\n\
+2:de.test-iserv\n\
+2:de.traeumtgerade\n\
+2:de.uberspace.*\n\
+2:de.virtual-user\n\
+2:de.virtualuser\n\
+2:de.xn--gnstigbestellen-zvb\n\
+2:de.xn--gnstigliefern-wob\n\
+1:deal\n\
+1:dealer\n\
+1:deals\n\
+1:degree\n\
+1:delivery\n\
+1:dell\n\
+1:deloitte\n\
+1:delta\n\
+1:democrat\n\
+1:dental\n\
+1:dentist\n\
+1:desi\n\
+1:design\n\
+2:design.bss\n\
+1:dev\n\
+2:dev.autocode\n\
+2:dev.curv\n\
+2:dev.deno\n\
+2:dev.deno-staging\n\
+2:dev.deta\n\
+2:dev.fly\n\
+2:dev.gateway.*\n\
+2:dev.githubpreview\n\
+2:dev.iserv\n\
+2:dev.lcl.*\n\
+2:dev.lclstage.*\n\
+2:dev.localcert.user.*\n\
+2:dev.loginline\n\
+2:dev.mediatech\n\
+2:dev.ngrok\n\
+2:dev.ngrok-free\n\
+2:dev.pages\n\
+2:dev.platter-app\n\
+2:dev.r2\n\
+2:dev.shiftcrypto\n\
+2:dev.stg.*\n\
+2:dev.stgstage.*\n\
+2:dev.vercel\n\
+2:dev.webhare.*\n\
+2:dev.workers\n\
+1:dhl\n\
+1:diamonds\n\
+1:diet\n\
+1:digital\n\
+2:digital.cloudapps\n\
+2:digital.cloudapps.london\n\
+1:direct\n\
+1:directory\n\
+1:discount\n\
+1:discover\n\
+1:dish\n\
+1:diy\n\
+1:dj\n\
+1:dk\n\
+2:dk.123hjemmeside\n\
+2:dk.biz\n\
+2:dk.blogspot\n\
+2:dk.co\n\
+2:dk.firm\n\
+2:dk.myspreadshop\n\
+2:dk.reg\n\
+2:dk.store\n\
+1:dm\n\
+1:dm.com\n\
+1:dm.edu\n\
+1:dm.gov\n\
+1:dm.net\n\
+1:dm.org\n\
+1:dnp\n\
+1:do\n\
+1:do.art\n\
+1:do.com\n\
+1:do.edu\n\
+1:do.gob\n\
+1:do.gov\n\
+1:do.mil\n\
+1:do.net\n\
+1:do.org\n\
+1:do.sld\n\
+1:do.web\n\
+1:docs\n\
+1:doctor\n\
+1:dog\n\
+1:domains\n\
+1:dot\n\
+1:download\n\
+1:drive\n\
+1:dtv\n\
+1:dubai\n\
+1:dunlop\n\
+1:dupont\n\
+1:durban\n\
+1:dvag\n\
+1:dvr\n\
+1:dz\n\
+1:dz.art\n\
+1:dz.asso\n\
+1:dz.com\n\
+1:dz.edu\n\
+1:dz.gov\n\
+1:dz.net\n\
+1:dz.org\n\
+1:dz.pol\n\
+1:dz.soc\n\
+1:dz.tm\n\
+1:earth\n\
+2:earth.dapps.*\n\
+2:earth.dapps.bzz.*\n\
+1:eat\n\
+1:ec\n\
+2:ec.base\n\
+1:ec.com\n\
+1:ec.edu\n\
+1:ec.fin\n\
+1:ec.gob\n\
+1:ec.gov\n\
+1:ec.info\n\
+1:ec.k12\n\
+1:ec.med\n\
+1:ec.mil\n\
+1:ec.net\n\
+2:ec.official\n\
+1:ec.org\n\
+1:ec.pro\n\
+1:eco\n\
+1:edeka\n\
+1:edu\n\
+2:edu.rit.git-pages\n\
+1:education\n\
+2:education.co\n\
+1:ee\n\
+1:ee.aip\n\
+1:ee.com\n\
+2:ee.com.blogspot\n\
+1:ee.edu\n\
+1:ee.fie\n\
+1:ee.gov\n\
+1:ee.lib\n\
+1:ee.med\n\
+1:ee.org\n\
+1:ee.pri\n\
+1:ee.riik\n\
+1:eg\n\
+1:eg.com\n\
+2:eg.com.blogspot\n\
+1:eg.edu\n\
+1:eg.eun\n\
+1:eg.gov\n\
+1:eg.mil\n\
+1:eg.name\n\
+1:eg.net\n\
+1:eg.org\n\
+1:eg.sci\n\
+1:email\n\
+1:emerck\n\
+1:energy\n\
+1:engineer\n\
+1:engineering\n\
+1:enterprises\n\
+1:epson\n\
+1:equipment\n\
+1:er.*\n\
+1:ericsson\n\
+1:erni\n\
+1:es\n\
+2:es.123miweb\n\
+1:es.com\n\
+2:es.com.blogspot\n\
+1:es.edu\n\
+1:es.gob\n\
+2:es.myspreadshop\n\
+1:es.nom\n\
+1:es.org\n\
+1:esq\n\
+1:estate\n\
+2:estate.compute.*\n\
+1:et\n\
+1:et.biz\n\
+1:et.com\n\
+1:et.edu\n\
+1:et.gov\n\
+1:et.info\n\
+1:et.name\n\
+1:et.net\n\
+1:et.org\n\
+1:etisalat\n\
+1:eu\n\
+2:eu.airkitapps\n\
+2:eu.barsy\n\
+2:eu.cloudns\n\
+2:eu.diskstation\n\
+2:eu.dogado.jelastic\n\
+2:eu.mycd\n\
+2:eu.spdns\n\
+2:eu.transurl.*\n\
+2:eu.wellbeingzone\n\
+1:eurovision\n\
+1:eus\n\
+2:eus.party.user\n\
+1:events\n\
+2:events.co\n\
+2:events.koobin\n\
+1:exchange\n\
+1:expert\n\
+1:exposed\n\
+1:express\n\
+1:extraspace\n\
+1:fage\n\
+1:fail\n\
+1:fairwinds\n\
+1:faith\n\
+2:faith.ybo\n\
+1:family\n\
+1:fan\n\
+1:fans\n\
+1:farm\n\
+2:farm.storj\n\
+1:farmers\n\
+1:fashion\n\
+1:fast\n\
+1:fedex\n\
+1:feedback\n\
+1:ferrari\n\
+1:ferrero\n\
+1:fi\n\
+2:fi.123kotisivu\n\
+1:fi.aland\n\
+2:fi.blogspot\n\
+2:fi.cloudplatform.fi\n\
+2:fi.datacenter.demo\n\
+2:fi.datacenter.paas\n\
+2:fi.dy\n\
+2:fi.häkkinen\n\
+2:fi.iki\n\
+2:fi.kapsi\n\
+2:fi.myspreadshop\n\
+2:fi.xn--hkkinen-5wa\n\
+1:fiat\n\
+1:fidelity\n\
+1:fido\n\
+1:film\n\
+1:final\n\
+1:finance\n\
+1:financial\n\
+2:financial.co\n\
+1:fire\n\
+1:firestone\n\
+1:firmdale\n\
+1:fish\n\
+1:fishing\n\
+1:fit\n\
+1:fitness\n\
+1:fj\n\
+1:fj.ac\n\
+1:fj.biz\n\
+1:fj.com\n\
+1:fj.gov\n\
+1:fj.info\n\
+1:fj.mil\n\
+1:fj.name\n\
+1:fj.net\n\
+1:fj.org\n\
+1:fj.pro\n\
+1:fk.*\n\
+1:flickr\n\
+1:flights\n\
+1:flir\n\
+1:florist\n\
+1:flowers\n\
+1:fly\n\
+1:fm\n\
+1:fm.com\n\
+1:fm.edu\n\
+1:fm.net\n\
+1:fm.org\n\
+2:fm.radio\n\
+2:fm.user.*\n\
+1:fo\n\
+1:foo\n\
+1:food\n\
+1:foodnetwork\n\
+1:football\n\
+1:ford\n\
+1:forex\n\
+1:forsale\n\
+1:forum\n\
+1:foundation\n\
+1:fox\n\
+1:fr\n\
+2:fr.123siteweb\n\
+1:fr.aeroport\n\
+1:fr.asso\n\
+1:fr.avocat\n\
+1:fr.avoues\n\
+2:fr.blogspot\n\
+1:fr.cci\n\
+1:fr.chambagri\n\
+1:fr.chirurgiens-dentistes\n\
+2:fr.chirurgiens-dentistes-en-france\n\
+1:fr.com\n\
+2:fr.dedibox\n\
+2:fr.en-root\n\
+1:fr.experts-comptables\n\
+2:fr.fbx-os\n\
+2:fr.fbxos\n\
+2:fr.freebox-os\n\
+2:fr.freeboxos\n\
+1:fr.geometre-expert\n\
+2:fr.goupile\n\
+1:fr.gouv\n\
+1:fr.greta\n\
+1:fr.huissier-justice\n\
+1:fr.medecin\n\
+2:fr.myspreadshop\n\
+1:fr.nom\n\
+1:fr.notaires\n\
+2:fr.on-web\n\
+1:fr.pharmacien\n\
+1:fr.port\n\
+1:fr.prd\n\
+1:fr.tm\n\
+1:fr.veterinaire\n\
+2:fr.ynh\n\
+1:free\n\
+1:fresenius\n\
+1:frl\n\
+1:frogans\n\
+1:frontdoor\n\
+1:frontier\n\
+1:ftr\n\
+1:fujitsu\n\
+1:fun\n\
+1:fund\n\
+1:furniture\n\
+1:futbol\n\
+1:fyi\n\
+1:ga\n\
+1:gal\n\
+1:gallery\n\
+1:gallo\n\
+1:gallup\n\
+1:game\n\
+1:games\n\
+1:gap\n\
+1:garden\n\
+1:gay\n\
+1:gb\n\
+1:gbiz\n\
+1:gd\n\
+1:gd.edu\n\
+1:gd.gov\n\
+1:gdn\n\
+2:gdn.cnpy\n\
+1:ge\n\
+1:ge.com\n\
+1:ge.edu\n\
+1:ge.gov\n\
+1:ge.mil\n\
+1:ge.net\n\
+1:ge.org\n\
+1:ge.pvt\n\
+1:gea\n\
+1:gent\n\
+1:genting\n\
+1:george\n\
+1:gf\n\
+1:gg\n\
+1:gg.co\n\
+2:gg.cya\n\
+2:gg.kaas\n\
+1:gg.net\n\
+1:gg.org\n\
+2:gg.panel\n\
+2:gg.panel.daemon\n\
+1:ggee\n\
+1:gh\n\
+1:gh.com\n\
+1:gh.edu\n\
+1:gh.gov\n\
+1:gh.mil\n\
+1:gh.org\n\
+1:gi\n\
+1:gi.com\n\
+1:gi.edu\n\
+1:gi.gov\n\
+1:gi.ltd\n\
+1:gi.mod\n\
+1:gi.org\n\
+1:gift\n\
+1:gifts\n\
+1:gives\n\
+1:giving\n\
+1:gl\n\
+2:gl.biz\n\
+1:gl.co\n\
+1:gl.com\n\
+1:gl.edu\n\
+1:gl.net\n\
+1:gl.org\n\
+2:gl.xx\n\
+1:glass\n\
+1:gle\n\
+1:global\n\
+1:globo\n\
+1:gm\n\
+1:gmail\n\
+1:gmbh\n\
+1:gmo\n\
+1:gmx\n\
+1:gn\n\
+1:gn.ac\n\
+1:gn.com\n\
+1:gn.edu\n\
+1:gn.gov\n\
+1:gn.net\n\
+1:gn.org\n\
+1:godaddy\n\
+1:gold\n\
+1:goldpoint\n\
+1:golf\n\
+1:goo\n\
+1:goodyear\n\
+1:goog\n\
+2:goog.cloud\n\
+2:goog.translate\n\
+2:goog.usercontent.*\n\
+1:google\n\
+1:gop\n\
+1:got\n\
+1:gov\n\
+1:gp\n\
+2:gp.app\n\
+1:gp.asso\n\
+1:gp.com\n\
+1:gp.edu\n\
+1:gp.mobi\n\
+1:gp.net\n\
+1:gp.org\n\
+1:gq\n\
+1:gr\n\
+2:gr.blogspot\n\
+1:gr.com\n\
+1:gr.edu\n\
+1:gr.gov\n\
+1:gr.net\n\
+1:gr.org\n\
+2:gr.simplesite\n\
+1:grainger\n\
+1:graphics\n\
+1:gratis\n\
+1:green\n\
+1:gripe\n\
+1:grocery\n\
+1:group\n\
+2:group.discourse\n\
+1:gs\n\
+1:gt\n\
+2:gt.blog\n\
+1:gt.com\n\
+2:gt.de\n\
+1:gt.edu\n\
+1:gt.gob\n\
+1:gt.ind\n\
+1:gt.mil\n\
+1:gt.net\n\
+1:gt.org\n\
+2:gt.to\n\
+1:gu\n\
+1:gu.com\n\
+1:gu.edu\n\
+1:gu.gov\n\
+1:gu.guam\n\
+1:gu.info\n\
+1:gu.net\n\
+1:gu.org\n\
+1:gu.web\n\
+1:guardian\n\
+1:gucci\n\
+1:guge\n\
+1:guide\n\
+1:guitars\n\
+1:guru\n\
+1:gw\n\
+1:gy\n\
+2:gy.be\n\
+1:gy.co\n\
+1:gy.com\n\
+1:gy.edu\n\
+1:gy.gov\n\
+1:gy.net\n\
+1:gy.org\n\
+1:hair\n\
+1:hamburg\n\
+1:hangout\n\
+1:haus\n\
+1:hbo\n\
+1:hdfc\n\
+1:hdfcbank\n\
+1:health\n\
+2:health.hra\n\
+1:healthcare\n\
+1:help\n\
+1:helsinki\n\
+1:here\n\
+1:hermes\n\
+1:hgtv\n\
+1:hiphop\n\
+1:hisamitsu\n\
+1:hitachi\n\
+1:hiv\n\
+1:hk\n\
+2:hk.blogspot\n\
+1:hk.com\n\
+1:hk.edu\n\
+1:hk.gov\n\
+1:hk.idv\n\
+2:hk.inc\n\
+2:hk.ltd\n\
+1:hk.net\n\
+1:hk.org\n\
+2:hk.secaas\n\
+1:hk.xn--55qx5d\n\
+1:hk.xn--ciqpn\n\
+1:hk.xn--gmq050i\n\
+1:hk.xn--gmqw5a\n\
+1:hk.xn--io0a7i\n\
+1:hk.xn--lcvr32d\n\
+1:hk.xn--mk0axi\n\
+1:hk.xn--mxtq1m\n\
+1:hk.xn--od0alg\n\
+1:hk.xn--od0aq3b\n\
+1:hk.xn--tn0ag\n\
+1:hk.xn--uc0atv\n\
+1:hk.xn--uc0ay4a\n\
+1:hk.xn--wcvs22d\n\
+1:hk.xn--zf0avx\n\
+1:hk.个人\n\
+1:hk.個人\n\
+1:hk.公司\n\
+1:hk.政府\n\
+1:hk.敎育\n\
+1:hk.教育\n\
+1:hk.箇人\n\
+1:hk.組織\n\
+1:hk.組织\n\
+1:hk.網絡\n\
+1:hk.網络\n\
+1:hk.组織\n\
+1:hk.组织\n\
+1:hk.网絡\n\
+1:hk.网络\n\
+1:hkt\n\
+1:hm\n\
+1:hn\n\
+2:hn.cc\n\
+1:hn.com\n\
+1:hn.edu\n\
+1:hn.gob\n\
+1:hn.mil\n\
+1:hn.net\n\
+1:hn.org\n\
+1:hockey\n\
+1:holdings\n\
+1:holiday\n\
+1:homedepot\n\
+1:homegoods\n\
+1:homes\n\
+1:homesense\n\
+1:honda\n\
+1:horse\n\
+1:hospital\n\
+1:host\n\
+2:host.cloudaccess\n\
+2:host.easypanel\n\
+2:host.fastvps\n\
+2:host.freesite\n\
+2:host.half\n\
+2:host.jele\n\
+2:host.mircloud\n\
+2:host.myfast\n\
+2:host.pcloud\n\
+2:host.tempurl\n\
+2:host.wpmudev\n\
+1:hosting\n\
+2:hosting.opencraft\n\
+1:hot\n\
+1:hoteles\n\
+1:hotels\n\
+1:hotmail\n\
+1:house\n\
+1:how\n\
+1:hr\n\
+2:hr.blogspot\n\
+1:hr.com\n\
+2:hr.free\n\
+1:hr.from\n\
+1:hr.iz\n\
+1:hr.name\n\
+1:hsbc\n\
+1:ht\n\
+1:ht.adult\n\
+1:ht.art\n\
+1:ht.asso\n\
+1:ht.com\n\
+1:ht.coop\n\
+1:ht.edu\n\
+1:ht.firm\n\
+1:ht.gouv\n\
+1:ht.info\n\
+1:ht.med\n\
+1:ht.net\n\
+1:ht.org\n\
+1:ht.perso\n\
+1:ht.pol\n\
+1:ht.pro\n\
+1:ht.rel\n\
+1:ht.shop\n\
+1:hu\n\
+1:hu.2000\n\
+1:hu.agrar\n\
+2:hu.blogspot\n\
+1:hu.bolt\n\
+1:hu.casino\n\
+1:hu.city\n\
+1:hu.co\n\
+1:hu.erotica\n\
+1:hu.erotika\n\
+1:hu.film\n\
+1:hu.forum\n\
+1:hu.games\n\
+1:hu.hotel\n\
+1:hu.info\n\
+1:hu.ingatlan\n\
+1:hu.jogasz\n\
+1:hu.konyvelo\n\
+1:hu.lakas\n\
+1:hu.media\n\
+1:hu.news\n\
+1:hu.org\n\
+1:hu.priv\n\
+1:hu.reklam\n\
+1:hu.sex\n\
+1:hu.shop\n\
+1:hu.sport\n\
+1:hu.suli\n\
+1:hu.szex\n\
+1:hu.tm\n\
+1:hu.tozsde\n\
+1:hu.utazas\n\
+1:hu.video\n\
+1:hughes\n\
+1:hyatt\n\
+1:hyundai\n\
+1:ibm\n\
+1:icbc\n\
+1:ice\n\
+1:icu\n\
+1:id\n\
+1:id.ac\n\
+1:id.biz\n\
+1:id.co\n\
+2:id.co.blogspot\n\
+1:id.desa\n\
+2:id.flap\n\
+2:id.forte\n\
+1:id.go\n\
+1:id.mil\n\
+1:id.my\n\
+2:id.my.rss.*\n\
+1:id.net\n\
+1:id.or\n\
+1:id.ponpes\n\
+1:id.sch\n\
+1:id.web\n\
+1:ie\n\
+2:ie.blogspot\n\
+1:ie.gov\n\
+2:ie.myspreadshop\n\
+1:ieee\n\
+1:ifm\n\
+1:ikano\n\
+1:il\n\
+1:il.ac\n\
+1:il.co\n\
+2:il.co.blogspot\n\
+2:il.co.mytabit\n\
+2:il.co.ravpage\n\
+2:il.co.tabitorder\n\
+1:il.gov\n\
+1:il.idf\n\
+1:il.k12\n\
+1:il.muni\n\
+1:il.net\n\
+1:il.org\n\
+1:im\n\
+1:im.ac\n\
+1:im.co\n\
+1:im.co.ltd\n\
+1:im.co.plc\n\
+1:im.com\n\
+1:im.net\n\
+1:im.org\n\
+2:im.ro\n\
+1:im.tt\n\
+1:im.tv\n\
+1:imamat\n\
+1:imdb\n\
+1:immo\n\
+1:immobilien\n\
+1:in\n\
+1:in.5g\n\
+1:in.6g\n\
+1:in.ac\n\
+1:in.ai\n\
+1:in.am\n\
+2:in.barsy\n\
+1:in.bihar\n\
+1:in.biz\n\
+2:in.blogspot\n\
+1:in.business\n\
+1:in.ca\n\
+2:in.cloudns\n\
+1:in.cn\n\
+1:in.co\n\
+1:in.com\n\
+1:in.coop\n\
+1:in.cs\n\
+1:in.delhi\n\
+1:in.dr\n\
+1:in.edu\n\
+1:in.er\n\
+1:in.firm\n\
+1:in.gen\n\
+1:in.gov\n\
+1:in.gujarat\n\
+1:in.ind\n\
+1:in.info\n\
+1:in.int\n\
+1:in.internet\n\
+1:in.io\n\
+1:in.me\n\
+1:in.mil\n\
+1:in.net\n\
+1:in.nic\n\
+1:in.org\n\
+1:in.pg\n\
+1:in.post\n\
+1:in.pro\n\
+1:in.res\n\
+2:in.supabase\n\
+1:in.travel\n\
+1:in.tv\n\
+1:in.uk\n\
+1:in.up\n\
+1:in.us\n\
+2:in.web\n\
+1:inc\n\
+1:industries\n\
+1:infiniti\n\
+1:info\n\
+2:info.barrel-of-knowledge\n\
+2:info.barrell-of-knowledge\n\
+2:info.barsy\n\
+2:info.cloudns\n\
+2:info.dnsupdate\n\
+2:info.dvrcam\n\
+2:info.dynamic-dns\n\
+2:info.dyndns\n\
+2:info.for-our\n\
+2:info.forumz\n\
+2:info.groks-the\n\
+2:info.groks-this\n\
+2:info.here-for-more\n\
+2:info.ilovecollege\n\
+2:info.knowsitall\n\
+2:info.mayfirst\n\
+2:info.no-ip\n\
+2:info.nsupdate\n\
+2:info.selfip\n\
+2:info.v-info\n\
+2:info.webhop\n\
+1:ing\n\
+1:ink\n\
+1:institute\n\
+1:insurance\n\
+1:insure\n\
+1:int\n\
+1:int.eu\n\
+1:international\n\
+1:intuit\n\
+1:investments\n\
+1:io\n\
+2:io.2038\n\
+2:io.apigee\n\
+2:io.azurecontainer.*\n\
+2:io.b-data\n\
+2:io.backplaneapp\n\
+2:io.banzaicloud.app\n\
+2:io.banzaicloud.backyards.*\n\
+2:io.barsy\n\
+2:io.basicserver\n\
+2:io.beagleboard\n\
+2:io.beebyte.paas\n\
+2:io.beebyteapp.sekd1\n\
+2:io.bigv.uk0\n\
+2:io.bitbucket\n\
+2:io.bluebite\n\
+2:io.boxfuse\n\
+2:io.browsersafetymark\n\
+2:io.cleverapps\n\
+1:io.com\n\
+2:io.dappnode.dyndns\n\
+2:io.dedyn\n\
+2:io.definima\n\
+2:io.drud\n\
+2:io.dyn53\n\
+2:io.editorx\n\
+2:io.edugit\n\
+2:io.fh-muenster\n\
+2:io.forgerock.id\n\
+2:io.ghost\n\
+2:io.github\n\
+2:io.gitlab\n\
+2:io.hasura-app\n\
+2:io.hostyhosting\n\
+2:io.hzc\n\
+2:io.jele\n\
+2:io.lair.apps\n\
+2:io.loginline\n\
+2:io.lolipop\n\
+2:io.mo-siemens\n\
+2:io.moonscale.*\n\
+2:io.musician\n\
+2:io.ngrok\n\
+2:io.ngrok.ap\n\
+2:io.ngrok.au\n\
+2:io.ngrok.eu\n\
+2:io.ngrok.in\n\
+2:io.ngrok.jp\n\
+2:io.ngrok.sa\n\
+2:io.ngrok.us\n\
+2:io.nid\n\
+2:io.nodeart.stage\n\
+2:io.on-acorn.*\n\
+2:io.on-k3s.*\n\
+2:io.on-rio.*\n\
+2:io.pantheonsite\n\
+2:io.protonet\n\
+2:io.pstmn\n\
+2:io.pstmn.mock\n\
+2:io.qcx\n\
+2:io.qcx.sys.*\n\
+2:io.qoto\n\
+2:io.readthedocs\n\
+2:io.resindevice\n\
+2:io.resinstaging.devices\n\
+2:io.s5y.*\n\
+2:io.sandcats\n\
+2:io.shiftcrypto\n\
+2:io.shiftedit\n\
+2:io.shw\n\
+2:io.spacekit\n\
+2:io.stolos.*\n\
+2:io.telebit\n\
+2:io.thingdust.dev.cust\n\
+2:io.thingdust.dev.reservd\n\
+2:io.thingdust.disrec.cust\n\
+2:io.thingdust.disrec.reservd\n\
+2:io.thingdust.prod.cust\n\
+2:io.thingdust.testing.cust\n\
+2:io.thingdust.testing.reservd\n\
+2:io.tickets\n\
+2:io.unispace.cloud-fr1\n\
+2:io.upli\n\
+2:io.utwente\n\
+2:io.vaporcloud\n\
+2:io.vbrplsbx.g\n\
+2:io.virtualserver\n\
+2:io.webthings\n\
+2:io.wedeploy\n\
+1:ipiranga\n\
+1:iq\n\
+1:iq.com\n\
+1:iq.edu\n\
+1:iq.gov\n\
+1:iq.mil\n\
+1:iq.net\n\
+1:iq.org\n\
+1:ir\n\
+1:ir.ac\n\
+1:ir.co\n\
+1:ir.gov\n\
+1:ir.id\n\
+1:ir.net\n\
+1:ir.org\n\
+1:ir.sch\n\
+1:ir.xn--mgba3a4f16a\n\
+1:ir.xn--mgba3a4fra\n\
+1:ir.ايران\n\
+1:ir.ایران\n\
+1:irish\n\
+1:is\n\
+2:is.blogspot\n\
+1:is.com\n\
+2:is.cupcake\n\
+1:is.edu\n\
+1:is.gov\n\
+1:is.int\n\
+1:is.net\n\
+1:is.org\n\
+1:ismaili\n\
+1:ist\n\
+1:istanbul\n\
+1:it\n\
+2:it.123homepage\n\
+2:it.16-b\n\
+2:it.32-b\n\
+2:it.64-b\n\
+1:it.abr\n\
+1:it.abruzzo\n\
+1:it.ag\n\
+1:it.agrigento\n\
+1:it.al\n\
+1:it.alessandria\n\
+1:it.alto-adige\n\
+1:it.altoadige\n\
+1:it.an\n\
+1:it.ancona\n\
+1:it.andria-barletta-trani\n\
+1:it.andria-trani-barletta\n\
+1:it.andriabarlettatrani\n\
+1:it.andriatranibarletta\n\
+1:it.ao\n\
+1:it.aosta\n\
+1:it.aosta-valley\n\
+1:it.aostavalley\n\
+1:it.aoste\n\
+1:it.ap\n\
+1:it.aq\n\
+1:it.aquila\n\
+1:it.ar\n\
+1:it.arezzo\n\
+1:it.ascoli-piceno\n\
+1:it.ascolipiceno\n\
+1:it.asti\n\
+1:it.at\n\
+1:it.av\n\
+1:it.avellino\n\
+1:it.ba\n\
+1:it.balsan\n\
+1:it.balsan-sudtirol\n\
+1:it.balsan-suedtirol\n\
+1:it.balsan-südtirol\n\
+1:it.bari\n\
+1:it.barletta-trani-andria\n\
+1:it.barlettatraniandria\n\
+1:it.bas\n\
+1:it.basilicata\n\
+1:it.belluno\n\
+1:it.benevento\n\
+1:it.bergamo\n\
+1:it.bg\n\
+1:it.bi\n\
+1:it.biella\n\
+1:it.bl\n\
+2:it.blogspot\n\
+1:it.bn\n\
+1:it.bo\n\
+1:it.bologna\n\
+1:it.bolzano\n\
+1:it.bolzano-altoadige\n\
+1:it.bozen\n\
+1:it.bozen-sudtirol\n\
+1:it.bozen-suedtirol\n\
+1:it.bozen-südtirol\n\
+1:it.br\n\
+1:it.brescia\n\
+1:it.brindisi\n\
+1:it.bs\n\
+1:it.bt\n\
+1:it.bulsan\n\
+1:it.bulsan-sudtirol\n\
+1:it.bulsan-suedtirol\n\
+1:it.bulsan-südtirol\n\
+1:it.bz\n\
+1:it.ca\n\
+1:it.cagliari\n\
+1:it.cal\n\
+1:it.calabria\n\
+1:it.caltanissetta\n\
+1:it.cam\n\
+1:it.campania\n\
+1:it.campidano-medio\n\
+1:it.campidanomedio\n\
+1:it.campobasso\n\
+1:it.carbonia-iglesias\n\
+1:it.carboniaiglesias\n\
+1:it.carrara-massa\n\
+1:it.carraramassa\n\
+1:it.caserta\n\
+1:it.catania\n\
+1:it.catanzaro\n\
+1:it.cb\n\
+1:it.ce\n\
+1:it.cesena-forli\n\
+1:it.cesena-forlì\n\
+1:it.cesenaforli\n\
+1:it.cesenaforlì\n\
+1:it.ch\n\
+1:it.chieti\n\
+1:it.ci\n\
+1:it.cl\n\
+1:it.cn\n\
+1:it.co\n\
+1:it.como\n\
+1:it.cosenza\n\
+1:it.cr\n\
+1:it.cremona\n\
+1:it.crotone\n\
+1:it.cs\n\
+1:it.ct\n\
+1:it.cuneo\n\
+1:it.cz\n\
+1:it.dell-ogliastra\n\
+1:it.dellogliastra\n\
+1:it.edu\n\
+1:it.emilia-romagna\n\
+1:it.emiliaromagna\n\
+1:it.emr\n\
+1:it.en\n\
+1:it.enna\n\
+1:it.fc\n\
+1:it.fe\n\
+1:it.fermo\n\
+1:it.ferrara\n\
+1:it.fg\n\
+1:it.fi\n\
+1:it.firenze\n\
+1:it.florence\n\
+1:it.fm\n\
+1:it.foggia\n\
+1:it.forli-cesena\n\
+1:it.forlicesena\n\
+1:it.forlì-cesena\n\
+1:it.forlìcesena\n\
+1:it.fr\n\
+1:it.friuli-v-giulia\n\
+1:it.friuli-ve-giulia\n\
+1:it.friuli-vegiulia\n\
+1:it.friuli-venezia-giulia\n\
+1:it.friuli-veneziagiulia\n\
+1:it.friuli-vgiulia\n\
+1:it.friuliv-giulia\n\
+1:it.friulive-giulia\n\
+1:it.friulivegiulia\n\
+1:it.friulivenezia-giulia\n\
+1:it.friuliveneziagiulia\n\
+1:it.friulivgiulia\n\
+1:it.frosinone\n\
+1:it.fvg\n\
+1:it.ge\n\
+1:it.genoa\n\
+1:it.genova\n\
+1:it.go\n\
+1:it.gorizia\n\
+1:it.gov\n\
+1:it.gr\n\
+1:it.grosseto\n\
+2:it.ibxos\n\
+1:it.iglesias-carbonia\n\
+1:it.iglesiascarbonia\n\
+2:it.iliadboxos\n\
+1:it.im\n\
+1:it.imperia\n\
+1:it.is\n\
+1:it.isernia\n\
+1:it.kr\n\
+1:it.la-spezia\n\
+1:it.laquila\n\
+1:it.laspezia\n\
+1:it.latina\n\
+1:it.laz\n\
+1:it.lazio\n\
+1:it.lc\n\
+1:it.le\n\
+1:it.lecce\n\
+1:it.lecco\n\
+1:it.li\n\
+1:it.lig\n\
+1:it.liguria\n\
+1:it.livorno\n\
+1:it.lo\n\
+1:it.lodi\n\
+1:it.lom\n\
+1:it.lombardia\n\
+1:it.lombardy\n\
+1:it.lt\n\
+1:it.lu\n\
+1:it.lucania\n\
+1:it.lucca\n\
+1:it.macerata\n\
+1:it.mantova\n\
+1:it.mar\n\
+1:it.marche\n\
+1:it.massa-carrara\n\
+1:it.massacarrara\n\
+1:it.matera\n\
+1:it.mb\n\
+1:it.mc\n\
+1:it.me\n\
+1:it.medio-campidano\n\
+1:it.mediocampidano\n\
+1:it.messina\n\
+1:it.mi\n\
+1:it.milan\n\
+1:it.milano\n\
+1:it.mn\n\
+1:it.mo\n\
+1:it.modena\n\
+1:it.mol\n\
+1:it.molise\n\
+1:it.monza\n\
+1:it.monza-brianza\n\
+1:it.monza-e-della-brianza\n\
+1:it.monzabrianza\n\
+1:it.monzaebrianza\n\
+1:it.monzaedellabrianza\n\
+1:it.ms\n\
+1:it.mt\n\
+2:it.myspreadshop\n\
+1:it.na\n\
+1:it.naples\n\
+1:it.napoli\n\
+2:it.neen.jc\n\
+1:it.no\n\
+1:it.novara\n\
+1:it.nu\n\
+1:it.nuoro\n\
+1:it.og\n\
+1:it.ogliastra\n\
+1:it.olbia-tempio\n\
+1:it.olbiatempio\n\
+1:it.or\n\
+1:it.oristano\n\
+1:it.ot\n\
+1:it.pa\n\
+1:it.padova\n\
+1:it.padua\n\
+1:it.palermo\n\
+1:it.parma\n\
+1:it.pavia\n\
+1:it.pc\n\
+1:it.pd\n\
+1:it.pe\n\
+1:it.perugia\n\
+1:it.pesaro-urbino\n\
+1:it.pesarourbino\n\
+1:it.pescara\n\
+1:it.pg\n\
+1:it.pi\n\
+1:it.piacenza\n\
+1:it.piedmont\n\
+1:it.piemonte\n\
+1:it.pisa\n\
+1:it.pistoia\n\
+1:it.pmn\n\
+1:it.pn\n\
+1:it.po\n\
+1:it.pordenone\n\
+1:it.potenza\n\
+1:it.pr\n\
+1:it.prato\n\
+1:it.pt\n\
+1:it.pu\n\
+1:it.pug\n\
+1:it.puglia\n\
+1:it.pv\n\
+1:it.pz\n\
+1:it.ra\n\
+1:it.ragusa\n\
+1:it.ravenna\n\
+1:it.rc\n\
+1:it.re\n\
+1:it.reggio-calabria\n\
+1:it.reggio-emilia\n\
+1:it.reggiocalabria\n\
+1:it.reggioemilia\n\
+1:it.rg\n\
+1:it.ri\n\
+1:it.rieti\n\
+1:it.rimini\n\
+1:it.rm\n\
+1:it.rn\n\
+1:it.ro\n\
+1:it.roma\n\
+1:it.rome\n\
+1:it.rovigo\n\
+1:it.sa\n\
+1:it.salerno\n\
+1:it.sar\n\
+1:it.sardegna\n\
+1:it.sardinia\n\
+1:it.sassari\n\
+1:it.savona\n\
+1:it.si\n\
+1:it.sic\n\
+1:it.sicilia\n\
+1:it.sicily\n\
+1:it.siena\n\
+1:it.siracusa\n\
+1:it.so\n\
+1:it.sondrio\n\
+1:it.sp\n\
+1:it.sr\n\
+1:it.ss\n\
+1:it.suedtirol\n\
+1:it.sv\n\
+2:it.syncloud\n\
+1:it.südtirol\n\
+1:it.ta\n\
+1:it.taa\n\
+1:it.taranto\n\
+1:it.te\n\
+1:it.tempio-olbia\n\
+1:it.tempioolbia\n\
+1:it.teramo\n\
+1:it.terni\n\
+2:it.tim.open.jelastic.cloud\n\
+1:it.tn\n\
+1:it.to\n\
+1:it.torino\n\
+1:it.tos\n\
+1:it.toscana\n\
+1:it.tp\n\
+1:it.tr\n\
+1:it.trani-andria-barletta\n\
+1:it.trani-barletta-andria\n\
+1:it.traniandriabarletta\n\
+1:it.tranibarlettaandria\n\
+1:it.trapani\n\
+1:it.trentin-sud-tirol\n\
+1:it.trentin-sudtirol\n\
+1:it.trentin-sued-tirol\n\
+1:it.trentin-suedtirol\n\
+1:it.trentin-süd-tirol\n\
+1:it.trentin-südtirol\n\
+1:it.trentino\n\
+1:it.trentino-a-adige\n\
+1:it.trentino-aadige\n\
+1:it.trentino-alto-adige\n\
+1:it.trentino-altoadige\n\
+1:it.trentino-s-tirol\n\
+1:it.trentino-stirol\n\
+1:it.trentino-sud-tirol\n\
+1:it.trentino-sudtirol\n\
+1:it.trentino-sued-tirol\n\
+1:it.trentino-suedtirol\n\
+1:it.trentino-süd-tirol\n\
+1:it.trentino-südtirol\n\
+1:it.trentinoa-adige\n\
+1:it.trentinoaadige\n\
+1:it.trentinoalto-adige\n\
+1:it.trentinoaltoadige\n\
+1:it.trentinos-tirol\n\
+1:it.trentinostirol\n\
+1:it.trentinosud-tirol\n\
+1:it.trentinosudtirol\n\
+1:it.trentinosued-tirol\n\
+1:it.trentinosuedtirol\n\
+1:it.trentinosüd-tirol\n\
+1:it.trentinosüdtirol\n\
+1:it.trentinsud-tirol\n\
+1:it.trentinsudtirol\n\
+1:it.trentinsued-tirol\n\
+1:it.trentinsuedtirol\n\
+1:it.trentinsüd-tirol\n\
+1:it.trentinsüdtirol\n\
+1:it.trento\n\
+1:it.treviso\n\
+1:it.trieste\n\
+1:it.ts\n\
+1:it.turin\n\
+1:it.tuscany\n\
+1:it.tv\n\
+1:it.ud\n\
+1:it.udine\n\
+1:it.umb\n\
+1:it.umbria\n\
+1:it.urbino-pesaro\n\
+1:it.urbinopesaro\n\
+1:it.va\n\
+1:it.val-d-aosta\n\
+1:it.val-daosta\n\
+1:it.vald-aosta\n\
+1:it.valdaosta\n\
+1:it.valle-aosta\n\
+1:it.valle-d-aosta\n\
+1:it.valle-daosta\n\
+1:it.valleaosta\n\
+1:it.valled-aosta\n\
+1:it.valledaosta\n\
+1:it.vallee-aoste\n\
+1:it.vallee-d-aoste\n\
+1:it.valleeaoste\n\
+1:it.valleedaoste\n\
+1:it.vallée-aoste\n\
+1:it.vallée-d-aoste\n\
+1:it.valléeaoste\n\
+1:it.valléedaoste\n\
+1:it.vao\n\
+1:it.varese\n\
+1:it.vb\n\
+1:it.vc\n\
+1:it.vda\n\
+1:it.ve\n\
+1:it.ven\n\
+1:it.veneto\n\
+1:it.venezia\n\
+1:it.venice\n\
+1:it.verbania\n\
+1:it.vercelli\n\
+1:it.verona\n\
+1:it.vi\n\
+1:it.vibo-valentia\n\
+1:it.vibovalentia\n\
+1:it.vicenza\n\
+1:it.viterbo\n\
+1:it.vr\n\
+1:it.vs\n\
+1:it.vt\n\
+1:it.vv\n\
+1:it.xn--balsan-sdtirol-nsb\n\
+1:it.xn--bozen-sdtirol-2ob\n\
+1:it.xn--bulsan-sdtirol-nsb\n\
+1:it.xn--cesena-forl-mcb\n\
+1:it.xn--cesenaforl-i8a\n\
+1:it.xn--forl-cesena-fcb\n\
+1:it.xn--forlcesena-c8a\n\
+1:it.xn--sdtirol-n2a\n\
+1:it.xn--trentin-sd-tirol-rzb\n\
+1:it.xn--trentin-sdtirol-7vb\n\
+1:it.xn--trentino-sd-tirol-c3b\n\
+1:it.xn--trentino-sdtirol-szb\n\
+1:it.xn--trentinosd-tirol-rzb\n\
+1:it.xn--trentinosdtirol-7vb\n\
+1:it.xn--trentinsd-tirol-6vb\n\
+1:it.xn--trentinsdtirol-nsb\n\
+1:it.xn--valle-aoste-ebb\n\
+1:it.xn--valle-d-aoste-ehb\n\
+1:it.xn--valleaoste-e7a\n\
+1:it.xn--valledaoste-ebb\n\
+1:itau\n\
+1:itv\n\
+1:jaguar\n\
+1:java\n\
+1:jcb\n\
+1:je\n\
+1:je.co\n\
+1:je.net\n\
+2:je.of\n\
+1:je.org\n\
+1:jeep\n\
+1:jetzt\n\
+1:jewelry\n\
+1:jio\n\
+1:jll\n\
+1:jm.*\n\
+1:jmp\n\
+1:jnj\n\
+1:jo\n\
+1:jo.com\n\
+1:jo.edu\n\
+1:jo.gov\n\
+1:jo.mil\n\
+1:jo.name\n\
+1:jo.net\n\
+1:jo.org\n\
+1:jo.sch\n\
+1:jobs\n\
+1:joburg\n\
+1:jot\n\
+1:joy\n\
+1:jp\n\
+2:jp.2-d\n\
+1:jp.ac\n\
+1:jp.ad\n\
+1:jp.aichi\n\
+1:jp.aichi.aisai\n\
+1:jp.aichi.ama\n\
+1:jp.aichi.anjo\n\
+1:jp.aichi.asuke\n\
+1:jp.aichi.chiryu\n\
+1:jp.aichi.chita\n\
+1:jp.aichi.fuso\n\
+1:jp.aichi.gamagori\n\
+1:jp.aichi.handa\n\
+1:jp.aichi.hazu\n\
+1:jp.aichi.hekinan\n\
+1:jp.aichi.higashiura\n\
+1:jp.aichi.ichinomiya\n\
+1:jp.aichi.inazawa\n\
+1:jp.aichi.inuyama\n\
+1:jp.aichi.isshiki\n\
+1:jp.aichi.iwakura\n\
+1:jp.aichi.kanie\n\
+1:jp.aichi.kariya\n\
+1:jp.aichi.kasugai\n\
+1:jp.aichi.kira\n\
+1:jp.aichi.kiyosu\n\
+1:jp.aichi.komaki\n\
+1:jp.aichi.konan\n\
+1:jp.aichi.kota\n\
+1:jp.aichi.mihama\n\
+1:jp.aichi.miyoshi\n\
+1:jp.aichi.nishio\n\
+1:jp.aichi.nisshin\n\
+1:jp.aichi.obu\n\
+1:jp.aichi.oguchi\n\
+1:jp.aichi.oharu\n\
+1:jp.aichi.okazaki\n\
+1:jp.aichi.owariasahi\n\
+1:jp.aichi.seto\n\
+1:jp.aichi.shikatsu\n\
+1:jp.aichi.shinshiro\n\
+1:jp.aichi.shitara\n\
+1:jp.aichi.tahara\n\
+1:jp.aichi.takahama\n\
+1:jp.aichi.tobishima\n\
+1:jp.aichi.toei\n\
+1:jp.aichi.togo\n\
+1:jp.aichi.tokai\n\
+1:jp.aichi.tokoname\n\
+1:jp.aichi.toyoake\n\
+1:jp.aichi.toyohashi\n\
+1:jp.aichi.toyokawa\n\
+1:jp.aichi.toyone\n\
+1:jp.aichi.toyota\n\
+1:jp.aichi.tsushima\n\
+1:jp.aichi.yatomi\n\
+1:jp.akita\n\
+1:jp.akita.akita\n\
+1:jp.akita.daisen\n\
+1:jp.akita.fujisato\n\
+1:jp.akita.gojome\n\
+1:jp.akita.hachirogata\n\
+1:jp.akita.happou\n\
+1:jp.akita.higashinaruse\n\
+1:jp.akita.honjo\n\
+1:jp.akita.honjyo\n\
+1:jp.akita.ikawa\n\
+1:jp.akita.kamikoani\n\
+1:jp.akita.kamioka\n\
+1:jp.akita.katagami\n\
+1:jp.akita.kazuno\n\
+1:jp.akita.kitaakita\n\
+1:jp.akita.kosaka\n\
+1:jp.akita.kyowa\n\
+1:jp.akita.misato\n\
+1:jp.akita.mitane\n\
+1:jp.akita.moriyoshi\n\
+1:jp.akita.nikaho\n\
+1:jp.akita.noshiro\n\
+1:jp.akita.odate\n\
+1:jp.akita.oga\n\
+1:jp.akita.ogata\n\
+1:jp.akita.semboku\n\
+1:jp.akita.yokote\n\
+1:jp.akita.yurihonjo\n\
+2:jp.angry\n\
+1:jp.aomori\n\
+1:jp.aomori.aomori\n\
+1:jp.aomori.gonohe\n\
+1:jp.aomori.hachinohe\n\
+1:jp.aomori.hashikami\n\
+1:jp.aomori.hiranai\n\
+1:jp.aomori.hirosaki\n\
+1:jp.aomori.itayanagi\n\
+1:jp.aomori.kuroishi\n\
+1:jp.aomori.misawa\n\
+1:jp.aomori.mutsu\n\
+1:jp.aomori.nakadomari\n\
+1:jp.aomori.noheji\n\
+1:jp.aomori.oirase\n\
+1:jp.aomori.owani\n\
+1:jp.aomori.rokunohe\n\
+1:jp.aomori.sannohe\n\
+1:jp.aomori.shichinohe\n\
+1:jp.aomori.shingo\n\
+1:jp.aomori.takko\n\
+1:jp.aomori.towada\n\
+1:jp.aomori.tsugaru\n\
+1:jp.aomori.tsuruta\n\
+2:jp.babyblue\n\
+2:jp.babymilk\n\
+2:jp.backdrop\n\
+2:jp.bambina\n\
+2:jp.bitter\n\
+2:jp.blogspot\n\
+2:jp.blush\n\
+2:jp.bona\n\
+2:jp.boo\n\
+2:jp.boy\n\
+2:jp.boyfriend\n\
+2:jp.but\n\
+2:jp.buyshop\n\
+2:jp.candypop\n\
+2:jp.capoo\n\
+2:jp.catfood\n\
+2:jp.cheap\n\
+1:jp.chiba\n\
+1:jp.chiba.abiko\n\
+1:jp.chiba.asahi\n\
+1:jp.chiba.chonan\n\
+1:jp.chiba.chosei\n\
+1:jp.chiba.choshi\n\
+1:jp.chiba.chuo\n\
+1:jp.chiba.funabashi\n\
+1:jp.chiba.futtsu\n\
+1:jp.chiba.hanamigawa\n\
+1:jp.chiba.ichihara\n\
+1:jp.chiba.ichikawa\n\
+1:jp.chiba.ichinomiya\n\
+1:jp.chiba.inzai\n\
+1:jp.chiba.isumi\n\
+1:jp.chiba.kamagaya\n\
+1:jp.chiba.kamogawa\n\
+1:jp.chiba.kashiwa\n\
+1:jp.chiba.katori\n\
+1:jp.chiba.katsuura\n\
+1:jp.chiba.kimitsu\n\
+1:jp.chiba.kisarazu\n\
+1:jp.chiba.kozaki\n\
+1:jp.chiba.kujukuri\n\
+1:jp.chiba.kyonan\n\
+1:jp.chiba.matsudo\n\
+1:jp.chiba.midori\n\
+1:jp.chiba.mihama\n\
+1:jp.chiba.minamiboso\n\
+1:jp.chiba.mobara\n\
+1:jp.chiba.mutsuzawa\n\
+1:jp.chiba.nagara\n\
+1:jp.chiba.nagareyama\n\
+1:jp.chiba.narashino\n\
+1:jp.chiba.narita\n\
+1:jp.chiba.noda\n\
+1:jp.chiba.oamishirasato\n\
+1:jp.chiba.omigawa\n\
+1:jp.chiba.onjuku\n\
+1:jp.chiba.otaki\n\
+1:jp.chiba.sakae\n\
+1:jp.chiba.sakura\n\
+1:jp.chiba.shimofusa\n\
+1:jp.chiba.shirako\n\
+1:jp.chiba.shiroi\n\
+1:jp.chiba.shisui\n\
+1:jp.chiba.sodegaura\n\
+1:jp.chiba.sosa\n\
+1:jp.chiba.tako\n\
+1:jp.chiba.tateyama\n\
+1:jp.chiba.togane\n\
+1:jp.chiba.tohnosho\n\
+1:jp.chiba.tomisato\n\
+1:jp.chiba.urayasu\n\
+1:jp.chiba.yachimata\n\
+1:jp.chiba.yachiyo\n\
+1:jp.chiba.yokaichiba\n\
+1:jp.chiba.yokoshibahikari\n\
+1:jp.chiba.yotsukaido\n\
+2:jp.chicappa\n\
+2:jp.chillout\n\
+2:jp.chips\n\
+2:jp.chowder\n\
+2:jp.chu\n\
+2:jp.ciao\n\
+1:jp.co\n\
+2:jp.cocotte\n\
+2:jp.coolblog\n\
+2:jp.cranky\n\
+2:jp.crap\n\
+2:jp.cutegirl\n\
+2:jp.daa\n\
+2:jp.daynight\n\
+2:jp.deca\n\
+2:jp.deci\n\
+2:jp.digick\n\
+1:jp.ed\n\
+2:jp.eek\n\
+2:jp.egoism\n\
+1:jp.ehime\n\
+1:jp.ehime.ainan\n\
+1:jp.ehime.honai\n\
+1:jp.ehime.ikata\n\
+1:jp.ehime.imabari\n\
+1:jp.ehime.iyo\n\
+1:jp.ehime.kamijima\n\
+1:jp.ehime.kihoku\n\
+1:jp.ehime.kumakogen\n\
+1:jp.ehime.masaki\n\
+1:jp.ehime.matsuno\n\
+1:jp.ehime.matsuyama\n\
+1:jp.ehime.namikata\n\
+1:jp.ehime.niihama\n\
+1:jp.ehime.ozu\n\
+1:jp.ehime.saijo\n\
+1:jp.ehime.seiyo\n\
+1:jp.ehime.shikokuchuo\n\
+1:jp.ehime.tobe\n\
+1:jp.ehime.toon\n\
+1:jp.ehime.uchiko\n\
+1:jp.ehime.uwajima\n\
+1:jp.ehime.yawatahama\n\
+2:jp.fakefur\n\
+2:jp.fashionstore\n\
+2:jp.fem\n\
+2:jp.flier\n\
+2:jp.flop\n\
+2:jp.floppy\n\
+2:jp.fool\n\
+2:jp.frenchkiss\n\
+1:jp.fukui\n\
+1:jp.fukui.echizen\n\
+1:jp.fukui.eiheiji\n\
+1:jp.fukui.fukui\n\
+1:jp.fukui.ikeda\n\
+1:jp.fukui.katsuyama\n\
+1:jp.fukui.mihama\n\
+1:jp.fukui.minamiechizen\n\
+1:jp.fukui.obama\n\
+1:jp.fukui.ohi\n\
+1:jp.fukui.ono\n\
+1:jp.fukui.sabae\n\
+1:jp.fukui.sakai\n\
+1:jp.fukui.takahama\n\
+1:jp.fukui.tsuruga\n\
+1:jp.fukui.wakasa\n\
+1:jp.fukuoka\n\
+1:jp.fukuoka.ashiya\n\
+1:jp.fukuoka.buzen\n\
+1:jp.fukuoka.chikugo\n\
+1:jp.fukuoka.chikuho\n\
+1:jp.fukuoka.chikujo\n\
+1:jp.fukuoka.chikushino\n\
+1:jp.fukuoka.chikuzen\n\
+1:jp.fukuoka.chuo\n\
+1:jp.fukuoka.dazaifu\n\
+1:jp.fukuoka.fukuchi\n\
+1:jp.fukuoka.hakata\n\
+1:jp.fukuoka.higashi\n\
+1:jp.fukuoka.hirokawa\n\
+1:jp.fukuoka.hisayama\n\
+1:jp.fukuoka.iizuka\n\
+1:jp.fukuoka.inatsuki\n\
+1:jp.fukuoka.kaho\n\
+1:jp.fukuoka.kasuga\n\
+1:jp.fukuoka.kasuya\n\
+1:jp.fukuoka.kawara\n\
+1:jp.fukuoka.keisen\n\
+1:jp.fukuoka.koga\n\
+1:jp.fukuoka.kurate\n\
+1:jp.fukuoka.kurogi\n\
+1:jp.fukuoka.kurume\n\
+1:jp.fukuoka.minami\n\
+1:jp.fukuoka.miyako\n\
+1:jp.fukuoka.miyama\n\
+1:jp.fukuoka.miyawaka\n\
+1:jp.fukuoka.mizumaki\n\
+1:jp.fukuoka.munakata\n\
+1:jp.fukuoka.nakagawa\n\
+1:jp.fukuoka.nakama\n\
+1:jp.fukuoka.nishi\n\
+1:jp.fukuoka.nogata\n\
+1:jp.fukuoka.ogori\n\
+1:jp.fukuoka.okagaki\n\
+1:jp.fukuoka.okawa\n\
+1:jp.fukuoka.oki\n\
+1:jp.fukuoka.omuta\n\
+1:jp.fukuoka.onga\n\
+1:jp.fukuoka.onojo\n\
+1:jp.fukuoka.oto\n\
+1:jp.fukuoka.saigawa\n\
+1:jp.fukuoka.sasaguri\n\
+1:jp.fukuoka.shingu\n\
+1:jp.fukuoka.shinyoshitomi\n\
+1:jp.fukuoka.shonai\n\
+1:jp.fukuoka.soeda\n\
+1:jp.fukuoka.sue\n\
+1:jp.fukuoka.tachiarai\n\
+1:jp.fukuoka.tagawa\n\
+1:jp.fukuoka.takata\n\
+1:jp.fukuoka.toho\n\
+1:jp.fukuoka.toyotsu\n\
+1:jp.fukuoka.tsuiki\n\
+1:jp.fukuoka.ukiha\n\
+1:jp.fukuoka.umi\n\
+1:jp.fukuoka.usui\n\
+1:jp.fukuoka.yamada\n\
+1:jp.fukuoka.yame\n\
+1:jp.fukuoka.yanagawa\n\
+1:jp.fukuoka.yukuhashi\n\
+1:jp.fukushima\n\
+1:jp.fukushima.aizubange\n\
+1:jp.fukushima.aizumisato\n\
+1:jp.fukushima.aizuwakamatsu\n\
+1:jp.fukushima.asakawa\n\
+1:jp.fukushima.bandai\n\
+1:jp.fukushima.date\n\
+1:jp.fukushima.fukushima\n\
+1:jp.fukushima.furudono\n\
+1:jp.fukushima.futaba\n\
+1:jp.fukushima.hanawa\n\
+1:jp.fukushima.higashi\n\
+1:jp.fukushima.hirata\n\
+1:jp.fukushima.hirono\n\
+1:jp.fukushima.iitate\n\
+1:jp.fukushima.inawashiro\n\
+1:jp.fukushima.ishikawa\n\
+1:jp.fukushima.iwaki\n\
+1:jp.fukushima.izumizaki\n\
+1:jp.fukushima.kagamiishi\n\
+1:jp.fukushima.kaneyama\n\
+1:jp.fukushima.kawamata\n\
+1:jp.fukushima.kitakata\n\
+1:jp.fukushima.kitashiobara\n\
+1:jp.fukushima.koori\n\
+1:jp.fukushima.koriyama\n\
+1:jp.fukushima.kunimi\n\
+1:jp.fukushima.miharu\n\
+1:jp.fukushima.mishima\n\
+1:jp.fukushima.namie\n\
+1:jp.fukushima.nango\n\
+1:jp.fukushima.nishiaizu\n\
+1:jp.fukushima.nishigo\n\
+1:jp.fukushima.okuma\n\
+1:jp.fukushima.omotego\n\
+1:jp.fukushima.ono\n\
+1:jp.fukushima.otama\n\
+1:jp.fukushima.samegawa\n\
+1:jp.fukushima.shimogo\n\
+1:jp.fukushima.shirakawa\n\
+1:jp.fukushima.showa\n\
+1:jp.fukushima.soma\n\
+1:jp.fukushima.sukagawa\n\
+1:jp.fukushima.taishin\n\
+1:jp.fukushima.tamakawa\n\
+1:jp.fukushima.tanagura\n\
+1:jp.fukushima.tenei\n\
+1:jp.fukushima.yabuki\n\
+1:jp.fukushima.yamato\n\
+1:jp.fukushima.yamatsuri\n\
+1:jp.fukushima.yanaizu\n\
+1:jp.fukushima.yugawa\n\
+1:jp.gifu\n\
+1:jp.gifu.anpachi\n\
+1:jp.gifu.ena\n\
+1:jp.gifu.gifu\n\
+1:jp.gifu.ginan\n\
+1:jp.gifu.godo\n\
+1:jp.gifu.gujo\n\
+1:jp.gifu.hashima\n\
+1:jp.gifu.hichiso\n\
+1:jp.gifu.hida\n\
+1:jp.gifu.higashishirakawa\n\
+1:jp.gifu.ibigawa\n\
+1:jp.gifu.ikeda\n\
+1:jp.gifu.kakamigahara\n\
+1:jp.gifu.kani\n\
+1:jp.gifu.kasahara\n\
+1:jp.gifu.kasamatsu\n\
+1:jp.gifu.kawaue\n\
+1:jp.gifu.kitagata\n\
+1:jp.gifu.mino\n\
+1:jp.gifu.minokamo\n\
+1:jp.gifu.mitake\n\
+1:jp.gifu.mizunami\n\
+1:jp.gifu.motosu\n\
+1:jp.gifu.nakatsugawa\n\
+1:jp.gifu.ogaki\n\
+1:jp.gifu.sakahogi\n\
+1:jp.gifu.seki\n\
+1:jp.gifu.sekigahara\n\
+1:jp.gifu.shirakawa\n\
+1:jp.gifu.tajimi\n\
+1:jp.gifu.takayama\n\
+1:jp.gifu.tarui\n\
+1:jp.gifu.toki\n\
+1:jp.gifu.tomika\n\
+1:jp.gifu.wanouchi\n\
+1:jp.gifu.yamagata\n\
+1:jp.gifu.yaotsu\n\
+1:jp.gifu.yoro\n\
+2:jp.girlfriend\n\
+2:jp.girly\n\
+2:jp.gloomy\n\
+1:jp.go\n\
+2:jp.gonna\n\
+1:jp.gr\n\
+2:jp.greater\n\
+1:jp.gunma\n\
+1:jp.gunma.annaka\n\
+1:jp.gunma.chiyoda\n\
+1:jp.gunma.fujioka\n\
+1:jp.gunma.higashiagatsuma\n\
+1:jp.gunma.isesaki\n\
+1:jp.gunma.itakura\n\
+1:jp.gunma.kanna\n\
+1:jp.gunma.kanra\n\
+1:jp.gunma.katashina\n\
+1:jp.gunma.kawaba\n\
+1:jp.gunma.kiryu\n\
+1:jp.gunma.kusatsu\n\
+1:jp.gunma.maebashi\n\
+1:jp.gunma.meiwa\n\
+1:jp.gunma.midori\n\
+1:jp.gunma.minakami\n\
+1:jp.gunma.naganohara\n\
+1:jp.gunma.nakanojo\n\
+1:jp.gunma.nanmoku\n\
+1:jp.gunma.numata\n\
+1:jp.gunma.oizumi\n\
+1:jp.gunma.ora\n\
+1:jp.gunma.ota\n\
+1:jp.gunma.shibukawa\n\
+1:jp.gunma.shimonita\n\
+1:jp.gunma.shinto\n\
+1:jp.gunma.showa\n\
+1:jp.gunma.takasaki\n\
+1:jp.gunma.takayama\n\
+1:jp.gunma.tamamura\n\
+1:jp.gunma.tatebayashi\n\
+1:jp.gunma.tomioka\n\
+1:jp.gunma.tsukiyono\n\
+1:jp.gunma.tsumagoi\n\
+1:jp.gunma.ueno\n\
+1:jp.gunma.yoshioka\n\
+2:jp.hacca\n\
+2:jp.halfmoon\n\
+2:jp.handcrafted\n\
+2:jp.heavy\n\
+2:jp.her\n\
+2:jp.hiho\n\
+2:jp.hippy\n\
+1:jp.hiroshima\n\
+1:jp.hiroshima.asaminami\n\
+1:jp.hiroshima.daiwa\n\
+1:jp.hiroshima.etajima\n\
+1:jp.hiroshima.fuchu\n\
+1:jp.hiroshima.fukuyama\n\
+1:jp.hiroshima.hatsukaichi\n\
+1:jp.hiroshima.higashihiroshima\n\
+1:jp.hiroshima.hongo\n\
+1:jp.hiroshima.jinsekikogen\n\
+1:jp.hiroshima.kaita\n\
+1:jp.hiroshima.kui\n\
+1:jp.hiroshima.kumano\n\
+1:jp.hiroshima.kure\n\
+1:jp.hiroshima.mihara\n\
+1:jp.hiroshima.miyoshi\n\
+1:jp.hiroshima.naka\n\
+1:jp.hiroshima.onomichi\n\
+1:jp.hiroshima.osakikamijima\n\
+1:jp.hiroshima.otake\n\
+1:jp.hiroshima.saka\n\
+1:jp.hiroshima.sera\n\
+1:jp.hiroshima.seranishi\n\
+1:jp.hiroshima.shinichi\n\
+1:jp.hiroshima.shobara\n\
+1:jp.hiroshima.takehara\n\
+1:jp.hokkaido\n\
+1:jp.hokkaido.abashiri\n\
+1:jp.hokkaido.abira\n\
+1:jp.hokkaido.aibetsu\n\
+1:jp.hokkaido.akabira\n\
+1:jp.hokkaido.akkeshi\n\
+1:jp.hokkaido.asahikawa\n\
+1:jp.hokkaido.ashibetsu\n\
+1:jp.hokkaido.ashoro\n\
+1:jp.hokkaido.assabu\n\
+1:jp.hokkaido.atsuma\n\
+1:jp.hokkaido.bibai\n\
+1:jp.hokkaido.biei\n\
+1:jp.hokkaido.bifuka\n\
+1:jp.hokkaido.bihoro\n\
+1:jp.hokkaido.biratori\n\
+1:jp.hokkaido.chippubetsu\n\
+1:jp.hokkaido.chitose\n\
+1:jp.hokkaido.date\n\
+1:jp.hokkaido.ebetsu\n\
+1:jp.hokkaido.embetsu\n\
+1:jp.hokkaido.eniwa\n\
+1:jp.hokkaido.erimo\n\
+1:jp.hokkaido.esan\n\
+1:jp.hokkaido.esashi\n\
+1:jp.hokkaido.fukagawa\n\
+1:jp.hokkaido.fukushima\n\
+1:jp.hokkaido.furano\n\
+1:jp.hokkaido.furubira\n\
+1:jp.hokkaido.haboro\n\
+1:jp.hokkaido.hakodate\n\
+1:jp.hokkaido.hamatonbetsu\n\
+1:jp.hokkaido.hidaka\n\
+1:jp.hokkaido.higashikagura\n\
+1:jp.hokkaido.higashikawa\n\
+1:jp.hokkaido.hiroo\n\
+1:jp.hokkaido.hokuryu\n\
+1:jp.hokkaido.hokuto\n\
+1:jp.hokkaido.honbetsu\n\
+1:jp.hokkaido.horokanai\n\
+1:jp.hokkaido.horonobe\n\
+1:jp.hokkaido.ikeda\n\
+1:jp.hokkaido.imakane\n\
+1:jp.hokkaido.ishikari\n\
+1:jp.hokkaido.iwamizawa\n\
+1:jp.hokkaido.iwanai\n\
+1:jp.hokkaido.kamifurano\n\
+1:jp.hokkaido.kamikawa\n\
+1:jp.hokkaido.kamishihoro\n\
+1:jp.hokkaido.kamisunagawa\n\
+1:jp.hokkaido.kamoenai\n\
+1:jp.hokkaido.kayabe\n\
+1:jp.hokkaido.kembuchi\n\
+1:jp.hokkaido.kikonai\n\
+1:jp.hokkaido.kimobetsu\n\
+1:jp.hokkaido.kitahiroshima\n\
+1:jp.hokkaido.kitami\n\
+1:jp.hokkaido.kiyosato\n\
+1:jp.hokkaido.koshimizu\n\
+1:jp.hokkaido.kunneppu\n\
+1:jp.hokkaido.kuriyama\n\
+1:jp.hokkaido.kuromatsunai\n\
+1:jp.hokkaido.kushiro\n\
+1:jp.hokkaido.kutchan\n\
+1:jp.hokkaido.kyowa\n\
+1:jp.hokkaido.mashike\n\
+1:jp.hokkaido.matsumae\n\
+1:jp.hokkaido.mikasa\n\
+1:jp.hokkaido.minamifurano\n\
+1:jp.hokkaido.mombetsu\n\
+1:jp.hokkaido.moseushi\n\
+1:jp.hokkaido.mukawa\n\
+1:jp.hokkaido.muroran\n\
+1:jp.hokkaido.naie\n\
+1:jp.hokkaido.nakagawa\n\
+1:jp.hokkaido.nakasatsunai\n\
+1:jp.hokkaido.nakatombetsu\n\
+1:jp.hokkaido.nanae\n\
+1:jp.hokkaido.nanporo\n\
+1:jp.hokkaido.nayoro\n\
+1:jp.hokkaido.nemuro\n\
+1:jp.hokkaido.niikappu\n\
+1:jp.hokkaido.niki\n\
+1:jp.hokkaido.nishiokoppe\n\
+1:jp.hokkaido.noboribetsu\n\
+1:jp.hokkaido.numata\n\
+1:jp.hokkaido.obihiro\n\
+1:jp.hokkaido.obira\n\
+1:jp.hokkaido.oketo\n\
+1:jp.hokkaido.okoppe\n\
+1:jp.hokkaido.otaru\n\
+1:jp.hokkaido.otobe\n\
+1:jp.hokkaido.otofuke\n\
+1:jp.hokkaido.otoineppu\n\
+1:jp.hokkaido.oumu\n\
+1:jp.hokkaido.ozora\n\
+1:jp.hokkaido.pippu\n\
+1:jp.hokkaido.rankoshi\n\
+1:jp.hokkaido.rebun\n\
+1:jp.hokkaido.rikubetsu\n\
+1:jp.hokkaido.rishiri\n\
+1:jp.hokkaido.rishirifuji\n\
+1:jp.hokkaido.saroma\n\
+1:jp.hokkaido.sarufutsu\n\
+1:jp.hokkaido.shakotan\n\
+1:jp.hokkaido.shari\n\
+1:jp.hokkaido.shibecha\n\
+1:jp.hokkaido.shibetsu\n\
+1:jp.hokkaido.shikabe\n\
+1:jp.hokkaido.shikaoi\n\
+1:jp.hokkaido.shimamaki\n\
+1:jp.hokkaido.shimizu\n\
+1:jp.hokkaido.shimokawa\n\
+1:jp.hokkaido.shinshinotsu\n\
+1:jp.hokkaido.shintoku\n\
+1:jp.hokkaido.shiranuka\n\
+1:jp.hokkaido.shiraoi\n\
+1:jp.hokkaido.shiriuchi\n\
+1:jp.hokkaido.sobetsu\n\
+1:jp.hokkaido.sunagawa\n\
+1:jp.hokkaido.taiki\n\
+1:jp.hokkaido.takasu\n\
+1:jp.hokkaido.takikawa\n\
+1:jp.hokkaido.takinoue\n\
+1:jp.hokkaido.teshikaga\n\
+1:jp.hokkaido.tobetsu\n\
+1:jp.hokkaido.tohma\n\
+1:jp.hokkaido.tomakomai\n\
+1:jp.hokkaido.tomari\n\
+1:jp.hokkaido.toya\n\
+1:jp.hokkaido.toyako\n\
+1:jp.hokkaido.toyotomi\n\
+1:jp.hokkaido.toyoura\n\
+1:jp.hokkaido.tsubetsu\n\
+1:jp.hokkaido.tsukigata\n\
+1:jp.hokkaido.urakawa\n\
+1:jp.hokkaido.urausu\n\
+1:jp.hokkaido.uryu\n\
+1:jp.hokkaido.utashinai\n\
+1:jp.hokkaido.wakkanai\n\
+1:jp.hokkaido.wassamu\n\
+1:jp.hokkaido.yakumo\n\
+1:jp.hokkaido.yoichi\n\
+2:jp.holy\n\
+2:jp.hungry\n\
+1:jp.hyogo\n\
+1:jp.hyogo.aioi\n\
+1:jp.hyogo.akashi\n\
+1:jp.hyogo.ako\n\
+1:jp.hyogo.amagasaki\n\
+1:jp.hyogo.aogaki\n\
+1:jp.hyogo.asago\n\
+1:jp.hyogo.ashiya\n\
+1:jp.hyogo.awaji\n\
+1:jp.hyogo.fukusaki\n\
+1:jp.hyogo.goshiki\n\
+1:jp.hyogo.harima\n\
+1:jp.hyogo.himeji\n\
+1:jp.hyogo.ichikawa\n\
+1:jp.hyogo.inagawa\n\
+1:jp.hyogo.itami\n\
+1:jp.hyogo.kakogawa\n\
+1:jp.hyogo.kamigori\n\
+1:jp.hyogo.kamikawa\n\
+1:jp.hyogo.kasai\n\
+1:jp.hyogo.kasuga\n\
+1:jp.hyogo.kawanishi\n\
+1:jp.hyogo.miki\n\
+1:jp.hyogo.minamiawaji\n\
+1:jp.hyogo.nishinomiya\n\
+1:jp.hyogo.nishiwaki\n\
+1:jp.hyogo.ono\n\
+1:jp.hyogo.sanda\n\
+1:jp.hyogo.sannan\n\
+1:jp.hyogo.sasayama\n\
+1:jp.hyogo.sayo\n\
+1:jp.hyogo.shingu\n\
+1:jp.hyogo.shinonsen\n\
+1:jp.hyogo.shiso\n\
+1:jp.hyogo.sumoto\n\
+1:jp.hyogo.taishi\n\
+1:jp.hyogo.taka\n\
+1:jp.hyogo.takarazuka\n\
+1:jp.hyogo.takasago\n\
+1:jp.hyogo.takino\n\
+1:jp.hyogo.tamba\n\
+1:jp.hyogo.tatsuno\n\
+1:jp.hyogo.toyooka\n\
+1:jp.hyogo.yabu\n\
+1:jp.hyogo.yashiro\n\
+1:jp.hyogo.yoka\n\
+1:jp.hyogo.yokawa\n\
+1:jp.ibaraki\n\
+1:jp.ibaraki.ami\n\
+1:jp.ibaraki.asahi\n\
+1:jp.ibaraki.bando\n\
+1:jp.ibaraki.chikusei\n\
+1:jp.ibaraki.daigo\n\
+1:jp.ibaraki.fujishiro\n\
+1:jp.ibaraki.hitachi\n\
+1:jp.ibaraki.hitachinaka\n\
+1:jp.ibaraki.hitachiomiya\n\
+1:jp.ibaraki.hitachiota\n\
+1:jp.ibaraki.ibaraki\n\
+1:jp.ibaraki.ina\n\
+1:jp.ibaraki.inashiki\n\
+1:jp.ibaraki.itako\n\
+1:jp.ibaraki.iwama\n\
+1:jp.ibaraki.joso\n\
+1:jp.ibaraki.kamisu\n\
+1:jp.ibaraki.kasama\n\
+1:jp.ibaraki.kashima\n\
+1:jp.ibaraki.kasumigaura\n\
+1:jp.ibaraki.koga\n\
+1:jp.ibaraki.miho\n\
+1:jp.ibaraki.mito\n\
+1:jp.ibaraki.moriya\n\
+1:jp.ibaraki.naka\n\
+1:jp.ibaraki.namegata\n\
+1:jp.ibaraki.oarai\n\
+1:jp.ibaraki.ogawa\n\
+1:jp.ibaraki.omitama\n\
+1:jp.ibaraki.ryugasaki\n\
+1:jp.ibaraki.sakai\n\
+1:jp.ibaraki.sakuragawa\n\
+1:jp.ibaraki.shimodate\n\
+1:jp.ibaraki.shimotsuma\n\
+1:jp.ibaraki.shirosato\n\
+1:jp.ibaraki.sowa\n\
+1:jp.ibaraki.suifu\n\
+1:jp.ibaraki.takahagi\n\
+1:jp.ibaraki.tamatsukuri\n\
+1:jp.ibaraki.tokai\n\
+1:jp.ibaraki.tomobe\n\
+1:jp.ibaraki.tone\n\
+1:jp.ibaraki.toride\n\
+1:jp.ibaraki.tsuchiura\n\
+1:jp.ibaraki.tsukuba\n\
+1:jp.ibaraki.uchihara\n\
+1:jp.ibaraki.ushiku\n\
+1:jp.ibaraki.yachiyo\n\
+1:jp.ibaraki.yamagata\n\
+1:jp.ibaraki.yawara\n\
+1:jp.ibaraki.yuki\n\
+2:jp.icurus\n\
+1:jp.ishikawa\n\
+1:jp.ishikawa.anamizu\n\
+1:jp.ishikawa.hakui\n\
+1:jp.ishikawa.hakusan\n\
+1:jp.ishikawa.kaga\n\
+1:jp.ishikawa.kahoku\n\
+1:jp.ishikawa.kanazawa\n\
+1:jp.ishikawa.kawakita\n\
+1:jp.ishikawa.komatsu\n\
+1:jp.ishikawa.nakanoto\n\
+1:jp.ishikawa.nanao\n\
+1:jp.ishikawa.nomi\n\
+1:jp.ishikawa.nonoichi\n\
+1:jp.ishikawa.noto\n\
+1:jp.ishikawa.shika\n\
+1:jp.ishikawa.suzu\n\
+1:jp.ishikawa.tsubata\n\
+1:jp.ishikawa.tsurugi\n\
+1:jp.ishikawa.uchinada\n\
+1:jp.ishikawa.wajima\n\
+2:jp.itigo\n\
+1:jp.iwate\n\
+1:jp.iwate.fudai\n\
+1:jp.iwate.fujisawa\n\
+1:jp.iwate.hanamaki\n\
+1:jp.iwate.hiraizumi\n\
+1:jp.iwate.hirono\n\
+1:jp.iwate.ichinohe\n\
+1:jp.iwate.ichinoseki\n\
+1:jp.iwate.iwaizumi\n\
+1:jp.iwate.iwate\n\
+1:jp.iwate.joboji\n\
+1:jp.iwate.kamaishi\n\
+1:jp.iwate.kanegasaki\n\
+1:jp.iwate.karumai\n\
+1:jp.iwate.kawai\n\
+1:jp.iwate.kitakami\n\
+1:jp.iwate.kuji\n\
+1:jp.iwate.kunohe\n\
+1:jp.iwate.kuzumaki\n\
+1:jp.iwate.miyako\n\
+1:jp.iwate.mizusawa\n\
+1:jp.iwate.morioka\n\
+1:jp.iwate.ninohe\n\
+1:jp.iwate.noda\n\
+1:jp.iwate.ofunato\n\
+1:jp.iwate.oshu\n\
+1:jp.iwate.otsuchi\n\
+1:jp.iwate.rikuzentakata\n\
+1:jp.iwate.shiwa\n\
+1:jp.iwate.shizukuishi\n\
+1:jp.iwate.sumita\n\
+1:jp.iwate.tanohata\n\
+1:jp.iwate.tono\n\
+1:jp.iwate.yahaba\n\
+1:jp.iwate.yamada\n\
+2:jp.jeez\n\
+2:jp.jellybean\n\
+1:jp.kagawa\n\
+1:jp.kagawa.ayagawa\n\
+1:jp.kagawa.higashikagawa\n\
+1:jp.kagawa.kanonji\n\
+1:jp.kagawa.kotohira\n\
+1:jp.kagawa.manno\n\
+1:jp.kagawa.marugame\n\
+1:jp.kagawa.mitoyo\n\
+1:jp.kagawa.naoshima\n\
+1:jp.kagawa.sanuki\n\
+1:jp.kagawa.tadotsu\n\
+1:jp.kagawa.takamatsu\n\
+1:jp.kagawa.tonosho\n\
+1:jp.kagawa.uchinomi\n\
+1:jp.kagawa.utazu\n\
+1:jp.kagawa.zentsuji\n\
+1:jp.kagoshima\n\
+1:jp.kagoshima.akune\n\
+1:jp.kagoshima.amami\n\
+1:jp.kagoshima.hioki\n\
+1:jp.kagoshima.isa\n\
+1:jp.kagoshima.isen\n\
+1:jp.kagoshima.izumi\n\
+1:jp.kagoshima.kagoshima\n\
+1:jp.kagoshima.kanoya\n\
+1:jp.kagoshima.kawanabe\n\
+1:jp.kagoshima.kinko\n\
+1:jp.kagoshima.kouyama\n\
+1:jp.kagoshima.makurazaki\n\
+1:jp.kagoshima.matsumoto\n\
+1:jp.kagoshima.minamitane\n\
+1:jp.kagoshima.nakatane\n\
+1:jp.kagoshima.nishinoomote\n\
+1:jp.kagoshima.satsumasendai\n\
+1:jp.kagoshima.soo\n\
+1:jp.kagoshima.tarumizu\n\
+1:jp.kagoshima.yusui\n\
+1:jp.kanagawa\n\
+1:jp.kanagawa.aikawa\n\
+1:jp.kanagawa.atsugi\n\
+1:jp.kanagawa.ayase\n\
+1:jp.kanagawa.chigasaki\n\
+1:jp.kanagawa.ebina\n\
+1:jp.kanagawa.fujisawa\n\
+1:jp.kanagawa.hadano\n\
+1:jp.kanagawa.hakone\n\
+1:jp.kanagawa.hiratsuka\n\
+1:jp.kanagawa.isehara\n\
+1:jp.kanagawa.kaisei\n\
+1:jp.kanagawa.kamakura\n\
+1:jp.kanagawa.kiyokawa\n\
+1:jp.kanagawa.matsuda\n\
+1:jp.kanagawa.minamiashigara\n\
+1:jp.kanagawa.miura\n\
+1:jp.kanagawa.nakai\n\
+1:jp.kanagawa.ninomiya\n\
+1:jp.kanagawa.odawara\n\
+1:jp.kanagawa.oi\n\
+1:jp.kanagawa.oiso\n\
+1:jp.kanagawa.sagamihara\n\
+1:jp.kanagawa.samukawa\n\
+1:jp.kanagawa.tsukui\n\
+1:jp.kanagawa.yamakita\n\
+1:jp.kanagawa.yamato\n\
+1:jp.kanagawa.yokosuka\n\
+1:jp.kanagawa.yugawara\n\
+1:jp.kanagawa.zama\n\
+1:jp.kanagawa.zushi\n\
+2:jp.kawaiishop\n\
+1:jp.kawasaki.*\n\
+2:jp.kikirara\n\
+2:jp.kill\n\
+2:jp.kilo\n\
+1:jp.kitakyushu.*\n\
+1:jp.kobe.*\n\
+1:jp.kochi\n\
+1:jp.kochi.aki\n\
+1:jp.kochi.geisei\n\
+1:jp.kochi.hidaka\n\
+1:jp.kochi.higashitsuno\n\
+1:jp.kochi.ino\n\
+1:jp.kochi.kagami\n\
+1:jp.kochi.kami\n\
+1:jp.kochi.kitagawa\n\
+1:jp.kochi.kochi\n\
+1:jp.kochi.mihara\n\
+1:jp.kochi.motoyama\n\
+1:jp.kochi.muroto\n\
+1:jp.kochi.nahari\n\
+1:jp.kochi.nakamura\n\
+1:jp.kochi.nankoku\n\
+1:jp.kochi.nishitosa\n\
+1:jp.kochi.niyodogawa\n\
+1:jp.kochi.ochi\n\
+1:jp.kochi.okawa\n\
+1:jp.kochi.otoyo\n\
+1:jp.kochi.otsuki\n\
+1:jp.kochi.sakawa\n\
+1:jp.kochi.sukumo\n\
+1:jp.kochi.susaki\n\
+1:jp.kochi.tosa\n\
+1:jp.kochi.tosashimizu\n\
+1:jp.kochi.toyo\n\
+1:jp.kochi.tsuno\n\
+1:jp.kochi.umaji\n\
+1:jp.kochi.yasuda\n\
+1:jp.kochi.yusuhara\n\
+1:jp.kumamoto\n\
+1:jp.kumamoto.amakusa\n\
+1:jp.kumamoto.arao\n\
+1:jp.kumamoto.aso\n\
+1:jp.kumamoto.choyo\n\
+1:jp.kumamoto.gyokuto\n\
+1:jp.kumamoto.kamiamakusa\n\
+1:jp.kumamoto.kikuchi\n\
+1:jp.kumamoto.kumamoto\n\
+1:jp.kumamoto.mashiki\n\
+1:jp.kumamoto.mifune\n\
+1:jp.kumamoto.minamata\n\
+1:jp.kumamoto.minamioguni\n\
+1:jp.kumamoto.nagasu\n\
+1:jp.kumamoto.nishihara\n\
+1:jp.kumamoto.oguni\n\
+1:jp.kumamoto.ozu\n\
+1:jp.kumamoto.sumoto\n\
+1:jp.kumamoto.takamori\n\
+1:jp.kumamoto.uki\n\
+1:jp.kumamoto.uto\n\
+1:jp.kumamoto.yamaga\n\
+1:jp.kumamoto.yamato\n\
+1:jp.kumamoto.yatsushiro\n\
+2:jp.kuron\n\
+1:jp.kyoto\n\
+1:jp.kyoto.ayabe\n\
+1:jp.kyoto.fukuchiyama\n\
+1:jp.kyoto.higashiyama\n\
+1:jp.kyoto.ide\n\
+1:jp.kyoto.ine\n\
+1:jp.kyoto.joyo\n\
+1:jp.kyoto.kameoka\n\
+1:jp.kyoto.kamo\n\
+1:jp.kyoto.kita\n\
+1:jp.kyoto.kizu\n\
+1:jp.kyoto.kumiyama\n\
+1:jp.kyoto.kyotamba\n\
+1:jp.kyoto.kyotanabe\n\
+1:jp.kyoto.kyotango\n\
+1:jp.kyoto.maizuru\n\
+1:jp.kyoto.minami\n\
+1:jp.kyoto.minamiyamashiro\n\
+1:jp.kyoto.miyazu\n\
+1:jp.kyoto.muko\n\
+1:jp.kyoto.nagaokakyo\n\
+1:jp.kyoto.nakagyo\n\
+1:jp.kyoto.nantan\n\
+1:jp.kyoto.oyamazaki\n\
+1:jp.kyoto.sakyo\n\
+1:jp.kyoto.seika\n\
+1:jp.kyoto.tanabe\n\
+1:jp.kyoto.uji\n\
+1:jp.kyoto.ujitawara\n\
+1:jp.kyoto.wazuka\n\
+1:jp.kyoto.yamashina\n\
+1:jp.kyoto.yawata\n\
+1:jp.lg\n\
+2:jp.littlestar\n\
+2:jp.lolipopmc\n\
+2:jp.lolitapunk\n\
+2:jp.lomo\n\
+2:jp.lovepop\n\
+2:jp.lovesick\n\
+2:jp.main\n\
+2:jp.matrix\n\
+1:jp.mie\n\
+1:jp.mie.asahi\n\
+1:jp.mie.inabe\n\
+1:jp.mie.ise\n\
+1:jp.mie.kameyama\n\
+1:jp.mie.kawagoe\n\
+1:jp.mie.kiho\n\
+1:jp.mie.kisosaki\n\
+1:jp.mie.kiwa\n\
+1:jp.mie.komono\n\
+1:jp.mie.kumano\n\
+1:jp.mie.kuwana\n\
+1:jp.mie.matsusaka\n\
+1:jp.mie.meiwa\n\
+1:jp.mie.mihama\n\
+1:jp.mie.minamiise\n\
+1:jp.mie.misugi\n\
+1:jp.mie.miyama\n\
+1:jp.mie.nabari\n\
+1:jp.mie.shima\n\
+1:jp.mie.suzuka\n\
+1:jp.mie.tado\n\
+1:jp.mie.taiki\n\
+1:jp.mie.taki\n\
+1:jp.mie.tamaki\n\
+1:jp.mie.toba\n\
+1:jp.mie.tsu\n\
+1:jp.mie.udono\n\
+1:jp.mie.ureshino\n\
+1:jp.mie.watarai\n\
+1:jp.mie.yokkaichi\n\
+2:jp.mimoza\n\
+1:jp.miyagi\n\
+1:jp.miyagi.furukawa\n\
+1:jp.miyagi.higashimatsushima\n\
+1:jp.miyagi.ishinomaki\n\
+1:jp.miyagi.iwanuma\n\
+1:jp.miyagi.kakuda\n\
+1:jp.miyagi.kami\n\
+1:jp.miyagi.kawasaki\n\
+1:jp.miyagi.marumori\n\
+1:jp.miyagi.matsushima\n\
+1:jp.miyagi.minamisanriku\n\
+1:jp.miyagi.misato\n\
+1:jp.miyagi.murata\n\
+1:jp.miyagi.natori\n\
+1:jp.miyagi.ogawara\n\
+1:jp.miyagi.ohira\n\
+1:jp.miyagi.onagawa\n\
+1:jp.miyagi.osaki\n\
+1:jp.miyagi.rifu\n\
+1:jp.miyagi.semine\n\
+1:jp.miyagi.shibata\n\
+1:jp.miyagi.shichikashuku\n\
+1:jp.miyagi.shikama\n\
+1:jp.miyagi.shiogama\n\
+1:jp.miyagi.shiroishi\n\
+1:jp.miyagi.tagajo\n\
+1:jp.miyagi.taiwa\n\
+1:jp.miyagi.tome\n\
+1:jp.miyagi.tomiya\n\
+1:jp.miyagi.wakuya\n\
+1:jp.miyagi.watari\n\
+1:jp.miyagi.yamamoto\n\
+1:jp.miyagi.zao\n\
+1:jp.miyazaki\n\
+1:jp.miyazaki.aya\n\
+1:jp.miyazaki.ebino\n\
+1:jp.miyazaki.gokase\n\
+1:jp.miyazaki.hyuga\n\
+1:jp.miyazaki.kadogawa\n\
+1:jp.miyazaki.kawaminami\n\
+1:jp.miyazaki.kijo\n\
+1:jp.miyazaki.kitagawa\n\
+1:jp.miyazaki.kitakata\n\
+1:jp.miyazaki.kitaura\n\
+1:jp.miyazaki.kobayashi\n\
+1:jp.miyazaki.kunitomi\n\
+1:jp.miyazaki.kushima\n\
+1:jp.miyazaki.mimata\n\
+1:jp.miyazaki.miyakonojo\n\
+1:jp.miyazaki.miyazaki\n\
+1:jp.miyazaki.morotsuka\n\
+1:jp.miyazaki.nichinan\n\
+1:jp.miyazaki.nishimera\n\
+1:jp.miyazaki.nobeoka\n\
+1:jp.miyazaki.saito\n\
+1:jp.miyazaki.shiiba\n\
+1:jp.miyazaki.shintomi\n\
+1:jp.miyazaki.takaharu\n\
+1:jp.miyazaki.takanabe\n\
+1:jp.miyazaki.takazaki\n\
+1:jp.miyazaki.tsuno\n\
+2:jp.mods\n\
+2:jp.mond\n\
+2:jp.mongolian\n\
+2:jp.moo\n\
+1:jp.nagano\n\
+1:jp.nagano.achi\n\
+1:jp.nagano.agematsu\n\
+1:jp.nagano.anan\n\
+1:jp.nagano.aoki\n\
+1:jp.nagano.asahi\n\
+1:jp.nagano.azumino\n\
+1:jp.nagano.chikuhoku\n\
+1:jp.nagano.chikuma\n\
+1:jp.nagano.chino\n\
+1:jp.nagano.fujimi\n\
+1:jp.nagano.hakuba\n\
+1:jp.nagano.hara\n\
+1:jp.nagano.hiraya\n\
+1:jp.nagano.iida\n\
+1:jp.nagano.iijima\n\
+1:jp.nagano.iiyama\n\
+1:jp.nagano.iizuna\n\
+1:jp.nagano.ikeda\n\
+1:jp.nagano.ikusaka\n\
+1:jp.nagano.ina\n\
+1:jp.nagano.karuizawa\n\
+1:jp.nagano.kawakami\n\
+1:jp.nagano.kiso\n\
+1:jp.nagano.kisofukushima\n\
+1:jp.nagano.kitaaiki\n\
+1:jp.nagano.komagane\n\
+1:jp.nagano.komoro\n\
+1:jp.nagano.matsukawa\n\
+1:jp.nagano.matsumoto\n\
+1:jp.nagano.miasa\n\
+1:jp.nagano.minamiaiki\n\
+1:jp.nagano.minamimaki\n\
+1:jp.nagano.minamiminowa\n\
+1:jp.nagano.minowa\n\
+1:jp.nagano.miyada\n\
+1:jp.nagano.miyota\n\
+1:jp.nagano.mochizuki\n\
+1:jp.nagano.nagano\n\
+1:jp.nagano.nagawa\n\
+1:jp.nagano.nagiso\n\
+1:jp.nagano.nakagawa\n\
+1:jp.nagano.nakano\n\
+1:jp.nagano.nozawaonsen\n\
+1:jp.nagano.obuse\n\
+1:jp.nagano.ogawa\n\
+1:jp.nagano.okaya\n\
+1:jp.nagano.omachi\n\
+1:jp.nagano.omi\n\
+1:jp.nagano.ookuwa\n\
+1:jp.nagano.ooshika\n\
+1:jp.nagano.otaki\n\
+1:jp.nagano.otari\n\
+1:jp.nagano.sakae\n\
+1:jp.nagano.sakaki\n\
+1:jp.nagano.saku\n\
+1:jp.nagano.sakuho\n\
+1:jp.nagano.shimosuwa\n\
+1:jp.nagano.shinanomachi\n\
+1:jp.nagano.shiojiri\n\
+1:jp.nagano.suwa\n\
+1:jp.nagano.suzaka\n\
+1:jp.nagano.takagi\n\
+1:jp.nagano.takamori\n\
+1:jp.nagano.takayama\n\
+1:jp.nagano.tateshina\n\
+1:jp.nagano.tatsuno\n\
+1:jp.nagano.togakushi\n\
+1:jp.nagano.togura\n\
+1:jp.nagano.tomi\n\
+1:jp.nagano.ueda\n\
+1:jp.nagano.wada\n\
+1:jp.nagano.yamagata\n\
+1:jp.nagano.yamanouchi\n\
+1:jp.nagano.yasaka\n\
+1:jp.nagano.yasuoka\n\
+1:jp.nagasaki\n\
+1:jp.nagasaki.chijiwa\n\
+1:jp.nagasaki.futsu\n\
+1:jp.nagasaki.goto\n\
+1:jp.nagasaki.hasami\n\
+1:jp.nagasaki.hirado\n\
+1:jp.nagasaki.iki\n\
+1:jp.nagasaki.isahaya\n\
+1:jp.nagasaki.kawatana\n\
+1:jp.nagasaki.kuchinotsu\n\
+1:jp.nagasaki.matsuura\n\
+1:jp.nagasaki.nagasaki\n\
+1:jp.nagasaki.obama\n\
+1:jp.nagasaki.omura\n\
+1:jp.nagasaki.oseto\n\
+1:jp.nagasaki.saikai\n\
+1:jp.nagasaki.sasebo\n\
+1:jp.nagasaki.seihi\n\
+1:jp.nagasaki.shimabara\n\
+1:jp.nagasaki.shinkamigoto\n\
+1:jp.nagasaki.togitsu\n\
+1:jp.nagasaki.tsushima\n\
+1:jp.nagasaki.unzen\n\
+1:jp.nagoya.*\n\
+2:jp.namaste\n\
+1:jp.nara\n\
+1:jp.nara.ando\n\
+1:jp.nara.gose\n\
+1:jp.nara.heguri\n\
+1:jp.nara.higashiyoshino\n\
+1:jp.nara.ikaruga\n\
+1:jp.nara.ikoma\n\
+1:jp.nara.kamikitayama\n\
+1:jp.nara.kanmaki\n\
+1:jp.nara.kashiba\n\
+1:jp.nara.kashihara\n\
+1:jp.nara.katsuragi\n\
+1:jp.nara.kawai\n\
+1:jp.nara.kawakami\n\
+1:jp.nara.kawanishi\n\
+1:jp.nara.koryo\n\
+1:jp.nara.kurotaki\n\
+1:jp.nara.mitsue\n\
+1:jp.nara.miyake\n\
+1:jp.nara.nara\n\
+1:jp.nara.nosegawa\n\
+1:jp.nara.oji\n\
+1:jp.nara.ouda\n\
+1:jp.nara.oyodo\n\
+1:jp.nara.sakurai\n\
+1:jp.nara.sango\n\
+1:jp.nara.shimoichi\n\
+1:jp.nara.shimokitayama\n\
+1:jp.nara.shinjo\n\
+1:jp.nara.soni\n\
+1:jp.nara.takatori\n\
+1:jp.nara.tawaramoto\n\
+1:jp.nara.tenkawa\n\
+1:jp.nara.tenri\n\
+1:jp.nara.uda\n\
+1:jp.nara.yamatokoriyama\n\
+1:jp.nara.yamatotakada\n\
+1:jp.nara.yamazoe\n\
+1:jp.nara.yoshino\n\
+1:jp.ne\n\
+2:jp.ne.aseinet.user\n\
+2:jp.ne.gehirn\n\
+2:jp.ne.ivory\n\
+2:jp.ne.mail-box\n\
+2:jp.ne.mints\n\
+2:jp.ne.mokuren\n\
+2:jp.ne.opal\n\
+2:jp.ne.sakura\n\
+2:jp.ne.sumomo\n\
+2:jp.ne.topaz\n\
+2:jp.netgamers\n\
+1:jp.niigata\n\
+1:jp.niigata.aga\n\
+1:jp.niigata.agano\n\
+1:jp.niigata.gosen\n\
+1:jp.niigata.itoigawa\n\
+1:jp.niigata.izumozaki\n\
+1:jp.niigata.joetsu\n\
+1:jp.niigata.kamo\n\
+1:jp.niigata.kariwa\n\
+1:jp.niigata.kashiwazaki\n\
+1:jp.niigata.minamiuonuma\n\
+1:jp.niigata.mitsuke\n\
+1:jp.niigata.muika\n\
+1:jp.niigata.murakami\n\
+1:jp.niigata.myoko\n\
+1:jp.niigata.nagaoka\n\
+1:jp.niigata.niigata\n\
+1:jp.niigata.ojiya\n\
+1:jp.niigata.omi\n\
+1:jp.niigata.sado\n\
+1:jp.niigata.sanjo\n\
+1:jp.niigata.seiro\n\
+1:jp.niigata.seirou\n\
+1:jp.niigata.sekikawa\n\
+1:jp.niigata.shibata\n\
+1:jp.niigata.tagami\n\
+1:jp.niigata.tainai\n\
+1:jp.niigata.tochio\n\
+1:jp.niigata.tokamachi\n\
+1:jp.niigata.tsubame\n\
+1:jp.niigata.tsunan\n\
+1:jp.niigata.uonuma\n\
+1:jp.niigata.yahiko\n\
+1:jp.niigata.yoita\n\
+1:jp.niigata.yuzawa\n\
+2:jp.nikita\n\
+2:jp.nobushi\n\
+2:jp.noor\n\
+2:jp.nyanta\n\
+2:jp.o0o0\n\
+1:jp.oita\n\
+1:jp.oita.beppu\n\
+1:jp.oita.bungoono\n\
+1:jp.oita.bungotakada\n\
+1:jp.oita.hasama\n\
+1:jp.oita.hiji\n\
+1:jp.oita.himeshima\n\
+1:jp.oita.hita\n\
+1:jp.oita.kamitsue\n\
+1:jp.oita.kokonoe\n\
+1:jp.oita.kuju\n\
+1:jp.oita.kunisaki\n\
+1:jp.oita.kusu\n\
+1:jp.oita.oita\n\
+1:jp.oita.saiki\n\
+1:jp.oita.taketa\n\
+1:jp.oita.tsukumi\n\
+1:jp.oita.usa\n\
+1:jp.oita.usuki\n\
+1:jp.oita.yufu\n\
+1:jp.okayama\n\
+1:jp.okayama.akaiwa\n\
+1:jp.okayama.asakuchi\n\
+1:jp.okayama.bizen\n\
+1:jp.okayama.hayashima\n\
+1:jp.okayama.ibara\n\
+1:jp.okayama.kagamino\n\
+1:jp.okayama.kasaoka\n\
+1:jp.okayama.kibichuo\n\
+1:jp.okayama.kumenan\n\
+1:jp.okayama.kurashiki\n\
+1:jp.okayama.maniwa\n\
+1:jp.okayama.misaki\n\
+1:jp.okayama.nagi\n\
+1:jp.okayama.niimi\n\
+1:jp.okayama.nishiawakura\n\
+1:jp.okayama.okayama\n\
+1:jp.okayama.satosho\n\
+1:jp.okayama.setouchi\n\
+1:jp.okayama.shinjo\n\
+1:jp.okayama.shoo\n\
+1:jp.okayama.soja\n\
+1:jp.okayama.takahashi\n\
+1:jp.okayama.tamano\n\
+1:jp.okayama.tsuyama\n\
+1:jp.okayama.wake\n\
+1:jp.okayama.yakage\n\
+1:jp.okinawa\n\
+1:jp.okinawa.aguni\n\
+1:jp.okinawa.ginowan\n\
+1:jp.okinawa.ginoza\n\
+1:jp.okinawa.gushikami\n\
+1:jp.okinawa.haebaru\n\
+1:jp.okinawa.higashi\n\
+1:jp.okinawa.hirara\n\
+1:jp.okinawa.iheya\n\
+1:jp.okinawa.ishigaki\n\
+1:jp.okinawa.ishikawa\n\
+1:jp.okinawa.itoman\n\
+1:jp.okinawa.izena\n\
+1:jp.okinawa.kadena\n\
+1:jp.okinawa.kin\n\
+1:jp.okinawa.kitadaito\n\
+1:jp.okinawa.kitanakagusuku\n\
+1:jp.okinawa.kumejima\n\
+1:jp.okinawa.kunigami\n\
+1:jp.okinawa.minamidaito\n\
+1:jp.okinawa.motobu\n\
+1:jp.okinawa.nago\n\
+1:jp.okinawa.naha\n\
+1:jp.okinawa.nakagusuku\n\
+1:jp.okinawa.nakijin\n\
+1:jp.okinawa.nanjo\n\
+1:jp.okinawa.nishihara\n\
+1:jp.okinawa.ogimi\n\
+1:jp.okinawa.okinawa\n\
+1:jp.okinawa.onna\n\
+1:jp.okinawa.shimoji\n\
+1:jp.okinawa.taketomi\n\
+1:jp.okinawa.tarama\n\
+1:jp.okinawa.tokashiki\n\
+1:jp.okinawa.tomigusuku\n\
+1:jp.okinawa.tonaki\n\
+1:jp.okinawa.urasoe\n\
+1:jp.okinawa.uruma\n\
+1:jp.okinawa.yaese\n\
+1:jp.okinawa.yomitan\n\
+1:jp.okinawa.yonabaru\n\
+1:jp.okinawa.yonaguni\n\
+1:jp.okinawa.zamami\n\
+2:jp.oops\n\
+1:jp.or\n\
+1:jp.osaka\n\
+1:jp.osaka.abeno\n\
+1:jp.osaka.chihayaakasaka\n\
+1:jp.osaka.chuo\n\
+1:jp.osaka.daito\n\
+1:jp.osaka.fujiidera\n\
+1:jp.osaka.habikino\n\
+1:jp.osaka.hannan\n\
+1:jp.osaka.higashiosaka\n\
+1:jp.osaka.higashisumiyoshi\n\
+1:jp.osaka.higashiyodogawa\n\
+1:jp.osaka.hirakata\n\
+1:jp.osaka.ibaraki\n\
+1:jp.osaka.ikeda\n\
+1:jp.osaka.izumi\n\
+1:jp.osaka.izumiotsu\n\
+1:jp.osaka.izumisano\n\
+1:jp.osaka.kadoma\n\
+1:jp.osaka.kaizuka\n\
+1:jp.osaka.kanan\n\
+1:jp.osaka.kashiwara\n\
+1:jp.osaka.katano\n\
+1:jp.osaka.kawachinagano\n\
+1:jp.osaka.kishiwada\n\
+1:jp.osaka.kita\n\
+1:jp.osaka.kumatori\n\
+1:jp.osaka.matsubara\n\
+1:jp.osaka.minato\n\
+1:jp.osaka.minoh\n\
+1:jp.osaka.misaki\n\
+1:jp.osaka.moriguchi\n\
+1:jp.osaka.neyagawa\n\
+1:jp.osaka.nishi\n\
+1:jp.osaka.nose\n\
+1:jp.osaka.osakasayama\n\
+1:jp.osaka.sakai\n\
+1:jp.osaka.sayama\n\
+1:jp.osaka.sennan\n\
+1:jp.osaka.settsu\n\
+1:jp.osaka.shijonawate\n\
+1:jp.osaka.shimamoto\n\
+1:jp.osaka.suita\n\
+1:jp.osaka.tadaoka\n\
+1:jp.osaka.taishi\n\
+1:jp.osaka.tajiri\n\
+1:jp.osaka.takaishi\n\
+1:jp.osaka.takatsuki\n\
+1:jp.osaka.tondabayashi\n\
+1:jp.osaka.toyonaka\n\
+1:jp.osaka.toyono\n\
+1:jp.osaka.yao\n\
+2:jp.parallel\n\
+2:jp.parasite\n\
+2:jp.pecori\n\
+2:jp.peewee\n\
+2:jp.penne\n\
+2:jp.pepper\n\
+2:jp.perma\n\
+2:jp.pigboat\n\
+2:jp.pinoko\n\
+2:jp.punyu\n\
+2:jp.pupu\n\
+2:jp.pussycat\n\
+2:jp.pya\n\
+2:jp.raindrop\n\
+2:jp.rdy\n\
+2:jp.readymade\n\
+2:jp.rgr\n\
+2:jp.rulez\n\
+2:jp.sadist\n\
+1:jp.saga\n\
+1:jp.saga.ariake\n\
+1:jp.saga.arita\n\
+1:jp.saga.fukudomi\n\
+1:jp.saga.genkai\n\
+1:jp.saga.hamatama\n\
+1:jp.saga.hizen\n\
+1:jp.saga.imari\n\
+1:jp.saga.kamimine\n\
+1:jp.saga.kanzaki\n\
+1:jp.saga.karatsu\n\
+1:jp.saga.kashima\n\
+1:jp.saga.kitagata\n\
+1:jp.saga.kitahata\n\
+1:jp.saga.kiyama\n\
+1:jp.saga.kouhoku\n\
+1:jp.saga.kyuragi\n\
+1:jp.saga.nishiarita\n\
+1:jp.saga.ogi\n\
+1:jp.saga.omachi\n\
+1:jp.saga.ouchi\n\
+1:jp.saga.saga\n\
+1:jp.saga.shiroishi\n\
+1:jp.saga.taku\n\
+1:jp.saga.tara\n\
+1:jp.saga.tosu\n\
+1:jp.saga.yoshinogari\n\
+1:jp.saitama\n\
+1:jp.saitama.arakawa\n\
+1:jp.saitama.asaka\n\
+1:jp.saitama.chichibu\n\
+1:jp.saitama.fujimi\n\
+1:jp.saitama.fujimino\n\
+1:jp.saitama.fukaya\n\
+1:jp.saitama.hanno\n\
+1:jp.saitama.hanyu\n\
+1:jp.saitama.hasuda\n\
+1:jp.saitama.hatogaya\n\
+1:jp.saitama.hatoyama\n\
+1:jp.saitama.hidaka\n\
+1:jp.saitama.higashichichibu\n\
+1:jp.saitama.higashimatsuyama\n\
+1:jp.saitama.honjo\n\
+1:jp.saitama.ina\n\
+1:jp.saitama.iruma\n\
+1:jp.saitama.iwatsuki\n\
+1:jp.saitama.kamiizumi\n\
+1:jp.saitama.kamikawa\n\
+1:jp.saitama.kamisato\n\
+1:jp.saitama.kasukabe\n\
+1:jp.saitama.kawagoe\n\
+1:jp.saitama.kawaguchi\n\
+1:jp.saitama.kawajima\n\
+1:jp.saitama.kazo\n\
+1:jp.saitama.kitamoto\n\
+1:jp.saitama.koshigaya\n\
+1:jp.saitama.kounosu\n\
+1:jp.saitama.kuki\n\
+1:jp.saitama.kumagaya\n\
+1:jp.saitama.matsubushi\n\
+1:jp.saitama.minano\n\
+1:jp.saitama.misato\n\
+1:jp.saitama.miyashiro\n\
+1:jp.saitama.miyoshi\n\
+1:jp.saitama.moroyama\n\
+1:jp.saitama.nagatoro\n\
+1:jp.saitama.namegawa\n\
+1:jp.saitama.niiza\n\
+1:jp.saitama.ogano\n\
+1:jp.saitama.ogawa\n\
+1:jp.saitama.ogose\n\
+1:jp.saitama.okegawa\n\
+1:jp.saitama.omiya\n\
+1:jp.saitama.otaki\n\
+1:jp.saitama.ranzan\n\
+1:jp.saitama.ryokami\n\
+1:jp.saitama.saitama\n\
+1:jp.saitama.sakado\n\
+1:jp.saitama.satte\n\
+1:jp.saitama.sayama\n\
+1:jp.saitama.shiki\n\
+1:jp.saitama.shiraoka\n\
+1:jp.saitama.soka\n\
+1:jp.saitama.sugito\n\
+1:jp.saitama.toda\n\
+1:jp.saitama.tokigawa\n\
+1:jp.saitama.tokorozawa\n\
+1:jp.saitama.tsurugashima\n\
+1:jp.saitama.urawa\n\
+1:jp.saitama.warabi\n\
+1:jp.saitama.yashio\n\
+1:jp.saitama.yokoze\n\
+1:jp.saitama.yono\n\
+1:jp.saitama.yorii\n\
+1:jp.saitama.yoshida\n\
+1:jp.saitama.yoshikawa\n\
+1:jp.saitama.yoshimi\n\
+2:jp.sakurastorage.isk01.s3\n\
+2:jp.sakurastorage.isk02.s3\n\
+2:jp.saloon\n\
+1:jp.sapporo.*\n\
+2:jp.sblo\n\
+2:jp.schoolbus\n\
+2:jp.secret\n\
+1:jp.sendai.*\n\
+1:jp.shiga\n\
+1:jp.shiga.aisho\n\
+1:jp.shiga.gamo\n\
+1:jp.shiga.higashiomi\n\
+1:jp.shiga.hikone\n\
+1:jp.shiga.koka\n\
+1:jp.shiga.konan\n\
+1:jp.shiga.kosei\n\
+1:jp.shiga.koto\n\
+1:jp.shiga.kusatsu\n\
+1:jp.shiga.maibara\n\
+1:jp.shiga.moriyama\n\
+1:jp.shiga.nagahama\n\
+1:jp.shiga.nishiazai\n\
+1:jp.shiga.notogawa\n\
+1:jp.shiga.omihachiman\n\
+1:jp.shiga.otsu\n\
+1:jp.shiga.ritto\n\
+1:jp.shiga.ryuoh\n\
+1:jp.shiga.takashima\n\
+1:jp.shiga.takatsuki\n\
+1:jp.shiga.torahime\n\
+1:jp.shiga.toyosato\n\
+1:jp.shiga.yasu\n\
+1:jp.shimane\n\
+1:jp.shimane.akagi\n\
+1:jp.shimane.ama\n\
+1:jp.shimane.gotsu\n\
+1:jp.shimane.hamada\n\
+1:jp.shimane.higashiizumo\n\
+1:jp.shimane.hikawa\n\
+1:jp.shimane.hikimi\n\
+1:jp.shimane.izumo\n\
+1:jp.shimane.kakinoki\n\
+1:jp.shimane.masuda\n\
+1:jp.shimane.matsue\n\
+1:jp.shimane.misato\n\
+1:jp.shimane.nishinoshima\n\
+1:jp.shimane.ohda\n\
+1:jp.shimane.okinoshima\n\
+1:jp.shimane.okuizumo\n\
+1:jp.shimane.shimane\n\
+1:jp.shimane.tamayu\n\
+1:jp.shimane.tsuwano\n\
+1:jp.shimane.unnan\n\
+1:jp.shimane.yakumo\n\
+1:jp.shimane.yasugi\n\
+1:jp.shimane.yatsuka\n\
+1:jp.shizuoka\n\
+1:jp.shizuoka.arai\n\
+1:jp.shizuoka.atami\n\
+1:jp.shizuoka.fuji\n\
+1:jp.shizuoka.fujieda\n\
+1:jp.shizuoka.fujikawa\n\
+1:jp.shizuoka.fujinomiya\n\
+1:jp.shizuoka.fukuroi\n\
+1:jp.shizuoka.gotemba\n\
+1:jp.shizuoka.haibara\n\
+1:jp.shizuoka.hamamatsu\n\
+1:jp.shizuoka.higashiizu\n\
+1:jp.shizuoka.ito\n\
+1:jp.shizuoka.iwata\n\
+1:jp.shizuoka.izu\n\
+1:jp.shizuoka.izunokuni\n\
+1:jp.shizuoka.kakegawa\n\
+1:jp.shizuoka.kannami\n\
+1:jp.shizuoka.kawanehon\n\
+1:jp.shizuoka.kawazu\n\
+1:jp.shizuoka.kikugawa\n\
+1:jp.shizuoka.kosai\n\
+1:jp.shizuoka.makinohara\n\
+1:jp.shizuoka.matsuzaki\n\
+1:jp.shizuoka.minamiizu\n\
+1:jp.shizuoka.mishima\n\
+1:jp.shizuoka.morimachi\n\
+1:jp.shizuoka.nishiizu\n\
+1:jp.shizuoka.numazu\n\
+1:jp.shizuoka.omaezaki\n\
+1:jp.shizuoka.shimada\n\
+1:jp.shizuoka.shimizu\n\
+1:jp.shizuoka.shimoda\n\
+1:jp.shizuoka.shizuoka\n\
+1:jp.shizuoka.susono\n\
+1:jp.shizuoka.yaizu\n\
+1:jp.shizuoka.yoshida\n\
+2:jp.skr\n\
+2:jp.staba\n\
+2:jp.stripper\n\
+2:jp.sub\n\
+2:jp.sunnyday\n\
+2:jp.supersale\n\
+2:jp.tank\n\
+2:jp.theshop\n\
+2:jp.thick\n\
+1:jp.tochigi\n\
+1:jp.tochigi.ashikaga\n\
+1:jp.tochigi.bato\n\
+1:jp.tochigi.haga\n\
+1:jp.tochigi.ichikai\n\
+1:jp.tochigi.iwafune\n\
+1:jp.tochigi.kaminokawa\n\
+1:jp.tochigi.kanuma\n\
+1:jp.tochigi.karasuyama\n\
+1:jp.tochigi.kuroiso\n\
+1:jp.tochigi.mashiko\n\
+1:jp.tochigi.mibu\n\
+1:jp.tochigi.moka\n\
+1:jp.tochigi.motegi\n\
+1:jp.tochigi.nasu\n\
+1:jp.tochigi.nasushiobara\n\
+1:jp.tochigi.nikko\n\
+1:jp.tochigi.nishikata\n\
+1:jp.tochigi.nogi\n\
+1:jp.tochigi.ohira\n\
+1:jp.tochigi.ohtawara\n\
+1:jp.tochigi.oyama\n\
+1:jp.tochigi.sakura\n\
+1:jp.tochigi.sano\n\
+1:jp.tochigi.shimotsuke\n\
+1:jp.tochigi.shioya\n\
+1:jp.tochigi.takanezawa\n\
+1:jp.tochigi.tochigi\n\
+1:jp.tochigi.tsuga\n\
+1:jp.tochigi.ujiie\n\
+1:jp.tochigi.utsunomiya\n\
+1:jp.tochigi.yaita\n\
+1:jp.tokushima\n\
+1:jp.tokushima.aizumi\n\
+1:jp.tokushima.anan\n\
+1:jp.tokushima.ichiba\n\
+1:jp.tokushima.itano\n\
+1:jp.tokushima.kainan\n\
+1:jp.tokushima.komatsushima\n\
+1:jp.tokushima.matsushige\n\
+1:jp.tokushima.mima\n\
+1:jp.tokushima.minami\n\
+1:jp.tokushima.miyoshi\n\
+1:jp.tokushima.mugi\n\
+1:jp.tokushima.nakagawa\n\
+1:jp.tokushima.naruto\n\
+1:jp.tokushima.sanagochi\n\
+1:jp.tokushima.shishikui\n\
+1:jp.tokushima.tokushima\n\
+1:jp.tokushima.wajiki\n\
+1:jp.tokyo\n\
+1:jp.tokyo.adachi\n\
+1:jp.tokyo.akiruno\n\
+1:jp.tokyo.akishima\n\
+1:jp.tokyo.aogashima\n\
+1:jp.tokyo.arakawa\n\
+1:jp.tokyo.bunkyo\n\
+1:jp.tokyo.chiyoda\n\
+1:jp.tokyo.chofu\n\
+1:jp.tokyo.chuo\n\
+1:jp.tokyo.edogawa\n\
+1:jp.tokyo.fuchu\n\
+1:jp.tokyo.fussa\n\
+1:jp.tokyo.hachijo\n\
+1:jp.tokyo.hachioji\n\
+1:jp.tokyo.hamura\n\
+1:jp.tokyo.higashikurume\n\
+1:jp.tokyo.higashimurayama\n\
+1:jp.tokyo.higashiyamato\n\
+1:jp.tokyo.hino\n\
+1:jp.tokyo.hinode\n\
+1:jp.tokyo.hinohara\n\
+1:jp.tokyo.inagi\n\
+1:jp.tokyo.itabashi\n\
+1:jp.tokyo.katsushika\n\
+1:jp.tokyo.kita\n\
+1:jp.tokyo.kiyose\n\
+1:jp.tokyo.kodaira\n\
+1:jp.tokyo.koganei\n\
+1:jp.tokyo.kokubunji\n\
+1:jp.tokyo.komae\n\
+1:jp.tokyo.koto\n\
+1:jp.tokyo.kouzushima\n\
+1:jp.tokyo.kunitachi\n\
+1:jp.tokyo.machida\n\
+1:jp.tokyo.meguro\n\
+1:jp.tokyo.minato\n\
+1:jp.tokyo.mitaka\n\
+1:jp.tokyo.mizuho\n\
+1:jp.tokyo.musashimurayama\n\
+1:jp.tokyo.musashino\n\
+1:jp.tokyo.nakano\n\
+1:jp.tokyo.nerima\n\
+1:jp.tokyo.ogasawara\n\
+1:jp.tokyo.okutama\n\
+1:jp.tokyo.ome\n\
+1:jp.tokyo.oshima\n\
+1:jp.tokyo.ota\n\
+1:jp.tokyo.setagaya\n\
+1:jp.tokyo.shibuya\n\
+1:jp.tokyo.shinagawa\n\
+1:jp.tokyo.shinjuku\n\
+1:jp.tokyo.suginami\n\
+1:jp.tokyo.sumida\n\
+1:jp.tokyo.tachikawa\n\
+1:jp.tokyo.taito\n\
+1:jp.tokyo.tama\n\
+1:jp.tokyo.toshima\n\
+2:jp.tonkotsu\n\
+1:jp.tottori\n\
+1:jp.tottori.chizu\n\
+1:jp.tottori.hino\n\
+1:jp.tottori.kawahara\n\
+1:jp.tottori.koge\n\
+1:jp.tottori.kotoura\n\
+1:jp.tottori.misasa\n\
+1:jp.tottori.nanbu\n\
+1:jp.tottori.nichinan\n\
+1:jp.tottori.sakaiminato\n\
+1:jp.tottori.tottori\n\
+1:jp.tottori.wakasa\n\
+1:jp.tottori.yazu\n\
+1:jp.tottori.yonago\n\
+1:jp.toyama\n\
+1:jp.toyama.asahi\n\
+1:jp.toyama.fuchu\n\
+1:jp.toyama.fukumitsu\n\
+1:jp.toyama.funahashi\n\
+1:jp.toyama.himi\n\
+1:jp.toyama.imizu\n\
+1:jp.toyama.inami\n\
+1:jp.toyama.johana\n\
+1:jp.toyama.kamiichi\n\
+1:jp.toyama.kurobe\n\
+1:jp.toyama.nakaniikawa\n\
+1:jp.toyama.namerikawa\n\
+1:jp.toyama.nanto\n\
+1:jp.toyama.nyuzen\n\
+1:jp.toyama.oyabe\n\
+1:jp.toyama.taira\n\
+1:jp.toyama.takaoka\n\
+1:jp.toyama.tateyama\n\
+1:jp.toyama.toga\n\
+1:jp.toyama.tonami\n\
+1:jp.toyama.toyama\n\
+1:jp.toyama.unazuki\n\
+1:jp.toyama.uozu\n\
+1:jp.toyama.yamada\n\
+2:jp.uh-oh\n\
+2:jp.under\n\
+2:jp.undo\n\
+2:jp.upper\n\
+2:jp.usercontent\n\
+2:jp.velvet\n\
+2:jp.verse\n\
+2:jp.versus\n\
+2:jp.vivian\n\
+1:jp.wakayama\n\
+1:jp.wakayama.arida\n\
+1:jp.wakayama.aridagawa\n\
+1:jp.wakayama.gobo\n\
+1:jp.wakayama.hashimoto\n\
+1:jp.wakayama.hidaka\n\
+1:jp.wakayama.hirogawa\n\
+1:jp.wakayama.inami\n\
+1:jp.wakayama.iwade\n\
+1:jp.wakayama.kainan\n\
+1:jp.wakayama.kamitonda\n\
+1:jp.wakayama.katsuragi\n\
+1:jp.wakayama.kimino\n\
+1:jp.wakayama.kinokawa\n\
+1:jp.wakayama.kitayama\n\
+1:jp.wakayama.koya\n\
+1:jp.wakayama.koza\n\
+1:jp.wakayama.kozagawa\n\
+1:jp.wakayama.kudoyama\n\
+1:jp.wakayama.kushimoto\n\
+1:jp.wakayama.mihama\n\
+1:jp.wakayama.misato\n\
+1:jp.wakayama.nachikatsuura\n\
+1:jp.wakayama.shingu\n\
+1:jp.wakayama.shirahama\n\
+1:jp.wakayama.taiji\n\
+1:jp.wakayama.tanabe\n\
+1:jp.wakayama.wakayama\n\
+1:jp.wakayama.yuasa\n\
+1:jp.wakayama.yura\n\
+2:jp.watson\n\
+2:jp.webaccel.rs\n\
+2:jp.webaccel.user\n\
+2:jp.weblike\n\
+2:jp.websozai\n\
+2:jp.whitesnow\n\
+2:jp.xii\n\
+1:jp.xn--0trq7p7nn\n\
+1:jp.xn--1ctwo\n\
+1:jp.xn--1lqs03n\n\
+1:jp.xn--1lqs71d\n\
+1:jp.xn--2m4a15e\n\
+1:jp.xn--32vp30h\n\
+1:jp.xn--4it168d\n\
+1:jp.xn--4it797k\n\
+1:jp.xn--4pvxs\n\
+1:jp.xn--5js045d\n\
+1:jp.xn--5rtp49c\n\
+1:jp.xn--5rtq34k\n\
+1:jp.xn--6btw5a\n\
+1:jp.xn--6orx2r\n\
+1:jp.xn--7t0a264c\n\
+1:jp.xn--8ltr62k\n\
+1:jp.xn--8pvr4u\n\
+1:jp.xn--c3s14m\n\
+1:jp.xn--d5qv7z876c\n\
+1:jp.xn--djrs72d6uy\n\
+1:jp.xn--djty4k\n\
+1:jp.xn--efvn9s\n\
+1:jp.xn--ehqz56n\n\
+1:jp.xn--elqq16h\n\
+1:jp.xn--f6qx53a\n\
+1:jp.xn--k7yn95e\n\
+1:jp.xn--kbrq7o\n\
+1:jp.xn--klt787d\n\
+1:jp.xn--kltp7d\n\
+1:jp.xn--kltx9a\n\
+1:jp.xn--klty5x\n\
+1:jp.xn--mkru45i\n\
+1:jp.xn--nit225k\n\
+1:jp.xn--ntso0iqx3a\n\
+1:jp.xn--ntsq17g\n\
+1:jp.xn--pssu33l\n\
+1:jp.xn--qqqt11m\n\
+1:jp.xn--rht27z\n\
+1:jp.xn--rht3d\n\
+1:jp.xn--rht61e\n\
+1:jp.xn--rny31h\n\
+1:jp.xn--tor131o\n\
+1:jp.xn--uist22h\n\
+1:jp.xn--uisz3g\n\
+1:jp.xn--uuwu58a\n\
+1:jp.xn--vgu402c\n\
+1:jp.xn--zbx025d\n\
+1:jp.yamagata\n\
+1:jp.yamagata.asahi\n\
+1:jp.yamagata.funagata\n\
+1:jp.yamagata.higashine\n\
+1:jp.yamagata.iide\n\
+1:jp.yamagata.kahoku\n\
+1:jp.yamagata.kaminoyama\n\
+1:jp.yamagata.kaneyama\n\
+1:jp.yamagata.kawanishi\n\
+1:jp.yamagata.mamurogawa\n\
+1:jp.yamagata.mikawa\n\
+1:jp.yamagata.murayama\n\
+1:jp.yamagata.nagai\n\
+1:jp.yamagata.nakayama\n\
+1:jp.yamagata.nanyo\n\
+1:jp.yamagata.nishikawa\n\
+1:jp.yamagata.obanazawa\n\
+1:jp.yamagata.oe\n\
+1:jp.yamagata.oguni\n\
+1:jp.yamagata.ohkura\n\
+1:jp.yamagata.oishida\n\
+1:jp.yamagata.sagae\n\
+1:jp.yamagata.sakata\n\
+1:jp.yamagata.sakegawa\n\
+1:jp.yamagata.shinjo\n\
+1:jp.yamagata.shirataka\n\
+1:jp.yamagata.shonai\n\
+1:jp.yamagata.takahata\n\
+1:jp.yamagata.tendo\n\
+1:jp.yamagata.tozawa\n\
+1:jp.yamagata.tsuruoka\n\
+1:jp.yamagata.yamagata\n\
+1:jp.yamagata.yamanobe\n\
+1:jp.yamagata.yonezawa\n\
+1:jp.yamagata.yuza\n\
+1:jp.yamaguchi\n\
+1:jp.yamaguchi.abu\n\
+1:jp.yamaguchi.hagi\n\
+1:jp.yamaguchi.hikari\n\
+1:jp.yamaguchi.hofu\n\
+1:jp.yamaguchi.iwakuni\n\
+1:jp.yamaguchi.kudamatsu\n\
+1:jp.yamaguchi.mitou\n\
+1:jp.yamaguchi.nagato\n\
+1:jp.yamaguchi.oshima\n\
+1:jp.yamaguchi.shimonoseki\n\
+1:jp.yamaguchi.shunan\n\
+1:jp.yamaguchi.tabuse\n\
+1:jp.yamaguchi.tokuyama\n\
+1:jp.yamaguchi.toyota\n\
+1:jp.yamaguchi.ube\n\
+1:jp.yamaguchi.yuu\n\
+1:jp.yamanashi\n\
+1:jp.yamanashi.chuo\n\
+1:jp.yamanashi.doshi\n\
+1:jp.yamanashi.fuefuki\n\
+1:jp.yamanashi.fujikawa\n\
+1:jp.yamanashi.fujikawaguchiko\n\
+1:jp.yamanashi.fujiyoshida\n\
+1:jp.yamanashi.hayakawa\n\
+1:jp.yamanashi.hokuto\n\
+1:jp.yamanashi.ichikawamisato\n\
+1:jp.yamanashi.kai\n\
+1:jp.yamanashi.kofu\n\
+1:jp.yamanashi.koshu\n\
+1:jp.yamanashi.kosuge\n\
+1:jp.yamanashi.minami-alps\n\
+1:jp.yamanashi.minobu\n\
+1:jp.yamanashi.nakamichi\n\
+1:jp.yamanashi.nanbu\n\
+1:jp.yamanashi.narusawa\n\
+1:jp.yamanashi.nirasaki\n\
+1:jp.yamanashi.nishikatsura\n\
+1:jp.yamanashi.oshino\n\
+1:jp.yamanashi.otsuki\n\
+1:jp.yamanashi.showa\n\
+1:jp.yamanashi.tabayama\n\
+1:jp.yamanashi.tsuru\n\
+1:jp.yamanashi.uenohara\n\
+1:jp.yamanashi.yamanakako\n\
+1:jp.yamanashi.yamanashi\n\
+1:jp.yokohama.*\n\
+2:jp.zombie\n\
+1:jp.三重\n\
+1:jp.京都\n\
+1:jp.佐賀\n\
+1:jp.兵庫\n\
+1:jp.北海道\n\
+1:jp.千葉\n\
+1:jp.和歌山\n\
+1:jp.埼玉\n\
+1:jp.大分\n\
+1:jp.大阪\n\
+1:jp.奈良\n\
+1:jp.宮城\n\
+1:jp.宮崎\n\
+1:jp.富山\n\
+1:jp.山口\n\
+1:jp.山形\n\
+1:jp.山梨\n\
+1:jp.岐阜\n\
+1:jp.岡山\n\
+1:jp.岩手\n\
+1:jp.島根\n\
+1:jp.広島\n\
+1:jp.徳島\n\
+1:jp.愛媛\n\
+1:jp.愛知\n\
+1:jp.新潟\n\
+1:jp.東京\n\
+1:jp.栃木\n\
+1:jp.沖縄\n\
+1:jp.滋賀\n\
+1:jp.熊本\n\
+1:jp.石川\n\
+1:jp.神奈川\n\
+1:jp.福井\n\
+1:jp.福岡\n\
+1:jp.福島\n\
+1:jp.秋田\n\
+1:jp.群馬\n\
+1:jp.茨城\n\
+1:jp.長崎\n\
+1:jp.長野\n\
+1:jp.青森\n\
+1:jp.静岡\n\
+1:jp.香川\n\
+1:jp.高知\n\
+1:jp.鳥取\n\
+1:jp.鹿児島\n\
+1:jpmorgan\n\
+1:jprs\n\
+1:juegos\n\
+1:juniper\n\
+1:kaufen\n\
+1:kddi\n\
+1:ke\n\
+1:ke.ac\n\
+1:ke.co\n\
+2:ke.co.blogspot\n\
+1:ke.go\n\
+1:ke.info\n\
+1:ke.me\n\
+1:ke.mobi\n\
+1:ke.ne\n\
+1:ke.or\n\
+1:ke.sc\n\
+1:kerryhotels\n\
+1:kerrylogistics\n\
+1:kerryproperties\n\
+1:kfh\n\
+1:kg\n\
+2:kg.blog\n\
+1:kg.com\n\
+1:kg.edu\n\
+1:kg.gov\n\
+2:kg.io\n\
+2:kg.jp\n\
+1:kg.mil\n\
+1:kg.net\n\
+1:kg.org\n\
+2:kg.tv\n\
+2:kg.uk\n\
+2:kg.us\n\
+1:kh.*\n\
+1:ki\n\
+1:ki.biz\n\
+1:ki.com\n\
+1:ki.edu\n\
+1:ki.gov\n\
+1:ki.info\n\
+1:ki.net\n\
+1:ki.org\n\
+1:kia\n\
+1:kids\n\
+1:kim\n\
+1:kinder\n\
+1:kindle\n\
+1:kitchen\n\
+1:kiwi\n\
+1:km\n\
+1:km.ass\n\
+1:km.asso\n\
+1:km.com\n\
+1:km.coop\n\
+1:km.edu\n\
+1:km.gouv\n\
+1:km.gov\n\
+1:km.medecin\n\
+1:km.mil\n\
+1:km.nom\n\
+1:km.notaires\n\
+1:km.org\n\
+1:km.pharmaciens\n\
+1:km.prd\n\
+1:km.presse\n\
+1:km.tm\n\
+1:km.veterinaire\n\
+1:kn\n\
+1:kn.edu\n\
+1:kn.gov\n\
+1:kn.net\n\
+1:kn.org\n\
+1:koeln\n\
+1:komatsu\n\
+1:kosher\n\
+1:kp\n\
+1:kp.com\n\
+1:kp.edu\n\
+1:kp.gov\n\
+1:kp.org\n\
+1:kp.rep\n\
+1:kp.tra\n\
+1:kpmg\n\
+1:kpn\n\
+1:kr\n\
+1:kr.ac\n\
+2:kr.blogspot\n\
+1:kr.busan\n\
+1:kr.chungbuk\n\
+1:kr.chungnam\n\
+1:kr.co\n\
+1:kr.daegu\n\
+1:kr.daejeon\n\
+1:kr.es\n\
+1:kr.gangwon\n\
+1:kr.go\n\
+1:kr.gwangju\n\
+1:kr.gyeongbuk\n\
+1:kr.gyeonggi\n\
+1:kr.gyeongnam\n\
+1:kr.hs\n\
+1:kr.incheon\n\
+1:kr.jeju\n\
+1:kr.jeonbuk\n\
+1:kr.jeonnam\n\
+1:kr.kg\n\
+1:kr.mil\n\
+1:kr.ms\n\
+1:kr.ne\n\
+1:kr.or\n\
+1:kr.pe\n\
+1:kr.re\n\
+1:kr.sc\n\
+1:kr.seoul\n\
+1:kr.ulsan\n\
+1:krd\n\
+2:krd.co\n\
+2:krd.edu\n\
+1:kred\n\
+1:kuokgroup\n\
+1:kw\n\
+1:kw.com\n\
+1:kw.edu\n\
+1:kw.emb\n\
+1:kw.gov\n\
+1:kw.ind\n\
+1:kw.net\n\
+1:kw.org\n\
+1:ky\n\
+1:ky.com\n\
+1:ky.edu\n\
+1:ky.net\n\
+1:ky.org\n\
+1:kyoto\n\
+1:kz\n\
+1:kz.com\n\
+1:kz.edu\n\
+1:kz.gov\n\
+2:kz.jcloud\n\
+2:kz.kazteleport.upaas\n\
+1:kz.mil\n\
+1:kz.net\n\
+1:kz.org\n\
+1:la\n\
+2:la.bnr\n\
+2:la.c\n\
+1:la.com\n\
+1:la.edu\n\
+1:la.gov\n\
+1:la.info\n\
+1:la.int\n\
+1:la.net\n\
+1:la.org\n\
+1:la.per\n\
+1:lacaixa\n\
+1:lamborghini\n\
+1:lamer\n\
+1:lancaster\n\
+1:lancia\n\
+1:land\n\
+2:land.static\n\
+2:land.static.dev\n\
+2:land.static.sites\n\
+1:landrover\n\
+1:lanxess\n\
+1:lasalle\n\
+1:lat\n\
+1:latino\n\
+1:latrobe\n\
+1:law\n\
+1:lawyer\n\
+1:lb\n\
+1:lb.com\n\
+1:lb.edu\n\
+1:lb.gov\n\
+1:lb.net\n\
+1:lb.org\n\
+1:lc\n\
+1:lc.co\n\
+1:lc.com\n\
+1:lc.edu\n\
+1:lc.gov\n\
+1:lc.net\n\
+1:lc.org\n\
+2:lc.oy\n\
+1:lds\n\
+1:lease\n\
+1:leclerc\n\
+1:lefrak\n\
+1:legal\n\
+1:lego\n\
+1:lexus\n\
+1:lgbt\n\
+1:li\n\
+2:li.blogspot\n\
+2:li.caa\n\
+1:lidl\n\
+1:life\n\
+1:lifeinsurance\n\
+1:lifestyle\n\
+1:lighting\n\
+1:like\n\
+1:lilly\n\
+1:limited\n\
+1:limo\n\
+1:lincoln\n\
+1:link\n\
+2:link.cyon\n\
+2:link.dweb.*\n\
+2:link.mypep\n\
+1:lipsy\n\
+1:live\n\
+2:live.hlx\n\
+1:living\n\
+1:lk\n\
+1:lk.ac\n\
+1:lk.assn\n\
+1:lk.com\n\
+1:lk.edu\n\
+1:lk.gov\n\
+1:lk.grp\n\
+1:lk.hotel\n\
+1:lk.int\n\
+1:lk.ltd\n\
+1:lk.net\n\
+1:lk.ngo\n\
+1:lk.org\n\
+1:lk.sch\n\
+1:lk.soc\n\
+1:lk.web\n\
+1:llc\n\
+1:llp\n\
+1:loan\n\
+1:loans\n\
+1:locker\n\
+1:locus\n\
+1:lol\n\
+2:lol.omg\n\
+1:london\n\
+1:lotte\n\
+1:lotto\n\
+1:love\n\
+1:lpl\n\
+1:lplfinancial\n\
+1:lr\n\
+1:lr.com\n\
+1:lr.edu\n\
+1:lr.gov\n\
+1:lr.net\n\
+1:lr.org\n\
+1:ls\n\
+1:ls.ac\n\
+1:ls.biz\n\
+1:ls.co\n\
+2:ls.de\n\
+1:ls.edu\n\
+1:ls.gov\n\
+1:ls.info\n\
+1:ls.net\n\
+1:ls.org\n\
+1:ls.sc\n\
+1:lt\n\
+2:lt.blogspot\n\
+1:lt.gov\n\
+1:ltd\n\
+1:ltda\n\
+1:lu\n\
+2:lu.123website\n\
+2:lu.blogspot\n\
+1:lundbeck\n\
+1:luxe\n\
+1:luxury\n\
+1:lv\n\
+1:lv.asn\n\
+1:lv.com\n\
+1:lv.conf\n\
+1:lv.edu\n\
+1:lv.gov\n\
+1:lv.id\n\
+1:lv.mil\n\
+1:lv.net\n\
+1:lv.org\n\
+1:ly\n\
+1:ly.com\n\
+1:ly.edu\n\
+1:ly.gov\n\
+1:ly.id\n\
+1:ly.med\n\
+1:ly.net\n\
+1:ly.org\n\
+1:ly.plc\n\
+1:ly.sch\n\
+1:ma\n\
+1:ma.ac\n\
+1:ma.co\n\
+1:ma.gov\n\
+1:ma.net\n\
+1:ma.org\n\
+1:ma.press\n\
+1:madrid\n\
+1:maif\n\
+1:maison\n\
+1:makeup\n\
+1:man\n\
+1:management\n\
+2:management.router\n\
+1:mango\n\
+1:map\n\
+1:market\n\
+1:marketing\n\
+1:markets\n\
+1:marriott\n\
+1:marshalls\n\
+1:maserati\n\
+1:mattel\n\
+1:mba\n\
+1:mc\n\
+1:mc.asso\n\
+1:mc.tm\n\
+1:mckinsey\n\
+1:md\n\
+2:md.at\n\
+2:md.blogspot\n\
+2:md.de\n\
+2:md.jp\n\
+2:md.to\n\
+1:me\n\
+1:me.ac\n\
+2:me.barsy\n\
+2:me.brasilia\n\
+2:me.c66\n\
+1:me.co\n\
+2:me.daplie\n\
+2:me.daplie.localhost\n\
+2:me.ddns\n\
+2:me.diskstation\n\
+2:me.dnsfor\n\
+2:me.dscloud\n\
+2:me.edgestack\n\
+1:me.edu\n\
+2:me.filegear\n\
+2:me.filegear-au\n\
+2:me.filegear-de\n\
+2:me.filegear-gb\n\
+2:me.filegear-ie\n\
+2:me.filegear-jp\n\
+2:me.filegear-sg\n\
+2:me.glitch\n\
+1:me.gov\n\
+2:me.hopto\n\
+2:me.i234\n\
+1:me.its\n\
+2:me.loginto\n\
+2:me.lohmus\n\
+2:me.mcdir\n\
+2:me.mcpe\n\
+2:me.myds\n\
+1:me.net\n\
+2:me.nohost\n\
+2:me.noip\n\
+1:me.org\n\
+1:me.priv\n\
+2:me.ravendb\n\
+2:me.soundcast\n\
+2:me.synology\n\
+2:me.tcp4\n\
+2:me.transip.site\n\
+2:me.vp4\n\
+2:me.webhop\n\
+2:me.wedeploy\n\
+2:me.yombo\n\
+1:med\n\
+1:media\n\
+2:media.framer\n\
+1:meet\n\
+1:melbourne\n\
+1:meme\n\
+1:memorial\n\
+1:men\n\
+1:menu\n\
+2:menu.barsy\n\
+1:merckmsd\n\
+1:mg\n\
+1:mg.co\n\
+1:mg.com\n\
+1:mg.edu\n\
+1:mg.gov\n\
+1:mg.mil\n\
+1:mg.nom\n\
+1:mg.org\n\
+1:mg.prd\n\
+1:mg.tm\n\
+1:mh\n\
+1:miami\n\
+1:microsoft\n\
+1:mil\n\
+1:mini\n\
+1:mint\n\
+1:mit\n\
+1:mitsubishi\n\
+1:mk\n\
+2:mk.blogspot\n\
+1:mk.com\n\
+1:mk.edu\n\
+1:mk.gov\n\
+1:mk.inf\n\
+1:mk.name\n\
+1:mk.net\n\
+1:mk.org\n\
+1:ml\n\
+1:ml.com\n\
+1:ml.edu\n\
+1:ml.gouv\n\
+1:ml.gov\n\
+1:ml.net\n\
+1:ml.org\n\
+1:ml.presse\n\
+1:mlb\n\
+1:mls\n\
+1:mm.*\n\
+1:mma\n\
+1:mn\n\
+1:mn.edu\n\
+1:mn.gov\n\
+2:mn.nyc\n\
+1:mn.org\n\
+1:mo\n\
+1:mo.com\n\
+1:mo.edu\n\
+1:mo.gov\n\
+1:mo.net\n\
+1:mo.org\n\
+1:mobi\n\
+2:mobi.barsy\n\
+2:mobi.dscloud\n\
+1:mobile\n\
+1:moda\n\
+1:moe\n\
+1:moi\n\
+1:mom\n\
+1:monash\n\
+1:money\n\
+1:monster\n\
+1:mormon\n\
+1:mortgage\n\
+1:moscow\n\
+1:moto\n\
+1:motorcycles\n\
+1:mov\n\
+1:movie\n\
+1:mp\n\
+2:mp.ju\n\
+1:mq\n\
+1:mr\n\
+2:mr.blogspot\n\
+1:mr.gov\n\
+1:ms\n\
+1:ms.com\n\
+1:ms.edu\n\
+1:ms.gov\n\
+2:ms.lab\n\
+2:ms.minisite\n\
+1:ms.net\n\
+1:ms.org\n\
+1:msd\n\
+1:mt\n\
+1:mt.com\n\
+2:mt.com.blogspot\n\
+1:mt.edu\n\
+1:mt.net\n\
+1:mt.org\n\
+1:mtn\n\
+1:mtr\n\
+1:mu\n\
+1:mu.ac\n\
+1:mu.co\n\
+1:mu.com\n\
+1:mu.gov\n\
+1:mu.net\n\
+1:mu.or\n\
+1:mu.org\n\
+1:museum\n\
+1:museum.academy\n\
+1:museum.agriculture\n\
+1:museum.air\n\
+1:museum.airguard\n\
+1:museum.alabama\n\
+1:museum.alaska\n\
+1:museum.amber\n\
+1:museum.ambulance\n\
+1:museum.american\n\
+1:museum.americana\n\
+1:museum.americanantiques\n\
+1:museum.americanart\n\
+1:museum.amsterdam\n\
+1:museum.and\n\
+1:museum.annefrank\n\
+1:museum.anthro\n\
+1:museum.anthropology\n\
+1:museum.antiques\n\
+1:museum.aquarium\n\
+1:museum.arboretum\n\
+1:museum.archaeological\n\
+1:museum.archaeology\n\
+1:museum.architecture\n\
+1:museum.art\n\
+1:museum.artanddesign\n\
+1:museum.artcenter\n\
+1:museum.artdeco\n\
+1:museum.arteducation\n\
+1:museum.artgallery\n\
+1:museum.arts\n\
+1:museum.artsandcrafts\n\
+1:museum.asmatart\n\
+1:museum.assassination\n\
+1:museum.assisi\n\
+1:museum.association\n\
+1:museum.astronomy\n\
+1:museum.atlanta\n\
+1:museum.austin\n\
+1:museum.australia\n\
+1:museum.automotive\n\
+1:museum.aviation\n\
+1:museum.axis\n\
+1:museum.badajoz\n\
+1:museum.baghdad\n\
+1:museum.bahn\n\
+1:museum.bale\n\
+1:museum.baltimore\n\
+1:museum.barcelona\n\
+1:museum.baseball\n\
+1:museum.basel\n\
+1:museum.baths\n\
+1:museum.bauern\n\
+1:museum.beauxarts\n\
+1:museum.beeldengeluid\n\
+1:museum.bellevue\n\
+1:museum.bergbau\n\
+1:museum.berkeley\n\
+1:museum.berlin\n\
+1:museum.bern\n\
+1:museum.bible\n\
+1:museum.bilbao\n\
+1:museum.bill\n\
+1:museum.birdart\n\
+1:museum.birthplace\n\
+1:museum.bonn\n\
+1:museum.boston\n\
+1:museum.botanical\n\
+1:museum.botanicalgarden\n\
+1:museum.botanicgarden\n\
+1:museum.botany\n\
+1:museum.brandywinevalley\n\
+1:museum.brasil\n\
+1:museum.bristol\n\
+1:museum.british\n\
+1:museum.britishcolumbia\n\
+1:museum.broadcast\n\
+1:museum.brunel\n\
+1:museum.brussel\n\
+1:museum.brussels\n\
+1:museum.bruxelles\n\
+1:museum.building\n\
+1:museum.burghof\n\
+1:museum.bus\n\
+1:museum.bushey\n\
+1:museum.cadaques\n\
+1:museum.california\n\
+1:museum.cambridge\n\
+1:museum.can\n\
+1:museum.canada\n\
+1:museum.capebreton\n\
+1:museum.carrier\n\
+1:museum.cartoonart\n\
+1:museum.casadelamoneda\n\
+1:museum.castle\n\
+1:museum.castres\n\
+1:museum.celtic\n\
+1:museum.center\n\
+1:museum.chattanooga\n\
+1:museum.cheltenham\n\
+1:museum.chesapeakebay\n\
+1:museum.chicago\n\
+1:museum.children\n\
+1:museum.childrens\n\
+1:museum.childrensgarden\n\
+1:museum.chiropractic\n\
+1:museum.chocolate\n\
+1:museum.christiansburg\n\
+1:museum.cincinnati\n\
+1:museum.cinema\n\
+1:museum.circus\n\
+1:museum.civilisation\n\
+1:museum.civilization\n\
+1:museum.civilwar\n\
+1:museum.clinton\n\
+1:museum.clock\n\
+1:museum.coal\n\
+1:museum.coastaldefence\n\
+1:museum.cody\n\
+1:museum.coldwar\n\
+1:museum.collection\n\
+1:museum.colonialwilliamsburg\n\
+1:museum.coloradoplateau\n\
+1:museum.columbia\n\
+1:museum.columbus\n\
+1:museum.communication\n\
+1:museum.communications\n\
+1:museum.community\n\
+1:museum.computer\n\
+1:museum.computerhistory\n\
+1:museum.comunicações\n\
+1:museum.contemporary\n\
+1:museum.contemporaryart\n\
+1:museum.convent\n\
+1:museum.copenhagen\n\
+1:museum.corporation\n\
+1:museum.correios-e-telecomunicações\n\
+1:museum.corvette\n\
+1:museum.costume\n\
+1:museum.countryestate\n\
+1:museum.county\n\
+1:museum.crafts\n\
+1:museum.cranbrook\n\
+1:museum.creation\n\
+1:museum.cultural\n\
+1:museum.culturalcenter\n\
+1:museum.culture\n\
+1:museum.cyber\n\
+1:museum.cymru\n\
+1:museum.dali\n\
+1:museum.dallas\n\
+1:museum.database\n\
+1:museum.ddr\n\
+1:museum.decorativearts\n\
+1:museum.delaware\n\
+1:museum.delmenhorst\n\
+1:museum.denmark\n\
+1:museum.depot\n\
+1:museum.design\n\
+1:museum.detroit\n\
+1:museum.dinosaur\n\
+1:museum.discovery\n\
+1:museum.dolls\n\
+1:museum.donostia\n\
+1:museum.durham\n\
+1:museum.eastafrica\n\
+1:museum.eastcoast\n\
+1:museum.education\n\
+1:museum.educational\n\
+1:museum.egyptian\n\
+1:museum.eisenbahn\n\
+1:museum.elburg\n\
+1:museum.elvendrell\n\
+1:museum.embroidery\n\
+1:museum.encyclopedic\n\
+1:museum.england\n\
+1:museum.entomology\n\
+1:museum.environment\n\
+1:museum.environmentalconservation\n\
+1:museum.epilepsy\n\
+1:museum.essex\n\
+1:museum.estate\n\
+1:museum.ethnology\n\
+1:museum.exeter\n\
+1:museum.exhibition\n\
+1:museum.family\n\
+1:museum.farm\n\
+1:museum.farmequipment\n\
+1:museum.farmers\n\
+1:museum.farmstead\n\
+1:museum.field\n\
+1:museum.figueres\n\
+1:museum.filatelia\n\
+1:museum.film\n\
+1:museum.fineart\n\
+1:museum.finearts\n\
+1:museum.finland\n\
+1:museum.flanders\n\
+1:museum.florida\n\
+1:museum.force\n\
+1:museum.fortmissoula\n\
+1:museum.fortworth\n\
+1:museum.foundation\n\
+1:museum.francaise\n\
+1:museum.frankfurt\n\
+1:museum.franziskaner\n\
+1:museum.freemasonry\n\
+1:museum.freiburg\n\
+1:museum.fribourg\n\
+1:museum.frog\n\
+1:museum.fundacio\n\
+1:museum.furniture\n\
+1:museum.gallery\n\
+1:museum.garden\n\
+1:museum.gateway\n\
+1:museum.geelvinck\n\
+1:museum.gemological\n\
+1:museum.geology\n\
+1:museum.georgia\n\
+1:museum.giessen\n\
+1:museum.glas\n\
+1:museum.glass\n\
+1:museum.gorge\n\
+1:museum.grandrapids\n\
+1:museum.graz\n\
+1:museum.guernsey\n\
+1:museum.halloffame\n\
+1:museum.hamburg\n\
+1:museum.handson\n\
+1:museum.harvestcelebration\n\
+1:museum.hawaii\n\
+1:museum.health\n\
+1:museum.heimatunduhren\n\
+1:museum.hellas\n\
+1:museum.helsinki\n\
+1:museum.hembygdsforbund\n\
+1:museum.heritage\n\
+1:museum.histoire\n\
+1:museum.historical\n\
+1:museum.historicalsociety\n\
+1:museum.historichouses\n\
+1:museum.historisch\n\
+1:museum.historisches\n\
+1:museum.history\n\
+1:museum.historyofscience\n\
+1:museum.horology\n\
+1:museum.house\n\
+1:museum.humanities\n\
+1:museum.illustration\n\
+1:museum.imageandsound\n\
+1:museum.indian\n\
+1:museum.indiana\n\
+1:museum.indianapolis\n\
+1:museum.indianmarket\n\
+1:museum.intelligence\n\
+1:museum.interactive\n\
+1:museum.iraq\n\
+1:museum.iron\n\
+1:museum.isleofman\n\
+1:museum.jamison\n\
+1:museum.jefferson\n\
+1:museum.jerusalem\n\
+1:museum.jewelry\n\
+1:museum.jewish\n\
+1:museum.jewishart\n\
+1:museum.jfk\n\
+1:museum.journalism\n\
+1:museum.judaica\n\
+1:museum.judygarland\n\
+1:museum.juedisches\n\
+1:museum.juif\n\
+1:museum.karate\n\
+1:museum.karikatur\n\
+1:museum.kids\n\
+1:museum.koebenhavn\n\
+1:museum.koeln\n\
+1:museum.kunst\n\
+1:museum.kunstsammlung\n\
+1:museum.kunstunddesign\n\
+1:museum.labor\n\
+1:museum.labour\n\
+1:museum.lajolla\n\
+1:museum.lancashire\n\
+1:museum.landes\n\
+1:museum.lans\n\
+1:museum.larsson\n\
+1:museum.lewismiller\n\
+1:museum.lincoln\n\
+1:museum.linz\n\
+1:museum.living\n\
+1:museum.livinghistory\n\
+1:museum.localhistory\n\
+1:museum.london\n\
+1:museum.losangeles\n\
+1:museum.louvre\n\
+1:museum.loyalist\n\
+1:museum.lucerne\n\
+1:museum.luxembourg\n\
+1:museum.luzern\n\
+1:museum.läns\n\
+1:museum.mad\n\
+1:museum.madrid\n\
+1:museum.mallorca\n\
+1:museum.manchester\n\
+1:museum.mansion\n\
+1:museum.mansions\n\
+1:museum.manx\n\
+1:museum.marburg\n\
+1:museum.maritime\n\
+1:museum.maritimo\n\
+1:museum.maryland\n\
+1:museum.marylhurst\n\
+1:museum.media\n\
+1:museum.medical\n\
+1:museum.medizinhistorisches\n\
+1:museum.meeres\n\
+1:museum.memorial\n\
+1:museum.mesaverde\n\
+1:museum.michigan\n\
+1:museum.midatlantic\n\
+1:museum.military\n\
+1:museum.mill\n\
+1:museum.miners\n\
+1:museum.mining\n\
+1:museum.minnesota\n\
+1:museum.missile\n\
+1:museum.missoula\n\
+1:museum.modern\n\
+1:museum.moma\n\
+1:museum.money\n\
+1:museum.monmouth\n\
+1:museum.monticello\n\
+1:museum.montreal\n\
+1:museum.moscow\n\
+1:museum.motorcycle\n\
+1:museum.muenchen\n\
+1:museum.muenster\n\
+1:museum.mulhouse\n\
+1:museum.muncie\n\
+1:museum.museet\n\
+1:museum.museumcenter\n\
+1:museum.museumvereniging\n\
+1:museum.music\n\
+1:museum.national\n\
+1:museum.nationalfirearms\n\
+1:museum.nationalheritage\n\
+1:museum.nativeamerican\n\
+1:museum.naturalhistory\n\
+1:museum.naturalhistorymuseum\n\
+1:museum.naturalsciences\n\
+1:museum.nature\n\
+1:museum.naturhistorisches\n\
+1:museum.natuurwetenschappen\n\
+1:museum.naumburg\n\
+1:museum.naval\n\
+1:museum.nebraska\n\
+1:museum.neues\n\
+1:museum.newhampshire\n\
+1:museum.newjersey\n\
+1:museum.newmexico\n\
+1:museum.newport\n\
+1:museum.newspaper\n\
+1:museum.newyork\n\
+1:museum.niepce\n\
+1:museum.norfolk\n\
+1:museum.north\n\
+1:museum.nrw\n\
+1:museum.nyc\n\
+1:museum.nyny\n\
+1:museum.oceanographic\n\
+1:museum.oceanographique\n\
+1:museum.omaha\n\
+1:museum.online\n\
+1:museum.ontario\n\
+1:museum.openair\n\
+1:museum.oregon\n\
+1:museum.oregontrail\n\
+1:museum.otago\n\
+1:museum.oxford\n\
+1:museum.pacific\n\
+1:museum.paderborn\n\
+1:museum.palace\n\
+1:museum.paleo\n\
+1:museum.palmsprings\n\
+1:museum.panama\n\
+1:museum.paris\n\
+1:museum.pasadena\n\
+1:museum.pharmacy\n\
+1:museum.philadelphia\n\
+1:museum.philadelphiaarea\n\
+1:museum.philately\n\
+1:museum.phoenix\n\
+1:museum.photography\n\
+1:museum.pilots\n\
+1:museum.pittsburgh\n\
+1:museum.planetarium\n\
+1:museum.plantation\n\
+1:museum.plants\n\
+1:museum.plaza\n\
+1:museum.portal\n\
+1:museum.portland\n\
+1:museum.portlligat\n\
+1:museum.posts-and-telecommunications\n\
+1:museum.preservation\n\
+1:museum.presidio\n\
+1:museum.press\n\
+1:museum.project\n\
+1:museum.public\n\
+1:museum.pubol\n\
+1:museum.quebec\n\
+1:museum.railroad\n\
+1:museum.railway\n\
+1:museum.research\n\
+1:museum.resistance\n\
+1:museum.riodejaneiro\n\
+1:museum.rochester\n\
+1:museum.rockart\n\
+1:museum.roma\n\
+1:museum.russia\n\
+1:museum.saintlouis\n\
+1:museum.salem\n\
+1:museum.salvadordali\n\
+1:museum.salzburg\n\
+1:museum.sandiego\n\
+1:museum.sanfrancisco\n\
+1:museum.santabarbara\n\
+1:museum.santacruz\n\
+1:museum.santafe\n\
+1:museum.saskatchewan\n\
+1:museum.satx\n\
+1:museum.savannahga\n\
+1:museum.schlesisches\n\
+1:museum.schoenbrunn\n\
+1:museum.schokoladen\n\
+1:museum.school\n\
+1:museum.schweiz\n\
+1:museum.science\n\
+1:museum.science-fiction\n\
+1:museum.scienceandhistory\n\
+1:museum.scienceandindustry\n\
+1:museum.sciencecenter\n\
+1:museum.sciencecenters\n\
+1:museum.sciencehistory\n\
+1:museum.sciences\n\
+1:museum.sciencesnaturelles\n\
+1:museum.scotland\n\
+1:museum.seaport\n\
+1:museum.settlement\n\
+1:museum.settlers\n\
+1:museum.shell\n\
+1:museum.sherbrooke\n\
+1:museum.sibenik\n\
+1:museum.silk\n\
+1:museum.ski\n\
+1:museum.skole\n\
+1:museum.society\n\
+1:museum.sologne\n\
+1:museum.soundandvision\n\
+1:museum.southcarolina\n\
+1:museum.southwest\n\
+1:museum.space\n\
+1:museum.spy\n\
+1:museum.square\n\
+1:museum.stadt\n\
+1:museum.stalbans\n\
+1:museum.starnberg\n\
+1:museum.state\n\
+1:museum.stateofdelaware\n\
+1:museum.station\n\
+1:museum.steam\n\
+1:museum.steiermark\n\
+1:museum.stjohn\n\
+1:museum.stockholm\n\
+1:museum.stpetersburg\n\
+1:museum.stuttgart\n\
+1:museum.suisse\n\
+1:museum.surgeonshall\n\
+1:museum.surrey\n\
+1:museum.svizzera\n\
+1:museum.sweden\n\
+1:museum.sydney\n\
+1:museum.tank\n\
+1:museum.tcm\n\
+1:museum.technology\n\
+1:museum.telekommunikation\n\
+1:museum.television\n\
+1:museum.texas\n\
+1:museum.textile\n\
+1:museum.theater\n\
+1:museum.time\n\
+1:museum.timekeeping\n\
+1:museum.topology\n\
+1:museum.torino\n\
+1:museum.touch\n\
+1:museum.town\n\
+1:museum.transport\n\
+1:museum.tree\n\
+1:museum.trolley\n\
+1:museum.trust\n\
+1:museum.trustee\n\
+1:museum.uhren\n\
+1:museum.ulm\n\
+1:museum.undersea\n\
+1:museum.university\n\
+1:museum.usa\n\
+1:museum.usantiques\n\
+1:museum.usarts\n\
+1:museum.uscountryestate\n\
+1:museum.usculture\n\
+1:museum.usdecorativearts\n\
+1:museum.usgarden\n\
+1:museum.ushistory\n\
+1:museum.ushuaia\n\
+1:museum.uslivinghistory\n\
+1:museum.utah\n\
+1:museum.uvic\n\
+1:museum.valley\n\
+1:museum.vantaa\n\
+1:museum.versailles\n\
+1:museum.viking\n\
+1:museum.village\n\
+1:museum.virginia\n\
+1:museum.virtual\n\
+1:museum.virtuel\n\
+1:museum.vlaanderen\n\
+1:museum.volkenkunde\n\
+1:museum.wales\n\
+1:museum.wallonie\n\
+1:museum.war\n\
+1:museum.washingtondc\n\
+1:museum.watch-and-clock\n\
+1:museum.watchandclock\n\
+1:museum.western\n\
+1:museum.westfalen\n\
+1:museum.whaling\n\
+1:museum.wildlife\n\
+1:museum.williamsburg\n\
+1:museum.windmill\n\
+1:museum.workshop\n\
+1:museum.xn--9dbhblg6di\n\
+1:museum.xn--comunicaes-v6a2o\n\
+1:museum.xn--correios-e-telecomunicaes-ghc29a\n\
+1:museum.xn--h1aegh\n\
+1:museum.xn--lns-qla\n\
+1:museum.york\n\
+1:museum.yorkshire\n\
+1:museum.yosemite\n\
+1:museum.youth\n\
+1:museum.zoological\n\
+1:museum.zoology\n\
+1:museum.иком\n\
+1:museum.ירושלים\n\
+1:music\n\
+1:mutual\n\
+1:mv\n\
+1:mv.aero\n\
+1:mv.biz\n\
+1:mv.com\n\
+1:mv.coop\n\
+1:mv.edu\n\
+1:mv.gov\n\
+1:mv.info\n\
+1:mv.int\n\
+1:mv.mil\n\
+1:mv.museum\n\
+1:mv.name\n\
+1:mv.net\n\
+1:mv.org\n\
+1:mv.pro\n\
+1:mw\n\
+1:mw.ac\n\
+1:mw.biz\n\
+1:mw.co\n\
+1:mw.com\n\
+1:mw.coop\n\
+1:mw.edu\n\
+1:mw.gov\n\
+1:mw.int\n\
+1:mw.museum\n\
+1:mw.net\n\
+1:mw.org\n\
+1:mx\n\
+2:mx.blogspot\n\
+1:mx.com\n\
+1:mx.edu\n\
+1:mx.gob\n\
+1:mx.net\n\
+1:mx.org\n\
+1:my\n\
+1:my.biz\n\
+2:my.blogspot\n\
+1:my.com\n\
+1:my.edu\n\
+1:my.gov\n\
+1:my.mil\n\
+1:my.name\n\
+1:my.net\n\
+1:my.org\n\
+1:mz\n\
+1:mz.ac\n\
+1:mz.adv\n\
+1:mz.co\n\
+1:mz.edu\n\
+1:mz.gov\n\
+1:mz.mil\n\
+1:mz.net\n\
+1:mz.org\n\
+1:na\n\
+1:na.ca\n\
+1:na.cc\n\
+1:na.co\n\
+1:na.com\n\
+1:na.dr\n\
+1:na.in\n\
+1:na.info\n\
+1:na.mobi\n\
+1:na.mx\n\
+1:na.name\n\
+1:na.or\n\
+1:na.org\n\
+1:na.pro\n\
+1:na.school\n\
+1:na.tv\n\
+1:na.us\n\
+1:na.ws\n\
+1:nab\n\
+1:nagoya\n\
+1:name\n\
+2:name.her.forgot\n\
+2:name.his.forgot\n\
+1:natura\n\
+1:navy\n\
+1:nba\n\
+1:nc\n\
+1:nc.asso\n\
+1:nc.nom\n\
+1:ne\n\
+1:nec\n\
+1:net\n\
+2:net.adobeaemcloud\n\
+2:net.adobeio-static\n\
+2:net.adobeioruntime\n\
+2:net.akadns\n\
+2:net.akamai\n\
+2:net.akamai-staging\n\
+2:net.akamaiedge\n\
+2:net.akamaiedge-staging\n\
+2:net.akamaihd\n\
+2:net.akamaihd-staging\n\
+2:net.akamaiorigin\n\
+2:net.akamaiorigin-staging\n\
+2:net.akamaized\n\
+2:net.akamaized-staging\n\
+2:net.alwaysdata\n\
+2:net.appudo\n\
+2:net.at-band-camp\n\
+2:net.atlassian-dev.prod.cdn\n\
+2:net.azure-mobile\n\
+2:net.azurestaticapps\n\
+2:net.azurestaticapps.1\n\
+2:net.azurestaticapps.2\n\
+2:net.azurestaticapps.3\n\
+2:net.azurestaticapps.centralus\n\
+2:net.azurestaticapps.eastasia\n\
+2:net.azurestaticapps.eastus2\n\
+2:net.azurestaticapps.westeurope\n\
+2:net.azurestaticapps.westus2\n\
+2:net.azurewebsites\n\
+2:net.bar0\n\
+2:net.bar1\n\
+2:net.bar2\n\
+2:net.barsy\n\
+2:net.bitbridge\n\
+2:net.blackbaudcdn\n\
+2:net.blogdns\n\
+2:net.boomla\n\
+2:net.bounceme\n\
+2:net.bplaced\n\
+2:net.broke-it\n\
+2:net.buyshouses\n\
+2:net.casacam\n\
+2:net.cdn-edges\n\
+2:net.cdn77.r\n\
+2:net.cdn77-ssl\n\
+2:net.channelsdvr\n\
+2:net.channelsdvr.u\n\
+2:net.clickrising\n\
+2:net.cloudaccess\n\
+2:net.cloudapp\n\
+2:net.cloudfront\n\
+2:net.cloudfunctions\n\
+2:net.cloudjiffy\n\
+2:net.cloudjiffy.fra1-de\n\
+2:net.cloudjiffy.west1-us\n\
+2:net.cloudycluster\n\
+2:net.community-pro\n\
+2:net.cryptonomic.*\n\
+2:net.dattolocal\n\
+2:net.ddns\n\
+2:net.debian\n\
+2:net.definima\n\
+2:net.dnsalias\n\
+2:net.dnsdojo\n\
+2:net.dnsup\n\
+2:net.does-it\n\
+2:net.dontexist\n\
+2:net.dsmynas\n\
+2:net.dynalias\n\
+2:net.dynathome\n\
+2:net.dynu\n\
+2:net.dynv6\n\
+2:net.eating-organic\n\
+2:net.edgeapp\n\
+2:net.edgekey\n\
+2:net.edgekey-staging\n\
+2:net.edgesuite\n\
+2:net.edgesuite-staging\n\
+2:net.elastx.jls-sto1\n\
+2:net.elastx.jls-sto2\n\
+2:net.elastx.jls-sto3\n\
+2:net.endofinternet\n\
+2:net.familyds\n\
+2:net.fastly.freetls\n\
+2:net.fastly.map\n\
+2:net.fastly.prod.a\n\
+2:net.fastly.prod.global\n\
+2:net.fastly.ssl.a\n\
+2:net.fastly.ssl.b\n\
+2:net.fastly.ssl.global\n\
+2:net.fastlylb\n\
+2:net.fastlylb.map\n\
+2:net.faststacks\n\
+2:net.feste-ip\n\
+2:net.firewall-gateway\n\
+2:net.flynnhosting\n\
+2:net.from-az\n\
+2:net.from-co\n\
+2:net.from-la\n\
+2:net.from-ny\n\
+2:net.gb\n\
+2:net.gets-it\n\
+2:net.ham-radio-op\n\
+2:net.heteml\n\
+2:net.hicam\n\
+2:net.homeftp\n\
+2:net.homeip\n\
+2:net.homelinux\n\
+2:net.homeunix\n\
+2:net.hu\n\
+2:net.in\n\
+2:net.in-dsl\n\
+2:net.in-the-band\n\
+2:net.in-vpn\n\
+2:net.iobb\n\
+2:net.ipifony\n\
+2:net.is-a-chef\n\
+2:net.is-a-geek\n\
+2:net.isa-geek\n\
+2:net.jp\n\
+2:net.kicks-ass\n\
+2:net.kinghost\n\
+2:net.knx-server\n\
+2:net.krellian\n\
+2:net.massivegrid.paas.fr-1\n\
+2:net.massivegrid.paas.lon-1\n\
+2:net.massivegrid.paas.lon-2\n\
+2:net.massivegrid.paas.ny-1\n\
+2:net.massivegrid.paas.ny-2\n\
+2:net.massivegrid.paas.sg-1\n\
+2:net.meinforum\n\
+2:net.memset\n\
+2:net.moonscale\n\
+2:net.myamaze\n\
+2:net.mydatto\n\
+2:net.mydissent\n\
+2:net.myeffect\n\
+2:net.myfritz\n\
+2:net.mymediapc\n\
+2:net.mypsx\n\
+2:net.mysecuritycamera\n\
+2:net.myspreadshop\n\
+2:net.nhlfan\n\
+2:net.no-ip\n\
+2:net.now-dns\n\
+2:net.office-on-the\n\
+2:net.onavstack\n\
+2:net.ovh.hosting.*\n\
+2:net.ovh.webpaas.*\n\
+2:net.ownip\n\
+2:net.pgafan\n\
+2:net.podzone\n\
+2:net.privatizehealthinsurance\n\
+2:net.rackmaze\n\
+2:net.redirectme\n\
+2:net.reserve-online\n\
+2:net.ru\n\
+2:net.saveincloud.jelastic\n\
+2:net.saveincloud.nordeste-idc\n\
+2:net.scaleforce.j\n\
+2:net.schokokeks\n\
+2:net.scrapper-site\n\
+2:net.se\n\
+2:net.seidat\n\
+2:net.selfip\n\
+2:net.sells-it\n\
+2:net.senseering\n\
+2:net.servebbs\n\
+2:net.serveblog\n\
+2:net.serveftp\n\
+2:net.serveminecraft\n\
+2:net.shopselect\n\
+2:net.siteleaf\n\
+2:net.square7\n\
+2:net.squares\n\
+2:net.srcf.soc\n\
+2:net.srcf.user\n\
+2:net.static-access\n\
+2:net.supabase\n\
+2:net.sytes\n\
+2:net.t3l3p0rt\n\
+2:net.tailscale.beta\n\
+2:net.thruhere\n\
+2:net.torproject\n\
+2:net.torproject.pages\n\
+2:net.ts\n\
+2:net.tsukaeru.jelastic\n\
+2:net.twmail\n\
+2:net.uk\n\
+2:net.uni5\n\
+2:net.vpndns\n\
+2:net.vps-host\n\
+2:net.vps-host.jelastic.atl\n\
+2:net.vps-host.jelastic.njs\n\
+2:net.vps-host.jelastic.ric\n\
+2:net.webhop\n\
+2:net.yandexcloud\n\
+2:net.yandexcloud.storage\n\
+2:net.yandexcloud.website\n\
+2:net.za\n\
+1:netbank\n\
+1:netflix\n\
+1:network\n\
+2:network.alces.*\n\
+2:network.arvo\n\
+2:network.azimuth\n\
+2:network.co\n\
+2:network.tlon\n\
+1:neustar\n\
+1:new\n\
+1:news\n\
+2:news.noticeable\n\
+1:next\n\
+1:nextdirect\n\
+1:nexus\n\
+1:nf\n\
+1:nf.arts\n\
+1:nf.com\n\
+1:nf.firm\n\
+1:nf.info\n\
+1:nf.net\n\
+1:nf.other\n\
+1:nf.per\n\
+1:nf.rec\n\
+1:nf.store\n\
+1:nf.web\n\
+1:nfl\n\
+1:ng\n\
+2:ng.col\n\
+1:ng.com\n\
+2:ng.com.blogspot\n\
+1:ng.edu\n\
+2:ng.firm\n\
+2:ng.gen\n\
+1:ng.gov\n\
+1:ng.i\n\
+2:ng.ltd\n\
+1:ng.mil\n\
+1:ng.mobi\n\
+1:ng.name\n\
+1:ng.net\n\
+2:ng.ngo\n\
+1:ng.org\n\
+1:ng.sch\n\
+1:ngo\n\
+1:nhk\n\
+1:ni\n\
+1:ni.ac\n\
+1:ni.biz\n\
+1:ni.co\n\
+1:ni.com\n\
+1:ni.edu\n\
+1:ni.gob\n\
+1:ni.in\n\
+1:ni.info\n\
+1:ni.int\n\
+1:ni.mil\n\
+1:ni.net\n\
+1:ni.nom\n\
+1:ni.org\n\
+1:ni.web\n\
+1:nico\n\
+1:nike\n\
+1:nikon\n\
+1:ninja\n\
+1:nissan\n\
+1:nissay\n\
+1:nl\n\
+2:nl.123website\n\
+2:nl.blogspot\n\
+2:nl.cistron\n\
+2:nl.co\n\
+2:nl.demon\n\
+2:nl.gov\n\
+2:nl.hosting-cluster\n\
+2:nl.khplay\n\
+2:nl.myspreadshop\n\
+2:nl.transurl.*\n\
+1:no\n\
+2:no.123hjemmeside\n\
+1:no.aa\n\
+1:no.aa.gs\n\
+1:no.aarborte\n\
+1:no.aejrie\n\
+1:no.afjord\n\
+1:no.agdenes\n\
+1:no.ah\n\
+1:no.ah.gs\n\
+1:no.akershus.nes\n\
+1:no.aknoluokta\n\
+1:no.akrehamn\n\
+1:no.al\n\
+1:no.alaheadju\n\
+1:no.alesund\n\
+1:no.algard\n\
+1:no.alstahaug\n\
+1:no.alta\n\
+1:no.alvdal\n\
+1:no.amli\n\
+1:no.amot\n\
+1:no.andasuolo\n\
+1:no.andebu\n\
+1:no.andoy\n\
+1:no.andøy\n\
+1:no.ardal\n\
+1:no.aremark\n\
+1:no.arendal\n\
+1:no.arna\n\
+1:no.aseral\n\
+1:no.asker\n\
+1:no.askim\n\
+1:no.askoy\n\
+1:no.askvoll\n\
+1:no.askøy\n\
+1:no.asnes\n\
+1:no.audnedaln\n\
+1:no.aukra\n\
+1:no.aure\n\
+1:no.aurland\n\
+1:no.aurskog-holand\n\
+1:no.aurskog-høland\n\
+1:no.austevoll\n\
+1:no.austrheim\n\
+1:no.averoy\n\
+1:no.averøy\n\
+1:no.badaddja\n\
+1:no.bahcavuotna\n\
+1:no.bahccavuotna\n\
+1:no.baidar\n\
+1:no.bajddar\n\
+1:no.balat\n\
+1:no.balestrand\n\
+1:no.ballangen\n\
+1:no.balsfjord\n\
+1:no.bamble\n\
+1:no.bardu\n\
+1:no.barum\n\
+1:no.batsfjord\n\
+1:no.bearalvahki\n\
+1:no.bearalváhki\n\
+1:no.beardu\n\
+1:no.beiarn\n\
+1:no.berg\n\
+1:no.bergen\n\
+1:no.berlevag\n\
+1:no.berlevåg\n\
+1:no.bievat\n\
+1:no.bievát\n\
+1:no.bindal\n\
+1:no.birkenes\n\
+1:no.bjarkoy\n\
+1:no.bjarkøy\n\
+1:no.bjerkreim\n\
+1:no.bjugn\n\
+2:no.blogspot\n\
+1:no.bodo\n\
+1:no.bodø\n\
+1:no.bokn\n\
+1:no.bomlo\n\
+1:no.bremanger\n\
+1:no.bronnoy\n\
+1:no.bronnoysund\n\
+1:no.brumunddal\n\
+1:no.bryne\n\
+1:no.brønnøy\n\
+1:no.brønnøysund\n\
+1:no.bu\n\
+1:no.bu.gs\n\
+1:no.budejju\n\
+1:no.buskerud.nes\n\
+1:no.bygland\n\
+1:no.bykle\n\
+1:no.báhcavuotna\n\
+1:no.báhccavuotna\n\
+1:no.báidár\n\
+1:no.bájddar\n\
+1:no.bálát\n\
+1:no.bådåddjå\n\
+1:no.båtsfjord\n\
+1:no.bærum\n\
+1:no.bømlo\n\
+1:no.cahcesuolo\n\
+2:no.co\n\
+1:no.davvenjarga\n\
+1:no.davvenjárga\n\
+1:no.davvesiida\n\
+1:no.deatnu\n\
+1:no.dep\n\
+1:no.dielddanuorri\n\
+1:no.divtasvuodna\n\
+1:no.divttasvuotna\n\
+1:no.donna\n\
+1:no.dovre\n\
+1:no.drammen\n\
+1:no.drangedal\n\
+1:no.drobak\n\
+1:no.drøbak\n\
+1:no.dyroy\n\
+1:no.dyrøy\n\
+1:no.dønna\n\
+1:no.egersund\n\
+1:no.eid\n\
+1:no.eidfjord\n\
+1:no.eidsberg\n\
+1:no.eidskog\n\
+1:no.eidsvoll\n\
+1:no.eigersund\n\
+1:no.elverum\n\
+1:no.enebakk\n\
+1:no.engerdal\n\
+1:no.etne\n\
+1:no.etnedal\n\
+1:no.evenassi\n\
+1:no.evenes\n\
+1:no.evenášši\n\
+1:no.evje-og-hornnes\n\
+1:no.farsund\n\
+1:no.fauske\n\
+1:no.fedje\n\
+1:no.fet\n\
+1:no.fetsund\n\
+1:no.fhs\n\
+1:no.finnoy\n\
+1:no.finnøy\n\
+1:no.fitjar\n\
+1:no.fjaler\n\
+1:no.fjell\n\
+1:no.fla\n\
+1:no.flakstad\n\
+1:no.flatanger\n\
+1:no.flekkefjord\n\
+1:no.flesberg\n\
+1:no.flora\n\
+1:no.floro\n\
+1:no.florø\n\
+1:no.flå\n\
+1:no.fm\n\
+1:no.fm.gs\n\
+1:no.folkebibl\n\
+1:no.folldal\n\
+1:no.forde\n\
+1:no.forsand\n\
+1:no.fosnes\n\
+1:no.frana\n\
+1:no.fredrikstad\n\
+1:no.frei\n\
+1:no.frogn\n\
+1:no.froland\n\
+1:no.frosta\n\
+1:no.froya\n\
+1:no.fræna\n\
+1:no.frøya\n\
+1:no.fuoisku\n\
+1:no.fuossko\n\
+1:no.fusa\n\
+1:no.fylkesbibl\n\
+1:no.fyresdal\n\
+1:no.førde\n\
+1:no.gaivuotna\n\
+1:no.galsa\n\
+1:no.gamvik\n\
+1:no.gangaviika\n\
+1:no.gaular\n\
+1:no.gausdal\n\
+1:no.giehtavuoatna\n\
+1:no.gildeskal\n\
+1:no.gildeskål\n\
+1:no.giske\n\
+1:no.gjemnes\n\
+1:no.gjerdrum\n\
+1:no.gjerstad\n\
+1:no.gjesdal\n\
+1:no.gjovik\n\
+1:no.gjøvik\n\
+1:no.gloppen\n\
+1:no.gol\n\
+1:no.gran\n\
+1:no.grane\n\
+1:no.granvin\n\
+1:no.gratangen\n\
+1:no.grimstad\n\
+1:no.grong\n\
+1:no.grue\n\
+1:no.gulen\n\
+1:no.guovdageaidnu\n\
+1:no.gáivuotna\n\
+1:no.gálsá\n\
+1:no.gáŋgaviika\n\
+1:no.ha\n\
+1:no.habmer\n\
+1:no.hadsel\n\
+1:no.hagebostad\n\
+1:no.halden\n\
+1:no.halsa\n\
+1:no.hamar\n\
+1:no.hamaroy\n\
+1:no.hammarfeasta\n\
+1:no.hammerfest\n\
+1:no.hapmir\n\
+1:no.haram\n\
+1:no.hareid\n\
+1:no.harstad\n\
+1:no.hasvik\n\
+1:no.hattfjelldal\n\
+1:no.haugesund\n\
+1:no.hedmark.os\n\
+1:no.hedmark.valer\n\
+1:no.hedmark.våler\n\
+1:no.hedmark.xn--vler-qoa\n\
+1:no.hemne\n\
+1:no.hemnes\n\
+1:no.hemsedal\n\
+1:no.herad\n\
+1:no.hitra\n\
+1:no.hjartdal\n\
+1:no.hjelmeland\n\
+1:no.hl\n\
+1:no.hl.gs\n\
+1:no.hm\n\
+1:no.hm.gs\n\
+1:no.hobol\n\
+1:no.hobøl\n\
+1:no.hof\n\
+1:no.hokksund\n\
+1:no.hol\n\
+1:no.hole\n\
+1:no.holmestrand\n\
+1:no.holtalen\n\
+1:no.holtålen\n\
+1:no.honefoss\n\
+1:no.hordaland.os\n\
+1:no.hornindal\n\
+1:no.horten\n\
+1:no.hoyanger\n\
+1:no.hoylandet\n\
+1:no.hurdal\n\
+1:no.hurum\n\
+1:no.hvaler\n\
+1:no.hyllestad\n\
+1:no.hábmer\n\
+1:no.hámmárfeasta\n\
+1:no.hápmir\n\
+1:no.hå\n\
+1:no.hægebostad\n\
+1:no.hønefoss\n\
+1:no.høyanger\n\
+1:no.høylandet\n\
+1:no.ibestad\n\
+1:no.idrett\n\
+1:no.inderoy\n\
+1:no.inderøy\n\
+1:no.iveland\n\
+1:no.ivgu\n\
+1:no.jan-mayen\n\
+1:no.jan-mayen.gs\n\
+1:no.jessheim\n\
+1:no.jevnaker\n\
+1:no.jolster\n\
+1:no.jondal\n\
+1:no.jorpeland\n\
+1:no.jølster\n\
+1:no.jørpeland\n\
+1:no.kafjord\n\
+1:no.karasjohka\n\
+1:no.karasjok\n\
+1:no.karlsoy\n\
+1:no.karmoy\n\
+1:no.karmøy\n\
+1:no.kautokeino\n\
+1:no.kirkenes\n\
+1:no.klabu\n\
+1:no.klepp\n\
+1:no.klæbu\n\
+1:no.kommune\n\
+1:no.kongsberg\n\
+1:no.kongsvinger\n\
+1:no.kopervik\n\
+1:no.kraanghke\n\
+1:no.kragero\n\
+1:no.kragerø\n\
+1:no.kristiansand\n\
+1:no.kristiansund\n\
+1:no.krodsherad\n\
+1:no.krokstadelva\n\
+1:no.kråanghke\n\
+1:no.krødsherad\n\
+1:no.kvafjord\n\
+1:no.kvalsund\n\
+1:no.kvam\n\
+1:no.kvanangen\n\
+1:no.kvinesdal\n\
+1:no.kvinnherad\n\
+1:no.kviteseid\n\
+1:no.kvitsoy\n\
+1:no.kvitsøy\n\
+1:no.kvæfjord\n\
+1:no.kvænangen\n\
+1:no.kárášjohka\n\
+1:no.kåfjord\n\
+1:no.laakesvuemie\n\
+1:no.lahppi\n\
+1:no.langevag\n\
+1:no.langevåg\n\
+1:no.lardal\n\
+1:no.larvik\n\
+1:no.lavagis\n\
+1:no.lavangen\n\
+1:no.leangaviika\n\
+1:no.leaŋgaviika\n\
+1:no.lebesby\n\
+1:no.leikanger\n\
+1:no.leirfjord\n\
+1:no.leirvik\n\
+1:no.leka\n\
+1:no.leksvik\n\
+1:no.lenvik\n\
+1:no.lerdal\n\
+1:no.lesja\n\
+1:no.levanger\n\
+1:no.lier\n\
+1:no.lierne\n\
+1:no.lillehammer\n\
+1:no.lillesand\n\
+1:no.lindas\n\
+1:no.lindesnes\n\
+1:no.lindås\n\
+1:no.loabat\n\
+1:no.loabát\n\
+1:no.lodingen\n\
+1:no.lom\n\
+1:no.loppa\n\
+1:no.lorenskog\n\
+1:no.loten\n\
+1:no.lund\n\
+1:no.lunner\n\
+1:no.luroy\n\
+1:no.lurøy\n\
+1:no.luster\n\
+1:no.lyngdal\n\
+1:no.lyngen\n\
+1:no.láhppi\n\
+1:no.lærdal\n\
+1:no.lødingen\n\
+1:no.lørenskog\n\
+1:no.løten\n\
+1:no.malatvuopmi\n\
+1:no.malselv\n\
+1:no.malvik\n\
+1:no.mandal\n\
+1:no.marker\n\
+1:no.marnardal\n\
+1:no.masfjorden\n\
+1:no.masoy\n\
+1:no.matta-varjjat\n\
+1:no.meland\n\
+1:no.meldal\n\
+1:no.melhus\n\
+1:no.meloy\n\
+1:no.meløy\n\
+1:no.meraker\n\
+1:no.meråker\n\
+1:no.midsund\n\
+1:no.midtre-gauldal\n\
+1:no.mil\n\
+1:no.mjondalen\n\
+1:no.mjøndalen\n\
+1:no.mo-i-rana\n\
+1:no.moareke\n\
+1:no.modalen\n\
+1:no.modum\n\
+1:no.molde\n\
+1:no.more-og-romsdal.heroy\n\
+1:no.more-og-romsdal.sande\n\
+1:no.mosjoen\n\
+1:no.mosjøen\n\
+1:no.moskenes\n\
+1:no.moss\n\
+1:no.mosvik\n\
+1:no.moåreke\n\
+1:no.mr\n\
+1:no.mr.gs\n\
+1:no.muosat\n\
+1:no.muosát\n\
+1:no.museum\n\
+2:no.myspreadshop\n\
+1:no.málatvuopmi\n\
+1:no.mátta-várjjat\n\
+1:no.målselv\n\
+1:no.måsøy\n\
+1:no.møre-og-romsdal.herøy\n\
+1:no.møre-og-romsdal.sande\n\
+1:no.naamesjevuemie\n\
+1:no.namdalseid\n\
+1:no.namsos\n\
+1:no.namsskogan\n\
+1:no.nannestad\n\
+1:no.naroy\n\
+1:no.narviika\n\
+1:no.narvik\n\
+1:no.naustdal\n\
+1:no.navuotna\n\
+1:no.nedre-eiker\n\
+1:no.nesna\n\
+1:no.nesodden\n\
+1:no.nesoddtangen\n\
+1:no.nesseby\n\
+1:no.nesset\n\
+1:no.nissedal\n\
+1:no.nittedal\n\
+1:no.nl\n\
+1:no.nl.gs\n\
+1:no.nord-aurdal\n\
+1:no.nord-fron\n\
+1:no.nord-odal\n\
+1:no.norddal\n\
+1:no.nordkapp\n\
+1:no.nordland.bo\n\
+1:no.nordland.bø\n\
+1:no.nordland.heroy\n\
+1:no.nordland.herøy\n\
+1:no.nordland.xn--b-5ga\n\
+1:no.nordland.xn--hery-ira\n\
+1:no.nordre-land\n\
+1:no.nordreisa\n\
+1:no.nore-og-uvdal\n\
+1:no.notodden\n\
+1:no.notteroy\n\
+1:no.nt\n\
+1:no.nt.gs\n\
+1:no.návuotna\n\
+1:no.nååmesjevuemie\n\
+1:no.nærøy\n\
+1:no.nøtterøy\n\
+1:no.odda\n\
+1:no.of\n\
+1:no.of.gs\n\
+1:no.oksnes\n\
+1:no.ol\n\
+1:no.ol.gs\n\
+1:no.omasvuotna\n\
+1:no.oppdal\n\
+1:no.oppegard\n\
+1:no.oppegård\n\
+1:no.orkanger\n\
+1:no.orkdal\n\
+1:no.orland\n\
+1:no.orskog\n\
+1:no.orsta\n\
+1:no.osen\n\
+1:no.oslo\n\
+1:no.oslo.gs\n\
+1:no.osoyro\n\
+1:no.osteroy\n\
+1:no.osterøy\n\
+1:no.ostfold.valer\n\
+1:no.ostre-toten\n\
+1:no.osøyro\n\
+1:no.overhalla\n\
+1:no.ovre-eiker\n\
+1:no.oyer\n\
+1:no.oygarden\n\
+1:no.oystre-slidre\n\
+1:no.porsanger\n\
+1:no.porsangu\n\
+1:no.porsgrunn\n\
+1:no.porsáŋgu\n\
+1:no.priv\n\
+1:no.rade\n\
+1:no.radoy\n\
+1:no.radøy\n\
+1:no.rahkkeravju\n\
+1:no.raholt\n\
+1:no.raisa\n\
+1:no.rakkestad\n\
+1:no.ralingen\n\
+1:no.rana\n\
+1:no.randaberg\n\
+1:no.rauma\n\
+1:no.rendalen\n\
+1:no.rennebu\n\
+1:no.rennesoy\n\
+1:no.rennesøy\n\
+1:no.rindal\n\
+1:no.ringebu\n\
+1:no.ringerike\n\
+1:no.ringsaker\n\
+1:no.risor\n\
+1:no.rissa\n\
+1:no.risør\n\
+1:no.rl\n\
+1:no.rl.gs\n\
+1:no.roan\n\
+1:no.rodoy\n\
+1:no.rollag\n\
+1:no.romsa\n\
+1:no.romskog\n\
+1:no.roros\n\
+1:no.rost\n\
+1:no.royken\n\
+1:no.royrvik\n\
+1:no.ruovat\n\
+1:no.rygge\n\
+1:no.ráhkkerávju\n\
+1:no.ráisa\n\
+1:no.råde\n\
+1:no.råholt\n\
+1:no.rælingen\n\
+1:no.rødøy\n\
+1:no.rømskog\n\
+1:no.røros\n\
+1:no.røst\n\
+1:no.røyken\n\
+1:no.røyrvik\n\
+1:no.salangen\n\
+1:no.salat\n\
+1:no.saltdal\n\
+1:no.samnanger\n\
+1:no.sandefjord\n\
+1:no.sandnes\n\
+1:no.sandnessjoen\n\
+1:no.sandnessjøen\n\
+1:no.sandoy\n\
+1:no.sandøy\n\
+1:no.sarpsborg\n\
+1:no.sauda\n\
+1:no.sauherad\n\
+1:no.sel\n\
+1:no.selbu\n\
+1:no.selje\n\
+1:no.seljord\n\
+1:no.sf\n\
+1:no.sf.gs\n\
+1:no.siellak\n\
+1:no.sigdal\n\
+1:no.siljan\n\
+1:no.sirdal\n\
+1:no.skanit\n\
+1:no.skanland\n\
+1:no.skaun\n\
+1:no.skedsmo\n\
+1:no.skedsmokorset\n\
+1:no.ski\n\
+1:no.skien\n\
+1:no.skierva\n\
+1:no.skiervá\n\
+1:no.skiptvet\n\
+1:no.skjak\n\
+1:no.skjervoy\n\
+1:no.skjervøy\n\
+1:no.skjåk\n\
+1:no.skodje\n\
+1:no.skánit\n\
+1:no.skånland\n\
+1:no.slattum\n\
+1:no.smola\n\
+1:no.smøla\n\
+1:no.snaase\n\
+1:no.snasa\n\
+1:no.snillfjord\n\
+1:no.snoasa\n\
+1:no.snåase\n\
+1:no.snåsa\n\
+1:no.sogndal\n\
+1:no.sogne\n\
+1:no.sokndal\n\
+1:no.sola\n\
+1:no.solund\n\
+1:no.somna\n\
+1:no.sondre-land\n\
+1:no.songdalen\n\
+1:no.sor-aurdal\n\
+1:no.sor-fron\n\
+1:no.sor-odal\n\
+1:no.sor-varanger\n\
+1:no.sorfold\n\
+1:no.sorreisa\n\
+1:no.sortland\n\
+1:no.sorum\n\
+1:no.spjelkavik\n\
+1:no.spydeberg\n\
+1:no.st\n\
+1:no.st.gs\n\
+1:no.stange\n\
+1:no.stat\n\
+1:no.stathelle\n\
+1:no.stavanger\n\
+1:no.stavern\n\
+1:no.steigen\n\
+1:no.steinkjer\n\
+1:no.stjordal\n\
+1:no.stjordalshalsen\n\
+1:no.stjørdal\n\
+1:no.stjørdalshalsen\n\
+1:no.stokke\n\
+1:no.stor-elvdal\n\
+1:no.stord\n\
+1:no.stordal\n\
+1:no.storfjord\n\
+1:no.strand\n\
+1:no.stranda\n\
+1:no.stryn\n\
+1:no.sula\n\
+1:no.suldal\n\
+1:no.sund\n\
+1:no.sunndal\n\
+1:no.surnadal\n\
+1:no.svalbard\n\
+1:no.svalbard.gs\n\
+1:no.sveio\n\
+1:no.svelvik\n\
+1:no.sykkylven\n\
+1:no.sálat\n\
+1:no.sálát\n\
+1:no.søgne\n\
+1:no.sømna\n\
+1:no.søndre-land\n\
+1:no.sør-aurdal\n\
+1:no.sør-fron\n\
+1:no.sør-odal\n\
+1:no.sør-varanger\n\
+1:no.sørfold\n\
+1:no.sørreisa\n\
+1:no.sørum\n\
+1:no.tana\n\
+1:no.tananger\n\
+1:no.telemark.bo\n\
+1:no.telemark.bø\n\
+1:no.telemark.xn--b-5ga\n\
+1:no.time\n\
+1:no.tingvoll\n\
+1:no.tinn\n\
+1:no.tjeldsund\n\
+1:no.tjome\n\
+1:no.tjøme\n\
+1:no.tm\n\
+1:no.tm.gs\n\
+1:no.tokke\n\
+1:no.tolga\n\
+1:no.tonsberg\n\
+1:no.torsken\n\
+1:no.tr\n\
+1:no.tr.gs\n\
+1:no.trana\n\
+1:no.tranby\n\
+1:no.tranoy\n\
+1:no.tranøy\n\
+1:no.troandin\n\
+1:no.trogstad\n\
+1:no.tromsa\n\
+1:no.tromso\n\
+1:no.tromsø\n\
+1:no.trondheim\n\
+1:no.trysil\n\
+1:no.træna\n\
+1:no.trøgstad\n\
+1:no.tvedestrand\n\
+1:no.tydal\n\
+1:no.tynset\n\
+1:no.tysfjord\n\
+1:no.tysnes\n\
+1:no.tysvar\n\
+1:no.tysvær\n\
+1:no.tønsberg\n\
+1:no.ullensaker\n\
+1:no.ullensvang\n\
+1:no.ulvik\n\
+1:no.unjarga\n\
+1:no.unjárga\n\
+1:no.utsira\n\
+1:no.va\n\
+1:no.va.gs\n\
+1:no.vaapste\n\
+1:no.vadso\n\
+1:no.vadsø\n\
+1:no.vaga\n\
+1:no.vagan\n\
+1:no.vagsoy\n\
+1:no.vaksdal\n\
+1:no.valle\n\
+1:no.vang\n\
+1:no.vanylven\n\
+1:no.vardo\n\
+1:no.vardø\n\
+1:no.varggat\n\
+1:no.varoy\n\
+1:no.vefsn\n\
+1:no.vega\n\
+1:no.vegarshei\n\
+1:no.vegårshei\n\
+1:no.vennesla\n\
+1:no.verdal\n\
+1:no.verran\n\
+1:no.vestby\n\
+1:no.vestfold.sande\n\
+1:no.vestnes\n\
+1:no.vestre-slidre\n\
+1:no.vestre-toten\n\
+1:no.vestvagoy\n\
+1:no.vestvågøy\n\
+1:no.vevelstad\n\
+1:no.vf\n\
+1:no.vf.gs\n\
+1:no.vgs\n\
+1:no.vik\n\
+1:no.vikna\n\
+1:no.vindafjord\n\
+1:no.voagat\n\
+1:no.volda\n\
+1:no.voss\n\
+1:no.vossevangen\n\
+1:no.várggát\n\
+1:no.vågan\n\
+1:no.vågsøy\n\
+1:no.vågå\n\
+1:no.værøy\n\
+1:no.xn--andy-ira\n\
+1:no.xn--asky-ira\n\
+1:no.xn--aurskog-hland-jnb\n\
+1:no.xn--avery-yua\n\
+1:no.xn--bdddj-mrabd\n\
+1:no.xn--bearalvhki-y4a\n\
+1:no.xn--berlevg-jxa\n\
+1:no.xn--bhcavuotna-s4a\n\
+1:no.xn--bhccavuotna-k7a\n\
+1:no.xn--bidr-5nac\n\
+1:no.xn--bievt-0qa\n\
+1:no.xn--bjarky-fya\n\
+1:no.xn--bjddar-pta\n\
+1:no.xn--blt-elab\n\
+1:no.xn--bmlo-gra\n\
+1:no.xn--bod-2na\n\
+1:no.xn--brnny-wuac\n\
+1:no.xn--brnnysund-m8ac\n\
+1:no.xn--brum-voa\n\
+1:no.xn--btsfjord-9za\n\
+1:no.xn--davvenjrga-y4a\n\
+1:no.xn--dnna-gra\n\
+1:no.xn--drbak-wua\n\
+1:no.xn--dyry-ira\n\
+1:no.xn--eveni-0qa01ga\n\
+1:no.xn--finny-yua\n\
+1:no.xn--fjord-lra\n\
+1:no.xn--fl-zia\n\
+1:no.xn--flor-jra\n\
+1:no.xn--frde-gra\n\
+1:no.xn--frna-woa\n\
+1:no.xn--frya-hra\n\
+1:no.xn--ggaviika-8ya47h\n\
+1:no.xn--gildeskl-g0a\n\
+1:no.xn--givuotna-8ya\n\
+1:no.xn--gjvik-wua\n\
+1:no.xn--gls-elac\n\
+1:no.xn--h-2fa\n\
+1:no.xn--hbmer-xqa\n\
+1:no.xn--hcesuolo-7ya35b\n\
+1:no.xn--hgebostad-g3a\n\
+1:no.xn--hmmrfeasta-s4ac\n\
+1:no.xn--hnefoss-q1a\n\
+1:no.xn--hobl-ira\n\
+1:no.xn--holtlen-hxa\n\
+1:no.xn--hpmir-xqa\n\
+1:no.xn--hyanger-q1a\n\
+1:no.xn--hylandet-54a\n\
+1:no.xn--indery-fya\n\
+1:no.xn--jlster-bya\n\
+1:no.xn--jrpeland-54a\n\
+1:no.xn--karmy-yua\n\
+1:no.xn--kfjord-iua\n\
+1:no.xn--klbu-woa\n\
+1:no.xn--koluokta-7ya57h\n\
+1:no.xn--krager-gya\n\
+1:no.xn--kranghke-b0a\n\
+1:no.xn--krdsherad-m8a\n\
+1:no.xn--krehamn-dxa\n\
+1:no.xn--krjohka-hwab49j\n\
+1:no.xn--ksnes-uua\n\
+1:no.xn--kvfjord-nxa\n\
+1:no.xn--kvitsy-fya\n\
+1:no.xn--kvnangen-k0a\n\
+1:no.xn--l-1fa\n\
+1:no.xn--laheadju-7ya\n\
+1:no.xn--langevg-jxa\n\
+1:no.xn--ldingen-q1a\n\
+1:no.xn--leagaviika-52b\n\
+1:no.xn--lesund-hua\n\
+1:no.xn--lgrd-poac\n\
+1:no.xn--lhppi-xqa\n\
+1:no.xn--linds-pra\n\
+1:no.xn--loabt-0qa\n\
+1:no.xn--lrdal-sra\n\
+1:no.xn--lrenskog-54a\n\
+1:no.xn--lt-liac\n\
+1:no.xn--lten-gra\n\
+1:no.xn--lury-ira\n\
+1:no.xn--mely-ira\n\
+1:no.xn--merker-kua\n\
+1:no.xn--mjndalen-64a\n\
+1:no.xn--mlatvuopmi-s4a\n\
+1:no.xn--mli-tla\n\
+1:no.xn--mlselv-iua\n\
+1:no.xn--moreke-jua\n\
+1:no.xn--mosjen-eya\n\
+1:no.xn--mot-tla\n\
+1:no.xn--mre-og-romsdal-qqb.sande\n\
+1:no.xn--mre-og-romsdal-qqb.xn--hery-ira\n\
+1:no.xn--msy-ula0h\n\
+1:no.xn--mtta-vrjjat-k7af\n\
+1:no.xn--muost-0qa\n\
+1:no.xn--nmesjevuemie-tcba\n\
+1:no.xn--nry-yla5g\n\
+1:no.xn--nttery-byae\n\
+1:no.xn--nvuotna-hwa\n\
+1:no.xn--oppegrd-ixa\n\
+1:no.xn--ostery-fya\n\
+1:no.xn--osyro-wua\n\
+1:no.xn--porsgu-sta26f\n\
+1:no.xn--rady-ira\n\
+1:no.xn--rdal-poa\n\
+1:no.xn--rde-ula\n\
+1:no.xn--rdy-0nab\n\
+1:no.xn--rennesy-v1a\n\
+1:no.xn--rhkkervju-01af\n\
+1:no.xn--rholt-mra\n\
+1:no.xn--risa-5na\n\
+1:no.xn--risr-ira\n\
+1:no.xn--rland-uua\n\
+1:no.xn--rlingen-mxa\n\
+1:no.xn--rmskog-bya\n\
+1:no.xn--rros-gra\n\
+1:no.xn--rskog-uua\n\
+1:no.xn--rst-0na\n\
+1:no.xn--rsta-fra\n\
+1:no.xn--ryken-vua\n\
+1:no.xn--ryrvik-bya\n\
+1:no.xn--s-1fa\n\
+1:no.xn--sandnessjen-ogb\n\
+1:no.xn--sandy-yua\n\
+1:no.xn--seral-lra\n\
+1:no.xn--sgne-gra\n\
+1:no.xn--skierv-uta\n\
+1:no.xn--skjervy-v1a\n\
+1:no.xn--skjk-soa\n\
+1:no.xn--sknit-yqa\n\
+1:no.xn--sknland-fxa\n\
+1:no.xn--slat-5na\n\
+1:no.xn--slt-elab\n\
+1:no.xn--smla-hra\n\
+1:no.xn--smna-gra\n\
+1:no.xn--snase-nra\n\
+1:no.xn--sndre-land-0cb\n\
+1:no.xn--snes-poa\n\
+1:no.xn--snsa-roa\n\
+1:no.xn--sr-aurdal-l8a\n\
+1:no.xn--sr-fron-q1a\n\
+1:no.xn--sr-odal-q1a\n\
+1:no.xn--sr-varanger-ggb\n\
+1:no.xn--srfold-bya\n\
+1:no.xn--srreisa-q1a\n\
+1:no.xn--srum-gra\n\
+1:no.xn--stfold-9xa.xn--vler-qoa\n\
+1:no.xn--stjrdal-s1a\n\
+1:no.xn--stjrdalshalsen-sqb\n\
+1:no.xn--stre-toten-zcb\n\
+1:no.xn--tjme-hra\n\
+1:no.xn--tnsberg-q1a\n\
+1:no.xn--trany-yua\n\
+1:no.xn--trgstad-r1a\n\
+1:no.xn--trna-woa\n\
+1:no.xn--troms-zua\n\
+1:no.xn--tysvr-vra\n\
+1:no.xn--unjrga-rta\n\
+1:no.xn--vads-jra\n\
+1:no.xn--vard-jra\n\
+1:no.xn--vegrshei-c0a\n\
+1:no.xn--vestvgy-ixa6o\n\
+1:no.xn--vg-yiab\n\
+1:no.xn--vgan-qoa\n\
+1:no.xn--vgsy-qoa0j\n\
+1:no.xn--vre-eiker-k8a\n\
+1:no.xn--vrggt-xqad\n\
+1:no.xn--vry-yla5g\n\
+1:no.xn--yer-zna\n\
+1:no.xn--ygarden-p1a\n\
+1:no.xn--ystre-slidre-ujb\n\
+1:no.ákŋoluokta\n\
+1:no.álaheadju\n\
+1:no.áltá\n\
+1:no.åfjord\n\
+1:no.åkrehamn\n\
+1:no.ål\n\
+1:no.ålesund\n\
+1:no.ålgård\n\
+1:no.åmli\n\
+1:no.åmot\n\
+1:no.årdal\n\
+1:no.ås\n\
+1:no.åseral\n\
+1:no.åsnes\n\
+1:no.øksnes\n\
+1:no.ørland\n\
+1:no.ørskog\n\
+1:no.ørsta\n\
+1:no.østfold.våler\n\
+1:no.østre-toten\n\
+1:no.øvre-eiker\n\
+1:no.øyer\n\
+1:no.øygarden\n\
+1:no.øystre-slidre\n\
+1:no.čáhcesuolo\n\
+1:nokia\n\
+1:northwesternmutual\n\
+1:norton\n\
+1:now\n\
+1:nowruz\n\
+1:nowtv\n\
+1:np.*\n\
+1:nr\n\
+1:nr.biz\n\
+1:nr.com\n\
+1:nr.edu\n\
+1:nr.gov\n\
+1:nr.info\n\
+1:nr.net\n\
+1:nr.org\n\
+1:nra\n\
+1:nrw\n\
+1:ntt\n\
+1:nu\n\
+2:nu.enterprisecloud\n\
+2:nu.merseine\n\
+2:nu.mine\n\
+2:nu.shacknet\n\
+1:nyc\n\
+1:nz\n\
+1:nz.ac\n\
+1:nz.co\n\
+2:nz.co.blogspot\n\
+1:nz.cri\n\
+1:nz.geek\n\
+1:nz.gen\n\
+1:nz.govt\n\
+1:nz.health\n\
+1:nz.iwi\n\
+1:nz.kiwi\n\
+1:nz.maori\n\
+1:nz.mil\n\
+1:nz.māori\n\
+1:nz.net\n\
+1:nz.org\n\
+1:nz.parliament\n\
+1:nz.school\n\
+1:nz.xn--mori-qsa\n\
+1:obi\n\
+1:observer\n\
+1:office\n\
+1:okinawa\n\
+1:olayan\n\
+1:olayangroup\n\
+1:oldnavy\n\
+1:ollo\n\
+1:om\n\
+1:om.co\n\
+1:om.com\n\
+1:om.edu\n\
+1:om.gov\n\
+1:om.med\n\
+1:om.museum\n\
+1:om.net\n\
+1:om.org\n\
+1:om.pro\n\
+1:omega\n\
+1:one\n\
+2:one.homelink\n\
+2:one.onred\n\
+2:one.onred.staging\n\
+2:one.service\n\
+1:ong\n\
+1:onion\n\
+1:onl\n\
+1:online\n\
+2:online.barsy\n\
+2:online.eero\n\
+2:online.eero-stage\n\
+1:ooo\n\
+1:open\n\
+1:oracle\n\
+1:orange\n\
+2:orange.tech\n\
+1:org\n\
+2:org.accesscam\n\
+2:org.ae\n\
+2:org.altervista\n\
+2:org.amune.tele\n\
+2:org.barsy\n\
+2:org.blogdns\n\
+2:org.blogsite\n\
+2:org.bmoattachments\n\
+2:org.boldlygoingnowhere\n\
+2:org.cable-modem\n\
+2:org.camdvr\n\
+2:org.cdn77.c\n\
+2:org.cdn77.rsc\n\
+2:org.cdn77-secure.origin.ssl\n\
+2:org.certmgr\n\
+2:org.cloudns\n\
+2:org.collegefan\n\
+2:org.couchpotatofries\n\
+2:org.ddnss\n\
+2:org.diskstation\n\
+2:org.dnsalias\n\
+2:org.dnsdojo\n\
+2:org.doesntexist\n\
+2:org.dontexist\n\
+2:org.doomdns\n\
+2:org.dsmynas\n\
+2:org.duckdns\n\
+2:org.dvrdns\n\
+2:org.dynalias\n\
+2:org.dyndns\n\
+2:org.dyndns.go\n\
+2:org.dyndns.home\n\
+2:org.dynserv\n\
+2:org.endofinternet\n\
+2:org.endoftheinternet\n\
+2:org.eu\n\
+2:org.eu.al\n\
+2:org.eu.asso\n\
+2:org.eu.at\n\
+2:org.eu.au\n\
+2:org.eu.be\n\
+2:org.eu.bg\n\
+2:org.eu.ca\n\
+2:org.eu.cd\n\
+2:org.eu.ch\n\
+2:org.eu.cn\n\
+2:org.eu.cy\n\
+2:org.eu.cz\n\
+2:org.eu.de\n\
+2:org.eu.dk\n\
+2:org.eu.edu\n\
+2:org.eu.ee\n\
+2:org.eu.es\n\
+2:org.eu.fi\n\
+2:org.eu.fr\n\
+2:org.eu.gr\n\
+2:org.eu.hr\n\
+2:org.eu.hu\n\
+2:org.eu.ie\n\
+2:org.eu.il\n\
+2:org.eu.in\n\
+2:org.eu.int\n\
+2:org.eu.is\n\
+2:org.eu.it\n\
+2:org.eu.jp\n\
+2:org.eu.kr\n\
+2:org.eu.lt\n\
+2:org.eu.lu\n\
+2:org.eu.lv\n\
+2:org.eu.mc\n\
+2:org.eu.me\n\
+2:org.eu.mk\n\
+2:org.eu.mt\n\
+2:org.eu.my\n\
+2:org.eu.net\n\
+2:org.eu.ng\n\
+2:org.eu.nl\n\
+2:org.eu.no\n\
+2:org.eu.nz\n\
+2:org.eu.paris\n\
+2:org.eu.pl\n\
+2:org.eu.pt\n\
+2:org.eu.q-a\n\
+2:org.eu.ro\n\
+2:org.eu.ru\n\
+2:org.eu.se\n\
+2:org.eu.si\n\
+2:org.eu.sk\n\
+2:org.eu.tr\n\
+2:org.eu.uk\n\
+2:org.eu.us\n\
+2:org.familyds\n\
+2:org.fedorainfracloud\n\
+2:org.fedorapeople\n\
+2:org.fedoraproject.cloud\n\
+2:org.fedoraproject.os.app\n\
+2:org.fedoraproject.stg.os.app\n\
+2:org.freeddns\n\
+2:org.freedesktop\n\
+2:org.from-me\n\
+2:org.game-host\n\
+2:org.gotdns\n\
+2:org.hepforge\n\
+2:org.hk\n\
+2:org.hobby-site\n\
+2:org.homedns\n\
+2:org.homeftp\n\
+2:org.homelinux\n\
+2:org.homeunix\n\
+2:org.hopto\n\
+2:org.httpbin\n\
+2:org.in-dsl\n\
+2:org.in-vpn\n\
+2:org.is-a-bruinsfan\n\
+2:org.is-a-candidate\n\
+2:org.is-a-celticsfan\n\
+2:org.is-a-chef\n\
+2:org.is-a-geek\n\
+2:org.is-a-knight\n\
+2:org.is-a-linux-user\n\
+2:org.is-a-patsfan\n\
+2:org.is-a-soxfan\n\
+2:org.is-found\n\
+2:org.is-lost\n\
+2:org.is-saved\n\
+2:org.is-very-bad\n\
+2:org.is-very-evil\n\
+2:org.is-very-good\n\
+2:org.is-very-nice\n\
+2:org.is-very-sweet\n\
+2:org.isa-geek\n\
+2:org.jpn\n\
+2:org.js\n\
+2:org.kicks-ass\n\
+2:org.mayfirst\n\
+2:org.misconfused\n\
+2:org.mlbfan\n\
+2:org.mozilla-iot\n\
+2:org.my-firewall\n\
+2:org.myfirewall\n\
+2:org.myftp\n\
+2:org.mysecuritycamera\n\
+2:org.mywire\n\
+2:org.nflfan\n\
+2:org.no-ip\n\
+2:org.now-dns\n\
+2:org.pimienta\n\
+2:org.podzone\n\
+2:org.poivron\n\
+2:org.potager\n\
+2:org.pubtls\n\
+2:org.read-books\n\
+2:org.readmyblog\n\
+2:org.selfip\n\
+2:org.sellsyourhome\n\
+2:org.servebbs\n\
+2:org.serveftp\n\
+2:org.servegame\n\
+2:org.small-web\n\
+2:org.spdns\n\
+2:org.stuff-4-sale\n\
+2:org.sweetpepper\n\
+2:org.teckids.s3\n\
+2:org.toolforge\n\
+2:org.tunk\n\
+2:org.tuxfamily\n\
+2:org.twmail\n\
+2:org.ufcfan\n\
+2:org.us\n\
+2:org.webhop\n\
+2:org.webredirect\n\
+2:org.wmcloud\n\
+2:org.wmflabs\n\
+2:org.za\n\
+2:org.zapto\n\
+1:organic\n\
+1:origins\n\
+1:osaka\n\
+1:otsuka\n\
+1:ott\n\
+1:ovh\n\
+2:ovh.nerdpol\n\
+1:pa\n\
+1:pa.abo\n\
+1:pa.ac\n\
+1:pa.com\n\
+1:pa.edu\n\
+1:pa.gob\n\
+1:pa.ing\n\
+1:pa.med\n\
+1:pa.net\n\
+1:pa.nom\n\
+1:pa.org\n\
+1:pa.sld\n\
+1:page\n\
+2:page.codeberg\n\
+2:page.hlx\n\
+2:page.hlx3\n\
+2:page.magnet\n\
+2:page.pdns\n\
+2:page.plesk\n\
+2:page.prvcy\n\
+2:page.rocky\n\
+2:page.translated\n\
+1:panasonic\n\
+1:paris\n\
+1:pars\n\
+1:partners\n\
+1:parts\n\
+1:party\n\
+2:party.ybo\n\
+1:passagens\n\
+1:pay\n\
+1:pccw\n\
+1:pe\n\
+2:pe.blogspot\n\
+1:pe.com\n\
+1:pe.edu\n\
+1:pe.gob\n\
+1:pe.mil\n\
+1:pe.net\n\
+1:pe.nom\n\
+1:pe.org\n\
+1:pet\n\
+1:pf\n\
+1:pf.com\n\
+1:pf.edu\n\
+1:pf.org\n\
+1:pfizer\n\
+1:pg.*\n\
+1:ph\n\
+1:ph.com\n\
+1:ph.edu\n\
+1:ph.gov\n\
+1:ph.i\n\
+1:ph.mil\n\
+1:ph.net\n\
+1:ph.ngo\n\
+1:ph.org\n\
+1:pharmacy\n\
+1:phd\n\
+1:philips\n\
+1:phone\n\
+1:photo\n\
+1:photography\n\
+1:photos\n\
+2:photos.framer\n\
+1:physio\n\
+1:pics\n\
+1:pictet\n\
+1:pictures\n\
+2:pictures.1337\n\
+1:pid\n\
+1:pin\n\
+1:ping\n\
+1:pink\n\
+1:pioneer\n\
+1:pizza\n\
+2:pizza.ngrok\n\
+1:pk\n\
+1:pk.biz\n\
+1:pk.com\n\
+1:pk.edu\n\
+1:pk.fam\n\
+1:pk.gob\n\
+1:pk.gok\n\
+1:pk.gon\n\
+1:pk.gop\n\
+1:pk.gos\n\
+1:pk.gov\n\
+1:pk.info\n\
+1:pk.net\n\
+1:pk.org\n\
+1:pk.web\n\
+1:pl\n\
+1:pl.agro\n\
+1:pl.aid\n\
+2:pl.art\n\
+1:pl.atm\n\
+1:pl.augustow\n\
+1:pl.auto\n\
+1:pl.babia-gora\n\
+1:pl.bedzin\n\
+2:pl.beep\n\
+1:pl.beskidy\n\
+1:pl.bialowieza\n\
+1:pl.bialystok\n\
+1:pl.bielawa\n\
+1:pl.bieszczady\n\
+1:pl.biz\n\
+1:pl.boleslawiec\n\
+1:pl.bydgoszcz\n\
+1:pl.bytom\n\
+1:pl.cieszyn\n\
+2:pl.co\n\
+1:pl.com\n\
+1:pl.czeladz\n\
+1:pl.czest\n\
+1:pl.dlugoleka\n\
+2:pl.ecommerce-shop\n\
+1:pl.edu\n\
+1:pl.elblag\n\
+1:pl.elk\n\
+2:pl.gda\n\
+2:pl.gdansk\n\
+2:pl.gdynia\n\
+2:pl.gliwice\n\
+1:pl.glogow\n\
+1:pl.gmina\n\
+1:pl.gniezno\n\
+1:pl.gorlice\n\
+1:pl.gov\n\
+1:pl.gov.ap\n\
+1:pl.gov.griw\n\
+1:pl.gov.ic\n\
+1:pl.gov.is\n\
+1:pl.gov.kmpsp\n\
+1:pl.gov.konsulat\n\
+1:pl.gov.kppsp\n\
+1:pl.gov.kwp\n\
+1:pl.gov.kwpsp\n\
+1:pl.gov.mup\n\
+1:pl.gov.mw\n\
+1:pl.gov.oirm\n\
+1:pl.gov.oum\n\
+1:pl.gov.pa\n\
+1:pl.gov.pinb\n\
+1:pl.gov.piw\n\
+1:pl.gov.po\n\
+1:pl.gov.psp\n\
+1:pl.gov.psse\n\
+1:pl.gov.pup\n\
+1:pl.gov.rzgw\n\
+1:pl.gov.sa\n\
+1:pl.gov.sdn\n\
+1:pl.gov.sko\n\
+1:pl.gov.so\n\
+1:pl.gov.sr\n\
+1:pl.gov.starostwo\n\
+1:pl.gov.ug\n\
+1:pl.gov.ugim\n\
+1:pl.gov.um\n\
+1:pl.gov.umig\n\
+1:pl.gov.upow\n\
+1:pl.gov.uppo\n\
+1:pl.gov.us\n\
+1:pl.gov.uw\n\
+1:pl.gov.uzs\n\
+1:pl.gov.wif\n\
+1:pl.gov.wiih\n\
+1:pl.gov.winb\n\
+1:pl.gov.wios\n\
+1:pl.gov.witd\n\
+1:pl.gov.wiw\n\
+1:pl.gov.wsa\n\
+1:pl.gov.wskr\n\
+1:pl.gov.wuoz\n\
+1:pl.gov.wzmiuw\n\
+1:pl.gov.zp\n\
+1:pl.grajewo\n\
+1:pl.gsm\n\
+2:pl.homesklep\n\
+1:pl.ilawa\n\
+1:pl.info\n\
+1:pl.jaworzno\n\
+1:pl.jelenia-gora\n\
+1:pl.jgora\n\
+1:pl.kalisz\n\
+1:pl.karpacz\n\
+1:pl.kartuzy\n\
+1:pl.kaszuby\n\
+1:pl.katowice\n\
+1:pl.kazimierz-dolny\n\
+1:pl.kepno\n\
+1:pl.ketrzyn\n\
+1:pl.klodzko\n\
+1:pl.kobierzyce\n\
+1:pl.kolobrzeg\n\
+1:pl.konin\n\
+1:pl.konskowola\n\
+2:pl.krakow\n\
+2:pl.krasnik\n\
+1:pl.kutno\n\
+1:pl.lapy\n\
+1:pl.lebork\n\
+2:pl.leczna\n\
+1:pl.legnica\n\
+1:pl.lezajsk\n\
+1:pl.limanowa\n\
+1:pl.lomza\n\
+1:pl.lowicz\n\
+2:pl.lubartow\n\
+1:pl.lubin\n\
+2:pl.lublin\n\
+1:pl.lukow\n\
+1:pl.mail\n\
+1:pl.malbork\n\
+1:pl.malopolska\n\
+1:pl.mazowsze\n\
+1:pl.mazury\n\
+2:pl.med\n\
+1:pl.media\n\
+1:pl.miasta\n\
+1:pl.mielec\n\
+1:pl.mielno\n\
+1:pl.mil\n\
+1:pl.mragowo\n\
+2:pl.myspreadshop\n\
+1:pl.naklo\n\
+1:pl.net\n\
+1:pl.nieruchomosci\n\
+1:pl.nom\n\
+1:pl.nowaruda\n\
+1:pl.nysa\n\
+1:pl.olawa\n\
+1:pl.olecko\n\
+1:pl.olkusz\n\
+1:pl.olsztyn\n\
+1:pl.opoczno\n\
+1:pl.opole\n\
+1:pl.org\n\
+1:pl.ostroda\n\
+1:pl.ostroleka\n\
+1:pl.ostrowiec\n\
+1:pl.ostrowwlkp\n\
+1:pl.pc\n\
+1:pl.pila\n\
+1:pl.pisz\n\
+1:pl.podhale\n\
+1:pl.podlasie\n\
+1:pl.polkowice\n\
+1:pl.pomorskie\n\
+1:pl.pomorze\n\
+2:pl.poniatowa\n\
+1:pl.powiat\n\
+2:pl.poznan\n\
+1:pl.priv\n\
+1:pl.prochowice\n\
+1:pl.pruszkow\n\
+1:pl.przeworsk\n\
+1:pl.pulawy\n\
+1:pl.radom\n\
+1:pl.rawa-maz\n\
+1:pl.realestate\n\
+1:pl.rel\n\
+1:pl.rybnik\n\
+1:pl.rzeszow\n\
+1:pl.sanok\n\
+2:pl.sdscloud\n\
+1:pl.sejny\n\
+1:pl.sex\n\
+1:pl.shop\n\
+2:pl.shoparena\n\
+2:pl.simplesite\n\
+1:pl.sklep\n\
+1:pl.skoczow\n\
+1:pl.slask\n\
+1:pl.slupsk\n\
+2:pl.sopot\n\
+1:pl.sos\n\
+1:pl.sosnowiec\n\
+1:pl.stalowa-wola\n\
+1:pl.starachowice\n\
+1:pl.stargard\n\
+1:pl.suwalki\n\
+1:pl.swidnica\n\
+2:pl.swidnik\n\
+1:pl.swiebodzin\n\
+1:pl.swinoujscie\n\
+1:pl.szczecin\n\
+1:pl.szczytno\n\
+1:pl.szkola\n\
+1:pl.targi\n\
+1:pl.tarnobrzeg\n\
+1:pl.tgory\n\
+1:pl.tm\n\
+1:pl.tourism\n\
+1:pl.travel\n\
+1:pl.turek\n\
+1:pl.turystyka\n\
+1:pl.tychy\n\
+2:pl.unicloud\n\
+1:pl.ustka\n\
+1:pl.walbrzych\n\
+1:pl.warmia\n\
+1:pl.warszawa\n\
+1:pl.waw\n\
+1:pl.wegrow\n\
+1:pl.wielun\n\
+1:pl.wlocl\n\
+1:pl.wloclawek\n\
+1:pl.wodzislaw\n\
+1:pl.wolomin\n\
+2:pl.wroc\n\
+1:pl.wroclaw\n\
+1:pl.zachpomor\n\
+1:pl.zagan\n\
+2:pl.zakopane\n\
+1:pl.zarow\n\
+1:pl.zgora\n\
+1:pl.zgorzelec\n\
+1:place\n\
+2:place.co\n\
+1:play\n\
+1:playstation\n\
+1:plumbing\n\
+1:plus\n\
+1:pm\n\
+2:pm.name\n\
+2:pm.own\n\
+1:pn\n\
+1:pn.co\n\
+1:pn.edu\n\
+1:pn.gov\n\
+1:pn.net\n\
+1:pn.org\n\
+1:pnc\n\
+1:pohl\n\
+1:poker\n\
+1:politie\n\
+1:porn\n\
+2:porn.indie\n\
+1:post\n\
+1:pr\n\
+1:pr.ac\n\
+1:pr.biz\n\
+1:pr.com\n\
+1:pr.edu\n\
+1:pr.est\n\
+1:pr.gov\n\
+1:pr.info\n\
+1:pr.isla\n\
+1:pr.name\n\
+1:pr.net\n\
+1:pr.org\n\
+1:pr.pro\n\
+1:pr.prof\n\
+1:pramerica\n\
+1:praxi\n\
+1:press\n\
+1:prime\n\
+1:pro\n\
+1:pro.aaa\n\
+1:pro.aca\n\
+1:pro.acct\n\
+1:pro.avocat\n\
+1:pro.bar\n\
+2:pro.barsy\n\
+2:pro.cloudns\n\
+1:pro.cpa\n\
+2:pro.dnstrace.bci\n\
+1:pro.eng\n\
+1:pro.jur\n\
+1:pro.law\n\
+1:pro.med\n\
+1:pro.recht\n\
+1:prod\n\
+1:productions\n\
+1:prof\n\
+1:progressive\n\
+1:promo\n\
+1:properties\n\
+1:property\n\
+1:protection\n\
+1:pru\n\
+1:prudential\n\
+1:ps\n\
+1:ps.com\n\
+1:ps.edu\n\
+1:ps.gov\n\
+1:ps.net\n\
+1:ps.org\n\
+1:ps.plo\n\
+1:ps.sec\n\
+1:pt\n\
+2:pt.123paginaweb\n\
+2:pt.blogspot\n\
+1:pt.com\n\
+1:pt.edu\n\
+1:pt.gov\n\
+1:pt.int\n\
+1:pt.net\n\
+1:pt.nome\n\
+1:pt.org\n\
+1:pt.publ\n\
+1:pub\n\
+2:pub.barsy\n\
+1:pw\n\
+1:pw.belau\n\
+2:pw.cloudns\n\
+1:pw.co\n\
+1:pw.ed\n\
+1:pw.go\n\
+1:pw.ne\n\
+1:pw.or\n\
+2:pw.x443\n\
+1:pwc\n\
+1:py\n\
+1:py.com\n\
+1:py.coop\n\
+1:py.edu\n\
+1:py.gov\n\
+1:py.mil\n\
+1:py.net\n\
+1:py.org\n\
+1:qa\n\
+2:qa.blogspot\n\
+1:qa.com\n\
+1:qa.edu\n\
+1:qa.gov\n\
+1:qa.mil\n\
+1:qa.name\n\
+1:qa.net\n\
+1:qa.org\n\
+1:qa.sch\n\
+1:qpon\n\
+1:quebec\n\
+1:quest\n\
+1:racing\n\
+1:radio\n\
+1:re\n\
+1:re.asso\n\
+2:re.blogspot\n\
+1:re.com\n\
+1:re.nom\n\
+1:read\n\
+1:realestate\n\
+1:realtor\n\
+1:realty\n\
+1:recipes\n\
+1:red\n\
+1:redstone\n\
+1:redumbrella\n\
+1:rehab\n\
+1:reise\n\
+1:reisen\n\
+1:reit\n\
+1:reliance\n\
+1:ren\n\
+1:rent\n\
+1:rentals\n\
+1:repair\n\
+1:report\n\
+1:republican\n\
+1:rest\n\
+1:restaurant\n\
+1:review\n\
+2:review.ybo\n\
+1:reviews\n\
+1:rexroth\n\
+1:rich\n\
+1:richardli\n\
+1:ricoh\n\
+1:ril\n\
+1:rio\n\
+1:rip\n\
+2:rip.clan\n\
+1:ro\n\
+1:ro.arts\n\
+2:ro.barsy\n\
+2:ro.blogspot\n\
+2:ro.co\n\
+1:ro.com\n\
+1:ro.firm\n\
+1:ro.info\n\
+1:ro.nom\n\
+1:ro.nt\n\
+1:ro.org\n\
+1:ro.rec\n\
+2:ro.shop\n\
+1:ro.store\n\
+1:ro.tm\n\
+1:ro.www\n\
+1:rocher\n\
+1:rocks\n\
+2:rocks.lima-city\n\
+2:rocks.myddns\n\
+2:rocks.webspace\n\
+1:rodeo\n\
+1:rogers\n\
+1:room\n\
+1:rs\n\
+1:rs.ac\n\
+2:rs.blogspot\n\
+2:rs.brendly.shop\n\
+1:rs.co\n\
+1:rs.edu\n\
+1:rs.gov\n\
+1:rs.in\n\
+1:rs.org\n\
+2:rs.ox\n\
+2:rs.ua\n\
+1:rsvp\n\
+1:ru\n\
+2:ru.123sait\n\
+2:ru.ac\n\
+2:ru.adygeya\n\
+2:ru.bashkiria\n\
+2:ru.bir\n\
+2:ru.blogspot\n\
+2:ru.cbg\n\
+2:ru.cldmail.hb\n\
+2:ru.com\n\
+2:ru.dagestan\n\
+2:ru.edu\n\
+2:ru.eurodir\n\
+2:ru.gov\n\
+2:ru.grozny\n\
+2:ru.int\n\
+2:ru.kalmykia\n\
+2:ru.kustanai\n\
+2:ru.lk3\n\
+2:ru.marine\n\
+2:ru.mcdir\n\
+2:ru.mcdir.vps\n\
+2:ru.mcpre\n\
+2:ru.mil\n\
+2:ru.mircloud\n\
+2:ru.mordovia\n\
+2:ru.msk\n\
+2:ru.myjino\n\
+2:ru.myjino.hosting.*\n\
+2:ru.myjino.landing.*\n\
+2:ru.myjino.spectrum.*\n\
+2:ru.myjino.vps.*\n\
+2:ru.mytis\n\
+2:ru.na4u\n\
+2:ru.nalchik\n\
+2:ru.net\n\
+2:ru.nov\n\
+2:ru.org\n\
+2:ru.pp\n\
+2:ru.pyatigorsk\n\
+2:ru.ras\n\
+2:ru.regruhosting.jelastic\n\
+2:ru.spb\n\
+2:ru.test\n\
+2:ru.vladikavkaz\n\
+2:ru.vladimir\n\
+1:rugby\n\
+1:ruhr\n\
+1:run\n\
+2:run.build.*\n\
+2:run.code.*\n\
+2:run.database.*\n\
+2:run.development\n\
+2:run.hs\n\
+2:run.migration.*\n\
+2:run.onporter\n\
+2:run.ravendb\n\
+2:run.repl\n\
+2:run.servers\n\
+1:rw\n\
+1:rw.ac\n\
+1:rw.co\n\
+1:rw.coop\n\
+1:rw.gov\n\
+1:rw.mil\n\
+1:rw.net\n\
+1:rw.org\n\
+1:rwe\n\
+1:ryukyu\n\
+1:sa\n\
+1:sa.com\n\
+1:sa.edu\n\
+1:sa.gov\n\
+1:sa.med\n\
+1:sa.net\n\
+1:sa.org\n\
+1:sa.pub\n\
+1:sa.sch\n\
+1:saarland\n\
+1:safe\n\
+1:safety\n\
+1:sakura\n\
+1:sale\n\
+1:salon\n\
+1:samsclub\n\
+1:samsung\n\
+1:sandvik\n\
+1:sandvikcoromant\n\
+1:sanofi\n\
+1:sap\n\
+1:sarl\n\
+1:sas\n\
+1:save\n\
+1:saxo\n\
+1:sb\n\
+1:sb.com\n\
+1:sb.edu\n\
+1:sb.gov\n\
+1:sb.net\n\
+1:sb.org\n\
+1:sbi\n\
+1:sbs\n\
+1:sc\n\
+1:sc.com\n\
+1:sc.edu\n\
+1:sc.gov\n\
+1:sc.net\n\
+1:sc.org\n\
+1:sca\n\
+1:scb\n\
+1:schaeffler\n\
+1:schmidt\n\
+1:scholarships\n\
+1:school\n\
+1:schule\n\
+1:schwarz\n\
+1:science\n\
+2:science.ybo\n\
+1:scot\n\
+2:scot.edu\n\
+2:scot.gov\n\
+2:scot.gov.service\n\
+1:sd\n\
+1:sd.com\n\
+1:sd.edu\n\
+1:sd.gov\n\
+1:sd.info\n\
+1:sd.med\n\
+1:sd.net\n\
+1:sd.org\n\
+1:sd.tv\n\
+1:se\n\
+2:se.123minsida\n\
+1:se.a\n\
+1:se.ac\n\
+1:se.b\n\
+1:se.bd\n\
+2:se.blogspot\n\
+1:se.brand\n\
+1:se.c\n\
+2:se.com\n\
+2:se.conf\n\
+1:se.d\n\
+1:se.e\n\
+1:se.f\n\
+1:se.fh\n\
+1:se.fhsk\n\
+1:se.fhv\n\
+1:se.g\n\
+1:se.h\n\
+1:se.i\n\
+2:se.iopsys\n\
+2:se.itcouldbewor\n\
+1:se.k\n\
+1:se.komforb\n\
+1:se.kommunalforbund\n\
+1:se.komvux\n\
+1:se.l\n\
+1:se.lanbib\n\
+1:se.m\n\
+2:se.myspreadshop\n\
+1:se.n\n\
+1:se.naturbruksgymn\n\
+1:se.o\n\
+1:se.org\n\
+1:se.p\n\
+2:se.paba.su\n\
+1:se.parti\n\
+1:se.pp\n\
+1:se.press\n\
+1:se.r\n\
+1:se.s\n\
+1:se.t\n\
+1:se.tm\n\
+1:se.u\n\
+1:se.w\n\
+1:se.x\n\
+1:se.y\n\
+1:se.z\n\
+1:search\n\
+1:seat\n\
+1:secure\n\
+1:security\n\
+1:seek\n\
+1:select\n\
+1:sener\n\
+1:services\n\
+2:services.loginline\n\
+1:seven\n\
+1:sew\n\
+1:sex\n\
+1:sexy\n\
+1:sfr\n\
+1:sg\n\
+2:sg.blogspot\n\
+1:sg.com\n\
+1:sg.edu\n\
+2:sg.enscaled\n\
+1:sg.gov\n\
+1:sg.net\n\
+1:sg.org\n\
+1:sg.per\n\
+1:sh\n\
+2:sh.bip\n\
+1:sh.com\n\
+1:sh.gov\n\
+2:sh.hashbang\n\
+1:sh.mil\n\
+1:sh.net\n\
+2:sh.now\n\
+1:sh.org\n\
+2:sh.platform.bc\n\
+2:sh.platform.ent\n\
+2:sh.platform.eu\n\
+2:sh.platform.us\n\
+2:sh.vxl\n\
+2:sh.wedeploy\n\
+1:shangrila\n\
+1:sharp\n\
+1:shaw\n\
+1:shell\n\
+1:shia\n\
+1:shiksha\n\
+1:shoes\n\
+1:shop\n\
+2:shop.barsy\n\
+2:shop.base\n\
+2:shop.hoplix\n\
+1:shopping\n\
+1:shouji\n\
+1:show\n\
+1:showtime\n\
+1:si\n\
+2:si.blogspot\n\
+2:si.gitapp\n\
+2:si.gitpage\n\
+1:silk\n\
+1:sina\n\
+1:singles\n\
+1:site\n\
+2:site.barsy\n\
+2:site.byen\n\
+2:site.cloudera.*\n\
+2:site.cyon\n\
+2:site.fastvps\n\
+2:site.fnwk\n\
+2:site.folionetwork\n\
+2:site.jele\n\
+2:site.lelux\n\
+2:site.loginline\n\
+2:site.mintere\n\
+2:site.novecore\n\
+2:site.omniwe\n\
+2:site.opensocial\n\
+2:site.platformsh.*\n\
+2:site.srht\n\
+2:site.tst.*\n\
+1:sj\n\
+1:sk\n\
+2:sk.blogspot\n\
+1:ski\n\
+1:skin\n\
+1:sky\n\
+1:skype\n\
+1:sl\n\
+1:sl.com\n\
+1:sl.edu\n\
+1:sl.gov\n\
+1:sl.net\n\
+1:sl.org\n\
+1:sling\n\
+1:sm\n\
+1:smart\n\
+1:smile\n\
+1:sn\n\
+1:sn.art\n\
+2:sn.blogspot\n\
+1:sn.com\n\
+1:sn.edu\n\
+1:sn.gouv\n\
+1:sn.org\n\
+1:sn.perso\n\
+1:sn.univ\n\
+1:sncf\n\
+1:so\n\
+1:so.com\n\
+1:so.edu\n\
+1:so.gov\n\
+1:so.me\n\
+1:so.net\n\
+1:so.org\n\
+2:so.sch\n\
+1:soccer\n\
+1:social\n\
+1:softbank\n\
+1:software\n\
+1:sohu\n\
+1:solar\n\
+1:solutions\n\
+2:solutions.diher.*\n\
+1:song\n\
+1:sony\n\
+1:soy\n\
+1:spa\n\
+1:space\n\
+2:space.myfast\n\
+2:space.uber\n\
+2:space.xs4all\n\
+1:sport\n\
+1:spot\n\
+1:sr\n\
+1:srl\n\
+1:ss\n\
+1:ss.biz\n\
+1:ss.com\n\
+1:ss.edu\n\
+1:ss.gov\n\
+1:ss.me\n\
+1:ss.net\n\
+1:ss.org\n\
+1:ss.sch\n\
+1:st\n\
+1:st.co\n\
+1:st.com\n\
+1:st.consulado\n\
+1:st.edu\n\
+1:st.embaixada\n\
+2:st.kirara\n\
+1:st.mil\n\
+1:st.net\n\
+2:st.noho\n\
+1:st.org\n\
+1:st.principe\n\
+1:st.saotome\n\
+1:st.store\n\
+1:stada\n\
+1:staples\n\
+1:star\n\
+1:statebank\n\
+1:statefarm\n\
+1:stc\n\
+1:stcgroup\n\
+1:stockholm\n\
+1:storage\n\
+1:store\n\
+2:store.sellfy\n\
+2:store.shopware\n\
+2:store.storebase\n\
+1:stream\n\
+1:studio\n\
+1:study\n\
+1:style\n\
+1:su\n\
+2:su.abkhazia\n\
+2:su.adygeya\n\
+2:su.aktyubinsk\n\
+2:su.arkhangelsk\n\
+2:su.armenia\n\
+2:su.ashgabad\n\
+2:su.azerbaijan\n\
+2:su.balashov\n\
+2:su.bashkiria\n\
+2:su.bryansk\n\
+2:su.bukhara\n\
+2:su.chimkent\n\
+2:su.dagestan\n\
+2:su.east-kazakhstan\n\
+2:su.exnet\n\
+2:su.georgia\n\
+2:su.grozny\n\
+2:su.ivanovo\n\
+2:su.jambyl\n\
+2:su.kalmykia\n\
+2:su.kaluga\n\
+2:su.karacol\n\
+2:su.karaganda\n\
+2:su.karelia\n\
+2:su.khakassia\n\
+2:su.krasnodar\n\
+2:su.kurgan\n\
+2:su.kustanai\n\
+2:su.lenug\n\
+2:su.mangyshlak\n\
+2:su.mordovia\n\
+2:su.msk\n\
+2:su.murmansk\n\
+2:su.nalchik\n\
+2:su.navoi\n\
+2:su.north-kazakhstan\n\
+2:su.nov\n\
+2:su.obninsk\n\
+2:su.penza\n\
+2:su.pokrovsk\n\
+2:su.sochi\n\
+2:su.spb\n\
+2:su.tashkent\n\
+2:su.termez\n\
+2:su.togliatti\n\
+2:su.troitsk\n\
+2:su.tselinograd\n\
+2:su.tula\n\
+2:su.tuva\n\
+2:su.vladikavkaz\n\
+2:su.vladimir\n\
+2:su.vologda\n\
+1:sucks\n\
+1:supplies\n\
+1:supply\n\
+1:support\n\
+2:support.barsy\n\
+1:surf\n\
+1:surgery\n\
+1:suzuki\n\
+1:sv\n\
+1:sv.com\n\
+1:sv.edu\n\
+1:sv.gob\n\
+1:sv.org\n\
+1:sv.red\n\
+1:swatch\n\
+1:swiss\n\
+1:sx\n\
+1:sx.gov\n\
+1:sy\n\
+1:sy.com\n\
+1:sy.edu\n\
+1:sy.gov\n\
+1:sy.mil\n\
+1:sy.net\n\
+1:sy.org\n\
+1:sydney\n\
+1:systems\n\
+2:systems.knightpoint\n\
+1:sz\n\
+1:sz.ac\n\
+1:sz.co\n\
+1:sz.org\n\
+1:tab\n\
+1:taipei\n\
+1:talk\n\
+1:taobao\n\
+1:target\n\
+1:tatamotors\n\
+1:tatar\n\
+1:tattoo\n\
+1:tax\n\
+1:taxi\n\
+1:tc\n\
+2:tc.ch\n\
+2:tc.me\n\
+2:tc.we\n\
+1:tci\n\
+1:td\n\
+2:td.blogspot\n\
+1:tdk\n\
+1:team\n\
+2:team.discourse\n\
+2:team.jelastic\n\
+1:tech\n\
+1:technology\n\
+2:technology.co\n\
+1:tel\n\
+1:temasek\n\
+1:tennis\n\
+1:teva\n\
+1:tf\n\
+2:tf.sch\n\
+1:tg\n\
+1:th\n\
+1:th.ac\n\
+1:th.co\n\
+1:th.go\n\
+1:th.in\n\
+1:th.mi\n\
+1:th.net\n\
+2:th.online\n\
+1:th.or\n\
+2:th.shop\n\
+1:thd\n\
+1:theater\n\
+1:theatre\n\
+1:tiaa\n\
+1:tickets\n\
+1:tienda\n\
+1:tiffany\n\
+1:tips\n\
+1:tires\n\
+1:tirol\n\
+1:tj\n\
+1:tj.ac\n\
+1:tj.biz\n\
+1:tj.co\n\
+1:tj.com\n\
+1:tj.edu\n\
+1:tj.go\n\
+1:tj.gov\n\
+1:tj.int\n\
+1:tj.mil\n\
+1:tj.name\n\
+1:tj.net\n\
+1:tj.nic\n\
+1:tj.org\n\
+1:tj.test\n\
+1:tj.web\n\
+1:tjmaxx\n\
+1:tjx\n\
+1:tk\n\
+1:tkmaxx\n\
+1:tl\n\
+1:tl.gov\n\
+1:tm\n\
+1:tm.co\n\
+1:tm.com\n\
+1:tm.edu\n\
+1:tm.gov\n\
+1:tm.mil\n\
+1:tm.net\n\
+1:tm.nom\n\
+1:tm.org\n\
+1:tmall\n\
+1:tn\n\
+1:tn.com\n\
+1:tn.ens\n\
+1:tn.fin\n\
+1:tn.gov\n\
+1:tn.ind\n\
+1:tn.info\n\
+1:tn.intl\n\
+1:tn.mincom\n\
+1:tn.nat\n\
+1:tn.net\n\
+2:tn.orangecloud\n\
+1:tn.org\n\
+1:tn.perso\n\
+1:tn.tourism\n\
+1:to\n\
+2:to.611\n\
+1:to.com\n\
+1:to.edu\n\
+1:to.gov\n\
+1:to.mil\n\
+1:to.net\n\
+2:to.nyan\n\
+1:to.org\n\
+2:to.oya\n\
+2:to.quickconnect.direct\n\
+2:to.rdv\n\
+2:to.vpnplus\n\
+2:to.x0\n\
+1:today\n\
+2:today.prequalifyme\n\
+1:tokyo\n\
+1:tools\n\
+1:top\n\
+2:top.now-dns\n\
+2:top.ntdll\n\
+1:toray\n\
+1:toshiba\n\
+1:total\n\
+1:tours\n\
+1:town\n\
+1:toyota\n\
+1:toys\n\
+1:tr\n\
+1:tr.av\n\
+1:tr.bbs\n\
+1:tr.bel\n\
+1:tr.biz\n\
+1:tr.com\n\
+2:tr.com.blogspot\n\
+1:tr.dr\n\
+1:tr.edu\n\
+1:tr.gen\n\
+1:tr.gov\n\
+1:tr.info\n\
+1:tr.k12\n\
+1:tr.kep\n\
+1:tr.mil\n\
+1:tr.name\n\
+1:tr.nc\n\
+1:tr.nc.gov\n\
+1:tr.net\n\
+1:tr.org\n\
+1:tr.pol\n\
+1:tr.tel\n\
+1:tr.tsk\n\
+1:tr.tv\n\
+1:tr.web\n\
+1:trade\n\
+2:trade.ybo\n\
+1:trading\n\
+1:training\n\
+1:travel\n\
+1:travelchannel\n\
+1:travelers\n\
+1:travelersinsurance\n\
+1:trust\n\
+1:trv\n\
+1:tt\n\
+1:tt.aero\n\
+1:tt.biz\n\
+1:tt.co\n\
+1:tt.com\n\
+1:tt.coop\n\
+1:tt.edu\n\
+1:tt.gov\n\
+1:tt.info\n\
+1:tt.int\n\
+1:tt.jobs\n\
+1:tt.mobi\n\
+1:tt.museum\n\
+1:tt.name\n\
+1:tt.net\n\
+1:tt.org\n\
+1:tt.pro\n\
+1:tt.travel\n\
+1:tube\n\
+1:tui\n\
+1:tunes\n\
+1:tushu\n\
+1:tv\n\
+2:tv.better-than\n\
+2:tv.dyndns\n\
+2:tv.from\n\
+2:tv.on-the-web\n\
+2:tv.sakura\n\
+2:tv.worse-than\n\
+1:tvs\n\
+1:tw\n\
+2:tw.blogspot\n\
+1:tw.club\n\
+1:tw.com\n\
+2:tw.com.mymailer\n\
+1:tw.ebiz\n\
+1:tw.edu\n\
+1:tw.game\n\
+1:tw.gov\n\
+1:tw.idv\n\
+1:tw.mil\n\
+1:tw.net\n\
+1:tw.org\n\
+2:tw.url\n\
+1:tw.xn--czrw28b\n\
+1:tw.xn--uc0atv\n\
+1:tw.xn--zf0ao64a\n\
+1:tw.商業\n\
+1:tw.組織\n\
+1:tw.網路\n\
+1:tz\n\
+1:tz.ac\n\
+1:tz.co\n\
+1:tz.go\n\
+1:tz.hotel\n\
+1:tz.info\n\
+1:tz.me\n\
+1:tz.mil\n\
+1:tz.mobi\n\
+1:tz.ne\n\
+1:tz.or\n\
+1:tz.sc\n\
+1:tz.tv\n\
+1:ua\n\
+2:ua.biz\n\
+2:ua.cc\n\
+1:ua.cherkassy\n\
+1:ua.cherkasy\n\
+1:ua.chernigov\n\
+1:ua.chernihiv\n\
+1:ua.chernivtsi\n\
+1:ua.chernovtsy\n\
+1:ua.ck\n\
+1:ua.cn\n\
+2:ua.co\n\
+1:ua.com\n\
+1:ua.cr\n\
+1:ua.crimea\n\
+1:ua.cv\n\
+2:ua.cx\n\
+1:ua.dn\n\
+1:ua.dnepropetrovsk\n\
+1:ua.dnipropetrovsk\n\
+1:ua.donetsk\n\
+1:ua.dp\n\
+1:ua.edu\n\
+1:ua.gov\n\
+2:ua.ie\n\
+1:ua.if\n\
+1:ua.in\n\
+2:ua.inf\n\
+1:ua.ivano-frankivsk\n\
+1:ua.kh\n\
+1:ua.kharkiv\n\
+1:ua.kharkov\n\
+1:ua.kherson\n\
+1:ua.khmelnitskiy\n\
+1:ua.khmelnytskyi\n\
+1:ua.kiev\n\
+1:ua.kirovograd\n\
+1:ua.km\n\
+1:ua.kr\n\
+1:ua.krym\n\
+1:ua.ks\n\
+1:ua.kv\n\
+1:ua.kyiv\n\
+1:ua.lg\n\
+1:ua.lt\n\
+2:ua.ltd\n\
+1:ua.lugansk\n\
+1:ua.lutsk\n\
+1:ua.lv\n\
+1:ua.lviv\n\
+1:ua.mk\n\
+1:ua.mykolaiv\n\
+1:ua.net\n\
+1:ua.nikolaev\n\
+1:ua.od\n\
+1:ua.odesa\n\
+1:ua.odessa\n\
+1:ua.org\n\
+1:ua.pl\n\
+1:ua.poltava\n\
+2:ua.pp\n\
+1:ua.rivne\n\
+1:ua.rovno\n\
+1:ua.rv\n\
+1:ua.sb\n\
+1:ua.sebastopol\n\
+1:ua.sevastopol\n\
+1:ua.sm\n\
+1:ua.sumy\n\
+1:ua.te\n\
+1:ua.ternopil\n\
+1:ua.uz\n\
+1:ua.uzhgorod\n\
+2:ua.v\n\
+1:ua.vinnica\n\
+1:ua.vinnytsia\n\
+1:ua.vn\n\
+1:ua.volyn\n\
+1:ua.yalta\n\
+1:ua.zaporizhzhe\n\
+1:ua.zaporizhzhia\n\
+1:ua.zhitomir\n\
+1:ua.zhytomyr\n\
+1:ua.zp\n\
+1:ua.zt\n\
+1:ubank\n\
+1:ubs\n\
+1:ug\n\
+1:ug.ac\n\
+2:ug.blogspot\n\
+1:ug.co\n\
+1:ug.com\n\
+1:ug.go\n\
+1:ug.ne\n\
+1:ug.or\n\
+1:ug.org\n\
+1:ug.sc\n\
+1:uk\n\
+1:uk.ac\n\
+2:uk.barsy\n\
+1:uk.co\n\
+2:uk.co.adimo\n\
+2:uk.co.barsy\n\
+2:uk.co.barsyonline\n\
+2:uk.co.blogspot\n\
+2:uk.co.bytemark.dh\n\
+2:uk.co.bytemark.vm\n\
+2:uk.co.layershift.j\n\
+2:uk.co.myspreadshop\n\
+2:uk.co.nh-serv\n\
+2:uk.co.no-ip\n\
+2:uk.co.retrosnub.cust\n\
+2:uk.co.wellbeingzone\n\
+2:uk.conn\n\
+2:uk.copro\n\
+1:uk.gov\n\
+2:uk.gov.api\n\
+2:uk.gov.campaign\n\
+2:uk.gov.homeoffice\n\
+2:uk.gov.service\n\
+2:uk.hosp\n\
+2:uk.independent-commission\n\
+2:uk.independent-inquest\n\
+2:uk.independent-inquiry\n\
+2:uk.independent-panel\n\
+2:uk.independent-review\n\
+1:uk.ltd\n\
+1:uk.me\n\
+1:uk.net\n\
+1:uk.nhs\n\
+1:uk.org\n\
+2:uk.org.affinitylottery\n\
+2:uk.org.glug\n\
+2:uk.org.lug\n\
+2:uk.org.lugs\n\
+2:uk.org.raffleentry\n\
+2:uk.org.weeklylottery\n\
+1:uk.plc\n\
+1:uk.police\n\
+2:uk.public-inquiry\n\
+2:uk.pymnt\n\
+2:uk.royal-commission\n\
+1:uk.sch.*\n\
+1:unicom\n\
+1:university\n\
+1:uno\n\
+1:uol\n\
+1:ups\n\
+1:us\n\
+1:us.ak\n\
+1:us.ak.cc\n\
+1:us.ak.k12\n\
+1:us.ak.lib\n\
+1:us.al\n\
+1:us.al.cc\n\
+1:us.al.k12\n\
+1:us.al.lib\n\
+1:us.ar\n\
+1:us.ar.cc\n\
+1:us.ar.k12\n\
+1:us.ar.lib\n\
+1:us.as\n\
+1:us.as.cc\n\
+1:us.as.k12\n\
+1:us.as.lib\n\
+1:us.az\n\
+1:us.az.cc\n\
+1:us.az.k12\n\
+1:us.az.lib\n\
+1:us.ca\n\
+1:us.ca.cc\n\
+1:us.ca.k12\n\
+1:us.ca.lib\n\
+2:us.cloudns\n\
+1:us.co\n\
+1:us.co.cc\n\
+1:us.co.k12\n\
+1:us.co.lib\n\
+1:us.ct\n\
+1:us.ct.cc\n\
+1:us.ct.k12\n\
+1:us.ct.lib\n\
+1:us.dc\n\
+1:us.dc.cc\n\
+1:us.dc.k12\n\
+1:us.dc.lib\n\
+1:us.de\n\
+1:us.de.cc\n\
+1:us.de.k12\n\
+2:us.de.lib\n\
+1:us.dni\n\
+2:us.drud\n\
+2:us.enscaled.phx\n\
+1:us.fed\n\
+1:us.fl\n\
+1:us.fl.cc\n\
+1:us.fl.k12\n\
+1:us.fl.lib\n\
+2:us.freeddns\n\
+1:us.ga\n\
+1:us.ga.cc\n\
+1:us.ga.k12\n\
+1:us.ga.lib\n\
+2:us.golffan\n\
+2:us.graphox\n\
+1:us.gu\n\
+1:us.gu.cc\n\
+1:us.gu.k12\n\
+1:us.gu.lib\n\
+1:us.hi\n\
+1:us.hi.cc\n\
+1:us.hi.lib\n\
+1:us.ia\n\
+1:us.ia.cc\n\
+1:us.ia.k12\n\
+1:us.ia.lib\n\
+1:us.id\n\
+1:us.id.cc\n\
+1:us.id.k12\n\
+1:us.id.lib\n\
+1:us.il\n\
+1:us.il.cc\n\
+1:us.il.k12\n\
+1:us.il.lib\n\
+1:us.in\n\
+1:us.in.cc\n\
+1:us.in.k12\n\
+1:us.in.lib\n\
+2:us.is-by\n\
+1:us.isa\n\
+1:us.kids\n\
+1:us.ks\n\
+1:us.ks.cc\n\
+1:us.ks.k12\n\
+1:us.ks.lib\n\
+1:us.ky\n\
+1:us.ky.cc\n\
+1:us.ky.k12\n\
+1:us.ky.lib\n\
+1:us.la\n\
+1:us.la.cc\n\
+1:us.la.k12\n\
+1:us.la.lib\n\
+2:us.land-4-sale\n\
+1:us.ma\n\
+1:us.ma.cc\n\
+1:us.ma.k12\n\
+1:us.ma.k12.chtr\n\
+1:us.ma.k12.paroch\n\
+1:us.ma.k12.pvt\n\
+1:us.ma.lib\n\
+1:us.md\n\
+1:us.md.cc\n\
+1:us.md.k12\n\
+1:us.md.lib\n\
+1:us.me\n\
+1:us.me.cc\n\
+1:us.me.k12\n\
+1:us.me.lib\n\
+1:us.mi\n\
+1:us.mi.ann-arbor\n\
+1:us.mi.cc\n\
+1:us.mi.cog\n\
+1:us.mi.dst\n\
+1:us.mi.eaton\n\
+1:us.mi.gen\n\
+1:us.mi.k12\n\
+1:us.mi.lib\n\
+1:us.mi.mus\n\
+1:us.mi.tec\n\
+1:us.mi.washtenaw\n\
+2:us.mircloud\n\
+1:us.mn\n\
+1:us.mn.cc\n\
+1:us.mn.k12\n\
+1:us.mn.lib\n\
+1:us.mo\n\
+1:us.mo.cc\n\
+1:us.mo.k12\n\
+1:us.mo.lib\n\
+1:us.ms\n\
+1:us.ms.cc\n\
+1:us.ms.k12\n\
+1:us.ms.lib\n\
+1:us.mt\n\
+1:us.mt.cc\n\
+1:us.mt.k12\n\
+1:us.mt.lib\n\
+1:us.nc\n\
+1:us.nc.cc\n\
+1:us.nc.k12\n\
+1:us.nc.lib\n\
+1:us.nd\n\
+1:us.nd.cc\n\
+1:us.nd.lib\n\
+1:us.ne\n\
+1:us.ne.cc\n\
+1:us.ne.k12\n\
+1:us.ne.lib\n\
+1:us.nh\n\
+1:us.nh.cc\n\
+1:us.nh.k12\n\
+1:us.nh.lib\n\
+1:us.nj\n\
+1:us.nj.cc\n\
+1:us.nj.k12\n\
+1:us.nj.lib\n\
+1:us.nm\n\
+1:us.nm.cc\n\
+1:us.nm.k12\n\
+1:us.nm.lib\n\
+2:us.noip\n\
+1:us.nsn\n\
+1:us.nv\n\
+1:us.nv.cc\n\
+1:us.nv.k12\n\
+1:us.nv.lib\n\
+1:us.ny\n\
+1:us.ny.cc\n\
+1:us.ny.k12\n\
+1:us.ny.lib\n\
+1:us.oh\n\
+1:us.oh.cc\n\
+1:us.oh.k12\n\
+1:us.oh.lib\n\
+1:us.ok\n\
+1:us.ok.cc\n\
+1:us.ok.k12\n\
+1:us.ok.lib\n\
+1:us.or\n\
+1:us.or.cc\n\
+1:us.or.k12\n\
+1:us.or.lib\n\
+1:us.pa\n\
+1:us.pa.cc\n\
+1:us.pa.k12\n\
+1:us.pa.lib\n\
+2:us.platterp\n\
+2:us.pointto\n\
+1:us.pr\n\
+1:us.pr.cc\n\
+1:us.pr.k12\n\
+1:us.pr.lib\n\
+1:us.ri\n\
+1:us.ri.cc\n\
+1:us.ri.lib\n\
+1:us.sc\n\
+1:us.sc.cc\n\
+1:us.sc.k12\n\
+1:us.sc.lib\n\
+1:us.sd\n\
+1:us.sd.cc\n\
+1:us.sd.lib\n\
+2:us.stuff-4-sale\n\
+1:us.tn\n\
+1:us.tn.cc\n\
+1:us.tn.k12\n\
+1:us.tn.lib\n\
+1:us.tx\n\
+1:us.tx.cc\n\
+1:us.tx.k12\n\
+1:us.tx.lib\n\
+1:us.ut\n\
+1:us.ut.cc\n\
+1:us.ut.k12\n\
+1:us.ut.lib\n\
+1:us.va\n\
+1:us.va.cc\n\
+1:us.va.k12\n\
+1:us.va.lib\n\
+1:us.vi\n\
+1:us.vi.cc\n\
+1:us.vi.k12\n\
+1:us.vi.lib\n\
+1:us.vt\n\
+1:us.vt.cc\n\
+1:us.vt.k12\n\
+1:us.vt.lib\n\
+1:us.wa\n\
+1:us.wa.cc\n\
+1:us.wa.k12\n\
+1:us.wa.lib\n\
+1:us.wi\n\
+1:us.wi.cc\n\
+1:us.wi.k12\n\
+1:us.wi.lib\n\
+1:us.wv\n\
+1:us.wv.cc\n\
+1:us.wy\n\
+1:us.wy.cc\n\
+1:us.wy.k12\n\
+1:us.wy.lib\n\
+1:uy\n\
+1:uy.com\n\
+2:uy.com.blogspot\n\
+1:uy.edu\n\
+1:uy.gub\n\
+1:uy.mil\n\
+1:uy.net\n\
+1:uy.org\n\
+1:uz\n\
+1:uz.co\n\
+1:uz.com\n\
+1:uz.net\n\
+1:uz.org\n\
+1:va\n\
+1:vacations\n\
+1:vana\n\
+1:vanguard\n\
+1:vc\n\
+2:vc.0e\n\
+1:vc.com\n\
+1:vc.edu\n\
+1:vc.gov\n\
+2:vc.gv\n\
+2:vc.gv.d\n\
+1:vc.mil\n\
+1:vc.net\n\
+1:vc.org\n\
+1:ve\n\
+1:ve.arts\n\
+1:ve.bib\n\
+1:ve.co\n\
+1:ve.com\n\
+1:ve.e12\n\
+1:ve.edu\n\
+1:ve.firm\n\
+1:ve.gob\n\
+1:ve.gov\n\
+1:ve.info\n\
+1:ve.int\n\
+1:ve.mil\n\
+1:ve.net\n\
+1:ve.nom\n\
+1:ve.org\n\
+1:ve.rar\n\
+1:ve.rec\n\
+1:ve.store\n\
+1:ve.tec\n\
+1:ve.web\n\
+1:vegas\n\
+1:ventures\n\
+1:verisign\n\
+1:vermögensberater\n\
+1:vermögensberatung\n\
+1:versicherung\n\
+1:vet\n\
+1:vg\n\
+2:vg.at\n\
+1:vi\n\
+1:vi.co\n\
+1:vi.com\n\
+1:vi.k12\n\
+1:vi.net\n\
+1:vi.org\n\
+1:viajes\n\
+1:video\n\
+1:vig\n\
+1:viking\n\
+1:villas\n\
+1:vin\n\
+1:vip\n\
+1:virgin\n\
+1:visa\n\
+1:vision\n\
+1:viva\n\
+1:vivo\n\
+1:vlaanderen\n\
+1:vn\n\
+1:vn.ac\n\
+1:vn.biz\n\
+2:vn.blogspot\n\
+1:vn.com\n\
+1:vn.edu\n\
+1:vn.gov\n\
+1:vn.health\n\
+1:vn.info\n\
+1:vn.int\n\
+1:vn.name\n\
+1:vn.net\n\
+1:vn.org\n\
+1:vn.pro\n\
+1:vodka\n\
+1:volkswagen\n\
+1:volvo\n\
+1:vote\n\
+1:voting\n\
+1:voto\n\
+1:voyage\n\
+1:vu\n\
+2:vu.blog\n\
+2:vu.cn\n\
+1:vu.com\n\
+2:vu.dev\n\
+1:vu.edu\n\
+2:vu.me\n\
+1:vu.net\n\
+1:vu.org\n\
+1:vuelos\n\
+1:wales\n\
+1:walmart\n\
+1:walter\n\
+1:wang\n\
+1:wanggou\n\
+1:watch\n\
+1:watches\n\
+1:weather\n\
+1:weatherchannel\n\
+1:webcam\n\
+1:weber\n\
+1:website\n\
+2:website.framer\n\
+1:wedding\n\
+1:weibo\n\
+1:weir\n\
+1:wf\n\
+2:wf.biz\n\
+2:wf.sch\n\
+1:whoswho\n\
+1:wien\n\
+1:wiki\n\
+2:wiki.framer\n\
+1:williamhill\n\
+1:win\n\
+1:windows\n\
+1:wine\n\
+1:winners\n\
+1:wme\n\
+1:wolterskluwer\n\
+1:woodside\n\
+1:work\n\
+1:works\n\
+1:world\n\
+1:wow\n\
+1:ws\n\
+2:ws.advisor.*\n\
+2:ws.cloud66\n\
+1:ws.com\n\
+2:ws.dyndns\n\
+1:ws.edu\n\
+1:ws.gov\n\
+2:ws.mypets\n\
+1:ws.net\n\
+1:ws.org\n\
+1:wtc\n\
+1:wtf\n\
+1:xbox\n\
+1:xerox\n\
+1:xfinity\n\
+1:xihuan\n\
+1:xin\n\
+1:xn--11b4c3d\n\
+1:xn--1ck2e1b\n\
+1:xn--1qqw23a\n\
+1:xn--2scrj9c\n\
+1:xn--30rr7y\n\
+1:xn--3bst00m\n\
+1:xn--3ds443g\n\
+1:xn--3e0b707e\n\
+1:xn--3hcrj9c\n\
+1:xn--3pxu8k\n\
+1:xn--42c2d9a\n\
+1:xn--45br5cyl\n\
+1:xn--45brj9c\n\
+1:xn--45q11c\n\
+1:xn--4dbrk0ce\n\
+1:xn--4dbrk0ce.xn--4dbgdty6c\n\
+1:xn--4dbrk0ce.xn--5dbhl8d\n\
+1:xn--4dbrk0ce.xn--8dbq2a\n\
+1:xn--4dbrk0ce.xn--hebda8b\n\
+1:xn--4gbrim\n\
+1:xn--54b7fta0cc\n\
+1:xn--55qw42g\n\
+1:xn--55qx5d\n\
+1:xn--5su34j936bgsg\n\
+1:xn--5tzm5g\n\
+1:xn--6frz82g\n\
+1:xn--6qq986b3xl\n\
+1:xn--80adxhks\n\
+1:xn--80ao21a\n\
+1:xn--80aqecdr1a\n\
+1:xn--80asehdb\n\
+1:xn--80aswg\n\
+1:xn--8y0a063a\n\
+1:xn--90a3ac\n\
+1:xn--90a3ac.xn--80au\n\
+1:xn--90a3ac.xn--90azh\n\
+1:xn--90a3ac.xn--c1avg\n\
+1:xn--90a3ac.xn--d1at\n\
+1:xn--90a3ac.xn--o1ac\n\
+1:xn--90a3ac.xn--o1ach\n\
+1:xn--90ae\n\
+1:xn--90ais\n\
+1:xn--9dbq2a\n\
+1:xn--9et52u\n\
+1:xn--9krt00a\n\
+1:xn--b4w605ferd\n\
+1:xn--bck1b9a5dre4c\n\
+1:xn--c1avg\n\
+1:xn--c2br7g\n\
+1:xn--cck2b3b\n\
+1:xn--cckwcxetd\n\
+1:xn--cg4bki\n\
+1:xn--clchc0ea0b2g2a9gcd\n\
+1:xn--czr694b\n\
+1:xn--czrs0t\n\
+1:xn--czru2d\n\
+1:xn--d1acj3b\n\
+1:xn--d1alf\n\
+1:xn--e1a4c\n\
+1:xn--eckvdtc9d\n\
+1:xn--efvy88h\n\
+1:xn--fct429k\n\
+1:xn--fhbei\n\
+1:xn--fiq228c5hs\n\
+1:xn--fiq64b\n\
+1:xn--fiqs8s\n\
+1:xn--fiqz9s\n\
+1:xn--fjq720a\n\
+1:xn--flw351e\n\
+1:xn--fpcrj9c3d\n\
+1:xn--fzc2c9e2c\n\
+1:xn--fzys8d69uvgm\n\
+1:xn--g2xx48c\n\
+1:xn--gckr3f0f\n\
+1:xn--gecrj9c\n\
+1:xn--gk3at1e\n\
+1:xn--h2breg3eve\n\
+1:xn--h2brj9c\n\
+1:xn--h2brj9c8c\n\
+1:xn--hxt814e\n\
+1:xn--i1b6b1a6a2e\n\
+1:xn--imr513n\n\
+1:xn--io0a7i\n\
+1:xn--j1aef\n\
+1:xn--j1amh\n\
+1:xn--j6w193g\n\
+1:xn--j6w193g.xn--55qx5d\n\
+1:xn--j6w193g.xn--gmqw5a\n\
+1:xn--j6w193g.xn--mxtq1m\n\
+1:xn--j6w193g.xn--od0alg\n\
+1:xn--j6w193g.xn--uc0atv\n\
+1:xn--j6w193g.xn--wcvs22d\n\
+1:xn--jlq480n2rg\n\
+1:xn--jvr189m\n\
+1:xn--kcrx77d1x4a\n\
+1:xn--kprw13d\n\
+1:xn--kpry57d\n\
+1:xn--kput3i\n\
+1:xn--l1acc\n\
+1:xn--lgbbat1ad8j\n\
+1:xn--mgb2ddes\n\
+1:xn--mgb9awbf\n\
+1:xn--mgba3a3ejt\n\
+1:xn--mgba3a4f16a\n\
+1:xn--mgba3a4fra\n\
+1:xn--mgba7c0bbn0a\n\
+1:xn--mgbaakc7dvf\n\
+1:xn--mgbaam7a8h\n\
+1:xn--mgbab2bd\n\
+1:xn--mgbah1a3hjkrd\n\
+1:xn--mgbai9a5eva00b\n\
+1:xn--mgbai9azgqp6j\n\
+1:xn--mgbayh7gpa\n\
+1:xn--mgbbh1a\n\
+1:xn--mgbbh1a71e\n\
+1:xn--mgbc0a9azcg\n\
+1:xn--mgbca7dzdo\n\
+1:xn--mgbcpq6gpa1a\n\
+1:xn--mgberp4a5d4a87g\n\
+1:xn--mgberp4a5d4ar\n\
+1:xn--mgbgu82a\n\
+1:xn--mgbi4ecexp\n\
+1:xn--mgbpl2fh\n\
+1:xn--mgbqly7c0a67fbc\n\
+1:xn--mgbqly7cvafr\n\
+1:xn--mgbt3dhd\n\
+1:xn--mgbtf8fl\n\
+1:xn--mgbtx2b\n\
+1:xn--mgbx4cd0ab\n\
+1:xn--mix082f\n\
+1:xn--mix891f\n\
+1:xn--mk1bu44c\n\
+1:xn--mxtq1m\n\
+1:xn--ngbc5azd\n\
+1:xn--ngbe9e0a\n\
+1:xn--ngbrx\n\
+1:xn--nnx388a\n\
+1:xn--node\n\
+1:xn--nqv7f\n\
+1:xn--nqv7fs00ema\n\
+1:xn--nyqy26a\n\
+1:xn--o3cw4h\n\
+1:xn--o3cw4h.xn--12c1fe0br\n\
+1:xn--o3cw4h.xn--12cfi8ixb8l\n\
+1:xn--o3cw4h.xn--12co0c3b4eva\n\
+1:xn--o3cw4h.xn--h3cuzk1di\n\
+1:xn--o3cw4h.xn--m3ch0j3a\n\
+1:xn--o3cw4h.xn--o3cyx2a\n\
+1:xn--ogbpf8fl\n\
+1:xn--otu796d\n\
+1:xn--p1acf\n\
+2:xn--p1acf.xn--41a\n\
+2:xn--p1acf.xn--80aaa0cvac\n\
+2:xn--p1acf.xn--90a1af\n\
+2:xn--p1acf.xn--90amc\n\
+2:xn--p1acf.xn--c1avg\n\
+2:xn--p1acf.xn--h1ahn\n\
+2:xn--p1acf.xn--h1aliz\n\
+2:xn--p1acf.xn--j1adp\n\
+2:xn--p1acf.xn--j1aef\n\
+2:xn--p1acf.xn--j1ael8b\n\
+1:xn--p1ai\n\
+1:xn--pgbs0dh\n\
+1:xn--pssy2u\n\
+1:xn--q7ce6a\n\
+1:xn--q9jyb4c\n\
+1:xn--qcka1pmc\n\
+1:xn--qxa6a\n\
+1:xn--qxam\n\
+1:xn--rhqv96g\n\
+1:xn--rovu88b\n\
+1:xn--rvc1e0am3e\n\
+1:xn--s9brj9c\n\
+1:xn--ses554g\n\
+1:xn--t60b56a\n\
+1:xn--tckwe\n\
+1:xn--tiq49xqyj\n\
+1:xn--unup4y\n\
+1:xn--vermgensberater-ctb\n\
+1:xn--vermgensberatung-pwb\n\
+1:xn--vhquv\n\
+1:xn--vuq861b\n\
+1:xn--w4r85el8fhu5dnra\n\
+1:xn--w4rs40l\n\
+1:xn--wgbh1c\n\
+1:xn--wgbl6a\n\
+1:xn--xhq521b\n\
+1:xn--xkc2al3hye2a\n\
+1:xn--xkc2dl3a5ee0h\n\
+1:xn--y9a3aq\n\
+1:xn--yfro4i67o\n\
+1:xn--ygbi2ammx\n\
+1:xn--zfr164b\n\
+1:xxx\n\
+1:xyz\n\
+2:xyz.blogsite\n\
+2:xyz.crafting\n\
+2:xyz.localzone\n\
+2:xyz.telebit.*\n\
+2:xyz.zapto\n\
+1:yachts\n\
+1:yahoo\n\
+1:yamaxun\n\
+1:yandex\n\
+1:ye\n\
+1:ye.com\n\
+1:ye.edu\n\
+1:ye.gov\n\
+1:ye.mil\n\
+1:ye.net\n\
+1:ye.org\n\
+1:yodobashi\n\
+1:yoga\n\
+1:yokohama\n\
+1:you\n\
+1:youtube\n\
+1:yt\n\
+2:yt.org\n\
+1:yun\n\
+1:za.ac\n\
+1:za.agric\n\
+1:za.alt\n\
+1:za.co\n\
+2:za.co.blogspot\n\
+1:za.edu\n\
+1:za.gov\n\
+1:za.grondar\n\
+1:za.law\n\
+1:za.mil\n\
+1:za.net\n\
+1:za.ngo\n\
+1:za.nic\n\
+1:za.nis\n\
+1:za.nom\n\
+1:za.org\n\
+1:za.school\n\
+1:za.tm\n\
+1:za.web\n\
+1:zappos\n\
+1:zara\n\
+1:zero\n\
+1:zip\n\
+1:zm\n\
+1:zm.ac\n\
+1:zm.biz\n\
+1:zm.co\n\
+1:zm.com\n\
+1:zm.edu\n\
+1:zm.gov\n\
+1:zm.info\n\
+1:zm.mil\n\
+1:zm.net\n\
+1:zm.org\n\
+1:zm.sch\n\
+1:zone\n\
+2:zone.cloud66\n\
+2:zone.hs\n\
+2:zone.lima\n\
+2:zone.triton.*\n\
+1:zuerich\n\
+1:zw\n\
+1:zw.ac\n\
+1:zw.co\n\
+1:zw.gov\n\
+1:zw.mil\n\
+1:zw.org\n\
+1:ελ\n\
+1:ευ\n\
+1:бг\n\
+1:бел\n\
+1:дети\n\
+1:ею\n\
+1:католик\n\
+1:ком\n\
+1:мкд\n\
+1:мон\n\
+1:москва\n\
+1:онлайн\n\
+1:орг\n\
+1:рус\n\
+2:рус.биз\n\
+2:рус.ком\n\
+2:рус.крым\n\
+2:рус.мир\n\
+2:рус.мск\n\
+2:рус.орг\n\
+2:рус.самара\n\
+2:рус.сочи\n\
+2:рус.спб\n\
+2:рус.я\n\
+1:рф\n\
+1:сайт\n\
+1:срб\n\
+1:срб.ак\n\
+1:срб.обр\n\
+1:срб.од\n\
+1:срб.орг\n\
+1:срб.пр\n\
+1:срб.упр\n\
+1:укр\n\
+1:қаз\n\
+1:հայ\n\
+1:ישראל\n\
+1:ישראל.אקדמיה\n\
+1:ישראל.ישוב\n\
+1:ישראל.ממשל\n\
+1:ישראל.צהל\n\
+1:קום\n\
+1:ابوظبي\n\
+1:اتصالات\n\
+1:ارامكو\n\
+1:الاردن\n\
+1:البحرين\n\
+1:الجزائر\n\
+1:السعودية\n\
+1:السعوديه\n\
+1:السعودیة\n\
+1:السعودیۃ\n\
+1:العليان\n\
+1:المغرب\n\
+1:اليمن\n\
+1:امارات\n\
+1:ايران\n\
+1:ایران\n\
+1:بارت\n\
+1:بازار\n\
+1:بيتك\n\
+1:بھارت\n\
+1:تونس\n\
+1:سودان\n\
+1:سوريا\n\
+1:سورية\n\
+1:شبكة\n\
+1:عراق\n\
+1:عرب\n\
+1:عمان\n\
+1:فلسطين\n\
+1:قطر\n\
+1:كاثوليك\n\
+1:كوم\n\
+1:مصر\n\
+1:مليسيا\n\
+1:موريتانيا\n\
+1:موقع\n\
+1:همراه\n\
+1:پاكستان\n\
+1:پاکستان\n\
+1:ڀارت\n\
+1:कॉम\n\
+1:नेट\n\
+1:भारत\n\
+1:भारतम्\n\
+1:भारोत\n\
+1:संगठन\n\
+1:বাংলা\n\
+1:ভারত\n\
+1:ভাৰত\n\
+1:ਭਾਰਤ\n\
+1:ભારત\n\
+1:ଭାରତ\n\
+1:இந்தியா\n\
+1:இலங்கை\n\
+1:சிங்கப்பூர்\n\
+1:భారత్\n\
+1:ಭಾರತ\n\
+1:ഭാരതം\n\
+1:ලංකා\n\
+1:คอม\n\
+1:ไทย\n\
+1:ไทย.ทหาร\n\
+1:ไทย.ธุรกิจ\n\
+1:ไทย.รัฐบาล\n\
+1:ไทย.ศึกษา\n\
+1:ไทย.องค์กร\n\
+1:ไทย.เน็ต\n\
+1:ລາວ\n\
+1:გე\n\
+1:みんな\n\
+1:アマゾン\n\
+1:クラウド\n\
+1:グーグル\n\
+1:コム\n\
+1:ストア\n\
+1:セール\n\
+1:ファッション\n\
+1:ポイント\n\
+1:世界\n\
+1:中信\n\
+1:中国\n\
+1:中國\n\
+1:中文网\n\
+1:亚马逊\n\
+1:企业\n\
+1:佛山\n\
+1:信息\n\
+1:健康\n\
+1:八卦\n\
+1:公司\n\
+1:公益\n\
+1:台湾\n\
+1:台灣\n\
+1:商城\n\
+1:商店\n\
+1:商标\n\
+1:嘉里\n\
+1:嘉里大酒店\n\
+1:在线\n\
+1:大拿\n\
+1:天主教\n\
+1:娱乐\n\
+1:家電\n\
+1:广东\n\
+1:微博\n\
+1:慈善\n\
+1:我爱你\n\
+1:手机\n\
+1:招聘\n\
+1:政务\n\
+1:政府\n\
+1:新加坡\n\
+1:新闻\n\
+1:时尚\n\
+1:書籍\n\
+1:机构\n\
+1:淡马锡\n\
+1:游戏\n\
+1:澳門\n\
+1:澳门\n\
+1:点看\n\
+1:移动\n\
+1:组织机构\n\
+1:网址\n\
+1:网店\n\
+1:网站\n\
+1:网络\n\
+1:联通\n\
+1:臺灣\n\
+1:谷歌\n\
+1:购物\n\
+1:通販\n\
+1:集团\n\
+1:電訊盈科\n\
+1:飞利浦\n\
+1:食品\n\
+1:餐厅\n\
+1:香格里拉\n\
+1:香港\n\
+1:香港.個人\n\
+1:香港.公司\n\
+1:香港.政府\n\
+1:香港.教育\n\
+1:香港.組織\n\
+1:香港.網絡\n\
+1:닷넷\n\
+1:닷컴\n\
+1:삼성\n\
+1:한국\n\
+";
