@@ -230,7 +230,7 @@ impl PgStore {
             .parse()
             .map_err(|e| StorageError::Backend(format!("invalid PostgreSQL connection string: {e}")))?;
         tls::default_to_disable(&mut config, url);
-        let tls = tls::connector(options.ca_file.as_deref())?;
+        let tls = tls::connector(config.get_ssl_mode(), options.ca_file.as_deref())?;
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             return Err(StorageError::Backend("the PostgreSQL connection string names no host".to_owned()));
         }

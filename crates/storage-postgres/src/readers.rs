@@ -171,7 +171,12 @@ mod tests {
         let url = database_url();
         let mut config: tokio_postgres::Config = url.parse().expect("test URL");
         crate::tls::default_to_disable(&mut config, &url);
-        let readers = Readers::new(config, crate::tls::connector(None).expect("tls"), "test".into(), 1);
+        let readers = Readers::new(
+            config,
+            crate::tls::connector(tokio_postgres::config::SslMode::Disable, None).expect("tls"),
+            "test".into(),
+            1,
+        );
         assert_eq!((readers.open(), readers.size()), (0, 1), "nothing opened before the first read");
 
         let first = readers.get().await.expect("first connection");
