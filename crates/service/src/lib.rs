@@ -224,7 +224,7 @@ impl Services {
 /// settings event (PostgreSQL: `NOTIFY`), and every instance reloads. A
 /// lagged receiver or a resync (announcements possibly lost while a
 /// listener reconnected) reloads too. Ends with the services.
-async fn watch_configuration(services: Weak<Services>, mut events: Receiver<StoreEvent>) {
+async fn watch_configuration(services: Weak<Services>, mut events: Receiver<Arc<StoreEvent>>) {
     loop {
         match events.recv().await {
             Ok(event) if matches!(event.kind, EventKind::Settings | EventKind::Resync) => {}

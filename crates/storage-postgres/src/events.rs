@@ -191,7 +191,7 @@ pub(crate) fn next_backoff(current: Duration, initial: Duration) -> Duration {
 pub(crate) async fn run(
     (config, tls): (tokio_postgres::Config, MakeRustlsConnect),
     channel: String,
-    (sender, cache): (broadcast::Sender<StoreEvent>, Arc<ReadCache>),
+    (sender, cache): (broadcast::Sender<Arc<StoreEvent>>, Arc<ReadCache>),
     origin: String,
     target: String,
     session: Session,
@@ -211,12 +211,12 @@ pub(crate) async fn run(
                     cache.resume();
                     // Whatever was announced while the listener was away is
                     // lost: tell listeners to re-read from their positions.
-                    let _ = sender.send(StoreEvent {
+                    let _ = sender.send(Arc::new(StoreEvent {
                         rid: None,
                         kind: EventKind::Resync,
                         user: None,
                         data: None,
-                    });
+                    }));
                     session
                 }
                 Err(e) => {
@@ -234,7 +234,7 @@ pub(crate) async fn run(
                     // No receiver is not an error: nobody needs the event.
                     Some((event, _)) => {
                         cache.on_event(&event);
-                        let _ = sender.send(event);
+                        let _ = sender.send(Arc::new(event));
                     }
                     None => tracing::warn!(payload = n.payload(), "ignoring a malformed event notification"),
                 },

@@ -89,9 +89,6 @@ use threadsync_storage::{
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 
-/// Events kept for slow listeners before they start losing the oldest.
-const EVENT_BUFFER: usize = 1024;
-
 /// How often a write transaction is run again after a deadlock or a
 /// serialization failure (both roll the whole transaction back).
 const WRITE_ATTEMPTS: u32 = 3;
@@ -167,7 +164,7 @@ pub(crate) struct Core {
     readers: readers::Readers,
     /// Committed writes, for realtime listeners (`Store::subscribe`), fed by
     /// the listener task.
-    events: tokio::sync::broadcast::Sender<StoreEvent>,
+    events: tokio::sync::broadcast::Sender<Arc<StoreEvent>>,
     /// The NOTIFY channel of this database and schema.
     channel: String,
     /// This store's id in its notifications (events.rs).
@@ -263,7 +260,7 @@ impl PgStore {
 
         let channel = events::channel_name(schema.as_deref());
         let origin = events::new_origin();
-        let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
+        let (events, _) = tokio::sync::broadcast::channel(threadsync_storage::EVENT_BUFFER);
         let session = events::listen(&config, &tls, &channel).await.map_err(|e| {
             StorageError::Backend(format!("cannot listen for events on PostgreSQL at {target}: {e}"))
         })?;
@@ -568,7 +565,7 @@ macro_rules! write {
                     if let Some(event) = event {
                         store.cache.on_event(&event);
                         // No receiver is not an error: nobody needs the event.
-                        let _ = store.events.send(event);
+                        let _ = store.events.send(Arc::new(event));
                     }
                     break Ok(value);
                 }
@@ -1122,7 +1119,7 @@ impl Store for PgStore {
         "postgres"
     }
 
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent> {
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {
         self.core.events.subscribe()
     }
 
@@ -1136,7 +1133,7 @@ impl Store for PgStore {
         let client = self.core.client().await?;
         let conn: &dyn Conn = &*client;
         events::notify(conn, &self.core.channel, &event, &self.core.origin).await?;
-        let _ = self.core.events.send(event);
+        let _ = self.core.events.send(Arc::new(event));
         Ok(())
     }
 

@@ -204,11 +204,12 @@ async fn two_instances_write_one_room_losslessly() {
 // Events
 // ---------------------------------------------------------------------------
 
-async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<StoreEvent>) -> StoreEvent {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<StoreEvent>>) -> StoreEvent {
+    let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
         .expect("an event within 10 s")
-        .expect("event")
+        .expect("event");
+    StoreEvent::clone(&event)
 }
 
 /// A write on instance A reaches the subscribers of instance B (through

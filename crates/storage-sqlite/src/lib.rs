@@ -47,6 +47,7 @@ use pool::Readers;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use threadsync_domain::listing::Sort;
 use threadsync_domain::permissions::{PermissionChange, Role};
@@ -73,8 +74,6 @@ pub fn compile_query(filter: &Filter) -> (String, usize) {
     (sql, args.len())
 }
 
-/// Events kept for slow listeners before they start losing the oldest.
-const EVENT_BUFFER: usize = 1024;
 /// Feed pages of at most this many changes are read on the calling task
 /// (`changes_since`).
 const INLINE_FEED_ROWS: u64 = 32;
@@ -106,7 +105,7 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
     /// Committed writes, for realtime listeners (`Store::subscribe`).
-    events: tokio::sync::broadcast::Sender<StoreEvent>,
+    events: tokio::sync::broadcast::Sender<Arc<StoreEvent>>,
     /// Tokens, messages' rooms and the tombstone horizon (see
     /// `threadsync_storage::cache`). Every write of this process goes
     /// through [`Self::announce`], which invalidates before the write call
@@ -150,7 +149,7 @@ impl SqliteStore {
             let event = event(value);
             self.cache.on_event(&event);
             // No listener is not an error: nobody needs the event.
-            let _ = self.events.send(event);
+            let _ = self.events.send(Arc::new(event));
         }
         result
     }
@@ -230,7 +229,7 @@ fn open_blocking(dir: &Path, options: &SqliteOptions) -> StorageResult<SqliteSto
     checkpointer.busy_timeout(BUSY_TIMEOUT).map_err(|e| backend("busy_timeout", e))?;
     let writer = Writer::start(conn, checkpointer)?;
     tracing::info!(path = %path.display(), readers = options.readers.max(1), "opened sqlite store");
-    let (events, _) = tokio::sync::broadcast::channel(EVENT_BUFFER);
+    let (events, _) = tokio::sync::broadcast::channel(threadsync_storage::EVENT_BUFFER);
     Ok(SqliteStore { path, writer, readers, events, cache: ReadCache::new() })
 }
 
@@ -440,7 +439,7 @@ impl RoomStore for SqliteStore {
         let (rid, user_id) = (rid.to_owned(), user_id.to_owned());
         let result = self.write(move |c| rooms::set_read_state(c, &rid, &user_id, change)).await;
         if let Ok(Some(_)) = &result {
-            let _ = self.events.send(event);
+            let _ = self.events.send(Arc::new(event));
         }
         result
     }
@@ -456,7 +455,7 @@ impl RoomStore for SqliteStore {
         let result = self.write(move |c| rooms::mark_thread_read(c, &rid, &user_id, &tmid)).await;
         // Nothing changed, nothing to announce.
         if let Ok(Some(_)) = &result {
-            let _ = self.events.send(event);
+            let _ = self.events.send(Arc::new(event));
         }
         result
     }
@@ -549,7 +548,7 @@ impl MessageStore for SqliteStore {
         let changed =
             self.write(move |c| messages::set_reaction(c, &id, &emoji, &username, should_react)).await;
         if let Ok(Some(m)) = &changed {
-            let _ = self.events.send(StoreEvent::room(EventKind::Message, &m.rid));
+            let _ = self.events.send(Arc::new(StoreEvent::room(EventKind::Message, &m.rid)));
         }
         changed
     }
@@ -558,7 +557,7 @@ impl MessageStore for SqliteStore {
         let id = id.to_owned();
         let changed = self.write(move |c| messages::set_mark(c, &id, &mark)).await;
         if let Ok(Some(m)) = &changed {
-            let _ = self.events.send(StoreEvent::room(EventKind::Message, &m.rid));
+            let _ = self.events.send(Arc::new(StoreEvent::room(EventKind::Message, &m.rid)));
         }
         changed
     }
@@ -824,7 +823,7 @@ impl PresenceStore for SqliteStore {
             if changed {
                 let event = StoreEvent::presence(&user.id);
                 self.cache.on_event(&event);
-                let _ = self.events.send(event);
+                let _ = self.events.send(Arc::new(event));
             }
             user
         }))
@@ -864,7 +863,7 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent> {
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {
         self.events.subscribe()
     }
 
@@ -873,12 +872,12 @@ impl Store for SqliteStore {
         if data.len() > threadsync_storage::MAX_EPHEMERAL_BYTES {
             return Err(StorageError::Invalid("ephemeral payload too large"));
         }
-        let _ = self.events.send(StoreEvent {
+        let _ = self.events.send(Arc::new(StoreEvent {
             rid: None,
             kind: EventKind::Ephemeral,
             user: None,
             data: Some(data),
-        });
+        }));
         Ok(())
     }
 

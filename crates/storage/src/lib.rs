@@ -1213,6 +1213,10 @@ impl EventKind {
     }
 }
 
+/// Events a store's channel keeps for its slowest receiver (see
+/// [`Store::subscribe`]).
+pub const EVENT_BUFFER: usize = 1024;
+
 /// The largest payload of [`Store::publish`] (PostgreSQL's `NOTIFY` takes
 /// at most 8000 bytes, with the envelope).
 pub const MAX_EPHEMERAL_BYTES: usize = 6000;
@@ -1237,8 +1241,10 @@ pub trait Store:
     fn backend_name(&self) -> &'static str;
     /// Events of committed writes (see [`StoreEvent`]). A slow receiver
     /// loses the oldest events (`RecvError::Lagged`) rather than slowing
-    /// writers down.
-    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<StoreEvent>;
+    /// writers down. Shared (`Arc`): every receiver clones what it
+    /// receives, and the channel's buffer holds [`EVENT_BUFFER`] of them
+    /// from start, a pointer each rather than a whole event.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<StoreEvent>>;
     /// Sends an [`EventKind::Ephemeral`] event to every instance's
     /// subscribers, this one included. At most [`MAX_EPHEMERAL_BYTES`] of
     /// data; best effort.

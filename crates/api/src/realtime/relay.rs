@@ -129,14 +129,14 @@ impl Relay {
                     // caches) changes nothing the feed does not re-read.
                     let key = (event.kind, event.rid.clone(), event.user.clone());
                     if event.kind == EventKind::Ephemeral || seen.insert(key) {
-                        relay.on_event(event).await;
+                        relay.on_event(&event).await;
                     }
                 }
             }
         })
     }
 
-    async fn on_event(&self, event: StoreEvent) {
+    async fn on_event(&self, event: &StoreEvent) {
         let result = match (event.kind, event.rid.as_deref()) {
             (EventKind::Message, Some(rid)) => match self.pump(rid).await {
                 Ok(()) => match &event.user {

@@ -3114,11 +3114,14 @@ pub async fn sync_prune_tombstones_sets_horizon(store: &dyn Store) {
 
 /// The next event, waiting a little: a backend may deliver events through
 /// the database (PostgreSQL NOTIFY), so they arrive asynchronously.
-async fn next_event(rx: &mut tokio::sync::broadcast::Receiver<crate::StoreEvent>) -> crate::StoreEvent {
-    tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+async fn next_event(
+    rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<crate::StoreEvent>>,
+) -> crate::StoreEvent {
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
         .await
         .expect("an event within 10 s")
-        .expect("event")
+        .expect("event");
+    crate::StoreEvent::clone(&event)
 }
 
 pub async fn events_follow_committed_writes(store: &dyn Store) {
