@@ -7,10 +7,15 @@
 #   scripts/startup-order/collect.sh [POSTGRES_URL]
 #
 # Builds the release binaries, then runs the server under valgrind's
-# callgrind four ways: a first start on a new SQLite directory (migrations,
-# bootstrap), a second start on it, a start on a small seeded dataset, and,
-# given a PostgreSQL URL, a start on a new schema of that database. Each run
-# is dumped 3 s after "listening on" (the moment idle RSS is measured), then
+# callgrind up to five ways: a first start on a new SQLite directory
+# (migrations, bootstrap), a second start on it, a start on a small seeded
+# dataset, and, given a PostgreSQL URL, a start on a new schema of that
+# database and one on a small seeded schema. Each run
+# is dumped 10 s after "listening on" (idle RSS is measured 5 s after it,
+# natively; under valgrind the start-up's background tasks, the event
+# listener's and the pools' first connections, run many times slower and a
+# 3 s dump missed some of them, which an idle server then mapped from
+# scattered folios of code), then
 # again after a round of common requests (log in, post, reply, edit, sync,
 # history, search, listings) and, on the seeded dataset, short runs of the
 # load tool's scenarios (BENCHMARKS.md measures those), and killed.
@@ -34,7 +39,7 @@ profile() { # name, then the serve options
   local pid=$!
   for _ in $(seq 1 600); do grep -q "^listening on" "$OUT/$name.log" && break; sleep 0.2; done
   grep -q "^listening on" "$OUT/$name.log" || { cat "$OUT/$name.log"; exit 1; }
-  sleep 3
+  sleep 10
   callgrind_control --dump "$pid" > /dev/null 2>&1
   local url
   url=$(sed -n 's/^listening on //p' "$OUT/$name.log")
@@ -77,7 +82,11 @@ profile seeded --data "$OUT/seeded-data"
 if [ -n "$URL" ]; then
   schema="startup_order_$$"
   profile postgres --database-url "$URL" --pg-schema "$schema"
+  "$BIN" seed --database-url "$URL" --pg-schema "${schema}_seeded" --data "$OUT/pgseeded-data" \
+    --messages 20000 --threads 200 --rooms 4 --users 20 --seed 1 2> /dev/null
+  profile pgseeded --database-url "$URL" --pg-schema "${schema}_seeded"
   PGOPTIONS="-c client_min_messages=warning" psql "$URL" -qc "DROP SCHEMA $schema CASCADE" || true
+  PGOPTIONS="-c client_min_messages=warning" psql "$URL" -qc "DROP SCHEMA ${schema}_seeded CASCADE" || true
 fi
 {
   echo "# The functions \`threadsync serve\` runs until it is idle, then those of its"
