@@ -5,7 +5,7 @@
 # (new functions, and the `.llvm.<hash>` suffixes of functions in a changed
 # code unit), and a function the start-up runs that the list lacks is
 # mapped with its own folio of code wherever the default layout put it
-# (BENCHMARKS.md, "Idle RSS: the start-up order collected again"). A stale
+# (BENCHMARKS.md, "Idle RSS below issue 7's build"). A stale
 # list costs memory, never correctness: this warns, it does not fail.
 #
 #   scripts/startup-order/check.sh [BINARY]   (default target/release/threadsync)
